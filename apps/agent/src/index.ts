@@ -1,0 +1,7 @@
+/**
+ * @twill/agent: twill-agent, the node daemon, and twill, the CNI plugin.
+ *
+ * Nothing is exported yet; the package's issue builds its API.
+ * @packageDocumentation
+ */
+export {};

@@ -1,0 +1,38 @@
+/**
+ * `@twill/sys`: the Linux calls Node lacks, as a small N-API addon built from source.
+ *
+ * - `bpf(2)` and buffer addresses for its attributes;
+ * - network namespaces: create and delete named ones (as `ip netns`), open, run code inside;
+ * - sockets created inside a namespace (netlink, TCP), TCP MD5 keys (RFC 2385);
+ * - `mmap` for BPF ring buffers.
+ *
+ * Every failure is a {@link SysError} with the errno name and the call. Linux only;
+ * most calls need root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF).
+ * @packageDocumentation
+ */
+export { SysError } from './errors.js';
+export { bpf, addressOf } from './bpf.js';
+export {
+  NETNS_RUN_DIR,
+  NetnsHandle,
+  type NetnsRef,
+  type NetnsDirOptions,
+  netnsPath,
+  openNetns,
+  createNetns,
+  deleteNetns,
+  listNetns,
+  runInNetns,
+  withNetnsFd,
+} from './netns.js';
+export {
+  AF,
+  SOCK,
+  NETLINK,
+  type OpenSocketOptions,
+  openSocket,
+  openNetlinkSocket,
+  type TcpMd5Options,
+  setTcpMd5,
+} from './socket.js';
+export { type MmapOptions, mmap, munmap } from './mmap.js';

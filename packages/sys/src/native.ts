@@ -1,0 +1,21 @@
+import { createRequire } from 'node:module';
+
+/** The functions the compiled addon exports; see `native/*.cc` for each one's contract. */
+export interface NativeBinding {
+  bpf(cmd: number, attr: ArrayBufferView): number;
+  addressOf(view: ArrayBufferView): bigint;
+  openNetns(path: string): number;
+  createNetns(dir: string, path: string): void;
+  deleteNetns(path: string): void;
+  runInNetns(nsFd: number, fn: () => unknown): unknown;
+  socketIn(nsFd: number, domain: number, type: number, protocol: number): number;
+  setTcpMd5(fd: number, address: string, prefixLength: number, key: Uint8Array): void;
+  mmap(fd: number, length: number, offset: number, writable: boolean): ArrayBuffer;
+  munmap(buffer: ArrayBuffer): void;
+}
+
+// src/ and dist/ both sit one level below the package root, next to build/.
+const require = createRequire(import.meta.url);
+
+/** The loaded addon, built from `native/` by node-gyp when the package is installed. */
+export const native: NativeBinding = require('../build/Release/twill_sys.node') as NativeBinding;

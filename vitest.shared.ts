@@ -1,0 +1,24 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The Vitest settings every workspace project shares. Workspace packages resolve to
+ * their TypeScript sources through the `@twill/source` export condition, so tests
+ * need no build first.
+ */
+export function twillVitestConfig(projectRoot: string): ReturnType<typeof defineConfig> {
+  return defineConfig({
+    root: projectRoot,
+    resolve: { conditions: ['@twill/source'] },
+    ssr: { resolve: { conditions: ['@twill/source'] } },
+    test: {
+      include: ['test/**/*.test.ts'],
+      environment: 'node',
+      // Forks, not threads: root tests move threads between network namespaces, and
+      // native addons are safest one per process.
+      pool: 'forks',
+      passWithNoTests: true,
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
+    },
+  });
+}
