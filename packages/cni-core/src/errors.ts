@@ -1,0 +1,73 @@
+/**
+ * The CNI error codes (SPEC.md, "Error"). Codes 1-99 are reserved by the spec; plugins
+ * use 100 and above for their own.
+ */
+export const CNI_ERROR = {
+  /** Incompatible CNI version. */
+  INCOMPATIBLE_VERSION: 1,
+  /** Unsupported field in network configuration; `msg` names the key and value. */
+  UNSUPPORTED_FIELD: 2,
+  /** Container unknown or does not exist. */
+  UNKNOWN_CONTAINER: 3,
+  /** Invalid necessary environment variables, like CNI_COMMAND or CNI_CONTAINERID; `msg` names the variable. */
+  INVALID_ENVIRONMENT: 4,
+  /** I/O failure, such as failing to read network config bytes from stdin. */
+  IO_FAILURE: 5,
+  /** Failed to decode content, such as unmarshalling the network config from bytes. */
+  DECODE_FAILURE: 6,
+  /** Invalid network config: a validation has failed. */
+  INVALID_NETWORK_CONFIG: 7,
+  /** Try again later: a transient condition, such as a held lock. */
+  TRY_AGAIN_LATER: 11,
+  /** STATUS: the plugin is not available and cannot service ADD requests. */
+  PLUGIN_NOT_AVAILABLE: 50,
+  /** STATUS: the plugin is available, but some connectivity may be limited. */
+  LIMITED_CONNECTIVITY: 51,
+} as const;
+
+/** One of the well-known codes of {@link CNI_ERROR}. */
+export type CniErrorCode = (typeof CNI_ERROR)[keyof typeof CNI_ERROR];
+
+/** The error JSON a plugin writes to stdout (SPEC.md, "Error"). */
+export interface CniErrorJson {
+  cniVersion: string;
+  code: number;
+  msg: string;
+  details?: string;
+}
+
+/**
+ * A CNI error: it *is* the protocol output. `code` is the spec code (or 100+ for a
+ * plugin's own), `msg` a short message, `details` a longer one. `toJSON(version)` gives
+ * what a plugin prints on stdout.
+ */
+export class CniError extends Error {
+  override readonly name = 'CniError';
+
+  constructor(
+    /** The spec's error code, or 100 and above for a plugin's own. */
+    readonly code: number,
+    /** The short message (`msg` in the JSON). */
+    readonly msg: string,
+    /** A longer explanation (`details` in the JSON), when there is one. */
+    readonly details?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(details ? `${msg}: ${details}` : msg, options);
+  }
+
+  /** The spec's error JSON, for the `cniVersion` of the request. */
+  toJSON(cniVersion = '1.1.0'): CniErrorJson {
+    return {
+      cniVersion,
+      code: this.code,
+      msg: this.msg,
+      ...(this.details !== undefined && this.details !== '' ? { details: this.details } : {}),
+    };
+  }
+
+  /** Reads a plugin's error JSON back into a CniError (as a runtime does with a plugin's stdout). */
+  static fromJSON(json: { code: number; msg?: string; details?: string }): CniError {
+    return new CniError(json.code, json.msg ?? '', json.details);
+  }
+}
