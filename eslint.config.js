@@ -7,6 +7,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 import { folderConstraints, forbiddenImports, ioModules } from './tools/boundaries.js';
+import { twillPlugin } from './tools/eslint-rules.js';
 
 const ioPatterns = ioModules.flatMap((m) => [m, `node:${m}`]);
 const ioMessage = 'only sys/ folders touch the kernel, files, sockets or processes (STYLE.md rule 2); put this behind a port';
@@ -32,10 +33,6 @@ function restrictions(project, extraPaths = [], extraPatterns = []) {
           group: ['@twill/*/src', '@twill/*/src/*', '@twill/*/dist', '@twill/*/dist/*'],
           message: 'import a workspace package by its name and exports, never its files',
         },
-        {
-          group: ['../../packages/*', '../../../packages/*', '../../apps/*', '../../../apps/*'],
-          message: 'import a workspace package by its name, not by a relative path',
-        },
         ...extraPatterns,
       ],
     },
@@ -44,6 +41,8 @@ function restrictions(project, extraPaths = [], extraPatterns = []) {
 
 const projects = forbiddenImports();
 
+// ESLint loads its configuration through a default export.
+// eslint-disable-next-line no-restricted-syntax
 export default tseslint.config(
   {
     ignores: ['**/dist/**', '**/build/**', '**/node_modules/**', '.nx/**', 'coverage/**'],
@@ -52,7 +51,9 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: 'module' },
+    plugins: { twill: twillPlugin },
     rules: {
+      'twill/no-cross-project-relative-import': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'no-restricted-syntax': [

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -12,6 +14,7 @@ export function twillVitestConfig(projectRoot: string): ReturnType<typeof define
     ssr: { resolve: { conditions: ['@twill/source'] } },
     test: {
       include: ['test/**/*.test.ts'],
+      globalSetup: [join(import.meta.dirname, 'tools/vitest-global-setup.ts')],
       environment: 'node',
       // Forks, not threads: root tests move threads between network namespaces, and
       // native addons are safest one per process.

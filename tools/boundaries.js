@@ -9,9 +9,14 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * @typedef {{ name: string, dir: string, tags: string[] }} Project
+ * @typedef {{ sourceTag: string, onlyDependOnLibsWithTags: string[] }} DepConstraint
+ */
+
 export const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The dependency direction of ARCHITECTURE.md. */
+/** The dependency direction of ARCHITECTURE.md. @type {DepConstraint[]} */
 export const depConstraints = [
   // The native addon and the two pure packages import no other workspace package.
   { sourceTag: 'scope:sys', onlyDependOnLibsWithTags: [] },
@@ -52,8 +57,12 @@ export const ioModules = [
   'cluster',
 ];
 
-/** The workspace projects: name, folder (relative to the root) and tags. */
+/**
+ * The workspace projects: name, folder (relative to the root) and tags.
+ * @returns {Project[]}
+ */
 export function readProjects(root = workspaceRoot) {
+  /** @type {Project[]} */
   const projects = [];
   for (const group of ['packages', 'apps']) {
     const groupDir = join(root, group);
@@ -68,7 +77,11 @@ export function readProjects(root = workspaceRoot) {
   return projects;
 }
 
-/** Whether `source` may import `target` under {@link depConstraints}. */
+/**
+ * Whether `source` may import `target` under {@link depConstraints}.
+ * @param {Project} source
+ * @param {Project} target
+ */
 export function mayDependOn(source, target, constraints = depConstraints) {
   for (const tag of source.tags) {
     for (const rule of constraints) {
@@ -79,7 +92,10 @@ export function mayDependOn(source, target, constraints = depConstraints) {
   return true;
 }
 
-/** For each project, the workspace packages it must not import. */
+/**
+ * For each project, the workspace packages it must not import.
+ * @returns {(Project & { forbidden: string[] })[]}
+ */
 export function forbiddenImports(projects = readProjects()) {
   return projects.map((source) => ({
     ...source,

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what Twill's build and tests need. Idempotent, and silent when all is there.
+#  - as root: the Debian packages the root tests and benchmarks run against;
+#  - `npm ci` when node_modules is missing or older than the manifests and lockfile;
+#  - the @twill/sys native addon when its build is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  iproute2 nftables iptables
+  clang llvm libbpf-dev bpftool
+  iperf3 bird2 frr gobgpd
+  containernetworking-plugins
+)
+
+if [ "$(id -u)" -eq 0 ] && command -v dpkg-query >/dev/null 2>&1; then
+  missing=()
+  for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # Daemons (bird, frr) must not start as services: tests start their own.
+    apt-get install -y -qq "${missing[@]}" >/tmp/twill-setup-apt.log 2>&1 || {
+      echo "setup: apt-get install failed; see /tmp/twill-setup-apt.log" >&2
+      tail -20 /tmp/twill-setup-apt.log >&2
+      exit 1
+    }
+  fi
+fi
+
+# node_modules is current when it was installed from these exact manifests.
+stamp=node_modules/.twill-setup-stamp
+want="$(cat package.json package-lock.json packages/*/package.json apps/*/package.json | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: npm ci"
+  npm ci --loglevel=error --no-audit --no-fund
+  echo "$want" >"$stamp"
+fi
+
+if [ ! -f packages/sys/build/Release/twill_sys.node ]; then
+  echo "setup: building the @twill/sys addon"
+  npm run --silent build:native -w @twill/sys >/dev/null
+fi
