@@ -53,7 +53,6 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: 'module' },
     plugins: { twill: twillPlugin },
     rules: {
-      'twill/no-cross-project-relative-import': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'no-restricted-syntax': [
@@ -62,6 +61,11 @@ export default tseslint.config(
         { selector: 'TSEnumDeclaration', message: 'use an `as const` object instead of an enum (STYLE.md rule 8)' },
       ],
     },
+  },
+  // Sources and tests reach other packages by name only (config files may share root helpers).
+  {
+    files: ['packages/*/src/**/*.ts', 'packages/*/test/**/*.ts', 'apps/*/src/**/*.ts', 'apps/*/test/**/*.ts'],
+    rules: { 'twill/no-cross-project-relative-import': 'error' },
   },
   // Libraries log through an injected logger (STYLE.md rule 11).
   {
