@@ -42,7 +42,7 @@ export interface CniErrorJson {
  * what a plugin prints on stdout.
  */
 export class CniError extends Error {
-  override readonly name = 'CniError';
+  override readonly name: string = 'CniError';
 
   constructor(
     /** The spec's error code, or 100 and above for a plugin's own. */
@@ -69,5 +69,50 @@ export class CniError extends Error {
   /** Reads a plugin's error JSON back into a CniError (as a runtime does with a plugin's stdout). */
   static fromJSON(json: { code: number; msg?: string; details?: string }): CniError {
     return new CniError(json.code, json.msg ?? '', json.details);
+  }
+}
+
+/** How running a plugin went wrong, when the plugin itself did not answer with an error. */
+export const PLUGIN_FAILURE = {
+  /** No executable of that type on the plugin path. */
+  NOT_FOUND: 'not-found',
+  /** It ran longer than the call's timeout and was killed. */
+  TIMEOUT: 'timeout',
+  /** It exited non-zero (or by a signal) without an error document on stdout. */
+  CRASHED: 'crashed',
+  /** It exited 0 but its stdout is not the document the command expects. */
+  BAD_OUTPUT: 'bad-output',
+  /** It could not be started at all (permissions, a broken interpreter line). */
+  EXEC_FAILED: 'exec-failed',
+} as const;
+
+/** One of {@link PLUGIN_FAILURE}, or `error` when the plugin printed a CNI error. */
+export type PluginFailure = (typeof PLUGIN_FAILURE)[keyof typeof PLUGIN_FAILURE] | 'error';
+
+/**
+ * A plugin called by a runtime (or by a plugin delegating to another, such as IPAM)
+ * failed. When the plugin printed a CNI error, `code`, `msg` and `details` are its own
+ * and `failure` is `error`; otherwise `failure` says what happened and `code` is 5
+ * (I/O failure). `msg` names the plugin and the command, as libcni does:
+ * `plugin type="bridge" failed (add): ...`.
+ */
+export class PluginError extends CniError {
+  override readonly name: string = 'PluginError';
+
+  constructor(
+    code: number,
+    msg: string,
+    details: string | undefined,
+    /** What went wrong. */
+    readonly failure: PluginFailure,
+    /** The plugin's `type`. */
+    readonly plugin: string,
+    /** The CNI command, such as `ADD`. */
+    readonly command: string,
+    /** What the plugin wrote on stderr (at most the last 4 KiB). */
+    readonly stderr = '',
+    options?: { cause?: unknown },
+  ) {
+    super(code, msg, details, options);
   }
 }
