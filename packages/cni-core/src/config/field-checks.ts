@@ -1,12 +1,5 @@
-import * as ipaddrNamespace from 'ipaddr.js';
-
+import { parseCidr, parseIpAddress } from '../spec/ip.js';
 import { describeJsonType, fieldError, type FieldPath } from './field-error.js';
-
-// ipaddr.js is CommonJS with `export =`: under NodeNext its functions sit on the
-// namespace's `default` at run time, while its typings describe the namespace itself
-// (a default import needs allowSyntheticDefaultImports, which the workspace leaves off).
-const ipaddr =
-  (ipaddrNamespace as unknown as { default?: typeof ipaddrNamespace }).default ?? ipaddrNamespace;
 
 // Reusable checks over plain JSON values (what `JSON.parse` or `jsonToPlain` gives).
 // Each returns the value with a narrowed type or throws a CniError (code 7) naming the
@@ -75,14 +68,14 @@ export function expectStringArray(value: unknown, path: FieldPath): readonly str
 }
 
 /**
- * Expects an IPv4 address in dotted-quad form or an IPv6 address (with an optional zone),
- * checked by ipaddr.js. Legacy IPv4 forms such as `10.1` or `0x0a.0.0.1` are refused: the
- * CNI spec's addresses are what Go's `net.ParseIP` reads.
+ * Expects an IP address as Go's `net.ParseIP` reads it ({@link parseIpAddress}): IPv4 in
+ * dotted-quad form or IPv6, no zone id. Legacy IPv4 forms such as `10.1` or `0x0a.0.0.1`
+ * are refused, as the plugins that read the configuration refuse them.
  * @throws CniError code 7 `<path>: invalid IP address "<text>"`.
  */
 export function expectIpAddress(value: unknown, path: FieldPath): string {
   const text = expectString(value, path);
-  const ok = ipaddr.IPv4.isValidFourPartDecimal(text) || ipaddr.IPv6.isValid(text);
+  const ok = parseIpAddress(text) !== undefined;
   if (!ok) throw fieldError(path, `invalid IP address ${JSON.stringify(text)}`);
   return text;
 }
@@ -94,7 +87,7 @@ export function expectIpAddress(value: unknown, path: FieldPath): string {
  */
 export function expectCidr(value: unknown, path: FieldPath): string {
   const text = expectString(value, path);
-  const ok = ipaddr.IPv4.isValidCIDRFourPartDecimal(text) || ipaddr.IPv6.isValidCIDR(text);
+  const ok = parseCidr(text) !== undefined;
   if (!ok) throw fieldError(path, `invalid CIDR ${JSON.stringify(text)}`);
   return text;
 }

@@ -21,7 +21,7 @@ export {
 } from './field-checks.js';
 export { decodeJson, decodeJsonObject, MAX_JSON_DEPTH } from './json-decode.js';
 export { encodeJson, jsonToPlain, plainToJson, type JsonNode, type JsonObjectNode } from './json-node.js';
-export { DEFAULT_CONFIG_VERSIONS, parseCniVersion, compareCniVersions, selectCniVersion } from './versions.js';
+export { selectCniVersion } from './versions.js';
 export {
   NETWORK_CONFIG_FORMAT,
   type NetworkConfigFormat,

@@ -9,7 +9,8 @@ import {
   type NetworkConfigList,
   type ListPluginConfig,
 } from './types.js';
-import { DEFAULT_CONFIG_VERSIONS, selectCniVersion } from './versions.js';
+import { SUPPORTED_VERSIONS } from '../spec/versions.js';
+import { selectCniVersion } from './versions.js';
 
 /**
  * CNI SPEC §1, "name": starts with an alphanumeric character, then any of alphanumerics,
@@ -66,7 +67,7 @@ export function decodeNetworkConfigListParts(
   const doc = jsonToPlain(raw) as JsonRecord;
 
   const name = checkNetworkName(doc['name'], 'name');
-  const cniVersion = selectCniVersion(doc['cniVersion'], doc['cniVersions'], options.supportedVersions ?? DEFAULT_CONFIG_VERSIONS);
+  const cniVersion = selectCniVersion(doc['cniVersion'], doc['cniVersions'], options.supportedVersions ?? SUPPORTED_VERSIONS);
   const declaredVersions = [
     ...(typeof doc['cniVersion'] === 'string' ? [doc['cniVersion']] : []),
     ...(Array.isArray(doc['cniVersions']) ? (doc['cniVersions'] as string[]) : []),
@@ -127,7 +128,7 @@ export function decodeNetworkConfig(input: Uint8Array | string, options: DecodeC
   const doc = jsonToPlain(node) as JsonRecord;
   const name = checkNetworkName(doc['name'], 'name');
   // libcni promotes with the config's own cniVersion; a single config has no `cniVersions`.
-  const cniVersion = selectCniVersion(doc['cniVersion'], undefined, options.supportedVersions ?? DEFAULT_CONFIG_VERSIONS);
+  const cniVersion = selectCniVersion(doc['cniVersion'], undefined, options.supportedVersions ?? SUPPORTED_VERSIONS);
   const plugin = validatePluginObject(node, [], options);
   const raw: JsonObjectNode = {
     kind: 'object',

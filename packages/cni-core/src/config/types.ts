@@ -83,7 +83,7 @@ export interface NetworkConfigList {
 export interface DecodeConfigOptions {
   /**
    * The CNI versions this runtime supports, exact strings. Defaults to
-   * {@link DEFAULT_CONFIG_VERSIONS} (0.1.0 to 1.1.0).
+   * {@link SUPPORTED_VERSIONS} (0.1.0 to 1.1.0).
    */
   readonly supportedVersions?: readonly string[];
   /**

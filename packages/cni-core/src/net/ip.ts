@@ -1,13 +1,10 @@
 // Text <-> bytes for IP addresses, prefixes and MAC addresses, as netlink carries them.
 // Pure: no I/O. Address syntax is ipaddr.js's, with IPv4 limited to the four-part
 // dotted decimal form (inet_aton's "10.1" or "0x0a000001" are refused on purpose).
-import * as ipaddrModule from 'ipaddr.js';
+import ipaddr from 'ipaddr.js';
 
 import { NetError } from './errors.js';
 
-// ipaddr.js is CommonJS: from ESM, Node exposes it as the default export only, which
-// `esModuleInterop: false` does not let TypeScript import by default (as src/spec/ip.ts does).
-const ipaddr = (ipaddrModule as unknown as { default: typeof ipaddrModule }).default;
 
 /** An IP version. */
 export type IpFamily = 4 | 6;
@@ -83,7 +80,7 @@ export function isNetworkPrefix(prefix: IpPrefix): boolean {
 /** The text form of a 4- or 16-byte address (RFC 5952 for IPv6). */
 export function formatIp(bytes: Uint8Array): string {
   if (bytes.length === 4) return ipaddr.fromByteArray(Array.from(bytes)).toString();
-  if (bytes.length === 16) return (ipaddr.fromByteArray(Array.from(bytes)) as ipaddrModule.IPv6).toRFC5952String();
+  if (bytes.length === 16) return (ipaddr.fromByteArray(Array.from(bytes)) as ipaddr.IPv6).toRFC5952String();
   throw new RangeError(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
 }
 

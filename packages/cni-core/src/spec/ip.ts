@@ -4,12 +4,8 @@
 // IPv6 zone ids (`fe80::1%eth0`). CNI results are produced and consumed by Go's
 // `net.ParseIP` / `net.ParseCIDR`, which accept neither, so a document that Go would
 // reject must be rejected here too: the same JSON means the same thing on both sides.
-import * as ipaddrModule from 'ipaddr.js';
+import ipaddr from 'ipaddr.js';
 
-// ipaddr.js is CommonJS (`module.exports = ipaddr`): from ESM, Node exposes it only as the
-// default export, which the workspace's `esModuleInterop: false` does not let TypeScript
-// name with a default import.
-const ipaddr = (ipaddrModule as unknown as { default: typeof ipaddrModule }).default;
 
 /** An IP address family, as the 0.3.x/0.4.0 results spell it (`"4"` or `"6"`). */
 export type IpFamily = '4' | '6';
