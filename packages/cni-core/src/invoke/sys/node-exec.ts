@@ -2,8 +2,7 @@
 // the caller's environment plus the CNI_* variables, stdin fed and closed, bounded
 // capture of stdout and stderr, and SIGKILL at the timeout.
 import { spawn } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { type ExecRequest, type ExecResult, type PluginExec } from '../types.js';
@@ -22,13 +21,15 @@ const STDERR_KEPT = 64 * 1024;
 export function nodePluginExec(options: NodePluginExecOptions = {}): PluginExec {
   const maxStdout = options.maxStdoutBytes ?? 16 * 1024 * 1024;
   return {
+    // Synchronous on purpose: two stat-like calls cost microseconds, their async forms
+    // a thread-pool round trip each on every plugin call.
     async find(type, paths) {
       for (const dir of paths) {
         if (dir === '') continue;
         const file = join(dir, type);
         try {
-          await access(file, constants.X_OK);
-          if ((await stat(file)).isFile()) return file;
+          accessSync(file, constants.X_OK);
+          if (statSync(file).isFile()) return file;
         } catch {
           // not here: try the next folder
         }
