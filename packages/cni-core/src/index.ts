@@ -26,3 +26,4 @@ export * from './spec/index.js';
 export * from './skel/index.js';
 export * from './config/index.js';
 export * from './invoke/index.js';
+export * from './conformance/index.js';
