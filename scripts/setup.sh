@@ -2,7 +2,9 @@
 # Installs what Twill's build and tests need. Idempotent, and silent when all is there.
 #  - as root: the Debian packages the root tests and benchmarks run against;
 #  - `npm ci` when node_modules is missing or older than the manifests and lockfile;
-#  - the @twill/sys native addon when its build is missing.
+#  - the @twill/sys native addon when its build is missing;
+#  - cnitool (a real libcni runtime, for cni-core's interop tests) when Go and
+#    Debian's libcni sources are there and its build is missing or older than its source.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +13,7 @@ DEBIAN_PACKAGES=(
   clang llvm libbpf-dev bpftool
   iperf3 bird2 frr gobgpd
   containernetworking-plugins
+  golang-go golang-github-appc-cni-dev
 )
 
 if [ "$(id -u)" -eq 0 ] && command -v dpkg-query >/dev/null 2>&1; then
@@ -45,4 +48,17 @@ fi
 if [ ! -f packages/sys/build/Release/twill_sys.node ]; then
   echo "setup: building the @twill/sys addon"
   npm run --silent build:native -w @twill/sys >/dev/null
+fi
+
+# libcni from Debian's sources in GOPATH mode: no module download, no network.
+cnitool=node_modules/.cache/twill/cnitool
+cnitool_src=packages/cni-core/test/invoke/testdata/cnitool
+if command -v go >/dev/null 2>&1 && [ -d /usr/share/gocode/src/github.com/containernetworking/cni/libcni ] &&
+  { [ ! -x "$cnitool" ] || [ "$cnitool_src/main.go" -nt "$cnitool" ]; }; then
+  echo "setup: building cnitool (libcni) for the interop tests"
+  mkdir -p "$(dirname "$cnitool")"
+  GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= GOPROXY=off GOCACHE="$PWD/node_modules/.cache/twill/go-build" \
+    go build -o "$cnitool" "./$cnitool_src" >/tmp/twill-setup-cnitool.log 2>&1 || {
+    echo "setup: building cnitool failed (interop tests will skip); see /tmp/twill-setup-cnitool.log" >&2
+  }
 fi

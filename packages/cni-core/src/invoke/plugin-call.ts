@@ -4,18 +4,26 @@
 import { CNI_ERROR, PLUGIN_FAILURE, PluginError, type PluginFailure } from '../errors.js';
 import { type ExecResult, type PluginExec, type RuntimeConf } from './types.js';
 
-/** The environment variables of a call (CNI SPEC §"Parameters"); empty ones are left out. */
+/**
+ * The environment variables of a call (CNI SPEC §"Parameters"). All six are always set,
+ * empty when the call has no value, as libcni's `invoke.Args.AsEnv` does: the exec port
+ * lays them over the runtime's own environment, and a runtime that itself runs inside a
+ * plugin (or was started by one) must not hand its own CNI_NETNS or CNI_ARGS to a DEL
+ * that has none.
+ */
 export function pluginEnvironment(
   command: string,
   paths: readonly string[],
   rt?: Partial<RuntimeConf>,
 ): Record<string, string> {
-  const env: Record<string, string> = { CNI_COMMAND: command, CNI_PATH: paths.join(':') };
-  if (rt?.containerId) env['CNI_CONTAINERID'] = rt.containerId;
-  if (rt?.netns) env['CNI_NETNS'] = rt.netns;
-  if (rt?.ifName) env['CNI_IFNAME'] = rt.ifName;
-  if (rt?.args && rt.args.length > 0) env['CNI_ARGS'] = rt.args.map(([k, v]) => `${k}=${v}`).join(';');
-  return env;
+  return {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: rt?.containerId ?? '',
+    CNI_NETNS: rt?.netns ?? '',
+    CNI_ARGS: (rt?.args ?? []).map(([k, v]) => `${k}=${v}`).join(';'),
+    CNI_IFNAME: rt?.ifName ?? '',
+    CNI_PATH: paths.join(':'),
+  };
 }
 
 /** Everything one plugin call needs. */

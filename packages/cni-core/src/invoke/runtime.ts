@@ -8,7 +8,13 @@ import { type NetworkConfigList, type ListPluginConfig } from '../config/types.j
 import { checkNetworkName } from '../config/network-config.js';
 import { validateContainerId, validateInterfaceName } from '../skel/environment.js';
 import { convertResult } from '../spec/convert.js';
-import { decodeVersionResult, type GcAttachment, type VersionResult, VALID_ATTACHMENTS_KEY } from '../spec/plugin-output.js';
+import {
+  decodeVersionResult,
+  type GcAttachment,
+  LEGACY_ATTACHMENTS_KEY,
+  type VersionResult,
+  VALID_ATTACHMENTS_KEY,
+} from '../spec/plugin-output.js';
 import { type CniResult, decodeResult, resultToJson } from '../spec/result.js';
 import { isVersionAtLeast, type CniVersion, toSupportedVersion } from '../spec/versions.js';
 import { CACHE_KIND, cacheFileName, decodeCacheRecord, encodeCacheRecord } from './cache-record.js';
@@ -150,7 +156,10 @@ export class CniRuntime {
       }
     }
     if (isVersionAtLeast(list.cniVersion, '1.1.0')) {
-      const extra = { [VALID_ATTACHMENTS_KEY]: args.validAttachments.map((a) => ({ containerID: a.containerID, ifname: a.ifname })) };
+      const attachments = args.validAttachments.map((a) => ({ containerID: a.containerID, ifname: a.ifname }));
+      // libcni sends the list under both keys: plugins built on libcni 1.2.0 read the
+      // draft's `cni.dev/attachments` (containernetworking/cni #1101).
+      const extra = { [VALID_ATTACHMENTS_KEY]: attachments, [LEGACY_ATTACHMENTS_KEY]: attachments };
       for (const plugin of list.plugins) {
         try {
           await this.#call(plugin, 'GC', pluginEnvironment('GC', this.#path), buildPluginStdin(list, plugin, { extra }));
@@ -182,7 +191,10 @@ export class CniRuntime {
    */
   async version(type: string, cniVersion: CniVersion = '1.1.0'): Promise<VersionResult> {
     const stdin = new TextEncoder().encode(JSON.stringify({ cniVersion }));
-    const stdout = await this.#call({ type } as ListPluginConfig, 'VERSION', pluginEnvironment('VERSION', this.#path), stdin);
+    // Placeholder CNI_NETNS and CNI_IFNAME, as libcni's GetVersionInfo sends: plugins built
+    // on an old skel refuse any command, VERSION included, without them.
+    const env = pluginEnvironment('VERSION', this.#path, { netns: 'dummy', ifName: 'dummy' });
+    const stdout = await this.#call({ type }, 'VERSION', env, stdin);
     return decodeVersionResult(new TextDecoder().decode(stdout));
   }
 
@@ -299,6 +311,9 @@ function key(list: NetworkConfigList, rt: RuntimeConf): CacheKey {
 function checkAttachment(list: NetworkConfigList, rt: RuntimeConf, options: { netnsOptional?: boolean } = {}): void {
   validateContainerId(rt.containerId);
   checkNetworkName(list.name);
+  // validateInterfaceName lets "" through (the skel checks presence separately); libcni's
+  // ValidateInterfaceName refuses it.
+  if (rt.ifName === '') throw new CniError(CNI_ERROR.INVALID_ENVIRONMENT, 'CNI_IFNAME: required');
   validateInterfaceName(rt.ifName);
   if (!options.netnsOptional && rt.netns === '') {
     throw new CniError(CNI_ERROR.INVALID_ENVIRONMENT, 'CNI_NETNS: required');

@@ -52,6 +52,7 @@ const utf8 = new TextEncoder();
  */
 export function validateInterfaceName(name: string): void {
   const bad = (why: string): CniError => envError(`CNI_IFNAME: invalid interface name ${quote(name)}: ${why}`);
+  if (name === '') throw envError('CNI_IFNAME: invalid interface name "": empty');
   if (name === '.' || name === '..') throw bad('"." and ".." are not allowed');
   if (utf8.encode(name).length > MAX_IFNAME_BYTES) throw bad(`longer than ${MAX_IFNAME_BYTES} bytes`);
   if (/[/:\s]/u.test(name)) throw bad("contains '/', ':' or whitespace");

@@ -1,10 +1,8 @@
 // Runs plugin executables inside a given network namespace with util-linux's nsenter:
 // `nsenter --net=PATH FILE`, an argument array and no shell. nsenter execs the plugin
 // after setns(2) (no fork for --net), so the exit code and signals are the plugin's own.
-import { spawn } from 'node:child_process';
-
 import { nodePluginExec } from '../../invoke/sys/node-exec.js';
-import { type ExecRequest, type ExecResult, type PluginExec } from '../../invoke/types.js';
+import { type PluginExec } from '../../invoke/types.js';
 
 /** Options of {@link nsenterPluginExec}. */
 export interface NsenterPluginExecOptions {
@@ -18,8 +16,6 @@ export interface NsenterPluginExecOptions {
   readonly maxStdoutBytes?: number;
 }
 
-const STDERR_KEPT = 64 * 1024;
-
 /** The program and arguments that run `file` inside the namespace at `netns`. */
 export function nsenterCommand(netns: string, file: string, nsenter = 'nsenter'): { file: string; args: string[] } {
   // `--net=PATH` as one argument: a path starting with "-" cannot be taken for an option.
@@ -32,55 +28,9 @@ export function nsenterCommand(netns: string, file: string, nsenter = 'nsenter')
  * Needs CAP_SYS_ADMIN (setns).
  */
 export function nsenterPluginExec(options: NsenterPluginExecOptions): PluginExec {
-  const maxStdout = options.maxStdoutBytes ?? 16 * 1024 * 1024;
-  const finder = nodePluginExec(options.baseEnv ? { baseEnv: options.baseEnv } : {});
-  return {
-    find: (type, paths) => finder.find(type, paths),
-    exec(request: ExecRequest): Promise<ExecResult> {
-      const command = nsenterCommand(options.netns, request.file, options.nsenter);
-      return new Promise((resolve, reject) => {
-        const child = spawn(command.file, command.args, {
-          env: { ...(options.baseEnv ?? process.env), ...request.env },
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
-        const out: Buffer[] = [];
-        let outBytes = 0;
-        let err = '';
-        let timedOut = false;
-        let overflow = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          child.kill('SIGKILL');
-        }, request.timeoutMs);
-        child.stdout.on('data', (chunk: Buffer) => {
-          outBytes += chunk.length;
-          if (outBytes > maxStdout) {
-            overflow = true;
-            child.kill('SIGKILL');
-            return;
-          }
-          out.push(chunk);
-        });
-        child.stderr.on('data', (chunk: Buffer) => {
-          err = (err + chunk.toString('utf8')).slice(-STDERR_KEPT);
-        });
-        child.stdin.on('error', () => undefined);
-        child.stdin.end(request.stdin);
-        child.on('error', (error) => {
-          clearTimeout(timer);
-          reject(error);
-        });
-        child.on('close', (code, signal) => {
-          clearTimeout(timer);
-          resolve({
-            exitCode: overflow ? null : code,
-            signal: overflow ? 'SIGKILL (stdout over the limit)' : signal,
-            stdout: new Uint8Array(Buffer.concat(out)),
-            stderr: err,
-            timedOut,
-          });
-        });
-      });
-    },
-  };
+  return nodePluginExec({
+    ...(options.baseEnv ? { baseEnv: options.baseEnv } : {}),
+    ...(options.maxStdoutBytes !== undefined ? { maxStdoutBytes: options.maxStdoutBytes } : {}),
+    command: (file) => nsenterCommand(options.netns, file, options.nsenter),
+  });
 }
