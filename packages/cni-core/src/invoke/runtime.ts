@@ -82,7 +82,7 @@ export class CniRuntime {
     let result: CniResult | undefined;
     for (const plugin of list.plugins) {
       const stdout = await this.#run(list, plugin, 'ADD', rt, result);
-      result = wrapPluginErrors(plugin, 'add', () => decodeResult(stdout, list.cniVersion));
+      result = wrapPluginErrors(plugin, 'add', () => resultInListVersion(stdout, list.cniVersion));
     }
     if (result === undefined) throw new CniError(CNI_ERROR.INVALID_NETWORK_CONFIG, `network ${list.name} has no plugins`);
     await this.#cache.write(key(list, rt), encodeCacheRecord(this.#record(list, rt, result)));
@@ -318,6 +318,18 @@ function checkAttachment(list: NetworkConfigList, rt: RuntimeConf, options: { ne
   if (!options.netnsOptional && rt.netns === '') {
     throw new CniError(CNI_ERROR.INVALID_ENVIRONMENT, 'CNI_NETNS: required');
   }
+}
+
+/**
+ * A plugin's ADD result in the list's version. The spec wants the result in the
+ * requested version; libcni takes whatever version a plugin prints. A result of
+ * another version is converted when nothing is lost (code 1 otherwise), so the next
+ * plugin's prevResult and the cache hold the list's version.
+ */
+function resultInListVersion(stdout: Uint8Array, cniVersion: string): CniResult {
+  const target = toSupportedVersion(cniVersion);
+  const result = decodeResult(stdout);
+  return result.cniVersion === target ? result : convertResult(result, target);
 }
 
 /** A plugin whose result does not decode failed, as far as the caller is concerned. */

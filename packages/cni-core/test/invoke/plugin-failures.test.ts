@@ -75,11 +75,17 @@ describe('CniRuntime: a failing plugin', () => {
     expect(error.msg).toMatch(/^plugin type="x" failed \(add\): its result is not valid: ips\[0\]\.address: /u);
   });
 
-  it('refuses a result of another version family than the list (code 1)', async () => {
+  it('converts a result of another version to the list version when nothing is lost', async () => {
     fake.on('x', 'ADD', { stdout: { cniVersion: '0.2.0', ip4: { ip: '10.1.0.5/24' } } });
+    const result = await fake.runtime().add(LIST, RT);
+    expect(result).toMatchObject({ cniVersion: '1.0.0', ips: [{ address: '10.1.0.5/24' }] });
+  });
+
+  it('refuses a result of another version that the list version cannot carry (code 1)', async () => {
+    fake.on('x', 'ADD', { stdout: { cniVersion: '1.1.0', interfaces: [{ name: 'eth0', mtu: 1400 }] } });
     const error = await addError();
     expect(error).toMatchObject({ code: 1, failure: 'bad-output' });
-    expect(error.msg).toContain('result is version "0.2.0" but "1.0.0" was expected');
+    expect(error.msg).toContain('cannot convert result from 1.1.0 to 1.0.0 without losing interfaces[0].mtu');
   });
 
   it('kills a plugin that runs past the timeout, with everything it started, and says so', async () => {
