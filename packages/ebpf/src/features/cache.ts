@@ -1,0 +1,16 @@
+/** Probe results, cached for the life of the process: the kernel does not change under us. */
+const results = new Map<string, boolean>();
+
+/** Runs `probe` once per `key` and remembers its answer. Errors are not cached. */
+export function cachedProbe(key: string, probe: () => boolean): boolean {
+  const known = results.get(key);
+  if (known !== undefined) return known;
+  const answer = probe();
+  results.set(key, answer);
+  return answer;
+}
+
+/** Forgets every probe result (for tests). */
+export function resetProbeCache(): void {
+  results.clear();
+}

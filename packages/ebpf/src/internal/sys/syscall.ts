@@ -1,0 +1,187 @@
+/**
+ * The only file that calls `bpf(2)`: typed wrappers over `@twill/sys`'s raw call, each
+ * turning a failure into a {@link BpfError}. Everything else in the package calls these.
+ */
+import { closeSync } from 'node:fs';
+
+import { SysError, addressOf, bpf } from '@twill/sys';
+
+import { BpfError } from '../../errors.js';
+import type { BtfFd, LinkFd, MapFd, ProgramFd } from '../../fd.js';
+import type { EncodedAttr } from './attr.js';
+import { type MapBatchAttr, type MapCreateAttr, batchCount, encodeMapBatch, encodeMapCreate, encodeMapElem } from './attr-map.js';
+import { type LinkCreateAttr, encodeLinkCreate, encodeLinkDetach, encodeObj, encodeObjInfo } from './attr-obj.js';
+import {
+  type BtfLoadAttr,
+  type ProgLoadAttr,
+  type ProgTestRunAttr,
+  type ProgTestRunResult,
+  decodeProgTestRun,
+  encodeBtfLoad,
+  encodeProgLoad,
+  encodeProgTestRun,
+  logTrueSize,
+} from './attr-prog.js';
+import { BpfCommand, ENOTSUPP, commandName } from './commands.js';
+
+/** The errno name of a failed call; libuv has no name for the kernel-internal ENOTSUPP. */
+function errnoName(error: SysError): string {
+  return error.errno === ENOTSUPP ? 'ENOTSUPP' : error.code;
+}
+
+/**
+ * Holds the buffers behind an attribute's pointers until the call has returned: the
+ * assignment after the call is a side effect the engine cannot drop.
+ */
+export let lastKeptBuffers: readonly ArrayBufferView[] = [];
+
+/**
+ * Runs one command. `log`, when given, is read into the error as the verifier log.
+ * @throws {BpfError}
+ */
+function call(cmd: number, encoded: EncodedAttr, what = '', log?: Uint8Array): number {
+  try {
+    return bpf(cmd, encoded.attr);
+  } catch (error) {
+    if (!(error instanceof SysError)) throw error;
+    const operation = what ? `${commandName(cmd)} ${what}` : commandName(cmd);
+    throw new BpfError(errnoName(error), operation, log ? logText(log) : undefined, { cause: error });
+  } finally {
+    lastKeptBuffers = encoded.keep;
+  }
+}
+
+/** The text of a NUL-terminated log buffer. */
+export function logText(log: Uint8Array): string {
+  const end = log.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? log : log.subarray(0, end));
+}
+
+/** Closes a BPF object's file descriptor. */
+export function closeFd(fd: number): void {
+  closeSync(fd);
+}
+
+/** `BPF_MAP_CREATE`. @throws {BpfError} */
+export function mapCreate(a: MapCreateAttr): MapFd {
+  return call(BpfCommand.MAP_CREATE, encodeMapCreate(a, addressOf), a.name) as MapFd;
+}
+
+function elemCall(cmd: number, mapFd: number, key?: Uint8Array, value?: Uint8Array, flags?: bigint): boolean {
+  try {
+    call(cmd, encodeMapElem({ mapFd, key, value, flags }, addressOf));
+    return true;
+  } catch (error) {
+    if (error instanceof BpfError && error.isNotFound) return false;
+    throw error;
+  }
+}
+
+/** `BPF_MAP_LOOKUP_ELEM`: fills `value`; false when the key is missing. @throws {BpfError} */
+export function mapLookup(mapFd: MapFd, key: Uint8Array, value: Uint8Array): boolean {
+  return elemCall(BpfCommand.MAP_LOOKUP_ELEM, mapFd, key, value);
+}
+
+/** `BPF_MAP_UPDATE_ELEM` with `BPF_ANY`, `BPF_NOEXIST` or `BPF_EXIST`. @throws {BpfError} */
+export function mapUpdate(mapFd: MapFd, key: Uint8Array, value: Uint8Array, flags: bigint): void {
+  call(BpfCommand.MAP_UPDATE_ELEM, encodeMapElem({ mapFd, key, value, flags }, addressOf));
+}
+
+/** `BPF_MAP_DELETE_ELEM`: false when the key was missing. @throws {BpfError} */
+export function mapDelete(mapFd: MapFd, key: Uint8Array): boolean {
+  return elemCall(BpfCommand.MAP_DELETE_ELEM, mapFd, key);
+}
+
+/**
+ * `BPF_MAP_GET_NEXT_KEY`: writes the key after `key` (the first key when `key` is
+ * absent, 4.12) into `next`; false after the last key. @throws {BpfError}
+ */
+export function mapGetNextKey(mapFd: MapFd, key: Uint8Array | undefined, next: Uint8Array): boolean {
+  return elemCall(BpfCommand.MAP_GET_NEXT_KEY, mapFd, key, next);
+}
+
+/** What a batch command did. */
+export interface BatchResult {
+  /** Elements processed. */
+  count: number;
+  /** Lookup batches: the kernel said there is nothing after this batch (`ENOENT`). */
+  end: boolean;
+}
+
+/**
+ * One of the four batch commands (5.6). Lookup batches end with `ENOENT`, possibly
+ * with elements in the last batch; that is reported as `end`, not thrown.
+ * @throws {BpfError}
+ */
+export function mapBatch(cmd: number, a: MapBatchAttr): BatchResult {
+  const encoded = encodeMapBatch(a, addressOf);
+  try {
+    call(cmd, encoded);
+    return { count: batchCount(encoded.attr), end: false };
+  } catch (error) {
+    const lookup = cmd === BpfCommand.MAP_LOOKUP_BATCH || cmd === BpfCommand.MAP_LOOKUP_AND_DELETE_BATCH;
+    if (lookup && error instanceof BpfError && error.isNotFound) return { count: batchCount(encoded.attr), end: true };
+    throw error;
+  }
+}
+
+/**
+ * `BPF_PROG_LOAD`. On failure the error carries the log written into `a.logBuffer`,
+ * and `logTrueSize` the size the verifier needed (6.4+; 0 before).
+ * @throws {BpfError}
+ */
+export function progLoad(a: ProgLoadAttr): ProgramFd {
+  const encoded = encodeProgLoad(a, addressOf);
+  try {
+    return call(BpfCommand.PROG_LOAD, encoded, a.name, a.logLevel ? a.logBuffer : undefined) as ProgramFd;
+  } catch (error) {
+    if (error instanceof BpfError) lastLogTrueSize = logTrueSize(encoded.attr);
+    throw error;
+  }
+}
+
+let lastLogTrueSize = 0;
+
+/** The log size the verifier asked for in the last failed {@link progLoad} (6.4+; else 0). */
+export function lastProgLoadLogTrueSize(): number {
+  return lastLogTrueSize;
+}
+
+/** `BPF_PROG_TEST_RUN` (4.12). @throws {BpfError} */
+export function progTestRun(a: ProgTestRunAttr): ProgTestRunResult {
+  const encoded = encodeProgTestRun(a, addressOf);
+  call(BpfCommand.PROG_TEST_RUN, encoded);
+  return decodeProgTestRun(encoded.attr);
+}
+
+/** `BPF_OBJ_PIN` (4.4): pins `fd` at a path in a bpffs mount. @throws {BpfError} */
+export function objPin(fd: number, path: string): void {
+  call(BpfCommand.OBJ_PIN, encodeObj({ path, bpfFd: fd }, addressOf), path);
+}
+
+/** `BPF_OBJ_GET` (4.4): opens a pinned object, a new fd. @throws {BpfError} */
+export function objGet(path: string, fileFlags = 0): number {
+  return call(BpfCommand.OBJ_GET, encodeObj({ path, fileFlags }, addressOf), path);
+}
+
+/** `BPF_OBJ_GET_INFO_BY_FD` (4.13): fills `info`, gives the bytes the kernel wrote. @throws {BpfError} */
+export function objInfo(fd: number, info: Uint8Array): number {
+  const encoded = encodeObjInfo({ bpfFd: fd, info }, addressOf);
+  call(BpfCommand.OBJ_GET_INFO_BY_FD, encoded);
+  return encoded.attr.getUint32(4, true);
+}
+
+/** `BPF_LINK_CREATE` (5.7). @throws {BpfError} */
+export function linkCreate(a: LinkCreateAttr): LinkFd {
+  return call(BpfCommand.LINK_CREATE, encodeLinkCreate(a, addressOf)) as LinkFd;
+}
+
+/** `BPF_LINK_DETACH` (5.9). @throws {BpfError} */
+export function linkDetach(linkFd: LinkFd): void {
+  call(BpfCommand.LINK_DETACH, encodeLinkDetach({ linkFd }, addressOf));
+}
+
+/** `BPF_BTF_LOAD` (4.18); on failure the error carries the BTF log. @throws {BpfError} */
+export function btfLoad(a: BtfLoadAttr): BtfFd {
+  return call(BpfCommand.BTF_LOAD, encodeBtfLoad(a, addressOf), '', a.logLevel ? a.logBuffer : undefined) as BtfFd;
+}
