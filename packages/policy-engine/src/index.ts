@@ -1,7 +1,135 @@
 /**
- * @twill/policy-engine: Kubernetes, Calico and Cilium network policies in one model: parse, validate, evaluate with explanations, compile.
+ * @twill/policy-engine: Kubernetes, Calico and Cilium network policies in one model:
+ * parse, validate, evaluate with explanations.
  *
- * Nothing is exported yet; the package's issue builds its API.
+ * The model (`Policy`, `Rule`, `Selector`, ...) is the intermediate representation every
+ * dialect compiles to; `evaluate` decides a flow against a `Snapshot` and says which
+ * rule decided. See the README for the precedence model.
  * @packageDocumentation
  */
-export {};
+export {
+  FieldError,
+  FlowError,
+  IdentitiesExhaustedError,
+  POLICY_ERROR_CODE,
+  PolicyEngineError,
+  PolicyValidationError,
+  SnapshotError,
+  type PolicyErrorCode,
+} from './errors.js';
+
+export {
+  cidrContainsAddress,
+  cidrContainsCidr,
+  parseCidr,
+  parseIpAddress,
+  type Cidr,
+  type IpAddress,
+  type IpFamily,
+} from './model/cidr.js';
+export {
+  ENDPOINT_KIND,
+  formatEndpointRef,
+  PROTOCOL,
+  protocolName,
+  protocolNumber,
+  type Endpoint,
+  type EndpointKind,
+  type EndpointRef,
+  type NamedPort,
+  type Namespace,
+  type NetworkSet,
+  type ProtocolNumber,
+  type ServiceAccount,
+} from './model/endpoint.js';
+export { FLOW_DIRECTION, type Flow, type FlowDirection, type FlowPeer } from './model/flow.js';
+export { canonicalLabels, NAMESPACE_NAME_LABEL, type Labels } from './model/labels.js';
+export {
+  DEFAULT_TIER,
+  DENY_PRECEDENCE_TIER,
+  DIALECT,
+  ENTITY,
+  formatPolicyRef,
+  KUBERNETES_POLICY_ORDER,
+  RULE_ACTION,
+  TIER_DEFAULT_ACTION,
+  type Dialect,
+  type DirectionRules,
+  type Entity,
+  type HttpRule,
+  type IcmpMatch,
+  type L7Rules,
+  type PeerMatch,
+  type Policy,
+  type PolicyRef,
+  type PortSpec,
+  type Rule,
+  type RuleAction,
+  type RuleOrigin,
+  type SideMatch,
+  type Tier,
+  type TierDefaultAction,
+} from './model/policy.js';
+export {
+  allOf,
+  anyOf,
+  formatSelector,
+  labelEquals,
+  matchSelector,
+  not,
+  SELECT_ALL,
+  SELECT_NONE,
+  STRING_OPERATOR,
+  SUBJECT_TYPE,
+  type Selector,
+  type SelectorSubject,
+  type StringOperator,
+  type SubjectType,
+} from './model/selector.js';
+
+export { compileNetworkPolicy } from './kubernetes/compile.js';
+export { labelSelectorToSelector } from './kubernetes/label-selector.js';
+export {
+  NETWORK_POLICY_API_VERSION,
+  parseNetworkPolicy,
+  validateNetworkPolicy,
+  type ParseNetworkPolicyOptions,
+} from './kubernetes/parse.js';
+export {
+  effectivePolicyTypes,
+  LABEL_SELECTOR_OPERATOR,
+  type IpBlock,
+  type KubernetesProtocol,
+  type LabelSelector,
+  type LabelSelectorOperator,
+  type LabelSelectorRequirement,
+  type NetworkPolicy,
+  type NetworkPolicyEgressRule,
+  type NetworkPolicyIngressRule,
+  type NetworkPolicyPeer,
+  type NetworkPolicyPort,
+  type NetworkPolicySpec,
+  type PolicyType,
+} from './kubernetes/types.js';
+
+export {
+  evaluate,
+  VERDICT_REASON,
+  type DirectionVerdict,
+  type RuleHit,
+  type Verdict,
+  type VerdictPeer,
+  type VerdictReason,
+} from './evaluate/evaluate.js';
+export { createSnapshot, type Snapshot, type SnapshotInput } from './evaluate/snapshot.js';
+
+export { identityLabels, IdentityAllocator } from './identity/allocator.js';
+export { IpIdentityCache } from './identity/ip-cache.js';
+export {
+  FIRST_LABEL_IDENTITY,
+  isReservedIdentity,
+  LAST_LABEL_IDENTITY,
+  RESERVED_IDENTITY,
+  reservedIdentityName,
+  type NumericIdentity,
+} from './identity/reserved.js';
