@@ -1,7 +1,24 @@
 /**
- * @twill/ipam: IP address management: host-local compatible ranges and Calico-style block pools over a compare-and-swap store.
+ * `@twill/ipam`: IP address management over a compare-and-swap {@link Store}.
  *
- * Nothing is exported yet; the package's issue builds its API.
+ * - {@link RangeAllocator}: host-local compatible range sets (round robin, gateway,
+ *   `rangeStart`/`rangeEnd`, requested addresses, dual stack), configured by
+ *   {@link parseRangeIpamConfig}.
+ * - Stores: {@link MemoryStore}; {@link SqliteStore} (the embedded default, shared by
+ *   processes on one host); {@link FileStore} (host-local's own data directory).
+ * - Errors are {@link IpamError}s, which are cni-core `CniError`s with the codes of
+ *   {@link IPAM_ERROR}; a store that stays contended fails with code 11.
  * @packageDocumentation
  */
-export {};
+export {
+  IPAM_ERROR,
+  type IpamErrorCode,
+  IpamError,
+  RangeExhaustedError,
+  AddressUnavailableError,
+  DuplicateAllocationError,
+  StoreContendedError,
+  StoreFailureError,
+} from './errors.js';
+export * from './range/index.js';
+export * from './store/index.js';

@@ -1,0 +1,16 @@
+// The Store port and its adapters. Re-exported by name from the package root.
+export {
+  type Revision,
+  type StoreEntry,
+  type StoreCondition,
+  type StoreOp,
+  type CommitOutcome,
+  type ExclusiveOutcome,
+  type Store,
+  checkStoreKey,
+  checkStorePrefix,
+} from './store.js';
+export { MemoryStore } from './memory-store.js';
+export { type RetryPolicy, type AttemptOutcome, backoffDelay, retryOnConflict } from './retry.js';
+export { type SqliteStoreOptions, SqliteStore } from './sys/sqlite-store.js';
+export { type FileStoreOptions, type FileLockMode, FileStore } from './sys/file-store.js';

@@ -1,0 +1,57 @@
+// Compare-and-swap retries: read, decide, commit; on a conflict wait a little and start
+// again. The wait is "full jitter" exponential backoff (a random delay between 0 and a
+// cap that doubles per attempt), so processes that collided once do not collide again in
+// lock step. Time and randomness are injected so tests never sleep.
+import { StoreContendedError } from '../errors.js';
+
+/** How a conflicting operation is retried. */
+export interface RetryPolicy {
+  /** The most attempts, the first included (default 20). */
+  readonly maxAttempts?: number;
+  /** The backoff cap of the first retry in milliseconds (default 2). */
+  readonly baseDelayMs?: number;
+  /** The backoff cap never grows past this, in milliseconds (default 100). */
+  readonly maxDelayMs?: number;
+  /** Waits `ms` milliseconds (default: a timer). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** A uniform random number in [0, 1) (default `Math.random`). */
+  readonly random?: () => number;
+}
+
+/** One attempt's outcome: done with a value, or a conflict to retry. */
+export type AttemptOutcome<T> = { readonly done: true; readonly value: T } | { readonly done: false; readonly cause?: unknown };
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The delay before retry number `retry` (1 for the first retry), in milliseconds:
+ * uniform in [0, min(maxDelayMs, baseDelayMs * 2^(retry-1))].
+ */
+export function backoffDelay(retry: number, policy: RetryPolicy = {}): number {
+  const base = policy.baseDelayMs ?? 2;
+  const cap = Math.min(policy.maxDelayMs ?? 100, base * 2 ** Math.max(0, retry - 1));
+  return (policy.random ?? Math.random)() * cap;
+}
+
+/**
+ * Runs `attempt` until it is done, waiting a jittered backoff after each conflict.
+ * Errors thrown by `attempt` end the loop at once.
+ * @param operation - what is being done, for the error message (`allocate`).
+ * @throws StoreContendedError (CNI code 11) after `maxAttempts` conflicts.
+ */
+export async function retryOnConflict<T>(
+  operation: string,
+  attempt: (attemptNumber: number) => Promise<AttemptOutcome<T>>,
+  policy: RetryPolicy = {},
+): Promise<T> {
+  const maxAttempts = policy.maxAttempts ?? 20;
+  const sleep = policy.sleep ?? realSleep;
+  let lastCause: unknown;
+  for (let n = 1; n <= maxAttempts; n++) {
+    const outcome = await attempt(n);
+    if (outcome.done) return outcome.value;
+    lastCause = outcome.cause;
+    if (n < maxAttempts) await sleep(backoffDelay(n, policy));
+  }
+  throw new StoreContendedError(maxAttempts, operation, { cause: lastCause });
+}

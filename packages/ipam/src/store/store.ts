@@ -1,0 +1,101 @@
+// The Store port: a small key/value map with a revision per entry and an atomic,
+// conditional multi-key commit (compare-and-swap). Allocators read a snapshot, decide,
+// and commit their writes on the condition that what they read has not changed; a
+// conflict means "read again and retry" (see retry.ts). Adapters: memory (here), SQLite
+// and host-local's files (sys/). Values are text: the range allocator stores exactly
+// what host-local writes in its files, so every adapter holds the same data.
+
+/**
+ * An opaque revision: it changes whenever an entry is written. Compare revisions only
+ * for equality, and only with revisions of the same key from the same store.
+ */
+export type Revision = string;
+
+/** One entry of a store. */
+export interface StoreEntry {
+  /** The key: `/`-separated segments, such as `net1/10.0.0.5`. */
+  readonly key: string;
+  /** The value, as text. */
+  readonly value: string;
+  /** The entry's current revision. */
+  readonly revision: Revision;
+}
+
+/**
+ * A commit's condition on one key: it must not exist (`{ absent: true }`), or it must
+ * still be at `revision`. Without a condition the write is unconditional.
+ */
+export type StoreCondition = { readonly absent: true } | { readonly revision: Revision };
+
+/** One write of a commit. */
+export type StoreOp =
+  | { readonly type: 'put'; readonly key: string; readonly value: string; readonly expect?: StoreCondition }
+  | { readonly type: 'delete'; readonly key: string; readonly expect?: StoreCondition };
+
+/**
+ * What a commit did: all its writes (`ok: true`) or none of them, with the keys whose
+ * condition failed. A store never applies part of a commit.
+ */
+export type CommitOutcome = { readonly ok: true } | { readonly ok: false; readonly conflicts: readonly string[] };
+
+/**
+ * The store port. Keys are `/`-separated paths of non-empty segments without `.` or
+ * `..` (the file adapter maps them to files). Methods reject with a
+ * {@link StoreFailureError} when the backing store fails; a failed condition is not an
+ * error but a `{ ok: false }` outcome.
+ */
+export interface Store {
+  /** The entry at `key`, or `undefined`. */
+  get(key: string): Promise<StoreEntry | undefined>;
+  /**
+   * Every entry directly under `prefix` (a key prefix ending in `/`), in key order.
+   * Entries deeper below it (`prefix` + `a/b`) are not listed.
+   */
+  list(prefix: string): Promise<readonly StoreEntry[]>;
+  /** Applies every write of `ops` atomically if every condition holds, or none of them. */
+  commit(ops: readonly StoreOp[]): Promise<CommitOutcome>;
+  /** Releases the store's resources (database handles); the store is unusable after. */
+  close(): Promise<void>;
+  /**
+   * Optional: runs `fn` with exclusive access to the entries under `prefix` (other
+   * processes' commits and sessions wait), passing a store to use inside. Adapters whose
+   * backing store has a lock (SQLite's write lock, host-local's `lock` file) offer it so
+   * that read, decide and commit happen under one lock, as host-local does: without it,
+   * many processes racing for one round-robin cursor retry over and over. `busy` when
+   * the lock could not be had in time (the caller retries).
+   */
+  exclusive?<T>(prefix: string, fn: (scoped: Store) => Promise<T>): Promise<ExclusiveOutcome<T>>;
+}
+
+/** What {@link Store.exclusive} did: ran `fn` and got `value`, or could not get the lock. */
+export type ExclusiveOutcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly busy: true };
+
+const SEGMENT = /^[^/\0]+$/;
+
+/**
+ * Checks a key's shape (non-empty `/`-separated segments, none `.` or `..`, no NUL).
+ * @throws TypeError naming the key: a bad key is a programming error, not a conflict.
+ */
+export function checkStoreKey(key: string): void {
+  const segments = key.split('/');
+  for (const segment of segments) {
+    if (!SEGMENT.test(segment) || segment === '.' || segment === '..') {
+      throw new TypeError(`invalid store key ${JSON.stringify(key)}`);
+    }
+  }
+}
+
+/**
+ * Checks a list prefix: empty (the top level) or segments followed by `/`.
+ * @throws TypeError naming the prefix.
+ */
+export function checkStorePrefix(prefix: string): void {
+  if (prefix === '') return;
+  if (!prefix.endsWith('/')) throw new TypeError(`invalid store prefix ${JSON.stringify(prefix)}: must end with "/"`);
+  checkStoreKey(prefix.slice(0, -1));
+}
+
+/** Whether `key` is directly under `prefix` (not deeper). */
+export function isDirectlyUnder(key: string, prefix: string): boolean {
+  return key.startsWith(prefix) && !key.slice(prefix.length).includes('/');
+}

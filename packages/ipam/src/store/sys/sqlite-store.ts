@@ -1,0 +1,204 @@
+// The SQLite adapter (better-sqlite3): the embedded default. Several processes on one
+// host share one database file: WAL lets readers run beside the one writer, the busy
+// timeout makes a writer wait for the lock instead of failing at once, and every commit
+// is one `BEGIN IMMEDIATE` transaction (the write lock is taken before the conditions are
+// checked, so check-then-write is atomic across processes).
+import Database from 'better-sqlite3';
+
+import { StoreFailureError } from '../../errors.js';
+import { conditionHolds } from '../memory-store.js';
+import {
+  checkStoreKey,
+  checkStorePrefix,
+  isDirectlyUnder,
+  type CommitOutcome,
+  type ExclusiveOutcome,
+  type Store,
+  type StoreEntry,
+  type StoreOp,
+} from '../store.js';
+
+/** Options of {@link SqliteStore.open}. */
+export interface SqliteStoreOptions {
+  /** The database file (created when missing), or `:memory:`. */
+  readonly path: string;
+  /** How long a commit waits for another process's write lock, in milliseconds (default 5000). */
+  readonly busyTimeoutMs?: number;
+}
+
+interface Row {
+  readonly key: string;
+  readonly value: string;
+  readonly revision: number | bigint;
+}
+
+// SQLite reports a lock it could not get within the busy timeout as SQLITE_BUSY: that is
+// contention (retry), not failure.
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/**
+ * A {@link Store} in a SQLite database: table `twill_kv(key, value, revision)`, where
+ * revisions come from one counter (`twill_kv_seq`), so a key deleted and written again
+ * never repeats a revision.
+ */
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #get: Database.Statement<[string], Row>;
+  readonly #range: Database.Statement<[string, string], Row>;
+  readonly #put: Database.Statement<[string, string, number]>;
+  readonly #delete: Database.Statement<[string]>;
+  readonly #next: Database.Statement<[], { readonly seq: number }>;
+  readonly #commit: (ops: readonly StoreOp[]) => CommitOutcome;
+  // Set while an exclusive session holds the connection's transaction: everything else
+  // in this process waits, or its statements would run inside that transaction.
+  #session: Promise<void> | undefined;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#get = db.prepare('SELECT key, value, revision FROM twill_kv WHERE key = ?');
+    this.#range = db.prepare('SELECT key, value, revision FROM twill_kv WHERE key >= ? AND key < ? ORDER BY key');
+    this.#put = db.prepare(
+      'INSERT INTO twill_kv (key, value, revision) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, revision = excluded.revision',
+    );
+    this.#delete = db.prepare('DELETE FROM twill_kv WHERE key = ?');
+    this.#next = db.prepare('UPDATE twill_kv_seq SET seq = seq + 1 WHERE id = 0 RETURNING seq');
+    const transaction = db.transaction((ops: readonly StoreOp[]): CommitOutcome => {
+      const conflicts = ops.filter((op) => !conditionHolds(this.#read(op.key), op)).map((op) => op.key);
+      if (conflicts.length > 0) return { ok: false, conflicts };
+      const next = this.#next.get();
+      if (next === undefined) throw new Error('twill_kv_seq has no row');
+      for (const op of ops) {
+        if (op.type === 'put') this.#put.run(op.key, op.value, next.seq);
+        else this.#delete.run(op.key);
+      }
+      return { ok: true };
+    });
+    this.#commit = (ops) => transaction.immediate(ops);
+  }
+
+  /**
+   * Opens (and creates when needed) the database at `options.path`, in WAL mode.
+   * @throws StoreFailureError when the file cannot be opened or set up.
+   */
+  static open(options: SqliteStoreOptions): SqliteStore {
+    try {
+      const db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+      // WAL: readers never block the writer; NORMAL sync is durable across process
+      // crashes (only a power loss may lose the last commits), the usual WAL pairing.
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS twill_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS twill_kv_seq (id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL);
+        INSERT OR IGNORE INTO twill_kv_seq (id, seq) VALUES (0, 0);
+      `);
+      return new SqliteStore(db);
+    } catch (error) {
+      throw new StoreFailureError(`cannot open the SQLite store ${options.path}`, { cause: error });
+    }
+  }
+
+  #read(key: string): StoreEntry | undefined {
+    const row = this.#get.get(key);
+    return row === undefined ? undefined : { key: row.key, value: row.value, revision: String(row.revision) };
+  }
+
+  /** {@inheritDoc Store.get} */
+  async get(key: string): Promise<StoreEntry | undefined> {
+    checkStoreKey(key);
+    // Checked and acted on in one synchronous step, so no session can start between.
+    while (this.#session !== undefined) await this.#session;
+    return this.#guard('read', () => this.#read(key));
+  }
+
+  /** {@inheritDoc Store.list} */
+  async list(prefix: string): Promise<readonly StoreEntry[]> {
+    checkStorePrefix(prefix);
+    // Checked and acted on in one synchronous step, so no session can start between.
+    while (this.#session !== undefined) await this.#session;
+    return this.#list(prefix);
+  }
+
+  #list(prefix: string): Promise<readonly StoreEntry[]> {
+    // Keys under a prefix are the range [prefix, prefix + U+FFFF): an index range scan.
+    return this.#guard('list', () =>
+      this.#range
+        .all(prefix, `${prefix}\uffff`)
+        .filter((row) => isDirectlyUnder(row.key, prefix))
+        .map((row) => ({ key: row.key, value: row.value, revision: String(row.revision) })),
+    );
+  }
+
+  /** {@inheritDoc Store.commit} A write lock held past the busy timeout is a conflict. */
+  async commit(ops: readonly StoreOp[]): Promise<CommitOutcome> {
+    for (const op of ops) checkStoreKey(op.key);
+    // Checked and acted on in one synchronous step, so no session can start between.
+    while (this.#session !== undefined) await this.#session;
+    return this.#commitNow(ops);
+  }
+
+  async #commitNow(ops: readonly StoreOp[]): Promise<CommitOutcome> {
+    for (const op of ops) checkStoreKey(op.key);
+    try {
+      return this.#commit(ops);
+    } catch (error) {
+      if (isBusy(error)) return { ok: false, conflicts: ops.map((op) => op.key) };
+      throw new StoreFailureError('SQLite store commit failed', { cause: error });
+    }
+  }
+
+  /**
+   * {@inheritDoc Store.exclusive} One `BEGIN IMMEDIATE` transaction around `fn`: the
+   * database's write lock is held throughout (other processes wait up to the busy
+   * timeout), and `fn`'s commits are savepoints inside it. Rolled back if `fn` throws.
+   */
+  async exclusive<T>(_prefix: string, fn: (scoped: Store) => Promise<T>): Promise<ExclusiveOutcome<T>> {
+    // Checked and acted on in one synchronous step, so no session can start between.
+    while (this.#session !== undefined) await this.#session;
+    let done = (): void => undefined;
+    this.#session = new Promise<void>((resolve) => (done = resolve));
+    try {
+      try {
+        this.#db.exec('BEGIN IMMEDIATE');
+      } catch (error) {
+        if (isBusy(error)) return { ok: false, busy: true };
+        throw new StoreFailureError('SQLite store cannot begin a transaction', { cause: error });
+      }
+      const scoped: Store = {
+        get: async (key) => (checkStoreKey(key), this.#guard('read', () => this.#read(key))),
+        list: async (prefix) => (checkStorePrefix(prefix), this.#list(prefix)),
+        commit: (ops) => this.#commitNow(ops),
+        close: () => Promise.resolve(),
+      };
+      let value: T;
+      try {
+        value = await fn(scoped);
+      } catch (error) {
+        this.#db.exec('ROLLBACK');
+        throw error;
+      }
+      this.#db.exec('COMMIT');
+      return { ok: true, value };
+    } finally {
+      this.#session = undefined;
+      done();
+    }
+  }
+
+  /** {@inheritDoc Store.close} */
+  close(): Promise<void> {
+    this.#db.close();
+    return Promise.resolve();
+  }
+
+  #guard<T>(what: string, read: () => T): Promise<T> {
+    try {
+      return Promise.resolve(read());
+    } catch (error) {
+      return Promise.reject(new StoreFailureError(`SQLite store ${what} failed`, { cause: error }));
+    }
+  }
+}
