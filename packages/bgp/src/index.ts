@@ -1,7 +1,98 @@
 /**
  * @twill/bgp: A BGP-4 speaker in TypeScript: wire codec, per-peer FSM, RIBs with best-path selection, policy, route reflection, graceful restart.
  *
- * Nothing is exported yet; the package's issue builds its API.
+ * The wire codec is pure: `decodeX`/`encodeX` over `Uint8Array`, with the negotiated
+ * session state passed explicitly.
  * @packageDocumentation
  */
-export {};
+export {
+  type AfiSafi,
+  type BgpErrorCode,
+  type BgpNotificationInit,
+  type ErrorAction,
+  BGP_ERROR_CODE,
+  BgpError,
+  BgpInvalidArgument,
+  BgpNotification,
+  ERROR_ACTION,
+} from './errors.js';
+export { type Asn, asn, asnToText } from './codec/asn.js';
+export {
+  type AsPathSegmentType,
+  type Origin,
+  AFI,
+  AS_PATH_SEGMENT,
+  AS_TRANS,
+  ATTRIBUTE_FLAG,
+  ATTRIBUTE_TYPE,
+  CAPABILITY_CODE,
+  HEADER_LENGTH,
+  MAX_EXTENDED_MESSAGE_LENGTH,
+  MAX_MESSAGE_LENGTH,
+  MESSAGE_TYPE,
+  OPTIONAL_PARAMETER_TYPE,
+  ORIGIN,
+  ROUTE_REFRESH_SUBTYPE,
+  SAFI,
+} from './codec/constants.js';
+export {
+  type NotificationDescription,
+  type NotificationText,
+  CEASE,
+  FSM_ERROR,
+  HEADER_ERROR,
+  NOTIFICATION_CODE,
+  OPEN_ERROR,
+  ROUTE_REFRESH_ERROR,
+  UNSPECIFIC_SUBCODE,
+  UPDATE_ERROR,
+  describeNotification,
+} from './codec/notification-codes.js';
+export { type BgpPrefix, type IpFamily, type Nlri, makePrefix, parsePrefix, prefixToText } from './codec/prefix.js';
+export { type NegotiatedState, INITIAL_NEGOTIATED_STATE, hasFamily, maxMessageLength, negotiate } from './codec/negotiated.js';
+export { type BgpHeader, type SplitMessages, decodeHeader, splitMessages } from './codec/header.js';
+export {
+  type AddPathCapability,
+  type AddPathFamily,
+  type Capability,
+  type EnhancedRouteRefreshCapability,
+  type ExtendedMessageCapability,
+  type FourOctetAsCapability,
+  type GracefulRestartCapability,
+  type GracefulRestartFamily,
+  type MultiprotocolCapability,
+  type RouteRefreshCapability,
+  type UnknownCapability,
+} from './codec/capabilities.js';
+export { type BgpOpen, BGP_VERSION, decodeOpen, encodeOpen, myAsField, openAsn } from './codec/open.js';
+export { type AsPathSegment, asPathLength } from './codec/attributes/as-path.js';
+export {
+  type LargeCommunity,
+  WELL_KNOWN_COMMUNITY,
+  communityToText,
+  largeCommunityToText,
+  parseCommunity,
+  parseLargeCommunity,
+} from './codec/attributes/communities.js';
+export { type MpReachNlri, type MpUnreachNlri } from './codec/attributes/mp-nlri.js';
+export { type Aggregator, type PathAttributes, type UnknownAttribute, type UpdateProblem } from './codec/attributes/path-attributes.js';
+export { type BgpUpdate, type DecodedUpdate, type UpdateError, decodeUpdate, encodeUpdate, endOfRib, endOfRibFamily } from './codec/update.js';
+export {
+  type BgpNotificationMessage,
+  MAX_SHUTDOWN_COMMUNICATION_LENGTH,
+  decodeNotification,
+  decodeShutdownCommunication,
+  encodeNotification,
+  encodeShutdownCommunication,
+  notificationFromError,
+  notificationToText,
+} from './codec/notification.js';
+export {
+  type BgpKeepalive,
+  type BgpRouteRefresh,
+  decodeRouteRefresh,
+  encodeKeepalive,
+  encodeRouteRefresh,
+  isKnownRouteRefreshSubtype,
+} from './codec/route-refresh.js';
+export { type BgpMessage, type DecodedMessage, decodeMessage, encodeMessage } from './codec/message.js';
