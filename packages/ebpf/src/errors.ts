@@ -13,6 +13,12 @@ export const EbpfErrorCode = {
   Asm: 'ERR_BPF_ASM',
   /** A key or value does not fit its layout; see {@link LayoutError}. */
   Layout: 'ERR_BPF_LAYOUT',
+  /** An ELF object could not be read as a BPF collection; see {@link ElfError}. */
+  Elf: 'ERR_BPF_ELF',
+  /** A collection could not be loaded (pinned map mismatch, bad constant); see {@link CollectionError}. */
+  Collection: 'ERR_BPF_COLLECTION',
+  /** A netlink request (tc qdisc/filter, link lookup) failed. */
+  Netlink: 'ERR_BPF_NETLINK',
 } as const;
 
 /** One of the {@link EbpfErrorCode} values. */
@@ -87,6 +93,35 @@ export class AsmError extends EbpfError {
 export class LayoutError extends EbpfError {
   override readonly name = 'LayoutError';
   readonly code = EbpfErrorCode.Layout;
+}
+
+/**
+ * An ELF object is not a BPF object this package can read: truncated or corrupt, the
+ * wrong class or byte order, an unknown program section, no license, a map definition
+ * that contradicts itself. `section` names the section at fault when there is one.
+ */
+export class ElfError extends EbpfError {
+  override readonly name = 'ElfError';
+  readonly code = EbpfErrorCode.Elf;
+
+  constructor(
+    message: string,
+    /** The section at fault, such as `.maps` or `xdp`. */
+    readonly section?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(section === undefined ? message : `${section}: ${message}`, options);
+  }
+}
+
+/**
+ * A collection spec could not be loaded as asked: a map pinned by an earlier load no
+ * longer matches the spec (type, key or value size, max entries, flags), a constant to
+ * rewrite does not exist or does not fit, a pin path is missing.
+ */
+export class CollectionError extends EbpfError {
+  override readonly name = 'CollectionError';
+  readonly code = EbpfErrorCode.Collection;
 }
 
 function tailLines(text: string, count: number): string {

@@ -6,12 +6,23 @@
  * - Programs from an instruction builder ({@link ProgramBuilder}) with the verifier log on
  *   failure ({@link loadProgram}), and {@link testRun} to run one on a packet.
  * - Feature probes ({@link haveMapType}, {@link haveTcx}, {@link probeFeatures}).
+ * - An ELF loader for clang-built objects: {@link decodeCollectionSpec} (pure) and
+ *   {@link loadCollection}, with pinned maps reused across loads.
  *
  * Every failure is an {@link EbpfError}: a {@link BpfError} with the errno and the verifier
  * log, an {@link UnsupportedFeatureError} naming the Linux version needed.
  * @packageDocumentation
  */
-export { EbpfErrorCode, EbpfError, BpfError, UnsupportedFeatureError, AsmError, LayoutError } from './errors.js';
+export {
+  EbpfErrorCode,
+  EbpfError,
+  BpfError,
+  UnsupportedFeatureError,
+  AsmError,
+  LayoutError,
+  ElfError,
+  CollectionError,
+} from './errors.js';
 export type { MapFd, ProgramFd, LinkFd, BtfFd } from './fd.js';
 
 export {
@@ -86,3 +97,47 @@ export { haveProgramType, requireProgramType } from './features/program-types.js
 export { type BatchOp, haveBatchOp } from './features/batch.js';
 export { haveLinkCreate, haveTcx, requireTcx } from './features/links.js';
 export { type FeatureReport, probeFeatures } from './features/summary.js';
+
+export type {
+  CollectionSpec,
+  MapSpec,
+  MapPinning,
+  ProgramSpec,
+  VariableSpec,
+  FuncInfo,
+  LineInfo,
+} from './elf/spec.js';
+export { decodeCollectionSpec } from './elf/decode.js';
+export { type ConstantValue, rewriteConstants } from './elf/constants.js';
+export { readCollectionSpec } from './elf/sys/read-object.js';
+export { Collection, type LoadCollectionOptions, loadCollection } from './collection/collection.js';
+export type { PinFolder } from './collection/sys/bpffs.js';
+
+export { Link, type Attachment, openPinnedLink, unpinLink } from './link/link.js';
+export { LinkType, type LinkInfo } from './link/link-info.js';
+export {
+  attachTcx,
+  attachTc,
+  type AttachTcxOptions,
+  type AttachTcOptions,
+  type TcxAnchor,
+  type TcxPlacement,
+  type TcMechanism,
+  type TcDirection,
+} from './link/tcx.js';
+export { TcFilter, attachTcFilter, type AttachTcFilterOptions } from './link/tc-filter.js';
+export { attachXdp, type AttachXdpOptions } from './link/xdp.js';
+export { attachCgroup, type AttachCgroupOptions } from './link/cgroup.js';
+export { AttachFlag, XdpFlag, type XdpMode } from './link/flags.js';
+export { interfaceIndex } from './link/interface.js';
+export { NetlinkError } from './link/errors.js';
+
+export {
+  RingBufferReader,
+  openRingBufferReader,
+  type RingBufferReaderOptions,
+  type LostEvents,
+  type PollScheduler,
+  type RingBufferSource,
+} from './ringbuf/reader.js';
+export { type RingMemory } from './ringbuf/records.js';

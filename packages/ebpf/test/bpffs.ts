@@ -1,38 +1,52 @@
-// Test helper: a bpffs mount at /sys/fs/bpf for pinning tests, and unique pin paths.
+// Test helper: a private bpffs instance for pinning tests, and unique pin paths in it.
+//
+// Each mount of bpffs is its own instance, so every test process mounts one on a
+// temporary folder instead of sharing /sys/fs/bpf: no test can unmount another's pins,
+// and the host's /sys/fs/bpf is never touched.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
 
 import { testName } from '@twill/sys/testing';
 
-export const BPFFS = '/sys/fs/bpf';
+let root: string | undefined;
+let users = 0;
 
-function mounted(): boolean {
-  return readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .some((line) => line.split(' ')[1] === BPFFS && line.split(' ')[2] === 'bpf');
+/** The private bpffs mount point; {@link ensureBpffs} must have been called. */
+export function bpffsRoot(): string {
+  if (root === undefined) throw new Error('ensureBpffs() first');
+  return root;
 }
 
 /**
- * Mounts bpffs at /sys/fs/bpf when nothing is mounted there (as the agent does at start),
- * and gives a function that unmounts it again only if this call mounted it and it is empty.
+ * Mounts a private bpffs on a temporary folder (once per process) and gives a function
+ * that unmounts and removes it when the last user is done.
  */
 export function ensureBpffs(): () => void {
-  if (mounted()) return () => undefined;
-  execFileSync('mount', ['-t', 'bpf', 'bpf', BPFFS]);
+  if (root === undefined) {
+    const dir = mkdtempSync('/tmp/twt-bpffs-');
+    execFileSync('mount', ['-t', 'bpf', 'bpf', dir]);
+    root = dir;
+  }
+  users += 1;
+  let released = false;
   return () => {
-    // maps.debug and progs.debug are the kernel's own (bpf_preload puts them in every new mount).
-    const ours = readdirSync(BPFFS).filter((name) => name !== 'maps.debug' && name !== 'progs.debug');
-    if (mounted() && ours.length === 0) execFileSync('umount', [BPFFS]);
+    if (released) return;
+    released = true;
+    users -= 1;
+    if (users > 0 || root === undefined) return;
+    execFileSync('umount', [root]);
+    rmdirSync(root);
+    root = undefined;
   };
 }
 
-/** A pin path unique to this process: `/sys/fs/bpf/twt-<pid>-<n>`. */
+/** A pin path unique to this process, in the private bpffs. */
 export function pinPath(): string {
-  return `${BPFFS}/${testName()}`;
+  return `${bpffsRoot()}/${testName()}`;
 }
 
-/** This process's leftovers in bpffs (should be none after each test). */
+/** Pins left in the private bpffs (should be none after each test). */
 export function leftovers(): string[] {
-  const prefix = `twt-${process.pid.toString(36)}-`;
-  return mounted() ? readdirSync(BPFFS).filter((name) => name.startsWith(prefix)) : [];
+  // maps.debug and progs.debug are the kernel's own (bpf_preload puts them in every new mount).
+  return root === undefined ? [] : readdirSync(root).filter((name) => name !== 'maps.debug' && name !== 'progs.debug');
 }

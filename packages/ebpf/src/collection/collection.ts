@@ -1,0 +1,288 @@
+/**
+ * Loading a {@link CollectionSpec}: maps first (pinned ones reused when compatible),
+ * then the BTF, then each program with its map references resolved. All or nothing: a
+ * failure closes what was made and removes the pins this load added.
+ */
+import type { Layout } from '../codec/layout.js';
+import { type ConstantValue, rewriteConstants } from '../elf/constants.js';
+import type { CollectionSpec, MapSpec, ProgramSpec } from '../elf/spec.js';
+import { BpfError, CollectionError } from '../errors.js';
+import type { MapFd } from '../fd.js';
+import { type Btf, loadBtf } from '../btf/btf.js';
+import { mapCreate, mapUpdate } from '../internal/sys/syscall.js';
+import { MapHandle } from '../map/handle.js';
+import { BpfMap, checkLayouts, unsupportedOr } from '../map/map.js';
+import { isPerCpu, mapTypeName } from '../map/map-type.js';
+import { openPinnedMapHandle } from '../map/open.js';
+import { type Program, loadProgram } from '../program/program.js';
+import { type PinFolder, bpffsFolder } from './sys/bpffs.js';
+
+/** Options of {@link loadCollection}. */
+export interface LoadCollectionOptions {
+  /**
+   * The bpffs folder for maps pinned by name (`LIBBPF_PIN_BY_NAME`), such as
+   * `/sys/fs/bpf/twill`; created when missing. A map already pinned there is reused
+   * (its contents kept) when its type, sizes, max entries and flags match.
+   */
+  pinPath?: string;
+  /** Values for global variables, applied with {@link rewriteConstants} before load. */
+  constants?: Readonly<Record<string, ConstantValue>>;
+  /** Verifier log level kept on success (see {@link LoadProgramOptions.logLevel}). */
+  logLevel?: 0 | 1 | 2;
+  /** The bpffs side of pinning; tests may substitute it. */
+  pinFolder?: PinFolder;
+}
+
+/** Loaded programs and maps. {@link Collection.close} releases them all. */
+export class Collection {
+  /** Loaded programs by name. */
+  readonly programs: Readonly<Record<string, Program>>;
+  /** Maps by name. */
+  readonly maps: Readonly<Record<string, MapHandle>>;
+  /** Where each pinned map is, by map name. */
+  readonly pins: Readonly<Record<string, string>>;
+  /** Maps that were already pinned and were reused rather than created. */
+  readonly reusedMaps: readonly string[];
+  readonly #btf: Btf | undefined;
+  #closed = false;
+
+  constructor(parts: { programs: Record<string, Program>; maps: Record<string, MapHandle>; pins: Record<string, string>; reused: string[]; btf?: Btf }) {
+    this.programs = parts.programs;
+    this.maps = parts.maps;
+    this.pins = parts.pins;
+    this.reusedMaps = parts.reused;
+    this.#btf = parts.btf;
+  }
+
+  /** Whether {@link close} has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** A program by name. @throws {CollectionError} when there is none. */
+  program(name: string): Program {
+    const program = Object.hasOwn(this.programs, name) ? this.programs[name] : undefined;
+    if (!program) throw new CollectionError(`no program ${JSON.stringify(name)} (there are: ${Object.keys(this.programs).join(', ')})`);
+    return program;
+  }
+
+  /**
+   * A typed view of a map, checked against its sizes. The view shares the collection's
+   * fd: closing the view does nothing, and it stops working when the collection closes.
+   * @throws {CollectionError} for an unknown name. @throws {LayoutError} for other sizes.
+   */
+  map<K, V>(name: string, layouts: { key: Layout<K>; value: Layout<V> }): BpfMap<K, V> {
+    const handle = Object.hasOwn(this.maps, name) ? this.maps[name] : undefined;
+    if (!handle) throw new CollectionError(`no map ${JSON.stringify(name)} (there are: ${Object.keys(this.maps).join(', ')})`);
+    const info = handle.info();
+    if (isPerCpu(info.type)) throw new CollectionError(`map ${name} is a ${mapTypeName(info.type)} map: use maps[name] and openPinnedPerCpuMap`);
+    checkLayouts(name, info, layouts.key, layouts.value);
+    return new MapView(handle, info, layouts.key, layouts.value);
+  }
+
+  /**
+   * Closes every program, map and the BTF. Pinned maps stay in bpffs (that is what
+   * pinning is for); programs stay loaded only while attached or pinned. Twice does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const program of Object.values(this.programs)) program.close();
+    for (const map of Object.values(this.maps)) map.close();
+    this.#btf?.close();
+  }
+
+  /** Closes the collection (`using` declarations). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** A typed map sharing a collection's map fd. */
+class MapView<K, V> extends BpfMap<K, V> {
+  readonly #owner: MapHandle;
+
+  constructor(owner: MapHandle, shape: ConstructorParameters<typeof BpfMap>[1], key: Layout<K>, value: Layout<V>) {
+    super(owner.fd, shape, key, value);
+    this.#owner = owner;
+  }
+
+  override get fd(): MapFd {
+    return this.#owner.fd; // throws once the collection has closed it
+  }
+
+  override close(): void {
+    // The collection owns the fd.
+  }
+}
+
+/** A kernel object name: at most 15 of `[A-Za-z0-9_.]`, as libbpf truncates it. */
+function kernelName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
+}
+
+function checkReusable(spec: MapSpec, path: string, handle: MapHandle): void {
+  const info = handle.info();
+  const differences = (
+    [
+      ['type', mapTypeName(spec.type), mapTypeName(info.type)],
+      ['key size', spec.keySize, info.keySize],
+      ['value size', spec.valueSize, info.valueSize],
+      ['max entries', spec.maxEntries, info.maxEntries],
+      ['flags', spec.flags, info.flags],
+    ] as const
+  ).filter(([, want, have]) => want !== have);
+  if (differences.length > 0) {
+    const what = differences.map(([field, want, have]) => `${field} ${String(have)} (the spec says ${String(want)})`).join(', ');
+    throw new CollectionError(`map ${spec.name} pinned at ${path} does not match: ${what}. Remove the pin to recreate it.`);
+  }
+}
+
+function createSpecMap(spec: MapSpec, btf: Btf | undefined): MapHandle {
+  const base = { mapType: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, flags: spec.flags, name: kernelName(spec.name) };
+  let fd: MapFd;
+  try {
+    fd = btf && spec.btf ? mapCreate({ ...base, btfFd: btf.fd, btfKeyTypeId: spec.btf.keyTypeId, btfValueTypeId: spec.btf.valueTypeId }) : mapCreate(base);
+  } catch (error) {
+    // A kernel that refuses the BTF of a map still takes the map without it.
+    if (!(btf && spec.btf && error instanceof BpfError && error.errno === 'EINVAL')) throw unsupportedOr(spec.type, error);
+    try {
+      fd = mapCreate(base);
+    } catch (retry) {
+      throw unsupportedOr(spec.type, retry);
+    }
+  }
+  const handle = new MapHandle(fd);
+  if (spec.contents) {
+    try {
+      mapUpdate(fd, new Uint8Array(4), spec.contents, 0n);
+    } catch (error) {
+      handle.close();
+      throw error;
+    }
+  }
+  return handle;
+}
+
+function encodeFuncInfo(spec: ProgramSpec): Uint8Array | undefined {
+  if (!spec.funcInfo?.length) return undefined;
+  const out = new Uint8Array(spec.funcInfo.length * 8);
+  const v = new DataView(out.buffer);
+  spec.funcInfo.forEach((r, i) => {
+    v.setUint32(i * 8, r.insnOffset, true);
+    v.setUint32(i * 8 + 4, r.typeId, true);
+  });
+  return out;
+}
+
+function encodeLineInfo(spec: ProgramSpec): Uint8Array | undefined {
+  if (!spec.lineInfo?.length) return undefined;
+  const out = new Uint8Array(spec.lineInfo.length * 16);
+  const v = new DataView(out.buffer);
+  spec.lineInfo.forEach((r, i) => {
+    v.setUint32(i * 16, r.insnOffset, true);
+    v.setUint32(i * 16 + 4, r.fileNameOffset, true);
+    v.setUint32(i * 16 + 8, r.lineOffset, true);
+    v.setUint32(i * 16 + 12, r.lineColumn, true);
+  });
+  return out;
+}
+
+function loadSpecProgram(spec: ProgramSpec, maps: Record<string, MapHandle>, btf: Btf | undefined, logLevel: 0 | 1 | 2 | undefined): Program {
+  const funcInfo = btf ? encodeFuncInfo(spec) : undefined;
+  const lineInfo = btf ? encodeLineInfo(spec) : undefined;
+  return loadProgram({
+    type: spec.type,
+    instructions: spec.instructions,
+    license: spec.license,
+    name: kernelName(spec.name),
+    expectedAttachType: spec.attachType,
+    flags: spec.flags,
+    maps,
+    logLevel,
+    ...(btf && funcInfo ? { btf: { fd: btf.fd, funcInfo, funcInfoRecordSize: 8, lineInfo, lineInfoRecordSize: lineInfo ? 16 : undefined } } : {}),
+  });
+}
+
+function tryLoadBtf(raw: Uint8Array | undefined): Btf | undefined {
+  if (!raw) return undefined;
+  try {
+    return loadBtf(raw);
+  } catch (error) {
+    // Without BTF (before 4.18, or BTF this kernel refuses) maps and programs still load, without type info.
+    if (error instanceof BpfError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Loads a collection: creates its maps (or reuses those already pinned by name under
+ * `pinPath`, so their contents survive a restart), writes the data sections' contents,
+ * loads the BTF (4.18; skipped when the kernel refuses it) and each program with its
+ * map references resolved and its BTF function and line info (5.0).
+ *
+ * All or nothing: when anything fails, every fd made is closed, every pin this call
+ * made is removed, and a pin folder it created is removed again.
+ *
+ * Needs CAP_BPF and the kernel of each map and program type; pinning needs bpffs.
+ * @throws {BpfError} from the kernel, with the verifier log for a refused program.
+ * @throws {CollectionError} for a pinned map that does not match its spec, a map pinned
+ *   by name without `pinPath`, an unknown constant.
+ * @throws {UnsupportedFeatureError} when the kernel lacks a map or program type.
+ */
+export function loadCollection(spec: CollectionSpec, options: LoadCollectionOptions = {}): Collection {
+  const folder = options.pinFolder ?? bpffsFolder;
+  const effective = options.constants ? rewriteConstants(spec, options.constants) : spec;
+  const maps: Record<string, MapHandle> = {};
+  const programs: Record<string, Program> = {};
+  const pins: Record<string, string> = {};
+  const reused: string[] = [];
+  const newPins: string[] = [];
+  let createdFolder = false;
+  let btf: Btf | undefined;
+  try {
+    btf = tryLoadBtf(effective.btf);
+    for (const map of Object.values(effective.maps)) {
+      if (map.pinning !== 'by-name') {
+        maps[map.name] = createSpecMap(map, btf);
+        continue;
+      }
+      if (!options.pinPath) throw new CollectionError(`map ${map.name} is pinned by name: give a pinPath`);
+      createdFolder = folder.ensure(options.pinPath) || createdFolder;
+      const path = `${options.pinPath}/${map.name}`;
+      pins[map.name] = path;
+      const existing = openPinned(path);
+      if (existing) {
+        maps[map.name] = existing;
+        checkReusable(map, path, existing);
+        reused.push(map.name);
+        continue;
+      }
+      const handle = createSpecMap(map, btf);
+      maps[map.name] = handle;
+      handle.pin(path);
+      newPins.push(path);
+    }
+    for (const program of Object.values(effective.programs)) {
+      programs[program.name] = loadSpecProgram(program, maps, btf, options.logLevel);
+    }
+  } catch (error) {
+    for (const program of Object.values(programs)) program.close();
+    for (const map of Object.values(maps)) map.close();
+    btf?.close();
+    for (const path of newPins) folder.unpin(path);
+    if (createdFolder && options.pinPath) folder.removeIfEmpty(options.pinPath);
+    throw error;
+  }
+  return new Collection({ programs, maps, pins, reused, btf });
+}
+
+function openPinned(path: string): MapHandle | undefined {
+  try {
+    return openPinnedMapHandle(path);
+  } catch (error) {
+    if (error instanceof BpfError && error.isNotFound) return undefined;
+    throw error;
+  }
+}
+

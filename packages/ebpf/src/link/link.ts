@@ -1,0 +1,100 @@
+/** BPF links (5.7): a program attached to a hook, held by a file descriptor or a pin. */
+import type { LinkFd } from '../fd.js';
+import { closeFd, linkDetach, objGet, objInfo, objPin } from '../internal/sys/syscall.js';
+import { LINK_INFO_SIZE, type LinkInfo, decodeLinkInfo } from './link-info.js';
+import { removePin } from './sys/kernel.js';
+
+/**
+ * Something attached that {@link Attachment.close} takes away: a {@link Link}, or a tc
+ * filter of the clsact fallback ({@link TcFilter}).
+ */
+export interface Attachment {
+  /** Where it is attached, for messages: `tcx ingress ifindex 3`. */
+  readonly description: string;
+  /** Detaches (unless pinned, for links) and releases it. Twice does nothing. */
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * A BPF link: tcx, XDP, cgroup, ... The program stays attached while the link's fd is open
+ * or the link is pinned; {@link close} closes the fd, which detaches it unless it is pinned.
+ * {@link detach} detaches it even when pinned.
+ */
+export class Link implements Attachment {
+  #fd: LinkFd | undefined;
+  readonly description: string;
+
+  constructor(fd: LinkFd, description: string) {
+    this.#fd = fd;
+    this.description = description;
+  }
+
+  /** The link's fd. @throws {Error} after {@link close}. */
+  get fd(): LinkFd {
+    if (this.#fd === undefined) throw new Error(`link ${this.description} is closed`);
+    return this.#fd;
+  }
+
+  /** Whether {@link close} has been called. */
+  get closed(): boolean {
+    return this.#fd === undefined;
+  }
+
+  /**
+   * Pins the link at `path` in bpffs (5.7), so the attachment outlives this process;
+   * reopen it with {@link openPinnedLink}, remove it with {@link unpinLink}.
+   * @throws {BpfError} `EEXIST` when the path exists, `EPERM` outside bpffs, `ENOENT` when the folder is missing.
+   */
+  pin(path: string): void {
+    objPin(this.fd, path);
+  }
+
+  /** What the kernel reports: type, id, program id, interface or cgroup (5.8). @throws {BpfError} */
+  info(): LinkInfo {
+    const buffer = new Uint8Array(LINK_INFO_SIZE);
+    const length = objInfo(this.fd, buffer);
+    return decodeLinkInfo(buffer.subarray(0, Math.min(length, LINK_INFO_SIZE)));
+  }
+
+  /**
+   * Detaches the program now, even when the link is pinned (`BPF_LINK_DETACH`, 5.9;
+   * tcx, XDP, cgroup and netns links). The fd stays open, pointing at a defunct link.
+   * @throws {BpfError} `EOPNOTSUPP` for link types that cannot be detached.
+   */
+  detach(): void {
+    linkDetach(this.fd);
+  }
+
+  /** Closes the fd: the program is detached unless the link is pinned. Twice does nothing. */
+  close(): void {
+    if (this.#fd === undefined) return;
+    const fd = this.#fd;
+    this.#fd = undefined;
+    closeFd(fd);
+  }
+
+  /** Closes the link (`using` declarations). */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Opens a link pinned at `path` (5.7): a new fd on the same attachment. Closing it does
+ * not detach the program while the pin exists. The kernel does not say what kind of
+ * object a pin holds; check {@link Link.info} when the path may hold a map or program.
+ * @throws {BpfError} `ENOENT` when nothing is pinned there.
+ */
+export function openPinnedLink(path: string): Link {
+  return new Link(objGet(path) as LinkFd, path);
+}
+
+/**
+ * Removes a link's pin. The program stays attached while a fd of the link is open, and
+ * is detached when the last one closes.
+ * @throws {Error} `ENOENT` when nothing is pinned at `path`.
+ */
+export function unpinLink(path: string): void {
+  removePin(path);
+}
