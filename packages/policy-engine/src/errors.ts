@@ -28,6 +28,10 @@ export const POLICY_ERROR_CODE = {
   INVALID_FLOW: 'invalid-flow',
   /** The identity space is full. */
   IDENTITIES_EXHAUSTED: 'identities-exhausted',
+  /** An `apiVersion` / `kind` pair that no front end of this package reads. */
+  UNSUPPORTED_KIND: 'unsupported-kind',
+  /** A feature that is valid in its dialect but that the IR cannot express yet (Cilium `toFQDNs`, Calico `services`, ...). */
+  UNSUPPORTED: 'unsupported',
 } as const;
 
 /** One of the codes of {@link POLICY_ERROR_CODE}. */
@@ -101,5 +105,42 @@ export class IdentitiesExhaustedError extends PolicyEngineError {
 
   constructor(reason: string) {
     super(POLICY_ERROR_CODE.IDENTITIES_EXHAUSTED, '', reason);
+  }
+}
+
+/**
+ * An error of the Calico front end (parsing a `projectcalico.org/v3` document, or
+ * compiling it to the IR). Calico validation stops at the first problem, as
+ * `calicoctl` does, so this is one error with its path rather than a list.
+ */
+export class CalicoError extends PolicyEngineError {
+  override readonly name: string = 'CalicoError';
+}
+
+/**
+ * A Calico selector expression that does not parse (code `invalid-selector`).
+ * `position` is the 0-based offset in `selector` (in UTF-16 code units, as JavaScript
+ * indexes strings) where parsing failed; the reason reads
+ * `selector "app == " at 7: expected a quoted string`.
+ */
+export class SelectorSyntaxError extends CalicoError {
+  override readonly name: string = 'SelectorSyntaxError';
+
+  constructor(
+    /** The whole selector text that failed to parse. */
+    readonly selector: string,
+    /** 0-based offset of the failure in `selector`. */
+    readonly position: number,
+    /** What was expected or found there. */
+    readonly detail: string,
+    /** The field path of the selector in its document, when there is one. */
+    path = '',
+  ) {
+    super(POLICY_ERROR_CODE.INVALID_SELECTOR, path, `selector ${JSON.stringify(selector)} at ${position}: ${detail}`);
+  }
+
+  /** The same error, located at `path` in a document. */
+  atPath(path: string): SelectorSyntaxError {
+    return new SelectorSyntaxError(this.selector, this.position, this.detail, path);
   }
 }

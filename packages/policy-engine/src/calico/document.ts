@@ -2,7 +2,7 @@
  * The entry point of the Calico front end: one decoded document (from YAML or JSON) to a
  * typed, validated Calico object, dispatched on `apiVersion` and `kind`.
  */
-import { CALICO_ERROR_CODE } from './errors.js';
+import { POLICY_ERROR_CODE } from '../errors.js';
 import { asObject, describeValue, fail, optional } from './internal/fields.js';
 import { readNetworkSet } from './network-set.js';
 import { readGlobalNetworkPolicy, readNetworkPolicy } from './policy.js';
@@ -32,7 +32,7 @@ export function parseCalicoDocument(doc: unknown): CalicoDocument {
     fail(
       'apiVersion',
       `unsupported API version ${describeValue(apiVersion)}: expected ${CALICO_API_VERSIONS.join(' or ')}`,
-      CALICO_ERROR_CODE.UNSUPPORTED_KIND,
+      POLICY_ERROR_CODE.UNSUPPORTED_KIND,
     );
   }
   const version = apiVersion as CalicoApiVersion;
@@ -48,6 +48,6 @@ export function parseCalicoDocument(doc: unknown): CalicoDocument {
     case 'Tier':
       return readTier(fields, version);
     default:
-      return fail('kind', `unsupported kind ${describeValue(kind)} for ${version}: expected ${CALICO_KINDS.join(', ')}`, CALICO_ERROR_CODE.UNSUPPORTED_KIND);
+      return fail('kind', `unsupported kind ${describeValue(kind)} for ${version}: expected ${CALICO_KINDS.join(', ')}`, POLICY_ERROR_CODE.UNSUPPORTED_KIND);
   }
 }

@@ -1,9 +1,10 @@
 /**
  * The Calico front end of `@twill/policy-engine`: the selector language, and parsing and
- * validation of `projectcalico.org/v3` documents into typed Calico objects.
+ * validation of `projectcalico.org/v3` documents into typed Calico objects, and their
+ * compilation to the IR (`compileCalicoDocuments`).
  * @packageDocumentation
  */
-export { CALICO_ERROR_CODE, CalicoError, SelectorSyntaxError, type CalicoErrorCode } from './errors.js';
+export { CalicoError, SelectorSyntaxError } from '../errors.js';
 export * from './selector/index.js';
 export { CALICO_KINDS, parseCalicoDocument, type CalicoKind } from './document.js';
 export { inferPolicyTypes } from './policy.js';
@@ -40,3 +41,20 @@ export {
   type CalicoTier,
   type CalicoTierDefaultAction,
 } from './types.js';
+export {
+  compileCalicoDocuments,
+  compileCalicoNetworkSet,
+  compileCalicoPolicy,
+  compileCalicoTier,
+  type CompiledCalicoDocuments,
+} from './compile.js';
+export {
+  CALICO_NAMESPACE_LABEL,
+  CALICO_NAMESPACE_LABEL_PREFIX,
+  CALICO_NAMESPACE_NAME_LABEL,
+  CALICO_ORCHESTRATOR_LABEL,
+  CALICO_SERVICE_ACCOUNT_LABEL,
+  CALICO_SERVICE_ACCOUNT_LABEL_PREFIX,
+  compileCalicoSelector,
+  type CalicoSelectorContext,
+} from './compile-selector.js';

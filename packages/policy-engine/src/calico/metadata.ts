@@ -12,7 +12,7 @@ import {
   optStringMap,
   reqString,
 } from './internal/fields.js';
-import { CALICO_ERROR_CODE } from './errors.js';
+import { POLICY_ERROR_CODE } from '../errors.js';
 import { type CalicoMetadata } from './types.js';
 
 const METADATA_FIELDS = [
@@ -68,7 +68,7 @@ export interface MetadataOptions {
 /** Reads `metadata`. The name is required; its format is checked by the caller. */
 export function readMetadata(value: unknown, options: MetadataOptions): CalicoMetadata {
   const path = 'metadata';
-  if (value === undefined || value === null) fail(child(path, 'name'), 'required', CALICO_ERROR_CODE.MISSING_FIELD);
+  if (value === undefined || value === null) fail(child(path, 'name'), 'required', POLICY_ERROR_CODE.REQUIRED);
   const fields = asObject(value, path);
   checkKnownFields(fields, path, METADATA_FIELDS);
   const name = reqString(fields, 'name', path);

@@ -3,7 +3,7 @@
  * `policy_common.go`), with the checks of Calico's validator (`validateRule`,
  * `validateEntityRule`, `validateHTTPRule`).
  */
-import { CALICO_ERROR_CODE } from './errors.js';
+import { POLICY_ERROR_CODE } from '../errors.js';
 import {
   asObject,
   checkKnownFields,
@@ -155,7 +155,7 @@ function checkNetFamilies(rule: CalicoRule, path: string): void {
 function readAction(fields: Fields, path: string): CalicoAction {
   const at = child(path, 'action');
   const value = optional(fields, 'action');
-  if (value === undefined || value === '') fail(at, 'required', CALICO_ERROR_CODE.MISSING_FIELD);
+  if (value === undefined || value === '') fail(at, 'required', POLICY_ERROR_CODE.REQUIRED);
   if (!CALICO_ACTIONS.includes(value as CalicoAction)) {
     fail(at, `invalid action ${describeValue(value)}: expected Allow, Deny, Pass or Log`);
   }

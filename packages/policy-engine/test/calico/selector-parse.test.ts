@@ -187,7 +187,7 @@ describe('bad selectors', () => {
     expect(error).toBeInstanceOf(SelectorSyntaxError);
     const syntax = error as SelectorSyntaxError;
     expect(syntax.message).toBe(message);
-    expect(syntax.code).toBe('CALICO_SELECTOR_SYNTAX');
+    expect(syntax.code).toBe('invalid-selector');
     expect(syntax.selector).toBe(selector);
     expect(message).toContain(` at ${syntax.position}: `);
   });

@@ -3,7 +3,7 @@
  * each naming the field path in its error. Kubernetes decodes `null` as "not set", so
  * every optional reader treats `null` like an absent field.
  */
-import { CALICO_ERROR_CODE, CalicoError, SelectorSyntaxError } from '../errors.js';
+import { CalicoError, POLICY_ERROR_CODE, SelectorSyntaxError } from '../../errors.js';
 import { parseSelector } from '../selector/parser.js';
 import { type CalicoSelector } from '../types.js';
 
@@ -21,7 +21,7 @@ export function item(path: string, index: number): string {
 }
 
 /** Throws a {@link CalicoError} for `path`. */
-export function fail(path: string, reason: string, code: CalicoError['code'] = CALICO_ERROR_CODE.INVALID_FIELD): never {
+export function fail(path: string, reason: string, code: CalicoError['code'] = POLICY_ERROR_CODE.INVALID_VALUE): never {
   throw new CalicoError(code, path, reason);
 }
 
@@ -54,7 +54,7 @@ export function asObject(value: unknown, path: string): Fields {
 /** Fails on the first key (in document order) that is not in `known`. */
 export function checkKnownFields(fields: Fields, path: string, known: readonly string[]): void {
   for (const key of Object.keys(fields)) {
-    if (!known.includes(key)) fail(child(path, key), `unknown field ${JSON.stringify(key)}`, CALICO_ERROR_CODE.UNKNOWN_FIELD);
+    if (!known.includes(key)) fail(child(path, key), `unknown field ${JSON.stringify(key)}`, POLICY_ERROR_CODE.UNKNOWN_FIELD);
   }
 }
 
@@ -75,7 +75,7 @@ export function optString(fields: Fields, key: string, path: string): string | u
 /** A required, non-empty string field. */
 export function reqString(fields: Fields, key: string, path: string): string {
   const value = optString(fields, key, path);
-  if (value === undefined || value === '') fail(child(path, key), 'required', CALICO_ERROR_CODE.MISSING_FIELD);
+  if (value === undefined || value === '') fail(child(path, key), 'required', POLICY_ERROR_CODE.REQUIRED);
   return value;
 }
 

@@ -15,7 +15,7 @@
  * Like Calico, a run of leading `!` collapses by parity (`!!has(a)` is `has(a)`), a set
  * may end with a trailing comma, and an empty or all-blank selector means `all()`.
  */
-import { SelectorSyntaxError } from '../errors.js';
+import { SelectorSyntaxError } from '../../errors.js';
 import { type SelectorNode, type SelectorValueOperator } from './ast.js';
 import { SELECTOR_TOKEN_KIND as K, type SelectorToken, type SelectorTokenKind, tokenizeSelector } from './tokenizer.js';
 

@@ -3,7 +3,7 @@
  * `{"a", "b"}` sets, double quotes unless the value holds a `"`, and only the parentheses
  * needed to give back the same tree, so `parseSelector(printSelector(n))` deep-equals `n`.
  */
-import { CALICO_ERROR_CODE, CalicoError } from '../errors.js';
+import { CalicoError, POLICY_ERROR_CODE } from '../../errors.js';
 import { SELECTOR_LABEL_KEY_PATTERN, type SelectorNode } from './ast.js';
 
 const OPERATOR_TEXT = {
@@ -19,7 +19,7 @@ function quote(value: string): string {
   if (!value.includes("'")) return `'${value}'`;
   // Calico strings have no escapes, so such a value can never come from a parsed selector.
   throw new CalicoError(
-    CALICO_ERROR_CODE.INVALID_FIELD,
+    POLICY_ERROR_CODE.INVALID_VALUE,
     '',
     `selector value ${JSON.stringify(value)} holds both quote characters and cannot be written (Calico strings have no escapes)`,
   );
@@ -27,7 +27,7 @@ function quote(value: string): string {
 
 function key(k: string): string {
   if (!SELECTOR_LABEL_KEY_PATTERN.test(k)) {
-    throw new CalicoError(CALICO_ERROR_CODE.INVALID_FIELD, '', `selector label key ${JSON.stringify(k)} has characters outside [a-zA-Z0-9_./-]`);
+    throw new CalicoError(POLICY_ERROR_CODE.INVALID_VALUE, '', `selector label key ${JSON.stringify(k)} has characters outside [a-zA-Z0-9_./-]`);
   }
   return k;
 }
@@ -40,7 +40,7 @@ function isAtom(node: SelectorNode): boolean {
 /**
  * Prints a selector tree as canonical Calico selector text.
  *
- * @throws {@link CalicoError} (`CALICO_INVALID_FIELD`) for a tree no selector text can
+ * @throws {@link CalicoError} (`invalid-value`) for a tree no selector text can
  *   express: a value holding both `'` and `"`, or a label key with other characters.
  */
 export function printSelector(node: SelectorNode): string {

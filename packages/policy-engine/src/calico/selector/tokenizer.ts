@@ -10,7 +10,7 @@
  * - `has(`, `all(` and `global(` must be written without a space before the `(`;
  * - strings are single- or double-quoted, with no escapes, and may be empty.
  */
-import { SelectorSyntaxError } from '../errors.js';
+import { SelectorSyntaxError } from '../../errors.js';
 
 /** The kinds of token the tokenizer produces. */
 export const SELECTOR_TOKEN_KIND = {
