@@ -19,6 +19,12 @@ export const IPAM_ERROR = {
   ADDRESS_UNAVAILABLE: 111,
   /** The attachment already holds an address in the range set (SPEC.md forbids a second ADD). */
   DUPLICATE_ALLOCATION: 112,
+  /** No pool selecting the node has a free address (and borrowing, if allowed, found none). */
+  POOL_EXHAUSTED: 113,
+  /** No enabled pool of the wanted family selects the node. */
+  NO_ELIGIBLE_POOL: 114,
+  /** A request names a container, node or handle that cannot be stored (CNI_CONTAINERID with `/`). */
+  INVALID_REQUEST: CNI_ERROR.INVALID_ENVIRONMENT,
 } as const;
 
 /** One of {@link IPAM_ERROR}. */
@@ -115,5 +121,74 @@ export class StoreFailureError extends IpamError {
   constructor(msg: string, options?: { cause?: unknown }) {
     const reason = options?.cause instanceof Error ? options.cause.message : undefined;
     super(IPAM_ERROR.STORE_FAILURE, msg, reason, options);
+  }
+}
+
+/**
+ * The pools that may serve a node have no free address for it. Says which pools, how
+ * many of their blocks are claimed, whether borrowing from other nodes' blocks was
+ * allowed, and whether the node hit `maxBlocksPerHost`.
+ */
+export class PoolExhaustedError extends IpamError {
+  override readonly name: string = 'PoolExhaustedError';
+
+  constructor(
+    readonly exhaustion: {
+      /** The node asking. */
+      readonly node: string;
+      /** 4 or 6. */
+      readonly family: 4 | 6;
+      /** The pools tried, as `name (cidr)`. */
+      readonly pools: readonly string[];
+      /** How many blocks the pools have in all. */
+      readonly blocks: bigint;
+      /** How many of them are claimed. */
+      readonly claimedBlocks: bigint;
+      /** How many blocks the node holds affinity for. */
+      readonly nodeBlocks: number;
+      /** Whether borrowing from other nodes' blocks was allowed (not `strictAffinity`). */
+      readonly borrowingAllowed: boolean;
+      /** The `maxBlocksPerHost` in force (0: none), and whether the node reached it. */
+      readonly maxBlocksPerHost: number;
+      readonly limitReached: boolean;
+    },
+  ) {
+    const d = exhaustion;
+    const family = d.family === 4 ? 'IPv4' : 'IPv6';
+    const pools = d.pools.join(', ');
+    const limit = d.limitReached ? `node ${JSON.stringify(d.node)} holds ${d.nodeBlocks} blocks, the maxBlocksPerHost limit; ` : '';
+    const borrow = d.borrowingAllowed ? 'borrowing was allowed and found no free address in other blocks' : 'borrowing from other nodes\' blocks is not allowed (strictAffinity)';
+    super(
+      IPAM_ERROR.POOL_EXHAUSTED,
+      `no free ${family} address for node ${JSON.stringify(d.node)} in pool ${pools}`,
+      `${limit}${d.claimedBlocks} of ${d.blocks} blocks claimed; ${borrow}`,
+    );
+  }
+}
+
+/** No enabled pool of a wanted family selects the node. */
+export class NoEligiblePoolError extends IpamError {
+  override readonly name: string = 'NoEligiblePoolError';
+
+  constructor(
+    /** The node asking. */
+    readonly node: string,
+    /** 4 or 6. */
+    readonly family: 4 | 6,
+  ) {
+    super(
+      IPAM_ERROR.NO_ELIGIBLE_POOL,
+      `no enabled IPv${family} pool selects node ${JSON.stringify(node)}`,
+      'check the pools\' nodeSelector and disabled fields, and the node\'s labels',
+    );
+  }
+}
+
+/** A request names something that cannot be stored (a container ID or node with `/`). */
+export class InvalidRequestError extends IpamError {
+  override readonly name: string = 'InvalidRequestError';
+
+  constructor(msg: string) {
+    super(IPAM_ERROR.INVALID_REQUEST, msg);
   }
 }
