@@ -1,8 +1,8 @@
 /**
  * @twill/bgp: A BGP-4 speaker in TypeScript: wire codec, per-peer FSM, RIBs with best-path selection, policy, route reflection, graceful restart.
  *
- * The wire codec is pure: `decodeX`/`encodeX` over `Uint8Array`, with the negotiated
- * session state passed explicitly.
+ * Everything here is pure: the codec (`decodeX`/`encodeX` over `Uint8Array`, with the negotiated
+ * session state passed explicitly), the FSM (`step` with an injected clock), the RIB and policies.
  * @packageDocumentation
  */
 export {
@@ -96,3 +96,56 @@ export {
   isKnownRouteRefreshSubtype,
 } from './codec/route-refresh.js';
 export { type BgpMessage, type DecodedMessage, decodeMessage, encodeMessage } from './codec/message.js';
+export { type PeerId, type RouterId, peerId, routerId } from './ids.js';
+export {
+  type DownReason,
+  type FsmAction,
+  type FsmConfig,
+  type FsmEvent,
+  type FsmState,
+  type FsmStep,
+  type IdleHoldConfig,
+  type SessionParameters,
+  type SessionState,
+  type TimerName,
+  SESSION_STATE,
+  TIMER,
+} from './fsm/types.js';
+export { createFsm, isVersionError, step } from './fsm/step.js';
+export { capabilityName, checkOpen, localCapabilities } from './fsm/open-check.js';
+export { type ConnectionInfo, resolveCollision } from './fsm/collision.js';
+export { describeHoldTimerExpiry, describeReceivedNotification } from './fsm/describe.js';
+export { type PrefixKey, ipv4Key, keyFamily, prefixFromKey, prefixKey } from './rib/prefix-key.js';
+export { type RouteAttributes, asPathToText } from './rib/attributes.js';
+export { type FibBatch, type FibRoute, type FibSink, CollectingFibSink } from './rib/fib.js';
+export { type RibPeerConfig } from './rib/peer.js';
+export { type DecisionOptions, DEFAULT_LOCAL_PREF } from './rib/decision.js';
+export {
+  type AnnouncementGroup,
+  type FlushResult,
+  type OutgoingDelta,
+  type ReceiveResult,
+  type RibOptions,
+  type RibPeerStats,
+  type RouteView,
+  Rib,
+  prefixLimitNotification,
+} from './rib/rib.js';
+export { type CompiledPrefixListEntry, type PrefixListEntry, compilePrefixList, prefixListPermits } from './policy/prefix-list.js';
+export {
+  type CommunityMatch,
+  type CompiledPolicy,
+  type PolicyActions,
+  type PolicyDefinition,
+  type PolicyInput,
+  type PolicyMatch,
+  type PolicyOutcome,
+  type PolicyTerm,
+  type PolicyVerdict,
+  ACCEPT_ALL,
+  POLICY_VERDICT,
+  applyPolicy,
+  compilePolicy,
+  evaluatePolicy,
+  runPolicy,
+} from './policy/policy.js';

@@ -1,0 +1,133 @@
+// Route attributes as the RIB keeps them, interned: every distinct attribute set is
+// one shared, frozen object, so a million routes with a few thousand distinct sets
+// cost a pointer each for their attributes (BIRD does the same with its rta cache).
+import { type PathAttributes } from '../codec/attributes/path-attributes.js';
+import { AS_PATH_SEGMENT } from '../codec/constants.js';
+import { asPathLength } from '../codec/attributes/as-path.js';
+
+/**
+ * The attributes of one route: the UPDATE's path attributes without the MP_REACH /
+ * MP_UNREACH carriers, and the next hop of the route's own family (the NEXT_HOP for
+ * IPv4 in the NLRI field, the MP_REACH_NLRI next hop otherwise, RFC 4760 §3).
+ */
+export interface RouteAttributes extends Omit<PathAttributes, 'mpReach' | 'mpUnreach' | 'nextHop'> {
+  /** The next hop, as text. */
+  readonly nextHop: string;
+  /** The IPv6 link-local next hop that may follow the global one (RFC 2545 §3). */
+  readonly linkLocalNextHop?: string;
+}
+
+/** A dotted quad as an unsigned 32-bit number, or 0 when it is not one. */
+export function ipv4ToNumber(text: string): number {
+  const parts = text.split('.');
+  if (parts.length !== 4) return 0;
+  let n = 0;
+  for (const p of parts) n = n * 256 + (Number(p) & 0xff);
+  return n;
+}
+
+/** The text form of an AS_PATH, as BIRD and FRR print it: `"65001 65002 {65003,65004}"`. */
+export function asPathToText(value: RouteAttributes): string {
+  const out: string[] = [];
+  for (const s of value.asPath ?? []) {
+    if (s.type === AS_PATH_SEGMENT.AS_SEQUENCE) out.push(s.asns.join(' '));
+    else if (s.type === AS_PATH_SEGMENT.AS_SET) out.push(`{${s.asns.join(',')}}`);
+    else if (s.type === AS_PATH_SEGMENT.AS_CONFED_SEQUENCE) out.push(`(${s.asns.join(' ')})`);
+    else out.push(`[${s.asns.join(',')}]`);
+  }
+  return out.join(' ');
+}
+
+function attributesKey(v: RouteAttributes): string {
+  // A canonical text of every field; only computed once per distinct UPDATE/policy result.
+  let k = `${v.origin ?? ''}|${asPathToText(v)}|${v.nextHop}|${v.linkLocalNextHop ?? ''}|${v.med ?? ''}|${v.localPref ?? ''}|`;
+  k += `${v.atomicAggregate === true ? 1 : ''}|${v.aggregator ? `${v.aggregator.asn}@${v.aggregator.address}` : ''}|`;
+  k += `${(v.communities ?? []).join(',')}|`;
+  for (const c of v.largeCommunities ?? []) k += `${c.globalAdministrator}:${c.localData1}:${c.localData2},`;
+  k += `|${v.originatorId ?? ''}|${(v.clusterList ?? []).join(',')}|`;
+  for (const u of v.unknown ?? []) k += `${u.typeCode}:${Array.from(u.value, (b) => b.toString(16).padStart(2, '0')).join('')},`;
+  return k;
+}
+
+/**
+ * One interned attribute set, with what the decision process needs precomputed
+ * (RFC 4271 §9.1.2.2). Never build one directly: use {@link AttributeTable.intern}.
+ */
+export class AttributeSet {
+  /** Routes and Adj-RIB-Out entries that use this set; at 0 it leaves the table. */
+  refs = 0;
+  /** The AS_PATH length as §9.1.2.2 a counts it (AS_SET 1, confederation segments 0). */
+  readonly pathLength: number;
+  /**
+   * The neighbour AS for the MED comparison (§9.1.2.2 c): the first AS of a leading
+   * AS_SEQUENCE; undefined for an empty path or one starting with an AS_SET (local AS).
+   */
+  readonly neighborAs: number | undefined;
+  /** ORIGINATOR_ID as a number, 0 when absent (RFC 4456 §9). */
+  readonly originatorId: number;
+  private pathText: string | undefined;
+
+  constructor(
+    /** A small number unique in its table, for cache keys. */
+    readonly id: number,
+    /** The attributes, frozen. */
+    readonly value: RouteAttributes,
+    /** The canonical text the table interns by. */
+    readonly key: string,
+  ) {
+    this.pathLength = asPathLength(value.asPath ?? []);
+    const first = value.asPath?.[0];
+    this.neighborAs = first?.type === AS_PATH_SEGMENT.AS_SEQUENCE ? first.asns[0] : undefined;
+    this.originatorId = value.originatorId === undefined ? 0 : ipv4ToNumber(value.originatorId);
+  }
+
+  /** The AS_PATH as text (computed once), for AS path regular expressions. */
+  get asPathText(): string {
+    this.pathText ??= asPathToText(this.value);
+    return this.pathText;
+  }
+}
+
+/** The table of interned attribute sets. */
+export class AttributeTable {
+  private readonly byKey = new Map<string, AttributeSet>();
+  private readonly fresh: AttributeSet[] = [];
+  private nextId = 1;
+
+  /** Distinct attribute sets held. */
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /**
+   * The shared set equal to `value`. A new set starts with no references; one that is
+   * still unreferenced at the next {@link AttributeTable.collect} leaves the table.
+   */
+  intern(value: RouteAttributes): AttributeSet {
+    const key = attributesKey(value);
+    const found = this.byKey.get(key);
+    if (found) return found;
+    const set = new AttributeSet(this.nextId, Object.freeze({ ...value }), key);
+    this.nextId += 1;
+    this.byKey.set(key, set);
+    this.fresh.push(set);
+    return set;
+  }
+
+  /** Adds a reference. */
+  retain(set: AttributeSet): void {
+    set.refs += 1;
+  }
+
+  /** Drops a reference; the set leaves the table at zero. */
+  release(set: AttributeSet): void {
+    set.refs -= 1;
+    if (set.refs <= 0 && this.byKey.get(set.key) === set) this.byKey.delete(set.key);
+  }
+
+  /** Removes sets interned since the last call that nothing references. */
+  collect(): void {
+    for (const set of this.fresh) if (set.refs <= 0 && this.byKey.get(set.key) === set) this.byKey.delete(set.key);
+    this.fresh.length = 0;
+  }
+}

@@ -1,0 +1,30 @@
+// The port through which best routes leave the RIB for the forwarding table. The
+// agent's implementation writes kernel routes over netlink; tests collect batches.
+import { type BgpPrefix } from '../codec/prefix.js';
+
+/** A route to install: the prefix and its next hops (one today; several with multipath). */
+export interface FibRoute {
+  readonly prefix: BgpPrefix;
+  /** Next hops as text; for IPv6 the global address, then the link-local one when known. */
+  readonly nextHops: readonly string[];
+}
+
+/** One batch of changes: routes to add or replace, prefixes to remove. */
+export interface FibBatch {
+  readonly add: readonly FibRoute[];
+  readonly remove: readonly BgpPrefix[];
+}
+
+/** Receives the Loc-RIB's best-path changes in batches. Must not call back into the RIB. */
+export interface FibSink {
+  apply(batch: FibBatch): void;
+}
+
+/** A sink that keeps every batch, for tests and for callers that poll. */
+export class CollectingFibSink implements FibSink {
+  /** The batches received, oldest first. */
+  readonly batches: FibBatch[] = [];
+  apply(batch: FibBatch): void {
+    this.batches.push(batch);
+  }
+}

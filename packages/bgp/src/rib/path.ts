@@ -1,0 +1,29 @@
+// One route in the Loc-RIB's per-prefix list. A plain class with a fixed shape and no
+// closures: at a million routes every field costs 4 MB.
+import { type AttributeSet } from './attributes.js';
+import { type PeerEntry } from './peer.js';
+
+/** Bits of {@link Path.flags}. */
+export const PATH_FLAG = {
+  /** Kept for a restarting peer until its End-of-RIB or the restart timer (RFC 4724 §4.2). */
+  STALE: 1,
+  /** The Loc-RIB's best path for the prefix (always the head of the list). */
+  BEST: 2,
+} as const;
+
+/**
+ * A path: the route to one prefix from one peer (and one ADD-PATH path identifier,
+ * RFC 7911). The prefix's paths form a singly linked list whose head is the best path.
+ * Together, a peer's paths are its Adj-RIB-In (after import policy; `received` keeps
+ * the attributes as the peer sent them, for soft reconfiguration).
+ */
+export class Path {
+  constructor(
+    readonly peer: PeerEntry,
+    readonly pathId: number,
+    public attrs: AttributeSet,
+    public received: AttributeSet,
+    public next: Path | undefined,
+    public flags: number,
+  ) {}
+}
