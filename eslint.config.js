@@ -13,7 +13,8 @@ const ioPatterns = ioModules.flatMap((m) => [m, `node:${m}`]);
 const ioMessage = 'only sys/ folders touch the kernel, files, sockets or processes (STYLE.md rule 2); put this behind a port';
 
 /** no-restricted-imports options for one project's sources. */
-function restrictions(project, extraPaths = [], extraPatterns = []) {
+function restrictions(project, extraPaths = [], extraPatterns = [], options = {}) {
+  const allowTesting = options.allowTesting === true;
   return [
     'error',
     {
@@ -26,7 +27,8 @@ function restrictions(project, extraPaths = [], extraPatterns = []) {
       ],
       patterns: [
         ...project.forbidden.map((name) => ({
-          group: [`${name}/*`],
+          // Tests of every package may use the shared test helpers of @twill/sys.
+          group: allowTesting && name === '@twill/sys' ? [`${name}/*`, `!${name}/testing`] : [`${name}/*`],
           message: `${project.name} must not depend on ${name}: see tools/boundaries.js`,
         })),
         {
@@ -97,8 +99,11 @@ export default tseslint.config(
     if (project.name === '@twill/sys') {
       configs.push({ files: [`${project.dir}/src/**/*.ts`], rules: { 'no-restricted-imports': restrictions(project) } });
     }
-    // Tests may do I/O, but respect the dependency direction.
-    configs.push({ files: [`${project.dir}/test/**/*.ts`], rules: { 'no-restricted-imports': restrictions(project) } });
+    // Tests may do I/O and use @twill/sys/testing, but respect the dependency direction.
+    configs.push({
+      files: [`${project.dir}/test/**/*.ts`],
+      rules: { 'no-restricted-imports': restrictions(project, [], [], { allowTesting: true }) },
+    });
     return configs;
   }),
 );

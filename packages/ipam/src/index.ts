@@ -31,3 +31,4 @@ export * from './range/index.js';
 export * from './store/index.js';
 export * from './pool/index.js';
 export * from './audit/index.js';
+export * from './plugin/index.js';

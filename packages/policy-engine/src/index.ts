@@ -219,3 +219,21 @@ export {
   reservedIdentityName,
   type NumericIdentity,
 } from './identity/reserved.js';
+
+export { PolicyIndex, type PolicyIndexChange, type PolicyIndexOptions } from './engine/policy-index.js';
+export type {
+  EffectiveDirection,
+  EffectiveRule,
+  EffectiveTier,
+  EndpointPolicy,
+  EndpointPolicyChange,
+  IpIdentityEntry,
+  LocalMatch,
+  PeerAtom,
+  PolicyIndexDiff,
+  RemoteMatch,
+  ResolvedPort,
+} from './engine/types.js';
+export type { IndexVerdict, IndexDirectionVerdict } from './engine/index-evaluate.js';
+export { PolicyIndexError } from './engine/errors.js';
+export { lintPolicies, LINT_FINDING_KIND, type LintFinding, type LintFindingKind, type LintInput } from './lint/lint.js';
