@@ -149,3 +149,19 @@ export {
   evaluatePolicy,
   runPolicy,
 } from './policy/policy.js';
+export {
+  type CancelTimer,
+  type Connection,
+  type ConnectionEvents,
+  type ConnectTarget,
+  type IncomingConnection,
+  type IncomingHandler,
+  type SpeakerClock,
+  type SpeakerTransport,
+  unmapAddress,
+} from './speaker/ports.js';
+export { type BgpSpeakerOptions, type PeerStatus, type SpeakerLogger, type SpeakerPeerConfig } from './speaker/types.js';
+export { type SessionFamilies, encodeEndOfRib, encodeOutgoing } from './speaker/updates.js';
+export { BgpSpeaker, sessionFamilies } from './speaker/speaker.js';
+export { systemClock } from './speaker/sys/clock.js';
+export { type TcpTransportOptions, createTcpTransport } from './speaker/sys/tcp.js';

@@ -1,0 +1,69 @@
+// The speaker's two ports: a clock with timers, and a transport of byte streams. The
+// speaker itself does no I/O; `sys/` holds the real implementations (node:net, setTimeout),
+// tests substitute a manual clock and an in-memory transport.
+
+/** Cancels a timer set with {@link SpeakerClock.setTimer}; calling it twice is harmless. */
+export type CancelTimer = () => void;
+
+/** Time and timers. */
+export interface SpeakerClock {
+  /** A monotonic time in milliseconds. */
+  now(): number;
+  /** Calls `fn` once after `ms` milliseconds. */
+  setTimer(ms: number, fn: () => void): CancelTimer;
+}
+
+/** Where to open a connection to a peer. */
+export interface ConnectTarget {
+  /** The peer's address. */
+  readonly address: string;
+  /** TCP port (179 unless configured, RFC 4271 §8.2.1). */
+  readonly port: number;
+  /** The source address to bind before connecting, when the peer is configured with one. */
+  readonly localAddress?: string;
+}
+
+/** What a transport reports about one connection. Each callback is called from a fresh task, never re-entrantly. */
+export interface ConnectionEvents {
+  /** An outgoing connection is up (not called for accepted ones). */
+  onConnect(): void;
+  /** Bytes arrived, in order. */
+  onData(bytes: Uint8Array): void;
+  /** The connection closed or failed; `reason` in words. Not called after {@link Connection.close}. */
+  onClose(reason?: string): void;
+}
+
+/** One TCP connection to a peer. */
+export interface Connection {
+  /** This end's address, known once the connection is up (IPv4-mapped IPv6 addresses unmapped). */
+  readonly localAddress: string | undefined;
+  /** Queues bytes for sending. */
+  write(bytes: Uint8Array): void;
+  /** Sends what is queued, then closes. No event follows. */
+  close(): void;
+}
+
+/** A connection a peer opened to this speaker, offered to {@link IncomingHandler}. */
+export interface IncomingConnection {
+  /** The peer's address (unmapped). */
+  readonly remoteAddress: string;
+  readonly connection: Connection;
+}
+
+/** Takes an accepted connection: returns its event handlers, or undefined to refuse it (the transport closes it). */
+export type IncomingHandler = (incoming: IncomingConnection) => ConnectionEvents | undefined;
+
+/** Byte streams to and from peers. */
+export interface SpeakerTransport {
+  /** Starts a connection; its outcome arrives as `onConnect` or `onClose`. */
+  connect(target: ConnectTarget, events: ConnectionEvents): Connection;
+  /** Starts accepting connections, when the transport listens. */
+  listen?(accept: IncomingHandler): Promise<void>;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+/** `::ffff:10.0.0.1` → `10.0.0.1`. */
+export function unmapAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

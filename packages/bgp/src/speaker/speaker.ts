@@ -1,0 +1,388 @@
+// The speaker: owns the peers, runs each one's FSM (RFC 4271 §8) with real timers and a
+// connection, feeds received UPDATEs to the RIB and sends what the RIB's flush returns.
+// All I/O goes through the clock and transport ports (real ones in sys/).
+import { type Capability } from '../codec/capabilities.js';
+import { AFI, MESSAGE_TYPE, SAFI } from '../codec/constants.js';
+import { splitMessages } from '../codec/header.js';
+import { type BgpMessage, decodeMessage, encodeMessage } from '../codec/message.js';
+import { type NegotiatedState, INITIAL_NEGOTIATED_STATE } from '../codec/negotiated.js';
+import { type BgpPrefix, parsePrefix } from '../codec/prefix.js';
+import { type DecodedUpdate } from '../codec/update.js';
+import { BgpInvalidArgument, BgpNotification } from '../errors.js';
+import { createFsm, step } from '../fsm/step.js';
+import { type FsmAction, type FsmEvent, type FsmState, type SessionParameters, type TimerName, SESSION_STATE, TIMER } from '../fsm/types.js';
+import { type PeerId, peerId } from '../ids.js';
+import { type RouteAttributes } from '../rib/attributes.js';
+import { Rib } from '../rib/rib.js';
+
+import { type CancelTimer, type Connection, type ConnectionEvents, type IncomingConnection, unmapAddress } from './ports.js';
+import { type BgpSpeakerOptions, type PeerStatus, type SpeakerPeerConfig } from './types.js';
+import { type SessionFamilies, encodeEndOfRib, encodeOutgoing } from './updates.js';
+
+const TIMER_EVENT: Readonly<Record<TimerName, FsmEvent>> = {
+  [TIMER.CONNECT_RETRY]: { type: 'ConnectRetryTimerExpires' },
+  [TIMER.HOLD]: { type: 'HoldTimerExpires' },
+  [TIMER.KEEPALIVE]: { type: 'KeepaliveTimerExpires' },
+  [TIMER.DELAY_OPEN]: { type: 'DelayOpenTimerExpires' },
+  [TIMER.IDLE_HOLD]: { type: 'IdleHoldTimerExpires' },
+};
+
+const DEFAULT_CAPABILITIES: readonly Capability[] = [
+  { kind: 'multiprotocol', afi: AFI.IPV4, safi: SAFI.UNICAST },
+  { kind: 'multiprotocol', afi: AFI.IPV6, safi: SAFI.UNICAST },
+  { kind: 'route-refresh' },
+];
+
+/** The speaker's state for one peer. */
+class PeerRuntime {
+  fsm: FsmState;
+  connection: Connection | undefined;
+  buffer: Uint8Array = new Uint8Array(0);
+  negotiated: NegotiatedState = INITIAL_NEGOTIATED_STATE;
+  families: SessionFamilies = { ipv4: true, ipv6: false };
+  readonly timers = new Map<TimerName, CancelTimer>();
+  /** The RIB knows the peer (it was Established once), so its counters can be read. */
+  inRib = false;
+  /** End-of-RIB goes out after the first flush of a new session (RFC 4724 §2). */
+  endOfRibPending = false;
+  messagesReceived = 0;
+  messagesSent = 0;
+
+  constructor(
+    readonly config: SpeakerPeerConfig,
+    readonly id: PeerId,
+    fsm: FsmState,
+  ) {
+    this.fsm = fsm;
+  }
+}
+
+/**
+ * A BGP-4 speaker: per peer, an FSM driven by real timers and a TCP connection (both
+ * injected), one {@link Rib} for all of them, and this node's own routes. Changes are
+ * gathered for `flushDelayMs` and then sent as UPDATEs that fit the negotiated size,
+ * with End-of-RIB after each new session's initial table.
+ *
+ * Not yet: connection collision detection with two live connections (§6.8: a second
+ * connection while the first is past Connect/Active is refused), graceful restart,
+ * sending ROUTE-REFRESH (received ones are honoured).
+ */
+export class BgpSpeaker {
+  /** The routing tables, for queries (`best`, `adjRibIn`, ...). Do not feed it directly. */
+  readonly rib: Rib;
+  private readonly peerMap = new Map<string, PeerRuntime>();
+  private readonly capabilities: readonly Capability[];
+  private flushTimer: CancelTimer | undefined;
+  private started = false;
+
+  constructor(private readonly options: BgpSpeakerOptions) {
+    this.rib = new Rib({ localAs: options.localAs, routerId: options.routerId, fib: options.fib });
+    this.capabilities = options.capabilities ?? DEFAULT_CAPABILITIES;
+  }
+
+  /**
+   * Starts listening (when the transport can) and starts every peer's FSM.
+   * @throws what the transport's `listen` throws (e.g. EADDRINUSE, EACCES for port 179 without CAP_NET_BIND_SERVICE).
+   */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.options.transport.listen?.((incoming) => this.accept(incoming));
+    for (const peer of this.peerMap.values()) this.feed(peer, { type: 'ManualStart', passive: peer.config.passive ?? false });
+  }
+
+  /** Stops every session (Cease / Administrative Shutdown with `communication`) and closes the transport. */
+  async stop(communication?: string): Promise<void> {
+    for (const peer of this.peerMap.values()) this.feed(peer, communication === undefined ? { type: 'ManualStop' } : { type: 'ManualStop', communication });
+    this.flushTimer?.();
+    this.flushTimer = undefined;
+    this.started = false;
+    await this.options.transport.close();
+  }
+
+  /**
+   * Adds a neighbour; it starts at once when the speaker runs.
+   * @throws {BgpInvalidArgument} when the address is empty or already configured.
+   */
+  addPeer(config: SpeakerPeerConfig): void {
+    const id = peerId(config.address);
+    if (this.peerMap.has(config.address)) throw new BgpInvalidArgument(`peer ${config.address} is already configured`);
+    const fsm = createFsm({
+      peerAddress: config.address,
+      localAs: this.options.localAs,
+      localId: this.options.routerId,
+      peerAs: config.asn,
+      capabilities: this.capabilities,
+      idleHold: config.idleHold ?? { initial: 5, max: 120 },
+      ...(config.holdTime === undefined ? {} : { holdTime: config.holdTime }),
+      ...(config.keepaliveTime === undefined ? {} : { keepaliveTime: config.keepaliveTime }),
+      ...(config.connectRetryTime === undefined ? {} : { connectRetryTime: config.connectRetryTime }),
+    });
+    const peer = new PeerRuntime(config, id, fsm);
+    this.peerMap.set(config.address, peer);
+    if (this.started) this.feed(peer, { type: 'ManualStart', passive: config.passive ?? false });
+  }
+
+  /** Announces one of this node's prefixes (`"10.244.1.0/26"` or a {@link BgpPrefix}) to every peer. */
+  originate(prefix: BgpPrefix | string, attributes: Partial<RouteAttributes> = {}): void {
+    this.rib.originate(typeof prefix === 'string' ? parsePrefix(prefix) : prefix, attributes);
+    this.scheduleFlush();
+  }
+
+  /** Withdraws a prefix given to {@link BgpSpeaker.originate}. */
+  withdraw(prefix: BgpPrefix | string): void {
+    this.rib.withdrawOriginated(typeof prefix === 'string' ? parsePrefix(prefix) : prefix);
+    this.scheduleFlush();
+  }
+
+  /** Every peer's state and counters, and why its session last went down. */
+  peers(): PeerStatus[] {
+    const now = this.options.clock.now();
+    return Array.from(this.peerMap.values(), (p) => {
+      const stats = p.inRib ? this.rib.peerStats(p.id) : undefined;
+      const established = p.fsm.state === SESSION_STATE.ESTABLISHED && p.fsm.establishedAt !== undefined;
+      return {
+        address: p.config.address,
+        asn: p.config.asn,
+        state: p.fsm.state,
+        uptimeSeconds: established ? Math.floor((now - (p.fsm.establishedAt ?? now)) / 1000) : undefined,
+        receivedPrefixes: stats?.received ?? 0,
+        advertisedPrefixes: established ? (stats?.advertised ?? 0) : 0,
+        filteredPrefixes: stats?.filtered ?? 0,
+        messagesReceived: p.messagesReceived,
+        messagesSent: p.messagesSent,
+        lastDown: p.fsm.lastDown?.text,
+        lastDownReason: p.fsm.lastDown,
+      };
+    });
+  }
+
+  private feed(peer: PeerRuntime, event: FsmEvent): void {
+    const before = peer.fsm.state;
+    const result = step(peer.fsm, event, this.options.clock.now());
+    peer.fsm = result.state;
+    peer.negotiated = result.state.session?.negotiated ?? INITIAL_NEGOTIATED_STATE;
+    if (before !== result.state.state) this.options.logger?.info({ peer: peer.config.address, from: before, to: result.state.state, event: event.type }, 'bgp session state');
+    for (const action of result.actions) this.execute(peer, action);
+  }
+
+  private execute(peer: PeerRuntime, action: FsmAction): void {
+    switch (action.type) {
+      case 'connect':
+        return this.connect(peer);
+      case 'drop-connection':
+        peer.connection?.close();
+        peer.connection = undefined;
+        peer.buffer = new Uint8Array(0);
+        return;
+      case 'send-open':
+        return this.send(peer, action.open);
+      case 'send-keepalive':
+        return this.send(peer, { type: 'keepalive' });
+      case 'send-notification':
+        return this.send(peer, action.notification);
+      case 'start-timer': {
+        peer.timers.get(action.timer)?.();
+        const event = TIMER_EVENT[action.timer];
+        peer.timers.set(
+          action.timer,
+          this.options.clock.setTimer(action.seconds * 1000, () => {
+            peer.timers.delete(action.timer);
+            this.feed(peer, event);
+          }),
+        );
+        return;
+      }
+      case 'stop-timer':
+        peer.timers.get(action.timer)?.();
+        peer.timers.delete(action.timer);
+        return;
+      case 'established':
+        return this.established(peer, action.session);
+      case 'down':
+        this.options.logger?.warn({ peer: peer.config.address, kind: action.reason.kind }, action.reason.text);
+        if (action.wasEstablished) {
+          this.rib.peerDown(peer.id);
+          this.scheduleFlush();
+        }
+        peer.endOfRibPending = false;
+        return;
+    }
+  }
+
+  private connect(peer: PeerRuntime): void {
+    const c = peer.config;
+    const target = { address: c.address, port: c.port ?? 179, ...(c.localAddress === undefined ? {} : { localAddress: c.localAddress }) };
+    let connection: Connection | undefined;
+    const events: ConnectionEvents = {
+      onConnect: () => {
+        if (peer.connection === connection) this.feed(peer, { type: 'TcpConnectionAcknowledged' });
+      },
+      onData: (bytes) => {
+        if (peer.connection === connection) this.receive(peer, bytes);
+      },
+      onClose: (reason) => {
+        if (peer.connection !== connection) return;
+        peer.connection = undefined;
+        this.feed(peer, reason === undefined ? { type: 'TcpConnectionFails' } : { type: 'TcpConnectionFails', reason });
+      },
+    };
+    try {
+      connection = this.options.transport.connect(target, events);
+      peer.connection = connection;
+    } catch (error) {
+      // A socket that cannot even be created fails like a refused connection, on the next tick.
+      const reason = error instanceof Error ? error.message : String(error);
+      this.options.clock.setTimer(0, () => this.feed(peer, { type: 'TcpConnectionFails', reason }));
+    }
+  }
+
+  /** A connection from a peer: taken while its FSM waits for one (Connect or Active), refused otherwise. */
+  private accept(incoming: IncomingConnection): ConnectionEvents | undefined {
+    const peer = this.peerMap.get(unmapAddress(incoming.remoteAddress));
+    if (!peer) return undefined;
+    const state = peer.fsm.state;
+    if (state !== SESSION_STATE.CONNECT && state !== SESSION_STATE.ACTIVE) return undefined;
+    // Our own connection attempt, if any, gives way to the peer's.
+    peer.connection?.close();
+    const connection = incoming.connection;
+    peer.connection = connection;
+    peer.buffer = new Uint8Array(0);
+    // The FSM sends its OPEN at once; the transport attaches the handlers below before any byte arrives.
+    this.feed(peer, { type: 'TcpConnectionConfirmed' });
+    return {
+      onConnect: () => undefined,
+      onData: (bytes) => {
+        if (peer.connection === connection) this.receive(peer, bytes);
+      },
+      onClose: (reason) => {
+        if (peer.connection !== connection) return;
+        peer.connection = undefined;
+        this.feed(peer, reason === undefined ? { type: 'TcpConnectionFails' } : { type: 'TcpConnectionFails', reason });
+      },
+    };
+  }
+
+  private send(peer: PeerRuntime, message: BgpMessage): void {
+    const connection = peer.connection;
+    if (!connection) return;
+    connection.write(encodeMessage(message, peer.negotiated));
+    peer.messagesSent += 1;
+  }
+
+  private receive(peer: PeerRuntime, bytes: Uint8Array): void {
+    const connection = peer.connection;
+    let buffer = bytes;
+    if (peer.buffer.length > 0) {
+      buffer = new Uint8Array(peer.buffer.length + bytes.length);
+      buffer.set(peer.buffer);
+      buffer.set(bytes, peer.buffer.length);
+    }
+    let messages: readonly Uint8Array[];
+    try {
+      const split = splitMessages(buffer, peer.negotiated);
+      messages = split.messages;
+      peer.buffer = split.rest.slice();
+    } catch (error) {
+      if (error instanceof BgpNotification) return this.feed(peer, { type: 'BgpHeaderErr', error });
+      throw error;
+    }
+    for (const bytes of messages) {
+      // A message may end the session (NOTIFICATION, errors): the rest belongs to nobody.
+      if (peer.connection !== connection) return;
+      peer.messagesReceived += 1;
+      this.handleMessage(peer, bytes);
+    }
+  }
+
+  private handleMessage(peer: PeerRuntime, bytes: Uint8Array): void {
+    let message;
+    try {
+      message = decodeMessage(bytes, peer.negotiated);
+    } catch (error) {
+      if (!(error instanceof BgpNotification)) throw error;
+      const type = bytes[18];
+      if (type === MESSAGE_TYPE.OPEN) return this.feed(peer, { type: 'BgpOpenMsgErr', error });
+      if (type === MESSAGE_TYPE.UPDATE && error.errorCode === 3) return this.feed(peer, { type: 'UpdateMsgErr', error });
+      return this.feed(peer, { type: 'BgpHeaderErr', error });
+    }
+    switch (message.type) {
+      case 'open':
+        return this.feed(peer, { type: 'BgpOpen', open: message });
+      case 'keepalive':
+        return this.feed(peer, { type: 'KeepAliveMsg' });
+      case 'notification':
+        return this.feed(peer, { type: 'NotifMsg', notification: message });
+      case 'update':
+        this.feed(peer, { type: 'UpdateMsg' });
+        if (peer.fsm.state === SESSION_STATE.ESTABLISHED) this.applyUpdate(peer, message);
+        return;
+      case 'route-refresh':
+        // RFC 2918 §4: send the Adj-RIB-Out again.
+        if (peer.fsm.state === SESSION_STATE.ESTABLISHED && peer.inRib) {
+          this.rib.refresh(peer.id);
+          this.scheduleFlush();
+        }
+        return;
+    }
+  }
+
+  private applyUpdate(peer: PeerRuntime, update: DecodedUpdate): void {
+    const result = this.rib.receive(peer.id, update);
+    if (result.limitExceeded) return this.feed(peer, { type: 'AutomaticStop', notification: result.limitExceeded });
+    if (result.accepted + result.withdrawn > 0) this.scheduleFlush();
+  }
+
+  private established(peer: PeerRuntime, session: SessionParameters): void {
+    const c = peer.config;
+    peer.families = sessionFamilies(this.capabilities, session.peerCapabilities);
+    const localAddress = c.localAddress ?? (peer.connection?.localAddress === undefined ? undefined : unmapAddress(peer.connection.localAddress)) ?? '0.0.0.0';
+    this.rib.peerUp({
+      id: peer.id,
+      address: c.address,
+      asn: session.peerAs,
+      routerId: session.peerId,
+      localAddress,
+      ...(c.localAddress6 === undefined ? {} : { localAddress6: c.localAddress6 }),
+      ...(c.importPolicy === undefined ? {} : { importPolicy: c.importPolicy }),
+      ...(c.exportPolicy === undefined ? {} : { exportPolicy: c.exportPolicy }),
+      ...(c.prefixLimit === undefined ? {} : { prefixLimit: c.prefixLimit }),
+      ...(c.routeReflectorClient === undefined ? {} : { routeReflectorClient: c.routeReflectorClient }),
+      ...(c.nextHopSelf === undefined ? {} : { nextHopSelf: c.nextHopSelf }),
+    });
+    peer.inRib = true;
+    peer.endOfRibPending = true;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = this.options.clock.setTimer(this.options.flushDelayMs ?? 20, () => {
+      this.flushTimer = undefined;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const { updates } = this.rib.flush();
+    for (const peer of this.peerMap.values()) {
+      if (peer.fsm.state !== SESSION_STATE.ESTABLISHED || !peer.connection) continue;
+      const delta = updates.get(peer.id);
+      const messages = delta ? encodeOutgoing(delta, peer.negotiated, peer.families) : [];
+      if (peer.endOfRibPending) {
+        messages.push(...encodeEndOfRib(peer.negotiated, peer.families));
+        peer.endOfRibPending = false;
+      }
+      for (const m of messages) peer.connection.write(m);
+      peer.messagesSent += messages.length;
+    }
+  }
+}
+
+/** The families both OPENs name (RFC 4760 §6); IPv4 unicast alone when either sent no multiprotocol capability. */
+export function sessionFamilies(local: readonly Capability[], remote: readonly Capability[]): SessionFamilies {
+  const mp = (caps: readonly Capability[], afi: number): boolean => caps.some((c) => c.kind === 'multiprotocol' && c.afi === afi && c.safi === SAFI.UNICAST);
+  const anyMp = (caps: readonly Capability[]): boolean => caps.some((c) => c.kind === 'multiprotocol');
+  if (!anyMp(local) || !anyMp(remote)) return { ipv4: true, ipv6: false };
+  return { ipv4: mp(local, AFI.IPV4) && mp(remote, AFI.IPV4), ipv6: mp(local, AFI.IPV6) && mp(remote, AFI.IPV6) };
+}

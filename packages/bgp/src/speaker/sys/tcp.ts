@@ -1,0 +1,121 @@
+// The transport over node:net: outgoing connections to port 179 (or the peer's port)
+// from an optional source address, a listener for peers that connect, and sockets a
+// caller may create or configure itself (in another network namespace, with TCP MD5).
+import net from 'node:net';
+
+import { type Connection, type ConnectionEvents, type ConnectTarget, type IncomingHandler, type SpeakerTransport, unmapAddress } from '../ports.js';
+
+/** Options of {@link createTcpTransport}. */
+export interface TcpTransportOptions {
+  /** Accept connections here (e.g. `{ port: 179 }`); default: do not listen. */
+  readonly listen?: { readonly host?: string; readonly port: number };
+  /**
+   * Creates the unconnected socket for an outgoing connection, e.g. one opened inside a
+   * network namespace: `new net.Socket({ fd: openSocket({ domain: AF.INET, type: SOCK.STREAM, netns }) })`
+   * from `@twill/sys`. Default `new net.Socket()`.
+   */
+  readonly socketFactory?: (target: ConnectTarget) => net.Socket;
+  /**
+   * Called on each outgoing socket before it connects, and on each accepted one. For
+   * RFC 2385 TCP MD5, set the key with `setTcpMd5(fd, ...)` from `@twill/sys` on the fd
+   * given to `socketFactory` (outgoing) and on the listener made by `serverFactory`
+   * (incoming: the key must be on the listening socket before the peer connects).
+   */
+  readonly configureSocket?: (socket: net.Socket, target: ConnectTarget) => void;
+  /** Creates the listening server, e.g. to listen inside a network namespace. Default `net.createServer()`. */
+  readonly serverFactory?: () => net.Server;
+  /** Milliseconds a closed connection may take to send what is queued (a NOTIFICATION) before it is cut (default 1000). */
+  readonly lingerMs?: number;
+}
+
+function toBytes(chunk: Buffer): Uint8Array {
+  return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** Wraps a socket as a {@link Connection}; after `close()` its events are no longer reported. */
+function wrap(socket: net.Socket, events: ConnectionEvents | undefined, lingerMs: number, sockets: Set<net.Socket>): Connection & { attach(events: ConnectionEvents): void } {
+  let handlers = events;
+  let closed = false;
+  let lastError: string | undefined;
+  sockets.add(socket);
+  socket.setNoDelay(true);
+  socket.on('connect', () => {
+    if (!closed) handlers?.onConnect();
+  });
+  socket.on('data', (chunk: Buffer) => {
+    if (!closed) handlers?.onData(toBytes(chunk));
+  });
+  socket.on('error', (error: Error) => {
+    lastError = error.message;
+  });
+  socket.on('close', () => {
+    sockets.delete(socket);
+    if (closed) return;
+    closed = true;
+    handlers?.onClose(lastError ?? 'the peer closed the connection');
+  });
+  return {
+    get localAddress() {
+      return socket.localAddress === undefined ? undefined : unmapAddress(socket.localAddress);
+    },
+    write(bytes) {
+      if (!closed && !socket.destroyed) socket.write(bytes);
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      socket.end();
+      setTimeout(() => socket.destroy(), lingerMs).unref();
+    },
+    attach(next) {
+      handlers = next;
+    },
+  };
+}
+
+/**
+ * A {@link SpeakerTransport} over TCP with `node:net`.
+ * @throws from `listen`: the server's error (EADDRINUSE; EACCES for port 179 without CAP_NET_BIND_SERVICE).
+ */
+export function createTcpTransport(options: TcpTransportOptions = {}): SpeakerTransport {
+  const sockets = new Set<net.Socket>();
+  const lingerMs = options.lingerMs ?? 1000;
+  let server: net.Server | undefined;
+  return {
+    connect(target, events) {
+      const socket = options.socketFactory ? options.socketFactory(target) : new net.Socket();
+      options.configureSocket?.(socket, target);
+      const connection = wrap(socket, events, lingerMs, sockets);
+      socket.connect({ port: target.port, host: target.address, ...(target.localAddress === undefined ? {} : { localAddress: target.localAddress }) });
+      return connection;
+    },
+    async listen(accept: IncomingHandler) {
+      const listen = options.listen;
+      if (!listen || server) return;
+      const s = options.serverFactory ? options.serverFactory() : net.createServer();
+      server = s;
+      s.on('connection', (socket) => {
+        const remoteAddress = unmapAddress(socket.remoteAddress ?? '');
+        options.configureSocket?.(socket, { address: remoteAddress, port: socket.remotePort ?? 0 });
+        const connection = wrap(socket, undefined, lingerMs, sockets);
+        const events = accept({ remoteAddress, connection });
+        if (events) connection.attach(events);
+        else connection.close();
+      });
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen({ port: listen.port, ...(listen.host === undefined ? {} : { host: listen.host }) }, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+      const s = server;
+      server = undefined;
+      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+    },
+  };
+}

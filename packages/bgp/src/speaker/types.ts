@@ -1,0 +1,83 @@
+// Configuration and diagnosis types of the speaker.
+import { type Asn } from '../codec/asn.js';
+import { type Capability } from '../codec/capabilities.js';
+import { type DownReason, type IdleHoldConfig, type SessionState } from '../fsm/types.js';
+import { type RouterId } from '../ids.js';
+import { type CompiledPolicy } from '../policy/policy.js';
+import { type FibSink } from '../rib/fib.js';
+
+import { type SpeakerClock, type SpeakerTransport } from './ports.js';
+
+/** One configured neighbour. */
+export interface SpeakerPeerConfig {
+  /** The peer's address; also its id in the RIB. */
+  readonly address: string;
+  /** The AS the peer must announce (equal to the local AS: iBGP). */
+  readonly asn: Asn;
+  /** TCP port to connect to (default 179). */
+  readonly port?: number;
+  /** Source address for the connection; the connection's own address is used as next hop when absent. */
+  readonly localAddress?: string;
+  /** This speaker's IPv6 address on the session, the next hop of IPv6 routes it advertises. */
+  readonly localAddress6?: string;
+  /** Wait for the peer to connect instead of connecting (RFC 4271 §8.1.1 PassiveTcpEstablishment). */
+  readonly passive?: boolean;
+  /** Proposed hold time, s (default 90). */
+  readonly holdTime?: number;
+  /** Seconds between KEEPALIVEs (default hold / 3). */
+  readonly keepaliveTime?: number;
+  /** Seconds between connection attempts (default 120). */
+  readonly connectRetryTime?: number;
+  /** Restart damping after a failure (default 5 s doubling to 120 s); the FSM restarts itself when it runs out. */
+  readonly idleHold?: IdleHoldConfig;
+  readonly importPolicy?: CompiledPolicy;
+  readonly exportPolicy?: CompiledPolicy;
+  /** At most this many routes from the peer (RFC 4486 Cease / 1 beyond). */
+  readonly prefixLimit?: number;
+  readonly routeReflectorClient?: boolean;
+  readonly nextHopSelf?: boolean;
+}
+
+/** A pino-compatible logger (the subset the speaker uses). */
+export interface SpeakerLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+}
+
+/** Options of a {@link BgpSpeaker}. */
+export interface BgpSpeakerOptions {
+  readonly localAs: Asn;
+  readonly routerId: RouterId;
+  /** Where best-path changes go (the agent's sink writes kernel routes). */
+  readonly fib: FibSink;
+  /** Connections to peers: `createTcpTransport()` from `sys/`, or a test double. */
+  readonly transport: SpeakerTransport;
+  /** Time and timers: `systemClock` from `sys/`, or a manual clock in tests. */
+  readonly clock: SpeakerClock;
+  /** Milliseconds to gather RIB changes before sending them (default 20). */
+  readonly flushDelayMs?: number;
+  /** Capabilities sent to every peer (default: multiprotocol IPv4 and IPv6 unicast, route refresh; 4-octet AS is always added). */
+  readonly capabilities?: readonly Capability[];
+  readonly logger?: SpeakerLogger;
+}
+
+/** One peer, as `twill bgp status` shows it. */
+export interface PeerStatus {
+  readonly address: string;
+  readonly asn: Asn;
+  readonly state: SessionState;
+  /** Seconds since the session reached Established; undefined when it is not. */
+  readonly uptimeSeconds: number | undefined;
+  /** Routes held from the peer (after import policy). */
+  readonly receivedPrefixes: number;
+  /** Routes currently advertised to the peer. */
+  readonly advertisedPrefixes: number;
+  /** Routes the import checks or policy rejected this session. */
+  readonly filteredPrefixes: number;
+  readonly messagesReceived: number;
+  readonly messagesSent: number;
+  /** Why the session last went down, in words (`"hold timer expired after 90 s with no KEEPALIVE or UPDATE from peer 10.0.0.2"`). */
+  readonly lastDown: string | undefined;
+  /** The full reason, with the NOTIFICATION when there was one. */
+  readonly lastDownReason: DownReason | undefined;
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+
+import { INITIAL_NEGOTIATED_STATE, ORIGIN, type OutgoingDelta, decodeUpdate, encodeEndOfRib, encodeOutgoing, endOfRibFamily, parsePrefix, prefixToText, sessionFamilies } from '@twill/bgp';
+
+const state = { ...INITIAL_NEGOTIATED_STATE, fourOctetAs: true };
+
+describe('encodeOutgoing', () => {
+  it('splits 3000 IPv4 and 3000 IPv6 prefixes into UPDATEs of at most 4096 octets', () => {
+    const v4 = Array.from({ length: 3000 }, (_, i) => ({ prefix: parsePrefix(`10.${i >> 8}.${i & 255}.0/24`) }));
+    const v6 = Array.from({ length: 3000 }, (_, i) => ({ prefix: parsePrefix(`2001:db8:${i.toString(16)}::/48`) }));
+    const delta: OutgoingDelta = {
+      withdrawn: [{ prefix: parsePrefix('192.0.2.0/24') }, { prefix: parsePrefix('2001:db8:ffff::/48') }],
+      announced: [
+        { attributes: { origin: ORIGIN.IGP, asPath: [], nextHop: '10.0.0.1' }, nlri: v4 },
+        { attributes: { origin: ORIGIN.IGP, asPath: [], nextHop: '2001:db8::1' }, nlri: v6 },
+      ],
+    };
+    const messages = encodeOutgoing(delta, state, { ipv4: true, ipv6: true });
+    expect(Math.max(...messages.map((m) => m.length))).toBeLessThanOrEqual(4096);
+    const decoded = messages.map((m) => decodeUpdate(m, state));
+    // Withdrawals first: IPv4 in the Withdrawn Routes field, IPv6 in MP_UNREACH_NLRI.
+    expect(decoded[0]?.withdrawn.map((n) => prefixToText(n.prefix))).toEqual(['192.0.2.0/24']);
+    expect(decoded[1]?.attributes.mpUnreach?.withdrawn.map((n) => prefixToText(n.prefix))).toEqual(['2001:db8:ffff::/48']);
+    const got4 = decoded.flatMap((u) => u.nlri.map((n) => prefixToText(n.prefix)));
+    const got6 = decoded.flatMap((u) => (u.attributes.mpReach?.nlri ?? []).map((n) => prefixToText(n.prefix)));
+    expect(got4).toEqual(v4.map((n) => prefixToText(n.prefix)));
+    expect(got6).toEqual(v6.map((n) => prefixToText(n.prefix)));
+    expect(decoded.find((u) => u.attributes.mpReach)?.attributes.mpReach?.nextHops).toEqual(['2001:db8::1']);
+  });
+
+  it('leaves out the families the session does not carry', () => {
+    const delta: OutgoingDelta = { withdrawn: [{ prefix: parsePrefix('2001:db8::/48') }], announced: [] };
+    expect(encodeOutgoing(delta, state, { ipv4: true, ipv6: false })).toEqual([]);
+  });
+
+  it('writes one End-of-RIB per family', () => {
+    const [v4, v6] = encodeEndOfRib(state, { ipv4: true, ipv6: true }).map((m) => endOfRibFamily(decodeUpdate(m, state)));
+    expect(v4).toEqual({ afi: 1, safi: 1 });
+    expect(v6).toEqual({ afi: 2, safi: 1 });
+  });
+});
+
+describe('sessionFamilies', () => {
+  it('is IPv4 alone when either side sent no multiprotocol capability (RFC 4760 §6)', () => {
+    expect(sessionFamilies([{ kind: 'multiprotocol', afi: 2, safi: 1 }], [])).toEqual({ ipv4: true, ipv6: false });
+  });
+  it('is the intersection otherwise', () => {
+    const both = [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'multiprotocol', afi: 2, safi: 1 }] as const;
+    expect(sessionFamilies(both, [{ kind: 'multiprotocol', afi: 2, safi: 1 }])).toEqual({ ipv4: false, ipv6: true });
+  });
+});
