@@ -26,7 +26,8 @@ describe.skipIf(reason)(`bridge with twill-ipam as root${reason ? ` (skipped: ${
   it.each(['files', 'sqlite'] as const)('ADD gives the pod its address from the %s store, DEL releases it', async (store) => {
     const host = scratch.netns();
     const pod = scratch.netns();
-    const bin = await twillBinDir();
+    // The source launcher, as the lab installs it (the other tests use a bundle).
+    const bin = await twillBinDir({ source: true });
     const dir = tempDir();
     const dataDir = join(dir, 'ipam');
     const network = testName();

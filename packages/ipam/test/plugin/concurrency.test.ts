@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { SqliteStore } from '../../src/store/sys/sqlite-store.js';
-import { FIXTURE_FILE, FIXTURE_PROCESS, removeTempDirs, startPlugin, tempDir } from './plugin-exec.js';
+import { fixtureFile, FIXTURE_PROCESS, removeTempDirs, startPlugin, tempDir } from './plugin-exec.js';
 
 // 64 twill-ipam processes ADD at once on one data directory. Each process loads first
 // and says `ready`; only when all are up does every one get its config, so the 64
@@ -24,8 +24,9 @@ function config(dataDir: string, store: 'files' | 'sqlite') {
 }
 
 async function addAtOnce(dataDir: string, store: 'files' | 'sqlite'): Promise<string[]> {
+  const file = await fixtureFile();
   const processes = Array.from({ length: PROCESSES }, (_, i) =>
-    startPlugin(FIXTURE_FILE, { command: 'ADD', config: config(dataDir, store), containerId: `ctr-${i}`, launcher: FIXTURE_PROCESS, deferStdin: true }),
+    startPlugin(file, { command: 'ADD', config: config(dataDir, store), containerId: `ctr-${i}`, launcher: FIXTURE_PROCESS, deferStdin: true }),
   );
   await Promise.all(processes.map((p) => p.stderrSays('ready')));
   for (const p of processes) p.send();

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { addAddresses, execPlugin, FIXTURE_FILE, FIXTURE_PROCESS, removeTempDirs, startPlugin, tempDir, twillBinDir } from './plugin-exec.js';
+import { addAddresses, execPlugin, fixtureFile, FIXTURE_PROCESS, removeTempDirs, startPlugin, tempDir, twillBinDir } from './plugin-exec.js';
 
 // A twill-ipam process SIGKILLed in the middle of an ADD, at a known point (the fixture's
 // TWILL_IPAM_TEST_PAUSE hook): the lock it held is released, the next ADD gets another
@@ -25,7 +25,7 @@ describe.each(['files', 'sqlite'] as const)('SIGKILL during ADD, %s store', (sto
     const dataDir = tempDir();
     const survivor = await addAddresses(plugin, { config: config(dataDir, store), containerId: 'survivor' });
 
-    const victim = startPlugin(FIXTURE_FILE, {
+    const victim = startPlugin(await fixtureFile(), {
       command: 'ADD',
       config: config(dataDir, store),
       containerId: 'victim',

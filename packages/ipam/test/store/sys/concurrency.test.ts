@@ -8,8 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { FileStore, networkPrefix, SqliteStore, type Store } from '@twill/ipam';
 
+import { bundleScript } from '../../bundle.js';
+
 // Real processes allocating at once from one SQLite file and one host-local data
-// directory. Workers run the TypeScript sources through tsx (the cheapest way: no build).
+// directory. Workers are bundled once (test/bundle.ts) and start as plain Node.
 const run = promisify(execFile);
 const packageRoot = join(import.meta.dirname, '..', '..', '..');
 const worker = join(import.meta.dirname, '..', '..', 'fixtures', 'allocate-worker.ts');
@@ -22,9 +24,10 @@ afterEach(() => {
 });
 
 async function allocateEverywhere(kind: 'sqlite' | 'files', path: string): Promise<string[]> {
+  const script = await bundleScript(worker);
   const outputs = await Promise.all(
     Array.from({ length: PROCESSES }, (_, i) =>
-      run(process.execPath, ['--conditions=@twill/source', '--import', 'tsx', worker, kind, path, String(i), String(PER_PROCESS)], {
+      run(process.execPath, [script, kind, path, String(i), String(PER_PROCESS)], {
         cwd: packageRoot,
         timeout: 90_000,
       }),
