@@ -1,33 +1,39 @@
-// Flow evaluation over an index's precomputed effective rules. Each resolved rule is
-// compiled once (identity sets, IPv4 prefixes as 32-bit masks) and shared by every
-// endpoint that has it; a flow then costs two endpoint lookups and a walk over the
-// local endpoint's rules.
+// Flow evaluation over an index's compiled effective rules (see compiled-rules.ts). A
+// flow costs two endpoint lookups (or one cached address lookup), the peer identity
+// computed once per side, and a walk over the local endpoint's flat rule list. The hot
+// path allocates one object per flow, the returned verdict: the sides and the traffic
+// being matched are scratch objects of the evaluator, and a direction's verdict is one
+// the compiled endpoint holds already, except for an Allow carrying L7 rules (those
+// add up over the flow's matching same-order allows, so they are collected per flow).
 
 import { FlowError } from '../errors.js';
 import { RESERVED_IDENTITY, type NumericIdentity } from '../identity/reserved.js';
-import { cidrContainsAddress, parseCidr, parseIpAddress, type Cidr, type IpAddress } from '../model/cidr.js';
-import { formatEndpointRef, PROTOCOL, protocolNumber, type EndpointRef, type ProtocolNumber } from '../model/endpoint.js';
+import { cidrContainsAddress, parseIpAddress, type IpAddress } from '../model/cidr.js';
+import { formatEndpointRef, PROTOCOL, protocolNumber } from '../model/endpoint.js';
 import { type Flow, type FlowPeer } from '../model/flow.js';
-import { type IcmpMatch, type L7Rules, type PolicyRef } from '../model/policy.js';
-import { type RuleHit, type VerdictReason } from '../evaluate/evaluate.js';
-import { type IndexedEndpoint } from '../evaluate/snapshot.js';
-import { type EffectiveDirection, type EffectiveRule, type EffectiveTier, type EndpointPolicy, type PeerAtom, type ResolvedPort } from './types.js';
+import { type IcmpMatch, type L7Rules } from '../model/policy.js';
+import {
+  ACTION_CODE,
+  atomHasIdentity,
+  CODE,
+  NO_L7,
+  PEER_CHECK,
+  ruleVerdict,
+  toV4,
+  type CompiledAtom,
+  type CompiledDirection,
+  type CompiledEndpoint,
+  type CompiledNets,
+  type CompiledRule,
+  type IndexDirectionVerdict,
+} from './compiled-rules.js';
 
-/** The verdict of one enforcement point, as the index decides it. */
-export interface IndexDirectionVerdict {
-  readonly direction: 'ingress' | 'egress';
-  readonly endpoint: EndpointRef;
-  readonly allowed: boolean;
-  readonly reason: VerdictReason;
-  /** The rule that decided, when `reason` is `rule`. */
-  readonly decidedBy?: RuleHit;
-  /** The isolating policies of the tier whose default denied, when `reason` is `isolated`. */
-  readonly isolatedBy?: readonly PolicyRef[];
-  /** L7 rules the allowed traffic must still satisfy. */
-  readonly l7: readonly L7Rules[];
-}
+export type { IndexDirectionVerdict } from './compiled-rules.js';
 
-/** The result of `PolicyIndex.evaluate`. */
+/**
+ * The result of `PolicyIndex.evaluate`. The direction verdicts are shared between
+ * flows that end the same way, and frozen: do not mutate them.
+ */
 export interface IndexVerdict {
   readonly allowed: boolean;
   /** The source's identity as the destination's rules see it (and the other way round for the destination). */
@@ -37,138 +43,60 @@ export interface IndexVerdict {
   readonly ingress?: IndexDirectionVerdict;
 }
 
-/** An endpoint as the index holds it. */
-export interface EvaluatedEndpoint {
-  readonly indexed: IndexedEndpoint;
-  readonly effective?: EndpointPolicy;
-}
-
 /** What evaluation asks of the index. */
 export interface IndexLookups {
-  endpoint(ref: EndpointRef): EvaluatedEndpoint | undefined;
-  byAddress(text: string): EvaluatedEndpoint | undefined;
+  /** The compiled endpoint with this namespace (absent: a host endpoint) and name. */
+  endpoint(namespace: string | undefined, name: string): CompiledEndpoint | undefined;
+  /** The compiled endpoint holding a canonical address. */
+  byAddress(text: string): CompiledEndpoint | undefined;
   /** The identity of an address that is no endpoint's (world, kube-apiserver). */
   remoteIdentity(address: IpAddress): NumericIdentity;
 }
 
-interface CompiledNets {
-  readonly v4: Uint32Array;
-  readonly v6: readonly Cidr[];
-}
-
-// Compiled forms are classes with every field always present, so the hot loop reads
-// monomorphic shapes (effective rules come in many shapes: optional fields).
-class CompiledAtom {
+/** An address text resolved once: parsed, its owner, and its identity when it has none. */
+class ResolvedAddress {
   constructor(
-    readonly ids: ReadonlySet<number> | null,
-    readonly nets: CompiledNets | null,
-    readonly except: CompiledNets | null,
+    readonly address: IpAddress,
+    readonly v4: number,
+    readonly owner: CompiledEndpoint | undefined,
+    readonly identity: NumericIdentity,
   ) {}
 }
 
-const ACTION_CODE = { allow: 0, deny: 1, pass: 2, log: 3 } as const;
-
-class CompiledRule {
-  constructor(
-    readonly rule: EffectiveRule,
-    readonly action: number,
-    readonly protocol: number,
-    readonly notProtocol: number,
-    readonly icmp: IcmpMatch | null,
-    readonly notIcmp: IcmpMatch | null,
-    readonly localAddresses: readonly string[] | null,
-    /** Triples (first, last, protocol or -1). */
-    readonly localPorts: Int32Array | null,
-    readonly localNotPorts: Int32Array | null,
-    readonly remotePorts: Int32Array | null,
-    readonly remoteNotPorts: Int32Array | null,
-    readonly anyPeer: boolean,
-    readonly atoms: readonly CompiledAtom[],
-  ) {}
-}
-
-class CompiledTier {
-  constructor(
-    readonly tier: EffectiveTier,
-    readonly rules: readonly CompiledRule[],
-  ) {}
-}
-
-interface Side {
-  readonly entry: EvaluatedEndpoint | undefined;
-  readonly address: IpAddress | undefined;
+/** One side of the flow being evaluated (scratch: rewritten by every evaluation). */
+class Side {
+  entry: CompiledEndpoint | undefined = undefined;
+  address: IpAddress | undefined = undefined;
   /** The IPv4 address as an unsigned 32-bit number; -1 otherwise. */
-  readonly v4: number;
-  readonly port: number;
+  v4 = -1;
+  port = -1;
+  /** The identity of an address that is no endpoint's. */
+  outside: NumericIdentity = RESERVED_IDENTITY.WORLD;
 }
 
-// Compiled forms ride on the effective rules under a symbol, not enumerable: invisible
-// to drivers, JSON and equality. (WeakMaps holding every rule and direction made each
-// minor GC walk them: evaluation ran 10x slower at 5,000 endpoints than at 100.)
-const COMPILED = Symbol('twill.compiled');
-type WithCompiled<T, C> = T & { [COMPILED]?: C };
-
-function attach<T extends object, C>(target: T, value: C): C {
-  Object.defineProperty(target, COMPILED, { value, enumerable: false });
-  return value;
-}
-const protocols = new Map<string, ProtocolNumber | undefined>();
-
-const toV4 = (bytes: readonly number[]): number => (((bytes[0] ?? 0) << 24) | ((bytes[1] ?? 0) << 16) | ((bytes[2] ?? 0) << 8) | (bytes[3] ?? 0)) >>> 0;
-const maskOf = (length: number): number => (length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0);
-
-function compileNets(texts: readonly string[] | undefined): CompiledNets | null {
-  if (texts === undefined) return null;
-  const cidrs = texts.map(parseCidr).filter((c): c is Cidr => c !== undefined);
-  const v4 = cidrs.filter((c) => c.family === 4);
-  const packed = new Uint32Array(v4.length * 2);
-  v4.forEach((c, i) => {
-    packed[i * 2] = toV4(c.bytes);
-    packed[i * 2 + 1] = maskOf(c.prefixLength);
-  });
-  return { v4: packed, v6: cidrs.filter((c) => c.family === 6) };
+/** The flow from one enforcement point's view (scratch). */
+class Traffic {
+  protocol = -1;
+  icmp: Flow['icmp'] = undefined;
+  localAddress: IpAddress | undefined = undefined;
+  localPort = -1;
+  remoteAddress: IpAddress | undefined = undefined;
+  remoteV4 = -1;
+  remotePort = -1;
+  remoteIdentity = 0;
 }
 
-function compilePorts(ports: readonly ResolvedPort[] | undefined): Int32Array | null {
-  if (ports === undefined) return null;
-  const out = new Int32Array(ports.length * 3);
-  ports.forEach((p, i) => {
-    out[i * 3] = p.first;
-    out[i * 3 + 1] = p.last;
-    out[i * 3 + 2] = p.protocol ?? -1;
-  });
-  return out;
-}
-
-function compileRule(rule: EffectiveRule): CompiledRule {
-  const result = (rule as WithCompiled<EffectiveRule, CompiledRule>)[COMPILED];
-  if (result !== undefined) return result;
-  {
-    const atoms = rule.remote.peers.map((a: PeerAtom) => new CompiledAtom(
-      a.identities === undefined ? null : new Set<number>(a.identities), compileNets(a.cidrs), compileNets(a.except)));
-    return attach(rule, new CompiledRule(
-      rule, ACTION_CODE[rule.action], rule.protocol ?? -1, rule.notProtocol ?? -1, rule.icmp ?? null, rule.notIcmp ?? null,
-      rule.local.addresses ?? null, compilePorts(rule.local.ports), compilePorts(rule.local.notPorts),
-      compilePorts(rule.remote.ports), compilePorts(rule.remote.notPorts),
-      atoms.some((a) => a.ids === null && a.nets === null), atoms,
-    ));
-  }
-}
-
-function compileDirection(direction: EffectiveDirection): readonly CompiledTier[] {
-  const result = (direction as WithCompiled<EffectiveDirection, readonly CompiledTier[]>)[COMPILED];
-  if (result !== undefined) return result;
-  return attach(direction, direction.tiers.map((tier) => new CompiledTier(tier, tier.rules.map(compileRule))));
-}
-
-function inNets(nets: CompiledNets, side: Side): boolean {
-  if (side.v4 >= 0) {
+function inNets(nets: CompiledNets, t: Traffic): boolean {
+  if (t.remoteV4 >= 0) {
     const v4 = nets.v4;
-    for (let i = 0; i < v4.length; i += 2) if (((side.v4 & (v4[i + 1] as number)) >>> 0) === v4[i]) return true;
+    const address = t.remoteV4;
+    for (let i = 0; i < v4.length; i += 2) if (((address & (v4[i + 1] as number)) >>> 0) === v4[i]) return true;
     return false;
   }
-  const address = side.address;
-  return address !== undefined && nets.v6.some((c) => cidrContainsAddress(c, address));
+  const address = t.remoteAddress;
+  if (address === undefined) return false;
+  for (const cidr of nets.v6) if (cidrContainsAddress(cidr, address)) return true;
+  return false;
 }
 
 function inPorts(ports: Int32Array, port: number, protocol: number): boolean {
@@ -186,14 +114,24 @@ function matchIcmp(match: IcmpMatch, protocol: number, icmp: Flow['icmp']): bool
   return match.code === undefined || icmp.code === match.code;
 }
 
-class Traffic {
-  constructor(
-    readonly protocol: number,
-    readonly icmp: Flow['icmp'],
-    readonly local: Side,
-    readonly remote: Side,
-    readonly remoteIdentity: number,
-  ) {}
+function matchesLocalAddress(addresses: readonly string[], address: IpAddress | undefined): boolean {
+  if (address === undefined) return false;
+  for (const text of addresses) if (text === address.text) return true;
+  return false;
+}
+
+function matchesAtom(atom: CompiledAtom, t: Traffic): boolean {
+  if (atom.idBits !== null && !atomHasIdentity(atom.idBits, atom.idBase, t.remoteIdentity)) return false;
+  return atom.nets === null || (t.remoteAddress !== undefined && inNets(atom.nets, t) && (atom.except === null || !inNets(atom.except, t)));
+}
+
+function matchesPeer(c: CompiledRule, t: Traffic): boolean {
+  const atoms = c.atoms;
+  for (let i = 0; i < atoms.length; i += 1) {
+    const atom = atoms[i];
+    if (atom !== undefined && matchesAtom(atom, t)) return true;
+  }
+  return false;
 }
 
 function matches(c: CompiledRule, t: Traffic): boolean {
@@ -201,128 +139,245 @@ function matches(c: CompiledRule, t: Traffic): boolean {
   if (c.notProtocol >= 0 && c.notProtocol === t.protocol) return false;
   if (c.icmp !== null && !matchIcmp(c.icmp, t.protocol, t.icmp)) return false;
   if (c.notIcmp !== null && matchIcmp(c.notIcmp, t.protocol, t.icmp)) return false;
-  if (c.localAddresses !== null && (t.local.address === undefined || !c.localAddresses.includes(t.local.address.text))) return false;
-  if (c.localPorts !== null && !inPorts(c.localPorts, t.local.port, t.protocol)) return false;
-  if (c.localNotPorts !== null && inPorts(c.localNotPorts, t.local.port, t.protocol)) return false;
-  if (c.remotePorts !== null && !inPorts(c.remotePorts, t.remote.port, t.protocol)) return false;
-  if (c.remoteNotPorts !== null && inPorts(c.remoteNotPorts, t.remote.port, t.protocol)) return false;
-  if (c.anyPeer) return true;
-  const atoms = c.atoms;
-  for (let i = 0; i < atoms.length; i += 1) {
-    const atom = atoms[i] as CompiledAtom;
-    if (atom.ids !== null && !atom.ids.has(t.remoteIdentity)) continue;
-    if (atom.nets !== null && (t.remote.address === undefined || !inNets(atom.nets, t.remote) || (atom.except !== null && inNets(atom.except, t.remote)))) continue;
-    return true;
-  }
-  return false;
+  if (c.localAddresses !== null && !matchesLocalAddress(c.localAddresses, t.localAddress)) return false;
+  if (c.localPorts !== null && !inPorts(c.localPorts, t.localPort, t.protocol)) return false;
+  if (c.localNotPorts !== null && inPorts(c.localNotPorts, t.localPort, t.protocol)) return false;
+  if (c.remotePorts !== null && !inPorts(c.remotePorts, t.remotePort, t.protocol)) return false;
+  if (c.remoteNotPorts !== null && inPorts(c.remoteNotPorts, t.remotePort, t.protocol)) return false;
+  return c.anyPeer || matchesPeer(c, t);
 }
 
-const sameRule = (a: EffectiveRule, b: EffectiveRule): boolean => a.policy === b.policy && a.ruleIndex === b.ruleIndex;
+// A rule as its code holds it (see CODE): `inPorts` over one range, inline.
+function matchesCode(code: Int32Array, at: number, direction: CompiledDirection, i: number, t: Traffic): boolean {
+  const check = code[at + CODE.CHECK];
+  if (check === PEER_CHECK.FULL) return matches(direction.rules[i] as CompiledRule, t);
+  const protocol = code[at + CODE.PROTOCOL] as number;
+  if (protocol >= 0 && protocol !== t.protocol) return false;
+  const localFirst = code[at + CODE.LOCAL_FIRST] as number;
+  if (localFirst >= 0) {
+    const port = t.localPort;
+    const only = code[at + CODE.LOCAL_PROTOCOL] as number;
+    if (port < localFirst || port > (code[at + CODE.LOCAL_LAST] as number) || (only >= 0 && only !== t.protocol)) return false;
+  }
+  const remoteFirst = code[at + CODE.REMOTE_FIRST] as number;
+  if (remoteFirst >= 0) {
+    const port = t.remotePort;
+    const only = code[at + CODE.REMOTE_PROTOCOL] as number;
+    if (port < remoteFirst || port > (code[at + CODE.REMOTE_LAST] as number) || (only >= 0 && only !== t.protocol)) return false;
+  }
+  switch (check) {
+    case PEER_CHECK.ANY:
+      return true;
+    case PEER_CHECK.NET:
+      return t.remoteV4 >= 0 && ((t.remoteV4 & (code[at + CODE.MASK] as number)) | 0) === code[at + CODE.NET];
+    case PEER_CHECK.IDS:
+      return t.remoteIdentity === code[at + CODE.ID0] || t.remoteIdentity === code[at + CODE.ID1];
+    case PEER_CHECK.ATOM:
+      return matchesAtom(direction.atoms[i] as CompiledAtom, t);
+    default:
+      return matchesPeer(direction.rules[i] as CompiledRule, t);
+  }
+}
 
-// Allows of the same order add up (README, "Precedence"), as `evaluate` does.
-function collectL7(rules: readonly CompiledRule[], from: number, t: Traffic): L7Rules[] {
+// Allows of the same order add up (README, "Precedence"), as `evaluate` does. Only an
+// Allow with L7 rules gets here; `end` is one past its tier's last rule.
+function collectL7(rules: readonly CompiledRule[], from: number, end: number, t: Traffic): readonly L7Rules[] {
   const first = (rules[from] as CompiledRule).rule;
-  if (first.l7 === undefined) return [];
+  if (first.l7 === undefined) return NO_L7;
   const l7: L7Rules[] = [first.l7];
   let last = first;
-  for (let i = from + 1; i < rules.length; i += 1) {
+  for (let i = from + 1; i < end; i += 1) {
     const compiled = rules[i] as CompiledRule;
     const rule = compiled.rule;
     if (rule.order !== first.order) break;
-    if (sameRule(rule, first) || rule.action !== 'allow' || !matches(compiled, t)) continue;
-    if (rule.l7 === undefined) return [];
-    if (sameRule(rule, last)) continue;
+    if ((rule.policy === first.policy && rule.ruleIndex === first.ruleIndex) || rule.action !== 'allow' || !matches(compiled, t)) continue;
+    if (rule.l7 === undefined) return NO_L7;
+    if (rule.policy === last.policy && rule.ruleIndex === last.ruleIndex) continue;
     l7.push(rule.l7);
     last = rule;
   }
   return l7;
 }
 
-function decide(direction: 'ingress' | 'egress', local: EvaluatedEndpoint, rules: EffectiveDirection, t: Traffic): IndexDirectionVerdict {
-  const endpoint = local.indexed.ref;
-  const tiers = compileDirection(rules);
-  if (tiers.length === 0) return { direction, endpoint, allowed: true, reason: 'not-selected', l7: [] };
-  tiers: for (let k = 0; k < tiers.length; k += 1) {
-    const tier = tiers[k] as CompiledTier;
-    const list = tier.rules;
-    for (let i = 0; i < list.length; i += 1) {
-      const compiled = list[i] as CompiledRule;
-      if (!matches(compiled, t)) continue;
-      if (compiled.action === ACTION_CODE.log) continue;
-      if (compiled.action === ACTION_CODE.pass) continue tiers;
-      const rule = compiled.rule;
-      const allowed = compiled.action === ACTION_CODE.allow;
-      const decidedBy: RuleHit = { policy: rule.policy, tier: tier.tier.tier, ruleIndex: rule.ruleIndex, origin: rule.origin, action: rule.action };
-      return { direction, endpoint, allowed, reason: 'rule', decidedBy, l7: allowed ? collectL7(list, i, t) : [] };
-    }
-    if (tier.tier.end === 'deny') return { direction, endpoint, allowed: false, reason: 'isolated', isolatedBy: tier.tier.isolatedBy, l7: [] };
-  }
-  return { direction, endpoint, allowed: true, reason: 'passed', l7: [] };
+// The verdict of rule i (in tier `tierIndex`), which decided: kept for the next flow unless it is an Allow
+// with L7 rules (those add up over the flow's matching same-order allows).
+function ruleDecided(direction: CompiledDirection, tierIndex: number, i: number, end: number, t: Traffic): IndexDirectionVerdict {
+  const rules = direction.rules;
+  const rule = (rules[i] as CompiledRule).rule;
+  const tier = direction.tierNames[tierIndex] ?? '';
+  if (rule.action === 'allow' && rule.l7 !== undefined) return ruleVerdict(direction.direction, direction.endpoint, tier, rule, collectL7(rules, i, end, t));
+  const verdict = ruleVerdict(direction.direction, direction.endpoint, tier, rule, NO_L7);
+  direction.ruleVerdicts[i] = verdict;
+  return verdict;
 }
 
-function resolveSide(peer: FlowPeer, port: number | undefined, lookups: IndexLookups, path: string): Side {
-  let entry: EvaluatedEndpoint | undefined;
-  let address: IpAddress | undefined;
-  if ('endpoint' in peer) {
-    entry = lookups.endpoint(peer.endpoint);
-    if (entry === undefined) throw new FlowError(`${path}.endpoint`, `no endpoint ${formatEndpointRef(peer.endpoint)} in the index`);
-    if (peer.ip === undefined) {
-      address = entry.indexed.addresses[0];
-    } else {
-      const text = peer.ip;
-      address = entry.indexed.addresses.find((a) => a.text === text) ?? entry.indexed.addresses.find((a) => a.text === parseIpAddress(text)?.text);
-      if (address === undefined) throw new FlowError(`${path}.ip`, `${JSON.stringify(peer.ip)} is not an address of ${formatEndpointRef(peer.endpoint)}`);
+// First match decides (Allow, Deny), leaves the tier (Pass) or is only recorded (Log);
+// a tier no rule decided ends in its default.
+function decide(direction: CompiledDirection, t: Traffic): IndexDirectionVerdict {
+  const code = direction.code;
+  const tiers = code[0] as number;
+  const base = 1 + tiers;
+  let i = 0;
+  for (let k = 0; k < tiers; k += 1) {
+    const end = code[1 + k] as number;
+    let passed = false;
+    for (; i < end; i += 1) {
+      const at = base + i * CODE.STRIDE;
+      const action = code[at + CODE.ACTION];
+      if (action === ACTION_CODE.log || !matchesCode(code, at, direction, i, t)) continue;
+      if (action === ACTION_CODE.pass) {
+        passed = true;
+        break;
+      }
+      return direction.ruleVerdicts[i] ?? ruleDecided(direction, k, i, end, t);
     }
-  } else {
-    address = parseIpAddress(peer.ip);
-    if (address === undefined) throw new FlowError(`${path}.ip`, `invalid IP address ${JSON.stringify(peer.ip)}`);
-    entry = lookups.byAddress(address.text);
+    i = end;
+    const isolated = direction.isolated[k];
+    if (!passed && isolated !== null && isolated !== undefined) return isolated;
   }
-  return { entry, address, v4: address?.family === 4 ? toV4(address.bytes) : -1, port: port ?? -1 };
+  return direction.passed;
+}
+
+// Resolutions of bare addresses are kept until the index changes; the bound keeps a
+// stream of distinct outside addresses from growing the map without end.
+const ADDRESS_CACHE_LIMIT = 65_536;
+
+/**
+ * Decides flows from an index's compiled rules (what `PolicyIndex.evaluate` does). Not
+ * reentrant: it evaluates into scratch objects of its own.
+ */
+export class FlowEvaluator {
+  readonly #lookups: IndexLookups;
+  readonly #addresses = new Map<string, ResolvedAddress | null>();
+  readonly #protocols = new Map<string, number>();
+  readonly #source = new Side();
+  readonly #destination = new Side();
+  readonly #traffic = new Traffic();
+
+  constructor(lookups: IndexLookups) {
+    this.#lookups = lookups;
+  }
+
+  /** Forgets what was cached about addresses: call after every change to the index. */
+  invalidate(): void {
+    this.#addresses.clear();
+  }
+
+  /**
+   * Decides `flow`.
+   * @throws {FlowError} for an unknown endpoint, a bad address or an unknown protocol.
+   */
+  evaluate(flow: Flow): IndexVerdict {
+    const protocol = this.#protocol(flow.protocol);
+    const source = this.#resolveSide(flow.source, flow.sourcePort, this.#source, 'source');
+    const destination = this.#resolveSide(flow.destination, flow.destinationPort, this.#destination, 'destination');
+    const sourceIdentity = identityOf(source, destination);
+    const destinationIdentity = identityOf(destination, source);
+    const direction = flow.direction;
+    const t = this.#traffic;
+    t.protocol = protocol;
+    t.icmp = flow.icmp;
+    let egress: IndexDirectionVerdict | undefined;
+    let ingress: IndexDirectionVerdict | undefined;
+    const rulesOut = source.entry?.egress ?? null;
+    if (direction !== 'ingress' && rulesOut !== null) {
+      view(t, source, destination, destinationIdentity);
+      egress = decide(rulesOut, t);
+    }
+    const rulesIn = destination.entry?.ingress ?? null;
+    if (direction !== 'egress' && rulesIn !== null) {
+      view(t, destination, source, sourceIdentity);
+      ingress = decide(rulesIn, t);
+    }
+    const allowed = (egress?.allowed ?? true) && (ingress?.allowed ?? true);
+    if (egress === undefined) return ingress === undefined ? { allowed, sourceIdentity, destinationIdentity } : { allowed, sourceIdentity, destinationIdentity, ingress };
+    return ingress === undefined ? { allowed, sourceIdentity, destinationIdentity, egress } : { allowed, sourceIdentity, destinationIdentity, egress, ingress };
+  }
+
+  #protocol(protocol: Flow['protocol']): number {
+    let number: number | undefined;
+    if (typeof protocol === 'number') {
+      number = protocolNumber(protocol);
+    } else {
+      number = this.#protocols.get(protocol);
+      if (number === undefined) {
+        number = protocolNumber(protocol);
+        // Only names that are protocols: a stream of bad names must not grow the map.
+        if (number !== undefined) this.#protocols.set(protocol, number);
+      }
+    }
+    if (number === undefined) throw new FlowError('protocol', `unknown protocol ${JSON.stringify(protocol)}`);
+    return number;
+  }
+
+  #address(text: string): ResolvedAddress | null {
+    let found = this.#addresses.get(text);
+    if (found === undefined) {
+      const address = parseIpAddress(text);
+      if (address === undefined) {
+        found = null;
+      } else {
+        const owner = this.#lookups.byAddress(address.text);
+        const identity = owner === undefined ? this.#lookups.remoteIdentity(address) : RESERVED_IDENTITY.WORLD;
+        found = new ResolvedAddress(address, address.family === 4 ? toV4(address.bytes) : -1, owner, identity);
+      }
+      if (this.#addresses.size >= ADDRESS_CACHE_LIMIT) this.#addresses.clear();
+      this.#addresses.set(text, found);
+    }
+    return found;
+  }
+
+  #resolveSide(peer: FlowPeer, port: number | undefined, side: Side, path: string): Side {
+    side.port = port ?? -1;
+    side.outside = RESERVED_IDENTITY.WORLD;
+    if ('endpoint' in peer) {
+      const ref = peer.endpoint;
+      const entry = this.#lookups.endpoint(ref.namespace, ref.name);
+      if (entry === undefined) throw new FlowError(`${path}.endpoint`, `no endpoint ${formatEndpointRef(ref)} in the index`);
+      side.entry = entry;
+      if (peer.ip === undefined) {
+        side.address = entry.address;
+        side.v4 = entry.v4;
+        return side;
+      }
+      const address = addressOf(entry, peer.ip) ?? addressOf(entry, this.#address(peer.ip)?.address.text);
+      if (address === undefined) throw new FlowError(`${path}.ip`, `${JSON.stringify(peer.ip)} is not an address of ${formatEndpointRef(ref)}`);
+      side.address = address;
+      side.v4 = address.family === 4 ? toV4(address.bytes) : -1;
+      return side;
+    }
+    const resolved = this.#address(peer.ip);
+    if (resolved === null) throw new FlowError(`${path}.ip`, `invalid IP address ${JSON.stringify(peer.ip)}`);
+    side.entry = resolved.owner;
+    side.address = resolved.address;
+    side.v4 = resolved.v4;
+    side.outside = resolved.identity;
+    return side;
+  }
+}
+
+function addressOf(entry: CompiledEndpoint, text: string | undefined): IpAddress | undefined {
+  if (text === undefined) return undefined;
+  for (const address of entry.indexed.addresses) if (address.text === text) return address;
+  return undefined;
 }
 
 // The remote side's identity as `local`'s rules see it: host endpoints are `host` on
 // the local endpoint's node and `remote-node` elsewhere.
-function identityOf(side: Side, local: Side | undefined, lookups: IndexLookups): NumericIdentity {
-  const endpoint = side.entry?.indexed;
+function identityOf(side: Side, local: Side): NumericIdentity {
+  const endpoint = side.entry;
   if (endpoint !== undefined) {
-    if (endpoint.endpoint.kind !== 'host') return endpoint.identity;
-    const node = endpoint.endpoint.node;
-    return node !== undefined && node === local?.entry?.indexed.endpoint.node ? RESERVED_IDENTITY.HOST : RESERVED_IDENTITY.REMOTE_NODE;
+    if (!endpoint.host) return endpoint.identity;
+    return endpoint.node !== undefined && endpoint.node === local.entry?.node ? RESERVED_IDENTITY.HOST : RESERVED_IDENTITY.REMOTE_NODE;
   }
-  return side.address === undefined ? RESERVED_IDENTITY.WORLD : lookups.remoteIdentity(side.address);
+  return side.address === undefined ? RESERVED_IDENTITY.WORLD : side.outside;
 }
 
-/**
- * Decides `flow` from precomputed effective rules (what `PolicyIndex.evaluate` does).
- * @throws {FlowError} for an unknown endpoint, a bad address or an unknown protocol.
- */
-export function evaluateIndexed(flow: Flow, lookups: IndexLookups): IndexVerdict {
-  let protocol: ProtocolNumber | undefined;
-  if (typeof flow.protocol === 'number') {
-    protocol = protocolNumber(flow.protocol);
-  } else {
-    if (!protocols.has(flow.protocol)) protocols.set(flow.protocol, protocolNumber(flow.protocol));
-    protocol = protocols.get(flow.protocol);
-  }
-  if (protocol === undefined) throw new FlowError('protocol', `unknown protocol ${JSON.stringify(flow.protocol)}`);
-  const source = resolveSide(flow.source, flow.sourcePort, lookups, 'source');
-  const destination = resolveSide(flow.destination, flow.destinationPort, lookups, 'destination');
-  const sourceIdentity = identityOf(source, destination, lookups);
-  const destinationIdentity = identityOf(destination, source, lookups);
-  const direction = flow.direction ?? 'both';
-  const icmp = flow.icmp;
-  const egress = direction !== 'ingress' && source.entry?.effective !== undefined
-    ? decide('egress', source.entry, source.entry.effective.egress, new Traffic(protocol, icmp, source, destination, destinationIdentity))
-    : undefined;
-  const ingress = direction !== 'egress' && destination.entry?.effective !== undefined
-    ? decide('ingress', destination.entry, destination.entry.effective.ingress, new Traffic(protocol, icmp, destination, source, sourceIdentity))
-    : undefined;
-  return {
-    allowed: (egress?.allowed ?? true) && (ingress?.allowed ?? true),
-    sourceIdentity,
-    destinationIdentity,
-    ...(egress === undefined ? {} : { egress }),
-    ...(ingress === undefined ? {} : { ingress }),
-  };
+function view(t: Traffic, local: Side, remote: Side, remoteIdentity: NumericIdentity): void {
+  t.localAddress = local.address;
+  t.localPort = local.port;
+  t.remoteAddress = remote.address;
+  t.remoteV4 = remote.v4;
+  t.remotePort = remote.port;
+  t.remoteIdentity = remoteIdentity;
 }
