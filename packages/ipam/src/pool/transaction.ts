@@ -10,6 +10,7 @@ import {
   type DecodeCache,
   encodeAffinity,
   encodeBlock,
+  type EncodedBlockChange,
   encodeHandle,
   type HandleDocument,
   type PoolKeys,
@@ -27,9 +28,12 @@ export type Read<T> = T | undefined | typeof CORRUPT;
 /** Marks a stored document that does not decode: never used, never overwritten. */
 export const CORRUPT: unique symbol = Symbol('corrupt');
 
+// A staged write: the text to put (or undefined to delete), and the cache that learns
+// the document once the commit lands (plain data, not a closure per write).
 interface Staged {
   readonly text: string | undefined;
-  readonly cache?: () => void;
+  readonly doc: unknown;
+  readonly cache: DecodeCache<unknown> | undefined;
 }
 
 /** One read-decide-commit attempt over the pool documents. */
@@ -37,7 +41,7 @@ export class PoolTransaction {
   readonly #reads = new Map<string, StoreEntry | undefined>();
   readonly #writes = new Map<string, Staged>();
   readonly #docs = new Map<string, unknown>();
-  readonly #absent = new Set<string>();
+  #absent: Set<string> | undefined;
 
   constructor(
     readonly store: Store,
@@ -51,6 +55,15 @@ export class PoolTransaction {
     const entry = await this.store.get(key);
     this.#reads.set(key, entry);
     return entry;
+  }
+
+  /**
+   * Records `key` as read and absent without asking the store: a write staged there is
+   * conditioned on absence, so the commit fails (and says so) if it exists after all.
+   * For keys that are almost always absent (a new allocation's handle), it saves a read.
+   */
+  assumeAbsent(key: string): void {
+    if (!this.#reads.has(key)) this.#reads.set(key, undefined);
   }
 
   /** Records entries listed by the caller as this attempt's reads (first read wins). */
@@ -84,17 +97,21 @@ export class PoolTransaction {
     return this.#doc(this.keys.handle(handle), (_key, text) => decode(text));
   }
 
-  #stage(key: string, doc: unknown, text: string | undefined, cache?: () => void): void {
+  #stage(key: string, doc: unknown, text: string | undefined, cache?: DecodeCache<unknown>): void {
     if (!this.#reads.has(key)) throw new Error(`internal: ${key} written before it was read`);
     this.#docs.set(key, doc);
-    this.#writes.set(key, { text, ...(cache === undefined ? {} : { cache }) });
+    this.#writes.set(key, { text, doc, cache });
   }
 
   /** Stages a block write. */
   putBlock(block: BlockDocument): void {
+    this.putEncodedBlock({ block, text: encodeBlock(block) });
+  }
+
+  /** Stages a block write already encoded (by takeInBlock). */
+  putEncodedBlock({ block, text }: EncodedBlockChange): void {
     const key = this.keys.block(block.cidr);
-    const text = encodeBlock(block);
-    this.#stage(key, block, text, () => this.caches.blocks.remember(key, text, block));
+    this.#stage(key, block, text, this.caches.blocks as DecodeCache<unknown>);
   }
 
   /** Stages a block deletion. */
@@ -107,7 +124,7 @@ export class PoolTransaction {
     const key = this.keys.affinity(affinity.node);
     if (affinity.blocks.length === 0) return this.#stage(key, undefined, undefined);
     const text = encodeAffinity(affinity);
-    this.#stage(key, affinity, text, () => this.caches.affinities.remember(key, text, affinity));
+    this.#stage(key, affinity, text, this.caches.affinities as DecodeCache<unknown>);
   }
 
   /** Stages a handle write. */
@@ -122,7 +139,7 @@ export class PoolTransaction {
 
   /** Makes the commit also require that `key` is still absent (it writes nothing there). */
   requireAbsent(key: string): void {
-    this.#absent.add(key);
+    (this.#absent ??= new Set()).add(key);
   }
 
   /** Whether anything is staged. */
@@ -139,14 +156,16 @@ export class PoolTransaction {
       // Deleting what was never there is a no-op, but its condition still guards it.
       ops.push(staged.text === undefined ? { type: 'delete', key, expect } : { type: 'put', key, value: staged.text, expect });
     }
-    for (const key of this.#absent) if (!this.#writes.has(key)) ops.push({ type: 'delete', key, expect: { absent: true } });
+    for (const key of this.#absent ?? []) if (!this.#writes.has(key)) ops.push({ type: 'delete', key, expect: { absent: true } });
     return ops;
   }
 
   /** Commits the staged writes; on success the caches learn the documents written. */
   async commit(): Promise<{ readonly ok: true } | { readonly ok: false; readonly conflicts: readonly string[] }> {
     const outcome = await this.store.commit(this.ops());
-    if (outcome.ok) for (const staged of this.#writes.values()) staged.cache?.();
+    if (outcome.ok) {
+      for (const [key, staged] of this.#writes) if (staged.cache !== undefined && staged.text !== undefined) staged.cache.remember(key, staged.text, staged.doc);
+    }
     return outcome;
   }
 }

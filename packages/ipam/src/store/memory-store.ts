@@ -12,8 +12,10 @@ export class MemoryStore implements Store {
 
   /** {@inheritDoc Store.get} */
   async get(key: string): Promise<StoreEntry | undefined> {
-    checkStoreKey(key);
-    return this.#entries.get(key);
+    const entry = this.#entries.get(key);
+    // A key the store holds passed the check when it was written.
+    if (entry === undefined) checkKey(key);
+    return entry;
   }
 
   /** {@inheritDoc Store.list} */
@@ -40,9 +42,14 @@ export class MemoryStore implements Store {
   }
 
   #commitSync(ops: readonly StoreOp[]): CommitOutcome {
-    for (const op of ops) checkStoreKey(op.key);
-    const conflicts = ops.filter((op) => !conditionHolds(this.#entries.get(op.key), op)).map((op) => op.key);
-    if (conflicts.length > 0) return { ok: false, conflicts };
+    let conflicts: string[] | undefined;
+    for (const op of ops) {
+      const current = this.#entries.get(op.key);
+      // A key the store holds passed the check when it was written.
+      if (current === undefined) checkKey(op.key);
+      if (!conditionHolds(current, op)) (conflicts ??= []).push(op.key);
+    }
+    if (conflicts !== undefined) return { ok: false, conflicts };
     const revision = String(++this.#counter);
     for (const op of ops) {
       if (op.type === 'put') this.#entries.set(op.key, { key: op.key, value: op.value, revision });
@@ -50,6 +57,16 @@ export class MemoryStore implements Store {
     }
     return { ok: true };
   }
+}
+
+// Keys without a "." segment that match one regular expression are valid; anything else
+// goes to checkStoreKey, which decides and names the key. checkStoreKey's split and
+// per-segment test were 6% of the ipam-pool bench's CPU profile.
+const PLAIN_KEY = /^[^/\0]+(?:\/[^/\0]+)*$/;
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
+function checkKey(key: string): void {
+  if (!PLAIN_KEY.test(key) || DOT_SEGMENT.test(key)) checkStoreKey(key);
 }
 
 /** Whether an op's condition holds for the current entry (shared by the adapters). */

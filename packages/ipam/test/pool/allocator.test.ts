@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  decodeBlock,
   DuplicateAllocationError,
   InvalidRequestError,
   MemoryStore,
@@ -44,7 +45,7 @@ describe('affinity and claiming', () => {
     for (let i = 0; i < 5; i++) await add(allocator, `c${i}`, 'n1');
     const affinity = await store.get('twill-pools/affinity/n1');
     expect(JSON.parse(affinity?.value ?? '{}')).toEqual({ node: 'n1', blocks: ['10.0.0.0/30', '10.0.0.4/30'] });
-    expect(JSON.parse((await store.get('twill-pools/blocks/10.0.0.4-30'))?.value ?? '{}')).toMatchObject({ affinity: 'n1', pool: 'p' });
+    expect(decodeBlock((await store.get('twill-pools/blocks/10.0.0.4-30'))?.value ?? '')).toMatchObject({ affinity: 'n1', pool: 'p' });
   });
 
   it('gives each node its own block, and a node keeps using its own before claiming', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { MemoryStore, type NodeLabels, parsePoolIpamConfig, PoolAllocator } from '@twill/ipam';
+import { decodeBlock, encodeBlock, MemoryStore, type NodeLabels, parsePoolIpamConfig, PoolAllocator } from '@twill/ipam';
 
 import { ipOf, noSleep, setup } from './helpers.js';
 
@@ -47,7 +47,7 @@ describe('check', () => {
   it('reports a deliberately corrupted store precisely', async () => {
     const { allocator, store } = setup(ipam);
     for (let i = 0; i < 3; i++) await allocator.allocate({ containerId: `c${i}`, ifName: 'eth0', node: 'n1' });
-    const block = JSON.parse((await store.get('twill-pools/blocks/10.0.0.0-30'))?.value ?? '');
+    const block = decodeBlock((await store.get('twill-pools/blocks/10.0.0.0-30'))?.value ?? '');
     await store.commit([
       // 1. c1's handle vanishes: 10.0.0.1 is leaked.
       { type: 'delete', key: 'twill-pools/handles/net.c1' },
@@ -63,7 +63,7 @@ describe('check', () => {
         }),
       },
       // 3. The block says n9 while n1's affinity document lists it.
-      { type: 'put', key: 'twill-pools/blocks/10.0.0.0-30', value: JSON.stringify({ ...block, affinity: 'n9' }) },
+      { type: 'put', key: 'twill-pools/blocks/10.0.0.0-30', value: encodeBlock({ ...block, affinity: 'n9' }) },
       // 4. An affinity document naming a block that does not exist.
       { type: 'put', key: 'twill-pools/affinity/n7', value: JSON.stringify({ node: 'n7', blocks: ['10.0.0.12/30'] }) },
       // 5. A document that is not JSON.
@@ -72,7 +72,7 @@ describe('check', () => {
       {
         type: 'put',
         key: 'twill-pools/blocks/10.0.0.0-29',
-        value: JSON.stringify({ cidr: '10.0.0.0/29', pool: 'p', affinity: null, allocations: Array(8).fill(null), released: [] }),
+        value: encodeBlock({ cidr: '10.0.0.0/29', pool: 'p', affinity: null, allocations: Array<null>(8).fill(null), released: [] }),
       },
     ]);
     const report = await allocator.check({ otherPools: parsePoolIpamConfig({ pools: [{ name: 'q', cidr: '10.0.0.8/29', blockSize: 30 }] }, { network: 'x' }).pools });

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+
+import { type BlockDocument, decodeBlock, decodeHandle, encodeBlock, encodeHandle, StoreFailureError } from '@twill/ipam';
+
+import { takeInBlock } from '../../src/pool/documents.js';
+
+const header = '{"cidr":"10.0.0.0/30","pool":"p","affinity":"n1","size":4,"released":[[2,1000]]}';
+
+const block: BlockDocument = {
+  cidr: '10.0.0.0/30',
+  pool: 'p',
+  affinity: 'n1',
+  allocations: ['net.c0', null, null, 'net.c"3\n'],
+  released: [[2, 1000]],
+};
+
+describe('block documents', () => {
+  it('are a header line, then one line per allocated address by ordinal', () => {
+    expect(encodeBlock(block)).toBe(`${header}\n[0,"net.c0"]\n[3,"net.c\\"3\\n"]`);
+  });
+
+  it('round-trip', () => {
+    expect(decodeBlock(encodeBlock(block))).toEqual(block);
+    const empty: BlockDocument = { cidr: 'fd00::40/122', pool: 'v6', affinity: null, allocations: Array<null>(64).fill(null), released: [] };
+    expect(decodeBlock(encodeBlock(empty))).toEqual(empty);
+  });
+
+  it('read allocation lines in any order (taking appends)', () => {
+    expect(decodeBlock(`${header}\n[3,"b"]\n[0,"a"]`).allocations).toEqual(['a', null, null, 'b']);
+  });
+
+  it('taking an address appends its line to the text read, and matches a full encoding', () => {
+    const read = decodeBlock(encodeBlock(block));
+    const taken = takeInBlock(read, 1, 'net.c1', { affinity: 'n1', released: read.released });
+    expect(taken.text).toBe(`${header}\n[0,"net.c0"]\n[3,"net.c\\"3\\n"]\n[1,"net.c1"]`);
+    expect(decodeBlock(taken.text)).toEqual({ ...block, allocations: ['net.c0', 'net.c1', null, 'net.c"3\n'] });
+    // A changed affinity or cooldown list re-encodes the header.
+    const claimed = takeInBlock(taken.block, 2, 'net.c2', { affinity: 'n2', released: [] });
+    expect(decodeBlock(claimed.text)).toEqual({ ...block, affinity: 'n2', allocations: ['net.c0', 'net.c1', 'net.c2', 'net.c"3\n'], released: [] });
+    // A document built elsewhere (a plain object) is encoded whole.
+    const plain = takeInBlock({ ...block }, 1, 'x', { affinity: null, released: [] });
+    expect(plain.text).toBe(encodeBlock({ ...block, affinity: null, allocations: ['net.c0', 'x', null, 'net.c"3\n'], released: [] }));
+  });
+
+  it('taking an address that is not free is a bug, not a silent overwrite', () => {
+    expect(() => takeInBlock(block, 0, 'net.other', { affinity: 'n1', released: [] })).toThrow(/not free/);
+  });
+
+  it.each([
+    ['not JSON', '{not json'],
+    ['the previous format (no size)', '{"cidr":"10.0.0.0/30","pool":"p","affinity":null,"allocations":[null,null,null,null],"released":[]}'],
+    ['a size of 0', '{"cidr":"10.0.0.0/30","pool":"p","affinity":null,"size":0,"released":[]}'],
+    ['a size past the largest block', '{"cidr":"10.0.0.0/30","pool":"p","affinity":null,"size":4097,"released":[]}'],
+    ['an ordinal listed twice', `${header}\n[0,"a"]\n[0,"b"]`],
+    ['an ordinal outside the block', `${header}\n[4,"a"]`],
+    ['a negative ordinal', `${header}\n[-1,"a"]`],
+    ['a fractional ordinal', `${header}\n[1.5,"a"]`],
+    ['a handle that is not a string', `${header}\n[0,null]`],
+    ['a line that is not a pair', `${header}\n[0,"a","b"]`],
+    ['an empty line', `${header}\n`],
+    ['two values on one line', `${header}\n[0,"a"],[1,"b"]`],
+  ])('reject %s as corrupt', (_what, text) => {
+    expect(() => decodeBlock(text)).toThrow(StoreFailureError);
+    expect(() => decodeBlock(text)).toThrow(/^corrupt block document: /);
+  });
+});
+
+describe('handle documents', () => {
+  it('encode as JSON.stringify would, and round-trip', () => {
+    const full = {
+      handle: 'net.c"1',
+      network: 'net',
+      addresses: [
+        { ip: '10.0.0.1', block: '10.0.0.0/30' },
+        { ip: 'fd00::1', block: 'fd00::/122' },
+      ],
+      attributes: { containerId: 'c"1', ifName: 'eth0', node: 'n1', namespace: 'default', pod: 'p\u2028', since: 1_893_456_000_000 },
+    };
+    expect(encodeHandle(full)).toBe(JSON.stringify(full));
+    expect(decodeHandle(encodeHandle(full))).toEqual(full);
+    const bare = { handle: 'net.c2', network: 'net', addresses: [], attributes: { containerId: 'c2', ifName: 'eth0', node: 'n1', since: 0 } };
+    expect(encodeHandle(bare)).toBe(JSON.stringify(bare));
+  });
+});
