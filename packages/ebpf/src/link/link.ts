@@ -1,6 +1,7 @@
 /** BPF links (5.7): a program attached to a hook, held by a file descriptor or a pin. */
 import type { LinkFd } from '../fd.js';
-import { closeFd, linkDetach, objGet, objInfo, objPin } from '../internal/sys/syscall.js';
+import { BpfObject } from '../internal/bpf-object.js';
+import { linkDetach, objGet } from '../internal/sys/syscall.js';
 import { LINK_INFO_SIZE, type LinkInfo, decodeLinkInfo } from './link-info.js';
 import { removePin } from './sys/kernel.js';
 
@@ -21,40 +22,24 @@ export interface Attachment {
  * or the link is pinned; {@link close} closes the fd, which detaches it unless it is pinned.
  * {@link detach} detaches it even when pinned.
  */
-export class Link implements Attachment {
-  #fd: LinkFd | undefined;
+export class Link extends BpfObject<LinkFd, LinkInfo> implements Attachment {
   readonly description: string;
 
   constructor(fd: LinkFd, description: string) {
-    this.#fd = fd;
+    super(fd);
     this.description = description;
   }
 
-  /** The link's fd. @throws {Error} after {@link close}. */
-  get fd(): LinkFd {
-    if (this.#fd === undefined) throw new Error(`link ${this.description} is closed`);
-    return this.#fd;
+  protected get label(): string {
+    return `link ${this.description}`;
   }
 
-  /** Whether {@link close} has been called. */
-  get closed(): boolean {
-    return this.#fd === undefined;
+  protected get infoSize(): number {
+    return LINK_INFO_SIZE;
   }
 
-  /**
-   * Pins the link at `path` in bpffs (5.7), so the attachment outlives this process;
-   * reopen it with {@link openPinnedLink}, remove it with {@link unpinLink}.
-   * @throws {BpfError} `EEXIST` when the path exists, `EPERM` outside bpffs, `ENOENT` when the folder is missing.
-   */
-  pin(path: string): void {
-    objPin(this.fd, path);
-  }
-
-  /** What the kernel reports: type, id, program id, interface or cgroup (5.8). @throws {BpfError} */
-  info(): LinkInfo {
-    const buffer = new Uint8Array(LINK_INFO_SIZE);
-    const length = objInfo(this.fd, buffer);
-    return decodeLinkInfo(buffer.subarray(0, Math.min(length, LINK_INFO_SIZE)));
+  protected decodeInfo(bytes: Uint8Array): LinkInfo {
+    return decodeLinkInfo(bytes);
   }
 
   /**
@@ -64,19 +49,6 @@ export class Link implements Attachment {
    */
   detach(): void {
     linkDetach(this.fd);
-  }
-
-  /** Closes the fd: the program is detached unless the link is pinned. Twice does nothing. */
-  close(): void {
-    if (this.#fd === undefined) return;
-    const fd = this.#fd;
-    this.#fd = undefined;
-    closeFd(fd);
-  }
-
-  /** Closes the link (`using` declarations). */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

@@ -5,7 +5,8 @@ import { haveProgramType } from '../features/program-types.js';
 import type { ProgramFd } from '../fd.js';
 import { type ProgramInfo, PROG_INFO_SIZE, decodeProgInfo } from '../internal/sys/info.js';
 import type { ProgLoadAttr } from '../internal/sys/attr-prog.js';
-import { closeFd, lastProgLoadLogTrueSize, logText, objInfo, objPin, progLoad } from '../internal/sys/syscall.js';
+import { BpfObject } from '../internal/bpf-object.js';
+import { lastProgLoadLogTrueSize, logText, progLoad } from '../internal/sys/syscall.js';
 import { type ProgramType, programTypeMinimumKernel, programTypeName } from './program-type.js';
 import { type TestRunOptions, type TestRunResult, testRun } from './test-run.js';
 
@@ -50,62 +51,34 @@ export interface LoadProgramOptions {
 const MAX_LOG = 64 << 20;
 
 /** A loaded program. */
-export class Program {
-  #fd: ProgramFd | undefined;
+export class Program extends BpfObject<ProgramFd, ProgramInfo> {
   readonly type: ProgramType;
   readonly name: string;
   /** The verifier's log, when `logLevel` asked for one. */
   readonly verifierLog: string | undefined;
 
   constructor(fd: ProgramFd, type: ProgramType, name: string, verifierLog?: string) {
-    this.#fd = fd;
+    super(fd);
     this.type = type;
     this.name = name;
     this.verifierLog = verifierLog;
   }
 
-  /** The program's fd. @throws {Error} after {@link close}. */
-  get fd(): ProgramFd {
-    if (this.#fd === undefined) throw new Error(`program ${this.name || '(unnamed)'} is closed`);
-    return this.#fd;
+  protected get label(): string {
+    return `program ${this.name || '(unnamed)'}`;
   }
 
-  /** Whether {@link close} has been called. */
-  get closed(): boolean {
-    return this.#fd === undefined;
+  protected get infoSize(): number {
+    return PROG_INFO_SIZE;
+  }
+
+  protected decodeInfo(bytes: Uint8Array): ProgramInfo {
+    return decodeProgInfo(bytes);
   }
 
   /** Runs the program once or more on a packet (`BPF_PROG_TEST_RUN`, 4.12); see {@link testRun}. */
   testRun(options: TestRunOptions): TestRunResult {
     return testRun(this, options);
-  }
-
-  /**
-   * Pins the program at `path` in bpffs (4.4).
-   * @throws {BpfError} `EEXIST`, `EPERM` outside bpffs.
-   */
-  pin(path: string): void {
-    objPin(this.fd, path);
-  }
-
-  /** What the kernel reports: id, tag, name, sizes (4.13). @throws {BpfError} */
-  info(): ProgramInfo {
-    const buffer = new Uint8Array(PROG_INFO_SIZE);
-    const length = objInfo(this.fd, buffer);
-    return decodeProgInfo(buffer.subarray(0, Math.min(length, PROG_INFO_SIZE)));
-  }
-
-  /** Closes the fd; the program stays loaded while pinned or attached. Twice does nothing. */
-  close(): void {
-    if (this.#fd === undefined) return;
-    const fd = this.#fd;
-    this.#fd = undefined;
-    closeFd(fd);
-  }
-
-  /** Closes the program (`using` declarations). */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 
