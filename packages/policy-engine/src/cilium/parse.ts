@@ -73,16 +73,6 @@ function readCidrSet(reader: DocumentReader, value: unknown, path: string): Cili
   return { cidr: cidr.text, except };
 }
 
-function readList<T>(reader: DocumentReader, value: unknown, path: string, readEntry: (entry: unknown, entryPath: string) => T | undefined): T[] | undefined {
-  if (value === undefined) return undefined;
-  const result: T[] = [];
-  reader.array(value, path)?.forEach((entry, index) => {
-    const read = readEntry(entry, `${path}[${index}]`);
-    if (read !== undefined) result.push(read);
-  });
-  return result;
-}
-
 function readRule(reader: DocumentReader, value: unknown, path: string, direction: Direction, context: PortContext): CiliumRule | undefined {
   const object = reader.object(value, path);
   if (object === undefined) return undefined;
@@ -97,18 +87,18 @@ function readRule(reader: DocumentReader, value: unknown, path: string, directio
   if (authentication !== undefined) reader.fail(POLICY_ERROR_CODE.UNSUPPORTED, join(path, 'authentication'), 'mutual authentication is not supported yet');
   const field = (key: string): unknown => reader.field(object, `${p}${key}`);
   const at = (key: string): string => join(path, `${p}${key}`);
-  const endpoints = readList(reader, field('Endpoints'), at('Endpoints'), (entry, entryPath) => readCiliumSelector(reader, entry, entryPath));
-  const nodes = readList(reader, field('Nodes'), at('Nodes'), (entry, entryPath) => readCiliumSelector(reader, entry, entryPath));
-  const cidr = readList(reader, field('CIDR'), at('CIDR'), (entry, entryPath) => readCidr(reader, entry, entryPath)?.text);
-  const cidrSet = readList(reader, field('CIDRSet'), at('CIDRSet'), (entry, entryPath) => readCidrSet(reader, entry, entryPath));
-  const entities = readList(reader, field('Entities'), at('Entities'), (entry, entryPath): CiliumEntity | undefined => {
+  const endpoints = reader.list(field('Endpoints'), at('Endpoints'), (entry, entryPath) => readCiliumSelector(reader, entry, entryPath));
+  const nodes = reader.list(field('Nodes'), at('Nodes'), (entry, entryPath) => readCiliumSelector(reader, entry, entryPath));
+  const cidr = reader.list(field('CIDR'), at('CIDR'), (entry, entryPath) => readCidr(reader, entry, entryPath)?.text);
+  const cidrSet = reader.list(field('CIDRSet'), at('CIDRSet'), (entry, entryPath) => readCidrSet(reader, entry, entryPath));
+  const entities = reader.list(field('Entities'), at('Entities'), (entry, entryPath): CiliumEntity | undefined => {
     const text = reader.string(entry, entryPath);
     if (text === undefined) return undefined;
     if ((CILIUM_ENTITIES as readonly string[]).includes(text)) return text as CiliumEntity;
     if (text === 'ingress') return reader.fail(POLICY_ERROR_CODE.UNSUPPORTED, entryPath, 'the ingress entity is not supported yet');
     return reader.fail(POLICY_ERROR_CODE.INVALID_VALUE, entryPath, `unknown entity ${JSON.stringify(text)}: must be one of ${CILIUM_ENTITIES.join(', ')}`);
   });
-  const toPorts = readList(reader, reader.field(object, 'toPorts'), join(path, 'toPorts'), (entry, entryPath) => readPortRule(reader, entry, entryPath, context)) ?? [];
+  const toPorts = reader.list(reader.field(object, 'toPorts'), join(path, 'toPorts'), (entry, entryPath) => readPortRule(reader, entry, entryPath, context)) ?? [];
   const icmpsValue = reader.field(object, 'icmps');
   const icmps = icmpsValue === undefined ? [] : readIcmps(reader, icmpsValue, join(path, 'icmps'));
   if (icmpsValue !== undefined && reader.field(object, 'toPorts') !== undefined) {
@@ -152,7 +142,7 @@ function readPolicyRule(reader: DocumentReader, value: unknown, path: string, ki
   const rules = (key: 'ingress' | 'ingressDeny' | 'egress' | 'egressDeny'): CiliumRule[] | undefined => {
     const direction: Direction = key.startsWith('ingress') ? 'ingress' : 'egress';
     const context: PortContext = { direction, deny: key.endsWith('Deny'), host };
-    return readList(reader, reader.field(object, key), join(path, key), (entry, entryPath) => readRule(reader, entry, entryPath, direction, context));
+    return reader.list(reader.field(object, key), join(path, key), (entry, entryPath) => readRule(reader, entry, entryPath, direction, context));
   };
   const ingress = rules('ingress');
   const ingressDeny = rules('ingressDeny');

@@ -26,6 +26,20 @@ export class DocumentReader {
     return this.fail(POLICY_ERROR_CODE.INVALID_TYPE, path, `must be a list, not ${describe(value)}`);
   }
 
+  /**
+   * `value` as a list read entry by entry (`path[i]` for each), keeping the entries that
+   * read without error; undefined when absent, and an error when it is not a list.
+   */
+  list<T>(value: unknown, path: string, readEntry: (entry: unknown, entryPath: string) => T | undefined): T[] | undefined {
+    if (value === undefined) return undefined;
+    const result: T[] = [];
+    this.array(value, path)?.forEach((entry, index) => {
+      const read = readEntry(entry, `${path}[${index}]`);
+      if (read !== undefined) result.push(read);
+    });
+    return result;
+  }
+
   /** `value` as a string, or an error. */
   string(value: unknown, path: string): string | undefined {
     if (typeof value === 'string') return value;

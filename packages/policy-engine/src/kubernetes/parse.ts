@@ -140,32 +140,17 @@ function readPort(reader: DocumentReader, value: unknown, path: string): Network
   };
 }
 
-function readList<T>(
-  reader: DocumentReader,
-  value: unknown,
-  path: string,
-  readEntry: (entry: unknown, entryPath: string) => T | undefined,
-): T[] | undefined {
-  if (value === undefined) return undefined;
-  const result: T[] = [];
-  reader.array(value, path)?.forEach((entry, index) => {
-    const read = readEntry(entry, `${path}[${index}]`);
-    if (read !== undefined) result.push(read);
-  });
-  return result;
-}
-
 function readRule(reader: DocumentReader, value: unknown, path: string, peersKey: 'from' | 'to'): Record<string, unknown> | undefined {
   const object = reader.object(value, path);
   if (object === undefined) return undefined;
   reader.knownFields(object, [peersKey, 'ports'], path);
-  const peers = readList(reader, reader.field(object, peersKey), join(path, peersKey), (entry, p) => readPeer(reader, entry, p));
-  const ports = readList(reader, reader.field(object, 'ports'), join(path, 'ports'), (entry, p) => readPort(reader, entry, p));
+  const peers = reader.list(reader.field(object, peersKey), join(path, peersKey), (entry, p) => readPeer(reader, entry, p));
+  const ports = reader.list(reader.field(object, 'ports'), join(path, 'ports'), (entry, p) => readPort(reader, entry, p));
   return { ...(peers === undefined ? {} : { [peersKey]: peers }), ...(ports === undefined ? {} : { ports }) };
 }
 
 function readPolicyTypes(reader: DocumentReader, value: unknown, path: string): PolicyType[] | undefined {
-  const types = readList(reader, value, path, (entry, entryPath) => {
+  const types = reader.list(value, path, (entry, entryPath) => {
     const text = reader.string(entry, entryPath);
     if (text === 'Ingress' || text === 'Egress') return text;
     if (text !== undefined) reader.fail(POLICY_ERROR_CODE.INVALID_VALUE, entryPath, `unsupported policy type ${JSON.stringify(text)}: must be Ingress or Egress`);
@@ -238,8 +223,8 @@ function read(document: unknown, options: ParseNetworkPolicyOptions): { policy?:
   const podSelector = podSelectorValue === undefined
     ? reader.fail(POLICY_ERROR_CODE.REQUIRED, 'spec.podSelector', 'required (use {} to select every pod in the namespace)')
     : readLabelSelector(reader, podSelectorValue, 'spec.podSelector');
-  const ingress = readList(reader, reader.field(spec, 'ingress'), 'spec.ingress', (entry, p) => readRule(reader, entry, p, 'from'));
-  const egress = readList(reader, reader.field(spec, 'egress'), 'spec.egress', (entry, p) => readRule(reader, entry, p, 'to'));
+  const ingress = reader.list(reader.field(spec, 'ingress'), 'spec.ingress', (entry, p) => readRule(reader, entry, p, 'from'));
+  const egress = reader.list(reader.field(spec, 'egress'), 'spec.egress', (entry, p) => readRule(reader, entry, p, 'to'));
   const policyTypes = readPolicyTypes(reader, reader.field(spec, 'policyTypes'), 'spec.policyTypes');
   if (reader.errors.length > 0 || metadata === undefined || podSelector === undefined) return { errors: reader.errors };
   const policy: NetworkPolicy = {
