@@ -217,6 +217,19 @@ function commonDown(t: Transition, e: FsmEvent): FsmStep | undefined {
   }
 }
 
+/**
+ * HoldTimer_Expires in OpenSent, OpenConfirm or Established (§8.2.2 event 10): NOTIFICATION
+ * Hold Timer Expired, release, Idle, with how long the peer was silent in words.
+ */
+function holdTimerExpired(t: Transition): FsmStep {
+  const silentSeconds = Math.round((t.now - (t.from.heardAt ?? t.now)) / 1000);
+  return goIdle(t, {
+    kind: 'hold-timer-expired',
+    text: describeHoldTimerExpiry(t.from.config.peerAddress, silentSeconds, t.from.state === S.OPEN_SENT),
+    send: notification(NOTIFICATION_CODE.HOLD_TIMER_EXPIRED, UNSPECIFIC_SUBCODE),
+  });
+}
+
 function fsmError(t: Transition, e: FsmEvent, messageSubcode: number): FsmStep {
   const isMessage = e.type === 'BgpOpen' || e.type === 'KeepAliveMsg' || e.type === 'UpdateMsg';
   return goIdle(t, {
@@ -322,11 +335,7 @@ export function step(state: FsmState, event: FsmEvent, now: number): FsmStep {
           // A second connection is the collision detection's business (§6.8).
           return t.done();
         case 'HoldTimerExpires':
-          return goIdle(t, {
-            kind: 'hold-timer-expired',
-            text: describeHoldTimerExpiry(c.peerAddress, Math.round((now - (state.heardAt ?? now)) / 1000), true),
-            send: notification(NOTIFICATION_CODE.HOLD_TIMER_EXPIRED, UNSPECIFIC_SUBCODE),
-          });
+          return holdTimerExpired(t);
         case 'TcpConnectionFails':
           // §8.2.2: back to Active to wait for the peer, ConnectRetryTimer restarted.
           t.act({ type: 'drop-connection' });
@@ -353,11 +362,7 @@ export function step(state: FsmState, event: FsmEvent, now: number): FsmStep {
         case 'TcpConnectionConfirmed':
           return t.done();
         case 'HoldTimerExpires':
-          return goIdle(t, {
-            kind: 'hold-timer-expired',
-            text: describeHoldTimerExpiry(c.peerAddress, Math.round((now - (state.heardAt ?? now)) / 1000), false),
-            send: notification(NOTIFICATION_CODE.HOLD_TIMER_EXPIRED, UNSPECIFIC_SUBCODE),
-          });
+          return holdTimerExpired(t);
         case 'KeepaliveTimerExpires':
           t.act({ type: 'send-keepalive' });
           t.start(TIMER.KEEPALIVE, session?.keepaliveTime ?? 0);
