@@ -248,8 +248,8 @@ ${NAMESPACES * K8S_PER_NAMESPACE} Kubernetes NetworkPolicies parsed and compiled
 namespace selectors, named ports, ipBlock with except, ingress and egress); ${CALICO} IR-level
 Calico-like GlobalNetworkPolicies in two tiers with namespace selectors, nets, Deny, Pass and a
 \`not\` selector; ${CILIUM_DENY} IR-level Cilium-like deny policies (entity world, CIDR) in the
-deny-precedence tier. The Calico and Cilium front ends are landing in parallel, so those two
-dialects are written directly in the IR they compile to. The whole index holds
+deny-precedence tier. Those two dialects are written directly in the IR their front ends
+compile to, not yet parsed from documents. The whole index holds
 ${rules.length.toLocaleString('en-US')} endpoints with ${ruleCount.toLocaleString('en-US')} resolved rules.
 A change is timed from the call to the returned diff (recomputation and comparison
 included). Flows: ${flows.length.toLocaleString('en-US')} TCP flows, 90% pod to pod by name and 10% from an
