@@ -153,13 +153,14 @@ function createSpecMap(spec: MapSpec, btf: Btf | undefined): MapHandle {
     }
   }
   const handle = new MapHandle(fd);
-  if (spec.contents) {
-    try {
-      mapUpdate(fd, new Uint8Array(4), spec.contents, 0n);
-    } catch (error) {
-      handle.close();
-      throw error;
-    }
+  try {
+    if (spec.contents) mapUpdate(fd, new Uint8Array(4), spec.contents, 0n);
+    // After the constants are written and before any program loads: the verifier then
+    // reads them as known values (5.2).
+    if (spec.freeze) handle.freeze();
+  } catch (error) {
+    handle.close();
+    throw error;
   }
   return handle;
 }

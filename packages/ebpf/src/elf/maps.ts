@@ -168,6 +168,8 @@ function dataMaps(file: ElfFile, btf: Btf | undefined): MapSpec[] {
       ...(datasec ? { btf: { keyTypeId: 0, valueTypeId: datasec.id } } : {}),
       contents: sectionBytes(file, section).slice(),
       variables: Object.fromEntries(variables),
+      // Frozen once written, so the verifier knows the constants (as libbpf does).
+      ...(section.name.startsWith('.rodata') ? { freeze: true } : {}),
     };
   });
 }

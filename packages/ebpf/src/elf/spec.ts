@@ -37,6 +37,11 @@ export interface MapSpec {
   readonly contents?: Uint8Array;
   /** The variables in `contents`, by symbol name (data sections). */
   readonly variables?: Readonly<Record<string, VariableSpec>>;
+  /**
+   * Frozen after `contents` is written (`.rodata`): read-only from user space from then
+   * on, and constant for the verifier, which prunes the branches its values rule out.
+   */
+  readonly freeze?: boolean;
 }
 
 /** `struct bpf_func_info` with the offset in instructions of the linked program. */

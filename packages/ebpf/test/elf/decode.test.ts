@@ -72,7 +72,9 @@ describe('decodeCollectionSpec on the clang-built fixtures', () => {
       flags: 1 << 7, // BPF_F_RDONLY_PROG
       contents: new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]), // verdict XDP_PASS, increment 1
       variables: { verdict: { offset: 0, size: 4 }, increment: { offset: 8, size: 8 } },
+      freeze: true, // BPF_MAP_FREEZE once written, so the verifier knows the constants
     });
+    expect(spec.maps['.data']?.freeze).toBeUndefined();
     expect(spec.maps['.data']).toMatchObject({ valueSize: 4, contents: new Uint8Array([0xef, 0xbe, 0xad, 0xde]), variables: { last_len: { offset: 0, size: 4 } } });
     expect(spec.maps['.bss']).toMatchObject({ valueSize: 8, contents: new Uint8Array(8), variables: { packets: { offset: 0, size: 8 } } });
     const refs = spec.programs.xdp_globals!.instructions.filter((i) => i.map !== undefined).map((i) => [i.src, i.map, i.imm]);

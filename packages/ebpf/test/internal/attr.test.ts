@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { encodeMapBatch, encodeMapCreate, encodeMapElem } from '../../src/internal/sys/attr-map.js';
-import { encodeLinkCreate, encodeObj, encodeObjInfo } from '../../src/internal/sys/attr-obj.js';
+import { encodeLinkCreate, encodeMapFreeze, encodeObj, encodeObjInfo } from '../../src/internal/sys/attr-obj.js';
 import { decodeProgTestRun, encodeBtfLoad, encodeProgLoad, encodeProgTestRun } from '../../src/internal/sys/attr-prog.js';
 import { decodeMapInfo, decodeProgInfo } from '../../src/internal/sys/info.js';
 
@@ -148,7 +148,7 @@ describe('union bpf_attr encoders', () => {
     expect(decodeProgTestRun(attr)).toEqual({ retval: 2, dataSizeOut: 64, duration: 35, ctxSizeOut: 0 });
   });
 
-  it('lays out pin/get, info and BTF load', () => {
+  it('lays out pin/get, info, map freeze and BTF load', () => {
     const pin = encodeObj({ path: '/sys/fs/bpf/x', bpfFd: 12 }, fakeAddresses().addressOf);
     expect(hex(pin.attr)).toBe(fixture(16, { 0: [0x00, 0x10, 0, 0, 0, 0, 0, 0], 8: [12, 0, 0, 0] }));
     expect(new TextDecoder().decode(pin.keep[0] as Uint8Array)).toBe('/sys/fs/bpf/x\0');
@@ -156,6 +156,8 @@ describe('union bpf_attr encoders', () => {
     expect(hex(get.attr)).toBe(fixture(16, { 0: [0x00, 0x10, 0, 0, 0, 0, 0, 0], 12: [8, 0, 0, 0] })); // BPF_F_RDONLY
     const info = encodeObjInfo({ bpfFd: 3, info: new Uint8Array(88) }, fakeAddresses().addressOf);
     expect(hex(info.attr)).toBe(fixture(16, { 0: [3, 0, 0, 0], 4: [88, 0, 0, 0], 8: [0x00, 0x10, 0, 0, 0, 0, 0, 0] }));
+    const freeze = encodeMapFreeze({ mapFd: 9 }, fakeAddresses().addressOf);
+    expect(hex(freeze.attr)).toBe(fixture(8, { 0: [9, 0, 0, 0] })); // BPF_MAP_FREEZE: map_fd
     const btf = encodeBtfLoad({ btf: new Uint8Array(40), logLevel: 1, logBuffer: new Uint8Array(256) }, fakeAddresses().addressOf);
     expect(hex(btf.attr)).toBe(
       fixture(32, {

@@ -66,3 +66,8 @@ export function encodeLinkCreate(a: LinkCreateAttr, addressOf: AddressOf): Encod
 export function encodeLinkDetach(a: { linkFd: number }, addressOf: AddressOf): EncodedAttr {
   return new AttrWriter(8, addressOf).u32(0, a.linkFd).done();
 }
+
+/** `BPF_MAP_FREEZE` (5.2): `0 map_fd` = 4 bytes (padded to 8). */
+export function encodeMapFreeze(a: { mapFd: number }, addressOf: AddressOf): EncodedAttr {
+  return new AttrWriter(8, addressOf).u32(0, a.mapFd).done();
+}

@@ -10,7 +10,7 @@ import { BpfError } from '../../errors.js';
 import type { BtfFd, LinkFd, MapFd, ProgramFd } from '../../fd.js';
 import type { EncodedAttr } from './attr.js';
 import { type MapBatchAttr, type MapCreateAttr, batchCount, encodeMapBatch, encodeMapCreate, encodeMapElem } from './attr-map.js';
-import { type LinkCreateAttr, encodeLinkCreate, encodeLinkDetach, encodeObj, encodeObjInfo } from './attr-obj.js';
+import { type LinkCreateAttr, encodeLinkCreate, encodeLinkDetach, encodeMapFreeze, encodeObj, encodeObjInfo } from './attr-obj.js';
 import {
   type BtfLoadAttr,
   type ProgLoadAttr,
@@ -123,6 +123,15 @@ export function mapBatch(cmd: number, a: MapBatchAttr): BatchResult {
     if (lookup && error instanceof BpfError && error.isNotFound) return { count: batchCount(encoded.attr), end: true };
     throw error;
   }
+}
+
+/**
+ * `BPF_MAP_FREEZE` (5.2): the map becomes read-only from the syscall side for good;
+ * programs still read it, and write it unless it was created `BPF_F_RDONLY_PROG`.
+ * @throws {BpfError} `EBUSY` while a writable mmap of it exists.
+ */
+export function mapFreeze(mapFd: MapFd): void {
+  call(BpfCommand.MAP_FREEZE, encodeMapFreeze({ mapFd }, addressOf));
 }
 
 /**
