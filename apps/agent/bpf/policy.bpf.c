@@ -1,0 +1,332 @@
+// Twill's policy dataplane: tcx programs on each pod's host-side veth. Built by
+// `npm run build:bpf` (clang -O2 -g -target bpf) and loaded by the agent's eBPF driver
+// with @twill/ebpf; see apps/agent/README.md, "eBPF dataplane".
+//
+// Per packet: parse Ethernet, IPv4 or IPv6 (skipping extension headers), then TCP, UDP,
+// SCTP, ICMP or ICMPv6. A packet of a connection already allowed here (either way)
+// passes; otherwise the remote address's identity comes from tw_ipcache (longest
+// prefix; none: world) and the verdict from tw_policy, looked up first with that
+// identity and then with identity 0 ("any other"). No entry at all drops: an endpoint
+// is fail-closed until the agent programs it. Allowed packets start a connection in
+// tw_ct; decisions go to tw_events.
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "policy.h"
+
+// tcx return codes (linux/bpf.h of 6.6; Debian's older headers lack them).
+#define TCX_NEXT -1
+#define TCX_DROP 2
+
+// Connections idle longer than this are forgotten (seconds): TCP, then the others.
+#define TW_CT_TCP_TIMEOUT_NS (3600ULL * 1000000000ULL)
+#define TW_CT_OTHER_TIMEOUT_NS (60ULL * 1000000000ULL)
+// last_seen is refreshed at most this often (a write per packet costs cache lines).
+#define TW_CT_REFRESH_NS (1000000000ULL)
+
+#define IPPROTO_ICMPV6_ 58
+#define IPV6_MAX_EXT_HEADERS 6
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct tw_ip_key);
+	__type(value, __u32);
+	__uint(max_entries, 262144);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tw_ipcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct tw_policy_key);
+	__type(value, struct tw_policy_value);
+	__uint(max_entries, 1048576);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tw_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct tw_ct_key);
+	__type(value, struct tw_ct_value);
+	__uint(max_entries, 262144);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tw_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tw_events SEC(".maps");
+
+struct packet {
+	__u8 family;
+	__u8 protocol;
+	__u8 icmp_type;
+	__u8 icmp_code;
+	__be16 sport;
+	__be16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+// The L4 header at `offset`: ports, or ICMP type and code (echo ids as both ports, so
+// a reply is the reversed tuple of its request). 0: parsed; -1: truncated.
+static __always_inline int parse_l4(struct __sk_buff *skb, __u32 offset, struct packet *p)
+{
+	__u8 head[8];
+
+	switch (p->protocol) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+		if (bpf_skb_load_bytes(skb, offset, head, 4) < 0)
+			return -1;
+		__builtin_memcpy(&p->sport, head, 2);
+		__builtin_memcpy(&p->dport, head + 2, 2);
+		return 0;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6_:
+		if (bpf_skb_load_bytes(skb, offset, head, 8) < 0)
+			return -1;
+		p->icmp_type = head[0];
+		p->icmp_code = head[1];
+		if ((p->protocol == IPPROTO_ICMP && (head[0] == 8 || head[0] == 0)) ||
+		    (p->protocol == IPPROTO_ICMPV6_ && (head[0] == 128 || head[0] == 129))) {
+			__builtin_memcpy(&p->sport, head + 4, 2);
+			__builtin_memcpy(&p->dport, head + 4, 2);
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static __always_inline int parse_ipv4(struct __sk_buff *skb, struct packet *p)
+{
+	struct iphdr ip;
+
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 || ip.ihl < 5)
+		return -1;
+	p->family = 4;
+	p->protocol = ip.protocol;
+	__builtin_memcpy(p->saddr, &ip.saddr, 4);
+	__builtin_memcpy(p->daddr, &ip.daddr, 4);
+	// A non-first fragment has no L4 header: it is decided with port 0.
+	if (ip.frag_off & bpf_htons(0x1fff))
+		return 0;
+	return parse_l4(skb, ETH_HLEN + ip.ihl * 4, p);
+}
+
+// IPv6 with up to IPV6_MAX_EXT_HEADERS extension headers (hop-by-hop, routing,
+// destination options, fragment, authentication) before the L4 header (RFC 8200 §4).
+static __always_inline int parse_ipv6(struct __sk_buff *skb, struct packet *p)
+{
+	struct ipv6hdr ip;
+	__u8 ext[2];
+	__u32 offset = ETH_HLEN + sizeof(ip);
+	__u8 next;
+
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0)
+		return -1;
+	p->family = 6;
+	__builtin_memcpy(p->saddr, &ip.saddr, 16);
+	__builtin_memcpy(p->daddr, &ip.daddr, 16);
+	next = ip.nexthdr;
+#pragma unroll
+	for (int i = 0; i < IPV6_MAX_EXT_HEADERS; i++) {
+		if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS &&
+		    next != IPPROTO_FRAGMENT && next != IPPROTO_AH)
+			break;
+		if (bpf_skb_load_bytes(skb, offset, ext, 2) < 0)
+			return -1;
+		if (next == IPPROTO_FRAGMENT) {
+			__u8 frag[4];
+
+			if (bpf_skb_load_bytes(skb, offset, frag, 4) < 0)
+				return -1;
+			next = ext[0];
+			offset += 8;
+			// A non-first fragment: decided with port 0, like IPv4's.
+			if (((frag[2] << 8) | frag[3]) & 0xfff8) {
+				p->protocol = next;
+				return 0;
+			}
+			continue;
+		}
+		offset += next == IPPROTO_AH ? (ext[1] + 2) * 4 : (ext[1] + 1) * 8;
+		next = ext[0];
+	}
+	p->protocol = next;
+	return parse_l4(skb, offset, p);
+}
+
+static __always_inline __u32 remote_identity(const struct packet *p, __u8 direction)
+{
+	struct tw_ip_key key = {};
+	__u32 *identity;
+
+	key.family = p->family;
+	key.prefixlen = 8 + (p->family == 4 ? 32 : 128);
+	if (direction == TW_DIR_INGRESS)
+		__builtin_memcpy(key.addr, p->saddr, 16);
+	else
+		__builtin_memcpy(key.addr, p->daddr, 16);
+	identity = bpf_map_lookup_elem(&tw_ipcache, &key);
+	return identity ? *identity : TW_IDENTITY_WORLD;
+}
+
+static __always_inline void flow_event(__u32 endpoint, __u8 direction, const struct packet *p, __u32 identity,
+				       __u32 rule, __u8 verdict, __u8 reason)
+{
+	struct tw_flow_event *e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
+
+	if (!e)
+		return;
+	e->time_ns = bpf_ktime_get_ns();
+	e->endpoint = endpoint;
+	e->identity = identity;
+	e->rule = rule;
+	e->direction = direction;
+	e->verdict = verdict;
+	e->protocol = p->protocol;
+	e->family = p->family;
+	e->reason = reason;
+	e->pad = 0;
+	e->sport = p->sport;
+	e->dport = p->dport;
+	e->pad2 = 0;
+	__builtin_memcpy(e->saddr, p->saddr, 16);
+	__builtin_memcpy(e->daddr, p->daddr, 16);
+	bpf_ringbuf_submit(e, 0);
+}
+
+// Whether the connection is known at this endpoint: its own packets in `direction`, or
+// replies to one started in the other direction.
+static __always_inline int ct_known(__u32 endpoint, __u8 direction, const struct packet *p, __u64 now)
+{
+	struct tw_ct_key key = {};
+	struct tw_ct_value *value;
+	__u64 timeout = p->protocol == IPPROTO_TCP ? TW_CT_TCP_TIMEOUT_NS : TW_CT_OTHER_TIMEOUT_NS;
+
+	key.endpoint = endpoint;
+	key.protocol = p->protocol;
+	key.family = p->family;
+	key.direction = direction;
+	__builtin_memcpy(key.saddr, p->saddr, 16);
+	__builtin_memcpy(key.daddr, p->daddr, 16);
+	key.sport = p->sport;
+	key.dport = p->dport;
+	value = bpf_map_lookup_elem(&tw_ct, &key);
+	if (!value) {
+		key.direction = !direction;
+		__builtin_memcpy(key.saddr, p->daddr, 16);
+		__builtin_memcpy(key.daddr, p->saddr, 16);
+		key.sport = p->dport;
+		key.dport = p->sport;
+		value = bpf_map_lookup_elem(&tw_ct, &key);
+	}
+	if (!value || now - value->last_seen_ns > timeout)
+		return 0;
+	if (now - value->last_seen_ns > TW_CT_REFRESH_NS)
+		value->last_seen_ns = now;
+	return 1;
+}
+
+static __always_inline void ct_start(__u32 endpoint, __u8 direction, const struct packet *p, __u32 rule, __u64 now)
+{
+	struct tw_ct_key key = {};
+	struct tw_ct_value value = {};
+
+	key.endpoint = endpoint;
+	key.protocol = p->protocol;
+	key.family = p->family;
+	key.direction = direction;
+	__builtin_memcpy(key.saddr, p->saddr, 16);
+	__builtin_memcpy(key.daddr, p->daddr, 16);
+	key.sport = p->sport;
+	key.dport = p->dport;
+	value.last_seen_ns = now;
+	value.rule = rule;
+	bpf_map_update_elem(&tw_ct, &key, &value, BPF_ANY);
+}
+
+// IPv6 neighbour discovery and router messages (RFC 4861) always pass: without them
+// no IPv6 traffic flows at all, whatever policy says.
+static __always_inline int is_neighbour_discovery(const struct packet *p)
+{
+	return p->protocol == IPPROTO_ICMPV6_ && p->icmp_type >= 133 && p->icmp_type <= 137;
+}
+
+static __always_inline int enforce(struct __sk_buff *skb, __u8 direction)
+{
+	struct packet p = {};
+	struct tw_policy_key key = {};
+	struct tw_policy_value *value;
+	__u32 endpoint = skb->ifindex;
+	__u32 identity;
+	__u64 now;
+	int parsed;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		parsed = parse_ipv4(skb, &p);
+	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		parsed = parse_ipv6(skb, &p);
+	else
+		return TCX_NEXT; // ARP and the rest: not IP, not policy's business
+	if (parsed < 0)
+		return TCX_DROP;
+	if (is_neighbour_discovery(&p))
+		return TCX_NEXT;
+
+	now = bpf_ktime_get_ns();
+	if (ct_known(endpoint, direction, &p, now))
+		return TCX_NEXT;
+
+	identity = remote_identity(&p, direction);
+	key.prefixlen = 96;
+	key.endpoint = endpoint;
+	key.identity = identity;
+	key.direction = direction;
+	key.protocol = p.protocol;
+	if (p.protocol == IPPROTO_ICMP || p.protocol == IPPROTO_ICMPV6_)
+		key.port = bpf_htons((p.icmp_type << 8) | p.icmp_code);
+	else
+		key.port = p.dport;
+	value = bpf_map_lookup_elem(&tw_policy, &key);
+	if (!value) {
+		key.identity = TW_IDENTITY_ANY;
+		value = bpf_map_lookup_elem(&tw_policy, &key);
+	}
+	if (!value) {
+		flow_event(endpoint, direction, &p, identity, 0, TW_VERDICT_DENY, TW_REASON_NO_ENTRY);
+		return TCX_DROP;
+	}
+	flow_event(endpoint, direction, &p, identity, value->rule, value->verdict, TW_REASON_POLICY);
+	if (value->verdict != TW_VERDICT_ALLOW)
+		return TCX_DROP;
+	ct_start(endpoint, direction, &p, value->rule, now);
+	return TCX_NEXT;
+}
+
+// Packets from the pod enter the host through its veth: the pod's egress.
+SEC("tcx/ingress")
+int tw_from_pod(struct __sk_buff *skb)
+{
+	return enforce(skb, TW_DIR_EGRESS);
+}
+
+// Packets to the pod leave the host through its veth: the pod's ingress.
+SEC("tcx/egress")
+int tw_to_pod(struct __sk_buff *skb)
+{
+	return enforce(skb, TW_DIR_INGRESS);
+}
+
+char _license[] SEC("license") = "GPL";

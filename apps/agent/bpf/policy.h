@@ -1,0 +1,95 @@
+// Twill's policy dataplane: the maps and records shared by the tc programs
+// (policy.bpf.c) and the agent (apps/agent/src/dataplane/ebpf/maps.ts mirrors them
+// field by field; keep the two in step).
+#ifndef TWILL_POLICY_H
+#define TWILL_POLICY_H
+
+#include <linux/types.h>
+
+// Directions as the policy sees them: the pod's ingress is traffic leaving the host
+// through the pod's host-side veth (tcx egress); its egress enters through it.
+#define TW_DIR_INGRESS 0
+#define TW_DIR_EGRESS 1
+
+// Verdicts in tw_policy values and flow events.
+#define TW_VERDICT_ALLOW 1
+#define TW_VERDICT_DENY 2
+
+// Flow event reasons: a policy map entry decided, the connection tracker passed a
+// packet of a known connection, or no entry existed (fail closed).
+#define TW_REASON_POLICY 0
+#define TW_REASON_NO_ENTRY 1
+
+// The identity of addresses no ipcache entry covers, and the "any identity" key.
+#define TW_IDENTITY_WORLD 2
+#define TW_IDENTITY_ANY 0
+
+// tw_ipcache key: an LPM key over (family, address). prefixlen counts the family byte
+// (8 bits) plus the address prefix; IPv4 addresses use the first 4 bytes of addr.
+struct tw_ip_key {
+	__u32 prefixlen;
+	__u8 family; // 4 or 6
+	__u8 addr[16];
+	__u8 pad[3];
+};
+
+// tw_policy key: an LPM key whose data is compared most significant byte first:
+// endpoint (32 bits), identity (32), direction (8), protocol (8), port (16, network
+// byte order). An entry of prefix length 80 + p matches the first p bits of the port
+// (p = 16: one port; 0: any port of the protocol); 72 matches any protocol and port.
+struct tw_policy_key {
+	__u32 prefixlen;
+	__u32 endpoint; // the host-side interface's ifindex
+	__u32 identity; // the remote side's identity (or CIDR class); 0: any other
+	__u8 direction;
+	__u8 protocol;
+	__be16 port; // destination port; ICMP type << 8 | code
+};
+
+struct tw_policy_value {
+	__u32 rule; // rule id (the agent's table); 0: no rule (default)
+	__u8 verdict;
+	__u8 flags;
+	__u16 pad;
+};
+
+// tw_ct key: a connection as its first packet saw it, at one endpoint and direction.
+struct tw_ct_key {
+	__u32 endpoint;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be16 sport;
+	__be16 dport;
+	__u8 protocol;
+	__u8 direction;
+	__u8 family;
+	__u8 pad;
+};
+
+struct tw_ct_value {
+	__u64 last_seen_ns;
+	__u32 rule;
+	__u32 pad;
+};
+
+// One verdict, to the tw_events ring buffer (decisions of new flows, never packets of
+// known connections).
+struct tw_flow_event {
+	__u64 time_ns; // bpf_ktime_get_ns
+	__u32 endpoint;
+	__u32 identity; // the remote side's identity (or CIDR class)
+	__u32 rule;
+	__u8 direction;
+	__u8 verdict;
+	__u8 protocol;
+	__u8 family;
+	__u8 reason;
+	__u8 pad;
+	__be16 sport;
+	__be16 dport;
+	__u16 pad2;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+#endif
