@@ -28,6 +28,8 @@ export interface RibPeerConfig {
   readonly exportPolicy?: CompiledPolicy;
   /** At most this many routes from the peer; one more ends the session with Cease / 1 (RFC 4486). */
   readonly prefixLimit?: number;
+  /** The families the session carries (RFC 4760 §6); others are never put in its Adj-RIB-Out. Default both. */
+  readonly families?: { readonly ipv4: boolean; readonly ipv6: boolean };
   /** eBGP: the first AS of a received AS_PATH must be the peer's (RFC 4271 §6.3); default true. */
   readonly enforceFirstAs?: boolean;
 }

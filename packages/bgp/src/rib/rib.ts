@@ -541,6 +541,8 @@ export class Rib {
   }
 
   private exportSet(peer: PeerEntry, key: PrefixKey, best: Path): AttributeSet | undefined {
+    const families = peer.config.families;
+    if (families && !(keyFamily(key) === 4 ? families.ipv4 : families.ipv6)) return undefined;
     if (!mayAdvertise(best, peer)) return undefined;
     let policed = best.attrs;
     const policy = peer.config.exportPolicy;
