@@ -26,12 +26,11 @@ const NAMED_PORTS = [80, 81].flatMap((port) =>
   (['TCP', 'UDP', 'SCTP'] as const).map((protocol) => ({ name: `serve-${port}-${protocol.toLowerCase()}`, protocol: PROTOCOL[protocol], port })),
 );
 
-/** The snapshot of the model with `policies` and the label changes of a step. */
-export function clusterSnapshot(
-  policies: readonly Policy[],
+/** The namespaces and pods of the model, with the label changes of a step. */
+export function clusterObjects(
   podLabels: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
   namespaceLabels: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
-): Snapshot {
+): { namespaces: Namespace[]; endpoints: Endpoint[] } {
   const namespaces: Namespace[] = NAMESPACES.map((name) => ({
     name,
     labels: { [NS_LABEL]: name, ns: name, ...namespaceLabels[name] },
@@ -48,7 +47,16 @@ export function clusterSnapshot(
       node: 'node-1',
     };
   });
-  return createSnapshot({ namespaces, endpoints, policies });
+  return { namespaces, endpoints };
+}
+
+/** The snapshot of the model with `policies` and the label changes of a step. */
+export function clusterSnapshot(
+  policies: readonly Policy[],
+  podLabels: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
+  namespaceLabels: Readonly<Record<string, Readonly<Record<string, string>>>> = {},
+): Snapshot {
+  return createSnapshot({ ...clusterObjects(podLabels, namespaceLabels), policies });
 }
 
 /** Whether `pod` matches a pattern: `*`, a namespace, or `ns/pod`. */
