@@ -237,3 +237,30 @@ export type {
 export type { IndexVerdict, IndexDirectionVerdict } from './engine/index-evaluate.js';
 export { PolicyIndexError } from './engine/errors.js';
 export { lintPolicies, LINT_FINDING_KIND, type LintFinding, type LintFindingKind, type LintInput } from './lint/lint.js';
+
+// The nftables dataplane's pure half (rules → chains, sets and `nft -f` scripts).
+export {
+  buildTableModel,
+  compileEndpointNft,
+  directionChain,
+  EMPTY_TABLE_MODEL,
+  endpointStem,
+  failClosedEndpointNft,
+  identityAddresses,
+  NFT_BASE,
+  NFT_FAMILY,
+  NFT_TABLE,
+  NftablesNameError,
+  quoteInterface,
+  renderDeleteTable,
+  renderDelta,
+  renderFullSync,
+  tierChain,
+  type AttachedEndpointNft,
+  type CompileEndpointOptions,
+  type EndpointNft,
+  type IdentityAddresses,
+  type NftKernelState,
+  type NftSet,
+  type NftTableModel,
+} from './dataplane/nftables/index.js';

@@ -1,0 +1,164 @@
+// The nftables dataplane: keeps every endpoint's effective rules, the address →
+// identity map and the attachments, compiles the attached endpoints with the policy
+// engine's generator, and programs the difference as one `nft -f -` transaction.
+
+import {
+  buildTableModel,
+  compileEndpointNft,
+  failClosedEndpointNft,
+  identityAddresses,
+  NFT_FAMILY,
+  NFT_TABLE,
+  renderDeleteTable,
+  renderDelta,
+  renderFullSync,
+  type EndpointNft,
+  type EndpointPolicy,
+  type NftTableModel,
+  type NumericIdentity,
+} from '@twill/policy-engine';
+
+import { type ApplyReport, type Dataplane, type DataplaneChange, type DataplaneStatus, type EndpointAttachment } from '../port.js';
+import { readKernelTable, type KernelTable } from './read-back.js';
+import { type NftPort } from './sys/nft.js';
+
+/** Options of the driver once its port is made. */
+export interface NftablesDriverOptions {
+  readonly nft: NftPort;
+  /** The nflog group of Log rules. */
+  readonly logGroup: number;
+  /** What the kernel held when the driver started (adopted, enforced until the first apply). */
+  readonly adopted: KernelTable;
+  /** A monotonic clock in milliseconds (for `durationMs`). */
+  readonly now: () => number;
+}
+
+const keyOf = (ref: { readonly namespace?: string; readonly name: string }): string => (ref.namespace === undefined ? `host:${ref.name}` : `${ref.namespace}/${ref.name}`);
+
+/** The driver; see {@link createNftablesDataplane}. */
+export class NftablesDataplane implements Dataplane {
+  readonly driver = 'nftables' as const;
+  readonly #options: NftablesDriverOptions;
+  readonly #rules = new Map<string, EndpointPolicy>();
+  readonly #attached = new Map<string, EndpointAttachment>();
+  readonly #ipcache = new Map<string, NumericIdentity>();
+  readonly #hosts = new Map<string, readonly string[]>();
+  readonly #compiled = new Map<string, EndpointNft>();
+  /** What the kernel holds since our last successful apply; undefined before the first. */
+  #model: NftTableModel | undefined;
+
+  constructor(options: NftablesDriverOptions) {
+    this.#options = options;
+  }
+
+  async apply(change: DataplaneChange): Promise<ApplyReport> {
+    const started = this.#options.now();
+    const moved = new Set<number>();
+    const dirty = new Set<string>();
+    const { policy } = change;
+    for (const ref of policy.removed) {
+      const key = keyOf(ref);
+      this.#rules.delete(key);
+      dirty.add(key);
+      if (this.#hosts.delete(key)) moved.add(1).add(6);
+    }
+    for (const changed of policy.changed) {
+      const { changed: _, ...rules } = changed;
+      this.#rules.set(changed.key, rules);
+      dirty.add(changed.key);
+      if (changed.endpoint.namespace === undefined) {
+        this.#hosts.set(changed.key, changed.addresses);
+        moved.add(1).add(6);
+      }
+    }
+    for (const prefix of policy.ipcache.removed) {
+      const before = this.#ipcache.get(prefix);
+      if (before !== undefined) moved.add(before);
+      this.#ipcache.delete(prefix);
+    }
+    for (const { prefix, identity } of policy.ipcache.set) {
+      const before = this.#ipcache.get(prefix);
+      if (before !== undefined) moved.add(before);
+      moved.add(identity);
+      this.#ipcache.set(prefix, identity);
+    }
+    for (const key of change.detach ?? []) {
+      this.#attached.delete(key);
+      this.#compiled.delete(key);
+    }
+    for (const attachment of change.attach ?? []) {
+      this.#attached.set(attachment.key, attachment);
+      dirty.add(attachment.key);
+    }
+    // Rules built from an identity whose addresses moved are built again.
+    for (const [key, nft] of this.#compiled) if ([...nft.identities].some((id) => moved.has(id))) dirty.add(key);
+
+    const hostAddresses = [...this.#hosts.values()].flat();
+    const identities = identityAddresses(this.#ipcache, hostAddresses);
+    let endpoints = 0;
+    for (const key of dirty) {
+      if (!this.#attached.has(key)) continue;
+      const rules = this.#rules.get(key);
+      // Attached without known rules: everything dropped until they come (fail closed).
+      this.#compiled.set(key, rules === undefined ? failClosedEndpointNft(key) : compileEndpointNft(rules, { identities, logGroup: this.#options.logGroup }));
+      endpoints += 1;
+    }
+    const next = buildTableModel(
+      [...this.#attached.values()].flatMap((a) => {
+        const nft = this.#compiled.get(a.key);
+        return nft === undefined ? [] : [{ hostInterface: a.hostInterface, nft }];
+      }),
+      [...this.#ipcache.keys(), ...hostAddresses],
+    );
+    const script = this.#model === undefined ? renderFullSync(next, this.#options.adopted) : renderDelta(this.#model, next);
+    if (script !== '') await this.#options.nft.apply(script);
+    this.#model = next;
+    const operations = script === '' ? 0 : script.split('\n').length - 1;
+    return { endpoints, operations, durationMs: this.#options.now() - started };
+  }
+
+  async status(): Promise<DataplaneStatus> {
+    const kernel = readKernelTable(await this.#options.nft.listTable(NFT_FAMILY, NFT_TABLE));
+    const model = this.#model;
+    const drift: string[] = [];
+    if (model === undefined) {
+      drift.push(kernel.chains.size === 0 ? 'nothing programmed yet' : 'adopted table not yet synchronised (no apply since start)');
+    } else {
+      drift.push(...compareWithKernel(model, kernel));
+    }
+    const endpoints = [...this.#attached.values()].map((a) => {
+      const nft = this.#compiled.get(a.key);
+      const programmed = model !== undefined && nft !== undefined && this.#rules.has(a.key)
+        && kernel.ingress.get(a.hostInterface) === nft.entry.ingress && kernel.egress.get(a.hostInterface) === nft.entry.egress;
+      return { key: a.key, hostInterface: a.hostInterface, programmed };
+    });
+    return { driver: 'nftables', endpoints, drift };
+  }
+
+  async cleanup(): Promise<void> {
+    if ((await this.#options.nft.listTable(NFT_FAMILY, NFT_TABLE)) !== undefined) await this.#options.nft.apply(renderDeleteTable());
+    this.#model = undefined;
+  }
+}
+
+/** Differences between the intended model and the kernel's table, in words. */
+export function compareWithKernel(model: NftTableModel, kernel: KernelTable): string[] {
+  const drift: string[] = [];
+  for (const [name, rules] of model.chains) {
+    if (!kernel.chains.has(name)) drift.push(`chain ${name} is missing`);
+    else if ((kernel.rules.get(name) ?? 0) !== rules.length) drift.push(`chain ${name} has ${kernel.rules.get(name) ?? 0} rules, expected ${rules.length}`);
+  }
+  for (const name of kernel.chains) if (!model.chains.has(name) && !name.startsWith('hook_')) drift.push(`chain ${name} is not ours`);
+  for (const [name, set] of model.sets) {
+    const held = kernel.sets.get(name);
+    if (held === undefined) drift.push(`set ${name} is missing`);
+    else if (held.type !== set.type) drift.push(`set ${name} has type ${held.type}, expected ${set.type}`);
+    else if ((kernel.elements.get(name) ?? 0) !== set.elements.length) drift.push(`set ${name} has ${kernel.elements.get(name) ?? 0} elements, expected ${set.elements.length}`);
+  }
+  for (const name of kernel.sets.keys()) if (!model.sets.has(name)) drift.push(`set ${name} is not ours`);
+  for (const [label, intended, held] of [['ingress', model.ingress, kernel.ingress], ['egress', model.egress, kernel.egress]] as const) {
+    for (const [ifname, chain] of intended) if (held.get(ifname) !== chain) drift.push(`${label} map: ${ifname} should jump to ${chain}, kernel has ${held.get(ifname) ?? 'nothing'}`);
+    for (const ifname of held.keys()) if (!intended.has(ifname)) drift.push(`${label} map: ${ifname} is not attached`);
+  }
+  return drift;
+}

@@ -1,0 +1,41 @@
+// What the generator produces: the desired content of the `inet twill` table, as plain
+// data a driver can keep, compare with the previous one and turn into a delta script.
+
+/** A named set: its nft type, whether it holds intervals, and its elements as nft text. */
+export interface NftSet {
+  /** `ipv4_addr`, `ipv4_addr . inet_proto . inet_service`, ... */
+  readonly type: string;
+  /** `flags interval`: elements may be prefixes and ranges. */
+  readonly interval: boolean;
+  /** Disjoint elements, sorted, each as nft writes it (`10.0.0.0/8 . 6 . 80-81`). */
+  readonly elements: readonly string[];
+}
+
+/** The chains and sets of one endpoint (both directions). */
+export interface EndpointNft {
+  /** Regular chains, by name: their rules in order, as nft rule text. */
+  readonly chains: ReadonlyMap<string, readonly string[]>;
+  readonly sets: ReadonlyMap<string, NftSet>;
+  /** The entry chains the verdict maps jump to. */
+  readonly entry: { readonly ingress: string; readonly egress: string };
+  /** Identities whose addresses the rules were built from (recompile when they move). */
+  readonly identities: ReadonlySet<number>;
+  /** Whether the rules look at the cluster sets (`world` peers). */
+  readonly usesWorld: boolean;
+}
+
+/**
+ * The whole desired table beyond its fixed base objects: every attached endpoint's
+ * chains and sets, the verdict map elements, and the cluster address sets.
+ */
+export interface NftTableModel {
+  readonly chains: ReadonlyMap<string, readonly string[]>;
+  readonly sets: ReadonlyMap<string, NftSet>;
+  /** Host-side interface → the chain its ingress traffic (leaving through it) jumps to. */
+  readonly ingress: ReadonlyMap<string, string>;
+  /** Host-side interface → the chain its egress traffic (entering from it) jumps to. */
+  readonly egress: ReadonlyMap<string, string>;
+}
+
+/** An empty model (a table holding only its base objects). */
+export const EMPTY_TABLE_MODEL: NftTableModel = { chains: new Map(), sets: new Map(), ingress: new Map(), egress: new Map() };

@@ -1,0 +1,147 @@
+// Models → nft scripts for `nft -f -`. A script is one transaction: the kernel applies
+// all of it or none of it, so an endpoint whose chain is flushed and refilled in one
+// script is never seen open. Two kinds:
+// - a delta between two models: only the sets, elements, chains and map elements that
+//   changed (the normal case);
+// - a full sync against what the kernel holds (adoption after a restart): every chain
+//   and set is refilled in place, leftovers are deleted, the table itself is kept.
+
+import { type NftSet, type NftTableModel } from './model.js';
+import { NFT_BASE, NFT_FAMILY, NFT_TABLE, quoteInterface } from './names.js';
+
+const T = `${NFT_FAMILY} ${NFT_TABLE}`;
+
+/** Elements per `add element` line: long enough to be cheap, short enough to read. */
+const ELEMENTS_PER_LINE = 500;
+
+/** What the kernel holds, as read back (`nft -j list table`): names and set shapes. */
+export interface NftKernelState {
+  readonly chains: ReadonlySet<string>;
+  readonly sets: ReadonlyMap<string, { readonly type: string; readonly interval: boolean }>;
+}
+
+function setDeclaration(name: string, set: NftSet): string {
+  return `add set ${T} ${name} { type ${set.type};${set.interval ? ' flags interval;' : ''} }`;
+}
+
+function elementLines(verb: 'add' | 'delete', name: string, elements: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < elements.length; i += ELEMENTS_PER_LINE) {
+    out.push(`${verb} element ${T} ${name} { ${elements.slice(i, i + ELEMENTS_PER_LINE).join(', ')} }`);
+  }
+  return out;
+}
+
+function mapElement(verb: 'add' | 'delete', map: string, ifname: string, chain?: string): string {
+  return `${verb} element ${T} ${map} { ${quoteInterface(ifname)}${chain === undefined ? '' : ` : jump ${chain}`} }`;
+}
+
+/** The base objects: table, verdict maps, hook chains and their fixed rules. */
+function baseLines(): string[] {
+  const hooks = [
+    [NFT_BASE.FORWARD, 'forward', [`iifname vmap @${NFT_BASE.EGRESS_MAP}`, `oifname vmap @${NFT_BASE.INGRESS_MAP}`]],
+    [NFT_BASE.INPUT, 'input', [`iifname vmap @${NFT_BASE.EGRESS_MAP}`]],
+    [NFT_BASE.OUTPUT, 'output', [`oifname vmap @${NFT_BASE.INGRESS_MAP}`]],
+  ] as const;
+  return [
+    `add table ${T}`,
+    `add map ${T} ${NFT_BASE.INGRESS_MAP} { type ifname : verdict; }`,
+    `add map ${T} ${NFT_BASE.EGRESS_MAP} { type ifname : verdict; }`,
+    ...hooks.flatMap(([chain, hook, rules]) => [
+      `add chain ${T} ${chain} { type filter hook ${hook} priority filter; policy accept; }`,
+      `flush chain ${T} ${chain}`,
+      // Replies of allowed connections first; then the endpoints' verdicts.
+      `add rule ${T} ${chain} ct state established,related accept`,
+      `add rule ${T} ${chain} ct state invalid counter drop`,
+      ...rules.map((rule) => `add rule ${T} ${chain} ${rule}`),
+    ]),
+  ];
+}
+
+const BASE_CHAINS: ReadonlySet<string> = new Set([NFT_BASE.FORWARD, NFT_BASE.INPUT, NFT_BASE.OUTPUT]);
+
+const sameShape = (a: { type: string; interval: boolean }, b: { type: string; interval: boolean }): boolean => a.type === b.type && a.interval === b.interval;
+
+const sameLines = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean =>
+  a === b || a !== undefined && b !== undefined && a.length === b.length && a.every((line, i) => line === b[i]);
+
+/**
+ * The script that makes the kernel's table exactly `next`, whatever it holds now
+ * (`kernel`: empty when there is no table). Keeps the table, so enforcement never
+ * pauses; used for the first apply of a driver instance.
+ * @throws {NftablesNameError} for an interface name that is not one.
+ */
+export function renderFullSync(next: NftTableModel, kernel: NftKernelState): string {
+  const lines = baseLines();
+  lines.push(`flush map ${T} ${NFT_BASE.INGRESS_MAP}`, `flush map ${T} ${NFT_BASE.EGRESS_MAP}`);
+  const existing = [...kernel.chains].filter((c) => !BASE_CHAINS.has(c)).sort();
+  for (const chain of existing) lines.push(`flush chain ${T} ${chain}`);
+  for (const [name, shape] of [...kernel.sets].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const wanted = next.sets.get(name);
+    if (wanted === undefined || !sameShape(wanted, shape)) lines.push(`delete set ${T} ${name}`);
+    else lines.push(`flush set ${T} ${name}`);
+  }
+  for (const [name, set] of next.sets) {
+    const shape = kernel.sets.get(name);
+    if (shape === undefined || !sameShape(set, shape)) lines.push(setDeclaration(name, set));
+    lines.push(...elementLines('add', name, set.elements));
+  }
+  for (const chain of next.chains.keys()) if (!kernel.chains.has(chain)) lines.push(`add chain ${T} ${chain}`);
+  for (const [chain, rules] of next.chains) for (const rule of rules) lines.push(`add rule ${T} ${chain} ${rule}`);
+  for (const chain of existing) if (!next.chains.has(chain)) lines.push(`delete chain ${T} ${chain}`);
+  for (const [ifname, chain] of next.ingress) lines.push(mapElement('add', NFT_BASE.INGRESS_MAP, ifname, chain));
+  for (const [ifname, chain] of next.egress) lines.push(mapElement('add', NFT_BASE.EGRESS_MAP, ifname, chain));
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The script that turns the kernel's table from `previous` into `next`, touching only
+ * what differs: map elements, chains (flushed and refilled), sets (elements added and
+ * deleted; recreated when their type changes). Empty when nothing differs.
+ * @throws {NftablesNameError} for an interface name that is not one.
+ */
+export function renderDelta(previous: NftTableModel, next: NftTableModel): string {
+  const lines: string[] = [];
+  const maps = [[NFT_BASE.INGRESS_MAP, previous.ingress, next.ingress], [NFT_BASE.EGRESS_MAP, previous.egress, next.egress]] as const;
+  // 1. Map elements that go or change: nothing may jump to a chain about to go.
+  for (const [map, before, after] of maps) {
+    for (const [ifname, chain] of before) if (after.get(ifname) !== chain) lines.push(mapElement('delete', map, ifname));
+  }
+  // 2. Chains that change or go are emptied first: their references to sets and chains go.
+  const changed = [...next.chains].filter(([name, rules]) => previous.chains.has(name) && !sameLines(previous.chains.get(name), rules)).map(([name]) => name);
+  const removed = [...previous.chains.keys()].filter((name) => !next.chains.has(name));
+  for (const chain of [...changed, ...removed]) lines.push(`flush chain ${T} ${chain}`);
+  // 3. Sets.
+  for (const [name, before] of previous.sets) {
+    const after = next.sets.get(name);
+    if (after === undefined || !sameShape(before, after)) lines.push(`delete set ${T} ${name}`);
+  }
+  for (const [name, after] of next.sets) {
+    const before = previous.sets.get(name);
+    if (before === after) continue;
+    if (before === undefined || !sameShape(before, after)) {
+      lines.push(setDeclaration(name, after), ...elementLines('add', name, after.elements));
+      continue;
+    }
+    const had = new Set(before.elements);
+    const has = new Set(after.elements);
+    // Deletions first: a new element may overlap one that goes.
+    lines.push(...elementLines('delete', name, before.elements.filter((e) => !has.has(e))));
+    lines.push(...elementLines('add', name, after.elements.filter((e) => !had.has(e))));
+  }
+  // 4. New chains, then the rules of new and changed ones (a rule may jump to a new chain).
+  const added = [...next.chains.keys()].filter((name) => !previous.chains.has(name));
+  for (const chain of added) lines.push(`add chain ${T} ${chain}`);
+  for (const chain of [...added, ...changed]) for (const rule of next.chains.get(chain) ?? []) lines.push(`add rule ${T} ${chain} ${rule}`);
+  for (const chain of removed) lines.push(`delete chain ${T} ${chain}`);
+  // 5. Map elements that are new or changed.
+  for (const [map, before, after] of maps) {
+    for (const [ifname, chain] of after) if (before.get(ifname) !== chain) lines.push(mapElement('add', map, ifname, chain));
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** The script that removes the table and everything in it. */
+export function renderDeleteTable(): string {
+  return `delete table ${T}\n`;
+}

@@ -1,0 +1,59 @@
+// Endpoint parts → the table model; the address → identity map → each identity's
+// addresses and the cluster sets.
+
+import { RESERVED_IDENTITY, type NumericIdentity } from '../../identity/reserved.js';
+import { type EndpointNft, type NftTableModel, type NftSet } from './model.js';
+import { NFT_BASE } from './names.js';
+import { addressRange, formatRange, unionRanges } from './ranges.js';
+
+/** One attached endpoint's part of the table: its chains and sets, and its host-side interface. */
+export interface AttachedEndpointNft {
+  readonly hostInterface: string;
+  readonly nft: EndpointNft;
+}
+
+/**
+ * Each identity's addresses, from the ipcache entries (prefix → identity) and the host
+ * endpoints' addresses, which stand for both `host` and `remote-node` (the driver does
+ * not know which node is which).
+ */
+export function identityAddresses(ipcache: ReadonlyMap<string, NumericIdentity>, hostAddresses: readonly string[]): Map<NumericIdentity, string[]> {
+  const out = new Map<NumericIdentity, string[]>();
+  for (const [prefix, identity] of ipcache) out.set(identity, [...(out.get(identity) ?? []), prefix]);
+  if (hostAddresses.length > 0) {
+    out.set(RESERVED_IDENTITY.HOST, [...hostAddresses]);
+    out.set(RESERVED_IDENTITY.REMOTE_NODE, [...hostAddresses]);
+  }
+  for (const list of out.values()) list.sort();
+  return out;
+}
+
+function clusterSet(addresses: readonly string[], family: 4 | 6): NftSet {
+  const ranges = unionRanges(addresses.flatMap((a) => {
+    const r = addressRange(a);
+    return r !== undefined && r.family === family ? [r] : [];
+  }));
+  return { type: family === 4 ? 'ipv4_addr' : 'ipv6_addr', interval: true, elements: ranges.map(formatRange).sort() };
+}
+
+/**
+ * The table model of the attached endpoints: their chains and sets, the verdict map
+ * elements, and the cluster sets (every address of `clusterAddresses`, what `world`
+ * peers are tested against).
+ */
+export function buildTableModel(endpoints: Iterable<AttachedEndpointNft>, clusterAddresses: readonly string[]): NftTableModel {
+  const chains = new Map<string, readonly string[]>();
+  const sets = new Map<string, NftSet>([
+    [NFT_BASE.CLUSTER_V4, clusterSet(clusterAddresses, 4)],
+    [NFT_BASE.CLUSTER_V6, clusterSet(clusterAddresses, 6)],
+  ]);
+  const ingress = new Map<string, string>();
+  const egress = new Map<string, string>();
+  for (const { hostInterface, nft } of endpoints) {
+    for (const [name, rules] of nft.chains) chains.set(name, rules);
+    for (const [name, set] of nft.sets) sets.set(name, set);
+    ingress.set(hostInterface, nft.entry.ingress);
+    egress.set(hostInterface, nft.entry.egress);
+  }
+  return { chains, sets, ingress, egress };
+}
