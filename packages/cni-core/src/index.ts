@@ -27,3 +27,4 @@ export * from './skel/index.js';
 export * from './config/index.js';
 export * from './invoke/index.js';
 export * from './conformance/index.js';
+export * from './serve/index.js';
