@@ -264,3 +264,28 @@ export {
   type NftSet,
   type NftTableModel,
 } from './dataplane/nftables/index.js';
+
+// The eBPF dataplane's map generation (issue 8): policy map and ipcache entries from effective rules.
+export {
+  BPF_ANY_IDENTITY,
+  BPF_DEFAULT_RULE,
+  BPF_VERDICT,
+  BpfMapCompiler,
+  bpfEntryKey,
+  diffBpfEntries,
+  FIRST_PEER_CLASS,
+  keyPort,
+  lookupBpfVerdict,
+  lookupPeerClass,
+  lookupPolicyEntry,
+  rangeToPrefixes,
+  type BpfEndpointChange,
+  type BpfEntryDiff,
+  type BpfMapDiff,
+  type BpfPacket,
+  type BpfPolicyEntry,
+  type BpfRuleRef,
+  type IpcacheEntry,
+  type PeerClass,
+  type PortPrefix,
+} from './dataplane/bpf/index.js';

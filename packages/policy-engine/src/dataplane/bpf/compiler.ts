@@ -1,0 +1,167 @@
+// The eBPF dataplane's map generator: it follows the policy index's diffs and gives,
+// for each change, the ipcache entries and the per-endpoint policy map entries to set
+// and delete. Pure: no kernel, no I/O; the agent's driver writes what it returns.
+
+import { formatEndpointRef } from '../../model/endpoint.js';
+import { formatPolicyRef, type PolicyRef } from '../../model/policy.js';
+import { type EffectiveRule, type EndpointPolicy, type PolicyIndexDiff } from '../../engine/types.js';
+import { FIRST_PEER_CLASS, PeerClasses, type IpcacheEntry, type PeerClass } from './peer-classes.js';
+import { directionEntries, PreparedDirection, type RuleIds } from './policy-entries.js';
+import { BPF_DEFAULT_RULE, diffBpfEntries, type BpfPolicyEntry, type BpfRuleRef } from './types.js';
+
+/** One endpoint whose policy map entries changed. */
+export interface BpfEndpointChange {
+  /** The endpoint's key in the index (`x/a`). */
+  readonly key: string;
+  /** Its full entries now. */
+  readonly entries: readonly BpfPolicyEntry[];
+  /** Entries to write (new keys, or new values). */
+  readonly set: readonly BpfPolicyEntry[];
+  /** Entries to delete. */
+  readonly removed: readonly BpfPolicyEntry[];
+}
+
+/** What one {@link BpfMapCompiler.apply} changes in the maps. */
+export interface BpfMapDiff {
+  /** ipcache LPM entries to set and prefixes to delete. */
+  readonly ipcache: { readonly set: readonly IpcacheEntry[]; readonly removed: readonly string[] };
+  /** Endpoints whose entries changed. */
+  readonly endpoints: readonly BpfEndpointChange[];
+  /** Endpoints the index removed: delete all their entries. */
+  readonly removedEndpoints: readonly string[];
+}
+
+interface EndpointState {
+  readonly policy: EndpointPolicy;
+  readonly ingress: PreparedDirection;
+  readonly egress: PreparedDirection;
+  entries: readonly BpfPolicyEntry[];
+}
+
+const policyText = (ref: PolicyRef): string => `${ref.dialect}\u0000${ref.kind}\u0000${ref.namespace ?? ''}\u0000${ref.name}`;
+
+/**
+ * Follows a `PolicyIndex`'s diffs (feed it every one, starting from an empty index or
+ * from `allEffectiveRules()` and `ipIdentities()`) and compiles them to the eBPF maps'
+ * entries. Rule ids and peer class numbers stay the same for the same rule or class.
+ */
+export class BpfMapCompiler {
+  readonly #classes = new PeerClasses();
+  readonly #endpoints = new Map<string, EndpointState>();
+  readonly #ruleIds = new Map<string, BpfRuleRef>();
+  readonly #rules = new Map<number, BpfRuleRef>([[BPF_DEFAULT_RULE, { id: BPF_DEFAULT_RULE, kind: 'default' }]]);
+
+  readonly #ids: RuleIds = {
+    rule: (direction, tier, rule: EffectiveRule) =>
+      this.#ruleId(`r\u0000${direction}\u0000${policyText(rule.policy)}\u0000${rule.ruleIndex}`, (id) => ({ id, kind: 'rule', direction, policy: rule.policy, ruleIndex: rule.ruleIndex, tier })),
+    isolated: (direction, tier, isolatedBy) =>
+      this.#ruleId(`i\u0000${direction}\u0000${tier}\u0000${isolatedBy.map(policyText).join('\u0001')}`, (id) => ({ id, kind: 'isolated', direction, tier, isolatedBy })),
+  };
+
+  #ruleId(text: string, make: (id: number) => BpfRuleRef): number {
+    const found = this.#ruleIds.get(text);
+    if (found !== undefined) return found.id;
+    const ref = make(this.#rules.size);
+    this.#ruleIds.set(text, ref);
+    this.#rules.set(ref.id, ref);
+    return ref.id;
+  }
+
+  /** Applies one index diff and says what changes in the maps. */
+  apply(diff: PolicyIndexDiff): BpfMapDiff {
+    const before = new Map([...this.#classes.entries()].map(([prefix, c]) => [prefix, c.id]));
+    const beforeClasses = new Map([...this.#classes.entries().values()].filter((c) => c.id >= FIRST_PEER_CLASS).map((c) => [c.id, c]));
+    const dirty = new Set<string>();
+    const removedEndpoints: string[] = [];
+    const previous = new Map<string, readonly BpfPolicyEntry[]>();
+    for (const ref of diff.removed) {
+      const key = formatEndpointRef(ref);
+      const state = this.#endpoints.get(key);
+      if (state === undefined) continue;
+      this.#classes.release([...state.ingress.cidrs, ...state.egress.cidrs]);
+      this.#endpoints.delete(key);
+      removedEndpoints.push(key);
+    }
+    for (const policy of diff.changed) {
+      const old = this.#endpoints.get(policy.key);
+      if (old !== undefined) {
+        this.#classes.release([...old.ingress.cidrs, ...old.egress.cidrs]);
+        previous.set(policy.key, old.entries);
+      }
+      const local = policy.addresses[0];
+      const state: EndpointState = {
+        policy,
+        ingress: new PreparedDirection('ingress', policy.ingress, local, this.#ids),
+        egress: new PreparedDirection('egress', policy.egress, local, this.#ids),
+        entries: old?.entries ?? [],
+      };
+      this.#classes.retain([...state.ingress.cidrs, ...state.egress.cidrs]);
+      this.#endpoints.set(policy.key, state);
+      dirty.add(policy.key);
+    }
+    for (const prefix of diff.ipcache.removed) this.#classes.removeAddress(prefix);
+    for (const entry of diff.ipcache.set) this.#classes.setAddress(entry.prefix, entry.identity);
+
+    const after = this.#classes.entries();
+    const set: IpcacheEntry[] = [];
+    for (const [prefix, c] of after) if (before.get(prefix) !== c.id) set.push({ prefix, class: c.id });
+    const removed = [...before.keys()].filter((prefix) => !after.has(prefix));
+    // Classes that appeared or went change the entries of endpoints whose rules name
+    // their identity or one of their CIDRs.
+    const afterClasses = new Map([...after.values()].filter((c) => c.id >= FIRST_PEER_CLASS).map((c) => [c.id, c]));
+    const moved: PeerClass[] = [
+      ...[...afterClasses.values()].filter((c) => !beforeClasses.has(c.id)),
+      ...[...beforeClasses.values()].filter((c) => !afterClasses.has(c.id)),
+    ];
+    if (moved.length > 0) {
+      for (const [key, state] of this.#endpoints) {
+        if (dirty.has(key)) continue;
+        const touches = (d: PreparedDirection): boolean => moved.some((c) => d.identities.has(c.identity) || c.cidrs.some((x) => d.cidrs.has(x)));
+        if (touches(state.ingress) || touches(state.egress)) {
+          previous.set(key, state.entries);
+          dirty.add(key);
+        }
+      }
+    }
+    const classes = [...afterClasses.values()];
+    const endpoints: BpfEndpointChange[] = [];
+    for (const key of [...dirty].sort()) {
+      const state = this.#endpoints.get(key);
+      if (state === undefined) continue;
+      const entries = [...directionEntries(state.ingress, classes), ...directionEntries(state.egress, classes)];
+      state.entries = entries;
+      const change = diffBpfEntries(previous.get(key) ?? [], entries);
+      if (change.set.length > 0 || change.removed.length > 0) endpoints.push({ key, entries, ...change });
+    }
+    return { ipcache: { set: set.sort((a, b) => (a.prefix < b.prefix ? -1 : 1)), removed: removed.sort() }, endpoints, removedEndpoints: removedEndpoints.sort() };
+  }
+
+  /** An endpoint's entries, or `undefined` when its rules are not known. */
+  entries(key: string): readonly BpfPolicyEntry[] | undefined {
+    return this.#endpoints.get(key)?.entries;
+  }
+
+  /** Every ipcache entry. */
+  ipcache(): IpcacheEntry[] {
+    return [...this.#classes.entries()].map(([prefix, c]) => ({ prefix, class: c.id }));
+  }
+
+  /** The peer class (identity and named CIDRs) a number in the maps stands for. */
+  peerClass(id: number): PeerClass | undefined {
+    return this.#classes.classOf(id);
+  }
+
+  /** What a rule id stands for. */
+  rule(id: number): BpfRuleRef | undefined {
+    return this.#rules.get(id);
+  }
+
+  /** A rule id in words: `NetworkPolicy x/allow-a rule 0 (ingress)`. */
+  describeRule(id: number): string {
+    const ref = this.#rules.get(id);
+    if (ref === undefined) return `unknown rule ${id}`;
+    if (ref.kind === 'default') return 'no rule (allowed by default)';
+    if (ref.kind === 'isolated') return `tier ${ref.tier} default deny (${ref.direction}, isolated by ${ref.isolatedBy.map(formatPolicyRef).join(', ')})`;
+    return `${formatPolicyRef(ref.policy)} ${ref.direction} rule ${ref.ruleIndex} (tier ${ref.tier})`;
+  }
+}

@@ -1,0 +1,264 @@
+// An endpoint's effective rules for one direction, compiled to policy map entries.
+//
+// The map is keyed by (identity, protocol, destination port), so the generator decides,
+// for every peer class that some rule names and for "any other peer", the verdict over
+// the whole (protocol, port) space: a sweep over the rules in evaluation order keeps the
+// ports still undecided in the current tier, gives a rule's share of them its verdict
+// (Pass moves them on to the next tier; Log is only recorded), and ends a tier with its
+// default. The result is a list of port ranges per protocol, which become longest-prefix
+// entries. The key's port is the destination port: for ingress the local one, for
+// egress the remote one. The source port is not in the key: rules that need it are
+// decided as `evaluate` decides a flow that gives none (a port list never matches, an
+// exclusion always does); rules on the local address are decided for the endpoint's
+// first address, as `evaluate` does for a flow that names the endpoint.
+
+import { PROTOCOL } from '../../model/endpoint.js';
+import { type EffectiveDirection, type EffectiveRule, type PeerAtom, type ResolvedPort } from '../../engine/types.js';
+import { type IcmpMatch } from '../../model/policy.js';
+import {
+  FULL_PORTS, intersectPorts, NO_PORTS, portCount, portRange, rangeToPrefixes, subtractPorts, unionPorts, type PortSet,
+} from './port-set.js';
+import { type PeerClass } from './peer-classes.js';
+import { BPF_ANY_IDENTITY, BPF_DEFAULT_RULE, type BpfPolicyEntry } from './types.js';
+
+/** What decides a point of the (protocol, port) space: a verdict and the rule id. */
+interface Decision {
+  readonly verdict: 'allow' | 'deny';
+  readonly rule: number;
+}
+
+const DEFAULT_ALLOW: Decision = { verdict: 'allow', rule: BPF_DEFAULT_RULE };
+/** Protocols whose packets carry ports in the key. */
+const PORT_PROTOCOLS: readonly number[] = [PROTOCOL.TCP, PROTOCOL.UDP, PROTOCOL.SCTP];
+const ICMP_PROTOCOLS: readonly number[] = [PROTOCOL.ICMP, PROTOCOL.ICMPV6];
+/** Any protocol no rule names: none of them has ports or ICMP types in the key. */
+const OTHER = -1;
+
+/** Rule ids, given by the caller (stable across calls for the same rule). */
+export interface RuleIds {
+  rule(direction: 'ingress' | 'egress', tier: string, rule: EffectiveRule): number;
+  isolated(direction: 'ingress' | 'egress', tier: string, isolatedBy: EffectiveDirection['tiers'][number]['isolatedBy']): number;
+}
+
+interface Prepared {
+  readonly rule: EffectiveRule;
+  readonly tier: number;
+  readonly decision: Decision | undefined;
+  readonly wildcard: boolean;
+}
+
+/**
+ * One endpoint direction, prepared: rules flattened with their tier, which peers each
+ * names (so the classes that need entries of their own are found without a walk), and
+ * the protocols rules name.
+ */
+export class PreparedDirection {
+  readonly rules: readonly Prepared[];
+  readonly tierEnds: readonly (Decision | undefined)[];
+  readonly identities: ReadonlySet<number>;
+  readonly cidrs: ReadonlySet<string>;
+  /** Rules with an atom naming the identity; rules with an identity-less atom naming the CIDR. */
+  readonly byIdentity = new Map<number, number[]>();
+  readonly byCidr = new Map<string, number[]>();
+  readonly protocols: readonly number[];
+  readonly #portCache = new Map<string, PortSet>();
+
+  constructor(
+    readonly direction: 'ingress' | 'egress',
+    effective: EffectiveDirection,
+    readonly localAddress: string | undefined,
+    ids: RuleIds,
+  ) {
+    const rules: Prepared[] = [];
+    const identities = new Set<number>();
+    const cidrs = new Set<string>();
+    const protocols = new Set<number>();
+    const tierEnds: (Decision | undefined)[] = [];
+    effective.tiers.forEach((tier, index) => {
+      for (const rule of tier.rules) {
+        const decision = rule.action === 'allow' || rule.action === 'deny' ? { verdict: rule.action, rule: ids.rule(direction, tier.tier, rule) } : undefined;
+        rules.push({ rule, tier: index, decision, wildcard: rule.remote.peers.some((a) => a.identities === undefined && a.cidrs === undefined) });
+        for (const atom of rule.remote.peers) {
+          for (const id of atom.identities ?? []) {
+            identities.add(id);
+            addTo(this.byIdentity, id, rules.length - 1);
+          }
+          if (atom.identities === undefined) for (const c of atom.cidrs ?? []) addTo(this.byCidr, c, rules.length - 1);
+          for (const c of [...(atom.cidrs ?? []), ...(atom.except ?? [])]) cidrs.add(c);
+        }
+        if (rule.protocol !== undefined) protocols.add(rule.protocol);
+        if (rule.notProtocol !== undefined) protocols.add(rule.notProtocol);
+        const ports = [rule.local.ports, rule.local.notPorts, rule.remote.ports, rule.remote.notPorts];
+        if (ports.some((p) => p !== undefined)) for (const p of PORT_PROTOCOLS) protocols.add(p);
+        if (rule.icmp !== undefined || rule.notIcmp !== undefined) for (const p of ICMP_PROTOCOLS) protocols.add(p);
+      }
+      tierEnds.push(tier.end === 'deny' ? { verdict: 'deny', rule: ids.isolated(direction, tier.tier, tier.isolatedBy) } : undefined);
+    });
+    this.rules = rules;
+    this.tierEnds = tierEnds;
+    this.identities = identities;
+    this.cidrs = cidrs;
+    this.protocols = [...protocols].sort((a, b) => a - b);
+  }
+
+  /** Whether the direction has no tiers: everything is allowed. */
+  get open(): boolean {
+    return this.tierEnds.length === 0;
+  }
+
+  /** The destination ports (or ICMP type/code values) of `protocol` a rule matches, peers aside. */
+  ports(index: number, protocol: number): PortSet {
+    const cacheKey = `${index}/${protocol}`;
+    let set = this.#portCache.get(cacheKey);
+    if (set === undefined) {
+      set = ruleKeyPorts((this.rules[index] as Prepared).rule, protocol, this.direction, this.localAddress);
+      this.#portCache.set(cacheKey, set);
+    }
+    return set;
+  }
+}
+
+function addTo<K>(map: Map<K, number[]>, key: K, index: number): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [index]);
+  else if (list[list.length - 1] !== index) list.push(index);
+}
+
+function portsOf(ports: readonly ResolvedPort[], protocol: number): PortSet {
+  let set = NO_PORTS;
+  for (const p of ports) if (p.protocol === undefined || p.protocol === protocol) set = unionPorts(set, portRange(p.first, p.last));
+  return set;
+}
+
+function icmpPorts(match: IcmpMatch): PortSet {
+  if (match.type === undefined) return FULL_PORTS;
+  return match.code === undefined ? portRange(match.type << 8, (match.type << 8) | 0xff) : portRange((match.type << 8) | match.code, (match.type << 8) | match.code);
+}
+
+/** What `evaluate`'s rule match leaves of the key's port space for one protocol. */
+function ruleKeyPorts(rule: EffectiveRule, protocol: number, direction: 'ingress' | 'egress', localAddress: string | undefined): PortSet {
+  if (rule.protocol !== undefined && rule.protocol !== protocol) return NO_PORTS;
+  if (rule.notProtocol !== undefined && rule.notProtocol === protocol) return NO_PORTS;
+  const icmp = ICMP_PROTOCOLS.includes(protocol);
+  const hasPorts = PORT_PROTOCOLS.includes(protocol);
+  let set = FULL_PORTS;
+  if (rule.icmp !== undefined) set = icmp ? intersectPorts(set, icmpPorts(rule.icmp)) : NO_PORTS;
+  if (rule.notIcmp !== undefined && icmp) set = subtractPorts(set, icmpPorts(rule.notIcmp));
+  if (rule.local.addresses !== undefined && (localAddress === undefined || !rule.local.addresses.includes(localAddress))) return NO_PORTS;
+  const destination = direction === 'ingress' ? rule.local : rule.remote;
+  const source = direction === 'ingress' ? rule.remote : rule.local;
+  // The source port is not in the key: decided as for a flow without one.
+  if (source.ports !== undefined) return NO_PORTS;
+  if (destination.ports !== undefined) set = hasPorts ? intersectPorts(set, portsOf(destination.ports, protocol)) : NO_PORTS;
+  if (destination.notPorts !== undefined && hasPorts) set = subtractPorts(set, portsOf(destination.notPorts, protocol));
+  return set;
+}
+
+/** Whether a peer atom holds the addresses of a class (undefined: only atoms that hold every peer). */
+function atomMatches(atom: PeerAtom, peer: PeerClass | undefined): boolean {
+  if (peer === undefined) return atom.identities === undefined && atom.cidrs === undefined;
+  if (atom.identities !== undefined && !atom.identities.includes(peer.identity)) return false;
+  if (atom.cidrs !== undefined && !atom.cidrs.some((c) => peer.cidrs.includes(c))) return false;
+  return atom.except === undefined || !atom.except.some((c) => peer.cidrs.includes(c));
+}
+
+type Segments = { first: number; last: number; decision: Decision }[];
+
+/** The sweep: verdicts over one protocol's port space for one peer. */
+function decideProtocol(d: PreparedDirection, matching: readonly number[], protocol: number): Segments {
+  const out: Segments = [];
+  let undecided = FULL_PORTS;
+  let next = 0;
+  d.tierEnds.forEach((end, tier) => {
+    let active = undecided;
+    let passed = NO_PORTS;
+    for (; next < matching.length; next += 1) {
+      const index = matching[next] as number;
+      const prepared = d.rules[index] as Prepared;
+      if (prepared.tier !== tier) break;
+      if (prepared.rule.action === 'log' || active.length === 0) continue;
+      const hit = intersectPorts(active, d.ports(index, protocol));
+      if (hit.length === 0) continue;
+      active = subtractPorts(active, hit);
+      if (prepared.decision === undefined) passed = unionPorts(passed, hit);
+      else for (const [first, last] of hit) out.push({ first, last, decision: prepared.decision });
+    }
+    if (end === undefined) {
+      undecided = unionPorts(active, passed);
+    } else {
+      for (const [first, last] of active) out.push({ first, last, decision: end });
+      undecided = passed;
+    }
+  });
+  for (const [first, last] of undecided) out.push({ first, last, decision: DEFAULT_ALLOW });
+  return out.sort((a, b) => a.first - b.first);
+}
+
+const sameDecision = (a: Decision, b: Decision): boolean => a.verdict === b.verdict && a.rule === b.rule;
+
+/** Entries for one identity (or class) from its verdicts. */
+function entriesFor(d: PreparedDirection, identity: number, matching: readonly number[]): BpfPolicyEntry[] {
+  const direction = d.direction;
+  const other = decideProtocol(d, matching, OTHER)[0]?.decision ?? DEFAULT_ALLOW;
+  const out: BpfPolicyEntry[] = [{ direction, identity, port: 0, portBits: 0, ...other }];
+  for (const protocol of d.protocols) {
+    const segments = decideProtocol(d, matching, protocol);
+    if (segments.every((s) => sameDecision(s.decision, other))) continue;
+    // The decision covering most ports is the protocol's entry; the others are ranges.
+    const weight = new Map<Decision, number>();
+    for (const s of segments) {
+      const same = [...weight.keys()].find((k) => sameDecision(k, s.decision)) ?? s.decision;
+      weight.set(same, (weight.get(same) ?? 0) + portCount([[s.first, s.last]]));
+    }
+    const base = [...weight.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? other;
+    if (!sameDecision(base, other)) out.push({ direction, identity, protocol, port: 0, portBits: 0, ...base });
+    // Merge neighbours with the same decision before splitting into prefixes.
+    let run: { first: number; last: number; decision: Decision } | undefined;
+    const flush = (): void => {
+      if (run === undefined || sameDecision(run.decision, base)) return;
+      for (const p of rangeToPrefixes(run.first, run.last)) out.push({ direction, identity, protocol, port: p.value, portBits: p.bits, ...run.decision });
+    };
+    for (const s of segments) {
+      if (run !== undefined && run.last + 1 === s.first && sameDecision(run.decision, s.decision)) {
+        run.last = s.last;
+      } else {
+        flush();
+        run = { ...s };
+      }
+    }
+    flush();
+  }
+  return out;
+}
+
+/** The classes of the current ipcache that need entries of their own for this direction. */
+function namedClasses(d: PreparedDirection, classes: Iterable<PeerClass>): PeerClass[] {
+  const out = new Map<number, PeerClass>();
+  for (const id of d.identities) out.set(id, { id, identity: id as PeerClass['identity'], cidrs: [] });
+  for (const c of classes) {
+    if (c.cidrs.length === 0) continue;
+    if (d.identities.has(c.identity) || c.cidrs.some((x) => d.cidrs.has(x))) out.set(c.id, c);
+  }
+  return [...out.values()].sort((a, b) => a.id - b.id);
+}
+
+/**
+ * The policy map entries of one endpoint direction: entries for any other peer
+ * ({@link BPF_ANY_IDENTITY}), and for each class some rule names whose verdicts differ
+ * from those.
+ */
+export function directionEntries(d: PreparedDirection, classes: Iterable<PeerClass>): BpfPolicyEntry[] {
+  if (d.open) return [{ direction: d.direction, identity: BPF_ANY_IDENTITY, port: 0, portBits: 0, ...DEFAULT_ALLOW }];
+  const wildcard = d.rules.flatMap((r, i) => (r.wildcard ? [i] : []));
+  const any = entriesFor(d, BPF_ANY_IDENTITY, wildcard);
+  const out = [...any];
+  for (const peer of namedClasses(d, classes)) {
+    const candidates = new Set<number>(d.byIdentity.get(peer.identity));
+    for (const c of peer.cidrs) for (const i of d.byCidr.get(c) ?? []) candidates.add(i);
+    const extra = [...candidates].filter((i) => !(d.rules[i] as Prepared).wildcard && (d.rules[i] as Prepared).rule.remote.peers.some((a) => atomMatches(a, peer)));
+    if (extra.length === 0) continue;
+    const matching = [...wildcard, ...extra].sort((a, b) => a - b);
+    out.push(...entriesFor(d, peer.id, matching));
+  }
+  return out;
+}
