@@ -7,7 +7,8 @@
         "native/bpf.cc",
         "native/netns.cc",
         "native/socket.cc",
-        "native/mmap.cc"
+        "native/mmap.cc",
+        "native/poll.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

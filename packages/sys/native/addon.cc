@@ -104,12 +104,15 @@ static Napi::Value AddressOf(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data)));
 }
 
+void InitPoll(Napi::Env env, Napi::Object exports);  // native/poll.cc
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("addressOf", Napi::Function::New(env, AddressOf, "addressOf"));
   InitBpf(env, exports);
   InitNetns(env, exports);
   InitSocket(env, exports);
   InitMmap(env, exports);
+  InitPoll(env, exports);
   return exports;
 }
 

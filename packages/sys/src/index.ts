@@ -4,7 +4,7 @@
  * - `bpf(2)` and buffer addresses for its attributes;
  * - network namespaces: create and delete named ones (as `ip netns`), open, run code inside;
  * - sockets created inside a namespace (netlink, TCP), TCP MD5 keys (RFC 2385);
- * - `mmap` for BPF ring buffers.
+ * - `mmap` for BPF ring buffers, and {@link watchFd} to wake when one has records.
  *
  * Every failure is a {@link SysError} with the errno name and the call. Linux only;
  * most calls need root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF).
@@ -36,3 +36,4 @@ export {
   setTcpMd5,
 } from './socket.js';
 export { type MmapOptions, mmap, munmap } from './mmap.js';
+export { type WatchFdEvents, type FdReadiness, type FdWatchCallback, FdWatcher, watchFd } from './poll.js';
