@@ -162,6 +162,16 @@ export {
 } from './speaker/ports.js';
 export { type BgpSpeakerOptions, type PeerStatus, type SpeakerLogger, type SpeakerPeerConfig } from './speaker/types.js';
 export { type SessionFamilies, encodeEndOfRib, encodeOutgoing } from './speaker/updates.js';
+export {
+  type GracefulRestartConfig,
+  DEFAULT_RESTART_TIME,
+  familiesToFlush,
+  gracefulRestartCapability,
+  helperRetention,
+  peerGracefulRestart,
+  retainedFamilies,
+} from './speaker/graceful-restart.js';
+export { describeConnectTimeout } from './speaker/peer-runtime.js';
 export { BgpSpeaker, sessionFamilies } from './speaker/speaker.js';
 export { systemClock } from './speaker/sys/clock.js';
 export { type TcpTransportOptions, createTcpTransport } from './speaker/sys/tcp.js';

@@ -21,6 +21,12 @@ export interface ConnectTarget {
   readonly port: number;
   /** The source address to bind before connecting, when the peer is configured with one. */
   readonly localAddress?: string;
+  /**
+   * The peer's TCP MD5 password (RFC 2385). The transport's socket port must set it on
+   * the socket before it connects (with `setTcpMd5` from `@twill/sys`); a transport that
+   * cannot must throw rather than connect without it.
+   */
+  readonly md5Password?: string;
 }
 
 /** What a transport reports about one connection. Each callback is called from a fresh task, never re-entrantly. */

@@ -1,21 +1,23 @@
 // The speaker: owns the peers, runs each one's FSM (RFC 4271 §8) with real timers and a
 // connection, feeds received UPDATEs to the RIB and sends what the RIB's flush returns.
 // All I/O goes through the clock and transport ports (real ones in sys/).
-import { type Capability } from '../codec/capabilities.js';
+import { type Capability, type GracefulRestartCapability } from '../codec/capabilities.js';
 import { AFI, MESSAGE_TYPE, SAFI } from '../codec/constants.js';
 import { splitMessages } from '../codec/header.js';
 import { type BgpMessage, decodeMessage, encodeMessage } from '../codec/message.js';
-import { type NegotiatedState, INITIAL_NEGOTIATED_STATE } from '../codec/negotiated.js';
+import { INITIAL_NEGOTIATED_STATE } from '../codec/negotiated.js';
 import { type BgpPrefix, parsePrefix } from '../codec/prefix.js';
 import { type DecodedUpdate } from '../codec/update.js';
 import { BgpInvalidArgument, BgpNotification } from '../errors.js';
 import { createFsm, step } from '../fsm/step.js';
-import { type FsmAction, type FsmEvent, type FsmState, type SessionParameters, type TimerName, SESSION_STATE, TIMER } from '../fsm/types.js';
-import { type PeerId, peerId } from '../ids.js';
+import { type DownReason, type FsmAction, type FsmEvent, type SessionParameters, type TimerName, SESSION_STATE, TIMER } from '../fsm/types.js';
+import { peerId } from '../ids.js';
 import { type RouteAttributes } from '../rib/attributes.js';
 import { Rib } from '../rib/rib.js';
 
-import { type CancelTimer, type Connection, type ConnectionEvents, type IncomingConnection, unmapAddress } from './ports.js';
+import { DEFAULT_RESTART_TIME, afiSafis, familiesToFlush, gracefulRestartCapability, helperRetention, peerGracefulRestart, retainedFamilies } from './graceful-restart.js';
+import { type SpeakerTimerName, PeerRuntime, SPEAKER_TIMER, describeConnectTimeout } from './peer-runtime.js';
+import { type CancelTimer, type Connection, type ConnectionEvents, type ConnectTarget, type IncomingConnection, unmapAddress } from './ports.js';
 import { type BgpSpeakerOptions, type PeerStatus, type SpeakerPeerConfig } from './types.js';
 import { type SessionFamilies, encodeEndOfRib, encodeOutgoing } from './updates.js';
 
@@ -33,39 +35,19 @@ const DEFAULT_CAPABILITIES: readonly Capability[] = [
   { kind: 'route-refresh' },
 ];
 
-/** The speaker's state for one peer. */
-class PeerRuntime {
-  fsm: FsmState;
-  connection: Connection | undefined;
-  buffer: Uint8Array = new Uint8Array(0);
-  negotiated: NegotiatedState = INITIAL_NEGOTIATED_STATE;
-  families: SessionFamilies = { ipv4: true, ipv6: false };
-  readonly timers = new Map<TimerName, CancelTimer>();
-  /** The RIB knows the peer (it was Established once), so its counters can be read. */
-  inRib = false;
-  /** End-of-RIB goes out after the first flush of a new session (RFC 4724 §2). */
-  endOfRibPending = false;
-  messagesReceived = 0;
-  messagesSent = 0;
-
-  constructor(
-    readonly config: SpeakerPeerConfig,
-    readonly id: PeerId,
-    fsm: FsmState,
-  ) {
-    this.fsm = fsm;
-  }
-}
-
 /**
  * A BGP-4 speaker: per peer, an FSM driven by real timers and a TCP connection (both
  * injected), one {@link Rib} for all of them, and this node's own routes. Changes are
  * gathered for `flushDelayMs` and then sent as UPDATEs that fit the negotiated size,
  * with End-of-RIB after each new session's initial table.
  *
+ * Graceful restart (RFC 4724) when `gracefulRestart` is set: as helper it keeps a
+ * restarting peer's routes, marked stale, until its End-of-RIB or the timers; as
+ * restarting speaker ({@link BgpSpeaker.stopForRestart}, then a new speaker with
+ * `restarting: true`) it lets peers keep its routes until its End-of-RIB.
+ *
  * Not yet: connection collision detection with two live connections (§6.8: a second
- * connection while the first is past Connect/Active is refused), graceful restart,
- * sending ROUTE-REFRESH (received ones are honoured).
+ * connection while the first is past Connect/Active is refused).
  */
 export class BgpSpeaker {
   /** The routing tables, for queries (`best`, `adjRibIn`, ...). Do not feed it directly. */
@@ -77,7 +59,13 @@ export class BgpSpeaker {
 
   constructor(private readonly options: BgpSpeakerOptions) {
     this.rib = new Rib({ localAs: options.localAs, routerId: options.routerId, fib: options.fib });
-    this.capabilities = options.capabilities ?? DEFAULT_CAPABILITIES;
+    const base = options.capabilities ?? DEFAULT_CAPABILITIES;
+    const gr = options.gracefulRestart;
+    const families = base.filter((c) => c.kind === 'multiprotocol').map((c) => ({ afi: c.afi, safi: c.safi }));
+    this.capabilities =
+      gr && !base.some((c) => c.kind === 'graceful-restart')
+        ? [...base, gracefulRestartCapability(gr, families.length > 0 ? families : [{ afi: AFI.IPV4, safi: SAFI.UNICAST }])]
+        : base;
   }
 
   /**
@@ -97,7 +85,38 @@ export class BgpSpeaker {
     this.flushTimer?.();
     this.flushTimer = undefined;
     this.started = false;
+    for (const peer of this.peerMap.values()) peer.cancelAll();
     await this.options.transport.close();
+  }
+
+  /**
+   * Stops like a crash, for a graceful restart (RFC 4724 §4.1): every connection is closed
+   * without a NOTIFICATION, so peers that support graceful restart keep this speaker's
+   * routes (marked stale) until the new speaker, started with `gracefulRestart.restarting`,
+   * sends its End-of-RIB. Nothing is withdrawn from the FibSink.
+   */
+  async stopForRestart(): Promise<void> {
+    for (const peer of this.peerMap.values()) {
+      peer.cancelAll();
+      peer.connection = undefined;
+    }
+    this.flushTimer?.();
+    this.flushTimer = undefined;
+    this.started = false;
+    await this.options.transport.close();
+  }
+
+  /**
+   * Asks an Established peer to send its routes again (ROUTE-REFRESH, RFC 2918 §3), for
+   * each family of the session.
+   * @throws {BgpInvalidArgument} when the peer is unknown, not Established, or did not announce route refresh.
+   */
+  requestRefresh(address: string): void {
+    const peer = this.peerMap.get(address);
+    if (!peer) throw new BgpInvalidArgument(`peer ${address} is not configured`);
+    if (peer.fsm.state !== SESSION_STATE.ESTABLISHED) throw new BgpInvalidArgument(`peer ${address} is ${peer.fsm.state}, not Established: nothing to refresh`);
+    if (!peer.peerRouteRefresh) throw new BgpInvalidArgument(`peer ${address} did not announce the route refresh capability (RFC 2918)`);
+    for (const f of afiSafis(peer.families)) this.send(peer, { type: 'route-refresh', afi: f.afi, safi: f.safi, subtype: 0 });
   }
 
   /**
@@ -147,11 +166,14 @@ export class BgpSpeaker {
         state: p.fsm.state,
         uptimeSeconds: established ? Math.floor((now - (p.fsm.establishedAt ?? now)) / 1000) : undefined,
         receivedPrefixes: stats?.received ?? 0,
+        stalePrefixes: stats?.stale ?? 0,
         advertisedPrefixes: established ? (stats?.advertised ?? 0) : 0,
         filteredPrefixes: stats?.filtered ?? 0,
         messagesReceived: p.messagesReceived,
         messagesSent: p.messagesSent,
+        updatesReceived: p.updatesReceived,
         lastDown: p.fsm.lastDown?.text,
+        lastError: p.lastError,
         lastDownReason: p.fsm.lastDown,
       };
     });
@@ -159,6 +181,11 @@ export class BgpSpeaker {
 
   private feed(peer: PeerRuntime, event: FsmEvent): void {
     const before = peer.fsm.state;
+    if (event.type === 'ConnectRetryTimerExpires' && before === SESSION_STATE.CONNECT && peer.connection) {
+      // The attempt is still unanswered: the FSM only retries, so say why here.
+      peer.lastError = describeConnectTimeout(peer.config, peer.config.connectRetryTime ?? 120, peer.connectAttempts);
+      this.options.logger?.warn({ peer: peer.config.address }, peer.lastError);
+    }
     const result = step(peer.fsm, event, this.options.clock.now());
     peer.fsm = result.state;
     peer.negotiated = result.state.session?.negotiated ?? INITIAL_NEGOTIATED_STATE;
@@ -182,37 +209,73 @@ export class BgpSpeaker {
       case 'send-notification':
         return this.send(peer, action.notification);
       case 'start-timer': {
-        peer.timers.get(action.timer)?.();
         const event = TIMER_EVENT[action.timer];
-        peer.timers.set(
-          action.timer,
-          this.options.clock.setTimer(action.seconds * 1000, () => {
-            peer.timers.delete(action.timer);
-            this.feed(peer, event);
-          }),
-        );
-        return;
+        return this.startTimer(peer, action.timer, action.seconds, () => this.feed(peer, event));
       }
       case 'stop-timer':
-        peer.timers.get(action.timer)?.();
-        peer.timers.delete(action.timer);
-        return;
+        return peer.cancel(action.timer);
       case 'established':
         return this.established(peer, action.session);
       case 'down':
         this.options.logger?.warn({ peer: peer.config.address, kind: action.reason.kind }, action.reason.text);
-        if (action.wasEstablished) {
-          this.rib.peerDown(peer.id);
-          this.scheduleFlush();
-        }
+        peer.lastError = action.reason.text;
+        if (action.wasEstablished) this.sessionDown(peer, action.reason);
         peer.endOfRibPending = false;
+        peer.deferred = undefined;
+        peer.cancel(SPEAKER_TIMER.DEFERRAL);
         return;
     }
   }
 
+  private startTimer(peer: PeerRuntime, timer: TimerName | SpeakerTimerName, seconds: number, fire: () => void): void {
+    peer.cancel(timer);
+    peer.timers.set(
+      timer,
+      this.options.clock.setTimer(seconds * 1000, () => {
+        peer.timers.delete(timer);
+        fire();
+      }),
+    );
+  }
+
+  /**
+   * An Established session ended: its routes go, unless the peer is restarting
+   * gracefully (RFC 4724 §4.2): then they stay, marked stale, for its Restart Time.
+   */
+  private sessionDown(peer: PeerRuntime, reason: DownReason): void {
+    const gr = peer.peerGracefulRestart;
+    const keepSeconds = helperRetention(this.options.gracefulRestart, gr, reason);
+    peer.cancel(SPEAKER_TIMER.STALE);
+    if (keepSeconds > 0 && gr) {
+      this.rib.peerDown(peer.id, { gracefulRestart: true });
+      // Only the families the peer asked to have kept.
+      const kept = retainedFamilies(gr);
+      for (const family of [4, 6] as const) if (!kept.has(family)) this.rib.sweepStale(peer.id, family);
+      this.options.logger?.info({ peer: peer.config.address, seconds: keepSeconds }, 'bgp peer restarting: keeping its routes as stale');
+      this.startTimer(peer, SPEAKER_TIMER.RESTART, keepSeconds, () => this.sweep(peer, `peer ${peer.config.address} did not come back within its restart time of ${keepSeconds} s`));
+    } else {
+      peer.cancel(SPEAKER_TIMER.RESTART);
+      this.rib.peerDown(peer.id);
+    }
+    this.scheduleFlush();
+  }
+
+  /** Drops a peer's stale routes (a graceful restart timer ran out). */
+  private sweep(peer: PeerRuntime, why: string): void {
+    const removed = this.rib.sweepStale(peer.id);
+    this.options.logger?.warn({ peer: peer.config.address, removed }, why);
+    if (removed > 0) this.scheduleFlush();
+  }
+
   private connect(peer: PeerRuntime): void {
     const c = peer.config;
-    const target = { address: c.address, port: c.port ?? 179, ...(c.localAddress === undefined ? {} : { localAddress: c.localAddress }) };
+    peer.connectAttempts += 1;
+    const target: ConnectTarget = {
+      address: c.address,
+      port: c.port ?? 179,
+      ...(c.localAddress === undefined ? {} : { localAddress: c.localAddress }),
+      ...(c.md5Password === undefined ? {} : { md5Password: c.md5Password }),
+    };
     let connection: Connection | undefined;
     const events: ConnectionEvents = {
       onConnect: () => {
@@ -314,6 +377,7 @@ export class BgpSpeaker {
       case 'notification':
         return this.feed(peer, { type: 'NotifMsg', notification: message });
       case 'update':
+        peer.updatesReceived += 1;
         this.feed(peer, { type: 'UpdateMsg' });
         if (peer.fsm.state === SESSION_STATE.ESTABLISHED) this.applyUpdate(peer, message);
         return;
@@ -331,11 +395,36 @@ export class BgpSpeaker {
     const result = this.rib.receive(peer.id, update);
     if (result.limitExceeded) return this.feed(peer, { type: 'AutomaticStop', notification: result.limitExceeded });
     if (result.accepted + result.withdrawn > 0) this.scheduleFlush();
+    if (result.endOfRib) this.endOfRibReceived(peer, result.endOfRib.afi);
+  }
+
+  /** The peer's End-of-RIB for a family: its stale routes are gone (the RIB swept them); a deferred table may go out. */
+  private endOfRibReceived(peer: PeerRuntime, afi: number): void {
+    if (afi === AFI.IPV4) peer.endOfRibReceived.add(4);
+    if (afi === AFI.IPV6) peer.endOfRibReceived.add(6);
+    if (this.rib.peerStats(peer.id).stale === 0) peer.cancel(SPEAKER_TIMER.STALE);
+    const waiting = (peer.families.ipv4 && !peer.endOfRibReceived.has(4)) || (peer.families.ipv6 && !peer.endOfRibReceived.has(6));
+    if (peer.deferred && !waiting) this.releaseDeferred(peer);
+  }
+
+  /** Restarting: sends what was held for the peer (RFC 4724 §4.1: after its End-of-RIB or the deferral timer). */
+  private releaseDeferred(peer: PeerRuntime): void {
+    const held = peer.deferred;
+    peer.deferred = undefined;
+    peer.cancel(SPEAKER_TIMER.DEFERRAL);
+    if (!held || !peer.connection) return;
+    for (const m of held) peer.connection.write(m);
+    peer.messagesSent += held.length;
   }
 
   private established(peer: PeerRuntime, session: SessionParameters): void {
     const c = peer.config;
     peer.families = sessionFamilies(this.capabilities, session.peerCapabilities);
+    peer.connectAttempts = 0;
+    peer.peerRouteRefresh = session.peerCapabilities.some((cap) => cap.kind === 'route-refresh');
+    peer.endOfRibReceived.clear();
+    const gr: GracefulRestartCapability | undefined = peerGracefulRestart(session.peerCapabilities);
+    peer.peerGracefulRestart = gr;
     const localAddress = c.localAddress ?? (peer.connection?.localAddress === undefined ? undefined : unmapAddress(peer.connection.localAddress)) ?? '0.0.0.0';
     this.rib.peerUp({
       id: peer.id,
@@ -343,6 +432,7 @@ export class BgpSpeaker {
       asn: session.peerAs,
       routerId: session.peerId,
       localAddress,
+      families: peer.families,
       ...(c.localAddress6 === undefined ? {} : { localAddress6: c.localAddress6 }),
       ...(c.importPolicy === undefined ? {} : { importPolicy: c.importPolicy }),
       ...(c.exportPolicy === undefined ? {} : { exportPolicy: c.exportPolicy }),
@@ -350,8 +440,25 @@ export class BgpSpeaker {
       ...(c.routeReflectorClient === undefined ? {} : { routeReflectorClient: c.routeReflectorClient }),
       ...(c.nextHopSelf === undefined ? {} : { nextHopSelf: c.nextHopSelf }),
     });
+    const wasRestarting = peer.timers.has(SPEAKER_TIMER.RESTART);
+    peer.cancel(SPEAKER_TIMER.RESTART);
+    if (peer.inRib && this.rib.peerStats(peer.id).stale > 0) {
+      // RFC 4724 §4.2: families whose forwarding state the peer lost go now, the rest at its End-of-RIB.
+      for (const family of familiesToFlush(wasRestarting ? gr : undefined)) this.rib.sweepStale(peer.id, family);
+      const staleTime = this.options.gracefulRestart?.staleRoutesTime ?? 360;
+      if (this.rib.peerStats(peer.id).stale > 0) {
+        this.startTimer(peer, SPEAKER_TIMER.STALE, staleTime, () => this.sweep(peer, `peer ${c.address} sent no End-of-RIB within ${staleTime} s of its restart`));
+      }
+    }
     peer.inRib = true;
     peer.endOfRibPending = true;
+    if (this.options.gracefulRestart?.restarting && gr && !peer.restartDone) {
+      // RFC 4724 §4.1: the restarting speaker sends its table after the peer's End-of-RIB.
+      peer.restartDone = true;
+      peer.deferred = [];
+      const deferral = this.options.gracefulRestart.selectionDeferralTime ?? this.options.gracefulRestart.restartTime ?? DEFAULT_RESTART_TIME;
+      this.startTimer(peer, SPEAKER_TIMER.DEFERRAL, deferral, () => this.releaseDeferred(peer));
+    }
     this.scheduleFlush();
   }
 
@@ -372,6 +479,10 @@ export class BgpSpeaker {
       if (peer.endOfRibPending) {
         messages.push(...encodeEndOfRib(peer.negotiated, peer.families));
         peer.endOfRibPending = false;
+      }
+      if (peer.deferred) {
+        peer.deferred.push(...messages);
+        continue;
       }
       for (const m of messages) peer.connection.write(m);
       peer.messagesSent += messages.length;

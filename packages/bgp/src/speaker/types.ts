@@ -6,6 +6,7 @@ import { type RouterId } from '../ids.js';
 import { type CompiledPolicy } from '../policy/policy.js';
 import { type FibSink } from '../rib/fib.js';
 
+import { type GracefulRestartConfig } from './graceful-restart.js';
 import { type SpeakerClock, type SpeakerTransport } from './ports.js';
 
 /** One configured neighbour. */
@@ -18,6 +19,8 @@ export interface SpeakerPeerConfig {
   readonly port?: number;
   /** Source address for the connection; the connection's own address is used as next hop when absent. */
   readonly localAddress?: string;
+  /** TCP MD5 password shared with the peer (RFC 2385); set through the transport's socket port. */
+  readonly md5Password?: string;
   /** This speaker's IPv6 address on the session, the next hop of IPv6 routes it advertises. */
   readonly localAddress6?: string;
   /** Wait for the peer to connect instead of connecting (RFC 4271 §8.1.1 PassiveTcpEstablishment). */
@@ -58,6 +61,8 @@ export interface BgpSpeakerOptions {
   readonly flushDelayMs?: number;
   /** Capabilities sent to every peer (default: multiprotocol IPv4 and IPv6 unicast, route refresh; 4-octet AS is always added). */
   readonly capabilities?: readonly Capability[];
+  /** Graceful restart (RFC 4724), as helper and as restarting speaker; off when absent. Adds the capability. */
+  readonly gracefulRestart?: GracefulRestartConfig;
   readonly logger?: SpeakerLogger;
 }
 
@@ -70,14 +75,24 @@ export interface PeerStatus {
   readonly uptimeSeconds: number | undefined;
   /** Routes held from the peer (after import policy). */
   readonly receivedPrefixes: number;
+  /** Of the received routes, those kept stale while the peer restarts (RFC 4724). */
+  readonly stalePrefixes: number;
   /** Routes currently advertised to the peer. */
   readonly advertisedPrefixes: number;
   /** Routes the import checks or policy rejected this session. */
   readonly filteredPrefixes: number;
   readonly messagesReceived: number;
   readonly messagesSent: number;
+  /** UPDATE messages received, End-of-RIB markers included. */
+  readonly updatesReceived: number;
   /** Why the session last went down, in words (`"hold timer expired after 90 s with no KEEPALIVE or UPDATE from peer 10.0.0.2"`). */
   readonly lastDown: string | undefined;
   /** The full reason, with the NOTIFICATION when there was one. */
   readonly lastDownReason: DownReason | undefined;
+  /**
+   * The latest problem in words: {@link PeerStatus.lastDown}, or a connection attempt that
+   * got no answer (`"no answer from peer 10.0.0.2 port 179 within 2 s (3 attempts): TCP
+   * MD5 is configured, and a wrong password ..."`), which leaves no session to go down.
+   */
+  readonly lastError: string | undefined;
 }

@@ -3,6 +3,7 @@
 // caller may create or configure itself (in another network namespace, with TCP MD5).
 import net from 'node:net';
 
+import { BgpInvalidArgument } from '../../errors.js';
 import { type Connection, type ConnectionEvents, type ConnectTarget, type IncomingHandler, type SpeakerTransport, unmapAddress } from '../ports.js';
 
 /** Options of {@link createTcpTransport}. */
@@ -83,6 +84,10 @@ export function createTcpTransport(options: TcpTransportOptions = {}): SpeakerTr
   let server: net.Server | undefined;
   return {
     connect(target, events) {
+      if (target.md5Password !== undefined && !options.socketFactory) {
+        // Connecting without the key would only look like an unreachable peer.
+        throw new BgpInvalidArgument(`peer ${target.address} has a TCP MD5 password, but the transport has no socketFactory to set it (use setTcpMd5 from @twill/sys)`);
+      }
       const socket = options.socketFactory ? options.socketFactory(target) : new net.Socket();
       options.configureSocket?.(socket, target);
       const connection = wrap(socket, events, lingerMs, sockets);

@@ -1,0 +1,85 @@
+// The speaker's state for one configured neighbour: its FSM, connection, timers, the
+// graceful restart bookkeeping and the counters `peers()` reports.
+import { type GracefulRestartCapability } from '../codec/capabilities.js';
+import { type NegotiatedState, INITIAL_NEGOTIATED_STATE } from '../codec/negotiated.js';
+import { type FsmState, type TimerName } from '../fsm/types.js';
+import { type PeerId } from '../ids.js';
+
+import { type CancelTimer, type Connection } from './ports.js';
+import { type SpeakerPeerConfig } from './types.js';
+import { type SessionFamilies } from './updates.js';
+
+/** Timers the speaker runs beside the FSM's. */
+export const SPEAKER_TIMER = {
+  /** Helper: the peer's Restart Time, from its session's end until it is back (RFC 4724 §4.2). */
+  RESTART: 'restart',
+  /** Helper: from the peer's return until its End-of-RIB. */
+  STALE: 'stale',
+  /** Restarting: how long to wait for the peer's End-of-RIB before sending ours (RFC 4724 §4.1). */
+  DEFERRAL: 'deferral',
+} as const;
+/** One of {@link SPEAKER_TIMER}. */
+export type SpeakerTimerName = (typeof SPEAKER_TIMER)[keyof typeof SPEAKER_TIMER];
+
+/** The speaker's state for one peer. */
+export class PeerRuntime {
+  fsm: FsmState;
+  connection: Connection | undefined;
+  buffer: Uint8Array = new Uint8Array(0);
+  negotiated: NegotiatedState = INITIAL_NEGOTIATED_STATE;
+  families: SessionFamilies = { ipv4: true, ipv6: false };
+  readonly timers = new Map<TimerName | SpeakerTimerName, CancelTimer>();
+  /** The RIB knows the peer (it was Established once), so its counters can be read. */
+  inRib = false;
+  /** End-of-RIB goes out after the first flush of a new session (RFC 4724 §2). */
+  endOfRibPending = false;
+  /** The peer's graceful restart capability on the current (or last) session. */
+  peerGracefulRestart: GracefulRestartCapability | undefined;
+  /** The peer announced route refresh (RFC 2918) on the current session. */
+  peerRouteRefresh = false;
+  /** Restarting: messages held until the peer's End-of-RIB (undefined: send at once). */
+  deferred: Uint8Array[] | undefined;
+  /** Restarting: the first session after the restart has been through the deferral. */
+  restartDone = false;
+  /** Restarting: families whose End-of-RIB the peer has sent on this session. */
+  readonly endOfRibReceived = new Set<4 | 6>();
+  messagesReceived = 0;
+  messagesSent = 0;
+  updatesReceived = 0;
+  /** Connection attempts since the last Established. */
+  connectAttempts = 0;
+  /** The latest problem in words, from the FSM or the connection. */
+  lastError: string | undefined;
+
+  constructor(
+    readonly config: SpeakerPeerConfig,
+    readonly id: PeerId,
+    fsm: FsmState,
+  ) {
+    this.fsm = fsm;
+  }
+
+  /** Cancels one of the timers. */
+  cancel(timer: TimerName | SpeakerTimerName): void {
+    this.timers.get(timer)?.();
+    this.timers.delete(timer);
+  }
+
+  /** Cancels every timer. */
+  cancelAll(): void {
+    for (const cancel of this.timers.values()) cancel();
+    this.timers.clear();
+  }
+}
+
+/**
+ * Why a connection attempt got no answer, in words: a peer with a TCP MD5 password on
+ * one side only, or a different one, never answers (its kernel drops the segments).
+ */
+export function describeConnectTimeout(peer: SpeakerPeerConfig, seconds: number, attempts: number): string {
+  const where = `peer ${peer.address} port ${peer.port ?? 179}`;
+  const base = `no answer from ${where} within ${seconds} s (${attempts} attempt${attempts === 1 ? '' : 's'})`;
+  return peer.md5Password === undefined
+    ? `${base}: the peer is down, unreachable, filtered, or expects a TCP MD5 password`
+    : `${base}: TCP MD5 is configured, and a wrong password (or none on the peer) looks exactly like this: the peer's kernel drops the segments without a reply`;
+}
