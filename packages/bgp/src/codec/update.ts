@@ -8,7 +8,8 @@ import { decodeHeader, frameMessage } from './header.js';
 import { ByteWriter } from './internal/bytes.js';
 import { type NegotiatedState, hasFamily } from './negotiated.js';
 import { NOTIFICATION_CODE, UPDATE_ERROR } from './notification-codes.js';
-import { type Nlri, decodeNlriList, encodeNlriList } from './prefix.js';
+import { type PackedNlri, checkNlriField, unpackNlri } from './packed-nlri.js';
+import { type Nlri, encodeNlriList } from './prefix.js';
 
 /** An UPDATE message. `withdrawn` and `nlri` are IPv4 unicast; other families travel in MP attributes. */
 export interface BgpUpdate {
@@ -42,16 +43,25 @@ function malformedList(reason: string): BgpNotification {
 }
 
 /**
- * Decodes an UPDATE message (header included).
- *
- * Throws only for the session-reset cases of RFC 7606: lengths that do not add up
- * (RFC 4271 §6.3 Malformed Attribute List), a malformed Withdrawn Routes or NLRI field
- * (RFC 7606 §5.3: 3/1 and 3/10), a malformed or repeated MP attribute (3/9, 3/1; with
- * `afiSafi` when AFI/SAFI disable may be used instead), an unrecognized well-known
- * attribute (3/2). Every other problem comes back in `error`.
- * @throws {BgpNotification} as above, or for a bad header (1/x).
+ * An UPDATE decoded except for its IPv4 Withdrawn Routes and NLRI fields, which stay as
+ * checked wire bytes ({@link PackedNlri}, walked with `Ipv4NlriCursor`): what a
+ * receiver of a full table uses. The attributes (MP_REACH/MP_UNREACH included) are
+ * decoded once per message.
  */
-export function decodeUpdate(bytes: Uint8Array, state: NegotiatedState): DecodedUpdate {
+export interface PackedUpdate {
+  readonly type: 'update';
+  readonly withdrawn: PackedNlri;
+  readonly attributes: PathAttributes;
+  readonly nlri: PackedNlri;
+  readonly error?: UpdateError;
+}
+
+/**
+ * Decodes an UPDATE message (header included), leaving the IPv4 NLRI fields packed.
+ * Checks and errors are those of {@link decodeUpdate}.
+ * @throws {BgpNotification} as {@link decodeUpdate}.
+ */
+export function decodeUpdatePacked(bytes: Uint8Array, state: NegotiatedState): PackedUpdate {
   decodeHeader(bytes, state);
   if (bytes[18] !== MESSAGE_TYPE.UPDATE) throw malformedList(`message type ${bytes[18]} is not UPDATE`);
   const body = bytes.subarray(HEADER_LENGTH);
@@ -62,14 +72,16 @@ export function decodeUpdate(bytes: Uint8Array, state: NegotiatedState): Decoded
   const attributesStart = 4 + withdrawnLength;
   if (attributesStart + attributesLength > body.length) throw malformedList(`Total Path Attribute Length ${attributesLength} exceeds the message`);
 
-  const v4AddPath = hasFamily(state.addPathReceive, AFI.IPV4, SAFI.UNICAST);
-  const withdrawn = decodeNlriList(body.subarray(2, 2 + withdrawnLength), 4, v4AddPath);
+  const addPath = hasFamily(state.addPathReceive, AFI.IPV4, SAFI.UNICAST);
+  const withdrawn: PackedNlri = { family: 4, addPath, bytes: body.subarray(2, 2 + withdrawnLength) };
   // RFC 7606 §5.3: a Withdrawn Routes field that cannot be parsed resets the session.
-  if (typeof withdrawn === 'string') throw malformedList(`Withdrawn Routes: ${withdrawn}`);
-  const nlri = decodeNlriList(body.subarray(attributesStart + attributesLength), 4, v4AddPath);
+  const withdrawnProblem = checkNlriField(withdrawn.bytes, 4, addPath);
+  if (withdrawnProblem !== undefined) throw malformedList(`Withdrawn Routes: ${withdrawnProblem}`);
+  const nlri: PackedNlri = { family: 4, addPath, bytes: body.subarray(attributesStart + attributesLength) };
   // RFC 4271 §6.3 / RFC 7606 §5.3: a malformed NLRI field is "Invalid Network Field".
-  if (typeof nlri === 'string') {
-    throw new BgpNotification({ errorCode: NOTIFICATION_CODE.UPDATE_MESSAGE_ERROR, errorSubcode: UPDATE_ERROR.INVALID_NETWORK_FIELD, reason: `NLRI: ${nlri}` });
+  const nlriProblem = checkNlriField(nlri.bytes, 4, addPath);
+  if (nlriProblem !== undefined) {
+    throw new BgpNotification({ errorCode: NOTIFICATION_CODE.UPDATE_MESSAGE_ERROR, errorSubcode: UPDATE_ERROR.INVALID_NETWORK_FIELD, reason: `NLRI: ${nlriProblem}` });
   }
 
   const problems: UpdateProblem[] = [];
@@ -78,10 +90,11 @@ export function decodeUpdate(bytes: Uint8Array, state: NegotiatedState): Decoded
   // RFC 7606 §3.d (RFC 4271 §5): announcing routes needs ORIGIN and AS_PATH, and NEXT_HOP
   // for NLRI in the NLRI field (RFC 4760 §3: not for MP_REACH_NLRI alone).
   const reach = attributes.mpReach;
-  const announces = nlri.length > 0 || (reach !== undefined && (reach.nlri.length > 0 || reach.opaque !== undefined));
+  const inNlriField = nlri.bytes.length > 0;
+  const announces = inNlriField || (reach !== undefined && (reach.nlri.length > 0 || reach.opaque !== undefined));
   if (announces) {
     const required: number[] = [ATTRIBUTE_TYPE.ORIGIN, ATTRIBUTE_TYPE.AS_PATH];
-    if (nlri.length > 0) required.push(ATTRIBUTE_TYPE.NEXT_HOP);
+    if (inNlriField) required.push(ATTRIBUTE_TYPE.NEXT_HOP);
     for (const type of required) {
       if (!present.has(type)) {
         // RFC 4271 §6.3: the data is the type code of the missing attribute.
@@ -89,10 +102,26 @@ export function decodeUpdate(bytes: Uint8Array, state: NegotiatedState): Decoded
       }
     }
   }
-  const update: BgpUpdate = { type: 'update', withdrawn, attributes, nlri };
+  const update: PackedUpdate = { type: 'update', withdrawn, attributes, nlri };
   if (problems.length === 0) return update;
   const action = problems.some((p) => p.action === ERROR_ACTION.TREAT_AS_WITHDRAW) ? ERROR_ACTION.TREAT_AS_WITHDRAW : ERROR_ACTION.ATTRIBUTE_DISCARD;
   return { ...update, error: { action, problems } };
+}
+
+/**
+ * Decodes an UPDATE message (header included).
+ *
+ * Throws only for the session-reset cases of RFC 7606: lengths that do not add up
+ * (RFC 4271 §6.3 Malformed Attribute List), a malformed Withdrawn Routes or NLRI field
+ * (RFC 7606 §5.3: 3/1 and 3/10), a malformed or repeated MP attribute (3/9, 3/1; with
+ * `afiSafi` when AFI/SAFI disable may be used instead), an unrecognized well-known
+ * attribute (3/2). Every other problem comes back in `error`.
+ * @throws {BgpNotification} as above, or for a bad header (1/x).
+ */
+export function decodeUpdate(bytes: Uint8Array, state: NegotiatedState): DecodedUpdate {
+  const packed = decodeUpdatePacked(bytes, state);
+  const update: BgpUpdate = { type: 'update', withdrawn: unpackNlri(packed.withdrawn), attributes: packed.attributes, nlri: unpackNlri(packed.nlri) };
+  return packed.error === undefined ? update : { ...update, error: packed.error };
 }
 
 /**
@@ -120,8 +149,10 @@ export function endOfRib(family: AfiSafi): BgpUpdate {
 }
 
 /** The family whose End-of-RIB this UPDATE is (RFC 4724 §2), or undefined when it is not one. */
-export function endOfRibFamily(update: BgpUpdate): AfiSafi | undefined {
-  if (update.withdrawn.length > 0 || update.nlri.length > 0) return undefined;
+export function endOfRibFamily(update: BgpUpdate | PackedUpdate): AfiSafi | undefined {
+  const withdrawn = 'bytes' in update.withdrawn ? update.withdrawn.bytes.length : update.withdrawn.length;
+  const nlri = 'bytes' in update.nlri ? update.nlri.bytes.length : update.nlri.length;
+  if (withdrawn > 0 || nlri > 0) return undefined;
   const keys = Object.entries(update.attributes).filter(([, v]) => v !== undefined).map(([k]) => k);
   if (keys.length === 0) return { afi: AFI.IPV4, safi: SAFI.UNICAST };
   const unreach = update.attributes.mpUnreach;

@@ -66,6 +66,7 @@ export class AttributeSet {
   /** ORIGINATOR_ID as a number, 0 when absent (RFC 4456 §9). */
   readonly originatorId: number;
   private pathText: string | undefined;
+  private hops: readonly string[] | undefined;
 
   constructor(
     /** A small number unique in its table, for cache keys. */
@@ -79,6 +80,13 @@ export class AttributeSet {
     const first = value.asPath?.[0];
     this.neighborAs = first?.type === AS_PATH_SEGMENT.AS_SEQUENCE ? first.asns[0] : undefined;
     this.originatorId = value.originatorId === undefined ? 0 : ipv4ToNumber(value.originatorId);
+  }
+
+  /** The next hops as a FIB route lists them: the global one, then the link-local one when known (computed once). */
+  get nextHops(): readonly string[] {
+    const v = this.value;
+    this.hops ??= Object.freeze(v.linkLocalNextHop === undefined ? [v.nextHop] : [v.nextHop, v.linkLocalNextHop]);
+    return this.hops;
   }
 
   /** The AS_PATH as text (computed once), for AS path regular expressions. */

@@ -43,7 +43,7 @@ export function keyFamily(key: PrefixKey): 4 | 6 {
 export function prefixFromKey(key: PrefixKey): BgpPrefix {
   if (typeof key === 'number') {
     if (!Number.isInteger(key) || key < 1 || key >= 2 * TWO_32) throw new BgpInvalidArgument(`${key} is not an IPv4 prefix key`);
-    const length = Math.floor(Math.log2(key));
+    const length = key >= TWO_32 ? 32 : 31 - Math.clz32(key);
     const network = key - 2 ** length;
     const address = length === 0 ? 0 : length === 32 ? network : network * 2 ** (32 - length);
     // Host bits are already zero: build the prefix directly (this runs once per FIB route).

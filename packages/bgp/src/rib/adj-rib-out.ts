@@ -1,0 +1,121 @@
+// Per-peer Adj-RIB-Out (RFC 4271 §3.2, §9.2): what each peer is sent for a prefix is the
+// best path after the protocol's rules (split horizon, reflection, well-known
+// communities), the export policy and the eBGP/iBGP rewrites; a change from what was
+// last sent becomes a withdrawal or an announcement grouped with others of identical
+// attributes (one UPDATE carries many NLRI).
+import { type Nlri } from '../codec/prefix.js';
+import { type PeerId } from '../ids.js';
+import { type CompiledPolicy, evaluatePolicy } from '../policy/policy.js';
+
+import { type AttributeSet, type RouteAttributes } from './attributes.js';
+import { type Path } from './path.js';
+import { type PeerEntry } from './peer.js';
+import { type PrefixKey, keyFamily, prefixFromKey } from './prefix-key.js';
+import { type SpeakerIdentity, exportRewrite, mayAdvertise } from './propagation.js';
+import { type RouteTable } from './route-table.js';
+
+/** Announcements with identical attributes: one UPDATE can carry them all. */
+export interface AnnouncementGroup {
+  readonly attributes: RouteAttributes;
+  readonly nlri: readonly Nlri[];
+}
+
+/** What to send one peer after a flush. */
+export interface OutgoingDelta {
+  readonly withdrawn: readonly Nlri[];
+  readonly announced: readonly AnnouncementGroup[];
+}
+
+/** One peer's changes gathered during a flush, as prefix keys. */
+class PeerDelta {
+  readonly withdrawn: PrefixKey[] = [];
+  readonly groups = new Map<AttributeSet, PrefixKey[]>();
+
+  toOutgoing(): OutgoingDelta {
+    return {
+      withdrawn: this.withdrawn.map(nlriOf),
+      announced: Array.from(this.groups, ([set, keys]) => ({ attributes: set.value, nlri: keys.map(nlriOf) })),
+    };
+  }
+}
+
+function nlriOf(key: PrefixKey): Nlri {
+  return { prefix: prefixFromKey(key) };
+}
+
+/**
+ * Brings Adj-RIB-Out entries in line with the Loc-RIB during one flush and gathers the
+ * resulting changes per peer. Export results are cached per (peer, source, attributes,
+ * policy result, family) for the flush: a full table with a few attribute sets is
+ * rewritten a few times, not once per route.
+ */
+export class ExportRun {
+  private readonly deltas = new Map<PeerEntry, PeerDelta>();
+  /** Without an export policy: per target peer, keyed by a number made of the source peer, attribute set and family. */
+  private readonly plain = new Map<PeerEntry, Map<number, AttributeSet>>();
+  private readonly policedCache = new Map<string, AttributeSet>();
+
+  constructor(
+    private readonly table: RouteTable,
+    private readonly me: SpeakerIdentity,
+    private readonly policed: (policy: CompiledPolicy, set: AttributeSet, applied: readonly number[]) => AttributeSet,
+  ) {}
+
+  /** Makes `peer`'s Adj-RIB-Out entry for `key` follow `best` (undefined: no route). */
+  exportTo(peer: PeerEntry, key: PrefixKey, best: Path | undefined): void {
+    const out = best === undefined ? undefined : this.exportSet(peer, key, best);
+    const previous = peer.adjRibOut.get(key);
+    if (out === previous) return;
+    let delta = this.deltas.get(peer);
+    if (delta === undefined) this.deltas.set(peer, (delta = new PeerDelta()));
+    if (out) {
+      out.refs += 1;
+      peer.adjRibOut.set(key, out);
+      let group = delta.groups.get(out);
+      if (!group) delta.groups.set(out, (group = []));
+      group.push(key);
+    } else {
+      peer.adjRibOut.delete(key);
+      delta.withdrawn.push(key);
+    }
+    if (previous) this.table.attributes.release(previous);
+  }
+
+  /** Per peer with something to send, its UPDATE content. */
+  result(): Map<PeerId, OutgoingDelta> {
+    const updates = new Map<PeerId, OutgoingDelta>();
+    for (const [peer, d] of this.deltas) {
+      if (d.withdrawn.length === 0 && d.groups.size === 0) continue;
+      updates.set(peer.config.id, d.toOutgoing());
+    }
+    return updates;
+  }
+
+  private exportSet(peer: PeerEntry, key: PrefixKey, best: Path): AttributeSet | undefined {
+    if (!mayAdvertise(best, peer)) return undefined;
+    const family = keyFamily(key);
+    const policy = peer.config.exportPolicy;
+    if (policy === undefined) {
+      // Attribute set ids are small integers; 2^13 peers and 2 families fit below them.
+      const cacheKey = (best.attrs.id * 8192 + best.peer.index) * 2 + (family === 6 ? 1 : 0);
+      let cache = this.plain.get(peer);
+      if (cache === undefined) this.plain.set(peer, (cache = new Map()));
+      let out = cache.get(cacheKey);
+      if (out === undefined) {
+        out = this.table.attributes.intern(exportRewrite(best, best.attrs.value, best.attrs.value, peer, this.me, family));
+        cache.set(cacheKey, out);
+      }
+      return out;
+    }
+    const outcome = evaluatePolicy(policy, { prefix: key, attributes: best.attrs });
+    if (!outcome.accept) return undefined;
+    const policed = outcome.applied.length > 0 ? this.policed(policy, best.attrs, outcome.applied) : best.attrs;
+    const cacheKey = `x${peer.index}:${best.peer.index}:${best.attrs.id}:${policed.id}:${family}`;
+    let out = this.policedCache.get(cacheKey);
+    if (out === undefined) {
+      out = this.table.attributes.intern(exportRewrite(best, best.attrs.value, policed.value, peer, this.me, family));
+      this.policedCache.set(cacheKey, out);
+    }
+    return out;
+  }
+}
