@@ -19,30 +19,12 @@ import {
 import { parseAddress, sameAddress } from '../range/address.js';
 import { RangeAllocator } from '../range/allocator.js';
 import { findRange } from '../range/range-set.js';
-import { type RetryPolicy } from '../store/retry.js';
 import { type Store } from '../store/store.js';
-import { type IpamPluginConfig, type IpamStoreLocation, parseIpamPluginConfig } from './config.js';
+import { type IpamPluginConfig, parseIpamPluginConfig } from './config.js';
+import { POOL_COMMANDS } from './pool-handlers.js';
+import { usesPools } from './pool-config.js';
+import { type IpamPluginPorts, STATUS_PROBE_NAME } from './ports.js';
 import { parseResolvConf } from './resolv-conf.js';
-
-/** What the handlers need from the outside world. */
-export interface IpamPluginPorts {
-  /**
-   * Opens the store at `location` (the caller closes it).
-   * @throws StoreFailureError (CNI code 5) when it cannot be opened.
-   */
-  openStore(location: IpamStoreLocation): Promise<Store>;
-  /** Reads a resolv.conf (`ipam.resolvConf`) as text; rejects when it cannot. */
-  readResolvConf(path: string): Promise<string>;
-  /** How store conflicts are retried: the clock (`sleep`) and randomness live here. */
-  readonly retry?: RetryPolicy;
-}
-
-/**
- * The key STATUS writes and deletes to prove the store is writable. A name that is no
- * address: host-local and the range allocator both ignore it, and the file store never
- * lists dot files.
- */
-export const STATUS_PROBE_NAME = '.twill-ipam-status';
 
 function configOf(request: RequestBase): IpamPluginConfig {
   return parseIpamPluginConfig(request.config.raw, { cniArgs: request.args.pairs });
@@ -160,7 +142,9 @@ async function status(ports: IpamPluginPorts, request: RequestBase): Promise<voi
 /**
  * The handlers of the twill-ipam CNI IPAM plugin, for cni-core's `runPlugin`: host-local's
  * ADD, DEL, CHECK and GC semantics (same config keys, same on-disk format with the
- * `files` store), and STATUS.
+ * `files` store), and STATUS. A config whose `ipam` has `pools` is served by the pool
+ * allocator instead (pool-handlers.ts, parsePoolPluginConfig); the rest of this list is
+ * range mode.
  *
  * - ADD: one address per range set; the result (built as 1.1.0, converted by runPlugin
  *   to the request's version) lists `ips` with their gateway, `ipam.routes`, and `dns`
@@ -174,11 +158,12 @@ async function status(ports: IpamPluginPorts, request: RequestBase): Promise<voi
  * - STATUS: code 50 when the store cannot be opened or written.
  */
 export function createIpamPluginHandlers(ports: IpamPluginPorts): PluginHandlers {
+  const pools = (request: RequestBase): boolean => usesPools(request.config.raw);
   return {
-    add: (request) => add(ports, request),
-    del: (request) => del(ports, request),
-    check: (request) => check(ports, request),
-    gc: (request) => gc(ports, request),
-    status: (request) => status(ports, request),
+    add: (request) => (pools(request) ? POOL_COMMANDS.add(ports, request) : add(ports, request)),
+    del: (request) => (pools(request) ? POOL_COMMANDS.del(ports, request) : del(ports, request)),
+    check: (request) => (pools(request) ? POOL_COMMANDS.check(ports, request) : check(ports, request)),
+    gc: (request) => (pools(request) ? POOL_COMMANDS.gc(ports, request) : gc(ports, request)),
+    status: (request) => (pools(request) ? POOL_COMMANDS.status(ports, request) : status(ports, request)),
   };
 }

@@ -10,7 +10,17 @@ export {
   parseIpamPluginConfig,
 } from './config.js';
 export { parseResolvConf } from './resolv-conf.js';
-export { type IpamPluginPorts, STATUS_PROBE_NAME, createIpamPluginHandlers } from './handlers.js';
+export { type IpamPluginPorts, STATUS_PROBE_NAME } from './ports.js';
+export { createIpamPluginHandlers } from './handlers.js';
+export { type PoolPluginConfig, type ParsePoolPluginOptions, usesPools, parsePoolPluginConfig } from './pool-config.js';
+export { type PoolAllocatorLease, type PoolAllocatorSource } from './pool-handlers.js';
 export { type SourceLauncherOptions, sourceLauncherScript } from './launcher.js';
 export { openIpamStore, nodeIpamPluginPorts, runTwillIpam } from './sys/main.js';
-export { type InstallSourceLauncherOptions, installSourceLauncher } from './sys/launcher.js';
+export {
+  type InstallSourceLauncherOptions,
+  installSourceLauncher,
+  type InstallForwardedIpamOptions,
+  installForwardedIpam,
+} from './sys/launcher.js';
+export { DEFAULT_AGENT_SOCKET, type ServeIpamOptions, serveIpam } from './sys/serve.js';
+export { runServeCommand } from './sys/serve-command.js';

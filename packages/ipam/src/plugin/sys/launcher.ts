@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { type InstalledPlugin, installForwardedPlugin } from '@twill/cni-core';
+
 import { sourceLauncherScript } from '../launcher.js';
 
 /** Options of {@link installSourceLauncher}. */
@@ -14,6 +16,12 @@ export interface InstallSourceLauncherOptions {
   readonly node?: string;
 }
 
+// The source launcher's text: node on this package's cli.ts with tsx.
+function sourceLauncher(node = process.execPath): string {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return sourceLauncherScript({ node, tsx, entry: join(import.meta.dirname, 'cli.ts') });
+}
+
 /**
  * Writes an executable `twill-ipam` launcher into `binDir` (created when missing) that
  * runs the plugin from this package's TypeScript sources with tsx: for tests and the
@@ -22,11 +30,36 @@ export interface InstallSourceLauncherOptions {
  * @throws when tsx cannot be resolved or the file cannot be written.
  */
 export async function installSourceLauncher(binDir: string, options: InstallSourceLauncherOptions = {}): Promise<string> {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const entry = join(import.meta.dirname, 'cli.ts');
   const file = join(binDir, options.name ?? 'twill-ipam');
   await mkdir(binDir, { recursive: true });
-  await writeFile(file, sourceLauncherScript({ node: options.node ?? process.execPath, tsx, entry }), { mode: 0o755 });
+  await writeFile(file, sourceLauncher(options.node), { mode: 0o755 });
   await chmod(file, 0o755);
   return file;
+}
+
+/** Options of {@link installForwardedIpam}. */
+export interface InstallForwardedIpamOptions {
+  /**
+   * The standalone plugin's executable text, run when no server answers (default: the
+   * source launcher, node with tsx on this package's sources).
+   */
+  readonly standalone?: string;
+  /** The forwarder executable (default: @twill/sys's build/Release/twill-forward). */
+  readonly forwarder?: string;
+}
+
+/**
+ * Installs twill-ipam behind the native forwarder into a CNI bin folder: `twill-ipam`
+ * is the forwarder (calls go to `twill-ipam serve` on `TWILL_AGENT_SOCKET`, default
+ * `/run/twill/agent.sock`) and `twill-ipam.standalone` the plugin itself, run when no
+ * server answers. Each file is written beside and renamed into place.
+ * @throws PluginServerError `FORWARDER_MISSING` when @twill/sys's forwarder is not built.
+ */
+export function installForwardedIpam(binDir: string, options: InstallForwardedIpamOptions = {}): Promise<InstalledPlugin> {
+  return installForwardedPlugin({
+    binDir,
+    name: 'twill-ipam',
+    standalone: options.standalone ?? sourceLauncher(),
+    ...(options.forwarder === undefined ? {} : { forwarder: options.forwarder }),
+  });
 }

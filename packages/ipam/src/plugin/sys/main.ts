@@ -1,6 +1,7 @@
 // The twill-ipam process: the real store adapters and file reads behind the handlers'
 // ports, and cni-core's runPluginMain around them.
 import { mkdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 
 import { runPluginMain } from '@twill/cni-core';
 
@@ -8,7 +9,8 @@ import { StoreFailureError } from '../../errors.js';
 import { type Store } from '../../store/store.js';
 import { FileStore } from '../../store/sys/file-store.js';
 import { type IpamStoreLocation, sqliteStorePath } from '../config.js';
-import { createIpamPluginHandlers, type IpamPluginPorts } from '../handlers.js';
+import { createIpamPluginHandlers } from '../handlers.js';
+import { type IpamPluginPorts } from '../ports.js';
 
 /**
  * Opens the store of a location: host-local's data directory (`files`, locked with
@@ -29,9 +31,9 @@ export async function openIpamStore(location: IpamStoreLocation): Promise<Store>
   return SqliteStore.open({ path: sqliteStorePath(location) });
 }
 
-/** The ports of the real process: {@link openIpamStore} and `readFile`. */
+/** The ports of the real process: {@link openIpamStore}, `readFile` and the host name. */
 export function nodeIpamPluginPorts(): IpamPluginPorts {
-  return { openStore: openIpamStore, readResolvConf: (path) => readFile(path, 'utf8') };
+  return { openStore: openIpamStore, readResolvConf: (path) => readFile(path, 'utf8'), hostname };
 }
 
 /**
