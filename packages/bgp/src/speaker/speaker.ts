@@ -7,7 +7,7 @@ import { splitMessages } from '../codec/header.js';
 import { type BgpMessage, decodeMessage, encodeMessage } from '../codec/message.js';
 import { INITIAL_NEGOTIATED_STATE } from '../codec/negotiated.js';
 import { type BgpPrefix, parsePrefix } from '../codec/prefix.js';
-import { type DecodedUpdate } from '../codec/update.js';
+import { type DecodedUpdate, type PackedUpdate, decodeUpdatePacked } from '../codec/update.js';
 import { BgpInvalidArgument, BgpNotification } from '../errors.js';
 import { createFsm, step } from '../fsm/step.js';
 import { type DownReason, type FsmAction, type FsmEvent, type SessionParameters, type TimerName, SESSION_STATE, TIMER } from '../fsm/types.js';
@@ -361,7 +361,8 @@ export class BgpSpeaker {
   private handleMessage(peer: PeerRuntime, bytes: Uint8Array): void {
     let message;
     try {
-      message = decodeMessage(bytes, peer.negotiated);
+      // UPDATEs keep their IPv4 NLRI fields packed: the RIB walks them without building objects.
+      message = bytes[18] === MESSAGE_TYPE.UPDATE ? decodeUpdatePacked(bytes, peer.negotiated) : decodeMessage(bytes, peer.negotiated);
     } catch (error) {
       if (!(error instanceof BgpNotification)) throw error;
       const type = bytes[18];
@@ -391,7 +392,7 @@ export class BgpSpeaker {
     }
   }
 
-  private applyUpdate(peer: PeerRuntime, update: DecodedUpdate): void {
+  private applyUpdate(peer: PeerRuntime, update: DecodedUpdate | PackedUpdate): void {
     const result = this.rib.receive(peer.id, update);
     if (result.limitExceeded) return this.feed(peer, { type: 'AutomaticStop', notification: result.limitExceeded });
     if (result.accepted + result.withdrawn > 0) this.scheduleFlush();
