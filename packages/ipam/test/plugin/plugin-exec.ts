@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { installSourceLauncher } from '../../src/plugin/index.js';
+import { installForwardedIpam, installSourceLauncher } from '../../src/plugin/index.js';
 import { bundleScript } from '../bundle.js';
 
 /** Debian's containernetworking-plugins. */
@@ -38,6 +38,23 @@ export async function twillBinDir(options: { source?: boolean } = {}): Promise<{
   const plugin = join(dir, 'twill-ipam');
   writeFileSync(plugin, `#!/bin/sh\nexec '${process.execPath}' '${bundle}' "$@"\n`, { mode: 0o755 });
   return { dir, plugin };
+}
+
+/** The bundled plugin's launcher script (plain Node on the esbuild bundle of cli.ts). */
+export async function bundledLauncher(): Promise<string> {
+  const bundle = await bundleScript(join(import.meta.dirname, '..', '..', 'src', 'plugin', 'sys', 'cli.ts'));
+  return `#!/bin/sh\nexec '${process.execPath}' '${bundle}' "$@"\n`;
+}
+
+/**
+ * A temporary CNI bin folder with twill-ipam behind the native forwarder
+ * (installForwardedIpam): `twill-ipam` is @twill/sys's twill-forward, and
+ * `twill-ipam.standalone` the bundled plugin it falls back to.
+ */
+export async function forwardedBinDir(): Promise<{ dir: string; plugin: string; standalone: string }> {
+  const dir = tempDir('twill-ipam-fwd-');
+  const installed = await installForwardedIpam(dir, { standalone: await bundledLauncher() });
+  return { dir, ...installed };
 }
 
 /**
