@@ -92,8 +92,11 @@ export class ExportRun {
   }
 
   private exportSet(peer: PeerEntry, key: PrefixKey, best: Path): AttributeSet | undefined {
-    if (!mayAdvertise(best, peer)) return undefined;
     const family = keyFamily(key);
+    // RFC 4760 §6: a family the session does not carry stays out of its Adj-RIB-Out.
+    const families = peer.config.families;
+    if (families && !(family === 4 ? families.ipv4 : families.ipv6)) return undefined;
+    if (!mayAdvertise(best, peer)) return undefined;
     const policy = peer.config.exportPolicy;
     if (policy === undefined) {
       // Attribute set ids are small integers; 2^13 peers and 2 families fit below them.
