@@ -45,7 +45,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" >"$stamp"
 fi
 
-if [ ! -f packages/sys/build/Release/twill_sys.node ]; then
+if [ ! -f packages/sys/build/Release/twill_sys.node ] || [ ! -f packages/sys/build/Release/twill-forward ]; then
   echo "setup: building the @twill/sys addon"
   npm run --silent build:native -w @twill/sys >/dev/null
 fi
