@@ -137,7 +137,8 @@ export {
   openRingBufferReader,
   type RingBufferReaderOptions,
   type LostEvents,
-  type PollScheduler,
+  type WatchRing,
+  type ReadinessWatch,
   type RingBufferSource,
 } from './ringbuf/reader.js';
 export { type RingMemory } from './ringbuf/records.js';

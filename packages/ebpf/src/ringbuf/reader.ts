@@ -1,29 +1,25 @@
 /**
- * Reading a ring buffer map from Node without blocking the event loop: a poll loop that
- * reads a bounded batch per tick, goes again on `setImmediate` while records keep
- * coming, and backs off on a timer (doubling up to `maxDelay`) while the ring is idle.
- *
- * The kernel can wake a reader through epoll on the map's fd; that needs `epoll_wait`
- * from `@twill/sys` and is a follow-up. Until then the latency when idle is at most
- * `maxDelay`, and the CPU cost of an idle reader one timer per `maxDelay`.
+ * Reading a ring buffer map from Node without blocking the event loop and without
+ * timers: the kernel makes the map's fd readable (epoll) when it holds records, and
+ * `@twill/sys` `watchFd` wakes the reader on the event loop. Each wakeup reads a bounded
+ * batch; readiness is level-triggered, so while records remain the reader is woken again
+ * on the next loop turn, after the other callbacks waiting there.
  */
 import { type RingMemory, consumeRecords, pendingBytes } from './records.js';
 import { mapRing } from './sys/ring-memory.js';
+import { watchReadable } from './sys/ring-wakeup.js';
 
-/** The timers the poll loop uses; injected by tests. */
-export interface PollScheduler {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  setImmediate(fn: () => void): unknown;
-  clearImmediate(handle: unknown): void;
+/** A running readiness watch; closing it stops the wakeups. */
+export interface ReadinessWatch {
+  close(): void;
 }
 
-const defaultScheduler: PollScheduler = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-  setImmediate: (fn) => setImmediate(fn),
-  clearImmediate: (handle) => clearImmediate(handle as NodeJS.Immediate),
-};
+/**
+ * Starts calling `onReady` whenever the ring may hold records, on every event loop turn
+ * while it does (level-triggered), and with an error when watching failed. The port
+ * over `watchFd`; tests substitute it.
+ */
+export type WatchRing = (onReady: (error?: unknown) => void) => ReadinessWatch;
 
 /** What {@link RingBufferReader.lost} reports. */
 export interface LostEvents {
@@ -45,18 +41,17 @@ export interface LostEvents {
 
 /** Options of {@link RingBufferReader}. */
 export interface RingBufferReaderOptions {
-  /** Records per tick at most (default 256): bounds the time spent per event loop turn. */
+  /** Records per wakeup at most (default 256): bounds the time spent per event loop turn. */
   batchSize?: number;
-  /** Milliseconds to wait after a tick that found nothing, at first (default 1). */
-  minDelay?: number;
-  /** Milliseconds the idle delay doubles up to (default 64). */
-  maxDelay?: number;
   /**
-   * Called with each record, in order, from the poll loop. Without it, read the records
+   * Called with each record, in order, from the event loop. Without it, read the records
    * with `for await (const record of reader)`.
    */
   onRecord?: (record: Uint8Array) => void;
-  /** Called when `onRecord` throws (default: the reader closes and the error is thrown from the timer). */
+  /**
+   * Called when `onRecord` throws, or when watching the ring fails (then the reader has
+   * closed). Default: the reader closes and the error is an uncaught exception.
+   */
   onError?: (error: unknown) => void;
   /** Records the async iterator may hold unread (default 4096). */
   maxQueued?: number;
@@ -68,8 +63,6 @@ export interface RingBufferReaderOptions {
   overflow?: 'pause' | 'drop';
   /** The producer's count of records it could not write (see {@link LostEvents.producer}). */
   lostCounter?: () => bigint | number;
-  /** Timers (default: Node's). */
-  scheduler?: PollScheduler;
 }
 
 /** A ring buffer map: its fd and its data size (`RingBufferMap` has both). */
@@ -80,44 +73,41 @@ export interface RingBufferSource {
 
 /**
  * Reads the records of a ring buffer map in the order they were reserved, through its
- * mmap-ed memory (no syscall per record). Start it with {@link openRingBufferReader}.
+ * mmap-ed memory (no syscall per record), woken by the kernel when records arrive.
+ * Start it with {@link openRingBufferReader}.
  */
 export class RingBufferReader implements AsyncIterable<Uint8Array> {
   readonly #memory: RingMemory;
   readonly #release: () => void;
+  readonly #watchRing: WatchRing | undefined;
   readonly #batchSize: number;
-  readonly #minDelay: number;
-  readonly #maxDelay: number;
   readonly #maxQueued: number;
   readonly #overflow: 'pause' | 'drop';
-  readonly #scheduler: PollScheduler;
   readonly #options: RingBufferReaderOptions;
   readonly #queue: Uint8Array[] = [];
   #waiting: ((result: IteratorResult<Uint8Array>) => void) | undefined;
-  #delay: number;
-  #timer: { handle: unknown; immediate: boolean } | undefined;
+  #watch: ReadinessWatch | undefined;
+  #iterating = false;
   #closed = false;
   #droppedByReader = 0;
   #discarded = 0;
   #received = 0;
+  #wakeups = 0;
 
   /**
-   * A reader over already mapped memory; `release` unmaps it on close. Most callers want
-   * {@link openRingBufferReader}.
-   * @throws {RangeError} for a batch size, queue size or delays that are not positive.
+   * A reader over already mapped memory; `release` unmaps it on close, `watch` wakes it
+   * (without one, only {@link read} reads). Most callers want {@link openRingBufferReader}.
+   * @throws {RangeError} for a batch or queue size that is not positive.
    */
-  constructor(memory: RingMemory, release: () => void, options: RingBufferReaderOptions = {}) {
+  constructor(memory: RingMemory, release: () => void, options: RingBufferReaderOptions = {}, watch?: WatchRing) {
     this.#memory = memory;
     this.#release = release;
+    this.#watchRing = watch;
     this.#options = options;
     this.#batchSize = positive('batchSize', options.batchSize ?? 256);
-    this.#minDelay = positive('minDelay', options.minDelay ?? 1);
-    this.#maxDelay = Math.max(this.#minDelay, positive('maxDelay', options.maxDelay ?? 64));
     this.#maxQueued = positive('maxQueued', options.maxQueued ?? 4096);
     this.#overflow = options.overflow ?? 'pause';
-    this.#scheduler = options.scheduler ?? defaultScheduler;
-    this.#delay = this.#minDelay;
-    if (options.onRecord) this.#schedule(true);
+    if (options.onRecord) this.#resume();
   }
 
   /** Whether {@link close} has been called. */
@@ -133,6 +123,16 @@ export class RingBufferReader implements AsyncIterable<Uint8Array> {
   /** Discarded records skipped so far (`ringbuf_discard`). */
   get discarded(): number {
     return this.#discarded;
+  }
+
+  /** Times the kernel woke the reader so far. */
+  get wakeups(): number {
+    return this.#wakeups;
+  }
+
+  /** Whether the reader is waiting for the kernel to wake it (false while paused or closed). */
+  get watching(): boolean {
+    return this.#watch !== undefined;
   }
 
   /** Bytes written by the producer and not read yet. */
@@ -158,11 +158,14 @@ export class RingBufferReader implements AsyncIterable<Uint8Array> {
     return out;
   }
 
-  /** Stops the poll loop, ends the iteration and unmaps the ring. Twice does nothing. */
+  /**
+   * Stops watching the ring (so it no longer keeps the process alive), ends the
+   * iteration and unmaps the ring. Twice does nothing.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#cancel();
+    this.#pause();
     this.#queue.length = 0;
     const waiting = this.#waiting;
     this.#waiting = undefined;
@@ -178,10 +181,12 @@ export class RingBufferReader implements AsyncIterable<Uint8Array> {
   /**
    * The records, in order, as they arrive; ends when the reader is closed. Leaving the
    * loop (`break`, `return`, a throw) closes the reader.
-   * @throws {Error} when `onRecord` was given, or when another iteration is waiting.
+   * @throws {Error} when `onRecord` was given.
    */
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     if (this.#options.onRecord) throw new Error('this reader delivers to onRecord; it cannot be iterated');
+    this.#iterating = true;
+    this.#resume();
     return {
       next: () => this.#next(),
       return: () => {
@@ -194,14 +199,14 @@ export class RingBufferReader implements AsyncIterable<Uint8Array> {
   #next(): Promise<IteratorResult<Uint8Array>> {
     const queued = this.#queue.shift();
     if (queued) {
-      if (this.#timer === undefined && !this.#closed) this.#schedule(true); // resume after a pause
+      this.#resume(); // after a pause, there is room again
       return Promise.resolve({ done: false, value: queued });
     }
     if (this.#closed) return Promise.resolve({ done: true, value: undefined });
     if (this.#waiting) return Promise.reject(new Error('another next() is still waiting'));
     return new Promise((resolve) => {
       this.#waiting = resolve;
-      if (this.#timer === undefined) this.#schedule(true);
+      this.#resume();
     });
   }
 
@@ -212,44 +217,40 @@ export class RingBufferReader implements AsyncIterable<Uint8Array> {
     return result.records;
   }
 
-  #schedule(now: boolean): void {
-    this.#cancel();
-    const tick = (): void => {
-      this.#timer = undefined;
-      this.#tick();
-    };
-    this.#timer = now
-      ? { handle: this.#scheduler.setImmediate(tick), immediate: true }
-      : { handle: this.#scheduler.setTimeout(tick, this.#delay), immediate: false };
+  /** Room for records in this wakeup: the batch, less what a paused iterator cannot hold. */
+  #room(): number {
+    if (!this.#iterating || this.#overflow === 'drop') return this.#batchSize;
+    return Math.min(this.#batchSize, this.#maxQueued - this.#queue.length + (this.#waiting ? 1 : 0));
   }
 
-  #cancel(): void {
-    if (this.#timer === undefined) return;
-    if (this.#timer.immediate) this.#scheduler.clearImmediate(this.#timer.handle);
-    else this.#scheduler.clearTimeout(this.#timer.handle);
-    this.#timer = undefined;
+  /** Watches the ring while there is somewhere for its records to go. */
+  #resume(): void {
+    if (this.#closed || this.#watch !== undefined || !this.#watchRing || this.#room() <= 0) return;
+    this.#watch = this.#watchRing((error) => this.#wake(error));
   }
 
-  #tick(): void {
+  #pause(): void {
+    const watch = this.#watch;
+    this.#watch = undefined;
+    watch?.close();
+  }
+
+  #wake(error: unknown): void {
     if (this.#closed) return;
-    const iterating = !this.#options.onRecord;
-    let room = this.#batchSize;
-    if (iterating && this.#overflow === 'pause') {
-      room = Math.min(room, this.#maxQueued - this.#queue.length + (this.#waiting ? 1 : 0));
-      if (room <= 0) return; // paused: #next resumes the loop when the queue drains
+    if (error !== undefined) {
+      this.close();
+      if (this.#options.onError) this.#options.onError(error);
+      else throw error;
+      return;
     }
-    const records = this.#consume(room);
-    // Next turn: at once while records keep coming, later and later while idle.
-    if (records.length > 0) this.#delay = this.#minDelay;
-    else this.#delay = Math.min(this.#delay * 2, this.#maxDelay);
-    const again = records.length === room;
-    if (iterating) {
+    this.#wakeups += 1;
+    const room = this.#room();
+    const records = room > 0 ? this.#consume(room) : [];
+    if (this.#iterating) {
       this.#enqueue(records);
-      if (this.#overflow === 'drop' || this.#waiting || this.#queue.length < this.#maxQueued) this.#schedule(again);
-    } else {
-      this.#schedule(again); // before the callbacks, which may close the reader
-      this.#deliver(records);
-    }
+      // The queue is full: stop watching, or the still-readable ring wakes us every turn.
+      if (this.#room() <= 0) this.#pause();
+    } else this.#deliver(records);
   }
 
   #deliver(records: Uint8Array[]): void {
@@ -288,15 +289,17 @@ function positive(name: string, value: number): number {
 
 /**
  * Maps a ring buffer map and starts reading it: with `onRecord`, records go to the
- * callback from the poll loop; otherwise iterate the reader. Close it to stop and unmap.
- * Needs Linux 5.8 and the rights to mmap the map (CAP_BPF, or the fd from a privileged
- * process).
- * @throws {SysError} from `mmap`. @throws {RangeError} for bad options.
+ * callback as the kernel signals them; otherwise iterate the reader. Close it to stop
+ * watching and unmap. Needs Linux 5.8 and the rights to mmap the map (CAP_BPF, or the fd
+ * from a privileged process). One reader per map fd at a time (the fd's readiness has one
+ * watcher).
+ * @throws {SysError} from `mmap`, or `EEXIST` while another reader watches the fd.
+ * @throws {RangeError} for bad options.
  */
 export function openRingBufferReader(map: RingBufferSource, options: RingBufferReaderOptions = {}): RingBufferReader {
   const memory = mapRing(map.fd, map.size);
   try {
-    return new RingBufferReader(memory, () => memory.unmap(), options);
+    return new RingBufferReader(memory, () => memory.unmap(), options, (onReady) => watchReadable(map.fd, onReady));
   } catch (error) {
     memory.unmap();
     throw error;

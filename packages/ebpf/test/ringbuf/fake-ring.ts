@@ -1,5 +1,5 @@
-// Test helper: ring buffer memory in a plain buffer, and timers the test advances by hand.
-import { type PollScheduler } from '../../src/ringbuf/reader.js';
+// Test helper: ring buffer memory in a plain buffer, and wakeups the test sends by hand.
+import { type ReadinessWatch, type WatchRing } from '../../src/ringbuf/reader.js';
 import { type RingMemory, recordSpan } from '../../src/ringbuf/records.js';
 
 /**
@@ -59,37 +59,33 @@ export class FakeRing implements RingMemory {
   }
 }
 
-/** A {@link PollScheduler} whose timers run only when the test says. */
-export class ManualScheduler implements PollScheduler {
-  #next = 1;
-  readonly pending = new Map<number, { fn: () => void; ms: number | 'immediate' }>();
+/** Readiness the test signals by hand, in place of the kernel's epoll wakeups. */
+export class ManualWakeup {
+  #onReady: ((error?: unknown) => void) | undefined;
+  /** Watches started so far. */
+  started = 0;
 
-  setTimeout(fn: () => void, ms: number): unknown {
-    this.pending.set(this.#next, { fn, ms });
-    return this.#next++;
-  }
-  clearTimeout(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-  setImmediate(fn: () => void): unknown {
-    this.pending.set(this.#next, { fn, ms: 'immediate' });
-    return this.#next++;
-  }
-  clearImmediate(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
+  /** The {@link WatchRing} to give the reader. */
+  readonly watch: WatchRing = (onReady) => {
+    if (this.#onReady) throw new Error('watched twice at once');
+    this.started += 1;
+    this.#onReady = onReady;
+    const watch: ReadinessWatch = {
+      close: () => {
+        if (this.#onReady === onReady) this.#onReady = undefined;
+      },
+    };
+    return watch;
+  };
 
-  /** What is scheduled: `immediate`, a delay in ms, or nothing. */
-  get scheduled(): number | 'immediate' | undefined {
-    const [entry] = this.pending.values();
-    return entry?.ms;
+  /** Whether the reader is watching now. */
+  get watching(): boolean {
+    return this.#onReady !== undefined;
   }
 
-  /** Runs the one scheduled callback. */
-  tick(): void {
-    const [entry] = this.pending.entries();
-    if (!entry) throw new Error('nothing is scheduled');
-    this.pending.delete(entry[0]);
-    entry[1].fn();
+  /** One wakeup, as the event loop gives one per turn while the ring is readable. */
+  wake(error?: unknown): void {
+    if (!this.#onReady) throw new Error('the reader is not watching');
+    this.#onReady(error);
   }
 }

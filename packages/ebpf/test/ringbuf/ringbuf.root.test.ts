@@ -1,8 +1,13 @@
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
 import { rootSkipReason } from '@twill/sys/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { MapType, ProgramBuilder, ProgramType, R, createMap, createRingBuffer, loadProgram, u32, u64 } from '../../src/index.js';
 import { type RingBufferReader, openRingBufferReader } from '../../src/ringbuf/reader.js';
+import { ensureBpffs, leftovers, pinPath } from '../bpffs.js';
 
 const reason = rootSkipReason('loads eBPF programs that write to ring buffers');
 
@@ -21,9 +26,15 @@ describe.skipIf(reason)(`ring buffer reader as root${reason ? ` (skipped: ${reas
     open.push(object);
     return object;
   }
+  let unmount: () => void = () => undefined;
+  beforeAll(() => {
+    unmount = ensureBpffs();
+  });
   afterEach(() => {
     for (const object of open.splice(0).reverse()) object.close();
+    expect(leftovers()).toEqual([]);
   });
+  afterAll(() => unmount());
 
   /**
    * A program that numbers its runs (counts[0]), reserves a 16-byte record and writes n and
@@ -110,6 +121,7 @@ describe.skipIf(reason)(`ring buffer reader as root${reason ? ` (skipped: ${reas
     // Written before anyone reads: 170 records fit, the other 30 reservations fail.
     run(200);
     const seen: bigint[] = [];
+    let arrived: () => void = () => undefined;
     let reader: RingBufferReader | undefined;
     await new Promise<void>((resolve) => {
       reader = track(
@@ -119,6 +131,7 @@ describe.skipIf(reason)(`ring buffer reader as root${reason ? ` (skipped: ${reas
           onRecord: (record) => {
             seen.push(decode(record)[0]);
             if (seen.length === 170) resolve();
+            if (seen.length === 175) arrived();
           },
         }),
       );
@@ -126,15 +139,13 @@ describe.skipIf(reason)(`ring buffer reader as root${reason ? ` (skipped: ${reas
     expect(seen).toEqual(Array.from({ length: 170 }, (_, i) => BigInt(i + 1)));
     expect(reader?.lost).toEqual({ reader: 0, producer: 30n, total: 30n });
 
-    // New records reach the callback after the loop went idle.
-    const more = new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (seen.length === 175) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 5);
-    });
+    // A bounded batch per wakeup: 170 records in batches of at most 16.
+    expect(reader!.wakeups).toBeGreaterThanOrEqual(11);
+    // New records wake the idle reader: no timer polls the ring in between.
+    const woken = reader!.wakeups;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(reader!.wakeups).toBe(woken);
+    const more = new Promise<void>((resolve) => (arrived = resolve));
     run(5);
     await more;
     expect(seen.slice(170)).toEqual([201n, 202n, 203n, 204n, 205n]);
@@ -152,4 +163,53 @@ describe.skipIf(reason)(`ring buffer reader as root${reason ? ` (skipped: ${reas
     expect(numbers).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(i + 1)));
     expect(reader.closed).toBe(true);
   });
+
+  it('refuses a second reader watching the same map fd', () => {
+    const { ring } = writer();
+    track(openRingBufferReader(ring, { onRecord: () => undefined }));
+    expect(() => openRingBufferReader(ring, { onRecord: () => undefined })).toThrowError(expect.objectContaining({ name: 'SysError', code: 'EEXIST' }));
+  });
+
+  it('wakes another process when records arrive, and closing its reader lets that process exit', async () => {
+    const { ring, run } = writer();
+    const path = pinPath();
+    ring.pin(path);
+    track({ close: () => unpin(path) });
+    // The child opens the pinned ring, reads five records as they are signalled, closes
+    // its reader and map, and has nothing left keeping it alive.
+    const source = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
+    const script = `
+      import { openPinnedMapHandle, openRingBufferReader } from ${JSON.stringify(source)};
+      const map = openPinnedMapHandle(${JSON.stringify(path)});
+      let count = 0;
+      const reader = openRingBufferReader({ fd: map.fd, size: map.info().maxEntries }, {
+        onRecord: (record) => {
+          count += 1;
+          if (count < 5) return;
+          reader.close();
+          map.close();
+          process.stdout.write('read 5 in ' + reader.wakeups + ' wakeup(s)');
+        },
+      });
+      process.stdout.write('watching\\n');
+    `;
+    const child = spawn(process.execPath, ['--conditions=@twill/source', '--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('watching')) resolve();
+      });
+      child.on('exit', () => resolve()); // a child that failed to start
+    });
+    run(5);
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/^watching\nread 5 in \d+ wakeup\(s\)$/);
+  }, 30_000);
 });
+
+/** Removes a pin (the test's own, in the private bpffs). */
+function unpin(path: string): void {
+  rmSync(path, { force: true });
+}
