@@ -1,0 +1,223 @@
+// The eBPF dataplane: the policy engine's diffs become incremental updates of pinned
+// maps read by tcx programs on each endpoint's host-side veth.
+//
+// What the kernel holds is the truth: the driver reads the pinned policy and ipcache
+// maps and links when it starts (after a restart they are still enforcing), and every
+// apply writes only the difference between what an attached endpoint should have and
+// what the map holds for it. Order of writes: new and changed policy entries, then the
+// ipcache, then deletions, then links; so a packet never meets a peer class the policy
+// map does not know yet, and a new endpoint's links come after its entries. An endpoint
+// without entries is dropped by the program (fail-closed).
+
+import {
+  BpfMapCompiler,
+  bpfEntryKey,
+  diffBpfEntries,
+  type BpfPolicyEntry,
+} from '@twill/policy-engine';
+
+import { type ApplyReport, type Dataplane, type DataplaneChange, type DataplaneStatus } from '../port.js';
+import { decodeIpKey, decodePolicyEntry, encodeIpKey, encodePolicyEntry, type IpKey, type PolicyKey, type PolicyValue } from './layout.js';
+import { type EbpfKernelPort, type TcxHook } from './sys/kernel.js';
+
+const HOOKS: readonly TcxHook[] = ['ingress', 'egress'];
+
+interface Attached {
+  readonly hostInterface: string;
+  readonly ifindex: number;
+}
+
+/** What the driver is built from. */
+export interface EbpfDataplaneParts {
+  readonly kernel: EbpfKernelPort;
+  /** A monotonic clock in milliseconds, for the apply report. */
+  readonly now: () => number;
+}
+
+/** The eBPF {@link Dataplane}; make it with `createEbpfDataplane`. */
+export class EbpfDataplane implements Dataplane {
+  readonly driver = 'ebpf' as const;
+  readonly #kernel: EbpfKernelPort;
+  readonly #now: () => number;
+  readonly #compiler = new BpfMapCompiler();
+  readonly #attached = new Map<string, Attached>();
+  /** The policy map's entries per endpoint ifindex, by entry key: read at start, kept in step. */
+  readonly #programmed = new Map<number, Map<string, BpfPolicyEntry>>();
+  /** The ipcache map: prefix → peer class. */
+  readonly #ipcache = new Map<string, number>();
+  /** Pinned links: `interface.hook` → the ifindex they are attached to. */
+  readonly #links = new Map<string, number | undefined>();
+  #adopting = true;
+
+  constructor(parts: EbpfDataplaneParts) {
+    this.#kernel = parts.kernel;
+    this.#now = parts.now;
+    for (const [key, value] of parts.kernel.policy.entries()) {
+      const { ifindex, entry } = decodePolicyEntry(key, value);
+      const entries = this.#programmed.get(ifindex) ?? new Map<string, BpfPolicyEntry>();
+      entries.set(bpfEntryKey(entry), entry);
+      this.#programmed.set(ifindex, entries);
+    }
+    for (const [key, value] of parts.kernel.ipcache.entries()) this.#ipcache.set(decodeIpKey(key), value);
+    for (const link of parts.kernel.pinnedLinks()) this.#links.set(`${link.hostInterface}.${link.hook}`, link.ifindex);
+  }
+
+  /** Applies one change; see the module comment for the order of writes. */
+  async apply(change: DataplaneChange): Promise<ApplyReport> {
+    const started = this.#now();
+    let operations = 0;
+    const diff = this.#compiler.apply(change.policy);
+    const touched = new Set<string>([...diff.endpoints.map((e) => e.key), ...diff.removedEndpoints]);
+
+    for (const key of change.detach ?? []) {
+      const attached = this.#attached.get(key);
+      if (attached === undefined) continue;
+      operations += this.#forget(attached);
+      this.#attached.delete(key);
+    }
+    const fresh: Attached[] = [];
+    for (const a of change.attach ?? []) {
+      const attached = { hostInterface: a.hostInterface, ifindex: a.ifindex ?? this.#kernel.ifindex(a.hostInterface) };
+      const old = this.#attached.get(a.key);
+      if (old !== undefined && (old.ifindex !== attached.ifindex || old.hostInterface !== attached.hostInterface)) operations += this.#forget(old);
+      this.#attached.set(a.key, attached);
+      fresh.push(attached);
+      touched.add(a.key);
+    }
+
+    const sets: [PolicyKey, PolicyValue][] = [];
+    const deletes: PolicyKey[] = [];
+    let endpoints = 0;
+    for (const key of touched) {
+      const attached = this.#attached.get(key);
+      if (attached === undefined) continue;
+      const current = this.#programmed.get(attached.ifindex) ?? new Map<string, BpfPolicyEntry>();
+      // Rules not known (yet, or any more): no entries, which the program drops.
+      const step = diffBpfEntries([...current.values()], this.#compiler.entries(key) ?? []);
+      for (const entry of step.set) {
+        sets.push(encodePolicyEntry(attached.ifindex, entry));
+        current.set(bpfEntryKey(entry), entry);
+      }
+      for (const entry of step.removed) {
+        deletes.push(encodePolicyEntry(attached.ifindex, entry)[0]);
+        current.delete(bpfEntryKey(entry));
+      }
+      this.#programmed.set(attached.ifindex, current);
+      if (step.set.length > 0 || step.removed.length > 0) endpoints += 1;
+    }
+    // After a restart, the first apply with attachments is the full state: what no
+    // attached endpoint claims goes.
+    const prune = this.#adopting && (change.attach?.length ?? 0) > 0;
+    if (prune) {
+      const claimed = new Set([...this.#attached.values()].map((a) => a.ifindex));
+      for (const [ifindex, entries] of this.#programmed) {
+        if (claimed.has(ifindex)) continue;
+        for (const entry of entries.values()) deletes.push(encodePolicyEntry(ifindex, entry)[0]);
+        this.#programmed.delete(ifindex);
+      }
+    }
+    if (sets.length > 0) this.#kernel.policy.updateBatch(sets);
+    operations += sets.length + this.#applyIpcache(diff.ipcache);
+    if (deletes.length > 0) this.#kernel.policy.deleteBatch(deletes);
+    operations += deletes.length;
+
+    for (const attached of fresh) {
+      for (const hook of HOOKS) {
+        const name = `${attached.hostInterface}.${hook}`;
+        if (this.#links.has(name) && this.#links.get(name) === attached.ifindex) continue;
+        this.#kernel.attach(attached.hostInterface, attached.ifindex, hook);
+        this.#links.set(name, attached.ifindex);
+        operations += 1;
+      }
+    }
+    if (prune) {
+      const claimed = new Set([...this.#attached.values()].flatMap((a) => HOOKS.map((h) => `${a.hostInterface}.${h}`)));
+      for (const name of [...this.#links.keys()]) {
+        if (claimed.has(name)) continue;
+        const dot = name.lastIndexOf('.');
+        this.#kernel.detach(name.slice(0, dot), name.slice(dot + 1) as TcxHook);
+        this.#links.delete(name);
+        operations += 1;
+      }
+    }
+    if (prune) this.#adopting = false;
+    return { endpoints: endpoints + (change.detach?.length ?? 0), operations, durationMs: this.#now() - started };
+  }
+
+  // The ipcache: incremental from the diff once in step; the first time, against what the map holds.
+  #applyIpcache(step: { readonly set: readonly { prefix: string; class: number }[]; readonly removed: readonly string[] }): number {
+    let set = step.set;
+    let removed = step.removed;
+    if (this.#adopting) {
+      const desired = new Map(this.#compiler.ipcache().map((e) => [e.prefix, e.class]));
+      set = [...desired].filter(([prefix, c]) => this.#ipcache.get(prefix) !== c).map(([prefix, c]) => ({ prefix, class: c }));
+      removed = [...this.#ipcache.keys()].filter((prefix) => !desired.has(prefix));
+    }
+    if (set.length > 0) this.#kernel.ipcache.updateBatch(set.map((e): [IpKey, number] => [encodeIpKey(e.prefix), e.class]));
+    for (const e of set) this.#ipcache.set(e.prefix, e.class);
+    if (removed.length > 0) this.#kernel.ipcache.deleteBatch(removed.map(encodeIpKey));
+    for (const prefix of removed) this.#ipcache.delete(prefix);
+    return set.length + removed.length;
+  }
+
+  // Detaches an endpoint's links and deletes its entries; the number of kernel operations.
+  #forget(attached: Attached): number {
+    let operations = 0;
+    for (const hook of HOOKS) {
+      const name = `${attached.hostInterface}.${hook}`;
+      if (!this.#links.has(name)) continue;
+      this.#kernel.detach(attached.hostInterface, hook);
+      this.#links.delete(name);
+      operations += 1;
+    }
+    const entries = [...(this.#programmed.get(attached.ifindex)?.values() ?? [])];
+    if (entries.length > 0) this.#kernel.policy.deleteBatch(entries.map((e) => encodePolicyEntry(attached.ifindex, e)[0]));
+    this.#programmed.delete(attached.ifindex);
+    return operations + entries.length;
+  }
+
+  /** Reads the links and the policy map back from the kernel and compares them with what should be. */
+  async status(): Promise<DataplaneStatus> {
+    const drift: string[] = [];
+    const kernelEntries = new Map<number, Map<string, BpfPolicyEntry>>();
+    for (const [key, value] of this.#kernel.policy.entries()) {
+      const { ifindex, entry } = decodePolicyEntry(key, value);
+      const entries = kernelEntries.get(ifindex) ?? new Map<string, BpfPolicyEntry>();
+      entries.set(bpfEntryKey(entry), entry);
+      kernelEntries.set(ifindex, entries);
+    }
+    const links = new Map(this.#kernel.pinnedLinks().map((l) => [`${l.hostInterface}.${l.hook}`, l.ifindex]));
+    const endpoints = [...this.#attached].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, a]) => {
+      let programmed = true;
+      for (const hook of HOOKS) {
+        const ifindex = links.get(`${a.hostInterface}.${hook}`);
+        if (ifindex !== a.ifindex) {
+          programmed = false;
+          drift.push(`${key}: no tcx ${hook} link on ${a.hostInterface} (ifindex ${a.ifindex})${ifindex === undefined ? '' : `, one on ifindex ${ifindex}`}`);
+        }
+      }
+      const desired = this.#compiler.entries(key);
+      const step = diffBpfEntries([...(kernelEntries.get(a.ifindex)?.values() ?? [])], desired ?? []);
+      if (desired === undefined) programmed = false;
+      if (step.set.length > 0 || step.removed.length > 0) {
+        programmed = false;
+        drift.push(`${key}: ${step.set.length} policy entries missing or different, ${step.removed.length} extra`);
+      }
+      return { key, hostInterface: a.hostInterface, programmed };
+    });
+    const claimed = new Set([...this.#attached.values()].flatMap((a) => HOOKS.map((h) => `${a.hostInterface}.${h}`)));
+    for (const name of links.keys()) if (!claimed.has(name)) drift.push(`link ${name} is pinned but no attached endpoint has that interface`);
+    const owners = new Set([...this.#attached.values()].map((a) => a.ifindex));
+    for (const [ifindex, entries] of kernelEntries) if (!owners.has(ifindex)) drift.push(`${entries.size} policy entries for ifindex ${ifindex}, which no attached endpoint has`);
+    return { driver: 'ebpf', endpoints, drift };
+  }
+
+  /** Detaches every link and removes every pinned map and link, and the pin root when empty. */
+  async cleanup(): Promise<void> {
+    this.#kernel.removeAll();
+    this.#attached.clear();
+    this.#programmed.clear();
+    this.#ipcache.clear();
+    this.#links.clear();
+  }
+}

@@ -1,0 +1,50 @@
+// The eBPF policy dataplane: tcx programs on each endpoint's host-side veth reading
+// pinned maps that the policy engine's diffs keep up to date (see driver.ts and
+// apps/agent/bpf/policy.bpf.c).
+
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+import { type Dataplane } from '../port.js';
+import { EbpfDataplane } from './driver.js';
+import { openEbpfKernel } from './sys/kernel.js';
+
+export { EbpfDataplane, type EbpfDataplaneParts } from './driver.js';
+export { EBPF_DATAPLANE_ERROR_CODE, EbpfDataplaneError, type EbpfDataplaneErrorCode } from './errors.js';
+export { openEbpfKernel, type EbpfKernelOptions, type EbpfKernelPort, type PinnedLink, type TcxHook } from './sys/kernel.js';
+
+/** Where the maps and links are pinned unless told otherwise. */
+export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/twill';
+
+/** The object `npm run build:bpf` builds (apps/agent/build/bpf), from src/ or dist/ alike. */
+export const DEFAULT_OBJECT_PATH = fileURLToPath(new URL('../../../build/bpf/policy.bpf.o', import.meta.url));
+
+/** Options of {@link createEbpfDataplane}. */
+export interface EbpfDataplaneOptions {
+  /** The named network namespace whose interfaces to attach to (as `ip netns`); the current one when absent. */
+  readonly netns?: string;
+  /** The bpffs folder for the pinned maps and links; {@link DEFAULT_PIN_ROOT} when absent. bpffs must be mounted above it. */
+  readonly pinRoot?: string;
+  /** The compiled object; {@link DEFAULT_OBJECT_PATH} when absent. */
+  readonly objectPath?: string;
+}
+
+/**
+ * The eBPF dataplane. Loads the object, reusing the maps pinned under `pinRoot` (a
+ * previous process's state keeps enforcing: its links stay attached), and adopts the
+ * pinned links. The first `apply` with attachments must carry the full state
+ * (`PolicyIndex.allEffectiveRules()` as `changed`, `ipIdentities()` in the ipcache, every
+ * attached endpoint); it removes whatever no attached endpoint claims.
+ * Needs root (CAP_BPF and CAP_NET_ADMIN), Linux 6.6 for tcx links, bpffs mounted at or
+ * above `pinRoot`.
+ * @throws {EbpfDataplaneError} `no-object` when the object is not built, `load-failed`
+ *   when the kernel refuses it or pinned maps of another layout are in the way.
+ */
+export async function createEbpfDataplane(options: EbpfDataplaneOptions = {}): Promise<Dataplane> {
+  const kernel = openEbpfKernel({
+    objectPath: options.objectPath ?? DEFAULT_OBJECT_PATH,
+    pinRoot: options.pinRoot ?? DEFAULT_PIN_ROOT,
+    ...(options.netns === undefined ? {} : { netns: options.netns }),
+  });
+  return new EbpfDataplane({ kernel, now: () => performance.now() });
+}

@@ -1,0 +1,166 @@
+// Everything of the eBPF driver that touches the kernel or bpffs: loading the object
+// (maps pinned by name under the pin root, reused across restarts), tcx links pinned
+// under `<pinRoot>/links/<hook>/<interface>` (bpffs refuses dots in names), and removing
+// it all.
+
+import { existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+
+import {
+  attachTcx,
+  interfaceIndex,
+  loadCollection,
+  openPinnedLink,
+  readCollectionSpec,
+  type BpfMap,
+  type Collection,
+  type Link,
+} from '@twill/ebpf';
+
+import { EBPF_DATAPLANE_ERROR_CODE, EbpfDataplaneError } from '../errors.js';
+import { IP_KEY, IP_VALUE, POLICY_KEY, POLICY_VALUE, type IpKey, type PolicyKey, type PolicyValue } from '../layout.js';
+
+/** The tcx hooks: packets from the pod (its egress) and to the pod (its ingress). */
+export type TcxHook = 'ingress' | 'egress';
+
+/** The program of each hook, as named in policy.bpf.c. */
+const PROGRAMS: Readonly<Record<TcxHook, string>> = { ingress: 'tw_from_pod', egress: 'tw_to_pod' };
+const HOOKS: readonly TcxHook[] = ['ingress', 'egress'];
+
+/** A pinned link as bpffs and the kernel describe it. */
+export interface PinnedLink {
+  readonly hostInterface: string;
+  readonly hook: TcxHook;
+  /** The interface it is attached to; undefined when the interface went away (defunct link). */
+  readonly ifindex: number | undefined;
+}
+
+/** What the driver asks of the kernel (tests of the driver's logic may substitute it). */
+export interface EbpfKernelPort {
+  readonly policy: BpfMap<PolicyKey, PolicyValue>;
+  readonly ipcache: BpfMap<IpKey, number>;
+  /** The interface's index in the driver's namespace. */
+  ifindex(hostInterface: string): number;
+  /** The links pinned under the pin root. */
+  pinnedLinks(): PinnedLink[];
+  /** Attaches a hook's program to the interface and pins the link. */
+  attach(hostInterface: string, ifindex: number, hook: TcxHook): void;
+  /** Detaches and unpins a link. */
+  detach(hostInterface: string, hook: TcxHook): void;
+  /** Names left under the pin root (maps, `links/...`). */
+  pins(): string[];
+  /** Detaches every pinned link and removes every pin and the pin root. */
+  removeAll(): void;
+  close(): void;
+}
+
+/** Where the kernel objects are. */
+export interface EbpfKernelOptions {
+  readonly objectPath: string;
+  readonly pinRoot: string;
+  readonly netns?: string;
+}
+
+/** Loads the object (reusing pinned maps) and gives the port over it. */
+export function openEbpfKernel(options: EbpfKernelOptions): EbpfKernelPort {
+  if (!existsSync(options.objectPath)) {
+    throw new EbpfDataplaneError(EBPF_DATAPLANE_ERROR_CODE.NO_OBJECT, `no eBPF object at ${options.objectPath}: run \`npm run build:bpf\` in apps/agent`);
+  }
+  let collection: Collection;
+  try {
+    collection = loadCollection(readCollectionSpec(options.objectPath), { pinPath: options.pinRoot });
+  } catch (error) {
+    throw new EbpfDataplaneError(EBPF_DATAPLANE_ERROR_CODE.LOAD_FAILED, `loading ${options.objectPath} with maps pinned in ${options.pinRoot}: ${(error as Error).message}`, { cause: error });
+  }
+  return new EbpfKernel(collection, options);
+}
+
+class EbpfKernel implements EbpfKernelPort {
+  readonly policy: BpfMap<PolicyKey, PolicyValue>;
+  readonly ipcache: BpfMap<IpKey, number>;
+  readonly #collection: Collection;
+  readonly #options: EbpfKernelOptions;
+  readonly #links: string;
+
+  constructor(collection: Collection, options: EbpfKernelOptions) {
+    this.#collection = collection;
+    this.#options = options;
+    this.#links = `${options.pinRoot}/links`;
+    this.policy = collection.map('tw_policy', { key: POLICY_KEY, value: POLICY_VALUE });
+    this.ipcache = collection.map('tw_ipcache', { key: IP_KEY, value: IP_VALUE });
+  }
+
+  ifindex(hostInterface: string): number {
+    return interfaceIndex(hostInterface, this.#options.netns);
+  }
+
+  pinnedLinks(): PinnedLink[] {
+    return HOOKS.flatMap((hook) => {
+      const folder = `${this.#links}/${hook}`;
+      if (!existsSync(folder)) return [];
+      return readdirSync(folder).map((hostInterface) => {
+        let link: Link | undefined;
+        try {
+          link = openPinnedLink(`${folder}/${hostInterface}`);
+          return { hostInterface, hook, ifindex: link.info().ifindex || undefined };
+        } catch {
+          return { hostInterface, hook, ifindex: undefined };
+        } finally {
+          link?.close();
+        }
+      });
+    });
+  }
+
+  attach(hostInterface: string, ifindex: number, hook: TcxHook): void {
+    mkdirSync(`${this.#links}/${hook}`, { recursive: true });
+    const path = `${this.#links}/${hook}/${hostInterface}`;
+    if (existsSync(path)) this.detach(hostInterface, hook);
+    let link: Link | undefined;
+    try {
+      link = attachTcx({ program: this.#collection.program(PROGRAMS[hook]), interface: ifindex, direction: hook, ...(this.#options.netns === undefined ? {} : { netns: this.#options.netns }) });
+      link.pin(path);
+    } catch (error) {
+      throw new EbpfDataplaneError(EBPF_DATAPLANE_ERROR_CODE.ATTACH_FAILED, `attaching tcx ${hook} to ${hostInterface} (ifindex ${ifindex}): ${(error as Error).message}`, { cause: error });
+    } finally {
+      // The pin holds the attachment now (or, on failure, closing detaches it).
+      link?.close();
+    }
+  }
+
+  detach(hostInterface: string, hook: TcxHook): void {
+    const path = `${this.#links}/${hook}/${hostInterface}`;
+    if (!existsSync(path)) return;
+    try {
+      const link = openPinnedLink(path);
+      try {
+        link.detach();
+      } catch {
+        // A defunct link (its interface is gone) has nothing left to detach.
+      } finally {
+        link.close();
+      }
+    } finally {
+      unlinkSync(path);
+    }
+  }
+
+  pins(): string[] {
+    if (!existsSync(this.#options.pinRoot)) return [];
+    const links = HOOKS.flatMap((hook) => (existsSync(`${this.#links}/${hook}`) ? readdirSync(`${this.#links}/${hook}`).map((n) => `links/${hook}/${n}`) : []));
+    return [...readdirSync(this.#options.pinRoot).filter((n) => n !== 'links'), ...links].sort();
+  }
+
+  removeAll(): void {
+    for (const link of this.pinnedLinks()) this.detach(link.hostInterface, link.hook);
+    this.#collection.close();
+    for (const hook of HOOKS) if (existsSync(`${this.#links}/${hook}`)) rmdirSync(`${this.#links}/${hook}`);
+    if (existsSync(this.#links)) rmdirSync(this.#links);
+    // Only this object's maps: the pin root may hold other programs' pins.
+    for (const path of Object.values(this.#collection.pins)) if (existsSync(path)) unlinkSync(path);
+    if (existsSync(this.#options.pinRoot) && readdirSync(this.#options.pinRoot).length === 0) rmdirSync(this.#options.pinRoot);
+  }
+
+  close(): void {
+    this.#collection.close();
+  }
+}

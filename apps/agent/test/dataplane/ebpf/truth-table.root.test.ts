@@ -1,0 +1,61 @@
+// Every truth-table case of the policy engine's fixtures against the eBPF driver: what
+// the kernel does with real TCP and UDP connections equals what `evaluate` says.
+
+import { existsSync } from 'node:fs';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { rootSkipReason } from '@twill/sys/testing';
+
+import { createEbpfDataplane, DEFAULT_OBJECT_PATH } from '../../../src/dataplane/ebpf/index.js';
+import {
+  calicoFixtureCases,
+  DataplaneLab,
+  labPods,
+  NETPOL_CLUSTER,
+  netpolCases,
+  runTruthTable,
+  seedCases,
+  seedCluster,
+  type DataplaneFactory,
+  type TruthTableCase,
+  type TruthTableCluster,
+} from '../harness/index.js';
+import { mountPrivateBpffs, type PrivateBpffs } from './bpffs.js';
+
+const reason = rootSkipReason('creates network namespaces, loads eBPF programs and mounts bpffs')
+  ?? (existsSync(DEFAULT_OBJECT_PATH) ? undefined : `no ${DEFAULT_OBJECT_PATH}: run npm run build:bpf`);
+// SCTP is probed only where the kernel has it (/proc/net/sctp exists once the module is loaded).
+const sctp = existsSync('/proc/net/sctp') ? '' : '; SCTP not probed: this kernel has no SCTP';
+
+describe.skipIf(reason)(`eBPF dataplane truth tables as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  let bpffs: PrivateBpffs;
+  beforeAll(() => {
+    bpffs = mountPrivateBpffs();
+  });
+  afterAll(() => bpffs.close());
+
+  async function expectTruthTable(cluster: TruthTableCluster, cases: readonly TruthTableCase[]): Promise<void> {
+    const pinRoot = bpffs.pinRoot();
+    const factory: DataplaneFactory = (options) => createEbpfDataplane({ ...options, pinRoot });
+    const lab = await DataplaneLab.create({ pods: labPods(cluster), ports: cluster.ports });
+    try {
+      const report = await runTruthTable({ lab, factory, cluster, cases });
+      expect(report.mismatches).toEqual([]);
+      expect(report.probes).toBeGreaterThan(cases.length);
+    } finally {
+      lab.close();
+    }
+    // runTruthTable ends with cleanup(): nothing of the driver is left pinned.
+    expect(bpffs.leftovers()).toEqual([]);
+  }
+
+  it(`agrees with evaluate on the Kubernetes conformance cases, TCP and UDP${sctp}`, async () => {
+    await expectTruthTable(NETPOL_CLUSTER, await netpolCases());
+  }, 600_000);
+
+  it('agrees with evaluate on the Calico fixtures, Calico tiers and Cilium deny rules', async () => {
+    const { cluster, compileYaml } = await seedCluster();
+    await expectTruthTable(cluster, [...(await calicoFixtureCases(compileYaml)), ...seedCases(compileYaml)]);
+  }, 600_000);
+});
