@@ -6,7 +6,7 @@ import { AFI, MESSAGE_TYPE, SAFI } from '../codec/constants.js';
 import { splitMessages } from '../codec/header.js';
 import { type BgpMessage, decodeMessage, encodeMessage } from '../codec/message.js';
 import { INITIAL_NEGOTIATED_STATE } from '../codec/negotiated.js';
-import { type BgpPrefix, parsePrefix } from '../codec/prefix.js';
+import { type BgpPrefix, type Nlri, parsePrefix } from '../codec/prefix.js';
 import { type DecodedUpdate, type PackedUpdate, decodeUpdatePacked } from '../codec/update.js';
 import { BgpInvalidArgument, BgpNotification } from '../errors.js';
 import { createFsm, step } from '../fsm/step.js';
@@ -383,13 +383,31 @@ export class BgpSpeaker {
         if (peer.fsm.state === SESSION_STATE.ESTABLISHED) this.applyUpdate(peer, message);
         return;
       case 'route-refresh':
-        // RFC 2918 §4: send the Adj-RIB-Out again.
-        if (peer.fsm.state === SESSION_STATE.ESTABLISHED && peer.inRib) {
-          this.rib.refresh(peer.id);
-          this.scheduleFlush();
-        }
+        // RFC 2918 §4: send the Adj-RIB-Out of that family again (RFC 7313 §5: unknown subtypes are ignored).
+        if (peer.fsm.state === SESSION_STATE.ESTABLISHED && peer.inRib && message.subtype === 0) this.resendAdjRibOut(peer, message.afi);
         return;
     }
+  }
+
+  /**
+   * Sends a peer what it was last sent (its Adj-RIB-Out) for one AFI, as after its
+   * ROUTE-REFRESH. Changes not yet flushed follow with the next flush, as usual.
+   */
+  private resendAdjRibOut(peer: PeerRuntime, afi: number): void {
+    const family = afi === AFI.IPV4 ? 4 : afi === AFI.IPV6 ? 6 : undefined;
+    if (family === undefined || !peer.connection) return;
+    const groups = new Map<RouteAttributes, Nlri[]>();
+    for (const { prefix, attributes } of this.rib.adjRibOut(peer.id)) {
+      if (prefix.family !== family) continue;
+      let group = groups.get(attributes);
+      if (!group) groups.set(attributes, (group = []));
+      group.push({ prefix });
+    }
+    const delta = { withdrawn: [], announced: Array.from(groups, ([attributes, nlri]) => ({ attributes, nlri })) };
+    const messages = encodeOutgoing(delta, peer.negotiated, family === 4 ? { ipv4: peer.families.ipv4, ipv6: false } : { ipv4: false, ipv6: peer.families.ipv6 });
+    if (peer.deferred) return void peer.deferred.push(...messages);
+    for (const m of messages) peer.connection.write(m);
+    peer.messagesSent += messages.length;
   }
 
   private applyUpdate(peer: PeerRuntime, update: DecodedUpdate | PackedUpdate): void {

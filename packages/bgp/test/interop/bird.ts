@@ -29,7 +29,7 @@ function neighborBlock(spec: DaemonSpec, n: DaemonNeighbor & BirdNeighborExtras)
   connect retry time 1;
   error wait time 1, 2;
   ${n.password === undefined ? '' : `password "${n.password}";`}
-  ${n.gracefulRestart ? 'graceful restart on; graceful restart time 30;' : ''}
+  ${n.gracefulRestart ? `graceful restart on; graceful restart time ${n.restartTime ?? 30};` : ''}
   ${n.rrClient ? 'rr client;' : ''}
   ${family} { import all; export where source = RTS_STATIC || source = RTS_BGP; ${ibgp ? 'next hop self;' : ''} ${n.gracefulRestart ? 'long lived graceful restart off;' : ''} };
 }
@@ -129,6 +129,11 @@ export class Bird implements RunningDaemon {
     this.reconfigure();
   }
 
+  /** Leaves a prefix out of the configuration the next {@link Bird.start} writes, without telling BIRD now. */
+  forget(prefix: string): void {
+    this.routes4and6.delete(prefix);
+  }
+
   private reconfigure(): void {
     writeFileSync(join(this.spec.dir, 'bird.conf'), birdConfig(this.spec, this.routes4and6, this.extras));
     const out = this.birdc('configure');
@@ -149,7 +154,13 @@ export class Bird implements RunningDaemon {
     });
   }
 
+  /** Sends a signal to BIRD (SIGSTOP to make it silent, SIGCONT to wake it). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.pid > 0) process.kill(this.pid, signal);
+  }
+
   async stop(): Promise<void> {
+    if (this.pid > 0) process.kill(this.pid, 'SIGCONT');
     if (this.pid > 0) await killPid(this.pid);
     this.pid = 0;
   }

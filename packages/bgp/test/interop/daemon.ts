@@ -20,6 +20,8 @@ export interface DaemonNeighbor {
   readonly holdTime?: number;
   /** Keep the neighbour's routes when it restarts (RFC 4724): the daemon's graceful restart configuration. */
   readonly gracefulRestart?: boolean;
+  /** The restart time the daemon announces, s (default 30). */
+  readonly restartTime?: number;
   /** Wait for the neighbour to connect (default true: twill connects). */
   readonly passive?: boolean;
 }

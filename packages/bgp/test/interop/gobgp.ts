@@ -17,7 +17,7 @@ function gobgpConfig(spec: DaemonSpec): string {
     if (n.password !== undefined) lines.push(`    auth-password = "${n.password}"`);
     lines.push('  [neighbors.transport.config]', `    local-address = "${n.localAddress}"`, `    passive-mode = ${n.passive !== false}`);
     lines.push('  [neighbors.timers.config]', `    hold-time = ${n.holdTime ?? 9}`, '    keepalive-interval = 3', '    connect-retry = 1');
-    if (n.gracefulRestart) lines.push('  [neighbors.graceful-restart.config]', '    enabled = true', '    restart-time = 30');
+    if (n.gracefulRestart) lines.push('  [neighbors.graceful-restart.config]', '    enabled = true', `    restart-time = ${n.restartTime ?? 30}`);
     lines.push('  [[neighbors.afi-safis]]', '    [neighbors.afi-safis.config]', `      afi-safi-name = "${family}"`);
     if (n.gracefulRestart) lines.push('    [neighbors.afi-safis.mp-graceful-restart.config]', '      enabled = true');
   }

@@ -19,6 +19,8 @@ export interface Addresses {
 
 /** A point-to-point link between twill's namespace and a daemon's. */
 export interface Link {
+  /** Twill's end of the veth. */
+  readonly twillDevice: string;
   readonly twill: Addresses;
   readonly daemon: Addresses;
 }
@@ -32,7 +34,7 @@ export function linkDaemon(scratch: NetworkScratch, twillNs: ScratchNetns, n: nu
   // Link-local addresses usable at once too: FRR needs its own to open an IPv6 session.
   for (const side of [twillNs, ns]) scratch.exec(side, 'sysctl', ['-q', '-w', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0']);
   const veth = scratch.veth(twillNs, ns);
-  const link: Link = { twill: { v4: `10.99.${n}.1`, v6: `fd00:99:${n}::1` }, daemon: { v4: `10.99.${n}.2`, v6: `fd00:99:${n}::2` } };
+  const link: Link = { twillDevice: veth.a, twill: { v4: `10.99.${n}.1`, v6: `fd00:99:${n}::1` }, daemon: { v4: `10.99.${n}.2`, v6: `fd00:99:${n}::2` } };
   scratch.ip(twillNs, 'addr', 'add', `${link.twill.v4}/24`, 'dev', veth.a);
   scratch.ip(twillNs, 'addr', 'add', `${link.twill.v6}/64`, 'dev', veth.a, 'nodad');
   scratch.ip(ns, 'addr', 'add', `${link.daemon.v4}/24`, 'dev', veth.b);
