@@ -76,7 +76,18 @@ export {
 } from './codec/attributes/communities.js';
 export { type MpReachNlri, type MpUnreachNlri } from './codec/attributes/mp-nlri.js';
 export { type Aggregator, type PathAttributes, type UnknownAttribute, type UpdateProblem } from './codec/attributes/path-attributes.js';
-export { type BgpUpdate, type DecodedUpdate, type UpdateError, decodeUpdate, encodeUpdate, endOfRib, endOfRibFamily } from './codec/update.js';
+export {
+  type BgpUpdate,
+  type DecodedUpdate,
+  type PackedUpdate,
+  type UpdateError,
+  decodeUpdate,
+  decodeUpdatePacked,
+  encodeUpdate,
+  endOfRib,
+  endOfRibFamily,
+} from './codec/update.js';
+export { type PackedNlri, Ipv4NlriCursor, checkNlriField, unpackNlri } from './codec/packed-nlri.js';
 export {
   type BgpNotificationMessage,
   MAX_SHUTDOWN_COMMUNICATION_LENGTH,
