@@ -11,6 +11,8 @@ import { type DaemonAdapter, type DaemonNeighbor, type DaemonRoute, type DaemonS
 export interface BirdNeighborExtras {
   /** This neighbour is a route-reflector client (BIRD as reflector). */
   readonly rrClient?: boolean;
+  /** The channel's export filter body, instead of "static and BGP routes". */
+  readonly exportFilter?: string;
 }
 
 /** The BIRD protocol name of a neighbour: `n_10_99_0_1`. */
@@ -31,7 +33,7 @@ function neighborBlock(spec: DaemonSpec, n: DaemonNeighbor & BirdNeighborExtras)
   ${n.password === undefined ? '' : `password "${n.password}";`}
   ${n.gracefulRestart ? `graceful restart on; graceful restart time ${n.restartTime ?? 30};` : ''}
   ${n.rrClient ? 'rr client;' : ''}
-  ${family} { import all; export where source = RTS_STATIC || source = RTS_BGP; ${ibgp ? 'next hop self;' : ''} ${n.gracefulRestart ? 'long lived graceful restart off;' : ''} };
+  ${family} { import all; export ${n.exportFilter === undefined ? 'where source = RTS_STATIC || source = RTS_BGP' : `filter { ${n.exportFilter} }`}; ${ibgp ? 'next hop self;' : ''} ${n.gracefulRestart ? 'long lived graceful restart off;' : ''} };
 }
 `;
 }
