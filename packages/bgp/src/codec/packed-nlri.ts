@@ -44,11 +44,6 @@ export function unpackNlri(field: PackedNlri): Nlri[] {
   return typeof list === 'string' ? [] : list;
 }
 
-/** Whether a packed field holds no entry. */
-export function isEmptyNlri(field: PackedNlri): boolean {
-  return field.bytes.length === 0;
-}
-
 /**
  * Walks an IPv4 packed field: after each `next()` that returns true, `address` (the
  * network as an unsigned 32-bit number, host bits cleared), `length` and `pathId` (0

@@ -9,6 +9,11 @@ export const PATH_FLAG = {
   STALE: 1,
   /** The Loc-RIB's best path for the prefix (always the head of the list). */
   BEST: 2,
+  /**
+   * On the head of a prefix's list: the prefix changed since the last flush (its FIB
+   * state before the change is recorded in the route table's change list).
+   */
+  CHANGED: 4,
 } as const;
 
 /**

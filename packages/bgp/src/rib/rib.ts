@@ -266,9 +266,11 @@ export class Rib {
     };
     const run = new ExportRun(this.table, this.me, this.policed);
     const incremental = this.peerList.filter((p) => p.up && !p.fullExport);
-    for (const entry of this.table.takeChanges()) {
-      const { key, before } = entry;
-      const best = entry.best;
+    const changes = this.table.takeChanges();
+    for (let i = 0; i < changes.keys.length; i += 1) {
+      const key = changes.keys[i] as PrefixKey;
+      const before = changes.before[i] ?? null;
+      const best = this.table.best(key);
       const now = best && !best.peer.local ? best.attrs : null;
       if (now !== before && !(now && before && sameNextHops(now.value, before.value))) {
         if (now) add.push({ prefix: prefixFromKey(key), nextHops: now.nextHops });
@@ -276,13 +278,12 @@ export class Rib {
         if (add.length + remove.length >= this.fibBatchSize) push();
       }
       for (const peer of incremental) run.exportTo(peer, key, best);
-      this.table.settle(entry);
     }
     push();
     for (const peer of this.peerList) {
       if (!peer.up || !peer.fullExport) continue;
       peer.fullExport = false;
-      for (const entry of this.table.prefixes()) run.exportTo(peer, entry.key, entry.best);
+      for (const [key, head] of this.table.entries()) run.exportTo(peer, key, (head.flags & PATH_FLAG.BEST) !== 0 ? head : undefined);
       // What was advertised before and is no longer in the table.
       for (const key of peer.adjRibOut.keys()) if (this.table.head(key) === undefined) run.exportTo(peer, key, undefined);
     }
@@ -309,7 +310,7 @@ export class Rib {
   /** A peer's Adj-RIB-In: the routes held from it. */
   *adjRibIn(id: PeerId): Generator<RouteView> {
     const peer = this.requirePeer(id);
-    for (const entry of this.table.prefixes()) for (let p = entry.head; p; p = p.next) if (p.peer === peer) yield this.view(entry.key, p);
+    for (const [key, head] of this.table.entries()) for (let p: Path | undefined = head; p; p = p.next) if (p.peer === peer) yield this.view(key, p);
   }
 
   /** A peer's Adj-RIB-Out: what was last advertised to it. */
