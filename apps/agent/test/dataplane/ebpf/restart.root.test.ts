@@ -1,0 +1,130 @@
+// The dataplane outlives the process that owns it: a long-lived allowed TCP connection
+// keeps working while the owner is killed and a new one adopts the pinned state, and a
+// denied connection stays denied throughout. Then cleanup() leaves no program, link or
+// pinned map.
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import readline from 'node:readline';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { rootSkipReason } from '@twill/sys/testing';
+
+import { createEbpfDataplane, DEFAULT_OBJECT_PATH } from '../../../src/dataplane/ebpf/index.js';
+import { DataplaneLab } from '../harness/index.js';
+import { mountPrivateBpffs, type PrivateBpffs } from './bpffs.js';
+import { type OwnerConfig } from './owner.js';
+
+const reason = rootSkipReason('creates network namespaces, loads eBPF programs and mounts bpffs')
+  ?? (existsSync(DEFAULT_OBJECT_PATH) ? undefined : `no ${DEFAULT_OBJECT_PATH}: run npm run build:bpf`);
+
+const OWNER = join(import.meta.dirname, 'owner.ts');
+
+/** Starts an owner process and waits for its "ready" line (with the drift it read back). */
+async function startOwner(config: OwnerConfig): Promise<{ child: ChildProcess; drift: string[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@twill/source', OWNER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const lines = readline.createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const ready = await new Promise<{ drift: string[] }>((resolve, reject) => {
+    lines.once('line', (line) => resolve(JSON.parse(line) as { drift: string[] }));
+    child.once('exit', (code) => reject(new Error(`owner exited with ${code}: ${stderr}`)));
+  });
+  return { child, drift: ready.drift };
+}
+
+async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  await exited;
+}
+
+/** The kernel ids behind the pins under `pinRoot`, as bpftool shows them. */
+function pinnedIds(pinRoot: string): { links: string[]; programs: string[]; maps: string[]; linkPins: string[] } {
+  const show = (kind: 'link' | 'map', path: string) => JSON.parse(execFileSync('bpftool', ['-j', kind, 'show', 'pinned', path], { encoding: 'utf8' })) as { id: number; prog_id?: number };
+  const linkPins = ['ingress', 'egress'].flatMap((hook) => readdirSync(`${pinRoot}/links/${hook}`).map((name) => `${hook}/${name}`)).sort();
+  const links = linkPins.map((pin) => show('link', `${pinRoot}/links/${pin}`));
+  const maps = readdirSync(pinRoot).filter((n) => n !== 'links').map((name) => show('map', `${pinRoot}/${name}`));
+  return { links: links.map((l) => String(l.id)), programs: [...new Set(links.map((l) => String(l.prog_id)))], maps: maps.map((m) => String(m.id)), linkPins };
+}
+
+/** Whether bpftool still finds a kernel object (freeing is asynchronous: asked a few times). */
+async function stillThere(kind: 'link' | 'prog' | 'map', id: string): Promise<boolean> {
+  for (let i = 0; i < 20; i += 1) {
+    try {
+      execFileSync('bpftool', [kind, 'show', 'id', id], { stdio: 'pipe' });
+    } catch {
+      return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return true;
+}
+
+describe.skipIf(reason)(`eBPF dataplane across an agent restart as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  let bpffs: PrivateBpffs;
+  beforeAll(() => {
+    bpffs = mountPrivateBpffs();
+  });
+  afterAll(() => bpffs.close());
+
+  it('keeps an allowed connection and a denial while the owner dies and another adopts; cleanup() removes everything', async () => {
+    const lab = await DataplaneLab.create({ pods: [{ key: 'x/a', ip: '10.77.0.1' }, { key: 'x/b', ip: '10.77.0.2' }, { key: 'x/c', ip: '10.77.0.3' }], ports: [80] });
+    const owners: ChildProcess[] = [];
+    const pinRoot = bpffs.pinRoot();
+    try {
+      const config: OwnerConfig = { netns: lab.node, pinRoot, pods: lab.pods.map((p) => ({ key: p.key, ip: p.ip, hostInterface: p.hostInterface })) };
+      const first = await startOwner(config);
+      owners.push(first.child);
+      expect(first.drift).toEqual([]);
+      const held = await lab.hold('x/a', 'x/b', 80);
+      const denied = { from: 'x/c', to: 'x/b', port: 80, protocol: 'TCP' } as const;
+      expect(await held.echo()).toBe(true);
+      expect(await lab.attempt(denied, 1000)).toBe(false);
+
+      // The owner crashes; a new one starts and adopts what is pinned, while the probes go on.
+      await kill(first.child, 'SIGKILL');
+      const echoes: boolean[] = [];
+      const attempts: boolean[] = [];
+      let adopted = false;
+      const probing = (async () => {
+        while (!adopted || echoes.length < 3) {
+          const [echo, attempt] = await Promise.all([held.echo(2000), lab.attempt(denied, 500)]);
+          echoes.push(echo);
+          attempts.push(attempt);
+        }
+      })();
+      const second = await startOwner(config);
+      owners.push(second.child);
+      adopted = true;
+      await probing;
+      expect(second.drift, 'the new owner sees the state it wrote').toEqual([]);
+      expect(echoes.length).toBeGreaterThanOrEqual(3);
+      expect(echoes.every(Boolean), `echoes on the held connection: ${echoes.join(' ')}`).toBe(true);
+      expect(attempts.some(Boolean), `attempts of the denied connection: ${attempts.join(' ')}`).toBe(false);
+      expect(await lab.attempt({ from: 'x/a', to: 'x/b', port: 80, protocol: 'TCP' }, 2000), 'a new allowed connection').toBe(true);
+      expect(await held.echo()).toBe(true);
+      await held.close();
+      await kill(second.child, 'SIGTERM');
+
+      // cleanup() from yet another instance removes programs, links and pins.
+      const before = pinnedIds(pinRoot);
+      expect(before.linkPins).toEqual(lab.pods.flatMap((p) => [`egress/${p.hostInterface}`, `ingress/${p.hostInterface}`]).sort());
+      expect(before.maps).toHaveLength(4);
+      const dataplane = await createEbpfDataplane({ netns: lab.node, pinRoot });
+      await dataplane.cleanup();
+      expect(bpffs.leftovers()).toEqual([]);
+      for (const id of before.links) expect(await stillThere('link', id), `link ${id}`).toBe(false);
+      for (const id of before.programs) expect(await stillThere('prog', id), `program ${id}`).toBe(false);
+      for (const id of before.maps) expect(await stillThere('map', id), `map ${id}`).toBe(false);
+    } finally {
+      for (const child of owners) await kill(child, 'SIGKILL');
+      lab.close();
+    }
+  }, 120_000);
+});
