@@ -6,6 +6,7 @@ export { calicoFixtureCases, netpolCases, NETPOL_CLUSTER, POLICY_ENGINE_TESTS, s
 export { seedCases } from './seed-cases.js';
 export {
   allProbes,
+  distinctRefs,
   labPods,
   PROBE_TIMEOUTS,
   runTruthTable,

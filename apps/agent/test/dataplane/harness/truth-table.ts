@@ -64,7 +64,25 @@ export const PROBE_TIMEOUTS = { firstMs: 400, confirmMs: 2000 } as const;
 const PROTOCOLS: readonly ProbeProtocol[] = ['TCP', 'UDP'];
 
 const keyOf = (e: { readonly namespace?: string; readonly name: string }): string => (e.namespace === undefined ? `host:${e.name}` : `${e.namespace}/${e.name}`);
-const policyKey = (p: Policy): string => formatPolicyRef(p.ref) + p.ref.dialect;
+const policyKey = (p: Policy): string => `${p.ref.dialect} ${formatPolicyRef(p.ref)} ${p.tier}`;
+
+/**
+ * Gives each policy a reference of its own. A Cilium policy with allow and deny rules
+ * compiles to two policies with one reference (in the default and the deny-precedence
+ * tiers), and PolicyIndex keys policies by reference alone, so the second would replace
+ * the first; the deny half is renamed `<name>~deny` until the index keys by tier too.
+ */
+export function distinctRefs(policies: readonly Policy[]): Policy[] {
+  const seen = new Set<string>();
+  return policies.map((p) => {
+    const key = `${p.ref.dialect} ${formatPolicyRef(p.ref)}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      return p;
+    }
+    return { ...p, ref: { ...p.ref, name: `${p.ref.name}~${p.tier === 'twill:deny-precedence' ? 'deny' : p.tier}` } };
+  });
+}
 const setKey = (s: NetworkSet): string => `${s.namespace ?? ''}/${s.name}`;
 
 /** The workloads of a cluster that become pods (one IPv4 address each). */
@@ -102,7 +120,7 @@ function stateOf(cluster: TruthTableCluster, step?: TruthTableStep): State {
   return {
     namespaces,
     endpoints,
-    policies: new Map((step?.policies ?? []).map((p) => [policyKey(p), p])),
+    policies: new Map(distinctRefs(step?.policies ?? []).map((p) => [policyKey(p), p])),
     tiers: new Map((step?.tiers ?? []).map((t) => [t.name, t])),
     networkSets: new Map((step?.networkSets ?? []).map((s) => [setKey(s), s])),
   };

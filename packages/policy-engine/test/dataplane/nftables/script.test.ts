@@ -1,0 +1,100 @@
+// Delta scripts: only what changed, in an order the kernel accepts; names and ranges.
+
+import { describe, expect, it } from 'vitest';
+
+import { NftablesNameError, quoteInterface, renderDelta, EMPTY_TABLE_MODEL, endpointStem } from '@twill/policy-engine';
+
+import { addressRange, formatRange, portSegments, subtractRanges, unionRanges } from '../../../src/dataplane/nftables/ranges.js';
+import { indexWith, modelOf } from './cluster.js';
+import { KUBERNETES } from './policies.js';
+
+const lines = (script: string): string[] => script.split('\n').filter((l) => l !== '');
+
+describe('renderDelta', () => {
+  it('is empty when nothing changed', () => {
+    const index = indexWith(KUBERNETES);
+    expect(renderDelta(modelOf(index, ['prod/db']), modelOf(index, ['prod/db']))).toBe('');
+  });
+
+  it('changes only set elements when a peer pod appears (no chain is flushed)', () => {
+    const index = indexWith(KUBERNETES);
+    const before = modelOf(index, ['prod/db']);
+    index.upsertEndpoint({ kind: 'workload', namespace: 'prod', name: 'web3', labels: { app: 'web' }, ips: ['10.0.0.9'] });
+    const stem = endpointStem('prod/db');
+    expect(lines(renderDelta(before, modelOf(index, ['prod/db'])))).toEqual([
+      'add element inet twill cluster_v4 { 10.0.0.9 }',
+      `add element inet twill ${stem}_in_t0_s0 { 10.0.0.9 . 6 . 5432 }`,
+      `add element inet twill ${stem}_out_t0_s0 { 10.0.0.9 }`,
+    ]);
+  });
+
+  it('replaces a merged range when a new address joins it', () => {
+    const index = indexWith(KUBERNETES);
+    const before = modelOf(index, ['prod/db']);
+    index.upsertEndpoint({ kind: 'workload', namespace: 'prod', name: 'web3', labels: { app: 'web' }, ips: ['10.0.0.0'] });
+    const stem = endpointStem('prod/db');
+    expect(lines(renderDelta(before, modelOf(index, ['prod/db']))).filter((l) => l.includes(`${stem}_in`))).toEqual([
+      `delete element inet twill ${stem}_in_t0_s0 { 10.0.0.1-10.0.0.2 . 6 . 5432 }`,
+      `add element inet twill ${stem}_in_t0_s0 { 10.0.0.0-10.0.0.2 . 6 . 5432 }`,
+    ]);
+  });
+
+  it('flushes and refills only the changed endpoint chains, in one script', () => {
+    const index = indexWith(KUBERNETES);
+    const before = modelOf(index, ['prod/db', 'prod/web']);
+    index.apply([{ kind: 'delete-policy', ref: { dialect: 'kubernetes', kind: 'NetworkPolicy', namespace: 'prod', name: 'db' } }]);
+    const stem = endpointStem('prod/db');
+    expect(lines(renderDelta(before, modelOf(index, ['prod/db', 'prod/web'])))).toEqual([
+      `flush chain inet twill ${stem}_in`,
+      `flush chain inet twill ${stem}_out`,
+      `flush chain inet twill ${stem}_in_t0`,
+      `flush chain inet twill ${stem}_out_t0`,
+      `delete set inet twill ${stem}_in_t0_s0`,
+      `delete set inet twill ${stem}_out_t0_s0`,
+      `delete chain inet twill ${stem}_in_t0`,
+      `delete chain inet twill ${stem}_out_t0`,
+    ]);
+  });
+
+  it('removes the map elements of a detached endpoint before its chains', () => {
+    const index = indexWith(KUBERNETES);
+    const script = lines(renderDelta(modelOf(index, ['prod/web']), EMPTY_TABLE_MODEL));
+    expect(script[0]).toBe('delete element inet twill ep_ingress { "tw0" }');
+    expect(script.at(-1)).toBe(`delete chain inet twill ${endpointStem('prod/web')}_out`);
+  });
+});
+
+describe('names', () => {
+  it.each([
+    ['', 'hostInterface: "" is not an interface name (1-15 of A-Z a-z 0-9 _ . : @ + -)'],
+    ['tw1234567890abcd', 'hostInterface: "tw1234567890abcd" is not an interface name (1-15 of A-Z a-z 0-9 _ . : @ + -)'],
+    ['tw" accept', 'hostInterface: "tw\\" accept" is not an interface name (1-15 of A-Z a-z 0-9 _ . : @ + -)'],
+    ['a/b', 'hostInterface: "a/b" is not an interface name (1-15 of A-Z a-z 0-9 _ . : @ + -)'],
+  ])('refuses the interface name %j', (name, message) => {
+    expect(() => quoteInterface(name)).toThrow(new NftablesNameError('hostInterface', message.slice('hostInterface: '.length)));
+  });
+
+  it('makes chain stems of [a-z0-9_] that differ for keys that sanitise alike', () => {
+    expect(endpointStem('x/a-b')).toMatch(/^ep_x_a_b_[0-9a-f]{8}$/);
+    expect(endpointStem('x/a-b')).not.toBe(endpointStem('x/a_b'));
+  });
+});
+
+describe('ranges', () => {
+  const r = (text: string) => addressRange(text) ?? (() => { throw new Error(text); })();
+
+  it('subtracts excepted prefixes and prints prefixes where it can', () => {
+    expect(subtractRanges([r('10.0.0.0/8')], [r('10.1.0.0/16'), r('10.255.255.255')]).map(formatRange))
+      .toEqual(['10.0.0.0/16', '10.2.0.0-10.255.255.254']);
+    expect(subtractRanges([r('2001:db8::/32')], [r('2001:db8::/33')]).map(formatRange)).toEqual(['2001:db8:8000::/33']);
+  });
+
+  it('merges overlapping and adjacent ranges, per family', () => {
+    expect(unionRanges([r('10.0.0.1'), r('10.0.0.0/31'), r('10.0.0.2'), r('::1')]).map(formatRange)).toEqual(['10.0.0.0-10.0.0.2', '::1']);
+  });
+
+  it('cuts overlapping port ranges into segments that no range straddles', () => {
+    expect(portSegments([{ first: 80, last: 90 }, { first: 85, last: 85 }, { first: 100, last: 100 }]))
+      .toEqual([{ first: 80, last: 84 }, { first: 85, last: 85 }, { first: 86, last: 90 }, { first: 100, last: 100 }]);
+  });
+});
