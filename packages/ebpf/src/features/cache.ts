@@ -14,3 +14,11 @@ export function cachedProbe(key: string, probe: () => boolean): boolean {
 export function resetProbeCache(): void {
   results.clear();
 }
+
+/**
+ * Sets a probe's answer as if it had been probed (for tests: to act as a kernel that
+ * lacks a feature). `key` is the probe's: `map:TYPE`, `prog:TYPE`, `batch:TYPE:OP`, `link-create`, `tcx`.
+ */
+export function setProbeResult(key: string, answer: boolean): void {
+  results.set(key, answer);
+}

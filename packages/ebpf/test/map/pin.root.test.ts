@@ -118,4 +118,18 @@ describe.skipIf(reason)(`pinning and bpftool interop as root${reason ? ` (skippe
     const looked = bpftool('map', 'lookup', 'pinned', path, 'key', ...le(2, 4)) as { value: string[] };
     expect(fromHex(looked.value)).toBe(222n);
   });
+
+  it('a map pinned by a process that has exited keeps its contents; a reload reuses it', () => {
+    const dir = pinPath();
+    open.push({ close: () => rmSync(dir, { recursive: true, force: true }) });
+    const script = fileURLToPath(new URL('../fixtures/count-and-exit.ts', import.meta.url));
+    const id = Number(execFileSync(process.execPath, ['--import', 'tsx', '--conditions=@twill/source', script, dir, '7'], { encoding: 'utf8' }));
+    // The child has exited: only the pin holds the map now.
+    expect(bpftool('map', 'show', 'pinned', `${dir}/counts`)).toMatchObject({ id, name: 'counts' });
+    const counts = track(openPinnedMap(`${dir}/counts`, { key: u32, value: u64 }));
+    expect(counts.lookup(0x0008)).toBe(7n); // IPv4, as the program keys it
+    // A second process run loads the object again, reuses the pinned map and adds to it.
+    expect(Number(execFileSync(process.execPath, ['--import', 'tsx', '--conditions=@twill/source', script, dir, '3'], { encoding: 'utf8' }))).toBe(id);
+    expect(counts.lookup(0x0008)).toBe(10n);
+  });
 });
