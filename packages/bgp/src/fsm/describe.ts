@@ -4,13 +4,20 @@
 import { type BgpNotificationMessage, notificationToText } from '../codec/notification.js';
 import { CEASE, NOTIFICATION_CODE, OPEN_ERROR, describeNotification } from '../codec/notification-codes.js';
 
-import { type FsmConfig } from './types.js';
+import { type FsmConfig, type SessionState, SESSION_STATE } from './types.js';
 
-/** Hold timer expiry: `"hold timer expired after 90 s with no KEEPALIVE or UPDATE from peer 10.0.0.2"`. */
-export function describeHoldTimerExpiry(peer: string, seconds: number, inOpenSent: boolean): string {
-  return inOpenSent
-    ? `hold timer expired after ${seconds} s in OpenSent with no OPEN from peer ${peer}`
-    : `hold timer expired after ${seconds} s with no KEEPALIVE or UPDATE from peer ${peer}`;
+/**
+ * Hold timer expiry in `state`: `"hold timer expired after 90 s with no KEEPALIVE or
+ * UPDATE from peer 10.0.0.2"`. In OpenSent no OPEN came; in OpenConfirm the peer sent
+ * its OPEN but never acknowledged ours, which is what a peer that drops our packets
+ * (TTL security, a firewall on one direction) looks like.
+ */
+export function describeHoldTimerExpiry(peer: string, seconds: number, state: SessionState): string {
+  if (state === SESSION_STATE.OPEN_SENT) return `hold timer expired after ${seconds} s in OpenSent with no OPEN from peer ${peer}`;
+  if (state === SESSION_STATE.OPEN_CONFIRM) {
+    return `hold timer expired after ${seconds} s in OpenConfirm: peer ${peer} sent its OPEN but never acknowledged ours; it may not receive our packets (TTL security, a one-way filter)`;
+  }
+  return `hold timer expired after ${seconds} s with no KEEPALIVE or UPDATE from peer ${peer}`;
 }
 
 function hint(m: BgpNotificationMessage, config: FsmConfig): string | undefined {

@@ -225,7 +225,7 @@ function holdTimerExpired(t: Transition): FsmStep {
   const silentSeconds = Math.round((t.now - (t.from.heardAt ?? t.now)) / 1000);
   return goIdle(t, {
     kind: 'hold-timer-expired',
-    text: describeHoldTimerExpiry(t.from.config.peerAddress, silentSeconds, t.from.state === S.OPEN_SENT),
+    text: describeHoldTimerExpiry(t.from.config.peerAddress, silentSeconds, t.from.state),
     send: notification(NOTIFICATION_CODE.HOLD_TIMER_EXPIRED, UNSPECIFIC_SUBCODE),
   });
 }

@@ -80,6 +80,6 @@ export function describeConnectTimeout(peer: SpeakerPeerConfig, seconds: number,
   const where = `peer ${peer.address} port ${peer.port ?? 179}`;
   const base = `no answer from ${where} within ${seconds} s (${attempts} attempt${attempts === 1 ? '' : 's'})`;
   return peer.md5Password === undefined
-    ? `${base}: the peer is down, unreachable, filtered, or expects a TCP MD5 password`
+    ? `${base}: the peer is down, unreachable, filtered, or expects a TCP MD5 password or TTL security`
     : `${base}: TCP MD5 is configured, and a wrong password (or none on the peer) looks exactly like this: the peer's kernel drops the segments without a reply`;
 }

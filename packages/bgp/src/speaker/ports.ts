@@ -27,6 +27,17 @@ export interface ConnectTarget {
    * cannot must throw rather than connect without it.
    */
   readonly md5Password?: string;
+  /**
+   * The TTL (IPv4) or hop limit (IPv6) of the packets sent on the connection: 255 with
+   * TTL security, the hop count with eBGP multihop; absent: the system default. Set by
+   * the socket port (`IP_TTL` / `IPV6_UNICAST_HOPS`) before connecting.
+   */
+  readonly ttl?: number;
+  /**
+   * Refuse packets from the peer with a lower TTL (RFC 5082 GTSM: `IP_MINTTL` /
+   * `IPV6_MINHOPCOUNT`), set by the socket port on the connection (and on the listener).
+   */
+  readonly minTtl?: number;
 }
 
 /** What a transport reports about one connection. Each callback is called from a fresh task, never re-entrantly. */

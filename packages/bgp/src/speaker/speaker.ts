@@ -121,11 +121,12 @@ export class BgpSpeaker {
 
   /**
    * Adds a neighbour; it starts at once when the speaker runs.
-   * @throws {BgpInvalidArgument} when the address is empty or already configured.
+   * @throws {BgpInvalidArgument} when the address is empty or already configured, or the TTL options are invalid.
    */
   addPeer(config: SpeakerPeerConfig): void {
     const id = peerId(config.address);
     if (this.peerMap.has(config.address)) throw new BgpInvalidArgument(`peer ${config.address} is already configured`);
+    ttlOptions(config);
     const fsm = createFsm({
       peerAddress: config.address,
       localAs: this.options.localAs,
@@ -275,6 +276,7 @@ export class BgpSpeaker {
       port: c.port ?? 179,
       ...(c.localAddress === undefined ? {} : { localAddress: c.localAddress }),
       ...(c.md5Password === undefined ? {} : { md5Password: c.md5Password }),
+      ...ttlOptions(c),
     };
     let connection: Connection | undefined;
     const events: ConnectionEvents = {
@@ -507,6 +509,19 @@ export class BgpSpeaker {
       peer.messagesSent += messages.length;
     }
   }
+}
+
+/**
+ * The socket's TTL settings for a peer: TTL security sends 255 and accepts at least
+ * 256 - hops (RFC 5082 §3); multihop sends the hop count.
+ * @throws {BgpInvalidArgument} for hops outside 1..255, or both options at once.
+ */
+export function ttlOptions(peer: Pick<SpeakerPeerConfig, 'address' | 'multihop' | 'ttlSecurity'>): { ttl?: number; minTtl?: number } {
+  const hops = peer.ttlSecurity?.hops ?? peer.multihop;
+  if (hops === undefined) return {};
+  if (!Number.isInteger(hops) || hops < 1 || hops > 255) throw new BgpInvalidArgument(`peer ${peer.address}: a hop count of ${hops} is not within 1..255`);
+  if (peer.ttlSecurity && peer.multihop !== undefined) throw new BgpInvalidArgument(`peer ${peer.address}: multihop and ttlSecurity exclude each other (TTL security sends 255)`);
+  return peer.ttlSecurity ? { ttl: 255, minTtl: 256 - hops } : { ttl: hops };
 }
 
 /** The families both OPENs name (RFC 4760 §6); IPv4 unicast alone when either sent no multiprotocol capability. */

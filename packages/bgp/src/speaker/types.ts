@@ -19,6 +19,17 @@ export interface SpeakerPeerConfig {
   readonly port?: number;
   /** Source address for the connection; the connection's own address is used as next hop when absent. */
   readonly localAddress?: string;
+  /**
+   * eBGP multihop: the TTL of packets to the peer, when it is more than one hop away and
+   * the system default TTL is not wanted. Set through the transport's socket port.
+   */
+  readonly multihop?: number;
+  /**
+   * TTL security (RFC 5082 GTSM): send with TTL 255 and accept only packets that crossed
+   * at most `hops` routers on the way (1: directly connected). Set through the
+   * transport's socket port; the peer must use it too.
+   */
+  readonly ttlSecurity?: { readonly hops: number };
   /** TCP MD5 password shared with the peer (RFC 2385); set through the transport's socket port. */
   readonly md5Password?: string;
   /** This speaker's IPv6 address on the session, the next hop of IPv6 routes it advertises. */

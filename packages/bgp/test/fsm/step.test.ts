@@ -202,6 +202,14 @@ describe('reasons in words', () => {
     expect(s.state.lastDown?.text).toBe('hold timer expired after 240 s in OpenSent with no OPEN from peer 10.0.0.2');
   });
 
+  it('hold timer expiry in OpenConfirm: our OPEN was never acknowledged', () => {
+    const toOpenConfirm = TO_ESTABLISHED.slice(0, 3);
+    const s = drive([...toOpenConfirm, [91, { type: 'HoldTimerExpires' }]]);
+    expect(s.state.lastDown?.text).toBe(
+      'hold timer expired after 90 s in OpenConfirm: peer 10.0.0.2 sent its OPEN but never acknowledged ours; it may not receive our packets (TTL security, a one-way filter)',
+    );
+  });
+
   it.each([
     [{ errorCode: 2, errorSubcode: 2, data: new Uint8Array(0) }, "peer 10.0.0.2 sent NOTIFICATION OPEN Message Error / Bad Peer AS: it does not expect our AS 65001: check its neighbor's remote AS"],
     [{ errorCode: 4, errorSubcode: 0, data: new Uint8Array(0) }, 'peer 10.0.0.2 sent NOTIFICATION Hold Timer Expired / Unspecific: it heard no KEEPALIVE from us within its hold time'],

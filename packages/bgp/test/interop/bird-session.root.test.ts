@@ -1,4 +1,5 @@
 // Session features with BIRD 2: TCP MD5 (RFC 2385) with the right and a wrong password,
+// TTL security (RFC 5082),
 // ROUTE-REFRESH both ways (RFC 2918), recovery after BIRD restarts with a per-peer source
 // address, and the diagnosis strings of what BIRD really causes: a wrong AS either way
 // and a peer that falls silent until the hold timer expires.
@@ -120,6 +121,23 @@ describe.skipIf(reason)(`twill's speaker and BIRD 2 sessions as root${reason ? `
     await until("BIRD's route back in the FibSink", () => installed(fib.batches).has('192.0.2.0/24'));
     await until('twill prefix back at BIRD', () => b.routesFrom('10.99.1.11', 4).has('10.244.1.0/26'));
   }, 40_000);
+
+  it('establishes with TTL security (RFC 5082) on both sides', async () => {
+    const { link, bird: b, speaker: s } = await setUp({ neighbor: { ttlSecurity: true }, peer: { ttlSecurity: { hops: 1 } } });
+    await until('Established', () => s.peers()[0]?.state === 'Established');
+    await until('twill prefix at BIRD', () => b.routesFrom(link.twill.v4, 4).has('10.244.1.0/26'));
+  }, 30_000);
+
+  it('never establishes with a peer that has TTL security when twill has none, and says why', async () => {
+    // The handshake completes, but BIRD's socket drops every segment below TTL 255: it
+    // never sees twill's OPEN, twill waits in OpenConfirm until its hold timer (3 s).
+    const { link, bird: b, speaker: s } = await setUp({ neighbor: { ttlSecurity: true, holdTime: 3 }, peer: { holdTime: 3 } });
+    await until('the hold timer to expire', () => s.peers()[0]?.lastDown !== undefined);
+    expect(s.peers()[0]?.lastDown).toBe(
+      'hold timer expired after 3 s in OpenConfirm: peer 10.99.1.2 sent its OPEN but never acknowledged ours; it may not receive our packets (TTL security, a one-way filter)',
+    );
+    expect(b.established(link.twill.v4)).toBe(false);
+  }, 30_000);
 
   it('names a wrong AS in the peer\'s OPEN', async () => {
     const { speaker: s, bird: b, link } = await setUp({ peer: { asn: asn(65003) } });

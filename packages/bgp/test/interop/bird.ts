@@ -33,6 +33,7 @@ function neighborBlock(spec: DaemonSpec, n: DaemonNeighbor & BirdNeighborExtras)
   ${n.password === undefined ? '' : `password "${n.password}";`}
   ${n.gracefulRestart ? `graceful restart on; graceful restart time ${n.restartTime ?? 30};` : ''}
   ${n.rrClient ? 'rr client;' : ''}
+  ${n.ttlSecurity ? 'ttl security on;' : ''}
   ${family} { import all; export ${n.exportFilter === undefined ? 'where source = RTS_STATIC || source = RTS_BGP' : `filter { ${n.exportFilter} }`}; ${ibgp ? 'next hop self;' : ''} ${n.gracefulRestart ? 'long lived graceful restart off;' : ''} };
 }
 `;

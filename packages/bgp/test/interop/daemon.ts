@@ -22,6 +22,8 @@ export interface DaemonNeighbor {
   readonly gracefulRestart?: boolean;
   /** The restart time the daemon announces, s (default 30). */
   readonly restartTime?: number;
+  /** RFC 5082 GTSM: send with TTL 255, accept only TTL 255 (directly connected). */
+  readonly ttlSecurity?: boolean;
   /** Wait for the neighbour to connect (default true: twill connects). */
   readonly passive?: boolean;
 }

@@ -1,6 +1,7 @@
 // Two namespaces joined by a veth: twill's speaker in one (its sockets opened inside it
 // with @twill/sys, as the agent does), a routing daemon in the other. IPv4 and IPv6
 // addresses on both ends (IPv6 without duplicate address detection, usable at once).
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -54,11 +55,16 @@ export function removeDir(dir: string | undefined): void {
 /**
  * The socket port the agent implements with @twill/sys: a TCP socket opened inside
  * `ns`, with the peer's TCP MD5 key (RFC 2385) set before it connects.
+ *
+ * TTL: @twill/sys has no setsockopt for IP_TTL / IP_MINTTL yet, so this test port sets
+ * the namespace's default TTL instead (`net.ipv4.ip_default_ttl`, per namespace). That
+ * is the same for a namespace holding one speaker and one peer, but cannot do `minTtl`.
  */
 export function namespaceSocketFactory(ns: ScratchNetns): (target: ConnectTarget) => net.Socket {
   return (target) => {
     const fd = openSocket({ domain: net.isIPv6(target.address) ? AF.INET6 : AF.INET, type: SOCK.STREAM, netns: ns.name });
     if (target.md5Password !== undefined) setTcpMd5(fd, { address: target.address, key: target.md5Password });
+    if (target.ttl !== undefined) execFileSync('ip', ['netns', 'exec', ns.name, 'sysctl', '-q', '-w', `net.ipv4.ip_default_ttl=${target.ttl}`]);
     return new net.Socket({ fd });
   };
 }

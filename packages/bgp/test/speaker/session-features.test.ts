@@ -1,9 +1,9 @@
 // ROUTE-REFRESH requests (RFC 2918), the diagnosis of connection attempts that get no
-// answer (as with a wrong TCP MD5 password), and the TCP MD5 port's refusal to connect
-// without a way to set the key.
+// answer (as with a wrong TCP MD5 password), TTL options (multihop, RFC 5082), and the
+// socket port's refusal to connect without a way to set the key or the TTL.
 import { describe, expect, it } from 'vitest';
 
-import { type SpeakerTransport, BgpInvalidArgument, BgpSpeaker, CollectingFibSink, asn, createTcpTransport, routerId } from '@twill/bgp';
+import { type SpeakerTransport, BgpInvalidArgument, BgpSpeaker, CollectingFibSink, asn, createTcpTransport, routerId, ttlOptions } from '@twill/bgp';
 
 import { ManualClock, MemoryNetwork } from './helpers.js';
 
@@ -73,7 +73,7 @@ describe('connection attempts without an answer', () => {
       { md5Password: 'secret' },
       "no answer from peer 10.0.0.2 port 179 within 2 s (2 attempts): TCP MD5 is configured, and a wrong password (or none on the peer) looks exactly like this: the peer's kernel drops the segments without a reply",
     ],
-    ['without', {}, 'no answer from peer 10.0.0.2 port 179 within 2 s (2 attempts): the peer is down, unreachable, filtered, or expects a TCP MD5 password'],
+    ['without', {}, 'no answer from peer 10.0.0.2 port 179 within 2 s (2 attempts): the peer is down, unreachable, filtered, or expects a TCP MD5 password or TTL security'],
   ])('are explained, %s', async (_what, extra, text) => {
     const clock = new ManualClock();
     const a = new BgpSpeaker({ localAs: asn(65001), routerId: routerId('10.0.0.1'), fib: new CollectingFibSink(), transport: unansweredTransport(), clock });
@@ -86,11 +86,34 @@ describe('connection attempts without an answer', () => {
   });
 });
 
+describe('TTL options', () => {
+  it.each([
+    ['nothing', {}, {}],
+    ['multihop 3', { multihop: 3 }, { ttl: 3 }],
+    ['TTL security, directly connected', { ttlSecurity: { hops: 1 } }, { ttl: 255, minTtl: 255 }],
+    ['TTL security, 2 hops', { ttlSecurity: { hops: 2 } }, { ttl: 255, minTtl: 254 }],
+  ])('%s', (_what, config, expected) => {
+    expect(ttlOptions({ address: '10.0.0.2', ...config })).toEqual(expected);
+  });
+
+  it.each([
+    [{ multihop: 0 }, 'peer 10.0.0.2: a hop count of 0 is not within 1..255'],
+    [{ multihop: 256 }, 'peer 10.0.0.2: a hop count of 256 is not within 1..255'],
+    [{ ttlSecurity: { hops: 1.5 } }, 'peer 10.0.0.2: a hop count of 1.5 is not within 1..255'],
+    [{ multihop: 2, ttlSecurity: { hops: 1 } }, 'peer 10.0.0.2: multihop and ttlSecurity exclude each other (TTL security sends 255)'],
+  ])('refuses %j', (config, message) => {
+    expect(() => ttlOptions({ address: '10.0.0.2', ...config })).toThrow(new BgpInvalidArgument(message));
+  });
+});
+
 describe('the TCP transport', () => {
   it('refuses to connect with a TCP MD5 password but no socketFactory to set it', () => {
     const events = { onConnect: () => undefined, onData: () => undefined, onClose: () => undefined };
     expect(() => createTcpTransport().connect({ address: '192.0.2.1', port: 179, md5Password: 'secret' }, events)).toThrow(
       new BgpInvalidArgument('peer 192.0.2.1 has a TCP MD5 password, but the transport has no socketFactory to set it (use setTcpMd5 from @twill/sys)'),
+    );
+    expect(() => createTcpTransport().connect({ address: '192.0.2.1', port: 179, ttl: 255, minTtl: 255 }, events)).toThrow(
+      new BgpInvalidArgument("peer 192.0.2.1 has multihop or TTL security, but the transport has no socketFactory to set the socket's TTL"),
     );
   });
 });

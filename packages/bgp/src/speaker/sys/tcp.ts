@@ -13,7 +13,9 @@ export interface TcpTransportOptions {
   /**
    * Creates the unconnected socket for an outgoing connection, e.g. one opened inside a
    * network namespace: `new net.Socket({ fd: openSocket({ domain: AF.INET, type: SOCK.STREAM, netns }) })`
-   * from `@twill/sys`. Default `new net.Socket()`.
+   * from `@twill/sys`. Default `new net.Socket()`. This is the socket options port: it
+   * must apply the target's `md5Password` (RFC 2385), `ttl` and `minTtl` (RFC 5082) to
+   * the fd before handing it over; without it such targets are refused.
    */
   readonly socketFactory?: (target: ConnectTarget) => net.Socket;
   /**
@@ -87,6 +89,9 @@ export function createTcpTransport(options: TcpTransportOptions = {}): SpeakerTr
       if (target.md5Password !== undefined && !options.socketFactory) {
         // Connecting without the key would only look like an unreachable peer.
         throw new BgpInvalidArgument(`peer ${target.address} has a TCP MD5 password, but the transport has no socketFactory to set it (use setTcpMd5 from @twill/sys)`);
+      }
+      if ((target.ttl !== undefined || target.minTtl !== undefined) && !options.socketFactory) {
+        throw new BgpInvalidArgument(`peer ${target.address} has multihop or TTL security, but the transport has no socketFactory to set the socket's TTL`);
       }
       const socket = options.socketFactory ? options.socketFactory(target) : new net.Socket();
       options.configureSocket?.(socket, target);
