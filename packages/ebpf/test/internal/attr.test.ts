@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { encodeMapBatch, encodeMapCreate, encodeMapElem } from '../../src/internal/sys/attr-map.js';
-import { encodeLinkCreate, encodeMapFreeze, encodeObj, encodeObjInfo } from '../../src/internal/sys/attr-obj.js';
+import { encodeLinkCreate, encodeLinkDetach, encodeMapFreeze, encodeObj, encodeObjInfo } from '../../src/internal/sys/attr-obj.js';
 import { decodeProgTestRun, encodeBtfLoad, encodeProgLoad, encodeProgTestRun } from '../../src/internal/sys/attr-prog.js';
 import { decodeMapInfo, decodeProgInfo } from '../../src/internal/sys/info.js';
 
@@ -182,6 +182,16 @@ describe('union bpf_attr encoders', () => {
         24: [5, 0, 0, 0, 0, 0, 0, 0], // tcx.expected_revision
       }),
     );
+  });
+});
+
+describe('link attributes for XDP and cgroups', () => {
+  it('lays out BPF_LINK_CREATE for XDP (an ifindex and XDP flags) and for a cgroup (its fd), and BPF_LINK_DETACH', () => {
+    const xdp = encodeLinkCreate({ progFd: 5, target: 3, attachType: 37, flags: 1 << 1 }, fakeAddresses().addressOf);
+    expect(hex(xdp.attr)).toBe(fixture(64, { 0: [5, 0, 0, 0], 4: [3, 0, 0, 0], 8: [37, 0, 0, 0], 12: [2, 0, 0, 0] })); // BPF_XDP, XDP_FLAGS_SKB_MODE
+    const cgroup = encodeLinkCreate({ progFd: 5, target: 9, attachType: 1 }, fakeAddresses().addressOf);
+    expect(hex(cgroup.attr)).toBe(fixture(64, { 0: [5, 0, 0, 0], 4: [9, 0, 0, 0], 8: [1, 0, 0, 0] })); // target_fd, BPF_CGROUP_INET_EGRESS
+    expect(hex(encodeLinkDetach({ linkFd: 11 }, fakeAddresses().addressOf).attr)).toBe(fixture(8, { 0: [11, 0, 0, 0] }));
   });
 });
 
