@@ -35,6 +35,9 @@ interface EndpointState {
   readonly policy: EndpointPolicy;
   readonly ingress: PreparedDirection;
   readonly egress: PreparedDirection;
+  /** Entries per direction; undefined when the direction must be compiled again. */
+  ingressEntries: readonly BpfPolicyEntry[] | undefined;
+  egressEntries: readonly BpfPolicyEntry[] | undefined;
   entries: readonly BpfPolicyEntry[];
 }
 
@@ -89,10 +92,14 @@ export class BpfMapCompiler {
         previous.set(policy.key, old.entries);
       }
       const local = policy.addresses[0];
+      // A direction whose rules (and local address) did not change keeps its compiled form.
+      const keep = (d: 'ingress' | 'egress'): boolean => old !== undefined && !policy.changed.includes(d) && old.policy.addresses[0] === local;
       const state: EndpointState = {
         policy,
-        ingress: new PreparedDirection('ingress', policy.ingress, local, this.#ids),
-        egress: new PreparedDirection('egress', policy.egress, local, this.#ids),
+        ingress: old !== undefined && keep('ingress') ? old.ingress : new PreparedDirection('ingress', policy.ingress, local, this.#ids),
+        egress: old !== undefined && keep('egress') ? old.egress : new PreparedDirection('egress', policy.egress, local, this.#ids),
+        ingressEntries: keep('ingress') ? old?.ingressEntries : undefined,
+        egressEntries: keep('egress') ? old?.egressEntries : undefined,
         entries: old?.entries ?? [],
       };
       this.#classes.retain([...state.ingress.cidrs, ...state.egress.cidrs]);
@@ -115,9 +122,10 @@ export class BpfMapCompiler {
     ];
     if (moved.length > 0) {
       for (const [key, state] of this.#endpoints) {
-        if (dirty.has(key)) continue;
         const touches = (d: PreparedDirection): boolean => moved.some((c) => d.identities.has(c.identity) || c.cidrs.some((x) => d.cidrs.has(x)));
-        if (touches(state.ingress) || touches(state.egress)) {
+        if (touches(state.ingress)) state.ingressEntries = undefined;
+        if (touches(state.egress)) state.egressEntries = undefined;
+        if (!dirty.has(key) && (state.ingressEntries === undefined || state.egressEntries === undefined)) {
           previous.set(key, state.entries);
           dirty.add(key);
         }
@@ -128,7 +136,9 @@ export class BpfMapCompiler {
     for (const key of [...dirty].sort()) {
       const state = this.#endpoints.get(key);
       if (state === undefined) continue;
-      const entries = [...directionEntries(state.ingress, classes), ...directionEntries(state.egress, classes)];
+      state.ingressEntries ??= directionEntries(state.ingress, classes);
+      state.egressEntries ??= directionEntries(state.egress, classes);
+      const entries = [...state.ingressEntries, ...state.egressEntries];
       state.entries = entries;
       const change = diffBpfEntries(previous.get(key) ?? [], entries);
       if (change.set.length > 0 || change.removed.length > 0) endpoints.push({ key, entries, ...change });

@@ -16,7 +16,7 @@ import { PROTOCOL } from '../../model/endpoint.js';
 import { type EffectiveDirection, type EffectiveRule, type PeerAtom, type ResolvedPort } from '../../engine/types.js';
 import { type IcmpMatch } from '../../model/policy.js';
 import {
-  FULL_PORTS, intersectPorts, NO_PORTS, portCount, portRange, rangeToPrefixes, subtractPorts, unionPorts, type PortSet,
+  FULL_PORTS, intersectPorts, NO_PORTS, portRange, rangeToPrefixes, subtractPorts, unionPorts, type PortSet,
 } from './port-set.js';
 import { type PeerClass } from './peer-classes.js';
 import { BPF_ANY_IDENTITY, BPF_DEFAULT_RULE, type BpfPolicyEntry } from './types.js';
@@ -61,7 +61,7 @@ export class PreparedDirection {
   readonly byIdentity = new Map<number, number[]>();
   readonly byCidr = new Map<string, number[]>();
   readonly protocols: readonly number[];
-  readonly #portCache = new Map<string, PortSet>();
+  readonly #portCache = new Map<number, PortSet>();
 
   constructor(
     readonly direction: 'ingress' | 'egress',
@@ -108,7 +108,7 @@ export class PreparedDirection {
 
   /** The destination ports (or ICMP type/code values) of `protocol` a rule matches, peers aside. */
   ports(index: number, protocol: number): PortSet {
-    const cacheKey = `${index}/${protocol}`;
+    const cacheKey = index * 512 + protocol + 1;
     let set = this.#portCache.get(cacheKey);
     if (set === undefined) {
       set = ruleKeyPorts((this.rules[index] as Prepared).rule, protocol, this.direction, this.localAddress);
@@ -196,37 +196,102 @@ function decideProtocol(d: PreparedDirection, matching: readonly number[], proto
 
 const sameDecision = (a: Decision, b: Decision): boolean => a.verdict === b.verdict && a.rule === b.rule;
 
-/** Entries for one identity (or class) from its verdicts. */
-function entriesFor(d: PreparedDirection, identity: number, matching: readonly number[]): BpfPolicyEntry[] {
-  const direction = d.direction;
-  const other = decideProtocol(d, matching, OTHER)[0]?.decision ?? DEFAULT_ALLOW;
-  const out: BpfPolicyEntry[] = [{ direction, identity, port: 0, portBits: 0, ...other }];
-  for (const protocol of d.protocols) {
-    const segments = decideProtocol(d, matching, protocol);
-    if (segments.every((s) => sameDecision(s.decision, other))) continue;
-    // The decision covering most ports is the protocol's entry; the others are ranges.
-    const weight = new Map<Decision, number>();
-    for (const s of segments) {
-      const same = [...weight.keys()].find((k) => sameDecision(k, s.decision)) ?? s.decision;
-      weight.set(same, (weight.get(same) ?? 0) + portCount([[s.first, s.last]]));
+/** One peer's verdicts: for protocols no rule names, and per named protocol over its ports. */
+interface Verdicts {
+  readonly other: Decision;
+  readonly protocols: ReadonlyMap<number, Segments>;
+}
+
+function verdictsFor(d: PreparedDirection, matching: readonly number[]): Verdicts {
+  return {
+    other: decideProtocol(d, matching, OTHER)[0]?.decision ?? DEFAULT_ALLOW,
+    protocols: new Map(d.protocols.map((p) => [p, decideProtocol(d, matching, p)])),
+  };
+}
+
+/** Neighbouring segments with the same decision, merged. */
+function merge(segments: Segments): Segments {
+  const out: Segments = [];
+  for (const s of segments) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last.last + 1 === s.first && sameDecision(last.decision, s.decision)) last.last = s.last;
+    else out.push({ ...s });
+  }
+  return out;
+}
+
+/**
+ * One protocol's entries: the decision covering most ports at the protocol's prefix
+ * (left out when it is `implied`, what a lookup finds without it), and the other
+ * decisions' ranges as port prefixes.
+ */
+function protocolEntries(direction: 'ingress' | 'egress', identity: number, protocol: number, segments: Segments, implied: Decision | undefined): BpfPolicyEntry[] {
+  const weight = new Map<string, { decision: Decision; ports: number }>();
+  let base = DEFAULT_ALLOW;
+  let most = -1;
+  for (const s of segments) {
+    const key = `${s.decision.verdict}/${s.decision.rule}`;
+    const w = weight.get(key) ?? { decision: s.decision, ports: 0 };
+    w.ports += s.last - s.first + 1;
+    weight.set(key, w);
+    if (w.ports > most) {
+      most = w.ports;
+      base = w.decision;
     }
-    const base = [...weight.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? other;
-    if (!sameDecision(base, other)) out.push({ direction, identity, protocol, port: 0, portBits: 0, ...base });
-    // Merge neighbours with the same decision before splitting into prefixes.
-    let run: { first: number; last: number; decision: Decision } | undefined;
-    const flush = (): void => {
-      if (run === undefined || sameDecision(run.decision, base)) return;
-      for (const p of rangeToPrefixes(run.first, run.last)) out.push({ direction, identity, protocol, port: p.value, portBits: p.bits, ...run.decision });
-    };
-    for (const s of segments) {
-      if (run !== undefined && run.last + 1 === s.first && sameDecision(run.decision, s.decision)) {
-        run.last = s.last;
-      } else {
-        flush();
-        run = { ...s };
-      }
+  }
+  const out: BpfPolicyEntry[] = [];
+  if (implied === undefined || !sameDecision(base, implied)) out.push({ direction, identity, protocol, port: 0, portBits: 0, ...base });
+  for (const run of merge(segments)) {
+    if (sameDecision(run.decision, base)) continue;
+    for (const p of rangeToPrefixes(run.first, run.last)) out.push({ direction, identity, protocol, port: p.value, portBits: p.bits, ...run.decision });
+  }
+  return out;
+}
+
+/** Every entry of a peer, with its own catch-all: no lookup for it falls through. */
+function fullEntries(direction: 'ingress' | 'egress', identity: number, v: Verdicts): BpfPolicyEntry[] {
+  const out: BpfPolicyEntry[] = [{ direction, identity, port: 0, portBits: 0, ...v.other }];
+  for (const [protocol, segments] of v.protocols) {
+    if (segments.every((s) => sameDecision(s.decision, v.other))) continue;
+    out.push(...protocolEntries(direction, identity, protocol, segments, v.other));
+  }
+  return out;
+}
+
+/** The ports where two peers' verdicts differ, with the first one's decisions. */
+function differences(mine: Segments, theirs: Segments): Segments {
+  const out: Segments = [];
+  let j = 0;
+  for (const s of mine) {
+    let at = s.first;
+    while (at <= s.last) {
+      while (j < theirs.length && (theirs[j] as Segments[number]).last < at) j += 1;
+      const other = theirs[j];
+      if (other === undefined) break;
+      const end = Math.min(s.last, other.last);
+      if (!sameDecision(s.decision, other.decision)) out.push({ first: at, last: end, decision: s.decision });
+      at = end + 1;
     }
-    flush();
+  }
+  return merge(out);
+}
+
+/**
+ * A peer's entries where its verdicts differ from those of any other peer, and nothing
+ * elsewhere: a lookup that finds none of them falls through to the any-identity entries,
+ * which give the same verdict. Undefined when the peer differs for unnamed protocols
+ * (then it needs its own catch-all, and all its entries).
+ */
+function sparseEntries(direction: 'ingress' | 'egress', identity: number, v: Verdicts, any: Verdicts): BpfPolicyEntry[] | undefined {
+  if (!sameDecision(v.other, any.other)) return undefined;
+  const out: BpfPolicyEntry[] = [];
+  for (const [protocol, segments] of v.protocols) {
+    const diff = differences(segments, any.protocols.get(protocol) ?? []);
+    if (diff.length === 0) continue;
+    const ranges = diff.flatMap((run) => rangeToPrefixes(run.first, run.last).map((p) => ({ direction, identity, protocol, port: p.value, portBits: p.bits, ...run.decision })));
+    // The whole protocol (its own base entry and exceptions) when that is fewer entries.
+    const whole = merge(segments).length <= ranges.length ? protocolEntries(direction, identity, protocol, segments, undefined) : undefined;
+    out.push(...(whole !== undefined && whole.length < ranges.length ? whole : ranges));
   }
   return out;
 }
@@ -250,15 +315,15 @@ function namedClasses(d: PreparedDirection, classes: Iterable<PeerClass>): PeerC
 export function directionEntries(d: PreparedDirection, classes: Iterable<PeerClass>): BpfPolicyEntry[] {
   if (d.open) return [{ direction: d.direction, identity: BPF_ANY_IDENTITY, port: 0, portBits: 0, ...DEFAULT_ALLOW }];
   const wildcard = d.rules.flatMap((r, i) => (r.wildcard ? [i] : []));
-  const any = entriesFor(d, BPF_ANY_IDENTITY, wildcard);
-  const out = [...any];
+  const any = verdictsFor(d, wildcard);
+  const out = fullEntries(d.direction, BPF_ANY_IDENTITY, any);
   for (const peer of namedClasses(d, classes)) {
     const candidates = new Set<number>(d.byIdentity.get(peer.identity));
     for (const c of peer.cidrs) for (const i of d.byCidr.get(c) ?? []) candidates.add(i);
     const extra = [...candidates].filter((i) => !(d.rules[i] as Prepared).wildcard && (d.rules[i] as Prepared).rule.remote.peers.some((a) => atomMatches(a, peer)));
     if (extra.length === 0) continue;
-    const matching = [...wildcard, ...extra].sort((a, b) => a - b);
-    out.push(...entriesFor(d, peer.id, matching));
+    const v = verdictsFor(d, [...wildcard, ...extra].sort((a, b) => a - b));
+    out.push(...(sparseEntries(d.direction, peer.id, v, any) ?? fullEntries(d.direction, peer.id, v)));
   }
   return out;
 }

@@ -90,7 +90,7 @@ function check(s: Scenario, index: PolicyIndex, compiler: BpfMapCompiler, replic
 
 describe('eBPF policy map entries versus PolicyIndex.evaluate', () => {
   it('agree on random clusters, policies and packets, built change by change', () => {
-    fc.assert(fc.property(scenario, fc.array(flowArbitrary, { minLength: 1, maxLength: 30 }), fc.boolean(), (s, flows, dropFirst) => {
+    fc.assert(fc.property(scenario, fc.array(flowArbitrary, { minLength: 1, maxLength: 30 }), fc.boolean(), fc.nat(), fc.constantFrom(undefined, ['10.9.1.0/24'], []), (s, flows, dropFirst, relabel, nets) => {
       const index = new PolicyIndex({ kubeApiServer: KUBE_API_SERVER, identities: new IdentityAllocator() });
       const compiler = new BpfMapCompiler();
       const replica = new Replica();
@@ -108,6 +108,21 @@ describe('eBPF policy map entries versus PolicyIndex.evaluate', () => {
       if (dropFirst && first !== undefined) {
         feed(index.deletePolicy(first.ref));
         final = { ...s, policies: s.policies.slice(1) };
+      }
+      // A pod takes another's labels and one more (a new identity: peer classes move) and
+      // the network set changes: entries of endpoints whose rules did not change move too.
+      const pods = final.endpoints.filter((e) => e.kind === 'workload');
+      const moved = pods[relabel % pods.length];
+      const model = pods[(relabel + 1) % pods.length];
+      if (moved !== undefined && model !== undefined) {
+        const updated = { ...moved, labels: { ...model.labels, moved: 'yes' } };
+        feed(index.upsertEndpoint(updated));
+        final = { ...final, endpoints: final.endpoints.map((e) => (e === moved ? updated : e)) };
+      }
+      if (nets !== undefined) {
+        const set = { name: 'partners', namespace: 'x', labels: { app: 'b' }, nets };
+        feed(index.upsertNetworkSet(set));
+        final = { ...final, networkSets: [set] };
       }
       for (const f of flows) check(final, index, compiler, replica, f);
       // The replica is exactly the generator's state: no stale entries left behind.
