@@ -183,6 +183,7 @@ export {
   retainedFamilies,
 } from './speaker/graceful-restart.js';
 export { describeConnectTimeout } from './speaker/peer-runtime.js';
-export { BgpSpeaker, sessionFamilies, ttlOptions } from './speaker/speaker.js';
+export { sessionFamilies, ttlOptions } from './speaker/session-options.js';
+export { BgpSpeaker } from './speaker/speaker.js';
 export { systemClock } from './speaker/sys/clock.js';
 export { type TcpTransportOptions, createTcpTransport } from './speaker/sys/tcp.js';

@@ -10,16 +10,18 @@ import { type BgpPrefix, type Nlri, parsePrefix } from '../codec/prefix.js';
 import { type DecodedUpdate, type PackedUpdate, decodeUpdatePacked } from '../codec/update.js';
 import { BgpInvalidArgument, BgpNotification } from '../errors.js';
 import { createFsm, step } from '../fsm/step.js';
-import { type DownReason, type FsmAction, type FsmEvent, type SessionParameters, type TimerName, SESSION_STATE, TIMER } from '../fsm/types.js';
+import { type FsmAction, type FsmEvent, type SessionParameters, type TimerName, SESSION_STATE, TIMER } from '../fsm/types.js';
 import { peerId } from '../ids.js';
 import { type RouteAttributes } from '../rib/attributes.js';
 import { Rib } from '../rib/rib.js';
 
-import { DEFAULT_RESTART_TIME, afiSafis, familiesToFlush, gracefulRestartCapability, helperRetention, peerGracefulRestart, retainedFamilies } from './graceful-restart.js';
-import { type SpeakerTimerName, PeerRuntime, SPEAKER_TIMER, describeConnectTimeout } from './peer-runtime.js';
+import { afiSafis, gracefulRestartCapability, peerGracefulRestart } from './graceful-restart.js';
+import { GracefulRestartRuntime } from './graceful-restart-runtime.js';
+import { type SpeakerTimerName, PeerRuntime, describeConnectTimeout } from './peer-runtime.js';
 import { type CancelTimer, type Connection, type ConnectionEvents, type ConnectTarget, type IncomingConnection, unmapAddress } from './ports.js';
 import { type BgpSpeakerOptions, type PeerStatus, type SpeakerPeerConfig } from './types.js';
-import { type SessionFamilies, encodeEndOfRib, encodeOutgoing } from './updates.js';
+import { sessionFamilies, ttlOptions } from './session-options.js';
+import { encodeEndOfRib, encodeOutgoing } from './updates.js';
 
 const TIMER_EVENT: Readonly<Record<TimerName, FsmEvent>> = {
   [TIMER.CONNECT_RETRY]: { type: 'ConnectRetryTimerExpires' },
@@ -54,6 +56,7 @@ export class BgpSpeaker {
   readonly rib: Rib;
   private readonly peerMap = new Map<string, PeerRuntime>();
   private readonly capabilities: readonly Capability[];
+  private readonly restart: GracefulRestartRuntime;
   private flushTimer: CancelTimer | undefined;
   private started = false;
 
@@ -66,6 +69,13 @@ export class BgpSpeaker {
       gr && !base.some((c) => c.kind === 'graceful-restart')
         ? [...base, gracefulRestartCapability(gr, families.length > 0 ? families : [{ afi: AFI.IPV4, safi: SAFI.UNICAST }])]
         : base;
+    this.restart = new GracefulRestartRuntime({
+      rib: this.rib,
+      config: gr,
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      startTimer: (peer, timer, seconds, fire) => this.startTimer(peer, timer, seconds, fire),
+      scheduleFlush: () => this.scheduleFlush(),
+    });
   }
 
   /**
@@ -220,10 +230,9 @@ export class BgpSpeaker {
       case 'down':
         this.options.logger?.warn({ peer: peer.config.address, kind: action.reason.kind }, action.reason.text);
         peer.lastError = action.reason.text;
-        if (action.wasEstablished) this.sessionDown(peer, action.reason);
+        if (action.wasEstablished) this.restart.sessionDown(peer, action.reason);
         peer.endOfRibPending = false;
-        peer.deferred = undefined;
-        peer.cancel(SPEAKER_TIMER.DEFERRAL);
+        this.restart.forgetDeferred(peer);
         return;
     }
   }
@@ -237,35 +246,6 @@ export class BgpSpeaker {
         fire();
       }),
     );
-  }
-
-  /**
-   * An Established session ended: its routes go, unless the peer is restarting
-   * gracefully (RFC 4724 §4.2): then they stay, marked stale, for its Restart Time.
-   */
-  private sessionDown(peer: PeerRuntime, reason: DownReason): void {
-    const gr = peer.peerGracefulRestart;
-    const keepSeconds = helperRetention(this.options.gracefulRestart, gr, reason);
-    peer.cancel(SPEAKER_TIMER.STALE);
-    if (keepSeconds > 0 && gr) {
-      this.rib.peerDown(peer.id, { gracefulRestart: true });
-      // Only the families the peer asked to have kept.
-      const kept = retainedFamilies(gr);
-      for (const family of [4, 6] as const) if (!kept.has(family)) this.rib.sweepStale(peer.id, family);
-      this.options.logger?.info({ peer: peer.config.address, seconds: keepSeconds }, 'bgp peer restarting: keeping its routes as stale');
-      this.startTimer(peer, SPEAKER_TIMER.RESTART, keepSeconds, () => this.sweep(peer, `peer ${peer.config.address} did not come back within its restart time of ${keepSeconds} s`));
-    } else {
-      peer.cancel(SPEAKER_TIMER.RESTART);
-      this.rib.peerDown(peer.id);
-    }
-    this.scheduleFlush();
-  }
-
-  /** Drops a peer's stale routes (a graceful restart timer ran out). */
-  private sweep(peer: PeerRuntime, why: string): void {
-    const removed = this.rib.sweepStale(peer.id);
-    this.options.logger?.warn({ peer: peer.config.address, removed }, why);
-    if (removed > 0) this.scheduleFlush();
   }
 
   private connect(peer: PeerRuntime): void {
@@ -416,26 +396,7 @@ export class BgpSpeaker {
     const result = this.rib.receive(peer.id, update);
     if (result.limitExceeded) return this.feed(peer, { type: 'AutomaticStop', notification: result.limitExceeded });
     if (result.accepted + result.withdrawn > 0) this.scheduleFlush();
-    if (result.endOfRib) this.endOfRibReceived(peer, result.endOfRib.afi);
-  }
-
-  /** The peer's End-of-RIB for a family: its stale routes are gone (the RIB swept them); a deferred table may go out. */
-  private endOfRibReceived(peer: PeerRuntime, afi: number): void {
-    if (afi === AFI.IPV4) peer.endOfRibReceived.add(4);
-    if (afi === AFI.IPV6) peer.endOfRibReceived.add(6);
-    if (this.rib.peerStats(peer.id).stale === 0) peer.cancel(SPEAKER_TIMER.STALE);
-    const waiting = (peer.families.ipv4 && !peer.endOfRibReceived.has(4)) || (peer.families.ipv6 && !peer.endOfRibReceived.has(6));
-    if (peer.deferred && !waiting) this.releaseDeferred(peer);
-  }
-
-  /** Restarting: sends what was held for the peer (RFC 4724 §4.1: after its End-of-RIB or the deferral timer). */
-  private releaseDeferred(peer: PeerRuntime): void {
-    const held = peer.deferred;
-    peer.deferred = undefined;
-    peer.cancel(SPEAKER_TIMER.DEFERRAL);
-    if (!held || !peer.connection) return;
-    for (const m of held) peer.connection.write(m);
-    peer.messagesSent += held.length;
+    if (result.endOfRib) this.restart.endOfRib(peer, result.endOfRib.afi);
   }
 
   private established(peer: PeerRuntime, session: SessionParameters): void {
@@ -443,7 +404,6 @@ export class BgpSpeaker {
     peer.families = sessionFamilies(this.capabilities, session.peerCapabilities);
     peer.connectAttempts = 0;
     peer.peerRouteRefresh = session.peerCapabilities.some((cap) => cap.kind === 'route-refresh');
-    peer.endOfRibReceived.clear();
     const gr: GracefulRestartCapability | undefined = peerGracefulRestart(session.peerCapabilities);
     peer.peerGracefulRestart = gr;
     const localAddress = c.localAddress ?? (peer.connection?.localAddress === undefined ? undefined : unmapAddress(peer.connection.localAddress)) ?? '0.0.0.0';
@@ -461,25 +421,9 @@ export class BgpSpeaker {
       ...(c.routeReflectorClient === undefined ? {} : { routeReflectorClient: c.routeReflectorClient }),
       ...(c.nextHopSelf === undefined ? {} : { nextHopSelf: c.nextHopSelf }),
     });
-    const wasRestarting = peer.timers.has(SPEAKER_TIMER.RESTART);
-    peer.cancel(SPEAKER_TIMER.RESTART);
-    if (peer.inRib && this.rib.peerStats(peer.id).stale > 0) {
-      // RFC 4724 §4.2: families whose forwarding state the peer lost go now, the rest at its End-of-RIB.
-      for (const family of familiesToFlush(wasRestarting ? gr : undefined)) this.rib.sweepStale(peer.id, family);
-      const staleTime = this.options.gracefulRestart?.staleRoutesTime ?? 360;
-      if (this.rib.peerStats(peer.id).stale > 0) {
-        this.startTimer(peer, SPEAKER_TIMER.STALE, staleTime, () => this.sweep(peer, `peer ${c.address} sent no End-of-RIB within ${staleTime} s of its restart`));
-      }
-    }
+    this.restart.sessionUp(peer, gr);
     peer.inRib = true;
     peer.endOfRibPending = true;
-    if (this.options.gracefulRestart?.restarting && gr && !peer.restartDone) {
-      // RFC 4724 §4.1: the restarting speaker sends its table after the peer's End-of-RIB.
-      peer.restartDone = true;
-      peer.deferred = [];
-      const deferral = this.options.gracefulRestart.selectionDeferralTime ?? this.options.gracefulRestart.restartTime ?? DEFAULT_RESTART_TIME;
-      this.startTimer(peer, SPEAKER_TIMER.DEFERRAL, deferral, () => this.releaseDeferred(peer));
-    }
     this.scheduleFlush();
   }
 
@@ -509,25 +453,4 @@ export class BgpSpeaker {
       peer.messagesSent += messages.length;
     }
   }
-}
-
-/**
- * The socket's TTL settings for a peer: TTL security sends 255 and accepts at least
- * 256 - hops (RFC 5082 §3); multihop sends the hop count.
- * @throws {BgpInvalidArgument} for hops outside 1..255, or both options at once.
- */
-export function ttlOptions(peer: Pick<SpeakerPeerConfig, 'address' | 'multihop' | 'ttlSecurity'>): { ttl?: number; minTtl?: number } {
-  const hops = peer.ttlSecurity?.hops ?? peer.multihop;
-  if (hops === undefined) return {};
-  if (!Number.isInteger(hops) || hops < 1 || hops > 255) throw new BgpInvalidArgument(`peer ${peer.address}: a hop count of ${hops} is not within 1..255`);
-  if (peer.ttlSecurity && peer.multihop !== undefined) throw new BgpInvalidArgument(`peer ${peer.address}: multihop and ttlSecurity exclude each other (TTL security sends 255)`);
-  return peer.ttlSecurity ? { ttl: 255, minTtl: 256 - hops } : { ttl: hops };
-}
-
-/** The families both OPENs name (RFC 4760 §6); IPv4 unicast alone when either sent no multiprotocol capability. */
-export function sessionFamilies(local: readonly Capability[], remote: readonly Capability[]): SessionFamilies {
-  const mp = (caps: readonly Capability[], afi: number): boolean => caps.some((c) => c.kind === 'multiprotocol' && c.afi === afi && c.safi === SAFI.UNICAST);
-  const anyMp = (caps: readonly Capability[]): boolean => caps.some((c) => c.kind === 'multiprotocol');
-  if (!anyMp(local) || !anyMp(remote)) return { ipv4: true, ipv6: false };
-  return { ipv4: mp(local, AFI.IPV4) && mp(remote, AFI.IPV4), ipv6: mp(local, AFI.IPV6) && mp(remote, AFI.IPV6) };
 }
