@@ -19,9 +19,15 @@ const ADDRESS_TYPE: Record<IpFamily, string> = { 4: 'ipv4_addr', 6: 'ipv6_addr' 
 
 const sorted = (items: Iterable<string>): string[] => [...new Set(items)].sort();
 
-// Address × protocol × port: ports cut into segments so that elements never overlap.
+// Address × protocol × port: ports cut into segments so that elements never overlap. A
+// sweep over the segments keeps the pairs whose ports cover the current one, so that
+// thousands of single-port rules cost n log n, not n².
 function addressProtocolPort(pairs: readonly { ranges: readonly AddressRange[]; ports: readonly PortRange[] }[], protocol: number): string[] {
-  const segments = portSegments(pairs.flatMap((p) => p.ports));
+  const spans = pairs.flatMap((p, index) => p.ports.map((r) => ({ first: r.first, last: r.last, index })));
+  const segments = portSegments(spans);
+  const byStart = [...spans].sort((a, b) => a.first - b.first);
+  const active: { last: number; index: number }[] = [];
+  let next = 0;
   const out: string[] = [];
   let previous: { key: string; segment: PortRange; ranges: AddressRange[] } | undefined;
   const flush = (): void => {
@@ -29,8 +35,16 @@ function addressProtocolPort(pairs: readonly { ranges: readonly AddressRange[]; 
     for (const r of previous.ranges) out.push(`${formatRange(r)} . ${protocol} . ${formatPorts(previous.segment)}`);
   };
   for (const segment of segments) {
-    const ranges = unionRanges(pairs.filter((p) => p.ports.some((r) => r.first <= segment.first && segment.last <= r.last)).flatMap((p) => p.ranges));
-    const key = ranges.map(formatRange).join(',');
+    while (next < byStart.length && (byStart[next] as { first: number }).first <= segment.first) {
+      const span = byStart[next] as { last: number; index: number };
+      active.push({ last: span.last, index: span.index });
+      next += 1;
+    }
+    // Spans that ended before this segment leave.
+    for (let i = active.length - 1; i >= 0; i -= 1) if ((active[i] as { last: number }).last < segment.first) active.splice(i, 1);
+    const members = new Set(active.map((a) => a.index));
+    const ranges = unionRanges([...members].flatMap((i) => pairs[i]?.ranges ?? []));
+    const key = ranges.map((r) => `${r.family}:${r.first}-${r.last}`).join(',');
     // Adjacent segments with the same addresses are one element.
     if (previous !== undefined && previous.key === key && previous.segment.last + 1 === segment.first) {
       previous = { ...previous, segment: { first: previous.segment.first, last: segment.last } };

@@ -39,14 +39,30 @@ function toBytes(value: bigint, family: IpFamily): number[] {
 
 /** The address text of an integer (RFC 5952 for IPv6). */
 export function formatAddress(value: bigint, family: IpFamily): string {
+  if (family === 4) {
+    const v = Number(value);
+    return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  }
   return ipaddr.fromByteArray(toBytes(value, family)).toString();
 }
+
+// Parsed texts: the same pod addresses and CIDRs come back on every recompilation.
+const parsed = new Map<string, AddressRange | undefined>();
+const PARSED_LIMIT = 200_000;
 
 /**
  * The range an address or CIDR text covers, or `undefined` when it is neither.
  * Host bits of a CIDR are ignored (`10.0.0.1/8` is `10.0.0.0/8`).
  */
 export function addressRange(text: string): AddressRange | undefined {
+  if (parsed.has(text)) return parsed.get(text);
+  if (parsed.size >= PARSED_LIMIT) parsed.clear();
+  const range = parseRange(text);
+  parsed.set(text, range);
+  return range;
+}
+
+function parseRange(text: string): AddressRange | undefined {
   const cidr = parseCidr(text);
   if (cidr !== undefined) {
     const base = toBigInt(cidr.bytes);
@@ -137,17 +153,19 @@ export function unionPorts(ranges: readonly PortRange[]): PortRange[] {
  * wholly inside or wholly outside every input range. Sorted.
  */
 export function portSegments(ranges: readonly PortRange[]): PortRange[] {
-  const cuts = new Set<number>();
+  // +1 where a range starts, -1 after it ends; a segment is covered while the count is positive.
+  const delta = new Map<number, number>();
   for (const r of ranges) {
-    cuts.add(r.first);
-    cuts.add(r.last + 1);
+    delta.set(r.first, (delta.get(r.first) ?? 0) + 1);
+    delta.set(r.last + 1, (delta.get(r.last + 1) ?? 0) - 1);
   }
-  const points = [...cuts].sort((a, b) => a - b);
+  const points = [...delta.keys()].sort((a, b) => a - b);
   const out: PortRange[] = [];
+  let covering = 0;
   for (let i = 0; i + 1 < points.length; i += 1) {
     const first = points[i] as number;
-    const last = (points[i + 1] as number) - 1;
-    if (ranges.some((r) => r.first <= first && last <= r.last)) out.push({ first, last });
+    covering += delta.get(first) ?? 0;
+    if (covering > 0) out.push({ first, last: (points[i + 1] as number) - 1 });
   }
   return out;
 }
