@@ -7,7 +7,11 @@
  *   failure ({@link loadProgram}), and {@link testRun} to run one on a packet.
  * - Feature probes ({@link haveMapType}, {@link haveTcx}, {@link probeFeatures}).
  * - An ELF loader for clang-built objects: {@link decodeCollectionSpec} (pure) and
- *   {@link loadCollection}, with pinned maps reused across loads.
+ *   {@link loadCollection}, with pinned maps reused across loads and `.rodata` frozen.
+ * - Links: {@link attachTcx} (or {@link attachTc} with the clsact fallback), {@link attachXdp},
+ *   {@link attachCgroup}; pinned with `link.pin`, detached on close.
+ * - {@link openRingBufferReader}: ring buffer records, woken by the kernel (epoll), a
+ *   bounded batch per wakeup, never blocking the event loop.
  *
  * Every failure is an {@link EbpfError}: a {@link BpfError} with the errno and the verifier
  * log, an {@link UnsupportedFeatureError} naming the Linux version needed.
