@@ -163,8 +163,8 @@ export class Bird implements RunningDaemon {
   }
 
   async stop(): Promise<void> {
-    if (this.pid > 0) process.kill(this.pid, 'SIGCONT');
-    if (this.pid > 0) await killPid(this.pid);
+    // A stopped BIRD would not see the SIGTERM; one that already exited needs nothing.
+    if (this.pid > 0) await killPid(this.pid, { wakeFirst: true });
     this.pid = 0;
   }
 }

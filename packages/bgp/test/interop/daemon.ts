@@ -116,10 +116,18 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Sends SIGTERM (then SIGKILL after 5 s) to a process this test started, and waits until it is gone. */
-export async function killPid(pid: number): Promise<void> {
+/**
+ * Sends SIGTERM (then SIGKILL after 5 s) to a process this test started, and waits until
+ * it is gone; `wakeFirst` sends SIGCONT first, for a process the test stopped.
+ */
+export async function killPid(pid: number, options: { wakeFirst?: boolean } = {}): Promise<void> {
   if (!alive(pid)) return;
-  process.kill(pid, 'SIGTERM');
+  try {
+    if (options.wakeFirst) process.kill(pid, 'SIGCONT');
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return; // it exited in between
+  }
   const end = Date.now() + 5000;
   while (alive(pid) && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 20));
   if (alive(pid)) process.kill(pid, 'SIGKILL');
