@@ -62,12 +62,24 @@ export interface MapElemAttr {
  * ```
  */
 export function encodeMapElem(a: MapElemAttr, addressOf: AddressOf): EncodedAttr {
-  return new AttrWriter(32, addressOf)
-    .u32(0, a.mapFd)
-    .pointer(8, a.key)
-    .pointer(16, a.value)
-    .u64(24, a.flags ?? 0n)
-    .done();
+  const key = a.key && a.key.byteLength > 0 ? a.key : undefined;
+  const value = a.value && a.value.byteLength > 0 ? a.value : undefined;
+  const attr = new DataView(new ArrayBuffer(32));
+  writeMapElem(attr, { mapFd: a.mapFd, key: key ? addressOf(key) : 0n, value: value ? addressOf(value) : 0n, flags: a.flags ?? 0n });
+  return { attr, keep: [key, value].filter((b) => b !== undefined) };
+}
+
+/**
+ * Writes the element commands' attribute (layout above) into the first 32 bytes of
+ * `view`, with the key and value given as addresses (0 for NULL): for a buffer reused
+ * across calls, whose addresses are known.
+ */
+export function writeMapElem(view: DataView, a: { mapFd: number; key: bigint; value: bigint; flags: bigint }): void {
+  view.setUint32(0, a.mapFd >>> 0, true);
+  view.setUint32(4, 0, true);
+  view.setBigUint64(8, a.key, true);
+  view.setBigUint64(16, a.value, true);
+  view.setBigUint64(24, BigInt.asUintN(64, a.flags), true);
 }
 
 /** Fields of the batch commands. */

@@ -9,7 +9,8 @@ import { SysError, addressOf, bpf } from '@twill/sys';
 import { BpfError } from '../../errors.js';
 import type { BtfFd, LinkFd, MapFd, ProgramFd } from '../../fd.js';
 import type { EncodedAttr } from './attr.js';
-import { type MapBatchAttr, type MapCreateAttr, batchCount, encodeMapBatch, encodeMapCreate, encodeMapElem } from './attr-map.js';
+import { type MapBatchAttr, type MapCreateAttr, batchCount, encodeMapBatch, encodeMapCreate, writeMapElem } from './attr-map.js';
+import { elemScratch } from './elem-scratch.js';
 import { type LinkCreateAttr, encodeLinkCreate, encodeLinkDetach, encodeMapFreeze, encodeObj, encodeObjInfo } from './attr-obj.js';
 import {
   type BtfLoadAttr,
@@ -67,29 +68,52 @@ export function mapCreate(a: MapCreateAttr): MapFd {
   return call(BpfCommand.MAP_CREATE, encodeMapCreate(a, addressOf), a.name) as MapFd;
 }
 
-function elemCall(cmd: number, mapFd: number, key?: Uint8Array, value?: Uint8Array, flags?: bigint): boolean {
+/** The scratch buffer is kept alive by its module: nothing else to hold across a call. */
+const NOTHING_KEPT: readonly ArrayBufferView[] = [];
+
+/**
+ * One element command through the reused scratch buffer: `key` and an input `value` are
+ * copied in, an output `value` (lookup, next key) copied out. False on `ENOENT`.
+ */
+function elemCall(cmd: number, mapFd: number, key: Uint8Array | undefined, value: Uint8Array | undefined, flags: bigint, valueIsOutput: boolean): boolean {
+  const keySize = key?.byteLength ?? 0;
+  const valueSize = value?.byteLength ?? 0;
+  const s = elemScratch(keySize, valueSize);
+  if (key) s.bytes.set(key, s.keyOffset);
+  if (value && !valueIsOutput) s.bytes.set(value, s.valueOffset);
+  writeMapElem(s.attr, {
+    mapFd,
+    key: keySize > 0 ? s.keyAddress : 0n,
+    value: valueSize > 0 ? s.valueAddress : 0n,
+    flags,
+  });
   try {
-    call(cmd, encodeMapElem({ mapFd, key, value, flags }, addressOf));
-    return true;
+    call(cmd, { attr: s.attr, keep: NOTHING_KEPT });
   } catch (error) {
     if (error instanceof BpfError && error.isNotFound) return false;
     throw error;
   }
+  if (value && valueIsOutput) value.set(s.bytes.subarray(s.valueOffset, s.valueOffset + valueSize));
+  return true;
 }
 
 /** `BPF_MAP_LOOKUP_ELEM`: fills `value`; false when the key is missing. @throws {BpfError} */
 export function mapLookup(mapFd: MapFd, key: Uint8Array, value: Uint8Array): boolean {
-  return elemCall(BpfCommand.MAP_LOOKUP_ELEM, mapFd, key, value);
+  return elemCall(BpfCommand.MAP_LOOKUP_ELEM, mapFd, key, value, 0n, true);
 }
 
 /** `BPF_MAP_UPDATE_ELEM` with `BPF_ANY`, `BPF_NOEXIST` or `BPF_EXIST`. @throws {BpfError} */
 export function mapUpdate(mapFd: MapFd, key: Uint8Array, value: Uint8Array, flags: bigint): void {
-  call(BpfCommand.MAP_UPDATE_ELEM, encodeMapElem({ mapFd, key, value, flags }, addressOf));
+  const s = elemScratch(key.byteLength, value.byteLength);
+  s.bytes.set(key, s.keyOffset);
+  s.bytes.set(value, s.valueOffset);
+  writeMapElem(s.attr, { mapFd, key: key.byteLength > 0 ? s.keyAddress : 0n, value: s.valueAddress, flags });
+  call(BpfCommand.MAP_UPDATE_ELEM, { attr: s.attr, keep: NOTHING_KEPT });
 }
 
 /** `BPF_MAP_DELETE_ELEM`: false when the key was missing. @throws {BpfError} */
 export function mapDelete(mapFd: MapFd, key: Uint8Array): boolean {
-  return elemCall(BpfCommand.MAP_DELETE_ELEM, mapFd, key);
+  return elemCall(BpfCommand.MAP_DELETE_ELEM, mapFd, key, undefined, 0n, false);
 }
 
 /**
@@ -97,7 +121,7 @@ export function mapDelete(mapFd: MapFd, key: Uint8Array): boolean {
  * absent, 4.12) into `next`; false after the last key. @throws {BpfError}
  */
 export function mapGetNextKey(mapFd: MapFd, key: Uint8Array | undefined, next: Uint8Array): boolean {
-  return elemCall(BpfCommand.MAP_GET_NEXT_KEY, mapFd, key, next);
+  return elemCall(BpfCommand.MAP_GET_NEXT_KEY, mapFd, key, next, 0n, true);
 }
 
 /** What a batch command did. */
