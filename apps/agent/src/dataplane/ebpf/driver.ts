@@ -17,6 +17,7 @@ import {
 } from '@twill/policy-engine';
 
 import { type ApplyReport, type Dataplane, type DataplaneChange, type DataplaneStatus } from '../port.js';
+import { decodeFlowEvent, type FlowEvent } from './flow-event.js';
 import { decodeIpKey, decodePolicyEntry, encodeIpKey, encodePolicyEntry, type IpKey, type PolicyKey, type PolicyValue } from './layout.js';
 import { type EbpfKernelPort, type TcxHook } from './sys/kernel.js';
 
@@ -30,6 +31,10 @@ interface Attached {
 /** What the driver is built from. */
 export interface EbpfDataplaneParts {
   readonly kernel: EbpfKernelPort;
+  /** Called with each verdict the programs report for a new connection; no reading when absent. */
+  readonly onFlow?: (event: FlowEvent) => void;
+  /** Called when reading the flow events fails. */
+  readonly onFlowError?: (error: unknown) => void;
   /** A monotonic clock in milliseconds, for the apply report. */
   readonly now: () => number;
 }
@@ -48,10 +53,13 @@ export class EbpfDataplane implements Dataplane {
   /** Pinned links: `interface.hook` → the ifindex they are attached to. */
   readonly #links = new Map<string, number | undefined>();
   #adopting = true;
+  readonly #flows: { close(): void } | undefined;
 
   constructor(parts: EbpfDataplaneParts) {
     this.#kernel = parts.kernel;
     this.#now = parts.now;
+    const onFlow = parts.onFlow;
+    this.#flows = onFlow === undefined ? undefined : parts.kernel.readFlows((record) => onFlow(decodeFlowEvent(record)), parts.onFlowError ?? (() => undefined));
     for (const [key, value] of parts.kernel.policy.entries()) {
       const { ifindex, entry } = decodePolicyEntry(key, value);
       const entries = this.#programmed.get(ifindex) ?? new Map<string, BpfPolicyEntry>();
@@ -176,6 +184,11 @@ export class EbpfDataplane implements Dataplane {
     return operations + entries.length;
   }
 
+  /** What a rule id in a flow event stands for, in words. */
+  describeRule(id: number): string {
+    return this.#compiler.describeRule(id);
+  }
+
   /** Reads the links and the policy map back from the kernel and compares them with what should be. */
   async status(): Promise<DataplaneStatus> {
     const drift: string[] = [];
@@ -214,6 +227,7 @@ export class EbpfDataplane implements Dataplane {
 
   /** Detaches every link and removes every pinned map and link, and the pin root when empty. */
   async cleanup(): Promise<void> {
+    this.#flows?.close();
     this.#kernel.removeAll();
     this.#attached.clear();
     this.#programmed.clear();

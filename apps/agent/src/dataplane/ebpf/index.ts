@@ -5,11 +5,12 @@
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
-import { type Dataplane } from '../port.js';
 import { EbpfDataplane } from './driver.js';
+import { type FlowEvent } from './flow-event.js';
 import { openEbpfKernel } from './sys/kernel.js';
 
 export { EbpfDataplane, type EbpfDataplaneParts } from './driver.js';
+export { decodeFlowEvent, FLOW_EVENT, type FlowEvent } from './flow-event.js';
 export { EBPF_DATAPLANE_ERROR_CODE, EbpfDataplaneError, type EbpfDataplaneErrorCode } from './errors.js';
 export { openEbpfKernel, type EbpfKernelOptions, type EbpfKernelPort, type PinnedLink, type TcxHook } from './sys/kernel.js';
 
@@ -27,10 +28,14 @@ export interface EbpfDataplaneOptions {
   readonly pinRoot?: string;
   /** The compiled object; {@link DEFAULT_OBJECT_PATH} when absent. */
   readonly objectPath?: string;
+  /** Receives the programs' verdicts on new connections (from the tw_events ring buffer); not read when absent. */
+  readonly onFlow?: (event: FlowEvent) => void;
+  /** Called when reading flow events fails (the reading stops). */
+  readonly onFlowError?: (error: unknown) => void;
 }
 
 /**
- * The eBPF dataplane. Loads the object, reusing the maps pinned under `pinRoot` (a
+ * The eBPF dataplane (the port's `Dataplane`). Loads the object, reusing the maps pinned under `pinRoot` (a
  * previous process's state keeps enforcing: its links stay attached), and adopts the
  * pinned links. The first `apply` with attachments must carry the full state
  * (`PolicyIndex.allEffectiveRules()` as `changed`, `ipIdentities()` in the ipcache, every
@@ -40,11 +45,16 @@ export interface EbpfDataplaneOptions {
  * @throws {EbpfDataplaneError} `no-object` when the object is not built, `load-failed`
  *   when the kernel refuses it or pinned maps of another layout are in the way.
  */
-export async function createEbpfDataplane(options: EbpfDataplaneOptions = {}): Promise<Dataplane> {
+export async function createEbpfDataplane(options: EbpfDataplaneOptions = {}): Promise<EbpfDataplane> {
   const kernel = openEbpfKernel({
     objectPath: options.objectPath ?? DEFAULT_OBJECT_PATH,
     pinRoot: options.pinRoot ?? DEFAULT_PIN_ROOT,
     ...(options.netns === undefined ? {} : { netns: options.netns }),
   });
-  return new EbpfDataplane({ kernel, now: () => performance.now() });
+  return new EbpfDataplane({
+    kernel,
+    now: () => performance.now(),
+    ...(options.onFlow === undefined ? {} : { onFlow: options.onFlow }),
+    ...(options.onFlowError === undefined ? {} : { onFlowError: options.onFlowError }),
+  });
 }

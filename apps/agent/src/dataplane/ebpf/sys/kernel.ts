@@ -10,6 +10,7 @@ import {
   interfaceIndex,
   loadCollection,
   openPinnedLink,
+  openRingBufferReader,
   readCollectionSpec,
   type BpfMap,
   type Collection,
@@ -46,6 +47,8 @@ export interface EbpfKernelPort {
   attach(hostInterface: string, ifindex: number, hook: TcxHook): void;
   /** Detaches and unpins a link. */
   detach(hostInterface: string, hook: TcxHook): void;
+  /** Reads the tw_events ring buffer: each record to `onRecord`, until `close`. */
+  readFlows(onRecord: (record: Uint8Array) => void, onError: (error: unknown) => void): { close(): void };
   /** Names left under the pin root (maps, `links/...`). */
   pins(): string[];
   /** Detaches every pinned link and removes every pin and the pin root. */
@@ -142,6 +145,12 @@ class EbpfKernel implements EbpfKernelPort {
     } finally {
       unlinkSync(path);
     }
+  }
+
+  readFlows(onRecord: (record: Uint8Array) => void, onError: (error: unknown) => void): { close(): void } {
+    const map = this.#collection.maps.tw_events;
+    if (map === undefined) throw new EbpfDataplaneError(EBPF_DATAPLANE_ERROR_CODE.LOAD_FAILED, 'the object has no tw_events map');
+    return openRingBufferReader({ fd: map.fd, size: map.info().maxEntries }, { onRecord, onError });
   }
 
   pins(): string[] {
