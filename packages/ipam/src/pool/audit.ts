@@ -9,12 +9,13 @@ import { InvalidRequestError } from '../errors.js';
 import { formatAddress, formatSubnet, parseAddress, type Subnet, subnetBounds, subnetContains } from '../range/address.js';
 import { retryOnConflict } from '../store/retry.js';
 import { type StoreEntry } from '../store/store.js';
-import { type PoolContext } from './allocator.js';
+import { type PoolContext } from './context.js';
 import { blockCount, blockOf, ordinalOf, parseBlockCidr } from './block.js';
 import { type AffinityDocument, type BlockDocument, decodeAffinity, decodeBlock, decodeHandle, type HandleDocument } from './documents.js';
 import { type NodeLabels, selectsNode } from './node-selector.js';
 import { overlappingPools, type IpPool } from './pool-config.js';
-import { CORRUPT, PoolTransaction } from './transaction.js';
+import { stageRelease } from './release.js';
+import { CORRUPT } from './transaction.js';
 
 interface Listed<T> {
   readonly entry: StoreEntry;
@@ -79,13 +80,13 @@ export async function gcPools(ctx: PoolContext, valid: readonly GcAttachment[]):
     async () => {
       const now = ctx.now();
       const snapshot = await readSnapshot(ctx);
-      const txn = new PoolTransaction(ctx.store, ctx.keys, ctx.caches);
+      const txn = ctx.transaction();
       txn.seed([...snapshot.blocks.values(), ...snapshot.handles.values()].map((l) => l.entry));
       const released: GcReleased[] = [];
       for (const [handle, { doc }] of snapshot.handles) {
         if (doc === CORRUPT || doc.network !== ctx.config.network) continue;
         if (keep.has(`${doc.attributes.containerId.trim()}\n${doc.attributes.ifName}`)) continue;
-        for (const ip of await ctx.stageRelease(txn, handle, doc.addresses, now)) released.push({ ip, handle, reason: 'invalid-attachment' });
+        for (const ip of await stageRelease(ctx, txn, handle, doc.addresses, now)) released.push({ ip, handle, reason: 'invalid-attachment' });
       }
       for (const [cidr, { doc: read }] of snapshot.blocks) {
         const subnet = parseBlockCidr(cidr);
@@ -97,7 +98,7 @@ export async function gcPools(ctx: PoolContext, valid: readonly GcAttachment[]):
         for (const { h, i } of orphans) {
           const ip = formatAddress({ family: subnet.network.family, value: subnet.network.value + BigInt(i) });
           // No handle document to delete: the commit requires instead that none appeared.
-          await ctx.stageRelease(txn, h, [{ ip, block: cidr }], now, false);
+          await stageRelease(ctx, txn, h, [{ ip, block: cidr }], now, false);
           txn.requireAbsent(ctx.keys.handle(h));
           released.push({ ip, handle: h, reason: 'no-handle' });
         }

@@ -3,7 +3,15 @@
 // on the revision read (or on absence), so the commit lands only if nothing it decided
 // on has changed. Reads see the attempt's own staged writes, so a dual-stack allocation
 // that claims two blocks updates the node's affinity document once, consistently.
-import { type StoreEntry, type Store, type StoreOp } from '../store/store.js';
+//
+// Decisions are synchronous functions over the attempt's reads (the `*Now` methods). On
+// a store with a synchronous face (memory) a read is answered at once, so a whole
+// allocation runs without a single await. On an asynchronous store (SQLite, files) a
+// read of a key not yet loaded throws NeedsRead; settle() loads it and runs the decision
+// again from the start with everything read so far (each key is still read once, and the
+// commit is still conditioned on every revision read), so one decision procedure serves
+// both kinds of store.
+import { type CommitOutcome, type StoreCondition, type StoreEntry, type Store, type StoreOp, type SyncStore } from '../store/store.js';
 import {
   type AffinityDocument,
   type BlockDocument,
@@ -15,6 +23,7 @@ import {
   type HandleDocument,
   type PoolKeys,
 } from './documents.js';
+import { KeyTable, NOT_READ } from './key-table.js';
 
 /** The decoded-document caches an allocator keeps across attempts. */
 export interface PoolCaches {
@@ -36,25 +45,105 @@ interface Staged {
   readonly cache: DecodeCache<unknown> | undefined;
 }
 
+/**
+ * Thrown by a synchronous read of a key (or listing) an asynchronous store has not
+ * loaded yet in this attempt; {@link settle} catches it, loads, and decides again.
+ */
+export class NeedsRead extends Error {
+  constructor(
+    /** The key to read, or the prefix to list. */
+    readonly key: string,
+    readonly listing: boolean,
+  ) {
+    super(`internal: ${listing ? 'list' : 'read'} ${key} outside settle()`);
+  }
+}
+
+const ABSENT: StoreCondition = Object.freeze({ absent: true });
+
 /** One read-decide-commit attempt over the pool documents. */
 export class PoolTransaction {
-  readonly #reads = new Map<string, StoreEntry | undefined>();
-  readonly #writes = new Map<string, Staged>();
-  readonly #docs = new Map<string, unknown>();
+  readonly #table = new KeyTable<Staged>();
+  readonly #sync: SyncStore | undefined;
+  #lists: Map<string, readonly StoreEntry[]> | undefined;
   #absent: Set<string> | undefined;
 
   constructor(
     readonly store: Store,
     readonly keys: PoolKeys,
     readonly caches: PoolCaches,
-  ) {}
+  ) {
+    this.#sync = store.sync;
+  }
 
   /** The entry at `key` as first read in this attempt. */
   async entry(key: string): Promise<StoreEntry | undefined> {
-    if (this.#reads.has(key)) return this.#reads.get(key);
-    const entry = await this.store.get(key);
-    this.#reads.set(key, entry);
+    const i = this.#table.find(key);
+    const read = i < 0 ? NOT_READ : this.#table.reads[i];
+    if (read !== NOT_READ) return read;
+    const entry = this.#sync === undefined ? await this.store.get(key) : this.#sync.getSync(key);
+    this.#table.recordRead(key, entry);
     return entry;
+  }
+
+  /**
+   * The entry at `key` as first read in this attempt, read now from a synchronous store.
+   * @throws NeedsRead when the store is asynchronous and `key` is not loaded yet.
+   */
+  entryNow(key: string): StoreEntry | undefined {
+    const table = this.#table;
+    const i = table.slot(key);
+    const read = table.reads[i];
+    if (read !== NOT_READ) return read;
+    if (this.#sync === undefined) {
+      // A key missing from a listing of its parent, taken in this attempt, was absent
+      // then: the commit's absence condition catches it if it appeared since.
+      if (this.#lists?.has(key.slice(0, key.lastIndexOf('/') + 1)) === true) {
+        table.reads[i] = undefined;
+        return undefined;
+      }
+      throw new NeedsRead(key, false);
+    }
+    const entry = this.#sync.getSync(key);
+    table.reads[i] = entry;
+    return entry;
+  }
+
+  /**
+   * Every entry directly under `prefix`, listed once per attempt and recorded as read
+   * (entries read before keep their first revision).
+   * @throws NeedsRead when the store is asynchronous and the listing is not loaded yet.
+   */
+  listNow(prefix: string): readonly StoreEntry[] {
+    const known = this.#lists?.get(prefix);
+    if (known !== undefined) return known;
+    if (this.#sync === undefined) throw new NeedsRead(prefix, true);
+    return this.#listed(prefix, this.#sync.listSync(prefix));
+  }
+
+  #listed(prefix: string, entries: readonly StoreEntry[]): readonly StoreEntry[] {
+    (this.#lists ??= new Map()).set(prefix, entries);
+    this.seed(entries);
+    return entries;
+  }
+
+  /** Loads what a {@link NeedsRead} asked for. */
+  async load(needed: NeedsRead): Promise<void> {
+    if (needed.listing) this.#listed(needed.key, await this.store.list(needed.key));
+    else await this.entry(needed.key);
+  }
+
+  /** Forgets everything: the transaction is as new (for reuse by its owner). */
+  reset(): void {
+    this.#table.reset();
+    this.#lists = undefined;
+    this.#absent = undefined;
+  }
+
+  /** Forgets the staged writes (not the reads): a decision runs again from the start. */
+  restart(): void {
+    this.#table.clearWrites();
+    this.#absent = undefined;
   }
 
   /**
@@ -63,44 +152,77 @@ export class PoolTransaction {
    * For keys that are almost always absent (a new allocation's handle), it saves a read.
    */
   assumeAbsent(key: string): void {
-    if (!this.#reads.has(key)) this.#reads.set(key, undefined);
+    this.#table.recordRead(key, undefined);
   }
 
   /** Records entries listed by the caller as this attempt's reads (first read wins). */
   seed(entries: readonly StoreEntry[]): void {
-    for (const entry of entries) if (!this.#reads.has(entry.key)) this.#reads.set(entry.key, entry);
+    for (const entry of entries) this.#table.recordRead(entry.key, entry);
   }
 
-  async #doc<T>(key: string, decode: (key: string, text: string) => T): Promise<Read<T>> {
-    if (this.#docs.has(key)) return this.#docs.get(key) as T | undefined;
-    const entry = await this.entry(key);
+  #docNow<T>(key: string, cache: DecodeCache<T> | undefined, decode: (text: string) => T): Read<T> {
+    const i = this.#table.find(key);
+    const staged = i < 0 ? undefined : this.#table.writes[i];
+    if (staged !== undefined) return staged.doc as T | undefined;
+    const entry = this.entryNow(key);
     if (entry === undefined) return undefined;
     try {
-      return decode(key, entry.value);
+      return cache === undefined ? decode(entry.value) : cache.get(key, entry.value);
     } catch {
       return CORRUPT;
     }
   }
 
+  async #loaded(key: string): Promise<void> {
+    if (this.#sync === undefined && !this.#table.wasRead(key)) await this.entry(key);
+  }
+
+  /**
+   * The block `cidr`, staged writes included.
+   * @throws NeedsRead (see {@link entryNow}).
+   */
+  blockNow(cidr: string): Read<BlockDocument> {
+    return this.#docNow(this.keys.block(cidr), this.caches.blocks, this.caches.blocks.decode);
+  }
+
+  /**
+   * The node's affinity document, staged writes included.
+   * @throws NeedsRead (see {@link entryNow}).
+   */
+  affinityNow(node: string): Read<AffinityDocument> {
+    return this.#docNow(this.keys.affinity(node), this.caches.affinities, this.caches.affinities.decode);
+  }
+
+  /**
+   * The handle's document (not cached: each is read about once).
+   * @throws NeedsRead (see {@link entryNow}).
+   */
+  handleNow(handle: string, decode: (text: string) => HandleDocument): Read<HandleDocument> {
+    return this.#docNow(this.keys.handle(handle), undefined, decode);
+  }
+
   /** The block `cidr`, staged writes included. */
-  block(cidr: string): Promise<Read<BlockDocument>> {
-    return this.#doc(this.keys.block(cidr), (key, text) => this.caches.blocks.get(key, text));
+  async block(cidr: string): Promise<Read<BlockDocument>> {
+    await this.#loaded(this.keys.block(cidr));
+    return this.blockNow(cidr);
   }
 
   /** The node's affinity document, staged writes included. */
-  affinity(node: string): Promise<Read<AffinityDocument>> {
-    return this.#doc(this.keys.affinity(node), (key, text) => this.caches.affinities.get(key, text));
+  async affinity(node: string): Promise<Read<AffinityDocument>> {
+    await this.#loaded(this.keys.affinity(node));
+    return this.affinityNow(node);
   }
 
   /** The handle's document (not cached: each is read about once). */
-  handle(handle: string, decode: (text: string) => HandleDocument): Promise<Read<HandleDocument>> {
-    return this.#doc(this.keys.handle(handle), (_key, text) => decode(text));
+  async handle(handle: string, decode: (text: string) => HandleDocument): Promise<Read<HandleDocument>> {
+    await this.#loaded(this.keys.handle(handle));
+    return this.handleNow(handle, decode);
   }
 
   #stage(key: string, doc: unknown, text: string | undefined, cache?: DecodeCache<unknown>): void {
-    if (!this.#reads.has(key)) throw new Error(`internal: ${key} written before it was read`);
-    this.#docs.set(key, doc);
-    this.#writes.set(key, { text, doc, cache });
+    const i = this.#table.find(key);
+    if (i < 0 || this.#table.reads[i] === NOT_READ) throw new Error(`internal: ${key} written before it was read`);
+    this.#table.writes[i] = { text, doc, cache };
   }
 
   /** Stages a block write. */
@@ -144,28 +266,91 @@ export class PoolTransaction {
 
   /** Whether anything is staged. */
   get empty(): boolean {
-    return this.#writes.size === 0;
+    return !this.#table.hasWrites();
   }
 
   /** The commit: every staged write conditioned on what was read. */
   ops(): StoreOp[] {
     const ops: StoreOp[] = [];
-    for (const [key, staged] of this.#writes) {
-      const read = this.#reads.get(key);
-      const expect = read === undefined ? { absent: true as const } : { revision: read.revision };
+    const { keys, reads, writes, count } = this.#table;
+    for (let i = 0; i < count; i++) {
+      const staged = writes[i];
+      if (staged === undefined) continue;
+      const key = keys[i] as string;
+      const read = reads[i];
+      if (read === NOT_READ) throw new Error(`internal: ${key} written before it was read`);
+      const expect = read === undefined ? ABSENT : { revision: read.revision };
       // Deleting what was never there is a no-op, but its condition still guards it.
       ops.push(staged.text === undefined ? { type: 'delete', key, expect } : { type: 'put', key, value: staged.text, expect });
     }
-    for (const key of this.#absent ?? []) if (!this.#writes.has(key)) ops.push({ type: 'delete', key, expect: { absent: true } });
+    for (const key of this.#absent ?? []) {
+      const i = this.#table.find(key);
+      if (i < 0 || writes[i] === undefined) ops.push({ type: 'delete', key, expect: ABSENT });
+    }
     return ops;
   }
 
   /** Commits the staged writes; on success the caches learn the documents written. */
-  async commit(): Promise<{ readonly ok: true } | { readonly ok: false; readonly conflicts: readonly string[] }> {
-    const outcome = await this.store.commit(this.ops());
+  async commit(): Promise<CommitOutcome> {
+    return this.commitNow();
+  }
+
+  /** {@link commit}, answered synchronously when the store has a synchronous face. */
+  commitNow(): CommitOutcome | Promise<CommitOutcome> {
+    if (this.#sync !== undefined) return this.#learn(this.#sync.commitSync(this.ops()));
+    return this.store.commit(this.ops()).then((outcome) => this.#learn(outcome));
+  }
+
+  #learn(outcome: CommitOutcome): CommitOutcome {
     if (outcome.ok) {
-      for (const [key, staged] of this.#writes) if (staged.cache !== undefined && staged.text !== undefined) staged.cache.remember(key, staged.text, staged.doc);
+      const { keys, writes, count } = this.#table;
+      for (let i = 0; i < count; i++) {
+        const staged = writes[i];
+        if (staged?.cache !== undefined && staged.text !== undefined) staged.cache.remember(keys[i] as string, staged.text, staged.doc);
+      }
     }
     return outcome;
   }
+}
+
+/** A synchronous decision over one transaction (see {@link settle}). */
+export interface Decision<T> {
+  decide(): T;
+}
+
+/**
+ * Runs the synchronous decision over `txn` until it has every read it needs: at once on
+ * a synchronous store; otherwise each {@link NeedsRead} is loaded and the decision runs
+ * again from the start with the staged writes forgotten. It must therefore stage
+ * writes only through `txn` (anything else it changes must be a hint that is checked
+ * before use).
+ * @throws what the decision throws (synchronously when it throws on its first run).
+ */
+export function settle<T>(txn: PoolTransaction, decision: Decision<T> | (() => T)): T | Promise<T> {
+  const decide = typeof decision === 'function' ? decision : undefined;
+  try {
+    return decide === undefined ? (decision as Decision<T>).decide() : decide();
+  } catch (error) {
+    if (!(error instanceof NeedsRead)) throw error;
+    return settleAsync(txn, decide ?? (() => (decision as Decision<T>).decide()), error);
+  }
+}
+
+async function settleAsync<T>(txn: PoolTransaction, decide: () => T, first: NeedsRead): Promise<T> {
+  let needed = first;
+  for (;;) {
+    await txn.load(needed);
+    txn.restart();
+    try {
+      return decide();
+    } catch (error) {
+      if (!(error instanceof NeedsRead)) throw error;
+      needed = error;
+    }
+  }
+}
+
+/** `f(value)`, now when `value` is one, or once the promise resolves. (Not named `then`: a module exporting `then` is a thenable, and `await import()` of it calls it.) */
+export function afterValue<A, B>(value: A | Promise<A>, f: (a: A) => B | Promise<B>): B | Promise<B> {
+  return value instanceof Promise ? value.then(f) : f(value);
 }

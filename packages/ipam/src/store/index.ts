@@ -7,6 +7,7 @@ export {
   type CommitOutcome,
   type ExclusiveOutcome,
   type Store,
+  type SyncStore,
   checkStoreKey,
   checkStorePrefix,
 } from './store.js';

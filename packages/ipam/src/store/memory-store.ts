@@ -1,34 +1,60 @@
 // The in-memory adapter: one process, no persistence. The reference for the contract
 // every other adapter follows, and the store of the property tests.
-import { checkStoreKey, checkStorePrefix, isDirectlyUnder, type CommitOutcome, type Store, type StoreEntry, type StoreOp } from './store.js';
+import {
+  checkStoreKey,
+  checkStorePrefix,
+  isDirectlyUnder,
+  type CommitOutcome,
+  type Store,
+  type StoreEntry,
+  type StoreOp,
+  type SyncStore,
+} from './store.js';
 
 /**
  * A {@link Store} in memory. Revisions come from one counter, so a key deleted and
- * written again never repeats an earlier revision (no ABA).
+ * written again never repeats an earlier revision (no ABA). It is its own
+ * {@link Store.sync}: the asynchronous methods wrap the synchronous ones.
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, SyncStore {
   readonly #entries = new Map<string, StoreEntry>();
   #counter = 0;
 
+  /** {@inheritDoc Store.sync} */
+  get sync(): SyncStore {
+    return this;
+  }
+
   /** {@inheritDoc Store.get} */
   async get(key: string): Promise<StoreEntry | undefined> {
+    return this.getSync(key);
+  }
+
+  /** {@inheritDoc Store.list} */
+  async list(prefix: string): Promise<readonly StoreEntry[]> {
+    return this.listSync(prefix);
+  }
+
+  /** {@inheritDoc Store.commit} */
+  async commit(ops: readonly StoreOp[]): Promise<CommitOutcome> {
+    return this.commitSync(ops);
+  }
+
+  /** {@inheritDoc SyncStore.getSync} */
+  getSync(key: string): StoreEntry | undefined {
     const entry = this.#entries.get(key);
     // A key the store holds passed the check when it was written.
     if (entry === undefined) checkKey(key);
     return entry;
   }
 
-  /** {@inheritDoc Store.list} */
-  async list(prefix: string): Promise<readonly StoreEntry[]> {
+  /** {@inheritDoc SyncStore.listSync} */
+  listSync(prefix: string): readonly StoreEntry[] {
     checkStorePrefix(prefix);
-    const found = [...this.#entries.values()].filter((entry) => isDirectlyUnder(entry.key, prefix));
+    const found: StoreEntry[] = [];
+    for (const entry of this.#entries.values()) if (isDirectlyUnder(entry.key, prefix)) found.push(entry);
     found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return found;
-  }
-
-  /** {@inheritDoc Store.commit} */
-  async commit(ops: readonly StoreOp[]): Promise<CommitOutcome> {
-    return this.#commitSync(ops);
   }
 
   /** {@inheritDoc Store.close} */
@@ -41,7 +67,8 @@ export class MemoryStore implements Store {
     return this.#entries.size;
   }
 
-  #commitSync(ops: readonly StoreOp[]): CommitOutcome {
+  /** {@inheritDoc SyncStore.commitSync} */
+  commitSync(ops: readonly StoreOp[]): CommitOutcome {
     let conflicts: string[] | undefined;
     for (const op of ops) {
       const current = this.#entries.get(op.key);

@@ -35,20 +35,38 @@ export function backoffDelay(retry: number, policy: RetryPolicy = {}): number {
 
 /**
  * Runs `attempt` until it is done, waiting a jittered backoff after each conflict.
- * Errors thrown by `attempt` end the loop at once.
+ * Errors thrown by `attempt` end the loop at once. An attempt may answer synchronously
+ * (over a store's `sync` face): a first attempt that is done then costs no promise but
+ * the one returned.
  * @param operation - what is being done, for the error message (`allocate`).
  * @throws StoreContendedError (CNI code 11) after `maxAttempts` conflicts.
  */
-export async function retryOnConflict<T>(
+export function retryOnConflict<T>(
   operation: string,
-  attempt: (attemptNumber: number) => Promise<AttemptOutcome<T>>,
+  attempt: (attemptNumber: number) => AttemptOutcome<T> | Promise<AttemptOutcome<T>>,
   policy: RetryPolicy = {},
+): Promise<T> {
+  let first: AttemptOutcome<T> | Promise<AttemptOutcome<T>>;
+  try {
+    first = attempt(1);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (!(first instanceof Promise) && first.done) return Promise.resolve(first.value);
+  return retryLoop(operation, attempt, policy, first);
+}
+
+async function retryLoop<T>(
+  operation: string,
+  attempt: (attemptNumber: number) => AttemptOutcome<T> | Promise<AttemptOutcome<T>>,
+  policy: RetryPolicy,
+  first: AttemptOutcome<T> | Promise<AttemptOutcome<T>>,
 ): Promise<T> {
   const maxAttempts = policy.maxAttempts ?? 20;
   const sleep = policy.sleep ?? realSleep;
   let lastCause: unknown;
   for (let n = 1; n <= maxAttempts; n++) {
-    const outcome = await attempt(n);
+    const outcome = n === 1 ? await first : await attempt(n);
     if (outcome.done) return outcome.value;
     lastCause = outcome.cause;
     if (n < maxAttempts) await sleep(backoffDelay(n, policy));

@@ -65,6 +65,29 @@ export interface Store {
    * the lock could not be had in time (the caller retries).
    */
   exclusive?<T>(prefix: string, fn: (scoped: Store) => Promise<T>): Promise<ExclusiveOutcome<T>>;
+  /**
+   * Optional: the same store without promises, offered by adapters that answer at once
+   * (memory). Callers that find it may read, decide and commit in one synchronous run:
+   * no microtask per read, and nothing else can interleave within that run. Adapters
+   * backed by I/O (SQLite, files) leave it out and keep the asynchronous methods only.
+   */
+  readonly sync?: SyncStore;
+}
+
+/**
+ * The synchronous face of a {@link Store} ({@link Store.sync}): the same contract as
+ * `get`, `list` and `commit`, answered without a promise.
+ */
+export interface SyncStore {
+  /** {@inheritDoc Store.get} */
+  getSync(key: string): StoreEntry | undefined;
+  /** {@inheritDoc Store.list} */
+  listSync(prefix: string): readonly StoreEntry[];
+  /**
+   * {@inheritDoc Store.commit}
+   * @throws TypeError for a malformed key, as `commit` rejects with it.
+   */
+  commitSync(ops: readonly StoreOp[]): CommitOutcome;
 }
 
 /** What {@link Store.exclusive} did: ran `fn` and got `value`, or could not get the lock. */

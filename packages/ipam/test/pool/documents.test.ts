@@ -82,3 +82,39 @@ describe('handle documents', () => {
     expect(encodeHandle(bare)).toBe(JSON.stringify(bare));
   });
 });
+
+// Text is written between quotes as is when JSON needs no escape, and through
+// JSON.stringify otherwise: every kind of character JSON treats specially, in every field.
+describe('JSON text in documents', () => {
+  const corpus: readonly (readonly [string, string])[] = [
+    ['plain', 'c-1_a.b'],
+    ['empty', ''],
+    ['a quote', 'c"1'],
+    ['a backslash', 'c\\1'],
+    ['a newline and a tab', 'c\n\t1'],
+    ['NUL and US', 'c\u0000\u001f'],
+    ['DEL and non-ASCII (not escaped)', 'c\u007fé漢'],
+    ['a surrogate pair', 'c😀'],
+    ['a lone high surrogate', 'c\ud800'],
+    ['a lone low surrogate', 'c\udfff1'],
+    ['U+2028 and U+2029', 'c\u2028\u2029'],
+  ];
+
+  it.each(corpus)('handle fields holding %s encode as JSON.stringify would', (_what, text) => {
+    const doc = {
+      handle: `net.${text}`,
+      network: 'net',
+      addresses: [{ ip: '10.0.0.1', block: '10.0.0.0/30' }],
+      attributes: { containerId: text, ifName: text, node: text, namespace: text, pod: text, since: 5 },
+    };
+    expect(encodeHandle(doc)).toBe(JSON.stringify(doc));
+    expect(decodeHandle(encodeHandle(doc))).toEqual(doc);
+  });
+
+  it.each(corpus)('a block line for a handle holding %s reads back', (_what, text) => {
+    const read = decodeBlock(encodeBlock(block));
+    const taken = takeInBlock(read, 1, `net.${text}`, { affinity: 'n1', released: read.released });
+    expect(taken.text.endsWith(`\n[1,${JSON.stringify(`net.${text}`)}]`)).toBe(true);
+    expect(decodeBlock(taken.text).allocations[1]).toBe(`net.${text}`);
+  });
+});

@@ -1,0 +1,222 @@
+// An ADD: one address per family for one handle, written whole or not at all. Per
+// family a node takes, in order: (0) the block it allocated from last, (1) the blocks it
+// holds affinity for in claim order, (2) a newly claimed block of a pool that selects it
+// unless it holds maxBlocksPerHost, (3) a borrowed address (borrow.ts). The decision is a
+// synchronous function over one transaction (see settle() in transaction.ts); the
+// handle and every block touched are committed together by compare-and-swap.
+import { DuplicateAllocationError, NoEligiblePoolError } from '../errors.js';
+import { type AddressFamily } from '../range/address.js';
+import { type AttemptOutcome } from '../store/retry.js';
+import { type CommitOutcome } from '../store/store.js';
+import { freeOrdinal, lastBlockKey, type PoolAllocatedAddress, takeAddress } from './block-allocation.js';
+import { findClaimable } from './block-claim.js';
+import { borrowAddress, exhaustedError } from './borrow.js';
+import { type PoolContext } from './context.js';
+import { type AllocationAttributes, decodeHandle, type HandleAddress } from './documents.js';
+import { type NodeLabels, selectsNode } from './node-selector.js';
+import { type IpPool } from './pool-config.js';
+import { afterValue, CORRUPT, type PoolTransaction, settle } from './transaction.js';
+
+/** An ADD: who wants addresses, and where. */
+export interface PoolAllocationRequest {
+  readonly containerId: string;
+  readonly ifName: string;
+  /** The node the pod runs on: blocks are affine to it. */
+  readonly node: string;
+  /** The node's labels, matched against each pool's `nodeSelector` (default: none). */
+  readonly nodeLabels?: NodeLabels;
+  readonly namespace?: string;
+  readonly pod?: string;
+  /** One address per family listed (default: each family of an enabled pool, IPv4 first). */
+  readonly families?: readonly AddressFamily[];
+  /** Only these pools, by name (default: every pool). */
+  readonly pools?: readonly string[];
+}
+
+/** What an ADD returns. */
+export interface PoolAllocation {
+  /** `<network>.<containerID>`: what releases it. */
+  readonly handle: string;
+  readonly addresses: readonly PoolAllocatedAddress[];
+}
+
+// The enabled pools of `family` that may serve the request.
+function eligiblePools(ctx: PoolContext, family: AddressFamily, request: PoolAllocationRequest): readonly IpPool[] {
+  // Without labels or a pool list the answer depends on the family alone: computed once.
+  const unlabelled = request.nodeLabels === undefined && request.pools === undefined;
+  const known = unlabelled ? ctx.unlabelledPools.get(family) : undefined;
+  if (known !== undefined) return known;
+  const labels = request.nodeLabels ?? {};
+  const pools = ctx.config.pools.filter(
+    (p) => p.family === family && !p.disabled && (request.pools === undefined || request.pools.includes(p.name)) && selectsNode(p.nodeSelector, labels),
+  );
+  if (unlabelled) ctx.unlabelledPools.set(family, pools);
+  return pools;
+}
+
+/**
+ * Stages one address of `family` for `handle`.
+ * @throws NoEligiblePoolError, PoolExhaustedError; NeedsRead (see settle()).
+ */
+export function pickAddress(ctx: PoolContext, txn: PoolTransaction, family: AddressFamily, request: PoolAllocationRequest, handle: string, now: number): PoolAllocatedAddress {
+  const pools = eligiblePools(ctx, family, request);
+  if (pools.length === 0) throw new NoEligiblePoolError(request.node, family);
+  const node = request.node;
+  // 0. The block this node allocated from last, when it is still its own and has room.
+  const last = ctx.lastBlock.get(lastBlockKey(family, node));
+  if (last !== undefined) {
+    const info = ctx.blockInfo(last);
+    const block = info !== undefined && pools.includes(info.pool) ? txn.blockNow(last) : undefined;
+    if (info !== undefined && block !== undefined && block !== CORRUPT && block.affinity === node) {
+      const ordinal = freeOrdinal(ctx, block, info, now);
+      if (ordinal >= 0) return takeAddress(ctx, txn, { block, info, ordinal }, handle, now);
+    }
+  }
+  const affinityRead = txn.affinityNow(node);
+  const affinity = affinityRead === CORRUPT || affinityRead === undefined ? { node, blocks: [] } : affinityRead;
+  // 1. Blocks the node holds affinity for, in claim order.
+  let nodeBlocks = 0;
+  for (const cidr of affinity.blocks) {
+    const info = ctx.blockInfo(cidr);
+    if (info === undefined || info.pool.family !== family) continue;
+    nodeBlocks++;
+    if (!pools.includes(info.pool)) continue;
+    const block = txn.blockNow(cidr);
+    if (block === undefined || block === CORRUPT || block.affinity !== node) continue;
+    const ordinal = freeOrdinal(ctx, block, info, now);
+    if (ordinal >= 0) return takeAddress(ctx, txn, { block, info, ordinal }, handle, now);
+  }
+  // 2. Claim a new block, unless the node holds its quota already.
+  const max = ctx.config.maxBlocksPerHost;
+  const limitReached = max > 0 && nodeBlocks >= max;
+  let claimed = 0n;
+  if (!limitReached) {
+    for (const pool of pools) {
+      const found = findClaimable(ctx, txn, pool, node, now);
+      if ('claimed' in found) {
+        claimed += found.claimed;
+        continue;
+      }
+      const block = found.doc;
+      const info = ctx.blockInfo(block.cidr);
+      if (info === undefined) throw new Error('internal: claimed block outside its pool');
+      txn.putAffinity({ node, blocks: [...affinity.blocks, block.cidr] });
+      return takeAddress(ctx, txn, { block, info, ordinal: freeOrdinal(ctx, block, info, now) }, handle, now, node);
+    }
+  }
+  // 3. Borrow a free address from any other block of the pools.
+  const borrowed = borrowAddress(ctx, txn, pools, node, handle, now);
+  if ('address' in borrowed) return borrowed.address;
+  // Without a claim search (the node is at its limit) the stored blocks are the claimed ones.
+  throw exhaustedError(ctx, { node, family, pools, claimedBlocks: limitReached ? borrowed.stored : claimed, nodeBlocks, limitReached });
+}
+
+// Throws DuplicateAllocationError when the handle exists (read within `txn`).
+function refuseDuplicate(txn: PoolTransaction, handle: string, containerId: string): void {
+  const existing = txn.handleNow(handle, decodeHandle);
+  if (existing === undefined) return;
+  const held = existing === CORRUPT ? 'an unreadable handle' : existing.addresses.map((a) => a.ip).join(', ');
+  throw new DuplicateAllocationError(held, containerId);
+}
+
+// In a fresh transaction: throws DuplicateAllocationError when the handle exists.
+function checkDuplicate(ctx: PoolContext, handle: string, containerId: string): void | Promise<void> {
+  const txn = ctx.transaction();
+  return settle(txn, () => refuseDuplicate(txn, handle, containerId));
+}
+
+/** One attempt of an ADD, from {@link allocateAttempt}'s caller's point of view. */
+export interface AllocationJob {
+  readonly request: PoolAllocationRequest;
+  /** `<network>.<containerID>`. */
+  readonly handle: string;
+  /** The store key of the handle's document. */
+  readonly handleKey: string;
+  /** The families wanted, in order (IPv4 first). */
+  readonly families: readonly AddressFamily[];
+}
+
+/**
+ * One read-decide-commit attempt of an ADD: synchronous over a synchronous store.
+ * @returns done with the allocation, or a conflict to retry.
+ * @throws DuplicateAllocationError, NoEligiblePoolError, PoolExhaustedError,
+ * StoreFailureError (rejecting instead, on an asynchronous store).
+ */
+export function allocateAttempt(ctx: PoolContext, attempt: number, job: AllocationJob): AttemptOutcome<PoolAllocation> | Promise<AttemptOutcome<PoolAllocation>> {
+  const txn = ctx.beginTransaction();
+  try {
+    return new AllocationAttempt(ctx, attempt, job, txn).run();
+  } finally {
+    // Over a synchronous store the attempt is over; otherwise txn is not the spare.
+    ctx.endTransaction(txn);
+  }
+}
+
+// The steps of one attempt as methods rather than closures: nothing is allocated per
+// attempt but this object (closures also cost a name each under tsx's keepNames).
+class AllocationAttempt {
+  readonly #now: number;
+
+  constructor(
+    readonly ctx: PoolContext,
+    readonly attempt: number,
+    readonly job: AllocationJob,
+    readonly txn: PoolTransaction,
+  ) {
+    this.#now = ctx.now();
+  }
+
+  run(): AttemptOutcome<PoolAllocation> | Promise<AttemptOutcome<PoolAllocation>> {
+    // The handle is almost never there: the first attempt does not read it but makes the
+    // commit require its absence (one store read less per allocation; on SQLite a SELECT).
+    // A later attempt, or a failure, reads it to report a duplicate.
+    if (this.attempt === 1) this.txn.assumeAbsent(this.job.handleKey);
+    let picked: PoolAllocatedAddress[] | Promise<PoolAllocatedAddress[]>;
+    try {
+      picked = settle(this.txn, this);
+    } catch (error) {
+      return this.fail(error);
+    }
+    if (picked instanceof Promise) return picked.then((addresses) => this.commit(addresses), (error: unknown) => this.fail(error));
+    return this.commit(picked);
+  }
+
+  /** The decision (see settle()): one address per family, staged. */
+  decide(): PoolAllocatedAddress[] {
+    const { ctx, job } = this;
+    if (this.attempt > 1) refuseDuplicate(this.txn, job.handle, job.request.containerId);
+    const addresses: PoolAllocatedAddress[] = [];
+    for (const family of job.families) addresses.push(pickAddress(ctx, this.txn, family, job.request, job.handle, this.#now));
+    return addresses;
+  }
+
+  // A duplicate is the better answer than, say, an exhausted pool.
+  fail(error: unknown): never | Promise<never> {
+    if (this.attempt > 1) throw error;
+    return afterValue(checkDuplicate(this.ctx, this.job.handle, this.job.request.containerId), () => {
+      throw error;
+    });
+  }
+
+  commit(addresses: readonly PoolAllocatedAddress[]): AttemptOutcome<PoolAllocation> | Promise<AttemptOutcome<PoolAllocation>> {
+    const { request, handle } = this.job;
+    // Built field by field: spreads of optional fields cost an object each.
+    const attributes: { -readonly [K in keyof AllocationAttributes]: AllocationAttributes[K] } = { containerId: request.containerId, ifName: request.ifName, node: request.node, since: this.#now };
+    if (request.namespace !== undefined) attributes.namespace = request.namespace;
+    if (request.pod !== undefined) attributes.pod = request.pod;
+    const held: HandleAddress[] = [];
+    for (const a of addresses) held.push({ ip: a.ip, block: a.block });
+    this.txn.putHandle({ handle, network: this.ctx.config.network, addresses: held, attributes });
+    const outcome = this.txn.commitNow();
+    if (outcome instanceof Promise) return outcome.then((o) => this.committed(o, addresses));
+    return this.committed(outcome, addresses);
+  }
+
+  committed(outcome: CommitOutcome, addresses: readonly PoolAllocatedAddress[]): AttemptOutcome<PoolAllocation> | Promise<AttemptOutcome<PoolAllocation>> {
+    const { request, handle } = this.job;
+    if (outcome.ok) return { done: true, value: { handle, addresses } };
+    const retry = { done: false, cause: outcome.conflicts } as const;
+    if (!outcome.conflicts.includes(this.job.handleKey)) return retry;
+    return afterValue(checkDuplicate(this.ctx, handle, request.containerId), () => retry);
+  }
+}

@@ -1,0 +1,78 @@
+// Allocating within one block: the lowest address neither allocated, reserved nor
+// cooling down, and taking it for a handle (one line appended to the block's text).
+import { type AddressFamily } from '../range/address.js';
+import { type BlockInfo, type PoolContext } from './context.js';
+import { type BlockDocument, scanHint, setScanHint, takeInBlock } from './documents.js';
+import { type PoolTransaction } from './transaction.js';
+
+/** One allocated address. */
+export interface PoolAllocatedAddress {
+  readonly family: AddressFamily;
+  /** The address with a full-length prefix, as Calico hands it out (`10.0.0.5/32`). */
+  readonly address: string;
+  /** The address alone. */
+  readonly ip: string;
+  readonly pool: string;
+  /** The block's CIDR. */
+  readonly block: string;
+}
+
+/**
+ * The lowest ordinal of `block` neither allocated, reserved nor cooling down at `now`,
+ * or -1 (also for a malformed block, which check() reports).
+ */
+export function freeOrdinal(ctx: PoolContext, block: BlockDocument, info: BlockInfo, now: number): number {
+  const { allocations } = block;
+  if (allocations.length !== info.size) return -1;
+  const cooldown = ctx.config.releaseCooldownMs;
+  let cooling: Set<number> | undefined;
+  if (cooldown > 0 && block.released.length > 0) {
+    cooling = new Set(block.released.filter(([, at]) => now < at + cooldown).map(([o]) => o));
+  }
+  // Cooldowns expire with time, so the scan hint holds only for blocks without any.
+  const hinted = block.released.length === 0;
+  const reserved = info.reserved.size === 0 ? undefined : info.reserved;
+  for (let i = hinted ? scanHint(block) : 0; i < allocations.length; i++) {
+    if (allocations[i] === null && reserved?.has(i) !== true && cooling?.has(i) !== true) {
+      if (hinted) setScanHint(block, i);
+      return i;
+    }
+  }
+  if (hinted) setScanHint(block, allocations.length);
+  return -1;
+}
+
+/**
+ * Stages `block` with the free address `ordinal` given to `handle` (and with
+ * `affinity`, when claiming), dropping expired cooldown records.
+ * @returns the address taken.
+ */
+export function takeAddress(
+  ctx: PoolContext,
+  txn: PoolTransaction,
+  target: { readonly block: BlockDocument; readonly info: BlockInfo; readonly ordinal: number },
+  handle: string,
+  now: number,
+  affinity: string | null = target.block.affinity,
+): PoolAllocatedAddress {
+  const { block, info, ordinal } = target;
+  const cooldown = ctx.config.releaseCooldownMs;
+  const released = block.released.length === 0 ? block.released : block.released.filter(([o, at]) => o !== ordinal && now < at + cooldown);
+  const change = takeInBlock(block, ordinal, handle, { affinity, released });
+  setScanHint(change.block, ordinal + 1);
+  txn.putEncodedBlock(change);
+  const family = info.pool.family;
+  // A hint only (checked before use): remember the block for the node it is affine to.
+  if (affinity !== null) ctx.lastBlock.set(lastBlockKey(family, affinity), block.cidr);
+  const ip = info.addressText(ordinal);
+  return { family, address: `${ip}/${family === 4 ? 32 : 128}`, ip, pool: info.pool.name, block: block.cidr };
+}
+
+/**
+ * The key of {@link PoolContext.lastBlock} for a node and family (the node's name alone
+ * for IPv4: no string is built on the hot path; a collision with an IPv6 key is harmless,
+ * the hint is checked before use).
+ */
+export function lastBlockKey(family: AddressFamily, node: string): string {
+  return family === 4 ? node : `6\n${node}`;
+}
