@@ -135,7 +135,6 @@ export function encodeNlriList(out: ByteWriter, nlri: readonly Nlri[], family: I
       }
       out.u32(id);
     }
-    out.u8(prefix.length);
-    out.bytes(prefix.bytes.subarray(0, Math.ceil(prefix.length / 8)));
+    out.prefix(prefix.length, prefix.bytes);
   }
 }

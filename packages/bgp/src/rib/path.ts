@@ -2,6 +2,7 @@
 // closures: at a million routes every field costs 4 MB.
 import { type AttributeSet } from './attributes.js';
 import { type PeerEntry } from './peer.js';
+import { type PrefixKey } from './prefix-key.js';
 
 /** Bits of {@link Path.flags}. */
 export const PATH_FLAG = {
@@ -22,13 +23,23 @@ export const PATH_FLAG = {
  * Together, a peer's paths are its Adj-RIB-In (after import policy; `received` keeps
  * the attributes as the peer sent them, for soft reconfiguration).
  */
-export class Path {
-  constructor(
-    readonly peer: PeerEntry,
-    readonly pathId: number,
-    public attrs: AttributeSet,
-    public received: AttributeSet,
-    public next: Path | undefined,
-    public flags: number,
-  ) {}
+export interface Path {
+  readonly peer: PeerEntry;
+  readonly pathId: number;
+  /** The prefix (so that a change list of paths needs no lookup). */
+  readonly key: PrefixKey;
+  attrs: AttributeSet;
+  received: AttributeSet;
+  next: Path | undefined;
+  flags: number;
+}
+
+/**
+ * A new path. One object literal, made here only: V8 tracks its allocation site and,
+ * seeing that paths live long, allocates them in the old generation directly
+ * (allocation-site pretenuring), which spares the young-generation copies of a
+ * full table.
+ */
+export function newPath(peer: PeerEntry, pathId: number, key: PrefixKey, attrs: AttributeSet, received: AttributeSet, next: Path | undefined, flags: number): Path {
+  return { peer, pathId, key, attrs, received, next, flags };
 }

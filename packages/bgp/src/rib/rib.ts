@@ -267,10 +267,11 @@ export class Rib {
     const run = new ExportRun(this.table, this.me, this.policed);
     const incremental = this.peerList.filter((p) => p.up && !p.fullExport);
     const changes = this.table.takeChanges();
-    for (let i = 0; i < changes.keys.length; i += 1) {
-      const key = changes.keys[i] as PrefixKey;
+    for (let i = 0; i < changes.paths.length; i += 1) {
+      const changed = changes.paths[i] as Path;
+      const key = changed.key;
       const before = changes.before[i] ?? null;
-      const best = this.table.best(key);
+      const best = this.table.settle(changed);
       const now = best && !best.peer.local ? best.attrs : null;
       if (now !== before && !(now && before && sameNextHops(now.value, before.value))) {
         if (now) add.push({ prefix: prefixFromKey(key), nextHops: now.nextHops });

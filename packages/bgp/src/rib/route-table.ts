@@ -7,7 +7,7 @@
 // those of the list itself.
 import { type AttributeSet, AttributeTable } from './attributes.js';
 import { type DecisionOptions, selectBest } from './decision.js';
-import { PATH_FLAG, Path } from './path.js';
+import { PATH_FLAG, type Path, newPath } from './path.js';
 import { type PeerEntry } from './peer.js';
 import { type PrefixKey, keyFamily } from './prefix-key.js';
 
@@ -18,8 +18,9 @@ function fibState(head: Path | undefined): AttributeSet | null {
 
 /** The prefixes changed since the last flush, each with its FIB state before the first change. */
 export interface Changes {
-  readonly keys: readonly PrefixKey[];
-  /** The attributes the FIB had (null: no route), per key. */
+  /** One path of each changed prefix (its head when the change was recorded); see {@link RouteTable.settle}. */
+  readonly paths: readonly Path[];
+  /** The attributes the FIB had (null: no route), per path. */
   readonly before: readonly (AttributeSet | null)[];
 }
 
@@ -28,7 +29,7 @@ export class RouteTable {
   readonly attributes = new AttributeTable();
   /** Per prefix, the head of its path list (the best path when it has the BEST flag). */
   private readonly heads = new Map<PrefixKey, Path>();
-  private changedKeys: PrefixKey[] = [];
+  private changedPaths: Path[] = [];
   private changedBefore: (AttributeSet | null)[] = [];
   /** Changed prefixes whose last path left during the batch (no head to carry the CHANGED flag). */
   private readonly emptied = new Set<PrefixKey>();
@@ -56,17 +57,28 @@ export class RouteTable {
     return this.heads.entries();
   }
 
-  /** The prefixes changed since the last call, and forgets them. */
+  /**
+   * The prefixes changed since the last call. The caller passes each path to
+   * {@link RouteTable.settle}, before any other change to the table.
+   */
   takeChanges(): Changes {
-    const changes = { keys: this.changedKeys, before: this.changedBefore };
-    for (const key of this.changedKeys) {
-      const head = this.heads.get(key);
-      if (head !== undefined) head.flags &= ~PATH_FLAG.CHANGED;
-    }
+    const changes = { paths: this.changedPaths, before: this.changedBefore };
     this.emptied.clear();
-    this.changedKeys = [];
+    this.changedPaths = [];
     this.changedBefore = [];
     return changes;
+  }
+
+  /**
+   * The best path now of the prefix of a changed path, or undefined; ends the change.
+   * The recorded path is usually still the head (it carries the CHANGED mark); only
+   * when the head changed is the prefix looked up.
+   */
+  settle(path: Path): Path | undefined {
+    const head = (path.flags & PATH_FLAG.CHANGED) !== 0 ? path : this.heads.get(path.key);
+    if (head === undefined) return undefined;
+    head.flags &= ~PATH_FLAG.CHANGED;
+    return (head.flags & PATH_FLAG.BEST) !== 0 ? head : undefined;
   }
 
   /** Adds or replaces the path of `peer` (and `pathId`); true when something changed. */
@@ -79,8 +91,9 @@ export class RouteTable {
       peer.count += 1;
       let flags = PATH_FLAG.CHANGED;
       if (peer.local || this.decision.igpCost(attrs.value.nextHop) !== undefined) flags |= PATH_FLAG.BEST;
-      this.heads.set(key, new Path(peer, pathId, attrs, received, undefined, flags));
-      if (this.emptied.size === 0 || !this.emptied.delete(key)) this.record(key, null);
+      const path = newPath(peer, pathId, key, attrs, received, undefined, flags);
+      this.heads.set(key, path);
+      if (this.emptied.size === 0 || !this.emptied.delete(key)) this.record(path, null);
       return true;
     }
     let found: Path | undefined;
@@ -93,7 +106,7 @@ export class RouteTable {
     if (found) {
       const wasStale = (found.flags & PATH_FLAG.STALE) !== 0;
       if (found.attrs === attrs && found.received === received && !wasStale) return false;
-      this.touch(key, head);
+      this.touch(head);
       attrs.refs += 1;
       received.refs += 1;
       this.attributes.release(found.attrs);
@@ -105,11 +118,11 @@ export class RouteTable {
         peer.stale -= 1;
       }
     } else {
-      this.touch(key, head);
+      this.touch(head);
       attrs.refs += 1;
       received.refs += 1;
       peer.count += 1;
-      head.next = new Path(peer, pathId, attrs, received, head.next, 0);
+      head.next = newPath(peer, pathId, key, attrs, received, head.next, 0);
     }
     this.decide(key, head);
     return true;
@@ -146,20 +159,20 @@ export class RouteTable {
     return doomed.length;
   }
 
-  private record(key: PrefixKey, before: AttributeSet | null): void {
-    this.changedKeys.push(key);
+  private record(path: Path, before: AttributeSet | null): void {
+    this.changedPaths.push(path);
     this.changedBefore.push(before);
   }
 
   /** Records the FIB state of a prefix before its first change in this batch. */
-  private touch(key: PrefixKey, head: Path): void {
+  private touch(head: Path): void {
     if ((head.flags & PATH_FLAG.CHANGED) !== 0) return;
     head.flags |= PATH_FLAG.CHANGED;
-    this.record(key, fibState(head));
+    this.record(head, fibState(head));
   }
 
   private unlink(key: PrefixKey, head: Path, p: Path, prev: Path | undefined): void {
-    this.touch(key, head);
+    this.touch(head);
     let first = head;
     if (prev) prev.next = p.next;
     else if (p.next) {
@@ -170,6 +183,8 @@ export class RouteTable {
       this.heads.delete(key);
       this.emptied.add(key);
     }
+    // Out of the list, it no longer marks the prefix as changed (settle looks the prefix up).
+    p.flags &= ~PATH_FLAG.CHANGED;
     p.peer.count -= 1;
     if ((p.flags & PATH_FLAG.STALE) !== 0) p.peer.stale -= 1;
     this.attributes.release(p.attrs);

@@ -54,6 +54,19 @@ export class ByteWriter {
     return this;
   }
 
+  /** A length octet and the first `(length + 7) / 8` octets of `address` (an NLRI prefix, RFC 4271 §4.3), without a copy of the address. */
+  prefix(length: number, address: Uint8Array): this {
+    const octets = (length + 7) >> 3;
+    this.reserve(1 + octets);
+    const buffer = this.buffer;
+    let at = this.length;
+    buffer[at] = length;
+    at += 1;
+    for (let i = 0; i < octets; i += 1) buffer[at + i] = address[i] ?? 0;
+    this.length = at + octets;
+    return this;
+  }
+
   /** Overwrites a 16-bit value already written at `offset` (for length fields). */
   patchU16(offset: number, value: number): void {
     this.view.setUint16(offset, value);
