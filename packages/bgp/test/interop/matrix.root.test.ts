@@ -1,7 +1,8 @@
 // The interop matrix: twill's speaker against BIRD 2, FRR and GoBGP, over eBGP and
 // iBGP, one IPv4 session and one IPv6 session (MP-BGP, RFC 4760) each. Both ways:
 // the daemon's routes reach twill's FibSink and twill's reach the daemon's table;
-// then one withdrawal each way.
+// a ROUTE-REFRESH answered; then one withdrawal each way. And what each daemon's
+// NOTIFICATION for a wrong AS becomes in twill's diagnosis.
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { NetworkScratch, rootSkipReason } from '@twill/sys/testing';
@@ -38,7 +39,7 @@ describe.skipIf(reason)(`twill's speaker with BIRD, FRR and GoBGP as root${reaso
 
   for (const adapter of DAEMONS) {
     for (const session of SESSIONS) {
-      it(`${adapter.name}, ${session.kind}: IPv4 and IPv6 routes and withdrawals both ways`, async () => {
+      it(`${adapter.name}, ${session.kind}: IPv4 and IPv6 routes, refresh and withdrawals both ways`, async () => {
         const twillNs = scratch.netns();
         const { ns, link } = linkDaemon(scratch, twillNs, 1);
         dir = tempDir();
@@ -84,6 +85,13 @@ describe.skipIf(reason)(`twill's speaker with BIRD, FRR and GoBGP as root${reaso
         expect(d.routes(4).get('10.244.1.0/26')?.nextHop).toBe(link.twill.v4);
         expect(d.routes(6).get('2001:db8:244:1::/64')?.nextHop).toBe(link.twill.v6);
 
+        // ROUTE-REFRESH on both sessions: the daemon sends its routes again.
+        const before = s.peers().map((p) => p.updatesReceived);
+        s.requestRefresh(link.daemon.v4);
+        s.requestRefresh(link.daemon.v6);
+        await until('the daemon to answer ROUTE-REFRESH', () => s.peers().every((p, i) => p.updatesReceived > (before[i] ?? 0)));
+        expect(installed(fib.batches).size).toBe(4);
+
         // Withdrawals, each way and each family.
         d.withdraw('198.51.100.0/24');
         d.withdraw('2001:db8:3::/48');
@@ -100,5 +108,25 @@ describe.skipIf(reason)(`twill's speaker with BIRD, FRR and GoBGP as root${reaso
         ]);
       }, 60_000);
     }
+
+    it(`${adapter.name}: a peer that expects another AS, in words`, async () => {
+      const twillNs = scratch.netns();
+      const { ns, link } = linkDaemon(scratch, twillNs, 1);
+      dir = tempDir();
+      daemon = await adapter.start({
+        ns,
+        dir,
+        routerId: link.daemon.v4,
+        asn: 65002,
+        neighbors: [{ address: link.twill.v4, localAddress: link.daemon.v4, asn: 65009 }],
+        announce: [],
+      });
+      speaker = twillSpeaker(twillNs, { localAs: 65001, routerId: link.twill.v4 }).speaker;
+      speaker.addPeer({ address: link.daemon.v4, asn: asn(65002), holdTime: 9, connectRetryTime: 1, idleHold: { initial: 1, max: 2 } });
+      await speaker.start();
+      const s = speaker;
+      await until('the session to fail', () => s.peers()[0]?.lastDown !== undefined);
+      expect(s.peers()[0]?.lastDown).toBe("peer 10.99.1.2 sent NOTIFICATION OPEN Message Error / Bad Peer AS: it does not expect our AS 65001: check its neighbor's remote AS");
+    }, 30_000);
   }
 });
