@@ -219,7 +219,11 @@ export class EbpfDataplane implements Dataplane {
       return { key, hostInterface: a.hostInterface, programmed };
     });
     const claimed = new Set([...this.#attached.values()].flatMap((a) => HOOKS.map((h) => `${a.hostInterface}.${h}`)));
-    for (const name of links.keys()) if (!claimed.has(name)) drift.push(`link ${name} is pinned but no attached endpoint has that interface`);
+    for (const name of links.keys()) {
+      if (claimed.has(name)) continue;
+      const dot = name.lastIndexOf('.');
+      drift.push(`a tcx ${name.slice(dot + 1)} link on ${name.slice(0, dot)} is pinned, but no attached endpoint has that interface`);
+    }
     const owners = new Set([...this.#attached.values()].map((a) => a.ifindex));
     for (const [ifindex, entries] of kernelEntries) if (!owners.has(ifindex)) drift.push(`${entries.size} policy entries for ifindex ${ifindex}, which no attached endpoint has`);
     return { driver: 'ebpf', endpoints, drift };

@@ -1,0 +1,143 @@
+// The driver's bookkeeping against a kernel port held in memory: fail-closed attach,
+// incremental writes, detach, and adoption of a previous process's state.
+
+import { describe, expect, it } from 'vitest';
+
+import { type BpfMap } from '@twill/ebpf';
+import { compileNetworkPolicy, parseNetworkPolicy, PolicyIndex, type PolicyIndexDiff } from '@twill/policy-engine';
+
+import { EbpfDataplane } from '../../../src/dataplane/ebpf/driver.js';
+import { decodePolicyEntry, type IpKey, type PolicyKey, type PolicyValue } from '../../../src/dataplane/ebpf/layout.js';
+import { type EbpfKernelPort, type PinnedLink, type TcxHook } from '../../../src/dataplane/ebpf/sys/kernel.js';
+
+/** A map in memory, keyed by the JSON of its key, with the calls the driver makes. */
+class FakeMap<K, V> {
+  readonly data = new Map<string, [K, V]>();
+  writes = 0;
+  *entries(): Generator<[K, V]> {
+    yield* this.data.values();
+  }
+  updateBatch(entries: readonly (readonly [K, V])[]): number {
+    for (const [k, v] of entries) this.data.set(JSON.stringify(k), [k, v]);
+    this.writes += entries.length;
+    return entries.length;
+  }
+  deleteBatch(keys: readonly K[]): number {
+    for (const k of keys) this.data.delete(JSON.stringify(k));
+    this.writes += keys.length;
+    return keys.length;
+  }
+}
+
+class FakeKernel implements EbpfKernelPort {
+  readonly policyMap = new FakeMap<PolicyKey, PolicyValue>();
+  readonly ipcacheMap = new FakeMap<IpKey, number>();
+  readonly policy = this.policyMap as unknown as BpfMap<PolicyKey, PolicyValue>;
+  readonly ipcache = this.ipcacheMap as unknown as BpfMap<IpKey, number>;
+  readonly links = new Map<string, PinnedLink>();
+  readonly log: string[] = [];
+  readonly ifindexes = new Map([['vb', 12], ['va', 11], ['vc', 13]]);
+
+  ifindex(name: string): number {
+    return this.ifindexes.get(name) ?? 99;
+  }
+  pinnedLinks(): PinnedLink[] {
+    return [...this.links.values()];
+  }
+  attach(hostInterface: string, ifindex: number, hook: TcxHook): void {
+    // The order of writes matters: entries first, then the link.
+    this.log.push(`attach ${hostInterface} ${hook} with ${this.entriesOf(ifindex)} entries`);
+    this.links.set(`${hostInterface}/${hook}`, { hostInterface, hook, ifindex });
+  }
+  detach(hostInterface: string, hook: TcxHook): void {
+    this.log.push(`detach ${hostInterface} ${hook}`);
+    this.links.delete(`${hostInterface}/${hook}`);
+  }
+  readFlows(): { close(): void } {
+    return { close: () => undefined };
+  }
+  pins(): string[] {
+    return [];
+  }
+  removeAll(): void {
+    this.links.clear();
+    this.policyMap.data.clear();
+    this.ipcacheMap.data.clear();
+  }
+  close(): void {}
+  entriesOf(ifindex: number): number {
+    return [...this.policyMap.entries()].filter(([k, v]) => decodePolicyEntry(k, v).ifindex === ifindex).length;
+  }
+}
+
+const POLICY = compileNetworkPolicy(parseNetworkPolicy({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name: 'b-from-a', namespace: 'x' },
+  spec: { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }], ports: [{ protocol: 'TCP', port: 80 }] }] },
+}));
+const pod = (name: string, ip: string) => ({ kind: 'workload' as const, namespace: 'x', name, labels: { pod: name }, ips: [ip] });
+const EMPTY: PolicyIndexDiff = { changed: [], removed: [], ipcache: { set: [], removed: [] } };
+const full = (index: PolicyIndex): PolicyIndexDiff => ({
+  changed: index.allEffectiveRules().map((e) => ({ ...e, changed: ['ingress', 'egress'] })), removed: [], ipcache: { set: index.ipIdentities(), removed: [] },
+});
+
+describe('EbpfDataplane', () => {
+  it('attaches an endpoint without rules with no entries (the program drops), and programs it when rules come', async () => {
+    const kernel = new FakeKernel();
+    const dataplane = new EbpfDataplane({ kernel, now: () => 0 });
+    await dataplane.apply({ policy: EMPTY, attach: [{ key: 'x/b', hostInterface: 'vb' }] });
+    expect(kernel.log).toEqual(['attach vb ingress with 0 entries', 'attach vb egress with 0 entries']);
+    expect((await dataplane.status()).endpoints).toEqual([{ key: 'x/b', hostInterface: 'vb', programmed: false }]);
+
+    const index = new PolicyIndex();
+    const report = await dataplane.apply({ policy: index.apply([{ kind: 'upsert-endpoint', endpoint: pod('a', '10.0.0.1') }, { kind: 'upsert-endpoint', endpoint: pod('b', '10.0.0.2') }, { kind: 'upsert-policy', policy: POLICY }]) });
+    expect(kernel.entriesOf(12)).toBeGreaterThan(0);
+    expect(report.endpoints).toBe(1);
+    expect(await dataplane.status()).toEqual({ driver: 'ebpf', endpoints: [{ key: 'x/b', hostInterface: 'vb', programmed: true }], drift: [] });
+
+    // Nothing changed: nothing written.
+    const writes = kernel.policyMap.writes;
+    expect((await dataplane.apply({ policy: EMPTY })).operations).toBe(0);
+    expect(kernel.policyMap.writes).toBe(writes);
+  });
+
+  it('programs entries before links, and detach removes both', async () => {
+    const kernel = new FakeKernel();
+    const dataplane = new EbpfDataplane({ kernel, now: () => 0 });
+    const index = new PolicyIndex();
+    const diff = index.apply([{ kind: 'upsert-endpoint', endpoint: pod('a', '10.0.0.1') }, { kind: 'upsert-endpoint', endpoint: pod('b', '10.0.0.2') }, { kind: 'upsert-policy', policy: POLICY }]);
+    await dataplane.apply({ policy: diff, attach: [{ key: 'x/b', hostInterface: 'vb' }] });
+    expect(kernel.log.every((line) => !line.endsWith('with 0 entries'))).toBe(true);
+    await dataplane.apply({ policy: EMPTY, detach: ['x/b'] });
+    expect(kernel.log.slice(-2)).toEqual(['detach vb ingress', 'detach vb egress']);
+    expect(kernel.policyMap.data.size).toBe(0);
+    expect((await dataplane.status()).drift).toEqual([]);
+  });
+
+  it('adopts what a previous process left: writes only differences, and prunes what no attached endpoint claims', async () => {
+    const kernel = new FakeKernel();
+    const index = new PolicyIndex();
+    index.apply([{ kind: 'upsert-endpoint', endpoint: pod('a', '10.0.0.1') }, { kind: 'upsert-endpoint', endpoint: pod('b', '10.0.0.2') }, { kind: 'upsert-endpoint', endpoint: pod('c', '10.0.0.3') }, { kind: 'upsert-policy', policy: POLICY }]);
+    const first = new EbpfDataplane({ kernel, now: () => 0 });
+    await first.apply({ policy: full(index), attach: [{ key: 'x/b', hostInterface: 'vb' }, { key: 'x/c', hostInterface: 'vc' }] });
+    const [ofB, ofC] = [kernel.entriesOf(12), kernel.entriesOf(13)];
+
+    // The process dies; c left the node meanwhile. A new instance adopts.
+    kernel.log.length = 0;
+    const writes = kernel.policyMap.writes;
+    const second = new EbpfDataplane({ kernel, now: () => 0 });
+    expect((await second.status()).drift).toEqual([
+      'a tcx ingress link on vb is pinned, but no attached endpoint has that interface',
+      'a tcx egress link on vb is pinned, but no attached endpoint has that interface',
+      'a tcx ingress link on vc is pinned, but no attached endpoint has that interface',
+      'a tcx egress link on vc is pinned, but no attached endpoint has that interface',
+      `${ofB} policy entries for ifindex 12, which no attached endpoint has`,
+      `${ofC} policy entries for ifindex 13, which no attached endpoint has`,
+    ]);
+    await second.apply({ policy: full(index), attach: [{ key: 'x/b', hostInterface: 'vb' }] });
+    expect(kernel.log, 'b keeps its links; c\'s go').toEqual(['detach vc ingress', 'detach vc egress']);
+    expect(kernel.policyMap.writes - writes, 'only c\'s entries were written (deleted)').toBe(ofC);
+    expect(await second.status()).toEqual({ driver: 'ebpf', endpoints: [{ key: 'x/b', hostInterface: 'vb', programmed: true }], drift: [] });
+  });
+});
