@@ -4,6 +4,7 @@
 import { type Policy, type Rule, type Tier } from '../model/policy.js';
 import { type IndexedEndpoint } from '../evaluate/snapshot.js';
 import { type PeerUniverse } from './peer-atoms.js';
+import { deepEqual } from './equal.js';
 import { localIsShared, resolveLocal, resolveRemote, type Direction } from './resolve.js';
 import { type EffectiveDirection, type EffectiveRule, type EffectiveTier, type LocalMatch, type RemoteMatch } from './types.js';
 
@@ -47,6 +48,35 @@ export function resolvePolicyEntry(entry: PolicyEntry, universe: PeerUniverse, e
     entry.remote[direction] = rules.map((rule) => resolveRemote(rule, direction, universe, endpoints));
     entry.shared[direction] = sharedRules(entry, direction, universe);
   }
+}
+
+/**
+ * Resolves again the remote side of the rules `touched` names (per direction, by rule
+ * index), keeping the others, and the shared rules of a direction where one changed.
+ * Whether anything changed.
+ */
+export function reresolvePolicyRules(
+  entry: PolicyEntry,
+  touched: Readonly<Record<Direction, readonly number[]>>,
+  universe: PeerUniverse,
+  endpoints: Iterable<IndexedEndpoint>,
+): boolean {
+  let changed = false;
+  for (const direction of DIRECTIONS) {
+    const rules = entry.policy[direction]?.rules ?? [];
+    let here = false;
+    for (const index of touched[direction]) {
+      const rule = rules[index];
+      if (rule === undefined) continue;
+      const next = resolveRemote(rule, direction, universe, endpoints);
+      if (deepEqual(entry.remote[direction][index], next)) continue;
+      entry.remote[direction][index] = next;
+      here = true;
+    }
+    if (here) entry.shared[direction] = sharedRules(entry, direction, universe);
+    changed ||= here;
+  }
+  return changed;
 }
 
 /** The rules of `entry` that are the same for every endpoint, from its current remote matches. */

@@ -6,11 +6,11 @@
 // (the index notices: the changed endpoint matches the rule's peer).
 
 import { RESERVED_IDENTITY, type NumericIdentity } from '../identity/reserved.js';
-import { cidrContainsCidr, hostCidr, parseCidr, type Cidr } from '../model/cidr.js';
+import { cidrContainsAddress, cidrContainsCidr, hostCidr, parseCidr, type Cidr } from '../model/cidr.js';
 import { type Entity, type PeerMatch } from '../model/policy.js';
 import { matchSelector, type Selector, type SelectorSubject } from '../model/selector.js';
 import { type IndexedEndpoint, type IndexedNetworkSet } from '../evaluate/snapshot.js';
-import { type PeerAtom } from './types.js';
+import { type PeerAtom, type RemoteMatch } from './types.js';
 
 /** What peers are resolved against. */
 export interface PeerUniverse {
@@ -25,6 +25,12 @@ export interface PeerUniverse {
   namespaceIdentities(namespace: string): Iterable<NumericIdentity>;
   /** Resolutions already made over this same universe, by the peer's JSON text (cleared when the universe changes). */
   readonly resolved?: Map<string, PeerAtom[]>;
+  /** How many workload endpoints have an identity. */
+  memberCount(identity: NumericIdentity): number;
+  /** Remote sides with named ports already resolved over this same universe, by the side's JSON text (cleared with `resolved`). */
+  readonly remotes?: Map<string, RemoteMatch[]>;
+  /** Endpoints found inside address-only atoms, by the atoms' JSON text (cleared with `resolved`). */
+  readonly inNets?: Map<string, IndexedEndpoint[]>;
 }
 
 /** The namespace a selector confines its subjects to, when it says so at its top (`in-namespace`). */
@@ -252,6 +258,25 @@ function fromAtoms(atoms: readonly Atom[]): PeerAtom[] {
     ...(atom.nets === undefined ? {} : { cidrs: texts(atom.nets) }),
     ...(atom.except.length === 0 ? {} : { except: texts(atom.except) }),
   }));
+}
+
+/**
+ * A test of whether an endpoint, as the remote side, falls in one of `peers`' atoms:
+ * its identity (a host's as `host` or `remote-node`, whichever the local endpoint's
+ * node makes it) and one of its addresses. What a rule's resolved peer selects, without
+ * matching the IR peer again.
+ */
+export function remoteInPeers(peers: readonly PeerAtom[]): (endpoint: IndexedEndpoint) => boolean {
+  const atoms = peers.map(toAtom);
+  return (endpoint) => {
+    const ids = endpoint.endpoint.kind === 'host' ? [RESERVED_IDENTITY.HOST, RESERVED_IDENTITY.REMOTE_NODE] : [endpoint.identity];
+    return atoms.some((atom) => {
+      if (atom.ids !== undefined && !ids.some((id) => atom.ids?.has(id) === true)) return false;
+      if (atom.nets === undefined) return true;
+      return endpoint.addresses.some((address) =>
+        atom.nets?.some((net) => cidrContainsAddress(net, address)) === true && !atom.except.some((net) => cidrContainsAddress(net, address)));
+    });
+  };
 }
 
 /** `peers` restricted to the given host addresses (`a.b.c.d`, `fd00::1`). */

@@ -20,7 +20,7 @@ import { NAMESPACE_NAME_LABEL } from '../model/labels.js';
 import { DEFAULT_TIER, DENY_PRECEDENCE_TIER, type PeerMatch, type Policy, type PolicyRef, type Tier } from '../model/policy.js';
 import { matchSelector, type Selector, type SelectorSubject } from '../model/selector.js';
 import { endpointKey, type IndexedEndpoint, type IndexedNetworkSet } from '../evaluate/snapshot.js';
-import { effectiveDirection, resolvePolicyEntry, type PolicyEntry } from './effective.js';
+import { effectiveDirection, reresolvePolicyRules, resolvePolicyEntry, type PolicyEntry } from './effective.js';
 import { deepEqual } from './equal.js';
 import { comparePolicies, compareTiers } from './order.js';
 import { PolicyIndexError } from './errors.js';
@@ -137,7 +137,10 @@ export class PolicyIndex {
       kubeApiServer: this.#kubeApiServer,
       members: (identity) => this.#members(identity),
       namespaceIdentities: (namespace) => this.#namespaceIdentities.get(namespace) ?? [],
+      memberCount: (identity) => this.#identities.get(identity)?.members.size ?? 0,
       resolved: new Map(),
+      remotes: new Map(),
+      inNets: new Map(),
     };
   }
 
@@ -514,6 +517,10 @@ export class PolicyIndex {
     // A complement holds every identity, even of endpoints the whole peer does not match
     // (`nets && !selector`): any identity that appears or goes changes it.
     if (pending.identitiesMoved && side?.peer !== undefined && usesUniverse(side.peer)) return true;
+    // A selector's identities are resolved whatever their addresses (`nets && selector`
+    // keeps them, with the nets): a new identity a selector matches changes the atoms
+    // even when the endpoint's own address is outside the nets.
+    const selectors = side?.peer === undefined ? [] : peerSelectors(side.peer);
     for (const moved of pending.sides) {
       // Named remote ports group the peer's endpoints: only those matter.
       if (named.length === 0 && !pending.populationMoved) continue;
@@ -521,16 +528,19 @@ export class PolicyIndex {
         if (named.length > 0 && moved.endpoint.namedPorts?.some((p) => named.includes(p.name)) === true) return true;
       } else if (endpointMayMatch(side, moved, this.#universe)) {
         return true;
+      } else if (pending.identitiesMoved && moved.endpoint.kind === 'workload' && selectors.some((s) => matchSelector(s, moved.subject))) {
+        return true;
       }
     }
     if (side?.peer === undefined || pending.sets.length === 0) return false;
-    const selectors = peerSelectors(side.peer);
     return pending.sets.some((set) => selectors.some((s) => matchSelector(s, set.subject)));
   }
 
   #recompute(pending: Pending): PolicyIndexDiff {
     // The population moved since the last recomputation: earlier resolutions are stale.
     this.#universe.resolved?.clear();
+    this.#universe.inNets?.clear();
+    this.#universe.remotes?.clear();
     this.#evaluator.invalidate();
     if (pending.rerank) this.#rerank();
     const endpoints = { [Symbol.iterator]: () => this.#allEndpoints() };
@@ -556,12 +566,13 @@ export class PolicyIndex {
     if (pending.sides.length > 0 || pending.sets.length > 0) {
       for (const entry of this.#policies.values()) {
         if (pending.fresh.has(entry)) continue;
-        const touched = DIRECTIONS.some((d) => (entry.policy[d]?.rules ?? []).some((_, i) => this.#ruleTouched(entry, d, i, pending)));
-        if (!touched) continue;
-        const before = entry.remote;
-        const old = { ingress: before.ingress, egress: before.egress };
-        resolvePolicyEntry(entry, this.#universe, endpoints);
-        if (!deepEqual(old, entry.remote)) for (const key of entry.selected) pending.dirty.add(key);
+        const touched = {
+          ingress: (entry.policy.ingress?.rules ?? []).flatMap((_, i) => (this.#ruleTouched(entry, 'ingress', i, pending) ? [i] : [])),
+          egress: (entry.policy.egress?.rules ?? []).flatMap((_, i) => (this.#ruleTouched(entry, 'egress', i, pending) ? [i] : [])),
+        };
+        if (touched.ingress.length + touched.egress.length === 0) continue;
+        // Only the touched rules: the others' peers did not move.
+        if (reresolvePolicyRules(entry, touched, this.#universe, endpoints)) for (const key of entry.selected) pending.dirty.add(key);
       }
     }
     // Local sides that name network sets: endpoints inside a moved set.

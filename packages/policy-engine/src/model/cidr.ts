@@ -87,12 +87,21 @@ export function hostCidr(address: IpAddress): Cidr {
 /** Whether `address` lies inside `cidr` (false across families). */
 export function cidrContainsAddress(cidr: Cidr, address: IpAddress): boolean {
   if (cidr.family !== address.family) return false;
-  const masked = maskBytes(address.bytes, cidr.prefixLength);
-  return masked.every((byte, index) => byte === cidr.bytes[index]);
+  return prefixEqual(address.bytes, cidr.bytes, cidr.prefixLength);
+}
+
+// Whether the first `prefixLength` bits of `bytes` are `network`'s (whose later bits are
+// clear). A loop rather than maskBytes: the index asks this of thousands of addresses.
+function prefixEqual(bytes: readonly number[], network: readonly number[], prefixLength: number): boolean {
+  const whole = prefixLength >>> 3;
+  for (let i = 0; i < whole; i += 1) if (bytes[i] !== network[i]) return false;
+  const rest = prefixLength & 7;
+  if (rest === 0) return true;
+  return (((bytes[whole] as number) & (0xff << (8 - rest))) & 0xff) === network[whole];
 }
 
 /** Whether `inner` lies entirely inside `outer` (equal prefixes count). */
 export function cidrContainsCidr(outer: Cidr, inner: Cidr): boolean {
   if (outer.family !== inner.family || inner.prefixLength < outer.prefixLength) return false;
-  return maskBytes(inner.bytes, outer.prefixLength).every((byte, index) => byte === outer.bytes[index]);
+  return prefixEqual(inner.bytes, outer.bytes, outer.prefixLength);
 }
