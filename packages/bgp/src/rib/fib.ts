@@ -2,11 +2,30 @@
 // agent's implementation writes kernel routes over netlink; tests collect batches.
 import { type BgpPrefix } from '../codec/prefix.js';
 
+import { type PrefixKey, prefixFromKey } from './prefix-key.js';
+
 /** A route to install: the prefix and its next hops (one today; several with multipath). */
 export interface FibRoute {
   readonly prefix: BgpPrefix;
   /** Next hops as text; for IPv6 the global address, then the link-local one when known. */
   readonly nextHops: readonly string[];
+}
+
+/**
+ * The RIB's {@link FibRoute}: the prefix object is built from the RIB's key when a sink
+ * reads it (each read builds a new one), so pushing a full table allocates one small
+ * object per route, and a sink that needs only some routes pays only for those.
+ */
+export class KeyedFibRoute implements FibRoute {
+  constructor(
+    /** The prefix as a RIB key (see `prefixKey`). */
+    readonly key: PrefixKey,
+    readonly nextHops: readonly string[],
+  ) {}
+
+  get prefix(): BgpPrefix {
+    return prefixFromKey(this.key);
+  }
 }
 
 /** One batch of changes: routes to add or replace, prefixes to remove. */

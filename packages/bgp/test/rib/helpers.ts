@@ -1,6 +1,7 @@
 // Builders for RIB tests: peers, UPDATEs and a RIB wired to a collecting FIB sink.
 import {
   type AsPathSegment,
+  type BgpPrefix,
   type BgpUpdate,
   type PeerId,
   type RibPeerConfig,
@@ -47,6 +48,11 @@ export function announce(prefixes: string[], attrs: Partial<RouteAttributes> & {
 /** An UPDATE withdrawing IPv4 prefixes. */
 export function withdraw(prefixes: string[], pathId?: number): BgpUpdate {
   return { type: 'update', withdrawn: prefixes.map((p) => (pathId === undefined ? { prefix: parsePrefix(p) } : { prefix: parsePrefix(p), pathId })), attributes: {}, nlri: [] };
+}
+
+/** FIB batches as plain objects (the RIB's routes build their prefix when read), for `toEqual`. */
+export function plainBatches(fib: CollectingFibSink): { add: { prefix: BgpPrefix; nextHops: readonly string[] }[]; remove: readonly BgpPrefix[] }[] {
+  return fib.batches.map((b) => ({ add: b.add.map((r) => ({ prefix: r.prefix, nextHops: r.nextHops })), remove: b.remove }));
 }
 
 /** The id of a peer config. */
