@@ -91,6 +91,18 @@ describe('affinity and claiming', () => {
     );
   });
 
+  it('names every pool tried, and counts the blocks of all of them', async () => {
+    const two = { pools: [{ name: 'p1', cidr: '10.0.0.0/29', blockSize: 30 }, { name: 'p2', cidr: '10.0.1.0/30', blockSize: 30 }], releaseCooldownSeconds: 0, strictAffinity: true };
+    const { allocator } = setup(two);
+    for (let i = 0; i < 12; i++) await add(allocator, `c${i}`, 'n1');
+    const error = await failure(add(allocator, 'x', 'n2'));
+    expect([error.code, error.msg, error.details]).toEqual([
+      113,
+      'no free IPv4 address for node "n2" in pool "p1" (10.0.0.0/29), "p2" (10.0.1.0/30)',
+      '3 of 3 blocks claimed; borrowing from other nodes\' blocks is not allowed (strictAffinity)',
+    ]);
+  });
+
   it('reports exhaustion when borrowing finds nothing either', async () => {
     const { allocator } = setup(small);
     for (let i = 0; i < 16; i++) await add(allocator, `c${i}`, `n${i % 3}`);

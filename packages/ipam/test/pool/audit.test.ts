@@ -108,6 +108,26 @@ describe('check', () => {
   });
 });
 
+describe('check: addresses and handles that disagree', () => {
+  it('reports an address its handle does not list, a handle listing another\'s address, and an allocated reservation', async () => {
+    const { allocator, store } = setup(ipam);
+    await allocator.allocate({ containerId: 'a', ifName: 'eth0', node: 'n1' }); // 10.0.0.0
+    await allocator.allocate({ containerId: 'b', ifName: 'eth0', node: 'n1' }); // 10.0.0.1
+    // net.b's document now lists net.a's address instead of its own.
+    const b = JSON.parse((await store.get('twill-pools/handles/net.b'))?.value ?? '{}') as { addresses: { ip: string }[] };
+    b.addresses = [{ ...b.addresses[0], ip: '10.0.0.0' }];
+    await store.commit([{ type: 'put', key: 'twill-pools/handles/net.b', value: JSON.stringify(b) }]);
+    // 10.0.0.0 is reserved after it was handed out.
+    const reserving = new PoolAllocator({ config: parsePoolIpamConfig({ ...ipam, reserved: ['10.0.0.0'] }, { network: 'net' }), store });
+    expect((await reserving.check()).problems).toEqual([
+      { kind: 'reserved-address-allocated', ip: '10.0.0.0', handle: 'net.a' },
+      { kind: 'address-without-handle', ip: '10.0.0.1', block: '10.0.0.0/30', handle: 'net.b', reason: 'handle-does-not-list-it' },
+      { kind: 'handle-without-allocation', handle: 'net.b', ip: '10.0.0.0', block: '10.0.0.0/30', reason: 'allocated-to-another-handle' },
+    ]);
+    expect(await reserving.whyHeld('10.0.0.1')).toEqual({ state: 'leaked', ip: '10.0.0.1', pool: 'p', block: '10.0.0.0/30', handle: 'net.b' });
+  });
+});
+
 async function blockOf(allocator: PoolAllocator, containerId: string): Promise<string> {
   for (let i = 0; i < 16; i++) {
     const status = await allocator.whyHeld(`10.0.0.${i}`);

@@ -8,15 +8,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { parsePoolIpamConfig, PoolAllocator, SqliteStore } from '@twill/ipam';
 
-// Real processes, as different nodes (two processes per node, so a node races itself
-// too), allocating at once from one pool in one SQLite file. Workers run the TypeScript
-// sources through tsx, as test/store does.
+import { bundleScript } from '../bundle.js';
+
+// Real processes, as different nodes (sixteen processes per node, so a node races
+// itself too), allocating at once from one pool in one SQLite file. Workers are bundled
+// once (test/bundle.ts) and start as plain Node.
 const run = promisify(execFile);
 const packageRoot = join(import.meta.dirname, '..', '..');
 const worker = join(import.meta.dirname, 'fixtures', 'pool-worker.ts');
-const PROCESSES = 8;
+const PROCESSES = 64;
 const NODES = 4;
-const PER_PROCESS = 12;
+const PER_PROCESS = 3;
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -30,15 +32,13 @@ describe('many processes, one pool, one SQLite file', () => {
     const path = join(dir, 'twill.db');
     // Create the schema once, so the workers do not race to set up WAL.
     await SqliteStore.open({ path }).close();
+    const script = await bundleScript(worker);
     const outputs = await Promise.all(
       Array.from({ length: PROCESSES }, (_, i) =>
-        run(process.execPath, ['--conditions=@twill/source', '--import', 'tsx', worker, path, `node-${i % NODES}`, String(i), String(PER_PROCESS)], {
-          cwd: packageRoot,
-          timeout: 90_000,
-        }),
+        run(process.execPath, [script, path, `node-${i % NODES}`, String(i), String(PER_PROCESS)], { cwd: packageRoot, timeout: 200_000 }),
       ),
     );
-    const got = outputs.map(({ stdout }) => JSON.parse(stdout) as { ip: string; block: string }[]);
+    const got = outputs.map(({ stdout }) => stdout.trim().split('\n').map((line) => JSON.parse(line) as { containerId: string; ip: string }));
     const ips = got.flat().map((a) => a.ip);
     expect(ips).toHaveLength(PROCESSES * PER_PROCESS);
     expect(new Set(ips).size).toBe(ips.length);
@@ -61,5 +61,5 @@ describe('many processes, one pool, one SQLite file', () => {
     } finally {
       await store.close();
     }
-  }, 120_000);
+  }, 240_000);
 });
