@@ -1,0 +1,339 @@
+// @twill/bgp's speaker against BIRD 2 over TCP, side by side in one run (issue 7,
+// "Measured"). Three network namespaces joined by veth:
+//
+//   S (BIRD, AS 65001, the source) --- T (twill, AS 65002, a child process)
+//   S ------------------------------- R (BIRD, AS 65003, the second receiver)
+//   T ------------------------------- R
+//
+// Receive: S holds N /24s in two static protocols, each in its own table exported to one
+// peer only (`s_twill` -> T, `s_bird` -> R), both disabled. A run enables one of them
+// (`birdc enable`) and times until the receiver holds all N: twill's FibSink has counted
+// N routes (the child reports it), or R's protocol counter shows N imported. Then the
+// static protocol is disabled and the withdrawal of all N is timed the same way.
+// Send: twill originates N /24s and advertises them to R; timed until R shows N
+// imported from twill, against S -> R as above (BIRD to BIRD).
+// Twill and BIRD runs alternate; S is polled with `birdc show status` every 20 ms
+// during every run (BIRD 2.0.12 as a source otherwise holds back its last export batch
+// for ~3 s, /work/shared/MEASURED.md). Needs root, bird2.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { NetworkScratch, type ScratchNetns } from '@twill/sys/testing';
+
+import { median } from './lib/compare.js';
+import { writeSection } from './lib/report.js';
+
+const run$ = promisify(execFile);
+const PEER_SCRIPT = join(import.meta.dirname, 'lib', 'bgp-twill-peer.ts');
+
+/** `route 11.0.0.0/24 blackhole;` ... for the first n /24s from 11.0.0.0. */
+function staticRoutes(n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i += 1) lines.push(`route ${11 + (i >>> 16)}.${(i >>> 8) & 0xff}.${i & 0xff}.0/24 blackhole;`);
+  return `${lines.join('\n')}\n`;
+}
+
+const SOURCE_CONF = (dir: string): string => `
+router id 10.99.1.1;
+ipv4 table t_twill;
+ipv4 table t_bird;
+protocol device {}
+protocol static s_twill {
+  disabled;
+  ipv4 { table t_twill; };
+  include "${join(dir, 'routes.conf')}";
+}
+protocol static s_bird {
+  disabled;
+  ipv4 { table t_bird; };
+  include "${join(dir, 'routes.conf')}";
+}
+protocol bgp to_twill {
+  local 10.99.1.1 as 65001; neighbor 10.99.1.2 as 65002; passive on;
+  ipv4 { table t_twill; import none; export all; };
+}
+protocol bgp to_bird {
+  local 10.99.2.1 as 65001; neighbor 10.99.2.2 as 65003; passive on;
+  ipv4 { table t_bird; import none; export all; };
+}
+`;
+
+const RECEIVER_CONF = `
+router id 10.99.2.2;
+protocol device {}
+protocol bgp from_src {
+  local 10.99.2.2 as 65003; neighbor 10.99.2.1 as 65001; connect delay time 1;
+  ipv4 { import all; export none; };
+}
+protocol bgp from_twill {
+  local 10.99.3.2 as 65003; neighbor 10.99.3.1 as 65002; passive on;
+  ipv4 { import all; export none; };
+}
+`;
+
+class Bird {
+  constructor(
+    readonly socket: string,
+    readonly pidFile: string,
+  ) {}
+  async cli(...args: string[]): Promise<string> {
+    return (await run$('birdc', ['-s', this.socket, ...args], { maxBuffer: 1 << 20 })).stdout;
+  }
+  /** Routes imported by a protocol (`show protocols all`, a counter, not a table walk). */
+  async imported(protocol: string): Promise<number> {
+    const text = await this.cli('show', 'protocols', 'all', protocol);
+    return Number(/Routes:\s+(\d+) imported/.exec(text)?.[1] ?? 0);
+  }
+  async established(protocol: string): Promise<boolean> {
+    return (await this.cli('show', 'protocols', protocol)).includes('Established');
+  }
+  /** Bytes in routing tables and route attributes (`show memory`, effective). */
+  async memory(): Promise<number> {
+    const text = await this.cli('show', 'memory');
+    let total = 0;
+    for (const label of ['Routing tables', 'Route attributes']) {
+      const m = new RegExp(`${label}:\\s+([\\d.]+)\\s*(B|kB|MB|GB)`).exec(text);
+      if (!m) throw new Error(`no "${label}" in birdc show memory:\n${text}`);
+      total += Number(m[1]) * { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[m[2] as 'B' | 'kB' | 'MB' | 'GB'];
+    }
+    return total;
+  }
+  pid(): number {
+    return Number(readFileSync(this.pidFile, 'utf8').trim());
+  }
+}
+
+/** The twill child process and its one-reply-per-command channel. */
+class TwillPeer {
+  private readonly replies: ((m: Record<string, number | boolean>) => void)[] = [];
+  private constructor(readonly child: ChildProcess) {
+    child.on('message', (m: Record<string, number | boolean>) => this.replies.shift()?.(m));
+  }
+  static async start(args: object, profileDir?: string): Promise<TwillPeer> {
+    const flags = ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', '--conditions=@twill/source'];
+    if (profileDir) flags.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+    const child = spawn(process.execPath, [...flags, PEER_SCRIPT, JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const peer = new TwillPeer(child);
+    await peer.next();
+    return peer;
+  }
+  next(): Promise<Record<string, number | boolean>> {
+    return new Promise((resolve, reject) => {
+      this.replies.push(resolve);
+      this.child.once('exit', (code) => reject(new Error(`twill peer exited (${code})`)));
+    });
+  }
+  ask(command: object): Promise<Record<string, number | boolean>> {
+    const reply = this.next();
+    this.child.send(command);
+    return reply;
+  }
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.send({ cmd: 'stop' });
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
+    if (this.child.exitCode === null && this.child.pid !== undefined) process.kill(this.child.pid, 'SIGKILL');
+  }
+}
+
+async function until(what: string, check: () => Promise<boolean>, ms = 120_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+/** Times `work` from its start until `done` resolves, waking S every 20 ms meanwhile. */
+async function timed(source: Bird, start: () => Promise<unknown>, done: () => Promise<unknown>): Promise<number> {
+  let waking = true;
+  const wake = (async () => {
+    while (waking) {
+      await source.cli('show', 'status');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  const t0 = process.hrtime.bigint();
+  await start();
+  await done();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  waking = false;
+  await wake;
+  return ms;
+}
+
+interface Topology {
+  source: Bird;
+  receiver: Bird;
+  twillNs: ScratchNetns;
+}
+
+const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
+const row = (label: string, a: number[], b: number[], cpu?: number[]): string =>
+  `| ${label} | ${a.length} | ${fmt(median(a))} (${fmt(Math.min(...a))}–${fmt(Math.max(...a))}) | ${cpu ? fmt(median(cpu)) : '–'} | ${fmt(median(b))} (${fmt(Math.min(...b))}–${fmt(Math.max(...b))}) | **${(median(a) / median(b)).toFixed(2)}** |`;
+
+async function measure(n: number, topo: Topology, runs: number, profileDir: string | undefined): Promise<{ receive: string[]; memory: string; send: string[] }> {
+  const { source, receiver } = topo;
+  // Receive: twill's child peers with S only, so it re-advertises nothing.
+  const twill = await TwillPeer.start({ netns: topo.twillNs.name, localAs: 65002, routerId: '10.99.1.2', peerAddress: '10.99.1.1', peerAs: 65001 }, profileDir);
+  const rx = { twill: [] as number[], twillCpu: [] as number[], bird: [] as number[], twillOut: [] as number[], birdOut: [] as number[] };
+  const mem = { heap: [] as number[], rss: [] as number[], bird: [] as number[] };
+  try {
+    await twill.ask({ cmd: 'established' });
+    await until('S-R session', () => source.established('to_bird'));
+    const pollR = async (count: number): Promise<void> => until(`R to hold ${count}`, async () => (await receiver.imported('from_src')) === count);
+    for (let i = 0; i < runs; i += 1) {
+      const before = await twill.ask({ cmd: 'memory' });
+      let cpuMs = 0;
+      rx.twill.push(
+        await timed(
+          source,
+          () => source.cli('enable', 's_twill'),
+          async () => (cpuMs = Number((await twill.ask({ cmd: 'fib', routes: n })).cpuMs)),
+        ),
+      );
+      rx.twillCpu.push(cpuMs);
+      const after = await twill.ask({ cmd: 'memory' });
+      mem.heap.push((Number(after.heapUsed) - Number(before.heapUsed)) / n);
+      mem.rss.push((Number(after.rss) - Number(before.rss)) / n);
+      rx.twillOut.push(await timed(source, () => source.cli('disable', 's_twill'), () => twill.ask({ cmd: 'fib', routes: 0 })));
+
+      const birdBefore = await receiver.memory();
+      rx.bird.push(await timed(source, () => source.cli('enable', 's_bird'), () => pollR(n)));
+      mem.bird.push(((await receiver.memory()) - birdBefore) / n);
+      rx.birdOut.push(await timed(source, () => source.cli('disable', 's_bird'), () => pollR(0)));
+    }
+  } finally {
+    await twill.stop();
+  }
+  // Send: a fresh child peers with R only and originates N /24s.
+  const sender = await TwillPeer.start({ netns: topo.twillNs.name, localAs: 65002, routerId: '10.99.3.1', peerAddress: '10.99.3.2', peerAs: 65003 }, profileDir);
+  const tx = { twill: [] as number[], twillCpu: [] as number[], bird: [] as number[] };
+  try {
+    await sender.ask({ cmd: 'established' });
+    await until('R-twill session', () => receiver.established('from_twill'));
+    const pollR = async (protocol: string, count: number): Promise<void> => until(`R to hold ${count}`, async () => (await receiver.imported(protocol)) === count);
+    for (let i = 0; i < runs; i += 1) {
+      tx.twill.push(await timed(source, () => sender.ask({ cmd: 'originate', count: n }), () => pollR('from_twill', n)));
+      tx.twillCpu.push(Number((await sender.ask({ cmd: 'cpu' })).cpuMs));
+      await sender.ask({ cmd: 'withdraw', count: n });
+      await pollR('from_twill', 0);
+      tx.bird.push(await timed(source, () => source.cli('enable', 's_bird'), () => pollR('from_src', n)));
+      await source.cli('disable', 's_bird');
+      await pollR('from_src', 0);
+    }
+  } finally {
+    await sender.stop();
+  }
+  const label = n.toLocaleString('en');
+  return {
+    receive: [row(`${label}: receive all`, rx.twill, rx.bird, rx.twillCpu), row(`${label}: withdraw all`, rx.twillOut, rx.birdOut)],
+    memory: `| ${label} | ${median(mem.heap).toFixed(0)} | ${median(mem.rss).toFixed(0)} | ${median(mem.bird).toFixed(0)} | **${(median(mem.heap) / median(mem.bird)).toFixed(2)}** | **${(median(mem.rss) / median(mem.bird)).toFixed(2)}** |`,
+    send: [row(`${label}: advertise all`, tx.twill, tx.bird, tx.twillCpu)],
+  };
+}
+
+async function topology(scratch: NetworkScratch, n: number, dir: string, birds: Bird[]): Promise<Topology> {
+  const s = scratch.netns();
+  const t = scratch.netns();
+  const r = scratch.netns();
+  const links: [ScratchNetns, string, ScratchNetns, string][] = [
+    [s, '10.99.1.1/24', t, '10.99.1.2/24'],
+    [s, '10.99.2.1/24', r, '10.99.2.2/24'],
+    [t, '10.99.3.1/24', r, '10.99.3.2/24'],
+  ];
+  for (const [a, addrA, b, addrB] of links) {
+    const veth = scratch.veth(a, b);
+    scratch.ip(a, 'addr', 'add', addrA, 'dev', veth.a);
+    scratch.ip(b, 'addr', 'add', addrB, 'dev', veth.b);
+  }
+  writeFileSync(join(dir, 'routes.conf'), staticRoutes(n));
+  const start = (ns: ScratchNetns, name: string, conf: string): Bird => {
+    writeFileSync(join(dir, `${name}.conf`), conf);
+    const bird = new Bird(join(dir, `${name}.ctl`), join(dir, `${name}.pid`));
+    birds.push(bird);
+    scratch.exec(ns, 'bird', ['-c', join(dir, `${name}.conf`), '-s', bird.socket, '-P', bird.pidFile]);
+    return bird;
+  };
+  const source = start(s, 'source', SOURCE_CONF(dir));
+  const receiver = start(r, 'receiver', RECEIVER_CONF);
+  await until('BIRD sockets', async () => {
+    try {
+      await source.cli('show', 'status');
+      await receiver.cli('show', 'status');
+      return true;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return false;
+    }
+  });
+  return { source, receiver, twillNs: t };
+}
+
+export async function run(command: string): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bgp-speaker needs root (network namespaces, BIRD)');
+  const sizes = (process.env.BGP_BENCH_SIZES ?? '100000,1000000').split(',').map(Number);
+  const profileDir = process.env.BGP_BENCH_PROFILE;
+  const receive: string[] = [];
+  const memory: string[] = [];
+  const send: string[] = [];
+  for (const n of sizes) {
+    const scratch = new NetworkScratch();
+    const dir = mkdtempSync(join(tmpdir(), 'twill-bench-bgp-'));
+    const birds: Bird[] = [];
+    try {
+      const topo = await topology(scratch, n, dir, birds);
+      const result = await measure(n, topo, Number(process.env.BGP_BENCH_RUNS ?? (n >= 1_000_000 ? 3 : 5)), profileDir);
+      receive.push(...result.receive);
+      memory.push(result.memory);
+      send.push(...result.send);
+      process.stdout.write(`${[...result.receive, result.memory, ...result.send].join('\n')}\n`);
+    } finally {
+      for (const bird of birds) {
+        try {
+          process.kill(bird.pid(), 'SIGTERM');
+        } catch {
+          // Never started or already gone.
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      scratch.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (process.env.BGP_BENCH_NO_WRITE) return;
+  writeSection({
+    id: 'bgp-speaker',
+    title: 'BGP speaker vs BIRD 2 over TCP: receive, withdraw and advertise N routes',
+    command,
+    body: `Load average at the end of the run: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (2 CPUs shared with other jobs).
+
+Receive: a BIRD 2.0.12 source sends N IPv4 /24s (one static protocol enabled with \`birdc enable\`) over eBGP to twill's
+\`BgpSpeaker\` (a child process) or to a second BIRD; time from the enable until twill's FibSink has counted all N
+(pushed in batches by \`Rib.flush\`) or BIRD's \`show protocols all\` counter shows N imported. Withdraw: the same
+after \`birdc disable\`, until 0. Median (min–max) ms; ratio = median twill / median BIRD.
+
+| N | runs | twill ms | twill CPU ms | BIRD ms | ratio |
+|---|---|---|---|---|---|
+${receive.join('\n')}
+
+Memory per route held: twill's \`heapUsed\` (after two full GCs) and RSS before and after receiving N, against
+BIRD's \`show memory\` (routing tables + route attributes, effective) on the receiver; bytes per route, medians.
+
+| N | twill heap B/route | twill RSS B/route | BIRD B/route | heap ratio | RSS ratio |
+|---|---|---|---|---|---|
+${memory.join('\n')}
+
+Send: twill originates N /24s (\`BgpSpeaker.originate\` N times) and advertises them to BIRD; time until that BIRD's
+counter shows N imported, against the BIRD source sending the same N to it (as above).
+
+| N | runs | twill ms | twill CPU ms | BIRD ms | ratio |
+|---|---|---|---|---|---|
+${send.join('\n')}
+
+Goals (issue 7): receive and send at most 1.0x BIRD's time; memory per route at most 2x BIRD's.`,
+  });
+}

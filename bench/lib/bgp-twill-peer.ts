@@ -1,0 +1,107 @@
+// The twill side of the BGP benchmarks (bench/bgp-receive.bench.ts, bgp-send.bench.ts),
+// run as a child process so that the harness's polling of BIRD does not share its event
+// loop and so that its heap and RSS are its own. One BgpSpeaker with one peer, its
+// socket opened inside the given network namespace (as the agent does). Commands come
+// over the IPC channel; each gets one reply.
+//   { cmd: 'established' }               -> { established: true } once the session is up
+//   { cmd: 'fib', routes: N }            -> { reached: N } when the FibSink holds N routes
+//   { cmd: 'memory' }                    -> { heapUsed, rss } after a full GC
+//   { cmd: 'cpu' }                       -> { cpuMs } since the last `fib` or `originate`
+//   { cmd: 'originate', count: N }       -> { originated: N } (N /24s from 11.0.0.0)
+//   { cmd: 'withdraw', count: N }        -> { withdrawn: N }
+//   { cmd: 'stop' }                      -> exits
+import net from 'node:net';
+
+import { AF, SOCK, openSocket } from '@twill/sys';
+import { type FibBatch, BgpSpeaker, asn, createTcpTransport, makePrefix, routerId, systemClock } from '@twill/bgp';
+
+interface PeerArgs {
+  readonly netns: string;
+  readonly localAs: number;
+  readonly routerId: string;
+  readonly peerAddress: string;
+  readonly peerAs: number;
+}
+
+type Command =
+  | { cmd: 'established' }
+  | { cmd: 'fib'; routes: number }
+  | { cmd: 'memory' }
+  | { cmd: 'cpu' }
+  | { cmd: 'originate'; count: number }
+  | { cmd: 'withdraw'; count: number }
+  | { cmd: 'stop' };
+
+const args = JSON.parse(process.argv[2] ?? '{}') as PeerArgs;
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function reply(message: object): void {
+  process.send?.(message);
+}
+
+let installed = 0;
+let waitingFor: number | undefined;
+/** CPU time when the current wait began, to tell CPU-bound from waiting (reported with `reached`). */
+let cpuAtWait = process.cpuUsage();
+const fib = {
+  apply(batch: FibBatch): void {
+    installed += batch.add.length - batch.remove.length;
+    if (installed === waitingFor) {
+      waitingFor = undefined;
+      const cpu = process.cpuUsage(cpuAtWait);
+      reply({ reached: installed, cpuMs: (cpu.user + cpu.system) / 1000 });
+    }
+  },
+};
+
+const speaker = new BgpSpeaker({
+  localAs: asn(args.localAs),
+  routerId: routerId(args.routerId),
+  fib,
+  clock: systemClock,
+  transport: createTcpTransport({ socketFactory: () => new net.Socket({ fd: openSocket({ domain: AF.INET, type: SOCK.STREAM, netns: args.netns }) }) }),
+});
+speaker.addPeer({ address: args.peerAddress, asn: asn(args.peerAs), holdTime: 240, idleHold: { initial: 1, max: 1 } });
+
+/** The n-th /24 from 11.0.0.0, as BIRD's static routes in the benchmarks number them. */
+function prefix(n: number): ReturnType<typeof makePrefix> {
+  return makePrefix(4, Uint8Array.of(11 + (n >>> 16), (n >>> 8) & 0xff, n & 0xff, 0), 24);
+}
+
+function established(): void {
+  if (speaker.peers()[0]?.state === 'Established') reply({ established: true });
+  else setTimeout(established, 5);
+}
+
+process.on('message', (message: Command) => {
+  switch (message.cmd) {
+    case 'established':
+      return established();
+    case 'fib':
+      if (installed === message.routes) return reply({ reached: installed });
+      waitingFor = message.routes;
+      cpuAtWait = process.cpuUsage();
+      return;
+    case 'cpu': {
+      const cpu = process.cpuUsage(cpuAtWait);
+      return reply({ cpuMs: (cpu.user + cpu.system) / 1000 });
+    }
+    case 'memory':
+      gc?.();
+      gc?.();
+      return reply({ heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss });
+    case 'originate':
+      cpuAtWait = process.cpuUsage();
+      for (let i = 0; i < message.count; i += 1) speaker.originate(prefix(i));
+      return reply({ originated: message.count });
+    case 'withdraw':
+      for (let i = 0; i < message.count; i += 1) speaker.withdraw(prefix(i));
+      return reply({ withdrawn: message.count });
+    case 'stop':
+      void speaker.stop().then(() => process.exit(0));
+      return;
+  }
+});
+
+await speaker.start();
+reply({ ready: true });
