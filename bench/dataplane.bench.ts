@@ -15,7 +15,7 @@
 // Needs root, iperf3, iptables-legacy-restore, nft.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -287,6 +287,7 @@ async function latencyRow(name: string, factory: Factory, lab: DataplaneLab): Pr
 export async function run(command: string): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('dataplane needs root (it creates network namespaces)');
   const started = Date.now();
+  const loadBefore = loadavg()[0] ?? 0;
   const ebpf = await ebpfFactory();
   const factories: Partial<Record<Mode, Factory>> = { c: (netns) => createNftablesDataplane({ netns }) };
   if (typeof ebpf !== 'string') factories.d = ebpf;
@@ -326,7 +327,8 @@ the client every 10 ms) with the new verdict, so it includes the policy engine's
 
 ${latency.join('\n')}
 
-Whole run: ${minutes} min on a shared 2-CPU machine.
+Whole run: ${minutes} min on a shared 2-CPU machine; 1-minute load average ${loadBefore.toFixed(1)} at the start and ${(loadavg()[0] ?? 0).toFixed(1)} at the end
+(other jobs share the CPUs: single figures are noisy, compare the ratios of one row against another).
 `,
     });
   } finally {
