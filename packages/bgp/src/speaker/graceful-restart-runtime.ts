@@ -49,6 +49,16 @@ export class GracefulRestartRuntime {
   }
 
   /**
+   * This speaker stops for a restart while the session is up: the peer's routes stay,
+   * marked stale, until its End-of-RIB on the next session (or `staleRoutesTime`).
+   */
+  localRestart(peer: PeerRuntime): void {
+    this.deps.rib.peerDown(peer.id, { gracefulRestart: true });
+    peer.cancel(SPEAKER_TIMER.RESTART);
+    peer.localRestart = true;
+  }
+
+  /**
    * The session is Established again (after `Rib.peerUp`): as helper, stale routes of
    * families whose forwarding state the peer lost go now and the rest wait for its
    * End-of-RIB (RFC 4724 §4.2); as restarting speaker, this peer's table is held until
@@ -59,8 +69,11 @@ export class GracefulRestartRuntime {
     peer.endOfRibReceived.clear();
     const wasRestarting = peer.timers.has(SPEAKER_TIMER.RESTART);
     peer.cancel(SPEAKER_TIMER.RESTART);
+    const weRestarted = peer.localRestart;
+    peer.localRestart = false;
     if (peer.inRib && rib.peerStats(peer.id).stale > 0) {
-      for (const family of familiesToFlush(wasRestarting ? gr : undefined)) rib.sweepStale(peer.id, family);
+      // After our own restart the peer lost nothing: all its stale routes wait for its End-of-RIB.
+      if (!weRestarted) for (const family of familiesToFlush(wasRestarting ? gr : undefined)) rib.sweepStale(peer.id, family);
       const staleTime = config?.staleRoutesTime ?? 360;
       if (rib.peerStats(peer.id).stale > 0) {
         this.deps.startTimer(peer, SPEAKER_TIMER.STALE, staleTime, () => this.sweep(peer, `peer ${peer.config.address} sent no End-of-RIB within ${staleTime} s of its restart`));

@@ -39,6 +39,8 @@ export class PeerRuntime {
   peerRouteRefresh = false;
   /** Restarting: messages held until the peer's End-of-RIB (undefined: send at once). */
   deferred: Uint8Array[] | undefined;
+  /** This speaker stopped for a restart while the session was up (`stopForRestart`). */
+  localRestart = false;
   /** Restarting: the first session after the restart has been through the deferral. */
   restartDone = false;
   /** Restarting: families whose End-of-RIB the peer has sent on this session. */

@@ -109,6 +109,10 @@ export class BgpSpeaker {
     for (const peer of this.peerMap.values()) {
       peer.cancelAll();
       peer.connection = undefined;
+      // Back to Idle quietly: no NOTIFICATION, no `down`. What the peer sent stays, stale,
+      // until its End-of-RIB on the next session (RFC 4724 §4.1); what it was sent is forgotten.
+      if (peer.fsm.state === SESSION_STATE.ESTABLISHED) this.restart.localRestart(peer);
+      peer.fsm = createFsm(peer.fsm.config);
     }
     this.flushTimer?.();
     this.flushTimer = undefined;

@@ -1,7 +1,6 @@
 // Session features with BIRD 2: TCP MD5 (RFC 2385) with the right and a wrong password,
-// TTL security (RFC 5082),
-// ROUTE-REFRESH both ways (RFC 2918), recovery after BIRD restarts with a per-peer source
-// address, and the diagnosis strings of what BIRD really causes: a wrong AS in its OPEN
+// TTL security (RFC 5082), ROUTE-REFRESH both ways (RFC 2918), recovery after BIRD
+// restarts with a per-peer source address, and the diagnosis strings of what BIRD really causes: a wrong AS in its OPEN
 // and a peer that falls silent until the hold timer expires (the matrix covers a daemon
 // that expects another AS).
 import { afterEach, describe, expect, it } from 'vitest';

@@ -61,6 +61,18 @@ describe('graceful restart', () => {
     expect(installed(fibB.batches)).toEqual(['10.244.1.0/26']);
   });
 
+  it('leaves the stopped speaker Idle, and able to start again', async () => {
+    const { clock, b, startA } = await world();
+    const a = await startA({ restartTime: 60 }, ['10.244.1.0/26']);
+    await a.stopForRestart();
+    await clock.advance(1500);
+    expect(a.peers()[0]).toMatchObject({ state: 'Idle', lastDown: undefined });
+    await a.start();
+    await clock.advance(1500);
+    expect(a.peers()[0]?.state).toBe('Established');
+    expect(b.peers()[0]).toMatchObject({ state: 'Established', receivedPrefixes: 1, stalePrefixes: 0 });
+  });
+
   it("drops the routes when the peer's restart time runs out", async () => {
     const { clock, b, fibB, startA } = await world();
     const a1 = await startA({ restartTime: 30 }, ['10.244.1.0/26']);
