@@ -4,7 +4,7 @@
 // a FibSink that counts. Measured: time from the first UPDATE to the last FIB batch,
 // and retained heap per route after a full GC. BIRD's receive figures (measured
 // separately, /work/shared/MEASURED.md) are quoted for context; the side-by-side
-// against BIRD over TCP comes with the speaker.
+// against BIRD over TCP is bench/bgp-speaker.bench.ts.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadavg } from 'node:os';
@@ -98,7 +98,7 @@ ${rows.join('\n')}
 
 One eBGP peer, IPv4 /24s in UPDATEs of ${NLRI_PER_UPDATE} NLRI with 64 distinct attribute sets, flushed every ${UPDATES_PER_FLUSH} UPDATEs to a
 FibSink that counts. The time covers \`Rib.receive\` + \`Rib.flush\` only (no TCP, no decoding): it is
-the RIB's share of a receive, not yet comparable with BIRD's end-to-end figure. Heap per route
+the RIB's share of a receive, not comparable with BIRD's end-to-end figure (for that, \`npm run bench -- bgp-speaker\`). Heap per route
 is \`heapUsed\` after a full GC (${gc ? '`gc()` exposed through `v8.setFlagsFromString`' : 'gc not available: before/after without GC'})
 minus the same before the RIB was made, divided by the routes held. BIRD holds a route in
 93–96 bytes (MEASURED.md), so the issue's goal is at most ~190 bytes; FRR ~570, GoBGP ~1,200.`,
