@@ -104,8 +104,6 @@ static Napi::Value AddressOf(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(data)));
 }
 
-void InitPoll(Napi::Env env, Napi::Object exports);  // native/poll.cc
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("addressOf", Napi::Function::New(env, AddressOf, "addressOf"));
   InitBpf(env, exports);

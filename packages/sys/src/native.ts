@@ -12,6 +12,10 @@ export interface NativeBinding {
   setTcpMd5(fd: number, address: string, prefixLength: number, key: Uint8Array): void;
   mmap(fd: number, length: number, offset: number, writable: boolean): ArrayBuffer;
   munmap(buffer: ArrayBuffer): void;
+  /** `events` are uv_poll_event bits; the handle is opaque. */
+  watchFd(fd: number, events: number, callback: (status: number, events: number, code: string | undefined) => void): unknown;
+  unwatchFd(handle: unknown): void;
+  refFdWatch(handle: unknown, ref: boolean): void;
 }
 
 // src/ and dist/ both sit one level below the package root, next to build/.

@@ -6,14 +6,7 @@ const UV_READABLE = 1;
 const UV_WRITABLE = 2;
 const UV_DISCONNECT = 4;
 
-/** The calls of `native/poll.cc`; the handle is opaque. */
-interface PollBinding {
-  watchFd(fd: number, events: number, callback: (status: number, events: number, code: string | undefined) => void): unknown;
-  unwatchFd(handle: unknown): void;
-  refFdWatch(handle: unknown, ref: boolean): void;
-}
-
-const binding = native as unknown as PollBinding;
+const binding = native;
 
 /** What {@link watchFd} waits for. At least one must be true. */
 export interface WatchFdEvents {
