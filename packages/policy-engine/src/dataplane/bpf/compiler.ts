@@ -50,6 +50,8 @@ const policyText = (ref: PolicyRef): string => `${ref.dialect}\u0000${ref.kind}\
  */
 export class BpfMapCompiler {
   readonly #classes = new PeerClasses();
+  /** The peer classes of the current entries, by number. */
+  #afterClasses = new Map<number, PeerClass>();
   readonly #endpoints = new Map<string, EndpointState>();
   readonly #ruleIds = new Map<string, BpfRuleRef>();
   readonly #rules = new Map<number, BpfRuleRef>([[BPF_DEFAULT_RULE, { id: BPF_DEFAULT_RULE, kind: 'default' }]]);
@@ -72,8 +74,7 @@ export class BpfMapCompiler {
 
   /** Applies one index diff and says what changes in the maps. */
   apply(diff: PolicyIndexDiff): BpfMapDiff {
-    const before = new Map([...this.#classes.entries()].map(([prefix, c]) => [prefix, c.id]));
-    const beforeClasses = new Map([...this.#classes.entries().values()].filter((c) => c.id >= FIRST_PEER_CLASS).map((c) => [c.id, c]));
+    const beforeEntries = this.#classes.entries();
     const dirty = new Set<string>();
     const removedEndpoints: string[] = [];
     const previous = new Map<string, readonly BpfPolicyEntry[]>();
@@ -87,10 +88,7 @@ export class BpfMapCompiler {
     }
     for (const policy of diff.changed) {
       const old = this.#endpoints.get(policy.key);
-      if (old !== undefined) {
-        this.#classes.release([...old.ingress.cidrs, ...old.egress.cidrs]);
-        previous.set(policy.key, old.entries);
-      }
+      if (old !== undefined) previous.set(policy.key, old.entries);
       const local = policy.addresses[0];
       // A direction whose rules (and local address) did not change keeps its compiled form.
       const keep = (d: 'ingress' | 'egress'): boolean => old !== undefined && !policy.changed.includes(d) && old.policy.addresses[0] === local;
@@ -102,7 +100,12 @@ export class BpfMapCompiler {
         egressEntries: keep('egress') ? old?.egressEntries : undefined,
         entries: old?.entries ?? [],
       };
-      this.#classes.retain([...state.ingress.cidrs, ...state.egress.cidrs]);
+      // Retain before release: CIDRs both versions name never drop to no user (no recomputation).
+      for (const d of ['ingress', 'egress'] as const) {
+        if (state[d] === old?.[d]) continue;
+        this.#classes.retain(state[d].cidrs);
+        if (old !== undefined) this.#classes.release(old[d].cidrs);
+      }
       this.#endpoints.set(policy.key, state);
       dirty.add(policy.key);
     }
@@ -111,27 +114,34 @@ export class BpfMapCompiler {
 
     const after = this.#classes.entries();
     const set: IpcacheEntry[] = [];
-    for (const [prefix, c] of after) if (before.get(prefix) !== c.id) set.push({ prefix, class: c.id });
-    const removed = [...before.keys()].filter((prefix) => !after.has(prefix));
-    // Classes that appeared or went change the entries of endpoints whose rules name
-    // their identity or one of their CIDRs.
-    const afterClasses = new Map([...after.values()].filter((c) => c.id >= FIRST_PEER_CLASS).map((c) => [c.id, c]));
-    const moved: PeerClass[] = [
-      ...[...afterClasses.values()].filter((c) => !beforeClasses.has(c.id)),
-      ...[...beforeClasses.values()].filter((c) => !afterClasses.has(c.id)),
-    ];
-    if (moved.length > 0) {
-      for (const [key, state] of this.#endpoints) {
-        const touches = (d: PreparedDirection): boolean => moved.some((c) => d.identities.has(c.identity) || c.cidrs.some((x) => d.cidrs.has(x)));
-        if (touches(state.ingress)) state.ingressEntries = undefined;
-        if (touches(state.egress)) state.egressEntries = undefined;
-        if (!dirty.has(key) && (state.ingressEntries === undefined || state.egressEntries === undefined)) {
-          previous.set(key, state.entries);
-          dirty.add(key);
+    let removed: string[] = [];
+    // Recomputed only when something moved (a new map): otherwise nothing to compare.
+    if (after !== beforeEntries) {
+      for (const [prefix, c] of after) if (beforeEntries.get(prefix)?.id !== c.id) set.push({ prefix, class: c.id });
+      removed = [...beforeEntries.keys()].filter((prefix) => !after.has(prefix));
+      // Classes that appeared or went change the entries of endpoints whose rules name
+      // their identity or one of their CIDRs.
+      const classIds = (entries: ReadonlyMap<string, PeerClass>): Map<number, PeerClass> => new Map([...entries.values()].filter((c) => c.id >= FIRST_PEER_CLASS).map((c) => [c.id, c]));
+      const beforeClasses = classIds(beforeEntries);
+      this.#afterClasses = classIds(after);
+      const afterClasses = this.#afterClasses;
+      const moved: PeerClass[] = [
+        ...[...afterClasses.values()].filter((c) => !beforeClasses.has(c.id)),
+        ...[...beforeClasses.values()].filter((c) => !afterClasses.has(c.id)),
+      ];
+      if (moved.length > 0) {
+        for (const [key, state] of this.#endpoints) {
+          const touches = (d: PreparedDirection): boolean => moved.some((c) => d.identities.has(c.identity) || c.cidrs.some((x) => d.cidrs.has(x)));
+          if (touches(state.ingress)) state.ingressEntries = undefined;
+          if (touches(state.egress)) state.egressEntries = undefined;
+          if (!dirty.has(key) && (state.ingressEntries === undefined || state.egressEntries === undefined)) {
+            previous.set(key, state.entries);
+            dirty.add(key);
+          }
         }
       }
     }
-    const classes = [...afterClasses.values()];
+    const classes = [...this.#afterClasses.values()];
     const endpoints: BpfEndpointChange[] = [];
     for (const key of [...dirty].sort()) {
       const state = this.#endpoints.get(key);

@@ -103,14 +103,19 @@ export class PeerClasses {
   /** Counts one more user of each named CIDR. */
   retain(cidrs: Iterable<string>): void {
     for (const text of cidrs) {
+      const found = this.#named.get(text);
+      if (found !== undefined) {
+        found.users += 1;
+        continue;
+      }
       const cidr = parsePrefix(text);
       if (cidr === undefined) continue;
-      const found = this.#named.get(cidr.text);
-      if (found === undefined) {
+      const canonical = this.#named.get(cidr.text);
+      if (canonical !== undefined) {
+        canonical.users += 1;
+      } else {
         this.#named.set(cidr.text, { cidr, users: 1 });
         this.#dirty = true;
-      } else {
-        found.users += 1;
       }
     }
   }
@@ -118,8 +123,7 @@ export class PeerClasses {
   /** Counts one user less of each named CIDR. */
   release(cidrs: Iterable<string>): void {
     for (const text of cidrs) {
-      const cidr = parsePrefix(text);
-      const found = cidr === undefined ? undefined : this.#named.get(cidr.text);
+      const found = this.#named.get(text) ?? this.#named.get(parsePrefix(text)?.text ?? '');
       if (found === undefined) continue;
       found.users -= 1;
       if (found.users === 0) {

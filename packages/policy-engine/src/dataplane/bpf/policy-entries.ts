@@ -16,7 +16,7 @@ import { PROTOCOL } from '../../model/endpoint.js';
 import { type EffectiveDirection, type EffectiveRule, type PeerAtom, type ResolvedPort } from '../../engine/types.js';
 import { type IcmpMatch } from '../../model/policy.js';
 import {
-  FULL_PORTS, intersectPorts, NO_PORTS, portRange, rangeToPrefixes, subtractPorts, unionPorts, type PortSet,
+  FULL_PORTS, intersectPorts, NO_PORTS, portRange, rangeToPrefixes, subtractPorts, takePorts, normalisePorts, unionPorts, type PortSet,
 } from './port-set.js';
 import { type PeerClass } from './peer-classes.js';
 import { BPF_ANY_IDENTITY, BPF_DEFAULT_RULE, type BpfPolicyEntry } from './types.js';
@@ -167,27 +167,27 @@ type Segments = { first: number; last: number; decision: Decision }[];
 /** The sweep: verdicts over one protocol's port space for one peer. */
 function decideProtocol(d: PreparedDirection, matching: readonly number[], protocol: number): Segments {
   const out: Segments = [];
-  let undecided = FULL_PORTS;
+  let undecided: PortSet = FULL_PORTS;
   let next = 0;
   d.tierEnds.forEach((end, tier) => {
-    let active = undecided;
-    let passed = NO_PORTS;
+    const active = undecided.map(([a, b]): [number, number] => [a, b]);
+    const passed: [number, number][] = [];
     for (; next < matching.length; next += 1) {
       const index = matching[next] as number;
       const prepared = d.rules[index] as Prepared;
       if (prepared.tier !== tier) break;
       if (prepared.rule.action === 'log' || active.length === 0) continue;
-      const hit = intersectPorts(active, d.ports(index, protocol));
-      if (hit.length === 0) continue;
-      active = subtractPorts(active, hit);
-      if (prepared.decision === undefined) passed = unionPorts(passed, hit);
-      else for (const [first, last] of hit) out.push({ first, last, decision: prepared.decision });
+      for (const [first, last] of d.ports(index, protocol)) {
+        const hit = takePorts(active, first, last);
+        if (prepared.decision === undefined) passed.push(...hit);
+        else for (const [a, b] of hit) out.push({ first: a, last: b, decision: prepared.decision });
+      }
     }
     if (end === undefined) {
-      undecided = unionPorts(active, passed);
+      undecided = normalisePorts([...active, ...passed]);
     } else {
       for (const [first, last] of active) out.push({ first, last, decision: end });
-      undecided = passed;
+      undecided = normalisePorts(passed);
     }
   });
   for (const [first, last] of undecided) out.push({ first, last, decision: DEFAULT_ALLOW });
@@ -202,10 +202,15 @@ interface Verdicts {
   readonly protocols: ReadonlyMap<number, Segments>;
 }
 
-function verdictsFor(d: PreparedDirection, matching: readonly number[]): Verdicts {
+/**
+ * A peer's verdicts. With `any` (the any-identity verdicts) and the peer's own `extra`
+ * rules, a protocol none of them can match is the any-identity one, without a sweep.
+ */
+function verdictsFor(d: PreparedDirection, matching: readonly number[], any?: Verdicts, extra?: readonly number[]): Verdicts {
+  const same = (protocol: number): boolean => any !== undefined && extra !== undefined && extra.every((i) => d.ports(i, protocol).length === 0);
   return {
-    other: decideProtocol(d, matching, OTHER)[0]?.decision ?? DEFAULT_ALLOW,
-    protocols: new Map(d.protocols.map((p) => [p, decideProtocol(d, matching, p)])),
+    other: any !== undefined && same(OTHER) ? any.other : decideProtocol(d, matching, OTHER)[0]?.decision ?? DEFAULT_ALLOW,
+    protocols: new Map(d.protocols.map((p) => [p, any !== undefined && same(p) ? (any.protocols.get(p) ?? []) : decideProtocol(d, matching, p)])),
   };
 }
 
@@ -286,7 +291,9 @@ function sparseEntries(direction: 'ingress' | 'egress', identity: number, v: Ver
   if (!sameDecision(v.other, any.other)) return undefined;
   const out: BpfPolicyEntry[] = [];
   for (const [protocol, segments] of v.protocols) {
-    const diff = differences(segments, any.protocols.get(protocol) ?? []);
+    const theirs = any.protocols.get(protocol) ?? [];
+    if (segments === theirs) continue;
+    const diff = differences(segments, theirs);
     if (diff.length === 0) continue;
     const ranges = diff.flatMap((run) => rangeToPrefixes(run.first, run.last).map((p) => ({ direction, identity, protocol, port: p.value, portBits: p.bits, ...run.decision })));
     // The whole protocol (its own base entry and exceptions) when that is fewer entries.
@@ -322,7 +329,7 @@ export function directionEntries(d: PreparedDirection, classes: Iterable<PeerCla
     for (const c of peer.cidrs) for (const i of d.byCidr.get(c) ?? []) candidates.add(i);
     const extra = [...candidates].filter((i) => !(d.rules[i] as Prepared).wildcard && (d.rules[i] as Prepared).rule.remote.peers.some((a) => atomMatches(a, peer)));
     if (extra.length === 0) continue;
-    const v = verdictsFor(d, [...wildcard, ...extra].sort((a, b) => a - b));
+    const v = verdictsFor(d, [...wildcard, ...extra].sort((a, b) => a - b), any, extra);
     out.push(...(sparseEntries(d.direction, peer.id, v, any) ?? fullEntries(d.direction, peer.id, v)));
   }
   return out;

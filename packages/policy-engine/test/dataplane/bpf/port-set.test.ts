@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { rangeToPrefixes } from '@twill/policy-engine';
 
-import { intersectPorts, subtractPorts, unionPorts } from '../../../src/dataplane/bpf/port-set.js';
+import { intersectPorts, subtractPorts, takePorts, unionPorts } from '../../../src/dataplane/bpf/port-set.js';
 
 describe('port ranges as prefixes', () => {
   it.each([
@@ -29,5 +29,16 @@ describe('port sets', () => {
     expect(intersectPorts([[1, 9], [20, 30]], [[5, 25]])).toEqual([[5, 9], [20, 25]]);
     expect(subtractPorts([[0, 65535]], [[80, 81], [443, 443]])).toEqual([[0, 79], [82, 442], [444, 65535]]);
     expect(subtractPorts([[80, 81]], [[0, 65535]])).toEqual([]);
+  });
+
+  it('takes a range out of a set in place, giving what it took', () => {
+    const set: [number, number][] = [[0, 9], [20, 29], [40, 49]];
+    expect(takePorts(set, 5, 25)).toEqual([[5, 9], [20, 25]]);
+    expect(set).toEqual([[0, 4], [26, 29], [40, 49]]);
+    expect(takePorts(set, 30, 39)).toEqual([]);
+    expect(takePorts(set, 41, 41)).toEqual([[41, 41]]);
+    expect(set).toEqual([[0, 4], [26, 29], [40, 40], [42, 49]]);
+    expect(takePorts(set, 0, 65535)).toEqual([[0, 4], [26, 29], [40, 40], [42, 49]]);
+    expect(set).toEqual([]);
   });
 });
