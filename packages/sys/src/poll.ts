@@ -6,8 +6,6 @@ const UV_READABLE = 1;
 const UV_WRITABLE = 2;
 const UV_DISCONNECT = 4;
 
-const binding = native;
-
 /** What {@link watchFd} waits for. At least one must be true. */
 export interface WatchFdEvents {
   /** Data to read (`EPOLLIN`): a BPF ring buffer with records, a socket or pipe with bytes. */
@@ -59,18 +57,18 @@ export class FdWatcher {
     if (this.#handle === undefined) return;
     const handle = this.#handle;
     this.#handle = undefined;
-    binding.unwatchFd(handle);
+    native.unwatchFd(handle);
   }
 
   /** Lets the process exit while this watcher runs (as `timer.unref()`). */
   unref(): this {
-    if (this.#handle !== undefined) binding.refFdWatch(this.#handle, false);
+    if (this.#handle !== undefined) native.refFdWatch(this.#handle, false);
     return this;
   }
 
   /** Keeps the process alive while this watcher runs again (the default). */
   ref(): this {
-    if (this.#handle !== undefined) binding.refFdWatch(this.#handle, true);
+    if (this.#handle !== undefined) native.refFdWatch(this.#handle, true);
     return this;
   }
 
@@ -116,7 +114,7 @@ export function watchFd(fd: number, events: WatchFdEvents, callback: FdWatchCall
   };
   // onReady runs from the event loop, after `watcher` is assigned.
   const watcher = new FdWatcher(
-    callNative(() => binding.watchFd(fd, mask, onReady)),
+    callNative(() => native.watchFd(fd, mask, onReady)),
     fd,
   );
   return watcher;
