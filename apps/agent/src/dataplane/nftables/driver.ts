@@ -44,6 +44,8 @@ export class NftablesDataplane implements Dataplane {
   readonly #ipcache = new Map<string, NumericIdentity>();
   readonly #hosts = new Map<string, readonly string[]>();
   readonly #compiled = new Map<string, EndpointNft>();
+  /** Each identity's addresses, rebuilt only when some moved (compiled rule matches are kept per map). */
+  #identities: ReadonlyMap<NumericIdentity, readonly string[]> | undefined;
   /** What the kernel holds since our last successful apply; undefined before the first. */
   #model: NftTableModel | undefined;
 
@@ -94,7 +96,8 @@ export class NftablesDataplane implements Dataplane {
     for (const [key, nft] of this.#compiled) if ([...nft.identities].some((id) => moved.has(id))) dirty.add(key);
 
     const hostAddresses = [...this.#hosts.values()].flat();
-    const identities = identityAddresses(this.#ipcache, hostAddresses);
+    if (this.#identities === undefined || moved.size > 0) this.#identities = identityAddresses(this.#ipcache, hostAddresses);
+    const identities = this.#identities;
     let endpoints = 0;
     for (const key of dirty) {
       if (!this.#attached.has(key)) continue;

@@ -11,7 +11,7 @@
 // Consecutive rules with the same terminal action become set lookups (merge.ts).
 
 import { type EffectiveDirection, type EffectiveRule, type EndpointPolicy } from '../../engine/types.js';
-import { compileRuleMatch, type SetContribution } from './match.js';
+import { compileRuleMatch, type RuleMatch, type SetContribution } from './match.js';
 import { mergeContributions } from './merge.js';
 import { directionChain, ruleSet, tierChain } from './names.js';
 import { type EndpointNft, type NftSet } from './model.js';
@@ -36,6 +36,20 @@ interface Builder {
 }
 
 const DROP = 'counter drop';
+
+// Rules of unchanged policies come back from the index as the same objects (it shares
+// them between recomputations), so their matches are kept, per direction, for as long as
+// the identity → addresses map they were built from is the same object.
+const matches = new WeakMap<EffectiveRule, { ingress?: [IdentityAddresses, RuleMatch]; egress?: [IdentityAddresses, RuleMatch] }>();
+
+function ruleMatch(rule: EffectiveRule, direction: Direction, known: IdentityAddresses): RuleMatch {
+  const cached = matches.get(rule);
+  const hit = cached?.[direction];
+  if (hit !== undefined && hit[0] === known) return hit[1];
+  const match = compileRuleMatch(rule, direction, known);
+  matches.set(rule, { ...cached, [direction]: [known, match] });
+  return match;
+}
 
 function verdictOf(rule: EffectiveRule, next: string | undefined, logGroup: number): string {
   switch (rule.action) {
@@ -69,7 +83,7 @@ function compileTier(out: Builder, chain: string, rules: readonly EffectiveRule[
   };
   for (const rule of rules) {
     const verdict = verdictOf(rule, next, options.logGroup);
-    const match = compileRuleMatch(rule, direction, options.identities);
+    const match = ruleMatch(rule, direction, options.identities);
     match.identities.forEach((id) => out.identities.add(id));
     if (match.usesWorld) out.usesWorld = true;
     if (rule.action === 'log') {

@@ -17,6 +17,13 @@ export interface MergedLookup {
 
 const ADDRESS_TYPE: Record<IpFamily, string> = { 4: 'ipv4_addr', 6: 'ipv6_addr' };
 
+// Appends in place: thousands of rules must not copy the list each time.
+function pushTo<T>(map: Map<number, T[]>, key: number, ...items: T[]): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, items);
+  else for (const item of items) list.push(item);
+}
+
 const sorted = (items: Iterable<string>): string[] => [...new Set(items)].sort();
 
 // Address × protocol × port: ports cut into segments so that elements never overlap. A
@@ -71,7 +78,7 @@ export function mergeContributions(contributions: readonly SetContribution[], di
   for (const c of anyAddress) {
     for (const [p, ports] of c.protocols ?? []) {
       if (ports === undefined) bareProtocols.add(p);
-      else protoPorts.set(p, [...(protoPorts.get(p) ?? []), ...ports]);
+      else pushTo(protoPorts, p, ...ports);
     }
   }
   for (const p of bareProtocols) protoPorts.delete(p);
@@ -97,8 +104,8 @@ export function mergeContributions(contributions: readonly SetContribution[], di
         continue;
       }
       for (const [p, ports] of c.protocols) {
-        if (ports === undefined) byProtocol.set(p, [...(byProtocol.get(p) ?? []), ...ranges]);
-        else byProtocolPort.set(p, [...(byProtocolPort.get(p) ?? []), { ranges, ports: [...ports] }]);
+        if (ports === undefined) pushTo(byProtocol, p, ...ranges);
+        else pushTo(byProtocolPort, p, { ranges, ports: [...ports] });
       }
     }
     const address = remoteAddressExpression(direction, family);

@@ -19,7 +19,11 @@ export interface AttachedEndpointNft {
  */
 export function identityAddresses(ipcache: ReadonlyMap<string, NumericIdentity>, hostAddresses: readonly string[]): Map<NumericIdentity, string[]> {
   const out = new Map<NumericIdentity, string[]>();
-  for (const [prefix, identity] of ipcache) out.set(identity, [...(out.get(identity) ?? []), prefix]);
+  for (const [prefix, identity] of ipcache) {
+    const list = out.get(identity);
+    if (list === undefined) out.set(identity, [prefix]);
+    else list.push(prefix);
+  }
   if (hostAddresses.length > 0) {
     out.set(RESERVED_IDENTITY.HOST, [...hostAddresses]);
     out.set(RESERVED_IDENTITY.REMOTE_NODE, [...hostAddresses]);
