@@ -2,7 +2,7 @@
 // nobody holds. The claim is staged in the allocation's transaction (the new block,
 // conditioned on its absence or on the revision of the ownerless block read, and the
 // node's affinity document), so two nodes never get one block.
-import { blockAddressCount, blockAt, blockCount, type BlockRef } from './block.js';
+import { blockAt, blockCount, type BlockRef } from './block.js';
 import { freeOrdinal } from './block-allocation.js';
 import { type PoolContext } from './context.js';
 import { type BlockDocument } from './documents.js';
@@ -26,10 +26,12 @@ export function blockCidrOfSegment(segment: string): string {
 // still has an address to give, or undefined.
 function claimable(ctx: PoolContext, doc: Read<BlockDocument>, ref: BlockRef, now: number): BlockDocument | undefined {
   if (doc === CORRUPT) return undefined;
-  const base: BlockDocument = doc ?? { cidr: ref.cidr, pool: ref.pool.name, affinity: null, allocations: new Array<null>(blockAddressCount(ref.pool)).fill(null), released: [] };
+  const info = ctx.blockInfoOf(ref);
+  // A block never stored is empty: it has an address unless every one is reserved.
+  if (doc === undefined && info.reserved.size >= info.size) return undefined;
+  const base: BlockDocument = doc ?? { cidr: ref.cidr, pool: ref.pool.name, affinity: null, allocations: new Array<null>(info.size).fill(null), released: [] };
   if (base.affinity !== null || base.allocations.some((a) => a !== null)) return undefined;
-  const info = ctx.blockInfo(ref.cidr);
-  if (info === undefined || freeOrdinal(ctx, base, info, now) < 0) return undefined;
+  if (freeOrdinal(ctx, base, info, now) < 0) return undefined;
   return base;
 }
 

@@ -7,7 +7,7 @@ import { InvalidRequestError } from '../errors.js';
 import { type AddressFamily, type Subnet } from '../range/address.js';
 import { type RetryPolicy } from '../store/retry.js';
 import { type Store } from '../store/store.js';
-import { addressText, blockAddressCount, blockOf, parseBlockCidr, reservedOrdinals } from './block.js';
+import { addressText, blockAddressCount, blockOf, type BlockRef, parseBlockCidr, reservedOrdinals } from './block.js';
 import { type BlockDocument, DecodeCache, decodeAffinity, decodeBlock, type PoolKeys } from './documents.js';
 import { type IpPool, type PoolIpamConfig } from './pool-config.js';
 import { type PoolCaches, PoolTransaction } from './transaction.js';
@@ -118,6 +118,19 @@ export class PoolContext {
     this.#spareBusy = false;
   }
 
+  /** The facts of a block of a config pool, known without parsing its CIDR. */
+  blockInfoOf(ref: BlockRef): BlockInfo {
+    const known = this.#blockInfo.get(ref.cidr);
+    if (known !== undefined && known !== null) return known;
+    const info = this.#describe(ref.pool, ref.subnet);
+    this.#blockInfo.set(ref.cidr, info);
+    return info;
+  }
+
+  #describe(pool: IpPool, subnet: Subnet): BlockInfo {
+    return { pool, subnet, size: blockAddressCount(pool), reserved: new Set(reservedOrdinals(subnet, this.config.reserved)), addressText: addressTextOf(subnet) };
+  }
+
   /** The config pool a block CIDR belongs to, or `undefined`. */
   blockInfo(cidr: string): BlockInfo | undefined {
     const known = this.#blockInfo.get(cidr);
@@ -132,10 +145,7 @@ export class PoolContext {
             const ref = p.blockSize === subnet.prefixLength ? blockOf(p, subnet.network) : undefined;
             return ref !== undefined && ref.subnet.network.value === subnet.network.value;
           });
-    const info =
-      pool === undefined || subnet === undefined
-        ? null
-        : { pool, subnet, size: blockAddressCount(pool), reserved: new Set(reservedOrdinals(subnet, this.config.reserved)), addressText: addressTextOf(subnet) };
+    const info = pool === undefined || subnet === undefined ? null : this.#describe(pool, subnet);
     this.#blockInfo.set(cidr, info);
     return info ?? undefined;
   }

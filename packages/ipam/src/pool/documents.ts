@@ -372,47 +372,39 @@ function isPlainJsonText(text: string): boolean {
   return true;
 }
 
-// Appends `text` as a JSON string to `parts`.
-function pushQuoted(parts: string[], text: string): void {
-  if (isPlainJsonText(text)) parts.push('"', text, '"');
-  else parts.push(JSON.stringify(text));
+// `text` as a JSON string.
+function quote(text: string): string {
+  return isPlainJsonText(text) ? '"' + text + '"' : JSON.stringify(text);
 }
 
 /** Writes a handle document. */
 export function encodeHandle(handle: HandleDocument): string {
-  // The same JSON as JSON.stringify(handle), written as parts joined once: join makes
-  // one flat string, where concatenation makes a string per part and then a copy
-  // (encodeHandle was 5.8% of the ipam-pool bench's CPU profile as JSON.stringify, and
-  // a fifth of its garbage as concatenation).
+  // The same JSON as JSON.stringify(handle), concatenated field by field and flattened
+  // once (a kept rope would cost the collector a node per piece). Measured against
+  // JSON.stringify of the object and against joining an array of parts, this is the
+  // fastest of the three (encodeHandle was 5.8% of the ipam-pool bench's CPU profile).
   const { attributes: a } = handle;
-  const parts: string[] = ['{"handle":'];
-  pushQuoted(parts, handle.handle);
-  parts.push(',"network":');
-  pushQuoted(parts, handle.network);
-  parts.push(',"addresses":[');
-  handle.addresses.forEach(({ ip, block }, i) => {
-    parts.push(i === 0 ? '{"ip":' : ',{"ip":');
-    pushQuoted(parts, ip);
-    parts.push(',"block":');
-    pushQuoted(parts, block);
-    parts.push('}');
-  });
-  parts.push('],"attributes":{"containerId":');
-  pushQuoted(parts, a.containerId);
-  parts.push(',"ifName":');
-  pushQuoted(parts, a.ifName);
-  parts.push(',"node":');
-  pushQuoted(parts, a.node);
-  if (a.namespace !== undefined) {
-    parts.push(',"namespace":');
-    pushQuoted(parts, a.namespace);
-  }
-  if (a.pod !== undefined) {
-    parts.push(',"pod":');
-    pushQuoted(parts, a.pod);
-  }
-  parts.push(',"since":', JSON.stringify(a.since), '}}');
-  return parts.join('');
+  let addresses = '';
+  for (const { ip, block } of handle.addresses) addresses += (addresses === '' ? '{"ip":' : ',{"ip":') + quote(ip) + ',"block":' + quote(block) + '}';
+  return flat(
+    '{"handle":' +
+      quote(handle.handle) +
+      ',"network":' +
+      quote(handle.network) +
+      ',"addresses":[' +
+      addresses +
+      '],"attributes":{"containerId":' +
+      quote(a.containerId) +
+      ',"ifName":' +
+      quote(a.ifName) +
+      ',"node":' +
+      quote(a.node) +
+      (a.namespace === undefined ? '' : ',"namespace":' + quote(a.namespace)) +
+      (a.pod === undefined ? '' : ',"pod":' + quote(a.pod)) +
+      ',"since":' +
+      JSON.stringify(a.since) +
+      '}}',
+  );
 }
 
 /**

@@ -61,6 +61,11 @@ function toBytes(address: Address): number[] {
  * the text host-local uses as a file name, so both name the same reservation alike.
  */
 export function formatAddress(address: Address): string {
+  if (address.family === 4) {
+    // Dotted decimal, as ipaddr.js prints it, without its byte array and object.
+    const v = Number(address.value);
+    return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+  }
   return ipaddr.fromByteArray(toBytes(address)).toString();
 }
 
