@@ -113,6 +113,10 @@ export class Bird implements RunningDaemon {
     return /BGP state:\s+Established/.test(this.birdc('show', 'protocols', 'all', birdProtocol(neighbor)));
   }
 
+  keepsStaleRoutes(neighbor: string): boolean {
+    return /Neighbor graceful restart active/.test(this.birdc('show', 'protocols', 'all', birdProtocol(neighbor)));
+  }
+
   routes(family: 4 | 6): Map<string, DaemonRoute> {
     return parseBirdRoutes(this.birdc('show', 'route', 'table', family === 4 ? 'master4' : 'master6', 'where', 'source', '=', 'RTS_BGP', 'all'));
   }

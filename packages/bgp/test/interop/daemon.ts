@@ -51,6 +51,8 @@ export interface DaemonRoute {
 export interface RunningDaemon {
   /** Whether the session with `neighbor` is Established, by the daemon's CLI. */
   established(neighbor: string): boolean;
+  /** Whether the daemon says it keeps `neighbor`'s routes, stale, for a graceful restart (RFC 4724). */
+  keepsStaleRoutes(neighbor: string): boolean;
   /** BGP routes the daemon holds, by prefix text. */
   routes(family: 4 | 6): Map<string, DaemonRoute>;
   /** Starts announcing a prefix. */

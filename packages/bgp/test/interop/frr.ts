@@ -40,6 +40,7 @@ function frrConfig(spec: DaemonSpec, runDir: string): string {
 
 interface FrrPath {
   readonly bestpath?: boolean;
+  readonly stale?: boolean;
   readonly peerId?: string;
   readonly path?: string;
   readonly nexthops?: readonly { readonly ip: string; readonly scope?: string }[];
@@ -79,10 +80,17 @@ class Frr implements RunningDaemon {
     return json[neighbor]?.bgpState === 'Established';
   }
 
+  private paths(family: 4 | 6): Record<string, FrrPath[]> {
+    return (JSON.parse(this.vtysh(`show bgp ${family === 4 ? 'ipv4' : 'ipv6'} unicast json`)) as { routes?: Record<string, FrrPath[]> }).routes ?? {};
+  }
+
+  keepsStaleRoutes(neighbor: string): boolean {
+    return Object.values(this.paths(familyOf(neighbor))).some((paths) => paths.some((p) => p.peerId === neighbor && p.stale === true));
+  }
+
   routes(family: 4 | 6): Map<string, DaemonRoute> {
-    const json = JSON.parse(this.vtysh(`show bgp ${family === 4 ? 'ipv4' : 'ipv6'} unicast json`)) as { routes?: Record<string, FrrPath[]> };
     const out = new Map<string, DaemonRoute>();
-    for (const [prefix, paths] of Object.entries(json.routes ?? {})) {
+    for (const [prefix, paths] of Object.entries(this.paths(family))) {
       // Only what BGP learned from a neighbour; FRR's own `network` routes have no peer.
       const learned = paths.filter((p) => p.peerId !== undefined && p.peerId !== '(unspec)');
       const best = learned.find((p) => p.bestpath) ?? learned[0];

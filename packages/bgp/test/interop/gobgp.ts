@@ -26,6 +26,7 @@ function gobgpConfig(spec: DaemonSpec): string {
 
 interface GobgpPath {
   readonly best?: boolean;
+  readonly stale?: boolean;
   readonly 'source-id'?: string;
   readonly 'neighbor-ip'?: string;
   readonly attrs?: readonly { readonly type: number; readonly nexthop?: string; readonly value?: unknown }[];
@@ -58,8 +59,16 @@ class Gobgp implements RunningDaemon {
     return state === 6 || state === 'ESTABLISHED' || state === 'established';
   }
 
+  private paths(family: 4 | 6): Record<string, GobgpPath[]> {
+    return JSON.parse(this.gobgp('global', 'rib', '-a', family === 4 ? 'ipv4' : 'ipv6', '-j')) as Record<string, GobgpPath[]>;
+  }
+
+  keepsStaleRoutes(neighbor: string): boolean {
+    return Object.values(this.paths(familyOf(neighbor))).some((paths) => paths.some((p) => p['neighbor-ip'] === neighbor && p.stale === true));
+  }
+
   routes(family: 4 | 6): Map<string, DaemonRoute> {
-    const json = JSON.parse(this.gobgp('global', 'rib', '-a', family === 4 ? 'ipv4' : 'ipv6', '-j')) as Record<string, GobgpPath[]>;
+    const json = this.paths(family);
     const out = new Map<string, DaemonRoute>();
     for (const [prefix, paths] of Object.entries(json)) {
       const learned = paths.filter((p) => p['neighbor-ip'] !== undefined && p['neighbor-ip'] !== '<nil>' && p['source-id'] !== '<nil>');

@@ -109,6 +109,44 @@ describe.skipIf(reason)(`twill's speaker with BIRD, FRR and GoBGP as root${reaso
       }, 60_000);
     }
 
+    it(`${adapter.name}: keeps a restarting twill's routes until twill's End-of-RIB`, async () => {
+      const twillNs = scratch.netns();
+      const { ns, link } = linkDaemon(scratch, twillNs, 1);
+      dir = tempDir();
+      daemon = await adapter.start({
+        ns,
+        dir,
+        routerId: link.daemon.v4,
+        asn: 65002,
+        neighbors: [{ address: link.twill.v4, localAddress: link.daemon.v4, asn: 65001, gracefulRestart: true }],
+        announce: [],
+      });
+      const d = daemon;
+      const twill = (restarting: boolean, prefixes: string[]): BgpSpeaker => {
+        const made = twillSpeaker(twillNs, { localAs: 65001, routerId: link.twill.v4, gracefulRestart: { restartTime: 30, restarting } });
+        made.speaker.addPeer({ address: link.daemon.v4, asn: asn(65002), holdTime: 9, connectRetryTime: 1, idleHold: { initial: 1, max: 2 } });
+        for (const p of prefixes) made.speaker.originate(p);
+        return made.speaker;
+      };
+      const first = twill(false, ['10.244.1.0/26', '10.244.2.0/26']);
+      speaker = first;
+      await first.start();
+      await until('both prefixes at the daemon', () => d.routes(4).size === 2);
+
+      await first.stopForRestart();
+      await until('the daemon to see the session gone', () => !d.established(link.twill.v4));
+      expect([...d.routes(4).keys()].sort()).toEqual(['10.244.1.0/26', '10.244.2.0/26']);
+      expect(d.keepsStaleRoutes(link.twill.v4)).toBe(true);
+
+      const second = twill(true, ['10.244.1.0/26']);
+      speaker = second;
+      await second.start();
+      await until('the session back', () => d.established(link.twill.v4));
+      await until('the prefix twill no longer has gone', () => !d.routes(4).has('10.244.2.0/26'));
+      expect([...d.routes(4).keys()]).toEqual(['10.244.1.0/26']);
+      expect(d.keepsStaleRoutes(link.twill.v4)).toBe(false);
+    }, 60_000);
+
     it(`${adapter.name}: a peer that expects another AS, in words`, async () => {
       const twillNs = scratch.netns();
       const { ns, link } = linkDaemon(scratch, twillNs, 1);
