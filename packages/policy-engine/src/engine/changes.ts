@@ -1,0 +1,26 @@
+// The changes a PolicyIndex takes, and its options.
+
+import { type IdentityAllocator } from '../identity/allocator.js';
+import { type Endpoint, type EndpointRef, type Namespace, type NetworkSet } from '../model/endpoint.js';
+import { type Policy, type PolicyRef, type Tier } from '../model/policy.js';
+
+/** One change to a `PolicyIndex`; `upsert` adds or replaces by name. */
+export type PolicyIndexChange =
+  | { readonly kind: 'upsert-endpoint'; readonly endpoint: Endpoint }
+  | { readonly kind: 'delete-endpoint'; readonly ref: EndpointRef }
+  | { readonly kind: 'upsert-namespace'; readonly namespace: Namespace }
+  | { readonly kind: 'delete-namespace'; readonly name: string }
+  | { readonly kind: 'upsert-network-set'; readonly networkSet: NetworkSet }
+  | { readonly kind: 'delete-network-set'; readonly ref: { readonly namespace?: string; readonly name: string } }
+  | { readonly kind: 'upsert-tier'; readonly tier: Tier }
+  | { readonly kind: 'delete-tier'; readonly name: string }
+  | { readonly kind: 'upsert-policy'; readonly policy: Policy }
+  | { readonly kind: 'delete-policy'; readonly ref: PolicyRef };
+
+/** Options for `PolicyIndex`. */
+export interface PolicyIndexOptions {
+  /** Addresses or CIDRs of the Kubernetes API server (Cilium's `kube-apiserver` entity). */
+  readonly kubeApiServer?: readonly string[];
+  /** An allocator to share identities with snapshots or a previous run; a fresh one when absent. */
+  readonly identities?: IdentityAllocator;
+}

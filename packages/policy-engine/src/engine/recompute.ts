@@ -1,0 +1,187 @@
+// One recomputation after a batch of recorded changes (see index-state.ts), touching only:
+// - the endpoints a changed policy selects, before or after;
+// - a changed endpoint's own rules, and its membership in every policy's subject;
+// - the rules whose remote peer matches a changed endpoint or network set before or
+//   after: those are resolved again, and the endpoints their policy selects are
+//   recomputed only when the resolution differs (a pod relabelled into an identity
+//   that already exists changes no rule);
+// - for a tier, the endpoints its policies select.
+// An endpoint is reported only when its rules differ from what it had.
+
+import { type NumericIdentity } from '../identity/reserved.js';
+import { cidrContainsAddress } from '../model/cidr.js';
+import { type PeerMatch } from '../model/policy.js';
+import { matchSelector, type Selector } from '../model/selector.js';
+import { effectiveDirection, reresolvePolicyRules, resolvePolicyEntry, type PolicyEntry } from './effective.js';
+import { deepEqual } from './equal.js';
+import { type IndexState, type Pending } from './index-state.js';
+import { comparePolicies, compareTiers } from './order.js';
+import { identitiesMatching } from './peer-atoms.js';
+import { endpointMayMatch, remoteSideOf, type Direction } from './resolve.js';
+import { type EndpointPolicy, type EndpointPolicyChange, type IpIdentityEntry, type PolicyIndexDiff } from './types.js';
+
+const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
+
+/** Recomputes what `pending` moved and gives the diff. */
+export function recompute(state: IndexState, pending: Pending): PolicyIndexDiff {
+  // The population moved since the last recomputation: earlier resolutions are stale.
+  state.universe.resolved?.clear();
+  state.universe.inNets?.clear();
+  state.universe.remotes?.clear();
+  if (pending.rerank) rerank(state);
+  const endpoints = { [Symbol.iterator]: () => state.allEndpoints() };
+  // New policies: their selection, by identity (every member shares the subject), and their rules.
+  for (const entry of pending.fresh) {
+    for (const id of identitiesMatching(state.universe, entry.policy.subject)) {
+      for (const key of state.identities.get(id as NumericIdentity)?.members ?? []) select(state, entry, key, true, pending);
+    }
+    for (const [key, host] of state.hosts) if (matchSelector(entry.policy.subject, host.subject)) select(state, entry, key, true, pending);
+    resolvePolicyEntry(entry, state.universe, endpoints);
+  }
+  // Moved endpoints: their membership in the other policies' subjects.
+  if (pending.reselect.size > 0) {
+    for (const entry of state.policies.values()) {
+      if (pending.fresh.has(entry)) continue;
+      for (const key of pending.reselect) {
+        const endpoint = state.endpoints.get(key);
+        if (endpoint !== undefined) select(state, entry, key, matchSelector(entry.policy.subject, endpoint.indexed.subject), pending);
+      }
+    }
+  }
+  // Rules whose remote peers moved: resolve again; recompute their endpoints only if different.
+  if (pending.sides.length > 0 || pending.sets.length > 0) {
+    for (const entry of state.policies.values()) {
+      if (pending.fresh.has(entry)) continue;
+      const touched = {
+        ingress: (entry.policy.ingress?.rules ?? []).flatMap((_, i) => (ruleTouched(state, entry, 'ingress', i, pending) ? [i] : [])),
+        egress: (entry.policy.egress?.rules ?? []).flatMap((_, i) => (ruleTouched(state, entry, 'egress', i, pending) ? [i] : [])),
+      };
+      if (touched.ingress.length + touched.egress.length === 0) continue;
+      // Only the touched rules: the others' peers did not move.
+      if (reresolvePolicyRules(entry, touched, state.universe, endpoints)) for (const key of entry.selected) pending.dirty.add(key);
+    }
+  }
+  // Local sides that name network sets: endpoints inside a moved set.
+  for (const set of pending.sets) {
+    for (const [key, entry] of state.endpoints) {
+      if (entry.indexed.addresses.some((a) => set.nets.some((n) => cidrContainsAddress(n, a)))) pending.dirty.add(key);
+    }
+  }
+  return diff(state, pending);
+}
+
+/** Orders every policy across tiers: tiers in order, then policies in order. */
+function rerank(state: IndexState): void {
+  const tierRank = new Map([...state.tiers.values()].sort(compareTiers).map((tier, index) => [tier.name, index]));
+  const sorted = [...state.policies.values()].sort((a, b) =>
+    (tierRank.get(a.policy.tier) ?? 0) - (tierRank.get(b.policy.tier) ?? 0) || comparePolicies(a.policy, b.policy));
+  sorted.forEach((entry, index) => {
+    entry.rank = index;
+  });
+}
+
+function select(state: IndexState, entry: PolicyEntry, key: string, selected: boolean, pending: Pending): void {
+  const endpoint = state.endpoints.get(key);
+  if (endpoint === undefined || entry.selected.has(key) === selected) return;
+  if (selected) {
+    entry.selected.add(key);
+    endpoint.policies.add(entry);
+  } else {
+    entry.selected.delete(key);
+    endpoint.policies.delete(entry);
+  }
+  pending.dirty.add(key);
+}
+
+// Whether a rule's remote side can change with one of the moved endpoints or sets.
+function ruleTouched(state: IndexState, entry: PolicyEntry, direction: Direction, index: number, pending: Pending): boolean {
+  const rule = entry.policy[direction]?.rules[index];
+  if (rule === undefined) return false;
+  const side = remoteSideOf(rule, direction);
+  const named = [...(side?.ports ?? []), ...(side?.notPorts ?? [])].flatMap((p) => (p.kind === 'named' ? [p.name] : []));
+  // A complement holds every identity, even of endpoints the whole peer does not match
+  // (`nets && !selector`): any identity that appears or goes changes it.
+  if (pending.identitiesMoved && side?.peer !== undefined && usesUniverse(side.peer)) return true;
+  // A selector's identities are resolved whatever their addresses (`nets && selector`
+  // keeps them, with the nets): a new identity a selector matches changes the atoms
+  // even when the endpoint's own address is outside the nets.
+  const selectors = side?.peer === undefined ? [] : peerSelectors(side.peer);
+  for (const moved of pending.sides) {
+    // Named remote ports group the peer's endpoints: only those matter.
+    if (named.length === 0 && !pending.populationMoved) continue;
+    if (side?.peer === undefined) {
+      if (named.length > 0 && moved.endpoint.namedPorts?.some((p) => named.includes(p.name)) === true) return true;
+    } else if (endpointMayMatch(side, moved, state.universe)) {
+      return true;
+    } else if (pending.identitiesMoved && moved.endpoint.kind === 'workload' && selectors.some((s) => matchSelector(s, moved.subject))) {
+      return true;
+    }
+  }
+  if (side?.peer === undefined || pending.sets.length === 0) return false;
+  return pending.sets.some((set) => selectors.some((s) => matchSelector(s, set.subject)));
+}
+
+function diff(state: IndexState, pending: Pending): PolicyIndexDiff {
+  const changed: EndpointPolicyChange[] = [];
+  for (const key of [...pending.dirty].sort()) {
+    const entry = state.endpoints.get(key);
+    if (entry === undefined) continue;
+    const policies = [...entry.policies].sort((a, b) => a.rank - b.rank);
+    const next: EndpointPolicy = {
+      endpoint: entry.indexed.ref,
+      key,
+      identity: entry.indexed.identity,
+      addresses: entry.indexed.addresses.map((a) => a.text),
+      ingress: effectiveDirection(entry.indexed, policies, 'ingress', state.tiers, state.universe),
+      egress: effectiveDirection(entry.indexed, policies, 'egress', state.tiers, state.universe),
+    };
+    const previous = entry.effective;
+    const directions = DIRECTIONS.filter((d) => previous === undefined || !deepEqual(previous[d], next[d]));
+    // An identity or address change alone is the ipcache's part of the diff.
+    entry.effective = next;
+    entry.compiled = undefined;
+    if (directions.length > 0) changed.push({ ...next, changed: directions });
+  }
+  const set: IpIdentityEntry[] = [];
+  const removedIps: string[] = [];
+  for (const [prefix, before] of [...pending.ipBefore].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const now = state.ipcache.get(prefix);
+    if (now === undefined && before !== undefined) removedIps.push(prefix);
+    else if (now !== undefined && now !== before) set.push({ prefix, identity: now });
+  }
+  return {
+    changed,
+    removed: [...pending.removed.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, ref]) => ref),
+    ipcache: { set, removed: removedIps },
+  };
+}
+
+/** Whether a peer's resolution lists every identity present (`not`, the `cluster` entity). */
+function usesUniverse(peer: PeerMatch): boolean {
+  switch (peer.kind) {
+    case 'not':
+      return true;
+    case 'entity':
+      return peer.entities.includes('cluster');
+    case 'and':
+    case 'or':
+      return peer.of.some(usesUniverse);
+    default:
+      return false;
+  }
+}
+
+/** Every selector inside a peer (to find the rules a network set can move). */
+function peerSelectors(peer: PeerMatch): Selector[] {
+  switch (peer.kind) {
+    case 'selector':
+      return [peer.selector];
+    case 'and':
+    case 'or':
+      return peer.of.flatMap(peerSelectors);
+    case 'not':
+      return peerSelectors(peer.of);
+    default:
+      return [];
+  }
+}
