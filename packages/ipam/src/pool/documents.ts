@@ -100,7 +100,9 @@ export function poolKeys(root: string = DEFAULT_POOL_ROOT): PoolKeys {
       return key;
     },
     affinity: (node) => affinityPrefix + node,
-    handle: (handle) => handlesPrefix + handle,
+    // Joined, not concatenated: one flat string for the store's map to keep, not a rope
+    // plus the flat copy that hashing it makes.
+    handle: (handle) => [handlesPrefix, handle].join(''),
   };
 }
 

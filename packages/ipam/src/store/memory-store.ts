@@ -86,14 +86,28 @@ export class MemoryStore implements Store, SyncStore {
   }
 }
 
-// Keys without a "." segment that match one regular expression are valid; anything else
-// goes to checkStoreKey, which decides and names the key. checkStoreKey's split and
-// per-segment test were 6% of the ipam-pool bench's CPU profile.
-const PLAIN_KEY = /^[^/\0]+(?:\/[^/\0]+)*$/;
-const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
-
+// A key is valid when its segments are non-empty, hold no NUL, and are not "." or "..":
+// checked in one pass over the characters; anything else goes to checkStoreKey, which
+// decides and names the key. (checkStoreKey's split and per-segment test were 6% of the
+// ipam-pool bench's CPU profile; two regular expressions per new key were still 2%.)
 function checkKey(key: string): void {
-  if (!PLAIN_KEY.test(key) || DOT_SEGMENT.test(key)) checkStoreKey(key);
+  let segment = 0; // length of the current segment
+  let dots = 0; // how many of its characters are "."
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 0x2f) {
+      if (segment === 0 || (dots === segment && segment <= 2)) return checkStoreKey(key);
+      segment = 0;
+      dots = 0;
+    } else if (c === 0) {
+      return checkStoreKey(key);
+    } else {
+      segment++;
+      if (c === 0x2e) dots++;
+    }
+  }
+  // "..." is a valid segment; only "." and ".." are not.
+  if (segment === 0 || (dots === segment && segment <= 2)) checkStoreKey(key);
 }
 
 /** Whether an op's condition holds for the current entry (shared by the adapters). */

@@ -80,4 +80,24 @@ describe.each(adapters)('Store contract: %s', (_name, open) => {
     await expect(store.commit([{ type: 'put', key: 'n//a', value: '' }])).rejects.toThrow(TypeError);
     await store.close();
   });
+
+  // Every way a key can be malformed, in every position, and names that look close but
+  // are fine. (Names starting with "." are well formed too, but the file store keeps them
+  // out of reads and listings: its temporary files and the plugin's status probe.)
+  const malformed = ['', '/', '/a', 'a/', 'a//b', '.', '..', './a', 'a/.', 'a/./b', '../a', 'a/..', 'a/../b', 'a\0b', 'a/\0'];
+  const wellFormed = ['a.', 'a..b', 'a...', 'n/a.', 'n/a..b', 'n/10.0.0.1', 'n/fd00::1'];
+
+  it.each(malformed)('rejects the key %j, reading and writing', async (key) => {
+    const store = await open();
+    await expect(store.get(key)).rejects.toThrow(new TypeError(`invalid store key ${JSON.stringify(key)}`));
+    await expect(store.commit([{ type: 'put', key, value: 'x', expect: { absent: true } }])).rejects.toThrow(TypeError);
+    await store.close();
+  });
+
+  it.each(wellFormed)('accepts the key %j', async (key) => {
+    const store = await open();
+    expect(await store.commit([{ type: 'put', key, value: 'x', expect: { absent: true } }])).toEqual({ ok: true });
+    expect((await store.get(key))?.value).toBe('x');
+    await store.close();
+  });
 });
