@@ -381,10 +381,53 @@ function quote(text: string): string {
 
 /** Writes a handle document. */
 export function encodeHandle(handle: HandleDocument): string {
-  // The same JSON as JSON.stringify(handle), concatenated field by field and flattened
-  // once (a kept rope would cost the collector a node per piece). Measured against
-  // JSON.stringify of the object and against joining an array of parts, this is the
-  // fastest of the three (encodeHandle was 5.8% of the ipam-pool bench's CPU profile).
+  // The same JSON as JSON.stringify(handle). Nearly always every text needs no escape,
+  // and the document is one concatenation with the quotes in its constant pieces, made
+  // flat once (a kept rope would cost the collector a node per piece); otherwise each
+  // text is quoted on its own. Measured against JSON.stringify of the object and against
+  // joining an array of parts, this is the fastest and makes the least garbage
+  // (encodeHandle was 5.8% of the ipam-pool bench's CPU profile, then a quarter of its garbage).
+  const { attributes: a, addresses } = handle;
+  const ns = a.namespace;
+  const pod = a.pod;
+  const plain =
+    addresses.length === 1 &&
+    isPlainJsonText(handle.handle) &&
+    isPlainJsonText(handle.network) &&
+    isPlainJsonText(addresses[0]?.ip ?? '"') &&
+    isPlainJsonText(addresses[0]?.block ?? '"') &&
+    isPlainJsonText(a.containerId) &&
+    isPlainJsonText(a.ifName) &&
+    isPlainJsonText(a.node) &&
+    (ns === undefined || isPlainJsonText(ns)) &&
+    (pod === undefined || isPlainJsonText(pod));
+  if (!plain) return encodeHandleQuoted(handle);
+  const only = addresses[0] as HandleAddress;
+  return flat(
+    '{"handle":"' +
+      handle.handle +
+      '","network":"' +
+      handle.network +
+      '","addresses":[{"ip":"' +
+      only.ip +
+      '","block":"' +
+      only.block +
+      '"}],"attributes":{"containerId":"' +
+      a.containerId +
+      '","ifName":"' +
+      a.ifName +
+      '","node":"' +
+      a.node +
+      (ns === undefined ? '"' : '","namespace":"' + ns + '"') +
+      (pod === undefined ? '' : ',"pod":"' + pod + '"') +
+      ',"since":' +
+      JSON.stringify(a.since) +
+      '}}',
+  );
+}
+
+// encodeHandle for any text and any number of addresses.
+function encodeHandleQuoted(handle: HandleDocument): string {
   const { attributes: a } = handle;
   let addresses = '';
   for (const { ip, block } of handle.addresses) addresses += (addresses === '' ? '{"ip":' : ',{"ip":') + quote(ip) + ',"block":' + quote(block) + '}';
