@@ -24,10 +24,15 @@ const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 
 /** Recomputes what `pending` moved and gives the diff. */
 export function recompute(state: IndexState, pending: Pending): PolicyIndexDiff {
-  // The population moved since the last recomputation: earlier resolutions are stale.
-  state.universe.resolved?.clear();
-  state.universe.inNets?.clear();
-  state.universe.remotes?.clear();
+  // Resolutions depend only on the population (endpoints, identities, hosts, network
+  // sets): when it moved, earlier ones are stale; when only policies or tiers changed,
+  // they still hold, and an edited policy reuses them (a rule shape shared by many
+  // policies is not resolved again for each edit).
+  if (pending.sides.length > 0 || pending.sets.length > 0) {
+    state.universe.resolved?.clear();
+    state.universe.inNets?.clear();
+    state.universe.remotes?.clear();
+  }
   if (pending.rerank) rerank(state);
   const endpoints = { [Symbol.iterator]: () => state.allEndpoints() };
   // New policies: their selection, by identity (every member shares the subject), and their rules.
