@@ -1,0 +1,42 @@
+// The standalone endpoint registry: one JSON document per attachment in the embedded
+// store, `twill-endpoints/<network>/<containerID>`. Pure over the Store port.
+import { type Store } from '@twill/ipam';
+
+import { type EndpointRecord, type EndpointRegistry } from './ports.js';
+
+/** The first key segment of endpoint documents. */
+export const ENDPOINT_ROOT = 'twill-endpoints';
+
+function key(network: string, containerId: string): string {
+  return `${ENDPOINT_ROOT}/${network}/${containerId}`;
+}
+
+/** Endpoints recorded in an @twill/ipam {@link Store}. */
+export class StoreEndpointRegistry implements EndpointRegistry {
+  readonly #store: Store;
+
+  constructor(store: Store) {
+    this.#store = store;
+  }
+
+  /** @throws Error when the store refuses the write after a few tries. */
+  async register(record: EndpointRecord): Promise<void> {
+    await this.#commit([{ type: 'put', key: key(record.network, record.containerId), value: JSON.stringify(record) }]);
+  }
+
+  async unregister(network: string, containerId: string): Promise<void> {
+    if ((await this.#store.get(key(network, containerId))) === undefined) return;
+    await this.#commit([{ type: 'delete', key: key(network, containerId) }]);
+  }
+
+  async list(network: string): Promise<readonly EndpointRecord[]> {
+    const entries = await this.#store.list(`${ENDPOINT_ROOT}/${network}/`);
+    return entries.map((entry) => JSON.parse(entry.value) as EndpointRecord);
+  }
+
+  // Unconditional writes only fail when the store is contended past its busy timeout.
+  async #commit(ops: Parameters<Store['commit']>[0]): Promise<void> {
+    const outcome = await this.#store.commit(ops);
+    if (!outcome.ok) throw new Error(`endpoint registry: the store refused ${ops.map((o) => o.key).join(', ')}`);
+  }
+}

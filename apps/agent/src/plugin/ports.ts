@@ -1,0 +1,115 @@
+// What the plugin's handlers need from the outside world, as ports: the kernel plumbing
+// (sys/veth-plumbing.ts), the embedded datastore (an @twill/ipam Store), and delegated
+// IPAM plugins (cni-core's delegate helpers). Tests substitute any of them.
+import { type CniResult, type DelegateOptions } from '@twill/cni-core';
+import { type Store } from '@twill/ipam';
+
+import { type TwillConfig } from './config.js';
+
+/** What ADD plumbs: a veth pair between the node and the pod. */
+export interface PodPlumbingRequest {
+  /** The pod's network namespace (CNI_NETNS). */
+  readonly netns: string;
+  /** The pod side's name (CNI_IFNAME). */
+  readonly ifName: string;
+  /** The host side's name (`tw<hash>`). */
+  readonly hostInterface: string;
+  /** MTU of both ends, in bytes. */
+  readonly mtu: number;
+  /** The pod's addresses, full length (`10.244.0.5/32`, `fd00::5/128`). */
+  readonly addresses: readonly string[];
+}
+
+/** What ADD plumbed, for the result's `interfaces`. */
+export interface PlumbedPod {
+  readonly hostMac?: string;
+  readonly podMac?: string;
+}
+
+/** Which attachment DEL removes; the namespace may be gone. */
+export interface PodUnplumbRequest {
+  readonly netns: string | undefined;
+  readonly ifName: string;
+  readonly hostInterface: string;
+}
+
+/** The kernel side of the plugin: veth pairs, addresses, routes, sysctls. */
+export interface Plumbing {
+  /**
+   * Creates the veth pair and configures both ends. All or nothing: on failure what it
+   * made is removed (never a link someone else owns) and the error is thrown.
+   * @throws LinkExistsError (120) on a name clash; NetnsMissingError (3) for a missing netns.
+   */
+  add(request: PodPlumbingRequest): Promise<PlumbedPod>;
+  /** Removes the pair (through the host side, or the pod side if that alone is left). Idempotent. */
+  remove(request: PodUnplumbRequest): Promise<void>;
+  /**
+   * The differences between the kernel and `request`, in words; empty when all is in place.
+   * @throws NetnsMissingError (3) for a missing netns.
+   */
+  check(request: PodPlumbingRequest): Promise<readonly string[]>;
+}
+
+/** One pod attachment on this node, as the datastore records it. */
+export interface EndpointRecord {
+  readonly network: string;
+  readonly containerId: string;
+  readonly ifName: string;
+  readonly hostInterface: string;
+  /** The pod's addresses, full length. */
+  readonly addresses: readonly string[];
+  readonly netns?: string;
+  /** K8S_POD_NAMESPACE from CNI_ARGS. */
+  readonly namespace?: string;
+  /** K8S_POD_NAME from CNI_ARGS. */
+  readonly pod?: string;
+  /** When ADD registered it (milliseconds since the epoch). */
+  readonly since: number;
+}
+
+/**
+ * Where endpoints are registered: the standalone plugin records them in the embedded
+ * store ({@link StoreEndpointRegistry}); the agent will satisfy it with its endpoint
+ * controller (labels, policy in place before ADD returns).
+ */
+export interface EndpointRegistry {
+  /** Records (or replaces) the endpoint of `record.containerId`. */
+  register(record: EndpointRecord): Promise<void>;
+  /** Forgets the endpoint of a container; idempotent. */
+  unregister(network: string, containerId: string): Promise<void>;
+  /** Every endpoint of a network. */
+  list(network: string): Promise<readonly EndpointRecord[]>;
+}
+
+/** The embedded datastore a call works on. */
+export interface Datastore {
+  readonly store: Store;
+  readonly endpoints: EndpointRegistry;
+  /** Where it lives, for messages. */
+  readonly location: string;
+}
+
+/** Delegated IPAM (cni-core's delegateAdd/Del/Check signatures). */
+export interface DelegateIpam {
+  add(type: string, config: Uint8Array, options: DelegateOptions): Promise<CniResult>;
+  del(type: string, config: Uint8Array, options: DelegateOptions): Promise<void>;
+  check(type: string, config: Uint8Array, options: DelegateOptions): Promise<void>;
+}
+
+/** Everything the handlers need. */
+export interface TwillPluginPorts {
+  readonly plumbing: Plumbing;
+  /**
+   * The datastore for a configuration; `release()` when done (the standalone plugin
+   * closes it, a warm server keeps it open).
+   * @throws DatastoreNotReadyError (50) when it cannot be opened.
+   */
+  openDatastore(config: TwillConfig): Promise<{ readonly datastore: Datastore; release(): Promise<void> }>;
+  readonly delegate: DelegateIpam;
+  /** The node's name: pool mode's default `ipam.nodeName`. */
+  hostname(): string;
+  /** The clock (milliseconds since the epoch). */
+  now(): number;
+  /** The process environment delegates inherit beneath the CNI_* variables. */
+  readonly baseEnv?: Readonly<Record<string, string | undefined>>;
+}

@@ -1,0 +1,186 @@
+import { type CniResult, type PluginHandlers, runPlugin } from '@twill/cni-core';
+import { MemoryStore } from '@twill/ipam';
+import { describe, expect, it } from 'vitest';
+
+import { DatastoreNotReadyError, LinkExistsError } from '../../src/plugin/errors.js';
+import { StoreEndpointRegistry } from '../../src/plugin/endpoints.js';
+import { createTwillPluginHandlers } from '../../src/plugin/handlers.js';
+import { hostInterfaceName } from '../../src/plugin/names.js';
+import { type DelegateIpam, type Plumbing, type PodPlumbingRequest, type TwillPluginPorts } from '../../src/plugin/ports.js';
+
+// A kernel in a map: which host links exist, with what they were plumbed.
+class FakePlumbing implements Plumbing {
+  readonly links = new Map<string, PodPlumbingRequest>();
+  failNext: Error | undefined;
+
+  add(request: PodPlumbingRequest): Promise<{ hostMac: string; podMac: string }> {
+    if (this.failNext !== undefined) {
+      const error = this.failNext;
+      this.failNext = undefined;
+      return Promise.reject(error);
+    }
+    if (this.links.has(request.hostInterface)) return Promise.reject(new LinkExistsError(request.hostInterface, 'the node', 'remove it'));
+    this.links.set(request.hostInterface, request);
+    return Promise.resolve({ hostMac: 'ee:ee:ee:ee:ee:ee', podMac: '02:00:00:00:00:01' });
+  }
+
+  remove(request: { hostInterface: string }): Promise<void> {
+    this.links.delete(request.hostInterface);
+    return Promise.resolve();
+  }
+
+  check(request: PodPlumbingRequest): Promise<string[]> {
+    const link = this.links.get(request.hostInterface);
+    if (link === undefined) return Promise.resolve([`host: interface ${request.hostInterface} is missing`]);
+    return Promise.resolve(request.addresses.filter((a) => !link.addresses.includes(a)).map((a) => `pod: lacks address ${a}`));
+  }
+}
+
+function setup(options: { delegate?: DelegateIpam; openFails?: boolean } = {}) {
+  const store = new MemoryStore();
+  const plumbing = new FakePlumbing();
+  const ports: TwillPluginPorts = {
+    plumbing,
+    openDatastore: () =>
+      options.openFails === true
+        ? Promise.reject(new DatastoreNotReadyError('/nowhere/twill.db', 'EACCES'))
+        : Promise.resolve({ datastore: { store, endpoints: new StoreEndpointRegistry(store), location: 'memory' }, release: () => Promise.resolve() }),
+    delegate: options.delegate ?? {
+      add: () => Promise.reject(new Error('no delegate')),
+      del: () => Promise.reject(new Error('no delegate')),
+      check: () => Promise.reject(new Error('no delegate')),
+    },
+    hostname: () => 'node-a',
+    now: () => 1_000,
+  };
+  return { store, plumbing, handlers: createTwillPluginHandlers(ports), endpoints: new StoreEndpointRegistry(store) };
+}
+
+// Blocks are claimed at random: any address of the pools, at full length.
+const V4 = expect.stringMatching(/^10\.244\.0\.\d+\/32$/u) as unknown as string;
+const V6 = expect.stringMatching(/^fd00:10::[0-9a-f]*\/128$/u) as unknown as string;
+
+const poolConfig = { cniVersion: '1.1.0', name: 'net1', type: 'twill', mtu: 1450, ipam: { type: 'twill-ipam', pools: [{ cidr: '10.244.0.0/24', blockSize: 28 }, { cidr: 'fd00:10::/120', blockSize: 124 }] } };
+
+async function call(handlers: PluginHandlers, command: string, config: object, env: Record<string, string> = {}): Promise<{ code: number; out: Record<string, unknown> | undefined }> {
+  let stdout = '';
+  const code = await runPlugin(
+    {
+      env: { CNI_COMMAND: command, CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/pod1', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin', CNI_ARGS: 'K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-0', ...env },
+      stdin: new TextEncoder().encode(JSON.stringify(config)),
+      stdout: { write: (chunk: string) => (stdout += chunk) },
+      stderr: { write: () => true },
+    },
+    handlers,
+  );
+  return { code, out: stdout.trim() === '' ? undefined : (JSON.parse(stdout) as Record<string, unknown>) };
+}
+
+describe('twill plugin handlers (fake kernel, memory store)', () => {
+  it('ADD plumbs the pool addresses as /32 and /128 and answers 1.1.0 with routes via the link-local gateways', async () => {
+    const { handlers, plumbing, endpoints } = setup();
+    const { code, out } = await call(handlers, 'ADD', poolConfig);
+    expect(code).toBe(0);
+    const host = hostInterfaceName('c1', 'eth0');
+    expect(out).toEqual({
+      cniVersion: '1.1.0',
+      interfaces: [
+        { name: host, mac: 'ee:ee:ee:ee:ee:ee' },
+        { name: 'eth0', mac: '02:00:00:00:00:01', sandbox: '/run/netns/pod1' },
+      ],
+      ips: [
+        { address: V4, gateway: '169.254.1.1', interface: 1 },
+        { address: V6, gateway: 'fe80::1', interface: 1 },
+      ],
+      routes: [
+        { dst: '0.0.0.0/0', gw: '169.254.1.1' },
+        { dst: '::/0', gw: 'fe80::1' },
+      ],
+    });
+    expect(plumbing.links.get(host)).toMatchObject({ mtu: 1450, ifName: 'eth0', netns: '/run/netns/pod1' });
+    expect(await endpoints.list('net1')).toEqual([
+      { network: 'net1', containerId: 'c1', ifName: 'eth0', hostInterface: host, addresses: [V4, V6], netns: '/run/netns/pod1', namespace: 'shop', pod: 'web-0', since: 1_000 },
+    ]);
+  });
+
+  it('converts the result to the version asked for (0.4.0)', async () => {
+    const { handlers } = setup();
+    const { out } = await call(handlers, 'ADD', { ...poolConfig, cniVersion: '0.4.0' });
+    expect(out).toMatchObject({ cniVersion: '0.4.0', ips: [{ version: '4', address: V4, gateway: '169.254.1.1', interface: 1 }, { version: '6' }] });
+  });
+
+  it('a failed plumbing leaves nothing: the address goes back to the pool, no endpoint', async () => {
+    const { handlers, plumbing, endpoints } = setup();
+    plumbing.failNext = new LinkExistsError('eth0', '/run/netns/pod1', 'ask for another CNI_IFNAME');
+    const failed = await call(handlers, 'ADD', poolConfig);
+    expect(failed).toMatchObject({ code: 1, out: { code: 120, msg: 'twill: interface eth0 already exists in /run/netns/pod1', details: 'ask for another CNI_IFNAME' } });
+    expect(plumbing.links.size).toBe(0);
+    expect(await endpoints.list('net1')).toEqual([]);
+    // The handle holds nothing, so the same container can ADD again.
+    expect((await call(handlers, 'ADD', poolConfig)).code).toBe(0);
+  });
+
+  it('DEL releases by handle and is idempotent (twice, and without CNI_NETNS)', async () => {
+    const { handlers, plumbing, endpoints } = setup();
+    const first = await call(handlers, 'ADD', poolConfig);
+    expect((await call(handlers, 'DEL', poolConfig)).code).toBe(0);
+    expect((await call(handlers, 'DEL', poolConfig, { CNI_NETNS: '' })).code).toBe(0);
+    expect(plumbing.links.size).toBe(0);
+    expect(await endpoints.list('net1')).toEqual([]);
+    // The released address rests (cooldown): a new pod gets another one, and no duplicate.
+    const again = await call(handlers, 'ADD', poolConfig, { CNI_CONTAINERID: 'c2' });
+    expect((again.out?.['ips'] as { address: string }[])[0]?.address).not.toBe((first.out?.['ips'] as { address: string }[])[0]?.address);
+  });
+
+  it('CHECK passes on what ADD made and reports drift with code 121 and every difference', async () => {
+    const { handlers, plumbing } = setup();
+    const { out } = await call(handlers, 'ADD', poolConfig);
+    const prevResult = out as unknown as CniResult;
+    expect((await call(handlers, 'CHECK', { ...poolConfig, prevResult })).code).toBe(0);
+    plumbing.links.clear();
+    const drift = await call(handlers, 'CHECK', { ...poolConfig, prevResult });
+    expect(drift.out).toMatchObject({ code: 121, msg: 'twill: the attachment has drifted (1 difference)', details: `host: interface ${hostInterfaceName('c1', 'eth0')} is missing` });
+  });
+
+  it('GC removes links, addresses and endpoints of attachments not in cni.dev/valid-attachments', async () => {
+    const { handlers, plumbing, endpoints } = setup();
+    await call(handlers, 'ADD', poolConfig);
+    await call(handlers, 'ADD', poolConfig, { CNI_CONTAINERID: 'c2' });
+    const gc = await call(handlers, 'GC', { ...poolConfig, 'cni.dev/valid-attachments': [{ containerID: 'c2', ifname: 'eth0' }] });
+    expect(gc.code).toBe(0);
+    expect([...plumbing.links.keys()]).toEqual([hostInterfaceName('c2', 'eth0')]);
+    expect((await endpoints.list('net1')).map((e) => e.containerId)).toEqual(['c2']);
+  });
+
+  it('STATUS answers 50 while the datastore cannot be opened, and succeeds when it can', async () => {
+    expect((await call(setup({ openFails: true }).handlers, 'STATUS', poolConfig)).out).toMatchObject({ code: 50, msg: 'twill: the datastore at /nowhere/twill.db is not ready' });
+    expect((await call(setup().handlers, 'STATUS', poolConfig)).code).toBe(0);
+  });
+
+  it('delegates IPAM to ipam.type with the CNI variables and the whole configuration', async () => {
+    const calls: { command: string; type: string; env: Record<string, string | undefined>; config: unknown }[] = [];
+    const record =
+      (command: string) =>
+      (type: string, config: Uint8Array, options: { env: Record<string, string | undefined> }) => {
+        calls.push({ command, type, env: options.env, config: JSON.parse(new TextDecoder().decode(config)) });
+      };
+    const delegate: DelegateIpam = {
+      add: (type, config, options) => {
+        record('ADD')(type, config, options);
+        return Promise.resolve({ cniVersion: '1.1.0', ips: [{ address: '10.22.0.5/24', gateway: '10.22.0.1' }], dns: { nameservers: ['10.96.0.10'] } });
+      },
+      del: (type, config, options) => Promise.resolve(record('DEL')(type, config, options)),
+      check: (type, config, options) => Promise.resolve(record('CHECK')(type, config, options)),
+    };
+    const { handlers } = setup({ delegate });
+    const config = { cniVersion: '1.1.0', name: 'net2', type: 'twill', ipam: { type: 'host-local', subnet: '10.22.0.0/24' } };
+    const { out } = await call(handlers, 'ADD', config);
+    expect(out).toMatchObject({ ips: [{ address: '10.22.0.5/32', gateway: '169.254.1.1', interface: 1 }], dns: { nameservers: ['10.96.0.10'] } });
+    await call(handlers, 'DEL', config);
+    expect(calls.map((c) => [c.command, c.type, c.env['CNI_COMMAND'], c.env['CNI_CONTAINERID'], c.env['CNI_ARGS']])).toEqual([
+      ['ADD', 'host-local', 'ADD', 'c1', 'K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-0'],
+      ['DEL', 'host-local', 'DEL', 'c1', 'K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-0'],
+    ]);
+    expect(calls[0]?.config).toEqual(config);
+  });
+});
