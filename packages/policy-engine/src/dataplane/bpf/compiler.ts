@@ -6,7 +6,7 @@ import { formatEndpointRef } from '../../model/endpoint.js';
 import { formatPolicyRef, type PolicyRef } from '../../model/policy.js';
 import { type EffectiveRule, type EndpointPolicy, type PolicyIndexDiff } from '../../engine/types.js';
 import { FIRST_PEER_CLASS, PeerClasses, type IpcacheEntry, type PeerClass } from './peer-classes.js';
-import { directionEntries, PreparedDirection, type RuleIds } from './policy-entries.js';
+import { directionEntries, PreparedDirection, type PeerEntryCache, type RuleIds } from './policy-entries.js';
 import { BPF_DEFAULT_RULE, diffBpfEntries, type BpfPolicyEntry, type BpfRuleRef } from './types.js';
 
 /** One endpoint whose policy map entries changed. */
@@ -38,6 +38,8 @@ interface EndpointState {
   /** Entries per direction; undefined when the direction must be compiled again. */
   ingressEntries: readonly BpfPolicyEntry[] | undefined;
   egressEntries: readonly BpfPolicyEntry[] | undefined;
+  /** Per direction, the peers' entries of the last compilation, to reuse. */
+  readonly caches: { ingress: PeerEntryCache | undefined; egress: PeerEntryCache | undefined };
   entries: readonly BpfPolicyEntry[];
 }
 
@@ -56,12 +58,20 @@ export class BpfMapCompiler {
   readonly #ruleIds = new Map<string, BpfRuleRef>();
   readonly #rules = new Map<number, BpfRuleRef>([[BPF_DEFAULT_RULE, { id: BPF_DEFAULT_RULE, kind: 'default' }]]);
 
-  readonly #ids: RuleIds = {
-    rule: (direction, tier, rule: EffectiveRule) =>
-      this.#ruleId(`r\u0000${direction}\u0000${policyText(rule.policy)}\u0000${rule.ruleIndex}`, (id) => ({ id, kind: 'rule', direction, policy: rule.policy, ruleIndex: rule.ruleIndex, tier })),
-    isolated: (direction, tier, isolatedBy) =>
-      this.#ruleId(`i\u0000${direction}\u0000${tier}\u0000${isolatedBy.map(policyText).join('\u0001')}`, (id) => ({ id, kind: 'isolated', direction, tier, isolatedBy })),
-  };
+  // A tier's default deny has one id per endpoint, direction and tier, whatever policies
+  // isolate it (its description follows them): a policy that starts or stops isolating
+  // the endpoint changes no entry of the peers its rules do not name.
+  #ids(endpoint: string): RuleIds {
+    return {
+      rule: (direction, tier, rule: EffectiveRule) =>
+        this.#ruleId(`r\u0000${direction}\u0000${policyText(rule.policy)}\u0000${rule.ruleIndex}`, (id) => ({ id, kind: 'rule', direction, policy: rule.policy, ruleIndex: rule.ruleIndex, tier })),
+      isolated: (direction, tier, isolatedBy) => {
+        const id = this.#ruleId(`i\u0000${endpoint}\u0000${direction}\u0000${tier}`, (n) => ({ id: n, kind: 'isolated', direction, tier, isolatedBy }));
+        this.#rules.set(id, { id, kind: 'isolated', direction, tier, isolatedBy });
+        return id;
+      },
+    };
+  }
 
   #ruleId(text: string, make: (id: number) => BpfRuleRef): number {
     const found = this.#ruleIds.get(text);
@@ -90,15 +100,17 @@ export class BpfMapCompiler {
       const old = this.#endpoints.get(policy.key);
       if (old !== undefined) previous.set(policy.key, old.entries);
       const local = policy.addresses[0];
+      const ids = this.#ids(policy.key);
       // A direction whose rules (and local address) did not change keeps its compiled form.
       const keep = (d: 'ingress' | 'egress'): boolean => old !== undefined && !policy.changed.includes(d) && old.policy.addresses[0] === local;
       const state: EndpointState = {
         policy,
-        ingress: old !== undefined && keep('ingress') ? old.ingress : new PreparedDirection('ingress', policy.ingress, local, this.#ids),
-        egress: old !== undefined && keep('egress') ? old.egress : new PreparedDirection('egress', policy.egress, local, this.#ids),
+        ingress: old !== undefined && keep('ingress') ? old.ingress : new PreparedDirection('ingress', policy.ingress, local, ids),
+        egress: old !== undefined && keep('egress') ? old.egress : new PreparedDirection('egress', policy.egress, local, ids),
         ingressEntries: keep('ingress') ? old?.ingressEntries : undefined,
         egressEntries: keep('egress') ? old?.egressEntries : undefined,
         entries: old?.entries ?? [],
+        caches: { ingress: old?.caches.ingress, egress: old?.caches.egress },
       };
       // Retain before release: CIDRs both versions name never drop to no user (no recomputation).
       for (const d of ['ingress', 'egress'] as const) {
@@ -146,9 +158,14 @@ export class BpfMapCompiler {
     for (const key of [...dirty].sort()) {
       const state = this.#endpoints.get(key);
       if (state === undefined) continue;
-      state.ingressEntries ??= directionEntries(state.ingress, classes);
-      state.egressEntries ??= directionEntries(state.egress, classes);
-      const entries = [...state.ingressEntries, ...state.egressEntries];
+      for (const d of ['ingress', 'egress'] as const) {
+        if (state[`${d}Entries`] !== undefined) continue;
+        const next: PeerEntryCache = new Map();
+        state[`${d}Entries`] = directionEntries(state[d], classes, { previous: state.caches[d], next });
+        state.caches[d] = next;
+      }
+      const { ingressEntries = [], egressEntries = [] } = state;
+      const entries = [...ingressEntries, ...egressEntries];
       state.entries = entries;
       const change = diffBpfEntries(previous.get(key) ?? [], entries);
       if (change.set.length > 0 || change.removed.length > 0) endpoints.push({ key, entries, ...change });

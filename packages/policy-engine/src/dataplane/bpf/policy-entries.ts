@@ -315,22 +315,54 @@ function namedClasses(d: PreparedDirection, classes: Iterable<PeerClass>): PeerC
 }
 
 /**
+ * Peer entries of an earlier compilation of the same endpoint direction, by peer class:
+ * reused when the rules that match the peer are the same rule objects in the same tiers
+ * and the any-identity verdicts did not change (one policy of thousands changed).
+ */
+export type PeerEntryCache = Map<number, { readonly rules: readonly EffectiveRule[]; readonly key: string; readonly entries: readonly BpfPolicyEntry[] }>;
+
+const decisionText = (x: Decision | undefined): string => (x === undefined ? '-' : `${x.verdict}/${x.rule}`);
+
+function verdictsText(v: Verdicts): string {
+  const parts = [decisionText(v.other)];
+  for (const [protocol, segments] of v.protocols) parts.push(`${protocol}:${segments.map((x) => `${x.first}-${x.last}=${decisionText(x.decision)}`).join(',')}`);
+  return parts.join(';');
+}
+
+/**
  * The policy map entries of one endpoint direction: entries for any other peer
  * ({@link BPF_ANY_IDENTITY}), and for each class some rule names whose verdicts differ
- * from those.
+ * from those. With `cache`, unchanged peers' entries come from `previous`; every peer's
+ * go into `next`.
  */
-export function directionEntries(d: PreparedDirection, classes: Iterable<PeerClass>): BpfPolicyEntry[] {
+export function directionEntries(d: PreparedDirection, classes: Iterable<PeerClass>, cache?: { readonly previous: PeerEntryCache | undefined; readonly next: PeerEntryCache }): BpfPolicyEntry[] {
   if (d.open) return [{ direction: d.direction, identity: BPF_ANY_IDENTITY, port: 0, portBits: 0, ...DEFAULT_ALLOW }];
   const wildcard = d.rules.flatMap((r, i) => (r.wildcard ? [i] : []));
   const any = verdictsFor(d, wildcard);
   const out = fullEntries(d.direction, BPF_ANY_IDENTITY, any);
+  const shared = cache === undefined ? '' : `${d.localAddress ?? '-'}|${verdictsText(any)}|${d.tierEnds.map(decisionText).join(',')}`;
   for (const peer of namedClasses(d, classes)) {
     const candidates = new Set<number>(d.byIdentity.get(peer.identity));
     for (const c of peer.cidrs) for (const i of d.byCidr.get(c) ?? []) candidates.add(i);
     const extra = [...candidates].filter((i) => !(d.rules[i] as Prepared).wildcard && (d.rules[i] as Prepared).rule.remote.peers.some((a) => atomMatches(a, peer)));
     if (extra.length === 0) continue;
-    const v = verdictsFor(d, [...wildcard, ...extra].sort((a, b) => a - b), any, extra);
-    out.push(...(sparseEntries(d.direction, peer.id, v, any) ?? fullEntries(d.direction, peer.id, v)));
+    const matching = [...wildcard, ...extra].sort((a, b) => a - b);
+    let entries: readonly BpfPolicyEntry[] | undefined;
+    if (cache !== undefined) {
+      const rules = matching.map((i) => (d.rules[i] as Prepared).rule);
+      const key = `${peer.identity}|${peer.cidrs.join(',')}|${matching.map((i) => (d.rules[i] as Prepared).tier).join(',')}|${shared}`;
+      const before = cache.previous?.get(peer.id);
+      if (before !== undefined && before.key === key && before.rules.length === rules.length && before.rules.every((r, i) => r === rules[i])) entries = before.entries;
+      if (entries === undefined) {
+        const v = verdictsFor(d, matching, any, extra);
+        entries = sparseEntries(d.direction, peer.id, v, any) ?? fullEntries(d.direction, peer.id, v);
+      }
+      cache.next.set(peer.id, { rules, key, entries });
+    } else {
+      const v = verdictsFor(d, matching, any, extra);
+      entries = sparseEntries(d.direction, peer.id, v, any) ?? fullEntries(d.direction, peer.id, v);
+    }
+    out.push(...entries);
   }
   return out;
 }

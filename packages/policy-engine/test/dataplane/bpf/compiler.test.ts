@@ -63,4 +63,20 @@ describe('BpfMapCompiler', () => {
     const denied = lookupBpfVerdict(compiler.entries('x/b') ?? [], compiler.ipcache(), { direction: 'ingress', remote: '192.0.2.1', protocol: PROTOCOL.UDP, port: 80 });
     expect(compiler.describeRule(denied.entry?.rule ?? -1)).toBe('tier default default deny (ingress, isolated by NetworkPolicy x/b-from-cidr)');
   });
+
+  it('compiles a policy edited in place again, even where nothing else about its peers moved', () => {
+    const index = new PolicyIndex();
+    const compiler = new BpfMapCompiler();
+    const fromCidr = (port: number) => compileNetworkPolicy(parseNetworkPolicy({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'b-from-cidr', namespace: 'x' },
+      spec: { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [{ ipBlock: { cidr: '192.0.2.0/24' } }], ports: [{ protocol: 'TCP', port }] }] },
+    }));
+    compiler.apply(index.apply([{ kind: 'upsert-endpoint', endpoint: pod('b', '10.8.0.2', { pod: 'b' }) }, { kind: 'upsert-policy', policy: fromCidr(80) }]));
+    const verdict = (port: number) => lookupBpfVerdict(compiler.entries('x/b') ?? [], compiler.ipcache(), { direction: 'ingress', remote: '192.0.2.9', protocol: PROTOCOL.TCP, port }).entry?.verdict;
+    expect([verdict(80), verdict(81)]).toEqual(['allow', 'deny']);
+    compiler.apply(index.upsertPolicy(fromCidr(81)));
+    expect([verdict(80), verdict(81)]).toEqual(['deny', 'allow']);
+  });
 });
