@@ -171,6 +171,21 @@ class AllocationAttempt {
     // commit require its absence (one store read less per allocation; on SQLite a SELECT).
     // A later attempt, or a failure, reads it to report a duplicate.
     if (this.attempt === 1) this.txn.assumeAbsent(this.job.handleKey);
+    // On an asynchronous store, read the blocks the node allocated from last before
+    // deciding: in the steady state that is every read the decision needs, so it runs
+    // once instead of stopping at the first read (see settle()).
+    if (this.ctx.store.sync === undefined) {
+      const reads: Promise<unknown>[] = [];
+      for (const family of this.job.families) {
+        const last = this.ctx.lastBlock.get(lastBlockKey(family, this.job.request.node));
+        if (last !== undefined) reads.push(this.txn.entry(this.ctx.keys.block(last)));
+      }
+      if (reads.length > 0) return Promise.all(reads).then(() => this.decideAndCommit());
+    }
+    return this.decideAndCommit();
+  }
+
+  decideAndCommit(): AttemptOutcome<PoolAllocation> | Promise<AttemptOutcome<PoolAllocation>> {
     let picked: PoolAllocatedAddress[] | Promise<PoolAllocatedAddress[]>;
     try {
       picked = settle(this.txn, this);
