@@ -5,3 +5,6 @@
  * @packageDocumentation
  */
 export {};
+
+// The twill CNI plugin: configuration, handlers, plumbing, the standalone entry, serving and installing.
+export * from './plugin/index.js';

@@ -1,0 +1,95 @@
+// `twill` served warm by the agent: the native forwarder installed as `twill` hands
+// each call to cni-core's servePlugins in the agent's process, which keeps the
+// datastores open between calls.
+import { type PluginServer, type PluginServerLogger, servePlugins } from '@twill/cni-core';
+import { type NetnsRef } from '@twill/cni-core/net';
+import { type Store } from '@twill/ipam';
+
+import { databasePath, TWILL_DEFAULTS, type TwillConfig } from '../config.js';
+import { createTwillPluginHandlers } from '../handlers.js';
+import { datastoreOver, nodeTwillPluginPorts, openTwillStore } from './main.js';
+
+/** Options of {@link serveTwill}. */
+export interface ServeTwillOptions {
+  /** The socket (default `/run/twill/agent.sock`, the forwarder's default). */
+  readonly socketPath?: string;
+  /** The node's namespace, where host ends and routes go (default: this process's). */
+  readonly hostNetns?: NetnsRef;
+  /** Where connection failures are reported. */
+  readonly logger?: PluginServerLogger;
+}
+
+// One open store per database file, and one call at a time on it: the pool allocator's
+// compare-and-swap would only make concurrent calls of one process retry each other.
+class WarmDatastores {
+  readonly #stores = new Map<string, Promise<Store>>();
+  readonly #tails = new Map<string, Promise<void>>();
+
+  async open(config: TwillConfig): Promise<{ datastore: ReturnType<typeof datastoreOver>; release(): Promise<void> }> {
+    const path = databasePath(config);
+    const previous = this.#tails.get(path) ?? Promise.resolve();
+    let done!: () => void;
+    const tail = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    this.#tails.set(path, tail);
+    await previous;
+    try {
+      let store = this.#stores.get(path);
+      if (store === undefined) {
+        store = openTwillStore(config);
+        this.#stores.set(path, store);
+        // A failed open is tried again by the next call.
+        store.catch(() => this.#stores.delete(path));
+      }
+      const open = await store;
+      return {
+        datastore: datastoreOver(open, path),
+        release: () => {
+          done();
+          if (this.#tails.get(path) === tail) this.#tails.delete(path);
+          return Promise.resolve();
+        },
+      };
+    } catch (error) {
+      done();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    const stores = [...this.#stores.values()];
+    this.#stores.clear();
+    await Promise.allSettled(stores.map(async (store) => (await store).close()));
+  }
+}
+
+/**
+ * Serves the `twill` plugin on a unix socket (mode 0600) for the native forwarder
+ * installed as `<binDir>/twill` (see installTwill): the same handlers and answers as the
+ * standalone plugin, with the datastores kept open. `close()` answers the calls in
+ * progress, removes the socket and closes the stores.
+ * @throws PluginServerError when another process serves the socket.
+ */
+export async function serveTwill(options: ServeTwillOptions = {}): Promise<PluginServer> {
+  const warm = new WarmDatastores();
+  const ports = nodeTwillPluginPorts({
+    ...(options.hostNetns === undefined ? {} : { hostNetns: options.hostNetns }),
+    openDatastore: (config) => warm.open(config),
+  });
+  const server = await servePlugins({
+    socketPath: options.socketPath ?? TWILL_DEFAULTS.agentSocket,
+    plugins: { twill: createTwillPluginHandlers(ports) },
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+  return {
+    socketPath: server.socketPath,
+    get inFlight() {
+      return server.inFlight;
+    },
+    async close() {
+      await server.close();
+      await warm.close();
+    },
+  };
+}
