@@ -30,6 +30,19 @@ export interface OutgoingDelta {
 class PeerDelta {
   readonly withdrawn: PrefixKey[] = [];
   readonly groups = new Map<AttributeSet, PrefixKey[]>();
+  /** The group last added to: consecutive prefixes mostly share attributes. */
+  private lastSet: AttributeSet | undefined;
+  private lastGroup: PrefixKey[] = [];
+
+  announce(set: AttributeSet, key: PrefixKey): void {
+    if (set !== this.lastSet) {
+      let group = this.groups.get(set);
+      if (!group) this.groups.set(set, (group = []));
+      this.lastSet = set;
+      this.lastGroup = group;
+    }
+    this.lastGroup.push(key);
+  }
 
   toOutgoing(): OutgoingDelta {
     return {
@@ -54,6 +67,11 @@ export class ExportRun {
   /** Without an export policy: per target peer, keyed by a number made of the source peer, attribute set and family. */
   private readonly plain = new Map<PeerEntry, Map<number, AttributeSet>>();
   private readonly policedCache = new Map<string, AttributeSet>();
+  // The last export without policy, and the last peer's delta: a table is mostly runs
+  // of prefixes with the same best-path attributes, exported to one peer after another.
+  private lastPeer: PeerEntry | undefined;
+  private lastDelta: PeerDelta | undefined;
+  private last: { target: PeerEntry; source: PeerEntry; attrs: AttributeSet; family: 4 | 6; out: AttributeSet } | undefined;
 
   constructor(
     private readonly table: RouteTable,
@@ -66,14 +84,14 @@ export class ExportRun {
     const out = best === undefined ? undefined : this.exportSet(peer, key, best);
     const previous = peer.adjRibOut.get(key);
     if (out === previous) return;
-    let delta = this.deltas.get(peer);
+    let delta = peer === this.lastPeer ? this.lastDelta : this.deltas.get(peer);
     if (delta === undefined) this.deltas.set(peer, (delta = new PeerDelta()));
+    this.lastPeer = peer;
+    this.lastDelta = delta;
     if (out) {
       out.refs += 1;
       peer.adjRibOut.set(key, out);
-      let group = delta.groups.get(out);
-      if (!group) delta.groups.set(out, (group = []));
-      group.push(key);
+      delta.announce(out, key);
     } else {
       peer.adjRibOut.delete(key);
       delta.withdrawn.push(key);
@@ -99,6 +117,8 @@ export class ExportRun {
     if (!mayAdvertise(best, peer)) return undefined;
     const policy = peer.config.exportPolicy;
     if (policy === undefined) {
+      const last = this.last;
+      if (last !== undefined && last.attrs === best.attrs && last.source === best.peer && last.target === peer && last.family === family) return last.out;
       // Attribute set ids are small integers; 2^13 peers and 2 families fit below them.
       const cacheKey = (best.attrs.id * 8192 + best.peer.index) * 2 + (family === 6 ? 1 : 0);
       let cache = this.plain.get(peer);
@@ -108,6 +128,7 @@ export class ExportRun {
         out = this.table.attributes.intern(exportRewrite(best, best.attrs.value, best.attrs.value, peer, this.me, family));
         cache.set(cacheKey, out);
       }
+      this.last = { target: peer, source: best.peer, attrs: best.attrs, family, out };
       return out;
     }
     const outcome = evaluatePolicy(policy, { prefix: key, attributes: best.attrs });
