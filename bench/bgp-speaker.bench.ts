@@ -108,9 +108,12 @@ class Bird {
 
 /** The twill child process and its one-reply-per-command channel. */
 class TwillPeer {
-  private readonly replies: ((m: Record<string, number | boolean>) => void)[] = [];
+  private readonly replies: { resolve: (m: Record<string, number | boolean>) => void; reject: (e: Error) => void }[] = [];
   private constructor(readonly child: ChildProcess) {
-    child.on('message', (m: Record<string, number | boolean>) => this.replies.shift()?.(m));
+    child.on('message', (m: Record<string, number | boolean>) => this.replies.shift()?.resolve(m));
+    child.once('exit', (code) => {
+      for (const r of this.replies.splice(0)) r.reject(new Error(`twill peer exited (${code})`));
+    });
   }
   static async start(args: object, profileDir?: string): Promise<TwillPeer> {
     const flags = ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', '--conditions=@twill/source'];
@@ -121,10 +124,7 @@ class TwillPeer {
     return peer;
   }
   next(): Promise<Record<string, number | boolean>> {
-    return new Promise((resolve, reject) => {
-      this.replies.push(resolve);
-      this.child.once('exit', (code) => reject(new Error(`twill peer exited (${code})`)));
-    });
+    return new Promise((resolve, reject) => this.replies.push({ resolve, reject }));
   }
   ask(command: object): Promise<Record<string, number | boolean>> {
     const reply = this.next();
@@ -188,6 +188,7 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
     for (let i = 0; i < runs; i += 1) {
       const before = await twill.ask({ cmd: 'memory' });
       let cpuMs = 0;
+      await twill.ask({ cmd: 'mark' });
       rx.twill.push(
         await timed(
           source,

@@ -1,12 +1,13 @@
-// The twill side of the BGP benchmarks (bench/bgp-receive.bench.ts, bgp-send.bench.ts),
+// The twill side of the BGP benchmark (bench/bgp-speaker.bench.ts: receive and send),
 // run as a child process so that the harness's polling of BIRD does not share its event
 // loop and so that its heap and RSS are its own. One BgpSpeaker with one peer, its
 // socket opened inside the given network namespace (as the agent does). Commands come
 // over the IPC channel; each gets one reply.
 //   { cmd: 'established' }               -> { established: true } once the session is up
-//   { cmd: 'fib', routes: N }            -> { reached: N } when the FibSink holds N routes
+//   { cmd: 'mark' }                      -> { marked: true }; CPU time is counted from here
+//   { cmd: 'fib', routes: N }            -> { reached: N, cpuMs } when the FibSink holds N routes
 //   { cmd: 'memory' }                    -> { heapUsed, rss } after a full GC
-//   { cmd: 'cpu' }                       -> { cpuMs } since the last `fib` or `originate`
+//   { cmd: 'cpu' }                       -> { cpuMs } since the last `mark` or `originate`
 //   { cmd: 'originate', count: N }       -> { originated: N } (N /24s from 11.0.0.0)
 //   { cmd: 'withdraw', count: N }        -> { withdrawn: N }
 //   { cmd: 'stop' }                      -> exits
@@ -28,6 +29,7 @@ type Command =
   | { cmd: 'fib'; routes: number }
   | { cmd: 'memory' }
   | { cmd: 'cpu' }
+  | { cmd: 'mark' }
   | { cmd: 'originate'; count: number }
   | { cmd: 'withdraw'; count: number }
   | { cmd: 'stop' };
@@ -77,10 +79,15 @@ process.on('message', (message: Command) => {
   switch (message.cmd) {
     case 'established':
       return established();
-    case 'fib':
-      if (installed === message.routes) return reply({ reached: installed });
-      waitingFor = message.routes;
+    case 'mark':
       cpuAtWait = process.cpuUsage();
+      return reply({ marked: true });
+    case 'fib':
+      if (installed === message.routes) {
+        const cpu = process.cpuUsage(cpuAtWait);
+        return reply({ reached: installed, cpuMs: (cpu.user + cpu.system) / 1000 });
+      }
+      waitingFor = message.routes;
       return;
     case 'cpu': {
       const cpu = process.cpuUsage(cpuAtWait);
