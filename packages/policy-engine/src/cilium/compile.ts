@@ -196,11 +196,15 @@ function compilePolicyRule(ref: PolicyRef, rule: CiliumPolicyRule, path: string,
  * each of `specs`), an allow policy in the default tier at order 1000 (when the rule has
  * ingress or egress sections) and a deny policy in the deny-precedence tier (when it has
  * ingressDeny or egressDeny rules). Rule origins name the rule's path: `specs[1].ingress[0]`.
+ * The policies share the document's `ref` and are numbered by `part` (absent on the first).
  */
 export function compileCiliumPolicy(policy: CiliumPolicy): Policy[] {
   const namespace = policy.kind === 'CiliumNetworkPolicy' ? policy.metadata.namespace : undefined;
   const ref: PolicyRef = { dialect: 'cilium', kind: policy.kind, ...(namespace === undefined ? {} : { namespace }), name: policy.metadata.name };
-  return policy.rules.flatMap(({ path, rule }) => compilePolicyRule(ref, rule, path, namespace));
+  // Every part after the first is numbered, so an index keeps them side by side.
+  return policy.rules
+    .flatMap(({ path, rule }) => compilePolicyRule(ref, rule, path, namespace))
+    .map((compiled, part) => (part === 0 ? compiled : { ...compiled, part }));
 }
 
 /**

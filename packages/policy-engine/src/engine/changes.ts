@@ -4,7 +4,7 @@ import { type IdentityAllocator } from '../identity/allocator.js';
 import { type Endpoint, type EndpointRef, type Namespace, type NetworkSet } from '../model/endpoint.js';
 import { type Policy, type PolicyRef, type Tier } from '../model/policy.js';
 
-/** One change to a `PolicyIndex`; `upsert` adds or replaces by name. */
+/** One change to a `PolicyIndex`; `upsert` adds or replaces by name (for policies: by reference and part). */
 export type PolicyIndexChange =
   | { readonly kind: 'upsert-endpoint'; readonly endpoint: Endpoint }
   | { readonly kind: 'delete-endpoint'; readonly ref: EndpointRef }
@@ -15,7 +15,9 @@ export type PolicyIndexChange =
   | { readonly kind: 'upsert-tier'; readonly tier: Tier }
   | { readonly kind: 'delete-tier'; readonly name: string }
   | { readonly kind: 'upsert-policy'; readonly policy: Policy }
-  | { readonly kind: 'delete-policy'; readonly ref: PolicyRef };
+  | { readonly kind: 'delete-policy'; readonly ref: PolicyRef }
+  /** Replaces every part of one document by `policies` (each must have `ref`): how to update a document that compiled to several policies. */
+  | { readonly kind: 'replace-policies'; readonly ref: PolicyRef; readonly policies: readonly Policy[] };
 
 /** Options for `PolicyIndex`. */
 export interface PolicyIndexOptions {

@@ -8,7 +8,7 @@ import { RESERVED_IDENTITY, type NumericIdentity } from '../identity/reserved.js
 import { parseCidr, parseIpAddress, type Cidr } from '../model/cidr.js';
 import { type Endpoint, type EndpointRef, type Namespace, type NetworkSet } from '../model/endpoint.js';
 import { NAMESPACE_NAME_LABEL } from '../model/labels.js';
-import { DEFAULT_TIER, DENY_PRECEDENCE_TIER, type Policy, type PolicyRef, type Tier } from '../model/policy.js';
+import { DEFAULT_TIER, DENY_PRECEDENCE_TIER, formatPolicyRef, type Policy, type PolicyRef, type Tier } from '../model/policy.js';
 import { type SelectorSubject } from '../model/selector.js';
 import { endpointKey, type IndexedEndpoint, type IndexedNetworkSet } from '../evaluate/snapshot.js';
 import { type CompiledEndpoint } from './compiled-rules.js';
@@ -60,8 +60,10 @@ export function createPending(): Pending {
   };
 }
 
-/** A policy's key in the index: dialect, kind, namespace and name. */
+/** A policy document's key in the index: dialect, kind, namespace and name. */
 export const policyKey = (ref: PolicyRef): string => `${ref.dialect}\u0000${ref.kind}\u0000${ref.namespace ?? ''}\u0000${ref.name}`;
+/** One part's key: the document's and the part number. */
+const partKey = (policy: Policy): string => `${policyKey(policy.ref)}\u0000${policy.part ?? 0}`;
 const networkSetKey = (ref: { readonly namespace?: string; readonly name: string }): string => `${ref.namespace ?? ''}/${ref.name}`;
 
 /** Parses addresses or CIDRs (a bare address is its host prefix). @throws {PolicyIndexError} naming `path[i]`. */
@@ -94,7 +96,10 @@ export class IndexState {
   readonly namespaceIdentities = new Map<string, Set<NumericIdentity>>();
   readonly ipcache = new Map<string, NumericIdentity>();
   readonly tiers = new Map<string, Tier>([[DENY_PRECEDENCE_TIER.name, DENY_PRECEDENCE_TIER], [DEFAULT_TIER.name, DEFAULT_TIER]]);
+  /** By part key (see `partKey`). */
   readonly policies = new Map<string, PolicyEntry>();
+  /** Each document's part keys, by document key. */
+  readonly documents = new Map<string, Set<string>>();
   /** What peers resolve against: views of the maps above, and per-recomputation caches. */
   readonly universe: PeerUniverse;
 
@@ -180,7 +185,15 @@ export class IndexState {
       case 'upsert-policy':
         return this.upsertPolicy(change.policy, pending);
       case 'delete-policy':
-        return this.deletePolicy(policyKey(change.ref), pending);
+        return this.deleteDocument(policyKey(change.ref), pending);
+      case 'replace-policies': {
+        const key = policyKey(change.ref);
+        const stranger = change.policies.findIndex((p) => policyKey(p.ref) !== key);
+        if (stranger >= 0) throw new PolicyIndexError(`policies[${stranger}].ref`, `not ${formatPolicyRef(change.ref)}`);
+        this.deleteDocument(key, pending);
+        for (const policy of change.policies) this.upsertPolicy(policy, pending);
+        return;
+      }
     }
   }
 
@@ -315,10 +328,14 @@ export class IndexState {
 
   private upsertPolicy(policy: Policy, pending: Pending): void {
     if (!this.tiers.has(policy.tier)) throw new PolicyIndexError('tier', `unknown tier ${JSON.stringify(policy.tier)}`);
-    const key = policyKey(policy.ref);
+    const key = partKey(policy);
     const before = this.policies.get(key);
     const rerank = pending.rerank;
-    this.deletePolicy(key, pending);
+    this.deletePart(key, pending);
+    const document = policyKey(policy.ref);
+    const parts = this.documents.get(document) ?? new Set<string>();
+    parts.add(key);
+    this.documents.set(document, parts);
     const entry: PolicyEntry = { key, policy, selected: new Set(), rank: before?.rank ?? 0, remote: { ingress: [], egress: [] }, shared: { ingress: [], egress: [] } };
     this.policies.set(key, entry);
     pending.fresh.add(entry);
@@ -326,7 +343,12 @@ export class IndexState {
     pending.rerank = rerank || before === undefined || before.policy.tier !== policy.tier || before.policy.order !== policy.order;
   }
 
-  private deletePolicy(key: string, pending: Pending): void {
+  private deleteDocument(document: string, pending: Pending): void {
+    for (const key of this.documents.get(document) ?? []) this.deletePart(key, pending);
+    this.documents.delete(document);
+  }
+
+  private deletePart(key: string, pending: Pending): void {
     const entry = this.policies.get(key);
     if (entry === undefined) return;
     for (const endpointKeyText of entry.selected) {

@@ -77,12 +77,24 @@ export class PolicyIndex {
     return this.apply([{ kind: 'delete-tier', name }]);
   }
 
-  /** Adds or replaces a policy (by dialect, kind, namespace and name). @throws {PolicyIndexError} for an unknown tier. */
+  /**
+   * Adds or replaces a policy, by dialect, kind, namespace, name and `part`: the other
+   * parts of the same document stay. @throws {PolicyIndexError} for an unknown tier.
+   */
   upsertPolicy(policy: Policy): PolicyIndexDiff {
     return this.apply([{ kind: 'upsert-policy', policy }]);
   }
 
-  /** Removes a policy; unknown ones are ignored. */
+  /**
+   * Replaces every part of one document by `policies` (what a front end compiled from its
+   * new version), in one recomputation. An empty list removes the document.
+   * @throws {PolicyIndexError} for a policy with another `ref`, or in an unknown tier.
+   */
+  replacePolicies(ref: PolicyRef, policies: readonly Policy[]): PolicyIndexDiff {
+    return this.apply([{ kind: 'replace-policies', ref, policies }]);
+  }
+
+  /** Removes a policy document, every part of it; unknown ones are ignored. */
   deletePolicy(ref: PolicyRef): PolicyIndexDiff {
     return this.apply([{ kind: 'delete-policy', ref }]);
   }

@@ -156,6 +156,13 @@ export interface DirectionRules {
 /** A policy in the IR. */
 export interface Policy {
   readonly ref: PolicyRef;
+  /**
+   * Which part of its source document this is, when one document compiles to several IR
+   * policies (a Cilium policy: one per rule and per allow/deny half). Absent is part 0.
+   * Parts of one document live side by side in an index; deleting the document removes
+   * them all.
+   */
+  readonly part?: number;
   /** The tier's name; see {@link DEFAULT_TIER} and {@link DENY_PRECEDENCE_TIER}. */
   readonly tier: string;
   /** Lower first; absent sorts after every number (Calico). Ties go by name. */

@@ -6,7 +6,6 @@ export { calicoFixtureCases, netpolCases, NETPOL_CLUSTER, POLICY_ENGINE_TESTS, s
 export { seedCases } from './seed-cases.js';
 export {
   allProbes,
-  distinctRefs,
   labPods,
   PROBE_TIMEOUTS,
   runTruthTable,

@@ -64,25 +64,16 @@ export const PROBE_TIMEOUTS = { firstMs: 400, confirmMs: 2000 } as const;
 const PROTOCOLS: readonly ProbeProtocol[] = ['TCP', 'UDP'];
 
 const keyOf = (e: { readonly namespace?: string; readonly name: string }): string => (e.namespace === undefined ? `host:${e.name}` : `${e.namespace}/${e.name}`);
-const policyKey = (p: Policy): string => `${p.ref.dialect} ${formatPolicyRef(p.ref)} ${p.tier}`;
+/** A policy document's key: a document may compile to several parts (a Cilium policy's allow and deny halves). */
+const documentKey = (p: Policy): string => `${p.ref.dialect} ${formatPolicyRef(p.ref)}`;
 
-/**
- * Gives each policy a reference of its own. A Cilium policy with allow and deny rules
- * compiles to two policies with one reference (in the default and the deny-precedence
- * tiers), and PolicyIndex keys policies by reference alone, so the second would replace
- * the first; the deny half is renamed `<name>~deny` until the index keys by tier too.
- */
-export function distinctRefs(policies: readonly Policy[]): Policy[] {
-  const seen = new Set<string>();
-  return policies.map((p) => {
-    const key = `${p.ref.dialect} ${formatPolicyRef(p.ref)}`;
-    if (!seen.has(key)) {
-      seen.add(key);
-      return p;
-    }
-    return { ...p, ref: { ...p.ref, name: `${p.ref.name}~${p.tier === 'twill:deny-precedence' ? 'deny' : p.tier}` } };
-  });
+function byDocument(policies: readonly Policy[]): Map<string, Policy[]> {
+  const documents = new Map<string, Policy[]>();
+  for (const policy of policies) documents.set(documentKey(policy), [...(documents.get(documentKey(policy)) ?? []), policy]);
+  return documents;
 }
+
+const sameParts = (a: readonly Policy[] | undefined, b: readonly Policy[]): boolean => a !== undefined && a.length === b.length && a.every((p, i) => p === b[i]);
 const setKey = (s: NetworkSet): string => `${s.namespace ?? ''}/${s.name}`;
 
 /** The workloads of a cluster that become pods (one IPv4 address each). */
@@ -93,7 +84,8 @@ export function labPods(cluster: TruthTableCluster): { key: string; ip: string }
 interface State {
   namespaces: Map<string, Namespace>;
   endpoints: Map<string, Endpoint>;
-  policies: Map<string, Policy>;
+  /** Each document's parts, by {@link documentKey}. */
+  policies: Map<string, Policy[]>;
   tiers: Map<string, Tier>;
   networkSets: Map<string, NetworkSet>;
 }
@@ -105,8 +97,8 @@ function changesBetween(before: State, after: State): PolicyIndexChange[] {
   for (const [name, namespace] of after.namespaces) if (before.namespaces.get(name) !== namespace) changes.push({ kind: 'upsert-namespace', namespace });
   for (const [key, endpoint] of after.endpoints) if (before.endpoints.get(key) !== endpoint) changes.push({ kind: 'upsert-endpoint', endpoint });
   for (const [key, set] of after.networkSets) if (before.networkSets.get(key) !== set) changes.push({ kind: 'upsert-network-set', networkSet: set });
-  for (const [key, policy] of after.policies) if (before.policies.get(key) !== policy) changes.push({ kind: 'upsert-policy', policy });
-  for (const [key, policy] of before.policies) if (!after.policies.has(key)) changes.push({ kind: 'delete-policy', ref: policy.ref });
+  for (const [key, parts] of after.policies) if (!sameParts(before.policies.get(key), parts)) changes.push({ kind: 'replace-policies', ref: parts[0]!.ref, policies: parts });
+  for (const [key, parts] of before.policies) if (!after.policies.has(key)) changes.push({ kind: 'delete-policy', ref: parts[0]!.ref });
   for (const [key, set] of before.networkSets) if (!after.networkSets.has(key)) changes.push({ kind: 'delete-network-set', ref: set });
   for (const [name] of before.tiers) if (!after.tiers.has(name) && name !== 'default') changes.push({ kind: 'delete-tier', name });
   return changes;
@@ -120,7 +112,7 @@ function stateOf(cluster: TruthTableCluster, step?: TruthTableStep): State {
   return {
     namespaces,
     endpoints,
-    policies: new Map(distinctRefs(step?.policies ?? []).map((p) => [policyKey(p), p])),
+    policies: byDocument(step?.policies ?? []),
     tiers: new Map((step?.tiers ?? []).map((t) => [t.name, t])),
     networkSets: new Map((step?.networkSets ?? []).map((s) => [setKey(s), s])),
   };
@@ -163,7 +155,7 @@ export async function runTruthTable(options: {
         const snapshot = createSnapshot({
           namespaces: [...next.namespaces.values()],
           endpoints: [...next.endpoints.values()],
-          policies: [...next.policies.values()],
+          policies: [...next.policies.values()].flat(),
           tiers: [...next.tiers.values()],
           networkSets: [...next.networkSets.values()],
           identities,
