@@ -15,10 +15,27 @@ import { type TwillConfig, parseTwillConfig } from './config.js';
 import { AttachmentDriftError, DatastoreNotReadyError } from './errors.js';
 import { allocateAddresses, checkAddresses, gcPools, releaseAddresses } from './ipam.js';
 import { hostInterfaceName, POD_GATEWAY_V4, POD_GATEWAY_V6 } from './names.js';
-import { type Datastore, type EndpointRecord, type TwillPluginPorts } from './ports.js';
+import { type Datastore, type EndpointRecord, type TwillLogger, type TwillPluginPorts } from './ports.js';
 
 function configOf(ports: TwillPluginPorts, request: RequestBase): TwillConfig {
   return parseTwillConfig(request.config.raw, { defaultNodeName: ports.hostname() });
+}
+
+const SILENT: TwillLogger = { info: () => undefined, warn: () => undefined };
+
+// Logs one command's outcome with its attachment and duration, and passes the outcome on.
+async function logged<T>(ports: TwillPluginPorts, config: TwillConfig, command: string, fields: object, fn: () => Promise<T>): Promise<T> {
+  const logger = ports.logger?.(config) ?? SILENT;
+  const start = ports.now();
+  try {
+    const value = await fn();
+    logger.info({ command, ...fields, ms: ports.now() - start }, `${command} done`);
+    return value;
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? (error as { code: unknown }).code : undefined;
+    logger.warn({ command, ...fields, ms: ports.now() - start, code, error: error instanceof Error ? error.message : String(error) }, `${command} failed`);
+    throw error;
+  }
 }
 
 async function withDatastore<T>(ports: TwillPluginPorts, config: TwillConfig, fn: (datastore: Datastore) => Promise<T>): Promise<T> {
@@ -51,7 +68,8 @@ const isV6 = (cidr: string): boolean => cidr.includes(':');
 async function add(ports: TwillPluginPorts, request: AddRequest): Promise<CniResult> {
   const config = configOf(ports, request);
   const hostInterface = hostInterfaceName(request.containerId, request.ifName);
-  return withDatastore(ports, config, async (datastore) => {
+  const fields = { containerId: request.containerId, ifName: request.ifName, hostInterface };
+  return logged(ports, config, 'ADD', fields, () => withDatastore(ports, config, async (datastore) => {
     const undoSteps: (() => Promise<void>)[] = [];
     try {
       const ipam = await allocateAddresses(config, datastore, request, ports);
@@ -91,18 +109,19 @@ async function add(ports: TwillPluginPorts, request: AddRequest): Promise<CniRes
       await undo(undoSteps);
       throw error;
     }
-  });
+  }));
 }
 
 async function del(ports: TwillPluginPorts, request: AttachmentRequest): Promise<void> {
   const config = configOf(ports, request);
   const hostInterface = hostInterfaceName(request.containerId, request.ifName);
-  await withDatastore(ports, config, async (datastore) => {
+  const fields = { containerId: request.containerId, ifName: request.ifName, hostInterface };
+  await logged(ports, config, 'DEL', fields, () => withDatastore(ports, config, async (datastore) => {
     // Links first, so an address is never free for another pod while its route is still here.
     await ports.plumbing.remove({ netns: request.netns, ifName: request.ifName, hostInterface });
     await releaseAddresses(config, datastore, request, ports);
     await datastore.endpoints.unregister(config.network, request.containerId);
-  });
+  }));
 }
 
 function prevAddresses(request: CheckRequest): string[] {
@@ -131,7 +150,7 @@ async function check(ports: TwillPluginPorts, request: CheckRequest): Promise<vo
 async function gc(ports: TwillPluginPorts, request: GcRequest): Promise<void> {
   const config = configOf(ports, request);
   const valid = new Set(request.validAttachments.map((a) => `${a.containerID}\n${a.ifname}`));
-  await withDatastore(ports, config, async (datastore) => {
+  await logged(ports, config, 'GC', { valid: valid.size }, () => withDatastore(ports, config, async (datastore) => {
     for (const endpoint of await datastore.endpoints.list(config.network)) {
       if (valid.has(`${endpoint.containerId}\n${endpoint.ifName}`)) continue;
       // The pod's namespace may live on; its end goes with the host end.
@@ -143,7 +162,7 @@ async function gc(ports: TwillPluginPorts, request: GcRequest): Promise<void> {
       await datastore.endpoints.unregister(config.network, endpoint.containerId);
     }
     await gcPools(config, datastore, request.validAttachments);
-  });
+  }));
 }
 
 const STATUS_KEY = 'twill-status/probe';

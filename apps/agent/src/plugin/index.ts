@@ -30,13 +30,14 @@ export {
   type EndpointRegistry,
   type Datastore,
   type DelegateIpam,
+  type TwillLogger,
   type TwillPluginPorts,
 } from './ports.js';
 export { ENDPOINT_ROOT, StoreEndpointRegistry } from './endpoints.js';
 export { type IpamAnswer, fullLength } from './ipam.js';
 export { createTwillPluginHandlers } from './handlers.js';
 export { type VethPlumbingOptions, createVethPlumbing } from './sys/veth-plumbing.js';
-export { openTwillStore, datastoreOver, type NodeTwillPluginPortsOptions, nodeTwillPluginPorts, runTwill } from './sys/main.js';
+export { openTwillStore, datastoreOver, pinoLoggers, type NodeTwillPluginPortsOptions, nodeTwillPluginPorts, runTwill } from './sys/main.js';
 export { type ServeTwillOptions, serveTwill } from './sys/serve.js';
 export {
   TWILL_PLUGIN_NAME,

@@ -96,6 +96,12 @@ export interface DelegateIpam {
   check(type: string, config: Uint8Array, options: DelegateOptions): Promise<void>;
 }
 
+/** Where the plugin logs: a pino logger fits (`obj` first, then the message). */
+export interface TwillLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
 /** Everything the handlers need. */
 export interface TwillPluginPorts {
   readonly plumbing: Plumbing;
@@ -110,6 +116,8 @@ export interface TwillPluginPorts {
   hostname(): string;
   /** The clock (milliseconds since the epoch). */
   now(): number;
+  /** The logger for a configuration (`logLevel`, `logFile`); without it nothing is logged. */
+  logger?(config: TwillConfig): TwillLogger;
   /** The process environment delegates inherit beneath the CNI_* variables. */
   readonly baseEnv?: Readonly<Record<string, string | undefined>>;
 }

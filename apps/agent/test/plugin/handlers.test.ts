@@ -36,7 +36,7 @@ class FakePlumbing implements Plumbing {
   }
 }
 
-function setup(options: { delegate?: DelegateIpam; openFails?: boolean } = {}) {
+function setup(options: { delegate?: DelegateIpam; openFails?: boolean; logs?: unknown[][] } = {}) {
   const store = new MemoryStore();
   const plumbing = new FakePlumbing();
   const ports: TwillPluginPorts = {
@@ -52,6 +52,14 @@ function setup(options: { delegate?: DelegateIpam; openFails?: boolean } = {}) {
     },
     hostname: () => 'node-a',
     now: () => 1_000,
+    ...(options.logs === undefined
+      ? {}
+      : {
+          logger: (config) => ({
+            info: (obj, msg) => options.logs?.push(['info', config.logLevel, obj, msg]),
+            warn: (obj, msg) => options.logs?.push(['warn', config.logLevel, obj, msg]),
+          }),
+        }),
   };
   return { store, plumbing, handlers: createTwillPluginHandlers(ports), endpoints: new StoreEndpointRegistry(store) };
 }
@@ -182,5 +190,23 @@ describe('twill plugin handlers (fake kernel, memory store)', () => {
       ['DEL', 'host-local', 'DEL', 'c1', 'K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-0'],
     ]);
     expect(calls[0]?.config).toEqual(config);
+  });
+
+  it('logs each command with its attachment and outcome through the logger for the config', async () => {
+    const logs: unknown[][] = [];
+    const { handlers, plumbing } = setup({ logs });
+    const host = hostInterfaceName('c1', 'eth0');
+    await call(handlers, 'ADD', { ...poolConfig, logLevel: 'debug' });
+    plumbing.failNext = new LinkExistsError('eth0', '/run/netns/pod1', 'ask for another CNI_IFNAME');
+    await call(handlers, 'ADD', poolConfig, { CNI_CONTAINERID: 'c2' });
+    expect(logs).toEqual([
+      ['info', 'debug', { command: 'ADD', containerId: 'c1', ifName: 'eth0', hostInterface: host, ms: 0 }, 'ADD done'],
+      [
+        'warn',
+        'info',
+        { command: 'ADD', containerId: 'c2', ifName: 'eth0', hostInterface: hostInterfaceName('c2', 'eth0'), ms: 0, code: 120, error: 'twill: interface eth0 already exists in /run/netns/pod1: ask for another CNI_IFNAME' },
+        'ADD failed',
+      ],
+    ]);
   });
 });

@@ -6,12 +6,13 @@ import { hostname } from 'node:os';
 import { delegateAdd, delegateCheck, delegateDel, runPluginMain } from '@twill/cni-core';
 import { type NetnsRef } from '@twill/cni-core/net';
 import { SqliteStore, type Store } from '@twill/ipam';
+import { pino } from 'pino';
 
 import { databasePath, type TwillConfig } from '../config.js';
 import { StoreEndpointRegistry } from '../endpoints.js';
 import { DatastoreNotReadyError } from '../errors.js';
 import { createTwillPluginHandlers } from '../handlers.js';
-import { type Datastore, type TwillPluginPorts } from '../ports.js';
+import { type Datastore, type TwillLogger, type TwillPluginPorts } from '../ports.js';
 import { createVethPlumbing } from './veth-plumbing.js';
 
 /**
@@ -31,6 +32,24 @@ export async function openTwillStore(config: Pick<TwillConfig, 'dataDir'>): Prom
 /** A datastore over an open store. */
 export function datastoreOver(store: Store, location: string): Datastore {
   return { store, endpoints: new StoreEndpointRegistry(store), location };
+}
+
+/**
+ * Loggers by level and file: pino JSON lines appended to `logFile` (synchronously, so a
+ * short-lived plugin process loses nothing), or to stderr, which the runtime keeps.
+ */
+export function pinoLoggers(): (config: Pick<TwillConfig, 'logLevel' | 'logFile'>) => TwillLogger {
+  const loggers = new Map<string, TwillLogger>();
+  return (config) => {
+    const key = `${config.logLevel} ${config.logFile ?? ''}`;
+    let logger = loggers.get(key);
+    if (logger === undefined) {
+      const destination = pino.destination({ dest: config.logFile ?? 2, sync: true, append: true, mkdir: true });
+      logger = pino({ name: 'twill', level: config.logLevel }, destination);
+      loggers.set(key, logger);
+    }
+    return logger;
+  };
 }
 
 /** Options of {@link nodeTwillPluginPorts}. */
@@ -54,6 +73,7 @@ export function nodeTwillPluginPorts(options: NodeTwillPluginPortsOptions = {}):
     delegate: { add: delegateAdd, del: delegateDel, check: delegateCheck },
     hostname,
     now: Date.now,
+    logger: pinoLoggers(),
     baseEnv: process.env,
   };
 }
