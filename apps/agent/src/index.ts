@@ -8,3 +8,6 @@ export {};
 
 // The twill CNI plugin: configuration, handlers, plumbing, the standalone entry, serving and installing.
 export * from './plugin/index.js';
+
+// The policy dataplanes (nftables and eBPF) behind one port.
+export * from './dataplane/index.js';

@@ -1,0 +1,35 @@
+// The dataplane chosen by configuration (`dataplane: "nftables" | "ebpf"`).
+import { createEbpfDataplane, type EbpfDataplaneOptions } from './ebpf/index.js';
+import { createNftablesDataplane, type NftablesDataplaneOptions } from './nftables/index.js';
+import { DATAPLANE_DRIVERS, type Dataplane, type DataplaneDriverName } from './port.js';
+
+/** Which driver, with that driver's options. */
+export type DataplaneOptions =
+  | ({ readonly driver: 'nftables' } & NftablesDataplaneOptions)
+  | ({ readonly driver: 'ebpf' } & EbpfDataplaneOptions);
+
+/** A configured dataplane name that is not one of {@link DATAPLANE_DRIVERS}. */
+export class UnknownDataplaneError extends Error {
+  readonly code = 'unknown-dataplane';
+  constructor(readonly driver: string) {
+    super(`unknown dataplane ${JSON.stringify(driver)}: one of ${DATAPLANE_DRIVERS.join(', ')}`);
+    this.name = 'UnknownDataplaneError';
+  }
+}
+
+/** Whether `name` (from a config file or a flag) names a driver. */
+export function isDataplaneDriver(name: string): name is DataplaneDriverName {
+  return (DATAPLANE_DRIVERS as readonly string[]).includes(name);
+}
+
+/**
+ * Creates the driver `options.driver` names; see `createNftablesDataplane` and
+ * `createEbpfDataplane` for what each needs of the kernel and adopts from it.
+ * @throws {UnknownDataplaneError} for another name (configuration read as JSON is not typed).
+ */
+export async function createDataplane(options: DataplaneOptions): Promise<Dataplane> {
+  const driver: string = options.driver;
+  if (options.driver === 'nftables') return createNftablesDataplane(options);
+  if (options.driver === 'ebpf') return createEbpfDataplane(options);
+  throw new UnknownDataplaneError(driver);
+}
