@@ -24,6 +24,11 @@ export class StoreEndpointRegistry implements EndpointRegistry {
     await this.#commit([{ type: 'put', key: key(record.network, record.containerId), value: JSON.stringify(record) }]);
   }
 
+  async get(network: string, containerId: string): Promise<EndpointRecord | undefined> {
+    const entry = await this.#store.get(key(network, containerId));
+    return entry === undefined ? undefined : (JSON.parse(entry.value) as EndpointRecord);
+  }
+
   async unregister(network: string, containerId: string): Promise<void> {
     if ((await this.#store.get(key(network, containerId))) === undefined) return;
     await this.#commit([{ type: 'delete', key: key(network, containerId) }]);

@@ -9,6 +9,8 @@ export const TWILL_PLUGIN_ERROR = {
   LINK_EXISTS: 120,
   /** CHECK found the attachment not as ADD left it. */
   ATTACHMENT_DRIFT: 121,
+  /** ADD for a container that already has an attachment on the network. */
+  ATTACHMENT_EXISTS: 122,
 } as const;
 
 /** The base of the plugin's errors: a CniError with a stable `code`. */
@@ -40,6 +42,15 @@ export class AttachmentDriftError extends TwillPluginError {
     readonly drift: readonly string[],
   ) {
     super(TWILL_PLUGIN_ERROR.ATTACHMENT_DRIFT, `twill: the attachment has drifted (${drift.length} difference${drift.length === 1 ? '' : 's'})`, drift.join('\n'));
+  }
+}
+
+/** ADD for a container that is attached already (code 122): DEL first. */
+export class AttachmentExistsError extends TwillPluginError {
+  override readonly name: string = 'AttachmentExistsError';
+
+  constructor(network: string, containerId: string, ifName: string) {
+    super(TWILL_PLUGIN_ERROR.ATTACHMENT_EXISTS, `twill: container ${containerId} is already attached to ${network} (interface ${ifName})`, 'run DEL for that attachment first');
   }
 }
 

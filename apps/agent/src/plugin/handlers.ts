@@ -1,5 +1,5 @@
-// The twill CNI plugin's commands over its ports: IPAM, then the veth plumbing, then the
-// endpoint; each step undone when a later one fails, so a failed ADD leaves nothing.
+// The twill CNI plugin's commands over its ports: IPAM, then the endpoint record, then the
+// veth plumbing; each step undone when a later one fails, so a failed ADD leaves nothing.
 import {
   type AddRequest,
   type AttachmentRequest,
@@ -12,7 +12,7 @@ import {
 } from '@twill/cni-core';
 
 import { type TwillConfig, parseTwillConfig } from './config.js';
-import { AttachmentDriftError, DatastoreNotReadyError } from './errors.js';
+import { AttachmentDriftError, AttachmentExistsError, DatastoreNotReadyError } from './errors.js';
 import { allocateAddresses, checkAddresses, gcPools, releaseAddresses } from './ipam.js';
 import { hostInterfaceName, POD_GATEWAY_V4, POD_GATEWAY_V6 } from './names.js';
 import { type Datastore, type EndpointRecord, type TwillLogger, type TwillPluginPorts } from './ports.js';
@@ -70,13 +70,14 @@ async function add(ports: TwillPluginPorts, request: AddRequest): Promise<CniRes
   const hostInterface = hostInterfaceName(request.containerId, request.ifName);
   const fields = { containerId: request.containerId, ifName: request.ifName, hostInterface };
   return logged(ports, config, 'ADD', fields, () => withDatastore(ports, config, async (datastore) => {
+    // One attachment per container and network (the IPAM handle's model): a second ADD
+    // must not touch the first one's record, addresses or links.
+    const existing = await datastore.endpoints.get(config.network, request.containerId);
+    if (existing !== undefined) throw new AttachmentExistsError(config.network, request.containerId, existing.ifName);
     const undoSteps: (() => Promise<void>)[] = [];
     try {
       const ipam = await allocateAddresses(config, datastore, request, ports);
       undoSteps.push(() => releaseAddresses(config, datastore, request, ports));
-      const plumbing = { netns: request.netns, ifName: request.ifName, hostInterface, mtu: config.mtu, addresses: ipam.addresses };
-      const plumbed = await ports.plumbing.add(plumbing);
-      undoSteps.push(() => ports.plumbing.remove(plumbing));
       const namespace = podArg(request, 'K8S_POD_NAMESPACE');
       const pod = podArg(request, 'K8S_POD_NAME');
       const record: EndpointRecord = {
@@ -90,7 +91,13 @@ async function add(ports: TwillPluginPorts, request: AddRequest): Promise<CniRes
         ...(pod === undefined ? {} : { pod }),
         since: ports.now(),
       };
+      // Recorded before the links exist: a process killed half way leaves a record, so
+      // GC finds and removes the links it may have made.
       await datastore.endpoints.register(record);
+      undoSteps.push(() => datastore.endpoints.unregister(config.network, request.containerId));
+      const plumbing = { netns: request.netns, ifName: request.ifName, hostInterface, mtu: config.mtu, addresses: ipam.addresses };
+      const plumbed = await ports.plumbing.add(plumbing);
+      undoSteps.push(() => ports.plumbing.remove(plumbing));
       const result: Result110 = {
         cniVersion: '1.1.0',
         interfaces: [
@@ -141,7 +148,7 @@ async function check(ports: TwillPluginPorts, request: CheckRequest): Promise<vo
       ...(await ports.plumbing.check({ netns: request.netns, ifName: request.ifName, hostInterface, mtu: config.mtu, addresses })),
       ...(await checkAddresses(config, datastore, request, addresses, ports)),
     ];
-    const endpoint = (await datastore.endpoints.list(config.network)).find((e) => e.containerId === request.containerId);
+    const endpoint = await datastore.endpoints.get(config.network, request.containerId);
     if (endpoint === undefined) drift.push(`endpoint: ${config.network}/${request.containerId} is not registered`);
     if (drift.length > 0) throw new AttachmentDriftError(drift);
   });
@@ -185,9 +192,9 @@ async function status(ports: TwillPluginPorts, request: RequestBase): Promise<vo
 
 /**
  * The twill plugin's handlers for cni-core's runPlugin (or servePlugins):
- * - ADD: IPAM, the veth pair (pod `eth0` with `IP/32` and `/128`, default routes via
- *   169.254.1.1 and fe80::1 on-link; host `tw<hash>` with proxy ARP and a route per
- *   address), the endpoint; a 1.1.0 result converted to the request's version. A failed
+ * - ADD: IPAM, the endpoint, the veth pair (pod `eth0` with `IP/32` and `/128`, default
+ *   routes via 169.254.1.1 and fe80::1 on-link; host `tw<hash>` with proxy ARP and a route
+ *   per address); a 1.1.0 result converted to the request's version. A failed
  *   ADD undoes every step.
  * - DEL: links, then addresses (by handle), then the endpoint; idempotent, also with the
  *   namespace gone.

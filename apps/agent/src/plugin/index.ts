@@ -17,6 +17,7 @@ export {
   TwillPluginError,
   LinkExistsError,
   AttachmentDriftError,
+  AttachmentExistsError,
   NetnsMissingError,
   DatastoreNotReadyError,
 } from './errors.js';

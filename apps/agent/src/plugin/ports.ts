@@ -75,6 +75,8 @@ export interface EndpointRecord {
 export interface EndpointRegistry {
   /** Records (or replaces) the endpoint of `record.containerId`. */
   register(record: EndpointRecord): Promise<void>;
+  /** The endpoint of a container, if one is recorded. */
+  get(network: string, containerId: string): Promise<EndpointRecord | undefined>;
   /** Forgets the endpoint of a container; idempotent. */
   unregister(network: string, containerId: string): Promise<void>;
   /** Every endpoint of a network. */

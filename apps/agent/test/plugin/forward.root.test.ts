@@ -71,7 +71,7 @@ describe.skipIf(reason)(`twill forwarded and standalone as root${reason ? ` (ski
     ]);
     expect(standalone[1]).toMatchObject({ answer: { code: 7, msg: 'mtu: must be an integer from 68 to 65535 (got 20)' } });
     expect(standalone[2]).toMatchObject({ answer: { code: 7, msg: 'dataplane: must be one of "nftables", "ebpf" (got "iptables")' } });
-    expect(standalone[4]).toMatchObject({ answer: { code: 112 } });
+    expect(standalone[4]).toMatchObject({ answer: { code: 122 } });
     expect(standalone[5]).toMatchObject({ answer: { code: 121 } });
     expect(standalone[6]).toMatchObject({ answer: { code: 50 } });
   });

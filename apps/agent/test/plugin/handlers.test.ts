@@ -111,6 +111,15 @@ describe('twill plugin handlers (fake kernel, memory store)', () => {
     ]);
   });
 
+  it('a second ADD of an attached container fails with code 122 and leaves the first attachment alone', async () => {
+    const { handlers, plumbing, endpoints } = setup();
+    await call(handlers, 'ADD', poolConfig);
+    const again = await call(handlers, 'ADD', poolConfig, { CNI_IFNAME: 'eth1' });
+    expect(again.out).toMatchObject({ code: 122, msg: 'twill: container c1 is already attached to net1 (interface eth0)', details: 'run DEL for that attachment first' });
+    expect([...plumbing.links.keys()]).toEqual([hostInterfaceName('c1', 'eth0')]);
+    expect((await endpoints.list('net1')).map((e) => e.ifName)).toEqual(['eth0']);
+  });
+
   it('converts the result to the version asked for (0.4.0)', async () => {
     const { handlers } = setup();
     const { out } = await call(handlers, 'ADD', { ...poolConfig, cniVersion: '0.4.0' });
