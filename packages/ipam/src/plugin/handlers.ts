@@ -10,7 +10,6 @@ import {
   CniError,
   type Dns,
   type GcRequest,
-  INTERNAL_ERROR_CODE,
   type PluginHandlers,
   type RequestBase,
   type Result110,
@@ -23,6 +22,7 @@ import { type Store } from '../store/store.js';
 import { type IpamPluginConfig, parseIpamPluginConfig } from './config.js';
 import { POOL_COMMANDS } from './pool-handlers.js';
 import { usesPools } from './pool-config.js';
+import { checkFailed, prevResultAddresses } from './check-helpers.js';
 import { type IpamPluginPorts, STATUS_PROBE_NAME } from './ports.js';
 import { parseResolvConf } from './resolv-conf.js';
 
@@ -69,21 +69,6 @@ async function del(ports: IpamPluginPorts, request: AttachmentRequest): Promise<
   const config = configOf(request);
   // Idempotent: releasing an attachment that holds nothing succeeds (allocator.release).
   await withAllocator(ports, config, (allocator) => allocator.release({ containerId: request.containerId, ifName: request.ifName }));
-}
-
-// The failure of CHECK. host-local reports it as a plain Go error, which libcni's skel
-// prints with code 999; twill-ipam keeps that code so that runtimes see the same thing.
-function checkFailed(msg: string): CniError {
-  return new CniError(INTERNAL_ERROR_CODE, msg);
-}
-
-// The addresses of a prevResult of any version, without prefix.
-function prevResultAddresses(request: CheckRequest): string[] {
-  const prev = request.config.prevResult;
-  if (prev === undefined) return [];
-  // 0.1.0/0.2.0 results carry `ip4`/`ip6`; later ones `ips`.
-  const cidrs = 'ip4' in prev || 'ip6' in prev ? [prev.ip4?.ip, prev.ip6?.ip] : 'ips' in prev ? (prev.ips ?? []).map((ip) => ip.address) : [];
-  return cidrs.filter((cidr): cidr is string => cidr !== undefined).map((cidr) => cidr.split('/')[0] ?? cidr);
 }
 
 async function check(ports: IpamPluginPorts, request: CheckRequest): Promise<void> {

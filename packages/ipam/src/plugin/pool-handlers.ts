@@ -8,13 +8,13 @@ import {
   CniError,
   type CheckRequest,
   type GcRequest,
-  INTERNAL_ERROR_CODE,
   type RequestBase,
   type Result110,
 } from '@twill/cni-core';
 
 import { handleId, PoolAllocator } from '../pool/index.js';
 import { type Store } from '../store/store.js';
+import { checkFailed, prevResultAddresses } from './check-helpers.js';
 import { type IpamPluginPorts, STATUS_PROBE_NAME } from './ports.js';
 import { parsePoolPluginConfig, type PoolPluginConfig } from './pool-config.js';
 
@@ -79,18 +79,6 @@ async function del(ports: IpamPluginPorts, request: AttachmentRequest): Promise<
   const config = configOf(ports, request);
   // By handle; idempotent (an unknown handle releases nothing).
   await withPool(ports, config, ({ allocator }) => allocator.release({ containerId: request.containerId }));
-}
-
-// CHECK fails with code 999 as host-local's does (see handlers.ts).
-function checkFailed(msg: string): CniError {
-  return new CniError(INTERNAL_ERROR_CODE, msg);
-}
-
-function prevResultAddresses(request: CheckRequest): string[] {
-  const prev = request.config.prevResult;
-  if (prev === undefined) return [];
-  const cidrs = 'ip4' in prev || 'ip6' in prev ? [prev.ip4?.ip, prev.ip6?.ip] : 'ips' in prev ? (prev.ips ?? []).map((ip) => ip.address) : [];
-  return cidrs.filter((cidr): cidr is string => cidr !== undefined).map((cidr) => cidr.split('/')[0] ?? cidr);
 }
 
 async function check(ports: IpamPluginPorts, request: CheckRequest): Promise<void> {
