@@ -31,6 +31,9 @@ const CLIENT = { key: 'bench/client', ip: '10.9.0.1' };
 const SERVER = { key: 'bench/server', ip: '10.9.0.2' };
 // DATAPLANE_BENCH_QUICK=1: a smoke run (smaller, one round) written to a scratch file, not BENCHMARKS.md.
 const QUICK = process.env.DATAPLANE_BENCH_QUICK === '1';
+// DATAPLANE_BENCH_ONLY=latency: only the programming latency (full size), printed and written to a scratch
+// file, so the latency can be rerun in a couple of minutes without redoing the throughput table.
+const LATENCY_ONLY = process.env.DATAPLANE_BENCH_ONLY === 'latency';
 const SIZES = QUICK ? [0, 1_000] : [0, 1_000, 10_000];
 const ROUNDS = QUICK ? 1 : 3;
 const IPERF_SECONDS = QUICK ? 1 : 3;
@@ -226,6 +229,7 @@ setInterval(() => {
 `;
 
 async function latencyRow(name: string, factory: Factory, lab: DataplaneLab): Promise<string> {
+  const loadBefore = loadavg()[0] ?? 0;
   const index = new PolicyIndex();
   const toggled = serverPolicy(0, 'allow-client');
   // 5,000 policies select the server (none matches the client), plus the one that allows it.
@@ -281,7 +285,32 @@ async function latencyRow(name: string, factory: Factory, lab: DataplaneLab): Pr
   }
   const sorted = [...latencies].sort((x, y) => x - y);
   const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)] ?? NaN;
-  return `| ${name} | ${latencies.length} | ${median(latencies).toFixed(0)} | ${p99.toFixed(0)} | ${Math.max(...latencies).toFixed(0)} | ${median(applies).toFixed(0)} |`;
+  const load = `${loadBefore.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`;
+  return `| ${name} | ${latencies.length} | ${median(latencies).toFixed(0)} | ${p99.toFixed(0)} | ${Math.max(...latencies).toFixed(0)} | ${median(applies).toFixed(0)} | ${load} |`;
+}
+
+const LATENCY_HEADER = ['| side | changes | median ms | p99 ms | max ms | apply median ms | 1-min load |', '|---|---|---|---|---|---|---|'];
+
+async function latencyOnly(command: string, factories: Partial<Record<Mode, Factory>>): Promise<void> {
+  const lab = await DataplaneLab.create({ pods: [CLIENT, SERVER], ports: [80] });
+  try {
+    const latency = [...LATENCY_HEADER];
+    for (const [mode, name] of [['c', '(c) twill nftables'], ['d', '(d) twill eBPF']] as const) {
+      const factory = factories[mode];
+      if (factory === undefined) continue;
+      latency.push(await latencyRow(name, factory, lab));
+      process.stdout.write(`${latency.at(-1)}\n`);
+    }
+    writeSection({
+      file: join(tmpdir(), 'twill-dataplane-latency.md'),
+      id: 'dataplane-latency',
+      title: 'Policy dataplanes: programming latency only',
+      command,
+      body: `\n${LATENCY_POLICIES} NetworkPolicies select the server plus one allowing the client, deleted and re-created ${LATENCY_CHANGES} times.\n\n${latency.join('\n')}\n`,
+    });
+  } finally {
+    lab.close();
+  }
 }
 
 export async function run(command: string): Promise<void> {
@@ -291,13 +320,18 @@ export async function run(command: string): Promise<void> {
   const ebpf = await ebpfFactory();
   const factories: Partial<Record<Mode, Factory>> = { c: (netns) => createNftablesDataplane({ netns }) };
   if (typeof ebpf !== 'string') factories.d = ebpf;
+  if (LATENCY_ONLY) {
+    if (typeof ebpf === 'string') process.stdout.write(`${ebpf}\n`);
+    await latencyOnly(`DATAPLANE_BENCH_ONLY=latency ${command}`, factories);
+    return;
+  }
   const modes: Mode[] = typeof ebpf === 'string' ? ['a', 'b', 'c'] : ['a', 'b', 'c', 'd'];
   const lab = await DataplaneLab.create({ pods: [CLIENT, SERVER], ports: [80] });
   const iperfServer = spawn('ip', ['netns', 'exec', lab.pod(SERVER.key).netns, 'iperf3', '-s', '-p', '5201'], { stdio: 'ignore' });
   try {
     await new Promise((r) => setTimeout(r, 300));
     const table = await throughputTable(lab, modes, factories);
-    const latency = ['| side | changes | median ms | p99 ms | max ms | apply median ms |', '|---|---|---|---|---|---|'];
+    const latency = [...LATENCY_HEADER];
     latency.push(await latencyRow('(c) twill nftables', factories.c as Factory, lab));
     if (factories.d !== undefined) latency.push(await latencyRow('(d) twill eBPF', factories.d, lab));
     const ethtool = spawnSync('sh', ['-c', 'command -v ethtool'], { encoding: 'utf8' }).stdout.trim() !== '';

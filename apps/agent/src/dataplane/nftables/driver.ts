@@ -140,6 +140,7 @@ export class NftablesDataplane implements Dataplane {
 
   async cleanup(): Promise<void> {
     if ((await this.#options.nft.listTable(NFT_FAMILY, NFT_TABLE)) !== undefined) await this.#options.nft.apply(renderDeleteTable());
+    this.#options.nft.close?.();
     this.#model = undefined;
   }
 }

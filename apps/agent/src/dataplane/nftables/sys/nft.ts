@@ -1,10 +1,12 @@
 // The one place the nftables driver runs `nft`: always with an argument array (no
 // shell), the script on standard input, inside the driver's namespace through
-// `ip netns exec` when one is set.
+// `ip netns exec` when one is set. Small transactions go through one long-lived `nft -i`
+// (nft-session.ts), large ones (the first, full apply) through `nft -f -`.
 
 import { spawn } from 'node:child_process';
 
 import { NFTABLES_ERROR_CODE, NftablesDataplaneError } from '../errors.js';
+import { fitsSession, NftSession } from './nft-session.js';
 
 /** What the driver needs of `nft`. */
 export interface NftPort {
@@ -17,6 +19,8 @@ export interface NftPort {
    * @throws {NftablesDataplaneError} `nft-failed` or `bad-listing`.
    */
   listTable(family: string, name: string): Promise<unknown>;
+  /** Ends any long-lived `nft` process the port keeps (a later call starts another). */
+  close?(): void;
 }
 
 interface Run {
@@ -44,11 +48,17 @@ function failed(what: string, result: Run): NftablesDataplaneError {
   return new NftablesDataplaneError(NFTABLES_ERROR_CODE.NFT_FAILED, `${what} failed (exit ${result.code}): ${result.stderr.trim().slice(0, 4000)}`);
 }
 
-/** The `nft` program (Debian's nftables), in `netns` when given. Needs root (CAP_NET_ADMIN). */
-export function createNftPort(options: { readonly netns?: string } = {}): NftPort {
+/**
+ * The `nft` program (Debian's nftables), in `netns` when given. Needs root (CAP_NET_ADMIN).
+ * With `session` (the default), scripts of up to 256 KiB go through one long-lived
+ * `nft -i`, each still one atomic transaction; `close()` ends it.
+ */
+export function createNftPort(options: { readonly netns?: string; readonly session?: boolean } = {}): NftPort {
   const { netns } = options;
+  const session = options.session === false ? undefined : new NftSession(netns);
   return {
     async apply(script) {
+      if (session !== undefined && fitsSession(script)) return session.apply(script);
       const result = await run(netns, ['-f', '-'], script);
       if (result.code !== 0) throw failed('nft -f -', result);
     },
@@ -67,6 +77,9 @@ export function createNftPort(options: { readonly netns?: string } = {}): NftPor
       } catch (error) {
         throw new NftablesDataplaneError(NFTABLES_ERROR_CODE.BAD_LISTING, `nft -j printed no JSON: ${result.stdout.slice(0, 200)}`, { cause: error });
       }
+    },
+    close() {
+      session?.close();
     },
   };
 }
