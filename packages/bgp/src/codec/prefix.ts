@@ -42,8 +42,12 @@ export function makePrefix(family: IpFamily, address: Uint8Array, length: number
     throw new BgpInvalidArgument(`IPv${family} prefix length ${length} is not within 0..${size * 8}`);
   }
   const bytes = new Uint8Array(size);
-  bytes.set(address.subarray(0, Math.ceil(length / 8)));
-  maskHostBits(bytes, length);
+  // A loop rather than `set(subarray(...))`: no view object per prefix (a full table builds a million).
+  const octets = (length + 7) >> 3;
+  for (let i = 0; i < octets; i += 1) bytes[i] = address[i] ?? 0;
+  // The octets after the last are already zero: only a partial last octet needs its host bits cleared.
+  const rest = length & 7;
+  if (rest !== 0) bytes[octets - 1] = (bytes[octets - 1] ?? 0) & (0xff << (8 - rest));
   return { family, length, bytes };
 }
 

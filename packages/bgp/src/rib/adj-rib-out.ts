@@ -18,12 +18,47 @@ import { type RouteTable } from './route-table.js';
 export interface AnnouncementGroup {
   readonly attributes: RouteAttributes;
   readonly nlri: readonly Nlri[];
+  /**
+   * The same prefixes as RIB keys, when the RIB made the group: encoders that read them
+   * need not build one prefix object per route.
+   */
+  readonly keys?: readonly PrefixKey[];
 }
 
 /** What to send one peer after a flush. */
 export interface OutgoingDelta {
   readonly withdrawn: readonly Nlri[];
   readonly announced: readonly AnnouncementGroup[];
+  /** The withdrawn prefixes as RIB keys, when the RIB made the delta (see {@link AnnouncementGroup.keys}). */
+  readonly withdrawnKeys?: readonly PrefixKey[];
+}
+
+/** A group made by the RIB: its NLRI objects are built only when read. */
+class KeyedGroup implements AnnouncementGroup {
+  private list: readonly Nlri[] | undefined;
+
+  constructor(
+    readonly attributes: RouteAttributes,
+    readonly keys: readonly PrefixKey[],
+  ) {}
+
+  get nlri(): readonly Nlri[] {
+    return (this.list ??= this.keys.map(nlriOf));
+  }
+}
+
+/** A delta made by the RIB: its withdrawn NLRI objects are built only when read. */
+class KeyedDelta implements OutgoingDelta {
+  private list: readonly Nlri[] | undefined;
+
+  constructor(
+    readonly withdrawnKeys: readonly PrefixKey[],
+    readonly announced: readonly AnnouncementGroup[],
+  ) {}
+
+  get withdrawn(): readonly Nlri[] {
+    return (this.list ??= this.withdrawnKeys.map(nlriOf));
+  }
 }
 
 /** One peer's changes gathered during a flush, as prefix keys. */
@@ -45,10 +80,10 @@ class PeerDelta {
   }
 
   toOutgoing(): OutgoingDelta {
-    return {
-      withdrawn: this.withdrawn.map(nlriOf),
-      announced: Array.from(this.groups, ([set, keys]) => ({ attributes: set.value, nlri: keys.map(nlriOf) })),
-    };
+    return new KeyedDelta(
+      this.withdrawn,
+      Array.from(this.groups, ([set, keys]) => new KeyedGroup(set.value, keys)),
+    );
   }
 }
 

@@ -31,6 +31,42 @@ export function prefixKey(prefix: BgpPrefix): PrefixKey {
   return text;
 }
 
+/** The prefix length of an IPv4 key (a key made by {@link ipv4Key}). */
+function ipv4KeyLength(key: number): number {
+  return key >= TWO_32 ? 32 : 31 - Math.clz32(key);
+}
+
+/** The network address of an IPv4 key of length `length`, as an unsigned 32-bit number. */
+function ipv4KeyAddress(key: number, length: number): number {
+  const network = key - 2 ** length;
+  return length === 0 ? 0 : length === 32 ? network : network * 2 ** (32 - length);
+}
+
+/**
+ * Octets the NLRI entry of an IPv4 key takes (RFC 4271 §4.3: a length octet and the
+ * prefix's significant octets), without a path identifier.
+ */
+export function ipv4KeyNlriSize(key: number): number {
+  return 1 + ((ipv4KeyLength(key) + 7) >> 3);
+}
+
+/**
+ * Writes the NLRI entry of an IPv4 key (RFC 4271 §4.3) at `offset` of `target`, which
+ * must have room for {@link ipv4KeyNlriSize} octets, without building the prefix.
+ * @returns the offset after the entry.
+ */
+export function writeIpv4KeyNlri(key: number, target: Uint8Array, offset: number): number {
+  const length = ipv4KeyLength(key);
+  const address = ipv4KeyAddress(key, length);
+  let at = offset;
+  target[at++] = length;
+  if (length > 0) target[at++] = address >>> 24;
+  if (length > 8) target[at++] = (address >>> 16) & 0xff;
+  if (length > 16) target[at++] = (address >>> 8) & 0xff;
+  if (length > 24) target[at++] = address & 0xff;
+  return at;
+}
+
 /** The IP version of a key. */
 export function keyFamily(key: PrefixKey): 4 | 6 {
   return typeof key === 'number' ? 4 : 6;
@@ -43,9 +79,8 @@ export function keyFamily(key: PrefixKey): 4 | 6 {
 export function prefixFromKey(key: PrefixKey): BgpPrefix {
   if (typeof key === 'number') {
     if (!Number.isInteger(key) || key < 1 || key >= 2 * TWO_32) throw new BgpInvalidArgument(`${key} is not an IPv4 prefix key`);
-    const length = key >= TWO_32 ? 32 : 31 - Math.clz32(key);
-    const network = key - 2 ** length;
-    const address = length === 0 ? 0 : length === 32 ? network : network * 2 ** (32 - length);
+    const length = ipv4KeyLength(key);
+    const address = ipv4KeyAddress(key, length);
     // Host bits are already zero: build the prefix directly (this runs once per FIB route).
     const bytes = new Uint8Array(4);
     bytes[0] = address >>> 24;

@@ -190,7 +190,7 @@ export class Rib {
   /** Announces a locally originated route (e.g. this node's pod address block). */
   originate(prefix: BgpPrefix, attributes: Partial<RouteAttributes> = {}): void {
     let set: AttributeSet | undefined;
-    const plain = Object.keys(attributes).length === 0;
+    const plain = isEmpty(attributes);
     if (plain) set = this.localDefaults[prefix.family];
     if (set === undefined || set.refs <= 0) {
       const value: RouteAttributes = { origin: ORIGIN.IGP, asPath: [], ...attributes, nextHop: attributes.nextHop ?? (prefix.family === 4 ? '0.0.0.0' : '::') };
@@ -342,6 +342,12 @@ export class Rib {
       stale: (p.flags & PATH_FLAG.STALE) !== 0,
     };
   }
+}
+
+/** Whether an object has no own enumerable keys (without building the list of keys, once per originated route). */
+function isEmpty(value: object): boolean {
+  for (const key in value) if (Object.hasOwn(value, key)) return false;
+  return true;
 }
 
 function sameNextHops(a: RouteAttributes, b: RouteAttributes): boolean {

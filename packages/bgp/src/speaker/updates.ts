@@ -7,6 +7,7 @@ import { type NegotiatedState, hasFamily, maxMessageLength } from '../codec/nego
 import { type IpFamily, type Nlri } from '../codec/prefix.js';
 import { type BgpUpdate, encodeUpdate, endOfRib } from '../codec/update.js';
 import { type RouteAttributes } from '../rib/attributes.js';
+import { type PrefixKey, ipv4KeyNlriSize, prefixFromKey, writeIpv4KeyNlri } from '../rib/prefix-key.js';
 import { type OutgoingDelta } from '../rib/rib.js';
 
 /** The address families a session carries (RFC 4760 §6: without MP capabilities, IPv4 unicast only). */
@@ -58,6 +59,61 @@ function ipv6Withdrawal(nlri: readonly Nlri[]): BgpUpdate {
   return { type: 'update', withdrawn: [], attributes: { mpUnreach: { afi: AFI.IPV6, safi: SAFI.UNICAST, withdrawn: nlri } }, nlri: [] };
 }
 
+/** RIB keys split by family: IPv4 as numbers (encoded from the key), IPv6 as NLRI objects. */
+function splitKeys(keys: readonly PrefixKey[]): { v4: readonly number[]; v6: Nlri[] } {
+  let strings = 0;
+  for (const key of keys) if (typeof key === 'string') strings += 1;
+  if (strings === 0) return { v4: keys as readonly number[], v6: [] };
+  const v4: number[] = [];
+  const v6: Nlri[] = [];
+  for (const key of keys) {
+    if (typeof key === 'number') v4.push(key);
+    else v6.push({ prefix: prefixFromKey(key) });
+  }
+  return { v4, v6 };
+}
+
+/** Offset of the length field in the BGP header (RFC 4271 §4.1), after the 16-octet marker. */
+const LENGTH_OFFSET = 16;
+/** Octets of the header and the Withdrawn Routes Length field. */
+const WITHDRAWN_FIELD = 21;
+
+/**
+ * Encodes IPv4 prefixes given as RIB keys as UPDATEs of at most `max` octets, without
+ * building a prefix per route: each message is `empty` (an UPDATE without NLRI) with
+ * the entries appended, in the NLRI field (`announce`) or in the Withdrawn Routes
+ * field, whose length sits before the Total Path Attribute Length.
+ */
+function emitIpv4Keys(out: Uint8Array[], empty: Uint8Array, keys: readonly number[], max: number, announce: boolean): void {
+  if (keys.length === 0) return;
+  const scratch = new Uint8Array(max);
+  // A withdrawal: header and Withdrawn Routes Length, entries, then the empty attributes' length (2 octets).
+  const start = announce ? empty.length : WITHDRAWN_FIELD;
+  const tail = announce ? 0 : empty.length - WITHDRAWN_FIELD;
+  scratch.set(announce ? empty : empty.subarray(0, WITHDRAWN_FIELD));
+  let used = start;
+  const finish = (): void => {
+    const message = new Uint8Array(used + tail);
+    message.set(scratch.subarray(0, used));
+    if (!announce) {
+      message.set(empty.subarray(WITHDRAWN_FIELD), used);
+      const field = used - WITHDRAWN_FIELD;
+      message[WITHDRAWN_FIELD - 2] = field >> 8;
+      message[WITHDRAWN_FIELD - 1] = field & 0xff;
+    }
+    message[LENGTH_OFFSET] = message.length >> 8;
+    message[LENGTH_OFFSET + 1] = message.length & 0xff;
+    out.push(message);
+    used = start;
+  };
+  for (const key of keys) {
+    // At least one entry per message; the caller checked that the empty message fits.
+    if (used > start && used + ipv4KeyNlriSize(key) + tail > max) finish();
+    used = writeIpv4KeyNlri(key, scratch, used);
+  }
+  finish();
+}
+
 /**
  * Encodes one peer's share of a flush as UPDATE messages, withdrawals first, each no
  * longer than the session allows. Prefixes of a family the session does not carry are
@@ -76,11 +132,34 @@ export function encodeOutgoing(delta: OutgoingDelta, state: NegotiatedState, fam
     const base = encodeUpdate(make([]), state).length;
     for (const part of chunk(list, max - base - 2, addPath)) out.push(encodeUpdate(make(part), state));
   };
-  if (families.ipv4) emit((nlri) => ({ type: 'update', withdrawn: nlri, attributes: {}, nlri: [] }), byFamily(delta.withdrawn, 4), add4);
-  if (families.ipv6) emit(ipv6Withdrawal, byFamily(delta.withdrawn, 6), add6);
+  // `list` is called only when the keys cannot be used (the RIB's NLRI objects are built on demand).
+  const keyed = (list: () => readonly Nlri[], keys: readonly PrefixKey[] | undefined, make4: (nlri: readonly Nlri[]) => BgpUpdate, make6: (nlri: readonly Nlri[]) => BgpUpdate, announce: boolean): void => {
+    // With RIB keys and without ADD-PATH, IPv4 is written straight from the keys.
+    if (keys !== undefined && !add4) {
+      const { v4, v6 } = splitKeys(keys);
+      if (families.ipv4 && v4.length > 0) {
+        const empty = encodeUpdate(make4([]), state);
+        // An IPv4 entry takes at most 5 octets: when even that may not fit, the general path says why.
+        if (empty.length + 5 > max) emit(make4, v4.map((key) => ({ prefix: prefixFromKey(key) })), false);
+        else emitIpv4Keys(out, empty, v4, max, announce);
+      }
+      if (families.ipv6) emit(make6, v6, add6);
+      return;
+    }
+    const all = list();
+    if (families.ipv4) emit(make4, byFamily(all, 4), add4);
+    if (families.ipv6) emit(make6, byFamily(all, 6), add6);
+  };
+  const withdraw4 = (nlri: readonly Nlri[]): BgpUpdate => ({ type: 'update', withdrawn: nlri, attributes: {}, nlri: [] });
+  keyed(() => delta.withdrawn, delta.withdrawnKeys, withdraw4, ipv6Withdrawal, false);
   for (const group of delta.announced) {
-    if (families.ipv4) emit((nlri) => ipv4Update(group.attributes, nlri), byFamily(group.nlri, 4), add4);
-    if (families.ipv6) emit((nlri) => ipv6Update(group.attributes, nlri), byFamily(group.nlri, 6), add6);
+    keyed(
+      () => group.nlri,
+      group.keys,
+      (nlri) => ipv4Update(group.attributes, nlri),
+      (nlri) => ipv6Update(group.attributes, nlri),
+      true,
+    );
   }
   return out;
 }

@@ -1,6 +1,24 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { INITIAL_NEGOTIATED_STATE, ORIGIN, type OutgoingDelta, decodeUpdate, encodeEndOfRib, encodeOutgoing, endOfRibFamily, parsePrefix, prefixToText, sessionFamilies } from '@twill/bgp';
+import {
+  INITIAL_NEGOTIATED_STATE,
+  ORIGIN,
+  type OutgoingDelta,
+  CollectingFibSink,
+  Rib,
+  asn,
+  decodeUpdate,
+  encodeEndOfRib,
+  encodeOutgoing,
+  endOfRibFamily,
+  makePrefix,
+  parsePrefix,
+  peerId,
+  prefixToText,
+  routerId,
+  sessionFamilies,
+} from '@twill/bgp';
 
 const state = { ...INITIAL_NEGOTIATED_STATE, fourOctetAs: true };
 
@@ -31,6 +49,40 @@ describe('encodeOutgoing', () => {
   it('leaves out the families the session does not carry', () => {
     const delta: OutgoingDelta = { withdrawn: [{ prefix: parsePrefix('2001:db8::/48') }], announced: [] };
     expect(encodeOutgoing(delta, state, { ipv4: true, ipv6: false })).toEqual([]);
+  });
+
+  it('writes the same UPDATEs from the RIB\'s prefix keys as from prefix objects, IPv4 and IPv6, any length (property)', () => {
+    const v4 = fc.tuple(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 32 })).map(([b, l]) => makePrefix(4, b, l));
+    const v6 = fc.tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 })).map(([b, l]) => makePrefix(6, b, l));
+    const states = [state, { ...state, extendedMessage: true }];
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.oneof(v4, v4, v6), { maxLength: 3000, selector: prefixToText }), fc.nat(), fc.constantFrom(...states), (prefixes, cut, negotiated) => {
+        // Originate all, then withdraw a part: the RIB's deltas carry keys for both.
+        const rib = new Rib({ localAs: asn(65000), routerId: routerId('10.0.0.1'), fib: new CollectingFibSink() });
+        rib.peerUp({ id: peerId('192.0.2.2'), address: '192.0.2.2', asn: asn(65001), routerId: routerId('192.0.2.2'), localAddress: '192.0.2.1', localAddress6: '2001:db8::1' });
+        for (const p of prefixes) rib.originate(p);
+        const gone = prefixes.slice(0, prefixes.length === 0 ? 0 : cut % prefixes.length);
+        const deltas = [rib.flush().updates.get(peerId('192.0.2.2'))];
+        for (const p of gone) rib.withdrawOriginated(p);
+        deltas.push(rib.flush().updates.get(peerId('192.0.2.2')));
+        for (const delta of deltas) {
+          if (delta === undefined) continue;
+          // The same content as plain objects, which the encoder takes prefix by prefix.
+          const plain: OutgoingDelta = { withdrawn: [...delta.withdrawn], announced: delta.announced.map((g) => ({ attributes: g.attributes, nlri: [...g.nlri] })) };
+          const families = { ipv4: true, ipv6: true };
+          const fromKeys = encodeOutgoing(delta, negotiated, families);
+          const fromObjects = encodeOutgoing(plain, negotiated, families);
+          const text = (messages: Uint8Array[]): string[] =>
+            messages.flatMap((m) => {
+              const u = decodeUpdate(m, negotiated);
+              return [...u.withdrawn, ...u.nlri, ...(u.attributes.mpReach?.nlri ?? []), ...(u.attributes.mpUnreach?.withdrawn ?? [])].map((n) => prefixToText(n.prefix));
+            });
+          expect(text(fromKeys)).toEqual(text(fromObjects));
+          expect(Math.max(0, ...fromKeys.map((m) => m.length))).toBeLessThanOrEqual(negotiated.extendedMessage ? 65535 : 4096);
+        }
+      }),
+      { numRuns: 30 },
+    );
   });
 
   it('writes one End-of-RIB per family', () => {
