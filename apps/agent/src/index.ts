@@ -1,10 +1,8 @@
 /**
- * @twill/agent: twill-agent, the node daemon, and twill, the CNI plugin.
- *
- * Nothing is exported yet; the package's issue builds its API.
+ * @twill/agent: twill-agent, the node daemon, and twill, the CNI plugin: the plugin's
+ * handlers, plumbing and installers, and the policy dataplanes (nftables and eBPF).
  * @packageDocumentation
  */
-export {};
 
 // The twill CNI plugin: configuration, handlers, plumbing, the standalone entry, serving and installing.
 export * from './plugin/index.js';
