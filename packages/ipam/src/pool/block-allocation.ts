@@ -59,7 +59,7 @@ export function takeAddress(
   const cooldown = ctx.config.releaseCooldownMs;
   const released = block.released.length === 0 ? block.released : block.released.filter(([o, at]) => o !== ordinal && now < at + cooldown);
   const change = takeInBlock(block, ordinal, handle, { affinity, released });
-  setScanHint(change.block, ordinal + 1);
+  setScanHint(change, ordinal + 1);
   txn.putEncodedBlock(change);
   const family = info.pool.family;
   // A hint only (checked before use): remember the block for the node it is affine to.

@@ -8,7 +8,7 @@ import { type AddressFamily, type Subnet } from '../range/address.js';
 import { type RetryPolicy } from '../store/retry.js';
 import { type Store } from '../store/store.js';
 import { addressText, blockAddressCount, blockOf, type BlockRef, parseBlockCidr, reservedOrdinals } from './block.js';
-import { type BlockDocument, DecodeCache, decodeAffinity, decodeBlock, type PoolKeys } from './documents.js';
+import { type BlockDocument, DecodeCache, decodeAffinity, decodeBlock, type PoolKeys, storedBlock } from './documents.js';
 import { type IpPool, type PoolIpamConfig } from './pool-config.js';
 import { type PoolCaches, PoolTransaction } from './transaction.js';
 
@@ -70,7 +70,7 @@ export class PoolContext {
   readonly keys: PoolKeys;
   readonly now: () => number;
   readonly retry: RetryPolicy;
-  readonly caches: PoolCaches = { blocks: new DecodeCache(decodeBlock), affinities: new DecodeCache(decodeAffinity) };
+  readonly caches: PoolCaches = { blocks: new DecodeCache(decodeBlock, storedBlock), affinities: new DecodeCache(decodeAffinity) };
   /** Hint: per pool and node, the index of the block it claimed last (claims continue from there). */
   readonly claimCursor = new Map<string, bigint>();
   /**

@@ -13,6 +13,7 @@
 // Decoding validates the shape: a document that does not decode is
 // corrupt and reported as such, never half-read.
 import { StoreFailureError } from '../errors.js';
+import { type StoreDocument } from '../store/store.js';
 import { blockKeySegment } from './block.js';
 
 /** The default root of the pool allocator's keys in a store. */
@@ -140,12 +141,17 @@ const MAX_BLOCK_ADDRESSES = 4096;
 
 // A decoded or encoded block remembers its text in two parts, the header line and the
 // allocation lines (each starting with a newline), so that taking an address re-encodes
-// neither. Private fields: not copied by a spread, so a document derived with
-// `{ ...block, ... }` does not inherit parts that no longer describe it. (A WeakMap from
-// document to parts did the same at the cost of an ephemeron entry per allocation.)
-class EncodedBlock implements BlockDocument {
-  readonly #text: string;
-  readonly #headerLength: number;
+// neither. The text is made only when asked for (a StoreDocument): the memory store keeps
+// the document and hands it back as is, so in its steady state no block text is made at
+// all; over SQLite and files the commit asks for it, and a block taken from one whose
+// text was known appends one line to it. Private fields: not copied by a spread, so a
+// document derived with `{ ...block, ... }` does not inherit parts that no longer
+// describe it. (A WeakMap from document to parts did the same at the cost of an
+// ephemeron entry per allocation.)
+class EncodedBlock implements BlockDocument, StoreDocument {
+  #text: string | undefined;
+  #header: string | undefined;
+  #lines: string | undefined;
   // The scan hint (see scanHint): a field, not a WeakMap entry, which cost an ephemeron
   // per allocation in the garbage collector.
   #scanFrom = 0;
@@ -156,24 +162,50 @@ class EncodedBlock implements BlockDocument {
     readonly affinity: string | null,
     readonly allocations: readonly (string | null)[],
     readonly released: readonly (readonly [number, number])[],
-    header: string,
-    lines: string,
+    header: string | undefined,
+    lines: string | undefined,
   ) {
-    this.#text = flat(header + lines);
-    this.#headerLength = header.length;
+    this.#header = header;
+    this.#lines = lines;
   }
 
+  // The header line, when known without encoding (its text was made or read).
   static header(block: BlockDocument): string | undefined {
-    return #text in block ? (block as EncodedBlock).#text.slice(0, (block as EncodedBlock).#headerLength) : undefined;
+    return #text in block ? (block as EncodedBlock).#knownParts()?.header : undefined;
   }
 
-  // A slice of the flat text: V8 shares the characters instead of copying them.
+  // The allocation lines, when known without encoding.
   static lines(block: BlockDocument): string | undefined {
-    return #text in block ? (block as EncodedBlock).#text.slice((block as EncodedBlock).#headerLength) : undefined;
+    return #text in block ? (block as EncodedBlock).#knownParts()?.lines : undefined;
+  }
+
+  #knownParts(): { header: string; lines: string } | undefined {
+    if (this.#text === undefined || this.#header === undefined || this.#lines === undefined) return undefined;
+    return { header: this.#header, lines: this.#lines };
   }
 
   get text(): string {
-    return this.#text;
+    if (this.#text !== undefined) return this.#text;
+    this.#header ??= encodeBlockHeader(this.cidr, this.pool, this.affinity, this.allocations.length, this.released);
+    if (this.#lines === undefined) {
+      let lines = '';
+      this.allocations.forEach((handle, ordinal) => {
+        if (handle !== null) lines += allocationLine(ordinal, handle);
+      });
+      this.#lines = lines;
+    }
+    const text = flat(this.#header + this.#lines);
+    // The parts again as slices of the flat text: V8 shares its characters.
+    this.#header = text.slice(0, this.#header.length);
+    this.#lines = text.slice(this.#header.length);
+    this.#text = text;
+    return text;
+  }
+
+  // A block decoded from `text`: its text is known.
+  static read(block: EncodedBlock, text: string): EncodedBlock {
+    block.#text = text;
+    return block;
   }
 
   static scanFrom(block: BlockDocument): number {
@@ -255,7 +287,7 @@ export function decodeBlock(text: string): BlockDocument {
       allocations[ordinal] = entry[1];
     }
   }
-  return new EncodedBlock(cidr, pool, affinity, allocations, released as [number, number][], header, headerEnd < 0 ? '' : text.slice(headerEnd));
+  return EncodedBlock.read(new EncodedBlock(cidr, pool, affinity, allocations, released as [number, number][], header, headerEnd < 0 ? '' : text.slice(headerEnd)), text);
 }
 
 /** Writes a block document (allocation lines by ordinal). */
@@ -263,26 +295,29 @@ export function encodeBlock(block: BlockDocument): string {
   return encodedBlock(block).text;
 }
 
+/** The block as a {@link StoreDocument} (the same object when this module made it). */
+export function blockDocument(block: BlockDocument): BlockDocument & StoreDocument {
+  return encodedBlock(block);
+}
+
+/** The block of a stored document written by this module, or `undefined` (then decode the text). */
+export function storedBlock(document: StoreDocument): BlockDocument | undefined {
+  return document instanceof EncodedBlock ? document : undefined;
+}
+
 function encodedBlock(block: BlockDocument): EncodedBlock {
   if (block instanceof EncodedBlock) return block;
   const { cidr, pool, affinity, allocations, released } = block;
-  let lines = '';
-  allocations.forEach((handle, ordinal) => {
-    if (handle !== null) lines += allocationLine(ordinal, handle);
-  });
-  return new EncodedBlock(cidr, pool, affinity, allocations, released, encodeBlockHeader(cidr, pool, affinity, allocations.length, released), lines);
+  return new EncodedBlock(cidr, pool, affinity, allocations, released, undefined, undefined);
 }
 
-/** A changed block document and its text, from {@link takeInBlock}. */
-export interface EncodedBlockChange {
-  readonly block: BlockDocument;
-  readonly text: string;
-}
+/** A changed block document, from {@link takeInBlock}: its text is made when asked for. */
+export type EncodedBlockChange = BlockDocument & StoreDocument;
 
 /**
  * `base` with the free address `ordinal` given to `handle`, with `affinity` and the
- * cooldown list `released`, and its text. When `base` was decoded or written by this
- * module, one line is appended to its text (a V8 rope: the rest is not copied) and the
+ * cooldown list `released`. Its text is made when asked for; when `base`'s text is
+ * known then, one line is appended to it (a V8 rope: the rest is not copied) and the
  * header is encoded again only when the affinity or cooldown list changed.
  * @throws Error when `ordinal` is not a free address of `base` (a bug of the caller).
  */
@@ -298,21 +333,9 @@ export function takeInBlock(
   const { affinity, released } = changes;
   const header = EncodedBlock.header(base);
   const lines = EncodedBlock.lines(base);
-  if (header === undefined || lines === undefined) {
-    const block = encodedBlock({ cidr: base.cidr, pool: base.pool, affinity, allocations, released });
-    return { block, text: block.text };
-  }
+  if (header === undefined || lines === undefined) return new EncodedBlock(base.cidr, base.pool, affinity, allocations, released, undefined, undefined);
   const sameHeader = base.affinity === affinity && (base.released === released || (base.released.length === 0 && released.length === 0));
-  const block = new EncodedBlock(
-    base.cidr,
-    base.pool,
-    affinity,
-    allocations,
-    released,
-    sameHeader ? header : encodeBlockHeader(base.cidr, base.pool, affinity, allocations.length, released),
-    lines + allocationLine(ordinal, handle),
-  );
-  return { block, text: block.text };
+  return new EncodedBlock(base.cidr, base.pool, affinity, allocations, released, sameHeader ? header : undefined, lines + allocationLine(ordinal, handle));
 }
 
 /**
@@ -463,6 +486,8 @@ export class DecodeCache<T> {
 
   constructor(
     readonly decode: (text: string) => T,
+    /** The document a store kept as written, when it is of this cache's kind (else `undefined`: decode its text). */
+    readonly fromDocument: (document: StoreDocument) => T | undefined = () => undefined,
     readonly limit = 65_536,
   ) {}
 

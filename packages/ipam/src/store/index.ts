@@ -8,6 +8,8 @@ export {
   type ExclusiveOutcome,
   type Store,
   type SyncStore,
+  type SyncStoreOp,
+  type StoreDocument,
   checkStoreKey,
   checkStorePrefix,
 } from './store.js';

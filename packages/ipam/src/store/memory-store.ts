@@ -6,10 +6,28 @@ import {
   isDirectlyUnder,
   type CommitOutcome,
   type Store,
+  type StoreDocument,
   type StoreEntry,
   type StoreOp,
   type SyncStore,
+  type SyncStoreOp,
 } from './store.js';
+
+// An entry whose value was written as a document (commitSync): its text is made only
+// when a reader asks for `value` (the pool allocator reads its own documents back as
+// documents, so in its steady state no block text is made at all). Entries written as
+// text stay plain objects.
+class DocumentEntry implements StoreEntry {
+  constructor(
+    readonly key: string,
+    readonly document: StoreDocument,
+    readonly revision: string,
+  ) {}
+
+  get value(): string {
+    return this.document.text;
+  }
+}
 
 /**
  * A {@link Store} in memory. Revisions come from one counter, so a key deleted and
@@ -68,7 +86,7 @@ export class MemoryStore implements Store, SyncStore {
   }
 
   /** {@inheritDoc SyncStore.commitSync} */
-  commitSync(ops: readonly StoreOp[]): CommitOutcome {
+  commitSync(ops: readonly SyncStoreOp[]): CommitOutcome {
     let conflicts: string[] | undefined;
     for (const op of ops) {
       const current = this.#entries.get(op.key);
@@ -79,8 +97,9 @@ export class MemoryStore implements Store, SyncStore {
     if (conflicts !== undefined) return { ok: false, conflicts };
     const revision = String(++this.#counter);
     for (const op of ops) {
-      if (op.type === 'put') this.#entries.set(op.key, { key: op.key, value: op.value, revision });
-      else this.#entries.delete(op.key);
+      if (op.type === 'delete') this.#entries.delete(op.key);
+      else if ('document' in op) this.#entries.set(op.key, new DocumentEntry(op.key, op.document, revision));
+      else this.#entries.set(op.key, { key: op.key, value: op.value, revision });
     }
     return { ok: true };
   }
@@ -111,7 +130,7 @@ function checkKey(key: string): void {
 }
 
 /** Whether an op's condition holds for the current entry (shared by the adapters). */
-export function conditionHolds(current: StoreEntry | undefined, op: StoreOp): boolean {
+export function conditionHolds(current: StoreEntry | undefined, op: StoreOp | SyncStoreOp): boolean {
   const expect = op.expect;
   if (expect === undefined) return true;
   if ('absent' in expect) return current === undefined;

@@ -19,6 +19,23 @@ export interface StoreEntry {
   readonly value: string;
   /** The entry's current revision. */
   readonly revision: Revision;
+  /**
+   * The document written at this revision, when it was written as one through
+   * {@link SyncStore.commitSync} and the adapter keeps it (memory); `value` is then its
+   * text. Readers that know the document's class may use it instead of decoding `value`.
+   */
+  readonly document?: StoreDocument;
+}
+
+/**
+ * A value written as a document that writes its own text when asked: the adapter keeps
+ * the document and produces `text` only when a reader asks for the value. The document
+ * must never change once written, and `text` must always be the same string, so what a
+ * reader gets back is what was written.
+ */
+export interface StoreDocument {
+  /** The value, as text (computed on first use and kept). */
+  readonly text: string;
 }
 
 /**
@@ -31,6 +48,12 @@ export type StoreCondition = { readonly absent: true } | { readonly revision: Re
 export type StoreOp =
   | { readonly type: 'put'; readonly key: string; readonly value: string; readonly expect?: StoreCondition }
   | { readonly type: 'delete'; readonly key: string; readonly expect?: StoreCondition };
+
+/**
+ * A write of {@link SyncStore.commitSync}: a {@link StoreOp}, or a put of a
+ * {@link StoreDocument} whose text is produced only when read.
+ */
+export type SyncStoreOp = StoreOp | { readonly type: 'put'; readonly key: string; readonly document: StoreDocument; readonly expect?: StoreCondition };
 
 /**
  * What a commit did: all its writes (`ok: true`) or none of them, with the keys whose
@@ -85,9 +108,11 @@ export interface SyncStore {
   listSync(prefix: string): readonly StoreEntry[];
   /**
    * {@inheritDoc Store.commit}
+   * A put may carry a {@link StoreDocument} instead of a `value`: the store keeps the
+   * document, reads of the entry return it as `document` and its text as `value`.
    * @throws TypeError for a malformed key, as `commit` rejects with it.
    */
-  commitSync(ops: readonly StoreOp[]): CommitOutcome;
+  commitSync(ops: readonly SyncStoreOp[]): CommitOutcome;
 }
 
 /** What {@link Store.exclusive} did: ran `fn` and got `value`, or could not get the lock. */

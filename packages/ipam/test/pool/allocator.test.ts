@@ -284,3 +284,24 @@ describe('contention', () => {
     expect((await allocators[0]?.allocator.check())?.problems).toEqual([]);
   });
 });
+
+describe('documents the memory store keeps as written', () => {
+  it('read back as text through the asynchronous port: what a text reader sees agrees with the allocator', async () => {
+    const store = new MemoryStore();
+    const config = poolConfig(small);
+    const fast = new PoolAllocator({ config, store });
+    const got = [];
+    for (let i = 0; i < 6; i++) got.push(await add(fast, `c${i}`, i < 3 ? 'n1' : 'n2'));
+    // An allocator over the asynchronous port only reads every document as text.
+    const textOnly: Store = { get: (k) => store.get(k), list: (p) => store.list(p), commit: (ops) => store.commit(ops), close: () => store.close() };
+    const slow = new PoolAllocator({ config, store: textOnly });
+    for (let i = 6; i < 9; i++) got.push(await add(slow, `c${i}`, 'n1'));
+    expect(new Set(got.map(ipOf)).size).toBe(9);
+    expect(decodeBlock((await store.get('twill-pools/blocks/10.0.0.0-30'))?.value ?? '').allocations).toEqual(['net.c0', 'net.c1', 'net.c2', 'net.c6']);
+    expect((await slow.check()).ok).toBe(true);
+    // And the fast allocator reads what the slow one wrote.
+    got.push(await add(fast, 'c9', 'n2'));
+    expect(new Set(got.map(ipOf)).size).toBe(10);
+    expect((await fast.check()).ok).toBe(true);
+  });
+});

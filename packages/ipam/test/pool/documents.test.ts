@@ -35,7 +35,7 @@ describe('block documents', () => {
     expect(taken.text).toBe(`${header}\n[0,"net.c0"]\n[3,"net.c\\"3\\n"]\n[1,"net.c1"]`);
     expect(decodeBlock(taken.text)).toEqual({ ...block, allocations: ['net.c0', 'net.c1', null, 'net.c"3\n'] });
     // A changed affinity or cooldown list re-encodes the header.
-    const claimed = takeInBlock(taken.block, 2, 'net.c2', { affinity: 'n2', released: [] });
+    const claimed = takeInBlock(taken, 2, 'net.c2', { affinity: 'n2', released: [] });
     expect(decodeBlock(claimed.text)).toEqual({ ...block, affinity: 'n2', allocations: ['net.c0', 'net.c1', 'net.c2', 'net.c"3\n'], released: [] });
     // A document built elsewhere (a plain object) is encoded whole.
     const plain = takeInBlock({ ...block }, 1, 'x', { affinity: null, released: [] });
