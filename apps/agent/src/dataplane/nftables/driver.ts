@@ -46,6 +46,8 @@ export class NftablesDataplane implements Dataplane {
   readonly #compiled = new Map<string, EndpointNft>();
   /** Each identity's addresses, rebuilt only when some moved (compiled rule matches are kept per map). */
   #identities: ReadonlyMap<NumericIdentity, readonly string[]> | undefined;
+  /** Every ipcache prefix and host address, rebuilt with {@link #identities}. */
+  #clusterAddresses: readonly string[] | undefined;
   /** What the kernel holds since our last successful apply; undefined before the first. */
   #model: NftTableModel | undefined;
 
@@ -93,10 +95,15 @@ export class NftablesDataplane implements Dataplane {
       dirty.add(attachment.key);
     }
     // Rules built from an identity whose addresses moved are built again.
-    for (const [key, nft] of this.#compiled) if ([...nft.identities].some((id) => moved.has(id))) dirty.add(key);
+    if (moved.size > 0) for (const [key, nft] of this.#compiled) if ([...nft.identities].some((id) => moved.has(id))) dirty.add(key);
 
-    const hostAddresses = [...this.#hosts.values()].flat();
-    if (this.#identities === undefined || moved.size > 0) this.#identities = identityAddresses(this.#ipcache, hostAddresses);
+    // Rebuilt only when addresses moved: the same array object lets the generator reuse
+    // the cluster sets (no per-apply work proportional to every address of the cluster).
+    if (this.#identities === undefined || this.#clusterAddresses === undefined || moved.size > 0) {
+      const hostAddresses = [...this.#hosts.values()].flat();
+      this.#identities = identityAddresses(this.#ipcache, hostAddresses);
+      this.#clusterAddresses = [...this.#ipcache.keys(), ...hostAddresses];
+    }
     const identities = this.#identities;
     let endpoints = 0;
     for (const key of dirty) {
@@ -111,7 +118,7 @@ export class NftablesDataplane implements Dataplane {
         const nft = this.#compiled.get(a.key);
         return nft === undefined ? [] : [{ hostInterface: a.hostInterface, nft }];
       }),
-      [...this.#ipcache.keys(), ...hostAddresses],
+      this.#clusterAddresses,
     );
     const script = this.#model === undefined ? renderFullSync(next, this.#options.adopted) : renderDelta(this.#model, next);
     if (script !== '') await this.#options.nft.apply(script);

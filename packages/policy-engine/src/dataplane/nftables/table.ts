@@ -40,16 +40,27 @@ function clusterSet(addresses: readonly string[], family: 4 | 6): NftSet {
   return { type: family === 4 ? 'ipv4_addr' : 'ipv6_addr', interval: true, elements: ranges.map(formatRange).sort() };
 }
 
+// The cluster sets of an address list, kept while the caller keeps passing the same list
+// object: building them is proportional to every address of the cluster, and an
+// unchanged set object is skipped by renderDelta without comparing its elements.
+const clusterSets = new WeakMap<readonly string[], readonly [NftSet, NftSet]>();
+
 /**
  * The table model of the attached endpoints: their chains and sets, the verdict map
  * elements, and the cluster sets (every address of `clusterAddresses`, what `world`
- * peers are tested against).
+ * peers are tested against). Pass the same `clusterAddresses` array (not mutated) while
+ * the addresses do not change: its cluster sets are then built once and reused.
  */
 export function buildTableModel(endpoints: Iterable<AttachedEndpointNft>, clusterAddresses: readonly string[]): NftTableModel {
   const chains = new Map<string, readonly string[]>();
+  let cluster = clusterSets.get(clusterAddresses);
+  if (cluster === undefined) {
+    cluster = [clusterSet(clusterAddresses, 4), clusterSet(clusterAddresses, 6)];
+    clusterSets.set(clusterAddresses, cluster);
+  }
   const sets = new Map<string, NftSet>([
-    [NFT_BASE.CLUSTER_V4, clusterSet(clusterAddresses, 4)],
-    [NFT_BASE.CLUSTER_V6, clusterSet(clusterAddresses, 6)],
+    [NFT_BASE.CLUSTER_V4, cluster[0]],
+    [NFT_BASE.CLUSTER_V6, cluster[1]],
   ]);
   const ingress = new Map<string, string>();
   const egress = new Map<string, string>();
