@@ -172,7 +172,7 @@ export {
   unmapAddress,
 } from './speaker/ports.js';
 export { type BgpSpeakerOptions, type PeerStatus, type SpeakerLogger, type SpeakerPeerConfig } from './speaker/types.js';
-export { type SessionFamilies, encodeEndOfRib, encodeOutgoing } from './speaker/updates.js';
+export { type SessionFamilies, coalesce, encodeEndOfRib, encodeOutgoing } from './speaker/updates.js';
 export {
   type GracefulRestartConfig,
   DEFAULT_RESTART_TIME,

@@ -21,7 +21,7 @@ import { type SpeakerTimerName, PeerRuntime, describeConnectTimeout } from './pe
 import { type CancelTimer, type Connection, type ConnectionEvents, type ConnectTarget, type IncomingConnection, unmapAddress } from './ports.js';
 import { type BgpSpeakerOptions, type PeerStatus, type SpeakerPeerConfig } from './types.js';
 import { sessionFamilies, ttlOptions } from './session-options.js';
-import { encodeEndOfRib, encodeOutgoing } from './updates.js';
+import { coalesce, encodeEndOfRib, encodeOutgoing } from './updates.js';
 
 const TIMER_EVENT: Readonly<Record<TimerName, FsmEvent>> = {
   [TIMER.CONNECT_RETRY]: { type: 'ConnectRetryTimerExpires' },
@@ -392,7 +392,7 @@ export class BgpSpeaker {
     const delta = { withdrawn: [], announced: Array.from(groups, ([attributes, nlri]) => ({ attributes, nlri })) };
     const messages = encodeOutgoing(delta, peer.negotiated, family === 4 ? { ipv4: peer.families.ipv4, ipv6: false } : { ipv4: false, ipv6: peer.families.ipv6 });
     if (peer.deferred) return void peer.deferred.push(...messages);
-    for (const m of messages) peer.connection.write(m);
+    for (const m of coalesce(messages)) peer.connection.write(m);
     peer.messagesSent += messages.length;
   }
 
@@ -453,7 +453,7 @@ export class BgpSpeaker {
         peer.deferred.push(...messages);
         continue;
       }
-      for (const m of messages) peer.connection.write(m);
+      for (const m of coalesce(messages)) peer.connection.write(m);
       peer.messagesSent += messages.length;
     }
   }

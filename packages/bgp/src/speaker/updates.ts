@@ -164,6 +164,37 @@ export function encodeOutgoing(delta: OutgoingDelta, state: NegotiatedState, fam
   return out;
 }
 
+/**
+ * Joins consecutive messages into writes of about `limit` octets (a message is never
+ * split), so that a full table goes to the socket in a few hundred writes rather than
+ * one per UPDATE: fewer system calls here, fewer segments and reads at the peer.
+ */
+export function coalesce(messages: readonly Uint8Array[], limit = 65536): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let i = 0;
+  while (i < messages.length) {
+    let end = i;
+    let size = 0;
+    while (end < messages.length && (end === i || size + (messages[end] as Uint8Array).length <= limit)) {
+      size += (messages[end] as Uint8Array).length;
+      end += 1;
+    }
+    if (end === i + 1) out.push(messages[i] as Uint8Array);
+    else {
+      const joined = new Uint8Array(size);
+      let at = 0;
+      for (let k = i; k < end; k += 1) {
+        const m = messages[k] as Uint8Array;
+        joined.set(m, at);
+        at += m.length;
+      }
+      out.push(joined);
+    }
+    i = end;
+  }
+  return out;
+}
+
 /** End-of-RIB markers for the families of a session (RFC 4724 §2), IPv4 first. */
 export function encodeEndOfRib(state: NegotiatedState, families: SessionFamilies): Uint8Array[] {
   const out: Uint8Array[] = [];

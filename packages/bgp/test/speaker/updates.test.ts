@@ -8,6 +8,7 @@ import {
   CollectingFibSink,
   Rib,
   asn,
+  coalesce,
   decodeUpdate,
   encodeEndOfRib,
   encodeOutgoing,
@@ -89,6 +90,21 @@ describe('encodeOutgoing', () => {
     const [v4, v6] = encodeEndOfRib(state, { ipv4: true, ipv6: true }).map((m) => endOfRibFamily(decodeUpdate(m, state)));
     expect(v4).toEqual({ afi: 1, safi: 1 });
     expect(v6).toEqual({ afi: 2, safi: 1 });
+  });
+});
+
+describe('coalesce', () => {
+  it('joins messages into writes of at most the limit, in order, never splitting one (property)', () => {
+    const message = fc.integer({ min: 19, max: 5000 }).chain((n) => fc.uint8Array({ minLength: n, maxLength: n }));
+    fc.assert(
+      fc.property(fc.array(message, { maxLength: 60 }), fc.integer({ min: 1, max: 20000 }), (messages, limit) => {
+        const writes = coalesce(messages, limit);
+        expect(Buffer.concat(writes)).toEqual(Buffer.concat(messages));
+        // A write over the limit is one message on its own.
+        for (const w of writes) if (w.length > limit) expect(messages.some((m) => m === w)).toBe(true);
+        expect(writes.length).toBeLessThanOrEqual(messages.length);
+      }),
+    );
   });
 });
 
