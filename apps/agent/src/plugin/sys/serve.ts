@@ -77,19 +77,10 @@ export async function serveTwill(options: ServeTwillOptions = {}): Promise<Plugi
     ...(options.hostNetns === undefined ? {} : { hostNetns: options.hostNetns }),
     openDatastore: (config) => warm.open(config),
   });
-  const server = await servePlugins({
+  return servePlugins({
     socketPath: options.socketPath ?? TWILL_DEFAULTS.agentSocket,
     plugins: { twill: createTwillPluginHandlers(ports) },
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    onClose: () => warm.close(),
   });
-  return {
-    socketPath: server.socketPath,
-    get inFlight() {
-      return server.inFlight;
-    },
-    async close() {
-      await server.close();
-      await warm.close();
-    },
-  };
 }

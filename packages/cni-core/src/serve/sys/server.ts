@@ -26,6 +26,11 @@ export interface ServePluginsOptions {
   readonly requestTimeoutMs?: number;
   /** Where connection failures are reported (default: nowhere). */
   readonly logger?: PluginServerLogger;
+  /**
+   * Runs at the end of `close()`, once every request has been answered and the socket
+   * is gone: where the server's owner releases what the plugins kept warm (datastores).
+   */
+  readonly onClose?: () => Promise<void> | void;
 }
 
 /** A running plugin server. */
@@ -199,6 +204,7 @@ export async function servePlugins(options: ServePluginsOptions): Promise<Plugin
         } catch {
           // Already gone, or replaced by another server's socket: not ours to remove.
         }
+        await options.onClose?.();
       })();
       return closing;
     },

@@ -139,19 +139,10 @@ export async function serveIpam(options: ServeIpamOptions = {}): Promise<PluginS
     openStore: (location) => warm.openStore(location),
     poolAllocators: warm,
   };
-  const server = await servePlugins({
+  return servePlugins({
     socketPath: options.socketPath ?? DEFAULT_AGENT_SOCKET,
     plugins: { 'twill-ipam': oneAtATimePerStore(createIpamPluginHandlers(ports)) },
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    onClose: () => warm.close(),
   });
-  return {
-    socketPath: server.socketPath,
-    get inFlight() {
-      return server.inFlight;
-    },
-    async close() {
-      await server.close();
-      await warm.close();
-    },
-  };
 }
