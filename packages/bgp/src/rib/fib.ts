@@ -1,8 +1,8 @@
 // The port through which best routes leave the RIB for the forwarding table. The
 // agent's implementation writes kernel routes over netlink; tests collect batches.
-import { type BgpPrefix } from '../codec/prefix.js';
+import { type BgpPrefix, type IpFamily } from '../codec/prefix.js';
 
-import { type PrefixKey, prefixFromKey } from './prefix-key.js';
+import { type PrefixKey, keyFamily, prefixFromKey } from './prefix-key.js';
 
 /** A route to install: the prefix and its next hops (one today; several with multipath). */
 export interface FibRoute {
@@ -25,6 +25,35 @@ export class KeyedFibRoute implements FibRoute {
 
   get prefix(): BgpPrefix {
     return prefixFromKey(this.key);
+  }
+}
+
+/**
+ * A prefix the RIB removes from the FIB, kept as its key: the address octets are built
+ * when first read, so withdrawing a full table allocates one small object per route.
+ */
+export class KeyedPrefix implements BgpPrefix {
+  private built: BgpPrefix | undefined;
+
+  constructor(
+    /** The prefix as a RIB key (see `prefixKey`). */
+    readonly key: PrefixKey,
+  ) {}
+
+  get family(): IpFamily {
+    return keyFamily(this.key);
+  }
+
+  get length(): number {
+    return this.prefix().length;
+  }
+
+  get bytes(): Uint8Array {
+    return this.prefix().bytes;
+  }
+
+  private prefix(): BgpPrefix {
+    return (this.built ??= prefixFromKey(this.key));
   }
 }
 

@@ -12,7 +12,7 @@ import { type PeerId, type RouterId } from '../ids.js';
 
 import { type AttributeSet, type RouteAttributes, ipv4ToNumber } from './attributes.js';
 import { type DecisionOptions } from './decision.js';
-import { type FibRoute, type FibSink, KeyedFibRoute } from './fib.js';
+import { type FibRoute, type FibSink, KeyedFibRoute, KeyedPrefix } from './fib.js';
 import { type OutgoingDelta, ExportRun } from './adj-rib-out.js';
 import { PATH_FLAG, type Path } from './path.js';
 import { PeerEntry, type RibPeerConfig } from './peer.js';
@@ -275,7 +275,7 @@ export class Rib {
       const now = best && !best.peer.local ? best.attrs : null;
       if (now !== before && !(now && before && sameNextHops(now.value, before.value))) {
         if (now) add.push(new KeyedFibRoute(key, now.nextHops));
-        else remove.push(prefixFromKey(key));
+        else remove.push(new KeyedPrefix(key));
         if (add.length + remove.length >= this.fibBatchSize) push();
       }
       for (const peer of incremental) run.exportTo(peer, key, best);

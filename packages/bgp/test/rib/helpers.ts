@@ -50,9 +50,12 @@ export function withdraw(prefixes: string[], pathId?: number): BgpUpdate {
   return { type: 'update', withdrawn: prefixes.map((p) => (pathId === undefined ? { prefix: parsePrefix(p) } : { prefix: parsePrefix(p), pathId })), attributes: {}, nlri: [] };
 }
 
-/** FIB batches as plain objects (the RIB's routes build their prefix when read), for `toEqual`. */
+/** FIB batches as plain objects (the RIB's routes and removed prefixes are built when read), for `toEqual`. */
 export function plainBatches(fib: CollectingFibSink): { add: { prefix: BgpPrefix; nextHops: readonly string[] }[]; remove: readonly BgpPrefix[] }[] {
-  return fib.batches.map((b) => ({ add: b.add.map((r) => ({ prefix: r.prefix, nextHops: r.nextHops })), remove: b.remove }));
+  return fib.batches.map((b) => ({
+    add: b.add.map((r) => ({ prefix: r.prefix, nextHops: r.nextHops })),
+    remove: b.remove.map((p) => ({ family: p.family, length: p.length, bytes: p.bytes })),
+  }));
 }
 
 /** The id of a peer config. */
