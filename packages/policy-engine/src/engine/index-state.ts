@@ -117,7 +117,7 @@ export class IndexState {
       namespaceIdentities: (namespace) => this.namespaceIdentities.get(namespace) ?? [],
       memberCount: (identity) => this.identities.get(identity)?.members.size ?? 0,
       resolved: new Map(),
-      remotes: new Map(),
+      groupings: new Map(),
       inNets: new Map(),
     };
   }

@@ -10,7 +10,8 @@ import { cidrContainsAddress, cidrContainsCidr, hostCidr, parseCidr, type Cidr }
 import { type Entity, type PeerMatch } from '../model/policy.js';
 import { matchSelector, type Selector, type SelectorSubject } from '../model/selector.js';
 import { type IndexedEndpoint, type IndexedNetworkSet } from '../evaluate/snapshot.js';
-import { type PeerAtom, type RemoteMatch } from './types.js';
+import { type NamedGrouping } from './named-groups.js';
+import { type PeerAtom } from './types.js';
 
 /** What peers are resolved against. */
 export interface PeerUniverse {
@@ -27,8 +28,11 @@ export interface PeerUniverse {
   readonly resolved?: Map<string, PeerAtom[]>;
   /** How many workload endpoints have an identity. */
   memberCount(identity: NumericIdentity): number;
-  /** Remote sides with named ports already resolved over this same universe, by the side's JSON text (cleared with `resolved`). */
-  readonly remotes?: Map<string, RemoteMatch[]>;
+  /**
+   * Remote sides with named ports grouped over this same universe, by the peer and the
+   * names (see named-groups.ts): cleared with `resolved`, otherwise updated by delta.
+   */
+  readonly groupings?: Map<string, NamedGrouping>;
   /** Endpoints found inside address-only atoms, by the atoms' JSON text (cleared with `resolved`). */
   readonly inNets?: Map<string, IndexedEndpoint[]>;
 }

@@ -10,12 +10,14 @@
 
 import { type NumericIdentity } from '../identity/reserved.js';
 import { cidrContainsAddress } from '../model/cidr.js';
-import { type PeerMatch } from '../model/policy.js';
+import { type PeerMatch, type Policy, type Rule, type SideMatch } from '../model/policy.js';
 import { matchSelector, type Selector } from '../model/selector.js';
+import { endpointKey } from '../evaluate/snapshot.js';
 import { effectiveDirection, reresolvePolicyRules, resolvePolicyEntry, type PolicyEntry } from './effective.js';
 import { deepEqual } from './equal.js';
 import { type IndexState, type Pending } from './index-state.js';
 import { comparePolicies, compareTiers } from './order.js';
+import { updateGrouping } from './named-groups.js';
 import { identitiesMatching } from './peer-atoms.js';
 import { endpointMayMatch, remoteSideOf, type Direction } from './resolve.js';
 import { type EndpointPolicy, type EndpointPolicyChange, type IpIdentityEntry, type PolicyIndexDiff } from './types.js';
@@ -28,10 +30,18 @@ export function recompute(state: IndexState, pending: Pending): PolicyIndexDiff 
   // sets): when it moved, earlier ones are stale; when only policies or tiers changed,
   // they still hold, and an edited policy reuses them (a rule shape shared by many
   // policies is not resolved again for each edit).
-  if (pending.sides.length > 0 || pending.sets.length > 0) {
+  // Peer atoms depend on identities, hosts and network sets only: when those held, a
+  // moved workload leaves or joins the named-port groups of the rules it is a peer of,
+  // by delta, rather than every group being walked again.
+  if (pending.populationMoved || pending.sets.length > 0) {
     state.universe.resolved?.clear();
     state.universe.inNets?.clear();
-    state.universe.remotes?.clear();
+    state.universe.groupings?.clear();
+  } else if (pending.sides.length > 0) {
+    state.universe.inNets?.clear();
+    const live = new Set(pending.sides.filter((side) => state.endpoints.get(endpointKey(side.ref))?.indexed === side));
+    const gone = pending.sides.filter((side) => !live.has(side));
+    for (const grouping of state.universe.groupings?.values() ?? []) updateGrouping(grouping, gone, [...live]);
   }
   if (pending.rerank) rerank(state);
   const endpoints = { [Symbol.iterator]: () => state.allEndpoints() };
@@ -57,10 +67,9 @@ export function recompute(state: IndexState, pending: Pending): PolicyIndexDiff 
   if (pending.sides.length > 0 || pending.sets.length > 0) {
     for (const entry of state.policies.values()) {
       if (pending.fresh.has(entry)) continue;
-      const touched = {
-        ingress: (entry.policy.ingress?.rules ?? []).flatMap((_, i) => (ruleTouched(state, entry, 'ingress', i, pending) ? [i] : [])),
-        egress: (entry.policy.egress?.rules ?? []).flatMap((_, i) => (ruleTouched(state, entry, 'egress', i, pending) ? [i] : [])),
-      };
+      // Unless the population moved, only rules grouping peers by named ports can change.
+      if (!pending.populationMoved && pending.sets.length === 0 && !hasRemoteNamed(entry.policy)) continue;
+      const touched = { ingress: touchedRules(state, entry, 'ingress', pending), egress: touchedRules(state, entry, 'egress', pending) };
       if (touched.ingress.length + touched.egress.length === 0) continue;
       // Only the touched rules: the others' peers did not move.
       if (reresolvePolicyRules(entry, touched, state.universe, endpoints)) for (const key of entry.selected) pending.dirty.add(key);
@@ -98,28 +107,79 @@ function select(state: IndexState, entry: PolicyEntry, key: string, selected: bo
   pending.dirty.add(key);
 }
 
+/** What deciding whether a rule's remote side moved needs, worked out once per IR rule. */
+interface RemoteInfo {
+  readonly side: SideMatch | undefined;
+  /** The names among its ports and notPorts. */
+  readonly named: readonly string[];
+  /** Whether its peer lists every identity present (see `usesUniverse`). */
+  readonly universe: boolean;
+  readonly selectors: readonly Selector[];
+}
+
+const remoteInfos = new WeakMap<Rule, Partial<Record<Direction, RemoteInfo>>>();
+
+function remoteInfo(rule: Rule, direction: Direction): RemoteInfo {
+  let byDirection = remoteInfos.get(rule);
+  if (byDirection === undefined) {
+    byDirection = {};
+    remoteInfos.set(rule, byDirection);
+  }
+  let info = byDirection[direction];
+  if (info === undefined) {
+    const side = remoteSideOf(rule, direction);
+    info = {
+      side,
+      named: [...(side?.ports ?? []), ...(side?.notPorts ?? [])].flatMap((p) => (p.kind === 'named' ? [p.name] : [])),
+      universe: side?.peer !== undefined && usesUniverse(side.peer),
+      selectors: side?.peer === undefined ? [] : peerSelectors(side.peer),
+    };
+    byDirection[direction] = info;
+  }
+  return info;
+}
+
+const remoteNamed = new WeakMap<Policy, boolean>();
+
+/** Whether a rule of `policy` has named ports on its remote side. */
+function hasRemoteNamed(policy: Policy): boolean {
+  let found = remoteNamed.get(policy);
+  if (found === undefined) {
+    found = DIRECTIONS.some((d) => (policy[d]?.rules ?? []).some((rule) => remoteInfo(rule, d).named.length > 0));
+    remoteNamed.set(policy, found);
+  }
+  return found;
+}
+
+/** The indexes of the rules of `entry` in `direction` whose remote side can change with the moved endpoints or sets. */
+function touchedRules(state: IndexState, entry: PolicyEntry, direction: Direction, pending: Pending): number[] {
+  const touched: number[] = [];
+  const rules = entry.policy[direction]?.rules ?? [];
+  for (let i = 0; i < rules.length; i += 1) if (ruleTouched(state, remoteInfo(rules[i] as Rule, direction), pending)) touched.push(i);
+  return touched;
+}
+
 // Whether a rule's remote side can change with one of the moved endpoints or sets.
-function ruleTouched(state: IndexState, entry: PolicyEntry, direction: Direction, index: number, pending: Pending): boolean {
-  const rule = entry.policy[direction]?.rules[index];
-  if (rule === undefined) return false;
-  const side = remoteSideOf(rule, direction);
-  const named = [...(side?.ports ?? []), ...(side?.notPorts ?? [])].flatMap((p) => (p.kind === 'named' ? [p.name] : []));
+function ruleTouched(state: IndexState, info: RemoteInfo, pending: Pending): boolean {
+  const { side, named, selectors } = info;
   // A complement holds every identity, even of endpoints the whole peer does not match
   // (`nets && !selector`): any identity that appears or goes changes it.
-  if (pending.identitiesMoved && side?.peer !== undefined && usesUniverse(side.peer)) return true;
-  // A selector's identities are resolved whatever their addresses (`nets && selector`
-  // keeps them, with the nets): a new identity a selector matches changes the atoms
-  // even when the endpoint's own address is outside the nets.
-  const selectors = side?.peer === undefined ? [] : peerSelectors(side.peer);
-  for (const moved of pending.sides) {
-    // Named remote ports group the peer's endpoints: only those matter.
-    if (named.length === 0 && !pending.populationMoved) continue;
-    if (side?.peer === undefined) {
-      if (named.length > 0 && moved.endpoint.namedPorts?.some((p) => named.includes(p.name)) === true) return true;
-    } else if (endpointMayMatch(side, moved, state.universe)) {
-      return true;
-    } else if (pending.identitiesMoved && moved.endpoint.kind === 'workload' && selectors.some((s) => matchSelector(s, moved.subject))) {
-      return true;
+  if (pending.identitiesMoved && info.universe) return true;
+  // Named remote ports group the peer's endpoints: only those matter unless the population moved.
+  if (named.length > 0 || pending.populationMoved) {
+    for (const moved of pending.sides) {
+      if (side?.peer === undefined) {
+        // Every endpoint is a peer: one without the names still changes whether its
+        // identity is whole in a group.
+        if (named.length > 0) return true;
+      } else if (endpointMayMatch(side, moved, state.universe)) {
+        return true;
+      } else if (pending.identitiesMoved && moved.endpoint.kind === 'workload' && selectors.some((s) => matchSelector(s, moved.subject))) {
+        // A selector's identities are resolved whatever their addresses (`nets && selector`
+        // keeps them, with the nets): a new identity a selector matches changes the atoms
+        // even when the endpoint's own address is outside the nets.
+        return true;
+      }
     }
   }
   if (side?.peer === undefined || pending.sets.length === 0) return false;

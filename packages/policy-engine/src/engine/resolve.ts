@@ -3,13 +3,14 @@
 // endpoint the rule's policy selects; the local side (a peer constraint on the
 // endpoint itself, named ports) is resolved per endpoint, and only when the rule has one.
 
-import { cidrContainsAddress, hostCidr, type Cidr, type IpAddress } from '../model/cidr.js';
+import { cidrContainsAddress, type Cidr, type IpAddress } from '../model/cidr.js';
 import { type PortSpec, type Rule, type SideMatch } from '../model/policy.js';
 import { matchPeer, type ResolvedSide } from '../evaluate/match.js';
 import { type IndexedEndpoint, type IndexedNetworkSet } from '../evaluate/snapshot.js';
-import { excludeAddresses, remoteInPeers, resolvePeer, restrictToAddresses, type PeerUniverse } from './peer-atoms.js';
+import { buildGrouping, groupingKey, groupingOutput } from './named-groups.js';
+import { remoteInPeers, resolvePeer, type PeerUniverse } from './peer-atoms.js';
 import { type LocalMatch, type PeerAtom, type RemoteMatch, type ResolvedPort } from './types.js';
-import { RESERVED_IDENTITY, type NumericIdentity } from '../identity/reserved.js';
+import { RESERVED_IDENTITY } from '../identity/reserved.js';
 
 /** Which direction a rule is enforced in. */
 export type Direction = 'ingress' | 'egress';
@@ -67,18 +68,19 @@ export function resolveRemote(rule: Rule, direction: Direction, universe: PeerUn
   if (peers.length === 0) return [];
   const ports = side?.ports;
   const notPorts = side?.notPorts;
-  if (!hasNamed(ports) && !hasNamed(notPorts)) {
+  if (side === undefined || (!hasNamed(ports) && !hasNamed(notPorts))) {
     return [{ peers, ...plain(ports && ranges(ports), notPorts && ranges(notPorts)) }];
   }
-  // Grouping walks the peer's endpoints: do it once per distinct remote side and
-  // population (policies often share a rule shape: "to the monitoring namespace on
-  // port metrics"), the way peers are resolved once.
-  const cacheKey = universe.remotes === undefined ? undefined : JSON.stringify(side);
-  const cached = cacheKey === undefined ? undefined : universe.remotes?.get(cacheKey);
-  if (cached !== undefined) return cached;
-  const resolved = resolveNamed(peers, ports, notPorts, side, universe, endpoints);
-  if (cacheKey !== undefined) universe.remotes?.set(cacheKey, resolved);
-  return resolved;
+  // Grouping walks the peer's endpoints: do it once per distinct peer and names, kept
+  // up to date while the population holds (policies often share a rule shape: "to the
+  // monitoring namespace on port metrics"), the way peers are resolved once.
+  const key = groupingKey(side);
+  let grouping = universe.groupings?.get(key);
+  if (grouping === undefined) {
+    grouping = buildGrouping(peers, side, candidatesOf(peers, universe, endpoints));
+    universe.groupings?.set(key, grouping);
+  }
+  return groupingOutput(grouping, side, universe);
 }
 
 function plain(p: readonly ResolvedPort[] | undefined, n: readonly ResolvedPort[] | undefined): Omit<RemoteMatch, 'peers'> {
@@ -88,112 +90,15 @@ function plain(p: readonly ResolvedPort[] | undefined, n: readonly ResolvedPort[
   };
 }
 
-/** What a list of port specs' names resolve to on one endpoint, and the key of that resolution. */
-interface NamedOnEndpoint {
-  readonly ports: ResolvedPort[];
-  readonly key: string;
-}
-
-// Per endpoint (an IndexedEndpoint is replaced, never changed, when its endpoint moves)
-// and list of names: what they resolve to. Grouping asks this of thousands of endpoints.
-const namedCache = new WeakMap<IndexedEndpoint, Map<string, NamedOnEndpoint>>();
-
-function namedOnCached(specs: readonly PortSpec[] | undefined, specsKey: string, endpoint: IndexedEndpoint): NamedOnEndpoint {
-  let byNames = namedCache.get(endpoint);
-  if (byNames === undefined) {
-    byNames = new Map();
-    namedCache.set(endpoint, byNames);
-  }
-  let found = byNames.get(specsKey);
-  if (found === undefined) {
-    const ports = namedOn(specs ?? [], endpoint);
-    found = { ports, key: portsKey(ports) };
-    byNames.set(specsKey, found);
-  }
-  return found;
-}
-
-const namesKey = (specs: readonly PortSpec[] | undefined): string => (specs ?? []).flatMap((s) => (s.kind === 'named' ? [s.name] : [])).join('\u0000');
-
-function resolveNamed(
-  peers: readonly PeerAtom[],
-  ports: readonly PortSpec[] | undefined,
-  notPorts: readonly PortSpec[] | undefined,
-  side: SideMatch | undefined,
-  universe: PeerUniverse,
-  endpoints: Iterable<IndexedEndpoint>,
-): RemoteMatch[] {
-  // Group the peer endpoints by what the names resolve to on them. When every atom of
-  // the peer names identities, its endpoints are among those identities' members (and
-  // hosts); otherwise every endpoint is a candidate. Either way the resolved atoms say
-  // which candidates the peer selects: matching the IR peer again per endpoint cost
-  // seconds at 5,000 pods.
-  const identitiesOnly = peers.every((a) => a.identities !== undefined && a.cidrs === undefined);
-  const candidates: Iterable<IndexedEndpoint> = peers.some((a) => a.identities === undefined && a.cidrs === undefined)
+// The peer's candidate endpoints: when every atom names identities, those identities'
+// members (and hosts); otherwise every endpoint. Either way the resolved atoms say which
+// candidates the peer selects: matching the IR peer again per endpoint cost seconds at
+// 5,000 pods.
+function candidatesOf(peers: readonly PeerAtom[], universe: PeerUniverse, endpoints: Iterable<IndexedEndpoint>): Iterable<IndexedEndpoint> {
+  return peers.some((a) => a.identities === undefined && a.cidrs === undefined)
     ? endpoints
     : new Set([...peerMembers(peers, universe), ...endpointsInNets(peers, universe, endpoints)]);
-  const selects = identitiesOnly ? undefined : remoteInPeers(peers);
-  const groups = new Map<string, Group>();
-  const portNames = namesKey(ports);
-  const notPortNames = namesKey(notPorts);
-  for (const endpoint of candidates) {
-    if (endpoint.addresses.length === 0 || endpoint.endpoint.namedPorts === undefined || endpoint.endpoint.namedPorts.length === 0) continue;
-    const named = namedOnCached(ports, portNames, endpoint);
-    const namedNot = namedOnCached(notPorts, notPortNames, endpoint);
-    if (named.ports.length + namedNot.ports.length === 0) continue;
-    if (selects !== undefined && !selects(endpoint)) continue;
-    const key = `${named.key}|${namedNot.key}`;
-    let group = groups.get(key);
-    if (group === undefined) {
-      group = { ports: named.ports, notPorts: namedNot.ports, members: [] };
-      groups.set(key, group);
-    }
-    group.members.push(endpoint);
-  }
-  const out: RemoteMatch[] = [];
-  const baseRanges = ports && ranges(ports);
-  const baseNot = notPorts && ranges(notPorts);
-  // Identities the peer selects whatever the address: a group holding every member of
-  // one of them keeps the identity rather than listing its members' addresses (the
-  // same traffic, as only those members carry it; thousands of /32s otherwise). With
-  // named notPorts the rest below excludes grouped addresses, so groups stay addresses.
-  const anyAddress = hasNamed(notPorts) ? new Set<number>() : new Set(peers.flatMap((a) => (a.cidrs === undefined ? a.identities ?? [] : [])));
-  // Sorted by what the names resolve to, so that equal populations give equal results.
-  for (const [, group] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const whole = wholeIdentities(group.members, anyAddress, universe);
-    const addresses = group.members.filter((m) => !whole.has(m.identity)).flatMap((m) => m.addresses.map(hostCidr));
-    addresses.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
-    const byAddress = restrictToAddresses(peers, addresses);
-    const groupPeers = whole.size === 0 ? byAddress : [{ identities: [...whole].sort((a, b) => a - b) as NumericIdentity[] }, ...byAddress];
-    const groupPorts = baseRanges && [...baseRanges, ...group.ports];
-    if (groupPeers.length === 0 || groupPorts?.length === 0) continue;
-    out.push({ peers: groupPeers, ...plain(groupPorts, baseNot && [...baseNot, ...group.notPorts]) });
-  }
-  // The rest: with named notPorts the grouped endpoints must not fall through to it.
-  const grouped = [...groups.values()].flatMap((g) => g.members.flatMap((m) => m.addresses.map(hostCidr)));
-  const restPeers = hasNamed(notPorts) ? excludeAddresses(peers, grouped) : peers;
-  if (restPeers.length > 0 && baseRanges?.length !== 0) out.push({ peers: restPeers, ...plain(baseRanges, baseNot) });
-  return out;
 }
-
-/** A group of peer endpoints on which the remote named ports resolve the same. */
-interface Group {
-  readonly ports: ResolvedPort[];
-  readonly notPorts: ResolvedPort[];
-  readonly members: IndexedEndpoint[];
-}
-
-/** The identities among `candidates` whose every member is in `members`. */
-function wholeIdentities(members: readonly IndexedEndpoint[], candidates: ReadonlySet<number>, universe: PeerUniverse): Set<number> {
-  const counts = new Map<number, number>();
-  for (const m of members) if (m.endpoint.kind === 'workload' && candidates.has(m.identity)) counts.set(m.identity, (counts.get(m.identity) ?? 0) + 1);
-  const whole = new Set<number>();
-  // Members without an address are in no group: their identity is never whole.
-  for (const [id, count] of counts) if (universe.memberCount(id as NumericIdentity) === count) whole.add(id);
-  return whole;
-}
-
-const portsKey = (ports: readonly ResolvedPort[]): string => ports.map((p) => `${p.first}-${p.last}/${p.protocol ?? ''}`).join(',');
 
 /**
  * The endpoints inside the CIDRs of `peers`' address-only atoms (a network set's nets),
