@@ -41,9 +41,9 @@ function effectiveRule(policy: Policy, ruleIndex: number, rule: Rule, local: Loc
   };
 }
 
-/** Resolves (again) the remote side of every rule of `entry`, and the rules every endpoint shares. */
-export function resolvePolicyEntry(entry: PolicyEntry, universe: PeerUniverse, endpoints: Iterable<IndexedEndpoint>): void {
-  for (const direction of DIRECTIONS) {
+/** Resolves (again) the remote side of every rule of `entry` (in `directions`), and the rules every endpoint shares. */
+export function resolvePolicyEntry(entry: PolicyEntry, universe: PeerUniverse, endpoints: Iterable<IndexedEndpoint>, directions: readonly Direction[] = DIRECTIONS): void {
+  for (const direction of directions) {
     const rules = entry.policy[direction]?.rules ?? [];
     entry.remote[direction] = rules.map((rule) => resolveRemote(rule, direction, universe, endpoints));
     entry.shared[direction] = sharedRules(entry, direction, universe);

@@ -13,6 +13,8 @@ import { type SelectorSubject } from '../model/selector.js';
 import { endpointKey, type IndexedEndpoint, type IndexedNetworkSet } from '../evaluate/snapshot.js';
 import { type CompiledEndpoint } from './compiled-rules.js';
 import { type PolicyEntry } from './effective.js';
+import { deepEqual } from './equal.js';
+import { type Direction } from './resolve.js';
 import { PolicyIndexError } from './errors.js';
 import { type PeerUniverse } from './peer-atoms.js';
 import { type EndpointPolicy } from './types.js';
@@ -40,6 +42,13 @@ export interface Pending {
   readonly sides: IndexedEndpoint[];
   readonly sets: IndexedNetworkSet[];
   readonly fresh: Set<PolicyEntry>;
+  /**
+   * Policies edited in place (same subject, tier and order): the directions whose rules
+   * differ, to resolve again. Their selection is the one before.
+   */
+  readonly edited: Map<PolicyEntry, Direction[]>;
+  /** Endpoints whose rules can change in one direction only (a policy edit); `dirty` means both. */
+  readonly partial: Map<string, Set<Direction>>;
   readonly removed: Map<string, EndpointRef>;
   readonly ipBefore: Map<string, NumericIdentity | undefined>;
   rerank: boolean;
@@ -56,7 +65,7 @@ export interface Pending {
 /** A fresh {@link Pending}: nothing moved yet. */
 export function createPending(): Pending {
   return {
-    dirty: new Set(), reselect: new Set(), sides: [], sets: [], fresh: new Set(), removed: new Map(), ipBefore: new Map(), rerank: false, populationMoved: false, identitiesMoved: false,
+    dirty: new Set(), reselect: new Set(), sides: [], sets: [], fresh: new Set(), edited: new Map(), partial: new Map(), removed: new Map(), ipBefore: new Map(), rerank: false, populationMoved: false, identitiesMoved: false,
   };
 }
 
@@ -64,6 +73,7 @@ export function createPending(): Pending {
 export const policyKey = (ref: PolicyRef): string => `${ref.dialect}\u0000${ref.kind}\u0000${ref.namespace ?? ''}\u0000${ref.name}`;
 /** One part's key: the document's and the part number. */
 const partKey = (policy: Policy): string => `${policyKey(policy.ref)}\u0000${policy.part ?? 0}`;
+const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
 const networkSetKey = (ref: { readonly namespace?: string; readonly name: string }): string => `${ref.namespace ?? ''}/${ref.name}`;
 
 /** Parses addresses or CIDRs (a bare address is its host prefix). @throws {PolicyIndexError} naming `path[i]`. */
@@ -330,6 +340,7 @@ export class IndexState {
     if (!this.tiers.has(policy.tier)) throw new PolicyIndexError('tier', `unknown tier ${JSON.stringify(policy.tier)}`);
     const key = partKey(policy);
     const before = this.policies.get(key);
+    if (before !== undefined && this.editInPlace(before, policy, pending)) return;
     const rerank = pending.rerank;
     this.deletePart(key, pending);
     const document = policyKey(policy.ref);
@@ -341,6 +352,37 @@ export class IndexState {
     pending.fresh.add(entry);
     // Same tier and order: the same place in evaluation order (the usual edit of rules).
     pending.rerank = rerank || before === undefined || before.policy.tier !== policy.tier || before.policy.order !== policy.order;
+  }
+
+  /**
+   * Replaces `before` by `policy` when only their rules differ: the endpoints it selects
+   * stay, and only the directions whose rules changed are resolved and recomputed (an
+   * edit of one port no longer recomputes every endpoint the policy selects in full).
+   */
+  private editInPlace(before: PolicyEntry, policy: Policy, pending: Pending): boolean {
+    const old = before.policy;
+    if (pending.fresh.has(before) || pending.edited.has(before) || old.tier !== policy.tier || old.order !== policy.order) return false;
+    if (!deepEqual(old.ref, policy.ref) || !deepEqual(old.subject, policy.subject)) return false;
+    const changed = DIRECTIONS.filter((d) => !deepEqual(old[d], policy[d]));
+    const entry: PolicyEntry = {
+      key: before.key, policy, selected: before.selected, rank: before.rank,
+      remote: { ingress: before.remote.ingress, egress: before.remote.egress },
+      shared: { ingress: before.shared.ingress, egress: before.shared.egress },
+    };
+    for (const key of entry.selected) {
+      const endpoint = this.endpoints.get(key);
+      endpoint?.policies.delete(before);
+      endpoint?.policies.add(entry);
+      if (changed.length === 2) pending.dirty.add(key);
+      else if (changed.length === 1) {
+        const directions = pending.partial.get(key) ?? new Set<Direction>();
+        directions.add(changed[0] as Direction);
+        pending.partial.set(key, directions);
+      }
+    }
+    this.policies.set(before.key, entry);
+    pending.edited.set(entry, changed);
+    return true;
   }
 
   private deleteDocument(document: string, pending: Pending): void {
@@ -358,5 +400,6 @@ export class IndexState {
     // Ranks only order policies; a removed one leaves a gap, which orders the same.
     this.policies.delete(key);
     pending.fresh.delete(entry);
+    pending.edited.delete(entry);
   }
 }

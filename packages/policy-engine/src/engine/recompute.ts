@@ -53,6 +53,8 @@ export function recompute(state: IndexState, pending: Pending): PolicyIndexDiff 
     for (const [key, host] of state.hosts) if (matchSelector(entry.policy.subject, host.subject)) select(state, entry, key, true, pending);
     resolvePolicyEntry(entry, state.universe, endpoints);
   }
+  // Policies edited in place: the directions whose rules changed.
+  for (const [entry, directions] of pending.edited) resolvePolicyEntry(entry, state.universe, endpoints, directions);
   // Moved endpoints: their membership in the other policies' subjects.
   if (pending.reselect.size > 0) {
     for (const entry of state.policies.values()) {
@@ -188,19 +190,21 @@ function ruleTouched(state: IndexState, info: RemoteInfo, pending: Pending): boo
 
 function diff(state: IndexState, pending: Pending): PolicyIndexDiff {
   const changed: EndpointPolicyChange[] = [];
-  for (const key of [...pending.dirty].sort()) {
+  for (const key of [...new Set([...pending.dirty, ...pending.partial.keys()])].sort()) {
     const entry = state.endpoints.get(key);
     if (entry === undefined) continue;
+    const previous = entry.effective;
+    const only = pending.dirty.has(key) || previous === undefined ? undefined : pending.partial.get(key);
     const policies = [...entry.policies].sort((a, b) => a.rank - b.rank);
+    const direction = (d: Direction) => (only === undefined || only.has(d) ? effectiveDirection(entry.indexed, policies, d, state.tiers, state.universe) : previous?.[d] ?? { tiers: [] });
     const next: EndpointPolicy = {
       endpoint: entry.indexed.ref,
       key,
       identity: entry.indexed.identity,
       addresses: entry.indexed.addresses.map((a) => a.text),
-      ingress: effectiveDirection(entry.indexed, policies, 'ingress', state.tiers, state.universe),
-      egress: effectiveDirection(entry.indexed, policies, 'egress', state.tiers, state.universe),
+      ingress: direction('ingress'),
+      egress: direction('egress'),
     };
-    const previous = entry.effective;
     const directions = DIRECTIONS.filter((d) => previous === undefined || !deepEqual(previous[d], next[d]));
     // An identity or address change alone is the ipcache's part of the diff.
     entry.effective = next;
