@@ -260,14 +260,19 @@ async function latencyRow(name: string, factory: Factory, lab: DataplaneLab): Pr
   });
   const latencies: number[] = [];
   const applies: number[] = [];
+  // Stages of each change: the policy index's recomputation, and the driver's apply (generator and kernel write).
+  const indexMs: number[] = [];
+  const driverMs: number[] = [];
   try {
     await new Promise((r) => setTimeout(r, 500));
     for (let i = 0; i < LATENCY_CHANGES; i += 1) {
       const allow = i % 2 === 1;
       const t0 = Date.now();
       const diff = allow ? index.upsertPolicy(toggled) : index.deletePolicy(toggled.ref);
+      indexMs.push(Date.now() - t0);
       const report = await dataplane.apply({ policy: diff });
       applies.push(Date.now() - t0);
+      driverMs.push(report.durationMs);
       // Wait for the flip, then for probes started before it to settle.
       const deadline = Date.now() + 3000;
       let flipped: { t: number } | undefined;
@@ -286,10 +291,13 @@ async function latencyRow(name: string, factory: Factory, lab: DataplaneLab): Pr
   const sorted = [...latencies].sort((x, y) => x - y);
   const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)] ?? NaN;
   const load = `${loadBefore.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`;
-  return `| ${name} | ${latencies.length} | ${median(latencies).toFixed(0)} | ${p99.toFixed(0)} | ${Math.max(...latencies).toFixed(0)} | ${median(applies).toFixed(0)} | ${load} |`;
+  return `| ${name} | ${latencies.length} | ${median(latencies).toFixed(0)} | ${p99.toFixed(0)} | ${Math.max(...latencies).toFixed(0)} | ${median(applies).toFixed(0)} | ${median(indexMs).toFixed(0)} | ${median(driverMs).toFixed(0)} | ${load} |`;
 }
 
-const LATENCY_HEADER = ['| side | changes | median ms | p99 ms | max ms | apply median ms | 1-min load |', '|---|---|---|---|---|---|---|'];
+const LATENCY_HEADER = [
+  '| side | changes | median ms | p99 ms | max ms | apply median ms | of which index ms | of which driver ms | 1-min load |',
+  '|---|---|---|---|---|---|---|---|---|',
+];
 
 async function latencyOnly(command: string, factories: Partial<Record<Mode, Factory>>): Promise<void> {
   const lab = await DataplaneLab.create({ pods: [CLIENT, SERVER], ports: [80] });

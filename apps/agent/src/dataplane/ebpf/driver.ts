@@ -96,12 +96,18 @@ export class EbpfDataplane implements Dataplane {
     const sets: [PolicyKey, PolicyValue][] = [];
     const deletes: PolicyKey[] = [];
     let endpoints = 0;
+    // Once in step (not adopting), an endpoint attached before this change holds exactly
+    // the compiler's previous entries, so the compiler's own step is the map's: no second
+    // comparison of all of the endpoint's entries.
+    const steps = new Map(this.#adopting ? [] : diff.endpoints.map((e) => [e.key, e]));
+    const freshKeys = new Set((change.attach ?? []).map((a) => a.key));
     for (const key of touched) {
       const attached = this.#attached.get(key);
       if (attached === undefined) continue;
       const current = this.#programmed.get(attached.ifindex) ?? new Map<string, BpfPolicyEntry>();
+      const known = freshKeys.has(key) ? undefined : steps.get(key);
       // Rules not known (yet, or any more): no entries, which the program drops.
-      const step = diffBpfEntries([...current.values()], this.#compiler.entries(key) ?? []);
+      const step = known ?? diffBpfEntries([...current.values()], this.#compiler.entries(key) ?? []);
       for (const entry of step.set) {
         sets.push(encodePolicyEntry(attached.ifindex, entry));
         current.set(bpfEntryKey(entry), entry);

@@ -102,6 +102,32 @@ describe('EbpfDataplane', () => {
     expect(kernel.policyMap.writes).toBe(writes);
   });
 
+  it('after a run of incremental changes, holds exactly what a fresh driver programs from the full state', async () => {
+    const kernel = new FakeKernel();
+    const dataplane = new EbpfDataplane({ kernel, now: () => 0 });
+    const index = new PolicyIndex();
+    const other = compileNetworkPolicy(parseNetworkPolicy({
+      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'b-from-c', namespace: 'x' },
+      spec: { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'c' } } }], ports: [{ protocol: 'UDP', port: 53 }] }] },
+    }));
+    const attach = [{ key: 'x/b', hostInterface: 'vb' }, { key: 'x/c', hostInterface: 'vc' }];
+    await dataplane.apply({ policy: index.apply([{ kind: 'upsert-endpoint', endpoint: pod('a', '10.0.0.1') }, { kind: 'upsert-endpoint', endpoint: pod('b', '10.0.0.2') }, { kind: 'upsert-endpoint', endpoint: pod('c', '10.0.0.3') }]), attach });
+    const steps = [
+      () => index.upsertPolicy(POLICY), () => index.upsertPolicy(other), () => index.deletePolicy(POLICY.ref),
+      () => index.apply([{ kind: 'upsert-endpoint', endpoint: pod('c', '10.0.0.9') }]), () => index.upsertPolicy(POLICY), () => index.deletePolicy(other.ref),
+    ];
+    const expected = async (): Promise<string[]> => {
+      const fresh = new FakeKernel();
+      await new EbpfDataplane({ kernel: fresh, now: () => 0 }).apply({ policy: full(index), attach });
+      return [...fresh.policyMap.data.keys()].sort();
+    };
+    for (const step of steps) {
+      await dataplane.apply({ policy: step() });
+      expect([...kernel.policyMap.data.keys()].sort()).toEqual(await expected());
+      expect((await dataplane.status()).drift).toEqual([]);
+    }
+  });
+
   it('programs entries before links, and detach removes both', async () => {
     const kernel = new FakeKernel();
     const dataplane = new EbpfDataplane({ kernel, now: () => 0 });
