@@ -20,6 +20,8 @@ interface Group {
   readonly ports: readonly ResolvedPort[];
   readonly notPorts: readonly ResolvedPort[];
   readonly members: Set<IndexedEndpoint>;
+  /** How many members each workload identity has here. */
+  readonly identities: Map<number, number>;
 }
 
 /**
@@ -124,12 +126,15 @@ function join(grouping: NamedGrouping, endpoint: IndexedEndpoint): void {
   const key = `${named.key}|${namedNot.key}`;
   let group = grouping.groups.get(key);
   if (group === undefined) {
-    group = { key, ports: named.ports, notPorts: namedNot.ports, members: new Set() };
+    group = { key, ports: named.ports, notPorts: namedNot.ports, members: new Set(), identities: new Map() };
     grouping.groups.set(key, group);
   }
   group.members.add(endpoint);
   grouping.memberOf.set(endpoint, group);
-  if (endpoint.endpoint.kind === 'workload') grouping.identities.set(endpoint.identity, (grouping.identities.get(endpoint.identity) ?? 0) + 1);
+  if (endpoint.endpoint.kind === 'workload') {
+    grouping.identities.set(endpoint.identity, (grouping.identities.get(endpoint.identity) ?? 0) + 1);
+    group.identities.set(endpoint.identity, (group.identities.get(endpoint.identity) ?? 0) + 1);
+  }
   grouping.version += 1;
 }
 
@@ -150,13 +155,18 @@ export function updateGrouping(grouping: NamedGrouping, gone: readonly IndexedEn
     if (group.members.size === 0) grouping.groups.delete(group.key);
     grouping.memberOf.delete(endpoint);
     if (endpoint.endpoint.kind === 'workload') {
-      const count = (grouping.identities.get(endpoint.identity) ?? 1) - 1;
-      if (count === 0) grouping.identities.delete(endpoint.identity);
-      else grouping.identities.set(endpoint.identity, count);
+      decrement(grouping.identities, endpoint.identity);
+      decrement(group.identities, endpoint.identity);
     }
     grouping.version += 1;
   }
   for (const endpoint of live) if (grouping.candidate(endpoint)) join(grouping, endpoint);
+}
+
+function decrement(counts: Map<number, number>, id: number): void {
+  const count = (counts.get(id) ?? 1) - 1;
+  if (count === 0) counts.delete(id);
+  else counts.set(id, count);
 }
 
 function plain(p: readonly ResolvedPort[] | undefined, n: readonly ResolvedPort[] | undefined): Omit<RemoteMatch, 'peers'> {
@@ -203,8 +213,12 @@ function computeOutput(grouping: NamedGrouping, side: SideMatch, universe: PeerU
   // Sorted by what the names resolve to, so that equal populations give equal results.
   const groups = [...grouping.groups.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const group of groups) {
-    const whole = wholeIdentities(group.members, anyAddress, universe);
-    const addresses = [...group.members].filter((m) => !whole.has(m.identity)).flatMap((m) => m.addresses.map(hostCidr));
+    const whole = wholeIdentities(group, anyAddress, universe);
+    // Usually every member's identity is whole: no member to list by address.
+    const listed = whole.size === group.identities.size && [...group.identities.values()].reduce((n, c) => n + c, 0) === group.members.size
+      ? []
+      : [...group.members].filter((m) => m.endpoint.kind !== 'workload' || !whole.has(m.identity));
+    const addresses = listed.flatMap((m) => m.addresses.map(hostCidr));
     addresses.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
     const byAddress = restrictToAddresses(peers, addresses);
     const groupPeers = whole.size === 0 ? byAddress : [{ identities: [...whole].sort((a, b) => a - b) as NumericIdentity[] }, ...byAddress];
@@ -223,12 +237,10 @@ function computeOutput(grouping: NamedGrouping, side: SideMatch, universe: PeerU
   return out;
 }
 
-/** The identities among `candidates` whose every member is in `members`. */
-function wholeIdentities(members: ReadonlySet<IndexedEndpoint>, candidates: ReadonlySet<number>, universe: PeerUniverse): Set<number> {
-  const counts = new Map<number, number>();
-  for (const m of members) if (m.endpoint.kind === 'workload' && candidates.has(m.identity)) counts.set(m.identity, (counts.get(m.identity) ?? 0) + 1);
+/** The identities among `candidates` whose every member is in `group`. */
+function wholeIdentities(group: Group, candidates: ReadonlySet<number>, universe: PeerUniverse): Set<number> {
   const whole = new Set<number>();
   // Members without an address are in no group: their identity is never whole.
-  for (const [id, count] of counts) if (universe.memberCount(id as NumericIdentity) === count) whole.add(id);
+  for (const [id, count] of group.identities) if (candidates.has(id) && universe.memberCount(id as NumericIdentity) === count) whole.add(id);
   return whole;
 }
