@@ -175,7 +175,60 @@ export class CompiledDirection {
     readonly passed: IndexDirectionVerdict,
     /** The tiers' names, in order. */
     readonly tierNames: readonly string[],
+    /** Which port the rules look at, for the memo's key; one of {@link MEMO}. */
+    readonly memoKind: number,
+    /** The distinct IPv4 (network, mask) pairs the rules match, as unsigned 32-bit numbers: one bit each in the memo's key. */
+    readonly memoNets: Uint32Array,
   ) {}
+
+  /**
+   * Verdicts already decided, by remote identity, the networks of `memoNets` the remote
+   * address is in, protocol and the port the rules look at (see {@link MEMO}); created on first use, never when `memoKind` is `MEMO.NONE`.
+   */
+  memo: Map<number, IndexDirectionVerdict> | null = null;
+}
+
+/**
+ * Whether a direction's verdicts can be kept per (remote identity, networks the remote
+ * address is in, protocol, port), and which port: they can when its rules look at
+ * nothing else of the flow. Not when a rule matches local addresses or IPv6 networks,
+ * carries L7 rules, when the rules look at both ports, or hold more IPv4 networks than
+ * {@link MEMO_NETS}. ICMP flows are never kept (their type and code count); for other
+ * protocols ICMP rules do not match whatever the flow's `icmp`.
+ */
+export const MEMO = { NONE: 0, NO_PORT: 1, LOCAL_PORT: 2, REMOTE_PORT: 3 } as const;
+
+/** At most this many distinct IPv4 networks in a direction whose verdicts are kept (one bit each in the key). */
+export const MEMO_NETS = 16;
+
+const NO_NETS = new Uint32Array(0);
+
+// The memo's kind and the distinct IPv4 (network, mask) pairs of the rules' peers.
+function memoOf(rules: readonly CompiledRule[]): { kind: number; nets: Uint32Array } {
+  const none = { kind: MEMO.NONE, nets: NO_NETS };
+  let local = false;
+  let remote = false;
+  const seen = new Set<string>();
+  const pairs: number[] = [];
+  const add = (nets: CompiledNets | null): boolean => {
+    if (nets === null) return true;
+    if (nets.v6.length > 0) return false;
+    for (let i = 0; i < nets.v4.length; i += 2) {
+      const key = `${nets.v4[i]}/${nets.v4[i + 1]}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      pairs.push(nets.v4[i] as number, nets.v4[i + 1] as number);
+    }
+    return true;
+  };
+  for (const c of rules) {
+    if (c.localAddresses !== null || c.rule.l7 !== undefined) return none;
+    if (!c.anyPeer) for (const atom of c.atoms) if (!add(atom.nets) || !add(atom.except)) return none;
+    local ||= c.localPorts !== null || c.localNotPorts !== null;
+    remote ||= c.remotePorts !== null || c.remoteNotPorts !== null;
+  }
+  if ((local && remote) || pairs.length > MEMO_NETS * 2) return none;
+  return { kind: local ? MEMO.LOCAL_PORT : remote ? MEMO.REMOTE_PORT : MEMO.NO_PORT, nets: Uint32Array.from(pairs) };
 }
 
 /** An endpoint as evaluation needs it: one object, no optional fields. */
@@ -310,7 +363,8 @@ function compileDirection(direction: 'ingress' | 'egress', endpoint: EndpointRef
   rules.forEach((c, i) => encodeRule(code, base + i * CODE.STRIDE, c));
   const passed: IndexDirectionVerdict = Object.freeze({ direction, endpoint, allowed: true, reason: effective.tiers.length === 0 ? 'not-selected' : 'passed', l7: NO_L7 });
   const atoms = rules.map((c) => (c.atoms.length === 1 ? (c.atoms[0] ?? null) : null));
-  return new CompiledDirection(direction, endpoint, code, rules, atoms, ruleVerdicts, isolated, passed, tierNames);
+  const memo = memoOf(rules);
+  return new CompiledDirection(direction, endpoint, code, rules, atoms, ruleVerdicts, isolated, passed, tierNames, memo.kind, memo.nets);
 }
 
 /** Compiles an endpoint and its effective rules (`undefined`: no verdicts for it). */

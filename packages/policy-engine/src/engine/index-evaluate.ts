@@ -16,6 +16,7 @@ import {
   ACTION_CODE,
   atomHasIdentity,
   CODE,
+  MEMO,
   NO_L7,
   PEER_CHECK,
   ruleVerdict,
@@ -238,6 +239,46 @@ function decide(direction: CompiledDirection, t: Traffic): IndexDirectionVerdict
   return direction.passed;
 }
 
+// A direction's memo holds at most this many verdicts (then starts over): identities
+// times ports seen is small in a cluster, but a port scan must not grow it without end.
+const MEMO_LIMIT = 4_096;
+
+// `decide` through the direction's memo when its verdicts depend only on the remote
+// identity, which of the rules' IPv4 networks the remote address is in, the protocol
+// and one port (see MEMO): most flows repeat those, and the walk over the direction's
+// rules is most of what a flow costs. Verdicts with L7 rules are never kept (such
+// directions have no memo). The memo goes with the compiled endpoint, which the index
+// drops whenever the endpoint or its effective rules change.
+function decideKept(direction: CompiledDirection, t: Traffic): IndexDirectionVerdict {
+  const kind = direction.memoKind;
+  const identity = t.remoteIdentity;
+  const protocol = t.protocol;
+  const slot = protocol === PROTOCOL.TCP ? 0 : protocol === PROTOCOL.UDP ? 1 : protocol === PROTOCOL.SCTP ? 2 : -1;
+  if (kind === MEMO.NONE || slot < 0 || identity > 0xffff) return decide(direction, t);
+  const port = kind === MEMO.LOCAL_PORT ? t.localPort : kind === MEMO.REMOTE_PORT ? t.remotePort : -1;
+  // Which networks hold the remote address: an IPv6 address or none is in none of them.
+  let inside = 0;
+  const v4 = t.remoteV4;
+  if (v4 >= 0) {
+    const nets = direction.memoNets;
+    for (let i = 0; i < nets.length; i += 2) if (((v4 & (nets[i + 1] as number)) >>> 0) === nets[i]) inside |= 1 << (i >>> 1);
+  }
+  // inside < 2^16, identity < 2^16, slot < 2^2, port + 1 < 2^17: under 2^51, exact in a double.
+  const key = (((inside * 65_536 + identity) * 4 + slot) * 131_072) + port + 1;
+  let memo = direction.memo;
+  if (memo === null) {
+    memo = new Map();
+    direction.memo = memo;
+  }
+  let verdict = memo.get(key);
+  if (verdict === undefined) {
+    verdict = decide(direction, t);
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(key, verdict);
+  }
+  return verdict;
+}
+
 // Resolutions of bare addresses are kept until the index changes; the bound keeps a
 // stream of distinct outside addresses from growing the map without end.
 const ADDRESS_CACHE_LIMIT = 65_536;
@@ -282,12 +323,12 @@ export class FlowEvaluator {
     const rulesOut = source.entry?.egress ?? null;
     if (direction !== 'ingress' && rulesOut !== null) {
       view(t, source, destination, destinationIdentity);
-      egress = decide(rulesOut, t);
+      egress = decideKept(rulesOut, t);
     }
     const rulesIn = destination.entry?.ingress ?? null;
     if (direction !== 'egress' && rulesIn !== null) {
       view(t, destination, source, sourceIdentity);
-      ingress = decide(rulesIn, t);
+      ingress = decideKept(rulesIn, t);
     }
     const allowed = (egress?.allowed ?? true) && (ingress?.allowed ?? true);
     if (egress === undefined) return ingress === undefined ? { allowed, sourceIdentity, destinationIdentity } : { allowed, sourceIdentity, destinationIdentity, ingress };

@@ -75,4 +75,44 @@ describe('PolicyIndex.evaluate and its caches', () => {
     expect(Object.isFrozen(allowed.ingress)).toBe(true);
     expect(Object.isFrozen(allowed.ingress?.l7)).toBe(true);
   });
+
+  it('keeps verdicts apart by the networks the remote address is in, not only by identity', () => {
+    const index = cluster();
+    index.upsertEndpoint(pod('api-2', 'api', '192.0.2.9'));
+    const fromApi = toDb({ endpoint: { namespace: 'prod', name: 'api' } });
+    const fromApi2 = toDb({ endpoint: { namespace: 'prod', name: 'api-2' } });
+    const outcome = (flow: Flow): unknown[] => {
+      const verdict = index.evaluate(flow);
+      return [verdict.allowed, verdict.ingress?.reason, verdict.ingress?.decidedBy?.ruleIndex];
+    };
+    for (let round = 0; round < 2; round += 1) {
+      expect(outcome(fromApi)).toEqual([true, 'rule', 1]);
+      expect(outcome(fromApi2)).toEqual([false, 'rule', 0]);
+      expect(outcome(toDb({ ip: '192.0.2.7' }))).toEqual([false, 'rule', 0]);
+      expect(outcome(toDb({ ip: '198.51.100.7' }))).toEqual([false, 'isolated', undefined]);
+    }
+  });
+
+  it('keeps verdicts apart by protocol and port', () => {
+    const index = cluster();
+    const fromApi = toDb({ endpoint: { namespace: 'prod', name: 'api' } });
+    for (let round = 0; round < 2; round += 1) {
+      expect(index.evaluate(fromApi).allowed).toBe(true);
+      expect(index.evaluate({ ...fromApi, destinationPort: 5433 }).allowed).toBe(false);
+      expect(index.evaluate({ ...fromApi, protocol: 'UDP' }).allowed).toBe(false);
+    }
+  });
+
+  it('decides ICMP flows by type whatever came before', () => {
+    const index = cluster();
+    index.upsertPolicy({
+      ...DB_INGRESS,
+      ingress: { isolates: true, rules: [{ action: 'allow', protocol: 1, icmp: { type: 8 }, origin: { path: 'spec.ingress[0]' } }] },
+    });
+    const ping = (type: number): Flow => ({ ...toDb({ endpoint: { namespace: 'prod', name: 'api' } }), protocol: 'ICMP', destinationPort: undefined, icmp: { type, code: 0 } });
+    for (let round = 0; round < 2; round += 1) {
+      expect(index.evaluate(ping(8)).allowed).toBe(true);
+      expect(index.evaluate(ping(13)).allowed).toBe(false);
+    }
+  });
 });
