@@ -18,6 +18,7 @@ import { type EndpointRef } from '../model/endpoint.js';
 import { type IcmpMatch, type L7Rules, type PolicyRef } from '../model/policy.js';
 import { type RuleHit, type VerdictReason } from '../evaluate/evaluate.js';
 import { type IndexedEndpoint } from '../evaluate/snapshot.js';
+import { type VerdictMemo } from './verdict-memo.js';
 import { type EffectiveDirection, type EffectiveRule, type EndpointPolicy, type PeerAtom, type ResolvedPort } from './types.js';
 
 /** The verdict of one enforcement point, as the index decides it. */
@@ -185,7 +186,7 @@ export class CompiledDirection {
    * Verdicts already decided, by remote identity, the networks of `memoNets` the remote
    * address is in, protocol and the port the rules look at (see {@link MEMO}); created on first use, never when `memoKind` is `MEMO.NONE`.
    */
-  memo: Map<number, IndexDirectionVerdict> | null = null;
+  memo: VerdictMemo | null = null;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   type CompiledRule,
   type IndexDirectionVerdict,
 } from './compiled-rules.js';
+import { VerdictMemo } from './verdict-memo.js';
 
 export type { IndexDirectionVerdict } from './compiled-rules.js';
 
@@ -239,10 +240,6 @@ function decide(direction: CompiledDirection, t: Traffic): IndexDirectionVerdict
   return direction.passed;
 }
 
-// A direction's memo holds at most this many verdicts (then starts over): identities
-// times ports seen is small in a cluster, but a port scan must not grow it without end.
-const MEMO_LIMIT = 4_096;
-
 // `decide` through the direction's memo when its verdicts depend only on the remote
 // identity, which of the rules' IPv4 networks the remote address is in, the protocol
 // and one port (see MEMO): most flows repeat those, and the walk over the direction's
@@ -265,16 +262,17 @@ function decideKept(direction: CompiledDirection, t: Traffic): IndexDirectionVer
   }
   // inside < 2^16, identity < 2^16, slot < 2^2, port + 1 < 2^17: under 2^51, exact in a double.
   const key = (((inside * 65_536 + identity) * 4 + slot) * 131_072) + port + 1;
+  // The parts mixed apart (multiplicative hashing); the memo takes the slot from the low bits.
+  const hash = (Math.imul(identity ^ (inside << 16), 0x9e3779b1) ^ Math.imul(slot * 131_072 + port + 1, 0x85ebca6b)) >>> 12;
   let memo = direction.memo;
   if (memo === null) {
-    memo = new Map();
+    memo = new VerdictMemo();
     direction.memo = memo;
   }
-  let verdict = memo.get(key);
+  let verdict = memo.get(key, hash);
   if (verdict === undefined) {
     verdict = decide(direction, t);
-    if (memo.size >= MEMO_LIMIT) memo.clear();
-    memo.set(key, verdict);
+    memo.set(key, hash, verdict);
   }
   return verdict;
 }
