@@ -178,9 +178,18 @@ function commonDown(t: Transition, e: FsmEvent): FsmStep | undefined {
   const peer = c.peerAddress;
   switch (e.type) {
     case 'ManualStop': {
+      const hasOpen = t.from.state === S.OPEN_SENT || t.from.state === S.OPEN_CONFIRM || t.from.state === S.ESTABLISHED;
+      if (e.deconfigured) {
+        // RFC 4486 §4: Peer De-configured (RFC 9003 communications go with subcodes 2 and 4 only).
+        return goIdle(t, {
+          kind: 'stopped',
+          text: `peer ${peer} removed from the configuration`,
+          resetCounter: true,
+          ...(hasOpen ? { send: notification(NOTIFICATION_CODE.CEASE, CEASE.PEER_DECONFIGURED) } : {}),
+        });
+      }
       // RFC 4486 §4 / RFC 9003: Administrative Shutdown, with the operator's words.
       const data = e.communication === undefined ? undefined : encodeShutdownCommunication(e.communication);
-      const hasOpen = t.from.state === S.OPEN_SENT || t.from.state === S.OPEN_CONFIRM || t.from.state === S.ESTABLISHED;
       return goIdle(t, {
         kind: 'stopped',
         text: `stopped by the operator${e.communication ? `: ${JSON.stringify(e.communication)}` : ''}`,

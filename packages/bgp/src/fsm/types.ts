@@ -39,7 +39,12 @@ export type TimerName = (typeof TIMER)[keyof typeof TIMER];
  */
 export type FsmEvent =
   | { readonly type: 'ManualStart'; readonly passive?: boolean }
-  | { readonly type: 'ManualStop'; readonly communication?: string }
+  /**
+   * `communication`: the operator's words (RFC 9003), sent with Cease / Administrative
+   * Shutdown. `deconfigured`: the peer was removed from the configuration, Cease / Peer
+   * De-configured (RFC 4486 §4, no data).
+   */
+  | { readonly type: 'ManualStop'; readonly communication?: string; readonly deconfigured?: boolean }
   | { readonly type: 'AutomaticStart'; readonly passive?: boolean }
   | { readonly type: 'AutomaticStop'; readonly notification?: BgpNotification }
   | { readonly type: 'ConnectRetryTimerExpires' }

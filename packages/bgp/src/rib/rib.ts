@@ -141,7 +141,7 @@ export class Rib {
     let entry = this.peers.get(config.id);
     if (entry) entry.configure(config, this.me.localAs);
     else {
-      entry = new PeerEntry(this.peerList.length + 1, config, this.me.localAs);
+      entry = new PeerEntry(this.freeIndex(), config, this.me.localAs);
       this.peers.set(config.id, entry);
       this.peerList.push(entry);
     }
@@ -170,6 +170,23 @@ export class Rib {
     } else {
       this.table.removeWhere(peer, undefined, () => true);
     }
+  }
+
+  /**
+   * Forgets a peer (it was removed from the configuration): its routes, stale ones
+   * included, are withdrawn from the Loc-RIB (the next flush removes them from the
+   * FibSink and withdraws them from the other peers) and its Adj-RIB-Out is dropped.
+   * Unknown ids are ignored. A later {@link Rib.peerUp} with the same id starts afresh.
+   * @returns how many of its routes were withdrawn.
+   */
+  removePeer(id: PeerId): number {
+    const peer = this.peers.get(id);
+    if (!peer) return 0;
+    const removed = peer.count;
+    this.peerDown(id);
+    this.peers.delete(id);
+    this.peerList.splice(this.peerList.indexOf(peer), 1);
+    return removed;
   }
 
   /** Asks for the whole Loc-RIB to be sent to a peer again at the next flush (ROUTE-REFRESH, RFC 2918). */
@@ -323,6 +340,14 @@ export class Rib {
   peerStats(id: PeerId): RibPeerStats {
     const p = this.requirePeer(id);
     return { received: p.count, stale: p.stale, filtered: p.filtered, advertised: p.adjRibOut.size };
+  }
+
+  /** The smallest peer index (1, 2, ...) not in use: indices stay below the 2^13 the export caches assume. */
+  private freeIndex(): number {
+    const used = new Set(this.peerList.map((p) => p.index));
+    let index = 1;
+    while (used.has(index)) index += 1;
+    return index;
   }
 
   private requirePeer(id: PeerId): PeerEntry {

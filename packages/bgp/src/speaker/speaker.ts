@@ -157,6 +157,33 @@ export class BgpSpeaker {
     if (this.started) this.feed(peer, { type: 'ManualStart', passive: config.passive ?? false });
   }
 
+  /**
+   * Removes a neighbour: a session past OpenSent ends with Cease / Peer De-configured
+   * (RFC 4486 §4), the connection closes, its timers stop, the routes it sent (stale ones
+   * too) leave the Loc-RIB, and the FibSink and the other peers learn it before this
+   * returns; what it was advertised is forgotten. Nothing happens for an address that is
+   * not configured. The address may be added again with {@link BgpSpeaker.addPeer}.
+   */
+  async removePeer(address: string): Promise<void> {
+    const peer = this.peerMap.get(address);
+    if (!peer) return;
+    // Ends the session the FSM's way: NOTIFICATION, connection dropped, `down` (routes withdrawn).
+    if (peer.fsm.state !== SESSION_STATE.IDLE) this.feed(peer, { type: 'ManualStop', deconfigured: true });
+    peer.cancelAll();
+    peer.connection?.close();
+    peer.connection = undefined;
+    this.restart.forgetDeferred(peer);
+    this.peerMap.delete(address);
+    if (peer.inRib) {
+      this.rib.removePeer(peer.id);
+      // Now rather than after the flush delay: the caller may reuse the address at once.
+      this.flushTimer?.();
+      this.flushTimer = undefined;
+      this.flush();
+    }
+    await Promise.resolve();
+  }
+
   /** Announces one of this node's prefixes (`"10.244.1.0/26"` or a {@link BgpPrefix}) to every peer. */
   originate(prefix: BgpPrefix | string, attributes: Partial<RouteAttributes> = {}): void {
     this.rib.originate(typeof prefix === 'string' ? parsePrefix(prefix) : prefix, attributes);

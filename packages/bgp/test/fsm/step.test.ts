@@ -90,6 +90,9 @@ const rows: Row[] = [
   { from: 'Established', event: { type: 'TcpConnectionFails' }, to: 'Idle', actions: ['stop hold', 'stop keepalive', 'drop-connection', 'down'] },
   { from: 'Established', event: { type: 'NotifMsg', notification: NOTIF_CEASE }, to: 'Idle', actions: ['stop hold', 'stop keepalive', 'drop-connection', 'down'] },
   { from: 'Established', event: { type: 'ManualStop', communication: 'maintenance' }, to: 'Idle', actions: ['notify 6/2', 'stop hold', 'stop keepalive', 'drop-connection', 'down'] },
+  { from: 'Established', event: { type: 'ManualStop', deconfigured: true }, to: 'Idle', actions: ['notify 6/3', 'stop hold', 'stop keepalive', 'drop-connection', 'down'] },
+  { from: 'OpenSent', event: { type: 'ManualStop', deconfigured: true }, to: 'Idle', actions: ['notify 6/3', 'stop hold', 'drop-connection', 'down'] },
+  { from: 'Connect', event: { type: 'ManualStop', deconfigured: true }, to: 'Idle', actions: ['stop connect-retry', 'drop-connection', 'down'] },
   { from: 'Established', event: { type: 'OpenCollisionDump' }, to: 'Idle', actions: ['notify 6/7', 'stop hold', 'stop keepalive', 'drop-connection', 'down'] },
 ];
 
