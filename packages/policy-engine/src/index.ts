@@ -289,3 +289,13 @@ export {
   type PeerClass,
   type PortPrefix,
 } from './dataplane/bpf/index.js';
+
+// Resource documents of any dialect (chosen by apiVersion and kind), and the Namespace and Pod objects policies select.
+export {
+  compileResourceDocument,
+  endpointFromPod,
+  namespaceFromResource,
+  RESOURCE_DOCUMENT_KINDS,
+  type CompiledResourceDocument,
+  type EndpointFromPodOptions,
+} from './documents/index.js';
