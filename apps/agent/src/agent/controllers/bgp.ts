@@ -1,0 +1,380 @@
+// The BGP controller: @twill/bgp's speaker configured from the datastore as calico-node's
+// BIRD is. Local AS from this node's Node resource or BGPConfiguration `default` (64512),
+// router id = the node's IPv4 address; peers = the node-to-node mesh and the BGPPeers of
+// this node, reconciled as they change; this node's blocks (its IPAM affinity) originated;
+// best routes written to the kernel through the KernelFibSink (RTPROT_BGP). Across an
+// agent restart the kernel routes stay: the new speaker announces graceful restart with
+// forwarding preserved, relearns them, and the routes no peer gave again are swept.
+import { type PeerStatus, type SpeakerClock, type SpeakerPeerConfig, type SpeakerTransport, BgpSpeaker, asn, routerId, systemClock } from '@twill/bgp';
+
+import { type AgentController, type AgentLogger, type AgentMetrics, type EntryEvent, type ResourceDatastore, type ResourceEvent, type ResourceWatch, type StoredResource } from '../ports.js';
+
+import { BGP_CONFIGURATION_KIND, BGP_PEER_KIND, type BgpSettings, type PeerPlan, type PeerProblem, parseBgpConfiguration, planPeers, samePeer } from './bgp-peers.js';
+import { type NodeAddresses } from './nodes.js';
+import { type KernelFibSink } from './route-fib.js';
+import { AFFINITY_PREFIX, type NodeInfo, NODE_KIND, addressOf, applyAffinityEvents, parseNode } from './route-model.js';
+
+/** The BGP controller cannot run with this configuration. */
+export class BgpConfigurationError extends Error {
+  override readonly name = 'BgpConfigurationError';
+  readonly code = 'BGP_CONFIGURATION';
+}
+
+/** Options of {@link BgpController}. */
+export interface BgpControllerOptions {
+  readonly datastore: ResourceDatastore;
+  readonly nodeName: string;
+  /** This node's addresses (`10.0.0.1/24`); the IPv4 one is the router id. Default: its Node resource's. */
+  readonly nodeAddresses?: NodeAddresses;
+  /** The agent configuration's AS for this node; beats the Node resource and BGPConfiguration. */
+  readonly asNumber?: number;
+  /** The agent configuration's listen port; beats BGPConfiguration's `listenPort`. */
+  readonly listenPort?: number;
+  /** Where learned routes go: a sink over the node's main table (sys/kernel-routes.ts). */
+  readonly fib: KernelFibSink;
+  /** Connections to peers, listening on `listenPort` (`createBgpTransport` from sys/bgp-transport.ts). */
+  readonly transport: (listen: { readonly port: number }) => SpeakerTransport;
+  readonly clock?: SpeakerClock;
+  /** Graceful restart time announced to peers, s (default 120): how long they keep this node's routes while the agent restarts. */
+  readonly restartTime?: number;
+  /** Once every peer is Established, how long to wait before sweeping adopted routes no peer gave again (default 5000 ms). */
+  readonly settleMs?: number;
+  /** Sweep adopted routes after this long even if some peers never came up (default 120 000 ms). */
+  readonly adoptionGraceMs?: number;
+  /** The speaker's flush delay (default 20 ms). */
+  readonly flushDelayMs?: number;
+  readonly metrics?: AgentMetrics;
+  readonly logger?: AgentLogger;
+}
+
+/** What the BGP controller reports (`twill bgp status`). */
+export interface BgpControllerStatus {
+  readonly localAs: number | undefined;
+  readonly routerId: string | undefined;
+  readonly peers: readonly PeerStatus[];
+  /** BGPPeers that could not be used, and why. */
+  readonly problems: readonly PeerProblem[];
+  /** Prefixes this node originates (its blocks). */
+  readonly originated: readonly string[];
+  /** Learned routes the kernel refused. */
+  readonly fibProblems: readonly { readonly dst: string; readonly error: string }[];
+}
+
+interface SpeakerIdentity {
+  readonly localAs: number;
+  readonly routerId: string;
+  readonly listenPort: number;
+}
+
+interface RunningSpeaker {
+  readonly speaker: BgpSpeaker;
+  readonly identity: SpeakerIdentity;
+  /** Cuts the speaker off the kernel sink (when it is being replaced). */
+  detach(): void;
+  readonly peers: Map<string, PeerPlan>;
+  readonly originated: Set<string>;
+}
+
+const METRICS_EVERY_MS = 1000;
+
+function toSpeakerPeer(plan: PeerPlan): SpeakerPeerConfig {
+  return {
+    address: plan.address,
+    asn: asn(plan.asn),
+    ...(plan.port === undefined ? {} : { port: plan.port }),
+    ...(plan.localAddress === undefined ? {} : { localAddress: plan.localAddress }),
+    ...(plan.localAddress6 === undefined ? {} : { localAddress6: plan.localAddress6 }),
+    ...(plan.md5Password === undefined ? {} : { md5Password: plan.md5Password }),
+    ...(plan.passive === undefined ? {} : { passive: plan.passive }),
+    ...(plan.ttlSecurity === undefined ? {} : { ttlSecurity: plan.ttlSecurity }),
+    // Between nodes of one cluster a failed session should come back quickly.
+    idleHold: { initial: 1, max: 30 },
+    connectRetryTime: 5,
+  };
+}
+
+/** Runs this node's BGP speaker from the datastore. */
+export class BgpController implements AgentController {
+  readonly name = 'bgp';
+  private readonly clock: SpeakerClock;
+  private readonly nodes = new Map<string, NodeInfo>();
+  private readonly bgpPeers = new Map<string, StoredResource>();
+  private readonly blocks = new Map<string, readonly string[]>();
+  private configuration: StoredResource | undefined;
+  private running: RunningSpeaker | undefined;
+  private problems: PeerProblem[] = [];
+  private watches: ResourceWatch[] = [];
+  private reconciling: Promise<void> | undefined;
+  private rerun = false;
+  private stopped = true;
+  private startedAt = 0;
+  private establishedSince: number | undefined;
+  private sweepPending = false;
+  private cancelTick: (() => void) | undefined;
+  private readonly reported = new Map<string, string>();
+
+  constructor(private readonly options: BgpControllerOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Adopts the kernel's BGP routes, starts the speaker with what the datastore holds, and watches it.
+   * @throws {BgpConfigurationError} when this node has no IPv4 address for its router id.
+   * @throws what the transport's `listen` throws (EADDRINUSE; EACCES for port 179 without CAP_NET_BIND_SERVICE).
+   */
+  async start(): Promise<void> {
+    this.stopped = false;
+    const { datastore, fib } = this.options;
+    const adopted = await fib.adopt();
+    if (adopted > 0) this.options.logger?.info({ routes: adopted }, 'adopted BGP routes from the kernel; kept until the peers give them again');
+    for (const node of await datastore.list(NODE_KIND)) this.nodes.set(node.metadata.name, parseNode(node));
+    for (const peer of await datastore.list(BGP_PEER_KIND)) this.bgpPeers.set(peer.metadata.name, peer);
+    this.configuration = await datastore.get(BGP_CONFIGURATION_KIND, 'default');
+    const own = await datastore.store.get(AFFINITY_PREFIX + this.options.nodeName);
+    if (own) applyAffinityEvents(this.blocks, [{ type: 'upsert', key: own.key, value: own.value }], (key, error) => this.corrupt(key, error));
+    this.startedAt = this.clock.now();
+    this.sweepPending = true;
+    await this.reconcile(adopted > 0);
+    this.watches.push(await datastore.watch([NODE_KIND, BGP_PEER_KIND, BGP_CONFIGURATION_KIND], (events) => this.onResources(events)));
+    this.watches.push(await datastore.watchEntries(AFFINITY_PREFIX, (events) => this.onAffinity(events)));
+    this.tick();
+  }
+
+  ready(): boolean {
+    return this.running !== undefined && !this.stopped;
+  }
+
+  /**
+   * Stops watching and closes every session without a NOTIFICATION (RFC 4724 §4.1): peers
+   * keep this node's routes for the restart time, and the kernel keeps the learned ones.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancelTick?.();
+    this.cancelTick = undefined;
+    for (const watch of this.watches.splice(0)) await watch.close();
+    await this.reconciling;
+    const running = this.running;
+    this.running = undefined;
+    if (running) {
+      running.detach();
+      await running.speaker.stopForRestart();
+    }
+    for (const peer of this.reported.keys()) this.options.metrics?.setBgpPeerState(peer, undefined);
+    this.reported.clear();
+    await this.options.fib.flushed();
+  }
+
+  /** Every peer's session state and counters. */
+  peers(): PeerStatus[] {
+    return this.running?.speaker.peers() ?? [];
+  }
+
+  status(): BgpControllerStatus {
+    return {
+      localAs: this.running?.identity.localAs,
+      routerId: this.running?.identity.routerId,
+      peers: this.peers(),
+      problems: this.problems,
+      originated: [...(this.running?.originated ?? [])].sort(),
+      fibProblems: this.options.fib.problems(),
+    };
+  }
+
+  private corrupt(key: string, error: unknown): void {
+    this.options.logger?.error({ key, err: error }, 'affinity document does not decode; keeping the blocks originated before');
+  }
+
+  private onResources(events: readonly ResourceEvent[]): Promise<void> {
+    for (const e of events) {
+      const name = e.resource.metadata.name;
+      if (e.kind === NODE_KIND) {
+        if (e.type === 'delete') this.nodes.delete(name);
+        else this.nodes.set(name, parseNode(e.resource));
+      } else if (e.kind === BGP_PEER_KIND) {
+        if (e.type === 'delete') this.bgpPeers.delete(name);
+        else this.bgpPeers.set(name, e.resource);
+      } else if (e.kind === BGP_CONFIGURATION_KIND && name === 'default') {
+        this.configuration = e.type === 'delete' ? undefined : e.resource;
+      }
+    }
+    return this.reconcile(false);
+  }
+
+  private onAffinity(events: readonly EntryEvent[]): Promise<void> {
+    const own = events.filter((e) => e.key === AFFINITY_PREFIX + this.options.nodeName);
+    if (own.length === 0) return Promise.resolve();
+    applyAffinityEvents(this.blocks, own, (key, error) => this.corrupt(key, error));
+    return this.reconcile(false);
+  }
+
+  /** This node as the peers see it: configured addresses first, then its Node resource. */
+  private self(): NodeInfo {
+    const stored = this.nodes.get(this.options.nodeName);
+    const ipv4 = addressOf(this.options.nodeAddresses?.ipv4) ?? stored?.ipv4;
+    const ipv6 = addressOf(this.options.nodeAddresses?.ipv6) ?? stored?.ipv6;
+    const asNumber = this.options.asNumber ?? stored?.asNumber;
+    return {
+      name: this.options.nodeName,
+      ...(ipv4 === undefined ? {} : { ipv4 }),
+      ...(ipv6 === undefined ? {} : { ipv6 }),
+      ...(asNumber === undefined ? {} : { asNumber }),
+      labels: stored?.labels ?? {},
+    };
+  }
+
+  private reconcile(restarting: boolean): Promise<void> {
+    if (this.reconciling) {
+      this.rerun = true;
+      return this.reconciling;
+    }
+    this.reconciling = (async () => {
+      try {
+        let first = restarting;
+        do {
+          this.rerun = false;
+          if (this.stopped) return;
+          await this.reconcileOnce(first);
+          first = false;
+        } while (this.rerun);
+      } finally {
+        this.reconciling = undefined;
+      }
+    })();
+    return this.reconciling;
+  }
+
+  private async reconcileOnce(restarting: boolean): Promise<void> {
+    const self = this.self();
+    const settings: BgpSettings = parseBgpConfiguration(this.configuration);
+    if (self.ipv4 === undefined) {
+      throw new BgpConfigurationError(`node ${self.name} has no IPv4 address for its BGP router id: set nodeAddresses.ipv4 in the agent's configuration or spec.bgp.ipv4Address of its Node resource`);
+    }
+    const identity: SpeakerIdentity = {
+      localAs: self.asNumber ?? settings.asNumber,
+      routerId: self.ipv4,
+      listenPort: this.options.listenPort ?? settings.listenPort,
+    };
+    const { peers, problems } = planPeers({ self, settings, nodes: this.nodes, bgpPeers: [...this.bgpPeers.values()] });
+    for (const p of problems) if (!this.problems.some((q) => q.peer === p.peer && q.reason === p.reason)) this.options.logger?.warn({ bgpPeer: p.peer }, `BGPPeer not used: ${p.reason}`);
+    this.problems = problems;
+
+    let running = this.running;
+    const current = running?.identity;
+    if (!running || !current || current.localAs !== identity.localAs || current.routerId !== identity.routerId || current.listenPort !== identity.listenPort) {
+      running = await this.replaceSpeaker(identity, restarting || running !== undefined);
+    }
+    const { speaker } = running;
+    for (const [address, plan] of running.peers) {
+      const next = peers.get(address);
+      if (next && samePeer(plan, next)) continue;
+      await speaker.removePeer(address);
+      running.peers.delete(address);
+      this.options.logger?.info({ peer: address, source: plan.source }, next ? 'bgp peer reconfigured' : 'bgp peer removed');
+    }
+    for (const [address, plan] of peers) {
+      if (running.peers.has(address)) continue;
+      speaker.addPeer(toSpeakerPeer(plan));
+      running.peers.set(address, plan);
+      this.options.logger?.info({ peer: address, asn: plan.asn, source: plan.source, passive: plan.passive ?? false }, 'bgp peer added');
+    }
+    const blocks = new Set(this.blocks.get(this.options.nodeName) ?? []);
+    for (const prefix of running.originated) {
+      if (blocks.has(prefix)) continue;
+      speaker.withdraw(prefix);
+      running.originated.delete(prefix);
+    }
+    for (const prefix of blocks) {
+      if (running.originated.has(prefix)) continue;
+      speaker.originate(prefix);
+      running.originated.add(prefix);
+    }
+    this.reportPeers();
+  }
+
+  /**
+   * Starts a speaker for `identity`, replacing the running one (a new AS, router id or
+   * port needs new sessions): the old one stops like a restart, its kernel routes are
+   * adopted and swept once the new one has relearned them.
+   */
+  private async replaceSpeaker(identity: SpeakerIdentity, restarting: boolean): Promise<RunningSpeaker> {
+    const { fib, logger } = this.options;
+    const old = this.running;
+    if (old) {
+      old.detach();
+      fib.readoptAll();
+      this.running = undefined;
+      await old.speaker.stopForRestart();
+      this.startedAt = this.clock.now();
+      this.establishedSince = undefined;
+      this.sweepPending = true;
+    }
+    let attached = true;
+    const speaker = new BgpSpeaker({
+      localAs: asn(identity.localAs),
+      routerId: routerId(identity.routerId),
+      fib: { apply: (batch) => (attached ? fib.apply(batch) : undefined) },
+      transport: this.options.transport({ port: identity.listenPort }),
+      clock: this.clock,
+      gracefulRestart: { restartTime: this.options.restartTime ?? 120, restarting },
+      ...(this.options.flushDelayMs === undefined ? {} : { flushDelayMs: this.options.flushDelayMs }),
+      ...(logger === undefined ? {} : { logger }),
+    });
+    await speaker.start();
+    logger?.info({ localAs: identity.localAs, routerId: identity.routerId, listenPort: identity.listenPort, restarting }, 'bgp speaker started');
+    const running: RunningSpeaker = {
+      speaker,
+      identity,
+      detach: () => {
+        attached = false;
+      },
+      peers: new Map(),
+      originated: new Set(),
+    };
+    this.running = running;
+    return running;
+  }
+
+  /** Publishes peer states to the metrics and sweeps adopted routes once the sessions have settled. */
+  private tick(): void {
+    if (this.stopped) return;
+    this.reportPeers();
+    this.maybeSweep();
+    this.cancelTick = this.clock.setTimer(METRICS_EVERY_MS, () => this.tick());
+  }
+
+  private reportPeers(): void {
+    const peers = this.peers();
+    const seen = new Set<string>();
+    for (const p of peers) {
+      seen.add(p.address);
+      if (this.reported.get(p.address) === p.state) continue;
+      this.reported.set(p.address, p.state);
+      this.options.metrics?.setBgpPeerState(p.address, p.state);
+    }
+    for (const address of [...this.reported.keys()]) {
+      if (seen.has(address)) continue;
+      this.reported.delete(address);
+      this.options.metrics?.setBgpPeerState(address, undefined);
+    }
+  }
+
+  private maybeSweep(): void {
+    if (!this.sweepPending) return;
+    const now = this.clock.now();
+    const peers = this.peers();
+    const allUp = peers.every((p) => p.state === 'Established');
+    if (!allUp) this.establishedSince = undefined;
+    else this.establishedSince ??= now;
+    const settled = this.establishedSince !== undefined && now - this.establishedSince >= (this.options.settleMs ?? 5000);
+    const expired = now - this.startedAt >= (this.options.adoptionGraceMs ?? 120_000);
+    if (!settled && !expired) return;
+    this.sweepPending = false;
+    this.options.fib.sweep().then(
+      (removed) => {
+        if (removed > 0) this.options.logger?.info({ removed }, 'stale BGP routes removed from the kernel');
+      },
+      (error: unknown) => this.options.logger?.error({ err: error }, 'could not sweep stale BGP routes'),
+    );
+  }
+}
