@@ -2,7 +2,7 @@
 // store, `twill-endpoints/<network>/<containerID>`. Pure over the Store port.
 import { type Store } from '@twill/ipam';
 
-import { type EndpointRecord, type EndpointRegistry } from './ports.js';
+import { type EndpointPolicyHooks, type EndpointRecord, type EndpointRegistry } from './ports.js';
 
 /** The first key segment of endpoint documents. */
 export const ENDPOINT_ROOT = 'twill-endpoints';
@@ -44,4 +44,22 @@ export class StoreEndpointRegistry implements EndpointRegistry {
     const outcome = await this.#store.commit(ops);
     if (!outcome.ok) throw new Error(`endpoint registry: the store refused ${ops.map((o) => o.key).join(', ')}`);
   }
+}
+
+/**
+ * A registry with the agent's policy hooks: records go to `registry`, ADD's `enforce`
+ * goes to `hooks.enforce`, and every unregister (DEL, GC, a failed ADD's undo) is
+ * followed by `hooks.forget`.
+ */
+export function endpointRegistryWithPolicy(registry: EndpointRegistry, hooks: EndpointPolicyHooks): EndpointRegistry {
+  return {
+    register: (record) => registry.register(record),
+    get: (network, containerId) => registry.get(network, containerId),
+    list: (network) => registry.list(network),
+    unregister: async (network, containerId) => {
+      await registry.unregister(network, containerId);
+      await hooks.forget(network, containerId);
+    },
+    enforce: (record) => hooks.enforce(record),
+  };
 }

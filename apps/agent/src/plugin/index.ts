@@ -29,12 +29,13 @@ export {
   type Plumbing,
   type EndpointRecord,
   type EndpointRegistry,
+  type EndpointPolicyHooks,
   type Datastore,
   type DelegateIpam,
   type TwillLogger,
   type TwillPluginPorts,
 } from './ports.js';
-export { ENDPOINT_ROOT, StoreEndpointRegistry } from './endpoints.js';
+export { ENDPOINT_ROOT, StoreEndpointRegistry, endpointRegistryWithPolicy } from './endpoints.js';
 export { type IpamAnswer, fullLength } from './ipam.js';
 export { createTwillPluginHandlers } from './handlers.js';
 export { type VethPlumbingOptions, createVethPlumbing } from './sys/veth-plumbing.js';

@@ -65,6 +65,11 @@ export interface EndpointRecord {
   readonly pod?: string;
   /** When ADD registered it (milliseconds since the epoch). */
   readonly since: number;
+  /**
+   * The node it is on: pool mode's `ipam.nodeName`, else the host name. Absent in records
+   * written before nodes were recorded (read as this node's).
+   */
+  readonly node?: string;
 }
 
 /**
@@ -81,6 +86,20 @@ export interface EndpointRegistry {
   unregister(network: string, containerId: string): Promise<void>;
   /** Every endpoint of a network. */
   list(network: string): Promise<readonly EndpointRecord[]>;
+  /**
+   * Puts the endpoint's policy in place: ADD calls it once the links exist and returns
+   * only after it resolves (the agent's policy controller; the standalone plugin has none).
+   * A rejection fails the ADD, which undoes every step.
+   */
+  enforce?(record: EndpointRecord): Promise<void>;
+}
+
+/** What the agent adds to the registry of the plugin it serves (see `serveTwill`). */
+export interface EndpointPolicyHooks {
+  /** Resolves once the endpoint's policy is programmed. */
+  enforce(record: EndpointRecord): Promise<void>;
+  /** Drops what was programmed for a container's endpoint; called after the record is gone. */
+  forget(network: string, containerId: string): Promise<void>;
 }
 
 /** The embedded datastore a call works on. */

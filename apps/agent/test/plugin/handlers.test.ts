@@ -3,10 +3,10 @@ import { MemoryStore } from '@twill/ipam';
 import { describe, expect, it } from 'vitest';
 
 import { DatastoreNotReadyError, LinkExistsError } from '../../src/plugin/errors.js';
-import { StoreEndpointRegistry } from '../../src/plugin/endpoints.js';
+import { endpointRegistryWithPolicy, StoreEndpointRegistry } from '../../src/plugin/endpoints.js';
 import { createTwillPluginHandlers } from '../../src/plugin/handlers.js';
 import { hostInterfaceName } from '../../src/plugin/names.js';
-import { type DelegateIpam, type Plumbing, type PodPlumbingRequest, type TwillPluginPorts } from '../../src/plugin/ports.js';
+import { type DelegateIpam, type EndpointPolicyHooks, type EndpointRecord, type Plumbing, type PodPlumbingRequest, type TwillPluginPorts } from '../../src/plugin/ports.js';
 
 // A kernel in a map: which host links exist, with what they were plumbed.
 class FakePlumbing implements Plumbing {
@@ -36,15 +36,17 @@ class FakePlumbing implements Plumbing {
   }
 }
 
-function setup(options: { delegate?: DelegateIpam; openFails?: boolean; logs?: unknown[][] } = {}) {
+function setup(options: { delegate?: DelegateIpam; openFails?: boolean; logs?: unknown[][]; policy?: EndpointPolicyHooks } = {}) {
   const store = new MemoryStore();
   const plumbing = new FakePlumbing();
+  const registry = new StoreEndpointRegistry(store);
+  const endpoints = options.policy === undefined ? registry : endpointRegistryWithPolicy(registry, options.policy);
   const ports: TwillPluginPorts = {
     plumbing,
     openDatastore: () =>
       options.openFails === true
         ? Promise.reject(new DatastoreNotReadyError('/nowhere/twill.db', 'EACCES'))
-        : Promise.resolve({ datastore: { store, endpoints: new StoreEndpointRegistry(store), location: 'memory' }, release: () => Promise.resolve() }),
+        : Promise.resolve({ datastore: { store, endpoints, location: 'memory' }, release: () => Promise.resolve() }),
     delegate: options.delegate ?? {
       add: () => Promise.reject(new Error('no delegate')),
       del: () => Promise.reject(new Error('no delegate')),
@@ -107,7 +109,7 @@ describe('twill plugin handlers (fake kernel, memory store)', () => {
     });
     expect(plumbing.links.get(host)).toMatchObject({ mtu: 1450, ifName: 'eth0', netns: '/run/netns/pod1' });
     expect(await endpoints.list('net1')).toEqual([
-      { network: 'net1', containerId: 'c1', ifName: 'eth0', hostInterface: host, addresses: [V4, V6], netns: '/run/netns/pod1', namespace: 'shop', pod: 'web-0', since: 1_000 },
+      { network: 'net1', containerId: 'c1', ifName: 'eth0', hostInterface: host, addresses: [V4, V6], netns: '/run/netns/pod1', namespace: 'shop', pod: 'web-0', since: 1_000, node: 'node-a' },
     ]);
   });
 
@@ -217,5 +219,88 @@ describe('twill plugin handlers (fake kernel, memory store)', () => {
         'ADD failed',
       ],
     ]);
+  });
+
+  it('records the node: ipam.nodeName in pool mode, the host name with a delegated IPAM', async () => {
+    const pools = setup();
+    await call(pools.handlers, 'ADD', { ...poolConfig, ipam: { ...poolConfig.ipam, nodeName: 'rack1-n7' } });
+    expect((await pools.endpoints.list('net1')).map((e) => e.node)).toEqual(['rack1-n7']);
+    const delegate: DelegateIpam = {
+      add: () => Promise.resolve({ cniVersion: '1.1.0', ips: [{ address: '10.22.0.5/24' }] }),
+      del: () => Promise.resolve(),
+      check: () => Promise.resolve(),
+    };
+    const delegated = setup({ delegate });
+    await call(delegated.handlers, 'ADD', { cniVersion: '1.1.0', name: 'net2', type: 'twill', ipam: { type: 'host-local', subnet: '10.22.0.0/24' } });
+    expect((await delegated.endpoints.list('net2')).map((e) => e.node)).toEqual(['node-a']);
+  });
+});
+
+// The agent's policy hooks, recording what they were asked and what existed at the time.
+class RecordingPolicy implements EndpointPolicyHooks {
+  readonly calls: string[] = [];
+  fail: Error | undefined;
+  linksAtEnforce: string[] = [];
+  /** The kernel the handlers plumb, to see what exists when enforce is called. */
+  plumbing: FakePlumbing | undefined;
+
+  enforce(record: EndpointRecord): Promise<void> {
+    this.calls.push(`enforce ${record.containerId} ${record.hostInterface} ${record.addresses.join(',')} node=${record.node ?? ''}`);
+    this.linksAtEnforce = [...(this.plumbing?.links.keys() ?? [])];
+    return this.fail === undefined ? Promise.resolve() : Promise.reject(this.fail);
+  }
+
+  forget(network: string, containerId: string): Promise<void> {
+    this.calls.push(`forget ${network}/${containerId}`);
+    return Promise.resolve();
+  }
+}
+
+describe('twill plugin handlers with the agent\'s policy hooks', () => {
+  function withPolicy() {
+    const policy = new RecordingPolicy();
+    const parts = setup({ policy });
+    policy.plumbing = parts.plumbing;
+    return { ...parts, policy };
+  }
+
+  it('ADD returns after the endpoint\'s policy is enforced, once its links exist; DEL forgets it', async () => {
+    const { handlers, policy } = withPolicy();
+    const host = hostInterfaceName('c1', 'eth0');
+    const { code, out } = await call(handlers, 'ADD', poolConfig);
+    expect(code).toBe(0);
+    const address = (out?.['ips'] as { address: string }[]).map((ip) => ip.address).join(',');
+    expect(policy.calls).toEqual([`enforce c1 ${host} ${address} node=node-a`]);
+    expect(policy.linksAtEnforce).toEqual([host]);
+    expect((await call(handlers, 'DEL', poolConfig)).code).toBe(0);
+    expect(policy.calls.slice(1)).toEqual(['forget net1/c1']);
+  });
+
+  it('a policy that cannot be put in place fails ADD with code 11 naming the endpoint, and leaves nothing', async () => {
+    const { handlers, plumbing, endpoints, policy } = withPolicy();
+    policy.fail = new Error('nft: Could not process rule: No such file or directory');
+    const failed = await call(handlers, 'ADD', poolConfig);
+    expect(failed).toMatchObject({
+      code: 1,
+      out: {
+        code: 11,
+        msg: `twill: the policy of pod shop/web-0, container c1 on net1 (${hostInterfaceName('c1', 'eth0')}) could not be put in place`,
+        details: 'nft: Could not process rule: No such file or directory',
+      },
+    });
+    expect(plumbing.links.size).toBe(0);
+    expect(await endpoints.list('net1')).toEqual([]);
+    expect(policy.calls.at(-1)).toBe('forget net1/c1');
+    // Nothing held: the runtime's retry succeeds once the policy can be programmed.
+    policy.fail = undefined;
+    expect((await call(handlers, 'ADD', poolConfig)).code).toBe(0);
+  });
+
+  it('GC forgets every endpoint it removes', async () => {
+    const { handlers, policy } = withPolicy();
+    await call(handlers, 'ADD', poolConfig);
+    await call(handlers, 'ADD', poolConfig, { CNI_CONTAINERID: 'c2' });
+    await call(handlers, 'GC', { ...poolConfig, 'cni.dev/valid-attachments': [{ containerID: 'c2', ifname: 'eth0' }] });
+    expect(policy.calls.filter((c) => c.startsWith('forget'))).toEqual(['forget net1/c1']);
   });
 });

@@ -6,7 +6,9 @@ import { type NetnsRef } from '@twill/cni-core/net';
 import { type Store } from '@twill/ipam';
 
 import { databasePath, TWILL_DEFAULTS, type TwillConfig } from '../config.js';
+import { endpointRegistryWithPolicy } from '../endpoints.js';
 import { createTwillPluginHandlers } from '../handlers.js';
+import { type Datastore, type EndpointPolicyHooks } from '../ports.js';
 import { datastoreOver, nodeTwillPluginPorts, openTwillStore } from './main.js';
 
 /** Options of {@link serveTwill}. */
@@ -17,6 +19,11 @@ export interface ServeTwillOptions {
   readonly hostNetns?: NetnsRef;
   /** Where connection failures are reported. */
   readonly logger?: PluginServerLogger;
+  /**
+   * The agent's policy controller: ADD returns once `enforce` resolves (policy in place),
+   * and every endpoint unregistered is `forget`-ed. Without it, endpoints are only recorded.
+   */
+  readonly endpoints?: EndpointPolicyHooks;
 }
 
 // One open store per database file, and one call at a time on it: the pool allocator's
@@ -24,8 +31,13 @@ export interface ServeTwillOptions {
 class WarmDatastores {
   readonly #stores = new Map<string, Promise<Store>>();
   readonly #tails = new Map<string, Promise<void>>();
+  readonly #hooks: EndpointPolicyHooks | undefined;
 
-  async open(config: TwillConfig): Promise<{ datastore: ReturnType<typeof datastoreOver>; release(): Promise<void> }> {
+  constructor(hooks: EndpointPolicyHooks | undefined) {
+    this.#hooks = hooks;
+  }
+
+  async open(config: TwillConfig): Promise<{ datastore: Datastore; release(): Promise<void> }> {
     const path = databasePath(config);
     const previous = this.#tails.get(path) ?? Promise.resolve();
     let done!: () => void;
@@ -43,8 +55,9 @@ class WarmDatastores {
         store.catch(() => this.#stores.delete(path));
       }
       const open = await store;
+      const datastore = datastoreOver(open, path);
       return {
-        datastore: datastoreOver(open, path),
+        datastore: this.#hooks === undefined ? datastore : { ...datastore, endpoints: endpointRegistryWithPolicy(datastore.endpoints, this.#hooks) },
         release: () => {
           done();
           if (this.#tails.get(path) === tail) this.#tails.delete(path);
@@ -72,7 +85,7 @@ class WarmDatastores {
  * @throws PluginServerError when another process serves the socket.
  */
 export async function serveTwill(options: ServeTwillOptions = {}): Promise<PluginServer> {
-  const warm = new WarmDatastores();
+  const warm = new WarmDatastores(options.endpoints);
   const ports = nodeTwillPluginPorts({
     ...(options.hostNetns === undefined ? {} : { hostNetns: options.hostNetns }),
     openDatastore: (config) => warm.open(config),
