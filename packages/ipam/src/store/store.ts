@@ -89,6 +89,15 @@ export interface Store {
    */
   exclusive?<T>(prefix: string, fn: (scoped: Store) => Promise<T>): Promise<ExclusiveOutcome<T>>;
   /**
+   * Optional: a token that differs from every earlier one whenever any process (this one
+   * included) has committed anything to the store since it was taken; equal tokens mean
+   * nothing was committed in between. Watchers poll it and re-list only when it moved.
+   * Compare tokens only for equality, and only tokens of the same store object. Adapters
+   * that cannot tell cheaply (memory: its callers can read it at no cost; files) leave it
+   * out, and watchers re-list at every poll.
+   */
+  changeToken?(): Promise<string>;
+  /**
    * Optional: the same store without promises, offered by adapters that answer at once
    * (memory). Callers that find it may read, decide and commit in one synchronous run:
    * no microtask per read, and nothing else can interleave within that run. Adapters

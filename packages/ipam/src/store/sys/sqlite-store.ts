@@ -52,6 +52,9 @@ export class SqliteStore implements Store {
   readonly #delete: Database.Statement<[string]>;
   readonly #next: Database.Statement<[], { readonly seq: number }>;
   readonly #commit: (ops: readonly StoreOp[]) => CommitOutcome;
+  readonly #dataVersion: Database.Statement<[], number>;
+  // Commits through this connection: `PRAGMA data_version` moves only for other connections'.
+  #commits = 0;
   // Set while an exclusive session holds the connection's transaction: everything else
   // in this process waits, or its statements would run inside that transaction.
   #session: Promise<void> | undefined;
@@ -77,6 +80,7 @@ export class SqliteStore implements Store {
       return { ok: true };
     });
     this.#commit = (ops) => transaction.immediate(ops);
+    this.#dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
   }
 
   /**
@@ -143,7 +147,9 @@ export class SqliteStore implements Store {
   async #commitNow(ops: readonly StoreOp[]): Promise<CommitOutcome> {
     for (const op of ops) checkStoreKey(op.key);
     try {
-      return this.#commit(ops);
+      const outcome = this.#commit(ops);
+      if (outcome.ok) this.#commits++;
+      return outcome;
     } catch (error) {
       if (isBusy(error)) return { ok: false, conflicts: ops.map((op) => op.key) };
       throw new StoreFailureError('SQLite store commit failed', { cause: error });
@@ -181,11 +187,22 @@ export class SqliteStore implements Store {
         throw error;
       }
       this.#db.exec('COMMIT');
+      this.#commits++;
       return { ok: true, value };
     } finally {
       this.#session = undefined;
       done();
     }
+  }
+
+  /**
+   * {@inheritDoc Store.changeToken} SQLite's `PRAGMA data_version` (it moves when another
+   * connection, in this process or another, commits) and this connection's own commits.
+   */
+  async changeToken(): Promise<string> {
+    // Checked and acted on in one synchronous step, so no session can start between.
+    while (this.#session !== undefined) await this.#session;
+    return this.#guard('read', () => `${this.#dataVersion.get() ?? 0}:${this.#commits}`);
   }
 
   /** {@inheritDoc Store.close} */
