@@ -37,6 +37,8 @@ export class KernelFibSink implements FibSink {
   private readonly logger: AgentLogger | undefined;
   /** What the kernel holds with our protocol, as far as we know: prefix → route. */
   private readonly kernel = new Map<string, KernelRoute>();
+  /** What the RIB last gave, written or not: prefix → route. */
+  private readonly intended = new Map<string, KernelRoute>();
   /** Changes not yet written: prefix → route, or null to remove. */
   private pending = new Map<string, KernelRoute | null>();
   /** Routes found in the kernel (or kept over a speaker restart) that the speaker has not given again. */
@@ -57,6 +59,7 @@ export class KernelFibSink implements FibSink {
     for (const route of routes) {
       if (this.kernel.has(route.dst)) continue;
       this.kernel.set(route.dst, route);
+      this.intended.set(route.dst, route);
       this.adopted.add(route.dst);
     }
     return routes.length;
@@ -68,7 +71,7 @@ export class KernelFibSink implements FibSink {
    */
   readoptAll(): void {
     for (const dst of this.kernel.keys()) this.adopted.add(dst);
-    for (const [dst, route] of this.pending) if (route) this.adopted.add(dst);
+    for (const dst of this.intended.keys()) this.adopted.add(dst);
   }
 
   /** Queues a batch from the RIB (synchronous, as the port requires). */
@@ -76,13 +79,17 @@ export class KernelFibSink implements FibSink {
     for (const prefix of batch.remove) {
       const dst = prefixToText(prefix);
       this.adopted.delete(dst);
+      this.intended.delete(dst);
       this.pending.set(dst, null);
     }
     for (const route of batch.add) {
       const dst = prefixToText(route.prefix);
       const gateway = route.nextHops[0];
       this.adopted.delete(dst);
-      this.pending.set(dst, gateway === undefined ? null : { dst, type: 'unicast', gateway });
+      const next: KernelRoute | null = gateway === undefined ? null : { dst, type: 'unicast', gateway };
+      if (next) this.intended.set(dst, next);
+      else this.intended.delete(dst);
+      this.pending.set(dst, next);
     }
     this.schedule();
   }
@@ -91,7 +98,10 @@ export class KernelFibSink implements FibSink {
   async sweep(): Promise<number> {
     const stale = [...this.adopted];
     this.adopted.clear();
-    for (const dst of stale) this.pending.set(dst, null);
+    for (const dst of stale) {
+      this.intended.delete(dst);
+      this.pending.set(dst, null);
+    }
     if (stale.length > 0) this.logger?.info({ routes: stale.length }, 'removing BGP routes no peer gives any more');
     this.schedule();
     await this.flushed();
