@@ -1,0 +1,155 @@
+// Two nodes, each a scratch namespace joined by a veth, each with its own BgpController
+// (both in this process, sharing one MemoryStore as nodes of one cluster share their
+// datastore): the node-to-node mesh comes up from the Node resources, each node's blocks
+// reach the other's kernel with protocol bgp, and the datastore's changes move them.
+import { MemoryStore } from '@twill/ipam';
+import { NetworkScratch, type ScratchNetns, rootSkipReason } from '@twill/sys/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { BgpController } from '../../../src/agent/controllers/bgp.js';
+import { KernelFibSink } from '../../../src/agent/controllers/route-fib.js';
+import { type ClosableResourceDatastore } from '../../../src/agent/datastore/index.js';
+import { type AgentMetrics } from '../../../src/agent/ports.js';
+import { createBgpTransport } from '../../../src/agent/sys/bgp-transport.js';
+import { openKernelRouteTable } from '../../../src/agent/sys/kernel-routes.js';
+
+import { memoryDatastore, node, setAffinity, until } from './route-fixtures.js';
+
+const reason = rootSkipReason();
+
+interface IpRoute {
+  dst: string;
+  gateway?: string;
+}
+
+/** Peer states as the metrics were told them, latest last. */
+class RecordingMetrics implements AgentMetrics {
+  readonly states = new Map<string, string>();
+  observeCniRequest(): void {}
+  observePolicyProgramming(): void {}
+  setEndpoints(): void {}
+  setBgpPeerState(peer: string, state: string | undefined): void {
+    if (state === undefined) this.states.delete(peer);
+    else this.states.set(peer, state);
+  }
+}
+
+describe.skipIf(reason)(`BGP controllers of two nodes as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  const scratch = new NetworkScratch();
+  const cleanups: (() => Promise<void> | void)[] = [];
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    scratch.cleanup();
+  });
+
+  /** `dst via gw` of the namespace's routes with protocol bgp. */
+  const bgpRoutes = (ns: ScratchNetns): string[] =>
+    (JSON.parse(scratch.ip(ns, '-j', 'route', 'show', 'proto', 'bgp')) as IpRoute[]).map((r) => `${r.dst} via ${r.gateway ?? '?'}`).sort();
+
+  interface TestNode {
+    readonly ns: ScratchNetns;
+    readonly datastore: ClosableResourceDatastore;
+    readonly metrics: RecordingMetrics;
+    start(): Promise<BgpController>;
+  }
+
+  function twoNodes(): { store: MemoryStore; a: TestNode; b: TestNode } {
+    const store = new MemoryStore();
+    const nsA = scratch.netns();
+    const nsB = scratch.netns();
+    const veth = scratch.veth(nsA, nsB);
+    scratch.ip(nsA, 'addr', 'add', '10.0.0.1/24', 'dev', veth.a);
+    scratch.ip(nsB, 'addr', 'add', '10.0.0.2/24', 'dev', veth.b);
+    const make = (ns: ScratchNetns, name: string, ipv4: string): TestNode => {
+      const datastore = memoryDatastore(store);
+      const table = openKernelRouteTable({ netns: ns.name });
+      const metrics = new RecordingMetrics();
+      cleanups.push(
+        () => table.close(),
+        () => datastore.close(),
+      );
+      return {
+        ns,
+        datastore,
+        metrics,
+        async start() {
+          const controller = new BgpController({
+            datastore,
+            nodeName: name,
+            nodeAddresses: { ipv4 },
+            fib: new KernelFibSink({ table }),
+            transport: (listen) => createBgpTransport({ listenPort: listen.port, netns: ns.name }),
+            settleMs: 300,
+            flushDelayMs: 5,
+            metrics,
+          });
+          cleanups.push(() => controller.stop());
+          await controller.start();
+          return controller;
+        },
+      };
+    };
+    return { store, a: make(nsA, 'node-a', '10.0.0.1/24'), b: make(nsB, 'node-b', '10.0.0.2/24') };
+  }
+
+  it('meshes the nodes of the datastore: each kernel gets the other node\'s blocks with protocol bgp; a removed node is withdrawn', async () => {
+    const { store, a, b } = twoNodes();
+    await a.datastore.apply(node('node-a', { ipv4Address: '10.0.0.1/24' }));
+    await a.datastore.apply(node('node-b', { ipv4Address: '10.0.0.2/24' }));
+    await setAffinity(store, 'node-a', ['192.168.0.0/26']);
+    await setAffinity(store, 'node-b', ['192.168.0.64/26']);
+    const controllerA = await a.start();
+    const controllerB = await b.start();
+
+    await until('b\'s block in a\'s kernel', () => bgpRoutes(a.ns), (r) => r.length === 1);
+    expect(bgpRoutes(a.ns)).toEqual(['192.168.0.64/26 via 10.0.0.2']);
+    await until('a\'s block in b\'s kernel', () => bgpRoutes(b.ns), (r) => r.length === 1);
+    expect(bgpRoutes(b.ns)).toEqual(['192.168.0.0/26 via 10.0.0.1']);
+    expect(controllerA.status()).toMatchObject({ localAs: 64512, routerId: '10.0.0.1', originated: ['192.168.0.0/26'], problems: [] });
+    expect(controllerA.peers().map((p) => [p.address, p.state])).toEqual([['10.0.0.2', 'Established']]);
+    await until('the peer state in the metrics', () => Object.fromEntries(a.metrics.states), (s) => s['10.0.0.2'] === 'Established');
+
+    // A block claimed later is announced; one released is withdrawn.
+    await setAffinity(store, 'node-b', ['192.168.0.64/26', '192.168.1.0/26']);
+    await until('b\'s new block in a\'s kernel', () => bgpRoutes(a.ns), (r) => r.length === 2);
+    expect(bgpRoutes(a.ns)).toEqual(['192.168.0.64/26 via 10.0.0.2', '192.168.1.0/26 via 10.0.0.2']);
+    await setAffinity(store, 'node-b', ['192.168.1.0/26']);
+    await until('b\'s released block gone from a\'s kernel', () => bgpRoutes(a.ns), (r) => r.length === 1);
+    expect(bgpRoutes(a.ns)).toEqual(['192.168.1.0/26 via 10.0.0.2']);
+
+    // node-b leaves the cluster: a drops the session and b's routes.
+    await a.datastore.delete('nodes.projectcalico.org', 'node-b');
+    await until('b\'s routes withdrawn from a\'s kernel', () => bgpRoutes(a.ns), (r) => r.length === 0);
+    await until('a\'s routes withdrawn from b\'s kernel', () => bgpRoutes(b.ns), (r) => r.length === 0);
+    expect(controllerA.peers()).toEqual([]);
+    await until('the peer gone from the metrics', () => a.metrics.states.size, (n) => n === 0);
+    expect(controllerB.peers().map((p) => p.address)).toEqual(['10.0.0.1']);
+  });
+
+  it('a restarted agent keeps the learned routes while it relearns them, and sweeps the ones no peer gives again; the peer keeps its routes meanwhile', async () => {
+    const { store, a, b } = twoNodes();
+    await a.datastore.apply(node('node-a', { ipv4Address: '10.0.0.1/24' }));
+    await a.datastore.apply(node('node-b', { ipv4Address: '10.0.0.2/24' }));
+    await setAffinity(store, 'node-a', ['192.168.0.0/26']);
+    await setAffinity(store, 'node-b', ['192.168.0.64/26']);
+    const first = await a.start();
+    await b.start();
+    await until('b\'s block in a\'s kernel', () => bgpRoutes(a.ns), (r) => r.length === 1);
+    await until('a\'s block in b\'s kernel', () => bgpRoutes(b.ns), (r) => r.length === 1);
+
+    await first.stop();
+    // As after a crash: a route to a block nobody announces any more.
+    scratch.ip(a.ns, 'route', 'add', '192.168.9.0/26', 'via', '10.0.0.2', 'proto', 'bgp');
+    // b keeps a's routes while a restarts (RFC 4724 helper: a announced graceful restart).
+    expect(bgpRoutes(b.ns)).toEqual(['192.168.0.0/26 via 10.0.0.1']);
+
+    const second = await a.start();
+    // Adopted, not removed, at start.
+    expect(bgpRoutes(a.ns)).toEqual(['192.168.0.64/26 via 10.0.0.2', '192.168.9.0/26 via 10.0.0.2']);
+    await until('the stale route swept', () => bgpRoutes(a.ns), (r) => r.length === 1);
+    expect(bgpRoutes(a.ns)).toEqual(['192.168.0.64/26 via 10.0.0.2']);
+    expect(second.peers().map((p) => p.state)).toEqual(['Established']);
+    expect(bgpRoutes(b.ns)).toEqual(['192.168.0.0/26 via 10.0.0.1']);
+  });
+});
