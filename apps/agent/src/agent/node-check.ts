@@ -168,12 +168,6 @@ function decodeRecord(value: string): EndpointRecord | undefined {
   }
 }
 
-// The node a record was made on: records written before `node` existed are taken as this node's.
-function recordNode(record: EndpointRecord): string | undefined {
-  const node = (record as { readonly node?: unknown }).node;
-  return typeof node === 'string' ? node : undefined;
-}
-
 function describePoolProblem(problem: PoolProblem): { subject: string; detail: string } {
   switch (problem.kind) {
     case 'corrupt-document':
@@ -204,8 +198,8 @@ async function readRecords(options: CheckNodeOptions, problems: NodeProblem[]): 
         problems.push({ kind: 'corrupt-record', subject: entry.key, detail: 'the endpoint record does not decode (containerId, ifName, hostInterface and addresses expected)' });
         continue;
       }
-      const node = recordNode(record);
-      if (node !== undefined && node !== options.nodeName) continue;
+      // Records written before nodes were recorded are taken as this node's.
+      if (record.node !== undefined && record.node !== options.nodeName) continue;
       local.push({ record, subject: `${network}/${record.containerId}`, ips: record.addresses.map((a) => normalise(a.split('/')[0] ?? a)) });
     }
   }
