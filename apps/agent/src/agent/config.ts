@@ -1,0 +1,441 @@
+// twill-agent's configuration: a YAML (or JSON) file plus command-line flags, parsed and
+// validated here without touching the host (sys/main.ts reads the file and the host
+// name). Every problem names where it came from and the field:
+// `/etc/twill/agent.yaml: dataplane: must be one of "nftables", "ebpf", "none" (got "x")`,
+// `--http-listen: ...`. Flags beat the file; the file beats the defaults.
+import { CniError, type FieldPath, formatFieldPath } from '@twill/cni-core';
+import { parsePoolIpamConfig } from '@twill/ipam';
+import ipaddr from 'ipaddr.js';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+
+import { TWILL_DATAPLANES, TWILL_DEFAULTS, TWILL_LOG_LEVELS, type TwillLogLevel } from '../plugin/config.js';
+
+/** The dataplanes the agent may run: the plugin's, or `none` (no policy enforcement). */
+export const AGENT_DATAPLANES = [...TWILL_DATAPLANES, 'none'] as const;
+export type AgentDataplane = (typeof AGENT_DATAPLANES)[number];
+
+/**
+ * How pods on other nodes are reached: `bgp` (routes learned from peers, Calico's
+ * default), `direct` (a route to each node's blocks via its address: nodes on one L2
+ * segment), `none` (something else routes; only this node's blackhole routes are kept).
+ */
+export const AGENT_ROUTING_MODES = ['bgp', 'direct', 'none'] as const;
+export type AgentRouting = (typeof AGENT_ROUTING_MODES)[number];
+
+/** What a flag or the file left unset becomes. */
+export const AGENT_DEFAULTS = {
+  configFile: '/etc/twill/agent.yaml',
+  dataDir: TWILL_DEFAULTS.dataDir,
+  agentSocket: TWILL_DEFAULTS.agentSocket,
+  /** Calico's network name, so Calico users' tooling finds the conflist's network. */
+  network: 'k8s-pod-network',
+  dataplane: TWILL_DEFAULTS.dataplane,
+  routing: 'bgp',
+  /** Felix's health port, on loopback only. */
+  httpListen: '127.0.0.1:9099',
+  logLevel: TWILL_DEFAULTS.logLevel,
+  cniBinDir: '/opt/cni/bin',
+  cniConfDir: '/etc/cni/net.d',
+  conflistName: '10-twill.conflist',
+  mtu: TWILL_DEFAULTS.mtu,
+  /** Calico's default IPv4 pool and block size. */
+  pools: [{ cidr: '192.168.0.0/16', blockSize: 26 }],
+} as const satisfies {
+  dataplane: AgentDataplane;
+  routing: AgentRouting;
+  logLevel: TwillLogLevel;
+} & Record<string, unknown>;
+
+/** A host and TCP port to listen on. */
+export interface ListenAddress {
+  /** An IP address literal (`127.0.0.1`, `::1`). */
+  readonly host: string;
+  /** 0 to 65535; 0 lets the kernel pick one. */
+  readonly port: number;
+}
+
+/** What `twill-agent install-cni` writes. */
+export interface AgentCniConfig {
+  /** Where the plugin binaries go (absolute). */
+  readonly binDir: string;
+  /** Where the conflist goes (absolute). */
+  readonly confDir: string;
+  /** The conflist's file name (`10-twill.conflist`). */
+  readonly conflistName: string;
+  /** The pods' MTU, in bytes (68 to 65535). */
+  readonly mtu: number;
+  /** The conflist's `ipam.pools`, as written (validated with @twill/ipam's pool parser). */
+  readonly pools: readonly Readonly<Record<string, unknown>>[];
+}
+
+/** A validated agent configuration. */
+export interface AgentConfig {
+  /** This node's name (DNS-1123 subdomain): the Node resource's, the pools' affinity, endpoint records'. */
+  readonly nodeName: string;
+  /** The embedded datastore's folder (absolute): `<dataDir>/twill.db`, shared with the plugin. */
+  readonly dataDir: string;
+  /** The socket the native forwarder reaches the agent on (absolute). */
+  readonly agentSocket: string;
+  /** The CNI network the agent serves (the conflist's `name`). */
+  readonly network: string;
+  readonly dataplane: AgentDataplane;
+  /** This node's addresses with their prefix lengths (`10.0.0.1/24`), as Calico's Node `spec.bgp` has them. */
+  readonly nodeAddresses: { readonly ipv4?: string; readonly ipv6?: string };
+  readonly routing: AgentRouting;
+  /** Overrides of the BGP configuration resource: the port the speaker listens on, this node's AS. */
+  readonly bgp: { readonly listenPort?: number; readonly asNumber?: number };
+  /** The health, readiness, metrics and status server. */
+  readonly http: { readonly listen: ListenAddress };
+  readonly logLevel: TwillLogLevel;
+  readonly cni: AgentCniConfig;
+}
+
+/** The command-line flags that override the file (each one a string as typed). */
+export interface AgentFlags {
+  readonly nodeName?: string;
+  readonly dataDir?: string;
+  readonly agentSocket?: string;
+  readonly network?: string;
+  readonly dataplane?: string;
+  readonly routing?: string;
+  readonly httpListen?: string;
+  readonly logLevel?: string;
+  readonly nodeIpv4?: string;
+  readonly nodeIpv6?: string;
+  readonly binDir?: string;
+  readonly confDir?: string;
+}
+
+/** The flag each {@link AgentFlags} key is typed as, for messages. */
+export const AGENT_FLAG_NAMES = {
+  nodeName: '--node-name',
+  dataDir: '--data-dir',
+  agentSocket: '--agent-socket',
+  network: '--network',
+  dataplane: '--dataplane',
+  routing: '--routing',
+  httpListen: '--http-listen',
+  logLevel: '--log-level',
+  nodeIpv4: '--node-ipv4',
+  nodeIpv6: '--node-ipv6',
+  binDir: '--bin-dir',
+  confDir: '--conf-dir',
+} as const satisfies Record<keyof AgentFlags, string>;
+
+/** A configuration problem: where (the file or the flag), which field, and why. */
+export class AgentConfigError extends Error {
+  readonly code = 'invalid-agent-config';
+  /** The file's path or the flag (`--dataplane`). */
+  readonly source: string;
+  /** The field inside the file (`bgp.asNumber`); empty for a flag or the whole file. */
+  readonly field: string;
+  readonly reason: string;
+
+  constructor(source: string, field: string, reason: string, options?: ErrorOptions) {
+    super(field === '' ? `${source}: ${reason}` : `${source}: ${field}: ${reason}`, options);
+    this.name = 'AgentConfigError';
+    this.source = source;
+    this.field = field;
+    this.reason = reason;
+  }
+}
+
+// A problem with a value, before the caller says where the value came from.
+class FieldProblem extends Error {
+  constructor(
+    readonly path: FieldPath | string,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'a mapping' : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function text(value: unknown, path: FieldPath): string {
+  if (typeof value !== 'string') throw new FieldProblem(path, `must be a string (got ${typeName(value)})`);
+  if (value === '') throw new FieldProblem(path, 'must not be empty');
+  return value;
+}
+
+function absolutePath(value: unknown, path: FieldPath): string {
+  const path_ = text(value, path);
+  if (!path_.startsWith('/')) throw new FieldProblem(path, `must be an absolute path (got ${JSON.stringify(path_)})`);
+  return path_;
+}
+
+function oneOf<T extends string>(value: unknown, path: FieldPath, allowed: readonly T[]): T {
+  const name = text(value, path);
+  if (!(allowed as readonly string[]).includes(name)) {
+    throw new FieldProblem(path, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')} (got ${JSON.stringify(name)})`);
+  }
+  return name as T;
+}
+
+function integer(value: unknown, path: FieldPath, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new FieldProblem(path, `must be an integer from ${min} to ${max} (got ${typeName(value)})`);
+  }
+  return value;
+}
+
+// Kubernetes node names are DNS-1123 subdomains (lower case, at most 253 characters).
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/u;
+
+function nodeName(value: unknown, path: FieldPath): string {
+  const name = text(value, path);
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+    throw new FieldProblem(path, `must be a DNS-1123 subdomain (lower-case letters, digits, "-" and ".", at most 253 characters; got ${JSON.stringify(name)})`);
+  }
+  return name;
+}
+
+// The network name is a key segment of the pools and endpoint records.
+function networkName(value: unknown, path: FieldPath): string {
+  const name = text(value, path);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/u.test(name)) {
+    throw new FieldProblem(path, `must be a CNI network name (letters, digits, "_", "." and "-"; got ${JSON.stringify(name)})`);
+  }
+  return name;
+}
+
+function nodeAddress(value: unknown, path: FieldPath, kind: 'ipv4' | 'ipv6'): string {
+  const cidr = text(value, path);
+  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  try {
+    parsed = ipaddr.parseCIDR(cidr);
+  } catch {
+    throw new FieldProblem(path, `must be this node's ${kind === 'ipv4' ? 'IPv4' : 'IPv6'} address with its prefix length, like ${kind === 'ipv4' ? '"10.0.0.1/24"' : '"fd00::1/64"'} (got ${JSON.stringify(cidr)})`);
+  }
+  if (parsed[0].kind() !== kind) throw new FieldProblem(path, `must be an ${kind === 'ipv4' ? 'IPv4' : 'IPv6'} address (got ${JSON.stringify(cidr)})`);
+  return `${parsed[0].toString()}/${parsed[1]}`;
+}
+
+/**
+ * Parses `host:port` or `[v6]:port` (an IP literal and a TCP port).
+ * @throws AgentConfigError naming `source` when it is neither.
+ */
+export function parseListenAddress(value: string, source: string): ListenAddress {
+  try {
+    return listenAddress(value, []);
+  } catch (error) {
+    throw located(source, error);
+  }
+}
+
+function listenAddress(value: unknown, path: FieldPath): ListenAddress {
+  const address = text(value, path);
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/u.exec(address);
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  // Bracketed: IPv6 only; bare: four-part dotted IPv4 only (not ipaddr's "0x7f.1" forms).
+  const hostOk = host !== undefined && (match?.[1] === undefined ? ipaddr.IPv4.isValidFourPartDecimal(host) : ipaddr.IPv6.isValid(host));
+  if (match === null || !hostOk || port > 65535) {
+    throw new FieldProblem(path, `must be "ADDRESS:PORT" with an IP address and a port from 0 to 65535, like "127.0.0.1:9099" or "[::1]:9099" (got ${JSON.stringify(address)})`);
+  }
+  return { host: ipaddr.parse(host).toString(), port };
+}
+
+function conflistName(value: unknown, path: FieldPath): string {
+  const name = text(value, path);
+  if (name.includes('/') || !name.endsWith('.conflist') || name === '.conflist' || name.startsWith('.')) {
+    throw new FieldProblem(path, `must be a file name ending in ".conflist", without "/" and not hidden (got ${JSON.stringify(name)})`);
+  }
+  return name;
+}
+
+function mapping(value: unknown, path: FieldPath, known: readonly string[]): Record<string, unknown> {
+  if (!isRecord(value)) throw new FieldProblem(path, `must be a mapping (got ${typeName(value)})`);
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new FieldProblem([...path, key], `unknown key (known: ${known.join(', ')})`);
+  }
+  return value;
+}
+
+function pools(value: unknown, network: string, path: FieldPath): readonly Readonly<Record<string, unknown>>[] {
+  if (!Array.isArray(value)) throw new FieldProblem(path, `must be a list of pools like [{cidr: "192.168.0.0/16", blockSize: 26}] (got ${typeName(value)})`);
+  try {
+    // The plugin will parse them again from the conflist: the same parser, the same rules.
+    parsePoolIpamConfig({ pools: value }, { network, path: path.slice(0, -1) });
+  } catch (error) {
+    // cni-core's field errors read `<field>: <problem>` (cni-core config/field-error.ts).
+    if (error instanceof CniError) {
+      const at = error.msg.indexOf(': ');
+      throw at < 0 ? new FieldProblem(path, error.msg) : new FieldProblem(error.msg.slice(0, at), error.msg.slice(at + 2));
+    }
+    throw error;
+  }
+  return value as Record<string, unknown>[];
+}
+
+function located(source: string, error: unknown): unknown {
+  if (error instanceof FieldProblem) return new AgentConfigError(source, typeof error.path === 'string' ? error.path : formatFieldPath(error.path), error.message);
+  return error;
+}
+
+const TOP_KEYS = ['nodeName', 'dataDir', 'agentSocket', 'network', 'dataplane', 'nodeAddresses', 'routing', 'bgp', 'http', 'logLevel', 'cni'];
+
+/**
+ * Parses the configuration file's text (YAML 1.2; JSON is YAML too). An empty file is
+ * an empty configuration.
+ * @throws AgentConfigError naming `source` and the line and column of a syntax error, or
+ * that the document is not a mapping.
+ */
+export function parseAgentConfigText(source: string, content: string): Record<string, unknown> {
+  let document: unknown;
+  try {
+    document = parseYaml(content);
+  } catch (error) {
+    if (error instanceof YAMLParseError) {
+      const [first] = error.message.split('\n');
+      throw new AgentConfigError(source, '', `not valid YAML or JSON: ${first ?? error.message}`, { cause: error });
+    }
+    throw error;
+  }
+  if (document === null || document === undefined) return {};
+  if (!isRecord(document)) throw new AgentConfigError(source, '', `must be a mapping of settings (got ${typeName(document)})`);
+  return document;
+}
+
+/** Options of {@link resolveAgentConfig}. */
+export interface ResolveAgentConfigOptions {
+  /** The file's settings (see {@link parseAgentConfigText}) and its path for messages. */
+  readonly file?: { readonly path: string; readonly settings: Readonly<Record<string, unknown>> };
+  readonly flags?: AgentFlags;
+  /** The node name when neither sets one: the host's name (lower-cased, as Calico does). */
+  readonly hostname: string;
+  /**
+   * Whether `routing` must have the node addresses it needs (default true); `install-cni`
+   * does not route, so it does not ask for them.
+   */
+  readonly checkRouting?: boolean;
+}
+
+type Settings = Readonly<Record<string, unknown>>;
+
+// Reads one setting: from the flag when given, else the file, else the default.
+function pick<T>(
+  file: { path: string; settings: Settings } | undefined,
+  flag: { key: keyof AgentFlags; value: string | undefined } | undefined,
+  path: FieldPath,
+  parseValue: (value: unknown, path: FieldPath) => T,
+  fallback: () => T,
+): T {
+  if (flag?.value !== undefined) {
+    try {
+      return parseValue(flag.value, []);
+    } catch (error) {
+      throw located(AGENT_FLAG_NAMES[flag.key], error);
+    }
+  }
+  let value: unknown = file?.settings;
+  for (const segment of path) value = isRecord(value) ? value[segment as string] : undefined;
+  if (value === undefined || file === undefined) return fallback();
+  try {
+    return parseValue(value, path);
+  } catch (error) {
+    throw located(file.path, error);
+  }
+}
+
+/**
+ * The agent's configuration from the file's settings, the flags and the defaults (flags
+ * beat the file). Unknown keys are errors (a misspelt key would otherwise be ignored).
+ * @throws AgentConfigError naming the file or the flag and the field, e.g.
+ * `/etc/twill/agent.yaml: bgp.asNumber: must be an integer from 1 to 4294967295 (got string "x")`.
+ */
+export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentConfig {
+  const file = options.file === undefined ? undefined : { path: options.file.path, settings: options.file.settings };
+  const flags = options.flags ?? {};
+  const flag = (key: keyof AgentFlags) => ({ key, value: flags[key] });
+  const inFile = <T>(check: () => T): T => {
+    try {
+      return check();
+    } catch (error) {
+      throw located(file?.path ?? '', error);
+    }
+  };
+  const settings = file?.settings ?? {};
+  inFile(() => mapping(settings, [], TOP_KEYS));
+  if (settings['nodeAddresses'] !== undefined) inFile(() => mapping(settings['nodeAddresses'], ['nodeAddresses'], ['ipv4', 'ipv6']));
+  const bgp = settings['bgp'] === undefined ? {} : inFile(() => mapping(settings['bgp'], ['bgp'], ['listenPort', 'asNumber']));
+  if (settings['http'] !== undefined) inFile(() => mapping(settings['http'], ['http'], ['listen']));
+  if (settings['cni'] !== undefined) inFile(() => mapping(settings['cni'], ['cni'], ['binDir', 'confDir', 'conflistName', 'mtu', 'pools']));
+
+  const network = pick(file, flag('network'), ['network'], networkName, () => AGENT_DEFAULTS.network);
+  const ipv4 = pick(file, flag('nodeIpv4'), ['nodeAddresses', 'ipv4'], (v, p) => nodeAddress(v, p, 'ipv4'), () => undefined);
+  const ipv6 = pick(file, flag('nodeIpv6'), ['nodeAddresses', 'ipv6'], (v, p) => nodeAddress(v, p, 'ipv6'), () => undefined);
+  const routing = pick(file, flag('routing'), ['routing'], (v, p) => oneOf(v, p, AGENT_ROUTING_MODES), () => AGENT_DEFAULTS.routing);
+  const listenPort = bgp['listenPort'] === undefined ? undefined : inFile(() => integer(bgp['listenPort'], ['bgp', 'listenPort'], 1, 65535));
+  const asNumber = bgp['asNumber'] === undefined ? undefined : inFile(() => integer(bgp['asNumber'], ['bgp', 'asNumber'], 1, 4294967295));
+
+  const config: AgentConfig = {
+    nodeName: pick(file, flag('nodeName'), ['nodeName'], nodeName, () => {
+      try {
+        return nodeName(options.hostname.toLowerCase(), []);
+      } catch (error) {
+        throw located(`the host name ${JSON.stringify(options.hostname)}`, new FieldProblem([], `cannot be the node name: set nodeName or ${AGENT_FLAG_NAMES.nodeName} (${(error as Error).message})`));
+      }
+    }),
+    dataDir: pick(file, flag('dataDir'), ['dataDir'], absolutePath, () => AGENT_DEFAULTS.dataDir),
+    agentSocket: pick(file, flag('agentSocket'), ['agentSocket'], absolutePath, () => AGENT_DEFAULTS.agentSocket),
+    network,
+    dataplane: pick(file, flag('dataplane'), ['dataplane'], (v, p) => oneOf(v, p, AGENT_DATAPLANES), () => AGENT_DEFAULTS.dataplane),
+    nodeAddresses: { ...(ipv4 === undefined ? {} : { ipv4 }), ...(ipv6 === undefined ? {} : { ipv6 }) },
+    routing,
+    bgp: { ...(listenPort === undefined ? {} : { listenPort }), ...(asNumber === undefined ? {} : { asNumber }) },
+    http: { listen: pick(file, flag('httpListen'), ['http', 'listen'], listenAddress, () => listenAddress(AGENT_DEFAULTS.httpListen, [])) },
+    logLevel: pick(file, flag('logLevel'), ['logLevel'], (v, p) => oneOf(v, p, TWILL_LOG_LEVELS), () => AGENT_DEFAULTS.logLevel),
+    cni: {
+      binDir: pick(file, flag('binDir'), ['cni', 'binDir'], absolutePath, () => AGENT_DEFAULTS.cniBinDir),
+      confDir: pick(file, flag('confDir'), ['cni', 'confDir'], absolutePath, () => AGENT_DEFAULTS.cniConfDir),
+      conflistName: pick(file, undefined, ['cni', 'conflistName'], conflistName, () => AGENT_DEFAULTS.conflistName),
+      mtu: pick(file, undefined, ['cni', 'mtu'], (v, p) => integer(v, p, 68, 65535), () => AGENT_DEFAULTS.mtu),
+      pools: pick(file, undefined, ['cni', 'pools'], (v, p) => pools(v, network, p), () => AGENT_DEFAULTS.pools),
+    },
+  };
+  // BGP needs a router id and a next hop; direct routes need the address other nodes route to.
+  if (options.checkRouting !== false && routing !== 'none' && ipv4 === undefined && (routing === 'bgp' || ipv6 === undefined)) {
+    const fromFile = flags.routing === undefined && file !== undefined && settings['routing'] !== undefined;
+    const source = flags.routing !== undefined ? AGENT_FLAG_NAMES.routing : (file?.path ?? 'the defaults');
+    const given = flags.routing === undefined && !fromFile ? ' (the default)' : '';
+    const what = routing === 'bgp' ? 'nodeAddresses.ipv4 (--node-ipv4): the router id and the next hop peers learn' : "nodeAddresses.ipv4 or .ipv6 (--node-ipv4, --node-ipv6): where other nodes send this node's pods' traffic";
+    throw new AgentConfigError(source, flags.routing === undefined ? 'routing' : '', `${JSON.stringify(routing)}${given} needs ${what}; set it, or choose routing "none"`);
+  }
+  return config;
+}
+
+/** The `cniVersion` of the conflist install-cni writes (the newest twill speaks). */
+export const CONFLIST_CNI_VERSION = '1.1.0';
+
+/**
+ * The conflist `twill-agent install-cni` writes for this configuration: one `twill`
+ * plugin on the agent's data folder and socket, with the pools in-process (node name
+ * `nodeName`) and the configured MTU; `dataplane` only when the agent enforces policy.
+ * Chained plugins (portmap, bandwidth) are the operator's to add.
+ */
+export function twillConflist(config: AgentConfig): Record<string, unknown> {
+  return {
+    cniVersion: CONFLIST_CNI_VERSION,
+    name: config.network,
+    plugins: [
+      {
+        type: 'twill',
+        mtu: config.cni.mtu,
+        dataDir: config.dataDir,
+        agentSocket: config.agentSocket,
+        logLevel: config.logLevel,
+        ...(config.dataplane === 'none' ? {} : { dataplane: config.dataplane }),
+        ipam: { type: 'twill-ipam', nodeName: config.nodeName, pools: config.cni.pools },
+      },
+    ],
+  };
+}

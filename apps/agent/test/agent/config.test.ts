@@ -1,0 +1,221 @@
+import { describe, expect, it } from 'vitest';
+
+import { parseTwillConfig } from '../../src/plugin/config.js';
+import {
+  type AgentConfig,
+  AgentConfigError,
+  type AgentFlags,
+  parseAgentConfigText,
+  parseListenAddress,
+  resolveAgentConfig,
+  twillConflist,
+} from '../../src/agent/config.js';
+
+const FILE = '/etc/twill/agent.yaml';
+
+function resolve(content: string, flags: AgentFlags = {}, hostname = 'node-a'): AgentConfig {
+  return resolveAgentConfig({ file: { path: FILE, settings: parseAgentConfigText(FILE, content) }, flags, hostname });
+}
+
+function failure(content: string, flags: AgentFlags = {}, hostname = 'node-a'): AgentConfigError {
+  try {
+    resolve(content, flags, hostname);
+  } catch (error) {
+    expect(error).toBeInstanceOf(AgentConfigError);
+    return error as AgentConfigError;
+  }
+  throw new Error(`accepted: ${content}`);
+}
+
+// A file that is valid apart from the line under test.
+const BASE = 'nodeAddresses: {ipv4: 10.0.0.1/24}\n';
+
+describe('resolveAgentConfig: what a config file gets', () => {
+  it('gives the defaults a Calico user expects for an empty file', () => {
+    expect(resolve('routing: none')).toEqual({
+      nodeName: 'node-a',
+      dataDir: '/var/lib/twill',
+      agentSocket: '/run/twill/agent.sock',
+      network: 'k8s-pod-network',
+      dataplane: 'nftables',
+      nodeAddresses: {},
+      routing: 'none',
+      bgp: {},
+      http: { listen: { host: '127.0.0.1', port: 9099 } },
+      logLevel: 'info',
+      cni: {
+        binDir: '/opt/cni/bin',
+        confDir: '/etc/cni/net.d',
+        conflistName: '10-twill.conflist',
+        mtu: 1500,
+        pools: [{ cidr: '192.168.0.0/16', blockSize: 26 }],
+      },
+    });
+  });
+
+  it('reads every setting from YAML, and the same from JSON', () => {
+    const yaml = `
+nodeName: worker-1.example
+dataDir: /srv/twill
+agentSocket: /run/twill/a.sock
+network: pods
+dataplane: ebpf
+nodeAddresses:
+  ipv4: 10.0.0.7/24
+  ipv6: fd00::7/64
+routing: bgp
+bgp: {listenPort: 1179, asNumber: 65001}
+http: {listen: "[::1]:9100"}
+logLevel: debug
+cni:
+  binDir: /host/opt/cni/bin
+  confDir: /host/etc/cni/net.d
+  conflistName: 05-pods.conflist
+  mtu: 1450
+  pools:
+    - {cidr: 10.244.0.0/16, blockSize: 24}
+`;
+    const config = resolve(yaml, {}, 'ignored');
+    expect(config).toEqual({
+      nodeName: 'worker-1.example',
+      dataDir: '/srv/twill',
+      agentSocket: '/run/twill/a.sock',
+      network: 'pods',
+      dataplane: 'ebpf',
+      nodeAddresses: { ipv4: '10.0.0.7/24', ipv6: 'fd00::7/64' },
+      routing: 'bgp',
+      bgp: { listenPort: 1179, asNumber: 65001 },
+      http: { listen: { host: '::1', port: 9100 } },
+      logLevel: 'debug',
+      cni: { binDir: '/host/opt/cni/bin', confDir: '/host/etc/cni/net.d', conflistName: '05-pods.conflist', mtu: 1450, pools: [{ cidr: '10.244.0.0/16', blockSize: 24 }] },
+    });
+    const json = JSON.stringify(parseAgentConfigText(FILE, yaml));
+    expect(resolve(json, {}, 'ignored')).toEqual(config);
+  });
+
+  it('lets flags beat the file, and the file beat the defaults', () => {
+    const config = resolve(`${BASE}nodeName: from-file\ndataplane: ebpf\nlogLevel: warn\ncni: {binDir: /file/bin}\n`, {
+      nodeName: 'from-flag',
+      dataplane: 'none',
+      dataDir: '/flag/data',
+      httpListen: '0.0.0.0:0',
+      nodeIpv4: '192.0.2.9/32',
+      binDir: '/flag/bin',
+    });
+    expect(config).toMatchObject({
+      nodeName: 'from-flag',
+      dataplane: 'none',
+      dataDir: '/flag/data',
+      logLevel: 'warn',
+      http: { listen: { host: '0.0.0.0', port: 0 } },
+      nodeAddresses: { ipv4: '192.0.2.9/32' },
+      cni: { binDir: '/flag/bin', confDir: '/etc/cni/net.d' },
+    });
+  });
+
+  it('takes the host name, lower-cased, as the node name by default, and works without a file', () => {
+    expect(resolveAgentConfig({ hostname: 'Worker-7', flags: { routing: 'none' } }).nodeName).toBe('worker-7');
+    expect(() => resolveAgentConfig({ hostname: 'under_score', flags: { routing: 'none' } })).toThrow(
+      'the host name "under_score": cannot be the node name: set nodeName or --node-name',
+    );
+  });
+
+  it('does not ask install-cni for the addresses routing needs', () => {
+    expect(resolveAgentConfig({ hostname: 'n', checkRouting: false }).routing).toBe('bgp');
+  });
+});
+
+// Each bad configuration and the exact message a person reads.
+const BAD: readonly [string, string, AgentFlags?][] = [
+  ['dataplane: iptables', `${FILE}: dataplane: must be one of "nftables", "ebpf", "none" (got "iptables")`],
+  ['dataplane: 7', `${FILE}: dataplane: must be a string (got number 7)`],
+  ['routing: ospf', `${FILE}: routing: must be one of "bgp", "direct", "none" (got "ospf")`],
+  ['routing: bgp', `${FILE}: routing: "bgp" needs nodeAddresses.ipv4 (--node-ipv4): the router id and the next hop peers learn; set it, or choose routing "none"`],
+  ['nodeAddresses: {ipv6: fd00::1/64}\nrouting: bgp', `${FILE}: routing: "bgp" needs nodeAddresses.ipv4 (--node-ipv4): the router id and the next hop peers learn; set it, or choose routing "none"`],
+  ['routing: direct', `${FILE}: routing: "direct" needs nodeAddresses.ipv4 or .ipv6 (--node-ipv4, --node-ipv6): where other nodes send this node's pods' traffic; set it, or choose routing "none"`],
+  ['logLevel: verbose', `${FILE}: logLevel: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent" (got "verbose")`],
+  ['nodeName: Node_A', `${FILE}: nodeName: must be a DNS-1123 subdomain (lower-case letters, digits, "-" and ".", at most 253 characters; got "Node_A")`],
+  ['nodeName: ""', `${FILE}: nodeName: must not be empty`],
+  ['dataDir: var/lib/twill', `${FILE}: dataDir: must be an absolute path (got "var/lib/twill")`],
+  ['agentSocket: [a]', `${FILE}: agentSocket: must be a string (got a list)`],
+  ['network: "my net"', `${FILE}: network: must be a CNI network name (letters, digits, "_", "." and "-"; got "my net")`],
+  ['nodeAddresses: {ipv4: 10.0.0.1}', `${FILE}: nodeAddresses.ipv4: must be this node's IPv4 address with its prefix length, like "10.0.0.1/24" (got "10.0.0.1")`],
+  ['nodeAddresses: {ipv4: fd00::1/64}', `${FILE}: nodeAddresses.ipv4: must be an IPv4 address (got "fd00::1/64")`],
+  ['nodeAddresses: {ipv6: 10.0.0.1/24}', `${FILE}: nodeAddresses.ipv6: must be an IPv6 address (got "10.0.0.1/24")`],
+  ['nodeAddresses: {ipv5: x}', `${FILE}: nodeAddresses.ipv5: unknown key (known: ipv4, ipv6)`],
+  ['nodeAddresses: 10.0.0.1/24', `${FILE}: nodeAddresses: must be a mapping (got string "10.0.0.1/24")`],
+  [`${BASE}bgp: {asNumber: 0}`, `${FILE}: bgp.asNumber: must be an integer from 1 to 4294967295 (got number 0)`],
+  [`${BASE}bgp: {asNumber: "64512"}`, `${FILE}: bgp.asNumber: must be an integer from 1 to 4294967295 (got string "64512")`],
+  [`${BASE}bgp: {listenPort: 70000}`, `${FILE}: bgp.listenPort: must be an integer from 1 to 65535 (got number 70000)`],
+  [`${BASE}bgp: {peers: []}`, `${FILE}: bgp.peers: unknown key (known: listenPort, asNumber)`],
+  [`${BASE}http: {listen: "localhost:9099"}`, `${FILE}: http.listen: must be "ADDRESS:PORT" with an IP address and a port from 0 to 65535, like "127.0.0.1:9099" or "[::1]:9099" (got "localhost:9099")`],
+  [`${BASE}http: {listen: "::1:9099"}`, `${FILE}: http.listen: must be "ADDRESS:PORT" with an IP address and a port from 0 to 65535, like "127.0.0.1:9099" or "[::1]:9099" (got "::1:9099")`],
+  [`${BASE}http: {listen: "127.0.0.1:99999"}`, `${FILE}: http.listen: must be "ADDRESS:PORT" with an IP address and a port from 0 to 65535, like "127.0.0.1:9099" or "[::1]:9099" (got "127.0.0.1:99999")`],
+  [`${BASE}http: {port: 9099}`, `${FILE}: http.port: unknown key (known: listen)`],
+  [`${BASE}cni: {mtu: 20}`, `${FILE}: cni.mtu: must be an integer from 68 to 65535 (got number 20)`],
+  [`${BASE}cni: {binDir: opt/cni/bin}`, `${FILE}: cni.binDir: must be an absolute path (got "opt/cni/bin")`],
+  [`${BASE}cni: {conflistName: 10-twill.conf}`, `${FILE}: cni.conflistName: must be a file name ending in ".conflist", without "/" and not hidden (got "10-twill.conf")`],
+  [`${BASE}cni: {conflistName: ../10-twill.conflist}`, `${FILE}: cni.conflistName: must be a file name ending in ".conflist", without "/" and not hidden (got "../10-twill.conflist")`],
+  [`${BASE}cni: {pools: []}`, `${FILE}: cni.pools: must name at least one pool`],
+  [`${BASE}cni: {pools: 10.0.0.0/8}`, `${FILE}: cni.pools: must be a list of pools like [{cidr: "192.168.0.0/16", blockSize: 26}] (got string "10.0.0.0/8")`],
+  [`${BASE}cni: {pools: [{cidr: 10.0.0.0/33}]}`, `${FILE}: cni.pools[0].cidr: invalid CIDR "10.0.0.0/33"`],
+  [`${BASE}cni: {pools: [{cidr: 10.0.0.0/16}, {cidr: 10.0.1.0/24}]}`, `${FILE}: cni.pools[1].cidr: 10.0.1.0/24 overlaps pools[0] "10.0.0.0-16" (10.0.0.0/16)`],
+  [`${BASE}cni: {ipam: {}}`, `${FILE}: cni.ipam: unknown key (known: binDir, confDir, conflistName, mtu, pools)`],
+  [`${BASE}dataplan: ebpf`, `${FILE}: dataplan: unknown key (known: nodeName, dataDir, agentSocket, network, dataplane, nodeAddresses, routing, bgp, http, logLevel, cni)`],
+  ['- nodeName: a', `${FILE}: must be a mapping of settings (got a list)`],
+  ['nodeName: [a', `${FILE}: not valid YAML or JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at line 1, column 13:`],
+  ['nodeName: a\nnodeName: b', `${FILE}: not valid YAML or JSON: Map keys must be unique at line 2, column 1:`],
+  // Flags are named as typed.
+  [BASE, '--dataplane: must be one of "nftables", "ebpf", "none" (got "bpf")', { dataplane: 'bpf' }],
+  [BASE, '--data-dir: must be an absolute path (got "data")', { dataDir: 'data' }],
+  [BASE, '--http-listen: must be "ADDRESS:PORT" with an IP address and a port from 0 to 65535, like "127.0.0.1:9099" or "[::1]:9099" (got "9099")', { httpListen: '9099' }],
+  [BASE, '--node-name: must be a DNS-1123 subdomain (lower-case letters, digits, "-" and ".", at most 253 characters; got "-a")', { nodeName: '-a' }],
+  [BASE, '--node-ipv4: must be this node\'s IPv4 address with its prefix length, like "10.0.0.1/24" (got "a")', { nodeIpv4: 'a' }],
+  ['routing: none', '--routing: "bgp" needs nodeAddresses.ipv4 (--node-ipv4): the router id and the next hop peers learn; set it, or choose routing "none"', { routing: 'bgp' }],
+];
+
+describe('resolveAgentConfig: what a bad config gets', () => {
+  it.each(BAD)('%s', (content, message, flags) => {
+    const error = failure(content, flags);
+    expect(error.message).toBe(message);
+    expect(error.code).toBe('invalid-agent-config');
+  });
+
+  it('names the field in `field` and the file or flag in `source`', () => {
+    const error = failure(`${BASE}bgp: {asNumber: -1}`);
+    expect({ source: error.source, field: error.field }).toEqual({ source: FILE, field: 'bgp.asNumber' });
+    const flagError = failure(BASE, { logLevel: 'loud' });
+    expect({ source: flagError.source, field: flagError.field }).toEqual({ source: '--log-level', field: '' });
+  });
+
+  it('says the default routing is the default when the file sets no routing', () => {
+    expect(failure('logLevel: info').message).toBe(
+      `${FILE}: routing: "bgp" (the default) needs nodeAddresses.ipv4 (--node-ipv4): the router id and the next hop peers learn; set it, or choose routing "none"`,
+    );
+  });
+});
+
+describe('parseListenAddress', () => {
+  it('parses IPv4 and bracketed IPv6 literals and names the source on error', () => {
+    expect(parseListenAddress('0.0.0.0:9099', '--http-listen')).toEqual({ host: '0.0.0.0', port: 9099 });
+    expect(parseListenAddress('[fd00::0001]:0', '--http-listen')).toEqual({ host: 'fd00::1', port: 0 });
+    expect(() => parseListenAddress('0x7f.1:80', '--http-listen')).toThrow('--http-listen: must be "ADDRESS:PORT"');
+  });
+});
+
+describe('twillConflist', () => {
+  it('is a conflist the twill plugin accepts, on the agent\'s data folder, socket, node and pools', () => {
+    const config = resolve(`${BASE}nodeName: n1\ndataDir: /srv/twill\nnetwork: pods\ncni: {mtu: 1400, pools: [{cidr: 10.244.0.0/16, blockSize: 26}]}\n`);
+    const conflist = twillConflist(config);
+    expect(conflist).toMatchObject({ cniVersion: '1.1.0', name: 'pods' });
+    const plugin = (conflist['plugins'] as Record<string, unknown>[])[0];
+    const parsed = parseTwillConfig({ cniVersion: '1.1.0', name: 'pods', ...plugin }, { defaultNodeName: 'other' });
+    expect(parsed).toMatchObject({ network: 'pods', mtu: 1400, dataDir: '/srv/twill', agentSocket: '/run/twill/agent.sock', dataplane: 'nftables' });
+    expect(parsed.ipam).toMatchObject({ kind: 'pools', pools: { nodeName: 'n1' } });
+  });
+
+  it('names no dataplane when the agent enforces none', () => {
+    const plugin = (twillConflist(resolve(`${BASE}dataplane: none`))['plugins'] as Record<string, unknown>[])[0];
+    expect(plugin).not.toHaveProperty('dataplane');
+  });
+});
