@@ -1,7 +1,7 @@
 // `twill` served warm by the agent: the native forwarder installed as `twill` hands
 // each call to cni-core's servePlugins in the agent's process, which keeps the
 // datastores open between calls.
-import { type PluginServer, type PluginServerLogger, servePlugins } from '@twill/cni-core';
+import { type PluginHandlers, type PluginServer, type PluginServerLogger, servePlugins } from '@twill/cni-core';
 import { type NetnsRef } from '@twill/cni-core/net';
 import { type Store } from '@twill/ipam';
 
@@ -24,6 +24,8 @@ export interface ServeTwillOptions {
    * and every endpoint unregistered is `forget`-ed. Without it, endpoints are only recorded.
    */
   readonly endpoints?: EndpointPolicyHooks;
+  /** Wraps the plugin's handlers before they are served (the agent times each CNI request for /metrics). */
+  readonly wrapHandlers?: (handlers: PluginHandlers) => PluginHandlers;
 }
 
 // One open store per database file, and one call at a time on it: the pool allocator's
@@ -92,7 +94,7 @@ export async function serveTwill(options: ServeTwillOptions = {}): Promise<Plugi
   });
   return servePlugins({
     socketPath: options.socketPath ?? TWILL_DEFAULTS.agentSocket,
-    plugins: { twill: createTwillPluginHandlers(ports) },
+    plugins: { twill: options.wrapHandlers === undefined ? createTwillPluginHandlers(ports) : options.wrapHandlers(createTwillPluginHandlers(ports)) },
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     onClose: () => warm.close(),
   });
