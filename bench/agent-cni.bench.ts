@@ -9,7 +9,7 @@
 // second (ADD then DEL) with 32 callers; sides alternate (A B C A B C) for ROUNDS rounds.
 // The issue's goals: serial at most 1.0x bridge+host-local, 32-way at least 1.5x.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,12 @@ async function startAgent(socketPath: string, node: ScratchNetns): Promise<Child
 }
 
 let ids = 0;
+
+/** CPU time a process used so far (user + system), in milliseconds (USER_HZ is 100 on Linux). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
 
 /** Serial: one pod at a time, each ADD and each DEL timed on its own. */
 async function serial(runtime: CniRuntime, side: Side, count: number): Promise<{ addMs: number[]; delMs: number[] }> {
@@ -160,15 +166,25 @@ export async function run(command: string): Promise<void> {
       },
     ];
     const rounds: Round[] = sides.map(() => ({ addMs: [], delMs: [], podsPerSecond: [] }));
+    const TWILL = 2;
+    const serverPid = agent.pid!;
+    // The server's CPU per pod (ADD + DEL), serial and at 32 callers: its work, apart from process starts.
+    const serverCpu = { serial: [] as number[], concurrent: [] as number[] };
     // Warm-up: the first call of each side (page cache, the server's first store open).
     for (const side of sides) await serial(runtime, side, 2);
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, side] of sides.entries()) {
+        const cpu = cpuMs(serverPid);
         const { addMs, delMs } = await serial(runtime, side, SERIAL_PODS);
+        if (i === TWILL) serverCpu.serial.push((cpuMs(serverPid) - cpu) / SERIAL_PODS);
         rounds[i]!.addMs.push(median(addMs));
         rounds[i]!.delMs.push(median(delMs));
       }
-      for (const [i, side] of sides.entries()) rounds[i]!.podsPerSecond.push(await concurrent(runtime, side, PARALLEL_PODS, CALLERS));
+      for (const [i, side] of sides.entries()) {
+        const cpu = cpuMs(serverPid);
+        rounds[i]!.podsPerSecond.push(await concurrent(runtime, side, PARALLEL_PODS, CALLERS));
+        if (i === TWILL) serverCpu.concurrent.push((cpuMs(serverPid) - cpu) / PARALLEL_PODS);
+      }
       process.stdout.write(`  round ${round + 1}/${ROUNDS}\n`);
     }
 
@@ -191,7 +207,7 @@ export async function run(command: string): Promise<void> {
       ppsMax: Math.max(...rounds[i]!.podsPerSecond),
     }));
     const base = summary[0]!;
-    const twill = summary[2]!;
+    const twill = summary[TWILL]!;
     const rows = summary.map(
       (s) =>
         `| ${s.side.name} | ${fmt(s.add)} | ${fmt(s.del)} | ${fmt(s.add + s.del)} | ${ratio(s.add + s.del, base.add + base.del)} | ${s.pps.toFixed(1)} (${s.ppsMin.toFixed(1)}–${s.ppsMax.toFixed(1)}) | ${ratio(s.pps, base.pps)} |`,
@@ -229,7 +245,8 @@ answering VERSION (its whole fixed cost per call: exec, connect, one round trip)
 ${fmt(forwardedVersion)} ms, that is ${((forwardedVersion / twill.add) * 100).toFixed(0)}% of twill's ADD median and
 ${((forwardedVersion / twill.del) * 100).toFixed(0)}% of its DEL median; Go's \`bridge\` answering VERSION ${fmt(bridgeVersion)} ms.
 The rest of twill's time is the server's work (IPAM commit in SQLite, endpoint record,
-netlink plumbing), done one call at a time per datastore.`,
+netlink plumbing, sysctls), done one call at a time per datastore: the server process
+used ${fmt(median(serverCpu.serial))} ms of CPU per pod (ADD + DEL) serially and ${fmt(median(serverCpu.concurrent))} ms at ${CALLERS} callers (medians of the rounds).`,
     });
   } finally {
     agent?.kill('SIGKILL');
