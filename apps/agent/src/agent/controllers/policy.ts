@@ -1,0 +1,311 @@
+// The policy controller: resources and endpoint records from the datastore, through the
+// policy index, to this node's dataplane. Applies are serialised; what changes during
+// one goes out merged in the next. The first apply after start carries the full state,
+// so an agent restarted over an adopted dataplane makes the kernel exact again.
+import { performance } from 'node:perf_hooks';
+
+import { PolicyIndex } from '@twill/policy-engine';
+
+import { type Dataplane, type DataplaneChange } from '../../dataplane/port.js';
+import { type EndpointRecord } from '../../plugin/ports.js';
+import { type AgentController, type AgentLogger, type AgentMetrics, type EntryEvent, type ResourceDatastore, type ResourceEvent, type ResourceWatch } from '../ports.js';
+import { PendingChange } from './policy-change.js';
+import { POLICY_RESOURCE_KINDS, PolicyState, type PolicyEndpointStatus } from './policy-state.js';
+
+export { POLICY_RESOURCE_KINDS, type PolicyEndpointStatus } from './policy-state.js';
+
+/** Options of {@link PolicyController}. */
+export interface PolicyControllerOptions {
+  readonly datastore: ResourceDatastore;
+  /** This node's dataplane; without one, policy is computed (for status) but not programmed. */
+  readonly dataplane: Dataplane | undefined;
+  /** This node's name, as endpoint records carry it. */
+  readonly nodeName: string;
+  /** The CNI network whose endpoints are watched (`twill-endpoints/<network>/`). */
+  readonly network: string;
+  readonly metrics?: AgentMetrics;
+  readonly logger?: AgentLogger;
+  /** How long after a failed apply it is tried again, in milliseconds (default 1000). */
+  readonly retryMs?: number;
+  /** A monotonic clock in milliseconds (default `performance.now`), for the programming latency. */
+  readonly now?: () => number;
+}
+
+/** What {@link PolicyController.status} reports. */
+export interface PolicyControllerStatus {
+  readonly ready: boolean;
+  /** Every endpoint of every node the index holds, with its labels; `attached` for this node's. */
+  readonly endpoints: readonly PolicyEndpointStatus[];
+  /** Policies in the index (a document of several parts counts each part). */
+  readonly policies: number;
+  /** The last apply's failure, while it has not succeeded since. */
+  readonly lastApplyError?: string;
+  /** Resources and records the index refused or that do not compile, each with why. */
+  readonly problems: readonly string[];
+}
+
+/** The policy controller was stopped before an endpoint could be programmed. */
+export class PolicyControllerStoppedError extends Error {
+  override readonly name = 'PolicyControllerStoppedError';
+  readonly code = 'policy-controller-stopped';
+}
+
+interface Waiter {
+  readonly sequence: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+const SILENT: AgentLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * Watches namespaces, pods, policies, network sets and tiers, and the endpoint records of
+ * every node; feeds a PolicyIndex (a record's endpoint takes its pod's labels) and programs
+ * this node's dataplane: local endpoints are attached when the agent starts (those
+ * already there) or when ADD enforces them (after their links exist).
+ */
+export class PolicyController implements AgentController {
+  readonly name = 'policy';
+  readonly #options: PolicyControllerOptions;
+  readonly #logger: AgentLogger;
+  readonly #now: () => number;
+  readonly #index = new PolicyIndex();
+  readonly #state: PolicyState;
+  readonly #pending = new PendingChange();
+  /** When the oldest change of `#pending` was seen. */
+  #pendingSince: number | undefined;
+  /** Bumped by every change merged into `#pending`; `#programmed` is the last one applied. */
+  #sequence = 0;
+  #programmed = 0;
+  #waiters: Waiter[] = [];
+  #applying: Promise<void> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #watches: ResourceWatch[] = [];
+  #loaded = false;
+  /** The full state is due: applied even when it is empty (it removes what the kernel holds of no endpoint). */
+  #full = false;
+  #synchronised = false;
+  #stopped = false;
+  #lastError: string | undefined;
+
+  constructor(options: PolicyControllerOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? SILENT;
+    this.#now = options.now ?? (() => performance.now());
+    this.#state = new PolicyState({ index: this.#index, nodeName: options.nodeName, network: options.network });
+  }
+
+  /**
+   * Loads every resource and record, then programs the full state (the driver adopted
+   * the kernel's when it was created). Resolves once that first apply was tried; when it
+   * failed, `ready()` stays false and it is tried again.
+   * @throws what the datastore throws when it cannot be read at all.
+   */
+  async start(): Promise<void> {
+    let resourcesLoaded!: () => void;
+    let recordsLoaded!: () => void;
+    const loaded = Promise.all([new Promise<void>((resolve) => (resourcesLoaded = resolve)), new Promise<void>((resolve) => (recordsLoaded = resolve))]);
+    this.#watches.push(await this.#options.datastore.watch(POLICY_RESOURCE_KINDS, (events) => {
+      this.#onResources(events);
+      resourcesLoaded();
+    }));
+    this.#watches.push(await this.#options.datastore.watchEntries(this.#state.recordPrefix, (events) => {
+      this.#onRecords(events, !this.#loaded);
+      recordsLoaded();
+    }));
+    await loaded;
+    this.#loaded = true;
+    this.#state.flush();
+    this.#logger.info({ endpoints: this.#state.endpoints().length, attached: this.#state.attachedCount, problems: this.#state.errors().length }, 'policy: loaded; programming the full state');
+    // The index's diffs so far are replaced by its whole state: sequence 1, what enforce calls made before start wait for.
+    this.#pending.take();
+    this.#pending.merge(this.#state.fullState());
+    this.#pendingSince = this.#now();
+    this.#sequence += 1;
+    this.#full = true;
+    await this.#kick();
+  }
+
+  ready(): boolean {
+    return this.#synchronised && !this.#stopped;
+  }
+
+  /** Stops watching; what is programmed stays. Pending `enforce` calls are rejected. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    await Promise.all(this.#watches.map((watch) => watch.close()));
+    this.#watches = [];
+    await this.#applying;
+    this.#settle(Number.POSITIVE_INFINITY, new PolicyControllerStoppedError('the policy controller stopped'));
+  }
+
+  /**
+   * Puts a new endpoint's policy in place: resolves once the endpoint is in the index and
+   * attached to this node's dataplane with its rules (at once without a dataplane). The
+   * record may be ahead of the watch, or behind it.
+   * @throws PolicyIndexError when the index refuses the endpoint (an address another has);
+   *   the driver's error when the apply fails; PolicyControllerStoppedError after stop().
+   */
+  async enforce(record: EndpointRecord): Promise<void> {
+    if (this.#stopped) throw new PolicyControllerStoppedError('the policy controller is stopped');
+    if (record.network !== this.#options.network) {
+      this.#logger.warn({ network: record.network, containerId: record.containerId }, `policy: an endpoint of network ${record.network}, not ${this.#options.network}: not enforced`);
+      return;
+    }
+    this.#state.upsertRecord(record, true);
+    if (this.#loaded) {
+      this.#merge(this.#state.flush());
+      const problem = this.#state.errorOf(record);
+      if (problem !== undefined) throw new Error(`policy: endpoint ${record.containerId}: ${problem}`);
+      if (this.#programmed >= this.#sequence && this.#state.programmedAs(record)) return;
+    }
+    // Before start, the first apply (the full state, sequence 1) programs it.
+    const done = this.#waitFor(this.#loaded ? this.#sequence : 1);
+    void this.#kick();
+    await done;
+  }
+
+  /** Drops a container's endpoint (DEL, GC, a failed ADD); resolves after the apply was tried. Never rejects. */
+  async forget(network: string, containerId: string): Promise<void> {
+    if (network !== this.#options.network || this.#stopped) return;
+    this.#state.deleteRecord(containerId);
+    if (!this.#loaded) return;
+    this.#merge(this.#state.flush());
+    const done = this.#waitFor(this.#sequence).catch(() => undefined);
+    void this.#kick();
+    await done;
+  }
+
+  /**
+   * Resolves once every change the controller has taken so far is programmed (at once
+   * when nothing is pending); rejects with the driver's error when that apply fails.
+   */
+  settled(): Promise<void> {
+    if (!this.#loaded) return Promise.reject(new Error('the policy controller has not started'));
+    const done = this.#waitFor(this.#sequence);
+    void this.#kick();
+    return done;
+  }
+
+  /** What the controller holds and whether the dataplane is in step with it. */
+  status(): PolicyControllerStatus {
+    return {
+      ready: this.ready(),
+      endpoints: this.#state.endpoints(),
+      policies: this.#index.size.policies,
+      ...(this.#lastError === undefined ? {} : { lastApplyError: this.#lastError }),
+      problems: this.#state.errors(),
+    };
+  }
+
+  #onResources(events: readonly ResourceEvent[]): void {
+    this.#state.resources(events);
+    this.#changed();
+  }
+
+  #onRecords(events: readonly EntryEvent[], atStart: boolean): void {
+    for (const event of events) {
+      try {
+        if (event.type === 'delete') this.#state.deleteRecord(this.#state.containerOf(event.key));
+        else this.#state.upsertRecord(this.#state.parseRecord(event.key, event.value), atStart);
+      } catch (error) {
+        this.#logger.warn({ key: event.key, error: error instanceof Error ? error.message : String(error) }, 'policy: endpoint record skipped');
+      }
+    }
+    this.#changed();
+  }
+
+  #changed(): void {
+    if (!this.#loaded || this.#stopped) return;
+    this.#merge(this.#state.flush());
+    void this.#kick();
+  }
+
+  #merge(change: DataplaneChange): void {
+    const { policy } = change;
+    const empty = policy.changed.length === 0 && policy.removed.length === 0 && policy.ipcache.set.length === 0 && policy.ipcache.removed.length === 0
+      && (change.attach?.length ?? 0) === 0 && (change.detach?.length ?? 0) === 0;
+    if (empty) return;
+    this.#pending.merge(change);
+    this.#pendingSince ??= this.#now();
+    this.#sequence += 1;
+  }
+
+  #waitFor(sequence: number): Promise<void> {
+    if (this.#options.dataplane === undefined || this.#programmed >= sequence) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#waiters.push({ sequence, resolve, reject }));
+  }
+
+  // Starts the apply loop unless it runs; resolves when the loop is over. A change merged
+  // as the loop ends (after its last check) starts it again; after a failure the retry does.
+  #kick(): Promise<void> {
+    if (!this.#loaded) return Promise.resolve();
+    this.#applying ??= this.#loop().then((ok) => {
+      this.#applying = undefined;
+      if (ok && !this.#pending.empty && !this.#stopped) void this.#kick();
+    });
+    return this.#applying;
+  }
+
+  // Applies until nothing is pending; false when an apply failed.
+  async #loop(): Promise<boolean> {
+    const dataplane = this.#options.dataplane;
+    if (dataplane === undefined) {
+      this.#pending.take();
+      this.#pendingSince = undefined;
+      this.#full = false;
+      this.#programmed = this.#sequence;
+      this.#synchronised = true;
+      this.#options.metrics?.setEndpoints(this.#state.attachedCount);
+      this.#settle(this.#sequence);
+      return true;
+    }
+    while ((this.#full || !this.#pending.empty) && !this.#stopped) {
+      const sequence = this.#sequence;
+      const since = this.#pendingSince ?? this.#now();
+      const change = this.#pending.take();
+      this.#pendingSince = undefined;
+      try {
+        const report = await dataplane.apply(change);
+        this.#full = false;
+        this.#programmed = sequence;
+        this.#synchronised = true;
+        this.#lastError = undefined;
+        this.#options.metrics?.observePolicyProgramming((this.#now() - since) / 1000);
+        this.#options.metrics?.setEndpoints(this.#state.attachedCount);
+        this.#logger.debug({ ...report, changed: change.policy.changed.length, attach: change.attach?.length ?? 0, detach: change.detach?.length ?? 0 }, 'policy: applied');
+        this.#settle(sequence);
+      } catch (error) {
+        // Put back beneath what came since: the retry programs both.
+        this.#pending.restore(change);
+        this.#pendingSince = Math.min(since, this.#pendingSince ?? since);
+        this.#lastError = error instanceof Error ? error.message : String(error);
+        this.#logger.error({ error: this.#lastError, retryMs: this.#options.retryMs ?? 1000 }, 'policy: the dataplane apply failed');
+        this.#settle(sequence, error);
+        this.#scheduleRetry();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retry !== undefined || this.#stopped) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      void this.#kick();
+    }, this.#options.retryMs ?? 1000);
+    this.#retry.unref();
+  }
+
+  // Resolves (or rejects with `error`) every waiter for a change up to `sequence`.
+  #settle(sequence: number, error?: unknown): void {
+    const due = this.#waiters.filter((w) => w.sequence <= sequence);
+    this.#waiters = this.#waiters.filter((w) => w.sequence > sequence);
+    for (const waiter of due) {
+      if (error === undefined) waiter.resolve();
+      else waiter.reject(error);
+    }
+  }
+}
