@@ -198,14 +198,28 @@ export class BgpController implements AgentController {
         this.configuration = e.type === 'delete' ? undefined : e.resource;
       }
     }
-    return this.reconcile(false);
+    return this.reconcileFromWatch();
+  }
+
+  /**
+   * A reconcile for a watch's changes. A configuration this node cannot run with is logged
+   * and the running speaker kept (delivering the same changes again would not help); other
+   * failures go back to the watch, which delivers the changes again.
+   */
+  private async reconcileFromWatch(): Promise<void> {
+    try {
+      await this.reconcile(false);
+    } catch (error) {
+      if (!(error instanceof BgpConfigurationError)) throw error;
+      this.options.logger?.error({ node: this.options.nodeName }, error.message);
+    }
   }
 
   private onAffinity(events: readonly EntryEvent[]): Promise<void> {
     const own = events.filter((e) => e.key === AFFINITY_PREFIX + this.options.nodeName);
     if (own.length === 0) return Promise.resolve();
     applyAffinityEvents(this.blocks, own, (key, error) => this.corrupt(key, error));
-    return this.reconcile(false);
+    return this.reconcileFromWatch();
   }
 
   /** This node as the peers see it: configured addresses first, then its Node resource. */

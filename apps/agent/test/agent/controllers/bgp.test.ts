@@ -92,6 +92,21 @@ describe('BgpController', () => {
     await until('the mesh gone', () => c.peers().length, (n) => n === 0);
   });
 
+  it('keeps the running speaker when a change leaves the node without an IPv4 address, and logs why', async () => {
+    const store = new MemoryStore();
+    const errors: string[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (_: object, msg: string) => void errors.push(msg) };
+    datastore = memoryDatastore(store);
+    controller = new BgpController({ datastore, nodeName: 'n1', fib: new KernelFibSink({ table: new MemoryRouteTable() }), transport: silentTransport([]), logger });
+    await datastore.apply(node('n1', { ipv4Address: '10.0.0.1/24' }));
+    await controller.start();
+    await datastore.apply(node('n1', { ipv6Address: 'fd00::1/64' }));
+    await until('the error logged', () => errors, (e) => e.length > 0);
+    expect(errors[0]).toMatch(/^node n1 has no IPv4 address for its BGP router id/);
+    expect(controller.status()).toMatchObject({ routerId: '10.0.0.1' });
+    expect(controller.ready()).toBe(true);
+  });
+
   it('the agent configuration\'s AS and address beat the datastore\'s', async () => {
     const store = new MemoryStore();
     controller = make(store, [], { asNumber: 65555, ipv4: '10.0.0.9/24' });
