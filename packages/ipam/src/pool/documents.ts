@@ -402,6 +402,56 @@ function quote(text: string): string {
   return isPlainJsonText(text) ? '"' + text + '"' : JSON.stringify(text);
 }
 
+// A handle of one address, kept by a store that keeps documents (memory) as its fields:
+// its text is made only when a reader asks (CNI DEL, audits), not on every allocation.
+// The fields are the strings the allocation already holds (the handle is in the block
+// too), so the document keeps one object where the text kept ~300 bytes, and making
+// the text (a rope of ~20 pieces, then flattened: ~1 kB of garbage) is skipped.
+class EncodedHandle implements StoreDocument {
+  #text: string | undefined;
+
+  constructor(
+    readonly handle: string,
+    readonly network: string,
+    readonly ip: string,
+    readonly block: string,
+    readonly containerId: string,
+    readonly ifName: string,
+    readonly node: string,
+    readonly namespace: string | undefined,
+    readonly pod: string | undefined,
+    readonly since: number,
+  ) {}
+
+  get text(): string {
+    this.#text ??= encodeHandle({
+      handle: this.handle,
+      network: this.network,
+      addresses: [{ ip: this.ip, block: this.block }],
+      attributes: {
+        containerId: this.containerId,
+        ifName: this.ifName,
+        node: this.node,
+        ...(this.namespace === undefined ? {} : { namespace: this.namespace }),
+        ...(this.pod === undefined ? {} : { pod: this.pod }),
+        since: this.since,
+      },
+    });
+    return this.#text;
+  }
+}
+
+/**
+ * A handle as a store value: a {@link StoreDocument} whose text is {@link encodeHandle}'s,
+ * made when first read, for a handle of one address; its text at once otherwise.
+ */
+export function handleValue(handle: HandleDocument): string | StoreDocument {
+  const only = handle.addresses.length === 1 ? handle.addresses[0] : undefined;
+  if (only === undefined) return encodeHandle(handle);
+  const a = handle.attributes;
+  return new EncodedHandle(handle.handle, handle.network, only.ip, only.block, a.containerId, a.ifName, a.node, a.namespace, a.pod, a.since);
+}
+
 /** Writes a handle document. */
 export function encodeHandle(handle: HandleDocument): string {
   // The same JSON as JSON.stringify(handle). Nearly always every text needs no escape,

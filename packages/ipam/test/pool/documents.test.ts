@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type BlockDocument, decodeBlock, decodeHandle, encodeBlock, encodeHandle, StoreFailureError } from '@twill/ipam';
 
 import { takeInBlock } from '../../src/pool/documents.js';
+import { setup } from './helpers.js';
 
 const header = '{"cidr":"10.0.0.0/30","pool":"p","affinity":"n1","size":4,"released":[[2,1000]]}';
 
@@ -80,6 +81,28 @@ describe('handle documents', () => {
     expect(decodeHandle(encodeHandle(full))).toEqual(full);
     const bare = { handle: 'net.c2', network: 'net', addresses: [], attributes: { containerId: 'c2', ifName: 'eth0', node: 'n1', since: 0 } };
     expect(encodeHandle(bare)).toBe(JSON.stringify(bare));
+  });
+
+  // The memory store keeps a one-address handle as its fields and writes its text when
+  // read: what a reader gets must be the text an I/O store would have stored.
+  it.each([
+    ['with namespace and pod', { namespace: 'default', pod: 'web-0' }],
+    ['without them', {}],
+    ['with text JSON escapes', { namespace: 'n"s', pod: 'p\u2028' }],
+  ])('written to the memory store %s, read back as the text encodeHandle writes', async (_what, extra) => {
+    const { allocator, store, clock } = setup({ pools: [{ name: 'p4', cidr: '10.0.0.0/24', blockSize: 28 }] });
+    const { handle, addresses } = await allocator.allocate({ containerId: 'c"1', ifName: 'eth0', node: 'n1', ...extra });
+    const entry = await store.get(`twill-pools/handles/${handle}`);
+    const expected = {
+      handle,
+      network: 'net',
+      addresses: [{ ip: addresses[0]?.ip ?? '', block: '10.0.0.0/28' }],
+      attributes: { containerId: 'c"1', ifName: 'eth0', node: 'n1', ...extra, since: clock.now() },
+    };
+    expect(entry?.value).toBe(encodeHandle(expected));
+    expect(decodeHandle(entry?.value ?? '')).toEqual(expected);
+    // And a release, which reads it, frees the address.
+    expect(await allocator.release({ containerId: 'c"1' })).toEqual([addresses[0]?.ip]);
   });
 });
 
