@@ -44,7 +44,8 @@ export const DEFAULT_NAMESPACE = 'default';
 
 function subjectOf(kind: string, namespace: string | undefined, name: string | undefined): string {
   if (name === undefined) return kind;
-  return `${kind} ${namespace === undefined ? '' : `${namespace}/`}${name}`;
+  const object = `${namespace === undefined ? '' : `${namespace}/`}${name}`;
+  return kind === '' ? object : `${kind} ${object}`;
 }
 
 function fail(subject: string, problems: readonly ResourceFieldProblem[]): never {
