@@ -1,0 +1,236 @@
+// The composition root of twill-agent: the resource datastore, the dataplane, the
+// controllers, the served `twill` plugin and the health server, started in that order and
+// stopped the other way. Every part comes through AgentPorts (the real ones by default,
+// fakes in tests).
+import { type PluginServer } from '@twill/cni-core';
+import { pino } from 'pino';
+
+import { type Dataplane, type DataplaneStatus } from '../dataplane/port.js';
+import { databasePath } from '../plugin/config.js';
+import { StoreEndpointRegistry } from '../plugin/endpoints.js';
+import { type EndpointRecord } from '../plugin/ports.js';
+import { type ServeTwillOptions } from '../plugin/sys/serve.js';
+import { type AgentConfig, type ListenAddress } from './config.js';
+import { type HealthSource, type ReadinessPart, readinessReport } from './health.js';
+import { PrometheusAgentMetrics } from './metrics.js';
+import { type AgentController, type AgentLogger, type AgentMetrics, type ResourceDatastore } from './ports.js';
+import { type HealthServer } from './sys/http.js';
+
+/** The resource datastore the agent opens, and closes last. */
+export interface AgentDatastore extends ResourceDatastore {
+  close(): Promise<void>;
+}
+
+/** What the controllers are built from. */
+export interface AgentContext {
+  readonly config: AgentConfig;
+  readonly datastore: AgentDatastore;
+  /** Undefined with `dataplane: none`. */
+  readonly dataplane: Dataplane | undefined;
+  readonly metrics: AgentMetrics;
+  readonly logger: AgentLogger;
+}
+
+/** What the served plugin calls for each endpoint (the policy controller's `enforce`/`forget`). */
+export interface AgentEndpointHooks {
+  /** Resolves once the endpoint's policy is programmed: ADD returns after it. */
+  enforce(record: EndpointRecord): Promise<void>;
+  /** Drops what was programmed for a container's endpoint, after its record is gone. */
+  forget(network: string, containerId: string): Promise<void>;
+}
+
+/** The controllers the agent runs, and what the served plugin and `/v1/status` need of them. */
+export interface AgentControllers {
+  /** Started in this order (each `start()` awaited), stopped in the reverse order. */
+  readonly controllers: readonly AgentController[];
+  /** Given to the served plugin: policy in place before ADD returns. */
+  readonly endpoints?: AgentEndpointHooks;
+  /** Each controller's own status for `/v1/status`, by controller name (`bgp` has the peers). */
+  status?(): Readonly<Record<string, unknown>>;
+  /** Releases what the controllers share (a netlink socket), after they all stopped. */
+  release?(): Promise<void> | void;
+}
+
+/** How the agent serves the plugin: serveTwill's options plus the CNI metrics hook. */
+export type AgentServeOptions = ServeTwillOptions & {
+  /** Observes each CNI request (see instrumentPluginHandlers). */
+  readonly metrics: AgentMetrics;
+};
+
+/** The parts of the agent; each defaults to the real one (see `nodeAgentPorts` in sys/main.ts). */
+export interface AgentPorts {
+  readonly logger?: AgentLogger;
+  readonly metrics?: PrometheusAgentMetrics;
+  /** Opens the resource datastore on `<dataDir>/twill.db`. */
+  openDatastore(config: AgentConfig, logger: AgentLogger): Promise<AgentDatastore>;
+  /** Creates the configured dataplane (adopting the kernel's state), or none. */
+  openDataplane(config: AgentConfig, logger: AgentLogger): Promise<Dataplane | undefined>;
+  /** Builds the controllers (not started yet). */
+  controllers(context: AgentContext): AgentControllers;
+  /** Serves the `twill` plugin on the agent socket (serveTwill). */
+  serve(options: AgentServeOptions): Promise<PluginServer>;
+  /** Serves /healthz, /readyz, /metrics and /v1/status. */
+  listenHealth(listen: ListenAddress, source: HealthSource): Promise<HealthServer>;
+}
+
+/** The `/v1/status` document. */
+export interface AgentStatus {
+  readonly node: string;
+  readonly network: string;
+  readonly ready: boolean;
+  readonly notReady: readonly string[];
+  readonly datastore: { readonly path: string; readonly open: boolean };
+  readonly cniSocket: { readonly path: string; readonly listening: boolean; readonly inFlight: number };
+  readonly dataplane: DataplaneStatus | { readonly driver: 'none' } | { readonly driver: string; readonly error: string };
+  /** This node's endpoints, as the datastore records them. */
+  readonly endpoints: readonly EndpointRecord[];
+  readonly controllers: Readonly<Record<string, unknown>>;
+}
+
+/** A started agent. */
+export interface RunningAgent {
+  /** Where the health server listens (the kernel's port when 0 was configured). */
+  readonly http: ListenAddress;
+  readonly metrics: PrometheusAgentMetrics;
+  /** Whether every part is ready (what `/readyz` answers 200 for). */
+  ready(): boolean;
+  /** Each part's readiness, in start order. */
+  readiness(): readonly ReadinessPart[];
+  status(): Promise<AgentStatus>;
+  /**
+   * Stops the agent: the CNI socket stops accepting and the calls in progress are
+   * answered, the controllers stop (in reverse start order), the datastore closes, the
+   * health server stops. Enforcement and routes stay in the kernel. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Starts twill-agent with `config`: the health server first (so `/healthz` answers and
+ * `/readyz` says what is still starting), then the datastore, the dataplane, each
+ * controller, and last the CNI socket (a socket left by a killed agent is replaced).
+ * Resolves once all are started.
+ * @throws what a part's start throws (the datastore cannot be opened, the socket is
+ * served by another live agent, a controller fails); the parts started are stopped first.
+ */
+export async function startAgent(config: AgentConfig, ports: AgentPorts): Promise<RunningAgent> {
+  const logger: AgentLogger = ports.logger ?? pino({ name: 'twill-agent', level: config.logLevel });
+  const metrics = ports.metrics ?? new PrometheusAgentMetrics();
+  const datastorePath = databasePath(config);
+  let datastore: AgentDatastore | undefined;
+  let dataplane: Dataplane | undefined;
+  let built: AgentControllers | undefined;
+  const started: AgentController[] = [];
+  let server: PluginServer | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const readiness = (): ReadinessPart[] => [
+    { name: 'datastore', ready: datastore !== undefined, ...(datastore === undefined ? { detail: `${datastorePath} is not open` } : {}) },
+    ...(built?.controllers ?? []).map((controller) => ({
+      name: controller.name,
+      ready: started.includes(controller) && controller.ready(),
+      ...(started.includes(controller) ? {} : { detail: 'not started' }),
+    })),
+    { name: 'cni-socket', ready: server !== undefined && stopping === undefined, ...(server === undefined ? { detail: `${config.agentSocket} is not served` } : {}) },
+  ];
+
+  const endpoints = async (): Promise<readonly EndpointRecord[]> => {
+    if (datastore === undefined) return [];
+    const records = await new StoreEndpointRegistry(datastore.store).list(config.network);
+    // Records written before nodes were recorded are this node's (the plugin's rule).
+    return records.filter((record) => record.node === undefined || record.node === config.nodeName);
+  };
+
+  const dataplaneStatus = async (): Promise<AgentStatus['dataplane']> => {
+    if (dataplane === undefined) return config.dataplane === 'none' ? { driver: 'none' } : { driver: config.dataplane, error: 'not open' };
+    try {
+      return await dataplane.status();
+    } catch (error) {
+      return { driver: dataplane.driver, error: errorText(error) };
+    }
+  };
+
+  const status = async (): Promise<AgentStatus> => {
+    const report = readinessReport(readiness());
+    return {
+      node: config.nodeName,
+      network: config.network,
+      ready: report.ready,
+      notReady: report.notReady,
+      datastore: { path: datastorePath, open: datastore !== undefined },
+      cniSocket: { path: config.agentSocket, listening: server !== undefined, inFlight: server?.inFlight ?? 0 },
+      dataplane: await dataplaneStatus(),
+      endpoints: await endpoints(),
+      controllers: built?.status?.() ?? {},
+    };
+  };
+
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const failures: unknown[] = [];
+      const step = async (what: string, action: () => Promise<void>): Promise<void> => {
+        try {
+          await action();
+        } catch (error) {
+          failures.push(error);
+          logger.error({ err: error }, `stopping: ${what} failed`);
+        }
+      };
+      // No new CNI call; those in progress are answered before anything they use stops.
+      if (server !== undefined) await step('the CNI socket', () => server!.close());
+      for (const controller of [...started].reverse()) await step(`controller ${controller.name}`, () => controller.stop());
+      if (built?.release !== undefined) await step('the controllers\' resources', async () => built!.release!());
+      if (datastore !== undefined) await step('the datastore', () => datastore!.close());
+      await step('the health server', () => health.close());
+      logger.info({ failures: failures.length }, 'twill-agent stopped; enforcement and routes stay in the kernel');
+      if (failures.length > 0) throw new AggregateError(failures, `twill-agent: ${failures.length} part(s) failed to stop: ${failures.map(errorText).join('; ')}`);
+    })();
+    return stopping;
+  };
+
+  const source: HealthSource = {
+    readiness,
+    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.exposition() }),
+    status,
+  };
+
+  const health = await ports.listenHealth(config.http.listen, source);
+  logger.info({ listen: health.address }, 'health server listening');
+  try {
+    datastore = await ports.openDatastore(config, logger);
+    logger.info({ path: datastorePath }, 'datastore open');
+    dataplane = await ports.openDataplane(config, logger);
+    logger.info({ dataplane: dataplane?.driver ?? 'none' }, 'dataplane open');
+    built = ports.controllers({ config, datastore, dataplane, metrics, logger });
+    for (const controller of built.controllers) {
+      await controller.start();
+      started.push(controller);
+      logger.info({ controller: controller.name }, 'controller started');
+    }
+    server = await ports.serve({
+      socketPath: config.agentSocket,
+      logger,
+      metrics,
+      ...(built.endpoints === undefined ? {} : { endpoints: built.endpoints }),
+    });
+    logger.info({ socket: config.agentSocket, node: config.nodeName }, 'serving the twill plugin');
+  } catch (error) {
+    logger.error({ err: error }, 'twill-agent failed to start');
+    await stop().catch(() => undefined);
+    throw error;
+  }
+
+  const address = health.address;
+  return {
+    http: address,
+    metrics,
+    ready: () => readinessReport(readiness()).ready,
+    readiness,
+    status,
+    stop,
+  };
+}

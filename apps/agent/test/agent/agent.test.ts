@@ -1,0 +1,281 @@
+// The composition root with fake controllers and dataplane, and the real datastore
+// (over memory), socket server and HTTP server: what /healthz, /readyz, /metrics and
+// /v1/status answer while the agent starts, runs and stops, and the order it stops in.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { MemoryStore } from '@twill/ipam';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { type AgentPorts, type RunningAgent, startAgent } from '../../src/agent/agent.js';
+import { type AgentConfig, resolveAgentConfig } from '../../src/agent/config.js';
+import { resourceDatastoreOver } from '../../src/agent/datastore/index.js';
+import { instrumentPluginHandlers } from '../../src/agent/metrics.js';
+import { type AgentController, type AgentLogger } from '../../src/agent/ports.js';
+import { type HealthServer, listenHealth } from '../../src/agent/sys/http.js';
+import { type Dataplane } from '../../src/dataplane/port.js';
+import { StoreEndpointRegistry } from '../../src/plugin/endpoints.js';
+import { installTwill } from '../../src/plugin/sys/install.js';
+import { serveTwill } from '../../src/plugin/sys/serve.js';
+
+const quiet: AgentLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+class FakeController implements AgentController {
+  isReady = false;
+  #gate: Promise<void> = Promise.resolve();
+  #open: () => void = () => undefined;
+  failure: Error | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly events: string[],
+  ) {}
+
+  /** start() waits until {@link release}. */
+  hold(): void {
+    this.#gate = new Promise((resolve) => {
+      this.#open = resolve;
+    });
+  }
+
+  release(): void {
+    this.#open();
+  }
+
+  async start(): Promise<void> {
+    this.events.push(`start ${this.name}`);
+    await this.#gate;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  ready(): boolean {
+    return this.isReady;
+  }
+
+  async stop(): Promise<void> {
+    this.events.push(`stop ${this.name}`);
+  }
+}
+
+function fakeDataplane(events: string[]): Dataplane {
+  return {
+    driver: 'nftables',
+    apply: () => Promise.reject(new Error('not used')),
+    status: async () => ({ driver: 'nftables', endpoints: [{ key: 'default/web', hostInterface: 'tw0123456789a', programmed: true }], drift: [] }),
+    cleanup: async () => {
+      events.push('dataplane cleanup');
+    },
+  };
+}
+
+async function get(server: HealthServer, path: string): Promise<{ status: number; type: string | null; text: string }> {
+  const response = await fetch(`http://127.0.0.1:${server.address.port}${path}`);
+  return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
+}
+
+describe('startAgent', () => {
+  let dir: string;
+  let config: AgentConfig;
+  let events: string[];
+  let controllers: FakeController[];
+  let store: MemoryStore;
+  let health: HealthServer | undefined;
+  let agents: RunningAgent[];
+
+  function ports(overrides: Partial<AgentPorts> = {}): AgentPorts {
+    return {
+      logger: quiet,
+      openDatastore: async () => {
+        const datastore = resourceDatastoreOver(store);
+        return {
+          ...datastore,
+          store,
+          close: async () => {
+            await datastore.close();
+            events.push('datastore closed');
+          },
+        };
+      },
+      openDataplane: async () => fakeDataplane(events),
+      controllers: () => ({
+        controllers,
+        status: () => ({ policy: { policies: 2 } }),
+        release: () => {
+          events.push('released');
+        },
+      }),
+      serve: async ({ metrics, ...options }) => {
+        const server = await serveTwill({ ...options, wrapHandlers: (handlers) => instrumentPluginHandlers(handlers, metrics) });
+        return {
+          socketPath: server.socketPath,
+          get inFlight() {
+            return server.inFlight;
+          },
+          close: async () => {
+            await server.close();
+            events.push('cni socket closed');
+          },
+        };
+      },
+      listenHealth: async (listen, source) => {
+        const server = await listenHealth(listen, source);
+        health = server;
+        return {
+          address: server.address,
+          close: async () => {
+            await server.close();
+            events.push('health closed');
+          },
+        };
+      },
+      ...overrides,
+    };
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'twt-agent-'));
+    config = resolveAgentConfig({
+      hostname: 'node-a',
+      flags: { routing: 'none', dataDir: join(dir, 'data'), agentSocket: join(dir, 'run', 'agent.sock'), httpListen: '127.0.0.1:0', network: 'pods' },
+    });
+    events = [];
+    controllers = ['nodes', 'policy', 'routes'].map((name) => new FakeController(name, events));
+    store = new MemoryStore();
+    health = undefined;
+    agents = [];
+  });
+
+  afterEach(async () => {
+    for (const agent of agents) await agent.stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers /healthz while it starts, and /readyz 503 naming what is not ready until every part is', async () => {
+    const [nodes, policy, routes] = controllers as [FakeController, FakeController, FakeController];
+    nodes.isReady = true;
+    policy.hold();
+    const starting = startAgent(config, ports());
+    await vi.waitFor(() => expect(events).toContain('start policy'));
+
+    expect(await get(health!, '/healthz')).toEqual({ status: 200, type: 'text/plain; charset=utf-8', text: 'ok\n' });
+    let readyz = await get(health!, '/readyz');
+    expect(readyz.status).toBe(503);
+    expect(JSON.parse(readyz.text)).toMatchObject({
+      ready: false,
+      notReady: ['policy', 'routes', 'cni-socket'],
+      parts: [
+        { name: 'datastore', ready: true },
+        { name: 'nodes', ready: true },
+        { name: 'policy', ready: false, detail: 'not started' },
+        { name: 'routes', ready: false, detail: 'not started' },
+        { name: 'cni-socket', ready: false, detail: `${config.agentSocket} is not served` },
+      ],
+    });
+
+    policy.release();
+    const agent = await starting;
+    agents.push(agent);
+    expect(events).toEqual(['start nodes', 'start policy', 'start routes']);
+    expect((await stat(config.agentSocket)).isSocket()).toBe(true);
+    readyz = await get(health!, '/readyz');
+    expect({ status: readyz.status, notReady: (JSON.parse(readyz.text) as { notReady: string[] }).notReady }).toEqual({ status: 503, notReady: ['policy', 'routes'] });
+    expect(agent.ready()).toBe(false);
+
+    policy.isReady = true;
+    routes.isReady = true;
+    readyz = await get(health!, '/readyz');
+    expect(readyz.status).toBe(200);
+    expect(JSON.parse(readyz.text)).toMatchObject({ ready: true, notReady: [] });
+    expect(agent.ready()).toBe(true);
+    expect(await get(health!, '/nope')).toMatchObject({ status: 404 });
+  });
+
+  it('serves /metrics with the CNI requests the socket answered, and /v1/status with this node\'s endpoints', async () => {
+    for (const controller of controllers) controller.isReady = true;
+    const agent = await startAgent(config, ports());
+    agents.push(agent);
+    agent.metrics.setEndpoints(1);
+    const registry = new StoreEndpointRegistry(store);
+    await registry.register({ network: 'pods', containerId: 'c1', ifName: 'eth0', hostInterface: 'tw0123456789a', addresses: ['10.244.0.5/32'], since: 1, node: 'node-a' });
+    await registry.register({ network: 'pods', containerId: 'c2', ifName: 'eth0', hostInterface: 'tw0000000000b', addresses: ['10.244.1.5/32'], since: 2, node: 'node-b' });
+
+    // A STATUS call through the installed forwarder, as a runtime would make it.
+    const binaries = await installTwill(join(dir, 'bin'), { standalone: '#!/bin/sh\necho standalone must not run >&2\nexit 1\n' });
+    const conflist = JSON.stringify({ cniVersion: '1.1.0', name: 'pods', type: 'twill', dataDir: join(dir, 'plugin-data'), ipam: { type: 'twill-ipam', pools: [{ cidr: '10.244.0.0/16' }] } });
+    const exitCode = await new Promise<number | null>((resolve) => {
+      const child = execFile(binaries.plugin, [], { env: { ...process.env, TWILL_AGENT_SOCKET: config.agentSocket, CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni' } }, () => undefined);
+      child.stdin?.end(conflist);
+      child.on('exit', (code) => resolve(code));
+    });
+    expect(exitCode).toBe(0);
+
+    const metrics = await get(health!, '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.type).toMatch(/^text\/plain; version=0\.0\.4/u);
+    expect(metrics.text).toContain('twill_cni_request_duration_seconds_count{command="STATUS",outcome="success"} 1\n');
+    expect(metrics.text).toContain('twill_endpoints 1\n');
+    expect(metrics.text).toContain('# TYPE process_resident_memory_bytes gauge');
+
+    const status = await get(health!, '/v1/status');
+    expect(status.status).toBe(200);
+    expect(JSON.parse(status.text)).toEqual({
+      node: 'node-a',
+      network: 'pods',
+      ready: true,
+      notReady: [],
+      datastore: { path: join(dir, 'data', 'twill.db'), open: true },
+      cniSocket: { path: config.agentSocket, listening: true, inFlight: 0 },
+      dataplane: { driver: 'nftables', endpoints: [{ key: 'default/web', hostInterface: 'tw0123456789a', programmed: true }], drift: [] },
+      endpoints: [{ network: 'pods', containerId: 'c1', ifName: 'eth0', hostInterface: 'tw0123456789a', addresses: ['10.244.0.5/32'], since: 1, node: 'node-a' }],
+      controllers: { policy: { policies: 2 } },
+    });
+  });
+
+  it('stops in order: the CNI socket, the controllers in reverse, their shared resources, the datastore, the health server; kernel state stays', async () => {
+    const agent = await startAgent(config, ports());
+    events.length = 0;
+    await agent.stop();
+    await agent.stop();
+    expect(events).toEqual(['cni socket closed', 'stop routes', 'stop policy', 'stop nodes', 'released', 'datastore closed', 'health closed']);
+    await expect(stat(config.agentSocket)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(fetch(`http://127.0.0.1:${health!.address.port}/healthz`)).rejects.toThrow();
+  });
+
+  it('undoes a failed start: what started is stopped, the datastore closed, no socket left, and the error is the controller\'s', async () => {
+    const routes = controllers[2]!;
+    routes.failure = new Error('routes: the kernel refused 10.244.0.0/26');
+    await expect(startAgent(config, ports())).rejects.toThrow('routes: the kernel refused 10.244.0.0/26');
+    expect(events).toEqual(['start nodes', 'start policy', 'start routes', 'stop policy', 'stop nodes', 'released', 'datastore closed', 'health closed']);
+    await expect(stat(config.agentSocket)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('replaces the socket a killed agent left, and refuses one a live agent serves', async () => {
+    // A "killed agent": a process listening on the socket, SIGKILLed (its socket file stays).
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, 'run'), { recursive: true });
+    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(config.agentSocket)}, () => console.log('listening'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    expect((await stat(config.agentSocket)).isSocket()).toBe(true);
+
+    const agent = await startAgent(config, ports());
+    agents.push(agent);
+    await new Promise<void>((resolve, reject) => {
+      const probe = connect(config.agentSocket, () => {
+        probe.destroy();
+        resolve();
+      });
+      probe.once('error', reject);
+    });
+
+    const second = resolveAgentConfig({ hostname: 'node-a', flags: { routing: 'none', dataDir: join(dir, 'data2'), agentSocket: config.agentSocket, httpListen: '127.0.0.1:0' } });
+    await expect(startAgent(second, ports())).rejects.toThrow(`another process serves ${config.agentSocket}`);
+    expect(agent.readiness().find((part) => part.name === 'cni-socket')).toEqual({ name: 'cni-socket', ready: true });
+    expect((await stat(config.agentSocket)).isSocket()).toBe(true);
+  });
+});
