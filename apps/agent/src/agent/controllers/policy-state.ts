@@ -127,6 +127,8 @@ export class PolicyState {
   readonly #pods = new Map<string, StoredResource>();
   readonly #documents = new Map<string, StoredResource | undefined>();
   readonly #records = new Map<string, EndpointRecord>();
+  /** Container ids by endpoint key (usually one; two while a re-created sandbox's old record lingers). */
+  readonly #containersOf = new Map<string, Set<string>>();
   /** Containers whose endpoint may be attached: seen at start, or enforced by ADD. */
   readonly #attachable = new Set<string>();
   // Held by the index (or the dataplane).
@@ -178,8 +180,12 @@ export class PolicyState {
   upsertRecord(record: EndpointRecord, attachable: boolean): void {
     if (record.network !== this.#network) throw new Error(`endpoint record of network ${JSON.stringify(record.network)}, not ${JSON.stringify(this.#network)}`);
     const before = this.#records.get(record.containerId);
-    if (before !== undefined && endpointKeyOf(before).key !== endpointKeyOf(record).key) this.#dirtyEndpoints.add(endpointKeyOf(before).key);
+    if (before !== undefined) this.#unlink(before);
     this.#records.set(record.containerId, record);
+    const { key } = endpointKeyOf(record);
+    const containers = this.#containersOf.get(key) ?? new Set<string>();
+    containers.add(record.containerId);
+    this.#containersOf.set(key, containers);
     if (attachable) this.#attachable.add(record.containerId);
     this.#dirtyEndpoints.add(endpointKeyOf(record).key);
   }
@@ -189,7 +195,16 @@ export class PolicyState {
     const record = this.#records.get(containerId);
     this.#records.delete(containerId);
     this.#attachable.delete(containerId);
-    if (record !== undefined) this.#dirtyEndpoints.add(endpointKeyOf(record).key);
+    if (record !== undefined) this.#unlink(record);
+  }
+
+  // Takes a record off its endpoint key, which is then recomputed.
+  #unlink(record: EndpointRecord): void {
+    const { key } = endpointKeyOf(record);
+    const containers = this.#containersOf.get(key);
+    containers?.delete(record.containerId);
+    if (containers?.size === 0) this.#containersOf.delete(key);
+    this.#dirtyEndpoints.add(key);
   }
 
   /** Reads a watched entry's value. @throws Error naming the key when it is not a record. */
@@ -378,8 +393,9 @@ export class PolicyState {
   #endpointChanges(key: string, attach: EndpointAttachment[], detach: string[]): ItemChange[] {
     const item = `endpoint:${key}`;
     let record: EndpointRecord | undefined;
-    for (const candidate of this.#records.values()) {
-      if (endpointKeyOf(candidate).key === key && (record === undefined || candidate.since > record.since)) record = candidate;
+    for (const containerId of this.#containersOf.get(key) ?? []) {
+      const candidate = this.#records.get(containerId);
+      if (candidate !== undefined && (record === undefined || candidate.since > record.since)) record = candidate;
     }
     const before = this.#indexed.get(key);
     const attached = this.#attached.get(key);

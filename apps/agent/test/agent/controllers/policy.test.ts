@@ -396,4 +396,22 @@ describe('PolicyController', () => {
     expect(policy.ready()).toBe(true);
     expect(policy.status().endpoints.map((e) => e.key)).toEqual(['x/b']);
   });
+
+  it('a pod whose sandbox is re-created before the old one\'s DEL: the newest record is its endpoint', async () => {
+    const { registry, dataplane, controller } = setup();
+    const old = record('c-old', 'b', '10.0.0.2');
+    await registry.register(old);
+    const policy = controller();
+    await policy.start();
+    const fresh = { ...record('c-new', 'b', '10.0.0.7'), since: 2_000 };
+    await registry.register(fresh);
+    await policy.enforce(fresh);
+    expect(dataplane.attached.get('x/b')).toBe('twc-new');
+    expect([...dataplane.ipcache.keys()]).toEqual(['10.0.0.7']);
+    await registry.unregister('k8s-pod-network', 'c-old');
+    await policy.forget('k8s-pod-network', 'c-old');
+    expect(dataplane.attached.get('x/b')).toBe('twc-new');
+    expect(policy.status().endpoints.map((e) => [e.key, e.containerId, e.addresses])).toEqual([['x/b', 'c-new', ['10.0.0.7']]]);
+    expect(dataplane.breaches).toEqual([]);
+  });
 });
