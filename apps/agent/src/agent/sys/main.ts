@@ -1,0 +1,240 @@
+// The twill-agent process: the real parts behind AgentPorts, the configuration read from
+// its file, the commands (`run`, `install-cni`) and the signals.
+import { mkdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+
+import { Command, CommanderError, Option } from 'commander';
+import { pino } from 'pino';
+
+import { createDataplane } from '../../dataplane/create.js';
+import { databasePath } from '../../plugin/config.js';
+import { twillBuiltLauncher, twillSourceLauncher } from '../../plugin/sys/install.js';
+import { serveTwill } from '../../plugin/sys/serve.js';
+import { type AgentPorts, type RunningAgent, startAgent } from '../agent.js';
+import { AGENT_DATAPLANES, AGENT_DEFAULTS, AGENT_ROUTING_MODES, type AgentConfig, AgentConfigError, type AgentFlags, parseAgentConfigText, resolveAgentConfig } from '../config.js';
+import { BgpController } from '../controllers/bgp.js';
+import { NodeController } from '../controllers/nodes.js';
+import { PolicyController } from '../controllers/policy.js';
+import { KernelFibSink } from '../controllers/route-fib.js';
+import { RouteController } from '../controllers/routes.js';
+import { openResourceDatastore } from '../datastore/index.js';
+import { instrumentPluginHandlers } from '../metrics.js';
+import { type AgentController } from '../ports.js';
+import { createBgpTransport } from './bgp-transport.js';
+import { listenHealth } from './http.js';
+import { installCni } from './install-cni.js';
+import { openKernelRouteTable } from './kernel-routes.js';
+import { TWILL_LOG_LEVELS } from '../../plugin/config.js';
+
+/**
+ * The real parts, in this process's network namespace: the SQLite datastore in
+ * `dataDir` (created when missing), the configured dataplane, the node, policy, route
+ * and (with `routing: bgp`) BGP controllers, serveTwill timed for /metrics, node:http.
+ */
+export function nodeAgentPorts(): AgentPorts {
+  return {
+    openDatastore: async (config, logger) => {
+      await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
+      return openResourceDatastore({ path: databasePath(config), logger });
+    },
+    openDataplane: async (config) => (config.dataplane === 'none' ? undefined : createDataplane({ driver: config.dataplane })),
+    controllers: ({ config, datastore, dataplane, metrics, logger }) => {
+      const table = openKernelRouteTable();
+      const nodes = new NodeController({
+        datastore,
+        nodeName: config.nodeName,
+        addresses: config.nodeAddresses,
+        ...(config.bgp.asNumber === undefined ? {} : { asNumber: config.bgp.asNumber }),
+        logger,
+      });
+      const policy = new PolicyController({ datastore, dataplane, nodeName: config.nodeName, network: config.network, metrics, logger });
+      const routes = new RouteController({ datastore, nodeName: config.nodeName, routing: config.routing, table, logger });
+      const bgp =
+        config.routing === 'bgp'
+          ? new BgpController({
+              datastore,
+              nodeName: config.nodeName,
+              nodeAddresses: config.nodeAddresses,
+              ...(config.bgp.asNumber === undefined ? {} : { asNumber: config.bgp.asNumber }),
+              ...(config.bgp.listenPort === undefined ? {} : { listenPort: config.bgp.listenPort }),
+              fib: new KernelFibSink({ table, logger }),
+              transport: (listen) => createBgpTransport({ listenPort: listen.port }),
+              metrics,
+              logger,
+            })
+          : undefined;
+      // The Node resource first (routes and BGP read it), policy before the socket opens.
+      const controllers: AgentController[] = [nodes, policy, routes, ...(bgp === undefined ? [] : [bgp])];
+      return {
+        controllers,
+        endpoints: { enforce: (record) => policy.enforce(record), forget: (network, containerId) => policy.forget(network, containerId) },
+        status: () => ({ policy: policy.status(), routes: routes.status(), ...(bgp === undefined ? {} : { bgp: bgp.status() }) }),
+        release: () => table.close(),
+      };
+    },
+    serve: ({ metrics, ...options }) => serveTwill({ ...options, wrapHandlers: (handlers) => instrumentPluginHandlers(handlers, metrics) }),
+    listenHealth,
+  };
+}
+
+function errnoOf(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** Options of {@link loadAgentConfig}. */
+export interface LoadAgentConfigOptions {
+  /** The file given with `--config`; without it, {@link AGENT_DEFAULTS.configFile} if it exists. */
+  readonly configFile?: string;
+  readonly flags?: AgentFlags;
+  /** See ResolveAgentConfigOptions.checkRouting. */
+  readonly checkRouting?: boolean;
+}
+
+/**
+ * Reads the configuration file (the one asked for must exist; the default one may not)
+ * and resolves it with the flags and the host name.
+ * @throws AgentConfigError naming the file (unreadable, not YAML, a bad field) or the flag.
+ */
+export async function loadAgentConfig(options: LoadAgentConfigOptions = {}): Promise<AgentConfig> {
+  const path = options.configFile ?? AGENT_DEFAULTS.configFile;
+  let content: string | undefined;
+  try {
+    content = await readFile(path, 'utf8');
+  } catch (error) {
+    if (!(options.configFile === undefined && errnoOf(error) === 'ENOENT')) {
+      throw new AgentConfigError(path, '', `cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+  return resolveAgentConfig({
+    ...(content === undefined ? {} : { file: { path, settings: parseAgentConfigText(path, content) } }),
+    ...(options.flags === undefined ? {} : { flags: options.flags }),
+    hostname: hostname(),
+    ...(options.checkRouting === undefined ? {} : { checkRouting: options.checkRouting }),
+  });
+}
+
+/** Where the program writes, and how it ends (tests substitute them). */
+export interface AgentProcessIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Resolves with the signal that asked the agent to stop (SIGTERM, SIGINT). */
+  readonly stopSignal: () => Promise<string>;
+}
+
+const processIo: AgentProcessIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  stopSignal: () =>
+    new Promise((resolve) => {
+      const stop = (signal: string): void => {
+        // A second signal while stopping ends the process at once.
+        process.once('SIGTERM', () => process.exit(1));
+        process.once('SIGINT', () => process.exit(1));
+        resolve(signal);
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    }),
+};
+
+interface RunFlags extends AgentFlags {
+  readonly config?: string;
+}
+
+function agentFlags(options: RunFlags): AgentFlags {
+  const keys = ['nodeName', 'dataDir', 'agentSocket', 'network', 'dataplane', 'routing', 'httpListen', 'logLevel', 'nodeIpv4', 'nodeIpv6', 'binDir', 'confDir'] as const;
+  return Object.fromEntries(keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]])) as AgentFlags;
+}
+
+/**
+ * Runs twill-agent until SIGTERM or SIGINT: pino JSON logs on stdout at the configured
+ * level, then a clean stop (kernel state stays). Resolves with the exit code.
+ */
+export async function runAgent(config: AgentConfig, io: AgentProcessIo = processIo, ports: AgentPorts = nodeAgentPorts()): Promise<number> {
+  const logger = pino({ name: 'twill-agent', level: config.logLevel });
+  const signal = io.stopSignal();
+  let agent: RunningAgent;
+  try {
+    agent = await startAgent(config, { ...ports, logger });
+  } catch (error) {
+    io.stderr(`twill-agent: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  logger.info({ node: config.nodeName, http: agent.http, dataplane: config.dataplane, routing: config.routing }, 'twill-agent started');
+  logger.info({ signal: await signal }, 'stopping');
+  try {
+    await agent.stop();
+    return 0;
+  } catch (error) {
+    io.stderr(`twill-agent: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+// The standalone plugin install-cni writes: built when this module runs from dist/.
+function standaloneLauncher(): string {
+  return import.meta.url.includes('/dist/') ? twillBuiltLauncher() : twillSourceLauncher();
+}
+
+/** The `twill-agent` command line (commander), run with `argv` (without node and the script). */
+export function agentProgram(io: AgentProcessIo = processIo, onExit: (code: number) => void = () => undefined): Command {
+  const program = new Command('twill-agent')
+    .description("Twill's node agent: serves the twill CNI plugin, programs policy and routes, speaks BGP.")
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride()
+    .showHelpAfterError();
+  const configOption = (): Option => new Option('-c, --config <file>', `the configuration file, YAML or JSON (default ${AGENT_DEFAULTS.configFile} when it exists)`);
+
+  program
+    .command('run', { isDefault: true })
+    .description('run the agent until SIGTERM or SIGINT')
+    .addOption(configOption())
+    .option('--node-name <name>', "this node's name (default: the host name)")
+    .option('--data-dir <dir>', `the datastore's folder (default ${AGENT_DEFAULTS.dataDir})`)
+    .option('--agent-socket <path>', `the socket the twill forwarder calls (default ${AGENT_DEFAULTS.agentSocket})`)
+    .option('--network <name>', `the CNI network served (default ${AGENT_DEFAULTS.network})`)
+    .option('--dataplane <driver>', `policy dataplane: ${AGENT_DATAPLANES.join(', ')} (default ${AGENT_DEFAULTS.dataplane})`)
+    .option('--routing <mode>', `routes to other nodes: ${AGENT_ROUTING_MODES.join(', ')} (default ${AGENT_DEFAULTS.routing})`)
+    .option('--node-ipv4 <cidr>', "this node's IPv4 address with its prefix length (10.0.0.1/24)")
+    .option('--node-ipv6 <cidr>', "this node's IPv6 address with its prefix length")
+    .option('--http-listen <address>', `health, readiness and metrics server (default ${AGENT_DEFAULTS.httpListen})`)
+    .option('--log-level <level>', `${TWILL_LOG_LEVELS.join(', ')} (default ${AGENT_DEFAULTS.logLevel})`)
+    .action(async (options: RunFlags) => {
+      const config = await loadAgentConfig({ ...(options.config === undefined ? {} : { configFile: options.config }), flags: agentFlags(options) });
+      onExit(await runAgent(config, io));
+    });
+
+  program
+    .command('install-cni')
+    .description("install the twill plugin (forwarder and standalone) into the CNI bin folder and the conflist into the CNI config folder, atomically")
+    .addOption(configOption())
+    .option('--bin-dir <dir>', `the CNI bin folder (default ${AGENT_DEFAULTS.cniBinDir})`)
+    .option('--conf-dir <dir>', `the CNI config folder (default ${AGENT_DEFAULTS.cniConfDir})`)
+    .option('--node-name <name>', "this node's name for the pools (default: the host name)")
+    .option('--data-dir <dir>', `the datastore's folder (default ${AGENT_DEFAULTS.dataDir})`)
+    .action(async (options: RunFlags) => {
+      const config = await loadAgentConfig({ ...(options.config === undefined ? {} : { configFile: options.config }), flags: agentFlags(options), checkRouting: false });
+      const installed = await installCni(config, { standalone: standaloneLauncher() });
+      io.stdout(`${JSON.stringify({ plugin: installed.binaries.plugin, standalone: installed.binaries.standalone, conflist: installed.conflist, conflistChanged: installed.conflistChanged })}\n`);
+      onExit(0);
+    });
+  return program;
+}
+
+/**
+ * The `twill-agent` executable: parses `argv`, runs the command, and gives the exit code
+ * (2 for a usage error, 1 for a configuration or start-up error, printed on stderr).
+ */
+export async function agentMain(argv: readonly string[], io: AgentProcessIo = processIo): Promise<number> {
+  let code = 0;
+  try {
+    await agentProgram(io, (exit) => {
+      code = exit;
+    }).parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    io.stderr(`twill-agent: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+  return code;
+}
