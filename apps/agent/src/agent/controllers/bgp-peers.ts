@@ -50,8 +50,6 @@ export interface PeerPlan {
   readonly asn: number;
   readonly port?: number;
   readonly localAddress?: string;
-  /** This node's IPv6 address, the next hop of IPv6 routes sent over an IPv4 session. */
-  readonly localAddress6?: string;
   readonly md5Password?: string;
   readonly passive?: boolean;
   readonly ttlSecurity?: { readonly hops: number };
@@ -119,12 +117,9 @@ function selects(selector: unknown, labels: Readonly<Record<string, string>>, wh
   }
 }
 
-function localFor(self: NodeInfo, address: string): { localAddress?: string; localAddress6?: string } {
+function localFor(self: NodeInfo, address: string): { localAddress?: string } {
   const local = isV6(address) ? self.ipv6 : self.ipv4;
-  return {
-    ...(local === undefined ? {} : { localAddress: local }),
-    ...(!isV6(address) && self.ipv6 !== undefined ? { localAddress6: self.ipv6 } : {}),
-  };
+  return local === undefined ? {} : { localAddress: local };
 }
 
 /**
@@ -231,7 +226,6 @@ export function samePeer(a: PeerPlan, b: PeerPlan): boolean {
     a.asn === b.asn &&
     a.port === b.port &&
     a.localAddress === b.localAddress &&
-    a.localAddress6 === b.localAddress6 &&
     a.md5Password === b.md5Password &&
     a.passive === b.passive &&
     a.ttlSecurity?.hops === b.ttlSecurity?.hops

@@ -5,7 +5,7 @@
 // best routes written to the kernel through the KernelFibSink (RTPROT_BGP). Across an
 // agent restart the kernel routes stay: the new speaker announces graceful restart with
 // forwarding preserved, relearns them, and the routes no peer gave again are swept.
-import { type PeerStatus, type SpeakerClock, type SpeakerPeerConfig, type SpeakerTransport, BgpSpeaker, asn, routerId, systemClock } from '@twill/bgp';
+import { type CompiledPolicy, type PeerStatus, type SpeakerClock, type SpeakerPeerConfig, type SpeakerTransport, BgpSpeaker, asn, compilePolicy, routerId, systemClock } from '@twill/bgp';
 
 import { type AgentController, type AgentLogger, type AgentMetrics, type EntryEvent, type ResourceDatastore, type ResourceEvent, type ResourceWatch, type StoredResource } from '../ports.js';
 
@@ -77,16 +77,26 @@ interface RunningSpeaker {
 
 const METRICS_EVERY_MS = 1000;
 
+// A session carries the routes of its own address family only, as calico-node's BIRD
+// configures one protocol per family: an IPv4 route learned over an IPv6 session would
+// have an IPv6 next hop the kernel cannot use without RFC 5549.
+const FAMILY_ONLY: Readonly<Record<4 | 6, CompiledPolicy>> = {
+  4: compilePolicy({ terms: [{ name: 'ipv4 only', match: { family: 4 }, then: 'accept' }], default: 'reject' }),
+  6: compilePolicy({ terms: [{ name: 'ipv6 only', match: { family: 6 }, then: 'accept' }], default: 'reject' }),
+};
+
 function toSpeakerPeer(plan: PeerPlan): SpeakerPeerConfig {
+  const family = plan.address.includes(':') ? 6 : 4;
   return {
     address: plan.address,
     asn: asn(plan.asn),
     ...(plan.port === undefined ? {} : { port: plan.port }),
     ...(plan.localAddress === undefined ? {} : { localAddress: plan.localAddress }),
-    ...(plan.localAddress6 === undefined ? {} : { localAddress6: plan.localAddress6 }),
     ...(plan.md5Password === undefined ? {} : { md5Password: plan.md5Password }),
     ...(plan.passive === undefined ? {} : { passive: plan.passive }),
     ...(plan.ttlSecurity === undefined ? {} : { ttlSecurity: plan.ttlSecurity }),
+    importPolicy: FAMILY_ONLY[family],
+    exportPolicy: FAMILY_ONLY[family],
     // Between nodes of one cluster a failed session should come back quickly.
     idleHold: { initial: 1, max: 30 },
     connectRetryTime: 5,

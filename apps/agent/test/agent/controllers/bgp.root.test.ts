@@ -44,8 +44,8 @@ describe.skipIf(reason)(`BGP controllers of two nodes as root${reason ? ` (skipp
   });
 
   /** `dst via gw` of the namespace's routes with protocol bgp. */
-  const bgpRoutes = (ns: ScratchNetns): string[] =>
-    (JSON.parse(scratch.ip(ns, '-j', 'route', 'show', 'proto', 'bgp')) as IpRoute[]).map((r) => `${r.dst} via ${r.gateway ?? '?'}`).sort();
+  const bgpRoutes = (ns: ScratchNetns, family: '-4' | '-6' = '-4'): string[] =>
+    (JSON.parse(scratch.ip(ns, '-j', family, 'route', 'show', 'proto', 'bgp')) as IpRoute[]).map((r) => `${r.dst} via ${r.gateway ?? '?'}`).sort();
 
   interface TestNode {
     readonly ns: ScratchNetns;
@@ -61,7 +61,9 @@ describe.skipIf(reason)(`BGP controllers of two nodes as root${reason ? ` (skipp
     const veth = scratch.veth(nsA, nsB);
     scratch.ip(nsA, 'addr', 'add', '10.0.0.1/24', 'dev', veth.a);
     scratch.ip(nsB, 'addr', 'add', '10.0.0.2/24', 'dev', veth.b);
-    const make = (ns: ScratchNetns, name: string, ipv4: string): TestNode => {
+    scratch.ip(nsA, 'addr', 'add', 'fd00::1/64', 'dev', veth.a, 'nodad');
+    scratch.ip(nsB, 'addr', 'add', 'fd00::2/64', 'dev', veth.b, 'nodad');
+    const make = (ns: ScratchNetns, name: string, ipv4: string, ipv6: string): TestNode => {
       const datastore = memoryDatastore(store);
       const table = openKernelRouteTable({ netns: ns.name });
       const metrics = new RecordingMetrics();
@@ -77,7 +79,7 @@ describe.skipIf(reason)(`BGP controllers of two nodes as root${reason ? ` (skipp
           const controller = new BgpController({
             datastore,
             nodeName: name,
-            nodeAddresses: { ipv4 },
+            nodeAddresses: { ipv4, ipv6 },
             fib: new KernelFibSink({ table }),
             transport: (listen) => createBgpTransport({ listenPort: listen.port, netns: ns.name }),
             settleMs: 300,
@@ -90,15 +92,15 @@ describe.skipIf(reason)(`BGP controllers of two nodes as root${reason ? ` (skipp
         },
       };
     };
-    return { store, a: make(nsA, 'node-a', '10.0.0.1/24'), b: make(nsB, 'node-b', '10.0.0.2/24') };
+    return { store, a: make(nsA, 'node-a', '10.0.0.1/24', 'fd00::1/64'), b: make(nsB, 'node-b', '10.0.0.2/24', 'fd00::2/64') };
   }
 
-  it('meshes the nodes of the datastore: each kernel gets the other node\'s blocks with protocol bgp; a removed node is withdrawn', async () => {
+  it('meshes the nodes of the datastore: each kernel gets the other node\'s blocks with protocol bgp, per family; a removed node is withdrawn', async () => {
     const { store, a, b } = twoNodes();
-    await a.datastore.apply(node('node-a', { ipv4Address: '10.0.0.1/24' }));
-    await a.datastore.apply(node('node-b', { ipv4Address: '10.0.0.2/24' }));
-    await setAffinity(store, 'node-a', ['192.168.0.0/26']);
-    await setAffinity(store, 'node-b', ['192.168.0.64/26']);
+    await a.datastore.apply(node('node-a', { ipv4Address: '10.0.0.1/24', ipv6Address: 'fd00::1/64' }));
+    await a.datastore.apply(node('node-b', { ipv4Address: '10.0.0.2/24', ipv6Address: 'fd00::2/64' }));
+    await setAffinity(store, 'node-a', ['192.168.0.0/26', 'fd10::/122']);
+    await setAffinity(store, 'node-b', ['192.168.0.64/26', 'fd10::40/122']);
     const controllerA = await a.start();
     const controllerB = await b.start();
 
@@ -106,9 +108,17 @@ describe.skipIf(reason)(`BGP controllers of two nodes as root${reason ? ` (skipp
     expect(bgpRoutes(a.ns)).toEqual(['192.168.0.64/26 via 10.0.0.2']);
     await until('a\'s block in b\'s kernel', () => bgpRoutes(b.ns), (r) => r.length === 1);
     expect(bgpRoutes(b.ns)).toEqual(['192.168.0.0/26 via 10.0.0.1']);
-    expect(controllerA.status()).toMatchObject({ localAs: 64512, routerId: '10.0.0.1', originated: ['192.168.0.0/26'], problems: [] });
-    expect(controllerA.peers().map((p) => [p.address, p.state])).toEqual([['10.0.0.2', 'Established']]);
-    await until('the peer state in the metrics', () => Object.fromEntries(a.metrics.states), (s) => s['10.0.0.2'] === 'Established');
+    // IPv6 blocks over the IPv6 session, via the node's IPv6 address.
+    await until('b\'s IPv6 block in a\'s kernel', () => bgpRoutes(a.ns, '-6'), (r) => r.length === 1);
+    expect(bgpRoutes(a.ns, '-6')).toEqual(['fd10::40/122 via fd00::2']);
+    await until('a\'s IPv6 block in b\'s kernel', () => bgpRoutes(b.ns, '-6'), (r) => r.length === 1);
+    expect(bgpRoutes(b.ns, '-6')).toEqual(['fd10::/122 via fd00::1']);
+    expect(controllerA.status()).toMatchObject({ localAs: 64512, routerId: '10.0.0.1', originated: ['192.168.0.0/26', 'fd10::/122'], problems: [], fibProblems: [] });
+    expect(controllerA.peers().map((p) => [p.address, p.state])).toEqual([
+      ['10.0.0.2', 'Established'],
+      ['fd00::2', 'Established'],
+    ]);
+    await until('the peer states in the metrics', () => Object.fromEntries(a.metrics.states), (s) => s['10.0.0.2'] === 'Established' && s['fd00::2'] === 'Established');
 
     // A block claimed later is announced; one released is withdrawn.
     await setAffinity(store, 'node-b', ['192.168.0.64/26', '192.168.1.0/26']);
@@ -118,13 +128,13 @@ describe.skipIf(reason)(`BGP controllers of two nodes as root${reason ? ` (skipp
     await until('b\'s released block gone from a\'s kernel', () => bgpRoutes(a.ns), (r) => r.length === 1);
     expect(bgpRoutes(a.ns)).toEqual(['192.168.1.0/26 via 10.0.0.2']);
 
-    // node-b leaves the cluster: a drops the session and b's routes.
+    // node-b leaves the cluster: a drops the sessions and b's routes.
     await a.datastore.delete('nodes.projectcalico.org', 'node-b');
-    await until('b\'s routes withdrawn from a\'s kernel', () => bgpRoutes(a.ns), (r) => r.length === 0);
-    await until('a\'s routes withdrawn from b\'s kernel', () => bgpRoutes(b.ns), (r) => r.length === 0);
+    await until('b\'s routes withdrawn from a\'s kernel', () => [...bgpRoutes(a.ns), ...bgpRoutes(a.ns, '-6')], (r) => r.length === 0);
+    await until('a\'s routes withdrawn from b\'s kernel', () => [...bgpRoutes(b.ns), ...bgpRoutes(b.ns, '-6')], (r) => r.length === 0);
     expect(controllerA.peers()).toEqual([]);
-    await until('the peer gone from the metrics', () => a.metrics.states.size, (n) => n === 0);
-    expect(controllerB.peers().map((p) => p.address)).toEqual(['10.0.0.1']);
+    await until('the peers gone from the metrics', () => a.metrics.states.size, (n) => n === 0);
+    expect(controllerB.peers().map((p) => p.address)).toEqual(['10.0.0.1', 'fd00::1']);
   });
 
   it('a restarted agent keeps the learned routes while it relearns them, and sweeps the ones no peer gives again; the peer keeps its routes meanwhile', async () => {
