@@ -3,14 +3,16 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { type EndpointPolicyChange, type PolicyIndexDiff } from '@twill/policy-engine';
+import { type EndpointPolicyChange, type NumericIdentity, type PolicyIndexDiff } from '@twill/policy-engine';
 
 import { PendingChange } from '../../../src/agent/controllers/policy-change.js';
+
+const id = (n: number): NumericIdentity => n as NumericIdentity;
 
 const rules = (name: string, identity: number, changed: readonly ('ingress' | 'egress')[]): EndpointPolicyChange => ({
   endpoint: { namespace: 'x', name },
   key: `x/${name}`,
-  identity,
+  identity: id(identity),
   addresses: [],
   ingress: { tiers: [] },
   egress: { tiers: [] },
@@ -23,9 +25,9 @@ describe('PendingChange', () => {
   it('keeps the last word on each endpoint, address and attachment', () => {
     const pending = new PendingChange();
     expect(pending.empty).toBe(true);
-    pending.merge({ policy: diff({ changed: [rules('a', 256, ['ingress']), rules('b', 257, ['ingress', 'egress'])], ipcache: { set: [{ prefix: '10.0.0.1', identity: 256 }], removed: ['10.0.0.9'] } }), attach: [{ key: 'x/a', hostInterface: 'tw1' }] });
+    pending.merge({ policy: diff({ changed: [rules('a', 256, ['ingress']), rules('b', 257, ['ingress', 'egress'])], ipcache: { set: [{ prefix: '10.0.0.1', identity: id(256) }], removed: ['10.0.0.9'] } }), attach: [{ key: 'x/a', hostInterface: 'tw1' }] });
     pending.merge({
-      policy: diff({ changed: [rules('a', 300, ['egress'])], removed: [{ namespace: 'x', name: 'b' }], ipcache: { set: [{ prefix: '10.0.0.9', identity: 300 }], removed: ['10.0.0.1'] } }),
+      policy: diff({ changed: [rules('a', 300, ['egress'])], removed: [{ namespace: 'x', name: 'b' }], ipcache: { set: [{ prefix: '10.0.0.9', identity: id(300) }], removed: ['10.0.0.1'] } }),
       detach: ['x/a'],
     });
     pending.merge({ policy: diff({}), attach: [{ key: 'x/a', hostInterface: 'tw2' }] });
@@ -33,7 +35,7 @@ describe('PendingChange', () => {
     const change = pending.take();
     expect(change.policy.changed.map((c) => [c.key, c.identity, c.changed])).toEqual([['x/a', 300, ['egress', 'ingress']]]);
     expect(change.policy.removed).toEqual([{ namespace: 'x', name: 'b' }]);
-    expect(change.policy.ipcache).toEqual({ set: [{ prefix: '10.0.0.9', identity: 300 }], removed: ['10.0.0.1'] });
+    expect(change.policy.ipcache).toEqual({ set: [{ prefix: '10.0.0.9', identity: id(300) }], removed: ['10.0.0.1'] });
     // Detached, then attached to its new interface: drivers detach first.
     expect([change.detach, change.attach]).toEqual([['x/a'], [{ key: 'x/a', hostInterface: 'tw2' }]]);
     expect(pending.empty).toBe(true);
@@ -54,11 +56,11 @@ describe('PendingChange', () => {
     const pending = new PendingChange();
     pending.merge({ policy: diff({ changed: [rules('a', 256, ['ingress'])] }), attach: [{ key: 'x/a', hostInterface: 'tw1' }] });
     const failed = pending.take();
-    pending.merge({ policy: diff({ changed: [rules('a', 260, ['egress'])], ipcache: { set: [{ prefix: '10.0.0.1', identity: 260 }], removed: [] } }) });
+    pending.merge({ policy: diff({ changed: [rules('a', 260, ['egress'])], ipcache: { set: [{ prefix: '10.0.0.1', identity: id(260) }], removed: [] } }) });
     pending.restore(failed);
     const retry = pending.take();
     expect(retry.policy.changed.map((c) => [c.key, c.identity, c.changed])).toEqual([['x/a', 260, ['egress', 'ingress']]]);
     expect(retry.attach).toEqual([{ key: 'x/a', hostInterface: 'tw1' }]);
-    expect(retry.policy.ipcache.set).toEqual([{ prefix: '10.0.0.1', identity: 260 }]);
+    expect(retry.policy.ipcache.set).toEqual([{ prefix: '10.0.0.1', identity: id(260) }]);
   });
 });
