@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '@twill/ipam';
 
 import {
+  effectiveBgpConfiguration,
+  ipPoolBlockSize,
   RESOURCE_ERROR_CODE,
   resourceDatastoreOver,
   ResourceValidationError,
@@ -109,5 +111,26 @@ describe('validateResource: good resources', () => {
     const valid = validateResource(document);
     document.metadata.labels.x = 'z';
     expect(valid.object.metadata.labels).toEqual({ x: 'y' });
+  });
+});
+
+describe('Calico defaults', () => {
+  it('a node runs with the default BGPConfiguration, its own node.<name> over it, and Calico\'s defaults under both', async () => {
+    const datastore = resourceDatastoreOver(new MemoryStore());
+    const none = effectiveBgpConfiguration(await datastore.list('bgpconfigurations.projectcalico.org'), 'node-a');
+    expect([none.asNumber, none.nodeToNodeMeshEnabled, none.listenPort]).toEqual([64512, true, 179]);
+    await datastore.apply({ apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { asNumber: 65010, nodeToNodeMeshEnabled: false } });
+    await datastore.apply({ apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'node.node-a' }, spec: { listenPort: 1179 } });
+    const configurations = await datastore.list('bgpconfig');
+    const a = effectiveBgpConfiguration(configurations, 'node-a');
+    const b = effectiveBgpConfiguration(configurations, 'node-b');
+    expect([a.asNumber, a.nodeToNodeMeshEnabled, a.listenPort]).toEqual([65010, false, 1179]);
+    expect([b.asNumber, b.nodeToNodeMeshEnabled, b.listenPort]).toEqual([65010, false, 179]);
+  });
+
+  it('pools without a block size take /26 (IPv4) or /122 (IPv6)', () => {
+    expect(ipPoolBlockSize({ cidr: '192.168.0.0/16' })).toBe(26);
+    expect(ipPoolBlockSize({ cidr: 'fd00:244::/48' })).toBe(122);
+    expect(ipPoolBlockSize({ cidr: '192.168.0.0/16', blockSize: 28 })).toBe(28);
   });
 });
