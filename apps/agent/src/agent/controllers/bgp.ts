@@ -97,9 +97,11 @@ function toSpeakerPeer(plan: PeerPlan): SpeakerPeerConfig {
     ...(plan.ttlSecurity === undefined ? {} : { ttlSecurity: plan.ttlSecurity }),
     importPolicy: FAMILY_ONLY[family],
     exportPolicy: FAMILY_ONLY[family],
-    // Between nodes of one cluster a failed session should come back quickly.
+    // Between nodes of one cluster a failed session should come back quickly: a restarted
+    // node that reaches its peer before the peer saw the old session end is refused once,
+    // and then waits the ConnectRetry time in Active.
     idleHold: { initial: 1, max: 30 },
-    connectRetryTime: 5,
+    connectRetryTime: 2,
   };
 }
 
