@@ -53,11 +53,14 @@ export class KernelFibSink implements FibSink {
     this.logger = options.logger;
   }
 
-  /** Reads the routes the kernel holds with the sink's protocol; they are kept until {@link sweep}. Returns how many. */
+  /**
+   * Reads the routes the kernel holds with the sink's protocol; they are kept until
+   * {@link sweep} unless the speaker gives them again. Call it before the speaker starts.
+   * Returns how many.
+   */
   async adopt(): Promise<number> {
     const routes = await this.table.list(this.protocol);
     for (const route of routes) {
-      if (this.kernel.has(route.dst)) continue;
       this.kernel.set(route.dst, route);
       this.intended.set(route.dst, route);
       this.adopted.add(route.dst);
