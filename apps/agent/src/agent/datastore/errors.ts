@@ -12,6 +12,8 @@ export const RESOURCE_ERROR_CODE = {
   CONFLICT: 'conflict',
   /** The store kept refusing a write (contended past its retries). */
   CONTENDED: 'contended',
+  /** A stored entry under `twill-resources/` that is not a resource's JSON (written by something else). */
+  CORRUPT: 'corrupt',
 } as const;
 
 /** One of the codes of {@link RESOURCE_ERROR_CODE}. */

@@ -16,7 +16,7 @@ import {
   type ResourceWatch,
   type StoredResource,
 } from '../ports.js';
-import { ResourceConflictError, ResourceContendedError } from './errors.js';
+import { RESOURCE_ERROR_CODE, ResourceConflictError, ResourceContendedError, ResourceDatastoreError } from './errors.js';
 import { namespaceIndexKey, namespaceIndexPrefix, resourceKey, resourcePrefix, RESOURCE_ROOT } from './keys.js';
 import { resolveKind, type ResourceKind } from './kinds.js';
 import { DEFAULT_NAMESPACE, validateResource } from './validate.js';
@@ -50,8 +50,18 @@ interface StoredObject extends AgentResource {
   readonly metadata: AgentResource['metadata'] & { readonly uid: string; readonly creationTimestamp: string };
 }
 
+function parseStored(entry: StoreEntry): StoredObject {
+  try {
+    const object = JSON.parse(entry.value) as StoredObject;
+    if (typeof object === 'object' && object !== null && typeof object.metadata === 'object' && object.metadata !== null) return object;
+  } catch (error) {
+    throw new ResourceDatastoreError(RESOURCE_ERROR_CODE.CORRUPT, `${entry.key} (revision ${entry.revision}) is not a stored resource: ${(error as Error).message}`, { cause: error });
+  }
+  throw new ResourceDatastoreError(RESOURCE_ERROR_CODE.CORRUPT, `${entry.key} (revision ${entry.revision}) is not a stored resource: not an object with metadata`);
+}
+
 function toStored(entry: StoreEntry): StoredResource {
-  const object = JSON.parse(entry.value) as StoredObject;
+  const object = parseStored(entry);
   return { ...object, metadata: { ...object.metadata, resourceVersion: entry.revision } };
 }
 
@@ -113,7 +123,7 @@ class StoreResourceDatastore implements ClosableResourceDatastore {
       if (valid.resourceVersion !== undefined && current?.revision !== valid.resourceVersion) {
         throw new ResourceConflictError(kind.id, describeObject(kind, namespace, name), valid.resourceVersion, current?.revision);
       }
-      const stored = current === undefined ? undefined : (JSON.parse(current.value) as StoredObject);
+      const stored = current === undefined ? undefined : parseStored(current);
       if (current !== undefined && stored !== undefined && sameJson(userPart(stored), valid.object)) {
         return { action: 'unchanged', resource: toStored(current) };
       }
@@ -175,7 +185,7 @@ class StoreResourceDatastore implements ClosableResourceDatastore {
     return this.#startWatch(
       kinds.map((k) => k.id).join(','),
       async () => (await Promise.all(kinds.map((kind) => this.#listEntries(kind, undefined)))).flat(),
-      (changes) => handler(changes.map(({ type, entry }) => ({ type, kind: kindOfKey(entry.key), resource: toStored(entry) }))),
+      (changes) => handler(changes.flatMap(({ type, entry }) => this.#event(type, kindOfKey(entry.key), entry))),
     );
   }
 
@@ -206,6 +216,18 @@ class StoreResourceDatastore implements ClosableResourceDatastore {
         await watch.close();
       },
     };
+  }
+
+  // An entry that is not a resource (written by something else than a datastore) is
+  // logged and left out: one bad entry must not hold up every other change.
+  #event(type: ResourceEvent['type'], kind: ResourceKindId, entry: StoreEntry): ResourceEvent[] {
+    try {
+      return [{ type, kind, resource: toStored(entry) }];
+    } catch (error) {
+      if (!(error instanceof ResourceDatastoreError)) throw error;
+      this.#logger.warn({ key: entry.key, revision: entry.revision }, `watch: ${error.message}; left out`);
+      return [];
+    }
   }
 
   // This datastore's own writes wake its watches at once; other writers are seen at the next poll.

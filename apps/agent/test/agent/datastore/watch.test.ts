@@ -199,3 +199,22 @@ describe('watchEntries: raw store entries directly under a prefix', () => {
     await watch.close();
   });
 });
+
+describe('entries that are not resources', () => {
+  it('are left out of watches with a warning, and reads name the key', async () => {
+    const store = new MemoryStore();
+    const logger = recordingLogger();
+    const datastore = resourceDatastoreOver(store, { pollMs: 2, logger });
+    await store.commit([
+      { type: 'put', key: 'twill-resources/pods/shop/broken', value: '{"metadata": ' },
+      { type: 'put', key: 'twill-resource-namespaces/pods/shop', value: 'shop' },
+    ]);
+    const batches = new Batches<ResourceEvent>();
+    const watch = await datastore.watch(['pods'], batches.handler);
+    await datastore.apply(pod('fine'));
+    expect(summary(await batches.until((events) => events.length === 1))).toEqual(['upsert pods shop/fine {"app":"fine"}']);
+    expect(logger.lines.filter((line) => line.level === 'warn').map((line) => line.obj)).toContainEqual({ key: 'twill-resources/pods/shop/broken', revision: '1' });
+    await expect(datastore.get('pods', 'broken', 'shop')).rejects.toThrow(/^twill-resources\/pods\/shop\/broken \(revision 1\) is not a stored resource: /);
+    await watch.close();
+  });
+});
