@@ -110,7 +110,9 @@ export class NftablesDataplane implements Dataplane {
       if (!this.#attached.has(key)) continue;
       const rules = this.#rules.get(key);
       // Attached without known rules: everything dropped until they come (fail closed).
-      this.#compiled.set(key, rules === undefined ? failClosedEndpointNft(key) : compileEndpointNft(rules, { identities, logGroup: this.#options.logGroup }));
+      // The previous compilation lets unchanged runs of rules cost nothing and changed ones their rules' elements.
+      const previous = this.#compiled.get(key);
+      this.#compiled.set(key, rules === undefined ? failClosedEndpointNft(key) : compileEndpointNft(rules, { identities, logGroup: this.#options.logGroup, ...(previous === undefined ? {} : { previous }) }));
       endpoints += 1;
     }
     const next = buildTableModel(

@@ -8,11 +8,13 @@
 // - Log: `log group N`, and evaluation goes on;
 // - a tier's end: `counter drop` when an isolating policy selects the endpoint,
 //   otherwise on to the next tier (falling off the last chain returns: allowed).
-// Consecutive rules with the same terminal action become set lookups (merge.ts).
+// Consecutive rules with the same terminal action become set lookups: hash sets of
+// single values (exact.ts), interval sets for the rest (merge.ts).
 
 import { type EffectiveDirection, type EffectiveRule, type EndpointPolicy } from '../../engine/types.js';
 import { compileRuleMatch, type RuleMatch, type SetContribution } from './match.js';
-import { mergeContributions } from './merge.js';
+import { EXACT_SHAPES, exactShape, splitContributions, type ExactShape, type SplitContributions } from './exact.js';
+import { mergeContributions, type MergedLookup } from './merge.js';
 import { directionChain, ruleSet, tierChain } from './names.js';
 import { type EndpointNft, type NftSet } from './model.js';
 import { type IdentityAddresses } from './peers.js';
@@ -23,6 +25,13 @@ export interface CompileEndpointOptions {
   readonly identities: IdentityAddresses;
   /** The nflog group of Log rules (`log group N`), 0-65535. */
   readonly logGroup: number;
+  /**
+   * The endpoint's previous compilation, if any: runs of rules in the same place with
+   * the same verdict and identity addresses are updated from it (a change costs the
+   * elements of the rules that came or went). A compilation serves as `previous` once;
+   * a second use compiles from nothing.
+   */
+  readonly previous?: EndpointNft;
 }
 
 const DIRECTIONS = ['ingress', 'egress'] as const;
@@ -33,6 +42,7 @@ interface Builder {
   readonly sets: Map<string, NftSet>;
   readonly identities: Set<number>;
   usesWorld: boolean;
+  readonly runs: Map<string, readonly RunState[]>;
 }
 
 const DROP = 'counter drop';
@@ -64,22 +74,167 @@ function verdictOf(rule: EffectiveRule, next: string | undefined, logGroup: numb
   }
 }
 
-function compileTier(out: Builder, chain: string, rules: readonly EffectiveRule[], next: string | undefined, end: 'deny' | 'pass', direction: Direction, options: CompileEndpointOptions): void {
+// What one run compiled to, kept for the next compilation of the same chain: the run's
+// rules, its exact elements counted by how many rules give each, and its sets. The
+// next compilation of a run with the same verdict and identity addresses takes it over
+// (its counts are changed in place, so a state serves one successor only).
+interface RunState {
+  readonly verdict: string;
+  readonly known: IdentityAddresses;
+  readonly rules: readonly EffectiveRule[];
+  readonly counts: Map<ExactShape, Map<string, number>>;
+  readonly sets: ReadonlyMap<ExactShape, NftSet>;
+  /** Rules with parts for the interval sets, and those sets' lookups. */
+  readonly restRules: readonly EffectiveRule[];
+  readonly interval: readonly MergedLookup[];
+  readonly unconditional: number;
+  consumed: boolean;
+}
+
+/** Per compiled endpoint, its chains' run states (what `previous` hands to the next compilation). */
+const runStates = new WeakMap<EndpointNft, ReadonlyMap<string, readonly RunState[]>>();
+
+const splits = new WeakMap<RuleMatch, SplitContributions>();
+
+function splitOf(match: RuleMatch): SplitContributions {
+  let split = splits.get(match);
+  if (split === undefined) {
+    split = splitContributions(match.contributions);
+    splits.set(match, split);
+  }
+  return split;
+}
+
+function intervalLookups(restRules: readonly EffectiveRule[], direction: Direction, known: IdentityAddresses): MergedLookup[] {
+  if (restRules.length === 0) return [];
+  const contributions = restRules.flatMap((rule) => splitOf(ruleMatch(rule, direction, known)).rest);
+  return mergeContributions(contributions, direction).lookups;
+}
+
+function exactSet(shape: ExactShape, direction: Direction, elements: string[], changes?: NftSet['changes']): NftSet {
+  return { type: exactShape(shape, direction).type, interval: false, elements, ...(changes === undefined ? {} : { changes }) };
+}
+
+// A run's state from nothing.
+function freshRun(verdict: string, rules: readonly EffectiveRule[], direction: Direction, known: IdentityAddresses): RunState {
+  const counts = new Map<ExactShape, Map<string, number>>();
+  let unconditional = 0;
+  const restRules: EffectiveRule[] = [];
+  for (const rule of rules) {
+    const split = splitOf(ruleMatch(rule, direction, known));
+    if (split.unconditional) unconditional += 1;
+    if (split.rest.length > 0) restRules.push(rule);
+    for (const [shape, elements] of split.exact) {
+      let count = counts.get(shape);
+      if (count === undefined) {
+        count = new Map();
+        counts.set(shape, count);
+      }
+      for (const e of elements) count.set(e, (count.get(e) ?? 0) + 1);
+    }
+  }
+  const sets = new Map<ExactShape, NftSet>();
+  for (const [shape, count] of counts) if (count.size > 0) sets.set(shape, exactSet(shape, direction, [...count.keys()]));
+  return { verdict, known, rules, counts, sets, restRules, interval: intervalLookups(restRules, direction, known), unconditional, consumed: false };
+}
+
+// The run's state from the previous one of the same place: only the rules that came or
+// went change counts and elements; untouched sets and the interval lookups are the same
+// objects (renderDelta skips them), changed exact sets say what was added and removed.
+function nextRun(previous: RunState, rules: readonly EffectiveRule[], direction: Direction): RunState | undefined {
+  // Rules keep their order: only the part between the common head and tail is compared.
+  const old = previous.rules;
+  let head = 0;
+  while (head < old.length && head < rules.length && old[head] === rules[head]) head += 1;
+  let tail = 0;
+  while (tail < old.length - head && tail < rules.length - head && old[old.length - 1 - tail] === rules[rules.length - 1 - tail]) tail += 1;
+  const oldMiddle = old.slice(head, old.length - tail);
+  const newMiddle = rules.slice(head, rules.length - tail);
+  const before = new Set(oldMiddle);
+  const after = new Set(newMiddle);
+  // A rule twice in a run would break the counting: compiled from nothing instead.
+  if (before.size !== oldMiddle.length || after.size !== newMiddle.length) return undefined;
+  const removed = oldMiddle.filter((r) => !after.has(r));
+  const added = newMiddle.filter((r) => !before.has(r));
+  previous.consumed = true;
+  const { known, counts } = previous;
+  let unconditional = previous.unconditional;
+  let restChanged = false;
+  // Per shape, each touched element and whether the set held it before this change.
+  const touched = new Map<ExactShape, Map<string, boolean>>();
+  const change = (rule: EffectiveRule, step: 1 | -1): void => {
+    const split = splitOf(ruleMatch(rule, direction, known));
+    if (split.unconditional) unconditional += step;
+    if (split.rest.length > 0) restChanged = true;
+    for (const [shape, elements] of split.exact) {
+      let count = counts.get(shape);
+      if (count === undefined) {
+        count = new Map();
+        counts.set(shape, count);
+      }
+      let seen = touched.get(shape);
+      if (seen === undefined) {
+        seen = new Map();
+        touched.set(shape, seen);
+      }
+      for (const e of elements) {
+        const n = count.get(e) ?? 0;
+        if (!seen.has(e)) seen.set(e, n > 0);
+        if (n + step > 0) count.set(e, n + step);
+        else count.delete(e);
+      }
+    }
+  };
+  for (const rule of removed) change(rule, -1);
+  for (const rule of added) change(rule, 1);
+  const sets = new Map(previous.sets);
+  for (const [shape, seen] of touched) {
+    const count = counts.get(shape) as Map<string, number>;
+    const gone: string[] = [];
+    const come: string[] = [];
+    for (const [e, had] of seen) {
+      const has = count.has(e);
+      if (had && !has) gone.push(e);
+      else if (!had && has) come.push(e);
+    }
+    if (gone.length === 0 && come.length === 0) continue;
+    const base = previous.sets.get(shape);
+    if (count.size === 0) sets.delete(shape);
+    else sets.set(shape, exactSet(shape, direction, [...count.keys()], base === undefined ? undefined : { base: new WeakRef(base), added: come, removed: gone }));
+  }
+  const restRules = restChanged ? rules.filter((r) => splitOf(ruleMatch(r, direction, known)).rest.length > 0) : previous.restRules;
+  const interval = restChanged ? intervalLookups(restRules, direction, known) : previous.interval;
+  return { verdict: previous.verdict, known, rules, counts, sets, restRules, interval, unconditional, consumed: false };
+}
+
+function compileTier(out: Builder, chain: string, rules: readonly EffectiveRule[], next: string | undefined, end: 'deny' | 'pass', direction: Direction, options: CompileEndpointOptions, previous: readonly RunState[] | undefined): RunState[] {
   const lines: string[] = [];
+  const runs: RunState[] = [];
   let setIndex = 0;
-  let run: { verdict: string; contributions: SetContribution[] } | undefined;
+  let run: { verdict: string; rules: EffectiveRule[] } | undefined;
+  const lookup = (expression: string, set: NftSet, verdict: string): void => {
+    const name = ruleSet(chain, setIndex);
+    setIndex += 1;
+    out.sets.set(name, set);
+    lines.push(`${expression} @${name} ${verdict}`);
+  };
   const flush = (): void => {
     if (run === undefined) return;
-    const { lookups, unconditional } = mergeContributions(run.contributions, direction);
-    if (unconditional) lines.push(run.verdict);
-    for (const lookup of lookups) {
-      if (lookup.set === undefined || lookup.set.elements.length === 0) continue;
-      const name = ruleSet(chain, setIndex);
-      setIndex += 1;
-      out.sets.set(name, lookup.set);
-      lines.push(`${lookup.expression} @${name} ${run.verdict}`);
-    }
+    const { verdict } = run;
+    const before = previous?.[runs.length];
+    const usable = before !== undefined && !before.consumed && before.verdict === verdict && before.known === options.identities;
+    const state = (usable ? nextRun(before, run.rules, direction) : undefined) ?? freshRun(verdict, run.rules, direction, options.identities);
+    runs.push(state);
     run = undefined;
+    if (state.unconditional > 0) {
+      lines.push(verdict);
+      return;
+    }
+    for (const shape of EXACT_SHAPES) {
+      const set = state.sets.get(shape);
+      if (set !== undefined) lookup(exactShape(shape, direction).expression, set, verdict);
+    }
+    for (const l of state.interval) if (l.set !== undefined && l.set.elements.length > 0) lookup(l.expression, l.set, verdict);
   };
   for (const rule of rules) {
     const verdict = verdictOf(rule, next, options.logGroup);
@@ -92,8 +247,8 @@ function compileTier(out: Builder, chain: string, rules: readonly EffectiveRule[
       for (const c of match.contributions) lines.push(...contributionLines(c, direction, verdict));
     } else {
       if (run !== undefined && run.verdict !== verdict) flush();
-      run ??= { verdict, contributions: [] };
-      run.contributions.push(...match.contributions);
+      run ??= { verdict, rules: [] };
+      run.rules.push(rule);
     }
     // Expressions that need a rule of their own keep the verdict; order within a run is free.
     for (const expression of match.expressions) lines.push(expression === '' ? verdict : `${expression} ${verdict}`);
@@ -102,6 +257,7 @@ function compileTier(out: Builder, chain: string, rules: readonly EffectiveRule[
   if (end === 'deny') lines.push(DROP);
   else if (next !== undefined) lines.push(`goto ${next}`);
   out.chains.set(chain, lines);
+  return runs;
 }
 
 // A Log rule's set-shaped match written inline (anonymous sets), as one or more rules.
@@ -111,13 +267,14 @@ function contributionLines(c: SetContribution, direction: Direction, verdict: st
   return lookups.flatMap((l) => (l.set === undefined || l.set.elements.length === 0 ? [] : [`${l.expression} { ${l.set.elements.join(', ')} } ${verdict}`]));
 }
 
-function compileDirection(out: Builder, key: string, direction: Direction, rules: EffectiveDirection, options: CompileEndpointOptions): void {
+function compileDirection(out: Builder, key: string, direction: Direction, rules: EffectiveDirection, options: CompileEndpointOptions, previous: ReadonlyMap<string, readonly RunState[]> | undefined): void {
   const entry = directionChain(key, direction);
   const tiers = rules.tiers;
   out.chains.set(entry, tiers.length === 0 ? [] : [`goto ${tierChain(key, direction, 0)}`]);
   tiers.forEach((tier, index) => {
     const next = index + 1 < tiers.length ? tierChain(key, direction, index + 1) : undefined;
-    compileTier(out, tierChain(key, direction, index), tier.rules, next, tier.end, direction, options);
+    const chain = tierChain(key, direction, index);
+    out.runs.set(chain, compileTier(out, chain, tier.rules, next, tier.end, direction, options, previous?.get(chain)));
   });
 }
 
@@ -127,15 +284,18 @@ function compileDirection(out: Builder, key: string, direction: Direction, rules
  * L7 rules are not enforced here (an Allow with L7 rules allows at L3/L4).
  */
 export function compileEndpointNft(policy: EndpointPolicy, options: CompileEndpointOptions): EndpointNft {
-  const out: Builder = { chains: new Map(), sets: new Map(), identities: new Set(), usesWorld: false };
-  for (const direction of DIRECTIONS) compileDirection(out, policy.key, direction, policy[direction], options);
-  return {
+  const out: Builder = { chains: new Map(), sets: new Map(), identities: new Set(), usesWorld: false, runs: new Map() };
+  const previous = options.previous === undefined ? undefined : runStates.get(options.previous);
+  for (const direction of DIRECTIONS) compileDirection(out, policy.key, direction, policy[direction], options, previous);
+  const compiled: EndpointNft = {
     chains: out.chains,
     sets: out.sets,
     entry: { ingress: directionChain(policy.key, 'ingress'), egress: directionChain(policy.key, 'egress') },
     identities: out.identities,
     usesWorld: out.usesWorld,
   };
+  runStates.set(compiled, out.runs);
+  return compiled;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The nftables dataplane's pure half: effective rules → chains, sets and nft scripts.
 export { compileEndpointNft, failClosedEndpointNft, type CompileEndpointOptions } from './endpoint.js';
 export { NftablesNameError } from './errors.js';
-export { EMPTY_TABLE_MODEL, type EndpointNft, type NftSet, type NftTableModel } from './model.js';
+export { EMPTY_TABLE_MODEL, type EndpointNft, type NftSet, type NftSetChanges, type NftTableModel } from './model.js';
 export { directionChain, endpointStem, NFT_BASE, NFT_FAMILY, NFT_TABLE, quoteInterface, tierChain } from './names.js';
 export { type IdentityAddresses } from './peers.js';
 export { renderDeleteTable, renderDelta, renderFullSync, type NftKernelState } from './script.js';

@@ -7,8 +7,24 @@ export interface NftSet {
   readonly type: string;
   /** `flags interval`: elements may be prefixes and ranges. */
   readonly interval: boolean;
-  /** Disjoint elements, sorted, each as nft writes it (`10.0.0.0/8 . 6 . 80-81`). */
+  /**
+   * Distinct elements, each as nft writes it (`10.0.0.0/8 . 6 . 80-81`); disjoint in an
+   * interval set. Interval sets' are sorted; a hash set's are in no particular order.
+   */
   readonly elements: readonly string[];
+  /**
+   * How this set differs from an earlier version of it (`base`, held weakly): when the
+   * table model being replaced holds exactly `base`, renderDelta writes these instead of
+   * comparing every element.
+   */
+  readonly changes?: NftSetChanges;
+}
+
+/** A set's elements added and removed since `base`. */
+export interface NftSetChanges {
+  readonly base: WeakRef<NftSet>;
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
 }
 
 /** The chains and sets of one endpoint (both directions). */

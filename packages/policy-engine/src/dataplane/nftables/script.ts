@@ -84,7 +84,8 @@ export function renderFullSync(next: NftTableModel, kernel: NftKernelState): str
   for (const [name, set] of next.sets) {
     const shape = kernel.sets.get(name);
     if (shape === undefined || !sameShape(set, shape)) lines.push(setDeclaration(name, set));
-    lines.push(...elementLines('add', name, set.elements));
+    // Sorted: the same model gives the same script, whatever order a hash set's elements came in.
+    lines.push(...elementLines('add', name, set.interval ? set.elements : [...set.elements].sort()));
   }
   for (const chain of next.chains.keys()) if (!kernel.chains.has(chain)) lines.push(`add chain ${T} ${chain}`);
   for (const [chain, rules] of next.chains) for (const rule of rules) lines.push(`add rule ${T} ${chain} ${rule}`);
@@ -109,6 +110,19 @@ export function renderDelta(previous: NftTableModel, next: NftTableModel): strin
   }
   // 2. Chains that change or go are emptied first: their references to sets and chains go.
   const changed = [...next.chains].filter(([name, rules]) => previous.chains.has(name) && !sameLines(previous.chains.get(name), rules)).map(([name]) => name);
+  // A set made again (its type or flags changed) cannot go while a rule refers to it: the
+  // chains whose rules name it are refilled too, even when their text is the same.
+  const remade = [...previous.sets].filter(([name, before]) => {
+    const after = next.sets.get(name);
+    return after !== undefined && !sameShape(before, after);
+  }).map(([name]) => `@${name} `);
+  if (remade.length > 0) {
+    const already = new Set(changed);
+    for (const [name, rules] of next.chains) {
+      if (already.has(name) || !previous.chains.has(name)) continue;
+      if (rules.some((rule) => remade.some((ref) => rule.includes(ref)))) changed.push(name);
+    }
+  }
   const removed = [...previous.chains.keys()].filter((name) => !next.chains.has(name));
   for (const chain of [...changed, ...removed]) lines.push(`flush chain ${T} ${chain}`);
   // 3. Sets.
@@ -121,6 +135,12 @@ export function renderDelta(previous: NftTableModel, next: NftTableModel): strin
     if (before === after) continue;
     if (before === undefined || !sameShape(before, after)) {
       lines.push(setDeclaration(name, after), ...elementLines('add', name, after.elements));
+      continue;
+    }
+    // The set says what changed since the version the kernel holds: only that is written.
+    if (after.changes !== undefined && after.changes.base.deref() === before) {
+      lines.push(...elementLines('delete', name, after.changes.removed));
+      lines.push(...elementLines('add', name, after.changes.added));
       continue;
     }
     const had = new Set(before.elements);

@@ -30,10 +30,23 @@ describe.skipIf(reason)(`nftables scripts in the kernel as root${reason ? ` (ski
     expect(chains).toEqual([...after.chains.keys(), 'hook_forward', 'hook_input', 'hook_output'].sort());
   });
 
+  it('applies a delta that makes a set named by an unchanged rule again with other flags', () => {
+    const ns = scratch.netns();
+    const model = (interval: boolean) => ({
+      chains: new Map([['ep_c_in', ['ip saddr @ep_c_in_s0 return']]]),
+      sets: new Map([['ep_c_in_s0', { type: 'ipv4_addr', interval, elements: interval ? ['10.0.0.0/24'] : ['10.0.0.1'] }]]),
+      ingress: new Map<string, string>(),
+      egress: new Map<string, string>(),
+    });
+    nft(ns.name, renderFullSync(model(true), { chains: new Set(), sets: new Map() }));
+    nft(ns.name, renderDelta(model(true), model(false)));
+    expect(execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'set', 'inet', 'twill', 'ep_c_in_s0'], { encoding: 'utf8' })).not.toContain('interval');
+  });
+
   it('refuses, in check mode, a script whose set elements overlap', () => {
     const ns = scratch.netns();
     const broken = renderFullSync(modelOf(indexWith(KUBERNETES), ['prod/db']), { chains: new Set(), sets: new Map() })
-      .replace('{ 10.0.0.1-10.0.0.2 . 6 . 5432,', '{ 10.0.0.1-10.0.0.2 . 6 . 5432, 10.0.0.1 . 6 . 5432,');
+      .replace('{ 192.168.0.0/24 . 17 . 53,', '{ 192.168.0.0/24 . 17 . 53, 192.168.0.1 . 17 . 53,');
     expect(() => nft(ns.name, broken, '-c')).toThrow(/File exists|overlap|conflict/i);
   });
 });

@@ -28,14 +28,13 @@ describe('renderDelta', () => {
     ]);
   });
 
-  it('replaces a merged range when a new address joins it', () => {
+  it('adds a new address as one element of a hash set, whatever addresses are next to it', () => {
     const index = indexWith(KUBERNETES);
     const before = modelOf(index, ['prod/db']);
     index.upsertEndpoint({ kind: 'workload', namespace: 'prod', name: 'web3', labels: { app: 'web' }, ips: ['10.0.0.0'] });
     const stem = endpointStem('prod/db');
     expect(lines(renderDelta(before, modelOf(index, ['prod/db']))).filter((l) => l.includes(`${stem}_in`))).toEqual([
-      `delete element inet twill ${stem}_in_t0_s0 { 10.0.0.1-10.0.0.2 . 6 . 5432 }`,
-      `add element inet twill ${stem}_in_t0_s0 { 10.0.0.0-10.0.0.2 . 6 . 5432 }`,
+      `add element inet twill ${stem}_in_t0_s0 { 10.0.0.0 . 6 . 5432 }`,
     ]);
   });
 
@@ -50,9 +49,25 @@ describe('renderDelta', () => {
       `flush chain inet twill ${stem}_in_t0`,
       `flush chain inet twill ${stem}_out_t0`,
       `delete set inet twill ${stem}_in_t0_s0`,
+      `delete set inet twill ${stem}_in_t0_s1`,
       `delete set inet twill ${stem}_out_t0_s0`,
       `delete chain inet twill ${stem}_in_t0`,
       `delete chain inet twill ${stem}_out_t0`,
+    ]);
+  });
+
+  it('refills a chain whose rule names a set made again with other flags, before deleting the set', () => {
+    const model = (interval: boolean) => ({
+      ...EMPTY_TABLE_MODEL,
+      chains: new Map([['ep_c_in', ['ip saddr @ep_c_in_s0 return']]]),
+      sets: new Map([['ep_c_in_s0', { type: 'ipv4_addr', interval, elements: ['10.0.0.1'] }]]),
+    });
+    expect(lines(renderDelta(model(true), model(false)))).toEqual([
+      'flush chain inet twill ep_c_in',
+      'delete set inet twill ep_c_in_s0',
+      'add set inet twill ep_c_in_s0 { type ipv4_addr; }',
+      'add element inet twill ep_c_in_s0 { 10.0.0.1 }',
+      'add rule inet twill ep_c_in ip saddr @ep_c_in_s0 return',
     ]);
   });
 
