@@ -165,7 +165,8 @@ export class BgpController implements AgentController {
     this.cancelTick?.();
     this.cancelTick = undefined;
     for (const watch of this.watches.splice(0)) await watch.close();
-    await this.reconciling;
+    // A failing reconcile was reported to whoever awaited it; stopping does not fail for it.
+    await this.reconciling?.catch(() => undefined);
     const running = this.running;
     this.running = undefined;
     if (running) {

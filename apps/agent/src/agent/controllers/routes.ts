@@ -102,7 +102,8 @@ export class RouteController implements AgentController {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     for (const watch of this.watches.splice(0)) await watch.close();
-    await this.running;
+    // A failing reconcile was reported to whoever awaited it; stopping does not fail for it.
+    await this.running?.catch(() => undefined);
   }
 
   /** Re-reads the kernel's routes and reconciles (what the periodic resync does); resolves when done. */
