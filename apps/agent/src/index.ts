@@ -9,3 +9,7 @@ export * from './plugin/index.js';
 
 // The policy dataplanes (nftables and eBPF) behind one port.
 export * from './dataplane/index.js';
+
+// twill-agent: configuration, the composition root, the resource datastore, the
+// controllers, metrics, health, install-cni and the command line.
+export * from './agent/index.js';

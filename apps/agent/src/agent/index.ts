@@ -1,0 +1,116 @@
+// twill-agent, the node daemon. Re-exported by name from the package root.
+
+// The contracts between the agent's parts.
+export {
+  type ResourceMetadata,
+  type AgentResource,
+  type StoredResource,
+  type ResourceKindId,
+  type ResourceEvent,
+  type ApplyOutcome,
+  type ResourceWatch,
+  type ResourceDatastore,
+  type EntryEvent,
+  type AgentController,
+  type AgentMetrics,
+  type AgentLogger,
+} from './ports.js';
+
+// Configuration: the file, the flags, the conflist install-cni writes.
+export {
+  AGENT_DATAPLANES,
+  type AgentDataplane,
+  AGENT_ROUTING_MODES,
+  type AgentRouting,
+  AGENT_DEFAULTS,
+  type ListenAddress,
+  type AgentCniConfig,
+  type AgentConfig,
+  type AgentFlags,
+  AGENT_FLAG_NAMES,
+  AgentConfigError,
+  parseListenAddress,
+  parseAgentConfigText,
+  type ResolveAgentConfigOptions,
+  resolveAgentConfig,
+  CONFLIST_CNI_VERSION,
+  twillConflist,
+} from './config.js';
+
+// The composition root, metrics and health.
+export {
+  type AgentDatastore,
+  type AgentContext,
+  type AgentEndpointHooks,
+  type AgentControllers,
+  type AgentServeOptions,
+  type AgentPorts,
+  type AgentStatus,
+  type RunningAgent,
+  startAgent,
+} from './agent.js';
+export {
+  AGENT_METRIC_NAMES,
+  BGP_PEER_STATES,
+  type PrometheusAgentMetricsOptions,
+  PrometheusAgentMetrics,
+  instrumentPluginHandlers,
+} from './metrics.js';
+export { type ReadinessPart, type HealthSource, type HttpAnswer, HEALTH_PATHS, readinessReport, answerHealthRequest } from './health.js';
+
+// The resource datastore.
+export {
+  RESOURCE_ERROR_CODE,
+  ResourceConflictError,
+  ResourceContendedError,
+  ResourceDatastoreError,
+  ResourceValidationError,
+  UnknownResourceKindError,
+  type ResourceErrorCode,
+  type ResourceFieldProblem,
+  kindById,
+  POLICY_DIALECT,
+  RESOURCE_KIND_IDS,
+  RESOURCE_KINDS,
+  resolveKind,
+  type PolicyDialect,
+  type ResourceKind,
+  resourceKey,
+  resourcePrefix,
+  validateResource,
+  type ValidatedResource,
+  resourceDatastoreOver,
+  type ClosableResourceDatastore,
+  type ResourceDatastoreOptions,
+  openResourceDatastore,
+  type OpenResourceDatastoreOptions,
+} from './datastore/index.js';
+
+// The controllers.
+export { type PolicyControllerOptions, type PolicyControllerStatus, PolicyControllerStoppedError, PolicyController } from './controllers/policy.js';
+export { type NodeAddresses, type NodeControllerOptions, NodeController } from './controllers/nodes.js';
+export { type RouteControllerOptions, type RouteControllerStatus, RouteController } from './controllers/routes.js';
+export { BgpConfigurationError, type BgpControllerOptions, type BgpControllerStatus, BgpController } from './controllers/bgp.js';
+export { NODE_KIND, RTPROT_TWILL, RTPROT_BGP, type KernelRoute, type RouteTable, type RoutingMode } from './controllers/route-model.js';
+export { type KernelFibSinkOptions, KernelFibSink } from './controllers/route-fib.js';
+
+// twill's own check of a node.
+export {
+  type NodeProblemKind,
+  NODE_PROBLEM_KINDS,
+  type NodeProblem,
+  type NodeCheckReport,
+  type CheckNodeOptions,
+  type NodeKernelReader,
+  type NodeKernelState,
+  checkNode,
+  nodeCheckNetwork,
+} from './node-check.js';
+
+// The process: the real parts, the kernel, HTTP, install-cni and the command line.
+export { type HealthServer, listenHealth } from './sys/http.js';
+export { type InstallCniOptions, type InstalledCni, writeFileAtomically, installCni } from './sys/install-cni.js';
+export { type KernelRouteTableOptions, type KernelRouteTable, openKernelRouteTable } from './sys/kernel-routes.js';
+export { type BgpTransportOptions, createBgpTransport } from './sys/bgp-transport.js';
+export { type NodeKernelReaderOptions, nodeKernelReader } from './sys/node-check-kernel.js';
+export { nodeAgentPorts, type LoadAgentConfigOptions, loadAgentConfig, type AgentProcessIo, runAgent, agentProgram, agentMain } from './sys/main.js';
