@@ -2,12 +2,16 @@
 // (both in this process, sharing one MemoryStore as nodes of one cluster share their
 // datastore): the node-to-node mesh comes up from the Node resources, each node's blocks
 // reach the other's kernel with protocol bgp, and the datastore's changes move them.
+import net from 'node:net';
+
 import { MemoryStore } from '@twill/ipam';
+import { AF, SOCK, openSocket, runInNetns } from '@twill/sys';
 import { NetworkScratch, type ScratchNetns, rootSkipReason } from '@twill/sys/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { BgpController } from '../../../src/agent/controllers/bgp.js';
 import { KernelFibSink } from '../../../src/agent/controllers/route-fib.js';
+import { RouteController } from '../../../src/agent/controllers/routes.js';
 import { type ClosableResourceDatastore } from '../../../src/agent/datastore/index.js';
 import { type AgentMetrics } from '../../../src/agent/ports.js';
 import { createBgpTransport } from '../../../src/agent/sys/bgp-transport.js';
@@ -34,6 +38,30 @@ class RecordingMetrics implements AgentMetrics {
   }
 }
 
+/** A TCP server inside `ns` that answers `hello from <name>` to every connection; resolves once it listens. */
+async function helloServer(ns: ScratchNetns, port: number): Promise<net.Server> {
+  const server = net.createServer((socket) => socket.end(`hello from ${ns.name}`));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // No host: Node creates the socket synchronously in listen(), inside the namespace.
+    runInNetns(ns.handle, () => server.listen({ port }, () => resolve()));
+  });
+  return server;
+}
+
+/** Connects from `ns`, from `localAddress`, and gives what the server said. */
+function fetchHello(ns: ScratchNetns, localAddress: string, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = new net.Socket({ fd: openSocket({ domain: AF.INET, type: SOCK.STREAM, netns: ns.handle }) });
+    let text = '';
+    socket.setTimeout(5000, () => socket.destroy(new Error(`no answer from ${host}:${port} within 5 s`)));
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+    socket.connect({ host, port, localAddress });
+  });
+}
+
 describe.skipIf(reason)(`BGP controllers of two nodes as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
   const scratch = new NetworkScratch();
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -52,6 +80,8 @@ describe.skipIf(reason)(`BGP controllers of two nodes as root${reason ? ` (skipp
     readonly datastore: ClosableResourceDatastore;
     readonly metrics: RecordingMetrics;
     start(): Promise<BgpController>;
+    /** A route controller with BGP routing on the same kernel table. */
+    startRoutes(): Promise<RouteController>;
   }
 
   function twoNodes(): { store: MemoryStore; a: TestNode; b: TestNode } {
@@ -86,6 +116,12 @@ describe.skipIf(reason)(`BGP controllers of two nodes as root${reason ? ` (skipp
             flushDelayMs: 5,
             metrics,
           });
+          cleanups.push(() => controller.stop());
+          await controller.start();
+          return controller;
+        },
+        async startRoutes() {
+          const controller = new RouteController({ datastore, nodeName: name, routing: 'bgp', table, resyncMs: 0 });
           cleanups.push(() => controller.stop());
           await controller.start();
           return controller;
@@ -161,5 +197,25 @@ describe.skipIf(reason)(`BGP controllers of two nodes as root${reason ? ` (skipp
     expect(bgpRoutes(a.ns)).toEqual(['192.168.0.64/26 via 10.0.0.2']);
     expect(second.peers().map((p) => p.state)).toEqual(['Established']);
     expect(bgpRoutes(b.ns)).toEqual(['192.168.0.0/26 via 10.0.0.1']);
+  });
+
+  it('with the route controller beside it, a pod address on each node reaches the other\'s over the learned routes', async () => {
+    const { store, a, b } = twoNodes();
+    await a.datastore.apply(node('node-a', { ipv4Address: '10.0.0.1/24' }));
+    await a.datastore.apply(node('node-b', { ipv4Address: '10.0.0.2/24' }));
+    await setAffinity(store, 'node-a', ['192.168.0.0/26']);
+    await setAffinity(store, 'node-b', ['192.168.0.64/26']);
+    // A "pod" address of each node's block, on its loopback.
+    scratch.ip(a.ns, 'addr', 'add', '192.168.0.5/32', 'dev', 'lo');
+    scratch.ip(b.ns, 'addr', 'add', '192.168.0.70/32', 'dev', 'lo');
+    for (const n of [a, b]) {
+      await n.startRoutes();
+      await n.start();
+    }
+    await until('both blocks learned', () => [...bgpRoutes(a.ns), ...bgpRoutes(b.ns)], (r) => r.length === 2);
+    expect(scratch.ip(a.ns, 'route', 'show', 'proto', '116').trim()).toBe('blackhole 192.168.0.0/26');
+    const server = await helloServer(b.ns, 8080);
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    expect(await fetchHello(a.ns, '192.168.0.5', '192.168.0.70', 8080)).toBe(`hello from ${b.ns.name}`);
   });
 });
