@@ -295,8 +295,9 @@ export function parseAgentConfigText(source: string, content: string): Record<st
     document = parseYaml(content);
   } catch (error) {
     if (error instanceof YAMLParseError) {
-      const [first] = error.message.split('\n');
-      throw new AgentConfigError(source, '', `not valid YAML or JSON: ${first ?? error.message}`, { cause: error });
+      // The library's first line ends with a colon before its code excerpt; the excerpt is dropped.
+      const first = (error.message.split('\n')[0] ?? error.message).replace(/:$/u, '');
+      throw new AgentConfigError(source, '', `not valid YAML or JSON: ${first}`, { cause: error });
     }
     throw error;
   }

@@ -163,8 +163,8 @@ const BAD: readonly [string, string, AgentFlags?][] = [
   [`${BASE}cni: {ipam: {}}`, `${FILE}: cni.ipam: unknown key (known: binDir, confDir, conflistName, mtu, pools)`],
   [`${BASE}dataplan: ebpf`, `${FILE}: dataplan: unknown key (known: nodeName, dataDir, agentSocket, network, dataplane, nodeAddresses, routing, bgp, http, logLevel, cni)`],
   ['- nodeName: a', `${FILE}: must be a mapping of settings (got a list)`],
-  ['nodeName: [a', `${FILE}: not valid YAML or JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at line 1, column 13:`],
-  ['nodeName: a\nnodeName: b', `${FILE}: not valid YAML or JSON: Map keys must be unique at line 2, column 1:`],
+  ['nodeName: [a', `${FILE}: not valid YAML or JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at line 1, column 13`],
+  ['nodeName: a\nnodeName: b', `${FILE}: not valid YAML or JSON: Map keys must be unique at line 2, column 1`],
   // Flags are named as typed.
   [BASE, '--dataplane: must be one of "nftables", "ebpf", "none" (got "bpf")', { dataplane: 'bpf' }],
   [BASE, '--data-dir: must be an absolute path (got "data")', { dataDir: 'data' }],
