@@ -4,7 +4,7 @@
 // policy kinds are the policy engine's to check (validate.ts).
 import { parseCalicoSelector, PolicyEngineError } from '@twill/policy-engine';
 
-import { dnsSubdomainProblem, fieldPath, type FieldReader, parseCidr, parseIp } from './fields.js';
+import { describeValue, dnsSubdomainProblem, fieldPath, type FieldReader, parseCidr, parseIp } from './fields.js';
 
 const TOP_LEVEL = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 
@@ -75,7 +75,7 @@ function password(reader: FieldReader, parent: Record<string, unknown>, key: str
     reader.fail(fieldPath(fieldPath(path, key), 'secretKeyRef'), 'Secrets are not supported by the embedded datastore: give the password inline as a string');
     return;
   }
-  reader.fail(fieldPath(path, key), `must be a string, not an ${Array.isArray(value) ? 'list' : typeof value}`);
+  reader.fail(fieldPath(path, key), `must be a string, not ${describeValue(value)}`);
 }
 
 /** Checks a Calico Node: `spec.bgp` (addresses, AS number), `spec.addresses`, `spec.orchRefs`. */

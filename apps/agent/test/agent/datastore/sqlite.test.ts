@@ -80,8 +80,12 @@ describe('the datastore on SQLite, shared between processes', () => {
     const stale = { ...mine.resource, metadata: { ...mine.resource.metadata, labels: { app: 'web', owner: 'me' } } };
     await expect(datastore.apply(stale)).rejects.toBeInstanceOf(ResourceConflictError);
     expect((await datastore.get('pods', 'web-0', 'shop'))?.metadata.labels).toEqual({ app: 'web', owner: 'them' });
-    // The same object applied again by the other process writes nothing.
-    expect(await inAnotherProcess(path, [{ apply: pod({ app: 'web', owner: 'them' }) }])).toMatchObject([{ action: 'unchanged' }]);
+    // The same object applied again by the other process writes nothing. That process
+    // leaves its watch running and exits all the same (the watch's timer is unref'd).
+    expect(await inAnotherProcess(path, [{ watch: ['pods'] }, { apply: pod({ app: 'web', owner: 'them' }) }, { leaveOpen: true }])).toEqual([
+      { watching: ['pods'], events: 1 },
+      { action: 'unchanged', resourceVersion: (await datastore.get('pods', 'web-0', 'shop'))?.metadata.resourceVersion },
+    ]);
     await datastore.close();
   }, 120_000);
 
