@@ -6,14 +6,14 @@ import { formatEndpointRef } from '../../model/endpoint.js';
 import { formatPolicyRef, type PolicyRef } from '../../model/policy.js';
 import { type EffectiveRule, type EndpointPolicy, type PolicyIndexDiff } from '../../engine/types.js';
 import { FIRST_PEER_CLASS, PeerClasses, type IpcacheEntry, type PeerClass } from './peer-classes.js';
-import { directionEntries, PreparedDirection, type PeerEntryCache, type RuleIds } from './policy-entries.js';
-import { BPF_DEFAULT_RULE, diffBpfEntries, type BpfPolicyEntry, type BpfRuleRef } from './types.js';
+import { diffDirectionStates, directionEntries, PreparedDirection, stateEntries, type DirectionState, type RuleIds } from './policy-entries.js';
+import { BPF_DEFAULT_RULE, type BpfEntryDiff, type BpfPolicyEntry, type BpfRuleRef } from './types.js';
 
 /** One endpoint whose policy map entries changed. */
 export interface BpfEndpointChange {
   /** The endpoint's key in the index (`x/a`). */
   readonly key: string;
-  /** Its full entries now. */
+  /** Its full entries now (made when read). */
   readonly entries: readonly BpfPolicyEntry[];
   /** Entries to write (new keys, or new values). */
   readonly set: readonly BpfPolicyEntry[];
@@ -35,12 +35,16 @@ interface EndpointState {
   readonly policy: EndpointPolicy;
   readonly ingress: PreparedDirection;
   readonly egress: PreparedDirection;
-  /** Entries per direction; undefined when the direction must be compiled again. */
-  ingressEntries: readonly BpfPolicyEntry[] | undefined;
-  egressEntries: readonly BpfPolicyEntry[] | undefined;
-  /** Per direction, the peers' entries of the last compilation, to reuse. */
-  readonly caches: { ingress: PeerEntryCache | undefined; egress: PeerEntryCache | undefined };
-  entries: readonly BpfPolicyEntry[];
+  /** Each direction's compiled entries; undefined when the direction must be compiled again. */
+  ingressState: DirectionState | undefined;
+  egressState: DirectionState | undefined;
+  /** The last compiled state of each direction (what the next compilation starts from and diffs against). */
+  readonly last: { ingress: DirectionState | undefined; egress: DirectionState | undefined };
+}
+
+/** An endpoint's entries: ingress, then egress. */
+function endpointEntries(state: EndpointState): BpfPolicyEntry[] {
+  return [...(state.last.ingress === undefined ? [] : stateEntries(state.last.ingress)), ...(state.last.egress === undefined ? [] : stateEntries(state.last.egress))];
 }
 
 const policyText = (ref: PolicyRef): string => `${ref.dialect}\u0000${ref.kind}\u0000${ref.namespace ?? ''}\u0000${ref.name}`;
@@ -56,6 +60,7 @@ export class BpfMapCompiler {
   #afterClasses = new Map<number, PeerClass>();
   readonly #endpoints = new Map<string, EndpointState>();
   readonly #ruleIds = new Map<string, BpfRuleRef>();
+  readonly #ruleIdsOf = new WeakMap<EffectiveRule, { ingress?: number; egress?: number }>();
   readonly #rules = new Map<number, BpfRuleRef>([[BPF_DEFAULT_RULE, { id: BPF_DEFAULT_RULE, kind: 'default' }]]);
 
   // A tier's default deny has one id per endpoint, direction and tier, whatever policies
@@ -63,8 +68,14 @@ export class BpfMapCompiler {
   // the endpoint changes no entry of the peers its rules do not name.
   #ids(endpoint: string): RuleIds {
     return {
-      rule: (direction, tier, rule: EffectiveRule) =>
-        this.#ruleId(`r\u0000${direction}\u0000${policyText(rule.policy)}\u0000${rule.ruleIndex}`, (id) => ({ id, kind: 'rule', direction, policy: rule.policy, ruleIndex: rule.ruleIndex, tier })),
+      // Per rule object and direction: the index hands the same objects back for unchanged policies.
+      rule: (direction, tier, rule: EffectiveRule) => {
+        const known = this.#ruleIdsOf.get(rule);
+        const id = known?.[direction] ?? this.#ruleId(`r\u0000${direction}\u0000${policyText(rule.policy)}\u0000${rule.ruleIndex}`, (n) => ({ id: n, kind: 'rule', direction, policy: rule.policy, ruleIndex: rule.ruleIndex, tier }));
+        if (known === undefined) this.#ruleIdsOf.set(rule, { [direction]: id });
+        else known[direction] = id;
+        return id;
+      },
       isolated: (direction, tier, isolatedBy) => {
         const id = this.#ruleId(`i\u0000${endpoint}\u0000${direction}\u0000${tier}`, (n) => ({ id: n, kind: 'isolated', direction, tier, isolatedBy }));
         this.#rules.set(id, { id, kind: 'isolated', direction, tier, isolatedBy });
@@ -87,7 +98,6 @@ export class BpfMapCompiler {
     const beforeEntries = this.#classes.entries();
     const dirty = new Set<string>();
     const removedEndpoints: string[] = [];
-    const previous = new Map<string, readonly BpfPolicyEntry[]>();
     for (const ref of diff.removed) {
       const key = formatEndpointRef(ref);
       const state = this.#endpoints.get(key);
@@ -98,7 +108,6 @@ export class BpfMapCompiler {
     }
     for (const policy of diff.changed) {
       const old = this.#endpoints.get(policy.key);
-      if (old !== undefined) previous.set(policy.key, old.entries);
       const local = policy.addresses[0];
       const ids = this.#ids(policy.key);
       // A direction whose rules (and local address) did not change keeps its compiled form.
@@ -107,10 +116,9 @@ export class BpfMapCompiler {
         policy,
         ingress: old !== undefined && keep('ingress') ? old.ingress : new PreparedDirection('ingress', policy.ingress, local, ids),
         egress: old !== undefined && keep('egress') ? old.egress : new PreparedDirection('egress', policy.egress, local, ids),
-        ingressEntries: keep('ingress') ? old?.ingressEntries : undefined,
-        egressEntries: keep('egress') ? old?.egressEntries : undefined,
-        entries: old?.entries ?? [],
-        caches: { ingress: old?.caches.ingress, egress: old?.caches.egress },
+        ingressState: keep('ingress') ? old?.ingressState : undefined,
+        egressState: keep('egress') ? old?.egressState : undefined,
+        last: { ingress: old?.last.ingress, egress: old?.last.egress },
       };
       // Retain before release: CIDRs both versions name never drop to no user (no recomputation).
       for (const d of ['ingress', 'egress'] as const) {
@@ -134,48 +142,62 @@ export class BpfMapCompiler {
       // Classes that appeared or went change the entries of endpoints whose rules name
       // their identity or one of their CIDRs.
       const classIds = (entries: ReadonlyMap<string, PeerClass>): Map<number, PeerClass> => new Map([...entries.values()].filter((c) => c.id >= FIRST_PEER_CLASS).map((c) => [c.id, c]));
-      const beforeClasses = classIds(beforeEntries);
-      this.#afterClasses = classIds(after);
-      const afterClasses = this.#afterClasses;
+      const beforeClasses = this.#afterClasses;
+      const afterClasses = classIds(after);
+      const same = (a: PeerClass, b: PeerClass | undefined): boolean => b !== undefined && a.identity === b.identity && a.cidrs.join(',') === b.cidrs.join(',');
       const moved: PeerClass[] = [
-        ...[...afterClasses.values()].filter((c) => !beforeClasses.has(c.id)),
+        ...[...afterClasses.values()].filter((c) => !same(c, beforeClasses.get(c.id))),
         ...[...beforeClasses.values()].filter((c) => !afterClasses.has(c.id)),
       ];
+      // The same map object while no class came or went: compiled directions stay comparable.
+      if (moved.length > 0) this.#afterClasses = afterClasses;
       if (moved.length > 0) {
         for (const [key, state] of this.#endpoints) {
           const touches = (d: PreparedDirection): boolean => moved.some((c) => d.identities.has(c.identity) || c.cidrs.some((x) => d.cidrs.has(x)));
-          if (touches(state.ingress)) state.ingressEntries = undefined;
-          if (touches(state.egress)) state.egressEntries = undefined;
-          if (!dirty.has(key) && (state.ingressEntries === undefined || state.egressEntries === undefined)) {
-            previous.set(key, state.entries);
-            dirty.add(key);
-          }
+          if (touches(state.ingress)) state.ingressState = undefined;
+          if (touches(state.egress)) state.egressState = undefined;
+          if (state.ingressState === undefined || state.egressState === undefined) dirty.add(key);
         }
       }
     }
-    const classes = [...this.#afterClasses.values()];
     const endpoints: BpfEndpointChange[] = [];
     for (const key of [...dirty].sort()) {
       const state = this.#endpoints.get(key);
       if (state === undefined) continue;
+      const steps: BpfEntryDiff[] = [];
       for (const d of ['ingress', 'egress'] as const) {
-        if (state[`${d}Entries`] !== undefined) continue;
-        const next: PeerEntryCache = new Map();
-        state[`${d}Entries`] = directionEntries(state[d], classes, { previous: state.caches[d], next });
-        state.caches[d] = next;
+        const field = d === 'ingress' ? 'ingressState' : 'egressState';
+        const before = state.last[d];
+        const current = state[field];
+        if (current !== undefined) {
+          // Kept: nothing to write unless the last programmed state is another one.
+          if (current !== before) steps.push(diffDirectionStates(before, current));
+          state.last[d] = current;
+          continue;
+        }
+        const result = directionEntries(state[d], this.#afterClasses, before);
+        state[field] = result.state;
+        state.last[d] = result.state;
+        steps.push(diffDirectionStates(before, result.state, result.touched));
       }
-      const { ingressEntries = [], egressEntries = [] } = state;
-      const entries = [...ingressEntries, ...egressEntries];
-      state.entries = entries;
-      const change = diffBpfEntries(previous.get(key) ?? [], entries);
-      if (change.set.length > 0 || change.removed.length > 0) endpoints.push({ key, entries, ...change });
+      const change = { set: steps.flatMap((x) => x.set), removed: steps.flatMap((x) => x.removed) };
+      if (change.set.length > 0 || change.removed.length > 0) {
+        endpoints.push({
+          key,
+          ...change,
+          get entries() {
+            return endpointEntries(state);
+          },
+        });
+      }
     }
     return { ipcache: { set: set.sort((a, b) => (a.prefix < b.prefix ? -1 : 1)), removed: removed.sort() }, endpoints, removedEndpoints: removedEndpoints.sort() };
   }
 
   /** An endpoint's entries, or `undefined` when its rules are not known. */
   entries(key: string): readonly BpfPolicyEntry[] | undefined {
-    return this.#endpoints.get(key)?.entries;
+    const state = this.#endpoints.get(key);
+    return state === undefined ? undefined : endpointEntries(state);
   }
 
   /** Every ipcache entry. */

@@ -19,7 +19,7 @@ import {
   FULL_PORTS, intersectPorts, NO_PORTS, portRange, rangeToPrefixes, subtractPorts, takePorts, normalisePorts, unionPorts, type PortSet,
 } from './port-set.js';
 import { type PeerClass } from './peer-classes.js';
-import { BPF_ANY_IDENTITY, BPF_DEFAULT_RULE, type BpfPolicyEntry } from './types.js';
+import { BPF_ANY_IDENTITY, BPF_DEFAULT_RULE, diffBpfEntries, type BpfEntryDiff, type BpfPolicyEntry } from './types.js';
 
 /** What decides a point of the (protocol, port) space: a verdict and the rule id. */
 interface Decision {
@@ -45,6 +45,7 @@ interface Prepared {
   readonly tier: number;
   readonly decision: Decision | undefined;
   readonly wildcard: boolean;
+  readonly facts: RuleFacts;
 }
 
 /**
@@ -54,12 +55,16 @@ interface Prepared {
  */
 export class PreparedDirection {
   readonly rules: readonly Prepared[];
+  /** Indices of the rules with an atom that holds every peer. */
+  readonly wildcards: readonly number[];
   readonly tierEnds: readonly (Decision | undefined)[];
   readonly identities: ReadonlySet<number>;
   readonly cidrs: ReadonlySet<string>;
-  /** Rules with an atom naming the identity; rules with an identity-less atom naming the CIDR. */
-  readonly byIdentity = new Map<number, number[]>();
-  readonly byCidr = new Map<string, number[]>();
+  /** Rules with an atom naming the identity; rules with an identity-less atom naming the CIDR (built on demand). */
+  #byIdentity: Map<number, number[]> | undefined;
+  #byCidr: Map<string, number[]> | undefined;
+  /** Peers looked up by a walk over the rules, before the two maps above are built. */
+  #walks = 0;
   readonly protocols: readonly number[];
   readonly #portCache = new Map<number, PortSet>();
 
@@ -74,31 +79,55 @@ export class PreparedDirection {
     const cidrs = new Set<string>();
     const protocols = new Set<number>();
     const tierEnds: (Decision | undefined)[] = [];
+    const wildcards: number[] = [];
     effective.tiers.forEach((tier, index) => {
       for (const rule of tier.rules) {
         const decision = rule.action === 'allow' || rule.action === 'deny' ? { verdict: rule.action, rule: ids.rule(direction, tier.tier, rule) } : undefined;
-        rules.push({ rule, tier: index, decision, wildcard: rule.remote.peers.some((a) => a.identities === undefined && a.cidrs === undefined) });
-        for (const atom of rule.remote.peers) {
-          for (const id of atom.identities ?? []) {
-            identities.add(id);
-            addTo(this.byIdentity, id, rules.length - 1);
-          }
-          if (atom.identities === undefined) for (const c of atom.cidrs ?? []) addTo(this.byCidr, c, rules.length - 1);
-          for (const c of [...(atom.cidrs ?? []), ...(atom.except ?? [])]) cidrs.add(c);
-        }
-        if (rule.protocol !== undefined) protocols.add(rule.protocol);
-        if (rule.notProtocol !== undefined) protocols.add(rule.notProtocol);
-        const ports = [rule.local.ports, rule.local.notPorts, rule.remote.ports, rule.remote.notPorts];
-        if (ports.some((p) => p !== undefined)) for (const p of PORT_PROTOCOLS) protocols.add(p);
-        if (rule.icmp !== undefined || rule.notIcmp !== undefined) for (const p of ICMP_PROTOCOLS) protocols.add(p);
+        const facts = factsOf(rule);
+        const at = rules.length;
+        rules.push({ rule, tier: index, decision, wildcard: facts.wildcard, facts });
+        if (facts.wildcard) wildcards.push(at);
+        for (const id of facts.identities) identities.add(id);
+        for (const c of facts.cidrs) cidrs.add(c);
+        for (const p of facts.protocols) protocols.add(p);
       }
       tierEnds.push(tier.end === 'deny' ? { verdict: 'deny', rule: ids.isolated(direction, tier.tier, tier.isolatedBy) } : undefined);
     });
     this.rules = rules;
+    this.wildcards = wildcards;
     this.tierEnds = tierEnds;
     this.identities = identities;
     this.cidrs = cidrs;
     this.protocols = [...protocols].sort((a, b) => a - b);
+  }
+
+  /**
+   * Indices of the rules with an atom naming the peer's identity, or an identity-less
+   * atom naming one of its CIDRs, ascending. The first few peers are found by a walk
+   * over the rules (a change touches a few peers); after those, by maps built once.
+   */
+  candidates(peer: PeerClass): number[] {
+    if (this.#byIdentity === undefined && this.#walks < 16) {
+      this.#walks += 1;
+      const out: number[] = [];
+      this.rules.forEach((p, i) => {
+        if (p.facts.identities.includes(peer.identity) || p.facts.keyCidrs.some((c) => peer.cidrs.includes(c))) out.push(i);
+      });
+      return out;
+    }
+    if (this.#byIdentity === undefined || this.#byCidr === undefined) {
+      const byIdentity = new Map<number, number[]>();
+      const byCidr = new Map<string, number[]>();
+      this.rules.forEach((p, i) => {
+        for (const id of p.facts.identities) addTo(byIdentity, id, i);
+        for (const c of p.facts.keyCidrs) addTo(byCidr, c, i);
+      });
+      this.#byIdentity = byIdentity;
+      this.#byCidr = byCidr;
+    }
+    const found = new Set<number>(this.#byIdentity.get(peer.identity));
+    for (const c of peer.cidrs) for (const i of this.#byCidr.get(c) ?? []) found.add(i);
+    return [...found].sort((a, b) => a - b);
   }
 
   /** Whether the direction has no tiers: everything is allowed. */
@@ -116,6 +145,42 @@ export class PreparedDirection {
     }
     return set;
   }
+}
+
+/** What a rule names, whatever its place: kept per rule object (the index shares unchanged ones). */
+interface RuleFacts {
+  readonly wildcard: boolean;
+  readonly identities: readonly number[];
+  /** CIDRs of its identity-less atoms (what the rule is found by). */
+  readonly keyCidrs: readonly string[];
+  /** Every CIDR and exception it names. */
+  readonly cidrs: readonly string[];
+  /** Protocols whose key space it may split. */
+  readonly protocols: readonly number[];
+}
+
+const ruleFacts = new WeakMap<EffectiveRule, RuleFacts>();
+
+function factsOf(rule: EffectiveRule): RuleFacts {
+  let facts = ruleFacts.get(rule);
+  if (facts !== undefined) return facts;
+  const identities: number[] = [];
+  const keyCidrs: string[] = [];
+  const cidrs: string[] = [];
+  const protocols: number[] = [];
+  for (const atom of rule.remote.peers) {
+    if (atom.identities !== undefined) identities.push(...atom.identities);
+    else keyCidrs.push(...(atom.cidrs ?? []));
+    cidrs.push(...(atom.cidrs ?? []), ...(atom.except ?? []));
+  }
+  if (rule.protocol !== undefined) protocols.push(rule.protocol);
+  if (rule.notProtocol !== undefined) protocols.push(rule.notProtocol);
+  const ports = [rule.local.ports, rule.local.notPorts, rule.remote.ports, rule.remote.notPorts];
+  if (ports.some((p) => p !== undefined)) protocols.push(...PORT_PROTOCOLS);
+  if (rule.icmp !== undefined || rule.notIcmp !== undefined) protocols.push(...ICMP_PROTOCOLS);
+  facts = { wildcard: rule.remote.peers.some((a) => a.identities === undefined && a.cidrs === undefined), identities, keyCidrs, cidrs, protocols };
+  ruleFacts.set(rule, facts);
+  return facts;
 }
 
 function addTo<K>(map: Map<K, number[]>, key: K, index: number): void {
@@ -314,12 +379,34 @@ function namedClasses(d: PreparedDirection, classes: Iterable<PeerClass>): PeerC
   return [...out.values()].sort((a, b) => a.id - b.id);
 }
 
+/** One peer's entries and what they were computed from (reused while that is the same). */
+interface PeerState {
+  readonly rules: readonly EffectiveRule[];
+  readonly key: string;
+  readonly entries: readonly BpfPolicyEntry[];
+}
+
 /**
- * Peer entries of an earlier compilation of the same endpoint direction, by peer class:
- * reused when the rules that match the peer are the same rule objects in the same tiers
- * and the any-identity verdicts did not change (one policy of thousands changed).
+ * One endpoint direction's policy map entries, and what the next compilation of the
+ * direction needs to redo only what changed.
  */
-export type PeerEntryCache = Map<number, { readonly rules: readonly EffectiveRule[]; readonly key: string; readonly entries: readonly BpfPolicyEntry[] }>;
+export interface DirectionState {
+  readonly prepared: PreparedDirection;
+  /** The peer classes it was compiled against (the same map object while none moved). */
+  readonly classes: ReadonlyMap<number, PeerClass>;
+  /** Everything every peer's entries depend on besides its own rules. */
+  readonly shared: string;
+  /** The entries for any other peer ({@link BPF_ANY_IDENTITY}). */
+  readonly any: readonly BpfPolicyEntry[];
+  /** Per peer class with entries of its own. */
+  readonly peers: ReadonlyMap<number, PeerState>;
+}
+
+/** A direction compiled: its state, and when known, the only peers whose entries may differ from the previous state's. */
+export interface DirectionResult {
+  readonly state: DirectionState;
+  readonly touched?: ReadonlySet<number>;
+}
 
 const decisionText = (x: Decision | undefined): string => (x === undefined ? '-' : `${x.verdict}/${x.rule}`);
 
@@ -329,40 +416,153 @@ function verdictsText(v: Verdicts): string {
   return parts.join(';');
 }
 
+/** Classes by identity and by named CIDR, per class map (built once per map object). */
+const classIndexes = new WeakMap<ReadonlyMap<number, PeerClass>, { byIdentity: Map<number, number[]>; byCidr: Map<string, number[]> }>();
+
+function classIndex(classes: ReadonlyMap<number, PeerClass>): { byIdentity: Map<number, number[]>; byCidr: Map<string, number[]> } {
+  let index = classIndexes.get(classes);
+  if (index === undefined) {
+    index = { byIdentity: new Map(), byCidr: new Map() };
+    for (const c of classes.values()) {
+      if (c.cidrs.length === 0) continue;
+      addTo(index.byIdentity, c.identity, c.id);
+      for (const x of c.cidrs) addTo(index.byCidr, x, c.id);
+    }
+    classIndexes.set(classes, index);
+  }
+  return index;
+}
+
+/** The class a peer number stands for in this direction, when it needs entries of its own. */
+function namedClass(d: PreparedDirection, classes: ReadonlyMap<number, PeerClass>, id: number): PeerClass | undefined {
+  const c = classes.get(id);
+  if (c === undefined || c.cidrs.length === 0) return d.identities.has(id) ? { id, identity: id as PeerClass['identity'], cidrs: [] } : undefined;
+  return d.identities.has(c.identity) || c.cidrs.some((x) => d.cidrs.has(x)) ? c : undefined;
+}
+
+/**
+ * The rules that came or went between two preparations of a direction, when every rule
+ * both hold keeps its tier and its order relative to the others (then a peer none of
+ * them names has the same rules, in the same order, as before); undefined otherwise.
+ */
+function changedRules(before: PreparedDirection, after: PreparedDirection): EffectiveRule[] | undefined {
+  const old = before.rules;
+  const now = after.rules;
+  let head = 0;
+  while (head < old.length && head < now.length && (old[head] as Prepared).rule === (now[head] as Prepared).rule) {
+    if ((old[head] as Prepared).tier !== (now[head] as Prepared).tier) return undefined;
+    head += 1;
+  }
+  let tail = 0;
+  while (tail < old.length - head && tail < now.length - head && (old[old.length - 1 - tail] as Prepared).rule === (now[now.length - 1 - tail] as Prepared).rule) {
+    if ((old[old.length - 1 - tail] as Prepared).tier !== (now[now.length - 1 - tail] as Prepared).tier) return undefined;
+    tail += 1;
+  }
+  const oldMiddle = old.slice(head, old.length - tail);
+  const newMiddle = now.slice(head, now.length - tail);
+  const had = new Set(oldMiddle.map((p) => p.rule));
+  const has = new Set(newMiddle.map((p) => p.rule));
+  const keptBefore = oldMiddle.filter((p) => has.has(p.rule));
+  const keptAfter = newMiddle.filter((p) => had.has(p.rule));
+  if (keptBefore.length !== keptAfter.length) return undefined;
+  for (let i = 0; i < keptBefore.length; i += 1) {
+    const a = keptBefore[i] as Prepared;
+    const b = keptAfter[i] as Prepared;
+    if (a.rule !== b.rule || a.tier !== b.tier) return undefined;
+  }
+  return [...oldMiddle.filter((p) => !has.has(p.rule)), ...newMiddle.filter((p) => !had.has(p.rule))].map((p) => p.rule);
+}
+
+/** The peer numbers whose entries the rules may change: classes of the identities and CIDRs they name. */
+function peersNamedBy(rules: readonly EffectiveRule[], classes: ReadonlyMap<number, PeerClass>): Set<number> {
+  const index = classIndex(classes);
+  const out = new Set<number>();
+  for (const rule of rules) {
+    for (const atom of rule.remote.peers) {
+      for (const id of atom.identities ?? []) {
+        out.add(id);
+        for (const c of index.byIdentity.get(id) ?? []) out.add(c);
+      }
+      for (const x of [...(atom.cidrs ?? []), ...(atom.except ?? [])]) for (const c of index.byCidr.get(x) ?? []) out.add(c);
+    }
+  }
+  return out;
+}
+
 /**
  * The policy map entries of one endpoint direction: entries for any other peer
  * ({@link BPF_ANY_IDENTITY}), and for each class some rule names whose verdicts differ
- * from those. With `cache`, unchanged peers' entries come from `previous`; every peer's
- * go into `next`.
+ * from those. With the direction's `previous` state: when the any-identity verdicts,
+ * tiers and classes are the same and the rules that stayed kept their order, only the
+ * peers that the rules which came or went name are computed again (`touched`); otherwise
+ * every peer, reusing the entries of those whose rules are the same objects.
  */
-export function directionEntries(d: PreparedDirection, classes: Iterable<PeerClass>, cache?: { readonly previous: PeerEntryCache | undefined; readonly next: PeerEntryCache }): BpfPolicyEntry[] {
-  if (d.open) return [{ direction: d.direction, identity: BPF_ANY_IDENTITY, port: 0, portBits: 0, ...DEFAULT_ALLOW }];
-  const wildcard = d.rules.flatMap((r, i) => (r.wildcard ? [i] : []));
-  const any = verdictsFor(d, wildcard);
-  const out = fullEntries(d.direction, BPF_ANY_IDENTITY, any);
-  const shared = cache === undefined ? '' : `${d.localAddress ?? '-'}|${verdictsText(any)}|${d.tierEnds.map(decisionText).join(',')}`;
-  for (const peer of namedClasses(d, classes)) {
-    const candidates = new Set<number>(d.byIdentity.get(peer.identity));
-    for (const c of peer.cidrs) for (const i of d.byCidr.get(c) ?? []) candidates.add(i);
-    const extra = [...candidates].filter((i) => !(d.rules[i] as Prepared).wildcard && (d.rules[i] as Prepared).rule.remote.peers.some((a) => atomMatches(a, peer)));
-    if (extra.length === 0) continue;
-    const matching = [...wildcard, ...extra].sort((a, b) => a - b);
-    let entries: readonly BpfPolicyEntry[] | undefined;
-    if (cache !== undefined) {
-      const rules = matching.map((i) => (d.rules[i] as Prepared).rule);
-      const key = `${peer.identity}|${peer.cidrs.join(',')}|${matching.map((i) => (d.rules[i] as Prepared).tier).join(',')}|${shared}`;
-      const before = cache.previous?.get(peer.id);
-      if (before !== undefined && before.key === key && before.rules.length === rules.length && before.rules.every((r, i) => r === rules[i])) entries = before.entries;
-      if (entries === undefined) {
-        const v = verdictsFor(d, matching, any, extra);
-        entries = sparseEntries(d.direction, peer.id, v, any) ?? fullEntries(d.direction, peer.id, v);
-      }
-      cache.next.set(peer.id, { rules, key, entries });
-    } else {
-      const v = verdictsFor(d, matching, any, extra);
-      entries = sparseEntries(d.direction, peer.id, v, any) ?? fullEntries(d.direction, peer.id, v);
-    }
-    out.push(...entries);
+export function directionEntries(d: PreparedDirection, classes: ReadonlyMap<number, PeerClass>, previous?: DirectionState): DirectionResult {
+  if (d.open) {
+    return { state: { prepared: d, classes, shared: 'open', any: [{ direction: d.direction, identity: BPF_ANY_IDENTITY, port: 0, portBits: 0, ...DEFAULT_ALLOW }], peers: new Map() } };
   }
+  const wildcard = d.wildcards;
+  const any = verdictsFor(d, wildcard);
+  const anyEntries = fullEntries(d.direction, BPF_ANY_IDENTITY, any);
+  const shared = `${d.localAddress ?? '-'}|${verdictsText(any)}|${d.tierEnds.map(decisionText).join(',')}`;
+  const peerState = (peer: PeerClass): PeerState | undefined => {
+    const extra = d.candidates(peer).filter((i) => !(d.rules[i] as Prepared).wildcard && (d.rules[i] as Prepared).rule.remote.peers.some((a) => atomMatches(a, peer)));
+    if (extra.length === 0) return undefined;
+    const matching = [...wildcard, ...extra].sort((a, b) => a - b);
+    const rules = matching.map((i) => (d.rules[i] as Prepared).rule);
+    const key = `${peer.identity}|${peer.cidrs.join(',')}|${matching.map((i) => (d.rules[i] as Prepared).tier).join(',')}|${shared}`;
+    const before = previous?.peers.get(peer.id);
+    if (before !== undefined && before.key === key && before.rules.length === rules.length && before.rules.every((r, i) => r === rules[i])) return before;
+    const v = verdictsFor(d, matching, any, extra);
+    return { rules, key, entries: sparseEntries(d.direction, peer.id, v, any) ?? fullEntries(d.direction, peer.id, v) };
+  };
+
+  const changed = previous !== undefined && previous.shared === shared && previous.classes === classes ? changedRules(previous.prepared, d) : undefined;
+  if (previous !== undefined && changed !== undefined) {
+    const touched = peersNamedBy(changed, classes);
+    const peers = new Map(previous.peers);
+    for (const id of touched) {
+      const peer = namedClass(d, classes, id);
+      const state = peer === undefined ? undefined : peerState(peer);
+      if (state === undefined) peers.delete(id);
+      else peers.set(id, state);
+    }
+    return { state: { prepared: d, classes, shared, any: anyEntries, peers }, touched };
+  }
+  const peers = new Map<number, PeerState>();
+  for (const peer of namedClasses(d, classes.values())) {
+    const state = peerState(peer);
+    if (state !== undefined) peers.set(peer.id, state);
+  }
+  return { state: { prepared: d, classes, shared, any: anyEntries, peers } };
+}
+
+/** Every entry of a direction state: the any-identity ones, then each peer's by class number. */
+export function stateEntries(state: DirectionState): BpfPolicyEntry[] {
+  const out = [...state.any];
+  for (const id of [...state.peers.keys()].sort((a, b) => a - b)) out.push(...(state.peers.get(id) as PeerState).entries);
   return out;
+}
+
+/** The set and delete operations from one state of a direction to the next (`touched`: the only peers that may differ). */
+export function diffDirectionStates(before: DirectionState | undefined, after: DirectionState, touched?: ReadonlySet<number>): BpfEntryDiff {
+  if (before === undefined) return { set: stateEntries(after), removed: [] };
+  const anyDiff = diffBpfEntries(before.any, after.any);
+  const set = [...anyDiff.set];
+  const removed = [...anyDiff.removed];
+  const compare = (id: number): void => {
+    const old = before.peers.get(id)?.entries;
+    const now = after.peers.get(id)?.entries;
+    if (old === now) return;
+    const step = diffBpfEntries(old ?? [], now ?? []);
+    set.push(...step.set);
+    removed.push(...step.removed);
+  };
+  if (touched !== undefined) {
+    for (const id of touched) compare(id);
+  } else {
+    for (const id of after.peers.keys()) compare(id);
+    for (const id of before.peers.keys()) if (!after.peers.has(id)) compare(id);
+  }
+  return { set, removed };
 }

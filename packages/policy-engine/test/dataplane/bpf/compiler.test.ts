@@ -79,4 +79,38 @@ describe('BpfMapCompiler', () => {
     compiler.apply(index.upsertPolicy(fromCidr(81)));
     expect([verdict(80), verdict(81)]).toEqual(['deny', 'allow']);
   });
+
+  it('writes only the entries of a policy that comes and goes among many, and ends where a fresh compiler does', () => {
+    const index = new PolicyIndex();
+    const compiler = new BpfMapCompiler();
+    const allow = (name: string, cidr: string, port: number, from?: Record<string, string>) => compileNetworkPolicy(parseNetworkPolicy({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name, namespace: 'x' },
+      spec: { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [from === undefined ? { ipBlock: { cidr } } : { podSelector: { matchLabels: from } }], ports: [{ protocol: 'TCP', port }] }] },
+    }));
+    compiler.apply(index.apply([
+      { kind: 'upsert-endpoint', endpoint: pod('a', '10.9.2.1', { pod: 'a' }) },
+      { kind: 'upsert-endpoint', endpoint: pod('b', '10.8.0.2', { pod: 'b' }) },
+      ...Array.from({ length: 300 }, (_, i) => ({ kind: 'upsert-policy' as const, policy: allow(`p${i}`, `10.200.${i >> 8}.${i & 255}/32`, 1000 + i) })),
+    ]));
+    const toggled = allow('from-a', '', 80, { pod: 'a' });
+    const fresh = (): string[] => {
+      const again = new BpfMapCompiler();
+      again.apply({ changed: index.allEffectiveRules().map((e) => ({ ...e, changed: ['ingress', 'egress'] as const })), removed: [], ipcache: { set: index.ipIdentities(), removed: [] } });
+      return (again.entries('x/b') ?? []).map((e) => `${e.direction} ${e.identity} ${e.protocol ?? '*'} ${e.port}/${e.portBits} ${e.verdict}`).sort();
+    };
+    const held = (): string[] => (compiler.entries('x/b') ?? []).map((e) => `${e.direction} ${e.identity} ${e.protocol ?? '*'} ${e.port}/${e.portBits} ${e.verdict}`).sort();
+    const verdict = () => lookupBpfVerdict(compiler.entries('x/b') ?? [], compiler.ipcache(), { direction: 'ingress', remote: '10.9.2.1', protocol: PROTOCOL.TCP, port: 80 }).entry?.verdict;
+
+    const added = compiler.apply(index.upsertPolicy(toggled));
+    expect(added.endpoints.map((e) => [e.key, e.set.length, e.removed.length])).toEqual([['x/b', 1, 0]]);
+    expect(verdict()).toBe('allow');
+    expect(held()).toEqual(fresh());
+
+    const removed = compiler.apply(index.deletePolicy(toggled.ref));
+    expect(removed.endpoints.map((e) => [e.key, e.set.length, e.removed.length])).toEqual([['x/b', 0, 1]]);
+    expect(verdict()).toBe('deny');
+    expect(held()).toEqual(fresh());
+  });
 });
