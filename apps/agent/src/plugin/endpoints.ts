@@ -48,8 +48,8 @@ export class StoreEndpointRegistry implements EndpointRegistry {
 
 /**
  * A registry with the agent's policy hooks: records go to `registry`, ADD's `enforce`
- * goes to `hooks.enforce`, and every unregister (DEL, GC, a failed ADD's undo) is
- * followed by `hooks.forget`.
+ * goes to `hooks.enforce`, CHECK's `checkPolicy` to `hooks.check`, and every unregister
+ * (DEL, GC, a failed ADD's undo) is followed by `hooks.forget`.
  */
 export function endpointRegistryWithPolicy(registry: EndpointRegistry, hooks: EndpointPolicyHooks): EndpointRegistry {
   return {
@@ -61,5 +61,6 @@ export function endpointRegistryWithPolicy(registry: EndpointRegistry, hooks: En
       await hooks.forget(network, containerId);
     },
     enforce: (record) => hooks.enforce(record),
+    ...(hooks.check === undefined ? {} : { checkPolicy: (record: EndpointRecord) => hooks.check?.(record) ?? Promise.resolve([]) }),
   };
 }

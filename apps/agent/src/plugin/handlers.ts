@@ -184,6 +184,7 @@ async function check(ports: TwillPluginPorts, request: CheckRequest): Promise<vo
     ];
     const endpoint = await datastore.endpoints.get(config.network, request.containerId);
     if (endpoint === undefined) drift.push(`endpoint: ${config.network}/${request.containerId} is not registered`);
+    else if (datastore.endpoints.checkPolicy !== undefined) drift.push(...(await datastore.endpoints.checkPolicy(endpoint)));
     if (drift.length > 0) throw new AttachmentDriftError(drift);
   });
 }
@@ -233,8 +234,9 @@ async function status(ports: TwillPluginPorts, request: RequestBase): Promise<vo
  *   to the request's version. A failed ADD undoes every step.
  * - DEL: links, then addresses (by handle), then the endpoint; idempotent, also with the
  *   namespace gone.
- * - CHECK: links, addresses, routes, IPAM and the endpoint against prevResult; drift is
- *   AttachmentDriftError (121) with every difference in `details`.
+ * - CHECK: links, addresses, routes, IPAM, the endpoint and (with the agent) its policy
+ *   attachment against prevResult; drift is AttachmentDriftError (121) with every
+ *   difference in `details`.
  * - GC: every endpoint of the network not in `cni.dev/valid-attachments` loses its links,
  *   addresses and record.
  * - STATUS: code 50 while the datastore cannot be written.

@@ -92,6 +92,8 @@ export interface EndpointRegistry {
    * A rejection fails the ADD, which undoes every step.
    */
   enforce?(record: EndpointRecord): Promise<void>;
+  /** CHECK's part for policy: how the endpoint's enforcement differs from what it should be, in words; empty when in place. */
+  checkPolicy?(record: EndpointRecord): Promise<readonly string[]>;
 }
 
 /** What the agent adds to the registry of the plugin it serves (see `serveTwill`). */
@@ -100,6 +102,8 @@ export interface EndpointPolicyHooks {
   enforce(record: EndpointRecord): Promise<void>;
   /** Drops what was programmed for a container's endpoint; called after the record is gone. */
   forget(network: string, containerId: string): Promise<void>;
+  /** For CHECK: differences between the endpoint's enforcement and what it should be, in words. */
+  check?(record: EndpointRecord): Promise<readonly string[]>;
 }
 
 /** The embedded datastore a call works on. */

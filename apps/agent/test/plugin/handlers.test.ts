@@ -240,6 +240,8 @@ describe('twill plugin handlers (fake kernel, memory store)', () => {
 class RecordingPolicy implements EndpointPolicyHooks {
   readonly calls: string[] = [];
   fail: Error | undefined;
+  /** What `check` answers. */
+  drift: string[] = [];
   linksAtEnforce: string[] = [];
   /** The kernel the handlers plumb, to see what exists when enforce is called. */
   plumbing: FakePlumbing | undefined;
@@ -253,6 +255,11 @@ class RecordingPolicy implements EndpointPolicyHooks {
   forget(network: string, containerId: string): Promise<void> {
     this.calls.push(`forget ${network}/${containerId}`);
     return Promise.resolve();
+  }
+
+  check(record: EndpointRecord): Promise<readonly string[]> {
+    this.calls.push(`check ${record.containerId}`);
+    return Promise.resolve(this.drift);
   }
 }
 
@@ -302,5 +309,16 @@ describe('twill plugin handlers with the agent\'s policy hooks', () => {
     await call(handlers, 'ADD', poolConfig, { CNI_CONTAINERID: 'c2' });
     await call(handlers, 'GC', { ...poolConfig, 'cni.dev/valid-attachments': [{ containerID: 'c2', ifname: 'eth0' }] });
     expect(policy.calls.filter((c) => c.startsWith('forget'))).toEqual(['forget net1/c1']);
+  });
+
+  it('CHECK reports the policy attachment\'s drift with the rest (code 121), and passes when it is in place', async () => {
+    const { handlers, policy } = withPolicy();
+    const { out } = await call(handlers, 'ADD', poolConfig);
+    const prevResult = out as unknown as CniResult;
+    expect((await call(handlers, 'CHECK', { ...poolConfig, prevResult })).code).toBe(0);
+    expect(policy.calls.at(-1)).toBe('check c1');
+    policy.drift = ['policy: endpoint shop/web-0 is not attached to the nftables dataplane'];
+    const drift = await call(handlers, 'CHECK', { ...poolConfig, prevResult });
+    expect(drift.out).toMatchObject({ code: 121, msg: 'twill: the attachment has drifted (1 difference)', details: 'policy: endpoint shop/web-0 is not attached to the nftables dataplane' });
   });
 });

@@ -234,6 +234,14 @@ export class PolicyState {
     return indexed !== undefined && indexed.record.containerId === record.containerId && this.#attached.get(key)?.hostInterface === record.hostInterface;
   }
 
+  /** Where an endpoint stands: in the index (as this record?), attached (to which interface?). */
+  standing(record: EndpointRecord): { readonly key: string; readonly indexedAs?: string; readonly attachedTo?: string } {
+    const { key } = endpointKeyOf(record);
+    const indexed = this.#indexed.get(key)?.record.containerId;
+    const attached = this.#attached.get(key)?.hostInterface;
+    return { key, ...(indexed === undefined ? {} : { indexedAs: indexed }), ...(attached === undefined ? {} : { attachedTo: attached }) };
+  }
+
   /** The problem of an item, if the last flush left one. */
   errorOf(record: EndpointRecord): string | undefined {
     return this.#errors.get(`endpoint:${endpointKeyOf(record).key}`);

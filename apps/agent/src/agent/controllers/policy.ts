@@ -178,6 +178,30 @@ export class PolicyController implements AgentController {
   }
 
   /**
+   * CHECK's part: how the endpoint's enforcement differs from what it should be, in
+   * words (not in the index, not attached, attached elsewhere, an apply pending or
+   * failed, or the driver reading back less than it programmed); empty when in place.
+   * Reads the kernel through the driver's `status()`.
+   */
+  async check(record: EndpointRecord): Promise<readonly string[]> {
+    const dataplane = this.#options.dataplane;
+    if (dataplane === undefined || record.network !== this.#options.network) return [];
+    const { key, indexedAs, attachedTo } = this.#state.standing(record);
+    const problem = this.#state.errorOf(record);
+    const drift: string[] = [];
+    if (problem !== undefined) drift.push(`policy: endpoint ${key} refused: ${problem}`);
+    if (indexedAs !== record.containerId) drift.push(`policy: endpoint ${key} is ${indexedAs === undefined ? 'not in the policy index' : `container ${indexedAs}'s in the policy index`}`);
+    if (attachedTo === undefined) drift.push(`policy: endpoint ${key} is not attached to the ${dataplane.driver} dataplane`);
+    else if (attachedTo !== record.hostInterface) drift.push(`policy: endpoint ${key} is attached to ${attachedTo}, not ${record.hostInterface}`);
+    if (drift.length > 0) return drift;
+    if (this.#programmed < this.#sequence) drift.push(`policy: changes are waiting to be programmed${this.#lastError === undefined ? '' : ` (last apply failed: ${this.#lastError})`}`);
+    const programmed = (await dataplane.status()).endpoints.find((e) => e.key === key);
+    if (programmed === undefined) drift.push(`policy: the ${dataplane.driver} dataplane has no endpoint ${key}`);
+    else if (!programmed.programmed) drift.push(`policy: the ${dataplane.driver} dataplane has endpoint ${key} on ${programmed.hostInterface} not fully programmed`);
+    return drift;
+  }
+
+  /**
    * Resolves once every change the controller has taken so far is programmed (at once
    * when nothing is pending); rejects with the driver's error when that apply fails.
    */

@@ -28,6 +28,8 @@ class RecordingDataplane implements Dataplane {
   #gate: Promise<void> | undefined;
   #open: (() => void) | undefined;
   failNext: Error | undefined;
+  /** Endpoints the kernel is said to hold only in part (as a driver reads back after tampering). */
+  readonly partial = new Set<string>();
 
   /** Holds every apply until `release()`. */
   hold(): void {
@@ -78,7 +80,7 @@ class RecordingDataplane implements Dataplane {
   }
 
   status(): Promise<DataplaneStatus> {
-    return Promise.resolve({ driver: 'nftables', endpoints: [...this.attached].map(([key, hostInterface]) => ({ key, hostInterface, programmed: true })), drift: [] });
+    return Promise.resolve({ driver: 'nftables', endpoints: [...this.attached].map(([key, hostInterface]) => ({ key, hostInterface, programmed: !this.partial.has(key) })), drift: [] });
   }
 
   cleanup(): Promise<void> {
@@ -413,5 +415,22 @@ describe('PolicyController', () => {
     expect(dataplane.attached.get('x/b')).toBe('twc-new');
     expect(policy.status().endpoints.map((e) => [e.key, e.containerId, e.addresses])).toEqual([['x/b', 'c-new', ['10.0.0.7']]]);
     expect(dataplane.breaches).toEqual([]);
+  });
+
+  it('check tells CHECK where an endpoint\'s enforcement falls short, and nothing when it is in place', async () => {
+    const { registry, dataplane, controller } = setup();
+    const policy = controller();
+    await policy.start();
+    const b = record('cb', 'b', '10.0.0.2');
+    await registry.register(b);
+    await until('the record', () => policy.status().endpoints.length === 1);
+    expect(await policy.check(b)).toEqual(['policy: endpoint x/b is not attached to the nftables dataplane']);
+    await policy.enforce(b);
+    expect(await policy.check(b)).toEqual([]);
+    expect(await policy.check({ ...b, hostInterface: 'twother' })).toEqual(['policy: endpoint x/b is attached to twcb, not twother']);
+    dataplane.partial.add('x/b');
+    expect(await policy.check(b)).toEqual(['policy: the nftables dataplane has endpoint x/b on twcb not fully programmed']);
+    const stranger = record('cz', 'z', '10.0.0.26');
+    expect(await policy.check(stranger)).toEqual(['policy: endpoint x/z is not in the policy index', 'policy: endpoint x/z is not attached to the nftables dataplane']);
   });
 });
