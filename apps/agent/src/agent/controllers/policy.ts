@@ -144,8 +144,9 @@ export class PolicyController implements AgentController {
    * Puts a new endpoint's policy in place: resolves once the endpoint is in the index and
    * attached to this node's dataplane with its rules (at once without a dataplane). The
    * record may be ahead of the watch, or behind it.
-   * @throws PolicyIndexError when the index refuses the endpoint (an address another has);
-   *   the driver's error when the apply fails; PolicyControllerStoppedError after stop().
+   * @throws Error naming the container and the index's reason when the index refuses the
+   *   endpoint (an address another endpoint has); the driver's error when the apply fails;
+   *   PolicyControllerStoppedError after stop().
    */
   async enforce(record: EndpointRecord): Promise<void> {
     if (this.#stopped) throw new PolicyControllerStoppedError('the policy controller is stopped');
