@@ -167,15 +167,21 @@ export class PolicyController implements AgentController {
     await done;
   }
 
-  /** Drops a container's endpoint (DEL, GC, a failed ADD); resolves after the apply was tried. Never rejects. */
-  async forget(network: string, containerId: string): Promise<void> {
-    if (network !== this.#options.network || this.#stopped) return;
+  /**
+   * Drops a container's endpoint (DEL, GC, a failed ADD): resolves once the change is
+   * queued, without waiting for the apply, so DEL (which runs in the datastore's turn)
+   * does not hold other calls for a dataplane apply. Its links are gone already, and the
+   * pool's release cooldown keeps its address from another pod meanwhile. Never rejects;
+   * `settled()` waits for the apply.
+   */
+  forget(network: string, containerId: string): Promise<void> {
+    if (network !== this.#options.network || this.#stopped) return Promise.resolve();
     this.#state.deleteRecord(containerId);
-    if (!this.#loaded) return;
-    this.#merge(this.#state.flush());
-    const done = this.#waitFor(this.#sequence).catch(() => undefined);
-    void this.#kick();
-    await done;
+    if (this.#loaded) {
+      this.#merge(this.#state.flush());
+      void this.#kick();
+    }
+    return Promise.resolve();
   }
 
   /**

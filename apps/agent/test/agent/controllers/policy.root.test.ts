@@ -104,12 +104,17 @@ describe.skipIf(reason)(`policy controller with the nftables driver as root${rea
     const status = await dataplane.status();
     expect(status.endpoints.map((e) => [e.key, e.programmed])).toEqual([['x/a', true], ['x/b', true]]);
     expect(await controller.check(b)).toEqual([]);
-    // Taken out of the kernel behind the agent's back: CHECK's policy part says so.
-    execFileSync('ip', ['netns', 'exec', lab.node, 'nft', 'delete', 'element', 'inet', 'twill', 'ep_ingress', `{ "${b.hostInterface}" }`]);
-    expect(await controller.check(b)).toEqual([`policy: the nftables dataplane has endpoint x/b on ${b.hostInterface} not fully programmed`]);
 
     await registry.unregister(NETWORK, b.containerId);
     await controller.forget(NETWORK, b.containerId);
+    await controller.settled();
     expect((await dataplane.status()).endpoints.map((e) => e.key)).toEqual(['x/a']);
+    expect(await tcp('x/a', 'x/b')).toBe(true);
+
+    // Taken out of the kernel behind the agent's back: CHECK's policy part says so.
+    const a = recordOf('x/a');
+    expect(await controller.check(a)).toEqual([]);
+    execFileSync('ip', ['netns', 'exec', lab.node, 'nft', 'delete', 'element', 'inet', 'twill', 'ep_ingress', `{ "${a.hostInterface}" }`]);
+    expect(await controller.check(a)).toEqual([`policy: the nftables dataplane has endpoint x/a on ${a.hostInterface} not fully programmed`]);
   });
 });

@@ -291,6 +291,7 @@ describe('PolicyController', () => {
     expect(dataplane.attached.has('x/a')).toBe(true);
     await registry.unregister('k8s-pod-network', 'ca');
     await policy.forget('k8s-pod-network', 'ca');
+    await policy.settled();
     expect(dataplane.attached.size).toBe(0);
     expect(dataplane.rules.size).toBe(0);
     expect(dataplane.ipcache.size).toBe(0);
@@ -364,6 +365,7 @@ describe('PolicyController', () => {
     // Once the other one is gone, the endpoint goes in.
     await registry.unregister('k8s-pod-network', 'ca');
     await policy.forget('k8s-pod-network', 'ca');
+    await policy.settled();
     expect(policy.status().problems).toEqual([]);
     expect(policy.status().endpoints.map((e) => [e.key, e.attached])).toEqual([['x/b', true]]);
   });
@@ -412,6 +414,7 @@ describe('PolicyController', () => {
     expect([...dataplane.ipcache.keys()]).toEqual(['10.0.0.7']);
     await registry.unregister('k8s-pod-network', 'c-old');
     await policy.forget('k8s-pod-network', 'c-old');
+    await policy.settled();
     expect(dataplane.attached.get('x/b')).toBe('twc-new');
     expect(policy.status().endpoints.map((e) => [e.key, e.containerId, e.addresses])).toEqual([['x/b', 'c-new', ['10.0.0.7']]]);
     expect(dataplane.breaches).toEqual([]);
