@@ -25,7 +25,7 @@ export interface PolicyControllerOptions {
   readonly network: string;
   readonly metrics?: AgentMetrics;
   readonly logger?: AgentLogger;
-  /** How long after a failed apply it is tried again, in milliseconds (default 1000). */
+  /** How long after a failed apply it is tried again, in milliseconds (default 1000); doubled for each further failure in a row, up to a minute. A new change tries at once. */
   readonly retryMs?: number;
   /** A monotonic clock in milliseconds (default `performance.now`), for the programming latency. */
   readonly now?: () => number;
@@ -87,6 +87,8 @@ export class PolicyController implements AgentController {
   #synchronised = false;
   #stopped = false;
   #lastError: string | undefined;
+  /** Failed applies since the last success: the retry backs off with them. */
+  #failures = 0;
 
   constructor(options: PolicyControllerOptions) {
     this.#options = options;
@@ -300,6 +302,7 @@ export class PolicyController implements AgentController {
       try {
         const report = await dataplane.apply(change);
         this.#full = false;
+        this.#failures = 0;
         this.#programmed = sequence;
         this.#synchronised = true;
         this.#lastError = undefined;
@@ -312,7 +315,8 @@ export class PolicyController implements AgentController {
         this.#pending.restore(change);
         this.#pendingSince = Math.min(since, this.#pendingSince ?? since);
         this.#lastError = error instanceof Error ? error.message : String(error);
-        this.#logger.error({ error: this.#lastError, retryMs: this.#options.retryMs ?? 1000 }, 'policy: the dataplane apply failed');
+        this.#failures += 1;
+        this.#logger.error({ error: this.#lastError, failures: this.#failures, retryMs: this.#retryDelay() }, 'policy: the dataplane apply failed');
         this.#settle(sequence, error);
         this.#scheduleRetry();
         return false;
@@ -321,12 +325,17 @@ export class PolicyController implements AgentController {
     return true;
   }
 
+  // Doubles with each failure in a row, up to a minute: a driver that keeps failing is not hammered.
+  #retryDelay(): number {
+    return Math.min((this.#options.retryMs ?? 1000) * 2 ** Math.max(0, this.#failures - 1), 60_000);
+  }
+
   #scheduleRetry(): void {
     if (this.#retry !== undefined || this.#stopped) return;
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
       void this.#kick();
-    }, this.#options.retryMs ?? 1000);
+    }, this.#retryDelay());
     this.#retry.unref();
   }
 

@@ -436,4 +436,18 @@ describe('PolicyController', () => {
     const stranger = record('cz', 'z', '10.0.0.26');
     expect(await policy.check(stranger)).toEqual(['policy: endpoint x/z is not in the policy index', 'policy: endpoint x/z is not attached to the nftables dataplane']);
   });
+
+  it('tries a failed apply again by itself, and is ready once it succeeds', async () => {
+    const { registry, dataplane, controller } = setup();
+    await registry.register(record('ca', 'a', '10.0.0.1'));
+    dataplane.failNext = new Error('nft: Error: Could not process rule: Device or resource busy');
+    const policy = controller();
+    await policy.start();
+    expect(policy.ready()).toBe(false);
+    expect(policy.status().lastApplyError).toBe('nft: Error: Could not process rule: Device or resource busy');
+    await until('the retry', () => policy.ready());
+    expect(dataplane.attached.get('x/a')).toBe('twca');
+    expect(dataplane.applies).toHaveLength(2);
+    expect(dataplane.breaches).toEqual([]);
+  });
 });
