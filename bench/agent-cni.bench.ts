@@ -3,13 +3,14 @@
 // CNI_PATH search, exec, result decoding, the result cache), every plugin started inside
 // a scratch "node" namespace with `nsenter --net` (the same launcher for all sides), a
 // fresh pod namespace per ADD made before the clock starts. Sides: twill as installed
-// with an agent running (the native forwarder exec'd per call, handing it to the warm
-// server), Debian's `bridge` + `host-local` and `ptp` + `host-local`, with the same MTU,
+// with twill-agent running (the native forwarder exec'd per call, handing it to the
+// agent's warm plugin server, which also puts the endpoint's policy in place through the
+// nftables dataplane before ADD returns), Debian's `bridge` + `host-local` and `ptp` + `host-local`, with the same MTU,
 // IPv4 only, addresses from a /16 on every side. Serial ADD and DEL medians, and pods per
 // second (ADD then DEL) with 32 callers; sides alternate (A B C A B C) for ROUNDS rounds.
 // The issue's goals: serial at most 1.0x bridge+host-local, 32-way at least 1.5x.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,43 +42,84 @@ interface Round {
   addMs: number[];
   delMs: number[];
   podsPerSecond: number[];
+  /** CPU per pod at 32 callers: the exec'd processes, and (twill) the agent. */
+  processCpuMs: number[];
+  agentCpuMs: number[];
 }
 
 function conflist(plugin: Record<string, unknown>): NetworkConfigList {
   return decodeNetworkConfigList(JSON.stringify({ cniVersion: '1.0.0', name: `bench-${String(plugin['type'])}`, plugins: [plugin] }));
 }
 
+const AGENT_BIN = join(ROOT, 'apps', 'agent', 'bin', 'twill-agent.js');
+
+function readyz(node: ScratchNetns): number {
+  const curl = spawnSync('ip', ['netns', 'exec', node.name, 'curl', '-s', '-o', '/dev/null', '-m', '5', '-w', '%{http_code}', 'http://127.0.0.1:9099/readyz'], { encoding: 'utf8' });
+  return Number(curl.stdout);
+}
+
 /**
- * What the agent serves, in a process of its own: serveTwill from the sources (tsx
- * compiles once at start; each call then runs warm), plumbing into the node namespace.
+ * The real `twill-agent` (from the TypeScript sources: tsx compiles once at start, each
+ * call then runs warm) in the node namespace, as a hostNetwork DaemonSet pod runs
+ * (`ip netns exec` execs it in place: the child's PID is the agent's). Resolves once
+ * /readyz says 200.
  */
-async function startAgent(socketPath: string, node: ScratchNetns): Promise<ChildProcess> {
-  const code = `const { serveTwill } = await import('@twill/agent'); await serveTwill({ socketPath: process.argv[1], hostNetns: process.argv[2] }); console.log('ready');`;
-  // The plugin logs one line per call at info, as installed: to /dev/null here.
-  const child = spawn(process.execPath, ['--conditions=@twill/source', '--import', TSX, '--input-type=module', '-e', code, socketPath, node.path], {
+async function startAgent(work: string, node: ScratchNetns, settings: { network: string; dataDir: string; socketPath: string }): Promise<ChildProcess> {
+  const config = join(work, 'agent.yaml');
+  writeFileSync(
+    config,
+    [
+      'nodeName: bench',
+      `dataDir: ${settings.dataDir}`,
+      `agentSocket: ${settings.socketPath}`,
+      `network: ${settings.network}`,
+      'dataplane: nftables',
+      'routing: none',
+      'http: {listen: "127.0.0.1:9099"}',
+      'logLevel: warn',
+      '',
+    ].join('\n'),
+  );
+  // The served plugin logs one line per call at info, as installed: to /dev/null here.
+  const child = spawn('ip', ['netns', 'exec', node.name, process.execPath, '--conditions=@twill/source', '--import', TSX, AGENT_BIN, 'run', '--config', config], {
     cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'ignore'],
+    stdio: ['ignore', 'ignore', 'ignore'],
   });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.once('data', () => resolve());
-    child.once('exit', (status, signal) => reject(new Error(`the twill server exited with ${status ?? signal} before listening`)));
-  });
-  return child;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`twill-agent exited with ${child.exitCode ?? child.signalCode} before it was ready`);
+    if (readyz(node) === 200) return child;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 let ids = 0;
 
+// Fields of /proc/PID/stat after the command: utime, stime, cutime, cstime are 14-17 (proc(5)).
+function statFields(pid: number | 'self'): string[] {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+}
+
 /** CPU time a process used so far (user + system), in milliseconds (USER_HZ is 100 on Linux). */
 function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** Serial: one pod at a time, each ADD and each DEL timed on its own. */
-async function serial(runtime: CniRuntime, side: Side, count: number): Promise<{ addMs: number[]; delMs: number[] }> {
+/**
+ * CPU time of this process's children that have ended (the launcher and the plugin
+ * processes, with what they waited for: host-local under bridge), in milliseconds.
+ */
+function reapedChildrenCpuMs(): number {
+  const fields = statFields('self');
+  return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
+/** Serial: one pod at a time, each ADD and each DEL timed on its own; the agent's CPU per pod over them. */
+async function serial(runtime: CniRuntime, side: Side, count: number, agentPid: number): Promise<{ addMs: number[]; delMs: number[]; agentCpuMs: number }> {
   const scratch = new NetworkScratch();
   try {
     const pods = Array.from({ length: count }, () => scratch.netns());
+    const agent = cpuMs(agentPid);
     const addMs: number[] = [];
     const delMs: number[] = [];
     for (const pod of pods) {
@@ -89,18 +131,24 @@ async function serial(runtime: CniRuntime, side: Side, count: number): Promise<{
       await runtime.del(side.list, rt);
       delMs.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
-    return { addMs, delMs };
+    return { addMs, delMs, agentCpuMs: (cpuMs(agentPid) - agent) / count };
   } finally {
     scratch.cleanup();
   }
 }
 
-/** `callers` loops, each taking the next pod and doing its ADD then its DEL: pods per second. */
-async function concurrent(runtime: CniRuntime, side: Side, count: number, callers: number): Promise<number> {
+/**
+ * `callers` loops, each taking the next pod and doing its ADD then its DEL: pods per
+ * second, and the CPU per pod of the exec'd processes and of the agent (`agentPid`),
+ * counted over the timed part only.
+ */
+async function concurrent(runtime: CniRuntime, side: Side, count: number, callers: number, agentPid: number): Promise<{ podsPerSecond: number; processCpuMs: number; agentCpuMs: number }> {
   const scratch = new NetworkScratch();
   try {
     const pods = Array.from({ length: count }, () => scratch.netns());
     let next = 0;
+    const children = reapedChildrenCpuMs();
+    const agent = cpuMs(agentPid);
     const start = process.hrtime.bigint();
     await Promise.all(
       Array.from({ length: callers }, async () => {
@@ -112,7 +160,8 @@ async function concurrent(runtime: CniRuntime, side: Side, count: number, caller
         }
       }),
     );
-    return count / (Number(process.hrtime.bigint() - start) / 1e9);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return { podsPerSecond: count / seconds, processCpuMs: (reapedChildrenCpuMs() - children) / count, agentCpuMs: (cpuMs(agentPid) - agent) / count };
   } finally {
     scratch.cleanup();
   }
@@ -149,7 +198,8 @@ export async function run(command: string): Promise<void> {
     const binDir = join(work, 'bin');
     const socketPath = join(work, 'agent.sock');
     await installTwill(binDir);
-    agent = await startAgent(socketPath, node);
+    const twillDataDir = join(work, 'twill');
+    agent = await startAgent(work, node, { network: 'bench-twill', dataDir: twillDataDir, socketPath });
     const launcher = (file: string) => ({ file: 'nsenter', args: [`--net=${node.path}`, '--', file] });
     const exec = nodePluginExec({ baseEnv: { PATH: process.env['PATH'], TWILL_AGENT_SOCKET: socketPath }, command: launcher });
     const runtime = new CniRuntime({ path: [binDir, CNI_BIN], exec, cache: fileResultCache(join(work, 'cache')), timeoutMs: 120_000 });
@@ -161,34 +211,36 @@ export async function run(command: string): Promise<void> {
       },
       { name: 'ptp + host-local (Go)', list: conflist({ type: 'ptp', ipMasq: false, mtu: MTU, ipam: hostLocal('10.246.0.0/16', 'host-local-ptp') }) },
       {
-        name: 'twill, forwarder + warm server',
-        list: conflist({ type: 'twill', mtu: MTU, dataDir: join(work, 'twill'), ipam: { type: 'twill-ipam', nodeName: 'bench', pools: [{ cidr: '10.244.0.0/16', blockSize: 26 }] } }),
+        name: 'twill, forwarder + twill-agent',
+        list: conflist({ type: 'twill', mtu: MTU, dataDir: twillDataDir, ipam: { type: 'twill-ipam', nodeName: 'bench', pools: [{ cidr: '10.244.0.0/16', blockSize: 26 }] } }),
       },
     ];
-    const rounds: Round[] = sides.map(() => ({ addMs: [], delMs: [], podsPerSecond: [] }));
+    const rounds: Round[] = sides.map(() => ({ addMs: [], delMs: [], podsPerSecond: [], processCpuMs: [], agentCpuMs: [] }));
     const TWILL = 2;
     const serverPid = agent.pid!;
-    // The server's CPU per pod (ADD + DEL), serial and at 32 callers: its work, apart from process starts.
+    // The agent's CPU per pod (ADD + DEL), serial and at 32 callers: its work, apart from process starts.
     const serverCpu = { serial: [] as number[], concurrent: [] as number[] };
-    // Warm-up: the first call of each side (page cache, the server's first store open).
-    for (const side of sides) await serial(runtime, side, 2);
+    // Warm-up: the first call of each side (page cache, the agent's first store open).
+    for (const side of sides) await serial(runtime, side, 2, serverPid);
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, side] of sides.entries()) {
-        const cpu = cpuMs(serverPid);
-        const { addMs, delMs } = await serial(runtime, side, SERIAL_PODS);
-        if (i === TWILL) serverCpu.serial.push((cpuMs(serverPid) - cpu) / SERIAL_PODS);
+        const { addMs, delMs, agentCpuMs } = await serial(runtime, side, SERIAL_PODS, serverPid);
+        if (i === TWILL) serverCpu.serial.push(agentCpuMs);
         rounds[i]!.addMs.push(median(addMs));
         rounds[i]!.delMs.push(median(delMs));
       }
       for (const [i, side] of sides.entries()) {
-        const cpu = cpuMs(serverPid);
-        rounds[i]!.podsPerSecond.push(await concurrent(runtime, side, PARALLEL_PODS, CALLERS));
-        if (i === TWILL) serverCpu.concurrent.push((cpuMs(serverPid) - cpu) / PARALLEL_PODS);
+        const measured = await concurrent(runtime, side, PARALLEL_PODS, CALLERS, serverPid);
+        rounds[i]!.podsPerSecond.push(measured.podsPerSecond);
+        rounds[i]!.processCpuMs.push(measured.processCpuMs);
+        // The agent is idle apart from its controllers' polling while other sides run.
+        rounds[i]!.agentCpuMs.push(i === TWILL ? measured.agentCpuMs : 0);
+        if (i === TWILL) serverCpu.concurrent.push(measured.agentCpuMs);
       }
       process.stdout.write(`  round ${round + 1}/${ROUNDS}\n`);
     }
 
-    // Process start: the forwarder exec'd with the server answering VERSION (its whole
+    // Process start: the forwarder exec'd with the agent answering VERSION (its whole
     // per-call cost without plugin work), the forwarder falling back to /bin/true (its
     // exec alone), the launcher alone, and Go's bridge for comparison.
     const served = { TWILL_AGENT_SOCKET: socketPath };
@@ -205,12 +257,14 @@ export async function run(command: string): Promise<void> {
       pps: median(rounds[i]!.podsPerSecond),
       ppsMin: Math.min(...rounds[i]!.podsPerSecond),
       ppsMax: Math.max(...rounds[i]!.podsPerSecond),
+      processCpu: median(rounds[i]!.processCpuMs),
+      agentCpu: median(rounds[i]!.agentCpuMs),
     }));
     const base = summary[0]!;
     const twill = summary[TWILL]!;
     const rows = summary.map(
       (s) =>
-        `| ${s.side.name} | ${fmt(s.add)} | ${fmt(s.del)} | ${fmt(s.add + s.del)} | ${ratio(s.add + s.del, base.add + base.del)} | ${s.pps.toFixed(1)} (${s.ppsMin.toFixed(1)}–${s.ppsMax.toFixed(1)}) | ${ratio(s.pps, base.pps)} |`,
+        `| ${s.side.name} | ${fmt(s.add)} | ${fmt(s.del)} | ${fmt(s.add + s.del)} | ${ratio(s.add + s.del, base.add + base.del)} | ${s.pps.toFixed(1)} (${s.ppsMin.toFixed(1)}–${s.ppsMax.toFixed(1)}) | ${ratio(s.pps, base.pps)} | ${fmt(s.processCpu)}${s.agentCpu > 0 ? ` + ${fmt(s.agentCpu)}` : ''} |`,
     );
     const load = spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.split(' ').slice(0, 3).join(' ');
     writeSection({
@@ -223,16 +277,20 @@ allocate from: host-local's \`ranges\`, twill's pool with /26 blocks) run by
 result cache, as libcni), every plugin started in a scratch node namespace by
 \`nsenter --net\` (the same launcher for all sides), a fresh pod namespace per ADD made
 before the clock starts. twill is installed with \`installTwill\`: \`twill\` is the native
-forwarder, handing each call over a unix socket to one warm process running \`serveTwill\`
-(what twill-agent serves; from the TypeScript sources, compiled once at its start) — not
-the whole \`twill-agent\`, so no policy is programmed per ADD. Serial: ${SERIAL_PODS} pods
+forwarder, handing each call over a unix socket to the real \`twill-agent\` running in the
+node namespace (from the TypeScript sources, compiled once at its start; \`dataplane:
+nftables\`, \`routing: none\`), whose served plugin also has the endpoint's policy put in
+place by the agent's policy controller before ADD returns. Serial: ${SERIAL_PODS} pods
 per round, one ADD then one DEL each, each timed; the figure is the median over ${ROUNDS}
 rounds of each round's median. 32-way: ${CALLERS} callers share ${PARALLEL_PODS} pods (each
 ADD then DEL), pods per second, median (min–max) of ${ROUNDS} rounds. Sides alternate
-within every round. Load average at the end: ${load}.
+within every round. Load average at the end: ${load}. CPU per pod (ADD + DEL) at ${CALLERS}
+callers: the exec'd processes (launcher, plugins, and what they ran: host-local under
+bridge and ptp, the forwarder for twill), plus, for twill, the agent's process; on a
+busy machine this, not wall time, says what each pod costs.
 
-| side | ADD median ms | DEL median ms | ADD+DEL ms | serial ratio vs bridge | pods/s at ${CALLERS} callers | ratio vs bridge |
-|---|---|---|---|---|---|---|
+| side | ADD median ms | DEL median ms | ADD+DEL ms | serial ratio vs bridge | pods/s at ${CALLERS} callers | ratio vs bridge | CPU ms per pod at ${CALLERS} callers |
+|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 Goals (issue 9): serial at most 1.0x bridge+host-local — twill ${ratio(twill.add + twill.del, base.add + base.del)} (ADD ${ratio(twill.add, base.add)},
@@ -240,13 +298,14 @@ DEL ${ratio(twill.del, base.del)}); at ${CALLERS} callers at least 1.5x its pods
 
 Process start, median of 15 execs through the same launcher: the launcher alone
 (\`nsenter\` + \`/bin/true\`) ${fmt(launcherAlone)} ms; the forwarder alone (no server,
-falling back to \`/bin/true\`) ${fmt(forwarderAlone)} ms; the forwarder with the server
+falling back to \`/bin/true\`) ${fmt(forwarderAlone)} ms; the forwarder with the agent
 answering VERSION (its whole fixed cost per call: exec, connect, one round trip)
 ${fmt(forwardedVersion)} ms, that is ${((forwardedVersion / twill.add) * 100).toFixed(0)}% of twill's ADD median and
 ${((forwardedVersion / twill.del) * 100).toFixed(0)}% of its DEL median; Go's \`bridge\` answering VERSION ${fmt(bridgeVersion)} ms.
-The rest of twill's time is the server's work (IPAM commit in SQLite, endpoint record,
-netlink plumbing, sysctls), done one call at a time per datastore: the server process
-used ${fmt(median(serverCpu.serial))} ms of CPU per pod (ADD + DEL) serially and ${fmt(median(serverCpu.concurrent))} ms at ${CALLERS} callers (medians of the rounds).`,
+The rest of twill's time is the agent's work (IPAM commit in SQLite, endpoint record,
+netlink plumbing, sysctls, the policy apply), the datastore part one call at a time: the
+agent process used ${fmt(median(serverCpu.serial))} ms of CPU per pod (ADD + DEL) serially and ${fmt(median(serverCpu.concurrent))} ms at ${CALLERS} callers
+(medians of the rounds; all it did meanwhile, its controllers' polling included).`,
     });
   } finally {
     agent?.kill('SIGKILL');
