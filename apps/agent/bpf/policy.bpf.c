@@ -7,8 +7,9 @@
 // passes; otherwise the remote address's identity comes from tw_ipcache (longest
 // prefix; none: world) and the verdict from tw_policy, looked up first with that
 // identity and then with identity 0 ("any other"). No entry at all drops: an endpoint
-// is fail-closed until the agent programs it. Allowed packets start a connection in
-// tw_ct; decisions go to tw_events.
+// is fail-closed until the agent programs it. An allowed first packet (TCP: a SYN)
+// starts a connection in tw_ct, whose TCP state follows SYN, FIN and RST; decisions go
+// to tw_events when the agent asked for them (tw_config).
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -24,9 +25,18 @@
 #define TCX_NEXT -1
 #define TCX_DROP 2
 
-// Connections idle longer than this are forgotten (seconds): TCP, then the others.
+// Connections idle longer than this are forgotten: established TCP, TCP before the
+// handshake completes or after a FIN, TCP after a RST, then the other protocols.
 #define TW_CT_TCP_TIMEOUT_NS (3600ULL * 1000000000ULL)
+#define TW_CT_TCP_SHORT_TIMEOUT_NS (60ULL * 1000000000ULL)
+#define TW_CT_TCP_CLOSED_TIMEOUT_NS (10ULL * 1000000000ULL)
 #define TW_CT_OTHER_TIMEOUT_NS (60ULL * 1000000000ULL)
+
+// TCP header flags (RFC 9293 §3.1).
+#define TW_TCP_FIN 0x01
+#define TW_TCP_SYN 0x02
+#define TW_TCP_RST 0x04
+#define TW_TCP_ACK 0x10
 // last_seen is refreshed at most this often (a write per packet costs cache lines).
 #define TW_CT_REFRESH_NS (1000000000ULL)
 
@@ -60,6 +70,14 @@ struct {
 } tw_ct SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_config);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tw_config SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -70,6 +88,7 @@ struct packet {
 	__u8 protocol;
 	__u8 icmp_type;
 	__u8 icmp_code;
+	__u8 tcp_flags;
 	__be16 sport;
 	__be16 dport;
 	__u8 saddr[16];
@@ -81,9 +100,17 @@ struct packet {
 static __always_inline int parse_l4(struct __sk_buff *skb, __u32 offset, struct packet *p)
 {
 	__u8 head[8];
+	__u8 tcp[14];
 
 	switch (p->protocol) {
 	case IPPROTO_TCP:
+		// Ports, and the flags in byte 13 (RFC 9293 §3.1): one load.
+		if (bpf_skb_load_bytes(skb, offset, tcp, sizeof(tcp)) < 0)
+			return -1;
+		__builtin_memcpy(&p->sport, tcp, 2);
+		__builtin_memcpy(&p->dport, tcp + 2, 2);
+		p->tcp_flags = tcp[13];
+		return 0;
 	case IPPROTO_UDP:
 	case IPPROTO_SCTP:
 		if (bpf_skb_load_bytes(skb, offset, head, 4) < 0)
@@ -182,11 +209,23 @@ static __always_inline __u32 remote_identity(const struct packet *p, __u8 direct
 	return identity ? *identity : TW_IDENTITY_WORLD;
 }
 
+// Whether the agent reads flow events (no reader: no ring buffer work per new flow).
+static __always_inline int flow_events_on(void)
+{
+	__u32 zero = 0;
+	struct tw_config *config = bpf_map_lookup_elem(&tw_config, &zero);
+
+	return config && (config->flags & TW_CONFIG_FLOW_EVENTS);
+}
+
 static __always_inline void flow_event(__u32 endpoint, __u8 direction, const struct packet *p, __u32 identity,
 				       __u32 rule, __u8 verdict, __u8 reason)
 {
-	struct tw_flow_event *e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
+	struct tw_flow_event *e;
 
+	if (!flow_events_on())
+		return;
+	e = bpf_ringbuf_reserve(&tw_events, sizeof(*e), 0);
 	if (!e)
 		return;
 	e->time_ns = bpf_ktime_get_ns();
@@ -207,13 +246,45 @@ static __always_inline void flow_event(__u32 endpoint, __u8 direction, const str
 	bpf_ringbuf_submit(e, 0);
 }
 
+static __always_inline __u64 ct_timeout(const struct packet *p, const struct tw_ct_value *value)
+{
+	if (p->protocol != IPPROTO_TCP)
+		return TW_CT_OTHER_TIMEOUT_NS;
+	if (value->state == TW_CT_ESTABLISHED)
+		return TW_CT_TCP_TIMEOUT_NS;
+	return value->state == TW_CT_CLOSED ? TW_CT_TCP_CLOSED_TIMEOUT_NS : TW_CT_TCP_SHORT_TIMEOUT_NS;
+}
+
+// A TCP packet of a known connection moves its entry on: a FIN starts the close, a RST
+// ends it; a reply's SYN-ACK completes the handshake. Writes only when the state changes.
+static __always_inline void ct_follow(struct tw_ct_value *value, __u8 flags, int reply)
+{
+	__u8 state = value->state;
+
+	if (flags & TW_TCP_RST)
+		state = TW_CT_CLOSED;
+	else if (state == TW_CT_CLOSED)
+		return;
+	else if (flags & TW_TCP_FIN)
+		state = TW_CT_CLOSING;
+	else if (reply && state == TW_CT_SYN_SENT && (flags & TW_TCP_SYN))
+		state = TW_CT_ESTABLISHED;
+	if (state != value->state)
+		value->state = state;
+}
+
 // Whether the connection is known at this endpoint: its own packets in `direction`, or
-// replies to one started in the other direction.
+// replies to one started in the other direction. For TCP a reply counts only as the
+// connection's state allows: before the handshake completes, only the SYN-ACK or a RST;
+// a SYN without ACK is never a reply (it is a new connection, decided by policy).
 static __always_inline int ct_known(__u32 endpoint, __u8 direction, const struct packet *p, __u64 now)
 {
 	struct tw_ct_key key = {};
 	struct tw_ct_value *value;
-	__u64 timeout = p->protocol == IPPROTO_TCP ? TW_CT_TCP_TIMEOUT_NS : TW_CT_OTHER_TIMEOUT_NS;
+	int tcp = p->protocol == IPPROTO_TCP;
+	__u8 flags = p->tcp_flags;
+	int syn_only = tcp && (flags & (TW_TCP_SYN | TW_TCP_ACK)) == TW_TCP_SYN;
+	int reply = 0;
 
 	key.endpoint = endpoint;
 	key.protocol = p->protocol;
@@ -231,9 +302,18 @@ static __always_inline int ct_known(__u32 endpoint, __u8 direction, const struct
 		key.sport = p->dport;
 		key.dport = p->sport;
 		value = bpf_map_lookup_elem(&tw_ct, &key);
+		reply = 1;
 	}
-	if (!value || now - value->last_seen_ns > timeout)
+	if (!value || now - value->last_seen_ns > ct_timeout(p, value))
 		return 0;
+	if (tcp) {
+		// A new connection on the tuple of one that closed, or opened from the other side.
+		if (syn_only && (reply || value->state == TW_CT_CLOSED))
+			return 0;
+		if (reply && value->state == TW_CT_SYN_SENT && !(flags & (TW_TCP_SYN | TW_TCP_RST)))
+			return 0;
+		ct_follow(value, flags, reply);
+	}
 	if (now - value->last_seen_ns > TW_CT_REFRESH_NS)
 		value->last_seen_ns = now;
 	return 1;
@@ -254,6 +334,7 @@ static __always_inline void ct_start(__u32 endpoint, __u8 direction, const struc
 	key.dport = p->dport;
 	value.last_seen_ns = now;
 	value.rule = rule;
+	value.state = p->protocol == IPPROTO_TCP ? TW_CT_SYN_SENT : TW_CT_ESTABLISHED;
 	bpf_map_update_elem(&tw_ct, &key, &value, BPF_ANY);
 }
 
@@ -311,7 +392,10 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 direction)
 	flow_event(endpoint, direction, &p, identity, value->rule, value->verdict, TW_REASON_POLICY);
 	if (value->verdict != TW_VERDICT_ALLOW)
 		return TCX_DROP;
-	ct_start(endpoint, direction, &p, value->rule, now);
+	// Only a connection's first packet opens it: for TCP a SYN without ACK. Any other
+	// allowed packet passes on its own, and a reply to it is decided by policy too.
+	if (p.protocol != IPPROTO_TCP || (p.tcp_flags & (TW_TCP_SYN | TW_TCP_ACK)) == TW_TCP_SYN)
+		ct_start(endpoint, direction, &p, value->rule, now);
 	return TCX_NEXT;
 }
 

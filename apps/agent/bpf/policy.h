@@ -66,10 +66,26 @@ struct tw_ct_key {
 	__u8 pad;
 };
 
+// TCP states of a tw_ct entry. 0 is "established" so that entries written before states
+// existed (their pad was 0) keep passing their connections' packets.
+#define TW_CT_ESTABLISHED 0
+#define TW_CT_SYN_SENT 1 // the originator's SYN passed; only its SYN-ACK (or RST) is a reply
+#define TW_CT_CLOSING 2 // a FIN passed
+#define TW_CT_CLOSED 3 // a RST passed: stragglers pass until the short timeout
+
 struct tw_ct_value {
 	__u64 last_seen_ns;
 	__u32 rule;
-	__u32 pad;
+	__u8 state; // TW_CT_* (TCP; 0 for the others)
+	__u8 pad;
+	__u16 pad2;
+};
+
+// tw_config: one entry (key 0) of flags the agent sets.
+#define TW_CONFIG_FLOW_EVENTS 1 // write verdicts to tw_events (someone reads them)
+
+struct tw_config {
+	__u32 flags;
 };
 
 // One verdict, to the tw_events ring buffer (decisions of new flows, never packets of

@@ -59,6 +59,9 @@ export class EbpfDataplane implements Dataplane {
     this.#kernel = parts.kernel;
     this.#now = parts.now;
     const onFlow = parts.onFlow;
+    // The programs write verdicts only while someone reads them (the pinned flag outlives
+    // this process: the next one sets it again).
+    parts.kernel.setFlowEvents(onFlow !== undefined);
     this.#flows = onFlow === undefined ? undefined : parts.kernel.readFlows((record) => onFlow(decodeFlowEvent(record)), parts.onFlowError ?? (() => undefined));
     for (const [key, value] of parts.kernel.policy.entries()) {
       const { ifindex, entry } = decodePolicyEntry(key, value);

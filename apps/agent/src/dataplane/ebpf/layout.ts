@@ -12,6 +12,10 @@ export const POLICY_VALUE = struct({ rule: u32, verdict: u8, flags: u8, pad: pad
 export const IP_KEY = lpmKey(struct({ family: u8, addr: bytes(16), pad: pad(3) }));
 /** The ipcache value: a peer class. */
 export const IP_VALUE = u32;
+/** `struct tw_config`, the one value of tw_config (key 0). */
+export const CONFIG_VALUE = struct({ flags: u32 });
+/** `TW_CONFIG_FLOW_EVENTS`: the programs write verdicts to tw_events. */
+export const CONFIG_FLOW_EVENTS = 1;
 
 export type PolicyKey = LayoutValue<typeof POLICY_KEY>;
 export type PolicyValue = LayoutValue<typeof POLICY_VALUE>;

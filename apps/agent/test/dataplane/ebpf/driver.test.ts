@@ -53,6 +53,10 @@ class FakeKernel implements EbpfKernelPort {
     this.log.push(`detach ${hostInterface} ${hook}`);
     this.links.delete(`${hostInterface}/${hook}`);
   }
+  flowEvents: boolean | undefined;
+  setFlowEvents(on: boolean): void {
+    this.flowEvents = on;
+  }
   readFlows(): { close(): void } {
     return { close: () => undefined };
   }
@@ -100,6 +104,15 @@ describe('EbpfDataplane', () => {
     const writes = kernel.policyMap.writes;
     expect((await dataplane.apply({ policy: EMPTY })).operations).toBe(0);
     expect(kernel.policyMap.writes).toBe(writes);
+  });
+
+  it('asks the programs for flow events only when it reads them', () => {
+    const quiet = new FakeKernel();
+    new EbpfDataplane({ kernel: quiet, now: () => 0 });
+    expect(quiet.flowEvents).toBe(false);
+    const reading = new FakeKernel();
+    new EbpfDataplane({ kernel: reading, now: () => 0, onFlow: () => undefined });
+    expect(reading.flowEvents).toBe(true);
   });
 
   it('after a run of incremental changes, holds exactly what a fresh driver programs from the full state', async () => {

@@ -12,13 +12,14 @@ import {
   openPinnedLink,
   openRingBufferReader,
   readCollectionSpec,
+  u32,
   type BpfMap,
   type Collection,
   type Link,
 } from '@twill/ebpf';
 
 import { EBPF_DATAPLANE_ERROR_CODE, EbpfDataplaneError } from '../errors.js';
-import { IP_KEY, IP_VALUE, POLICY_KEY, POLICY_VALUE, type IpKey, type PolicyKey, type PolicyValue } from '../layout.js';
+import { CONFIG_FLOW_EVENTS, CONFIG_VALUE, IP_KEY, IP_VALUE, POLICY_KEY, POLICY_VALUE, type IpKey, type PolicyKey, type PolicyValue } from '../layout.js';
 
 /** The tcx hooks: packets from the pod (its egress) and to the pod (its ingress). */
 export type TcxHook = 'ingress' | 'egress';
@@ -47,6 +48,8 @@ export interface EbpfKernelPort {
   attach(hostInterface: string, ifindex: number, hook: TcxHook): void;
   /** Detaches and unpins a link. */
   detach(hostInterface: string, hook: TcxHook): void;
+  /** Tells the programs (tw_config) whether to write verdicts to tw_events. */
+  setFlowEvents(on: boolean): void;
   /** Reads the tw_events ring buffer: each record to `onRecord`, until `close`. */
   readFlows(onRecord: (record: Uint8Array) => void, onError: (error: unknown) => void): { close(): void };
   /** Names left under the pin root (maps, `links/...`). */
@@ -145,6 +148,11 @@ class EbpfKernel implements EbpfKernelPort {
     } finally {
       unlinkSync(path);
     }
+  }
+
+  setFlowEvents(on: boolean): void {
+    const config = this.#collection.map('tw_config', { key: u32, value: CONFIG_VALUE });
+    config.update(0, { flags: on ? CONFIG_FLOW_EVENTS : 0 });
   }
 
   readFlows(onRecord: (record: Uint8Array) => void, onError: (error: unknown) => void): { close(): void } {
