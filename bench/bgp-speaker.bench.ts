@@ -171,6 +171,12 @@ interface Topology {
   twillNs: ScratchNetns;
 }
 
+/** With BGP_BENCH_TRACE set: the child's account of a run (reads, batches, event loop use; ms since the start). */
+function trace(what: string, t: Record<string, number | boolean>): void {
+  if (!process.env.BGP_BENCH_TRACE) return;
+  process.stdout.write(`  ${what}: ${Object.entries(t).map(([k, v]) => `${k}=${String(v)}`).join(' ')}\n`);
+}
+
 const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 const row = (label: string, a: number[], b: number[], cpu?: number[]): string =>
   `| ${label} | ${a.length} | ${fmt(median(a))} (${fmt(Math.min(...a))}–${fmt(Math.max(...a))}) | ${cpu ? fmt(median(cpu)) : '–'} | ${fmt(median(b))} (${fmt(Math.min(...b))}–${fmt(Math.max(...b))}) | **${(median(a) / median(b)).toFixed(2)}** |`;
@@ -179,7 +185,7 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
   const { source, receiver } = topo;
   // Receive: twill's child peers with S only, so it re-advertises nothing.
   const twill = await TwillPeer.start({ netns: topo.twillNs.name, localAs: 65002, routerId: '10.99.1.2', peerAddress: '10.99.1.1', peerAs: 65001 }, profileDir);
-  const rx = { twill: [] as number[], twillCpu: [] as number[], bird: [] as number[], twillOut: [] as number[], birdOut: [] as number[] };
+  const rx = { twill: [] as number[], twillCpu: [] as number[], bird: [] as number[], twillOut: [] as number[], twillOutCpu: [] as number[], birdOut: [] as number[] };
   const mem = { heap: [] as number[], rss: [] as number[], bird: [] as number[] };
   try {
     await twill.ask({ cmd: 'established' });
@@ -187,20 +193,25 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
     const pollR = async (count: number): Promise<void> => until(`R to hold ${count}`, async () => (await receiver.imported('from_src')) === count);
     for (let i = 0; i < runs; i += 1) {
       const before = await twill.ask({ cmd: 'memory' });
-      let cpuMs = 0;
+      let inTrace: Record<string, number | boolean> = {};
       await twill.ask({ cmd: 'mark' });
       rx.twill.push(
         await timed(
           source,
           () => source.cli('enable', 's_twill'),
-          async () => (cpuMs = Number((await twill.ask({ cmd: 'fib', routes: n })).cpuMs)),
+          async () => (inTrace = await twill.ask({ cmd: 'fib', routes: n })),
         ),
       );
-      rx.twillCpu.push(cpuMs);
+      rx.twillCpu.push(Number(inTrace.cpuMs));
       const after = await twill.ask({ cmd: 'memory' });
       mem.heap.push((Number(after.heapUsed) - Number(before.heapUsed)) / n);
       mem.rss.push((Number(after.rss) - Number(before.rss)) / n);
-      rx.twillOut.push(await timed(source, () => source.cli('disable', 's_twill'), () => twill.ask({ cmd: 'fib', routes: 0 })));
+      await twill.ask({ cmd: 'mark' });
+      let outTrace: Record<string, number | boolean> = {};
+      rx.twillOut.push(await timed(source, () => source.cli('disable', 's_twill'), async () => (outTrace = await twill.ask({ cmd: 'fib', routes: 0 }))));
+      rx.twillOutCpu.push(Number(outTrace.cpuMs));
+      trace(`receive ${n}: twill ${fmt(rx.twill.at(-1) ?? 0)} ms`, inTrace);
+      trace(`withdraw ${n}: twill ${fmt(rx.twillOut.at(-1) ?? 0)} ms`, outTrace);
 
       const birdBefore = await receiver.memory();
       rx.bird.push(await timed(source, () => source.cli('enable', 's_bird'), () => pollR(n)));
@@ -219,7 +230,9 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
     const pollR = async (protocol: string, count: number): Promise<void> => until(`R to hold ${count}`, async () => (await receiver.imported(protocol)) === count);
     for (let i = 0; i < runs; i += 1) {
       tx.twill.push(await timed(source, () => sender.ask({ cmd: 'originate', count: n }), () => pollR('from_twill', n)));
-      tx.twillCpu.push(Number((await sender.ask({ cmd: 'cpu' })).cpuMs));
+      const sent = await sender.ask({ cmd: 'cpu' });
+      tx.twillCpu.push(Number(sent.cpuMs));
+      trace(`advertise ${n}: twill ${fmt(tx.twill.at(-1) ?? 0)} ms`, sent);
       await sender.ask({ cmd: 'withdraw', count: n });
       await pollR('from_twill', 0);
       tx.bird.push(await timed(source, () => source.cli('enable', 's_bird'), () => pollR('from_src', n)));
@@ -231,7 +244,7 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
   }
   const label = n.toLocaleString('en');
   return {
-    receive: [row(`${label}: receive all`, rx.twill, rx.bird, rx.twillCpu), row(`${label}: withdraw all`, rx.twillOut, rx.birdOut)],
+    receive: [row(`${label}: receive all`, rx.twill, rx.bird, rx.twillCpu), row(`${label}: withdraw all`, rx.twillOut, rx.birdOut, rx.twillOutCpu)],
     memory: `| ${label} | ${median(mem.heap).toFixed(0)} | ${median(mem.rss).toFixed(0)} | ${median(mem.bird).toFixed(0)} | **${(median(mem.heap) / median(mem.bird)).toFixed(2)}** | **${(median(mem.rss) / median(mem.bird)).toFixed(2)}** |`,
     send: [row(`${label}: advertise all`, tx.twill, tx.bird, tx.twillCpu)],
   };

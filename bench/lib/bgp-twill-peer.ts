@@ -4,14 +4,15 @@
 // socket opened inside the given network namespace (as the agent does). Commands come
 // over the IPC channel; each gets one reply.
 //   { cmd: 'established' }               -> { established: true } once the session is up
-//   { cmd: 'mark' }                      -> { marked: true }; CPU time is counted from here
-//   { cmd: 'fib', routes: N }            -> { reached: N, cpuMs } when the FibSink holds N routes
+//   { cmd: 'mark' }                      -> { marked: true }; CPU time and the trace start here
+//   { cmd: 'fib', routes: N }            -> { reached: N, cpuMs, ...trace } when the FibSink holds N routes
 //   { cmd: 'memory' }                    -> { heapUsed, rss } after a full GC
-//   { cmd: 'cpu' }                       -> { cpuMs } since the last `mark` or `originate`
+//   { cmd: 'cpu' }                       -> { cpuMs, ...trace } since the last `mark` or `originate`
 //   { cmd: 'originate', count: N }       -> { originated: N } (N /24s from 11.0.0.0)
 //   { cmd: 'withdraw', count: N }        -> { withdrawn: N }
 //   { cmd: 'stop' }                      -> exits
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 import { AF, SOCK, openSocket } from '@twill/sys';
 import { type FibBatch, BgpSpeaker, asn, createTcpTransport, makePrefix, routerId, systemClock } from '@twill/bgp';
@@ -45,23 +46,74 @@ let installed = 0;
 let waitingFor: number | undefined;
 /** CPU time when the current wait began, to tell CPU-bound from waiting (reported with `reached`). */
 let cpuAtWait = process.cpuUsage();
+
+/**
+ * Where the time went since the last mark, to tell waiting from working: socket reads
+ * (count, bytes, first and last after the mark), FibSink batches and the last one, the
+ * event loop's utilisation (1: never idle), all in ms since the mark.
+ */
+const trace = { at: 0, elu: performance.eventLoopUtilization(), reads: 0, bytes: 0, firstRead: -1, lastRead: -1, batches: 0, lastBatch: -1, writes: 0, written: 0, lastWrite: -1, lastDrain: -1 };
+function mark(): void {
+  cpuAtWait = process.cpuUsage();
+  Object.assign(trace, { at: performance.now(), elu: performance.eventLoopUtilization(), reads: 0, bytes: 0, firstRead: -1, lastRead: -1, batches: 0, lastBatch: -1, writes: 0, written: 0, lastWrite: -1, lastDrain: -1 });
+}
+function usage(): Record<string, number> {
+  const cpu = process.cpuUsage(cpuAtWait);
+  const round = (ms: number): number => Math.round(ms);
+  return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    elu: Math.round(performance.eventLoopUtilization(trace.elu).utilization * 100) / 100,
+    reads: trace.reads,
+    kbytes: round(trace.bytes / 1024),
+    firstReadMs: round(trace.firstRead),
+    lastReadMs: round(trace.lastRead),
+    batches: trace.batches,
+    lastBatchMs: round(trace.lastBatch),
+    writes: trace.writes,
+    kwritten: round(trace.written / 1024),
+    lastWriteMs: round(trace.lastWrite),
+    lastDrainMs: round(trace.lastDrain),
+    nowMs: round(performance.now() - trace.at),
+  };
+}
+
 const fib = {
   apply(batch: FibBatch): void {
     installed += batch.add.length - batch.remove.length;
+    trace.batches += 1;
+    trace.lastBatch = performance.now() - trace.at;
     if (installed === waitingFor) {
       waitingFor = undefined;
-      const cpu = process.cpuUsage(cpuAtWait);
-      reply({ reached: installed, cpuMs: (cpu.user + cpu.system) / 1000 });
+      reply({ reached: installed, ...usage() });
     }
   },
 };
+
+function traced(socket: net.Socket): net.Socket {
+  socket.on('data', (chunk: Buffer) => {
+    const t = performance.now() - trace.at;
+    if (trace.reads === 0) trace.firstRead = t;
+    trace.lastRead = t;
+    trace.reads += 1;
+    trace.bytes += chunk.length;
+  });
+  socket.on('drain', () => (trace.lastDrain = performance.now() - trace.at));
+  const write = socket.write.bind(socket) as (chunk: Uint8Array) => boolean;
+  socket.write = ((chunk: Uint8Array) => {
+    trace.writes += 1;
+    trace.written += chunk.length;
+    trace.lastWrite = performance.now() - trace.at;
+    return write(chunk);
+  }) as typeof socket.write;
+  return socket;
+}
 
 const speaker = new BgpSpeaker({
   localAs: asn(args.localAs),
   routerId: routerId(args.routerId),
   fib,
   clock: systemClock,
-  transport: createTcpTransport({ socketFactory: () => new net.Socket({ fd: openSocket({ domain: AF.INET, type: SOCK.STREAM, netns: args.netns }) }) }),
+  transport: createTcpTransport({ socketFactory: () => traced(new net.Socket({ fd: openSocket({ domain: AF.INET, type: SOCK.STREAM, netns: args.netns }) })) }),
 });
 speaker.addPeer({ address: args.peerAddress, asn: asn(args.peerAs), holdTime: 240, idleHold: { initial: 1, max: 1 } });
 
@@ -80,25 +132,20 @@ process.on('message', (message: Command) => {
     case 'established':
       return established();
     case 'mark':
-      cpuAtWait = process.cpuUsage();
+      mark();
       return reply({ marked: true });
     case 'fib':
-      if (installed === message.routes) {
-        const cpu = process.cpuUsage(cpuAtWait);
-        return reply({ reached: installed, cpuMs: (cpu.user + cpu.system) / 1000 });
-      }
+      if (installed === message.routes) return reply({ reached: installed, ...usage() });
       waitingFor = message.routes;
       return;
-    case 'cpu': {
-      const cpu = process.cpuUsage(cpuAtWait);
-      return reply({ cpuMs: (cpu.user + cpu.system) / 1000 });
-    }
+    case 'cpu':
+      return reply(usage());
     case 'memory':
       gc?.();
       gc?.();
       return reply({ heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss });
     case 'originate':
-      cpuAtWait = process.cpuUsage();
+      mark();
       for (let i = 0; i < message.count; i += 1) speaker.originate(prefix(i));
       return reply({ originated: message.count });
     case 'withdraw':
