@@ -159,7 +159,7 @@ export class Rib {
   peerDown(id: PeerId, options: { gracefulRestart?: boolean } = {}): void {
     const peer = this.requirePeer(id);
     peer.up = false;
-    for (const set of peer.adjRibOut.values()) this.table.attributes.release(set);
+    peer.adjRibOut.forEach((set) => this.table.attributes.release(set));
     peer.adjRibOut.clear();
     if (options.gracefulRestart) {
       this.table.removeWhere(peer, undefined, (path) => {
@@ -301,9 +301,13 @@ export class Rib {
     for (const peer of this.peerList) {
       if (!peer.up || !peer.fullExport) continue;
       peer.fullExport = false;
-      for (const [key, head] of this.table.entries()) run.exportTo(peer, key, (head.flags & PATH_FLAG.BEST) !== 0 ? head : undefined);
-      // What was advertised before and is no longer in the table.
-      for (const key of peer.adjRibOut.keys()) if (this.table.head(key) === undefined) run.exportTo(peer, key, undefined);
+      this.table.forEachHead((head, key) => run.exportTo(peer, key, (head.flags & PATH_FLAG.BEST) !== 0 ? head : undefined));
+      // What was advertised before and is no longer in the table (collected first: exportTo changes the Adj-RIB-Out).
+      const gone: PrefixKey[] = [];
+      peer.adjRibOut.forEach((_set, key) => {
+        if (this.table.head(key) === undefined) gone.push(key);
+      });
+      for (const key of gone) run.exportTo(peer, key, undefined);
     }
     this.policyResults.clear();
     this.table.attributes.collect();

@@ -10,6 +10,7 @@ import { type DecisionOptions, selectBest } from './decision.js';
 import { PATH_FLAG, type Path, newPath } from './path.js';
 import { type PeerEntry } from './peer.js';
 import { type PrefixKey, keyFamily } from './prefix-key.js';
+import { PrefixMap } from './prefix-map.js';
 
 /** What the FIB holds for a prefix whose list starts at `head`: the best path's attributes, or null. */
 function fibState(head: Path | undefined): AttributeSet | null {
@@ -28,11 +29,11 @@ export interface Changes {
 export class RouteTable {
   readonly attributes = new AttributeTable();
   /** Per prefix, the head of its path list (the best path when it has the BEST flag). */
-  private readonly heads = new Map<PrefixKey, Path>();
+  private readonly heads = new PrefixMap<Path>();
   private changedPaths: Path[] = [];
   private changedBefore: (AttributeSet | null)[] = [];
   /** Changed prefixes whose last path left during the batch (no head to carry the CHANGED flag). */
-  private readonly emptied = new Set<PrefixKey>();
+  private readonly emptied = new PrefixMap<true>();
 
   constructor(private readonly decision: DecisionOptions) {}
 
@@ -52,9 +53,14 @@ export class RouteTable {
     return head !== undefined && (head.flags & PATH_FLAG.BEST) !== 0 ? head : undefined;
   }
 
-  /** Every prefix with its list's head. */
+  /** Every prefix with its list's head (in no particular order). */
   entries(): IterableIterator<[PrefixKey, Path]> {
     return this.heads.entries();
+  }
+
+  /** Calls `fn` for every prefix with its list's head; the table must not change meanwhile. */
+  forEachHead(fn: (head: Path, key: PrefixKey) => void): void {
+    this.heads.forEach(fn);
   }
 
   /**
@@ -142,12 +148,13 @@ export class RouteTable {
 
   /** Visits a peer's paths (optionally of one family); removes those for which `fn` returns true. */
   removeWhere(peer: PeerEntry, family: 4 | 6 | undefined, fn: (path: Path) => boolean): number {
-    const doomed: [PrefixKey, Path][] = [];
-    for (const [key, head] of this.heads) {
-      if (family !== undefined && keyFamily(key) !== family) continue;
-      for (let p: Path | undefined = head; p; p = p.next) if (p.peer === peer && fn(p)) doomed.push([key, p]);
-    }
-    for (const [key, path] of doomed) {
+    const doomed: Path[] = [];
+    this.heads.forEach((head, key) => {
+      if (family !== undefined && keyFamily(key) !== family) return;
+      for (let p: Path | undefined = head; p; p = p.next) if (p.peer === peer && fn(p)) doomed.push(p);
+    });
+    for (const path of doomed) {
+      const key = path.key;
       const head = this.heads.get(key);
       let prev: Path | undefined;
       for (let p = head; p; prev = p, p = p.next) {
@@ -181,7 +188,7 @@ export class RouteTable {
       this.heads.set(key, first);
     } else {
       this.heads.delete(key);
-      this.emptied.add(key);
+      this.emptied.set(key, true);
     }
     // Out of the list, it no longer marks the prefix as changed (settle looks the prefix up).
     p.flags &= ~PATH_FLAG.CHANGED;

@@ -3,18 +3,24 @@
 // prevention, next-hop-self, AS-path loops, the prefix limit, graceful restart.
 import { describe, expect, it } from 'vitest';
 
-import { type FlushResult, type PeerId, compilePolicy, parsePrefix, prefixToText } from '@twill/bgp';
+import { type FlushResult, type PeerId, type RouteAttributes, compilePolicy, parsePrefix, prefixToText } from '@twill/bgp';
 
 import { announce, id, makeRib, path, peer, plainBatches, withdraw } from './helpers.js';
 
+function groupOrder(a: RouteAttributes): string {
+  // NUL separators: a path sorts before its extensions.
+  return [(a.asPath ?? []).flatMap((s) => s.asns).join(' '), a.nextHop, a.med ?? '', a.localPref ?? ''].join('\u0000');
+}
+
 function sent(result: FlushResult, to: PeerId): { withdrawn: string[]; announced: { nextHop: string; asPath: string; nlri: string[]; originatorId?: string; clusterList?: readonly string[]; localPref?: number; med?: number }[] } {
   const d = result.updates.get(to);
+  // The order of prefixes (and of groups) in what a flush sends carries no meaning: sorted.
   return {
-    withdrawn: (d?.withdrawn ?? []).map((n) => prefixToText(n.prefix)),
-    announced: (d?.announced ?? []).map((g) => ({
+    withdrawn: (d?.withdrawn ?? []).map((n) => prefixToText(n.prefix)).sort(),
+    announced: [...(d?.announced ?? [])].sort((a, b) => (groupOrder(a.attributes) < groupOrder(b.attributes) ? -1 : 1)).map((g) => ({
       nextHop: g.attributes.nextHop,
       asPath: (g.attributes.asPath ?? []).flatMap((s) => s.asns).join(' '),
-      nlri: g.nlri.map((n) => prefixToText(n.prefix)),
+      nlri: g.nlri.map((n) => prefixToText(n.prefix)).sort(),
       ...(g.attributes.originatorId ? { originatorId: g.attributes.originatorId } : {}),
       ...(g.attributes.clusterList ? { clusterList: g.attributes.clusterList } : {}),
       ...(g.attributes.localPref !== undefined ? { localPref: g.attributes.localPref } : {}),

@@ -1,0 +1,180 @@
+// A map from RIB prefix keys (prefix-key.ts) to values, for the tables that hold one
+// entry per route (the path lists, every Adj-RIB-Out). IPv4 keys, numbers, live in an
+// open-addressing hash table of typed arrays with linear probing: a lookup is one
+// multiplication and, mostly, one or two adjacent slots, and a table of a million
+// entries is two flat arrays rather than a million hash-chain entries (V8's Map). IPv6
+// keys, strings, go to an ordinary Map beside it.
+//
+// Iteration order is not insertion order: IPv4 keys come in slot order, then IPv6 keys.
+// The map must not change while it is iterated.
+import { type PrefixKey } from './prefix-key.js';
+
+const EMPTY = 0; // no key is 0: IPv4 keys start at 1 (the default route)
+const MIN_BITS = 4;
+const TWO_32 = 0x1_0000_0000;
+
+/** An array of `n` undefined values (holey elements, not dictionary mode up to the sizes used here). */
+function emptySlots<V>(n: number): (V | undefined)[] {
+  return new Array<V | undefined>(n).fill(undefined);
+}
+
+/** The map; see the file comment. */
+export class PrefixMap<V> {
+  private bits = MIN_BITS;
+  private mask = (1 << MIN_BITS) - 1;
+  private slots = new Float64Array(1 << MIN_BITS);
+  private vals: (V | undefined)[] = emptySlots(1 << MIN_BITS);
+  private count = 0;
+  private readonly text = new Map<string, V>();
+
+  /** Entries held. */
+  get size(): number {
+    return this.count + this.text.size;
+  }
+
+  /** The slot where an IPv4 key's probe sequence starts (Fibonacci hashing of its 32 low bits, xor the 33rd). */
+  private home(key: number): number {
+    const low = key < TWO_32 ? key | 0 : (key - TWO_32) ^ 0x5bd1e995;
+    return Math.imul(low, 0x9e3779b1) >>> (32 - this.bits);
+  }
+
+  get(key: PrefixKey): V | undefined {
+    if (typeof key !== 'number') return this.text.get(key);
+    const keys = this.slots;
+    const mask = this.mask;
+    for (let i = this.home(key); ; i = (i + 1) & mask) {
+      const k = keys[i];
+      if (k === key) return this.vals[i];
+      if (k === EMPTY) return undefined;
+    }
+  }
+
+  has(key: PrefixKey): boolean {
+    if (typeof key !== 'number') return this.text.has(key);
+    const keys = this.slots;
+    const mask = this.mask;
+    for (let i = this.home(key); ; i = (i + 1) & mask) {
+      const k = keys[i];
+      if (k === key) return true;
+      if (k === EMPTY) return false;
+    }
+  }
+
+  set(key: PrefixKey, value: V): this {
+    if (typeof key !== 'number') {
+      this.text.set(key, value);
+      return this;
+    }
+    const keys = this.slots;
+    const mask = this.mask;
+    for (let i = this.home(key); ; i = (i + 1) & mask) {
+      const k = keys[i];
+      if (k === key) {
+        this.vals[i] = value;
+        return this;
+      }
+      if (k === EMPTY) {
+        keys[i] = key;
+        this.vals[i] = value;
+        this.count += 1;
+        // At most 5/8 full: probe runs stay short.
+        if (this.count * 8 > (mask + 1) * 5) this.resize(this.bits + 1);
+        return this;
+      }
+    }
+  }
+
+  /** Removes a key; true when it was there. */
+  delete(key: PrefixKey): boolean {
+    if (typeof key !== 'number') return this.text.delete(key);
+    const keys = this.slots;
+    const vals = this.vals;
+    const mask = this.mask;
+    let i = this.home(key);
+    for (; ; i = (i + 1) & mask) {
+      const k = keys[i];
+      if (k === key) break;
+      if (k === EMPTY) return false;
+    }
+    // Backward-shift deletion: later entries of the run move into the hole when their
+    // home slot does not lie (cyclically) between the hole and themselves.
+    let hole = i;
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const k = keys[j] as number;
+      if (k === EMPTY) break;
+      const h = this.home(k);
+      const between = hole <= j ? hole < h && h <= j : hole < h || h <= j;
+      if (between) continue;
+      keys[hole] = k;
+      vals[hole] = vals[j];
+      hole = j;
+    }
+    keys[hole] = EMPTY;
+    vals[hole] = undefined;
+    this.count -= 1;
+    if (this.bits > MIN_BITS && this.count * 8 < (mask + 1)) this.resize(this.bits - 1);
+    return true;
+  }
+
+  clear(): void {
+    this.bits = MIN_BITS;
+    this.mask = (1 << MIN_BITS) - 1;
+    this.slots = new Float64Array(1 << MIN_BITS);
+    this.vals = emptySlots(1 << MIN_BITS);
+    this.count = 0;
+    this.text.clear();
+  }
+
+  /** Calls `fn` for every entry (no tuple per entry, unlike {@link PrefixMap.entries}). */
+  forEach(fn: (value: V, key: PrefixKey) => void): void {
+    const keys = this.slots;
+    const vals = this.vals;
+    for (let i = 0; i < keys.length; i += 1) {
+      const k = keys[i] as number;
+      if (k !== EMPTY) fn(vals[i] as V, k);
+    }
+    for (const [k, v] of this.text) fn(v, k);
+  }
+
+  *entries(): IterableIterator<[PrefixKey, V]> {
+    const keys = this.slots;
+    const vals = this.vals;
+    for (let i = 0; i < keys.length; i += 1) {
+      const k = keys[i] as number;
+      if (k !== EMPTY) yield [k, vals[i] as V];
+    }
+    yield* this.text.entries();
+  }
+
+  *keys(): IterableIterator<PrefixKey> {
+    for (const [k] of this.entries()) yield k;
+  }
+
+  *values(): IterableIterator<V> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator](): IterableIterator<[PrefixKey, V]> {
+    return this.entries();
+  }
+
+  private resize(bits: number): void {
+    const oldKeys = this.slots;
+    const oldVals = this.vals;
+    this.bits = bits;
+    this.mask = (1 << bits) - 1;
+    this.slots = new Float64Array(1 << bits);
+    this.vals = emptySlots(1 << bits);
+    const keys = this.slots;
+    const vals = this.vals;
+    const mask = this.mask;
+    for (let s = 0; s < oldKeys.length; s += 1) {
+      const k = oldKeys[s] as number;
+      if (k === EMPTY) continue;
+      let i = this.home(k);
+      while (keys[i] !== EMPTY) i = (i + 1) & mask;
+      keys[i] = k;
+      vals[i] = oldVals[s];
+    }
+  }
+}
