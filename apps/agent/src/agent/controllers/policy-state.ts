@@ -424,7 +424,9 @@ export class PolicyState {
     const { namespace, name } = endpointKeyOf(record);
     const indexed = { ref: { namespace, name }, text, record };
     if (before?.text === text) {
+      // The index holds it as it should be: a refusal of a version since withdrawn is moot.
       this.#indexed.set(key, indexed);
+      this.#errors.delete(item);
       return [];
     }
     return [{ item, change: { kind: 'upsert-endpoint', endpoint }, done: () => void this.#indexed.set(key, indexed) }];
