@@ -69,6 +69,12 @@ describe.skipIf(reason)(`route controller on a scratch node as root${reason ? ` 
     await setAffinity(store, 'b', []);
     await until('the route to b\'s block removed', () => routes(ns, '-4', 'proto', '116'), (r) => r.length === 1);
     expect(routes(ns, '-4', 'proto', '116')).toEqual(['blackhole 192.168.0.0/26']);
+
+    // Deleted by hand: the periodic resync puts it back.
+    scratch.ip(ns, 'route', 'del', 'blackhole', '192.168.0.0/26');
+    expect(routes(ns, '-4', 'proto', '116')).toEqual([]);
+    await controller.resync();
+    expect(routes(ns, '-4', 'proto', '116')).toEqual(['blackhole 192.168.0.0/26']);
   });
 
   it('after a restart keeps its routes without touching them, removes stale ones and leaves other protocols alone', async () => {
