@@ -244,6 +244,61 @@ describe('startAgent', () => {
     await expect(fetch(`http://127.0.0.1:${health!.address.port}/healthz`)).rejects.toThrow();
   });
 
+  it('answers a CNI call in flight when asked to stop, before any controller stops', async () => {
+    let entered!: () => void;
+    const inHandler = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const agent = await startAgent(
+      config,
+      ports({
+        serve: async ({ metrics: _metrics, ...options }) => {
+          // STATUS held until the socket is asked to close.
+          const server = await serveTwill({
+            ...options,
+            wrapHandlers: (handlers) => ({
+              ...handlers,
+              status: async (request) => {
+                entered();
+                await gate;
+                await handlers.status?.(request);
+                events.push('STATUS answered');
+              },
+            }),
+          });
+          return {
+            socketPath: server.socketPath,
+            get inFlight() {
+              return server.inFlight;
+            },
+            close: async () => {
+              events.push('cni socket closing');
+              release();
+              await server.close();
+              events.push('cni socket closed');
+            },
+          };
+        },
+      }),
+    );
+    const binaries = await installTwill(join(dir, 'bin'), { standalone: '#!/bin/sh\nexit 9\n' });
+    const conflist = JSON.stringify({ cniVersion: '1.1.0', name: 'pods', type: 'twill', dataDir: join(dir, 'plugin-data'), ipam: { type: 'twill-ipam', pools: [{ cidr: '10.244.0.0/16' }] } });
+    const answered = new Promise<number | null>((resolve) => {
+      const child = execFile(binaries.plugin, [], { env: { ...process.env, TWILL_AGENT_SOCKET: config.agentSocket, CNI_COMMAND: 'STATUS', CNI_PATH: '/usr/lib/cni' } }, () => undefined);
+      child.stdin?.end(conflist);
+      child.on('exit', (code) => resolve(code));
+    });
+    await inHandler;
+    events.length = 0;
+    await agent.stop();
+    expect(await answered).toBe(0);
+    expect(events).toEqual(['cni socket closing', 'STATUS answered', 'cni socket closed', 'stop routes', 'stop policy', 'stop nodes', 'released', 'datastore closed', 'health closed']);
+  });
+
   it('undoes a failed start: what started is stopped, the datastore closed, no socket left, and the error is the controller\'s', async () => {
     const routes = controllers[2]!;
     routes.failure = new Error('routes: the kernel refused 10.244.0.0/26');
