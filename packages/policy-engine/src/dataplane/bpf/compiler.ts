@@ -102,7 +102,7 @@ export class BpfMapCompiler {
       const key = formatEndpointRef(ref);
       const state = this.#endpoints.get(key);
       if (state === undefined) continue;
-      this.#classes.release([...state.ingress.cidrs, ...state.egress.cidrs]);
+      this.#classes.release([...state.ingress.cidrs.keys(), ...state.egress.cidrs.keys()]);
       this.#endpoints.delete(key);
       removedEndpoints.push(key);
     }
@@ -114,8 +114,8 @@ export class BpfMapCompiler {
       const keep = (d: 'ingress' | 'egress'): boolean => old !== undefined && !policy.changed.includes(d) && old.policy.addresses[0] === local;
       const state: EndpointState = {
         policy,
-        ingress: old !== undefined && keep('ingress') ? old.ingress : new PreparedDirection('ingress', policy.ingress, local, ids),
-        egress: old !== undefined && keep('egress') ? old.egress : new PreparedDirection('egress', policy.egress, local, ids),
+        ingress: old !== undefined && keep('ingress') ? old.ingress : new PreparedDirection('ingress', policy.ingress, local, ids, old?.ingress),
+        egress: old !== undefined && keep('egress') ? old.egress : new PreparedDirection('egress', policy.egress, local, ids, old?.egress),
         ingressState: keep('ingress') ? old?.ingressState : undefined,
         egressState: keep('egress') ? old?.egressState : undefined,
         last: { ingress: old?.last.ingress, egress: old?.last.egress },
@@ -123,8 +123,15 @@ export class BpfMapCompiler {
       // Retain before release: CIDRs both versions name never drop to no user (no recomputation).
       for (const d of ['ingress', 'egress'] as const) {
         if (state[d] === old?.[d]) continue;
-        this.#classes.retain(state[d].cidrs);
-        if (old !== undefined) this.#classes.release(old[d].cidrs);
+        const changes = state[d].cidrChanges;
+        if (old !== undefined && changes !== undefined && changes.from === old[d]) {
+          // Only the CIDRs that came or went (one rule of thousands changed).
+          this.#classes.retain(changes.added);
+          this.#classes.release(changes.removed);
+          continue;
+        }
+        this.#classes.retain(state[d].cidrs.keys());
+        if (old !== undefined) this.#classes.release(old[d].cidrs.keys());
       }
       this.#endpoints.set(policy.key, state);
       dirty.add(policy.key);

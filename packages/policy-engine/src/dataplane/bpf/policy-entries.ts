@@ -58,47 +58,125 @@ export class PreparedDirection {
   /** Indices of the rules with an atom that holds every peer. */
   readonly wildcards: readonly number[];
   readonly tierEnds: readonly (Decision | undefined)[];
-  readonly identities: ReadonlySet<number>;
-  readonly cidrs: ReadonlySet<string>;
+  /** Identities the rules name, with how many rules name each. */
+  readonly identities: ReadonlyMap<number, number>;
+  /** CIDRs and exceptions the rules name, with how many rules name each. */
+  readonly cidrs: ReadonlyMap<string, number>;
+  /**
+   * With the `previous` preparation it was built from: the CIDRs no rule of it named and
+   * those no rule names any more (undefined when built from nothing).
+   */
+  readonly cidrChanges: { readonly from: PreparedDirection; readonly added: readonly string[]; readonly removed: readonly string[] } | undefined;
   /** Rules with an atom naming the identity; rules with an identity-less atom naming the CIDR (built on demand). */
   #byIdentity: Map<number, number[]> | undefined;
   #byCidr: Map<string, number[]> | undefined;
   /** Peers looked up by a walk over the rules, before the two maps above are built. */
   #walks = 0;
   readonly protocols: readonly number[];
+  readonly #protocolCounts: Map<number, number>;
+  readonly #tierNames: readonly string[];
   readonly #portCache = new Map<number, PortSet>();
 
+  /**
+   * With `previous` (the same endpoint direction's preparation before a change), only
+   * the rules between the longest common head and tail of the two rule sequences are
+   * prepared again; the others' preparations and counts carry over.
+   */
   constructor(
     readonly direction: 'ingress' | 'egress',
     effective: EffectiveDirection,
     readonly localAddress: string | undefined,
     ids: RuleIds,
+    previous?: PreparedDirection,
   ) {
-    const rules: Prepared[] = [];
-    const identities = new Set<number>();
-    const cidrs = new Set<string>();
-    const protocols = new Set<number>();
+    const list: EffectiveRule[] = [];
+    const tierOf: number[] = [];
+    const tierNames: string[] = [];
     const tierEnds: (Decision | undefined)[] = [];
-    const wildcards: number[] = [];
     effective.tiers.forEach((tier, index) => {
+      tierNames.push(tier.tier);
       for (const rule of tier.rules) {
-        const decision = rule.action === 'allow' || rule.action === 'deny' ? { verdict: rule.action, rule: ids.rule(direction, tier.tier, rule) } : undefined;
-        const facts = factsOf(rule);
-        const at = rules.length;
-        rules.push({ rule, tier: index, decision, wildcard: facts.wildcard, facts });
-        if (facts.wildcard) wildcards.push(at);
-        for (const id of facts.identities) identities.add(id);
-        for (const c of facts.cidrs) cidrs.add(c);
-        for (const p of facts.protocols) protocols.add(p);
+        list.push(rule);
+        tierOf.push(index);
       }
       tierEnds.push(tier.end === 'deny' ? { verdict: 'deny', rule: ids.isolated(direction, tier.tier, tier.isolatedBy) } : undefined);
+    });
+    const prepare = (at: number): Prepared => {
+      const rule = list[at] as EffectiveRule;
+      const tier = tierOf[at] as number;
+      const decision = rule.action === 'allow' || rule.action === 'deny' ? { verdict: rule.action, rule: ids.rule(direction, tierNames[tier] as string, rule) } : undefined;
+      const facts = factsOf(rule);
+      return { rule, tier, decision, wildcard: facts.wildcard, facts };
+    };
+    const usable = previous !== undefined && previous.direction === direction && previous.localAddress === localAddress
+      && previous.#tierNames.length === tierNames.length && previous.#tierNames.every((t, i) => t === tierNames[i]);
+    let rules: Prepared[];
+    let identities: Map<number, number>;
+    let cidrs: Map<string, number>;
+    let protocols: Map<number, number>;
+    const added: string[] = [];
+    const removed: string[] = [];
+    const count = <K>(map: Map<K, number>, keys: readonly K[], step: 1 | -1, changes?: K[][]): void => {
+      for (const key of keys) {
+        const n = (map.get(key) ?? 0) + step;
+        if (n > 0) map.set(key, n);
+        else map.delete(key);
+        if (changes !== undefined && (step === 1 ? n === 1 : n === 0)) (changes[step === 1 ? 0 : 1] as K[]).push(key);
+      }
+    };
+    if (previous !== undefined && usable) {
+      const old = previous.rules;
+      let head = 0;
+      while (head < old.length && head < list.length && (old[head] as Prepared).rule === list[head] && (old[head] as Prepared).tier === tierOf[head]) head += 1;
+      let tail = 0;
+      while (tail < old.length - head && tail < list.length - head) {
+        const o = old[old.length - 1 - tail] as Prepared;
+        if (o.rule !== list[list.length - 1 - tail] || o.tier !== tierOf[list.length - 1 - tail]) break;
+        tail += 1;
+      }
+      identities = new Map(previous.identities);
+      cidrs = new Map(previous.cidrs);
+      protocols = new Map(previous.#protocolCounts);
+      for (const p of old.slice(head, old.length - tail)) {
+        count(identities, p.facts.identities, -1);
+        count(cidrs, p.facts.cidrs, -1, [added, removed]);
+        count(protocols, p.facts.protocols, -1);
+      }
+      const middle: Prepared[] = [];
+      for (let at = head; at < list.length - tail; at += 1) {
+        const p = prepare(at);
+        middle.push(p);
+        count(identities, p.facts.identities, 1);
+        count(cidrs, p.facts.cidrs, 1, [added, removed]);
+        count(protocols, p.facts.protocols, 1);
+      }
+      rules = [...old.slice(0, head), ...middle, ...old.slice(old.length - tail)];
+    } else {
+      rules = list.map((_, at) => prepare(at));
+      identities = new Map();
+      cidrs = new Map();
+      protocols = new Map();
+      for (const p of rules) {
+        count(identities, p.facts.identities, 1);
+        count(cidrs, p.facts.cidrs, 1);
+        count(protocols, p.facts.protocols, 1);
+      }
+    }
+    const wildcards: number[] = [];
+    rules.forEach((p, at) => {
+      if (p.wildcard) wildcards.push(at);
     });
     this.rules = rules;
     this.wildcards = wildcards;
     this.tierEnds = tierEnds;
+    this.#tierNames = tierNames;
     this.identities = identities;
     this.cidrs = cidrs;
-    this.protocols = [...protocols].sort((a, b) => a - b);
+    // A CIDR removed and added back in one change is neither.
+    const both = new Set(added.filter((c) => removed.includes(c)));
+    this.cidrChanges = previous !== undefined && usable ? { from: previous, added: added.filter((c) => !both.has(c)), removed: removed.filter((c) => !both.has(c)) } : undefined;
+    this.#protocolCounts = protocols;
+    this.protocols = [...protocols.keys()].sort((a, b) => a - b);
   }
 
   /**
@@ -371,7 +449,7 @@ function sparseEntries(direction: 'ingress' | 'egress', identity: number, v: Ver
 /** The classes of the current ipcache that need entries of their own for this direction. */
 function namedClasses(d: PreparedDirection, classes: Iterable<PeerClass>): PeerClass[] {
   const out = new Map<number, PeerClass>();
-  for (const id of d.identities) out.set(id, { id, identity: id as PeerClass['identity'], cidrs: [] });
+  for (const id of d.identities.keys()) out.set(id, { id, identity: id as PeerClass['identity'], cidrs: [] });
   for (const c of classes) {
     if (c.cidrs.length === 0) continue;
     if (d.identities.has(c.identity) || c.cidrs.some((x) => d.cidrs.has(x))) out.set(c.id, c);
