@@ -13,6 +13,7 @@ import { loadNetworkConfigListFromDir } from '@twill/cni-core';
 import { rootSkipReason } from '@twill/sys/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
+import { openResourceDatastore } from '../../src/agent/datastore/index.js';
 import { NODE_ADDRESS, NodeLab, podIp, startTcpServer, tcpConnect } from '../plugin/node-lab.js';
 
 const reason = rootSkipReason();
@@ -61,7 +62,7 @@ describe.skipIf(reason)(`twill-agent on a scratch node as root${reason ? ` (skip
     return { status: Number(stdout.slice(at + 1)), body: stdout.slice(0, at) };
   };
 
-  it('installs with install-cni, serves pods added through the conflist, turns ready, counts the ADDs, and leaves the pods working after SIGTERM', { timeout: 180_000 }, async () => {
+  it('installs with install-cni, serves pods added through the conflist, turns ready, counts the ADDs, enforces a policy from the datastore, and leaves pods and policy working after SIGTERM', { timeout: 180_000 }, async () => {
     const confDir = join(lab.dir, 'net.d');
     const configFile = join(lab.dir, 'agent.yaml');
     await writeFile(
@@ -142,6 +143,22 @@ describe.skipIf(reason)(`twill-agent on a scratch node as root${reason ? ` (skip
     stops.push(await startTcpServer(lab.node, 8081));
     expect(await tcpConnect(pods[2]!, NODE_ADDRESS, 8081)).toBe(`hello from ${lab.node.name}`);
 
+    // Policy through the datastore the agent watches (the same SQLite file, another
+    // process): ingress to the pods of namespace shop is denied; egress is not.
+    const datastore = await openResourceDatastore({ path: join(lab.dataDir, 'twill.db') });
+    try {
+      await datastore.apply({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'deny-ingress', namespace: 'shop' },
+        spec: { podSelector: {}, policyTypes: ['Ingress'] },
+      });
+    } finally {
+      await datastore.close();
+    }
+    await vi.waitFor(async () => expect(await tcpConnect(pods[1]!, ips[0]!, 8080)).toMatch(/^(timeout|E[A-Z]+)$/u), { timeout: 60_000, interval: 500 });
+    expect(await tcpConnect(pods[2]!, NODE_ADDRESS, 8081)).toBe(`hello from ${lab.node.name}`);
+
     // SIGTERM: a clean stop, and the kernel state stays.
     const routesBefore = lab.ipJson<Route[]>(lab.node, 'route', 'show', 'proto', '116');
     expect(routesBefore.map((r) => [r.type, r.dst])).toContainEqual(['blackhole', expect.stringMatching(/^10\.244\.\d+\.\d+\/26$/u)]);
@@ -151,7 +168,8 @@ describe.skipIf(reason)(`twill-agent on a scratch node as root${reason ? ` (skip
     await expect(stat(lab.socketPath)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(lab.scratch.exec(lab.node, 'nft', ['list', 'table', 'inet', 'twill'])).toContain('table inet twill');
     expect(lab.ipJson<Route[]>(lab.node, 'route', 'show', 'proto', '116')).toEqual(routesBefore);
-    expect(await tcpConnect(pods[1]!, ips[0]!, 8080)).toBe(`hello from ${pods[0]!.name}`);
+    // Enforcement outlives the agent: still denied, and what is allowed still flows.
+    expect(await tcpConnect(pods[1]!, ips[0]!, 8080)).toMatch(/^(timeout|E[A-Z]+)$/u);
     expect(await tcpConnect(pods[2]!, NODE_ADDRESS, 8081)).toBe(`hello from ${lab.node.name}`);
   });
 });
