@@ -134,6 +134,7 @@ export { type RibPeerConfig } from './rib/peer.js';
 export { type DecisionOptions, DEFAULT_LOCAL_PREF } from './rib/decision.js';
 export {
   type AnnouncementGroup,
+  type FlushOptions,
   type FlushResult,
   type OutgoingDelta,
   type ReceiveResult,

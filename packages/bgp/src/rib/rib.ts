@@ -19,7 +19,7 @@ import { PeerEntry, type RibPeerConfig } from './peer.js';
 import { type PrefixKey, prefixFromKey, prefixKey } from './prefix-key.js';
 import { type SpeakerIdentity } from './propagation.js';
 import { type ReceiveTally, announceAll, policyCache, withdrawAll } from './receive.js';
-import { RouteTable } from './route-table.js';
+import { type Changes, RouteTable } from './route-table.js';
 
 // Part of the RIB's API (the speaker and src/index.ts take them from here).
 export { type AnnouncementGroup, type OutgoingDelta } from './adj-rib-out.js';
@@ -62,6 +62,18 @@ export interface FlushResult {
   readonly fibRemoved: number;
   /** Per peer with something to send. */
   readonly updates: ReadonlyMap<PeerId, OutgoingDelta>;
+  /** Changes are left for the next call (`maxChanges` was reached); whole-table exports wait for the last slice. */
+  readonly more: boolean;
+}
+
+/** Options of {@link Rib.flush}. */
+export interface FlushOptions {
+  /**
+   * At most this many changed prefixes in this call (default: all). The rest stay for
+   * the next call, which must come before any other use of the results, so that a large
+   * change (a full table) can be sent in slices while the peers already read the first.
+   */
+  readonly maxChanges?: number;
 }
 
 /** One path, as the query methods show it. */
@@ -103,6 +115,9 @@ export class Rib {
   private readonly fibBatchSize: number;
   private readonly policyResults = new Map<string, AttributeSet>();
   private readonly policed: ReturnType<typeof policyCache>;
+  /** Changes taken from the table and not yet flushed (a sliced flush), and how far it got. */
+  private pending: Changes | undefined;
+  private pendingAt = 0;
   /** The attributes of local routes originated without any, per family (most of them). */
   private readonly localDefaults: { 4?: AttributeSet; 6?: AttributeSet } = {};
 
@@ -125,6 +140,11 @@ export class Rib {
   /** Prefixes in the Loc-RIB (with at least one path). */
   get size(): number {
     return this.table.size;
+  }
+
+  /** Changed prefixes not flushed yet: the rest of a sliced flush, and changes since. */
+  get pendingChanges(): number {
+    return (this.pending ? this.pending.paths.length - this.pendingAt : 0) + this.table.changeCount;
   }
 
   /** Distinct interned attribute sets. */
@@ -268,7 +288,7 @@ export class Rib {
    * identical attributes. Peers that just came up or asked for a refresh get the whole
    * Loc-RIB.
    */
-  flush(): FlushResult {
+  flush(options: FlushOptions = {}): FlushResult {
     let add: FibRoute[] = [];
     let remove: BgpPrefix[] = [];
     let fibAdded = 0;
@@ -283,12 +303,19 @@ export class Rib {
     };
     const run = new ExportRun(this.table, this.me, this.policed);
     const incremental = this.peerList.filter((p) => p.up && !p.fullExport);
-    const changes = this.table.takeChanges();
-    for (let i = 0; i < changes.paths.length; i += 1) {
+    // A sliced flush goes on with the changes it took; new ones wait for the next (a
+    // prefix changed again meanwhile still carries its mark and is settled once, here).
+    const changes = this.pending ?? this.table.takeChanges();
+    const start = this.pending ? this.pendingAt : 0;
+    const end = Math.min(changes.paths.length, start + (options.maxChanges ?? Infinity));
+    this.pending = end < changes.paths.length ? changes : undefined;
+    this.pendingAt = end;
+    const whole = start === 0 && this.pending === undefined;
+    for (let i = start; i < end; i += 1) {
       const changed = changes.paths[i] as Path;
       const key = changed.key;
       const before = changes.before[i] ?? null;
-      const best = this.table.settle(changed);
+      const best = this.table.settle(changed, !whole);
       const now = best && !best.peer.local ? best.attrs : null;
       if (now !== before && !(now && before && sameNextHops(now.value, before.value))) {
         if (now) add.push(new KeyedFibRoute(key, now.nextHops));
@@ -298,8 +325,10 @@ export class Rib {
       for (const peer of incremental) run.exportTo(peer, key, best);
     }
     push();
+    if (whole) this.table.forgetEmptied();
+    const more = this.pending !== undefined;
     for (const peer of this.peerList) {
-      if (!peer.up || !peer.fullExport) continue;
+      if (more || !peer.up || !peer.fullExport) continue;
       peer.fullExport = false;
       this.table.forEachHead((head, key) => run.exportTo(peer, key, (head.flags & PATH_FLAG.BEST) !== 0 ? head : undefined));
       // What was advertised before and is no longer in the table (collected first: exportTo changes the Adj-RIB-Out).
@@ -311,7 +340,7 @@ export class Rib {
     }
     this.policyResults.clear();
     this.table.attributes.collect();
-    return { fibAdded, fibRemoved, updates: run.result() };
+    return { fibAdded, fibRemoved, updates: run.result(), more };
   }
 
   /** The best path for a prefix, or undefined. */

@@ -42,6 +42,11 @@ export class RouteTable {
     return this.heads.size;
   }
 
+  /** Changes recorded since the last {@link RouteTable.takeChanges}. */
+  get changeCount(): number {
+    return this.changedPaths.length;
+  }
+
   /** The first path of a prefix's list (the best when it has the BEST flag). */
   head(key: PrefixKey): Path | undefined {
     return this.heads.get(key);
@@ -65,11 +70,12 @@ export class RouteTable {
 
   /**
    * The prefixes changed since the last call. The caller passes each path to
-   * {@link RouteTable.settle}, before any other change to the table.
+   * {@link RouteTable.settle} (all before any other change to the table, then
+   * {@link RouteTable.forgetEmptied}; or in slices between changes, with `sliced`),
+   * and settles one list completely before taking the next.
    */
   takeChanges(): Changes {
     const changes = { paths: this.changedPaths, before: this.changedBefore };
-    this.emptied.clear();
     this.changedPaths = [];
     this.changedBefore = [];
     return changes;
@@ -80,11 +86,21 @@ export class RouteTable {
    * The recorded path is usually still the head (it carries the CHANGED mark); only
    * when the head changed is the prefix looked up.
    */
-  settle(path: Path): Path | undefined {
+  settle(path: Path, sliced = false): Path | undefined {
     const head = (path.flags & PATH_FLAG.CHANGED) !== 0 ? path : this.heads.get(path.key);
-    if (head === undefined) return undefined;
+    if (head === undefined) {
+      // The prefix's emptiness is dealt with here: a route added later is a new change.
+      // (A flush that settles a whole change list at once calls forgetEmptied instead.)
+      if (sliced && this.emptied.size > 0) this.emptied.delete(path.key);
+      return undefined;
+    }
     head.flags &= ~PATH_FLAG.CHANGED;
     return (head.flags & PATH_FLAG.BEST) !== 0 ? head : undefined;
+  }
+
+  /** Every change list taken has been settled: no prefix emptied during them is still waiting. */
+  forgetEmptied(): void {
+    if (this.emptied.size > 0) this.emptied.clear();
   }
 
   /** Adds or replaces the path of `peer` (and `pathId`); true when something changed. */

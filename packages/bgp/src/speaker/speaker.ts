@@ -31,6 +31,12 @@ const TIMER_EVENT: Readonly<Record<TimerName, FsmEvent>> = {
   [TIMER.IDLE_HOLD]: { type: 'IdleHoldTimerExpires' },
 };
 
+/**
+ * Changed prefixes per flush slice: a full table of a million routes goes out in about
+ * 30 writes apart, each about 128 KiB of /24s, so the peer starts on it at once.
+ */
+const FLUSH_SLICE = 32_768;
+
 const DEFAULT_CAPABILITIES: readonly Capability[] = [
   { kind: 'multiprotocol', afi: AFI.IPV4, safi: SAFI.UNICAST },
   { kind: 'multiprotocol', afi: AFI.IPV6, safi: SAFI.UNICAST },
@@ -179,7 +185,7 @@ export class BgpSpeaker {
       // Now rather than after the flush delay: the caller may reuse the address at once.
       this.flushTimer?.();
       this.flushTimer = undefined;
-      this.flush();
+      this.flush(true);
     }
     await Promise.resolve();
   }
@@ -466,13 +472,19 @@ export class BgpSpeaker {
     });
   }
 
-  private flush(): void {
-    const { updates } = this.rib.flush();
+  /**
+   * Sends what changed. A large change goes in slices of {@link FLUSH_SLICE} prefixes,
+   * each written before the next is computed (a timer of 0 apart), so that peers read
+   * the first UPDATEs of a full table while the rest is prepared; `all` does it at once.
+   */
+  private flush(all = false): void {
+    const { updates, more } = this.rib.flush(all ? {} : { maxChanges: FLUSH_SLICE });
     for (const peer of this.peerMap.values()) {
       if (peer.fsm.state !== SESSION_STATE.ESTABLISHED || !peer.connection) continue;
       const delta = updates.get(peer.id);
       const messages = delta ? encodeOutgoing(delta, peer.negotiated, peer.families) : [];
-      if (peer.endOfRibPending) {
+      // End-of-RIB after the whole initial table, which goes out with the last slice.
+      if (peer.endOfRibPending && !more) {
         messages.push(...encodeEndOfRib(peer.negotiated, peer.families));
         peer.endOfRibPending = false;
       }
@@ -482,6 +494,15 @@ export class BgpSpeaker {
       }
       for (const m of coalesce(messages)) peer.connection.write(m);
       peer.messagesSent += messages.length;
+    }
+    if (more && !this.flushTimer) {
+      this.flushTimer = this.options.clock.setTimer(0, () => {
+        this.flushTimer = undefined;
+        this.flush();
+      });
+    } else if (this.rib.pendingChanges > 0) {
+      // Changes that came between the slices (their scheduleFlush found the slice's timer).
+      this.scheduleFlush();
     }
   }
 }

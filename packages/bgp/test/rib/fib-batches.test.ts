@@ -1,7 +1,8 @@
 // What the FibSink is given when several changes to one prefix fall between two flushes:
 // only the difference between the FIB state before the first change and after the
 // last one, whatever order the paths came and went in.
-import { type FibBatch, prefixToText } from '@twill/bgp';
+import fc from 'fast-check';
+import { type FibBatch, type Rib, prefixToText } from '@twill/bgp';
 import { describe, expect, it } from 'vitest';
 
 import { announce, makeRib, path, peer, withdraw } from './helpers.js';
@@ -69,5 +70,78 @@ describe('Rib.flush FIB batches', () => {
     rib.receive(a.id, announce(prefixes, { nextHop: '192.0.2.1', asPath: path(65001) }));
     expect(rib.flush().fibAdded).toBe(20_000);
     expect(fib.batches.map((x) => x.add.length)).toEqual([8192, 8192, 3616]);
+  });
+
+  describe('in slices (maxChanges)', () => {
+    const out = peer('192.0.2.3', 65003);
+    const prefixes = Array.from({ length: 12 }, (_, i) => `10.0.${i}.0/24`);
+    type Op = { kind: 'announce' | 'withdraw'; from: 0 | 1; prefixes: number[]; hops: number } | { kind: 'slice' };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constantFrom('announce' as const, 'withdraw' as const), from: fc.constantFrom(0 as const, 1 as const), prefixes: fc.uniqueArray(fc.integer({ min: 0, max: 11 }), { minLength: 1, maxLength: 6 }), hops: fc.integer({ min: 1, max: 3 }) }),
+      fc.constant({ kind: 'slice' as const }),
+    );
+
+    function apply(rib: Rib, o: Exclude<Op, { kind: 'slice' }>): void {
+      const from = o.from === 0 ? a : b;
+      const list = o.prefixes.map((i) => prefixes[i] as string);
+      const asns = Array.from({ length: o.hops }, (_, i) => (o.from === 0 ? 65001 : 65002) + i * 10);
+      rib.receive(from.id, o.kind === 'announce' ? announce(list, { nextHop: from.address, asPath: path(...asns) }) : withdraw(list));
+    }
+
+    /** The FIB a sink's batches build, failing on an add over an installed route with the same next hop or a removal of nothing. */
+    function replay(batches: readonly FibBatch[]): Map<string, string> {
+      const table = new Map<string, string>();
+      for (const batch of batches) {
+        for (const p of batch.remove) {
+          expect(table.delete(prefixToText(p)), `removal of ${prefixToText(p)}, not installed`).toBe(true);
+        }
+        for (const r of batch.add) {
+          const hops = r.nextHops.join(',');
+          expect(table.get(prefixToText(r.prefix)), `add of ${prefixToText(r.prefix)} via ${hops}, already installed`).not.toBe(hops);
+          table.set(prefixToText(r.prefix), hops);
+        }
+      }
+      return table;
+    }
+
+    it('ends where flushing everything at once ends, with changes arriving between slices', () => {
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: 60 }), fc.integer({ min: 1, max: 4 }), (ops, slice) => {
+          const whole = makeRib();
+          const sliced = makeRib();
+          for (const { rib } of [whole, sliced]) for (const p of [a, b, out]) rib.peerUp(p);
+          for (const o of ops) {
+            if (o.kind === 'slice') {
+              sliced.rib.flush({ maxChanges: slice });
+              whole.rib.flush();
+            } else {
+              apply(whole.rib, o);
+              apply(sliced.rib, o);
+            }
+          }
+          whole.rib.flush();
+          while (sliced.rib.flush({ maxChanges: slice }).more || sliced.rib.pendingChanges > 0);
+          expect(sliced.rib.pendingChanges).toBe(0);
+          expect(replay(sliced.fib.batches)).toEqual(replay(whole.fib.batches));
+          const advertised = (rib: Rib): string[] => [...rib.adjRibOut(out.id)].map((r) => `${prefixToText(r.prefix)} ${(r.attributes.asPath ?? []).flatMap((x) => x.asns).join(' ')}`).sort();
+          expect(advertised(sliced.rib)).toEqual(advertised(whole.rib));
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('reports more until the last slice, and exports a new peer\'s whole table only then', () => {
+      const { rib } = makeRib();
+      rib.peerUp(a);
+      rib.receive(a.id, announce(prefixes, { nextHop: a.address, asPath: path(65001) }));
+      rib.peerUp(out);
+      const first = rib.flush({ maxChanges: 5 });
+      expect(first).toMatchObject({ fibAdded: 5, more: true });
+      expect(first.updates.has(out.id)).toBe(false);
+      expect(rib.flush({ maxChanges: 5 })).toMatchObject({ fibAdded: 5, more: true });
+      const last = rib.flush({ maxChanges: 5 });
+      expect(last).toMatchObject({ fibAdded: 2, more: false });
+      expect(last.updates.get(out.id)?.announced.flatMap((g) => g.nlri).length).toBe(12);
+    });
   });
 });
