@@ -31,8 +31,9 @@ const CLIENT = { key: 'bench/client', ip: '10.9.0.1' };
 const SERVER = { key: 'bench/server', ip: '10.9.0.2' };
 // DATAPLANE_BENCH_QUICK=1: a smoke run (smaller, one round) written to a scratch file, not BENCHMARKS.md.
 const QUICK = process.env.DATAPLANE_BENCH_QUICK === '1';
-// DATAPLANE_BENCH_ONLY=latency: only the programming latency (full size), printed and written to a scratch
-// file, so the latency can be rerun in a couple of minutes without redoing the throughput table.
+// DATAPLANE_BENCH_ONLY=latency: only the programming latency (full size), printed and written to its own
+// section of BENCHMARKS.md (dataplane-latency), so the latency can be rerun in a couple of minutes without
+// redoing the throughput table.
 const LATENCY_ONLY = process.env.DATAPLANE_BENCH_ONLY === 'latency';
 const SIZES = QUICK ? [0, 1_000] : [0, 1_000, 10_000];
 const ROUNDS = QUICK ? 1 : 3;
@@ -183,6 +184,9 @@ async function enter(mode: Mode, n: number, lab: DataplaneLab, factories: Partia
 
 const fmt = (v: number, digits = 2): string => v.toFixed(digits);
 
+/** User plus system time of a `process.cpuUsage()` reading, in milliseconds. */
+const cpuMs = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1000;
+
 async function throughputTable(lab: DataplaneLab, modes: Mode[], factories: Partial<Record<Mode, Factory>>): Promise<string> {
   const rows: string[] = ['| offloads | N rules | side | iperf3 Gbit/s (median) | ratio to (a) | connects/s (median) | ratio to (a) |', '|---|---|---|---|---|---|---|'];
   for (const offloads of [true, false]) {
@@ -263,16 +267,25 @@ async function latencyRow(name: string, factory: Factory, lab: DataplaneLab): Pr
   // Stages of each change: the policy index's recomputation, and the driver's apply (generator and kernel write).
   const indexMs: number[] = [];
   const driverMs: number[] = [];
+  // The same stages in this process's CPU time (the figures a loaded machine inflates least; nft's own CPU is not in it).
+  const indexCpu: number[] = [];
+  const driverCpu: number[] = [];
   try {
     await new Promise((r) => setTimeout(r, 500));
     for (let i = 0; i < LATENCY_CHANGES; i += 1) {
       const allow = i % 2 === 1;
       const t0 = Date.now();
+      const c0 = process.cpuUsage();
       const diff = allow ? index.upsertPolicy(toggled) : index.deletePolicy(toggled.ref);
       indexMs.push(Date.now() - t0);
+      const indexUsage = process.cpuUsage(c0);
+      const c1 = process.cpuUsage();
       const report = await dataplane.apply({ policy: diff });
       applies.push(Date.now() - t0);
       driverMs.push(report.durationMs);
+      const driverUsage = process.cpuUsage(c1);
+      indexCpu.push(cpuMs(indexUsage));
+      driverCpu.push(cpuMs(driverUsage));
       // Wait for the flip, then for probes started before it to settle.
       const deadline = Date.now() + 3000;
       let flipped: { t: number } | undefined;
@@ -291,12 +304,12 @@ async function latencyRow(name: string, factory: Factory, lab: DataplaneLab): Pr
   const sorted = [...latencies].sort((x, y) => x - y);
   const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)] ?? NaN;
   const load = `${loadBefore.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`;
-  return `| ${name} | ${latencies.length} | ${median(latencies).toFixed(0)} | ${p99.toFixed(0)} | ${Math.max(...latencies).toFixed(0)} | ${median(applies).toFixed(0)} | ${median(indexMs).toFixed(0)} | ${median(driverMs).toFixed(0)} | ${load} |`;
+  return `| ${name} | ${latencies.length} | ${median(latencies).toFixed(0)} | ${p99.toFixed(0)} | ${Math.max(...latencies).toFixed(0)} | ${median(applies).toFixed(0)} | ${median(indexMs).toFixed(0)} | ${median(driverMs).toFixed(0)} | ${median(indexCpu).toFixed(1)} | ${median(driverCpu).toFixed(1)} | ${load} |`;
 }
 
 const LATENCY_HEADER = [
-  '| side | changes | median ms | p99 ms | max ms | apply median ms | of which index ms | of which driver ms | 1-min load |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| side | changes | median ms | p99 ms | max ms | apply median ms | of which index ms | of which driver ms | index CPU ms | driver CPU ms | 1-min load |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 
 async function latencyOnly(command: string, factories: Partial<Record<Mode, Factory>>): Promise<void> {
@@ -310,7 +323,7 @@ async function latencyOnly(command: string, factories: Partial<Record<Mode, Fact
       process.stdout.write(`${latency.at(-1)}\n`);
     }
     writeSection({
-      file: join(tmpdir(), 'twill-dataplane-latency.md'),
+      ...(QUICK ? { file: join(tmpdir(), 'twill-dataplane-latency.md') } : {}),
       id: 'dataplane-latency',
       title: 'Policy dataplanes: programming latency only',
       command,
