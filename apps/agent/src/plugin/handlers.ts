@@ -1,6 +1,9 @@
 // The twill CNI plugin's commands over its ports: IPAM, then the endpoint record, then the
 // veth plumbing, then the endpoint's policy (when the registry enforces it); each step
-// undone when a later one fails, so a failed ADD leaves nothing.
+// undone when a later one fails, so a failed ADD leaves nothing. Only the store work runs
+// in the datastore's turn (a warm agent gives one call at a time per database): the
+// kernel work and the policy of many calls run at once, and the calls on one attachment
+// run one after another (CallOrder).
 import {
   CNI_ERROR,
   type AddRequest,
@@ -13,11 +16,20 @@ import {
   type Result110,
 } from '@twill/cni-core';
 
+import { CallOrder } from './call-order.js';
 import { type TwillConfig, parseTwillConfig } from './config.js';
 import { AttachmentDriftError, AttachmentExistsError, DatastoreNotReadyError, TwillPluginError } from './errors.js';
-import { allocateAddresses, checkAddresses, gcPools, releaseAddresses } from './ipam.js';
+import { allocateAddresses, checkAddresses, gcPools, type IpamAnswer, releaseAddresses } from './ipam.js';
 import { hostInterfaceName, POD_GATEWAY_V4, POD_GATEWAY_V6 } from './names.js';
-import { type Datastore, type EndpointRecord, type EndpointRegistry, type TwillLogger, type TwillPluginPorts } from './ports.js';
+import {
+  type Datastore,
+  type EndpointRecord,
+  type EndpointRegistry,
+  type PlumbedPod,
+  type PodPlumbingRequest,
+  type TwillLogger,
+  type TwillPluginPorts,
+} from './ports.js';
 
 function configOf(ports: TwillPluginPorts, request: RequestBase): TwillConfig {
   return parseTwillConfig(request.config.raw, { defaultNodeName: ports.hostname() });
@@ -54,11 +66,16 @@ function podArg(request: RequestBase, name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+// One attachment per container and network (the IPAM handle's model): the key its calls are ordered by.
+function attachmentKey(config: TwillConfig, request: RequestBase & { containerId: string }): string {
+  return `${config.network}\n${request.containerId}`;
+}
+
 /** One step of a failed ADD's undo, on the datastore open at that time. */
 type UndoStep = (datastore: Datastore) => Promise<void>;
 
 // Runs the undo steps newest first; their own failures must not hide the original one.
-async function undo(datastore: Datastore, steps: UndoStep[]): Promise<void> {
+async function undo(datastore: Datastore, steps: readonly UndoStep[]): Promise<void> {
   for (const step of [...steps].reverse()) {
     try {
       await step(datastore);
@@ -87,82 +104,119 @@ async function enforcePolicy(endpoints: EndpointRegistry, record: EndpointRecord
   }
 }
 
-async function add(ports: TwillPluginPorts, request: AddRequest): Promise<CniResult> {
-  const config = configOf(ports, request);
-  const hostInterface = hostInterfaceName(request.containerId, request.ifName);
-  const fields = { containerId: request.containerId, ifName: request.ifName, hostInterface };
-  return logged(ports, config, 'ADD', fields, async () => {
-    const added = await withDatastore(ports, config, async (datastore) => {
-      // One attachment per container and network (the IPAM handle's model): a second ADD
-      // must not touch the first one's record, addresses or links.
-      const existing = await datastore.endpoints.get(config.network, request.containerId);
-      if (existing !== undefined) throw new AttachmentExistsError(config.network, request.containerId, existing.ifName);
-      const undoSteps: UndoStep[] = [];
-      try {
-        const ipam = await allocateAddresses(config, datastore, request, ports);
-        undoSteps.push((open) => releaseAddresses(config, open, request, ports));
-        const namespace = podArg(request, 'K8S_POD_NAMESPACE');
-        const pod = podArg(request, 'K8S_POD_NAME');
-        const record: EndpointRecord = {
-          network: config.network,
-          containerId: request.containerId,
-          ifName: request.ifName,
-          hostInterface,
-          addresses: ipam.addresses,
-          netns: request.netns,
-          ...(namespace === undefined ? {} : { namespace }),
-          ...(pod === undefined ? {} : { pod }),
-          since: ports.now(),
-          node: config.ipam.kind === 'pools' ? config.ipam.pools.nodeName : ports.hostname(),
-        };
-        // Recorded before the links exist: a process killed half way leaves a record, so
-        // GC finds and removes the links it may have made.
-        await datastore.endpoints.register(record);
-        undoSteps.push((open) => open.endpoints.unregister(config.network, request.containerId));
-        const plumbing = { netns: request.netns, ifName: request.ifName, hostInterface, mtu: config.mtu, addresses: ipam.addresses };
-        const plumbed = await ports.plumbing.add(plumbing);
-        undoSteps.push(() => ports.plumbing.remove(plumbing));
-        const result: Result110 = {
-          cniVersion: '1.1.0',
-          interfaces: [
-            { name: hostInterface, ...(plumbed.hostMac === undefined ? {} : { mac: plumbed.hostMac }) },
-            { name: request.ifName, ...(plumbed.podMac === undefined ? {} : { mac: plumbed.podMac }), sandbox: request.netns },
-          ],
-          ips: ipam.addresses.map((address) => ({ address, gateway: isV6(address) ? POD_GATEWAY_V6 : POD_GATEWAY_V4, interface: 1 })),
-          routes: [
-            ...(ipam.addresses.some((a) => !isV6(a)) ? [{ dst: '0.0.0.0/0', gw: POD_GATEWAY_V4 }] : []),
-            ...(ipam.addresses.some(isV6) ? [{ dst: '::/0', gw: POD_GATEWAY_V6 }] : []),
-          ],
-          ...(ipam.dns === undefined ? {} : { dns: ipam.dns }),
-        };
-        return { result, record, undoSteps, endpoints: datastore.endpoints };
-      } catch (error) {
-        await undo(datastore, undoSteps);
-        throw error;
-      }
-    });
-    // Outside the datastore's turn: a warm agent serves other calls meanwhile, and the
-    // endpoints of concurrent ADDs are programmed in one dataplane apply.
-    try {
-      await enforcePolicy(added.endpoints, added.record);
-    } catch (error) {
-      await withDatastore(ports, config, (datastore) => undo(datastore, added.undoSteps));
-      throw error;
-    }
-    return added.result;
-  });
+/** What ADD's turn in the datastore took: the addresses and the record, and how to give them back. */
+interface Held {
+  readonly addresses: readonly string[];
+  readonly dns: IpamAnswer['dns'];
+  readonly record: EndpointRecord;
+  readonly endpoints: EndpointRegistry;
+  readonly undoSteps: readonly UndoStep[];
 }
 
-async function del(ports: TwillPluginPorts, request: AttachmentRequest): Promise<void> {
+// ADD's store work, in one turn: the existence check, the addresses, the record.
+async function hold(ports: TwillPluginPorts, config: TwillConfig, request: AddRequest, hostInterface: string, datastore: Datastore): Promise<Held> {
+  // A second ADD must not touch the first one's record, addresses or links.
+  const existing = await datastore.endpoints.get(config.network, request.containerId);
+  if (existing !== undefined) throw new AttachmentExistsError(config.network, request.containerId, existing.ifName);
+  const undoSteps: UndoStep[] = [];
+  try {
+    const ipam = await allocateAddresses(config, datastore, request, ports);
+    undoSteps.push((open) => releaseAddresses(config, open, request, ports));
+    const namespace = podArg(request, 'K8S_POD_NAMESPACE');
+    const pod = podArg(request, 'K8S_POD_NAME');
+    const record: EndpointRecord = {
+      network: config.network,
+      containerId: request.containerId,
+      ifName: request.ifName,
+      hostInterface,
+      addresses: ipam.addresses,
+      netns: request.netns,
+      ...(namespace === undefined ? {} : { namespace }),
+      ...(pod === undefined ? {} : { pod }),
+      since: ports.now(),
+      node: config.ipam.kind === 'pools' ? config.ipam.pools.nodeName : ports.hostname(),
+    };
+    // Recorded before the links exist: a process killed half way leaves a record, so
+    // GC finds and removes the links it may have made.
+    await datastore.endpoints.register(record);
+    undoSteps.push((open) => open.endpoints.unregister(config.network, request.containerId));
+    return { addresses: ipam.addresses, dns: ipam.dns, record, endpoints: datastore.endpoints, undoSteps };
+  } catch (error) {
+    await undo(datastore, undoSteps);
+    throw error;
+  }
+}
+
+function resultOf(request: AddRequest, held: Held, plumbed: PlumbedPod): Result110 {
+  const { addresses, dns } = held;
+  return {
+    cniVersion: '1.1.0',
+    interfaces: [
+      { name: held.record.hostInterface, ...(plumbed.hostMac === undefined ? {} : { mac: plumbed.hostMac }) },
+      { name: request.ifName, ...(plumbed.podMac === undefined ? {} : { mac: plumbed.podMac }), sandbox: request.netns },
+    ],
+    ips: addresses.map((address) => ({ address, gateway: isV6(address) ? POD_GATEWAY_V6 : POD_GATEWAY_V4, interface: 1 })),
+    routes: [
+      ...(addresses.some((a) => !isV6(a)) ? [{ dst: '0.0.0.0/0', gw: POD_GATEWAY_V4 }] : []),
+      ...(addresses.some(isV6) ? [{ dst: '::/0', gw: POD_GATEWAY_V6 }] : []),
+    ],
+    ...(dns === undefined ? {} : { dns }),
+  };
+}
+
+async function add(ports: TwillPluginPorts, order: CallOrder, request: AddRequest): Promise<CniResult> {
   const config = configOf(ports, request);
   const hostInterface = hostInterfaceName(request.containerId, request.ifName);
   const fields = { containerId: request.containerId, ifName: request.ifName, hostInterface };
-  await logged(ports, config, 'DEL', fields, () => withDatastore(ports, config, async (datastore) => {
-    // Links first, so an address is never free for another pod while its route is still here.
-    await ports.plumbing.remove({ netns: request.netns, ifName: request.ifName, hostInterface });
-    await releaseAddresses(config, datastore, request, ports);
-    await datastore.endpoints.unregister(config.network, request.containerId);
-  }));
+  return logged(ports, config, 'ADD', fields, () =>
+    order.attachment(attachmentKey(config, request), async () => {
+      const held = await withDatastore(ports, config, (datastore) => hold(ports, config, request, hostInterface, datastore));
+      // Gives back what the turn took, in a turn of its own; the original error is what the runtime sees.
+      const giveBack = (): Promise<void> => withDatastore(ports, config, (datastore) => undo(datastore, held.undoSteps)).catch(() => undefined);
+      // The kernel work and the policy run outside the datastore's turn: a warm agent
+      // serves other calls meanwhile, and the endpoints of concurrent ADDs are
+      // programmed in one dataplane apply.
+      const plumbing: PodPlumbingRequest = { netns: request.netns, ifName: request.ifName, hostInterface, mtu: config.mtu, addresses: held.addresses };
+      let plumbed: PlumbedPod;
+      try {
+        plumbed = await ports.plumbing.add(plumbing);
+      } catch (error) {
+        // All or nothing: a failed plumbing removed what it made.
+        await giveBack();
+        throw error;
+      }
+      try {
+        await enforcePolicy(held.endpoints, held.record);
+      } catch (error) {
+        // Links first, as DEL: an address is never free while its route is here. Links
+        // that cannot be removed keep their record and addresses, for DEL or GC to finish.
+        const unplumbed = await ports.plumbing.remove(plumbing).then(
+          () => true,
+          () => false,
+        );
+        if (unplumbed) await giveBack();
+        throw error;
+      }
+      return resultOf(request, held, plumbed);
+    }),
+  );
+}
+
+async function del(ports: TwillPluginPorts, order: CallOrder, request: AttachmentRequest): Promise<void> {
+  const config = configOf(ports, request);
+  const hostInterface = hostInterfaceName(request.containerId, request.ifName);
+  const fields = { containerId: request.containerId, ifName: request.ifName, hostInterface };
+  await logged(ports, config, 'DEL', fields, () =>
+    order.attachment(attachmentKey(config, request), async () => {
+      // Links first, outside the datastore's turn, so an address is never free for
+      // another pod while its route is still here.
+      await ports.plumbing.remove({ netns: request.netns, ifName: request.ifName, hostInterface });
+      await withDatastore(ports, config, async (datastore) => {
+        await releaseAddresses(config, datastore, request, ports);
+        await datastore.endpoints.unregister(config.network, request.containerId);
+      });
+    }),
+  );
 }
 
 function prevAddresses(request: CheckRequest): string[] {
@@ -172,39 +226,45 @@ function prevAddresses(request: CheckRequest): string[] {
   return (prev.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === 1).map((ip) => ip.address);
 }
 
-async function check(ports: TwillPluginPorts, request: CheckRequest): Promise<void> {
+async function check(ports: TwillPluginPorts, order: CallOrder, request: CheckRequest): Promise<void> {
   const config = configOf(ports, request);
   const hostInterface = hostInterfaceName(request.containerId, request.ifName);
   const addresses = prevAddresses(request);
-  await withDatastore(ports, config, async (datastore) => {
-    const drift = [
-      ...(addresses.length === 0 ? ['prevResult: no address of the pod interface'] : []),
-      ...(await ports.plumbing.check({ netns: request.netns, ifName: request.ifName, hostInterface, mtu: config.mtu, addresses })),
-      ...(await checkAddresses(config, datastore, request, addresses, ports)),
-    ];
-    const endpoint = await datastore.endpoints.get(config.network, request.containerId);
-    if (endpoint === undefined) drift.push(`endpoint: ${config.network}/${request.containerId} is not registered`);
-    else if (datastore.endpoints.checkPolicy !== undefined) drift.push(...(await datastore.endpoints.checkPolicy(endpoint)));
+  await order.attachment(attachmentKey(config, request), async () => {
+    const kernel = await ports.plumbing.check({ netns: request.netns, ifName: request.ifName, hostInterface, mtu: config.mtu, addresses });
+    const stored = await withDatastore(ports, config, async (datastore) => ({
+      ipam: await checkAddresses(config, datastore, request, addresses, ports),
+      endpoint: await datastore.endpoints.get(config.network, request.containerId),
+      endpoints: datastore.endpoints,
+    }));
+    const drift = [...(addresses.length === 0 ? ['prevResult: no address of the pod interface'] : []), ...kernel, ...stored.ipam];
+    if (stored.endpoint === undefined) drift.push(`endpoint: ${config.network}/${request.containerId} is not registered`);
+    else if (stored.endpoints.checkPolicy !== undefined) drift.push(...(await stored.endpoints.checkPolicy(stored.endpoint)));
     if (drift.length > 0) throw new AttachmentDriftError(drift);
   });
 }
 
-async function gc(ports: TwillPluginPorts, request: GcRequest): Promise<void> {
+async function gc(ports: TwillPluginPorts, order: CallOrder, request: GcRequest): Promise<void> {
   const config = configOf(ports, request);
   const valid = new Set(request.validAttachments.map((a) => `${a.containerID}\n${a.ifname}`));
-  await logged(ports, config, 'GC', { valid: valid.size }, () => withDatastore(ports, config, async (datastore) => {
-    for (const endpoint of await datastore.endpoints.list(config.network)) {
-      if (valid.has(`${endpoint.containerId}\n${endpoint.ifName}`)) continue;
-      // The pod's namespace may live on; its end goes with the host end.
-      await ports.plumbing.remove({ netns: undefined, ifName: endpoint.ifName, hostInterface: endpoint.hostInterface });
-      if (config.ipam.kind === 'delegate') {
-        const attachment: AttachmentRequest = { ...request, containerId: endpoint.containerId, ifName: endpoint.ifName, netns: undefined };
-        await releaseAddresses(config, datastore, attachment, ports);
-      }
-      await datastore.endpoints.unregister(config.network, endpoint.containerId);
-    }
-    await gcPools(config, datastore, request.validAttachments);
-  }));
+  // Alone: no ADD is between its record and its links, no DEL between its links and its record.
+  await logged(ports, config, 'GC', { valid: valid.size }, () =>
+    order.exclusive(() =>
+      withDatastore(ports, config, async (datastore) => {
+        for (const endpoint of await datastore.endpoints.list(config.network)) {
+          if (valid.has(`${endpoint.containerId}\n${endpoint.ifName}`)) continue;
+          // The pod's namespace may live on; its end goes with the host end.
+          await ports.plumbing.remove({ netns: undefined, ifName: endpoint.ifName, hostInterface: endpoint.hostInterface });
+          if (config.ipam.kind === 'delegate') {
+            const attachment: AttachmentRequest = { ...request, containerId: endpoint.containerId, ifName: endpoint.ifName, netns: undefined };
+            await releaseAddresses(config, datastore, attachment, ports);
+          }
+          await datastore.endpoints.unregister(config.network, endpoint.containerId);
+        }
+        await gcPools(config, datastore, request.validAttachments);
+      }),
+    ),
+  );
 }
 
 const STATUS_KEY = 'twill-status/probe';
@@ -240,13 +300,19 @@ async function status(ports: TwillPluginPorts, request: RequestBase): Promise<vo
  * - GC: every endpoint of the network not in `cni.dev/valid-attachments` loses its links,
  *   addresses and record.
  * - STATUS: code 50 while the datastore cannot be written.
+ *
+ * Calls on one attachment (network and container ID) run one after another, calls on
+ * different attachments at the same time, GC alone. Of each call, only the store work
+ * (ADD: the existence check, IPAM and the record; DEL: the release and the record) is
+ * done in the datastore's turn; links and policy are outside it.
  */
 export function createTwillPluginHandlers(ports: TwillPluginPorts): PluginHandlers {
+  const order = new CallOrder();
   return {
-    add: (request) => add(ports, request),
-    del: (request) => del(ports, request),
-    check: (request) => check(ports, request),
-    gc: (request) => gc(ports, request),
+    add: (request) => add(ports, order, request),
+    del: (request) => del(ports, order, request),
+    check: (request) => check(ports, order, request),
+    gc: (request) => gc(ports, order, request),
     status: (request) => status(ports, request),
   };
 }

@@ -1,6 +1,6 @@
 import { type CniResult, type PluginHandlers, runPlugin } from '@twill/cni-core';
 import { MemoryStore } from '@twill/ipam';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { DatastoreNotReadyError, LinkExistsError } from '../../src/plugin/errors.js';
 import { endpointRegistryWithPolicy, StoreEndpointRegistry } from '../../src/plugin/endpoints.js';
@@ -12,8 +12,17 @@ import { type DelegateIpam, type EndpointPolicyHooks, type EndpointRecord, type 
 class FakePlumbing implements Plumbing {
   readonly links = new Map<string, PodPlumbingRequest>();
   failNext: Error | undefined;
+  /** While set, every add waits for it before making its links. */
+  gate: Promise<void> | undefined;
+  /** Adds waiting at the gate. */
+  waiting = 0;
 
-  add(request: PodPlumbingRequest): Promise<{ hostMac: string; podMac: string }> {
+  async add(request: PodPlumbingRequest): Promise<{ hostMac: string; podMac: string }> {
+    if (this.gate !== undefined) {
+      this.waiting += 1;
+      await this.gate;
+      this.waiting -= 1;
+    }
     if (this.failNext !== undefined) {
       const error = this.failNext;
       this.failNext = undefined;
@@ -36,17 +45,35 @@ class FakePlumbing implements Plumbing {
   }
 }
 
+// One call at a time in the datastore, as the warm agent gives its turns (serve.ts).
+function oneAtATime(): () => Promise<() => Promise<void>> {
+  let tail = Promise.resolve();
+  return async () => {
+    const previous = tail;
+    let done!: () => void;
+    tail = new Promise((resolve) => {
+      done = resolve;
+    });
+    await previous;
+    return () => {
+      done();
+      return Promise.resolve();
+    };
+  };
+}
+
 function setup(options: { delegate?: DelegateIpam; openFails?: boolean; logs?: unknown[][]; policy?: EndpointPolicyHooks } = {}) {
   const store = new MemoryStore();
   const plumbing = new FakePlumbing();
   const registry = new StoreEndpointRegistry(store);
   const endpoints = options.policy === undefined ? registry : endpointRegistryWithPolicy(registry, options.policy);
+  const turn = oneAtATime();
   const ports: TwillPluginPorts = {
     plumbing,
-    openDatastore: () =>
-      options.openFails === true
-        ? Promise.reject(new DatastoreNotReadyError('/nowhere/twill.db', 'EACCES'))
-        : Promise.resolve({ datastore: { store, endpoints, location: 'memory' }, release: () => Promise.resolve() }),
+    openDatastore: async () => {
+      if (options.openFails === true) throw new DatastoreNotReadyError('/nowhere/twill.db', 'EACCES');
+      return { datastore: { store, endpoints, location: 'memory' }, release: await turn() };
+    },
     delegate: options.delegate ?? {
       add: () => Promise.reject(new Error('no delegate')),
       del: () => Promise.reject(new Error('no delegate')),
@@ -233,6 +260,80 @@ describe('twill plugin handlers (fake kernel, memory store)', () => {
     const delegated = setup({ delegate });
     await call(delegated.handlers, 'ADD', { cniVersion: '1.1.0', name: 'net2', type: 'twill', ipam: { type: 'host-local', subnet: '10.22.0.0/24' } });
     expect((await delegated.endpoints.list('net2')).map((e) => e.node)).toEqual(['node-a']);
+  });
+});
+
+// Opens the plumbing's gate: every add waiting at it goes on.
+function gated(plumbing: FakePlumbing): () => void {
+  let open!: () => void;
+  plumbing.gate = new Promise((resolve) => {
+    open = resolve;
+  });
+  return () => {
+    plumbing.gate = undefined;
+    open();
+  };
+}
+
+describe('twill plugin handlers with calls at once (the datastore one call at a time, as the warm agent gives it)', () => {
+  it('the links of concurrent ADDs are made at the same time, outside the datastore\'s turn, with distinct addresses', async () => {
+    const { handlers, plumbing, endpoints } = setup();
+    const open = gated(plumbing);
+    const adds = ['c1', 'c2', 'c3'].map((id) => call(handlers, 'ADD', poolConfig, { CNI_CONTAINERID: id }));
+    // All three hold their addresses and records and wait in the kernel work together.
+    await vi.waitFor(() => expect(plumbing.waiting).toBe(3));
+    expect((await endpoints.list('net1')).map((e) => e.containerId).sort()).toEqual(['c1', 'c2', 'c3']);
+    open();
+    const results = await Promise.all(adds);
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
+    expect(new Set(results.map((r) => (r.out?.['ips'] as { address: string }[])[0]?.address)).size).toBe(3);
+    expect(plumbing.links.size).toBe(3);
+  });
+
+  it('a second ADD of a container while the first is making its links is code 122, and the first completes', async () => {
+    const { handlers, plumbing, endpoints } = setup();
+    const open = gated(plumbing);
+    const first = call(handlers, 'ADD', poolConfig);
+    await vi.waitFor(() => expect(plumbing.waiting).toBe(1));
+    const second = call(handlers, 'ADD', poolConfig, { CNI_IFNAME: 'eth1' });
+    open();
+    expect((await first).code).toBe(0);
+    expect((await second).out).toMatchObject({ code: 122, msg: 'twill: container c1 is already attached to net1 (interface eth0)' });
+    expect([...plumbing.links.keys()]).toEqual([hostInterfaceName('c1', 'eth0')]);
+    expect((await endpoints.list('net1')).map((e) => e.ifName)).toEqual(['eth0']);
+  });
+
+  it('a DEL sent while its ADD is making the links waits for the ADD, then removes everything', async () => {
+    const { handlers, plumbing, store, endpoints } = setup();
+    const open = gated(plumbing);
+    const added = call(handlers, 'ADD', poolConfig);
+    await vi.waitFor(() => expect(plumbing.waiting).toBe(1));
+    const deleted = call(handlers, 'DEL', poolConfig);
+    // Other containers are not held back meanwhile.
+    plumbing.gate = undefined;
+    expect((await call(handlers, 'ADD', poolConfig, { CNI_CONTAINERID: 'c2' })).code).toBe(0);
+    open();
+    expect((await added).code).toBe(0);
+    expect((await deleted).code).toBe(0);
+    // No link outlives its record and address.
+    expect([...plumbing.links.keys()]).toEqual([hostInterfaceName('c2', 'eth0')]);
+    expect((await endpoints.list('net1')).map((e) => e.containerId)).toEqual(['c2']);
+    expect((await store.list('twill-pools/handles/')).map((e) => e.key)).toEqual(['twill-pools/handles/net1.c2']);
+  });
+
+  it('GC waits for the ADDs in flight: one between its record and its links is removed whole, links included', async () => {
+    const { handlers, plumbing, endpoints } = setup();
+    const open = gated(plumbing);
+    const added = call(handlers, 'ADD', poolConfig);
+    await vi.waitFor(() => expect(plumbing.waiting).toBe(1));
+    const gc = call(handlers, 'GC', { ...poolConfig, 'cni.dev/valid-attachments': [] });
+    // Everything here is in memory: a GC that did not wait would be over by the next turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    open();
+    expect((await added).code).toBe(0);
+    expect((await gc).code).toBe(0);
+    expect(plumbing.links.size).toBe(0);
+    expect(await endpoints.list('net1')).toEqual([]);
   });
 });
 

@@ -28,8 +28,10 @@ export interface ServeTwillOptions {
   readonly wrapHandlers?: (handlers: PluginHandlers) => PluginHandlers;
 }
 
-// One open store per database file, and one call at a time on it: the pool allocator's
-// compare-and-swap would only make concurrent calls of one process retry each other.
+// One open store per database file, and one turn at a time on it: the pool allocator's
+// compare-and-swap would only make concurrent calls of one process retry each other. A
+// turn holds a call's store work only (the handlers do the links and the policy outside
+// it), so the calls' kernel work runs at the same time.
 class WarmDatastores {
   readonly #stores = new Map<string, Promise<Store>>();
   readonly #tails = new Map<string, Promise<void>>();
