@@ -1,0 +1,35 @@
+// The real ports: the process's streams and environment, node:fs, and cni-core's
+// Linux implementations (config directory, plugin exec, libcni's result cache).
+
+import { readdir, readFile, stat } from 'node:fs/promises';
+
+import { fileResultCache, nodeConfigDirectory, nodePluginExec } from '@twill/cni-core';
+
+import { type CliIo, type PathKind } from '../io.js';
+
+/** The process's own I/O. */
+export function nodeIo(): CliIo {
+  return {
+    stdout: { write: (text) => void process.stdout.write(text), isTTY: process.stdout.isTTY === true },
+    stderr: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true },
+    env: process.env,
+    cwd: process.cwd(),
+    files: {
+      async kind(path): Promise<PathKind> {
+        try {
+          return (await stat(path)).isDirectory() ? 'directory' : 'file';
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return 'missing';
+          throw error;
+        }
+      },
+      list: (dir) => readdir(dir),
+      readText: (path) => readFile(path, 'utf8'),
+    },
+    cni: {
+      configDirectory: nodeConfigDirectory,
+      pluginExec: () => nodePluginExec(),
+      resultCache: (dir) => fileResultCache(dir),
+    },
+  };
+}
