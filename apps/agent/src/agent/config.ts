@@ -207,6 +207,15 @@ function networkName(value: unknown, path: FieldPath): string {
   return name;
 }
 
+// The autodetected address, checked like a configured one.
+function nodeAddressOrThrow(cidr: string): string {
+  try {
+    return nodeAddress(cidr, [], 'ipv4');
+  } catch (error) {
+    throw located('the autodetected address', error);
+  }
+}
+
 function nodeAddress(value: unknown, path: FieldPath, kind: 'ipv4' | 'ipv6'): string {
   const cidr = text(value, path);
   let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
@@ -318,6 +327,12 @@ export interface ResolveAgentConfigOptions {
    * does not route, so it does not ask for them.
    */
   readonly checkRouting?: boolean;
+  /**
+   * This node's IPv4 address as the host's first interface has it (Calico's `first-found`
+   * autodetection, done by the caller), used when neither the file nor a flag sets
+   * `nodeAddresses.ipv4`.
+   */
+  readonly detectedIpv4?: string;
 }
 
 type Settings = Readonly<Record<string, unknown>>;
@@ -372,7 +387,9 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   if (settings['cni'] !== undefined) inFile(() => mapping(settings['cni'], ['cni'], ['binDir', 'confDir', 'conflistName', 'mtu', 'pools']));
 
   const network = pick(file, flag('network'), ['network'], networkName, () => AGENT_DEFAULTS.network);
-  const ipv4 = pick(file, flag('nodeIpv4'), ['nodeAddresses', 'ipv4'], (v, p) => nodeAddress(v, p, 'ipv4'), () => undefined);
+  const ipv4 = pick(file, flag('nodeIpv4'), ['nodeAddresses', 'ipv4'], (v, p) => nodeAddress(v, p, 'ipv4'), () =>
+    options.detectedIpv4 === undefined ? undefined : nodeAddressOrThrow(options.detectedIpv4),
+  );
   const ipv6 = pick(file, flag('nodeIpv6'), ['nodeAddresses', 'ipv6'], (v, p) => nodeAddress(v, p, 'ipv6'), () => undefined);
   const routing = pick(file, flag('routing'), ['routing'], (v, p) => oneOf(v, p, AGENT_ROUTING_MODES), () => AGENT_DEFAULTS.routing);
   const listenPort = bgp['listenPort'] === undefined ? undefined : inFile(() => integer(bgp['listenPort'], ['bgp', 'listenPort'], 1, 65535));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { type AgentProcessIo, agentMain, loadAgentConfig } from '../../src/agent/sys/main.js';
+import { type AgentProcessIo, agentMain, firstFoundIpv4, loadAgentConfig } from '../../src/agent/sys/main.js';
 
 describe('twill-agent command line', () => {
   let dir: string;
@@ -53,15 +53,37 @@ describe('twill-agent command line', () => {
     expect(err).toBe(`twill-agent: ${file}: not valid YAML or JSON: Flow map in block collection must be sufficiently indented and end with a } at line 3, column 1\n`);
   });
 
-  it('refuses to run BGP without the node address, before starting anything', async () => {
+  it('refuses a bad flag before starting anything', async () => {
     const file = join(dir, 'agent.yaml');
-    await writeFile(file, `dataDir: ${dir}/data\n`);
-    expect(await agentMain(['run', '--config', file, '--agent-socket', join(dir, 'agent.sock')], io)).toBe(1);
-    expect(err).toBe(
-      `twill-agent: ${file}: routing: "bgp" (the default) needs nodeAddresses.ipv4 (--node-ipv4): the router id and the next hop peers learn; set it, or choose routing "none"\n`,
-    );
+    await writeFile(file, `dataDir: ${dir}/data\nrouting: none\n`);
+    expect(await agentMain(['run', '--config', file, '--agent-socket', join(dir, 'agent.sock'), '--dataplane', 'bpf'], io)).toBe(1);
+    expect(err).toBe('twill-agent: --dataplane: must be one of "nftables", "ebpf", "none" (got "bpf")\n');
     await expect(stat(join(dir, 'data'))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(stat(join(dir, 'agent.sock'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it("takes the first uplink's IPv4 address when none is configured (Calico's first-found), and refuses BGP when there is none", async () => {
+    const file = join(dir, 'agent.yaml');
+    await writeFile(file, 'nodeName: n\n');
+    expect((await loadAgentConfig({ configFile: file, detectIpv4: () => '192.0.2.7/24' })).nodeAddresses).toEqual({ ipv4: '192.0.2.7/24' });
+    expect((await loadAgentConfig({ configFile: file, flags: { nodeIpv4: '198.51.100.1/24' }, detectIpv4: () => '192.0.2.7/24' })).nodeAddresses).toEqual({ ipv4: '198.51.100.1/24' });
+    await expect(loadAgentConfig({ configFile: file, detectIpv4: () => undefined })).rejects.toThrow(
+      `${file}: routing: "bgp" (the default) needs nodeAddresses.ipv4 (--node-ipv4): the router id and the next hop peers learn; set it, or choose routing "none"`,
+    );
+  });
+
+  it('first-found skips loopback, pod links, bridges and link-local addresses', () => {
+    const address = (cidr: string, internal = false) => ({ address: cidr.split('/')[0]!, netmask: '', family: 'IPv4' as const, mac: '', internal, cidr });
+    expect(
+      firstFoundIpv4({
+        lo: [address('127.0.0.1/8', true)],
+        tw0123456789abc: [address('169.254.1.1/32')],
+        docker0: [address('172.17.0.1/16')],
+        eth0: [address('169.254.9.9/16'), address('10.0.0.7/24')],
+        eth1: [address('10.1.0.7/24')],
+      }),
+    ).toBe('10.0.0.7/24');
+    expect(firstFoundIpv4({ lo: [address('127.0.0.1/8', true)] })).toBeUndefined();
   });
 
   it('gives usage errors exit code 2 with the usage, and --help exit code 0', async () => {

@@ -120,6 +120,12 @@ cni:
     );
   });
 
+  it('uses an autodetected IPv4 address only when none is configured, and checks it like one', () => {
+    expect(resolveAgentConfig({ hostname: 'n', detectedIpv4: '192.0.2.7/24' }).nodeAddresses).toEqual({ ipv4: '192.0.2.7/24' });
+    expect(resolveAgentConfig({ hostname: 'n', detectedIpv4: '192.0.2.7/24', flags: { nodeIpv4: '10.0.0.1/8' } }).nodeAddresses).toEqual({ ipv4: '10.0.0.1/8' });
+    expect(() => resolveAgentConfig({ hostname: 'n', detectedIpv4: 'fd00::1/64' })).toThrow('the autodetected address: must be an IPv4 address (got "fd00::1/64")');
+  });
+
   it('does not ask install-cni for the addresses routing needs', () => {
     expect(resolveAgentConfig({ hostname: 'n', checkRouting: false }).routing).toBe('bgp');
   });

@@ -1,7 +1,7 @@
 // The twill-agent process: the real parts behind AgentPorts, the configuration read from
 // its file, the commands (`run`, `install-cni`) and the signals.
 import { mkdir, readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 
 import { Command, CommanderError, Option } from 'commander';
 import { pino } from 'pino';
@@ -81,6 +81,24 @@ function errnoOf(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
 
+// Interfaces that are not the node's own uplink: loopback, twill's and other CNIs' pod
+// links, bridges and tunnels (what Calico's first-found skips, plus twill's `tw`).
+const NOT_UPLINK = /^(lo|tw|cali|veth|docker|cni|flannel|kube-ipvs|virbr|vxlan|tunl|br-|wireguard|nodelocaldns)/u;
+
+/**
+ * Calico's `first-found` IPv4 autodetection: the first global IPv4 address, with its
+ * prefix length, of an interface that is not loopback, a pod link, a bridge or a tunnel,
+ * in the order the kernel lists them; undefined when there is none.
+ */
+export function firstFoundIpv4(interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): string | undefined {
+  for (const [name, addresses] of Object.entries(interfaces)) {
+    if (NOT_UPLINK.test(name)) continue;
+    const address = addresses?.find((a) => a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.') && a.cidr !== null);
+    if (address?.cidr) return address.cidr;
+  }
+  return undefined;
+}
+
 /** Options of {@link loadAgentConfig}. */
 export interface LoadAgentConfigOptions {
   /** The file given with `--config`; without it, {@link AGENT_DEFAULTS.configFile} if it exists. */
@@ -88,6 +106,8 @@ export interface LoadAgentConfigOptions {
   readonly flags?: AgentFlags;
   /** See ResolveAgentConfigOptions.checkRouting. */
   readonly checkRouting?: boolean;
+  /** This node's IPv4 address when nothing sets it (default {@link firstFoundIpv4}). */
+  readonly detectIpv4?: () => string | undefined;
 }
 
 /**
@@ -110,7 +130,12 @@ export async function loadAgentConfig(options: LoadAgentConfigOptions = {}): Pro
     ...(options.flags === undefined ? {} : { flags: options.flags }),
     hostname: hostname(),
     ...(options.checkRouting === undefined ? {} : { checkRouting: options.checkRouting }),
+    ...withDetected((options.detectIpv4 ?? firstFoundIpv4)()),
   });
+}
+
+function withDetected(ipv4: string | undefined): { detectedIpv4?: string } {
+  return ipv4 === undefined ? {} : { detectedIpv4: ipv4 };
 }
 
 /** Where the program writes, and how it ends (tests substitute them). */
@@ -160,7 +185,7 @@ export async function runAgent(config: AgentConfig, io: AgentProcessIo = process
     io.stderr(`twill-agent: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
-  logger.info({ node: config.nodeName, http: agent.http, dataplane: config.dataplane, routing: config.routing }, 'twill-agent started');
+  logger.info({ node: config.nodeName, addresses: config.nodeAddresses, http: agent.http, dataplane: config.dataplane, routing: config.routing }, 'twill-agent started');
   logger.info({ signal: await signal }, 'stopping');
   try {
     await agent.stop();
