@@ -319,10 +319,11 @@ export async function run(command: string): Promise<void> {
     }
   }
   if (process.env.BGP_BENCH_NO_WRITE) return;
+  const env = ['BGP_BENCH_SIZES', 'BGP_BENCH_RUNS'].filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k] ?? ''} `);
   writeSection({
     id: 'bgp-speaker',
     title: 'BGP speaker vs BIRD 2 over TCP: receive, withdraw and advertise N routes',
-    command,
+    command: `${env.join('')}${command}`,
     body: `Load average at the end of the run: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (2 CPUs shared with other jobs).
 
 Receive: a BIRD 2.0.12 source sends N IPv4 /24s (one static protocol enabled with \`birdc enable\`) over eBGP to twill's
