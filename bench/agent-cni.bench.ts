@@ -181,6 +181,34 @@ async function versionMs(exec: PluginExec, file: string, env: Record<string, str
 }
 
 const fmt = (ms: number): string => ms.toFixed(1);
+
+interface Summary {
+  readonly pps: number;
+  readonly processCpu: number;
+  readonly agentCpu: number;
+}
+
+// What the 32-way figures say about where twill's time goes, from this run's numbers.
+function concurrencyNote(twill: Summary, base: Summary): string {
+  const twillCpu = twill.processCpu + twill.agentCpu;
+  const perPodMs = 1000 / twill.pps;
+  const lines = [
+    `At ${CALLERS} callers twill used ${fmt(twillCpu)} ms of CPU per pod, ${ratio(twillCpu, base.processCpu)} of bridge+host-local's`,
+    `${fmt(base.processCpu)} ms; the agent's share was ${fmt(twill.agentCpu)} ms while one pod went through every ${fmt(perPodMs)} ms of wall time.`,
+  ];
+  if (twill.pps / base.pps < 1.5) {
+    lines.push(
+      "The agent runs a network's calls one at a time (the served plugin's datastore turn spans IPAM, the endpoint record and",
+      `the netlink plumbing), so every caller waits on one chain of netlink round trips and commits after another; the agent`,
+      `was on a CPU ${((twill.agentCpu / perPodMs) * 100).toFixed(0)}% of that time, so the chain's latency, not its CPU, paces the callers, while the Go plugins`,
+      'run in parallel processes. What would reach the goal: the plumbing (about 80% of the served plugin\'s CPU per pod in a',
+      'profile: veth creation, netlink sockets opened per call with setns, sysctl writes per call such as conf.all.forwarding)',
+      'outside the datastore turn, with only IPAM and the record inside it, or group commit of concurrent IPAM calls; the',
+      'forwarder\'s start is not the limit (see below).',
+    );
+  }
+  return lines.join('\n');
+}
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
 
 /** Runs the benchmark and writes its section of BENCHMARKS.md. */
@@ -295,6 +323,7 @@ ${rows.join('\n')}
 
 Goals (issue 9): serial at most 1.0x bridge+host-local — twill ${ratio(twill.add + twill.del, base.add + base.del)} (ADD ${ratio(twill.add, base.add)},
 DEL ${ratio(twill.del, base.del)}); at ${CALLERS} callers at least 1.5x its pods per second — twill ${ratio(twill.pps, base.pps)}.
+${concurrencyNote(twill, base)}
 
 Process start, median of 15 execs through the same launcher: the launcher alone
 (\`nsenter\` + \`/bin/true\`) ${fmt(launcherAlone)} ms; the forwarder alone (no server,
