@@ -107,6 +107,7 @@ export function buildProgram(io: CliIo, state: RunState = { exitCode: 0 }): Comm
 
   // policy
   const policy = group(program, 'policy', 'simulate and lint network policies (Kubernetes, Calico, Cilium) offline');
+  examples(policy, ['twill policy simulate --cluster cluster.yaml --policies policies/ --from x/a --to y/b --port 80', 'twill policy lint policies/']);
   {
     const p = parsersFor('policy simulate');
     const outputs: OutputFormat[] = ['table', 'wide', 'json', 'yaml'];
@@ -137,7 +138,7 @@ export function buildProgram(io: CliIo, state: RunState = { exitCode: 0 }): Comm
     const lint = policy
       .command('lint')
       .description('validate policy documents and find rules that never match, shadowed rules, Allow/Deny overlaps and policies that select nothing')
-      .argument('<path...>', 'policy files or folders')
+      .argument('<PATH...>', 'policy files or folders')
       .option('--cluster <file>', 'also report policies that select none of this snapshot\'s pods')
       .option('--strict', 'warnings fail too (exit 1)')
       .addOption(withChoices(new Option('-o, --output <format>', 'table, wide, json or yaml').argParser(l.choice('--output', outputs)).default('table'), outputs));
@@ -149,6 +150,7 @@ export function buildProgram(io: CliIo, state: RunState = { exitCode: 0 }): Comm
 
   // cni
   const cni = group(program, 'cni', 'run a CNI network configuration on a network namespace, as cnitool does');
+  examples(cni, ['sudo CNI_PATH=/usr/lib/cni twill cni add mynet /var/run/netns/testing', 'sudo CNI_PATH=/usr/lib/cni twill cni del mynet /var/run/netns/testing']);
   for (const verb of CNI_VERBS) {
     const needsNetns = verb === 'add' || verb === 'check' || verb === 'del';
     const what: Record<CniVerb, string> = {
@@ -182,7 +184,7 @@ export function buildProgram(io: CliIo, state: RunState = { exitCode: 0 }): Comm
   const completion = program
     .command('completion')
     .description('print a shell completion script for bash or zsh')
-    .argument('<shell>', 'bash or zsh', (value: string) => {
+    .argument('<SHELL>', 'bash or zsh', (value: string) => {
       if (!(COMPLETION_SHELLS as readonly string[]).includes(value)) throw new UsageError('completion', 'SHELL', `must be one of ${COMPLETION_SHELLS.join(', ')} (got ${JSON.stringify(value)})`);
       return value as CompletionShell;
     });

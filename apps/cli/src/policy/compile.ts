@@ -166,8 +166,11 @@ export function buildSnapshot(command: string, cluster: ClusterObjects, compiled
     const doc = match?.[1] === 'endpoints'
       ? cluster.endpointSources[index]
       : match?.[1] === 'policies' && compiled.policies[index] !== undefined ? policySource(compiled, compiled.policies[index].ref) : undefined;
-    const field = match?.[1] === 'endpoints' ? '' : (match?.[3] ?? '');
+    const field = match?.[3] ?? '';
     if (doc === undefined) throw new UsageError(command, '', error.message, { cause: error });
-    throw new UsageError(command, locate(doc), `${describeDocument(doc)}: ${field === '' ? '' : `${field}: `}${error.reason}`, { cause: error });
+    // An endpoint's addresses are the Pod's status.podIPs; its other fields have no single place in the Pod.
+    const ip = /^ips\[(\d+)\]$/.exec(field);
+    const at = match?.[1] === 'endpoints' ? (ip === null ? '' : `status.podIPs[${ip[1]}]`) : field;
+    throw new UsageError(command, locate(doc, at), `${describeDocument(doc)}: ${at === '' ? '' : `${at}: `}${error.reason}`, { cause: error });
   }
 }

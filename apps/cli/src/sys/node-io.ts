@@ -9,6 +9,14 @@ import { type CliIo, type PathKind } from '../io.js';
 
 /** The process's own I/O. */
 export function nodeIo(): CliIo {
+  // `twill ... | head`: a reader that stopped reading is not an error of ours.
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') === 0) {
+      stream.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EPIPE') throw error;
+      });
+    }
+  }
   return {
     stdout: { write: (text) => void process.stdout.write(text), isTTY: process.stdout.isTTY === true },
     stderr: { write: (text) => void process.stderr.write(text), isTTY: process.stderr.isTTY === true },

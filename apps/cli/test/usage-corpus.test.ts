@@ -1,0 +1,103 @@
+// Mistaken invocations: each gets exactly one line on stderr saying what and where,
+// nothing on stdout, no stack trace, and exit code 2.
+
+import { describe, expect, it } from 'vitest';
+
+import { twill } from './helpers.js';
+import { netpolClusterYaml } from './policy/cluster-yaml.js';
+
+const FILES = {
+  'cluster.yaml': netpolClusterYaml(),
+  'policies/deny.yaml': 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: x}\nspec:\n  podSelector: {}\n',
+  'bad/broken.yaml': 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: broken, namespace: x}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/33}\n',
+  'bad/syntax.yaml': 'kind: NetworkPolicy\nmetadata: {name: [unclosed\n',
+  'bad/service.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: x}\n',
+  'bad/pod-ip.yaml': 'apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\nspec: {containers: []}\nstatus:\n  podIPs:\n  - ip: 10.1.1.300\n',
+  'empty/README.txt': 'no policies here\n',
+};
+const SIM = ['policy', 'simulate', '--cluster', 'cluster.yaml', '--policies', 'policies'];
+const PROBE = ['--from', 'x/a', '--to', 'y/b'];
+
+const CORPUS: readonly [args: readonly string[], line: string][] = [
+  [[], 'twill: a command is required: policy, cni, completion (see twill --help)'],
+  [['polcy'], 'twill: polcy: unknown command: expected policy, cni or completion (see twill --help)'],
+  [['policy'], 'twill: policy: a command is required: simulate, lint (see twill policy --help)'],
+  [['policy', 'simulat'], 'twill: policy: simulat: unknown command: expected simulate, lint (see twill policy --help)'],
+  [['cni'], 'twill: cni: a command is required: add, check, del, gc, status (see twill cni --help)'],
+  [['policy', 'simulate', '--cluter', 'cluster.yaml'], 'twill: policy simulate: --cluter: unknown option (did you mean --cluster?); see twill policy simulate --help'],
+  [['policy', 'simulate', '--policies', 'policies', ...PROBE, '--port', '80'], 'twill: policy simulate: --cluster: required: the cluster snapshot (YAML of Namespace and Pod objects)'],
+  [['policy', 'simulate', '--cluster', 'cluster.yaml', ...PROBE, '--port', '80'], 'twill: policy simulate: --policies: required: the policy files or folders'],
+  [[...SIM, ...PROBE, '--port', '0'], 'twill: policy simulate: --port: must be 1-65535 (got 0)'],
+  [[...SIM, ...PROBE, '--port', '70000'], 'twill: policy simulate: --port: must be 1-65535 (got 70000)'],
+  [[...SIM, ...PROBE, '--port', 'http'], 'twill: policy simulate: --port: must be a port number 1-65535 (got "http")'],
+  [[...SIM, ...PROBE, '--port'], 'twill: policy simulate: --port: needs a value'],
+  [[...SIM, ...PROBE], 'twill: policy simulate: --port: required for one probe (or use --matrix for every pair)'],
+  [[...SIM, '--from', 'x-a', '--to', 'y/b', '--port', '80'], 'twill: policy simulate: --from: must be NAMESPACE/POD (got "x-a")'],
+  [[...SIM, '--from', 'x/A', '--to', 'y/b', '--port', '80'], 'twill: policy simulate: --from: pod "A" is not a Kubernetes name (lower-case letters, digits, \'-\' and \'.\')'],
+  [[...SIM, '--from', 'x/q', '--to', 'y/b', '--port', '80'], 'twill: policy simulate: --from: no pod x/q in cluster.yaml'],
+  [[...SIM, ...PROBE, '--port', '80', '--protocol', 'ICMP'], 'twill: policy simulate: --protocol: must be one of TCP, UDP, SCTP (got "ICMP")'],
+  [[...SIM, ...PROBE, '--port', '80', '-o', 'xml'], 'twill: policy simulate: --output: must be one of table, wide, json, yaml (got "xml")'],
+  [[...SIM, '--matrix', '--from', 'x/a'], 'twill: policy simulate: --from: cannot be used with --matrix (a matrix probes every pair; use --ports and --protocols)'],
+  [[...SIM, ...PROBE, '--port', '80', '--ports', '80,81'], 'twill: policy simulate: --ports: only with --matrix (one probe takes --port and --protocol)'],
+  [[...SIM, '--matrix', '--ports', '80,,81'], 'twill: policy simulate: --ports: must be a comma-separated list without empty items (got "80,,81")'],
+  [[...SIM, '--matrix', '--ports', '80,80'], 'twill: policy simulate: --ports: lists 80 twice'],
+  [[...SIM, '--matrix', '--protocols', 'TCP,GRE'], 'twill: policy simulate: --protocols: must be one of TCP, UDP, SCTP (got "GRE")'],
+  [['policy', 'simulate', '--cluster', 'nope.yaml', '--policies', 'policies', ...PROBE, '--port', '80'], 'twill: policy simulate: --cluster: nope.yaml: no such file or folder'],
+  [['policy', 'simulate', '--cluster', 'cluster.yaml', '--policies', 'empty', ...PROBE, '--port', '80'], 'twill: policy simulate: --policies: empty: no .yaml, .yml or .json files in this folder'],
+  [['policy', 'simulate', '--cluster', 'cluster.yaml', '--policies', 'bad/broken.yaml', ...PROBE, '--port', '80'], 'twill: policy simulate: bad/broken.yaml:8: NetworkPolicy x/broken: spec.ingress[0].from[0].ipBlock.cidr: invalid CIDR "10.0.0.0/33"'],
+  [['policy', 'simulate', '--cluster', 'cluster.yaml', '--policies', 'bad/syntax.yaml', ...PROBE, '--port', '80'], 'twill: policy simulate: bad/syntax.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+  [['policy', 'simulate', '--cluster', 'bad/service.yaml', '--policies', 'policies', ...PROBE, '--port', '80'], 'twill: policy simulate: bad/service.yaml:1: Service x/web: a cluster snapshot holds v1 Namespace and Pod objects (or Lists of them)'],
+  [['policy', 'simulate', '--cluster', 'bad/pod-ip.yaml', '--policies', 'policies', ...PROBE, '--port', '80'], 'twill: policy simulate: bad/pod-ip.yaml:7: Pod x/a: status.podIPs[0]: invalid IP address "10.1.1.300"'],
+  [['policy', 'lint'], 'twill: policy lint: PATH: required argument missing (usage: twill policy lint [options] <PATH...>)'],
+  [['policy', 'lint', 'missing/'], 'twill: policy lint: PATH: missing/: no such file or folder'],
+  [['cni', 'add'], 'twill: cni add: NETWORK: required argument missing (usage: twill cni add [options] <NETWORK> <NETNS>)'],
+  [['cni', 'add', 'mynet'], 'twill: cni add: NETNS: required argument missing (usage: twill cni add [options] <NETWORK> <NETNS>)'],
+  [['cni', 'del', 'mynet', '/run/netns/a', 'extra'], 'twill: cni del: unexpected argument "extra" (usage: twill cni del [options] <NETWORK> <NETNS>)'],
+  [['cni', 'add', 'mynet', '/run/netns/a', '-o', 'table'], 'twill: cni add: --output: must be one of json, yaml (got "table")'],
+  [['completion'], 'twill: completion: SHELL: required argument missing (usage: twill completion [options] <SHELL>)'],
+  [['completion', 'fish'], 'twill: completion: SHELL: must be one of bash, zsh (got "fish")'],
+];
+
+describe('mistaken invocations', () => {
+  it('are at least 20', () => {
+    expect(CORPUS.length).toBeGreaterThanOrEqual(20);
+  });
+
+  for (const [args, line] of CORPUS) {
+    it(`twill ${args.join(' ')}`, async () => {
+      const run = await twill(args, { files: FILES });
+      expect(run.stderr).toBe(`${line}\n`);
+      expect(run.stdout).toBe('');
+      expect(run.code).toBe(2);
+    });
+  }
+
+  it('CNI environment mistakes name the variable', async () => {
+    const env = { NETCONFPATH: '/nowhere' };
+    expect((await twill(['cni', 'add', 'mynet', '/run/netns/a'], { env: { ...env, CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME' } })).stderr)
+      .toBe('twill: cni add: CNI_ARGS: invalid pair "K8S_POD_NAME": expected KEY=VALUE;KEY=VALUE\n');
+    expect((await twill(['cni', 'add', 'mynet', '/run/netns/a'], { env: { ...env, CAP_ARGS: '[1]' } })).stderr)
+      .toBe('twill: cni add: CAP_ARGS: must be a JSON object ({"portMappings": [...]})\n');
+    const missing = await twill(['cni', 'check', 'mynet', '/run/netns/a'], { env });
+    expect(missing).toEqual({ code: 2, stdout: '', stderr: 'twill: cni check: NETWORK: /nowhere: no network configurations found\n' });
+  });
+
+  it('--debug adds the stack after the line', async () => {
+    const run = await twill([...SIM, ...PROBE, '--port', '0', '--debug'], { files: FILES });
+    const lines = run.stderr.split('\n');
+    expect(lines[0]).toBe('twill: policy simulate: --port: must be 1-65535 (got 0)');
+    expect(lines[1]).toMatch(/^UsageError: --port: must be 1-65535/);
+    expect(run.stderr).toMatch(/\n\s+at /);
+    expect(run.code).toBe(2);
+  });
+
+  it('--help is not a mistake: help on stdout, exit 0, with examples', async () => {
+    for (const args of [['--help'], ['policy', '--help'], ['policy', 'simulate', '--help'], ['policy', 'lint', '-h'], ['cni', 'add', '--help'], ['cni', 'gc', '--help'], ['completion', '--help']]) {
+      const run = await twill(args);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toMatch(/^Usage: twill/);
+      expect(run.stdout).toContain('\nExamples:\n  ');
+    }
+  });
+});
