@@ -37,6 +37,8 @@ export interface AgentEndpointHooks {
   enforce(record: EndpointRecord): Promise<void>;
   /** Drops what was programmed for a container's endpoint, after its record is gone. */
   forget(network: string, containerId: string): Promise<void>;
+  /** What CHECK reports about the endpoint's policy attachment, in words; empty when in place. */
+  check?(record: EndpointRecord): Promise<readonly string[]>;
 }
 
 /** The controllers the agent runs, and what the served plugin and `/v1/status` need of them. */

@@ -67,7 +67,7 @@ export function nodeAgentPorts(): AgentPorts {
       const controllers: AgentController[] = [nodes, policy, routes, ...(bgp === undefined ? [] : [bgp])];
       return {
         controllers,
-        endpoints: { enforce: (record) => policy.enforce(record), forget: (network, containerId) => policy.forget(network, containerId) },
+        endpoints: { enforce: (record) => policy.enforce(record), forget: (network, containerId) => policy.forget(network, containerId), check: (record) => policy.check(record) },
         status: () => ({ policy: policy.status(), routes: routes.status(), ...(bgp === undefined ? {} : { bgp: bgp.status() }) }),
         release: () => table.close(),
       };
