@@ -70,12 +70,15 @@ function parseCapabilityArgs(command: string, text: string): Record<string, unkn
   return value as Record<string, unknown>;
 }
 
+// Plugins' messages may span lines; the CLI's is one.
+const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, '; ');
+
 function failure(command: string, error: unknown): never {
   if (error instanceof AggregateError) {
     const messages = error.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e)));
-    throw new FailedError(command, '', `${error.message}: ${messages.join('; ')}`, { cause: error });
+    throw new FailedError(command, '', oneLine(`${error.message}: ${messages.join('; ')}`), { cause: error });
   }
-  if (error instanceof CniError) throw new FailedError(command, '', error.message, { cause: error });
+  if (error instanceof CniError) throw new FailedError(command, '', oneLine(error.message), { cause: error });
   throw error;
 }
 
