@@ -331,6 +331,8 @@ falling back to \`/bin/true\`) ${fmt(forwarderAlone)} ms; the forwarder with the
 answering VERSION (its whole fixed cost per call: exec, connect, one round trip)
 ${fmt(forwardedVersion)} ms, that is ${((forwardedVersion / twill.add) * 100).toFixed(0)}% of twill's ADD median and
 ${((forwardedVersion / twill.del) * 100).toFixed(0)}% of its DEL median; Go's \`bridge\` answering VERSION ${fmt(bridgeVersion)} ms.
+Without the launcher (a runtime execs plugins directly), the forwarder's own start and round
+trip is ${fmt(forwardedVersion - launcherAlone)} ms, ${(((forwardedVersion - launcherAlone) / (twill.add - launcherAlone)) * 100).toFixed(0)}% of twill's ADD median less the launcher.
 The rest of twill's time is the agent's work (IPAM commit in SQLite, endpoint record,
 netlink plumbing, sysctls, the policy apply), the datastore part one call at a time: the
 agent process used ${fmt(median(serverCpu.serial))} ms of CPU per pod (ADD + DEL) serially and ${fmt(median(serverCpu.concurrent))} ms at ${CALLERS} callers
