@@ -31,8 +31,32 @@ import {
   type TwillPluginPorts,
 } from './ports.js';
 
-function configOf(ports: TwillPluginPorts, request: RequestBase): TwillConfig {
-  return parseTwillConfig(request.config.raw, { defaultNodeName: ports.hostname() });
+/**
+ * The parsed configurations of the last calls: a warm agent gets the same network
+ * configuration call after call, and parsing its pools (addresses, prefixes, blocks) was
+ * a tenth of the agent's CPU per pod. Keyed by the configuration as sent, without prevResult.
+ */
+class ConfigCache {
+  static readonly #SIZE = 16;
+  readonly #parsed = new Map<string, TwillConfig>();
+
+  of(ports: TwillPluginPorts, request: RequestBase): TwillConfig {
+    const defaultNodeName = ports.hostname();
+    // prevResult (DEL, CHECK) differs per pod and is not part of twill's configuration.
+    const key = `${defaultNodeName}\n${JSON.stringify(request.config.raw, (name, value: unknown) => (name === 'prevResult' ? undefined : value))}`;
+    const cached = this.#parsed.get(key);
+    if (cached !== undefined) return cached;
+    const config = parseTwillConfig(request.config.raw, { defaultNodeName });
+    if (this.#parsed.size >= ConfigCache.#SIZE) this.#parsed.delete(this.#parsed.keys().next().value!);
+    this.#parsed.set(key, config);
+    return config;
+  }
+}
+
+/** What the calls of one set of handlers share. */
+interface Calls {
+  readonly order: CallOrder;
+  readonly configs: ConfigCache;
 }
 
 const SILENT: TwillLogger = { info: () => undefined, warn: () => undefined };
@@ -164,8 +188,8 @@ function resultOf(request: AddRequest, held: Held, plumbed: PlumbedPod): Result1
   };
 }
 
-async function add(ports: TwillPluginPorts, order: CallOrder, request: AddRequest): Promise<CniResult> {
-  const config = configOf(ports, request);
+async function add(ports: TwillPluginPorts, { order, configs }: Calls, request: AddRequest): Promise<CniResult> {
+  const config = configs.of(ports, request);
   const hostInterface = hostInterfaceName(request.containerId, request.ifName);
   const fields = { containerId: request.containerId, ifName: request.ifName, hostInterface };
   return logged(ports, config, 'ADD', fields, () =>
@@ -202,8 +226,8 @@ async function add(ports: TwillPluginPorts, order: CallOrder, request: AddReques
   );
 }
 
-async function del(ports: TwillPluginPorts, order: CallOrder, request: AttachmentRequest): Promise<void> {
-  const config = configOf(ports, request);
+async function del(ports: TwillPluginPorts, { order, configs }: Calls, request: AttachmentRequest): Promise<void> {
+  const config = configs.of(ports, request);
   const hostInterface = hostInterfaceName(request.containerId, request.ifName);
   const fields = { containerId: request.containerId, ifName: request.ifName, hostInterface };
   await logged(ports, config, 'DEL', fields, () =>
@@ -226,8 +250,8 @@ function prevAddresses(request: CheckRequest): string[] {
   return (prev.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === 1).map((ip) => ip.address);
 }
 
-async function check(ports: TwillPluginPorts, order: CallOrder, request: CheckRequest): Promise<void> {
-  const config = configOf(ports, request);
+async function check(ports: TwillPluginPorts, { order, configs }: Calls, request: CheckRequest): Promise<void> {
+  const config = configs.of(ports, request);
   const hostInterface = hostInterfaceName(request.containerId, request.ifName);
   const addresses = prevAddresses(request);
   await order.attachment(attachmentKey(config, request), async () => {
@@ -244,8 +268,8 @@ async function check(ports: TwillPluginPorts, order: CallOrder, request: CheckRe
   });
 }
 
-async function gc(ports: TwillPluginPorts, order: CallOrder, request: GcRequest): Promise<void> {
-  const config = configOf(ports, request);
+async function gc(ports: TwillPluginPorts, { order, configs }: Calls, request: GcRequest): Promise<void> {
+  const config = configs.of(ports, request);
   const valid = new Set(request.validAttachments.map((a) => `${a.containerID}\n${a.ifname}`));
   // Alone: no ADD is between its record and its links, no DEL between its links and its record.
   await logged(ports, config, 'GC', { valid: valid.size }, () =>
@@ -269,8 +293,8 @@ async function gc(ports: TwillPluginPorts, order: CallOrder, request: GcRequest)
 
 const STATUS_KEY = 'twill-status/probe';
 
-async function status(ports: TwillPluginPorts, request: RequestBase): Promise<void> {
-  const config = configOf(ports, request);
+async function status(ports: TwillPluginPorts, { configs }: Calls, request: RequestBase): Promise<void> {
+  const config = configs.of(ports, request);
   let location = config.dataDir;
   try {
     await withDatastore(ports, config, async (datastore) => {
@@ -307,12 +331,12 @@ async function status(ports: TwillPluginPorts, request: RequestBase): Promise<vo
  * done in the datastore's turn; links and policy are outside it.
  */
 export function createTwillPluginHandlers(ports: TwillPluginPorts): PluginHandlers {
-  const order = new CallOrder();
+  const calls: Calls = { order: new CallOrder(), configs: new ConfigCache() };
   return {
-    add: (request) => add(ports, order, request),
-    del: (request) => del(ports, order, request),
-    check: (request) => check(ports, order, request),
-    gc: (request) => gc(ports, order, request),
-    status: (request) => status(ports, request),
+    add: (request) => add(ports, calls, request),
+    del: (request) => del(ports, calls, request),
+    check: (request) => check(ports, calls, request),
+    gc: (request) => gc(ports, calls, request),
+    status: (request) => status(ports, calls, request),
   };
 }
