@@ -79,6 +79,8 @@ function failure(command: string, error: unknown): never {
     throw new FailedError(command, '', oneLine(`${error.message}: ${messages.join('; ')}`), { cause: error });
   }
   if (error instanceof CniError) throw new FailedError(command, '', oneLine(error.message), { cause: error });
+  // A system call that failed (the cache folder not writable without root, say) is the operation failing, not a bug.
+  if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string') throw new FailedError(command, '', oneLine(error.message), { cause: error });
   throw error;
 }
 
