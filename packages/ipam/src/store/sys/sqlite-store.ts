@@ -5,7 +5,7 @@
 // checked, so check-then-write is atomic across processes).
 import Database from 'better-sqlite3';
 
-import { StoreFailureError } from '../../errors.js';
+import { StoreContendedError, StoreFailureError } from '../../errors.js';
 import { conditionHolds } from '../memory-store.js';
 import {
   checkStoreKey,
@@ -37,6 +37,12 @@ interface Row {
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+// Whether the tables and the revision counter's row exist (reads: no write lock).
+function hasSchema(db: Database.Database): boolean {
+  const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('twill_kv', 'twill_kv_seq')").pluck().get();
+  return tables === 2 && db.prepare('SELECT 1 FROM twill_kv_seq WHERE id = 0').pluck().get() !== undefined;
 }
 
 /**
@@ -88,19 +94,28 @@ export class SqliteStore implements Store {
    * @throws StoreFailureError when the file cannot be opened or set up.
    */
   static open(options: SqliteStoreOptions): SqliteStore {
+    let db: Database.Database | undefined;
     try {
-      const db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+      db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
       // WAL: readers never block the writer; NORMAL sync is durable across process
       // crashes (only a power loss may lose the last commits), the usual WAL pairing.
-      db.pragma('journal_mode = WAL');
+      // Switching to WAL takes the write lock: only the process that creates the file
+      // does it, so many processes opening a set-up database at once never queue here.
+      if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
-      db.exec(`
-        CREATE TABLE IF NOT EXISTS twill_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS twill_kv_seq (id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL);
-        INSERT OR IGNORE INTO twill_kv_seq (id, seq) VALUES (0, 0);
-      `);
+      if (!hasSchema(db)) {
+        db.exec(`
+          CREATE TABLE IF NOT EXISTS twill_kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
+          CREATE TABLE IF NOT EXISTS twill_kv_seq (id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL);
+          INSERT OR IGNORE INTO twill_kv_seq (id, seq) VALUES (0, 0);
+        `);
+      }
       return new SqliteStore(db);
     } catch (error) {
+      db?.close();
+      // Another process holding the write lock past the busy timeout is contention: the
+      // caller may try again (CNI code 11), unlike a file that cannot be opened (code 5).
+      if (isBusy(error)) throw new StoreContendedError(1, `open ${options.path}`, { cause: error });
       throw new StoreFailureError(`cannot open the SQLite store ${options.path}`, { cause: error });
     }
   }
