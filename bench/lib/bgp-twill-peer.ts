@@ -50,12 +50,13 @@ let cpuAtWait = process.cpuUsage();
 /**
  * Where the time went since the last mark, to tell waiting from working: socket reads
  * (count, bytes, first and last after the mark), FibSink batches and the last one, the
- * event loop's utilisation (1: never idle), all in ms since the mark.
+ * last time the socket drained after a write that filled its buffer, the event loop's
+ * utilisation (1: never idle), all in ms since the mark.
  */
-const trace = { at: 0, elu: performance.eventLoopUtilization(), reads: 0, bytes: 0, firstRead: -1, lastRead: -1, batches: 0, lastBatch: -1, writes: 0, written: 0, lastWrite: -1, lastDrain: -1 };
+const trace = { at: 0, elu: performance.eventLoopUtilization(), reads: 0, bytes: 0, firstRead: -1, lastRead: -1, batches: 0, lastBatch: -1, lastDrain: -1 };
 function mark(): void {
   cpuAtWait = process.cpuUsage();
-  Object.assign(trace, { at: performance.now(), elu: performance.eventLoopUtilization(), reads: 0, bytes: 0, firstRead: -1, lastRead: -1, batches: 0, lastBatch: -1, writes: 0, written: 0, lastWrite: -1, lastDrain: -1 });
+  Object.assign(trace, { at: performance.now(), elu: performance.eventLoopUtilization(), reads: 0, bytes: 0, firstRead: -1, lastRead: -1, batches: 0, lastBatch: -1, lastDrain: -1 });
 }
 function usage(): Record<string, number> {
   const cpu = process.cpuUsage(cpuAtWait);
@@ -69,9 +70,6 @@ function usage(): Record<string, number> {
     lastReadMs: round(trace.lastRead),
     batches: trace.batches,
     lastBatchMs: round(trace.lastBatch),
-    writes: trace.writes,
-    kwritten: round(trace.written / 1024),
-    lastWriteMs: round(trace.lastWrite),
     lastDrainMs: round(trace.lastDrain),
     nowMs: round(performance.now() - trace.at),
   };
@@ -98,13 +96,6 @@ function traced(socket: net.Socket): net.Socket {
     trace.bytes += chunk.length;
   });
   socket.on('drain', () => (trace.lastDrain = performance.now() - trace.at));
-  const write = socket.write.bind(socket) as (chunk: Uint8Array) => boolean;
-  socket.write = ((chunk: Uint8Array) => {
-    trace.writes += 1;
-    trace.written += chunk.length;
-    trace.lastWrite = performance.now() - trace.at;
-    return write(chunk);
-  }) as typeof socket.write;
   return socket;
 }
 
