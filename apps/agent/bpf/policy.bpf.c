@@ -307,8 +307,9 @@ static __always_inline int ct_known(__u32 endpoint, __u8 direction, const struct
 	if (!value || now - value->last_seen_ns > ct_timeout(p, value))
 		return 0;
 	if (tcp) {
-		// A new connection on the tuple of one that closed, or opened from the other side.
-		if (syn_only && (reply || value->state == TW_CT_CLOSED))
+		// A new connection on the tuple of one that is closing or closed, or opened from
+		// the other side: decided by policy, like a first SYN.
+		if (syn_only && (reply || value->state == TW_CT_CLOSING || value->state == TW_CT_CLOSED))
 			return 0;
 		if (reply && value->state == TW_CT_SYN_SENT && !(flags & (TW_TCP_SYN | TW_TCP_RST)))
 			return 0;
