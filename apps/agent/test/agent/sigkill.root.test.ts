@@ -20,7 +20,12 @@ import { NodeLab, podIp, startTcpServer, tcpConnect } from '../plugin/node-lab.j
 
 const reason = rootSkipReason();
 const PODS = 50;
-// The ADDs that succeed before the kill: the rest are in flight, queued, or not yet sent.
+// Pods added (and answered) before the concurrent ADDs start.
+const BEFORE = 5;
+// The kill comes once this many of the concurrent ADDs have recorded their endpoint:
+// the agent serves them at once and answers them together when their policy is applied,
+// so counting answers would kill it after the last; counting records kills it while
+// they are between their record and their answer (in flight), queued, or not yet sent.
 const KILL_AFTER = 10;
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'twill-agent.js');
@@ -105,31 +110,40 @@ describe.skipIf(reason)(`twill after a SIGKILL during ${PODS} concurrent ADDs, a
     agents.push(await startAgent(lab));
     const list = lab.conflist();
     const runtime = lab.runtime();
-    const pods = Array.from({ length: PODS }, () => lab.scratch.netns());
+    const pods = Array.from({ length: BEFORE + PODS }, () => lab.scratch.netns());
     const attachment = (i: number) => ({ containerId: `crash-${i}`, netns: pods[i]!.path, ifName: 'eth0' });
+    const before = await Promise.allSettled(pods.slice(0, BEFORE).map((_pod, i) => runtime.add(list, attachment(i))));
 
-    // The kill happens when KILL_AFTER ADDs have answered; a supervisor starts the agent again at once.
+    // The kill happens when KILL_AFTER of the PODS concurrent ADDs have recorded their
+    // endpoint (or all have answered); a supervisor starts the agent again at once.
     let answered = 0;
-    let enough!: () => void;
-    const restarted = new Promise<void>((resolve) => {
-      enough = resolve;
-    }).then(async () => {
+    const recorded = async (): Promise<void> => {
+      const store = lab.openStore();
+      try {
+        while (answered < PODS && (await store.list('twill-endpoints/twill-test/')).length < BEFORE + KILL_AFTER) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      } finally {
+        await store.close();
+      }
+    };
+    const restarted = recorded().then(async () => {
       const first = agents[0]!;
       first.kill('SIGKILL');
       await killed(first);
       agents.push(await startAgent(lab));
     });
     restarted.catch(() => undefined); // awaited below
-    const outcomes = await Promise.allSettled(
-      pods.map(async (_pod, i) => {
+    const concurrent = await Promise.allSettled(
+      pods.slice(BEFORE).map(async (_pod, j) => {
         try {
-          return await runtime.add(list, attachment(i));
+          return await runtime.add(list, attachment(BEFORE + j));
         } finally {
-          if (++answered === KILL_AFTER) enough();
+          answered += 1;
         }
       }),
     );
-    enough();
+    const outcomes = [...before, ...concurrent];
     await restarted;
     expect(agents[0]!.signalCode).toBe('SIGKILL');
 
