@@ -51,18 +51,25 @@ function podClash(name: string, netns: string): LinkExistsError {
   return new LinkExistsError(name, netns, `the pod already has an interface named ${name}: DEL the attachment that made it, or ask for another CNI_IFNAME`);
 }
 
+// Writing `conf.all.forwarding` makes the kernel walk every device under the rtnl lock
+// (which every other netlink call on the machine waits for): read it first, so only the
+// first pod of a node writes it.
+async function enableForwarding(host: Netlink, family: 4 | 6): Promise<void> {
+  if (host.getSysctl(`net/ipv${family}/conf/all/forwarding`) !== '1') await host.setForwarding({ family });
+}
+
 async function configureHost(host: Netlink, request: PodPlumbingRequest): Promise<void> {
   const name = request.hostInterface;
   const v4 = request.addresses.filter((a) => !isV6(a));
   const v6 = request.addresses.filter(isV6);
   if (v4.length > 0) {
-    await host.setForwarding({ family: 4 });
+    await enableForwarding(host, 4);
     await host.setProxyArp(name);
     // The default proxy_delay (0.8 s) would delay the pod's first packet (ARP for the gateway).
     host.setSysctl(`net/ipv4/neigh/${name}/proxy_delay`, 0);
   }
   if (v6.length > 0) {
-    await host.setForwarding({ family: 6 });
+    await enableForwarding(host, 6);
     await host.setAcceptDad(name, false);
   }
   await host.setLink(name, { up: true });
