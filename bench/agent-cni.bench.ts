@@ -198,13 +198,11 @@ function concurrencyNote(twill: Summary, base: Summary): string {
   ];
   if (twill.pps / base.pps < 1.5) {
     lines.push(
-      "The agent runs a network's calls one at a time (the served plugin's datastore turn spans IPAM, the endpoint record and",
-      `the netlink plumbing), so every caller waits on one chain of netlink round trips and commits after another; the agent`,
-      `was on a CPU ${((twill.agentCpu / perPodMs) * 100).toFixed(0)}% of that time, so the chain's latency, not its CPU, paces the callers, while the Go plugins`,
-      'run in parallel processes. What would reach the goal: the plumbing (about 80% of the served plugin\'s CPU per pod in a',
-      'profile: veth creation, netlink sockets opened per call with setns, sysctl writes per call such as conf.all.forwarding)',
-      'outside the datastore turn, with only IPAM and the record inside it, or group commit of concurrent IPAM calls; the',
-      'forwarder\'s start is not the limit (see below).',
+      'The agent serves calls concurrently (its datastore turn covers only IPAM and the endpoint record; the veth plumbing and',
+      `the policy step run outside it), but it is one Node thread: it was on a CPU ${((twill.agentCpu / perPodMs) * 100).toFixed(0)}% of that time, and on a`,
+      'loaded machine one thread gets one share of the CPUs while 32 Go plugin processes get 32, and every veth create or',
+      "delete waits on the kernel's rtnl lock, which all sides share. Spreading the netlink work over worker threads is the",
+      "next step; the forwarder's start is not the limit (see below).",
     );
   }
   return lines.join('\n');
