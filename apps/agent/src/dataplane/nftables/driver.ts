@@ -50,9 +50,12 @@ export class NftablesDataplane implements Dataplane {
   #clusterAddresses: readonly string[] | undefined;
   /** What the kernel holds since our last successful apply; undefined before the first. */
   #model: NftTableModel | undefined;
+  /** What a full sync starts from: the adopted table, or the table read back after a refused delta. */
+  #baseline: KernelTable;
 
   constructor(options: NftablesDriverOptions) {
     this.#options = options;
+    this.#baseline = options.adopted;
   }
 
   async apply(change: DataplaneChange): Promise<ApplyReport> {
@@ -122,10 +125,25 @@ export class NftablesDataplane implements Dataplane {
       }),
       this.#clusterAddresses,
     );
-    const script = this.#model === undefined ? renderFullSync(next, this.#options.adopted) : renderDelta(this.#model, next);
-    if (script !== '') await this.#options.nft.apply(script);
+    const script = this.#model === undefined ? renderFullSync(next, this.#baseline) : renderDelta(this.#model, next);
+    let applied = script;
+    if (script !== '') {
+      try {
+        await this.#options.nft.apply(script);
+      } catch (error) {
+        if (this.#model === undefined) throw error;
+        // A delta holds only what changed since our last apply; the kernel refuses it when
+        // the table was changed behind the driver's back (an element deleted by hand). Make
+        // the table exact from what it holds now, as after a restart; if that fails too,
+        // the error stands and the next apply starts from a full sync again.
+        this.#model = undefined;
+        this.#baseline = readKernelTable(await this.#options.nft.listTable(NFT_FAMILY, NFT_TABLE));
+        applied = renderFullSync(next, this.#baseline);
+        await this.#options.nft.apply(applied);
+      }
+    }
     this.#model = next;
-    const operations = script === '' ? 0 : script.split('\n').length - 1;
+    const operations = applied === '' ? 0 : applied.split('\n').length - 1;
     return { endpoints, operations, durationMs: this.#options.now() - started };
   }
 

@@ -98,6 +98,26 @@ describe.skipIf(reason)(`nftables driver as root${reason ? ` (skipped: ${reason}
     await dataplane.cleanup();
   });
 
+  it('makes the table exact again when a change refused by the kernel follows a change behind its back', async () => {
+    const dataplane = await createNftablesDataplane({ netns: lab.node });
+    await dataplane.apply({ policy: index.apply([...PODS.map((endpoint) => ({ kind: 'upsert-endpoint' as const, endpoint })), { kind: 'upsert-policy', policy: ONLY_A_TO_B }]), attach: lab.attachments() });
+    const b = lab.pod('x/b').hostInterface;
+    execFileSync('ip', ['netns', 'exec', lab.node, 'nft', 'delete', 'element', 'inet', 'twill', 'ep_ingress', `{ "${b}" }`]);
+    expect(await tcp('x/c', 'x/b')).toBe(true); // the hand-made hole
+
+    // Detaching x/b deletes its map element, which the delta expects to find: the kernel refuses the
+    // delta, and the driver makes the table exact from a read-back instead of failing from now on.
+    const empty = { changed: [], removed: [], ipcache: { set: [], removed: [] } };
+    const report = await dataplane.apply({ policy: empty, detach: ['x/b'] });
+    expect(report.operations).toBeGreaterThan(0);
+    expect((await dataplane.status()).drift).toEqual([]);
+    await dataplane.apply({ policy: empty, attach: lab.attachments().filter((a) => a.key === 'x/b') });
+    expect((await dataplane.status()).drift).toEqual([]);
+    expect(await tcp('x/c', 'x/b')).toBe(false);
+    expect(await tcp('x/a', 'x/b')).toBe(true);
+    await dataplane.cleanup();
+  });
+
   it('reports drift when the table is changed behind its back, and cleanup leaves no table', async () => {
     const dataplane = await createNftablesDataplane({ netns: lab.node });
     await dataplane.apply({ policy: index.apply([...PODS.map((endpoint) => ({ kind: 'upsert-endpoint' as const, endpoint })), { kind: 'upsert-policy', policy: ONLY_A_TO_B }]), attach: lab.attachments() });
