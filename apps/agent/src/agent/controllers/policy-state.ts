@@ -18,24 +18,16 @@ import {
 } from '@twill/policy-engine';
 
 import { type DataplaneChange, type EndpointAttachment } from '../../dataplane/port.js';
+import { RESOURCE_KINDS } from '../datastore/kinds.js';
 import { type EndpointRecord } from '../../plugin/ports.js';
 import { type ResourceEvent, type ResourceKindId, type StoredResource } from '../ports.js';
 import { PendingChange } from './policy-change.js';
 
-/** The kinds of resource policy is made of, as the datastore names them. */
+/** The kinds of resource policy is made of, as the datastore names them: namespaces, pods, and every kind a policy engine front end reads. */
 export const POLICY_WATCHED_KINDS = {
   namespaces: 'namespaces',
   pods: 'pods',
-  documents: [
-    'networkpolicies.networking.k8s.io',
-    'networkpolicies.projectcalico.org',
-    'globalnetworkpolicies.projectcalico.org',
-    'networksets.projectcalico.org',
-    'globalnetworksets.projectcalico.org',
-    'tiers.projectcalico.org',
-    'ciliumnetworkpolicies.cilium.io',
-    'ciliumclusterwidenetworkpolicies.cilium.io',
-  ],
+  documents: RESOURCE_KINDS.filter((kind) => kind.dialect !== undefined).map((kind) => kind.id),
 } as const;
 
 /** Every kind {@link PolicyState} takes events of. */
