@@ -164,6 +164,9 @@ export class RouteTable {
 
   /** Visits a peer's paths (optionally of one family); removes those for which `fn` returns true. */
   removeWhere(peer: PeerEntry, family: 4 | 6 | undefined, fn: (path: Path) => boolean): number {
+    // `count` is every path of the peer, stale ones too: none, no table walk (a peer removed
+    // after its session went down would otherwise walk a full table to find nothing).
+    if (peer.count === 0) return 0;
     const doomed: Path[] = [];
     this.heads.forEach((head, key) => {
       if (family !== undefined && keyFamily(key) !== family) return;
