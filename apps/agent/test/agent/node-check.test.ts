@@ -131,7 +131,7 @@ describe('checkNode', () => {
 
   it('reports a pod route through the wrong link, a blackhole /32 in the pools, and a missing route', async () => {
     const a = await addPod('a');
-    const [v4, v6] = a.addresses;
+    const [, v6] = a.addresses;
     kernel.routes = kernel.routes.filter((r) => r.dst !== v6);
     kernel.routes.push({ dst: '10.244.0.200/32', link: 'eth0', type: 'unicast' }, { dst: '10.244.0.201/32', type: 'blackhole' }, { dst: '10.244.0.0/26', type: 'blackhole' });
     const { problems } = await check();
@@ -140,7 +140,6 @@ describe('checkNode', () => {
       { kind: 'route-without-link', subject: '10.244.0.201/32', detail: "a blackhole route: no endpoint's host-side link holds 10.244.0.201" },
       { kind: 'route-missing', subject: `${NETWORK}/a`, detail: `no route to ${v6!.split('/')[0]} dev ${a.hostInterface}` },
     ]);
-    expect(v4).toBeDefined();
   });
 
   it('compares IPv6 addresses whatever their spelling', async () => {

@@ -19,6 +19,7 @@ import {
 
 import { type DataplaneChange, type EndpointAttachment } from '../../dataplane/port.js';
 import { RESOURCE_KINDS } from '../datastore/kinds.js';
+import { ENDPOINT_ROOT } from '../../plugin/endpoints.js';
 import { type EndpointRecord } from '../../plugin/ports.js';
 import { type ResourceEvent, type ResourceKindId, type StoredResource } from '../ports.js';
 import { PendingChange } from './policy-change.js';
@@ -142,7 +143,7 @@ export class PolicyState {
 
   /** The prefix of this network's endpoint records in the store. */
   get recordPrefix(): string {
-    return `twill-endpoints/${this.#network}/`;
+    return `${ENDPOINT_ROOT}/${this.#network}/`;
   }
 
   /** Takes a batch of resource events. */

@@ -116,11 +116,6 @@ export class KernelFibSink implements FibSink {
     while (this.draining) await this.draining;
   }
 
-  /** The routes written (or adopted), by prefix: what `ip route show proto bgp` should list. */
-  routes(): ReadonlyMap<string, KernelRoute> {
-    return this.kernel;
-  }
-
   /** How many adopted routes are waiting for the speaker or a {@link sweep}. */
   adoptedCount(): number {
     return this.adopted.size;
