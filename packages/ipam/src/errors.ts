@@ -103,13 +103,13 @@ export class StoreContendedError extends IpamError {
     readonly attempts: number,
     /** What was being done (`allocate`, `release`). */
     readonly operation: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: string },
   ) {
     super(
       IPAM_ERROR.STORE_CONTENDED,
-      `IPAM store contended: ${operation} gave up after ${attempts} attempts`,
-      'other allocations kept changing the same addresses; try again later',
-      options,
+      `IPAM store contended: ${operation} gave up after ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}`,
+      options?.details ?? 'other allocations kept changing the same addresses; try again later',
+      options?.cause === undefined ? undefined : { cause: options.cause },
     );
   }
 }

@@ -91,7 +91,8 @@ export class SqliteStore implements Store {
 
   /**
    * Opens (and creates when needed) the database at `options.path`, in WAL mode.
-   * @throws StoreFailureError when the file cannot be opened or set up.
+   * @throws StoreFailureError when the file cannot be opened or set up; StoreContendedError (code
+   *   11) when another process holds the write lock past the busy timeout while setting it up.
    */
   static open(options: SqliteStoreOptions): SqliteStore {
     let db: Database.Database | undefined;
@@ -115,7 +116,12 @@ export class SqliteStore implements Store {
       db?.close();
       // Another process holding the write lock past the busy timeout is contention: the
       // caller may try again (CNI code 11), unlike a file that cannot be opened (code 5).
-      if (isBusy(error)) throw new StoreContendedError(1, `open ${options.path}`, { cause: error });
+      if (isBusy(error)) {
+        throw new StoreContendedError(1, `open ${options.path}`, {
+          cause: error,
+          details: 'another process held the database\'s write lock past the busy timeout while it was being set up; try again later',
+        });
+      }
       throw new StoreFailureError(`cannot open the SQLite store ${options.path}`, { cause: error });
     }
   }

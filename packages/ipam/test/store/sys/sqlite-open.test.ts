@@ -54,7 +54,8 @@ describe('SqliteStore.open beside a writer', () => {
       }
       expect(error).toBeInstanceOf(StoreContendedError);
       expect((error as StoreContendedError).code).toBe(11);
-      expect((error as Error).message).toContain(path);
+      expect((error as StoreContendedError).msg).toBe(`IPAM store contended: open ${path} gave up after 1 attempt`);
+      expect((error as StoreContendedError).details).toContain('write lock');
     } finally {
       writer.exec('ROLLBACK');
       writer.close();

@@ -18,7 +18,8 @@ export interface OpenResourceDatastoreOptions {
  * Opens the resource datastore on a SQLite file (WAL mode, through @twill/ipam's
  * SqliteStore, so pools and endpoints share it). Other processes' writes are seen by
  * watches within `pollMs`. `close()` stops the watches and closes the database.
- * @throws StoreFailureError (from @twill/ipam) when the file cannot be opened.
+ * @throws StoreFailureError (from @twill/ipam) when the file cannot be opened; StoreContendedError (code 11) when
+ *   another process holds its write lock past the busy timeout while it is being set up.
  */
 export async function openResourceDatastore(options: OpenResourceDatastoreOptions): Promise<ClosableResourceDatastore> {
   const store = SqliteStore.open({ path: options.path });
