@@ -5,6 +5,7 @@
 import { parsePrefix } from '@twill/bgp';
 import { evaluateCalicoSelector, parseCalicoSelector } from '@twill/policy-engine';
 
+import { BGP_CONFIGURATION_DEFAULTS } from '../datastore/calico-resources.js';
 import { type AgentResource } from '../ports.js';
 
 import { type NodeInfo } from './route-model.js';
@@ -13,9 +14,9 @@ import { type NodeInfo } from './route-model.js';
 export const BGP_PEER_KIND = 'bgppeers.projectcalico.org';
 export const BGP_CONFIGURATION_KIND = 'bgpconfigurations.projectcalico.org';
 
-/** Calico's defaults: AS 64512, the mesh on, port 179. */
-export const DEFAULT_AS_NUMBER = 64512;
-export const DEFAULT_BGP_PORT = 179;
+/** Calico's defaults (the datastore's BGP_CONFIGURATION_DEFAULTS): AS 64512, the mesh on, port 179. */
+export const DEFAULT_AS_NUMBER = BGP_CONFIGURATION_DEFAULTS.asNumber;
+export const DEFAULT_BGP_PORT = BGP_CONFIGURATION_DEFAULTS.listenPort;
 
 /** What the controller uses of BGPConfiguration `default`, with Calico's defaults filled in. */
 export interface BgpSettings {
@@ -39,7 +40,7 @@ export function parseBgpConfiguration(resource: AgentResource | undefined): BgpS
   const spec = record(resource?.['spec']);
   return {
     asNumber: positiveInteger(spec['asNumber']) ?? DEFAULT_AS_NUMBER,
-    nodeToNodeMeshEnabled: spec['nodeToNodeMeshEnabled'] !== false,
+    nodeToNodeMeshEnabled: typeof spec['nodeToNodeMeshEnabled'] === 'boolean' ? spec['nodeToNodeMeshEnabled'] : BGP_CONFIGURATION_DEFAULTS.nodeToNodeMeshEnabled,
     listenPort: positiveInteger(spec['listenPort']) ?? DEFAULT_BGP_PORT,
   };
 }
