@@ -250,7 +250,13 @@ function peerSelectors(peer: PeerMatch): Selector[] {
       return peer.of.flatMap(peerSelectors);
     case 'not':
       return peerSelectors(peer.of);
+    case 'entity':
+      // init, health and unmanaged are identities with a reserved label, resolved like a
+      // selector whatever their addresses (peer-atoms.ts entityAtoms).
+      return peer.entities.flatMap((entity) => (LABELLED_ENTITIES.has(entity) ? [{ kind: 'exists' as const, key: `reserved:${entity}` }] : []));
     default:
       return [];
   }
 }
+
+const LABELLED_ENTITIES: ReadonlySet<string> = new Set(['init', 'health', 'unmanaged']);
