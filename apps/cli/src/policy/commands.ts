@@ -1,0 +1,55 @@
+// `twill policy simulate` and `twill policy lint`: their options, help and examples.
+
+import { type Command, Option } from 'commander';
+
+import { examples, group, withChoices, type CommandKit } from '../command-kit.js';
+import { parsersFor } from '../options.js';
+import { type OutputFormat } from '../output.js';
+import { runLint } from './lint.js';
+import { runSimulate } from './simulate.js';
+
+/** Registers `twill policy`. */
+export function registerPolicyCommands(program: Command, kit: CommandKit): void {
+  // policy
+  const policy = group(program, 'policy', 'simulate and lint network policies (Kubernetes, Calico, Cilium) offline');
+  examples(policy, ['twill policy simulate --cluster cluster.yaml --policies policies/ --from x/a --to y/b --port 80', 'twill policy lint policies/']);
+  {
+    const p = parsersFor('policy simulate');
+    const outputs: OutputFormat[] = ['table', 'wide', 'json', 'yaml'];
+    const simulate = policy
+      .command('simulate')
+      .description('the verdict of probes between pods of a cluster snapshot under a set of policies: offline, no agent, no root')
+      .option('--cluster <file>', '(required) YAML of Namespace and Pod objects as Kubernetes writes them (kubectl get ns,pods -A -o yaml)')
+      .option('--policies <path...>', '(required) policy files or folders (.yaml, .yml, .json), any of the three dialects')
+      .option('--from <ns/pod>', 'the client pod of one probe', p.pod('--from'))
+      .option('--to <ns/pod>', 'the server pod of one probe', p.pod('--to'))
+      .option('--port <n>', 'the destination port of one probe', p.port('--port'))
+      .addOption(withChoices(new Option('--protocol <protocol>', 'the protocol of one probe (default TCP)').argParser(p.protocol('--protocol')), ['TCP', 'UDP', 'SCTP']))
+      .option('--matrix', 'probe every ordered pair of distinct pods')
+      .option('--ports <list>', 'with --matrix: ports to probe, comma-separated (default: every containerPort the pods declare)', p.ports('--ports'))
+      .option('--protocols <list>', 'with --matrix: protocols, comma-separated (default TCP)', p.protocols('--protocols'))
+      .addOption(withChoices(new Option('-o, --output <format>', 'table, wide, json or yaml').argParser(p.choice('--output', outputs)).default('table'), outputs));
+    examples(simulate, [
+      'twill policy simulate --cluster cluster.yaml --policies policies/ --from x/a --to y/b --port 80',
+      'twill policy simulate --cluster cluster.yaml --policies deny.yaml allow.yaml --from x/a --to y/b --port 53 --protocol UDP -o json',
+      'twill policy simulate --cluster cluster.yaml --policies policies/ --matrix --ports 80,81 --protocols TCP,UDP',
+      'kubectl get namespaces,pods -A -o yaml > cluster.yaml   # a snapshot of a live cluster',
+    ]);
+    simulate.action(async (opts: Parameters<typeof runSimulate>[1], command: Command) => {
+      kit.state.exitCode = await runSimulate(kit.context(command), opts);
+    });
+
+    const l = parsersFor('policy lint');
+    const lint = policy
+      .command('lint')
+      .description('validate policy documents and find rules that never match, shadowed rules, Allow/Deny overlaps and policies that select nothing')
+      .argument('<PATH...>', 'policy files or folders')
+      .option('--cluster <file>', 'also report policies that select none of this snapshot\'s pods')
+      .option('--strict', 'warnings fail too (exit 1)')
+      .addOption(withChoices(new Option('-o, --output <format>', 'table, wide, json or yaml').argParser(l.choice('--output', outputs)).default('table'), outputs));
+    examples(lint, ['twill policy lint policies/', 'twill policy lint --strict --cluster cluster.yaml policies/ -o json']);
+    lint.action(async (paths: string[], opts: Parameters<typeof runLint>[2], command: Command) => {
+      kit.state.exitCode = await runLint(kit.context(command), paths, opts);
+    });
+  }
+}
