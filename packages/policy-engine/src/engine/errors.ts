@@ -17,6 +17,9 @@ export class PolicyIndexError extends PolicyEngineError {
   /** The diff of the batch's changes applied before the failing one (set by the index). */
   applied?: PolicyIndexDiff;
 
+  /** The failing change's position in the batch given to `apply` (set by the index). */
+  changeIndex?: number;
+
   constructor(path: string, reason: string) {
     super(POLICY_ERROR_CODE.INVALID_SNAPSHOT, path, reason);
   }

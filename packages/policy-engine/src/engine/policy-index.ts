@@ -104,7 +104,8 @@ export class PolicyIndex {
    * @throws {PolicyIndexError} for a workload without a namespace (or a host with one),
    *   a bad address, an address another endpoint has, a policy in an unknown tier, a
    *   tier that is reserved, built in or still used. The failing change is not applied;
-   *   the ones before it are, and the error's `applied` is their diff.
+   *   the ones before it are, and the error's `applied` is their diff and
+   *   `changeIndex` the failing change's position.
    */
   apply(changes: readonly PolicyIndexChange[]): PolicyIndexDiff {
     const pending = createPending();
@@ -114,6 +115,7 @@ export class PolicyIndex {
       } catch (error) {
         if (error instanceof PolicyIndexError) {
           error.applied = this.#recompute(pending);
+          error.changeIndex = index;
           if (changes.length > 1) Object.defineProperty(error, 'message', { value: `changes[${index}]: ${error.message}` });
         }
         throw error;

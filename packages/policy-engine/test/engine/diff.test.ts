@@ -154,6 +154,7 @@ describe('PolicyIndex diffs', () => {
       expect(error).toBeInstanceOf(PolicyIndexError);
       expect((error as PolicyIndexError).message).toBe('changes[1]: tier: unknown tier "nope"');
       expect((error as PolicyIndexError).applied?.changed.map((c) => c.key)).toEqual(['prod/new']);
+      expect((error as PolicyIndexError).changeIndex).toBe(1);
     }
   });
 });

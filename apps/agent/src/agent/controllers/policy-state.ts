@@ -93,13 +93,6 @@ export function endpointKeyOf(record: EndpointRecord): { readonly namespace: str
   return { namespace, name, key: `${namespace}/${name}` };
 }
 
-// The index reports a batch's failing change as `changes[i]: ...` (PolicyIndex.apply).
-function failedChangeIndex(error: PolicyIndexError, size: number): number {
-  if (size === 1) return 0;
-  const match = /^changes\[(\d+)\]: /.exec(error.message);
-  return match === undefined || match === null ? size - 1 : Number(match[1]);
-}
-
 /** Options of {@link PolicyState}. */
 export interface PolicyStateOptions {
   readonly index: PolicyIndex;
@@ -316,11 +309,12 @@ export class PolicyState {
         rest = [];
       } catch (error) {
         if (!(error instanceof PolicyIndexError)) throw error;
-        const failed = failedChangeIndex(error, rest.length);
+        // The index says which change it refused; the ones before it were applied.
+        const failed = error.changeIndex ?? rest.length - 1;
         if (error.applied !== undefined) pending.merge({ policy: error.applied });
         for (const c of rest.slice(0, failed)) this.#succeeded(c);
         const bad = rest[failed];
-        if (bad !== undefined) this.#refused(bad, error.message.replace(/^changes\[\d+\]: /, ''));
+        if (bad !== undefined) this.#refused(bad, error.path === '' ? error.reason : `${error.path}: ${error.reason}`);
         rest = rest.slice(failed + 1);
       }
     }
