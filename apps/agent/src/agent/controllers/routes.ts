@@ -68,21 +68,39 @@ export class RouteController implements AgentController {
     this.protocol = options.protocol ?? RTPROT_TWILL;
   }
 
-  /** Adopts the kernel's routes, reconciles once with the datastore, and starts watching. */
+  /**
+   * Starts watching nodes and block affinities, and once both watches have delivered the
+   * current state (their first batch) adopts the kernel's routes and reconciles. The
+   * first batches are the state read: a node or block deleted while the agent starts is
+   * never held from an earlier list.
+   */
   async start(): Promise<void> {
     this.stopped = false;
     const { datastore } = this.options;
-    for (const node of await datastore.list(NODE_KIND)) this.nodes.set(node.metadata.name, parseNode(node));
-    const entries = await datastore.store.list(AFFINITY_PREFIX);
-    applyAffinityEvents(
-      this.blocks,
-      entries.map((e) => ({ type: 'upsert', key: e.key, value: e.value })),
-      (key, error) => this.corrupt(key, error),
+    let loading = true;
+    let nodesLoaded!: () => void;
+    let blocksLoaded!: () => void;
+    const loaded = Promise.all([new Promise<void>((resolve) => (nodesLoaded = resolve)), new Promise<void>((resolve) => (blocksLoaded = resolve))]);
+    this.watches.push(
+      await datastore.watch([NODE_KIND], (events) => {
+        if (!loading) return this.onNodes(events);
+        this.applyNodes(events);
+        nodesLoaded();
+        return undefined;
+      }),
     );
+    this.watches.push(
+      await datastore.watchEntries(AFFINITY_PREFIX, (events) => {
+        if (!loading) return this.onAffinity(events);
+        applyAffinityEvents(this.blocks, events, (key, error) => this.corrupt(key, error));
+        blocksLoaded();
+        return undefined;
+      }),
+    );
+    await loaded;
+    loading = false;
     this.relist = true;
     await this.reconcile();
-    this.watches.push(await datastore.watch([NODE_KIND], (events) => this.onNodes(events)));
-    this.watches.push(await datastore.watchEntries(AFFINITY_PREFIX, (events) => this.onAffinity(events)));
     const every = this.options.resyncMs ?? 30_000;
     if (every > 0) {
       this.timer = setInterval(() => {
@@ -119,11 +137,15 @@ export class RouteController implements AgentController {
     };
   }
 
-  private onNodes(events: readonly ResourceEvent[]): Promise<void> {
+  private applyNodes(events: readonly ResourceEvent[]): void {
     for (const e of events) {
       if (e.type === 'delete') this.nodes.delete(e.resource.metadata.name);
       else this.nodes.set(e.resource.metadata.name, parseNode(e.resource));
     }
+  }
+
+  private onNodes(events: readonly ResourceEvent[]): Promise<void> {
+    this.applyNodes(events);
     // Other nodes' addresses matter only to direct routes.
     return this.options.routing === 'direct' ? this.reconcile() : Promise.resolve();
   }

@@ -112,6 +112,35 @@ describe('RouteController', () => {
     expect(table.show()).toEqual(['192.168.0.128/26 blackhole proto 116']);
   });
 
+  it('holds no route to a node deleted while the controller starts (the state comes from the watches, not an earlier read)', async () => {
+    const store = new MemoryStore();
+    const real = memoryDatastore(store);
+    datastore = real;
+    await real.apply(node('a', { ipv4Address: '10.0.0.1/24' }));
+    await real.apply(node('b', { ipv4Address: '10.0.0.2/24' }));
+    await setAffinity(store, 'a', ['192.168.0.0/26']);
+    await setAffinity(store, 'b', ['192.168.0.64/26']);
+    // Node b is deleted just as the controller starts watching nodes.
+    const racing: ClosableResourceDatastore = {
+      store: real.store,
+      get: real.get.bind(real),
+      list: real.list.bind(real),
+      apply: real.apply.bind(real),
+      delete: real.delete.bind(real),
+      watchEntries: real.watchEntries.bind(real),
+      close: real.close.bind(real),
+      watch: async (...args: Parameters<ClosableResourceDatastore['watch']>) => {
+        await real.delete('nodes.projectcalico.org', 'b');
+        return real.watch(...args);
+      },
+    };
+    const table = new MemoryRouteTable();
+    controller = new RouteController({ datastore: racing, nodeName: 'a', routing: 'direct', table, resyncMs: 0 });
+    await controller.start();
+    // b's block is still affine to it, but b has no address any more: no route to it.
+    expect(table.show()).toEqual(['192.168.0.0/26 blackhole proto 116']);
+  });
+
   it('reports a route the kernel refuses and writes it once a later change makes it possible', async () => {
     const store = new MemoryStore();
     datastore = memoryDatastore(store);
