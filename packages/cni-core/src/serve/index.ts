@@ -17,6 +17,7 @@ export {
 export { FrameError, PLUGIN_SERVER_ERROR, type PluginServerErrorCode, PluginServerError } from './errors.js';
 export { type PluginTable, answerRequest, errorResponse } from './answer.js';
 export { type PluginServerLogger, type ServePluginsOptions, type PluginServer, servePlugins } from './sys/server.js';
+export { type UnixSocketBinding, listenUnixSocket } from './sys/unix-socket.js';
 export {
   STANDALONE_SUFFIX,
   type InstallForwardedPluginOptions,

@@ -1,15 +1,14 @@
 // The unix-socket listener of a plugin server: one request frame per connection,
 // answered by answer.ts, many connections at once. The socket appears at its path with
-// mode 0600 already set (bound in a private folder, then renamed into place), and only
-// a socket nobody answers on is ever replaced.
-import { chmod, lstat, mkdir, mkdtemp, rename, rmdir, stat, unlink } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+// mode 0600 already set, and only a socket nobody answers on is ever replaced
+// (listenUnixSocket, unix-socket.ts).
+import { createServer, type Socket } from 'node:net';
 
 import { CniError } from '../../errors.js';
 import { answerRequest, errorResponse, type PluginTable } from '../answer.js';
-import { FrameError, PLUGIN_SERVER_ERROR, PluginServerError } from '../errors.js';
+import { FrameError } from '../errors.js';
 import { decodeRequestFrame, encodeResponseFrame, frameLength, MAX_REQUEST_BODY_BYTES, REQUEST_MAGIC } from '../frame.js';
+import { listenUnixSocket } from './unix-socket.js';
 
 /** What a server reports when a connection goes wrong (pino's `warn` fits). */
 export interface PluginServerLogger {
@@ -47,49 +46,6 @@ export interface PluginServer {
   close(): Promise<void>;
 }
 
-function errnoOf(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
-// Whether a process accepts connections on `path` now.
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const probe = connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', (error) => {
-      if (errnoOf(error) === 'ECONNREFUSED' || errnoOf(error) === 'ENOENT') resolve(false);
-      else reject(error);
-    });
-  });
-}
-
-// Refuses a path held by a live server or by something that is not a socket; a stale
-// socket (nobody answers) is left for the rename to replace.
-async function checkFree(path: string): Promise<void> {
-  let kind;
-  try {
-    kind = await lstat(path);
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return;
-    throw error;
-  }
-  if (!kind.isSocket()) throw new PluginServerError(PLUGIN_SERVER_ERROR.NOT_A_SOCKET, `${path} exists and is not a socket`);
-  if (await answers(path)) throw new PluginServerError(PLUGIN_SERVER_ERROR.SOCKET_IN_USE, `another process serves ${path}`);
-}
-
-function listen(server: Server, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
 /**
  * Serves plugins on a unix socket for the native forwarder (`twill-forward`, installed
  * under a plugin's name): each connection carries one request frame, answered with
@@ -107,9 +63,6 @@ function listen(server: Server, path: string): Promise<void> {
 export async function servePlugins(options: ServePluginsOptions): Promise<PluginServer> {
   const { socketPath, plugins, logger } = options;
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-  const folder = dirname(socketPath);
-  await mkdir(folder, { recursive: true, mode: 0o755 });
-  await checkFree(socketPath);
 
   const pending = new Set<Promise<void>>();
   const waiting = new Set<Socket>();
@@ -170,21 +123,8 @@ export async function servePlugins(options: ServePluginsOptions): Promise<Plugin
     });
   });
 
-  const staging = await mkdtemp(join(folder, '.twill-serve-'));
-  const staged = join(staging, 'socket');
-  let identity: { dev: number; ino: number };
-  try {
-    await listen(server, staged);
-    await chmod(staged, 0o600);
-    await rename(staged, socketPath);
-    const stats = await stat(socketPath);
-    identity = { dev: stats.dev, ino: stats.ino };
-  } catch (error) {
-    server.close();
-    throw error;
-  } finally {
-    await rmdir(staging).catch(() => undefined);
-  }
+  // The stale-socket rule and the 0600 rename: unix-socket.ts.
+  const binding = await listenUnixSocket(server, socketPath);
 
   let closing: Promise<void> | undefined;
   return {
@@ -198,12 +138,7 @@ export async function servePlugins(options: ServePluginsOptions): Promise<Plugin
         for (const socket of waiting) socket.destroy();
         await Promise.allSettled([...pending]);
         await stopped;
-        try {
-          const now = await stat(socketPath);
-          if (now.dev === identity.dev && now.ino === identity.ino) await unlink(socketPath);
-        } catch {
-          // Already gone, or replaced by another server's socket: not ours to remove.
-        }
+        await binding.remove();
         await options.onClose?.();
       })();
       return closing;
