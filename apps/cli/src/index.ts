@@ -14,6 +14,8 @@ export type { CliIo, CniPorts, FileReader, OutputStream, PathKind } from './io.j
 export { buildProgram, runTwill } from './program.js';
 export { nodeIo } from './sys/node-io.js';
 export { containerIdForNetns } from './cni/cni.js';
+export * from './client/index.js';
+export { unixHttpTransport, type UnixHttpOptions } from './client/sys/unix-http.js';
 
 /**
  * Runs `twill` with `argv` (the arguments after the program name) and returns the exit

@@ -4,6 +4,8 @@
 
 import { type ConfigDirectory, type PluginExec, type ResultCache } from '@twill/cni-core';
 
+import { type AgentTransport } from './client/transport.js';
+
 /** A stream the CLI writes text to. */
 export interface OutputStream {
   write(text: string): void;
@@ -40,4 +42,6 @@ export interface CliIo {
   readonly cwd: string;
   readonly files: FileReader;
   readonly cni: CniPorts;
+  /** A transport to the agent whose API listens on the Unix socket `socketPath`. */
+  agentTransport(socketPath: string): AgentTransport;
 }

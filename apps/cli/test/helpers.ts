@@ -22,6 +22,8 @@ export interface TwillOptions {
   readonly cni?: CliIo['cni'];
   /** Use the real file system instead of `files`. */
   readonly realFiles?: boolean;
+  /** The agent transport to use instead of the real one (HTTP on the named Unix socket). */
+  readonly agentTransport?: CliIo['agentTransport'];
 }
 
 /** Runs `twill ARGS...` in-process. */
@@ -54,6 +56,7 @@ export async function twill(args: readonly string[], options: TwillOptions = {})
       },
     },
     cni: options.cni ?? real.cni,
+    agentTransport: options.agentTransport ?? real.agentTransport,
   };
   const code = await runTwill(args, io);
   return { code, stdout, stderr };

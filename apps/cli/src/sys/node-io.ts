@@ -1,10 +1,12 @@
 // The real ports: the process's streams and environment, node:fs, and cni-core's
-// Linux implementations (config directory, plugin exec, libcni's result cache).
+// Linux implementations (config directory, plugin exec, libcni's result cache), and
+// HTTP on the agent's API socket.
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 
 import { fileResultCache, nodeConfigDirectory, nodePluginExec } from '@twill/cni-core';
 
+import { unixHttpTransport } from '../client/sys/unix-http.js';
 import { type CliIo, type PathKind } from '../io.js';
 
 /** The process's own I/O. */
@@ -39,5 +41,6 @@ export function nodeIo(): CliIo {
       pluginExec: () => nodePluginExec(),
       resultCache: (dir) => fileResultCache(dir),
     },
+    agentTransport: (socketPath) => unixHttpTransport(socketPath),
   };
 }
