@@ -140,6 +140,7 @@ export {
   type ReceiveResult,
   type RibOptions,
   type RibPeerStats,
+  type RouteQuery,
   type RouteView,
   Rib,
   prefixLimitNotification,
@@ -186,6 +187,7 @@ export {
 } from './speaker/graceful-restart.js';
 export { describeConnectTimeout } from './speaker/peer-runtime.js';
 export { sessionFamilies, ttlOptions } from './speaker/session-options.js';
+export { type HeldRoute, type RouteFilter, type RouteOrigin, queryRoutes } from './speaker/route-query.js';
 export { BgpSpeaker } from './speaker/speaker.js';
 export { systemClock } from './speaker/sys/clock.js';
 export { type TcpTransportOptions, createTcpTransport } from './speaker/sys/tcp.js';

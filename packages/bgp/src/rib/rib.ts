@@ -90,6 +90,16 @@ export interface RouteView {
   readonly stale: boolean;
 }
 
+/** What {@link Rib.queryPaths} selects. */
+export interface RouteQuery {
+  /** The prefixes to look at, by key (a lookup each); absent: every prefix held (one pass over the table). */
+  readonly keys?: Iterable<PrefixKey>;
+  /** Without `keys`: only the prefixes whose key this accepts. */
+  readonly keyFilter?: (key: PrefixKey) => boolean;
+  /** Only paths from this peer; `null`: only locally originated routes; absent: every path. */
+  readonly source?: PeerId | null;
+}
+
 /** Per-peer counters, for diagnosis. */
 export interface RibPeerStats {
   readonly received: number;
@@ -358,6 +368,41 @@ export class Rib {
     return out;
   }
 
+  /**
+   * Read-only, for route queries: the views of the selected paths, one group per prefix,
+   * best first in each group. Prefixes come from `keys` (one lookup each) or, without it,
+   * from one pass over the table, skipping the keys `keyFilter` refuses before any path
+   * is looked at; only paths from `source` are kept when it is given (`null`: locally
+   * originated routes). A view is built only for a kept path; a prefix with none is left
+   * out. The table must not change during the call.
+   */
+  queryPaths(query: RouteQuery): RouteView[][] {
+    const out: RouteView[][] = [];
+    const source = query.source;
+    const visit = (head: Path, key: PrefixKey): void => {
+      let group: RouteView[] | undefined;
+      let prefix: BgpPrefix | undefined;
+      for (let p: Path | undefined = head; p; p = p.next) {
+        if (source !== undefined && (source === null ? !p.peer.local : p.peer.local || p.peer.config.id !== source)) continue;
+        prefix ??= prefixFromKey(key);
+        (group ??= []).push(this.view(key, p, prefix));
+      }
+      if (group) out.push(group);
+    };
+    if (query.keys) {
+      for (const key of query.keys) {
+        const head = this.table.head(key);
+        if (head) visit(head, key);
+      }
+    } else {
+      const keep = query.keyFilter;
+      this.table.forEachHead((head, key) => {
+        if (keep === undefined || keep(key)) visit(head, key);
+      });
+    }
+    return out;
+  }
+
   /** A peer's Adj-RIB-In: the routes held from it. */
   *adjRibIn(id: PeerId): Generator<RouteView> {
     const peer = this.requirePeer(id);
@@ -389,9 +434,9 @@ export class Rib {
     return peer;
   }
 
-  private view(key: PrefixKey, p: Path): RouteView {
+  private view(key: PrefixKey, p: Path, prefix: BgpPrefix = prefixFromKey(key)): RouteView {
     return {
-      prefix: prefixFromKey(key),
+      prefix,
       peer: p.peer.local ? undefined : p.peer.config.id,
       pathId: p.pathId,
       attributes: p.attrs.value,

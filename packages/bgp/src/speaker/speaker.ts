@@ -20,6 +20,7 @@ import { GracefulRestartRuntime } from './graceful-restart-runtime.js';
 import { type SpeakerTimerName, PeerRuntime, describeConnectTimeout } from './peer-runtime.js';
 import { type CancelTimer, type Connection, type ConnectionEvents, type ConnectTarget, type IncomingConnection, unmapAddress } from './ports.js';
 import { type BgpSpeakerOptions, type PeerStatus, type SpeakerPeerConfig } from './types.js';
+import { type HeldRoute, type RouteFilter, queryRoutes } from './route-query.js';
 import { sessionFamilies, ttlOptions } from './session-options.js';
 import { coalesce, encodeEndOfRib, encodeOutgoing } from './updates.js';
 
@@ -200,6 +201,17 @@ export class BgpSpeaker {
   withdraw(prefix: BgpPrefix | string): void {
     this.rib.withdrawOriginated(typeof prefix === 'string' ? parsePrefix(prefix) : prefix);
     this.scheduleFlush();
+  }
+
+  /**
+   * Every path held (received, kept stale, originated), the best first per prefix and
+   * prefixes in address order; `filter.peer` keeps those from one peer (`"local"`: the
+   * originated ones), `filter.prefix` those equal to or inside a CIDR. A prefix filter
+   * looks up the prefixes inside it rather than walking the table (cost: route-query.ts).
+   * @throws {BgpInvalidArgument} when a filter is not an address or a prefix.
+   */
+  routes(filter: RouteFilter = {}): HeldRoute[] {
+    return queryRoutes(this.rib, Array.from(this.peerMap.values(), (p) => ({ address: p.config.address, id: p.id })), filter);
   }
 
   /** Every peer's state and counters, and why its session last went down. */
