@@ -5,7 +5,7 @@
 // best routes written to the kernel through the KernelFibSink (RTPROT_BGP). Across an
 // agent restart the kernel routes stay: the new speaker announces graceful restart with
 // forwarding preserved, relearns them, and the routes no peer gave again are swept.
-import { type CompiledPolicy, type PeerStatus, type SpeakerClock, type SpeakerPeerConfig, type SpeakerTransport, BgpSpeaker, asn, compilePolicy, routerId, systemClock } from '@twill/bgp';
+import { type CompiledPolicy, type PeerStatus, type RouteFilter, type SpeakerClock, type SpeakerPeerConfig, type SpeakerTransport, BgpSpeaker, asn, compilePolicy, routerId, systemClock } from '@twill/bgp';
 
 import { type AgentController, type AgentLogger, type AgentMetrics, type EntryEvent, type ResourceDatastore, type ResourceEvent, type ResourceWatch, type StoredResource } from '../ports.js';
 
@@ -58,6 +58,37 @@ export interface BgpControllerStatus {
   readonly originated: readonly string[];
   /** Learned routes the kernel refused. */
   readonly fibProblems: readonly { readonly dst: string; readonly error: string }[];
+}
+
+/**
+ * One path the speaker holds, as `GET /v1/bgp/routes` answers it (API.md, `BgpRouteView`):
+ * the best first per prefix, prefixes in address order.
+ */
+export interface BgpRouteView {
+  readonly prefix: string;
+  readonly best: boolean;
+  /** The peer's address, or `"local"` for this node's own blocks. */
+  readonly from: string;
+  readonly nextHop: string;
+  /** The AS numbers of the AS_PATH, in order. */
+  readonly asPath: readonly number[];
+  readonly origin: 'igp' | 'egp' | 'incomplete';
+  readonly localPref?: number;
+  readonly med?: number;
+  /** `"65000:1"`. */
+  readonly communities: readonly string[];
+  /** `"65000:1:2"`. */
+  readonly largeCommunities: readonly string[];
+  /** Kept from a restarting peer until it sends it again or its restart time ends (RFC 4724). */
+  readonly stale: boolean;
+}
+
+/** Which routes {@link BgpController.routes} returns. */
+export interface BgpRouteFilter {
+  /** The peer's address (any spelling), or `"local"`. */
+  readonly peer?: string;
+  /** A CIDR: the routes equal to or inside it. */
+  readonly prefix?: string;
 }
 
 interface SpeakerIdentity {
@@ -181,6 +212,18 @@ export class BgpController implements AgentController {
   /** Every peer's session state and counters. */
   peers(): PeerStatus[] {
     return this.running?.speaker.peers() ?? [];
+  }
+
+  /**
+   * The paths the speaker holds, filtered; none when the speaker is not running. A prefix
+   * filter looks up the prefixes inside it rather than walking a full table.
+   * @throws {BgpInvalidArgument} (code `BGP_INVALID_ARGUMENT`, a 400 in the API) when `peer` is not an address nor `"local"`, or `prefix` is not a CIDR.
+   */
+  routes(filter: BgpRouteFilter = {}): readonly BgpRouteView[] {
+    const speaker = this.running?.speaker;
+    if (!speaker) return [];
+    const query: RouteFilter = { ...(filter.peer === undefined ? {} : { peer: filter.peer }), ...(filter.prefix === undefined ? {} : { prefix: filter.prefix }) };
+    return speaker.routes(query);
   }
 
   status(): BgpControllerStatus {

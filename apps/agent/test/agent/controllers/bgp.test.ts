@@ -5,7 +5,7 @@ import { type SpeakerTransport } from '@twill/bgp';
 import { MemoryStore } from '@twill/ipam';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { BgpController, BgpConfigurationError } from '../../../src/agent/controllers/bgp.js';
+import { type BgpRouteView, BgpController, BgpConfigurationError } from '../../../src/agent/controllers/bgp.js';
 import { KernelFibSink } from '../../../src/agent/controllers/route-fib.js';
 import { type ClosableResourceDatastore } from '../../../src/agent/datastore/index.js';
 import { type AgentResource } from '../../../src/agent/ports.js';
@@ -132,5 +132,19 @@ describe('BgpController', () => {
     await until('the BGPPeer', () => c.peers().length, (n) => n === 1);
     expect(controller.peers()[0]).toMatchObject({ address: '10.0.0.254', asn: 65100 });
     expect(controller.status().problems).toEqual([]);
+  });
+
+  it('lists the routes its speaker holds, filtered by peer and prefix, and none before it runs', async () => {
+    const store = new MemoryStore();
+    controller = make(store, [], { ipv4: '10.0.0.1/24' });
+    expect(controller.routes()).toEqual([]);
+    await setAffinity(store, 'n1', ['192.168.0.64/26', '192.168.0.0/26', 'fd10::/122']);
+    await controller.start();
+    const local = (prefix: string, nextHop: string): BgpRouteView => ({ prefix, best: true, from: 'local', nextHop, asPath: [], origin: 'igp', communities: [], largeCommunities: [], stale: false });
+    expect(controller.routes()).toEqual([local('192.168.0.0/26', '0.0.0.0'), local('192.168.0.64/26', '0.0.0.0'), local('fd10::/122', '::')]);
+    expect(controller.routes({ prefix: '192.168.0.64/26' })).toEqual([local('192.168.0.64/26', '0.0.0.0')]);
+    expect(controller.routes({ prefix: 'fd10::/64', peer: 'local' })).toEqual([local('fd10::/122', '::')]);
+    expect(controller.routes({ peer: '10.0.0.254' })).toEqual([]);
+    expect(() => controller?.routes({ prefix: '192.168.0.1/24' })).toThrow('prefix filter: "192.168.0.1/24" has host bits set after /24');
   });
 });
