@@ -3,16 +3,19 @@
 
 import { Command, type CommanderError } from 'commander';
 
+import { registerBgpCommands } from './bgp/commands.js';
 import { registerCniCommands } from './cni/commands.js';
 import { examples, pathOf, type CommandKit, type RegisterCommands, type RunState } from './command-kit.js';
 import { renderCompletion, COMPLETION_SHELLS, type CompletionShell } from './completion.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import { type CliIo } from './io.js';
+import { registerIpamCommands } from './ipam/commands.js';
 import { styleFor } from './output.js';
 import { registerPolicyCommands } from './policy/commands.js';
+import { registerResourceCommands } from './resources/commands.js';
 
 /** The command groups, in the order `twill --help` lists them (`completion` comes last). */
-const COMMAND_GROUPS: readonly RegisterCommands[] = [registerPolicyCommands, registerCniCommands];
+const COMMAND_GROUPS: readonly RegisterCommands[] = [registerResourceCommands, registerPolicyCommands, registerIpamCommands, registerBgpCommands, registerCniCommands];
 
 /** The long flag of an option's flags text (`-o, --output <format>` → `--output`). */
 function longFlag(flags: string): string {
