@@ -10,7 +10,7 @@ import { runTwill } from './program.js';
 import { nodeIo } from './sys/node-io.js';
 
 export { CliError, EXIT, FailedError, UsageError, type ExitCode } from './errors.js';
-export type { CliIo, CniPorts, FileReader, OutputStream, PathKind } from './io.js';
+export type { CliIo, CniPorts, FileReader, InputStream, OutputStream, PathKind } from './io.js';
 export { buildProgram, runTwill } from './program.js';
 export { nodeIo } from './sys/node-io.js';
 export { containerIdForNetns } from './cni/cni.js';

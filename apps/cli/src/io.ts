@@ -13,6 +13,12 @@ export interface OutputStream {
   readonly isTTY: boolean;
 }
 
+/** A stream the CLI reads text from (stdin, for `apply -f -`). */
+export interface InputStream {
+  /** Everything until the end, as UTF-8. */
+  readText(): Promise<string>;
+}
+
 /** What a path is on disk. */
 export type PathKind = 'file' | 'directory' | 'missing';
 
@@ -37,6 +43,7 @@ export interface CniPorts {
 export interface CliIo {
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
+  readonly stdin: InputStream;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The working directory relative paths are resolved against. */
   readonly cwd: string;

@@ -22,6 +22,8 @@ export interface TwillOptions {
   readonly cni?: CliIo['cni'];
   /** Use the real file system instead of `files`. */
   readonly realFiles?: boolean;
+  /** What stdin holds (empty when absent). */
+  readonly stdin?: string;
   /** The agent transport to use instead of the real one (HTTP on the named Unix socket). */
   readonly agentTransport?: CliIo['agentTransport'];
 }
@@ -41,6 +43,7 @@ export async function twill(args: readonly string[], options: TwillOptions = {})
   const io: CliIo = {
     stdout: { write: (text) => void (stdout += text), isTTY: options.tty === true },
     stderr: { write: (text) => void (stderr += text), isTTY: options.tty === true },
+    stdin: { readText: async () => options.stdin ?? '' },
     env: options.env ?? {},
     cwd,
     files: options.realFiles === true ? real.files : {

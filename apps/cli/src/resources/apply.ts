@@ -1,0 +1,55 @@
+// `twill apply -f FILE|DIR|-`: every document checked here first (policy kinds by the
+// policy engine, with file:line and the field), then the batch sent at once; the agent
+// validates it whole too and writes all or nothing. Applying the same files again
+// changes nothing and says `unchanged`.
+
+import { AgentApiError, agentClientFor, type AgentSocketOptions } from '../client/index.js';
+import { type CommandContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { describeDocument } from '../policy/compile.js';
+import { locate } from '../policy/documents.js';
+import { renderJson, renderYaml } from '../output.js';
+import { checkDocuments, readResourceFiles } from './documents.js';
+import { findKind, qualifiedSingular } from './kinds.js';
+
+/** The options of `apply`, as parsed. */
+export interface ApplyOptions extends AgentSocketOptions {
+  readonly filename?: readonly string[];
+  readonly namespace?: string;
+  readonly dryRun?: boolean;
+  readonly output?: 'json' | 'yaml';
+}
+
+/** Runs `apply`; 0 when every object was applied. Bad documents are a UsageError (exit 2) and nothing is written. */
+export async function runApply(ctx: CommandContext, options: ApplyOptions): Promise<number> {
+  if (options.filename === undefined || options.filename.length === 0) {
+    throw new UsageError(ctx.command, '--filename', 'required: the files or folders to apply (-f FILE|DIR, or -f - for stdin)');
+  }
+  const docs = await readResourceFiles(ctx.io, ctx.command, options.filename);
+  const checked = checkDocuments(ctx.command, docs, { ...(options.namespace === undefined ? {} : { namespace: options.namespace }), validatePolicy: true });
+  const client = agentClientFor(ctx, options);
+  let results;
+  try {
+    results = await client.apply(checked.map((c) => c.resource), { dryRun: options.dryRun === true });
+  } catch (error) {
+    // The agent refused one item: point at its document.
+    const item = error instanceof AgentApiError && error.body.index !== undefined ? checked[error.body.index] : undefined;
+    if (item === undefined || !(error instanceof AgentApiError)) throw error;
+    const field = error.body.field ?? '';
+    const message = field !== '' && !error.body.message.includes(field) ? `${field}: ${error.body.message}` : error.body.message;
+    const text = `${describeDocument(item.doc)}: ${message} (the agent refused it; nothing was written)`;
+    if (error.status === 422) throw new UsageError(ctx.command, locate(item.doc, field), text, { cause: error });
+    throw error;
+  }
+  if (options.output !== undefined) {
+    const value = { results, dryRun: options.dryRun === true };
+    ctx.io.stdout.write(options.output === 'json' ? renderJson(value) : renderYaml(value));
+    return 0;
+  }
+  const suffix = options.dryRun === true ? ' (dry run)' : '';
+  for (const result of results) {
+    const kind = findKind(result.kind);
+    ctx.io.stdout.write(`${kind === undefined ? result.kind : qualifiedSingular(kind)}/${result.name} ${result.action}${suffix}\n`);
+  }
+  return 0;
+}
