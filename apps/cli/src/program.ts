@@ -13,7 +13,6 @@ import { registerIpamCommands } from './ipam/commands.js';
 import { styleFor } from './output.js';
 import { registerPolicyCommands } from './policy/commands.js';
 import { registerResourceCommands } from './resources/commands.js';
-import { registerResourceCommands } from './resources/commands.js';
 
 /** The command groups, in the order `twill --help` lists them (`completion` comes last). */
 const COMMAND_GROUPS: readonly RegisterCommands[] = [registerResourceCommands, registerPolicyCommands, registerIpamCommands, registerBgpCommands, registerCniCommands];
