@@ -1,0 +1,235 @@
+// The lab's demonstration, run by `twill lab up` once the lab is up: servers in the pods
+// playing the seed tutorial's roles, then the tutorial's policies applied one at a time,
+// and after each step the connectivity matrix the pods see beside what
+// `twill policy simulate` predicts for the same snapshot and policies.
+
+import { posix } from 'node:path';
+
+import { createAgentClient, type AgentResource } from '../../client/index.js';
+import { type CliIo } from '../../io.js';
+import { styleFor, type Style } from '../../output.js';
+import { describeDecision, type ProbeJson } from '../../policy/probe.js';
+import { runSimulate } from '../../policy/simulate.js';
+import { type Lab, type LabPod } from '../ports.js';
+import { engineSnapshot, httpRequestAllowed, httpRulesOf, yamlDocuments } from './l7.js';
+import { renderMatrix, disagreements, type ConnectivityMatrix, type MatrixCell, type MatrixTarget, type Verdict } from './matrix.js';
+import { DEMO_NAMESPACES, roleOf, ROLE_SERVICES } from './roles.js';
+import { labSnapshotYaml } from './snapshot.js';
+import { DEMO_STEPS, type DemoStep } from './steps.js';
+import { type DemoSystem, type PodProbe, type ServerRecord } from './system-port.js';
+
+/** Options of {@link runDemonstration}. */
+export interface DemoOptions {
+  /** The machine (sys/system.ts's `nodeDemoSystem()`). */
+  readonly system: DemoSystem;
+  /** The steps (default {@link DEMO_STEPS}). */
+  readonly steps?: readonly DemoStep[];
+  /** How long a probe waits for a connection, in milliseconds (default 800). */
+  readonly probeTimeoutMs?: number;
+  /** How long after an apply the probes may take to agree with simulate, in milliseconds (default 10 000). */
+  readonly settleTimeoutMs?: number;
+  /** Applies a step's documents (default: the agent API of the lab's first node). */
+  readonly apply?: (documents: readonly AgentResource[]) => Promise<void>;
+}
+
+/** What one step showed. */
+export interface DemoStepReport {
+  readonly step: DemoStep | undefined;
+  readonly matrix: ConnectivityMatrix;
+  /** Milliseconds from the apply until the probes agreed with simulate; undefined when they never did. */
+  readonly agreedAfterMs: number | undefined;
+}
+
+/** What the demonstration did. */
+export interface DemoReport {
+  readonly servers: readonly ServerRecord[];
+  /** The snapshot `twill policy simulate --cluster` reads. */
+  readonly snapshotFile: string;
+  /** Step 0 (no policy) first. */
+  readonly steps: readonly DemoStepReport[];
+}
+
+/** The demonstration's files in a lab's folder. */
+export function demoFiles(labDir: string): { dir: string; snapshot: string; servers: string; logs: string } {
+  const dir = posix.join(labDir, 'demo');
+  return { dir, snapshot: posix.join(dir, 'cluster.yaml'), servers: posix.join(dir, 'servers.json'), logs: posix.join(dir, 'logs') };
+}
+
+const podName = (pod: Pick<LabPod, 'namespace' | 'name'>): string => `${pod.namespace}/${pod.name}`;
+
+/** The pods that play a role, and each one's served port. */
+function rolePods(pods: readonly LabPod[]): { pod: LabPod; role: string; port: number }[] {
+  return pods.flatMap((pod) => {
+    const role = roleOf(pod.labels);
+    return role === undefined ? [] : [{ pod, role, port: ROLE_SERVICES[role].port }];
+  });
+}
+
+/**
+ * Starts every role pod's server (all at once) and records their PIDs in
+ * `<labDir>/demo/servers.json` (what `lab down` stops).
+ */
+export async function startDemoServers(pods: readonly LabPod[], labDir: string, system: DemoSystem): Promise<ServerRecord[]> {
+  const files = demoFiles(labDir);
+  const settled = await Promise.allSettled(rolePods(pods).map(({ pod, role, port }) =>
+    system.startServer({ netns: pod.netns, pod: podName(pod), role, port, logFile: posix.join(files.logs, `${pod.namespace}.${pod.name}.log`) })));
+  const servers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  await system.writeText(files.servers, `${JSON.stringify({ servers }, null, 2)}\n`);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed !== undefined) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+  return servers;
+}
+
+/** What a probe saw between two pods. */
+export interface ObservedProbe {
+  readonly from: string;
+  readonly to: string;
+  readonly port: number;
+  readonly observed: Verdict;
+  readonly detail?: string;
+}
+
+/** Probes every ordered pair of role pods on the target's port: one prober per source pod, all at once. */
+export async function probeMatrix(pods: readonly LabPod[], system: DemoSystem, timeoutMs: number): Promise<ObservedProbe[]> {
+  const roles = rolePods(pods);
+  const perSource = await Promise.all(roles.map(async ({ pod: from }) => {
+    const targets = roles.filter(({ pod }) => pod !== from);
+    const probes: PodProbe[] = targets.map(({ pod, port }) => ({ address: pod.address, port }));
+    const results = await system.probe(from.netns, probes, timeoutMs);
+    return targets.map(({ pod, port }, i): ObservedProbe => {
+      const result = results[i];
+      const connected = result?.connected === true;
+      return { from: podName(from), to: podName(pod), port, observed: connected ? 'allow' : 'deny', ...(connected ? {} : { detail: result?.error ?? 'no result' }) };
+    });
+  }));
+  return perSource.flat();
+}
+
+/** What simulate predicts for a pair: its verdict and what decided it. */
+export interface PredictedProbe {
+  readonly verdict: Verdict;
+  readonly decidedBy: string;
+}
+
+const probeKey = (from: string, to: string, port: number): string => `${from}>${to}:${port}`;
+
+/**
+ * `twill policy simulate --cluster SNAPSHOT --policies FILES... --matrix -o json`, run
+ * in-process, as predictions by pair and port.
+ * @throws the CliError simulate reports (a policy that does not compile, say).
+ */
+export async function predictMatrix(io: CliIo, snapshotFile: string, policyFiles: readonly string[]): Promise<Map<string, PredictedProbe>> {
+  let out = '';
+  const capture: CliIo = { ...io, stdout: { write: (text) => void (out += text), isTTY: false } };
+  await runSimulate({ io: capture, style: styleFor(capture), command: 'policy simulate' }, { cluster: snapshotFile, policies: policyFiles, matrix: true, output: 'json' });
+  const { probes } = JSON.parse(out) as { probes: ProbeJson[] };
+  return new Map(probes.map((p) => [probeKey(p.from, p.to, p.port), { verdict: p.verdict, decidedBy: describeDecision(p.decidedBy) }]));
+}
+
+/** The matrix of role pods from what the probes saw and what simulate predicts (pods in lab order). */
+export function buildMatrix(pods: readonly LabPod[], observed: readonly ObservedProbe[], predicted: ReadonlyMap<string, PredictedProbe>): ConnectivityMatrix {
+  const roles = rolePods(pods);
+  const targets: MatrixTarget[] = roles.map(({ pod, port }) => ({ pod: podName(pod), port }));
+  const cells = observed.map((o): MatrixCell => {
+    const p = predicted.get(probeKey(o.from, o.to, o.port));
+    return { ...o, predicted: p?.verdict ?? 'allow', decidedBy: p?.decidedBy ?? 'simulate gave no verdict for this pair' };
+  });
+  return { pods: roles.map(({ pod }) => podName(pod)), targets, cells };
+}
+
+/** The paths an HTTP probe asks for: one the tutorial's L7 rule admits, one it does not. */
+export const HTTP_PROBE_PATHS = ['/api/v1/products', '/admin/users'] as const;
+
+// HTTP GETs between the pairs an L7 rule applies to, and what that rule would decide.
+async function l7Lines(pods: readonly LabPod[], clusterYaml: string, documents: readonly unknown[], system: DemoSystem, timeoutMs: number, style: Style): Promise<string[]> {
+  const snapshot = engineSnapshot(clusterYaml, documents);
+  const roles = rolePods(pods);
+  const pairs = roles.flatMap(({ pod: from }) => roles.flatMap(({ pod: to, role, port }) => {
+    if (from === to || ROLE_SERVICES[role as keyof typeof ROLE_SERVICES].protocol !== 'http') return [];
+    const rules = httpRulesOf(snapshot, from, to, port);
+    return rules === undefined ? [] : [{ from, to, port, rules }];
+  }));
+  const lines: string[] = [];
+  for (const { from, to, port, rules } of pairs) {
+    const results = await system.probe(from.netns, HTTP_PROBE_PATHS.map((path) => ({ address: to.address, port, http: { path } })), timeoutMs);
+    HTTP_PROBE_PATHS.forEach((path, i) => {
+      const result = results[i];
+      const l7Allows = httpRequestAllowed(rules.rules, { method: 'GET', path });
+      const got = result?.status !== undefined ? `HTTP ${result.status}` : `no answer (${result?.error ?? 'no result'})`;
+      const rule = `${rules.policies.join(', ')}'s HTTP rule ${l7Allows ? 'admits' : 'refuses'} it`;
+      const note = result?.status !== undefined && !l7Allows ? style.warn(' (an L7 proxy would answer 403; Twill enforces L3/L4 only, L7 is issue 14)') : '';
+      lines.push(`  ${podName(from)} -> ${podName(to)}:${port} GET ${path}: ${got}; ${rule}${note}`);
+    });
+  }
+  return lines;
+}
+
+/**
+ * Probes until the matrix agrees with `predicted` or `settleTimeoutMs` has passed since
+ * `since`; returns the last matrix and when it agreed.
+ */
+async function settle(pods: readonly LabPod[], predicted: ReadonlyMap<string, PredictedProbe>, since: number, options: Required<Pick<DemoOptions, 'probeTimeoutMs' | 'settleTimeoutMs'>> & { system: DemoSystem }): Promise<{ matrix: ConnectivityMatrix; agreedAfterMs: number | undefined }> {
+  const { system } = options;
+  for (;;) {
+    const matrix = buildMatrix(pods, await probeMatrix(pods, system, options.probeTimeoutMs), predicted);
+    const elapsed = system.now() - since;
+    if (disagreements(matrix).length === 0) return { matrix, agreedAfterMs: elapsed };
+    if (elapsed >= options.settleTimeoutMs) return { matrix, agreedAfterMs: undefined };
+    await system.sleep(250);
+  }
+}
+
+/**
+ * Runs the demonstration on `lab` and writes it to `io.stdout` (colour only on a
+ * terminal): the servers, the matrix with no policy, then each step's matrix.
+ * Disagreements with simulate are printed loudly and reported, never thrown.
+ * @throws Error when a server does not start, the prober cannot run, or the agent refuses a policy.
+ */
+export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions): Promise<DemoReport> {
+  const { system } = options;
+  const style = styleFor(io);
+  const write = (text: string): void => io.stdout.write(text);
+  const probeTimeoutMs = options.probeTimeoutMs ?? 800;
+  const settleTimeoutMs = options.settleTimeoutMs ?? 10_000;
+  const apply = options.apply ?? (async (documents: readonly AgentResource[]) => {
+    const node = lab.nodes[0];
+    if (node === undefined) throw new Error('the lab has no node to apply policies through');
+    const client = createAgentClient({ transport: io.agentTransport(node.apiSocket), socketPath: node.apiSocket, command: 'lab up' });
+    await client.apply(documents);
+  });
+  const files = demoFiles(lab.dir);
+
+  const servers = await startDemoServers(lab.pods, lab.dir, system);
+  write(`${style.bold('The seed tutorial\'s roles')}: ${servers.map((s) => `${s.pod} (${s.role} :${s.port})`).join(', ')}\n`);
+  const clusterYaml = labSnapshotYaml(lab.pods, DEMO_NAMESPACES);
+  await system.writeText(files.snapshot, clusterYaml);
+
+  const steps = options.steps ?? DEMO_STEPS;
+  const reports: DemoStepReport[] = [];
+  const applied: string[] = [];
+  const documents: unknown[] = [];
+  for (let index = 0; index <= steps.length; index += 1) {
+    const step = index === 0 ? undefined : steps[index - 1];
+    const started = system.now();
+    if (step === undefined) {
+      write(`\n${style.bold(`Step 0 of ${steps.length}: no policy`)}\n  Every pod reaches every other pod's server.\n`);
+    } else {
+      const file = posix.join(system.policiesDir, step.file);
+      const stepDocuments = yamlDocuments(await system.readText(file));
+      await apply(stepDocuments as AgentResource[]);
+      applied.push(file);
+      documents.push(...stepDocuments);
+      write(`\n${style.bold(`Step ${index} of ${steps.length}: ${step.title}`)}${step.fromTutorial ? ' (the seed tutorial)' : ' (Twill\'s, not in the tutorial)'}\n`);
+      write(step.says.map((line) => `  ${line}\n`).join(''));
+    }
+    const predicted = await predictMatrix(io, files.snapshot, applied);
+    const { matrix, agreedAfterMs } = await settle(lab.pods, predicted, started, { system, probeTimeoutMs, settleTimeoutMs });
+    write(`  ${agreedAfterMs === undefined ? style.bad(`the probes still disagree with simulate ${(settleTimeoutMs / 1000).toFixed(0)} s after the apply`) : `enforced: the probes agreed with simulate ${(agreedAfterMs / 1000).toFixed(1)} s after the apply`}\n\n`);
+    write(renderMatrix(matrix, style));
+    const http = await l7Lines(lab.pods, clusterYaml, documents, system, probeTimeoutMs, style);
+    if (http.length > 0) write(`\nHTTP probes where an L7 rule applies:\n${http.join('\n')}\n`);
+    if (applied.length > 0) write(`${style.dim(`simulate it: twill policy simulate --cluster ${files.snapshot} --policies ${applied.join(' ')} --matrix`)}\n`);
+    reports.push({ step, matrix, agreedAfterMs });
+  }
+  return { servers, snapshotFile: files.snapshot, steps: reports };
+}
