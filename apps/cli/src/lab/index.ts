@@ -3,19 +3,11 @@
 
 export { LAB_ERROR_CODE, LabError, type LabErrorCode } from './errors.js';
 export * from './ports.js';
-
-import { LAB_ERROR_CODE, LabError } from './errors.js';
-import { type LabDown, type LabExec, type LabStatusOf, type LabUp } from './ports.js';
-
-// Placeholders until the implementation lands (this session): the signatures are final.
-const pending = (): never => {
-  throw new LabError(LAB_ERROR_CODE.STEP_FAILED, 'twill lab: not built yet');
-};
-/** See {@link LabUp}. */
-export const labUp: LabUp = async () => pending();
-/** See {@link LabDown}. */
-export const labDown: LabDown = async () => pending();
-/** See {@link LabStatusOf}. */
-export const labStatus: LabStatusOf = async () => pending();
-/** See {@link LabExec}. */
-export const labExec: LabExec = async () => pending();
+export { LAB_ADDRESSING, LAB_NETNS_PREFIX } from './plan.js';
+export { LAB_DEFAULTS, LAB_LIMITS, labNamespaces, labPods, labSpecFromOptions, validateLabSpec, type LabHostFacts, type LabUpOptions } from './spec.js';
+export { labDown } from './sys/down.js';
+export { findPod, labExec } from './sys/exec.js';
+export { defaultLabDir, labHostFacts } from './sys/host-facts.js';
+export { readLabState } from './sys/state-file.js';
+export { labStatus } from './sys/status.js';
+export { labUp } from './sys/up.js';
