@@ -10,12 +10,13 @@ import { renderCompletion, COMPLETION_SHELLS, type CompletionShell } from './com
 import { CliError, EXIT, UsageError } from './errors.js';
 import { type CliIo } from './io.js';
 import { registerIpamCommands } from './ipam/commands.js';
+import { registerLabCommands } from './lab/commands.js';
 import { styleFor } from './output.js';
 import { registerPolicyCommands } from './policy/commands.js';
 import { registerResourceCommands } from './resources/commands.js';
 
 /** The command groups, in the order `twill --help` lists them (`completion` comes last). */
-const COMMAND_GROUPS: readonly RegisterCommands[] = [registerResourceCommands, registerPolicyCommands, registerIpamCommands, registerBgpCommands, registerCniCommands];
+const COMMAND_GROUPS: readonly RegisterCommands[] = [registerResourceCommands, registerPolicyCommands, registerIpamCommands, registerBgpCommands, registerCniCommands, registerLabCommands];
 
 /** The long flag of an option's flags text (`-o, --output <format>` → `--output`). */
 function longFlag(flags: string): string {
