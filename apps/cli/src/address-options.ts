@@ -14,11 +14,26 @@ export function ipAddressParser(command: string, flag: string): (value: string) 
   };
 }
 
-/** `--prefix 10.0.0.0/24`: a CIDR, in its canonical text (host bits cleared). */
+/** `--prefix 10.0.0.0/24`: a CIDR written with its network address, in canonical text. */
 export function cidrParser(command: string, flag: string): (value: string) => string {
   return (value) => {
-    const cidr = parseCidr(value.trim());
+    const text = value.trim();
+    const cidr = parseCidr(text);
     if (cidr === undefined) throw new UsageError(command, flag, `must be a CIDR such as 10.0.0.0/24 or fd00::/64 (got ${JSON.stringify(value)})`);
+    const address = parseIpAddress(text.slice(0, text.indexOf('/')));
+    if (address !== undefined && address.bytes.some((byte, i) => byte !== cidr.bytes[i])) {
+      throw new UsageError(command, flag, `${text} has host bits set (the network is ${cidr.text})`);
+    }
     return cidr.text;
+  };
+}
+
+/** `--peer 10.0.0.2`: a peer's address (canonical text), or `local` for the routes this node originates. */
+export function peerParser(command: string, flag: string): (value: string) => string {
+  const ip = ipAddressParser(command, flag);
+  return (value) => {
+    if (value.trim() === 'local') return 'local';
+    if (parseIpAddress(value.trim()) === undefined) throw new UsageError(command, flag, `must be a peer's IP address, or local (got ${JSON.stringify(value)})`);
+    return ip(value);
   };
 }

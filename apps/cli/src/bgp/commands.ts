@@ -2,7 +2,7 @@
 
 import { type Command, Option } from 'commander';
 
-import { cidrParser, ipAddressParser } from '../address-options.js';
+import { cidrParser, peerParser } from '../address-options.js';
 import { addAgentSocketOption } from '../client/index.js';
 import { examples, group, withChoices, type CommandKit } from '../command-kit.js';
 import { parsersFor } from '../options.js';
@@ -28,7 +28,7 @@ export function registerBgpCommands(program: Command, kit: CommandKit): void {
   const routes = addAgentSocketOption(bgp
     .command('routes')
     .description('every path the speaker holds: prefix, next hop, where from, AS path, origin; the best per prefix marked *')
-    .option('--peer <address>', 'only the paths received from this peer', ipAddressParser('bgp routes', '--peer'))
+    .option('--peer <address>', 'only the paths received from this peer (local: the ones this node originates)', peerParser('bgp routes', '--peer'))
     .option('--prefix <cidr>', 'only the paths to this prefix or to prefixes inside it', cidrParser('bgp routes', '--prefix'))
     .addOption(withChoices(new Option('-o, --output <format>', 'table, wide, json or yaml').argParser(parsersFor('bgp routes').choice('--output', routeOutputs)).default('table'), routeOutputs)));
   examples(routes, ['sudo twill bgp routes', 'sudo twill bgp routes --peer 10.0.0.2', 'sudo twill bgp routes --prefix 10.244.0.0/16 -o wide']);

@@ -61,14 +61,14 @@ export function blockSize(cidr: string): bigint | undefined {
   return parsed === undefined ? undefined : 1n << BigInt((parsed.family === 4 ? 32 : 128) - parsed.prefixLength);
 }
 
-/** The blocks' table: the node each is affine to, in use and free with their shares, handles. */
+/** The blocks' table: the pool, the node each is affine to, in use and free with their shares, handles. */
 export function renderBlocks(blocks: readonly BlockView[], style?: Style): string {
   const rows = blocks.map((b) => {
     const size = blockSize(b.cidr);
-    return [b.cidr, b.affinity ?? '-', size === undefined ? '?' : String(size), withShare(countOf(b.allocated), size), withShare(countOf(b.free), size), String(b.handles)];
+    return [b.cidr, typeof b['pool'] === 'string' ? b['pool'] : '-', b.affinity ?? '-', size === undefined ? '?' : String(size), withShare(countOf(b.allocated), size), withShare(countOf(b.free), size), String(b.handles)];
   });
   const right = { align: 'right' as const };
-  return renderTable([{ header: 'BLOCK' }, { header: 'AFFINITY' }, { header: 'SIZE', ...right }, { header: 'IN USE', ...right }, { header: 'FREE', ...right }, { header: 'HANDLES', ...right }], rows, style);
+  return renderTable([{ header: 'BLOCK' }, { header: 'POOL' }, { header: 'AFFINITY' }, { header: 'SIZE', ...right }, { header: 'IN USE', ...right }, { header: 'FREE', ...right }, { header: 'HANDLES', ...right }], rows, style);
 }
 
 const text = (status: PoolAddressStatus, field: string): string | undefined => {

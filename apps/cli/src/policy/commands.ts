@@ -1,18 +1,20 @@
-// `twill policy simulate` and `twill policy lint`: their options, help and examples.
+// `twill policy simulate`, `twill policy lint` and `twill policy explain`: their options, help and examples.
 
 import { type Command, Option } from 'commander';
 
+import { addAgentSocketOption } from '../client/index.js';
 import { examples, group, withChoices, type CommandKit } from '../command-kit.js';
 import { parsersFor } from '../options.js';
 import { type OutputFormat } from '../output.js';
+import { runExplain } from './explain.js';
 import { runLint } from './lint.js';
 import { runSimulate } from './simulate.js';
 
 /** Registers `twill policy`. */
 export function registerPolicyCommands(program: Command, kit: CommandKit): void {
   // policy
-  const policy = group(program, 'policy', 'simulate and lint network policies (Kubernetes, Calico, Cilium) offline');
-  examples(policy, ['twill policy simulate --cluster cluster.yaml --policies policies/ --from x/a --to y/b --port 80', 'twill policy lint policies/']);
+  const policy = group(program, 'policy', 'simulate and lint network policies (Kubernetes, Calico, Cilium) offline; explain a verdict of the live cluster');
+  examples(policy, ['twill policy simulate --cluster cluster.yaml --policies policies/ --from x/a --to y/b --port 80', 'twill policy lint policies/', 'sudo twill policy explain --from x/a --to y/b --port 80']);
   {
     const p = parsersFor('policy simulate');
     const outputs: OutputFormat[] = ['table', 'wide', 'json', 'yaml'];
@@ -50,6 +52,24 @@ export function registerPolicyCommands(program: Command, kit: CommandKit): void 
     examples(lint, ['twill policy lint policies/', 'twill policy lint --strict --cluster cluster.yaml policies/ -o json']);
     lint.action(async (paths: string[], opts: Parameters<typeof runLint>[2], command: Command) => {
       kit.state.exitCode = await runLint(kit.context(command), paths, opts);
+    });
+
+    const e = parsersFor('policy explain');
+    const explain = addAgentSocketOption(policy
+      .command('explain')
+      .description('the verdict of one probe in the live cluster (through the agent): the deciding policy and rule, and the stored object it came from')
+      .option('--from <ns/pod>', '(required) the client pod', e.pod('--from'))
+      .option('--to <ns/pod>', '(required) the server pod', e.pod('--to'))
+      .option('--port <n>', '(required) the destination port', e.port('--port'))
+      .addOption(withChoices(new Option('--protocol <protocol>', 'the protocol (default TCP)').argParser(e.protocol('--protocol')), ['TCP', 'UDP', 'SCTP']))
+      .addOption(withChoices(new Option('-o, --output <format>', 'table, wide, json or yaml').argParser(e.choice('--output', outputs)).default('table'), outputs)));
+    examples(explain, [
+      'sudo twill policy explain --from shop/frontend --to shop/api --port 8080',
+      'sudo twill policy explain --from dev/tool --to shop/db --port 5432 -o json',
+      'sudo twill policy explain --from x/a --to y/b --port 53 --protocol UDP',
+    ]);
+    explain.action(async (opts: Parameters<typeof runExplain>[1], command: Command) => {
+      kit.state.exitCode = await runExplain(kit.context(command), opts);
     });
   }
 }
