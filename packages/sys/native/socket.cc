@@ -102,9 +102,104 @@ static Napi::Value SetTcpMd5(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The socket's address family (SO_DOMAIN), or -1 after throwing.
+static int SocketDomain(Napi::Env env, int fd) {
+  int domain = 0;
+  socklen_t len = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) {
+    ThrowErrno(env, errno, "getsockopt SO_DOMAIN");
+    return -1;
+  }
+  if (domain != AF_INET && domain != AF_INET6) {
+    ThrowErrno(env, EAFNOSUPPORT, "SO_DOMAIN (not an IPv4 or IPv6 socket)");
+    return -1;
+  }
+  return domain;
+}
+
+static bool SetInt(Napi::Env env, int fd, int level, int name, int value, const char* what) {
+  if (setsockopt(fd, level, name, &value, sizeof value) == 0) return true;
+  ThrowErrno(env, errno, std::string("setsockopt ") + what);
+  return false;
+}
+
+// setTtl(fd, ttl): the TTL of the packets the socket sends (IP_TTL) and, on an IPv6
+// socket, their hop limit (IPV6_UNICAST_HOPS) too: an IPv6 socket carries IPv4-mapped
+// connections with IP_TTL. On a listening socket it is also the TTL of its SYN-ACKs and
+// what the connections it accepts start with.
+static Napi::Value SetTtl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  uint32_t ttl;
+  if (!ArgInt(info, 0, "fd", &fd) || !ArgUint(info, 1, "ttl", &ttl)) return env.Undefined();
+  if (ttl < 1 || ttl > 255) {
+    ThrowArg(env, "ttl must be within 1..255");
+    return env.Undefined();
+  }
+  int domain = SocketDomain(env, fd);
+  if (domain < 0) return env.Undefined();
+  if (!SetInt(env, fd, IPPROTO_IP, IP_TTL, static_cast<int>(ttl), "IP_TTL")) return env.Undefined();
+  if (domain == AF_INET6) SetInt(env, fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, static_cast<int>(ttl), "IPV6_UNICAST_HOPS");
+  return env.Undefined();
+}
+
+// setMinTtl(fd, minTtl): the kernel drops received packets with a lower TTL (IP_MINTTL,
+// Linux 2.6.34) or hop limit (IPV6_MINHOPCOUNT, Linux 4.5, on an IPv6 socket): the
+// Generalized TTL Security Mechanism (RFC 5082). 0 turns the check off.
+static Napi::Value SetMinTtl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  uint32_t min;
+  if (!ArgInt(info, 0, "fd", &fd) || !ArgUint(info, 1, "minTtl", &min)) return env.Undefined();
+  if (min > 255) {
+    ThrowArg(env, "minTtl must be within 0..255");
+    return env.Undefined();
+  }
+  int domain = SocketDomain(env, fd);
+  if (domain < 0) return env.Undefined();
+  if (!SetInt(env, fd, IPPROTO_IP, IP_MINTTL, static_cast<int>(min), "IP_MINTTL")) return env.Undefined();
+  if (domain == AF_INET6) SetInt(env, fd, IPPROTO_IPV6, IPV6_MINHOPCOUNT, static_cast<int>(min), "IPV6_MINHOPCOUNT");
+  return env.Undefined();
+}
+
+// getTtl(fd): [domain, IP_TTL, IP_MINTTL, IPV6_UNICAST_HOPS or -1, IPV6_MINHOPCOUNT or -1].
+static Napi::Value GetTtl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
+  int domain = SocketDomain(env, fd);
+  if (domain < 0) return env.Undefined();
+  struct {
+    int level, name;
+    const char* what;
+  } opts[] = {{IPPROTO_IP, IP_TTL, "IP_TTL"},
+              {IPPROTO_IP, IP_MINTTL, "IP_MINTTL"},
+              {IPPROTO_IPV6, IPV6_UNICAST_HOPS, "IPV6_UNICAST_HOPS"},
+              {IPPROTO_IPV6, IPV6_MINHOPCOUNT, "IPV6_MINHOPCOUNT"}};
+  Napi::Array out = Napi::Array::New(env, 5);
+  out.Set(0u, Napi::Number::New(env, domain));
+  for (uint32_t i = 0; i < 4; i++) {
+    int value = -1;
+    if (opts[i].level == IPPROTO_IPV6 && domain != AF_INET6) {
+      out.Set(i + 1, Napi::Number::New(env, -1));
+      continue;
+    }
+    socklen_t len = sizeof value;
+    if (getsockopt(fd, opts[i].level, opts[i].name, &value, &len) != 0) {
+      ThrowErrno(env, errno, std::string("getsockopt ") + opts[i].what);
+      return env.Undefined();
+    }
+    out.Set(i + 1, Napi::Number::New(env, value));
+  }
+  return out;
+}
+
 void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("socketIn", Napi::Function::New(env, SocketIn, "socketIn"));
   exports.Set("setTcpMd5", Napi::Function::New(env, SetTcpMd5, "setTcpMd5"));
+  exports.Set("setTtl", Napi::Function::New(env, SetTtl, "setTtl"));
+  exports.Set("setMinTtl", Napi::Function::New(env, SetMinTtl, "setMinTtl"));
+  exports.Set("getTtl", Napi::Function::New(env, GetTtl, "getTtl"));
 }
 
 }  // namespace twill

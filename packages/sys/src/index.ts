@@ -3,7 +3,8 @@
  *
  * - `bpf(2)` and buffer addresses for its attributes;
  * - network namespaces: create and delete named ones (as `ip netns`), open, run code inside;
- * - sockets created inside a namespace (netlink, TCP), TCP MD5 keys (RFC 2385);
+ * - sockets created inside a namespace (netlink, TCP), TCP MD5 keys (RFC 2385), TTL and
+ *   minimum TTL (RFC 5082 GTSM);
  * - `mmap` for BPF ring buffers, and {@link watchFd} to wake when one has records.
  *
  * Every failure is a {@link SysError} with the errno name and the call. Linux only;
@@ -34,6 +35,10 @@ export {
   openNetlinkSocket,
   type TcpMd5Options,
   setTcpMd5,
+  type SocketTtl,
+  setTtl,
+  setMinTtl,
+  socketTtl,
 } from './socket.js';
 export { type MmapOptions, mmap, munmap } from './mmap.js';
 export { type WatchFdEvents, type FdReadiness, type FdWatchCallback, FdWatcher, watchFd } from './poll.js';

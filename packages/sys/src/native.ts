@@ -10,6 +10,10 @@ export interface NativeBinding {
   runInNetns(nsFd: number, fn: () => unknown): unknown;
   socketIn(nsFd: number, domain: number, type: number, protocol: number): number;
   setTcpMd5(fd: number, address: string, prefixLength: number, key: Uint8Array): void;
+  setTtl(fd: number, ttl: number): void;
+  setMinTtl(fd: number, minTtl: number): void;
+  /** `[domain, IP_TTL, IP_MINTTL, IPV6_UNICAST_HOPS, IPV6_MINHOPCOUNT]`, -1 for the IPv6 ones of an IPv4 socket. */
+  getTtl(fd: number): [number, number, number, number, number];
   mmap(fd: number, length: number, offset: number, writable: boolean): ArrayBuffer;
   munmap(buffer: ArrayBuffer): void;
   /** `events` are uv_poll_event bits; the handle is opaque. */

@@ -84,3 +84,56 @@ export function setTcpMd5(fd: number, options: TcpMd5Options): void {
   }
   callNative(() => native.setTcpMd5(fd, options.address, prefixLength, key));
 }
+
+/** A socket's TTL settings, as {@link socketTtl} reads them. */
+export interface SocketTtl {
+  /** The TTL of IPv4 packets sent (`IP_TTL`; also IPv4-mapped connections of an IPv6 socket). */
+  readonly ttl: number;
+  /** IPv4 packets received with a lower TTL are dropped (`IP_MINTTL`); 0: no check. */
+  readonly minTtl: number;
+  /** An IPv6 socket's hop limit (`IPV6_UNICAST_HOPS`; -1 is the route's default); undefined for an IPv4 socket. */
+  readonly hopLimit?: number;
+  /** An IPv6 socket's `IPV6_MINHOPCOUNT`; undefined for an IPv4 socket. */
+  readonly minHopCount?: number;
+}
+
+function checkTtl(call: string, name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min || value > 255) throw SysError.invalid(call, `${name} ${value} is not within ${min}..255`);
+}
+
+/**
+ * Sets the TTL of the packets a TCP or UDP socket sends: `IP_TTL`, and on an IPv6
+ * socket `IPV6_UNICAST_HOPS` too (an IPv6 socket's IPv4-mapped connections use the
+ * former). For BGP: 255 with TTL security (RFC 5082), the hop count with eBGP multihop.
+ * Set it before `connect()`; on a listening socket it also applies to its SYN-ACKs and
+ * to the connections it accepts.
+ *
+ * @throws {SysError} `EINVAL` for a TTL outside 1..255; `EAFNOSUPPORT` when `fd` is not an IP socket; from `setsockopt`.
+ */
+export function setTtl(fd: number, ttl: number): void {
+  checkTtl('setTtl', 'TTL', ttl, 1);
+  callNative(() => native.setTtl(fd, ttl));
+}
+
+/**
+ * Makes the kernel drop received packets whose TTL (IPv4, `IP_MINTTL`, Linux 2.6.34) or
+ * hop limit (IPv6, `IPV6_MINHOPCOUNT`, Linux 4.5) is below `minTtl`: the Generalized TTL
+ * Security Mechanism (RFC 5082 §3), 256 - hops for a peer `hops` routers away. 0 turns it
+ * off. Set it on a connected or connecting socket; on a listening socket it would apply
+ * to every peer's SYN.
+ *
+ * @throws {SysError} `EINVAL` for a value outside 0..255; `EAFNOSUPPORT` when `fd` is not an IP socket; from `setsockopt`.
+ */
+export function setMinTtl(fd: number, minTtl: number): void {
+  checkTtl('setMinTtl', 'minimum TTL', minTtl, 0);
+  callNative(() => native.setMinTtl(fd, minTtl));
+}
+
+/**
+ * Reads a socket's TTL settings (what {@link setTtl} and {@link setMinTtl} set).
+ * @throws {SysError} `EAFNOSUPPORT` when `fd` is not an IP socket; from `getsockopt`.
+ */
+export function socketTtl(fd: number): SocketTtl {
+  const [domain, ttl, minTtl, hopLimit, minHopCount] = callNative(() => native.getTtl(fd));
+  return domain === AF.INET6 ? { ttl, minTtl, hopLimit, minHopCount } : { ttl, minTtl };
+}
