@@ -201,7 +201,12 @@ export function reportConsistent(report: PoolCheckReport): boolean {
 
 /** The consistency report: one row per problem, then a summary line. */
 export function renderCheck(report: PoolCheckReport, style?: Style): string {
-  const counts = ['blocks', 'handles', 'nodes'].filter((k) => typeof report[k] === 'number').map((k) => `${String(report[k])} ${k}`).join(', ');
+  const counts = (['block', 'handle', 'node'] as const)
+    .flatMap((noun) => {
+      const n = report[`${noun}s`];
+      return typeof n === 'number' ? [`${n} ${noun}${n === 1 ? '' : 's'}`] : [];
+    })
+    .join(', ');
   const n = report.problems.length;
   const table = n === 0 ? '' : renderTable([{ header: 'KIND' }, { header: 'SUBJECT' }, { header: 'PROBLEM' }], report.problems.map(problemWords).map((w) => [w.kind, w.subject, w.problem]), style);
   const verdict = reportConsistent(report) ? (style?.good('consistent') ?? 'consistent') : (style?.bad('inconsistent') ?? 'inconsistent');
