@@ -1,8 +1,9 @@
 // The composition root of twill-agent: the resource datastore, the dataplane, the
-// controllers, the served `twill` plugin and the health server, started in that order and
-// stopped the other way. Every part comes through AgentPorts (the real ones by default,
+// controllers, the API socket, the served `twill` plugin and the health server, started
+// in that order and stopped the other way. Every part comes through AgentPorts (the real ones by default,
 // fakes in tests).
 import { type PluginServer } from '@twill/cni-core';
+import { parsePoolIpamConfig, PoolAllocator } from '@twill/ipam';
 import { pino } from 'pino';
 
 import { type Dataplane, type DataplaneStatus } from '../dataplane/port.js';
@@ -10,10 +11,12 @@ import { databasePath } from '../plugin/config.js';
 import { StoreEndpointRegistry } from '../plugin/endpoints.js';
 import { type EndpointRecord } from '../plugin/ports.js';
 import { type ServeTwillOptions } from '../plugin/sys/serve.js';
+import { type ApiBgpSource, type ApiSource } from './api/source.js';
 import { type AgentConfig, type ListenAddress } from './config.js';
 import { type HealthSource, type ReadinessPart, readinessReport } from './health.js';
 import { PrometheusAgentMetrics } from './metrics.js';
 import { type AgentController, type AgentLogger, type AgentMetrics, type ResourceDatastore } from './ports.js';
+import { type ApiServer } from './sys/api-server.js';
 import { type HealthServer } from './sys/http.js';
 
 /** The resource datastore the agent opens, and closes last. */
@@ -49,6 +52,8 @@ export interface AgentControllers {
   readonly endpoints?: AgentEndpointHooks;
   /** Each controller's own status for `/v1/status`, by controller name (`bgp` has the peers). */
   status?(): Readonly<Record<string, unknown>>;
+  /** The BGP controller, for the API's `/v1/bgp` (absent: BGP does not run here). */
+  readonly bgp?: ApiBgpSource;
   /** Releases what the controllers share (a netlink socket), after they all stopped. */
   release?(): Promise<void> | void;
 }
@@ -73,6 +78,8 @@ export interface AgentPorts {
   serve(options: AgentServeOptions): Promise<PluginServer>;
   /** Serves /healthz, /readyz, /metrics and /v1/status. */
   listenHealth(listen: ListenAddress, source: HealthSource): Promise<HealthServer>;
+  /** Serves the API (API.md) on its unix socket (listenApi in sys/api-server.ts). */
+  listenApi(socketPath: string, source: ApiSource): Promise<ApiServer>;
 }
 
 /** The `/v1/status` document. */
@@ -83,6 +90,8 @@ export interface AgentStatus {
   readonly notReady: readonly string[];
   readonly datastore: { readonly path: string; readonly open: boolean };
   readonly cniSocket: { readonly path: string; readonly listening: boolean; readonly inFlight: number };
+  /** The API's socket (API.md). */
+  readonly apiSocket: { readonly path: string; readonly listening: boolean };
   readonly dataplane: DataplaneStatus | { readonly driver: 'none' } | { readonly driver: string; readonly error: string };
   /** This node's endpoints, as the datastore records them. */
   readonly endpoints: readonly EndpointRecord[];
@@ -100,7 +109,7 @@ export interface RunningAgent {
   readiness(): readonly ReadinessPart[];
   status(): Promise<AgentStatus>;
   /**
-   * Stops the agent: the CNI socket stops accepting and the calls in progress are
+   * Stops the agent: the API and CNI sockets stop accepting and the calls in progress are
    * answered, the controllers stop (in reverse start order), the datastore closes, the
    * health server stops. Enforcement and routes stay in the kernel. Idempotent.
    */
@@ -114,7 +123,8 @@ function errorText(error: unknown): string {
 /**
  * Starts twill-agent with `config`: the health server first (so `/healthz` answers and
  * `/readyz` says what is still starting), then the datastore, the dataplane, each
- * controller, and last the CNI socket (a socket left by a killed agent is replaced).
+ * controller, the API socket, and last the CNI socket (for both, a socket left by a
+ * killed agent is replaced).
  * Resolves once all are started.
  * @throws what a part's start throws (the datastore cannot be opened, the socket is
  * served by another live agent, a controller fails); the parts started are stopped first.
@@ -128,6 +138,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
   let built: AgentControllers | undefined;
   const started: AgentController[] = [];
   let server: PluginServer | undefined;
+  let api: ApiServer | undefined;
   let stopping: Promise<void> | undefined;
 
   const readiness = (): ReadinessPart[] => [
@@ -137,12 +148,15 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       ready: started.includes(controller) && controller.ready(),
       ...(started.includes(controller) ? {} : { detail: 'not started' }),
     })),
+    { name: 'api', ready: api !== undefined && stopping === undefined, ...(api === undefined ? { detail: `${config.api.socket} is not served` } : {}) },
     { name: 'cni-socket', ready: server !== undefined && stopping === undefined, ...(server === undefined ? { detail: `${config.agentSocket} is not served` } : {}) },
   ];
 
+  const allEndpoints = async (): Promise<readonly EndpointRecord[]> =>
+    datastore === undefined ? [] : new StoreEndpointRegistry(datastore.store).list(config.network);
+
   const endpoints = async (): Promise<readonly EndpointRecord[]> => {
-    if (datastore === undefined) return [];
-    const records = await new StoreEndpointRegistry(datastore.store).list(config.network);
+    const records = await allEndpoints();
     // Records written before nodes were recorded are this node's (the plugin's rule).
     return records.filter((record) => record.node === undefined || record.node === config.nodeName);
   };
@@ -165,6 +179,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       notReady: report.notReady,
       datastore: { path: datastorePath, open: datastore !== undefined },
       cniSocket: { path: config.agentSocket, listening: server !== undefined, inFlight: server?.inFlight ?? 0 },
+      apiSocket: { path: config.api.socket, listening: api !== undefined },
       dataplane: await dataplaneStatus(),
       endpoints: await endpoints(),
       controllers: built?.status?.() ?? {},
@@ -182,7 +197,8 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
           logger.error({ err: error }, `stopping: ${what} failed`);
         }
       };
-      // No new CNI call; those in progress are answered before anything they use stops.
+      // No new API or CNI call; those in progress are answered before anything they use stops.
+      if (api !== undefined) await step('the API socket', () => api!.close());
       if (server !== undefined) await step('the CNI socket', () => server!.close());
       for (const controller of [...started].reverse()) await step(`controller ${controller.name}`, () => controller.stop());
       if (built?.release !== undefined) await step('the controllers\' resources', async () => built!.release!());
@@ -193,6 +209,23 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
     })();
     return stopping;
   };
+
+  // The pools the plugin allocates from: the conflist install-cni writes carries
+  // `cni.pools` (twillConflist), parsed by the same parser the plugin uses.
+  const apiSource = (open: AgentDatastore, controllers: AgentControllers): ApiSource => ({
+    datastore: open,
+    status,
+    endpoints: allEndpoints,
+    pools: new PoolAllocator({ config: parsePoolIpamConfig({ pools: config.cni.pools }, { network: config.network, path: ['cni'] }), store: open.store }),
+    bgp:
+      controllers.bgp ??
+      ({
+        unavailable:
+          config.routing === 'bgp'
+            ? 'BGP is not running on this node: no BGP controller was started'
+            : `BGP is not running on this node: routing is ${JSON.stringify(config.routing)} (routing "bgp" runs it)`,
+      } as const),
+  });
 
   const source: HealthSource = {
     readiness,
@@ -213,6 +246,8 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       started.push(controller);
       logger.info({ controller: controller.name }, 'controller started');
     }
+    api = await ports.listenApi(config.api.socket, apiSource(datastore, built));
+    logger.info({ socket: config.api.socket }, 'serving the API');
     server = await ports.serve({
       socketPath: config.agentSocket,
       logger,

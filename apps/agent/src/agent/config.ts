@@ -27,6 +27,8 @@ export const AGENT_DEFAULTS = {
   configFile: '/etc/twill/agent.yaml',
   dataDir: TWILL_DEFAULTS.dataDir,
   agentSocket: TWILL_DEFAULTS.agentSocket,
+  /** twill-agent's API (API.md), what the twill CLI calls: root only, never on TCP. */
+  apiSocket: '/run/twill/api.sock',
   /** Calico's network name, so Calico users' tooling finds the conflist's network. */
   network: 'k8s-pod-network',
   dataplane: TWILL_DEFAULTS.dataplane,
@@ -86,6 +88,8 @@ export interface AgentConfig {
   readonly bgp: { readonly listenPort?: number; readonly asNumber?: number };
   /** The health, readiness, metrics and status server. */
   readonly http: { readonly listen: ListenAddress };
+  /** The API server (API.md): its unix socket (absolute), mode 0600. */
+  readonly api: { readonly socket: string };
   readonly logLevel: TwillLogLevel;
   readonly cni: AgentCniConfig;
 }
@@ -95,6 +99,7 @@ export interface AgentFlags {
   readonly nodeName?: string;
   readonly dataDir?: string;
   readonly agentSocket?: string;
+  readonly apiSocket?: string;
   readonly network?: string;
   readonly dataplane?: string;
   readonly routing?: string;
@@ -111,6 +116,7 @@ export const AGENT_FLAG_NAMES = {
   nodeName: '--node-name',
   dataDir: '--data-dir',
   agentSocket: '--agent-socket',
+  apiSocket: '--api-socket',
   network: '--network',
   dataplane: '--dataplane',
   routing: '--routing',
@@ -290,7 +296,7 @@ function located(source: string, error: unknown): unknown {
   return error;
 }
 
-const TOP_KEYS = ['nodeName', 'dataDir', 'agentSocket', 'network', 'dataplane', 'nodeAddresses', 'routing', 'bgp', 'http', 'logLevel', 'cni'];
+const TOP_KEYS = ['nodeName', 'dataDir', 'agentSocket', 'network', 'dataplane', 'nodeAddresses', 'routing', 'bgp', 'http', 'api', 'logLevel', 'cni'];
 
 /**
  * Parses the configuration file's text (YAML 1.2; JSON is YAML too). An empty file is
@@ -384,6 +390,7 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   if (settings['nodeAddresses'] !== undefined) inFile(() => mapping(settings['nodeAddresses'], ['nodeAddresses'], ['ipv4', 'ipv6']));
   const bgp = settings['bgp'] === undefined ? {} : inFile(() => mapping(settings['bgp'], ['bgp'], ['listenPort', 'asNumber']));
   if (settings['http'] !== undefined) inFile(() => mapping(settings['http'], ['http'], ['listen']));
+  if (settings['api'] !== undefined) inFile(() => mapping(settings['api'], ['api'], ['socket']));
   if (settings['cni'] !== undefined) inFile(() => mapping(settings['cni'], ['cni'], ['binDir', 'confDir', 'conflistName', 'mtu', 'pools']));
 
   const network = pick(file, flag('network'), ['network'], networkName, () => AGENT_DEFAULTS.network);
@@ -411,6 +418,7 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
     routing,
     bgp: { ...(listenPort === undefined ? {} : { listenPort }), ...(asNumber === undefined ? {} : { asNumber }) },
     http: { listen: pick(file, flag('httpListen'), ['http', 'listen'], listenAddress, () => listenAddress(AGENT_DEFAULTS.httpListen, [])) },
+    api: { socket: pick(file, flag('apiSocket'), ['api', 'socket'], absolutePath, () => AGENT_DEFAULTS.apiSocket) },
     logLevel: pick(file, flag('logLevel'), ['logLevel'], (v, p) => oneOf(v, p, TWILL_LOG_LEVELS), () => AGENT_DEFAULTS.logLevel),
     cni: {
       binDir: pick(file, flag('binDir'), ['cni', 'binDir'], absolutePath, () => AGENT_DEFAULTS.cniBinDir),
@@ -420,6 +428,11 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
       pools: pick(file, undefined, ['cni', 'pools'], (v, p) => pools(v, network, p), () => AGENT_DEFAULTS.pools),
     },
   };
+  // One socket, one server: the second to bind would find the first "in use".
+  if (config.api.socket === config.agentSocket) {
+    const source = flags.apiSocket !== undefined ? AGENT_FLAG_NAMES.apiSocket : (file?.path ?? 'the defaults');
+    throw new AgentConfigError(source, flags.apiSocket === undefined ? 'api.socket' : '', `must not be the agent socket ${JSON.stringify(config.agentSocket)} (the plugin's): give the API its own path`);
+  }
   // BGP needs a router id and a next hop; direct routes need the address other nodes route to.
   if (options.checkRouting !== false && routing !== 'none' && ipv4 === undefined && (routing === 'bgp' || ipv6 === undefined)) {
     const fromFile = flags.routing === undefined && file !== undefined && settings['routing'] !== undefined;

@@ -58,6 +58,31 @@ export {
 } from './metrics.js';
 export { type ReadinessPart, type HealthSource, type HttpAnswer, HEALTH_PATHS, readinessReport, answerHealthRequest } from './health.js';
 
+// The API (API.md): the pure router and its parts.
+export {
+  type ApiRequest,
+  type ApiAnswer,
+  type ApiRoute,
+  type RouteCall,
+  ApiQuery,
+  jsonAnswer,
+  errorAnswer,
+  parseJsonBody,
+  API_ERROR,
+  type ApiErrorCode,
+  ApiError,
+  toApiError,
+  findJsonSyntaxError,
+  type JsonSyntaxError,
+  type ApiBgpSource,
+  type ApiSource,
+  type ApiUnavailable,
+  type ApplyResult,
+  type BlockView,
+  API_ROUTES,
+  answerApiRequest,
+} from './api/index.js';
+
 // The resource datastore.
 export {
   RESOURCE_ERROR_CODE,
@@ -106,7 +131,7 @@ export {
 export { type PolicyControllerOptions, type PolicyControllerStatus, PolicyControllerStoppedError, PolicyController } from './controllers/policy.js';
 export { type NodeAddresses, type NodeControllerOptions, NodeController } from './controllers/nodes.js';
 export { type RouteControllerOptions, type RouteControllerStatus, RouteController } from './controllers/routes.js';
-export { BgpConfigurationError, type BgpControllerOptions, type BgpControllerStatus, BgpController } from './controllers/bgp.js';
+export { BgpConfigurationError, type BgpControllerOptions, type BgpControllerStatus, type BgpRouteFilter, type BgpRouteView, BgpController } from './controllers/bgp.js';
 export { NODE_KIND, RTPROT_TWILL, RTPROT_BGP, type KernelRoute, type RouteTable, type RoutingMode } from './controllers/route-model.js';
 export { type KernelFibSinkOptions, KernelFibSink } from './controllers/route-fib.js';
 
@@ -128,6 +153,7 @@ export {
 
 // The process: the real parts, the kernel, HTTP, install-cni and the command line.
 export { type HealthServer, listenHealth } from './sys/http.js';
+export { MAX_API_BODY_BYTES, type ApiServer, listenApi } from './sys/api-server.js';
 export { type InstallCniOptions, type InstalledCni, writeFileAtomically, installCni } from './sys/install-cni.js';
 export { type KernelRouteTableOptions, type KernelRouteTable, openKernelRouteTable } from './sys/kernel-routes.js';
 export { type BgpTransportOptions, createBgpTransport } from './sys/bgp-transport.js';

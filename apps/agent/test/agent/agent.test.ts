@@ -15,6 +15,7 @@ import { type AgentConfig, resolveAgentConfig } from '../../src/agent/config.js'
 import { resourceDatastoreOver } from '../../src/agent/datastore/index.js';
 import { instrumentPluginHandlers } from '../../src/agent/metrics.js';
 import { type AgentController, type AgentLogger } from '../../src/agent/ports.js';
+import { listenApi } from '../../src/agent/sys/api-server.js';
 import { type HealthServer, listenHealth } from '../../src/agent/sys/http.js';
 import { type Dataplane } from '../../src/dataplane/port.js';
 import { StoreEndpointRegistry } from '../../src/plugin/endpoints.js';
@@ -131,6 +132,16 @@ describe('startAgent', () => {
           },
         };
       },
+      listenApi: async (socketPath, source) => {
+        const server = await listenApi(socketPath, source);
+        return {
+          socketPath,
+          close: async () => {
+            await server.close();
+            events.push('api closed');
+          },
+        };
+      },
       ...overrides,
     };
   }
@@ -139,7 +150,7 @@ describe('startAgent', () => {
     dir = await mkdtemp(join(tmpdir(), 'twt-agent-'));
     config = resolveAgentConfig({
       hostname: 'node-a',
-      flags: { routing: 'none', dataDir: join(dir, 'data'), agentSocket: join(dir, 'run', 'agent.sock'), httpListen: '127.0.0.1:0', network: 'pods' },
+      flags: { routing: 'none', dataDir: join(dir, 'data'), agentSocket: join(dir, 'run', 'agent.sock'), apiSocket: join(dir, 'run', 'api.sock'), httpListen: '127.0.0.1:0', network: 'pods' },
     });
     events = [];
     controllers = ['nodes', 'policy', 'routes'].map((name) => new FakeController(name, events));
@@ -165,12 +176,13 @@ describe('startAgent', () => {
     expect(readyz.status).toBe(503);
     expect(JSON.parse(readyz.text)).toMatchObject({
       ready: false,
-      notReady: ['policy', 'routes', 'cni-socket'],
+      notReady: ['policy', 'routes', 'api', 'cni-socket'],
       parts: [
         { name: 'datastore', ready: true },
         { name: 'nodes', ready: true },
         { name: 'policy', ready: false, detail: 'not started' },
         { name: 'routes', ready: false, detail: 'not started' },
+        { name: 'api', ready: false, detail: `${config.api.socket} is not served` },
         { name: 'cni-socket', ready: false, detail: `${config.agentSocket} is not served` },
       ],
     });
@@ -228,19 +240,21 @@ describe('startAgent', () => {
       notReady: [],
       datastore: { path: join(dir, 'data', 'twill.db'), open: true },
       cniSocket: { path: config.agentSocket, listening: true, inFlight: 0 },
+      apiSocket: { path: config.api.socket, listening: true },
       dataplane: { driver: 'nftables', endpoints: [{ key: 'default/web', hostInterface: 'tw0123456789a', programmed: true }], drift: [] },
       endpoints: [{ network: 'pods', containerId: 'c1', ifName: 'eth0', hostInterface: 'tw0123456789a', addresses: ['10.244.0.5/32'], since: 1, node: 'node-a' }],
       controllers: { policy: { policies: 2 } },
     });
   });
 
-  it('stops in order: the CNI socket, the controllers in reverse, their shared resources, the datastore, the health server; kernel state stays', async () => {
+  it('stops in order: the API socket, the CNI socket, the controllers in reverse, their shared resources, the datastore, the health server; kernel state stays', async () => {
     const agent = await startAgent(config, ports());
     events.length = 0;
     await agent.stop();
     await agent.stop();
-    expect(events).toEqual(['cni socket closed', 'stop routes', 'stop policy', 'stop nodes', 'released', 'datastore closed', 'health closed']);
+    expect(events).toEqual(['api closed', 'cni socket closed', 'stop routes', 'stop policy', 'stop nodes', 'released', 'datastore closed', 'health closed']);
     await expect(stat(config.agentSocket)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(config.api.socket)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(fetch(`http://127.0.0.1:${health!.address.port}/healthz`)).rejects.toThrow();
   });
 
@@ -296,7 +310,7 @@ describe('startAgent', () => {
     events.length = 0;
     await agent.stop();
     expect(await answered).toBe(0);
-    expect(events).toEqual(['cni socket closing', 'STATUS answered', 'cni socket closed', 'stop routes', 'stop policy', 'stop nodes', 'released', 'datastore closed', 'health closed']);
+    expect(events).toEqual(['api closed', 'cni socket closing', 'STATUS answered', 'cni socket closed', 'stop routes', 'stop policy', 'stop nodes', 'released', 'datastore closed', 'health closed']);
   });
 
   it('undoes a failed start: what started is stopped, the datastore closed, no socket left, and the error is the controller\'s', async () => {
@@ -328,7 +342,10 @@ describe('startAgent', () => {
       probe.once('error', reject);
     });
 
-    const second = resolveAgentConfig({ hostname: 'node-a', flags: { routing: 'none', dataDir: join(dir, 'data2'), agentSocket: config.agentSocket, httpListen: '127.0.0.1:0' } });
+    const second = resolveAgentConfig({
+      hostname: 'node-a',
+      flags: { routing: 'none', dataDir: join(dir, 'data2'), agentSocket: config.agentSocket, apiSocket: join(dir, 'run', 'api2.sock'), httpListen: '127.0.0.1:0' },
+    });
     await expect(startAgent(second, ports())).rejects.toThrow(`another process serves ${config.agentSocket}`);
     expect(agent.readiness().find((part) => part.name === 'cni-socket')).toEqual({ name: 'cni-socket', ready: true });
     expect((await stat(config.agentSocket)).isSocket()).toBe(true);

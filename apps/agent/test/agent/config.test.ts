@@ -42,6 +42,7 @@ describe('resolveAgentConfig: what a config file gets', () => {
       routing: 'none',
       bgp: {},
       http: { listen: { host: '127.0.0.1', port: 9099 } },
+      api: { socket: '/run/twill/api.sock' },
       logLevel: 'info',
       cni: {
         binDir: '/opt/cni/bin',
@@ -66,6 +67,7 @@ nodeAddresses:
 routing: bgp
 bgp: {listenPort: 1179, asNumber: 65001}
 http: {listen: "[::1]:9100"}
+api: {socket: /run/twill/api-a.sock}
 logLevel: debug
 cni:
   binDir: /host/opt/cni/bin
@@ -86,6 +88,7 @@ cni:
       routing: 'bgp',
       bgp: { listenPort: 1179, asNumber: 65001 },
       http: { listen: { host: '::1', port: 9100 } },
+      api: { socket: '/run/twill/api-a.sock' },
       logLevel: 'debug',
       cni: { binDir: '/host/opt/cni/bin', confDir: '/host/etc/cni/net.d', conflistName: '05-pods.conflist', mtu: 1450, pools: [{ cidr: '10.244.0.0/16', blockSize: 24 }] },
     });
@@ -101,6 +104,7 @@ cni:
       httpListen: '0.0.0.0:0',
       nodeIpv4: '192.0.2.9/32',
       binDir: '/flag/bin',
+      apiSocket: '/flag/api.sock',
     });
     expect(config).toMatchObject({
       nodeName: 'from-flag',
@@ -108,6 +112,7 @@ cni:
       dataDir: '/flag/data',
       logLevel: 'warn',
       http: { listen: { host: '0.0.0.0', port: 0 } },
+      api: { socket: '/flag/api.sock' },
       nodeAddresses: { ipv4: '192.0.2.9/32' },
       cni: { binDir: '/flag/bin', confDir: '/etc/cni/net.d' },
     });
@@ -167,13 +172,19 @@ const BAD: readonly [string, string, AgentFlags?][] = [
   [`${BASE}cni: {pools: [{cidr: 10.0.0.0/33}]}`, `${FILE}: cni.pools[0].cidr: invalid CIDR "10.0.0.0/33"`],
   [`${BASE}cni: {pools: [{cidr: 10.0.0.0/16}, {cidr: 10.0.1.0/24}]}`, `${FILE}: cni.pools[1].cidr: 10.0.1.0/24 overlaps pools[0] "10.0.0.0-16" (10.0.0.0/16)`],
   [`${BASE}cni: {ipam: {}}`, `${FILE}: cni.ipam: unknown key (known: binDir, confDir, conflistName, mtu, pools)`],
-  [`${BASE}dataplan: ebpf`, `${FILE}: dataplan: unknown key (known: nodeName, dataDir, agentSocket, network, dataplane, nodeAddresses, routing, bgp, http, logLevel, cni)`],
+  [`${BASE}dataplan: ebpf`, `${FILE}: dataplan: unknown key (known: nodeName, dataDir, agentSocket, network, dataplane, nodeAddresses, routing, bgp, http, api, logLevel, cni)`],
+  [`${BASE}api: {socket: run/api.sock}`, `${FILE}: api.socket: must be an absolute path (got "run/api.sock")`],
+  [`${BASE}api: {listen: /run/api.sock}`, `${FILE}: api.listen: unknown key (known: socket)`],
+  [`${BASE}api: /run/api.sock`, `${FILE}: api: must be a mapping (got string "/run/api.sock")`],
+  [`${BASE}agentSocket: /run/t.sock\napi: {socket: /run/t.sock}`, `${FILE}: api.socket: must not be the agent socket "/run/t.sock" (the plugin's): give the API its own path`],
   ['- nodeName: a', `${FILE}: must be a mapping of settings (got a list)`],
   ['nodeName: [a', `${FILE}: not valid YAML or JSON: Flow sequence in block collection must be sufficiently indented and end with a ] at line 1, column 13`],
   ['nodeName: a\nnodeName: b', `${FILE}: not valid YAML or JSON: Map keys must be unique at line 2, column 1`],
   // Flags are named as typed.
   [BASE, '--dataplane: must be one of "nftables", "ebpf", "none" (got "bpf")', { dataplane: 'bpf' }],
   [BASE, '--data-dir: must be an absolute path (got "data")', { dataDir: 'data' }],
+  [BASE, '--api-socket: must be an absolute path (got "api.sock")', { apiSocket: 'api.sock' }],
+  [BASE, '--api-socket: must not be the agent socket "/run/twill/agent.sock" (the plugin\'s): give the API its own path', { apiSocket: '/run/twill/agent.sock' }],
   [BASE, '--http-listen: must be "ADDRESS:PORT" with an IP address and a port from 0 to 65535, like "127.0.0.1:9099" or "[::1]:9099" (got "9099")', { httpListen: '9099' }],
   [BASE, '--node-name: must be a DNS-1123 subdomain (lower-case letters, digits, "-" and ".", at most 253 characters; got "-a")', { nodeName: '-a' }],
   [BASE, '--node-ipv4: must be this node\'s IPv4 address with its prefix length, like "10.0.0.1/24" (got "a")', { nodeIpv4: 'a' }],

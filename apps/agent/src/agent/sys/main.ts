@@ -20,6 +20,7 @@ import { RouteController } from '../controllers/routes.js';
 import { openResourceDatastore } from '../datastore/index.js';
 import { instrumentPluginHandlers } from '../metrics.js';
 import { type AgentController } from '../ports.js';
+import { listenApi } from './api-server.js';
 import { createBgpTransport } from './bgp-transport.js';
 import { listenHealth } from './http.js';
 import { installCni } from './install-cni.js';
@@ -29,7 +30,8 @@ import { TWILL_LOG_LEVELS } from '../../plugin/config.js';
 /**
  * The real parts, in this process's network namespace: the SQLite datastore in
  * `dataDir` (created when missing), the configured dataplane, the node, policy, route
- * and (with `routing: bgp`) BGP controllers, serveTwill timed for /metrics, node:http.
+ * and (with `routing: bgp`) BGP controllers, serveTwill timed for /metrics, node:http
+ * for the health server and the API socket.
  */
 export function nodeAgentPorts(): AgentPorts {
   return {
@@ -69,11 +71,13 @@ export function nodeAgentPorts(): AgentPorts {
         controllers,
         endpoints: { enforce: (record) => policy.enforce(record), forget: (network, containerId) => policy.forget(network, containerId), check: (record) => policy.check(record) },
         status: () => ({ policy: policy.status(), routes: routes.status(), ...(bgp === undefined ? {} : { bgp: bgp.status() }) }),
+        ...(bgp === undefined ? {} : { bgp }),
         release: () => table.close(),
       };
     },
     serve: ({ metrics, ...options }) => serveTwill({ ...options, wrapHandlers: (handlers) => instrumentPluginHandlers(handlers, metrics) }),
     listenHealth,
+    listenApi,
   };
 }
 
@@ -167,7 +171,7 @@ interface RunFlags extends AgentFlags {
 }
 
 function agentFlags(options: RunFlags): AgentFlags {
-  const keys = ['nodeName', 'dataDir', 'agentSocket', 'network', 'dataplane', 'routing', 'httpListen', 'logLevel', 'nodeIpv4', 'nodeIpv6', 'binDir', 'confDir'] as const;
+  const keys = ['nodeName', 'dataDir', 'agentSocket', 'apiSocket', 'network', 'dataplane', 'routing', 'httpListen', 'logLevel', 'nodeIpv4', 'nodeIpv6', 'binDir', 'confDir'] as const;
   return Object.fromEntries(keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]])) as AgentFlags;
 }
 
@@ -217,6 +221,7 @@ export function agentProgram(io: AgentProcessIo = processIo, onExit: (code: numb
     .option('--node-name <name>', "this node's name (default: the host name)")
     .option('--data-dir <dir>', `the datastore's folder (default ${AGENT_DEFAULTS.dataDir})`)
     .option('--agent-socket <path>', `the socket the twill forwarder calls (default ${AGENT_DEFAULTS.agentSocket})`)
+    .option('--api-socket <path>', `the API socket the twill CLI calls, mode 0600 (default ${AGENT_DEFAULTS.apiSocket})`)
     .option('--network <name>', `the CNI network served (default ${AGENT_DEFAULTS.network})`)
     .option('--dataplane <driver>', `policy dataplane: ${AGENT_DATAPLANES.join(', ')} (default ${AGENT_DEFAULTS.dataplane})`)
     .option('--routing <mode>', `routes to other nodes: ${AGENT_ROUTING_MODES.join(', ')} (default ${AGENT_DEFAULTS.routing})`)
