@@ -20,6 +20,8 @@ export const LAB_ADDRESSING = {
   fabricPrefix: '172.31.250',
   fabricLength: 24,
   torHost: 1,
+  /** The bridge's own address in the fabric namespace: the nodes' default gateway. */
+  gatewayHost: 254,
   firstNodeHost: 11,
   pool: { cidr: '10.244.0.0/16', blockSize: 26 },
   /** Calico's default AS, every node's and the ToR's (the ToR reflects routes between its clients). */
@@ -148,15 +150,22 @@ export function planNamespaces(plan: LabPlan): string[] {
  */
 export function fabricBatch(plan: LabPlan): string {
   const b = plan.fabric.bridge;
-  const lines = [`link add ${b} type bridge`, `link set ${b} up`, 'link set lo up'];
+  const gateway = `${LAB_ADDRESSING.fabricPrefix}.${LAB_ADDRESSING.gatewayHost}/${LAB_ADDRESSING.fabricLength}`;
+  const lines = [`link add ${b} type bridge`, `addr add ${gateway} dev ${b}`, `link set ${b} up`, 'link set lo up'];
   const ports = [...(plan.tor === undefined ? [] : [{ port: plan.tor.fabricPort, netns: plan.tor.netns }]), ...plan.nodes.map((n) => ({ port: n.fabricPort, netns: n.netns }))];
   for (const { port, netns } of ports) lines.push(`link add ${port} type veth peer name eth0 netns ${netns}`, `link set ${port} master ${b}`, `link set ${port} up`);
   return `${lines.join('\n')}\n`;
 }
 
-/** The `ip -batch` lines of a node's or the ToR's namespace: loopback up, `eth0` addressed and up. */
+/**
+ * The `ip -batch` lines of a node's or the ToR's namespace: loopback up, `eth0` addressed
+ * and up, a default route to the fabric's bridge. A node needs one as a real node has:
+ * the kernel answers a pod's ARP for its gateway 169.254.1.1 by proxy only when the node
+ * can route that address.
+ */
 export function uplinkBatch(address: string): string {
-  return `link set lo up\naddr add ${address}/${LAB_ADDRESSING.fabricLength} dev eth0\nlink set eth0 up\n`;
+  const gateway = `${LAB_ADDRESSING.fabricPrefix}.${LAB_ADDRESSING.gatewayHost}`;
+  return `link set lo up\naddr add ${address}/${LAB_ADDRESSING.fabricLength} dev eth0\nlink set eth0 up\nroute add default via ${gateway}\n`;
 }
 
 /**
@@ -181,8 +190,9 @@ export function agentConfigText(plan: LabPlan, node: NodePlan): string {
 
 /**
  * BIRD 2's configuration for the ToR: an iBGP route reflector in the nodes' AS, every
- * node a client, passive (the nodes connect: their retry is 2 s, BIRD's 120 s), next hops
- * kept and resolved on the fabric (`gateway direct`); nothing goes to its kernel table.
+ * node a client, passive (the nodes connect: their retry is 2 s, BIRD's 120 s), `direct`
+ * (iBGP is multihop by default in BIRD; the nodes share the fabric's segment, so next hops
+ * are kept and resolved on it); nothing goes to its kernel table.
  */
 export function birdConfigText(plan: LabPlan): string {
   if (plan.tor === undefined) throw new Error('birdConfigText: the lab has no ToR');
@@ -196,7 +206,8 @@ export function birdConfigText(plan: LabPlan): string {
     `  local ${plan.tor.address} as ${as};`,
     '  rr client;',
     '  passive on;',
-    '  ipv4 { import all; export all; gateway direct; };',
+    '  direct;',
+    '  ipv4 { import all; export all; };',
     '}',
     ...plan.nodes.map((n) => `protocol bgp ${n.name.replaceAll('-', '_')} from lab_node { neighbor ${n.address} as ${as}; }`),
     '',

@@ -17,19 +17,59 @@ import { DEMO_NAMESPACES, roleOf, ROLE_SERVICES } from './roles.js';
 import { labSnapshotYaml } from './snapshot.js';
 import { DEMO_STEPS, type DemoStep } from './steps.js';
 import { type DemoSystem, type PodProbe, type ServerRecord } from './system-port.js';
+import { nodeDemoSystem } from './sys/system.js';
 
 /** Options of {@link runDemonstration}. */
 export interface DemoOptions {
-  /** The machine (sys/system.ts's `nodeDemoSystem()`). */
-  readonly system: DemoSystem;
+  /** The machine (default: sys/system.ts's `nodeDemoSystem()`). */
+  readonly system?: DemoSystem;
   /** The steps (default {@link DEMO_STEPS}). */
   readonly steps?: readonly DemoStep[];
   /** How long a probe waits for a connection, in milliseconds (default 800). */
   readonly probeTimeoutMs?: number;
   /** How long after an apply the probes may take to agree with simulate, in milliseconds (default 10 000). */
   readonly settleTimeoutMs?: number;
-  /** Applies a step's documents (default: the agent API of the lab's first node). */
-  readonly apply?: (documents: readonly AgentResource[]) => Promise<void>;
+  /**
+   * Applies a step's documents and resolves when the agents have taken them in
+   * (default: {@link applyThroughAgents}); returns lines to print (problems the agents report).
+   */
+  readonly apply?: (documents: readonly AgentResource[]) => Promise<readonly string[] | void>;
+  /** The lab's folder as `twill lab` commands need it (`--dir`), when not their default. */
+  readonly labDirOption?: string;
+}
+
+/**
+ * Applies `documents` through the API of the lab's first node (API.md `POST
+ * /v1/resources`; the agents share the datastore), then waits until every node's policy
+ * controller counts a different number of policies than before (it has read the change),
+ * at most `timeoutMs`. Returns the problems the agents report (a failed apply, a
+ * document their index refused), one line each.
+ * @throws the client's CliError when the agent refuses the documents or does not answer.
+ */
+export async function applyThroughAgents(lab: Lab, io: CliIo, documents: readonly AgentResource[], options: { timeoutMs: number; system: DemoSystem }): Promise<string[]> {
+  const clients = lab.nodes.map((node) => createAgentClient({ transport: io.agentTransport(node.apiSocket), socketPath: node.apiSocket, command: 'lab up' }));
+  const first = clients[0];
+  if (first === undefined) throw new Error('the lab has no node to apply policies through');
+  const count = async (client: (typeof clients)[number]): Promise<number | undefined> => (await client.status()).controllers.policy?.policies;
+  const before = await Promise.all(clients.map(count));
+  await first.apply(documents);
+  const deadline = options.system.now() + options.timeoutMs;
+  for (;;) {
+    const statuses = await Promise.all(clients.map((client) => client.status()));
+    const caughtUp = statuses.every((status, i) => status.controllers.policy === undefined || status.controllers.policy.policies !== before[i]);
+    if (caughtUp || options.system.now() >= deadline) {
+      return statuses.flatMap((status) => {
+        const policy = status.controllers.policy;
+        if (policy === undefined) return [];
+        return [
+          ...(policy.lastApplyError === undefined ? [] : [`${status.node}: the dataplane refused the last change: ${policy.lastApplyError}`]),
+          ...policy.problems.map((problem) => `${status.node}: ${problem}`),
+          ...(caughtUp ? [] : [`${status.node}: its policy controller had not read the change after ${options.timeoutMs} ms`]),
+        ];
+      });
+    }
+    await options.system.sleep(100);
+  }
 }
 
 /** What one step showed. */
@@ -168,7 +208,7 @@ async function l7Lines(pods: readonly LabPod[], clusterYaml: string, documents: 
  * Probes until the matrix agrees with `predicted` or `settleTimeoutMs` has passed since
  * `since`; returns the last matrix and when it agreed.
  */
-async function settle(pods: readonly LabPod[], predicted: ReadonlyMap<string, PredictedProbe>, since: number, options: Required<Pick<DemoOptions, 'probeTimeoutMs' | 'settleTimeoutMs'>> & { system: DemoSystem }): Promise<{ matrix: ConnectivityMatrix; agreedAfterMs: number | undefined }> {
+async function settle(pods: readonly LabPod[], predicted: ReadonlyMap<string, PredictedProbe>, since: number, options: { probeTimeoutMs: number; settleTimeoutMs: number; system: DemoSystem }): Promise<{ matrix: ConnectivityMatrix; agreedAfterMs: number | undefined }> {
   const { system } = options;
   for (;;) {
     const matrix = buildMatrix(pods, await probeMatrix(pods, system, options.probeTimeoutMs), predicted);
@@ -186,17 +226,12 @@ async function settle(pods: readonly LabPod[], predicted: ReadonlyMap<string, Pr
  * @throws Error when a server does not start, the prober cannot run, or the agent refuses a policy.
  */
 export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions): Promise<DemoReport> {
-  const { system } = options;
+  const system = options.system ?? nodeDemoSystem();
   const style = styleFor(io);
   const write = (text: string): void => io.stdout.write(text);
   const probeTimeoutMs = options.probeTimeoutMs ?? 800;
   const settleTimeoutMs = options.settleTimeoutMs ?? 10_000;
-  const apply = options.apply ?? (async (documents: readonly AgentResource[]) => {
-    const node = lab.nodes[0];
-    if (node === undefined) throw new Error('the lab has no node to apply policies through');
-    const client = createAgentClient({ transport: io.agentTransport(node.apiSocket), socketPath: node.apiSocket, command: 'lab up' });
-    await client.apply(documents);
-  });
+  const apply = options.apply ?? ((documents: readonly AgentResource[]) => applyThroughAgents(lab, io, documents, { timeoutMs: settleTimeoutMs, system }));
   const files = demoFiles(lab.dir);
 
   const servers = await startDemoServers(lab.pods, lab.dir, system);
@@ -216,20 +251,50 @@ export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions
     } else {
       const file = posix.join(system.policiesDir, step.file);
       const stepDocuments = yamlDocuments(await system.readText(file));
-      await apply(stepDocuments as AgentResource[]);
+      const problems = (await apply(stepDocuments as AgentResource[])) ?? [];
       applied.push(file);
       documents.push(...stepDocuments);
       write(`\n${style.bold(`Step ${index} of ${steps.length}: ${step.title}`)}${step.fromTutorial ? ' (the seed tutorial)' : ' (Twill\'s, not in the tutorial)'}\n`);
       write(step.says.map((line) => `  ${line}\n`).join(''));
+      for (const problem of problems) write(`  ${style.bold(style.bad(`!! ${problem}`))}\n`);
     }
     const predicted = await predictMatrix(io, files.snapshot, applied);
     const { matrix, agreedAfterMs } = await settle(lab.pods, predicted, started, { system, probeTimeoutMs, settleTimeoutMs });
-    write(`  ${agreedAfterMs === undefined ? style.bad(`the probes still disagree with simulate ${(settleTimeoutMs / 1000).toFixed(0)} s after the apply`) : `enforced: the probes agreed with simulate ${(agreedAfterMs / 1000).toFixed(1)} s after the apply`}\n\n`);
+    write(`  ${agreedAfterMs === undefined ? style.bad(`the probes still disagree with simulate ${(settleTimeoutMs / 1000).toFixed(0)} s after the apply`) : `the probes agree with simulate (${(agreedAfterMs / 1000).toFixed(1)} s after the apply)`}\n\n`);
     write(renderMatrix(matrix, style));
     const http = await l7Lines(lab.pods, clusterYaml, documents, system, probeTimeoutMs, style);
     if (http.length > 0) write(`\nHTTP probes where an L7 rule applies:\n${http.join('\n')}\n`);
     if (applied.length > 0) write(`${style.dim(`simulate it: twill policy simulate --cluster ${files.snapshot} --policies ${applied.join(' ')} --matrix`)}\n`);
     reports.push({ step, matrix, agreedAfterMs });
   }
+  write(`\n${exploreText(lab, { policiesDir: system.policiesDir, snapshotFile: files.snapshot, ...(options.labDirOption === undefined ? {} : { labDirOption: options.labDirOption }) }, style)}`);
   return { servers, snapshotFile: files.snapshot, steps: reports };
+}
+
+/** What to try next, with the lab's own pods, addresses and sockets. */
+export function exploreText(lab: Lab, where: { policiesDir: string; snapshotFile: string; labDirOption?: string }, style: Style): string {
+  const dirFlag = where.labDirOption === undefined ? '' : ` --dir ${where.labDirOption}`;
+  const find = (namespace: string, name: string): LabPod | undefined => lab.pods.find((p) => p.namespace === namespace && p.name === name);
+  const frontend = find('production', 'frontend');
+  const apiServer = find('production', 'api-server');
+  const web = find('default', 'web');
+  const api = find('default', 'api');
+  const socket = lab.nodes[0]?.apiSocket;
+  const agent = socket === undefined ? '' : ` --agent-socket ${socket}`;
+  const lines: string[] = [];
+  if (frontend !== undefined && apiServer !== undefined) {
+    lines.push(`sudo twill lab exec${dirFlag} production/frontend -- curl -s -m 2 http://${apiServer.address}:8080/api/v1/products`);
+  }
+  if (web !== undefined && api !== undefined) {
+    lines.push(`sudo twill lab exec${dirFlag} default/web -- curl -s -m 2 http://${api.address}:8080/admin/users   # l7-api-policy's HTTP rule refuses it; L3/L4 lets it through (L7 is issue 14)`);
+  }
+  if (frontend !== undefined && apiServer !== undefined) {
+    lines.push(`sudo twill policy explain${agent} --from production/frontend --to production/api-server --port 8080`);
+  }
+  lines.push(
+    `twill policy simulate --cluster ${where.snapshotFile} --policies ${where.policiesDir} --matrix`,
+    `sudo twill bgp routes${agent}`,
+    `sudo twill lab status${dirFlag}`,
+  );
+  return `${style.bold('Explore')}\n${lines.map((l) => `  ${l}\n`).join('')}${style.bold('Tear down')}\n  sudo twill lab down${dirFlag}\n`;
 }

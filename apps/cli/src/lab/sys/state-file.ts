@@ -25,6 +25,7 @@ export async function readLabState(dir: string): Promise<LabState | undefined> {
 export class LabStateWriter {
   #state: LabState;
   #queue: Promise<void> = Promise.resolve();
+  #closed = false;
 
   private constructor(
     private readonly path: string,
@@ -45,8 +46,20 @@ export class LabStateWriter {
     return this.#state;
   }
 
-  /** Changes the state and resolves once the file says so. */
+  /** Whether {@link close} was called: the file is `down`'s now. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Stops writing (changes after this are dropped) once the changes taken are written. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#queue;
+  }
+
+  /** Changes the state and resolves once the file says so (at once, unchanged, after {@link close}). */
   update(change: (state: LabState) => LabState): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     const next = this.#queue.then(async () => {
       this.#state = change(this.#state);
       await writeFileAtomic(this.path, encodeLabState(this.#state));

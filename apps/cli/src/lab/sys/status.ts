@@ -21,8 +21,8 @@ export function upLab(dir: string, state: LabState | undefined): Lab {
 export function parseBirdProtocols(text: string): { name: string; state: string; info: string }[] {
   const rows: { name: string; state: string; info: string }[] = [];
   for (const line of text.split('\n')) {
-    // name  proto  table  state  since  info   (since is a time: hh:mm:ss.sss)
-    const match = /^(\S+)\s+BGP\s+\S+\s+(\S+)\s+\S+(?:\s+\S+)?\s*(.*)$/.exec(line);
+    // name  proto  table  state  since  info   (since: hh:mm:ss.sss, a date before it on older days)
+    const match = /^(\S+)\s+BGP\s+\S+\s+(\S+)\s+(?:\d{4}-\d\d-\d\d\s+)?\d\d:\d\d:\d\d(?:\.\d+)?\s*(.*)$/.exec(line);
     if (match !== null) rows.push({ name: match[1] as string, state: match[2] as string, info: (match[3] ?? '').trim() });
   }
   return rows;

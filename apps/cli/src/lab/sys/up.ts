@@ -17,7 +17,7 @@ import { LAB_STATE_VERSION, type LabProcessRecord } from '../state.js';
 import { applyResources } from './agent-api.js';
 import { conflistForNode, installCni, startAgent, waitForAgent } from './agents.js';
 import { labDown } from './down.js';
-import { mustRun, processAlive, processStartTime, runCommand, sleep, startDetached, writeFileAtomic } from './host.js';
+import { killPid, mustRun, processAlive, processStartTime, runCommand, sleep, startDetached, writeFileAtomic } from './host.js';
 import { LabStateWriter, readLabState } from './state-file.js';
 
 /** How long an agent may take to serve its sockets (sources compiled by tsx on a loaded machine). */
@@ -46,6 +46,11 @@ class Steps {
 async function recordProcess(state: LabStateWriter, pid: number, what: string): Promise<LabProcessRecord> {
   // The start time read now is the process's own: `ip netns exec` and `sh -c ... exec` keep the PID.
   const record: LabProcessRecord = { pid, startTime: (await processStartTime(pid)) ?? '?', what };
+  if (state.closed) {
+    // `up` failed and `down` has the state file already: this late process is not in it.
+    killPid(pid);
+    throw new LabError(LAB_ERROR_CODE.STEP_FAILED, `${what} started after the lab was being removed`);
+  }
   await state.update((s) => ({ ...s, processes: [...s.processes, record] }));
   return record;
 }
@@ -182,6 +187,7 @@ export async function labUp(spec: LabSpec, io: LabIo): Promise<Lab> {
   try {
     return await build(plan, state, steps);
   } catch (error) {
+    await state.close();
     await labDown(spec.dir).catch(() => undefined);
     throw error;
   }
@@ -189,6 +195,16 @@ export async function labUp(spec: LabSpec, io: LabIo): Promise<Lab> {
 
 async function build(plan: LabPlan, state: LabStateWriter, steps: Steps): Promise<Lab> {
   const { spec } = plan;
+  // The first step to fail ends the build at once, whatever the others are waiting for.
+  let fail: (error: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => undefined);
+  const started = <T>(work: Promise<T>): Promise<T> => {
+    work.catch(fail);
+    return work;
+  };
+  const first = <T>(work: Promise<T>): Promise<T> => Promise.race([work, failed]);
+
   await steps.run(`namespaces and fabric (${plan.nodes.length} nodes, ${plan.pods.length} pods)`, () => makeNamespaces(plan), () => `${plan.fabric.cidr} on bridge ${plan.fabric.bridge}`);
   await mkdir(plan.dataDir, { recursive: true });
   await Promise.all(plan.nodes.map(async (node) => {
@@ -196,43 +212,45 @@ async function build(plan: LabPlan, state: LabStateWriter, steps: Steps): Promis
     await writeFile(node.configFile, agentConfigText(plan, node));
   }));
 
-  const first = plan.nodes[0] as NodePlan;
-  const installed = steps.run('plugin installed (twill-agent install-cni)', async () => {
-    const text = await installCni(plan, first);
+  const firstNode = plan.nodes[0] as NodePlan;
+  const installed = started(steps.run('plugin installed (twill-agent install-cni)', async () => {
+    const text = await installCni(plan, firstNode);
     await Promise.all(plan.nodes.slice(1).map(async (node) => {
       await mkdir(node.confDir, { recursive: true });
-      await writeFileAtomic(posix.join(node.confDir, '10-twill.conflist'), conflistForNode(text, first, node));
+      await writeFileAtomic(posix.join(node.confDir, '10-twill.conflist'), conflistForNode(text, firstNode, node));
     }));
-  }, () => plan.binDir);
-  const tor = plan.tor === undefined ? Promise.resolve(undefined) : steps.run('ToR router (BIRD) started', () => startTor(plan, state), (t) => `${t.address}, AS ${t.asNumber}, route reflector`);
-  const agents = plan.nodes.map(async (node) => {
-    const pid = await startAgent(plan, node);
-    const record = await recordProcess(state, pid, `twill-agent ${node.name}`);
-    await waitForAgent(node, record, AGENT_START_TIMEOUT_MS);
-    return pid;
-  });
-  const agentsReady = steps.run(`agents serving on ${plan.nodes.length} nodes`, () => Promise.all(agents), () => `${spec.dataplane} dataplane, BGP ${plan.tor === undefined ? 'full mesh' : 'to the ToR'}`);
+  }, () => plan.binDir));
+  const tor = plan.tor === undefined ? Promise.resolve(undefined) : started(steps.run('ToR router (BIRD) started', () => startTor(plan, state), (t) => `${t.address}, AS ${t.asNumber}, route reflector`));
+  const agents = plan.nodes.map((node) =>
+    started(
+      (async () => {
+        const pid = await startAgent(plan, node);
+        const record = await recordProcess(state, pid, `twill-agent ${node.name}`);
+        await waitForAgent(node, record, AGENT_START_TIMEOUT_MS);
+        return pid;
+      })(),
+    ),
+  );
+  const agentsReady = started(steps.run(`agents serving on ${plan.nodes.length} nodes`, () => Promise.all(agents), () => `${spec.dataplane} dataplane, BGP ${plan.tor === undefined ? 'full mesh' : 'to the ToR'}`));
   // The resources go through whichever agent answers first; every agent sees them (one datastore).
-  const written = steps.run('resources written (BGP, namespaces, pods)', async () => {
+  const written = started(steps.run('resources written (BGP, namespaces, pods)', async () => {
     const socket = await Promise.any(plan.nodes.map(async (node, i) => (await agents[i], node.apiSocket)));
     await applyResources(socket, labResources(plan));
-  });
-  // Nothing waits on a promise that fails before it is awaited below.
-  for (const p of [installed, tor, agentsReady, written]) p.catch(() => undefined);
+  }));
 
-  const addresses = await steps.run(`${plan.pods.length} pods added through CNI ADD`, async () => {
+  const addresses = await first(steps.run(`${plan.pods.length} pods added through CNI ADD`, async () => {
     await Promise.all([installed, written]);
     return Promise.all(plan.pods.map(async (pod) => {
       await agents[pod.node.index];
       return addPod(plan, pod);
     }));
-  });
-  const pids = await agentsReady;
-  const torLab = await tor;
+  }));
+  const pids = await first(agentsReady);
+  const torLab = await first(tor);
 
   const blocks = new Map<string, string>();
   plan.pods.forEach((pod, i) => blocks.set(pod.node.name, blockOf(addresses[i] as string, LAB_ADDRESSING.pool.blockSize)));
-  await steps.run('routes between every pair of nodes', () => waitForRoutes(plan, blocks), () => `${blocks.size} blocks over BGP${plan.tor === undefined ? ' (mesh)' : ' (via the ToR)'}`);
+  await first(steps.run('routes between every pair of nodes', () => waitForRoutes(plan, blocks), () => `${blocks.size} blocks over BGP${plan.tor === undefined ? ' (mesh)' : ' (via the ToR)'}`));
 
   const nodes: LabNode[] = plan.nodes.map((node, i) => ({
     name: node.name,
