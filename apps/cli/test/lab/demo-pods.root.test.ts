@@ -62,7 +62,7 @@ describe.skipIf(reason)(`demonstration pods on the real kernel${reason ? ` (skip
 
   it('serves each role on its port, and the matrix shows the one pair a rule drops', async () => {
     const lab = pods();
-    const [frontend, apiServer, database] = lab as [LabPod, LabPod, LabPod];
+    const [frontend, , database] = lab as [LabPod, LabPod, LabPod];
     const dir = mkdtempSync(join(tmpdir(), 'twt-demo-'));
     dirs.push(dir);
     const system = nodeDemoSystem();

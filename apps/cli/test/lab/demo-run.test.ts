@@ -1,0 +1,141 @@
+// runDemonstration from start to end on a stand-in machine: the "dataplane" of this
+// test enforces, one probe round after each apply, exactly the documents the
+// demonstration applied (evaluated by the policy engine), so the output is what a lab
+// whose agents enforce the policies shows; one variant drops a pair the policies allow,
+// and the demonstration must say so loudly instead of settling. The clock is fake.
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { nodeIo, type CliIo } from '@twill/cli';
+
+import { type Lab, type LabPod } from '../../src/lab/ports.js';
+import { runDemonstration } from '../../src/lab/demo/demo.js';
+import { engineSnapshot } from '../../src/lab/demo/l7.js';
+import { DEMO_NAMESPACES } from '../../src/lab/demo/roles.js';
+import { labSnapshotYaml } from '../../src/lab/demo/snapshot.js';
+import { DEMO_POLICIES_DIR } from '../../src/lab/demo/sys/system.js';
+import { type DemoSystem, type PodProbeResult } from '../../src/lab/demo/system-port.js';
+import { evaluate } from '@twill/policy-engine';
+import { demoLabModel } from './demo-lab-model.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function labOf(pods: LabPod[]): Lab {
+  const dir = mkdtempSync(join(tmpdir(), 'twt-demo-run-'));
+  dirs.push(dir);
+  return {
+    id: 'test', dir, spec: { nodes: 1, podsPerNode: pods.length, dataplane: 'nftables', tor: 'none', dir },
+    fabric: { netns: 'twl-test-fabric', bridge: 'br', cidr: '172.31.250.0/24' },
+    nodes: [], pods, tor: undefined, pool: { cidr: '10.244.0.0/16', blockSize: 26 }, asNumber: 64512,
+    datastore: join(dir, 'data/twill.db'), cniBinDir: join(dir, 'bin'), upAt: '2026-01-01T00:00:00Z',
+  };
+}
+
+/** A machine whose dataplane enforces what was applied one probe round late, and drops `broken` always. */
+function standIn(pods: LabPod[], broken?: { from: string; to: string }) {
+  let clock = 0;
+  let enforced: unknown[] = [];
+  let pending: unknown[] | undefined;
+  const applied: string[][] = [];
+  const clusterYaml = labSnapshotYaml(pods, DEMO_NAMESPACES);
+  const byNetns = new Map(pods.map((p) => [p.netns, p]));
+  const byAddress = new Map(pods.map((p) => [p.address, p]));
+  let probeCalls = 0;
+  const system: DemoSystem = {
+    policiesDir: DEMO_POLICIES_DIR,
+    startServer: async ({ netns, pod, role, port }) => ({ netns, pod, role, port, pid: 1000 + pods.findIndex((p) => p.netns === netns) }),
+    async probe(netns, probes) {
+      probeCalls += 1;
+      const from = byNetns.get(netns) as LabPod;
+      const snapshot = engineSnapshot(clusterYaml, enforced);
+      return probes.map((p): PodProbeResult => {
+        const to = byAddress.get(p.address) as LabPod;
+        const dropped = broken !== undefined && broken.from === `${from.namespace}/${from.name}` && broken.to === `${to.namespace}/${to.name}`;
+        const verdict = evaluate({ source: { endpoint: from }, destination: { endpoint: to }, protocol: 'TCP', destinationPort: p.port }, snapshot);
+        if (dropped || !verdict.allowed) return { connected: false, error: 'timeout' };
+        return p.http === undefined ? { connected: true } : { connected: true, status: 200, body: '{}' };
+      });
+    },
+    async writeText(path, text) {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, text);
+    },
+    readText: (path) => readFile(path, 'utf8'),
+    async sleep(ms) {
+      clock += ms;
+      // The agents catch up while the demonstration waits.
+      if (pending !== undefined) [enforced, pending] = [pending, undefined];
+    },
+    now: () => clock,
+  };
+  const apply = async (documents: readonly { kind: string; metadata: { name?: string } }[]): Promise<void> => {
+    applied.push(documents.map((d) => `${d.kind} ${d.metadata.name ?? ''}`));
+    pending = [...(pending ?? enforced), ...documents];
+  };
+  return { system, apply, applied, probeCalls: () => probeCalls };
+}
+
+function captureIo(): { io: CliIo; out: () => string } {
+  let out = '';
+  const real = nodeIo();
+  return { io: { ...real, stdout: { write: (t) => void (out += t), isTTY: false }, env: {} }, out: () => out };
+}
+
+describe('runDemonstration', () => {
+  it('applies the steps one at a time and prints each matrix, agreeing with simulate, with the HTTP probes an L7 rule concerns', async () => {
+    const pods = demoLabModel(1, 5);
+    const lab = labOf(pods);
+    const { system, apply, applied } = standIn(pods);
+    const { io, out } = captureIo();
+    const report = await runDemonstration(lab, io, { system, apply, settleTimeoutMs: 5000 });
+
+    expect(applied).toEqual([
+      ['NetworkPolicy allow-api-access'],
+      ['GlobalNetworkPolicy default-deny'],
+      ['CiliumNetworkPolicy l7-api-policy'],
+      ['GlobalNetworkPolicy allow-frontend-egress', 'NetworkPolicy allow-database-ingress'],
+    ]);
+    expect(report.steps.map((s) => s.matrix.cells.filter((c) => c.observed === 'allow').length)).toEqual([20, 14, 0, 0, 3]);
+    // Step 0 agrees at once, and so does step 3 (all denied before and after it); the
+    // other applies are enforced after one 250 ms wait.
+    expect(report.steps.map((s) => s.agreedAfterMs)).toEqual([0, 250, 250, 0, 250]);
+    expect(JSON.parse(readFileSync(join(lab.dir, 'demo/servers.json'), 'utf8')).servers).toHaveLength(5);
+
+    const text = out();
+    expect(text).toContain('Step 0 of 4: no policy\n');
+    expect(text).toContain('Step 1 of 4: Calico NetworkPolicy production/allow-api-access (the seed tutorial)\n');
+    expect(text).toContain('Step 4 of 4: Calico GlobalNetworkPolicy allow-frontend-egress, NetworkPolicy production/allow-database-ingress (Twill\'s, not in the tutorial)\n');
+    expect(text).toContain('  the probes agree with simulate (0.3 s after the apply)\n');
+    expect(text.match(/twill policy simulate agrees on every one/g)).toHaveLength(5);
+    expect(text).not.toContain('DISAGREE');
+    expect(text).toContain(`simulate it: twill policy simulate --cluster ${lab.dir}/demo/cluster.yaml --policies ${DEMO_POLICIES_DIR}01-allow-api-access.yaml --matrix\n`);
+    // Step 3: the L7 rule's pair is still denied at L3/L4 (web's egress).
+    expect(text).toContain('  default/web -> default/api:8080 GET /api/v1/products: no answer (timeout); CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule admits it\n');
+    // Step 4: it connects, and the path the rule refuses reaches the server: said, not hidden.
+    // Then how to go on, with the lab's own addresses.
+    expect(text).toContain('Explore\n  sudo twill lab exec production/frontend -- curl -s -m 2 http://10.244.0.11:8080/api/v1/products\n');
+    expect(text.endsWith('Tear down\n  sudo twill lab down\n')).toBe(true);
+    expect(text).toContain('  default/web -> default/api:8080 GET /admin/users: HTTP 200; CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule refuses it (an L7 proxy would answer 403; Twill enforces L3/L4 only, L7 is issue 14)\n');
+  });
+
+  it('says loudly when the dataplane never agrees with simulate, and goes on', async () => {
+    const pods = demoLabModel(1, 5);
+    const lab = labOf(pods);
+    const { system, apply } = standIn(pods, { from: 'production/frontend', to: 'production/api-server' });
+    const { io, out } = captureIo();
+    const report = await runDemonstration(lab, io, { system, apply, settleTimeoutMs: 1000 });
+    // Denied anyway at steps 2 and 3, so only steps 0, 1 and 4 disagree.
+    expect(report.steps.map((s) => s.agreedAfterMs)).toEqual([undefined, undefined, 250, 0, undefined]);
+    const text = out();
+    expect(text.match(/the probes still disagree with simulate 1 s after the apply/g)).toHaveLength(3);
+    expect(text).toContain('  !! production/frontend -> production/api-server:8080: the probe saw deny (timeout), simulate predicts allow (ingress: NetworkPolicy production/allow-api-access spec.ingress[0])\n');
+  });
+});
