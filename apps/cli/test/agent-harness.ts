@@ -24,7 +24,7 @@ export interface TestAgent {
   /** The API socket the CLI talks to (`--agent-socket`). */
   readonly apiSocket: string;
   readonly dataDir: string;
-  /** Its node name (unique per agent: `twt-cli-...`). */
+  /** Its node name, unique per agent: `twt-cli-` and 8 random characters. */
   readonly nodeName: string;
   readonly pid: number;
   /** A client on its API (errors reported as the `harness` command). */
@@ -53,7 +53,8 @@ function exited(child: ChildProcess): Promise<void> {
  */
 export async function startTestAgent(options: TestAgentOptions = {}): Promise<TestAgent> {
   const dir = await mkdtemp(join(tmpdir(), 'twt-cli-'));
-  const nodeName = `twt-cli-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  // Always 16 characters, so tables that show it keep their widths from run to run.
+  const nodeName = `twt-cli-${Math.random().toString(36).slice(2).padEnd(8, '0').slice(0, 8)}`;
   const apiSocket = join(dir, 'api.sock');
   const dataDir = join(dir, 'data');
   const config = {

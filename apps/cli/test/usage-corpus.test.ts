@@ -17,6 +17,8 @@ const FILES = {
 };
 const SIM = ['policy', 'simulate', '--cluster', 'cluster.yaml', '--policies', 'policies'];
 const PROBE = ['--from', 'x/a', '--to', 'y/b'];
+const KINDS = 'ippools, ipamblocks, endpoints, networkpolicies (netpol; Calico: cnetpol; Cilium: cnp), globalnetworkpolicies (gnp), ciliumclusterwidenetworkpolicies (ccnp), networksets, globalnetworksets, tiers, bgppeers, bgpconfigurations, nodes, namespaces, pods';
+const APPLY_KINDS = 'Namespace, Pod, NetworkPolicy, GlobalNetworkPolicy, NetworkSet, GlobalNetworkSet, Tier, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, Node, BGPPeer, BGPConfiguration, IPPool';
 
 const CORPUS: readonly [args: readonly string[], line: string][] = [
   [[], 'twill: a command is required: policy, cni, completion (see twill --help)'],
@@ -54,6 +56,31 @@ const CORPUS: readonly [args: readonly string[], line: string][] = [
   [['cni', 'add', 'mynet'], 'twill: cni add: NETNS: required argument missing (usage: twill cni add [options] <NETWORK> <NETNS>)'],
   [['cni', 'del', 'mynet', '/run/netns/a', 'extra'], 'twill: cni del: unexpected argument "extra" (usage: twill cni del [options] <NETWORK> <NETNS>)'],
   [['cni', 'add', 'mynet', '/run/netns/a', '-o', 'table'], 'twill: cni add: --output: must be one of json, yaml (got "table")'],
+  // status, get, describe, apply, delete: mistakes found before the agent is asked.
+  [['get'], 'twill: get: KIND: required argument missing (usage: twill get [options] <KIND> [NAME])'],
+  [['get', 'widgets'], `twill: get: KIND: unknown kind "widgets": expected one of ${KINDS}`],
+  [['get', 'ippools', '-n', 'x'], 'twill: get: --namespace: ippools are cluster-wide, not in a namespace: drop -n'],
+  [['describe', 'gnp', 'x', '-n', 'y'], 'twill: describe: --namespace: globalnetworkpolicies are cluster-wide, not in a namespace: drop -n'],
+  [['get', 'netpol', '-n', 'a', '-A'], 'twill: get: --all-namespaces: cannot be used with --namespace'],
+  [['get', 'netpol', 'web', '-A'], 'twill: get: --all-namespaces: cannot be used with a NAME ("web"): name its namespace with -n'],
+  [['get', 'netpol', '-n', 'Bad_NS'], 'twill: get: --namespace: "Bad_NS" is not a namespace name (lower-case letters, digits and \'-\')'],
+  [['get', 'ippools', '-o', 'xml'], 'twill: get: --output: must be one of table, wide, json, yaml (got "xml")'],
+  [['get', 'ippools', 'a', 'b'], 'twill: get: unexpected argument "b" (usage: twill get [options] <KIND> [NAME])'],
+  [['get', 'pool', '--agent-socket'], 'twill: get: --agent-socket: needs a value'],
+  [['status', '--agent-socket', ''], 'twill: status: --agent-socket: must be a path (got "")'],
+  [['status', '-o', 'xml'], 'twill: status: --output: must be one of table, wide, json, yaml (got "xml")'],
+  [['describe', 'ippool'], 'twill: describe: NAME: required argument missing (usage: twill describe [options] <KIND> <NAME>)'],
+  [['apply'], 'twill: apply: --filename: required: the files or folders to apply (-f FILE|DIR, or -f - for stdin)'],
+  [['apply', '-f', 'nope.yaml'], 'twill: apply: --filename: nope.yaml: no such file or folder'],
+  [['apply', '-f', 'bad/broken.yaml'], 'twill: apply: bad/broken.yaml:8: NetworkPolicy x/broken: spec.ingress[0].from[0].ipBlock.cidr: invalid CIDR "10.0.0.0/33"'],
+  [['apply', '-f', 'bad/syntax.yaml'], 'twill: apply: bad/syntax.yaml:3:1: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+  [['apply', '-f', 'bad/service.yaml'], `twill: apply: bad/service.yaml:2: Service x/web: kind: not a kind twill applies (it takes ${APPLY_KINDS})`],
+  [['apply', '-f', 'policies', '-n', 'y'], 'twill: apply: policies/deny.yaml:3: NetworkPolicy x/deny: metadata.namespace: "x" does not match --namespace "y"'],
+  [['apply', '-f', 'policies', '-o', 'table'], 'twill: apply: --output: must be one of json, yaml (got "table")'],
+  [['delete'], 'twill: delete: KIND: required: KIND NAME, or -f FILE|DIR|- (usage: twill delete KIND NAME [-n NS] | twill delete -f FILE)'],
+  [['delete', 'ippool'], 'twill: delete: NAME: required: which ippool to delete'],
+  [['delete', 'endpoints', 'x'], 'twill: delete: KIND: endpoints are read-only: the CNI plugin records them'],
+  [['delete', 'ippool', 'x', '-f', 'policies'], 'twill: delete: KIND: cannot be used with --filename (the documents name what to delete)'],
   [['completion'], 'twill: completion: SHELL: required argument missing (usage: twill completion [options] <SHELL>)'],
   [['completion', 'fish'], 'twill: completion: SHELL: must be one of bash, zsh (got "fish")'],
 ];
@@ -71,6 +98,26 @@ describe('mistaken invocations', () => {
       expect(run.code).toBe(2);
     });
   }
+
+  it('no agent on the socket: one line naming it, exit 1 (not a usage mistake)', async () => {
+    const line = (command: string, socket: string): string => `twill: ${command}: no agent at ${socket} (is twill-agent running? --agent-socket or TWILL_API_SOCKET)\n`;
+    expect(await twill(['status', '--agent-socket', '/nonexistent/api.sock'])).toEqual({ code: 1, stdout: '', stderr: line('status', '/nonexistent/api.sock') });
+    expect(await twill(['get', 'ippools'], { env: { TWILL_API_SOCKET: '/nonexistent/env.sock' } })).toEqual({ code: 1, stdout: '', stderr: line('get', '/nonexistent/env.sock') });
+    // Relative to the working directory; the flag beats the environment.
+    expect(await twill(['delete', 'ippool', 'x', '--agent-socket', 'run/api.sock'], { cwd: '/nonexistent', env: { TWILL_API_SOCKET: '/elsewhere.sock' } }))
+      .toEqual({ code: 1, stdout: '', stderr: line('delete', '/nonexistent/run/api.sock') });
+    expect(await twill(['apply', '-f', 'policies'], { files: FILES, env: { TWILL_API_SOCKET: '/nonexistent/api.sock' } })).toEqual({ code: 1, stdout: '', stderr: line('apply', '/nonexistent/api.sock') });
+  });
+
+  it('--help of status, get, describe, apply and delete: usage and examples on stdout, exit 0', async () => {
+    for (const command of ['status', 'get', 'describe', 'apply', 'delete']) {
+      const run = await twill([command, '--help']);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout).toMatch(new RegExp(`^Usage: twill ${command} `));
+      expect(run.stdout).toContain('--agent-socket <path>');
+      expect(run.stdout).toContain(`\nExamples:\n  twill ${command}`);
+    }
+  });
 
   it('CNI environment mistakes name the variable', async () => {
     const env = { NETCONFPATH: '/nowhere' };

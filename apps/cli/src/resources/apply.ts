@@ -37,7 +37,8 @@ export async function runApply(ctx: CommandContext, options: ApplyOptions): Prom
     if (item === undefined || !(error instanceof AgentApiError)) throw error;
     const field = error.body.field ?? '';
     const message = field !== '' && !error.body.message.includes(field) ? `${field}: ${error.body.message}` : error.body.message;
-    const text = `${describeDocument(item.doc)}: ${message} (the agent refused it; nothing was written)`;
+    const subject = describeDocument(item.doc);
+    const text = `${message.startsWith(`${subject}: `) ? '' : `${subject}: `}${message} (the agent refused it; nothing was written)`;
     if (error.status === 422) throw new UsageError(ctx.command, locate(item.doc, field), text, { cause: error });
     throw error;
   }

@@ -87,6 +87,13 @@ const CALICO_POLICY: readonly KindColumn<StoredResource>[] = [
   { header: 'EGRESS', wide: true, align: 'right', cell: (r) => rulesCount(r, 'egress') },
 ];
 
+// A global policy selects by namespace too (calicoctl shows only the selector; both decide).
+const CALICO_GLOBAL_POLICY: readonly KindColumn<StoredResource>[] = [
+  ...CALICO_POLICY.slice(0, 3),
+  { header: 'NAMESPACE SELECTOR', cell: at('spec.namespaceSelector', 'all()') },
+  ...CALICO_POLICY.slice(3),
+];
+
 const CILIUM_POLICY: readonly KindColumn<StoredResource>[] = [
   { header: 'ENDPOINT SELECTOR', cell: (r) => labelSelectorText(fieldAt(r, 'spec.endpointSelector') ?? fieldAt(r, 'spec.nodeSelector')) },
   { header: 'INGRESS', wide: true, align: 'right', cell: (r) => rulesCount(r, 'ingress') },
@@ -108,7 +115,7 @@ export const RESOURCE_COLUMNS: Readonly<Record<string, readonly KindColumn<Store
     { header: 'EGRESS', wide: true, align: 'right', cell: (r) => rulesCount(r, 'egress') },
   ],
   'networkpolicies.projectcalico.org': CALICO_POLICY,
-  'globalnetworkpolicies.projectcalico.org': CALICO_POLICY,
+  'globalnetworkpolicies.projectcalico.org': CALICO_GLOBAL_POLICY,
   'networksets.projectcalico.org': NETWORK_SET,
   'globalnetworksets.projectcalico.org': NETWORK_SET,
   'tiers.projectcalico.org': [{ header: 'ORDER', align: 'right', cell: at('spec.order') }],

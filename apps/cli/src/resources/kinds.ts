@@ -135,7 +135,7 @@ export function findKind(text: string): CliKind | undefined {
 export function kindOfDocument(apiVersion: string, kind: string): CliKind | { readonly problem: string; readonly field: 'kind' | 'apiVersion' } {
   const candidates = CLI_KINDS.filter((k) => k.kind === kind && k.source === 'resource');
   if (candidates.length === 0) {
-    return { field: 'kind', problem: `unknown kind ${JSON.stringify(kind)}: twill apply takes ${[...new Set(CLI_KINDS.filter((k) => k.source === 'resource').map((k) => k.kind))].join(', ')}` };
+    return { field: 'kind', problem: `not a kind twill applies (it takes ${[...new Set(CLI_KINDS.filter((k) => k.source === 'resource').map((k) => k.kind))].join(', ')})` };
   }
   const match = candidates.find((k) => k.apiVersions.includes(apiVersion));
   if (match === undefined) {
