@@ -170,6 +170,7 @@ export {
   type ConnectTarget,
   type IncomingConnection,
   type IncomingHandler,
+  type PeerSocketOptions,
   type SpeakerClock,
   type SpeakerTransport,
   unmapAddress,

@@ -76,12 +76,19 @@ export class PeerRuntime {
 
 /**
  * Why a connection attempt got no answer, in words: a peer with a TCP MD5 password on
- * one side only, or a different one, never answers (its kernel drops the segments).
+ * one side only, or a different one, never answers (its kernel drops the segments); with
+ * TTL security here, a peer that does not send TTL 255 is never heard.
  */
 export function describeConnectTimeout(peer: SpeakerPeerConfig, seconds: number, attempts: number): string {
   const where = `peer ${peer.address} port ${peer.port ?? 179}`;
   const base = `no answer from ${where} within ${seconds} s (${attempts} attempt${attempts === 1 ? '' : 's'})`;
-  return peer.md5Password === undefined
-    ? `${base}: the peer is down, unreachable, filtered, or expects a TCP MD5 password or TTL security`
-    : `${base}: TCP MD5 is configured, and a wrong password (or none on the peer) looks exactly like this: the peer's kernel drops the segments without a reply`;
+  if (peer.md5Password !== undefined) {
+    return `${base}: TCP MD5 is configured, and a wrong password (or none on the peer) looks exactly like this: the peer's kernel drops the segments without a reply`;
+  }
+  if (peer.ttlSecurity !== undefined) {
+    // RFC 5082 §3: this side drops whatever arrives with less; a peer without TTL security sends 64, or 1 for eBGP.
+    const least = 256 - peer.ttlSecurity.hops;
+    return `${base}: TTL security is configured, so this node drops the peer's packets unless they arrive with TTL ${least} or more; a peer without TTL security (BIRD: \`ttl security on\`) sends less and looks exactly like this`;
+  }
+  return `${base}: the peer is down, unreachable, filtered, or expects a TCP MD5 password or TTL security`;
 }

@@ -40,6 +40,22 @@ export interface ConnectTarget {
   readonly minTtl?: number;
 }
 
+/**
+ * What a listening transport must know of a configured peer before the peer connects:
+ * its TCP MD5 key goes on the listening socket (RFC 2385 §3: the peer's signed SYN is
+ * checked there), its TTL settings on the connections accepted from it.
+ */
+export interface PeerSocketOptions {
+  /** The peer's address. */
+  readonly address: string;
+  /** As {@link ConnectTarget.md5Password}. */
+  readonly md5Password?: string;
+  /** As {@link ConnectTarget.ttl}. */
+  readonly ttl?: number;
+  /** As {@link ConnectTarget.minTtl}. */
+  readonly minTtl?: number;
+}
+
 /** What a transport reports about one connection. Each callback is called from a fresh task, never re-entrantly. */
 export interface ConnectionEvents {
   /** An outgoing connection is up (not called for accepted ones). */
@@ -76,6 +92,14 @@ export interface SpeakerTransport {
   connect(target: ConnectTarget, events: ConnectionEvents): Connection;
   /** Starts accepting connections, when the transport listens. */
   listen?(accept: IncomingHandler): Promise<void>;
+  /**
+   * A peer was configured (before or after `listen`): a listening transport puts its
+   * TCP MD5 key on the listener and applies its TTL settings to the connections it
+   * accepts from it. A transport that cannot set a password or TTL must throw.
+   */
+  addPeer?(peer: PeerSocketOptions): void;
+  /** A peer given to `addPeer` was removed: its key leaves the listener. */
+  removePeer?(address: string): void;
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
 }

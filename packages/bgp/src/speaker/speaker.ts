@@ -143,6 +143,7 @@ export class BgpSpeaker {
   /**
    * Adds a neighbour; it starts at once when the speaker runs.
    * @throws {BgpInvalidArgument} when the address is empty or already configured, or the TTL options are invalid.
+   * @throws what the transport's `addPeer` throws (a password or TTL it cannot set).
    */
   addPeer(config: SpeakerPeerConfig): void {
     const id = peerId(config.address);
@@ -158,6 +159,11 @@ export class BgpSpeaker {
       ...(config.holdTime === undefined ? {} : { holdTime: config.holdTime }),
       ...(config.keepaliveTime === undefined ? {} : { keepaliveTime: config.keepaliveTime }),
       ...(config.connectRetryTime === undefined ? {} : { connectRetryTime: config.connectRetryTime }),
+    });
+    this.options.transport.addPeer?.({
+      address: config.address,
+      ...(config.md5Password === undefined ? {} : { md5Password: config.md5Password }),
+      ...ttlOptions(config),
     });
     const peer = new PeerRuntime(config, id, fsm);
     this.peerMap.set(config.address, peer);
@@ -181,6 +187,7 @@ export class BgpSpeaker {
     peer.connection = undefined;
     this.restart.forgetDeferred(peer);
     this.peerMap.delete(address);
+    this.options.transport.removePeer?.(address);
     if (peer.inRib) {
       this.rib.removePeer(peer.id);
       // Now rather than after the flush delay: the caller may reuse the address at once.

@@ -4,7 +4,7 @@
 import net from 'node:net';
 
 import { BgpInvalidArgument } from '../../errors.js';
-import { type Connection, type ConnectionEvents, type ConnectTarget, type IncomingHandler, type SpeakerTransport, unmapAddress } from '../ports.js';
+import { type Connection, type ConnectionEvents, type ConnectTarget, type IncomingHandler, type PeerSocketOptions, type SpeakerTransport, unmapAddress } from '../ports.js';
 
 /** Options of {@link createTcpTransport}. */
 export interface TcpTransportOptions {
@@ -19,12 +19,21 @@ export interface TcpTransportOptions {
    */
   readonly socketFactory?: (target: ConnectTarget) => net.Socket;
   /**
-   * Called on each outgoing socket before it connects, and on each accepted one. For
-   * RFC 2385 TCP MD5, set the key with `setTcpMd5(fd, ...)` from `@twill/sys` on the fd
-   * given to `socketFactory` (outgoing) and on the listener made by `serverFactory`
-   * (incoming: the key must be on the listening socket before the peer connects).
+   * Called on each outgoing socket before it connects, and on each accepted one with the
+   * options of the peer it comes from (given to `addPeer`; the address and port alone for
+   * a stranger): for TTL security an accepted connection needs the peer's `ttl` and
+   * `minTtl` (`setTtl`, `setMinTtl` from `@twill/sys` on the socket's fd).
    */
   readonly configureSocket?: (socket: net.Socket, target: ConnectTarget) => void;
+  /**
+   * The socket options port of the listener: called for each configured peer once the
+   * server listens, and for each peer added (`removed` false) or removed (true) while it
+   * does. It must put the peer's TCP MD5 key on the listening socket (`setTcpMd5` from
+   * `@twill/sys`; RFC 2385 §3: the peer's signed SYN finds it there) or take it off, and
+   * with TTL security make the listener send its SYN-ACKs with TTL 255 (`setTtl`).
+   * Without it, peers with a password or TTL settings are refused by `addPeer`.
+   */
+  readonly configureListener?: (server: net.Server, peer: PeerSocketOptions, removed: boolean) => void;
   /** Creates the listening server, e.g. to listen inside a network namespace. Default `net.createServer()`. */
   readonly serverFactory?: () => net.Server;
   /** Milliseconds a closed connection may take to send what is queued (a NOTIFICATION) before it is cut (default 1000). */
@@ -84,7 +93,24 @@ export function createTcpTransport(options: TcpTransportOptions = {}): SpeakerTr
   const sockets = new Set<net.Socket>();
   const lingerMs = options.lingerMs ?? 1000;
   let server: net.Server | undefined;
+  let listening = false;
+  const peers = new Map<string, PeerSocketOptions>();
   return {
+    addPeer(peer) {
+      const secured = peer.md5Password !== undefined || peer.ttl !== undefined || peer.minTtl !== undefined;
+      if (secured && options.listen && !options.configureListener) {
+        // A peer that connects to us would find no key on the listener: refuse rather than half work.
+        throw new BgpInvalidArgument(`peer ${peer.address} has a TCP MD5 password or TTL settings, but the transport has no configureListener to set them on the listener`);
+      }
+      peers.set(peer.address, peer);
+      if (listening && server) options.configureListener?.(server, peer, false);
+    },
+    removePeer(address) {
+      const peer = peers.get(address);
+      if (!peer) return;
+      peers.delete(address);
+      if (listening && server) options.configureListener?.(server, peer, true);
+    },
     connect(target, events) {
       if (target.md5Password !== undefined && !options.socketFactory) {
         // Connecting without the key would only look like an unreachable peer.
@@ -106,7 +132,8 @@ export function createTcpTransport(options: TcpTransportOptions = {}): SpeakerTr
       server = s;
       s.on('connection', (socket) => {
         const remoteAddress = unmapAddress(socket.remoteAddress ?? '');
-        options.configureSocket?.(socket, { address: remoteAddress, port: socket.remotePort ?? 0 });
+        const peer = peers.get(remoteAddress);
+        options.configureSocket?.(socket, { ...peer, address: remoteAddress, port: socket.remotePort ?? 0 });
         const connection = wrap(socket, undefined, lingerMs, sockets);
         const events = accept({ remoteAddress, connection });
         if (events) connection.attach(events);
@@ -119,12 +146,15 @@ export function createTcpTransport(options: TcpTransportOptions = {}): SpeakerTr
           resolve();
         });
       });
+      listening = true;
+      for (const peer of peers.values()) options.configureListener?.(s, peer, false);
     },
     async close() {
       for (const socket of sockets) socket.destroy();
       sockets.clear();
       const s = server;
       server = undefined;
+      listening = false;
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
     },
   };
