@@ -71,6 +71,7 @@ describe.skipIf(reason)(`twill-agent on a scratch node as root${reason ? ` (skip
         'nodeName: node-a',
         `dataDir: ${lab.dataDir}`,
         `agentSocket: ${lab.socketPath}`,
+        `api: {socket: ${join(lab.dir, 'api.sock')}}`,
         'network: twill-test',
         'dataplane: nftables',
         `nodeAddresses: {ipv4: ${NODE_ADDRESS}/24}`,

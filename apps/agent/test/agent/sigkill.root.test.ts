@@ -50,6 +50,7 @@ async function startAgent(lab: NodeLab): Promise<ChildProcess> {
       'nodeName: node-a',
       `dataDir: ${lab.dataDir}`,
       `agentSocket: ${lab.socketPath}`,
+      `api: {socket: ${join(lab.dir, 'api.sock')}}`,
       'network: twill-test',
       'dataplane: nftables',
       'routing: none',
