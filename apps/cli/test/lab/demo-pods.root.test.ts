@@ -1,4 +1,4 @@
-// The demonstration's pod servers and prober on the real kernel, without a lab: three
+// The demonstration's pod servers (each also its pod's prober) on the real kernel, without a lab: three
 // scratch "pods" (frontend, api-server, database) on a bridge in a scratch hub namespace,
 // the servers started as `lab up` starts them, one nftables rule in the database's
 // namespace dropping the frontend's connections to 5432. The matrix must show exactly
@@ -19,6 +19,7 @@ import { buildMatrix, demoFiles, probeMatrix, startDemoServers } from '../../src
 import { renderMatrix } from '../../src/lab/demo/matrix.js';
 import { demoLabPods } from '../../src/lab/demo/roles.js';
 import { nodeDemoSystem, stopServersOf } from '../../src/lab/demo/sys/system.js';
+import { type ServerRecord } from '../../src/lab/demo/system-port.js';
 
 const reason = rootSkipReason('runs pod servers in scratch network namespaces');
 
@@ -81,7 +82,7 @@ describe.skipIf(reason)(`demonstration pods on the real kernel${reason ? ` (skip
       input: `table inet twt_demo {\n  chain input {\n    type filter hook input priority 0;\n    ip saddr ${frontend.address} tcp dport 5432 drop\n  }\n}\n`,
     });
 
-    const observed = await probeMatrix(lab, system, 800);
+    const observed = await probeMatrix(lab, servers, system, 800);
     expect(observed.map((o) => `${o.from} -> ${o.to}:${o.port} ${o.observed}${o.detail === undefined ? '' : ` (${o.detail})`}`)).toEqual([
       'production/frontend -> production/api-server:8080 allow',
       'production/frontend -> production/database:5432 deny (timeout)',
@@ -105,8 +106,8 @@ describe.skipIf(reason)(`demonstration pods on the real kernel${reason ? ` (skip
     const dir = mkdtempSync(join(tmpdir(), 'twt-demo-'));
     dirs.push(dir);
     const system = nodeDemoSystem();
-    await startDemoServers(lab, dir, system);
-    const [products, admin, missing, page] = await system.probe(frontend.netns, [
+    const [fromFrontend] = await startDemoServers(lab, dir, system);
+    const [products, admin, missing, page] = await system.probe(fromFrontend as ServerRecord, [
       { address: apiServer.address, port: 8080, http: { path: '/api/v1/products' } },
       { address: apiServer.address, port: 8080, http: { path: '/admin/users' } },
       { address: apiServer.address, port: 8080, http: { path: '/nothing' } },

@@ -51,10 +51,10 @@ function standIn(pods: LabPod[], broken?: { from: string; to: string }) {
   let probeCalls = 0;
   const system: DemoSystem = {
     policiesDir: DEMO_POLICIES_DIR,
-    startServer: async ({ netns, pod, role, port }) => ({ netns, pod, role, port, pid: 1000 + pods.findIndex((p) => p.netns === netns) }),
-    async probe(netns, probes) {
+    startServer: async ({ netns, pod, role, port, controlSocket }) => ({ netns, pod, role, port, controlSocket, pid: 1000 + pods.findIndex((p) => p.netns === netns) }),
+    async probe(server, probes) {
       probeCalls += 1;
-      const from = byNetns.get(netns) as LabPod;
+      const from = byNetns.get(server.netns) as LabPod;
       const snapshot = engineSnapshot(clusterYaml, enforced);
       return probes.map((p): PodProbeResult => {
         const to = byAddress.get(p.address) as LabPod;

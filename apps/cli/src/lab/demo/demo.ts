@@ -90,9 +90,9 @@ export interface DemoReport {
 }
 
 /** The demonstration's files in a lab's folder. */
-export function demoFiles(labDir: string): { dir: string; snapshot: string; servers: string; logs: string } {
+export function demoFiles(labDir: string): { dir: string; snapshot: string; servers: string; logs: string; sockets: string } {
   const dir = posix.join(labDir, 'demo');
-  return { dir, snapshot: posix.join(dir, 'cluster.yaml'), servers: posix.join(dir, 'servers.json'), logs: posix.join(dir, 'logs') };
+  return { dir, snapshot: posix.join(dir, 'cluster.yaml'), servers: posix.join(dir, 'servers.json'), logs: posix.join(dir, 'logs'), sockets: posix.join(dir, 'probe') };
 }
 
 const podName = (pod: Pick<LabPod, 'namespace' | 'name'>): string => `${pod.namespace}/${pod.name}`;
@@ -112,7 +112,11 @@ function rolePods(pods: readonly LabPod[]): { pod: LabPod; role: string; port: n
 export async function startDemoServers(pods: readonly LabPod[], labDir: string, system: DemoSystem): Promise<ServerRecord[]> {
   const files = demoFiles(labDir);
   const settled = await Promise.allSettled(rolePods(pods).map(({ pod, role, port }) =>
-    system.startServer({ netns: pod.netns, pod: podName(pod), role, port, logFile: posix.join(files.logs, `${pod.namespace}.${pod.name}.log`) })));
+    system.startServer({
+      netns: pod.netns, pod: podName(pod), role, port,
+      controlSocket: posix.join(files.sockets, `${pod.namespace}.${pod.name}.sock`),
+      logFile: posix.join(files.logs, `${pod.namespace}.${pod.name}.log`),
+    })));
   const servers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   await system.writeText(files.servers, `${JSON.stringify({ servers }, null, 2)}\n`);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -129,13 +133,23 @@ export interface ObservedProbe {
   readonly detail?: string;
 }
 
-/** Probes every ordered pair of role pods on the target's port: one prober per source pod, all at once. */
-export async function probeMatrix(pods: readonly LabPod[], system: DemoSystem, timeoutMs: number): Promise<ObservedProbe[]> {
+// The server of a pod: it probes from inside the pod.
+function serverOf(servers: readonly ServerRecord[], pod: LabPod): ServerRecord {
+  const server = servers.find((s) => s.pod === podName(pod));
+  if (server === undefined) throw new Error(`no server runs in ${podName(pod)}`);
+  return server;
+}
+
+/**
+ * Probes every ordered pair of role pods on the target's port: each source pod's
+ * server makes its row's connections at once, all rows at once.
+ */
+export async function probeMatrix(pods: readonly LabPod[], servers: readonly ServerRecord[], system: DemoSystem, timeoutMs: number): Promise<ObservedProbe[]> {
   const roles = rolePods(pods);
   const perSource = await Promise.all(roles.map(async ({ pod: from }) => {
     const targets = roles.filter(({ pod }) => pod !== from);
     const probes: PodProbe[] = targets.map(({ pod, port }) => ({ address: pod.address, port }));
-    const results = await system.probe(from.netns, probes, timeoutMs);
+    const results = await system.probe(serverOf(servers, from), probes, timeoutMs);
     return targets.map(({ pod, port }, i): ObservedProbe => {
       const result = results[i];
       const connected = result?.connected === true;
@@ -181,7 +195,7 @@ export function buildMatrix(pods: readonly LabPod[], observed: readonly Observed
 export const HTTP_PROBE_PATHS = ['/api/v1/products', '/admin/users'] as const;
 
 // HTTP GETs between the pairs an L7 rule applies to, and what that rule would decide.
-async function l7Lines(pods: readonly LabPod[], clusterYaml: string, documents: readonly unknown[], system: DemoSystem, timeoutMs: number, style: Style): Promise<string[]> {
+async function l7Lines(pods: readonly LabPod[], servers: readonly ServerRecord[], clusterYaml: string, documents: readonly unknown[], system: DemoSystem, timeoutMs: number, style: Style): Promise<string[]> {
   const snapshot = engineSnapshot(clusterYaml, documents);
   const roles = rolePods(pods);
   const pairs = roles.flatMap(({ pod: from }) => roles.flatMap(({ pod: to, role, port }) => {
@@ -191,7 +205,7 @@ async function l7Lines(pods: readonly LabPod[], clusterYaml: string, documents: 
   }));
   const lines: string[] = [];
   for (const { from, to, port, rules } of pairs) {
-    const results = await system.probe(from.netns, HTTP_PROBE_PATHS.map((path) => ({ address: to.address, port, http: { path } })), timeoutMs);
+    const results = await system.probe(serverOf(servers, from), HTTP_PROBE_PATHS.map((path) => ({ address: to.address, port, http: { path } })), timeoutMs);
     HTTP_PROBE_PATHS.forEach((path, i) => {
       const result = results[i];
       const l7Allows = httpRequestAllowed(rules.rules, { method: 'GET', path });
@@ -208,10 +222,10 @@ async function l7Lines(pods: readonly LabPod[], clusterYaml: string, documents: 
  * Probes until the matrix agrees with `predicted` or `settleTimeoutMs` has passed since
  * `since`; returns the last matrix and when it agreed.
  */
-async function settle(pods: readonly LabPod[], predicted: ReadonlyMap<string, PredictedProbe>, since: number, options: { probeTimeoutMs: number; settleTimeoutMs: number; system: DemoSystem }): Promise<{ matrix: ConnectivityMatrix; agreedAfterMs: number | undefined }> {
+async function settle(pods: readonly LabPod[], servers: readonly ServerRecord[], predicted: ReadonlyMap<string, PredictedProbe>, since: number, options: { probeTimeoutMs: number; settleTimeoutMs: number; system: DemoSystem }): Promise<{ matrix: ConnectivityMatrix; agreedAfterMs: number | undefined }> {
   const { system } = options;
   for (;;) {
-    const matrix = buildMatrix(pods, await probeMatrix(pods, system, options.probeTimeoutMs), predicted);
+    const matrix = buildMatrix(pods, await probeMatrix(pods, servers, system, options.probeTimeoutMs), predicted);
     const elapsed = system.now() - since;
     if (disagreements(matrix).length === 0) return { matrix, agreedAfterMs: elapsed };
     if (elapsed >= options.settleTimeoutMs) return { matrix, agreedAfterMs: undefined };
@@ -259,10 +273,10 @@ export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions
       for (const problem of problems) write(`  ${style.bold(style.bad(`!! ${problem}`))}\n`);
     }
     const predicted = await predictMatrix(io, files.snapshot, applied);
-    const { matrix, agreedAfterMs } = await settle(lab.pods, predicted, started, { system, probeTimeoutMs, settleTimeoutMs });
+    const { matrix, agreedAfterMs } = await settle(lab.pods, servers, predicted, started, { system, probeTimeoutMs, settleTimeoutMs });
     write(`  ${agreedAfterMs === undefined ? style.bad(`the probes still disagree with simulate ${(settleTimeoutMs / 1000).toFixed(0)} s after the apply`) : `the probes agree with simulate (${(agreedAfterMs / 1000).toFixed(1)} s after the apply)`}\n\n`);
     write(renderMatrix(matrix, style));
-    const http = await l7Lines(lab.pods, clusterYaml, documents, system, probeTimeoutMs, style);
+    const http = await l7Lines(lab.pods, servers, clusterYaml, documents, system, probeTimeoutMs, style);
     if (http.length > 0) write(`\nHTTP probes where an L7 rule applies:\n${http.join('\n')}\n`);
     if (applied.length > 0) write(`${style.dim(`simulate it: twill policy simulate --cluster ${files.snapshot} --policies ${applied.join(' ')} --matrix`)}\n`);
     reports.push({ step, matrix, agreedAfterMs });

@@ -26,6 +26,8 @@ export interface ServerRecord {
   readonly role: string;
   readonly port: number;
   readonly netns: string;
+  /** The Unix socket its prober answers on (pod-server.mjs), on the host's file system. */
+  readonly controlSocket: string;
   readonly pid: number;
   /** The process's start time (field 22 of /proc/PID/stat), so a recycled PID is not taken for it. */
   readonly startTime?: string;
@@ -35,10 +37,10 @@ export interface ServerRecord {
 export interface DemoSystem {
   /** The folder of the step policy files (absolute). */
   readonly policiesDir: string;
-  /** Starts a role's server in a pod's namespace; resolves once it listens. */
-  startServer(options: { netns: string; pod: string; role: string; port: number; logFile: string }): Promise<ServerRecord>;
-  /** Runs every probe from one pod's namespace at once, each bounded by `timeoutMs`; results in order. */
-  probe(netns: string, probes: readonly PodProbe[], timeoutMs: number): Promise<PodProbeResult[]>;
+  /** Starts a role's server (and prober) in a pod's namespace; resolves once both listen. */
+  startServer(options: { netns: string; pod: string; role: string; port: number; controlSocket: string; logFile: string }): Promise<ServerRecord>;
+  /** Has a pod's server run every probe from inside its namespace at once, each bounded by `timeoutMs`; results in order. */
+  probe(server: ServerRecord, probes: readonly PodProbe[], timeoutMs: number): Promise<PodProbeResult[]>;
   writeText(path: string, text: string): Promise<void>;
   readText(path: string): Promise<string>;
   sleep(ms: number): Promise<void>;

@@ -1,21 +1,30 @@
-// A pod's server in the lab's demonstration, run inside the pod's network namespace
-// (`ip netns exec NS node pod-server.mjs ROLE PORT POD`). Node built-ins only.
+// A pod's server and prober in the lab's demonstration, run inside the pod's network
+// namespace (`ip netns exec NS node pod-server.mjs ROLE PORT POD CONTROL_SOCKET`).
+// Node built-ins only.
 //   frontend    HTTP: a small page on every path
 //   api-server  HTTP: the JSON API under /api/v1/ (products, orders, health) and /admin/users,
 //   api         a path an L7 rule allowing only /api/v1/.* would refuse
 //   database    TCP: one greeting line, then it closes
-// When it listens it prints one JSON line on stdout ({"listening":PORT,...}) and then
+// The prober: on CONTROL_SOCKET, a Unix socket on the host's file system (reachable from
+// outside the pod's network namespace), a client sends one JSON line
+//   {"timeoutMs":N,"probes":[{"address":"10.244.0.5","port":8080,"http":{"path":"/api/v1/products"}}]}
+// and gets one line back, the results in the order of the probes:
+//   {"results":[{"connected":bool,"error"?:"timeout"|"ECONNREFUSED"|...,"status"?:200,"body"?:"..."}]}
+// Every probe runs at once from inside the pod (a TCP connect, or one HTTP GET), each
+// bounded by timeoutMs: a whole row of the matrix takes one timeout at most.
+// When both listen it prints one JSON line on stdout ({"listening":PORT,...}) and then
 // never writes to stdout again: whoever started it may close the pipe and go.
 // SIGTERM or SIGINT closes the server and exits 0.
 
 import * as http from 'node:http';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 
-const [role, portText, pod] = process.argv.slice(2);
+const [role, portText, pod, controlSocket] = process.argv.slice(2);
 const port = Number(portText);
 const ROLES = ['frontend', 'api-server', 'api', 'database'];
-if (!ROLES.includes(role) || !Number.isInteger(port) || port < 1 || port > 65535 || !pod) {
-  process.stderr.write(`usage: pod-server.mjs ${ROLES.join('|')} PORT NAMESPACE/POD (got ${process.argv.slice(2).join(' ')})\n`);
+if (!ROLES.includes(role) || !Number.isInteger(port) || port < 1 || port > 65535 || !pod || !controlSocket) {
+  process.stderr.write(`usage: pod-server.mjs ${ROLES.join('|')} PORT NAMESPACE/POD CONTROL_SOCKET (got ${process.argv.slice(2).join(' ')})\n`);
   process.exit(2);
 }
 process.title = `twill-lab-${role} ${pod}`;
@@ -56,19 +65,86 @@ const server = role === 'database'
   })
   : http.createServer(role === 'frontend' ? frontend : api);
 
-server.on('error', (error) => {
-  process.stderr.write(`pod-server ${pod}: ${error.message}\n`);
-  process.exit(1);
+// The prober.
+function connect(address, port, timeoutMs) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: address, port });
+    const done = (result) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => done({ connected: false, error: 'timeout' }), timeoutMs);
+    socket.once('connect', () => done({ connected: true }));
+    socket.once('error', (error) => done({ connected: false, error: error.code ?? error.message }));
+  });
+}
+
+function get(address, port, path, timeoutMs) {
+  return new Promise((resolve) => {
+    let connected = false;
+    const req = http.get({ host: address, port, path, agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { body += chunk; });
+      res.on('end', () => resolve({ connected: true, status: res.statusCode, body: body.slice(0, 200) }));
+      res.on('error', (error) => resolve({ connected: true, error: error.code ?? error.message }));
+    });
+    req.once('socket', (socket) => socket.once('connect', () => { connected = true; }));
+    req.once('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+    req.once('error', (error) => resolve({ connected, error: error.code ?? error.message }));
+  });
+}
+
+function probe(line) {
+  const input = JSON.parse(line);
+  const timeoutMs = Number(input.timeoutMs ?? 1000);
+  return Promise.all((input.probes ?? []).map((p) => (p.http === undefined
+    ? connect(p.address, p.port, timeoutMs)
+    : get(p.address, p.port, p.http.path, timeoutMs))));
+}
+
+const control = net.createServer((client) => {
+  let buffer = '';
+  let asked = false;
+  client.setEncoding('utf8');
+  client.on('error', () => undefined);
+  client.on('data', (chunk) => {
+    buffer += chunk;
+    const end = buffer.indexOf('\n');
+    if (end < 0 || asked) return;
+    asked = true;
+    probe(buffer.slice(0, end))
+      .then((results) => client.end(`${JSON.stringify({ results })}\n`))
+      .catch((error) => client.end(`${JSON.stringify({ error: error instanceof Error ? error.message : String(error) })}\n`));
+  });
 });
-server.listen(port, () => {
-  process.stdout.write(`${JSON.stringify({ listening: port, role, pod, pid: process.pid })}\n`);
-});
+
+for (const s of [server, control]) {
+  s.on('error', (error) => {
+    process.stderr.write(`pod-server ${pod}: ${error.message}\n`);
+    process.exit(1);
+  });
+}
+// A socket file left by a server that was killed would refuse the bind.
+fs.rmSync(controlSocket, { force: true });
+let listening = 0;
+function ready() {
+  listening += 1;
+  // Whoever may connect may make connections from inside the pod: root only.
+  if (listening === 2) fs.chmodSync(controlSocket, 0o600);
+  if (listening === 2) process.stdout.write(`${JSON.stringify({ listening: port, control: controlSocket, role, pod, pid: process.pid })}\n`);
+}
+server.listen(port, ready);
+control.listen(controlSocket, ready);
 // Whoever started us may be gone: writing to a closed pipe must not kill the server.
 process.stdout.on('error', () => undefined);
 
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {
     server.close();
+    control.close();
+    fs.rmSync(controlSocket, { force: true });
     process.exit(0);
   });
 }

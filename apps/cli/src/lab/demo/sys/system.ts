@@ -1,10 +1,12 @@
-// The demonstration's contact with the machine: the pod servers and the prober run inside
-// pods' network namespaces (`ip netns exec NS node PROGRAM ...`), the demonstration's
-// files, and the servers' PIDs for `lab down`.
+// The demonstration's contact with the machine: a server per pod, run inside the pod's
+// network namespace (`ip netns exec NS node pod-server.mjs ...`), which is also the pod's
+// prober (asked over a Unix socket); the demonstration's files; the servers' PIDs for
+// `lab down`.
 
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,8 +23,6 @@ export const DEMO_POLICIES_DIR = fileURLToPath(new URL('policies/', SRC_DEMO));
 
 /** The pod server's program (pod-server.mjs). */
 export const POD_SERVER_PROGRAM = program('pod-server.mjs');
-/** The prober's program (pod-probe.mjs). */
-export const POD_PROBE_PROGRAM = program('pod-probe.mjs');
 
 /** The start time of a process (field 22 of /proc/PID/stat), so a recycled PID is not taken for it. */
 async function startTimeOf(pid: number): Promise<string | undefined> {
@@ -35,18 +35,18 @@ async function startTimeOf(pid: number): Promise<string | undefined> {
 }
 
 /**
- * Starts a pod server in `netns` and resolves with its record once it listens. The
- * server runs on after this process exits (its own session; stdout closed after its
- * first line; stderr appended to `logFile`).
+ * Starts a pod server in `netns` and resolves with its record once it listens on `port`
+ * and its prober on `controlSocket`. The server runs on after this process exits (its
+ * own session; stdout closed after its first line; stderr appended to `logFile`).
  * @throws Error with the server's stderr when it exits or does not listen within `timeoutMs`.
  */
-export function startPodServer(options: { netns: string; pod: string; role: string; port: number; logFile: string; timeoutMs?: number }): Promise<ServerRecord> {
-  const { netns, pod, role, port, logFile } = options;
+export function startPodServer(options: { netns: string; pod: string; role: string; port: number; controlSocket: string; logFile: string; timeoutMs?: number }): Promise<ServerRecord> {
+  const { netns, pod, role, port, controlSocket, logFile } = options;
   return new Promise((resolve, reject) => {
-    void mkdir(dirname(logFile), { recursive: true }).then(() => {
+    void Promise.all([mkdir(dirname(logFile), { recursive: true }), mkdir(dirname(controlSocket), { recursive: true })]).then(() => {
       const log = openSync(logFile, 'a');
       // `ip netns exec` execs the program, so the child's PID is the server's.
-      const child = spawn('ip', ['netns', 'exec', netns, process.execPath, POD_SERVER_PROGRAM, role, String(port), pod], {
+      const child = spawn('ip', ['netns', 'exec', netns, process.execPath, POD_SERVER_PROGRAM, role, String(port), pod, controlSocket], {
         detached: true,
         stdio: ['ignore', 'pipe', log],
       });
@@ -76,28 +76,42 @@ export function startPodServer(options: { netns: string; pod: string; role: stri
         if (!out.includes('\n')) return;
         const pid = child.pid as number;
         child.removeAllListeners('exit');
-        void startTimeOf(pid).then((startTime) => finish(undefined, { pod, role, port, netns, pid, ...(startTime === undefined ? {} : { startTime }) }));
+        void startTimeOf(pid).then((startTime) => finish(undefined, { pod, role, port, netns, controlSocket, pid, ...(startTime === undefined ? {} : { startTime }) }));
       });
     }).catch((error: unknown) => reject(error instanceof Error ? error : new Error(String(error))));
   });
 }
 
-/** Runs the prober in `netns` with every probe at once. @throws Error when it cannot run or answers no result list. */
-export function probeFromNetns(netns: string, probes: readonly PodProbe[], timeoutMs: number): Promise<PodProbeResult[]> {
-  const input = JSON.stringify({ timeoutMs, probes });
+/**
+ * Asks the server of a pod to run `probes` from inside its namespace, all at once.
+ * @throws Error when its control socket does not answer with a result per probe.
+ */
+export function probeThroughServer(server: ServerRecord, probes: readonly PodProbe[], timeoutMs: number): Promise<PodProbeResult[]> {
   return new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', netns, process.execPath, POD_PROBE_PROGRAM, input], { timeout: timeoutMs + 15_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error !== null) {
-        reject(new Error(`the prober in ${netns} failed: ${(stderr.trim() || error.message).split('\n')[0] ?? ''}`, { cause: error }));
-        return;
-      }
+    const socket = connect(server.controlSocket);
+    let answer = '';
+    const fail = (what: string): void => {
+      socket.destroy();
+      reject(new Error(`the prober of ${server.pod} (${server.controlSocket}) ${what}`));
+    };
+    // The server bounds every probe by timeoutMs; this bounds a server that hangs.
+    socket.setTimeout(timeoutMs + 10_000, () => fail(`did not answer within ${timeoutMs + 10_000} ms`));
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(`${JSON.stringify({ timeoutMs, probes })}\n`));
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on('error', (error) => fail(`cannot be reached: ${error.message}`));
+    socket.on('end', () => {
       try {
-        const answer = JSON.parse(stdout) as { results?: PodProbeResult[] };
-        if (!Array.isArray(answer.results) || answer.results.length !== probes.length) throw new Error(`expected ${probes.length} results`);
-        resolve(answer.results);
-      } catch (parseError) {
-        reject(new Error(`the prober in ${netns} answered ${JSON.stringify(stdout.slice(0, 120))}: ${parseError instanceof Error ? parseError.message : String(parseError)}`));
+        const parsed = JSON.parse(answer) as { results?: PodProbeResult[]; error?: string };
+        if (parsed.error !== undefined) return fail(`failed: ${parsed.error}`);
+        if (!Array.isArray(parsed.results) || parsed.results.length !== probes.length) return fail(`answered ${parsed.results?.length ?? 'no'} results for ${probes.length} probes`);
+        resolve(parsed.results);
+      } catch {
+        fail(`answered ${JSON.stringify(answer.slice(0, 120))}`);
       }
+      return undefined;
     });
   });
 }
@@ -134,7 +148,7 @@ export function nodeDemoSystem(): DemoSystem {
   return {
     policiesDir: DEMO_POLICIES_DIR,
     startServer: startPodServer,
-    probe: probeFromNetns,
+    probe: probeThroughServer,
     async writeText(path, text) {
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, text);
