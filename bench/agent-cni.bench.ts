@@ -10,7 +10,7 @@
 // second (ADD then DEL) with 32 callers; sides alternate (A B C A B C) for ROUNDS rounds.
 // The issue's goals: serial at most 1.0x bridge+host-local, 32-way at least 1.5x.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { CniRuntime, decodeNetworkConfigList, fileResultCache, forwarderPath, ty
 import { isRoot, NetworkScratch, type ScratchNetns } from '@twill/sys/testing';
 
 import { median } from './lib/compare.js';
+import { processCpuMs } from './lib/cpu.js';
 import { writeSection } from './lib/report.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -94,25 +95,14 @@ async function startAgent(work: string, node: ScratchNetns, settings: { network:
 
 let ids = 0;
 
-// Fields of /proc/PID/stat after the command: utime, stime, cutime, cstime are 14-17 (proc(5)).
-function statFields(pid: number | 'self'): string[] {
-  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-}
-
-/** CPU time a process used so far (user + system), in milliseconds (USER_HZ is 100 on Linux). */
-function cpuMs(pid: number): number {
-  const fields = statFields(pid);
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
+/** CPU time a process used so far (user + system), in milliseconds. */
+const cpuMs = (pid: number): number => processCpuMs(pid);
 
 /**
  * CPU time of this process's children that have ended (the launcher and the plugin
  * processes, with what they waited for: host-local under bridge), in milliseconds.
  */
-function reapedChildrenCpuMs(): number {
-  const fields = statFields('self');
-  return (Number(fields[13]) + Number(fields[14])) * 10;
-}
+const reapedChildrenCpuMs = (): number => processCpuMs('self', { children: true });
 
 /** Serial: one pod at a time, each ADD and each DEL timed on its own; the agent's CPU per pod over them. */
 async function serial(runtime: CniRuntime, side: Side, count: number, agentPid: number): Promise<{ addMs: number[]; delMs: number[]; agentCpuMs: number }> {

@@ -10,11 +10,14 @@
 //   (d) twill eBPF (createEbpfDataplane, when apps/agent/src/dataplane/ebpf exports it).
 // Figures: iperf3 TCP throughput and TCP connects per second, offloads on and off
 // (ethtool's ioctls, through python3 when the ethtool program is absent), medians of
-// alternating rounds, ratios to (a). Then programming latency: with 5,000 policies
-// loaded, one policy change → the first probe (every 10 ms) whose verdict flips.
-// Needs root, iperf3, iptables-legacy-restore, nft.
+// interleaved rounds (a b c d a b c d ...), ratios to (a); and the CPU each gigabit
+// cost (the iperf3 processes and ksoftirqd, from /proc), whose ratio to (a) holds on a
+// loaded machine where throughput follows whatever share of the CPUs the run gets. Then
+// the eBPF programs' own time per packet (kernel.bpf_stats_enabled, restored after),
+// and programming latency: with 5,000 policies loaded, one policy change → the first
+// probe (every 10 ms) whose verdict flips. Needs root, iperf3, iptables-legacy-restore, nft.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,6 +28,7 @@ import { createNftablesDataplane } from '../apps/agent/src/dataplane/nftables/in
 import { type Dataplane } from '../apps/agent/src/dataplane/port.js';
 import { DataplaneLab } from '../apps/agent/test/dataplane/harness/lab.js';
 import { median } from './lib/compare.js';
+import { machineCpu, machineCpuSince, processCpuMs } from './lib/cpu.js';
 import { writeSection } from './lib/report.js';
 
 const CLIENT = { key: 'bench/client', ip: '10.9.0.1' };
@@ -35,8 +39,13 @@ const QUICK = process.env.DATAPLANE_BENCH_QUICK === '1';
 // section of BENCHMARKS.md (dataplane-latency), so the latency can be rerun in a couple of minutes without
 // redoing the throughput table.
 const LATENCY_ONLY = process.env.DATAPLANE_BENCH_ONLY === 'latency';
-const SIZES = QUICK ? [0, 1_000] : [0, 1_000, 10_000];
-const ROUNDS = QUICK ? 1 : 3;
+// Partial runs while working on a driver (written to a scratch file, like QUICK): DATAPLANE_BENCH_SIZES=10000,
+// DATAPLANE_BENCH_OFFLOADS=off, DATAPLANE_BENCH_MODES=a,c,d, DATAPLANE_BENCH_ROUNDS=7.
+const listEnv = (name: string): string[] | undefined => process.env[name]?.split(',').map((v) => v.trim()).filter((v) => v !== '');
+const PARTIAL = ['DATAPLANE_BENCH_SIZES', 'DATAPLANE_BENCH_OFFLOADS', 'DATAPLANE_BENCH_MODES', 'DATAPLANE_BENCH_ROUNDS'].some((name) => process.env[name] !== undefined);
+const SIZES = listEnv('DATAPLANE_BENCH_SIZES')?.map(Number) ?? (QUICK ? [0, 1_000] : [0, 1_000, 10_000]);
+const OFFLOADS = listEnv('DATAPLANE_BENCH_OFFLOADS')?.map((v) => v === 'on') ?? [true, false];
+const ROUNDS = Number(process.env.DATAPLANE_BENCH_ROUNDS ?? (QUICK ? 1 : 5));
 const IPERF_SECONDS = QUICK ? 1 : 3;
 const CONNECT_MS = QUICK ? 500 : 1_500;
 const LATENCY_POLICIES = QUICK ? 500 : 5_000;
@@ -101,10 +110,40 @@ function inNetns(netns: string, file: string, args: string[], input = ''): strin
   return execFileSync('ip', ['netns', 'exec', netns, file, ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
 }
 
-function iperf(lab: DataplaneLab): number {
+/** One iperf3 run: throughput, and the CPU it cost in the processes that carry the traffic. */
+interface IperfRun {
+  readonly gbps: number;
+  /** Gigabits received. */
+  readonly gbit: number;
+  /** CPU of the iperf3 client and server and the ksoftirqd threads (what a packet's path runs in), ms. */
+  readonly pathCpuMs: number;
+  /** The whole machine's system + softirq + irq time over the run, ms (other jobs' too). */
+  readonly machineKernelMs: number;
+}
+
+/** The ksoftirqd threads: softirq work the kernel defers there is charged to them, not to the sender. */
+function ksoftirqdPids(): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('ksoftirqd/');
+    } catch {
+      return false;
+    }
+  });
+}
+
+function iperf(lab: DataplaneLab, serverPid: number, softirqd: readonly number[]): IperfRun {
+  // With tick accounting and no IRQ time accounting (this kernel), softirq time is charged to the task it interrupts:
+  // the veth path (xmit, backlog, forward, TCP receive) mostly runs in the iperf3 processes' context.
+  const others = (): number => processCpuMs(serverPid) + softirqd.reduce((sum, pid) => sum + processCpuMs(pid), 0);
+  const client0 = processCpuMs('self', { children: true });
+  const others0 = others();
+  const machine0 = machineCpu();
   const out = inNetns(lab.pod(CLIENT.key).netns, 'iperf3', ['-c', SERVER.ip, '-p', '5201', '-t', String(IPERF_SECONDS), '-J']);
-  const json = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
-  return json.end.sum_received.bits_per_second / 1e9;
+  const machine = machineCpuSince(machine0);
+  const pathCpuMs = processCpuMs('self', { children: true }) - client0 + others() - others0;
+  const json = JSON.parse(out) as { end: { sum_received: { bits_per_second: number; bytes: number } } };
+  return { gbps: json.end.sum_received.bits_per_second / 1e9, gbit: (json.end.sum_received.bytes * 8) / 1e9, pathCpuMs, machineKernelMs: machine.system + machine.softirq + machine.irq };
 }
 
 // Sequential-ish connects (8 at a time) for CONNECT_MS: connections accepted per second.
@@ -128,19 +167,22 @@ function fullState(index: PolicyIndex): PolicyIndexDiff {
 
 type Factory = (netns: string) => Promise<Dataplane>;
 
+/** The bench's private bpffs, and the eBPF driver's pin root in it. */
+const BPFFS = mkdtempSync(join(tmpdir(), 'twill-bench-bpffs-'));
+const EBPF_PIN_ROOT = join(BPFFS, 'twill');
+
 /** The eBPF factory when the other driver exists at run time, or why not. */
 async function ebpfFactory(): Promise<Factory | string> {
   try {
     const mod = (await import(pathToFileURL(join(import.meta.dirname, '..', 'apps', 'agent', 'src', 'dataplane', 'ebpf', 'index.ts')).href)) as { createEbpfDataplane?: (o: { netns: string; pinRoot: string }) => Promise<Dataplane> };
     const create = mod.createEbpfDataplane;
     if (typeof create !== 'function') return '(d) not yet: apps/agent/src/dataplane/ebpf exports no createEbpfDataplane';
-    const dir = mkdtempSync(join(tmpdir(), 'twill-bench-bpffs-'));
-    execFileSync('mount', ['-t', 'bpf', 'bpf', dir]);
     process.once('exit', () => {
-      spawnSync('umount', [dir]);
-      rmSync(dir, { recursive: true, force: true });
+      spawnSync('umount', [BPFFS]);
+      rmSync(BPFFS, { recursive: true, force: true });
     });
-    const factory: Factory = (netns) => create({ netns, pinRoot: join(dir, 'twill') });
+    execFileSync('mount', ['-t', 'bpf', 'bpf', BPFFS]);
+    const factory: Factory = (netns) => create({ netns, pinRoot: EBPF_PIN_ROOT });
     // One attach and cleanup first: a driver that cannot load here is reported, not fatal.
     const lab = await DataplaneLab.create({ pods: [CLIENT, SERVER], ports: [80] });
     try {
@@ -187,35 +229,104 @@ const fmt = (v: number, digits = 2): string => v.toFixed(digits);
 /** User plus system time of a `process.cpuUsage()` reading, in milliseconds. */
 const cpuMs = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1000;
 
-async function throughputTable(lab: DataplaneLab, modes: Mode[], factories: Partial<Record<Mode, Factory>>): Promise<string> {
-  const rows: string[] = ['| offloads | N rules | side | iperf3 Gbit/s (median) | ratio to (a) | connects/s (median) | ratio to (a) |', '|---|---|---|---|---|---|---|'];
-  for (const offloads of [true, false]) {
+/** One side's measurements at one size: one value per round. */
+interface SideRounds {
+  readonly gbps: number[];
+  readonly cps: number[];
+  /** CPU ms per gigabit: the traffic's processes, and the machine's kernel time. */
+  readonly pathMsPerGbit: number[];
+  readonly machineMsPerGbit: number[];
+}
+
+async function throughputTable(lab: DataplaneLab, modes: Mode[], factories: Partial<Record<Mode, Factory>>, serverPid: number): Promise<string> {
+  const rows: string[] = [
+    '| offloads | N rules | side | iperf3 Gbit/s (median) | ratio to (a) | CPU ms/Gbit, iperf3 + ksoftirqd (median) | (a)\'s / this | machine kernel ms/Gbit (median) | connects/s (median) | ratio to (a) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const softirqd = ksoftirqdPids();
+  for (const offloads of OFFLOADS) {
     setOffloads(lab, offloads);
     for (const n of SIZES) {
-      const gbps = new Map<Mode, number[]>(modes.map((m) => [m, []]));
-      const cps = new Map<Mode, number[]>(modes.map((m) => [m, []]));
+      const sides = new Map<Mode, SideRounds>(modes.map((m) => [m, { gbps: [], cps: [], pathMsPerGbit: [], machineMsPerGbit: [] }]));
+      // Interleaved (a b c d a b c d ...): drift in the machine's load reaches every side alike.
       for (let round = 0; round < ROUNDS; round += 1) {
-        for (const mode of round % 2 === 0 ? modes : [...modes].reverse()) {
+        for (const mode of modes) {
           const leave = await enter(mode, n, lab, factories);
           try {
-            gbps.get(mode)?.push(iperf(lab));
-            cps.get(mode)?.push(connects(lab));
+            const run = iperf(lab, serverPid, softirqd);
+            const side = sides.get(mode) as SideRounds;
+            side.gbps.push(run.gbps);
+            side.pathMsPerGbit.push(run.pathCpuMs / run.gbit);
+            side.machineMsPerGbit.push(run.machineKernelMs / run.gbit);
+            side.cps.push(connects(lab));
           } finally {
             await leave();
           }
         }
+        process.stdout.write(`  offloads ${offloads ? 'on' : 'off'}, N ${n}: round ${round + 1}/${ROUNDS}\n`);
       }
-      const base = { g: median(gbps.get('a') ?? [1]), c: median(cps.get('a') ?? [1]) };
+      const base = sides.get('a') as SideRounds;
+      const baseG = median(base.gbps);
+      const baseC = median(base.cps);
+      const basePath = median(base.pathMsPerGbit);
       for (const mode of modes) {
-        const g = median(gbps.get(mode) ?? []);
-        const c = median(cps.get(mode) ?? []);
-        rows.push(`| ${offloads ? 'on' : 'off'} | ${n} | ${MODE_NAMES[mode]} | ${fmt(g)} | ${fmt(g / base.g)} | ${fmt(c, 0)} | ${fmt(c / base.c)} |`);
+        const side = sides.get(mode) as SideRounds;
+        const g = median(side.gbps);
+        const c = median(side.cps);
+        const path = median(side.pathMsPerGbit);
+        rows.push(`| ${offloads ? 'on' : 'off'} | ${n} | ${MODE_NAMES[mode]} | ${fmt(g)} | ${fmt(g / baseG)} | ${fmt(path, 0)} | ${fmt(basePath / path)} | ${fmt(median(side.machineMsPerGbit), 0)} | ${fmt(c, 0)} | ${fmt(c / baseC)} |`);
       }
       process.stdout.write(`${rows.slice(-modes.length).join('\n')}\n`);
     }
   }
   setOffloads(lab, true);
   return rows.join('\n');
+}
+
+/** The programs of the tcx links pinned under the eBPF driver's pin root (`links/<hook>/<interface>`). */
+function tcxProgramIds(pinRoot: string): number[] {
+  return ['ingress', 'egress'].flatMap((hook) => readdirSync(join(pinRoot, 'links', hook)).map((name) => {
+    const link = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show', 'pinned', join(pinRoot, 'links', hook, name)], { encoding: 'utf8' })) as { prog_id: number };
+    return link.prog_id;
+  }));
+}
+
+/** Run count and nanoseconds so far of BPF programs (kernel.bpf_stats_enabled must be on). */
+function programStats(ids: readonly number[]): { runs: number; ns: number } {
+  let runs = 0;
+  let ns = 0;
+  for (const id of ids) {
+    const prog = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' })) as { run_cnt?: number; run_time_ns?: number };
+    runs += prog.run_cnt ?? 0;
+    ns += prog.run_time_ns ?? 0;
+  }
+  return { runs, ns };
+}
+
+const BPF_STATS = '/proc/sys/kernel/bpf_stats_enabled';
+
+/**
+ * The eBPF programs' own time per run (one run: one packet at one veth) over one iperf3 run with N rules,
+ * offloads off: kernel.bpf_stats_enabled is switched on for it and restored after (it costs every program
+ * on the machine two clock reads per run, so the throughput rounds run without it).
+ */
+async function ebpfProgramCost(lab: DataplaneLab, n: number, factory: Factory, serverPid: number): Promise<string> {
+  const before = readFileSync(BPF_STATS, 'utf8').trim();
+  setOffloads(lab, false);
+  const leave = await enter('d', n, lab, { d: factory });
+  try {
+    writeFileSync(BPF_STATS, '1');
+    const ids = tcxProgramIds(EBPF_PIN_ROOT);
+    const s0 = programStats(ids);
+    const run = iperf(lab, serverPid, []);
+    const s1 = programStats(ids);
+    const runs = s1.runs - s0.runs;
+    return `The eBPF programs at N = ${n}, offloads off, over one \`iperf3 -t ${IPERF_SECONDS}\` (${fmt(run.gbps)} Gbit/s): ${runs} runs (packets times veths), ${runs === 0 ? 'no' : fmt((s1.ns - s0.ns) / runs, 0)} ns per run (\`run_time_ns / run_cnt\` with kernel.bpf_stats_enabled on for this run only).`;
+  } finally {
+    writeFileSync(BPF_STATS, before);
+    await leave();
+    setOffloads(lab, true);
+  }
 }
 
 // A prober in the client pod: a TCP connect to the server every 10 ms (200 ms timeout),
@@ -346,19 +457,26 @@ export async function run(command: string): Promise<void> {
     await latencyOnly(`DATAPLANE_BENCH_ONLY=latency ${command}`, factories);
     return;
   }
-  const modes: Mode[] = typeof ebpf === 'string' ? ['a', 'b', 'c'] : ['a', 'b', 'c', 'd'];
+  const wanted = listEnv('DATAPLANE_BENCH_MODES') ?? ['a', 'b', 'c', 'd'];
+  const modes = (['a', 'b', 'c', 'd'] as const).filter((m) => wanted.includes(m) && (m !== 'd' || typeof ebpf !== 'string'));
+  if (modes[0] !== 'a') throw new Error('DATAPLANE_BENCH_MODES must include a: every ratio is to (a)');
   const lab = await DataplaneLab.create({ pods: [CLIENT, SERVER], ports: [80] });
   const iperfServer = spawn('ip', ['netns', 'exec', lab.pod(SERVER.key).netns, 'iperf3', '-s', '-p', '5201'], { stdio: 'ignore' });
   try {
     await new Promise((r) => setTimeout(r, 300));
-    const table = await throughputTable(lab, modes, factories);
+    const serverPid = iperfServer.pid ?? 0;
+    const table = await throughputTable(lab, modes, factories, serverPid);
+    const programCost = factories.d !== undefined && modes.includes('d') ? await ebpfProgramCost(lab, Math.max(...SIZES), factories.d, serverPid) : '';
+    if (programCost !== '') process.stdout.write(`${programCost}\n`);
     const latency = [...LATENCY_HEADER];
-    latency.push(await latencyRow('(c) twill nftables', factories.c as Factory, lab));
-    if (factories.d !== undefined) latency.push(await latencyRow('(d) twill eBPF', factories.d, lab));
+    if (!PARTIAL) {
+      latency.push(await latencyRow('(c) twill nftables', factories.c as Factory, lab));
+      if (factories.d !== undefined) latency.push(await latencyRow('(d) twill eBPF', factories.d, lab));
+    }
     const ethtool = spawnSync('sh', ['-c', 'command -v ethtool'], { encoding: 'utf8' }).stdout.trim() !== '';
     const minutes = ((Date.now() - started) / 60_000).toFixed(1);
     writeSection({
-      ...(QUICK ? { file: join(tmpdir(), 'twill-dataplane-bench.md') } : {}),
+      ...(QUICK || PARTIAL ? { file: join(tmpdir(), 'twill-dataplane-bench.md') } : {}),
       id: 'dataplane',
       title: 'Policy dataplanes: twill nftables and eBPF against a linear iptables chain',
       command,
@@ -370,11 +488,18 @@ without a conntrack shortcut: every packet in both directions walks it, as in th
 iptables mode accepts ESTABLISHED first; this is the kube-proxy-like worst case). (c) and (d) are the twill drivers fed by
 the policy engine (one Kubernetes NetworkPolicy with N + 1 rules); they accept established flows before any rule.
 ${typeof ebpf === 'string' ? `${ebpf}.\n` : ''}
-Throughput: \`iperf3 -t ${IPERF_SECONDS}\`, ${ROUNDS} alternating rounds, medians. Connects/s: 8 concurrent Node clients connecting and
-closing for ${CONNECT_MS} ms. Offloads (GRO, GSO, TSO, SG, tx/rx checksums) on all four veth ends switched with
+Throughput: \`iperf3 -t ${IPERF_SECONDS}\`, ${ROUNDS} interleaved rounds (a b c d a b c d ...; each side set up and torn down in
+its turn), medians. CPU ms/Gbit: the CPU time of the iperf3 client and server and of the ksoftirqd threads during a run (from
+/proc/PID/stat; this kernel charges softirq time to the task it interrupts, so the veth path's forwarding, conntrack, nft and
+tc programs are in it) over the gigabits received; "(a)'s / this" is the side's efficiency against no filtering, which holds
+when the run gets only a share of the loaded CPUs and throughput with it. Machine kernel ms/Gbit: the whole machine's system,
+softirq and irq time from /proc/stat over the same gigabits (other jobs' work too: a noisy upper bound). Connects/s: 8 concurrent
+Node clients connecting and closing for ${CONNECT_MS} ms. Offloads (GRO, GSO, TSO, SG, tx/rx checksums) on all four veth ends switched with
 ${ethtool ? '`ethtool -K`' : "ethtool's ioctls from python3 (the ethtool program is not installed here)"}. SCTP is not measured.
 
 ${table}
+
+${programCost}
 
 Programming latency: ${LATENCY_POLICIES} NetworkPolicies select the server, plus one that allows the client; that one is deleted and
 re-created ${LATENCY_CHANGES} times. Latency is from the change entering \`PolicyIndex\` to the start of the first probe (a TCP connect from

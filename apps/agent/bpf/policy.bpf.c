@@ -3,8 +3,10 @@
 // with @twill/ebpf; see apps/agent/README.md, "eBPF dataplane".
 //
 // Per packet: parse Ethernet, IPv4 or IPv6 (skipping extension headers), then TCP, UDP,
-// SCTP, ICMP or ICMPv6. A packet of a connection already allowed here (either way)
-// passes; otherwise the remote address's identity comes from tw_ipcache (longest
+// SCTP, ICMP or ICMPv6 (IPv4 TCP, UDP and SCTP read straight from the packet's head, the
+// rest through bpf_skb_load_bytes). A packet of a connection already allowed here (either
+// way: one lookup of a key that is the same both ways) passes with no other lookup and,
+// unless a second has gone by since its last refresh, no write; otherwise the remote address's identity comes from tw_ipcache (longest
 // prefix; none: world) and the verdict from tw_policy, looked up first with that
 // identity and then with identity 0 ("any other"). No entry at all drops: an endpoint
 // is fail-closed until the agent programs it. An allowed first packet (TCP: a SYN)
@@ -38,6 +40,8 @@
 #define TW_TCP_RST 0x04
 #define TW_TCP_ACK 0x10
 // last_seen is refreshed at most this often (a write per packet costs cache lines).
+// Times come from bpf_ktime_get_coarse_ns (Linux 5.11): a tick's resolution is plenty for
+// idle timeouts of seconds, and it is cheaper than bpf_ktime_get_ns per packet.
 #define TW_CT_REFRESH_NS (1000000000ULL)
 
 #define IPPROTO_ICMPV6_ 58
@@ -91,8 +95,9 @@ struct packet {
 	__u8 tcp_flags;
 	__be16 sport;
 	__be16 dport;
-	__u8 saddr[16];
-	__u8 daddr[16];
+	// Network byte order; IPv4 in word 0. Words, so that ends compare in four steps.
+	__u32 saddr[4];
+	__u32 daddr[4];
 };
 
 // The L4 header at `offset`: ports, or ICMP type and code (echo ids as both ports, so
@@ -133,6 +138,42 @@ static __always_inline int parse_l4(struct __sk_buff *skb, __u32 offset, struct 
 	default:
 		return 0;
 	}
+}
+
+// IPv4 TCP, UDP and SCTP read in place from the packet's linear head, without a helper
+// call. 1: parsed; 0: not all of it is in the head, or another protocol (the caller
+// parses with bpf_skb_load_bytes); -1: malformed.
+static __always_inline int parse_ipv4_direct(struct __sk_buff *skb, struct packet *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + ETH_HLEN;
+	__u8 *l4;
+
+	if ((void *)(ip + 1) > data_end)
+		return 0;
+	if (ip->ihl < 5)
+		return -1;
+	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP && ip->protocol != IPPROTO_SCTP)
+		return 0;
+	p->family = 4;
+	p->protocol = ip->protocol;
+	p->saddr[0] = ip->saddr;
+	p->daddr[0] = ip->daddr;
+	// A non-first fragment has no L4 header: it is decided with port 0.
+	if (ip->frag_off & bpf_htons(0x1fff))
+		return 1;
+	l4 = (__u8 *)ip + ip->ihl * 4;
+	// TCP: ports, and the flags in byte 13 (RFC 9293 §3.1); UDP and SCTP: the ports.
+	if (l4 + 14 > (__u8 *)data_end) {
+		if (p->protocol == IPPROTO_TCP || l4 + 4 > (__u8 *)data_end)
+			return 0;
+	} else if (p->protocol == IPPROTO_TCP) {
+		p->tcp_flags = l4[13];
+	}
+	__builtin_memcpy(&p->sport, l4, 2);
+	__builtin_memcpy(&p->dport, l4 + 2, 2);
+	return 1;
 }
 
 static __always_inline int parse_ipv4(struct __sk_buff *skb, struct packet *p)
@@ -273,10 +314,49 @@ static __always_inline void ct_follow(struct tw_ct_value *value, __u8 flags, int
 		value->state = state;
 }
 
-// Whether the connection is known at this endpoint: its own packets in `direction`, or
-// replies to one started in the other direction. For TCP a reply counts only as the
-// connection's state allows: before the handshake completes, only the SYN-ACK or a RST;
-// a SYN without ACK is never a reply (it is a new connection, decided by policy).
+// Whether the packet's source end (address, then port) comes first in the connection's
+// key: the lower of the two ends, address words compared in their memory order (any
+// fixed order does; this one is four compares).
+static __always_inline int source_is_a(const struct packet *p)
+{
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		if (p->saddr[i] != p->daddr[i])
+			return p->saddr[i] < p->daddr[i];
+	}
+	return p->sport <= p->dport;
+}
+
+// The connection's key at this endpoint, the same for both ways, and the packet's origin
+// bits (TW_CT_ORIGIN_*): its direction and whether its source is end A.
+static __always_inline __u8 ct_key(struct tw_ct_key *key, __u32 endpoint, __u8 direction, const struct packet *p)
+{
+	int from_a = source_is_a(p);
+
+	key->endpoint = endpoint;
+	key->protocol = p->protocol;
+	key->family = p->family;
+	key->layout = TW_CT_LAYOUT_SYMMETRIC;
+	if (from_a) {
+		__builtin_memcpy(key->a_addr, p->saddr, 16);
+		__builtin_memcpy(key->b_addr, p->daddr, 16);
+		key->a_port = p->sport;
+		key->b_port = p->dport;
+	} else {
+		__builtin_memcpy(key->a_addr, p->daddr, 16);
+		__builtin_memcpy(key->b_addr, p->saddr, 16);
+		key->a_port = p->dport;
+		key->b_port = p->sport;
+	}
+	return (direction == TW_DIR_EGRESS ? TW_CT_ORIGIN_EGRESS : 0) | (from_a ? TW_CT_ORIGIN_FROM_A : 0);
+}
+
+// Whether the connection is known at this endpoint: its own packets (the first packet's
+// direction and source end), or replies (the other direction, from the other end). For
+// TCP a reply counts only as the connection's state allows: before the handshake
+// completes, only the SYN-ACK or a RST; a SYN without ACK is never a reply (it is a new
+// connection, decided by policy). One lookup; a write only when the TCP state moves or
+// last_seen is more than TW_CT_REFRESH_NS old.
 static __always_inline int ct_known(__u32 endpoint, __u8 direction, const struct packet *p, __u64 now)
 {
 	struct tw_ct_key key = {};
@@ -284,28 +364,18 @@ static __always_inline int ct_known(__u32 endpoint, __u8 direction, const struct
 	int tcp = p->protocol == IPPROTO_TCP;
 	__u8 flags = p->tcp_flags;
 	int syn_only = tcp && (flags & (TW_TCP_SYN | TW_TCP_ACK)) == TW_TCP_SYN;
-	int reply = 0;
+	__u8 origin = ct_key(&key, endpoint, direction, p);
+	int reply;
 
-	key.endpoint = endpoint;
-	key.protocol = p->protocol;
-	key.family = p->family;
-	key.direction = direction;
-	__builtin_memcpy(key.saddr, p->saddr, 16);
-	__builtin_memcpy(key.daddr, p->daddr, 16);
-	key.sport = p->sport;
-	key.dport = p->dport;
 	value = bpf_map_lookup_elem(&tw_ct, &key);
-	if (!value) {
-		key.direction = !direction;
-		__builtin_memcpy(key.saddr, p->daddr, 16);
-		__builtin_memcpy(key.daddr, p->saddr, 16);
-		key.sport = p->dport;
-		key.dport = p->sport;
-		value = bpf_map_lookup_elem(&tw_ct, &key);
-		reply = 1;
-	}
 	if (!value || now - value->last_seen_ns > ct_timeout(p, value))
 		return 0;
+	if (origin == value->origin)
+		reply = 0;
+	else if (origin == (value->origin ^ (TW_CT_ORIGIN_EGRESS | TW_CT_ORIGIN_FROM_A)))
+		reply = 1;
+	else
+		return 0; // the same tuple the other way round in the same direction: not this connection
 	if (tcp) {
 		// A new connection on the tuple of one that is closing or closed, or opened from
 		// the other side: decided by policy, like a first SYN.
@@ -320,19 +390,13 @@ static __always_inline int ct_known(__u32 endpoint, __u8 direction, const struct
 	return 1;
 }
 
+// Opens (or, on the tuple of an old connection, replaces) the connection's entry.
 static __always_inline void ct_start(__u32 endpoint, __u8 direction, const struct packet *p, __u32 rule, __u64 now)
 {
 	struct tw_ct_key key = {};
 	struct tw_ct_value value = {};
 
-	key.endpoint = endpoint;
-	key.protocol = p->protocol;
-	key.family = p->family;
-	key.direction = direction;
-	__builtin_memcpy(key.saddr, p->saddr, 16);
-	__builtin_memcpy(key.daddr, p->daddr, 16);
-	key.sport = p->sport;
-	key.dport = p->dport;
+	value.origin = ct_key(&key, endpoint, direction, p);
 	value.last_seen_ns = now;
 	value.rule = rule;
 	value.state = p->protocol == IPPROTO_TCP ? TW_CT_SYN_SENT : TW_CT_ESTABLISHED;
@@ -356,9 +420,11 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 direction)
 	__u64 now;
 	int parsed;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP))
-		parsed = parse_ipv4(skb, &p);
-	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		parsed = parse_ipv4_direct(skb, &p);
+		if (parsed == 0)
+			parsed = parse_ipv4(skb, &p);
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6))
 		parsed = parse_ipv6(skb, &p);
 	else
 		return TCX_NEXT; // ARP and the rest: not IP, not policy's business
@@ -367,7 +433,7 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 direction)
 	if (is_neighbour_discovery(&p))
 		return TCX_NEXT;
 
-	now = bpf_ktime_get_ns();
+	now = bpf_ktime_get_coarse_ns();
 	if (ct_known(endpoint, direction, &p, now))
 		return TCX_NEXT;
 

@@ -53,31 +53,43 @@ struct tw_policy_value {
 	__u16 pad;
 };
 
-// tw_ct key: a connection as its first packet saw it, at one endpoint and direction.
+// tw_ct key: a connection at one endpoint, the same for its packets both ways: its two
+// ends (address and port) in a fixed order, end A the lower (compared as 32-bit words,
+// then the port), so a packet and its reply find the entry in one lookup. The value's
+// `origin` says which way the first packet went.
 struct tw_ct_key {
 	__u32 endpoint;
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__be16 sport;
-	__be16 dport;
+	__u8 a_addr[16];
+	__u8 b_addr[16];
+	__be16 a_port;
+	__be16 b_port;
 	__u8 protocol;
-	__u8 direction;
+	__u8 layout; // TW_CT_LAYOUT_SYMMETRIC
 	__u8 family;
 	__u8 pad;
 };
 
-// TCP states of a tw_ct entry. 0 is "established" so that entries written before states
-// existed (their pad was 0) keep passing their connections' packets.
+// tw_ct_key.layout of symmetric keys. Earlier versions put the first packet's direction
+// (0 or 1) in this byte with its own source first: such entries never match a symmetric
+// key and age out of the LRU map.
+#define TW_CT_LAYOUT_SYMMETRIC 2
+
+// TCP states of a tw_ct entry (entries of the other protocols stay at 0, established).
 #define TW_CT_ESTABLISHED 0
 #define TW_CT_SYN_SENT 1 // the originator's SYN passed; only its SYN-ACK (or RST) is a reply
 #define TW_CT_CLOSING 2 // a FIN passed
 #define TW_CT_CLOSED 3 // a RST passed: stragglers pass until the short timeout
 
+// tw_ct_value.origin: the first packet's direction (TW_DIR_*) and whether its source was
+// end A. A packet with the same bits is the originator's; with both flipped, a reply.
+#define TW_CT_ORIGIN_EGRESS 1 // TW_DIR_EGRESS
+#define TW_CT_ORIGIN_FROM_A 2
+
 struct tw_ct_value {
-	__u64 last_seen_ns;
+	__u64 last_seen_ns; // bpf_ktime_get_coarse_ns, refreshed at most once a second
 	__u32 rule;
 	__u8 state; // TW_CT_* (TCP; 0 for the others)
-	__u8 pad;
+	__u8 origin; // TW_CT_ORIGIN_* bits
 	__u16 pad2;
 };
 

@@ -87,6 +87,36 @@ describe.skipIf(reason)(`nftables driver as root${reason ? ` (skipped: ${reason}
     await held.close();
   });
 
+  it('keeps a connection opened while allowed after the policy stops allowing it; new ones are denied', async () => {
+    // x/a accepts nothing, so x/b's answers reach it only as the tracked connection's replies.
+    const aIsolated = compileNetworkPolicy(parseNetworkPolicy({
+      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'a-isolated', namespace: 'x' },
+      spec: { podSelector: { matchLabels: { pod: 'a' } }, policyTypes: ['Ingress'] },
+    }));
+    const onlyCToB = compileNetworkPolicy(parseNetworkPolicy({
+      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'only-a', namespace: 'x' },
+      spec: { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'c' } } }], ports: [{ port: 80 }] }] },
+    }));
+    const dataplane = await createNftablesDataplane({ netns: lab.node });
+    await dataplane.apply({
+      policy: index.apply([...PODS.map((endpoint) => ({ kind: 'upsert-endpoint' as const, endpoint })), { kind: 'upsert-policy', policy: ONLY_A_TO_B }, { kind: 'upsert-policy', policy: aIsolated }]),
+      attach: lab.attachments(),
+    });
+    const held = await lab.hold('x/a', 'x/b', 80);
+    expect(await held.echo()).toBe(true);
+    expect([await tcp('x/c', 'x/b', 500), await tcp('x/b', 'x/a', 500)]).toEqual([false, false]);
+
+    // The same policy (by name) now lets c in instead of a.
+    await dataplane.apply({ policy: index.upsertPolicy(onlyCToB) });
+    expect(await tcp('x/c', 'x/b'), 'the change is in force').toBe(true);
+    expect(await tcp('x/a', 'x/b', 500), 'a new connection from a').toBe(false);
+    expect(await held.echo(), 'the connection opened before the change').toBe(true);
+    expect(await held.echo()).toBe(true);
+    await held.close();
+    expect(await tcp('x/a', 'x/b', 500), 'after it closed, a is denied like any new connection').toBe(false);
+    await dataplane.cleanup();
+  });
+
   it('drops everything of an attached endpoint whose rules are not known yet, until they come', async () => {
     const dataplane = await createNftablesDataplane({ netns: lab.node });
     const known = PODS.filter((p) => p.name !== 'c');
