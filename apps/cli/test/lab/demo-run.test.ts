@@ -121,8 +121,8 @@ describe('runDemonstration', () => {
     expect(text).toContain('  default/web -> default/api:8080 GET /api/v1/products: no answer (timeout); CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule admits it\n');
     // Step 4: it connects, and the path the rule refuses reaches the server: said, not hidden.
     // Then how to go on, with the lab's own addresses.
-    expect(text).toContain('Explore\n  sudo twill lab exec production/frontend -- curl -s -m 2 http://10.244.0.11:8080/api/v1/products\n');
-    expect(text.endsWith('Tear down\n  sudo twill lab down\n')).toBe(true);
+    expect(text).toContain('Explore\n  twill lab exec production/frontend -- curl -s -m 2 http://10.244.0.11:8080/api/v1/products\n');
+    expect(text.endsWith('Tear down\n  twill lab down\n')).toBe(true);
     expect(text).toContain('  default/web -> default/api:8080 GET /admin/users: HTTP 200; CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule refuses it (an L7 proxy would answer 403; Twill enforces L3/L4 only, L7 is issue 14)\n');
   });
 

@@ -36,6 +36,8 @@ export interface DemoOptions {
   readonly apply?: (documents: readonly AgentResource[]) => Promise<readonly string[] | void>;
   /** The lab's folder as `twill lab` commands need it (`--dir`), when not their default. */
   readonly labDirOption?: string;
+  /** How the hints at the end invoke twill (default `twill`; `node apps/cli/bin/twill.js` in a checkout). */
+  readonly twillCommand?: string;
 }
 
 /**
@@ -281,12 +283,18 @@ export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions
     if (applied.length > 0) write(`${style.dim(`simulate it: twill policy simulate --cluster ${files.snapshot} --policies ${applied.join(' ')} --matrix`)}\n`);
     reports.push({ step, matrix, agreedAfterMs });
   }
-  write(`\n${exploreText(lab, { policiesDir: system.policiesDir, snapshotFile: files.snapshot, ...(options.labDirOption === undefined ? {} : { labDirOption: options.labDirOption }) }, style)}`);
+  write(`\n${exploreText(lab, {
+    policiesDir: system.policiesDir,
+    snapshotFile: files.snapshot,
+    twill: options.twillCommand ?? 'twill',
+    ...(options.labDirOption === undefined ? {} : { labDirOption: options.labDirOption }),
+  }, style)}`);
   return { servers, snapshotFile: files.snapshot, steps: reports };
 }
 
 /** What to try next, with the lab's own pods, addresses and sockets. */
-export function exploreText(lab: Lab, where: { policiesDir: string; snapshotFile: string; labDirOption?: string }, style: Style): string {
+export function exploreText(lab: Lab, where: { policiesDir: string; snapshotFile: string; twill: string; labDirOption?: string }, style: Style): string {
+  const { twill } = where;
   const dirFlag = where.labDirOption === undefined ? '' : ` --dir ${where.labDirOption}`;
   const find = (namespace: string, name: string): LabPod | undefined => lab.pods.find((p) => p.namespace === namespace && p.name === name);
   const frontend = find('production', 'frontend');
@@ -297,18 +305,18 @@ export function exploreText(lab: Lab, where: { policiesDir: string; snapshotFile
   const agent = socket === undefined ? '' : ` --agent-socket ${socket}`;
   const lines: string[] = [];
   if (frontend !== undefined && apiServer !== undefined) {
-    lines.push(`sudo twill lab exec${dirFlag} production/frontend -- curl -s -m 2 http://${apiServer.address}:8080/api/v1/products`);
+    lines.push(`${twill} lab exec${dirFlag} production/frontend -- curl -s -m 2 http://${apiServer.address}:8080/api/v1/products`);
   }
   if (web !== undefined && api !== undefined) {
-    lines.push(`sudo twill lab exec${dirFlag} default/web -- curl -s -m 2 http://${api.address}:8080/admin/users   # l7-api-policy's HTTP rule refuses it; L3/L4 lets it through (L7 is issue 14)`);
+    lines.push(`${twill} lab exec${dirFlag} default/web -- curl -s -m 2 http://${api.address}:8080/admin/users   # l7-api-policy's HTTP rule refuses it; L3/L4 lets it through (L7 is issue 14)`);
   }
   if (frontend !== undefined && apiServer !== undefined) {
-    lines.push(`sudo twill policy explain${agent} --from production/frontend --to production/api-server --port 8080`);
+    lines.push(`${twill} policy explain${agent} --from production/frontend --to production/api-server --port 8080`);
   }
   lines.push(
-    `twill policy simulate --cluster ${where.snapshotFile} --policies ${where.policiesDir} --matrix`,
-    `sudo twill bgp routes${agent}`,
-    `sudo twill lab status${dirFlag}`,
+    `${twill} policy simulate --cluster ${where.snapshotFile} --policies ${where.policiesDir} --matrix`,
+    `${twill} bgp routes${agent}`,
+    `${twill} lab status${dirFlag}`,
   );
-  return `${style.bold('Explore')}\n${lines.map((l) => `  ${l}\n`).join('')}${style.bold('Tear down')}\n  sudo twill lab down${dirFlag}\n`;
+  return `${style.bold('Explore')}\n${lines.map((l) => `  ${l}\n`).join('')}${style.bold('Tear down')}\n  ${twill} lab down${dirFlag}\n`;
 }
