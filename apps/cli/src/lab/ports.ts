@@ -4,6 +4,15 @@
 // twill-agent, pods as namespaces added through real CNI ADD calls, and optionally a BIRD
 // "top-of-rack" router every node peers with. Everything it makes is written to
 // `<dir>/lab.json` as it is made, so `labDown` works after a crash.
+//
+// The demonstration (lab/demo/index.ts) plugs in at three points:
+// - the spec: `pods: demoLabPods(nodes, podsPerNode)`, `namespaces: DEMO_NAMESPACES`
+//   (the tutorial's roles, labels and namespaces);
+// - after `labUp` resolves: `await runDemonstration(lab, cliIo, { labDirOption, twillCommand })`
+//   (starts a server per role pod, applies the policies through node 1's API socket,
+//   prints the matrices and the explore hints to `cliIo.stdout`; throws plain Errors);
+// - `labDown`: `stopServersOf(demoFiles(dir).servers)` stops the pod servers by PID and
+//   start time (they also die with "any process still in a lab namespace").
 
 /** The policy dataplanes an agent of the lab may run. */
 export const LAB_DATAPLANES = ['nftables', 'ebpf'] as const;
