@@ -2,6 +2,7 @@
 // namespace, installing the plugin with `twill-agent install-cni`, and waiting until an
 // agent serves its sockets.
 
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -11,7 +12,7 @@ import { LAB_ERROR_CODE, LabError } from '../errors.js';
 import { type LabPlan, type NodePlan } from '../plan.js';
 import { type LabProcessRecord } from '../state.js';
 import { answers } from './agent-api.js';
-import { mustRun, processAlive, sleep, startDetached } from './host.js';
+import { processAlive, sleep, startDetached } from './host.js';
 
 /** The twill-agent executable: `TWILL_AGENT_BIN`, else the agent app beside this one (apps/agent/bin). */
 export function agentBin(env: NodeJS.ProcessEnv = process.env): string {
@@ -35,12 +36,24 @@ export function agentArgv(): string[] {
 
 /**
  * `twill-agent install-cni` with the first node's configuration: the forwarder and the
- * standalone plugin into `<dir>/bin`, that node's conflist into its folder.
+ * standalone plugin into `<dir>/bin`, that node's conflist into its folder. `started`
+ * gets its PID first (the state file records it: a `down` after a crash stops it).
  * @returns the conflist's text.
  */
-export async function installCni(plan: LabPlan, node: NodePlan): Promise<string> {
+export async function installCni(node: NodePlan, started: (pid: number) => Promise<void>): Promise<string> {
   const [file, ...args] = agentArgv();
-  const out = await mustRun('installing the plugin', file as string, [...args, 'install-cni', '--config', node.configFile], { timeoutMs: 120_000 });
+  const child = spawn(file as string, [...args, 'install-cni', '--config', node.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exited = new Promise<number>((resolve, reject) => {
+    child.once('error', (error) => reject(new LabError(LAB_ERROR_CODE.MISSING_PREREQUISITE, `installing the plugin: cannot run ${file as string} (${error.message})`, { cause: error })));
+    child.once('close', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
+  });
+  if (child.pid !== undefined) await started(child.pid);
+  const code = await exited;
+  if (code !== 0) throw new LabError(LAB_ERROR_CODE.STEP_FAILED, `installing the plugin: twill-agent install-cni exited with ${code}: ${(err.trim() || out.trim()).split('\n').slice(0, 4).join('; ')}`);
   const conflist = (JSON.parse(out) as { conflist?: string }).conflist;
   if (conflist === undefined) throw new LabError(LAB_ERROR_CODE.STEP_FAILED, `installing the plugin: install-cni did not say where the conflist went: ${out.trim()}`);
   return readFile(conflist, 'utf8');

@@ -214,7 +214,7 @@ async function build(plan: LabPlan, state: LabStateWriter, steps: Steps): Promis
 
   const firstNode = plan.nodes[0] as NodePlan;
   const installed = started(steps.run('plugin installed (twill-agent install-cni)', async () => {
-    const text = await installCni(plan, firstNode);
+    const text = await installCni(firstNode, async (pid) => void (await recordProcess(state, pid, 'twill-agent install-cni')));
     await Promise.all(plan.nodes.slice(1).map(async (node) => {
       await mkdir(node.confDir, { recursive: true });
       await writeFileAtomic(posix.join(node.confDir, '10-twill.conflist'), conflistForNode(text, firstNode, node));
