@@ -168,14 +168,14 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * What to say about a pod that is not there: up to three pods whose names are near
- * (`did you mean x/web-0?`), else the pods of its namespace, else that the namespace
- * has none.
+ * or that have its name in another namespace (`did you mean x/web-0?`), else the pods
+ * of its namespace, else that the namespace has none.
  */
 export function missingPodText(wanted: PodRef, pods: readonly PodRef[]): string {
   const text = formatPod(wanted);
   const near = pods
-    .map((pod) => ({ pod: formatPod(pod), distance: editDistance(text, formatPod(pod)) }))
-    .filter((c) => c.distance <= Math.max(2, Math.floor(text.length / 3)))
+    .map((pod) => ({ pod: formatPod(pod), distance: editDistance(text, formatPod(pod)), sameName: pod.name === wanted.name }))
+    .filter((c) => c.sameName || c.distance <= Math.max(2, Math.floor(text.length / 3)))
     .sort((a, b) => a.distance - b.distance || a.pod.localeCompare(b.pod))
     .slice(0, 3)
     .map((c) => c.pod);
