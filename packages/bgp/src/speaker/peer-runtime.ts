@@ -52,6 +52,8 @@ export class PeerRuntime {
   connectAttempts = 0;
   /** The latest problem in words, from the FSM or the connection. */
   lastError: string | undefined;
+  /** When the FSM entered its current state (the speaker clock's ms). */
+  stateSince = 0;
 
   constructor(
     readonly config: SpeakerPeerConfig,
@@ -91,4 +93,20 @@ export function describeConnectTimeout(peer: SpeakerPeerConfig, seconds: number,
     return `${base}: TTL security is configured, so this node drops the peer's packets unless they arrive with TTL ${least} or more; a peer without TTL security (BIRD: \`ttl security on\`) sends less and looks exactly like this`;
   }
   return `${base}: the peer is down, unreachable, filtered, or expects a TCP MD5 password or TTL security`;
+}
+
+/** How long a session may wait in OpenSent before `peers()` says so (the FSM itself waits 240 s, RFC 4271 §8.2.2). */
+export const OPEN_WAIT_REPORT_SECONDS = 10;
+
+/**
+ * Why a session waits in OpenSent, in words: the connection is up and our OPEN went out,
+ * but nothing came back. With TTL security here, a peer that does not send TTL 255 gets
+ * through the handshake (its listener may send 255) and is dropped after it.
+ */
+export function describeOpenWait(peer: SpeakerPeerConfig, seconds: number): string {
+  const base = `connected to peer ${peer.address} ${seconds} s ago and sent our OPEN, but no OPEN came back`;
+  if (peer.ttlSecurity !== undefined) {
+    return `${base}: TTL security is configured, so this node drops the peer's packets unless they arrive with TTL ${256 - peer.ttlSecurity.hops} or more; a peer without TTL security (BIRD: \`ttl security on\`) sends less`;
+  }
+  return `${base}: the peer may not want this session (its neighbor address or AS for this node), or its packets are lost on the way back`;
 }

@@ -17,7 +17,7 @@ import { Rib } from '../rib/rib.js';
 
 import { afiSafis, gracefulRestartCapability, peerGracefulRestart } from './graceful-restart.js';
 import { GracefulRestartRuntime } from './graceful-restart-runtime.js';
-import { type SpeakerTimerName, PeerRuntime, describeConnectTimeout } from './peer-runtime.js';
+import { type SpeakerTimerName, OPEN_WAIT_REPORT_SECONDS, PeerRuntime, describeConnectTimeout, describeOpenWait } from './peer-runtime.js';
 import { type CancelTimer, type Connection, type ConnectionEvents, type ConnectTarget, type IncomingConnection, unmapAddress } from './ports.js';
 import { type BgpSpeakerOptions, type PeerStatus, type SpeakerPeerConfig } from './types.js';
 import { type HeldRoute, type RouteFilter, queryRoutes } from './route-query.js';
@@ -240,7 +240,10 @@ export class BgpSpeaker {
         messagesSent: p.messagesSent,
         updatesReceived: p.updatesReceived,
         lastDown: p.fsm.lastDown?.text,
-        lastError: p.lastError,
+        lastError:
+          p.fsm.state === SESSION_STATE.OPEN_SENT && now - p.stateSince >= OPEN_WAIT_REPORT_SECONDS * 1000
+            ? describeOpenWait(p.config, Math.floor((now - p.stateSince) / 1000))
+            : p.lastError,
         lastDownReason: p.fsm.lastDown,
       };
     });
@@ -256,6 +259,7 @@ export class BgpSpeaker {
     const result = step(peer.fsm, event, this.options.clock.now());
     peer.fsm = result.state;
     peer.negotiated = result.state.session?.negotiated ?? INITIAL_NEGOTIATED_STATE;
+    if (before !== result.state.state) peer.stateSince = this.options.clock.now();
     if (before !== result.state.state) this.options.logger?.info({ peer: peer.config.address, from: before, to: result.state.state, event: event.type }, 'bgp session state');
     for (const action of result.actions) this.execute(peer, action);
   }

@@ -103,7 +103,8 @@ export interface PeerStatus {
   /**
    * The latest problem in words: {@link PeerStatus.lastDown}, or a connection attempt that
    * got no answer (`"no answer from peer 10.0.0.2 port 179 within 2 s (3 attempts): TCP
-   * MD5 is configured, and a wrong password ..."`), which leaves no session to go down.
+   * MD5 is configured, and a wrong password ..."`), which leaves no session to go down,
+   * or a session waiting in OpenSent for 10 s or more with no OPEN from the peer.
    */
   readonly lastError: string | undefined;
 }

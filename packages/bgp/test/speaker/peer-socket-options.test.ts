@@ -65,6 +65,37 @@ describe('peer socket options', () => {
   });
 });
 
+/** Connections that open at once and swallow what is written: the peer never sends anything. */
+function deafTransport(): SpeakerTransport {
+  return {
+    connect: (_target, events) => {
+      queueMicrotask(() => events.onConnect());
+      return { localAddress: '10.0.0.1', write: () => undefined, close: () => undefined };
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+describe('a session waiting for the peer\'s OPEN', () => {
+  it.each([
+    [
+      'with TTL security',
+      { ttlSecurity: { hops: 1 } },
+      "connected to peer 10.0.0.2 10 s ago and sent our OPEN, but no OPEN came back: TTL security is configured, so this node drops the peer's packets unless they arrive with TTL 255 or more; a peer without TTL security (BIRD: `ttl security on`) sends less",
+    ],
+    ['without', {}, 'connected to peer 10.0.0.2 10 s ago and sent our OPEN, but no OPEN came back: the peer may not want this session (its neighbor address or AS for this node), or its packets are lost on the way back'],
+  ])('is explained after 10 s, %s', async (_what, extra, text) => {
+    const clock = new ManualClock();
+    const s = speaker(deafTransport(), clock);
+    s.addPeer({ address: '10.0.0.2', asn: asn(65002), ...extra });
+    await s.start();
+    await clock.advance(9_000);
+    expect(s.peers()[0]).toMatchObject({ state: 'OpenSent', lastError: undefined });
+    await clock.advance(1_000);
+    expect(s.peers()[0]).toMatchObject({ state: 'OpenSent', lastError: text });
+  });
+});
+
 describe('the TCP transport\'s listener port', () => {
   it('refuses a peer with a password or TTL settings when it listens without a configureListener', () => {
     const transport = createTcpTransport({ listen: { host: '127.0.0.1', port: 0 } });

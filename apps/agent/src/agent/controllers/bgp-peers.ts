@@ -1,5 +1,5 @@
 // Who this node's BGP speaker talks to, pure: Calico's BGPConfiguration `default`
-// (AS, node-to-node mesh, listen port), the node-to-node mesh from the Node resources, and
+// (AS, node-to-node mesh and its password, listen port), the node-to-node mesh from the Node resources, and
 // the BGPPeer resources that apply to this node (`spec.node`, `spec.nodeSelector`), with
 // their targets (`spec.peerIP` or the nodes `spec.peerSelector` picks).
 import { parsePrefix } from '@twill/bgp';
@@ -23,6 +23,8 @@ export interface BgpSettings {
   readonly asNumber: number;
   readonly nodeToNodeMeshEnabled: boolean;
   readonly listenPort: number;
+  /** `nodeMeshPassword`: the TCP MD5 password of the mesh sessions, inline. */
+  readonly nodeMeshPassword?: string;
 }
 
 function record(value: unknown): Record<string, unknown> {
@@ -42,6 +44,7 @@ export function parseBgpConfiguration(resource: AgentResource | undefined): BgpS
     asNumber: positiveInteger(spec['asNumber']) ?? DEFAULT_AS_NUMBER,
     nodeToNodeMeshEnabled: typeof spec['nodeToNodeMeshEnabled'] === 'boolean' ? spec['nodeToNodeMeshEnabled'] : BGP_CONFIGURATION_DEFAULTS.nodeToNodeMeshEnabled,
     listenPort: positiveInteger(spec['listenPort']) ?? DEFAULT_BGP_PORT,
+    ...(typeof spec['nodeMeshPassword'] === 'string' && spec['nodeMeshPassword'] !== '' ? { nodeMeshPassword: spec['nodeMeshPassword'] } : {}),
   };
 }
 
@@ -143,6 +146,7 @@ function meshPeers(input: PeerPlanInput, out: Map<string, PeerPlan>): void {
         ...(settings.listenPort === DEFAULT_BGP_PORT ? {} : { port: settings.listenPort }),
         ...localFor(self, theirs),
         ...(compareAddresses(mine, theirs) > 0 ? { passive: true } : {}),
+        ...(settings.nodeMeshPassword === undefined ? {} : { md5Password: settings.nodeMeshPassword }),
         source: 'mesh',
       });
     }
@@ -161,7 +165,10 @@ function explicitPeers(input: PeerPlanInput, resource: AgentResource, out: Map<s
   const common: Partial<Record<'md5Password', string>> & { ttlSecurity?: { hops: number } } = {};
   const password = spec['password'];
   if (typeof password === 'string') common.md5Password = password;
-  else if (password !== undefined) throw new Error('spec.password: only an inline string is supported (secretKeyRef needs the Kubernetes datastore)');
+  else if (password !== undefined) {
+    // Calico reads `password.secretKeyRef` from a Kubernetes Secret; the embedded datastore has none (validate-calico.ts).
+    throw new Error('spec.password: only an inline string is supported (password: "..."); secretKeyRef needs Kubernetes Secrets, which the embedded datastore does not have');
+  }
   const ttl = positiveInteger(spec['ttlSecurity']);
   if (ttl !== undefined) common.ttlSecurity = { hops: ttl };
   const useNodeIp = spec['sourceAddress'] !== 'None';

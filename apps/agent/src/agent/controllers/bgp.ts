@@ -344,7 +344,16 @@ export class BgpController implements AgentController {
     }
     for (const [address, plan] of peers) {
       if (running.peers.has(address)) continue;
-      speaker.addPeer(toSpeakerPeer(plan));
+      try {
+        speaker.addPeer(toSpeakerPeer(plan));
+      } catch (error) {
+        // Options the speaker or the sockets refuse (a hop count, a key the kernel will not
+        // take): this peer is left out and reported, the others go on.
+        const reason = error instanceof Error ? error.message : String(error);
+        problems.push({ peer: plan.source, reason });
+        this.options.logger?.warn({ peer: address, source: plan.source }, `BGP peer not added: ${reason}`);
+        continue;
+      }
       running.peers.set(address, plan);
       this.options.logger?.info({ peer: address, asn: plan.asn, source: plan.source, passive: plan.passive ?? false }, 'bgp peer added');
     }

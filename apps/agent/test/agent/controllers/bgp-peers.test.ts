@@ -74,6 +74,22 @@ describe('planPeers', () => {
     expect(summary(planPeers(input('n1', [], config({ nodeToNodeMeshEnabled: false }))))).toEqual([]);
   });
 
+  it('gives the mesh sessions BGPConfiguration\'s nodeMeshPassword, and a BGPPeer its ttlSecurity', () => {
+    const config: AgentResource = { apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { nodeMeshPassword: 'mesh-secret' } };
+    const plan = planPeers(input('n1', [bgpPeer('tor', { peerIP: '10.0.0.254', asNumber: 65100, ttlSecurity: 1 }), bgpPeer('off', { peerIP: '10.0.0.253', asNumber: 65100, ttlSecurity: 0 })], config));
+    expect(summary(plan)).toEqual([
+      '10.0.0.2 as 64512 from 10.0.0.1 md5 (mesh)',
+      '10.0.0.253 as 65100 from 10.0.0.1 (bgppeer/off)',
+      '10.0.0.254 as 65100 from 10.0.0.1 (bgppeer/tor)',
+      '10.0.0.3 as 65003 from 10.0.0.1 md5 (mesh)',
+      'fd00::2 as 64512 from fd00::1 md5 (mesh)',
+    ]);
+    expect(plan.peers.get('10.0.0.2')?.md5Password).toBe('mesh-secret');
+    expect(plan.peers.get('10.0.0.254')?.ttlSecurity).toEqual({ hops: 1 });
+    // ttlSecurity 0 is Calico's "off".
+    expect(plan.peers.get('10.0.0.253')?.ttlSecurity).toBeUndefined();
+  });
+
   it('adds the BGPPeers of this node: global, by node name, by node selector; an explicit peer wins over the mesh', () => {
     const peers = [
       bgpPeer('tor', { peerIP: '10.0.0.254', asNumber: 65100 }),
@@ -115,6 +131,8 @@ describe('planPeers', () => {
     expect(plan.problems[0]?.reason).toBe('spec.peerIP "router.example" is not an address (10.0.0.5, 10.0.0.5:1790, [fd00::5]:1790)');
     expect(plan.problems[1]?.reason).toMatch(/^spec\.nodeSelector: /);
     expect(plan.problems[2]?.reason).toBe('spec.asNumber is required with spec.peerIP');
-    expect(plan.problems[3]?.reason).toMatch(/^spec\.password: only an inline string/);
+    expect(plan.problems[3]?.reason).toBe(
+      'spec.password: only an inline string is supported (password: "..."); secretKeyRef needs Kubernetes Secrets, which the embedded datastore does not have',
+    );
   });
 });
