@@ -75,6 +75,9 @@ export interface LabPlan {
   readonly entries: readonly string[];
 }
 
+/** The demonstration's folder in the lab's (its servers' logs and sockets): `down` removes it with the rest. */
+export const LAB_DEMO_ENTRY = 'demo';
+
 /** The state file's name in the lab's folder. */
 export const LAB_STATE_FILE = 'lab.json';
 
@@ -134,7 +137,7 @@ export function planLab(spec: LabSpec, id: string): LabPlan {
     datastore: posix.join(dir, 'data', 'twill.db'),
     binDir: posix.join(dir, 'bin'),
     cacheDir: posix.join(dir, 'cni-cache'),
-    entries: [LAB_STATE_FILE, 'nodes', 'net.d', 'data', 'bin', 'cni-cache', ...(spec.tor === 'bird' ? ['tor'] : [])],
+    entries: [LAB_STATE_FILE, 'nodes', 'net.d', 'data', 'bin', 'cni-cache', LAB_DEMO_ENTRY, ...(spec.tor === 'bird' ? ['tor'] : [])],
   };
 }
 

@@ -51,7 +51,7 @@ export interface LabSpec {
   readonly podsPerNode: number;
   readonly dataplane: LabDataplane;
   readonly tor: LabTorKind;
-  /** The lab's folder (absolute): state file, datastore, agents' config, sockets and logs. */
+  /** The lab's folder (absolute): state file, datastore, agents' config, sockets and logs; `<dir>/demo` is the demonstration's (down removes it too). */
   readonly dir: string;
   /** The pods to create, replacing the `podsPerNode` layout (the demonstration's roles). */
   readonly pods?: readonly LabPodSpec[];

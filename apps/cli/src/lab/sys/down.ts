@@ -56,6 +56,10 @@ export async function labDown(dir: string): Promise<LabDownReport> {
     }
   }
   if (problems.length === 0) {
+    // A state write cut short by a crash leaves its temporary file (`lab.json.<pid>.tmp`) beside it.
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name.startsWith(`${LAB_STATE_FILE}.`) && name.endsWith('.tmp')) await rm(posix.join(dir, name), { force: true });
+    }
     await rm(posix.join(dir, LAB_STATE_FILE), { force: true });
     removed.push(`files in ${dir}`);
     if (state.createdDir) {
