@@ -23,8 +23,8 @@ const APPLY_KINDS = 'Namespace, Pod, NetworkPolicy, GlobalNetworkPolicy, Network
 const CORPUS: readonly [args: readonly string[], line: string][] = [
   [[], 'twill: a command is required: policy, cni, completion (see twill --help)'],
   [['polcy'], 'twill: polcy: unknown command: expected policy, cni or completion (see twill --help)'],
-  [['policy'], 'twill: policy: a command is required: simulate, lint (see twill policy --help)'],
-  [['policy', 'simulat'], 'twill: policy: simulat: unknown command: expected simulate, lint (see twill policy --help)'],
+  [['policy'], 'twill: policy: a command is required: simulate, lint, explain (see twill policy --help)'],
+  [['policy', 'simulat'], 'twill: policy: simulat: unknown command: expected simulate, lint, explain (see twill policy --help)'],
   [['cni'], 'twill: cni: a command is required: add, check, del, gc, status (see twill cni --help)'],
   [['policy', 'simulate', '--cluter', 'cluster.yaml'], 'twill: policy simulate: --cluter: unknown option (did you mean --cluster?); see twill policy simulate --help'],
   [['policy', 'simulate', '--policies', 'policies', ...PROBE, '--port', '80'], 'twill: policy simulate: --cluster: required: the cluster snapshot (YAML of Namespace and Pod objects)'],
@@ -81,6 +81,30 @@ const CORPUS: readonly [args: readonly string[], line: string][] = [
   [['delete', 'ippool'], 'twill: delete: NAME: required: which ippool to delete'],
   [['delete', 'endpoints', 'x'], 'twill: delete: KIND: endpoints are read-only: the CNI plugin records them'],
   [['delete', 'ippool', 'x', '-f', 'policies'], 'twill: delete: KIND: cannot be used with --filename (the documents name what to delete)'],
+  // ipam, bgp and policy explain: refused before any agent is asked.
+  [['ipam'], 'twill: ipam: a command is required: show, check, release, why (see twill ipam --help)'],
+  [['ipam', 'shwo'], 'twill: ipam: shwo: unknown command: expected show, check, release, why (see twill ipam --help)'],
+  [['ipam', 'show', '--ip', '10.0.0.300'], 'twill: ipam show: --ip: must be an IPv4 or IPv6 address (got "10.0.0.300")'],
+  [['ipam', 'show', '-o', 'wide'], 'twill: ipam show: --output: must be one of table, json, yaml (got "wide")'],
+  [['ipam', 'check', '--blocks'], 'twill: ipam check: --blocks: unknown option; see twill ipam check --help'],
+  [['ipam', 'release'], 'twill: ipam release: exactly one of --ip or --handle is required'],
+  [['ipam', 'release', '--ip', '10.0.0.1', '--handle', 'net.c1'], 'twill: ipam release: --handle: cannot be used with --ip (release one address, or every address of one handle)'],
+  [['ipam', 'release', '--handle', ' '], 'twill: ipam release: --handle: must not be empty'],
+  [['ipam', 'why'], 'twill: ipam why: IP: required argument missing (usage: twill ipam why [options] <IP>)'],
+  [['ipam', 'why', 'pod-a'], 'twill: ipam why: IP: must be an IPv4 or IPv6 address (got "pod-a")'],
+  [['ipam', 'why', '10.0.0.1', '10.0.0.2'], 'twill: ipam why: unexpected argument "10.0.0.2" (usage: twill ipam why [options] <IP>)'],
+  [['ipam', 'show', '--agent-socket', ''], 'twill: ipam show: --agent-socket: must be a path (got "")'],
+  [['bgp'], 'twill: bgp: a command is required: peers, routes (see twill bgp --help)'],
+  [['bgp', 'peers', 'all'], 'twill: bgp peers: unexpected argument "all" (usage: twill bgp peers [options])'],
+  [['bgp', 'routes', '--peer', '10.0.0'], 'twill: bgp routes: --peer: must be a peer\'s IP address, or local (got "10.0.0")'],
+  [['bgp', 'routes', '--prefix', '10.0.0.0'], 'twill: bgp routes: --prefix: must be a CIDR such as 10.0.0.0/24 or fd00::/64 (got "10.0.0.0")'],
+  [['bgp', 'routes', '--prefix', '10.1.2.3/8'], 'twill: bgp routes: --prefix: 10.1.2.3/8 has host bits set (the network is 10.0.0.0/8)'],
+  [['bgp', 'routes', '-o', 'xml'], 'twill: bgp routes: --output: must be one of table, wide, json, yaml (got "xml")'],
+  [['policy', 'explain', '--to', 'x/b', '--port', '80'], 'twill: policy explain: --from: required'],
+  [['policy', 'explain', '--from', 'x/a', '--to', 'y/b'], 'twill: policy explain: --port: required'],
+  [['policy', 'explain', '--from', 'x/a', '--to', 'y/b', '--port', '99999'], 'twill: policy explain: --port: must be 1-65535 (got 99999)'],
+  [['policy', 'explain', '--from', 'x', '--to', 'y/b', '--port', '80'], 'twill: policy explain: --from: must be NAMESPACE/POD (got "x")'],
+  [['policy', 'explain', '--from', 'x/a', '--to', 'y/b', '--port', '80', '--protocol', 'ICMP'], 'twill: policy explain: --protocol: must be one of TCP, UDP, SCTP (got "ICMP")'],
   [['completion'], 'twill: completion: SHELL: required argument missing (usage: twill completion [options] <SHELL>)'],
   [['completion', 'fish'], 'twill: completion: SHELL: must be one of bash, zsh (got "fish")'],
 ];
@@ -139,7 +163,8 @@ describe('mistaken invocations', () => {
   });
 
   it('--help is not a mistake: help on stdout, exit 0, with examples', async () => {
-    for (const args of [['--help'], ['policy', '--help'], ['policy', 'simulate', '--help'], ['policy', 'lint', '-h'], ['cni', 'add', '--help'], ['cni', 'gc', '--help'], ['completion', '--help']]) {
+    for (const args of [['--help'], ['policy', '--help'], ['policy', 'simulate', '--help'], ['policy', 'lint', '-h'], ['cni', 'add', '--help'], ['cni', 'gc', '--help'], ['completion', '--help'],
+      ['ipam', '--help'], ['ipam', 'show', '--help'], ['ipam', 'check', '--help'], ['ipam', 'release', '--help'], ['ipam', 'why', '--help'], ['bgp', '--help'], ['bgp', 'peers', '--help'], ['bgp', 'routes', '--help'], ['policy', 'explain', '--help']]) {
       const run = await twill(args);
       expect(run.code).toBe(0);
       expect(run.stderr).toBe('');

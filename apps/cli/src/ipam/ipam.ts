@@ -51,7 +51,7 @@ export interface IpamReleaseOptions extends AgentSocketOptions {
 /** `twill ipam release --ip IP | --handle H`: frees the address, or every address of the handle. */
 export async function runIpamRelease(ctx: CommandContext, options: IpamReleaseOptions): Promise<number> {
   if (options.ip !== undefined && options.handle !== undefined) throw new UsageError(ctx.command, '--handle', 'cannot be used with --ip (release one address, or every address of one handle)');
-  if (options.ip === undefined && options.handle === undefined) throw new UsageError(ctx.command, '', 'one of --ip or --handle is required');
+  if (options.ip === undefined && options.handle === undefined) throw new UsageError(ctx.command, '', 'exactly one of --ip or --handle is required');
   if (options.handle?.trim() === '') throw new UsageError(ctx.command, '--handle', 'must not be empty');
   const what = options.ip !== undefined ? { ip: options.ip } : { handle: options.handle as string };
   const released = await agentClientFor(ctx, options).ipamRelease(what);
