@@ -5,7 +5,7 @@
 // that, and, beside an all-allow prediction, flag the one pair loudly.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,7 +18,7 @@ import { type LabPod } from '../../src/lab/ports.js';
 import { buildMatrix, demoFiles, probeMatrix, startDemoServers } from '../../src/lab/demo/demo.js';
 import { renderMatrix } from '../../src/lab/demo/matrix.js';
 import { demoLabPods } from '../../src/lab/demo/roles.js';
-import { nodeDemoSystem, stopServersOf } from '../../src/lab/demo/sys/system.js';
+import { demoDown, nodeDemoSystem, stopServersOf } from '../../src/lab/demo/sys/system.js';
 import { type ServerRecord } from '../../src/lab/demo/system-port.js';
 
 const reason = rootSkipReason('runs pod servers in scratch network namespaces');
@@ -98,6 +98,16 @@ describe.skipIf(reason)(`demonstration pods on the real kernel${reason ? ` (skip
     expect(text).toContain('production/frontend    -         allow       DENY!');
     expect(text).toContain('6 probes: 5 allowed, 1 denied; 1 DISAGREE with twill policy simulate');
     expect(text).toContain('  !! production/frontend -> production/database:5432: the probe saw deny (timeout), simulate predicts allow (ingress: no policy selects it)');
+
+    // What lab down calls: the servers stop, the demonstration's folder goes; twice is fine.
+    const removed = await demoDown(demoFiles(dir).dir);
+    expect(removed).toEqual([...servers.map((s) => `process ${s.pid} (${s.role} ${s.pod})`), `folder ${demoFiles(dir).dir}`]);
+    for (const s of servers) {
+      for (let i = 0; i < 100 && !processGone(s.pid); i += 1) await new Promise((r) => setTimeout(r, 20));
+      expect(processGone(s.pid)).toBe(true);
+    }
+    expect(existsSync(demoFiles(dir).dir)).toBe(false);
+    expect(await demoDown(demoFiles(dir).dir)).toEqual([]);
   });
 
   it('answers the API over HTTP and the database with its greeting', async () => {

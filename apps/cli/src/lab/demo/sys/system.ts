@@ -5,9 +5,9 @@
 
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { type DemoSystem, type PodProbe, type PodProbeResult, type ServerRecord } from '../system-port.js';
@@ -141,6 +141,18 @@ export async function stopServersOf(recordFile: string): Promise<string[]> {
     }
   }
   return stopped;
+}
+
+/**
+ * Undoes the demonstration in a lab's folder: stops the servers `<demoDir>/servers.json`
+ * lists, then removes `demoDir` (snapshot, logs, probe sockets). Idempotent.
+ * @returns what was done, in words, as `labDown` reports it.
+ */
+export async function demoDown(demoDir: string): Promise<string[]> {
+  const removed = await stopServersOf(join(demoDir, 'servers.json'));
+  const existed = await stat(demoDir).then(() => true, () => false);
+  await rm(demoDir, { recursive: true, force: true });
+  return existed ? [...removed, `folder ${demoDir}`] : removed;
 }
 
 /** The machine's {@link DemoSystem}. */
