@@ -23,6 +23,10 @@ export interface TestAgent {
   readonly dir: string;
   /** The API socket the CLI talks to (`--agent-socket`). */
   readonly apiSocket: string;
+  /** The CNI socket the `twill` plugin's forwarder calls (`TWILL_AGENT_SOCKET`). */
+  readonly agentSocket: string;
+  /** Its configuration file (JSON). */
+  readonly configFile: string;
   readonly dataDir: string;
   /** Its node name, unique per agent: `twt-cli-` and 8 random characters. */
   readonly nodeName: string;
@@ -39,7 +43,11 @@ export interface TestAgent {
 export interface TestAgentOptions {
   /** Extra top-level settings of the agent's configuration file (YAML as JSON). */
   readonly config?: Readonly<Record<string, unknown>>;
+  /** A network namespace to run it in (`ip netns exec`; root), as a node's hostNetwork pod. */
+  readonly netns?: string;
 }
+
+const AGENT_ARGS = ['--conditions=@twill/source', '--import', 'tsx', AGENT_BIN];
 
 function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((done) => child.once('exit', () => done()));
@@ -57,10 +65,11 @@ export async function startTestAgent(options: TestAgentOptions = {}): Promise<Te
   const nodeName = `twt-cli-${Math.random().toString(36).slice(2).padEnd(8, '0').slice(0, 8)}`;
   const apiSocket = join(dir, 'api.sock');
   const dataDir = join(dir, 'data');
+  const agentSocket = join(dir, 'agent.sock');
   const config = {
     nodeName,
     dataDir,
-    agentSocket: join(dir, 'agent.sock'),
+    agentSocket,
     api: { socket: apiSocket },
     dataplane: 'none',
     routing: 'none',
@@ -73,7 +82,10 @@ export async function startTestAgent(options: TestAgentOptions = {}): Promise<Te
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
 
   let output = '';
-  const child = spawn(process.execPath, ['--conditions=@twill/source', '--import', 'tsx', AGENT_BIN, 'run', '--config', configFile], {
+  const command = [process.execPath, ...AGENT_ARGS, 'run', '--config', configFile];
+  // `ip netns exec` enters the namespace and execs node: the PID is the agent's.
+  const [file = '', ...args] = options.netns === undefined ? command : ['ip', 'netns', 'exec', options.netns, ...command];
+  const child = spawn(file, args, {
     cwd: resolve(import.meta.dirname, '..'),
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NODE_OPTIONS: '' },
@@ -101,7 +113,7 @@ export async function startTestAgent(options: TestAgentOptions = {}): Promise<Te
   };
 
   const client = createAgentClient({ transport: unixHttpTransport(apiSocket, { timeoutMs: 10_000 }), socketPath: apiSocket, command: 'harness' });
-  const agent: TestAgent = { dir, apiSocket, dataDir, nodeName, pid: pid ?? -1, client, output: () => output, stop };
+  const agent: TestAgent = { dir, apiSocket, agentSocket, configFile, dataDir, nodeName, pid: pid ?? -1, client, output: () => output, stop };
   try {
     if (pid === undefined) throw new Error(`could not start ${AGENT_BIN}`);
     await waitReady(agent, child);
@@ -130,4 +142,18 @@ async function waitReady(agent: TestAgent, child: ChildProcess): Promise<void> {
     if (Date.now() > deadline) throw new Error(`twill-agent's API at ${agent.apiSocket} was not ready within ${AGENT_START_TIMEOUT_MS / 1000} s (${last})`);
     await new Promise((done) => setTimeout(done, 200));
   }
+}
+
+/**
+ * `twill-agent install-cni` with the agent's configuration: the `twill` forwarder in
+ * `cni.binDir` and the conflist in `cni.confDir` (set them under `config.cni`).
+ * @throws with its output when it fails.
+ */
+export async function installCni(agent: TestAgent): Promise<void> {
+  const child = spawn(process.execPath, [...AGENT_ARGS, 'install-cni', '--config', agent.configFile], { cwd: resolve(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => void (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => void (output += chunk.toString('utf8')));
+  await exited(child);
+  if (child.exitCode !== 0) throw new Error(`twill-agent install-cni exited with ${child.exitCode ?? child.signalCode}:\n${output}`);
 }
