@@ -79,7 +79,7 @@ export function registerLabCommands(program: Command, kit: CommandKit): void {
 
   const up = lab
     .command('up')
-    .description('bring a lab up: a fabric bridge, one namespace per node running twill-agent, pods added through CNI ADD, BGP routes between the nodes')
+    .description('bring a lab up: a fabric bridge, one namespace per node running twill-agent, pods added through CNI ADD, BGP routes between the nodes; refuses (exit 1) when the folder already holds a lab: twill lab down first')
     .option('--nodes <n>', 'number of nodes, 1-16 (default 3)')
     .option('--pods-per-node <n>', 'pods on each node, 0-32 (default 3)')
     .addOption(withChoices(new Option('--dataplane <driver>', 'the agents\' policy dataplane (default nftables)'), [...LAB_DATAPLANES]))

@@ -224,6 +224,7 @@ export interface LabResource {
   readonly kind: string;
   readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
   readonly spec?: Readonly<Record<string, unknown>>;
+  readonly [field: string]: unknown;
 }
 
 /**

@@ -74,8 +74,8 @@ function startServer(netns: string, name: string): Promise<void> {
 
 function probe(netns: string, addresses: readonly string[]): Promise<Map<string, string>> {
   return new Promise((resolve, reject) => {
-    execFile('ip', ['netns', 'exec', netns, 'python3', '-c', CLIENT, ...addresses], { timeout: 30_000 }, (error, stdout) => {
-      if (error !== null) reject(error);
+    execFile('ip', ['netns', 'exec', netns, 'python3', '-c', CLIENT, ...addresses], { timeout: 120_000 }, (error, stdout, stderr) => {
+      if (error !== null) reject(new Error(`probe from ${netns}: ${error.message.split('\n')[0] ?? ''} (signal ${String(error.signal)}): ${stdout}${stderr}`));
       else resolve(new Map(stdout.trim().split('\n').map((line) => line.split(' ') as [string, string])));
     });
   });

@@ -276,7 +276,10 @@ export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions
     }
     const predicted = await predictMatrix(io, files.snapshot, applied);
     const { matrix, agreedAfterMs } = await settle(lab.pods, servers, predicted, started, { system, probeTimeoutMs, settleTimeoutMs });
-    write(`  ${agreedAfterMs === undefined ? style.bad(`the probes still disagree with simulate ${(settleTimeoutMs / 1000).toFixed(0)} s after the apply`) : `the probes agree with simulate (${(agreedAfterMs / 1000).toFixed(1)} s after the apply)`}\n\n`);
+    const waited = `${(settleTimeoutMs / 1000).toFixed(0)} s`;
+    write(`  ${agreedAfterMs === undefined
+      ? style.bold(style.bad(`the probes still disagree with simulate ${step === undefined ? `after ${waited} of probing` : `${waited} after the apply`}`))
+      : `the probes agree with simulate${step === undefined ? '' : ` (${(agreedAfterMs / 1000).toFixed(1)} s after the apply)`}`}\n\n`);
     write(renderMatrix(matrix, style));
     const http = await l7Lines(lab.pods, servers, clusterYaml, documents, system, probeTimeoutMs, style);
     if (http.length > 0) write(`\nHTTP probes where an L7 rule applies:\n${http.join('\n')}\n`);
