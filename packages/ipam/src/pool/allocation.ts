@@ -12,7 +12,7 @@ import { freeOrdinal, lastBlockKey, type PoolAllocatedAddress, takeAddress } fro
 import { findClaimable } from './block-claim.js';
 import { borrowAddress, exhaustedError } from './borrow.js';
 import { type PoolContext } from './context.js';
-import { type AllocationAttributes, decodeHandle, type HandleAddress } from './documents.js';
+import { decodeHandle, newHandleDocument } from './documents.js';
 import { type NodeLabels, selectsNode } from './node-selector.js';
 import { type IpPool } from './pool-config.js';
 import { afterValue, CORRUPT, type PoolTransaction, settle } from './transaction.js';
@@ -215,13 +215,7 @@ class AllocationAttempt {
 
   commit(addresses: readonly PoolAllocatedAddress[]): AttemptOutcome<PoolAllocation> | Promise<AttemptOutcome<PoolAllocation>> {
     const { request, handle } = this.job;
-    // Built field by field: spreads of optional fields cost an object each.
-    const attributes: { -readonly [K in keyof AllocationAttributes]: AllocationAttributes[K] } = { containerId: request.containerId, ifName: request.ifName, node: request.node, since: this.#now };
-    if (request.namespace !== undefined) attributes.namespace = request.namespace;
-    if (request.pod !== undefined) attributes.pod = request.pod;
-    const held: HandleAddress[] = [];
-    for (const a of addresses) held.push({ ip: a.ip, block: a.block });
-    this.txn.putHandle({ handle, network: this.ctx.config.network, addresses: held, attributes });
+    this.txn.putNewHandle(this.job.handleKey, newHandleDocument(handle, this.ctx.config.network, addresses, request, this.#now));
     const outcome = this.txn.commitNow();
     if (outcome instanceof Promise) return outcome.then((o) => this.committed(o, addresses));
     return this.committed(outcome, addresses);

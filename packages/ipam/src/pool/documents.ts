@@ -13,7 +13,7 @@
 // Decoding validates the shape: a document that does not decode is
 // corrupt and reported as such, never half-read.
 import { StoreFailureError } from '../errors.js';
-import { type StoreDocument } from '../store/store.js';
+import { ClaimableDocument, type StoreDocument } from '../store/store.js';
 import { blockKeySegment } from './block.js';
 
 /** The default root of the pool allocator's keys in a store. */
@@ -147,8 +147,9 @@ const MAX_BLOCK_ADDRESSES = 4096;
 // text was known appends one line to it. Private fields: not copied by a spread, so a
 // document derived with `{ ...block, ... }` does not inherit parts that no longer
 // describe it. (A WeakMap from document to parts did the same at the cost of an
-// ephemeron entry per allocation.)
-class EncodedBlock implements BlockDocument, StoreDocument {
+// ephemeron entry per allocation.) A ClaimableDocument: the memory store keeps it as its
+// entry, without wrapping it.
+class EncodedBlock extends ClaimableDocument implements BlockDocument, StoreDocument {
   #text: string | undefined;
   #header: string | undefined;
   #lines: string | undefined;
@@ -165,26 +166,26 @@ class EncodedBlock implements BlockDocument, StoreDocument {
     header: string | undefined,
     lines: string | undefined,
   ) {
+    super();
     this.#header = header;
     this.#lines = lines;
   }
 
   // The header line, when known without encoding (its text was made or read).
   static header(block: BlockDocument): string | undefined {
-    return #text in block ? (block as EncodedBlock).#knownParts()?.header : undefined;
+    if (!(#text in block)) return undefined;
+    const b = block as EncodedBlock;
+    return b.#text === undefined || b.#lines === undefined ? undefined : b.#header;
   }
 
   // The allocation lines, when known without encoding.
   static lines(block: BlockDocument): string | undefined {
-    return #text in block ? (block as EncodedBlock).#knownParts()?.lines : undefined;
+    if (!(#text in block)) return undefined;
+    const b = block as EncodedBlock;
+    return b.#text === undefined || b.#header === undefined ? undefined : b.#lines;
   }
 
-  #knownParts(): { header: string; lines: string } | undefined {
-    if (this.#text === undefined || this.#header === undefined || this.#lines === undefined) return undefined;
-    return { header: this.#header, lines: this.#lines };
-  }
-
-  get text(): string {
+  override get text(): string {
     if (this.#text !== undefined) return this.#text;
     this.#header ??= encodeBlockHeader(this.cidr, this.pool, this.affinity, this.allocations.length, this.released);
     if (this.#lines === undefined) {
@@ -406,37 +407,52 @@ function quote(text: string): string {
 // its text is made only when a reader asks (CNI DEL, audits), not on every allocation.
 // The fields are the strings the allocation already holds (the handle is in the block
 // too), so the document keeps one object where the text kept ~300 bytes, and making
-// the text (a rope of ~20 pieces, then flattened: ~1 kB of garbage) is skipped.
-class EncodedHandle implements StoreDocument {
+// the text (a rope of ~20 pieces, then flattened: ~1 kB of garbage) is skipped. The
+// container ID of a handle named `<network>.<containerID>` is not kept but cut from the
+// handle when the text is made (one string less kept per allocation), and the document
+// is its own store entry in the memory store (ClaimableDocument).
+class EncodedHandle extends ClaimableDocument implements HandleDocument {
   #text: string | undefined;
+  readonly #containerId: string | undefined;
 
   constructor(
     readonly handle: string,
     readonly network: string,
     readonly ip: string,
     readonly block: string,
-    readonly containerId: string,
+    /** `undefined` when the handle is `<network>.<containerId>`. */
+    containerId: string | undefined,
     readonly ifName: string,
     readonly node: string,
     readonly namespace: string | undefined,
     readonly pod: string | undefined,
     readonly since: number,
-  ) {}
+  ) {
+    super();
+    this.#containerId = containerId;
+  }
 
-  get text(): string {
-    this.#text ??= encodeHandle({
-      handle: this.handle,
-      network: this.network,
-      addresses: [{ ip: this.ip, block: this.block }],
-      attributes: {
-        containerId: this.containerId,
-        ifName: this.ifName,
-        node: this.node,
-        ...(this.namespace === undefined ? {} : { namespace: this.namespace }),
-        ...(this.pod === undefined ? {} : { pod: this.pod }),
-        since: this.since,
-      },
-    });
+  get containerId(): string {
+    return this.#containerId ?? this.handle.slice(this.network.length + 1);
+  }
+
+  get addresses(): readonly HandleAddress[] {
+    return [{ ip: this.ip, block: this.block }];
+  }
+
+  get attributes(): AllocationAttributes {
+    return {
+      containerId: this.containerId,
+      ifName: this.ifName,
+      node: this.node,
+      ...(this.namespace === undefined ? {} : { namespace: this.namespace }),
+      ...(this.pod === undefined ? {} : { pod: this.pod }),
+      since: this.since,
+    };
+  }
+
+  override get text(): string {
+    this.#text ??= encodeHandle(this);
     return this.#text;
   }
 }
@@ -450,6 +466,43 @@ export function handleValue(handle: HandleDocument): string | StoreDocument {
   if (only === undefined) return encodeHandle(handle);
   const a = handle.attributes;
   return new EncodedHandle(handle.handle, handle.network, only.ip, only.block, a.containerId, a.ifName, a.node, a.namespace, a.pod, a.since);
+}
+
+/** What {@link newHandleDocument} records: an allocation's attributes, as the request gave them. */
+export interface NewHandleFields {
+  readonly containerId: string;
+  readonly ifName: string;
+  readonly node: string;
+  readonly namespace?: string | undefined;
+  readonly pod?: string | undefined;
+}
+
+/**
+ * The handle document of a new allocation holding `addresses` (one per family; only their
+ * `ip` and `block` are recorded): with one
+ * address, a {@link StoreDocument} that makes its text when asked; with more, its text at
+ * once (as {@link handleValue}). Built from the request's fields without an intermediate
+ * {@link HandleDocument}.
+ * @param handle - `<network>.<containerID>` (`handleId` of `network` and `fields.containerId`).
+ * @returns the document (to read back within the transaction) and the value to store.
+ */
+export function newHandleDocument(
+  handle: string,
+  network: string,
+  addresses: readonly HandleAddress[],
+  fields: NewHandleFields,
+  since: number,
+): { readonly doc: HandleDocument; readonly value: string | StoreDocument } {
+  const only = addresses.length === 1 ? addresses[0] : undefined;
+  if (only !== undefined) {
+    const doc = new EncodedHandle(handle, network, only.ip, only.block, undefined, fields.ifName, fields.node, fields.namespace, fields.pod, since);
+    return { doc, value: doc };
+  }
+  const attributes: { -readonly [K in keyof AllocationAttributes]: AllocationAttributes[K] } = { containerId: fields.containerId, ifName: fields.ifName, node: fields.node, since };
+  if (fields.namespace !== undefined) attributes.namespace = fields.namespace;
+  if (fields.pod !== undefined) attributes.pod = fields.pod;
+  const doc: HandleDocument = { handle, network, addresses: addresses.map(({ ip, block }) => ({ ip, block })), attributes };
+  return { doc, value: encodeHandle(doc) };
 }
 
 /** Writes a handle document. */

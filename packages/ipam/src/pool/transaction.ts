@@ -263,6 +263,14 @@ export class PoolTransaction {
     this.#stage(this.keys.handle(handle.handle), handle, handleValue(handle));
   }
 
+  /**
+   * Stages the handle document of a new allocation (`newHandleDocument`) at `key`,
+   * the store key of its handle (the caller has it: it is not made again).
+   */
+  putNewHandle(key: string, handle: { readonly doc: HandleDocument; readonly value: string | StoreDocument }): void {
+    this.#stage(key, handle.doc, handle.value);
+  }
+
   /** Stages a handle deletion. */
   deleteHandle(handle: string): void {
     this.#stage(this.keys.handle(handle), undefined, undefined);

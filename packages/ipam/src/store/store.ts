@@ -39,6 +39,53 @@ export interface StoreDocument {
 }
 
 /**
+ * A {@link StoreDocument} that can serve as the entry of a store that keeps documents
+ * (memory): the store claims it once, when it first writes it, and keeps it as its entry
+ * instead of wrapping it in one more object (an object less per allocation, kept for as
+ * long as the document is). A document claimed before, by this store or another, is
+ * wrapped like any other document: a claimed document never changes.
+ */
+export abstract class ClaimableDocument implements StoreDocument, StoreEntry {
+  #key: string | undefined;
+  #revision = 0;
+
+  /** {@inheritDoc StoreDocument.text} */
+  abstract get text(): string;
+
+  /**
+   * Makes this document the entry at `key`, revision `revision` (a positive integer),
+   * unless it was claimed before.
+   * @returns whether it was claimed now.
+   */
+  claimEntry(key: string, revision: number): boolean {
+    if (this.#key !== undefined) return false;
+    this.#key = key;
+    this.#revision = revision;
+    return true;
+  }
+
+  /** The key it was written at ('' before it was claimed). */
+  get key(): string {
+    return this.#key ?? '';
+  }
+
+  /** Its text, as the entry's value. */
+  get value(): string {
+    return this.text;
+  }
+
+  /** The revision it was written at ('0' before it was claimed). */
+  get revision(): Revision {
+    return String(this.#revision);
+  }
+
+  /** The entry's document: itself. */
+  get document(): StoreDocument {
+    return this;
+  }
+}
+
+/**
  * A commit's condition on one key: it must not exist (`{ absent: true }`), or it must
  * still be at `revision`. Without a condition the write is unconditional.
  */
