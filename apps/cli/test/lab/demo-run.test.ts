@@ -113,6 +113,7 @@ describe('runDemonstration', () => {
     expect(text).toContain('Step 0 of 4: no policy\n');
     expect(text).toContain('Step 1 of 4: Calico NetworkPolicy production/allow-api-access (the seed tutorial)\n');
     expect(text).toContain('Step 4 of 4: Calico GlobalNetworkPolicy allow-frontend-egress, NetworkPolicy production/allow-database-ingress (Twill\'s, not in the tutorial)\n');
+    expect(text).toContain('Step 0 of 4: no policy\n  Every pod reaches every other pod\'s server.\n  the probes agree with simulate\n');
     expect(text).toContain('  the probes agree with simulate (0.3 s after the apply)\n');
     expect(text.match(/twill policy simulate agrees on every one/g)).toHaveLength(5);
     expect(text).not.toContain('DISAGREE');
@@ -135,7 +136,8 @@ describe('runDemonstration', () => {
     // Denied anyway at steps 2 and 3, so only steps 0, 1 and 4 disagree.
     expect(report.steps.map((s) => s.agreedAfterMs)).toEqual([undefined, undefined, 250, 0, undefined]);
     const text = out();
-    expect(text.match(/the probes still disagree with simulate 1 s after the apply/g)).toHaveLength(3);
+    expect(text.match(/the probes still disagree with simulate 1 s after the apply/g)).toHaveLength(2);
+    expect(text).toContain('Step 0 of 4: no policy\n  Every pod reaches every other pod\'s server.\n  the probes still disagree with simulate after 1 s of probing\n');
     expect(text).toContain('  !! production/frontend -> production/api-server:8080: the probe saw deny (timeout), simulate predicts allow (ingress: NetworkPolicy production/allow-api-access spec.ingress[0])\n');
   });
 });
