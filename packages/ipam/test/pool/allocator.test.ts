@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import {
   decodeBlock,
+  decodeHandle,
   DuplicateAllocationError,
   InvalidRequestError,
   MemoryStore,
@@ -230,6 +231,22 @@ describe('dual stack', () => {
     const { allocator } = setup(dual);
     const got = await add(allocator, 'c', 'n1');
     expect(got.addresses.map((a) => a.address)).toEqual(['10.0.0.0/32', 'fd00::/128']);
+  });
+
+  it('records both addresses and the attributes in one handle document', async () => {
+    const { allocator, store, clock } = setup(dual);
+    await allocator.allocate({ containerId: 'c', ifName: 'eth0', node: 'n1', namespace: 'ns', pod: 'web-0' });
+    const entry = await store.get('twill-pools/handles/net.c');
+    expect(decodeHandle(entry?.value ?? '')).toEqual({
+      handle: 'net.c',
+      network: 'net',
+      addresses: [
+        { ip: '10.0.0.0', block: '10.0.0.0/28' },
+        { ip: 'fd00::', block: 'fd00::/126' },
+      ],
+      attributes: { containerId: 'c', ifName: 'eth0', node: 'n1', namespace: 'ns', pod: 'web-0', since: clock.now() },
+    });
+    expect(await allocator.release({ containerId: 'c' })).toEqual(['10.0.0.0', 'fd00::']);
   });
 
   it('writes nothing when one family fails: both or none', async () => {
