@@ -5,7 +5,7 @@
 
 import { AgentApiError, agentClientFor, type AgentSocketOptions } from '../client/index.js';
 import { type CommandContext } from '../context.js';
-import { UsageError } from '../errors.js';
+import { FailedError, UsageError } from '../errors.js';
 import { describeDocument } from '../policy/compile.js';
 import { locate } from '../policy/documents.js';
 import { renderJson, renderYaml } from '../output.js';
@@ -38,9 +38,11 @@ export async function runApply(ctx: CommandContext, options: ApplyOptions): Prom
     const field = error.body.field ?? '';
     const message = field !== '' && !error.body.message.includes(field) ? `${field}: ${error.body.message}` : error.body.message;
     const subject = describeDocument(item.doc);
-    const text = `${message.startsWith(`${subject}: `) ? '' : `${subject}: `}${message} (the agent refused it; nothing was written)`;
-    if (error.status === 422) throw new UsageError(ctx.command, locate(item.doc, field), text, { cause: error });
-    throw error;
+    const what = `${message.startsWith(subject) ? '' : `${subject}: `}${message}`;
+    if (error.status === 422) throw new UsageError(ctx.command, locate(item.doc, field), `${what} (the agent refused it; nothing was written)`, { cause: error });
+    // A stale resourceVersion (409) and the like: the document was right, the cluster moved on (exit 1).
+    const at = field === '' && error.status === 409 ? 'metadata.resourceVersion' : field;
+    throw new FailedError(ctx.command, locate(item.doc, at), `${what} (agent: ${error.status} ${error.code}; nothing was written)`, { cause: error });
   }
   if (options.output !== undefined) {
     const value = { results, dryRun: options.dryRun === true };

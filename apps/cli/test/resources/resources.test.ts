@@ -150,6 +150,19 @@ describe('get', () => {
     expect(again.stdout).toBe('networkpolicy.networking.k8s.io/api-from-frontend unchanged\nnetworkpolicy.networking.k8s.io/default-deny unchanged\n');
   });
 
+  it('an object changed since it was read: apply of the old copy is a conflict, exit 1 at its document', async () => {
+    const saved = (await run(['get', 'bgppeer', 'rack-tor', '-o', 'yaml'])).stdout;
+    const changed = await run(['apply', '-f', 'peer.yaml'], { files: { 'peer.yaml': saved.replace('asNumber: 64513', 'asNumber: 64514') } });
+    expect(changed).toEqual({ code: 0, stdout: 'bgppeer.projectcalico.org/rack-tor configured\n', stderr: '' });
+    const stale = await run(['apply', '-f', 'peer.yaml'], { files: { 'peer.yaml': saved.replace('asNumber: 64513', 'asNumber: 64515') } });
+    expect(stale.code).toBe(1);
+    expect(stale.stdout).toBe('');
+    expect(stale.stderr).toMatch(/^twill: apply: peer\.yaml:\d+: BGPPeer rack-tor \(bgppeers\.projectcalico\.org\): the object has been modified \(resourceVersion \d+, not \d+\): read it again and reapply \(agent: 409 Conflict; nothing was written\)\n$/);
+    expect(stale.stderr.split(':')[3]).toBe(String(saved.split('\n').findIndex((line) => line.includes('resourceVersion:')) + 1));
+    expect(JSON.parse((await run(['get', 'bgppeer', 'rack-tor', '-o', 'json'])).stdout).spec.asNumber).toBe(64514);
+    expect((await run(['apply', '-f', 'manifests/network.yaml'])).stdout).toBe('ippool.projectcalico.org/pool-a unchanged\nbgppeer.projectcalico.org/rack-tor configured\nbgpconfiguration.projectcalico.org/default unchanged\n');
+  });
+
   it('ipamblocks and endpoints come from the API\'s views (none on a fresh agent)', async () => {
     expect(await run(['get', 'ipamblocks'])).toEqual({ code: 0, stdout: '', stderr: 'No ipamblocks found.\n' });
     expect(await run(['get', 'endpoints', '-A'])).toEqual({ code: 0, stdout: '', stderr: 'No endpoints found.\n' });
