@@ -140,6 +140,8 @@ export {
   type ReceiveResult,
   type RibOptions,
   type RibPeerStats,
+  type PathView,
+  type PrefixPaths,
   type RouteQuery,
   type RouteView,
   Rib,

@@ -100,6 +100,16 @@ export interface RouteQuery {
   readonly source?: PeerId | null;
 }
 
+/** One path as {@link Rib.queryPaths} shows it: a {@link RouteView} without its prefix. */
+export type PathView = Omit<RouteView, 'prefix'>;
+
+/** The paths of one prefix that {@link Rib.queryPaths} selected, best first. */
+export interface PrefixPaths {
+  /** The prefix's key (`prefixFromKey` gives the prefix). */
+  readonly key: PrefixKey;
+  readonly paths: readonly PathView[];
+}
+
 /** Per-peer counters, for diagnosis. */
 export interface RibPeerStats {
   readonly received: number;
@@ -369,25 +379,30 @@ export class Rib {
   }
 
   /**
-   * Read-only, for route queries: the views of the selected paths, one group per prefix,
-   * best first in each group. Prefixes come from `keys` (one lookup each) or, without it,
-   * from one pass over the table, skipping the keys `keyFilter` refuses before any path
-   * is looked at; only paths from `source` are kept when it is given (`null`: locally
-   * originated routes). A view is built only for a kept path; a prefix with none is left
-   * out. The table must not change during the call.
+   * Read-only, for route queries: the selected paths, one group per prefix (by its key,
+   * no prefix object built), best first in each group. Prefixes come from `keys` (one
+   * lookup each) or, without it, from one pass over the table, skipping the keys
+   * `keyFilter` refuses before any path is looked at; only paths from `source` are kept
+   * when it is given (`null`: locally originated routes). A view is built only for a kept
+   * path; a prefix with none is left out. The table must not change during the call.
    */
-  queryPaths(query: RouteQuery): RouteView[][] {
-    const out: RouteView[][] = [];
+  queryPaths(query: RouteQuery): PrefixPaths[] {
+    const out: PrefixPaths[] = [];
     const source = query.source;
     const visit = (head: Path, key: PrefixKey): void => {
-      let group: RouteView[] | undefined;
-      let prefix: BgpPrefix | undefined;
+      let paths: PathView[] | undefined;
       for (let p: Path | undefined = head; p; p = p.next) {
         if (source !== undefined && (source === null ? !p.peer.local : p.peer.local || p.peer.config.id !== source)) continue;
-        prefix ??= prefixFromKey(key);
-        (group ??= []).push(this.view(key, p, prefix));
+        (paths ??= []).push({
+          peer: p.peer.local ? undefined : p.peer.config.id,
+          pathId: p.pathId,
+          attributes: p.attrs.value,
+          received: p.received.value,
+          best: (p.flags & PATH_FLAG.BEST) !== 0,
+          stale: (p.flags & PATH_FLAG.STALE) !== 0,
+        });
       }
-      if (group) out.push(group);
+      if (paths) out.push({ key, paths });
     };
     if (query.keys) {
       for (const key of query.keys) {
@@ -434,9 +449,9 @@ export class Rib {
     return peer;
   }
 
-  private view(key: PrefixKey, p: Path, prefix: BgpPrefix = prefixFromKey(key)): RouteView {
+  private view(key: PrefixKey, p: Path): RouteView {
     return {
-      prefix,
+      prefix: prefixFromKey(key),
       peer: p.peer.local ? undefined : p.peer.config.id,
       pathId: p.pathId,
       attributes: p.attrs.value,

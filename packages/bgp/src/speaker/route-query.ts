@@ -6,13 +6,15 @@
 // 2^(33-L) - 1 for IPv4 (a /24: 511 lookups) and 2^(129-L) - 1 for IPv6, when that is
 // at most n/8 (or 64); otherwise (a short prefix, or no prefix filter) it passes once over the
 // table, testing each key without building anything for prefixes left out. Views are
-// built only for the paths returned, then sorted: O(k log k) for k prefixes returned.
+// built only for the paths returned (no prefix object: the key gives the order and the
+// text), then sorted: O(k log k) for k prefixes returned.
 import { ORIGIN } from '../codec/constants.js';
 import { type BgpPrefix, makePrefix, parsePrefix, prefixToText } from '../codec/prefix.js';
 import { BgpInvalidArgument } from '../errors.js';
 import { type PeerId } from '../ids.js';
-import { type RouteView, type Rib } from '../rib/rib.js';
-import { type PrefixKey, prefixKey } from '../rib/prefix-key.js';
+import { type RouteAttributes } from '../rib/attributes.js';
+import { type PrefixPaths, type Rib } from '../rib/rib.js';
+import { type PrefixKey, prefixFromKey, prefixKey } from '../rib/prefix-key.js';
 
 /** Which routes {@link queryRoutes} returns; both filters at once keep what passes both. */
 export interface RouteFilter {
@@ -72,12 +74,26 @@ export function queryRoutes(rib: Rib, peers: Iterable<{ readonly address: string
     else query.keyFilter = within.family === 4 ? ipv4Inside(within) : ipv6Inside(within);
   }
   const groups = rib.queryPaths(query);
-  const sorted = groups.map((g) => ({ order: orderKey((g[0] as RouteView).prefix), group: g }));
-  sorted.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+  // Address order without building prefixes: IPv4 keys give a number (address * 64 +
+  // length), IPv6 keys a string (hex of the address, then the length); IPv4 first.
+  const v4: { order: number; group: PrefixPaths }[] = [];
+  const v6: { order: string; group: PrefixPaths }[] = [];
+  for (const group of groups) {
+    if (typeof group.key === 'number') v4.push({ order: ipv4Order(group.key), group });
+    else v6.push({ order: ipv6Order(group.key), group });
+  }
+  v4.sort((a, b) => a.order - b.order);
+  v6.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
   const out: HeldRoute[] = [];
-  for (const { group } of sorted) {
-    const prefix = prefixToText((group[0] as RouteView).prefix);
-    for (const view of group) out.push(toHeldRoute(prefix, view));
+  // Routes sharing an attribute set (most of a table) share its converted fields.
+  const converted = new Map<RouteAttributes, RouteFields>();
+  for (const { group } of [...v4, ...v6]) {
+    const prefix = typeof group.key === 'number' ? ipv4KeyText(group.key) : prefixToText(prefixFromKey(group.key));
+    for (const path of group.paths) {
+      let fields = converted.get(path.attributes);
+      if (!fields) converted.set(path.attributes, (fields = routeFields(path.attributes)));
+      out.push({ prefix, best: path.best, from: path.peer ?? 'local', ...fields, stale: path.stale });
+    }
   }
   return out;
 }
@@ -181,22 +197,35 @@ function ipv6Inside(within: BgpPrefix): (key: PrefixKey) => boolean {
   };
 }
 
-/** A string that sorts prefixes by family, then address, then length. */
-function orderKey(prefix: BgpPrefix): string {
-  let text = String(prefix.family);
-  for (const byte of prefix.bytes) text += byte.toString(16).padStart(2, '0');
-  return text + prefix.length.toString().padStart(3, '0');
+/** The length of an IPv4 key and its network address (prefix-key.ts: 2^length + network). */
+function ipv4KeyParts(key: number): [length: number, address: number] {
+  const length = key >= 0x1_0000_0000 ? 32 : 31 - Math.clz32(key);
+  return [length, (key - 2 ** length) * 2 ** (32 - length)];
 }
 
-function toHeldRoute(prefix: string, view: RouteView): HeldRoute {
-  const a = view.attributes;
+function ipv4Order(key: number): number {
+  const [length, address] = ipv4KeyParts(key);
+  return address * 64 + length;
+}
+
+function ipv4KeyText(key: number): string {
+  const [length, address] = ipv4KeyParts(key);
+  return `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}/${length}`;
+}
+
+/** `"length/hex"` (prefix-key.ts) → the hex padded to 128 bits, then the length. */
+function ipv6Order(key: string): string {
+  const slash = key.indexOf('/');
+  return key.slice(slash + 1).padEnd(32, '0') + key.slice(0, slash).padStart(3, '0');
+}
+
+type RouteFields = Pick<HeldRoute, 'nextHop' | 'asPath' | 'origin' | 'localPref' | 'med' | 'communities' | 'largeCommunities'>;
+
+function routeFields(a: RouteAttributes): RouteFields {
   const asPath: number[] = [];
   // Every segment's numbers in order, sets and confederation segments (RFC 5065) included, as the path was sent.
   for (const segment of a.asPath ?? []) for (const n of segment.asns) asPath.push(n);
   return {
-    prefix,
-    best: view.best,
-    from: view.peer ?? 'local',
     nextHop: a.nextHop,
     asPath,
     origin: ORIGIN_WORD[a.origin ?? ORIGIN.INCOMPLETE] ?? 'incomplete',
@@ -204,6 +233,5 @@ function toHeldRoute(prefix: string, view: RouteView): HeldRoute {
     ...(a.med === undefined ? {} : { med: a.med }),
     communities: (a.communities ?? []).map((c) => `${c >>> 16}:${c & 0xffff}`),
     largeCommunities: (a.largeCommunities ?? []).map((c) => `${c.globalAdministrator}:${c.localData1}:${c.localData2}`),
-    stale: view.stale,
   };
 }
