@@ -33,7 +33,7 @@ describe('twill completion bash', () => {
   it('completes commands at each level', () => {
     expect(complete('twill ')).toEqual(['cni', 'completion', 'policy']);
     expect(complete('twill pol')).toEqual(['policy']);
-    expect(complete('twill policy ')).toEqual(['lint', 'simulate']);
+    expect(complete('twill policy ')).toEqual(['explain', 'lint', 'simulate']);
     expect(complete('twill cni ')).toEqual(['add', 'check', 'del', 'gc', 'status']);
     expect(complete('twill --debug policy s')).toEqual(['simulate']);
   });
