@@ -215,7 +215,9 @@ class AllocationAttempt {
 
   commit(addresses: readonly PoolAllocatedAddress[]): AttemptOutcome<PoolAllocation> | Promise<AttemptOutcome<PoolAllocation>> {
     const { request, handle } = this.job;
-    this.txn.putNewHandle(this.job.handleKey, newHandleDocument(handle, this.ctx.config.network, addresses, request, this.#now));
+    const { ctx } = this;
+    const fields = { containerId: request.containerId, ifName: request.ifName, node: ctx.nodeName(request.node), namespace: request.namespace, pod: request.pod };
+    this.txn.putNewHandle(this.job.handleKey, newHandleDocument(handle, ctx.config.network, addresses, fields, this.#now));
     const outcome = this.txn.commitNow();
     if (outcome instanceof Promise) return outcome.then((o) => this.committed(o, addresses));
     return this.committed(outcome, addresses);

@@ -81,6 +81,8 @@ export class PoolContext {
   /** Per family, the pools a request without labels or a pool list may use. */
   readonly unlabelledPools = new Map<AddressFamily, readonly IpPool[]>();
   readonly #blockInfo = new Map<string, BlockInfo | null>();
+  // Node names as first seen (see nodeName).
+  readonly #nodeNames = new Map<string, string>();
 
   constructor(options: PoolContextOptions) {
     this.config = options.config;
@@ -116,6 +118,19 @@ export class PoolContext {
     if (txn !== this.#spare) return;
     txn.reset();
     this.#spareBusy = false;
+  }
+
+  /**
+   * `node`, as the string first seen with its text: every request brings its own copy of
+   * the node's name, and a handle document keeps the one it is given (in the memory store,
+   * a string per allocation kept for nothing). Bounded: past 65,536 names it starts afresh.
+   */
+  nodeName(node: string): string {
+    const known = this.#nodeNames.get(node);
+    if (known !== undefined) return known;
+    if (this.#nodeNames.size >= 65_536) this.#nodeNames.clear();
+    this.#nodeNames.set(node, node);
+    return node;
   }
 
   /** The facts of a block of a config pool, known without parsing its CIDR. */

@@ -495,7 +495,8 @@ export function newHandleDocument(
 ): { readonly doc: HandleDocument; readonly value: string | StoreDocument } {
   const only = addresses.length === 1 ? addresses[0] : undefined;
   if (only !== undefined) {
-    const doc = new EncodedHandle(handle, network, only.ip, only.block, undefined, fields.ifName, fields.node, fields.namespace, fields.pod, since);
+    const { ifName, node, namespace, pod } = fields;
+    const doc = new EncodedHandle(handle, network, only.ip, only.block, undefined, ifName, node, namespace, pod, since);
     return { doc, value: doc };
   }
   const attributes: { -readonly [K in keyof AllocationAttributes]: AllocationAttributes[K] } = { containerId: fields.containerId, ifName: fields.ifName, node: fields.node, since };

@@ -328,14 +328,17 @@ export class PoolTransaction {
   }
 
   #learn(outcome: CommitOutcome): CommitOutcome {
-    // A store that keeps documents hands them back as written: nothing to remember.
-    if (outcome.ok && this.#sync === undefined) {
-      const { keys, writes, count } = this.#table;
-      for (let i = 0; i < count; i++) {
-        const staged = writes[i];
-        const value = staged?.value;
-        if (staged?.cache !== undefined && value !== undefined) staged.cache.remember(keys[i] as string, typeof value === 'string' ? value : value.text, staged.doc);
-      }
+    if (!outcome.ok) return outcome;
+    const { keys, writes, count } = this.#table;
+    for (let i = 0; i < count; i++) {
+      const staged = writes[i];
+      const value = staged?.value;
+      if (staged?.cache === undefined || value === undefined) continue;
+      // Text is learnt from every store (the memory store hands the same string back, so
+      // the next read of an affinity costs a comparison, not a JSON parse); a store that
+      // keeps documents hands documents back as written: nothing to remember for those.
+      if (typeof value === 'string') staged.cache.remember(keys[i] as string, value, staged.doc);
+      else if (this.#sync === undefined) staged.cache.remember(keys[i] as string, value.text, staged.doc);
     }
     return outcome;
   }

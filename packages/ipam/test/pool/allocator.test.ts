@@ -224,6 +224,28 @@ describe('handles', () => {
   });
 });
 
+describe('allocators sharing a store', () => {
+  // Each allocator remembers the documents it decoded (keyed by their text): what another
+  // allocator writes in between must be read, not the remembered document.
+  it("read the node's affinity another allocator changed since they last read it", async () => {
+    const ipam = { pools: [{ name: 'p', cidr: '10.0.0.0/28', blockSize: 30 }], releaseCooldownSeconds: 0, maxBlocksPerHost: 2 };
+    const store = new MemoryStore();
+    const one = setup(ipam, store).allocator;
+    const two = setup(ipam, store).allocator;
+    const first = await add(one, 'c0', 'n1');
+    for (let i = 1; i < 4; i++) await add(one, `c${i}`, 'n1');
+    // The second allocator finds the first block full and claims another for n1.
+    const second = await add(two, 'c4', 'n1');
+    expect(second.addresses[0]?.block).not.toBe(first.addresses[0]?.block);
+    // The first allocator allocates from that block: it is n1's second and last one.
+    const third = await add(one, 'c5', 'n1');
+    expect(third.addresses[0]?.block).toBe(second.addresses[0]?.block);
+    const affinity = await store.get('twill-pools/affinity/n1');
+    expect(JSON.parse(affinity?.value ?? '')).toEqual({ node: 'n1', blocks: [first.addresses[0]?.block, second.addresses[0]?.block] });
+    expect((await one.check()).ok).toBe(true);
+  });
+});
+
 describe('dual stack', () => {
   const dual = { pools: [{ name: 'v4', cidr: '10.0.0.0/28', blockSize: 28 }, { name: 'v6', cidr: 'fd00::/126', blockSize: 126 }], releaseCooldownSeconds: 0 };
 
