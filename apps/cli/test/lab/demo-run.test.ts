@@ -110,6 +110,12 @@ describe('runDemonstration', () => {
     expect(JSON.parse(readFileSync(join(lab.dir, 'demo/servers.json'), 'utf8')).servers).toHaveLength(5);
 
     const text = out();
+    expect(text.split('\n').slice(0, 4)).toEqual([
+      'Servers in the pods, playing the seed tutorial\'s roles',
+      'POD                    ROLE        SERVES      ADDRESS      NODE',
+      'production/frontend    frontend    HTTP :80    10.244.0.10  node-1',
+      'production/api-server  api-server  HTTP :8080  10.244.0.11  node-1',
+    ]);
     expect(text).toContain('Step 0 of 4: no policy\n');
     expect(text).toContain('Step 1 of 4: Calico NetworkPolicy production/allow-api-access (the seed tutorial)\n');
     expect(text).toContain('Step 4 of 4: Calico GlobalNetworkPolicy allow-frontend-egress, NetworkPolicy production/allow-database-ingress (Twill\'s, not in the tutorial)\n');

@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 
 import { createAgentClient, type AgentResource } from '../../client/index.js';
 import { type CliIo } from '../../io.js';
-import { styleFor, type Style } from '../../output.js';
+import { renderTable, styleFor, type Style } from '../../output.js';
 import { describeDecision, type ProbeJson } from '../../policy/probe.js';
 import { runSimulate } from '../../policy/simulate.js';
 import { type Lab, type LabPod } from '../ports.js';
@@ -251,7 +251,13 @@ export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions
   const files = demoFiles(lab.dir);
 
   const servers = await startDemoServers(lab.pods, lab.dir, system);
-  write(`${style.bold('The seed tutorial\'s roles')}: ${servers.map((s) => `${s.pod} (${s.role} :${s.port})`).join(', ')}\n`);
+  const podOf = new Map(lab.pods.map((p) => [podName(p), p]));
+  write(`${style.bold('Servers in the pods, playing the seed tutorial\'s roles')}\n`);
+  write(renderTable(
+    [{ header: 'POD' }, { header: 'ROLE' }, { header: 'SERVES' }, { header: 'ADDRESS' }, { header: 'NODE' }],
+    servers.map((s) => [s.pod, s.role, `${ROLE_SERVICES[s.role as keyof typeof ROLE_SERVICES].protocol.toUpperCase()} :${s.port}`, podOf.get(s.pod)?.address ?? '', podOf.get(s.pod)?.node ?? '']),
+    style,
+  ));
   const clusterYaml = labSnapshotYaml(lab.pods, DEMO_NAMESPACES);
   await system.writeText(files.snapshot, clusterYaml);
 
