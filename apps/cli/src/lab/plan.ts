@@ -253,3 +253,29 @@ export function blockOf(address: string, blockSize: number = LAB_ADDRESSING.pool
   const base = Math.floor(value / 2 ** (32 - blockSize)) * 2 ** (32 - blockSize);
   return `${[24, 16, 8, 0].map((shift) => Math.floor(base / 2 ** shift) % 256).join('.')}/${blockSize}`;
 }
+
+/**
+ * The conflist install-cni writes for `node`, made from another node's: the same file
+ * but for the node's name (the pools' affinity) and its agent's socket.
+ */
+export function conflistForNode(text: string, from: NodePlan, node: NodePlan): string {
+  const list = JSON.parse(text) as { plugins: Record<string, unknown>[] };
+  for (const plugin of list.plugins) {
+    if (plugin['type'] !== 'twill') continue;
+    if (plugin['agentSocket'] === from.agentSocket) plugin['agentSocket'] = node.agentSocket;
+    const ipam = plugin['ipam'] as Record<string, unknown> | undefined;
+    if (ipam?.['nodeName'] === from.name) ipam['nodeName'] = node.name;
+  }
+  return `${JSON.stringify(list, null, 2)}\n`;
+}
+
+/** `birdc show protocols` lines of BGP protocols as (name, state, info). */
+export function parseBirdProtocols(text: string): { name: string; state: string; info: string }[] {
+  const rows: { name: string; state: string; info: string }[] = [];
+  for (const line of text.split('\n')) {
+    // name  proto  table  state  since  info   (since: hh:mm:ss.sss, a date before it on older days)
+    const match = /^(\S+)\s+BGP\s+\S+\s+(\S+)\s+(?:\d{4}-\d\d-\d\d\s+)?\d\d:\d\d:\d\d(?:\.\d+)?\s*(.*)$/.exec(line);
+    if (match !== null) rows.push({ name: match[1] as string, state: match[2] as string, info: (match[3] ?? '').trim() });
+  }
+  return rows;
+}

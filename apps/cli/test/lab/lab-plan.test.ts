@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { type LabProgress, type LabSpec } from '../../src/lab/ports.js';
-import { agentConfigText, birdConfigText, blockOf, fabricBatch, labResources, planLab, planNamespaces } from '../../src/lab/plan.js';
+import { agentConfigText, birdConfigText, blockOf, conflistForNode, fabricBatch, labResources, parseBirdProtocols, planLab, planNamespaces } from '../../src/lab/plan.js';
 import { progressWriter } from '../../src/lab/progress.js';
 import { decodeLabState, encodeLabState, type LabState } from '../../src/lab/state.js';
 import { styleFor } from '../../src/output.js';
@@ -105,6 +105,35 @@ describe('planLab', () => {
     ['255.255.255.255', 30, '255.255.255.252/30'],
   ])('the block of %s at /%i is %s', (address, size, block) => {
     expect(blockOf(address, size)).toBe(block);
+  });
+});
+
+describe('conflistForNode', () => {
+  it("turns node-1's conflist into node-2's: its name for the pools' affinity and its agent's socket, nothing else", () => {
+    const plan = planLab(spec, 'abc123');
+    const [one, two] = plan.nodes;
+    const written = { cniVersion: '1.1.0', name: 'twill-lab', plugins: [{ type: 'twill', mtu: 1500, dataDir: '/tmp/lab/data', agentSocket: one!.agentSocket, ipam: { type: 'twill-ipam', nodeName: 'node-1', pools: [{ cidr: '10.244.0.0/16', blockSize: 26 }] } }, { type: 'portmap', agentSocket: one!.agentSocket }] };
+    expect(JSON.parse(conflistForNode(JSON.stringify(written), one!, two!))).toEqual({
+      ...written,
+      plugins: [{ ...written.plugins[0], agentSocket: two!.agentSocket, ipam: { ...written.plugins[0]!.ipam, nodeName: 'node-2' } }, written.plugins[1]],
+    });
+  });
+});
+
+describe('parseBirdProtocols', () => {
+  it("reads each BGP protocol's state and info from birdc show protocols, today's times and older dates alike", () => {
+    const text = [
+      'BIRD 2.0.12 ready.',
+      'Name       Proto      Table      State  Since         Info',
+      'device1    Device     ---        up     13:18:57.812  ',
+      'node_1     BGP        ---        up     13:18:58.578  Established   ',
+      'node_2     BGP        ---        start  2026-11-27 23:01:02  Active        Socket: Connection refused',
+      '',
+    ].join('\n');
+    expect(parseBirdProtocols(text)).toEqual([
+      { name: 'node_1', state: 'up', info: 'Established' },
+      { name: 'node_2', state: 'start', info: 'Active        Socket: Connection refused' },
+    ]);
   });
 });
 

@@ -60,21 +60,6 @@ export async function installCni(node: NodePlan, started: (pid: number) => Promi
 }
 
 /**
- * The conflist install-cni writes for `node`, made from another node's: the same file
- * but for the node's name (the pools' affinity) and its agent's socket.
- */
-export function conflistForNode(text: string, from: NodePlan, node: NodePlan): string {
-  const list = JSON.parse(text) as { plugins: Record<string, unknown>[] };
-  for (const plugin of list.plugins) {
-    if (plugin['type'] !== 'twill') continue;
-    if (plugin['agentSocket'] === from.agentSocket) plugin['agentSocket'] = node.agentSocket;
-    const ipam = plugin['ipam'] as Record<string, unknown> | undefined;
-    if (ipam?.['nodeName'] === from.name) ipam['nodeName'] = node.name;
-  }
-  return `${JSON.stringify(list, null, 2)}\n`;
-}
-
-/**
  * Starts the node's agent inside its namespace (`ip netns exec` execs into it, so the
  * PID is the agent's). With eBPF it first mounts a bpffs of its own at /sys/fs/bpf in the
  * private mount namespace `ip netns exec` makes: the agents' pins never meet, and nothing

@@ -3,6 +3,7 @@
 
 import { LAB_ERROR_CODE, LabError } from '../errors.js';
 import { type Lab, type LabNodeStatus, type LabStatus } from '../ports.js';
+import { parseBirdProtocols } from '../plan.js';
 import { type LabState } from '../state.js';
 import { bgpSessions } from './agent-api.js';
 import { processAlive, runCommand } from './host.js';
@@ -15,17 +16,6 @@ export function upLab(dir: string, state: LabState | undefined): Lab {
     throw new LabError(LAB_ERROR_CODE.NOT_UP, `the lab in ${dir} did not finish coming up (it crashed or is still starting): twill lab down removes what it made`);
   }
   return state.lab;
-}
-
-/** `birdc show protocols` lines of BGP protocols as (name, state, info). */
-export function parseBirdProtocols(text: string): { name: string; state: string; info: string }[] {
-  const rows: { name: string; state: string; info: string }[] = [];
-  for (const line of text.split('\n')) {
-    // name  proto  table  state  since  info   (since: hh:mm:ss.sss, a date before it on older days)
-    const match = /^(\S+)\s+BGP\s+\S+\s+(\S+)\s+(?:\d{4}-\d\d-\d\d\s+)?\d\d:\d\d:\d\d(?:\.\d+)?\s*(.*)$/.exec(line);
-    if (match !== null) rows.push({ name: match[1] as string, state: match[2] as string, info: (match[3] ?? '').trim() });
-  }
-  return rows;
 }
 
 /** See LabStatusOf in ports.ts. */

@@ -4,18 +4,19 @@
 // before `down` would need to know.
 
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 
 import { CniRuntime, fileResultCache, loadNetworkConfigListFromDir, nodePluginExec, resultToJson } from '@twill/cni-core';
 
 import { LAB_ERROR_CODE, LabError } from '../errors.js';
-import { agentConfigText, birdConfigText, blockOf, fabricBatch, LAB_ADDRESSING, labResources, type LabPlan, type NodePlan, planLab, planNamespaces, type PodPlan, uplinkBatch } from '../plan.js';
+import { agentConfigText, birdConfigText, blockOf, conflistForNode, fabricBatch, LAB_ADDRESSING, labResources, type LabPlan, type NodePlan, planLab, planNamespaces, type PodPlan, uplinkBatch } from '../plan.js';
 import { type Lab, type LabIo, type LabNode, type LabPod, type LabSpec, type LabTor } from '../ports.js';
 import { BIRD_PATH, validateLabSpec } from '../spec.js';
 import { LAB_STATE_VERSION, type LabProcessRecord } from '../state.js';
 import { applyResources } from './agent-api.js';
-import { conflistForNode, installCni, startAgent, waitForAgent } from './agents.js';
+import { installCni, startAgent, waitForAgent } from './agents.js';
 import { labDown } from './down.js';
 import { killPid, mustRun, processAlive, processStartTime, runCommand, sleep, startDetached, writeFileAtomic } from './host.js';
 import { LabStateWriter, readLabState } from './state-file.js';
@@ -158,7 +159,9 @@ function checkPrerequisites(spec: LabSpec): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new LabError(LAB_ERROR_CODE.MISSING_PREREQUISITE, 'the lab makes network namespaces and runs agents: run it as root (sudo)');
   }
-  void spec;
+  if (spec.tor === 'bird' && !existsSync(BIRD_PATH)) {
+    throw new LabError(LAB_ERROR_CODE.MISSING_PREREQUISITE, `tor: bird needs BIRD 2 at ${BIRD_PATH} (apt-get install bird2), or tor none for a full mesh`);
+  }
 }
 
 /** See LabUp in ports.ts. */
@@ -168,7 +171,7 @@ export async function labUp(spec: LabSpec, io: LabIo): Promise<Lab> {
   const existing = await readLabState(spec.dir);
   if (existing !== undefined) {
     const what = existing.phase === 'up' ? `a lab is up in ${spec.dir}` : `${spec.dir} holds a lab that did not finish coming up`;
-    throw new LabError(LAB_ERROR_CODE.ALREADY_UP, `${what} (${existing.lab?.nodes.length ?? existing.spec.nodes} nodes, id ${existing.id}): run twill lab down${spec.dir === undefined ? '' : ` --dir ${spec.dir}`} first`);
+    throw new LabError(LAB_ERROR_CODE.ALREADY_UP, `${what} (${existing.lab?.nodes.length ?? existing.spec.nodes} nodes, id ${existing.id}): run twill lab down --dir ${spec.dir} first`);
   }
   const plan = planLab(spec, randomBytes(3).toString('hex'));
   const createdDir = await checkFolder(plan);
