@@ -200,8 +200,9 @@ class AllocationAttempt {
   decide(): PoolAllocatedAddress[] {
     const { ctx, job } = this;
     if (this.attempt > 1) refuseDuplicate(this.txn, job.handle, job.request.containerId);
-    const addresses: PoolAllocatedAddress[] = [];
-    for (const family of job.families) addresses.push(pickAddress(ctx, this.txn, family, job.request, job.handle, this.#now));
+    // Sized first (an array grown by push reserves 17 slots for one address).
+    const addresses = new Array<PoolAllocatedAddress>(job.families.length);
+    for (let i = 0; i < addresses.length; i++) addresses[i] = pickAddress(ctx, this.txn, job.families[i] as AddressFamily, job.request, job.handle, this.#now);
     return addresses;
   }
 

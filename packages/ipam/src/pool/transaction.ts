@@ -293,8 +293,20 @@ export class PoolTransaction {
 
   // With `documents`, puts of documents stay documents (for commitSync, which keeps them).
   #ops(documents: boolean): SyncStoreOp[] {
-    const ops: SyncStoreOp[] = [];
     const { keys, reads, writes, count } = this.#table;
+    const absent = this.#absent;
+    // Sized before it is filled: an array grown by push reserves 17 slots for the two or
+    // three writes of an allocation.
+    let size = 0;
+    for (let i = 0; i < count; i++) if (writes[i] !== undefined) size++;
+    if (absent !== undefined) {
+      for (const key of absent) {
+        const i = this.#table.find(key);
+        if (i < 0 || writes[i] === undefined) size++;
+      }
+    }
+    const ops = new Array<SyncStoreOp>(size);
+    let n = 0;
     for (let i = 0; i < count; i++) {
       const staged = writes[i];
       if (staged === undefined) continue;
@@ -304,14 +316,16 @@ export class PoolTransaction {
       const expect = read === undefined ? ABSENT : { revision: read.revision };
       // Deleting what was never there is a no-op, but its condition still guards it.
       const value = staged.value;
-      if (value === undefined) ops.push({ type: 'delete', key, expect });
-      else if (typeof value === 'string') ops.push({ type: 'put', key, value, expect });
-      else if (documents) ops.push({ type: 'put', key, document: value, expect });
-      else ops.push({ type: 'put', key, value: value.text, expect });
+      if (value === undefined) ops[n++] = { type: 'delete', key, expect };
+      else if (typeof value === 'string') ops[n++] = { type: 'put', key, value, expect };
+      else if (documents) ops[n++] = { type: 'put', key, document: value, expect };
+      else ops[n++] = { type: 'put', key, value: value.text, expect };
     }
-    for (const key of this.#absent ?? []) {
-      const i = this.#table.find(key);
-      if (i < 0 || writes[i] === undefined) ops.push({ type: 'delete', key, expect: ABSENT });
+    if (absent !== undefined) {
+      for (const key of absent) {
+        const i = this.#table.find(key);
+        if (i < 0 || writes[i] === undefined) ops[n++] = { type: 'delete', key, expect: ABSENT };
+      }
     }
     return ops;
   }
