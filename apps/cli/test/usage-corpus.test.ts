@@ -141,6 +141,12 @@ describe('mistaken invocations', () => {
       expect(run.stdout).toContain('--agent-socket <path>');
       expect(run.stdout).toContain(`\nExamples:\n  twill ${command}`);
     }
+    // KIND's plurals are offered by completion; delete does not offer the read-only views.
+    const script = (await twill(['completion', 'bash'])).stdout;
+    const offered = (command: string): string[] => (new RegExp(`'args\\|${command}\\|'\\) echo '([^']*)'`).exec(script)?.[1] ?? '').split(' ');
+    expect(offered('get')).toEqual(expect.arrayContaining(['ippools', 'ipamblocks', 'endpoints', 'networkpolicies', 'cnetpol', 'globalnetworkpolicies', 'bgppeers', 'bgpconfigurations', 'nodes']));
+    expect(offered('delete')).toContain('ippools');
+    expect(offered('delete')).not.toContain('endpoints');
   });
 
   it('CNI environment mistakes name the variable', async () => {

@@ -1,7 +1,7 @@
 // `twill status`, `twill get`, `twill describe`, `twill apply` and `twill delete`: their
 // options, help and examples. All talk to the agent on its API socket (--agent-socket).
 
-import { type Command, Option } from 'commander';
+import { Argument, type Command, Option } from 'commander';
 
 import { addAgentSocketOption } from '../client/index.js';
 import { examples, withChoices, type CommandKit } from '../command-kit.js';
@@ -11,7 +11,7 @@ import { runApply, type ApplyOptions } from './apply.js';
 import { runDelete, type DeleteOptions } from './delete.js';
 import { runDescribe, type DescribeOptions } from './describe.js';
 import { runGet, type GetOptions } from './get.js';
-import { KIND_NAMES_TEXT } from './kinds.js';
+import { CLI_KINDS } from './kinds.js';
 import { runStatus, type StatusOptions } from './status.js';
 
 const OUTPUTS: OutputFormat[] = ['table', 'wide', 'json', 'yaml'];
@@ -21,6 +21,17 @@ const collect = (value: string, previous: string[] | undefined): string[] => [..
 const outputOption = (command: string, choices: readonly string[], fallback?: string): Option => {
   const option = new Option('-o, --output <format>', choices.join(', ')).argParser(parsersFor(command).choice('--output', choices));
   return withChoices(fallback === undefined ? option : option.default(fallback), choices);
+};
+
+const KIND_HELP = 'a plural, singular or short name (networkpolicies and netpol are Kubernetes\', cnetpol Calico\'s, cnp Cilium\'s)';
+
+// The KIND argument, its plurals offered by help and shell completion; any name of a
+// kind is accepted (scope.ts resolves it), so commander does not check the choices.
+const kindArgument = (flags: string, writableOnly: boolean): Argument => {
+  const argument = new Argument(flags, KIND_HELP);
+  const kinds = CLI_KINDS.filter((k) => !writableOnly || k.source === 'resource');
+  argument.argChoices = [...new Set([...kinds.map((k) => k.plural), 'cnetpol'])];
+  return argument;
 };
 
 const namespaceOption = (): Option => new Option('-n, --namespace <ns>', 'the namespace of namespaced kinds (default: default)');
@@ -35,7 +46,7 @@ export function registerResourceCommands(program: Command, kit: CommandKit): voi
   });
 
   const get = addAgentSocketOption(program.command('get').description('list objects of a kind, or show one'))
-    .argument('<KIND>', `what to list: ${KIND_NAMES_TEXT}`)
+    .addArgument(kindArgument('<KIND>', false))
     .argument('[NAME]', 'one object')
     .addOption(namespaceOption())
     .option('-A, --all-namespaces', 'every namespace (adds a NAMESPACE column)')
@@ -46,7 +57,7 @@ export function registerResourceCommands(program: Command, kit: CommandKit): voi
   });
 
   const describe = addAgentSocketOption(program.command('describe').description('one object for people: metadata, body, and what the agent knows of it'))
-    .argument('<KIND>', `its kind: ${KIND_NAMES_TEXT}`)
+    .addArgument(kindArgument('<KIND>', false))
     .argument('<NAME>', 'its name')
     .addOption(namespaceOption());
   examples(describe, ['twill describe ippool default-ipv4-ippool', 'twill describe netpol allow-web -n shop', 'twill describe bgppeer rack-tor']);
@@ -65,7 +76,7 @@ export function registerResourceCommands(program: Command, kit: CommandKit): voi
   });
 
   const del = addAgentSocketOption(program.command('delete').description('delete an object by kind and name, or the objects files describe'))
-    .argument('[KIND]', `its kind: ${KIND_NAMES_TEXT}`)
+    .addArgument(kindArgument('[KIND]', true))
     .argument('[NAME]', 'its name')
     .option('-f, --filename <path>', 'delete the objects of these files or folders, or - for stdin; repeatable', collect)
     .addOption(namespaceOption())

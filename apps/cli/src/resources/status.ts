@@ -69,7 +69,7 @@ export function renderStatus(status: AgentStatus, options: { readonly style: Sty
     ...(status.controllers.bgp?.problems ?? []).map((p) => `BGPPeer ${p.peer}: ${p.reason}`), ...(status.controllers.bgp?.fibProblems ?? []).map((p) => `BGP route ${p.dst}: ${p.error}`)];
   if (problems.length > 0) parts.push(`\nProblems:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
 
-  parts.push(`\nEndpoints on ${status.node}: ${status.endpoints.length === 0 ? 'none' : ''}\n`);
+  parts.push(`\nEndpoints on ${status.node}:${status.endpoints.length === 0 ? ' none' : ''}\n`);
   if (status.endpoints.length > 0) {
     parts.push(renderTable(
       [{ header: 'NAMESPACE' }, { header: 'POD' }, { header: 'ADDRESSES' }, { header: 'INTERFACE' }, ...(options.wide ? [{ header: 'CONTAINER' }] : []), { header: 'AGE' }],
@@ -79,7 +79,7 @@ export function renderStatus(status: AgentStatus, options: { readonly style: Sty
   }
   const bgp = status.controllers.bgp;
   if (bgp !== undefined) {
-    parts.push(`\nBGP peers: ${bgp.peers.length === 0 ? 'none' : ''}\n`);
+    parts.push(`\nBGP peers:${bgp.peers.length === 0 ? ' none' : ''}\n`);
     if (bgp.peers.length > 0) {
       parts.push(renderTable(
         [{ header: 'PEER' }, { header: 'ASN', align: 'right' }, { header: 'STATE' }, { header: 'UPTIME' }, { header: 'RECEIVED', align: 'right' }, { header: 'ADVERTISED', align: 'right' }, { header: 'LAST ERROR' }],
@@ -96,5 +96,5 @@ export function renderStatus(status: AgentStatus, options: { readonly style: Sty
       ));
     }
   }
-  return parts.join('').replace(/: \n/g, ':\n');
+  return parts.join('');
 }
