@@ -73,6 +73,8 @@ async function startAgent(work: string, node: ScratchNetns, settings: { network:
       'nodeName: bench',
       `dataDir: ${settings.dataDir}`,
       `agentSocket: ${settings.socketPath}`,
+      // Its own API socket: another agent on this machine may serve the default one.
+      `api: {socket: ${join(work, 'api.sock')}}`,
       `network: ${settings.network}`,
       'dataplane: nftables',
       'routing: none',
