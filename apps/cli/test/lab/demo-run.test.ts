@@ -146,4 +146,24 @@ describe('runDemonstration', () => {
     expect(text).toContain('Step 0 of 4: no policy\n  Every pod reaches every other pod\'s server.\n  the probes still disagree with simulate after 1 s of probing\n');
     expect(text).toContain('  !! production/frontend -> production/api-server:8080: the probe saw deny (timeout), simulate predicts allow (ingress: NetworkPolicy production/allow-api-access spec.ingress[0])\n');
   });
+
+  it('runs on a lab too small for every role (the steps still agree with simulate), and says so when it cannot run at all', async () => {
+    const pods = demoLabModel(1, 2);
+    const { system, apply } = standIn(pods);
+    const { io, out } = captureIo();
+    const report = await runDemonstration(labOf(pods), io, { system, apply });
+    expect(report.steps.map((s) => s.matrix.cells.map((c) => `${c.from} -> ${c.to} ${c.observed}`))).toEqual([
+      ['production/frontend -> production/api-server allow', 'production/api-server -> production/frontend allow'],
+      ['production/frontend -> production/api-server allow', 'production/api-server -> production/frontend deny'],
+      ['production/frontend -> production/api-server deny', 'production/api-server -> production/frontend deny'],
+      ['production/frontend -> production/api-server deny', 'production/api-server -> production/frontend deny'],
+      ['production/frontend -> production/api-server allow', 'production/api-server -> production/frontend deny'],
+    ]);
+    expect(out()).not.toContain('DISAGREE');
+
+    const one = captureIo();
+    const none = await runDemonstration(labOf(demoLabModel(1, 1)), one.io, { system: standIn(demoLabModel(1, 1)).system });
+    expect(none).toMatchObject({ servers: [], steps: [] });
+    expect(one.out()).toBe('No demonstration: it needs at least two pods of the tutorial\'s roles (this lab has 1; the five roles need five pods).\n');
+  });
 });

@@ -250,6 +250,10 @@ export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions
   const apply = options.apply ?? ((documents: readonly AgentResource[]) => applyThroughAgents(lab, io, documents, { timeoutMs: settleTimeoutMs, system }));
   const files = demoFiles(lab.dir);
 
+  if (rolePods(lab.pods).length < 2) {
+    write(`No demonstration: it needs at least two pods of the tutorial's roles (this lab has ${rolePods(lab.pods).length}; the five roles need five pods).\n`);
+    return { servers: [], snapshotFile: files.snapshot, steps: [] };
+  }
   const servers = await startDemoServers(lab.pods, lab.dir, system);
   const podOf = new Map(lab.pods.map((p) => [podName(p), p]));
   write(`${style.bold('Servers in the pods, playing the seed tutorial\'s roles')}\n`);
