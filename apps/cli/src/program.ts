@@ -59,7 +59,7 @@ export function buildProgram(io: CliIo, state: RunState = { exitCode: 0 }): Comm
   const style = styleFor(io);
   const kit: CommandKit = { io, state, context: (command) => ({ io, style, command: pathOf(command) }) };
   const program = new Command('twill')
-    .description('twill, the command line for Twill: policy simulation and lint, a CNI tool, shell completion.')
+    .description('twill, the command line for Twill: the agent\'s status and resources, IPAM, BGP, policy explain, simulate and lint, a CNI tool, the lab, shell completion.')
     .usage('<command> [options]')
     .option('--debug', 'on an error, print its stack and causes too')
     .allowExcessArguments(true)
@@ -80,7 +80,14 @@ export function buildProgram(io: CliIo, state: RunState = { exitCode: 0 }): Comm
     if (sub === undefined) throw new UsageError('', '', `a command is required: ${names.join(', ')} (see twill --help)`);
     throw new UsageError('', sub, `unknown command: expected ${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''} (see twill --help)`);
   });
-  examples(program, ['twill policy simulate --cluster cluster.yaml --policies policies/ --matrix', 'twill policy lint policies/', 'sudo CNI_PATH=/usr/lib/cni twill cni add mynet /var/run/netns/testing', 'source <(twill completion bash)']);
+  examples(program, [
+    'sudo twill status',
+    'sudo twill apply -f policies/',
+    'sudo twill policy explain --from default/web --to production/api-server --port 8080',
+    'twill policy simulate --cluster cluster.yaml --policies policies/ --matrix',
+    'sudo twill lab up',
+    'source <(twill completion bash)',
+  ]);
 
   for (const register of COMMAND_GROUPS) register(program, kit);
 
