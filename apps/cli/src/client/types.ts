@@ -173,6 +173,8 @@ export interface PoolUsage {
 /** One block (`GET /v1/ipam?blocks=true`). */
 export interface BlockView {
   readonly cidr: string;
+  /** The pool it was cut from. */
+  readonly pool: string;
   /** The node it is affine to. */
   readonly affinity?: string;
   readonly allocated: number;

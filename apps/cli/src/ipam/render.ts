@@ -65,7 +65,7 @@ export function blockSize(cidr: string): bigint | undefined {
 export function renderBlocks(blocks: readonly BlockView[], style?: Style): string {
   const rows = blocks.map((b) => {
     const size = blockSize(b.cidr);
-    return [b.cidr, typeof b['pool'] === 'string' ? b['pool'] : '-', b.affinity ?? '-', size === undefined ? '?' : String(size), withShare(countOf(b.allocated), size), withShare(countOf(b.free), size), String(b.handles)];
+    return [b.cidr, b.pool, b.affinity ?? '-', size === undefined ? '?' : String(size), withShare(countOf(b.allocated), size), withShare(countOf(b.free), size), String(b.handles)];
   });
   const right = { align: 'right' as const };
   return renderTable([{ header: 'BLOCK' }, { header: 'POOL' }, { header: 'AFFINITY' }, { header: 'SIZE', ...right }, { header: 'IN USE', ...right }, { header: 'FREE', ...right }, { header: 'HANDLES', ...right }], rows, style);
