@@ -7,6 +7,7 @@ import { examples, group, withChoices, type CommandKit } from '../command-kit.js
 import { type CommandContext } from '../context.js';
 import { FailedError, UsageError } from '../errors.js';
 import { renderJson, renderTable } from '../output.js';
+import { DEMO_NAMESPACES, demoLabPods, runDemonstration } from './demo/index.js';
 import { LAB_ERROR_CODE, LabError } from './errors.js';
 import { LAB_DATAPLANES, LAB_TORS, type Lab, type LabStatus } from './ports.js';
 import { progressWriter } from './progress.js';
@@ -85,19 +86,31 @@ export function registerLabCommands(program: Command, kit: CommandKit): void {
     .addOption(withChoices(new Option('--dataplane <driver>', 'the agents\' policy dataplane (default nftables)'), [...LAB_DATAPLANES]))
     .addOption(withChoices(new Option('--tor <router>', 'bird: every node peers with a BIRD top-of-rack router (default when /usr/sbin/bird exists); none: a full mesh'), [...LAB_TORS]))
     .addOption(dirOption())
-    .addOption(withChoices(new Option('-o, --output <format>', 'table or json (the lab as `twill lab status -o json` gives it)').default('table'), ['table', 'json']));
-  examples(up, ['sudo twill lab up', 'sudo twill lab up --nodes 2 --pods-per-node 2 --tor none', 'sudo twill lab up --dataplane ebpf --dir /tmp/lab2']);
-  up.action(async (opts: LabUpOptions & { output: string }, command: Command) => {
+    .option('--no-demo', 'only the lab: generic pods (pod-<node>-<i>), no role servers, no policies')
+    .addOption(withChoices(new Option('-o, --output <format>', 'table or json (the lab as `twill lab status -o json` gives it; json implies --no-demo)').default('table'), ['table', 'json']));
+  examples(up, ['sudo twill lab up', 'sudo twill lab up --nodes 2 --pods-per-node 2 --tor none --no-demo', 'sudo twill lab up --dataplane ebpf --dir /tmp/lab2']);
+  up.action(async (opts: LabUpOptions & { output: string; demo: boolean }, command: Command) => {
     const ctx = kit.context(command);
     if (opts.output !== 'table' && opts.output !== 'json') throw new UsageError(ctx.command, '--output', `must be one of table, json (got ${JSON.stringify(opts.output)})`);
+    const demo = opts.demo && opts.output === 'table';
+    let result: Lab;
     try {
       const spec = labSpecFromOptions(opts, labHostFacts(ctx.io.cwd));
-      const result = await labUp(spec, progressWriter(ctx.io.stderr, ctx.style));
-      ctx.io.stdout.write(opts.output === 'json' ? renderJson(result) : summary(ctx, result));
-      kit.state.exitCode = 0;
+      // The demonstration's pods play the seed tutorial's roles in its namespaces (lab/demo).
+      const withRoles = demo ? { ...spec, pods: demoLabPods(spec.nodes, spec.podsPerNode), namespaces: DEMO_NAMESPACES } : spec;
+      result = await labUp(withRoles, progressWriter(ctx.io.stderr, ctx.style));
     } catch (error) {
       asCliError(ctx.command, error);
     }
+    ctx.io.stdout.write(opts.output === 'json' ? renderJson(result) : summary(ctx, result));
+    if (demo) {
+      try {
+        await runDemonstration(result, ctx.io, { ...(opts.dir === undefined ? {} : { labDirOption: result.dir }) });
+      } catch (error) {
+        throw new FailedError(ctx.command, '', `the lab is up in ${result.dir}, the demonstration failed: ${error instanceof Error ? error.message : String(error)} (twill lab down removes the lab)`, { cause: error });
+      }
+    }
+    kit.state.exitCode = 0;
   });
 
   const status = lab

@@ -124,7 +124,7 @@ describe.skipIf(reason)(`twill lab as root${reason ? ` (skipped: ${reason})` : '
   }
 
   it.skipIf(!hasBird)('3 nodes x 3 pods with a BIRD ToR: every pod reaches every pod on the other nodes, BIRD holds every block, status, exec, and down leaves the machine as it was', { timeout: 240_000 }, async () => {
-    const up = await twill(['lab', 'up', '--nodes', '3', '--pods-per-node', '3', '--tor', 'bird', '--dir', dir], { realFiles: true });
+    const up = await twill(['lab', 'up', '--nodes', '3', '--pods-per-node', '3', '--tor', 'bird', '--no-demo', '--dir', dir], { realFiles: true });
     expect(up.stderr).toContain('ok routes between every pair of nodes  3 blocks over BGP (via the ToR)\n');
     expect(up.code).toBe(0);
     const lab = readLab(dir);
@@ -154,7 +154,7 @@ describe.skipIf(reason)(`twill lab as root${reason ? ` (skipped: ${reason})` : '
   });
 
   it('2 nodes x 2 pods in a full mesh on eBPF: up twice, an agent killed, down twice', { timeout: 240_000 }, async () => {
-    const up = await twill(['lab', 'up', '--nodes', '2', '--pods-per-node', '2', '--tor', 'none', '--dataplane', 'ebpf', '--dir', dir], { realFiles: true });
+    const up = await twill(['lab', 'up', '--nodes', '2', '--pods-per-node', '2', '--tor', 'none', '--dataplane', 'ebpf', '--no-demo', '--dir', dir], { realFiles: true });
     expect(up.stderr).toContain('ok routes between every pair of nodes  2 blocks over BGP (mesh)\n');
     expect(up.code).toBe(0);
     const lab = readLab(dir);
@@ -178,7 +178,7 @@ describe.skipIf(reason)(`twill lab as root${reason ? ` (skipped: ${reason})` : '
 
   it('down after `up` itself was killed half-way removes what it had made', { timeout: 240_000 }, async () => {
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const child = spawn(process.execPath, ['--conditions=@twill/source', '--import', tsx, join(import.meta.dirname, 'run-twill.ts'), 'lab', 'up', '--nodes', '2', '--pods-per-node', '1', '--tor', 'none', '--dir', dir], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--conditions=@twill/source', '--import', tsx, join(import.meta.dirname, 'run-twill.ts'), 'lab', 'up', '--nodes', '2', '--pods-per-node', '1', '--tor', 'none', '--no-demo', '--dir', dir], { stdio: 'ignore' });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     // Killed once an agent runs: namespaces, files and a process exist, the lab is not up.
     await vi.waitFor(
@@ -196,6 +196,25 @@ describe.skipIf(reason)(`twill lab as root${reason ? ` (skipped: ${reason})` : '
 
     expect(await twill(['lab', 'status', '--dir', dir], { realFiles: true })).toMatchObject({ code: 1, stderr: `twill: lab status: the lab in ${dir} did not finish coming up (it crashed or is still starting): twill lab down removes what it made\n` });
     await downAndCompare(state.id);
+  });
+
+  it('up runs the demonstration by default: role pods in the tutorial\'s namespaces, every step agreeing with simulate; down stops its servers', { timeout: 240_000 }, async () => {
+    const up = await twill(['lab', 'up', '--nodes', '2', '--pods-per-node', '1', '--tor', 'none', '--dir', dir], { realFiles: true });
+    expect(up.stderr).toContain('ok 2 pods added through CNI ADD\n');
+    expect(up.code).toBe(0);
+    const lab = readLab(dir);
+    expect(lab.pods.map((p) => `${p.namespace}/${p.name} ${p.labels['app'] ?? ''}`)).toEqual(['production/frontend frontend', 'production/api-server api-server']);
+    expect(up.stdout).toContain('Step 0 of 4: no policy\n');
+    expect(up.stdout.match(/the probes agree with simulate/g)).toHaveLength(5);
+    expect(up.stdout).not.toContain('disagree');
+
+    const down = await twill(['lab', 'down', '--dir', dir], { realFiles: true });
+    expect(down.stdout).toMatch(/^ {2}process \d+ \(frontend production\/frontend\)$/m);
+    expect(down.stdout).toContain(`  folder ${dir}/demo\n`);
+    expect(netnsOf(lab.id)).toEqual([]);
+    expect(machine()).toEqual(before);
+    expect(processesMentioning(dir)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('refuses a folder holding what a lab would make, and touches nothing', async () => {

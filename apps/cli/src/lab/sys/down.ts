@@ -7,6 +7,7 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { posix } from 'node:path';
 
+import { demoDown, demoFiles } from '../demo/index.js';
 import { LAB_STATE_FILE } from '../plan.js';
 import { type LabDownReport } from '../ports.js';
 import { killPid, listNetns, pidsInNetns, runCommand, sleep, stopProcess } from './host.js';
@@ -27,6 +28,13 @@ export async function labDown(dir: string): Promise<LabDownReport> {
       if (await stopProcess(record, STOP_GRACE_MS)) removed.push(`process ${record.pid} (${record.what})`);
     }),
   );
+
+  // The demonstration's pod servers by their PIDs, and its folder (they would also go with their namespaces).
+  try {
+    removed.push(...(await demoDown(demoFiles(dir).dir)));
+  } catch (error) {
+    problems.push(`the demonstration's servers: ${error instanceof Error ? error.message : String(error)}`);
+  }
 
   const existing = await listNetns();
   const namespaces = state.netns.filter((name) => existing.has(name));
