@@ -43,7 +43,7 @@ const LATENCY_ONLY = process.env.DATAPLANE_BENCH_ONLY === 'latency';
 // Partial runs while working on a driver (written to a scratch file, like QUICK): DATAPLANE_BENCH_SIZES=10000,
 // DATAPLANE_BENCH_OFFLOADS=off, DATAPLANE_BENCH_MODES=a,c,e,d (e: (c')), DATAPLANE_BENCH_ROUNDS=7.
 const listEnv = (name: string): string[] | undefined => process.env[name]?.split(',').map((v) => v.trim()).filter((v) => v !== '');
-const PARTIAL = ['DATAPLANE_BENCH_SIZES', 'DATAPLANE_BENCH_OFFLOADS', 'DATAPLANE_BENCH_MODES', 'DATAPLANE_BENCH_ROUNDS'].some((name) => process.env[name] !== undefined);
+const PARTIAL = ['DATAPLANE_BENCH_SIZES', 'DATAPLANE_BENCH_OFFLOADS', 'DATAPLANE_BENCH_MODES', 'DATAPLANE_BENCH_ROUNDS', 'DATAPLANE_BENCH_EBPF_OBJECT'].some((name) => process.env[name] !== undefined);
 const SIZES = listEnv('DATAPLANE_BENCH_SIZES')?.map(Number) ?? (QUICK ? [0, 1_000] : [0, 1_000, 10_000]);
 const OFFLOADS = listEnv('DATAPLANE_BENCH_OFFLOADS')?.map((v) => v === 'on') ?? [true, false];
 const ROUNDS = Number(process.env.DATAPLANE_BENCH_ROUNDS ?? (QUICK ? 1 : 5));
@@ -181,7 +181,7 @@ const EBPF_PIN_ROOT = join(BPFFS, 'twill');
 /** The eBPF factory when the other driver exists at run time, or why not. */
 async function ebpfFactory(): Promise<Factory | string> {
   try {
-    const mod = (await import(pathToFileURL(join(import.meta.dirname, '..', 'apps', 'agent', 'src', 'dataplane', 'ebpf', 'index.ts')).href)) as { createEbpfDataplane?: (o: { netns: string; pinRoot: string }) => Promise<Dataplane> };
+    const mod = (await import(pathToFileURL(join(import.meta.dirname, '..', 'apps', 'agent', 'src', 'dataplane', 'ebpf', 'index.ts')).href)) as { createEbpfDataplane?: (o: { netns: string; pinRoot: string; objectPath?: string }) => Promise<Dataplane> };
     const create = mod.createEbpfDataplane;
     if (typeof create !== 'function') return '(d) not yet: apps/agent/src/dataplane/ebpf exports no createEbpfDataplane';
     process.once('exit', () => {
@@ -189,7 +189,9 @@ async function ebpfFactory(): Promise<Factory | string> {
       rmSync(BPFFS, { recursive: true, force: true });
     });
     execFileSync('mount', ['-t', 'bpf', 'bpf', BPFFS]);
-    const factory: Factory = (netns) => create({ netns, pinRoot: EBPF_PIN_ROOT });
+    // DATAPLANE_BENCH_EBPF_OBJECT: another build of policy.bpf.c (an older commit's, to compare program costs).
+    const objectPath = process.env.DATAPLANE_BENCH_EBPF_OBJECT;
+    const factory: Factory = (netns) => create({ netns, pinRoot: EBPF_PIN_ROOT, ...(objectPath === undefined ? {} : { objectPath }) });
     // One attach and cleanup first: a driver that cannot load here is reported, not fatal.
     const lab = await DataplaneLab.create({ pods: [CLIENT, SERVER], ports: [80] });
     try {
@@ -247,7 +249,7 @@ interface SideRounds {
 
 async function throughputTable(lab: DataplaneLab, modes: Mode[], factories: Partial<Record<Mode, Factory>>, serverPid: number): Promise<string> {
   const rows: string[] = [
-    '| offloads | N rules | side | iperf3 Gbit/s (median) | ratio to (a) | CPU ms/Gbit, iperf3 + ksoftirqd (median) | (a)\'s / this | machine kernel ms/Gbit (median) | connects/s (median) | ratio to (a) |',
+    '| offloads | N rules | side | iperf3 Gbit/s (median) | ratio to (a) | CPU ms/Gbit, iperf3 + ksoftirqd: median (min–max) | (a)\'s / this | machine kernel ms/Gbit (median) | connects/s (median) | ratio to (a) |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const softirqd = ksoftirqdPids();
@@ -281,7 +283,8 @@ async function throughputTable(lab: DataplaneLab, modes: Mode[], factories: Part
         const g = median(side.gbps);
         const c = median(side.cps);
         const path = median(side.pathMsPerGbit);
-        rows.push(`| ${offloads ? 'on' : 'off'} | ${n} | ${MODE_NAMES[mode]} | ${fmt(g)} | ${fmt(g / baseG)} | ${fmt(path, 0)} | ${fmt(basePath / path)} | ${fmt(median(side.machineMsPerGbit), 0)} | ${fmt(c, 0)} | ${fmt(c / baseC)} |`);
+        const spread = `${fmt(Math.min(...side.pathMsPerGbit), 0)}–${fmt(Math.max(...side.pathMsPerGbit), 0)}`;
+        rows.push(`| ${offloads ? 'on' : 'off'} | ${n} | ${MODE_NAMES[mode]} | ${fmt(g)} | ${fmt(g / baseG)} | ${fmt(path, 0)} (${spread}) | ${fmt(basePath / path)} | ${fmt(median(side.machineMsPerGbit), 0)} | ${fmt(c, 0)} | ${fmt(c / baseC)} |`);
       }
       process.stdout.write(`${rows.slice(-modes.length).join('\n')}\n`);
     }
@@ -317,18 +320,99 @@ const BPF_STATS = '/proc/sys/kernel/bpf_stats_enabled';
  * offloads off: kernel.bpf_stats_enabled is switched on for it and restored after (it costs every program
  * on the machine two clock reads per run, so the throughput rounds run without it).
  */
+/** The one's-complement sum of RFC 1071, as the IPv4 header checksum needs it. */
+function inetChecksum(bytes: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i + 1 < bytes.length; i += 2) sum += bytes.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/** An Ethernet frame of IPv4 TCP from `src`:`sport` to `dst`:`dport` with `flags` (the TCP checksum is not checked on this path). */
+function tcpFrame(src: string, dst: string, sport: number, dport: number, flags: number, payload = 0): Buffer {
+  const tcp = Buffer.alloc(20 + payload);
+  tcp.writeUInt16BE(sport, 0);
+  tcp.writeUInt16BE(dport, 2);
+  tcp.writeUInt8(5 << 4, 12);
+  tcp.writeUInt8(flags, 13);
+  tcp.writeUInt16BE(64240, 14);
+  const ip = Buffer.alloc(20);
+  ip.writeUInt8(0x45, 0);
+  ip.writeUInt16BE(20 + tcp.length, 2);
+  ip.writeUInt16BE(0x4000, 6);
+  ip.writeUInt8(64, 8);
+  ip.writeUInt8(6, 9);
+  Buffer.from(src.split('.').map(Number)).copy(ip, 12);
+  Buffer.from(dst.split('.').map(Number)).copy(ip, 16);
+  ip.writeUInt16BE(inetChecksum(ip), 10);
+  return Buffer.concat([Buffer.from([2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 0x08, 0x00]), ip, tcp]);
+}
+
+/**
+ * The server veth's two programs on packets of one established connection, through BPF_PROG_TEST_RUN
+ * (`bpftool prog run ... repeat`): the program alone, its maps in cache, on one CPU, whatever the load
+ * (the kernel stops the clock while the loop yields). The connection is opened by a SYN and a SYN-ACK
+ * run through the same programs first. Returns the median ns per run of `runs` loops of each.
+ */
+function testRunCost(lab: DataplaneLab, runs: number): { own: number; reply: number } {
+  const server = lab.pod(SERVER.key);
+  const dir = mkdtempSync(join(tmpdir(), 'twill-bench-testrun-'));
+  try {
+    const ifindex = Number(inNetns(lab.node, 'cat', [`/sys/class/net/${server.hostInterface}/ifindex`]).trim());
+    // struct __sk_buff with only ifindex (offset 40) set: the packet runs as if at the server's veth.
+    const ctx = Buffer.alloc(192);
+    ctx.writeUInt32LE(ifindex, 40);
+    const files = {
+      ctx,
+      syn: tcpFrame(CLIENT.ip, SERVER.ip, 40_000, 80, 0x02),
+      synAck: tcpFrame(SERVER.ip, CLIENT.ip, 80, 40_000, 0x12),
+      data: tcpFrame(CLIENT.ip, SERVER.ip, 40_000, 80, 0x10, 1400),
+      ack: tcpFrame(SERVER.ip, CLIENT.ip, 80, 40_000, 0x10),
+    };
+    for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+    const prog = (hook: string): number => (JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show', 'pinned', join(EBPF_PIN_ROOT, 'links', hook, server.hostInterface)], { encoding: 'utf8' })) as { prog_id: number }).prog_id;
+    const toPod = prog('egress');
+    const fromPod = prog('ingress');
+    const run = (id: number, file: string, repeat: number): number => {
+      const out = inNetns(lab.node, 'bpftool', ['-j', 'prog', 'run', 'id', String(id), 'data_in', join(dir, file), 'ctx_in', join(dir, 'ctx'), 'repeat', String(repeat)]);
+      const result = JSON.parse(out) as { retval: number; duration: number };
+      // TCX_NEXT (-1): passed. Anything else means the connection is not what this measures.
+      if (result.retval !== 0xffffffff && result.retval !== -1) throw new Error(`bpftool prog run ${file}: the program returned ${result.retval}, not TCX_NEXT`);
+      return result.duration;
+    };
+    run(toPod, 'syn', 1);
+    run(fromPod, 'synAck', 1);
+    const own: number[] = [];
+    const reply: number[] = [];
+    for (let i = 0; i < runs; i += 1) {
+      own.push(run(toPod, 'data', 1_000_000));
+      reply.push(run(fromPod, 'ack', 1_000_000));
+    }
+    return { own: median(own), reply: median(reply) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function ebpfProgramCost(lab: DataplaneLab, n: number, factory: Factory, serverPid: number): Promise<string> {
   const before = readFileSync(BPF_STATS, 'utf8').trim();
   setOffloads(lab, false);
   const leave = await enter('d', n, lab, { d: factory });
   try {
+    const testRun = testRunCost(lab, QUICK ? 3 : 7);
     writeFileSync(BPF_STATS, '1');
     const ids = tcxProgramIds(EBPF_PIN_ROOT);
     const s0 = programStats(ids);
     const run = iperf(lab, serverPid, []);
     const s1 = programStats(ids);
     const runs = s1.runs - s0.runs;
-    return `The eBPF programs at N = ${n}, offloads off, over one \`iperf3 -t ${IPERF_SECONDS}\` (${fmt(run.gbps)} Gbit/s): ${runs} runs (packets times veths), ${runs === 0 ? 'no' : fmt((s1.ns - s0.ns) / runs, 0)} ns per run (\`run_time_ns / run_cnt\` with kernel.bpf_stats_enabled on for this run only).`;
+    return [
+      `The eBPF programs at N = ${n}: on packets of an established connection through BPF_PROG_TEST_RUN (\`bpftool prog run ... repeat 1000000\`, `,
+      `the median of ${QUICK ? 3 : 7} loops; the program alone with its maps in cache), ${fmt(testRun.own, 0)} ns per packet in the connection's direction `,
+      `and ${fmt(testRun.reply, 0)} ns per reply. On the real path, offloads off, over one \`iperf3 -t ${IPERF_SECONDS}\` (${fmt(run.gbps)} Gbit/s): `,
+      `${runs} runs (packets times veths), ${runs === 0 ? 'no' : fmt((s1.ns - s0.ns) / runs, 0)} ns per run (\`run_time_ns / run_cnt\`, kernel.bpf_stats_enabled `,
+      'on for this run only; on a loaded machine this is mostly cache misses of the maps).',
+    ].join('');
   } finally {
     writeFileSync(BPF_STATS, before);
     await leave();
