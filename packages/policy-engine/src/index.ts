@@ -294,8 +294,15 @@ export {
 export {
   compileResourceDocument,
   endpointFromPod,
+  endpointFromRecord,
+  endpointKeyOfRecord,
+  endpointsFromRecords,
+  isNewerRecord,
   namespaceFromResource,
   RESOURCE_DOCUMENT_KINDS,
   type CompiledResourceDocument,
   type EndpointFromPodOptions,
+  type EndpointKey,
+  type EndpointRecordInput,
+  type RecordEndpoint,
 } from './documents/index.js';

@@ -1,12 +1,14 @@
 // `twill policy explain`: the verdict of one probe against the live datastore. It reads
 // namespaces, pods, the policies of every dialect and the endpoint records through the
-// agent, builds the snapshot `policy simulate` builds from files (a pod's addresses from
-// its status, or else from its newest endpoint record), and says what decided, naming
-// the stored object (kind/namespace/name@resourceVersion) where simulate names file:line.
+// agent, builds the endpoints exactly as the agent enforces them (the newest endpoint
+// record of each pod, labelled by its Pod when there is one, unlabelled otherwise:
+// @twill/policy-engine's endpointsFromRecords, which the agent's controller uses too),
+// and says what decided, naming the stored object (kind/namespace/name@resourceVersion)
+// where simulate names file:line.
 
 import {
   createSnapshot,
-  endpointFromPod,
+  endpointsFromRecords,
   namespaceFromResource,
   PolicyEngineError,
   type Endpoint,
@@ -58,6 +60,8 @@ export interface LiveObjects {
   readonly pods: readonly StoredResource[];
   readonly policies: readonly StoredObject[];
   readonly records: readonly EndpointRecord[];
+  /** The agent's node: a record that names no node is on it (as the agent reads it). */
+  readonly node: string;
 }
 
 /** `networkpolicies.networking.k8s.io/x/deny@42`: a stored object as explain names it. */
@@ -70,22 +74,12 @@ export function objectText(kindId: string, resource: StoredResource): string {
 export interface LiveSnapshot {
   readonly snapshot: Snapshot;
   readonly locator: PolicyLocator;
-  /** The pods of the snapshot, in `namespace/name` order. */
+  /** The endpoints of the snapshot (the pods the agent enforces policy for), in `namespace/name` order. */
   readonly pods: readonly PodRef[];
+  /** Pods with no endpoint record: the agent enforces nothing for them, explain cannot probe them. */
+  readonly unenforced: readonly PodRef[];
   /** Objects the engine refused, one line each (`Pod x/a@3: ...`); the agent leaves them out too. */
   readonly leftOut: readonly string[];
-}
-
-const withoutLength = (address: string): string => address.split('/')[0] ?? address;
-
-// A pod's addresses: its status, or else the newest endpoint record naming it (the
-// embedded datastore's pods often have no status; the CNI plugin recorded the addresses).
-function podEndpoint(pod: StoredResource, recordsByPod: ReadonlyMap<string, EndpointRecord>): Endpoint {
-  const endpoint = endpointFromPod(pod);
-  if (endpoint.ips.length > 0) return endpoint;
-  const record = recordsByPod.get(`${endpoint.namespace ?? 'default'}/${endpoint.name}`);
-  if (record === undefined) return endpoint;
-  return endpointFromPod(pod, { ips: record.addresses.map(withoutLength), ...(record.node === undefined ? {} : { node: record.node }) });
 }
 
 const reason = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -97,13 +91,7 @@ const reason = (error: unknown): string => (error instanceof Error ? error.messa
  */
 export function buildLiveSnapshot(command: string, live: LiveObjects): LiveSnapshot {
   const leftOut: string[] = [];
-  const recordsByPod = new Map<string, EndpointRecord>();
-  for (const record of live.records) {
-    if (record.pod === undefined) continue;
-    const key = `${record.namespace ?? 'default'}/${record.pod}`;
-    const known = recordsByPod.get(key);
-    if (known === undefined || record.since > known.since) recordsByPod.set(key, record);
-  }
+  const podsByKey = new Map(live.pods.map((pod) => [`${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`, pod]));
   const namespaces: Namespace[] = [];
   for (const resource of live.namespaces) {
     try {
@@ -113,17 +101,22 @@ export function buildLiveSnapshot(command: string, live: LiveObjects): LiveSnaps
       leftOut.push(`${objectText('namespaces', resource)}: ${reason(error)}`);
     }
   }
-  const endpoints: Endpoint[] = [];
-  const endpointObjects: StoredResource[] = [];
-  for (const pod of live.pods) {
-    try {
-      endpoints.push(podEndpoint(pod, recordsByPod));
-      endpointObjects.push(pod);
-    } catch (error) {
-      if (!(error instanceof PolicyEngineError)) throw error;
-      leftOut.push(`${objectText('pods', pod)}: ${reason(error)}`);
-    }
+  const built = endpointsFromRecords(live.records, (key) => podsByKey.get(key), live.node);
+  const endpoints: Endpoint[] = built.map((b) => b.endpoint);
+  // What a snapshot error names: the Pod of the endpoint, or else its record.
+  const endpointObjects = built.map(({ key, record }) => {
+    const pod = podsByKey.get(key.key);
+    return pod === undefined ? `endpoint record ${record.containerId} (${key.key}, no pod)` : objectText('pods', pod);
+  });
+  for (const { key, podError } of built) {
+    const pod = podsByKey.get(key.key);
+    if (podError !== undefined && pod !== undefined) leftOut.push(`${objectText('pods', pod)}: ${podError.message} (its endpoint is enforced without labels, as the agent does)`);
   }
+  const enforced = new Set(built.map((b) => b.key.key));
+  const unenforced = [...podsByKey.keys()].filter((key) => !enforced.has(key)).sort().map((key) => {
+    const [namespace = 'default', ...name] = key.split('/');
+    return { namespace, name: name.join('/') };
+  });
   const compiled = compilePolicyObjects(live.policies, (o) => o.resource);
   for (const { origin, error } of compiled.refused) leftOut.push(`${objectText(origin.kindId, origin.resource)}: ${reason(error)}`);
   const sourceOf = (ref: Parameters<PolicyLocator['source']>[0]): string | undefined => {
@@ -145,12 +138,12 @@ export function buildLiveSnapshot(command: string, live: LiveObjects): LiveSnaps
     const place = snapshotErrorPlace(error);
     const pod = place?.collection === 'endpoints' ? endpointObjects[place.index] : undefined;
     const policy = place?.collection === 'policies' ? compiled.policies[place.index] : undefined;
-    const object = pod !== undefined ? objectText('pods', pod) : policy === undefined ? undefined : sourceOf(policy.ref);
+    const object = pod ?? (policy === undefined ? undefined : sourceOf(policy.ref));
     const field = place?.field === undefined || place.field === '' ? '' : `${place.field}: `;
     throw new FailedError(command, object ?? '', object === undefined ? error.message : `${field}${error.reason}`, { cause: error });
   }
   const pods = endpoints.map((e) => ({ namespace: e.namespace ?? 'default', name: e.name })).sort((a, b) => formatPod(a).localeCompare(formatPod(b)));
-  return { snapshot, locator, pods, leftOut };
+  return { snapshot, locator, pods, unenforced, leftOut };
 }
 
 /** The edit distance between two names (insertions, deletions, substitutions). */
@@ -188,14 +181,15 @@ export function missingPodText(wanted: PodRef, pods: readonly PodRef[]): string 
 /** Reads what a verdict depends on from the agent. */
 async function readLiveObjects(ctx: CommandContext, options: AgentSocketOptions): Promise<LiveObjects> {
   const client = agentClientFor(ctx, options);
-  const [namespaces, pods, records, ...policyLists] = await Promise.all([
+  const [status, namespaces, pods, records, ...policyLists] = await Promise.all([
+    client.status(),
     client.list('namespaces'),
     client.list('pods'),
     client.endpoints(),
     ...POLICY_KIND_IDS.map((kindId) => client.list(kindId)),
   ]);
   const policies = POLICY_KIND_IDS.flatMap((kindId, i) => (policyLists[i] ?? []).map((resource) => ({ kindId, resource })));
-  return { namespaces, pods, records, policies };
+  return { namespaces, pods, records, policies, node: status.node };
 }
 
 function sourcesOf(probe: ProbeJson): PolicyJson[] {
@@ -213,7 +207,11 @@ export async function runExplain(ctx: CommandContext, options: ExplainOptions): 
   const live = buildLiveSnapshot(ctx.command, await readLiveObjects(ctx, options));
   const known = new Set(live.pods.map(formatPod));
   for (const [flag, pod] of [['--from', from], ['--to', to]] as const) {
-    if (!known.has(formatPod(pod))) throw new UsageError(ctx.command, flag, missingPodText(pod, live.pods));
+    if (known.has(formatPod(pod))) continue;
+    if (live.unenforced.some((p) => formatPod(p) === formatPod(pod))) {
+      throw new UsageError(ctx.command, flag, `pod ${formatPod(pod)} has no endpoint record: the agent enforces no policy for it (its CNI ADD has not run on any node)`);
+    }
+    throw new UsageError(ctx.command, flag, missingPodText(pod, live.pods));
   }
   for (const line of live.leftOut) ctx.io.stderr.write(`twill: ${ctx.command}: warning: left out ${line}\n`);
   const probe = runProbe(live.snapshot, live.locator, { from, to, port: options.port as number, protocol: options.protocol ?? 'TCP' });

@@ -1,9 +1,11 @@
 // twill policy explain end to end against a real twill-agent: the same namespaces, pods
 // and policies (all three dialects) applied to the agent and written to a snapshot and
 // policy files give the same verdicts and decidedBy from explain as from simulate, the
-// sources being the stored objects instead of file:line. One pod has no status, as pods
-// of the embedded datastore often have none: its address comes from the endpoint
-// record the CNI plugin wrote, and a CIDR rule shows it was used.
+// sources being the stored objects instead of file:line. Explain's endpoints are the
+// agent's: the endpoint records the CNI plugin wrote (one per pod here), labelled by
+// their Pod. One pod has no status, as pods of the embedded datastore often have none:
+// its address comes from its record, and a CIDR rule shows it was used. One record has
+// no Pod at all: the agent enforces it unlabelled, and explain probes it so.
 
 import { join } from 'node:path';
 
@@ -122,8 +124,13 @@ describe('twill policy explain against a running agent', () => {
     await agent.client.apply([...stored, ...Object.values(POLICIES).flat()]);
     const store = SqliteStore.open({ path: join(agent.dataDir, 'twill.db') });
     try {
-      const record = { network: NETWORK, containerId: 'tool0', ifName: 'eth0', hostInterface: 'twtool0', addresses: ['10.0.1.1/32'], namespace: 'dev', pod: 'tool', since: Date.now(), node: 'twt-elsewhere' };
-      await store.commit([{ type: 'put', key: `twill-endpoints/${NETWORK}/tool0`, value: JSON.stringify(record) }]);
+      const records = CLUSTER.filter((o) => o.kind === 'Pod').map((o) => {
+        const p = o as ReturnType<typeof pod>;
+        return { network: NETWORK, containerId: `c-${p.metadata.name}`, ifName: 'eth0', hostInterface: `tw${p.metadata.name}`, addresses: [`${p.status.podIP}/32`], namespace: p.metadata.namespace, pod: p.metadata.name, since: Date.now(), node: 'twt-elsewhere' };
+      });
+      // A sandbox whose Pod object is gone (or never stored): enforced, unlabelled.
+      records.push({ network: NETWORK, containerId: 'c-batch', ifName: 'eth0', hostInterface: 'twbatch', addresses: ['10.0.0.9/32'], namespace: 'shop', pod: 'batch', since: Date.now(), node: 'twt-elsewhere' });
+      await store.commit(records.map((record) => ({ type: 'put' as const, key: `twill-endpoints/${NETWORK}/${record.containerId}`, value: JSON.stringify(record) })));
     } finally {
       store.close();
     }
@@ -202,5 +209,31 @@ describe('twill policy explain against a running agent', () => {
       .toEqual({ code: 2, stdout: '', stderr: 'twill: policy explain: --from: no pod prod/api (did you mean shop/api?)\n' });
     expect(await explain('--from', 'kube-system/coredns', '--to', 'shop/api', '--port', '80'))
       .toEqual({ code: 2, stdout: '', stderr: 'twill: policy explain: --from: no pod kube-system/coredns (no pods in namespace kube-system)\n' });
+  });
+
+  it('a record with no Pod is explained as the agent enforces it: unlabelled, in its namespace', async () => {
+    // The agent's own view of the endpoint, once its controller has read the record.
+    let view: { key: string; labels: Record<string, string>; addresses: string[] } | undefined;
+    for (let attempt = 0; attempt < 600 && view === undefined; attempt += 1) {
+      const endpoints = ((await agent.client.status()).controllers.policy?.endpoints ?? []) as { key: string; labels: Record<string, string>; addresses: string[] }[];
+      view = endpoints.find((e) => e.key === 'shop/batch');
+      if (view === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(view).toMatchObject({ key: 'shop/batch', labels: {}, addresses: ['10.0.0.9'] });
+    // Not the frontend: api's ingress is only from app=frontend, so denied.
+    expect(JSON.parse((await explain('--from', 'shop/batch', '--to', 'shop/api', '--port', '8080', '-o', 'json')).stdout))
+      .toMatchObject({ from: 'shop/batch', to: 'shop/api', verdict: 'deny', decidedBy: { direction: 'ingress', reason: 'isolated' } });
+    // In shop, so shop's default-deny isolates it too.
+    expect(JSON.parse((await explain('--from', 'shop/frontend', '--to', 'shop/batch', '--port', '80', '-o', 'json')).stdout))
+      .toMatchObject({ verdict: 'deny', decidedBy: { direction: 'ingress', reason: 'isolated' } });
+    // The CIDR rule of api-egress does not cover 10.0.0.9: api cannot reach it.
+    expect(JSON.parse((await explain('--from', 'shop/api', '--to', 'shop/batch', '--port', '80', '-o', 'json')).stdout))
+      .toMatchObject({ verdict: 'deny', decidedBy: { direction: 'egress' } });
+  });
+
+  it('a Pod with no endpoint record is not probed: the agent enforces nothing for it', async () => {
+    await agent.client.apply([pod('dev', 'pending', '10.0.1.7')]);
+    expect(await explain('--from', 'dev/pending', '--to', 'shop/api', '--port', '80'))
+      .toEqual({ code: 2, stdout: '', stderr: 'twill: policy explain: --from: pod dev/pending has no endpoint record: the agent enforces no policy for it (its CNI ADD has not run on any node)\n' });
   });
 });

@@ -38,26 +38,52 @@ describe('a missing pod', () => {
 });
 
 describe('the live snapshot', () => {
-  it('takes a pod\'s address from its status, else from its newest endpoint record', () => {
+  const record = (containerId: string, address: string, since: number, ref: { namespace?: string; pod?: string; node?: string } = {}) =>
+    ({ network: 'n', containerId, ifName: 'eth0', hostInterface: `tw${containerId}`, addresses: [`${address}/32`], since, ...ref });
+
+  it('the endpoints are the records, as the agent enforces them: the newest of each pod, labelled by its Pod', () => {
     const live = buildLiveSnapshot('policy explain', {
       namespaces: [],
-      pods: [pod('x', 'a', '1', '10.0.0.1'), pod('x', 'b', '2')],
+      pods: [pod('x', 'a', '1', '10.0.0.1'), pod('x', 'b', '2'), pod('x', 'idle', '3', '10.0.0.50')],
       policies: [],
+      node: 'n1',
       records: [
-        { network: 'n', containerId: 'old', ifName: 'eth0', hostInterface: 'tw1', addresses: ['10.0.0.7/32'], namespace: 'x', pod: 'b', since: 1 },
-        { network: 'n', containerId: 'new', ifName: 'eth0', hostInterface: 'tw2', addresses: ['10.0.0.8/32'], namespace: 'x', pod: 'b', since: 2, node: 'n2' },
-        { network: 'n', containerId: 'c', ifName: 'eth0', hostInterface: 'tw3', addresses: ['10.0.0.9/32'], namespace: 'x', pod: 'a', since: 3 },
+        record('old', '10.0.0.7', 1, { namespace: 'x', pod: 'b' }),
+        record('new', '10.0.0.8', 2, { namespace: 'x', pod: 'b', node: 'n2' }),
+        record('c', '10.0.0.9', 3, { namespace: 'x', pod: 'a' }),
       ],
     });
     expect(live.pods).toEqual([{ namespace: 'x', name: 'a' }, { namespace: 'x', name: 'b' }]);
-    expect([...live.snapshot.endpoints.values()].find((e) => e.endpoint.name === 'a')?.endpoint.ips).toEqual(['10.0.0.1']);
+    // The record's address, not the Pod's status (the agent enforces the record's).
+    expect([...live.snapshot.endpoints.values()].find((e) => e.endpoint.name === 'a')?.endpoint).toMatchObject({ ips: ['10.0.0.9'], node: 'n1' });
     expect([...live.snapshot.endpoints.values()].find((e) => e.endpoint.name === 'b')?.endpoint).toMatchObject({ ips: ['10.0.0.8'], node: 'n2' });
+    expect(live.unenforced).toEqual([{ namespace: 'x', name: 'idle' }]);
     expect(live.leftOut).toEqual([]);
+  });
+
+  it('a record with no Pod is an unlabelled endpoint named by its pod, or its container in default', () => {
+    const live = buildLiveSnapshot('policy explain', {
+      namespaces: [],
+      pods: [],
+      policies: [],
+      node: 'n1',
+      records: [record('c1', '10.0.0.1', 1, { namespace: 'x', pod: 'gone' }), record('c2', '10.0.0.2', 1)],
+    });
+    expect(live.pods).toEqual([{ namespace: 'default', name: 'c2' }, { namespace: 'x', name: 'gone' }]);
+    expect([...live.snapshot.endpoints.values()].find((e) => e.endpoint.name === 'gone')?.endpoint).toMatchObject({ labels: {}, ips: ['10.0.0.1'] });
+  });
+
+  it('a Pod the engine refuses leaves its endpoint enforced without labels, and says so', () => {
+    const bad = stored('Pod', 'a', 'x', '4', { metadata: { name: 'a', namespace: 'x', resourceVersion: '4', labels: { app: 7 } }, spec: { containers: [] } });
+    const live = buildLiveSnapshot('policy explain', { namespaces: [], pods: [bad], policies: [], node: 'n1', records: [record('c', '10.0.0.1', 1, { namespace: 'x', pod: 'a' })] });
+    expect(live.pods).toEqual([{ namespace: 'x', name: 'a' }]);
+    expect(live.leftOut).toHaveLength(1);
+    expect(live.leftOut[0]).toMatch(/^pods\/x\/a@4: .*labels.*\(its endpoint is enforced without labels, as the agent does\)$/);
   });
 
   it('leaves out what the engine refuses, saying which object and why', () => {
     const bad = stored('NetworkPolicy', 'broken', 'x', '9', { spec: { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/33' } }] }] } });
-    const live = buildLiveSnapshot('policy explain', { namespaces: [], pods: [pod('x', 'a', '1', '10.0.0.1')], policies: [{ kindId: 'networkpolicies.networking.k8s.io', resource: bad }], records: [] });
+    const live = buildLiveSnapshot('policy explain', { namespaces: [], pods: [pod('x', 'a', '1', '10.0.0.1')], policies: [{ kindId: 'networkpolicies.networking.k8s.io', resource: bad }], records: [], node: 'n1' });
     expect(live.leftOut).toHaveLength(1);
     expect(live.leftOut[0]).toMatch(/^networkpolicies\.networking\.k8s\.io\/x\/broken@9: .*10\.0\.0\.0\/33/);
   });
@@ -65,7 +91,13 @@ describe('the live snapshot', () => {
   it('two pods with one address: a failure naming the stored pod (exit 1)', () => {
     let error: unknown;
     try {
-      buildLiveSnapshot('policy explain', { namespaces: [], pods: [pod('x', 'a', '1', '10.0.0.1'), pod('x', 'b', '2', '10.0.0.1')], policies: [], records: [] });
+      buildLiveSnapshot('policy explain', {
+        namespaces: [],
+        pods: [pod('x', 'a', '1', '10.0.0.1'), pod('x', 'b', '2', '10.0.0.1')],
+        policies: [],
+        node: 'n1',
+        records: [record('ca', '10.0.0.1', 1, { namespace: 'x', pod: 'a' }), record('cb', '10.0.0.1', 2, { namespace: 'x', pod: 'b' })],
+      });
     } catch (e) {
       error = e;
     }

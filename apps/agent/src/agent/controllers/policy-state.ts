@@ -6,7 +6,9 @@
 // attachments. A change the index refuses is reported and tried again at the next flush.
 import {
   compileResourceDocument,
-  endpointFromPod,
+  endpointFromRecord,
+  endpointKeyOfRecord,
+  isNewerRecord,
   namespaceFromResource,
   type Endpoint,
   type Labels,
@@ -88,9 +90,7 @@ const withoutPrefixLength = (address: string): string => address.split('/')[0] ?
 
 /** The index key of an endpoint record: its pod, or for a runtime that names none, its container in `default`. */
 export function endpointKeyOf(record: EndpointRecord): { readonly namespace: string; readonly name: string; readonly key: string } {
-  const namespace = record.namespace ?? 'default';
-  const name = record.pod ?? record.containerId;
-  return { namespace, name, key: `${namespace}/${name}` };
+  return endpointKeyOfRecord(record);
 }
 
 /** Options of {@link PolicyState}. */
@@ -390,7 +390,7 @@ export class PolicyState {
     let record: EndpointRecord | undefined;
     for (const containerId of this.#containersOf.get(key) ?? []) {
       const candidate = this.#records.get(containerId);
-      if (candidate !== undefined && (record === undefined || candidate.since > record.since)) record = candidate;
+      if (candidate !== undefined && isNewerRecord(candidate, record)) record = candidate;
     }
     const before = this.#indexed.get(key);
     const attached = this.#attached.get(key);
@@ -420,20 +420,13 @@ export class PolicyState {
   }
 
   #endpointOf(record: EndpointRecord): Endpoint {
-    const { namespace, name, key } = endpointKeyOf(record);
-    const ips = record.addresses.map(withoutPrefixLength);
-    const node = record.node ?? this.#nodeName;
-    const pod = this.#pods.get(key);
-    if (pod !== undefined) {
-      try {
-        const endpoint = endpointFromPod(pod, { ips, node });
-        this.#errors.delete(`pod:${key}`);
-        return endpoint;
-      } catch (error) {
-        // The endpoint is still enforced, with no labels, until the pod is fixed.
-        this.#errors.set(`pod:${key}`, error instanceof Error ? error.message : String(error));
-      }
-    }
-    return { kind: 'workload', namespace, name, labels: {}, ips, node };
+    // The one rule explain uses too (@twill/policy-engine's endpointFromRecord).
+    const { key } = endpointKeyOf(record);
+    const { endpoint, podError } = endpointFromRecord(record, this.#pods.get(key), this.#nodeName);
+    // The endpoint is still enforced, with no labels, until the pod is fixed.
+    if (podError === undefined) this.#errors.delete(`pod:${key}`);
+    else this.#errors.set(`pod:${key}`, podError.message);
+    return endpoint;
   }
+
 }
