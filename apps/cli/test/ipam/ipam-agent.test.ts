@@ -104,6 +104,15 @@ describe('twill ipam against a running agent', () => {
     // why says so too, and names the fix.
     const why = await run('ipam', 'why', v4);
     expect(why.stdout.split('\n')[0]).toBe(`${v4} is leaked: block 198.51.100.0/26 gives it to handle ${NETWORK}.c3, which does not hold it`);
+    // The fix it names works: the leaked address is freed (and cools down), the other stays leaked.
+    const fix = why.stdout.split('\n').find((line) => line.trim().startsWith('fix:'))?.trim().slice('fix:'.length).trim();
+    expect(fix).toBe(`twill ipam release --ip ${v4}`);
+    const args = (fix ?? '').split(' ').slice(1);
+    expect(await run(...args)).toEqual({ code: 0, stdout: `released ${v4}\n`, stderr: '' });
+    expect((await run('ipam', 'why', v4)).stdout.split('\n')[0]).toMatch(/ is cooling down after a release: /);
+    expect((JSON.parse((await run('ipam', 'check', '-o', 'json')).stdout) as { problems: { ip: string }[] }).problems.map((p) => p.ip)).toEqual([v6]);
+    expect(await run('ipam', 'release', '--ip', v6)).toEqual({ code: 0, stdout: `released ${v6}\n`, stderr: '' });
+    expect(await run('ipam', 'check')).toMatchObject({ code: 0 });
   });
 
   it('ipam release --ip frees the whole allocation (both families); the address then cools down', async () => {

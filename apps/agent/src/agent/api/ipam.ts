@@ -1,7 +1,7 @@
 // `/v1/ipam`: the pools the plugin allocates from (the agent's configured pools on the
 // datastore's store), their blocks, one address's story, the consistency check, and
 // releasing an allocation by handle or by an address it holds.
-import { decodeBlock, DEFAULT_POOL_ROOT, poolKeys } from '@twill/ipam';
+import { decodeBlock, decodeHandle, DEFAULT_POOL_ROOT, encodeBlock, poolKeys, type StoreOp } from '@twill/ipam';
 import ipaddr from 'ipaddr.js';
 
 import { type ApiAnswer, type ApiRoute, isObject, jsonAnswer, type RouteCall } from './answer.js';
@@ -110,7 +110,7 @@ async function release(call: Call): Promise<ApiAnswer> {
       return jsonAnswer(200, { released });
     }
     case 'leaked':
-      throw new ApiError('NotFound', `${status.ip} is leaked: block ${status.block} gives it to handle ${status.handle}, which does not hold it; the CNI GC of its network frees it`);
+      return jsonAnswer(200, { released: await releaseLeaked(call.source, status) });
     case 'outside-pools':
       throw new ApiError('NotFound', `${status.ip} is in none of the pools`);
     case 'reserved':
@@ -120,6 +120,48 @@ async function release(call: Call): Promise<ApiAnswer> {
     default:
       throw new ApiError('NotFound', `${status.ip} is not allocated (free in pool ${status.pool})`);
   }
+}
+
+// The ordinal of `ip` in the block `cidr` (both of one family, the block holding it).
+function ordinalIn(cidr: string, ip: string): number {
+  const [network = ''] = cidr.split('/');
+  const value = (text: string): bigint => ipaddr.parse(text).toByteArray().reduce((n, byte) => (n << 8n) | BigInt(byte), 0n);
+  return Number(value(ip) - value(network));
+}
+
+/**
+ * Frees a leaked address (its block gives it to a handle that does not hold it), as
+ * `calicoctl ipam release --ip` does: the block's slot is emptied and the address cools
+ * down like any released one. Compare-and-swap: the commit holds only if neither the
+ * block nor the handle changed since they were read as leaked; otherwise 409 (read again).
+ */
+async function releaseLeaked(source: ApiSource, status: { readonly ip: string; readonly block: string; readonly handle: string }): Promise<string[]> {
+  const keys = poolKeys(source.poolRoot ?? DEFAULT_POOL_ROOT);
+  const { store } = source.datastore;
+  const [blockEntry, handleEntry] = await Promise.all([store.get(keys.block(status.block)), store.get(keys.handle(status.handle))]);
+  const block = blockEntry === undefined ? undefined : decodeBlock(blockEntry.value);
+  const ordinal = ordinalIn(status.block, status.ip);
+  let handleHolds = false;
+  try {
+    handleHolds = handleEntry !== undefined && decodeHandle(handleEntry.value).addresses.some((a) => a.ip === status.ip);
+  } catch {
+    // A handle document that cannot be read holds nothing (ipam check reports it).
+  }
+  if (blockEntry === undefined || block === undefined || block.allocations[ordinal] !== status.handle || handleHolds) {
+    throw new ApiError('Conflict', `${status.ip} is no longer leaked (its block or handle changed meanwhile): ask again`);
+  }
+  const allocations = block.allocations.map((h, i) => (i === ordinal ? null : h));
+  const released = [...block.released.filter(([o]) => o !== ordinal), [ordinal, Date.now()] as const].sort(([a], [b]) => a - b);
+  const ops: StoreOp[] = [
+    { type: 'put', key: blockEntry.key, value: encodeBlock({ ...block, allocations, released }), expect: { revision: blockEntry.revision } },
+    // The handle's condition only: absent still, or unchanged (rewritten as it is).
+    handleEntry === undefined
+      ? { type: 'delete', key: keys.handle(status.handle), expect: { absent: true } }
+      : { type: 'put', key: handleEntry.key, value: handleEntry.value, expect: { revision: handleEntry.revision } },
+  ];
+  const outcome = await store.commit(ops);
+  if (!outcome.ok) throw new ApiError('Conflict', `${status.ip} changed while it was being released (${outcome.conflicts.join(', ')}): ask again`);
+  return [status.ip];
 }
 
 /** The routes of `/v1/ipam`. */
