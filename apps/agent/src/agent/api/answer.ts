@@ -68,7 +68,7 @@ export class ApiQuery {
   flag(name: string): boolean {
     const value = this.#values.get(name);
     if (value === undefined || value === 'false') return false;
-    if (value === 'true' || value === '') return true;
+    if (value === 'true') return true;
     throw new ApiError('BadRequest', `query parameter "${name}" must be true or false (got ${JSON.stringify(value)})`);
   }
 }

@@ -252,12 +252,11 @@ describe('answerApiRequest', () => {
       expect((await call('GET', '/v1/ipam')).body['pools']).toMatchObject([{ allocated: '1', cooling: '2' }]);
     });
 
-    it('says an address is leaked rather than release a handle that does not hold it', async () => {
+    it('frees a leaked address alone (its handle does not hold it), only while it is still leaked', async () => {
       expect(await store.commit([{ type: 'delete', key: 'twill-pools/handles/pods.c2' }])).toMatchObject({ ok: true });
-      expect(await call('POST', '/v1/ipam/release', { ip: a2 })).toMatchObject({
-        status: 404,
-        body: { error: { code: 'NotFound', message: `${a2} is leaked: block ${blockA} gives it to handle pods.c2, which does not hold it; the CNI GC of its network frees it` } },
-      });
+      expect(await call('POST', '/v1/ipam/release', { ip: a2 })).toMatchObject({ status: 200, body: { released: [a2] } });
+      expect(await call('GET', `/v1/ipam/why?ip=${a2}`)).toMatchObject({ status: 200, body: { state: 'cooling' } });
+      expect(await call('POST', '/v1/ipam/release', { ip: a2 })).toMatchObject({ status: 404, body: { error: { code: 'NotFound' } } });
     });
   });
 
@@ -314,6 +313,7 @@ describe('answerApiRequest', () => {
     ['query on a path without any', 'GET', '/v1/ipam/check?verbose=1', undefined, 400, 'BadRequest', 'unknown query parameter "verbose": GET /v1/ipam/check takes no query parameters'],
     ['a parameter twice', 'GET', '/v1/resources/pods?namespace=a&namespace=b', undefined, 400, 'BadRequest', 'query parameter "namespace" is given twice'],
     ['dryRun not a boolean', 'POST', '/v1/resources?dryRun=yes', { items: [] }, 400, 'BadRequest', 'query parameter "dryRun" must be true or false (got "yes")'],
+    ['dryRun empty', 'POST', '/v1/resources?dryRun=', { items: [] }, 400, 'BadRequest', 'query parameter "dryRun" must be true or false (got "")'],
     ['namespace on a cluster-wide kind', 'GET', '/v1/resources/ippools?namespace=shop', undefined, 400, 'BadRequest', 'namespace: IPPool (ippools.projectcalico.org) is cluster-wide: drop the namespace'],
     ['namespace not a label', 'GET', '/v1/resources/pods?namespace=Shop', undefined, 400, 'BadRequest', "namespace: \"Shop\" is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit)"],
     ['bad %-escape', 'GET', '/v1/resources/pods/%zz', undefined, 400, 'BadRequest', 'the path "/v1/resources/pods/%zz" has a bad %-escape'],
