@@ -108,6 +108,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
         message: error['message'],
         ...(typeof error['field'] === 'string' ? { field: error['field'] } : {}),
         ...(typeof error['index'] === 'number' ? { index: error['index'] } : {}),
+        ...(typeof error['applied'] === 'number' ? { applied: error['applied'] } : {}),
       } satisfies ApiErrorBody);
     }
     if (!isObject(body)) throw protocol(`answered ${request.method} ${request.path} with ${answer.status} and no JSON object`);

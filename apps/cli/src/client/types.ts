@@ -226,4 +226,6 @@ export interface ApiErrorBody {
   readonly field?: string;
   /** The item of the batch, for `Invalid` on `POST /v1/resources`. */
   readonly index?: number;
+  /** Of a failed `POST /v1/resources`: how many items (the first ones) were written before it failed. */
+  readonly applied?: number;
 }

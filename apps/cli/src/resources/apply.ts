@@ -20,6 +20,14 @@ export interface ApplyOptions extends AgentSocketOptions {
   readonly output?: 'json' | 'yaml';
 }
 
+// What a failed batch wrote, as the agent says (`applied`): nothing, the first N, or
+// nothing said (an older agent): then no claim either way.
+function writtenText(applied: number | undefined, dryRun: boolean): string {
+  if (dryRun || applied === 0) return '; nothing was written';
+  if (applied === undefined) return '';
+  return `; the ${applied === 1 ? 'first document was' : `first ${applied} documents were`} applied`;
+}
+
 /** Runs `apply`; 0 when every object was applied. Bad documents are a UsageError (exit 2) and nothing is written. */
 export async function runApply(ctx: CommandContext, options: ApplyOptions): Promise<number> {
   if (options.filename === undefined || options.filename.length === 0) {
@@ -32,6 +40,10 @@ export async function runApply(ctx: CommandContext, options: ApplyOptions): Prom
   try {
     results = await client.apply(checked.map((c) => c.resource), { dryRun: options.dryRun === true });
   } catch (error) {
+    // The body is over what the agent takes in one request; -f DIR users choose files, not items.
+    if (error instanceof AgentApiError && error.status === 413) {
+      throw new FailedError(ctx.command, '', `the ${checked.length} documents are more than the agent takes in one request (1 MiB): apply fewer files at a time (agent: 413 ${error.code}; nothing was written)`, { cause: error });
+    }
     // The agent refused one item: point at its document.
     const item = error instanceof AgentApiError && error.body.index !== undefined ? checked[error.body.index] : undefined;
     if (item === undefined || !(error instanceof AgentApiError)) throw error;
@@ -42,7 +54,7 @@ export async function runApply(ctx: CommandContext, options: ApplyOptions): Prom
     if (error.status === 422) throw new UsageError(ctx.command, locate(item.doc, field), `${what} (the agent refused it; nothing was written)`, { cause: error });
     // A stale resourceVersion (409) and the like: the document was right, the cluster moved on (exit 1).
     const at = field === '' && error.status === 409 ? 'metadata.resourceVersion' : field;
-    throw new FailedError(ctx.command, locate(item.doc, at), `${what} (agent: ${error.status} ${error.code}; nothing was written)`, { cause: error });
+    throw new FailedError(ctx.command, locate(item.doc, at), `${what} (agent: ${error.status} ${error.code}${writtenText(error.body.applied, options.dryRun === true)})`, { cause: error });
   }
   if (options.output !== undefined) {
     const value = { results, dryRun: options.dryRun === true };

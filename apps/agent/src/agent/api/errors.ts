@@ -29,7 +29,7 @@ export const API_ERROR = {
 /** One of the codes of {@link API_ERROR}. */
 export type ApiErrorCode = keyof typeof API_ERROR;
 
-/** An answer other than 2xx: `{"error": {code, message, field?, index?}}`. */
+/** An answer other than 2xx: `{"error": {code, message, field?, index?, applied?}}`. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   /** The HTTP status of {@link code}. */
@@ -38,26 +38,30 @@ export class ApiError extends Error {
   readonly field: string | undefined;
   /** The item of a `POST /v1/resources` batch at fault, when one is. */
   readonly index: number | undefined;
+  /** Of a `POST /v1/resources` batch that failed: how many items (the first ones) were written before it did. */
+  readonly applied: number | undefined;
 
   constructor(
     readonly code: ApiErrorCode,
     message: string,
-    options: { readonly field?: string; readonly index?: number; readonly cause?: unknown } = {},
+    options: { readonly field?: string; readonly index?: number; readonly applied?: number; readonly cause?: unknown } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.status = API_ERROR[code];
     this.field = options.field === '' ? undefined : options.field;
     this.index = options.index;
+    this.applied = options.applied;
   }
 
   /** The answer's body. */
-  toJSON(): { error: { code: ApiErrorCode; message: string; field?: string; index?: number } } {
+  toJSON(): { error: { code: ApiErrorCode; message: string; field?: string; index?: number; applied?: number } } {
     return {
       error: {
         code: this.code,
         message: this.message,
         ...(this.field === undefined ? {} : { field: this.field }),
         ...(this.index === undefined ? {} : { index: this.index }),
+        ...(this.applied === undefined ? {} : { applied: this.applied }),
       },
     };
   }

@@ -145,7 +145,12 @@ async function applyResources(call: Call): Promise<ApiAnswer> {
   const results: ApplyResult[] = [];
   // Conflicts are looked for before the first write too, so a stale item writes nothing.
   const planned: ApplyResult['action'][] = [];
-  for (const [index, item] of valid.entries()) planned.push(await plan(call, item, index));
+  try {
+    for (const [index, item] of valid.entries()) planned.push(await plan(call, item, index));
+  } catch (error) {
+    const failed = toApiError(error, 'POST /v1/resources');
+    throw new ApiError(failed.code, failed.message, { ...(failed.field === undefined ? {} : { field: failed.field }), ...(failed.index === undefined ? {} : { index: failed.index }), applied: 0, cause: error });
+  }
   for (const [index, item] of valid.entries()) {
     let action = planned[index]!;
     if (!dryRun) {
@@ -155,8 +160,9 @@ async function applyResources(call: Call): Promise<ApiAnswer> {
       } catch (error) {
         const failed = toApiError(error, 'POST /v1/resources', index);
         // Something changed the object since the check: say what was written before it.
-        if (index > 0) throw new ApiError(failed.code, `${failed.message} (items 0 to ${index - 1} were applied)`, { ...(failed.field === undefined ? {} : { field: failed.field }), index, cause: error });
-        throw failed;
+        const field = failed.field === undefined ? {} : { field: failed.field };
+        if (index > 0) throw new ApiError(failed.code, `${failed.message} (items 0 to ${index - 1} were applied)`, { ...field, index, applied: index, cause: error });
+        throw new ApiError(failed.code, failed.message, { ...field, index, applied: 0, cause: error });
       }
     }
     results.push({ ...ref(item.kind, item.namespace, item.name), action });

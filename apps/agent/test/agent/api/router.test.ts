@@ -181,7 +181,7 @@ describe('answerApiRequest', () => {
       await call('POST', '/v1/resources', { items: [{ ...namespace('shop'), metadata: { name: 'shop', labels: { team: 'a' } } }] });
       const stale = await call('POST', '/v1/resources', { items: [namespace('other'), { ...namespace('shop'), metadata: { name: 'shop', resourceVersion: version } }] });
       expect(stale.status).toBe(409);
-      expect(stale.body.error).toMatchObject({ code: 'Conflict', index: 1 });
+      expect(stale.body.error).toMatchObject({ code: 'Conflict', index: 1, applied: 0 });
       expect(stale.body.error?.message).toMatch(/^Namespace shop \(namespaces\): the object has been modified \(resourceVersion \d+, not \d+\): read it again and reapply$/u);
       expect(await call('GET', '/v1/resources/namespaces/other')).toMatchObject({ status: 404 });
     });
