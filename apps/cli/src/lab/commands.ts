@@ -105,7 +105,12 @@ export function registerLabCommands(program: Command, kit: CommandKit): void {
     ctx.io.stdout.write(opts.output === 'json' ? renderJson(result) : summary(ctx, result));
     if (demo) {
       try {
-        await runDemonstration(result, ctx.io, { ...(opts.dir === undefined ? {} : { labDirOption: result.dir }) });
+        // Run by `npm run lab`, twill is not on the user's PATH: the hints say how to run it from the checkout.
+        const fromNpm = ctx.io.env['npm_lifecycle_event'] === 'lab';
+        await runDemonstration(result, ctx.io, {
+          ...(opts.dir === undefined ? {} : { labDirOption: result.dir }),
+          ...(fromNpm ? { twillCommand: 'node apps/cli/bin/twill.js' } : {}),
+        });
       } catch (error) {
         throw new FailedError(ctx.command, '', `the lab is up in ${result.dir}, the demonstration failed: ${error instanceof Error ? error.message : String(error)} (twill lab down removes the lab)`, { cause: error });
       }
