@@ -56,14 +56,14 @@ export const originText = (route: BgpRouteView): string => (route.origin === 'in
 /**
  * One row per path, in the agent's order (the best first per prefix), the best marked
  * `*`; a stale path (kept while its peer restarts, RFC 4724) says so.
- * @param wide - Adds local preference, MED and communities.
+ * @param wide - Adds local preference, MED, communities and large communities (RFC 8092).
  */
 export function renderRoutes(routes: readonly BgpRouteView[], wide: boolean, style?: Style): string {
   if (routes.length === 0) return 'no routes\n';
   const right = { align: 'right' as const };
   const columns = [
     { header: ' ' }, { header: 'PREFIX' }, { header: 'NEXT HOP' }, { header: 'FROM' }, { header: 'AS PATH' }, { header: 'ORIGIN' },
-    ...(wide ? [{ header: 'LOCAL PREF', ...right }, { header: 'MED', ...right }, { header: 'COMMUNITIES' }] : []),
+    ...(wide ? [{ header: 'LOCAL PREF', ...right }, { header: 'MED', ...right }, { header: 'COMMUNITIES' }, { header: 'LARGE COMMUNITIES' }] : []),
   ];
   const rows = routes.map((r) => [
     r.best ? '*' : '',
@@ -72,7 +72,7 @@ export function renderRoutes(routes: readonly BgpRouteView[], wide: boolean, sty
     `${r.from}${r.stale ? ' (stale)' : ''}`,
     asPathText(r),
     originText(r),
-    ...(wide ? [r.localPref === undefined ? '-' : String(r.localPref), r.med === undefined ? '-' : String(r.med), r.communities.length === 0 ? '-' : r.communities.join(' ')] : []),
+    ...(wide ? [r.localPref === undefined ? '-' : String(r.localPref), r.med === undefined ? '-' : String(r.med), r.communities.length === 0 ? '-' : r.communities.join(' '), r.largeCommunities.length === 0 ? '-' : r.largeCommunities.join(' ')] : []),
   ]);
   const best = routes.filter((r) => r.best).length;
   const prefixes = new Set(routes.map((r) => r.prefix)).size;

@@ -140,6 +140,8 @@ export interface AgentStatus {
   readonly notReady: readonly string[];
   readonly datastore: { readonly path: string; readonly open: boolean };
   readonly cniSocket: { readonly path: string; readonly listening: boolean; readonly inFlight: number };
+  /** The API's socket (the one `twill` talks to). */
+  readonly apiSocket: { readonly path: string; readonly listening: boolean };
   readonly dataplane: DataplaneStatusView;
   /** This node's endpoints. */
   readonly endpoints: readonly EndpointRecord[];
@@ -215,6 +217,8 @@ export interface BgpRouteView {
   readonly localPref?: number;
   readonly med?: number;
   readonly communities: readonly string[];
+  /** RFC 8092 large communities, `global:local1:local2`. */
+  readonly largeCommunities: readonly string[];
   readonly stale: boolean;
 }
 

@@ -55,6 +55,7 @@ export function renderStatus(status: AgentStatus, options: { readonly style: Sty
     ['Agent', `${status.ready ? style.good('ready') : style.bad(`NOT READY (${status.notReady.join(', ')})`)}: node ${status.node}, network ${status.network}`],
     ['Datastore', `${status.datastore.path}: ${status.datastore.open ? 'open' : style.bad('not open')}`],
     ['CNI socket', `${status.cniSocket.path}: ${status.cniSocket.listening ? 'listening' : style.bad('not listening')}, ${plural(status.cniSocket.inFlight, 'call')} in flight`],
+    ['API socket', `${status.apiSocket.path}: ${status.apiSocket.listening ? 'listening' : style.bad('not listening')}`],
     ['Dataplane', dataplane],
     ...(policy === undefined
       ? []

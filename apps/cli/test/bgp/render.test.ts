@@ -21,13 +21,13 @@ const STATUS: BgpStatus = {
 };
 
 const route = (r: Partial<BgpRouteView> & Pick<BgpRouteView, 'prefix' | 'from' | 'nextHop'>): BgpRouteView => ({
-  best: false, asPath: [], origin: 'igp', communities: [], stale: false, ...r,
+  best: false, asPath: [], origin: 'igp', communities: [], largeCommunities: [], stale: false, ...r,
 });
 
 const ROUTES: BgpRouteView[] = [
   route({ prefix: '10.244.0.0/26', best: true, from: 'local', nextHop: '192.0.2.10', origin: 'igp' }),
   route({ prefix: '10.244.1.0/26', best: true, from: '192.0.2.11', nextHop: '192.0.2.11', localPref: 100 }),
-  route({ prefix: '10.244.1.0/26', from: '198.51.100.1', nextHop: '198.51.100.1', asPath: [65001, 65002], origin: 'egp', med: 20, communities: ['65001:1', '65001:2'] }),
+  route({ prefix: '10.244.1.0/26', from: '198.51.100.1', nextHop: '198.51.100.1', asPath: [65001, 65002], origin: 'egp', med: 20, communities: ['65001:1', '65001:2'], largeCommunities: ['65001:1:2'] }),
   route({ prefix: '10.244.2.0/26', best: true, from: '192.0.2.12', nextHop: '192.0.2.12', origin: 'incomplete', stale: true }),
 ];
 

@@ -19,6 +19,7 @@ function statusDocument(now: number, ready: boolean): unknown {
     notReady: ready ? [] : ['policy'],
     datastore: { path: '/var/lib/twill/twill.db', open: true },
     cniSocket: { path: '/run/twill/agent.sock', listening: true, inFlight: 0 },
+    apiSocket: { path: '/run/twill/api.sock', listening: true },
     dataplane: {
       driver: 'nftables',
       endpoints: [{ key: 'k8s-pod-network/c1', hostInterface: 'tw5f2c0a1b3d4e6', programmed: true }, { key: 'k8s-pod-network/c2', hostInterface: 'tw0c9e4d2a7b1f8', programmed: ready }],
