@@ -7,7 +7,6 @@
 //       (iptables-legacy-restore; every packet, both directions, walks the chain, as in the
 //       issue's reference measurement);
 //   (c) twill nftables (createNftablesDataplane);
-//   (c') the same with conntrackChecksums: false (conntrack leaves checksums to the receiver);
 //   (d) twill eBPF (createEbpfDataplane, when apps/agent/src/dataplane/ebpf exports it).
 // Figures: iperf3 TCP throughput and TCP connects per second, offloads on and off
 // (ethtool's ioctls, through python3 when the ethtool program is absent), medians of
@@ -41,7 +40,7 @@ const QUICK = process.env.DATAPLANE_BENCH_QUICK === '1';
 // redoing the throughput table.
 const LATENCY_ONLY = process.env.DATAPLANE_BENCH_ONLY === 'latency';
 // Partial runs while working on a driver (written to a scratch file, like QUICK): DATAPLANE_BENCH_SIZES=10000,
-// DATAPLANE_BENCH_OFFLOADS=off, DATAPLANE_BENCH_MODES=a,c,e,d (e: (c')), DATAPLANE_BENCH_ROUNDS=7.
+// DATAPLANE_BENCH_OFFLOADS=off, DATAPLANE_BENCH_MODES=a,c,d, DATAPLANE_BENCH_ROUNDS=7.
 const listEnv = (name: string): string[] | undefined => process.env[name]?.split(',').map((v) => v.trim()).filter((v) => v !== '');
 const PARTIAL = ['DATAPLANE_BENCH_SIZES', 'DATAPLANE_BENCH_OFFLOADS', 'DATAPLANE_BENCH_MODES', 'DATAPLANE_BENCH_ROUNDS', 'DATAPLANE_BENCH_EBPF_OBJECT'].some((name) => process.env[name] !== undefined);
 const SIZES = listEnv('DATAPLANE_BENCH_SIZES')?.map(Number) ?? (QUICK ? [0, 1_000] : [0, 1_000, 10_000]);
@@ -52,12 +51,11 @@ const CONNECT_MS = QUICK ? 500 : 1_500;
 const LATENCY_POLICIES = QUICK ? 500 : 5_000;
 const LATENCY_CHANGES = QUICK ? 6 : 50;
 
-type Mode = 'a' | 'b' | 'c' | 'e' | 'd';
+type Mode = 'a' | 'b' | 'c' | 'd';
 const MODE_NAMES: Record<Mode, string> = {
   a: '(a) no filtering',
   b: '(b) iptables linear chain (legacy)',
   c: '(c) twill nftables',
-  e: "(c') twill nftables, `conntrackChecksums: false`",
   d: '(d) twill eBPF',
 };
 
@@ -543,7 +541,6 @@ export async function run(command: string): Promise<void> {
   const ebpf = await ebpfFactory();
   const factories: Partial<Record<Mode, Factory>> = {
     c: (netns) => createNftablesDataplane({ netns }),
-    e: (netns) => createNftablesDataplane({ netns, conntrackChecksums: false }),
   };
   if (typeof ebpf !== 'string') factories.d = ebpf;
   if (LATENCY_ONLY) {
@@ -551,8 +548,8 @@ export async function run(command: string): Promise<void> {
     await latencyOnly(`DATAPLANE_BENCH_ONLY=latency ${command}`, factories);
     return;
   }
-  const wanted = listEnv('DATAPLANE_BENCH_MODES') ?? ['a', 'b', 'c', 'e', 'd'];
-  const modes = (['a', 'b', 'c', 'e', 'd'] as const).filter((m) => wanted.includes(m) && (m !== 'd' || typeof ebpf !== 'string'));
+  const wanted = listEnv('DATAPLANE_BENCH_MODES') ?? ['a', 'b', 'c', 'd'];
+  const modes = (['a', 'b', 'c', 'd'] as const).filter((m) => wanted.includes(m) && (m !== 'd' || typeof ebpf !== 'string'));
   if (modes[0] !== 'a') throw new Error('DATAPLANE_BENCH_MODES must include a: every ratio is to (a)');
   const lab = await DataplaneLab.create({ pods: [CLIENT, SERVER], ports: [80] });
   const iperfServer = spawn('ip', ['netns', 'exec', lab.pod(SERVER.key).netns, 'iperf3', '-s', '-p', '5201'], { stdio: 'ignore' });
@@ -580,11 +577,9 @@ no bridge. The server has N ingress rules that never match the test traffic (sou
 for the client. (b) is one linear iptables chain loaded with \`iptables-legacy-restore\` in the node namespace, on FORWARD,
 without a conntrack shortcut: every packet in both directions walks it, as in the issue's reference measurement (Calico's
 iptables mode accepts ESTABLISHED first; this is the kube-proxy-like worst case). (c) and (d) are the twill drivers fed by
-the policy engine (one Kubernetes NetworkPolicy with N + 1 rules); they accept established flows before any rule. (c') is (c)
-created with \`conntrackChecksums: false\`: conntrack in the node namespace no longer sums every forwarded packet's bytes to
-verify its checksum (it does so only for packets whose checksum no offload vouches for: with offloads off, all of them).
+the policy engine (one Kubernetes NetworkPolicy with N + 1 rules); they accept established flows before any rule.
 ${typeof ebpf === 'string' ? `${ebpf}.\n` : ''}
-Throughput: \`iperf3 -t ${IPERF_SECONDS}\`, ${ROUNDS} interleaved rounds (a b c c' d a b c c' d ...; each side set up and torn down in
+Throughput: \`iperf3 -t ${IPERF_SECONDS}\`, ${ROUNDS} interleaved rounds (a b c d a b c d ...; each side set up and torn down in
 its turn), medians. CPU ms/Gbit: the CPU time of the iperf3 client and server and of the ksoftirqd threads during a run (from
 /proc/PID/stat; this kernel charges softirq time to the task it interrupts, so the veth path's forwarding, conntrack, nft and
 tc programs are in it) over the gigabits received; "(a)'s / this" is the side's efficiency against no filtering, which holds

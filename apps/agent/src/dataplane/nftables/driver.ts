@@ -18,14 +18,9 @@ import {
   type NumericIdentity,
 } from '@twill/policy-engine';
 
-import { NFTABLES_ERROR_CODE, NftablesDataplaneError } from './errors.js';
 import { type ApplyReport, type Dataplane, type DataplaneChange, type DataplaneStatus, type EndpointAttachment } from '../port.js';
 import { readKernelTable, type KernelTable } from './read-back.js';
 import { type NftPort } from './sys/nft.js';
-import { type SysctlPort } from './sys/sysctl.js';
-
-/** The sysctl of conntrack's checksum verification (per network namespace). */
-export const CONNTRACK_CHECKSUM_SYSCTL = 'net.netfilter.nf_conntrack_checksum';
 
 /** Options of the driver once its port is made. */
 export interface NftablesDriverOptions {
@@ -36,11 +31,6 @@ export interface NftablesDriverOptions {
   readonly adopted: KernelTable;
   /** A monotonic clock in milliseconds (for `durationMs`). */
   readonly now: () => number;
-  /**
-   * Turn conntrack's checksum verification off in the namespace (through `sysctl`) after the
-   * first apply, and put back what was there at `cleanup()`; absent: left as it is.
-   */
-  readonly skipConntrackChecksums?: SysctlPort;
 }
 
 const keyOf = (ref: { readonly namespace?: string; readonly name: string }): string => (ref.namespace === undefined ? `host:${ref.name}` : `${ref.namespace}/${ref.name}`);
@@ -62,8 +52,6 @@ export class NftablesDataplane implements Dataplane {
   #model: NftTableModel | undefined;
   /** What a full sync starts from: the adopted table, or the table read back after a refused delta. */
   #baseline: KernelTable;
-  /** The conntrack checksum setting found before the driver turned it off; undefined until then. */
-  #checksumsBefore: string | undefined;
 
   constructor(options: NftablesDriverOptions) {
     this.#options = options;
@@ -155,14 +143,6 @@ export class NftablesDataplane implements Dataplane {
       }
     }
     this.#model = next;
-    // After the first apply: the table's ct expressions have loaded conntrack, whose sysctls exist from then on.
-    const sysctl = this.#options.skipConntrackChecksums;
-    if (sysctl !== undefined && this.#checksumsBefore === undefined) {
-      const before = await sysctl.read(CONNTRACK_CHECKSUM_SYSCTL);
-      if (before === undefined) throw new NftablesDataplaneError(NFTABLES_ERROR_CODE.SYSCTL_FAILED, `${CONNTRACK_CHECKSUM_SYSCTL} does not exist after the table was programmed (is nf_conntrack available?)`);
-      if (before !== '0') await sysctl.write(CONNTRACK_CHECKSUM_SYSCTL, '0');
-      this.#checksumsBefore = before;
-    }
     const operations = applied === '' ? 0 : applied.split('\n').length - 1;
     return { endpoints, operations, durationMs: this.#options.now() - started };
   }
@@ -189,9 +169,6 @@ export class NftablesDataplane implements Dataplane {
     if ((await this.#options.nft.listTable(NFT_FAMILY, NFT_TABLE)) !== undefined) await this.#options.nft.apply(renderDeleteTable());
     this.#options.nft.close?.();
     this.#model = undefined;
-    const before = this.#checksumsBefore;
-    if (before !== undefined && before !== '0') await this.#options.skipConntrackChecksums?.write(CONNTRACK_CHECKSUM_SYSCTL, before);
-    this.#checksumsBefore = undefined;
   }
 }
 

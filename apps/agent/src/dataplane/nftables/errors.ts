@@ -6,8 +6,6 @@ export const NFTABLES_ERROR_CODE = {
   NFT_FAILED: 'nft-failed',
   /** `nft -j` printed something that is not the JSON schema nftables documents. */
   BAD_LISTING: 'bad-listing',
-  /** A sysctl of the driver's namespace could not be set (its message is `sysctl`'s error output). */
-  SYSCTL_FAILED: 'sysctl-failed',
 } as const;
 
 /** One of {@link NFTABLES_ERROR_CODE}. */

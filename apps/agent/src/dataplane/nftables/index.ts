@@ -9,13 +9,11 @@ import { type Dataplane } from '../port.js';
 import { NftablesDataplane } from './driver.js';
 import { readKernelTable } from './read-back.js';
 import { createNftPort, type NftPort } from './sys/nft.js';
-import { createSysctlPort } from './sys/sysctl.js';
 
-export { CONNTRACK_CHECKSUM_SYSCTL, NftablesDataplane, compareWithKernel } from './driver.js';
+export { NftablesDataplane, compareWithKernel } from './driver.js';
 export { NFTABLES_ERROR_CODE, NftablesDataplaneError, type NftablesErrorCode } from './errors.js';
 export { readKernelTable, type KernelTable } from './read-back.js';
 export { createNftPort, type NftPort } from './sys/nft.js';
-export { createSysctlPort, type SysctlPort } from './sys/sysctl.js';
 
 /** Options of {@link createNftablesDataplane}. */
 export interface NftablesDataplaneOptions {
@@ -25,18 +23,6 @@ export interface NftablesDataplaneOptions {
   readonly logGroup?: number;
   /** Another way to run `nft` (tests); the `nft` program when absent. */
   readonly nft?: NftPort;
-  /**
-   * Whether conntrack verifies the TCP/UDP checksum of every packet it tracks
-   * (`net.netfilter.nf_conntrack_checksum` of the namespace; the kernel's default is to
-   * verify). `false`: the driver turns verification off after its first apply and puts
-   * the previous setting back at `cleanup()`. Where senders leave checksums to offload
-   * (veths with tx checksumming on, the default) conntrack skips them anyway; with
-   * offloads off it sums every byte of every forwarded packet once more, the largest
-   * per-packet cost of this dataplane at any number of rules (BENCHMARKS.md, dataplane),
-   * and the receiving pod verifies the checksum anyway. Packets with a bad checksum are
-   * then tracked instead of being `invalid`. Absent or `true`: the setting is left as it is.
-   */
-  readonly conntrackChecksums?: boolean;
 }
 
 /**
@@ -51,11 +37,5 @@ export interface NftablesDataplaneOptions {
 export async function createNftablesDataplane(options: NftablesDataplaneOptions = {}): Promise<Dataplane> {
   const nft = options.nft ?? createNftPort(options.netns === undefined ? {} : { netns: options.netns });
   const adopted = readKernelTable(await nft.listTable(NFT_FAMILY, NFT_TABLE));
-  return new NftablesDataplane({
-    nft,
-    adopted,
-    logGroup: options.logGroup ?? 1,
-    now: () => performance.now(),
-    ...(options.conntrackChecksums === false ? { skipConntrackChecksums: createSysctlPort(options.netns === undefined ? {} : { netns: options.netns }) } : {}),
-  });
+  return new NftablesDataplane({ nft, adopted, logGroup: options.logGroup ?? 1, now: () => performance.now() });
 }

@@ -117,18 +117,6 @@ describe.skipIf(reason)(`nftables driver as root${reason ? ` (skipped: ${reason}
     await dataplane.cleanup();
   });
 
-  it('with conntrackChecksums: false, turns conntrack\'s checksum verification off in its namespace only, and cleanup puts it back', async () => {
-    const checksums = (netns: string): string => execFileSync('ip', ['netns', 'exec', netns, 'sysctl', '-n', 'net.netfilter.nf_conntrack_checksum'], { encoding: 'utf8' }).trim();
-    const host = execFileSync('sysctl', ['-n', 'net.netfilter.nf_conntrack_checksum'], { encoding: 'utf8' }).trim();
-    const dataplane = await createNftablesDataplane({ netns: lab.node, conntrackChecksums: false });
-    await dataplane.apply({ policy: index.apply([...PODS.map((endpoint) => ({ kind: 'upsert-endpoint' as const, endpoint })), { kind: 'upsert-policy', policy: ONLY_A_TO_B }]), attach: lab.attachments() });
-    expect(checksums(lab.node)).toBe('0');
-    expect(execFileSync('sysctl', ['-n', 'net.netfilter.nf_conntrack_checksum'], { encoding: 'utf8' }).trim(), 'the host\'s setting').toBe(host);
-    expect([await tcp('x/a', 'x/b'), await tcp('x/c', 'x/b', 500)]).toEqual([true, false]);
-    await dataplane.cleanup();
-    expect(checksums(lab.node)).toBe('1');
-  });
-
   it('drops everything of an attached endpoint whose rules are not known yet, until they come', async () => {
     const dataplane = await createNftablesDataplane({ netns: lab.node });
     const known = PODS.filter((p) => p.name !== 'c');
