@@ -3,13 +3,13 @@
 // validates it whole too and writes all or nothing. Applying the same files again
 // changes nothing and says `unchanged`.
 
-import { AgentApiError, agentClientFor, type AgentSocketOptions } from '../client/index.js';
+import { AgentApiError, agentClientFor, type AgentClient, type AgentResource, type AgentSocketOptions } from '../client/index.js';
 import { type CommandContext } from '../context.js';
 import { FailedError, UsageError } from '../errors.js';
 import { describeDocument } from '../policy/compile.js';
 import { locate } from '../policy/documents.js';
 import { renderJson, renderYaml } from '../output.js';
-import { checkDocuments, readResourceFiles } from './documents.js';
+import { checkDocuments, readResourceFiles, type ResourceDocument } from './documents.js';
 import { findKind, qualifiedSingular } from './kinds.js';
 
 /** The options of `apply`, as parsed. */
@@ -28,6 +28,52 @@ function writtenText(applied: number | undefined, dryRun: boolean): string {
   return `; the ${applied === 1 ? 'first document was' : `first ${applied} documents were`} applied`;
 }
 
+/** The metadata an API server sets: never the user's, meaningless in another system. */
+export const SERVER_SET_METADATA = ['uid', 'resourceVersion', 'managedFields', 'creationTimestamp', 'generation', 'selfLink'] as const;
+
+// Read from an API server: it carries a uid or managedFields.
+function isExported(resource: AgentResource): boolean {
+  const metadata = resource.metadata as unknown as Readonly<Record<string, unknown>>;
+  return metadata['uid'] !== undefined || metadata['managedFields'] !== undefined;
+}
+
+/**
+ * A document exported from another system (`kubectl get -o yaml`) made fit to apply.
+ * The rule: a document whose metadata carries `uid` or `managedFields` was read from an
+ * API server. If twill holds the same object with that uid, it is twill's own copy
+ * (`twill get -o yaml`) and is sent as it is: its resourceVersion is a compare-and-swap
+ * condition. Otherwise (the object is not in twill, or has another uid) every field of
+ * {@link SERVER_SET_METADATA} is dropped: another system's resourceVersion means nothing
+ * here. A document without `uid` or `managedFields` is sent as written (a resourceVersion
+ * the user wrote is a condition).
+ * @param storedUid - The uid twill holds for the object, or undefined when it holds none.
+ */
+export function fromAnotherSystem(resource: AgentResource, storedUid: string | undefined): AgentResource {
+  const metadata = resource.metadata as unknown as Readonly<Record<string, unknown>>;
+  if (!isExported(resource)) return resource;
+  if (storedUid !== undefined && metadata['uid'] === storedUid) return resource;
+  const kept = Object.fromEntries(Object.entries(metadata).filter(([key]) => !(SERVER_SET_METADATA as readonly string[]).includes(key)));
+  return { ...resource, metadata: kept as unknown as AgentResource['metadata'] };
+}
+
+// The uid twill holds for each exported document's object (documents with neither uid nor managedFields are not looked up).
+async function withoutForeignMetadata(client: AgentClient, checked: readonly ResourceDocument[]): Promise<AgentResource[]> {
+  return Promise.all(
+    checked.map(async ({ kind, resource }) => {
+      const { metadata } = resource;
+      if (!isExported(resource)) return resource;
+      let storedUid: string | undefined;
+      try {
+        const namespace = metadata.namespace;
+        storedUid = (await client.get(kind.id, metadata.name, namespace === undefined ? {} : { namespace })).metadata.uid;
+      } catch (error) {
+        if (!(error instanceof AgentApiError && error.status === 404)) throw error;
+      }
+      return fromAnotherSystem(resource, storedUid);
+    }),
+  );
+}
+
 /** Runs `apply`; 0 when every object was applied. Bad documents are a UsageError (exit 2) and nothing is written. */
 export async function runApply(ctx: CommandContext, options: ApplyOptions): Promise<number> {
   if (options.filename === undefined || options.filename.length === 0) {
@@ -38,7 +84,7 @@ export async function runApply(ctx: CommandContext, options: ApplyOptions): Prom
   const client = agentClientFor(ctx, options);
   let results;
   try {
-    results = await client.apply(checked.map((c) => c.resource), { dryRun: options.dryRun === true });
+    results = await client.apply(await withoutForeignMetadata(client, checked), { dryRun: options.dryRun === true });
   } catch (error) {
     // The body is over what the agent takes in one request; -f DIR users choose files, not items.
     if (error instanceof AgentApiError && error.status === 413) {

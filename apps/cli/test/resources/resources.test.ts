@@ -150,6 +150,51 @@ describe('get', () => {
     expect(again.stdout).toBe('networkpolicy.networking.k8s.io/api-from-frontend unchanged\nnetworkpolicy.networking.k8s.io/default-deny unchanged\n');
   });
 
+  it('kubectl get -o yaml output applies: another server\'s uid, resourceVersion and managedFields are dropped', async () => {
+    // As `kubectl get netpol -A -o yaml` prints it (a List; metadata its API server set).
+    const kubectl = [
+      'apiVersion: v1',
+      'items:',
+      '- apiVersion: networking.k8s.io/v1',
+      '  kind: NetworkPolicy',
+      '  metadata:',
+      '    annotations:',
+      '      kubectl.kubernetes.io/last-applied-configuration: |',
+      '        {"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"annotations":{},"name":"from-kubectl","namespace":"shop"},"spec":{"podSelector":{},"policyTypes":["Ingress"]}}',
+      '    creationTimestamp: "2026-11-01T09:12:44Z"',
+      '    generation: 1',
+      '    managedFields:',
+      '    - apiVersion: networking.k8s.io/v1',
+      '      fieldsType: FieldsV1',
+      '      fieldsV1:',
+      '        f:spec:',
+      '          f:policyTypes: {}',
+      '      manager: kubectl-client-side-apply',
+      '      operation: Update',
+      '      time: "2026-11-01T09:12:44Z"',
+      '    name: from-kubectl',
+      '    namespace: shop',
+      '    resourceVersion: "918273"',
+      '    uid: 5f0c6a2e-8d55-4f8e-9a7b-3c1d2e4f5a6b',
+      '  spec:',
+      '    podSelector: {}',
+      '    policyTypes:',
+      '    - Ingress',
+      'kind: List',
+      'metadata:',
+      '  resourceVersion: ""',
+      '',
+    ].join('\n');
+    expect(await run(['apply', '-f', '-'], { stdin: kubectl })).toEqual({ code: 0, stdout: 'networkpolicy.networking.k8s.io/from-kubectl created\n', stderr: '' });
+    // Again: the object now exists in twill with its own uid, so the export is still foreign.
+    expect(await run(['apply', '-f', '-'], { stdin: kubectl })).toEqual({ code: 0, stdout: 'networkpolicy.networking.k8s.io/from-kubectl unchanged\n', stderr: '' });
+    const stored = JSON.parse((await run(['get', 'netpol', 'from-kubectl', '-n', 'shop', '-o', 'json'])).stdout) as { metadata: Record<string, unknown> };
+    expect(stored.metadata['uid']).not.toBe('5f0c6a2e-8d55-4f8e-9a7b-3c1d2e4f5a6b');
+    expect(stored.metadata['managedFields']).toBeUndefined();
+    expect(stored.metadata['generation']).toBeUndefined();
+    expect(await run(['delete', 'netpol', 'from-kubectl', '-n', 'shop'])).toMatchObject({ code: 0 });
+  });
+
   it('an object changed since it was read: apply of the old copy is a conflict, exit 1 at its document', async () => {
     const saved = (await run(['get', 'bgppeer', 'rack-tor', '-o', 'yaml'])).stdout;
     const changed = await run(['apply', '-f', 'peer.yaml'], { files: { 'peer.yaml': saved.replace('asNumber: 64513', 'asNumber: 64514') } });
