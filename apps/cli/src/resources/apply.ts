@@ -67,7 +67,7 @@ async function withoutForeignMetadata(client: AgentClient, checked: readonly Res
         const namespace = metadata.namespace;
         storedUid = (await client.get(kind.id, metadata.name, namespace === undefined ? {} : { namespace })).metadata.uid;
       } catch (error) {
-        if (!(error instanceof AgentApiError && error.status === 404)) throw error;
+        if (!(error instanceof AgentApiError && error.code === 'NotFound')) throw error;
       }
       return fromAnotherSystem(resource, storedUid);
     }),

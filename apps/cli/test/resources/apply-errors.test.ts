@@ -1,5 +1,5 @@
 // What `twill apply` says when the agent fails a batch: what was written (the agent's
-// `applied`), and a body too large for one request. Against a server on a scratch Unix
+// `applied`), a body too large for one request; and which 404 means "not found". Against a server on a scratch Unix
 // socket answering as API.md says an agent does (a real agent's races and 1 MiB bodies
 // are not reproducible on demand).
 
@@ -62,5 +62,23 @@ describe('twill apply when the agent fails the batch', () => {
       stdout: '',
       stderr: 'twill: apply: the 3 documents are more than the agent takes in one request (1 MiB): apply fewer files at a time (agent: 413 TooLarge; nothing was written)\n',
     });
+  });
+});
+
+describe('a 404 is "not found" only when the agent says the object is missing', () => {
+  const del = () => twill(['delete', 'netpol', 'web', '-n', 'shop', '--ignore-not-found', '--agent-socket', socket]);
+  const get = () => twill(['get', 'netpol', 'web', '-n', 'shop', '--agent-socket', socket]);
+
+  it('NotFound: the object is not there (delete --ignore-not-found succeeds)', async () => {
+    answer = { status: 404, error: { code: 'NotFound', message: 'no NetworkPolicy shop/web (networkpolicies.networking.k8s.io)' } };
+    expect(await del()).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect((await get()).stderr).toBe('twill: get: networkpolicy.networking.k8s.io "web" not found in namespace shop\n');
+  });
+
+  it('an unknown kind or path (an older agent) is a failure with the agent\'s words, never ignored', async () => {
+    answer = { status: 404, error: { code: 'UnknownKind', message: 'unknown resource kind "networkpolicies.networking.k8s.io"' } };
+    expect(await del()).toEqual({ code: 1, stdout: '', stderr: `twill: delete: unknown resource kind "networkpolicies.networking.k8s.io" (agent at ${socket}: 404 UnknownKind)\n` });
+    answer = { status: 404, error: { code: 'NoSuchPath', message: 'no such path "/v1/resources/networkpolicies.networking.k8s.io/web"' } };
+    expect(await get()).toEqual({ code: 1, stdout: '', stderr: `twill: get: no such path "/v1/resources/networkpolicies.networking.k8s.io/web" (agent at ${socket}: 404 NoSuchPath)\n` });
   });
 });

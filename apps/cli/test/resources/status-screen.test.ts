@@ -52,7 +52,7 @@ const transport = (ready: boolean): AgentTransport => ({
   request: async (request) =>
     request.method === 'GET' && request.path === '/v1/status'
       ? { status: 200, body: `${JSON.stringify(statusDocument(Date.now(), ready))}\n` }
-      : { status: 404, body: '{"error":{"code":"NotFound","message":"no such path"}}\n' },
+      : { status: 404, body: '{"error":{"code":"NoSuchPath","message":"no such path"}}\n' },
 });
 
 const sockets: string[] = [];

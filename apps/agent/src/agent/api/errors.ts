@@ -10,8 +10,12 @@ import { ResourceConflictError, ResourceContendedError, ResourceValidationError,
 export const API_ERROR = {
   /** The request itself is malformed: bad JSON, an unknown query parameter, a missing `ip`. */
   BadRequest: 400,
-  /** No such path, kind, object, or allocation. */
+  /** No such object, or no allocation to release. */
   NotFound: 404,
+  /** No such path (an older agent, a typo): not a statement about any object. */
+  NoSuchPath: 404,
+  /** The path names a resource kind the agent does not serve. */
+  UnknownKind: 404,
   /** The path exists, the method does not (the answer has `Allow`). */
   MethodNotAllowed: 405,
   /** A stale `metadata.resourceVersion`. */

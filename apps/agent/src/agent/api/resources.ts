@@ -27,7 +27,7 @@ function kindOf(text: string): ResourceKind {
   try {
     return resolveKind(text);
   } catch (error) {
-    if (error instanceof UnknownResourceKindError) throw new ApiError('NotFound', error.reason, { cause: error });
+    if (error instanceof UnknownResourceKindError) throw new ApiError('UnknownKind', error.reason, { cause: error });
     throw error;
   }
 }

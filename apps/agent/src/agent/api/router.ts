@@ -55,7 +55,7 @@ export async function answerApiRequest(request: ApiRequest, source: ApiSource): 
     }
     const segments = decodeSegments(url.pathname);
     const found = API_ROUTES.map((route) => ({ route, params: match(PATTERNS.get(route)!, segments) })).filter((m) => m.params !== undefined);
-    if (found.length === 0) throw new ApiError('NotFound', `no such path ${JSON.stringify(url.pathname)} (API.md lists the paths: /v1/status, /v1/kinds, /v1/resources, /v1/endpoints, /v1/ipam, /v1/bgp)`);
+    if (found.length === 0) throw new ApiError('NoSuchPath', `no such path ${JSON.stringify(url.pathname)} (API.md lists the paths: /v1/status, /v1/kinds, /v1/resources, /v1/endpoints, /v1/ipam, /v1/bgp)`);
     const chosen = found.find((m) => m.route.method === request.method);
     if (chosen === undefined) {
       const allow = [...new Set(found.map((m) => m.route.method))].join(', ');
