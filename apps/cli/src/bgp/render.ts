@@ -25,20 +25,33 @@ function received(peer: PeerStatus): string {
 }
 
 /**
+ * One row per session: peer, AS, state, uptime in words, prefixes each way (stale ones
+ * said), the last error in words. `twill bgp peers`, `twill status` and `describe
+ * bgppeer` all draw sessions through here and {@link peerLine}.
+ */
+export function renderPeerTable(peers: readonly PeerStatus[], style?: Style): string {
+  const state = (s: string): string => (style === undefined ? s : s === ESTABLISHED ? style.good(s) : style.warn(s));
+  const right = { align: 'right' as const };
+  return renderTable(
+    [{ header: 'PEER' }, { header: 'AS', ...right }, { header: 'STATE' }, { header: 'UPTIME' }, { header: 'RECEIVED', ...right }, { header: 'ADVERTISED', ...right }, { header: 'LAST ERROR' }],
+    peers.map((p) => [p.address, String(p.asn), state(p.state), uptimeWords(p), received(p), String(p.advertisedPrefixes), lastErrorWords(p)]),
+    style,
+  );
+}
+
+/** One session on one line, the table's words: `192.0.2.11 AS 64512: Established for 2 hours, 3 received, 2 advertised; last error: -`. */
+export function peerLine(peer: PeerStatus): string {
+  const uptime = uptimeWords(peer);
+  return `${peer.address} AS ${peer.asn}: ${peer.state}${uptime === '-' ? '' : ` for ${uptime}`}, ${received(peer)} received, ${peer.advertisedPrefixes} advertised; last error: ${lastErrorWords(peer)}`;
+}
+
+/**
  * The speaker's identity, one row per peer, then the BGPPeers that could not be used,
  * the prefixes this node originates, and routes the kernel refused.
  */
 export function renderPeers(status: BgpStatus, style?: Style): string {
   const identity = `local AS ${status.localAs ?? '-'}, router id ${status.routerId ?? '-'}\n`;
-  const state = (s: string): string => (style === undefined ? s : s === ESTABLISHED ? style.good(s) : style.warn(s));
-  const right = { align: 'right' as const };
-  const table = status.peers.length === 0
-    ? 'no BGP peers\n'
-    : renderTable(
-      [{ header: 'PEER' }, { header: 'AS', ...right }, { header: 'STATE' }, { header: 'UPTIME' }, { header: 'RECEIVED', ...right }, { header: 'ADVERTISED', ...right }, { header: 'LAST ERROR' }],
-      status.peers.map((p) => [p.address, String(p.asn), state(p.state), uptimeWords(p), received(p), String(p.advertisedPrefixes), lastErrorWords(p)]),
-      style,
-    );
+  const table = status.peers.length === 0 ? 'no BGP peers\n' : renderPeerTable(status.peers, style);
   const notes = [
     ...status.problems.map((p) => `BGPPeer ${p.peer} not used: ${p.reason}`),
     ...(status.originated.length === 0 ? [] : [`originated: ${status.originated.join(', ')}`]),

@@ -3,6 +3,7 @@
 // usage, a BGPPeer's sessions).
 
 import { AgentApiError, agentClientFor, type AgentClient, type AgentSocketOptions, type StoredResource } from '../client/index.js';
+import { peerLine } from '../bgp/render.js';
 import { type CommandContext } from '../context.js';
 import { renderYaml } from '../output.js';
 import { ageText, endpointName, fieldAt, NONE } from './columns.js';
@@ -100,7 +101,7 @@ async function liveState(client: AgentClient, kind: CliKind, resource: StoredRes
       const sessions = status.peers.filter((p) => p.address === peerIp);
       const problems = status.problems.filter((p) => p.peer === resource.metadata.name || p.peer === peerIp);
       const lines = [
-        ...sessions.map((p) => `${p.address} AS ${p.asn}: ${p.state}${typeof p.uptimeSeconds === 'number' ? ` for ${ageText(0, p.uptimeSeconds * 1000)}` : ''}, ${p.receivedPrefixes} received, ${p.advertisedPrefixes} advertised${typeof p.lastError === 'string' ? `; last error: ${p.lastError}` : ''}`),
+        ...sessions.map(peerLine),
         ...problems.map((p) => `not used: ${p.reason}`),
       ];
       return `Sessions:\n${indent(lines.length === 0 ? 'none on this node' : lines.join('\n'))}`;

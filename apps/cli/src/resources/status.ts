@@ -3,6 +3,7 @@
 // when the agent is not ready.
 
 import { agentClientFor, type AgentSocketOptions, type AgentStatus, type BgpStatus } from '../client/index.js';
+import { renderPeerTable } from '../bgp/render.js';
 import { type CommandContext } from '../context.js';
 import { FailedError } from '../errors.js';
 import { renderJson, renderTable, renderYaml, type OutputFormat, type Style } from '../output.js';
@@ -82,19 +83,7 @@ export function renderStatus(status: AgentStatus, options: { readonly style: Sty
   if (bgp !== undefined) {
     parts.push(`\nBGP peers:${bgp.peers.length === 0 ? ' none' : ''}\n`);
     if (bgp.peers.length > 0) {
-      parts.push(renderTable(
-        [{ header: 'PEER' }, { header: 'ASN', align: 'right' }, { header: 'STATE' }, { header: 'UPTIME' }, { header: 'RECEIVED', align: 'right' }, { header: 'ADVERTISED', align: 'right' }, { header: 'LAST ERROR' }],
-        bgp.peers.map((p) => [
-          p.address,
-          String(p.asn),
-          p.state === 'Established' ? style.good(p.state) : style.warn(p.state),
-          typeof p.uptimeSeconds === 'number' ? ageText(0, p.uptimeSeconds * 1000) : '-',
-          String(p.receivedPrefixes),
-          String(p.advertisedPrefixes),
-          typeof p.lastError === 'string' ? p.lastError : '',
-        ]),
-        style,
-      ));
+      parts.push(renderPeerTable(bgp.peers, style));
     }
   }
   return parts.join('');

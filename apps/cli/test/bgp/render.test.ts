@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { type BgpRouteView, type BgpStatus } from '../../src/client/index.js';
-import { renderPeers, renderRoutes } from '../../src/bgp/render.js';
+import { peerLine, renderPeers, renderRoutes } from '../../src/bgp/render.js';
 import { durationWords, relativeWords } from '../../src/duration.js';
 
 const STATUS: BgpStatus = {
@@ -38,6 +38,16 @@ describe('bgp peers', () => {
 
   it('a node with no peers and no speaker identity yet says so', () => {
     expect(renderPeers({ localAs: null, routerId: null, peers: [], problems: [], originated: [], fibProblems: [] })).toBe('local AS -, router id -\nno BGP peers\n');
+  });
+});
+
+describe('one session on a line (describe bgppeer)', () => {
+  it('the words of the peers table: uptime in words, stale prefixes, the last error or -', () => {
+    expect(STATUS.peers.map(peerLine)).toEqual([
+      '192.0.2.11 AS 64512: Established for 2 hours 5 minutes, 3 received, 2 advertised; last error: -',
+      '192.0.2.12 AS 64512: Established for 4 seconds, 5 (2 stale) received, 2 advertised; last error: peer 192.0.2.12 restarted (graceful restart)',
+      '198.51.100.1 AS 65001: Active, 0 received, 0 advertised; last error: no answer from peer 198.51.100.1 port 179 within 2 s (3 attempts)',
+    ]);
   });
 });
 
