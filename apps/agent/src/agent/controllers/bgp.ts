@@ -161,7 +161,10 @@ export class BgpController implements AgentController {
   }
 
   /**
-   * Adopts the kernel's BGP routes, starts the speaker with what the datastore holds, and watches it.
+   * Adopts the kernel's BGP routes, starts watching nodes, BGPPeers, the BGPConfiguration
+   * and this node's block affinity, and once the watches have delivered the current state
+   * (their first batches: an object deleted while the agent starts is never held from an
+   * earlier read) starts the speaker with it.
    * @throws {BgpConfigurationError} when this node has no IPv4 address for its router id.
    * @throws what the transport's `listen` throws (EADDRINUSE; EACCES for port 179 without CAP_NET_BIND_SERVICE).
    */
@@ -170,16 +173,37 @@ export class BgpController implements AgentController {
     const { datastore, fib } = this.options;
     const adopted = await fib.adopt();
     if (adopted > 0) this.options.logger?.info({ routes: adopted }, 'adopted BGP routes from the kernel; kept until the peers give them again');
-    for (const node of await datastore.list(NODE_KIND)) this.nodes.set(node.metadata.name, parseNode(node));
-    for (const peer of await datastore.list(BGP_PEER_KIND)) this.bgpPeers.set(peer.metadata.name, peer);
-    this.configuration = await datastore.get(BGP_CONFIGURATION_KIND, 'default');
-    const own = await datastore.store.get(AFFINITY_PREFIX + this.options.nodeName);
-    if (own) applyAffinityEvents(this.blocks, [{ type: 'upsert', key: own.key, value: own.value }], (key, error) => this.corrupt(key, error));
-    this.startedAt = this.clock.now();
-    this.sweepPending = true;
-    await this.reconcile(adopted > 0);
-    this.watches.push(await datastore.watch([NODE_KIND, BGP_PEER_KIND, BGP_CONFIGURATION_KIND], (events) => this.onResources(events)));
-    this.watches.push(await datastore.watchEntries(AFFINITY_PREFIX, (events) => this.onAffinity(events)));
+    let loading = true;
+    let resourcesLoaded!: () => void;
+    let affinityLoaded!: () => void;
+    const loaded = Promise.all([new Promise<void>((resolve) => (resourcesLoaded = resolve)), new Promise<void>((resolve) => (affinityLoaded = resolve))]);
+    try {
+      this.watches.push(
+        await datastore.watch([NODE_KIND, BGP_PEER_KIND, BGP_CONFIGURATION_KIND], (events) => {
+          if (!loading) return this.onResources(events);
+          this.applyResources(events);
+          resourcesLoaded();
+          return undefined;
+        }),
+      );
+      this.watches.push(
+        await datastore.watchEntries(AFFINITY_PREFIX, (events) => {
+          if (!loading) return this.onAffinity(events);
+          this.applyOwnAffinity(events);
+          affinityLoaded();
+          return undefined;
+        }),
+      );
+      await loaded;
+      loading = false;
+      this.startedAt = this.clock.now();
+      this.sweepPending = true;
+      await this.reconcile(adopted > 0);
+    } catch (error) {
+      // Nothing keeps watching for a controller that did not start.
+      for (const watch of this.watches.splice(0)) await watch.close();
+      throw error;
+    }
     this.tick();
   }
 
@@ -242,6 +266,11 @@ export class BgpController implements AgentController {
   }
 
   private onResources(events: readonly ResourceEvent[]): Promise<void> {
+    this.applyResources(events);
+    return this.reconcileFromWatch();
+  }
+
+  private applyResources(events: readonly ResourceEvent[]): void {
     for (const e of events) {
       const name = e.resource.metadata.name;
       if (e.kind === NODE_KIND) {
@@ -254,7 +283,6 @@ export class BgpController implements AgentController {
         this.configuration = e.type === 'delete' ? undefined : e.resource;
       }
     }
-    return this.reconcileFromWatch();
   }
 
   /**
@@ -272,10 +300,15 @@ export class BgpController implements AgentController {
   }
 
   private onAffinity(events: readonly EntryEvent[]): Promise<void> {
+    return this.applyOwnAffinity(events) ? this.reconcileFromWatch() : Promise.resolve();
+  }
+
+  /** Applies this node's affinity among `events`; false when none is about it. */
+  private applyOwnAffinity(events: readonly EntryEvent[]): boolean {
     const own = events.filter((e) => e.key === AFFINITY_PREFIX + this.options.nodeName);
-    if (own.length === 0) return Promise.resolve();
+    if (own.length === 0) return false;
     applyAffinityEvents(this.blocks, own, (key, error) => this.corrupt(key, error));
-    return this.reconcileFromWatch();
+    return true;
   }
 
   /** This node as the peers see it: configured addresses first, then its Node resource. */

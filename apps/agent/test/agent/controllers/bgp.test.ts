@@ -134,6 +134,32 @@ describe('BgpController', () => {
     expect(controller.status().problems).toEqual([]);
   });
 
+  it('has no session to a BGPPeer deleted while it starts (its state comes from the watches, not an earlier read)', async () => {
+    const store = new MemoryStore();
+    controller = make(store, [], { ipv4: '10.0.0.1/24' });
+    const real = datastore;
+    if (!real) throw new Error('no datastore');
+    await real.apply({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: '10.0.0.254', asNumber: 65100 } });
+    await real.apply({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'gone' }, spec: { peerIP: '10.0.0.253', asNumber: 65100 } });
+    // The peer 'gone' is deleted just as the controller starts watching resources.
+    const racing: ClosableResourceDatastore = {
+      store: real.store,
+      get: real.get.bind(real),
+      list: real.list.bind(real),
+      apply: real.apply.bind(real),
+      delete: real.delete.bind(real),
+      watchEntries: real.watchEntries.bind(real),
+      close: real.close.bind(real),
+      watch: async (...args: Parameters<ClosableResourceDatastore['watch']>) => {
+        await real.delete('bgppeers.projectcalico.org', 'gone');
+        return real.watch(...args);
+      },
+    };
+    controller = new BgpController({ datastore: racing, nodeName: 'n1', nodeAddresses: { ipv4: '10.0.0.1/24' }, fib: new KernelFibSink({ table: new MemoryRouteTable() }), transport: silentTransport([]) });
+    await controller.start();
+    expect(controller.peers().map((p) => p.address)).toEqual(['10.0.0.254']);
+  });
+
   it('lists the routes its speaker holds, filtered by peer and prefix, and none before it runs', async () => {
     const store = new MemoryStore();
     controller = make(store, [], { ipv4: '10.0.0.1/24' });
