@@ -10,7 +10,7 @@ import { KernelFibSink } from '../../../src/agent/controllers/route-fib.js';
 import { type ClosableResourceDatastore } from '../../../src/agent/datastore/index.js';
 import { type AgentResource } from '../../../src/agent/ports.js';
 
-import { MemoryRouteTable, memoryDatastore, node, setAffinity, until } from './route-fixtures.js';
+import { deletingAsWatchStarts, MemoryRouteTable, memoryDatastore, node, setAffinity, until } from './route-fixtures.js';
 
 /** Connections that never answer; records the ports it was asked to listen on. */
 function silentTransport(listened: number[]): (listen: { port: number }) => SpeakerTransport {
@@ -142,19 +142,7 @@ describe('BgpController', () => {
     await real.apply({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'tor' }, spec: { peerIP: '10.0.0.254', asNumber: 65100 } });
     await real.apply({ apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'gone' }, spec: { peerIP: '10.0.0.253', asNumber: 65100 } });
     // The peer 'gone' is deleted just as the controller starts watching resources.
-    const racing: ClosableResourceDatastore = {
-      store: real.store,
-      get: real.get.bind(real),
-      list: real.list.bind(real),
-      apply: real.apply.bind(real),
-      delete: real.delete.bind(real),
-      watchEntries: real.watchEntries.bind(real),
-      close: real.close.bind(real),
-      watch: async (...args: Parameters<ClosableResourceDatastore['watch']>) => {
-        await real.delete('bgppeers.projectcalico.org', 'gone');
-        return real.watch(...args);
-      },
-    };
+    const racing = deletingAsWatchStarts(real, 'bgppeers.projectcalico.org', 'gone');
     controller = new BgpController({ datastore: racing, nodeName: 'n1', nodeAddresses: { ipv4: '10.0.0.1/24' }, fib: new KernelFibSink({ table: new MemoryRouteTable() }), transport: silentTransport([]) });
     await controller.start();
     expect(controller.peers().map((p) => p.address)).toEqual(['10.0.0.254']);

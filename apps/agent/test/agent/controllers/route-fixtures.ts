@@ -12,6 +12,26 @@ export function memoryDatastore(store: Store = new MemoryStore()): ClosableResou
   return resourceDatastoreOver(store, { pollMs: 10 });
 }
 
+/**
+ * `real`, except that the first thing its `watch` does is delete one resource: a delete
+ * racing a controller's start, landing just before the controller starts watching.
+ */
+export function deletingAsWatchStarts(real: ClosableResourceDatastore, kind: string, name: string): ClosableResourceDatastore {
+  return {
+    store: real.store,
+    get: real.get.bind(real),
+    list: real.list.bind(real),
+    apply: real.apply.bind(real),
+    delete: real.delete.bind(real),
+    watchEntries: real.watchEntries.bind(real),
+    close: real.close.bind(real),
+    watch: async (...args: Parameters<ClosableResourceDatastore['watch']>) => {
+      await real.delete(kind, name);
+      return real.watch(...args);
+    },
+  };
+}
+
 /** A Calico Node resource. */
 export function node(name: string, bgp: { ipv4Address?: string; ipv6Address?: string; asNumber?: number }, labels?: Record<string, string>): AgentResource {
   return { apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name, ...(labels ? { labels } : {}) }, spec: { bgp } };

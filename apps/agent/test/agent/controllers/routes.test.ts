@@ -5,7 +5,7 @@ import { desiredRoutes, parseNode, planRoutes, RTPROT_TWILL } from '../../../src
 import { RouteController } from '../../../src/agent/controllers/routes.js';
 import { type ClosableResourceDatastore } from '../../../src/agent/datastore/index.js';
 
-import { MemoryRouteTable, memoryDatastore, node, setAffinity, until } from './route-fixtures.js';
+import { deletingAsWatchStarts, MemoryRouteTable, memoryDatastore, node, setAffinity, until } from './route-fixtures.js';
 
 describe('desiredRoutes', () => {
   const nodes = new Map([
@@ -121,19 +121,7 @@ describe('RouteController', () => {
     await setAffinity(store, 'a', ['192.168.0.0/26']);
     await setAffinity(store, 'b', ['192.168.0.64/26']);
     // Node b is deleted just as the controller starts watching nodes.
-    const racing: ClosableResourceDatastore = {
-      store: real.store,
-      get: real.get.bind(real),
-      list: real.list.bind(real),
-      apply: real.apply.bind(real),
-      delete: real.delete.bind(real),
-      watchEntries: real.watchEntries.bind(real),
-      close: real.close.bind(real),
-      watch: async (...args: Parameters<ClosableResourceDatastore['watch']>) => {
-        await real.delete('nodes.projectcalico.org', 'b');
-        return real.watch(...args);
-      },
-    };
+    const racing = deletingAsWatchStarts(real, 'nodes.projectcalico.org', 'b');
     const table = new MemoryRouteTable();
     controller = new RouteController({ datastore: racing, nodeName: 'a', routing: 'direct', table, resyncMs: 0 });
     await controller.start();
