@@ -102,6 +102,12 @@ export class Bird implements RunningDaemon {
     writeFileSync(conf, birdConfig(this.spec, this.routes4and6, this.extras));
     runIn(this.spec.ns, 'bird', ['-c', conf, '-s', this.socket, '-P', pidFile, ...(options.recover ? ['-R'] : [])]);
     this.pid = await readPidFile(pidFile, 'bird');
+    // BIRD opens its BGP listening socket once its protocols start, a moment after it
+    // daemonises: a speaker connecting before that is refused, which is not what the
+    // tests are about.
+    if (this.spec.neighbors.length > 0) {
+      await until('BIRD to listen on port 179', () => runIn(this.spec.ns, 'ss', ['-Hltn', 'sport = :179']).trim() !== '');
+    }
   }
 
   /** Runs `birdc -s SOCKET ARGS...`. */

@@ -165,7 +165,9 @@ describe.skipIf(reason)(`twill's speaker with BIRD, FRR and GoBGP as root${reaso
       speaker.addPeer({ address: link.daemon.v4, asn: asn(65002), holdTime: 9, connectRetryTime: 1, idleHold: { initial: 1, max: 2 } });
       await speaker.start();
       const s = speaker;
-      await until('the session to fail', () => s.peers()[0]?.lastDown !== undefined);
+      // The daemon may still be opening its listening socket when the speaker first
+      // connects (a refused connection is a failure too): wait for the OPEN's answer.
+      await until('the peer to refuse our AS', () => s.peers()[0]?.lastDown?.includes('NOTIFICATION') === true);
       expect(s.peers()[0]?.lastDown).toBe("peer 10.99.1.2 sent NOTIFICATION OPEN Message Error / Bad Peer AS: it does not expect our AS 65001: check its neighbor's remote AS");
     }, 30_000);
   }
