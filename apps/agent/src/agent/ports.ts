@@ -85,6 +85,26 @@ export interface ResourceDatastore {
    * records `twill-endpoints/<network>/`): the same batching and ordering as `watch`.
    */
   watchEntries(prefix: string, handler: (events: readonly EntryEvent[]) => void | Promise<void>): Promise<ResourceWatch>;
+  /**
+   * Optional (the Kubernetes datastore): one key of a Secret, decoded from base64, or
+   * `undefined` when the Secret or the key does not exist. BGPPeer's
+   * `password.secretKeyRef` is read from the agent's own namespace through it.
+   * @throws ResourceDatastoreError when the API refuses (RBAC) or cannot be reached.
+   */
+  readSecret?(namespace: string, name: string, key: string): Promise<string | undefined>;
+  /**
+   * Optional (the Kubernetes datastore): merges annotations into an object's
+   * `metadata.annotations` without touching anything else (a JSON merge patch); a `null`
+   * value removes that annotation. Used to record a pod's IPs on its Pod
+   * (`cni.projectcalico.org/podIP(s)`, as kubelet-side tooling and users expect them).
+   * @returns false when the object does not exist.
+   */
+  annotate?(kind: ResourceKindId, name: string, namespace: string | undefined, annotations: Readonly<Record<string, string | null>>): Promise<boolean>;
+  /**
+   * Where the datastore lives, for `/v1/status` and messages: the SQLite file's path, or
+   * the API server's URL.
+   */
+  readonly location?: string;
 }
 
 /** A raw entry change (see {@link ResourceDatastore.watchEntries}). */
