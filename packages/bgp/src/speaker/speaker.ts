@@ -68,7 +68,7 @@ export class BgpSpeaker {
   private started = false;
 
   constructor(private readonly options: BgpSpeakerOptions) {
-    this.rib = new Rib({ localAs: options.localAs, routerId: options.routerId, fib: options.fib });
+    this.rib = new Rib({ localAs: options.localAs, routerId: options.routerId, ...(options.clusterId === undefined ? {} : { clusterId: options.clusterId }), fib: options.fib });
     const base = options.capabilities ?? DEFAULT_CAPABILITIES;
     const gr = options.gracefulRestart;
     const families = base.filter((c) => c.kind === 'multiprotocol').map((c) => ({ afi: c.afi, safi: c.safi }));

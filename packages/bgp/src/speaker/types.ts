@@ -62,6 +62,12 @@ export interface SpeakerLogger {
 export interface BgpSpeakerOptions {
   readonly localAs: Asn;
   readonly routerId: RouterId;
+  /**
+   * The CLUSTER_ID this speaker puts in CLUSTER_LIST when it reflects routes to or from its
+   * `routeReflectorClient` peers (RFC 4456 §7), a dotted quad; default the router id.
+   * Reflectors serving the same clients share one.
+   */
+  readonly clusterId?: RouterId;
   /** Where best-path changes go (the agent's sink writes kernel routes). */
   readonly fib: FibSink;
   /** Connections to peers: `createTcpTransport()` from `sys/`, or a test double. */
