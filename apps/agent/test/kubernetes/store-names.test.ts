@@ -103,7 +103,7 @@ describe('store keys on the Kubernetes API', () => {
       apiVersion: 'twill.io/v1alpha1',
       kind: 'IPAMBlock',
       metadata: { name: '10.0.0.64-26', labels: { [PARENT_LABEL]: parentLabelValue('twill-pools/blocks/') }, resourceVersion: '42' },
-      spec: { key: 'twill-pools/blocks/10.0.0.64-26', value, cidr: '10.0.0.64/26', affinity: 'n1' },
+      spec: { key: 'twill-pools/blocks/10.0.0.64-26', value, cidr: '10.0.0.64/26', affinity: 'host:n1' },
     });
     // A block no node holds, or whose text does not parse, has no affinity copy.
     expect(storeObject('twill-pools/blocks/fd00::40-122', '{"affinity":null}').spec).toEqual({ key: 'twill-pools/blocks/fd00::40-122', value: '{"affinity":null}', cidr: 'fd00::40/122' });

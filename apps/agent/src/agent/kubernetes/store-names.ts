@@ -155,7 +155,7 @@ export interface StoreObjectBody {
 /**
  * The object holding `value` at `key`; with `resourceVersion`, the body of an update
  * conditioned on it. Readable copies for kubectl: an IPAMBlock's `spec.cidr` and
- * `spec.affinity` (from the block's header line, when it has one), a BlockAffinity's
+ * `spec.affinity` (`host:<node>`, from the block's header line, when it has one), a BlockAffinity's
  * `spec.node`.
  */
 export function storeObject(key: string, value: string, resourceVersion?: string): StoreObjectBody {
@@ -166,7 +166,8 @@ export function storeObject(key: string, value: string, resourceVersion?: string
     const dash = last.lastIndexOf('-');
     if (dash > 0) spec['cidr'] = `${last.slice(0, dash)}/${last.slice(dash + 1)}`;
     const affinity = blockAffinity(value);
-    if (affinity !== undefined) spec['affinity'] = affinity;
+    // As Calico shows a block's affinity: `host:<node>`.
+    if (affinity !== undefined) spec['affinity'] = `host:${affinity}`;
   } else if (kind === STORE_KINDS.affinity) {
     spec['node'] = last;
   }

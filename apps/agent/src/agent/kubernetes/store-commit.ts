@@ -1,0 +1,191 @@
+// A Store commit over single-object compare-and-swap, for the Kubernetes API. Pure: the
+// requests are behind the CasObjects port (sys/store.ts implements it with client-node).
+//
+// Kubernetes has no multi-object transaction: each object is written on its own, with
+// optimistic concurrency on metadata.resourceVersion (an update or a delete naming a
+// resourceVersion fails with 409 Conflict when the object has moved on; a create fails
+// with 409 AlreadyExists). Calico's Kubernetes datastore lives with that by ordering its
+// single-object writes so that every intermediate state is safe (a block affinity is
+// created "pending", then the block, then the affinity is confirmed) and by having
+// `calicoctl ipam check` and its IPAM garbage collection repair what a crash leaves
+// behind. The @twill/ipam allocator asks for an atomic multi-key commit instead, so this
+// module emulates one: it applies the writes in order, each by compare-and-swap, and
+// when a later write's condition fails it undoes the earlier ones, again by
+// compare-and-swap on the revisions it just wrote (deletes what it created, puts back
+// the previous text of what it replaced, re-creates what it deleted), then reports the
+// conflict. The commit is all or nothing to every writer that conditions its writes on
+// what it read, which every pool allocator write does. Two things are weaker than a
+// real transaction, and both are said where they matter:
+//   - readers may see a commit half applied while it runs (a block taken whose handle is
+//     not written yet); the allocator never trusts one document without its condition,
+//     and `check()` would report such a state only if it lasted;
+//   - if an undo itself meets a conflict (someone changed a key in the moment between),
+//     or the API fails in the middle, some writes stay: the commit rejects with a
+//     StoreFailureError naming the keys left half-written, for the pool allocator's
+//     `check()` to report and `gc()` / `removeNode()` to repair, as Calico's tools do.
+import { type CommitOutcome, type Revision, StoreFailureError, type StoreEntry, type StoreOp } from '@twill/ipam';
+
+/** A write that lost its compare-and-swap. */
+export const CONFLICT = 'conflict';
+
+/**
+ * Compare-and-swap on single objects, one per store key (the port sys/store.ts fills
+ * with API requests). Every method rejects with a StoreFailureError when the API fails.
+ */
+export interface CasObjects {
+  /** The entry at `key` now, or `undefined` (404). */
+  read(key: string): Promise<StoreEntry | undefined>;
+  /** Creates the entry; its new revision, or CONFLICT when it exists (409 AlreadyExists). */
+  create(key: string, value: string): Promise<Revision | typeof CONFLICT>;
+  /** Replaces the entry at `revision`; its new revision, or CONFLICT when it moved on or is gone (409, 404). */
+  replace(key: string, value: string, revision: Revision): Promise<Revision | typeof CONFLICT>;
+  /**
+   * Deletes the entry at `revision` (any revision when `undefined`): `deleted`, `absent`
+   * (404, only without a revision), or CONFLICT (409, or 404 with a revision).
+   */
+  remove(key: string, revision: Revision | undefined): Promise<'deleted' | 'absent' | typeof CONFLICT>;
+}
+
+/** What {@link casCommit} remembers of entries it has seen, to undo without reading. */
+export interface KnownValues {
+  /** The value at `key` when it was at `revision`, if known. */
+  valueAt(key: string, revision: Revision): string | undefined;
+}
+
+/** Options of {@link casCommit}. */
+export interface CasCommitOptions {
+  readonly objects: CasObjects;
+  /** Values already known at a revision (from earlier reads), to skip a read before a write that may need undoing. */
+  readonly known?: KnownValues;
+  /** How many read-then-write rounds an unconditional write tries before failing (default 50). */
+  readonly maxUnconditionalAttempts?: number;
+}
+
+// How to undo one applied write: the entry's state before (`previous`, undefined when
+// absent) and its revision after (`revision`, undefined when deleted).
+interface Applied {
+  readonly key: string;
+  readonly previous: string | undefined;
+  readonly revision: Revision | undefined;
+}
+
+// An op's outcome: applied (with its undo, or `undefined` when it wrote nothing), or conflict.
+type Step = { readonly applied: Applied | undefined } | typeof CONFLICT;
+
+/**
+ * Applies `ops` in order, each by compare-and-swap; on a conflict undoes what was
+ * applied and returns `{ ok: false, conflicts: [key] }` (the first write that failed:
+ * later ones are not tried). Keys are not checked here (the caller does).
+ * @returns `{ ok: true }`, or the conflict, plus whether anything was written at all
+ * (`wrote`: a commit undone still moved revisions).
+ * @throws StoreFailureError when the API fails, or when an undo fails; its message names
+ * the keys left half-written.
+ */
+export async function casCommit(ops: readonly StoreOp[], options: CasCommitOptions): Promise<{ outcome: CommitOutcome; wrote: boolean }> {
+  const applied: Applied[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as StoreOp;
+    // The last write never needs undoing: no read of its previous value.
+    const undoable = i < ops.length - 1;
+    let step: Step;
+    try {
+      step = await applyOp(op, undoable, options);
+    } catch (error) {
+      await undoAll(applied, options.objects, `the write of ${op.key} failed`, error);
+      throw error;
+    }
+    if (step === CONFLICT) {
+      await undoAll(applied, options.objects, `${op.key} conflicted`, undefined);
+      return { outcome: { ok: false, conflicts: [op.key] }, wrote: applied.length > 0 };
+    }
+    if (step.applied !== undefined) applied.push(step.applied);
+  }
+  return { outcome: { ok: true }, wrote: applied.length > 0 };
+}
+
+async function applyOp(op: StoreOp, undoable: boolean, options: CasCommitOptions): Promise<Step> {
+  const { objects } = options;
+  const expect = op.expect;
+  if (expect !== undefined && 'absent' in expect) {
+    if (op.type === 'delete') {
+      // Deleting what must be absent writes nothing: the condition is only checked.
+      return (await objects.read(op.key)) === undefined ? { applied: undefined } : CONFLICT;
+    }
+    const revision = await objects.create(op.key, op.value);
+    return revision === CONFLICT ? CONFLICT : { applied: { key: op.key, previous: undefined, revision } };
+  }
+  if (expect !== undefined) {
+    // A revision this store never hands out cannot be current.
+    if (!/^[0-9]+$/.test(expect.revision)) return CONFLICT;
+    let previous: string | undefined;
+    if (undoable) {
+      previous = options.known?.valueAt(op.key, expect.revision);
+      if (previous === undefined) {
+        const now = await objects.read(op.key);
+        if (now === undefined || now.revision !== expect.revision) return CONFLICT;
+        previous = now.value;
+      }
+    }
+    if (op.type === 'delete') {
+      const removed = await objects.remove(op.key, expect.revision);
+      if (removed !== 'deleted') return CONFLICT;
+      return { applied: { key: op.key, previous, revision: undefined } };
+    }
+    const revision = await objects.replace(op.key, op.value, expect.revision);
+    return revision === CONFLICT ? CONFLICT : { applied: { key: op.key, previous, revision } };
+  }
+  return { applied: await unconditional(op, undoable, options) };
+}
+
+// An unconditional write: read, then compare-and-swap on what was read, until it lands.
+async function unconditional(op: StoreOp, undoable: boolean, options: CasCommitOptions): Promise<Applied | undefined> {
+  const { objects } = options;
+  const attempts = options.maxUnconditionalAttempts ?? 50;
+  if (op.type === 'delete' && !undoable) {
+    await objects.remove(op.key, undefined);
+    return undefined;
+  }
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const now = await objects.read(op.key);
+    if (op.type === 'delete') {
+      if (now === undefined) return undefined;
+      if ((await objects.remove(op.key, now.revision)) === 'deleted') return { key: op.key, previous: now.value, revision: undefined };
+      continue;
+    }
+    const revision = now === undefined ? await objects.create(op.key, op.value) : await objects.replace(op.key, op.value, now.revision);
+    if (revision !== CONFLICT) return { key: op.key, previous: now?.value, revision };
+  }
+  throw new StoreFailureError(`Kubernetes store: the unconditional ${op.type} of ${op.key} kept conflicting (${attempts} attempts)`);
+}
+
+// Undoes `applied` newest first, each by compare-and-swap on the revision written.
+async function undoAll(applied: readonly Applied[], objects: CasObjects, why: string, cause: unknown): Promise<void> {
+  const left: string[] = [];
+  let firstError: unknown;
+  for (let i = applied.length - 1; i >= 0; i--) {
+    const write = applied[i] as Applied;
+    try {
+      if (!(await undoOne(write, objects))) left.push(write.key);
+    } catch (error) {
+      firstError ??= error;
+      left.push(write.key);
+    }
+  }
+  if (left.length === 0) return;
+  left.reverse();
+  throw new StoreFailureError(
+    `Kubernetes store: a commit could not be undone after ${why}: ${left.join(', ')} left half-written ` +
+      `(changed by another writer, or the API failed); the pool allocator's check() reports what this left and gc() repairs it`,
+    { cause: firstError ?? cause },
+  );
+}
+
+async function undoOne(write: Applied, objects: CasObjects): Promise<boolean> {
+  if (write.revision === undefined) {
+    // Deleted: re-created with its previous text (a new revision: readers of the old one retry).
+    if (write.previous === undefined) return true;
+    return (await objects.create(write.key, write.previous)) !== CONFLICT;
+  }
+  if (write.previous === undefined) return (await objects.remove(write.key, write.revision)) === 'deleted';
+  return (await objects.replace(write.key, write.previous, write.revision)) !== CONFLICT;
+}

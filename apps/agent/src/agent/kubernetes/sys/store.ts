@@ -1,0 +1,300 @@
+// The @twill/ipam Store over the Kubernetes API: each entry is one object of Twill's
+// CRDs (store-names.ts says which, and its name), its revision the object's
+// metadata.resourceVersion. get is a GET, list one LIST with a label selector, and a
+// commit a sequence of single-object compare-and-swaps with undo on conflict
+// (store-commit.ts: Kubernetes has no multi-object transaction, and that file says what
+// this means and how Calico copes). The change token comes from watches on the four CRDs
+// (store-watch.ts). It offers neither `exclusive` (the API has no lock) nor `sync`.
+import * as k8s from '@kubernetes/client-node';
+import {
+  checkStoreKey,
+  checkStorePrefix,
+  type CommitOutcome,
+  type Revision,
+  type Store,
+  type StoreEntry,
+  StoreFailureError,
+  type StoreOp,
+} from '@twill/ipam';
+
+import { type AgentLogger } from '../../ports.js';
+import { CONFLICT, casCommit, type CasObjects, type KnownValues } from '../store-commit.js';
+import {
+  entryOfObject,
+  PARENT_LABEL,
+  parentLabelValue,
+  storeKindOfKey,
+  storeKindOfPrefix,
+  storeObject,
+  storeObjectName,
+  TWILL_GROUP,
+  TWILL_VERSION,
+} from '../store-names.js';
+import { StoreChangeWatch } from './store-watch.js';
+
+/** Options of {@link openKubernetesStore}. */
+export interface KubernetesStoreOptions {
+  /** Where the API server is and how to authenticate. */
+  readonly kubeConfig: k8s.KubeConfig;
+  readonly logger?: AgentLogger;
+}
+
+/** The Kubernetes store: a {@link Store} with a change token. */
+export type KubernetesStore = Store & { changeToken(): Promise<string>; close(): Promise<void> };
+
+const SILENT: AgentLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+// Objects per page of a listing (the API server's snapshot holds across pages).
+const PAGE = 500;
+// Values remembered per key and revision, to undo a commit without reading first.
+const KNOWN_LIMIT = 8192;
+
+/**
+ * Opens the ipam Store over Twill's CRDs (which must be installed: requests for a
+ * kind the API does not serve fail with a StoreFailureError saying so) and starts the
+ * watches behind its change token.
+ * @throws nothing for an unreachable API: the watches keep trying, and reads and
+ * commits reject with StoreFailureError until it answers.
+ */
+export async function openKubernetesStore(options: KubernetesStoreOptions): Promise<KubernetesStore> {
+  const api = options.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  const logger = options.logger ?? SILENT;
+  const objects = new ApiObjects(api);
+  const watch = await StoreChangeWatch.start({
+    kubeConfig: options.kubeConfig,
+    logger,
+    currentVersion: async (kind) => {
+      const list = (await call(`list ${kind.plural}`, () => api.listClusterCustomObject({ group: TWILL_GROUP, version: TWILL_VERSION, plural: kind.plural, limit: 1 }))) as {
+        metadata?: { resourceVersion?: string };
+      };
+      const version = list.metadata?.resourceVersion;
+      if (version === undefined) throw new StoreFailureError(`Kubernetes store: the list of ${kind.plural} has no resourceVersion`);
+      return version;
+    },
+  });
+  return new KubernetesApiStore(objects, watch);
+}
+
+class KubernetesApiStore implements KubernetesStore {
+  readonly #objects: ApiObjects;
+  readonly #watch: StoreChangeWatch;
+  #closed = false;
+
+  constructor(objects: ApiObjects, watch: StoreChangeWatch) {
+    this.#objects = objects;
+    this.#watch = watch;
+  }
+
+  async get(key: string): Promise<StoreEntry | undefined> {
+    this.#open();
+    checkStoreKey(key);
+    return this.#objects.read(key);
+  }
+
+  async list(prefix: string): Promise<readonly StoreEntry[]> {
+    this.#open();
+    checkStorePrefix(prefix);
+    return this.#objects.list(prefix);
+  }
+
+  async commit(ops: readonly StoreOp[]): Promise<CommitOutcome> {
+    this.#open();
+    for (const op of ops) checkStoreKey(op.key);
+    try {
+      const { outcome, wrote } = await casCommit(ops, { objects: this.#objects, known: this.#objects });
+      if (wrote) this.#watch.bump();
+      return outcome;
+    } catch (error) {
+      // Something may have been written before the failure.
+      this.#watch.bump();
+      throw error;
+    }
+  }
+
+  /**
+   * {@inheritDoc Store.changeToken} A counter moved by every watch event on the four CRDs
+   * and by this store's commits. Another writer's commit moves it once its event
+   * arrives (the watch's delay, milliseconds), so a poller sees it at its next poll at
+   * the latest.
+   */
+  async changeToken(): Promise<string> {
+    this.#open();
+    return this.#watch.token();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#watch.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new StoreFailureError('Kubernetes store: used after close()');
+  }
+}
+
+// The CasObjects port over client-node's CustomObjectsApi, and a memory of the values
+// seen at each revision (KnownValues) so that a commit's undo rarely needs a read.
+class ApiObjects implements CasObjects, KnownValues {
+  readonly #api: k8s.CustomObjectsApi;
+  readonly #known = new Map<string, { readonly revision: Revision; readonly value: string }>();
+
+  constructor(api: k8s.CustomObjectsApi) {
+    this.#api = api;
+  }
+
+  valueAt(key: string, revision: Revision): string | undefined {
+    const known = this.#known.get(key);
+    return known !== undefined && known.revision === revision ? known.value : undefined;
+  }
+
+  #remember(key: string, revision: Revision | undefined, value: string): void {
+    if (revision === undefined) {
+      this.#known.delete(key);
+      return;
+    }
+    // Insertion order: the oldest entry goes first.
+    this.#known.delete(key);
+    if (this.#known.size >= KNOWN_LIMIT) this.#known.delete(this.#known.keys().next().value as string);
+    this.#known.set(key, { revision, value });
+  }
+
+  #where(key: string): { group: string; version: string; plural: string; name: string } {
+    return { group: TWILL_GROUP, version: TWILL_VERSION, plural: storeKindOfKey(key).plural, name: storeObjectName(key) };
+  }
+
+  async read(key: string): Promise<StoreEntry | undefined> {
+    const where = this.#where(key);
+    let object: unknown;
+    try {
+      object = await this.#api.getClusterCustomObject(where);
+    } catch (error) {
+      if (isObjectNotFound(error, where.name)) {
+        this.#known.delete(key);
+        return undefined;
+      }
+      throw apiFailure(`get ${where.plural}/${where.name}`, error);
+    }
+    const entry = checkedEntry(object, key, where);
+    this.#remember(key, entry.revision, entry.value);
+    return entry;
+  }
+
+  async list(prefix: string): Promise<readonly StoreEntry[]> {
+    const kind = storeKindOfPrefix(prefix);
+    const labelSelector = `${PARENT_LABEL}=${parentLabelValue(prefix)}`;
+    const found: StoreEntry[] = [];
+    let page: string | undefined;
+    do {
+      const list = (await call(`list ${kind.plural}`, () =>
+        this.#api.listClusterCustomObject({ group: TWILL_GROUP, version: TWILL_VERSION, plural: kind.plural, labelSelector, limit: PAGE, _continue: page }),
+      )) as { items?: unknown[]; metadata?: { continue?: string } };
+      for (const item of list.items ?? []) {
+        const entry = entryOfObject(item);
+        if (typeof entry === 'string') throw new StoreFailureError(`Kubernetes store: ${kind.plural} ${entry}`);
+        // The label is a hash: the key says whether the entry is really directly under the prefix.
+        if (!entry.key.startsWith(prefix) || entry.key.slice(prefix.length).includes('/')) continue;
+        this.#remember(entry.key, entry.revision, entry.value);
+        found.push(entry);
+      }
+      page = list.metadata?.continue === '' ? undefined : list.metadata?.continue;
+    } while (page !== undefined);
+    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return found;
+  }
+
+  async create(key: string, value: string): Promise<Revision | typeof CONFLICT> {
+    const where = this.#where(key);
+    let object: unknown;
+    try {
+      object = await this.#api.createClusterCustomObject({ ...where, body: storeObject(key, value) });
+    } catch (error) {
+      if (statusCode(error) === 409) return CONFLICT;
+      throw apiFailure(`create ${where.plural}/${where.name}`, error);
+    }
+    const revision = checkedEntry(object, key, where).revision;
+    this.#remember(key, revision, value);
+    return revision;
+  }
+
+  async replace(key: string, value: string, revision: Revision): Promise<Revision | typeof CONFLICT> {
+    const where = this.#where(key);
+    let object: unknown;
+    try {
+      object = await this.#api.replaceClusterCustomObject({ ...where, body: storeObject(key, value, revision) });
+    } catch (error) {
+      // 409: the object moved on; 404: it is gone. Either way the revision no longer holds.
+      if (statusCode(error) === 409 || isObjectNotFound(error, where.name)) return CONFLICT;
+      throw apiFailure(`update ${where.plural}/${where.name}`, error);
+    }
+    const written = checkedEntry(object, key, where).revision;
+    this.#remember(key, written, value);
+    return written;
+  }
+
+  async remove(key: string, revision: Revision | undefined): Promise<'deleted' | 'absent' | typeof CONFLICT> {
+    const where = this.#where(key);
+    try {
+      await this.#api.deleteClusterCustomObject({ ...where, body: revision === undefined ? {} : { preconditions: { resourceVersion: revision } } });
+    } catch (error) {
+      if (statusCode(error) === 409) return CONFLICT;
+      if (isObjectNotFound(error, where.name)) return revision === undefined ? 'absent' : CONFLICT;
+      throw apiFailure(`delete ${where.plural}/${where.name}`, error);
+    }
+    this.#known.delete(key);
+    return 'deleted';
+  }
+}
+
+// The entry an object holds, checked to be the one asked for: another key under the same
+// name would be a collision (store-names.ts rules them out) or an object made by hand.
+function checkedEntry(object: unknown, key: string, where: { plural: string; name: string }): StoreEntry {
+  const entry = entryOfObject(object);
+  if (typeof entry === 'string') throw new StoreFailureError(`Kubernetes store: ${where.plural} ${entry}`);
+  if (entry.key !== key) throw new StoreFailureError(`Kubernetes store: ${where.plural}/${where.name} holds key ${JSON.stringify(entry.key)}, not ${JSON.stringify(key)}`);
+  return entry;
+}
+
+async function call<T>(what: string, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (error) {
+    throw apiFailure(what, error);
+  }
+}
+
+function statusCode(error: unknown): number | undefined {
+  if (error instanceof k8s.ApiException) return error.code;
+  return undefined;
+}
+
+// The Status object the API server answered with, when it did.
+function statusBody(error: unknown): { reason?: string; message?: string; details?: { name?: string } } | undefined {
+  if (!(error instanceof k8s.ApiException)) return undefined;
+  const body: unknown = error.body;
+  try {
+    const parsed: unknown = typeof body === 'string' ? JSON.parse(body) : body;
+    return typeof parsed === 'object' && parsed !== null ? (parsed as { reason?: string; message?: string }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// A 404 for the object itself, not for its kind: the API server names the object in the
+// Status's details. A 404 without them means the kind is not served (its CRD is missing).
+function isObjectNotFound(error: unknown, name: string): boolean {
+  return statusCode(error) === 404 && statusBody(error)?.details?.name === name;
+}
+
+function apiFailure(what: string, error: unknown): StoreFailureError {
+  if (error instanceof StoreFailureError) return error;
+  const code = statusCode(error);
+  if (code === undefined) {
+    const message = error instanceof Error ? error.message : String(error);
+    return new StoreFailureError(`Kubernetes store: ${what} failed: ${message}`, { cause: error });
+  }
+  const status = statusBody(error);
+  const reason = status?.reason ?? 'no reason';
+  const message = status?.message ?? (error instanceof Error ? error.message : '');
+  const hint = code === 404 ? ' (is the CRD installed? deploy/ has the twill.io CRDs)' : '';
+  return new StoreFailureError(`Kubernetes store: ${what} failed: ${code} ${reason}: ${message}${hint}`, { cause: error });
+}
+
