@@ -14,6 +14,12 @@ export const RESOURCE_ERROR_CODE = {
   CONTENDED: 'contended',
   /** A stored entry under `twill-resources/` that is not a resource's JSON (written by something else). */
   CORRUPT: 'corrupt',
+  /** The Kubernetes API refused the request for lack of rights (HTTP 401 or 403: RBAC); the message names the verb and resource. */
+  FORBIDDEN: 'forbidden',
+  /** The Kubernetes API could not be reached or answered with a server error, or the kind's CRD is not installed. */
+  UNAVAILABLE: 'unavailable',
+  /** The Kubernetes API refused the request for another reason (its Status reason is in the message). */
+  REJECTED: 'rejected',
 } as const;
 
 /** One of the codes of {@link RESOURCE_ERROR_CODE}. */
