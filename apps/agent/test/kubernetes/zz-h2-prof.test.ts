@@ -1,0 +1,23 @@
+import { it } from 'vitest';
+import { openKubernetesDatastore } from '../../src/agent/kubernetes/sys/datastore.js';
+import { twillCrds } from '../../src/agent/manifests/twill-crds.js';
+import { calicoCrds } from '../../src/agent/manifests/calico-crds.js';
+import { startKubernetesTestServer } from './api-server.js';
+it('prof', async () => {
+  let t = Date.now();
+  const lap = (what: string) => { const n = Date.now(); console.log(what, n - t); t = n; };
+  const api = await startKubernetesTestServer({ bookmarkMs: 100 });
+  lap('server');
+  for (const crd of [...twillCrds(), ...calicoCrds()]) await api.create(crd);
+  lap('crds');
+  const ds = await openKubernetesDatastore({ kubeConfig: api.kubeConfig() });
+  lap('open');
+  await ds.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+  lap('apply ns');
+  await ds.apply({ apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16' } });
+  lap('apply pool');
+  await ds.delete('ippools.projectcalico.org', 'p');
+  lap('delete pool');
+  await ds.close(); lap('close');
+  await api.close(); lap('api close');
+});
