@@ -15,6 +15,7 @@ import { type ApiBgpSource, type ApiSource } from './api/source.js';
 import { type AgentConfig, type ListenAddress } from './config.js';
 import { type HealthSource, type ReadinessPart, readinessReport } from './health.js';
 import { PrometheusAgentMetrics } from './metrics.js';
+import { DatastorePodDirectory } from './pod-directory.js';
 import { type AgentController, type AgentLogger, type AgentMetrics, type ResourceDatastore } from './ports.js';
 import { type ApiServer } from './sys/api-server.js';
 import { type HealthServer } from './sys/http.js';
@@ -68,7 +69,7 @@ export type AgentServeOptions = ServeTwillOptions & {
 export interface AgentPorts {
   readonly logger?: AgentLogger;
   readonly metrics?: PrometheusAgentMetrics;
-  /** Opens the resource datastore on `<dataDir>/twill.db`. */
+  /** Opens the configured resource datastore (`<dataDir>/twill.db`, or the Kubernetes API). */
   openDatastore(config: AgentConfig, logger: AgentLogger): Promise<AgentDatastore>;
   /** Creates the configured dataplane (adopting the kernel's state), or none. */
   openDataplane(config: AgentConfig, logger: AgentLogger): Promise<Dataplane | undefined>;
@@ -88,7 +89,11 @@ export interface AgentStatus {
   readonly network: string;
   readonly ready: boolean;
   readonly notReady: readonly string[];
-  readonly datastore: { readonly path: string; readonly open: boolean };
+  /**
+   * The datastore: its type, where it lives (the SQLite file, or the API server's URL) and
+   * whether it is open; `path` is `location` (kept for older CLIs).
+   */
+  readonly datastore: { readonly type: AgentConfig['datastore']['type']; readonly location: string; readonly path: string; readonly open: boolean };
   readonly cniSocket: { readonly path: string; readonly listening: boolean; readonly inFlight: number };
   /** The API's socket (API.md). */
   readonly apiSocket: { readonly path: string; readonly listening: boolean };
@@ -120,6 +125,16 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+// On the Kubernetes datastore the served plugin works on the agent's own Store (the API
+// server), looks each ADD's Pod up and annotates it; on SQLite it opens the conflist's file.
+function servedDatastore(config: AgentConfig, datastore: AgentDatastore, logger: AgentLogger): Pick<AgentServeOptions, 'datastore' | 'pods'> {
+  if (config.datastore.type === 'sqlite') return {};
+  return {
+    datastore: { type: config.datastore.type, store: datastore.store, location: datastore.location ?? 'the Kubernetes API' },
+    pods: new DatastorePodDirectory({ datastore, logger }),
+  };
+}
+
 /**
  * Starts twill-agent with `config`: the health server first (so `/healthz` answers and
  * `/readyz` says what is still starting), then the datastore, the dataplane, each
@@ -132,7 +147,9 @@ function errorText(error: unknown): string {
 export async function startAgent(config: AgentConfig, ports: AgentPorts): Promise<RunningAgent> {
   const logger: AgentLogger = ports.logger ?? pino({ name: 'twill-agent', level: config.logLevel });
   const metrics = ports.metrics ?? new PrometheusAgentMetrics();
-  const datastorePath = databasePath(config);
+  // Where the datastore lives: the file, or (once open) the API server's URL.
+  const plannedLocation = config.datastore.type === 'sqlite' ? databasePath(config) : `the Kubernetes API (${config.datastore.kubeconfig ?? 'in-cluster service account'})`;
+  const datastoreLocation = (): string => datastore?.location ?? plannedLocation;
   let datastore: AgentDatastore | undefined;
   let dataplane: Dataplane | undefined;
   let built: AgentControllers | undefined;
@@ -142,7 +159,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
   let stopping: Promise<void> | undefined;
 
   const readiness = (): ReadinessPart[] => [
-    { name: 'datastore', ready: datastore !== undefined, ...(datastore === undefined ? { detail: `${datastorePath} is not open` } : {}) },
+    { name: 'datastore', ready: datastore !== undefined, ...(datastore === undefined ? { detail: `${datastoreLocation()} is not open` } : {}) },
     ...(built?.controllers ?? []).map((controller) => ({
       name: controller.name,
       ready: started.includes(controller) && controller.ready(),
@@ -177,7 +194,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       network: config.network,
       ready: report.ready,
       notReady: report.notReady,
-      datastore: { path: datastorePath, open: datastore !== undefined },
+      datastore: { type: config.datastore.type, location: datastoreLocation(), path: datastoreLocation(), open: datastore !== undefined },
       cniSocket: { path: config.agentSocket, listening: server !== undefined, inFlight: server?.inFlight ?? 0 },
       apiSocket: { path: config.api.socket, listening: api !== undefined },
       dataplane: await dataplaneStatus(),
@@ -237,7 +254,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
   logger.info({ listen: health.address }, 'health server listening');
   try {
     datastore = await ports.openDatastore(config, logger);
-    logger.info({ path: datastorePath }, 'datastore open');
+    logger.info({ type: config.datastore.type, location: datastoreLocation() }, 'datastore open');
     dataplane = await ports.openDataplane(config, logger);
     logger.info({ dataplane: dataplane?.driver ?? 'none' }, 'dataplane open');
     built = ports.controllers({ config, datastore, dataplane, metrics, logger });
@@ -253,6 +270,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       logger,
       metrics,
       ...(built.endpoints === undefined ? {} : { endpoints: built.endpoints }),
+      ...servedDatastore(config, datastore, logger),
     });
     logger.info({ socket: config.agentSocket, node: config.nodeName }, 'serving the twill plugin');
   } catch (error) {

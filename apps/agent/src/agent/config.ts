@@ -8,7 +8,7 @@ import { parsePoolIpamConfig } from '@twill/ipam';
 import ipaddr from 'ipaddr.js';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 
-import { TWILL_DATAPLANES, TWILL_DEFAULTS, TWILL_LOG_LEVELS, type TwillLogLevel } from '../plugin/config.js';
+import { TWILL_DATAPLANES, TWILL_DATASTORES, TWILL_DEFAULTS, TWILL_LOG_LEVELS, type TwillDatastoreType, type TwillLogLevel } from '../plugin/config.js';
 
 /** The dataplanes the agent may run: the plugin's, or `none` (no policy enforcement). */
 export const AGENT_DATAPLANES = [...TWILL_DATAPLANES, 'none'] as const;
@@ -22,10 +22,35 @@ export type AgentDataplane = (typeof AGENT_DATAPLANES)[number];
 export const AGENT_ROUTING_MODES = ['bgp', 'direct', 'none'] as const;
 export type AgentRouting = (typeof AGENT_ROUTING_MODES)[number];
 
+/**
+ * Where the agent keeps its resources, IPAM blocks and endpoint records: `sqlite` (the
+ * embedded store in `dataDir`, shared with the standalone plugin) or `kubernetes` (the
+ * API server: CRDs in `twill.io` and the policy kinds users already have).
+ */
+export const AGENT_DATASTORES = TWILL_DATASTORES;
+export type AgentDatastoreType = TwillDatastoreType;
+
+/** The datastore settings. */
+export type AgentDatastoreConfig =
+  | { readonly type: 'sqlite' }
+  | {
+      readonly type: 'kubernetes';
+      /**
+       * The kubeconfig file (absolute): the file's `datastore.kubeconfig` or `--kubeconfig`,
+       * else the `KUBECONFIG` environment variable; absent: the pod's in-cluster service account.
+       */
+      readonly kubeconfig?: string;
+      /** The agent's own namespace (DNS-1123 label), where it reads Secrets (BGP passwords). */
+      readonly namespace: string;
+    };
+
 /** What a flag or the file left unset becomes. */
 export const AGENT_DEFAULTS = {
   configFile: '/etc/twill/agent.yaml',
   dataDir: TWILL_DEFAULTS.dataDir,
+  datastore: 'sqlite',
+  /** The agent's namespace when the service account does not say (the manifests' namespace). */
+  namespace: 'twill-system',
   agentSocket: TWILL_DEFAULTS.agentSocket,
   /** twill-agent's API (API.md), what the twill CLI calls: root only, never on TCP. */
   apiSocket: '/run/twill/api.sock',
@@ -43,6 +68,7 @@ export const AGENT_DEFAULTS = {
   /** Calico's default IPv4 pool and block size. */
   pools: [{ cidr: '192.168.0.0/16', blockSize: 26 }],
 } as const satisfies {
+  datastore: AgentDatastoreType;
   dataplane: AgentDataplane;
   routing: AgentRouting;
   logLevel: TwillLogLevel;
@@ -76,6 +102,8 @@ export interface AgentConfig {
   readonly nodeName: string;
   /** The embedded datastore's folder (absolute): `<dataDir>/twill.db`, shared with the plugin. */
   readonly dataDir: string;
+  /** Where resources, IPAM and endpoint records live (default the embedded SQLite store). */
+  readonly datastore: AgentDatastoreConfig;
   /** The socket the native forwarder reaches the agent on (absolute). */
   readonly agentSocket: string;
   /** The CNI network the agent serves (the conflist's `name`). */
@@ -98,6 +126,8 @@ export interface AgentConfig {
 export interface AgentFlags {
   readonly nodeName?: string;
   readonly dataDir?: string;
+  readonly datastore?: string;
+  readonly kubeconfig?: string;
   readonly agentSocket?: string;
   readonly apiSocket?: string;
   readonly network?: string;
@@ -115,6 +145,8 @@ export interface AgentFlags {
 export const AGENT_FLAG_NAMES = {
   nodeName: '--node-name',
   dataDir: '--data-dir',
+  datastore: '--datastore',
+  kubeconfig: '--kubeconfig',
   agentSocket: '--agent-socket',
   apiSocket: '--api-socket',
   network: '--network',
@@ -200,6 +232,15 @@ function nodeName(value: unknown, path: FieldPath): string {
   const name = text(value, path);
   if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
     throw new FieldProblem(path, `must be a DNS-1123 subdomain (lower-case letters, digits, "-" and ".", at most 253 characters; got ${JSON.stringify(name)})`);
+  }
+  return name;
+}
+
+// Kubernetes namespaces are DNS-1123 labels (at most 63 characters).
+function namespaceName(value: unknown, path: FieldPath): string {
+  const name = text(value, path);
+  if (name.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/u.test(name)) {
+    throw new FieldProblem(path, `must be a Kubernetes namespace name (a DNS-1123 label: lower-case letters, digits and "-", at most 63 characters; got ${JSON.stringify(name)})`);
   }
   return name;
 }
@@ -296,7 +337,7 @@ function located(source: string, error: unknown): unknown {
   return error;
 }
 
-const TOP_KEYS = ['nodeName', 'dataDir', 'agentSocket', 'network', 'dataplane', 'nodeAddresses', 'routing', 'bgp', 'http', 'api', 'logLevel', 'cni'];
+const TOP_KEYS = ['nodeName', 'dataDir', 'datastore', 'agentSocket', 'network', 'dataplane', 'nodeAddresses', 'routing', 'bgp', 'http', 'api', 'logLevel', 'cni'];
 
 /**
  * Parses the configuration file's text (YAML 1.2; JSON is YAML too). An empty file is
@@ -339,6 +380,17 @@ export interface ResolveAgentConfigOptions {
    * `nodeAddresses.ipv4`.
    */
   readonly detectedIpv4?: string;
+  /**
+   * The `KUBECONFIG` environment variable: the kubeconfig of the Kubernetes datastore
+   * when neither the file nor `--kubeconfig` names one.
+   */
+  readonly kubeconfigEnv?: string;
+  /**
+   * The agent's namespace as its service account says (the caller reads
+   * `/var/run/secrets/kubernetes.io/serviceaccount/namespace`), when the file sets none;
+   * else {@link AGENT_DEFAULTS.namespace}.
+   */
+  readonly detectedNamespace?: string;
 }
 
 type Settings = Readonly<Record<string, unknown>>;
@@ -394,6 +446,7 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   if (settings['cni'] !== undefined) inFile(() => mapping(settings['cni'], ['cni'], ['binDir', 'confDir', 'conflistName', 'mtu', 'pools']));
 
   const network = pick(file, flag('network'), ['network'], networkName, () => AGENT_DEFAULTS.network);
+  const datastore = resolveDatastore(options, file, flags, inFile);
   const ipv4 = pick(file, flag('nodeIpv4'), ['nodeAddresses', 'ipv4'], (v, p) => nodeAddress(v, p, 'ipv4'), () =>
     options.detectedIpv4 === undefined ? undefined : nodeAddressOrThrow(options.detectedIpv4),
   );
@@ -411,6 +464,7 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
       }
     }),
     dataDir: pick(file, flag('dataDir'), ['dataDir'], absolutePath, () => AGENT_DEFAULTS.dataDir),
+    datastore,
     agentSocket: pick(file, flag('agentSocket'), ['agentSocket'], absolutePath, () => AGENT_DEFAULTS.agentSocket),
     network,
     dataplane: pick(file, flag('dataplane'), ['dataplane'], (v, p) => oneOf(v, p, AGENT_DATAPLANES), () => AGENT_DEFAULTS.dataplane),
@@ -444,13 +498,52 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   return config;
 }
 
+// `datastore: {type, kubeconfig, namespace}` (the file), `--datastore`, `--kubeconfig`, then
+// KUBECONFIG and the service account's namespace; the Kubernetes settings only with its type.
+function resolveDatastore(
+  options: ResolveAgentConfigOptions,
+  file: { path: string; settings: Settings } | undefined,
+  flags: AgentFlags,
+  inFile: <T>(check: () => T) => T,
+): AgentDatastoreConfig {
+  const section = file?.settings['datastore'] === undefined ? {} : inFile(() => mapping(file.settings['datastore'], ['datastore'], ['type', 'kubeconfig', 'namespace']));
+  const type = pick(file, { key: 'datastore', value: flags.datastore }, ['datastore', 'type'], (v, p) => oneOf(v, p, AGENT_DATASTORES), () => AGENT_DEFAULTS.datastore);
+  if (type === 'sqlite') {
+    if (flags.kubeconfig !== undefined) throw new AgentConfigError(AGENT_FLAG_NAMES.kubeconfig, '', 'is only for the Kubernetes datastore: add --datastore kubernetes');
+    for (const key of ['kubeconfig', 'namespace'] as const) {
+      if (section[key] !== undefined) throw new AgentConfigError(file?.path ?? '', `datastore.${key}`, 'is only for datastore.type "kubernetes"');
+    }
+    return { type };
+  }
+  const kubeconfig = pick(file, { key: 'kubeconfig', value: flags.kubeconfig }, ['datastore', 'kubeconfig'], absolutePath, () => {
+    // A list of files (`a:b`), as kubectl reads it: the first names the cluster.
+    const first = options.kubeconfigEnv?.split(':')[0];
+    if (first === undefined || first === '') return undefined;
+    try {
+      return absolutePath(first, []);
+    } catch (error) {
+      throw located('the KUBECONFIG environment variable', error);
+    }
+  });
+  const namespace = pick(file, undefined, ['datastore', 'namespace'], namespaceName, () => {
+    if (options.detectedNamespace === undefined) return AGENT_DEFAULTS.namespace;
+    try {
+      return namespaceName(options.detectedNamespace, []);
+    } catch (error) {
+      throw located("the service account's namespace", error);
+    }
+  });
+  return { type, ...(kubeconfig === undefined ? {} : { kubeconfig }), namespace };
+}
+
 /** The `cniVersion` of the conflist install-cni writes (the newest twill speaks). */
 export const CONFLIST_CNI_VERSION = '1.1.0';
 
 /**
  * The conflist `twill-agent install-cni` writes for this configuration: one `twill`
  * plugin on the agent's data folder and socket, with the pools in-process (node name
- * `nodeName`) and the configured MTU; `dataplane` only when the agent enforces policy.
+ * `nodeName`) and the configured MTU; `dataplane` only when the agent enforces policy;
+ * `datastore` only when it is not the embedded one (then only the agent can serve the plugin).
  * Chained plugins (portmap, bandwidth) are the operator's to add.
  */
 export function twillConflist(config: AgentConfig): Record<string, unknown> {
@@ -465,6 +558,8 @@ export function twillConflist(config: AgentConfig): Record<string, unknown> {
         agentSocket: config.agentSocket,
         logLevel: config.logLevel,
         ...(config.dataplane === 'none' ? {} : { dataplane: config.dataplane }),
+        // The standalone plugin cannot reach the API server: it refuses to run (see parseTwillConfig).
+        ...(config.datastore.type === 'sqlite' ? {} : { datastore: config.datastore.type }),
         ipam: { type: 'twill-ipam', nodeName: config.nodeName, pools: config.cni.pools },
       },
     ],

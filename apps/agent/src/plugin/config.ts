@@ -17,6 +17,16 @@ export const TWILL_LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'tra
 /** One of {@link TWILL_LOG_LEVELS}. */
 export type TwillLogLevel = (typeof TWILL_LOG_LEVELS)[number];
 
+/**
+ * Where the pools and endpoint records live: `sqlite` (the embedded store in `dataDir`,
+ * which the standalone plugin opens itself) or `kubernetes` (the API server, reached only
+ * by twill-agent: the standalone plugin refuses such a configuration, see AgentNotRunningError).
+ */
+export const TWILL_DATASTORES = ['sqlite', 'kubernetes'] as const;
+
+/** One of {@link TWILL_DATASTORES}. */
+export type TwillDatastoreType = (typeof TWILL_DATASTORES)[number];
+
 /** Defaults of the optional keys. */
 export const TWILL_DEFAULTS = {
   mtu: 1500,
@@ -24,7 +34,8 @@ export const TWILL_DEFAULTS = {
   agentSocket: '/run/twill/agent.sock',
   logLevel: 'info',
   dataDir: '/var/lib/twill',
-} as const satisfies { mtu: number; dataplane: DataplaneDriverName; agentSocket: string; logLevel: TwillLogLevel; dataDir: string };
+  datastore: 'sqlite',
+} as const satisfies { datastore: TwillDatastoreType; mtu: number; dataplane: DataplaneDriverName; agentSocket: string; logLevel: TwillLogLevel; dataDir: string };
 
 /** The SQLite file in `dataDir` holding the pools and the endpoints. */
 export const TWILL_DATABASE_FILE = 'twill.db';
@@ -52,6 +63,8 @@ export interface TwillConfig {
   readonly logFile?: string;
   /** The embedded datastore's folder (absolute; default `/var/lib/twill`): `<dataDir>/twill.db`. */
   readonly dataDir: string;
+  /** Where the pools and endpoints live (default `sqlite`); `kubernetes` needs the agent. */
+  readonly datastore: TwillDatastoreType;
 }
 
 /** Options of {@link parseTwillConfig}. */
@@ -121,6 +134,7 @@ export function parseTwillConfig(raw: unknown, options: ParseTwillConfigOptions)
     logLevel: root['logLevel'] === undefined ? TWILL_DEFAULTS.logLevel : oneOf(root['logLevel'], 'logLevel', TWILL_LOG_LEVELS),
     ...(logFile === undefined ? {} : { logFile }),
     dataDir: root['dataDir'] === undefined ? TWILL_DEFAULTS.dataDir : absolutePath(root['dataDir'], 'dataDir'),
+    datastore: root['datastore'] === undefined ? TWILL_DEFAULTS.datastore : oneOf(root['datastore'], 'datastore', TWILL_DATASTORES),
   };
 }
 

@@ -18,7 +18,15 @@ import {
 
 import { CallOrder } from './call-order.js';
 import { type TwillConfig, parseTwillConfig } from './config.js';
-import { AttachmentDriftError, AttachmentExistsError, DatastoreNotReadyError, TwillPluginError } from './errors.js';
+import {
+  AgentNotRunningError,
+  AttachmentDriftError,
+  AttachmentExistsError,
+  DatastoreMismatchError,
+  DatastoreNotReadyError,
+  PodArgsMissingError,
+  TwillPluginError,
+} from './errors.js';
 import { allocateAddresses, checkAddresses, gcPools, type IpamAnswer, releaseAddresses } from './ipam.js';
 import { hostInterfaceName, POD_GATEWAY_V4, POD_GATEWAY_V6 } from './names.js';
 import {
@@ -26,6 +34,7 @@ import {
   type EndpointRecord,
   type EndpointRegistry,
   type PlumbedPod,
+  type PodDirectory,
   type PodPlumbingRequest,
   type TwillLogger,
   type TwillPluginPorts,
@@ -51,6 +60,31 @@ class ConfigCache {
     this.#parsed.set(key, config);
     return config;
   }
+}
+
+// The configuration's datastore must be the one this process works on: the standalone
+// plugin opens SQLite only; an agent serves its own. Checked before any step of a call.
+function checkDatastore(ports: TwillPluginPorts, config: TwillConfig): TwillConfig {
+  if (ports.datastore === undefined) {
+    if (config.datastore !== 'sqlite') throw new AgentNotRunningError(config.agentSocket, config.datastore);
+  } else if (ports.datastore !== config.datastore) {
+    throw new DatastoreMismatchError(config.datastore, ports.datastore);
+  }
+  return config;
+}
+
+function configOf(ports: TwillPluginPorts, configs: ConfigCache, request: RequestBase): TwillConfig {
+  return checkDatastore(ports, configs.of(ports, request));
+}
+
+// On the Kubernetes datastore, ADD's Pod must exist (and be named) before anything is taken.
+async function requirePod(pods: PodDirectory, request: RequestBase): Promise<void> {
+  const namespace = podArg(request, 'K8S_POD_NAMESPACE');
+  const pod = podArg(request, 'K8S_POD_NAME');
+  if (namespace === undefined || pod === undefined) {
+    throw new PodArgsMissingError([...(namespace === undefined ? ['K8S_POD_NAMESPACE'] : []), ...(pod === undefined ? ['K8S_POD_NAME'] : [])]);
+  }
+  await pods.require(namespace, pod);
 }
 
 /** What the calls of one set of handlers share. */
@@ -189,11 +223,12 @@ function resultOf(request: AddRequest, held: Held, plumbed: PlumbedPod): Result1
 }
 
 async function add(ports: TwillPluginPorts, { order, configs }: Calls, request: AddRequest): Promise<CniResult> {
-  const config = configs.of(ports, request);
+  const config = configOf(ports, configs, request);
   const hostInterface = hostInterfaceName(request.containerId, request.ifName);
   const fields = { containerId: request.containerId, ifName: request.ifName, hostInterface };
   return logged(ports, config, 'ADD', fields, () =>
     order.attachment(attachmentKey(config, request), async () => {
+      if (ports.pods !== undefined) await requirePod(ports.pods, request);
       const held = await withDatastore(ports, config, (datastore) => hold(ports, config, request, hostInterface, datastore));
       // Gives back what the turn took, in a turn of its own; the original error is what the runtime sees.
       const giveBack = (): Promise<void> => withDatastore(ports, config, (datastore) => undo(datastore, held.undoSteps)).catch(() => undefined);
@@ -221,13 +256,15 @@ async function add(ports: TwillPluginPorts, { order, configs }: Calls, request: 
         if (unplumbed) await giveBack();
         throw error;
       }
+      // The Pod's IPs for tools that read Calico's annotations; a failure there is logged, not fatal.
+      await ports.pods?.added(held.record);
       return resultOf(request, held, plumbed);
     }),
   );
 }
 
 async function del(ports: TwillPluginPorts, { order, configs }: Calls, request: AttachmentRequest): Promise<void> {
-  const config = configs.of(ports, request);
+  const config = configOf(ports, configs, request);
   const hostInterface = hostInterfaceName(request.containerId, request.ifName);
   const fields = { containerId: request.containerId, ifName: request.ifName, hostInterface };
   await logged(ports, config, 'DEL', fields, () =>
@@ -235,10 +272,14 @@ async function del(ports: TwillPluginPorts, { order, configs }: Calls, request: 
       // Links first, outside the datastore's turn, so an address is never free for
       // another pod while its route is still here.
       await ports.plumbing.remove({ netns: request.netns, ifName: request.ifName, hostInterface });
-      await withDatastore(ports, config, async (datastore) => {
+      const record = await withDatastore(ports, config, async (datastore) => {
+        // The record names the Pod whose annotations DEL removes.
+        const known = ports.pods === undefined ? undefined : await datastore.endpoints.get(config.network, request.containerId);
         await releaseAddresses(config, datastore, request, ports);
         await datastore.endpoints.unregister(config.network, request.containerId);
+        return known;
       });
+      if (record !== undefined) await ports.pods?.deleted(record);
     }),
   );
 }
@@ -251,7 +292,7 @@ function prevAddresses(request: CheckRequest): string[] {
 }
 
 async function check(ports: TwillPluginPorts, { order, configs }: Calls, request: CheckRequest): Promise<void> {
-  const config = configs.of(ports, request);
+  const config = configOf(ports, configs, request);
   const hostInterface = hostInterfaceName(request.containerId, request.ifName);
   const addresses = prevAddresses(request);
   await order.attachment(attachmentKey(config, request), async () => {
@@ -269,7 +310,7 @@ async function check(ports: TwillPluginPorts, { order, configs }: Calls, request
 }
 
 async function gc(ports: TwillPluginPorts, { order, configs }: Calls, request: GcRequest): Promise<void> {
-  const config = configs.of(ports, request);
+  const config = configOf(ports, configs, request);
   const valid = new Set(request.validAttachments.map((a) => `${a.containerID}\n${a.ifname}`));
   // Alone: no ADD is between its record and its links, no DEL between its links and its record.
   await logged(ports, config, 'GC', { valid: valid.size }, () =>
@@ -294,7 +335,7 @@ async function gc(ports: TwillPluginPorts, { order, configs }: Calls, request: G
 const STATUS_KEY = 'twill-status/probe';
 
 async function status(ports: TwillPluginPorts, { configs }: Calls, request: RequestBase): Promise<void> {
-  const config = configs.of(ports, request);
+  const config = configOf(ports, configs, request);
   let location = config.dataDir;
   try {
     await withDatastore(ports, config, async (datastore) => {

@@ -3,6 +3,8 @@ export {
   TWILL_DATAPLANES,
   TWILL_LOG_LEVELS,
   type TwillLogLevel,
+  TWILL_DATASTORES,
+  type TwillDatastoreType,
   TWILL_DEFAULTS,
   TWILL_DATABASE_FILE,
   IN_PROCESS_IPAM_TYPE,
@@ -20,6 +22,10 @@ export {
   AttachmentExistsError,
   NetnsMissingError,
   DatastoreNotReadyError,
+  AgentNotRunningError,
+  DatastoreMismatchError,
+  PodArgsMissingError,
+  PodNotFoundError,
 } from './errors.js';
 export { HOST_INTERFACE_PREFIX, POD_GATEWAY_V4, POD_GATEWAY_V6, hostInterfaceName } from './names.js';
 export {
@@ -34,13 +40,14 @@ export {
   type DelegateIpam,
   type TwillLogger,
   type TwillPluginPorts,
+  type PodDirectory,
 } from './ports.js';
 export { ENDPOINT_ROOT, StoreEndpointRegistry, endpointRegistryWithPolicy } from './endpoints.js';
 export { type IpamAnswer, fullLength } from './ipam.js';
 export { createTwillPluginHandlers } from './handlers.js';
 export { type VethPlumbingOptions, createVethPlumbing } from './sys/veth-plumbing.js';
 export { openTwillStore, datastoreOver, pinoLoggers, type NodeTwillPluginPortsOptions, nodeTwillPluginPorts, runTwill } from './sys/main.js';
-export { type ServeTwillOptions, serveTwill } from './sys/serve.js';
+export { type ServeTwillOptions, type ServedDatastore, serveTwill } from './sys/serve.js';
 export {
   TWILL_PLUGIN_NAME,
   type TwillLauncherOptions,

@@ -4,7 +4,7 @@
 import { type CniResult, type DelegateOptions } from '@twill/cni-core';
 import { type Store } from '@twill/ipam';
 
-import { type TwillConfig } from './config.js';
+import { type TwillConfig, type TwillDatastoreType } from './config.js';
 
 /** What ADD plumbs: a veth pair between the node and the pod. */
 export interface PodPlumbingRequest {
@@ -127,6 +127,23 @@ export interface TwillLogger {
   warn(obj: object, msg: string): void;
 }
 
+/**
+ * The Kubernetes Pods the plugin attaches, when twill-agent serves it on the Kubernetes
+ * datastore: ADD looks its Pod up first and records the Pod's addresses on it; DEL removes them.
+ */
+export interface PodDirectory {
+  /**
+   * Checks that the Pod exists (ADD's first step: nothing is allocated for a stale request).
+   * @throws PodNotFoundError (123) naming namespace/name; a TwillPluginError code 11 when
+   * the API cannot be asked.
+   */
+  require(namespace: string, pod: string): Promise<void>;
+  /** After a successful ADD: records the endpoint's addresses and container on its Pod. Never throws (logs). */
+  added(record: EndpointRecord): Promise<void>;
+  /** After DEL: removes what {@link added} recorded, when the Pod still names this container. Never throws (logs). */
+  deleted(record: EndpointRecord): Promise<void>;
+}
+
 /** Everything the handlers need. */
 export interface TwillPluginPorts {
   readonly plumbing: Plumbing;
@@ -145,4 +162,13 @@ export interface TwillPluginPorts {
   logger?(config: TwillConfig): TwillLogger;
   /** The process environment delegates inherit beneath the CNI_* variables. */
   readonly baseEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The datastore the agent serving these calls runs on; absent for the standalone plugin,
+   * which opens the configuration's SQLite store itself and so refuses `datastore:
+   * "kubernetes"` (AgentNotRunningError). A configuration naming another datastore than the
+   * agent's is DatastoreMismatchError.
+   */
+  readonly datastore?: TwillDatastoreType;
+  /** The Pods, on the Kubernetes datastore (see {@link PodDirectory}). */
+  readonly pods?: PodDirectory;
 }

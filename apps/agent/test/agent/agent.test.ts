@@ -238,13 +238,52 @@ describe('startAgent', () => {
       network: 'pods',
       ready: true,
       notReady: [],
-      datastore: { path: join(dir, 'data', 'twill.db'), open: true },
+      datastore: { type: 'sqlite', location: join(dir, 'data', 'twill.db'), path: join(dir, 'data', 'twill.db'), open: true },
       cniSocket: { path: config.agentSocket, listening: true, inFlight: 0 },
       apiSocket: { path: config.api.socket, listening: true },
       dataplane: { driver: 'nftables', endpoints: [{ key: 'default/web', hostInterface: 'tw0123456789a', programmed: true }], drift: [] },
       endpoints: [{ network: 'pods', containerId: 'c1', ifName: 'eth0', hostInterface: 'tw0123456789a', addresses: ['10.244.0.5/32'], since: 1, node: 'node-a' }],
       controllers: { policy: { policies: 2 } },
     });
+  });
+
+  it('on the Kubernetes datastore, serves the plugin on its own store, refuses ADD for a Pod it does not have, and says where the datastore is', async () => {
+    for (const controller of controllers) controller.isReady = true;
+    const kubernetes = { ...config, datastore: { type: 'kubernetes', namespace: 'twill-system' } } as const;
+    const agent = await startAgent(
+      kubernetes,
+      ports({
+        openDatastore: async () => {
+          // The embedded datastore's methods (on its prototype), at an API server's location.
+          return Object.assign(resourceDatastoreOver(store), { location: 'https://10.96.0.1:443' });
+        },
+      }),
+    );
+    agents.push(agent);
+    expect((JSON.parse((await get(health!, '/v1/status')).text) as { datastore: unknown }).datastore).toEqual({
+      type: 'kubernetes',
+      location: 'https://10.96.0.1:443',
+      path: 'https://10.96.0.1:443',
+      open: true,
+    });
+
+    const binaries = await installTwill(join(dir, 'bin'), { standalone: '#!/bin/sh\necho standalone must not run >&2\nexit 1\n' });
+    const conflist = { cniVersion: '1.1.0', name: 'pods', type: 'twill', datastore: 'kubernetes', dataDir: join(dir, 'plugin-data'), ipam: { type: 'twill-ipam', pools: [{ cidr: '10.244.0.0/16' }] } };
+    const twill = (env: Record<string, string>): Promise<{ code: number | null; stdout: string }> =>
+      new Promise((resolve) => {
+        const child = execFile(binaries.plugin, [], { env: { ...process.env, TWILL_AGENT_SOCKET: config.agentSocket, CNI_PATH: '/usr/lib/cni', ...env } }, (_error, stdout) =>
+          resolve({ code: child.exitCode, stdout }),
+        );
+        child.stdin?.end(JSON.stringify(conflist));
+      });
+    // STATUS writes its probe through the agent's store: no SQLite file is made.
+    expect(await twill({ CNI_COMMAND: 'STATUS' })).toEqual({ code: 0, stdout: '' });
+    await expect(stat(join(dir, 'plugin-data'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const add = await twill({ CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/none', CNI_IFNAME: 'eth0', CNI_ARGS: 'K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-0' });
+    expect(add.code).toBe(1);
+    expect(JSON.parse(add.stdout)).toEqual({ cniVersion: '1.1.0', code: 123, msg: 'twill: pod shop/web-0 does not exist in the Kubernetes API', details: 'a stale request for a deleted pod: nothing was attached' });
+    expect(await store.list('')).toEqual([]);
   });
 
   it('stops in order: the API socket, the CNI socket, the controllers in reverse, their shared resources, the datastore, the health server; kernel state stays', async () => {

@@ -1,10 +1,12 @@
 // The twill-agent command line in-process: what a person typing it sees on stdout and
 // stderr, and the exit code, for the config file, the flags and install-cni.
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 
 import { type AgentProcessIo, agentMain, firstFoundIpv4, loadAgentConfig } from '../../src/agent/sys/main.js';
 
@@ -106,5 +108,66 @@ describe('twill-agent command line', () => {
     expect(conflist).toMatchObject({ name: 'pods', plugins: [{ type: 'twill', mtu: 1450, ipam: { nodeName: 'node-a' } }] });
     // The standalone plugin runs the sources here (this module is not in dist/).
     expect(await readFile(join(binDir, 'twill.standalone'), 'utf8')).toContain('--conditions=@twill/source');
+  });
+
+  it('install-cni --datastore kubernetes writes a conflist the standalone plugin refuses: without the agent, twill fails with code 50 saying twill-agent is not running', { timeout: 60_000 }, async () => {
+    const file = join(dir, 'agent.yaml');
+    await writeFile(file, `nodeName: node-a\nnetwork: pods\nagentSocket: ${join(dir, 'agent.sock')}\ndataDir: ${join(dir, 'data')}\n`);
+    const binDir = join(dir, 'bin');
+    const confDir = join(dir, 'net.d');
+    expect(await agentMain(['install-cni', '--config', file, '--bin-dir', binDir, '--conf-dir', confDir, '--datastore', 'kubernetes'], io)).toBe(0);
+    const conflist = JSON.parse(await readFile(join(confDir, '10-twill.conflist'), 'utf8')) as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
+    expect(conflist.plugins[0]).toMatchObject({ type: 'twill', datastore: 'kubernetes' });
+
+    // As a runtime execs it, with no agent on the socket: the forwarder runs the standalone plugin.
+    const config = JSON.stringify({ cniVersion: conflist.cniVersion, name: conflist.name, ...conflist.plugins[0] });
+    const answer = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = execFile(
+        join(binDir, 'twill'),
+        [],
+        { env: { ...process.env, TWILL_AGENT_SOCKET: join(dir, 'agent.sock'), CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0', CNI_PATH: binDir } },
+        (_error, stdout) => resolve({ code: child.exitCode, stdout }),
+      );
+      child.stdin?.end(config);
+    });
+    expect(answer.code).toBe(1);
+    expect(JSON.parse(answer.stdout)).toEqual({
+      cniVersion: '1.1.0',
+      code: 50,
+      msg: `twill: twill-agent is not running (nothing answers on ${join(dir, 'agent.sock')}): with the kubernetes datastore only the agent can serve the plugin`,
+      details: 'start twill-agent on this node (the twill DaemonSet) and try again',
+    });
+    // Nothing was made: no datastore folder.
+    await expect(stat(join(dir, 'data'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('reads KUBECONFIG and the service account namespace file for the Kubernetes datastore', async () => {
+    const namespaceFile = join(dir, 'namespace');
+    await writeFile(namespaceFile, 'kube-system\n');
+    await writeFile(join(dir, 'none.yaml'), '');
+    expect((await loadAgentConfig({ flags: { routing: 'none', datastore: 'kubernetes' }, env: { KUBECONFIG: '/home/u/.kube/config' }, namespaceFile, configFile: join(dir, 'none.yaml') })).datastore).toEqual({
+      type: 'kubernetes',
+      kubeconfig: '/home/u/.kube/config',
+      namespace: 'kube-system',
+    });
+    expect((await loadAgentConfig({ flags: { routing: 'none', datastore: 'kubernetes' }, env: {}, namespaceFile: join(dir, 'absent'), configFile: join(dir, 'none.yaml') })).datastore).toEqual({
+      type: 'kubernetes',
+      namespace: 'twill-system',
+    });
+  });
+
+  it('manifests prints the Kubernetes objects as YAML for kubectl, in the namespace and with the image asked for', async () => {
+    expect(await agentMain(['manifests', '--namespace', 'net', '--image', 'registry.local/twill:1', '--calico-crds'], io)).toBe(0);
+    expect(err).toBe('');
+    const documents = parseAllDocuments(out).map((document) => document.toJS() as { kind: string; metadata: { name: string; namespace?: string }; spec?: { group?: string } });
+    expect(documents.find((d) => d.kind === 'DaemonSet')?.metadata).toMatchObject({ name: 'twill-agent', namespace: 'net' });
+    expect(out).toContain('image: registry.local/twill:1');
+    expect(documents.some((d) => d.kind === 'CustomResourceDefinition' && d.spec?.group === 'crd.projectcalico.org')).toBe(true);
+    expect(documents.some((d) => d.kind === 'CustomResourceDefinition' && d.spec?.group === 'cilium.io')).toBe(false);
+
+    out = '';
+    expect(await agentMain(['manifests', '--namespace', 'Net'], io)).toBe(1);
+    expect(out).toBe('');
+    expect(err).toMatch(/^twill-agent: --namespace: must be a DNS-1123 label .*got "Net"\)\n$/u);
   });
 });

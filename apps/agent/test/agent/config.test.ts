@@ -35,6 +35,7 @@ describe('resolveAgentConfig: what a config file gets', () => {
     expect(resolve('routing: none')).toEqual({
       nodeName: 'node-a',
       dataDir: '/var/lib/twill',
+      datastore: { type: 'sqlite' },
       agentSocket: '/run/twill/agent.sock',
       network: 'k8s-pod-network',
       dataplane: 'nftables',
@@ -81,6 +82,7 @@ cni:
     expect(config).toEqual({
       nodeName: 'worker-1.example',
       dataDir: '/srv/twill',
+      datastore: { type: 'sqlite' },
       agentSocket: '/run/twill/a.sock',
       network: 'pods',
       dataplane: 'ebpf',
@@ -131,6 +133,26 @@ cni:
     expect(() => resolveAgentConfig({ hostname: 'n', detectedIpv4: 'fd00::1/64' })).toThrow('the autodetected address: must be an IPv4 address (got "fd00::1/64")');
   });
 
+  it('reads the Kubernetes datastore from the file or the flags, its kubeconfig else from KUBECONFIG, its namespace else from the service account', () => {
+    expect(resolve('routing: none\ndatastore: {type: kubernetes, kubeconfig: /etc/twill/kubeconfig, namespace: kube-system}').datastore).toEqual({
+      type: 'kubernetes',
+      kubeconfig: '/etc/twill/kubeconfig',
+      namespace: 'kube-system',
+    });
+    expect(resolve('routing: none', { datastore: 'kubernetes', kubeconfig: '/root/.kube/config' }).datastore).toEqual({ type: 'kubernetes', kubeconfig: '/root/.kube/config', namespace: 'twill-system' });
+    const fromEnv = (env: string | undefined, namespace?: string) =>
+      resolveAgentConfig({ hostname: 'n', flags: { routing: 'none', datastore: 'kubernetes' }, ...(env === undefined ? {} : { kubeconfigEnv: env }), ...(namespace === undefined ? {} : { detectedNamespace: namespace }) }).datastore;
+    expect(fromEnv('/home/u/.kube/config', 'twill')).toEqual({ type: 'kubernetes', kubeconfig: '/home/u/.kube/config', namespace: 'twill' });
+    // Neither: the in-cluster service account.
+    expect(fromEnv(undefined)).toEqual({ type: 'kubernetes', namespace: 'twill-system' });
+    expect(fromEnv('')).toEqual({ type: 'kubernetes', namespace: 'twill-system' });
+    expect(() => fromEnv('kubeconfig')).toThrow('the KUBECONFIG environment variable: must be an absolute path (got "kubeconfig")');
+    expect(() => fromEnv(undefined, 'Bad_NS')).toThrow("the service account's namespace: must be a Kubernetes namespace name");
+    // The flag beats the file's type; SQLite ignores KUBECONFIG.
+    expect(resolve('routing: none\ndatastore: {type: kubernetes}', { datastore: 'sqlite' }).datastore).toEqual({ type: 'sqlite' });
+    expect(resolveAgentConfig({ hostname: 'n', flags: { routing: 'none' }, kubeconfigEnv: '/k' }).datastore).toEqual({ type: 'sqlite' });
+  });
+
   it('does not ask install-cni for the addresses routing needs', () => {
     expect(resolveAgentConfig({ hostname: 'n', checkRouting: false }).routing).toBe('bgp');
   });
@@ -172,7 +194,16 @@ const BAD: readonly [string, string, AgentFlags?][] = [
   [`${BASE}cni: {pools: [{cidr: 10.0.0.0/33}]}`, `${FILE}: cni.pools[0].cidr: invalid CIDR "10.0.0.0/33"`],
   [`${BASE}cni: {pools: [{cidr: 10.0.0.0/16}, {cidr: 10.0.1.0/24}]}`, `${FILE}: cni.pools[1].cidr: 10.0.1.0/24 overlaps pools[0] "10.0.0.0-16" (10.0.0.0/16)`],
   [`${BASE}cni: {ipam: {}}`, `${FILE}: cni.ipam: unknown key (known: binDir, confDir, conflistName, mtu, pools)`],
-  [`${BASE}dataplan: ebpf`, `${FILE}: dataplan: unknown key (known: nodeName, dataDir, agentSocket, network, dataplane, nodeAddresses, routing, bgp, http, api, logLevel, cni)`],
+  [`${BASE}dataplan: ebpf`, `${FILE}: dataplan: unknown key (known: nodeName, dataDir, datastore, agentSocket, network, dataplane, nodeAddresses, routing, bgp, http, api, logLevel, cni)`],
+  [`${BASE}datastore: {type: etcd}`, `${FILE}: datastore.type: must be one of "sqlite", "kubernetes" (got "etcd")`],
+  [`${BASE}datastore: kubernetes`, `${FILE}: datastore: must be a mapping (got string "kubernetes")`],
+  [`${BASE}datastore: {type: kubernetes, kubeconfig: .kube/config}`, `${FILE}: datastore.kubeconfig: must be an absolute path (got ".kube/config")`],
+  [`${BASE}datastore: {type: kubernetes, namespace: Twill}`, `${FILE}: datastore.namespace: must be a Kubernetes namespace name (a DNS-1123 label: lower-case letters, digits and "-", at most 63 characters; got "Twill")`],
+  [`${BASE}datastore: {type: kubernetes, server: https://k8s}`, `${FILE}: datastore.server: unknown key (known: type, kubeconfig, namespace)`],
+  [`${BASE}datastore: {kubeconfig: /k}`, `${FILE}: datastore.kubeconfig: is only for datastore.type "kubernetes"`],
+  [BASE, '--datastore: must be one of "sqlite", "kubernetes" (got "k8s")', { datastore: 'k8s' }],
+  [BASE, '--kubeconfig: is only for the Kubernetes datastore: add --datastore kubernetes', { kubeconfig: '/k' }],
+  [BASE, '--kubeconfig: must be an absolute path (got "k")', { datastore: 'kubernetes', kubeconfig: 'k' }],
   [`${BASE}api: {socket: run/api.sock}`, `${FILE}: api.socket: must be an absolute path (got "run/api.sock")`],
   [`${BASE}api: {listen: /run/api.sock}`, `${FILE}: api.listen: unknown key (known: socket)`],
   [`${BASE}api: /run/api.sock`, `${FILE}: api: must be a mapping (got string "/run/api.sock")`],
@@ -229,6 +260,13 @@ describe('twillConflist', () => {
     const parsed = parseTwillConfig({ cniVersion: '1.1.0', name: 'pods', ...plugin }, { defaultNodeName: 'other' });
     expect(parsed).toMatchObject({ network: 'pods', mtu: 1400, dataDir: '/srv/twill', agentSocket: '/run/twill/agent.sock', dataplane: 'nftables' });
     expect(parsed.ipam).toMatchObject({ kind: 'pools', pools: { nodeName: 'n1' } });
+  });
+
+  it('names the Kubernetes datastore, which the standalone plugin then refuses; SQLite is the default and not written', () => {
+    const plugin = (config: AgentConfig) => (twillConflist(config)['plugins'] as Record<string, unknown>[])[0]!;
+    expect(plugin(resolve(BASE))).not.toHaveProperty('datastore');
+    const kubernetes = plugin(resolve(`${BASE}datastore: {type: kubernetes}`));
+    expect(parseTwillConfig({ cniVersion: '1.1.0', name: 'k8s-pod-network', ...kubernetes }, { defaultNodeName: 'n' }).datastore).toBe('kubernetes');
   });
 
   it('names no dataplane when the agent enforces none', () => {

@@ -20,7 +20,7 @@ function failure(config: unknown): CniError {
 describe('parseTwillConfig', () => {
   it('fills the defaults: pools in-process, nftables, the agent socket, /var/lib/twill', () => {
     const config = parseTwillConfig(base, options);
-    expect(config).toMatchObject({ network: 'k8s-pod-network', mtu: 1500, dataplane: 'nftables', agentSocket: '/run/twill/agent.sock', logLevel: 'info', dataDir: '/var/lib/twill' });
+    expect(config).toMatchObject({ network: 'k8s-pod-network', mtu: 1500, dataplane: 'nftables', agentSocket: '/run/twill/agent.sock', logLevel: 'info', dataDir: '/var/lib/twill', datastore: 'sqlite' });
     expect(config.ipam.kind).toBe('pools');
     expect(config.ipam.kind === 'pools' && config.ipam.pools.nodeName).toBe('node-a');
     expect(databasePath(config)).toBe('/var/lib/twill/twill.db');
@@ -32,10 +32,10 @@ describe('parseTwillConfig', () => {
 
   it('reads every key it knows', () => {
     const config = parseTwillConfig(
-      { ...base, mtu: 1450, dataplane: 'ebpf', agentSocket: '/tmp/a.sock', logLevel: 'debug', logFile: '/var/log/twill.log', dataDir: '/tmp/tw/', ipam: { type: 'host-local', subnet: '10.1.0.0/24' } },
+      { ...base, mtu: 1450, dataplane: 'ebpf', agentSocket: '/tmp/a.sock', logLevel: 'debug', logFile: '/var/log/twill.log', dataDir: '/tmp/tw/', datastore: 'kubernetes', ipam: { type: 'host-local', subnet: '10.1.0.0/24' } },
       options,
     );
-    expect(config).toMatchObject({ mtu: 1450, dataplane: 'ebpf', agentSocket: '/tmp/a.sock', logLevel: 'debug', logFile: '/var/log/twill.log', ipam: { kind: 'delegate', type: 'host-local' } });
+    expect(config).toMatchObject({ datastore: 'kubernetes', mtu: 1450, dataplane: 'ebpf', agentSocket: '/tmp/a.sock', logLevel: 'debug', logFile: '/var/log/twill.log', ipam: { kind: 'delegate', type: 'host-local' } });
     expect(databasePath(config)).toBe('/tmp/tw/twill.db');
   });
 
@@ -57,6 +57,7 @@ describe('parseTwillConfig', () => {
     ['relative socket', { ...base, agentSocket: 'agent.sock' }, 'agentSocket: must be an absolute path (got "agent.sock")'],
     ['unknown log level', { ...base, logLevel: 'verbose' }, 'logLevel: must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent" (got "verbose")'],
     ['relative log file', { ...base, logFile: 'twill.log' }, 'logFile: must be an absolute path (got "twill.log")'],
+    ['unknown datastore', { ...base, datastore: 'etcd' }, 'datastore: must be one of "sqlite", "kubernetes" (got "etcd")'],
     ['relative dataDir', { ...base, dataDir: 'data' }, 'dataDir: must be an absolute path (got "data")'],
     ['no ipam', { ...base, ipam: undefined }, 'ipam: missing: give {"type": "twill-ipam", "pools": [...]} (twill pools) or another IPAM plugin\'s section'],
     ['ipam not an object', { ...base, ipam: 'pools' }, 'ipam: must be an object (got string)'],

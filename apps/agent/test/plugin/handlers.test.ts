@@ -2,11 +2,11 @@ import { type CniResult, type PluginHandlers, runPlugin } from '@twill/cni-core'
 import { MemoryStore } from '@twill/ipam';
 import { describe, expect, it, vi } from 'vitest';
 
-import { DatastoreNotReadyError, LinkExistsError } from '../../src/plugin/errors.js';
+import { DatastoreNotReadyError, LinkExistsError, PodNotFoundError } from '../../src/plugin/errors.js';
 import { endpointRegistryWithPolicy, StoreEndpointRegistry } from '../../src/plugin/endpoints.js';
 import { createTwillPluginHandlers } from '../../src/plugin/handlers.js';
 import { hostInterfaceName } from '../../src/plugin/names.js';
-import { type DelegateIpam, type EndpointPolicyHooks, type EndpointRecord, type Plumbing, type PodPlumbingRequest, type TwillPluginPorts } from '../../src/plugin/ports.js';
+import { type DelegateIpam, type EndpointPolicyHooks, type EndpointRecord, type Plumbing, type PodDirectory, type PodPlumbingRequest, type TwillPluginPorts } from '../../src/plugin/ports.js';
 
 // A kernel in a map: which host links exist, with what they were plumbed.
 class FakePlumbing implements Plumbing {
@@ -62,7 +62,7 @@ function oneAtATime(): () => Promise<() => Promise<void>> {
   };
 }
 
-function setup(options: { delegate?: DelegateIpam; openFails?: boolean; logs?: unknown[][]; policy?: EndpointPolicyHooks } = {}) {
+function setup(options: { delegate?: DelegateIpam; openFails?: boolean; logs?: unknown[][]; policy?: EndpointPolicyHooks; ports?: Partial<TwillPluginPorts> } = {}) {
   const store = new MemoryStore();
   const plumbing = new FakePlumbing();
   const registry = new StoreEndpointRegistry(store);
@@ -89,6 +89,7 @@ function setup(options: { delegate?: DelegateIpam; openFails?: boolean; logs?: u
             warn: (obj, msg) => options.logs?.push(['warn', config.logLevel, obj, msg]),
           }),
         }),
+    ...options.ports,
   };
   return { store, plumbing, handlers: createTwillPluginHandlers(ports), endpoints: new StoreEndpointRegistry(store) };
 }
@@ -421,5 +422,94 @@ describe('twill plugin handlers with the agent\'s policy hooks', () => {
     policy.drift = ['policy: endpoint shop/web-0 is not attached to the nftables dataplane'];
     const drift = await call(handlers, 'CHECK', { ...poolConfig, prevResult });
     expect(drift.out).toMatchObject({ code: 121, msg: 'twill: the attachment has drifted (1 difference)', details: 'policy: endpoint shop/web-0 is not attached to the nftables dataplane' });
+  });
+});
+
+// The Pods of a Kubernetes API in a map, with what ADD and DEL recorded on them.
+class FakePods implements PodDirectory {
+  readonly pods = new Set<string>(['shop/web-0']);
+  readonly calls: string[] = [];
+
+  async require(namespace: string, pod: string): Promise<void> {
+    this.calls.push(`require ${namespace}/${pod}`);
+    if (!this.pods.has(`${namespace}/${pod}`)) throw new PodNotFoundError(namespace, pod);
+  }
+
+  async added(record: EndpointRecord): Promise<void> {
+    this.calls.push(`added ${record.namespace}/${record.pod} ${record.containerId} ${record.addresses.length}`);
+  }
+
+  async deleted(record: EndpointRecord): Promise<void> {
+    this.calls.push(`deleted ${record.namespace}/${record.pod} ${record.containerId}`);
+  }
+}
+
+describe('twill plugin handlers on the Kubernetes datastore', () => {
+  const kubeConfig = { ...poolConfig, datastore: 'kubernetes', agentSocket: '/run/twill/agent.sock' };
+
+  it('standalone (no agent), every command fails with code 50 saying twill-agent is not running, and touches nothing', async () => {
+    const { handlers, plumbing, store } = setup();
+    for (const command of ['ADD', 'DEL', 'CHECK', 'STATUS']) {
+      const { code, out } = await call(handlers, command, command === 'CHECK' ? { ...kubeConfig, prevResult: { cniVersion: '1.1.0', ips: [] } } : kubeConfig);
+      expect({ command, code, out }).toEqual({
+        command,
+        code: 1,
+        out: {
+          cniVersion: '1.1.0',
+          code: 50,
+          msg: 'twill: twill-agent is not running (nothing answers on /run/twill/agent.sock): with the kubernetes datastore only the agent can serve the plugin',
+          details: 'start twill-agent on this node (the twill DaemonSet) and try again',
+        },
+      });
+    }
+    expect(plumbing.links.size).toBe(0);
+    expect(await store.list('')).toEqual([]);
+  });
+
+  it('an agent on one datastore refuses a configuration naming the other (code 7)', async () => {
+    const { handlers } = setup({ ports: { datastore: 'kubernetes' } });
+    expect((await call(handlers, 'ADD', poolConfig)).out).toMatchObject({
+      code: 7,
+      msg: 'twill: datastore: the network configuration says "sqlite", but twill-agent runs on the kubernetes datastore',
+    });
+    const sqliteAgent = setup({ ports: { datastore: 'sqlite' } });
+    expect((await call(sqliteAgent.handlers, 'ADD', kubeConfig)).out).toMatchObject({ code: 7 });
+  });
+
+  it('ADD looks the Pod up first: a missing Pod fails with code 123 naming it and takes nothing', async () => {
+    const pods = new FakePods();
+    const { handlers, plumbing, store } = setup({ ports: { datastore: 'kubernetes', pods } });
+    const { code, out } = await call(handlers, 'ADD', kubeConfig, { CNI_ARGS: 'K8S_POD_NAMESPACE=shop;K8S_POD_NAME=gone-1' });
+    expect(code).toBe(1);
+    expect(out).toEqual({ cniVersion: '1.1.0', code: 123, msg: 'twill: pod shop/gone-1 does not exist in the Kubernetes API', details: 'a stale request for a deleted pod: nothing was attached' });
+    expect(pods.calls).toEqual(['require shop/gone-1']);
+    expect(plumbing.links.size).toBe(0);
+    expect(await store.list('')).toEqual([]);
+  });
+
+  it('ADD without the pod arguments fails with code 4 naming what is missing', async () => {
+    const pods = new FakePods();
+    const { handlers } = setup({ ports: { datastore: 'kubernetes', pods } });
+    expect((await call(handlers, 'ADD', kubeConfig, { CNI_ARGS: 'K8S_POD_NAMESPACE=shop' })).out).toMatchObject({
+      code: 4,
+      msg: 'twill: CNI_ARGS has no K8S_POD_NAME: with the Kubernetes datastore every pod is looked up by namespace and name',
+    });
+    expect((await call(handlers, 'ADD', kubeConfig, { CNI_ARGS: 'IgnoreUnknown=1' })).out).toMatchObject({
+      msg: 'twill: CNI_ARGS has no K8S_POD_NAMESPACE and no K8S_POD_NAME: with the Kubernetes datastore every pod is looked up by namespace and name',
+    });
+    expect(pods.calls).toEqual([]);
+  });
+
+  it('a successful ADD records the Pod\'s addresses after the attachment exists; DEL removes them after the record is gone', async () => {
+    const pods = new FakePods();
+    const { handlers, endpoints } = setup({ ports: { datastore: 'kubernetes', pods } });
+    expect((await call(handlers, 'ADD', kubeConfig)).code).toBe(0);
+    expect(pods.calls).toEqual(['require shop/web-0', 'added shop/web-0 c1 2']);
+    expect(await call(handlers, 'DEL', kubeConfig)).toEqual({ code: 0, out: undefined });
+    expect(pods.calls.at(-1)).toBe('deleted shop/web-0 c1');
+    expect(await endpoints.list('net1')).toEqual([]);
+    // DEL again (idempotent): no record, nothing to remove on the Pod.
+    expect((await call(handlers, 'DEL', kubeConfig)).code).toBe(0);
+    expect(pods.calls).toHaveLength(3);
   });
 });

@@ -1,5 +1,5 @@
 // The twill-agent process: the real parts behind AgentPorts, the configuration read from
-// its file, the commands (`run`, `install-cni`) and the signals.
+// its file, the commands (`run`, `install-cni`, `manifests`) and the signals.
 import { mkdir, readFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 
@@ -11,13 +11,24 @@ import { databasePath } from '../../plugin/config.js';
 import { twillBuiltLauncher, twillSourceLauncher } from '../../plugin/sys/install.js';
 import { serveTwill } from '../../plugin/sys/serve.js';
 import { type AgentPorts, type RunningAgent, startAgent } from '../agent.js';
-import { AGENT_DATAPLANES, AGENT_DEFAULTS, AGENT_ROUTING_MODES, type AgentConfig, AgentConfigError, type AgentFlags, parseAgentConfigText, resolveAgentConfig } from '../config.js';
+import {
+  AGENT_DATAPLANES,
+  AGENT_DATASTORES,
+  AGENT_DEFAULTS,
+  AGENT_ROUTING_MODES,
+  type AgentConfig,
+  AgentConfigError,
+  type AgentFlags,
+  parseAgentConfigText,
+  resolveAgentConfig,
+} from '../config.js';
 import { BgpController } from '../controllers/bgp.js';
 import { NodeController } from '../controllers/nodes.js';
 import { PolicyController } from '../controllers/policy.js';
 import { KernelFibSink } from '../controllers/route-fib.js';
 import { RouteController } from '../controllers/routes.js';
 import { openResourceDatastore } from '../datastore/index.js';
+import { ManifestOptionsError, renderManifests } from '../manifests/index.js';
 import { instrumentPluginHandlers } from '../metrics.js';
 import { type AgentController } from '../ports.js';
 import { listenApi } from './api-server.js';
@@ -29,13 +40,19 @@ import { TWILL_LOG_LEVELS } from '../../plugin/config.js';
 
 /**
  * The real parts, in this process's network namespace: the SQLite datastore in
- * `dataDir` (created when missing), the configured dataplane, the node, policy, route
+ * `dataDir` (created when missing) or the Kubernetes API (kubeconfig, else in-cluster), the configured dataplane, the node, policy, route
  * and (with `routing: bgp`) BGP controllers, serveTwill timed for /metrics, node:http
  * for the health server and the API socket.
  */
 export function nodeAgentPorts(): AgentPorts {
   return {
     openDatastore: async (config, logger) => {
+      if (config.datastore.type === 'kubernetes') {
+        // Loaded only here: an agent on SQLite does not load the Kubernetes client.
+        const [{ loadKubeConfig }, { openKubernetesDatastore }] = await Promise.all([import('../kubernetes/sys/kubeconfig.js'), import('../kubernetes/sys/datastore.js')]);
+        const kubeConfig = loadKubeConfig(config.datastore.kubeconfig === undefined ? {} : { kubeconfig: config.datastore.kubeconfig });
+        return openKubernetesDatastore({ kubeConfig, logger, namespace: config.datastore.namespace });
+      }
       await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
       return openResourceDatastore({ path: databasePath(config), logger });
     },
@@ -112,6 +129,24 @@ export interface LoadAgentConfigOptions {
   readonly checkRouting?: boolean;
   /** This node's IPv4 address when nothing sets it (default {@link firstFoundIpv4}). */
   readonly detectIpv4?: () => string | undefined;
+  /** The environment (`KUBECONFIG`; default this process's). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The service account's namespace file (default {@link SERVICE_ACCOUNT_NAMESPACE_FILE}). */
+  readonly namespaceFile?: string;
+}
+
+/** Where a pod's service account says which namespace it runs in (the agent's, for Secrets). */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+// The agent's namespace from its service account, when it runs in a pod.
+async function serviceAccountNamespace(path: string): Promise<string | undefined> {
+  try {
+    const text = (await readFile(path, 'utf8')).trim();
+    return text === '' ? undefined : text;
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return undefined;
+    throw new AgentConfigError(path, '', `cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
 }
 
 /**
@@ -129,12 +164,16 @@ export async function loadAgentConfig(options: LoadAgentConfigOptions = {}): Pro
       throw new AgentConfigError(path, '', `cannot be read: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   }
+  const kubeconfigEnv = (options.env ?? process.env)['KUBECONFIG'];
+  const namespace = await serviceAccountNamespace(options.namespaceFile ?? SERVICE_ACCOUNT_NAMESPACE_FILE);
   return resolveAgentConfig({
     ...(content === undefined ? {} : { file: { path, settings: parseAgentConfigText(path, content) } }),
     ...(options.flags === undefined ? {} : { flags: options.flags }),
     hostname: hostname(),
     ...(options.checkRouting === undefined ? {} : { checkRouting: options.checkRouting }),
     ...withDetected((options.detectIpv4 ?? firstFoundIpv4)()),
+    ...(kubeconfigEnv === undefined ? {} : { kubeconfigEnv }),
+    ...(namespace === undefined ? {} : { detectedNamespace: namespace }),
   });
 }
 
@@ -171,7 +210,7 @@ interface RunFlags extends AgentFlags {
 }
 
 function agentFlags(options: RunFlags): AgentFlags {
-  const keys = ['nodeName', 'dataDir', 'agentSocket', 'apiSocket', 'network', 'dataplane', 'routing', 'httpListen', 'logLevel', 'nodeIpv4', 'nodeIpv6', 'binDir', 'confDir'] as const;
+  const keys = ['nodeName', 'dataDir', 'datastore', 'kubeconfig', 'agentSocket', 'apiSocket', 'network', 'dataplane', 'routing', 'httpListen', 'logLevel', 'nodeIpv4', 'nodeIpv6', 'binDir', 'confDir'] as const;
   return Object.fromEntries(keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]])) as AgentFlags;
 }
 
@@ -220,6 +259,8 @@ export function agentProgram(io: AgentProcessIo = processIo, onExit: (code: numb
     .addOption(configOption())
     .option('--node-name <name>', "this node's name (default: the host name)")
     .option('--data-dir <dir>', `the datastore's folder (default ${AGENT_DEFAULTS.dataDir})`)
+    .option('--datastore <type>', `where resources and IPAM live: ${AGENT_DATASTORES.join(', ')} (default ${AGENT_DEFAULTS.datastore})`)
+    .option('--kubeconfig <file>', "the Kubernetes datastore's kubeconfig (default: $KUBECONFIG, else the pod's service account)")
     .option('--agent-socket <path>', `the socket the twill forwarder calls (default ${AGENT_DEFAULTS.agentSocket})`)
     .option('--api-socket <path>', `the API socket the twill CLI calls, mode 0600 (default ${AGENT_DEFAULTS.apiSocket})`)
     .option('--network <name>', `the CNI network served (default ${AGENT_DEFAULTS.network})`)
@@ -242,10 +283,35 @@ export function agentProgram(io: AgentProcessIo = processIo, onExit: (code: numb
     .option('--conf-dir <dir>', `the CNI config folder (default ${AGENT_DEFAULTS.cniConfDir})`)
     .option('--node-name <name>', "this node's name for the pools (default: the host name)")
     .option('--data-dir <dir>', `the datastore's folder (default ${AGENT_DEFAULTS.dataDir})`)
+    .option('--datastore <type>', `${AGENT_DATASTORES.join(', ')}: with kubernetes, only the agent serves the plugin (default ${AGENT_DEFAULTS.datastore})`)
     .action(async (options: RunFlags) => {
       const config = await loadAgentConfig({ ...(options.config === undefined ? {} : { configFile: options.config }), flags: agentFlags(options), checkRouting: false });
       const installed = await installCni(config, { standalone: standaloneLauncher() });
       io.stdout(`${JSON.stringify({ plugin: installed.binaries.plugin, standalone: installed.binaries.standalone, conflist: installed.conflist, conflistChanged: installed.conflistChanged })}\n`);
+      onExit(0);
+    });
+  program
+    .command('manifests')
+    .description('print the Kubernetes manifests (CRDs, RBAC, ConfigMap, DaemonSet) as YAML for kubectl apply -f -')
+    .option('--namespace <name>', "the agent's namespace (default twill-system)")
+    .option('--image <image>', "the agent's image")
+    .option('--calico-crds', "also Calico's CRDs (crd.projectcalico.org/v1), for a cluster without Calico")
+    .option('--cilium-crds', "also Cilium's policy CRDs (cilium.io/v2), for a cluster without Cilium")
+    .action((options: { namespace?: string; image?: string; calicoCrds?: boolean; ciliumCrds?: boolean }) => {
+      let yaml: string;
+      try {
+        yaml = renderManifests({
+          ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+          ...(options.image === undefined ? {} : { image: options.image }),
+          ...(options.calicoCrds === true ? { calicoCrds: true } : {}),
+          ...(options.ciliumCrds === true ? { ciliumCrds: true } : {}),
+        });
+      } catch (error) {
+        // The option as typed: `--namespace: must be a DNS-1123 label ...`.
+        if (error instanceof ManifestOptionsError) throw new Error(`--${error.option}: ${error.reason}`, { cause: error });
+        throw error;
+      }
+      io.stdout(yaml);
       onExit(0);
     });
   return program;

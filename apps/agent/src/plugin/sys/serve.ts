@@ -5,10 +5,10 @@ import { type PluginHandlers, type PluginServer, type PluginServerLogger, serveP
 import { type NetnsRef } from '@twill/cni-core/net';
 import { type Store } from '@twill/ipam';
 
-import { databasePath, TWILL_DEFAULTS, type TwillConfig } from '../config.js';
+import { databasePath, TWILL_DEFAULTS, type TwillConfig, type TwillDatastoreType } from '../config.js';
 import { endpointRegistryWithPolicy } from '../endpoints.js';
 import { createTwillPluginHandlers } from '../handlers.js';
-import { type Datastore, type EndpointPolicyHooks } from '../ports.js';
+import { type Datastore, type EndpointPolicyHooks, type PodDirectory } from '../ports.js';
 import { datastoreOver, nodeTwillPluginPorts, openTwillStore } from './main.js';
 
 /** Options of {@link serveTwill}. */
@@ -26,6 +26,22 @@ export interface ServeTwillOptions {
   readonly endpoints?: EndpointPolicyHooks;
   /** Wraps the plugin's handlers before they are served (the agent times each CNI request for /metrics). */
   readonly wrapHandlers?: (handlers: PluginHandlers) => PluginHandlers;
+  /**
+   * The agent's own datastore, used by every call instead of opening the configuration's
+   * `<dataDir>/twill.db` (the Kubernetes datastore's Store); the caller closes it. A
+   * configuration naming another datastore type is refused (DatastoreMismatchError).
+   */
+  readonly datastore?: ServedDatastore;
+  /** The Pods ADD looks up and annotates (the agent on the Kubernetes datastore). */
+  readonly pods?: PodDirectory;
+}
+
+/** A datastore the agent already holds open, for {@link ServeTwillOptions.datastore}. */
+export interface ServedDatastore {
+  readonly type: TwillDatastoreType;
+  readonly store: Store;
+  /** Where it lives, for messages (the API server's URL). */
+  readonly location: string;
 }
 
 // One open store per database file, and one turn at a time on it: the pool allocator's
@@ -36,13 +52,17 @@ class WarmDatastores {
   readonly #stores = new Map<string, Promise<Store>>();
   readonly #tails = new Map<string, Promise<void>>();
   readonly #hooks: EndpointPolicyHooks | undefined;
+  readonly #served: ServedDatastore | undefined;
 
-  constructor(hooks: EndpointPolicyHooks | undefined) {
+  constructor(hooks: EndpointPolicyHooks | undefined, served: ServedDatastore | undefined) {
     this.#hooks = hooks;
+    this.#served = served;
+    // The agent's store is open already, and stays the agent's to close.
+    if (served !== undefined) this.#stores.set(served.location, Promise.resolve(served.store));
   }
 
   async open(config: TwillConfig): Promise<{ datastore: Datastore; release(): Promise<void> }> {
-    const path = databasePath(config);
+    const path = this.#served?.location ?? databasePath(config);
     const previous = this.#tails.get(path) ?? Promise.resolve();
     let done!: () => void;
     const tail = new Promise<void>((resolve) => {
@@ -75,6 +95,7 @@ class WarmDatastores {
   }
 
   async close(): Promise<void> {
+    if (this.#served !== undefined) this.#stores.delete(this.#served.location);
     const stores = [...this.#stores.values()];
     this.#stores.clear();
     await Promise.allSettled(stores.map(async (store) => (await store).close()));
@@ -89,11 +110,15 @@ class WarmDatastores {
  * @throws PluginServerError when another process serves the socket.
  */
 export async function serveTwill(options: ServeTwillOptions = {}): Promise<PluginServer> {
-  const warm = new WarmDatastores(options.endpoints);
-  const ports = nodeTwillPluginPorts({
-    ...(options.hostNetns === undefined ? {} : { hostNetns: options.hostNetns }),
-    openDatastore: (config) => warm.open(config),
-  });
+  const warm = new WarmDatastores(options.endpoints, options.datastore);
+  const ports = {
+    ...nodeTwillPluginPorts({
+      ...(options.hostNetns === undefined ? {} : { hostNetns: options.hostNetns }),
+      openDatastore: (config) => warm.open(config),
+    }),
+    datastore: options.datastore?.type ?? 'sqlite',
+    ...(options.pods === undefined ? {} : { pods: options.pods }),
+  };
   return servePlugins({
     socketPath: options.socketPath ?? TWILL_DEFAULTS.agentSocket,
     plugins: { twill: options.wrapHandlers === undefined ? createTwillPluginHandlers(ports) : options.wrapHandlers(createTwillPluginHandlers(ports)) },
