@@ -1,14 +1,20 @@
 // Who this node's BGP speaker talks to, pure: Calico's BGPConfiguration `default`
-// (AS, node-to-node mesh and its password, listen port), the node-to-node mesh from the Node resources, and
-// the BGPPeer resources that apply to this node (`spec.node`, `spec.nodeSelector`), with
-// their targets (`spec.peerIP` or the nodes `spec.peerSelector` picks).
+// (AS, node-to-node mesh and its password, listen port), the node-to-node mesh from the Node
+// resources, and the BGPPeer resources that apply to this node (`spec.node`,
+// `spec.nodeSelector`), with their targets (`spec.peerIP` or the nodes `spec.peerSelector`
+// picks, and back: a node a peerSelector picks peers with the nodes the BGPPeer applies to).
+// Route reflection as calico-node configures BIRD: a node with
+// `spec.bgp.routeReflectorClusterID` reflects with that CLUSTER_ID, takes no part in the
+// mesh, and treats its iBGP peers that are not reflectors of its cluster as clients.
+// Passwords may name a Secret key; {@link resolvePasswords} fills them in from what the
+// controller read.
 import { parsePrefix } from '@twill/bgp';
 import { evaluateCalicoSelector, parseCalicoSelector } from '@twill/policy-engine';
 
-import { BGP_CONFIGURATION_DEFAULTS } from '../datastore/calico-resources.js';
+import { BGP_CONFIGURATION_DEFAULTS, type BgpPassword, type SecretKeyRef } from '../datastore/calico-resources.js';
 import { type AgentResource } from '../ports.js';
 
-import { type NodeInfo } from './route-model.js';
+import { type NodeInfo, parseNode } from './route-model.js';
 
 /** The kind ids the BGP controller reads. */
 export const BGP_PEER_KIND = 'bgppeers.projectcalico.org';
@@ -23,8 +29,14 @@ export interface BgpSettings {
   readonly asNumber: number;
   readonly nodeToNodeMeshEnabled: boolean;
   readonly listenPort: number;
-  /** `nodeMeshPassword`: the TCP MD5 password of the mesh sessions, inline. */
-  readonly nodeMeshPassword?: string;
+  /** `nodeMeshPassword`: the TCP MD5 password of the mesh sessions, inline or from a Secret. */
+  readonly nodeMeshPassword?: BgpPassword;
+}
+
+/** What the BGP controller uses of a Node resource. */
+export interface BgpNode extends NodeInfo {
+  /** `spec.bgp.routeReflectorClusterID`: the node is a route reflector with this CLUSTER_ID. */
+  readonly routeReflectorClusterId?: string;
 }
 
 function record(value: unknown): Record<string, unknown> {
@@ -37,15 +49,31 @@ function positiveInteger(value: unknown): number | undefined {
   return undefined;
 }
 
+/** A password field as validation let it through (validate-calico.ts); anything else is absent. */
+function parsePassword(value: unknown): BgpPassword | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  const ref = record(record(value)['secretKeyRef']);
+  const { name, key } = ref;
+  return typeof name === 'string' && typeof key === 'string' ? { secretKeyRef: { name, key } } : undefined;
+}
+
 /** BGPConfiguration `default` (or its absence) as settings. */
 export function parseBgpConfiguration(resource: AgentResource | undefined): BgpSettings {
   const spec = record(resource?.['spec']);
+  const nodeMeshPassword = parsePassword(spec['nodeMeshPassword']);
   return {
     asNumber: positiveInteger(spec['asNumber']) ?? DEFAULT_AS_NUMBER,
     nodeToNodeMeshEnabled: typeof spec['nodeToNodeMeshEnabled'] === 'boolean' ? spec['nodeToNodeMeshEnabled'] : BGP_CONFIGURATION_DEFAULTS.nodeToNodeMeshEnabled,
     listenPort: positiveInteger(spec['listenPort']) ?? DEFAULT_BGP_PORT,
-    ...(typeof spec['nodeMeshPassword'] === 'string' && spec['nodeMeshPassword'] !== '' ? { nodeMeshPassword: spec['nodeMeshPassword'] } : {}),
+    ...(nodeMeshPassword === undefined ? {} : { nodeMeshPassword }),
   };
+}
+
+/** A Calico Node resource as the BGP controller reads it: {@link parseNode} and the route reflector cluster id. */
+export function parseBgpNode(resource: AgentResource): BgpNode {
+  const info = parseNode(resource);
+  const id = record(record(resource['spec'])['bgp'])['routeReflectorClusterID'];
+  return typeof id === 'string' && id !== '' ? { ...info, routeReflectorClusterId: id } : info;
 }
 
 /** One neighbour the speaker should have: plain data, compared field by field to see a change. */
@@ -55,26 +83,36 @@ export interface PeerPlan {
   readonly port?: number;
   readonly localAddress?: string;
   readonly md5Password?: string;
+  /** The Secret key the password is read from; {@link resolvePasswords} sets `md5Password` from it. */
+  readonly md5Secret?: SecretKeyRef;
   readonly passive?: boolean;
   readonly ttlSecurity?: { readonly hops: number };
+  /** This node reflects the peer's iBGP routes to its other peers and theirs to it (RFC 4456 §6). */
+  readonly routeReflectorClient?: boolean;
   /** Where it comes from: `mesh` or `bgppeer/<name>`. */
   readonly source: string;
 }
 
-/** A BGPPeer the controller could not use, and why. */
+/** A BGPPeer (or the mesh) the controller could not use, or not all of, and why. */
 export interface PeerProblem {
+  /** The BGPPeer's name, or `node-to-node mesh`. */
   readonly peer: string;
   readonly reason: string;
+  /** The peer addresses left without a session for it, when it is not the whole resource. */
+  readonly addresses?: readonly string[];
 }
 
 /** Input of {@link planPeers}. */
 export interface PeerPlanInput {
-  /** This node (its addresses from the agent's configuration, its labels from its Node resource). */
-  readonly self: NodeInfo;
+  /** This node (its addresses and AS from the agent's configuration, the rest from its Node resource). */
+  readonly self: BgpNode;
   readonly settings: BgpSettings;
-  readonly nodes: ReadonlyMap<string, NodeInfo>;
+  readonly nodes: ReadonlyMap<string, BgpNode>;
   readonly bgpPeers: readonly AgentResource[];
 }
+
+/** The name {@link PeerProblem.peer} gives the mesh. */
+export const MESH_PROBLEM_NAME = 'node-to-node mesh';
 
 const isV6 = (address: string): boolean => address.includes(':');
 
@@ -126,15 +164,34 @@ function localFor(self: NodeInfo, address: string): { localAddress?: string } {
   return local === undefined ? {} : { localAddress: local };
 }
 
+/** The AS this node's speaker runs with: its own, or the cluster's. */
+function localAsOf(input: PeerPlanInput): number {
+  return input.self.asNumber ?? input.settings.asNumber;
+}
+
+/**
+ * Whether this node treats a peer as its route reflector client, as calico-node does: this
+ * node reflects (has a cluster id), the session is iBGP, and the peer is not a reflector
+ * of the same cluster (reflectors of one cluster are plain iBGP peers of each other).
+ */
+function reflectsFor(input: PeerPlanInput, peerAsn: number, peerClusterId: string | undefined): { routeReflectorClient?: true } {
+  const own = input.self.routeReflectorClusterId;
+  return own !== undefined && peerAsn === localAsOf(input) && peerClusterId !== own ? { routeReflectorClient: true } : {};
+}
+
 /**
  * The mesh: a session per family with every other node that has an address of a family
  * this node has too, to its AS (its own, or the cluster's). Of each pair only the node
  * with the lower address connects; the other waits (passive), so the two never collide.
+ * Route reflectors take no part (calico-node's rule): a reflector meshes with no one and
+ * no one meshes with it; their sessions come from BGPPeers.
  */
 function meshPeers(input: PeerPlanInput, out: Map<string, PeerPlan>): void {
   const { self, settings } = input;
+  if (self.routeReflectorClusterId !== undefined) return;
+  const password = passwordFields(settings.nodeMeshPassword);
   for (const node of input.nodes.values()) {
-    if (node.name === self.name) continue;
+    if (node.name === self.name || node.routeReflectorClusterId !== undefined) continue;
     for (const [mine, theirs] of [
       [self.ipv4, node.ipv4],
       [self.ipv6, node.ipv6],
@@ -146,51 +203,101 @@ function meshPeers(input: PeerPlanInput, out: Map<string, PeerPlan>): void {
         ...(settings.listenPort === DEFAULT_BGP_PORT ? {} : { port: settings.listenPort }),
         ...localFor(self, theirs),
         ...(compareAddresses(mine, theirs) > 0 ? { passive: true } : {}),
-        ...(settings.nodeMeshPassword === undefined ? {} : { md5Password: settings.nodeMeshPassword }),
+        ...password,
         source: 'mesh',
       });
     }
   }
 }
 
+function passwordFields(password: BgpPassword | undefined): { md5Password?: string; md5Secret?: SecretKeyRef } {
+  if (password === undefined) return {};
+  return typeof password === 'string' ? { md5Password: password } : { md5Secret: password.secretKeyRef };
+}
+
+/** Whether BGPPeer `spec` applies to `node` (`spec.node`, else `spec.nodeSelector`, else every node). */
+function appliesTo(spec: Record<string, unknown>, node: BgpNode): boolean {
+  const name = spec['node'];
+  if (typeof name === 'string' && name !== '') return name === node.name;
+  return selects(spec['nodeSelector'], node.labels, 'spec.nodeSelector');
+}
+
+interface SessionCommon {
+  readonly md5Password?: string;
+  readonly md5Secret?: SecretKeyRef;
+  readonly ttlSecurity?: { readonly hops: number };
+  readonly useNodeIp: boolean;
+  readonly source: string;
+}
+
+/**
+ * Sessions with another Calico node, one per family both have, to its own AS. With
+ * automatic reverse peering both ends have the session, so as in the mesh only the lower
+ * address connects.
+ */
+function nodeSessions(input: PeerPlanInput, other: BgpNode, common: SessionCommon, symmetric: boolean, out: Map<string, PeerPlan>): void {
+  const { self, settings } = input;
+  const asn = other.asNumber ?? settings.asNumber;
+  for (const [mine, theirs] of [
+    [self.ipv4, other.ipv4],
+    [self.ipv6, other.ipv6],
+  ] as const) {
+    if (mine === undefined || theirs === undefined || mine === theirs) continue;
+    out.set(theirs, {
+      address: theirs,
+      asn,
+      ...(settings.listenPort === DEFAULT_BGP_PORT ? {} : { port: settings.listenPort }),
+      ...(common.useNodeIp ? localFor(self, theirs) : {}),
+      ...(symmetric && compareAddresses(mine, theirs) > 0 ? { passive: true } : {}),
+      ...(common.md5Password === undefined ? {} : { md5Password: common.md5Password }),
+      ...(common.md5Secret === undefined ? {} : { md5Secret: common.md5Secret }),
+      ...(common.ttlSecurity === undefined ? {} : { ttlSecurity: common.ttlSecurity }),
+      ...reflectsFor(input, asn, other.routeReflectorClusterId),
+      source: common.source,
+    });
+  }
+}
+
+/** The Calico node with this address, for a `peerIP` that is one. */
+function nodeAt(input: PeerPlanInput, address: string): BgpNode | undefined {
+  for (const node of input.nodes.values()) if (node.ipv4 === address || node.ipv6 === address) return node;
+  return undefined;
+}
+
 function explicitPeers(input: PeerPlanInput, resource: AgentResource, out: Map<string, PeerPlan>): void {
   const name = resource.metadata.name;
   const spec = record(resource['spec']);
   const { self } = input;
-  const node = spec['node'];
-  if (typeof node === 'string' && node !== '') {
-    if (node !== self.name) return;
-  } else if (!selects(spec['nodeSelector'], self.labels, 'spec.nodeSelector')) return;
+  const applies = appliesTo(spec, self);
 
-  const common: Partial<Record<'md5Password', string>> & { ttlSecurity?: { hops: number } } = {};
   const password = spec['password'];
-  if (typeof password === 'string') common.md5Password = password;
-  else if (password !== undefined) {
-    // Calico reads `password.secretKeyRef` from a Kubernetes Secret; the embedded datastore has none (validate-calico.ts).
-    throw new Error('spec.password: only an inline string is supported (password: "..."); secretKeyRef needs Kubernetes Secrets, which the embedded datastore does not have');
+  const parsedPassword = parsePassword(password);
+  if (password !== undefined && parsedPassword === undefined && password !== '') {
+    throw new Error('spec.password must be a string or {secretKeyRef: {name, key}}');
   }
   const ttl = positiveInteger(spec['ttlSecurity']);
-  if (ttl !== undefined) common.ttlSecurity = { hops: ttl };
-  const useNodeIp = spec['sourceAddress'] !== 'None';
-  const source = `bgppeer/${name}`;
+  const common: SessionCommon = {
+    ...passwordFields(parsedPassword),
+    ...(ttl === undefined ? {} : { ttlSecurity: { hops: ttl } }),
+    useNodeIp: spec['sourceAddress'] !== 'None',
+    source: `bgppeer/${name}`,
+  };
 
   const peerSelector = spec['peerSelector'];
   if (typeof peerSelector === 'string' && peerSelector !== '') {
+    const symmetric = spec['reversePeering'] !== 'Manual';
+    const reverse = symmetric && selects(peerSelector, self.labels, 'spec.peerSelector');
+    if (!applies && !reverse) return;
     for (const other of input.nodes.values()) {
-      if (other.name === self.name || !selects(peerSelector, other.labels, 'spec.peerSelector')) continue;
-      for (const address of [other.ipv4, other.ipv6]) {
-        if (address === undefined) continue;
-        out.set(address, {
-          address,
-          asn: other.asNumber ?? input.settings.asNumber,
-          ...(useNodeIp ? localFor(self, address) : {}),
-          ...common,
-          source,
-        });
-      }
+      if (other.name === self.name) continue;
+      const forward = applies && selects(peerSelector, other.labels, 'spec.peerSelector');
+      // Calico's automatic reverse peering: the nodes this BGPPeer applies to peer with the
+      // nodes it picks, so a picked node peers back with them.
+      if (forward || (reverse && appliesTo(spec, other))) nodeSessions(input, other, common, symmetric, out);
     }
     return;
   }
+  if (!applies) return;
   const target = typeof spec['peerIP'] === 'string' ? parsePeerIp(spec['peerIP']) : undefined;
   if (!target) throw new Error(`spec.peerIP ${JSON.stringify(spec['peerIP'])} is not an address (10.0.0.5, 10.0.0.5:1790, [fd00::5]:1790)`);
   const asn = positiveInteger(spec['asNumber']);
@@ -199,16 +306,21 @@ function explicitPeers(input: PeerPlanInput, resource: AgentResource, out: Map<s
     address: target.address,
     asn,
     ...(target.port === undefined ? {} : { port: target.port }),
-    ...(useNodeIp ? localFor(self, target.address) : {}),
-    ...common,
-    source,
+    ...(common.useNodeIp ? localFor(self, target.address) : {}),
+    ...(common.md5Password === undefined ? {} : { md5Password: common.md5Password }),
+    ...(common.md5Secret === undefined ? {} : { md5Secret: common.md5Secret }),
+    ...(common.ttlSecurity === undefined ? {} : { ttlSecurity: common.ttlSecurity }),
+    // A peerIP that is a Calico node's address is that node, reflector or not.
+    ...reflectsFor(input, asn, nodeAt(input, target.address)?.routeReflectorClusterId),
+    source: common.source,
   });
 }
 
 /**
- * The neighbours this node should have: the mesh (unless `nodeToNodeMeshEnabled: false`)
- * and the BGPPeers that apply to it; an explicit BGPPeer wins over the mesh for the same
- * address. A BGPPeer that cannot be used is left out and reported.
+ * The neighbours this node should have: the mesh (unless `nodeToNodeMeshEnabled: false`,
+ * or this node is a route reflector) and the BGPPeers that apply to it or pick it; an
+ * explicit BGPPeer wins over the mesh for the same address. A BGPPeer that cannot be used
+ * is left out and reported. Passwords from Secrets are left for {@link resolvePasswords}.
  */
 export function planPeers(input: PeerPlanInput): { peers: Map<string, PeerPlan>; problems: PeerProblem[] } {
   const peers = new Map<string, PeerPlan>();
@@ -227,6 +339,58 @@ export function planPeers(input: PeerPlanInput): { peers: Map<string, PeerPlan>;
   return { peers, problems };
 }
 
+/** What reading one Secret key gave: the password, or why there is none, in words. */
+export type SecretLookup = { readonly value: string } | { readonly problem: string };
+
+/** `name/key`: one Secret key, as a map key. */
+export function secretRefKey(ref: SecretKeyRef): string {
+  return `${ref.name}/${ref.key}`;
+}
+
+/** The distinct Secret keys the plans need. */
+export function secretRefsOf(peers: Iterable<PeerPlan>): SecretKeyRef[] {
+  const refs = new Map<string, SecretKeyRef>();
+  for (const plan of peers) if (plan.md5Secret) refs.set(secretRefKey(plan.md5Secret), plan.md5Secret);
+  return [...refs.values()];
+}
+
+/**
+ * Fills in the passwords read from Secrets (`lookups` by {@link secretRefKey}). A plan
+ * whose Secret key could not be read is left out (no session without its password, as
+ * BIRD would not start one) and reported once per BGPPeer, or for the mesh, naming the
+ * field and the addresses left out; the others go on.
+ */
+export function resolvePasswords(peers: ReadonlyMap<string, PeerPlan>, lookups: ReadonlyMap<string, SecretLookup>): { peers: Map<string, PeerPlan>; problems: PeerProblem[] } {
+  const resolved = new Map<string, PeerPlan>();
+  const missing = new Map<string, { reason: string; addresses: string[] }>();
+  for (const [address, plan] of peers) {
+    if (!plan.md5Secret) {
+      resolved.set(address, plan);
+      continue;
+    }
+    const lookup = lookups.get(secretRefKey(plan.md5Secret)) ?? { problem: 'not read yet' };
+    if ('value' in lookup) {
+      resolved.set(address, { ...plan, md5Password: lookup.value });
+      continue;
+    }
+    const field = plan.source === 'mesh' ? 'BGPConfiguration default: spec.nodeMeshPassword' : 'spec.password';
+    const key = `${plan.source}\n${lookup.problem}`;
+    let entry = missing.get(key);
+    if (!entry) missing.set(key, (entry = { reason: `${field}: ${lookup.problem}: not started without its password`, addresses: [] }));
+    entry.addresses.push(address);
+  }
+  const problems: PeerProblem[] = [];
+  for (const [key, { reason, addresses }] of missing) {
+    const source = key.slice(0, key.indexOf('\n'));
+    problems.push({ peer: source === 'mesh' ? MESH_PROBLEM_NAME : source.slice('bgppeer/'.length), reason, addresses: addresses.sort(compareMixed) });
+  }
+  return { peers: resolved, problems };
+}
+
+function compareMixed(a: string, b: string): number {
+  return isV6(a) === isV6(b) ? compareAddresses(a, b) : isV6(a) ? 1 : -1;
+}
+
 /** Whether two plans configure the same session. */
 export function samePeer(a: PeerPlan, b: PeerPlan): boolean {
   return (
@@ -236,6 +400,7 @@ export function samePeer(a: PeerPlan, b: PeerPlan): boolean {
     a.localAddress === b.localAddress &&
     a.md5Password === b.md5Password &&
     a.passive === b.passive &&
-    a.ttlSecurity?.hops === b.ttlSecurity?.hops
+    a.ttlSecurity?.hops === b.ttlSecurity?.hops &&
+    (a.routeReflectorClient ?? false) === (b.routeReflectorClient ?? false)
   );
 }

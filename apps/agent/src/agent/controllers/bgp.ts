@@ -5,14 +5,36 @@
 // best routes written to the kernel through the KernelFibSink (RTPROT_BGP). Across an
 // agent restart the kernel routes stay: the new speaker announces graceful restart with
 // forwarding preserved, relearns them, and the routes no peer gave again are swept.
+// A node with `spec.bgp.routeReflectorClusterID` reflects routes (RFC 4456) with that
+// CLUSTER_ID (bgp-peers.ts says to whom). Passwords named by `secretKeyRef` are read
+// through the datastore's Secrets, again when a BGPPeer or the BGPConfiguration changes
+// and every `secretRecheckMs`: the port offers no watch of Secrets, so a changed Secret is
+// seen within that interval (calico-node watches them).
 import { type CompiledPolicy, type PeerStatus, type RouteFilter, type SpeakerClock, type SpeakerPeerConfig, type SpeakerTransport, BgpSpeaker, asn, compilePolicy, routerId, systemClock } from '@twill/bgp';
 
 import { type AgentController, type AgentLogger, type AgentMetrics, type EntryEvent, type ResourceDatastore, type ResourceEvent, type ResourceWatch, type StoredResource } from '../ports.js';
 
-import { BGP_CONFIGURATION_KIND, BGP_PEER_KIND, type BgpSettings, type PeerPlan, type PeerProblem, parseBgpConfiguration, planPeers, samePeer } from './bgp-peers.js';
+import { type SecretKeyRef } from '../datastore/calico-resources.js';
+
+import {
+  BGP_CONFIGURATION_KIND,
+  BGP_PEER_KIND,
+  type BgpNode,
+  type BgpSettings,
+  type PeerPlan,
+  type PeerProblem,
+  type SecretLookup,
+  parseBgpConfiguration,
+  parseBgpNode,
+  planPeers,
+  resolvePasswords,
+  samePeer,
+  secretRefKey,
+  secretRefsOf,
+} from './bgp-peers.js';
 import { type NodeAddresses } from './nodes.js';
 import { type KernelFibSink } from './route-fib.js';
-import { AFFINITY_PREFIX, type NodeInfo, NODE_KIND, addressOf, applyAffinityEvents, parseNode } from './route-model.js';
+import { AFFINITY_PREFIX, NODE_KIND, addressOf, applyAffinityEvents } from './route-model.js';
 
 /** The BGP controller cannot run with this configuration. */
 export class BgpConfigurationError extends Error {
@@ -43,6 +65,10 @@ export interface BgpControllerOptions {
   readonly adoptionGraceMs?: number;
   /** The speaker's flush delay (default 20 ms). */
   readonly flushDelayMs?: number;
+  /** The namespace whose Secrets `password.secretKeyRef` names: the agent's own (default `twill-system`). */
+  readonly secretNamespace?: string;
+  /** How often the Secrets in use are read again to see a changed password (default 60 000 ms). */
+  readonly secretRecheckMs?: number;
   readonly metrics?: AgentMetrics;
   readonly logger?: AgentLogger;
 }
@@ -52,7 +78,7 @@ export interface BgpControllerStatus {
   readonly localAs: number | undefined;
   readonly routerId: string | undefined;
   readonly peers: readonly PeerStatus[];
-  /** BGPPeers that could not be used, and why. */
+  /** BGPPeers (or the mesh) that could not be used, or not all of, and why: a bad field, a password whose Secret could not be read. */
   readonly problems: readonly PeerProblem[];
   /** Prefixes this node originates (its blocks). */
   readonly originated: readonly string[];
@@ -95,7 +121,12 @@ interface SpeakerIdentity {
   readonly localAs: number;
   readonly routerId: string;
   readonly listenPort: number;
+  /** This node's route reflector CLUSTER_ID; absent when it reflects nothing. */
+  readonly clusterId: string | undefined;
 }
+
+/** The namespace of the agent's Secrets when the configuration names none. */
+export const DEFAULT_SECRET_NAMESPACE = 'twill-system';
 
 interface RunningSpeaker {
   readonly speaker: BgpSpeaker;
@@ -126,6 +157,7 @@ function toSpeakerPeer(plan: PeerPlan): SpeakerPeerConfig {
     ...(plan.md5Password === undefined ? {} : { md5Password: plan.md5Password }),
     ...(plan.passive === undefined ? {} : { passive: plan.passive }),
     ...(plan.ttlSecurity === undefined ? {} : { ttlSecurity: plan.ttlSecurity }),
+    ...(plan.routeReflectorClient === true ? { routeReflectorClient: true } : {}),
     importPolicy: FAMILY_ONLY[family],
     exportPolicy: FAMILY_ONLY[family],
     // Between nodes of one cluster a failed session should come back quickly: a restarted
@@ -140,7 +172,7 @@ function toSpeakerPeer(plan: PeerPlan): SpeakerPeerConfig {
 export class BgpController implements AgentController {
   readonly name = 'bgp';
   private readonly clock: SpeakerClock;
-  private readonly nodes = new Map<string, NodeInfo>();
+  private readonly nodes = new Map<string, BgpNode>();
   private readonly bgpPeers = new Map<string, StoredResource>();
   private readonly blocks = new Map<string, readonly string[]>();
   private configuration: StoredResource | undefined;
@@ -155,6 +187,10 @@ export class BgpController implements AgentController {
   private sweepPending = false;
   private cancelTick: (() => void) | undefined;
   private readonly reported = new Map<string, string>();
+  /** The Secret keys in use, as last read (by `name/key`). */
+  private secrets = new Map<string, { readonly ref: SecretKeyRef; readonly lookup: SecretLookup }>();
+  private secretsCheckedAt = 0;
+  private secretsChecking = false;
 
   constructor(private readonly options: BgpControllerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -275,12 +311,15 @@ export class BgpController implements AgentController {
       const name = e.resource.metadata.name;
       if (e.kind === NODE_KIND) {
         if (e.type === 'delete') this.nodes.delete(name);
-        else this.nodes.set(name, parseNode(e.resource));
+        else this.nodes.set(name, parseBgpNode(e.resource));
       } else if (e.kind === BGP_PEER_KIND) {
         if (e.type === 'delete') this.bgpPeers.delete(name);
         else this.bgpPeers.set(name, e.resource);
+        // A changed BGPPeer reads its Secret again (it may name another, or the user fixed it).
+        this.secrets.clear();
       } else if (e.kind === BGP_CONFIGURATION_KIND && name === 'default') {
         this.configuration = e.type === 'delete' ? undefined : e.resource;
+        this.secrets.clear();
       }
     }
   }
@@ -312,7 +351,7 @@ export class BgpController implements AgentController {
   }
 
   /** This node as the peers see it: configured addresses first, then its Node resource. */
-  private self(): NodeInfo {
+  private self(): BgpNode {
     const stored = this.nodes.get(this.options.nodeName);
     const ipv4 = addressOf(this.options.nodeAddresses?.ipv4) ?? stored?.ipv4;
     const ipv6 = addressOf(this.options.nodeAddresses?.ipv6) ?? stored?.ipv6;
@@ -322,8 +361,58 @@ export class BgpController implements AgentController {
       ...(ipv4 === undefined ? {} : { ipv4 }),
       ...(ipv6 === undefined ? {} : { ipv6 }),
       ...(asNumber === undefined ? {} : { asNumber }),
+      ...(stored?.routeReflectorClusterId === undefined ? {} : { routeReflectorClusterId: stored.routeReflectorClusterId }),
       labels: stored?.labels ?? {},
     };
+  }
+
+  /** One Secret key, read now; what went wrong in words. */
+  private async readSecret(ref: SecretKeyRef): Promise<SecretLookup> {
+    const { datastore } = this.options;
+    const namespace = this.options.secretNamespace ?? DEFAULT_SECRET_NAMESPACE;
+    const where = `Secret ${namespace}/${ref.name}`;
+    if (!datastore.readSecret) {
+      // Of the agent's datastores only the embedded SQLite one has no Secrets.
+      const which = `the embedded SQLite datastore${datastore.location === undefined ? '' : ` (${datastore.location})`}`;
+      return { problem: `${where} cannot be read: ${which} has no Secrets; give the password inline (password: "...") or run on the Kubernetes datastore` };
+    }
+    try {
+      const value = await datastore.readSecret(namespace, ref.name, ref.key);
+      if (value === undefined) return { problem: `${where} has no key ${JSON.stringify(ref.key)}, or does not exist` };
+      if (value === '') return { problem: `${where} key ${JSON.stringify(ref.key)} is empty` };
+      return { value };
+    } catch (error) {
+      return { problem: `could not read ${where}: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  }
+
+  /** Reads the Secret keys `refs` not read since the last change; forgets the ones no longer used. */
+  private async loadSecrets(refs: readonly SecretKeyRef[]): Promise<Map<string, SecretLookup>> {
+    const next = new Map<string, { readonly ref: SecretKeyRef; readonly lookup: SecretLookup }>();
+    for (const ref of refs) {
+      const key = secretRefKey(ref);
+      next.set(key, this.secrets.get(key) ?? { ref, lookup: await this.readSecret(ref) });
+    }
+    if (next.size > 0 && this.secrets.size === 0) this.secretsCheckedAt = this.clock.now();
+    this.secrets = next;
+    return new Map([...next].map(([key, { lookup }]) => [key, lookup]));
+  }
+
+  /** Reads the Secret keys in use again; reconciles when a password changed or became readable or unreadable. */
+  private async recheckSecrets(): Promise<void> {
+    const before = this.secrets;
+    let changed = false;
+    for (const [key, { ref, lookup }] of before) {
+      const fresh = await this.readSecret(ref);
+      if (JSON.stringify(fresh) === JSON.stringify(lookup)) continue;
+      changed = true;
+      // A reconcile in between may have replaced the map: only update what is still in use.
+      if (this.secrets.has(key)) this.secrets.set(key, { ref, lookup: fresh });
+    }
+    if (changed) {
+      this.options.logger?.info({}, 'a BGP password Secret changed; reconciling the sessions');
+      await this.reconcileFromWatch();
+    }
   }
 
   private reconcile(restarting: boolean): Promise<void> {
@@ -357,14 +446,28 @@ export class BgpController implements AgentController {
       localAs: self.asNumber ?? settings.asNumber,
       routerId: self.ipv4,
       listenPort: this.options.listenPort ?? settings.listenPort,
+      clusterId: self.routeReflectorClusterId,
     };
-    const { peers, problems } = planPeers({ self, settings, nodes: this.nodes, bgpPeers: [...this.bgpPeers.values()] });
-    for (const p of problems) if (!this.problems.some((q) => q.peer === p.peer && q.reason === p.reason)) this.options.logger?.warn({ bgpPeer: p.peer }, `BGPPeer not used: ${p.reason}`);
+    const planned = planPeers({ self, settings, nodes: this.nodes, bgpPeers: [...this.bgpPeers.values()] });
+    const lookups = await this.loadSecrets(secretRefsOf(planned.peers.values()));
+    const { peers, problems: secretProblems } = resolvePasswords(planned.peers, lookups);
+    const problems = [...planned.problems, ...secretProblems];
+    for (const p of problems) {
+      if (this.problems.some((q) => q.peer === p.peer && q.reason === p.reason)) continue;
+      this.options.logger?.warn({ bgpPeer: p.peer, ...(p.addresses === undefined ? {} : { addresses: p.addresses }) }, `BGP peering not used: ${p.reason}`);
+    }
     this.problems = problems;
 
     let running = this.running;
     const current = running?.identity;
-    if (!running || !current || current.localAs !== identity.localAs || current.routerId !== identity.routerId || current.listenPort !== identity.listenPort) {
+    if (
+      !running ||
+      !current ||
+      current.localAs !== identity.localAs ||
+      current.routerId !== identity.routerId ||
+      current.listenPort !== identity.listenPort ||
+      current.clusterId !== identity.clusterId
+    ) {
       running = await this.replaceSpeaker(identity, restarting || running !== undefined);
     }
     const { speaker } = running;
@@ -388,7 +491,7 @@ export class BgpController implements AgentController {
         continue;
       }
       running.peers.set(address, plan);
-      this.options.logger?.info({ peer: address, asn: plan.asn, source: plan.source, passive: plan.passive ?? false }, 'bgp peer added');
+      this.options.logger?.info({ peer: address, asn: plan.asn, source: plan.source, passive: plan.passive ?? false, routeReflectorClient: plan.routeReflectorClient ?? false }, 'bgp peer added');
     }
     const blocks = new Set(this.blocks.get(this.options.nodeName) ?? []);
     for (const prefix of running.originated) {
@@ -425,6 +528,7 @@ export class BgpController implements AgentController {
     const speaker = new BgpSpeaker({
       localAs: asn(identity.localAs),
       routerId: routerId(identity.routerId),
+      ...(identity.clusterId === undefined ? {} : { clusterId: routerId(identity.clusterId) }),
       fib: { apply: (batch) => (attached ? fib.apply(batch) : undefined) },
       transport: this.options.transport({ port: identity.listenPort }),
       clock: this.clock,
@@ -433,7 +537,7 @@ export class BgpController implements AgentController {
       ...(logger === undefined ? {} : { logger }),
     });
     await speaker.start();
-    logger?.info({ localAs: identity.localAs, routerId: identity.routerId, listenPort: identity.listenPort, restarting }, 'bgp speaker started');
+    logger?.info({ localAs: identity.localAs, routerId: identity.routerId, listenPort: identity.listenPort, clusterId: identity.clusterId, restarting }, 'bgp speaker started');
     const running: RunningSpeaker = {
       speaker,
       identity,
@@ -447,11 +551,12 @@ export class BgpController implements AgentController {
     return running;
   }
 
-  /** Publishes peer states to the metrics and sweeps adopted routes once the sessions have settled. */
+  /** Publishes peer states to the metrics, sweeps adopted routes once the sessions have settled, and re-reads the Secrets when due. */
   private tick(): void {
     if (this.stopped) return;
     this.reportPeers();
     this.maybeSweep();
+    this.maybeRecheckSecrets();
     this.cancelTick = this.clock.setTimer(METRICS_EVERY_MS, () => this.tick());
   }
 
@@ -469,6 +574,19 @@ export class BgpController implements AgentController {
       this.reported.delete(address);
       this.options.metrics?.setBgpPeerState(address, undefined);
     }
+  }
+
+  private maybeRecheckSecrets(): void {
+    if (this.secretsChecking || this.secrets.size === 0) return;
+    const now = this.clock.now();
+    if (now - this.secretsCheckedAt < (this.options.secretRecheckMs ?? 60_000)) return;
+    this.secretsCheckedAt = now;
+    this.secretsChecking = true;
+    this.recheckSecrets()
+      .catch((error: unknown) => this.options.logger?.error({ err: error }, 'could not reconcile after a BGP password Secret changed'))
+      .finally(() => {
+        this.secretsChecking = false;
+      });
   }
 
   private maybeSweep(): void {

@@ -24,10 +24,30 @@ export interface CalicoNodeSpec {
     readonly ipv6Address?: string;
     /** The node's own AS; the BGPConfiguration's when absent. */
     readonly asNumber?: number;
+    /**
+     * Makes the node a route reflector (RFC 4456) with this CLUSTER_ID, a dotted quad: its
+     * iBGP peers that are not reflectors of the same cluster are its clients, and it takes
+     * no part in the node-to-node mesh.
+     */
     readonly routeReflectorClusterID?: string;
   };
   readonly addresses?: readonly { readonly address: string; readonly type?: 'CalicoNodeIP' | 'InternalIP' | 'ExternalIP' }[];
 }
+
+/** A key of a Secret in the agent's own namespace (Kubernetes' SecretKeySelector, as Calico uses it). */
+export interface SecretKeyRef {
+  /** The Secret's name. */
+  readonly name: string;
+  /** The key in its `data`. */
+  readonly key: string;
+}
+
+/**
+ * A TCP MD5 password (RFC 2385): Calico's `{secretKeyRef}`, read through the datastore's
+ * Secrets when the session starts, or the password inline (twill's form for a datastore
+ * without Secrets).
+ */
+export type BgpPassword = string | { readonly secretKeyRef: SecretKeyRef };
 
 /** `spec` of a BGPPeer (`bgppeers.projectcalico.org`). */
 export interface BgpPeerSpec {
@@ -41,12 +61,17 @@ export interface BgpPeerSpec {
   readonly asNumber?: number;
   /** A Calico selector of Calico nodes to peer with (instead of `peerIP`), each with its own AS. */
   readonly peerSelector?: string;
+  /**
+   * `Auto` (the default): the nodes `peerSelector` picks peer back with the nodes this
+   * BGPPeer applies to, so one BGPPeer configures both ends; `Manual`: only this direction.
+   */
+  readonly reversePeering?: 'Auto' | 'Manual';
   readonly keepOriginalNextHop?: boolean;
   readonly sourceAddress?: 'UseNodeIP' | 'None';
   /** GTSM (RFC 5082): how many hops away the peer may be. */
   readonly ttlSecurity?: number;
-  /** The TCP MD5 password (RFC 2385), inline: the embedded datastore has no Secrets. */
-  readonly password?: string;
+  /** The TCP MD5 password (RFC 2385). */
+  readonly password?: BgpPassword;
   readonly maxRestartTime?: string;
   readonly numAllowedLocalASNumbers?: number;
   readonly filters?: readonly string[];
@@ -63,8 +88,8 @@ export interface BgpConfigurationSpec {
   readonly serviceExternalIPs?: readonly { readonly cidr: string }[];
   readonly serviceLoadBalancerIPs?: readonly { readonly cidr: string }[];
   readonly bindMode?: 'None' | 'NodeIP';
-  /** The mesh sessions' TCP MD5 password, inline. */
-  readonly nodeMeshPassword?: string;
+  /** The mesh sessions' TCP MD5 password. */
+  readonly nodeMeshPassword?: BgpPassword;
   readonly nodeMeshMaxRestartTime?: string;
   readonly ignoredInterfaces?: readonly string[];
 }

@@ -66,16 +66,35 @@ function duration(reader: FieldReader, parent: Record<string, unknown>, key: str
   }
 }
 
-// `password`: Calico reads it from a Secret (`secretKeyRef`); the agent has no Secrets, so
-// it takes the password inline as a string.
+// A Secret's key: what Kubernetes accepts as a Secret or ConfigMap key (at most 253 of
+// letters, digits, '-', '_' and '.', and not "." nor "..").
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+// `password`: Calico's `{secretKeyRef: {name, key}}`, a key of a Secret in the agent's own
+// namespace, read by the BGP controller when it starts the session (a datastore without
+// Secrets leaves that session down and says why); or the password inline as a string,
+// twill's form for the embedded datastore.
 function password(reader: FieldReader, parent: Record<string, unknown>, key: string, path: string): void {
   const value = parent[key];
   if (value === undefined || typeof value === 'string') return;
-  if (typeof value === 'object' && value !== null && 'secretKeyRef' in value) {
-    reader.fail(fieldPath(fieldPath(path, key), 'secretKeyRef'), 'Secrets are not supported by the embedded datastore: give the password inline as a string');
+  const where = fieldPath(path, key);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    reader.fail(where, `must be a string or {secretKeyRef: {name, key}}, not ${describeValue(value)}`);
     return;
   }
-  reader.fail(fieldPath(path, key), `must be a string, not ${describeValue(value)}`);
+  const body = value as Record<string, unknown>;
+  reader.knownFields(body, ['secretKeyRef'], where);
+  const refPath = fieldPath(where, 'secretKeyRef');
+  const ref = body['secretKeyRef'] === undefined ? reader.fail(refPath, 'required (the Secret and key that hold the password)') : reader.object(body['secretKeyRef'], refPath);
+  if (ref === undefined) return;
+  reader.knownFields(ref, ['name', 'key'], refPath);
+  const name = ref['name'] === undefined ? reader.fail(fieldPath(refPath, 'name'), 'required (the Secret\'s name)') : reader.string(ref['name'], fieldPath(refPath, 'name'));
+  const nameProblem = name === undefined ? undefined : dnsSubdomainProblem(name);
+  if (nameProblem !== undefined) reader.fail(fieldPath(refPath, 'name'), nameProblem);
+  const secretKey = ref['key'] === undefined ? reader.fail(fieldPath(refPath, 'key'), 'required (the key in the Secret\'s data)') : reader.string(ref['key'], fieldPath(refPath, 'key'));
+  if (secretKey !== undefined && (secretKey.length > 253 || !SECRET_KEY.test(secretKey) || secretKey === '.' || secretKey === '..')) {
+    reader.fail(fieldPath(refPath, 'key'), `${JSON.stringify(secretKey)} is not a Secret key (letters, digits, '-', '_' and '.', at most 253)`);
+  }
 }
 
 /** Checks a Calico Node: `spec.bgp` (addresses, AS number), `spec.addresses`, `spec.orchRefs`. */
@@ -137,7 +156,7 @@ export function checkBgpPeer(reader: FieldReader, doc: Record<string, unknown>):
   if (spec === undefined) return;
   reader.knownFields(
     spec,
-    ['node', 'peerIP', 'asNumber', 'nodeSelector', 'peerSelector', 'keepOriginalNextHop', 'sourceAddress', 'ttlSecurity', 'password', 'maxRestartTime', 'numAllowedLocalASNumbers', 'filters', 'reachableBy'],
+    ['node', 'peerIP', 'asNumber', 'nodeSelector', 'peerSelector', 'reversePeering', 'keepOriginalNextHop', 'sourceAddress', 'ttlSecurity', 'password', 'maxRestartTime', 'numAllowedLocalASNumbers', 'filters', 'reachableBy'],
     'spec',
   );
   const node = reader.optionalString(spec, 'node', 'spec');
@@ -147,6 +166,8 @@ export function checkBgpPeer(reader: FieldReader, doc: Record<string, unknown>):
   asNumber(reader, spec, 'spec');
   const nodeSelector = selector(reader, spec, 'nodeSelector', 'spec');
   const peerSelector = selector(reader, spec, 'peerSelector', 'spec');
+  // Auto (Calico's default): a node a peerSelector picks peers back with the nodes the BGPPeer applies to.
+  reader.optionalChoice(spec, 'reversePeering', 'spec', ['Auto', 'Manual']);
   reader.optionalBoolean(spec, 'keepOriginalNextHop', 'spec');
   reader.optionalChoice(spec, 'sourceAddress', 'spec', ['UseNodeIP', 'None']);
   reader.optionalInteger(spec, 'ttlSecurity', 'spec', 0, 255);

@@ -108,11 +108,16 @@ describe('planPeers', () => {
     expect(summary(planPeers(input('n2', peers)))).toContain('fd00::fe as 65101 port 1790 from fd00::2 (bgppeer/only-n2)');
   });
 
-  it('peers with the nodes a peerSelector picks (route reflectors), never with itself', () => {
+  it('peers with the nodes a peerSelector picks, and they peer back (Calico\'s automatic reverse peering); never with itself', () => {
     const peers = [bgpPeer('to-rr', { nodeSelector: '!has(route-reflector)', peerSelector: 'has(route-reflector)' })];
     const config: AgentResource = { apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { nodeToNodeMeshEnabled: false } };
+    // Both ends have the session: of each pair the lower address connects, as in the mesh.
     expect(summary(planPeers(input('n1', peers, config)))).toEqual(['10.0.0.3 as 65003 from 10.0.0.1 (bgppeer/to-rr)']);
-    expect(summary(planPeers(input('n3', peers, config)))).toEqual([]);
+    expect(summary(planPeers(input('n3', peers, config)))).toEqual(['10.0.0.1 as 64512 from 10.0.0.3 passive (bgppeer/to-rr)', '10.0.0.2 as 64512 from 10.0.0.3 passive (bgppeer/to-rr)']);
+    // reversePeering: Manual: only the nodes the BGPPeer applies to have the session, and they connect.
+    const manual = [bgpPeer('to-rr', { nodeSelector: '!has(route-reflector)', peerSelector: 'has(route-reflector)', reversePeering: 'Manual' })];
+    expect(summary(planPeers(input('n3', manual, config)))).toEqual([]);
+    expect(summary(planPeers(input('n2', manual, config)))).toEqual(['10.0.0.3 as 65003 from 10.0.0.2 (bgppeer/to-rr)']);
     const self = [bgpPeer('loop', { peerIP: '10.0.0.1', asNumber: 65000 })];
     expect(summary(planPeers(input('n1', self, config)))).toEqual([]);
   });
@@ -122,17 +127,13 @@ describe('planPeers', () => {
       bgpPeer('bad-ip', { peerIP: 'router.example', asNumber: 65000 }),
       bgpPeer('no-as', { peerIP: '10.0.0.250' }),
       bgpPeer('bad-selector', { nodeSelector: 'rack ==' }),
-      bgpPeer('secret', { peerIP: '10.0.0.251', asNumber: 65000, password: { secretKeyRef: { name: 's', key: 'k' } } }),
       bgpPeer('good', { peerIP: '10.0.0.254', asNumber: 65100 }),
     ];
     const plan = planPeers(input('n1', peers));
     expect(summary(plan)).toContain('10.0.0.254 as 65100 from 10.0.0.1 (bgppeer/good)');
-    expect(plan.problems.map((p) => p.peer)).toEqual(['bad-ip', 'bad-selector', 'no-as', 'secret']);
+    expect(plan.problems.map((p) => p.peer)).toEqual(['bad-ip', 'bad-selector', 'no-as']);
     expect(plan.problems[0]?.reason).toBe('spec.peerIP "router.example" is not an address (10.0.0.5, 10.0.0.5:1790, [fd00::5]:1790)');
     expect(plan.problems[1]?.reason).toMatch(/^spec\.nodeSelector: /);
     expect(plan.problems[2]?.reason).toBe('spec.asNumber is required with spec.peerIP');
-    expect(plan.problems[3]?.reason).toBe(
-      'spec.password: only an inline string is supported (password: "..."); secretKeyRef needs Kubernetes Secrets, which the embedded datastore does not have',
-    );
   });
 });
