@@ -85,7 +85,9 @@ export class StoreChangeWatch {
     }
     let ended = false;
     const path = `/apis/${TWILL_GROUP}/${TWILL_VERSION}/${kind.plural}`;
-    const controller = await this.#watch.watch(
+    // Declared first: Watch.watch calls `done` before it returns when the request fails.
+    let controller: AbortController | undefined;
+    controller = await this.#watch.watch(
       path,
       { resourceVersion: state.resourceVersion, allowWatchBookmarks: true },
       (type: string, object: { metadata?: { resourceVersion?: string }; code?: number }) => {
