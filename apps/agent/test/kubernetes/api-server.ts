@@ -110,6 +110,7 @@ export async function startKubernetesTestServer(options: StartKubernetesTestServ
     kubeConfig() {
       const kc = new k8s.KubeConfig();
       kc.loadFromOptions({
+        // client-node refuses a plain-http server unless TLS verification is marked skipped.
         clusters: [{ name: contextName, server: url, skipTLSVerify: true }],
         users: [{ name: contextName }],
         contexts: [{ name: contextName, cluster: contextName, user: contextName }],
@@ -121,7 +122,8 @@ export async function startKubernetesTestServer(options: StartKubernetesTestServ
       return toYaml({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: contextName, cluster: { server: url } }],
+        // client-node refuses a plain-http server unless TLS verification is marked skipped.
+        clusters: [{ name: contextName, cluster: { server: url, 'insecure-skip-tls-verify': true } }],
         users: [{ name: contextName, user: {} }],
         contexts: [{ name: contextName, context: { cluster: contextName, user: contextName } }],
         'current-context': contextName,

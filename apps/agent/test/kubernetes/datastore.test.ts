@@ -1,6 +1,11 @@
+import { createServer } from 'node:http';
+import { type AddressInfo } from 'node:net';
+
+import * as k8s from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { RESOURCE_ERROR_CODE, ResourceConflictError, ResourceDatastoreError, ResourceValidationError } from '../../src/agent/datastore/errors.js';
+import { nodeResource } from '../../src/agent/controllers/nodes.js';
 import { openKubernetesDatastore, type KubernetesDatastore } from '../../src/agent/kubernetes/sys/datastore.js';
 import { calicoCrds } from '../../src/agent/manifests/calico-crds.js';
 import { ciliumCrds } from '../../src/agent/manifests/cilium-crds.js';
@@ -221,4 +226,292 @@ function kindOf(document: AgentResource): string {
     IPPool: 'ippools',
   };
   return `${plurals[document.kind]}.${group}`;
+}
+
+describe('the Kubernetes datastore: watches', () => {
+  it('gives the current objects of every kind asked as one first batch, then the changes in order', async () => {
+    const api = await cluster();
+    const ds = await open(api);
+    await ds.apply(namespace('shop'));
+    await ds.apply(netpol('a', 'shop', 'a'));
+    const batches = new Batches<ResourceEvent>();
+    const watch = await ds.watch(['netpol', 'namespaces'], batches.handler);
+    closers.push(() => watch.close());
+    const first = await batches.nth(1);
+    expect(names(first).filter((n) => !n.includes(' /kube-') && !n.includes(' /default'))).toEqual(['upsert networkpolicies.networking.k8s.io shop/a', 'upsert namespaces /shop']);
+    await ds.apply(netpol('b', 'shop', 'b'));
+    await ds.apply(netpol('a', 'shop', 'a2'));
+    await ds.delete('netpol', 'a', 'shop');
+    const changes = (await batches.until((events) => events.length >= first.length + 3)).slice(first.length);
+    expect(names(changes)).toEqual(['upsert networkpolicies.networking.k8s.io shop/b', 'upsert networkpolicies.networking.k8s.io shop/a', 'delete networkpolicies.networking.k8s.io shop/a']);
+    expect(changes[1]?.resource['spec']).toMatchObject({ podSelector: { matchLabels: { app: 'a2' } } });
+  });
+
+  it('calls the handler one batch at a time, and gives a failed batch again', async () => {
+    const api = await cluster();
+    const ds = await open(api);
+    await ds.apply(namespace('shop'));
+    const seen: string[][] = [];
+    let running = 0;
+    let overlapped = false;
+    let failOnce = true;
+    const watch = await ds.watch(['netpol'], async (events) => {
+      running += 1;
+      if (running > 1) overlapped = true;
+      await new Promise((resolve) => setImmediate(resolve));
+      running -= 1;
+      if (events.length > 0 && failOnce) {
+        failOnce = false;
+        throw new Error('handler failed');
+      }
+      seen.push(events.map((e) => e.resource.metadata.name));
+    });
+    closers.push(() => watch.close());
+    for (const name of ['a', 'b', 'c']) await api.create({ ...netpol(name, 'shop', name) });
+    await expect.poll(() => seen.flat().filter((n) => n !== '').sort()).toEqual(['a', 'b', 'c']);
+    expect(overlapped).toBe(false);
+  });
+
+  it('recovers a watch dropped mid-stream from the last resourceVersion: nothing lost, nothing twice, no new list', async () => {
+    const api = await cluster();
+    const ds = await open(api);
+    await ds.apply(namespace('shop'));
+    const batches = new Batches<ResourceEvent>();
+    const watch = await ds.watch(['netpol'], batches.handler);
+    closers.push(() => watch.close());
+    const lists = (): number => api.requests.filter((r) => r.verb === 'list' && r.resource === 'networkpolicies').length;
+    const listsBefore = lists();
+    for (let i = 0; i < 10; i++) {
+      if (i === 5) api.dropWatches();
+      await api.create(netpol(`p${i}`, 'shop', `p${i}`));
+    }
+    await api.remove('networking.k8s.io/v1', 'NetworkPolicy', 'p2', 'shop');
+    const all = await batches.until((events) => names(events).includes('delete networkpolicies.networking.k8s.io shop/p2') && events.filter((e) => e.type === 'upsert').length >= 10);
+    expect(names(all).filter((n) => n.startsWith('upsert')).sort()).toEqual([...Array(10).keys()].map((i) => `upsert networkpolicies.networking.k8s.io shop/p${i}`).sort());
+    expect(names(all).filter((n) => n.startsWith('delete'))).toEqual(['delete networkpolicies.networking.k8s.io shop/p2']);
+    expect(lists()).toBe(listsBefore);
+  });
+
+  it('lists again after 410 Gone (compacted history) and turns what changed in the gap into events, once', async () => {
+    const api = await cluster();
+    const ds = await open(api);
+    await ds.apply(namespace('shop'));
+    for (const name of ['a', 'b', 'c']) await ds.apply(netpol(name, 'shop', name));
+    const batches = new Batches<ResourceEvent>();
+    const watch = await ds.watch(['netpol'], batches.handler);
+    closers.push(() => watch.close());
+    const first = await batches.nth(1);
+    const lists = (): number => api.requests.filter((r) => r.verb === 'list' && r.resource === 'networkpolicies').length;
+    const listsBefore = lists();
+    // While no watch is open: b deleted, c changed, d created, and the history forgotten.
+    api.dropWatches();
+    await api.remove('networking.k8s.io/v1', 'NetworkPolicy', 'b', 'shop');
+    const c = api.read('networking.k8s.io/v1', 'NetworkPolicy', 'c', 'shop');
+    await api.update({ ...c, spec: { podSelector: { matchLabels: { app: 'c2' } }, policyTypes: ['Ingress'] } });
+    await api.create(netpol('d', 'shop', 'd'));
+    api.compact();
+    await expect.poll(lists).toBe(listsBefore + 1);
+    await ds.apply(netpol('e', 'shop', 'e'));
+    const changes = (await batches.until((events) => names(events).includes('upsert networkpolicies.networking.k8s.io shop/e'))).slice(first.length);
+    expect(names(changes).sort()).toEqual([
+      'delete networkpolicies.networking.k8s.io shop/b',
+      'upsert networkpolicies.networking.k8s.io shop/c',
+      'upsert networkpolicies.networking.k8s.io shop/d',
+      'upsert networkpolicies.networking.k8s.io shop/e',
+    ]);
+    expect((await ds.list('netpol', 'shop')).map((r) => r.metadata.name)).toEqual(['a', 'c', 'd', 'e']);
+  });
+});
+
+describe('the Kubernetes datastore: CRDs', () => {
+  it('starts without Calico and Cilium, and reads a policy kind once its CRD is installed', async () => {
+    const api = await cluster();
+    const ds = await open(api);
+    const batches = new Batches<ResourceEvent>();
+    const watch = await ds.watch(['globalnetworkpolicies.projectcalico.org'], batches.handler);
+    closers.push(() => watch.close());
+    expect(await batches.nth(1)).toEqual([]);
+    expect(await ds.list('gnp')).toEqual([]);
+    const refused = await ds.apply(calico('GlobalNetworkPolicy', 'deny', { selector: 'all()', ingress: [{ action: 'Deny' }] })).catch((e: unknown) => e);
+    expect((refused as ResourceDatastoreError).code).toBe(RESOURCE_ERROR_CODE.UNAVAILABLE);
+    expect((refused as Error).message).toBe('apply globalnetworkpolicies.projectcalico.org deny: its CustomResourceDefinition (globalnetworkpolicies.crd.projectcalico.org) is not installed');
+
+    for (const crd of calicoCrds()) await api.create(crd);
+    await api.create({ apiVersion: 'crd.projectcalico.org/v1', kind: 'GlobalNetworkPolicy', metadata: { name: 'deny' }, spec: { selector: 'all()', ingress: [{ action: 'Deny' }] } });
+    const [added] = await batches.until((events) => events.length > 0);
+    expect(added).toMatchObject({ type: 'upsert', kind: 'globalnetworkpolicies.projectcalico.org', resource: { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicy', metadata: { name: 'deny' } } });
+    expect((await ds.apply(calico('GlobalNetworkPolicy', 'allow', { selector: 'all()', ingress: [{ action: 'Allow' }] }))).action).toBe('created');
+
+    // The CRD removed: its objects leave the datastore.
+    await api.remove('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'globalnetworkpolicies.crd.projectcalico.org');
+    const all = await batches.until((events) => events.filter((e) => e.type === 'delete').length >= 2);
+    expect(names(all.filter((e) => e.type === 'delete')).sort()).toEqual(['delete globalnetworkpolicies.projectcalico.org /allow', 'delete globalnetworkpolicies.projectcalico.org /deny']);
+    expect(await ds.list('gnp')).toEqual([]);
+  });
+
+  it("shows Twill's IPPool over Calico's of the same name, Calico's again when Twill's goes, and writes to twill.io", async () => {
+    const api = await cluster({ calico: true });
+    await api.create({ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: { name: 'pool-a' }, spec: { cidr: '10.1.0.0/16' } });
+    await api.create({ apiVersion: 'crd.projectcalico.org/v1', kind: 'IPPool', metadata: { name: 'pool-c' }, spec: { cidr: '10.3.0.0/16' } });
+    await api.create({ apiVersion: 'twill.io/v1alpha1', kind: 'IPPool', metadata: { name: 'pool-a' }, spec: { cidr: '10.2.0.0/16' } });
+    const ds = await open(api);
+    const cidrs = async (): Promise<string[]> => (await ds.list('ippools')).map((r) => `${r.metadata.name} ${(r['spec'] as { cidr: string }).cidr}`);
+    expect(await cidrs()).toEqual(['pool-a 10.2.0.0/16', 'pool-c 10.3.0.0/16']);
+    const batches = new Batches<ResourceEvent>();
+    const watch = await ds.watch(['ippools'], batches.handler);
+    closers.push(() => watch.close());
+    await batches.nth(1);
+    await api.remove('twill.io/v1alpha1', 'IPPool', 'pool-a');
+    const [revealed] = (await batches.until((events) => events.length > 2)).slice(2);
+    expect(revealed).toMatchObject({ type: 'upsert', resource: { metadata: { name: 'pool-a' }, spec: { cidr: '10.1.0.0/16' } } });
+    expect(await cidrs()).toEqual(['pool-a 10.1.0.0/16', 'pool-c 10.3.0.0/16']);
+    await ds.apply(calico('IPPool', 'pool-b', { cidr: '10.4.0.0/16' }));
+    expect(api.read('twill.io/v1alpha1', 'IPPool', 'pool-b')?.['spec']).toEqual({ cidr: '10.4.0.0/16' });
+    expect(api.read('crd.projectcalico.org/v1', 'IPPool', 'pool-b')).toBeUndefined();
+  });
+});
+
+const coreNode = {
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: {
+    name: 'node-a',
+    labels: { 'kubernetes.io/hostname': 'node-a', 'route-reflector': 'true' },
+    annotations: { 'projectcalico.org/IPv4Address': '10.0.0.1/24', 'projectcalico.org/ASNumber': '64512', 'node.alpha.kubernetes.io/ttl': '0' },
+  },
+  status: { addresses: [{ type: 'InternalIP', address: '10.0.0.1' }, { type: 'Hostname', address: 'node-a' }] },
+};
+
+describe('the Kubernetes datastore: Nodes', () => {
+  it("shows a core Node as Calico's Node: BGP fields from its annotations, addresses from its status", async () => {
+    const api = await cluster();
+    await api.create(coreNode);
+    const ds = await open(api);
+    expect(await ds.get('nodes.projectcalico.org', 'node-a')).toMatchObject({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Node',
+      metadata: { name: 'node-a', labels: { 'kubernetes.io/hostname': 'node-a', 'route-reflector': 'true' }, annotations: { 'node.alpha.kubernetes.io/ttl': '0' } },
+      spec: { bgp: { ipv4Address: '10.0.0.1/24', asNumber: 64512 }, addresses: [{ address: '10.0.0.1', type: 'InternalIP' }], orchRefs: [{ nodeName: 'node-a', orchestrator: 'k8s' }] },
+    });
+  });
+
+  it("writes a Calico Node's BGP fields as its Node's annotations with a merge patch, and leaves kubelet's alone", async () => {
+    const api = await cluster();
+    await api.create(coreNode);
+    const ds = await open(api);
+    const node = calico('Node', 'node-a', { bgp: { ipv4Address: '10.0.0.1/24', ipv6Address: 'fd00::1/64', routeReflectorClusterID: '244.0.0.1' } });
+    const applied = await ds.apply(node);
+    expect(applied.action).toBe('configured');
+    expect(applied.resource['spec']).toMatchObject({ bgp: { ipv4Address: '10.0.0.1/24', ipv6Address: 'fd00::1/64', routeReflectorClusterID: '244.0.0.1' } });
+    expect(api.read('v1', 'Node', 'node-a')?.metadata.annotations).toEqual({
+      'projectcalico.org/IPv4Address': '10.0.0.1/24',
+      'projectcalico.org/IPv6Address': 'fd00::1/64',
+      'projectcalico.org/RouteReflectorClusterID': '244.0.0.1',
+      'node.alpha.kubernetes.io/ttl': '0',
+    });
+    expect(api.read('v1', 'Node', 'node-a')?.metadata.labels).toEqual(coreNode.metadata.labels);
+    expect(api.requests.filter((r) => r.resource === 'nodes' && r.verb !== 'get' && r.verb !== 'list' && r.verb !== 'watch').map((r) => r.verb)).toEqual(['patch']);
+    expect((await ds.apply(node)).action).toBe('unchanged');
+    expect((await ds.get('nodes.projectcalico.org', 'node-a'))?.['spec']).toMatchObject({ bgp: { ipv6Address: 'fd00::1/64' } });
+  });
+
+  it('refuses a Calico Node whose Node does not exist, naming it', async () => {
+    const api = await cluster();
+    const ds = await open(api);
+    const error = await ds.apply(calico('Node', 'ghost', { bgp: { ipv4Address: '10.0.0.9/24' } })).catch((e: unknown) => e);
+    expect((error as ResourceDatastoreError).code).toBe(RESOURCE_ERROR_CODE.REJECTED);
+    expect((error as Error).message).toBe(
+      'apply nodes.projectcalico.org ghost: there is no Node "ghost" in the cluster (Nodes are registered by kubelet; a Calico Node is written on its Node\'s annotations)',
+    );
+  });
+
+  it("takes the node controller's Node resource as it is (it re-applies what it read)", async () => {
+    const api = await cluster();
+    await api.create(coreNode);
+    const ds = await open(api);
+    const current = await ds.get('nodes.projectcalico.org', 'node-a');
+    expect((await ds.apply(nodeResource({ nodeName: 'node-a', addresses: { ipv4: '10.0.0.1/24' } }, current))).action).toBe('unchanged');
+    expect((await ds.apply(nodeResource({ nodeName: 'node-a', addresses: { ipv4: '10.0.0.2/24' } }, current))).action).toBe('configured');
+    expect(api.read('v1', 'Node', 'node-a')?.metadata.annotations?.['projectcalico.org/IPv4Address']).toBe('10.0.0.2/24');
+  });
+});
+
+describe('the Kubernetes datastore: Secrets and annotations', () => {
+  it('reads one key of a Secret, decoded; undefined for a missing Secret or key', async () => {
+    const api = await cluster();
+    await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'twill-system' } });
+    await api.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bgp', namespace: 'twill-system' }, data: { password: Buffer.from('s3cret pass').toString('base64') } });
+    const ds = await open(api);
+    expect(ds.namespace).toBe('twill-system');
+    expect(await ds.readSecret('twill-system', 'bgp', 'password')).toBe('s3cret pass');
+    expect(await ds.readSecret('twill-system', 'bgp', 'other')).toBeUndefined();
+    expect(await ds.readSecret('twill-system', 'nope', 'password')).toBeUndefined();
+  });
+
+  it("merges annotations into a Pod (null removes one) and sees them; false for a Pod that does not exist", async () => {
+    const api = await cluster();
+    await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+    await api.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', annotations: { keep: 'me' } }, spec: { containers: [{ name: 'app', image: 'nginx' }] } });
+    const ds = await open(api);
+    expect(await ds.annotate('pods', 'web-1', 'shop', { 'cni.projectcalico.org/podIP': '10.244.1.5/32', 'cni.projectcalico.org/containerID': 'abc' })).toBe(true);
+    expect(api.read('v1', 'Pod', 'web-1', 'shop')?.metadata.annotations).toEqual({ keep: 'me', 'cni.projectcalico.org/podIP': '10.244.1.5/32', 'cni.projectcalico.org/containerID': 'abc' });
+    expect((await ds.get('pods', 'web-1', 'shop'))?.metadata.annotations?.['cni.projectcalico.org/podIP']).toBe('10.244.1.5/32');
+    expect(await ds.annotate('pods', 'web-1', 'shop', { 'cni.projectcalico.org/containerID': null })).toBe(true);
+    expect(api.read('v1', 'Pod', 'web-1', 'shop')?.metadata.annotations).toEqual({ keep: 'me', 'cni.projectcalico.org/podIP': '10.244.1.5/32' });
+    expect(await ds.annotate('pods', 'web-2', 'shop', { a: 'b' })).toBe(false);
+    expect(api.requests.filter((r) => r.resource === 'pods' && r.verb === 'patch').length).toBe(3);
+  });
+});
+
+describe('the Kubernetes datastore: API failures', () => {
+  it('fails to open with forbidden, naming the verb and resource, when RBAC refuses', async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        reason: 'Forbidden',
+        code: 403,
+        message: 'customresourcedefinitions.apiextensions.k8s.io is forbidden: User "system:serviceaccount:twill-system:twill-agent" cannot list resource "customresourcedefinitions" in API group "apiextensions.k8s.io" at the cluster scope',
+      }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const error = await openKubernetesDatastore({ kubeConfig: kubeConfigFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`) }).catch((e: unknown) => e);
+    expect((error as ResourceDatastoreError).code).toBe(RESOURCE_ERROR_CODE.FORBIDDEN);
+    expect((error as Error).message).toBe(
+      'list customresourcedefinitions.apiextensions.k8s.io: the API server refused: Forbidden (HTTP 403): customresourcedefinitions.apiextensions.k8s.io is forbidden: User "system:serviceaccount:twill-system:twill-agent" cannot list resource "customresourcedefinitions" in API group "apiextensions.k8s.io" at the cluster scope',
+    );
+  });
+
+  it('fails to open with unavailable, naming the URL, when the API server cannot be reached', async () => {
+    const api = await startKubernetesTestServer();
+    const url = api.url;
+    await api.close();
+    const error = await openKubernetesDatastore({ kubeConfig: kubeConfigFor(url) }).catch((e: unknown) => e);
+    expect((error as ResourceDatastoreError).code).toBe(RESOURCE_ERROR_CODE.UNAVAILABLE);
+    expect((error as Error).message).toContain(`list customresourcedefinitions.apiextensions.k8s.io: cannot reach the API server at ${url}`);
+  });
+
+  it("gives the API's field errors as a ResourceValidationError", async () => {
+    const api = await cluster({ calico: true });
+    const ds = await open(api);
+    // Valid for the policy engine, refused by the API server: not a DNS-1123 subdomain.
+    const error = await ds.apply(calico('GlobalNetworkPolicy', 'Deny_All', { selector: 'all()', ingress: [{ action: 'Deny' }] })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ResourceValidationError);
+    expect((error as ResourceValidationError).path).toBe('metadata.name');
+    expect((error as Error).message).toMatch(/^GlobalNetworkPolicy Deny_All: metadata\.name: /);
+  });
+});
+
+function kubeConfigFor(server: string): k8s.KubeConfig {
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'c', server, skipTLSVerify: true }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kubeConfig;
 }
