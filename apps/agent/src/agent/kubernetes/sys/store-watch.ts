@@ -85,9 +85,10 @@ export class StoreChangeWatch {
     }
     let ended = false;
     const path = `/apis/${TWILL_GROUP}/${TWILL_VERSION}/${kind.plural}`;
-    // Declared first: Watch.watch calls `done` before it returns when the request fails.
-    let controller: AbortController | undefined;
-    controller = await this.#watch.watch(
+    // `done` may run before Watch.watch returns (when the request fails), so it must not
+    // refer to the controller returned: a watch calls it once, and only then does the next
+    // watch of the kind start.
+    const controller = await this.#watch.watch(
       path,
       { resourceVersion: state.resourceVersion, allowWatchBookmarks: true },
       (type: string, object: { metadata?: { resourceVersion?: string }; code?: number }) => {
@@ -103,7 +104,7 @@ export class StoreChangeWatch {
       },
       (error: unknown) => {
         ended = true;
-        if (state.controller === controller) state.controller = undefined;
+        state.controller = undefined;
         state.running = false;
         // Events may have been missed until the watch runs again.
         this.#counter++;
