@@ -37,16 +37,33 @@ export interface DatastorePodDirectoryOptions {
   /** Needs `annotate` (the Kubernetes datastore); without it Pods are only looked up. */
   readonly datastore: Pick<ResourceDatastore, 'get' | 'annotate'>;
   readonly logger: AgentLogger;
+  /**
+   * How long a Pod not found is looked for again before ADD fails (default 5,000 ms): the
+   * Kubernetes datastore reads from watch caches, which may not have seen a Pod created
+   * just before kubelet asked for its sandbox.
+   */
+  readonly missGraceMs?: number;
+  /** The clock (ms) and the wait between looks (default Date.now and a 100 ms timer); tests give fake ones. */
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+const LOOK_AGAIN_MS = 100;
 
 /** {@link PodDirectory} over the agent's datastore (`pods` kind, `annotate`). */
 export class DatastorePodDirectory implements PodDirectory {
   readonly #datastore: Pick<ResourceDatastore, 'get' | 'annotate'>;
   readonly #logger: AgentLogger;
+  readonly #missGraceMs: number;
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
 
   constructor(options: DatastorePodDirectoryOptions) {
     this.#datastore = options.datastore;
     this.#logger = options.logger;
+    this.#missGraceMs = options.missGraceMs ?? 5_000;
+    this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
   /**
@@ -54,13 +71,18 @@ export class DatastorePodDirectory implements PodDirectory {
    * code 11 (try again later) when it cannot be read.
    */
   async require(namespace: string, pod: string): Promise<void> {
-    let found: unknown;
-    try {
-      found = await this.#datastore.get('pods', pod, namespace);
-    } catch (error) {
-      throw new TwillPluginError(CNI_ERROR.TRY_AGAIN_LATER, `twill: pod ${namespace}/${pod} could not be read from the datastore`, errorText(error), { cause: error });
+    const deadline = this.#now() + this.#missGraceMs;
+    for (;;) {
+      let found: unknown;
+      try {
+        found = await this.#datastore.get('pods', pod, namespace);
+      } catch (error) {
+        throw new TwillPluginError(CNI_ERROR.TRY_AGAIN_LATER, `twill: pod ${namespace}/${pod} could not be read from the datastore`, errorText(error), { cause: error });
+      }
+      if (found !== undefined) return;
+      if (this.#now() >= deadline) throw new PodNotFoundError(namespace, pod);
+      await this.#sleep(LOOK_AGAIN_MS);
     }
-    if (found === undefined) throw new PodNotFoundError(namespace, pod);
   }
 
   async added(record: EndpointRecord): Promise<void> {

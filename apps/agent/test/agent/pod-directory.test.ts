@@ -61,12 +61,32 @@ describe('DatastorePodDirectory', () => {
 
   const annotations = async (): Promise<Readonly<Record<string, string>> | undefined> => (await datastore.get('pods', 'web-0', 'shop'))?.metadata.annotations;
 
-  it('finds an existing Pod and refuses a missing one with PodNotFoundError naming it', async () => {
-    const directory = new DatastorePodDirectory({ datastore: pods, logger });
+  // A fake clock that the directory's waits move forward.
+  const fakeTime = () => {
+    let now = 0;
+    const waits: number[] = [];
+    return { waits, now: () => now, sleep: async (ms: number) => void (waits.push(ms), (now += ms)) };
+  };
+
+  it('finds an existing Pod and refuses one still missing after the grace time with PodNotFoundError naming it', async () => {
+    const time = fakeTime();
+    const directory = new DatastorePodDirectory({ datastore: pods, logger, missGraceMs: 1_000, now: time.now, sleep: time.sleep });
     await expect(directory.require('shop', 'web-0')).resolves.toBeUndefined();
+    expect(time.waits).toEqual([]);
     const error = await directory.require('shop', 'web-1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PodNotFoundError);
     expect(error).toMatchObject({ code: 123, msg: 'twill: pod shop/web-1 does not exist in the Kubernetes API' });
+    expect(time.waits).toEqual(Array.from({ length: 10 }, () => 100));
+  });
+
+  it('looks again for a Pod its datastore has not seen yet (a watch cache behind the API server)', async () => {
+    const time = fakeTime();
+    let looks = 0;
+    const lagging: Pick<ResourceDatastore, 'get'> = {
+      get: async (kind, name, namespace) => ((looks += 1) < 4 ? undefined : datastore.get(kind, name, namespace)),
+    };
+    await new DatastorePodDirectory({ datastore: lagging, logger, now: time.now, sleep: time.sleep }).require('shop', 'web-0');
+    expect({ looks, waits: time.waits }).toEqual({ looks: 4, waits: [100, 100, 100] });
   });
 
   it('says the datastore could not be read with code 11 (try again later)', async () => {
