@@ -4,7 +4,8 @@
 // node is a scratch namespace on one bridge (a fourth namespace), each controller has
 // its own real speaker and kernel table, and all three open one SQLite datastore file as
 // a lab's agents do. B and C have no session with each other: B's block reaches C's
-// kernel through A with B as next hop, and goes when A stops reflecting or stops.
+// kernel through A with B as next hop, and goes when A stops reflecting or stops. A node
+// in another AS has eBGP with the reflector.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,5 +145,38 @@ describe.skipIf(reason)(`BGP route reflection between three nodes as root${reaso
     await controllerA.stop();
     await until('B\'s block withdrawn from C\'s kernel', () => bgpRoutes(c.ns), (r) => r.length === 0, 20_000);
     await until('C\'s block withdrawn from B\'s kernel', () => bgpRoutes(b.ns), (r) => r.length === 0, 20_000);
+  }, 120_000);
+
+  it('each node keeps its own AS: C in AS 65003 has eBGP with reflector A, and the routes cross with their AS paths', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twt-bgp-rr-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const { a, b, c } = await threeNodes(join(dir, 'twill.db'));
+    for (const resource of [
+      calicoNode('node-a', { ipv4Address: '10.0.2.1/24', routeReflectorClusterID: CLUSTER_ID }, { 'route-reflector': 'true' }),
+      calicoNode('node-b', { ipv4Address: '10.0.2.2/24' }),
+      calicoNode('node-c', { ipv4Address: '10.0.2.3/24', asNumber: 65003 }),
+      { apiVersion: 'projectcalico.org/v3', kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { nodeToNodeMeshEnabled: false } },
+      { apiVersion: 'projectcalico.org/v3', kind: 'BGPPeer', metadata: { name: 'peer-with-reflectors' }, spec: { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" } },
+    ]) {
+      await a.datastore.apply(resource);
+    }
+    await setAffinity(a.datastore.store, 'node-b', ['192.168.1.0/26']);
+    await setAffinity(a.datastore.store, 'node-c', ['192.168.2.0/26']);
+    const controllerA = await a.start();
+    await b.start();
+    const controllerC = await c.start();
+
+    expect(controllerC.status()).toMatchObject({ localAs: 65003 });
+    await until('B\'s block in C\'s kernel', () => bgpRoutes(c.ns), (r) => r.length === 1, 20_000);
+    // Over eBGP A is the next hop, and its AS is on the path.
+    expect(bgpRoutes(c.ns)).toEqual(['192.168.1.0/26 via 10.0.2.1']);
+    expect(controllerC.routes({ prefix: '192.168.1.0/26' })).toMatchObject([{ from: '10.0.2.1', nextHop: '10.0.2.1', asPath: [64512] }]);
+    // Into the AS, A passes C's route on over iBGP with C's next hop and AS.
+    await until('C\'s block in B\'s kernel', () => bgpRoutes(b.ns), (r) => r.length === 1, 20_000);
+    expect(bgpRoutes(b.ns)).toEqual(['192.168.2.0/26 via 10.0.2.3']);
+    expect(controllerA.peers().map((p) => [p.address, p.asn, p.state])).toEqual([
+      ['10.0.2.2', 64512, 'Established'],
+      ['10.0.2.3', 65003, 'Established'],
+    ]);
   }, 120_000);
 });
