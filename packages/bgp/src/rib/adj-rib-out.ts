@@ -117,6 +117,8 @@ export class ExportRun {
   /** Makes `peer`'s Adj-RIB-Out entry for `key` follow `best` (undefined: no route). */
   exportTo(peer: PeerEntry, key: PrefixKey, best: Path | undefined): void {
     const out = best === undefined ? undefined : this.exportSet(peer, key, best);
+    // Nothing to send and nothing sent before (the route's own source, mostly): no lookup.
+    if (out === undefined && peer.adjRibOut.size === 0) return;
     const previous = peer.adjRibOut.get(key);
     if (out === previous) return;
     let delta = peer === this.lastPeer ? this.lastDelta : this.deltas.get(peer);

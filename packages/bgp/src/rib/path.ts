@@ -15,6 +15,12 @@ export const PATH_FLAG = {
    * state before the change is recorded in the route table's change list).
    */
   CHANGED: 4,
+  /**
+   * A prefix's last path, removed: it stays in the table, in place of the head, until
+   * the flush settles the prefix, so that the prefix is recorded as changed once even if
+   * a route to it comes back meanwhile. Never seen outside the route table.
+   */
+  GONE: 8,
 } as const;
 
 /**

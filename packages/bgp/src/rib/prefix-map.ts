@@ -113,7 +113,10 @@ export class PrefixMap<V> {
     keys[hole] = EMPTY;
     vals[hole] = undefined;
     this.count -= 1;
-    if (this.bits > MIN_BITS && this.count * 8 < (mask + 1)) this.resize(this.bits - 1);
+    // Shrinks only when nearly empty (1/64 full), and then at once to a quarter full: a
+    // table emptied and filled again (a full table withdrawn, then re-sent) is not
+    // rebuilt at every halving. New large arrays are slow to make (page faults).
+    if (this.bits > MIN_BITS && this.count * 64 < mask + 1) this.resize(Math.max(MIN_BITS, 32 - Math.clz32(this.count * 4)));
     return true;
   }
 

@@ -164,7 +164,7 @@ export class Rib {
 
   /** Changed prefixes not flushed yet: the rest of a sliced flush, and changes since. */
   get pendingChanges(): number {
-    return (this.pending ? this.pending.paths.length - this.pendingAt : 0) + this.table.changeCount;
+    return (this.pending ? this.pending.count - this.pendingAt : 0) + this.table.changeCount;
   }
 
   /** Distinct interned attribute sets. */
@@ -327,15 +327,14 @@ export class Rib {
     // prefix changed again meanwhile still carries its mark and is settled once, here).
     const changes = this.pending ?? this.table.takeChanges();
     const start = this.pending ? this.pendingAt : 0;
-    const end = Math.min(changes.paths.length, start + (options.maxChanges ?? Infinity));
-    this.pending = end < changes.paths.length ? changes : undefined;
+    const end = Math.min(changes.count, start + (options.maxChanges ?? Infinity));
+    this.pending = end < changes.count ? changes : undefined;
     this.pendingAt = end;
-    const whole = start === 0 && this.pending === undefined;
     for (let i = start; i < end; i += 1) {
       const changed = changes.paths[i] as Path;
       const key = changed.key;
       const before = changes.before[i] ?? null;
-      const best = this.table.settle(changed, !whole);
+      const best = this.table.settle(changed);
       const now = best && !best.peer.local ? best.attrs : null;
       if (now !== before && !(now && before && sameNextHops(now.value, before.value))) {
         if (now) add.push(new KeyedFibRoute(key, now.nextHops));
@@ -345,8 +344,8 @@ export class Rib {
       for (const peer of incremental) run.exportTo(peer, key, best);
     }
     push();
-    if (whole) this.table.forgetEmptied();
     const more = this.pending !== undefined;
+    if (!more) this.table.releaseChanges(changes);
     for (const peer of this.peerList) {
       if (more || !peer.up || !peer.fullExport) continue;
       peer.fullExport = false;

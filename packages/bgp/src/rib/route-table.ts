@@ -4,7 +4,10 @@
 // the last flush, so that a flush pushes only what really changed. Whether a prefix is
 // already recorded is a flag on the head of its list (moved along when the head
 // changes), so that a route costs one Path and one Map entry, and no lookup beyond
-// those of the list itself.
+// those of the list itself. A prefix whose last path leaves keeps that path in the
+// table, marked GONE, until the flush settles it: a route that comes back meanwhile
+// finds the prefix already recorded. The change lists are reused from flush to flush
+// (on a loaded machine, growing a new array of 100k entries costs more than filling it).
 import { type AttributeSet, AttributeTable } from './attributes.js';
 import { type DecisionOptions, selectBest } from './decision.js';
 import { PATH_FLAG, type Path, newPath } from './path.js';
@@ -19,37 +22,68 @@ function fibState(head: Path | undefined): AttributeSet | null {
 
 /** The prefixes changed since the last flush, each with its FIB state before the first change. */
 export interface Changes {
+  /** Changes recorded: the first `count` entries of `paths` and `before`. */
+  readonly count: number;
   /** One path of each changed prefix (its head when the change was recorded); see {@link RouteTable.settle}. */
-  readonly paths: readonly Path[];
+  readonly paths: readonly (Path | undefined)[];
   /** The attributes the FIB had (null: no route), per path. */
   readonly before: readonly (AttributeSet | null)[];
 }
 
+/** A change list that is filled, taken, settled and then reused (its arrays keep their size). */
+class ChangeList implements Changes {
+  count = 0;
+  readonly paths: (Path | undefined)[] = [];
+  readonly before: (AttributeSet | null)[] = [];
+
+  add(path: Path, before: AttributeSet | null): void {
+    const i = this.count;
+    this.paths[i] = path;
+    this.before[i] = before;
+    this.count = i + 1;
+  }
+
+  /** Forgets the entries (no path or attribute set stays referenced). */
+  clear(): void {
+    this.paths.fill(undefined, 0, this.count);
+    this.before.fill(null, 0, this.count);
+    this.count = 0;
+  }
+}
+
+/** A settled change list longer than this is dropped rather than kept for reuse (bounds what it holds). */
+const REUSED_CHANGE_LIST = 1 << 17;
+
 /** The paths of every prefix, the decision process over them, and the changes since the last flush. */
 export class RouteTable {
   readonly attributes = new AttributeTable();
-  /** Per prefix, the head of its path list (the best path when it has the BEST flag). */
+  /**
+   * Per prefix, the head of its path list (the best path when it has the BEST flag), or
+   * its last path marked GONE until the next flush settles the prefix.
+   */
   private readonly heads = new PrefixMap<Path>();
-  private changedPaths: Path[] = [];
-  private changedBefore: (AttributeSet | null)[] = [];
-  /** Changed prefixes whose last path left during the batch (no head to carry the CHANGED flag). */
-  private readonly emptied = new PrefixMap<true>();
+  /** Heads marked GONE. */
+  private gone = 0;
+  private changes = new ChangeList();
+  /** A settled list, ready for reuse. */
+  private spare: ChangeList | undefined;
 
   constructor(private readonly decision: DecisionOptions) {}
 
   /** Prefixes with at least one path. */
   get size(): number {
-    return this.heads.size;
+    return this.heads.size - this.gone;
   }
 
   /** Changes recorded since the last {@link RouteTable.takeChanges}. */
   get changeCount(): number {
-    return this.changedPaths.length;
+    return this.changes.count;
   }
 
   /** The first path of a prefix's list (the best when it has the BEST flag). */
   head(key: PrefixKey): Path | undefined {
-    return this.heads.get(key);
+    const head = this.heads.get(key);
+    return head !== undefined && (head.flags & PATH_FLAG.GONE) === 0 ? head : undefined;
   }
 
   /** The best path for a prefix, or undefined. */
@@ -59,54 +93,60 @@ export class RouteTable {
   }
 
   /** Every prefix with its list's head (in no particular order). */
-  entries(): IterableIterator<[PrefixKey, Path]> {
-    return this.heads.entries();
+  *entries(): IterableIterator<[PrefixKey, Path]> {
+    for (const entry of this.heads.entries()) if ((entry[1].flags & PATH_FLAG.GONE) === 0) yield entry;
   }
 
   /** Calls `fn` for every prefix with its list's head; the table must not change meanwhile. */
   forEachHead(fn: (head: Path, key: PrefixKey) => void): void {
-    this.heads.forEach(fn);
+    if (this.gone === 0) return this.heads.forEach(fn);
+    this.heads.forEach((head, key) => {
+      if ((head.flags & PATH_FLAG.GONE) === 0) fn(head, key);
+    });
   }
 
   /**
    * The prefixes changed since the last call. The caller passes each path to
-   * {@link RouteTable.settle} (all before any other change to the table, then
-   * {@link RouteTable.forgetEmptied}; or in slices between changes, with `sliced`),
-   * and settles one list completely before taking the next.
+   * {@link RouteTable.settle} (at once or in slices between changes), settles one list
+   * completely before taking the next, and then gives it back with
+   * {@link RouteTable.releaseChanges}.
    */
   takeChanges(): Changes {
-    const changes = { paths: this.changedPaths, before: this.changedBefore };
-    this.changedPaths = [];
-    this.changedBefore = [];
-    return changes;
+    const taken = this.changes;
+    this.changes = this.spare ?? new ChangeList();
+    this.spare = undefined;
+    return taken;
+  }
+
+  /** A list from {@link RouteTable.takeChanges}, settled: its arrays are reused for a later list. */
+  releaseChanges(changes: Changes): void {
+    if (!(changes instanceof ChangeList) || changes === this.changes) return;
+    changes.clear();
+    if (changes.paths.length <= REUSED_CHANGE_LIST) this.spare = changes;
   }
 
   /**
    * The best path now of the prefix of a changed path, or undefined; ends the change.
    * The recorded path is usually still the head (it carries the CHANGED mark); only
-   * when the head changed is the prefix looked up.
+   * when the head changed is the prefix looked up. A prefix left without paths leaves
+   * the table here: a route added later is a new change.
    */
-  settle(path: Path, sliced = false): Path | undefined {
+  settle(path: Path): Path | undefined {
     const head = (path.flags & PATH_FLAG.CHANGED) !== 0 ? path : this.heads.get(path.key);
-    if (head === undefined) {
-      // The prefix's emptiness is dealt with here: a route added later is a new change.
-      // (A flush that settles a whole change list at once calls forgetEmptied instead.)
-      if (sliced && this.emptied.size > 0) this.emptied.delete(path.key);
+    if (head === undefined) return undefined;
+    if ((head.flags & PATH_FLAG.GONE) !== 0) {
+      this.heads.delete(path.key);
+      this.gone -= 1;
       return undefined;
     }
     head.flags &= ~PATH_FLAG.CHANGED;
     return (head.flags & PATH_FLAG.BEST) !== 0 ? head : undefined;
   }
 
-  /** Every change list taken has been settled: no prefix emptied during them is still waiting. */
-  forgetEmptied(): void {
-    if (this.emptied.size > 0) this.emptied.clear();
-  }
-
   /** Adds or replaces the path of `peer` (and `pathId`); true when something changed. */
   upsert(peer: PeerEntry, key: PrefixKey, pathId: number, attrs: AttributeSet, received: AttributeSet): boolean {
     const head = this.heads.get(key);
-    if (head === undefined) {
+    if (head === undefined || (head.flags & PATH_FLAG.GONE) !== 0) {
       // A prefix without paths (most routes of an initial table): nothing to search or compare.
       attrs.refs += 1;
       received.refs += 1;
@@ -115,7 +155,9 @@ export class RouteTable {
       if (peer.local || this.decision.igpCost(attrs.value.nextHop) !== undefined) flags |= PATH_FLAG.BEST;
       const path = newPath(peer, pathId, key, attrs, received, undefined, flags);
       this.heads.set(key, path);
-      if (this.emptied.size === 0 || !this.emptied.delete(key)) this.record(path, null);
+      // A prefix emptied since the last flush is recorded already (by its GONE path).
+      if (head === undefined) this.record(path, null);
+      else this.gone -= 1;
       return true;
     }
     let found: Path | undefined;
@@ -152,7 +194,7 @@ export class RouteTable {
 
   /** Removes the path of `peer` (and `pathId`); true when there was one. */
   remove(peer: PeerEntry, key: PrefixKey, pathId: number): boolean {
-    const head = this.heads.get(key);
+    const head = this.head(key);
     let prev: Path | undefined;
     for (let p = head; p; prev = p, p = p.next) {
       if (p.peer !== peer || p.pathId !== pathId) continue;
@@ -168,13 +210,13 @@ export class RouteTable {
     // after its session went down would otherwise walk a full table to find nothing).
     if (peer.count === 0) return 0;
     const doomed: Path[] = [];
-    this.heads.forEach((head, key) => {
+    this.forEachHead((head, key) => {
       if (family !== undefined && keyFamily(key) !== family) return;
       for (let p: Path | undefined = head; p; p = p.next) if (p.peer === peer && fn(p)) doomed.push(p);
     });
     for (const path of doomed) {
       const key = path.key;
-      const head = this.heads.get(key);
+      const head = this.head(key);
       let prev: Path | undefined;
       for (let p = head; p; prev = p, p = p.next) {
         if (p !== path) continue;
@@ -186,8 +228,7 @@ export class RouteTable {
   }
 
   private record(path: Path, before: AttributeSet | null): void {
-    this.changedPaths.push(path);
-    this.changedBefore.push(before);
+    this.changes.add(path, before);
   }
 
   /** Records the FIB state of a prefix before its first change in this batch. */
@@ -206,8 +247,9 @@ export class RouteTable {
       first.flags |= PATH_FLAG.CHANGED;
       this.heads.set(key, first);
     } else {
-      this.heads.delete(key);
-      this.emptied.set(key, true);
+      // The last path: it stays as the prefix's GONE marker until the flush settles the prefix.
+      p.flags |= PATH_FLAG.GONE;
+      this.gone += 1;
     }
     // Out of the list, it no longer marks the prefix as changed (settle looks the prefix up).
     p.flags &= ~PATH_FLAG.CHANGED;

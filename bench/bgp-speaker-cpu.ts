@@ -1,0 +1,225 @@
+// The CPU cost of @twill/bgp's speaker alone, without TCP, BIRD or network namespaces:
+// what bench/bgp-speaker.bench.ts measures end to end, in one process, for profiling
+// (`node --cpu-prof`) and for comparing changes on a loaded machine by CPU time. A
+// scripted peer (AS 65001) opens a session to a `BgpSpeaker` (AS 65002) over an
+// in-memory transport and sends N IPv4 /24s as BIRD does (UPDATEs of up to 4096 octets,
+// one attribute set: ORIGIN, AS_PATH, NEXT_HOP), in reads of 64 KiB, one per
+// macrotask; then withdraws them all. Then the speaker originates N /24s and the
+// harness counts the NLRI written to the peer.
+//
+//   npx tsx --conditions=@twill/source bench/bgp-speaker-cpu.ts [N] [rounds]
+//
+// Prints, per round, CPU ms and wall ms of receive (first byte until the FibSink holds
+// N), withdraw (until 0) and send (originate until N NLRI written).
+import { performance } from 'node:perf_hooks';
+
+import type * as Bgp from '@twill/bgp';
+import { type Connection, type ConnectionEvents, type FibBatch, type SpeakerTransport } from '@twill/bgp';
+
+// BGP_SRC: another copy of the package's src/index.ts, to compare two versions side by side.
+const { BgpSpeaker, MESSAGE_TYPE, asn, encodeMessage, makePrefix, routerId, systemClock } = (await import(process.env.BGP_SRC ?? '@twill/bgp')) as typeof Bgp;
+
+const N = Number(process.argv[2] ?? 100_000);
+const ROUNDS = Number(process.argv[3] ?? 5);
+const READ = 65_536;
+
+/** The n-th /24 from 11.0.0.0. */
+function prefixBytes(n: number): [number, number, number] {
+  return [11 + (n >>> 16), (n >>> 8) & 0xff, n & 0xff];
+}
+
+/** UPDATEs as BIRD packs them: as many /24s as fit in 4096 octets, announced or withdrawn. */
+function table(n: number, announce: boolean): Uint8Array {
+  // ORIGIN IGP, AS_PATH (AS_SEQUENCE 65001, 4-octet), NEXT_HOP 10.99.1.1.
+  const attrs = Uint8Array.of(0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xe9, 0x40, 3, 4, 10, 99, 1, 1);
+  const messages: Uint8Array[] = [];
+  const fixed = 19 + 2 + 2 + (announce ? attrs.length : 0);
+  const per = Math.floor((4096 - fixed) / 4);
+  for (let first = 0; first < n; first += per) {
+    const count = Math.min(per, n - first);
+    const m = new Uint8Array(fixed + count * 4);
+    m.fill(0xff, 0, 16);
+    m[16] = m.length >> 8;
+    m[17] = m.length & 0xff;
+    m[18] = MESSAGE_TYPE.UPDATE;
+    let o = 19;
+    const field = count * 4;
+    if (announce) {
+      m[o++] = 0;
+      m[o++] = 0;
+      m[o++] = attrs.length >> 8;
+      m[o++] = attrs.length & 0xff;
+      m.set(attrs, o);
+      o += attrs.length;
+    } else {
+      m[o++] = field >> 8;
+      m[o++] = field & 0xff;
+    }
+    for (let i = 0; i < count; i += 1) {
+      const [a, b, c] = prefixBytes(first + i);
+      m[o++] = 24;
+      m[o++] = a;
+      m[o++] = b;
+      m[o++] = c;
+    }
+    if (!announce) {
+      m[o++] = 0;
+      m[o++] = 0;
+    }
+    messages.push(m);
+  }
+  const total = messages.reduce((s, m) => s + m.length, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const m of messages) {
+    out.set(m, at);
+    at += m.length;
+  }
+  return out;
+}
+
+/** IPv4 NLRI octets in the UPDATEs of `bytes` (whole messages), /24s counted as 4. */
+function countAnnounced(bytes: Uint8Array, state: { rest: Uint8Array }): number {
+  let buf = bytes;
+  if (state.rest.length > 0) {
+    buf = new Uint8Array(state.rest.length + bytes.length);
+    buf.set(state.rest);
+    buf.set(bytes, state.rest.length);
+  }
+  let o = 0;
+  let nlri = 0;
+  while (buf.length - o >= 19) {
+    const length = (buf[o + 16]! << 8) | buf[o + 17]!;
+    if (buf.length - o < length) break;
+    if (buf[o + 18] === MESSAGE_TYPE.UPDATE) {
+      const w = (buf[o + 19]! << 8) | buf[o + 20]!;
+      const a = (buf[o + 21 + w]! << 8) | buf[o + 22 + w]!;
+      nlri += (length - 23 - w - a) / 4;
+    }
+    o += length;
+  }
+  state.rest = buf.slice(o);
+  return nlri;
+}
+
+let installed = 0;
+let waitFor: { count: number; resolve: () => void } | undefined;
+const fib = {
+  apply(batch: FibBatch): void {
+    installed += batch.add.length - batch.remove.length;
+    if (waitFor && installed === waitFor.count) waitFor.resolve();
+  },
+};
+
+let events: ConnectionEvents | undefined;
+let announcedOut = 0;
+let sentWait: { count: number; resolve: () => void } | undefined;
+const outState = { rest: new Uint8Array(0) };
+let established: (() => void) | undefined;
+
+const remoteOpen = encodeMessage(
+  {
+    type: 'open',
+    version: 4,
+    myAs: asn(65001),
+    holdTime: 240,
+    bgpIdentifier: '10.99.1.1',
+    capabilities: [{ kind: 'multiprotocol', afi: 1, safi: 1 }, { kind: 'route-refresh' }, { kind: 'four-octet-as', asn: asn(65001) }],
+  },
+  { fourOctetAs: false, extendedMessage: false, addPathReceive: [], addPathSend: [] },
+);
+const keepalive = encodeMessage({ type: 'keepalive' }, { fourOctetAs: false, extendedMessage: false, addPathReceive: [], addPathSend: [] });
+
+const transport: SpeakerTransport = {
+  connect(_target, e): Connection {
+    events = e;
+    setImmediate(() => e.onConnect());
+    let opened = false;
+    return {
+      localAddress: '10.99.1.2',
+      write(bytes) {
+        if (!opened && bytes[18] === MESSAGE_TYPE.OPEN) {
+          opened = true;
+          setImmediate(() => {
+            e.onData(remoteOpen);
+            e.onData(keepalive);
+            established?.();
+          });
+          return;
+        }
+        announcedOut += countAnnounced(bytes, outState);
+        if (sentWait && announcedOut >= sentWait.count) sentWait.resolve();
+      },
+      close() {
+        events = undefined;
+      },
+    };
+  },
+  async close() {
+    await Promise.resolve();
+  },
+};
+
+const speaker = new BgpSpeaker({ localAs: asn(65002), routerId: routerId('10.99.1.2'), fib, clock: systemClock, transport });
+speaker.addPeer({ address: '10.99.1.1', asn: asn(65001), holdTime: 240, idleHold: { initial: 1, max: 1 } });
+
+async function deliver(bytes: Uint8Array, until: number): Promise<{ cpu: number; wall: number }> {
+  const done = new Promise<void>((resolve) => (waitFor = { count: until, resolve }));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let o = 0; o < bytes.length; o += READ) {
+    // A fresh Buffer per read, as a socket gives.
+    const chunk = bytes.slice(o, o + READ);
+    await new Promise((resolve) => setImmediate(resolve));
+    events?.onData(chunk);
+  }
+  await done;
+  const cpu = process.cpuUsage(cpu0);
+  return { cpu: (cpu.user + cpu.system) / 1000, wall: performance.now() - t0 };
+}
+
+async function send(n: number): Promise<{ cpu: number; wall: number }> {
+  announcedOut = 0;
+  const done = new Promise<void>((resolve) => (sentWait = { count: n, resolve }));
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i += 1) {
+    const [a, b, c] = prefixBytes(i);
+    speaker.originate(makePrefix(4, Uint8Array.of(a, b, c, 0), 24));
+  }
+  await done;
+  const cpu = process.cpuUsage(cpu0);
+  const result = { cpu: (cpu.user + cpu.system) / 1000, wall: performance.now() - t0 };
+  for (let i = 0; i < n; i += 1) {
+    const [a, b, c] = prefixBytes(i);
+    speaker.withdraw(makePrefix(4, Uint8Array.of(a, b, c, 0), 24));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return result;
+}
+
+// The speaker's timers are unref'd: keep the process alive meanwhile.
+const alive = setInterval(() => undefined, 1000);
+const up = new Promise<void>((resolve) => (established = resolve));
+await speaker.start();
+await up;
+await new Promise((resolve) => setTimeout(resolve, 50));
+const announce = table(N, true);
+const withdraw = table(N, false);
+const fmt = (r: { cpu: number; wall: number }): string => `${r.cpu.toFixed(0)} cpu ${r.wall.toFixed(0)} wall`;
+const results: { rx: number[]; wd: number[]; tx: number[] } = { rx: [], wd: [], tx: [] };
+for (let round = 0; round < ROUNDS; round += 1) {
+  const rx = await deliver(announce, N);
+  const wd = await deliver(withdraw, 0);
+  const tx = await send(N);
+  results.rx.push(rx.cpu);
+  results.wd.push(wd.cpu);
+  results.tx.push(tx.cpu);
+  process.stdout.write(`N=${N} receive ${fmt(rx)} | withdraw ${fmt(wd)} | send ${fmt(tx)}\n`);
+}
+const med = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0;
+const min = (a: number[]): number => Math.min(...a);
+process.stdout.write(`CPU ms, median (min): receive ${med(results.rx).toFixed(0)} (${min(results.rx).toFixed(0)}), withdraw ${med(results.wd).toFixed(0)} (${min(results.wd).toFixed(0)}), send ${med(results.tx).toFixed(0)} (${min(results.tx).toFixed(0)})\n`);
+await speaker.stop();
+clearInterval(alive);
+process.exit(0);
