@@ -67,6 +67,7 @@ const NEEDED = [
   'patch core/pods production api-0',
   'list core/nodes',
   'watch core/nodes',
+  'get core/nodes - node-1',
   'patch core/nodes - node-1',
   'list networking.k8s.io/networkpolicies',
   'watch networking.k8s.io/networkpolicies',

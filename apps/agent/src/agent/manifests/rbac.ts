@@ -50,7 +50,12 @@ export function agentClusterRules(): PolicyRule[] {
       ['pods', 'nodes'],
       ['patch'],
     ),
-    rule("Informer: every node's addresses, podCIDRs and BGP annotations (the node-to-node mesh).", [''], ['nodes'], WATCH),
+    rule(
+      "Informer: every node's addresses, podCIDRs and BGP annotations (the node-to-node mesh);\nget: its own Node read fresh before its annotations are patched (the patch carries the\nresourceVersion read, as a precondition).",
+      [''],
+      ['nodes'],
+      ['get', ...WATCH],
+    ),
     rule('Informer: Kubernetes NetworkPolicies, enforced by the dataplane.', ['networking.k8s.io'], ['networkpolicies'], WATCH),
     rule("Informer: Calico's policy and routing kinds, read when their CRDs are installed (read only).", ['crd.projectcalico.org'], CALICO_READ_RESOURCES, WATCH),
     rule("Informer: Cilium's policy kinds, read when their CRDs are installed (read only).", ['cilium.io'], CILIUM_READ_RESOURCES, WATCH),
