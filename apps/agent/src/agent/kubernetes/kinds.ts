@@ -239,12 +239,22 @@ export function sameJson(a: unknown, b: unknown): boolean {
   return ak.every((key) => Object.hasOwn(b, key) && sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
 }
 
-function userFields(resource: AgentResource): Record<string, unknown> {
-  const { apiVersion: _v, kind: _k, metadata, status: _s, ...body } = resource;
-  return { labels: metadata.labels ?? {}, annotations: metadata.annotations ?? {}, body };
+// Labels the API server sets itself (and forbids changing): not the user's to compare.
+const SERVER_LABELS = ['kubernetes.io/metadata.name'];
+
+function withoutServerLabels(labels: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels ?? {}).filter(([key]) => !SERVER_LABELS.includes(key)));
 }
 
-/** Whether applying `wanted` over `current` changes nothing: the same labels, annotations and body (`spec`, ...; `status` is the server's). */
+/**
+ * Whether applying `wanted` over `current` (the object as the API holds it) changes
+ * nothing: the same labels and annotations, and each top-level body field `wanted` has
+ * (`spec`, ...) equal. A field `wanted` leaves out is the server's (a Namespace's
+ * `spec.finalizers`), and `status` is always the server's.
+ */
 export function sameUserFields(current: AgentResource, wanted: AgentResource): boolean {
-  return sameJson(userFields(current), userFields(wanted));
+  if (!sameJson(withoutServerLabels(current.metadata.labels), withoutServerLabels(wanted.metadata.labels))) return false;
+  if (!sameJson(current.metadata.annotations ?? {}, wanted.metadata.annotations ?? {})) return false;
+  const { apiVersion: _v, kind: _k, metadata: _m, status: _s, ...body } = wanted;
+  return Object.entries(body).every(([key, value]) => sameJson(current[key], value));
 }
