@@ -240,6 +240,11 @@ describe('list', () => {
     server.compact();
     const expiredStatus = await statusOf(core.listPodForAllNamespaces({ limit: 2, _continue: first.metadata!._continue! }));
     expect(expiredStatus).toMatchObject({ code: 410, reason: 'Expired' });
+    expect(expiredStatus.message).toMatch(/^The provided continue parameter is too old to display a consistent list result/);
+    // The 410 carries a token that continues, inconsistently, from the latest state.
+    const inconsistent = (expiredStatus as unknown as { metadata: { continue: string } }).metadata.continue;
+    const rest = await core.listPodForAllNamespaces({ limit: 10, _continue: inconsistent });
+    expect(names(rest)).toEqual(['ns1/bb', 'ns1/c', 'ns1/d']);
   });
 
   it('lists items without kind and apiVersion, as typed lists are', async () => {
@@ -496,6 +501,49 @@ describe('custom resources', () => {
     const respec = (await co.replaceClusterCustomObject({ group: 'twill.io', version: 'v1alpha1', plural: 'ippools', name: 'p', body: { ...withStatus, spec: { cidr: '10.1.0.0/16' }, status: { allocated: 0 } } })) as { status: object; metadata: { generation: number } };
     expect(respec.status).toEqual({ allocated: 5 });
     expect(respec.metadata.generation).toBe(2);
+  });
+});
+
+describe('custom resources at several versions', () => {
+  const widgetCrd = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'widgets.example.io' },
+    spec: {
+      group: 'example.io',
+      scope: 'Namespaced',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+      versions: [
+        { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } } },
+        { name: 'v1beta1', served: true, storage: false, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } } },
+        { name: 'v1alpha1', served: false, storage: false, schema: { openAPIV3Schema: { type: 'object' } } },
+      ],
+    },
+  };
+
+  it('serves each served version of one stored object, namespaced, and ends watches when the CRD goes', async () => {
+    await server.create(widgetCrd);
+    const co = kc.makeApiClient(k8s.CustomObjectsApi);
+    await co.createNamespacedCustomObject({ group: 'example.io', version: 'v1', namespace: 'ns1', plural: 'widgets', body: { apiVersion: 'example.io/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { size: 3 } } });
+    const beta = (await co.getNamespacedCustomObject({ group: 'example.io', version: 'v1beta1', namespace: 'ns1', plural: 'widgets', name: 'w' })) as k8s.KubernetesObject;
+    expect(beta.apiVersion).toBe('example.io/v1beta1');
+    expect(await statusOf(co.getNamespacedCustomObject({ group: 'example.io', version: 'v1alpha1', namespace: 'ns1', plural: 'widgets', name: 'w' }))).toMatchObject({ code: 404 });
+    const list = (await co.listClusterCustomObject({ group: 'example.io', version: 'v1', plural: 'widgets' })) as { kind: string; items: k8s.KubernetesObject[] };
+    expect(list.kind).toBe('WidgetList');
+    // Unstructured lists keep apiVersion and kind on their items.
+    expect(list.items.map((i) => `${i.apiVersion!} ${i.kind!} ${i.metadata!.namespace!}/${i.metadata!.name!}`)).toEqual(['example.io/v1 Widget ns1/w']);
+    const doc = (await (await fetch(`${server.url}/apis/example.io`)).json()) as k8s.V1APIGroup;
+    expect(doc.versions.map((v) => v.version)).toEqual(['v1', 'v1beta1']);
+    expect(doc.preferredVersion?.version).toBe('v1');
+
+    const w = await watchEvents('/apis/example.io/v1beta1/namespaces/ns1/widgets', {});
+    await vi.waitFor(() => expect(w.events.map((e) => e.type)).toEqual(['ADDED']));
+    expect(w.objects[0]?.apiVersion).toBe('example.io/v1beta1');
+    await server.remove('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'widgets.example.io');
+    expect(await w.done).toBeNull();
+    expect(w.events.map((e) => `${e.type} ${e.name ?? ''}`)).toEqual(['ADDED w', 'DELETED w']);
+    const gone = await fetch(`${server.url}/apis/example.io/v1/namespaces/ns1/widgets`);
+    expect(gone.status).toBe(404);
   });
 });
 

@@ -4,7 +4,7 @@
 import { type Operations, type Target } from './operations.js';
 import { groupVersion, type KubeObject, type ResourceType, typeKey } from './resources.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
-import { badRequest, expired, tooLargeResourceVersion } from './status.js';
+import { badRequest, expired, expiredContinue, tooLargeResourceVersion } from './status.js';
 
 /** Whether an object is in a list or watch: its namespace and the label and field selectors. */
 export type ObjectFilter = (object: KubeObject) => boolean;
@@ -41,6 +41,7 @@ interface ContinueToken {
   readonly start: string;
 }
 
+/** `rv` -1 continues from the latest state (the token a 410 offers, as etcd3's store does). */
 function encodeContinue(rv: number, lastKey: string): string {
   const token: ContinueToken = { v: 'meta.k8s.io/v1', rv, start: `${lastKey}\u0000` };
   return Buffer.from(JSON.stringify(token)).toString('base64url');
@@ -49,7 +50,7 @@ function encodeContinue(rv: number, lastKey: string): string {
 function decodeContinue(value: string): ContinueToken {
   try {
     const token = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as ContinueToken;
-    if (token.v !== 'meta.k8s.io/v1' || typeof token.rv !== 'number' || typeof token.start !== 'string') throw new Error('bad');
+    if (token.v !== 'meta.k8s.io/v1' || !Number.isInteger(token.rv) || token.rv < -1 || typeof token.start !== 'string') throw new Error('bad');
     return token;
   } catch {
     throw badRequest(`continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)`);
@@ -75,9 +76,15 @@ export function listObjects(ops: Operations, target: Target, params: URLSearchPa
   if (cont !== '') {
     if (rvParam !== null && rvParam !== '') throw badRequest('specifying resource version is not allowed when using continue');
     const token = decodeContinue(cont);
-    if (token.rv < store.compactedRevision) throw expired(continueTooOld);
-    snapshotRv = token.rv;
     start = token.start;
+    if (token.rv === -1) {
+      snapshotRv = store.revision;
+    } else {
+      if (token.rv < store.compactedRevision) {
+        throw expiredContinue(continueTooOld, Buffer.from(JSON.stringify({ ...token, rv: -1 })).toString('base64url'));
+      }
+      snapshotRv = token.rv;
+    }
   } else {
     const rv = parseResourceVersion(rvParam);
     if (match !== '' && match !== 'Exact' && match !== 'NotOlderThan') {

@@ -23,7 +23,8 @@ export interface StatusDetails {
 export interface Status {
   readonly kind: 'Status';
   readonly apiVersion: 'v1';
-  readonly metadata: Record<string, never>;
+  /** Empty, except a 410 for an expired continue token carries an inconsistent one. */
+  readonly metadata: { readonly continue?: string };
   readonly status: 'Failure' | 'Success';
   readonly message?: string;
   readonly reason?: string;
@@ -117,6 +118,11 @@ export function unsupportedMediaType(accepted: readonly string[]): KubernetesSta
 /** 410 Expired (a watch or list from a compacted resourceVersion). */
 export function expired(message: string): KubernetesStatusError {
   return failure(410, 'Expired', message);
+}
+
+/** 410 Expired for a continue token, carrying one that continues from the latest state. */
+export function expiredContinue(message: string, inconsistentContinue: string): KubernetesStatusError {
+  return new KubernetesStatusError({ kind: 'Status', apiVersion: 'v1', metadata: { continue: inconsistentContinue }, status: 'Failure', message, reason: 'Expired', code: 410 });
 }
 
 /** 504 Timeout: a list at a resourceVersion the server has not reached. */
