@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
-import { CALICO_CRD_GROUP, CALICO_CRD_VERSION, manifestObjects, TWILL_API_GROUP, TWILL_API_VERSION } from '../../src/agent/manifests/index.js';
+import { resolveKind } from '../../src/agent/datastore/kinds.js';
+import { apiBackings, toApiBody } from '../../src/agent/kubernetes/index.js';
+import { CALICO_CRD_GROUP, CALICO_CRD_VERSION, CILIUM_CRD_GROUP, manifestObjects, TWILL_API_GROUP, TWILL_API_VERSION } from '../../src/agent/manifests/index.js';
 import { type KubernetesTestServer, startKubernetesTestServer } from '../kubernetes/api-server.js';
 
 type KubeDocument = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: Record<string, unknown> };
@@ -23,9 +25,15 @@ function readFixtures(folder: string): KubeDocument[] {
 const SEED = readFixtures(join(import.meta.dirname, '..', 'kubernetes', 'fixtures', 'seed'));
 const ROUTING = readFixtures(join(import.meta.dirname, 'fixtures', 'routing'));
 
-// Calico's v3 documents are stored as crd.projectcalico.org/v1: only the apiVersion changes.
-function asCrdGroup(document: KubeDocument, apiVersion = `${CALICO_CRD_GROUP}/${CALICO_CRD_VERSION}`): KubeDocument {
-  return document.apiVersion === 'projectcalico.org/v3' ? { ...document, apiVersion } : document;
+// What the datastore sends the API server for a document, on the backing of `group`
+// (kubernetes/kinds.ts toApiBody): for these documents only the apiVersion changes.
+function asCrdGroup(document: KubeDocument, group: string = CALICO_CRD_GROUP): KubeDocument {
+  const kind = resolveKind({ apiVersion: document.apiVersion, kind: document.kind });
+  const backing = apiBackings(kind.id).find((b) => b.group === group);
+  if (backing === undefined) throw new Error(`${kind.id} has no backing in ${group}`);
+  const body = toApiBody(backing, document) as unknown as KubeDocument;
+  expect(body).toEqual({ ...document, apiVersion: `${backing.group}/${backing.version}` });
+  return body;
 }
 
 const CRDS = manifestObjects({ calicoCrds: true, ciliumCrds: true }).filter((o) => o['kind'] === 'CustomResourceDefinition') as unknown as {
@@ -85,13 +93,13 @@ describe("the seed tutorial's policies, on Calico's and Cilium's CRDs", () => {
   });
 
   it.each(SEED.map((d) => [d.metadata.name, d] as const))('%s applies unchanged but for the apiVersion, and is stored whole', async (_name, document) => {
-    await applies(asCrdGroup(document));
+    await applies(asCrdGroup(document, document.apiVersion.startsWith('cilium.io/') ? CILIUM_CRD_GROUP : CALICO_CRD_GROUP));
   });
 });
 
 describe('the routing examples (twill lab, Calico defaults, route reflection, service advertisement)', () => {
   it.each(ROUTING.map((d) => [`${d.kind} ${d.metadata.name}`, d] as const))('%s applies as twill.io and as Calico\'s CRD, stored whole', async (_name, document) => {
-    await applies(asCrdGroup(document, `${TWILL_API_GROUP}/${TWILL_API_VERSION}`));
+    await applies(asCrdGroup(document, TWILL_API_GROUP));
     await applies(asCrdGroup(document));
   });
 });
