@@ -1,9 +1,7 @@
-// The resource datastore over the Kubernetes API: reads from informer caches (one informer
-// per API resource backing a kind, kinds.ts), writes to the API with compare-and-swap on
-// resourceVersion, watches fed by the informers, and the ipam Store over Twill's CRDs.
-// Policy kinds from Calico's and Cilium's CRDs (and Twill's own CRDs) are read only while
-// their CRD is installed: the CRDs are watched, an informer starts when its CRD appears,
-// and when the CRD goes away its objects leave the datastore as deletes.
+// The resource datastore over the Kubernetes API: reads from informer caches
+// (kind-caches.ts: one informer per API resource backing a kind, CRD-gated), writes to the
+// API with compare-and-swap on resourceVersion, watches fed by the informers, and the ipam
+// Store over Twill's CRDs (store.ts).
 import type * as k8s from '@kubernetes/client-node';
 import { type Store } from '@twill/ipam';
 
@@ -13,12 +11,12 @@ import { resolveKind, type ResourceKind } from '../../datastore/kinds.js';
 import { type ClosableResourceDatastore } from '../../datastore/resource-store.js';
 import { DEFAULT_NAMESPACE, validateResource, type ValidatedResource } from '../../datastore/validate.js';
 import { type PollingWatch, startPollingWatch } from '../../datastore/watch.js';
-import { allApiBackings, type ApiBacking, apiBackings, collectionPath, fromApiObject, type KubeObject, objectKey, objectPath, sameUserFields, toApiBody, writeBacking } from '../kinds.js';
+import { type ApiBacking, apiBackings, collectionPath, fromApiObject, type KubeObject, objectKey, objectPath, sameUserFields, toApiBody, writeBacking } from '../kinds.js';
 import { calicoNodeUnchanged, clearCalicoNodePatch, coreNodePatch } from '../node-translation.js';
 import { WatchQueue } from '../watch-queue.js';
 import { KubeApiClient, PATCH_TYPE } from './api-client.js';
 import { datastoreErrorOf, isApiStatus, type RequestSubject } from './api-errors.js';
-import { type InformedObject, Informer, type InformerEvent } from './informer.js';
+import { KindCaches } from './kind-caches.js';
 import { openKubernetesStore } from './store.js';
 
 /** Options of {@link openKubernetesDatastore}. */
@@ -49,7 +47,6 @@ export interface KubernetesDatastore extends ClosableResourceDatastore {
 }
 
 const SILENT: AgentLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-const CRD_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 const NODE_KIND = 'nodes.projectcalico.org';
 const MAX_ATTEMPTS = 10;
 
@@ -73,12 +70,9 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
   readonly #client: KubeApiClient;
   readonly #options: OpenKubernetesDatastoreOptions;
   readonly #logger: AgentLogger;
-  readonly #crds = new Set<string>();
-  readonly #informers = new Map<string, Informer<StoredResource>>();
+  readonly #caches: KindCaches;
   readonly #watches = new Set<Subscription>();
   readonly #pollers = new Set<PollingWatch>();
-  #crdInformer: Informer<InformedObject> | undefined;
-  #started = false;
   #store: Store | undefined;
 
   constructor(options: OpenKubernetesDatastoreOptions) {
@@ -87,6 +81,15 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     this.#client = new KubeApiClient(options.kubeConfig);
     this.location = this.#client.server;
     this.namespace = options.namespace ?? 'twill-system';
+    this.#caches = new KindCaches({
+      client: this.#client,
+      kubeConfig: options.kubeConfig,
+      logger: this.#logger,
+      ...(options.initialBackoffMs === undefined ? {} : { initialBackoffMs: options.initialBackoffMs }),
+      onChanges: (kind, events) => {
+        for (const subscription of this.#watches) if (subscription.kinds.has(kind)) subscription.queue.push(events);
+      },
+    });
   }
 
   get store(): Store {
@@ -95,39 +98,23 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
   }
 
   async open(): Promise<void> {
-    const crds = new Informer<InformedObject>({
-      ...this.#informerBase(),
-      path: CRD_PATH,
-      what: 'customresourcedefinitions.apiextensions.k8s.io',
-      transform: (o) => ({ metadata: { name: o.metadata?.name ?? '', resourceVersion: o.metadata?.resourceVersion ?? '' } }),
-      onEvents: (events) => this.#onCrds(events),
-    });
+    await this.#caches.start();
     try {
-      await crds.start();
+      this.#store = this.#options.store ?? (await openKubernetesStore({ kubeConfig: this.#options.kubeConfig, logger: this.#logger }));
     } catch (error) {
-      throw datastoreErrorOf(error, { verb: 'list', kind: 'customresourcedefinitions.apiextensions.k8s.io', object: '' });
+      await this.#caches.stop();
+      throw error;
     }
-    this.#crdInformer = crds;
-    // From here a CRD that appears starts its informer itself (#onCrds).
-    this.#started = true;
-    const starts = [...allApiBackings()].flatMap(([kindId, backings]) => backings.filter((b) => this.#served(b)).map((b) => this.#startInformer(kindId, b, true)));
-    const results = await Promise.allSettled(starts);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) {
-      await this.close();
-      throw failed.reason;
-    }
-    this.#store = this.#options.store ?? (await openKubernetesStore({ kubeConfig: this.#options.kubeConfig, logger: this.#logger }));
   }
 
   async get(kindName: ResourceKindId, name: string, namespace?: string): Promise<StoredResource | undefined> {
     const kind = resolveKind(kindName);
-    return this.#visible(kind.id, objectKey(this.#namespaceOf(kind, namespace), name));
+    return this.#caches.visible(kind.id, objectKey(this.#namespaceOf(kind, namespace), name));
   }
 
   async list(kindName: ResourceKindId, namespace?: string): Promise<readonly StoredResource[]> {
     const kind = resolveKind(kindName);
-    const all = this.#current(kind.id);
+    const all = this.#caches.current(kind.id);
     return (namespace === undefined || !kind.namespaced ? all : all.filter((r) => r.metadata.namespace === namespace)).sort(byNamespaceThenName);
   }
 
@@ -136,7 +123,7 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     const { kind, name, namespace } = valid;
     if (kind.id === NODE_KIND) return this.#applyNode(valid);
     const object = objectKey(namespace, name);
-    const backing = writeBacking(kind.id, this.#crds);
+    const backing = writeBacking(kind.id, this.#caches.installedCrds());
     if (backing === undefined) {
       const crds = apiBackings(kind.id).map((b) => b.crd).join(' or ');
       throw new ResourceDatastoreError(RESOURCE_ERROR_CODE.UNAVAILABLE, `apply ${kind.id} ${object}: its CustomResourceDefinition (${crds}) is not installed`);
@@ -174,8 +161,8 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     const object = objectKey(ns, name);
     if (kind.id === NODE_KIND) return this.#deleteNode(name);
     let deleted = false;
-    for (const backing of apiBackings(kind.id).filter((b) => this.#served(b))) {
-      const before = this.#informer(kind.id, backing)?.get(object)?.metadata.resourceVersion;
+    for (const backing of apiBackings(kind.id).filter((b) => this.#caches.served(b))) {
+      const before = this.#caches.informer(kind.id, backing)?.get(object)?.metadata.resourceVersion;
       try {
         await this.#client.request('DELETE', objectPath(backing, name, ns));
       } catch (error) {
@@ -183,7 +170,7 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
         throw datastoreErrorOf(error, { verb: 'delete', kind: kind.id, object, backing });
       }
       deleted = true;
-      const informer = this.#informer(kind.id, backing);
+      const informer = this.#caches.informer(kind.id, backing);
       await informer?.waitFor(() => informer.get(object)?.metadata.resourceVersion !== before || before === undefined, this.#options.settleMs ?? 10_000);
     }
     return deleted;
@@ -193,7 +180,7 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     const kinds = [...new Set(kindNames.map((name) => resolveKind(name).id))];
     const subscription: Subscription = { kinds: new Set(kinds), queue: new WatchQueue({ handler, logger: this.#logger, what: kinds.join(',') }) };
     // The snapshot and the subscription in one turn: no change falls between them.
-    const first = kinds.flatMap((kind) => this.#current(kind).sort(byNamespaceThenName).map((resource): ResourceEvent => ({ type: 'upsert', kind, resource })));
+    const first = kinds.flatMap((kind) => this.#caches.current(kind).sort(byNamespaceThenName).map((resource): ResourceEvent => ({ type: 'upsert', kind, resource })));
     this.#watches.add(subscription);
     await subscription.queue.start(first);
     return {
@@ -234,7 +221,7 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     const kind = resolveKind(kindName);
     const object = objectKey(this.#namespaceOf(kind, namespace), name);
     // The backing that holds the object (the one shown), else where writes go.
-    const backing = apiBackings(kind.id).find((b) => this.#informer(kind.id, b)?.get(object) !== undefined) ?? writeBacking(kind.id, this.#crds);
+    const backing = apiBackings(kind.id).find((b) => this.#caches.informer(kind.id, b)?.get(object) !== undefined) ?? writeBacking(kind.id, this.#caches.installedCrds());
     if (backing === undefined) return false;
     try {
       const written = await this.#client.request<KubeObject>('PATCH', objectPath(backing, name, this.#namespaceOf(kind, namespace)), {
@@ -252,11 +239,9 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
   async close(): Promise<void> {
     const watches = [...this.#watches];
     const pollers = [...this.#pollers];
-    const informers = [...this.#informers.values()];
     this.#watches.clear();
     this.#pollers.clear();
-    this.#informers.clear();
-    await Promise.all([...watches.map((w) => w.queue.close()), ...pollers.map((p) => p.close()), ...informers.map((i) => i.stop()), this.#crdInformer?.stop()]);
+    await Promise.all([...watches.map((w) => w.queue.close()), ...pollers.map((p) => p.close()), this.#caches.stop()]);
     const store = this.#store as (Store & { close?: () => Promise<void> }) | undefined;
     if (this.#options.store === undefined) await store?.close?.();
   }
@@ -319,7 +304,7 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
 
   // Waits until the backing's cache shows the write (or something newer), so a get after an apply sees it.
   async #settle(kindId: ResourceKindId, backing: ApiBacking, key: string, resourceVersion: string | undefined): Promise<void> {
-    const informer = this.#informer(kindId, backing);
+    const informer = this.#caches.informer(kindId, backing);
     if (informer === undefined || resourceVersion === undefined) return;
     const seen = (): boolean => informer.get(key)?.metadata.resourceVersion === resourceVersion || atLeast(informer.resourceVersion, resourceVersion);
     if (!(await informer.waitFor(seen, this.#options.settleMs ?? 10_000))) {
@@ -327,111 +312,10 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     }
   }
 
-  #informerBase(): Pick<ConstructorParameters<typeof Informer>[0], 'client' | 'kubeConfig' | 'logger' | 'initialBackoffMs'> {
-    return {
-      client: this.#client,
-      kubeConfig: this.#options.kubeConfig,
-      logger: this.#logger,
-      ...(this.#options.initialBackoffMs === undefined ? {} : { initialBackoffMs: this.#options.initialBackoffMs }),
-    };
-  }
-
-  #informerKey(kindId: ResourceKindId, backing: ApiBacking): string {
-    return `${kindId} ${backing.plural}.${backing.group}/${backing.version}`;
-  }
-
-  #informer(kindId: ResourceKindId, backing: ApiBacking): Informer<StoredResource> | undefined {
-    return this.#informers.get(this.#informerKey(kindId, backing));
-  }
-
-  #served(backing: ApiBacking): boolean {
-    return backing.crd === undefined || this.#crds.has(backing.crd);
-  }
-
   #namespaceOf(kind: ResourceKind, namespace: string | undefined): string | undefined {
     return kind.namespaced ? (namespace ?? DEFAULT_NAMESPACE) : undefined;
   }
 
-  async #startInformer(kindId: ResourceKindId, backing: ApiBacking, failFast: boolean): Promise<void> {
-    const key = this.#informerKey(kindId, backing);
-    if (this.#informers.has(key)) return;
-    const informer = new Informer<StoredResource>({
-      ...this.#informerBase(),
-      path: collectionPath(backing),
-      what: `${backing.plural}${backing.group === '' ? '' : `.${backing.group}`}`,
-      transform: (o) => fromApiObject(kindId, backing, o),
-      onEvents: (events) => this.#onObjects(kindId, backing, events),
-    });
-    this.#informers.set(key, informer);
-    try {
-      await informer.start({ failFast });
-    } catch (error) {
-      this.#informers.delete(key);
-      throw datastoreErrorOf(error, { verb: 'list', kind: kindId, object: '', backing });
-    }
-  }
-
-  #onCrds(events: readonly InformerEvent<InformedObject>[]): void {
-    for (const { type, object } of events) {
-      const crd = object.metadata.name;
-      if (type === 'upsert' && this.#crds.has(crd)) continue;
-      if (type === 'upsert') this.#crds.add(crd);
-      else this.#crds.delete(crd);
-      for (const [kindId, backings] of allApiBackings()) {
-        for (const backing of backings.filter((b) => b.crd === crd)) {
-          if (type === 'delete') this.#stopInformer(kindId, backing);
-          else if (this.#started) {
-            this.#logger.info({ crd, kind: kindId }, 'a CustomResourceDefinition was installed: reading its objects');
-            void this.#startInformer(kindId, backing, false);
-          }
-        }
-      }
-    }
-  }
-
-  // The CRD went away: its objects leave the datastore (as deletes, or as the other backing's object).
-  #stopInformer(kindId: ResourceKindId, backing: ApiBacking): void {
-    const key = this.#informerKey(kindId, backing);
-    const informer = this.#informers.get(key);
-    if (informer === undefined) return;
-    this.#informers.delete(key);
-    this.#logger.info({ kind: kindId, objects: informer.values().length }, 'a CustomResourceDefinition was removed: its objects are gone');
-    void informer.stop();
-    const gone = informer.values().map((object) => ({ type: 'delete' as const, key: objectKey(object.metadata.namespace, object.metadata.name), object }));
-    this.#onObjects(kindId, backing, gone);
-  }
-
-  // An informer's changes as the datastore shows them: a higher-priority backing's object
-  // hides a lower one's of the same name; deleting the shown one reveals the hidden one.
-  #onObjects(kindId: ResourceKindId, backing: ApiBacking, events: readonly InformerEvent<StoredResource>[]): void {
-    const backings = apiBackings(kindId);
-    const index = backings.indexOf(backing);
-    const out: ResourceEvent[] = [];
-    for (const event of events) {
-      if (backings.slice(0, index).some((b) => this.#informer(kindId, b)?.get(event.key) !== undefined)) continue;
-      if (event.type === 'upsert') {
-        out.push({ type: 'upsert', kind: kindId, resource: event.object });
-        continue;
-      }
-      const revealed = backings.slice(index + 1).map((b) => this.#informer(kindId, b)?.get(event.key)).find((o) => o !== undefined);
-      out.push(revealed === undefined ? { type: 'delete', kind: kindId, resource: event.object } : { type: 'upsert', kind: kindId, resource: revealed });
-    }
-    if (out.length === 0) return;
-    for (const subscription of this.#watches) if (subscription.kinds.has(kindId)) subscription.queue.push(out);
-  }
-
-  #visible(kindId: ResourceKindId, key: string): StoredResource | undefined {
-    for (const backing of apiBackings(kindId)) {
-      const object = this.#informer(kindId, backing)?.get(key);
-      if (object !== undefined) return object;
-    }
-    return undefined;
-  }
-
-  #current(kindId: ResourceKindId): StoredResource[] {
-    const keys = new Set(apiBackings(kindId).flatMap((b) => (this.#informer(kindId, b)?.values() ?? []).map((o) => objectKey(o.metadata.namespace, o.metadata.name))));
-    return [...keys].map((key) => this.#visible(kindId, key)).filter((o): o is StoredResource => o !== undefined);
-  }
 }
 
 /**
