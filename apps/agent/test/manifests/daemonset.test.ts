@@ -13,6 +13,7 @@ interface Container {
   image: string;
   command: string[];
   env: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+  envFrom?: { configMapRef: { name: string; optional?: boolean } }[];
   securityContext: Record<string, unknown>;
   volumeMounts: { name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string }[];
   livenessProbe?: Record<string, unknown>;
@@ -65,6 +66,11 @@ describe('the DaemonSet', () => {
     for (const container of [installCni, agent]) {
       expect(container.env).toEqual([{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]);
     }
+  });
+
+  it('lets an optional ConfigMap point the agent at the API server directly (no kube-proxy yet)', () => {
+    expect(agent.envFrom).toEqual([{ configMapRef: { name: 'twill-api-server', optional: true } }]);
+    expect(renderManifests()).toMatch(/# Optional: a ConfigMap twill-api-server with KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT/);
   });
 
   it('mounts the host folders each container uses, bpffs shared both ways and netns from the host', () => {

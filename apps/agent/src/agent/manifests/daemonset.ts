@@ -16,6 +16,9 @@ const HEALTH = (() => {
   return { host, port: Number(port) };
 })();
 
+/** The optional ConfigMap whose variables point the agent at the API server directly. */
+export const API_SERVER_CONFIG_MAP = 'twill-api-server';
+
 /** What the workload objects share with the rest of the manifest. */
 export interface WorkloadOptions {
   readonly namespace: string;
@@ -162,6 +165,10 @@ export function agentDaemonSet(options: WorkloadOptions): Record<string, unknown
                 image: options.image,
                 command: ['twill-agent', 'run', ...configArgs],
                 env: [NODE_NAME_ENV],
+                envFrom: withComment(
+                  [{ configMapRef: { name: API_SERVER_CONFIG_MAP, optional: true } }],
+                  `Optional: a ConfigMap ${API_SERVER_CONFIG_MAP} with KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT set to\nthe API server itself, where the kubernetes Service is not reachable before pod networking is\n(no kube-proxy yet, or a kube-proxy replacement that needs the agent first).`,
+                ),
                 securityContext: withComment({ privileged: true }, PRIVILEGED_WHY),
                 livenessProbe: withComment(probe(HEALTH_PATHS.healthz, 6), 'The agent listens on loopback only: the kubelet probes from the node.'),
                 readinessProbe: probe(HEALTH_PATHS.readyz, 3),
