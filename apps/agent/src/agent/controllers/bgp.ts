@@ -125,6 +125,15 @@ interface SpeakerIdentity {
   readonly clusterId: string | undefined;
 }
 
+function isClusterId(text: string): boolean {
+  try {
+    routerId(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The namespace of the agent's Secrets when the configuration names none. */
 export const DEFAULT_SECRET_NAMESPACE = 'twill-system';
 
@@ -442,11 +451,16 @@ export class BgpController implements AgentController {
     if (self.ipv4 === undefined) {
       throw new BgpConfigurationError(`node ${self.name} has no IPv4 address for its BGP router id: set nodeAddresses.ipv4 in the agent's configuration or spec.bgp.ipv4Address of its Node resource`);
     }
+    const clusterId = self.routeReflectorClusterId;
+    // The Kubernetes datastore takes it from a Node annotation nothing validated.
+    if (clusterId !== undefined && !isClusterId(clusterId)) {
+      throw new BgpConfigurationError(`node ${self.name}'s route reflector cluster id ${JSON.stringify(clusterId)} is not a non-zero dotted quad such as "224.0.0.1": fix spec.bgp.routeReflectorClusterID (the projectcalico.org/RouteReflectorClusterID annotation)`);
+    }
     const identity: SpeakerIdentity = {
       localAs: self.asNumber ?? settings.asNumber,
       routerId: self.ipv4,
       listenPort: this.options.listenPort ?? settings.listenPort,
-      clusterId: self.routeReflectorClusterId,
+      clusterId,
     };
     const planned = planPeers({ self, settings, nodes: this.nodes, bgpPeers: [...this.bgpPeers.values()] });
     const lookups = await this.loadSecrets(secretRefsOf(planned.peers.values()));

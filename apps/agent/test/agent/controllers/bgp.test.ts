@@ -92,6 +92,19 @@ describe('BgpController', () => {
     await until('the mesh gone', () => c.peers().length, (n) => n === 0);
   });
 
+  it('refuses a route reflector cluster id that is no BGP identifier, saying where to fix it', async () => {
+    controller = make(new MemoryStore(), []);
+    await datastore?.apply({ apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata: { name: 'n1' }, spec: { bgp: { ipv4Address: '10.0.0.1/24', routeReflectorClusterID: '0.0.0.0' } } });
+    const error = await controller.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BgpConfigurationError);
+    expect((error as Error).message).toBe(
+      'node n1\'s route reflector cluster id "0.0.0.0" is not a non-zero dotted quad such as "224.0.0.1": fix spec.bgp.routeReflectorClusterID (the projectcalico.org/RouteReflectorClusterID annotation)',
+    );
+  });
+
   it('keeps the running speaker when a change leaves the node without an IPv4 address, and logs why', async () => {
     const store = new MemoryStore();
     const errors: string[] = [];
