@@ -43,7 +43,7 @@ const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.cre
 /** The CustomResourceDefinition object for `definition`, one served and stored version. */
 export function customResourceDefinition(definition: CrdDefinition): Record<string, unknown> {
   const properties: Record<string, JsonSchema> = {
-    apiVersion: stringField('The versioned schema of this object: ' + `${definition.group}/${definition.version}.`),
+    apiVersion: stringField(`The versioned schema of this object: ${definition.group}/${definition.version}.`),
     kind: stringField(`${definition.kind}.`),
     // The API server owns metadata's schema: a CRD may only say it is an object.
     metadata: { type: 'object' },
