@@ -139,6 +139,13 @@ describe('core v1 objects', () => {
     });
     expect(stale.status).toBe(409);
     expect(((await stale.json()) as { reason: string }).reason).toBe('Conflict');
+    // A strategic merge patch on a built-in merges maps like a merge patch.
+    const strategic = await fetch(`${server.url}/api/v1/namespaces/ns1/configmaps/a`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/strategic-merge-patch+json' },
+      body: JSON.stringify({ data: { s: 'smp' } }),
+    });
+    expect(((await strategic.json()) as k8s.V1ConfigMap).data).toEqual({ k: 'w', n: 'new', s: 'smp' });
     const failedTest = await statusOf(core.patchNamespacedConfigMap({ namespace: 'ns1', name: 'a', body: [{ op: 'test', path: '/data/k', value: 'nope' }] }));
     expect(failedTest.code).toBe(422);
   });
@@ -352,6 +359,16 @@ describe('watch', () => {
     expect((w.objects[0] as unknown as { message: string }).message).toMatch(/^too old resource version: \d+ \(\d+\)$/);
   });
 
+  it('takes watch=1 and streams newline-delimited JSON events', async () => {
+    const a = await core.createNamespacedConfigMap({ namespace: 'ns1', body: { metadata: { name: 'a' } } });
+    const response = await fetch(`${server.url}/api/v1/namespaces/ns1/configmaps?watch=1&resourceVersion=0&timeoutSeconds=1`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    const lines = (await response.text()).split('\n');
+    expect(lines.map((l) => (l === '' ? '' : (JSON.parse(l) as { type: string }).type))).toEqual(['ADDED', '']);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ object: { kind: 'ConfigMap', metadata: { name: 'a', resourceVersion: a.metadata?.resourceVersion } } });
+  });
+
   it('ends the stream after timeoutSeconds', async () => {
     const w = await watchEvents('/api/v1/namespaces/ns1/configmaps', { timeoutSeconds: '1' });
     expect(await w.done).toBeNull();
@@ -399,6 +416,21 @@ describe('informers (client-node ListWatch)', () => {
     expect(watchCount()).toBe(2);
     expect(listCount()).toBe(1);
     expect(errors).toEqual([]);
+    await informer.stop();
+  });
+
+  it('stops with an error when the connection is reset, and a restart resumes without losing events', async () => {
+    await server.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'ns1' } });
+    const { informer, seen, errors } = await startInformer();
+    await vi.waitFor(() => expect(watchCount()).toBe(1));
+    server.dropWatches('reset');
+    await server.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'ns1' } });
+    await vi.waitFor(() => expect(errors).toHaveLength(1));
+    expect(watchCount()).toBe(1);
+    // What client-node's README asks of informer users: start again after an error.
+    await informer.start();
+    await vi.waitFor(() => expect(seen).toEqual(['add a', 'add b']));
+    expect(cached(informer)).toEqual(truth());
     await informer.stop();
   });
 
@@ -566,6 +598,7 @@ describe('bad requests', () => {
     { name: 'unsupported field selector', method: 'GET', path: '/api/v1/namespaces/ns1/pods?fieldSelector=spec.nope%3Dx', code: 400, reason: 'BadRequest', message: 'field label not supported: spec.nope' },
     { name: 'namespace name with a dot', method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name: 'a.b' } }, code: 422, reason: 'Invalid' },
     { name: 'no name', method: 'POST', path: '/api/v1/namespaces/ns1/configmaps', body: { metadata: {} }, code: 422, reason: 'Invalid', message: 'ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required' },
+    { name: 'pod without containers', method: 'POST', path: '/api/v1/namespaces/ns1/pods', body: { metadata: { name: 'p' }, spec: {} }, code: 422, reason: 'Invalid', message: 'Pod "p" is invalid: spec.containers: Required value' },
     { name: 'bad label value', method: 'POST', path: '/api/v1/namespaces/ns1/configmaps', body: { metadata: { name: 'a', labels: { k: 'a b' } } }, code: 422, reason: 'Invalid' },
     { name: 'strategic merge patch on a custom resource', method: 'PATCH', path: '/apis/twill.io/v1alpha1/ippools/p', body: {}, contentType: 'application/strategic-merge-patch+json', code: 415, reason: 'UnsupportedMediaType' },
     { name: 'custom resource of a version not served', method: 'GET', path: '/apis/twill.io/v1beta1/ippools/p', code: 404, reason: 'NotFound' },

@@ -14,7 +14,7 @@
 //   no CEL rules (x-kubernetes-validations) on custom resources, no conversion webhooks
 //   (a custom resource served at several versions only changes its apiVersion);
 // - dropWatches() ends each watch response cleanly, as a restarting API server's graceful
-//   shutdown does, rather than resetting the connection.
+//   shutdown does; dropWatches('reset') destroys the connections instead.
 
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
@@ -66,8 +66,14 @@ export interface KubernetesTestServer {
   read(apiVersion: string, kind: string, name: string, namespace?: string): KubeObject | undefined;
   /** Forgets watch history: a watch or list resuming from an older resourceVersion gets 410 Gone. */
   compact(): void;
-  /** Ends every open watch stream now (the response ends mid-stream, as when the API server restarts). */
-  dropWatches(): void;
+  /**
+   * Ends every open watch stream now, as when the API server restarts: by default the
+   * response ends (what a graceful shutdown does: client-node's Watch calls done(null) and
+   * an informer re-watches from its resourceVersion); `'reset'` destroys the connection
+   * instead (a crash: client-node's Watch calls done with an error, and an informer stops
+   * with an 'error' until it is started again).
+   */
+  dropWatches(mode?: 'end' | 'reset'): void;
   close(): Promise<void>;
 }
 
@@ -153,8 +159,8 @@ export async function startKubernetesTestServer(options: StartKubernetesTestServ
     compact() {
       store.compact();
     },
-    dropWatches() {
-      watches.dropAll();
+    dropWatches(mode = 'end') {
+      watches.dropAll(mode);
     },
     async close() {
       watches.dropAll();

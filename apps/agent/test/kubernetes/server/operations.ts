@@ -10,7 +10,7 @@ import {
   alreadyExists, badRequest, conflict, type FieldError, invalid, modifiedMessage, notFound, requiredValue,
 } from './status.js';
 import { cloneObject, objectKey, type ObjectStore } from './store.js';
-import { normalizeSecret, validateObjectMeta } from './validation.js';
+import { normalizeSecret, validateObjectMeta, validatePodSpec } from './validation.js';
 
 const crdKey = 'apiextensions.k8s.io/customresourcedefinitions';
 const namespaceType = { group: '', resource: 'namespaces' };
@@ -118,6 +118,7 @@ export class Operations {
     const t = target.type;
     const errors: FieldError[] = validateObjectMeta(t.nameRule, object);
     if (typeKey(t) === '/secrets') normalizeSecret(object);
+    if (typeKey(t) === '/pods') errors.push(...validatePodSpec(object));
     if (typeKey(t) === crdKey) errors.push(...validateCrd(object));
     const validator = t.schemas?.get(target.version);
     if (validator !== undefined) errors.push(...validator.check(object));

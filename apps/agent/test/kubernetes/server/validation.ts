@@ -4,7 +4,7 @@
 
 import { type KubeObject, type NameRule } from './resources.js';
 import { labelValueProblem } from './selectors.js';
-import { badRequest, type FieldError, invalidValue } from './status.js';
+import { badRequest, type FieldError, invalidValue, requiredValue } from './status.js';
 
 const subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -98,4 +98,17 @@ function firstBadBase64Byte(value: string): number {
     if (!/[A-Za-z0-9+/=]/.test(value[i]!)) return i;
   }
   return value.length - (value.length % 4);
+}
+
+/** The Pod rules clients trip over first (core validation.ValidatePodSpec): containers with a name and an image. */
+export function validatePodSpec(object: KubeObject): FieldError[] {
+  const spec = object.spec as { containers?: { name?: string; image?: string }[] } | undefined;
+  const containers = spec?.containers;
+  if (!Array.isArray(containers) || containers.length === 0) return [requiredValue('spec.containers')];
+  const errors: FieldError[] = [];
+  containers.forEach((c, i) => {
+    if (typeof c?.name !== 'string' || c.name === '') errors.push(requiredValue(`spec.containers[${i}].name`));
+    if (typeof c?.image !== 'string' || c.image === '') errors.push(requiredValue(`spec.containers[${i}].image`));
+  });
+  return errors;
 }

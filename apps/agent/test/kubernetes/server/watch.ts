@@ -16,7 +16,12 @@ interface OpenWatch {
   readonly typeKey: string;
   /** Ends the response cleanly (the chunked body terminates). */
   end(): void;
+  /** Destroys the connection under the response (no chunked terminator). */
+  reset(): void;
 }
+
+/** How dropWatches ends the streams: a clean end of the response, or a reset connection. */
+export type DropMode = 'end' | 'reset';
 
 function booleanParam(params: URLSearchParams, name: string): boolean {
   const value = params.get(name);
@@ -69,6 +74,10 @@ export class WatchHub {
         cleanup();
         if (!res.writableEnded) res.end();
       },
+      reset: () => {
+        cleanup();
+        res.socket?.destroy();
+      },
     };
     const cleanup = (): void => {
       unsubscribe();
@@ -119,8 +128,11 @@ export class WatchHub {
   }
 
   /** Ends every open stream (as when the API server restarts). */
-  dropAll(): void {
-    for (const w of [...this.#open]) w.end();
+  dropAll(mode: DropMode = 'end'): void {
+    for (const w of [...this.#open]) {
+      if (mode === 'reset') w.reset();
+      else w.end();
+    }
   }
 
   /** Ends the streams on one type (its CRD deleted or a version no longer served). */
