@@ -145,6 +145,7 @@ export class Informer<T extends InformedObject> {
         if (needList) {
           await this.#list();
           needList = false;
+          failures = this.#recovered(failures);
         }
         const started = Date.now();
         const before = this.#resourceVersion;
@@ -157,8 +158,7 @@ export class Informer<T extends InformedObject> {
           await this.#sleep(this.#backoff(1));
           continue;
         }
-        if (failures > 0) this.#options.logger.info({ informer: this.#options.what, failures }, 'informer: recovered');
-        failures = 0;
+        failures = this.#recovered(failures);
       } catch (error) {
         if (this.#stopped) break;
         if (isGone(error)) {
@@ -173,6 +173,12 @@ export class Informer<T extends InformedObject> {
         await this.#sleep(delay);
       }
     }
+  }
+
+  // Ends a streak of failures (logged once at its start), saying so.
+  #recovered(failures: number): number {
+    if (failures > 0) this.#options.logger.info({ informer: this.#options.what, failures }, 'informer: recovered');
+    return 0;
   }
 
   #backoff(failures: number): number {
