@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import * as k8s from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,10 +10,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RESOURCE_ERROR_CODE, ResourceConflictError, ResourceDatastoreError, ResourceValidationError } from '../../src/agent/datastore/errors.js';
 import { nodeResource } from '../../src/agent/controllers/nodes.js';
 import { openKubernetesDatastore, type KubernetesDatastore } from '../../src/agent/kubernetes/sys/datastore.js';
+import { loadKubeConfig } from '../../src/agent/kubernetes/sys/kubeconfig.js';
 import { calicoCrds } from '../../src/agent/manifests/calico-crds.js';
 import { ciliumCrds } from '../../src/agent/manifests/cilium-crds.js';
 import { twillCrds } from '../../src/agent/manifests/twill-crds.js';
-import { type AgentResource, type ResourceEvent } from '../../src/agent/ports.js';
+import { type AgentResource, type EntryEvent, type ResourceEvent } from '../../src/agent/ports.js';
 import { Batches, recordingLogger } from '../agent/datastore/watch-helpers.js';
 import { type KubernetesTestServer, startKubernetesTestServer } from './api-server.js';
 
@@ -516,3 +520,38 @@ function kubeConfigFor(server: string): k8s.KubeConfig {
   });
   return kubeConfig;
 }
+
+describe('the Kubernetes datastore: store entries and the kubeconfig', () => {
+  it('watches store entries under a prefix: the current ones first, then changes', async () => {
+    const api = await cluster();
+    const ds = await open(api);
+    await ds.store.commit([{ type: 'put', key: 'twill-endpoints/net/a', value: '{"ip":"10.0.0.5"}' }]);
+    const batches = new Batches<EntryEvent>();
+    const watch = await ds.watchEntries('twill-endpoints/net/', batches.handler);
+    closers.push(() => watch.close());
+    expect(await batches.nth(1)).toEqual([{ type: 'upsert', key: 'twill-endpoints/net/a', value: '{"ip":"10.0.0.5"}' }]);
+    await ds.store.commit([{ type: 'put', key: 'twill-endpoints/net/b', value: '{}' }, { type: 'delete', key: 'twill-endpoints/net/a' }]);
+    const all = await batches.until((events) => events.length >= 3);
+    expect(all.slice(1)).toEqual([
+      { type: 'delete', key: 'twill-endpoints/net/a', value: '{"ip":"10.0.0.5"}' },
+      { type: 'upsert', key: 'twill-endpoints/net/b', value: '{}' },
+    ]);
+  });
+
+  it('opens from a kubeconfig file, given or from KUBECONFIG, and says where it is', async () => {
+    const api = await cluster();
+    const dir = mkdtempSync(join(tmpdir(), 'twt-kubeconfig-'));
+    closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'config');
+    writeFileSync(file, api.kubeconfigYaml());
+    for (const kubeConfig of [loadKubeConfig({ kubeconfig: file, env: {} }), loadKubeConfig({ env: { KUBECONFIG: file } })]) {
+      const ds = await openKubernetesDatastore({ kubeConfig });
+      closers.push(() => ds.close());
+      expect(ds.location).toBe(api.url);
+    }
+    expect(() => loadKubeConfig({ kubeconfig: join(dir, 'missing'), env: {} })).toThrow(`cannot load the kubeconfig ${join(dir, 'missing')}: `);
+    expect(() => loadKubeConfig({ env: {}, serviceAccountDir: dir })).toThrow(
+      `no kubeconfig given (--kubeconfig or KUBECONFIG) and not in a pod (no KUBERNETES_SERVICE_HOST or no ${dir}/token)`,
+    );
+  });
+});
