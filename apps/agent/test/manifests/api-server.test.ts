@@ -24,15 +24,25 @@ function readFixtures(folder: string): KubeDocument[] {
 
 const SEED = readFixtures(join(import.meta.dirname, '..', 'kubernetes', 'fixtures', 'seed'));
 const ROUTING = readFixtures(join(import.meta.dirname, 'fixtures', 'routing'));
+// The policy engine's valid Calico corpus (every rule field, tiers, network sets, host policies).
+const CALICO_CORPUS = readFixtures(join(import.meta.dirname, '..', '..', '..', '..', 'packages', 'policy-engine', 'test', 'calico', 'fixtures', 'valid'));
+const CILIUM_CORPUS = readFixtures(join(import.meta.dirname, 'fixtures', 'cilium'));
+
+function withoutMetadata(document: KubeDocument): Omit<KubeDocument, 'metadata'> {
+  const { metadata: _metadata, ...rest } = document;
+  return rest;
+}
 
 // What the datastore sends the API server for a document, on the backing of `group`
-// (kubernetes/kinds.ts toApiBody): for these documents only the apiVersion changes.
+// (kubernetes/kinds.ts toApiBody): only the apiVersion changes (and metadata keeps only
+// what a create may carry: name, namespace, labels, annotations).
 function asCrdGroup(document: KubeDocument, group: string = CALICO_CRD_GROUP): KubeDocument {
   const kind = resolveKind({ apiVersion: document.apiVersion, kind: document.kind });
   const backing = apiBackings(kind.id).find((b) => b.group === group);
   if (backing === undefined) throw new Error(`${kind.id} has no backing in ${group}`);
   const body = toApiBody(backing, document) as unknown as KubeDocument;
-  expect(body).toEqual({ ...document, apiVersion: `${backing.group}/${backing.version}` });
+  expect(withoutMetadata(body)).toEqual(withoutMetadata({ ...document, apiVersion: `${backing.group}/${backing.version}` }));
+  expect(body.metadata.name).toBe(document.metadata.name);
   return body;
 }
 
@@ -67,11 +77,19 @@ afterAll(async () => {
   await server?.close();
 });
 
-// Creates it; the stored object must hold the spec exactly (nothing pruned).
+// The fields a schema validates and prunes: everything but apiVersion, kind, metadata.
+function content(document: object): Record<string, unknown> {
+  const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = document as Record<string, unknown>;
+  return rest;
+}
+
+// Creates it (and its namespace); the stored object must hold its content exactly (nothing pruned).
 async function applies(document: KubeDocument): Promise<void> {
+  const namespace = document.metadata.namespace;
+  if (namespace !== undefined && server.read('v1', 'Namespace', namespace) === undefined) await server.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
   const { status, body } = await create(document);
   expect(status, JSON.stringify(body)).toBe(201);
-  expect(body['spec'], `${document.kind} ${document.metadata.name}: the stored spec`).toEqual(document.spec);
+  expect(content(body), `${document.kind} ${document.metadata.name}: what is stored`).toEqual(content(document));
   await server.remove(document.apiVersion, document.kind, document.metadata.name, document.metadata.namespace);
 }
 
@@ -94,6 +112,16 @@ describe("the seed tutorial's policies, on Calico's and Cilium's CRDs", () => {
 
   it.each(SEED.map((d) => [d.metadata.name, d] as const))('%s applies unchanged but for the apiVersion, and is stored whole', async (_name, document) => {
     await applies(asCrdGroup(document, document.apiVersion.startsWith('cilium.io/') ? CILIUM_CRD_GROUP : CALICO_CRD_GROUP));
+  });
+});
+
+describe("the policy engine's valid Calico corpus and a Cilium policy of every field, on the CRDs", () => {
+  it.each(CALICO_CORPUS.map((d) => [`${d.kind} ${d.metadata.name}`, d] as const))('%s is stored whole', async (_name, document) => {
+    await applies(asCrdGroup(document));
+  });
+
+  it.each(CILIUM_CORPUS.map((d) => [`${d.kind} ${d.metadata.name}`, d] as const))('%s is stored whole', async (_name, document) => {
+    await applies(asCrdGroup(document, CILIUM_CRD_GROUP));
   });
 });
 
