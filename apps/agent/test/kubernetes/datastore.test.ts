@@ -12,6 +12,7 @@ import { nodeResource } from '../../src/agent/controllers/nodes.js';
 import { openKubernetesDatastore, type KubernetesDatastore } from '../../src/agent/kubernetes/sys/datastore.js';
 import { loadKubeConfig } from '../../src/agent/kubernetes/sys/kubeconfig.js';
 import { calicoCrds } from '../../src/agent/manifests/calico-crds.js';
+import { agentClusterRules, agentNamespaceRules, rbacAllows } from '../../src/agent/manifests/rbac.js';
 import { ciliumCrds } from '../../src/agent/manifests/cilium-crds.js';
 import { twillCrds } from '../../src/agent/manifests/twill-crds.js';
 import { type AgentResource, type EntryEvent, type ResourceEvent } from '../../src/agent/ports.js';
@@ -553,5 +554,32 @@ describe('the Kubernetes datastore: store entries and the kubeconfig', () => {
     expect(() => loadKubeConfig({ env: {}, serviceAccountDir: dir })).toThrow(
       `no kubeconfig given (--kubeconfig or KUBECONFIG) and not in a pod (no KUBERNETES_SERVICE_HOST or no ${dir}/token)`,
     );
+  });
+});
+
+describe("the Kubernetes datastore: the agent's RBAC", () => {
+  it("makes only requests the agent's ClusterRole and Role allow when it does what the agent does", async () => {
+    const api = await cluster({ calico: true, cilium: true });
+    await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'twill-system' } });
+    await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+    await api.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bgp', namespace: 'twill-system' }, data: { password: 'cw==' } });
+    await api.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop' }, spec: { containers: [{ name: 'app', image: 'nginx' }] } });
+    await api.create(coreNode);
+    const before = api.requests.length;
+    const ds = await open(api);
+    const watch = await ds.watch(['pods', 'namespaces', 'netpol', 'gnp', 'cnp', 'nodes.projectcalico.org', 'bgppeers', 'ippools'], () => undefined);
+    closers.push(() => watch.close());
+    await ds.apply(nodeResource({ nodeName: 'node-a', addresses: { ipv4: '10.0.0.7/24' } }, await ds.get('nodes.projectcalico.org', 'node-a')));
+    await ds.annotate('pods', 'web-1', 'shop', { 'cni.projectcalico.org/podIP': '10.244.0.5/32' });
+    await ds.readSecret('twill-system', 'bgp', 'password');
+    await ds.store.commit([{ type: 'put', key: 'twill-endpoints/net/a', value: '{}' }]);
+    const clusterRules = agentClusterRules();
+    const namespaced = agentNamespaceRules();
+    const requests = api.requests.slice(before);
+    expect(requests.length).toBeGreaterThan(10);
+    for (const request of requests) {
+      const allowed = rbacAllows(clusterRules, request) || (request.namespace === 'twill-system' && rbacAllows(namespaced, request));
+      expect(allowed, JSON.stringify(request)).toBe(true);
+    }
   });
 });
