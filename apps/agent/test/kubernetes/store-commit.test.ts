@@ -86,6 +86,19 @@ describe('casCommit: a multi-key commit over single-object compare-and-swap', ()
     expect(objects.values()).toEqual({ 'n/a': 'old-a', 'n/c': 'old-c', 'n/taken': 'x' });
   });
 
+  it('tries the writes conditioned on a revision first, so a stale one costs no write to undo', async () => {
+    const objects = new MapObjects();
+    const block = objects.put('b/1', 'block');
+    objects.put('b/1', 'changed by another agent');
+    const known = { valueAt: (key: string, revision: string) => (key === 'b/1' && revision === block ? 'block' : undefined) };
+    const ops: StoreOp[] = [
+      { type: 'put', key: 'h/new', value: 'handle', expect: { absent: true } },
+      { type: 'put', key: 'b/1', value: 'block+handle', expect: { revision: block } },
+    ];
+    expect(await casCommit(ops, { objects, known })).toEqual({ outcome: { ok: false, conflicts: ['b/1'] }, wrote: false });
+    expect(objects.requests).toEqual(['replace b/1']);
+  });
+
   it('reads a replaced key first only when its previous text is not known', async () => {
     const objects = new MapObjects();
     const a = objects.put('n/a', 'old-a');

@@ -291,7 +291,6 @@ describe('pool allocators over the Kubernetes store', () => {
         }),
       ),
     );
-    console.log('REQ alloc', api.requests.length, api.requests.filter((r) => r.verb === 'delete').length);
     const ips = given.map((g) => g.ip);
     expect(ips).toHaveLength(nodes.length * PER_NODE);
     expect(new Set(ips).size).toBe(ips.length);

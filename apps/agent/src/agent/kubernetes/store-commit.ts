@@ -9,7 +9,7 @@
 // created "pending", then the block, then the affinity is confirmed) and by having
 // `calicoctl ipam check` and its IPAM garbage collection repair what a crash leaves
 // behind. The @twill/ipam allocator asks for an atomic multi-key commit instead, so this
-// module emulates one: it applies the writes in order, each by compare-and-swap, and
+// module emulates one: it applies the writes one by one, each by compare-and-swap, and
 // when a later write's condition fails it undoes the earlier ones, again by
 // compare-and-swap on the revisions it just wrote (deletes what it created, puts back
 // the previous text of what it replaced, re-creates what it deleted), then reports the
@@ -73,15 +73,17 @@ interface Applied {
 type Step = { readonly applied: Applied | undefined } | typeof CONFLICT;
 
 /**
- * Applies `ops` in order, each by compare-and-swap; on a conflict undoes what was
- * applied and returns `{ ok: false, conflicts: [key] }` (the first write that failed:
- * later ones are not tried). Keys are not checked here (the caller does).
+ * Applies the writes of a commit one by one, each by compare-and-swap (revision
+ * conditions first, see conflictsFirst); on a conflict undoes what was applied and
+ * returns `{ ok: false, conflicts: [key] }` (the first write that failed: later ones
+ * are not tried). Keys are not checked here (the caller does).
  * @returns `{ ok: true }`, or the conflict, plus whether anything was written at all
  * (`wrote`: a commit undone still moved revisions).
  * @throws StoreFailureError when the API fails, or when an undo fails; its message names
  * the keys left half-written.
  */
-export async function casCommit(ops: readonly StoreOp[], options: CasCommitOptions): Promise<{ outcome: CommitOutcome; wrote: boolean }> {
+export async function casCommit(given: readonly StoreOp[], options: CasCommitOptions): Promise<{ outcome: CommitOutcome; wrote: boolean }> {
+  const ops = conflictsFirst(given);
   const applied: Applied[] = [];
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as StoreOp;
@@ -101,6 +103,20 @@ export async function casCommit(ops: readonly StoreOp[], options: CasCommitOptio
     if (step.applied !== undefined) applied.push(step.applied);
   }
   return { outcome: { ok: true }, wrote: applied.length > 0 };
+}
+
+// The order to apply a commit's writes in: those conditioned on a revision first (a
+// document someone else may have changed since it was read: the likeliest to conflict),
+// then those conditioned on absence, then unconditional ones (which never conflict, so
+// they are never undone but for an API failure). A write that conflicts early has
+// nothing before it to undo: in the pool allocator's commits the contended block goes
+// before the new handle. The outcome is the same in any order, the keys being distinct;
+// a commit naming a key twice is applied in the order given.
+function conflictsFirst(ops: readonly StoreOp[]): readonly StoreOp[] {
+  if (ops.length < 2 || new Set(ops.map((op) => op.key)).size !== ops.length) return ops;
+  const rank = (op: StoreOp): number => (op.expect === undefined ? 2 : 'absent' in op.expect ? 1 : 0);
+  // Array.prototype.sort is stable.
+  return [...ops].sort((a, b) => rank(a) - rank(b));
 }
 
 async function applyOp(op: StoreOp, undoable: boolean, options: CasCommitOptions): Promise<Step> {

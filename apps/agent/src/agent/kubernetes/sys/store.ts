@@ -47,6 +47,7 @@ const SILENT: AgentLogger = { debug: () => undefined, info: () => undefined, war
 const PAGE = 500;
 // Values remembered per key and revision, to undo a commit without reading first.
 const KNOWN_LIMIT = 8192;
+const KNOWN_REVISIONS = 4;
 
 /**
  * Opens the ipam Store over Twill's CRDs (which must be installed: requests for a
@@ -135,26 +136,25 @@ class KubernetesApiStore implements KubernetesStore {
 // seen at each revision (KnownValues) so that a commit's undo rarely needs a read.
 class ApiObjects implements CasObjects, KnownValues {
   readonly #api: k8s.CustomObjectsApi;
-  readonly #known = new Map<string, { readonly revision: Revision; readonly value: string }>();
+  // Per key, the last few revisions seen and their text, newest first: allocations running
+  // at once in one agent read a block at different revisions.
+  readonly #known = new Map<string, { readonly revision: Revision; readonly value: string }[]>();
 
   constructor(api: k8s.CustomObjectsApi) {
     this.#api = api;
   }
 
   valueAt(key: string, revision: Revision): string | undefined {
-    const known = this.#known.get(key);
-    return known !== undefined && known.revision === revision ? known.value : undefined;
+    return this.#known.get(key)?.find((known) => known.revision === revision)?.value;
   }
 
-  #remember(key: string, revision: Revision | undefined, value: string): void {
-    if (revision === undefined) {
-      this.#known.delete(key);
-      return;
-    }
-    // Insertion order: the oldest entry goes first.
+  #remember(key: string, revision: Revision, value: string): void {
+    const earlier = this.#known.get(key) ?? [];
+    if (earlier[0]?.revision === revision) return;
+    // Map order is insertion order: a key seen again moves to the end, the oldest go first.
     this.#known.delete(key);
     if (this.#known.size >= KNOWN_LIMIT) this.#known.delete(this.#known.keys().next().value as string);
-    this.#known.set(key, { revision, value });
+    this.#known.set(key, [{ revision, value }, ...earlier.slice(0, KNOWN_REVISIONS - 1)]);
   }
 
   #where(key: string): { group: string; version: string; plural: string; name: string } {
