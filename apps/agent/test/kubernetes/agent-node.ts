@@ -125,15 +125,20 @@ export class KubernetesAgentNode {
     );
     const install = await run(process.execPath, [...AGENT_ARGS, 'install-cni', '--config', configFile]);
     if (install.code !== 0) throw new Error(`install-cni failed (${install.code}): ${install.stderr}`);
-    const child = spawn('ip', ['netns', 'exec', lab.node.name, process.execPath, ...AGENT_ARGS, 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // With eBPF, a bpffs of its own in the private mount namespace `ip netns exec` makes (as
+    // `twill lab` does): nothing is pinned in the host's /sys/fs/bpf.
+    const argv = [process.execPath, ...AGENT_ARGS, 'run', '--config', configFile];
+    const inNetns = options.dataplane === 'ebpf' ? ['sh', '-c', 'mount -t bpf bpf /sys/fs/bpf && exec "$@"', 'twill-agent', ...argv] : argv;
+    const child = spawn('ip', ['netns', 'exec', lab.node.name, ...inNetns], { stdio: ['ignore', 'pipe', 'pipe'] });
     const node = new KubernetesAgentNode(lab, child);
     try {
       await vi.waitFor(
         async () => {
           if (child.exitCode !== null) throw new Error(`twill-agent exited with ${child.exitCode}:\n${node.output}`);
-          if ((await node.http('/readyz')).status !== 200) throw new Error(`not ready yet:\n${(await node.http('/readyz')).body}`);
+          const readyz = await node.http('/readyz');
+          if (readyz.status !== 200) throw new Error(`not ready yet (${readyz.status}): ${readyz.body}\n${node.output}`);
         },
-        { timeout: 120_000, interval: 500 },
+        { timeout: 300_000, interval: 500 },
       );
     } catch (error) {
       await node.stop();
