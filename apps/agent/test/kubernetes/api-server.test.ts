@@ -523,6 +523,38 @@ describe('custom resources', () => {
     });
   });
 
+  it('validates, defaults and prunes inside a subschema the CRD repeats (compiled once, shared)', async () => {
+    const endpoint = {
+      type: 'object',
+      required: ['host'],
+      properties: {
+        host: { type: 'string', pattern: '^[a-z0-9.-]+$', description: 'a host name, lower case, as DNS writes it' },
+        port: { type: 'integer', minimum: 1, maximum: 65535, default: 443, description: 'the TCP port the endpoint listens on' },
+      },
+    };
+    const crd = structuredClone(ipPoolCrd) as typeof ipPoolCrd;
+    const schema = crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties as Record<string, unknown>;
+    schema.primary = endpoint;
+    schema.backup = endpoint;
+    schema.more = { type: 'array', items: endpoint };
+    await server.create(crd);
+    const co = kc.makeApiClient(k8s.CustomObjectsApi);
+    const bad = await statusOf(co.createClusterCustomObject({ group: 'twill.io', version: 'v1alpha1', plural: 'ippools', body: {
+      apiVersion: 'twill.io/v1alpha1', kind: 'IPPool', metadata: { name: 'p' },
+      spec: { cidr: '10.0.0.0/8', primary: { host: 'a' }, backup: { host: 'B!' }, more: [{ host: 'c' }, { port: 0 }] },
+    } }));
+    expect(bad.details?.causes?.map((c) => `${c.field ?? ''} ${c.reason}`).sort()).toEqual([
+      'spec.backup.host FieldValueInvalid',
+      'spec.more[1].host FieldValueRequired',
+      'spec.more[1].port FieldValueInvalid',
+    ]);
+    const ok = (await co.createClusterCustomObject({ group: 'twill.io', version: 'v1alpha1', plural: 'ippools', body: {
+      apiVersion: 'twill.io/v1alpha1', kind: 'IPPool', metadata: { name: 'p' },
+      spec: { cidr: '10.0.0.0/8', primary: { host: 'a', junk: 1 }, more: [{ host: 'c', port: 80 }] },
+    } })) as { spec: object };
+    expect(ok.spec).toEqual({ cidr: '10.0.0.0/8', blockSize: 26, primary: { host: 'a', port: 443 }, more: [{ host: 'c', port: 80 }] });
+  });
+
   it('changes status only through the status subresource, and generation only with the spec', async () => {
     await server.create(ipPoolCrd);
     const co = kc.makeApiClient(k8s.CustomObjectsApi);

@@ -59,8 +59,46 @@ function isIpv6(v: string): boolean {
   return groups.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g)) && (v.includes('::') ? groups.length < 8 : groups.length === 8);
 }
 
+/**
+ * Subschemas repeated in a CRD (Cilium's repeats its rule schema dozens of times) become
+ * one definition each, referenced: ajv then generates their code once, not per copy.
+ */
+interface SharedDefinitions {
+  readonly counts: Map<string, number>;
+  readonly names: Map<string, string>;
+  readonly definitions: Record<string, unknown>;
+}
+
+const sharedMinimumLength = 256;
+
+function countSubschemas(node: OpenApiSchema, counts: Map<string, number>): void {
+  const text = JSON.stringify(node);
+  if (text.length >= sharedMinimumLength) counts.set(text, (counts.get(text) ?? 0) + 1);
+  for (const child of Object.values(node.properties ?? {})) countSubschemas(child, counts);
+  if (typeof node.additionalProperties === 'object') countSubschemas(node.additionalProperties, counts);
+  if (node.items !== undefined) countSubschemas(node.items, counts);
+  for (const k of ['allOf', 'anyOf', 'oneOf'] as const) for (const child of node[k] ?? []) countSubschemas(child, counts);
+  if (node.not !== undefined) countSubschemas(node.not, counts);
+}
+
 /** The JSON Schema ajv validates for one OpenAPI node. */
-function translate(node: OpenApiSchema): Record<string, unknown> {
+function translate(node: OpenApiSchema, shared?: SharedDefinitions): Record<string, unknown> {
+  if (shared !== undefined) {
+    const text = JSON.stringify(node);
+    if ((shared.counts.get(text) ?? 0) > 1) {
+      let name = shared.names.get(text);
+      if (name === undefined) {
+        name = `s${shared.names.size}`;
+        shared.names.set(text, name);
+        shared.definitions[name] = translateNode(node, shared);
+      }
+      return { $ref: `#/definitions/${name}` };
+    }
+  }
+  return translateNode(node, shared);
+}
+
+function translateNode(node: OpenApiSchema, shared?: SharedDefinitions): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of copied) if (node[k] !== undefined) out[k] = node[k];
   if (node['x-kubernetes-int-or-string'] === true) out.type = ['integer', 'string'];
@@ -69,12 +107,21 @@ function translate(node: OpenApiSchema): Record<string, unknown> {
   if (node.exclusiveMinimum === true && node.minimum !== undefined) { out.exclusiveMinimum = node.minimum; delete out.minimum; }
   if (node.exclusiveMaximum === true && node.maximum !== undefined) { out.exclusiveMaximum = node.maximum; delete out.maximum; }
   if (node.format !== undefined && checkedFormats[node.format] !== undefined) out.format = node.format;
-  if (node.properties !== undefined) out.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, translate(v)]));
-  if (typeof node.additionalProperties === 'object') out.additionalProperties = translate(node.additionalProperties);
-  if (node.items !== undefined) out.items = translate(node.items);
-  for (const k of ['allOf', 'anyOf', 'oneOf'] as const) if (node[k] !== undefined) out[k] = node[k].map(translate);
-  if (node.not !== undefined) out.not = translate(node.not);
+  if (node.properties !== undefined) out.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, translate(v, shared)]));
+  if (typeof node.additionalProperties === 'object') out.additionalProperties = translate(node.additionalProperties, shared);
+  if (node.items !== undefined) out.items = translate(node.items, shared);
+  for (const k of ['allOf', 'anyOf', 'oneOf'] as const) if (node[k] !== undefined) out[k] = node[k].map((child) => translate(child, shared));
+  if (node.not !== undefined) out.not = translate(node.not, shared);
   return out;
+}
+
+/** The root JSON Schema, with the repeated subschemas as definitions. */
+function translateRoot(root: OpenApiSchema): Record<string, unknown> {
+  const shared: SharedDefinitions = { counts: new Map(), names: new Map(), definitions: {} };
+  countSubschemas(root, shared.counts);
+  shared.counts.delete(JSON.stringify(root));
+  const out = translateNode(root, shared);
+  return Object.keys(shared.definitions).length === 0 ? out : { ...out, definitions: shared.definitions };
 }
 
 /** Drops what the structural schema does not declare (objectmeta.go / pruning.go). */
@@ -159,7 +206,10 @@ function toFieldError(data: unknown, e: ErrorObject): FieldError | undefined {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, logger: false });
+/** Compiled validators by schema text, shared by every server in the process. */
+const compiled = new Map<string, ValidateFunction>();
+
+const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, logger: false, inlineRefs: false });
 for (const [name, validate] of Object.entries(checkedFormats)) ajv.addFormat(name, { type: 'string', validate });
 
 /**
@@ -172,9 +222,19 @@ export function compileSchema(schema: OpenApiSchema): SchemaValidator {
   delete rootProperties.apiVersion;
   delete rootProperties.kind;
   const structural: OpenApiSchema = { ...schema, properties: rootProperties };
-  const validate: ValidateFunction = ajv.compile(translate(structural));
+  // ajv compiles a big CRD schema (Calico's, Cilium's) in hundreds of milliseconds: compile
+  // on the first custom resource, and once per distinct schema in the process.
+  const text = JSON.stringify(structural);
+  let validate: ValidateFunction | undefined;
   return {
     check(object) {
+      if (validate === undefined) {
+        validate = compiled.get(text);
+        if (validate === undefined) {
+          validate = ajv.compile(translateRoot(structural));
+          compiled.set(text, validate);
+        }
+      }
       prune(object, structural, true);
       if (validate(object)) return [];
       const errors = (validate.errors ?? []).map((e) => toFieldError(object, e)).filter((e): e is FieldError => e !== undefined);
