@@ -208,10 +208,13 @@ const announce = table(N, true);
 const withdraw = table(N, false);
 const fmt = (r: { cpu: number; wall: number }): string => `${r.cpu.toFixed(0)} cpu ${r.wall.toFixed(0)} wall`;
 const results: { rx: number[]; wd: number[]; tx: number[] } = { rx: [], wd: [], tx: [] };
+// BGP_PHASES=send (or receive): only those, e.g. for a profile of one.
+const phases = process.env.BGP_PHASES ?? 'receive,send';
+const none = { cpu: 0, wall: 0 };
 for (let round = 0; round < ROUNDS; round += 1) {
-  const rx = await deliver(announce, N);
-  const wd = await deliver(withdraw, 0);
-  const tx = await send(N);
+  const rx = phases.includes('receive') ? await deliver(announce, N) : none;
+  const wd = phases.includes('receive') ? await deliver(withdraw, 0) : none;
+  const tx = phases.includes('send') ? await send(N) : none;
   results.rx.push(rx.cpu);
   results.wd.push(wd.cpu);
   results.tx.push(tx.cpu);

@@ -5,7 +5,7 @@ import { type PeerId, type RouterId } from '../ids.js';
 import { type CompiledPolicy } from '../policy/policy.js';
 
 import { type AttributeSet, ipv4ToNumber } from './attributes.js';
-import { type PrefixKey } from './prefix-key.js';
+import { PrefixMap } from './prefix-map.js';
 
 /** What the RIB needs to know about a peer whose session is up. */
 export interface RibPeerConfig {
@@ -49,7 +49,7 @@ export class PeerEntry {
   /** The prefix limit was hit; further UPDATEs are ignored until the session goes down. */
   limitReached = false;
   /** What was advertised to the peer, per prefix (Adj-RIB-Out, RFC 4271 §3.2). */
-  readonly adjRibOut = new Map<PrefixKey, AttributeSet>();
+  readonly adjRibOut = new PrefixMap<AttributeSet>();
   ebgp = false;
   routerIdNumber = 0;
   /** A string that sorts like the address (IPv4 before IPv6). */

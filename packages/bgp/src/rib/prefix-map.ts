@@ -1,6 +1,5 @@
-// A map from RIB prefix keys (prefix-key.ts) to values, for the table that holds one
-// entry per route, the path lists (the Adj-RIB-Outs stay plain Maps: this table measured
-// slower there). IPv4 keys, numbers, live in an
+// A map from RIB prefix keys (prefix-key.ts) to values, for the tables that hold one
+// entry per route: the path lists and the per-peer Adj-RIB-Outs. IPv4 keys, numbers, live in an
 // open-addressing hash table of typed arrays with linear probing: a lookup is one
 // multiplication and, mostly, one or two adjacent slots, and a table of a million
 // entries is two flat arrays rather than a million hash-chain entries (V8's Map). IPv6
