@@ -22,7 +22,8 @@
 //   - if an undo itself meets a conflict (someone changed a key in the moment between),
 //     or the API fails in the middle, some writes stay: the commit rejects with a
 //     StoreFailureError naming the keys left half-written, for the pool allocator's
-//     `check()` to report and `gc()` / `removeNode()` to repair, as Calico's tools do.
+//     `check()` to report and its `gc()` (an address whose handle is missing) or
+//     `removeNode()` (a node's claims) to repair, as Calico's `ipam check` and GC do.
 import { type CommitOutcome, type Revision, StoreFailureError, type StoreEntry, type StoreOp } from '@twill/ipam';
 
 /** A write that lost its compare-and-swap. */
@@ -191,7 +192,7 @@ async function undoAll(applied: readonly Applied[], objects: CasObjects, why: st
   left.reverse();
   throw new StoreFailureError(
     `Kubernetes store: a commit could not be undone after ${why}: ${left.join(', ')} left half-written ` +
-      `(changed by another writer, or the API failed); the pool allocator's check() reports what this left and gc() repairs it`,
+      `(changed by another writer, or the API failed); the pool allocator's check() reports what is left, and its gc() frees addresses whose handle is missing`,
     { cause: firstError ?? cause },
   );
 }
