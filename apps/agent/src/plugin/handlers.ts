@@ -366,6 +366,13 @@ async function status(ports: TwillPluginPorts, { configs }: Calls, request: Requ
  *   addresses and record.
  * - STATUS: code 50 while the datastore cannot be written.
  *
+ * Every command first checks the configuration's `datastore` against the process: the
+ * standalone plugin (no `ports.datastore`) serves only `sqlite` and answers code 50 (twill-agent
+ * is not running) for `kubernetes`; an agent refuses the other type (code 7). With
+ * `ports.pods` (the agent on Kubernetes), ADD looks the Pod up before anything is taken
+ * (code 4 without K8S_POD_NAMESPACE/K8S_POD_NAME, 123 when it does not exist) and records
+ * the addresses on it once done; DEL removes them after the record is gone.
+ *
  * Calls on one attachment (network and container ID) run one after another, calls on
  * different attachments at the same time, GC alone. Of each call, only the store work
  * (ADD: the existence check, IPAM and the record; DEL: the release and the record) is

@@ -170,4 +170,13 @@ describe('twill-agent command line', () => {
     expect(out).toBe('');
     expect(err).toMatch(/^twill-agent: --namespace: must be a DNS-1123 label .*got "Net"\)\n$/u);
   });
+
+  it('run on the Kubernetes datastore with a kubeconfig that cannot be read stops with exit 1 naming the file', async () => {
+    const kubeconfig = join(dir, 'missing-kubeconfig');
+    const args = ['run', '--datastore', 'kubernetes', '--kubeconfig', kubeconfig, '--routing', 'none', '--dataplane', 'none', '--http-listen', '127.0.0.1:0'];
+    const sockets = ['--agent-socket', join(dir, 'agent.sock'), '--api-socket', join(dir, 'api.sock'), '--data-dir', join(dir, 'data')];
+    expect(await agentMain([...args, ...sockets], io)).toBe(1);
+    expect(err).toMatch(new RegExp(`^twill-agent: cannot load the kubeconfig ${kubeconfig}: .*ENOENT`, 'u'));
+    await expect(stat(join(dir, 'agent.sock'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });
