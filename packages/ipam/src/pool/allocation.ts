@@ -8,10 +8,10 @@ import { DuplicateAllocationError, NoEligiblePoolError } from '../errors.js';
 import { type AddressFamily } from '../range/address.js';
 import { type AttemptOutcome } from '../store/retry.js';
 import { type CommitOutcome } from '../store/store.js';
-import { freeOrdinal, lastBlockKey, type PoolAllocatedAddress, takeAddress } from './block-allocation.js';
+import { freeOrdinal, type PoolAllocatedAddress, takeAddress } from './block-allocation.js';
 import { findClaimable } from './block-claim.js';
 import { borrowAddress, exhaustedError } from './borrow.js';
-import { type PoolContext } from './context.js';
+import { type NodeHints, type PoolContext } from './context.js';
 import { decodeHandle, newHandleDocument } from './documents.js';
 import { type NodeLabels, selectsNode } from './node-selector.js';
 import { type IpPool } from './pool-config.js';
@@ -58,18 +58,17 @@ function eligiblePools(ctx: PoolContext, family: AddressFamily, request: PoolAll
  * Stages one address of `family` for `handle`.
  * @throws NoEligiblePoolError, PoolExhaustedError; NeedsRead (see settle()).
  */
-export function pickAddress(ctx: PoolContext, txn: PoolTransaction, family: AddressFamily, request: PoolAllocationRequest, handle: string, now: number): PoolAllocatedAddress {
+export function pickAddress(ctx: PoolContext, txn: PoolTransaction, family: AddressFamily, request: PoolAllocationRequest, handle: string, now: number, hints: NodeHints = ctx.hints(request.node)): PoolAllocatedAddress {
   const pools = eligiblePools(ctx, family, request);
   if (pools.length === 0) throw new NoEligiblePoolError(request.node, family);
   const node = request.node;
   // 0. The block this node allocated from last, when it is still its own and has room.
-  const last = ctx.lastBlock.get(lastBlockKey(family, node));
-  if (last !== undefined) {
-    const info = ctx.blockInfo(last);
-    const block = info !== undefined && pools.includes(info.pool) ? txn.blockNow(last) : undefined;
-    if (info !== undefined && block !== undefined && block !== CORRUPT && block.affinity === node) {
-      const ordinal = freeOrdinal(ctx, block, info, now);
-      if (ordinal >= 0) return takeAddress(ctx, txn, { block, info, ordinal }, handle, now);
+  const last = hints.lastBlock(family);
+  if (last !== undefined && pools.includes(last.pool)) {
+    const block = txn.blockAtKeyNow(last.key);
+    if (block !== undefined && block !== CORRUPT && block.affinity === node) {
+      const ordinal = freeOrdinal(ctx, block, last, now);
+      if (ordinal >= 0) return takeAddress(ctx, txn, { block, info: last, ordinal }, handle, now, block.affinity, hints);
     }
   }
   const affinityRead = txn.affinityNow(node);
@@ -84,7 +83,7 @@ export function pickAddress(ctx: PoolContext, txn: PoolTransaction, family: Addr
     const block = txn.blockNow(cidr);
     if (block === undefined || block === CORRUPT || block.affinity !== node) continue;
     const ordinal = freeOrdinal(ctx, block, info, now);
-    if (ordinal >= 0) return takeAddress(ctx, txn, { block, info, ordinal }, handle, now);
+    if (ordinal >= 0) return takeAddress(ctx, txn, { block, info, ordinal }, handle, now, block.affinity, hints);
   }
   // 2. Claim a new block, unless the node holds its quota already.
   const max = ctx.config.maxBlocksPerHost;
@@ -101,7 +100,7 @@ export function pickAddress(ctx: PoolContext, txn: PoolTransaction, family: Addr
       const info = ctx.blockInfo(block.cidr);
       if (info === undefined) throw new Error('internal: claimed block outside its pool');
       txn.putAffinity({ node, blocks: [...affinity.blocks, block.cidr] });
-      return takeAddress(ctx, txn, { block, info, ordinal: freeOrdinal(ctx, block, info, now) }, handle, now, node);
+      return takeAddress(ctx, txn, { block, info, ordinal: freeOrdinal(ctx, block, info, now) }, handle, now, node, hints);
     }
   }
   // 3. Borrow a free address from any other block of the pools.
@@ -156,6 +155,7 @@ export function allocateAttempt(ctx: PoolContext, attempt: number, job: Allocati
 // attempt but this object (closures also cost a name each under tsx's keepNames).
 class AllocationAttempt {
   readonly #now: number;
+  readonly hints: NodeHints;
 
   constructor(
     readonly ctx: PoolContext,
@@ -164,6 +164,7 @@ class AllocationAttempt {
     readonly txn: PoolTransaction,
   ) {
     this.#now = ctx.now();
+    this.hints = ctx.hints(job.request.node);
   }
 
   run(): AttemptOutcome<PoolAllocation> | Promise<AttemptOutcome<PoolAllocation>> {
@@ -177,8 +178,8 @@ class AllocationAttempt {
     if (this.ctx.store.sync === undefined) {
       const reads: Promise<unknown>[] = [];
       for (const family of this.job.families) {
-        const last = this.ctx.lastBlock.get(lastBlockKey(family, this.job.request.node));
-        if (last !== undefined) reads.push(this.txn.entry(this.ctx.keys.block(last)));
+        const last = this.hints.lastBlock(family);
+        if (last !== undefined) reads.push(this.txn.entry(last.key));
       }
       if (reads.length > 0) return Promise.all(reads).then(() => this.decideAndCommit());
     }
@@ -202,7 +203,7 @@ class AllocationAttempt {
     if (this.attempt > 1) refuseDuplicate(this.txn, job.handle, job.request.containerId);
     // Sized first (an array grown by push reserves 17 slots for one address).
     const addresses = new Array<PoolAllocatedAddress>(job.families.length);
-    for (let i = 0; i < addresses.length; i++) addresses[i] = pickAddress(ctx, this.txn, job.families[i] as AddressFamily, job.request, job.handle, this.#now);
+    for (let i = 0; i < addresses.length; i++) addresses[i] = pickAddress(ctx, this.txn, job.families[i] as AddressFamily, job.request, job.handle, this.#now, this.hints);
     return addresses;
   }
 
@@ -217,7 +218,7 @@ class AllocationAttempt {
   commit(addresses: readonly PoolAllocatedAddress[]): AttemptOutcome<PoolAllocation> | Promise<AttemptOutcome<PoolAllocation>> {
     const { request, handle } = this.job;
     const { ctx } = this;
-    const fields = { containerId: request.containerId, ifName: request.ifName, node: ctx.nodeName(request.node), namespace: request.namespace, pod: request.pod };
+    const fields = { containerId: request.containerId, ifName: request.ifName, node: this.hints.name, namespace: request.namespace, pod: request.pod };
     this.txn.putNewHandle(this.job.handleKey, newHandleDocument(handle, ctx.config.network, addresses, fields, this.#now));
     const outcome = this.txn.commitNow();
     if (outcome instanceof Promise) return outcome.then((o) => this.committed(o, addresses));

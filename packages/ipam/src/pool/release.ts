@@ -103,7 +103,7 @@ export async function removeNode(ctx: PoolContext, node: string): Promise<readon
         if (block === undefined || block === CORRUPT || block.affinity !== node) continue;
         const cool = block.released.every(([, at]) => now >= at + cooldown);
         if (cool && block.allocations.every((a) => a === null)) txn.deleteBlock(cidr);
-        else txn.putBlock({ ...block, affinity: null, released: block.released.filter(([, at]) => now < at + cooldown) });
+        else txn.putBlock({ ...block, allocations: block.allocations, affinity: null, released: block.released.filter(([, at]) => now < at + cooldown) });
       }
       txn.putAffinity({ node, blocks: [] });
       const outcome = await txn.commit();

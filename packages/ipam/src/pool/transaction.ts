@@ -62,6 +62,18 @@ export class NeedsRead extends Error {
 
 const ABSENT: StoreCondition = Object.freeze({ absent: true });
 
+// The condition that `entry`, as read, is still current, for a store with a synchronous
+// face: its revision text is made only if the store asks for it (the memory store
+// compares the entry itself; a string per commit otherwise, and another for the store's
+// own revision).
+class ReadCondition {
+  constructor(readonly entry: StoreEntry) {}
+
+  get revision(): string {
+    return this.entry.revision;
+  }
+}
+
 /** One read-decide-commit attempt over the pool documents. */
 export class PoolTransaction {
   readonly #table = new KeyTable<Staged>();
@@ -192,6 +204,15 @@ export class PoolTransaction {
   }
 
   /**
+   * {@link blockNow} of the block whose store key is `key` (`keys.block(cidr)`, which the
+   * caller has at hand).
+   * @throws NeedsRead (see {@link entryNow}).
+   */
+  blockAtKeyNow(key: string): Read<BlockDocument> {
+    return this.#docNow(key, this.caches.blocks, this.caches.blocks.decode);
+  }
+
+  /**
    * The node's affinity document, staged writes included.
    * @throws NeedsRead (see {@link entryNow}).
    */
@@ -236,9 +257,8 @@ export class PoolTransaction {
     this.putEncodedBlock(blockDocument(block));
   }
 
-  /** Stages a block write made by takeInBlock (its text is made at commit, if the store needs it). */
-  putEncodedBlock(block: EncodedBlockChange): void {
-    const key = this.keys.block(block.cidr);
+  /** Stages a block write made by takeInBlock (its text is made at commit, if the store needs it); `key` is its store key. */
+  putEncodedBlock(block: EncodedBlockChange, key: string = this.keys.block(block.cidr)): void {
     this.#stage(key, block, block, this.caches.blocks as DecodeCache<unknown>);
   }
 
@@ -313,7 +333,9 @@ export class PoolTransaction {
       const key = keys[i] as string;
       const read = reads[i];
       if (read === NOT_READ) throw new Error(`internal: ${key} written before it was read`);
-      const expect = read === undefined ? ABSENT : { revision: read.revision };
+      // For a store with a synchronous face (memory) a condition whose revision text is
+      // made only when asked; other adapters get plain data.
+      const expect: StoreCondition = read === undefined ? ABSENT : documents ? new ReadCondition(read) : { revision: read.revision };
       // Deleting what was never there is a no-op, but its condition still guards it.
       const value = staged.value;
       if (value === undefined) ops[n++] = { type: 'delete', key, expect };

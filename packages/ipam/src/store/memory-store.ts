@@ -175,5 +175,9 @@ export function conditionHolds(current: StoreEntry | undefined, op: StoreOp | Sy
   const expect = op.expect;
   if (expect === undefined) return true;
   if ('absent' in expect) return current === undefined;
+  // The entry read is still the current one: unchanged (entries never change, and this
+  // store makes a new one per write). Otherwise compare revisions: an entry read from
+  // another adapter, or none given.
+  if (current !== undefined && expect.entry === current) return true;
   return current !== undefined && current.revision === expect.revision;
 }

@@ -88,8 +88,14 @@ export abstract class ClaimableDocument implements StoreDocument, StoreEntry {
 /**
  * A commit's condition on one key: it must not exist (`{ absent: true }`), or it must
  * still be at `revision`. Without a condition the write is unconditional.
+ *
+ * A revision condition may also carry `entry`, the entry the writer read at that
+ * revision (as this store returned it). Entries never change, so an adapter that hands
+ * back the same entry object for as long as a key is unchanged (memory) may find the
+ * condition holding by identity, without comparing revision text; any other adapter
+ * ignores it. `revision` is then `entry.revision`.
  */
-export type StoreCondition = { readonly absent: true } | { readonly revision: Revision };
+export type StoreCondition = { readonly absent: true } | { readonly revision: Revision; readonly entry?: StoreEntry };
 
 /** One write of a commit. */
 export type StoreOp =
