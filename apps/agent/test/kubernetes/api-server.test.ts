@@ -467,7 +467,9 @@ describe('custom resources', () => {
   it('serves a CRD\'s resources once it is created and not after it is deleted', async () => {
     const co = kc.makeApiClient(k8s.CustomObjectsApi);
     expect(await statusOf(ipPools(co).create({ apiVersion: 'twill.io/v1alpha1', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16' } }))).toMatchObject({ code: 404, reason: 'NotFound' });
-    const crd = await kc.makeApiClient(k8s.ApiextensionsV1Api).createCustomResourceDefinition({ body: ipPoolCrd as k8s.V1CustomResourceDefinition });
+    // client-node's models name the x-kubernetes-* fields differently: plain JSON goes through its serializer.
+    const body = k8s.loadYaml<k8s.V1CustomResourceDefinition>(JSON.stringify(ipPoolCrd));
+    const crd = await kc.makeApiClient(k8s.ApiextensionsV1Api).createCustomResourceDefinition({ body });
     expect(crd.status?.conditions?.find((c) => c.type === 'Established')?.status).toBe('True');
     const groups = await kc.makeApiClient(k8s.ApisApi).getAPIVersions();
     expect(groups.groups.map((g) => g.name)).toContain('twill.io');
@@ -637,6 +639,24 @@ describe('bad requests', () => {
     { name: 'custom resource under a namespace when cluster-scoped', method: 'GET', path: '/apis/twill.io/v1alpha1/namespaces/ns1/ippools/p', code: 404, reason: 'NotFound' },
     { name: 'custom resource without kind', method: 'POST', path: '/apis/twill.io/v1alpha1/ippools', body: { apiVersion: 'twill.io/v1alpha1', metadata: { name: 'q' }, spec: { cidr: '10.0.0.0/8' } }, code: 400, reason: 'BadRequest', message: /^Object 'Kind' is missing in/ },
     { name: 'CRD whose name is not plural.group', method: 'POST', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', body: { ...ipPoolCrd, metadata: { name: 'pools.twill.io' } }, code: 422, reason: 'Invalid', message: 'CustomResourceDefinition.apiextensions.k8s.io "pools.twill.io" is invalid: metadata.name: Invalid value: "pools.twill.io": must be spec.names.plural+"."+spec.group' },
+    {
+      name: 'CRD with a field without a type',
+      method: 'POST',
+      path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+      body: { ...ipPoolCrd, metadata: { name: 'things.example.io' }, spec: { ...ipPoolCrd.spec, group: 'example.io', names: { plural: 'things', kind: 'Thing' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { properties: { a: { type: 'string' } } } } } } }] } },
+      code: 422,
+      reason: 'Invalid',
+      message: 'CustomResourceDefinition.apiextensions.k8s.io "things.example.io" is invalid: spec.versions[0].schema.openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields',
+    },
+    {
+      name: 'CRD with a pattern that does not compile',
+      method: 'POST',
+      path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+      body: { ...ipPoolCrd, metadata: { name: 'things.example.io' }, spec: { ...ipPoolCrd.spec, group: 'example.io', names: { plural: 'things', kind: 'Thing' }, versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { a: { type: 'string', pattern: '([a-z' } } } } }] } },
+      code: 422,
+      reason: 'Invalid',
+      message: /openAPIV3Schema.properties\[a\].pattern: Invalid value: "\(\[a-z": must be a valid regular expression$/,
+    },
     { name: 'delete of a missing object', method: 'DELETE', path: '/api/v1/namespaces/ns1/configmaps/zz', code: 404, reason: 'NotFound', message: 'configmaps "zz" not found' },
     { name: 'patch content type unknown', method: 'PATCH', path: '/api/v1/namespaces/ns1/configmaps/a', body: {}, contentType: 'text/plain', code: 415, reason: 'UnsupportedMediaType' },
     { name: 'continue token garbage', method: 'GET', path: '/api/v1/namespaces/ns1/configmaps?limit=1&continue=zzz', code: 400, reason: 'BadRequest' },

@@ -48,8 +48,36 @@ export function validateCrd(crd: KubeObject): FieldError[] {
     if (v.name === undefined || v.name === '') errors.push(requiredValue(`spec.versions[${i}].name`));
     if (v.schema?.openAPIV3Schema === undefined) errors.push(requiredValue(`spec.versions[${i}].schema.openAPIV3Schema`, 'schemas are required'));
     else if (v.schema.openAPIV3Schema.type !== 'object') errors.push(invalidValue(`spec.versions[${i}].schema.openAPIV3Schema.type`, v.schema.openAPIV3Schema.type ?? '', 'must be object at the root'));
+    else checkStructural(v.schema.openAPIV3Schema, `spec.versions[${i}].schema.openAPIV3Schema`, true, errors);
   });
   return errors;
+}
+
+/**
+ * The structural-schema rules (apiextensions schema/validation.go) a CRD author trips over:
+ * every specified field has a type (unless int-or-string or preserve-unknown-fields),
+ * properties and additionalProperties exclude each other, patterns compile.
+ */
+function checkStructural(node: OpenApiSchema, path: string, structural: boolean, errors: FieldError[]): void {
+  if (structural && node.type === undefined && node['x-kubernetes-int-or-string'] !== true && node['x-kubernetes-preserve-unknown-fields'] !== true) {
+    errors.push(requiredValue(`${path}.type`, 'must not be empty for specified object fields'));
+  }
+  if (node.properties !== undefined && node.additionalProperties !== undefined && node.additionalProperties !== false) {
+    errors.push({ reason: 'FieldValueForbidden', field: `${path}.additionalProperties`, message: 'Forbidden: additionalProperties and properties are mutual exclusive' });
+  }
+  if (typeof node.pattern === 'string') {
+    try {
+      new RegExp(node.pattern, 'u');
+    } catch {
+      errors.push(invalidValue(`${path}.pattern`, node.pattern, 'must be a valid regular expression'));
+    }
+  }
+  for (const [name, child] of Object.entries(node.properties ?? {})) checkStructural(child, `${path}.properties[${name}]`, structural, errors);
+  if (typeof node.additionalProperties === 'object') checkStructural(node.additionalProperties, `${path}.additionalProperties`, structural, errors);
+  if (node.items !== undefined) checkStructural(node.items, `${path}.items`, structural, errors);
+  // Value validations under anyOf/allOf/oneOf/not need no types.
+  for (const k of ['allOf', 'anyOf', 'oneOf'] as const) (node[k] ?? []).forEach((child, j) => checkStructural(child, `${path}.${k}[${j}]`, false, errors));
+  if (node.not !== undefined) checkStructural(node.not, `${path}.not`, false, errors);
 }
 
 /** The resource type an (already validated) CRD serves; its validators compiled per version. */
