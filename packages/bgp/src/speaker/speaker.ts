@@ -38,6 +38,14 @@ const TIMER_EVENT: Readonly<Record<TimerName, FsmEvent>> = {
  */
 const FLUSH_SLICE = 32_768;
 
+/**
+ * Changed prefixes from which a flush is not delayed: a change this large (a full table
+ * arriving, read by read) gains nothing from waiting for more, and each read's routes
+ * reach the FibSink and the peers as soon as it is taken in rather than `flushDelayMs`
+ * later.
+ */
+const EAGER_FLUSH = 4096;
+
 const DEFAULT_CAPABILITIES: readonly Capability[] = [
   { kind: 'multiprotocol', afi: AFI.IPV4, safi: SAFI.UNICAST },
   { kind: 'multiprotocol', afi: AFI.IPV6, safi: SAFI.UNICAST },
@@ -65,6 +73,8 @@ export class BgpSpeaker {
   private readonly capabilities: readonly Capability[];
   private readonly restart: GracefulRestartRuntime;
   private flushTimer: CancelTimer | undefined;
+  /** The flush timer is set for now (a large change), not for `flushDelayMs`. */
+  private flushSoon = false;
   private started = false;
 
   constructor(private readonly options: BgpSpeakerOptions) {
@@ -488,8 +498,11 @@ export class BgpSpeaker {
   }
 
   private scheduleFlush(): void {
-    if (this.flushTimer) return;
-    this.flushTimer = this.options.clock.setTimer(this.options.flushDelayMs ?? 20, () => {
+    const soon = this.rib.pendingChanges >= EAGER_FLUSH;
+    if (this.flushTimer && (this.flushSoon || !soon)) return;
+    this.flushTimer?.();
+    this.flushSoon = soon;
+    this.flushTimer = this.options.clock.setTimer(soon ? 0 : (this.options.flushDelayMs ?? 20), () => {
       this.flushTimer = undefined;
       this.flush();
     });
@@ -519,6 +532,7 @@ export class BgpSpeaker {
       peer.messagesSent += messages.length;
     }
     if (more && !this.flushTimer) {
+      this.flushSoon = true;
       this.flushTimer = this.options.clock.setTimer(0, () => {
         this.flushTimer = undefined;
         this.flush();

@@ -56,6 +56,21 @@ describe('BgpSpeaker', () => {
     expect(b.peers()[0]?.receivedPrefixes).toBe(1);
   });
 
+  it('sends a change of thousands of routes at once, and a small one after the flush delay', async () => {
+    const { clock, a, fibB } = await pair();
+    // 5,000 /24s from 11.0.0.0: more than the speaker waits to gather.
+    for (let i = 0; i < 5000; i += 1) a.originate(`11.${i >> 8}.${i & 0xff}.0/24`);
+    await clock.advance(1);
+    expect(installed(fibB.batches).size).toBe(5000);
+    a.originate('10.244.1.0/26');
+    await clock.advance(1);
+    expect(installed(fibB.batches).has('10.244.1.0/26')).toBe(false);
+    // A's delay, then B's.
+    await clock.advance(40);
+    expect(installed(fibB.batches).get('10.244.1.0/26')).toBe('10.0.0.1');
+    expect(installed(fibB.batches).size).toBe(5001);
+  });
+
   it('sends the initial table to a peer that comes up later, split into messages that fit 4096 octets', async () => {
     const clock = new ManualClock();
     const net = new MemoryNetwork();
