@@ -166,6 +166,18 @@ describe('core v1 objects', () => {
     expect(pod.metadata?.name).toBe('p');
   });
 
+  it('validates a dryRun=All write and answers it without storing anything', async () => {
+    const rv = (await core.listNamespacedConfigMap({ namespace: 'ns1' })).metadata?.resourceVersion;
+    const dry = await core.createNamespacedConfigMap({ namespace: 'ns1', dryRun: 'All', body: { metadata: { name: 'a' }, data: { k: 'v' } } });
+    expect(dry.data).toEqual({ k: 'v' });
+    expect(server.read('v1', 'ConfigMap', 'a', 'ns1')).toBeUndefined();
+    expect(await statusOf(core.createNamespacedConfigMap({ namespace: 'ns1', dryRun: 'All', body: { metadata: { name: 'A' } } }))).toMatchObject({ code: 422, reason: 'Invalid' });
+    await core.createNamespacedConfigMap({ namespace: 'ns1', body: { metadata: { name: 'b' } } });
+    await core.deleteNamespacedConfigMap({ namespace: 'ns1', name: 'b', dryRun: 'All' });
+    expect(server.read('v1', 'ConfigMap', 'b', 'ns1')).toBeDefined();
+    expect(Number((await core.listNamespacedConfigMap({ namespace: 'ns1' })).metadata?.resourceVersion)).toBe(Number(rv) + 1);
+  });
+
   it('keeps an object with finalizers until the last one is removed', async () => {
     await core.createNamespacedConfigMap({ namespace: 'ns1', body: { metadata: { name: 'f', finalizers: ['twill.io/hold'] } } });
     await core.deleteNamespacedConfigMap({ namespace: 'ns1', name: 'f' });
@@ -657,6 +669,7 @@ describe('bad requests', () => {
       reason: 'Invalid',
       message: /openAPIV3Schema.properties\[a\].pattern: Invalid value: "\(\[a-z": must be a valid regular expression$/,
     },
+    { name: 'dryRun other than All', method: 'POST', path: '/api/v1/namespaces/ns1/configmaps?dryRun=Some', body: { metadata: { name: 'b' } }, code: 400, reason: 'BadRequest', message: 'dryRun: Unsupported value: "Some": supported values: "All"' },
     { name: 'delete of a missing object', method: 'DELETE', path: '/api/v1/namespaces/ns1/configmaps/zz', code: 404, reason: 'NotFound', message: 'configmaps "zz" not found' },
     { name: 'patch content type unknown', method: 'PATCH', path: '/api/v1/namespaces/ns1/configmaps/a', body: {}, contentType: 'text/plain', code: 415, reason: 'UnsupportedMediaType' },
     { name: 'continue token garbage', method: 'GET', path: '/api/v1/namespaces/ns1/configmaps?limit=1&continue=zzz', code: 400, reason: 'BadRequest' },

@@ -69,6 +69,18 @@ export class Operations {
     private readonly onTypeRemoved: (key: string) => void,
   ) {}
 
+  #dryRun = false;
+
+  /** Runs one operation with `dryRun=All`: validated and answered as usual, nothing written. */
+  dryRun<T>(operation: () => T): T {
+    this.#dryRun = true;
+    try {
+      return operation();
+    } finally {
+      this.#dryRun = false;
+    }
+  }
+
   /** The object as the client sees it at `version` (custom resources are converted by apiVersion only). */
   present(t: ResourceType, version: string, object: KubeObject): KubeObject {
     const out = cloneObject(object);
@@ -168,6 +180,7 @@ export class Operations {
       object.status = establishedStatus(object, now);
     }
     object.apiVersion = groupVersion(t.group, t.versions[0]!);
+    if (this.#dryRun) return this.present(t, target.version, object);
     const stored = this.store.write(typeKey(t), key, object);
     if (typeKey(t) === crdKey) this.registry.define(crdResourceType(stored));
     return this.present(t, target.version, stored);
@@ -234,6 +247,7 @@ export class Operations {
     if (next.metadata.deletionTimestamp !== undefined && (next.metadata.finalizers ?? []).length === 0) {
       return this.present(t, target.version, this.#remove(t, key, existing));
     }
+    if (this.#dryRun) return this.present(t, target.version, next);
     const stored = this.store.write(typeKey(t), key, next);
     if (typeKey(t) === crdKey) this.#redefine(stored);
     return this.present(t, target.version, stored);
@@ -265,13 +279,14 @@ export class Operations {
       const marked = cloneObject(existing);
       marked.metadata.deletionTimestamp = timestamp();
       marked.metadata.deletionGracePeriodSeconds = 0;
-      return this.present(t, target.version, this.store.write(typeKey(t), key, marked));
+      return this.present(t, target.version, this.#dryRun ? marked : this.store.write(typeKey(t), key, marked));
     }
     return this.present(t, target.version, this.#remove(t, key, existing));
   }
 
   /** Deletes one object and what depends on it (a namespace's objects, a CRD's resources). */
   #remove(t: ResourceType, key: string, existing: KubeObject): KubeObject {
+    if (this.#dryRun) return existing;
     if (typeKey(t) === '/namespaces') {
       // The namespace controller deletes the contents before the namespace goes.
       for (const type of this.registry.all().filter((x) => x.namespaced)) {

@@ -187,52 +187,60 @@ export class Router {
     if (r.subresource !== undefined && !(r.subresource === 'status' && type.statusSubresource)) throw pathNotFound();
     if (r.watchPath && method !== 'GET') throw methodNotAllowed();
     const target: Target = { type, version: r.version, ...(r.namespace === undefined ? {} : { namespace: r.namespace }) };
-    const part: Part = r.subresource === 'status' ? 'status' : 'main';
-    if (collection) {
-      if (method === 'GET' && watch) {
+    if (method === 'GET') {
+      if (watch) {
+        // A watch on one object is the collection watch with a name field selector.
+        if (!collection) {
+          const selector = params.get('fieldSelector');
+          params.set('fieldSelector', selector === null || selector === '' ? `metadata.name=${r.name!}` : `${selector},metadata.name=${r.name!}`);
+        }
         this.hub.serve(target, params, req, res);
         return;
       }
-      if (method === 'GET') return send(res, 200, listObjects(this.ops, target, params));
+      if (collection) return send(res, 200, listObjects(this.ops, target, params));
+      return send(res, 200, this.ops.get(target, r.name!));
+    }
+    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw methodNotAllowed();
+    const dryRun = params.getAll('dryRun');
+    const unsupported = dryRun.find((d) => d !== 'All');
+    if (unsupported !== undefined) throw badRequest(`dryRun: Unsupported value: ${JSON.stringify(unsupported)}: supported values: "All"`);
+    const text = await readBody(req);
+    // From here on the write runs synchronously: no other request interleaves with it.
+    const write = (): void => this.#write(method, res, params, target, r, text, mediaType(req));
+    if (dryRun.length > 0) this.ops.dryRun(write);
+    else write();
+  }
+
+  #write(method: string, res: ServerResponse, params: URLSearchParams, target: Target, r: ResourceRequest, text: string, contentType: string): void {
+    const type = target.type;
+    const part: Part = r.subresource === 'status' ? 'status' : 'main';
+    if (r.name === undefined) {
       if (method === 'POST') {
         if (type.namespaced && r.namespace === undefined) throw methodNotAllowed();
-        const body = decodeObject(await readBody(req), mediaType(req));
-        return send(res, 201, this.ops.create(target, body));
+        return send(res, 201, this.ops.create(target, decodeObject(text, contentType)));
       }
       if (method === 'DELETE') {
         const { filter } = buildFilter(type, r.namespace, params);
+        const options = (text.trim() === '' ? {} : decodeObject(text, 'application/json')) as DeleteOptions;
         const deleted = this.ops.store
           .current(typeKey(type))
           .filter(([, o]) => filter(o))
-          .map(([, o]) => this.ops.delete({ ...target, ...(type.namespaced ? { namespace: o.metadata.namespace! } : {}) }, o.metadata.name!));
+          .map(([, o]) => this.ops.delete({ ...target, ...(type.namespaced ? { namespace: o.metadata.namespace! } : {}) }, o.metadata.name!, options));
         return send(res, 200, { kind: type.listKind, apiVersion: groupVersion(type.group, r.version), metadata: { resourceVersion: String(this.ops.store.revision) }, items: deleted });
       }
       throw methodNotAllowed();
     }
-    const name = r.name!;
-    if (watch) {
-      // A watch on one object: the collection watch with a name field selector.
-      const selector = params.get('fieldSelector');
-      params.set('fieldSelector', selector === null || selector === '' ? `metadata.name=${name}` : `${selector},metadata.name=${name}`);
-      this.hub.serve(target, params, req, res);
-      return;
-    }
+    const name = r.name;
     switch (method) {
-      case 'GET':
-        return send(res, 200, this.ops.get(target, name));
-      case 'PUT': {
-        const body = decodeObject(await readBody(req), mediaType(req));
-        return send(res, 200, this.ops.update(target, name, body, part));
-      }
-      case 'PATCH': {
-        const patched = this.#patch(target, name, part, mediaType(req), await readBody(req));
-        return send(res, 200, patched);
-      }
+      case 'PUT':
+        return send(res, 200, this.ops.update(target, name, decodeObject(text, contentType), part));
+      case 'PATCH':
+        return send(res, 200, this.#patch(target, name, part, contentType, text));
       case 'DELETE': {
         if (part !== 'main') throw methodNotAllowed();
-        const text = await readBody(req);
         const options = (text.trim() === '' ? {} : decodeObject(text, 'application/json')) as DeleteOptions;
         const deleted = this.ops.delete(target, name, options);
+        // Marked for deletion (finalizers pending): 202 with the object.
         if (deleted.metadata.deletionTimestamp !== undefined && this.ops.store.get(typeKey(type), `${r.namespace === undefined ? '' : `${r.namespace}/`}${name}`) !== undefined) {
           return send(res, 202, deleted);
         }
