@@ -2,7 +2,6 @@
 // closures: at a million routes every field costs 4 MB.
 import { type AttributeSet } from './attributes.js';
 import { type PeerEntry } from './peer.js';
-import { type PrefixKey } from './prefix-key.js';
 
 /** Bits of {@link Path.flags}. */
 export const PATH_FLAG = {
@@ -32,8 +31,6 @@ export const PATH_FLAG = {
 export interface Path {
   readonly peer: PeerEntry;
   readonly pathId: number;
-  /** The prefix (so that a change list of paths needs no lookup). */
-  readonly key: PrefixKey;
   attrs: AttributeSet;
   received: AttributeSet;
   next: Path | undefined;
@@ -46,6 +43,6 @@ export interface Path {
  * (allocation-site pretenuring), which spares the young-generation copies of a
  * full table.
  */
-export function newPath(peer: PeerEntry, pathId: number, key: PrefixKey, attrs: AttributeSet, received: AttributeSet, next: Path | undefined, flags: number): Path {
-  return { peer, pathId, key, attrs, received, next, flags };
+export function newPath(peer: PeerEntry, pathId: number, attrs: AttributeSet, received: AttributeSet, next: Path | undefined, flags: number): Path {
+  return { peer, pathId, attrs, received, next, flags };
 }

@@ -22,8 +22,10 @@ function fibState(head: Path | undefined): AttributeSet | null {
 
 /** The prefixes changed since the last flush, each with its FIB state before the first change. */
 export interface Changes {
-  /** Changes recorded: the first `count` entries of `paths` and `before`. */
+  /** Changes recorded: the first `count` entries of `keys`, `paths` and `before`. */
   readonly count: number;
+  /** The changed prefixes. */
+  readonly keys: readonly PrefixKey[];
   /** One path of each changed prefix (its head when the change was recorded); see {@link RouteTable.settle}. */
   readonly paths: readonly (Path | undefined)[];
   /** The attributes the FIB had (null: no route), per path. */
@@ -33,11 +35,13 @@ export interface Changes {
 /** A change list that is filled, taken, settled and then reused (its arrays keep their size). */
 class ChangeList implements Changes {
   count = 0;
+  readonly keys: PrefixKey[] = [];
   readonly paths: (Path | undefined)[] = [];
   readonly before: (AttributeSet | null)[] = [];
 
-  add(path: Path, before: AttributeSet | null): void {
+  add(key: PrefixKey, path: Path, before: AttributeSet | null): void {
     const i = this.count;
+    this.keys[i] = key;
     this.paths[i] = path;
     this.before[i] = before;
     this.count = i + 1;
@@ -45,6 +49,7 @@ class ChangeList implements Changes {
 
   /** Forgets the entries (no path or attribute set stays referenced). */
   clear(): void {
+    this.keys.fill(0, 0, this.count);
     this.paths.fill(undefined, 0, this.count);
     this.before.fill(null, 0, this.count);
     this.count = 0;
@@ -131,11 +136,11 @@ export class RouteTable {
    * when the head changed is the prefix looked up. A prefix left without paths leaves
    * the table here: a route added later is a new change.
    */
-  settle(path: Path): Path | undefined {
-    const head = (path.flags & PATH_FLAG.CHANGED) !== 0 ? path : this.heads.get(path.key);
+  settle(key: PrefixKey, path: Path): Path | undefined {
+    const head = (path.flags & PATH_FLAG.CHANGED) !== 0 ? path : this.heads.get(key);
     if (head === undefined) return undefined;
     if ((head.flags & PATH_FLAG.GONE) !== 0) {
-      this.heads.delete(path.key);
+      this.heads.delete(key);
       this.gone -= 1;
       return undefined;
     }
@@ -153,10 +158,10 @@ export class RouteTable {
       peer.count += 1;
       let flags = PATH_FLAG.CHANGED;
       if (peer.local || this.decision.igpCost(attrs.value.nextHop) !== undefined) flags |= PATH_FLAG.BEST;
-      const path = newPath(peer, pathId, key, attrs, received, undefined, flags);
+      const path = newPath(peer, pathId, attrs, received, undefined, flags);
       this.heads.set(key, path);
       // A prefix emptied since the last flush is recorded already (by its GONE path).
-      if (head === undefined) this.record(path, null);
+      if (head === undefined) this.record(key, path, null);
       else this.gone -= 1;
       return true;
     }
@@ -170,7 +175,7 @@ export class RouteTable {
     if (found) {
       const wasStale = (found.flags & PATH_FLAG.STALE) !== 0;
       if (found.attrs === attrs && found.received === received && !wasStale) return false;
-      this.touch(head);
+      this.touch(key, head);
       attrs.refs += 1;
       received.refs += 1;
       this.attributes.release(found.attrs);
@@ -182,11 +187,11 @@ export class RouteTable {
         peer.stale -= 1;
       }
     } else {
-      this.touch(head);
+      this.touch(key, head);
       attrs.refs += 1;
       received.refs += 1;
       peer.count += 1;
-      head.next = newPath(peer, pathId, key, attrs, received, head.next, 0);
+      head.next = newPath(peer, pathId, attrs, received, head.next, 0);
     }
     this.decide(key, head);
     return true;
@@ -210,12 +215,19 @@ export class RouteTable {
     // after its session went down would otherwise walk a full table to find nothing).
     if (peer.count === 0) return 0;
     const doomed: Path[] = [];
+    const doomedKeys: PrefixKey[] = [];
     this.forEachHead((head, key) => {
       if (family !== undefined && keyFamily(key) !== family) return;
-      for (let p: Path | undefined = head; p; p = p.next) if (p.peer === peer && fn(p)) doomed.push(p);
+      for (let p: Path | undefined = head; p; p = p.next) {
+        if (p.peer === peer && fn(p)) {
+          doomed.push(p);
+          doomedKeys.push(key);
+        }
+      }
     });
-    for (const path of doomed) {
-      const key = path.key;
+    for (let i = 0; i < doomed.length; i += 1) {
+      const path = doomed[i] as Path;
+      const key = doomedKeys[i] as PrefixKey;
       const head = this.head(key);
       let prev: Path | undefined;
       for (let p = head; p; prev = p, p = p.next) {
@@ -227,19 +239,19 @@ export class RouteTable {
     return doomed.length;
   }
 
-  private record(path: Path, before: AttributeSet | null): void {
-    this.changes.add(path, before);
+  private record(key: PrefixKey, path: Path, before: AttributeSet | null): void {
+    this.changes.add(key, path, before);
   }
 
   /** Records the FIB state of a prefix before its first change in this batch. */
-  private touch(head: Path): void {
+  private touch(key: PrefixKey, head: Path): void {
     if ((head.flags & PATH_FLAG.CHANGED) !== 0) return;
     head.flags |= PATH_FLAG.CHANGED;
-    this.record(head, fibState(head));
+    this.record(key, head, fibState(head));
   }
 
   private unlink(key: PrefixKey, head: Path, p: Path, prev: Path | undefined): void {
-    this.touch(head);
+    this.touch(key, head);
     let first = head;
     if (prev) prev.next = p.next;
     else if (p.next) {
