@@ -160,8 +160,9 @@ describe('core v1 objects', () => {
     const deleted = await core.deleteNamespacedConfigMap({ namespace: 'ns1', name: 'a', body: { preconditions: { uid: a.metadata!.uid!, resourceVersion: a.metadata!.resourceVersion! } } });
     expect(deleted).toMatchObject({ status: 'Success', details: { name: 'a', kind: 'configmaps', uid: a.metadata?.uid } });
     expect(await statusOf(core.readNamespacedConfigMap({ namespace: 'ns1', name: 'a' }))).toMatchObject({ code: 404, reason: 'NotFound' });
-    // Pods answer with the deleted object itself.
-    await core.createNamespacedPod({ namespace: 'ns1', body: { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
+    // Pods answer with the deleted object itself. (An image is one thing a Pod update may change.)
+    const created = await core.createNamespacedPod({ namespace: 'ns1', body: { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
+    await core.replaceNamespacedPod({ namespace: 'ns1', name: 'p', body: { ...created, spec: { containers: [{ name: 'c', image: 'busybox:2' }] } } });
     const pod = await core.deleteNamespacedPod({ namespace: 'ns1', name: 'p' });
     expect(pod.metadata?.name).toBe('p');
   });
@@ -645,6 +646,7 @@ describe('bad requests', () => {
     { name: 'namespace name with a dot', method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name: 'a.b' } }, code: 422, reason: 'Invalid' },
     { name: 'no name', method: 'POST', path: '/api/v1/namespaces/ns1/configmaps', body: { metadata: {} }, code: 422, reason: 'Invalid', message: 'ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required' },
     { name: 'pod without containers', method: 'POST', path: '/api/v1/namespaces/ns1/pods', body: { metadata: { name: 'p' }, spec: {} }, code: 422, reason: 'Invalid', message: 'Pod "p" is invalid: spec.containers: Required value' },
+    { name: 'pod update that moves it to another node', method: 'PUT', path: '/api/v1/namespaces/ns1/pods/p', body: { metadata: { name: 'p' }, spec: { nodeName: 'n2', containers: [{ name: 'c', image: 'busybox' }] } }, code: 422, reason: 'Invalid', message: /^Pod "p" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers\[\*\].image`/ },
     { name: 'bad label value', method: 'POST', path: '/api/v1/namespaces/ns1/configmaps', body: { metadata: { name: 'a', labels: { k: 'a b' } } }, code: 422, reason: 'Invalid' },
     { name: 'strategic merge patch on a custom resource', method: 'PATCH', path: '/apis/twill.io/v1alpha1/ippools/p', body: {}, contentType: 'application/strategic-merge-patch+json', code: 415, reason: 'UnsupportedMediaType' },
     { name: 'custom resource of a version not served', method: 'GET', path: '/apis/twill.io/v1beta1/ippools/p', code: 404, reason: 'NotFound' },
@@ -681,6 +683,7 @@ describe('bad requests', () => {
     await core.createNamespacedConfigMap({ namespace: 'ns1', body: { metadata: { name: 'a' } } });
     await server.create(ipPoolCrd);
     await server.create({ apiVersion: 'twill.io/v1alpha1', kind: 'IPPool', metadata: { name: 'p' }, spec: { cidr: '10.0.0.0/16' } });
+    await server.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns1' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } });
     const response = await fetch(`${server.url}${path}`, {
       method,
       headers: { 'Content-Type': contentType ?? 'application/json' },

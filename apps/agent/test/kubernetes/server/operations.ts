@@ -10,7 +10,7 @@ import {
   alreadyExists, badRequest, conflict, type FieldError, invalid, modifiedMessage, notFound, requiredValue,
 } from './status.js';
 import { cloneObject, objectKey, type ObjectStore } from './store.js';
-import { normalizeSecret, validateObjectMeta, validatePodSpec } from './validation.js';
+import { normalizeSecret, validateObjectMeta, validatePodSpec, validatePodUpdate } from './validation.js';
 
 const crdKey = 'apiextensions.k8s.io/customresourcedefinitions';
 const namespaceType = { group: '', resource: 'namespaces' };
@@ -236,6 +236,11 @@ export class Operations {
       next.metadata.labels = { ...(next.metadata.labels ?? {}), 'kubernetes.io/metadata.name': name };
     }
     this.#validate(target, next);
+    // Through HTTP a Pod's spec is (mostly) immutable; the test's direct writes may move a Pod.
+    if (typeKey(t) === '/pods' && part === 'main') {
+      const forbidden = validatePodUpdate(next, existing);
+      if (forbidden.length > 0) throw invalid(t.kind, t.group, name, forbidden);
+    }
     if (typeKey(t) === crdKey) next.status = existing.status;
     if (specPart(t, next) !== specPart(t, existing)) next.metadata.generation = (existing.metadata.generation ?? 0) + 1;
     next.apiVersion = existing.apiVersion;

@@ -112,3 +112,32 @@ export function validatePodSpec(object: KubeObject): FieldError[] {
   });
   return errors;
 }
+
+/** Pod spec with the fields an update may change blanked (core validation.ValidatePodUpdate). */
+function podSpecFixedPart(spec: unknown): string {
+  const copy = structuredClone((spec ?? {}) as Record<string, unknown>);
+  for (const list of ['containers', 'initContainers']) {
+    const containers = copy[list];
+    if (Array.isArray(containers)) for (const c of containers) if (c !== null && typeof c === 'object') delete (c as Record<string, unknown>).image;
+  }
+  delete copy.activeDeadlineSeconds;
+  delete copy.tolerations;
+  delete copy.terminationGracePeriodSeconds;
+  return JSON.stringify(canonical(copy));
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  return value;
+}
+
+/** A Pod update that changes its spec beyond what the API server lets change: 422 Forbidden. */
+export function validatePodUpdate(next: KubeObject, existing: KubeObject): FieldError[] {
+  if (podSpecFixedPart(next.spec) === podSpecFixedPart(existing.spec)) return [];
+  return [{
+    reason: 'FieldValueForbidden',
+    field: 'spec',
+    message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+  }];
+}
