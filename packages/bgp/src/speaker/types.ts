@@ -74,7 +74,7 @@ export interface BgpSpeakerOptions {
   readonly transport: SpeakerTransport;
   /** Time and timers: `systemClock` from `sys/`, or a manual clock in tests. */
   readonly clock: SpeakerClock;
-  /** Milliseconds to gather RIB changes before sending them (default 20). */
+  /** Milliseconds to gather RIB changes before sending them (default 20); a change of 4096 prefixes or more goes at once. */
   readonly flushDelayMs?: number;
   /** Capabilities sent to every peer (default: multiprotocol IPv4 and IPv6 unicast, route refresh; 4-octet AS is always added). */
   readonly capabilities?: readonly Capability[];
