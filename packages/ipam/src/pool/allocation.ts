@@ -218,8 +218,11 @@ class AllocationAttempt {
   commit(addresses: readonly PoolAllocatedAddress[]): AttemptOutcome<PoolAllocation> | Promise<AttemptOutcome<PoolAllocation>> {
     const { request, handle } = this.job;
     const { ctx } = this;
-    const fields = { containerId: request.containerId, ifName: request.ifName, node: this.hints.name, namespace: request.namespace, pod: request.pod };
-    this.txn.putNewHandle(this.job.handleKey, newHandleDocument(handle, ctx.config.network, addresses, fields, this.#now));
+    const { network } = ctx.config;
+    const node = this.hints.name;
+    const fields = { containerId: request.containerId, ifName: request.ifName, node, namespace: request.namespace, pod: request.pod };
+    const group = this.hints.handleGroup(network, request.ifName, request.namespace);
+    this.txn.putNewHandle(this.job.handleKey, newHandleDocument(handle, network, addresses, fields, this.#now, group));
     const outcome = this.txn.commitNow();
     if (outcome instanceof Promise) return outcome.then((o) => this.committed(o, addresses));
     return this.committed(outcome, addresses);

@@ -8,7 +8,7 @@ import { type AddressFamily, type Subnet } from '../range/address.js';
 import { type RetryPolicy } from '../store/retry.js';
 import { type Store } from '../store/store.js';
 import { addressText, blockAddressCount, blockOf, type BlockRef, parseBlockCidr, reservedOrdinals } from './block.js';
-import { type BlockDocument, DecodeCache, decodeAffinity, decodeBlock, type PoolKeys, storedBlock } from './documents.js';
+import { type BlockDocument, DecodeCache, decodeAffinity, decodeBlock, HandleGroup, type PoolKeys, storedBlock } from './documents.js';
 import { type IpPool, type PoolIpamConfig } from './pool-config.js';
 import { type PoolCaches, PoolTransaction } from './transaction.js';
 
@@ -84,6 +84,16 @@ export class NodeHints {
   /** The block the node allocated from last in `family`, if any. */
   lastBlock(family: AddressFamily): BlockInfo | undefined {
     return family === 4 ? this.#lastV4 : this.#lastV6;
+  }
+
+  #group: HandleGroup | undefined;
+
+  /** The group of a handle of this node with these fields: the last one when it matches. */
+  handleGroup(network: string, ifName: string, namespace: string | undefined): HandleGroup {
+    const last = this.#group;
+    if (last !== undefined && last.matches(network, ifName, this.name, namespace)) return last;
+    this.#group = new HandleGroup(network, ifName, this.name, namespace);
+    return this.#group;
   }
 
   /** Records the block the node allocated from last in its family. */

@@ -306,6 +306,8 @@ class ChunkedBlock extends EncodedBlock {
     affinity: string | null,
     chunks: Chunks,
     size: number,
+    /** chunkBits(size), which the caller has. */
+    bits: number,
     released: readonly (readonly [number, number])[],
     header: string | undefined,
     lines: string | undefined,
@@ -313,7 +315,12 @@ class ChunkedBlock extends EncodedBlock {
     super(cidr, pool, affinity, released, header, lines);
     this.#chunks = chunks;
     this.#size = size;
-    this.#bits = chunkBits(size);
+    this.#bits = bits;
+  }
+
+  /** chunkBits of its size. */
+  chunkBits(): number {
+    return this.#bits;
   }
 
   override get allocations(): readonly (string | null)[] {
@@ -472,7 +479,7 @@ export function takeInBlock(
   // Copy on write: the list of chunks and the one chunk that changes.
   const baseChunks = base instanceof EncodedBlock ? base.chunks() : chunksOf(base.allocations);
   const size = slotCount(base);
-  const bits = chunkBits(size);
+  const bits = base instanceof ChunkedBlock ? base.chunkBits() : chunkBits(size);
   const chunks = baseChunks.slice();
   const chunk = (baseChunks[ordinal >> bits] as readonly (string | null)[]).slice();
   chunk[ordinal & ((1 << bits) - 1)] = handle;
@@ -480,9 +487,9 @@ export function takeInBlock(
   const { affinity, released } = changes;
   const header = EncodedBlock.header(base);
   const lines = EncodedBlock.lines(base);
-  if (header === undefined || lines === undefined) return new ChunkedBlock(base.cidr, base.pool, affinity, chunks, size, released, undefined, undefined);
+  if (header === undefined || lines === undefined) return new ChunkedBlock(base.cidr, base.pool, affinity, chunks, size, bits, released, undefined, undefined);
   const sameHeader = base.affinity === affinity && (base.released === released || (base.released.length === 0 && released.length === 0));
-  return new ChunkedBlock(base.cidr, base.pool, affinity, chunks, size, released, sameHeader ? header : undefined, lines + allocationLine(ordinal, handle));
+  return new ChunkedBlock(base.cidr, base.pool, affinity, chunks, size, bits, released, sameHeader ? header : undefined, lines + allocationLine(ordinal, handle));
 }
 
 /**
@@ -549,37 +556,81 @@ function quote(text: string): string {
   return isPlainJsonText(text) ? '"' + text + '"' : JSON.stringify(text);
 }
 
+/**
+ * What the handles of one node's allocations usually share: the network, interface name,
+ * node and namespace. A handle kept as a document (memory) points to one of these instead
+ * of holding the four (the allocator keeps one per node: see NodeHints).
+ */
+export class HandleGroup {
+  constructor(
+    readonly network: string,
+    readonly ifName: string,
+    readonly node: string,
+    readonly namespace: string | undefined,
+  ) {}
+
+  /** Whether a handle of these fields may point to this group. */
+  matches(network: string, ifName: string, node: string, namespace: string | undefined): boolean {
+    return this.network === network && this.ifName === ifName && this.node === node && this.namespace === namespace;
+  }
+}
+
 // A handle of one address, kept by a store that keeps documents (memory) as its fields:
 // its text is made only when a reader asks (CNI DEL, audits), not on every allocation.
 // The fields are the strings the allocation already holds (the handle is in the block
 // too), so the document keeps one object where the text kept ~300 bytes, and making
 // the text (a rope of ~20 pieces, then flattened: ~1 kB of garbage) is skipped. The
 // container ID of a handle named `<network>.<containerID>` is not kept but cut from the
-// handle when the text is made (one string less kept per allocation), and the document
-// is its own store entry in the memory store (ClaimableDocument).
+// handle when the text is made (one string less kept per allocation), the fields a node's
+// handles share are one HandleGroup, `since` is kept as whole seconds and the rest (two
+// small integers, not a heap number per handle), and the document is its own store entry
+// in the memory store (ClaimableDocument).
 class EncodedHandle extends ClaimableDocument implements HandleDocument {
   #text: string | undefined;
-  readonly #containerId: string | undefined;
+  readonly #group: HandleGroup;
+  readonly #sinceSeconds: number;
+  readonly #sinceRest: number;
 
   constructor(
     readonly handle: string,
-    readonly network: string,
     readonly ip: string,
     readonly block: string,
-    /** `undefined` when the handle is `<network>.<containerId>`. */
-    containerId: string | undefined,
-    readonly ifName: string,
-    readonly node: string,
-    readonly namespace: string | undefined,
+    group: HandleGroup,
     readonly pod: string | undefined,
-    readonly since: number,
+    since: number,
   ) {
     super();
-    this.#containerId = containerId;
+    this.#group = group;
+    const seconds = Math.floor(since / 1000);
+    const rest = since - seconds * 1000;
+    // Exact for every integer of milliseconds, and checked for anything else.
+    const split = seconds * 1000 + rest === since;
+    this.#sinceSeconds = split ? seconds : 0;
+    this.#sinceRest = split ? rest : since;
+  }
+
+  get network(): string {
+    return this.#group.network;
+  }
+
+  get ifName(): string {
+    return this.#group.ifName;
+  }
+
+  get node(): string {
+    return this.#group.node;
+  }
+
+  get namespace(): string | undefined {
+    return this.#group.namespace;
+  }
+
+  get since(): number {
+    return this.#sinceSeconds * 1000 + this.#sinceRest;
   }
 
   get containerId(): string {
-    return this.#containerId ?? this.handle.slice(this.network.length + 1);
+    return this.handle.slice(this.network.length + 1);
   }
 
   get addresses(): readonly HandleAddress[] {
@@ -603,6 +654,20 @@ class EncodedHandle extends ClaimableDocument implements HandleDocument {
   }
 }
 
+// An EncodedHandle whose container ID is not the end of its handle's name.
+class EncodedHandleWithId extends EncodedHandle {
+  readonly #containerId: string;
+
+  constructor(handle: string, ip: string, block: string, group: HandleGroup, pod: string | undefined, since: number, containerId: string) {
+    super(handle, ip, block, group, pod, since);
+    this.#containerId = containerId;
+  }
+
+  override get containerId(): string {
+    return this.#containerId;
+  }
+}
+
 /**
  * A handle as a store value: a {@link StoreDocument} whose text is {@link encodeHandle}'s,
  * made when first read, for a handle of one address; its text at once otherwise.
@@ -611,7 +676,10 @@ export function handleValue(handle: HandleDocument): string | StoreDocument {
   const only = handle.addresses.length === 1 ? handle.addresses[0] : undefined;
   if (only === undefined) return encodeHandle(handle);
   const a = handle.attributes;
-  return new EncodedHandle(handle.handle, handle.network, only.ip, only.block, a.containerId, a.ifName, a.node, a.namespace, a.pod, a.since);
+  const group = new HandleGroup(handle.network, a.ifName, a.node, a.namespace);
+  return handle.handle === `${handle.network}.${a.containerId}`
+    ? new EncodedHandle(handle.handle, only.ip, only.block, group, a.pod, a.since)
+    : new EncodedHandleWithId(handle.handle, only.ip, only.block, group, a.pod, a.since, a.containerId);
 }
 
 /** What {@link newHandleDocument} records: an allocation's attributes, as the request gave them. */
@@ -625,7 +693,7 @@ export interface NewHandleFields {
 
 /**
  * The handle document of a new allocation holding `addresses` (one per family; only their
- * `ip` and `block` are recorded): with one
+ * `ip` and `block` are recorded), pointing to `group` when it matches: with one
  * address, a {@link StoreDocument} that makes its text when asked; with more, its text at
  * once (as {@link handleValue}). Built from the request's fields without an intermediate
  * {@link HandleDocument}.
@@ -638,11 +706,13 @@ export function newHandleDocument(
   addresses: readonly HandleAddress[],
   fields: NewHandleFields,
   since: number,
+  group?: HandleGroup,
 ): { readonly doc: HandleDocument; readonly value: string | StoreDocument } {
   const only = addresses.length === 1 ? addresses[0] : undefined;
   if (only !== undefined) {
     const { ifName, node, namespace, pod } = fields;
-    const doc = new EncodedHandle(handle, network, only.ip, only.block, undefined, ifName, node, namespace, pod, since);
+    const shared = group !== undefined && group.matches(network, ifName, node, namespace) ? group : new HandleGroup(network, ifName, node, namespace);
+    const doc = new EncodedHandle(handle, only.ip, only.block, shared, pod, since);
     return { doc, value: doc };
   }
   const attributes: { -readonly [K in keyof AllocationAttributes]: AllocationAttributes[K] } = { containerId: fields.containerId, ifName: fields.ifName, node: fields.node, since };
