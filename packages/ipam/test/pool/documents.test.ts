@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { type BlockDocument, decodeBlock, decodeHandle, encodeBlock, encodeHandle, StoreFailureError } from '@twill/ipam';
+import { type BlockDocument, decodeBlock, decodeHandle, encodeBlock, encodeHandle, MemoryStore, PoolAllocator, StoreFailureError } from '@twill/ipam';
 
 import { takeInBlock } from '../../src/pool/documents.js';
-import { setup } from './helpers.js';
+import { noSleep, poolConfig, setup } from './helpers.js';
 
 const header = '{"cidr":"10.0.0.0/30","pool":"p","affinity":"n1","size":4,"released":[[2,1000]]}';
 
@@ -41,6 +41,27 @@ describe('block documents', () => {
     // A document built elsewhere (a plain object) is encoded whole.
     const plain = takeInBlock({ ...block }, 1, 'x', { affinity: null, released: [] });
     expect(plain.text).toBe(encodeBlock({ ...block, affinity: null, allocations: ['net.c0', 'x', null, 'net.c"3\n'], released: [] }));
+  });
+
+  it('taken address after address from a /26 read whole, as JSON, and as text, with every earlier version unchanged', () => {
+    const cidr = '10.0.0.64/26';
+    const empty: BlockDocument = { cidr, pool: 'p', affinity: 'n1', allocations: Array<null>(64).fill(null), released: [] };
+    const versions: BlockDocument[] = [empty];
+    const order = [5, 0, 63, 8, 7, 9, 32, 1];
+    for (const ordinal of order) {
+      const base = versions[versions.length - 1] as BlockDocument;
+      versions.push(takeInBlock(base, ordinal, `net.c${ordinal}`, { affinity: 'n1', released: [] }));
+    }
+    versions.forEach((version, i) => {
+      const expected = Array.from({ length: 64 }, (_, o) => (order.slice(0, i).includes(o) ? `net.c${o}` : null));
+      expect(version.allocations).toEqual(expected);
+      expect(JSON.parse(JSON.stringify(version))).toEqual({ cidr, pool: 'p', affinity: 'n1', allocations: expected, released: [] });
+      expect(decodeBlock(encodeBlock(version)).allocations).toEqual(expected);
+      // A document derived with the allocations named keeps them.
+      expect({ ...version, allocations: version.allocations, affinity: null }.allocations).toEqual(expected);
+    });
+    expect(() => takeInBlock(versions[3] as BlockDocument, 63, 'net.again', { affinity: 'n1', released: [] })).toThrow(/not free/);
+    expect(() => takeInBlock(versions[3] as BlockDocument, 64, 'net.outside', { affinity: 'n1', released: [] })).toThrow(/not free/);
   });
 
   it('taking an address that is not free is a bug, not a silent overwrite', () => {
@@ -103,6 +124,37 @@ describe('handle documents', () => {
     expect(decodeHandle(entry?.value ?? '')).toEqual(expected);
     // And a release, which reads it, frees the address.
     expect(await allocator.release({ containerId: 'c"1' })).toEqual([addresses[0]?.ip]);
+  });
+
+  it.each([
+    ['a fraction of a millisecond', 1_893_456_000_000.25],
+    ['past 2038 in seconds', 4_102_444_800_123],
+    ['before the epoch', -1_500.5],
+    ['zero', 0],
+    ['the largest safe integer', Number.MAX_SAFE_INTEGER],
+  ])('written to the memory store keep since exactly: %s', async (_what, since) => {
+    const store = new MemoryStore();
+    const allocator = new PoolAllocator({ config: poolConfig({ pools: [{ name: 'p4', cidr: '10.0.0.0/24', blockSize: 28 }] }), store, now: () => since, retry: noSleep });
+    const { handle } = await allocator.allocate({ containerId: 'c1', ifName: 'eth0', node: 'n1' });
+    const entry = await store.get(`twill-pools/handles/${handle}`);
+    expect(decodeHandle(entry?.value ?? '').attributes.since).toBe(since);
+  });
+
+  it("written to the memory store for several nodes, interfaces and namespaces, each read back with its own", async () => {
+    const { allocator, store } = setup({ pools: [{ name: 'p4', cidr: '10.0.0.0/24', blockSize: 28 }] });
+    const requests = [
+      { containerId: 'a', ifName: 'eth0', node: 'n1', namespace: 'ns1', pod: 'p' },
+      { containerId: 'b', ifName: 'eth0', node: 'n2', namespace: 'ns1' },
+      { containerId: 'c', ifName: 'net1', node: 'n1', namespace: 'ns1' },
+      { containerId: 'd', ifName: 'net1', node: 'n1', namespace: 'ns2', pod: 'q' },
+      { containerId: 'e', ifName: 'net1', node: 'n1' },
+      { containerId: 'f', ifName: 'eth0', node: 'n2', namespace: 'ns1' },
+    ];
+    for (const request of requests) await allocator.allocate(request);
+    for (const { containerId, ...attributes } of requests) {
+      const read = decodeHandle((await store.get(`twill-pools/handles/net.${containerId}`))?.value ?? '');
+      expect(read.attributes).toEqual({ containerId, ...attributes, since: expect.any(Number) as number });
+    }
   });
 });
 

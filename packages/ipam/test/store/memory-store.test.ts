@@ -95,4 +95,22 @@ describe('MemoryStore: documents that can be their own entry', () => {
     expect(store.getSync('n/b')?.value).toBe('same');
     expect(store.listSync('n/').map((e) => e.key)).toEqual(['n/b', 'n/filler']);
   });
+
+  it('holds a condition carrying the entry read only while that entry is current, and by revision for an entry of another store', () => {
+    const store = new MemoryStore();
+    const other = new MemoryStore();
+    store.commitSync([{ type: 'put', key: 'n/a', value: 'one' }]);
+    other.commitSync([{ type: 'put', key: 'n/a', value: 'one' }]);
+    const read = store.getSync('n/a');
+    const foreign = other.getSync('n/a');
+    if (read === undefined || foreign === undefined) throw new Error('not written');
+    // Another store's entry at the same revision text: the revision decides.
+    expect(foreign.revision).toBe(read.revision);
+    expect(store.commitSync([{ type: 'put', key: 'n/a', value: 'two', expect: { revision: foreign.revision, entry: foreign } }])).toEqual({ ok: true });
+    // The entry read before that write is no longer current: the condition fails, whatever entry it carries.
+    expect(store.commitSync([{ type: 'put', key: 'n/a', value: 'three', expect: { revision: read.revision, entry: read } }])).toEqual({ ok: false, conflicts: ['n/a'] });
+    const current = store.getSync('n/a');
+    expect(store.commitSync([{ type: 'delete', key: 'n/a', expect: { revision: current?.revision ?? '', entry: current } }])).toEqual({ ok: true });
+    expect(store.getSync('n/a')).toBeUndefined();
+  });
 });
