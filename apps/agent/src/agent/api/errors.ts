@@ -4,7 +4,14 @@
 import { BgpInvalidArgument } from '@twill/bgp';
 import { InvalidRequestError, StoreContendedError } from '@twill/ipam';
 
-import { ResourceConflictError, ResourceContendedError, ResourceValidationError, UnknownResourceKindError } from '../datastore/errors.js';
+import {
+  RESOURCE_ERROR_CODE,
+  ResourceConflictError,
+  ResourceContendedError,
+  ResourceDatastoreError,
+  ResourceValidationError,
+  UnknownResourceKindError,
+} from '../datastore/errors.js';
 
 /** The codes of {@link ApiError} and the HTTP status each is answered with. */
 export const API_ERROR = {
@@ -24,7 +31,9 @@ export const API_ERROR = {
   TooLarge: 413,
   /** A resource fails validation: `field` is its path, `index` the item in the batch. */
   Invalid: 422,
-  /** The part that answers is not running (no BGP), or the store stayed contended. */
+  /** The datastore (the Kubernetes API) refused the agent for lack of rights (RBAC). */
+  Forbidden: 403,
+  /** The part that answers is not running (no BGP), the store stayed contended, or the Kubernetes API cannot be reached. */
   Unavailable: 503,
   /** Anything else: a bug, named in the message. */
   Internal: 500,
@@ -71,6 +80,13 @@ export class ApiError extends Error {
   }
 }
 
+// The Kubernetes datastore's failures, by their datastore code.
+const KUBERNETES_ERRORS: Partial<Record<string, ApiErrorCode>> = {
+  [RESOURCE_ERROR_CODE.FORBIDDEN]: 'Forbidden',
+  [RESOURCE_ERROR_CODE.UNAVAILABLE]: 'Unavailable',
+  [RESOURCE_ERROR_CODE.REJECTED]: 'BadRequest',
+};
+
 // A validation error's message has one line per problem; the API's message is one line.
 function oneLine(text: string): string {
   return text.split('\n').join('; ');
@@ -79,7 +95,8 @@ function oneLine(text: string): string {
 /**
  * What an error thrown while answering `what` (`GET /v1/ipam`) becomes: ApiErrors as
  * they are, the datastore's and IPAM's errors by their meaning (invalid 422, conflict
- * 409, contended 503, a bad IPAM or BGP argument 400), anything else 500 naming it.
+ * 409, contended 503, a bad IPAM or BGP argument 400; from the Kubernetes API: forbidden
+ * 403, unreachable 503, refused 400), anything else 500 naming it.
  */
 export function toApiError(error: unknown, what: string, index?: number): ApiError {
   const at = index === undefined ? {} : { index };
@@ -89,6 +106,10 @@ export function toApiError(error: unknown, what: string, index?: number): ApiErr
   if (error instanceof ResourceConflictError) return new ApiError('Conflict', error.message, { ...at, cause: error });
   if (error instanceof ResourceContendedError || error instanceof StoreContendedError) return new ApiError('Unavailable', oneLine(error.message), { ...at, cause: error });
   if (error instanceof InvalidRequestError || error instanceof BgpInvalidArgument) return new ApiError('BadRequest', oneLine(error.message), { cause: error });
+  if (error instanceof ResourceDatastoreError) {
+    const code = KUBERNETES_ERRORS[error.code];
+    if (code !== undefined) return new ApiError(code, oneLine(error.message), { ...at, cause: error });
+  }
   const name = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return new ApiError('Internal', `internal error answering ${what}: ${oneLine(name)}`, { ...at, cause: error });
 }

@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { answerApiRequest } from '../../../src/agent/api/router.js';
 import { type ApiBgpSource, type ApiSource } from '../../../src/agent/api/source.js';
 import { type BgpRouteFilter, type BgpRouteView } from '../../../src/agent/controllers/bgp.js';
-import { resourceDatastoreOver } from '../../../src/agent/datastore/index.js';
+import { RESOURCE_ERROR_CODE, ResourceDatastoreError, resourceDatastoreOver } from '../../../src/agent/datastore/index.js';
 import { type ResourceDatastore } from '../../../src/agent/ports.js';
 import { StoreEndpointRegistry } from '../../../src/plugin/endpoints.js';
 
@@ -291,6 +291,18 @@ describe('answerApiRequest', () => {
     });
     const failing: ApiSource = { ...source, status: () => Promise.reject(new Error('status exploded\nsecond line')) };
     expect((await call('GET', '/v1/status', undefined, failing)).body.error).toEqual({ code: 'Internal', message: 'internal error answering GET /v1/status: Error: status exploded; second line' });
+  });
+
+  it("answers the Kubernetes API's refusals by their meaning: 403 Forbidden, 503 Unavailable, 400 BadRequest", async () => {
+    const refusing = (error: Error): ApiSource => ({ ...source, datastore: { ...datastore, list: () => Promise.reject(error) } });
+    const cases: readonly [ResourceDatastoreError, number, string][] = [
+      [new ResourceDatastoreError(RESOURCE_ERROR_CODE.FORBIDDEN, 'list networkpolicies.networking.k8s.io: forbidden: User "system:serviceaccount:twill-system:twill-agent" cannot list'), 403, 'Forbidden'],
+      [new ResourceDatastoreError(RESOURCE_ERROR_CODE.UNAVAILABLE, 'list pods: the Kubernetes API at https://10.96.0.1:443 cannot be reached: ECONNREFUSED'), 503, 'Unavailable'],
+      [new ResourceDatastoreError(RESOURCE_ERROR_CODE.REJECTED, 'create pods default/x: the API server refused it: BadRequest'), 400, 'BadRequest'],
+    ];
+    for (const [error, status, code] of cases) {
+      expect(await call('GET', '/v1/resources/pods', undefined, refusing(error))).toMatchObject({ status, body: { error: { code, message: error.message } } });
+    }
   });
 
   it('answers 405 with Allow for a method the path does not take', async () => {
