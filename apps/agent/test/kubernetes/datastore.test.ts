@@ -374,6 +374,12 @@ describe('the Kubernetes datastore: CRDs', () => {
     await ds.apply(calico('IPPool', 'pool-b', { cidr: '10.4.0.0/16' }));
     expect(api.read('twill.io/v1alpha1', 'IPPool', 'pool-b')?.['spec']).toEqual({ cidr: '10.4.0.0/16' });
     expect(api.read('crd.projectcalico.org/v1', 'IPPool', 'pool-b')).toBeUndefined();
+    // A delete goes only where the object is: nothing to Calico's CRD for a pool it lacks
+    // (the agent's ClusterRole has no delete on Calico's kinds).
+    const before = api.requests.length;
+    expect(await ds.delete('ippools', 'pool-b')).toBe(true);
+    expect(await ds.delete('ippools', 'pool-b')).toBe(false);
+    expect(api.requests.slice(before).filter((r) => r.verb === 'delete').map((r) => `${r.group}/${r.resource}/${r.name}`)).toEqual(['twill.io/ippools/pool-b']);
   });
 });
 

@@ -162,7 +162,11 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     if (kind.id === NODE_KIND) return this.#deleteNode(name);
     let deleted = false;
     for (const backing of apiBackings(kind.id).filter((b) => this.#caches.served(b))) {
-      const before = this.#caches.informer(kind.id, backing)?.get(object)?.metadata.resourceVersion;
+      // Only where the cache holds it: a DELETE to every backing would need delete rights on
+      // Calico's CRDs too, which the agent's ClusterRole does not grant (list and watch only).
+      const cached = this.#caches.informer(kind.id, backing);
+      if (cached !== undefined && cached.get(object) === undefined) continue;
+      const before = cached?.get(object)?.metadata.resourceVersion;
       try {
         await this.#client.request('DELETE', objectPath(backing, name, ns));
       } catch (error) {
