@@ -119,6 +119,19 @@ describe('casCommit: a multi-key commit over single-object compare-and-swap', ()
     expect(objects.values()).toEqual({ 'n/a': 'new-a', 'n/b': 'b' });
   });
 
+  it('takes the previous text from the entry a condition carries, without reading', async () => {
+    const objects = new MapObjects();
+    const a = objects.put('n/a', 'old-a');
+    objects.put('n/taken', 'x');
+    const ops: StoreOp[] = [
+      { type: 'put', key: 'n/a', value: 'new-a', expect: { revision: a, entry: { key: 'n/a', value: 'old-a', revision: a } } },
+      { type: 'put', key: 'n/taken', value: 'y', expect: { absent: true } },
+    ];
+    expect((await casCommit(ops, { objects })).outcome).toEqual({ ok: false, conflicts: ['n/taken'] });
+    expect(objects.requests).toEqual(['replace n/a', 'create n/taken', 'replace n/a']);
+    expect(objects.values()).toEqual({ 'n/a': 'old-a', 'n/taken': 'x' });
+  });
+
   it('fails on a stale revision found by that read, without writing', async () => {
     const objects = new MapObjects();
     objects.put('n/a', 'old-a');

@@ -136,7 +136,9 @@ async function applyOp(op: StoreOp, undoable: boolean, options: CasCommitOptions
     if (!/^[0-9]+$/.test(expect.revision)) return CONFLICT;
     let previous: string | undefined;
     if (undoable) {
-      previous = options.known?.valueAt(op.key, expect.revision);
+      // The entry the condition was read from, when the caller passes it, else what this store saw.
+      const read = 'entry' in expect ? expect.entry : undefined;
+      previous = read !== undefined && read.revision === expect.revision ? read.value : options.known?.valueAt(op.key, expect.revision);
       if (previous === undefined) {
         const now = await objects.read(op.key);
         if (now === undefined || now.revision !== expect.revision) return CONFLICT;
