@@ -76,6 +76,8 @@ export function nodeAgentPorts(): AgentPorts {
               nodeAddresses: config.nodeAddresses,
               ...(config.bgp.asNumber === undefined ? {} : { asNumber: config.bgp.asNumber }),
               ...(config.bgp.listenPort === undefined ? {} : { listenPort: config.bgp.listenPort }),
+              // BGP passwords' Secrets live in the agent's own namespace, as calico-node's do.
+              ...(config.datastore.type === 'kubernetes' ? { secretNamespace: config.datastore.namespace } : {}),
               fib: new KernelFibSink({ table, logger }),
               transport: (listen) => createBgpTransport({ listenPort: listen.port }),
               metrics,
