@@ -138,7 +138,11 @@ export interface AgentStatus {
   readonly ready: boolean;
   /** The parts that are not ready. */
   readonly notReady: readonly string[];
-  readonly datastore: { readonly path: string; readonly open: boolean };
+  /**
+   * The datastore: `type` and `location` (the SQLite file, or the Kubernetes API server's
+   * URL) from agents that have them; `path` is the location, for older agents.
+   */
+  readonly datastore: { readonly type?: 'sqlite' | 'kubernetes'; readonly location?: string; readonly path: string; readonly open: boolean };
   readonly cniSocket: { readonly path: string; readonly listening: boolean; readonly inFlight: number };
   /** The API's socket (the one `twill` talks to). */
   readonly apiSocket: { readonly path: string; readonly listening: boolean };

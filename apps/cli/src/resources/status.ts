@@ -33,6 +33,12 @@ export async function runStatus(ctx: CommandContext, options: StatusOptions): Pr
 
 const plural = (n: number, word: string, many = `${word}s`): string => `${n} ${n === 1 ? word : many}`;
 
+// Where the datastore is: the SQLite file, or the Kubernetes API server.
+function datastoreWhere(datastore: AgentStatus['datastore']): string {
+  const location = datastore.location ?? datastore.path;
+  return datastore.type === 'kubernetes' ? `Kubernetes API ${location}` : location;
+}
+
 function bgpLine(bgp: BgpStatus | undefined): string {
   if (bgp === undefined) return 'off (routing is not bgp)';
   const established = bgp.peers.filter((p) => p.state === 'Established').length;
@@ -54,7 +60,7 @@ export function renderStatus(status: AgentStatus, options: { readonly style: Sty
   const routes = status.controllers.routes;
   const rows: [string, string][] = [
     ['Agent', `${status.ready ? style.good('ready') : style.bad(`NOT READY (${status.notReady.join(', ')})`)}: node ${status.node}, network ${status.network}`],
-    ['Datastore', `${status.datastore.path}: ${status.datastore.open ? 'open' : style.bad('not open')}`],
+    ['Datastore', `${datastoreWhere(status.datastore)}: ${status.datastore.open ? 'open' : style.bad('not open')}`],
     ['CNI socket', `${status.cniSocket.path}: ${status.cniSocket.listening ? 'listening' : style.bad('not listening')}, ${plural(status.cniSocket.inFlight, 'call')} in flight`],
     ['API socket', `${status.apiSocket.path}: ${status.apiSocket.listening ? 'listening' : style.bad('not listening')}`],
     ['Dataplane', dataplane],

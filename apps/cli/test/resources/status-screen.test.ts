@@ -11,13 +11,13 @@ import { twill } from '../helpers.js';
 
 const HOUR = 3_600_000;
 
-function statusDocument(now: number, ready: boolean): unknown {
+function statusDocument(now: number, ready: boolean, datastore: object = { path: '/var/lib/twill/twill.db', open: true }): unknown {
   return {
     node: 'worker-1',
     network: 'k8s-pod-network',
     ready,
     notReady: ready ? [] : ['policy'],
-    datastore: { path: '/var/lib/twill/twill.db', open: true },
+    datastore,
     cniSocket: { path: '/run/twill/agent.sock', listening: true, inFlight: 0 },
     apiSocket: { path: '/run/twill/api.sock', listening: true },
     dataplane: {
@@ -48,10 +48,10 @@ function statusDocument(now: number, ready: boolean): unknown {
 }
 
 // Answers GET /v1/status with the document, anything else with the API's 404.
-const transport = (ready: boolean): AgentTransport => ({
+const transport = (ready: boolean, datastore?: object): AgentTransport => ({
   request: async (request) =>
     request.method === 'GET' && request.path === '/v1/status'
-      ? { status: 200, body: `${JSON.stringify(statusDocument(Date.now(), ready))}\n` }
+      ? { status: 200, body: `${JSON.stringify(statusDocument(Date.now(), ready, datastore))}\n` }
       : { status: 404, body: '{"error":{"code":"NoSuchPath","message":"no such path"}}\n' },
 });
 
@@ -68,6 +68,13 @@ describe('twill status screen', () => {
     expect(run.code).toBe(0);
     expect(sockets.at(-1)).toBe('/run/twill/api.sock');
     await expect(run.stdout.replace(/(?<=\s)\d+[smhd](\d+[smhd])?$/gm, '3h')).toMatchFileSnapshot('../golden/resources/status-node.txt');
+  });
+
+  it('names the Kubernetes API server as the datastore of an agent on Kubernetes', async () => {
+    const datastore = { type: 'kubernetes', location: 'https://10.96.0.1:443', path: 'https://10.96.0.1:443', open: true };
+    const run = await twill(['status'], { agentTransport: () => transport(true, datastore) });
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n')[1]).toBe('Datastore   Kubernetes API https://10.96.0.1:443: open');
   });
 
   it('not ready: the screen says what, stderr one line, exit 1; -o json too', async () => {
