@@ -22,7 +22,6 @@ export interface PoolAllocatedAddress {
  * or -1 (also for a malformed block, which check() reports).
  */
 export function freeOrdinal(ctx: PoolContext, block: BlockDocument, info: BlockInfo, now: number): number {
-  // Read through allocationAt: a block made by takeInBlock makes its array only when asked.
   const size = slotCount(block);
   if (size !== info.size) return -1;
   const cooldown = ctx.config.releaseCooldownMs;

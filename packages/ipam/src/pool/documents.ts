@@ -150,14 +150,8 @@ const MAX_BLOCK_ADDRESSES = 4096;
 // ephemeron entry per allocation.) A ClaimableDocument: the memory store keeps it as its
 // entry, without wrapping it.
 //
-// Two kinds: a FlatBlock holds its `allocations` as an array of its own (decoded blocks,
-// blocks written by release or claims), a ChunkedBlock (what takeInBlock makes) holds
-// them in copy-on-write chunks shared with the version it was taken from, and makes the
-// array only when a reader asks for `allocations`. Taking an address then copies one
-// chunk and the list of chunks (8 + 8 slots for a /26) instead of every slot: the copy
-// of a /26's 64 slots was a fifth of the bytes allocated per allocation in the ipam-pool
-// bench. The allocator's own reads go through allocationAt/slotCount, which read the
-// chunks directly.
+// The allocator reads a block through allocationAt/slotCount, so that another
+// representation of the allocations (tried: copy-on-write chunks) needs no change there.
 abstract class EncodedBlock extends ClaimableDocument implements BlockDocument, StoreDocument {
   #text: string | undefined;
   #header: string | undefined;
@@ -186,9 +180,6 @@ abstract class EncodedBlock extends ClaimableDocument implements BlockDocument, 
 
   /** The handle holding `ordinal`, or `null` (also outside the block). */
   abstract allocationAt(ordinal: number): string | null;
-
-  /** The allocations as chunks of `1 << chunkBits(size)` slots (shared: never mutate them). */
-  abstract chunks(): Chunks;
 
   // The header line, when known without encoding (its text was made or read).
   static header(block: BlockDocument): string | undefined {
@@ -237,34 +228,8 @@ abstract class EncodedBlock extends ClaimableDocument implements BlockDocument, 
   }
 }
 
-/** A block's allocations cut in chunks of equal size (the last one too). */
-type Chunks = readonly (readonly (string | null)[])[];
-
-// Chunks of about the square root of the block's size, a power of two: taking an address
-// copies as many slots in the chunk as in the list of chunks (8 and 8 for a /26, 64 and
-// 64 for the largest block, a /20).
-function chunkBits(size: number): number {
-  return Math.ceil(Math.log2(size) / 2);
-}
-
-function chunksOf(allocations: readonly (string | null)[]): Chunks {
-  const bits = chunkBits(allocations.length);
-  const chunkSize = 1 << bits;
-  const chunks = new Array<readonly (string | null)[]>(Math.ceil(allocations.length / chunkSize));
-  for (let c = 0; c < chunks.length; c++) {
-    const chunk = allocations.slice(c * chunkSize, (c + 1) * chunkSize);
-    // The last chunk of a block whose size is not a power of four is padded: every chunk
-    // has the same length, so ordinals map to chunks by shifts.
-    while (chunk.length < chunkSize) chunk.push(null);
-    chunks[c] = chunk;
-  }
-  return chunks;
-}
-
 // A block whose allocations are an array of its own (decoded, or written whole).
 class FlatBlock extends EncodedBlock {
-  #chunks: Chunks | undefined;
-
   constructor(
     cidr: string,
     pool: string,
@@ -284,83 +249,14 @@ class FlatBlock extends EncodedBlock {
   override allocationAt(ordinal: number): string | null {
     return this.allocations[ordinal] ?? null;
   }
-
-  override chunks(): Chunks {
-    this.#chunks ??= chunksOf(this.allocations);
-    return this.#chunks;
-  }
 }
 
-// A block made by takeInBlock: its allocations in chunks, the array made when asked for.
-// `allocations` is a getter, so a spread (`{ ...block }`) does not copy it: derive
-// documents with it named (`{ ...block, allocations: block.allocations }`).
-class ChunkedBlock extends EncodedBlock {
-  readonly #chunks: Chunks;
-  readonly #size: number;
-  readonly #bits: number;
-  #allocations: readonly (string | null)[] | undefined;
-
-  constructor(
-    cidr: string,
-    pool: string,
-    affinity: string | null,
-    chunks: Chunks,
-    size: number,
-    /** chunkBits(size), which the caller has. */
-    bits: number,
-    released: readonly (readonly [number, number])[],
-    header: string | undefined,
-    lines: string | undefined,
-  ) {
-    super(cidr, pool, affinity, released, header, lines);
-    this.#chunks = chunks;
-    this.#size = size;
-    this.#bits = bits;
-  }
-
-  /** chunkBits of its size. */
-  chunkBits(): number {
-    return this.#bits;
-  }
-
-  override get allocations(): readonly (string | null)[] {
-    if (this.#allocations !== undefined) return this.#allocations;
-    const allocations = new Array<string | null>(this.#size);
-    for (let i = 0; i < allocations.length; i++) allocations[i] = this.allocationAt(i);
-    this.#allocations = allocations;
-    return allocations;
-  }
-
-  override slotCount(): number {
-    return this.#size;
-  }
-
-  override allocationAt(ordinal: number): string | null {
-    return this.#chunks[ordinal >> this.#bits]?.[ordinal & ((1 << this.#bits) - 1)] ?? null;
-  }
-
-  override chunks(): Chunks {
-    return this.#chunks;
-  }
-
-  /** The document as plain data (JSON.stringify does not see getters). */
-  toJSON(): BlockDocument {
-    return { cidr: this.cidr, pool: this.pool, affinity: this.affinity, allocations: this.allocations, released: this.released };
-  }
-}
-
-/**
- * How many addresses `block` has (the length of its `allocations`, read without making
- * the array of a block made by {@link takeInBlock}).
- */
+/** How many addresses `block` has (the length of its `allocations`). */
 export function slotCount(block: BlockDocument): number {
   return block instanceof EncodedBlock ? block.slotCount() : block.allocations.length;
 }
 
-/**
- * `block.allocations[ordinal]` (`null` outside the block), read without making the array
- * of a block made by {@link takeInBlock}.
- */
+/** `block.allocations[ordinal]` (`null` outside the block). */
 export function allocationAt(block: BlockDocument, ordinal: number): string | null {
   return block instanceof EncodedBlock ? block.allocationAt(ordinal) : (block.allocations[ordinal] ?? null);
 }
@@ -476,20 +372,17 @@ export function takeInBlock(
   changes: { readonly affinity: string | null; readonly released: BlockDocument['released'] },
 ): EncodedBlockChange {
   if (allocationAt(base, ordinal) !== null || ordinal < 0 || ordinal >= slotCount(base)) throw new Error(`internal: ordinal ${ordinal} of ${base.cidr} is not free`);
-  // Copy on write: the list of chunks and the one chunk that changes.
-  const baseChunks = base instanceof EncodedBlock ? base.chunks() : chunksOf(base.allocations);
-  const size = slotCount(base);
-  const bits = base instanceof ChunkedBlock ? base.chunkBits() : chunkBits(size);
-  const chunks = baseChunks.slice();
-  const chunk = (baseChunks[ordinal >> bits] as readonly (string | null)[]).slice();
-  chunk[ordinal & ((1 << bits) - 1)] = handle;
-  chunks[ordinal >> bits] = chunk;
+  // A copy of every slot: copy-on-write chunks (8 of 8 slots for a /26) allocated a
+  // third of the bytes, but counted ~4% more instructions per allocation in the ipam-pool
+  // workload under valgrind (the chunk reads, and the collector copying more objects).
+  const allocations = base.allocations.slice();
+  allocations[ordinal] = handle;
   const { affinity, released } = changes;
   const header = EncodedBlock.header(base);
   const lines = EncodedBlock.lines(base);
-  if (header === undefined || lines === undefined) return new ChunkedBlock(base.cidr, base.pool, affinity, chunks, size, bits, released, undefined, undefined);
+  if (header === undefined || lines === undefined) return new FlatBlock(base.cidr, base.pool, affinity, allocations, released, undefined, undefined);
   const sameHeader = base.affinity === affinity && (base.released === released || (base.released.length === 0 && released.length === 0));
-  return new ChunkedBlock(base.cidr, base.pool, affinity, chunks, size, bits, released, sameHeader ? header : undefined, lines + allocationLine(ordinal, handle));
+  return new FlatBlock(base.cidr, base.pool, affinity, allocations, released, sameHeader ? header : undefined, lines + allocationLine(ordinal, handle));
 }
 
 /**
