@@ -198,6 +198,8 @@ export class BgpController implements AgentController {
   private readonly reported = new Map<string, string>();
   /** The Secret keys in use, as last read (by `name/key`). */
   private secrets = new Map<string, { readonly ref: SecretKeyRef; readonly lookup: SecretLookup }>();
+  /** The last password read from each Secret key: kept through a read that fails for a moment. */
+  private lastGoodSecrets = new Map<string, string>();
   private secretsCheckedAt = 0;
   private secretsChecking = false;
 
@@ -385,14 +387,25 @@ export class BgpController implements AgentController {
       const which = `the embedded SQLite datastore${datastore.location === undefined ? '' : ` (${datastore.location})`}`;
       return { problem: `${where} cannot be read: ${which} has no Secrets; give the password inline (password: "...") or run on the Kubernetes datastore` };
     }
+    const key = secretRefKey(ref);
+    let value: string | undefined;
     try {
-      const value = await datastore.readSecret(namespace, ref.name, ref.key);
-      if (value === undefined) return { problem: `${where} has no key ${JSON.stringify(ref.key)}, or does not exist` };
-      if (value === '') return { problem: `${where} key ${JSON.stringify(ref.key)} is empty` };
-      return { value };
+      value = await datastore.readSecret(namespace, ref.name, ref.key);
     } catch (error) {
-      return { problem: `could not read ${where}: ${error instanceof Error ? error.message : String(error)}` };
+      const problem = `could not read ${where}: ${error instanceof Error ? error.message : String(error)}`;
+      // The API server unreachable or slow for a moment must not tear down every session
+      // keyed by this Secret (the whole mesh with nodeMeshPassword): keep the last password
+      // read until a read says the Secret or its key is gone.
+      const kept = this.lastGoodSecrets.get(key);
+      if (kept === undefined) return { problem };
+      this.options.logger?.warn({ secret: `${namespace}/${ref.name}`, key: ref.key }, `${problem}; keeping the password read before`);
+      return { value: kept };
     }
+    this.lastGoodSecrets.delete(key);
+    if (value === undefined) return { problem: `${where} has no key ${JSON.stringify(ref.key)}, or does not exist` };
+    if (value === '') return { problem: `${where} key ${JSON.stringify(ref.key)} is empty` };
+    this.lastGoodSecrets.set(key, value);
+    return { value };
   }
 
   /** Reads the Secret keys `refs` not read since the last change; forgets the ones no longer used. */

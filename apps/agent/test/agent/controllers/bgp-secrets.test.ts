@@ -29,7 +29,7 @@ function keyRecordingTransport(keys: Map<string, string>): () => SpeakerTranspor
 type Secrets = Map<string, Record<string, string>>;
 
 /** `real` with readSecret over `secrets`, refusing any namespace but `namespace` as an RBAC-limited agent would be refused. */
-function withSecrets(real: ClosableResourceDatastore, secrets: Secrets, namespace: string, reads: string[]): ClosableResourceDatastore {
+function withSecrets(real: ClosableResourceDatastore, secrets: Secrets, namespace: string, reads: string[], outage: { down: boolean } = { down: false }): ClosableResourceDatastore {
   return {
     store: real.store,
     get: real.get.bind(real),
@@ -41,6 +41,7 @@ function withSecrets(real: ClosableResourceDatastore, secrets: Secrets, namespac
     close: real.close.bind(real),
     readSecret: (ns: string, name: string, key: string): Promise<string | undefined> => {
       reads.push(`${ns}/${name}/${key}`);
+      if (outage.down) return Promise.reject(new Error('get secrets: the Kubernetes API at https://10.96.0.1:443 cannot be reached: ECONNREFUSED'));
       if (ns !== namespace) return Promise.reject(new Error(`secrets "${name}" is forbidden: cannot get resource "secrets" in the namespace "${ns}"`));
       return Promise.resolve(secrets.get(`${ns}/${name}`)?.[key]);
     },
@@ -61,11 +62,11 @@ describe('BgpController passwords from Secrets', () => {
     datastore = undefined;
   });
 
-  async function start(options: { secrets?: Secrets; reads?: string[]; secretNamespace?: string; secretRecheckMs?: number; keys: Map<string, string>; resources: AgentResource[] }): Promise<BgpController> {
+  async function start(options: { secrets?: Secrets; reads?: string[]; outage?: { down: boolean }; secretNamespace?: string; secretRecheckMs?: number; keys: Map<string, string>; resources: AgentResource[] }): Promise<BgpController> {
     const real = memoryDatastore(new MemoryStore());
     datastore = real;
     for (const r of [node('n1', { ipv4Address: '10.0.0.1/24' }), ...options.resources]) await real.apply(r);
-    const ds = options.secrets ? withSecrets(real, options.secrets, 'kube-system', options.reads ?? []) : real;
+    const ds = options.secrets ? withSecrets(real, options.secrets, 'kube-system', options.reads ?? [], options.outage) : real;
     controller = new BgpController({
       datastore: ds,
       nodeName: 'n1',
@@ -129,6 +130,25 @@ describe('BgpController passwords from Secrets', () => {
     await datastore?.apply(bgpPeer('tor', { peerIP: '10.0.0.254', asNumber: 65100, password: fromSecret('bgp-passwords', 'tor2') }));
     await until('the new key\'s password on the listener', () => keys.get('10.0.0.254'), (k) => k === 'second');
     expect(reads).toContain('kube-system/bgp-passwords/tor2');
+  });
+
+  it('keeps a peer keyed with the password read before while the API cannot be reached, at re-checks and BGPPeer changes', async () => {
+    const keys = new Map<string, string>();
+    const reads: string[] = [];
+    const outage = { down: false };
+    const secrets: Secrets = new Map([['kube-system/bgp-passwords', { tor: 'tor-secret' }]]);
+    const peer = (maxRestartTime: string): AgentResource => bgpPeer('tor', { peerIP: '10.0.0.254', asNumber: 65100, maxRestartTime, password: fromSecret('bgp-passwords', 'tor') });
+    const c = await start({ secrets, reads, outage, secretNamespace: 'kube-system', secretRecheckMs: 10, keys, resources: [peer('90s')] });
+    expect(keys.get('10.0.0.254')).toBe('tor-secret');
+    outage.down = true;
+    const before = reads.length;
+    await until('two re-checks during the outage', () => reads.length, (n) => n >= before + 2);
+    // A BGPPeer change reads its Secret again, during the outage too.
+    await datastore?.apply(peer('60s'));
+    await until('the changed BGPPeer read', () => reads.length, (n) => n >= before + 3);
+    expect(c.peers().map((p) => p.address)).toEqual(['10.0.0.254']);
+    expect(keys.get('10.0.0.254')).toBe('tor-secret');
+    expect(c.status().problems).toEqual([]);
   });
 
   it('a read the API refuses is reported in its words, and the peer waits', async () => {
