@@ -71,6 +71,18 @@ describe('the Kubernetes datastore: reads and writes', () => {
     expect(api.read('networking.k8s.io/v1', 'NetworkPolicy', 'web', 'shop')).toBeUndefined();
   });
 
+  it('keeps the finalizers and ownerReferences other controllers set when it replaces an object', async () => {
+    const api = await cluster();
+    const ds = await open(api);
+    await ds.apply(namespace('shop'));
+    const owner = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: '0b1c2d3e-0000-4000-8000-000000000001' };
+    await api.create({ ...netpol('web', 'shop', 'web'), metadata: { name: 'web', namespace: 'shop', finalizers: ['example.com/protect'], ownerReferences: [owner] } });
+    expect((await ds.apply(netpol('web', 'shop', 'web2'))).action).toBe('configured');
+    const stored = api.read('networking.k8s.io/v1', 'NetworkPolicy', 'web', 'shop');
+    expect(stored?.['spec']).toEqual({ podSelector: { matchLabels: { app: 'web2' } }, policyTypes: ['Ingress'] });
+    expect(stored?.metadata).toMatchObject({ finalizers: ['example.com/protect'], ownerReferences: [owner] });
+  });
+
   it('sees what other clients write', async () => {
     const api = await cluster();
     const ds = await open(api);

@@ -139,7 +139,7 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
       try {
         written = current === undefined
           ? await this.#client.request<KubeObject>('POST', collectionPath(backing, namespace), { body: toApiBody(backing, valid.object) })
-          : await this.#client.request<KubeObject>('PUT', path, { body: toApiBody(backing, valid.object, currentVersion) });
+          : await this.#client.request<KubeObject>('PUT', path, { body: keepingServerMetadata(toApiBody(backing, valid.object, currentVersion), current) });
       } catch (error) {
         // Another writer won (409), or deleted it meanwhile (404): read again, unless the caller gave a version.
         if (isApiStatus(error, 409) || (current !== undefined && isApiStatus(error, 404))) {
@@ -320,6 +320,20 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     return kind.namespaced ? (namespace ?? DEFAULT_NAMESPACE) : undefined;
   }
 
+}
+
+/**
+ * `body` (a PUT replacing `current`) with the metadata other controllers own kept:
+ * finalizers and ownerReferences, which a document written by a user or the CLI does not
+ * carry and a replace would otherwise wipe (garbage collection and deletion protection).
+ */
+function keepingServerMetadata(body: KubeObject, current: KubeObject): KubeObject {
+  const kept: Record<string, unknown> = {};
+  for (const field of ['finalizers', 'ownerReferences'] as const) {
+    const value = (current.metadata as Record<string, unknown> | undefined)?.[field];
+    if (value !== undefined && (body.metadata as Record<string, unknown>)[field] === undefined) kept[field] = value;
+  }
+  return Object.keys(kept).length === 0 ? body : { ...body, metadata: { ...body.metadata, ...kept } };
 }
 
 /**
