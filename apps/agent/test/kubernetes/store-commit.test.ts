@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { type StoreEntry, StoreFailureError, type StoreOp } from '@twill/ipam';
 
-import { casCommit, CONFLICT, type CasObjects } from '../../src/agent/kubernetes/store-commit.js';
+import { casCommit, CONFLICT, type CasObjects, StoreRefusedError } from '../../src/agent/kubernetes/store-commit.js';
 
 // The commit over single-object compare-and-swap, over objects kept in a map with one
 // revision counter, as the API server keeps them. `before` runs before every request,
@@ -193,16 +193,48 @@ describe('casCommit: a multi-key commit over single-object compare-and-swap', ()
     expect(objects.values()).toEqual({ 'n/a': 'theirs', 'n/taken': 'x' });
   });
 
-  it('undoes what was written when the API fails in the middle, and rejects with that failure', async () => {
+  it('undoes what was written when the API fails in the middle, and names the failed write as one that may have been written', async () => {
     const objects = new MapObjects();
     objects.before = (request) => {
-      if (request === 'create n/b') throw new StoreFailureError('Kubernetes store: create ipamblocks/b failed: 500 InternalError: etcd is down');
+      // No answer: the server may have applied the write before the connection went.
+      if (request === 'create n/b') throw new StoreFailureError('Kubernetes store: create ipamblocks/b failed: socket hang up');
     };
     const ops: StoreOp[] = [
       { type: 'put', key: 'n/a', value: 'a', expect: { absent: true } },
       { type: 'put', key: 'n/b', value: 'b', expect: { absent: true } },
     ];
-    await expect(casCommit(ops, { objects })).rejects.toThrow('etcd is down');
+    const failure = casCommit(ops, { objects });
+    await expect(failure).rejects.toThrow(StoreFailureError);
+    await expect(failure).rejects.toThrow(
+      /^Kubernetes store: a commit could not be undone after the write of n\/b failed \(.*socket hang up\): n\/b may have been written; the pool allocator's check\(\) reports/,
+    );
+    expect(objects.values()).toEqual({});
+  });
+
+  it('names the keys left and the one that may have been written when the undo fails too', async () => {
+    const objects = new MapObjects();
+    objects.before = (request) => {
+      if (request === 'create n/b') throw new StoreFailureError('Kubernetes store: create ipamblocks/b failed: The operation was aborted due to timeout');
+      if (request === 'remove n/a') throw new StoreFailureError('Kubernetes store: delete ipamblocks/a failed: socket hang up');
+    };
+    const ops: StoreOp[] = [
+      { type: 'put', key: 'n/a', value: 'a', expect: { absent: true } },
+      { type: 'put', key: 'n/b', value: 'b', expect: { absent: true } },
+    ];
+    await expect(casCommit(ops, { objects })).rejects.toThrow(/after the write of n\/b failed \(.*timeout\): n\/a left half-written \(.*\); n\/b may have been written; /);
+    expect(objects.values()).toEqual({ 'n/a': 'a' });
+  });
+
+  it('rejects with the refusal as is when the API refused a write (nothing written), after undoing the earlier ones', async () => {
+    const objects = new MapObjects();
+    objects.before = (request) => {
+      if (request === 'create n/b') throw new StoreRefusedError('Kubernetes store: create ipamblocks/b failed: 422 Invalid: spec.value: Too long');
+    };
+    const ops: StoreOp[] = [
+      { type: 'put', key: 'n/a', value: 'a', expect: { absent: true } },
+      { type: 'put', key: 'n/b', value: 'b', expect: { absent: true } },
+    ];
+    await expect(casCommit(ops, { objects })).rejects.toThrow(new StoreRefusedError('Kubernetes store: create ipamblocks/b failed: 422 Invalid: spec.value: Too long'));
     expect(objects.values()).toEqual({});
   });
 });

@@ -26,12 +26,22 @@
 //     `removeNode()` (a node's claims) to repair, as Calico's `ipam check` and GC do.
 import { type CommitOutcome, type Revision, StoreFailureError, type StoreEntry, type StoreOp } from '@twill/ipam';
 
+/**
+ * A write that certainly changed nothing: the API server refused it with an answer (a 4xx
+ * Status other than the conflicts CasObjects reports as CONFLICT), or an unconditional
+ * write that never won its compare-and-swap. Other failures (no answer, a reset, a
+ * timeout, a 5xx) may come after the server applied the write.
+ */
+// Its name stays StoreFailureError: to the Store's callers it is one.
+export class StoreRefusedError extends StoreFailureError {}
+
 /** A write that lost its compare-and-swap. */
 export const CONFLICT = 'conflict';
 
 /**
  * Compare-and-swap on single objects, one per store key (the port sys/store.ts fills
- * with API requests). Every method rejects with a StoreFailureError when the API fails.
+ * with API requests). Every method rejects with a StoreFailureError when the API fails,
+ * a StoreRefusedError when it answered with a refusal.
  */
 export interface CasObjects {
   /** The entry at `key` now, or `undefined` (404). */
@@ -94,8 +104,15 @@ export async function casCommit(given: readonly StoreOp[], options: CasCommitOpt
     try {
       step = await applyOp(op, undoable, options);
     } catch (error) {
-      await undoAll(applied, options.objects, `the write of ${op.key} failed`, error);
-      throw error;
+      const left = await undoEach(applied, options.objects);
+      // The API answered with a refusal: nothing of this write happened; report it as is
+      // unless an undo failed too.
+      if (error instanceof StoreRefusedError && left.keys.length === 0) throw error;
+      // Otherwise the request may have failed after the server applied it (a connection
+      // reset, a timeout): this key may be written, and is named as such.
+      const message = error instanceof Error ? error.message : String(error);
+      const maybe = error instanceof StoreRefusedError ? [] : [`${op.key} may have been written`];
+      throw halfWritten(`the write of ${op.key} failed (${message})`, left.keys, maybe, error);
     }
     if (step === CONFLICT) {
       await undoAll(applied, options.objects, `${op.key} conflicted`, undefined);
@@ -174,28 +191,41 @@ async function unconditional(op: StoreOp, undoable: boolean, options: CasCommitO
     const revision = now === undefined ? await objects.create(op.key, op.value) : await objects.replace(op.key, op.value, now.revision);
     if (revision !== CONFLICT) return { key: op.key, previous: now?.value, revision };
   }
-  throw new StoreFailureError(`Kubernetes store: the unconditional ${op.type} of ${op.key} kept conflicting (${attempts} attempts)`);
+  throw new StoreRefusedError(`Kubernetes store: the unconditional ${op.type} of ${op.key} kept conflicting (${attempts} attempts)`);
 }
 
-// Undoes `applied` newest first, each by compare-and-swap on the revision written.
+// Undoes `applied` newest first, each by compare-and-swap on the revision written;
+// rejects with the keys it could not undo.
 async function undoAll(applied: readonly Applied[], objects: CasObjects, why: string, cause: unknown): Promise<void> {
-  const left: string[] = [];
+  const left = await undoEach(applied, objects);
+  if (left.keys.length === 0) return;
+  throw halfWritten(why, left.keys, [], left.firstError ?? cause);
+}
+
+// Undoes `applied` newest first; the keys it could not undo (in commit order) and the first error.
+async function undoEach(applied: readonly Applied[], objects: CasObjects): Promise<{ keys: string[]; firstError: unknown }> {
+  const keys: string[] = [];
   let firstError: unknown;
   for (let i = applied.length - 1; i >= 0; i--) {
     const write = applied[i] as Applied;
     try {
-      if (!(await undoOne(write, objects))) left.push(write.key);
+      if (!(await undoOne(write, objects))) keys.push(write.key);
     } catch (error) {
       firstError ??= error;
-      left.push(write.key);
+      keys.push(write.key);
     }
   }
-  if (left.length === 0) return;
-  left.reverse();
-  throw new StoreFailureError(
-    `Kubernetes store: a commit could not be undone after ${why}: ${left.join(', ')} left half-written ` +
-      `(changed by another writer, or the API failed); the pool allocator's check() reports what is left, and its gc() frees addresses whose handle is missing`,
-    { cause: firstError ?? cause },
+  keys.reverse();
+  return { keys, firstError };
+}
+
+// The failure of a commit that left writes behind (`left`), or may have (`maybe`).
+function halfWritten(why: string, left: readonly string[], maybe: readonly string[], cause: unknown): StoreFailureError {
+  const parts = [...(left.length === 0 ? [] : [`${left.join(', ')} left half-written (changed by another writer, or the API failed)`]), ...maybe];
+  return new StoreFailureError(
+    `Kubernetes store: a commit could not be undone after ${why}: ${parts.join('; ')}; ` +
+      `the pool allocator's check() reports what is left, and its gc() frees addresses whose handle is missing`,
+    { cause },
   );
 }
 
