@@ -45,9 +45,9 @@ export function agentClusterRules(): PolicyRule[] {
   return [
     rule('Informers: pods (labels, node, IPs, named ports) and their namespaces (labels) select policy endpoints.', [''], ['namespaces', 'pods'], WATCH),
     rule(
-      "Pod IPs are written on the pod as an annotation (where kubelet and users expect them);\nthe node's BGP settings as annotations on its Node. Patch only: the agent never\ncreates, replaces or deletes a pod or a node.",
+      "Pod IPs are written on the pod as an annotation (where kubelet and users expect them);\nthe node's BGP settings as annotations on its Node. Through the status subresource, as\ncalico-node does: it may change a pod's or node's status and metadata but never a pod's\nspec (its image) or a node's taints; the agent never creates, replaces or deletes either.",
       [''],
-      ['pods', 'nodes'],
+      ['pods/status', 'nodes/status'],
       ['patch'],
     ),
     rule(

@@ -214,9 +214,16 @@ export class Operations {
     }
     let next: KubeObject;
     if (part === 'status') {
-      // The status subresource changes status only (and nothing else of the object).
+      // The status subresource changes status only (and nothing else of the object); a Pod's
+      // and a Node's also take metadata (labels, annotations), as the real pod and node
+      // status strategies keep everything but the spec: how calico-node writes annotations.
       next = { ...cloneObject(existing), status: object.status };
       if (object.status === undefined) delete next.status;
+      if (typeKey(t) === '/pods' || typeKey(t) === '/nodes') {
+        next.metadata = { ...next.metadata, labels: object.metadata.labels, annotations: object.metadata.annotations };
+        if (next.metadata.labels === undefined) delete next.metadata.labels;
+        if (next.metadata.annotations === undefined) delete next.metadata.annotations;
+      }
     } else {
       next = object;
       if (part === 'main' && t.statusSubresource) {

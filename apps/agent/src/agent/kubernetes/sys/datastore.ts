@@ -228,7 +228,7 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     const backing = apiBackings(kind.id).find((b) => this.#caches.informer(kind.id, b)?.get(object) !== undefined) ?? writeBacking(kind.id, this.#caches.installedCrds());
     if (backing === undefined) return false;
     try {
-      const written = await this.#client.request<KubeObject>('PATCH', objectPath(backing, name, this.#namespaceOf(kind, namespace)), {
+      const written = await this.#client.request<KubeObject>('PATCH', annotationPath(backing, objectPath(backing, name, this.#namespaceOf(kind, namespace))), {
         body: { metadata: { annotations } },
         contentType: PATCH_TYPE.MERGE,
       });
@@ -271,7 +271,7 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
       let written: KubeObject;
       try {
         // The resourceVersion in a merge patch is a precondition: the patch applies to what was read.
-        written = await this.#client.request<KubeObject>('PATCH', path, { body: { metadata: { ...patch.metadata, resourceVersion: currentVersion } }, contentType: PATCH_TYPE.MERGE });
+        written = await this.#client.request<KubeObject>('PATCH', annotationPath(backing, path), { body: { metadata: { ...patch.metadata, resourceVersion: currentVersion } }, contentType: PATCH_TYPE.MERGE });
       } catch (error) {
         if (isApiStatus(error, 409) && valid.resourceVersion === undefined) continue;
         if (isApiStatus(error, 409)) throw new ResourceConflictError(NODE_KIND, name, valid.resourceVersion ?? '', undefined);
@@ -292,7 +292,7 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     const patch = clearCalicoNodePatch(current);
     if (patch === undefined) return true;
     const written = await this.#call({ verb: 'patch', kind: NODE_KIND, object: name, backing }, () =>
-      this.#client.request<KubeObject>('PATCH', path, { body: patch, contentType: PATCH_TYPE.MERGE }),
+      this.#client.request<KubeObject>('PATCH', annotationPath(backing, path), { body: patch, contentType: PATCH_TYPE.MERGE }),
     );
     await this.#settle(NODE_KIND, backing, name, written.metadata?.resourceVersion);
     return true;
@@ -320,6 +320,16 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     return kind.namespaced ? (namespace ?? DEFAULT_NAMESPACE) : undefined;
   }
 
+}
+
+/**
+ * Where the agent patches an object's annotations: a core Pod's or Node's status
+ * subresource, which takes metadata changes but never the spec (calico-node writes its
+ * annotations the same way), so the agent's ClusterRole needs `patch` on `pods/status` and
+ * `nodes/status` only, not on the pods and nodes themselves.
+ */
+function annotationPath(backing: ApiBacking, path: string): string {
+  return backing.group === '' && (backing.plural === 'pods' || backing.plural === 'nodes') ? `${path}/status` : path;
 }
 
 /**
