@@ -1,3 +1,6 @@
+import { createServer, type Socket } from 'node:net';
+
+import * as k8s from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { parsePoolIpamConfig, PoolAllocator, type Store, StoreFailureError } from '@twill/ipam';
@@ -5,6 +8,7 @@ import { parsePoolIpamConfig, PoolAllocator, type Store, StoreFailureError } fro
 import { openKubernetesStore } from '../../src/agent/kubernetes/sys/store.js';
 import { agentClusterRules, rbacAllows } from '../../src/agent/manifests/rbac.js';
 import { twillCrds } from '../../src/agent/manifests/twill-crds.js';
+import { recordingLogger } from '../agent/datastore/watch-helpers.js';
 import { type KubernetesTestServer, startKubernetesTestServer } from './api-server.js';
 
 // The ipam Store over Twill's CRDs, against the Kubernetes API test server through the
@@ -29,6 +33,30 @@ async function open(api: KubernetesTestServer): Promise<Store & { changeToken():
 }
 
 const TWILL = 'twill.io/v1alpha1';
+
+// An API server address that accepts connections and never answers (a black-holed route
+// or a hung apiserver), with a kubeconfig for it.
+async function blackHole(): Promise<{ kubeConfig: k8s.KubeConfig }> {
+  const sockets = new Set<Socket>();
+  const hole = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
+  closers.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => hole.close(() => resolve()));
+  });
+  const { port } = hole.address() as { port: number };
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'hole', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'hole' }],
+    contexts: [{ name: 'hole', cluster: 'hole', user: 'hole' }],
+    currentContext: 'hole',
+  });
+  return { kubeConfig };
+}
 
 describe('the Kubernetes store: the Store contract', () => {
   it('puts, gets and lists directly under a prefix, in key order', async () => {
@@ -238,6 +266,77 @@ describe('the Kubernetes store: objects, failures, change token', () => {
     const held = await store.changeToken();
     await api.create({ apiVersion: TWILL, kind: 'IPAMHandle', metadata: { name: 'by-hand' }, spec: { key: 'x/handles/by-hand', value: 'v' } });
     await vi.waitFor(async () => expect(await store.changeToken()).not.toBe(held));
+  });
+
+  it('keeps its watches trying when they cannot even send (credentials failing), and runs again once they can', async () => {
+    const api = await server();
+    const kubeConfig = api.kubeConfig();
+    // A watch reads the credentials itself before its request (client-node's Watch);
+    // plain requests take another path, so reads keep working while watches cannot start.
+    let broken = false;
+    const apply = kubeConfig.applyToFetchOptions.bind(kubeConfig);
+    kubeConfig.applyToFetchOptions = async (options) => {
+      if (broken) throw new Error('cannot read the token file /var/run/secrets/token');
+      return apply(options);
+    };
+    const logger = recordingLogger();
+    const store = await openKubernetesStore({ kubeConfig, logger });
+    closers.push(() => store.close());
+    broken = true;
+    api.dropWatches();
+    const failed = (): number => logger.lines.filter((l) => l.level === 'warn' && /token file/.test(String((l.obj as { err?: Error }).err?.message))).length;
+    // Failing again and again (each a new try), not crashing the process with an unhandled rejection.
+    await vi.waitFor(() => expect(failed()).toBeGreaterThanOrEqual(8));
+    expect(await store.changeToken()).not.toBe(await store.changeToken());
+    expect(await store.commit([{ type: 'put', key: 'n/a', value: '1' }])).toEqual({ ok: true });
+    broken = false;
+    await vi.waitFor(async () => {
+      const a = await store.changeToken();
+      expect(await store.changeToken()).toBe(a);
+    });
+  });
+
+  it('backs off a watch the server accepts and ends at once, and starts the backoff over once a watch works', async () => {
+    // No bookmarks within the test: a watch dropped before an event has shown nothing.
+    const api = await startKubernetesTestServer({ bookmarkMs: 600_000 });
+    closers.push(() => api.close());
+    for (const crd of twillCrds()) await api.create(crd);
+    const logger = recordingLogger();
+    const store = await openKubernetesStore({ kubeConfig: api.kubeConfig(), logger });
+    closers.push(() => store.close());
+    const watches = (): number => api.requests.filter((r) => r.verb === 'watch' && r.resource === 'storeentries').length;
+    const delays = (): number[] =>
+      logger.lines.filter((l) => (l.obj as { kind?: string }).kind === 'storeentries').map((l) => (l.obj as { retryInMs: number }).retryInMs);
+    let seen = 0;
+    for (let drop = 0; drop < 4; drop++) {
+      // The next watch is open (the server serves it at once): end it before anything happens.
+      await vi.waitFor(() => expect(watches()).toBeGreaterThan(seen));
+      seen = watches();
+      api.dropWatches();
+      await vi.waitFor(() => expect(delays()).toHaveLength(drop + 1));
+    }
+    // Each stream ended before showing anything: the waits grow.
+    expect(delays()).toEqual([50, 100, 200, 400]);
+    // A watch that delivers an event has worked: its end waits the shortest time again.
+    const now = watches();
+    await vi.waitFor(() => expect(watches()).toBeGreaterThan(now));
+    const held = await store.changeToken();
+    await api.create({ apiVersion: TWILL, kind: 'StoreEntry', metadata: { name: 'by-hand' }, spec: { key: 'x/by-hand', value: 'v' } });
+    await vi.waitFor(async () => expect(await store.changeToken()).not.toBe(held));
+    api.dropWatches();
+    await vi.waitFor(() => expect(delays()).toHaveLength(5));
+    expect(delays()[4]).toBe(50);
+  });
+
+  it('fails a request to an API server that does not answer after its timeout, instead of hanging', async () => {
+    const hole = await blackHole();
+    const store = await openKubernetesStore({ kubeConfig: hole.kubeConfig, requestTimeoutMs: 100 });
+    closers.push(() => store.close());
+    const read = store.get('n/a');
+    await expect(read).rejects.toThrow(StoreFailureError);
+    await expect(read).rejects.toThrow(/^Kubernetes store: get storeentries\/n\.a-h[0-9a-f]{16} failed: the API server did not answer within 100 ms/);
+    // A commit's write that timed out may have been applied: it says so.
+    await expect(store.commit([{ type: 'put', key: 'n/a', value: '1', expect: { absent: true } }])).rejects.toThrow(/n\/a may have been written/);
   });
 
   it('refuses use after close', async () => {

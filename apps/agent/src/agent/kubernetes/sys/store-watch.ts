@@ -25,9 +25,14 @@ interface KindWatch {
   resourceVersion: string | undefined;
   controller: AbortController | undefined;
   running: boolean;
+  /** Starts in a row that ended before any event (or before HEALTHY_MS): the backoff's exponent. */
   failures: number;
   timer: NodeJS.Timeout | undefined;
 }
+
+// A watch that ran this long counts as healthy even without an event: its end does not
+// add to the backoff.
+const HEALTHY_MS = 10_000;
 
 /** Watches the store's four CRDs and keeps the change counter. */
 export class StoreChangeWatch {
@@ -49,7 +54,13 @@ export class StoreChangeWatch {
    */
   static async start(options: ChangeWatchOptions): Promise<StoreChangeWatch> {
     const watch = new StoreChangeWatch(options);
-    await Promise.all(watch.#kinds.map((kind) => watch.#run(kind)));
+    try {
+      await Promise.all(watch.#kinds.map((kind) => watch.#run(kind)));
+    } catch (error) {
+      // Nothing is returned to close: stop the watches and timers that did start.
+      watch.close();
+      throw error;
+    }
     return watch;
   }
 
@@ -84,41 +95,54 @@ export class StoreChangeWatch {
       return;
     }
     let ended = false;
+    // Whether the stream has shown it works: an event (a bookmark too) arrived.
+    let healthy = false;
+    const started = Date.now();
     const path = `/apis/${TWILL_GROUP}/${TWILL_VERSION}/${kind.plural}`;
     // `done` may run before Watch.watch returns (when the request fails), so it must not
     // refer to the controller returned: a watch calls it once, and only then does the next
     // watch of the kind start.
-    const controller = await this.#watch.watch(
-      path,
-      { resourceVersion: state.resourceVersion, allowWatchBookmarks: true },
-      (type: string, object: { metadata?: { resourceVersion?: string }; code?: number }) => {
-        if (type === 'ERROR') {
-          // 410 Gone (the resourceVersion was compacted away) or another failure: list again.
-          state.resourceVersion = undefined;
+    let controller: AbortController;
+    try {
+      controller = await this.#watch.watch(
+        path,
+        { resourceVersion: state.resourceVersion, allowWatchBookmarks: true },
+        (type: string, object: { metadata?: { resourceVersion?: string }; code?: number }) => {
+          if (type === 'ERROR') {
+            // 410 Gone (the resourceVersion was compacted away) or another failure: list again.
+            state.resourceVersion = undefined;
+            this.#counter++;
+            return;
+          }
+          healthy = true;
+          const version = object.metadata?.resourceVersion;
+          if (version !== undefined) state.resourceVersion = version;
+          if (type !== 'BOOKMARK') this.#counter++;
+        },
+        (error: unknown) => {
+          ended = true;
+          state.controller = undefined;
+          state.running = false;
+          // Events may have been missed until the watch runs again.
           this.#counter++;
-          return;
-        }
-        const version = object.metadata?.resourceVersion;
-        if (version !== undefined) state.resourceVersion = version;
-        if (type !== 'BOOKMARK') this.#counter++;
-      },
-      (error: unknown) => {
-        ended = true;
-        state.controller = undefined;
-        state.running = false;
-        // Events may have been missed until the watch runs again.
-        this.#counter++;
-        if ((error as { statusCode?: number } | null)?.statusCode === 410) state.resourceVersion = undefined;
-        this.#retry(state, error);
-      },
-    );
+          if ((error as { statusCode?: number } | null)?.statusCode === 410) state.resourceVersion = undefined;
+          // A stream the server accepts and ends at once backs off like a failure; only
+          // one that worked starts the backoff over.
+          if (healthy || Date.now() - started >= HEALTHY_MS) state.failures = 0;
+          this.#retry(state, error);
+        },
+      );
+    } catch (error) {
+      // Watch.watch throws before sending (credentials, a token file, a CA it cannot read).
+      if (!ended) this.#retry(state, error);
+      return;
+    }
     if (ended || this.#closed) {
       if (this.#closed) controller.abort();
       return;
     }
     state.controller = controller;
     state.running = true;
-    state.failures = 0;
   }
 
   #retry(state: KindWatch, error: unknown): void {
@@ -127,6 +151,8 @@ export class StoreChangeWatch {
     const delay = Math.min(this.#options.maxBackoffMs ?? 5000, 50 * 2 ** Math.min(state.failures - 1, 10));
     if (error !== null && error !== undefined) {
       this.#options.logger.warn({ kind: state.kind.plural, err: error, retryInMs: delay }, 'Kubernetes store: watch failed, starting it again');
+    } else {
+      this.#options.logger.debug({ kind: state.kind.plural, retryInMs: delay }, 'Kubernetes store: watch ended, starting it again');
     }
     clearTimeout(state.timer);
     state.timer = setTimeout(() => void this.#run(state), delay);

@@ -18,7 +18,7 @@ import {
 } from '@twill/ipam';
 
 import { type AgentLogger } from '../../ports.js';
-import { CONFLICT, casCommit, type CasObjects, type KnownValues } from '../store-commit.js';
+import { CONFLICT, casCommit, type CasObjects, type KnownValues, StoreRefusedError } from '../store-commit.js';
 import {
   entryOfObject,
   PARENT_LABEL,
@@ -37,6 +37,8 @@ export interface KubernetesStoreOptions {
   /** Where the API server is and how to authenticate. */
   readonly kubeConfig: k8s.KubeConfig;
   readonly logger?: AgentLogger;
+  /** How long one API request may take before it fails, in milliseconds (default 30,000; not the watches' streams). */
+  readonly requestTimeoutMs?: number;
 }
 
 /** The Kubernetes store: a {@link Store} with a change token. */
@@ -57,14 +59,15 @@ const KNOWN_REVISIONS = 4;
  * commits reject with StoreFailureError until it answers.
  */
 export async function openKubernetesStore(options: KubernetesStoreOptions): Promise<KubernetesStore> {
-  const api = options.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+  const timeoutMs = options.requestTimeoutMs ?? 30_000;
+  const api = customObjectsApi(options.kubeConfig, timeoutMs);
   const logger = options.logger ?? SILENT;
-  const objects = new ApiObjects(api);
+  const objects = new ApiObjects(api, timeoutMs);
   const watch = await StoreChangeWatch.start({
     kubeConfig: options.kubeConfig,
     logger,
     currentVersion: async (kind) => {
-      const list = (await call(`list ${kind.plural}`, () => api.listClusterCustomObject({ group: TWILL_GROUP, version: TWILL_VERSION, plural: kind.plural, limit: 1 }))) as {
+      const list = (await call(`list ${kind.plural}`, () => api.listClusterCustomObject({ group: TWILL_GROUP, version: TWILL_VERSION, plural: kind.plural, limit: 1 }), timeoutMs)) as {
         metadata?: { resourceVersion?: string };
       };
       const version = list.metadata?.resourceVersion;
@@ -73,6 +76,24 @@ export async function openKubernetesStore(options: KubernetesStoreOptions): Prom
     },
   });
   return new KubernetesApiStore(objects, watch);
+}
+
+// client-node's CustomObjectsApi as makeApiClient makes it, each request given a deadline:
+// an API server that stops answering (a black-holed address) fails the request instead
+// of hanging the CNI ADD or the agent behind it.
+function customObjectsApi(kubeConfig: k8s.KubeConfig, timeoutMs: number): k8s.CustomObjectsApi {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (cluster === null) throw new StoreFailureError('Kubernetes store: the kubeconfig has no current cluster');
+  const deadline = {
+    pre: async (context: k8s.RequestContext): Promise<k8s.RequestContext> => {
+      context.setSignal(AbortSignal.timeout(timeoutMs));
+      return context;
+    },
+    post: async (response: k8s.ResponseContext): Promise<k8s.ResponseContext> => response,
+  };
+  return new k8s.CustomObjectsApi(
+    k8s.createConfiguration({ baseServer: new k8s.ServerConfiguration(cluster.server, {}), authMethods: { default: kubeConfig }, promiseMiddleware: [deadline] }),
+  );
 }
 
 class KubernetesApiStore implements KubernetesStore {
@@ -140,8 +161,11 @@ class ApiObjects implements CasObjects, KnownValues {
   // at once in one agent read a block at different revisions.
   readonly #known = new Map<string, { readonly revision: Revision; readonly value: string }[]>();
 
-  constructor(api: k8s.CustomObjectsApi) {
+  readonly #timeoutMs: number;
+
+  constructor(api: k8s.CustomObjectsApi, timeoutMs: number) {
     this.#api = api;
+    this.#timeoutMs = timeoutMs;
   }
 
   valueAt(key: string, revision: Revision): string | undefined {
@@ -171,7 +195,7 @@ class ApiObjects implements CasObjects, KnownValues {
         this.#known.delete(key);
         return undefined;
       }
-      throw apiFailure(`get ${where.plural}/${where.name}`, error);
+      throw apiFailure(`get ${where.plural}/${where.name}`, error, this.#timeoutMs);
     }
     const entry = checkedEntry(object, key, where);
     this.#remember(key, entry.revision, entry.value);
@@ -186,7 +210,7 @@ class ApiObjects implements CasObjects, KnownValues {
     do {
       const list = (await call(`list ${kind.plural}`, () =>
         this.#api.listClusterCustomObject({ group: TWILL_GROUP, version: TWILL_VERSION, plural: kind.plural, labelSelector, limit: PAGE, _continue: page }),
-      )) as { items?: unknown[]; metadata?: { continue?: string } };
+      this.#timeoutMs)) as { items?: unknown[]; metadata?: { continue?: string } };
       for (const item of list.items ?? []) {
         const entry = entryOfObject(item);
         if (typeof entry === 'string') throw new StoreFailureError(`Kubernetes store: ${kind.plural} ${entry}`);
@@ -208,7 +232,7 @@ class ApiObjects implements CasObjects, KnownValues {
       object = await this.#api.createClusterCustomObject({ ...where, body: storeObject(key, value) });
     } catch (error) {
       if (statusCode(error) === 409) return CONFLICT;
-      throw apiFailure(`create ${where.plural}/${where.name}`, error);
+      throw apiFailure(`create ${where.plural}/${where.name}`, error, this.#timeoutMs);
     }
     const revision = checkedEntry(object, key, where).revision;
     this.#remember(key, revision, value);
@@ -223,7 +247,7 @@ class ApiObjects implements CasObjects, KnownValues {
     } catch (error) {
       // 409: the object moved on; 404: it is gone. Either way the revision no longer holds.
       if (statusCode(error) === 409 || isObjectNotFound(error, where.name)) return CONFLICT;
-      throw apiFailure(`update ${where.plural}/${where.name}`, error);
+      throw apiFailure(`update ${where.plural}/${where.name}`, error, this.#timeoutMs);
     }
     const written = checkedEntry(object, key, where).revision;
     this.#remember(key, written, value);
@@ -237,7 +261,7 @@ class ApiObjects implements CasObjects, KnownValues {
     } catch (error) {
       if (statusCode(error) === 409) return CONFLICT;
       if (isObjectNotFound(error, where.name)) return revision === undefined ? 'absent' : CONFLICT;
-      throw apiFailure(`delete ${where.plural}/${where.name}`, error);
+      throw apiFailure(`delete ${where.plural}/${where.name}`, error, this.#timeoutMs);
     }
     this.#known.delete(key);
     return 'deleted';
@@ -253,11 +277,11 @@ function checkedEntry(object: unknown, key: string, where: { plural: string; nam
   return entry;
 }
 
-async function call<T>(what: string, request: () => Promise<T>): Promise<T> {
+async function call<T>(what: string, request: () => Promise<T>, timeoutMs: number): Promise<T> {
   try {
     return await request();
   } catch (error) {
-    throw apiFailure(what, error);
+    throw apiFailure(what, error, timeoutMs);
   }
 }
 
@@ -284,9 +308,13 @@ function isObjectNotFound(error: unknown, name: string): boolean {
   return statusCode(error) === 404 && statusBody(error)?.details?.name === name;
 }
 
-function apiFailure(what: string, error: unknown): StoreFailureError {
+// `timeoutMs`: the requests' deadline (their only abort).
+function apiFailure(what: string, error: unknown, timeoutMs: number): StoreFailureError {
   if (error instanceof StoreFailureError) return error;
   const code = statusCode(error);
+  if ((error as { name?: unknown } | null)?.name === 'AbortError') {
+    return new StoreFailureError(`Kubernetes store: ${what} failed: the API server did not answer within ${timeoutMs} ms`, { cause: error });
+  }
   if (code === undefined) {
     const message = error instanceof Error ? error.message : String(error);
     return new StoreFailureError(`Kubernetes store: ${what} failed: ${message}`, { cause: error });
@@ -295,6 +323,7 @@ function apiFailure(what: string, error: unknown): StoreFailureError {
   const reason = status?.reason ?? 'no reason';
   const message = status?.message ?? (error instanceof Error ? error.message : '');
   const hint = code === 404 ? ' (is the CRD installed? deploy/ has the twill.io CRDs)' : '';
-  return new StoreFailureError(`Kubernetes store: ${what} failed: ${code} ${reason}: ${message}${hint}`, { cause: error });
+  // A 4xx answer is a refusal: the request changed nothing. A 5xx may come after a write.
+  return new (code >= 400 && code < 500 ? StoreRefusedError : StoreFailureError)(`Kubernetes store: ${what} failed: ${code} ${reason}: ${message}${hint}`, { cause: error });
 }
 
