@@ -5,6 +5,7 @@ import { CNI_ERROR } from '@twill/cni-core';
 
 import { PodNotFoundError, TwillPluginError } from '../plugin/errors.js';
 import { type EndpointRecord, type PodDirectory } from '../plugin/ports.js';
+import { ResourceConflictError } from './datastore/errors.js';
 import { type AgentLogger, type ResourceDatastore } from './ports.js';
 
 /** The annotations a Pod gets after ADD (Calico's names: `cni.projectcalico.org/...`). */
@@ -49,6 +50,8 @@ export interface DatastorePodDirectoryOptions {
 }
 
 const LOOK_AGAIN_MS = 100;
+// A DEL whose removal kept meeting a newer version of the Pod gives up (logged) after this many reads.
+const DELETE_ATTEMPTS = 5;
 
 /** {@link PodDirectory} over the agent's datastore (`pods` kind, `annotate`). */
 export class DatastorePodDirectory implements PodDirectory {
@@ -92,15 +95,34 @@ export class DatastorePodDirectory implements PodDirectory {
 
   async deleted(record: EndpointRecord): Promise<void> {
     if (record.namespace === undefined || record.pod === undefined) return;
-    try {
-      // A newer sandbox of the same Pod may have replaced this one's annotations: leave those.
-      const pod = await this.#datastore.get('pods', record.pod, record.namespace);
-      if (pod?.metadata.annotations?.[POD_ANNOTATIONS.containerId] !== record.containerId) return;
-    } catch (error) {
-      this.#logger.warn({ pod: `${record.namespace}/${record.pod}`, containerId: record.containerId, err: errorText(error) }, 'removing the pod\'s address annotations failed');
-      return;
+    const fields = { pod: `${record.namespace}/${record.pod}`, containerId: record.containerId };
+    const what = 'removing the pod\'s address annotations';
+    for (let attempt = 0; attempt < DELETE_ATTEMPTS; attempt++) {
+      try {
+        // A newer sandbox of the same Pod may have replaced this one's annotations (its ADD
+        // runs beside this DEL): leave those. The removal is conditioned on the version read,
+        // so an ADD landing in between makes it read again instead of erasing the new ones.
+        const pod = await this.#datastore.get('pods', record.pod, record.namespace);
+        if (pod?.metadata.annotations?.[POD_ANNOTATIONS.containerId] !== record.containerId) return;
+        if (this.#datastore.annotate === undefined) return;
+        const removed = await this.#datastore.annotate(
+          'pods',
+          record.pod,
+          record.namespace,
+          { [POD_ANNOTATIONS.podIp]: null, [POD_ANNOTATIONS.podIps]: null, [POD_ANNOTATIONS.containerId]: null },
+          { resourceVersion: pod.metadata.resourceVersion },
+        );
+        if (!removed) this.#logger.warn(fields, `${what}: the pod is gone`);
+        return;
+      } catch (error) {
+        if (error instanceof ResourceConflictError && attempt + 1 < DELETE_ATTEMPTS) {
+          await this.#sleep(LOOK_AGAIN_MS);
+          continue;
+        }
+        this.#logger.warn({ ...fields, err: errorText(error) }, `${what} failed`);
+        return;
+      }
     }
-    await this.#annotate(record, { [POD_ANNOTATIONS.podIp]: null, [POD_ANNOTATIONS.podIps]: null, [POD_ANNOTATIONS.containerId]: null }, 'removing the pod\'s address annotations');
   }
 
   // Annotations are for people and tools; the attachment stands without them.

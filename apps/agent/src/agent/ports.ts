@@ -97,9 +97,17 @@ export interface ResourceDatastore {
    * `metadata.annotations` without touching anything else (a JSON merge patch); a `null`
    * value removes that annotation. Used to record a pod's IPs on its Pod
    * (`cni.projectcalico.org/podIP(s)`, as kubelet-side tooling and users expect them).
+   * With `options.resourceVersion`, only if the object is still at that version.
    * @returns false when the object does not exist.
+   * @throws ResourceConflictError when `options.resourceVersion` is no longer the object's.
    */
-  annotate?(kind: ResourceKindId, name: string, namespace: string | undefined, annotations: Readonly<Record<string, string | null>>): Promise<boolean>;
+  annotate?(
+    kind: ResourceKindId,
+    name: string,
+    namespace: string | undefined,
+    annotations: Readonly<Record<string, string | null>>,
+    options?: { readonly resourceVersion?: string },
+  ): Promise<boolean>;
   /**
    * Where the datastore lives, for `/v1/status` and messages: the SQLite file's path, or
    * the API server's URL.

@@ -40,7 +40,7 @@ describe('DatastorePodDirectory', () => {
     // annotate as a JSON merge patch of metadata.annotations does it (null removes a key).
     pods = {
       get: (kind, name, namespace) => datastore.get(kind, name, namespace),
-      annotate: async (kind, name, namespace, annotations) => {
+      annotate: async (kind, name, namespace, annotations, options) => {
         if (annotateFails !== undefined) throw annotateFails;
         const current = await datastore.get(kind, name, namespace);
         if (current === undefined) return false;
@@ -49,7 +49,9 @@ describe('DatastorePodDirectory', () => {
           if (value === null) delete merged[key];
           else merged[key] = value;
         }
-        await datastore.apply({ ...current, metadata: { ...current.metadata, annotations: merged } });
+        // A given resourceVersion is a precondition: the datastore's apply refuses a stale one.
+        const resourceVersion = options?.resourceVersion ?? current.metadata.resourceVersion;
+        await datastore.apply({ ...current, metadata: { ...current.metadata, resourceVersion, annotations: merged } });
         return true;
       },
     };
@@ -114,6 +116,26 @@ describe('DatastorePodDirectory', () => {
     expect((await annotations())?.[POD_ANNOTATIONS.containerId]).toBe('c2');
     await directory.deleted({ ...record, containerId: 'c2' });
     expect(await annotations()).toEqual({ team: 'a' });
+    expect(warnings).toEqual([]);
+  });
+
+  it("leaves a newer container's annotations written between its DEL's read and its removal (the removal is conditioned on what it read)", async () => {
+    const directory = new DatastorePodDirectory({ datastore: pods, logger, sleep: async () => undefined });
+    await directory.added(record);
+    const newer = { ...record, containerId: 'c2', addresses: ['10.244.0.9/32'] };
+    let reads = 0;
+    const racing: Pick<ResourceDatastore, 'get' | 'annotate'> = {
+      get: async (kind, name, namespace) => {
+        const read = await pods.get(kind, name, namespace);
+        // The new sandbox's ADD lands right after the DEL read the Pod.
+        if (++reads === 1) await directory.added(newer);
+        return read;
+      },
+      annotate: pods.annotate!,
+    };
+    await new DatastorePodDirectory({ datastore: racing, logger, sleep: async () => undefined }).deleted(record);
+    expect(reads).toBe(2);
+    expect(await annotations()).toEqual({ team: 'a', ...podAnnotationsOf(newer) });
     expect(warnings).toEqual([]);
   });
 

@@ -484,6 +484,14 @@ describe('the Kubernetes datastore: Secrets and annotations', () => {
     expect(api.read('v1', 'Pod', 'web-1', 'shop')?.metadata.annotations).toEqual({ keep: 'me', 'cni.projectcalico.org/podIP': '10.244.1.5/32' });
     expect(await ds.annotate('pods', 'web-2', 'shop', { a: 'b' })).toBe(false);
     expect(api.requests.filter((r) => r.resource === 'pods' && r.verb === 'patch').length).toBe(3);
+    // Conditioned on a resourceVersion: refused once the Pod moved on, applied at its current one.
+    const read = api.read('v1', 'Pod', 'web-1', 'shop')?.metadata.resourceVersion;
+    await api.update({ ...api.read('v1', 'Pod', 'web-1', 'shop'), metadata: { ...api.read('v1', 'Pod', 'web-1', 'shop')?.metadata, labels: { app: 'web' } } });
+    await expect(ds.annotate('pods', 'web-1', 'shop', { keep: null }, { resourceVersion: read! })).rejects.toBeInstanceOf(ResourceConflictError);
+    expect(api.read('v1', 'Pod', 'web-1', 'shop')?.metadata.annotations?.['keep']).toBe('me');
+    const now = api.read('v1', 'Pod', 'web-1', 'shop')?.metadata.resourceVersion;
+    expect(await ds.annotate('pods', 'web-1', 'shop', { keep: null }, { resourceVersion: now! })).toBe(true);
+    expect(api.read('v1', 'Pod', 'web-1', 'shop')?.metadata.annotations?.['keep']).toBeUndefined();
   });
 });
 

@@ -39,7 +39,13 @@ export interface OpenKubernetesDatastoreOptions {
 /** The Kubernetes datastore: every optional part of ResourceDatastore is there. */
 export interface KubernetesDatastore extends ClosableResourceDatastore {
   readSecret(namespace: string, name: string, key: string): Promise<string | undefined>;
-  annotate(kind: ResourceKindId, name: string, namespace: string | undefined, annotations: Readonly<Record<string, string | null>>): Promise<boolean>;
+  annotate(
+    kind: ResourceKindId,
+    name: string,
+    namespace: string | undefined,
+    annotations: Readonly<Record<string, string | null>>,
+    options?: { readonly resourceVersion?: string },
+  ): Promise<boolean>;
   /** The API server's URL. */
   readonly location: string;
   /** The agent's own namespace (Secrets). */
@@ -221,7 +227,13 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
   }
 
-  async annotate(kindName: ResourceKindId, name: string, namespace: string | undefined, annotations: Readonly<Record<string, string | null>>): Promise<boolean> {
+  async annotate(
+    kindName: ResourceKindId,
+    name: string,
+    namespace: string | undefined,
+    annotations: Readonly<Record<string, string | null>>,
+    options: { readonly resourceVersion?: string } = {},
+  ): Promise<boolean> {
     const kind = resolveKind(kindName);
     const object = objectKey(this.#namespaceOf(kind, namespace), name);
     // The backing that holds the object (the one shown), else where writes go.
@@ -229,13 +241,15 @@ class KubernetesResourceDatastore implements KubernetesDatastore {
     if (backing === undefined) return false;
     try {
       const written = await this.#client.request<KubeObject>('PATCH', annotationPath(backing, objectPath(backing, name, this.#namespaceOf(kind, namespace))), {
-        body: { metadata: { annotations } },
+        // A resourceVersion in a merge patch is a precondition (409 when the object moved on).
+        body: { metadata: { annotations, ...(options.resourceVersion === undefined ? {} : { resourceVersion: options.resourceVersion }) } },
         contentType: PATCH_TYPE.MERGE,
       });
       await this.#settle(kind.id, backing, object, written.metadata?.resourceVersion);
       return true;
     } catch (error) {
       if (isApiStatus(error, 404)) return false;
+      if (isApiStatus(error, 409) && options.resourceVersion !== undefined) throw new ResourceConflictError(kind.id, object, options.resourceVersion, undefined);
       throw datastoreErrorOf(error, { verb: 'patch', kind: kind.id, object, backing });
     }
   }
