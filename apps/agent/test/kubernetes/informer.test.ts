@@ -1,3 +1,6 @@
+import { createServer, type Socket } from 'node:net';
+
+import * as k8s from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { type KubeObject } from '../../src/agent/kubernetes/kinds.js';
@@ -24,15 +27,46 @@ interface Small extends InformedObject {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
-function informer(api: KubernetesTestServer, path: string, options: { pageSize?: number; logger?: ReturnType<typeof recordingLogger> } = {}) {
+// An API server address that accepts connections and never answers (a black-holed route
+// or a hung apiserver): a kubeconfig for it.
+async function blackHole(): Promise<k8s.KubeConfig> {
+  const sockets = new Set<Socket>();
+  const hole = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
+  closers.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => hole.close(() => resolve()));
+  });
+  const { port } = hole.address() as { port: number };
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'hole', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'hole' }],
+    contexts: [{ name: 'hole', cluster: 'hole', user: 'hole' }],
+    currentContext: 'hole',
+  });
+  return kubeConfig;
+}
+
+function informer(
+  api: { kubeConfig(): k8s.KubeConfig },
+  path: string,
+  options: { pageSize?: number; logger?: ReturnType<typeof recordingLogger>; refuse?: (o: KubeObject) => boolean; timeoutMs?: number } = {},
+) {
   const events: InformerEvent<Small>[] = [];
   const logger = options.logger ?? recordingLogger();
-  const transform = (o: KubeObject): Small => ({
-    metadata: { name: o.metadata?.name ?? '', resourceVersion: o.metadata?.resourceVersion ?? '', ...(o.metadata?.namespace === undefined ? {} : { namespace: o.metadata.namespace }) },
-    ...(o.metadata?.labels === undefined ? {} : { labels: o.metadata.labels }),
-  });
+  const transform = (o: KubeObject): Small => {
+    if (options.refuse?.(o) === true) throw new Error(`cannot take ${o.metadata?.name ?? '?'}`);
+    return {
+      metadata: { name: o.metadata?.name ?? '', resourceVersion: o.metadata?.resourceVersion ?? '', ...(o.metadata?.namespace === undefined ? {} : { namespace: o.metadata.namespace }) },
+      ...(o.metadata?.labels === undefined ? {} : { labels: o.metadata.labels }),
+    };
+  };
   const result = new Informer<Small>({
-    client: new KubeApiClient(api.kubeConfig()),
+    client: new KubeApiClient(api.kubeConfig(), options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     kubeConfig: api.kubeConfig(),
     path,
     what: path,
@@ -106,6 +140,40 @@ describe('the informer', () => {
     const api = await server();
     const { informer: inf } = informer(api, '/apis/cilium.io/v2/ciliumnetworkpolicies');
     await expect(inf.start()).rejects.toThrow(/^GET \/apis\/cilium\.io\/v2\/ciliumnetworkpolicies: 404 NotFound /);
+  });
+
+  it('does not lose an event its transform threw on: logs it, lists again and delivers the object then', async () => {
+    const api = await server();
+    let refusals = 0;
+    // The transform fails on the first version of "flaky" it sees (a bug, a bad object).
+    const refuse = (o: KubeObject): boolean => o.metadata?.name === 'flaky' && refusals++ === 0;
+    const { informer: inf, events, logger } = informer(api, '/api/v1/namespaces', { refuse });
+    await inf.start();
+    const listed = lists(api, 'namespaces');
+    await api.create(ns('flaky'));
+    await api.create(ns('after'));
+    await expect.poll(() => inf.get('flaky') !== undefined && inf.get('after') !== undefined).toBe(true);
+    expect(refusals).toBe(2);
+    expect(events.filter((e) => e.key === 'flaky').map((e) => e.type)).toEqual(['upsert']);
+    expect(lists(api, 'namespaces')).toBeGreaterThan(listed);
+    expect(logger.lines.filter((l) => l.level === 'error').map((l) => [l.msg, (l.obj as { name?: string }).name])).toEqual([
+      ['informer: cannot take an object (the transform threw); listing again', 'flaky'],
+    ]);
+  });
+
+  it('fails a LIST the API server does not answer after the client timeout', async () => {
+    const kubeConfig = await blackHole();
+    const { informer: inf } = informer({ kubeConfig: () => kubeConfig }, '/api/v1/namespaces', { timeoutMs: 100 });
+    await expect(inf.start()).rejects.toThrow(/^GET \/api\/v1\/namespaces: the API server at http:\/\/127\.0\.0\.1:[0-9]+ did not answer within 100 ms$/);
+  });
+
+  it('stops at once while its LIST waits on an API server that does not answer', async () => {
+    const kubeConfig = await blackHole();
+    // The client's own deadline (30 s) is far away: stop() must not wait for it.
+    const { informer: inf } = informer({ kubeConfig: () => kubeConfig }, '/api/v1/namespaces');
+    await inf.start({ failFast: false });
+    await inf.stop();
+    expect(inf.synced()).toBe(false);
   });
 
   it('delivers nothing once stopped', async () => {

@@ -57,25 +57,45 @@ function parseStatus(code: number, text: string): ApiStatus {
   return { code, reason: '', message: text.trim() === '' ? `HTTP ${code}` : text.trim().slice(0, 500) };
 }
 
+/** Options of {@link KubeApiClient}. */
+export interface KubeApiClientOptions {
+  /** How long one request may take, answer included, in milliseconds (default 30,000). */
+  readonly timeoutMs?: number;
+}
+
+/** Options of one {@link KubeApiClient.request}. */
+export interface ApiRequestOptions {
+  readonly query?: Readonly<Record<string, string | undefined>>;
+  readonly body?: unknown;
+  readonly contentType?: string;
+  /** Ends the request early (it then rejects with code 0). */
+  readonly signal?: AbortSignal;
+  /** This request's deadline instead of the client's, in milliseconds. */
+  readonly timeoutMs?: number;
+}
+
 /** A JSON client of one cluster (the KubeConfig's current context). */
 export class KubeApiClient {
   readonly #kubeConfig: k8s.KubeConfig;
   readonly #http = new k8s.IsomorphicFetchHttpLibrary();
+  readonly #timeoutMs: number;
   /** The API server's URL. */
   readonly server: string;
 
-  constructor(kubeConfig: k8s.KubeConfig) {
+  constructor(kubeConfig: k8s.KubeConfig, options: KubeApiClientOptions = {}) {
     const cluster = kubeConfig.getCurrentCluster();
     if (cluster === null) throw new Error('the kubeconfig has no current cluster');
     this.#kubeConfig = kubeConfig;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.server = cluster.server.replace(/\/+$/, '');
   }
 
   /**
-   * Sends one request and parses the JSON answer.
-   * @throws KubeApiError with the server's Status on a non-2xx answer, or code 0 when it could not be reached.
+   * Sends one request and parses the JSON answer. It fails after the client's timeout
+   * (an API server that stops answering must not hang its caller).
+   * @throws KubeApiError with the server's Status on a non-2xx answer, or code 0 when it could not be reached, did not answer in time, or the request was aborted.
    */
-  async request<T = unknown>(method: ApiMethod, path: string, options: { query?: Readonly<Record<string, string | undefined>>; body?: unknown; contentType?: string } = {}): Promise<T> {
+  async request<T = unknown>(method: ApiMethod, path: string, options: ApiRequestOptions = {}): Promise<T> {
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(key, value);
     const context = new k8s.RequestContext(url.toString(), METHODS[method]);
@@ -84,6 +104,9 @@ export class KubeApiClient {
       context.setHeaderParam('Content-Type', options.contentType ?? 'application/json');
       context.setBody(JSON.stringify(options.body));
     }
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    context.setSignal(options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]));
     let response: k8s.ResponseContext;
     let text: string;
     try {
@@ -91,7 +114,12 @@ export class KubeApiClient {
       response = await this.#http.send(context).toPromise();
       text = await response.body.text();
     } catch (error) {
-      throw new KubeApiError(method, path, { code: 0, reason: '', message: `cannot reach the API server at ${this.server}: ${(error as Error).message}` }, { cause: error });
+      const why = deadline.aborted
+        ? `the API server at ${this.server} did not answer within ${timeoutMs} ms`
+        : options.signal?.aborted === true
+          ? 'aborted'
+          : `cannot reach the API server at ${this.server}: ${(error as Error).message}`;
+      throw new KubeApiError(method, path, { code: 0, reason: '', message: why }, { cause: error });
     }
     if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw new KubeApiError(method, path, parseStatus(response.httpStatusCode, text));
     try {

@@ -46,6 +46,8 @@ export interface InformerOptions<T extends InformedObject> {
   readonly maxBackoffMs?: number;
   /** Items per LIST page (default 500). */
   readonly pageSize?: number;
+  /** How long one LIST page may take, in milliseconds (default: the client's timeout). The watch stream has none. */
+  readonly listTimeoutMs?: number;
 }
 
 interface ListPage {
@@ -53,7 +55,14 @@ interface ListPage {
   readonly items?: readonly KubeObject[];
 }
 
-type WatchEnd = 'ended' | 'gone';
+// How a watch stream ended: on its own, with 410 Gone, or given up because an event could
+// not be taken (the transform threw): the last two list again.
+type WatchEnd = 'ended' | 'gone' | 'relist';
+
+/** An object the informer's transform threw on. */
+class TransformError extends Error {
+  override readonly name = 'TransformError';
+}
 
 const isGone = (error: unknown): boolean =>
   (error instanceof KubeApiError && error.status.code === 410) || (error as { statusCode?: number } | null)?.statusCode === 410;
@@ -66,6 +75,8 @@ export class Informer<T extends InformedObject> {
   #synced = false;
   #stopped = false;
   #abort: AbortController | undefined;
+  // Aborts the LIST in flight (stop()).
+  readonly #listAbort = new AbortController();
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   readonly #waiters = new Set<() => void>();
@@ -132,6 +143,7 @@ export class Informer<T extends InformedObject> {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#abort?.abort();
+    this.#listAbort.abort();
     this.#wake?.();
     for (const waiter of [...this.#waiters]) waiter();
     await this.#loop;
@@ -153,6 +165,11 @@ export class Informer<T extends InformedObject> {
         if (end === 'gone') {
           this.#options.logger.info({ informer: this.#options.what, resourceVersion: before }, 'informer: the watch history is gone (410): listing again');
           needList = true;
+        } else if (end === 'relist') {
+          // An event could not be taken (logged): list again, after a pause, not to spin on it.
+          needList = true;
+          await this.#sleep(this.#backoff(1));
+          continue;
         } else if (this.#resourceVersion === before && Date.now() - started < 1000) {
           // A stream that ends at once without news: a server refusing quietly; do not spin.
           await this.#sleep(this.#backoff(1));
@@ -211,6 +228,8 @@ export class Informer<T extends InformedObject> {
     do {
       const page = await this.#options.client.request<ListPage>('GET', this.#options.path, {
         query: { limit: String(this.#options.pageSize ?? 500), continue: next },
+        signal: this.#listAbort.signal,
+        ...(this.#options.listTimeoutMs === undefined ? {} : { timeoutMs: this.#options.listTimeoutMs }),
       });
       if (next === undefined) resourceVersion = page.metadata?.resourceVersion ?? '';
       items.push(...(page.items ?? []));
@@ -219,14 +238,17 @@ export class Informer<T extends InformedObject> {
     if (this.#stopped) return;
     const events: InformerEvent<T>[] = [];
     const seen = new Set<string>();
+    // Every object is taken before the cache changes: a list the transform throws on
+    // leaves the cache as it was, for the next list to diff against.
     for (const item of items) {
       const key = objectKey(item.metadata?.namespace, item.metadata?.name ?? '');
       seen.add(key);
       if (this.#cache.get(key)?.metadata.resourceVersion === item.metadata?.resourceVersion) continue;
-      const object = this.#options.transform(item);
-      this.#cache.set(key, object);
+      const object = this.#transform(item);
+      if (object === undefined) throw new TransformError(`cannot take ${key} (resourceVersion ${item.metadata?.resourceVersion ?? '?'}): the transform threw`);
       events.push({ type: 'upsert', key, object });
     }
+    for (const event of events) this.#cache.set(event.key, event.object);
     for (const [key, object] of this.#cache) {
       if (seen.has(key)) continue;
       this.#cache.delete(key);
@@ -242,9 +264,10 @@ export class Informer<T extends InformedObject> {
     const watch = new k8s.Watch(this.#options.kubeConfig);
     return new Promise<WatchEnd>((resolve, reject) => {
       let gone = false;
+      let relist = false;
       let failure: unknown;
       const onEvent = (type: string, object: KubeObject & { code?: number; reason?: string; message?: string }): void => {
-        if (this.#stopped || gone || failure !== undefined) return;
+        if (this.#stopped || gone || relist || failure !== undefined) return;
         if (type === 'ERROR') {
           if (object.code === 410) gone = true;
           else failure = new KubeApiError('WATCH', this.#options.path, { code: object.code ?? 500, reason: object.reason ?? '', message: object.message ?? 'watch error' });
@@ -264,16 +287,27 @@ export class Informer<T extends InformedObject> {
           if (rv !== undefined) this.#resourceVersion = rv;
           this.#emit(known === undefined ? [] : [{ type: 'delete', key, object: known }]);
         } else if (type === 'ADDED' || type === 'MODIFIED') {
+          if (known?.metadata.resourceVersion === rv) {
+            if (rv !== undefined) this.#resourceVersion = rv;
+            return;
+          }
+          // The resourceVersion moves only once the object is taken: an event the
+          // transform throws on is not skipped, but read again by a new list.
+          const transformed = this.#transform(object);
+          if (transformed === undefined) {
+            relist = true;
+            this.#abort?.abort();
+            return;
+          }
           if (rv !== undefined) this.#resourceVersion = rv;
-          if (known?.metadata.resourceVersion === rv) return;
-          const transformed = this.#options.transform(object);
           this.#cache.set(key, transformed);
           this.#emit([{ type: 'upsert', key, object: transformed }]);
         }
       };
       const done = (error: unknown): void => {
         this.#abort = undefined;
-        if (gone || isGone(error)) resolve('gone');
+        if (relist) resolve('relist');
+        else if (gone || isGone(error)) resolve('gone');
         else if (failure !== undefined) reject(failure);
         else if (error !== null && error !== undefined && !this.#stopped) reject(error);
         else resolve('ended');
@@ -286,6 +320,17 @@ export class Informer<T extends InformedObject> {
         })
         .catch(reject);
     });
+  }
+
+  // The transform's result, or `undefined` (logged) when it threw.
+  #transform(object: KubeObject): T | undefined {
+    try {
+      return this.#options.transform(object);
+    } catch (error) {
+      const { name, namespace, resourceVersion } = object.metadata ?? {};
+      this.#options.logger.error({ informer: this.#options.what, name, namespace, resourceVersion, err: error }, 'informer: cannot take an object (the transform threw); listing again');
+      return undefined;
+    }
   }
 
   #emit(events: readonly InformerEvent<T>[]): void {
