@@ -17,6 +17,7 @@ import {
   type StoredResource,
 } from '../ports.js';
 import { RESOURCE_ERROR_CODE, ResourceConflictError, ResourceContendedError, ResourceDatastoreError } from './errors.js';
+import { sameJson } from './fields.js';
 import { namespaceIndexKey, namespaceIndexPrefix, resourceKey, resourcePrefix, RESOURCE_ROOT } from './keys.js';
 import { resolveKind, type ResourceKind } from './kinds.js';
 import { DEFAULT_NAMESPACE, validateResource } from './validate.js';
@@ -63,18 +64,6 @@ function parseStored(entry: StoreEntry): StoredObject {
 function toStored(entry: StoreEntry): StoredResource {
   const object = parseStored(entry);
   return { ...object, metadata: { ...object.metadata, resourceVersion: entry.revision } };
-}
-
-// Deep equality of JSON values, key order ignored.
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => sameJson(item, b[i]));
-  const ak = Object.keys(a);
-  const bk = Object.keys(b);
-  if (ak.length !== bk.length) return false;
-  return ak.every((key) => Object.hasOwn(b, key) && sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
 }
 
 // The stored object without what the datastore set, to compare with an apply's object.

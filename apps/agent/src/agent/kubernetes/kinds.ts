@@ -8,6 +8,7 @@
 // same name, Twill's is the one the datastore shows (its backing has the higher priority).
 // Writes go to twill.io when its CRD is installed, else to Calico's.
 import { type AgentResource, type ResourceKindId, type StoredResource } from '../ports.js';
+import { sameJson } from '../datastore/fields.js';
 import { kindById, type ResourceKind } from '../datastore/kinds.js';
 import { calicoNodeFromCoreNode } from './node-translation.js';
 
@@ -225,18 +226,6 @@ export function toApiBody(backing: ApiBacking, resource: AgentResource, resource
     },
     ...body,
   };
-}
-
-// Deep equality of JSON values, key order ignored.
-export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((item, i) => sameJson(item, b[i]));
-  const ak = Object.keys(a);
-  const bk = Object.keys(b);
-  if (ak.length !== bk.length) return false;
-  return ak.every((key) => Object.hasOwn(b, key) && sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
 }
 
 // Labels the API server sets itself (and forbids changing): not the user's to compare.
