@@ -1,6 +1,4 @@
-import { createServer, type Socket } from 'node:net';
-
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { type KubeObject } from '../../src/agent/kubernetes/kinds.js';
@@ -9,6 +7,7 @@ import { type InformedObject, Informer, type InformerEvent } from '../../src/age
 import { calicoCrds } from '../../src/agent/manifests/calico-crds.js';
 import { recordingLogger } from '../agent/datastore/watch-helpers.js';
 import { type KubernetesTestServer, startKubernetesTestServer } from './api-server.js';
+import { blackHole } from './black-hole.js';
 
 // The informer alone, against the Kubernetes API test server through the real client-node:
 // list in pages, watch with bookmarks, resume, relist on 410, back off on errors.
@@ -25,30 +24,6 @@ async function server(): Promise<KubernetesTestServer> {
 
 interface Small extends InformedObject {
   readonly labels?: Readonly<Record<string, string>>;
-}
-
-// An API server address that accepts connections and never answers (a black-holed route
-// or a hung apiserver): a kubeconfig for it.
-async function blackHole(): Promise<k8s.KubeConfig> {
-  const sockets = new Set<Socket>();
-  const hole = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
-  closers.push(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => hole.close(() => resolve()));
-  });
-  const { port } = hole.address() as { port: number };
-  const kubeConfig = new k8s.KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'hole', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'hole' }],
-    contexts: [{ name: 'hole', cluster: 'hole', user: 'hole' }],
-    currentContext: 'hole',
-  });
-  return kubeConfig;
 }
 
 function informer(
@@ -162,13 +137,13 @@ describe('the informer', () => {
   });
 
   it('fails a LIST the API server does not answer after the client timeout', async () => {
-    const kubeConfig = await blackHole();
+    const kubeConfig = await blackHole(closers);
     const { informer: inf } = informer({ kubeConfig: () => kubeConfig }, '/api/v1/namespaces', { timeoutMs: 100 });
     await expect(inf.start()).rejects.toThrow(/^GET \/api\/v1\/namespaces: the API server at http:\/\/127\.0\.0\.1:[0-9]+ did not answer within 100 ms$/);
   });
 
   it('stops at once while its LIST waits on an API server that does not answer', async () => {
-    const kubeConfig = await blackHole();
+    const kubeConfig = await blackHole(closers);
     // The client's own deadline (30 s) is far away: stop() must not wait for it.
     const { informer: inf } = informer({ kubeConfig: () => kubeConfig }, '/api/v1/namespaces');
     await inf.start({ failFast: false });

@@ -1,6 +1,3 @@
-import { createServer, type Socket } from 'node:net';
-
-import * as k8s from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { parsePoolIpamConfig, PoolAllocator, type Store, StoreFailureError } from '@twill/ipam';
@@ -10,6 +7,7 @@ import { agentClusterRules, rbacAllows } from '../../src/agent/manifests/rbac.js
 import { twillCrds } from '../../src/agent/manifests/twill-crds.js';
 import { recordingLogger } from '../agent/datastore/watch-helpers.js';
 import { type KubernetesTestServer, startKubernetesTestServer } from './api-server.js';
+import { blackHole } from './black-hole.js';
 
 // The ipam Store over Twill's CRDs, against the Kubernetes API test server through the
 // real client-node: the Store contract, what kubectl sees, the change token, and pool
@@ -33,30 +31,6 @@ async function open(api: KubernetesTestServer): Promise<Store & { changeToken():
 }
 
 const TWILL = 'twill.io/v1alpha1';
-
-// An API server address that accepts connections and never answers (a black-holed route
-// or a hung apiserver), with a kubeconfig for it.
-async function blackHole(): Promise<{ kubeConfig: k8s.KubeConfig }> {
-  const sockets = new Set<Socket>();
-  const hole = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
-  closers.push(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => hole.close(() => resolve()));
-  });
-  const { port } = hole.address() as { port: number };
-  const kubeConfig = new k8s.KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'hole', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'hole' }],
-    contexts: [{ name: 'hole', cluster: 'hole', user: 'hole' }],
-    currentContext: 'hole',
-  });
-  return { kubeConfig };
-}
 
 describe('the Kubernetes store: the Store contract', () => {
   it('puts, gets and lists directly under a prefix, in key order', async () => {
@@ -329,7 +303,7 @@ describe('the Kubernetes store: objects, failures, change token', () => {
   });
 
   it('fails a request to an API server that does not answer after its timeout, instead of hanging', async () => {
-    const hole = await blackHole();
+    const hole = { kubeConfig: await blackHole(closers) };
     const store = await openKubernetesStore({ kubeConfig: hole.kubeConfig, requestTimeoutMs: 100 });
     closers.push(() => store.close());
     const read = store.get('n/a');
