@@ -290,8 +290,8 @@ export async function run(command: string): Promise<void> {
       `${PODS.toLocaleString('en-US')} pods in ${NAMESPACES} namespaces on ${NODES} nodes and ${POLICIES.toLocaleString('en-US')} policies (60% NetworkPolicy, 15% Calico NetworkPolicy, 10% Calico`,
       'GlobalNetworkPolicy, 15% CiliumNetworkPolicy), served by the Kubernetes API test server in the bench process (filled in',
       `${(fillMs / 1000).toFixed(1)} s). twill-agent runs ${fromBuild ? 'from the build (`apps/agent/dist`)' : 'from the TypeScript sources through tsx'} with \`--datastore kubernetes --dataplane none`,
-      '--routing none`: its informers list and watch every kind, the policy controller indexes every pod and policy (with no
-dataplane nothing is programmed; this node has none of the pods).',
+      '--routing none`: its informers list and watch every kind, the policy controller indexes every pod and policy (with no',
+      'dataplane nothing is programmed; this node has none of the pods).',
       'Beside it, alternately, the same agent against a cluster with the same nodes, namespaces and CRDs but no pod and no',
       `policy (its fixed cost). Median of ${RUNS} starts each. Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(', ')} on 2 CPUs.`,
       '',
