@@ -22,6 +22,7 @@ export const depConstraints = [
   { sourceTag: 'scope:sys', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:policy-engine', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:bgp', onlyDependOnLibsWithTags: [] },
+  { sourceTag: 'scope:flows', onlyDependOnLibsWithTags: [] },
   { sourceTag: 'scope:cni-core', onlyDependOnLibsWithTags: ['scope:sys'] },
   { sourceTag: 'scope:ipam', onlyDependOnLibsWithTags: ['scope:cni-core'] },
   { sourceTag: 'scope:ebpf', onlyDependOnLibsWithTags: ['scope:sys'] },

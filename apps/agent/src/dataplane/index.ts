@@ -5,6 +5,10 @@ export {
   type Dataplane,
   type DataplaneChange,
   type DataplaneDriverName,
+  type DataplaneFlowEvent,
+  type DataplaneFlowHandler,
+  type DataplaneFlowReader,
+  type DataplaneRuleRef,
   type DataplaneStatus,
   type EndpointAttachment,
 } from './port.js';

@@ -2,7 +2,7 @@
 // controller feeds it the policy engine's incremental diffs plus which endpoints are
 // attached to this node; the driver programs the kernel. Drivers are chosen by
 // configuration (`dataplane: "nftables" | "ebpf"`).
-import { type PolicyIndexDiff } from '@twill/policy-engine';
+import { type BpfRuleRef, type PolicyIndexDiff } from '@twill/policy-engine';
 
 /** The dataplane drivers Twill ships. */
 export const DATAPLANE_DRIVERS = ['nftables', 'ebpf'] as const;
@@ -68,4 +68,78 @@ export interface Dataplane {
   status(): Promise<DataplaneStatus>;
   /** Removes every table, chain, program, link and pinned object the driver created. */
   cleanup(): Promise<void>;
+  /**
+   * Starts reading the kernel's verdicts (eBPF: the tw_events ring buffer; nftables:
+   * NFLOG messages of the drop rules and conntrack new-connection events). One reader
+   * at a time; `close()` stops it (and, for eBPF, the program's event writing).
+   * The kernel never waits for the reader: what it could not queue is reported through
+   * `handler.lost`.
+   */
+  readFlows?(handler: DataplaneFlowHandler): DataplaneFlowReader;
+}
+
+/**
+ * The deciding rule as the kernel reported it (the eBPF program's rule id resolved by
+ * the compiler). `kind: 'default'`: no policy selected the endpoint in that direction.
+ */
+export type DataplaneRuleRef = BpfRuleRef;
+
+/** One verdict the kernel reported: a new connection's, or one dropped packet's. */
+export interface DataplaneFlowEvent {
+  /** Wall-clock time of the kernel's event, in milliseconds since the epoch (fractional: microseconds kept). */
+  readonly timeMs: number;
+  /** The endpoint's host-side ifindex (0 when the kernel did not say). */
+  readonly ifindex: number;
+  /** The endpoint's policy key (`namespace/name`) when the driver knows it. */
+  readonly endpoint?: string;
+  /** The endpoint's direction the packet took: `ingress` into the pod, `egress` out of it. */
+  readonly direction: 'ingress' | 'egress';
+  readonly verdict: 'allow' | 'deny';
+  /**
+   * `policy`: programmed policy decided (a rule, a tier's default deny, or no policy);
+   * `no-entry`: the endpoint's rules were not programmed yet and it is held fail-closed.
+   */
+  readonly reason: 'policy' | 'no-entry';
+  /**
+   * What decided, when the kernel says it (eBPF). Absent when the driver cannot tell
+   * which rule (nftables merges rules into set lookups): the agent evaluates the flow
+   * against its policy snapshot instead.
+   */
+  readonly rule?: DataplaneRuleRef;
+  /**
+   * nftables: what kind of drop rule logged it (`deny`: a Deny rule's run; `isolated`: a
+   * tier's default deny; `no-entry`: fail-closed), to cross-check the evaluation.
+   */
+  readonly dropKind?: 'deny' | 'isolated' | 'no-entry';
+  /** The remote side's identity or peer class number, when the kernel looked it up (eBPF). */
+  readonly remoteIdentity?: number;
+  /** IP protocol number. */
+  readonly protocol: number;
+  readonly source: string;
+  readonly destination: string;
+  /** TCP, UDP and SCTP ports (ICMP echo: the id as source port); 0 otherwise. */
+  readonly sourcePort: number;
+  readonly destinationPort: number;
+  /** TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80), when known. */
+  readonly tcpFlags?: number;
+  /** ICMP or ICMPv6 type and code. */
+  readonly icmp?: { readonly type: number; readonly code: number };
+}
+
+/** Where a flow reader delivers. Called on the event loop; must not block. */
+export interface DataplaneFlowHandler {
+  /** Events in kernel order, in batches (one per wake-up, at most a few thousand). */
+  events(batch: readonly DataplaneFlowEvent[]): void;
+  /**
+   * Events the kernel could not deliver (a full ring buffer or socket queue), counted
+   * where the kernel counts them; `source` says where (`ebpf-ringbuf`, `nflog`, `conntrack`).
+   */
+  lost(count: number, source: string): void;
+  /** A read failed; reading goes on where it can. */
+  error(error: unknown): void;
+}
+
+/** A running flow reader. */
+export interface DataplaneFlowReader {
+  close(): void;
 }

@@ -1,0 +1,5 @@
+/**
+ * `@twill/flows`: flow records and the flow API.
+ * @packageDocumentation
+ */
+export const FLOWS_PACKAGE = '@twill/flows';
