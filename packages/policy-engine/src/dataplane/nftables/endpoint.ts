@@ -3,7 +3,7 @@
 // holds the tier's rules in order and ends with its default. Because every step after
 // the map's `jump` is a `goto`, a `return` anywhere returns to the base chain:
 // - Allow: `return` (this direction allows; the base chain goes on to the other one);
-// - Deny: `counter drop`;
+// - Deny: `counter drop` (with `dropLogGroup`, `counter log prefix "…" group N drop`: drop-log.ts);
 // - Pass: `goto` the next tier's chain, or `return` after the last tier;
 // - Log: `log group N`, and evaluation goes on;
 // - a tier's end: `counter drop` when an isolating policy selects the endpoint,
@@ -18,6 +18,7 @@ import { mergeContributions, type MergedLookup } from './merge.js';
 import { directionChain, ruleSet, tierChain } from './names.js';
 import { type EndpointNft, type NftSet } from './model.js';
 import { type IdentityAddresses } from './peers.js';
+import { checkLogGroup, dropStatement } from './drop-log.js';
 
 /** Options of {@link compileEndpointNft}. */
 export interface CompileEndpointOptions {
@@ -25,6 +26,11 @@ export interface CompileEndpointOptions {
   readonly identities: IdentityAddresses;
   /** The nflog group of Log rules (`log group N`), 0-65535. */
   readonly logGroup: number;
+  /**
+   * The nflog group every drop also logs to, with a prefix naming the kind of drop, the
+   * direction and the endpoint (see {@link dropStatement}); absent: drops do not log.
+   */
+  readonly dropLogGroup?: number;
   /**
    * The endpoint's previous compilation, if any: runs of rules in the same place with
    * the same verdict and identity addresses are updated from it (a change costs the
@@ -45,8 +51,6 @@ interface Builder {
   readonly runs: Map<string, readonly RunState[]>;
 }
 
-const DROP = 'counter drop';
-
 // Rules of unchanged policies come back from the index as the same objects (it shares
 // them between recomputations), so their matches are kept, per direction, for as long as
 // the identity → addresses map they were built from is the same object.
@@ -61,16 +65,30 @@ function ruleMatch(rule: EffectiveRule, direction: Direction, known: IdentityAdd
   return match;
 }
 
-function verdictOf(rule: EffectiveRule, next: string | undefined, logGroup: number): string {
+/** What the statements of one endpoint's direction end with. */
+interface Verdicts {
+  readonly logGroup: number;
+  /** A Deny rule's drop. */
+  readonly deny: string;
+  /** A tier's default deny. */
+  readonly isolated: string;
+}
+
+function verdictsOf(key: string, direction: Direction, options: CompileEndpointOptions): Verdicts {
+  const group = options.dropLogGroup === undefined ? undefined : checkLogGroup(options.dropLogGroup, 'dropLogGroup');
+  return { logGroup: options.logGroup, deny: dropStatement(group, 'deny', direction, key), isolated: dropStatement(group, 'isolated', direction, key) };
+}
+
+function verdictOf(rule: EffectiveRule, next: string | undefined, verdicts: Verdicts): string {
   switch (rule.action) {
     case 'allow':
       return 'return';
     case 'deny':
-      return DROP;
+      return verdicts.deny;
     case 'pass':
       return next === undefined ? 'return' : `goto ${next}`;
     case 'log':
-      return `log group ${logGroup}`;
+      return `log group ${verdicts.logGroup}`;
   }
 }
 
@@ -207,7 +225,7 @@ function nextRun(previous: RunState, rules: readonly EffectiveRule[], direction:
   return { verdict: previous.verdict, known, rules, counts, sets, restRules, interval, unconditional, consumed: false };
 }
 
-function compileTier(out: Builder, chain: string, rules: readonly EffectiveRule[], next: string | undefined, end: 'deny' | 'pass', direction: Direction, options: CompileEndpointOptions, previous: readonly RunState[] | undefined): RunState[] {
+function compileTier(out: Builder, chain: string, rules: readonly EffectiveRule[], next: string | undefined, end: 'deny' | 'pass', direction: Direction, options: CompileEndpointOptions, verdicts: Verdicts, previous: readonly RunState[] | undefined): RunState[] {
   const lines: string[] = [];
   const runs: RunState[] = [];
   let setIndex = 0;
@@ -237,7 +255,7 @@ function compileTier(out: Builder, chain: string, rules: readonly EffectiveRule[
     for (const l of state.interval) if (l.set !== undefined && l.set.elements.length > 0) lookup(l.expression, l.set, verdict);
   };
   for (const rule of rules) {
-    const verdict = verdictOf(rule, next, options.logGroup);
+    const verdict = verdictOf(rule, next, verdicts);
     const match = ruleMatch(rule, direction, options.identities);
     match.identities.forEach((id) => out.identities.add(id));
     if (match.usesWorld) out.usesWorld = true;
@@ -254,7 +272,7 @@ function compileTier(out: Builder, chain: string, rules: readonly EffectiveRule[
     for (const expression of match.expressions) lines.push(expression === '' ? verdict : `${expression} ${verdict}`);
   }
   flush();
-  if (end === 'deny') lines.push(DROP);
+  if (end === 'deny') lines.push(verdicts.isolated);
   else if (next !== undefined) lines.push(`goto ${next}`);
   out.chains.set(chain, lines);
   return runs;
@@ -270,11 +288,12 @@ function contributionLines(c: SetContribution, direction: Direction, verdict: st
 function compileDirection(out: Builder, key: string, direction: Direction, rules: EffectiveDirection, options: CompileEndpointOptions, previous: ReadonlyMap<string, readonly RunState[]> | undefined): void {
   const entry = directionChain(key, direction);
   const tiers = rules.tiers;
+  const verdicts = verdictsOf(key, direction, options);
   out.chains.set(entry, tiers.length === 0 ? [] : [`goto ${tierChain(key, direction, 0)}`]);
   tiers.forEach((tier, index) => {
     const next = index + 1 < tiers.length ? tierChain(key, direction, index + 1) : undefined;
     const chain = tierChain(key, direction, index);
-    out.runs.set(chain, compileTier(out, chain, tier.rules, next, tier.end, direction, options, previous?.get(chain)));
+    out.runs.set(chain, compileTier(out, chain, tier.rules, next, tier.end, direction, options, verdicts, previous?.get(chain)));
   });
 }
 
@@ -282,6 +301,7 @@ function compileDirection(out: Builder, key: string, direction: Direction, rules
  * The chains and sets that enforce one endpoint's effective rules, both directions.
  * Pure: the same rules and identity addresses give the same output on every host.
  * L7 rules are not enforced here (an Allow with L7 rules allows at L3/L4).
+ * @throws {NftablesNameError} for a `dropLogGroup` outside 0-65535.
  */
 export function compileEndpointNft(policy: EndpointPolicy, options: CompileEndpointOptions): EndpointNft {
   const out: Builder = { chains: new Map(), sets: new Map(), identities: new Set(), usesWorld: false, runs: new Map() };
@@ -300,13 +320,16 @@ export function compileEndpointNft(policy: EndpointPolicy, options: CompileEndpo
 
 /**
  * The chains of an attached endpoint whose rules are not known yet: both directions
- * drop everything (fail closed) until its rules arrive.
+ * drop everything (fail closed) until its rules arrive; with `dropLogGroup`, the drops
+ * log to that nflog group with a `no-entry` prefix.
+ * @throws {NftablesNameError} for a `dropLogGroup` outside 0-65535.
  */
-export function failClosedEndpointNft(key: string): EndpointNft {
+export function failClosedEndpointNft(key: string, options: { readonly dropLogGroup?: number } = {}): EndpointNft {
   const ingress = directionChain(key, 'ingress');
   const egress = directionChain(key, 'egress');
+  const group = options.dropLogGroup === undefined ? undefined : checkLogGroup(options.dropLogGroup, 'dropLogGroup');
   return {
-    chains: new Map([[ingress, [DROP]], [egress, [DROP]]]),
+    chains: new Map([[ingress, [dropStatement(group, 'no-entry', 'ingress', key)]], [egress, [dropStatement(group, 'no-entry', 'egress', key)]]]),
     sets: new Map(),
     entry: { ingress, egress },
     identities: new Set(),

@@ -48,6 +48,11 @@ export function endpointStem(key: string): string {
   return `ep_${readable}_${fnv1a(key)}`;
 }
 
+/** The 8 hex digits that end an endpoint's {@link endpointStem} (FNV-1a of its key): what drop rules' log prefixes name it by. */
+export function endpointHash(key: string): string {
+  return fnv1a(key);
+}
+
 /** The entry chain of an endpoint's direction (what its verdict map element jumps to). */
 export function directionChain(key: string, direction: 'ingress' | 'egress'): string {
   return `${endpointStem(key)}_${direction === 'ingress' ? 'in' : 'out'}`;

@@ -30,6 +30,17 @@ describe.skipIf(reason)(`nftables scripts in the kernel as root${reason ? ` (ski
     expect(chains).toEqual([...after.chains.keys(), 'hook_forward', 'hook_input', 'hook_output'].sort());
   });
 
+  it('applies the drops that log to an nflog group, and a delta that turns the logging off', () => {
+    const ns = scratch.netns();
+    const keys = ['prod/db', 'prod/web', 'dev/tool'];
+    nft(ns.name, scriptOf(CALICO, keys, 5));
+    const listing = execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'table', 'inet', 'twill'], { encoding: 'utf8' });
+    expect(listing).toMatch(/counter packets 0 bytes 0 log prefix "twill:deny:ingress:[0-9a-f]{8}" group 5 drop/);
+    expect(listing).toMatch(/counter packets 0 bytes 0 log prefix "twill:isolated:ingress:[0-9a-f]{8}" group 5 drop/);
+    nft(ns.name, renderDelta(modelOf(indexWith(CALICO), keys, 5), modelOf(indexWith(CALICO), keys)));
+    expect(execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'table', 'inet', 'twill'], { encoding: 'utf8' })).not.toContain('log prefix');
+  });
+
   it('applies a delta that makes a set named by an unchanged rule again with other flags', () => {
     const ns = scratch.netns();
     const model = (interval: boolean) => ({

@@ -69,19 +69,19 @@ export function indexWith(yaml: string): PolicyIndex {
   return index;
 }
 
-/** The table model of `keys` attached to `tw0`, `tw1`, ... */
-export function modelOf(index: PolicyIndex, keys: readonly string[]): NftTableModel {
+/** The table model of `keys` attached to `tw0`, `tw1`, ... (with `dropLogGroup`, drops log to that group). */
+export function modelOf(index: PolicyIndex, keys: readonly string[], dropLogGroup?: number): NftTableModel {
   const ipcache = new Map(index.ipIdentities().map((e) => [e.prefix, e.identity]));
   const identities = identityAddresses(ipcache, []);
   const rules = new Map(index.allEffectiveRules().map((e) => [e.key, e]));
   return buildTableModel(keys.map((key, i) => {
     const policy = rules.get(key);
     if (policy === undefined) throw new Error(`no endpoint ${key}`);
-    return { hostInterface: `tw${i}`, nft: compileEndpointNft(policy, { identities, logGroup: 7 }) };
+    return { hostInterface: `tw${i}`, nft: compileEndpointNft(policy, { identities, logGroup: 7, ...(dropLogGroup === undefined ? {} : { dropLogGroup }) }) };
   }), [...ipcache.keys()]);
 }
 
 /** The script that creates the table for `keys` from nothing. */
-export function scriptOf(yaml: string, keys: readonly string[]): string {
-  return renderFullSync(modelOf(indexWith(yaml), keys), { chains: new Set(), sets: new Map() });
+export function scriptOf(yaml: string, keys: readonly string[], dropLogGroup?: number): string {
+  return renderFullSync(modelOf(indexWith(yaml), keys, dropLogGroup), { chains: new Set(), sets: new Map() });
 }
