@@ -101,7 +101,8 @@ struct tw_config {
 };
 
 // One verdict, to the tw_events ring buffer (decisions of new flows, never packets of
-// known connections).
+// known connections). 64 bytes; a record takes 72 with the ring's header. Earlier
+// versions had zero padding where tcp_flags and the ICMP type and code are now.
 struct tw_flow_event {
 	__u64 time_ns; // bpf_ktime_get_ns
 	__u32 endpoint;
@@ -112,10 +113,11 @@ struct tw_flow_event {
 	__u8 protocol;
 	__u8 family;
 	__u8 reason;
-	__u8 pad;
+	__u8 tcp_flags; // TCP: the packet's flags byte (a new connection's SYN); 0 otherwise
 	__be16 sport;
 	__be16 dport;
-	__u16 pad2;
+	__u8 icmp_type; // ICMP and ICMPv6: the type and code; 0 otherwise
+	__u8 icmp_code;
 	__u8 saddr[16];
 	__u8 daddr[16];
 };

@@ -14,4 +14,4 @@ export {
 } from './port.js';
 export { createDataplane, type DataplaneOptions, isDataplaneDriver, UnknownDataplaneError } from './create.js';
 export { createNftablesDataplane, type NftablesDataplaneOptions, NftablesDataplaneError } from './nftables/index.js';
-export { createEbpfDataplane, DEFAULT_PIN_ROOT, type EbpfDataplaneOptions, EbpfDataplaneError, type FlowEvent } from './ebpf/index.js';
+export { createEbpfDataplane, DEFAULT_PIN_ROOT, type EbpfDataplaneOptions, EbpfDataplaneError } from './ebpf/index.js';

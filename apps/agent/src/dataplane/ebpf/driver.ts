@@ -16,8 +16,15 @@ import {
   type BpfPolicyEntry,
 } from '@twill/policy-engine';
 
-import { type ApplyReport, type Dataplane, type DataplaneChange, type DataplaneStatus } from '../port.js';
-import { decodeFlowEvent, type FlowEvent } from './flow-event.js';
+import {
+  type ApplyReport,
+  type Dataplane,
+  type DataplaneChange,
+  type DataplaneFlowHandler,
+  type DataplaneFlowReader,
+  type DataplaneStatus,
+} from '../port.js';
+import { EbpfFlowReader, monotonicOffsetMs } from './flow-reader.js';
 import { decodeIpKey, decodePolicyEntry, encodeIpKey, encodePolicyEntry, type IpKey, type PolicyKey, type PolicyValue } from './layout.js';
 import { type EbpfKernelPort, type TcxHook } from './sys/kernel.js';
 
@@ -31,12 +38,10 @@ interface Attached {
 /** What the driver is built from. */
 export interface EbpfDataplaneParts {
   readonly kernel: EbpfKernelPort;
-  /** Called with each verdict the programs report for a new connection; no reading when absent. */
-  readonly onFlow?: (event: FlowEvent) => void;
-  /** Called when reading the flow events fails. */
-  readonly onFlowError?: (error: unknown) => void;
   /** A monotonic clock in milliseconds, for the apply report. */
   readonly now: () => number;
+  /** Wall-clock ms minus CLOCK_MONOTONIC ms, for flow event times (default: from Date.now and process.hrtime). */
+  readonly monotonicOffsetMs?: () => number;
 }
 
 /** The eBPF {@link Dataplane}; make it with `createEbpfDataplane`. */
@@ -53,16 +58,18 @@ export class EbpfDataplane implements Dataplane {
   /** Pinned links: `interface.hook` → the ifindex they are attached to. */
   readonly #links = new Map<string, number | undefined>();
   #adopting = true;
-  readonly #flows: { close(): void } | undefined;
+  /** Attached endpoints' keys by ifindex, for flow events. */
+  readonly #endpoints = new Map<number, string>();
+  readonly #monotonicOffsetMs: () => number;
+  #reader: EbpfFlowReader | undefined;
 
   constructor(parts: EbpfDataplaneParts) {
     this.#kernel = parts.kernel;
     this.#now = parts.now;
-    const onFlow = parts.onFlow;
-    // The programs write verdicts only while someone reads them (the pinned flag outlives
-    // this process: the next one sets it again).
-    parts.kernel.setFlowEvents(onFlow !== undefined);
-    this.#flows = onFlow === undefined ? undefined : parts.kernel.readFlows((record) => onFlow(decodeFlowEvent(record)), parts.onFlowError ?? (() => undefined));
+    this.#monotonicOffsetMs = parts.monotonicOffsetMs ?? monotonicOffsetMs;
+    // The programs write verdicts only while a reader is open; the pinned flag outlives a
+    // process that died with one open.
+    parts.kernel.setFlowEvents(false);
     for (const [key, value] of parts.kernel.policy.entries()) {
       const { ifindex, entry } = decodePolicyEntry(key, value);
       const entries = this.#programmed.get(ifindex) ?? new Map<string, BpfPolicyEntry>();
@@ -85,13 +92,18 @@ export class EbpfDataplane implements Dataplane {
       if (attached === undefined) continue;
       operations += this.#forget(attached);
       this.#attached.delete(key);
+      if (this.#endpoints.get(attached.ifindex) === key) this.#endpoints.delete(attached.ifindex);
     }
     const fresh: Attached[] = [];
     for (const a of change.attach ?? []) {
       const attached = { hostInterface: a.hostInterface, ifindex: a.ifindex ?? this.#kernel.ifindex(a.hostInterface) };
       const old = this.#attached.get(a.key);
-      if (old !== undefined && (old.ifindex !== attached.ifindex || old.hostInterface !== attached.hostInterface)) operations += this.#forget(old);
+      if (old !== undefined && (old.ifindex !== attached.ifindex || old.hostInterface !== attached.hostInterface)) {
+        operations += this.#forget(old);
+        if (this.#endpoints.get(old.ifindex) === a.key) this.#endpoints.delete(old.ifindex);
+      }
       this.#attached.set(a.key, attached);
+      this.#endpoints.set(attached.ifindex, a.key);
       fresh.push(attached);
       touched.add(a.key);
     }
@@ -193,6 +205,40 @@ export class EbpfDataplane implements Dataplane {
     return operations + entries.length;
   }
 
+  /**
+   * Starts reading the programs' verdicts (see the port): maps tw_events, turns the
+   * programs' event writing on (tw_config) and delivers each wake-up's events as one
+   * batch (at most 4096; more come on the next event loop turn), decoded from the ring's
+   * bytes, with the endpoint of the attached ifindex, the compiler's rule (reason
+   * `policy`) and the kernel's time on the wall clock. After each batch the programs'
+   * lost count (tw_lost, per CPU) is read and an increase reported as
+   * `handler.lost(n, 'ebpf-ringbuf')`. `close()` turns the writing off and unmaps.
+   * @throws {Error} while another reader is open.
+   * @throws {EbpfDataplaneError} `load-failed` when the object has no tw_events or tw_lost.
+   */
+  readFlows(handler: DataplaneFlowHandler): DataplaneFlowReader {
+    if (this.#reader !== undefined) throw new Error('the eBPF dataplane has a flow reader open already: close it first');
+    const ring = this.#kernel.openFlowRing();
+    try {
+      const reader: EbpfFlowReader = new EbpfFlowReader({
+        ring,
+        handler,
+        endpoints: this.#endpoints,
+        rule: (id) => this.#compiler.rule(id),
+        setFlowEvents: (on) => this.#kernel.setFlowEvents(on),
+        monotonicOffsetMs: this.#monotonicOffsetMs,
+        onClose: () => {
+          if (this.#reader === reader) this.#reader = undefined;
+        },
+      });
+      this.#reader = reader;
+      return reader;
+    } catch (error) {
+      ring.close();
+      throw error;
+    }
+  }
+
   /** What a rule id in a flow event stands for, in words. */
   describeRule(id: number): string {
     return this.#compiler.describeRule(id);
@@ -240,9 +286,10 @@ export class EbpfDataplane implements Dataplane {
 
   /** Detaches every link and removes every pinned map and link, and the pin root when empty. */
   async cleanup(): Promise<void> {
-    this.#flows?.close();
+    this.#reader?.close();
     this.#kernel.removeAll();
     this.#attached.clear();
+    this.#endpoints.clear();
     this.#programmed.clear();
     this.#ipcache.clear();
     this.#links.clear();

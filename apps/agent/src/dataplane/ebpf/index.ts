@@ -6,13 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 import { EbpfDataplane } from './driver.js';
-import { type FlowEvent } from './flow-event.js';
 import { openEbpfKernel } from './sys/kernel.js';
 
 export { EbpfDataplane, type EbpfDataplaneParts } from './driver.js';
-export { decodeFlowEvent, FLOW_EVENT, type FlowEvent } from './flow-event.js';
+export { FLOW_EVENT, FLOW_EVENT_SIZE, FlowEventDecoder, type FlowEventContext } from './flow-event.js';
+export { EBPF_LOST_SOURCE, EbpfFlowReader } from './flow-reader.js';
 export { EBPF_DATAPLANE_ERROR_CODE, EbpfDataplaneError, type EbpfDataplaneErrorCode } from './errors.js';
-export { openEbpfKernel, type EbpfKernelOptions, type EbpfKernelPort, type PinnedLink, type TcxHook } from './sys/kernel.js';
+export { openEbpfKernel, type EbpfKernelOptions, type EbpfKernelPort, type FlowRingPort, type PinnedLink, type TcxHook } from './sys/kernel.js';
 
 /** Where the maps and links are pinned unless told otherwise. */
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/twill';
@@ -28,10 +28,6 @@ export interface EbpfDataplaneOptions {
   readonly pinRoot?: string;
   /** The compiled object; {@link DEFAULT_OBJECT_PATH} when absent. */
   readonly objectPath?: string;
-  /** Receives the programs' verdicts on new connections (from the tw_events ring buffer); not read when absent. */
-  readonly onFlow?: (event: FlowEvent) => void;
-  /** Called when reading flow events fails (the reading stops). */
-  readonly onFlowError?: (error: unknown) => void;
 }
 
 /**
@@ -51,10 +47,5 @@ export async function createEbpfDataplane(options: EbpfDataplaneOptions = {}): P
     pinRoot: options.pinRoot ?? DEFAULT_PIN_ROOT,
     ...(options.netns === undefined ? {} : { netns: options.netns }),
   });
-  return new EbpfDataplane({
-    kernel,
-    now: () => performance.now(),
-    ...(options.onFlow === undefined ? {} : { onFlow: options.onFlow }),
-    ...(options.onFlowError === undefined ? {} : { onFlowError: options.onFlowError }),
-  });
+  return new EbpfDataplane({ kernel, now: () => performance.now() });
 }

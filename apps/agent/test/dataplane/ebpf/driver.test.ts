@@ -9,6 +9,8 @@ import { compileNetworkPolicy, parseNetworkPolicy, PolicyIndex, type PolicyIndex
 import { EbpfDataplane } from '../../../src/dataplane/ebpf/driver.js';
 import { decodePolicyEntry, type IpKey, type PolicyKey, type PolicyValue } from '../../../src/dataplane/ebpf/layout.js';
 import { type EbpfKernelPort, type PinnedLink, type TcxHook } from '../../../src/dataplane/ebpf/sys/kernel.js';
+import { type DataplaneFlowEvent } from '../../../src/dataplane/port.js';
+import { addressBytes, FakeRing } from './fake-ring.js';
 
 /** A map in memory, keyed by the JSON of its key, with the calls the driver makes. */
 class FakeMap<K, V> {
@@ -57,8 +59,10 @@ class FakeKernel implements EbpfKernelPort {
   setFlowEvents(on: boolean): void {
     this.flowEvents = on;
   }
-  readFlows(): { close(): void } {
-    return { close: () => undefined };
+  ring: FakeRing | undefined;
+  openFlowRing(): FakeRing {
+    this.ring = new FakeRing();
+    return this.ring;
   }
   pins(): string[] {
     return [];
@@ -106,13 +110,50 @@ describe('EbpfDataplane', () => {
     expect(kernel.policyMap.writes).toBe(writes);
   });
 
-  it('asks the programs for flow events only when it reads them', () => {
-    const quiet = new FakeKernel();
-    new EbpfDataplane({ kernel: quiet, now: () => 0 });
-    expect(quiet.flowEvents).toBe(false);
-    const reading = new FakeKernel();
-    new EbpfDataplane({ kernel: reading, now: () => 0, onFlow: () => undefined });
-    expect(reading.flowEvents).toBe(true);
+  it('asks the programs for flow events only while a reader is open, one reader at a time', async () => {
+    const kernel = new FakeKernel();
+    kernel.flowEvents = true; // left on by a process that died reading
+    const dataplane = new EbpfDataplane({ kernel, now: () => 0 });
+    expect(kernel.flowEvents).toBe(false);
+    const handler = { events: () => undefined, lost: () => undefined, error: () => undefined };
+    const reader = dataplane.readFlows(handler);
+    expect(kernel.flowEvents).toBe(true);
+    expect(() => dataplane.readFlows(handler)).toThrow('the eBPF dataplane has a flow reader open already: close it first');
+    reader.close();
+    expect([kernel.flowEvents, kernel.ring?.closed]).toEqual([false, true]);
+    dataplane.readFlows(handler);
+    await dataplane.cleanup();
+    expect([kernel.flowEvents, kernel.ring?.closed]).toEqual([false, true]);
+  });
+
+  it('names the attached endpoint and the compiler\'s rule of each flow event', async () => {
+    const kernel = new FakeKernel();
+    const dataplane = new EbpfDataplane({ kernel, now: () => 0, monotonicOffsetMs: () => 1000 });
+    const index = new PolicyIndex();
+    const diff = index.apply([
+      { kind: 'upsert-namespace', namespace: { name: 'x', labels: {} } },
+      { kind: 'upsert-endpoint', endpoint: pod('a', '10.0.0.1') },
+      { kind: 'upsert-endpoint', endpoint: pod('b', '10.0.0.2') },
+      { kind: 'upsert-policy', policy: POLICY },
+    ]);
+    await dataplane.apply({ policy: diff, attach: [{ key: 'x/b', hostInterface: 'vb' }] });
+    const [key, value] = [...kernel.policyMap.entries()].find(([k]) => k.data.direction === 0 && k.data.protocol === 6) ?? [];
+    const events: DataplaneFlowEvent[] = [];
+    dataplane.readFlows({ events: (batch) => void events.push(...batch), lost: () => undefined, error: (e) => { throw e; } });
+    const ring = kernel.ring as FakeRing;
+    const tcp = { protocol: 6, destinationPort: 80, source: addressBytes('10.0.0.1'), destination: addressBytes('10.0.0.2'), identity: key?.data.identity ?? 0 };
+    ring.event({ ...tcp, timeNs: 2_000_000n, endpoint: 12, rule: value?.rule ?? 0 });
+    ring.event({ ...tcp, timeNs: 3_000_000n, endpoint: 11, rule: value?.rule ?? 0 });
+    ring.wake();
+    expect(events.map((e) => [e.timeMs, e.endpoint, e.rule === undefined ? undefined : dataplane.describeRule(e.rule.id)])).toEqual([
+      [1002, 'x/b', 'NetworkPolicy x/b-from-a ingress rule 0 (tier default)'],
+      // ifindex 11 is not attached here.
+      [1003, undefined, 'NetworkPolicy x/b-from-a ingress rule 0 (tier default)'],
+    ]);
+    await dataplane.apply({ policy: EMPTY, detach: ['x/b'] });
+    ring.event({ ...tcp, endpoint: 12 });
+    ring.wake();
+    expect(events[2]?.endpoint).toBeUndefined();
   });
 
   it('after a run of incremental changes, holds exactly what a fresh driver programs from the full state', async () => {

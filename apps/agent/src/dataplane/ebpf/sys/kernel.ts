@@ -10,15 +10,17 @@ import {
   interfaceIndex,
   loadCollection,
   openPinnedLink,
-  openRingBufferReader,
+  openPinnedPerCpuMap,
   readCollectionSpec,
   u32,
+  u64,
   type BpfMap,
   type Collection,
   type Link,
 } from '@twill/ebpf';
 
 import { EBPF_DATAPLANE_ERROR_CODE, EbpfDataplaneError } from '../errors.js';
+import { mapFlowRing, watchFlowRing, type FlowRingMemory } from './flow-ring.js';
 import { CONFIG_FLOW_EVENTS, CONFIG_VALUE, IP_KEY, IP_VALUE, POLICY_KEY, POLICY_VALUE, type IpKey, type PolicyKey, type PolicyValue } from '../layout.js';
 
 /** The tcx hooks: packets from the pod (its egress) and to the pod (its ingress). */
@@ -36,6 +38,17 @@ export interface PinnedLink {
   readonly ifindex: number | undefined;
 }
 
+/** The tw_events ring buffer, mapped, and the programs' count of verdicts it had no room for. */
+export interface FlowRingPort {
+  readonly memory: FlowRingMemory;
+  /** Calls `onReady` on each event loop turn while the ring holds records, or with the error when watching fails. */
+  watch(onReady: (error?: unknown) => void): { close(): void };
+  /** tw_lost summed over the CPUs: verdicts not written since the map was created. */
+  lost(): number;
+  /** Unmaps the ring and closes the counter (stop watching first). */
+  close(): void;
+}
+
 /** What the driver asks of the kernel (tests of the driver's logic may substitute it). */
 export interface EbpfKernelPort {
   readonly policy: BpfMap<PolicyKey, PolicyValue>;
@@ -50,8 +63,8 @@ export interface EbpfKernelPort {
   detach(hostInterface: string, hook: TcxHook): void;
   /** Tells the programs (tw_config) whether to write verdicts to tw_events. */
   setFlowEvents(on: boolean): void;
-  /** Reads the tw_events ring buffer: each record to `onRecord`, until `close`. */
-  readFlows(onRecord: (record: Uint8Array) => void, onError: (error: unknown) => void): { close(): void };
+  /** Maps tw_events and opens tw_lost. @throws {EbpfDataplaneError} `load-failed` when the object has neither. */
+  openFlowRing(): FlowRingPort;
   /** Names left under the pin root (maps, `links/...`). */
   pins(): string[];
   /** Detaches every pinned link and removes every pin and the pin root. */
@@ -155,10 +168,32 @@ class EbpfKernel implements EbpfKernelPort {
     config.update(0, { flags: on ? CONFIG_FLOW_EVENTS : 0 });
   }
 
-  readFlows(onRecord: (record: Uint8Array) => void, onError: (error: unknown) => void): { close(): void } {
-    const map = this.#collection.maps.tw_events;
-    if (map === undefined) throw new EbpfDataplaneError(EBPF_DATAPLANE_ERROR_CODE.LOAD_FAILED, 'the object has no tw_events map');
-    return openRingBufferReader({ fd: map.fd, size: map.info().maxEntries }, { onRecord, onError });
+  openFlowRing(): FlowRingPort {
+    const events = this.#collection.maps.tw_events;
+    const lostPin = this.#collection.pins.tw_lost;
+    if (events === undefined || lostPin === undefined) throw new EbpfDataplaneError(EBPF_DATAPLANE_ERROR_CODE.LOAD_FAILED, 'the object has no tw_events or no pinned tw_lost map');
+    const counter = openPinnedPerCpuMap(lostPin, { key: u32, value: u64 });
+    let memory: ReturnType<typeof mapFlowRing>;
+    try {
+      memory = mapFlowRing(events.fd, events.info().maxEntries);
+    } catch (error) {
+      counter.close();
+      throw error;
+    }
+    const fd = events.fd;
+    return {
+      memory,
+      watch: (onReady) => watchFlowRing(fd, onReady),
+      lost: () => {
+        let sum = 0n;
+        for (const count of counter.lookup(0) ?? []) sum += count;
+        return Number(sum);
+      },
+      close: () => {
+        memory.unmap();
+        counter.close();
+      },
+    };
   }
 
   pins(): string[] {
