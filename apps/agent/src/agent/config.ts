@@ -67,6 +67,12 @@ export const AGENT_DEFAULTS = {
   mtu: TWILL_DEFAULTS.mtu,
   /** Calico's default IPv4 pool and block size. */
   pools: [{ cidr: '192.168.0.0/16', blockSize: 26 }],
+  /** The flow observer's gRPC socket (Hubble's API; `twill observe` reads it). */
+  flowsSocket: '/run/twill/observer.sock',
+  /** Flows the agent keeps for GetFlows. */
+  flowsCapacity: 4096,
+  /** Kernel flow events turned into flows per second before sampling (the rest are counted as lost). */
+  flowsBudgetPerSecond: 200_000,
 } as const satisfies {
   datastore: AgentDatastoreType;
   dataplane: AgentDataplane;
@@ -96,6 +102,20 @@ export interface AgentCniConfig {
   readonly pools: readonly Readonly<Record<string, unknown>>[];
 }
 
+/** The flow observer (issue 13): kernel verdicts as flow records, served over Hubble's gRPC API. */
+export interface AgentFlowsConfig {
+  /** Whether the agent reads the dataplane's verdicts and serves flows (default true). */
+  readonly enabled: boolean;
+  /** The observer's unix socket (absolute), mode 0660. */
+  readonly socket: string;
+  /** Also serve the observer on TCP (no authentication: keep it on loopback). */
+  readonly listen?: ListenAddress;
+  /** How many recent flows the ring keeps (16 to 1,048,576). */
+  readonly capacity: number;
+  /** Kernel events turned into flows per second; above it events are sampled and the rest counted as lost (1,000 to 10,000,000). */
+  readonly budgetPerSecond: number;
+}
+
 /** A validated agent configuration. */
 export interface AgentConfig {
   /** This node's name (DNS-1123 subdomain): the Node resource's, the pools' affinity, endpoint records'. */
@@ -120,6 +140,7 @@ export interface AgentConfig {
   readonly api: { readonly socket: string };
   readonly logLevel: TwillLogLevel;
   readonly cni: AgentCniConfig;
+  readonly flows: AgentFlowsConfig;
 }
 
 /** The command-line flags that override the file (each one a string as typed). */
@@ -139,6 +160,10 @@ export interface AgentFlags {
   readonly nodeIpv6?: string;
   readonly binDir?: string;
   readonly confDir?: string;
+  readonly flowsSocket?: string;
+  readonly flowsListen?: string;
+  /** `--no-flows`: any value turns the observer off. */
+  readonly noFlows?: string;
 }
 
 /** The flag each {@link AgentFlags} key is typed as, for messages. */
@@ -158,6 +183,9 @@ export const AGENT_FLAG_NAMES = {
   nodeIpv6: '--node-ipv6',
   binDir: '--bin-dir',
   confDir: '--conf-dir',
+  flowsSocket: '--flows-socket',
+  flowsListen: '--flows-listen',
+  noFlows: '--no-flows',
 } as const satisfies Record<keyof AgentFlags, string>;
 
 /** A configuration problem: where (the file or the flag), which field, and why. */
@@ -216,6 +244,11 @@ function oneOf<T extends string>(value: unknown, path: FieldPath, allowed: reado
     throw new FieldProblem(path, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')} (got ${JSON.stringify(name)})`);
   }
   return name as T;
+}
+
+function boolean(value: unknown, path: FieldPath): boolean {
+  if (typeof value !== 'boolean') throw new FieldProblem(path, `must be true or false (got ${typeName(value)})`);
+  return value;
 }
 
 function integer(value: unknown, path: FieldPath, min: number, max: number): number {
@@ -337,7 +370,7 @@ function located(source: string, error: unknown): unknown {
   return error;
 }
 
-const TOP_KEYS = ['nodeName', 'dataDir', 'datastore', 'agentSocket', 'network', 'dataplane', 'nodeAddresses', 'routing', 'bgp', 'http', 'api', 'logLevel', 'cni'];
+const TOP_KEYS = ['nodeName', 'dataDir', 'datastore', 'agentSocket', 'network', 'dataplane', 'nodeAddresses', 'routing', 'bgp', 'http', 'api', 'logLevel', 'cni', 'flows'];
 
 /**
  * Parses the configuration file's text (YAML 1.2; JSON is YAML too). An empty file is
@@ -444,6 +477,7 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   if (settings['http'] !== undefined) inFile(() => mapping(settings['http'], ['http'], ['listen']));
   if (settings['api'] !== undefined) inFile(() => mapping(settings['api'], ['api'], ['socket']));
   if (settings['cni'] !== undefined) inFile(() => mapping(settings['cni'], ['cni'], ['binDir', 'confDir', 'conflistName', 'mtu', 'pools']));
+  if (settings['flows'] !== undefined) inFile(() => mapping(settings['flows'], ['flows'], ['enabled', 'socket', 'listen', 'capacity', 'budgetPerSecond']));
 
   const network = pick(file, flag('network'), ['network'], networkName, () => AGENT_DEFAULTS.network);
   const datastore = resolveDatastore(options, file, flags, inFile);
@@ -481,11 +515,17 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
       mtu: pick(file, undefined, ['cni', 'mtu'], (v, p) => integer(v, p, 68, 65535), () => AGENT_DEFAULTS.mtu),
       pools: pick(file, undefined, ['cni', 'pools'], (v, p) => pools(v, network, p), () => AGENT_DEFAULTS.pools),
     },
+    flows: resolveFlows(file, flags),
   };
   // One socket, one server: the second to bind would find the first "in use".
   if (config.api.socket === config.agentSocket) {
     const source = flags.apiSocket !== undefined ? AGENT_FLAG_NAMES.apiSocket : (file?.path ?? 'the defaults');
     throw new AgentConfigError(source, flags.apiSocket === undefined ? 'api.socket' : '', `must not be the agent socket ${JSON.stringify(config.agentSocket)} (the plugin's): give the API its own path`);
+  }
+  const taken = config.flows.socket === config.agentSocket ? 'the agent socket' : config.flows.socket === config.api.socket ? 'the API socket' : undefined;
+  if (config.flows.enabled && taken !== undefined) {
+    const source = flags.flowsSocket !== undefined ? AGENT_FLAG_NAMES.flowsSocket : (file?.path ?? 'the defaults');
+    throw new AgentConfigError(source, flags.flowsSocket === undefined ? 'flows.socket' : '', `must not be ${taken} ${JSON.stringify(config.flows.socket)}: give the flow observer its own path`);
   }
   // BGP needs a router id and a next hop; direct routes need the address other nodes route to.
   if (options.checkRouting !== false && routing !== 'none' && ipv4 === undefined && (routing === 'bgp' || ipv6 === undefined)) {
@@ -496,6 +536,19 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
     throw new AgentConfigError(source, flags.routing === undefined ? 'routing' : '', `${JSON.stringify(routing)}${given} needs ${what}; set it, or choose routing "none"`);
   }
   return config;
+}
+
+// `flows: {enabled, socket, listen, capacity, budgetPerSecond}`, `--no-flows`, `--flows-socket`, `--flows-listen`.
+function resolveFlows(file: { path: string; settings: Settings } | undefined, flags: AgentFlags): AgentFlowsConfig {
+  const enabled = flags.noFlows !== undefined ? false : pick(file, undefined, ['flows', 'enabled'], boolean, () => true);
+  const listen = pick(file, { key: 'flowsListen', value: flags.flowsListen }, ['flows', 'listen'], listenAddress, () => undefined);
+  return {
+    enabled,
+    socket: pick(file, { key: 'flowsSocket', value: flags.flowsSocket }, ['flows', 'socket'], absolutePath, () => AGENT_DEFAULTS.flowsSocket),
+    ...(listen === undefined ? {} : { listen }),
+    capacity: pick(file, undefined, ['flows', 'capacity'], (v, p) => integer(v, p, 16, 1_048_576), () => AGENT_DEFAULTS.flowsCapacity),
+    budgetPerSecond: pick(file, undefined, ['flows', 'budgetPerSecond'], (v, p) => integer(v, p, 1_000, 10_000_000), () => AGENT_DEFAULTS.flowsBudgetPerSecond),
+  };
 }
 
 // `datastore: {type, kubeconfig, namespace}` (the file), `--datastore`, `--kubeconfig`, then

@@ -25,6 +25,7 @@ export {
   AGENT_DEFAULTS,
   type ListenAddress,
   type AgentCniConfig,
+  type AgentFlowsConfig,
   type AgentConfig,
   type AgentFlags,
   AGENT_FLAG_NAMES,

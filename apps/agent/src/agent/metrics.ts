@@ -2,8 +2,9 @@
 // of the agent's own (never prom-client's global one, so two agents in one process, as in
 // tests, do not share series), plus prom-client's default process metrics.
 import { type PluginHandlers } from '@twill/cni-core';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import { type FlowMetrics } from './flows/observer.js';
 import { type AgentMetrics } from './ports.js';
 
 /** The metric names, as Prometheus shows them. */
@@ -12,6 +13,9 @@ export const AGENT_METRIC_NAMES = {
   cniRequestDuration: 'twill_cni_request_duration_seconds',
   policyProgrammingDuration: 'twill_policy_programming_duration_seconds',
   bgpPeerState: 'twill_bgp_peer_state',
+  flows: 'twill_flows_total',
+  policyDrops: 'twill_policy_drops_total',
+  flowEventsLost: 'twill_flow_events_lost_total',
 } as const;
 
 /**
@@ -32,8 +36,8 @@ export interface PrometheusAgentMetricsOptions {
   readonly processMetrics?: boolean;
 }
 
-/** {@link AgentMetrics} as Prometheus series, exposed by `/metrics`. */
-export class PrometheusAgentMetrics implements AgentMetrics {
+/** {@link AgentMetrics} and the flow observer's {@link FlowMetrics} as Prometheus series, exposed by `/metrics`. */
+export class PrometheusAgentMetrics implements AgentMetrics, FlowMetrics {
   /** The registry every series of this agent lives in. */
   readonly registry = new Registry();
   readonly #endpoints: Gauge;
@@ -41,6 +45,9 @@ export class PrometheusAgentMetrics implements AgentMetrics {
   readonly #policy: Histogram;
   readonly #bgp: Gauge<'peer' | 'state'>;
   readonly #peerStates = new Map<string, string>();
+  readonly #flows: Counter<'verdict'>;
+  readonly #drops: Counter<'reason' | 'policy'>;
+  readonly #lost: Counter<'source'>;
 
   constructor(options: PrometheusAgentMetricsOptions = {}) {
     const registers = [this.registry];
@@ -62,6 +69,19 @@ export class PrometheusAgentMetrics implements AgentMetrics {
       name: AGENT_METRIC_NAMES.bgpPeerState,
       help: "BGP peers' session states: 1 for the current state, 0 for the others.",
       labelNames: ['peer', 'state'],
+      registers,
+    });
+    this.#flows = new Counter({ name: AGENT_METRIC_NAMES.flows, help: 'Flows the observer recorded from the dataplane\'s verdicts, by verdict (FORWARDED, DROPPED).', labelNames: ['verdict'], registers });
+    this.#drops = new Counter({
+      name: AGENT_METRIC_NAMES.policyDrops,
+      help: 'Packets dropped by policy, by reason (POLICY_DENY: a Deny rule; POLICY_DENIED: isolation or fail-closed) and deciding policy ("Kind namespace/name", "" when no rule decided).',
+      labelNames: ['reason', 'policy'],
+      registers,
+    });
+    this.#lost = new Counter({
+      name: AGENT_METRIC_NAMES.flowEventsLost,
+      help: 'Verdict events not turned into flows, by where they were lost (ebpf-ringbuf, nflog, conntrack: the kernel; observer: over the flow budget).',
+      labelNames: ['source'],
       registers,
     });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -92,6 +112,18 @@ export class PrometheusAgentMetrics implements AgentMetrics {
     for (const known of BGP_PEER_STATES) this.#bgp.set({ peer, state: known }, known === state ? 1 : 0);
     if (!fsm(state)) this.#bgp.set({ peer, state }, 1);
     this.#peerStates.set(peer, state);
+  }
+
+  addFlows(verdict: string, count: number): void {
+    this.#flows.inc({ verdict }, count);
+  }
+
+  addPolicyDrops(reason: string, policy: string, count: number): void {
+    this.#drops.inc({ reason, policy }, count);
+  }
+
+  addLostEvents(source: string, count: number): void {
+    this.#lost.inc({ source }, count);
   }
 
   /** The text exposition format (Prometheus 0.0.4) of every series. */

@@ -52,6 +52,7 @@ describe('resolveAgentConfig: what a config file gets', () => {
         mtu: 1500,
         pools: [{ cidr: '192.168.0.0/16', blockSize: 26 }],
       },
+      flows: { enabled: true, socket: '/run/twill/observer.sock', capacity: 4096, budgetPerSecond: 200000 },
     });
   });
 
@@ -77,6 +78,7 @@ cni:
   mtu: 1450
   pools:
     - {cidr: 10.244.0.0/16, blockSize: 24}
+flows: {enabled: false, socket: /run/twill/flows.sock, listen: "127.0.0.1:4245", capacity: 100000, budgetPerSecond: 50000}
 `;
     const config = resolve(yaml, {}, 'ignored');
     expect(config).toEqual({
@@ -93,6 +95,7 @@ cni:
       api: { socket: '/run/twill/api-a.sock' },
       logLevel: 'debug',
       cni: { binDir: '/host/opt/cni/bin', confDir: '/host/etc/cni/net.d', conflistName: '05-pods.conflist', mtu: 1450, pools: [{ cidr: '10.244.0.0/16', blockSize: 24 }] },
+      flows: { enabled: false, socket: '/run/twill/flows.sock', listen: { host: '127.0.0.1', port: 4245 }, capacity: 100000, budgetPerSecond: 50000 },
     });
     const json = JSON.stringify(parseAgentConfigText(FILE, yaml));
     expect(resolve(json, {}, 'ignored')).toEqual(config);
@@ -118,6 +121,19 @@ cni:
       nodeAddresses: { ipv4: '192.0.2.9/32' },
       cni: { binDir: '/flag/bin', confDir: '/etc/cni/net.d' },
     });
+  });
+
+  it('lets --no-flows, --flows-socket and --flows-listen beat the file\'s flows section', () => {
+    const file = `${BASE}flows: {socket: /file/observer.sock, capacity: 64}\n`;
+    expect(resolve(file).flows).toEqual({ enabled: true, socket: '/file/observer.sock', capacity: 64, budgetPerSecond: 200000 });
+    expect(resolve(file, { flowsSocket: '/flag/observer.sock', flowsListen: '[::1]:4245' }).flows).toEqual({
+      enabled: true,
+      socket: '/flag/observer.sock',
+      listen: { host: '::1', port: 4245 },
+      capacity: 64,
+      budgetPerSecond: 200000,
+    });
+    expect(resolve(`${BASE}flows: {enabled: true}\n`, { noFlows: 'true' }).flows.enabled).toBe(false);
   });
 
   it('takes the host name, lower-cased, as the node name by default, and works without a file', () => {
@@ -194,7 +210,16 @@ const BAD: readonly [string, string, AgentFlags?][] = [
   [`${BASE}cni: {pools: [{cidr: 10.0.0.0/33}]}`, `${FILE}: cni.pools[0].cidr: invalid CIDR "10.0.0.0/33"`],
   [`${BASE}cni: {pools: [{cidr: 10.0.0.0/16}, {cidr: 10.0.1.0/24}]}`, `${FILE}: cni.pools[1].cidr: 10.0.1.0/24 overlaps pools[0] "10.0.0.0-16" (10.0.0.0/16)`],
   [`${BASE}cni: {ipam: {}}`, `${FILE}: cni.ipam: unknown key (known: binDir, confDir, conflistName, mtu, pools)`],
-  [`${BASE}dataplan: ebpf`, `${FILE}: dataplan: unknown key (known: nodeName, dataDir, datastore, agentSocket, network, dataplane, nodeAddresses, routing, bgp, http, api, logLevel, cni)`],
+  [`${BASE}dataplan: ebpf`, `${FILE}: dataplan: unknown key (known: nodeName, dataDir, datastore, agentSocket, network, dataplane, nodeAddresses, routing, bgp, http, api, logLevel, cni, flows)`],
+  [`${BASE}flows: {enabled: "no"}`, `${FILE}: flows.enabled: must be true or false (got string "no")`],
+  [`${BASE}flows: {socket: observer.sock}`, `${FILE}: flows.socket: must be an absolute path (got "observer.sock")`],
+  [`${BASE}flows: {listen: 4245}`, `${FILE}: flows.listen: must be a string (got number 4245)`],
+  [`${BASE}flows: {capacity: 8}`, `${FILE}: flows.capacity: must be an integer from 16 to 1048576 (got number 8)`],
+  [`${BASE}flows: {budgetPerSecond: 1.5}`, `${FILE}: flows.budgetPerSecond: must be an integer from 1000 to 10000000 (got number 1.5)`],
+  [`${BASE}flows: {budget: 10}`, `${FILE}: flows.budget: unknown key (known: enabled, socket, listen, capacity, budgetPerSecond)`],
+  [`${BASE}api: {socket: /run/o.sock}\nflows: {socket: /run/o.sock}`, `${FILE}: flows.socket: must not be the API socket "/run/o.sock": give the flow observer its own path`],
+  [BASE, '--flows-socket: must not be the agent socket "/run/twill/agent.sock": give the flow observer its own path', { flowsSocket: '/run/twill/agent.sock' }],
+  [BASE, '--flows-listen: must be "ADDRESS:PORT" with an IP address and a port from 0 to 65535, like "127.0.0.1:9099" or "[::1]:9099" (got "localhost:4245")', { flowsListen: 'localhost:4245' }],
   [`${BASE}datastore: {type: etcd}`, `${FILE}: datastore.type: must be one of "sqlite", "kubernetes" (got "etcd")`],
   [`${BASE}datastore: kubernetes`, `${FILE}: datastore: must be a mapping (got string "kubernetes")`],
   [`${BASE}datastore: {type: kubernetes, kubeconfig: .kube/config}`, `${FILE}: datastore.kubeconfig: must be an absolute path (got ".kube/config")`],

@@ -10,6 +10,7 @@ import {
   endpointKeyOfRecord,
   isNewerRecord,
   namespaceFromResource,
+  parseIpAddress,
   type Endpoint,
   type Labels,
   type PolicyIndex,
@@ -23,6 +24,7 @@ import { type DataplaneChange, type EndpointAttachment } from '../../dataplane/p
 import { RESOURCE_KINDS } from '../datastore/kinds.js';
 import { ENDPOINT_ROOT } from '../../plugin/endpoints.js';
 import { type EndpointRecord } from '../../plugin/ports.js';
+import { type FlowEndpointInfo } from '../flows/policy-view.js';
 import { type ResourceEvent, type ResourceKindId, type StoredResource } from '../ports.js';
 import { PendingChange } from './policy-change.js';
 
@@ -127,6 +129,10 @@ export class PolicyState {
   readonly #dirtyEndpoints = new Set<string>();
   /** Problems by item (`endpoint:x/a`, `document:<kind>/<ns>/<name>`, `namespace:x`), in words. */
   readonly #errors = new Map<string, string>();
+  /** Bumped by every flush that changed something: flow enrichment's caches last one generation. */
+  #generation = 0;
+  /** Endpoint keys by canonical address, built on first use in a generation. */
+  #byAddress: Map<string, string> | undefined;
 
   constructor(options: PolicyStateOptions) {
     this.#index = options.index;
@@ -255,6 +261,10 @@ export class PolicyState {
     const accepted = attach.filter((a) => !refused.has(`endpoint:${a.key}`));
     for (const a of accepted) this.#attached.set(a.key, a);
     for (const key of detach) this.#attached.delete(key);
+    if (changes.length > 0 || accepted.length > 0 || detach.length > 0) {
+      this.#generation += 1;
+      this.#byAddress = undefined;
+    }
     return { policy, ...(accepted.length === 0 ? {} : { attach: accepted }), ...(detach.length === 0 ? {} : { detach }) };
   }
 
@@ -286,6 +296,36 @@ export class PolicyState {
       labels: this.#labelsOf(key),
       attached: this.#attached.has(key),
     }));
+  }
+
+  /** Changes with every flush that changed the index or the attachments. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** An indexed endpoint as flows show it: its reference, pod labels, identity and (attached here) host interface. */
+  flowEndpoint(key: string): FlowEndpointInfo | undefined {
+    const indexed = this.#indexed.get(key);
+    if (indexed === undefined) return undefined;
+    const identity = this.#index.effectiveRules(indexed.ref)?.identity;
+    if (identity === undefined) return undefined;
+    const hostInterface = this.#attached.get(key)?.hostInterface;
+    return { key, ref: indexed.ref, labels: this.#labelsOf(key), identity, ...(hostInterface === undefined ? {} : { hostInterface }) };
+  }
+
+  /** The indexed endpoint holding an address (canonical text). */
+  flowEndpointByAddress(address: string): FlowEndpointInfo | undefined {
+    if (this.#byAddress === undefined) {
+      this.#byAddress = new Map();
+      for (const [key, { record }] of this.#indexed) {
+        for (const text of record.addresses) {
+          const parsed = parseIpAddress(withoutPrefixLength(text));
+          if (parsed !== undefined) this.#byAddress.set(parsed.text, key);
+        }
+      }
+    }
+    const key = this.#byAddress.get(address);
+    return key === undefined ? undefined : this.flowEndpoint(key);
   }
 
   /** Attached endpoints on this node. */

@@ -8,6 +8,7 @@ import { PolicyIndex } from '@twill/policy-engine';
 
 import { type Dataplane, type DataplaneChange } from '../../dataplane/port.js';
 import { type EndpointRecord } from '../../plugin/ports.js';
+import { type FlowPolicyView } from '../flows/policy-view.js';
 import { type AgentController, type AgentLogger, type AgentMetrics, type EntryEvent, type ResourceDatastore, type ResourceEvent, type ResourceWatch } from '../ports.js';
 import { PendingChange } from './policy-change.js';
 import { POLICY_RESOURCE_KINDS, PolicyState, type PolicyEndpointStatus } from './policy-state.js';
@@ -219,6 +220,35 @@ export class PolicyController implements AgentController {
     const done = this.#waitFor(this.#sequence);
     void this.#kick();
     return done;
+  }
+
+  /**
+   * What flow enrichment reads (see FlowPolicyView): the index's endpoints, its
+   * evaluation and its rules' origins, as they are now; `generation` changes with them.
+   */
+  flowView(): FlowPolicyView {
+    const state = this.#state;
+    const index = this.#index;
+    const directionOf = (key: string, direction: 'ingress' | 'egress') => {
+      const ref = state.flowEndpoint(key)?.ref;
+      return ref === undefined ? undefined : index.effectiveRules(ref)?.[direction];
+    };
+    return {
+      get generation() {
+        return state.generation;
+      },
+      endpoint: (key) => state.flowEndpoint(key),
+      endpointByAddress: (address) => state.flowEndpointByAddress(address),
+      evaluate: (flow) => index.evaluate(flow),
+      ruleOrigin: (key, direction, policy, ruleIndex) => {
+        for (const tier of directionOf(key, direction)?.tiers ?? []) {
+          const rule = tier.rules.find((r) => r.ruleIndex === ruleIndex && r.policy.name === policy.name && r.policy.kind === policy.kind && r.policy.namespace === policy.namespace && r.policy.dialect === policy.dialect);
+          if (rule !== undefined) return rule.origin;
+        }
+        return undefined;
+      },
+      selected: (key, direction) => (directionOf(key, direction)?.tiers.length ?? 0) > 0,
+    };
   }
 
   /** What the controller holds and whether the dataplane is in step with it. */

@@ -1,0 +1,409 @@
+// The flow observer: the dataplane's verdict events in, flow records (Hubble's fields,
+// @twill/flows) out into the ring the observer API serves, counted for Prometheus. Pure
+// apart from the injected clock. Budget: at most `budgetPerSecond` events a second become
+// flows; above it events are sampled (one in N, N from the rate seen) and the rest are
+// counted as lost (`observer`), so a flood costs the agent a bounded share of its CPU.
+// Enrichment is cached for the policy view's generation: endpoints by key and address,
+// decisions by the index's verdict object or the kernel's rule id.
+import { TRAFFIC_DIRECTION, VERDICT, type Flow, type FlowEndpoint, type Layer4, type Verdict } from '@twill/flows';
+import { type Flow as PolicyFlow, type IndexDirectionVerdict, type NumericIdentity, RESERVED_IDENTITY, reservedIdentityName } from '@twill/policy-engine';
+
+import { type DataplaneFlowEvent, type DataplaneFlowHandler } from '../../dataplane/port.js';
+import { type Decision, evaluatedDecision, FlowPolicies, kernelDecision, noEntryDecision, unattributed } from './attribution.js';
+import { type FlowEndpointInfo, type FlowPolicyView } from './policy-view.js';
+
+/** Where flows go: the ring (`FlowRing` of @twill/flows). */
+export interface FlowSink {
+  push(flow: Flow): void;
+  /** Events not turned into flows, recorded in order with the flows. */
+  lost(source: string, count: number): void;
+}
+
+/** The observer's Prometheus counters (PrometheusAgentMetrics implements them). */
+export interface FlowMetrics {
+  /** `twill_flows_total{verdict}`. */
+  addFlows(verdict: Verdict, count: number): void;
+  /** `twill_policy_drops_total{reason,policy}`: `policy` is `Kind namespace/name`, or "" when no rule decided. */
+  addPolicyDrops(reason: string, policy: string, count: number): void;
+  /** `twill_flow_events_lost_total{source}`. */
+  addLostEvents(source: string, count: number): void;
+}
+
+/** The `source` of events the observer itself did not turn into flows (over budget). */
+export const OBSERVER_LOST_SOURCE = 'observer';
+
+/** Options of {@link FlowObserver}. */
+export interface FlowObserverOptions {
+  readonly sink: FlowSink;
+  /** This node's name, in every flow. */
+  readonly nodeName: string;
+  /** The policy state flows are enriched from; absent: flows carry addresses only. */
+  readonly policy?: FlowPolicyView;
+  /** Events turned into flows per second at most; the rest are sampled. */
+  readonly budgetPerSecond: number;
+  readonly metrics?: FlowMetrics;
+  /** This node's own addresses (shown as `reserved:host`). */
+  readonly hostAddresses?: readonly string[];
+  /** A monotonic clock in milliseconds, for the budget (default `performance.now`). */
+  readonly now?: () => number;
+  /** Random numbers in [0, 1), for the agent's UUID prefix (default `Math.random`). */
+  readonly random?: () => number;
+  /** Where a reader's errors are reported. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/** What the observer has done since it was made. */
+export interface FlowObserverStats {
+  /** Events the dataplane delivered. */
+  readonly events: number;
+  /** Flows made from them. */
+  readonly flows: number;
+  /** Events lost, every source (the kernel's and the observer's own). */
+  readonly lost: number;
+}
+
+/** The local endpoint of an event, as flows show it. */
+interface LocalSide {
+  readonly info: FlowEndpointInfo;
+  readonly endpoint: FlowEndpoint;
+  readonly interfaceName: string;
+}
+
+const TCP = 6;
+const UDP = 17;
+const SCTP = 132;
+const ICMP = 1;
+const ICMPV6 = 58;
+const FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'] as const;
+
+// One tcpFlags object and Summary per flags byte.
+const TCP_FLAGS = Array.from({ length: 256 }, (_, byte) => {
+  const set = FLAG_NAMES.filter((_, bit) => (byte & (1 << bit)) !== 0);
+  return { flags: Object.freeze(Object.fromEntries(set.map((name) => [name, true]))), summary: set.length === 0 ? 'TCP' : `TCP Flags: ${set.join(', ')}` };
+});
+
+function hex(value: number, digits: number): string {
+  return Math.floor(value).toString(16).padStart(digits, '0').slice(-digits);
+}
+
+function endpointLabels(info: FlowEndpointInfo): readonly string[] {
+  const labels = Object.entries(info.labels).map(([key, value]) => `k8s:${key}=${value}`);
+  // Cilium's namespace label, which Hubble's `--namespace`-style selectors read.
+  if (info.ref.namespace !== undefined) labels.push(`k8s:io.kubernetes.pod.namespace=${info.ref.namespace}`);
+  return Object.freeze(labels.sort());
+}
+
+/**
+ * Turns the dataplane's verdict events into flows: give it to `Dataplane.readFlows`.
+ * Calls come on the event loop and never block; the sink and metrics are called once
+ * per flow and once per batch.
+ */
+export class FlowObserver implements DataplaneFlowHandler {
+  readonly #sink: FlowSink;
+  readonly #nodeName: string;
+  readonly #policy: FlowPolicyView | undefined;
+  readonly #budget: number;
+  readonly #metrics: FlowMetrics | undefined;
+  readonly #hosts: ReadonlySet<string>;
+  readonly #now: () => number;
+  readonly #onError: (error: unknown) => void;
+  readonly #policies = new FlowPolicies();
+  readonly #uuidPrefix: string;
+  #serial = 0;
+
+  // Budget: the current one-second window, what arrived and was kept in it, and N.
+  #windowStart: number;
+  #arrived = 0;
+  #kept = 0;
+  #every = 1;
+  #phase = 0;
+
+  #events = 0;
+  #flows = 0;
+  #lost = 0;
+
+  // Caches of the policy view's generation.
+  #generation = -1;
+  readonly #locals = new Map<string, LocalSide | null>();
+  readonly #byAddress = new Map<string, FlowEndpoint>();
+  readonly #kernelDecisions = new Map<number, Map<string, Decision>>();
+  readonly #noEntry = new Map<string, Decision>();
+  // Per index verdict object (shared between flows that end the same way): agreeing and not.
+  #evaluated = new WeakMap<IndexDirectionVerdict, Decision[]>();
+  readonly #reserved = new Map<number, FlowEndpoint>();
+  /** Numeric endpoint ids, stable for the agent's life. */
+  readonly #ids = new Map<string, number>();
+
+  // Per batch: counts for the metrics.
+  #forwarded = 0;
+  #dropped = 0;
+  readonly #drops = new Map<Decision, number>();
+
+  constructor(options: FlowObserverOptions) {
+    if (!Number.isInteger(options.budgetPerSecond) || options.budgetPerSecond < 1) throw new RangeError(`budgetPerSecond must be a positive integer (got ${options.budgetPerSecond})`);
+    this.#sink = options.sink;
+    this.#nodeName = options.nodeName;
+    this.#policy = options.policy;
+    this.#budget = options.budgetPerSecond;
+    this.#metrics = options.metrics;
+    this.#hosts = new Set(options.hostAddresses ?? []);
+    this.#now = options.now ?? (() => performance.now());
+    this.#onError = options.onError ?? (() => undefined);
+    const random = options.random ?? Math.random;
+    const r = (digits: number): string => hex(random() * 16 ** digits, digits);
+    // A version 4 UUID's shape: the agent's random prefix, then a 48-bit counter.
+    this.#uuidPrefix = `${r(8)}-${r(4)}-4${r(3)}-${'89ab'[Math.floor(random() * 4)] ?? '8'}${r(3)}-`;
+    this.#windowStart = this.#now();
+  }
+
+  /** Events in, flows out (see the class). */
+  events(batch: readonly DataplaneFlowEvent[]): void {
+    const count = batch.length;
+    if (count === 0) return;
+    this.#events += count;
+    this.#window(count);
+    const policy = this.#policy;
+    if (policy !== undefined && policy.generation !== this.#generation) this.#reset(policy.generation);
+    let skipped = 0;
+    for (let i = 0; i < count; i += 1) {
+      if (this.#kept >= this.#budget || (this.#every > 1 && this.#phase++ % this.#every !== 0)) {
+        skipped += 1;
+        continue;
+      }
+      this.#kept += 1;
+      this.#sink.push(this.#flow(batch[i]!));
+    }
+    this.#flows += count - skipped;
+    if (skipped > 0) this.#recordLost(skipped, OBSERVER_LOST_SOURCE);
+    this.#flushMetrics();
+  }
+
+  /** Events the kernel could not deliver: recorded in the ring's stream and counted. */
+  lost(count: number, source: string): void {
+    if (count <= 0) return;
+    this.#recordLost(count, source);
+  }
+
+  error(error: unknown): void {
+    this.#onError(error);
+  }
+
+  /** What the observer has done so far. */
+  stats(): FlowObserverStats {
+    return { events: this.#events, flows: this.#flows, lost: this.#lost };
+  }
+
+  #recordLost(count: number, source: string): void {
+    this.#lost += count;
+    this.#sink.lost(source, count);
+    this.#metrics?.addLostEvents(source, count);
+  }
+
+  // A new one-second window takes N from the last one's rate; within a window, N grows
+  // as soon as more has arrived than the budget allows for the whole window.
+  #window(count: number): void {
+    const now = this.#now();
+    const elapsed = now - this.#windowStart;
+    if (elapsed >= 1000) {
+      const rate = (this.#arrived * 1000) / elapsed;
+      this.#every = rate > this.#budget ? Math.ceil(rate / this.#budget) : 1;
+      this.#windowStart = now;
+      this.#arrived = 0;
+      this.#kept = 0;
+    }
+    this.#arrived += count;
+    if (this.#arrived > this.#budget) this.#every = Math.max(this.#every, Math.ceil(this.#arrived / this.#budget));
+  }
+
+  #reset(generation: number): void {
+    this.#generation = generation;
+    this.#locals.clear();
+    this.#byAddress.clear();
+    this.#kernelDecisions.clear();
+    this.#noEntry.clear();
+    this.#evaluated = new WeakMap();
+  }
+
+  #flushMetrics(): void {
+    const metrics = this.#metrics;
+    if (metrics !== undefined) {
+      if (this.#forwarded > 0) metrics.addFlows(VERDICT.FORWARDED, this.#forwarded);
+      if (this.#dropped > 0) metrics.addFlows(VERDICT.DROPPED, this.#dropped);
+      for (const [decision, count] of this.#drops) metrics.addPolicyDrops(decision.dropReason, decision.policyLabel, count);
+    }
+    this.#forwarded = 0;
+    this.#dropped = 0;
+    this.#drops.clear();
+  }
+
+  #flow(event: DataplaneFlowEvent): Flow {
+    const egress = event.direction === 'egress';
+    const local = event.endpoint === undefined ? undefined : this.#local(event.endpoint);
+    const localIp = egress ? event.source : event.destination;
+    const remoteIp = egress ? event.destination : event.source;
+    const localEndpoint = local?.endpoint ?? this.#endpointOf(localIp, undefined);
+    const remoteEndpoint = this.#endpointOf(remoteIp, event.remoteIdentity);
+    const decision = this.#decide(event, local, localIp, remoteIp);
+    const allowed = event.verdict === 'allow';
+    if (allowed) this.#forwarded += 1;
+    else {
+      this.#dropped += 1;
+      this.#drops.set(decision, (this.#drops.get(decision) ?? 0) + 1);
+    }
+    const seconds = Math.floor(event.timeMs / 1000);
+    const { l4, summary } = layer4(event);
+    this.#serial += 1;
+    return {
+      // The event's time has microseconds (a double holds no finer at this magnitude).
+      time: { seconds, nanos: Math.min(999_999, Math.round((event.timeMs - seconds * 1000) * 1000)) * 1000 },
+      uuid: this.#uuidPrefix + this.#serial.toString(16).padStart(12, '0'),
+      verdict: allowed ? VERDICT.FORWARDED : VERDICT.DROPPED,
+      dropReasonDesc: allowed ? undefined : decision.dropReason,
+      IP: { source: event.source, destination: event.destination, ipVersion: event.source.includes(':') ? 'IPv6' : 'IPv4' },
+      l4,
+      source: egress ? localEndpoint : remoteEndpoint,
+      destination: egress ? remoteEndpoint : localEndpoint,
+      Type: 'L3_L4',
+      nodeName: this.#nodeName,
+      isReply: false,
+      trafficDirection: egress ? TRAFFIC_DIRECTION.EGRESS : TRAFFIC_DIRECTION.INGRESS,
+      egressAllowedBy: decision.egressAllowedBy,
+      ingressAllowedBy: decision.ingressAllowedBy,
+      egressDeniedBy: decision.egressDeniedBy,
+      ingressDeniedBy: decision.ingressDeniedBy,
+      interface: local === undefined && event.ifindex === 0 ? undefined : { index: event.ifindex, name: local?.interfaceName ?? '' },
+      Summary: summary,
+      decidedBy: decision.decidedBy,
+    };
+  }
+
+  #local(key: string): LocalSide | undefined {
+    let side = this.#locals.get(key);
+    if (side === undefined) {
+      const info = this.#policy?.endpoint(key);
+      side = info === undefined ? null : { info, endpoint: this.#flowEndpoint(info), interfaceName: info.hostInterface ?? '' };
+      this.#locals.set(key, side);
+    }
+    return side ?? undefined;
+  }
+
+  #flowEndpoint(info: FlowEndpointInfo): FlowEndpoint {
+    let id = this.#ids.get(info.key);
+    if (id === undefined) {
+      id = this.#ids.size + 1;
+      this.#ids.set(info.key, id);
+    }
+    return Object.freeze({ ID: id, identity: info.identity, ...(info.ref.namespace === undefined ? {} : { namespace: info.ref.namespace }), labels: endpointLabels(info), podName: info.ref.name });
+  }
+
+  // An address's side: the endpoint holding it, this node, or a reserved identity (the
+  // kernel's lookup when it made one, else world).
+  #endpointOf(address: string, kernelIdentity: number | undefined): FlowEndpoint {
+    const known = this.#byAddress.get(address);
+    if (known !== undefined) return known;
+    const info = this.#policy?.endpointByAddress(address);
+    if (info !== undefined) {
+      const endpoint = this.#flowEndpoint(info);
+      this.#byAddress.set(address, endpoint);
+      return endpoint;
+    }
+    if (this.#hosts.has(address)) return this.#reservedEndpoint(RESERVED_IDENTITY.HOST);
+    const identity = kernelIdentity !== undefined && reservedIdentityName(kernelIdentity as NumericIdentity) !== undefined ? kernelIdentity : RESERVED_IDENTITY.WORLD;
+    return this.#reservedEndpoint(identity);
+  }
+
+  #reservedEndpoint(identity: number): FlowEndpoint {
+    let endpoint = this.#reserved.get(identity);
+    if (endpoint === undefined) {
+      endpoint = Object.freeze({ ID: 0, identity, labels: Object.freeze([`reserved:${reservedIdentityName(identity as NumericIdentity) ?? 'unknown'}`]) });
+      this.#reserved.set(identity, endpoint);
+    }
+    return endpoint;
+  }
+
+  #decide(event: DataplaneFlowEvent, local: LocalSide | undefined, localIp: string, remoteIp: string): Decision {
+    const who = local?.info.key ?? localIp;
+    if (event.reason === 'no-entry' || event.dropKind === 'no-entry') {
+      let decision = this.#noEntry.get(`${event.direction}\u0000${who}`);
+      if (decision === undefined) {
+        decision = noEntryDecision(event.direction, who, event.rule === undefined ? 'evaluated' : 'kernel', this.#policies);
+        this.#noEntry.set(`${event.direction}\u0000${who}`, decision);
+      }
+      return decision;
+    }
+    const policy = this.#policy;
+    if (policy === undefined) return unattributed(event.verdict, event.dropKind);
+    const rule = event.rule;
+    if (rule !== undefined) {
+      let byEndpoint = this.#kernelDecisions.get(rule.id);
+      if (byEndpoint === undefined) {
+        byEndpoint = new Map();
+        this.#kernelDecisions.set(rule.id, byEndpoint);
+      }
+      const key = `${event.verdict}\u0000${event.direction}\u0000${who}`;
+      let decision = byEndpoint.get(key);
+      if (decision === undefined) {
+        const origin = rule.kind === 'rule' && local !== undefined ? policy.ruleOrigin(local.info.key, rule.direction, rule.policy, rule.ruleIndex) : undefined;
+        const selected = rule.kind === 'default' && local !== undefined ? policy.selected(local.info.key, event.direction) : true;
+        decision = kernelDecision({ rule, direction: event.direction, who, verdict: event.verdict, selected, origin, policies: this.#policies });
+        byEndpoint.set(key, decision);
+      }
+      return decision;
+    }
+    // nftables: the index decides the flow again, for the event's direction only.
+    let verdict: IndexDirectionVerdict | undefined;
+    try {
+      const localPeer = local === undefined ? { ip: localIp } : { endpoint: local.info.ref, ip: localIp };
+      const flow: PolicyFlow = {
+        source: event.direction === 'egress' ? localPeer : { ip: remoteIp },
+        destination: event.direction === 'egress' ? { ip: remoteIp } : localPeer,
+        protocol: event.protocol,
+        ...(event.protocol === ICMP || event.protocol === ICMPV6 ? (event.icmp === undefined ? {} : { icmp: event.icmp }) : { sourcePort: event.sourcePort, destinationPort: event.destinationPort }),
+        direction: event.direction,
+      };
+      const result = policy.evaluate(flow);
+      verdict = event.direction === 'egress' ? result.egress : result.ingress;
+    } catch (error) {
+      this.#onError(error);
+    }
+    if (verdict === undefined) return unattributed(event.verdict, event.dropKind);
+    let decisions = this.#evaluated.get(verdict);
+    if (decisions === undefined) {
+      decisions = [];
+      this.#evaluated.set(verdict, decisions);
+    }
+    // 0: the kernel allowed, 1: it dropped (a deny's drop kind is part of the reason) ...
+    const slot = event.verdict === 'allow' ? 0 : event.dropKind === 'deny' ? 1 : 2;
+    let decision = decisions[slot];
+    if (decision === undefined) {
+      decision = evaluatedDecision({ verdict, who, kernelVerdict: event.verdict, dropKind: event.dropKind, policies: this.#policies });
+      decisions[slot] = decision;
+    }
+    return decision;
+  }
+}
+
+function layer4(event: DataplaneFlowEvent): { readonly l4: Layer4 | undefined; readonly summary: string } {
+  switch (event.protocol) {
+    case TCP: {
+      const flags = event.tcpFlags === undefined ? undefined : TCP_FLAGS[event.tcpFlags & 0xff];
+      return {
+        l4: { TCP: { sourcePort: event.sourcePort, destinationPort: event.destinationPort, ...(flags === undefined ? {} : { flags: flags.flags }) } },
+        summary: flags?.summary ?? 'TCP',
+      };
+    }
+    case UDP:
+      return { l4: { UDP: { sourcePort: event.sourcePort, destinationPort: event.destinationPort } }, summary: 'UDP' };
+    case SCTP:
+      return { l4: { SCTP: { sourcePort: event.sourcePort, destinationPort: event.destinationPort } }, summary: 'SCTP' };
+    case ICMP:
+    case ICMPV6: {
+      const type = event.icmp?.type ?? 0;
+      const code = event.icmp?.code ?? 0;
+      const name = event.protocol === ICMP ? 'ICMPv4' : 'ICMPv6';
+      return { l4: event.protocol === ICMP ? { ICMPv4: { type, code } } : { ICMPv6: { type, code } }, summary: `${name} type ${type} code ${code}` };
+    }
+    default:
+      return { l4: undefined, summary: `IP protocol ${event.protocol}` };
+  }
+}
