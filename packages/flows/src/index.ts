@@ -1,5 +1,28 @@
 /**
- * `@twill/flows`: flow records and the flow API.
+ * `@twill/flows`: flow records with Hubble's field names in protobuf, flow filters, a
+ * bounded ring of recent flows, and a Hubble-style gRPC observer service and client.
  * @packageDocumentation
  */
-export const FLOWS_PACKAGE = '@twill/flows';
+export * from './model.js';
+export {
+  FLOWS_ERROR_CODE,
+  type FlowsErrorCode,
+  FlowsError,
+  FlowCodecError,
+  FlowFilterError,
+  FlowsArgumentError,
+  ObserverCallError,
+  ObserverServeError,
+} from './errors.js';
+export {
+  encodeFlow,
+  decodeFlow,
+  encodeGetFlowsRequest,
+  decodeGetFlowsRequest,
+  encodeGetFlowsResponse,
+  decodeGetFlowsResponse,
+  encodeServerStatus,
+  decodeServerStatus,
+  encodeServerStatusRequest,
+  decodeServerStatusRequest,
+} from './codec/observer.js';

@@ -1,0 +1,357 @@
+// Flow <-> flow.Flow message. Enums travel as numbers and read back as the model's
+// strings; `l4` is the oneof `protocol`; `isReply` is Hubble's BoolValue `is_reply`;
+// fields the model marks optional keep their presence (proto3 `optional`), so an empty
+// namespace and no namespace read back differently. Repeated fields cannot tell empty
+// from absent: `decidedBy.isolatedBy` reads back absent when it was empty.
+import type protobuf from 'protobufjs';
+
+import { FlowCodecError } from '../errors.js';
+import type {
+  DecidingRule,
+  Flow,
+  FlowEndpoint,
+  FlowIp,
+  FlowPolicy,
+  Layer4,
+  PortPair,
+  TcpFlags,
+} from '../model.js';
+import { flowsSchema } from './schema.js';
+import {
+  checkBoolean,
+  checkString,
+  checkStrings,
+  checkUnsigned,
+  describe,
+  enumName,
+  enumNumber,
+  has,
+  longToNumber,
+  type Message,
+  omitDefaults,
+  timeFromMessage,
+  timeToMessage,
+  U32_MAX,
+} from './values.js';
+
+interface Enums {
+  readonly verdict: protobuf.Enum;
+  readonly dropReason: protobuf.Enum;
+  readonly direction: protobuf.Enum;
+  readonly ipVersion: protobuf.Enum;
+  readonly flowType: protobuf.Enum;
+}
+
+let enums: Enums | undefined;
+function flowEnums(): Enums {
+  if (enums !== undefined) return enums;
+  const { root } = flowsSchema();
+  enums = {
+    verdict: root.lookupEnum('flow.Verdict'),
+    dropReason: root.lookupEnum('flow.DropReason'),
+    direction: root.lookupEnum('flow.TrafficDirection'),
+    ipVersion: root.lookupEnum('flow.IPVersion'),
+    flowType: root.lookupEnum('flow.FlowType'),
+  };
+  return enums;
+}
+
+const TCP_FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'] as const;
+const PORT_MAX = 65_535;
+const ICMP_MAX = 255;
+
+const DECIDING_REASONS: ReadonlySet<string> = new Set(['rule', 'isolated', 'not-selected', 'passed', 'no-entry']);
+const DIRECTIONS: ReadonlySet<string> = new Set(['ingress', 'egress']);
+const ACTIONS: ReadonlySet<string> = new Set(['allow', 'deny']);
+const ATTRIBUTIONS: ReadonlySet<string> = new Set(['kernel', 'evaluated']);
+
+function object(value: unknown, path: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new FlowCodecError(path, `${describe(value)} is not an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function oneOf(set: ReadonlySet<string>, value: unknown, path: string): string {
+  if (typeof value !== 'string' || !set.has(value)) {
+    throw new FlowCodecError(path, `${describe(value)} is not one of ${[...set].join(', ')}`);
+  }
+  return value;
+}
+
+// ---- model -> message ----------------------------------------------------------------
+
+/** A Flow as a plain object protobufjs encodes as `flow.Flow`; throws FlowCodecError naming a bad field. */
+export function flowToMessage(flow: Flow, path = 'flow'): Message {
+  const e = flowEnums();
+  const f = object(flow, path);
+  const m: Message = {
+    time: timeToMessage(f.time as Flow['time'], `${path}.time`),
+    uuid: checkString(f.uuid, `${path}.uuid`),
+    verdict: enumNumber(e.verdict, f.verdict, `${path}.verdict`),
+    IP: ipToMessage(f.IP, `${path}.IP`),
+    source: endpointToMessage(f.source, `${path}.source`),
+    destination: endpointToMessage(f.destination, `${path}.destination`),
+    Type: enumNumber(e.flowType, f.Type, `${path}.Type`),
+    nodeName: checkString(f.nodeName, `${path}.nodeName`),
+    trafficDirection: enumNumber(e.direction, f.trafficDirection, `${path}.trafficDirection`),
+    isReply: omitDefaults({ value: checkBoolean(f.isReply, `${path}.isReply`) }),
+    Summary: checkString(f.Summary, `${path}.Summary`),
+    egressAllowedBy: policiesToMessage(f.egressAllowedBy, `${path}.egressAllowedBy`),
+    ingressAllowedBy: policiesToMessage(f.ingressAllowedBy, `${path}.ingressAllowedBy`),
+    egressDeniedBy: policiesToMessage(f.egressDeniedBy, `${path}.egressDeniedBy`),
+    ingressDeniedBy: policiesToMessage(f.ingressDeniedBy, `${path}.ingressDeniedBy`),
+  };
+  if (f.dropReasonDesc !== undefined) m.dropReasonDesc = enumNumber(e.dropReason, f.dropReasonDesc, `${path}.dropReasonDesc`);
+  if (f.l4 !== undefined) m.l4 = layer4ToMessage(f.l4, `${path}.l4`);
+  if (f.interface !== undefined) {
+    const i = object(f.interface, `${path}.interface`);
+    m.interface = omitDefaults({
+      index: checkUnsigned(i.index, `${path}.interface.index`, U32_MAX),
+      name: checkString(i.name, `${path}.interface.name`),
+    });
+  }
+  if (f.decidedBy !== undefined) m.decidedBy = decidingRuleToMessage(f.decidedBy, `${path}.decidedBy`);
+  return omitDefaults(m, ['dropReasonDesc']);
+}
+
+function ipToMessage(value: unknown, path: string): Message {
+  const ip = object(value, path);
+  return omitDefaults({
+    source: checkString(ip.source, `${path}.source`),
+    destination: checkString(ip.destination, `${path}.destination`),
+    ipVersion: ip.ipVersion === 'IPv4' || ip.ipVersion === 'IPv6'
+      ? enumNumber(flowEnums().ipVersion, ip.ipVersion, `${path}.ipVersion`)
+      : failWith(`${path}.ipVersion`, `${describe(ip.ipVersion)} is not IPv4 or IPv6`),
+  });
+}
+
+function failWith(path: string, reason: string): never {
+  throw new FlowCodecError(path, reason);
+}
+
+function portsToMessage(value: Record<string, unknown>, path: string): Message {
+  return omitDefaults({
+    sourcePort: checkUnsigned(value.sourcePort, `${path}.sourcePort`, PORT_MAX, 'a port'),
+    destinationPort: checkUnsigned(value.destinationPort, `${path}.destinationPort`, PORT_MAX, 'a port'),
+  });
+}
+
+function icmpToMessage(value: Record<string, unknown>, path: string): Message {
+  return omitDefaults({
+    type: checkUnsigned(value.type, `${path}.type`, ICMP_MAX),
+    code: checkUnsigned(value.code, `${path}.code`, ICMP_MAX),
+  });
+}
+
+function layer4ToMessage(value: unknown, path: string): Message {
+  const l4 = object(value, path);
+  const keys = Object.keys(l4).filter((k) => l4[k] !== undefined);
+  if (keys.length !== 1) throw new FlowCodecError(path, `must hold exactly one of TCP, UDP, SCTP, ICMPv4, ICMPv6 (has ${keys.length})`);
+  const key = keys[0] as string;
+  const inner = object(l4[key], `${path}.${key}`);
+  switch (key) {
+    case 'TCP': {
+      const tcp = portsToMessage(inner, `${path}.TCP`);
+      if (inner.flags !== undefined) {
+        const flags = object(inner.flags, `${path}.TCP.flags`);
+        const out: Message = {};
+        for (const [name, set] of Object.entries(flags)) {
+          if (set === undefined) continue;
+          if (!(TCP_FLAGS as readonly string[]).includes(name)) throw new FlowCodecError(`${path}.TCP.flags.${name}`, 'is not a TCP flag');
+          if (checkBoolean(set, `${path}.TCP.flags.${name}`)) out[name] = true;
+        }
+        tcp.flags = out;
+      }
+      return { TCP: tcp };
+    }
+    case 'UDP':
+    case 'SCTP':
+      return { [key]: portsToMessage(inner, `${path}.${key}`) };
+    case 'ICMPv4':
+    case 'ICMPv6':
+      return { [key]: icmpToMessage(inner, `${path}.${key}`) };
+    default:
+      throw new FlowCodecError(`${path}.${key}`, 'is not one of TCP, UDP, SCTP, ICMPv4, ICMPv6');
+  }
+}
+
+function endpointToMessage(value: unknown, path: string): Message {
+  const ep = object(value, path);
+  const m: Message = {
+    ID: checkUnsigned(ep.ID, `${path}.ID`, U32_MAX),
+    identity: checkUnsigned(ep.identity, `${path}.identity`, U32_MAX),
+    labels: checkStrings(ep.labels, `${path}.labels`),
+  };
+  if (ep.namespace !== undefined) m.namespace = checkString(ep.namespace, `${path}.namespace`);
+  if (ep.podName !== undefined) m.podName = checkString(ep.podName, `${path}.podName`);
+  return omitDefaults(m, ['namespace', 'podName']);
+}
+
+function policyToMessage(value: unknown, path: string): Message {
+  const p = object(value, path);
+  const m: Message = {
+    name: checkString(p.name, `${path}.name`),
+    labels: checkStrings(p.labels, `${path}.labels`),
+    revision: checkUnsigned(p.revision, `${path}.revision`, Number.MAX_SAFE_INTEGER),
+    kind: checkString(p.kind, `${path}.kind`),
+  };
+  if (p.namespace !== undefined) m.namespace = checkString(p.namespace, `${path}.namespace`);
+  return omitDefaults(m, ['namespace']);
+}
+
+function policiesToMessage(value: unknown, path: string): Message[] {
+  if (!Array.isArray(value)) throw new FlowCodecError(path, `${describe(value)} is not an array`);
+  return value.map((p, i) => policyToMessage(p, `${path}[${i}]`));
+}
+
+function decidingRuleToMessage(value: unknown, path: string): Message {
+  const d = object(value, path);
+  const m: Message = {
+    reason: oneOf(DECIDING_REASONS, d.reason, `${path}.reason`),
+    direction: oneOf(DIRECTIONS, d.direction, `${path}.direction`),
+    attribution: oneOf(ATTRIBUTIONS, d.attribution, `${path}.attribution`),
+    message: checkString(d.message, `${path}.message`),
+  };
+  if (d.policy !== undefined) m.policy = policyToMessage(d.policy, `${path}.policy`);
+  if (d.tier !== undefined) m.tier = checkString(d.tier, `${path}.tier`);
+  if (d.ruleIndex !== undefined) m.ruleIndex = checkUnsigned(d.ruleIndex, `${path}.ruleIndex`, U32_MAX);
+  if (d.rulePath !== undefined) m.rulePath = checkString(d.rulePath, `${path}.rulePath`);
+  if (d.action !== undefined) m.action = oneOf(ACTIONS, d.action, `${path}.action`);
+  if (d.isolatedBy !== undefined) m.isolatedBy = policiesToMessage(d.isolatedBy, `${path}.isolatedBy`);
+  return omitDefaults(m, ['tier', 'ruleIndex', 'rulePath', 'action']);
+}
+
+// ---- message -> model ----------------------------------------------------------------
+
+function sub(m: Message, key: string): Message | undefined {
+  return has(m, key) ? (m[key] as Message) : undefined;
+}
+
+function str(m: Message, key: string): string {
+  return has(m, key) ? (m[key] as string) : '';
+}
+
+function u32(m: Message, key: string): number {
+  return has(m, key) ? (m[key] as number) : 0;
+}
+
+/** A decoded flow.Flow message as a Flow; throws FlowCodecError for values the model cannot hold. */
+export function flowFromMessage(m: Message, path = 'flow'): Flow {
+  const e = flowEnums();
+  const ipMessage = sub(m, 'IP');
+  if (ipMessage === undefined) throw new FlowCodecError(`${path}.IP`, 'is missing');
+  const ipVersion = has(ipMessage, 'ipVersion') ? enumName(e.ipVersion, ipMessage.ipVersion, `${path}.IP.ipVersion`) : 'IP_NOT_USED';
+  if (ipVersion !== 'IPv4' && ipVersion !== 'IPv6') throw new FlowCodecError(`${path}.IP.ipVersion`, `${ipVersion} is not IPv4 or IPv6`);
+  const IP: FlowIp = { source: str(ipMessage, 'source'), destination: str(ipMessage, 'destination'), ipVersion };
+  const type = enumName(e.flowType, has(m, 'Type') ? m.Type : 0, `${path}.Type`);
+  if (type !== 'L3_L4' && type !== 'L7') throw new FlowCodecError(`${path}.Type`, `${type} is not L3_L4 or L7`);
+  const time = sub(m, 'time');
+  const isReply = sub(m, 'isReply');
+  const flow: {
+    -readonly [K in keyof Flow]: Flow[K];
+  } = {
+    time: time === undefined ? { seconds: 0, nanos: 0 } : timeFromMessage(time, `${path}.time`),
+    uuid: str(m, 'uuid'),
+    verdict: enumName(e.verdict, has(m, 'verdict') ? m.verdict : 0, `${path}.verdict`) as Flow['verdict'],
+    IP,
+    source: endpointFromMessage(sub(m, 'source'), `${path}.source`),
+    destination: endpointFromMessage(sub(m, 'destination'), `${path}.destination`),
+    Type: type,
+    nodeName: str(m, 'nodeName'),
+    isReply: isReply !== undefined && isReply.value === true,
+    trafficDirection: enumName(e.direction, has(m, 'trafficDirection') ? m.trafficDirection : 0, `${path}.trafficDirection`) as Flow['trafficDirection'],
+    egressAllowedBy: policiesFromMessage(m.egressAllowedBy, `${path}.egressAllowedBy`),
+    ingressAllowedBy: policiesFromMessage(m.ingressAllowedBy, `${path}.ingressAllowedBy`),
+    egressDeniedBy: policiesFromMessage(m.egressDeniedBy, `${path}.egressDeniedBy`),
+    ingressDeniedBy: policiesFromMessage(m.ingressDeniedBy, `${path}.ingressDeniedBy`),
+    Summary: str(m, 'Summary'),
+  };
+  if (has(m, 'dropReasonDesc')) {
+    flow.dropReasonDesc = enumName(e.dropReason, m.dropReasonDesc, `${path}.dropReasonDesc`) as Flow['dropReasonDesc'];
+  }
+  const l4 = sub(m, 'l4');
+  if (l4 !== undefined) flow.l4 = layer4FromMessage(l4, `${path}.l4`);
+  const iface = sub(m, 'interface');
+  if (iface !== undefined) flow.interface = { index: u32(iface, 'index'), name: str(iface, 'name') };
+  const decided = sub(m, 'decidedBy');
+  if (decided !== undefined) flow.decidedBy = decidingRuleFromMessage(decided, `${path}.decidedBy`);
+  return flow;
+}
+
+function portsFromMessage(m: Message, path: string): PortPair {
+  const sourcePort = u32(m, 'sourcePort');
+  const destinationPort = u32(m, 'destinationPort');
+  if (sourcePort > PORT_MAX) throw new FlowCodecError(`${path}.sourcePort`, `${sourcePort} is not a port`);
+  if (destinationPort > PORT_MAX) throw new FlowCodecError(`${path}.destinationPort`, `${destinationPort} is not a port`);
+  return { sourcePort, destinationPort };
+}
+
+function icmpFromMessage(m: Message): { type: number; code: number } {
+  return { type: u32(m, 'type'), code: u32(m, 'code') };
+}
+
+function layer4FromMessage(m: Message, path: string): Layer4 {
+  const tcp = sub(m, 'TCP');
+  if (tcp !== undefined) {
+    const flagsMessage = sub(tcp, 'flags');
+    if (flagsMessage === undefined) return { TCP: portsFromMessage(tcp, `${path}.TCP`) };
+    const flags: { -readonly [K in keyof TcpFlags]: TcpFlags[K] } = {};
+    for (const name of TCP_FLAGS) if (flagsMessage[name] === true) flags[name] = true;
+    return { TCP: { ...portsFromMessage(tcp, `${path}.TCP`), flags } };
+  }
+  const udp = sub(m, 'UDP');
+  if (udp !== undefined) return { UDP: portsFromMessage(udp, `${path}.UDP`) };
+  const sctp = sub(m, 'SCTP');
+  if (sctp !== undefined) return { SCTP: portsFromMessage(sctp, `${path}.SCTP`) };
+  const icmp4 = sub(m, 'ICMPv4');
+  if (icmp4 !== undefined) return { ICMPv4: icmpFromMessage(icmp4) };
+  const icmp6 = sub(m, 'ICMPv6');
+  if (icmp6 !== undefined) return { ICMPv6: icmpFromMessage(icmp6) };
+  throw new FlowCodecError(path, 'holds none of TCP, UDP, SCTP, ICMPv4, ICMPv6');
+}
+
+function endpointFromMessage(m: Message | undefined, _path: string): FlowEndpoint {
+  if (m === undefined) return { ID: 0, identity: 0, labels: [] };
+  const ep: { -readonly [K in keyof FlowEndpoint]: FlowEndpoint[K] } = {
+    ID: u32(m, 'ID'),
+    identity: u32(m, 'identity'),
+    labels: (m.labels as string[] | undefined) ?? [],
+  };
+  if (has(m, 'namespace')) ep.namespace = m.namespace as string;
+  if (has(m, 'podName')) ep.podName = m.podName as string;
+  return ep;
+}
+
+function policyFromMessage(m: Message, path: string): FlowPolicy {
+  const p: { -readonly [K in keyof FlowPolicy]: FlowPolicy[K] } = {
+    name: str(m, 'name'),
+    labels: (m.labels as string[] | undefined) ?? [],
+    revision: has(m, 'revision') ? longToNumber(m.revision, `${path}.revision`) : 0,
+    kind: str(m, 'kind'),
+  };
+  if (has(m, 'namespace')) p.namespace = m.namespace as string;
+  return p;
+}
+
+function policiesFromMessage(value: unknown, path: string): FlowPolicy[] {
+  return ((value as Message[] | undefined) ?? []).map((p, i) => policyFromMessage(p, `${path}[${i}]`));
+}
+
+function decidingRuleFromMessage(m: Message, path: string): DecidingRule {
+  const d: { -readonly [K in keyof DecidingRule]: DecidingRule[K] } = {
+    reason: oneOf(DECIDING_REASONS, str(m, 'reason'), `${path}.reason`) as DecidingRule['reason'],
+    direction: oneOf(DIRECTIONS, str(m, 'direction'), `${path}.direction`) as DecidingRule['direction'],
+    attribution: oneOf(ATTRIBUTIONS, str(m, 'attribution'), `${path}.attribution`) as DecidingRule['attribution'],
+    message: str(m, 'message'),
+  };
+  const policy = sub(m, 'policy');
+  if (policy !== undefined) d.policy = policyFromMessage(policy, `${path}.policy`);
+  if (has(m, 'tier')) d.tier = m.tier as string;
+  if (has(m, 'ruleIndex')) d.ruleIndex = m.ruleIndex as number;
+  if (has(m, 'rulePath')) d.rulePath = m.rulePath as string;
+  if (has(m, 'action')) d.action = oneOf(ACTIONS, m.action, `${path}.action`) as DecidingRule['action'];
+  const isolatedBy = policiesFromMessage(m.isolatedBy, `${path}.isolatedBy`);
+  if (isolatedBy.length > 0) d.isolatedBy = isolatedBy;
+  return d;
+}

@@ -1,0 +1,218 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+import {
+  decodeFlow,
+  decodeGetFlowsRequest,
+  decodeGetFlowsResponse,
+  decodeServerStatus,
+  decodeServerStatusRequest,
+  encodeFlow,
+  encodeGetFlowsRequest,
+  encodeGetFlowsResponse,
+  encodeServerStatus,
+  type Flow,
+  FlowCodecError,
+  FlowsError,
+} from '../../src/index.js';
+import { flow, getFlowsRequest, getFlowsResponse, serverStatus } from '../arbitraries.js';
+
+const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+const golden: Flow = {
+  time: { seconds: 1_700_000_000, nanos: 5 },
+  uuid: 'u1',
+  verdict: 'DROPPED',
+  dropReasonDesc: 'POLICY_DENY',
+  IP: { source: '10.0.0.1', destination: '10.0.0.2', ipVersion: 'IPv4' },
+  l4: { UDP: { sourcePort: 53, destinationPort: 1000 } },
+  source: { ID: 1, identity: 2, namespace: 'a', labels: ['k8s:app=x'], podName: 'p' },
+  destination: { ID: 0, identity: 2, labels: [] },
+  Type: 'L3_L4',
+  nodeName: 'n1',
+  isReply: false,
+  trafficDirection: 'EGRESS',
+  egressAllowedBy: [],
+  ingressAllowedBy: [],
+  egressDeniedBy: [],
+  ingressDeniedBy: [],
+  Summary: '',
+};
+
+// The golden flow, field by field in field-number order (a protobuf tag is
+// field_number << 3 | wire_type; wire type 0 varint, 2 length-delimited).
+const GOLDEN = hex(`
+  0a 08                     -- 1 time (Timestamp), 8 bytes:
+    08 80 e2 cf aa 06       --   seconds 1700000000: 7-bit groups 0x00 0x62 0x4f 0x2a 0x06, low first, high bit = more
+    10 05                   --   nanos 5
+  10 02                     -- 2 verdict DROPPED (2)
+  2a 16                     -- 5 IP, 22 bytes:
+    0a 08 31302e302e302e31  --   source "10.0.0.1"
+    12 08 31302e302e302e32  --   destination "10.0.0.2"
+    18 01                   --   ipVersion IPv4 (1)
+  32 07 12 05 08 35 10 e8 07 -- 6 l4: oneof UDP (field 2) {source_port 53, destination_port 1000 = e8 07}
+  42 15                     -- 8 source, 21 bytes:
+    08 01 10 02             --   ID 1, identity 2
+    1a 01 61                --   namespace "a"
+    22 09 6b38733a6170703d78 --  labels "k8s:app=x"
+    2a 01 70                --   pod_name "p"
+  4a 02 10 02               -- 9 destination: identity 2 (ID 0 and no labels are not written)
+  50 01                     -- 10 Type L3_L4 (1)
+  5a 02 6e31                -- 11 node_name "n1"
+  b0 01 02                  -- 22 traffic_direction EGRESS: tag 22<<3 = 176 = b0 01
+  c8 01 b5 01               -- 25 drop_reason_desc POLICY_DENY (181 = b5 01): tag 200 = c8 01
+  d2 01 00                  -- 26 is_reply: an empty BoolValue (false), present
+  92 02 02 7531             -- 34 uuid "u1": tag 34<<3|2 = 274 = 92 02
+`.replace(/--.*$/gm, ''));
+
+describe('flow codec', () => {
+  it('encodes the golden flow to the bytes worked out by hand', () => {
+    expect(toHex(encodeFlow(golden))).toBe(toHex(GOLDEN));
+  });
+
+  it('decodes the golden bytes to the golden flow', () => {
+    expect(decodeFlow(GOLDEN)).toStrictEqual(golden);
+  });
+
+  it('keeps an empty namespace apart from no namespace', () => {
+    const empty = decodeFlow(encodeFlow({ ...golden, source: { ...golden.source, namespace: '' } }));
+    expect(empty.source.namespace).toBe('');
+    const absent = decodeFlow(encodeFlow({ ...golden, destination: { ID: 0, identity: 2, labels: [] } }));
+    expect('namespace' in absent.destination).toBe(false);
+  });
+
+  it('round-trips any flow', () => {
+    fc.assert(fc.property(flow, (f) => {
+      expect(decodeFlow(encodeFlow(f))).toStrictEqual(structuredClone(f));
+    }), { numRuns: 300 });
+  });
+
+  it('reads a flow without time, endpoints or reply as zero, no labels, not a reply', () => {
+    // Only IP {ipVersion IPv6} and Type L7: 2a 02 18 02 50 02.
+    const f = decodeFlow(hex('2a021802 5002'));
+    expect(f).toMatchObject({
+      time: { seconds: 0, nanos: 0 },
+      verdict: 'VERDICT_UNKNOWN',
+      source: { ID: 0, identity: 0, labels: [] },
+      isReply: false,
+      Type: 'L7',
+      IP: { source: '', destination: '', ipVersion: 'IPv6' },
+    });
+  });
+
+  it.each([
+    ['no IP layer', '5001', 'flow.IP: is missing'],
+    ['IP_NOT_USED', '2a00 5001', 'flow.IP.ipVersion: IP_NOT_USED is not IPv4 or IPv6'],
+    ['a verdict Twill does not know (6, TRACED)', '1006 2a021801 5001', 'flow.verdict: 6 is not a Verdict value Twill knows'],
+    ['UNKNOWN_TYPE', '2a021801', 'flow.Type: UNKNOWN_TYPE is not L3_L4 or L7'],
+    ['a UDP port above 65535', '2a021801 5001 3206 1204 08808004', 'flow.l4.UDP.sourcePort: 65536 is not a port'],
+    ['a truncated string (length 8, 2 bytes)', '0a083031', 'flow: malformed Flow: index out of range'],
+    ['a deciding rule with an unknown reason', '2a021801 5001 c23e03 0a0178', 'flow.decidedBy.reason: "x" is not one of'],
+  ])('refuses %s', (_what, bytes, message) => {
+    expect(() => decodeFlow(hex(bytes))).toThrow(FlowCodecError);
+    expect(() => decodeFlow(hex(bytes))).toThrow(message);
+  });
+
+  it.each([
+    ['a port above 65535', { ...golden, l4: { TCP: { sourcePort: 70_000, destinationPort: 1 } } }, 'flow.l4.TCP.sourcePort: 70000 is not a port (0 to 65535)'],
+    ['a verdict that is not one', { ...golden, verdict: 'DENIED' }, 'flow.verdict: "DENIED" is not one of VERDICT_UNKNOWN'],
+    ['two transports at once', { ...golden, l4: { UDP: { sourcePort: 1, destinationPort: 2 }, SCTP: { sourcePort: 1, destinationPort: 2 } } }, 'flow.l4: must hold exactly one'],
+    ['a negative identity', { ...golden, source: { ...golden.source, identity: -1 } }, 'flow.source.identity: -1 is not an unsigned integer'],
+    ['nanos out of range', { ...golden, time: { seconds: 1, nanos: 1e9 } }, 'flow.time.nanos: 1000000000 is not a count of nanoseconds'],
+    ['an unknown TCP flag', { ...golden, l4: { TCP: { sourcePort: 1, destinationPort: 2, flags: { NS: true } } } }, 'flow.l4.TCP.flags.NS: is not a TCP flag'],
+  ])('refuses to encode %s', (_what, bad, message) => {
+    expect(() => encodeFlow(bad as Flow)).toThrow(FlowCodecError);
+    expect(() => encodeFlow(bad as Flow)).toThrow(message);
+  });
+});
+
+describe('observer messages', () => {
+  it('round-trips any GetFlowsRequest', () => {
+    fc.assert(fc.property(getFlowsRequest, (r) => {
+      expect(decodeGetFlowsRequest(encodeGetFlowsRequest(r))).toStrictEqual(structuredClone(r));
+    }), { numRuns: 200 });
+  });
+
+  it('round-trips any GetFlowsResponse', () => {
+    fc.assert(fc.property(getFlowsResponse, (r) => {
+      expect(decodeGetFlowsResponse(encodeGetFlowsResponse(r))).toStrictEqual(structuredClone(r));
+    }), { numRuns: 200 });
+  });
+
+  it('round-trips any ServerStatus', () => {
+    fc.assert(fc.property(serverStatus, (s) => {
+      expect(decodeServerStatus(encodeServerStatus(s))).toStrictEqual(structuredClone(s));
+    }));
+  });
+
+  it("writes GetFlowsRequest with Hubble's field numbers", () => {
+    // number 1 (varint 5), follow 3 (1), whitelist 6 {verdict 5: DROPPED}, since 7 {seconds 1}.
+    const bytes = encodeGetFlowsRequest({ number: 5, follow: true, whitelist: [{ verdict: ['DROPPED'] }], since: { seconds: 1, nanos: 0 } });
+    expect(toHex(bytes)).toBe('0805' + '1801' + '3203' + '2a0102' + '3a020801');
+  });
+
+  it('keeps number 0 apart from no number', () => {
+    expect(decodeGetFlowsRequest(encodeGetFlowsRequest({ number: 0 }))).toStrictEqual({ number: 0 });
+    expect(decodeGetFlowsRequest(encodeGetFlowsRequest({}))).toStrictEqual({});
+  });
+
+  it("maps lost-event sources to Hubble's and keeps Twill's name", () => {
+    const bytes = encodeGetFlowsResponse({ lostEvents: { source: 'ebpf-ringbuf', numEventsLost: 3 }, nodeName: '', time: { seconds: 0, nanos: 0 } });
+    // 3 lost_events {1 source PERF_EVENT_RING_BUFFER (1), 2 num_events_lost 3, 1000 source_name}; 1001 time (empty).
+    expect(toHex(bytes)).toBe('1a13' + '0801' + '1003' + 'c23e0c' + Buffer.from('ebpf-ringbuf').toString('hex') + 'ca3e00');
+    // A Hubble server's lost event (no source_name) reads with Twill's name for its source.
+    expect(decodeGetFlowsResponse(hex('1a04 0802 1007'))).toStrictEqual({
+      lostEvents: { source: 'observer', numEventsLost: 7 },
+      nodeName: '',
+      time: { seconds: 0, nanos: 0 },
+    });
+  });
+
+  it('refuses a response with neither a flow nor lost events', () => {
+    expect(() => decodeGetFlowsResponse(hex('c23e026e31'))).toThrow('response: holds neither flow nor lostEvents');
+    expect(() => encodeGetFlowsResponse({ nodeName: 'n', time: { seconds: 0, nanos: 0 } } as never)).toThrow(FlowCodecError);
+  });
+
+  it('refuses a filter field that does not exist and a verdict that is not one', () => {
+    expect(() => encodeGetFlowsRequest({ whitelist: [{ sourcePods: ['a/'] } as never] })).toThrow('whitelist[0].sourcePods: is not a flow filter field');
+    expect(() => encodeGetFlowsRequest({ blacklist: [{}, { verdict: ['NOPE' as never] }] })).toThrow('blacklist[1].verdict[0]: "NOPE" is not one of');
+  });
+
+  it('decodes the empty ServerStatusRequest and skips unknown fields', () => {
+    expect(decodeServerStatusRequest(new Uint8Array(0))).toStrictEqual({});
+    expect(decodeServerStatusRequest(hex('0801'))).toStrictEqual({});
+  });
+});
+
+describe('decoding random bytes', () => {
+  const decoders = [decodeFlow, decodeGetFlowsRequest, decodeGetFlowsResponse, decodeServerStatus, decodeServerStatusRequest];
+  it('throws nothing but FlowsError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.constantFrom(...decoders), (bytes, decode) => {
+        try {
+          decode(bytes);
+        } catch (e) {
+          if (!(e instanceof FlowsError)) throw new Error(`${decode.name} threw ${String(e)}`);
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('throws nothing but FlowsError for mutated valid flows', () => {
+    fc.assert(
+      fc.property(flow, fc.nat(), fc.integer({ min: 0, max: 255 }), (f, at, value) => {
+        const bytes = encodeFlow(f);
+        const bad = Uint8Array.from(bytes);
+        bad[at % bad.length] = value;
+        try {
+          decodeFlow(bad.subarray(0, bad.length - (at % 3)));
+        } catch (e) {
+          if (!(e instanceof FlowsError)) throw new Error(`decodeFlow threw ${String(e)}`);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
