@@ -115,7 +115,7 @@ describe.skipIf(reason)(`eBPF dataplane across an agent restart as root${reason 
       // cleanup() from yet another instance removes programs, links and pins.
       const before = pinnedIds(pinRoot);
       expect(before.linkPins).toEqual(lab.pods.flatMap((p) => [`egress/${p.hostInterface}`, `ingress/${p.hostInterface}`]).sort());
-      expect(before.maps).toHaveLength(5);
+      expect(before.maps).toHaveLength(6); // tw_ipcache, tw_policy, tw_ct, tw_config, tw_events, tw_lost
       const dataplane = await createEbpfDataplane({ netns: lab.node, pinRoot });
       await dataplane.cleanup();
       expect(bpffs.leftovers()).toEqual([]);
