@@ -3,6 +3,7 @@
 // `sys/node-io.ts` is the real implementation.
 
 import { type ConfigDirectory, type PluginExec, type ResultCache } from '@twill/cni-core';
+import { type ObserverClient } from '@twill/flows';
 
 import { type AgentTransport } from './client/transport.js';
 
@@ -51,4 +52,13 @@ export interface CliIo {
   readonly cni: CniPorts;
   /** A transport to the agent whose API listens on the Unix socket `socketPath`. */
   agentTransport(socketPath: string): AgentTransport;
+  /** A client of the flow observer at `target` (`unix:///run/twill/observer.sock`, `unix:/path`, `host:port`). */
+  observerClient(target: string): ObserverClient;
+  /** The wall clock, in milliseconds since the epoch (`--since 5m`). */
+  now(): number;
+  /**
+   * Calls `handler` on Ctrl-C (SIGINT) until the returned function is called; meanwhile
+   * Ctrl-C does not end the process (`observe --follow` ends its stream and exits 0).
+   */
+  onInterrupt(handler: () => void): () => void;
 }

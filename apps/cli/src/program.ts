@@ -11,12 +11,13 @@ import { CliError, EXIT, UsageError } from './errors.js';
 import { type CliIo } from './io.js';
 import { registerIpamCommands } from './ipam/commands.js';
 import { registerLabCommands } from './lab/commands.js';
+import { registerObserveCommands } from './observe/commands.js';
 import { styleFor } from './output.js';
 import { registerPolicyCommands } from './policy/commands.js';
 import { registerResourceCommands } from './resources/commands.js';
 
 /** The command groups, in the order `twill --help` lists them (`completion` comes last). */
-const COMMAND_GROUPS: readonly RegisterCommands[] = [registerResourceCommands, registerPolicyCommands, registerIpamCommands, registerBgpCommands, registerCniCommands, registerLabCommands];
+const COMMAND_GROUPS: readonly RegisterCommands[] = [registerResourceCommands, registerPolicyCommands, registerObserveCommands, registerIpamCommands, registerBgpCommands, registerCniCommands, registerLabCommands];
 
 /** The long flag of an option's flags text (`-o, --output <format>` → `--output`). */
 function longFlag(flags: string): string {
@@ -59,7 +60,7 @@ export function buildProgram(io: CliIo, state: RunState = { exitCode: 0 }): Comm
   const style = styleFor(io);
   const kit: CommandKit = { io, state, context: (command) => ({ io, style, command: pathOf(command) }) };
   const program = new Command('twill')
-    .description('twill, the command line for Twill: the agent\'s status and resources, IPAM, BGP, policy explain, simulate and lint, a CNI tool, the lab, shell completion.')
+    .description('twill, the command line for Twill: the agent\'s status and resources, IPAM, BGP, policy explain, simulate and lint, the flows it saw, a CNI tool, the lab, shell completion.')
     .usage('<command> [options]')
     .option('--debug', 'on an error, print its stack and causes too')
     .allowExcessArguments(true)
@@ -84,6 +85,7 @@ export function buildProgram(io: CliIo, state: RunState = { exitCode: 0 }): Comm
     'sudo twill status',
     'sudo twill apply -f policies/',
     'sudo twill policy explain --from default/web --to production/api-server --port 8080',
+    'sudo twill observe -f --verdict DROPPED',
     'twill policy simulate --cluster cluster.yaml --policies policies/ --matrix',
     'sudo twill lab up',
     'source <(twill completion bash)',

@@ -75,6 +75,8 @@ export async function startTestAgent(options: TestAgentOptions = {}): Promise<Te
     routing: 'none',
     nodeAddresses: { ipv4: '192.0.2.10/24' },
     http: { listen: '127.0.0.1:0' },
+    // Its own flow observer socket: the default (/run/twill/observer.sock) is one per machine.
+    flows: { socket: join(dir, 'observer.sock') },
     logLevel: 'warn',
     ...options.config,
   };

@@ -26,6 +26,12 @@ export interface TwillOptions {
   readonly stdin?: string;
   /** The agent transport to use instead of the real one (HTTP on the named Unix socket). */
   readonly agentTransport?: CliIo['agentTransport'];
+  /** The wall clock's reading, in milliseconds since the epoch (the real clock when absent). */
+  readonly now?: number;
+  /** Ctrl-C: aborting it is the user pressing Ctrl-C (the command must have asked to hear it). */
+  readonly interrupt?: AbortSignal;
+  /** Called with everything written to stdout so far, after each write (to wait for a followed flow). */
+  readonly onStdout?: (stdout: string) => void;
 }
 
 /** Runs `twill ARGS...` in-process. */
@@ -41,7 +47,13 @@ export async function twill(args: readonly string[], options: TwillOptions = {})
   let stderr = '';
   const real = nodeIo();
   const io: CliIo = {
-    stdout: { write: (text) => void (stdout += text), isTTY: options.tty === true },
+    stdout: {
+      write: (text) => {
+        stdout += text;
+        options.onStdout?.(stdout);
+      },
+      isTTY: options.tty === true,
+    },
     stderr: { write: (text) => void (stderr += text), isTTY: options.tty === true },
     stdin: { readText: async () => options.stdin ?? '' },
     env: options.env ?? {},
@@ -60,6 +72,14 @@ export async function twill(args: readonly string[], options: TwillOptions = {})
     },
     cni: options.cni ?? real.cni,
     agentTransport: options.agentTransport ?? real.agentTransport,
+    observerClient: real.observerClient,
+    now: () => options.now ?? Date.now(),
+    onInterrupt(handler) {
+      const signal = options.interrupt;
+      if (signal === undefined) return () => undefined;
+      signal.addEventListener('abort', handler);
+      return () => signal.removeEventListener('abort', handler);
+    },
   };
   const code = await runTwill(args, io);
   return { code, stdout, stderr };

@@ -21,8 +21,8 @@ const KINDS = 'ippools, ipamblocks, endpoints, networkpolicies (netpol; Calico: 
 const APPLY_KINDS = 'Namespace, Pod, NetworkPolicy, GlobalNetworkPolicy, NetworkSet, GlobalNetworkSet, Tier, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, Node, BGPPeer, BGPConfiguration, IPPool';
 
 const CORPUS: readonly [args: readonly string[], line: string][] = [
-  [[], 'twill: a command is required: status, get, describe, apply, delete, policy, ipam, bgp, cni, lab, completion (see twill --help)'],
-  [['polcy'], 'twill: polcy: unknown command: expected status, get, describe, apply, delete, policy, ipam, bgp, cni, lab or completion (see twill --help)'],
+  [[], 'twill: a command is required: status, get, describe, apply, delete, policy, observe, ipam, bgp, cni, lab, completion (see twill --help)'],
+  [['polcy'], 'twill: polcy: unknown command: expected status, get, describe, apply, delete, policy, observe, ipam, bgp, cni, lab or completion (see twill --help)'],
   [['policy'], 'twill: policy: a command is required: simulate, lint, explain (see twill policy --help)'],
   [['policy', 'simulat'], 'twill: policy: simulat: unknown command: expected simulate, lint, explain (see twill policy --help)'],
   [['cni'], 'twill: cni: a command is required: add, check, del, gc, status (see twill cni --help)'],
@@ -105,6 +105,27 @@ const CORPUS: readonly [args: readonly string[], line: string][] = [
   [['policy', 'explain', '--from', 'x/a', '--to', 'y/b', '--port', '99999'], 'twill: policy explain: --port: must be 1-65535 (got 99999)'],
   [['policy', 'explain', '--from', 'x', '--to', 'y/b', '--port', '80'], 'twill: policy explain: --from: must be NAMESPACE/POD (got "x")'],
   [['policy', 'explain', '--from', 'x/a', '--to', 'y/b', '--port', '80', '--protocol', 'ICMP'], 'twill: policy explain: --protocol: must be one of TCP, UDP, SCTP (got "ICMP")'],
+  // observe and explain --flow: refused before any observer is asked.
+  [['observe', '--verdict', 'DENIED'], 'twill: observe: --verdict: must be one of FORWARDED, DROPPED, ERROR, AUDIT, REDIRECTED (got "DENIED")'],
+  [['observe', '--from-pod', 'frontend'], 'twill: observe: --from-pod: must be NAMESPACE/POD, or NAMESPACE/ for every pod of it (got "frontend")'],
+  [['observe', '--to-pod', 'Prod/api'], 'twill: observe: --to-pod: namespace "Prod" is not a Kubernetes name (lower-case letters, digits, \'-\' and \'.\')'],
+  [['observe', '--port', '0'], 'twill: observe: --port: must be 1-65535 (got 0)'],
+  [['observe', '--port', 'http'], 'twill: observe: --port: must be a port number 1-65535 (got "http")'],
+  [['observe', '--from-ip', '10.0.0.300'], 'twill: observe: --from-ip: must be an IP address or a CIDR such as 10.0.0.0/24 (got "10.0.0.300")'],
+  [['observe', '--protocol', 'gre'], 'twill: observe: --protocol: must be one of tcp, udp, sctp, icmp, icmpv4, icmpv6 (got "gre")'],
+  [['observe', '--last', '0'], 'twill: observe: --last: must be a whole number of at least 1 (got "0")'],
+  [['observe', '--first', '5', '--last', '5'], 'twill: observe: --first: cannot be used with --last (the oldest flows or the newest, not both)'],
+  [['observe', '--first', '5', '-f'], 'twill: observe: --first: cannot be used with --follow (following shows the newest; use --since to start earlier)'],
+  [['observe', '--pod', 'x/a', '--from-pod', 'x/b'], 'twill: observe: --pod: cannot be used with --from-pod (--pod already means either side)'],
+  [['observe', '--since', 'yesterday'], 'twill: observe: --since: must be a time such as 2026-11-28T19:00:00Z or a time ago such as 90s, 5m, 2h (got "yesterday")'],
+  [['observe', '--label', ''], 'twill: observe: --label: must be a label selector (got "")'],
+  [['observe', '-o', 'yaml'], 'twill: observe: --output: must be one of compact, table, json (got "yaml")'],
+  [['observe', '--server', 'nowhere'], 'twill: observe: --server: must be unix:///PATH or HOST:PORT (got "nowhere")'],
+  [['observe', '--server', 'unix:///x.sock', '--lab'], 'twill: observe: --server: cannot be used with --lab (the lab names its nodes\' observers)'],
+  [['observe', '--last'], 'twill: observe: --last: needs a value'],
+  [['policy', 'explain', '--flow', 'abc'], 'twill: policy explain: --flow: must be a flow\'s UUID as twill observe -o json shows it (got "abc")'],
+  [['policy', 'explain', '--flow', '6f1c2b1e-0a3d-4c5e-9f10-000000000001', '--from', 'x/a'], 'twill: policy explain: --from: cannot be used with --flow (the flow names its endpoints)'],
+  [['policy', 'explain', '--from', 'x/a', '--to', 'y/b', '--port', '80', '--server', 'unix:///x.sock'], 'twill: policy explain: --server: only with --flow (a probe is evaluated by the agent, not read from the observer)'],
   [['completion'], 'twill: completion: SHELL: required argument missing (usage: twill completion [options] <SHELL>)'],
   [['completion', 'fish'], 'twill: completion: SHELL: must be one of bash, zsh (got "fish")'],
 ];

@@ -46,6 +46,8 @@ export interface NodePlan {
   readonly configFile: string;
   readonly agentSocket: string;
   readonly apiSocket: string;
+  /** The agent's flow observer (`flows.socket`). */
+  readonly observerSocket: string;
   readonly logFile: string;
   readonly confDir: string;
 }
@@ -102,6 +104,7 @@ export function planLab(spec: LabSpec, id: string): LabPlan {
       configFile: posix.join(nodeDir, 'agent.yaml'),
       agentSocket: posix.join(nodeDir, 'agent.sock'),
       apiSocket: posix.join(nodeDir, 'api.sock'),
+      observerSocket: posix.join(nodeDir, 'observer.sock'),
       logFile: posix.join(nodeDir, 'agent.log'),
       confDir: posix.join(dir, 'net.d', name),
     };
@@ -141,6 +144,11 @@ export function planLab(spec: LabSpec, id: string): LabPlan {
   };
 }
 
+/** A node's flow observer socket: the one it records, else `observer.sock` beside its configuration (labs of older versions). */
+export function observerSocketOf(node: { readonly observerSocket?: string; readonly configFile: string }): string {
+  return node.observerSocket ?? posix.join(posix.dirname(node.configFile), 'observer.sock');
+}
+
 /** Every namespace of the plan: fabric, ToR, nodes, pods. */
 export function planNamespaces(plan: LabPlan): string[] {
   return [plan.fabric.netns, ...(plan.tor === undefined ? [] : [plan.tor.netns]), ...plan.nodes.map((n) => n.netns), ...plan.pods.map((p) => p.netns)];
@@ -173,7 +181,7 @@ export function uplinkBatch(address: string): string {
 
 /**
  * A node's twill-agent configuration (agent README): its name and address, the shared
- * datastore, its own sockets, the lab's dataplane, BGP routing, one pool.
+ * datastore, its own sockets (CNI, API, flow observer), the lab's dataplane, BGP routing, one pool.
  */
 export function agentConfigText(plan: LabPlan, node: NodePlan): string {
   return stringify({
@@ -186,6 +194,7 @@ export function agentConfigText(plan: LabPlan, node: NodePlan): string {
     nodeAddresses: { ipv4: `${node.address}/${LAB_ADDRESSING.fabricLength}` },
     routing: 'bgp',
     http: { listen: LAB_ADDRESSING.httpListen },
+    flows: { socket: node.observerSocket },
     logLevel: 'info',
     cni: { binDir: plan.binDir, confDir: node.confDir, mtu: 1500, pools: [{ ...LAB_ADDRESSING.pool }] },
   });

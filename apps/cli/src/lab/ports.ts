@@ -93,6 +93,8 @@ export interface LabNode {
   readonly configFile: string;
   /** Its CNI configuration folder (`<dir>/net.d/<node>`), holding the conflist install-cni wrote. */
   readonly confDir: string;
+  /** The agent's flow observer socket (`flows.socket`; `twill observe --lab` reads it); absent in labs of older versions. */
+  readonly observerSocket?: string;
 }
 
 /** A pod: a namespace with `eth0` plumbed by twill through a CNI ADD. */

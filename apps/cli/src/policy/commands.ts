@@ -4,9 +4,12 @@ import { type Command, Option } from 'commander';
 
 import { addAgentSocketOption } from '../client/index.js';
 import { examples, group, withChoices, type CommandKit } from '../command-kit.js';
+import { UsageError } from '../errors.js';
+import { FLOWS_SERVER_ENV } from '../observe/observe.js';
 import { parsersFor } from '../options.js';
 import { type OutputFormat } from '../output.js';
 import { runExplain } from './explain.js';
+import { runExplainFlow } from './explain-flow.js';
 import { runLint } from './lint.js';
 import { runSimulate } from './simulate.js';
 
@@ -14,7 +17,7 @@ import { runSimulate } from './simulate.js';
 export function registerPolicyCommands(program: Command, kit: CommandKit): void {
   // policy
   const policy = group(program, 'policy', 'simulate and lint network policies (Kubernetes, Calico, Cilium) offline; explain a verdict of the live cluster');
-  examples(policy, ['twill policy simulate --cluster cluster.yaml --policies policies/ --from x/a --to y/b --port 80', 'twill policy lint policies/', 'sudo twill policy explain --from x/a --to y/b --port 80']);
+  examples(policy, ['twill policy simulate --cluster cluster.yaml --policies policies/ --from x/a --to y/b --port 80', 'twill policy lint policies/', 'sudo twill policy explain --from x/a --to y/b --port 80', 'sudo twill policy explain --flow 3f6c1e52-9a0b-4c8e-8f00-2b7d1c9a4e10']);
   {
     const p = parsersFor('policy simulate');
     const outputs: OutputFormat[] = ['table', 'wide', 'json', 'yaml'];
@@ -57,19 +60,31 @@ export function registerPolicyCommands(program: Command, kit: CommandKit): void 
     const e = parsersFor('policy explain');
     const explain = addAgentSocketOption(policy
       .command('explain')
-      .description('the verdict of one probe in the live cluster (through the agent): the deciding policy and rule, and the stored object it came from')
-      .option('--from <ns/pod>', '(required) the client pod', e.pod('--from'))
-      .option('--to <ns/pod>', '(required) the server pod', e.pod('--to'))
-      .option('--port <n>', '(required) the destination port', e.port('--port'))
+      .description('the verdict of one probe in the live cluster (through the agent), or of one flow the agent saw (--flow): the deciding policy and rule, and the stored object it came from')
+      .option('--from <ns/pod>', '(required without --flow) the client pod', e.pod('--from'))
+      .option('--to <ns/pod>', '(required without --flow) the server pod', e.pod('--to'))
+      .option('--port <n>', '(required without --flow) the destination port', e.port('--port'))
+      .option('--flow <id>', 'instead of a probe: the flow with this UUID (twill observe -o json shows it), from the observer')
+      .option('--server <target>', `with --flow: the observer, unix:///PATH or HOST:PORT (default: $${FLOWS_SERVER_ENV}, else unix:///run/twill/observer.sock)`)
       .addOption(withChoices(new Option('--protocol <protocol>', 'the protocol (default TCP)').argParser(e.protocol('--protocol')), ['TCP', 'UDP', 'SCTP']))
       .addOption(withChoices(new Option('-o, --output <format>', 'table, wide, json or yaml').argParser(e.choice('--output', outputs)).default('table'), outputs)));
     examples(explain, [
       'sudo twill policy explain --from shop/frontend --to shop/api --port 8080',
       'sudo twill policy explain --from dev/tool --to shop/db --port 5432 -o json',
       'sudo twill policy explain --from x/a --to y/b --port 53 --protocol UDP',
+      'sudo twill policy explain --flow 3f6c1e52-9a0b-4c8e-8f00-2b7d1c9a4e10',
     ]);
-    explain.action(async (opts: Parameters<typeof runExplain>[1], command: Command) => {
-      kit.state.exitCode = await runExplain(kit.context(command), opts);
+    explain.action(async (opts: Parameters<typeof runExplain>[1] & { flow?: string; server?: string }, command: Command) => {
+      const ctx = kit.context(command);
+      if (opts.flow === undefined) {
+        if (opts.server !== undefined) throw new UsageError(ctx.command, '--server', 'only with --flow (a probe is evaluated by the agent, not read from the observer)');
+        kit.state.exitCode = await runExplain(ctx, opts);
+        return;
+      }
+      for (const [flag, value] of [['--from', opts.from], ['--to', opts.to], ['--port', opts.port], ['--protocol', opts.protocol]] as const) {
+        if (value !== undefined) throw new UsageError(ctx.command, flag, 'cannot be used with --flow (the flow names its endpoints)');
+      }
+      kit.state.exitCode = await runExplainFlow(ctx, { ...opts, flow: opts.flow });
     });
   }
 }

@@ -1,10 +1,11 @@
 // The real ports: the process's streams and environment, node:fs, and cni-core's
 // Linux implementations (config directory, plugin exec, libcni's result cache), and
-// HTTP on the agent's API socket.
+// HTTP on the agent's API socket, gRPC to the flow observer, the clock and Ctrl-C.
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 
 import { fileResultCache, nodeConfigDirectory, nodePluginExec } from '@twill/cni-core';
+import { connectObserver } from '@twill/flows';
 
 import { unixHttpTransport } from '../client/sys/unix-http.js';
 import { type CliIo, type PathKind } from '../io.js';
@@ -49,5 +50,12 @@ export function nodeIo(): CliIo {
       resultCache: (dir) => fileResultCache(dir),
     },
     agentTransport: (socketPath) => unixHttpTransport(socketPath),
+    observerClient: (target) => connectObserver(target),
+    now: () => Date.now(),
+    onInterrupt(handler) {
+      const listener = (): void => handler();
+      process.on('SIGINT', listener);
+      return () => void process.off('SIGINT', listener);
+    },
   };
 }

@@ -20,7 +20,8 @@ import { DEMO_NAMESPACES } from '../../src/lab/demo/roles.js';
 import { labSnapshotYaml } from '../../src/lab/demo/snapshot.js';
 import { DEMO_POLICIES_DIR } from '../../src/lab/demo/sys/system.js';
 import { type DemoSystem, type PodProbeResult } from '../../src/lab/demo/system-port.js';
-import { evaluate } from '@twill/policy-engine';
+import { FlowRing, serveObserver, type FlowPolicy, type ObserverServer } from '@twill/flows';
+import { evaluate, type PolicyRef } from '@twill/policy-engine';
 import { demoLabModel } from './demo-lab-model.js';
 
 const dirs: string[] = [];
@@ -39,8 +40,11 @@ function labOf(pods: LabPod[]): Lab {
   };
 }
 
+/** What the stand-in's dataplane decided for one probe (the agents' flows are made of these). */
+type ProbeVerdict = (from: LabPod, to: LabPod, port: number, verdict: ReturnType<typeof evaluate>) => void;
+
 /** A machine whose dataplane enforces what was applied one probe round late, and drops `broken` always. */
-function standIn(pods: LabPod[], broken?: { from: string; to: string }) {
+function standIn(pods: LabPod[], broken?: { from: string; to: string }, onVerdict?: ProbeVerdict) {
   let clock = 0;
   let enforced: unknown[] = [];
   let pending: unknown[] | undefined;
@@ -60,6 +64,7 @@ function standIn(pods: LabPod[], broken?: { from: string; to: string }) {
         const to = byAddress.get(p.address) as LabPod;
         const dropped = broken !== undefined && broken.from === `${from.namespace}/${from.name}` && broken.to === `${to.namespace}/${to.name}`;
         const verdict = evaluate({ source: { endpoint: from }, destination: { endpoint: to }, protocol: 'TCP', destinationPort: p.port }, snapshot);
+        if (p.http === undefined) onVerdict?.(from, to, p.port, verdict);
         if (dropped || !verdict.allowed) return { connected: false, error: 'timeout' };
         return p.http === undefined ? { connected: true } : { connected: true, status: 200, body: '{}' };
       });
@@ -165,5 +170,83 @@ describe('runDemonstration', () => {
     const none = await runDemonstration(labOf(demoLabModel(1, 1)), one.io, { system: standIn(demoLabModel(1, 1)).system });
     expect(none).toMatchObject({ servers: [], steps: [] });
     expect(one.out()).toBe('No demonstration: it needs at least two pods of the tutorial\'s roles (this lab has 1; the five roles need five pods).\n');
+  });
+});
+
+// The agents' flows of each step, from real observers: one per node (serveObserver on a
+// unix socket, a FlowRing each), fed by the stand-in's dataplane with one flow per TCP
+// probe it decided, at the destination's node. The wall clock is a counter: a step
+// starts a second after the last, and its flows are a millisecond into it.
+describe('runDemonstration: the flows of each step', () => {
+  const servers: ObserverServer[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  const flowPolicy = (ref: PolicyRef): FlowPolicy => ({ kind: ref.kind, ...(ref.namespace === undefined ? {} : { namespace: ref.namespace }), name: ref.name, labels: [], revision: 0 });
+
+  it('after each step, every node\'s flows since the step began: counts per pair, and what dropped them', async () => {
+    const pods = demoLabModel(1, 5);
+    const lab = labOf(pods);
+    const rings = ['node-1', 'node-2'].map((nodeName) => new FlowRing({ capacity: 4096, nodeName }));
+    for (const [i, ring] of rings.entries()) servers.push(await serveObserver({ service: ring, socket: join(lab.dir, `observer-${i + 1}.sock`) }));
+    const nodes = ['node-1', 'node-2'].map((name, i) => ({
+      name, netns: `twl-test-${name}`, address: `172.31.250.${11 + i}`, block: undefined, agentPid: 1, agentSocket: '', apiSocket: '', httpListen: '', logFile: '', confDir: '',
+      configFile: join(lab.dir, name, 'agent.yaml'), observerSocket: join(lab.dir, `observer-${i + 1}.sock`),
+    }));
+    let wall = Date.parse('2026-11-28T10:00:00Z');
+    let n = 0;
+    const onVerdict: ProbeVerdict = (from, to, port, verdict) => {
+      n += 1;
+      const denied = [verdict.egress, verdict.ingress].find((d) => d !== undefined && !d.allowed);
+      const at = wall + 1;
+      rings[0]?.push({
+        time: { seconds: Math.floor(at / 1000), nanos: (at % 1000) * 1e6 },
+        uuid: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+        verdict: denied === undefined ? 'FORWARDED' : 'DROPPED',
+        ...(denied === undefined ? {} : { dropReasonDesc: denied.reason === 'rule' ? 'POLICY_DENY' : 'POLICY_DENIED' }),
+        IP: { source: from.address, destination: to.address, ipVersion: 'IPv4' },
+        l4: { TCP: { sourcePort: 40000 + n, destinationPort: port, flags: { SYN: true } } },
+        source: { ID: 1, identity: 1000, namespace: from.namespace, podName: from.name, labels: [] },
+        destination: { ID: 2, identity: 1001, namespace: to.namespace, podName: to.name, labels: [] },
+        Type: 'L3_L4', nodeName: 'node-1', isReply: false, trafficDirection: 'INGRESS',
+        egressAllowedBy: [], ingressAllowedBy: [], egressDeniedBy: [], ingressDeniedBy: [], Summary: 'TCP Flags: SYN',
+        ...(denied === undefined ? {} : {
+          decidedBy: {
+            reason: denied.reason === 'rule' ? 'rule' : 'isolated', direction: denied.direction, attribution: 'evaluated', message: denied.message,
+            ...(denied.decidedBy === undefined ? {} : { policy: flowPolicy(denied.decidedBy.policy), rulePath: denied.decidedBy.origin.path, action: 'deny' }),
+            ...(denied.isolatedBy === undefined ? {} : { isolatedBy: denied.isolatedBy.map(flowPolicy) }),
+          },
+        }),
+      });
+    };
+    const { system, apply } = standIn(pods, undefined, onVerdict);
+    const { io, out } = captureIo();
+    const report = await runDemonstration({ ...lab, nodes }, { ...io, now: () => (wall += 1000) }, { system, apply, settleTimeoutMs: 5000 });
+
+    // Step 1 probes twice (the apply is enforced one round late): 20 allowed, then 14 of 20.
+    expect(report.steps.map((s) => [s.flows?.forwarded, s.flows?.dropped])).toEqual([[20, 0], [34, 6], [14, 26], [0, 20], [3, 37]]);
+    expect(report.steps.map((s) => s.flows?.nodes)).toEqual([['node-1', 'node-2'], ['node-1', 'node-2'], ['node-1', 'node-2'], ['node-1', 'node-2'], ['node-1', 'node-2']]);
+    const text = out();
+    expect(text).toContain('\nFlows the agents recorded in this step (node-1, node-2): 20 forwarded, 0 dropped\n  20 pairs only forwarded (20 flows)\n');
+    expect(text).toContain([
+      'Flows the agents recorded in this step (node-1, node-2): 34 forwarded, 6 dropped',
+      '  14 pairs only forwarded (28 flows)',
+      '  PAIR                                                FORWARDED  DROPPED  DROPPED BY',
+      '  default/api -> production/api-server:8080                   1        1  ingress: isolated by NetworkPolicy production/allow-api-access',
+    ].join('\n'));
+    expect(text).toContain('  production/frontend -> default/web:80                       0        2  egress: isolated by GlobalNetworkPolicy default-deny; ingress: isolated by GlobalNetworkPolicy default-deny\n');
+  });
+
+  it('an observer that does not answer is a line of the step, not a failure', async () => {
+    const pods = demoLabModel(1, 2);
+    const lab = labOf(pods);
+    const missing = join(lab.dir, 'nothing.sock');
+    const nodes = [{ name: 'node-1', netns: 'twl-test-node-1', address: '172.31.250.11', block: undefined, agentPid: 1, agentSocket: '', apiSocket: '', httpListen: '', logFile: '', confDir: '', configFile: join(lab.dir, 'agent.yaml'), observerSocket: missing }];
+    const { system, apply } = standIn(pods);
+    const { io, out } = captureIo();
+    const report = await runDemonstration({ ...lab, nodes }, io, { system, apply });
+    expect(report.steps.map((s) => s.flows?.problems)).toEqual(Array(5).fill([`node-1: no observer at unix://${missing} (is twill-agent running with flows enabled? --server or $TWILL_FLOWS_SERVER names another)`]));
+    expect(out()).toContain(`\nFlows of node-1: no observer at unix://${missing}`);
   });
 });

@@ -20,9 +20,9 @@ describe('planLab', () => {
   it('names every namespace after the lab id, pods with a dot no node or other pod can have', () => {
     const plan = planLab({ ...spec, pods: [{ name: 'b-c', namespace: 'a', node: 0, labels: {} }, { name: 'c', namespace: 'a-b', node: 1, labels: {} }] }, 'abc123');
     expect(planNamespaces(plan)).toEqual(['twl-abc123-fabric', 'twl-abc123-tor', 'twl-abc123-node-1', 'twl-abc123-node-2', 'twl-abc123-a.b-c', 'twl-abc123-a-b.c']);
-    expect(plan.nodes.map((n) => [n.name, n.address, n.agentSocket, n.apiSocket])).toEqual([
-      ['node-1', '172.31.250.11', '/tmp/lab/nodes/node-1/agent.sock', '/tmp/lab/nodes/node-1/api.sock'],
-      ['node-2', '172.31.250.12', '/tmp/lab/nodes/node-2/agent.sock', '/tmp/lab/nodes/node-2/api.sock'],
+    expect(plan.nodes.map((n) => [n.name, n.address, n.agentSocket, n.apiSocket, n.observerSocket])).toEqual([
+      ['node-1', '172.31.250.11', '/tmp/lab/nodes/node-1/agent.sock', '/tmp/lab/nodes/node-1/api.sock', '/tmp/lab/nodes/node-1/observer.sock'],
+      ['node-2', '172.31.250.12', '/tmp/lab/nodes/node-2/agent.sock', '/tmp/lab/nodes/node-2/api.sock', '/tmp/lab/nodes/node-2/observer.sock'],
     ]);
     expect(planLab({ ...spec, tor: 'none' }, 'abc123').tor).toBeUndefined();
   });
@@ -45,7 +45,7 @@ describe('planLab', () => {
     );
   });
 
-  it("gives each agent its node, sockets, the shared datastore, BGP and the one pool", () => {
+  it("gives each agent its node, sockets (its flow observer's in its folder), the shared datastore, BGP and the one pool", () => {
     const plan = planLab(spec, 'abc123');
     expect(agentConfigText(plan, plan.nodes[1]!)).toBe(
       [
@@ -61,6 +61,8 @@ describe('planLab', () => {
         'routing: bgp',
         'http:',
         '  listen: 127.0.0.1:9099',
+        'flows:',
+        '  socket: /tmp/lab/nodes/node-2/observer.sock',
         'logLevel: info',
         'cni:',
         '  binDir: /tmp/lab/bin',

@@ -1,7 +1,8 @@
 // The lab's demonstration, run by `twill lab up` once the lab is up: servers in the pods
 // playing the seed tutorial's roles, then the tutorial's policies applied one at a time,
 // and after each step the connectivity matrix the pods see beside what
-// `twill policy simulate` predicts for the same snapshot and policies.
+// `twill policy simulate` predicts for the same snapshot and policies, and the flows
+// every node's agent recorded during the step (forwarded and dropped, and what dropped them).
 
 import { posix } from 'node:path';
 
@@ -10,7 +11,8 @@ import { type CliIo } from '../../io.js';
 import { renderTable, styleFor, type Style } from '../../output.js';
 import { describeDecision, type ProbeJson } from '../../policy/probe.js';
 import { runSimulate } from '../../policy/simulate.js';
-import { type Lab, type LabPod } from '../ports.js';
+import { type Lab, type LabNode, type LabPod } from '../ports.js';
+import { readStepFlows, stepFlowsText, type StepFlowSummary } from './flows.js';
 import { engineSnapshot, httpRequestAllowed, httpRulesOf, yamlDocuments } from './l7.js';
 import { renderMatrix, disagreements, type ConnectivityMatrix, type MatrixCell, type MatrixTarget, type Verdict } from './matrix.js';
 import { DEMO_NAMESPACES, roleOf, ROLE_SERVICES } from './roles.js';
@@ -38,6 +40,8 @@ export interface DemoOptions {
   readonly labDirOption?: string;
   /** How the hints at the end invoke twill (default `twill`; `node apps/cli/bin/twill.js` in a checkout). */
   readonly twillCommand?: string;
+  /** Reads every node's flows since a wall-clock time (default {@link readStepFlows} through `io`'s observer clients). */
+  readonly readFlows?: (nodes: readonly LabNode[], sinceMs: number) => Promise<StepFlowSummary>;
 }
 
 /**
@@ -80,6 +84,8 @@ export interface DemoStepReport {
   readonly matrix: ConnectivityMatrix;
   /** Milliseconds from the apply until the probes agreed with simulate; undefined when they never did. */
   readonly agreedAfterMs: number | undefined;
+  /** The flows the nodes' agents recorded during the step (absent for a lab without nodes). */
+  readonly flows?: StepFlowSummary;
 }
 
 /** What the demonstration did. */
@@ -249,6 +255,7 @@ export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions
   const settleTimeoutMs = options.settleTimeoutMs ?? 10_000;
   const apply = options.apply ?? ((documents: readonly AgentResource[]) => applyThroughAgents(lab, io, documents, { timeoutMs: settleTimeoutMs, system }));
   const files = demoFiles(lab.dir);
+  const readFlows = options.readFlows ?? ((nodes: readonly LabNode[], sinceMs: number) => readStepFlows(io, nodes, sinceMs));
 
   if (rolePods(lab.pods).length < 2) {
     write(`No demonstration: it needs at least two pods of the tutorial's roles (this lab has ${rolePods(lab.pods).length}; the five roles need five pods).\n`);
@@ -272,6 +279,8 @@ export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions
   for (let index = 0; index <= steps.length; index += 1) {
     const step = index === 0 ? undefined : steps[index - 1];
     const started = system.now();
+    // The flows' times are the wall clock's: the step's flows are those at or after this.
+    const startedAt = io.now();
     if (step === undefined) {
       write(`\n${style.bold(`Step 0 of ${steps.length}: no policy`)}\n  Every pod reaches every other pod's server.\n`);
     } else {
@@ -294,7 +303,9 @@ export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions
     const http = await l7Lines(lab.pods, servers, clusterYaml, documents, system, probeTimeoutMs, style);
     if (http.length > 0) write(`\nHTTP probes where an L7 rule applies:\n${http.join('\n')}\n`);
     if (applied.length > 0) write(`${style.dim(`simulate it: twill policy simulate --cluster ${files.snapshot} --policies ${applied.join(' ')} --matrix`)}\n`);
-    reports.push({ step, matrix, agreedAfterMs });
+    const flows = lab.nodes.length === 0 ? undefined : await readFlows(lab.nodes, startedAt);
+    if (flows !== undefined) write(`\n${stepFlowsText(flows, style)}`);
+    reports.push({ step, matrix, agreedAfterMs, ...(flows === undefined ? {} : { flows }) });
   }
   write(`\n${exploreText(lab, {
     policiesDir: system.policiesDir,

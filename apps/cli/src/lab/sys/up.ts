@@ -263,6 +263,7 @@ async function build(plan: LabPlan, state: LabStateWriter, steps: Steps): Promis
     agentPid: pids[i] as number,
     agentSocket: node.agentSocket,
     apiSocket: node.apiSocket,
+    observerSocket: node.observerSocket,
     httpListen: LAB_ADDRESSING.httpListen,
     logFile: node.logFile,
     configFile: node.configFile,

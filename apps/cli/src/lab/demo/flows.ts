@@ -1,0 +1,124 @@
+// The flows of one step of the demonstration: what every node's agent recorded since the
+// step began (its observer's GetFlows, `since` the step's start), counted per pair of
+// endpoints, forwarded and dropped, with the policies that decided the drops. The
+// counting and the text are pure; `readStepFlows` reads the observers through the CLI's port.
+
+import { type Flow, type GetFlowsResponse } from '@twill/flows';
+
+import { type CliIo } from '../../io.js';
+import { flowTimeOf } from '../../observe/filters.js';
+import { destinationText, flowDecisionText, sourceText } from '../../observe/render.js';
+import { observerFailureText } from '../../observe/errors.js';
+import { renderTable, type Style } from '../../output.js';
+import { observerSocketOf } from '../plan.js';
+import { type LabNode } from '../ports.js';
+
+/** One pair's flows. */
+export interface FlowPairCount {
+  /** `production/frontend` (the source's port left out: each connection has its own). */
+  readonly from: string;
+  /** `production/api-server:8080`. */
+  readonly to: string;
+  readonly forwarded: number;
+  readonly dropped: number;
+  /** What decided the drops (`ingress: isolated by GlobalNetworkPolicy default-deny`), each once. */
+  readonly droppedBy: readonly string[];
+}
+
+/** A step's flows from every node. */
+export interface StepFlowSummary {
+  /** The nodes whose observer answered. */
+  readonly nodes: readonly string[];
+  readonly forwarded: number;
+  readonly dropped: number;
+  /** Flow events the observers said they lost (sampled, or the kernel's buffer was full). */
+  readonly lost: number;
+  /** Pairs in `from`, `to` order. */
+  readonly pairs: readonly FlowPairCount[];
+  /** Observers that could not be read, one line each. */
+  readonly problems: readonly string[];
+}
+
+const withoutPort = (text: string): string => text.replace(/:[0-9]+$/, '');
+
+/** Counts flows per pair; replies (the other half of a connection) are not counted again. */
+export function summarizeStepFlows(answers: readonly { node: string; responses?: readonly GetFlowsResponse[]; problem?: string }[]): StepFlowSummary {
+  const pairs = new Map<string, { from: string; to: string; forwarded: number; dropped: number; droppedBy: Set<string> }>();
+  let lost = 0;
+  const flows: Flow[] = [];
+  for (const answer of answers) {
+    for (const response of answer.responses ?? []) {
+      if ('lostEvents' in response) lost += response.lostEvents.numEventsLost;
+      else if (!response.flow.isReply) flows.push(response.flow);
+    }
+  }
+  for (const flow of flows) {
+    const from = withoutPort(sourceText(flow));
+    const to = destinationText(flow);
+    const key = `${from}\u0000${to}`;
+    const pair = pairs.get(key) ?? { from, to, forwarded: 0, dropped: 0, droppedBy: new Set<string>() };
+    if (flow.verdict === 'DROPPED') {
+      pair.dropped += 1;
+      pair.droppedBy.add(flowDecisionText(flow));
+    } else if (flow.verdict === 'FORWARDED') {
+      pair.forwarded += 1;
+    }
+    pairs.set(key, pair);
+  }
+  const list = [...pairs.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to)).map((p) => ({ ...p, droppedBy: [...p.droppedBy].sort() }));
+  return {
+    nodes: answers.filter((a) => a.problem === undefined).map((a) => a.node),
+    forwarded: list.reduce((n, p) => n + p.forwarded, 0),
+    dropped: list.reduce((n, p) => n + p.dropped, 0),
+    lost,
+    pairs: list,
+    problems: answers.flatMap((a) => (a.problem === undefined ? [] : [`${a.node}: ${a.problem}`])),
+  };
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * A step's flows for people, short: the totals, how many pairs were only forwarded, and a
+ * row per pair with drops naming what dropped them.
+ */
+export function stepFlowsText(summary: StepFlowSummary, style: Style): string {
+  const lines: string[] = [];
+  if (summary.nodes.length > 0) {
+    const onlyForwarded = summary.pairs.filter((p) => p.dropped === 0);
+    lines.push(`Flows the agents recorded in this step (${summary.nodes.join(', ')}): ${summary.forwarded} forwarded, ${summary.dropped} dropped${summary.lost === 0 ? '' : `, ${summary.lost} lost`}`);
+    if (onlyForwarded.length > 0) lines.push(`  ${plural(onlyForwarded.length, 'pair')} only forwarded (${onlyForwarded.reduce((n, p) => n + p.forwarded, 0)} flows)`);
+    const dropped = summary.pairs.filter((p) => p.dropped > 0);
+    if (dropped.length > 0) {
+      const table = renderTable(
+        [{ header: 'PAIR' }, { header: 'FORWARDED', align: 'right' }, { header: 'DROPPED', align: 'right' }, { header: 'DROPPED BY' }],
+        dropped.map((p) => [`${p.from} -> ${p.to}`, String(p.forwarded), String(p.dropped), p.droppedBy.join('; ')]),
+        style,
+      );
+      lines.push(...table.trimEnd().split('\n').map((l) => `  ${l}`));
+    }
+  }
+  for (const problem of summary.problems) lines.push(style.warn(`Flows of ${problem}`));
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/**
+ * Every node's flows at or after `sinceMs` (wall clock), summarized. A node whose
+ * observer does not answer is a problem line, not an error.
+ */
+export async function readStepFlows(io: Pick<CliIo, 'observerClient'>, nodes: readonly LabNode[], sinceMs: number): Promise<StepFlowSummary> {
+  const answers = await Promise.all(nodes.map(async (node) => {
+    const target = `unix://${observerSocketOf(node)}`;
+    const client = io.observerClient(target);
+    const responses: GetFlowsResponse[] = [];
+    try {
+      for await (const response of client.getFlows({ since: flowTimeOf(sinceMs) })) responses.push(response);
+      return { node: node.name, responses };
+    } catch (error) {
+      return { node: node.name, problem: observerFailureText(target, error).what };
+    } finally {
+      client.close();
+    }
+  }));
+  return summarizeStepFlows(answers);
+}
