@@ -26,3 +26,4 @@ export {
   encodeServerStatusRequest,
   decodeServerStatusRequest,
 } from './codec/observer.js';
+export { compileFlowFilters } from './filters/compile.js';

@@ -1,0 +1,272 @@
+// Flow filters with Hubble's semantics: a flow passes a request when one of its whitelist
+// filters matches (or there are none) and no blacklist filter does; within a filter every
+// non-empty field must match, and within a field any value may. Values are checked once,
+// when compiling: a bad one throws a FlowFilterError naming it (`whitelist[0].sourcePort[1]`).
+import { FlowFilterError } from '../errors.js';
+import {
+  DROP_REASON,
+  type Flow,
+  type FlowEndpoint,
+  type FlowFilter,
+  type FlowPolicy,
+  type GetFlowsRequest,
+  TRAFFIC_DIRECTION,
+  VERDICT,
+} from '../model.js';
+import { type IpBytes, parseCidr, parseIp, prefixContains, sameIp } from './ip.js';
+import { compileLabelSelector } from './selector.js';
+
+type Predicate = (flow: Flow) => boolean;
+type FieldCompiler = (values: readonly unknown[], path: string) => Predicate;
+
+const quote = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(v));
+
+function strings(values: readonly unknown[], path: string, what: string): string[] {
+  return values.map((v, i) => {
+    if (typeof v !== 'string' || v === '') throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not ${what}`);
+    return v;
+  });
+}
+
+function oneOf(field: 'verdict' | 'dropReasonDesc' | 'trafficDirection', table: Readonly<Record<string, string>>, what: string): FieldCompiler {
+  const allowed = new Set<string>(Object.values(table));
+  return (values, path) => {
+    const set = new Set(
+      values.map((v, i) => {
+        if (typeof v !== 'string' || !allowed.has(v)) {
+          throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not ${what} (one of ${[...allowed].join(', ')})`);
+        }
+        return v;
+      }),
+    );
+    return (flow) => {
+      const value: string | undefined = flow[field];
+      return value !== undefined && set.has(value);
+    };
+  };
+}
+
+// ---- IP --------------------------------------------------------------------------------
+
+// Parsed flow addresses, so that a busy stream does not parse the same few addresses again
+// and again; cleared when it grows past its bound.
+const ipCache = new Map<string, IpBytes | null>();
+function flowIp(text: string): IpBytes | null {
+  let bytes = ipCache.get(text);
+  if (bytes === undefined) {
+    if (ipCache.size >= 4096) ipCache.clear();
+    bytes = parseIp(text) ?? null;
+    ipCache.set(text, bytes);
+  }
+  return bytes;
+}
+
+function ipField(side: 'source' | 'destination'): FieldCompiler {
+  return (values, path) => {
+    const tests = values.map((v, i): ((ip: IpBytes) => boolean) => {
+      if (typeof v === 'string') {
+        if (v.includes('/')) {
+          const prefix = parseCidr(v);
+          if (prefix !== undefined) return (ip) => prefixContains(prefix, ip);
+        } else {
+          const address = parseIp(v);
+          if (address !== undefined) return (ip) => sameIp(address, ip);
+        }
+      }
+      throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not an IP address or CIDR prefix`);
+    });
+    return (flow) => {
+      const ip = flowIp(flow.IP[side]);
+      return ip !== null && tests.some((t) => t(ip));
+    };
+  };
+}
+
+// ---- pods, labels ------------------------------------------------------------------------
+
+function podField(side: 'source' | 'destination'): FieldCompiler {
+  return (values, path) => {
+    const tests = strings(values, path, 'a pod (`namespace/`, `namespace/pod-prefix` or `pod-prefix`)').map((v, i) => {
+      const parts = v.split('/');
+      if (parts.length > 2 || (parts.length === 2 && parts[0] === '')) {
+        throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not a pod (\`namespace/\`, \`namespace/pod-prefix\` or \`pod-prefix\`)`);
+      }
+      const namespace = parts.length === 2 ? parts[0] : undefined;
+      const prefix = parts.length === 2 ? (parts[1] as string) : v;
+      return (ep: FlowEndpoint): boolean =>
+        (namespace === undefined || ep.namespace === namespace) &&
+        (prefix === '' || (ep.podName !== undefined && ep.podName.startsWith(prefix)));
+    });
+    return (flow) => tests.some((t) => t(flow[side]));
+  };
+}
+
+function labelField(side: 'source' | 'destination'): FieldCompiler {
+  return (values, path) => {
+    const selectors = strings(values, path, 'a label selector').map((v, i) => {
+      const selector = compileLabelSelector(v);
+      if (typeof selector === 'string') throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not a label selector: ${selector}`);
+      return selector;
+    });
+    return (flow) => selectors.some((s) => s(flow[side].labels));
+  };
+}
+
+// ---- L4 --------------------------------------------------------------------------------
+
+function flowPorts(flow: Flow): { sourcePort: number; destinationPort: number } | undefined {
+  const l4 = flow.l4;
+  if (l4 === undefined) return undefined;
+  if ('TCP' in l4) return l4.TCP;
+  if ('UDP' in l4) return l4.UDP;
+  if ('SCTP' in l4) return l4.SCTP;
+  return undefined;
+}
+
+function portField(side: 'sourcePort' | 'destinationPort'): FieldCompiler {
+  return (values, path) => {
+    const ports = new Set(
+      values.map((v, i) => {
+        if (typeof v !== 'string' || !/^[0-9]{1,5}$/.test(v) || Number(v) > 65_535) {
+          throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not a port`);
+        }
+        return Number(v);
+      }),
+    );
+    return (flow) => {
+      const p = flowPorts(flow);
+      return p !== undefined && ports.has(p[side]);
+    };
+  };
+}
+
+const PROTOCOLS: Readonly<Record<string, readonly string[]>> = {
+  tcp: ['TCP'],
+  udp: ['UDP'],
+  sctp: ['SCTP'],
+  icmp: ['ICMPv4', 'ICMPv6'],
+  icmpv4: ['ICMPv4'],
+  icmpv6: ['ICMPv6'],
+};
+
+const protocolField: FieldCompiler = (values, path) => {
+  const layers = new Set<string>();
+  values.forEach((v, i) => {
+    const names = typeof v === 'string' && Object.hasOwn(PROTOCOLS, v.toLowerCase()) ? PROTOCOLS[v.toLowerCase()] : undefined;
+    if (names === undefined) {
+      throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not a protocol (one of ${Object.keys(PROTOCOLS).join(', ')})`);
+    }
+    for (const n of names) layers.add(n);
+  });
+  return (flow) => flow.l4 !== undefined && Object.keys(flow.l4).some((k) => layers.has(k));
+};
+
+// ---- node, reply, uuid, policy --------------------------------------------------------------
+
+const nodeNameField: FieldCompiler = (values, path) => {
+  const patterns = values.map((v, i) => {
+    if (typeof v !== 'string' || !/^[A-Za-z0-9*][A-Za-z0-9.*_-]*$/.test(v)) {
+      const why = typeof v === 'string' && v.includes('/') ? ' (cluster names are not supported)' : '';
+      throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not a node name pattern${why}`);
+    }
+    // `*` stands for any run of characters; everything else is literal.
+    const source = v.split('*').map((part) => part.replace(/[.]/g, '\\.')).join('.*');
+    return new RegExp(`^${source}$`);
+  });
+  return (flow) => patterns.some((p) => p.test(flow.nodeName));
+};
+
+const replyField: FieldCompiler = (values, path) => {
+  const wanted = values.map((v, i) => {
+    if (typeof v !== 'boolean') throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not true or false`);
+    return v;
+  });
+  return (flow) => wanted.includes(flow.isReply);
+};
+
+const uuidField: FieldCompiler = (values, path) => {
+  const set = new Set(strings(values, path, 'a flow uuid'));
+  return (flow) => set.has(flow.uuid);
+};
+
+function flowPolicies(flow: Flow): FlowPolicy[] {
+  const out = [...flow.egressAllowedBy, ...flow.ingressAllowedBy, ...flow.egressDeniedBy, ...flow.ingressDeniedBy];
+  const decided = flow.decidedBy;
+  if (decided?.policy !== undefined) out.push(decided.policy);
+  if (decided?.isolatedBy !== undefined) out.push(...decided.isolatedBy);
+  return out;
+}
+
+const policyField: FieldCompiler = (values, path) => {
+  const tests = strings(values, path, 'a policy (`kind/namespace/name`, `namespace/name` or `name`)').map((v, i) => {
+    const parts = v.split('/');
+    const name = parts[parts.length - 1] as string;
+    if (parts.length > 3 || name === '' || (parts.length === 3 && parts[0] === '')) {
+      throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not a policy (\`kind/namespace/name\`, \`namespace/name\` or \`name\`)`);
+    }
+    const kind = parts.length === 3 ? parts[0] : undefined;
+    const namespace = parts.length >= 2 ? parts[parts.length - 2] : undefined;
+    return (p: FlowPolicy): boolean =>
+      p.name === name && (kind === undefined || p.kind === kind) && (namespace === undefined || (p.namespace ?? '') === namespace);
+  });
+  return (flow) => flowPolicies(flow).some((p) => tests.some((t) => t(p)));
+};
+
+// ---- the filter and the request ----------------------------------------------------------
+
+const FIELDS: Readonly<Record<keyof FlowFilter, FieldCompiler>> = {
+  uuid: uuidField,
+  sourceIp: ipField('source'),
+  sourcePod: podField('source'),
+  sourceLabel: labelField('source'),
+  destinationIp: ipField('destination'),
+  destinationPod: podField('destination'),
+  destinationLabel: labelField('destination'),
+  verdict: oneOf('verdict', VERDICT, 'a verdict'),
+  dropReasonDesc: oneOf('dropReasonDesc', DROP_REASON, 'a drop reason'),
+  sourcePort: portField('sourcePort'),
+  destinationPort: portField('destinationPort'),
+  protocol: protocolField,
+  trafficDirection: oneOf('trafficDirection', TRAFFIC_DIRECTION, 'a traffic direction'),
+  nodeName: nodeNameField,
+  reply: replyField,
+  policy: policyField,
+};
+
+function compileFilter(filter: unknown, path: string): Predicate {
+  if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
+    throw new FlowFilterError(path, `${quote(filter)} is not a flow filter`);
+  }
+  const predicates: Predicate[] = [];
+  for (const [key, values] of Object.entries(filter)) {
+    if (values === undefined) continue;
+    const compile = Object.hasOwn(FIELDS, key) ? FIELDS[key as keyof FlowFilter] : undefined;
+    if (compile === undefined) throw new FlowFilterError(`${path}.${key}`, 'is not a flow filter field');
+    if (!Array.isArray(values)) throw new FlowFilterError(`${path}.${key}`, `${quote(values)} is not a list`);
+    if (values.length > 0) predicates.push(compile(values, `${path}.${key}`));
+  }
+  return (flow) => predicates.every((p) => p(flow));
+}
+
+function compileList(list: unknown, path: string): Predicate[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) throw new FlowFilterError(path, `${quote(list)} is not a list of filters`);
+  return list.map((f, i) => compileFilter(f, `${path}[${i}]`));
+}
+
+/**
+ * Compiles a request's whitelist and blacklist into one test with Hubble's semantics: a
+ * flow passes when one whitelist filter matches (or there is none) and no blacklist
+ * filter does; within a filter all non-empty fields must match, within a field any value.
+ * Ports are decimal strings; pods `namespace/`, `namespace/pod-prefix` or `pod-prefix`
+ * (any namespace); labels are selectors (`k8s:app=web`, `app in (a,b)`, `!app`); node names
+ * may hold `*`; `policy` matches any policy the flow names (allowed by, denied by, or the
+ * deciding one) as `kind/namespace/name`, `namespace/name` or `name`.
+ * @throws FlowFilterError naming the field of a bad value (`whitelist[0].sourcePort[1]: "http" is not a port`).
+ */
+export function compileFlowFilters(request: Pick<GetFlowsRequest, 'whitelist' | 'blacklist'>): (flow: Flow) => boolean {
+  const whitelist = compileList(request.whitelist, 'whitelist');
+  const blacklist = compileList(request.blacklist, 'blacklist');
+  if (whitelist.length === 0 && blacklist.length === 0) return () => true;
+  return (flow) => (whitelist.length === 0 || whitelist.some((f) => f(flow))) && !blacklist.some((f) => f(flow));
+}

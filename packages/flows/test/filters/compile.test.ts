@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+
+import { compileFlowFilters, type Flow, type FlowFilter, FlowFilterError } from '../../src/index.js';
+import { makeFlow } from '../fixtures.js';
+
+// The flows every filter below is tried on.
+const FLOWS: Readonly<Record<string, Flow>> = {
+  web: makeFlow(),
+  dropped: makeFlow({
+    uuid: 'f-2',
+    verdict: 'DROPPED',
+    dropReasonDesc: 'POLICY_DENY',
+    IP: { source: '192.168.7.20', destination: '10.0.2.9', ipVersion: 'IPv4' },
+    l4: { UDP: { sourcePort: 5353, destinationPort: 53 } },
+    source: { ID: 0, identity: 2, labels: ['reserved:world'] },
+    trafficDirection: 'INGRESS',
+    ingressAllowedBy: [],
+    ingressDeniedBy: [{ name: 'deny-dns', labels: [], revision: 1, kind: 'GlobalNetworkPolicy' }],
+    decidedBy: {
+      reason: 'rule',
+      direction: 'ingress',
+      policy: { name: 'deny-dns', labels: [], revision: 1, kind: 'GlobalNetworkPolicy' },
+      action: 'deny',
+      attribution: 'kernel',
+      message: 'denied by GlobalNetworkPolicy deny-dns',
+    },
+  }),
+  reply6: makeFlow({
+    uuid: 'f-3',
+    IP: { source: 'fd00::20', destination: 'fd00:0::10', ipVersion: 'IPv6' },
+    l4: { ICMPv6: { type: 129, code: 0 } },
+    source: { ID: 12, identity: 1002, namespace: 'prod', podName: 'api-7', labels: ['k8s:app=api', 'k8s:io.kubernetes.pod.namespace=prod'] },
+    destination: { ID: 13, identity: 1003, namespace: 'prod', podName: 'db-0', labels: ['k8s:app=db'] },
+    isReply: true,
+    trafficDirection: 'EGRESS',
+    nodeName: 'node-b.lab',
+    ingressAllowedBy: [],
+    decidedBy: {
+      reason: 'isolated',
+      direction: 'egress',
+      isolatedBy: [{ name: 'lockdown', namespace: 'prod', labels: [], revision: 2, kind: 'NetworkPolicy' }],
+      attribution: 'evaluated',
+      message: 'isolated by prod/lockdown',
+    },
+  }),
+  sctp: makeFlow({ uuid: 'f-4', l4: { SCTP: { sourcePort: 9, destinationPort: 3868 } }, verdict: 'AUDIT' }),
+};
+
+const NAMES = Object.keys(FLOWS);
+const matching = (request: { whitelist?: FlowFilter[]; blacklist?: FlowFilter[] }): string[] => {
+  const test = compileFlowFilters(request);
+  return NAMES.filter((n) => test(FLOWS[n] as Flow));
+};
+
+describe('compileFlowFilters', () => {
+  it.each<[string, FlowFilter[] | undefined, FlowFilter[] | undefined, string[]]>([
+    ['no filters', undefined, undefined, ['web', 'dropped', 'reply6', 'sctp']],
+    ['an empty filter matches everything', [{}], undefined, ['web', 'dropped', 'reply6', 'sctp']],
+    ['an empty field is no constraint', [{ verdict: [] }], undefined, ['web', 'dropped', 'reply6', 'sctp']],
+    ['exact source IP', [{ sourceIp: ['192.168.7.20'] }], undefined, ['dropped']],
+    ['source CIDR', [{ sourceIp: ['10.0.0.0/16'] }], undefined, ['web', 'sctp']],
+    ['IPv6 written differently', [{ destinationIp: ['fd00::10'] }], undefined, ['reply6']],
+    ['IPv6 CIDR does not match IPv4', [{ sourceIp: ['::/0'] }], undefined, ['reply6']],
+    ['any of two IPs', [{ sourceIp: ['192.168.7.20', 'fd00::20'] }], undefined, ['dropped', 'reply6']],
+    ['namespace only', [{ sourcePod: ['prod/'] }], undefined, ['reply6']],
+    ['pod prefix in a namespace', [{ destinationPod: ['prod/api-'] }], undefined, ['web', 'dropped', 'sctp']],
+    ['pod prefix in any namespace', [{ destinationPod: ['db'] }], undefined, ['reply6']],
+    ['pod prefix in another namespace', [{ sourcePod: ['kube-system/frontend'] }], undefined, []],
+    ['label with source', [{ sourceLabel: ['k8s:app=frontend'] }], undefined, ['web', 'sctp']],
+    ['label without source', [{ destinationLabel: ['app=db'] }], undefined, ['reply6']],
+    ['label with another source', [{ sourceLabel: ['container:app=frontend'] }], undefined, []],
+    ['reserved label by key', [{ sourceLabel: ['reserved:world'] }], undefined, ['dropped']],
+    ['label in a set', [{ sourceLabel: ['app in (api, frontend)'] }], undefined, ['web', 'reply6', 'sctp']],
+    ['label not in a set', [{ sourceLabel: ['app notin (api)'] }], undefined, ['web', 'dropped', 'sctp']],
+    ['label not equal (absent counts)', [{ sourceLabel: ['app!=frontend'] }], undefined, ['dropped', 'reply6']],
+    ['label absent', [{ sourceLabel: ['!app'] }], undefined, ['dropped']],
+    ['two requirements, both needed', [{ sourceLabel: ['app=frontend,tier=web'] }], undefined, ['web', 'sctp']],
+    ['two requirements, one fails', [{ sourceLabel: ['app=frontend,tier=db'] }], undefined, []],
+    ['label key with dots and a namespace value', [{ sourceLabel: ['k8s:io.kubernetes.pod.namespace=prod'] }], undefined, ['reply6']],
+    ['verdict', [{ verdict: ['DROPPED', 'AUDIT'] }], undefined, ['dropped', 'sctp']],
+    ['drop reason', [{ dropReasonDesc: ['POLICY_DENY'] }], undefined, ['dropped']],
+    ['drop reason a flow does not have', [{ dropReasonDesc: ['POLICY_DENIED'] }], undefined, []],
+    ['destination port', [{ destinationPort: ['53', '8080'] }], undefined, ['web', 'dropped']],
+    ['source port of SCTP', [{ sourcePort: ['9'] }], undefined, ['sctp']],
+    ['ports never match ICMP', [{ destinationPort: ['0'] }], undefined, []],
+    ['protocol tcp', [{ protocol: ['tcp'] }], undefined, ['web']],
+    ['protocol case-insensitive', [{ protocol: ['UDP', 'Sctp'] }], undefined, ['dropped', 'sctp']],
+    ['icmp means both versions', [{ protocol: ['icmp'] }], undefined, ['reply6']],
+    ['icmpv4 is not ICMPv6', [{ protocol: ['icmpv4'] }], undefined, []],
+    ['direction', [{ trafficDirection: ['EGRESS'] }], undefined, ['reply6']],
+    ['node name exact', [{ nodeName: ['node-a'] }], undefined, ['web', 'dropped', 'sctp']],
+    ['node name pattern', [{ nodeName: ['*.lab'] }], undefined, ['reply6']],
+    ['node name pattern, prefix', [{ nodeName: ['node-*'] }], undefined, ['web', 'dropped', 'reply6', 'sctp']],
+    ['dot is literal in a node pattern', [{ nodeName: ['node-b-lab'] }], undefined, []],
+    ['reply', [{ reply: [true] }], undefined, ['reply6']],
+    ['not reply', [{ reply: [false] }], undefined, ['web', 'dropped', 'sctp']],
+    ['uuid', [{ uuid: ['f-2', 'f-4'] }], undefined, ['dropped', 'sctp']],
+    ['policy by name (allowed-by)', [{ policy: ['allow-web'] }], undefined, ['web', 'sctp']],
+    ['policy namespace/name', [{ policy: ['prod/allow-web'] }], undefined, ['web', 'sctp']],
+    ['policy in another namespace', [{ policy: ['default/allow-web'] }], undefined, []],
+    ['policy kind//name, cluster-scoped', [{ policy: ['GlobalNetworkPolicy//deny-dns'] }], undefined, ['dropped']],
+    ['policy kind wrong', [{ policy: ['NetworkPolicy/prod/deny-dns'] }], undefined, []],
+    ['isolating policy', [{ policy: ['NetworkPolicy/prod/lockdown'] }], undefined, ['reply6']],
+    ['fields AND together', [{ verdict: ['FORWARDED'], protocol: ['tcp'], destinationPort: ['8080'] }], undefined, ['web']],
+    ['fields AND, one fails', [{ verdict: ['DROPPED'], protocol: ['tcp'] }], undefined, []],
+    ['whitelist filters OR together', [{ verdict: ['DROPPED'] }, { protocol: ['icmp'] }], undefined, ['dropped', 'reply6']],
+    ['blacklist alone', undefined, [{ verdict: ['FORWARDED'] }], ['dropped', 'sctp']],
+    ['whitelist minus blacklist', [{ sourceIp: ['10.0.0.0/8'] }], [{ protocol: ['sctp'] }], ['web']],
+    ['blacklist filters OR together', undefined, [{ protocol: ['tcp'] }, { reply: [true] }], ['dropped', 'sctp']],
+  ])('%s', (_what, whitelist, blacklist, expected) => {
+    expect(matching({ ...(whitelist && { whitelist }), ...(blacklist && { blacklist }) })).toEqual(expected);
+  });
+});
+
+describe('bad filters', () => {
+  it.each<[unknown, string]>([
+    [{ whitelist: [{ sourcePort: ['80', 'http'] }] }, 'whitelist[0].sourcePort[1]: "http" is not a port'],
+    [{ whitelist: [{ destinationPort: ['65536'] }] }, 'whitelist[0].destinationPort[0]: "65536" is not a port'],
+    [{ whitelist: [{ destinationPort: ['-1'] }] }, 'whitelist[0].destinationPort[0]: "-1" is not a port'],
+    [{ whitelist: [{ destinationPort: [80] }] }, 'whitelist[0].destinationPort[0]: 80 is not a port'],
+    [{ whitelist: [{}, { sourceIp: ['10.0.0.256'] }] }, 'whitelist[1].sourceIp[0]: "10.0.0.256" is not an IP address or CIDR prefix'],
+    [{ blacklist: [{ destinationIp: ['10.0.0.0/33'] }] }, 'blacklist[0].destinationIp[0]: "10.0.0.0/33" is not an IP address or CIDR prefix'],
+    [{ whitelist: [{ sourceIp: ['fe80::1%eth0'] }] }, 'whitelist[0].sourceIp[0]: "fe80::1%eth0" is not an IP address or CIDR prefix'],
+    [{ whitelist: [{ sourcePod: ['/frontend'] }] }, 'whitelist[0].sourcePod[0]: "/frontend" is not a pod'],
+    [{ whitelist: [{ destinationPod: ['a/b/c'] }] }, 'whitelist[0].destinationPod[0]: "a/b/c" is not a pod'],
+    [{ whitelist: [{ sourcePod: [''] }] }, 'whitelist[0].sourcePod[0]: "" is not a pod'],
+    [{ whitelist: [{ sourceLabel: ['app in (a,b'] }] }, 'whitelist[0].sourceLabel[0]: "app in (a,b" is not a label selector: a "(" without ")"'],
+    [{ whitelist: [{ sourceLabel: ['app=a b'] }] }, 'whitelist[0].sourceLabel[0]: "app=a b" is not a label selector: "a b" is not a label value'],
+    [{ whitelist: [{ destinationLabel: ['app=x,'] }] }, 'whitelist[0].destinationLabel[0]: "app=x," is not a label selector: an empty requirement'],
+    [{ whitelist: [{ destinationLabel: ['-app'] }] }, 'whitelist[0].destinationLabel[0]: "-app" is not a label selector: "-app" is not a label key'],
+    [{ whitelist: [{ verdict: ['DENIED'] }] }, 'whitelist[0].verdict[0]: "DENIED" is not a verdict (one of VERDICT_UNKNOWN, FORWARDED'],
+    [{ whitelist: [{ dropReasonDesc: ['POLICY'] }] }, 'whitelist[0].dropReasonDesc[0]: "POLICY" is not a drop reason'],
+    [{ whitelist: [{ trafficDirection: ['ingress'] }] }, 'whitelist[0].trafficDirection[0]: "ingress" is not a traffic direction'],
+    [{ whitelist: [{ protocol: ['http'] }] }, 'whitelist[0].protocol[0]: "http" is not a protocol (one of tcp, udp, sctp, icmp, icmpv4, icmpv6)'],
+    [{ whitelist: [{ nodeName: ['cluster/node-a'] }] }, 'whitelist[0].nodeName[0]: "cluster/node-a" is not a node name pattern (cluster names are not supported)'],
+    [{ whitelist: [{ nodeName: ['node a'] }] }, 'whitelist[0].nodeName[0]: "node a" is not a node name pattern'],
+    [{ whitelist: [{ reply: ['yes'] }] }, 'whitelist[0].reply[0]: "yes" is not true or false'],
+    [{ whitelist: [{ uuid: [''] }] }, 'whitelist[0].uuid[0]: "" is not a flow uuid'],
+    [{ whitelist: [{ policy: ['a/b/c/d'] }] }, 'whitelist[0].policy[0]: "a/b/c/d" is not a policy'],
+    [{ whitelist: [{ policy: ['prod/'] }] }, 'whitelist[0].policy[0]: "prod/" is not a policy'],
+    [{ whitelist: [{ sourcePods: ['a/'] }] }, 'whitelist[0].sourcePods: is not a flow filter field'],
+    [{ whitelist: [{ sourceIp: '10.0.0.1' }] }, 'whitelist[0].sourceIp: "10.0.0.1" is not a list'],
+    [{ whitelist: [null] }, 'whitelist[0]: null is not a flow filter'],
+    [{ blacklist: {} }, 'blacklist: [object Object] is not a list of filters'],
+  ])('%j', (request, message) => {
+    const compile = (): unknown => compileFlowFilters(request as never);
+    expect(compile).toThrow(FlowFilterError);
+    expect(compile).toThrow(message);
+    try {
+      compile();
+    } catch (e) {
+      expect((e as FlowFilterError).field).toBe(message.slice(0, message.indexOf(':')));
+    }
+  });
+});
