@@ -27,3 +27,4 @@ export {
   decodeServerStatusRequest,
 } from './codec/observer.js';
 export { compileFlowFilters } from './filters/compile.js';
+export { FlowRing, type FlowRingOptions, compareFlowTime } from './ring.js';
