@@ -102,7 +102,8 @@ describe.skipIf(reason)(`examples/bgp-announcer${reason ? ` (skipped: ${reason})
     expect(held).toContain('BGP.as_path: 65001');
     expect(held).toContain('BGP.next_hop: 10.249.0.1');
     expect(birdc('show', 'protocols', 'announcer')).toMatch(/announcer\s+BGP\s+---\s+up\s+\S+\s+Established/);
-    expect(output).toContain('"to":"Established"');
+    // The announcer logs each change of session state on stdout.
+    await until('the announcer to log its session Established', () => output.includes('"to":"Established"'));
 
     if (announcer.pid !== undefined) process.kill(announcer.pid, 'SIGTERM');
     expect(await exited(announcer)).toEqual({ code: 0, signal: null });
