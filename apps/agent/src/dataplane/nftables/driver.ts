@@ -18,15 +18,41 @@ import {
   type NumericIdentity,
 } from '@twill/policy-engine';
 
-import { type ApplyReport, type Dataplane, type DataplaneChange, type DataplaneStatus, type EndpointAttachment } from '../port.js';
+import {
+  type ApplyReport,
+  type Dataplane,
+  type DataplaneChange,
+  type DataplaneFlowHandler,
+  type DataplaneFlowReader,
+  type DataplaneStatus,
+  type EndpointAttachment,
+} from '../port.js';
+import { NFTABLES_ERROR_CODE, NftablesDataplaneError } from './errors.js';
+import { FlowEndpoints } from './flows/endpoints.js';
+import { startFlowReader, type OpenNetfilterSocket } from './flows/reader.js';
 import { readKernelTable, type KernelTable } from './read-back.js';
 import { type NftPort } from './sys/nft.js';
+
+/** What `readFlows` needs of the kernel: the sockets, and the ifindexes of host-side interfaces. */
+export interface NftablesFlowPorts {
+  readonly open: OpenNetfilterSocket;
+  /** The ifindex of each named interface that exists. @throws when the links cannot be listed. */
+  readonly resolveIfindexes: (names: readonly string[]) => Promise<ReadonlyMap<string, number>>;
+  /** The wall clock, in milliseconds since the epoch (fractional). */
+  readonly now: () => number;
+  /** `SO_RCVBUF` of the readers' sockets, in bytes; the system default when absent. */
+  readonly recvBufferSize?: number;
+}
 
 /** Options of the driver once its port is made. */
 export interface NftablesDriverOptions {
   readonly nft: NftPort;
   /** The nflog group of Log rules. */
   readonly logGroup: number;
+  /** The nflog group every drop also logs to (what `readFlows` reads); absent: drops do not log. */
+  readonly dropLogGroup?: number;
+  /** What `readFlows` reads through; absent: the driver has no `readFlows` reader to open. */
+  readonly flows?: NftablesFlowPorts;
   /** What the kernel held when the driver started (adopted, enforced until the first apply). */
   readonly adopted: KernelTable;
   /** A monotonic clock in milliseconds (for `durationMs`). */
@@ -52,6 +78,10 @@ export class NftablesDataplane implements Dataplane {
   #model: NftTableModel | undefined;
   /** What a full sync starts from: the adopted table, or the table read back after a refused delta. */
   #baseline: KernelTable;
+  /** The attached endpoints as the flow readers see them (kept whether or not a reader runs). */
+  readonly #flowEndpoints = new FlowEndpoints();
+  /** The running flow reader, and where its lookup failures go. */
+  #flowReader: { readonly reader: DataplaneFlowReader; readonly handler: DataplaneFlowHandler } | undefined;
 
   constructor(options: NftablesDriverOptions) {
     this.#options = options;
@@ -92,10 +122,12 @@ export class NftablesDataplane implements Dataplane {
     for (const key of change.detach ?? []) {
       this.#attached.delete(key);
       this.#compiled.delete(key);
+      this.#flowEndpoints.detach(key);
     }
     for (const attachment of change.attach ?? []) {
       this.#attached.set(attachment.key, attachment);
       dirty.add(attachment.key);
+      this.#flowEndpoints.attach(attachment.key, attachment.hostInterface, attachment.ifindex);
     }
     // Rules built from an identity whose addresses moved are built again.
     if (moved.size > 0) for (const [key, nft] of this.#compiled) if ([...nft.identities].some((id) => moved.has(id))) dirty.add(key);
@@ -109,13 +141,18 @@ export class NftablesDataplane implements Dataplane {
     }
     const identities = this.#identities;
     let endpoints = 0;
+    const { dropLogGroup } = this.#options;
     for (const key of dirty) {
       if (!this.#attached.has(key)) continue;
       const rules = this.#rules.get(key);
+      // The flow readers learn the endpoint's addresses from its effective rules.
+      this.#flowEndpoints.setAddresses(key, rules?.addresses ?? []);
       // Attached without known rules: everything dropped until they come (fail closed).
       // The previous compilation lets unchanged runs of rules cost nothing and changed ones their rules' elements.
       const previous = this.#compiled.get(key);
-      this.#compiled.set(key, rules === undefined ? failClosedEndpointNft(key) : compileEndpointNft(rules, { identities, logGroup: this.#options.logGroup, ...(previous === undefined ? {} : { previous }) }));
+      this.#compiled.set(key, rules === undefined
+        ? failClosedEndpointNft(key, dropLogGroup === undefined ? {} : { dropLogGroup })
+        : compileEndpointNft(rules, { identities, logGroup: this.#options.logGroup, ...(dropLogGroup === undefined ? {} : { dropLogGroup }), ...(previous === undefined ? {} : { previous }) }));
       endpoints += 1;
     }
     const next = buildTableModel(
@@ -143,6 +180,7 @@ export class NftablesDataplane implements Dataplane {
       }
     }
     this.#model = next;
+    if (this.#flowReader !== undefined && (change.attach?.length ?? 0) > 0) this.#resolveFlowIfindexes(this.#flowReader.handler);
     const operations = applied === '' ? 0 : applied.split('\n').length - 1;
     return { endpoints, operations, durationMs: this.#options.now() - started };
   }
@@ -165,7 +203,60 @@ export class NftablesDataplane implements Dataplane {
     return { driver: 'nftables', endpoints, drift };
   }
 
+  /**
+   * Reads the kernel's verdicts: deny events from the NFLOG messages of the drop rules
+   * (`dropLogGroup`; none without it) and allow events from conntrack's new-connection
+   * events whose source or destination is an attached endpoint's address (as its
+   * effective rules give them: an endpoint attached without known rules has none), one
+   * per enforcement point on this node. Events name the endpoint; allow events carry no
+   * rule (the agent evaluates them). Conntrack reports a connection once it is
+   * confirmed, and only with `net.netfilter.nf_conntrack_events` 1 (or 2, the default
+   * since Linux 6.0: on while someone listens) in the driver's namespace.
+   * @throws {NftablesDataplaneError} `flow-read-failed` when a reader is open already or the driver was made without flow ports.
+   */
+  readFlows(handler: DataplaneFlowHandler): DataplaneFlowReader {
+    const ports = this.#options.flows;
+    if (ports === undefined) throw new NftablesDataplaneError(NFTABLES_ERROR_CODE.FLOW_READ_FAILED, 'this nftables driver was made without flow sockets');
+    if (this.#flowReader !== undefined) throw new NftablesDataplaneError(NFTABLES_ERROR_CODE.FLOW_READ_FAILED, 'a flow reader is open already: close it first');
+    const { dropLogGroup } = this.#options;
+    const reader = startFlowReader({
+      open: ports.open,
+      endpoints: this.#flowEndpoints,
+      now: ports.now,
+      ...(dropLogGroup === undefined ? {} : { dropLogGroup }),
+      ...(ports.recvBufferSize === undefined ? {} : { recvBufferSize: ports.recvBufferSize }),
+    }, handler);
+    const running = {
+      handler,
+      reader: {
+        close: () => {
+          if (this.#flowReader === running) this.#flowReader = undefined;
+          reader.close();
+        },
+      },
+    };
+    this.#flowReader = running;
+    this.#resolveFlowIfindexes(handler);
+    return running.reader;
+  }
+
+  // Allow events carry the endpoint's ifindex: looked up for attachments that did not give it.
+  #resolveFlowIfindexes(handler: DataplaneFlowHandler): void {
+    const names = this.#flowEndpoints.unresolved();
+    const ports = this.#options.flows;
+    if (names.length === 0 || ports === undefined) return;
+    ports.resolveIfindexes(names).then(
+      (found) => {
+        for (const [name, ifindex] of found) this.#flowEndpoints.setIfindex(name, ifindex);
+      },
+      (error: unknown) => {
+        if (this.#flowReader?.handler === handler) handler.error(new NftablesDataplaneError(NFTABLES_ERROR_CODE.FLOW_READ_FAILED, `cannot look up the ifindexes of ${names.join(', ')}: ${(error as Error).message}`, { cause: error }));
+      },
+    );
+  }
+
   async cleanup(): Promise<void> {
+    this.#flowReader?.reader.close();
     if ((await this.#options.nft.listTable(NFT_FAMILY, NFT_TABLE)) !== undefined) await this.#options.nft.apply(renderDeleteTable());
     this.#options.nft.close?.();
     this.#model = undefined;

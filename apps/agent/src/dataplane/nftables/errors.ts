@@ -6,6 +6,10 @@ export const NFTABLES_ERROR_CODE = {
   NFT_FAILED: 'nft-failed',
   /** `nft -j` printed something that is not the JSON schema nftables documents. */
   BAD_LISTING: 'bad-listing',
+  /** A netlink message of the flow readers (NFLOG, conntrack) that does not parse; the reader goes on. */
+  BAD_FLOW_MESSAGE: 'bad-flow-message',
+  /** A flow reader's socket failed (open, configure, read). */
+  FLOW_READ_FAILED: 'flow-read-failed',
 } as const;
 
 /** One of {@link NFTABLES_ERROR_CODE}. */

@@ -8,9 +8,13 @@ import { NFT_FAMILY, NFT_TABLE } from '@twill/policy-engine';
 import { type Dataplane } from '../port.js';
 import { NftablesDataplane } from './driver.js';
 import { readKernelTable } from './read-back.js';
+import { resolveIfindexes } from './sys/links.js';
+import { netfilterSocketOpener } from './sys/netfilter-socket.js';
 import { createNftPort, type NftPort } from './sys/nft.js';
 
-export { NftablesDataplane, compareWithKernel } from './driver.js';
+export { NftablesDataplane, compareWithKernel, type NftablesDriverOptions, type NftablesFlowPorts } from './driver.js';
+export { FlowEndpoints } from './flows/endpoints.js';
+export { startFlowReader, type FlowReaderOptions, type NetfilterSocket, type NetfilterSocketEvents, type OpenNetfilterSocket } from './flows/reader.js';
 export { NFTABLES_ERROR_CODE, NftablesDataplaneError, type NftablesErrorCode } from './errors.js';
 export { readKernelTable, type KernelTable } from './read-back.js';
 export { createNftPort, type NftPort } from './sys/nft.js';
@@ -21,6 +25,15 @@ export interface NftablesDataplaneOptions {
   readonly netns?: string;
   /** The nflog group of Log rules (`log group N`); 1 when absent. */
   readonly logGroup?: number;
+  /**
+   * The nflog group every drop also logs to (`counter log prefix "twill:…" group N drop`),
+   * which `readFlows` reads deny events from; absent: drops do not log (and `readFlows`
+   * gives allow events only). Another group than `logGroup` keeps Log rules' messages
+   * out of the reader's way; one socket per namespace can bind a group.
+   */
+  readonly dropLogGroup?: number;
+  /** `SO_RCVBUF` of the flow readers' sockets, in bytes (capped by net.core.rmem_max); the system default when absent. */
+  readonly flowRecvBufferSize?: number;
   /** Another way to run `nft` (tests); the `nft` program when absent. */
   readonly nft?: NftPort;
 }
@@ -37,5 +50,18 @@ export interface NftablesDataplaneOptions {
 export async function createNftablesDataplane(options: NftablesDataplaneOptions = {}): Promise<Dataplane> {
   const nft = options.nft ?? createNftPort(options.netns === undefined ? {} : { netns: options.netns });
   const adopted = readKernelTable(await nft.listTable(NFT_FAMILY, NFT_TABLE));
-  return new NftablesDataplane({ nft, adopted, logGroup: options.logGroup ?? 1, now: () => performance.now() });
+  const { netns, dropLogGroup, flowRecvBufferSize } = options;
+  return new NftablesDataplane({
+    nft,
+    adopted,
+    logGroup: options.logGroup ?? 1,
+    ...(dropLogGroup === undefined ? {} : { dropLogGroup }),
+    flows: {
+      open: netfilterSocketOpener(netns),
+      resolveIfindexes: (names) => resolveIfindexes(netns, names),
+      now: () => performance.timeOrigin + performance.now(),
+      ...(flowRecvBufferSize === undefined ? {} : { recvBufferSize: flowRecvBufferSize }),
+    },
+    now: () => performance.now(),
+  });
 }

@@ -1,0 +1,158 @@
+// What the nftables flow readers know of this node's endpoints: their host-side
+// interfaces and ifindexes, the hash their drop rules' log prefixes name them by, and
+// their addresses (from the policy engine's effective rules). Turns a logged packet into
+// a deny event and a new connection into one allow event per enforcement point. Pure.
+
+import { endpointHash, parseDropLogPrefix } from '@twill/policy-engine';
+
+import { type DataplaneFlowEvent } from '../../port.js';
+import { type ConntrackTuple } from './conntrack.js';
+import { type NflogPacket } from './nflog.js';
+import { decodePacketHeaders } from './packet.js';
+import { badMessage } from './netlink.js';
+
+interface Known {
+  readonly key: string;
+  readonly hostInterface: string;
+  ifindex: number;
+  addresses: readonly string[];
+}
+
+/**
+ * An address as the readers print them: IPv4 dotted, IPv6 in its shortest form (what
+ * `formatIpv6` gives); a single-address prefix (`/32`, `/128`) as the address.
+ */
+export function normalizeAddress(address: string): string {
+  const bare = address.replace(/\/(32|128)$/, '');
+  if (!bare.includes(':')) return bare;
+  try {
+    // The URL standard's IPv6 serializer compresses the first longest run of zero groups, as formatIpv6 does.
+    return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+  } catch {
+    return bare;
+  }
+}
+
+/** The attached endpoints, by key, hash, ifindex and address. */
+export class FlowEndpoints {
+  readonly #byKey = new Map<string, Known>();
+  #byHash: Map<string, Known | null> | undefined;
+  #byIfindex: Map<number, Known> | undefined;
+  #byAddress: Map<string, Known> | undefined;
+
+  /** An endpoint attached (again): its interface, and its ifindex when the caller knows it. */
+  attach(key: string, hostInterface: string, ifindex?: number): void {
+    const before = this.#byKey.get(key);
+    const sameInterface = before?.hostInterface === hostInterface;
+    this.#byKey.set(key, { key, hostInterface, ifindex: ifindex ?? (sameInterface ? before.ifindex : 0), addresses: before?.addresses ?? [] });
+    this.#changed();
+  }
+
+  detach(key: string): void {
+    if (this.#byKey.delete(key)) this.#changed();
+  }
+
+  /** The addresses of an attached endpoint (its effective rules' `addresses`); ignored for others. */
+  setAddresses(key: string, addresses: readonly string[]): void {
+    const known = this.#byKey.get(key);
+    if (known === undefined) return;
+    known.addresses = addresses.map(normalizeAddress);
+    this.#byAddress = undefined;
+  }
+
+  /** Sets the ifindex of the endpoint attached on `hostInterface`. */
+  setIfindex(hostInterface: string, ifindex: number): void {
+    for (const known of this.#byKey.values()) {
+      if (known.hostInterface === hostInterface && known.ifindex !== ifindex) {
+        known.ifindex = ifindex;
+        this.#byIfindex = undefined;
+      }
+    }
+  }
+
+  /** Host-side interfaces whose ifindex is not known yet. */
+  unresolved(): string[] {
+    return [...this.#byKey.values()].filter((k) => k.ifindex === 0).map((k) => k.hostInterface);
+  }
+
+  /**
+   * The deny event of a packet a drop rule logged; `undefined` when the prefix is not a
+   * drop rule's (a Log rule sharing the group, another program).
+   * @throws {NftablesDataplaneError} `bad-flow-message` when the payload is missing or not an IP packet.
+   */
+  dropEvent(packet: NflogPacket, receivedMs: number): DataplaneFlowEvent | undefined {
+    const drop = packet.prefix === undefined ? undefined : parseDropLogPrefix(packet.prefix);
+    if (drop === undefined) return undefined;
+    if (packet.payload === undefined) throw badMessage('NFLOG packet', `prefix ${packet.prefix ?? ''} without NFULA_PAYLOAD (copy mode is not packet)`);
+    const headers = decodePacketHeaders(packet.payload);
+    // Ingress to the pod leaves the host through its veth; egress enters from it.
+    const ifindex = drop.direction === 'ingress' ? packet.outIfindex : packet.inIfindex;
+    // Two attached keys with one hash (32 bits) cannot be told apart by the prefix: the interface decides.
+    const byHash = this.#hashes().get(drop.endpointHash) ?? undefined;
+    const known = byHash ?? (ifindex === 0 ? undefined : this.#ifindexes().get(ifindex));
+    if (byHash !== undefined && ifindex !== 0 && byHash.ifindex !== ifindex) {
+      // The prefix named it, so this is its interface: learnt without a lookup.
+      byHash.ifindex = ifindex;
+      this.#byIfindex = undefined;
+    }
+    return {
+      timeMs: packet.timeMs ?? receivedMs,
+      ifindex,
+      ...(known === undefined ? {} : { endpoint: known.key }),
+      direction: drop.direction,
+      verdict: 'deny',
+      reason: drop.kind === 'no-entry' ? 'no-entry' : 'policy',
+      dropKind: drop.kind,
+      ...headers,
+    };
+  }
+
+  /** A new connection's allow events: egress of a local source, ingress of a local destination (none when neither is local). */
+  allowEvents(tuple: ConntrackTuple, timeMs: number): DataplaneFlowEvent[] {
+    const addresses = this.#addresses();
+    const events: DataplaneFlowEvent[] = [];
+    const flow = {
+      timeMs,
+      verdict: 'allow' as const,
+      reason: 'policy' as const,
+      protocol: tuple.protocol,
+      source: tuple.source,
+      destination: tuple.destination,
+      sourcePort: tuple.sourcePort,
+      destinationPort: tuple.destinationPort,
+      ...(tuple.icmp === undefined ? {} : { icmp: tuple.icmp }),
+    };
+    const from = addresses.get(tuple.source);
+    if (from !== undefined) events.push({ ...flow, ifindex: from.ifindex, endpoint: from.key, direction: 'egress' });
+    const to = addresses.get(tuple.destination);
+    if (to !== undefined) events.push({ ...flow, ifindex: to.ifindex, endpoint: to.key, direction: 'ingress' });
+    return events;
+  }
+
+  #changed(): void {
+    this.#byHash = undefined;
+    this.#byIfindex = undefined;
+    this.#byAddress = undefined;
+  }
+
+  #hashes(): Map<string, Known | null> {
+    if (this.#byHash === undefined) {
+      this.#byHash = new Map();
+      for (const known of this.#byKey.values()) {
+        const hash = endpointHash(known.key);
+        this.#byHash.set(hash, this.#byHash.has(hash) ? null : known);
+      }
+    }
+    return this.#byHash as Map<string, Known | null>;
+  }
+
+  #ifindexes(): Map<number, Known> {
+    this.#byIfindex ??= new Map([...this.#byKey.values()].filter((k) => k.ifindex !== 0).map((k) => [k.ifindex, k]));
+    return this.#byIfindex;
+  }
+
+  #addresses(): Map<string, Known> {
+    this.#byAddress ??= new Map([...this.#byKey.values()].flatMap((k) => k.addresses.map((a) => [a, k] as const)));
+    return this.#byAddress;
+  }
+}

@@ -1,0 +1,180 @@
+// The nftables driver's flow reader: an NFLOG socket bound to the drop log group (deny
+// events) and a ctnetlink socket on the new-connection group (allow events), behind a
+// small socket port so that everything but the sockets is tested without root. Events
+// are delivered in one batch per event-loop turn; what the kernel could not queue is
+// counted: NFLOG by the gaps in its sequence numbers (and at least one per ENOBUFS),
+// conntrack one per ENOBUFS (the kernel says no more than that something was lost).
+
+import { type DataplaneFlowEvent, type DataplaneFlowHandler, type DataplaneFlowReader } from '../../port.js';
+import { NFTABLES_ERROR_CODE, NftablesDataplaneError } from '../errors.js';
+import { CT_NEW_MESSAGE, decodeConntrackNew, NFNLGRP_CONNTRACK_NEW } from './conntrack.js';
+import { type FlowEndpoints } from './endpoints.js';
+import { decodeErrorFrame, decodeFrames, NLM, type NetlinkFrame } from './netlink.js';
+import { decodeNflogPacket, encodeNflogSetup, NFULNL_MSG } from './nflog.js';
+
+/** What the reader needs of a NETLINK_NETFILTER socket (sys/netfilter-socket.ts is the real one). */
+export interface NetfilterSocket {
+  /** Sends one message to the kernel; a failure comes back through `error`. */
+  send(message: Uint8Array): void;
+  close(): void;
+}
+
+/** Where a socket delivers. */
+export interface NetfilterSocketEvents {
+  /** One datagram (one or more netlink messages). */
+  datagram(bytes: Uint8Array): void;
+  /** A receive or send error (`code`: the errno name, `ENOBUFS` when the kernel dropped messages). */
+  error(error: { readonly code?: string; readonly message?: string }): void;
+}
+
+/** Opens a socket in the driver's namespace, joined to `groups`. @throws what the kernel refuses (no CAP_NET_ADMIN). */
+export type OpenNetfilterSocket = (options: { readonly groups: readonly number[]; readonly recvBufferSize?: number }, events: NetfilterSocketEvents) => NetfilterSocket;
+
+/** Options of {@link startFlowReader}. */
+export interface FlowReaderOptions {
+  readonly open: OpenNetfilterSocket;
+  readonly endpoints: FlowEndpoints;
+  /** The nflog group the drop rules log to; no NFLOG socket when absent (allow events only). */
+  readonly dropLogGroup?: number;
+  /** `SO_RCVBUF` of both sockets, in bytes (the kernel doubles it and caps it at net.core.rmem_max); the system default when absent. */
+  readonly recvBufferSize?: number;
+  /** The wall clock, in milliseconds since the epoch (fractional). */
+  readonly now: () => number;
+}
+
+/** Bytes of each logged packet copied: an IPv6 header with a few extension headers and a TCP header. */
+export const NFLOG_COPY_RANGE = 128;
+/** Batching in the kernel: at most this many messages, held at most 50 ms. */
+const NFLOG_QUEUE_THRESHOLD = 64;
+const NFLOG_FLUSH_TIMEOUT = 5;
+/** A batch is handed over at the end of the loop turn, or once it holds this many. */
+export const MAX_BATCH = 4096;
+
+const ERRNO: Readonly<Record<number, string>> = { 1: 'EPERM', 2: 'ENOENT', 12: 'ENOMEM', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 95: 'EOPNOTSUPP', 105: 'ENOBUFS' };
+const errnoName = (errno: number): string => ERRNO[errno] ?? `errno ${errno}`;
+
+const failed = (message: string, cause?: unknown): NftablesDataplaneError =>
+  new NftablesDataplaneError(NFTABLES_ERROR_CODE.FLOW_READ_FAILED, message, cause === undefined ? undefined : { cause });
+
+/**
+ * Opens the readers. Each failure (a socket that cannot be opened, a group another
+ * socket holds, a message that does not parse) goes to `handler.error`; the rest keeps
+ * reading.
+ */
+export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFlowHandler): DataplaneFlowReader {
+  const { endpoints, now } = options;
+  let pending: DataplaneFlowEvent[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+  let closed = false;
+  const flush = (): void => {
+    scheduled = undefined;
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    handler.events(batch);
+  };
+  const push = (event: DataplaneFlowEvent): void => {
+    pending.push(event);
+    if (pending.length >= MAX_BATCH) flush();
+    else scheduled ??= setImmediate(flush);
+  };
+  const report = (error: unknown): void => {
+    if (!closed) handler.error(error);
+  };
+  const walk = (datagram: Uint8Array, where: string, each: (frame: NetlinkFrame) => void): void => {
+    const { frames, error } = decodeFrames(datagram);
+    for (const frame of frames) {
+      try {
+        each(frame);
+      } catch (e) {
+        report(e);
+      }
+    }
+    if (error !== undefined) report(failed(`${where}: ${error.message}`, error));
+  };
+  const recvBuffer = options.recvBufferSize === undefined ? {} : { recvBufferSize: options.recvBufferSize };
+  const sockets: NetfilterSocket[] = [];
+
+  // NFLOG: the setup's acknowledgements, then packets.
+  if (options.dropLogGroup !== undefined) {
+    const group = options.dropLogGroup;
+    const setup = encodeNflogSetup({ group, copyRange: NFLOG_COPY_RANGE, flushTimeout: NFLOG_FLUSH_TIMEOUT, queueThreshold: NFLOG_QUEUE_THRESHOLD, seq: 1 });
+    const acks = new Map(setup.map((s) => [s.seq, s]));
+    let expected: number | undefined;
+    // Losses already reported for ENOBUFS that the next sequence gap will count again.
+    let credited = 0;
+    const lost = (count: number): void => {
+      if (count > 0 && !closed) handler.lost(count, 'nflog');
+    };
+    const onFrame = (frame: NetlinkFrame): void => {
+      if (frame.type === NLM.ERROR) {
+        const step = acks.get(frame.seq);
+        acks.delete(frame.seq);
+        const errno = decodeErrorFrame(frame);
+        if (errno !== 0 && step?.required === true) {
+          report(failed(`${step.what}: ${errnoName(errno)}${errno === 16 ? ' (another socket of this network namespace is bound to the group)' : ''}`));
+        }
+        return;
+      }
+      if (frame.type !== NFULNL_MSG.PACKET) return;
+      const packet = decodeNflogPacket(frame);
+      if (packet.seq !== undefined) {
+        if (expected !== undefined) {
+          const gap = (packet.seq - expected) >>> 0;
+          // A gap of more than 2^31 is a restart of the count (a new instance), not a loss.
+          if (gap > 0 && gap < 0x80000000) {
+            lost(gap - Math.min(gap, credited));
+            credited -= Math.min(gap, credited);
+          }
+        }
+        expected = (packet.seq + 1) >>> 0;
+      }
+      const event = endpoints.dropEvent(packet, now());
+      if (event !== undefined) push(event);
+    };
+    try {
+      const socket = options.open({ groups: [], ...recvBuffer }, {
+        datagram: (bytes) => walk(bytes, 'NFLOG', onFrame),
+        error: (error) => {
+          if (error.code === 'ENOBUFS') {
+            credited += 1;
+            lost(1);
+          } else report(failed(`NFLOG socket: ${error.message ?? error.code ?? 'error'}`, error));
+        },
+      });
+      sockets.push(socket);
+      for (const step of setup) socket.send(step.message);
+    } catch (error) {
+      report(failed(`cannot open the NFLOG socket for group ${group}: ${(error as Error).message}`, error));
+    }
+  }
+
+  // Conntrack: confirmed new connections.
+  try {
+    sockets.push(options.open({ groups: [NFNLGRP_CONNTRACK_NEW], ...recvBuffer }, {
+      datagram: (bytes) => walk(bytes, 'conntrack', (frame) => {
+        if (frame.type !== CT_NEW_MESSAGE) return;
+        const tuple = decodeConntrackNew(frame);
+        const time = now();
+        for (const event of endpoints.allowEvents(tuple, time)) push(event);
+      }),
+      error: (error) => {
+        if (error.code === 'ENOBUFS') {
+          if (!closed) handler.lost(1, 'conntrack');
+        } else report(failed(`conntrack socket: ${error.message ?? error.code ?? 'error'}`, error));
+      },
+    }));
+  } catch (error) {
+    report(failed(`cannot open the conntrack event socket: ${(error as Error).message}`, error));
+  }
+
+  return {
+    close() {
+      if (closed) return;
+      if (scheduled !== undefined) clearImmediate(scheduled);
+      flush();
+      closed = true;
+      for (const socket of sockets.splice(0)) socket.close();
+    },
+  };
+}

@@ -1,0 +1,263 @@
+// The flow reader over fake sockets: datagrams in, batches of events, lost counts and
+// errors out. The garbled-message corpus must never throw out of the reader; each
+// message it cannot read is reported through handler.error and reading goes on.
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { compileNetworkPolicy, endpointHash, parseNetworkPolicy, PolicyIndex, type Endpoint } from '@twill/policy-engine';
+
+import { encodeAttribute, encodeNfMessage } from '../../../../src/dataplane/nftables/flows/netlink.js';
+import { FlowEndpoints, NftablesDataplane, readKernelTable, startFlowReader, type NetfilterSocketEvents, type NftPort, type OpenNetfilterSocket } from '../../../../src/dataplane/nftables/index.js';
+import { type DataplaneFlowEvent, type DataplaneFlowReader } from '../../../../src/dataplane/port.js';
+import { CT_NEW_TCP, ipv4Tcp, NFLOG_TCP_SYN, NFLOG_UDP, nflogPacket } from './fixtures.js';
+
+/** Fake sockets: what the reader sent and joined, and a way to deliver datagrams and errors. */
+class FakeKernel {
+  readonly sockets: { groups: readonly number[]; recvBufferSize?: number; events: NetfilterSocketEvents; sent: Uint8Array[]; closed: boolean }[] = [];
+  refuse: 'nflog' | 'conntrack' | undefined;
+  readonly open: OpenNetfilterSocket = (options, events) => {
+    const kind = options.groups.length === 0 ? 'nflog' : 'conntrack';
+    if (this.refuse === kind) throw Object.assign(new Error('socket: Operation not permitted'), { code: 'EPERM' });
+    const socket = { ...options, events, sent: [] as Uint8Array[], closed: false };
+    this.sockets.push(socket);
+    return { send: (m) => socket.sent.push(m), close: () => { socket.closed = true; } };
+  };
+
+  get nflog(): NetfilterSocketEvents {
+    const s = this.sockets.find((x) => x.groups.length === 0);
+    if (s === undefined) throw new Error('no NFLOG socket');
+    return s.events;
+  }
+
+  get conntrack(): NetfilterSocketEvents {
+    const s = this.sockets.find((x) => x.groups.length > 0);
+    if (s === undefined) throw new Error('no conntrack socket');
+    return s.events;
+  }
+}
+
+interface Seen {
+  batches: DataplaneFlowEvent[][];
+  lost: [number, string][];
+  errors: string[];
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** x/b attached on ifindex 3 at 10.1.1.2 (the fixtures' destination), x/a on 2 at 10.1.1.1. */
+function lab(): FlowEndpoints {
+  const endpoints = new FlowEndpoints();
+  endpoints.attach('x/a', 'twa', 2);
+  endpoints.attach('x/b', 'twb');
+  endpoints.setAddresses('x/a', ['10.1.1.1']);
+  endpoints.setAddresses('x/b', ['10.1.1.2/32', 'FD00:0:0::2']);
+  return endpoints;
+}
+
+let reader: DataplaneFlowReader | undefined;
+afterEach(() => reader?.close());
+
+function start(kernel: FakeKernel, endpoints = lab(), dropLogGroup: number | null = 9): Seen {
+  const seen: Seen = { batches: [], lost: [], errors: [] };
+  reader = startFlowReader({ open: kernel.open, endpoints, now: () => 1000.5, recvBufferSize: 4096, ...(dropLogGroup === null ? {} : { dropLogGroup }) }, {
+    events: (batch) => seen.batches.push([...batch]),
+    lost: (count, source) => seen.lost.push([count, source]),
+    error: (error) => seen.errors.push((error as Error).message),
+  });
+  return seen;
+}
+
+const hashB = endpointHash('x/b');
+
+describe('nftables flow reader', () => {
+  it('opens an NFLOG socket and configures the group, and a conntrack socket on the new-connection group', () => {
+    const kernel = new FakeKernel();
+    start(kernel);
+    expect(kernel.sockets.map((s) => [s.groups, s.recvBufferSize])).toEqual([[[], 4096], [[1], 4096]]);
+    const nflog = kernel.sockets[0];
+    expect(nflog?.sent.map((m) => (m[4] ?? 0) | ((m[5] ?? 0) << 8))).toEqual([0x401, 0x401, 0x401, 0x401, 0x401, 0x401]);
+    // Without a drop log group: conntrack only.
+    const other = new FakeKernel();
+    start(other, lab(), null);
+    expect(other.sockets.map((s) => s.groups)).toEqual([[1]]);
+  });
+
+  it('turns logged drops into deny events of the endpoint the prefix names, one batch per loop turn', async () => {
+    const kernel = new FakeKernel();
+    const endpoints = lab();
+    const seen = start(kernel, endpoints);
+    kernel.nflog.datagram(NFLOG_TCP_SYN);
+    kernel.nflog.datagram(NFLOG_UDP);
+    expect(seen.batches).toEqual([]);
+    await turn();
+    // The fixtures' prefix names dbcc90ee, the lab's x/b hash; the reader's lab is keyed the same.
+    expect(hashB).toBe('dbcc90ee');
+    expect(seen.batches).toEqual([[
+      { timeMs: 1795893676876.287, ifindex: 3, endpoint: 'x/b', direction: 'ingress', verdict: 'deny', reason: 'policy', dropKind: 'isolated', protocol: 6, source: '10.1.1.3', destination: '10.1.1.2', sourcePort: 20716, destinationPort: 80, tcpFlags: 2 },
+      { timeMs: 1795893677182.178, ifindex: 3, endpoint: 'x/b', direction: 'ingress', verdict: 'deny', reason: 'policy', dropKind: 'isolated', protocol: 17, source: '10.1.1.3', destination: '10.1.1.2', sourcePort: 20717, destinationPort: 80 },
+    ]]);
+    expect(seen.lost).toEqual([]);
+    expect(seen.errors).toEqual([]);
+    // The drop taught the reader x/b's ifindex: allow events carry it.
+    kernel.conntrack.datagram(CT_NEW_TCP);
+    await turn();
+    expect(seen.batches[1]?.map((e) => [e.endpoint, e.direction, e.ifindex, e.verdict, e.rule])).toEqual([['x/a', 'egress', 2, 'allow', undefined], ['x/b', 'ingress', 3, 'allow', undefined]]);
+    expect(seen.batches[1]?.[0]).toEqual({ timeMs: 1000.5, ifindex: 2, endpoint: 'x/a', direction: 'egress', verdict: 'allow', reason: 'policy', protocol: 6, source: '10.1.1.1', destination: '10.1.1.2', sourcePort: 20715, destinationPort: 80 });
+  });
+
+  it('maps a no-entry drop to its reason, an egress drop to the incoming interface, and ignores other prefixes', async () => {
+    const kernel = new FakeKernel();
+    const seen = start(kernel);
+    const payload = ipv4Tcp([10, 1, 1, 1], [8, 8, 8, 8], 40000, 53);
+    kernel.nflog.datagram(nflogPacket({ seq: 0, prefix: `twill:no-entry:egress:${endpointHash('x/a')}`, indev: 2, payload }));
+    kernel.nflog.datagram(nflogPacket({ seq: 1, prefix: 'twill:deny:egress:00000000', indev: 2, payload }));
+    kernel.nflog.datagram(nflogPacket({ seq: 2, prefix: 'audit', indev: 2, payload }));
+    kernel.nflog.datagram(nflogPacket({ seq: 3, indev: 2, payload }));
+    await turn();
+    expect(seen.batches.flat().map((e) => [e.endpoint, e.direction, e.ifindex, e.reason, e.dropKind, e.timeMs])).toEqual([
+      ['x/a', 'egress', 2, 'no-entry', 'no-entry', 1000.5],
+      // An unknown hash: the interface says which endpoint.
+      ['x/a', 'egress', 2, 'policy', 'deny', 1000.5],
+    ]);
+    expect(seen.lost).toEqual([]);
+  });
+
+  it('counts lost NFLOG messages from sequence gaps, and at least one per ENOBUFS without counting twice', async () => {
+    const kernel = new FakeKernel();
+    const seen = start(kernel);
+    const drop = (seq: number) => nflogPacket({ seq, prefix: `twill:deny:ingress:${hashB}`, outdev: 3, payload: ipv4Tcp([10, 1, 1, 3], [10, 1, 1, 2], 1, 80) });
+    kernel.nflog.datagram(drop(10));
+    kernel.nflog.datagram(drop(11));
+    kernel.nflog.datagram(drop(15)); // 12, 13, 14 lost
+    kernel.nflog.error({ code: 'ENOBUFS', message: 'recvmsg ENOBUFS' });
+    kernel.nflog.datagram(drop(20)); // 16-19 lost: 4, one of them reported with the ENOBUFS
+    kernel.nflog.error({ code: 'ENOBUFS', message: 'recvmsg ENOBUFS' });
+    kernel.nflog.error({ code: 'ENOBUFS', message: 'recvmsg ENOBUFS' });
+    kernel.nflog.datagram(drop(22)); // 21 lost, already counted by the ENOBUFS (one too many, the kernel said twice)
+    kernel.nflog.datagram(drop(0xffffffff));
+    kernel.nflog.datagram(drop(0)); // wraps: no gap
+    kernel.conntrack.error({ code: 'ENOBUFS' });
+    await turn();
+    expect(seen.lost).toEqual([[3, 'nflog'], [1, 'nflog'], [3, 'nflog'], [1, 'nflog'], [1, 'nflog'], [1, 'conntrack']]);
+    expect(seen.lost.filter(([, s]) => s === 'nflog').reduce((n, [c]) => n + c, 0)).toBe(3 + 4 + 2);
+    expect(seen.batches.flat()).toHaveLength(7);
+    expect(seen.errors).toEqual([]);
+  });
+
+  it('reports a group another socket holds, and a socket it cannot open, and goes on with the other', async () => {
+    const kernel = new FakeKernel();
+    const seen = start(kernel);
+    // NLMSG_ERROR EBUSY answering seq 5 (the group bind), and a refused family bind (seq 2), which does not matter.
+    const answer = (seq: number, errno: number) => encodeNfMessage({ type: 2, flags: 0, seq, family: 0, resourceId: 0, attributes: [] }).map((b, i) => (i >= 16 && i < 20 ? (i === 16 ? (-errno & 0xff) : errno === 0 ? 0 : 0xff) : b));
+    kernel.nflog.datagram(answer(2, 22));
+    kernel.nflog.datagram(answer(5, 16));
+    kernel.nflog.datagram(answer(6, 0));
+    expect(seen.errors).toEqual(['NFLOG bind group 9: EBUSY (another socket of this network namespace is bound to the group)']);
+
+    const refused = new FakeKernel();
+    refused.refuse = 'nflog';
+    const seen2 = start(refused);
+    expect(seen2.errors).toEqual(['cannot open the NFLOG socket for group 9: socket: Operation not permitted']);
+    refused.conntrack.datagram(CT_NEW_TCP);
+    await turn();
+    expect(seen2.batches.flat()).toHaveLength(2);
+    kernel.nflog.error({ code: 'EIO', message: 'recvmsg EIO' });
+    expect(seen.errors.at(-1)).toBe('NFLOG socket: recvmsg EIO');
+  });
+
+  it('reports every garbled message of the corpus without throwing, and reads the good ones around them', async () => {
+    const kernel = new FakeKernel();
+    const seen = start(kernel);
+    const attr = (type: number, bytes: number[]) => encodeAttribute(type, new Uint8Array(bytes));
+    const nfmsg = (type: number, attributes: Uint8Array[]) => encodeNfMessage({ type, flags: 0, seq: 0, family: 2, resourceId: 9, attributes });
+    const corpus: [string, Uint8Array, 'nflog' | 'conntrack'][] = [
+      ['a header cut short', NFLOG_UDP.subarray(0, 12), 'nflog'],
+      ['a length beyond the datagram', NFLOG_UDP.subarray(0, 150), 'nflog'],
+      ['a length below the header', new Uint8Array([4, 0, 0, 0, 0, 4, ...new Uint8Array(10)]), 'nflog'],
+      ['no nfgenmsg', new Uint8Array([17, 0, 0, 0, 0, 4, ...new Uint8Array(11)]), 'nflog'],
+      ['an attribute overrunning the message', nfmsg(0x400, [new Uint8Array([0x40, 0, 9, 0, 1, 2, 3, 4])]), 'nflog'],
+      ['a short packet header', nfmsg(0x400, [attr(1, [8])]), 'nflog'],
+      ['a short timestamp', nfmsg(0x400, [attr(3, [0, 0, 0, 1])]), 'nflog'],
+      ['a 3-byte ifindex', nfmsg(0x400, [attr(4, [0, 0, 1])]), 'nflog'],
+      ['a drop without payload', nfmsg(0x400, [attr(10, [...Buffer.from(`twill:deny:ingress:${hashB}\0`)])]), 'nflog'],
+      ['a drop whose payload is not IP', nfmsg(0x400, [attr(10, [...Buffer.from(`twill:deny:ingress:${hashB}\0`)]), attr(9, [0x12, 0x34])]), 'nflog'],
+      ['a drop with a cut IPv4 header', nfmsg(0x400, [attr(10, [...Buffer.from(`twill:deny:ingress:${hashB}\0`)]), attr(9, [0x45, 0, 0, 40])]), 'nflog'],
+      ['a short NLMSG_ERROR', new Uint8Array([18, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 'nflog'],
+      ['a conntrack event without a tuple', nfmsg(0x100, []), 'conntrack'],
+      ['a conntrack tuple of garbage', nfmsg(0x100, [attr(0x8001, [0xff, 0xff, 1, 0, 9, 9])]), 'conntrack'],
+      ['a conntrack event cut in the middle', CT_NEW_TCP.subarray(0, 60), 'conntrack'],
+      ['a conntrack event whose length field lies', Uint8Array.from(CT_NEW_TCP).fill(0xff, 0, 2), 'conntrack'],
+      ['an empty datagram... then garbage', new Uint8Array([0xde, 0xad, 0xbe, 0xef]), 'conntrack'],
+    ];
+    for (const [name, bytes, socket] of corpus) {
+      const before = seen.errors.length;
+      expect(() => kernel[socket].datagram(bytes), name).not.toThrow();
+      expect(seen.errors.length, name).toBe(before + 1);
+    }
+    // Truncations of a good message at every length: never a throw, an error for each cut.
+    for (let cut = 1; cut < NFLOG_TCP_SYN.length; cut += 1) expect(() => kernel.nflog.datagram(NFLOG_TCP_SYN.subarray(0, cut))).not.toThrow();
+    for (let cut = 1; cut < CT_NEW_TCP.length; cut += 1) expect(() => kernel.conntrack.datagram(CT_NEW_TCP.subarray(0, cut))).not.toThrow();
+    const errors = seen.errors.length;
+    kernel.nflog.datagram(NFLOG_TCP_SYN);
+    kernel.conntrack.datagram(CT_NEW_TCP);
+    await turn();
+    expect(seen.errors).toHaveLength(errors);
+    expect(seen.batches.flat().map((e) => e.verdict)).toEqual(['deny', 'allow', 'allow']);
+    expect(seen.errors.every((m) => m.length > 0)).toBe(true);
+    expect(seen.errors.slice(0, 3)).toEqual([
+      'NFLOG: netlink message at byte 0: 12 bytes left, shorter than the 16-byte header',
+      'NFLOG: netlink message at byte 0: length 200 is outside 16..150',
+      'NFLOG: netlink message at byte 0: length 4 is outside 16..16',
+    ]);
+  });
+
+  it('hands over a batch early when it is full, and delivers what is pending when closed; nothing after', async () => {
+    const kernel = new FakeKernel();
+    const seen = start(kernel);
+    // Each connection between two local endpoints is two events.
+    for (let i = 0; i < 2048 + 10; i += 1) kernel.conntrack.datagram(CT_NEW_TCP);
+    expect(seen.batches.map((b) => b.length)).toEqual([4096]);
+    reader?.close();
+    expect(seen.batches.map((b) => b.length)).toEqual([4096, 20]);
+    expect(kernel.sockets.every((s) => s.closed)).toBe(true);
+    await turn();
+    expect(seen.batches).toHaveLength(2);
+  });
+});
+
+describe('nftables driver readFlows', () => {
+  const pod = (name: string, ip: string): Endpoint => ({ kind: 'workload', namespace: 'x', name, labels: { pod: name }, ips: [ip] });
+  const nft: NftPort = { apply: async () => undefined, check: async () => undefined, listTable: async () => undefined };
+
+  it('learns attached endpoints\' addresses from their rules and ifindexes by lookup, one reader at a time', async () => {
+    const kernel = new FakeKernel();
+    const scripts: string[] = [];
+    const dataplane = new NftablesDataplane({
+      nft: { ...nft, apply: async (s) => { scripts.push(s); } },
+      adopted: readKernelTable(undefined), logGroup: 1, dropLogGroup: 9, now: () => 0,
+      flows: { open: kernel.open, now: () => 7, resolveIfindexes: async (names) => new Map(names.map((n) => [n, n === 'twa' ? 12 : 13])) },
+    });
+    const index = new PolicyIndex();
+    const policy = compileNetworkPolicy(parseNetworkPolicy({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'p', namespace: 'x' }, spec: { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress'] } }));
+    await dataplane.apply({ policy: index.apply([{ kind: 'upsert-endpoint', endpoint: pod('a', '10.1.1.1') }, { kind: 'upsert-endpoint', endpoint: pod('b', '10.1.1.2') }, { kind: 'upsert-policy', policy }]), attach: [{ key: 'x/a', hostInterface: 'twa' }, { key: 'x/b', hostInterface: 'twb' }] });
+    expect(scripts.join('')).toContain(`counter log prefix "twill:isolated:ingress:${hashB}" group 9 drop`);
+    const batches: DataplaneFlowEvent[][] = [];
+    const errors: unknown[] = [];
+    const handler = { events: (b: readonly DataplaneFlowEvent[]) => batches.push([...b]), lost: () => undefined, error: (e: unknown) => errors.push(e) };
+    const flows = dataplane.readFlows(handler);
+    expect(() => dataplane.readFlows(handler)).toThrow('a flow reader is open already: close it first');
+    await turn();
+    kernel.conntrack.datagram(CT_NEW_TCP);
+    await turn();
+    expect(batches.flat().map((e) => [e.endpoint, e.direction, e.ifindex, e.timeMs])).toEqual([['x/a', 'egress', 12, 7], ['x/b', 'ingress', 13, 7]]);
+    // x/a leaves the node: its connections are no longer its events.
+    await dataplane.apply({ policy: { changed: [], removed: [], ipcache: { set: [], removed: [] } }, detach: ['x/a'] });
+    kernel.conntrack.datagram(CT_NEW_TCP);
+    await turn();
+    expect(batches.flat().slice(2).map((e) => [e.endpoint, e.direction])).toEqual([['x/b', 'ingress']]);
+    flows.close();
+    expect(kernel.sockets.every((s) => s.closed)).toBe(true);
+    dataplane.readFlows(handler).close();
+    expect(errors).toEqual([]);
+  });
+});
