@@ -2,7 +2,7 @@
 // (the built example, run as a user runs it) in another, a veth between them. BIRD's own
 // CLI says what it holds; both processes are this test's children, killed by PID.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,16 +20,23 @@ const reason =
   (built ? undefined : 'needs the packages built (npx nx run-many -t build)') ??
   (hasBird ? undefined : 'needs BIRD 2 (apt-get install bird2)');
 
-/** BIRD's side: AS 65000 at 10.249.0.2, waiting for the announcer (AS 65001) to connect. */
-const BIRD_CONF = `router id 10.249.0.2;
+/**
+ * BIRD's side: AS 65000 at 10.249.0.2, waiting for the announcer (AS 65001) to connect,
+ * logging the routes it is sent and withdrawn (`debug`) to `log`.
+ */
+function birdConfig(log: string): string {
+  return `router id 10.249.0.2;
+log "${log}" all;
 protocol device {}
 protocol bgp announcer {
   local 10.249.0.2 as 65000;
   neighbor 10.249.0.1 as 65001;
   passive on;
+  debug { states, routes };
   ipv4 { import all; export none; };
 }
 `;
+}
 
 /** Waits until `ready()` is true, polling; fails after `seconds` naming what it waited for. */
 async function until(what: string, ready: () => boolean, seconds = 20): Promise<void> {
@@ -71,7 +78,7 @@ describe.skipIf(reason)(`examples/bgp-announcer${reason ? ` (skipped: ${reason})
     const veth = scratch.veth(announcerNs, birdNs);
     scratch.ip(announcerNs, 'addr', 'add', '10.249.0.1/24', 'dev', veth.a);
     scratch.ip(birdNs, 'addr', 'add', '10.249.0.2/24', 'dev', veth.b);
-    writeFileSync(join(dir, 'bird.conf'), BIRD_CONF);
+    writeFileSync(join(dir, 'bird.conf'), birdConfig(join(dir, 'bird.log')));
     run(birdNs, 'bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', join(dir, 'bird.ctl')]);
     await until('BIRD to listen on port 179', () => scratch.exec(birdNs, 'ss', ['-Hltn', 'sport = :179']).trim() !== '');
   });
@@ -85,7 +92,7 @@ describe.skipIf(reason)(`examples/bgp-announcer${reason ? ` (skipped: ${reason})
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('advertises its prefixes to BIRD, which installs them, and withdraws them when stopped', async () => {
+  it('advertises its prefixes to BIRD, which takes them, and withdraws them before closing when stopped', async () => {
     const announcer = run(announcerNs, 'node', [
       ANNOUNCER, '--local-as', '65001', '--router-id', '10.249.0.1', '--peer', '10.249.0.2', '--peer-as', '65000',
       '10.20.0.0/24', '10.21.0.0/16',
@@ -108,10 +115,16 @@ describe.skipIf(reason)(`examples/bgp-announcer${reason ? ` (skipped: ${reason})
     if (announcer.pid !== undefined) process.kill(announcer.pid, 'SIGTERM');
     expect(await exited(announcer)).toEqual({ code: 0, signal: null });
     expect(routes()).not.toMatch(/10\.2[01]\.0\.0/);
-    // BIRD tells why the session ended, with the announcer's words (RFC 9003).
-    const status = birdc('show', 'protocols', 'all', 'announcer');
-    expect(status).toContain('Received: Administrative shutdown');
-    expect(status).toContain('twill-announce stopped');
+    // BIRD heard the withdrawals (an UPDATE) before the session closed, and why it closed,
+    // in the announcer's words (RFC 9003).
+    const log = readFileSync(join(dir, 'bird.log'), 'utf8');
+    const shutdown = log.indexOf('Received: Administrative shutdown: "twill-announce stopped"');
+    expect(shutdown).toBeGreaterThan(-1);
+    for (const prefix of ['10.20.0.0/24', '10.21.0.0/16']) {
+      expect(log.indexOf(`announcer.ipv4 > removed [sole] ${prefix}`)).toBeGreaterThan(-1);
+      expect(log.indexOf(`announcer.ipv4 > removed [sole] ${prefix}`)).toBeLessThan(shutdown);
+    }
+    expect(birdc('show', 'protocols', 'all', 'announcer')).toContain('Last error:       Received: Administrative shutdown');
   });
 
   it('refuses a bad prefix with a message naming it, before connecting', async () => {
