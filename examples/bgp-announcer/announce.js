@@ -3,7 +3,7 @@
 // SIGTERM), then withdraws them and ends the session with an Administrative Shutdown.
 //
 //   twill-announce --local-as 65001 --router-id 192.0.2.1 --peer 192.0.2.2 --peer-as 65000 \
-//     10.20.0.0/24 2001:db8:20::/48
+//     10.20.0.0/24 10.21.0.0/16
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
