@@ -28,3 +28,11 @@ export {
 } from './codec/observer.js';
 export { compileFlowFilters } from './filters/compile.js';
 export { FlowRing, type FlowRingOptions, compareFlowTime } from './ring.js';
+export {
+  serveObserver,
+  type ServeObserverOptions,
+  type ObserverService,
+  type ObserverServer,
+  DEFAULT_OBSERVER_SOCKET,
+} from './sys/server.js';
+export { connectObserver, type ConnectObserverOptions, type ObserverClient } from './sys/client.js';

@@ -161,7 +161,9 @@ export class FlowRing {
     const matches = compileFlowFilters(request);
     const number = request.number ?? 0;
     if (!Number.isSafeInteger(number) || number < 0) throw new FlowsArgumentError(`number must be a non-negative integer, got ${String(number)}`);
-    return this.stream(request, number, matches, signal);
+    // The past is what the ring holds now, when the request is made, not on first read.
+    const cursor: Cursor = { seq: this.startSeq(request, number, matches), delivered: undefined };
+    return this.stream(request, number, matches, signal, cursor, this.head);
   }
 
   private wake(): void {
@@ -239,9 +241,9 @@ export class FlowRing {
     number: number,
     matches: (flow: Flow) => boolean,
     signal: AbortSignal,
+    cursor: Cursor,
+    end: number,
   ): AsyncGenerator<GetFlowsResponse> {
-    const cursor: Cursor = { seq: this.startSeq(request, number, matches), delivered: undefined };
-    const end = this.head;
     const limit = request.first === true && number > 0 ? number : Infinity;
     let sent = 0;
     // The past: up to the newest flow at the time of the request.

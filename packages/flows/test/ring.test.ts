@@ -187,6 +187,15 @@ describe('FlowRing follow', () => {
     expect(await got).toEqual(['f2']);
   });
 
+  it('takes the past as the ring holds it when getFlows is called', async () => {
+    const ring = ringWith(10, [1, 2]);
+    const past = ring.getFlows({}, new AbortController().signal);
+    const followed = ring.getFlows({ follow: true }, new AbortController().signal);
+    ring.push(flowN(3));
+    expect((await collect(past, 5)).map(short)).toEqual(['f1', 'f2']);
+    expect((await collect(followed, 1)).map(short)).toEqual(['f3']);
+  });
+
   it('ends at once for a signal aborted before it starts', async () => {
     const abort = new AbortController();
     abort.abort();
