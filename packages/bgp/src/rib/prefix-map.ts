@@ -7,11 +7,26 @@
 //
 // Iteration order is not insertion order: IPv4 keys come in slot order, then IPv6 keys.
 // The map must not change while it is iterated.
+//
+// The home slot is a Fibonacci hash of the key (its top bits after one multiplication),
+// which spreads runs of consecutive prefixes evenly. It has one bad case: keys inserted
+// in another map's slot order (a full table exported from the path lists into an empty
+// Adj-RIB-Out) arrive sorted by home slot, more of them per slot than the smaller
+// growing map has room for, and pile into one run that every insertion walks to its end:
+// quadratic (a million routes took minutes). A map whose insertion probes that far
+// switches to a mixed hash with a seed of its own (uncorrelated with any other map's
+// order) and puts its keys back in place.
+
 import { type PrefixKey } from './prefix-key.js';
 
 const EMPTY = 0; // no key is 0: IPv4 keys start at 1 (the default route)
 const MIN_BITS = 4;
 const TWO_32 = 0x1_0000_0000;
+/** Slots an insertion may probe before the map switches to its mixed hash (see the file comment). */
+const LONG_PROBE = 64;
+
+/** Seeds of mixed hashes: a different one per map that needs one. */
+let seeds = 0;
 
 /** An array of `n` undefined values (holey elements, not dictionary mode up to the sizes used here). */
 function emptySlots<V>(n: number): (V | undefined)[] {
@@ -25,6 +40,9 @@ export class PrefixMap<V> {
   private slots = new Float64Array(1 << MIN_BITS);
   private vals: (V | undefined)[] = emptySlots(1 << MIN_BITS);
   private count = 0;
+  /** 0: Fibonacci hashing; otherwise the seed of the mixed hash (see the file comment). */
+  private seed = 0;
+  private longest = 0;
   private readonly text = new Map<string, V>();
 
   /** Entries held. */
@@ -32,10 +50,22 @@ export class PrefixMap<V> {
     return this.count + this.text.size;
   }
 
-  /** The slot where an IPv4 key's probe sequence starts (Fibonacci hashing of its 32 low bits, xor the 33rd). */
+  /** The slot where an IPv4 key's probe sequence starts: a hash of its 32 low bits, xor the 33rd. */
   private home(key: number): number {
     const low = key < TWO_32 ? key | 0 : (key - TWO_32) ^ 0x5bd1e995;
-    return Math.imul(low, 0x9e3779b1) >>> (32 - this.bits);
+    const h = Math.imul(low, 0x9e3779b1);
+    if (this.seed === 0) return h >>> (32 - this.bits);
+    // The product's low bits, mixed into the top ones by a second multiplication, and the seed.
+    const m = h ^ this.seed;
+    return Math.imul(m ^ (m >>> 15), 0x2c1b3c6d) >>> (32 - this.bits);
+  }
+
+  /**
+   * The most slots an insertion walked past its key's home slot since the map was made
+   * or cleared: how far its probe runs got (for diagnosis and tests).
+   */
+  get longestProbe(): number {
+    return this.longest;
   }
 
   get(key: PrefixKey): V | undefined {
@@ -67,7 +97,8 @@ export class PrefixMap<V> {
     }
     const keys = this.slots;
     const mask = this.mask;
-    for (let i = this.home(key); ; i = (i + 1) & mask) {
+    const home = this.home(key);
+    for (let i = home; ; i = (i + 1) & mask) {
       const k = keys[i];
       if (k === key) {
         this.vals[i] = value;
@@ -78,7 +109,14 @@ export class PrefixMap<V> {
         this.vals[i] = value;
         this.count += 1;
         // At most 5/8 full: probe runs stay short.
+        const probe = (i - home) & mask;
+        if (probe > this.longest) this.longest = probe;
         if (this.count * 8 > (mask + 1) * 5) this.resize(this.bits + 1);
+        else if (this.seed === 0 && probe > LONG_PROBE) {
+          seeds += 1;
+          this.seed = Math.imul(seeds, 0x9e3779b9) | 1;
+          this.resize(this.bits);
+        }
         return this;
       }
     }
@@ -120,6 +158,8 @@ export class PrefixMap<V> {
   }
 
   clear(): void {
+    this.seed = 0;
+    this.longest = 0;
     this.bits = MIN_BITS;
     this.mask = (1 << MIN_BITS) - 1;
     this.slots = new Float64Array(1 << MIN_BITS);

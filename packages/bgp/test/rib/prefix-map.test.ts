@@ -72,3 +72,28 @@ describe('PrefixMap', () => {
     expect(map.size).toBe(0);
   });
 });
+
+describe('PrefixMap filled in the order of another', () => {
+  // A full table exported to a peer that just came up: its Adj-RIB-Out is filled in the
+  // order of the path lists' map. With both maps hashing alike, the keys pile into one
+  // run of slots that each insertion walks (quadratic: minutes at a million routes).
+  it('keeps its probe runs short and every key', () => {
+    const source = new PrefixMap<number>();
+    const n = 40_000;
+    for (let i = 0; i < n; i += 1) source.set(ipv4Key(0x0b000000 + i * 256, 24), i);
+    const copy = new PrefixMap<number>();
+    source.forEach((value, key) => copy.set(key, value));
+    expect(copy.size).toBe(n);
+    expect(copy.longestProbe).toBeLessThan(100);
+    const wrong: number[] = [];
+    for (let i = 0; i < n; i += 1) if (copy.get(ipv4Key(0x0b000000 + i * 256, 24)) !== i) wrong.push(i);
+    for (let i = 0; i < n; i += 3) if (!copy.delete(ipv4Key(0x0b000000 + i * 256, 24))) wrong.push(i);
+    for (let i = 0; i < n; i += 1) if (copy.get(ipv4Key(0x0b000000 + i * 256, 24)) !== (i % 3 === 0 ? undefined : i)) wrong.push(i);
+    expect(wrong).toEqual([]);
+    // And a third map filled in the second's (mixed) order.
+    const third = new PrefixMap<number>();
+    copy.forEach((value, key) => third.set(key, value));
+    expect(third.size).toBe(copy.size);
+    expect(third.longestProbe).toBeLessThan(100);
+  });
+});
