@@ -13,3 +13,8 @@ export * from './dataplane/index.js';
 // twill-agent: configuration, the composition root, the resource datastore, the
 // controllers, metrics, health, install-cni and the command line.
 export * from './agent/index.js';
+
+// The flow observer (issue 13): the dataplane's verdicts as flow records, and what serves them.
+export * from './agent/flows/index.js';
+export { type AgentFlowsServeOptions, type AgentFlowsStatus } from './agent/agent.js';
+export { serveFlows } from './agent/sys/flows-server.js';

@@ -1,18 +1,21 @@
 // The composition root of twill-agent: the resource datastore, the dataplane, the
-// controllers, the API socket, the served `twill` plugin and the health server, started
+// controllers, the flow observer, the API socket, the served `twill` plugin and the health server, started
 // in that order and stopped the other way. Every part comes through AgentPorts (the real ones by default,
 // fakes in tests).
 import { type PluginServer } from '@twill/cni-core';
+import { FlowRing, type ObserverServer, type ObserverService } from '@twill/flows';
 import { parsePoolIpamConfig, PoolAllocator } from '@twill/ipam';
 import { pino } from 'pino';
 
-import { type Dataplane, type DataplaneStatus } from '../dataplane/port.js';
+import { type Dataplane, type DataplaneFlowReader, type DataplaneStatus } from '../dataplane/port.js';
 import { databasePath } from '../plugin/config.js';
 import { StoreEndpointRegistry } from '../plugin/endpoints.js';
 import { type EndpointRecord } from '../plugin/ports.js';
 import { type ServeTwillOptions } from '../plugin/sys/serve.js';
 import { type ApiBgpSource, type ApiSource } from './api/source.js';
 import { type AgentConfig, type ListenAddress } from './config.js';
+import { FlowObserver } from './flows/observer.js';
+import { type FlowPolicyView } from './flows/policy-view.js';
 import { type HealthSource, type ReadinessPart, readinessReport } from './health.js';
 import { PrometheusAgentMetrics } from './metrics.js';
 import { DatastorePodDirectory } from './pod-directory.js';
@@ -57,6 +60,15 @@ export interface AgentControllers {
   readonly bgp?: ApiBgpSource;
   /** Releases what the controllers share (a netlink socket), after they all stopped. */
   release?(): Promise<void> | void;
+  /** What flows are enriched from (the policy controller's `flowView()`); absent: flows carry addresses only. */
+  readonly flows?: FlowPolicyView;
+}
+
+/** What the agent serves the flow observer with: the ring, on the configured socket and TCP address. */
+export interface AgentFlowsServeOptions {
+  readonly service: ObserverService;
+  readonly socket: string;
+  readonly listen?: ListenAddress;
 }
 
 /** How the agent serves the plugin: serveTwill's options plus the CNI metrics hook. */
@@ -81,6 +93,12 @@ export interface AgentPorts {
   listenHealth(listen: ListenAddress, source: HealthSource): Promise<HealthServer>;
   /** Serves the API (API.md) on its unix socket (listenApi in sys/api-server.ts). */
   listenApi(socketPath: string, source: ApiSource): Promise<ApiServer>;
+  /**
+   * Serves the flow observer (serveObserver of @twill/flows, its socket's folder created);
+   * absent: the agent neither reads the dataplane's verdicts nor serves flows (nor does it
+   * with `dataplane: none`, which gives no verdicts).
+   */
+  serveFlows?(options: AgentFlowsServeOptions): Promise<ObserverServer>;
 }
 
 /** The `/v1/status` document. */
@@ -101,7 +119,27 @@ export interface AgentStatus {
   /** This node's endpoints, as the datastore records them. */
   readonly endpoints: readonly EndpointRecord[];
   readonly controllers: Readonly<Record<string, unknown>>;
+  /**
+   * The flow observer: its socket (and TCP address), whether it serves, flows seen, events
+   * lost (every source) and the ring's capacity; `enabled: false` with why (`--no-flows`, no dataplane).
+   */
+  readonly flows: AgentFlowsStatus;
 }
+
+/** The flow observer's part of `/v1/status`. */
+export type AgentFlowsStatus =
+  | { readonly enabled: false; readonly reason: string }
+  | {
+      readonly enabled: true;
+      readonly socket: string;
+      readonly listen?: ListenAddress;
+      readonly listening: boolean;
+      /** Whether the dataplane's verdicts are read (false: no dataplane, or a driver without flows). */
+      readonly reading: boolean;
+      readonly seen: number;
+      readonly lost: number;
+      readonly capacity: number;
+    };
 
 /** A started agent. */
 export interface RunningAgent {
@@ -121,6 +159,11 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+// This node's own addresses, without prefix lengths: flows show them as `reserved:host`.
+function nodeAddressesOf(config: AgentConfig): string[] {
+  return [config.nodeAddresses.ipv4, config.nodeAddresses.ipv6].flatMap((cidr) => (cidr === undefined ? [] : [cidr.split('/')[0]!]));
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -138,8 +181,9 @@ function servedDatastore(config: AgentConfig, datastore: AgentDatastore, logger:
 /**
  * Starts twill-agent with `config`: the health server first (so `/healthz` answers and
  * `/readyz` says what is still starting), then the datastore, the dataplane, each
- * controller, the API socket, and last the CNI socket (for both, a socket left by a
- * killed agent is replaced).
+ * controller, the flow observer (the dataplane's verdicts read into the ring, served on
+ * `flows.socket`; when enabled and `ports.serveFlows` is given), the API socket, and last
+ * the CNI socket (for these, a socket left by a killed agent is replaced).
  * Resolves once all are started.
  * @throws what a part's start throws (the datastore cannot be opened, the socket is
  * served by another live agent, a controller fails); the parts started are stopped first.
@@ -157,6 +201,19 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
   let server: PluginServer | undefined;
   let api: ApiServer | undefined;
   let stopping: Promise<void> | undefined;
+  // The flow observer: served when enabled, the ports can serve it and a dataplane gives verdicts.
+  const flowsOff = !config.flows.enabled
+    ? 'flows.enabled is false (--no-flows)'
+    : config.dataplane === 'none'
+      ? 'dataplane "none" gives no verdicts'
+      : ports.serveFlows === undefined
+        ? 'not served by these agent ports'
+        : undefined;
+  const flowsOn = flowsOff === undefined;
+  const ring = flowsOn ? new FlowRing({ capacity: config.flows.capacity, nodeName: config.nodeName }) : undefined;
+  let observer: FlowObserver | undefined;
+  let flowReader: DataplaneFlowReader | undefined;
+  let flowServer: ObserverServer | undefined;
 
   const readiness = (): ReadinessPart[] => [
     { name: 'datastore', ready: datastore !== undefined, ...(datastore === undefined ? { detail: `${datastoreLocation()} is not open` } : {}) },
@@ -165,6 +222,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       ready: started.includes(controller) && controller.ready(),
       ...(started.includes(controller) ? {} : { detail: 'not started' }),
     })),
+    ...(flowsOn ? [{ name: 'flows', ready: flowServer !== undefined && stopping === undefined, ...(flowServer === undefined ? { detail: `${config.flows.socket} is not served` } : {}) }] : []),
     { name: 'api', ready: api !== undefined && stopping === undefined, ...(api === undefined ? { detail: `${config.api.socket} is not served` } : {}) },
     { name: 'cni-socket', ready: server !== undefined && stopping === undefined, ...(server === undefined ? { detail: `${config.agentSocket} is not served` } : {}) },
   ];
@@ -200,6 +258,22 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       dataplane: await dataplaneStatus(),
       endpoints: await endpoints(),
       controllers: built?.status?.() ?? {},
+      flows: flowsStatus(),
+    };
+  };
+
+  const flowsStatus = (): AgentFlowsStatus => {
+    if (ring === undefined) return { enabled: false, reason: flowsOff ?? '' };
+    const stats = observer?.stats();
+    return {
+      enabled: true,
+      socket: config.flows.socket,
+      ...(config.flows.listen === undefined ? {} : { listen: flowServer?.address ?? config.flows.listen }),
+      listening: flowServer !== undefined && stopping === undefined,
+      reading: flowReader !== undefined,
+      seen: ring.seen,
+      lost: stats?.lost ?? 0,
+      capacity: ring.capacity,
     };
   };
 
@@ -217,6 +291,9 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       // No new API or CNI call; those in progress are answered before anything they use stops.
       if (api !== undefined) await step('the API socket', () => api!.close());
       if (server !== undefined) await step('the CNI socket', () => server!.close());
+      // Flow streams end before their source stops; the reader stops before the controllers the observer reads.
+      if (flowServer !== undefined) await step('the flow observer', () => flowServer!.close());
+      if (flowReader !== undefined) await step('the flow reader', async () => flowReader!.close());
       for (const controller of [...started].reverse()) await step(`controller ${controller.name}`, () => controller.stop());
       if (built?.release !== undefined) await step('the controllers\' resources', async () => built!.release!());
       if (datastore !== undefined) await step('the datastore', () => datastore!.close());
@@ -262,6 +339,22 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       await controller.start();
       started.push(controller);
       logger.info({ controller: controller.name }, 'controller started');
+    }
+    if (ring !== undefined && ports.serveFlows !== undefined) {
+      // Read once the policy is loaded: earlier verdicts could not be attributed.
+      observer = new FlowObserver({
+        sink: ring,
+        nodeName: config.nodeName,
+        ...(built.flows === undefined ? {} : { policy: built.flows }),
+        budgetPerSecond: config.flows.budgetPerSecond,
+        metrics,
+        hostAddresses: nodeAddressesOf(config),
+        onError: (error) => logger.warn({ err: error }, 'flows: reading or attributing a verdict failed'),
+      });
+      flowReader = dataplane?.readFlows?.(observer);
+      if (flowReader === undefined) logger.warn({ dataplane: dataplane?.driver ?? 'none' }, 'flows: the dataplane reports no verdicts; the observer serves no flows');
+      flowServer = await ports.serveFlows({ service: ring, socket: config.flows.socket, ...(config.flows.listen === undefined ? {} : { listen: config.flows.listen }) });
+      logger.info({ socket: config.flows.socket, listen: flowServer.address }, 'serving flows');
     }
     api = await ports.listenApi(config.api.socket, apiSource(datastore, built));
     logger.info({ socket: config.api.socket }, 'serving the API');

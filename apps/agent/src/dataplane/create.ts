@@ -22,6 +22,19 @@ export function isDataplaneDriver(name: string): name is DataplaneDriverName {
   return (DATAPLANE_DRIVERS as readonly string[]).includes(name);
 }
 
+/** The nflog group the nftables driver logs drops to when the agent reads flows (Log rules' is 1). */
+export const FLOWS_DROP_LOG_GROUP = 2;
+
+/**
+ * The options of the agent's dataplane: with flows on, the nftables driver also logs
+ * every drop to {@link FLOWS_DROP_LOG_GROUP} (what its `readFlows` reads deny events
+ * from); the eBPF driver always writes its events.
+ */
+export function agentDataplaneOptions(driver: DataplaneDriverName, options: { readonly flows: boolean }): DataplaneOptions {
+  if (driver === 'nftables') return { driver, ...(options.flows ? { dropLogGroup: FLOWS_DROP_LOG_GROUP } : {}) };
+  return { driver };
+}
+
 /**
  * Creates the driver `options.driver` names; see `createNftablesDataplane` and
  * `createEbpfDataplane` for what each needs of the kernel and adopts from it.

@@ -72,6 +72,7 @@ describe.skipIf(reason)(`twill-agent on a scratch node as root${reason ? ` (skip
         `dataDir: ${lab.dataDir}`,
         `agentSocket: ${lab.socketPath}`,
         `api: {socket: ${join(lab.dir, 'api.sock')}}`,
+        `flows: {socket: ${join(lab.dir, 'observer.sock')}}`,
         'network: twill-test',
         'dataplane: nftables',
         `nodeAddresses: {ipv4: ${NODE_ADDRESS}/24}`,

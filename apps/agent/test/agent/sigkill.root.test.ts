@@ -51,6 +51,7 @@ async function startAgent(lab: NodeLab): Promise<ChildProcess> {
       `dataDir: ${lab.dataDir}`,
       `agentSocket: ${lab.socketPath}`,
       `api: {socket: ${join(lab.dir, 'api.sock')}}`,
+      `flows: {socket: ${join(lab.dir, 'observer.sock')}}`,
       'network: twill-test',
       'dataplane: nftables',
       'routing: none',

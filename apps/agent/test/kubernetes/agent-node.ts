@@ -110,6 +110,7 @@ export class KubernetesAgentNode {
         `datastore: {type: kubernetes, kubeconfig: ${kubeconfig}, namespace: twill-system}`,
         `agentSocket: ${lab.socketPath}`,
         `api: {socket: ${join(lab.dir, 'api.sock')}}`,
+        `flows: {socket: ${join(lab.dir, 'observer.sock')}}`,
         'network: twill-test',
         `dataplane: ${options.dataplane}`,
         'routing: none',

@@ -6,7 +6,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { pino } from 'pino';
 
-import { createDataplane } from '../../dataplane/create.js';
+import { agentDataplaneOptions, createDataplane } from '../../dataplane/create.js';
 import { databasePath } from '../../plugin/config.js';
 import { twillBuiltLauncher, twillSourceLauncher } from '../../plugin/sys/install.js';
 import { serveTwill } from '../../plugin/sys/serve.js';
@@ -33,6 +33,7 @@ import { instrumentPluginHandlers } from '../metrics.js';
 import { type AgentController } from '../ports.js';
 import { listenApi } from './api-server.js';
 import { createBgpTransport } from './bgp-transport.js';
+import { serveFlows } from './flows-server.js';
 import { listenHealth } from './http.js';
 import { installCni } from './install-cni.js';
 import { openKernelRouteTable } from './kernel-routes.js';
@@ -56,7 +57,7 @@ export function nodeAgentPorts(): AgentPorts {
       await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
       return openResourceDatastore({ path: databasePath(config), logger });
     },
-    openDataplane: async (config) => (config.dataplane === 'none' ? undefined : createDataplane({ driver: config.dataplane })),
+    openDataplane: async (config) => (config.dataplane === 'none' ? undefined : createDataplane(agentDataplaneOptions(config.dataplane, { flows: config.flows.enabled }))),
     controllers: ({ config, datastore, dataplane, metrics, logger }) => {
       const table = openKernelRouteTable();
       const nodes = new NodeController({
@@ -92,11 +93,13 @@ export function nodeAgentPorts(): AgentPorts {
         status: () => ({ policy: policy.status(), routes: routes.status(), ...(bgp === undefined ? {} : { bgp: bgp.status() }) }),
         ...(bgp === undefined ? {} : { bgp }),
         release: () => table.close(),
+        flows: policy.flowView(),
       };
     },
     serve: ({ metrics, ...options }) => serveTwill({ ...options, wrapHandlers: (handlers) => instrumentPluginHandlers(handlers, metrics) }),
     listenHealth,
     listenApi,
+    serveFlows,
   };
 }
 
@@ -209,11 +212,14 @@ const processIo: AgentProcessIo = {
 
 interface RunFlags extends AgentFlags {
   readonly config?: string;
+  /** Commander's `--no-flows`: false when given. */
+  readonly flows?: boolean;
 }
 
 function agentFlags(options: RunFlags): AgentFlags {
-  const keys = ['nodeName', 'dataDir', 'datastore', 'kubeconfig', 'agentSocket', 'apiSocket', 'network', 'dataplane', 'routing', 'httpListen', 'logLevel', 'nodeIpv4', 'nodeIpv6', 'binDir', 'confDir'] as const;
-  return Object.fromEntries(keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]])) as AgentFlags;
+  const keys = ['nodeName', 'dataDir', 'datastore', 'kubeconfig', 'agentSocket', 'apiSocket', 'network', 'dataplane', 'routing', 'httpListen', 'logLevel', 'nodeIpv4', 'nodeIpv6', 'binDir', 'confDir', 'flowsSocket', 'flowsListen'] as const;
+  const flags = Object.fromEntries(keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]])) as AgentFlags;
+  return options.flows === false ? { ...flags, noFlows: 'true' } : flags;
 }
 
 /**
@@ -272,6 +278,9 @@ export function agentProgram(io: AgentProcessIo = processIo, onExit: (code: numb
     .option('--node-ipv6 <cidr>', "this node's IPv6 address with its prefix length")
     .option('--http-listen <address>', `health, readiness and metrics server (default ${AGENT_DEFAULTS.httpListen})`)
     .option('--log-level <level>', `${TWILL_LOG_LEVELS.join(', ')} (default ${AGENT_DEFAULTS.logLevel})`)
+    .option('--flows-socket <path>', `the flow observer's gRPC socket (Hubble's API, what twill observe reads), mode 0660 (default ${AGENT_DEFAULTS.flowsSocket})`)
+    .option('--flows-listen <address>', 'also serve the flow observer on TCP, HOST:PORT (no authentication: keep it on loopback)')
+    .option('--no-flows', 'do not read the dataplane\'s verdicts nor serve flows')
     .action(async (options: RunFlags) => {
       const config = await loadAgentConfig({ ...(options.config === undefined ? {} : { configFile: options.config }), flags: agentFlags(options) });
       onExit(await runAgent(config, io));
