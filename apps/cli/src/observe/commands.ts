@@ -31,7 +31,7 @@ export function registerObserveCommands(program: Command, kit: CommandKit): void
     .option('--port <n>', 'flows from or to this port (repeatable)', many(p.port('--port')))
     .addOption(withChoices(new Option('--protocol <protocol>', `only this protocol (repeatable): ${OBSERVE_PROTOCOLS.join(', ')}`).argParser(many(p.protocol('--protocol'))), [...OBSERVE_PROTOCOLS]))
     .option('--label <selector>', 'flows from or to endpoints with these labels: k8s:app=web, app in (a,b) (repeatable)', many(p.nonEmpty('--label', 'a label selector')))
-    .option('--policy <ref>', 'flows this policy decided: Kind/namespace/name, namespace/name or name (repeatable)', many(p.nonEmpty('--policy', 'a policy such as NetworkPolicy/shop/api or default-deny')))
+    .option('--policy <ref>', 'flows this policy decided: Kind/namespace/name (Kind//name when cluster-wide), namespace/name or name (repeatable)', many(p.nonEmpty('--policy', 'a policy such as NetworkPolicy/shop/api or default-deny')))
     .option('--node <name>', 'flows seen on this node (repeatable)', many(p.nonEmpty('--node', 'a node name')))
     .addOption(withChoices(new Option('-o, --output <format>', 'compact (one line a flow), table, or json (one Flow object a line)').argParser(parsersFor('observe').choice('--output', OBSERVE_OUTPUTS)).default('compact'), [...OBSERVE_OUTPUTS]));
   examples(observe, [

@@ -3,7 +3,7 @@
 // either side (`--pod`, `--port`, `--label`) makes two whitelist filters, one with it as
 // the source and one as the destination, each carrying every other flag. Pure.
 
-import { type FlowFilter, type FlowTime, type GetFlowsRequest, type Verdict } from '@twill/flows';
+import { compileFlowFilters, FlowFilterError, type FlowFilter, type FlowTime, type GetFlowsRequest, type Verdict } from '@twill/flows';
 import { parseCidr, parseIpAddress } from '@twill/policy-engine';
 
 import { UsageError } from '../errors.js';
@@ -95,6 +95,8 @@ export function observeRequest(command: string, options: ObserveRequestOptions):
     whitelist = Object.keys(common).length === 0 ? [] : [common as FlowFilter];
   }
 
+  checkFilters(command, options, whitelist);
+
   let number: number | undefined;
   if (options.first !== undefined) number = options.first;
   else if (options.last !== undefined) number = options.last;
@@ -106,6 +108,38 @@ export function observeRequest(command: string, options: ObserveRequestOptions):
     ...(whitelist.length === 0 ? {} : { whitelist }),
     ...(options.since === undefined ? {} : { since: flowTimeOf(options.since) }),
   };
+}
+
+// The flag each filter field comes from (either-side flags make both sides' fields).
+function flagOf(field: string, options: ObserveFilterOptions): string {
+  const flags: Readonly<Record<string, string>> = {
+    sourcePod: some(options.pod) ? '--pod' : '--from-pod',
+    destinationPod: some(options.pod) ? '--pod' : '--to-pod',
+    sourceIp: '--from-ip',
+    destinationIp: '--to-ip',
+    sourceLabel: '--label',
+    destinationLabel: '--label',
+    sourcePort: '--port',
+    destinationPort: '--port',
+    verdict: '--verdict',
+    protocol: '--protocol',
+    policy: '--policy',
+    nodeName: '--node',
+  };
+  return flags[field] ?? field;
+}
+
+// What the observer would refuse (a label selector it cannot parse, say), said here and
+// named by the flag, before any observer is asked.
+function checkFilters(command: string, options: ObserveFilterOptions, whitelist: readonly FlowFilter[]): void {
+  try {
+    compileFlowFilters({ whitelist });
+  } catch (error) {
+    if (!(error instanceof FlowFilterError)) throw error;
+    const field = /^whitelist\[\d+\]\.([A-Za-z]+)/.exec(error.field)?.[1] ?? error.field;
+    const reason = error.message.startsWith(`${error.field}: `) ? error.message.slice(error.field.length + 2) : error.message;
+    throw new UsageError(command, flagOf(field, options), reason, { cause: error });
+  }
 }
 
 /** Option value parsers of `twill observe`, bound to its command path for the messages. */

@@ -74,12 +74,14 @@ export function decisionText(decided: DecidingRule): string {
   }
 }
 
-/** The deciding policy of a flow: `decidedBy`, else Hubble's allowed/denied-by lists, else `-`. */
+/** The deciding policy of a flow: `decidedBy`, else Hubble's allowed/denied-by lists, else `reply` for a reply, else `-`. */
 export function flowDecisionText(flow: Flow): string {
   if (flow.decidedBy !== undefined) return decisionText(flow.decidedBy);
   const lists: [string, readonly FlowPolicy[]][] = [['egress denied by', flow.egressDeniedBy], ['ingress denied by', flow.ingressDeniedBy], ['egress allowed by', flow.egressAllowedBy], ['ingress allowed by', flow.ingressAllowedBy]];
   const found = lists.find(([, list]) => list.length > 0);
-  return found === undefined ? '-' : `${found[0]} ${found[1].map(policyText).join(', ')}`;
+  if (found !== undefined) return `${found[0]} ${found[1].map(policyText).join(', ')}`;
+  // A reply of an established connection passes as part of it: no policy is asked.
+  return flow.isReply ? 'reply of an established connection' : '-';
 }
 
 /** One flow in one line: time, node, `source -> destination`, protocol, verdict, what decided. */

@@ -108,8 +108,8 @@ async function sourceOf(client: AgentClient, kinds: readonly KindInfo[], policy:
 }
 
 const ATTRIBUTION: Readonly<Record<DecidingRule['attribution'], string>> = {
-  kernel: 'the dataplane reported the rule (eBPF)',
-  evaluated: 'the agent evaluated the flow against its policies (nftables reports no rule)',
+  kernel: 'the dataplane reported what decided (eBPF)',
+  evaluated: 'the agent evaluated the flow against its policies (nftables does not report the rule)',
 };
 
 function endpointLine(flow: Flow, side: 'source' | 'destination'): string {
@@ -140,7 +140,7 @@ export function flowExplanationText(flow: Flow, sources: readonly FlowSourceJson
     lines.push(['attribution', `${decided.attribution}: ${ATTRIBUTION[decided.attribution] ?? decided.attribution}`]);
     if (decided.message !== '') lines.push(['why', decided.message]);
   }
-  const width = Math.max(...lines.map(([key]) => key.length)) + 2;
+  const width = Math.max(...lines.map(([key]) => key.length)) + 3;
   let text = lines.map(([key, value]) => `${`${key}:`.padEnd(width)}${value}`).join('\n') + '\n';
   for (const source of sources) {
     text += `\nsource: ${source.object ?? source.policy}${source.object === undefined ? '' : ` (${source.policy})`}\n`;

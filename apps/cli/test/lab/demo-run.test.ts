@@ -229,13 +229,27 @@ describe('runDemonstration: the flows of each step', () => {
     expect(report.steps.map((s) => s.flows?.nodes)).toEqual([['node-1', 'node-2'], ['node-1', 'node-2'], ['node-1', 'node-2'], ['node-1', 'node-2'], ['node-1', 'node-2']]);
     const text = out();
     expect(text).toContain('\nFlows the agents recorded in this step (node-1, node-2): 20 forwarded, 0 dropped\n  20 pairs only forwarded (20 flows)\n');
+    // Six pairs dropped: a row each, with what dropped them.
     expect(text).toContain([
       'Flows the agents recorded in this step (node-1, node-2): 34 forwarded, 6 dropped',
       '  14 pairs only forwarded (28 flows)',
-      '  PAIR                                                FORWARDED  DROPPED  DROPPED BY',
-      '  default/api -> production/api-server:8080                   1        1  ingress: isolated by NetworkPolicy production/allow-api-access',
+      '  PAIR                                               FORWARDED  DROPPED  DROPPED BY',
+      '  default/api -> production/api-server:8080                  1        1  ingress: isolated by NetworkPolicy production/allow-api-access',
+      '  default/web -> production/api-server:8080                  1        1  ingress: isolated by NetworkPolicy production/allow-api-access',
+      '  production/api-server -> default/api:8080                  1        1  egress: isolated by NetworkPolicy production/allow-api-access',
+      '',
     ].join('\n'));
-    expect(text).toContain('  production/frontend -> default/web:80                       0        2  egress: isolated by GlobalNetworkPolicy default-deny; ingress: isolated by GlobalNetworkPolicy default-deny\n');
+    // Under default-deny most pairs drop: a row per deciding policy instead.
+    expect(text).toContain([
+      'Flows the agents recorded in this step (node-1, node-2): 0 forwarded, 20 dropped',
+      '  DROPPED BY                                                                                       PAIRS  FLOWS',
+      '  egress: isolated by GlobalNetworkPolicy default-deny                                                16     16',
+      '  egress: isolated by NetworkPolicy production/allow-api-access, GlobalNetworkPolicy default-deny      3      3',
+      '  ingress: isolated by GlobalNetworkPolicy default-deny                                                1      1',
+      '',
+    ].join('\n'));
+    expect(report.steps[4]?.flows?.drops.reduce((n, d) => n + d.flows, 0)).toBe(37);
+    expect(text).toContain('  twill observe --lab --verdict DROPPED --last 10   # the flows the agents recorded; -f follows them\n');
   });
 
   it('an observer that does not answer is a line of the step, not a failure', async () => {

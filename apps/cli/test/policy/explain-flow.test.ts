@@ -90,7 +90,7 @@ describe('twill policy explain --flow', () => {
       'decided by:   ingress: NetworkPolicy production/allow-api spec.ingress[0] from[0]',
       `policy:       NetworkPolicy production/allow-api, tier default, revision ${allowApiVersion}`,
       'rule:         spec.ingress[0] from[0] (rule 0 of its ingress): allow',
-      'attribution:  kernel: the dataplane reported the rule (eBPF)',
+      'attribution:  kernel: the dataplane reported what decided (eBPF)',
       'why:          production/api-server allows ingress from production/frontend: NetworkPolicy production/allow-api spec.ingress[0] matches.',
       '',
       `source: networkpolicies.networking.k8s.io/production/allow-api@${allowApiVersion} (NetworkPolicy production/allow-api)`,

@@ -242,6 +242,23 @@ async function settle(pods: readonly LabPod[], servers: readonly ServerRecord[],
 }
 
 /**
+ * A step's flows once the agents have taken in its last probes' events: read until two
+ * reads 200 ms apart count the same (at most 2 s), since the kernel's events reach the
+ * observers a little after the probes end.
+ */
+async function quietFlows(read: () => Promise<StepFlowSummary>, system: DemoSystem): Promise<StepFlowSummary> {
+  const total = (s: StepFlowSummary): number => s.forwarded + s.dropped + s.lost + s.pairs.length;
+  let last = await read();
+  for (let i = 0; i < 10; i += 1) {
+    await system.sleep(200);
+    const next = await read();
+    if (total(next) === total(last) && next.problems.length === last.problems.length) return next;
+    last = next;
+  }
+  return last;
+}
+
+/**
  * Runs the demonstration on `lab` and writes it to `io.stdout` (colour only on a
  * terminal): the servers, the matrix with no policy, then each step's matrix.
  * Disagreements with simulate are printed loudly and reported, never thrown.
@@ -303,7 +320,7 @@ export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions
     const http = await l7Lines(lab.pods, servers, clusterYaml, documents, system, probeTimeoutMs, style);
     if (http.length > 0) write(`\nHTTP probes where an L7 rule applies:\n${http.join('\n')}\n`);
     if (applied.length > 0) write(`${style.dim(`simulate it: twill policy simulate --cluster ${files.snapshot} --policies ${applied.join(' ')} --matrix`)}\n`);
-    const flows = lab.nodes.length === 0 ? undefined : await readFlows(lab.nodes, startedAt);
+    const flows = lab.nodes.length === 0 ? undefined : await quietFlows(() => readFlows(lab.nodes, startedAt), system);
     if (flows !== undefined) write(`\n${stepFlowsText(flows, style)}`);
     reports.push({ step, matrix, agreedAfterMs, ...(flows === undefined ? {} : { flows }) });
   }
@@ -338,6 +355,7 @@ export function exploreText(lab: Lab, where: { policiesDir: string; snapshotFile
     lines.push(`${twill} policy explain${agent} --from production/frontend --to production/api-server --port 8080`);
   }
   lines.push(
+    `${twill} observe --lab${where.labDirOption === undefined ? '' : ` ${where.labDirOption}`} --verdict DROPPED --last 10   # the flows the agents recorded; -f follows them`,
     `${twill} policy simulate --cluster ${where.snapshotFile} --policies ${where.policiesDir} --matrix`,
     `${twill} bgp routes${agent}`,
     `${twill} lab status${dirFlag}`,

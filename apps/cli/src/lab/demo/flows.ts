@@ -35,6 +35,8 @@ export interface StepFlowSummary {
   readonly lost: number;
   /** Pairs in `from`, `to` order. */
   readonly pairs: readonly FlowPairCount[];
+  /** What dropped flows, most flows first: each decision with its pairs and flows. */
+  readonly drops: readonly { readonly decision: string; readonly pairs: number; readonly flows: number }[];
   /** Observers that could not be read, one line each. */
   readonly problems: readonly string[];
 }
@@ -44,6 +46,7 @@ const withoutPort = (text: string): string => text.replace(/:[0-9]+$/, '');
 /** Counts flows per pair; replies (the other half of a connection) are not counted again. */
 export function summarizeStepFlows(answers: readonly { node: string; responses?: readonly GetFlowsResponse[]; problem?: string }[]): StepFlowSummary {
   const pairs = new Map<string, { from: string; to: string; forwarded: number; dropped: number; droppedBy: Set<string> }>();
+  const drops = new Map<string, { pairs: Set<string>; flows: number }>();
   let lost = 0;
   const flows: Flow[] = [];
   for (const answer of answers) {
@@ -58,8 +61,13 @@ export function summarizeStepFlows(answers: readonly { node: string; responses?:
     const key = `${from}\u0000${to}`;
     const pair = pairs.get(key) ?? { from, to, forwarded: 0, dropped: 0, droppedBy: new Set<string>() };
     if (flow.verdict === 'DROPPED') {
+      const decision = flowDecisionText(flow);
       pair.dropped += 1;
-      pair.droppedBy.add(flowDecisionText(flow));
+      pair.droppedBy.add(decision);
+      const drop = drops.get(decision) ?? { pairs: new Set<string>(), flows: 0 };
+      drop.pairs.add(key);
+      drop.flows += 1;
+      drops.set(decision, drop);
     } else if (flow.verdict === 'FORWARDED') {
       pair.forwarded += 1;
     }
@@ -72,31 +80,43 @@ export function summarizeStepFlows(answers: readonly { node: string; responses?:
     dropped: list.reduce((n, p) => n + p.dropped, 0),
     lost,
     pairs: list,
+    drops: [...drops].map(([decision, d]) => ({ decision, pairs: d.pairs.size, flows: d.flows })).sort((a, b) => b.flows - a.flows || a.decision.localeCompare(b.decision)),
     problems: answers.flatMap((a) => (a.problem === undefined ? [] : [`${a.node}: ${a.problem}`])),
   };
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** At most this many pairs with drops get a row each; more are grouped by what dropped them. */
+export const PAIR_ROWS = 8;
+
 /**
- * A step's flows for people, short: the totals, how many pairs were only forwarded, and a
- * row per pair with drops naming what dropped them.
+ * A step's flows for people, short: the totals, how many pairs were only forwarded, and
+ * a row per pair with drops naming what dropped them; when more than {@link PAIR_ROWS}
+ * pairs had drops, a row per deciding policy instead, with its pairs and flows.
  */
 export function stepFlowsText(summary: StepFlowSummary, style: Style): string {
   const lines: string[] = [];
   if (summary.nodes.length > 0) {
     const onlyForwarded = summary.pairs.filter((p) => p.dropped === 0);
     lines.push(`Flows the agents recorded in this step (${summary.nodes.join(', ')}): ${summary.forwarded} forwarded, ${summary.dropped} dropped${summary.lost === 0 ? '' : `, ${summary.lost} lost`}`);
-    if (onlyForwarded.length > 0) lines.push(`  ${plural(onlyForwarded.length, 'pair')} only forwarded (${onlyForwarded.reduce((n, p) => n + p.forwarded, 0)} flows)`);
+    if (onlyForwarded.length > 0) lines.push(`  ${plural(onlyForwarded.length, 'pair')} only forwarded (${plural(onlyForwarded.reduce((n, p) => n + p.forwarded, 0), 'flow')})`);
     const dropped = summary.pairs.filter((p) => p.dropped > 0);
-    if (dropped.length > 0) {
-      const table = renderTable(
+    let table = '';
+    if (dropped.length > 0 && dropped.length <= PAIR_ROWS) {
+      table = renderTable(
         [{ header: 'PAIR' }, { header: 'FORWARDED', align: 'right' }, { header: 'DROPPED', align: 'right' }, { header: 'DROPPED BY' }],
         dropped.map((p) => [`${p.from} -> ${p.to}`, String(p.forwarded), String(p.dropped), p.droppedBy.join('; ')]),
         style,
       );
-      lines.push(...table.trimEnd().split('\n').map((l) => `  ${l}`));
+    } else if (dropped.length > PAIR_ROWS) {
+      table = renderTable(
+        [{ header: 'DROPPED BY' }, { header: 'PAIRS', align: 'right' }, { header: 'FLOWS', align: 'right' }],
+        summary.drops.map((d) => [d.decision, String(d.pairs), String(d.flows)]),
+        style,
+      );
     }
+    if (table !== '') lines.push(...table.trimEnd().split('\n').map((l) => `  ${l}`));
   }
   for (const problem of summary.problems) lines.push(style.warn(`Flows of ${problem}`));
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
