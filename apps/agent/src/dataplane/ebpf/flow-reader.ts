@@ -29,6 +29,14 @@ export interface EbpfFlowReaderOptions extends FlowEventContext {
   monotonicOffsetMs(): number;
   /** Events per batch at most (default 4096): more wait for the next event loop turn. */
   readonly maxBatch?: number;
+  /**
+   * After a wake-up that emptied the ring, stop watching for this long (default 10 ms; 0:
+   * never) so that events arrive in batches instead of a wake-up each: the kernel wakes
+   * the reader on the first record after it caught up, so at 100k events/s an always
+   * watching reader wakes tens of thousands of times a second, a few events each.
+   * The delay an event can wait; the ring (58k events) holds 10 ms of far more than 1M/s.
+   */
+  readonly coalesceMs?: number;
   /** Called once when the reader has closed (the driver forgets it). */
   readonly onClose?: () => void;
 }
@@ -43,7 +51,9 @@ export class EbpfFlowReader implements DataplaneFlowReader {
   readonly #options: EbpfFlowReaderOptions;
   readonly #decoder: FlowEventDecoder;
   readonly #maxBatch: number;
+  readonly #coalesceMs: number;
   #watch: { close(): void } | undefined;
+  #resume: ReturnType<typeof setTimeout> | undefined;
   #lost: number;
   #closed = false;
 
@@ -52,8 +62,9 @@ export class EbpfFlowReader implements DataplaneFlowReader {
     this.#options = options;
     this.#decoder = new FlowEventDecoder(options);
     this.#maxBatch = options.maxBatch ?? 4096;
+    this.#coalesceMs = options.coalesceMs ?? 10;
     this.#lost = options.ring.lost();
-    this.#watch = options.ring.watch((error) => this.#wake(error));
+    this.#watch = options.ring.watch(this.#onReady);
     try {
       options.setFlowEvents(true);
     } catch (error) {
@@ -69,12 +80,15 @@ export class EbpfFlowReader implements DataplaneFlowReader {
     try {
       this.#options.setFlowEvents(false);
     } finally {
+      clearTimeout(this.#resume);
       this.#watch?.close();
       this.#watch = undefined;
       this.#options.ring.close();
       this.#options.onClose?.();
     }
   }
+
+  readonly #onReady = (error?: unknown): void => this.#wake(error);
 
   #wake(error: unknown): void {
     if (this.#closed) return;
@@ -92,6 +106,23 @@ export class EbpfFlowReader implements DataplaneFlowReader {
     const lost = this.#options.ring.lost();
     if (lost > this.#lost) this.#deliver(() => handler.lost(lost - this.#lost, EBPF_LOST_SOURCE));
     this.#lost = lost;
+    // Emptied: let events gather. A full batch leaves more: read on the next loop turn.
+    if (this.#coalesceMs > 0 && batch.length < this.#maxBatch && !this.#closed) {
+      this.#watch?.close();
+      this.#watch = undefined;
+      this.#resume = setTimeout(() => this.#watchAgain(), this.#coalesceMs);
+    }
+  }
+
+  #watchAgain(): void {
+    this.#resume = undefined;
+    if (this.#closed) return;
+    try {
+      this.#watch = this.#options.ring.watch(this.#onReady);
+    } catch (error) {
+      this.close();
+      this.#options.handler.error(error);
+    }
   }
 
   #deliver(call: () => void): void {

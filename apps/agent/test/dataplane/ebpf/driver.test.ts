@@ -152,6 +152,8 @@ describe('EbpfDataplane', () => {
     ]);
     await dataplane.apply({ policy: EMPTY, detach: ['x/b'] });
     ring.event({ ...tcp, endpoint: 12 });
+    // The reader stopped watching for 10 ms after emptying the ring.
+    await new Promise((resolve) => setTimeout(resolve, 30));
     ring.wake();
     expect(events[2]?.endpoint).toBeUndefined();
   });

@@ -2,7 +2,7 @@
 // decoding, batches per wake-up, the ring's wrap, busy and discarded records, lost
 // counts, and close.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { type BpfRuleRef } from '@twill/policy-engine';
 
@@ -28,7 +28,8 @@ class Recorder implements DataplaneFlowHandler {
   }
 }
 
-function open(ring: FakeRing, handler: DataplaneFlowHandler, maxBatch?: number): { reader: EbpfFlowReader; flags: boolean[] } {
+/** A reader that watches all the time (coalesceMs 0) unless told otherwise. */
+function open(ring: FakeRing, handler: DataplaneFlowHandler, maxBatch?: number, coalesceMs = 0): { reader: EbpfFlowReader; flags: boolean[] } {
   const flags: boolean[] = [];
   const reader = new EbpfFlowReader({
     ring,
@@ -37,6 +38,7 @@ function open(ring: FakeRing, handler: DataplaneFlowHandler, maxBatch?: number):
     rule: (id) => (id === 7 ? RULE : undefined),
     setFlowEvents: (on) => void flags.push(on),
     monotonicOffsetMs: () => 1_700_000_000_000,
+    coalesceMs,
     ...(maxBatch === undefined ? {} : { maxBatch }),
   });
   return { reader, flags };
@@ -81,6 +83,33 @@ describe('EbpfFlowReader', () => {
     }
     expect(handler.calls.map((c) => (typeof c === 'string' ? c : c.length))).toEqual([5, 5, 2, 5, 5, 2, 5, 5, 2, 5, 5, 2]);
     expect(handler.all.map((e) => e.sourcePort)).toEqual(Array.from({ length: 48 }, (_, i) => i + 1));
+  });
+
+  it('after emptying the ring, stops watching for coalesceMs so that events gather into one batch; a full batch is followed at once', () => {
+    vi.useFakeTimers();
+    try {
+      const ring = new FakeRing();
+      const handler = new Recorder();
+      const { reader } = open(ring, handler, 3, 10);
+      ring.event({ sourcePort: 1 });
+      ring.wake();
+      expect(ring.watching).toBe(false);
+      for (let port = 2; port <= 6; port += 1) ring.event({ sourcePort: port });
+      ring.wake(); // not watching: the kernel's wake-up reaches no one
+      vi.advanceTimersByTime(9);
+      expect(ring.watching).toBe(false);
+      vi.advanceTimersByTime(1);
+      expect(ring.watching).toBe(true);
+      ring.wake(); // a full batch of 3: still watching, the rest on the next turn
+      expect(ring.watching).toBe(true);
+      ring.wake();
+      expect(handler.calls.map((c) => (typeof c === 'string' ? c : c.map((e) => e.sourcePort)))).toEqual([[1], [2, 3, 4], [5, 6]]);
+      expect(ring.watching).toBe(false);
+      reader.close();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('stops at a record still being written and skips discarded ones', () => {
