@@ -14,8 +14,10 @@ const TWO_32 = 0x1_0000_0000;
 /** The key of an IPv4 prefix given as a 32-bit address and a length (no allocation). */
 export function ipv4Key(address: number, length: number): number {
   if (length === 0) return 1;
-  const network = (address >>> (32 - length)) >>> 0;
-  return 2 ** length + network;
+  // Up to /30 the key is below 2^31: integer operations only (no float power, and a
+  // small integer result, once per route received).
+  if (length <= 30) return (1 << length) | (address >>> (32 - length));
+  return 2 ** length + ((address >>> (32 - length)) >>> 0);
 }
 
 /** The RIB key of a prefix (see the file comment for the encoding). */
