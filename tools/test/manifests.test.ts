@@ -22,11 +22,14 @@ const read = (dir: string): Manifest =>
   JSON.parse(readFileSync(join(workspaceRoot, dir, 'package.json'), 'utf8')) as Manifest;
 
 describe('the workspace', () => {
-  it('has the eight projects of ARCHITECTURE.md', () => {
+  // ARCHITECTURE.md's eight, and @twill/flows: the flow record and observer API that the
+  // agent serves and the CLI reads (apps never import each other, so it is a package).
+  it('has the projects of ARCHITECTURE.md and @twill/flows', () => {
     expect(projects.map((p) => p.dir)).toEqual([
       'packages/bgp',
       'packages/cni-core',
       'packages/ebpf',
+      'packages/flows',
       'packages/ipam',
       'packages/policy-engine',
       'packages/sys',
