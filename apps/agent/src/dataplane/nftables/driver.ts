@@ -29,7 +29,7 @@ import {
 } from '../port.js';
 import { NFTABLES_ERROR_CODE, NftablesDataplaneError } from './errors.js';
 import { FlowEndpoints } from './flows/endpoints.js';
-import { startFlowReader, type OpenNetfilterSocket } from './flows/reader.js';
+import { startFlowReader, type NftablesFlowReader, type OpenNetfilterSocket } from './flows/reader.js';
 import { readKernelTable, type KernelTable } from './read-back.js';
 import { type NftPort } from './sys/nft.js';
 
@@ -214,7 +214,7 @@ export class NftablesDataplane implements Dataplane {
    * since Linux 6.0: on while someone listens) in the driver's namespace.
    * @throws {NftablesDataplaneError} `flow-read-failed` when a reader is open already or the driver was made without flow ports.
    */
-  readFlows(handler: DataplaneFlowHandler): DataplaneFlowReader {
+  readFlows(handler: DataplaneFlowHandler): NftablesFlowReader {
     const ports = this.#options.flows;
     if (ports === undefined) throw new NftablesDataplaneError(NFTABLES_ERROR_CODE.FLOW_READ_FAILED, 'this nftables driver was made without flow sockets');
     if (this.#flowReader !== undefined) throw new NftablesDataplaneError(NFTABLES_ERROR_CODE.FLOW_READ_FAILED, 'a flow reader is open already: close it first');
@@ -229,6 +229,7 @@ export class NftablesDataplane implements Dataplane {
     const running = {
       handler,
       reader: {
+        ready: reader.ready,
         close: () => {
           if (this.#flowReader === running) this.#flowReader = undefined;
           reader.close();

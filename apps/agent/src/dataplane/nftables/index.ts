@@ -5,7 +5,6 @@ import { performance } from 'node:perf_hooks';
 
 import { NFT_FAMILY, NFT_TABLE } from '@twill/policy-engine';
 
-import { type Dataplane } from '../port.js';
 import { NftablesDataplane } from './driver.js';
 import { readKernelTable } from './read-back.js';
 import { resolveIfindexes } from './sys/links.js';
@@ -14,7 +13,7 @@ import { createNftPort, type NftPort } from './sys/nft.js';
 
 export { NftablesDataplane, compareWithKernel, type NftablesDriverOptions, type NftablesFlowPorts } from './driver.js';
 export { FlowEndpoints } from './flows/endpoints.js';
-export { startFlowReader, type FlowReaderOptions, type NetfilterSocket, type NetfilterSocketEvents, type OpenNetfilterSocket } from './flows/reader.js';
+export { startFlowReader, type FlowReaderOptions, type NftablesFlowReader, type NetfilterSocket, type NetfilterSocketEvents, type OpenNetfilterSocket } from './flows/reader.js';
 export { NFTABLES_ERROR_CODE, NftablesDataplaneError, type NftablesErrorCode } from './errors.js';
 export { readKernelTable, type KernelTable } from './read-back.js';
 export { createNftPort, type NftPort } from './sys/nft.js';
@@ -47,7 +46,7 @@ export interface NftablesDataplaneOptions {
  * concatenated interval sets).
  * @throws {NftablesDataplaneError} when the existing table cannot be read.
  */
-export async function createNftablesDataplane(options: NftablesDataplaneOptions = {}): Promise<Dataplane> {
+export async function createNftablesDataplane(options: NftablesDataplaneOptions = {}): Promise<NftablesDataplane> {
   const nft = options.nft ?? createNftPort(options.netns === undefined ? {} : { netns: options.netns });
   const adopted = readKernelTable(await nft.listTable(NFT_FAMILY, NFT_TABLE));
   const { netns, dropLogGroup, flowRecvBufferSize } = options;

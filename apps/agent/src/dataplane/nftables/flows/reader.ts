@@ -17,6 +17,8 @@ export interface NetfilterSocket {
   /** Sends one message to the kernel; a failure comes back through `error`. */
   send(message: Uint8Array): void;
   close(): void;
+  /** Settles once the socket receives what it joined (a socket that is ready when made has none). */
+  readonly ready?: Promise<void>;
 }
 
 /** Where a socket delivers. */
@@ -56,12 +58,22 @@ const errnoName = (errno: number): string => ERRNO[errno] ?? `errno ${errno}`;
 const failed = (message: string, cause?: unknown): NftablesDataplaneError =>
   new NftablesDataplaneError(NFTABLES_ERROR_CODE.FLOW_READ_FAILED, message, cause === undefined ? undefined : { cause });
 
+/** A running reader of the nftables driver. */
+export interface NftablesFlowReader extends DataplaneFlowReader {
+  /**
+   * Settles once both readers receive: the NFLOG group is bound and configured (or
+   * refused: see `handler.error`), and the conntrack socket has joined its group.
+   * Events of packets before that may be missing.
+   */
+  readonly ready: Promise<void>;
+}
+
 /**
  * Opens the readers. Each failure (a socket that cannot be opened, a group another
  * socket holds, a message that does not parse) goes to `handler.error`; the rest keeps
  * reading.
  */
-export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFlowHandler): DataplaneFlowReader {
+export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFlowHandler): NftablesFlowReader {
   const { endpoints, now } = options;
   let pending: DataplaneFlowEvent[] = [];
   let scheduled: NodeJS.Immediate | undefined;
@@ -94,12 +106,17 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
   };
   const recvBuffer = options.recvBufferSize === undefined ? {} : { recvBufferSize: options.recvBufferSize };
   const sockets: NetfilterSocket[] = [];
+  const waits: Promise<void>[] = [];
 
   // NFLOG: the setup's acknowledgements, then packets.
   if (options.dropLogGroup !== undefined) {
     const group = options.dropLogGroup;
     const setup = encodeNflogSetup({ group, copyRange: NFLOG_COPY_RANGE, flushTimeout: NFLOG_FLUSH_TIMEOUT, queueThreshold: NFLOG_QUEUE_THRESHOLD, seq: 1 });
     const acks = new Map(setup.map((s) => [s.seq, s]));
+    let configured: () => void = () => undefined;
+    waits.push(new Promise<void>((resolve) => {
+      configured = resolve;
+    }));
     let expected: number | undefined;
     // Losses already reported for ENOBUFS that the next sequence gap will count again.
     let credited = 0;
@@ -114,6 +131,7 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
         if (errno !== 0 && step?.required === true) {
           report(failed(`${step.what}: ${errnoName(errno)}${errno === 16 ? ' (another socket of this network namespace is bound to the group)' : ''}`));
         }
+        if (![...acks.values()].some((s) => s.required)) configured();
         return;
       }
       if (frame.type !== NFULNL_MSG.PACKET) return;
@@ -145,13 +163,14 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
       sockets.push(socket);
       for (const step of setup) socket.send(step.message);
     } catch (error) {
+      configured();
       report(failed(`cannot open the NFLOG socket for group ${group}: ${(error as Error).message}`, error));
     }
   }
 
   // Conntrack: confirmed new connections.
   try {
-    sockets.push(options.open({ groups: [NFNLGRP_CONNTRACK_NEW], ...recvBuffer }, {
+    const socket = options.open({ groups: [NFNLGRP_CONNTRACK_NEW], ...recvBuffer }, {
       datagram: (bytes) => walk(bytes, 'conntrack', (frame) => {
         if (frame.type !== CT_NEW_MESSAGE) return;
         const tuple = decodeConntrackNew(frame);
@@ -163,12 +182,15 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
           if (!closed) handler.lost(1, 'conntrack');
         } else report(failed(`conntrack socket: ${error.message ?? error.code ?? 'error'}`, error));
       },
-    }));
+    });
+    sockets.push(socket);
+    if (socket.ready !== undefined) waits.push(socket.ready);
   } catch (error) {
     report(failed(`cannot open the conntrack event socket: ${(error as Error).message}`, error));
   }
 
   return {
+    ready: Promise.all(waits).then(() => undefined),
     close() {
       if (closed) return;
       if (scheduled !== undefined) clearImmediate(scheduled);
