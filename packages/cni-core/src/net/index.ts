@@ -38,6 +38,18 @@ export { type IpFamily } from './ip.js';
 // The IFLA_LINKINFO codec, for authors who build their own rtnetlink messages.
 export { encodeVethLinkInfo, decodeLinkInfo, type VethPeerAttributes, type LinkInfoSummary } from './attributes.js';
 export { sysctlPath } from './sysctl.js';
+// Routed veth plumbing (the Calico layout) in one call each for ADD, DEL and CHECK.
+export {
+  plumbRoutedVeth,
+  unplumbRoutedVeth,
+  checkRoutedVeth,
+  hostInterfaceName,
+  InterfaceExistsError,
+  ROUTED_VETH_GATEWAY,
+  type RoutedVethOptions,
+  type UnplumbRoutedVethOptions,
+  type RoutedVethResult,
+} from './routed-veth.js';
 // Namespaces themselves come from @twill/sys; re-exported so a plugin needs one import.
 export {
   NetnsHandle,
