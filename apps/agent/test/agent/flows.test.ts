@@ -222,6 +222,15 @@ describe('FlowObserver', () => {
     expect(unselected).toMatchObject({ verdict: 'FORWARDED', decidedBy: { reason: 'not-selected', attribution: 'kernel', message: 'no policy selects x/a for ingress; the traffic is allowed by default' } });
   });
 
+  it('shows a flow the index cannot place (an address its endpoint does not have) without a deciding rule, keeping the kernel\'s verdict', () => {
+    const errors: unknown[] = [];
+    const o = new FlowObserver({ sink, nodeName: 'node-a', policy: view, budgetPerSecond: 1000, onError: (e) => errors.push(e), now: () => clock });
+    o.events([event({ endpoint: 'x/a', direction: 'egress', verdict: 'deny', dropKind: 'isolated', source: '10.0.0.77', destination: B })]);
+    expect(sink.flows[0]).toMatchObject({ verdict: 'DROPPED', dropReasonDesc: 'POLICY_DENIED', source: { podName: 'a' }, egressDeniedBy: [] });
+    expect(sink.flows[0]!.decidedBy).toBeUndefined();
+    expect(errors).toEqual([]);
+  });
+
   it('follows policy changes: a new generation of the index is read again', async () => {
     const o = observer();
     o.events([event({ endpoint: 'x/b', direction: 'ingress', verdict: 'deny', dropKind: 'isolated', source: C, destination: B })]);

@@ -6,7 +6,7 @@
 // Enrichment is cached for the policy view's generation: endpoints by key and address,
 // decisions by the index's verdict object or the kernel's rule id.
 import { TRAFFIC_DIRECTION, VERDICT, type Flow, type FlowEndpoint, type Layer4, type Verdict } from '@twill/flows';
-import { type Flow as PolicyFlow, type IndexDirectionVerdict, type NumericIdentity, RESERVED_IDENTITY, reservedIdentityName } from '@twill/policy-engine';
+import { FlowError, type Flow as PolicyFlow, type IndexDirectionVerdict, type NumericIdentity, RESERVED_IDENTITY, reservedIdentityName } from '@twill/policy-engine';
 
 import { type DataplaneFlowEvent, type DataplaneFlowHandler } from '../../dataplane/port.js';
 import { type Decision, evaluatedDecision, FlowPolicies, kernelDecision, noEntryDecision, unattributed } from './attribution.js';
@@ -364,7 +364,9 @@ export class FlowObserver implements DataplaneFlowHandler {
       const result = policy.evaluate(flow);
       verdict = event.direction === 'egress' ? result.egress : result.ingress;
     } catch (error) {
-      this.#onError(error);
+      // A flow the index cannot place (an address the endpoint no longer has) is shown
+      // unattributed; only an unexpected failure is reported (not once per event of a flood).
+      if (!(error instanceof FlowError)) this.#onError(error);
     }
     if (verdict === undefined) return unattributed(event.verdict, event.dropKind);
     let decisions = this.#evaluated.get(verdict);
