@@ -1,8 +1,9 @@
 // The demonstration on a real lab, as `twill lab up` runs it: real agents enforcing
 // through nftables or eBPF, pods added by CNI ADD, the tutorial's policies applied
 // through the agents' API. After every step every pair of the matrix must agree with
-// `twill policy simulate` on the same snapshot and policies; then the demonstration's
-// processes and files go with demoDown, and the lab with labDown.
+// `twill policy simulate` on the same snapshot and policies, and the flows the agents
+// recorded must show each pair as the probes saw it; then the demonstration's processes
+// and files go with demoDown, and the lab with labDown.
 
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -57,6 +58,19 @@ describe.skipIf(reason)(`the demonstration on a lab${reason ? ` (skipped: ${reas
     expect(report.steps.map((s) => s.matrix.cells.filter((c) => c.observed === 'allow').length)).toEqual([30, 23, 0, 0, 4]);
     expect(out).toContain('GET /admin/users: HTTP 200; CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule refuses it (an L7 proxy would answer 403; Twill enforces L3/L4 only, L7 is issue 14)');
     expect(out).not.toContain('DISAGREE');
+    // Each step's flows, from both nodes' observers: every pair the step's last probes saw
+    // denied has drops recorded, every pair they saw connect was recorded forwarded.
+    for (const [i, step] of report.steps.entries()) {
+      expect(step.flows?.problems, `step ${i}\n${out}`).toEqual([]);
+      expect(step.flows?.nodes, `step ${i}`).toEqual(['node-1', 'node-2']);
+      const pairs = new Map((step.flows?.pairs ?? []).map((p) => [`${p.from} -> ${p.to}`, p]));
+      const unrecorded = step.matrix.cells.filter((c) => {
+        const pair = pairs.get(`${c.from} -> ${c.to}:${c.port}`);
+        return c.observed === 'deny' ? (pair?.dropped ?? 0) === 0 : (pair?.forwarded ?? 0) === 0;
+      }).map((c) => `${c.from} -> ${c.to}:${c.port} ${c.observed}`);
+      expect(unrecorded, `step ${i}\n${out}`).toEqual([]);
+    }
+    expect(out).toContain('Flows the agents recorded in this step (node-1, node-2): ');
 
     const removed = await demoDown(demoFiles(dir).dir);
     expect(removed).toHaveLength(report.servers.length + 1);
