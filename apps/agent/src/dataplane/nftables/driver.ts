@@ -42,6 +42,8 @@ export interface NftablesFlowPorts {
   readonly now: () => number;
   /** `SO_RCVBUF` of the readers' sockets, in bytes; the system default when absent. */
   readonly recvBufferSize?: number;
+  /** net.netfilter.nf_conntrack_events where the driver enforces (`undefined`: conntrack not loaded). */
+  readonly conntrackEventsSetting?: () => string | undefined;
 }
 
 /** Options of the driver once its port is made. */
@@ -238,6 +240,12 @@ export class NftablesDataplane implements Dataplane {
     };
     this.#flowReader = running;
     this.#resolveFlowIfindexes(handler);
+    try {
+      // 0 turns conntrack's events off for the namespace: no allow event would ever come.
+      if (ports.conntrackEventsSetting?.() === '0') handler.error(new NftablesDataplaneError(NFTABLES_ERROR_CODE.FLOW_READ_FAILED, 'net.netfilter.nf_conntrack_events is 0 where the driver enforces: no allow events until it is 1 (or 2, on while someone listens)'));
+    } catch (error) {
+      handler.error(new NftablesDataplaneError(NFTABLES_ERROR_CODE.FLOW_READ_FAILED, `cannot read net.netfilter.nf_conntrack_events: ${(error as Error).message}`, { cause: error }));
+    }
     return running.reader;
   }
 

@@ -7,6 +7,7 @@ import { NFT_FAMILY, NFT_TABLE } from '@twill/policy-engine';
 
 import { NftablesDataplane } from './driver.js';
 import { readKernelTable } from './read-back.js';
+import { readConntrackEventsSetting } from './sys/conntrack-sysctl.js';
 import { resolveIfindexes } from './sys/links.js';
 import { netfilterSocketOpener } from './sys/netfilter-socket.js';
 import { createNftPort, type NftPort } from './sys/nft.js';
@@ -58,6 +59,7 @@ export async function createNftablesDataplane(options: NftablesDataplaneOptions 
     flows: {
       open: netfilterSocketOpener(netns),
       resolveIfindexes: (names) => resolveIfindexes(netns, names),
+      conntrackEventsSetting: () => readConntrackEventsSetting(netns),
       now: () => performance.timeOrigin + performance.now(),
       ...(flowRecvBufferSize === undefined ? {} : { recvBufferSize: flowRecvBufferSize }),
     },

@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compileNetworkPolicy, endpointHash, parseNetworkPolicy, PolicyIndex, type Endpoint } from '@twill/policy-engine';
 
 import { encodeAttribute, encodeNfMessage } from '../../../../src/dataplane/nftables/flows/netlink.js';
-import { FlowEndpoints, NftablesDataplane, readKernelTable, startFlowReader, type NetfilterSocketEvents, type NftPort, type OpenNetfilterSocket } from '../../../../src/dataplane/nftables/index.js';
-import { type DataplaneFlowEvent, type DataplaneFlowReader } from '../../../../src/dataplane/port.js';
+import { FlowEndpoints, NftablesDataplane, readKernelTable, startFlowReader, type NetfilterSocketEvents, type NftablesFlowReader, type NftPort, type OpenNetfilterSocket } from '../../../../src/dataplane/nftables/index.js';
+import { type DataplaneFlowEvent } from '../../../../src/dataplane/port.js';
 import { CT_NEW_TCP, ipv4Tcp, NFLOG_TCP_SYN, NFLOG_UDP, nflogPacket } from './fixtures.js';
 
 /** Fake sockets: what the reader sent and joined, and a way to deliver datagrams and errors. */
@@ -54,7 +54,7 @@ function lab(): FlowEndpoints {
   return endpoints;
 }
 
-let reader: DataplaneFlowReader | undefined;
+let reader: NftablesFlowReader | undefined;
 afterEach(() => reader?.close());
 
 function start(kernel: FakeKernel, endpoints = lab(), dropLogGroup: number | null = 9): Seen {
@@ -153,6 +153,8 @@ describe('nftables flow reader', () => {
     kernel.nflog.datagram(answer(5, 16));
     kernel.nflog.datagram(answer(6, 0));
     expect(seen.errors).toEqual(['NFLOG bind group 9: EBUSY (another socket of this network namespace is bound to the group)']);
+    // Every required step answered: ready (the fake conntrack socket has nothing to wait for).
+    await expect(reader?.ready).resolves.toBeUndefined();
 
     const refused = new FakeKernel();
     refused.refuse = 'nflog';
@@ -232,10 +234,11 @@ describe('nftables driver readFlows', () => {
   it('learns attached endpoints\' addresses from their rules and ifindexes by lookup, one reader at a time', async () => {
     const kernel = new FakeKernel();
     const scripts: string[] = [];
+    let setting = '2';
     const dataplane = new NftablesDataplane({
       nft: { ...nft, apply: async (s) => { scripts.push(s); } },
       adopted: readKernelTable(undefined), logGroup: 1, dropLogGroup: 9, now: () => 0,
-      flows: { open: kernel.open, now: () => 7, resolveIfindexes: async (names) => new Map(names.map((n) => [n, n === 'twa' ? 12 : 13])) },
+      flows: { open: kernel.open, now: () => 7, resolveIfindexes: async (names) => new Map(names.map((n) => [n, n === 'twa' ? 12 : 13])), conntrackEventsSetting: () => setting },
     });
     const index = new PolicyIndex();
     const policy = compileNetworkPolicy(parseNetworkPolicy({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'p', namespace: 'x' }, spec: { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress'] } }));
@@ -257,7 +260,10 @@ describe('nftables driver readFlows', () => {
     expect(batches.flat().slice(2).map((e) => [e.endpoint, e.direction])).toEqual([['x/b', 'ingress']]);
     flows.close();
     expect(kernel.sockets.every((s) => s.closed)).toBe(true);
-    dataplane.readFlows(handler).close();
     expect(errors).toEqual([]);
+    // Conntrack events turned off in the namespace: said once, at the start.
+    setting = '0';
+    dataplane.readFlows(handler).close();
+    expect(errors.map((e) => (e as Error).message)).toEqual(['net.netfilter.nf_conntrack_events is 0 where the driver enforces: no allow events until it is 1 (or 2, on while someone listens)']);
   });
 });
