@@ -31,7 +31,7 @@ describe('twill completion bash', () => {
   };
 
   it('completes commands at each level', () => {
-    expect(complete('twill ')).toEqual(['apply', 'bgp', 'cni', 'completion', 'delete', 'describe', 'get', 'ipam', 'lab', 'policy', 'status']);
+    expect(complete('twill ')).toEqual(['apply', 'bgp', 'cni', 'completion', 'delete', 'describe', 'get', 'ipam', 'lab', 'observe', 'policy', 'status']);
     expect(complete('twill pol')).toEqual(['policy']);
     expect(complete('twill policy ')).toEqual(['explain', 'lint', 'simulate']);
     expect(complete('twill cni ')).toEqual(['add', 'check', 'del', 'gc', 'status']);
@@ -45,6 +45,8 @@ describe('twill completion bash', () => {
     expect(complete('twill policy simulate --protocol S')).toEqual(['SCTP']);
     expect(complete('twill cni add --')).toEqual(['--cache-dir', '--container-id', '--help', '--ifname', '--output']);
     expect(complete('twill completion ')).toEqual(['bash', 'zsh']);
+    expect(complete('twill observe --verdict D')).toEqual(['DROPPED']);
+    expect(complete('twill observe -o ')).toEqual(['compact', 'json', 'table']);
   });
 
   it('completes file names where a file goes', () => {
