@@ -28,7 +28,7 @@ import {
   has,
   longToNumber,
   type Message,
-  omitDefaults,
+  put,
   timeFromMessage,
   timeToMessage,
   U32_MAX,
@@ -87,43 +87,43 @@ export function flowToMessage(flow: Flow, path = 'flow'): Message {
   const f = object(flow, path);
   const m: Message = {
     time: timeToMessage(f.time as Flow['time'], `${path}.time`),
-    uuid: checkString(f.uuid, `${path}.uuid`),
-    verdict: enumNumber(e.verdict, f.verdict, `${path}.verdict`),
     IP: ipToMessage(f.IP, `${path}.IP`),
     source: endpointToMessage(f.source, `${path}.source`),
     destination: endpointToMessage(f.destination, `${path}.destination`),
-    Type: enumNumber(e.flowType, f.Type, `${path}.Type`),
-    nodeName: checkString(f.nodeName, `${path}.nodeName`),
-    trafficDirection: enumNumber(e.direction, f.trafficDirection, `${path}.trafficDirection`),
-    isReply: omitDefaults({ value: checkBoolean(f.isReply, `${path}.isReply`) }),
-    Summary: checkString(f.Summary, `${path}.Summary`),
-    egressAllowedBy: policiesToMessage(f.egressAllowedBy, `${path}.egressAllowedBy`),
-    ingressAllowedBy: policiesToMessage(f.ingressAllowedBy, `${path}.ingressAllowedBy`),
-    egressDeniedBy: policiesToMessage(f.egressDeniedBy, `${path}.egressDeniedBy`),
-    ingressDeniedBy: policiesToMessage(f.ingressDeniedBy, `${path}.ingressDeniedBy`),
+    // is_reply is a BoolValue: present (Twill always knows), its value left off when false.
+    isReply: checkBoolean(f.isReply, `${path}.isReply`) ? { value: true } : {},
   };
+  put(m, 'uuid', checkString(f.uuid, `${path}.uuid`));
+  put(m, 'verdict', enumNumber(e.verdict, f.verdict, `${path}.verdict`));
+  put(m, 'Type', enumNumber(e.flowType, f.Type, `${path}.Type`));
+  put(m, 'nodeName', checkString(f.nodeName, `${path}.nodeName`));
+  put(m, 'trafficDirection', enumNumber(e.direction, f.trafficDirection, `${path}.trafficDirection`));
+  put(m, 'Summary', checkString(f.Summary, `${path}.Summary`));
+  m.egressAllowedBy = policiesToMessage(f.egressAllowedBy, `${path}.egressAllowedBy`);
+  m.ingressAllowedBy = policiesToMessage(f.ingressAllowedBy, `${path}.ingressAllowedBy`);
+  m.egressDeniedBy = policiesToMessage(f.egressDeniedBy, `${path}.egressDeniedBy`);
+  m.ingressDeniedBy = policiesToMessage(f.ingressDeniedBy, `${path}.ingressDeniedBy`);
   if (f.dropReasonDesc !== undefined) m.dropReasonDesc = enumNumber(e.dropReason, f.dropReasonDesc, `${path}.dropReasonDesc`);
   if (f.l4 !== undefined) m.l4 = layer4ToMessage(f.l4, `${path}.l4`);
   if (f.interface !== undefined) {
     const i = object(f.interface, `${path}.interface`);
-    m.interface = omitDefaults({
-      index: checkUnsigned(i.index, `${path}.interface.index`, U32_MAX),
-      name: checkString(i.name, `${path}.interface.name`),
-    });
+    const iface: Message = {};
+    put(iface, 'index', checkUnsigned(i.index, `${path}.interface.index`, U32_MAX));
+    put(iface, 'name', checkString(i.name, `${path}.interface.name`));
+    m.interface = iface;
   }
   if (f.decidedBy !== undefined) m.decidedBy = decidingRuleToMessage(f.decidedBy, `${path}.decidedBy`);
-  return omitDefaults(m, ['dropReasonDesc']);
+  return m;
 }
 
 function ipToMessage(value: unknown, path: string): Message {
   const ip = object(value, path);
-  return omitDefaults({
-    source: checkString(ip.source, `${path}.source`),
-    destination: checkString(ip.destination, `${path}.destination`),
-    ipVersion: ip.ipVersion === 'IPv4' || ip.ipVersion === 'IPv6'
-      ? enumNumber(flowEnums().ipVersion, ip.ipVersion, `${path}.ipVersion`)
-      : failWith(`${path}.ipVersion`, `${describe(ip.ipVersion)} is not IPv4 or IPv6`),
-  });
+  const m: Message = {};
+  put(m, 'source', checkString(ip.source, `${path}.source`));
+  put(m, 'destination', checkString(ip.destination, `${path}.destination`));
+  if (ip.ipVersion !== 'IPv4' && ip.ipVersion !== 'IPv6') failWith(`${path}.ipVersion`, `${describe(ip.ipVersion)} is not IPv4 or IPv6`);
+  m.ipVersion = enumNumber(flowEnums().ipVersion, ip.ipVersion, `${path}.ipVersion`);
+  return m;
 }
 
 function failWith(path: string, reason: string): never {
@@ -131,17 +131,17 @@ function failWith(path: string, reason: string): never {
 }
 
 function portsToMessage(value: Record<string, unknown>, path: string): Message {
-  return omitDefaults({
-    sourcePort: checkUnsigned(value.sourcePort, `${path}.sourcePort`, PORT_MAX, 'a port'),
-    destinationPort: checkUnsigned(value.destinationPort, `${path}.destinationPort`, PORT_MAX, 'a port'),
-  });
+  const m: Message = {};
+  put(m, 'sourcePort', checkUnsigned(value.sourcePort, `${path}.sourcePort`, PORT_MAX, 'a port'));
+  put(m, 'destinationPort', checkUnsigned(value.destinationPort, `${path}.destinationPort`, PORT_MAX, 'a port'));
+  return m;
 }
 
 function icmpToMessage(value: Record<string, unknown>, path: string): Message {
-  return omitDefaults({
-    type: checkUnsigned(value.type, `${path}.type`, ICMP_MAX),
-    code: checkUnsigned(value.code, `${path}.code`, ICMP_MAX),
-  });
+  const m: Message = {};
+  put(m, 'type', checkUnsigned(value.type, `${path}.type`, ICMP_MAX));
+  put(m, 'code', checkUnsigned(value.code, `${path}.code`, ICMP_MAX));
+  return m;
 }
 
 function layer4ToMessage(value: unknown, path: string): Message {
@@ -178,26 +178,24 @@ function layer4ToMessage(value: unknown, path: string): Message {
 
 function endpointToMessage(value: unknown, path: string): Message {
   const ep = object(value, path);
-  const m: Message = {
-    ID: checkUnsigned(ep.ID, `${path}.ID`, U32_MAX),
-    identity: checkUnsigned(ep.identity, `${path}.identity`, U32_MAX),
-    labels: checkStrings(ep.labels, `${path}.labels`),
-  };
+  const m: Message = {};
+  put(m, 'ID', checkUnsigned(ep.ID, `${path}.ID`, U32_MAX));
+  put(m, 'identity', checkUnsigned(ep.identity, `${path}.identity`, U32_MAX));
+  m.labels = checkStrings(ep.labels, `${path}.labels`);
   if (ep.namespace !== undefined) m.namespace = checkString(ep.namespace, `${path}.namespace`);
   if (ep.podName !== undefined) m.podName = checkString(ep.podName, `${path}.podName`);
-  return omitDefaults(m, ['namespace', 'podName']);
+  return m;
 }
 
 function policyToMessage(value: unknown, path: string): Message {
   const p = object(value, path);
-  const m: Message = {
-    name: checkString(p.name, `${path}.name`),
-    labels: checkStrings(p.labels, `${path}.labels`),
-    revision: checkUnsigned(p.revision, `${path}.revision`, Number.MAX_SAFE_INTEGER),
-    kind: checkString(p.kind, `${path}.kind`),
-  };
+  const m: Message = {};
+  put(m, 'name', checkString(p.name, `${path}.name`));
+  m.labels = checkStrings(p.labels, `${path}.labels`);
+  put(m, 'revision', checkUnsigned(p.revision, `${path}.revision`, Number.MAX_SAFE_INTEGER));
+  put(m, 'kind', checkString(p.kind, `${path}.kind`));
   if (p.namespace !== undefined) m.namespace = checkString(p.namespace, `${path}.namespace`);
-  return omitDefaults(m, ['namespace']);
+  return m;
 }
 
 function policiesToMessage(value: unknown, path: string): Message[] {
@@ -207,116 +205,110 @@ function policiesToMessage(value: unknown, path: string): Message[] {
 
 function decidingRuleToMessage(value: unknown, path: string): Message {
   const d = object(value, path);
-  const m: Message = {
-    reason: oneOf(DECIDING_REASONS, d.reason, `${path}.reason`),
-    direction: oneOf(DIRECTIONS, d.direction, `${path}.direction`),
-    attribution: oneOf(ATTRIBUTIONS, d.attribution, `${path}.attribution`),
-    message: checkString(d.message, `${path}.message`),
-  };
+  const m: Message = {};
+  put(m, 'reason', oneOf(DECIDING_REASONS, d.reason, `${path}.reason`));
+  put(m, 'direction', oneOf(DIRECTIONS, d.direction, `${path}.direction`));
+  put(m, 'attribution', oneOf(ATTRIBUTIONS, d.attribution, `${path}.attribution`));
+  put(m, 'message', checkString(d.message, `${path}.message`));
   if (d.policy !== undefined) m.policy = policyToMessage(d.policy, `${path}.policy`);
   if (d.tier !== undefined) m.tier = checkString(d.tier, `${path}.tier`);
   if (d.ruleIndex !== undefined) m.ruleIndex = checkUnsigned(d.ruleIndex, `${path}.ruleIndex`, U32_MAX);
   if (d.rulePath !== undefined) m.rulePath = checkString(d.rulePath, `${path}.rulePath`);
   if (d.action !== undefined) m.action = oneOf(ACTIONS, d.action, `${path}.action`);
   if (d.isolatedBy !== undefined) m.isolatedBy = policiesToMessage(d.isolatedBy, `${path}.isolatedBy`);
-  return omitDefaults(m, ['tier', 'ruleIndex', 'rulePath', 'action']);
+  return m;
 }
 
 // ---- message -> model ----------------------------------------------------------------
 
-function sub(m: Message, key: string): Message | undefined {
-  return has(m, key) ? (m[key] as Message) : undefined;
-}
+// Decoded messages carry every field: a message field is null when absent, a scalar its
+// default; only `optional` fields need a presence check (has).
 
-function str(m: Message, key: string): string {
-  return has(m, key) ? (m[key] as string) : '';
-}
-
-function u32(m: Message, key: string): number {
-  return has(m, key) ? (m[key] as number) : 0;
+function sub(value: unknown): Message | undefined {
+  return value === null || value === undefined ? undefined : (value as Message);
 }
 
 /** A decoded flow.Flow message as a Flow; throws FlowCodecError for values the model cannot hold. */
 export function flowFromMessage(m: Message, path = 'flow'): Flow {
   const e = flowEnums();
-  const ipMessage = sub(m, 'IP');
+  const ipMessage = sub(m.IP);
   if (ipMessage === undefined) throw new FlowCodecError(`${path}.IP`, 'is missing');
-  const ipVersion = has(ipMessage, 'ipVersion') ? enumName(e.ipVersion, ipMessage.ipVersion, `${path}.IP.ipVersion`) : 'IP_NOT_USED';
+  const ipVersion = enumName(e.ipVersion, ipMessage.ipVersion, `${path}.IP.ipVersion`);
   if (ipVersion !== 'IPv4' && ipVersion !== 'IPv6') throw new FlowCodecError(`${path}.IP.ipVersion`, `${ipVersion} is not IPv4 or IPv6`);
-  const IP: FlowIp = { source: str(ipMessage, 'source'), destination: str(ipMessage, 'destination'), ipVersion };
-  const type = enumName(e.flowType, has(m, 'Type') ? m.Type : 0, `${path}.Type`);
+  const IP: FlowIp = { source: ipMessage.source as string, destination: ipMessage.destination as string, ipVersion };
+  const type = enumName(e.flowType, m.Type, `${path}.Type`);
   if (type !== 'L3_L4' && type !== 'L7') throw new FlowCodecError(`${path}.Type`, `${type} is not L3_L4 or L7`);
-  const time = sub(m, 'time');
-  const isReply = sub(m, 'isReply');
+  const time = sub(m.time);
+  const isReply = sub(m.isReply);
   const flow: {
     -readonly [K in keyof Flow]: Flow[K];
   } = {
     time: time === undefined ? { seconds: 0, nanos: 0 } : timeFromMessage(time, `${path}.time`),
-    uuid: str(m, 'uuid'),
-    verdict: enumName(e.verdict, has(m, 'verdict') ? m.verdict : 0, `${path}.verdict`) as Flow['verdict'],
+    uuid: m.uuid as string,
+    verdict: enumName(e.verdict, m.verdict, `${path}.verdict`) as Flow['verdict'],
     IP,
-    source: endpointFromMessage(sub(m, 'source'), `${path}.source`),
-    destination: endpointFromMessage(sub(m, 'destination'), `${path}.destination`),
+    source: endpointFromMessage(sub(m.source)),
+    destination: endpointFromMessage(sub(m.destination)),
     Type: type,
-    nodeName: str(m, 'nodeName'),
+    nodeName: m.nodeName as string,
     isReply: isReply !== undefined && isReply.value === true,
-    trafficDirection: enumName(e.direction, has(m, 'trafficDirection') ? m.trafficDirection : 0, `${path}.trafficDirection`) as Flow['trafficDirection'],
+    trafficDirection: enumName(e.direction, m.trafficDirection, `${path}.trafficDirection`) as Flow['trafficDirection'],
     egressAllowedBy: policiesFromMessage(m.egressAllowedBy, `${path}.egressAllowedBy`),
     ingressAllowedBy: policiesFromMessage(m.ingressAllowedBy, `${path}.ingressAllowedBy`),
     egressDeniedBy: policiesFromMessage(m.egressDeniedBy, `${path}.egressDeniedBy`),
     ingressDeniedBy: policiesFromMessage(m.ingressDeniedBy, `${path}.ingressDeniedBy`),
-    Summary: str(m, 'Summary'),
+    Summary: m.Summary as string,
   };
   if (has(m, 'dropReasonDesc')) {
     flow.dropReasonDesc = enumName(e.dropReason, m.dropReasonDesc, `${path}.dropReasonDesc`) as Flow['dropReasonDesc'];
   }
-  const l4 = sub(m, 'l4');
+  const l4 = sub(m.l4);
   if (l4 !== undefined) flow.l4 = layer4FromMessage(l4, `${path}.l4`);
-  const iface = sub(m, 'interface');
-  if (iface !== undefined) flow.interface = { index: u32(iface, 'index'), name: str(iface, 'name') };
-  const decided = sub(m, 'decidedBy');
+  const iface = sub(m.interface);
+  if (iface !== undefined) flow.interface = { index: iface.index as number, name: iface.name as string };
+  const decided = sub(m.decidedBy);
   if (decided !== undefined) flow.decidedBy = decidingRuleFromMessage(decided, `${path}.decidedBy`);
   return flow;
 }
 
 function portsFromMessage(m: Message, path: string): PortPair {
-  const sourcePort = u32(m, 'sourcePort');
-  const destinationPort = u32(m, 'destinationPort');
+  const sourcePort = m.sourcePort as number;
+  const destinationPort = m.destinationPort as number;
   if (sourcePort > PORT_MAX) throw new FlowCodecError(`${path}.sourcePort`, `${sourcePort} is not a port`);
   if (destinationPort > PORT_MAX) throw new FlowCodecError(`${path}.destinationPort`, `${destinationPort} is not a port`);
   return { sourcePort, destinationPort };
 }
 
 function icmpFromMessage(m: Message): { type: number; code: number } {
-  return { type: u32(m, 'type'), code: u32(m, 'code') };
+  return { type: m.type as number, code: m.code as number };
 }
 
 function layer4FromMessage(m: Message, path: string): Layer4 {
-  const tcp = sub(m, 'TCP');
+  const tcp = sub(m.TCP);
   if (tcp !== undefined) {
-    const flagsMessage = sub(tcp, 'flags');
+    const flagsMessage = sub(tcp.flags);
     if (flagsMessage === undefined) return { TCP: portsFromMessage(tcp, `${path}.TCP`) };
     const flags: { -readonly [K in keyof TcpFlags]: TcpFlags[K] } = {};
     for (const name of TCP_FLAGS) if (flagsMessage[name] === true) flags[name] = true;
     return { TCP: { ...portsFromMessage(tcp, `${path}.TCP`), flags } };
   }
-  const udp = sub(m, 'UDP');
+  const udp = sub(m.UDP);
   if (udp !== undefined) return { UDP: portsFromMessage(udp, `${path}.UDP`) };
-  const sctp = sub(m, 'SCTP');
+  const sctp = sub(m.SCTP);
   if (sctp !== undefined) return { SCTP: portsFromMessage(sctp, `${path}.SCTP`) };
-  const icmp4 = sub(m, 'ICMPv4');
+  const icmp4 = sub(m.ICMPv4);
   if (icmp4 !== undefined) return { ICMPv4: icmpFromMessage(icmp4) };
-  const icmp6 = sub(m, 'ICMPv6');
+  const icmp6 = sub(m.ICMPv6);
   if (icmp6 !== undefined) return { ICMPv6: icmpFromMessage(icmp6) };
   throw new FlowCodecError(path, 'holds none of TCP, UDP, SCTP, ICMPv4, ICMPv6');
 }
 
-function endpointFromMessage(m: Message | undefined, _path: string): FlowEndpoint {
+function endpointFromMessage(m: Message | undefined): FlowEndpoint {
   if (m === undefined) return { ID: 0, identity: 0, labels: [] };
   const ep: { -readonly [K in keyof FlowEndpoint]: FlowEndpoint[K] } = {
-    ID: u32(m, 'ID'),
-    identity: u32(m, 'identity'),
-    labels: (m.labels as string[] | undefined) ?? [],
+    ID: m.ID as number,
+    identity: m.identity as number,
+    labels: m.labels as string[],
   };
   if (has(m, 'namespace')) ep.namespace = m.namespace as string;
   if (has(m, 'podName')) ep.podName = m.podName as string;
@@ -325,27 +317,28 @@ function endpointFromMessage(m: Message | undefined, _path: string): FlowEndpoin
 
 function policyFromMessage(m: Message, path: string): FlowPolicy {
   const p: { -readonly [K in keyof FlowPolicy]: FlowPolicy[K] } = {
-    name: str(m, 'name'),
-    labels: (m.labels as string[] | undefined) ?? [],
-    revision: has(m, 'revision') ? longToNumber(m.revision, `${path}.revision`) : 0,
-    kind: str(m, 'kind'),
+    name: m.name as string,
+    labels: m.labels as string[],
+    revision: longToNumber(m.revision, `${path}.revision`),
+    kind: m.kind as string,
   };
   if (has(m, 'namespace')) p.namespace = m.namespace as string;
   return p;
 }
 
 function policiesFromMessage(value: unknown, path: string): FlowPolicy[] {
-  return ((value as Message[] | undefined) ?? []).map((p, i) => policyFromMessage(p, `${path}[${i}]`));
+  const list = value as Message[];
+  return list.length === 0 ? [] : list.map((p, i) => policyFromMessage(p, `${path}[${i}]`));
 }
 
 function decidingRuleFromMessage(m: Message, path: string): DecidingRule {
   const d: { -readonly [K in keyof DecidingRule]: DecidingRule[K] } = {
-    reason: oneOf(DECIDING_REASONS, str(m, 'reason'), `${path}.reason`) as DecidingRule['reason'],
-    direction: oneOf(DIRECTIONS, str(m, 'direction'), `${path}.direction`) as DecidingRule['direction'],
-    attribution: oneOf(ATTRIBUTIONS, str(m, 'attribution'), `${path}.attribution`) as DecidingRule['attribution'],
-    message: str(m, 'message'),
+    reason: oneOf(DECIDING_REASONS, m.reason, `${path}.reason`) as DecidingRule['reason'],
+    direction: oneOf(DIRECTIONS, m.direction, `${path}.direction`) as DecidingRule['direction'],
+    attribution: oneOf(ATTRIBUTIONS, m.attribution, `${path}.attribution`) as DecidingRule['attribution'],
+    message: m.message as string,
   };
-  const policy = sub(m, 'policy');
+  const policy = sub(m.policy);
   if (policy !== undefined) d.policy = policyFromMessage(policy, `${path}.policy`);
   if (has(m, 'tier')) d.tier = m.tier as string;
   if (has(m, 'ruleIndex')) d.ruleIndex = m.ruleIndex as number;

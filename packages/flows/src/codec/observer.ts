@@ -19,7 +19,7 @@ import {
   has,
   longToNumber,
   type Message,
-  omitDefaults,
+  put,
   timeFromMessage,
   timeToMessage,
 } from './values.js';
@@ -186,11 +186,11 @@ function lostEventToMessage(value: unknown, path: string): Message {
   const e = value as Record<string, unknown>;
   const sourceName = checkString(e.source, `${path}.source`);
   const hubble = LOST_SOURCE_TO_HUBBLE.get(sourceName) ?? 'UNKNOWN_LOST_EVENT_SOURCE';
-  return omitDefaults({
-    source: enumNumber(lookupEnum('flow.LostEventSource'), hubble, `${path}.source`),
-    numEventsLost: checkUnsigned(e.numEventsLost, `${path}.numEventsLost`, Number.MAX_SAFE_INTEGER),
-    sourceName,
-  });
+  const m: Message = {};
+  put(m, 'source', enumNumber(lookupEnum('flow.LostEventSource'), hubble, `${path}.source`));
+  put(m, 'numEventsLost', checkUnsigned(e.numEventsLost, `${path}.numEventsLost`, Number.MAX_SAFE_INTEGER));
+  put(m, 'sourceName', sourceName);
+  return m;
 }
 
 function lostEventFromMessage(m: Message, path: string): LostEvent {
@@ -206,15 +206,13 @@ function lostEventFromMessage(m: Message, path: string): LostEvent {
 export function encodeGetFlowsResponse(response: GetFlowsResponse): Uint8Array {
   return encodeWith(flowsSchema().GetFlowsResponse, 'response', () => {
     if (response === null || typeof response !== 'object') throw new FlowCodecError('response', `${describe(response)} is not a response`);
-    const m: Message = {
-      nodeName: checkString(response.nodeName, 'response.nodeName'),
-      time: timeToMessage(response.time, 'response.time'),
-    };
+    const m: Message = { time: timeToMessage(response.time, 'response.time') };
+    put(m, 'nodeName', checkString(response.nodeName, 'response.nodeName'));
     if ('flow' in response && response.flow !== undefined) m.flow = flowToMessage(response.flow, 'response.flow');
     else if ('lostEvents' in response && response.lostEvents !== undefined) {
       m.lostEvents = lostEventToMessage(response.lostEvents, 'response.lostEvents');
     } else throw new FlowCodecError('response', 'holds neither flow nor lostEvents');
-    return omitDefaults(m);
+    return m;
   });
 }
 
@@ -237,12 +235,11 @@ const STATUS_COUNTERS = ['numFlows', 'maxFlows', 'seenFlows', 'uptimeNs', 'numLo
 export function encodeServerStatus(status: ServerStatus): Uint8Array {
   return encodeWith(flowsSchema().ServerStatusResponse, 'status', () => {
     if (status === null || typeof status !== 'object') throw new FlowCodecError('status', `${describe(status)} is not a status`);
-    const m: Message = {
-      nodeName: checkString(status.nodeName, 'status.nodeName'),
-      version: checkString(status.version, 'status.version'),
-    };
-    for (const key of STATUS_COUNTERS) m[key] = checkUnsigned(status[key], `status.${key}`, Number.MAX_SAFE_INTEGER);
-    return omitDefaults(m);
+    const m: Message = {};
+    put(m, 'nodeName', checkString(status.nodeName, 'status.nodeName'));
+    put(m, 'version', checkString(status.version, 'status.version'));
+    for (const key of STATUS_COUNTERS) put(m, key, checkUnsigned(status[key], `status.${key}`, Number.MAX_SAFE_INTEGER));
+    return m;
   });
 }
 

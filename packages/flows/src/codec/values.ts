@@ -111,15 +111,10 @@ export function describe(value: unknown): string {
 }
 
 /**
- * Drops the proto3 default values (`''`, `0`, `false`, `[]`) of fields without explicit
- * presence, as a canonical proto3 encoder does (protobufjs writes any own property);
- * `keep` lists the `optional` fields, whose zero values are meaningful.
+ * Sets `m[key]` unless `value` is a proto3 default (`''`, `0`, `false`), as a canonical
+ * proto3 encoder leaves those off the wire (protobufjs writes any property that is set).
+ * Not for `optional` fields, whose zero values are meaningful.
  */
-export function omitDefaults(m: Message, keep: readonly string[] = []): Message {
-  for (const key of Object.keys(m)) {
-    if (keep.includes(key)) continue;
-    const v = m[key];
-    if (v === '' || v === 0 || v === false || (Array.isArray(v) && v.length === 0)) delete m[key];
-  }
-  return m;
+export function put(m: Message, key: string, value: string | number | boolean): void {
+  if (value !== '' && value !== 0 && value !== false) m[key] = value;
 }
