@@ -61,7 +61,8 @@ export function summarizeStepFlows(answers: readonly { node: string; responses?:
     const key = `${from}\u0000${to}`;
     const pair = pairs.get(key) ?? { from, to, forwarded: 0, dropped: 0, droppedBy: new Set<string>() };
     if (flow.verdict === 'DROPPED') {
-      const decision = flowDecisionText(flow);
+      const decided = flowDecisionText(flow);
+      const decision = decided === '-' ? '(no deciding rule recorded)' : decided;
       pair.dropped += 1;
       pair.droppedBy.add(decision);
       const drop = drops.get(decision) ?? { pairs: new Set<string>(), flows: 0 };
