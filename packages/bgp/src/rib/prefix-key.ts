@@ -40,8 +40,11 @@ function ipv4KeyLength(key: number): number {
 
 /** The network address of an IPv4 key of length `length`, as an unsigned 32-bit number. */
 function ipv4KeyAddress(key: number, length: number): number {
+  if (length === 0) return 0;
+  // Up to /30 with integer operations (once per route advertised or pushed to the FIB).
+  if (length <= 30) return ((key ^ (1 << length)) << (32 - length)) >>> 0;
   const network = key - 2 ** length;
-  return length === 0 ? 0 : length === 32 ? network : network * 2 ** (32 - length);
+  return length === 32 ? network : network * 2;
 }
 
 /**

@@ -331,9 +331,9 @@ export class Rib {
     this.pending = end < changes.count ? changes : undefined;
     this.pendingAt = end;
     for (let i = start; i < end; i += 1) {
-      const key = changes.keys[i] as PrefixKey;
-      const before = changes.before[i] ?? null;
-      const best = this.table.settle(key, changes.paths[i] as Path);
+      const key = changes.key(i);
+      const before = changes.before(i);
+      const best = this.table.settle(key, changes.path(i));
       const now = best && !best.peer.local ? best.attrs : null;
       if (now !== before && !(now && before && sameNextHops(now.value, before.value))) {
         if (now) add.push(new KeyedFibRoute(key, now.nextHops));

@@ -7,7 +7,8 @@
 // those of the list itself. A prefix whose last path leaves keeps that path in the
 // table, marked GONE, until the flush settles it: a route that comes back meanwhile
 // finds the prefix already recorded. The change lists are reused from flush to flush
-// (on a loaded machine, growing a new array of 100k entries costs more than filling it).
+// (on a loaded machine, growing a new array of 100k entries costs more than filling it),
+// and grow by chunks.
 import { type AttributeSet, AttributeTable } from './attributes.js';
 import { type DecisionOptions, selectBest } from './decision.js';
 import { PATH_FLAG, type Path, newPath } from './path.js';
@@ -22,42 +23,78 @@ function fibState(head: Path | undefined): AttributeSet | null {
 
 /** The prefixes changed since the last flush, each with its FIB state before the first change. */
 export interface Changes {
-  /** Changes recorded: the first `count` entries of `keys`, `paths` and `before`. */
+  /** Changes recorded: entries 0 to `count - 1`. */
   readonly count: number;
-  /** The changed prefixes. */
-  readonly keys: readonly PrefixKey[];
-  /** One path of each changed prefix (its head when the change was recorded); see {@link RouteTable.settle}. */
-  readonly paths: readonly (Path | undefined)[];
-  /** The attributes the FIB had (null: no route), per path. */
-  readonly before: readonly (AttributeSet | null)[];
+  /** The changed prefix of entry `i`. */
+  key(i: number): PrefixKey;
+  /** One path of the prefix of entry `i` (its head when the change was recorded); see {@link RouteTable.settle}. */
+  path(i: number): Path;
+  /** The attributes the FIB had for the prefix of entry `i` (null: no route). */
+  before(i: number): AttributeSet | null;
 }
 
-/** A change list that is filled, taken, settled and then reused (its arrays keep their size). */
+/** Entries per chunk of a change list: 64 KiB arrays, ordinary young-generation objects. */
+const CHUNK_BITS = 13;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
+/** Chunks a settled list keeps for reuse (131,072 entries); the rest are dropped, bounding what it holds. */
+const REUSED_CHUNKS = 16;
+
+/**
+ * A change list that is filled, taken, settled and then reused. Its entries live in
+ * fixed chunks, so that a list of a million changes (a full table originated) grows by
+ * adding chunks rather than by copying three arrays of a million entries again and
+ * again, each a large object the collector must account for.
+ */
 class ChangeList implements Changes {
   count = 0;
-  readonly keys: PrefixKey[] = [];
-  readonly paths: (Path | undefined)[] = [];
-  readonly before: (AttributeSet | null)[] = [];
+  private readonly keys: PrefixKey[][] = [];
+  private readonly paths: (Path | undefined)[][] = [];
+  private readonly befores: (AttributeSet | null)[][] = [];
 
   add(key: PrefixKey, path: Path, before: AttributeSet | null): void {
     const i = this.count;
-    this.keys[i] = key;
-    this.paths[i] = path;
-    this.before[i] = before;
+    const c = i >> CHUNK_BITS;
+    if (c === this.keys.length) {
+      this.keys.push(new Array<PrefixKey>(CHUNK).fill(0));
+      this.paths.push(new Array<Path | undefined>(CHUNK).fill(undefined));
+      this.befores.push(new Array<AttributeSet | null>(CHUNK).fill(null));
+    }
+    const o = i & CHUNK_MASK;
+    (this.keys[c] as PrefixKey[])[o] = key;
+    (this.paths[c] as (Path | undefined)[])[o] = path;
+    (this.befores[c] as (AttributeSet | null)[])[o] = before;
     this.count = i + 1;
   }
 
-  /** Forgets the entries (no path or attribute set stays referenced). */
+  key(i: number): PrefixKey {
+    return (this.keys[i >> CHUNK_BITS] as PrefixKey[])[i & CHUNK_MASK] as PrefixKey;
+  }
+
+  path(i: number): Path {
+    return (this.paths[i >> CHUNK_BITS] as (Path | undefined)[])[i & CHUNK_MASK] as Path;
+  }
+
+  before(i: number): AttributeSet | null {
+    return (this.befores[i >> CHUNK_BITS] as (AttributeSet | null)[])[i & CHUNK_MASK] ?? null;
+  }
+
+  /** Forgets the entries (no path or attribute set stays referenced) and all but {@link REUSED_CHUNKS} chunks. */
   clear(): void {
-    this.keys.fill(0, 0, this.count);
-    this.paths.fill(undefined, 0, this.count);
-    this.before.fill(null, 0, this.count);
+    const kept = Math.min(this.keys.length, REUSED_CHUNKS);
+    const used = Math.min(this.count, kept * CHUNK);
+    for (let c = 0; c * CHUNK < used; c += 1) {
+      const n = Math.min(CHUNK, used - c * CHUNK);
+      (this.keys[c] as PrefixKey[]).fill(0, 0, n);
+      (this.paths[c] as (Path | undefined)[]).fill(undefined, 0, n);
+      (this.befores[c] as (AttributeSet | null)[]).fill(null, 0, n);
+    }
+    this.keys.length = kept;
+    this.paths.length = kept;
+    this.befores.length = kept;
     this.count = 0;
   }
 }
-
-/** A settled change list longer than this is dropped rather than kept for reuse (bounds what it holds). */
-const REUSED_CHANGE_LIST = 1 << 17;
 
 /** The paths of every prefix, the decision process over them, and the changes since the last flush. */
 export class RouteTable {
@@ -123,11 +160,11 @@ export class RouteTable {
     return taken;
   }
 
-  /** A list from {@link RouteTable.takeChanges}, settled: its arrays are reused for a later list. */
+  /** A list from {@link RouteTable.takeChanges}, settled: its first chunks are reused for a later list. */
   releaseChanges(changes: Changes): void {
     if (!(changes instanceof ChangeList) || changes === this.changes) return;
     changes.clear();
-    if (changes.paths.length <= REUSED_CHANGE_LIST) this.spare = changes;
+    this.spare = changes;
   }
 
   /**
