@@ -1,20 +1,24 @@
 // A map from RIB prefix keys (prefix-key.ts) to values, for the tables that hold one
-// entry per route: the path lists and the per-peer Adj-RIB-Outs. IPv4 keys, numbers, live in an
-// open-addressing hash table of typed arrays with linear probing: a lookup is one
-// multiplication and, mostly, one or two adjacent slots, and a table of a million
-// entries is two flat arrays rather than a million hash-chain entries (V8's Map). IPv6
-// keys, strings, go to an ordinary Map beside it.
+// entry per route: the path lists and the per-peer Adj-RIB-Outs. IPv4 keys, numbers, live
+// in an open-addressing hash table with linear probing: a lookup is one multiplication
+// and, mostly, one or two adjacent slots, and a table of a million entries is a few flat
+// arrays rather than a million hash-chain entries (V8's Map). IPv6 keys, strings, go to
+// an ordinary Map beside it.
 //
-// Iteration order is not insertion order: IPv4 keys come in slot order, then IPv6 keys.
-// The map must not change while it is iterated.
+// Each slot is two numbers of one Float64Array, side by side (one cache line): the key
+// and the index of its entry. Entries hold the values, in chunks of 8,192, and never move:
+// growing the table copies only the slots (typed arrays are cheap to make; a JavaScript
+// array of two million slots cost ~5 times as much to allocate, at every doubling, and
+// was most of a full table's growth). A deleted entry's index is reused.
+//
+// Iteration order is the entries' order (insertion order until entries are reused), IPv4
+// keys first, then IPv6 keys. The map must not change while it is iterated.
 //
 // The home slot is a Fibonacci hash of the key (its top bits after one multiplication),
 // which spreads runs of consecutive prefixes evenly. It has one bad case: keys inserted
-// in another map's slot order (a full table exported from the path lists into an empty
-// Adj-RIB-Out) arrive sorted by home slot, more of them per slot than the smaller
-// growing map has room for, and pile into one run that every insertion walks to its end:
-// quadratic (a million routes took minutes). A map whose insertion probes that far
-// switches to a mixed hash with a seed of its own (uncorrelated with any other map's
+// sorted by their home slot in a larger table (in another map's slot order) pile into one
+// run that every insertion walks to its end: quadratic. A map whose insertion probes that
+// far switches to a mixed hash with a seed of its own (uncorrelated with any other map's
 // order) and puts its keys back in place.
 
 import { type PrefixKey } from './prefix-key.js';
@@ -24,21 +28,28 @@ const MIN_BITS = 4;
 const TWO_32 = 0x1_0000_0000;
 /** Slots an insertion may probe before the map switches to its mixed hash (see the file comment). */
 const LONG_PROBE = 64;
+/** Entries per chunk of values: 64 KiB arrays, ordinary (not large) heap objects. */
+const CHUNK_BITS = 13;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
 
 /** Seeds of mixed hashes: a different one per map that needs one. */
 let seeds = 0;
-
-/** An array of `n` undefined values (holey elements, not dictionary mode up to the sizes used here). */
-function emptySlots<V>(n: number): (V | undefined)[] {
-  return new Array<V | undefined>(n).fill(undefined);
-}
 
 /** The map; see the file comment. */
 export class PrefixMap<V> {
   private bits = MIN_BITS;
   private mask = (1 << MIN_BITS) - 1;
-  private slots = new Float64Array(1 << MIN_BITS);
-  private vals: (V | undefined)[] = emptySlots(1 << MIN_BITS);
+  /** Slot i: key at 2i (EMPTY when free), entry index at 2i + 1. */
+  private slots = new Float64Array(2 << MIN_BITS);
+  /** Per entry, its key (EMPTY when the entry is free). */
+  private entryKeys = new Float64Array(1 << MIN_BITS);
+  /** Per entry, its value, in chunks. */
+  private chunks: (V | undefined)[][] = [];
+  /** Entries ever used: 0..used-1 (some may be free). */
+  private used = 0;
+  /** Free entries below `used`, to reuse. */
+  private free: number[] = [];
   private count = 0;
   /** 0: Fibonacci hashing; otherwise the seed of the mixed hash (see the file comment). */
   private seed = 0;
@@ -48,6 +59,14 @@ export class PrefixMap<V> {
   /** Entries held. */
   get size(): number {
     return this.count + this.text.size;
+  }
+
+  /**
+   * The most slots an insertion walked past its key's home slot since the map was made
+   * or cleared: how far its probe runs got (for diagnosis and tests).
+   */
+  get longestProbe(): number {
+    return this.longest;
   }
 
   /** The slot where an IPv4 key's probe sequence starts: a hash of its 32 low bits, xor the 33rd. */
@@ -60,31 +79,27 @@ export class PrefixMap<V> {
     return Math.imul(m ^ (m >>> 15), 0x2c1b3c6d) >>> (32 - this.bits);
   }
 
-  /**
-   * The most slots an insertion walked past its key's home slot since the map was made
-   * or cleared: how far its probe runs got (for diagnosis and tests).
-   */
-  get longestProbe(): number {
-    return this.longest;
+  private valueOf(entry: number): V {
+    return (this.chunks[entry >> CHUNK_BITS] as (V | undefined)[])[entry & CHUNK_MASK] as V;
   }
 
   get(key: PrefixKey): V | undefined {
     if (typeof key !== 'number') return this.text.get(key);
-    const keys = this.slots;
+    const slots = this.slots;
     const mask = this.mask;
     for (let i = this.home(key); ; i = (i + 1) & mask) {
-      const k = keys[i];
-      if (k === key) return this.vals[i];
+      const k = slots[2 * i];
+      if (k === key) return this.valueOf(slots[2 * i + 1] as number);
       if (k === EMPTY) return undefined;
     }
   }
 
   has(key: PrefixKey): boolean {
     if (typeof key !== 'number') return this.text.has(key);
-    const keys = this.slots;
+    const slots = this.slots;
     const mask = this.mask;
     for (let i = this.home(key); ; i = (i + 1) & mask) {
-      const k = keys[i];
+      const k = slots[2 * i];
       if (k === key) return true;
       if (k === EMPTY) return false;
     }
@@ -95,22 +110,24 @@ export class PrefixMap<V> {
       this.text.set(key, value);
       return this;
     }
-    const keys = this.slots;
+    const slots = this.slots;
     const mask = this.mask;
     const home = this.home(key);
     for (let i = home; ; i = (i + 1) & mask) {
-      const k = keys[i];
+      const k = slots[2 * i];
       if (k === key) {
-        this.vals[i] = value;
+        const entry = slots[2 * i + 1] as number;
+        (this.chunks[entry >> CHUNK_BITS] as (V | undefined)[])[entry & CHUNK_MASK] = value;
         return this;
       }
       if (k === EMPTY) {
-        keys[i] = key;
-        this.vals[i] = value;
+        const entry = this.newEntry(key, value);
+        slots[2 * i] = key;
+        slots[2 * i + 1] = entry;
         this.count += 1;
-        // At most 5/8 full: probe runs stay short.
         const probe = (i - home) & mask;
         if (probe > this.longest) this.longest = probe;
+        // At most 5/8 full: probe runs stay short.
         if (this.count * 8 > (mask + 1) * 5) this.resize(this.bits + 1);
         else if (this.seed === 0 && probe > LONG_PROBE) {
           seeds += 1;
@@ -125,34 +142,34 @@ export class PrefixMap<V> {
   /** Removes a key; true when it was there. */
   delete(key: PrefixKey): boolean {
     if (typeof key !== 'number') return this.text.delete(key);
-    const keys = this.slots;
-    const vals = this.vals;
+    const slots = this.slots;
     const mask = this.mask;
     let i = this.home(key);
     for (; ; i = (i + 1) & mask) {
-      const k = keys[i];
+      const k = slots[2 * i];
       if (k === key) break;
       if (k === EMPTY) return false;
     }
+    this.freeEntry(slots[2 * i + 1] as number);
     // Backward-shift deletion: later entries of the run move into the hole when their
     // home slot does not lie (cyclically) between the hole and themselves.
     let hole = i;
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
-      const k = keys[j] as number;
+      const k = slots[2 * j] as number;
       if (k === EMPTY) break;
       const h = this.home(k);
       const between = hole <= j ? hole < h && h <= j : hole < h || h <= j;
       if (between) continue;
-      keys[hole] = k;
-      vals[hole] = vals[j];
+      slots[2 * hole] = k;
+      slots[2 * hole + 1] = slots[2 * j + 1] as number;
       hole = j;
     }
-    keys[hole] = EMPTY;
-    vals[hole] = undefined;
+    slots[2 * hole] = EMPTY;
+    slots[2 * hole + 1] = 0;
     this.count -= 1;
     // Shrinks only when nearly empty (1/64 full), and then at once to a quarter full: a
     // table emptied and filled again (a full table withdrawn, then re-sent) is not
-    // rebuilt at every halving. New large arrays are slow to make (page faults).
+    // rebuilt at every halving.
     if (this.bits > MIN_BITS && this.count * 64 < mask + 1) this.resize(Math.max(MIN_BITS, 32 - Math.clz32(this.count * 4)));
     return true;
   }
@@ -162,29 +179,30 @@ export class PrefixMap<V> {
     this.longest = 0;
     this.bits = MIN_BITS;
     this.mask = (1 << MIN_BITS) - 1;
-    this.slots = new Float64Array(1 << MIN_BITS);
-    this.vals = emptySlots(1 << MIN_BITS);
+    this.slots = new Float64Array(2 << MIN_BITS);
+    this.entryKeys = new Float64Array(1 << MIN_BITS);
+    this.chunks = [];
+    this.used = 0;
+    this.free = [];
     this.count = 0;
     this.text.clear();
   }
 
   /** Calls `fn` for every entry (no tuple per entry, unlike {@link PrefixMap.entries}). */
   forEach(fn: (value: V, key: PrefixKey) => void): void {
-    const keys = this.slots;
-    const vals = this.vals;
-    for (let i = 0; i < keys.length; i += 1) {
-      const k = keys[i] as number;
-      if (k !== EMPTY) fn(vals[i] as V, k);
+    const keys = this.entryKeys;
+    for (let e = 0; e < this.used; e += 1) {
+      const k = keys[e] as number;
+      if (k !== EMPTY) fn(this.valueOf(e), k);
     }
     for (const [k, v] of this.text) fn(v, k);
   }
 
   *entries(): IterableIterator<[PrefixKey, V]> {
-    const keys = this.slots;
-    const vals = this.vals;
-    for (let i = 0; i < keys.length; i += 1) {
-      const k = keys[i] as number;
-      if (k !== EMPTY) yield [k, vals[i] as V];
+    const keys = this.entryKeys;
+    for (let e = 0; e < this.used; e += 1) {
+      const k = keys[e] as number;
+      if (k !== EMPTY) yield [k, this.valueOf(e)];
     }
     yield* this.text.entries();
   }
@@ -201,23 +219,71 @@ export class PrefixMap<V> {
     return this.entries();
   }
 
+  /** An entry for a new key: a free one, or the next. */
+  private newEntry(key: number, value: V): number {
+    let entry = this.free.pop();
+    if (entry === undefined) {
+      entry = this.used;
+      this.used += 1;
+      if (entry === this.entryKeys.length) {
+        const grown = new Float64Array(this.entryKeys.length * 2);
+        grown.set(this.entryKeys);
+        this.entryKeys = grown;
+      }
+      if (entry >> CHUNK_BITS === this.chunks.length) this.chunks.push(new Array<V | undefined>(CHUNK).fill(undefined));
+    }
+    this.entryKeys[entry] = key;
+    (this.chunks[entry >> CHUNK_BITS] as (V | undefined)[])[entry & CHUNK_MASK] = value;
+    return entry;
+  }
+
+  private freeEntry(entry: number): void {
+    this.entryKeys[entry] = EMPTY;
+    (this.chunks[entry >> CHUNK_BITS] as (V | undefined)[])[entry & CHUNK_MASK] = undefined;
+    if (entry === this.used - 1) this.used -= 1;
+    else this.free.push(entry);
+  }
+
+  /**
+   * Rebuilds the slots with `bits` bits. When the entries in use are few against those
+   * ever used (after a shrink), they are packed first, and the chunks and free list
+   * shrink with them.
+   */
   private resize(bits: number): void {
-    const oldKeys = this.slots;
-    const oldVals = this.vals;
+    if (this.count * 2 < this.used) this.pack();
     this.bits = bits;
     this.mask = (1 << bits) - 1;
-    this.slots = new Float64Array(1 << bits);
-    this.vals = emptySlots(1 << bits);
-    const keys = this.slots;
-    const vals = this.vals;
+    const slots = new Float64Array(2 << bits);
+    const keys = this.entryKeys;
     const mask = this.mask;
-    for (let s = 0; s < oldKeys.length; s += 1) {
-      const k = oldKeys[s] as number;
+    // In entry order: the homes come in no particular order (no pile-up, see the file comment).
+    for (let e = 0; e < this.used; e += 1) {
+      const k = keys[e] as number;
       if (k === EMPTY) continue;
       let i = this.home(k);
-      while (keys[i] !== EMPTY) i = (i + 1) & mask;
-      keys[i] = k;
-      vals[i] = oldVals[s];
+      while (slots[2 * i] !== EMPTY) i = (i + 1) & mask;
+      slots[2 * i] = k;
+      slots[2 * i + 1] = e;
     }
+    this.slots = slots;
+  }
+
+  /** Moves the entries in use to 0..count-1 (slots are rebuilt by the caller). */
+  private pack(): void {
+    const keys = new Float64Array(Math.max(1 << MIN_BITS, 2 ** Math.ceil(Math.log2(this.count + 1))));
+    const values: (V | undefined)[][] = [];
+    let n = 0;
+    for (let e = 0; e < this.used; e += 1) {
+      const k = this.entryKeys[e] as number;
+      if (k === EMPTY) continue;
+      if (n >> CHUNK_BITS === values.length) values.push(new Array<V | undefined>(CHUNK).fill(undefined));
+      keys[n] = k;
+      (values[n >> CHUNK_BITS] as (V | undefined)[])[n & CHUNK_MASK] = this.valueOf(e);
+      n += 1;
+    }
+    this.entryKeys = keys;
+    this.chunks = values;
+    this.used = n;
+    this.free = [];
   }
 }
