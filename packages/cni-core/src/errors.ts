@@ -30,9 +30,13 @@ export type CniErrorCode = (typeof CNI_ERROR)[keyof typeof CNI_ERROR];
 
 /** The error JSON a plugin writes to stdout (SPEC.md, "Error"). */
 export interface CniErrorJson {
+  /** The spec version of the output (the request's). */
   cniVersion: string;
+  /** The error code: 1 to 99 are the spec's (see {@link CNI_ERROR}), 100 and up the plugin's own. */
   code: number;
+  /** A short message. */
   msg: string;
+  /** A longer description, when there is one. */
   details?: string;
 }
 
@@ -42,6 +46,7 @@ export interface CniErrorJson {
  * what a plugin prints on stdout.
  */
 export class CniError extends Error {
+  /** The class name, `'CniError'`. */
   override readonly name: string = 'CniError';
 
   constructor(
@@ -97,6 +102,7 @@ export type PluginFailure = (typeof PLUGIN_FAILURE)[keyof typeof PLUGIN_FAILURE]
  * `plugin type="bridge" failed (add): ...`.
  */
 export class PluginError extends CniError {
+  /** The class name, `'PluginError'`. */
   override readonly name: string = 'PluginError';
 
   constructor(

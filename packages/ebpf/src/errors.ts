@@ -43,6 +43,7 @@ export abstract class EbpfError extends Error {
  * the verifier's log, whose last lines name the failing instruction.
  */
 export class BpfError extends EbpfError {
+  /** Always `'BpfError'`. */
   override readonly name = 'BpfError';
   readonly code = EbpfErrorCode.Bpf;
 
@@ -69,6 +70,7 @@ export class BpfError extends EbpfError {
  * `minimumKernel` says which Linux version added it, such as `5.8`.
  */
 export class UnsupportedFeatureError extends EbpfError {
+  /** Always `'UnsupportedFeatureError'`. */
   override readonly name = 'UnsupportedFeatureError';
   readonly code = EbpfErrorCode.Unsupported;
 
@@ -85,12 +87,14 @@ export class UnsupportedFeatureError extends EbpfError {
 
 /** An instruction list could not be built: an unknown label or helper, a bad operand. */
 export class AsmError extends EbpfError {
+  /** Always `'AsmError'`. */
   override readonly name = 'AsmError';
   readonly code = EbpfErrorCode.Asm;
 }
 
 /** A key or value does not match its declared layout (wrong size, out of range). */
 export class LayoutError extends EbpfError {
+  /** Always `'LayoutError'`. */
   override readonly name = 'LayoutError';
   readonly code = EbpfErrorCode.Layout;
 }
@@ -101,6 +105,7 @@ export class LayoutError extends EbpfError {
  * that contradicts itself. `section` names the section at fault when there is one.
  */
 export class ElfError extends EbpfError {
+  /** Always `'ElfError'`. */
   override readonly name = 'ElfError';
   readonly code = EbpfErrorCode.Elf;
 
@@ -120,6 +125,7 @@ export class ElfError extends EbpfError {
  * rewrite does not exist or does not fit, a pin path is missing.
  */
 export class CollectionError extends EbpfError {
+  /** Always `'CollectionError'`. */
   override readonly name = 'CollectionError';
   readonly code = EbpfErrorCode.Collection;
 }

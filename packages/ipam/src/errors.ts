@@ -35,6 +35,7 @@ export type IpamErrorCode = (typeof IPAM_ERROR)[keyof typeof IPAM_ERROR];
  * {@link IPAM_ERROR} and the underlying `cause` when there is one.
  */
 export class IpamError extends CniError {
+  /** The class name, `'IpamError'`, kept by subclasses that do not set their own. */
   override readonly name: string = 'IpamError';
   override readonly code: IpamErrorCode;
 
@@ -46,6 +47,7 @@ export class IpamError extends CniError {
 
 /** A range set has no free address left. `rangeSet` is its index in `ipam.ranges`. */
 export class RangeExhaustedError extends IpamError {
+  /** The class name, `'RangeExhaustedError'`, kept by subclasses that do not set their own. */
   override readonly name: string = 'RangeExhaustedError';
 
   constructor(
@@ -66,6 +68,7 @@ export class RangeExhaustedError extends IpamError {
 
 /** A requested address cannot be given out. */
 export class AddressUnavailableError extends IpamError {
+  /** The class name, `'AddressUnavailableError'`, kept by subclasses that do not set their own. */
   override readonly name: string = 'AddressUnavailableError';
 
   constructor(
@@ -79,6 +82,7 @@ export class AddressUnavailableError extends IpamError {
 
 /** The attachment already holds an address in a range set. */
 export class DuplicateAllocationError extends IpamError {
+  /** The class name, `'DuplicateAllocationError'`, kept by subclasses that do not set their own. */
   override readonly name: string = 'DuplicateAllocationError';
 
   constructor(
@@ -96,6 +100,7 @@ export class DuplicateAllocationError extends IpamError {
 
 /** Compare-and-swap kept conflicting through every attempt (CNI code 11). */
 export class StoreContendedError extends IpamError {
+  /** The class name, `'StoreContendedError'`, kept by subclasses that do not set their own. */
   override readonly name: string = 'StoreContendedError';
 
   constructor(
@@ -116,6 +121,7 @@ export class StoreContendedError extends IpamError {
 
 /** The store failed (a file or database error). */
 export class StoreFailureError extends IpamError {
+  /** The class name, `'StoreFailureError'`, kept by subclasses that do not set their own. */
   override readonly name: string = 'StoreFailureError';
 
   constructor(msg: string, options?: { cause?: unknown }) {
@@ -130,9 +136,11 @@ export class StoreFailureError extends IpamError {
  * allowed, and whether the node hit `maxBlocksPerHost`.
  */
 export class PoolExhaustedError extends IpamError {
+  /** The class name, `'PoolExhaustedError'`, kept by subclasses that do not set their own. */
   override readonly name: string = 'PoolExhaustedError';
 
   constructor(
+    /** Why no address was found, as the message says it. */
     readonly exhaustion: {
       /** The node asking. */
       readonly node: string;
@@ -150,6 +158,7 @@ export class PoolExhaustedError extends IpamError {
       readonly borrowingAllowed: boolean;
       /** The `maxBlocksPerHost` in force (0: none), and whether the node reached it. */
       readonly maxBlocksPerHost: number;
+      /** Whether the node holds `maxBlocksPerHost` blocks already, so it may claim no more. */
       readonly limitReached: boolean;
     },
   ) {
@@ -168,6 +177,7 @@ export class PoolExhaustedError extends IpamError {
 
 /** No enabled pool of a wanted family selects the node. */
 export class NoEligiblePoolError extends IpamError {
+  /** The class name, `'NoEligiblePoolError'`, kept by subclasses that do not set their own. */
   override readonly name: string = 'NoEligiblePoolError';
 
   constructor(
@@ -186,6 +196,7 @@ export class NoEligiblePoolError extends IpamError {
 
 /** A request names something that cannot be stored (a container ID or node with `/`). */
 export class InvalidRequestError extends IpamError {
+  /** The class name, `'InvalidRequestError'`, kept by subclasses that do not set their own. */
   override readonly name: string = 'InvalidRequestError';
 
   constructor(msg: string) {

@@ -5,6 +5,7 @@
  * `syscall` the call that failed, with the path or object it was given where that helps.
  */
 export class SysError extends Error {
+  /** Always `'SysError'`, for logs and `instanceof`-free checks. */
   override readonly name = 'SysError';
 
   constructor(

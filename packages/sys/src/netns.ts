@@ -47,6 +47,7 @@ export class NetnsHandle {
     this.#fd = -1;
   }
 
+  /** Closes the handle at the end of a `using` block; the same as {@link NetnsHandle.close}. */
   [Symbol.dispose](): void {
     this.close();
   }

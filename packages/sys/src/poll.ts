@@ -18,8 +18,11 @@ export interface WatchFdEvents {
 
 /** What is ready, as given to the {@link FdWatchCallback}. */
 export interface FdReadiness {
+  /** Data can be read without blocking (`UV_READABLE`). */
   readonly readable: boolean;
+  /** Data can be written without blocking (`UV_WRITABLE`). */
   readonly writable: boolean;
+  /** The peer hung up (`UV_DISCONNECT`, from `EPOLLRDHUP`). */
   readonly disconnect: boolean;
 }
 

@@ -4,9 +4,11 @@ import { SysError, callNative } from './errors.js';
 import { native } from './native.js';
 import { type NetnsRef, withNetnsFd } from './netns.js';
 
-/** Address families, socket types and netlink protocols from the Linux headers. */
+/** Address families (`AF_*` from `<sys/socket.h>`), for {@link OpenSocketOptions.domain}. */
 export const AF = { INET: 2, INET6: 10, NETLINK: 16 } as const;
+/** Socket types (`SOCK_*`), for {@link OpenSocketOptions.type}; `NONBLOCK` may be or-ed into the type. */
 export const SOCK = { STREAM: 1, DGRAM: 2, RAW: 3, NONBLOCK: 0o4000 } as const;
+/** Netlink protocols (`NETLINK_*` from `<linux/netlink.h>`), for {@link OpenSocketOptions.protocol} and {@link openNetlinkSocket}. */
 export const NETLINK = {
   ROUTE: 0,
   SOCK_DIAG: 4,

@@ -54,8 +54,18 @@ export interface ConfigFile {
 
 /** One file of a directory listing: the network it holds, or why it could not be read. */
 export type NetworkConfigEntry =
-  | (ConfigFile & { readonly list: NetworkConfigList; readonly error?: undefined })
-  | (ConfigFile & { readonly list?: undefined; readonly error: CniError });
+  | (ConfigFile & {
+      /** The network the file holds. */
+      readonly list: NetworkConfigList;
+      /** Absent: the file was read. */
+      readonly error?: undefined;
+    })
+  | (ConfigFile & {
+      /** Absent: the file could not be read. */
+      readonly list?: undefined;
+      /** Why the file could not be read or decoded. */
+      readonly error: CniError;
+    });
 
 /**
  * The order libcni tries configuration files in (`LoadNetworkConf`): every `.conflist`,

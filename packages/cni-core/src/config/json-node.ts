@@ -2,7 +2,9 @@ import { describeJsonType, fieldError, type FieldPath } from './field-error.js';
 
 /** A JSON object, its entries in document order, each key once. */
 export interface JsonObjectNode {
+  /** Always `'object'`. */
   readonly kind: 'object';
+  /** The entries, as `[key, value]` in document order. */
   readonly entries: readonly (readonly [string, JsonNode])[];
 }
 

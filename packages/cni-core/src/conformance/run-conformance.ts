@@ -23,7 +23,10 @@ const encoder = new TextEncoder();
  * `iptables`, `ip6tables` and the like) and nothing else, so no `CNI_*` variable of the
  * caller can hide a missing one.
  */
-export const CONFORMANCE_BASE_ENV = Object.freeze({ PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' });
+export const CONFORMANCE_BASE_ENV = Object.freeze({
+  /** The usual system folders, for the helpers plugins run. */
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+});
 
 function decodeConfig(config: Uint8Array | string): NetworkConfigList {
   const text = typeof config === 'string' ? config : new TextDecoder().decode(config);

@@ -79,6 +79,7 @@ export interface ConformanceCheck {
   readonly title: string;
   /** The executable a per-plugin check ran (VERSION and error checks); absent for the network's checks. */
   readonly plugin?: string;
+  /** Whether it passed, failed or does not apply. */
   readonly status: CheckStatus;
   /** Why it failed or does not apply; for a pass, a short note of what was seen. */
   readonly reason: string;
@@ -86,8 +87,11 @@ export interface ConformanceCheck {
 
 /** Counts of a report's checks by status. */
 export interface ConformanceSummary {
+  /** Checks that passed. */
   readonly passed: number;
+  /** Checks that failed. */
   readonly failed: number;
+  /** Checks that do not apply to these plugins. */
   readonly notApplicable: number;
 }
 
@@ -103,6 +107,7 @@ export interface ConformanceReport {
   readonly version: string;
   /** Every check, in the order run. */
   readonly checks: readonly ConformanceCheck[];
+  /** The checks counted by status. */
   readonly summary: ConformanceSummary;
   /** Things that went wrong outside the checks, such as a cleanup DEL that failed. */
   readonly notes: readonly string[];

@@ -28,14 +28,19 @@ export function pluginEnvironment(
 
 /** Everything one plugin call needs. */
 export interface PluginCall {
+  /** How to find and run the executable. */
   readonly exec: PluginExec;
+  /** The folders to look for it in (CNI_PATH), in order. */
   readonly paths: readonly string[];
   /** The plugin's `type`: the executable's name. */
   readonly type: string;
   /** `ADD`, `DEL`, `CHECK`, `GC`, `STATUS` or `VERSION`. */
   readonly command: string;
+  /** The CNI_* variables of the call. */
   readonly env: Readonly<Record<string, string>>;
+  /** The configuration to write to its stdin. */
   readonly stdin: Uint8Array;
+  /** Milliseconds before the plugin (and its process group) is killed. */
   readonly timeoutMs: number;
 }
 

@@ -41,12 +41,19 @@ export interface GcArgs {
 
 /** A cached attachment, as {@link CniRuntime.cachedAttachments} lists them. */
 export interface CachedAttachment {
+  /** The container ID. */
   readonly containerId: string;
+  /** The network's name. */
   readonly networkName: string;
+  /** The interface name. */
   readonly ifName: string;
+  /** The network namespace path of the ADD. */
   readonly netns?: string;
+  /** The CNI_ARGS pairs of the ADD. */
   readonly cniArgs?: readonly (readonly [string, string])[];
+  /** The capability arguments of the ADD. */
   readonly capabilityArgs?: Readonly<Record<string, unknown>>;
+  /** The network configuration bytes the attachment was made with. */
   readonly config: Uint8Array;
 }
 

@@ -34,7 +34,9 @@ export interface ExecResult {
   readonly exitCode: number | null;
   /** The signal that ended it, if any. */
   readonly signal: string | null;
+  /** Everything written to stdout. */
   readonly stdout: Uint8Array;
+  /** Everything written to stderr, as text. */
   readonly stderr: string;
   /** Whether it was killed for running past the timeout. */
   readonly timedOut: boolean;
@@ -50,14 +52,21 @@ export interface PluginExec {
 
 /** One cached attachment, as libcni stores it (`cniCacheV1`). */
 export interface CacheRecord {
+  /** The format, always libcni's `cniCacheV1`. */
   readonly kind: 'cniCacheV1';
+  /** The container ID of the attachment. */
   readonly containerId: string;
   /** The network configuration bytes the attachment was made with. */
   readonly config: Uint8Array;
+  /** The interface name of the attachment. */
   readonly ifName: string;
+  /** The network's name. */
   readonly networkName: string;
+  /** The network namespace path of the ADD. */
   readonly netns?: string;
+  /** The CNI_ARGS pairs of the ADD. */
   readonly cniArgs?: readonly (readonly [string, string])[];
+  /** The capability arguments of the ADD (`runtimeConfig`). */
   readonly capabilityArgs?: Readonly<Record<string, unknown>>;
   /** The ADD result, as JSON. */
   readonly result?: Readonly<Record<string, unknown>>;
@@ -65,8 +74,11 @@ export interface CacheRecord {
 
 /** The key of a cached attachment: libcni's file name `<network>-<containerId>-<ifName>`. */
 export interface CacheKey {
+  /** The network's name. */
   readonly networkName: string;
+  /** The container ID. */
   readonly containerId: string;
+  /** The interface name. */
   readonly ifName: string;
 }
 
@@ -79,5 +91,12 @@ export interface ResultCache {
   /** Removes the cache file for a key; no error when there is none. */
   remove(key: CacheKey): Promise<void>;
   /** Every cache file: its name and bytes, in lexical order of names. */
-  list(): Promise<{ name: string; bytes: Uint8Array }[]>;
+  list(): Promise<
+    {
+      /** The cache file's name (`<network>-<containerId>-<ifName>`). */
+      name: string;
+      /** Its contents. */
+      bytes: Uint8Array;
+    }[]
+  >;
 }

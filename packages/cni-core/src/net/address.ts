@@ -8,7 +8,7 @@ import { type IfIndex } from './link.js';
 import { NLM_F, RTM, type RtConnection } from './rtnl.js';
 import { type ScopeName, scopeName, scopeNumber } from './scope.js';
 
-/** Options for {@link addAddress}. */
+/** Options for {@link Netlink.addAddress}. */
 export interface AddAddressOptions {
   /**
    * Skip duplicate address detection for an IPv6 address (`IFA_F_NODAD`), so it is usable
@@ -32,10 +32,13 @@ export interface InterfaceAddress {
   readonly cidr: string;
   /** The address alone. */
   readonly ip: string;
+  /** The prefix length in bits. */
   readonly prefixLength: number;
+  /** 4 or 6. */
   readonly family: IpFamily;
   /** The link it is on. */
   readonly index: IfIndex;
+  /** The address scope (`universe`, `link`, `host`, or the number of another). */
   readonly scope: ScopeName | number;
   /** IPv6 duplicate address detection has not finished (`IFA_F_TENTATIVE`). */
   readonly tentative: boolean;

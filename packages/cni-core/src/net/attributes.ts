@@ -72,6 +72,7 @@ export function encodeVethLinkInfo(peer: VethPeerAttributes): Uint8Array {
 
 /** What `IFLA_LINKINFO` says about a link: its kind (`veth`, `bridge`, ...) if any. */
 export interface LinkInfoSummary {
+  /** The link's kind (`IFLA_INFO_KIND`). */
   kind?: string;
   /** The kind of its master's port (`bridge`, `bond`), from `IFLA_INFO_SLAVE_KIND`. */
   portKind?: string;

@@ -29,7 +29,9 @@ export interface CreateVethOptions {
 
 /** Both ends of a new veth pair; `peer` as seen from its own namespace. */
 export interface VethPair {
+  /** The end created in the calling namespace. */
   readonly link: Link;
+  /** The other end, in the target namespace. */
   readonly peer: Link;
 }
 

@@ -13,6 +13,7 @@ import { getSystemErrorName } from 'node:util';
  * `SysError`s of `@twill/sys`.
  */
 export class NetError extends Error {
+  /** Always `'NetError'`. */
   override readonly name = 'NetError';
 
   constructor(

@@ -8,7 +8,10 @@ import { formatMac, parseMac } from './ip.js';
 import { NLM_F, RTM, type RtConnection } from './rtnl.js';
 
 /** An interface index in one network namespace; the same number means another link elsewhere. */
-export type IfIndex = number & { readonly __brand: 'IfIndex' };
+export type IfIndex = number & {
+  /** A type-only brand: an `IfIndex` is a plain number at run time. */
+  readonly __brand: 'IfIndex';
+};
 
 /**
  * Brands a number as an {@link IfIndex}.
@@ -32,7 +35,9 @@ export type OperState = (typeof OPER_STATE)[number];
 
 /** A network interface as the kernel reports it. */
 export interface Link {
+  /** The interface index, unique in its namespace. */
   readonly index: IfIndex;
+  /** The interface name (`eth0`). */
   readonly name: string;
   /** MTU in bytes. */
   readonly mtu: number;

@@ -35,6 +35,7 @@ export type RouteOptions = Omit<RouteSpec, 'index'> & {
 
 /** Options for {@link Netlink.listAddresses}. */
 export interface ListAddressOptions {
+  /** Only this family (4 or 6); default both. */
   family?: IpFamily;
   /** Only addresses of this link. */
   link?: LinkRef;
@@ -42,6 +43,7 @@ export interface ListAddressOptions {
 
 /** Options for {@link Netlink.listRoutes}. */
 export interface ListRouteOptions {
+  /** Only this family (4 or 6); default both. */
   family?: IpFamily;
   /** Only this table (default main, 254); `all` for every table. */
   table?: number | 'all';
@@ -51,6 +53,7 @@ export interface ListRouteOptions {
 
 /** Options for {@link Netlink.setForwarding}. */
 export interface ForwardingOptions {
+  /** 4 (`net.ipv4`) or 6 (`net.ipv6`). */
   family: IpFamily;
   /** Only this link (`net.ipvX.conf.LINK.forwarding`); default: all links (`conf.all`). */
   link?: LinkRef;
@@ -141,8 +144,9 @@ export class Netlink {
 
   /**
    * Moves a link to another namespace, renamed there when `name` is given; a veth keeps
-   * its peer. It arrives down, without addresses. On failure it stays here (see
-   * {@link moveLinkAcross} for how).
+   * its peer. It arrives down, without addresses. On failure it stays here: the kernel
+   * moves first and renames after, so the target is checked for the name first, and a
+   * link moved under a name that appeared in between is moved back before the throw.
    * @throws {NetError} `ENODEV` for a missing link, `EEXIST` when its name (or `name`) is
    *   taken there; {@link SysError} `ENOENT` for a missing namespace.
    */
@@ -270,6 +274,7 @@ export class Netlink {
     this.#netns?.close();
   }
 
+  /** Closes the socket at the end of a `using` block. */
   [Symbol.dispose](): void {
     this.close();
   }

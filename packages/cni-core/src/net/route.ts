@@ -55,18 +55,29 @@ export interface RouteSpec {
 export interface Route {
   /** `ADDRESS/LENGTH`; a default route is `0.0.0.0/0` or `::/0`. */
   readonly dst: string;
+  /** 4 or 6. */
   readonly family: IpFamily;
+  /** The next hop (`RTA_GATEWAY`), when the route has one. */
   readonly gateway?: string;
   /** The output link. */
   readonly index?: IfIndex;
+  /** Whether the gateway is taken as directly reachable on the link (`RTNH_F_ONLINK`). */
   readonly onLink: boolean;
+  /** The route scope (`universe`, `link`, `host`, or the number of another). */
   readonly scope: ScopeName | number;
+  /** The preferred source address (`RTA_PREFSRC`). */
   readonly src?: string;
+  /** The routing table (254 is main). */
   readonly table: number;
+  /** The priority (`RTA_PRIORITY`): lower wins. */
   readonly metric?: number;
+  /** The path MTU in bytes (`RTAX_MTU`), when set. */
   readonly mtu?: number;
+  /** The TCP MSS to advertise in bytes (`RTAX_ADVMSS`), when set. */
   readonly advmss?: number;
+  /** The route type (`unicast`, `local`, `blackhole`, ...). */
   readonly type: RouteTypeName | number;
+  /** Who installed it (`RTA_PROTOCOL`: `kernel`, `boot`, `static`, or a number). */
   readonly protocol: number | string;
 }
 

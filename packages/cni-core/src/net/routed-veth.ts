@@ -19,7 +19,12 @@ import { Netlink } from './netlink.js';
  * The pod's default gateways: addresses on no subnet, answered by the host's end of the
  * veth (proxy ARP for IPv4; for IPv6 the host's end carries `fe80::1` itself).
  */
-export const ROUTED_VETH_GATEWAY = Object.freeze({ ipv4: '169.254.1.1', ipv6: 'fe80::1' } as const);
+export const ROUTED_VETH_GATEWAY = Object.freeze({
+  /** The IPv4 gateway, link-local (RFC 3927). */
+  ipv4: '169.254.1.1',
+  /** The IPv6 gateway, link-local. */
+  ipv6: 'fe80::1',
+} as const);
 
 /** What {@link plumbRoutedVeth} makes and {@link checkRoutedVeth} looks for. */
 export interface RoutedVethOptions {

@@ -8,6 +8,7 @@ import { CNI_ERROR, CniError } from '../errors.js';
  * where in the frame (from its first byte) the problem lies.
  */
 export class FrameError extends CniError {
+  /** The class name, `'FrameError'`. */
   override readonly name: string = 'FrameError';
 
   constructor(
@@ -34,9 +35,11 @@ export type PluginServerErrorCode = (typeof PLUGIN_SERVER_ERROR)[keyof typeof PL
 
 /** A plugin server or forwarder installation that cannot go ahead; `code` says why. */
 export class PluginServerError extends Error {
+  /** The class name, `'PluginServerError'`. */
   override readonly name: string = 'PluginServerError';
 
   constructor(
+    /** What went wrong, one of {@link PLUGIN_SERVER_ERROR}. */
     readonly code: PluginServerErrorCode,
     message: string,
     options?: { cause?: unknown },

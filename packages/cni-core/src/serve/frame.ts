@@ -26,9 +26,11 @@ export const MAX_REQUEST_VARIABLES = 1024;
 
 /** What the forwarder sends: the plugin's name (its argv[0] basename), environment and stdin. */
 export interface PluginRequestFrame {
+  /** The plugin's name: the basename of the forwarder's argv[0]. */
   readonly plugin: string;
   /** The CNI_* variables and PATH of the exec'd process. */
   readonly env: Readonly<Record<string, string>>;
+  /** The configuration the runtime wrote to stdin. */
   readonly stdin: Uint8Array;
 }
 
@@ -36,7 +38,9 @@ export interface PluginRequestFrame {
 export interface PluginResponseFrame {
   /** 0 to 255. */
   readonly exitCode: number;
+  /** What the plugin wrote to stdout. */
   readonly stdout: Uint8Array;
+  /** What the plugin wrote to stderr. */
   readonly stderr: Uint8Array;
 }
 

@@ -3,11 +3,17 @@
 
 /** The values of `CNI_COMMAND`. GC and STATUS exist from spec 1.1.0, CHECK from 0.4.0. */
 export const CNI_COMMANDS = Object.freeze({
+  /** Add the container to the network (all versions). */
   ADD: 'ADD',
+  /** Remove it (all versions). */
   DEL: 'DEL',
+  /** Check that it is as added (0.4.0 and later). */
   CHECK: 'CHECK',
+  /** Remove what no valid attachment uses (1.1.0). */
   GC: 'GC',
+  /** Report the versions the plugin supports (all versions). */
   VERSION: 'VERSION',
+  /** Report whether the plugin is ready for ADDs (1.1.0). */
   STATUS: 'STATUS',
 } as const);
 

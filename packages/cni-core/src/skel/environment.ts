@@ -11,6 +11,7 @@ export type EnvironmentVariables = Readonly<Record<string, string | undefined>>;
 
 /** The validated protocol parameters of one invocation. */
 export interface CniEnvironment {
+  /** CNI_COMMAND. */
   readonly command: CniCommand;
   /** CNI_CONTAINERID (present for ADD, DEL, CHECK). */
   readonly containerId: string | undefined;

@@ -19,6 +19,7 @@ import { type CniVersion, toSupportedVersion } from '../spec/versions.js';
 
 /** The `ipam` section: its `type` names the IPAM plugin; other keys belong to it. */
 export interface IpamConfig {
+  /** The IPAM plugin's type (its executable's name). */
   readonly type: string;
   /** The whole section as received. */
   readonly raw: JsonObject;
@@ -38,8 +39,11 @@ export interface PluginConfig {
   readonly runtimeConfig?: JsonObject;
   /** `capabilities`, when the runtime did not strip them. */
   readonly capabilities?: Readonly<Record<string, boolean>>;
+  /** `ipam`: the IPAM plugin to call and its configuration. */
   readonly ipam?: IpamConfig;
+  /** `dns`: DNS settings the plugin may return. */
   readonly dns?: Dns;
+  /** `ipMasq`: whether to masquerade traffic leaving the network (plugins that support it). */
   readonly ipMasq?: boolean;
   /** `prevResult`, decoded with the result module of `cniVersion`. */
   readonly prevResult?: CniResult;

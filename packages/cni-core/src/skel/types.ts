@@ -9,6 +9,7 @@ import { type PluginInput } from './stdin.js';
 
 /** Something text can be written to (Node's `process.stdout` fits). */
 export interface TextSink {
+  /** Writes `chunk`; the return value is ignored. */
   write(chunk: string): unknown;
 }
 
@@ -38,7 +39,9 @@ export interface RequestBase {
 
 /** An ADD, DEL or CHECK request: one attachment `(containerId, ifName)`. */
 export interface AttachmentRequest extends RequestBase {
+  /** CNI_CONTAINERID. */
   readonly containerId: string;
+  /** CNI_IFNAME: the interface name inside the container. */
   readonly ifName: string;
   /** CNI_NETNS; only DEL may lack it (the namespace may already be gone). */
   readonly netns: string | undefined;

@@ -12,6 +12,7 @@ export type IpFamily = '4' | '6';
 
 /** A parsed IP address: its family and its canonical text. */
 export interface ParsedIp {
+  /** 4 or 6. */
   readonly family: IpFamily;
   /** The address as ipaddr.js prints it (dotted quad, or RFC 5952 for IPv6). */
   readonly address: string;

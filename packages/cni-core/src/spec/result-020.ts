@@ -31,9 +31,13 @@ export interface IpConfig020 {
 
 /** A 0.1.0 or 0.2.0 result. */
 export interface Result020 {
+  /** `"0.1.0"` or `"0.2.0"`. */
   readonly cniVersion: (typeof RESULT_020_VERSIONS)[number];
+  /** The IPv4 configuration. */
   readonly ip4?: IpConfig020;
+  /** The IPv6 configuration. */
   readonly ip6?: IpConfig020;
+  /** DNS settings for the container. */
   readonly dns?: Dns;
 }
 

@@ -50,10 +50,15 @@ export interface IpConfig040 {
 
 /** A 0.3.0, 0.3.1 or 0.4.0 result. */
 export interface Result040 {
+  /** `"0.3.0"`, `"0.3.1"` or `"0.4.0"`. */
   readonly cniVersion: (typeof RESULT_040_VERSIONS)[number];
+  /** The interfaces the plugin created or touched; `ips[].interface` indexes this list. */
   readonly interfaces?: readonly Interface040[];
+  /** The addresses assigned. */
   readonly ips?: readonly IpConfig040[];
+  /** The routes created in the container. */
   readonly routes?: readonly Route[];
+  /** DNS settings for the container. */
   readonly dns?: Dns;
 }
 

@@ -22,10 +22,15 @@ export interface IpConfig100 {
 
 /** A 1.0.0 result. */
 export interface Result100 {
+  /** `"1.0.0"`. */
   readonly cniVersion: (typeof RESULT_100_VERSIONS)[number];
+  /** The interfaces the plugin created or touched; `ips[].interface` indexes this list. */
   readonly interfaces?: readonly Interface100[];
+  /** The addresses assigned. */
   readonly ips?: readonly IpConfig100[];
+  /** The routes created in the container. */
   readonly routes?: readonly Route[];
+  /** DNS settings for the container. */
   readonly dns?: Dns;
 }
 

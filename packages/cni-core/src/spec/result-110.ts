@@ -55,10 +55,15 @@ export type IpConfig110 = IpConfig100;
 
 /** A 1.1.0 result. */
 export interface Result110 {
+  /** `"1.1.0"`. */
   readonly cniVersion: (typeof RESULT_110_VERSIONS)[number];
+  /** The interfaces the plugin created or touched; `ips[].interface` indexes this list. */
   readonly interfaces?: readonly Interface110[];
+  /** The addresses assigned. */
   readonly ips?: readonly IpConfig110[];
+  /** The routes created in the container. */
   readonly routes?: readonly Route110[];
+  /** DNS settings for the container. */
   readonly dns?: Dns;
 }
 

@@ -26,12 +26,19 @@ export const LATEST_VERSION: CniVersion = '1.1.0';
  * 1.0.0 drops `ips[].version`; 1.1.0 adds interface and route attributes.
  */
 export const RESULT_FAMILIES = Object.freeze({
+  /** Results of 0.1.0 have the shape of {@link Result020}. */
   '0.1.0': '020',
+  /** Results of 0.2.0 have the shape of {@link Result020}. */
   '0.2.0': '020',
+  /** Results of 0.3.0 have the shape of {@link Result040}. */
   '0.3.0': '040',
+  /** Results of 0.3.1 have the shape of {@link Result040}. */
   '0.3.1': '040',
+  /** Results of 0.4.0 have the shape of {@link Result040}. */
   '0.4.0': '040',
+  /** Results of 1.0.0 have the shape of {@link Result100}. */
   '1.0.0': '100',
+  /** Results of 1.1.0 have the shape of {@link Result110}. */
   '1.1.0': '110',
 } as const satisfies Record<CniVersion, string>);
 
@@ -40,8 +47,11 @@ export type ResultFamily = (typeof RESULT_FAMILIES)[CniVersion];
 
 /** A parsed semantic version (major.minor.patch; pre-release tags are not used by CNI). */
 export interface ParsedVersion {
+  /** The major version. */
   readonly major: number;
+  /** The minor version. */
   readonly minor: number;
+  /** The patch version (0 when the text had none, as in `"0.1"`). */
   readonly patch: number;
 }
 

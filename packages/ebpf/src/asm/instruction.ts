@@ -17,6 +17,7 @@ export type MapReference = { readonly fd: number } | string;
 
 /** One instruction, registers by number. */
 export interface Instruction {
+  /** The opcode byte: class, size or source, and operation. */
   readonly opcode: number;
   /** Destination register, 0–10. */
   readonly dst: number;

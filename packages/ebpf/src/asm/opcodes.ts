@@ -28,18 +28,31 @@ export const Source = { K: 0x00, X: 0x08 } as const;
 
 /** ALU operations. */
 export const AluOp = {
+  /** `dst += src`. */
   add: 0x00,
+  /** `dst -= src`. */
   sub: 0x10,
+  /** `dst *= src`. */
   mul: 0x20,
+  /** `dst /= src` (unsigned; 0 when `src` is 0). */
   div: 0x30,
+  /** `dst |= src`. */
   or: 0x40,
+  /** `dst &= src`. */
   and: 0x50,
+  /** `dst <<= src`. */
   lsh: 0x60,
+  /** `dst >>= src` (logical). */
   rsh: 0x70,
+  /** `dst = -dst`. */
   neg: 0x80,
+  /** `dst %= src` (unsigned; `dst` kept when `src` is 0). */
   mod: 0x90,
+  /** `dst ^= src`. */
   xor: 0xa0,
+  /** `dst = src`. */
   mov: 0xb0,
+  /** `dst >>= src` (arithmetic, sign-extending). */
   arsh: 0xc0,
   /** Byte swap; the source bit picks to-little (0) or to-big (8) endian. */
   end: 0xd0,
@@ -67,7 +80,7 @@ export const JumpOp = {
   jsle: 0xd0,
 } as const;
 
-/** The conditional jumps: every {@link JumpOp} but `ja`, `call` and `exit`. */
+/** The conditional jumps: every jump operation but `ja`, `call` and `exit`. */
 export type ConditionalJump = Exclude<keyof typeof JumpOp, 'ja' | 'call' | 'exit'>;
 
 /** The memory sizes by name: byte, half word, word, double word. */

@@ -4,6 +4,7 @@ import { type Layout, type LayoutValue, alignUp, u32 } from './layout.js';
 
 /** Explicit padding: `n` zero bytes, absent from decoded values. */
 export interface Padding extends Layout<undefined> {
+  /** Marks the layout as padding: its bytes are zero on encode and skipped on decode. */
   readonly padding: true;
 }
 
@@ -30,6 +31,7 @@ export type StructValue<F extends StructFields> = {
 
 /** A struct layout, with the offset of each field as C would place it. */
 export interface StructLayout<F extends StructFields> extends Layout<StructValue<F>> {
+  /** The byte offset of each field, with C's alignment. */
   readonly offsets: { readonly [K in keyof F]: number };
 }
 
@@ -128,6 +130,7 @@ export const ipv6: Layout<Uint8Array> = bytes(16);
 export interface LpmKey<T> {
   /** Significant leading bits of `data`. */
   prefixLen: number;
+  /** The key's data (an address, for LPM tries of IP prefixes). */
   data: T;
 }
 

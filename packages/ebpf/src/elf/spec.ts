@@ -25,14 +25,23 @@ export interface MapSpec {
   readonly section: string;
   /** `enum bpf_map_type`; see {@link MapType}. */
   readonly type: number;
+  /** Bytes per key. */
   readonly keySize: number;
+  /** Bytes per value. */
   readonly valueSize: number;
+  /** The capacity in entries. */
   readonly maxEntries: number;
   /** `BPF_F_*` map flags. */
   readonly flags: number;
+  /** Whether the loader pins it by name (`LIBBPF_PIN_BY_NAME`). */
   readonly pinning: MapPinning;
   /** Type ids in the object's BTF (`keyTypeId` 0 for data sections, whose value is the `DATASEC`). */
-  readonly btf?: { readonly keyTypeId: number; readonly valueTypeId: number };
+  readonly btf?: {
+    /** The key's type id. */
+    readonly keyTypeId: number;
+    /** The value's type id. */
+    readonly valueTypeId: number;
+  };
   /** The value of element 0 at load (data sections; `.bss` is zeros). */
   readonly contents?: Uint8Array;
   /** The variables in `contents`, by symbol name (data sections). */
@@ -46,15 +55,21 @@ export interface MapSpec {
 
 /** `struct bpf_func_info` with the offset in instructions of the linked program. */
 export interface FuncInfo {
+  /** The instruction (slot) where the function starts. */
   readonly insnOffset: number;
+  /** Its `FUNC` type id in the object's BTF. */
   readonly typeId: number;
 }
 
 /** `struct bpf_line_info` with the offset in instructions of the linked program. */
 export interface LineInfo {
+  /** The instruction (slot) the line starts at. */
   readonly insnOffset: number;
+  /** The file name's offset in the BTF string section. */
   readonly fileNameOffset: number;
+  /** The source line's offset in the BTF string section. */
   readonly lineOffset: number;
+  /** The line number (upper 22 bits) and column (lower 10 bits). */
   readonly lineColumn: number;
 }
 
@@ -64,6 +79,7 @@ export interface ProgramSpec {
   readonly name: string;
   /** The ELF section, such as `xdp` or `kprobe/tcp_connect`. */
   readonly section: string;
+  /** The program type, from the section name. */
   readonly type: ProgramType;
   /** `enum bpf_attach_type` from the section name, passed as `expected_attach_type`. */
   readonly attachType?: number;
@@ -71,6 +87,7 @@ export interface ProgramSpec {
   readonly attachTo?: string;
   /** `BPF_F_*` program flags. */
   readonly flags: number;
+  /** The object's `license` section. */
   readonly license: string;
   /**
    * The instructions. Map references are by name (`map`, resolved at load); calls to

@@ -8,7 +8,9 @@ import { haveProgramType } from './program-types.js';
 
 /** What this kernel supports, by {@link MapType} and {@link ProgramType} name. */
 export interface FeatureReport {
+  /** Whether the kernel can create each map type. */
   mapTypes: Record<keyof typeof MapType, boolean>;
+  /** Whether the kernel can load each program type. */
   programTypes: Record<keyof typeof ProgramType, boolean>;
   /** Hash maps have `BPF_MAP_*_BATCH` (5.6). */
   batchOps: boolean;

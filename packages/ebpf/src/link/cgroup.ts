@@ -13,7 +13,10 @@ export interface AttachCgroupOptions {
    * `CgroupSock` for `CgroupInetSockCreate`, `CgroupSockAddr` (loaded with the same
    * expected attach type) for bind, connect and sendmsg hooks, ...
    */
-  program: { readonly fd: ProgramFd };
+  program: {
+    /** The loaded program's fd. */
+    readonly fd: ProgramFd;
+  };
   /** A cgroup v2 folder, such as `/sys/fs/cgroup/twill`, or an fd open on one. */
   cgroup: string | number;
   /** The hook, an `AttachType` such as `AttachType.CgroupInetEgress`. */

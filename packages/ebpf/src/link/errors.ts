@@ -7,6 +7,7 @@ import { EbpfError, EbpfErrorCode } from '../errors.js';
  * answer could not be decoded (`EBADMSG`).
  */
 export class NetlinkError extends EbpfError {
+  /** Always `'NetlinkError'`. */
   override readonly name = 'NetlinkError';
   readonly code = EbpfErrorCode.Netlink;
 

@@ -14,6 +14,7 @@ export interface Attachment {
   readonly description: string;
   /** Detaches (unless pinned, for links) and releases it. Twice does nothing. */
   close(): void;
+  /** The same as `close`, for `using`. */
   [Symbol.dispose](): void;
 }
 

@@ -11,9 +11,13 @@ import { openRouteSocket } from './sys/route-socket.js';
 /** Options of {@link attachTcFilter}. */
 export interface AttachTcFilterOptions {
   /** A `SchedCls` program. */
-  program: { readonly fd: ProgramFd };
+  program: {
+    /** The loaded program's fd. */
+    readonly fd: ProgramFd;
+  };
   /** The interface: a name, looked up in `netns`, or an index there. */
   interface: string | number;
+  /** `ingress` or `egress`: the clsact hook. */
   direction: TcDirection;
   /**
    * The network namespace of the interface (default: the caller's). The filter keeps it

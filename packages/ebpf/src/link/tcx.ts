@@ -17,8 +17,18 @@ export type { TcDirection };
 
 /** A program or link to place a tcx program next to: by open object or by id. */
 export type TcxAnchor =
-  | { readonly link: { readonly fd: LinkFd } }
-  | { readonly program: { readonly fd: ProgramFd } }
+  | {
+      readonly link: {
+        /** The link's fd. */
+        readonly fd: LinkFd;
+      };
+    }
+  | {
+      readonly program: {
+        /** The program's fd. */
+        readonly fd: ProgramFd;
+      };
+    }
   | { readonly linkId: number }
   | { readonly programId: number };
 
@@ -52,9 +62,13 @@ export function tcxPlacementFlags(p: TcxPlacement): { flags: number; relativeFdO
 /** Options of {@link attachTcx}. */
 export interface AttachTcxOptions extends TcxPlacement {
   /** A `SchedCls` program (load it with `expectedAttachType` `TcxIngress` or `TcxEgress`). */
-  program: { readonly fd: ProgramFd };
+  program: {
+    /** The loaded program's fd. */
+    readonly fd: ProgramFd;
+  };
   /** The interface: a name, looked up in `netns`, or an index there. */
   interface: string | number;
+  /** `ingress` or `egress`. */
   direction: TcDirection;
   /** The network namespace of the interface (default: the caller's). */
   netns?: NetnsRef;

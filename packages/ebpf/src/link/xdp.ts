@@ -14,7 +14,10 @@ import { inNetns } from './sys/kernel.js';
 /** Options of {@link attachXdp}. */
 export interface AttachXdpOptions {
   /** An `Xdp` program. */
-  program: { readonly fd: ProgramFd };
+  program: {
+    /** The loaded program's fd. */
+    readonly fd: ProgramFd;
+  };
   /** The interface: a name, looked up in `netns`, or an index there. */
   interface: string | number;
   /** The network namespace of the interface (default: the caller's). */

@@ -36,25 +36,38 @@ export type MapValue<T extends number, V> = T extends PerCpuMapType ? V[] : V;
 
 /** Options of {@link createMap}. */
 export interface CreateMapOptions<T extends KeyValueMapType, K, V> {
+  /** The map type, one of {@link MapType}. */
   type: T;
   /** The key layout; `u32` for arrays and program arrays, {@link lpmKey} for LPM tries. */
   key: Layout<K>;
   /** The value layout (for per-CPU maps: of one CPU's value). */
   value: Layout<V>;
+  /** The capacity in entries (for arrays, the number of elements). */
   maxEntries: number;
   /** At most 15 characters of `[A-Za-z0-9_.]`, shown by `bpftool map show` (4.15). */
   name?: string;
-  /** `BPF_F_*` map flags ({@link MapFlag}); `BPF_F_NO_PREALLOC` is added for LPM tries. */
+  /** `BPF_F_*` map flags (`MapFlag` in the source: `BPF_F_NO_PREALLOC`, `BPF_F_RDONLY_PROG`, ...); `BPF_F_NO_PREALLOC` is added for LPM tries. */
   flags?: number;
   /** BTF for the key and value (4.18), as the ELF loader gives it. */
-  btf?: { fd: number; keyTypeId: number; valueTypeId: number };
+  btf?: {
+    /** The BTF object's fd. */
+    fd: number;
+    /** The key's type id in it. */
+    keyTypeId: number;
+    /** The value's type id in it. */
+    valueTypeId: number;
+  };
 }
 
 /** The kernel-side shape of a map, decided at creation. */
 export interface MapShape {
+  /** `enum bpf_map_type`; see {@link MapType}. */
   readonly type: number;
+  /** Bytes per key. */
   readonly keySize: number;
+  /** Bytes per value. */
   readonly valueSize: number;
+  /** The capacity in entries. */
   readonly maxEntries: number;
 }
 
@@ -63,7 +76,9 @@ export interface MapShape {
  * batch) and runs synchronously.
  */
 export class BpfMap<K, V> extends MapHandle {
+  /** `enum bpf_map_type`; see {@link MapType}. */
   readonly type: number;
+  /** The capacity in entries. */
   readonly maxEntries: number;
   /** The layout keys are encoded with. */
   readonly keyLayout: Layout<K>;

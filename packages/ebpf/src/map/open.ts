@@ -12,6 +12,7 @@ import { perCpuLayout } from './per-cpu.js';
 
 /** Options of {@link openPinnedMap}. */
 export interface OpenPinnedMapOptions<K, V> {
+  /** The key layout: its size must be the pinned map's key size. */
   key: Layout<K>;
   /** The value layout (for per-CPU maps: of one CPU's value). */
   value: Layout<V>;

@@ -15,15 +15,21 @@ export type { ProgramInfo };
 
 /** BTF line and function info for a program, as the ELF loader extracts it (5.0). */
 export interface ProgramBtf {
+  /** The BTF object's fd. */
   fd: number;
+  /** `bpf_func_info` records, encoded. */
   funcInfo?: Uint8Array;
+  /** Bytes per `funcInfo` record. */
   funcInfoRecordSize?: number;
+  /** `bpf_line_info` records, encoded. */
   lineInfo?: Uint8Array;
+  /** Bytes per `lineInfo` record. */
   lineInfoRecordSize?: number;
 }
 
 /** Options of {@link loadProgram}. */
 export interface LoadProgramOptions {
+  /** The program type, one of {@link ProgramType}. */
   type: ProgramType;
   /** From {@link ProgramBuilder.build}, or already encoded bytes. */
   instructions: readonly Instruction[] | Uint8Array;
@@ -34,7 +40,15 @@ export interface LoadProgramOptions {
   /** Where the program will attach (4.17): required for tcx (`TcxIngress`/`TcxEgress`) and cgroup sock_addr. */
   expectedAttachType?: number;
   /** Maps that instructions reference by name. */
-  maps?: Readonly<Record<string, { readonly fd: number }>>;
+  maps?: Readonly<
+    Record<
+      string,
+      {
+        /** The map's fd. */
+        readonly fd: number;
+      }
+    >
+  >;
   /**
    * Verifier log level to keep even on success (1: decisions, 2: every state). By default
    * the program loads without a log, and a failed load is retried once with level 1 to
@@ -45,6 +59,7 @@ export interface LoadProgramOptions {
   logSize?: number;
   /** `BPF_F_*` program flags. */
   flags?: number;
+  /** BTF function and line info, as the ELF loader gives it (5.0). */
   btf?: ProgramBtf;
 }
 
@@ -52,7 +67,9 @@ const MAX_LOG = 64 << 20;
 
 /** A loaded program. */
 export class Program extends BpfObject<ProgramFd, ProgramInfo> {
+  /** The program type it was loaded as. */
   readonly type: ProgramType;
+  /** The name it was loaded with, `''` if none. */
   readonly name: string;
   /** The verifier's log, when `logLevel` asked for one. */
   readonly verifierLog: string | undefined;

@@ -11,6 +11,7 @@ import { watchReadable } from './sys/ring-wakeup.js';
 
 /** A running readiness watch; closing it stops the wakeups. */
 export interface ReadinessWatch {
+  /** Stops watching; the descriptor stays open. */
   close(): void;
 }
 
@@ -67,7 +68,9 @@ export interface RingBufferReaderOptions {
 
 /** A ring buffer map: its fd and its data size (`RingBufferMap` has both). */
 export interface RingBufferSource {
+  /** The ring buffer map's fd. */
   readonly fd: number;
+  /** Its size in bytes (the map's `maxEntries`, a power of 2 multiple of the page size). */
   readonly size: number;
 }
 

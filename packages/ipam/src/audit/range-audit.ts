@@ -11,7 +11,9 @@ import { type Store } from '../store/store.js';
 
 /** What the range audit reads: the configuration and the store. */
 export interface RangeAuditOptions {
+  /** The network's range configuration. */
   readonly config: RangeIpamConfig;
+  /** The store holding its reservations. */
   readonly store: Store;
 }
 
@@ -28,8 +30,11 @@ export type RangeProblem =
 
 /** What {@link checkRanges} found. */
 export interface RangeCheckReport {
+  /** Whether no problem was found. */
   readonly ok: boolean;
+  /** How many reservations were checked. */
   readonly reservations: number;
+  /** Every inconsistency found. */
   readonly problems: readonly RangeProblem[];
 }
 

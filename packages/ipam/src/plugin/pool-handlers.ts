@@ -20,7 +20,9 @@ import { parsePoolPluginConfig, type PoolPluginConfig } from './pool-config.js';
 
 /** A pool allocator and the store under it. */
 export interface PoolAllocatorLease {
+  /** The allocator, over `store`. */
   readonly allocator: PoolAllocator;
+  /** The store it was opened on, to close when done. */
   readonly store: Store;
 }
 

@@ -19,13 +19,17 @@ import { afterValue, CORRUPT, type PoolTransaction, settle } from './transaction
 
 /** An ADD: who wants addresses, and where. */
 export interface PoolAllocationRequest {
+  /** The container ID (`CNI_CONTAINERID`). */
   readonly containerId: string;
+  /** The interface name in the container (`CNI_IFNAME`). */
   readonly ifName: string;
   /** The node the pod runs on: blocks are affine to it. */
   readonly node: string;
   /** The node's labels, matched against each pool's `nodeSelector` (default: none). */
   readonly nodeLabels?: NodeLabels;
+  /** The pod's namespace (`K8S_POD_NAMESPACE`), kept in the allocation's attributes. */
   readonly namespace?: string;
+  /** The pod's name (`K8S_POD_NAME`), kept in the allocation's attributes. */
   readonly pod?: string;
   /** One address per family listed (default: each family of an enabled pool, IPv4 first). */
   readonly families?: readonly AddressFamily[];
@@ -37,6 +41,7 @@ export interface PoolAllocationRequest {
 export interface PoolAllocation {
   /** `<network>.<containerID>`: what releases it. */
   readonly handle: string;
+  /** The addresses, one per family asked for, IPv4 first. */
   readonly addresses: readonly PoolAllocatedAddress[];
 }
 

@@ -121,22 +121,44 @@ export class PoolAllocator {
     return removeNode(this.context, node);
   }
 
-  /** CNI GC: see {@link gcPools}. */
+  /**
+   * CNI GC: releases every handle of this network whose attachment (`containerID`,
+   * `ifname`) is not in `valid`, and frees every address a block gives to a handle of
+   * this network that does not exist. Handles of other networks sharing the pools are
+   * left alone. One commit, conditioned on every document it read.
+   * @throws StoreContendedError (code 11), StoreFailureError.
+   */
   gc(valid: readonly GcAttachment[]): Promise<readonly GcReleased[]> {
     return gcPools(this.context, valid);
   }
 
-  /** A machine-readable consistency report: see {@link checkPools}. */
+  /**
+   * A machine-readable consistency report: checks the stored documents against each
+   * other and the configuration: leaked addresses (a block gives an address to a handle
+   * that does not list it), handles without allocations, blocks whose affinity disagrees
+   * with the nodes' affinity documents (or with `options.nodes`), blocks outside every
+   * pool or overlapping each other, overlapping pools, allocated reservations, corrupt
+   * documents. Read-only.
+   * @throws StoreFailureError when the store fails.
+   */
   check(options?: PoolCheckOptions): Promise<PoolCheckReport> {
     return checkPools(this.context, options);
   }
 
-  /** Who holds `ip` and since when, or why nobody does: see {@link whyHeldInPools}. */
+  /**
+   * Says which handle, container, interface, pod, namespace and node hold `ip`, and since
+   * when; or that it is free, reserved, cooling down after a release (and until when),
+   * leaked (its block gives it to a handle that does not exist), or in no pool.
+   * @throws InvalidRequestError when `ip` is not an address; StoreFailureError.
+   */
   whyHeld(ip: string): Promise<PoolAddressStatus> {
     return whyHeldInPools(this.context, ip);
   }
 
-  /** Every pool's addresses, accounted for: see {@link poolUsage}. */
+  /**
+   * Accounts for every address of every configured pool at the clock's `now`.
+   * @throws StoreFailureError.
+   */
   usage(): Promise<readonly PoolUsage[]> {
     return poolUsage(this.context);
   }

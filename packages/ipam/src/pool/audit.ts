@@ -57,9 +57,11 @@ async function readSnapshot(ctx: PoolContext): Promise<PoolSnapshot> {
   return { blocks, affinities, handles };
 }
 
-/** One address released by {@link gcPools}. */
+/** One address released by {@link PoolAllocator.gc}. */
 export interface GcReleased {
+  /** The address released. */
   readonly ip: string;
+  /** The handle that held it. */
   readonly handle: string;
   /** `invalid-attachment`: its handle belongs to no valid attachment; `no-handle`: no handle document held it. */
   readonly reason: 'invalid-attachment' | 'no-handle';
@@ -111,7 +113,7 @@ export async function gcPools(ctx: PoolContext, valid: readonly GcAttachment[]):
   );
 }
 
-/** One disagreement found by {@link checkPools}. */
+/** One disagreement found by {@link PoolAllocator.check}. */
 export type PoolProblem =
   | { readonly kind: 'corrupt-document'; readonly key: string }
   | { readonly kind: 'block-outside-pools'; readonly block: string; readonly pool: string }
@@ -131,16 +133,21 @@ export type PoolProblem =
   | { readonly kind: 'block-node-not-selected'; readonly block: string; readonly node: string; readonly pool: string }
   | { readonly kind: 'reserved-address-allocated'; readonly ip: string; readonly handle: string };
 
-/** What {@link checkPools} found: `ok` when `problems` is empty. */
+/** What {@link PoolAllocator.check} found: `ok` when `problems` is empty. */
 export interface PoolCheckReport {
+  /** Whether no problem was found. */
   readonly ok: boolean;
+  /** How many block documents were checked. */
   readonly blocks: number;
+  /** How many handle documents were checked. */
   readonly handles: number;
+  /** How many nodes hold affinity for a block. */
   readonly nodes: number;
+  /** Every inconsistency found, in store order. */
   readonly problems: readonly PoolProblem[];
 }
 
-/** Options of {@link checkPools}. */
+/** Options of {@link PoolAllocator.check}. */
 export interface PoolCheckOptions {
   /** The cluster's nodes and their labels: blocks affine to other nodes, or to nodes their pool no longer selects, are reported. */
   readonly nodes?: ReadonlyMap<string, NodeLabels>;
@@ -224,7 +231,7 @@ export async function checkPools(ctx: PoolContext, options: PoolCheckOptions = {
   return { ok: problems.length === 0, blocks: snapshot.blocks.size, handles: snapshot.handles.size, nodes: snapshot.affinities.size, problems };
 }
 
-/** Who holds an address, or why nobody does: the answer of {@link whyHeldInPools}. */
+/** Who holds an address, or why nobody does: the answer of {@link PoolAllocator.whyHeld}. */
 export type PoolAddressStatus =
   | {
       readonly state: 'allocated';
@@ -307,16 +314,23 @@ export async function whyHeldInPools(ctx: PoolContext, ip: string): Promise<Pool
 
 /** How the addresses of one pool are used. `allocated + reserved + cooling + free = size`. */
 export interface PoolUsage {
+  /** The pool's name. */
   readonly pool: string;
+  /** The pool's CIDR. */
   readonly cidr: string;
+  /** How many addresses the pool has. */
   readonly size: bigint;
+  /** Addresses held by a handle. */
   readonly allocated: bigint;
   /** Reserved and not allocated (an address reserved after it was allocated counts as allocated). */
   readonly reserved: bigint;
   /** Released, not reserved, and still cooling down. */
   readonly cooling: bigint;
+  /** Addresses that can be allocated now (in claimed blocks or not). */
   readonly free: bigint;
+  /** How many blocks the pool is cut into. */
   readonly blocks: bigint;
+  /** How many of them a node has claimed. */
   readonly claimedBlocks: bigint;
 }
 

@@ -7,11 +7,13 @@ import { type PoolTransaction } from './transaction.js';
 
 /** One allocated address. */
 export interface PoolAllocatedAddress {
+  /** 4 or 6. */
   readonly family: AddressFamily;
   /** The address with a full-length prefix, as Calico hands it out (`10.0.0.5/32`). */
   readonly address: string;
   /** The address alone. */
   readonly ip: string;
+  /** The name of the pool it came from. */
   readonly pool: string;
   /** The block's CIDR. */
   readonly block: string;

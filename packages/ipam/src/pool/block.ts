@@ -7,9 +7,11 @@ import { type IpPool } from './pool-config.js';
 
 /** A block of a pool: its subnet and its index among the pool's blocks. */
 export interface BlockRef {
+  /** The pool the block belongs to. */
   readonly pool: IpPool;
   /** 0 for the pool's first block. */
   readonly index: bigint;
+  /** The block's subnet (its prefix length is the pool's `blockSize`). */
   readonly subnet: Subnet;
   /** The CIDR as text (`10.0.0.64/26`): the block's name in documents and messages. */
   readonly cidr: string;

@@ -35,6 +35,7 @@ export interface BlockDocument {
 
 /** The blocks one node holds affinity for. */
 export interface AffinityDocument {
+  /** The node's name. */
   readonly node: string;
   /** Block CIDRs, in claim order (allocation tries them in this order). */
   readonly blocks: readonly string[];
@@ -42,7 +43,9 @@ export interface AffinityDocument {
 
 /** Who an allocation is for: Calico's allocation attributes, and since when. */
 export interface AllocationAttributes {
+  /** The container ID (`CNI_CONTAINERID`). */
   readonly containerId: string;
+  /** The interface name in the container (`CNI_IFNAME`). */
   readonly ifName: string;
   /** The node the pod runs on. */
   readonly node: string;
@@ -56,7 +59,9 @@ export interface AllocationAttributes {
 
 /** One address of a handle, with the block it lies in. */
 export interface HandleAddress {
+  /** The address, without prefix. */
   readonly ip: string;
+  /** The CIDR of the block it lies in. */
   readonly block: string;
 }
 
@@ -64,18 +69,27 @@ export interface HandleAddress {
 export interface HandleDocument {
   /** `<network>.<containerID>`. */
   readonly handle: string;
+  /** The CNI network name the allocation was made in. */
   readonly network: string;
+  /** The addresses the handle holds, one per family at most. */
   readonly addresses: readonly HandleAddress[];
+  /** Who the addresses are for, and since when. */
   readonly attributes: AllocationAttributes;
 }
 
 /** Store keys of the pool allocator's documents under one root. */
 export interface PoolKeys {
+  /** The prefix of every block document's key (`<root>/blocks/`). */
   readonly blocksPrefix: string;
+  /** The prefix of every handle document's key (`<root>/handles/`). */
   readonly handlesPrefix: string;
+  /** The prefix of every affinity document's key (`<root>/affinity/`). */
   readonly affinityPrefix: string;
+  /** The key of the block document of `cidr`. */
   block(cidr: string): string;
+  /** The key of the affinity document of `node`. */
   affinity(node: string): string;
+  /** The key of the handle document of `handle`. */
   handle(handle: string): string;
 }
 

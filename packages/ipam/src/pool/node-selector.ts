@@ -25,6 +25,7 @@ export type SelectorTerm =
 export interface NodeSelector {
   /** The selector as written (`all()` when it was empty). */
   readonly text: string;
+  /** The terms, all of which must hold. */
   readonly terms: readonly SelectorTerm[];
 }
 

@@ -22,6 +22,7 @@ export interface IpPool {
   readonly name: string;
   /** The pool's subnet (host bits clear). */
   readonly cidr: Subnet;
+  /** 4 or 6, from the CIDR. */
   readonly family: AddressFamily;
   /** The prefix length of the pool's blocks (26 for IPv4 and 122 for IPv6 by default). */
   readonly blockSize: number;
@@ -35,6 +36,7 @@ export interface IpPool {
 export interface PoolIpamConfig {
   /** The CNI network name: handles are `<network>.<containerID>`. */
   readonly network: string;
+  /** The pools, in configuration order (allocation tries them in this order). */
   readonly pools: readonly IpPool[];
   /** When true, a node never takes addresses from a block affine to another node. */
   readonly strictAffinity: boolean;
@@ -48,8 +50,24 @@ export interface PoolIpamConfig {
 
 /** The IPv4 and IPv6 block sizes Calico accepts, and its defaults. */
 export const BLOCK_SIZE = {
-  4: { min: 20, max: 32, default: 26 },
-  6: { min: 116, max: 128, default: 122 },
+  /** IPv4: prefix lengths /20 to /32, default /26 (64 addresses). */
+  4: {
+    /** The shortest prefix length. */
+    min: 20,
+    /** The longest prefix length. */
+    max: 32,
+    /** The default. */
+    default: 26,
+  },
+  /** IPv6: prefix lengths /116 to /128, default /122 (64 addresses). */
+  6: {
+    /** The shortest prefix length. */
+    min: 116,
+    /** The longest prefix length. */
+    max: 128,
+    /** The default. */
+    default: 122,
+  },
 } as const;
 
 /** The default cooldown of a released address: 30 seconds. */

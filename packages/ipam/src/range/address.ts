@@ -9,6 +9,7 @@ export type AddressFamily = 4 | 6;
 
 /** An IP address as a number, with its family: what the range walker steps through. */
 export interface Address {
+  /** 4 or 6. */
   readonly family: AddressFamily;
   /** The address as an unsigned integer (32 bits for IPv4, 128 for IPv6). */
   readonly value: bigint;
@@ -81,7 +82,9 @@ export function addressPlus(address: Address, offset: bigint): Address {
 
 /** A subnet: its network address and prefix length. */
 export interface Subnet {
+  /** The network address (host bits clear). */
   readonly network: Address;
+  /** The prefix length: 0 to 32 for IPv4, 0 to 128 for IPv6. */
   readonly prefixLength: number;
 }
 

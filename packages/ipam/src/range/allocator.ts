@@ -25,6 +25,7 @@ export interface RangeAllocatorOptions {
 export interface HeldAddress {
   /** The address, without prefix. */
   readonly address: string;
+  /** The container ID of the attachment holding it. */
   readonly containerId: string;
   /** Absent for old ID-only reservations. */
   readonly ifName?: string;

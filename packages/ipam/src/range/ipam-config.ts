@@ -31,6 +31,7 @@ export interface IpamRoute {
 
 /** An address the runtime asked for, and where it came from (for messages). */
 export interface RequestedAddress {
+  /** The address asked for. */
   readonly address: Address;
   /** `CNI_ARGS IP`, `args.cni.ips[0]` or `runtimeConfig.ips[0]`. */
   readonly source: string;

@@ -29,13 +29,17 @@ export interface AllocatedAddress {
 
 /** The attachment asking for addresses. */
 export interface AllocationRequest {
+  /** The container ID (`CNI_CONTAINERID`). */
   readonly containerId: string;
+  /** The interface name in the container (`CNI_IFNAME`). */
   readonly ifName: string;
 }
 
 /** What to write, and what the caller gets once it is written. */
 export interface AllocationPlan {
+  /** The store operations to commit in one transaction: the reservations and the new `last_reserved_ip` markers. */
   readonly ops: readonly StoreOp[];
+  /** The addresses the attachment holds once `ops` are committed, one per range set. */
   readonly allocated: readonly AllocatedAddress[];
 }
 

@@ -70,7 +70,12 @@ export function rangeSubnet(range: AddressRange): string {
 export function* roundRobin(
   set: RangeSet,
   lastReserved: Address | undefined,
-): Generator<{ readonly address: Address; readonly range: number }> {
+): Generator<{
+  /** A candidate address. */
+  readonly address: Address;
+  /** The index of its range in the set. */
+  readonly range: number;
+}> {
   if (set.length === 0) return;
   const startRange = lastReserved === undefined ? -1 : findRange(set, lastReserved);
   let rangeIndex: number;

@@ -15,6 +15,7 @@ export const LAST_RESERVED_PREFIX = 'last_reserved_ip.';
 
 /** Who holds an address: the attachment `(containerId, ifName)`. */
 export interface Holder {
+  /** The container ID (`CNI_CONTAINERID`). */
   readonly containerId: string;
   /** The interface name; absent in files written by host-local before 0.8 (ID only). */
   readonly ifName?: string;

@@ -169,7 +169,7 @@ export interface SyncStore {
   /** {@inheritDoc Store.list} */
   listSync(prefix: string): readonly StoreEntry[];
   /**
-   * {@inheritDoc Store.commit}
+   * {@link Store.commit} without a promise: applies every op or none, and says which.
    * A put may carry a {@link StoreDocument} instead of a `value`: the store keeps the
    * document, reads of the entry return it as `document` and its text as `value`.
    * @throws TypeError for a malformed key, as `commit` rejects with it.

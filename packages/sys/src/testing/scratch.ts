@@ -46,8 +46,11 @@ export function sweepStaleTestNamespaces(dir = NETNS_RUN_DIR): string[] {
 
 /** A scratch namespace: its name, path and an open handle. */
 export interface ScratchNetns {
+  /** Its name (`twt-<pid>-<n>`), as `ip netns` lists it. */
   readonly name: string;
+  /** Its bind mount, `/run/netns/<name>`. */
   readonly path: string;
+  /** An open handle, closed by {@link NetworkScratch.cleanup}. */
   readonly handle: NetnsHandle;
 }
 
@@ -80,7 +83,16 @@ export class NetworkScratch {
    * A veth pair with one end in each namespace (both may be the same), created
    * directly in them. Names default to unique test names. Both ends are up.
    */
-  veth(a: ScratchNetns, b: ScratchNetns, names: { a?: string; b?: string } = {}): { a: string; b: string } {
+  veth(
+    a: ScratchNetns,
+    b: ScratchNetns,
+    names: { a?: string; b?: string } = {},
+  ): {
+    /** The name of the end in namespace `a`. */
+    a: string;
+    /** The name of the end in namespace `b`. */
+    b: string;
+  } {
     const nameA = names.a ?? testName();
     const nameB = names.b ?? testName();
     this.ip(a, 'link', 'add', nameA, 'type', 'veth', 'peer', 'name', nameB, 'netns', b.name);

@@ -17,7 +17,16 @@ export interface NsenterPluginExecOptions {
 }
 
 /** The program and arguments that run `file` inside the namespace at `netns`. */
-export function nsenterCommand(netns: string, file: string, nsenter = 'nsenter'): { file: string; args: string[] } {
+export function nsenterCommand(
+  netns: string,
+  file: string,
+  nsenter = 'nsenter',
+): {
+  /** The program to run: `nsenter`. */
+  file: string;
+  /** Its arguments: `--net=<netns> -- <file>`. */
+  args: string[];
+} {
   // `--net=PATH` as one argument: a path starting with "-" cannot be taken for an option.
   return { file: nsenter, args: [`--net=${netns}`, '--', file] };
 }

@@ -20,7 +20,12 @@ export interface NodePluginExecOptions {
    * that execs the plugin in place, such as `nsenter --net=PATH -- FILE`, keeps the exit
    * code and signals the plugin's own.
    */
-  readonly command?: (file: string) => { file: string; args: string[] };
+  readonly command?: (file: string) => {
+    /** The program to run. */
+    file: string;
+    /** Its arguments. */
+    args: string[];
+  };
 }
 
 const STDERR_KEPT = 64 * 1024;

@@ -12,6 +12,7 @@ import { listenUnixSocket } from './unix-socket.js';
 
 /** What a server reports when a connection goes wrong (pino's `warn` fits). */
 export interface PluginServerLogger {
+  /** Logs a warning with structured details. */
   warn(details: Record<string, unknown>, message: string): void;
 }
 

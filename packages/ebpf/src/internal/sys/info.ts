@@ -6,9 +6,13 @@ export interface MapInfo {
   readonly type: number;
   /** The map's id, system-wide, as `bpftool map show` lists it. */
   readonly id: number;
+  /** Bytes per key. */
   readonly keySize: number;
+  /** Bytes per value. */
   readonly valueSize: number;
+  /** The capacity in entries. */
   readonly maxEntries: number;
+  /** The `BPF_F_*` flags it was created with. */
   readonly flags: number;
   /** The name given at creation (4.15), `''` if none. */
   readonly name: string;
@@ -59,6 +63,7 @@ export interface ProgramInfo {
   readonly loadTime: bigint;
   /** How many maps the program uses (4.15). */
   readonly mapCount: number;
+  /** The id of its BTF object, 0 without BTF (5.0). */
   readonly btfId: number;
   /** Instructions the verifier processed (5.16). */
   readonly verifiedInstructions: number;

@@ -128,7 +128,10 @@ export class FileStore implements Store {
     return entries.filter((entry): entry is StoreEntry => entry !== undefined);
   }
 
-  /** {@inheritDoc Store.commit} A lock held past the timeout is reported as a conflict. */
+  /**
+   * As {@link Store.commit}: every op or none. A lock held past the timeout is reported
+   * as a conflict.
+   */
   async commit(ops: readonly StoreOp[]): Promise<CommitOutcome> {
     for (const op of ops) checkStoreKey(op.key);
     const dirs = [...new Set(ops.map((op) => dirname(this.#path(op.key))))].filter((dir) => !this.#held.has(dir)).sort();
@@ -186,7 +189,7 @@ export class FileStore implements Store {
   }
 
   /**
-   * {@inheritDoc Store.exclusive} Holds the directory's lock (host-local's `lock` file in
+   * As {@link Store.exclusive}: holds the directory's lock (host-local's `lock` file in
    * `flock` mode) while `fn` runs, exactly as host-local holds it around an allocation.
    */
   async exclusive<T>(prefix: string, fn: (scoped: Store) => Promise<T>): Promise<ExclusiveOutcome<T>> {
@@ -208,7 +211,9 @@ export class FileStore implements Store {
     }
   }
 
-  /** {@inheritDoc Store.close} Nothing to release: every commit locks and unlocks. */
+  /**
+   * As {@link Store.close}. Nothing to release: every commit locks and unlocks.
+   */
   close(): Promise<void> {
     return Promise.resolve();
   }

@@ -157,7 +157,10 @@ export class SqliteStore implements Store {
     );
   }
 
-  /** {@inheritDoc Store.commit} A write lock held past the busy timeout is a conflict. */
+  /**
+   * As {@link Store.commit}: every op or none. A write lock held past the busy timeout
+   * is a conflict.
+   */
   async commit(ops: readonly StoreOp[]): Promise<CommitOutcome> {
     for (const op of ops) checkStoreKey(op.key);
     // Checked and acted on in one synchronous step, so no session can start between.
@@ -178,7 +181,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * {@inheritDoc Store.exclusive} One `BEGIN IMMEDIATE` transaction around `fn`: the
+   * As {@link Store.exclusive}: one `BEGIN IMMEDIATE` transaction around `fn`: the
    * database's write lock is held throughout (other processes wait up to the busy
    * timeout), and `fn`'s commits are savepoints inside it. Rolled back if `fn` throws.
    */
@@ -217,7 +220,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * {@inheritDoc Store.changeToken} SQLite's `PRAGMA data_version` (it moves when another
+   * As {@link Store.changeToken}: SQLite's `PRAGMA data_version` (it moves when another
    * connection, in this process or another, commits) and this connection's own commits.
    */
   async changeToken(): Promise<string> {
