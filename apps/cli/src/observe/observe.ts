@@ -45,43 +45,44 @@ export function checkServerTarget(command: string, flag: string, target: string)
   return text;
 }
 
+/** The observer named by `--server`, else `$TWILL_FLOWS_SERVER`, else the agent's default socket. @throws {UsageError} for a value that is no target. */
+export function serverTarget(ctx: Pick<CommandContext, 'io' | 'command'>, server: string | undefined): ObserverTarget {
+  if (server !== undefined) return { target: checkServerTarget(ctx.command, '--server', server) };
+  const fromEnv = ctx.io.env[FLOWS_SERVER_ENV];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return { target: checkServerTarget(ctx.command, `$${FLOWS_SERVER_ENV}`, fromEnv) };
+  return { target: `unix://${DEFAULT_OBSERVER_SOCKET}` };
+}
+
 /**
- * The observers a command reads: `--server`, the lab's nodes (`--lab`), else
- * `$TWILL_FLOWS_SERVER`, else the agent's default socket.
+ * The observers `observe` reads: the lab's nodes with `--lab`, else {@link serverTarget}.
  * @throws {UsageError} for `--server` with `--lab`; {@link FailedError} when no lab is up in the folder.
  */
 export async function observerTargets(ctx: CommandContext, options: Pick<ObserveOptions, 'server' | 'lab'>, defaultLabDir: () => string): Promise<ObserverTarget[]> {
   if (options.server !== undefined && options.lab !== undefined) throw new UsageError(ctx.command, '--server', 'cannot be used with --lab (the lab names its nodes\' observers)');
-  if (options.server !== undefined) return [{ target: checkServerTarget(ctx.command, '--server', options.server) }];
-  if (options.lab !== undefined) {
-    const dir = posix.resolve(ctx.io.cwd, options.lab === true ? defaultLabDir() : options.lab);
-    const file = posix.join(dir, LAB_STATE_FILE);
-    if ((await ctx.io.files.kind(file)) !== 'file') throw new FailedError(ctx.command, '--lab', `no lab is up in ${dir} (twill lab up starts one)`);
-    let lab;
-    try {
-      lab = decodeLabState(file, await ctx.io.files.readText(file)).lab;
-    } catch (error) {
-      if (!(error instanceof LabError)) throw error;
-      throw new FailedError(ctx.command, '--lab', error.message, { cause: error });
-    }
-    if (lab === undefined) throw new FailedError(ctx.command, '--lab', `the lab in ${dir} did not finish coming up (twill lab down, then up)`);
-    return lab.nodes.map((node) => ({ target: `unix://${observerSocketOf(node)}`, node: node.name }));
+  if (options.lab === undefined) return [serverTarget(ctx, options.server)];
+  const dir = posix.resolve(ctx.io.cwd, options.lab === true ? defaultLabDir() : options.lab);
+  const file = posix.join(dir, LAB_STATE_FILE);
+  if ((await ctx.io.files.kind(file)) !== 'file') throw new FailedError(ctx.command, '--lab', `no lab is up in ${dir} (twill lab up starts one)`);
+  let lab;
+  try {
+    lab = decodeLabState(file, await ctx.io.files.readText(file)).lab;
+  } catch (error) {
+    if (!(error instanceof LabError)) throw error;
+    throw new FailedError(ctx.command, '--lab', error.message, { cause: error });
   }
-  const fromEnv = ctx.io.env[FLOWS_SERVER_ENV];
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return [{ target: checkServerTarget(ctx.command, `$${FLOWS_SERVER_ENV}`, fromEnv) }];
-  return [{ target: `unix://${DEFAULT_OBSERVER_SOCKET}` }];
+  if (lab === undefined) throw new FailedError(ctx.command, '--lab', `the lab in ${dir} did not finish coming up (twill lab down, then up)`);
+  return lab.nodes.map((node) => ({ target: `unix://${observerSocketOf(node)}`, node: node.name }));
 }
 
 const timeOf = (response: GetFlowsResponse): number => msOf('flow' in response ? response.flow.time : response.time);
 
 /** Reads one observer's whole answer (no follow). @throws the CLI's error naming the target. */
-export async function readAll(ctx: CommandContext, target: ObserverTarget, request: GetFlowsRequest, signal?: AbortSignal): Promise<GetFlowsResponse[]> {
+export async function readAll(ctx: CommandContext, target: ObserverTarget, request: GetFlowsRequest): Promise<GetFlowsResponse[]> {
   const client = ctx.io.observerClient(target.target);
   const responses: GetFlowsResponse[] = [];
   try {
-    for await (const response of client.getFlows(request, signal)) responses.push(response);
+    for await (const response of client.getFlows(request)) responses.push(response);
   } catch (error) {
-    if (signal?.aborted === true) return responses;
     throw observerFailure(ctx.command, target.target, error);
   } finally {
     client.close();

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { AgentApiError, agentClientFor, type AgentClient, type AgentSocketOptions, type KindInfo, type StoredResource } from '../client/index.js';
 import { type CommandContext } from '../context.js';
 import { CliError, EXIT, FailedError, UsageError } from '../errors.js';
-import { observerTargets, readAll } from '../observe/observe.js';
+import { readAll, serverTarget } from '../observe/observe.js';
 import { decisionText, destinationText, flowTimeText, policyText, protocolText, sourceText, verdictText } from '../observe/render.js';
 import { renderJson, renderYaml, type OutputFormat } from '../output.js';
 import { objectText } from './explain.js';
@@ -167,8 +167,7 @@ function decidingPolicies(decided: DecidingRule | undefined): { policy: FlowPoli
 export async function runExplainFlow(ctx: CommandContext, options: ExplainFlowOptions): Promise<number> {
   const id = options.flow.trim();
   if (!UUID.test(id)) throw new UsageError(ctx.command, '--flow', `must be a flow's UUID as twill observe -o json shows it (got ${JSON.stringify(options.flow)})`);
-  const [target] = await observerTargets(ctx, options.server === undefined ? {} : { server: options.server }, () => '');
-  if (target === undefined) throw new UsageError(ctx.command, '--server', 'names no observer');
+  const target = serverTarget(ctx, options.server);
   const responses = await readAll(ctx, target, { number: 1, first: true, whitelist: [{ uuid: [id.toLowerCase(), ...(id === id.toLowerCase() ? [] : [id])] }] });
   const flow = responses.flatMap((r) => ('flow' in r ? [r.flow] : [])).find((f) => f.uuid.toLowerCase() === id.toLowerCase());
   if (flow === undefined) throw new FailedError(ctx.command, '--flow', `no flow ${id} at ${target.target} (the observer keeps the newest flows only; it may be gone from its ring)`);
