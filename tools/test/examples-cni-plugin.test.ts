@@ -120,7 +120,7 @@ describe.skipIf(reason)(`examples/cni-plugin${reason ? ` (skipped: ${reason})` :
     await expect(runtime.check(list, attachment)).resolves.toBeUndefined();
     // CHECK notices what no longer is as ADD made it.
     scratch.ip(pod, 'addr', 'del', '10.248.40.2/32', 'dev', 'eth0');
-    await expect(runtime.check(list, attachment)).rejects.toMatchObject({ code: 100, message: expect.stringContaining('eth0 no longer has 10.248.40.2/32') });
+    await expect(runtime.check(list, attachment)).rejects.toMatchObject({ code: 100, message: expect.stringContaining('the attachment is not as ADD made it: pod: eth0 lacks address 10.248.40.2/32') });
 
     await runtime.del(list, attachment);
     expect(links(scratch, host).sort()).toEqual(['lo', loop.a, loop.b].sort());
