@@ -148,10 +148,12 @@ export async function serveObserver(options: ServeObserverOptions): Promise<Obse
   server.addService(serverDefinition(), { GetFlows: getFlows, ServerStatus: serverStatus });
 
   let address: { host: string; port: number } | undefined;
+  let boundSocket = false;
   try {
     if (socket !== undefined) {
       await prepareSocket(socket);
       await bind(server, `unix:${socket}`);
+      boundSocket = true;
       await chmod(socket, 0o660);
     }
     if (listen !== undefined) {
@@ -160,6 +162,8 @@ export async function serveObserver(options: ServeObserverOptions): Promise<Obse
     }
   } catch (e) {
     server.forceShutdown();
+    // Remove the socket this call made (never one a live server holds).
+    if (socket !== undefined && boundSocket) await unlink(socket).catch(() => undefined);
     throw e;
   }
 

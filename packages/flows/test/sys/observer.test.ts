@@ -264,6 +264,15 @@ describe('the socket', () => {
     await expect(serveObserver({ service: ring, socket: path })).rejects.toThrow(`${path} exists and is not a socket; refusing to replace it`);
   });
 
+  it('fails on a TCP port in use, and leaves no socket file behind', async () => {
+    const s = await serve();
+    const path = join(dir, 'second.sock');
+    await expect(serveObserver({ service: ring, socket: path, listen: { host: '127.0.0.1', port: s.address?.port ?? 0 } })).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${s.address?.port}`,
+    );
+    expect(() => statSync(path)).toThrow('ENOENT');
+  });
+
   it('needs a socket or a listen address', async () => {
     await expect(serveObserver({ service: ring })).rejects.toThrow('serveObserver needs a socket, a listen address, or both');
   });
