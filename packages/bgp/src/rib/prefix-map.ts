@@ -6,7 +6,7 @@
 // an ordinary Map beside it.
 //
 // Each slot is two numbers of one Float64Array, side by side (one cache line): the key
-// and the index of its entry. Entries hold the values, in chunks of 8,192, and never move:
+// and the index of its entry. Entries hold the values, in chunks of 8,192, and stay put:
 // growing the table copies only the slots (typed arrays are cheap to make; a JavaScript
 // array of two million slots cost ~5 times as much to allocate, at every doubling, and
 // was most of a full table's growth). A deleted entry's index is reused.
@@ -19,7 +19,8 @@
 // sorted by their home slot in a larger table (in another map's slot order) pile into one
 // run that every insertion walks to its end: quadratic. A map whose insertion probes that
 // far switches to a mixed hash with a seed of its own (uncorrelated with any other map's
-// order) and puts its keys back in place.
+// order) and puts its keys back in place. (A resize is not that case: its table has its
+// final size before the first key goes in.)
 
 import { type PrefixKey } from './prefix-key.js';
 
@@ -48,8 +49,9 @@ export class PrefixMap<V> {
   private chunks: (V | undefined)[][] = [];
   /** Entries ever used: 0..used-1 (some may be free). */
   private used = 0;
-  /** Free entries below `used`, to reuse. */
-  private free: number[] = [];
+  /** Free entries below `used`, to reuse: a stack of `freeCount`. */
+  private free = new Int32Array(1 << MIN_BITS);
+  private freeCount = 0;
   private count = 0;
   /** 0: Fibonacci hashing; otherwise the seed of the mixed hash (see the file comment). */
   private seed = 0;
@@ -183,7 +185,8 @@ export class PrefixMap<V> {
     this.entryKeys = new Float64Array(1 << MIN_BITS);
     this.chunks = [];
     this.used = 0;
-    this.free = [];
+    this.free = new Int32Array(1 << MIN_BITS);
+    this.freeCount = 0;
     this.count = 0;
     this.text.clear();
   }
@@ -221,8 +224,11 @@ export class PrefixMap<V> {
 
   /** An entry for a new key: a free one, or the next. */
   private newEntry(key: number, value: V): number {
-    let entry = this.free.pop();
-    if (entry === undefined) {
+    let entry: number;
+    if (this.freeCount > 0) {
+      this.freeCount -= 1;
+      entry = this.free[this.freeCount] as number;
+    } else {
       entry = this.used;
       this.used += 1;
       if (entry === this.entryKeys.length) {
@@ -240,50 +246,64 @@ export class PrefixMap<V> {
   private freeEntry(entry: number): void {
     this.entryKeys[entry] = EMPTY;
     (this.chunks[entry >> CHUNK_BITS] as (V | undefined)[])[entry & CHUNK_MASK] = undefined;
-    if (entry === this.used - 1) this.used -= 1;
-    else this.free.push(entry);
+    if (entry === this.used - 1) {
+      this.used -= 1;
+      return;
+    }
+    if (this.freeCount === this.free.length) {
+      const grown = new Int32Array(this.free.length * 2);
+      grown.set(this.free);
+      this.free = grown;
+    }
+    this.free[this.freeCount] = entry;
+    this.freeCount += 1;
   }
 
   /**
-   * Rebuilds the slots with `bits` bits. When the entries in use are few against those
-   * ever used (after a shrink), they are packed first, and the chunks and free list
-   * shrink with them.
+   * Rebuilds the slots with `bits` bits, taking the old ones in slot order: under the
+   * same hash their homes come in increasing order into a table already of its final
+   * size, so the writes go forward through memory. When the entries in use are few
+   * against those ever used (after a shrink), they are packed first.
    */
   private resize(bits: number): void {
-    if (this.count * 2 < this.used) this.pack();
+    const remap = this.count * 2 < this.used ? this.pack() : undefined;
+    const old = this.slots;
     this.bits = bits;
     this.mask = (1 << bits) - 1;
     const slots = new Float64Array(2 << bits);
-    const keys = this.entryKeys;
     const mask = this.mask;
-    // In entry order: the homes come in no particular order (no pile-up, see the file comment).
-    for (let e = 0; e < this.used; e += 1) {
-      const k = keys[e] as number;
+    for (let s = 0; s < old.length; s += 2) {
+      const k = old[s] as number;
       if (k === EMPTY) continue;
+      const entry = old[s + 1] as number;
       let i = this.home(k);
       while (slots[2 * i] !== EMPTY) i = (i + 1) & mask;
       slots[2 * i] = k;
-      slots[2 * i + 1] = e;
+      slots[2 * i + 1] = remap === undefined ? entry : (remap[entry] as number);
     }
     this.slots = slots;
   }
 
-  /** Moves the entries in use to 0..count-1 (slots are rebuilt by the caller). */
-  private pack(): void {
+  /** Moves the entries in use to 0..count-1; returns where each old entry went. */
+  private pack(): Int32Array {
+    const remap = new Int32Array(this.used);
     const keys = new Float64Array(Math.max(1 << MIN_BITS, 2 ** Math.ceil(Math.log2(this.count + 1))));
-    const values: (V | undefined)[][] = [];
+    const chunks: (V | undefined)[][] = [];
     let n = 0;
     for (let e = 0; e < this.used; e += 1) {
       const k = this.entryKeys[e] as number;
       if (k === EMPTY) continue;
-      if (n >> CHUNK_BITS === values.length) values.push(new Array<V | undefined>(CHUNK).fill(undefined));
+      if (n >> CHUNK_BITS === chunks.length) chunks.push(new Array<V | undefined>(CHUNK).fill(undefined));
       keys[n] = k;
-      (values[n >> CHUNK_BITS] as (V | undefined)[])[n & CHUNK_MASK] = this.valueOf(e);
+      (chunks[n >> CHUNK_BITS] as (V | undefined)[])[n & CHUNK_MASK] = this.valueOf(e);
+      remap[e] = n;
       n += 1;
     }
     this.entryKeys = keys;
-    this.chunks = values;
+    this.chunks = chunks;
     this.used = n;
-    this.free = [];
+    this.free = new Int32Array(1 << MIN_BITS);
+    this.freeCount = 0;
+    return remap;
   }
 }
