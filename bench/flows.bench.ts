@@ -189,7 +189,8 @@ function finished(child: ReturnType<typeof spawn>): Promise<string> {
   child.stderr?.on('data', (b: Buffer) => void (err += b.toString()));
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${child.spawnargs.join(' ')} exited ${code}: ${err.trim()}`))));
+    // 'close', not 'exit': the output may still be in the pipe when the process has exited.
+    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${child.spawnargs.join(' ')} exited ${code}: ${err.trim()}`))));
   });
 }
 
