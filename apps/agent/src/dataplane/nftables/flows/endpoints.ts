@@ -33,6 +33,25 @@ export function normalizeAddress(address: string): string {
   }
 }
 
+// Written out field by field: at 100k events a second, spreads cost measurably (CPU profile).
+function allowEvent(tuple: ConntrackTuple, timeMs: number, known: Known, direction: 'ingress' | 'egress'): DataplaneFlowEvent {
+  const event: { -readonly [K in keyof DataplaneFlowEvent]: DataplaneFlowEvent[K] } = {
+    timeMs,
+    ifindex: known.ifindex,
+    endpoint: known.key,
+    direction,
+    verdict: 'allow',
+    reason: 'policy',
+    protocol: tuple.protocol,
+    source: tuple.source,
+    destination: tuple.destination,
+    sourcePort: tuple.sourcePort,
+    destinationPort: tuple.destinationPort,
+  };
+  if (tuple.icmp !== undefined) event.icmp = tuple.icmp;
+  return event;
+}
+
 /** The attached endpoints, by key, hash, ifindex and address. */
 export class FlowEndpoints {
   readonly #byKey = new Map<string, Known>();
@@ -110,22 +129,12 @@ export class FlowEndpoints {
   /** A new connection's allow events: egress of a local source, ingress of a local destination (none when neither is local). */
   allowEvents(tuple: ConntrackTuple, timeMs: number): DataplaneFlowEvent[] {
     const addresses = this.#addresses();
-    const events: DataplaneFlowEvent[] = [];
-    const flow = {
-      timeMs,
-      verdict: 'allow' as const,
-      reason: 'policy' as const,
-      protocol: tuple.protocol,
-      source: tuple.source,
-      destination: tuple.destination,
-      sourcePort: tuple.sourcePort,
-      destinationPort: tuple.destinationPort,
-      ...(tuple.icmp === undefined ? {} : { icmp: tuple.icmp }),
-    };
     const from = addresses.get(tuple.source);
-    if (from !== undefined) events.push({ ...flow, ifindex: from.ifindex, endpoint: from.key, direction: 'egress' });
     const to = addresses.get(tuple.destination);
-    if (to !== undefined) events.push({ ...flow, ifindex: to.ifindex, endpoint: to.key, direction: 'ingress' });
+    if (from === undefined && to === undefined) return [];
+    const events: DataplaneFlowEvent[] = [];
+    if (from !== undefined) events.push(allowEvent(tuple, timeMs, from, 'egress'));
+    if (to !== undefined) events.push(allowEvent(tuple, timeMs, to, 'ingress'));
     return events;
   }
 
