@@ -2,7 +2,7 @@
 // or a LostEvent), ServerStatusResponse; and the encode/decode functions of the package.
 // Decoding never throws anything but a FlowsError: protobufjs's reader errors on
 // truncated or malformed bytes become a FlowCodecError with the reader's words.
-import type protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
 
 import { FlowCodecError, FlowsError } from '../errors.js';
 import type { Flow, FlowFilter, GetFlowsRequest, GetFlowsResponse, LostEvent, ServerStatus } from '../model.js';
@@ -162,9 +162,63 @@ export function encodeGetFlowsRequest(request: GetFlowsRequest): Uint8Array {
   });
 }
 
-/** Decodes an `observer.GetFlowsRequest`; empty filter lists read back absent. @throws FlowCodecError. */
+// Hubble's FlowFilter fields that Twill does not serve, by field number. protobufjs skips
+// unknown fields; a filter that silently lost one would select more than its sender
+// asked for, so the request is refused instead, naming the field.
+const UNSERVED_FILTER_FIELDS: ReadonlyMap<number, string> = new Map([
+  [6, 'eventType'],
+  [7, 'sourceFqdn'],
+  [8, 'destinationFqdn'],
+  [9, 'httpStatusCode'],
+  [16, 'sourceService'],
+  [17, 'destinationService'],
+  [18, 'dnsQuery'],
+  [19, 'sourceIdentity'],
+  [20, 'destinationIdentity'],
+  [21, 'httpMethod'],
+  [22, 'httpPath'],
+  [23, 'tcpFlags'],
+  [25, 'ipVersion'],
+  [26, 'sourceWorkload'],
+  [27, 'destinationWorkload'],
+  [28, 'traceId'],
+]);
+
+/** Throws a FlowCodecError for a filter field of the (already well-formed) request that the schema does not declare. */
+function refuseUnservedFilters(bytes: Uint8Array): void {
+  const { GetFlowsRequest, FlowFilter } = flowsSchema();
+  const lists = new Map<number, string>([
+    [GetFlowsRequest.fields.whitelist?.id ?? 6, 'whitelist'],
+    [GetFlowsRequest.fields.blacklist?.id ?? 5, 'blacklist'],
+  ]);
+  const seen = new Map<string, number>();
+  const reader = protobuf.Reader.create(bytes);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    const list = lists.get(tag >>> 3);
+    if (list === undefined || (tag & 7) !== 2) {
+      reader.skipType(tag & 7);
+      continue;
+    }
+    const index = seen.get(list) ?? 0;
+    seen.set(list, index + 1);
+    const inner = protobuf.Reader.create(reader.bytes());
+    while (inner.pos < inner.len) {
+      const innerTag = inner.uint32();
+      const field = innerTag >>> 3;
+      if (FlowFilter.fieldsById[field] === undefined) {
+        const name = UNSERVED_FILTER_FIELDS.get(field);
+        throw new FlowCodecError(`${list}[${index}].${name ?? `field ${field}`}`, 'is not a filter Twill serves');
+      }
+      inner.skipType(innerTag & 7);
+    }
+  }
+}
+
+/** Decodes an `observer.GetFlowsRequest`; empty filter lists read back absent. @throws FlowCodecError, also for a Hubble filter field Twill does not serve (`whitelist[0].sourceFqdn`). */
 export function decodeGetFlowsRequest(bytes: Uint8Array): GetFlowsRequest {
   return decodeWith(flowsSchema().GetFlowsRequest, 'request', bytes, (m) => {
+    refuseUnservedFilters(bytes);
     const r: { -readonly [K in keyof GetFlowsRequest]: GetFlowsRequest[K] } = {};
     if (has(m, 'number')) r.number = longToNumber(m.number, 'number');
     if (has(m, 'first')) r.first = m.first as boolean;

@@ -179,6 +179,16 @@ describe('observer messages', () => {
     expect(() => encodeGetFlowsRequest({ blacklist: [{}, { verdict: ['NOPE' as never] }] })).toThrow('blacklist[1].verdict[0]: "NOPE" is not one of');
   });
 
+  it("refuses a Hubble filter field Twill does not serve, rather than skip it and select more", () => {
+    // whitelist (6) [ {verdict (5): DROPPED}, {source_fqdn (7): "x"} ]
+    const fqdn = hex('3203 2a0102  3203 3a0178');
+    expect(() => decodeGetFlowsRequest(fqdn)).toThrow('whitelist[1].sourceFqdn: is not a filter Twill serves');
+    // blacklist (5) [ {field 42: varint 1} ]: tag 42<<3 = 336 = d0 02
+    expect(() => decodeGetFlowsRequest(hex('2a03 d00201'))).toThrow('blacklist[0].field 42: is not a filter Twill serves');
+    // Unknown fields of the request itself (Hubble's field_mask, 10) do not select flows: skipped.
+    expect(decodeGetFlowsRequest(hex('0803 5200'))).toStrictEqual({ number: 3 });
+  });
+
   it('decodes the empty ServerStatusRequest and skips unknown fields', () => {
     expect(decodeServerStatusRequest(new Uint8Array(0))).toStrictEqual({});
     expect(decodeServerStatusRequest(hex('0801'))).toStrictEqual({});

@@ -182,6 +182,20 @@ describe('serveObserver with its own client', () => {
     });
   });
 
+  it('answers a Hubble filter Twill does not serve with INVALID_ARGUMENT naming it', async () => {
+    const s = await serve();
+    const raw = new grpc.Client(`unix:${s.socket}`, grpc.credentials.createInsecure());
+    clients.push(raw);
+    // whitelist (6) [ {http_status_code (9): "404"} ], as a Hubble client would send it.
+    const request = Buffer.from('3205' + '4a03' + Buffer.from('404').toString('hex'), 'hex');
+    const call = raw.makeServerStreamRequest('/observer.Observer/GetFlows', (b: Buffer) => b, (b: Buffer) => b, request);
+    const error = await new Promise<grpc.ServiceError>((resolve) => {
+      call.on('data', () => undefined);
+      call.on('error', resolve);
+    });
+    expect(error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'whitelist[0].httpStatusCode: is not a filter Twill serves' });
+  });
+
   it('fails with UNAVAILABLE when nothing listens', async () => {
     const call = own(`unix:${join(dir, 'nobody.sock')}`).serverStatus();
     await expect(call).rejects.toMatchObject({ grpcCode: grpc.status.UNAVAILABLE });
