@@ -103,6 +103,7 @@ export class EbpfFlowReader implements DataplaneFlowReader {
     const batch = this.#consume(failures);
     if (batch.length > 0) this.#deliver(() => handler.events(batch));
     for (const failure of failures) handler.error(failure);
+    if (this.#closed) return; // the handler closed the reader: the counter is closed too
     const lost = this.#options.ring.lost();
     if (lost > this.#lost) this.#deliver(() => handler.lost(lost - this.#lost, EBPF_LOST_SOURCE));
     this.#lost = lost;

@@ -100,6 +100,7 @@ export class FakeRing implements FlowRingPort {
   }
 
   lost(): number {
+    if (this.closed) throw new Error('EBADF: the counter is closed');
     return this.lostCount;
   }
 

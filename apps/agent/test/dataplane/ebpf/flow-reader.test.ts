@@ -176,6 +176,24 @@ describe('EbpfFlowReader', () => {
     expect(handler.calls).toEqual([]);
   });
 
+  it('lets the handler close the reader from its events call', () => {
+    const ring = new FakeRing();
+    const seen: number[] = [];
+    const flags: boolean[] = [];
+    const reader: EbpfFlowReader = new EbpfFlowReader({
+      ring,
+      handler: { events: (batch) => { seen.push(batch.length); reader.close(); }, lost: () => undefined, error: (e) => { throw e; } },
+      endpoints: new Map(),
+      rule: () => undefined,
+      setFlowEvents: (on) => void flags.push(on),
+      monotonicOffsetMs: () => 0,
+    });
+    ring.event({});
+    ring.event({});
+    expect(() => ring.wake()).not.toThrow();
+    expect([seen, flags, ring.closed]).toEqual([[2], [true, false], true]);
+  });
+
   it('closes itself and says so when watching the ring fails', () => {
     const ring = new FakeRing();
     const handler = new Recorder();
