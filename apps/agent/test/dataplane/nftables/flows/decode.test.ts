@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { CT_NEW_MESSAGE, decodeConntrackNew } from '../../../../src/dataplane/nftables/flows/conntrack.js';
+import { normalizeAddress } from '../../../../src/dataplane/nftables/flows/endpoints.js';
 import { decodeAttributes, decodeErrorFrame, decodeFrames, encodeAttribute, encodeNfMessage, type NetlinkFrame } from '../../../../src/dataplane/nftables/flows/netlink.js';
 import { decodeNflogPacket, encodeNflogSetup } from '../../../../src/dataplane/nftables/flows/nflog.js';
 import { decodePacketHeaders, formatIpv6 } from '../../../../src/dataplane/nftables/flows/packet.js';
@@ -183,5 +184,12 @@ describe('conntrack events', () => {
     expect(() => decodeConntrackNew(event([nest(1, encodeAttribute(1, hex('0a010101'))), proto]))).toThrow('CTA_TUPLE_IP: no destination address');
     expect(() => decodeConntrackNew(only(NFLOG_UDP))).toThrow('ctnetlink message: type 0x400 is not IPCTNL_MSG_CT_NEW');
     expect(() => decodeConntrackNew(only(NFLOG_UDP))).toThrow(NftablesDataplaneError);
+  });
+});
+
+describe('endpoint addresses', () => {
+  it('are written as the decoders write packet addresses, so that they match', () => {
+    expect(['10.1.1.2', '10.1.1.2/32', 'FD00:0:0::2', 'fd00::2/128', '2001:db8:0:0:1:0:0:1', '::ffff:10.1.1.1'].map(normalizeAddress))
+      .toEqual(['10.1.1.2', '10.1.1.2', 'fd00::2', 'fd00::2', '2001:db8::1:0:0:1', formatIpv6(hex('00000000000000000000ffff0a010101'))]);
   });
 });
