@@ -100,3 +100,35 @@ describe('PrefixMap filled in the order of its own hash', () => {
     expect(copy.longestProbe).toBeLessThan(100);
   });
 });
+
+describe('PrefixMap through growth, mass deletion and reuse', () => {
+  // Entries freed out of order are reused, and a map shrunk after mass deletion packs
+  // the entries it keeps: the same contents as a Map after every phase.
+  it('behaves like a Map across phases of bulk inserts and deletes (property)', () => {
+    const phase = fc.record({ from: fc.integer({ min: 0, max: 3000 }), count: fc.integer({ min: 0, max: 3000 }), keepOneIn: fc.integer({ min: 1, max: 200 }) });
+    fc.assert(
+      fc.property(fc.array(phase, { minLength: 1, maxLength: 6 }), (phases) => {
+        const map = new PrefixMap<number>();
+        const model = new Map<PrefixKey, number>();
+        for (const p of phases) {
+          for (let i = p.from; i < p.from + p.count; i += 1) {
+            const k = ipv4Key(0x0b000000 + i * 256, 24);
+            map.set(k, i);
+            model.set(k, i);
+          }
+          // Deletes all but one key in `keepOneIn`, in the model's (insertion) order.
+          let n = 0;
+          for (const k of [...model.keys()]) {
+            if (n++ % p.keepOneIn === 0) continue;
+            expect(map.delete(k)).toBe(true);
+            model.delete(k);
+          }
+          expect(map.size).toBe(model.size);
+          expect(sorted(map.entries())).toEqual(sorted(model.entries()));
+          for (const [k, v] of model) expect(map.get(k)).toBe(v);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
