@@ -440,8 +440,8 @@ ${rows.join('\n')}
 ${reading(summaries, agentAt100k, driverAt100k)}
 
 Throughput while flows are made: \`iperf3 -t ${IPERF_SECONDS}\` TCP from the client to the server (through both veths and both
-programs), ${IPERF_ROUNDS} interleaved rounds of three sides: no new flows; the sender making new flows at ${k(IPERF_UDP_RATE)}
-datagrams/s (${k(2 * IPERF_UDP_RATE)} verdicts/s) with the flow reader off (the programs decide but write no events); the same
+programs), ${IPERF_ROUNDS} interleaved rounds of three sides: no new flows; the sender asked for new flows at ${k(IPERF_UDP_RATE)}
+datagrams/s (${k(2 * IPERF_UDP_RATE)} verdicts/s where the CPUs allow it) with the flow reader off (the programs decide but write no events); the same
 with the reader on (median ${k(median(onEvents))} events/s ingested, ${median(onLost)} lost per run).
 
 ${iperfTable}
