@@ -10,7 +10,16 @@ export const NOT_PUBLISHED_YET: Readonly<Record<string, string>> = {
   '@twill/flows': 'new this session; its README and API are not settled',
 };
 
-/** The export condition that points the workspace at TypeScript sources (see README "Tarballs"). */
+/**
+ * The export condition that points the workspace at TypeScript sources. It stays in the
+ * published `exports` although src/ is not in the tarballs: Node, TypeScript and bundlers
+ * apply a custom condition only when asked (`--conditions=@twill/source`,
+ * `customConditions`), and nobody outside this repository asks for one named after it, so
+ * a consumer always falls through to `types` and `import` (the pack test resolves every
+ * export in a fresh project to check it). Stripping it at pack time would mean rewriting
+ * package.json in prepack and restoring it in postpack: a manifest that differs from the
+ * one tested, left rewritten when a pack is interrupted.
+ */
 export const SOURCE_CONDITION = '@twill/source';
 
 /** What a package.json says that packing depends on. */
