@@ -60,7 +60,8 @@ export async function createNftablesDataplane(options: NftablesDataplaneOptions 
       open: netfilterSocketOpener(netns),
       resolveIfindexes: (names) => resolveIfindexes(netns, names),
       conntrackEventsSetting: () => readConntrackEventsSetting(netns),
-      now: () => performance.timeOrigin + performance.now(),
+      // The wall clock as the kernel's NFLOG timestamps are (performance's origin drifts from it when the clock is set).
+      now: () => Date.now(),
       ...(flowRecvBufferSize === undefined ? {} : { recvBufferSize: flowRecvBufferSize }),
     },
     now: () => performance.now(),
