@@ -9,6 +9,7 @@ import { type RuleHit } from '@twill/policy-engine';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { PolicyController } from '../../src/agent/controllers/policy.js';
+import { revisionNumber } from '../../src/agent/controllers/policy-state.js';
 import { resourceDatastoreOver, type ClosableResourceDatastore } from '../../src/agent/datastore/index.js';
 import { FlowObserver, type FlowSink } from '../../src/agent/flows/observer.js';
 import { type FlowPolicyView } from '../../src/agent/flows/policy-view.js';
@@ -222,13 +223,103 @@ describe('FlowObserver', () => {
     expect(unselected).toMatchObject({ verdict: 'FORWARDED', decidedBy: { reason: 'not-selected', attribution: 'kernel', message: 'no policy selects x/a for ingress; the traffic is allowed by default' } });
   });
 
-  it('shows a flow the index cannot place (an address its endpoint does not have) without a deciding rule, keeping the kernel\'s verdict', () => {
+  it('attributes a drop whose packet address is none of its endpoint\'s (IPv6 neighbour discovery into an isolated pod) to the endpoint\'s rules, and says so', () => {
     const errors: unknown[] = [];
     const o = new FlowObserver({ sink, nodeName: 'node-a', policy: view, budgetPerSecond: 1000, onError: (e) => errors.push(e), now: () => clock });
-    o.events([event({ endpoint: 'x/a', direction: 'egress', verdict: 'deny', dropKind: 'isolated', source: '10.0.0.77', destination: B })]);
-    expect(sink.flows[0]).toMatchObject({ verdict: 'DROPPED', dropReasonDesc: 'POLICY_DENIED', source: { podName: 'a' }, egressDeniedBy: [] });
-    expect(sink.flows[0]!.decidedBy).toBeUndefined();
+    o.events([
+      // The node's neighbour solicitation to x/b's solicited-node multicast address (seen in a real nftables lab run without decidedBy).
+      event({ endpoint: 'x/b', direction: 'ingress', verdict: 'deny', dropKind: 'isolated', protocol: 58, icmp: { type: 135, code: 0 }, tcpFlags: undefined, source: 'fe80::1', destination: 'ff02::1:ff00:2' }),
+      // x/a's packet from an address it does not have.
+      event({ endpoint: 'x/a', direction: 'egress', verdict: 'deny', dropKind: 'deny', source: '10.0.0.77', destination: B, destinationPort: 9000 }),
+    ]);
+    const [ndp, stray] = sink.flows;
+    expect(ndp).toMatchObject({
+      verdict: 'DROPPED',
+      dropReasonDesc: 'POLICY_DENIED',
+      destination: { podName: 'b' },
+      ingressDeniedBy: [{ name: 'only-web', namespace: 'x', kind: 'NetworkPolicy' }],
+      decidedBy: { reason: 'isolated', direction: 'ingress', isolatedBy: [{ name: 'only-web' }], attribution: 'evaluated' },
+    });
+    expect(ndp!.decidedBy!.message).toBe(
+      "x/b is isolated for ingress by NetworkPolicy x/only-web; no rule allowed the traffic; the packet's destination ff02::1:ff00:2 is not an address of x/b (IPv6 link-local or multicast, as in neighbour discovery, or an address it no longer has): evaluated with x/b's own address",
+    );
+    expect(stray).toMatchObject({ verdict: 'DROPPED', dropReasonDesc: 'POLICY_DENY', source: { podName: 'a' }, egressDeniedBy: [{ name: 'no-9000' }], decidedBy: { reason: 'rule', action: 'deny', rulePath: 'spec.egress[0]' } });
+    expect(stray!.decidedBy!.message).toContain("the packet's source 10.0.0.77 is not an address of x/a");
     expect(errors).toEqual([]);
+  });
+
+  it('says why when a drop cannot be attributed: what the kernel\'s drop rule says, and what the agent lacks', async () => {
+    observer().events([
+      // A drop rule of an endpoint the dataplane did not name, for an address no endpoint has.
+      event({ direction: 'ingress', verdict: 'deny', dropKind: 'isolated', source: A, destination: '10.0.9.9' }),
+      event({ direction: 'egress', verdict: 'deny', dropKind: 'deny', source: '10.0.9.9', destination: B }),
+    ]);
+    new FlowObserver({ sink, nodeName: 'node-a', budgetPerSecond: 1000, now: () => clock }).events([
+      event({ endpoint: 'x/a', direction: 'egress', verdict: 'deny', dropKind: 'isolated', source: A, destination: B }),
+      event({ endpoint: 'x/a', direction: 'egress', verdict: 'allow', source: A, destination: B }),
+    ]);
+    const [isolated, denied, noPolicy, allowed] = sink.flows;
+    expect(isolated).toMatchObject({ verdict: 'DROPPED', dropReasonDesc: 'POLICY_DENIED', ingressDeniedBy: [], decidedBy: { reason: 'isolated', direction: 'ingress', attribution: 'evaluated' } });
+    expect(isolated!.decidedBy!.message).toBe(
+      "10.0.9.9 is isolated for ingress (the kernel's drop rule says so: no rule allowed the traffic); the agent cannot tell by which policy: 10.0.9.9 is no endpoint of the agent's policy index (gone, not indexed yet, or the dataplane did not name it)",
+    );
+    expect(denied).toMatchObject({ dropReasonDesc: 'POLICY_DENY', egressDeniedBy: [], decidedBy: { reason: 'rule', action: 'deny', direction: 'egress' } });
+    expect(denied!.decidedBy!.policy).toBeUndefined();
+    expect(denied!.decidedBy!.message).toMatch(/^a Deny rule of 10\.0\.9\.9's egress policy dropped it \(the kernel's drop rule says so\); the agent cannot tell which: /u);
+    expect(noPolicy!.decidedBy!.message).toBe("x/a is isolated for egress (the kernel's drop rule says so: no rule allowed the traffic); the agent cannot tell by which policy: the agent has no policy state to evaluate it against");
+    // An allow without policy state has nothing to say.
+    expect(allowed!.decidedBy).toBeUndefined();
+    const text = await metrics.exposition();
+    expect(text).toContain('twill_policy_drops_total{reason="POLICY_DENIED",policy=""} 1\n');
+    expect(text).toContain('twill_policy_drops_total{reason="POLICY_DENY",policy=""} 1\n');
+  });
+
+  it('names each policy with its stored object\'s revision and Hubble-style labels of its dialect and identity, read again when the object changes', async () => {
+    const o = observer();
+    const drops = () => [
+      event({ endpoint: 'x/a', direction: 'egress', verdict: 'deny', dropKind: 'deny', source: A, destination: B, destinationPort: 9000 }),
+      event({ endpoint: 'x/b', direction: 'ingress', verdict: 'deny', dropKind: 'isolated', source: C, destination: B }),
+      event({ endpoint: 'x/c', direction: 'ingress', verdict: 'deny', dropKind: 'isolated', source: B, destination: C, destinationPort: 80 }),
+    ];
+    o.events(drops());
+    const version = async (kind: string, name: string): Promise<{ revision: number; uid: string }> => {
+      const stored = (await datastore.get(kind, name, 'x'))!;
+      return { revision: Number(stored.metadata.resourceVersion), uid: stored.metadata.uid };
+    };
+    const calico = await version('networkpolicies.projectcalico.org', 'no-9000');
+    const kubernetes = await version('networkpolicies.networking.k8s.io', 'only-web');
+    const cilium = await version('ciliumnetworkpolicies.cilium.io', 'c-from-web');
+    expect(calico.revision).toBeGreaterThan(0);
+    const [deny, isolated, ciliumIsolated] = sink.flows;
+    expect(deny!.decidedBy!.policy).toEqual({
+      name: 'no-9000',
+      namespace: 'x',
+      kind: 'NetworkPolicy',
+      revision: calico.revision,
+      labels: [
+        'k8s:io.cilium.k8s.policy.derived-from=NetworkPolicy',
+        'k8s:io.cilium.k8s.policy.name=no-9000',
+        'k8s:io.cilium.k8s.policy.namespace=x',
+        `k8s:io.cilium.k8s.policy.uid=${calico.uid}`,
+        'k8s:io.twill.policy.dialect=calico',
+        'k8s:io.twill.policy.kind=NetworkPolicy',
+        'k8s:io.twill.policy.name=no-9000',
+        'k8s:io.twill.policy.namespace=x',
+      ],
+    });
+    expect(isolated!.ingressDeniedBy[0]).toMatchObject({ revision: kubernetes.revision, labels: expect.arrayContaining(['k8s:io.twill.policy.dialect=kubernetes', 'k8s:io.twill.policy.kind=NetworkPolicy']) });
+    expect(ciliumIsolated!.decidedBy!.isolatedBy![0]).toMatchObject({ revision: cilium.revision, labels: expect.arrayContaining(['k8s:io.twill.policy.dialect=cilium', 'k8s:io.twill.policy.kind=CiliumNetworkPolicy']) });
+
+    // The Calico policy is written again (its Deny rule now on 9001 too): flows since carry its new revision.
+    const before = view.generation;
+    const changed = POLICIES[1]!;
+    await datastore.apply({ ...changed, spec: { ...(changed.spec as object), egress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [9000, 9001] } }, { action: 'Allow' }] } });
+    await expect.poll(() => view.generation).not.toBe(before);
+    const now = await version('networkpolicies.projectcalico.org', 'no-9000');
+    expect(now.revision).toBeGreaterThan(calico.revision);
+    o.events(drops());
+    expect(sink.flows[3]!.decidedBy!.policy!.revision).toBe(now.revision);
+    expect(sink.flows[4]!.ingressDeniedBy[0]!.revision).toBe(kubernetes.revision);
   });
 
   it('follows policy changes: a new generation of the index is read again', async () => {
@@ -276,5 +367,11 @@ describe('FlowObserver', () => {
     expect(text).toContain('twill_flows_total{verdict="DROPPED"} 4\n');
     expect(text).toContain('twill_policy_drops_total{reason="POLICY_DENY",policy="NetworkPolicy x/no-9000"} 2\n');
     expect(text).toContain('twill_policy_drops_total{reason="POLICY_DENIED",policy=""} 2\n');
+  });
+
+  it('takes a resourceVersion as a revision when it is a decimal integer, else 0 (no revision: an opaque Kubernetes resourceVersion)', () => {
+    expect(revisionNumber('42')).toBe(42);
+    expect(revisionNumber('9007199254740991')).toBe(9_007_199_254_740_991);
+    for (const opaque of [undefined, '', 'abc', '12a', '-1', '1.5', '99999999999999999999']) expect(revisionNumber(opaque)).toBe(0);
   });
 });

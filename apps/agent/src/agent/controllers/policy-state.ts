@@ -44,6 +44,30 @@ type Contribution =
   | { readonly kind: 'tier'; readonly name: string }
   | { readonly kind: 'network-set'; readonly ref: { readonly namespace?: string; readonly name: string } };
 
+/** The stored object a policy the index holds came from: what flows name it by. */
+export interface PolicySource {
+  /**
+   * Its `metadata.resourceVersion` as a number: the store's revision (SQLite and etcd
+   * revisions are decimal integers). On the Kubernetes datastore the API server's
+   * resourceVersion is an opaque string, in practice etcd's revision in decimal: taken as
+   * a number when it is one (decimal digits, a safe integer), else 0, which flows carry
+   * as "no revision" (`twill policy explain --flow` then says it cannot tell whether the
+   * object changed since the flow).
+   */
+  readonly revision: number;
+  /** Its `metadata.uid`, when the store gave one. */
+  readonly uid?: string;
+}
+
+/** `metadata.resourceVersion` as a flow's revision: see {@link PolicySource.revision}. */
+export function revisionNumber(resourceVersion: string | undefined): number {
+  if (resourceVersion === undefined || !/^\d{1,16}$/.test(resourceVersion)) return 0;
+  const value = Number(resourceVersion);
+  return Number.isSafeInteger(value) ? value : 0;
+}
+
+const policyRefKey = (ref: PolicyRef): string => `${ref.dialect}\u0000${ref.kind}\u0000${ref.namespace ?? ''}\u0000${ref.name}`;
+
 /** An endpoint as the index holds it, and its record. */
 interface IndexedEndpoint {
   readonly ref: { readonly namespace: string; readonly name: string };
@@ -121,6 +145,8 @@ export class PolicyState {
   readonly #attachable = new Set<string>();
   // Held by the index (or the dataplane).
   readonly #contributions = new Map<string, Contribution>();
+  /** The source objects of the policies the index holds, by policy reference. */
+  readonly #policySources = new Map<string, PolicySource>();
   readonly #indexed = new Map<string, IndexedEndpoint>();
   readonly #attached = new Map<string, EndpointAttachment>();
   // Dirty since the last flush.
@@ -313,6 +339,11 @@ export class PolicyState {
     return { key, ref: indexed.ref, labels: this.#labelsOf(key), identity, ...(hostInterface === undefined ? {} : { hostInterface }) };
   }
 
+  /** The stored object a policy the index holds came from, at the version the index holds. */
+  policySource(ref: PolicyRef): PolicySource | undefined {
+    return this.#policySources.get(policyRefKey(ref));
+  }
+
   /** The indexed endpoint holding an address (canonical text). */
   flowEndpointByAddress(address: string): FlowEndpointInfo | undefined {
     if (this.#byAddress === undefined) {
@@ -397,7 +428,10 @@ export class PolicyState {
     if (resource === undefined) {
       this.#documents.delete(key);
       this.#errors.delete(item);
-      const done = (): void => void this.#contributions.delete(key);
+      const done = (): void => {
+        this.#contributions.delete(key);
+        if (before?.kind === 'policy') this.#policySources.delete(policyRefKey(before.ref));
+      };
       if (before === undefined) return [];
       if (before.kind === 'policy') return [{ item, change: { kind: 'delete-policy', ref: before.ref }, done }];
       if (before.kind === 'tier') return [{ item, change: { kind: 'delete-tier', name: before.name }, done }];
@@ -420,7 +454,14 @@ export class PolicyState {
     }
     const ref = compiled.policies[0]?.ref ?? (before?.kind === 'policy' ? before.ref : undefined);
     if (ref === undefined) return [];
-    return [{ item, change: { kind: 'replace-policies', ref, policies: compiled.policies }, done: () => void this.#contributions.set(key, { kind: 'policy', ref }) }];
+    // The revision the index holds the policy at: set when the index took this version.
+    const { resourceVersion, uid } = resource.metadata;
+    const source: PolicySource = Object.freeze({ revision: revisionNumber(resourceVersion), ...(uid === undefined || uid === '' ? {} : { uid }) });
+    const done = (): void => {
+      this.#contributions.set(key, { kind: 'policy', ref });
+      this.#policySources.set(policyRefKey(ref), source);
+    };
+    return [{ item, change: { kind: 'replace-policies', ref, policies: compiled.policies }, done }];
   }
 
   // The endpoint of a pod key: the newest record naming it (a sandbox re-created before

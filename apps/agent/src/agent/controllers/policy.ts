@@ -248,6 +248,7 @@ export class PolicyController implements AgentController {
         return undefined;
       },
       selected: (key, direction) => (directionOf(key, direction)?.tiers.length ?? 0) > 0,
+      policySource: (policy) => state.policySource(policy),
     };
   }
 

@@ -29,21 +29,56 @@ export function policyLabel(ref: PolicyRef): string {
   return `${ref.kind} ${ref.namespace === undefined ? '' : `${ref.namespace}/`}${ref.name}`;
 }
 
-/** Hubble's `Policy` of a policy reference, kept once per policy. */
+/** What flows say of a policy's stored object (the policy view's `policySource`). */
+export type PolicySourceOf = (ref: PolicyRef) => { readonly revision: number; readonly uid?: string } | undefined;
+
+/**
+ * A policy's labels, as Hubble's `Policy.labels` carry them (`k8s:` source, `key=value`):
+ * Cilium's keys (`io.cilium.k8s.policy.derived-from`, `.name`, `.namespace`, `.uid`, which
+ * Hubble's tooling reads) and Twill's (`io.twill.policy.dialect`, `.kind`, `.name`,
+ * `.namespace`): the dialect tells a Calico `NetworkPolicy` from a Kubernetes one, which
+ * `twill policy explain --flow` reads to find the stored object.
+ */
+export function policyLabels(ref: PolicyRef, uid?: string): readonly string[] {
+  const labels = [`k8s:io.cilium.k8s.policy.derived-from=${ref.kind}`, `k8s:io.cilium.k8s.policy.name=${ref.name}`];
+  if (ref.namespace !== undefined) labels.push(`k8s:io.cilium.k8s.policy.namespace=${ref.namespace}`);
+  if (uid !== undefined) labels.push(`k8s:io.cilium.k8s.policy.uid=${uid}`);
+  labels.push(`k8s:io.twill.policy.dialect=${ref.dialect}`, `k8s:io.twill.policy.kind=${ref.kind}`, `k8s:io.twill.policy.name=${ref.name}`);
+  if (ref.namespace !== undefined) labels.push(`k8s:io.twill.policy.namespace=${ref.namespace}`);
+  return Object.freeze(labels);
+}
+
+/** Hubble's `Policy` of a policy reference, kept once per policy and revision. */
 export class FlowPolicies {
   readonly #known = new Map<string, FlowPolicy>();
+  readonly #sourceOf: PolicySourceOf;
+
+  /** `sourceOf`: the revision and uid of the policy's stored object (absent: revision 0). */
+  constructor(sourceOf: PolicySourceOf = () => undefined) {
+    this.#sourceOf = sourceOf;
+  }
 
   of(ref: PolicyRef): FlowPolicy {
     const key = `${ref.dialect}\u0000${ref.kind}\u0000${ref.namespace ?? ''}\u0000${ref.name}`;
     let policy = this.#known.get(key);
     if (policy === undefined) {
-      // Cilium's policy labels, so Hubble's tooling reads where a policy came from.
-      const labels = [`k8s:io.cilium.k8s.policy.derived-from=${ref.kind}`, `k8s:io.cilium.k8s.policy.name=${ref.name}`];
-      if (ref.namespace !== undefined) labels.push(`k8s:io.cilium.k8s.policy.namespace=${ref.namespace}`);
-      policy = Object.freeze({ name: ref.name, ...(ref.namespace === undefined ? {} : { namespace: ref.namespace }), labels: Object.freeze(labels), revision: 0, kind: ref.kind });
+      const source = this.#sourceOf(ref);
+      policy = Object.freeze({
+        name: ref.name,
+        ...(ref.namespace === undefined ? {} : { namespace: ref.namespace }),
+        labels: policyLabels(ref, source?.uid),
+        // The stored object's resourceVersion the index holds the policy at (0: unknown).
+        revision: source?.revision ?? 0,
+        kind: ref.kind,
+      });
       this.#known.set(key, policy);
     }
     return policy;
+  }
+
+  /** Forgets every policy: their revisions may have changed (a new generation of the index). */
+  clear(): void {
+    this.#known.clear();
   }
 }
 
@@ -67,12 +102,21 @@ interface DecisionInput {
   readonly attribution: 'kernel' | 'evaluated';
   /** The kernel's verdict, when it differs from the evaluation's. */
   readonly disagrees?: 'allow' | 'deny';
+  /** A sentence added to the message (how the agent evaluated a packet it could not place as it was). */
+  readonly note?: string;
+  /** Why the agent cannot tell which policy decided (the message says only what the kernel's drop rule says). */
+  readonly unknown?: string;
 }
 
 function message(input: DecisionInput): string {
   const { direction, who } = input;
   const toFrom = direction === 'ingress' ? 'to' : 'from';
   let text: string;
+  if (input.unknown !== undefined) {
+    // Only the kernel's drop rule speaks: what kind of drop it was, not which policy.
+    if (input.reason === 'rule') return `a Deny rule of ${who}'s ${direction} policy dropped it (the kernel's drop rule says so); the agent cannot tell which: ${input.unknown}`;
+    return `${who} is isolated for ${direction} (the kernel's drop rule says so: no rule allowed the traffic); the agent cannot tell by which policy: ${input.unknown}`;
+  }
   switch (input.reason) {
     case 'rule': {
       const path = rulePath(input.origin);
@@ -92,6 +136,7 @@ function message(input: DecisionInput): string {
     default:
       text = `${who}'s policy is not programmed yet: its traffic is dropped until it is (fail-closed)`;
   }
+  if (input.note !== undefined) text += `; ${input.note}`;
   if (input.disagrees !== undefined) {
     text += `; but the kernel ${input.disagrees === 'deny' ? 'dropped' : 'allowed'} it: the agent's policy and the kernel's differ (a change not programmed yet, or drift)`;
   }
@@ -136,7 +181,7 @@ function decision(input: DecisionInput, policies: FlowPolicies, kernelVerdict: '
 
 const UNATTRIBUTED = new Map<string, Decision>();
 
-/** A verdict nothing could attribute (the endpoint is not in the index). */
+/** An allowed flow nothing could attribute (no policy state): shown without `decidedBy`. */
 export function unattributed(kernelVerdict: 'allow' | 'deny', dropKind: DataplaneFlowEvent['dropKind']): Decision {
   const key = `${kernelVerdict}/${dropKind ?? ''}`;
   let known = UNATTRIBUTED.get(key);
@@ -157,6 +202,29 @@ function unattributedDecision(kernelVerdict: 'allow' | 'deny', dropKind: Datapla
     dropReason: kernelVerdict === 'deny' && dropKind === 'deny' ? DROP_REASON.POLICY_DENY : DROP_REASON.POLICY_DENIED,
     policyLabel: '',
   };
+}
+
+/**
+ * A drop the agent cannot attribute to a policy: what the kernel's drop rule says (a
+ * Deny rule, or isolation: a tier's default deny) and, in the message, why the agent
+ * cannot tell more (`why`, one clause).
+ */
+export function unknownDropDecision(options: {
+  readonly direction: 'ingress' | 'egress';
+  readonly who: string;
+  readonly dropKind: DataplaneFlowEvent['dropKind'];
+  readonly why: string;
+  readonly attribution: 'kernel' | 'evaluated';
+  readonly policies: FlowPolicies;
+}): Decision {
+  const { direction, who, dropKind, why, attribution, policies } = options;
+  const deny = dropKind === 'deny';
+  return decision(
+    { reason: deny ? 'rule' : 'isolated', direction, who, ...(deny ? { action: 'deny' as const } : {}), attribution, unknown: why },
+    policies,
+    'deny',
+    dropKind ?? 'isolated',
+  );
 }
 
 /** The fail-closed decision of an endpoint whose rules are not programmed yet. */
@@ -206,6 +274,8 @@ export function evaluatedDecision(options: {
   readonly kernelVerdict: 'allow' | 'deny';
   readonly dropKind: DataplaneFlowEvent['dropKind'];
   readonly policies: FlowPolicies;
+  /** A sentence for the message: how the flow was evaluated when not as the packet was. */
+  readonly note?: string;
 }): Decision {
   const { verdict, who, kernelVerdict, policies } = options;
   const hit = verdict.decidedBy;
@@ -220,6 +290,7 @@ export function evaluatedDecision(options: {
     ...(verdict.isolatedBy === undefined ? {} : { isolatedBy: verdict.isolatedBy }),
     attribution: 'evaluated',
     ...(evaluated === kernelVerdict ? {} : { disagrees: kernelVerdict }),
+    ...(options.note === undefined ? {} : { note: options.note }),
   };
   return decision(input, policies, kernelVerdict, options.dropKind);
 }

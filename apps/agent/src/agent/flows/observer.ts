@@ -9,7 +9,7 @@ import { TRAFFIC_DIRECTION, VERDICT, type Flow, type FlowEndpoint, type Layer4, 
 import { FlowError, type Flow as PolicyFlow, type IndexDirectionVerdict, type NumericIdentity, RESERVED_IDENTITY, reservedIdentityName } from '@twill/policy-engine';
 
 import { type DataplaneFlowEvent, type DataplaneFlowHandler } from '../../dataplane/port.js';
-import { type Decision, evaluatedDecision, FlowPolicies, kernelDecision, noEntryDecision, unattributed } from './attribution.js';
+import { type Decision, evaluatedDecision, FlowPolicies, kernelDecision, noEntryDecision, unattributed, unknownDropDecision } from './attribution.js';
 import { type FlowEndpointInfo, type FlowPolicyView } from './policy-view.js';
 
 /** Where flows go: the ring (`FlowRing` of @twill/flows). */
@@ -107,7 +107,7 @@ export class FlowObserver implements DataplaneFlowHandler {
   readonly #hosts: ReadonlySet<string>;
   readonly #now: () => number;
   readonly #onError: (error: unknown) => void;
-  readonly #policies = new FlowPolicies();
+  readonly #policies: FlowPolicies;
   readonly #uuidPrefix: string;
   #serial = 0;
 
@@ -130,6 +130,10 @@ export class FlowObserver implements DataplaneFlowHandler {
   readonly #noEntry = new Map<string, Decision>();
   // Per index verdict object (shared between flows that end the same way): agreeing and not.
   #evaluated = new WeakMap<IndexDirectionVerdict, Decision[]>();
+  // Evaluated with the endpoint's own address (the packet's is none of its): per verdict, slot and address.
+  #unplaced = new WeakMap<IndexDirectionVerdict, Map<string, Decision>>();
+  /** Drops no policy could be named for, by what the message says. */
+  readonly #unknown = new Map<string, Decision>();
   readonly #reserved = new Map<number, FlowEndpoint>();
   /** Numeric endpoint ids, stable for the agent's life. */
   readonly #ids = new Map<string, number>();
@@ -144,6 +148,8 @@ export class FlowObserver implements DataplaneFlowHandler {
     this.#sink = options.sink;
     this.#nodeName = options.nodeName;
     this.#policy = options.policy;
+    const view = options.policy;
+    this.#policies = new FlowPolicies(view === undefined ? undefined : (ref) => view.policySource(ref));
     this.#budget = options.budgetPerSecond;
     this.#metrics = options.metrics;
     this.#hosts = new Set(options.hostAddresses ?? []);
@@ -222,6 +228,10 @@ export class FlowObserver implements DataplaneFlowHandler {
     this.#kernelDecisions.clear();
     this.#noEntry.clear();
     this.#evaluated = new WeakMap();
+    this.#unplaced = new WeakMap();
+    this.#unknown.clear();
+    // Policies' revisions change with their objects: each is read again.
+    this.#policies.clear();
   }
 
   #flushMetrics(): void {
@@ -322,7 +332,7 @@ export class FlowObserver implements DataplaneFlowHandler {
   }
 
   #decide(event: DataplaneFlowEvent, local: LocalSide | undefined, localIp: string, remoteIp: string): Decision {
-    const who = local?.info.key ?? localIp;
+    const who = local?.info.key ?? event.endpoint ?? localIp;
     if (event.reason === 'no-entry' || event.dropKind === 'no-entry') {
       let decision = this.#noEntry.get(`${event.direction}\u0000${who}`);
       if (decision === undefined) {
@@ -332,7 +342,7 @@ export class FlowObserver implements DataplaneFlowHandler {
       return decision;
     }
     const policy = this.#policy;
-    if (policy === undefined) return unattributed(event.verdict, event.dropKind);
+    if (policy === undefined) return this.#unknownDrop(event, who, 'the agent has no policy state to evaluate it against');
     const rule = event.rule;
     if (rule !== undefined) {
       let byEndpoint = this.#kernelDecisions.get(rule.id);
@@ -352,34 +362,95 @@ export class FlowObserver implements DataplaneFlowHandler {
     }
     // nftables: the index decides the flow again, for the event's direction only.
     let verdict: IndexDirectionVerdict | undefined;
+    let why: string | undefined;
+    let unplaced = false;
     try {
-      const localPeer = local === undefined ? { ip: localIp } : { endpoint: local.info.ref, ip: localIp };
-      const flow: PolicyFlow = {
-        source: event.direction === 'egress' ? localPeer : { ip: remoteIp },
-        destination: event.direction === 'egress' ? { ip: remoteIp } : localPeer,
-        protocol: event.protocol,
-        ...(event.protocol === ICMP || event.protocol === ICMPV6 ? (event.icmp === undefined ? {} : { icmp: event.icmp }) : { sourcePort: event.sourcePort, destinationPort: event.destinationPort }),
-        direction: event.direction,
-      };
-      const result = policy.evaluate(flow);
-      verdict = event.direction === 'egress' ? result.egress : result.ingress;
+      verdict = this.#evaluate(policy, event, local === undefined ? { ip: localIp } : { endpoint: local.info.ref, ip: localIp }, remoteIp);
     } catch (error) {
-      // A flow the index cannot place (an address the endpoint no longer has) is shown
-      // unattributed; only an unexpected failure is reported (not once per event of a flood).
-      if (!(error instanceof FlowError)) this.#onError(error);
+      if (error instanceof FlowError && local !== undefined && error.path.endsWith('.ip')) {
+        // The packet's local address is none of the endpoint's, yet its chain decided it:
+        // an IPv6 link-local or multicast address (the node's neighbour discovery into
+        // the pod, the pod's own solicitations), or an address it no longer has. The
+        // endpoint's rules decided, so they are evaluated with its own address.
+        unplaced = true;
+        try {
+          verdict = this.#evaluate(policy, event, { endpoint: local.info.ref }, remoteIp);
+        } catch (again) {
+          why = this.#failure(again);
+        }
+      } else {
+        why = this.#failure(error);
+      }
     }
-    if (verdict === undefined) return unattributed(event.verdict, event.dropKind);
+    if (verdict === undefined) {
+      why ??= local === undefined
+        ? `${who} is no endpoint of the agent's policy index (gone, not indexed yet, or the dataplane did not name it)`
+        : `the agent's policy index holds no ${event.direction} rules for ${who}`;
+      return this.#unknownDrop(event, who, why);
+    }
+    // 0: the kernel allowed, 1: it dropped (a deny's drop kind is part of the reason) ...
+    const slot = event.verdict === 'allow' ? 0 : event.dropKind === 'deny' ? 1 : 2;
+    if (unplaced) {
+      let byAddress = this.#unplaced.get(verdict);
+      if (byAddress === undefined) {
+        byAddress = new Map();
+        this.#unplaced.set(verdict, byAddress);
+      }
+      const key = `${slot}\u0000${localIp}`;
+      let decision = byAddress.get(key);
+      if (decision === undefined) {
+        const side = event.direction === 'egress' ? 'source' : 'destination';
+        const note = `the packet's ${side} ${localIp} is not an address of ${who} (IPv6 link-local or multicast, as in neighbour discovery, or an address it no longer has): evaluated with ${who}'s own address`;
+        decision = evaluatedDecision({ verdict, who, kernelVerdict: event.verdict, dropKind: event.dropKind, policies: this.#policies, note });
+        // Bounded: a flood of addresses starts the map again.
+        if (byAddress.size >= 256) byAddress.clear();
+        byAddress.set(key, decision);
+      }
+      return decision;
+    }
     let decisions = this.#evaluated.get(verdict);
     if (decisions === undefined) {
       decisions = [];
       this.#evaluated.set(verdict, decisions);
     }
-    // 0: the kernel allowed, 1: it dropped (a deny's drop kind is part of the reason) ...
-    const slot = event.verdict === 'allow' ? 0 : event.dropKind === 'deny' ? 1 : 2;
     let decision = decisions[slot];
     if (decision === undefined) {
       decision = evaluatedDecision({ verdict, who, kernelVerdict: event.verdict, dropKind: event.dropKind, policies: this.#policies });
       decisions[slot] = decision;
+    }
+    return decision;
+  }
+
+  // The index's verdict of the event's flow for its direction, the local side as given.
+  #evaluate(policy: FlowPolicyView, event: DataplaneFlowEvent, localPeer: PolicyFlow['source'], remoteIp: string): IndexDirectionVerdict | undefined {
+    const flow: PolicyFlow = {
+      source: event.direction === 'egress' ? localPeer : { ip: remoteIp },
+      destination: event.direction === 'egress' ? { ip: remoteIp } : localPeer,
+      protocol: event.protocol,
+      ...(event.protocol === ICMP || event.protocol === ICMPV6 ? (event.icmp === undefined ? {} : { icmp: event.icmp }) : { sourcePort: event.sourcePort, destinationPort: event.destinationPort }),
+      direction: event.direction,
+    };
+    const result = policy.evaluate(flow);
+    return event.direction === 'egress' ? result.egress : result.ingress;
+  }
+
+  // Why an evaluation failed, for the message; only an unexpected failure is reported (not once per event of a flood).
+  #failure(error: unknown): string {
+    if (!(error instanceof FlowError)) this.#onError(error);
+    return `the agent could not evaluate it (${error instanceof Error ? error.message : String(error)})`;
+  }
+
+  // A flow no policy can be named for: a drop says what its drop rule says and why no
+  // more is known; an allow is shown without a deciding rule.
+  #unknownDrop(event: DataplaneFlowEvent, who: string, why: string): Decision {
+    if (event.verdict === 'allow') return unattributed(event.verdict, event.dropKind);
+    const key = `${event.direction}\u0000${event.dropKind ?? ''}\u0000${who}\u0000${why}`;
+    let decision = this.#unknown.get(key);
+    if (decision === undefined) {
+      decision = unknownDropDecision({ direction: event.direction, who, dropKind: event.dropKind, why, attribution: event.rule === undefined ? 'evaluated' : 'kernel', policies: this.#policies });
+      // Bounded: a flood of unknown addresses starts the map again.
+      if (this.#unknown.size >= 1024) this.#unknown.clear();
+      this.#unknown.set(key, decision);
     }
     return decision;
   }

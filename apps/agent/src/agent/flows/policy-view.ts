@@ -39,4 +39,9 @@ export interface FlowPolicyView {
   ruleOrigin(endpointKey: string, direction: 'ingress' | 'egress', policy: PolicyRef, ruleIndex: number): RuleOrigin | undefined;
   /** Whether any policy selects the endpoint for `direction` (its effective rules have a tier). */
   selected(endpointKey: string, direction: 'ingress' | 'egress'): boolean;
+  /**
+   * The stored object a policy the index holds came from, at the version the index holds:
+   * its revision (`metadata.resourceVersion` as a number; 0 when it is not one) and uid.
+   */
+  policySource(policy: PolicyRef): { readonly revision: number; readonly uid?: string } | undefined;
 }
