@@ -75,6 +75,8 @@ async function startAgent(work: string, node: ScratchNetns, settings: { network:
       `agentSocket: ${settings.socketPath}`,
       // Its own API socket: another agent on this machine may serve the default one.
       `api: {socket: ${join(work, 'api.sock')}}`,
+      // And its own flow observer socket (flows are on with nftables): not the host's /run/twill/observer.sock.
+      `flows: {socket: ${join(work, 'observer.sock')}}`,
       `network: ${settings.network}`,
       'dataplane: nftables',
       'routing: none',
