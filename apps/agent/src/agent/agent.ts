@@ -134,8 +134,12 @@ export type AgentFlowsStatus =
       readonly socket: string;
       readonly listen?: ListenAddress;
       readonly listening: boolean;
-      /** Whether the dataplane's verdicts are read (false: no dataplane, or a driver without flows). */
+      /** Why the observer is not served (its socket held by a live process, the TCP port in use); the agent runs on without it. */
+      readonly serveError?: string;
+      /** Whether the dataplane's verdicts are read (false: no dataplane, a driver without flows, or the reader failed: see `readError`). */
       readonly reading: boolean;
+      /** The reader's last failure and when (ISO 8601): why `reading` is false. */
+      readonly readError?: { readonly message: string; readonly time: string };
       readonly seen: number;
       readonly lost: number;
       readonly capacity: number;
@@ -183,7 +187,9 @@ function servedDatastore(config: AgentConfig, datastore: AgentDatastore, logger:
  * `/readyz` says what is still starting), then the datastore, the dataplane, each
  * controller, the flow observer (the dataplane's verdicts read into the ring, served on
  * `flows.socket`; when enabled and `ports.serveFlows` is given), the API socket, and last
- * the CNI socket (for these, a socket left by a killed agent is replaced).
+ * the CNI socket (for these, a socket left by a killed agent is replaced). Flows are
+ * observability: a reader or observer socket that fails is logged and said in `/v1/status`
+ * `flows` (and the readiness part's detail), and the agent starts without it.
  * Resolves once all are started.
  * @throws what a part's start throws (the datastore cannot be opened, the socket is
  * served by another live agent, a controller fails); the parts started are stopped first.
@@ -214,6 +220,10 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
   let observer: FlowObserver | undefined;
   let flowReader: DataplaneFlowReader | undefined;
   let flowServer: ObserverServer | undefined;
+  // Set once the observer was started (or failed to): flows never hold the node unready.
+  let flowsStarted = false;
+  let flowServeFailure: string | undefined;
+  let flowReadFailure: { readonly message: string; readonly time: string } | undefined;
 
   const readiness = (): ReadinessPart[] => [
     { name: 'datastore', ready: datastore !== undefined, ...(datastore === undefined ? { detail: `${datastoreLocation()} is not open` } : {}) },
@@ -222,10 +232,22 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       ready: started.includes(controller) && controller.ready(),
       ...(started.includes(controller) ? {} : { detail: 'not started' }),
     })),
-    ...(flowsOn ? [{ name: 'flows', ready: flowServer !== undefined && stopping === undefined, ...(flowServer === undefined ? { detail: `${config.flows.socket} is not served` } : {}) }] : []),
+    ...(flowsOn ? [flowsReadiness()] : []),
     { name: 'api', ready: api !== undefined && stopping === undefined, ...(api === undefined ? { detail: `${config.api.socket} is not served` } : {}) },
     { name: 'cni-socket', ready: server !== undefined && stopping === undefined, ...(server === undefined ? { detail: `${config.agentSocket} is not served` } : {}) },
   ];
+
+  // Ready once started, degraded or not (flows are observability: pods must not wait for them); `detail` says what is degraded.
+  const flowsReadiness = (): ReadinessPart => {
+    const problems = flowsProblems();
+    return {
+      name: 'flows',
+      ready: flowsStarted && stopping === undefined,
+      ...(!flowsStarted ? { detail: `${config.flows.socket} is not served yet` } : problems.length > 0 ? { detail: `degraded: ${problems.join('; ')}` } : {}),
+    };
+  };
+
+  const flowsProblems = (): string[] => [...(flowServeFailure === undefined ? [] : [flowServeFailure]), ...(flowReadFailure === undefined ? [] : [flowReadFailure.message])];
 
   const allEndpoints = async (): Promise<readonly EndpointRecord[]> =>
     datastore === undefined ? [] : new StoreEndpointRegistry(datastore.store).list(config.network);
@@ -270,7 +292,9 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       socket: config.flows.socket,
       ...(config.flows.listen === undefined ? {} : { listen: flowServer?.address ?? config.flows.listen }),
       listening: flowServer !== undefined && stopping === undefined,
-      reading: flowReader !== undefined,
+      ...(flowServeFailure === undefined ? {} : { serveError: flowServeFailure }),
+      reading: flowReader !== undefined && flowReadFailure === undefined,
+      ...(flowReadFailure === undefined ? {} : { readError: flowReadFailure }),
       seen: ring.seen,
       lost: stats?.lost ?? 0,
       capacity: ring.capacity,
@@ -351,10 +375,23 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
         hostAddresses: nodeAddressesOf(config),
         onError: (error) => logger.warn({ err: error }, 'flows: reading or attributing a verdict failed'),
       });
-      flowReader = dataplane?.readFlows?.(observer);
-      if (flowReader === undefined) logger.warn({ dataplane: dataplane?.driver ?? 'none' }, 'flows: the dataplane reports no verdicts; the observer serves no flows');
-      flowServer = await ports.serveFlows({ service: ring, socket: config.flows.socket, ...(config.flows.listen === undefined ? {} : { listen: config.flows.listen }) });
-      logger.info({ socket: config.flows.socket, listen: flowServer.address }, 'serving flows');
+      // Flows are observability: a reader or an observer socket that fails leaves the node
+      // serving pods (logged, and said in /v1/status `flows`), never stops the agent.
+      try {
+        flowReader = dataplane?.readFlows?.(observer);
+        if (flowReader === undefined) logger.warn({ dataplane: dataplane?.driver ?? 'none' }, 'flows: the dataplane reports no verdicts; the observer serves no flows');
+      } catch (error) {
+        flowReadFailure = { message: `reading the dataplane's verdicts failed: ${errorText(error)}`, time: new Date().toISOString() };
+        logger.error({ err: error }, 'flows: reading the dataplane\'s verdicts failed; the agent runs without flows from the kernel');
+      }
+      try {
+        flowServer = await ports.serveFlows({ service: ring, socket: config.flows.socket, ...(config.flows.listen === undefined ? {} : { listen: config.flows.listen }) });
+        logger.info({ socket: config.flows.socket, listen: flowServer.address }, 'serving flows');
+      } catch (error) {
+        flowServeFailure = `serving flows on ${config.flows.socket}${config.flows.listen === undefined ? '' : ` and ${config.flows.listen.host}:${config.flows.listen.port}`} failed: ${errorText(error)}`;
+        logger.error({ err: error }, 'flows: serving the flow observer failed; the agent runs without it');
+      }
+      flowsStarted = true;
     }
     api = await ports.listenApi(config.api.socket, apiSource(datastore, built));
     logger.info({ socket: config.api.socket }, 'serving the API');

@@ -160,12 +160,41 @@ describe('startAgent with flows', () => {
     expect((await none.status()).flows).toEqual({ enabled: false, reason: 'dataplane "none" gives no verdicts' });
   });
 
-  it('refuses to start when another live observer serves the socket, and stops what it started', async () => {
+  it('starts without the observer when another live one serves the socket: the CNI socket is served, /readyz ready, /v1/status says why', async () => {
     const first = await startAgent(config, ports());
     agents.push(first);
+    const served: string[] = [];
+    const errors: string[] = [];
+    const logger: AgentLogger = { ...quiet, error: (_fields, message) => void errors.push(String(message)) };
     const second = { ...config, agentSocket: join(dir, 'agent2.sock'), api: { socket: join(dir, 'api2.sock') }, dataDir: join(dir, 'data2') };
-    await expect(startAgent(second, ports())).rejects.toThrow(config.flows.socket);
-    expect(events).toEqual(['reading', 'reading', 'reader closed']);
+    const agent = await startAgent(second, ports({ logger, serve: async (options) => {
+      served.push(String(options.socketPath));
+      return { socketPath: String(options.socketPath), inFlight: 0, close: async () => undefined };
+    } }));
+    agents.push(agent);
+    expect(served).toEqual([second.agentSocket]);
+    expect(agent.ready()).toBe(true);
+    const part = agent.readiness().find((p) => p.name === 'flows');
+    expect(part).toMatchObject({ name: 'flows', ready: true });
+    expect(part?.detail).toContain(`degraded: serving flows on ${config.flows.socket} failed`);
+    const flows = (await agent.status()).flows;
+    expect(flows).toMatchObject({ enabled: true, listening: false, reading: true });
+    expect(flows.enabled && flows.serveError).toContain(config.flows.socket);
+    expect(errors).toContain('flows: serving the flow observer failed; the agent runs without it');
+    // The first agent's observer is untouched.
+    expect((await stat(config.flows.socket)).isSocket()).toBe(true);
+    await agent.stop();
+    expect((await stat(config.flows.socket)).isSocket()).toBe(true);
+  });
+
+  it('starts without flows from the kernel when the dataplane\'s reader cannot start (an eBPF ring that cannot be mapped)', async () => {
+    const broken = (): Dataplane => ({ ...dataplane(), readFlows: () => { throw new Error('mmap of the flow ring buffer: EPERM'); } });
+    const agent = await startAgent(config, ports({ openDataplane: async () => broken() }));
+    agents.push(agent);
+    expect(agent.ready()).toBe(true);
+    expect(agent.readiness().find((p) => p.name === 'flows')?.detail).toBe("degraded: reading the dataplane's verdicts failed: mmap of the flow ring buffer: EPERM");
+    const flows = (await agent.status()).flows;
+    expect(flows).toMatchObject({ enabled: true, listening: true, reading: false, readError: { message: "reading the dataplane's verdicts failed: mmap of the flow ring buffer: EPERM" } });
     expect((await stat(config.flows.socket)).isSocket()).toBe(true);
   });
 });
