@@ -163,17 +163,48 @@ const protocolField: FieldCompiler = (values, path) => {
 
 // ---- node, reply, uuid, policy --------------------------------------------------------------
 
+/** The longest node name pattern accepted (a DNS name's limit). */
+export const MAX_NODE_PATTERN_LENGTH = 253;
+
+/**
+ * A `*` glob as a linear-time test: the literal parts between the stars must appear in
+ * order, the first at the start and the last at the end (no RegExp, so no backtracking:
+ * `'*'.repeat(24) + 'x'` costs one pass, not minutes).
+ */
+export function compileGlob(pattern: string): (text: string) => boolean {
+  const parts = pattern.split('*');
+  if (parts.length === 1) return (text) => text === pattern;
+  const first = parts[0] as string;
+  const last = parts[parts.length - 1] as string;
+  // Repeated stars leave empty parts between them: they constrain nothing.
+  const middle = parts.slice(1, -1).filter((p) => p !== '');
+  const minLength = first.length + last.length + middle.reduce((n, p) => n + p.length, 0);
+  return (text) => {
+    if (text.length < minLength || !text.startsWith(first) || !text.endsWith(last)) return false;
+    let at = first.length;
+    const end = text.length - last.length;
+    for (const part of middle) {
+      const found = text.indexOf(part, at);
+      if (found < 0 || found + part.length > end) return false;
+      at = found + part.length;
+    }
+    return true;
+  };
+}
+
 const nodeNameField: FieldCompiler = (values, path) => {
   const patterns = values.map((v, i) => {
+    if (typeof v === 'string' && v.length > MAX_NODE_PATTERN_LENGTH) {
+      throw new FlowFilterError(`${path}[${i}]`, `a node name pattern of ${v.length} characters is longer than ${MAX_NODE_PATTERN_LENGTH}`);
+    }
     if (typeof v !== 'string' || !/^[A-Za-z0-9*][A-Za-z0-9.*_-]*$/.test(v)) {
       const why = typeof v === 'string' && v.includes('/') ? ' (cluster names are not supported)' : '';
       throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not a node name pattern${why}`);
     }
     // `*` stands for any run of characters; everything else is literal.
-    const source = v.split('*').map((part) => part.replace(/[.]/g, '\\.')).join('.*');
-    return new RegExp(`^${source}$`);
+    return compileGlob(v);
   });
-  return (flow) => patterns.some((p) => p.test(flow.nodeName));
+  return (flow) => patterns.some((p) => p(flow.nodeName));
 };
 
 const replyField: FieldCompiler = (values, path) => {
