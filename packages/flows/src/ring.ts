@@ -41,18 +41,6 @@ function systemNow(): FlowTime {
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
 }
 
-function waitOrAbort(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const onAbort = (): void => resolve();
-    signal.addEventListener('abort', onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
-}
-
 /** A bounded ring of recent flows and lost-event notices; the observer server's source. */
 export class FlowRing {
   /** How many flows the ring keeps. */
@@ -68,7 +56,8 @@ export class FlowRing {
   /** Notices recorded after the newest flow (they go with the next one). */
   private openLost: LostGroup | undefined;
   private lostTotal = 0;
-  private pending: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** The followers waiting for the next push, each with its own resolver (removed when its signal aborts). */
+  private readonly waiters = new Set<() => void>();
 
   /** @throws FlowsArgumentError when `capacity` is not a positive integer. */
   constructor(options: FlowRingOptions) {
@@ -166,21 +155,30 @@ export class FlowRing {
     return this.stream(request, number, matches, signal, cursor, this.head);
   }
 
-  private wake(): void {
-    const pending = this.pending;
-    if (pending !== undefined) {
-      this.pending = undefined;
-      pending.resolve();
-    }
+  /** Streams waiting for the next push or lost notice (followers that have read everything). */
+  get waiting(): number {
+    return this.waiters.size;
   }
 
-  private nextPush(): Promise<void> {
-    if (this.pending === undefined) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.pending = { promise, resolve };
-    }
-    return this.pending.promise;
+  private wake(): void {
+    if (this.waiters.size === 0) return;
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const done of waiters) done();
+  }
+
+  /** Resolves at the next push or lost notice, or when `signal` aborts; an aborted waiter leaves nothing behind. */
+  private nextPush(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.waiters.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.add(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   private oldest(): number {
@@ -268,7 +266,7 @@ export class FlowRing {
     while (!signal.aborted) {
       const batch = this.read(cursor);
       if (batch.length === 0) {
-        await waitOrAbort(this.nextPush(), signal);
+        await this.nextPush(signal);
         continue;
       }
       for (const r of batch) {

@@ -202,6 +202,19 @@ describe('FlowRing follow', () => {
     expect(await collect(ringWith(4, [1, 2]).getFlows({ follow: true, number: 2 }, abort.signal), 5)).toEqual([]);
   });
 
+  it('a cancelled follower leaves no waiter behind on a quiet ring', async () => {
+    const ring = ringWith(4, []);
+    for (let i = 0; i < 100; i++) {
+      const abort = new AbortController();
+      const pending = ring.getFlows({ follow: true }, abort.signal)[Symbol.asyncIterator]().next();
+      await Promise.resolve();
+      expect(ring.waiting).toBe(1);
+      abort.abort();
+      expect(await pending).toEqual({ done: true, value: undefined });
+    }
+    expect(ring.waiting).toBe(0);
+  });
+
   it('wakes several followers with one push', async () => {
     const ring = ringWith(4, []);
     const a = collect(ring.getFlows({ follow: true }, new AbortController().signal), 1);
