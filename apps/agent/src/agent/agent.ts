@@ -7,7 +7,7 @@ import { FlowRing, type ObserverServer, type ObserverService } from '@twill/flow
 import { parsePoolIpamConfig, PoolAllocator } from '@twill/ipam';
 import { pino } from 'pino';
 
-import { type Dataplane, type DataplaneFlowReader, type DataplaneStatus } from '../dataplane/port.js';
+import { type Dataplane, type DataplaneFlowHandler, type DataplaneFlowReader, type DataplaneStatus } from '../dataplane/port.js';
 import { databasePath } from '../plugin/config.js';
 import { StoreEndpointRegistry } from '../plugin/endpoints.js';
 import { type EndpointRecord } from '../plugin/ports.js';
@@ -138,7 +138,7 @@ export type AgentFlowsStatus =
       readonly serveError?: string;
       /** Whether the dataplane's verdicts are read (false: no dataplane, a driver without flows, or the reader failed: see `readError`). */
       readonly reading: boolean;
-      /** The reader's last failure and when (ISO 8601): why `reading` is false. */
+      /** The reader's last failure and when (ISO 8601); `reading` is false until events come after it. */
       readonly readError?: { readonly message: string; readonly time: string };
       readonly seen: number;
       readonly lost: number;
@@ -223,7 +223,9 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
   // Set once the observer was started (or failed to): flows never hold the node unready.
   let flowsStarted = false;
   let flowServeFailure: string | undefined;
+  // The reader's last error, and whether no event came since (it may have stopped).
   let flowReadFailure: { readonly message: string; readonly time: string } | undefined;
+  let readerFailing = false;
 
   const readiness = (): ReadinessPart[] => [
     { name: 'datastore', ready: datastore !== undefined, ...(datastore === undefined ? { detail: `${datastoreLocation()} is not open` } : {}) },
@@ -247,7 +249,10 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
     };
   };
 
-  const flowsProblems = (): string[] => [...(flowServeFailure === undefined ? [] : [flowServeFailure]), ...(flowReadFailure === undefined ? [] : [flowReadFailure.message])];
+  const flowsProblems = (): string[] => [
+    ...(flowServeFailure === undefined ? [] : [flowServeFailure]),
+    ...(flowReadFailure === undefined || !readerFailing ? [] : [flowReadFailure.message.startsWith('reading') ? flowReadFailure.message : `reading flows: ${flowReadFailure.message}`]),
+  ];
 
   const allEndpoints = async (): Promise<readonly EndpointRecord[]> =>
     datastore === undefined ? [] : new StoreEndpointRegistry(datastore.store).list(config.network);
@@ -293,7 +298,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       ...(config.flows.listen === undefined ? {} : { listen: flowServer?.address ?? config.flows.listen }),
       listening: flowServer !== undefined && stopping === undefined,
       ...(flowServeFailure === undefined ? {} : { serveError: flowServeFailure }),
-      reading: flowReader !== undefined && flowReadFailure === undefined,
+      reading: flowReader !== undefined && !readerFailing,
       ...(flowReadFailure === undefined ? {} : { readError: flowReadFailure }),
       seen: ring.seen,
       lost: stats?.lost ?? 0,
@@ -378,9 +383,28 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       // Flows are observability: a reader or an observer socket that fails leaves the node
       // serving pods (logged, and said in /v1/status `flows`), never stops the agent.
       try {
-        flowReader = dataplane?.readFlows?.(observer);
+        // The reader's health: a read error (the eBPF reader closes itself on a failed watch)
+        // makes `reading` false until events come again (the nftables reader reads on after most).
+        const flowsIn = observer;
+        const handler: DataplaneFlowHandler = {
+          events: (batch) => {
+            readerFailing = false;
+            flowsIn.events(batch);
+          },
+          lost: (count, where) => {
+            readerFailing = false;
+            flowsIn.lost(count, where);
+          },
+          error: (error) => {
+            readerFailing = true;
+            flowReadFailure = { message: errorText(error), time: new Date().toISOString() };
+            flowsIn.error(error);
+          },
+        };
+        flowReader = dataplane?.readFlows?.(handler);
         if (flowReader === undefined) logger.warn({ dataplane: dataplane?.driver ?? 'none' }, 'flows: the dataplane reports no verdicts; the observer serves no flows');
       } catch (error) {
+        readerFailing = true;
         flowReadFailure = { message: `reading the dataplane's verdicts failed: ${errorText(error)}`, time: new Date().toISOString() };
         logger.error({ err: error }, 'flows: reading the dataplane\'s verdicts failed; the agent runs without flows from the kernel');
       }

@@ -146,6 +146,22 @@ describe('startAgent with flows', () => {
     await expect(stat(config.flows.socket)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('says reading: false with the last error once the dataplane\'s reader fails (the eBPF reader closes itself), and reading again when events come', async () => {
+    const agent = await startAgent(config, ports());
+    agents.push(agent);
+    expect((await agent.status()).flows).toMatchObject({ reading: true });
+    handler!.error(new Error('epoll watch of the flow ring buffer: EBADF'));
+    const flows = (await agent.status()).flows;
+    expect(flows).toMatchObject({ enabled: true, listening: true, reading: false, readError: { message: 'epoll watch of the flow ring buffer: EBADF' } });
+    expect(flows.enabled && Date.parse(flows.readError!.time)).toBeGreaterThan(0);
+    expect(agent.ready()).toBe(true);
+    expect(agent.readiness().find((p) => p.name === 'flows')?.detail).toBe('degraded: reading flows: epoll watch of the flow ring buffer: EBADF');
+
+    handler!.lost(1, 'nflog');
+    expect((await agent.status()).flows).toMatchObject({ reading: true, readError: { message: 'epoll watch of the flow ring buffer: EBADF' } });
+    expect(agent.readiness().find((p) => p.name === 'flows')).toEqual({ name: 'flows', ready: true });
+  });
+
   it('serves no flows with --no-flows or without a dataplane, and says why', async () => {
     const off = { ...config, flows: { ...config.flows, enabled: false } };
     const agent = await startAgent(off, ports());
