@@ -65,12 +65,14 @@ export function valueAt(object: unknown, path: string): unknown {
   return value;
 }
 
-// The API group a policy's labels name for its dialect (`...dialect=calico`), if any.
+// The API group of each dialect a policy's labels may name.
 const DIALECT_GROUPS: Readonly<Record<string, string>> = { kubernetes: 'networking.k8s.io', calico: 'projectcalico.org', cilium: 'cilium.io' };
+// The agent's dialect label (`k8s:io.twill.policy.dialect=calico`, beside Cilium's policy labels).
+const DIALECT_LABEL = /^(?:[a-z0-9-]+:)?io\.twill\.policy\.dialect=([a-z]+)$/;
 
 /** The kinds a flow's policy may be stored as: those the agent serves under its kind name (the dialect's group first when its labels say). */
 export function candidateKinds(policy: FlowPolicy, kinds: readonly KindInfo[]): KindInfo[] {
-  const dialect = policy.labels.map((l) => /dialect=([a-z]+)$/.exec(l)?.[1]).find((d) => d !== undefined);
+  const dialect = policy.labels.map((l) => DIALECT_LABEL.exec(l)?.[1]).find((d) => d !== undefined);
   const group = dialect === undefined ? undefined : DIALECT_GROUPS[dialect];
   const matching = kinds.filter((k) => k.kind === policy.kind && k.namespaced === (policy.namespace !== undefined && policy.namespace !== ''));
   return group === undefined ? matching : [...matching.filter((k) => k.id.endsWith(`.${group}`)), ...matching.filter((k) => !k.id.endsWith(`.${group}`))];

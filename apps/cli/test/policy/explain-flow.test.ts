@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { FlowRing, serveObserver, type Flow, type FlowPolicy, type ObserverServer } from '@twill/flows';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { candidateKinds } from '../../src/policy/explain-flow.js';
+import { type KindInfo } from '../../src/client/index.js';
 import { startTestAgent, type TestAgent } from '../agent-harness.js';
 import { twill } from '../helpers.js';
 import { FLOWS } from '../observe/fixtures.js';
@@ -156,5 +158,30 @@ describe('twill policy explain --flow', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`flow:         ${uuid(101)}\n`);
     expect(run.stderr).toBe(`twill: policy explain: no agent at ${missing} (is twill-agent running? --agent-socket or TWILL_API_SOCKET) (the flow is shown without its source)\n`);
+  });
+});
+
+describe('candidateKinds', () => {
+  const kind = (id: string): KindInfo => ({ id, kind: 'NetworkPolicy', apiVersions: [], plural: 'networkpolicies', singular: 'networkpolicy', shortNames: [], namespaced: true });
+  const KINDS = [kind('networkpolicies.networking.k8s.io'), kind('networkpolicies.projectcalico.org')];
+  // The labels twill-agent gives a policy (apps/agent/src/agent/flows/attribution.ts policyLabels).
+  const labels = (dialect: string): string[] => [
+    'k8s:io.cilium.k8s.policy.derived-from=NetworkPolicy',
+    'k8s:io.cilium.k8s.policy.name=p',
+    'k8s:io.cilium.k8s.policy.namespace=x',
+    `k8s:io.twill.policy.dialect=${dialect}`,
+    'k8s:io.twill.policy.kind=NetworkPolicy',
+    'k8s:io.twill.policy.name=p',
+    'k8s:io.twill.policy.namespace=x',
+  ];
+  const ids = (policyLabels: string[]): string[] => candidateKinds({ kind: 'NetworkPolicy', namespace: 'x', name: 'p', labels: policyLabels, revision: 3 }, KINDS).map((k) => k.id);
+
+  it('tries the kind of the dialect the agent\'s labels name first', () => {
+    expect(ids(labels('calico'))).toEqual(['networkpolicies.projectcalico.org', 'networkpolicies.networking.k8s.io']);
+    expect(ids(labels('kubernetes'))).toEqual(['networkpolicies.networking.k8s.io', 'networkpolicies.projectcalico.org']);
+  });
+
+  it('takes no other label for the dialect', () => {
+    expect(ids(['k8s:app.example.dialect=calico'])).toEqual(['networkpolicies.networking.k8s.io', 'networkpolicies.projectcalico.org']);
   });
 });
