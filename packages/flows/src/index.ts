@@ -26,7 +26,7 @@ export {
   encodeServerStatusRequest,
   decodeServerStatusRequest,
 } from './codec/observer.js';
-export { compileFlowFilters } from './filters/compile.js';
+export { compileFlowFilters, MAX_FILTERS, MAX_FIELD_VALUES, MAX_NODE_PATTERN_LENGTH } from './filters/compile.js';
 export { FlowRing, type FlowRingOptions, compareFlowTime } from './ring.js';
 export {
   serveObserver,
@@ -34,5 +34,7 @@ export {
   type ObserverService,
   type ObserverServer,
   DEFAULT_OBSERVER_SOCKET,
+  DEFAULT_MAX_STREAMS,
+  MAX_REQUEST_BYTES,
 } from './sys/server.js';
 export { connectObserver, type ConnectObserverOptions, type ObserverClient } from './sys/client.js';

@@ -274,14 +274,23 @@ function compileFilter(filter: unknown, path: string): Predicate {
     const compile = Object.hasOwn(FIELDS, key) ? FIELDS[key as keyof FlowFilter] : undefined;
     if (compile === undefined) throw new FlowFilterError(`${path}.${key}`, 'is not a flow filter field');
     if (!Array.isArray(values)) throw new FlowFilterError(`${path}.${key}`, `${quote(values)} is not a list`);
+    if (values.length > MAX_FIELD_VALUES) {
+      throw new FlowFilterError(`${path}.${key}`, `${values.length} values are more than the limit of ${MAX_FIELD_VALUES} per field`);
+    }
     if (values.length > 0) predicates.push(compile(values, `${path}.${key}`));
   }
   return (flow) => predicates.every((p) => p(flow));
 }
 
+/** The most filters a request may hold (whitelist and blacklist together). */
+export const MAX_FILTERS = 64;
+/** The most values one field of a filter may hold. */
+export const MAX_FIELD_VALUES = 256;
+
 function compileList(list: unknown, path: string): Predicate[] {
   if (list === undefined) return [];
   if (!Array.isArray(list)) throw new FlowFilterError(path, `${quote(list)} is not a list of filters`);
+  if (list.length > MAX_FILTERS) throw new FlowFilterError(path, `${list.length} filters are more than the limit of ${MAX_FILTERS} per request`);
   return list.map((f, i) => compileFilter(f, `${path}[${i}]`));
 }
 
@@ -298,6 +307,9 @@ function compileList(list: unknown, path: string): Predicate[] {
 export function compileFlowFilters(request: Pick<GetFlowsRequest, 'whitelist' | 'blacklist'>): (flow: Flow) => boolean {
   const whitelist = compileList(request.whitelist, 'whitelist');
   const blacklist = compileList(request.blacklist, 'blacklist');
+  if (whitelist.length + blacklist.length > MAX_FILTERS) {
+    throw new FlowFilterError('blacklist', `${whitelist.length + blacklist.length} filters are more than the limit of ${MAX_FILTERS} per request`);
+  }
   if (whitelist.length === 0 && blacklist.length === 0) return () => true;
   return (flow) => (whitelist.length === 0 || whitelist.some((f) => f(flow))) && !blacklist.some((f) => f(flow));
 }

@@ -29,7 +29,14 @@ export interface ServeObserverOptions {
   readonly socket?: string;
   /** A TCP address; port 0 picks a free port (see {@link ObserverServer.address}). */
   readonly listen?: { readonly host: string; readonly port: number };
+  /** The most GetFlows streams open at once (default {@link DEFAULT_MAX_STREAMS}); one more is answered RESOURCE_EXHAUSTED. */
+  readonly maxStreams?: number;
 }
+
+/** The default limit of concurrent GetFlows streams per server. */
+export const DEFAULT_MAX_STREAMS = 64;
+/** The largest request the server reads (requests are filters: small). */
+export const MAX_REQUEST_BYTES = 256 * 1024;
 
 /** A running observer server. */
 export interface ObserverServer {
@@ -108,11 +115,17 @@ function bind(server: Server, address: string): Promise<number> {
  */
 export async function serveObserver(options: ServeObserverOptions): Promise<ObserverServer> {
   const { service, socket, listen } = options;
+  const maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
   if (socket === undefined && listen === undefined) throw new FlowsArgumentError('serveObserver needs a socket, a listen address, or both');
+  if (!Number.isSafeInteger(maxStreams) || maxStreams <= 0) throw new FlowsArgumentError(`maxStreams must be a positive integer, got ${String(maxStreams)}`);
   const active = new Set<AbortController>();
-  const server = new Server();
+  const server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
 
   const getFlows = (call: ServerWritableStream<Buffer, Uint8Array>): void => {
+    if (active.size >= maxStreams) {
+      call.emit('error', { code: grpcStatus.RESOURCE_EXHAUSTED, details: `too many GetFlows streams: the limit is ${maxStreams} (maxStreams)` });
+      return;
+    }
     const abort = new AbortController();
     active.add(abort);
     call.on('cancelled', () => abort.abort());

@@ -196,6 +196,45 @@ describe('serveObserver with its own client', () => {
     expect(error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'whitelist[0].httpStatusCode: is not a filter Twill serves' });
   });
 
+  it('answers a GetFlows over maxStreams with RESOURCE_EXHAUSTED naming the limit', async () => {
+    const { service, calls } = tracked();
+    server = await serveObserver({ service, socket: join(dir, 'observer.sock'), maxStreams: 2 });
+    const client = own(`unix:${server.socket}`);
+    const open = [client.getFlows({ follow: true })[Symbol.asyncIterator](), client.getFlows({ follow: true })[Symbol.asyncIterator]()];
+    const firsts = open.map((i) => i.next());
+    while (calls.length < 2) await new Promise((resolve) => setImmediate(resolve));
+    await expect(take(client.getFlows({ number: 1 }), 1)).rejects.toMatchObject({
+      grpcCode: grpc.status.RESOURCE_EXHAUSTED,
+      details: 'too many GetFlows streams: the limit is 2 (maxStreams)',
+    });
+    ring.push(forwarded(3));
+    expect((await Promise.all(firsts)).map((r) => short(r.value as GetFlowsResponse))).toEqual(['f-3', 'f-3']);
+  });
+
+  it('refuses a request larger than MAX_REQUEST_BYTES with RESOURCE_EXHAUSTED', async () => {
+    const s = await serve();
+    const call = take(own(`unix:${s.socket}`).getFlows({ whitelist: [{ uuid: ['u'.repeat(300 * 1024)] }] }), 1);
+    await expect(call).rejects.toMatchObject({ grpcCode: grpc.status.RESOURCE_EXHAUSTED });
+  });
+
+  it('answers more than 64 filters or 256 values in a field with INVALID_ARGUMENT naming the limit', async () => {
+    const s = await serve();
+    const client = own(`unix:${s.socket}`);
+    const filters = Array.from({ length: 65 }, () => ({ verdict: ['DROPPED' as const] }));
+    await expect(take(client.getFlows({ whitelist: filters }), 1)).rejects.toMatchObject({
+      grpcCode: grpc.status.INVALID_ARGUMENT,
+      details: 'whitelist: 65 filters are more than the limit of 64 per request',
+    });
+    await expect(take(client.getFlows({ whitelist: filters.slice(0, 40), blacklist: filters.slice(0, 40) }), 1)).rejects.toMatchObject({
+      details: 'blacklist: 80 filters are more than the limit of 64 per request',
+    });
+    const uuids = Array.from({ length: 257 }, (_, i) => `f-${i}`);
+    await expect(take(client.getFlows({ whitelist: [{ uuid: uuids }] }), 1)).rejects.toMatchObject({
+      grpcCode: grpc.status.INVALID_ARGUMENT,
+      details: 'whitelist[0].uuid: 257 values are more than the limit of 256 per field',
+    });
+  });
+
   it('fails with UNAVAILABLE when nothing listens', async () => {
     const call = own(`unix:${join(dir, 'nobody.sock')}`).serverStatus();
     await expect(call).rejects.toMatchObject({ grpcCode: grpc.status.UNAVAILABLE });
