@@ -165,7 +165,7 @@ export interface Flow {
 
 /** Events a source could not deliver (Hubble's `LostEvent`). */
 export interface LostEvent {
-  /** `ebpf-ringbuf`, `nflog`, `conntrack`, or `observer` (the agent's own budget or ring). */
+  /** `ebpf-ringbuf`, `nflog`, `conntrack`, `observer` (sampled out by the agent's budget) or `ring` (a reader fell behind the ring). */
   readonly source: string;
   readonly numEventsLost: number;
 }

@@ -5,7 +5,7 @@
 // Readers hold a cursor (the sequence number of the next flow to read) instead of a queue
 // of their own, so push() costs the same however many streams follow, and a slow reader
 // costs no memory: when the ring overwrites flows it has not read yet, it skips to the
-// oldest flow still there and is told how many it missed (a LostEvent from `observer`).
+// oldest flow still there and is told how many it missed (a LostEvent from `ring`).
 import { FlowsArgumentError } from './errors.js';
 import { compileFlowFilters } from './filters/compile.js';
 import type { Flow, FlowTime, GetFlowsRequest, GetFlowsResponse, ServerStatus } from './model.js';
@@ -101,7 +101,7 @@ export class FlowRing {
 
   /**
    * Records that `count` events from `source` were lost (`ebpf-ringbuf`, `nflog`,
-   * `conntrack`, `observer`), in order with the flows; notices from one source are added
+   * `conntrack`, `observer` for the agent's budget), in order with the flows; notices from one source are added
    * together while no flow comes between. A count of 0 records nothing.
    * @throws FlowsArgumentError when `count` is not a non-negative integer or `source` is empty.
    */
@@ -142,7 +142,7 @@ export class FlowRing {
    * set without `since`), with the lost notices between them; then, with `follow`, new
    * flows as they are pushed until `signal` aborts (or a flow at or after `until` comes).
    * A reader that falls more than `capacity` flows behind gets a LostEvent from
-   * `observer` with the number it missed, and goes on from the oldest flow still there.
+   * `ring` with the number it missed, and goes on from the oldest flow still there.
    * @throws FlowFilterError (at once, not on iteration) when a filter value is bad.
    * @throws FlowsArgumentError when `number` is not a non-negative integer.
    */
@@ -210,7 +210,7 @@ export class FlowRing {
     const out: GetFlowsResponse[] = [];
     const oldest = this.oldest();
     if (cursor.seq < oldest) {
-      out.push(this.lostResponse('observer', oldest - cursor.seq, this.now()));
+      out.push(this.lostResponse('ring', oldest - cursor.seq, this.now()));
       cursor.seq = oldest;
       cursor.delivered = undefined;
     }
@@ -250,7 +250,7 @@ export class FlowRing {
         if ('flow' in r) {
           if (!this.inTime(r.flow.time, request) || !matches(r.flow)) continue;
           sent++;
-        } else if (r.lostEvents.source !== 'observer' && !this.inTime(r.time, request)) continue;
+        } else if (!this.inTime(r.time, request)) continue;
         yield r;
       }
     }
@@ -270,7 +270,7 @@ export class FlowRing {
         continue;
       }
       for (const r of batch) {
-        if (request.until !== undefined && compareFlowTime(r.time, request.until) >= 0 && !('lostEvents' in r && r.lostEvents.source === 'observer')) return;
+        if (request.until !== undefined && compareFlowTime(r.time, request.until) >= 0) return;
         if ('flow' in r && !matches(r.flow)) continue;
         yield r;
         if (signal.aborted) return;

@@ -171,7 +171,7 @@ describe('FlowRing follow', () => {
     for (const n of [4, 5, 6, 7, 8, 9, 10]) ring.push(flowN(n));
     const rest: string[] = [];
     for (let i = 0; i < 4; i++) rest.push(short((await it.next()).value as GetFlowsResponse));
-    expect(rest).toEqual(['lost:observer:6', 'f8', 'f9', 'f10']);
+    expect(rest).toEqual(['lost:ring:6', 'f8', 'f9', 'f10']);
     expect(ring.size).toBe(3);
   });
 
@@ -185,6 +185,29 @@ describe('FlowRing follow', () => {
     })();
     for (const n of [2, 3, 4]) ring.push(flowN(n));
     expect(await got).toEqual(['f2']);
+  });
+
+  it('keeps agent (observer) lost notices to since and until like flows', async () => {
+    const clock = fakeClock(10);
+    const ring = new FlowRing({ capacity: 8, nodeName: 'node-a', now: clock.now });
+    ring.lost('observer', 2); // at second 10
+    ring.push(flowN(20));
+    clock.advance(20);
+    ring.lost('observer', 3); // at second 30
+    ring.push(flowN(40));
+    expect(await all(ring, { since: { seconds: 15, nanos: 0 } })).toEqual(['f20', 'lost:observer:3', 'f40']);
+    expect(await all(ring, { until: { seconds: 25, nanos: 0 } })).toEqual(['lost:observer:2', 'f20']);
+    // Followed: a notice at or after `until` ends the stream.
+    const stream = ring.getFlows({ follow: true, until: { seconds: 35, nanos: 0 } }, new AbortController().signal);
+    const got = (async () => {
+      const out: string[] = [];
+      for await (const r of stream) out.push(short(r));
+      return out;
+    })();
+    clock.advance(10);
+    ring.lost('observer', 1); // at second 40
+    ring.push(flowN(30));
+    expect(await got).toEqual([]);
   });
 
   it('takes the past as the ring holds it when getFlows is called', async () => {

@@ -28,11 +28,12 @@ import {
 const LOST_SOURCE_TO_HUBBLE: ReadonlyMap<string, string> = new Map([
   ['ebpf-ringbuf', 'PERF_EVENT_RING_BUFFER'],
   ['observer', 'OBSERVER_EVENTS_QUEUE'],
+  ['ring', 'HUBBLE_RING_BUFFER'],
 ]);
 const LOST_SOURCE_FROM_HUBBLE: ReadonlyMap<string, string> = new Map([
   ['PERF_EVENT_RING_BUFFER', 'ebpf-ringbuf'],
   ['OBSERVER_EVENTS_QUEUE', 'observer'],
-  ['HUBBLE_RING_BUFFER', 'observer'],
+  ['HUBBLE_RING_BUFFER', 'ring'],
 ]);
 
 const FILTER_STRING_FIELDS = [
