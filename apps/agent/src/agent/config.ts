@@ -108,7 +108,10 @@ export interface AgentFlowsConfig {
   readonly enabled: boolean;
   /** The observer's unix socket (absolute), mode 0660. */
   readonly socket: string;
-  /** Also serve the observer on TCP (no authentication: keep it on loopback). */
+  /**
+   * Also serve the observer on TCP. No authentication: every pod's flows to whoever
+   * connects, so a non-loopback address is refused unless `listenInsecure` is true.
+   */
   readonly listen?: ListenAddress;
   /** How many recent flows the ring keeps (16 to 1,048,576). */
   readonly capacity: number;
@@ -162,6 +165,8 @@ export interface AgentFlags {
   readonly confDir?: string;
   readonly flowsSocket?: string;
   readonly flowsListen?: string;
+  /** `--flows-listen-insecure`: any value allows a non-loopback `flows.listen`. */
+  readonly flowsListenInsecure?: string;
   /** `--no-flows`: any value turns the observer off. */
   readonly noFlows?: string;
 }
@@ -185,6 +190,7 @@ export const AGENT_FLAG_NAMES = {
   confDir: '--conf-dir',
   flowsSocket: '--flows-socket',
   flowsListen: '--flows-listen',
+  flowsListenInsecure: '--flows-listen-insecure',
   noFlows: '--no-flows',
 } as const satisfies Record<keyof AgentFlags, string>;
 
@@ -333,6 +339,12 @@ function listenAddress(value: unknown, path: FieldPath): ListenAddress {
   return { host: ipaddr.parse(host).toString(), port };
 }
 
+function isLoopback(host: string): boolean {
+  const address = ipaddr.parse(host);
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) return (address as ipaddr.IPv6).toIPv4Address().range() === 'loopback';
+  return address.range() === 'loopback';
+}
+
 function conflistName(value: unknown, path: FieldPath): string {
   const name = text(value, path);
   if (name.includes('/') || !name.endsWith('.conflist') || name === '.conflist' || name.startsWith('.')) {
@@ -477,7 +489,7 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   if (settings['http'] !== undefined) inFile(() => mapping(settings['http'], ['http'], ['listen']));
   if (settings['api'] !== undefined) inFile(() => mapping(settings['api'], ['api'], ['socket']));
   if (settings['cni'] !== undefined) inFile(() => mapping(settings['cni'], ['cni'], ['binDir', 'confDir', 'conflistName', 'mtu', 'pools']));
-  if (settings['flows'] !== undefined) inFile(() => mapping(settings['flows'], ['flows'], ['enabled', 'socket', 'listen', 'capacity', 'budgetPerSecond']));
+  if (settings['flows'] !== undefined) inFile(() => mapping(settings['flows'], ['flows'], ['enabled', 'socket', 'listen', 'listenInsecure', 'capacity', 'budgetPerSecond']));
 
   const network = pick(file, flag('network'), ['network'], networkName, () => AGENT_DEFAULTS.network);
   const datastore = resolveDatastore(options, file, flags, inFile);
@@ -538,10 +550,21 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   return config;
 }
 
-// `flows: {enabled, socket, listen, capacity, budgetPerSecond}`, `--no-flows`, `--flows-socket`, `--flows-listen`.
+// `flows: {enabled, socket, listen, listenInsecure, capacity, budgetPerSecond}`, `--no-flows`, `--flows-socket`,
+// `--flows-listen`, `--flows-listen-insecure`.
 function resolveFlows(file: { path: string; settings: Settings } | undefined, flags: AgentFlags): AgentFlowsConfig {
   const enabled = flags.noFlows !== undefined ? false : pick(file, undefined, ['flows', 'enabled'], boolean, () => true);
   const listen = pick(file, { key: 'flowsListen', value: flags.flowsListen }, ['flows', 'listen'], listenAddress, () => undefined);
+  const insecure = flags.flowsListenInsecure !== undefined ? true : pick(file, undefined, ['flows', 'listenInsecure'], boolean, () => false);
+  // The observer has no authentication: off loopback it serves every pod's flows to anyone who connects.
+  if (listen !== undefined && !insecure && !isLoopback(listen.host)) {
+    const source = flags.flowsListen !== undefined ? AGENT_FLAG_NAMES.flowsListen : file!.path;
+    throw new AgentConfigError(
+      source,
+      flags.flowsListen === undefined ? 'flows.listen' : '',
+      `${JSON.stringify(listen.host)} is not a loopback address: the observer serves every pod's flows without authentication; use 127.0.0.1 or [::1], or set flows.listenInsecure: true (--flows-listen-insecure) to serve it there anyway`,
+    );
+  }
   return {
     enabled,
     socket: pick(file, { key: 'flowsSocket', value: flags.flowsSocket }, ['flows', 'socket'], absolutePath, () => AGENT_DEFAULTS.flowsSocket),

@@ -136,6 +136,13 @@ flows: {enabled: false, socket: /run/twill/flows.sock, listen: "127.0.0.1:4245",
     expect(resolve(`${BASE}flows: {enabled: true}\n`, { noFlows: 'true' }).flows.enabled).toBe(false);
   });
 
+  it('serves flows off loopback only when asked to (flows.listenInsecure or --flows-listen-insecure)', () => {
+    expect(resolve(`${BASE}flows: {listen: "127.0.0.2:4245"}\n`).flows.listen).toEqual({ host: '127.0.0.2', port: 4245 });
+    expect(resolve(`${BASE}flows: {listen: "[::ffff:127.0.0.1]:4245"}\n`).flows.listen).toEqual({ host: '::ffff:7f00:1', port: 4245 });
+    expect(resolve(`${BASE}flows: {listen: "0.0.0.0:4245", listenInsecure: true}\n`).flows.listen).toEqual({ host: '0.0.0.0', port: 4245 });
+    expect(resolve(BASE, { flowsListen: '[fd00::1]:4245', flowsListenInsecure: 'true' }).flows.listen).toEqual({ host: 'fd00::1', port: 4245 });
+  });
+
   it('takes the host name, lower-cased, as the node name by default, and works without a file', () => {
     expect(resolveAgentConfig({ hostname: 'Worker-7', flags: { routing: 'none' } }).nodeName).toBe('worker-7');
     expect(() => resolveAgentConfig({ hostname: 'under_score', flags: { routing: 'none' } })).toThrow(
@@ -216,7 +223,11 @@ const BAD: readonly [string, string, AgentFlags?][] = [
   [`${BASE}flows: {listen: 4245}`, `${FILE}: flows.listen: must be a string (got number 4245)`],
   [`${BASE}flows: {capacity: 8}`, `${FILE}: flows.capacity: must be an integer from 16 to 1048576 (got number 8)`],
   [`${BASE}flows: {budgetPerSecond: 1.5}`, `${FILE}: flows.budgetPerSecond: must be an integer from 1000 to 10000000 (got number 1.5)`],
-  [`${BASE}flows: {budget: 10}`, `${FILE}: flows.budget: unknown key (known: enabled, socket, listen, capacity, budgetPerSecond)`],
+  [`${BASE}flows: {budget: 10}`, `${FILE}: flows.budget: unknown key (known: enabled, socket, listen, listenInsecure, capacity, budgetPerSecond)`],
+  [`${BASE}flows: {listen: "0.0.0.0:4245"}`, `${FILE}: flows.listen: "0.0.0.0" is not a loopback address: the observer serves every pod's flows without authentication; use 127.0.0.1 or [::1], or set flows.listenInsecure: true (--flows-listen-insecure) to serve it there anyway`],
+  [`${BASE}flows: {listen: "[fd00::1]:4245", listenInsecure: false}`, `${FILE}: flows.listen: "fd00::1" is not a loopback address: the observer serves every pod's flows without authentication; use 127.0.0.1 or [::1], or set flows.listenInsecure: true (--flows-listen-insecure) to serve it there anyway`],
+  [`${BASE}flows: {listenInsecure: yes}`, `${FILE}: flows.listenInsecure: must be true or false (got string "yes")`],
+  [BASE, `--flows-listen: "192.0.2.7" is not a loopback address: the observer serves every pod's flows without authentication; use 127.0.0.1 or [::1], or set flows.listenInsecure: true (--flows-listen-insecure) to serve it there anyway`, { flowsListen: '192.0.2.7:4245' }],
   [`${BASE}api: {socket: /run/o.sock}\nflows: {socket: /run/o.sock}`, `${FILE}: flows.socket: must not be the API socket "/run/o.sock": give the flow observer its own path`],
   [BASE, '--flows-socket: must not be the agent socket "/run/twill/agent.sock": give the flow observer its own path', { flowsSocket: '/run/twill/agent.sock' }],
   [BASE, '--flows-listen: must be "ADDRESS:PORT" with an IP address and a port from 0 to 65535, like "127.0.0.1:9099" or "[::1]:9099" (got "localhost:4245")', { flowsListen: 'localhost:4245' }],

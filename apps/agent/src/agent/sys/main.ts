@@ -210,16 +210,18 @@ const processIo: AgentProcessIo = {
     }),
 };
 
-interface RunFlags extends AgentFlags {
+interface RunFlags extends Omit<AgentFlags, 'flowsListenInsecure'> {
   readonly config?: string;
   /** Commander's `--no-flows`: false when given. */
   readonly flows?: boolean;
+  /** Commander's `--flows-listen-insecure`: true when given. */
+  readonly flowsListenInsecure?: boolean;
 }
 
 function agentFlags(options: RunFlags): AgentFlags {
   const keys = ['nodeName', 'dataDir', 'datastore', 'kubeconfig', 'agentSocket', 'apiSocket', 'network', 'dataplane', 'routing', 'httpListen', 'logLevel', 'nodeIpv4', 'nodeIpv6', 'binDir', 'confDir', 'flowsSocket', 'flowsListen'] as const;
   const flags = Object.fromEntries(keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]])) as AgentFlags;
-  return options.flows === false ? { ...flags, noFlows: 'true' } : flags;
+  return { ...flags, ...(options.flows === false ? { noFlows: 'true' } : {}), ...(options.flowsListenInsecure === true ? { flowsListenInsecure: 'true' } : {}) };
 }
 
 /**
@@ -279,7 +281,8 @@ export function agentProgram(io: AgentProcessIo = processIo, onExit: (code: numb
     .option('--http-listen <address>', `health, readiness and metrics server (default ${AGENT_DEFAULTS.httpListen})`)
     .option('--log-level <level>', `${TWILL_LOG_LEVELS.join(', ')} (default ${AGENT_DEFAULTS.logLevel})`)
     .option('--flows-socket <path>', `the flow observer's gRPC socket (Hubble's API, what twill observe reads), mode 0660 (default ${AGENT_DEFAULTS.flowsSocket})`)
-    .option('--flows-listen <address>', 'also serve the flow observer on TCP, HOST:PORT (no authentication: keep it on loopback)')
+    .option('--flows-listen <address>', 'also serve the flow observer on TCP, HOST:PORT (no authentication: a non-loopback address needs --flows-listen-insecure)')
+    .option('--flows-listen-insecure', 'allow a non-loopback --flows-listen (every pod\'s flows to whoever connects)')
     .option('--no-flows', 'do not read the dataplane\'s verdicts nor serve flows')
     .action(async (options: RunFlags) => {
       const config = await loadAgentConfig({ ...(options.config === undefined ? {} : { configFile: options.config }), flags: agentFlags(options) });
