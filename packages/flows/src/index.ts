@@ -37,4 +37,4 @@ export {
   DEFAULT_MAX_STREAMS,
   MAX_REQUEST_BYTES,
 } from './sys/server.js';
-export { connectObserver, type ConnectObserverOptions, type ObserverClient } from './sys/client.js';
+export { connectObserver, type ConnectObserverOptions, type ObserverClient, DEFAULT_FLOWS_TIMEOUT_MS } from './sys/client.js';

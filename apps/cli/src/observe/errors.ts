@@ -34,6 +34,7 @@ export function observerFailureText(target: string, error: unknown): { what: str
   if (code === GRPC.DEADLINE_EXCEEDED) return { what: `the observer at ${target} did not answer in time`, usage: false };
   if (code === GRPC.UNIMPLEMENTED) return { what: `${target} is not a flow observer (it does not serve observer.Observer/GetFlows)`, usage: false };
   if (code === GRPC.INVALID_ARGUMENT) return { what: `the observer at ${target} refused the request: ${details}`, usage: true };
+  if (code === GRPC.UNAVAILABLE && details === 'observer shutting down') return { what: `the observer at ${target} is shutting down (twill-agent stopped or restarted); the stream ended`, usage: false };
   if (code === GRPC.UNAVAILABLE) return { what: `no observer at ${target} ${hint}: ${details}`, usage: false };
   return { what: `reading flows from ${target}: ${details}`, usage: false };
 }

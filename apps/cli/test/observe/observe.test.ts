@@ -140,6 +140,26 @@ describe('twill observe --follow', () => {
     }
   });
 
+  it('says so and exits 1 when the observer shuts down under a follow', async () => {
+    const stopDir = await mkdtemp(join(tmpdir(), 'twt-observe-stop-'));
+    const ring = new FlowRing({ capacity: 16, nodeName: 'node-1' });
+    const stopping = await serveObserver({ service: ring, socket: join(stopDir, 'observer.sock') });
+    try {
+      ring.push(FLOWS[0] as Flow);
+      let printed = (): void => undefined;
+      const first = new Promise<void>((resolve) => (printed = resolve));
+      const running = twill(['observe', '--server', `unix://${join(stopDir, 'observer.sock')}`, '-f', '--last', '1'], { onStdout: () => printed() });
+      await first;
+      await stopping.close();
+      const run = await running;
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('is shutting down (twill-agent stopped or restarted); the stream ended');
+    } finally {
+      await stopping.close();
+      await rm(stopDir, { recursive: true, force: true });
+    }
+  });
+
   it('lost events go to stderr in json mode, stdout keeps only flows', async () => {
     const lostDir = await mkdtemp(join(tmpdir(), 'twt-observe-lost-'));
     const ring = new FlowRing({ capacity: 16, nodeName: 'node-3' });

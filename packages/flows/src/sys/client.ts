@@ -14,7 +14,7 @@ export interface ObserverClient {
    * Calls GetFlows; iterate the result for the responses. Aborting `signal`, or leaving
    * the loop early, cancels the call and ends the iteration without an error.
    * @throws FlowCodecError (on iteration) when the request cannot be encoded.
-   * @throws ObserverCallError (on iteration) when the call fails: INVALID_ARGUMENT (3) for a bad filter, with the field in `details`; UNAVAILABLE (14) when nothing listens.
+   * @throws ObserverCallError (on iteration) when the call fails: INVALID_ARGUMENT (3) for a bad filter, with the field in `details`; UNAVAILABLE (14) when nothing listens, the server shuts down or keepalive finds the connection dead; DEADLINE_EXCEEDED (4) when a call without `follow` outlasts `flowsTimeoutMs`.
    */
   getFlows(request: GetFlowsRequest, signal?: AbortSignal): AsyncIterable<GetFlowsResponse>;
   /** Calls ServerStatus. @throws ObserverCallError, DEADLINE_EXCEEDED after `timeoutMs`. */
@@ -27,7 +27,16 @@ export interface ObserverClient {
 export interface ConnectObserverOptions {
   /** The deadline of ServerStatus calls, in milliseconds (default 5000). */
   readonly timeoutMs?: number;
+  /** The deadline of a GetFlows call without `follow`, in milliseconds (default {@link DEFAULT_FLOWS_TIMEOUT_MS}). */
+  readonly flowsTimeoutMs?: number;
 }
+
+/** The default deadline of a GetFlows call without `follow`. */
+export const DEFAULT_FLOWS_TIMEOUT_MS = 30_000;
+
+// Keepalive pings on an open connection, so that a followed stream to a node that vanished
+// (no FIN, no RST) ends with UNAVAILABLE instead of waiting forever.
+const KEEPALIVE = { 'grpc.keepalive_time_ms': 20_000, 'grpc.keepalive_timeout_ms': 10_000, 'grpc.keepalive_permit_without_calls': 1 };
 
 function callError(e: unknown): unknown {
   if (e === null || typeof e !== 'object' || !('code' in e) || typeof (e as ServiceError).code !== 'number') return e;
@@ -42,8 +51,9 @@ function callError(e: unknown): unknown {
  */
 export function connectObserver(target: string, options: ConnectObserverOptions = {}): ObserverClient {
   const timeoutMs = options.timeoutMs ?? 5_000;
+  const flowsTimeoutMs = options.flowsTimeoutMs ?? DEFAULT_FLOWS_TIMEOUT_MS;
   const methods = observerMethods();
-  const client = new Client(target, credentials.createInsecure());
+  const client = new Client(target, credentials.createInsecure(), KEEPALIVE);
   const bytes = (b: Uint8Array): Buffer => asBuffer(b);
 
   async function* getFlows(request: GetFlowsRequest, signal?: AbortSignal): AsyncGenerator<GetFlowsResponse> {
@@ -57,6 +67,7 @@ export function connectObserver(target: string, options: ConnectObserverOptions 
       (b) => m.response.decode(b) as GetFlowsResponse,
       encoded,
       new Metadata(),
+      request.follow === true ? {} : { deadline: Date.now() + flowsTimeoutMs },
     );
     const onAbort = (): void => call.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -2,7 +2,8 @@
 // from the service with back-pressure: while grpc-js says its buffer is full, the handler
 // stops pulling from the service (so a slow client holds no queue of its own: the ring
 // tells it what it missed instead). A client's cancellation aborts the service's signal;
-// close() ends every open stream with OK and shuts the server down.
+// close() ends every open stream with UNAVAILABLE ("observer shutting down") and shuts the
+// server down.
 import { lstat, chmod, mkdir, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
@@ -44,7 +45,7 @@ export interface ObserverServer {
   readonly socket?: string;
   /** The TCP address, with the port actually bound, when serving on TCP. */
   readonly address?: { readonly host: string; readonly port: number };
-  /** Ends open streams (status OK), stops the server and removes the socket file. Idempotent. */
+  /** Ends open streams (UNAVAILABLE, "observer shutting down"), stops the server and removes the socket file. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -119,9 +120,20 @@ export async function serveObserver(options: ServeObserverOptions): Promise<Obse
   if (socket === undefined && listen === undefined) throw new FlowsArgumentError('serveObserver needs a socket, a listen address, or both');
   if (!Number.isSafeInteger(maxStreams) || maxStreams <= 0) throw new FlowsArgumentError(`maxStreams must be a positive integer, got ${String(maxStreams)}`);
   const active = new Set<AbortController>();
-  const server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
+  // Clients send keepalive pings (every 20 s): allow them.
+  const server = new Server({
+    'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  });
+  let shuttingDown = false;
+  const shutdownStatus = { code: grpcStatus.UNAVAILABLE, details: 'observer shutting down' };
 
   const getFlows = (call: ServerWritableStream<Buffer, Uint8Array>): void => {
+    if (shuttingDown) {
+      call.emit('error', shutdownStatus);
+      return;
+    }
     if (active.size >= maxStreams) {
       call.emit('error', { code: grpcStatus.RESOURCE_EXHAUSTED, details: `too many GetFlows streams: the limit is ${maxStreams} (maxStreams)` });
       return;
@@ -142,9 +154,11 @@ export async function serveObserver(options: ServeObserverOptions): Promise<Obse
           if (abort.signal.aborted) break;
           if (!call.write(encodeGetFlowsResponse(response))) await drained(call, abort.signal);
         }
-        if (!call.cancelled) call.end();
+        if (call.cancelled) return;
+        if (shuttingDown) call.emit('error', shutdownStatus);
+        else call.end();
       } catch (e) {
-        if (!call.cancelled) call.emit('error', statusFor(e));
+        if (!call.cancelled) call.emit('error', shuttingDown ? shutdownStatus : statusFor(e));
       }
     };
     void run().finally(() => active.delete(abort));
@@ -183,6 +197,7 @@ export async function serveObserver(options: ServeObserverOptions): Promise<Obse
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      shuttingDown = true;
       for (const abort of active) abort.abort();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -240,7 +240,7 @@ describe('serveObserver with its own client', () => {
     await expect(call).rejects.toMatchObject({ grpcCode: grpc.status.UNAVAILABLE });
   });
 
-  it('ends open streams with OK on close()', async () => {
+  it('ends open streams with UNAVAILABLE "observer shutting down" on close()', async () => {
     const s = await serve();
     const stream = own(`unix:${s.socket}`).getFlows({ follow: true, number: 1 });
     const seen: string[] = [];
@@ -250,8 +250,17 @@ describe('serveObserver with its own client', () => {
         if (seen.length === 1) void s.close();
       }
     })();
-    await expect(done).resolves.toBeUndefined();
+    await expect(done).rejects.toMatchObject({ grpcCode: grpc.status.UNAVAILABLE, details: 'observer shutting down' });
     expect(seen).toEqual(['f-2']);
+  });
+
+  it('gives a GetFlows without follow a deadline (DEADLINE_EXCEEDED)', async () => {
+    // A service that never ends a stream, whatever the request says.
+    const service: ObserverService = { getFlows: (request, signal) => ring.getFlows({ ...request, follow: true }, signal), status: () => ring.status() };
+    const s = await serve(service);
+    const client = connectObserver(`unix:${s.socket}`, { flowsTimeoutMs: 300 });
+    clients.push(client);
+    await expect(take(client.getFlows({}), 10)).rejects.toMatchObject({ grpcCode: grpc.status.DEADLINE_EXCEEDED });
   });
 
   it('stops reading the service while the client does not read (back-pressure)', async () => {
