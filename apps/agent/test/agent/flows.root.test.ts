@@ -133,8 +133,10 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent flows o
     // Policies and pods' labels first: enforcement is in place from each pod's ADD.
     await mkdir(lab.dataDir, { recursive: true });
     const datastore = await openResourceDatastore({ path: join(lab.dataDir, 'twill.db') });
+    // The stored objects' resourceVersions: what flows carry as their policies' revisions.
+    const revisions = new Map<string, number>();
     try {
-      for (const resource of POLICIES) await datastore.apply(resource);
+      for (const resource of POLICIES) revisions.set(resource.metadata.name, Number((await datastore.apply(resource)).resource.metadata.resourceVersion));
     } finally {
       await datastore.close();
     }
@@ -208,8 +210,14 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent flows o
       ingressDeniedBy: [{ name: 'deny-9090', namespace: 'shop' }],
       decidedBy: { reason: 'rule', action: 'deny', rulePath: 'spec.ingress[0]', attribution, policy: { name: 'deny-9090' } },
     });
+    // Each policy is named with its stored object's revision and its dialect.
+    expect(denied!.decidedBy!.policy).toMatchObject({ revision: revisions.get('deny-9090'), labels: expect.arrayContaining(['k8s:io.twill.policy.dialect=calico', 'k8s:io.twill.policy.kind=NetworkPolicy']) });
+    expect(allowed!.decidedBy!.policy).toMatchObject({ revision: revisions.get('server-from-client'), labels: expect.arrayContaining(['k8s:io.twill.policy.dialect=kubernetes']) });
+    expect(revisions.get('deny-9090')).toBeGreaterThan(0);
     // The kernel's verdict is never overridden: nothing says the kernel and the agent differ.
     expect(all.filter((f) => f.decidedBy?.message.includes('differ'))).toEqual([]);
+    // Every drop says what decided it.
+    expect(all.filter((f) => f.verdict === 'DROPPED' && f.decidedBy === undefined)).toEqual([]);
 
     // Filters give exactly the flows that match, of the same ring.
     const uuids = (flows: readonly Flow[]): string[] => flows.map((f) => f.uuid).sort();
