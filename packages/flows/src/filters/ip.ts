@@ -1,8 +1,10 @@
-// Addresses and CIDR prefixes for the IP filters: parsed to bytes (4 for IPv4, 16 for
-// IPv6) and compared bit by bit. Small on purpose: the package imports no address
-// library. Text forms follow RFC 4291 §2.2 (IPv6, `::` and a dotted IPv4 tail) and the
-// dotted-quad IPv4 form without leading zeros (as Go's netip, which Hubble uses).
-// Zones (`fe80::1%eth0`) are not addresses a flow carries and are refused.
+// Addresses and CIDR prefixes for the IP filters, read with ipaddr.js (the workspace's
+// address library) and kept as bytes (4 for IPv4, 16 for IPv6), compared bit by bit.
+// IPv4 is the dotted quad without leading zeros (as Go's netip, which Hubble uses), not
+// ipaddr.js's looser forms (`10.1`, `0x0a.0.0.1`); IPv6 as RFC 4291 §2.2 writes it.
+// Zones (`fe80::1%eth0`) are not addresses a flow carries and are refused. An IPv4-mapped
+// IPv6 address stays IPv6: it is not in an IPv4 prefix (the same family only).
+import ipaddr from 'ipaddr.js';
 
 /** An IP address as bytes: 4 for IPv4, 16 for IPv6. */
 export type IpBytes = Uint8Array;
@@ -13,68 +15,14 @@ export interface IpPrefix {
   readonly bits: number;
 }
 
-const DECIMAL_OCTET = /^(0|[1-9][0-9]{0,2})$/;
-const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
-
-function parseIpv4(text: string): IpBytes | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const bytes = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i] as string;
-    if (!DECIMAL_OCTET.test(part)) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    bytes[i] = n;
-  }
-  return bytes;
-}
-
-function parseGroups(text: string): number[] | undefined {
-  if (text === '') return [];
-  const groups: number[] = [];
-  const parts = text.split(':');
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i] as string;
-    if (i === parts.length - 1 && part.includes('.')) {
-      const v4 = parseIpv4(part);
-      if (v4 === undefined) return undefined;
-      groups.push(((v4[0] as number) << 8) | (v4[1] as number), ((v4[2] as number) << 8) | (v4[3] as number));
-    } else {
-      if (!HEX_GROUP.test(part)) return undefined;
-      groups.push(parseInt(part, 16));
-    }
-  }
-  return groups;
-}
-
-function parseIpv6(text: string): IpBytes | undefined {
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  let groups: number[];
-  if (halves.length === 2) {
-    const head = parseGroups(halves[0] as string);
-    const tail = parseGroups(halves[1] as string);
-    if (head === undefined || tail === undefined || head.length + tail.length > 7) return undefined;
-    // A dotted tail may only end the address, never sit before `::`.
-    if ((halves[0] as string).includes('.')) return undefined;
-    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-  } else {
-    const all = parseGroups(text);
-    if (all === undefined || all.length !== 8) return undefined;
-    groups = all;
-  }
-  const bytes = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    bytes[2 * i] = g >> 8;
-    bytes[2 * i + 1] = g & 0xff;
-  });
-  return bytes;
-}
-
 /** Parses an IPv4 or IPv6 address; undefined when `text` is not one. */
 export function parseIp(text: string): IpBytes | undefined {
-  return text.includes(':') ? parseIpv6(text) : parseIpv4(text);
+  if (text.includes(':')) {
+    if (text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
+    return Uint8Array.from(ipaddr.IPv6.parse(text).toByteArray());
+  }
+  if (!ipaddr.IPv4.isValidFourPartDecimal(text)) return undefined;
+  return Uint8Array.from(ipaddr.IPv4.parse(text).toByteArray());
 }
 
 /** Parses `address/bits`; undefined when `text` is not a prefix. Host bits are cleared (`10.1.2.3/8` is `10.0.0.0/8`). */
@@ -86,12 +34,8 @@ export function parseCidr(text: string): IpPrefix | undefined {
   if (bytes === undefined || !/^(0|[1-9][0-9]{0,2})$/.test(bitsText)) return undefined;
   const bits = Number(bitsText);
   if (bits > bytes.length * 8) return undefined;
-  const masked = Uint8Array.from(bytes);
-  for (let i = 0; i < masked.length; i++) {
-    const keep = Math.max(0, Math.min(8, bits - 8 * i));
-    masked[i] = (masked[i] as number) & ((0xff << (8 - keep)) & 0xff);
-  }
-  return { bytes: masked, bits };
+  const network = bytes.length === 4 ? ipaddr.IPv4.networkAddressFromCIDR(`${text.slice(0, slash)}/${bits}`) : ipaddr.IPv6.networkAddressFromCIDR(`${text.slice(0, slash)}/${bits}`);
+  return { bytes: Uint8Array.from(network.toByteArray()), bits };
 }
 
 /** Whether `address` lies in `prefix` (same family only: an IPv4 address is not in an IPv6 prefix). */
