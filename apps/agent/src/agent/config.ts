@@ -73,6 +73,8 @@ export const AGENT_DEFAULTS = {
   flowsCapacity: 4096,
   /** Kernel flow events turned into flows per second before sampling (the rest are counted as lost). */
   flowsBudgetPerSecond: 200_000,
+  /** The nflog group of the nftables driver's drop logs (Log rules log to 1). */
+  flowsDropLogGroup: 2,
 } as const satisfies {
   datastore: AgentDatastoreType;
   dataplane: AgentDataplane;
@@ -117,6 +119,12 @@ export interface AgentFlowsConfig {
   readonly capacity: number;
   /** Kernel events turned into flows per second; above it events are sampled and the rest counted as lost (1,000 to 10,000,000). */
   readonly budgetPerSecond: number;
+  /**
+   * The nflog group the nftables driver logs every drop to, for flows (0 to 65535,
+   * default 2; not 1, the group Log rules log to). One socket per network namespace can
+   * bind a group: change it when another program on the node reads group 2.
+   */
+  readonly dropLogGroup: number;
 }
 
 /** A validated agent configuration. */
@@ -339,6 +347,15 @@ function listenAddress(value: unknown, path: FieldPath): ListenAddress {
   return { host: ipaddr.parse(host).toString(), port };
 }
 
+// The group the agent's nftables driver gives Log rules (LOG_RULES_GROUP of dataplane/create.ts): drops there would mix with them.
+const LOG_RULES_GROUP = 1;
+
+function dropLogGroup(value: unknown, path: FieldPath): number {
+  const group = integer(value, path, 0, 65535);
+  if (group === LOG_RULES_GROUP) throw new FieldProblem(path, `must not be ${LOG_RULES_GROUP}, the nflog group Log rules log to: choose another group (default ${AGENT_DEFAULTS.flowsDropLogGroup})`);
+  return group;
+}
+
 function isLoopback(host: string): boolean {
   const address = ipaddr.parse(host);
   if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) return (address as ipaddr.IPv6).toIPv4Address().range() === 'loopback';
@@ -489,7 +506,7 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   if (settings['http'] !== undefined) inFile(() => mapping(settings['http'], ['http'], ['listen']));
   if (settings['api'] !== undefined) inFile(() => mapping(settings['api'], ['api'], ['socket']));
   if (settings['cni'] !== undefined) inFile(() => mapping(settings['cni'], ['cni'], ['binDir', 'confDir', 'conflistName', 'mtu', 'pools']));
-  if (settings['flows'] !== undefined) inFile(() => mapping(settings['flows'], ['flows'], ['enabled', 'socket', 'listen', 'listenInsecure', 'capacity', 'budgetPerSecond']));
+  if (settings['flows'] !== undefined) inFile(() => mapping(settings['flows'], ['flows'], ['enabled', 'socket', 'listen', 'listenInsecure', 'capacity', 'budgetPerSecond', 'dropLogGroup']));
 
   const network = pick(file, flag('network'), ['network'], networkName, () => AGENT_DEFAULTS.network);
   const datastore = resolveDatastore(options, file, flags, inFile);
@@ -571,6 +588,7 @@ function resolveFlows(file: { path: string; settings: Settings } | undefined, fl
     ...(listen === undefined ? {} : { listen }),
     capacity: pick(file, undefined, ['flows', 'capacity'], (v, p) => integer(v, p, 16, 1_048_576), () => AGENT_DEFAULTS.flowsCapacity),
     budgetPerSecond: pick(file, undefined, ['flows', 'budgetPerSecond'], (v, p) => integer(v, p, 1_000, 10_000_000), () => AGENT_DEFAULTS.flowsBudgetPerSecond),
+    dropLogGroup: pick(file, undefined, ['flows', 'dropLogGroup'], dropLogGroup, () => AGENT_DEFAULTS.flowsDropLogGroup),
   };
 }
 

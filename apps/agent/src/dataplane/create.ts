@@ -22,16 +22,19 @@ export function isDataplaneDriver(name: string): name is DataplaneDriverName {
   return (DATAPLANE_DRIVERS as readonly string[]).includes(name);
 }
 
-/** The nflog group the nftables driver logs drops to when the agent reads flows (Log rules' is 1). */
+/** The nflog group Log rules log to (the nftables driver's default `logGroup`). */
+export const LOG_RULES_GROUP = 1;
+
+/** The default nflog group the nftables driver logs drops to when the agent reads flows (`flows.dropLogGroup`). */
 export const FLOWS_DROP_LOG_GROUP = 2;
 
 /**
  * The options of the agent's dataplane: with flows on, the nftables driver also logs
- * every drop to {@link FLOWS_DROP_LOG_GROUP} (what its `readFlows` reads deny events
- * from); the eBPF driver always writes its events.
+ * every drop to `flows.dropLogGroup` (what its `readFlows` reads deny events from); the
+ * eBPF driver always writes its events.
  */
-export function agentDataplaneOptions(driver: DataplaneDriverName, options: { readonly flows: boolean }): DataplaneOptions {
-  if (driver === 'nftables') return { driver, ...(options.flows ? { dropLogGroup: FLOWS_DROP_LOG_GROUP } : {}) };
+export function agentDataplaneOptions(driver: DataplaneDriverName, flows: { readonly enabled: boolean; readonly dropLogGroup: number }): DataplaneOptions {
+  if (driver === 'nftables') return { driver, logGroup: LOG_RULES_GROUP, ...(flows.enabled ? { dropLogGroup: flows.dropLogGroup } : {}) };
   return { driver };
 }
 

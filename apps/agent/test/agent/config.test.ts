@@ -10,6 +10,8 @@ import {
   resolveAgentConfig,
   twillConflist,
 } from '../../src/agent/config.js';
+import { agentDataplaneOptions } from '../../src/dataplane/create.js';
+import { type DataplaneDriverName } from '../../src/dataplane/port.js';
 
 const FILE = '/etc/twill/agent.yaml';
 
@@ -52,7 +54,7 @@ describe('resolveAgentConfig: what a config file gets', () => {
         mtu: 1500,
         pools: [{ cidr: '192.168.0.0/16', blockSize: 26 }],
       },
-      flows: { enabled: true, socket: '/run/twill/observer.sock', capacity: 4096, budgetPerSecond: 200000 },
+      flows: { enabled: true, socket: '/run/twill/observer.sock', capacity: 4096, budgetPerSecond: 200000, dropLogGroup: 2 },
     });
   });
 
@@ -78,7 +80,7 @@ cni:
   mtu: 1450
   pools:
     - {cidr: 10.244.0.0/16, blockSize: 24}
-flows: {enabled: false, socket: /run/twill/flows.sock, listen: "127.0.0.1:4245", capacity: 100000, budgetPerSecond: 50000}
+flows: {enabled: false, socket: /run/twill/flows.sock, listen: "127.0.0.1:4245", capacity: 100000, budgetPerSecond: 50000, dropLogGroup: 7}
 `;
     const config = resolve(yaml, {}, 'ignored');
     expect(config).toEqual({
@@ -95,7 +97,7 @@ flows: {enabled: false, socket: /run/twill/flows.sock, listen: "127.0.0.1:4245",
       api: { socket: '/run/twill/api-a.sock' },
       logLevel: 'debug',
       cni: { binDir: '/host/opt/cni/bin', confDir: '/host/etc/cni/net.d', conflistName: '05-pods.conflist', mtu: 1450, pools: [{ cidr: '10.244.0.0/16', blockSize: 24 }] },
-      flows: { enabled: false, socket: '/run/twill/flows.sock', listen: { host: '127.0.0.1', port: 4245 }, capacity: 100000, budgetPerSecond: 50000 },
+      flows: { enabled: false, socket: '/run/twill/flows.sock', listen: { host: '127.0.0.1', port: 4245 }, capacity: 100000, budgetPerSecond: 50000, dropLogGroup: 7 },
     });
     const json = JSON.stringify(parseAgentConfigText(FILE, yaml));
     expect(resolve(json, {}, 'ignored')).toEqual(config);
@@ -125,15 +127,25 @@ flows: {enabled: false, socket: /run/twill/flows.sock, listen: "127.0.0.1:4245",
 
   it('lets --no-flows, --flows-socket and --flows-listen beat the file\'s flows section', () => {
     const file = `${BASE}flows: {socket: /file/observer.sock, capacity: 64}\n`;
-    expect(resolve(file).flows).toEqual({ enabled: true, socket: '/file/observer.sock', capacity: 64, budgetPerSecond: 200000 });
+    expect(resolve(file).flows).toEqual({ enabled: true, socket: '/file/observer.sock', capacity: 64, budgetPerSecond: 200000, dropLogGroup: 2 });
     expect(resolve(file, { flowsSocket: '/flag/observer.sock', flowsListen: '[::1]:4245' }).flows).toEqual({
       enabled: true,
       socket: '/flag/observer.sock',
       listen: { host: '::1', port: 4245 },
       capacity: 64,
       budgetPerSecond: 200000,
+      dropLogGroup: 2,
     });
     expect(resolve(`${BASE}flows: {enabled: true}\n`, { noFlows: 'true' }).flows.enabled).toBe(false);
+  });
+
+  it('gives the nftables driver flows.dropLogGroup to log drops to (default 2), and none with flows off', () => {
+    const config = resolve(`${BASE}dataplane: nftables\nflows: {dropLogGroup: 0}\n`);
+    expect(config.flows.dropLogGroup).toBe(0);
+    expect(agentDataplaneOptions(config.dataplane as DataplaneDriverName, config.flows)).toEqual({ driver: 'nftables', logGroup: 1, dropLogGroup: 0 });
+    expect(agentDataplaneOptions('nftables', resolve(BASE).flows)).toEqual({ driver: 'nftables', logGroup: 1, dropLogGroup: 2 });
+    expect(agentDataplaneOptions('nftables', resolve(`${BASE}flows: {dropLogGroup: 9}\n`, { noFlows: 'true' }).flows)).toEqual({ driver: 'nftables', logGroup: 1 });
+    expect(agentDataplaneOptions('ebpf', config.flows)).toEqual({ driver: 'ebpf' });
   });
 
   it('serves flows off loopback only when asked to (flows.listenInsecure or --flows-listen-insecure)', () => {
@@ -223,7 +235,10 @@ const BAD: readonly [string, string, AgentFlags?][] = [
   [`${BASE}flows: {listen: 4245}`, `${FILE}: flows.listen: must be a string (got number 4245)`],
   [`${BASE}flows: {capacity: 8}`, `${FILE}: flows.capacity: must be an integer from 16 to 1048576 (got number 8)`],
   [`${BASE}flows: {budgetPerSecond: 1.5}`, `${FILE}: flows.budgetPerSecond: must be an integer from 1000 to 10000000 (got number 1.5)`],
-  [`${BASE}flows: {budget: 10}`, `${FILE}: flows.budget: unknown key (known: enabled, socket, listen, listenInsecure, capacity, budgetPerSecond)`],
+  [`${BASE}flows: {budget: 10}`, `${FILE}: flows.budget: unknown key (known: enabled, socket, listen, listenInsecure, capacity, budgetPerSecond, dropLogGroup)`],
+  [`${BASE}flows: {dropLogGroup: 1}`, `${FILE}: flows.dropLogGroup: must not be 1, the nflog group Log rules log to: choose another group (default 2)`],
+  [`${BASE}flows: {dropLogGroup: 65536}`, `${FILE}: flows.dropLogGroup: must be an integer from 0 to 65535 (got number 65536)`],
+  [`${BASE}flows: {dropLogGroup: "3"}`, `${FILE}: flows.dropLogGroup: must be an integer from 0 to 65535 (got string "3")`],
   [`${BASE}flows: {listen: "0.0.0.0:4245"}`, `${FILE}: flows.listen: "0.0.0.0" is not a loopback address: the observer serves every pod's flows without authentication; use 127.0.0.1 or [::1], or set flows.listenInsecure: true (--flows-listen-insecure) to serve it there anyway`],
   [`${BASE}flows: {listen: "[fd00::1]:4245", listenInsecure: false}`, `${FILE}: flows.listen: "fd00::1" is not a loopback address: the observer serves every pod's flows without authentication; use 127.0.0.1 or [::1], or set flows.listenInsecure: true (--flows-listen-insecure) to serve it there anyway`],
   [`${BASE}flows: {listenInsecure: yes}`, `${FILE}: flows.listenInsecure: must be true or false (got string "yes")`],

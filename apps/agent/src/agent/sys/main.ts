@@ -57,7 +57,7 @@ export function nodeAgentPorts(): AgentPorts {
       await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
       return openResourceDatastore({ path: databasePath(config), logger });
     },
-    openDataplane: async (config) => (config.dataplane === 'none' ? undefined : createDataplane(agentDataplaneOptions(config.dataplane, { flows: config.flows.enabled }))),
+    openDataplane: async (config) => (config.dataplane === 'none' ? undefined : createDataplane(agentDataplaneOptions(config.dataplane, config.flows))),
     controllers: ({ config, datastore, dataplane, metrics, logger }) => {
       const table = openKernelRouteTable();
       const nodes = new NodeController({
