@@ -8,7 +8,7 @@
 export interface ReadinessPart {
   readonly name: string;
   readonly ready: boolean;
-  /** Why it is not ready, in words, when known. */
+  /** Why it is not ready, in words, when known; or what is degraded in a part that stays ready (`flows`). */
   readonly detail?: string;
 }
 
