@@ -83,7 +83,15 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
     if (pending.length === 0) return;
     const batch = pending;
     pending = [];
-    handler.events(batch);
+    // Called from setImmediate too: a handler that throws must not take the agent down.
+    // Its batch is reported as lost (read from the kernel, never delivered).
+    try {
+      handler.events(batch);
+    } catch (error) {
+      if (closed) return;
+      handler.error(error);
+      handler.lost(batch.length, 'nftables-reader');
+    }
   };
   const push = (event: DataplaneFlowEvent): void => {
     pending.push(event);

@@ -105,6 +105,30 @@ describe('nftables flow reader', () => {
     expect(seen.batches[1]?.[0]).toEqual({ timeMs: 1000.5, ifindex: 2, endpoint: 'x/a', direction: 'egress', verdict: 'allow', reason: 'policy', protocol: 6, source: '10.1.1.1', destination: '10.1.1.2', sourcePort: 20715, destinationPort: 80 });
   });
 
+  it('survives a handler that throws: the error is reported and the batch counted as lost, and reading goes on', async () => {
+    const kernel = new FakeKernel();
+    const seen: Seen = { batches: [], lost: [], errors: [] };
+    let calls = 0;
+    reader = startFlowReader({ open: kernel.open, endpoints: lab(), now: () => 1000.5, dropLogGroup: 9 }, {
+      events: (batch) => {
+        calls += 1;
+        if (calls === 1) throw new Error('the policy view failed');
+        seen.batches.push([...batch]);
+      },
+      lost: (count, source) => seen.lost.push([count, source]),
+      error: (error) => seen.errors.push((error as Error).message),
+    });
+    kernel.nflog.datagram(NFLOG_TCP_SYN);
+    kernel.nflog.datagram(NFLOG_UDP);
+    // Delivered from setImmediate: a throw there would be an uncaught exception.
+    await turn();
+    expect(seen.errors).toEqual(['the policy view failed']);
+    expect(seen.lost).toEqual([[2, 'nftables-reader']]);
+    kernel.nflog.datagram(NFLOG_UDP);
+    await turn();
+    expect(seen.batches.map((b) => b.map((e) => e.protocol))).toEqual([[17]]);
+  });
+
   it('maps a no-entry drop to its reason, an egress drop to the incoming interface, and ignores other prefixes', async () => {
     const kernel = new FakeKernel();
     const seen = start(kernel);
