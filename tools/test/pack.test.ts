@@ -13,6 +13,11 @@ import { workspaceRoot } from '../boundaries.js';
 import { exportTargets, pack, publishedPackages, tarballProblems, type Packed, type PublishedPackage } from '../pack/packages.js';
 import { readmeExample } from '../pack/readme-example.js';
 
+// Run from `npm test`, this process inherits the outer npm's settings as npm_config_*
+// variables (`npm run --silent` sets npm_config_loglevel=silent, which empties what
+// `npm publish --dry-run` reports). The npm commands below are a user's own: without them.
+for (const key of Object.keys(process.env)) if (/^npm_config_/i.test(key)) delete process.env[key];
+
 const isRoot = process.getuid?.() === 0;
 const packages = publishedPackages();
 const short = (pkg: PublishedPackage): string => pkg.manifest.name.replace('@twill/', '');
