@@ -8,6 +8,7 @@ import { parsePoolIpamConfig } from '@twill/ipam';
 import ipaddr from 'ipaddr.js';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 
+import { LOG_RULES_GROUP } from '../dataplane/port.js';
 import { TWILL_DATAPLANES, TWILL_DATASTORES, TWILL_DEFAULTS, TWILL_LOG_LEVELS, type TwillDatastoreType, type TwillLogLevel } from '../plugin/config.js';
 
 /** The dataplanes the agent may run: the plugin's, or `none` (no policy enforcement). */
@@ -347,9 +348,7 @@ function listenAddress(value: unknown, path: FieldPath): ListenAddress {
   return { host: ipaddr.parse(host).toString(), port };
 }
 
-// The group the agent's nftables driver gives Log rules (LOG_RULES_GROUP of dataplane/create.ts): drops there would mix with them.
-const LOG_RULES_GROUP = 1;
-
+// Drops logged to Log rules' group would mix with them.
 function dropLogGroup(value: unknown, path: FieldPath): number {
   const group = integer(value, path, 0, 65535);
   if (group === LOG_RULES_GROUP) throw new FieldProblem(path, `must not be ${LOG_RULES_GROUP}, the nflog group Log rules log to: choose another group (default ${AGENT_DEFAULTS.flowsDropLogGroup})`);

@@ -1,7 +1,7 @@
 // The dataplane chosen by configuration (`dataplane: "nftables" | "ebpf"`).
 import { createEbpfDataplane, type EbpfDataplaneOptions } from './ebpf/index.js';
 import { createNftablesDataplane, type NftablesDataplaneOptions } from './nftables/index.js';
-import { DATAPLANE_DRIVERS, type Dataplane, type DataplaneDriverName } from './port.js';
+import { DATAPLANE_DRIVERS, type Dataplane, type DataplaneDriverName, LOG_RULES_GROUP } from './port.js';
 
 /** Which driver, with that driver's options. */
 export type DataplaneOptions =
@@ -21,12 +21,6 @@ export class UnknownDataplaneError extends Error {
 export function isDataplaneDriver(name: string): name is DataplaneDriverName {
   return (DATAPLANE_DRIVERS as readonly string[]).includes(name);
 }
-
-/** The nflog group Log rules log to (the nftables driver's default `logGroup`). */
-export const LOG_RULES_GROUP = 1;
-
-/** The default nflog group the nftables driver logs drops to when the agent reads flows (`flows.dropLogGroup`). */
-export const FLOWS_DROP_LOG_GROUP = 2;
 
 /**
  * The options of the agent's dataplane: with flows on, the nftables driver also logs

@@ -8,6 +8,9 @@ import { type BpfRuleRef, type PolicyIndexDiff } from '@twill/policy-engine';
 export const DATAPLANE_DRIVERS = ['nftables', 'ebpf'] as const;
 export type DataplaneDriverName = (typeof DATAPLANE_DRIVERS)[number];
 
+/** The nflog group the agent's nftables driver gives Log rules (`log group N`); drops for flows go to another one. */
+export const LOG_RULES_GROUP = 1;
+
 /**
  * An endpoint on this node: the policy index's key (`x/a`) and the host side of its
  * veth (`tw<hash>`), where the driver enforces both directions. Ingress to the pod is
