@@ -135,8 +135,9 @@ export class FlowObserver implements DataplaneFlowHandler {
   /** Drops no policy could be named for, by what the message says. */
   readonly #unknown = new Map<string, Decision>();
   readonly #reserved = new Map<number, FlowEndpoint>();
-  /** Numeric endpoint ids, stable for the agent's life. */
+  /** Numeric endpoint ids, stable while the endpoint exists (never reused). */
   readonly #ids = new Map<string, number>();
+  #nextId = 1;
 
   // Per batch: counts for the metrics.
   #forwarded = 0;
@@ -232,6 +233,8 @@ export class FlowObserver implements DataplaneFlowHandler {
     this.#unknown.clear();
     // Policies' revisions change with their objects: each is read again.
     this.#policies.clear();
+    // Endpoints that left the index give their ids up (pod churn must not grow this map).
+    for (const key of this.#ids.keys()) if (this.#policy?.endpoint(key) === undefined) this.#ids.delete(key);
   }
 
   #flushMetrics(): void {
@@ -300,7 +303,7 @@ export class FlowObserver implements DataplaneFlowHandler {
   #flowEndpoint(info: FlowEndpointInfo): FlowEndpoint {
     let id = this.#ids.get(info.key);
     if (id === undefined) {
-      id = this.#ids.size + 1;
+      id = this.#nextId++;
       this.#ids.set(info.key, id);
     }
     return Object.freeze({ ID: id, identity: info.identity, ...(info.ref.namespace === undefined ? {} : { namespace: info.ref.namespace }), labels: endpointLabels(info), podName: info.ref.name });
