@@ -59,6 +59,7 @@ export interface BgpNotificationInit {
    * resetting the session (an error confined to one MP_REACH_NLRI/MP_UNREACH_NLRI family).
    */
   readonly afiSafi?: AfiSafi;
+  /** The underlying error, if any; becomes the error's standard `cause`. */
   readonly cause?: unknown;
 }
 
@@ -69,6 +70,7 @@ export interface BgpNotificationInit {
  * used instead.
  */
 export class BgpNotification extends BgpError {
+  /** Always `'BgpNotification'`. */
   override readonly name: string = 'BgpNotification';
   readonly code = BGP_ERROR_CODE.NOTIFICATION;
   /** The NOTIFICATION error code (RFC 4271 §4.5). */
@@ -96,6 +98,7 @@ export class BgpNotification extends BgpError {
 
 /** A value given to an encoder or a text parser is out of range or malformed. */
 export class BgpInvalidArgument extends BgpError {
+  /** Always `'BgpInvalidArgument'`. */
   override readonly name: string = 'BgpInvalidArgument';
   readonly code = BGP_ERROR_CODE.INVALID_ARGUMENT;
 

@@ -6,10 +6,16 @@ declare const routerIdBrand: unique symbol;
 declare const peerIdBrand: unique symbol;
 
 /** A BGP Identifier: a non-zero dotted quad (RFC 4271 §4.2, RFC 6286 §2.1). */
-export type RouterId = string & { readonly [routerIdBrand]: 'RouterId' };
+export type RouterId = string & {
+  /** Type-level brand only: a `RouterId` is a plain string at run time; make one with {@link routerId}. */
+  readonly [routerIdBrand]: 'RouterId';
+};
 
 /** The name a speaker gives a peer in its RIB (usually the peer's address). */
-export type PeerId = string & { readonly [peerIdBrand]: 'PeerId' };
+export type PeerId = string & {
+  /** Type-level brand only: a `PeerId` is a plain string at run time; make one with {@link peerId}. */
+  readonly [peerIdBrand]: 'PeerId';
+};
 
 /**
  * Brands a dotted quad as a BGP Identifier.

@@ -3,7 +3,10 @@ import { BgpInvalidArgument } from '../errors.js';
 declare const asnBrand: unique symbol;
 
 /** An autonomous system number, 0..4294967295 (RFC 6793 §3). */
-export type Asn = number & { readonly [asnBrand]: 'Asn' };
+export type Asn = number & {
+  /** Type-level brand only: an `Asn` is a plain number at run time; make one with {@link asn}. */
+  readonly [asnBrand]: 'Asn';
+};
 
 /**
  * Brands a number as an AS number.

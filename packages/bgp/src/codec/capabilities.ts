@@ -11,35 +11,45 @@ import { NOTIFICATION_CODE, OPEN_ERROR } from './notification-codes.js';
 
 /** Multiprotocol extensions for one AFI/SAFI (RFC 4760 §8). */
 export interface MultiprotocolCapability {
+  /** Discriminant; capability code 1 on the wire. */
   readonly kind: 'multiprotocol';
+  /** Address Family Identifier, 0..65535 (see {@link AFI}). */
   readonly afi: number;
+  /** Subsequent Address Family Identifier, 0..255 (see {@link SAFI}). */
   readonly safi: number;
 }
 
 /** Route refresh (RFC 2918 §2). */
 export interface RouteRefreshCapability {
+  /** Discriminant; capability code 2 on the wire, empty value. */
   readonly kind: 'route-refresh';
 }
 
 /** Enhanced route refresh (RFC 7313 §3.1). */
 export interface EnhancedRouteRefreshCapability {
+  /** Discriminant; capability code 70 on the wire, empty value. */
   readonly kind: 'enhanced-route-refresh';
 }
 
 /** Extended messages, up to 65535 octets (RFC 8654 §3). */
 export interface ExtendedMessageCapability {
+  /** Discriminant; capability code 6 on the wire, empty value. */
   readonly kind: 'extended-message';
 }
 
 /** 4-octet AS numbers, with the speaker's own AS (RFC 6793 §3). */
 export interface FourOctetAsCapability {
+  /** Discriminant; capability code 65 on the wire. */
   readonly kind: 'four-octet-as';
+  /** The sender's own AS number, as 4 octets. A received 0 is refused with NOTIFICATION 2/2 "Bad Peer AS" (RFC 7607 §2). */
   readonly asn: Asn;
 }
 
 /** One family in the graceful restart capability (RFC 4724 §3). */
 export interface GracefulRestartFamily {
+  /** Address Family Identifier, 0..65535. */
   readonly afi: number;
+  /** Subsequent Address Family Identifier, 0..255. */
   readonly safi: number;
   /** The F bit: forwarding state was preserved across the restart. */
   readonly forwardingPreserved: boolean;
@@ -47,6 +57,7 @@ export interface GracefulRestartFamily {
 
 /** Graceful restart (RFC 4724 §3; the N bit from RFC 8538 §2). */
 export interface GracefulRestartCapability {
+  /** Discriminant; capability code 64 on the wire. */
   readonly kind: 'graceful-restart';
   /** The R bit: the speaker has restarted. */
   readonly restarting: boolean;
@@ -54,12 +65,15 @@ export interface GracefulRestartCapability {
   readonly notification: boolean;
   /** Seconds the peer keeps routes while waiting for the session, 0..4095. */
   readonly restartTime: number;
+  /** The families whose routes the sender can keep across a restart; may be empty. */
   readonly families: readonly GracefulRestartFamily[];
 }
 
 /** One family in the ADD-PATH capability (RFC 7911 §4). */
 export interface AddPathFamily {
+  /** Address Family Identifier, 0..65535. */
   readonly afi: number;
+  /** Subsequent Address Family Identifier, 0..255. */
   readonly safi: number;
   /** The speaker can receive multiple paths. */
   readonly receive: boolean;
@@ -69,14 +83,22 @@ export interface AddPathFamily {
 
 /** ADD-PATH (RFC 7911 §4). */
 export interface AddPathCapability {
+  /**
+   * Discriminant; capability code 69 on the wire. A received ADD-PATH whose Send/Receive
+   * field is not 1, 2 or 3 decodes as an {@link UnknownCapability} instead.
+   */
   readonly kind: 'add-path';
+  /** One entry per family; encoding throws when an entry neither sends nor receives. */
   readonly families: readonly AddPathFamily[];
 }
 
 /** A capability this codec does not interpret, kept as received (RFC 5492 §3). */
 export interface UnknownCapability {
+  /** Discriminant. */
   readonly kind: 'unknown';
+  /** The capability code, 0..255 (IANA "Capability Codes"). */
   readonly code: number;
+  /** The capability value as received (a copy), encoded back unchanged; at most 255 octets. */
   readonly value: Uint8Array;
 }
 

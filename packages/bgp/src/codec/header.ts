@@ -9,7 +9,9 @@ import { HEADER_ERROR, NOTIFICATION_CODE, ROUTE_REFRESH_ERROR } from './notifica
 
 /** The header fields that vary: total length in octets (header included) and type. */
 export interface BgpHeader {
+  /** The Length field: octets in the whole message, the 19-octet header included (RFC 4271 §4.1). */
   readonly length: number;
+  /** The Type field: one of {@link MESSAGE_TYPE} once {@link decodeHeader} has accepted it. */
   readonly type: number;
 }
 

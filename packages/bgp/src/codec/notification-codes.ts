@@ -82,7 +82,9 @@ export const ROUTE_REFRESH_ERROR = {
 
 /** A name and what it means. */
 export interface NotificationText {
+  /** The IANA registry name, e.g. `"Malformed AS_PATH"`. */
   readonly name: string;
+  /** What it means, in lower-case words, with the RFC that defines it, e.g. `"the AS_PATH is syntactically incorrect (RFC 4271 §6.3)"`. */
   readonly description: string;
 }
 
@@ -155,7 +157,9 @@ const SUBCODES: Readonly<Record<number, Table>> = {
 
 /** What a code and subcode mean, in words. */
 export interface NotificationDescription {
+  /** The error code's IANA name and a description; `"Unknown error code N"` when not registered. */
   readonly code: NotificationText;
+  /** The subcode's IANA name and a description; `"Unspecific"` for 0, `"Unknown subcode N"` when not registered. */
   readonly subcode: NotificationText;
   /** `"UPDATE Message Error / Malformed AS_PATH"`. */
   readonly text: string;

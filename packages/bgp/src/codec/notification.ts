@@ -10,9 +10,13 @@ import { CEASE, NOTIFICATION_CODE, describeNotification } from './notification-c
 
 /** A NOTIFICATION message. */
 export interface BgpNotificationMessage {
+  /** Discriminant of {@link BgpMessage}; message type 3 on the wire. */
   readonly type: 'notification';
+  /** The Error Code, 0..255 (RFC 4271 §4.5; {@link NOTIFICATION_CODE}). Decoding accepts any value. */
   readonly errorCode: number;
+  /** The Error Subcode, 0..255; 0 is "Unspecific" (RFC 4271 §4.5). */
   readonly errorSubcode: number;
+  /** The Data field: the rest of the message after code and subcode; empty when there is none. */
   readonly data: Uint8Array;
   /**
    * On decode, the shutdown communication of a Cease / Administrative Shutdown or Reset

@@ -15,6 +15,7 @@ export const BGP_VERSION = 4;
 
 /** An OPEN message. */
 export interface BgpOpen {
+  /** Discriminant of {@link BgpMessage}; message type 1 on the wire. */
   readonly type: 'open';
   /** Always 4 (RFC 4271 §4.2). */
   readonly version: number;

@@ -6,6 +6,7 @@ import { type BgpPrefix, type IpFamily, type Nlri, addressLength, decodeNlriList
 
 /** A syntactically valid NLRI field of one family, as received. */
 export interface PackedNlri {
+  /** The family of every prefix in the field. */
   readonly family: IpFamily;
   /** Each entry starts with a 4-octet path identifier (ADD-PATH, RFC 7911 §3). */
   readonly addPath: boolean;
@@ -16,7 +17,7 @@ export interface PackedNlri {
 /**
  * Why `bytes` is not a valid NLRI field (RFC 7606 §5.3: a length beyond the address
  * size, a prefix or path identifier running past the end), or undefined when it is.
- * Same reasons, in the same words, as {@link decodeNlriList}.
+ * Same reasons, in the same words, as the list decoder behind {@link decodeUpdate}.
  */
 export function checkNlriField(bytes: Uint8Array, family: IpFamily, addPath: boolean): string | undefined {
   const max = addressLength(family) * 8;
@@ -50,8 +51,11 @@ export function unpackNlri(field: PackedNlri): Nlri[] {
  * without ADD-PATH) describe the entry. One cursor per field; nothing is allocated.
  */
 export class Ipv4NlriCursor {
+  /** The current entry's network as an unsigned 32-bit number (`10.0.0.0` is `0x0a000000`), host bits cleared; 0 before the first `next()`. */
   address = 0;
+  /** The current entry's prefix length in bits, 0..32. */
   length = 0;
+  /** The current entry's ADD-PATH Path Identifier (RFC 7911 §3); 0 when the field has none. */
   pathId = 0;
   private offset = 0;
 

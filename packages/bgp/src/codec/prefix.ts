@@ -12,6 +12,7 @@ export type IpFamily = 4 | 6;
 
 /** An IP prefix: `bytes` is the whole address (4 or 16 octets) with the host bits zero. */
 export interface BgpPrefix {
+  /** 4 for IPv4, 6 for IPv6; decides the size of `bytes` and the range of `length`. */
   readonly family: IpFamily;
   /** Prefix length in bits: 0..32 for IPv4, 0..128 for IPv6. */
   readonly length: number;
@@ -21,6 +22,7 @@ export interface BgpPrefix {
 
 /** One NLRI entry: a prefix and, when ADD-PATH is in use for its family, a path identifier. */
 export interface Nlri {
+  /** The reachable (or withdrawn) destination. */
   readonly prefix: BgpPrefix;
   /** The ADD-PATH Path Identifier (RFC 7911 §3), a 32-bit unsigned integer. */
   readonly pathId?: number;

@@ -7,8 +7,11 @@ import { INITIAL_NEGOTIATED_STATE, type NegotiatedState } from './negotiated.js'
 
 /** A ROUTE-REFRESH message. */
 export interface BgpRouteRefresh {
+  /** Discriminant of {@link BgpMessage}; message type 5 on the wire. */
   readonly type: 'route-refresh';
+  /** Address Family Identifier of the routes asked for, 0..65535 (see {@link AFI}). */
   readonly afi: number;
+  /** Subsequent Address Family Identifier, 0..255 (see {@link SAFI}). */
   readonly safi: number;
   /**
    * 0 request (RFC 2918), 1 Beginning of Route Refresh, 2 End of Route Refresh (RFC 7313
@@ -19,6 +22,7 @@ export interface BgpRouteRefresh {
 
 /** A KEEPALIVE message: the header alone (RFC 4271 §4.4). */
 export interface BgpKeepalive {
+  /** Discriminant of {@link BgpMessage}; message type 4 on the wire. */
   readonly type: 'keepalive';
 }
 

@@ -13,9 +13,14 @@ import { type Nlri, encodeNlriList } from './prefix.js';
 
 /** An UPDATE message. `withdrawn` and `nlri` are IPv4 unicast; other families travel in MP attributes. */
 export interface BgpUpdate {
+  /** Discriminant of {@link BgpMessage}; message type 2 on the wire. */
   readonly type: 'update';
   /** Withdrawn Routes field (IPv4 unicast). */
   readonly withdrawn: readonly Nlri[];
+  /**
+   * The path attributes (RFC 4271 §4.3), MP_REACH_NLRI/MP_UNREACH_NLRI included. Empty
+   * (`{}`) in a message that only withdraws IPv4 routes, and in the IPv4 End-of-RIB.
+   */
   readonly attributes: PathAttributes;
   /** NLRI field (IPv4 unicast). */
   readonly nlri: readonly Nlri[];
@@ -30,11 +35,13 @@ export interface BgpUpdate {
 export interface UpdateError {
   /** The strongest action over `problems`. */
   readonly action: UpdateProblem['action'];
+  /** Every problem found, in the order met; never empty. */
   readonly problems: readonly UpdateProblem[];
 }
 
 /** A decoded UPDATE, with `error` when RFC 7606 asks for treat-as-withdraw or attribute discard. */
 export interface DecodedUpdate extends BgpUpdate {
+  /** Absent when the message has no RFC 7606 problem that the decoder let through. */
   readonly error?: UpdateError;
 }
 
@@ -49,10 +56,15 @@ function malformedList(reason: string): BgpNotification {
  * decoded once per message.
  */
 export interface PackedUpdate {
+  /** Always `'update'`, as in {@link BgpUpdate}. */
   readonly type: 'update';
+  /** The Withdrawn Routes field (IPv4 unicast), checked; ADD-PATH per the negotiated receive state. */
   readonly withdrawn: PackedNlri;
+  /** The decoded path attributes, as in {@link BgpUpdate.attributes}. */
   readonly attributes: PathAttributes;
+  /** The NLRI field (IPv4 unicast), checked; ADD-PATH per the negotiated receive state. */
   readonly nlri: PackedNlri;
+  /** As in {@link DecodedUpdate.error}. */
   readonly error?: UpdateError;
 }
 

@@ -41,7 +41,9 @@ export function parseCommunity(text: string): number {
 export interface LargeCommunity {
   /** The AS that defines the community. */
   readonly globalAdministrator: number;
+  /** Local Data Part 1, 0..4294967295: meaning chosen by the global administrator. */
   readonly localData1: number;
+  /** Local Data Part 2, 0..4294967295: meaning chosen by the global administrator. */
   readonly localData2: number;
 }
 

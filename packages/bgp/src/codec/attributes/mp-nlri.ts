@@ -10,7 +10,9 @@ import { type IpFamily, type Nlri, decodeNlriList, encodeNlriList } from '../pre
 
 /** MP_REACH_NLRI: routes announced for one AFI/SAFI (RFC 4760 §3). */
 export interface MpReachNlri {
+  /** Address Family Identifier, 0..65535: IPv4 (1) and IPv6 (2) are parsed, others kept in `opaque`. */
   readonly afi: number;
+  /** Subsequent Address Family Identifier, 0..255: unicast (1) is parsed, others kept in `opaque`. */
   readonly safi: number;
   /**
    * Next hops as text: one IPv4 or IPv6 address, or an IPv6 global address followed by
@@ -25,7 +27,9 @@ export interface MpReachNlri {
 
 /** MP_UNREACH_NLRI: routes withdrawn for one AFI/SAFI (RFC 4760 §4). */
 export interface MpUnreachNlri {
+  /** Address Family Identifier, 0..65535: IPv4 (1) and IPv6 (2) are parsed, others kept in `opaque`. */
   readonly afi: number;
+  /** Subsequent Address Family Identifier, 0..255: unicast (1) is parsed, others kept in `opaque`. */
   readonly safi: number;
   /** The withdrawn routes; empty when `opaque` is set. */
   readonly withdrawn: readonly Nlri[];

@@ -14,6 +14,11 @@ import { type MpReachNlri, type MpUnreachNlri, decodeMpReach, decodeMpUnreach, e
 
 /** AGGREGATOR: the AS and BGP Identifier of the speaker that aggregated (RFC 4271 §5.1.7). */
 export interface Aggregator {
+  /**
+   * The aggregating speaker's AS, always the real 4-octet value: on a 2-octet session it is
+   * taken from AS4_AGGREGATOR when present, and written as AS_TRANS plus AS4_AGGREGATOR on
+   * encode (RFC 6793 §4.2). Never 0 when decoded (RFC 7607 §2).
+   */
   readonly asn: Asn;
   /** Dotted quad. */
   readonly address: string;
@@ -24,7 +29,9 @@ export interface Aggregator {
  * Partial bit set (RFC 4271 §5); unknown non-transitive attributes are dropped on receipt.
  */
 export interface UnknownAttribute {
+  /** The attribute type code, 0..255; the encoder refuses a code this codec knows (use its field instead). */
   readonly typeCode: number;
+  /** The attribute value as received (a copy), without the flags, type and length octets. */
   readonly value: Uint8Array;
 }
 
@@ -34,7 +41,13 @@ export interface UnknownAttribute {
  * produced on encode (RFC 6793 §4.2).
  */
 export interface PathAttributes {
+  /** ORIGIN (RFC 4271 §5.1.1): 0 IGP, 1 EGP, 2 INCOMPLETE ({@link ORIGIN}). */
   readonly origin?: Origin;
+  /**
+   * AS_PATH segments (RFC 4271 §5.1.2), nearest AS first, with 4-octet AS numbers (see
+   * above). An empty list is an empty AS_PATH (a route originated inside the AS), which
+   * differs from an absent one. A decoded path never contains AS 0 (RFC 7607 §2).
+   */
   readonly asPath?: readonly AsPathSegment[];
   /** NEXT_HOP, dotted quad (for IPv4 NLRI in the NLRI field). */
   readonly nextHop?: string;
@@ -44,6 +57,7 @@ export interface PathAttributes {
   readonly localPref?: number;
   /** ATOMIC_AGGREGATE is present (RFC 4271 §5.1.6). */
   readonly atomicAggregate?: boolean;
+  /** AGGREGATOR (RFC 4271 §5.1.7), merged with AS4_AGGREGATOR per RFC 6793 §4.2.3 on a 2-octet session. */
   readonly aggregator?: Aggregator;
   /** COMMUNITIES values (RFC 1997); an empty list is not sent. */
   readonly communities?: readonly number[];
@@ -51,7 +65,9 @@ export interface PathAttributes {
   readonly originatorId?: string;
   /** CLUSTER_LIST, dotted quads, nearest first (RFC 4456 §8); an empty list is not sent. */
   readonly clusterList?: readonly string[];
+  /** MP_REACH_NLRI (RFC 4760 §3): routes announced for a family other than the NLRI field's IPv4 unicast. Encoded first (RFC 7606 §5.1). */
   readonly mpReach?: MpReachNlri;
+  /** MP_UNREACH_NLRI (RFC 4760 §4): routes withdrawn for such a family. Encoded right after `mpReach` (RFC 7606 §5.1). */
   readonly mpUnreach?: MpUnreachNlri;
   /** LARGE_COMMUNITY values (RFC 8092); an empty list is not sent. */
   readonly largeCommunities?: readonly LargeCommunity[];
