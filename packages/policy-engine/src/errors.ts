@@ -43,6 +43,7 @@ export type PolicyErrorCode = (typeof POLICY_ERROR_CODE)[keyof typeof POLICY_ERR
  * input). The message is always `path: reason` when there is a path.
  */
 export class PolicyEngineError extends Error {
+  /** The class name, `'PolicyEngineError'`. */
   override readonly name: string = 'PolicyEngineError';
 
   constructor(
@@ -60,6 +61,7 @@ export class PolicyEngineError extends Error {
 
 /** One field of a policy document is wrong. Validation collects these. */
 export class FieldError extends PolicyEngineError {
+  /** The class name, `'FieldError'`. */
   override readonly name: string = 'FieldError';
 }
 
@@ -68,6 +70,7 @@ export class FieldError extends PolicyEngineError {
  * document order; the message has one line per error. `path` is the first error's.
  */
 export class PolicyValidationError extends PolicyEngineError {
+  /** The class name, `'PolicyValidationError'`. */
   override readonly name: string = 'PolicyValidationError';
 
   constructor(
@@ -83,6 +86,7 @@ export class PolicyValidationError extends PolicyEngineError {
 
 /** A snapshot handed to `createSnapshot` contradicts itself. */
 export class SnapshotError extends PolicyEngineError {
+  /** The class name, `'SnapshotError'`. */
   override readonly name: string = 'SnapshotError';
 
   constructor(path: string, reason: string) {
@@ -92,6 +96,7 @@ export class SnapshotError extends PolicyEngineError {
 
 /** A flow handed to `evaluate` cannot be resolved against the snapshot. */
 export class FlowError extends PolicyEngineError {
+  /** The class name, `'FlowError'`. */
   override readonly name: string = 'FlowError';
 
   constructor(path: string, reason: string) {
@@ -101,6 +106,7 @@ export class FlowError extends PolicyEngineError {
 
 /** The identity allocator has no free number left in its range. */
 export class IdentitiesExhaustedError extends PolicyEngineError {
+  /** The class name, `'IdentitiesExhaustedError'`. */
   override readonly name: string = 'IdentitiesExhaustedError';
 
   constructor(reason: string) {
@@ -114,6 +120,7 @@ export class IdentitiesExhaustedError extends PolicyEngineError {
  * `calicoctl` does, so this is one error with its path rather than a list.
  */
 export class CalicoError extends PolicyEngineError {
+  /** The class name, `'CalicoError'`. */
   override readonly name: string = 'CalicoError';
 }
 
@@ -124,6 +131,7 @@ export class CalicoError extends PolicyEngineError {
  * `selector "app == " at 7: expected a quoted string`.
  */
 export class SelectorSyntaxError extends CalicoError {
+  /** The class name, `'SelectorSyntaxError'`. */
   override readonly name: string = 'SelectorSyntaxError';
 
   constructor(

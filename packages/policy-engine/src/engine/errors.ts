@@ -12,6 +12,7 @@ import { type PolicyIndexDiff } from './types.js';
  * so a dataplane driver can stay in step.
  */
 export class PolicyIndexError extends PolicyEngineError {
+  /** The class name, `'PolicyIndexError'`. */
   override readonly name: string = 'PolicyIndexError';
 
   /** The diff of the batch's changes applied before the failing one (set by the index). */

@@ -19,10 +19,15 @@ import { endpointKey, selectingTiers, type IndexedEndpoint, type Snapshot } from
 
 /** A rule that matched: which policy, which rule (its index in the policy's IR rules for the direction, and its origin). */
 export interface RuleHit {
+  /** The policy that holds the rule. */
   readonly policy: PolicyRef;
+  /** The name of the tier the policy was evaluated in. */
   readonly tier: string;
+  /** The rule's 0-based index in the policy's IR rules for the direction (not in the source document: see `origin`). */
   readonly ruleIndex: number;
+  /** Where the rule came from in its source document. */
   readonly origin: RuleOrigin;
+  /** The rule's action. */
   readonly action: RuleAction;
 }
 
@@ -43,10 +48,13 @@ export type VerdictReason = (typeof VERDICT_REASON)[keyof typeof VERDICT_REASON]
 
 /** The verdict of one enforcement point (the source's egress or the destination's ingress). */
 export interface DirectionVerdict {
+  /** Which enforcement point: the destination's `ingress` or the source's `egress`. */
   readonly direction: 'ingress' | 'egress';
   /** The endpoint whose policy was evaluated. */
   readonly endpoint: EndpointRef;
+  /** Whether this enforcement point lets the flow through. */
   readonly allowed: boolean;
+  /** Why: a rule decided, the endpoint is isolated, no policy selects it, or every selecting tier passed. */
   readonly reason: VerdictReason;
   /** The rule that decided, when `reason` is `rule`. */
   readonly decidedBy?: RuleHit;
@@ -62,8 +70,11 @@ export interface DirectionVerdict {
 
 /** One side of the flow as evaluated. */
 export interface VerdictPeer {
+  /** The endpoint of the snapshot this side is; absent when the side is a bare address no endpoint has. */
   readonly endpoint?: EndpointRef;
+  /** The address the side used (for an endpoint without one in the flow, its first address); absent when it has none. */
   readonly ip?: string;
+  /** The side's numeric identity: a workload's own; `host` or `remote-node` for a host endpoint (same node as the other side or not); for a bare address, its IP cache entry (`world` when nothing covers it, or when there is no address). */
   readonly identity: NumericIdentity;
   /** `x/a`, `host:node-1`, or the address. */
   readonly label: string;
@@ -73,14 +84,21 @@ export interface VerdictPeer {
 export interface Verdict {
   /** Whether every enforcement point allowed the flow. */
   readonly allowed: boolean;
+  /** The flow's source as evaluated. */
   readonly source: VerdictPeer;
+  /** The flow's destination as evaluated. */
   readonly destination: VerdictPeer;
   /** Absent when the source is not an endpoint (or the flow's direction is `ingress`). */
   readonly egress?: DirectionVerdict;
   /** Absent when the destination is not an endpoint (or the flow's direction is `egress`). */
   readonly ingress?: DirectionVerdict;
   /** The L7 rules of both directions that still apply to allowed traffic. */
-  readonly l7: readonly { readonly direction: 'ingress' | 'egress'; readonly rules: L7Rules }[];
+  readonly l7: readonly {
+    /** The enforcement point whose allow rule carried these L7 rules. */
+    readonly direction: 'ingress' | 'egress';
+    /** The L7 rules. */
+    readonly rules: L7Rules;
+  }[];
   /** The messages of the evaluated directions, egress first. */
   readonly explanation: string;
 }

@@ -15,10 +15,19 @@ import { matchSelector, type SelectorSubject } from '../model/selector.js';
 export interface SnapshotInput {
   /** Namespaces; one that endpoints use but this omits gets only `kubernetes.io/metadata.name`. */
   readonly namespaces?: readonly Namespace[];
+  /** Pods and host endpoints; names are unique per namespace (hosts: cluster-wide), and no two share an address. */
   readonly endpoints?: readonly Endpoint[];
+  /** Network sets, selectable like endpoints by the addresses in their nets. */
   readonly networkSets?: readonly NetworkSet[];
   /** Service accounts' labels, for Calico's `serviceAccounts.selector`; absent: no labels. */
-  readonly serviceAccounts?: readonly { readonly namespace: string; readonly name: string; readonly labels: Labels }[];
+  readonly serviceAccounts?: readonly {
+    /** The service account's namespace. */
+    readonly namespace: string;
+    /** The service account name; endpoints name it in `serviceAccount`. */
+    readonly name: string;
+    /** Its labels. */
+    readonly labels: Labels;
+  }[];
   /** Compiled policies of any dialect. */
   readonly policies?: readonly Policy[];
   /** Tiers besides the default and deny-precedence tiers, which always exist. */
@@ -31,9 +40,13 @@ export interface SnapshotInput {
 
 /** An endpoint with what evaluation derives from it once. */
 export interface IndexedEndpoint {
+  /** The endpoint as given. */
   readonly endpoint: Endpoint;
+  /** Its reference: namespace (workloads only) and name. */
   readonly ref: EndpointRef;
+  /** What selectors see of it: its type and labels, its namespace's name and labels, its service account's name and labels. */
   readonly subject: SelectorSubject;
+  /** Its parsed `ips`, in order. */
   readonly addresses: readonly IpAddress[];
   /** The label-set identity (workloads); hosts use the reserved host / remote-node identities. */
   readonly identity: NumericIdentity;
@@ -41,26 +54,37 @@ export interface IndexedEndpoint {
 
 /** A network set with its parsed nets. */
 export interface IndexedNetworkSet {
+  /** The network set as given. */
   readonly networkSet: NetworkSet;
+  /** What selectors see of it: type `network-set`, its labels, its namespace's name and labels. */
   readonly subject: SelectorSubject;
+  /** Its parsed `nets` (a bare address is its host prefix). */
   readonly nets: readonly Cidr[];
 }
 
 /** A tier and its policies, sorted for evaluation. */
 export interface TierPolicies {
+  /** The tier. */
   readonly tier: Tier;
+  /** The tier's policies in evaluation order: by `order` (absent last), ties by name. */
   readonly policies: readonly Policy[];
 }
 
 /** A validated, indexed snapshot; build it with {@link createSnapshot}. Immutable. */
 export interface Snapshot {
+  /** Endpoints by {@link formatEndpointRef} text: `namespace/name`, or `host:name` for hosts. */
   readonly endpoints: ReadonlyMap<string, IndexedEndpoint>;
+  /** Endpoints by each of their addresses, in canonical text (RFC 5952 for IPv6). */
   readonly endpointsByAddress: ReadonlyMap<string, IndexedEndpoint>;
+  /** Network sets, in input order. */
   readonly networkSets: readonly IndexedNetworkSet[];
   /** Tiers in evaluation order, each with its policies in evaluation order. */
   readonly tiers: readonly TierPolicies[];
+  /** The Kubernetes API server's prefixes (a bare address is its host prefix). */
   readonly kubeApiServer: readonly Cidr[];
+  /** The allocator that gave workloads their identities (the input's, or a fresh one). */
   readonly identities: IdentityAllocator;
+  /** Address → identity: each workload address maps to its endpoint's identity, each API server prefix to `kube-apiserver`; everything else is `world`. */
   readonly ipCache: IpIdentityCache;
   /** Per endpoint key and direction: the tiers with the policies selecting it (filled on first use). */
   readonly selectionCache: Map<string, readonly TierPolicies[]>;

@@ -9,6 +9,7 @@ export type IpFamily = 4 | 6;
 
 /** A parsed address. */
 export interface IpAddress {
+  /** 4 for IPv4, 6 for IPv6. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) parses as IPv4. */
   readonly family: IpFamily;
   /** 4 or 16 bytes, network order. */
   readonly bytes: readonly number[];
@@ -18,8 +19,11 @@ export interface IpAddress {
 
 /** A parsed prefix: its network address (host bits cleared) and length. */
 export interface Cidr {
+  /** 4 for IPv4, 6 for IPv6. */
   readonly family: IpFamily;
+  /** The network address: 4 or 16 bytes, network order, every bit after `prefixLength` clear. */
   readonly bytes: readonly number[];
+  /** The prefix length in bits: 0-32 for IPv4, 0-128 for IPv6. */
   readonly prefixLength: number;
   /** The canonical text, `network/length`. */
   readonly text: string;

@@ -46,7 +46,9 @@ export function protocolNumber(protocol: string | number): ProtocolNumber | unde
 
 /** A container port with a name, which policies can refer to by that name. */
 export interface NamedPort {
+  /** The port's name (a container port's `name`), as rules refer to it. */
   readonly name: string;
+  /** The port's IP protocol number (see {@link PROTOCOL}); a rule's named port matches only with the same protocol. */
   readonly protocol: ProtocolNumber;
   /** 1-65535. */
   readonly port: number;
@@ -54,13 +56,17 @@ export interface NamedPort {
 
 /** A namespace: a name and labels (Kubernetes adds `kubernetes.io/metadata.name` itself; so should callers). */
 export interface Namespace {
+  /** The namespace name. */
   readonly name: string;
+  /** The namespace's labels, which namespace selectors match. */
   readonly labels: Labels;
 }
 
 /** A service account, whose name and labels Calico rules can select on. */
 export interface ServiceAccount {
+  /** The service account name, unique within its namespace. */
   readonly name: string;
+  /** The service account's labels, which Calico's `serviceAccounts.selector` matches. */
   readonly labels: Labels;
 }
 
@@ -81,15 +87,19 @@ export type EndpointKind = (typeof ENDPOINT_KIND)[keyof typeof ENDPOINT_KIND];
  * `reserved:health` (and so on), as Cilium labels them.
  */
 export interface Endpoint {
+  /** A pod (`workload`) or a host: see {@link ENDPOINT_KIND}. */
   readonly kind: EndpointKind;
   /** The pod name, or the host endpoint's name. Unique per namespace (hosts: cluster-wide). */
   readonly name: string;
   /** The namespace name; required for workloads, absent for hosts. */
   readonly namespace?: string;
+  /** The endpoint's labels (a pod's labels), which endpoint selectors match. */
   readonly labels: Labels;
+  /** The name of the service account the pod runs as, in its namespace; absent when it has none (or for hosts). */
   readonly serviceAccount?: string;
   /** The endpoint's addresses; CIDR rules match flows by these. */
   readonly ips: readonly string[];
+  /** The endpoint's named container ports, which a rule's named port resolves against; absent: none. */
   readonly namedPorts?: readonly NamedPort[];
   /** The node it runs on: tells Cilium's `host` (this node) from `remote-node`. */
   readonly node?: string;
@@ -97,9 +107,11 @@ export interface Endpoint {
 
 /** A set of networks with labels, selectable like an endpoint (Calico NetworkSet / GlobalNetworkSet). */
 export interface NetworkSet {
+  /** The network set's name, unique per namespace (global sets: cluster-wide). */
   readonly name: string;
   /** Absent for a global network set. */
   readonly namespace?: string;
+  /** The set's labels, which selectors match as they match an endpoint's. */
   readonly labels: Labels;
   /** CIDRs. */
   readonly nets: readonly string[];
@@ -107,7 +119,9 @@ export interface NetworkSet {
 
 /** How an endpoint is named in traces and flows: `namespace/name`, or `host/name` for hosts. */
 export interface EndpointRef {
+  /** The namespace of a workload; absent for a host endpoint. */
   readonly namespace?: string;
+  /** The pod name, or the host endpoint's name. */
   readonly name: string;
 }
 

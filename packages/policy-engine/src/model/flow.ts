@@ -26,7 +26,9 @@ export type FlowPeer =
 
 /** A flow to evaluate. */
 export interface Flow {
+  /** Where the packet comes from: an endpoint of the snapshot or an address. */
   readonly source: FlowPeer;
+  /** Where the packet goes: an endpoint of the snapshot or an address. */
   readonly destination: FlowPeer;
   /** An IP protocol number (see `PROTOCOL`) or a name such as `TCP`. */
   readonly protocol: ProtocolNumber | string;
@@ -35,7 +37,12 @@ export interface Flow {
   /** The destination port, when the protocol has ports. */
   readonly destinationPort?: number;
   /** ICMP type and code, for ICMP and ICMPv6. */
-  readonly icmp?: { readonly type: number; readonly code?: number };
+  readonly icmp?: {
+    /** The ICMP type, 0-255. */
+    readonly type: number;
+    /** The ICMP code, 0-255; absent: the flow matches only rules that name no code. */
+    readonly code?: number;
+  };
   /** Which enforcement points to evaluate; `both` when absent. */
   readonly direction?: FlowDirection;
 }

@@ -18,11 +18,13 @@ export type Dialect = (typeof DIALECT)[keyof typeof DIALECT];
 
 /** Names the source object of a policy, for traces: `NetworkPolicy x/deny-all`. */
 export interface PolicyRef {
+  /** The dialect of the source object. */
   readonly dialect: Dialect;
   /** The source object's kind: `NetworkPolicy`, `GlobalNetworkPolicy`, `CiliumNetworkPolicy`, ... */
   readonly kind: string;
   /** Absent for cluster-scoped kinds. */
   readonly namespace?: string;
+  /** The source object's `metadata.name`. */
   readonly name: string;
 }
 
@@ -95,18 +97,32 @@ export interface SideMatch {
 
 /** ICMP type and optional code; `type` absent means any ICMP message. */
 export interface IcmpMatch {
+  /** The ICMP (or ICMPv6) type, 0-255; absent: any message. */
   readonly type?: number;
+  /** The ICMP code, 0-255, only with `type`; absent: any code of that type. */
   readonly code?: number;
 }
 
 /** An HTTP rule (Calico `http`, Cilium `rules.http`): every field present must match the request. */
 export interface HttpRule {
+  /** The request method: an exact name from Calico (`GET`), a regular expression from Cilium (RE2, kept as text). Absent: any method. */
   readonly method?: string;
   /** Calico has exact and prefix paths; Cilium a regular expression (RE2 syntax, kept as text). */
-  readonly path?: { readonly kind: 'exact' | 'prefix' | 'regex'; readonly value: string };
+  readonly path?: {
+    /** How `value` is matched: the whole path equals it, starts with it, or matches it as a regular expression. */
+    readonly kind: 'exact' | 'prefix' | 'regex';
+    /** The path, prefix or pattern. */
+    readonly value: string;
+  };
+  /** The request's host, a regular expression (Cilium `host`, RE2, kept as text). Absent: any host. */
   readonly host?: string;
   /** Header requirements; `value` absent means the header must be present. */
-  readonly headers?: readonly { readonly name: string; readonly value?: string }[];
+  readonly headers?: readonly {
+    /** The header name. */
+    readonly name: string;
+    /** The value the header must have; absent: present with any value. */
+    readonly value?: string;
+  }[];
 }
 
 /** L7 rules a rule attaches to the traffic it allows; kept as data for the proxy that enforces them. */
@@ -129,21 +145,29 @@ export interface RuleOrigin {
  * enforced in.
  */
 export interface Rule {
+  /** What the rule does to a flow it matches. */
   readonly action: RuleAction;
   /** Absent: any protocol. */
   readonly protocol?: ProtocolNumber;
+  /** The flow's protocol must not be this one; absent: no exclusion. */
   readonly notProtocol?: ProtocolNumber;
+  /** The flow must be ICMP or ICMPv6 with this type (and code); absent: no ICMP condition. */
   readonly icmp?: IcmpMatch;
+  /** The flow must not be an ICMP or ICMPv6 message this matches; absent: no exclusion. */
   readonly notIcmp?: IcmpMatch;
+  /** What the flow's source must be; absent: any source. */
   readonly source?: SideMatch;
+  /** What the flow's destination must be; absent: any destination. */
   readonly destination?: SideMatch;
   /** L7 rules the allowed traffic must still satisfy; only on `allow`. */
   readonly l7?: L7Rules;
+  /** Where the rule came from in its source document. */
   readonly origin: RuleOrigin;
 }
 
 /** A policy's rules for one direction. */
 export interface DirectionRules {
+  /** The rules, in the order they are tried: `log` records and continues, `allow` and `deny` decide, `pass` leaves the tier. */
   readonly rules: readonly Rule[];
   /**
    * Whether selecting an endpoint isolates it in this direction: when no rule matches,
@@ -155,6 +179,7 @@ export interface DirectionRules {
 
 /** A policy in the IR. */
 export interface Policy {
+  /** The source object the policy was compiled from. */
   readonly ref: PolicyRef;
   /**
    * Which part of its source document this is, when one document compiles to several IR
@@ -183,9 +208,11 @@ export type TierDefaultAction = (typeof TIER_DEFAULT_ACTION)[keyof typeof TIER_D
 
 /** A tier: an ordered group of policies (Calico Tier). */
 export interface Tier {
+  /** The tier's name, unique among tiers; policies name their tier by it. */
   readonly name: string;
   /** Lower first; absent sorts last. */
   readonly order?: number;
+  /** What happens to traffic that the tier's policies select but none of their rules decide: `deny`, or `pass` to the next tier. */
   readonly defaultAction: TierDefaultAction;
 }
 

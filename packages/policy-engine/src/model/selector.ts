@@ -62,11 +62,24 @@ export type Selector =
 
 /** What a selector is evaluated against. */
 export interface SelectorSubject {
+  /** What kind of thing the subject is (`subject-type` tests this). */
   readonly type: SubjectType;
+  /** The subject's own labels, which label tests read outside `namespace` and `service-account`. */
   readonly labels: Labels;
-  /** The namespace, for namespaced subjects. */
-  readonly namespace?: { readonly name: string; readonly labels: Labels };
-  readonly serviceAccount?: { readonly name: string; readonly labels: Labels };
+  /** The namespace, for namespaced subjects; absent for global ones (hosts, global network sets). */
+  readonly namespace?: {
+    /** The namespace name (`in-namespace` compares it). */
+    readonly name: string;
+    /** The namespace's labels (label tests inside `namespace` read them). */
+    readonly labels: Labels;
+  };
+  /** The service account the subject runs as; absent when it has none (`service-account` is then false). */
+  readonly serviceAccount?: {
+    /** The service account name (`service-account` `names` compares it). */
+    readonly name: string;
+    /** The service account's labels (label tests inside `service-account` read them); `{}` when unknown. */
+    readonly labels: Labels;
+  };
 }
 
 /** The selector that matches everything. */
