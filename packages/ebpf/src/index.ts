@@ -79,6 +79,7 @@ export {
 } from './map/open.js';
 export { RingBufferMap, type CreateRingBufferOptions, createRingBuffer } from './map/ring-buffer.js';
 export { ProgramArray, createProgramArray } from './map/program-array.js';
+export { type CopyMapEntriesOptions, type CopyMapEntriesResult, copyMapEntries } from './map/copy.js';
 
 export { R, type Register } from './asm/register.js';
 export { Helper, type HelperName, helperId } from './asm/helpers.js';
@@ -114,7 +115,7 @@ export type {
 export { decodeCollectionSpec } from './elf/decode.js';
 export { type ConstantValue, rewriteConstants } from './elf/constants.js';
 export { readCollectionSpec } from './elf/sys/read-object.js';
-export { Collection, type LoadCollectionOptions, loadCollection } from './collection/collection.js';
+export { Collection, type LoadCollectionOptions, type ReplacedPin, loadCollection, stagedPinPath } from './collection/collection.js';
 export type { PinFolder } from './collection/sys/bpffs.js';
 
 export { Link, type Attachment, openPinnedLink, unpinLink } from './link/link.js';

@@ -1,7 +1,8 @@
 /**
- * Loading a {@link CollectionSpec}: maps first (pinned ones reused when compatible),
- * then the BTF, then each program with its map references resolved. All or nothing: a
- * failure closes what was made and removes the pins this load added.
+ * Loading a {@link CollectionSpec}: maps first (pinned ones reused when compatible, or
+ * replaced beside their pins when asked), then the BTF, then each program with its map
+ * references resolved. All or nothing: a failure closes what was made and removes the
+ * pins this load added.
  */
 import type { Layout } from '../codec/layout.js';
 import { type ConstantValue, rewriteConstants } from '../elf/constants.js';
@@ -29,8 +30,40 @@ export interface LoadCollectionOptions {
   constants?: Readonly<Record<string, ConstantValue>>;
   /** Verifier log level kept on success (see {@link LoadProgramOptions.logLevel}). */
   logLevel?: 0 | 1 | 2;
+  /**
+   * What to do with a map pinned under `pinPath` that does not match its spec (another
+   * version of the object pinned it). `'fail'` (the default) throws. `'replace'` creates
+   * the map anew and pins it at a staged path beside the old pin: this collection's
+   * programs use the new map, while programs loaded before keep the pinned one. See
+   * {@link ReplacedPin} and {@link Collection.commitReplacedPins}.
+   */
+  onIncompatiblePin?: 'fail' | 'replace';
   /** The bpffs side of pinning; tests may substitute it. */
   pinFolder?: PinFolder;
+}
+
+/**
+ * A pinned map that did not match its spec and was created anew
+ * (`onIncompatiblePin: 'replace'`). Until {@link Collection.commitReplacedPins} the old
+ * map stays pinned at `path` and open as `previous` (copy what is worth keeping with
+ * {@link copyMapEntries}), and the new one is pinned at `stagedPath`.
+ */
+export interface ReplacedPin {
+  /** The map's name in the spec. */
+  readonly name: string;
+  /** `<pinPath>/<name>`: the old map's pin, and the new one's after the commit. */
+  readonly path: string;
+  /** `<pinPath>/<name>__next`: the new map's pin until the commit (bpffs refuses dots in names). */
+  readonly stagedPath: string;
+  /** How the pinned map differs from the spec, in words: `max entries 1048576 (the spec says 4194304)`. */
+  readonly differences: string;
+  /** The pinned map, open until the commit or {@link Collection.close}. */
+  readonly previous: MapHandle;
+}
+
+/** Where a replacing map is pinned until {@link Collection.commitReplacedPins}. */
+export function stagedPinPath(path: string): string {
+  return `${path}__next`;
 }
 
 /** Loaded programs and maps. {@link Collection.close} releases them all. */
@@ -43,15 +76,51 @@ export class Collection {
   readonly pins: Readonly<Record<string, string>>;
   /** Maps that were already pinned and were reused rather than created. */
   readonly reusedMaps: readonly string[];
+  /** Pinned maps that did not match their spec and were created anew (`onIncompatiblePin: 'replace'`). */
+  readonly replacedPins: readonly ReplacedPin[];
   readonly #btf: Btf | undefined;
+  readonly #folder: PinFolder;
+  readonly #committed = new Set<string>();
   #closed = false;
 
-  constructor(parts: { programs: Record<string, Program>; maps: Record<string, MapHandle>; pins: Record<string, string>; reused: string[]; btf?: Btf }) {
+  constructor(parts: {
+    programs: Record<string, Program>;
+    maps: Record<string, MapHandle>;
+    pins: Record<string, string>;
+    reused: string[];
+    replaced?: ReplacedPin[];
+    btf?: Btf;
+    folder?: PinFolder;
+  }) {
     this.programs = parts.programs;
     this.maps = parts.maps;
     this.pins = parts.pins;
     this.reusedMaps = parts.reused;
+    this.replacedPins = parts.replaced ?? [];
     this.#btf = parts.btf;
+    this.#folder = parts.folder ?? bpffsFolder;
+  }
+
+  /**
+   * Moves each replacing map's pin over the old map's (`rename(2)`: the path never lacks
+   * a pin) and closes the old map, which the kernel frees once no program uses it. Call
+   * it after whatever ran the old programs runs this collection's (for links,
+   * {@link Link.update}). Twice does nothing.
+   * @throws {CollectionError} naming the pin that could not be moved; the others are moved.
+   */
+  commitReplacedPins(): void {
+    const failures: string[] = [];
+    for (const replaced of this.replacedPins) {
+      if (this.#committed.has(replaced.name)) continue;
+      try {
+        this.#folder.rename(replaced.stagedPath, replaced.path);
+        this.#committed.add(replaced.name);
+        replaced.previous.close();
+      } catch (error) {
+        failures.push(`${replaced.stagedPath} -> ${replaced.path}: ${(error as Error).message}`);
+      }
+    }
+    if (failures.length > 0) throw new CollectionError(`moving replacing pins: ${failures.join('; ')}`);
   }
 
   /** Whether {@link close} has been called. */
@@ -82,13 +151,18 @@ export class Collection {
 
   /**
    * Closes every program, map and the BTF. Pinned maps stay in bpffs (that is what
-   * pinning is for); programs stay loaded only while attached or pinned. Twice does nothing.
+   * pinning is for); programs stay loaded only while attached or pinned. Replacing maps
+   * not committed lose their staged pins (the old pins stay). Twice does nothing.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const program of Object.values(this.programs)) program.close();
     for (const map of Object.values(this.maps)) map.close();
+    for (const replaced of this.replacedPins) {
+      replaced.previous.close();
+      if (!this.#committed.has(replaced.name)) this.#folder.unpin(replaced.stagedPath);
+    }
     this.#btf?.close();
   }
 
@@ -121,7 +195,8 @@ function kernelName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
 }
 
-function checkReusable(spec: MapSpec, path: string, handle: MapHandle): void {
+/** How a pinned map differs from its spec, in words; undefined when it matches. */
+function pinDifferences(spec: MapSpec, handle: MapHandle): string | undefined {
   const info = handle.info();
   const differences = (
     [
@@ -132,10 +207,8 @@ function checkReusable(spec: MapSpec, path: string, handle: MapHandle): void {
       ['flags', spec.flags, info.flags],
     ] as const
   ).filter(([, want, have]) => want !== have);
-  if (differences.length > 0) {
-    const what = differences.map(([field, want, have]) => `${field} ${String(have)} (the spec says ${String(want)})`).join(', ');
-    throw new CollectionError(`map ${spec.name} pinned at ${path} does not match: ${what}. Remove the pin to recreate it.`);
-  }
+  if (differences.length === 0) return undefined;
+  return differences.map(([field, want, have]) => `${field} ${String(have)} (the spec says ${String(want)})`).join(', ');
 }
 
 function createSpecMap(spec: MapSpec, btf: Btf | undefined): MapHandle {
@@ -227,8 +300,9 @@ function tryLoadBtf(raw: Uint8Array | undefined): Btf | undefined {
  *
  * Needs CAP_BPF and the kernel of each map and program type; pinning needs bpffs.
  * @throws {BpfError} from the kernel, with the verifier log for a refused program.
- * @throws {CollectionError} for a pinned map that does not match its spec, a map pinned
- *   by name without `pinPath`, an unknown constant.
+ * @throws {CollectionError} for a pinned map that does not match its spec (unless
+ *   `onIncompatiblePin` is `'replace'`), a map pinned by name without `pinPath`, an
+ *   unknown constant.
  * @throws {UnsupportedFeatureError} when the kernel lacks a map or program type.
  */
 export function loadCollection(spec: CollectionSpec, options: LoadCollectionOptions = {}): Collection {
@@ -238,6 +312,7 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
   const programs: Record<string, Program> = {};
   const pins: Record<string, string> = {};
   const reused: string[] = [];
+  const replaced: ReplacedPin[] = [];
   const newPins: string[] = [];
   let createdFolder = false;
   let btf: Btf | undefined;
@@ -253,10 +328,25 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
       const path = `${options.pinPath}/${map.name}`;
       pins[map.name] = path;
       const existing = openPinned(path);
-      if (existing) {
+      const differences = existing && pinDifferences(map, existing);
+      if (existing && differences === undefined) {
         maps[map.name] = existing;
-        checkReusable(map, path, existing);
         reused.push(map.name);
+        continue;
+      }
+      if (existing && differences !== undefined) {
+        if (options.onIncompatiblePin !== 'replace') {
+          existing.close();
+          throw new CollectionError(`map ${map.name} pinned at ${path} does not match: ${differences}. Remove the pin to recreate it, or load with onIncompatiblePin: 'replace'.`);
+        }
+        const staged = stagedPinPath(path);
+        // A staged pin left by a load that never committed: its map is no one's to keep.
+        folder.unpin(staged);
+        replaced.push({ name: map.name, path, stagedPath: staged, differences, previous: existing });
+        const handle = createSpecMap(map, btf);
+        maps[map.name] = handle;
+        handle.pin(staged);
+        newPins.push(staged);
         continue;
       }
       const handle = createSpecMap(map, btf);
@@ -270,12 +360,13 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
   } catch (error) {
     for (const program of Object.values(programs)) program.close();
     for (const map of Object.values(maps)) map.close();
+    for (const r of replaced) r.previous.close();
     btf?.close();
     for (const path of newPins) folder.unpin(path);
     if (createdFolder && options.pinPath) folder.removeIfEmpty(options.pinPath);
     throw error;
   }
-  return new Collection({ programs, maps, pins, reused, btf });
+  return new Collection({ programs, maps, pins, reused, replaced, btf, folder });
 }
 
 function openPinned(path: string): MapHandle | undefined {

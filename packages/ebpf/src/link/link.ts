@@ -1,7 +1,8 @@
 /** BPF links (5.7): a program attached to a hook, held by a file descriptor or a pin. */
 import type { LinkFd } from '../fd.js';
 import { BpfObject } from '../internal/bpf-object.js';
-import { linkDetach, objGet } from '../internal/sys/syscall.js';
+import type { ProgramFd } from '../fd.js';
+import { linkDetach, linkUpdate, objGet } from '../internal/sys/syscall.js';
 import { LINK_INFO_SIZE, type LinkInfo, decodeLinkInfo } from './link-info.js';
 import { removePin } from './sys/kernel.js';
 
@@ -50,6 +51,21 @@ export class Link extends BpfObject<LinkFd, LinkInfo> implements Attachment {
    */
   detach(): void {
     linkDetach(this.fd);
+  }
+
+  /**
+   * Makes the link run another program, in one step: no packet or event sees neither
+   * (`BPF_LINK_UPDATE`). The link keeps its id, its pin and its place among the hook's
+   * programs; the old program is freed when nothing else holds it. With `expected`, the
+   * update happens only if the link still runs that program (`BPF_F_REPLACE`).
+   * The new program must have the link's program type and expected attach type.
+   * Needs Linux 5.7 for cgroup links, 5.9 for XDP, 6.6 for tcx.
+   * @throws {BpfError} `EPERM` when the link no longer runs `expected`, `EINVAL` for a
+   *   program of another type or attach type, `ENOLINK` for a link already detached,
+   *   `EOPNOTSUPP` for link types that cannot be updated.
+   */
+  update(program: { readonly fd: ProgramFd }, options: { expected?: { readonly fd: ProgramFd } } = {}): void {
+    linkUpdate({ linkFd: this.fd, newProgFd: program.fd, ...(options.expected === undefined ? {} : { oldProgFd: options.expected.fd }) });
   }
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { encodeMapBatch, encodeMapCreate, encodeMapElem } from '../../src/internal/sys/attr-map.js';
-import { encodeLinkCreate, encodeLinkDetach, encodeMapFreeze, encodeObj, encodeObjInfo } from '../../src/internal/sys/attr-obj.js';
+import { encodeLinkCreate, encodeLinkDetach, encodeLinkUpdate, encodeMapFreeze, encodeObj, encodeObjInfo } from '../../src/internal/sys/attr-obj.js';
 import { decodeProgTestRun, encodeBtfLoad, encodeProgLoad, encodeProgTestRun } from '../../src/internal/sys/attr-prog.js';
 import { decodeMapInfo, decodeProgInfo } from '../../src/internal/sys/info.js';
 
@@ -192,6 +192,13 @@ describe('link attributes for XDP and cgroups', () => {
     const cgroup = encodeLinkCreate({ progFd: 5, target: 9, attachType: 1 }, fakeAddresses().addressOf);
     expect(hex(cgroup.attr)).toBe(fixture(64, { 0: [5, 0, 0, 0], 4: [9, 0, 0, 0], 8: [1, 0, 0, 0] })); // target_fd, BPF_CGROUP_INET_EGRESS
     expect(hex(encodeLinkDetach({ linkFd: 11 }, fakeAddresses().addressOf).attr)).toBe(fixture(8, { 0: [11, 0, 0, 0] }));
+  });
+
+  it('lays out BPF_LINK_UPDATE: BPF_F_REPLACE and old_prog_fd only when the old program is given', () => {
+    // link_fd 11, new_prog_fd 6, no flags, no old program.
+    expect(hex(encodeLinkUpdate({ linkFd: 11, newProgFd: 6 }, fakeAddresses().addressOf).attr)).toBe(fixture(16, { 0: [11, 0, 0, 0], 4: [6, 0, 0, 0] }));
+    // flags BPF_F_REPLACE (1 << 2), old_prog_fd 5.
+    expect(hex(encodeLinkUpdate({ linkFd: 11, newProgFd: 6, oldProgFd: 5 }, fakeAddresses().addressOf).attr)).toBe(fixture(16, { 0: [11, 0, 0, 0], 4: [6, 0, 0, 0], 8: [4, 0, 0, 0], 12: [5, 0, 0, 0] }));
   });
 });
 

@@ -1,5 +1,5 @@
 /** The file-system side of pinning for collections: the pin folder and removing pins. */
-import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 
 /** What {@link loadCollection} needs of bpffs beyond `bpf(2)`; tests may substitute it. */
 export interface PinFolder {
@@ -9,6 +9,11 @@ export interface PinFolder {
   unpin(path: string): void;
   /** Removes a folder if it is empty. */
   removeIfEmpty(path: string): void;
+  /**
+   * Moves a pin to `to`, replacing what is pinned there in one step (`rename(2)`; bpffs
+   * supports it), so the path never lacks a pin.
+   */
+  rename(from: string, to: string): void;
 }
 
 /** The real bpffs, through `node:fs`. */
@@ -23,5 +28,8 @@ export const bpffsFolder: PinFolder = {
   },
   removeIfEmpty(path) {
     if (existsSync(path) && readdirSync(path).length === 0) rmdirSync(path);
+  },
+  rename(from, to) {
+    renameSync(from, to);
   },
 };

@@ -62,6 +62,30 @@ export function encodeLinkCreate(a: LinkCreateAttr, addressOf: AddressOf): Encod
   return w.done();
 }
 
+/** Fields of `BPF_LINK_UPDATE`. */
+export interface LinkUpdateAttr {
+  linkFd: number;
+  newProgFd: number;
+  /** With `BPF_F_REPLACE`: the program the link must still run, else `EPERM`. */
+  oldProgFd?: number;
+}
+
+/**
+ * `BPF_LINK_UPDATE` (5.7):
+ * ```
+ * 0 link_fd  4 new_prog_fd  8 flags  12 old_prog_fd   = 16 bytes
+ * ```
+ * `flags` is `BPF_F_REPLACE` (1 << 2) exactly when `oldProgFd` is given.
+ */
+export function encodeLinkUpdate(a: LinkUpdateAttr, addressOf: AddressOf): EncodedAttr {
+  const w = new AttrWriter(16, addressOf).u32(0, a.linkFd).u32(4, a.newProgFd);
+  if (a.oldProgFd !== undefined) w.u32(8, BPF_F_REPLACE).u32(12, a.oldProgFd);
+  return w.done();
+}
+
+/** `BPF_F_REPLACE` of `BPF_LINK_UPDATE` (and of tcx placement). */
+const BPF_F_REPLACE = 1 << 2;
+
 /** `BPF_LINK_DETACH` (5.9): `0 link_fd` = 4 bytes (padded to 8). */
 export function encodeLinkDetach(a: { linkFd: number }, addressOf: AddressOf): EncodedAttr {
   return new AttrWriter(8, addressOf).u32(0, a.linkFd).done();

@@ -20,6 +20,7 @@ export const BpfCommand = {
   MAP_UPDATE_BATCH: 26, // 5.6
   MAP_DELETE_BATCH: 27, // 5.6
   LINK_CREATE: 28, // 5.7
+  LINK_UPDATE: 29, // 5.7
   LINK_DETACH: 34, // 5.9
 } as const;
 

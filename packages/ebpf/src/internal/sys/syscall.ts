@@ -11,7 +11,7 @@ import type { BtfFd, LinkFd, MapFd, ProgramFd } from '../../fd.js';
 import type { EncodedAttr } from './attr.js';
 import { type MapBatchAttr, type MapCreateAttr, batchCount, encodeMapBatch, encodeMapCreate, writeMapElem } from './attr-map.js';
 import { elemScratch } from './elem-scratch.js';
-import { type LinkCreateAttr, encodeLinkCreate, encodeLinkDetach, encodeMapFreeze, encodeObj, encodeObjInfo } from './attr-obj.js';
+import { type LinkCreateAttr, type LinkUpdateAttr, encodeLinkCreate, encodeLinkDetach, encodeLinkUpdate, encodeMapFreeze, encodeObj, encodeObjInfo } from './attr-obj.js';
 import {
   type BtfLoadAttr,
   type ProgLoadAttr,
@@ -207,6 +207,11 @@ export function objInfo(fd: number, info: Uint8Array): number {
 /** `BPF_LINK_CREATE` (5.7). @throws {BpfError} */
 export function linkCreate(a: LinkCreateAttr): LinkFd {
   return call(BpfCommand.LINK_CREATE, encodeLinkCreate(a, addressOf)) as LinkFd;
+}
+
+/** `BPF_LINK_UPDATE` (5.7): the link runs the new program from now on. @throws {BpfError} */
+export function linkUpdate(a: LinkUpdateAttr): void {
+  call(BpfCommand.LINK_UPDATE, encodeLinkUpdate(a, addressOf));
 }
 
 /** `BPF_LINK_DETACH` (5.9). @throws {BpfError} */

@@ -1,0 +1,160 @@
+// A new version of an object whose pinned map no longer matches: with
+// onIncompatiblePin 'replace' the load creates the map anew at a staged pin while the
+// old programs keep the old map; copyMapEntries carries the entries over, and
+// commitReplacedPins moves the new pin over the old one.
+import { readdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import { rootSkipReason } from '@twill/sys/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  type Collection,
+  type CollectionSpec,
+  LayoutError,
+  MapType,
+  copyMapEntries,
+  createMap,
+  loadCollection,
+  openPinnedMap,
+  readCollectionSpec,
+  u32,
+  u64,
+} from '../../src/index.js';
+import { ensureBpffs, leftovers, pinPath } from '../bpffs.js';
+
+const reason = rootSkipReason('loads eBPF programs');
+
+/** skb->protocol as counter.c reads it: the EtherType in network byte order, as a little-endian u32. */
+const IPV4_KEY = 0x0008;
+
+/** An IPv4 Ethernet frame, 64 bytes. */
+function ipv4Frame(): Uint8Array {
+  const out = new Uint8Array(64);
+  out[12] = 0x08;
+  return out;
+}
+
+describe.skipIf(reason)(`replacing pinned maps of another version as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  let unmount: () => void = () => undefined;
+  const collections: Collection[] = [];
+  const dirs: string[] = [];
+  beforeAll(() => {
+    unmount = ensureBpffs();
+  });
+  afterEach(() => {
+    for (const c of collections.splice(0)) c.close();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    expect(leftovers()).toEqual([]);
+  });
+  afterAll(() => unmount());
+
+  function load(spec: CollectionSpec, options: Parameters<typeof loadCollection>[1] = {}): Collection {
+    const c = loadCollection(spec, options);
+    collections.push(c);
+    return c;
+  }
+  function newDir(): string {
+    const dir = pinPath();
+    dirs.push(dir);
+    return dir;
+  }
+  const counter = (): CollectionSpec => readCollectionSpec(fileURLToPath(new URL('../fixtures/counter.o', import.meta.url)));
+  const withCounts = (spec: CollectionSpec, maxEntries: number): CollectionSpec => ({ ...spec, maps: { ...spec.maps, counts: { ...spec.maps.counts!, maxEntries } } });
+  const pinnedCount = (path: string): { maxEntries: number; ipv4: bigint | undefined } => {
+    const map = openPinnedMap(path, { key: u32, value: u64 });
+    try {
+      return { maxEntries: map.info().maxEntries, ipv4: map.lookup(IPV4_KEY) };
+    } finally {
+      map.close();
+    }
+  };
+
+  it('stages the new map beside the old pin, copies the entries, and moves the pin over on commit', () => {
+    const dir = newDir();
+    const old = load(counter(), { pinPath: dir });
+    old.program('count_egress').testRun({ data: ipv4Frame(), repeat: 5 });
+
+    const next = load(withCounts(counter(), 128), { pinPath: dir, onIncompatiblePin: 'replace' });
+    expect(next.reusedMaps).toEqual([]);
+    expect(next.replacedPins.map((r) => ({ name: r.name, path: r.path, stagedPath: r.stagedPath, differences: r.differences }))).toEqual([
+      { name: 'counts', path: `${dir}/counts`, stagedPath: `${dir}/counts__next`, differences: 'max entries 64 (the spec says 128)' },
+    ]);
+    expect(readdirSync(dir).sort()).toEqual(['counts', 'counts__next']);
+    expect(pinnedCount(`${dir}/counts`), 'the old pin still holds the old map').toEqual({ maxEntries: 64, ipv4: 5n });
+
+    const replaced = next.replacedPins[0]!;
+    expect(copyMapEntries(replaced.previous, next.maps.counts!)).toEqual({ copied: 1, dropped: 0, kept: 0 });
+    // The old program still counts into the old map; a second copy in `create` mode keeps what the new map holds.
+    old.program('count_egress').testRun({ data: ipv4Frame() });
+    next.program('count_egress').testRun({ data: ipv4Frame(), repeat: 2 });
+    expect(copyMapEntries(replaced.previous, next.maps.counts!, { mode: 'create' })).toEqual({ copied: 0, dropped: 0, kept: 1 });
+    expect(pinnedCount(`${dir}/counts__next`)).toEqual({ maxEntries: 128, ipv4: 7n });
+
+    next.commitReplacedPins();
+    next.commitReplacedPins(); // twice does nothing
+    expect(readdirSync(dir)).toEqual(['counts']);
+    expect(pinnedCount(`${dir}/counts`)).toEqual({ maxEntries: 128, ipv4: 7n });
+    expect(replaced.previous.closed).toBe(true);
+
+    // The next load of the new version reuses the committed pin.
+    next.close();
+    expect(load(withCounts(counter(), 128), { pinPath: dir, onIncompatiblePin: 'replace' }).reusedMaps).toEqual(['counts']);
+  });
+
+  it('closing before the commit removes the staged pin and leaves the old one', () => {
+    const dir = newDir();
+    load(counter(), { pinPath: dir }).close();
+    const next = load(withCounts(counter(), 32), { pinPath: dir, onIncompatiblePin: 'replace' });
+    expect(readdirSync(dir).sort()).toEqual(['counts', 'counts__next']);
+    next.close();
+    expect(readdirSync(dir)).toEqual(['counts']);
+    expect(pinnedCount(`${dir}/counts`).maxEntries).toBe(64);
+  });
+
+  it('a staged pin left by a load that never committed is replaced by a fresh map', () => {
+    const dir = newDir();
+    load(counter(), { pinPath: dir }).close();
+    const crashed = load(withCounts(counter(), 128), { pinPath: dir, onIncompatiblePin: 'replace' });
+    crashed.program('count_egress').testRun({ data: ipv4Frame() });
+    // What a process that died before its commit leaves: the staged pin (its fds close with it).
+    const leftover = openPinnedMap(`${dir}/counts__next`, { key: u32, value: u64 });
+    const leftoverId = leftover.info().id;
+    leftover.close();
+
+    const next = load(withCounts(counter(), 128), { pinPath: dir, onIncompatiblePin: 'replace' });
+    const staged = openPinnedMap(`${dir}/counts__next`, { key: u32, value: u64 });
+    try {
+      expect(staged.info().id).not.toBe(leftoverId);
+      expect(staged.lookup(IPV4_KEY)).toBeUndefined();
+    } finally {
+      staged.close();
+    }
+    next.close();
+    crashed.close();
+  });
+
+  it('copyMapEntries refuses maps of other sizes or of a type without plain values', () => {
+    const a = createMap({ type: MapType.Hash, key: u32, value: u64, maxEntries: 4 });
+    const b = createMap({ type: MapType.Hash, key: u32, value: u32, maxEntries: 4 });
+    try {
+      expect(() => copyMapEntries(a, b)).toThrow(LayoutError);
+      expect(() => copyMapEntries(a, b)).toThrow('copying entries between maps that differ: value size 8 and 4');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('copyMapEntries counts entries a smaller hash map has no room for', () => {
+    const from = createMap({ type: MapType.Hash, key: u32, value: u64, maxEntries: 8 });
+    const to = createMap({ type: MapType.Hash, key: u32, value: u64, maxEntries: 3 });
+    try {
+      for (let k = 0; k < 5; k += 1) from.update(k, BigInt(k));
+      expect(copyMapEntries(from, to)).toEqual({ copied: 3, dropped: 2, kept: 0 });
+    } finally {
+      from.close();
+      to.close();
+    }
+  });
+});
