@@ -8,6 +8,7 @@ import { ipv4ToNumber } from '../rib/attributes.js';
 export interface ConnectionInfo {
   /** `outbound`: this speaker connected; `inbound`: the peer did. */
   readonly direction: 'outbound' | 'inbound';
+  /** The state of the FSM that runs this connection. */
   readonly state: SessionState;
 }
 

@@ -70,12 +70,15 @@ export type FsmEvent =
 
 /** A session that reached OpenConfirm: what the two OPENs agreed. */
 export interface SessionParameters {
+  /** The peer's AS, from its 4-octet AS capability or else its My Autonomous System field (RFC 6793 §4.1); equals the configured `peerAs`. */
   readonly peerAs: Asn;
+  /** The peer's BGP Identifier from its OPEN (RFC 4271 §4.2). */
   readonly peerId: RouterId;
   /** Negotiated hold time in seconds (0: no hold or keepalive timers). */
   readonly holdTime: number;
   /** Seconds between KEEPALIVEs (hold time / 3, or the configured smaller value; 0 when hold is 0). */
   readonly keepaliveTime: number;
+  /** The capabilities the peer's OPEN carried, in its order. */
   readonly peerCapabilities: readonly Capability[];
   /** What the codec needs for this session. */
   readonly negotiated: NegotiatedState;
@@ -132,7 +135,9 @@ export interface IdleHoldConfig {
 export interface FsmConfig {
   /** For messages: usually the peer's address. */
   readonly peerAddress: string;
+  /** This speaker's AS: sent in My Autonomous System (AS_TRANS when above 65535) and in the 4-octet AS capability (RFC 6793 §3, §4.1). */
   readonly localAs: Asn;
+  /** This speaker's BGP Identifier, sent in OPEN (RFC 4271 §4.2) and used for collision detection (§6.8). */
   readonly localId: RouterId;
   /** The AS the peer must announce in its OPEN (RFC 4271 §6.2). */
   readonly peerAs: Asn;
@@ -148,6 +153,11 @@ export interface FsmConfig {
   readonly largeHoldTime?: number;
   /** Wait this many seconds after the connection is up before sending OPEN (DelayOpen, §8.1.1); default off. */
   readonly delayOpenTime?: number;
+  /**
+   * Damping of restarts: after a failure (not after a stop) the FSM starts the IdleHoldTimer;
+   * an AutomaticStart meanwhile is ignored, and IdleHoldTimerExpires starts the session
+   * again. Absent: no IdleHoldTimer, and an AutomaticStart in Idle takes effect at once.
+   */
   readonly idleHold?: IdleHoldConfig;
   /** Capabilities to send; a 4-octet AS capability with `localAs` is added when missing (RFC 6793 §3). */
   readonly capabilities?: readonly Capability[];
@@ -157,8 +167,14 @@ export interface FsmConfig {
 
 /** The FSM's state between steps. Treat as opaque and immutable. */
 export interface FsmState {
+  /** The configuration given to {@link createFsm}. */
   readonly config: FsmConfig;
+  /** The current session state (RFC 4271 §8.2.2). */
   readonly state: SessionState;
+  /**
+   * ConnectRetryCounter (RFC 4271 §8.1.1): 0 after a ManualStart or ManualStop, plus 1
+   * each time the session goes to Idle for any other reason (a version error aside).
+   */
   readonly connectRetryCounter: number;
   /** Passive TCP establishment: wait for the peer to connect (§8.1.1). */
   readonly passive: boolean;
@@ -178,6 +194,8 @@ export interface FsmState {
 
 /** The result of one step. */
 export interface FsmStep {
+  /** The state to pass to the next {@link step}. */
   readonly state: FsmState;
+  /** What the speaker must do now, in this order; may be empty. */
   readonly actions: readonly FsmAction[];
 }
