@@ -27,8 +27,14 @@ export interface CommunityMatch {
 
 /** The conditions of a term; all given conditions must hold (an empty match matches every route). */
 export interface PolicyMatch {
+  /**
+   * The route's prefix is permitted by this prefix list: the first entry that matches
+   * decides, and a prefix no entry matches is denied (so an empty list matches nothing).
+   */
   readonly prefixList?: readonly PrefixListEntry[];
+  /** COMMUNITIES (RFC 1997) the route must carry, as `"65000:100"` or a well-known name (`"NO_EXPORT"`). */
   readonly communities?: CommunityMatch;
+  /** LARGE_COMMUNITY values (RFC 8092) the route must carry, as `"65000:1:2"`. */
   readonly largeCommunities?: CommunityMatch;
   /**
    * A regular expression over the AS_PATH text (`"65001 65002 {65003,65004}"`), where
@@ -42,15 +48,21 @@ export interface PolicyMatch {
 
 /** The changes a term makes to a route's attributes. */
 export interface PolicyActions {
+  /** Set LOCAL_PREF, 0..4294967295 (higher is preferred, RFC 4271 §5.1.5). */
   readonly localPref?: number;
+  /** Set MULTI_EXIT_DISC, 0..4294967295 (lower is preferred, RFC 4271 §5.1.4). */
   readonly med?: number;
   /** The next hop to use, as text. */
   readonly nextHop?: string;
   /** Replace every community with these (applied before add/remove). */
   readonly communities?: readonly string[];
+  /** Add these communities (`"65000:100"`, `"NO_EXPORT"`) after any already carried; one already there is not repeated. */
   readonly addCommunities?: readonly string[];
+  /** Remove these communities (applied after `addCommunities`); a route left with none carries no COMMUNITIES. */
   readonly removeCommunities?: readonly string[];
+  /** Add these large communities (`"65000:1:2"`); one already there is not repeated. */
   readonly addLargeCommunities?: readonly string[];
+  /** Remove these large communities (applied after `addLargeCommunities`). */
   readonly removeLargeCommunities?: readonly string[];
 }
 
@@ -58,14 +70,19 @@ export interface PolicyActions {
 export interface PolicyTerm {
   /** For diagnosis: which term decided. */
   readonly name?: string;
+  /** The conditions; absent or empty matches every route. */
   readonly match?: PolicyMatch;
+  /** The changes to make when the term matches; they apply even when `then` is `next`. */
   readonly set?: PolicyActions;
+  /** What a match decides: `accept`, `reject`, or `next` to go on to the following term. */
   readonly then: PolicyVerdict;
 }
 
 /** A policy as written: ordered terms and the verdict when none decides. */
 export interface PolicyDefinition {
+  /** Tried in order; the first matching term whose `then` is not `next` decides. */
   readonly terms: readonly PolicyTerm[];
+  /** The verdict for a route no term decides. */
   readonly default: 'accept' | 'reject';
 }
 
@@ -92,14 +109,17 @@ interface CompiledTerm {
 
 /** A validated policy, ready for {@link evaluatePolicy}. */
 export interface CompiledPolicy {
+  /** The terms, validated and parsed, in the definition's order; an internal form, built only by {@link compilePolicy}. */
   readonly terms: readonly CompiledTerm[];
+  /** The definition's `default`: `true` for `accept`. */
   readonly defaultAccept: boolean;
 }
 
 /** The outcome of {@link evaluatePolicy}. */
 export interface PolicyOutcome {
+  /** Whether the route passes the policy. */
   readonly accept: boolean;
-  /** Indexes of the terms that matched, in order; their actions make the route's new attributes. */
+  /** Indexes of the matching terms that have actions, in order; give them to {@link applyPolicy} for the route's new attributes. */
   readonly applied: readonly number[];
   /** The name of the term that decided, or `"default"`. */
   readonly decidedBy: string;
@@ -107,7 +127,9 @@ export interface PolicyOutcome {
 
 /** What a policy looks at: the prefix (or its RIB key) and the attributes (plain or interned). */
 export interface PolicyInput {
+  /** The route's prefix, as a {@link BgpPrefix} or as the RIB's {@link PrefixKey}. */
   readonly prefix: BgpPrefix | PrefixKey;
+  /** The route's attributes, plain or as the RIB's interned set. */
   readonly attributes: RouteAttributes | AttributeSet;
 }
 

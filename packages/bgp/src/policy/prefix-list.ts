@@ -18,9 +18,13 @@ export interface PrefixListEntry {
 
 /** A validated prefix-list entry. */
 export interface CompiledPrefixListEntry {
+  /** The entry's prefix; a route matches only inside it. */
   readonly prefix: BgpPrefix;
+  /** Shortest route length matched, in bits (`ge`, else the prefix's length); at least the prefix's length. */
   readonly min: number;
+  /** Longest route length matched, in bits (`le`, else the family's maximum when `ge` is set, else the prefix's length). */
   readonly max: number;
+  /** `true` for `permit`, `false` for `deny`. */
   readonly permit: boolean;
 }
 
