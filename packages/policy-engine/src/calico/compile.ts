@@ -178,8 +178,11 @@ export function compileCalicoNetworkSet(set: CalicoNetworkSet): NetworkSet {
 
 /** What {@link compileCalicoDocuments} gives: the parts of a snapshot. */
 export interface CompiledCalicoDocuments {
+  /** The policies, one per NetworkPolicy or GlobalNetworkPolicy, in input order. */
   readonly policies: readonly Policy[];
+  /** The tiers, in input order. */
   readonly tiers: readonly Tier[];
+  /** The network sets, one per NetworkSet or GlobalNetworkSet, in input order. */
   readonly networkSets: readonly NetworkSet[];
 }
 

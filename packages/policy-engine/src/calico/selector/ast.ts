@@ -20,6 +20,7 @@ export type SelectorValueOperator = (typeof SELECTOR_VALUE_OPERATORS)[number];
 
 /** `all()` (or the empty selector): matches every label set. */
 export interface SelectorAll {
+  /** Always `all`. */
   readonly kind: 'all';
 }
 
@@ -29,12 +30,15 @@ export interface SelectorAll {
  * sets and host endpoints) instead of namespaced ones.
  */
 export interface SelectorGlobal {
+  /** Always `global`. */
   readonly kind: 'global';
 }
 
 /** `has(key)`: the label is present, whatever its value. */
 export interface SelectorHas {
+  /** Always `has`. */
   readonly kind: 'has';
+  /** The label key. */
   readonly key: string;
 }
 
@@ -43,14 +47,19 @@ export interface SelectorHas {
  * `key ends with "v"`. Only `!=` matches when the label is absent.
  */
 export interface SelectorCompare {
+  /** The operator: `eq` (`==`), `ne` (`!=`), `contains`, `startsWith` (`starts with`), `endsWith` (`ends with`). */
   readonly kind: SelectorValueOperator;
+  /** The label key. */
   readonly key: string;
+  /** The value compared with, unquoted. */
   readonly value: string;
 }
 
 /** `key in {"a", "b"}` and `key not in {...}`; `not in` matches when the label is absent. */
 export interface SelectorSet {
+  /** `in` or `notIn` (`not in`). */
   readonly kind: 'in' | 'notIn';
+  /** The label key. */
   readonly key: string;
   /** Sorted, without duplicates. */
   readonly values: readonly string[];
@@ -58,19 +67,25 @@ export interface SelectorSet {
 
 /** `!expr`. */
 export interface SelectorNot {
+  /** Always `not`. */
   readonly kind: 'not';
+  /** The negated expression. */
   readonly operand: SelectorNode;
 }
 
 /** `a && b && ...` (at least two operands). */
 export interface SelectorAnd {
+  /** Always `and`. */
   readonly kind: 'and';
+  /** The operands, in written order; all must match. */
   readonly operands: readonly SelectorNode[];
 }
 
 /** `a || b || ...` (at least two operands). */
 export interface SelectorOr {
+  /** Always `or`. */
   readonly kind: 'or';
+  /** The operands, in written order; one must match. */
   readonly operands: readonly SelectorNode[];
 }
 
