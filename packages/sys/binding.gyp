@@ -7,6 +7,7 @@
         "native/bpf.cc",
         "native/netns.cc",
         "native/socket.cc",
+        "native/netlink-socket.cc",
         "native/mmap.cc",
         "native/poll.cc"
       ],

@@ -109,6 +109,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBpf(env, exports);
   InitNetns(env, exports);
   InitSocket(env, exports);
+  InitNetlinkSocket(env, exports);
   InitMmap(env, exports);
   InitPoll(env, exports);
   return exports;

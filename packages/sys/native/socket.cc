@@ -194,12 +194,103 @@ static Napi::Value GetTtl(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// transparentListener(nsFd, address, port): a TCP socket for a transparent proxy, made
+// inside the network namespace `nsFd` (-1: the caller's), with SO_REUSEADDR and
+// IP_TRANSPARENT (IPV6_TRANSPARENT for an IPv6 address; Linux 2.6.37), bound to
+// address:port and not yet listening: listen(2) is the caller's (Node's listen({ fd })).
+// IP_TRANSPARENT needs CAP_NET_ADMIN or CAP_NET_RAW; it lets an nftables/iptables
+// `tproxy` rule hand the socket connections addressed to any address and port, which the
+// accepted socket then has as its local address. Close-on-exec; closed on failure.
+static Napi::Value TransparentListener(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t ns;
+  std::string address;
+  uint32_t port;
+  if (!ArgInt(info, 0, "nsFd", &ns) || !ArgString(info, 1, "address", &address) || !ArgUint(info, 2, "port", &port)) {
+    return env.Undefined();
+  }
+  if (port > 65535) {
+    ThrowArg(env, "port must be within 0..65535");
+    return env.Undefined();
+  }
+  struct sockaddr_storage sa;
+  memset(&sa, 0, sizeof sa);
+  socklen_t salen;
+  int domain;
+  if (address.find(':') == std::string::npos) {
+    auto* sin = reinterpret_cast<struct sockaddr_in*>(&sa);
+    sin->sin_family = domain = AF_INET;
+    sin->sin_port = htons(static_cast<uint16_t>(port));
+    salen = sizeof *sin;
+    if (inet_pton(AF_INET, address.c_str(), &sin->sin_addr) != 1) domain = -1;
+  } else {
+    auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&sa);
+    sin6->sin6_family = domain = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(port));
+    salen = sizeof *sin6;
+    if (inet_pton(AF_INET6, address.c_str(), &sin6->sin6_addr) != 1) domain = -1;
+  }
+  if (domain < 0) {
+    ThrowArg(env, "address is not an IPv4 or IPv6 address: " + address);
+    return env.Undefined();
+  }
+  int saved = -1;
+  if (ns >= 0) {
+    saved = SaveThreadNetns(env);
+    if (saved < 0) return env.Undefined();
+    if (setns(ns, CLONE_NEWNET) != 0) {
+      int err = errno;
+      close(saved);
+      ThrowErrno(env, err, "setns");
+      return env.Undefined();
+    }
+  }
+  int fd = socket(domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int err = errno;
+  if (saved >= 0) RestoreThreadNetns(saved);
+  if (fd < 0) {
+    ThrowErrno(env, err, "socket");
+    return env.Undefined();
+  }
+  bool ok = SetInt(env, fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR") &&
+            (domain == AF_INET ? SetInt(env, fd, IPPROTO_IP, IP_TRANSPARENT, 1, "IP_TRANSPARENT")
+                               : SetInt(env, fd, IPPROTO_IPV6, IPV6_TRANSPARENT, 1, "IPV6_TRANSPARENT"));
+  if (ok && bind(fd, reinterpret_cast<struct sockaddr*>(&sa), salen) != 0) {
+    ThrowErrno(env, errno, "bind " + address + " port " + std::to_string(port));
+    ok = false;
+  }
+  if (!ok) {
+    close(fd);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// getTransparent(fd): IP_TRANSPARENT of an IPv4 socket, IPV6_TRANSPARENT of an IPv6 one.
+static Napi::Value GetTransparent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
+  int domain = SocketDomain(env, fd);
+  if (domain < 0) return env.Undefined();
+  int value = 0;
+  socklen_t len = sizeof value;
+  bool v4 = domain == AF_INET;
+  if (getsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT, &value, &len) != 0) {
+    ThrowErrno(env, errno, v4 ? "getsockopt IP_TRANSPARENT" : "getsockopt IPV6_TRANSPARENT");
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, value != 0);
+}
+
 void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("socketIn", Napi::Function::New(env, SocketIn, "socketIn"));
   exports.Set("setTcpMd5", Napi::Function::New(env, SetTcpMd5, "setTcpMd5"));
   exports.Set("setTtl", Napi::Function::New(env, SetTtl, "setTtl"));
   exports.Set("setMinTtl", Napi::Function::New(env, SetMinTtl, "setMinTtl"));
   exports.Set("getTtl", Napi::Function::New(env, GetTtl, "getTtl"));
+  exports.Set("transparentListener", Napi::Function::New(env, TransparentListener, "transparentListener"));
+  exports.Set("getTransparent", Napi::Function::New(env, GetTransparent, "getTransparent"));
 }
 
 }  // namespace twill

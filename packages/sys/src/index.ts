@@ -5,6 +5,9 @@
  * - network namespaces: create and delete named ones (as `ip netns`), open, run code inside;
  * - sockets created inside a namespace (netlink, TCP), TCP MD5 keys (RFC 2385), TTL and
  *   minimum TTL (RFC 5082 GTSM);
+ * - netlink multicast groups, `NETLINK_NO_ENOBUFS`, receive buffer sizes and the
+ *   socket's drop counter (`SO_MEMINFO`), for event readers that count what they lost;
+ * - transparent (`IP_TRANSPARENT`) TCP listeners for a tproxy-fed proxy;
  * - `mmap` for BPF ring buffers, and {@link watchFd} to wake when one has records.
  *
  * Every failure is a {@link SysError} with the errno name and the call. Linux only;
@@ -40,5 +43,8 @@ export {
   setMinTtl,
   socketTtl,
 } from './socket.js';
+export { joinNetlinkGroup, leaveNetlinkGroup, setNetlinkNoEnobufs } from './netlink-socket.js';
+export { type ReceiveBufferOptions, setReceiveBuffer, type SocketMemInfo, socketMemInfo } from './socket-buffer.js';
+export { type TransparentListenerOptions, openTransparentListener, socketTransparent } from './transparent.js';
 export { type MmapOptions, mmap, munmap } from './mmap.js';
 export { type WatchFdEvents, type FdReadiness, type FdWatchCallback, FdWatcher, watchFd } from './poll.js';

@@ -14,6 +14,14 @@ export interface NativeBinding {
   setMinTtl(fd: number, minTtl: number): void;
   /** `[domain, IP_TTL, IP_MINTTL, IPV6_UNICAST_HOPS, IPV6_MINHOPCOUNT]`, -1 for the IPv6 ones of an IPv4 socket. */
   getTtl(fd: number): [number, number, number, number, number];
+  transparentListener(nsFd: number, address: string, port: number): number;
+  getTransparent(fd: number): boolean;
+  setNetlinkMembership(fd: number, group: number, join: boolean): void;
+  setNetlinkNoEnobufs(fd: number, on: boolean): void;
+  /** `mode`: 0 SO_RCVBUF, 1 SO_RCVBUFFORCE, 2 force falling back to SO_RCVBUF on EPERM. Returns SO_RCVBUF read back. */
+  setReceiveBuffer(fd: number, bytes: number, mode: number): number;
+  /** The SO_MEMINFO entries the kernel filled (SK_MEMINFO_*). */
+  getMemInfo(fd: number): number[];
   mmap(fd: number, length: number, offset: number, writable: boolean): ArrayBuffer;
   munmap(buffer: ArrayBuffer): void;
   /** `events` are uv_poll_event bits; the handle is opaque. */

@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
 
-import { SysError, createNetns, mmap, munmap, netnsPath, setTcpMd5 } from '../src/index.js';
+import {
+  SysError,
+  createNetns,
+  joinNetlinkGroup,
+  leaveNetlinkGroup,
+  mmap,
+  munmap,
+  netnsPath,
+  openTransparentListener,
+  setNetlinkNoEnobufs,
+  setReceiveBuffer,
+  setTcpMd5,
+  socketMemInfo,
+  socketTransparent,
+} from '../src/index.js';
 import { TEST_PREFIX, rootSkipReason, testName } from '../src/testing/index.js';
 
 // These are refused before any system call, so they need no privileges.
@@ -31,6 +45,23 @@ describe('arguments refused before any call', () => {
     [{ length: 4096, offset: -4096 }, /offset -4096/],
   ])('refuses mmap options %j', (options, message) => {
     expect(() => mmap(0, options)).toThrowError(message);
+  });
+
+  it.each([
+    ['joinNetlinkGroup', () => joinNetlinkGroup(1.5, 1), 'joinNetlinkGroup: fd 1.5 is not a file descriptor'],
+    ['joinNetlinkGroup', () => joinNetlinkGroup(3, 0), 'joinNetlinkGroup: group 0 is not an integer within 1..4294967295'],
+    ['leaveNetlinkGroup', () => leaveNetlinkGroup(3, -2), 'leaveNetlinkGroup: group -2 is not an integer within 1..4294967295'],
+    ['setNetlinkNoEnobufs', () => setNetlinkNoEnobufs(-1, true), 'setNetlinkNoEnobufs: fd -1 is not a file descriptor'],
+    ['setNetlinkNoEnobufs', () => setNetlinkNoEnobufs(3, 1 as unknown as boolean), 'setNetlinkNoEnobufs: on 1 is not a boolean'],
+    ['setReceiveBuffer', () => setReceiveBuffer(3, -1), 'setReceiveBuffer: size -1 is not an integer within 0..1073741823'],
+    ['setReceiveBuffer', () => setReceiveBuffer(3, 4096, { force: 'yes' as never }), `setReceiveBuffer: force "yes" is not true, false or 'if-permitted'`],
+    ['socketMemInfo', () => socketMemInfo(Number.NaN), 'socketMemInfo: fd NaN is not a file descriptor'],
+    ['socketTransparent', () => socketTransparent(2 ** 31), 'socketTransparent: fd 2147483648 is not a file descriptor'],
+    ['openTransparentListener', () => openTransparentListener({ address: 'localhost', port: 80 }), 'openTransparentListener: address "localhost" is not an IP address'],
+    ['openTransparentListener', () => openTransparentListener({ address: '::', port: 65536 }), 'openTransparentListener: port 65536 is not an integer within 0..65535'],
+  ])('%s refuses a bad argument, naming it', (syscall, call, message) => {
+    expect(call).toThrowError(SysError);
+    expect(call).toThrowError(expect.objectContaining({ code: 'EINVAL', syscall, message }));
   });
 
   it('refuses to unmap a buffer it did not map', () => {

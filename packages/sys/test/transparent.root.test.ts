@@ -1,0 +1,109 @@
+// Transparent TCP listeners (IP_TRANSPARENT) as a tproxy-fed proxy uses them: a proxy
+// namespace routes a client namespace's traffic; an nftables `tproxy` rule there hands a
+// connection to 192.0.2.10:8080 (an address nobody has) to the listener, and the accepted
+// socket's local address is that original destination.
+import { execFileSync } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import { type AddressInfo, type Server, Socket, createServer } from 'node:net';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { AF, openSocket, openTransparentListener, SOCK, socketTransparent, SysError } from '../src/index.js';
+import { NetworkScratch, rootSkipReason, testName } from '../src/testing/index.js';
+
+const reason = rootSkipReason('creates network namespaces with nftables tproxy rules');
+
+describe.skipIf(reason)(`transparent listeners as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  const scratch = new NetworkScratch();
+  const servers: Server[] = [];
+  const sockets: Socket[] = [];
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+    scratch.cleanup();
+  });
+
+  it('accepts a connection tproxy diverted, with the original destination as its local address', async () => {
+    const proxy = scratch.netns();
+    const client = scratch.netns();
+    const link = scratch.veth(proxy, client);
+    scratch.ip(proxy, 'address', 'add', '10.9.0.1/24', 'dev', link.a);
+    scratch.ip(client, 'address', 'add', '10.9.0.2/24', 'dev', link.b);
+    scratch.ip(client, 'route', 'add', 'default', 'via', '10.9.0.1');
+    // Marked packets are delivered locally whatever their destination (the usual tproxy policy route).
+    scratch.ip(proxy, 'rule', 'add', 'fwmark', '0x5', 'lookup', '105');
+    scratch.ip(proxy, 'route', 'add', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', '105');
+
+    const fd = openTransparentListener({ address: '0.0.0.0', port: 0, netns: proxy.handle });
+    expect(socketTransparent(fd)).toBe(true);
+    const accepted = new Promise<{ localAddress?: string; localPort?: number; remoteAddress?: string }>((resolve) => {
+      const server = createServer((c) => {
+        sockets.push(c);
+        resolve({ localAddress: c.localAddress, localPort: c.localPort, remoteAddress: c.remoteAddress });
+        c.end('proxied');
+      });
+      servers.push(server);
+      server.listen({ fd });
+    });
+    await new Promise((resolve) => servers[0]?.once('listening', resolve));
+    const port = (servers[0]?.address() as AddressInfo).port;
+
+    const table = testName();
+    const ruleset = `table ip ${table} {
+      chain divert {
+        type filter hook prerouting priority mangle; policy accept;
+        ip daddr 192.0.2.10 tcp dport 8080 tproxy to :${port} meta mark set 0x5 accept
+      }
+    }`;
+    execFileSync('ip', ['netns', 'exec', proxy.name, 'nft', '-f', '-'], { input: ruleset, stdio: ['pipe', 'ignore', 'pipe'] });
+
+    const conn = new Socket({ fd: openSocket({ domain: AF.INET, type: SOCK.STREAM, netns: client.handle }), readable: true, writable: true });
+    sockets.push(conn);
+    const reply = new Promise<string>((resolve, reject) => {
+      let data = '';
+      conn.on('data', (b) => (data += b.toString()));
+      conn.once('end', () => resolve(data));
+      conn.once('error', reject);
+    });
+    conn.connect(8080, '192.0.2.10');
+    expect(await accepted).toEqual({ localAddress: '192.0.2.10', localPort: 8080, remoteAddress: '10.9.0.2' });
+    expect(await reply).toBe('proxied');
+  });
+
+  it('sets IPV6_TRANSPARENT on an IPv6 listener that Node can listen on', async () => {
+    const ns = scratch.netns();
+    const fd = openTransparentListener({ address: '::', port: 0, netns: ns.name });
+    expect(socketTransparent(fd)).toBe(true);
+    const server = createServer();
+    servers.push(server);
+    server.listen({ fd });
+    await new Promise((resolve) => server.once('listening', resolve));
+    expect((server.address() as AddressInfo).family).toBe('IPv6');
+    // A plain socket is not transparent.
+    const plain = openSocket({ domain: AF.INET6, type: SOCK.STREAM, netns: ns.handle });
+    try {
+      expect(socketTransparent(plain)).toBe(false);
+    } finally {
+      closeSync(plain);
+    }
+  });
+
+  it('binds an address the namespace does not have, and reports a bind the kernel refuses naming it', async () => {
+    const ns = scratch.netns();
+    // Transparent sockets may bind foreign addresses (what a proxy connecting out as the client does).
+    closeSync(openTransparentListener({ address: '203.0.113.7', port: 4321, netns: ns.handle }));
+    const server = createServer();
+    servers.push(server);
+    server.listen({ fd: openTransparentListener({ address: '127.0.0.1', port: 4321, netns: ns.handle }) });
+    await new Promise((resolve) => server.once('listening', resolve));
+    // SO_REUSEADDR does not share a port with a socket listening on it.
+    let caught: unknown;
+    try {
+      openTransparentListener({ address: '127.0.0.1', port: 4321, netns: ns.handle });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(SysError);
+    expect(caught).toMatchObject({ code: 'EADDRINUSE', syscall: 'bind 127.0.0.1 port 4321' });
+  });
+});
