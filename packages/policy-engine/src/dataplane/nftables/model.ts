@@ -51,6 +51,11 @@ export interface NftTableModel {
   readonly ingress: ReadonlyMap<string, string>;
   /** Host-side interface → the chain its egress traffic (entering from it) jumps to. */
   readonly egress: ReadonlyMap<string, string>;
+  /**
+   * The devices of the `ft_endpoints` flowtable (the attached endpoints' host-side
+   * interfaces); absent: the table has no flowtable and no flow is offloaded.
+   */
+  readonly flowtable?: ReadonlySet<string>;
 }
 
 /** An empty model (a table holding only its base objects). */

@@ -23,6 +23,11 @@ export const NFT_BASE = {
   INPUT: 'hook_input',
   /** Base chain on the output hook: this host to a pod (the pod's ingress). */
   OUTPUT: 'hook_output',
+  /**
+   * Flowtable (software fast path) of the attached endpoints' host-side interfaces, when
+   * the driver enables it: established flows between two of them skip the forward path.
+   */
+  FLOWTABLE: 'ft_endpoints',
   /** Every cluster address (workloads and hosts), IPv4: what `world` is not. */
   CLUSTER_V4: 'cluster_v4',
   /** Every cluster address, IPv6. */

@@ -5,6 +5,15 @@
 //   changed (the normal case);
 // - a full sync against what the kernel holds (adoption after a restart): every chain
 //   and set is refilled in place, leftovers are deleted, the table itself is kept.
+//
+// The flowtable (when the model has one): the forward base chain offloads an established
+// flow whose input and output interfaces are both attached endpoints (`flow add`, before
+// the `established accept` that would have accepted the packet anyway), so its later
+// packets go from one host-side veth's ingress hook straight to the other veth: no
+// routing, no netfilter hooks, no conntrack state updates. Nothing that counts or logs
+// sees an established packet today (they are accepted before any rule), so only the
+// `ct state invalid` check is skipped for offloaded packets (the kernel's flowtable does
+// no TCP window tracking; a FIN or RST sends the flow back to the normal path).
 
 import { type NftSet, type NftTableModel } from './model.js';
 import { NFT_BASE, NFT_FAMILY, NFT_TABLE, quoteInterface } from './names.js';
@@ -18,6 +27,8 @@ const ELEMENTS_PER_LINE = 500;
 export interface NftKernelState {
   readonly chains: ReadonlySet<string>;
   readonly sets: ReadonlyMap<string, { readonly type: string; readonly interval: boolean }>;
+  /** Flowtables by name: the devices each holds. Absent: none. */
+  readonly flowtables?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 function setDeclaration(name: string, set: NftSet): string {
@@ -36,10 +47,46 @@ function mapElement(verb: 'add' | 'delete', map: string, ifname: string, chain?:
   return `${verb} element ${T} ${map} { ${quoteInterface(ifname)}${chain === undefined ? '' : ` : jump ${chain}`} }`;
 }
 
-/** The base objects: table, verdict maps, hook chains and their fixed rules. */
-function baseLines(): string[] {
+const FLOWTABLE = `${T} ${NFT_BASE.FLOWTABLE}`;
+
+/**
+ * Offloads an established flow between two attached endpoints: both interfaces are keys
+ * of the verdict maps, so both ends' verdicts were programmed when the flow was accepted.
+ */
+const OFFLOAD_RULE = `iifname @${NFT_BASE.EGRESS_MAP} oifname @${NFT_BASE.INGRESS_MAP} ct state established flow add @${NFT_BASE.FLOWTABLE}`;
+
+/** A base chain's fixed rules. */
+function hookRules(chain: string, rules: readonly string[], offload: boolean): string[] {
+  return [
+    ...(offload ? [`add rule ${T} ${chain} ${OFFLOAD_RULE}`] : []),
+    // Replies of allowed connections first; then the endpoints' verdicts.
+    `add rule ${T} ${chain} ct state established,related accept`,
+    `add rule ${T} ${chain} ct state invalid counter drop`,
+    ...rules.map((rule) => `add rule ${T} ${chain} ${rule}`),
+  ];
+}
+
+const FORWARD_RULES = [`iifname vmap @${NFT_BASE.EGRESS_MAP}`, `oifname vmap @${NFT_BASE.INGRESS_MAP}`] as const;
+
+/** The forward base chain emptied and refilled (with or without the offload rule). */
+function forwardChainLines(offload: boolean): string[] {
+  return [`flush chain ${T} ${NFT_BASE.FORWARD}`, ...hookRules(NFT_BASE.FORWARD, FORWARD_RULES, offload)];
+}
+
+/** Declares the flowtable (or adds devices to it: the kernel ignores those it holds). */
+function addFlowtable(devices: Iterable<string>): string {
+  const list = [...devices].sort().map((d) => quoteInterface(d));
+  return `add flowtable ${FLOWTABLE} { hook ingress priority filter;${list.length === 0 ? '' : ` devices = { ${list.join(', ')} };`} }`;
+}
+
+function deleteFlowtableDevices(devices: readonly string[]): string[] {
+  return devices.length === 0 ? [] : [`delete flowtable ${FLOWTABLE} { devices = { ${[...devices].sort().map((d) => quoteInterface(d)).join(', ')} }; }`];
+}
+
+/** The base objects: table, verdict maps, the flowtable (`devices`, when given), hook chains and their fixed rules. */
+function baseLines(devices: ReadonlySet<string> | undefined): string[] {
   const hooks = [
-    [NFT_BASE.FORWARD, 'forward', [`iifname vmap @${NFT_BASE.EGRESS_MAP}`, `oifname vmap @${NFT_BASE.INGRESS_MAP}`]],
+    [NFT_BASE.FORWARD, 'forward', FORWARD_RULES],
     [NFT_BASE.INPUT, 'input', [`iifname vmap @${NFT_BASE.EGRESS_MAP}`]],
     [NFT_BASE.OUTPUT, 'output', [`oifname vmap @${NFT_BASE.INGRESS_MAP}`]],
   ] as const;
@@ -47,13 +94,12 @@ function baseLines(): string[] {
     `add table ${T}`,
     `add map ${T} ${NFT_BASE.INGRESS_MAP} { type ifname : verdict; }`,
     `add map ${T} ${NFT_BASE.EGRESS_MAP} { type ifname : verdict; }`,
+    ...(devices === undefined ? [] : [addFlowtable(devices)]),
     ...hooks.flatMap(([chain, hook, rules]) => [
       `add chain ${T} ${chain} { type filter hook ${hook} priority filter; policy accept; }`,
       `flush chain ${T} ${chain}`,
-      // Replies of allowed connections first; then the endpoints' verdicts.
-      `add rule ${T} ${chain} ct state established,related accept`,
-      `add rule ${T} ${chain} ct state invalid counter drop`,
-      ...rules.map((rule) => `add rule ${T} ${chain} ${rule}`),
+      // Flows are offloaded from the forward hook only (the kernel's `flow add` works there alone).
+      ...hookRules(chain, rules, devices !== undefined && chain === NFT_BASE.FORWARD),
     ]),
   ];
 }
@@ -72,7 +118,10 @@ const sameLines = (a: readonly string[] | undefined, b: readonly string[] | unde
  * @throws {NftablesNameError} for an interface name that is not one.
  */
 export function renderFullSync(next: NftTableModel, kernel: NftKernelState): string {
-  const lines = baseLines();
+  const lines = baseLines(next.flowtable);
+  const held = kernel.flowtables?.get(NFT_BASE.FLOWTABLE);
+  // Devices the kernel's flowtable holds that no attached endpoint has any more.
+  if (held !== undefined && next.flowtable !== undefined) lines.push(...deleteFlowtableDevices([...held].filter((d) => !next.flowtable?.has(d))));
   lines.push(`flush map ${T} ${NFT_BASE.INGRESS_MAP}`, `flush map ${T} ${NFT_BASE.EGRESS_MAP}`);
   const existing = [...kernel.chains].filter((c) => !BASE_CHAINS.has(c)).sort();
   for (const chain of existing) lines.push(`flush chain ${T} ${chain}`);
@@ -92,6 +141,8 @@ export function renderFullSync(next: NftTableModel, kernel: NftKernelState): str
   for (const chain of existing) if (!next.chains.has(chain)) lines.push(`delete chain ${T} ${chain}`);
   for (const [ifname, chain] of next.ingress) lines.push(mapElement('add', NFT_BASE.INGRESS_MAP, ifname, chain));
   for (const [ifname, chain] of next.egress) lines.push(mapElement('add', NFT_BASE.EGRESS_MAP, ifname, chain));
+  // Turned off: the forward chain no longer names it (flushed above), so it can go.
+  if (held !== undefined && next.flowtable === undefined) lines.push(`delete flowtable ${FLOWTABLE}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -158,7 +209,17 @@ export function renderDelta(previous: NftTableModel, next: NftTableModel): strin
   for (const [map, before, after] of maps) {
     for (const [ifname, chain] of after) if (before.get(ifname) !== chain) lines.push(mapElement('add', map, ifname, chain));
   }
+  // 6. The flowtable's devices follow the attached endpoints; made or removed with the offload rule.
+  lines.push(...flowtableDelta(previous.flowtable, next.flowtable));
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+function flowtableDelta(before: ReadonlySet<string> | undefined, after: ReadonlySet<string> | undefined): string[] {
+  if (before === undefined && after === undefined) return [];
+  if (before === undefined) return [addFlowtable(after ?? []), ...forwardChainLines(true)];
+  if (after === undefined) return [...forwardChainLines(false), `delete flowtable ${FLOWTABLE}`];
+  const added = [...after].filter((d) => !before.has(d));
+  return [...deleteFlowtableDevices([...before].filter((d) => !after.has(d))), ...(added.length === 0 ? [] : [addFlowtable(added)])];
 }
 
 /** The script that removes the table and everything in it. */

@@ -50,8 +50,11 @@ const clusterSets = new WeakMap<readonly string[], readonly [NftSet, NftSet]>();
  * elements, and the cluster sets (every address of `clusterAddresses`, what `world`
  * peers are tested against). Pass the same `clusterAddresses` array (not mutated) while
  * the addresses do not change: its cluster sets are then built once and reused.
+ * @param options.flowtable - put every attached endpoint's host-side interface in the
+ *   `ft_endpoints` flowtable, so established flows between two of them are offloaded
+ *   (needs a kernel with CONFIG_NF_FLOW_TABLE); absent or false: no flowtable.
  */
-export function buildTableModel(endpoints: Iterable<AttachedEndpointNft>, clusterAddresses: readonly string[]): NftTableModel {
+export function buildTableModel(endpoints: Iterable<AttachedEndpointNft>, clusterAddresses: readonly string[], options: { readonly flowtable?: boolean } = {}): NftTableModel {
   const chains = new Map<string, readonly string[]>();
   let cluster = clusterSets.get(clusterAddresses);
   if (cluster === undefined) {
@@ -70,5 +73,5 @@ export function buildTableModel(endpoints: Iterable<AttachedEndpointNft>, cluste
     ingress.set(hostInterface, nft.entry.ingress);
     egress.set(hostInterface, nft.entry.egress);
   }
-  return { chains, sets, ingress, egress };
+  return options.flowtable === true ? { chains, sets, ingress, egress, flowtable: new Set(ingress.keys()) } : { chains, sets, ingress, egress };
 }

@@ -1,7 +1,7 @@
 // The kernel accepts what the generator writes: every golden script and a delta after
 // it go through `nft -f` in a scratch namespace, and `nft -c` refuses a broken one.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -12,6 +12,19 @@ import { indexWith, modelOf, scriptOf } from './cluster.js';
 import { CALICO, CILIUM, KUBERNETES } from './policies.js';
 
 const reason = rootSkipReason('creates network namespaces and nft tables');
+
+/** Whether this kernel has nftables flowtables (CONFIG_NF_FLOW_TABLE): a check-mode transaction in a throwaway namespace. */
+function kernelHasFlowtables(): boolean {
+  const name = `twftprobe${process.pid}`;
+  execFileSync('ip', ['netns', 'add', name]);
+  try {
+    const probe = spawnSync('ip', ['netns', 'exec', name, 'nft', '-c', '-f', '-'], { input: 'add table inet twprobe\nadd flowtable inet twprobe ft { hook ingress priority filter; }\n' });
+    return probe.status === 0;
+  } finally {
+    execFileSync('ip', ['netns', 'del', name]);
+  }
+}
+const flowtables = reason === undefined ? kernelHasFlowtables() : false;
 
 describe.skipIf(reason)(`nftables scripts in the kernel as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
   const scratch = new NetworkScratch();
@@ -52,6 +65,34 @@ describe.skipIf(reason)(`nftables scripts in the kernel as root${reason ? ` (ski
     nft(ns.name, renderFullSync(model(true), { chains: new Set(), sets: new Map() }));
     nft(ns.name, renderDelta(model(true), model(false)));
     expect(execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'set', 'inet', 'twill', 'ep_c_in_s0'], { encoding: 'utf8' })).not.toContain('interval');
+  });
+
+  it('has nft parse the flowtable, its device changes and the offload rule (the kernel refuses only those where it has no flowtables)', () => {
+    const ns = scratch.netns();
+    const model = (devices: string[]) => ({ ...modelOf(indexWith(KUBERNETES), ['prod/db', 'prod/web']), flowtable: new Set(devices) });
+    const script = [renderFullSync(model(['lo']), { chains: new Set(), sets: new Map() }), renderDelta(model(['lo']), model([]))].join('');
+    const check = spawnSync('ip', ['netns', 'exec', ns.name, 'nft', '-c', '-f', '-'], { input: script, encoding: 'utf8' });
+    const refused = [...check.stderr.matchAll(/^(?:add|delete) .*$/gm)].map((m) => m[0]);
+    if (flowtables) expect(check.stderr).toBe('');
+    else expect(refused).toEqual([
+      'add flowtable inet twill ft_endpoints { hook ingress priority filter; devices = { "lo" }; }',
+      'add rule inet twill hook_forward iifname @ep_egress oifname @ep_ingress ct state established flow add @ft_endpoints',
+      'delete flowtable inet twill ft_endpoints { devices = { "lo" }; }',
+    ]);
+  });
+
+  it.skipIf(!flowtables)(`applies a flowtable, changes its devices and turns it off${flowtables ? '' : ' (skipped: this kernel has no nftables flowtables, CONFIG_NF_FLOW_TABLE)'}`, () => {
+    const ns = scratch.netns();
+    execFileSync('ip', ['netns', 'exec', ns.name, 'ip', 'link', 'add', 'tw0', 'type', 'veth', 'peer', 'name', 'tw1']);
+    const index = indexWith(KUBERNETES);
+    const model = (devices: string[] | undefined) => ({ ...modelOf(index, ['prod/db', 'prod/web']), ...(devices === undefined ? {} : { flowtable: new Set(devices) }) });
+    const listing = (): string => execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'table', 'inet', 'twill'], { encoding: 'utf8' });
+    nft(ns.name, renderFullSync(model(['tw0']), { chains: new Set(), sets: new Map() }));
+    expect(listing()).toMatch(/flowtable ft_endpoints \{[^}]*devices = \{ tw0 \}/);
+    nft(ns.name, renderDelta(model(['tw0']), model(['tw1'])));
+    expect(listing()).toMatch(/flowtable ft_endpoints \{[^}]*devices = \{ tw1 \}/);
+    nft(ns.name, renderDelta(model(['tw1']), model(undefined)));
+    expect(listing()).not.toMatch(/flowtable|flow add/);
   });
 
   it('refuses, in check mode, a script whose set elements overlap', () => {

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { NftablesNameError, quoteInterface, renderDelta, EMPTY_TABLE_MODEL, endpointStem } from '@twill/policy-engine';
+import { buildTableModel, EMPTY_TABLE_MODEL, endpointStem, NftablesNameError, quoteInterface, renderDelta, renderFullSync } from '@twill/policy-engine';
 
 import { addressRange, formatRange, portSegments, subtractRanges, unionRanges } from '../../../src/dataplane/nftables/ranges.js';
 import { indexWith, modelOf } from './cluster.js';
@@ -111,5 +111,77 @@ describe('ranges', () => {
   it('cuts overlapping port ranges into segments that no range straddles', () => {
     expect(portSegments([{ first: 80, last: 90 }, { first: 85, last: 85 }, { first: 100, last: 100 }]))
       .toEqual([{ first: 80, last: 84 }, { first: 85, last: 85 }, { first: 86, last: 90 }, { first: 100, last: 100 }]);
+  });
+});
+
+describe('flowtable', () => {
+  const index = indexWith(KUBERNETES);
+  const withFlowtable = (keys: readonly string[]) => ({ ...modelOf(index, keys), flowtable: new Set(keys.map((_, i) => `tw${i}`)) });
+  const none = { chains: new Set<string>(), sets: new Map() };
+
+  it('declares the flowtable of the attached interfaces before the forward chain that offloads into it', () => {
+    const script = lines(renderFullSync(withFlowtable(['prod/db', 'prod/web']), none));
+    const declared = script.indexOf('add flowtable inet twill ft_endpoints { hook ingress priority filter; devices = { "tw0", "tw1" }; }');
+    const offload = script.indexOf('add rule inet twill hook_forward iifname @ep_egress oifname @ep_ingress ct state established flow add @ft_endpoints');
+    expect(declared).toBeGreaterThan(0);
+    expect(offload).toBeGreaterThan(declared);
+    // Offloaded before the accept that takes established packets, in the forward chain only.
+    expect(script[offload + 1]).toBe('add rule inet twill hook_forward ct state established,related accept');
+    expect(script.filter((l) => l.includes('flow add'))).toHaveLength(1);
+  });
+
+  it('writes no flowtable and no offload rule when the model has none', () => {
+    expect(renderFullSync(modelOf(index, ['prod/db']), none)).not.toMatch(/flowtable|flow add/);
+  });
+
+  it('removes, on a full sync, the devices the kernel holds that are no longer attached, or the flowtable when it is off', () => {
+    const kernel = { ...none, flowtables: new Map([['ft_endpoints', new Set(['tw0', 'tw7'])]]) };
+    const on = lines(renderFullSync(withFlowtable(['prod/db']), kernel));
+    expect(on).toContain('delete flowtable inet twill ft_endpoints { devices = { "tw7" }; }');
+    expect(on.filter((l) => l.startsWith('delete flowtable'))).toHaveLength(1);
+    const off = lines(renderFullSync(modelOf(index, ['prod/db']), kernel));
+    expect(off.at(-1)).toBe('delete flowtable inet twill ft_endpoints');
+    expect(off.indexOf('flush chain inet twill hook_forward')).toBeLessThan(off.length - 1);
+  });
+
+  it('adds and removes only the devices of endpoints that come and go', () => {
+    const script = lines(renderDelta(withFlowtable(['prod/db', 'prod/web']), { ...modelOf(index, ['prod/db']), flowtable: new Set(['tw0', 'tw5']) }));
+    expect(script.filter((l) => l.includes('flowtable'))).toEqual([
+      'delete flowtable inet twill ft_endpoints { devices = { "tw1" }; }',
+      'add flowtable inet twill ft_endpoints { hook ingress priority filter; devices = { "tw5" }; }',
+    ]);
+    expect(renderDelta(withFlowtable(['prod/db']), withFlowtable(['prod/db']))).toBe('');
+  });
+
+  it('rewrites the forward chain when the flowtable is turned on or off', () => {
+    const off = modelOf(index, ['prod/db']);
+    const on = withFlowtable(['prod/db']);
+    expect(lines(renderDelta(off, on))).toEqual([
+      'add flowtable inet twill ft_endpoints { hook ingress priority filter; devices = { "tw0" }; }',
+      'flush chain inet twill hook_forward',
+      'add rule inet twill hook_forward iifname @ep_egress oifname @ep_ingress ct state established flow add @ft_endpoints',
+      'add rule inet twill hook_forward ct state established,related accept',
+      'add rule inet twill hook_forward ct state invalid counter drop',
+      'add rule inet twill hook_forward iifname vmap @ep_egress',
+      'add rule inet twill hook_forward oifname vmap @ep_ingress',
+    ]);
+    const back = lines(renderDelta(on, off));
+    expect(back[0]).toBe('flush chain inet twill hook_forward');
+    expect(back.at(-1)).toBe('delete flowtable inet twill ft_endpoints');
+    expect(back.some((l) => l.includes('flow add'))).toBe(false);
+  });
+
+  it('refuses a device name that is not an interface name', () => {
+    expect(() => renderFullSync({ ...modelOf(index, ['prod/db']), flowtable: new Set(['tw" }; flush ruleset']) }, none)).toThrow(NftablesNameError);
+  });
+});
+
+describe('buildTableModel', () => {
+  it('puts every attached interface in the flowtable when asked, and has none otherwise', () => {
+    const index = indexWith(KUBERNETES);
+    const model = modelOf(index, ['prod/db', 'prod/web']);
+    const endpoints = [...model.ingress.keys()].map((hostInterface) => ({ hostInterface, nft: { chains: new Map(), sets: new Map(), entry: { ingress: 'x_in', egress: 'x_out' }, identities: new Set<number>(), usesWorld: false } }));
+    expect(buildTableModel(endpoints, [], { flowtable: true }).flowtable).toEqual(new Set(['tw0', 'tw1']));
+    expect(buildTableModel(endpoints, []).flowtable).toBeUndefined();
   });
 });
