@@ -80,6 +80,7 @@ export interface Connection {
 export interface IncomingConnection {
   /** The peer's address (unmapped). */
   readonly remoteAddress: string;
+  /** The accepted connection; its events go to the handlers the {@link IncomingHandler} returns. */
   readonly connection: Connection;
 }
 

@@ -35,11 +35,15 @@ export interface HeldRoute {
   readonly best: boolean;
   /** The peer's address, or `"local"` for a route this speaker originates. */
   readonly from: string;
+  /** The next hop as text: the NEXT_HOP for IPv4, the global MP_REACH_NLRI next hop for IPv6 (RFC 4760 §3). */
   readonly nextHop: string;
   /** The AS numbers of the AS_PATH in order (the members of an AS_SET in place, as sent). */
   readonly asPath: readonly number[];
+  /** The ORIGIN attribute in words; `incomplete` when the route has none. */
   readonly origin: RouteOrigin;
+  /** LOCAL_PREF (RFC 4271 §5.1.5), when the route carries one. */
   readonly localPref?: number;
+  /** MULTI_EXIT_DISC (RFC 4271 §5.1.4), when the route carries one. */
   readonly med?: number;
   /** RFC 1997 communities as `"65000:1"`. */
   readonly communities: readonly string[];

@@ -12,7 +12,12 @@ import { type SessionFamilies } from './updates.js';
  * 256 - hops (RFC 5082 §3); multihop sends the hop count.
  * @throws {BgpInvalidArgument} for hops outside 1..255, or both options at once.
  */
-export function ttlOptions(peer: Pick<SpeakerPeerConfig, 'address' | 'multihop' | 'ttlSecurity'>): { ttl?: number; minTtl?: number } {
+export function ttlOptions(peer: Pick<SpeakerPeerConfig, 'address' | 'multihop' | 'ttlSecurity'>): {
+  /** The TTL (hop limit for IPv6) to send with: 255 with TTL security, the hop count with multihop; absent: the system default. */
+  ttl?: number;
+  /** The lowest TTL to accept from the peer (`IP_MINTTL`), with TTL security only. */
+  minTtl?: number;
+} {
   const hops = peer.ttlSecurity?.hops ?? peer.multihop;
   if (hops === undefined) return {};
   if (!Number.isInteger(hops) || hops < 1 || hops > 255) throw new BgpInvalidArgument(`peer ${peer.address}: a hop count of ${hops} is not within 1..255`);

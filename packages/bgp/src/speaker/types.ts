@@ -29,7 +29,10 @@ export interface SpeakerPeerConfig {
    * at most `hops` routers on the way (1: directly connected). Set through the
    * transport's socket port; the peer must use it too.
    */
-  readonly ttlSecurity?: { readonly hops: number };
+  readonly ttlSecurity?: {
+    /** Routers the peer's packets may cross, 1..255 (1: directly connected); they must arrive with TTL 256 - hops or more. */
+    readonly hops: number;
+  };
   /** TCP MD5 password shared with the peer (RFC 2385); set through the transport's socket port. */
   readonly md5Password?: string;
   /** This speaker's IPv6 address on the session, the next hop of IPv6 routes it advertises. */
@@ -44,23 +47,49 @@ export interface SpeakerPeerConfig {
   readonly connectRetryTime?: number;
   /** Restart damping after a failure (default 5 s doubling to 120 s); the FSM restarts itself when it runs out. */
   readonly idleHold?: IdleHoldConfig;
+  /**
+   * Run on every route received from the peer before it enters the RIB: a rejected route
+   * is dropped (and counted in {@link PeerStatus.filteredPrefixes}), an accepted one
+   * stored with the policy's changes. Default: accept everything unchanged.
+   */
   readonly importPolicy?: CompiledPolicy;
+  /**
+   * Run on each best path that may be advertised to the peer (after the RFC 1997
+   * well-known community and RFC 4456 reflection rules), before the eBGP/iBGP rewrite of
+   * AS_PATH and NEXT_HOP; a next hop or MED the policy sets is kept. Default: advertise
+   * unchanged.
+   */
   readonly exportPolicy?: CompiledPolicy;
   /** At most this many routes from the peer (RFC 4486 Cease / 1 beyond). */
   readonly prefixLimit?: number;
+  /**
+   * The peer (iBGP) is a route-reflector client of this speaker (RFC 4456 §6): routes
+   * learned from it are reflected to every iBGP peer, and routes from non-client iBGP
+   * peers are reflected to it, with ORIGINATOR_ID and CLUSTER_LIST set (§8). Default false.
+   */
   readonly routeReflectorClient?: boolean;
+  /**
+   * On an iBGP session, advertise this speaker's address on the session (for IPv6,
+   * `localAddress6` when set) as the next hop of routes learned over eBGP, instead of
+   * passing their next hop on unchanged; a next hop set by the export policy is kept.
+   * Default false.
+   */
   readonly nextHopSelf?: boolean;
 }
 
 /** A pino-compatible logger (the subset the speaker uses). */
 export interface SpeakerLogger {
+  /** Routine events (a session changing state, a peer restarting): `object` holds fields such as `peer`, `message` says what happened. */
   info(object: object, message: string): void;
+  /** Problems (a session going down, a connection attempt left unanswered, stale routes removed), with the same arguments as `info`. */
   warn(object: object, message: string): void;
 }
 
 /** Options of a {@link BgpSpeaker}. */
 export interface BgpSpeakerOptions {
+  /** This speaker's AS; a peer configured with the same AS is an iBGP peer. */
   readonly localAs: Asn;
+  /** This speaker's BGP Identifier, sent in every OPEN (RFC 4271 §4.2); must differ from its iBGP peers' (RFC 6286 §2.2). */
   readonly routerId: RouterId;
   /**
    * The CLUSTER_ID this speaker puts in CLUSTER_LIST when it reflects routes to or from its
@@ -80,13 +109,17 @@ export interface BgpSpeakerOptions {
   readonly capabilities?: readonly Capability[];
   /** Graceful restart (RFC 4724), as helper and as restarting speaker; off when absent. Adds the capability. */
   readonly gracefulRestart?: GracefulRestartConfig;
+  /** Where session changes and problems are logged (e.g. a pino logger); nothing is logged when absent. */
   readonly logger?: SpeakerLogger;
 }
 
 /** One peer, as `twill bgp status` shows it. */
 export interface PeerStatus {
+  /** The peer's configured address ({@link SpeakerPeerConfig.address}). */
   readonly address: string;
+  /** The peer's configured AS ({@link SpeakerPeerConfig.asn}). */
   readonly asn: Asn;
+  /** The session's FSM state (RFC 4271 §8.2.2). */
   readonly state: SessionState;
   /** Seconds since the session reached Established; undefined when it is not. */
   readonly uptimeSeconds: number | undefined;
@@ -98,7 +131,9 @@ export interface PeerStatus {
   readonly advertisedPrefixes: number;
   /** Routes the import checks or policy rejected this session. */
   readonly filteredPrefixes: number;
+  /** BGP messages of every type received from the peer since it was added, over all its sessions. */
   readonly messagesReceived: number;
+  /** BGP messages of every type written to the peer since it was added, over all its sessions. */
   readonly messagesSent: number;
   /** UPDATE messages received, End-of-RIB markers included. */
   readonly updatesReceived: number;

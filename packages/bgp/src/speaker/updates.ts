@@ -12,7 +12,9 @@ import { type OutgoingDelta } from '../rib/rib.js';
 
 /** The address families a session carries (RFC 4760 §6: without MP capabilities, IPv4 unicast only). */
 export interface SessionFamilies {
+  /** IPv4 unicast (AFI 1, SAFI 1) is exchanged; this speaker sends it in the Withdrawn Routes and NLRI fields. */
   readonly ipv4: boolean;
+  /** IPv6 unicast (AFI 2, SAFI 1) is exchanged, in MP_REACH_NLRI / MP_UNREACH_NLRI. */
   readonly ipv6: boolean;
 }
 

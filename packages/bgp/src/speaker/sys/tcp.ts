@@ -9,7 +9,12 @@ import { type Connection, type ConnectionEvents, type ConnectTarget, type Incomi
 /** Options of {@link createTcpTransport}. */
 export interface TcpTransportOptions {
   /** Accept connections here (e.g. `{ port: 179 }`); default: do not listen. */
-  readonly listen?: { readonly host?: string; readonly port: number };
+  readonly listen?: {
+    /** The local address to listen on; default every address (Node's `server.listen` without a host). */
+    readonly host?: string;
+    /** The TCP port; 179 is BGP's (RFC 4271 §8.2.1) and needs CAP_NET_BIND_SERVICE. */
+    readonly port: number;
+  };
   /**
    * Creates the unconnected socket for an outgoing connection, e.g. one opened inside a
    * network namespace: `new net.Socket({ fd: openSocket({ domain: AF.INET, type: SOCK.STREAM, netns }) })`
