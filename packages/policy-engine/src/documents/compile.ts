@@ -21,7 +21,9 @@ import { atPath } from './paths.js';
 export interface CompiledResourceDocument {
   /** IR policies: one per NetworkPolicy or Calico policy, one or more per Cilium policy (its parts). */
   readonly policies: Policy[];
+  /** The tier of a Calico `Tier` document; empty for every other kind. */
   readonly tiers: Tier[];
+  /** The network set of a Calico `NetworkSet` or `GlobalNetworkSet`; empty for every other kind. */
   readonly networkSets: NetworkSet[];
 }
 

@@ -8,6 +8,7 @@ import { endpointFromPod } from './objects.js';
 
 /** The fields of an endpoint record (the CNI plugin's, `twill-endpoints/...`) an endpoint is built from. */
 export interface EndpointRecordInput {
+  /** The sandbox's container id (CNI_CONTAINERID); names the endpoint when the record has no pod. */
   readonly containerId: string;
   /** Addresses, with or without prefix length (`10.0.0.5/32`). */
   readonly addresses: readonly string[];
@@ -23,7 +24,9 @@ export interface EndpointRecordInput {
 
 /** Where an endpoint record's endpoint sits: its pod's namespace and name, or its container's in `default`. */
 export interface EndpointKey {
+  /** The pod's namespace, or `default`. */
   readonly namespace: string;
+  /** The pod's name, or the container id when the record names no pod. */
   readonly name: string;
   /** `namespace/name`, the key the Pod object is looked up by. */
   readonly key: string;
@@ -38,7 +41,9 @@ export function endpointKeyOfRecord(record: Pick<EndpointRecordInput, 'container
 
 /** An endpoint built from a record, and why its Pod's labels could not be used (when they could not). */
 export interface RecordEndpoint {
+  /** Where the endpoint sits: its namespace and name. */
   readonly key: EndpointKey;
+  /** The workload endpoint to enforce: labelled from the Pod when it could be, unlabelled otherwise. */
   readonly endpoint: Endpoint;
   /** The Pod object's problem: the endpoint is still enforced, unlabelled, until it is fixed. */
   readonly podError?: Error;
@@ -81,7 +86,10 @@ export function endpointsFromRecords<R extends EndpointRecordInput>(
   records: Iterable<R>,
   podOf: (key: string) => unknown,
   defaultNode: string,
-): (RecordEndpoint & { readonly record: R })[] {
+): (RecordEndpoint & {
+  /** The newest record of the key, the one the endpoint was built from. */
+  readonly record: R;
+})[] {
   const newest = new Map<string, R>();
   for (const record of records) {
     const { key } = endpointKeyOfRecord(record);

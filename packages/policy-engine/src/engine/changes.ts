@@ -11,7 +11,15 @@ export type PolicyIndexChange =
   | { readonly kind: 'upsert-namespace'; readonly namespace: Namespace }
   | { readonly kind: 'delete-namespace'; readonly name: string }
   | { readonly kind: 'upsert-network-set'; readonly networkSet: NetworkSet }
-  | { readonly kind: 'delete-network-set'; readonly ref: { readonly namespace?: string; readonly name: string } }
+  | {
+    readonly kind: 'delete-network-set';
+    readonly ref: {
+      /** The network set's namespace; absent for a global network set. */
+      readonly namespace?: string;
+      /** The network set's name. */
+      readonly name: string;
+    };
+  }
   | { readonly kind: 'upsert-tier'; readonly tier: Tier }
   | { readonly kind: 'delete-tier'; readonly name: string }
   | { readonly kind: 'upsert-policy'; readonly policy: Policy }

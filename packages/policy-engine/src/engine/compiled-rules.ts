@@ -23,9 +23,13 @@ import { type EffectiveDirection, type EffectiveRule, type EndpointPolicy, type 
 
 /** The verdict of one enforcement point, as the index decides it. */
 export interface IndexDirectionVerdict {
+  /** Which enforcement point: the destination's `ingress` or the source's `egress`. */
   readonly direction: 'ingress' | 'egress';
+  /** The endpoint whose rules were evaluated. */
   readonly endpoint: EndpointRef;
+  /** Whether this enforcement point lets the flow through. */
   readonly allowed: boolean;
+  /** Why: a rule decided, the endpoint is isolated, no policy selects it, or every selecting tier passed. */
   readonly reason: VerdictReason;
   /** The rule that decided, when `reason` is `rule`. */
   readonly decidedBy?: RuleHit;

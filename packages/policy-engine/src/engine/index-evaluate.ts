@@ -37,11 +37,15 @@ export type { IndexDirectionVerdict } from './compiled-rules.js';
  * flows that end the same way, and frozen: do not mutate them.
  */
 export interface IndexVerdict {
+  /** Whether every evaluated enforcement point allowed the flow. */
   readonly allowed: boolean;
   /** The source's identity as the destination's rules see it (and the other way round for the destination). */
   readonly sourceIdentity: NumericIdentity;
+  /** The destination's identity as the source's rules see it. */
   readonly destinationIdentity: NumericIdentity;
+  /** The source's egress verdict; absent when the source is not an endpoint of the index (or the flow's direction is `ingress`). */
   readonly egress?: IndexDirectionVerdict;
+  /** The destination's ingress verdict; absent when the destination is not an endpoint of the index (or the flow's direction is `egress`). */
   readonly ingress?: IndexDirectionVerdict;
 }
 

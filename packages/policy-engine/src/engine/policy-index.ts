@@ -146,7 +146,12 @@ export class PolicyIndex {
   }
 
   /** How many endpoints and policies the index holds. */
-  get size(): { readonly endpoints: number; readonly policies: number } {
+  get size(): {
+    /** The number of endpoints held. */
+    readonly endpoints: number;
+    /** The number of IR policies held (each part of a document counts once). */
+    readonly policies: number;
+  } {
     return { endpoints: this.#state.endpoints.size, policies: this.#state.policies.size };
   }
 

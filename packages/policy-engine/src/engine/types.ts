@@ -18,8 +18,11 @@ import { type IcmpMatch, type L7Rules, type PolicyRef, type RuleAction, type Rul
  * protocol (or any).
  */
 export interface ResolvedPort {
+  /** The first port of the range. */
   readonly first: number;
+  /** The last port of the range (inclusive), not below `first`. */
   readonly last: number;
+  /** The only protocol the range holds for (a named port's); absent: the rule's protocol, or any. */
   readonly protocol?: ProtocolNumber;
 }
 
@@ -45,6 +48,7 @@ export interface PeerAtom {
 
 /** What a rule requires of the remote side: its identity or address, and its ports. */
 export interface RemoteMatch {
+  /** The remote side must match one of these atoms; `[]` matches nothing, `[{}]` everything. */
   readonly peers: readonly PeerAtom[];
   /** The remote port must be in one of these; absent: any port. */
   readonly ports?: readonly ResolvedPort[];
@@ -56,7 +60,9 @@ export interface RemoteMatch {
 export interface LocalMatch {
   /** The local address the flow uses must be one of these; absent: any of the endpoint's. */
   readonly addresses?: readonly string[];
+  /** The local endpoint's port must be in one of these; absent: any port. */
   readonly ports?: readonly ResolvedPort[];
+  /** The local endpoint's port must be in none of these. */
   readonly notPorts?: readonly ResolvedPort[];
 }
 
@@ -67,18 +73,27 @@ export interface LocalMatch {
  * they have the same `policy` and `ruleIndex`.
  */
 export interface EffectiveRule {
+  /** What the rule does to a flow it matches. */
   readonly action: RuleAction;
   /** The deciding policy and rule, for flow attribution. */
   readonly policy: PolicyRef;
   /** The rule's index in the policy's IR rules for the direction. */
   readonly ruleIndex: number;
+  /** Where the IR rule came from in its source document. */
   readonly origin: RuleOrigin;
+  /** The flow's IP protocol number must be this; absent: any protocol. */
   readonly protocol?: ProtocolNumber;
+  /** The flow's IP protocol number must not be this. */
   readonly notProtocol?: ProtocolNumber;
+  /** The flow must be ICMP or ICMPv6 with this type (and code). */
   readonly icmp?: IcmpMatch;
+  /** The flow must not be an ICMP or ICMPv6 message this matches. */
   readonly notIcmp?: IcmpMatch;
+  /** What the local endpoint's side of the flow must be. */
   readonly local: LocalMatch;
+  /** What the remote side of the flow must be. */
   readonly remote: RemoteMatch;
+  /** L7 rules the allowed traffic must still satisfy; only on `allow`. */
   readonly l7?: L7Rules;
   /**
    * The policy's order. Allow rules of policies with the same order in a tier add up
@@ -89,6 +104,7 @@ export interface EffectiveRule {
 
 /** One tier's part of an endpoint's rules for a direction. */
 export interface EffectiveTier {
+  /** The tier's name. */
   readonly tier: string;
   /** In evaluation order: first match decides (Allow, Deny), leaves the tier (Pass) or is recorded (Log). */
   readonly rules: readonly EffectiveRule[];
@@ -104,18 +120,23 @@ export interface EffectiveTier {
  * passes, the flow is allowed.
  */
 export interface EffectiveDirection {
+  /** The tiers with policies selecting the endpoint for the direction, in evaluation order (the deny-precedence tier first). */
   readonly tiers: readonly EffectiveTier[];
 }
 
 /** An endpoint's effective rules. */
 export interface EndpointPolicy {
+  /** The endpoint's reference: namespace (workloads only) and name. */
   readonly endpoint: EndpointRef;
   /** `x/a`, or `host:n1`: the endpoint's key in the index. */
   readonly key: string;
   /** The label identity (workloads) or `host` (host endpoints). */
   readonly identity: NumericIdentity;
+  /** The endpoint's addresses in canonical text (RFC 5952 for IPv6), in the order of its `ips`. */
   readonly addresses: readonly string[];
+  /** The rules of traffic arriving at the endpoint. */
   readonly ingress: EffectiveDirection;
+  /** The rules of traffic leaving the endpoint. */
   readonly egress: EffectiveDirection;
 }
 
@@ -127,7 +148,9 @@ export interface EndpointPolicyChange extends EndpointPolicy {
 
 /** An address (or prefix) and the identity the LPM map gives it. */
 export interface IpIdentityEntry {
+  /** A workload's address (canonical text, no length) or an API server prefix (`network/length`). */
   readonly prefix: string;
+  /** The identity of the addresses `prefix` covers. */
   readonly identity: NumericIdentity;
 }
 
@@ -142,5 +165,10 @@ export interface PolicyIndexDiff {
   /** Endpoints removed from the index: drop their rules. */
   readonly removed: readonly EndpointRef[];
   /** Address → identity entries to set (new, or with a new identity) and to remove. */
-  readonly ipcache: { readonly set: readonly IpIdentityEntry[]; readonly removed: readonly string[] };
+  readonly ipcache: {
+    /** Entries to add or update, sorted by prefix. */
+    readonly set: readonly IpIdentityEntry[];
+    /** Prefixes (workload addresses) that no longer map to an identity, sorted. */
+    readonly removed: readonly string[];
+  };
 }

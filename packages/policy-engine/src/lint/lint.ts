@@ -27,17 +27,26 @@ export type LintFindingKind = (typeof LINT_FINDING_KIND)[keyof typeof LINT_FINDI
 
 /** One finding. */
 export interface LintFinding {
+  /** What was found. */
   readonly kind: LintFindingKind;
+  /** The policy the finding is about. */
   readonly policy: PolicyRef;
   /** The rule's path in its source document (`spec.ingress[1]`, with the part of it in parentheses when split); absent for policy-wide findings. */
   readonly path?: string;
+  /** One sentence saying what is wrong and why, naming the policy and rule. */
   readonly message: string;
   /** The other rule, for shadowing and overlaps. */
-  readonly related?: { readonly policy: PolicyRef; readonly path: string };
+  readonly related?: {
+    /** The policy that holds the other rule. */
+    readonly policy: PolicyRef;
+    /** The other rule's path in its source document, as `path`. */
+    readonly path: string;
+  };
 }
 
 /** What {@link lintPolicies} takes. */
 export interface LintInput {
+  /** The IR policies to check, of any dialect. */
   readonly policies: readonly Policy[];
   /** Tiers besides the default and deny-precedence ones. */
   readonly tiers?: readonly Tier[];

@@ -24,7 +24,12 @@ export interface BpfEndpointChange {
 /** What one {@link BpfMapCompiler.apply} changes in the maps. */
 export interface BpfMapDiff {
   /** ipcache LPM entries to set and prefixes to delete. */
-  readonly ipcache: { readonly set: readonly IpcacheEntry[]; readonly removed: readonly string[] };
+  readonly ipcache: {
+    /** Entries to write (new prefixes, or prefixes with a new class), sorted by prefix. */
+    readonly set: readonly IpcacheEntry[];
+    /** Prefixes to delete, sorted. */
+    readonly removed: readonly string[];
+  };
   /** Endpoints whose entries changed. */
   readonly endpoints: readonly BpfEndpointChange[];
   /** Endpoints the index removed: delete all their entries. */

@@ -9,13 +9,21 @@ import { BPF_ANY_IDENTITY, type BpfPolicyEntry } from './types.js';
 
 /** A packet as one endpoint's hook sees it. */
 export interface BpfPacket {
+  /** The endpoint's hook that sees the packet: `ingress` (arriving) or `egress` (leaving). */
   readonly direction: 'ingress' | 'egress';
   /** The remote side's address (source for ingress, destination for egress). */
   readonly remote: string;
+  /** The IP protocol number. */
   readonly protocol: number;
   /** The destination port (TCP, UDP, SCTP). */
   readonly port?: number;
-  readonly icmp?: { readonly type: number; readonly code: number };
+  /** The ICMP type and code, for ICMP and ICMPv6; absent there, the key's port is 0. */
+  readonly icmp?: {
+    /** The ICMP type, 0-255. */
+    readonly type: number;
+    /** The ICMP code, 0-255. */
+    readonly code: number;
+  };
 }
 
 /** The ipcache lookup: the longest prefix holding `address`, or world. */
@@ -60,7 +68,12 @@ export function lookupPolicyEntry(entries: readonly BpfPolicyEntry[], direction:
  * The tc program's decision for a packet of a new connection: the identity from the
  * ipcache, then the entry for it, else the entry for any identity; none drops.
  */
-export function lookupBpfVerdict(entries: readonly BpfPolicyEntry[], ipcache: readonly IpcacheEntry[], packet: BpfPacket): { readonly identity: number; readonly entry?: BpfPolicyEntry } {
+export function lookupBpfVerdict(entries: readonly BpfPolicyEntry[], ipcache: readonly IpcacheEntry[], packet: BpfPacket): {
+  /** The remote address's identity or peer class, from the ipcache (world when no prefix holds it). */
+  readonly identity: number;
+  /** The deciding entry; absent: none matched and the packet is dropped. */
+  readonly entry?: BpfPolicyEntry;
+} {
   const identity = lookupPeerClass(ipcache, packet.remote);
   const port = keyPort(packet);
   const entry = lookupPolicyEntry(entries, packet.direction, identity, packet.protocol, port)

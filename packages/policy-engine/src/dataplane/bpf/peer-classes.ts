@@ -32,6 +32,7 @@ export interface PeerClass {
 export interface IpcacheEntry {
   /** Canonical CIDR text (`10.0.0.1/32`). */
   readonly prefix: string;
+  /** The peer class number a lookup of an address under `prefix` gives (an identity, or a class from {@link FIRST_PEER_CLASS} on). */
   readonly class: number;
 }
 

@@ -85,6 +85,7 @@ export function portCount(set: PortSet): number {
 
 /** A 16-bit prefix: the values whose first `bits` bits are those of `value`. */
 export interface PortPrefix {
+  /** The 16-bit value whose first `bits` bits the prefix keeps; the other bits are 0. */
   readonly value: number;
   /** 0 (every value) to 16 (one value). */
   readonly bits: number;

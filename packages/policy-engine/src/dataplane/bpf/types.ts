@@ -22,12 +22,17 @@ export const BPF_DEFAULT_RULE = 0;
  * identity, then with {@link BPF_ANY_IDENTITY}.
  */
 export interface BpfPolicyEntry {
+  /** The endpoint's hook the entry is for: traffic arriving (`ingress`) or leaving (`egress`). */
   readonly direction: 'ingress' | 'egress';
+  /** The remote side: a numeric identity, a peer class (at least {@link FIRST_PEER_CLASS}), or {@link BPF_ANY_IDENTITY}. */
   readonly identity: number;
+  /** The IP protocol number; absent: any protocol. */
   readonly protocol?: number;
+  /** The destination port (ICMP: `type << 8 | code`), 16 bits; only its first `portBits` bits count. */
   readonly port: number;
   /** 0 (any port) to 16 (this port). Always 0 without a protocol. */
   readonly portBits: number;
+  /** What the tc program does with a matching packet. */
   readonly verdict: 'allow' | 'deny';
   /** What decided, as a {@link BpfRuleRef} id. */
   readonly rule: number;
