@@ -149,6 +149,8 @@ export interface AgentStatus {
   readonly dataplane: DataplaneStatusView;
   /** This node's endpoints. */
   readonly endpoints: readonly EndpointRecord[];
+  /** The flow observer (agents from before flows have none). */
+  readonly flows?: FlowsStatusView;
   /** Each controller's status by name: `policy`, `routes`, and `bgp` when routing is BGP. */
   readonly controllers: {
     readonly policy?: PolicyControllerView;
@@ -158,6 +160,28 @@ export interface AgentStatus {
   };
   readonly [field: string]: unknown;
 }
+
+/**
+ * The flow observer's part of `/v1/status`: off with why, or its socket (and TCP
+ * address), whether it serves and reads, its last failures, flows seen and events lost.
+ */
+export type FlowsStatusView =
+  | { readonly enabled: false; readonly reason: string }
+  | {
+      readonly enabled: true;
+      readonly socket: string;
+      readonly listen?: { readonly host: string; readonly port: number };
+      readonly listening: boolean;
+      /** Why the observer is not served; the agent runs on without it. */
+      readonly serveError?: string;
+      /** Whether the dataplane's verdicts are being read. */
+      readonly reading: boolean;
+      /** The reader's last failure and when (ISO 8601). */
+      readonly readError?: { readonly message: string; readonly time: string };
+      readonly seen: number;
+      readonly lost: number;
+      readonly capacity: number;
+    };
 
 /** A count that may exceed 2^53 (IPv6 pools): a number, or its decimal digits. */
 export type BigCount = number | string;

@@ -2,7 +2,7 @@
 // and BGP peers in one screen (or the /v1/status document with -o json|yaml). Exit 1
 // when the agent is not ready.
 
-import { agentClientFor, type AgentSocketOptions, type AgentStatus, type BgpStatus } from '../client/index.js';
+import { agentClientFor, type AgentSocketOptions, type AgentStatus, type BgpStatus, type FlowsStatusView } from '../client/index.js';
 import { renderPeerTable } from '../bgp/render.js';
 import { type CommandContext } from '../context.js';
 import { FailedError } from '../errors.js';
@@ -47,6 +47,20 @@ function bgpLine(bgp: BgpStatus | undefined): string {
   return `${identity}: ${plural(bgp.peers.length, 'peer')}, ${established} established, ${plural(bgp.originated.length, 'prefix', 'prefixes')} originated${problems === 0 ? '' : `, ${plural(problems, 'problem')}`}`;
 }
 
+// The flow observer: where it serves, whether it reads, what it saw and lost; a failure
+// to serve or to read is shown in words (the agent runs on without flows).
+function flowsLine(flows: FlowsStatusView | undefined, style: Style): string | undefined {
+  if (flows === undefined) return undefined;
+  if (!flows.enabled) return `off (${flows.reason})`;
+  const where = `${flows.socket}${flows.listen === undefined ? '' : ` and ${flows.listen.host.includes(':') ? `[${flows.listen.host}]` : flows.listen.host}:${flows.listen.port}`}`;
+  const serving = flows.listening ? `${where}: serving` : style.bad(`${where}: not serving${flows.serveError === undefined ? '' : ` (${flows.serveError})`}`);
+  const reading = flows.reading
+    ? 'reading the dataplane'
+    : style.warn(`not reading the dataplane${flows.readError === undefined ? '' : ` (${flows.readError.message}, at ${flows.readError.time})`}`);
+  const lost = flows.lost === 0 ? 'none lost' : style.warn(`${flows.lost} lost`);
+  return `${serving}, ${reading}; ${plural(flows.seen, 'flow')} seen, ${lost}, ring of ${flows.capacity}`;
+}
+
 /** The status screen. */
 export function renderStatus(status: AgentStatus, options: { readonly style: Style; readonly now: number; readonly wide: boolean }): string {
   const { style } = options;
@@ -70,6 +84,8 @@ export function renderStatus(status: AgentStatus, options: { readonly style: Sty
     ...(routes === undefined ? [] : [['Routes', `${plural(routes.routes.length, 'route')} in the kernel${routes.problems.length === 0 ? '' : `, ${style.bad(`${plural(routes.problems.length, 'refused')}`)}`}`] as [string, string]]),
     ['BGP', bgpLine(status.controllers.bgp)],
   ];
+  const flows = flowsLine(status.flows, style);
+  if (flows !== undefined) rows.push(['Flows', flows]);
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   const parts = [rows.map(([k, v]) => `${k.padEnd(width)}${v}`).join('\n') + '\n'];
 

@@ -11,7 +11,9 @@ import { twill } from '../helpers.js';
 
 const HOUR = 3_600_000;
 
-function statusDocument(now: number, ready: boolean, datastore: object = { path: '/var/lib/twill/twill.db', open: true }): unknown {
+const FLOWS_SERVING = { enabled: true, socket: '/run/twill/observer.sock', listening: true, reading: true, seen: 1234, lost: 0, capacity: 4096 };
+
+function statusDocument(now: number, ready: boolean, datastore: object = { path: '/var/lib/twill/twill.db', open: true }, flows: object = FLOWS_SERVING): unknown {
   return {
     node: 'worker-1',
     network: 'k8s-pod-network',
@@ -25,6 +27,7 @@ function statusDocument(now: number, ready: boolean, datastore: object = { path:
       endpoints: [{ key: 'k8s-pod-network/c1', hostInterface: 'tw5f2c0a1b3d4e6', programmed: true }, { key: 'k8s-pod-network/c2', hostInterface: 'tw0c9e4d2a7b1f8', programmed: ready }],
       drift: ready ? [] : ['set twill/ep-0c9e4d2a missing'],
     },
+    flows,
     endpoints: [
       { network: 'k8s-pod-network', containerId: 'c1a2b3c4d5e6f7a8', ifName: 'eth0', hostInterface: 'tw5f2c0a1b3d4e6', addresses: ['10.244.0.5/32'], namespace: 'shop', pod: 'api-7d9f', since: now - 3 * HOUR, node: 'worker-1' },
       { network: 'k8s-pod-network', containerId: 'd4e5f6a7b8c9d0e1', ifName: 'eth0', hostInterface: 'tw0c9e4d2a7b1f8', addresses: ['10.244.0.6/32'], namespace: 'shop', pod: 'db-0', since: now - 3 * HOUR, node: 'worker-1' },
@@ -48,10 +51,10 @@ function statusDocument(now: number, ready: boolean, datastore: object = { path:
 }
 
 // Answers GET /v1/status with the document, anything else with the API's 404.
-const transport = (ready: boolean, datastore?: object): AgentTransport => ({
+const transport = (ready: boolean, datastore?: object, flows?: object): AgentTransport => ({
   request: async (request) =>
     request.method === 'GET' && request.path === '/v1/status'
-      ? { status: 200, body: `${JSON.stringify(statusDocument(Date.now(), ready, datastore))}\n` }
+      ? { status: 200, body: `${JSON.stringify(statusDocument(Date.now(), ready, datastore, flows))}\n` }
       : { status: 404, body: '{"error":{"code":"NoSuchPath","message":"no such path"}}\n' },
 });
 
@@ -75,6 +78,26 @@ describe('twill status screen', () => {
     const run = await twill(['status'], { agentTransport: () => transport(true, datastore) });
     expect(run.code).toBe(0);
     expect(run.stdout.split('\n')[1]).toBe('Datastore   Kubernetes API https://10.96.0.1:443: open');
+  });
+
+  it('says why flows are not served or read, what was lost, and when flows are off', async () => {
+    const failing = {
+      ...FLOWS_SERVING,
+      listen: { host: '::1', port: 4245 },
+      listening: false,
+      serveError: 'the socket /run/twill/observer.sock is held by a live process',
+      reading: false,
+      readError: { message: 'the conntrack event socket closed', time: '2026-11-28T10:00:00.000Z' },
+      lost: 17,
+    };
+    const run = await twill(['status'], { agentTransport: () => transport(true, undefined, failing) });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      'Flows       /run/twill/observer.sock and [::1]:4245: not serving (the socket /run/twill/observer.sock is held by a live process), ' +
+        'not reading the dataplane (the conntrack event socket closed, at 2026-11-28T10:00:00.000Z); 1234 flows seen, 17 lost, ring of 4096\n',
+    );
+    const off = await twill(['status'], { agentTransport: () => transport(true, undefined, { enabled: false, reason: 'disabled by --no-flows' }) });
+    expect(off.stdout).toContain('Flows       off (disabled by --no-flows)\n');
   });
 
   it('not ready: the screen says what, stderr one line, exit 1; -o json too', async () => {
