@@ -50,7 +50,7 @@ export type KubernetesProtocol = 'TCP' | 'UDP' | 'SCTP';
 export interface NetworkPolicyPort {
   /** The protocol; absent: TCP. */
   readonly protocol?: KubernetesProtocol;
-  /** A port number (1-65535) or a named container port of the selected pods; absent: every port. */
+  /** A port number (1-65535) or the name of a container port of the destination pod; absent: every port. */
   readonly port?: number | string;
   /** The last port of the range `port`-`endPort` (inclusive, 1-65535, not below `port`); only with a numeric `port`. */
   readonly endPort?: number;

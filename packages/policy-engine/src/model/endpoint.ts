@@ -117,7 +117,7 @@ export interface NetworkSet {
   readonly nets: readonly string[];
 }
 
-/** How an endpoint is named in traces and flows: `namespace/name`, or `host/name` for hosts. */
+/** How an endpoint is named in traces and flows: a namespace and a name, or a name alone for hosts (see {@link formatEndpointRef}). */
 export interface EndpointRef {
   /** The namespace of a workload; absent for a host endpoint. */
   readonly namespace?: string;

@@ -99,7 +99,7 @@ export interface SideMatch {
 export interface IcmpMatch {
   /** The ICMP (or ICMPv6) type, 0-255; absent: any message. */
   readonly type?: number;
-  /** The ICMP code, 0-255, only with `type`; absent: any code of that type. */
+  /** The ICMP code, 0-255; absent: any code of that type. Ignored without `type`. */
   readonly code?: number;
 }
 
