@@ -25,7 +25,6 @@ function readOptions() {
   const missing = ['local-as', 'router-id', 'peer', 'peer-as'].filter((name) => values[name] === undefined);
   if (missing.length > 0) throw new Error(`missing --${missing.join(', --')}\n${USAGE}`);
   if (positionals.length === 0) throw new Error(`no prefix to announce\n${USAGE}`);
-  if (isIP(values.peer) === 0) throw new Error(`--peer: ${JSON.stringify(values.peer)} is not an IP address`);
   // @twill/bgp's constructors check their input and say what is wrong; we add where.
   const option = (name, parse) => {
     try {
@@ -34,6 +33,10 @@ function readOptions() {
       throw new Error(`--${name}: ${error.message}`);
     }
   };
+  const ipAddress = (text) => {
+    if (isIP(text) === 0) throw new Error(`${JSON.stringify(text)} is not an IP address`);
+    return text;
+  };
   const asNumber = (text) => {
     if (!/^\d+$/.test(text)) throw new Error(`${JSON.stringify(text)} is not an AS number`);
     return asn(Number(text)); // checks the range
@@ -41,7 +44,7 @@ function readOptions() {
   return {
     localAs: option('local-as', asNumber),
     routerId: option('router-id', routerId),
-    peer: { address: values.peer, asn: option('peer-as', asNumber) },
+    peer: { address: option('peer', ipAddress), asn: option('peer-as', asNumber) },
     prefixes: positionals.map((text) => parsePrefix(text)),
   };
 }
