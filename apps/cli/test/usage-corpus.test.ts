@@ -129,6 +129,7 @@ const CORPUS: readonly [args: readonly string[], line: string][] = [
   [['policy', 'explain', '--flow', 'abc'], 'twill: policy explain: --flow: must be a flow\'s UUID as twill observe -o json shows it (got "abc")'],
   [['policy', 'explain', '--flow', '6f1c2b1e-0a3d-4c5e-9f10-000000000001', '--from', 'x/a'], 'twill: policy explain: --from: cannot be used with --flow (the flow names its endpoints)'],
   [['policy', 'explain', '--from', 'x/a', '--to', 'y/b', '--port', '80', '--server', 'unix:///x.sock'], 'twill: policy explain: --server: only with --flow (a probe is evaluated by the agent, not read from the observer)'],
+  [['policy', 'explain', '--from', 'x/a', '--to', 'y/b', '--port', '80', '--lab'], 'twill: policy explain: --lab: only with --flow (a probe is evaluated by one agent: --agent-socket names it)'],
   [['completion'], 'twill: completion: SHELL: required argument missing (usage: twill completion [options] <SHELL>)'],
   [['completion', 'fish'], 'twill: completion: SHELL: must be one of bash, zsh (got "fish")'],
 ];

@@ -26,10 +26,12 @@ export interface ObserveOptions extends ObserveRequestOptions {
   readonly output: ObserveOutput;
 }
 
-/** An observer to read: its gRPC target and, in a lab, its node. */
+/** An observer to read: its gRPC target and, in a lab, its node and that node's agent API socket. */
 export interface ObserverTarget {
   readonly target: string;
   readonly node?: string;
+  /** The lab node's agent API socket (where its policies are read). */
+  readonly apiSocket?: string;
 }
 
 /** A `--server` value: `unix:///path`, `unix:/path`, `unix:relative` or `host:port`. */
@@ -71,7 +73,7 @@ export async function observerTargets(ctx: CommandContext, options: Pick<Observe
     throw new FailedError(ctx.command, '--lab', error.message, { cause: error });
   }
   if (lab === undefined) throw new FailedError(ctx.command, '--lab', `the lab in ${dir} did not finish coming up (twill lab down, then up)`);
-  return lab.nodes.map((node) => ({ target: `unix://${observerSocketOf(node)}`, node: node.name }));
+  return lab.nodes.map((node) => ({ target: `unix://${observerSocketOf(node)}`, node: node.name, apiSocket: node.apiSocket }));
 }
 
 const timeOf = (response: GetFlowsResponse): number => msOf('flow' in response ? response.flow.time : response.time);

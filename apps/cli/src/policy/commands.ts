@@ -5,6 +5,7 @@ import { type Command, Option } from 'commander';
 import { addAgentSocketOption } from '../client/index.js';
 import { examples, group, withChoices, type CommandKit } from '../command-kit.js';
 import { UsageError } from '../errors.js';
+import { defaultLabDir } from '../lab/sys/host-facts.js';
 import { FLOWS_SERVER_ENV } from '../observe/observe.js';
 import { parsersFor } from '../options.js';
 import { type OutputFormat } from '../output.js';
@@ -66,6 +67,7 @@ export function registerPolicyCommands(program: Command, kit: CommandKit): void 
       .option('--port <n>', '(required without --flow) the destination port', e.port('--port'))
       .option('--flow <id>', 'instead of a probe: the flow with this UUID (twill observe -o json shows it), from the observer')
       .option('--server <target>', `with --flow: the observer, unix:///PATH or HOST:PORT (default: $${FLOWS_SERVER_ENV}, else unix:///run/twill/observer.sock)`)
+      .addOption(new Option('--lab [dir]', "with --flow: look for the flow on every node of the lab (twill lab up) and read the policies from that node's agent; DIR when the lab is not in the default folder"))
       .addOption(withChoices(new Option('--protocol <protocol>', 'the protocol (default TCP)').argParser(e.protocol('--protocol')), ['TCP', 'UDP', 'SCTP']))
       .addOption(withChoices(new Option('-o, --output <format>', 'table, wide, json or yaml').argParser(e.choice('--output', outputs)).default('table'), outputs)));
     examples(explain, [
@@ -73,18 +75,20 @@ export function registerPolicyCommands(program: Command, kit: CommandKit): void 
       'sudo twill policy explain --from dev/tool --to shop/db --port 5432 -o json',
       'sudo twill policy explain --from x/a --to y/b --port 53 --protocol UDP',
       'sudo twill policy explain --flow 3f6c1e52-9a0b-4c8e-8f00-2b7d1c9a4e10',
+      'sudo twill policy explain --lab --flow 3f6c1e52-9a0b-4c8e-8f00-2b7d1c9a4e10',
     ]);
-    explain.action(async (opts: Parameters<typeof runExplain>[1] & { flow?: string; server?: string }, command: Command) => {
+    explain.action(async (opts: Parameters<typeof runExplain>[1] & { flow?: string; server?: string; lab?: string | true }, command: Command) => {
       const ctx = kit.context(command);
       if (opts.flow === undefined) {
         if (opts.server !== undefined) throw new UsageError(ctx.command, '--server', 'only with --flow (a probe is evaluated by the agent, not read from the observer)');
+        if (opts.lab !== undefined) throw new UsageError(ctx.command, '--lab', 'only with --flow (a probe is evaluated by one agent: --agent-socket names it)');
         kit.state.exitCode = await runExplain(ctx, opts);
         return;
       }
       for (const [flag, value] of [['--from', opts.from], ['--to', opts.to], ['--port', opts.port], ['--protocol', opts.protocol]] as const) {
         if (value !== undefined) throw new UsageError(ctx.command, flag, 'cannot be used with --flow (the flow names its endpoints)');
       }
-      kit.state.exitCode = await runExplainFlow(ctx, { ...opts, flow: opts.flow });
+      kit.state.exitCode = await runExplainFlow(ctx, { ...opts, flow: opts.flow }, defaultLabDir);
     });
   }
 }

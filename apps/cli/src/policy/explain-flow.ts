@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { AgentApiError, agentClientFor, type AgentClient, type AgentSocketOptions, type KindInfo, type StoredResource } from '../client/index.js';
 import { type CommandContext } from '../context.js';
 import { CliError, EXIT, FailedError, UsageError } from '../errors.js';
-import { readAll, serverTarget } from '../observe/observe.js';
+import { observerTargets, readAll, type ObserverTarget } from '../observe/observe.js';
 import { decisionText, destinationText, flowTimeText, policyText, protocolText, sourceText, verdictText } from '../observe/render.js';
 import { renderJson, renderYaml, type OutputFormat } from '../output.js';
 import { objectText } from './explain.js';
@@ -18,6 +18,8 @@ import { objectText } from './explain.js';
 export interface ExplainFlowOptions extends AgentSocketOptions {
   readonly flow: string;
   readonly server?: string;
+  /** `--lab [DIR]`: look for the flow on every node of the lab (true: the default folder). */
+  readonly lab?: string | true;
   readonly output: OutputFormat;
 }
 
@@ -166,20 +168,35 @@ function decidingPolicies(decided: DecidingRule | undefined): { policy: FlowPoli
  * flow is shown but its source could not be read).
  * @throws {UsageError} for an ID that is no UUID; {@link FailedError} for an ID the observer does not hold.
  */
-export async function runExplainFlow(ctx: CommandContext, options: ExplainFlowOptions): Promise<number> {
+export async function runExplainFlow(ctx: CommandContext, options: ExplainFlowOptions, defaultLabDir: () => string): Promise<number> {
   const id = options.flow.trim();
   if (!UUID.test(id)) throw new UsageError(ctx.command, '--flow', `must be a flow's UUID as twill observe -o json shows it (got ${JSON.stringify(options.flow)})`);
-  const target = serverTarget(ctx, options.server);
-  const responses = await readAll(ctx, target, { number: 1, first: true, whitelist: [{ uuid: [id.toLowerCase(), ...(id === id.toLowerCase() ? [] : [id])] }] });
-  const flow = responses.flatMap((r) => ('flow' in r ? [r.flow] : [])).find((f) => f.uuid.toLowerCase() === id.toLowerCase());
-  if (flow === undefined) throw new FailedError(ctx.command, '--flow', `no flow ${id} at ${target.target} (the observer keeps the newest flows only; it may be gone from its ring)`);
+  if (options.lab !== undefined && options.agentSocket !== undefined) throw new UsageError(ctx.command, '--agent-socket', "cannot be used with --lab (the flow's node names its agent)");
+  const targets = await observerTargets(ctx, options, defaultLabDir);
+  const request = { number: 1, first: true, whitelist: [{ uuid: [id.toLowerCase(), ...(id === id.toLowerCase() ? [] : [id])] }] };
+  // A lab: every node's observer (a flow's UUID is unique, so at most one holds it).
+  let flow: Flow | undefined;
+  let holder: ObserverTarget | undefined;
+  for (const target of targets) {
+    const responses = await readAll(ctx, target, request);
+    flow = responses.flatMap((r) => ('flow' in r ? [r.flow] : [])).find((f) => f.uuid.toLowerCase() === id.toLowerCase());
+    if (flow !== undefined) {
+      holder = target;
+      break;
+    }
+  }
+  if (flow === undefined || holder === undefined) {
+    const where = targets.length === 1 ? targets[0]?.target ?? '' : `any of the lab's ${targets.length} nodes (${targets.map((t) => t.node ?? t.target).join(', ')})`;
+    throw new FailedError(ctx.command, '--flow', `no flow ${id} at ${where} (the observer keeps the newest flows only; it may be gone from its ring)`);
+  }
 
   let sources: FlowSourceJson[] = [];
   let failure: CliError | undefined;
   const wanted = decidingPolicies(flow.decidedBy);
   if (wanted.length > 0) {
     try {
-      const client = agentClientFor(ctx, options);
+      // In a lab, the policies are read from the agent of the node that saw the flow.
+      const client = agentClientFor(ctx, holder.apiSocket === undefined ? options : { ...options, agentSocket: holder.apiSocket });
       const kinds = await client.kinds();
       sources = await Promise.all(wanted.map((w) => sourceOf(client, kinds, w.policy, w.rulePath)));
     } catch (error) {

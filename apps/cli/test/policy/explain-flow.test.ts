@@ -152,6 +152,32 @@ describe('twill policy explain --flow', () => {
     expect(run).toEqual({ code: 1, stdout: '', stderr: `twill: policy explain: --flow: no flow ${uuid(999)} at unix://${join(dir, 'observer.sock')} (the observer keeps the newest flows only; it may be gone from its ring)\n` });
   });
 
+  it('--lab: finds the flow on the node that holds it and reads the rule from that node\'s agent', async () => {
+    const empty = await serveObserver({ service: new FlowRing({ capacity: 4, nodeName: 'node-1' }), socket: join(dir, 'n1.sock') });
+    try {
+      const node = (name: string, observerSocket: string, apiSocket: string) => ({ name, configFile: join(dir, name, 'agent.yaml'), observerSocket, apiSocket });
+      const state = {
+        version: 1, id: 'abc123', phase: 'up', spec: {}, createdDir: false, entries: [], netns: [], processes: [],
+        // node-1's agent is not there: reading from it would fail the command.
+        lab: { nodes: [node('node-1', join(dir, 'n1.sock'), join(dir, 'node-1-api.sock')), node('node-2', join(dir, 'observer.sock'), agent.apiSocket)] },
+      };
+      const files = { [join(dir, 'lab.json')]: JSON.stringify(state) };
+      const run = await twill(['policy', 'explain', '--lab', dir, '--flow', uuid(101), '-o', 'json'], { files });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect((JSON.parse(run.stdout) as { sources: unknown[] }).sources).toEqual([
+        { policy: 'NetworkPolicy production/allow-api', object: `networkpolicies.networking.k8s.io/production/allow-api@${allowApiVersion}`, state: 'same', rulePath: 'spec.ingress[0] from[0]', rule: ALLOW_API.spec.ingress[0] },
+      ]);
+      const missing = await twill(['policy', 'explain', '--lab', dir, '--flow', uuid(999)], { files });
+      expect(missing).toEqual({ code: 1, stdout: '', stderr: `twill: policy explain: --flow: no flow ${uuid(999)} at any of the lab's 2 nodes (node-1, node-2) (the observer keeps the newest flows only; it may be gone from its ring)\n` });
+      const both = await twill(['policy', 'explain', '--lab', dir, '--agent-socket', agent.apiSocket, '--flow', uuid(101)], { files });
+      expect(both).toEqual({ code: 2, stdout: '', stderr: 'twill: policy explain: --agent-socket: cannot be used with --lab (the flow\'s node names its agent)\n' });
+      expect(await twill(['policy', 'explain', '--lab', '/nowhere/lab', '--flow', uuid(101)])).toEqual({ code: 1, stdout: '', stderr: 'twill: policy explain: --lab: no lab is up in /nowhere/lab (twill lab up starts one)\n' });
+    } finally {
+      await empty.close();
+    }
+  });
+
   it('no agent to read the source from: the flow is shown, the error said, exit 1', async () => {
     const missing = join(dir, 'no-agent.sock');
     const run = await twill(['policy', 'explain', '--server', `unix://${join(dir, 'observer.sock')}`, '--agent-socket', missing, '--flow', uuid(101)]);
