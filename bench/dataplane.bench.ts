@@ -42,7 +42,10 @@ const LATENCY_ONLY = process.env.DATAPLANE_BENCH_ONLY === 'latency';
 // Partial runs while working on a driver (written to a scratch file, like QUICK): DATAPLANE_BENCH_SIZES=10000,
 // DATAPLANE_BENCH_OFFLOADS=off, DATAPLANE_BENCH_MODES=a,c,d, DATAPLANE_BENCH_ROUNDS=7.
 const listEnv = (name: string): string[] | undefined => process.env[name]?.split(',').map((v) => v.trim()).filter((v) => v !== '');
-const PARTIAL = ['DATAPLANE_BENCH_SIZES', 'DATAPLANE_BENCH_OFFLOADS', 'DATAPLANE_BENCH_MODES', 'DATAPLANE_BENCH_ROUNDS', 'DATAPLANE_BENCH_EBPF_OBJECT'].some((name) => process.env[name] !== undefined);
+// DATAPLANE_BENCH_NFT_FLOWTABLE=on|off: (c) with or without its flowtable fast path (the driver's `flowtable` option,
+// off by default; on a kernel without CONFIG_NF_FLOW_TABLE the driver runs without and the run prints why).
+const NFT_FLOWTABLE = process.env.DATAPLANE_BENCH_NFT_FLOWTABLE === 'on';
+const PARTIAL = ['DATAPLANE_BENCH_SIZES', 'DATAPLANE_BENCH_OFFLOADS', 'DATAPLANE_BENCH_MODES', 'DATAPLANE_BENCH_ROUNDS', 'DATAPLANE_BENCH_EBPF_OBJECT', 'DATAPLANE_BENCH_NFT_FLOWTABLE'].some((name) => process.env[name] !== undefined);
 const SIZES = listEnv('DATAPLANE_BENCH_SIZES')?.map(Number) ?? (QUICK ? [0, 1_000] : [0, 1_000, 10_000]);
 const OFFLOADS = listEnv('DATAPLANE_BENCH_OFFLOADS')?.map((v) => v === 'on') ?? [true, false];
 const ROUNDS = Number(process.env.DATAPLANE_BENCH_ROUNDS ?? (QUICK ? 1 : 5));
@@ -210,6 +213,8 @@ async function ebpfFactory(): Promise<Factory | string> {
   }
 }
 
+let flowtableReported = false;
+
 /** Puts the node namespace in one mode for N rules; returns what to undo. */
 async function enter(mode: Mode, n: number, lab: DataplaneLab, factories: Partial<Record<Mode, Factory>>): Promise<() => Promise<void>> {
   if (mode === 'a') return async () => undefined;
@@ -228,6 +233,11 @@ async function enter(mode: Mode, n: number, lab: DataplaneLab, factories: Partia
   ]);
   const dataplane = await (factories[mode] as Factory)(lab.node);
   await dataplane.apply({ policy: fullState(index), attach: lab.attachments() });
+  if (mode === 'c' && !flowtableReported) {
+    flowtableReported = true;
+    const { flowtable } = (await dataplane.status()) as { flowtable?: { active: boolean; reason?: string } };
+    process.stdout.write(`  (c) flowtable: ${flowtable?.active === true ? 'active' : `not active${flowtable?.reason === undefined ? '' : ` (${flowtable.reason})`}`}\n`);
+  }
   return () => dataplane.cleanup();
 }
 
@@ -540,7 +550,7 @@ export async function run(command: string): Promise<void> {
   const loadBefore = loadavg()[0] ?? 0;
   const ebpf = await ebpfFactory();
   const factories: Partial<Record<Mode, Factory>> = {
-    c: (netns) => createNftablesDataplane({ netns }),
+    c: (netns) => createNftablesDataplane({ netns, flowtable: NFT_FLOWTABLE }),
   };
   if (typeof ebpf !== 'string') factories.d = ebpf;
   if (LATENCY_ONLY) {

@@ -7,6 +7,7 @@ import {
   compileEndpointNft,
   failClosedEndpointNft,
   identityAddresses,
+  NFT_BASE,
   NFT_FAMILY,
   NFT_TABLE,
   renderDeleteTable,
@@ -55,10 +56,35 @@ export interface NftablesDriverOptions {
   readonly dropLogGroup?: number;
   /** What `readFlows` reads through; absent: the driver has no `readFlows` reader to open. */
   readonly flows?: NftablesFlowPorts;
+  /**
+   * Offload established flows between attached endpoints to the `ft_endpoints` flowtable
+   * of their host-side interfaces (the caller checked the kernel has flowtables,
+   * CONFIG_NF_FLOW_TABLE); absent or false: no flowtable, and one the kernel holds goes.
+   */
+  readonly flowtable?: boolean;
+  /** Why a flowtable that was asked for is off (the kernel has none), for status(). */
+  readonly flowtableUnavailable?: string;
   /** What the kernel held when the driver started (adopted, enforced until the first apply). */
   readonly adopted: KernelTable;
   /** A monotonic clock in milliseconds (for `durationMs`). */
   readonly now: () => number;
+}
+
+/** The flowtable fast path as {@link NftablesDataplane.status} reports it. */
+export interface NftablesFlowtableStatus {
+  /** Whether the driver programs the `ft_endpoints` flowtable and the rule that offloads into it. */
+  readonly enabled: boolean;
+  /** Whether the kernel's table holds the flowtable with every attached endpoint's interface. */
+  readonly active: boolean;
+  /** How many devices the kernel's flowtable holds (0 without one). */
+  readonly devices: number;
+  /** Why it is not enabled although asked for, or not active although enabled; absent otherwise. */
+  readonly reason?: string;
+}
+
+/** The nftables driver's status: the port's, and the flowtable's. */
+export interface NftablesDataplaneStatus extends DataplaneStatus {
+  readonly flowtable: NftablesFlowtableStatus;
 }
 
 const keyOf = (ref: { readonly namespace?: string; readonly name: string }): string => (ref.namespace === undefined ? `host:${ref.name}` : `${ref.namespace}/${ref.name}`);
@@ -163,6 +189,7 @@ export class NftablesDataplane implements Dataplane {
         return nft === undefined ? [] : [{ hostInterface: a.hostInterface, nft }];
       }),
       this.#clusterAddresses,
+      { flowtable: this.#options.flowtable === true },
     );
     const script = this.#model === undefined ? renderFullSync(next, this.#baseline) : renderDelta(this.#model, next);
     let applied = script;
@@ -187,7 +214,8 @@ export class NftablesDataplane implements Dataplane {
     return { endpoints, operations, durationMs: this.#options.now() - started };
   }
 
-  async status(): Promise<DataplaneStatus> {
+  /** The programmed endpoints, drift against the kernel's table, and whether the flowtable fast path is in force. */
+  async status(): Promise<NftablesDataplaneStatus> {
     const kernel = readKernelTable(await this.#options.nft.listTable(NFT_FAMILY, NFT_TABLE));
     const model = this.#model;
     const drift: string[] = [];
@@ -202,7 +230,18 @@ export class NftablesDataplane implements Dataplane {
         && kernel.ingress.get(a.hostInterface) === nft.entry.ingress && kernel.egress.get(a.hostInterface) === nft.entry.egress;
       return { key: a.key, hostInterface: a.hostInterface, programmed };
     });
-    return { driver: 'nftables', endpoints, drift };
+    return { driver: 'nftables', endpoints, drift, flowtable: this.#flowtableStatus(model, kernel) };
+  }
+
+  #flowtableStatus(model: NftTableModel | undefined, kernel: KernelTable): NftablesFlowtableStatus {
+    const held = kernel.flowtables.get(NFT_BASE.FLOWTABLE);
+    const devices = held?.size ?? 0;
+    const { flowtable, flowtableUnavailable } = this.#options;
+    if (flowtable !== true) return { enabled: false, active: false, devices, ...(flowtableUnavailable === undefined ? {} : { reason: flowtableUnavailable }) };
+    if (model === undefined) return { enabled: true, active: false, devices, reason: 'no apply since start' };
+    const missing = [...model.flowtable ?? []].filter((d) => held?.has(d) !== true);
+    if (held === undefined) return { enabled: true, active: false, devices, reason: `flowtable ${NFT_BASE.FLOWTABLE} is missing` };
+    return missing.length === 0 ? { enabled: true, active: true, devices } : { enabled: true, active: false, devices, reason: `flowtable ${NFT_BASE.FLOWTABLE} lacks ${missing.join(', ')}` };
   }
 
   /**
@@ -291,5 +330,12 @@ export function compareWithKernel(model: NftTableModel, kernel: KernelTable): st
     for (const [ifname, chain] of intended) if (held.get(ifname) !== chain) drift.push(`${label} map: ${ifname} should jump to ${chain}, kernel has ${held.get(ifname) ?? 'nothing'}`);
     for (const ifname of held.keys()) if (!intended.has(ifname)) drift.push(`${label} map: ${ifname} is not attached`);
   }
+  const devices = kernel.flowtables.get(NFT_BASE.FLOWTABLE);
+  if (model.flowtable !== undefined && devices === undefined) drift.push(`flowtable ${NFT_BASE.FLOWTABLE} is missing`);
+  else if (model.flowtable !== undefined && devices !== undefined) {
+    for (const device of model.flowtable) if (!devices.has(device)) drift.push(`flowtable ${NFT_BASE.FLOWTABLE}: ${device} is missing`);
+    for (const device of devices) if (!model.flowtable.has(device)) drift.push(`flowtable ${NFT_BASE.FLOWTABLE}: ${device} is not attached`);
+  }
+  for (const name of kernel.flowtables.keys()) if (name !== NFT_BASE.FLOWTABLE || model.flowtable === undefined) drift.push(`flowtable ${name} is not ours`);
   return drift;
 }

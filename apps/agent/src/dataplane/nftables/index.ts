@@ -12,12 +12,25 @@ import { resolveIfindexes } from './sys/links.js';
 import { netfilterSocketOpener } from './sys/netfilter-socket.js';
 import { createNftPort, type NftPort } from './sys/nft.js';
 
-export { NftablesDataplane, compareWithKernel, type NftablesDriverOptions, type NftablesFlowPorts } from './driver.js';
+export { NftablesDataplane, compareWithKernel, type NftablesDataplaneStatus, type NftablesDriverOptions, type NftablesFlowPorts, type NftablesFlowtableStatus } from './driver.js';
 export { FlowEndpoints } from './flows/endpoints.js';
 export { startFlowReader, type FlowReaderOptions, type NftablesFlowReader, type NetfilterSocket, type NetfilterSocketEvents, type OpenNetfilterSocket } from './flows/reader.js';
 export { NFTABLES_ERROR_CODE, NftablesDataplaneError, type NftablesErrorCode } from './errors.js';
 export { readKernelTable, type KernelTable } from './read-back.js';
 export { createNftPort, type NftPort } from './sys/nft.js';
+
+// A flowtable in a table that check mode never commits: refused (ENOENT) by a kernel without CONFIG_NF_FLOW_TABLE.
+const FLOWTABLE_PROBE = `add table ${NFT_FAMILY} twill_probe\nadd flowtable ${NFT_FAMILY} twill_probe ft_probe { hook ingress priority filter; }\n`;
+
+/** Why the kernel refuses flowtables, or undefined when it takes them. */
+async function flowtableRefusal(nft: NftPort): Promise<string | undefined> {
+  try {
+    await nft.check(FLOWTABLE_PROBE);
+    return undefined;
+  } catch (error) {
+    return `the kernel refused a flowtable (built without CONFIG_NF_FLOW_TABLE?): ${(error as Error).message.split('\n')[0] ?? ''}`;
+  }
+}
 
 /** Options of {@link createNftablesDataplane}. */
 export interface NftablesDataplaneOptions {
@@ -34,6 +47,17 @@ export interface NftablesDataplaneOptions {
   readonly dropLogGroup?: number;
   /** `SO_RCVBUF` of the flow readers' sockets, in bytes (capped by net.core.rmem_max); the system default when absent. */
   readonly flowRecvBufferSize?: number;
+  /**
+   * The flowtable fast path: established TCP and UDP flows between two attached endpoints
+   * are offloaded to a software flowtable on their host-side interfaces (`ft_endpoints`),
+   * so their packets skip routing, the netfilter hooks and conntrack's per-packet state
+   * updates (and its TCP window checks: a packet that conntrack would call invalid is
+   * forwarded). Established flows are accepted before any rule whether or not it is on,
+   * and no Log rule or drop counter sees them, so verdicts do not change. Needs a kernel
+   * with CONFIG_NF_FLOW_TABLE (probed at start; without it the driver runs without, and
+   * `status().flowtable.reason` says why). Off when absent.
+   */
+  readonly flowtable?: boolean;
   /** Another way to run `nft` (tests); the `nft` program when absent. */
   readonly nft?: NftPort;
 }
@@ -51,9 +75,11 @@ export async function createNftablesDataplane(options: NftablesDataplaneOptions 
   const nft = options.nft ?? createNftPort(options.netns === undefined ? {} : { netns: options.netns });
   const adopted = readKernelTable(await nft.listTable(NFT_FAMILY, NFT_TABLE));
   const { netns, dropLogGroup, flowRecvBufferSize } = options;
+  const flowtableUnavailable = options.flowtable === true ? await flowtableRefusal(nft) : undefined;
   return new NftablesDataplane({
     nft,
     adopted,
+    ...(options.flowtable === true ? flowtableUnavailable === undefined ? { flowtable: true } : { flowtableUnavailable } : {}),
     logGroup: options.logGroup ?? 1,
     ...(dropLogGroup === undefined ? {} : { dropLogGroup }),
     flows: {

@@ -1,6 +1,6 @@
 // `nft -j list table inet twill` → what the table holds (libnftables-json(5)): chain
-// names with their rule counts, sets with their type, flags and element count, and the
-// verdict maps' interface → chain elements. Used to adopt a table after a restart and
+// names with their rule counts, sets with their type, flags and element count, the
+// verdict maps' interface → chain elements, and the flowtables' devices. Used to adopt a table after a restart and
 // to report drift.
 
 import { NFT_BASE, type NftKernelState } from '@twill/policy-engine';
@@ -9,14 +9,20 @@ import { NFTABLES_ERROR_CODE, NftablesDataplaneError } from './errors.js';
 
 /** The table as read back. */
 export interface KernelTable extends NftKernelState {
+  /** Rules per chain. */
   readonly rules: ReadonlyMap<string, number>;
+  /** Elements per set. */
   readonly elements: ReadonlyMap<string, number>;
+  /** The ingress verdict map: interface → chain. */
   readonly ingress: ReadonlyMap<string, string>;
+  /** The egress verdict map: interface → chain. */
   readonly egress: ReadonlyMap<string, string>;
+  /** Flowtables by name: the devices each holds (empty map: none). */
+  readonly flowtables: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** A table with nothing in it (no table at all). */
-export const EMPTY_KERNEL_TABLE: KernelTable = { chains: new Set(), sets: new Map(), rules: new Map(), elements: new Map(), ingress: new Map(), egress: new Map() };
+export const EMPTY_KERNEL_TABLE: KernelTable = { chains: new Set(), sets: new Map(), rules: new Map(), elements: new Map(), ingress: new Map(), egress: new Map(), flowtables: new Map() };
 
 type Json = Record<string, unknown>;
 
@@ -51,6 +57,7 @@ export function readKernelTable(listing: unknown): KernelTable {
   const elements = new Map<string, number>();
   let ingress = new Map<string, string>();
   let egress = new Map<string, string>();
+  const flowtables = new Map<string, ReadonlySet<string>>();
   for (const item of listing.nftables) {
     if (!isObject(item)) throw bad('an entry is not an object');
     if (isObject(item.chain) && typeof item.chain.name === 'string') chains.add(item.chain.name);
@@ -63,7 +70,11 @@ export function readKernelTable(listing: unknown): KernelTable {
     } else if (isObject(item.map) && typeof item.map.name === 'string') {
       if (item.map.name === NFT_BASE.INGRESS_MAP) ingress = mapElements(item.map.elem);
       if (item.map.name === NFT_BASE.EGRESS_MAP) egress = mapElements(item.map.elem);
+    } else if (isObject(item.flowtable) && typeof item.flowtable.name === 'string') {
+      // `dev`: one name as a string, several as an array, absent when the flowtable has none.
+      const { dev } = item.flowtable;
+      flowtables.set(item.flowtable.name, new Set(typeof dev === 'string' ? [dev] : Array.isArray(dev) ? dev.filter((d): d is string => typeof d === 'string') : []));
     }
   }
-  return { chains, sets, rules, elements, ingress, egress };
+  return { chains, sets, rules, elements, ingress, egress, flowtables };
 }

@@ -36,6 +36,13 @@ describe('readKernelTable', () => {
     expect(Object.fromEntries(table.egress)).toEqual({ twa: 'ep_x_a_dacc8f5b_out' });
   });
 
+  it('reads the flowtables\' devices: one as a string, several as an array, none as no "dev" (libnftables-json(5) FLOWTABLE)', () => {
+    const flowtable = (name: string, dev?: unknown) => ({ flowtable: { family: 'inet', name, table: 'twill', handle: 11, hook: 'ingress', prio: 0, ...(dev === undefined ? {} : { dev }) } });
+    const table = readKernelTable({ nftables: [...LISTING.nftables, flowtable('ft_endpoints', ['twa', 'twb']), flowtable('ft_one', 'twa'), flowtable('ft_none')] });
+    expect(Object.fromEntries([...table.flowtables].map(([name, devices]) => [name, [...devices]]))).toEqual({ ft_endpoints: ['twa', 'twb'], ft_one: ['twa'], ft_none: [] });
+    expect(readKernelTable(LISTING).flowtables.size).toBe(0);
+  });
+
   it('reads no table as an empty one', () => {
     expect(readKernelTable(undefined).chains.size).toBe(0);
   });
