@@ -162,10 +162,20 @@ export {
   type CalicoSelector,
   type CalicoSelectorContext,
   type CalicoServiceAccountMatch,
+  type CalicoServiceMatch,
   type CalicoTier,
+  type CalicoTierDefaultAction,
   type CompiledCalicoDocuments,
+  type SelectorAll as CalicoSelectorAll,
+  type SelectorAnd as CalicoSelectorAnd,
+  type SelectorCompare as CalicoSelectorCompare,
+  type SelectorGlobal as CalicoSelectorGlobal,
+  type SelectorHas as CalicoSelectorHas,
   type SelectorLabels as CalicoSelectorLabels,
   type SelectorNode as CalicoSelectorNode,
+  type SelectorNot as CalicoSelectorNot,
+  type SelectorOr as CalicoSelectorOr,
+  type SelectorSet as CalicoSelectorSet,
 } from './calico/index.js';
 
 export {
@@ -207,7 +217,14 @@ export {
   type VerdictPeer,
   type VerdictReason,
 } from './evaluate/evaluate.js';
-export { createSnapshot, type Snapshot, type SnapshotInput } from './evaluate/snapshot.js';
+export {
+  createSnapshot,
+  type IndexedEndpoint,
+  type IndexedNetworkSet,
+  type Snapshot,
+  type SnapshotInput,
+  type TierPolicies,
+} from './evaluate/snapshot.js';
 
 export { identityLabels, IdentityAllocator } from './identity/allocator.js';
 export { IpIdentityCache } from './identity/ip-cache.js';
