@@ -6,12 +6,15 @@
 // SCTP, ICMP or ICMPv6 (IPv4 TCP, UDP and SCTP read straight from the packet's head, the
 // rest through bpf_skb_load_bytes). A packet of a connection already allowed here (either
 // way: one lookup of a key that is the same both ways) passes with no other lookup and,
-// unless a second has gone by since its last refresh, no write; otherwise the remote address's identity comes from tw_ipcache (longest
-// prefix; none: world) and the verdict from tw_policy, looked up first with that
+// unless a second has gone by since its last refresh or it is the connection's first
+// reply, no write; otherwise the remote address's identity comes from tw_ipcache
+// (longest prefix; none: world) and the verdict from tw_policy, looked up first with that
 // identity and then with identity 0 ("any other"). No entry at all drops: an endpoint
 // is fail-closed until the agent programs it. An allowed first packet (TCP: a SYN)
-// starts a connection in tw_ct, whose TCP state follows SYN, FIN and RST; decisions go
-// to tw_events when the agent asked for them (tw_config).
+// starts a connection in tw_ct, whose TCP state follows SYN, FIN and RST. Decisions, and
+// each connection's first reply at each endpoint (with the rule that allowed the
+// connection), go to tw_events when the agent asked for them (tw_config); other packets
+// of known connections write none.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -81,7 +84,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tw_config SEC(".maps");
 
-// Verdicts for the agent. 72 bytes a record: 4 MiB hold 58,254, over half a second of a
+// Verdicts for the agent (struct tw_flow_event). 72 bytes a record: 4 MiB hold 58,254, over half a second of a
 // 100k/s burst while the agent's event loop is busy elsewhere (a collection, an apply).
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -318,7 +321,7 @@ static __always_inline __u64 ct_timeout(const struct packet *p, const struct tw_
 
 // A TCP packet of a known connection moves its entry on: a FIN starts the close, a RST
 // ends it; a reply's SYN-ACK completes the handshake. Writes only when the state changes.
-static __always_inline void ct_follow(struct tw_ct_value *value, __u8 flags, int reply)
+static __always_inline void ct_follow_tcp(struct tw_ct_value *value, __u8 flags, int reply)
 {
 	__u8 state = value->state;
 
@@ -371,13 +374,20 @@ static __always_inline __u8 ct_key(struct tw_ct_key *key, __u32 endpoint, __u8 d
 	return (direction == TW_DIR_EGRESS ? TW_CT_ORIGIN_EGRESS : 0) | (from_a ? TW_CT_ORIGIN_FROM_A : 0);
 }
 
+// ct_known's answers: not a packet of a known connection (policy decides), one of its
+// packets, or its first reply (TW_CT_SYN_SENT or TW_CT_UNREPLIED until then).
+#define TW_CT_UNKNOWN 0
+#define TW_CT_KNOWN 1
+#define TW_CT_FIRST_REPLY 2
+
 // Whether the connection is known at this endpoint: its own packets (the first packet's
 // direction and source end), or replies (the other direction, from the other end). For
 // TCP a reply counts only as the connection's state allows: before the handshake
 // completes, only the SYN-ACK or a RST; a SYN without ACK is never a reply (it is a new
-// connection, decided by policy). One lookup; a write only when the TCP state moves or
-// last_seen is more than TW_CT_REFRESH_NS old.
-static __always_inline int ct_known(__u32 endpoint, __u8 direction, const struct packet *p, __u64 now)
+// connection, decided by policy). One lookup; a write only when the state moves (TCP's,
+// or another protocol's first reply) or last_seen is more than TW_CT_REFRESH_NS old.
+// The first reply's `rule` is the connection's (what allowed it), for its flow event.
+static __always_inline int ct_known(__u32 endpoint, __u8 direction, const struct packet *p, __u64 now, __u32 *rule)
 {
 	struct tw_ct_key key = {};
 	struct tw_ct_value *value;
@@ -386,6 +396,7 @@ static __always_inline int ct_known(__u32 endpoint, __u8 direction, const struct
 	int syn_only = tcp && (flags & (TW_TCP_SYN | TW_TCP_ACK)) == TW_TCP_SYN;
 	__u8 origin = ct_key(&key, endpoint, direction, p);
 	int reply;
+	int first_reply;
 
 	value = bpf_map_lookup_elem(&tw_ct, &key);
 	if (!value || now - value->last_seen_ns > ct_timeout(p, value))
@@ -396,18 +407,25 @@ static __always_inline int ct_known(__u32 endpoint, __u8 direction, const struct
 		reply = 1;
 	else
 		return 0; // the same tuple the other way round in the same direction: not this connection
+	// TW_CT_SYN_SENT and TW_CT_UNREPLIED are one value: no reply has passed yet.
+	first_reply = reply && value->state == TW_CT_UNREPLIED;
 	if (tcp) {
 		// A new connection on the tuple of one that is closing or closed, or opened from
 		// the other side: decided by policy, like a first SYN.
 		if (syn_only && (reply || value->state == TW_CT_CLOSING || value->state == TW_CT_CLOSED))
-			return 0;
+			return TW_CT_UNKNOWN;
 		if (reply && value->state == TW_CT_SYN_SENT && !(flags & (TW_TCP_SYN | TW_TCP_RST)))
-			return 0;
-		ct_follow(value, flags, reply);
+			return TW_CT_UNKNOWN;
+		ct_follow_tcp(value, flags, reply);
+	} else if (first_reply) {
+		value->state = TW_CT_ESTABLISHED;
 	}
 	if (now - value->last_seen_ns > TW_CT_REFRESH_NS)
 		value->last_seen_ns = now;
-	return 1;
+	if (!first_reply)
+		return TW_CT_KNOWN;
+	*rule = value->rule;
+	return TW_CT_FIRST_REPLY;
 }
 
 // Opens (or, on the tuple of an old connection, replaces) the connection's entry.
@@ -419,7 +437,7 @@ static __always_inline void ct_start(__u32 endpoint, __u8 direction, const struc
 	value.origin = ct_key(&key, endpoint, direction, p);
 	value.last_seen_ns = now;
 	value.rule = rule;
-	value.state = p->protocol == IPPROTO_TCP ? TW_CT_SYN_SENT : TW_CT_ESTABLISHED;
+	value.state = p->protocol == IPPROTO_TCP ? TW_CT_SYN_SENT : TW_CT_UNREPLIED;
 	bpf_map_update_elem(&tw_ct, &key, &value, BPF_ANY);
 }
 
@@ -437,8 +455,10 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 direction)
 	struct tw_policy_value *value;
 	__u32 endpoint = skb->ifindex;
 	__u32 identity;
+	__u32 rule = 0;
 	__u64 now;
 	int parsed;
+	int known;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		parsed = parse_ipv4_direct(skb, &p);
@@ -454,8 +474,15 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 direction)
 		return TCX_NEXT;
 
 	now = bpf_ktime_get_coarse_ns();
-	if (ct_known(endpoint, direction, &p, now))
+	known = ct_known(endpoint, direction, &p, now, &rule);
+	if (known == TW_CT_KNOWN)
 		return TCX_NEXT;
+	if (known == TW_CT_FIRST_REPLY) {
+		// Once a connection: the remote identity is looked up for the event only.
+		if (flow_events_on())
+			flow_event(endpoint, direction, &p, remote_identity(&p, direction), rule, TW_VERDICT_ALLOW, TW_REASON_REPLY);
+		return TCX_NEXT;
+	}
 
 	identity = remote_identity(&p, direction);
 	key.prefixlen = 96;

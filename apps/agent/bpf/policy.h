@@ -15,10 +15,13 @@
 #define TW_VERDICT_ALLOW 1
 #define TW_VERDICT_DENY 2
 
-// Flow event reasons: a policy map entry decided, the connection tracker passed a
-// packet of a known connection, or no entry existed (fail closed).
+// Flow event reasons: a policy map entry decided, no entry existed (fail closed), or the
+// connection tracker passed the first reply of a connection policy allowed at this
+// endpoint (the event's rule is the one that allowed the connection; later packets of
+// the connection, either way, write no event).
 #define TW_REASON_POLICY 0
 #define TW_REASON_NO_ENTRY 1
+#define TW_REASON_REPLY 2
 
 // The identity of addresses no ipcache entry covers, and the "any identity" key.
 #define TW_IDENTITY_WORLD 2
@@ -74,9 +77,12 @@ struct tw_ct_key {
 // key and age out of the LRU map.
 #define TW_CT_LAYOUT_SYMMETRIC 2
 
-// TCP states of a tw_ct entry (entries of the other protocols stay at 0, established).
+// TCP states of a tw_ct entry. Entries of the other protocols start at TW_CT_UNREPLIED
+// and are established from their first reply on (entries of earlier versions start at 0:
+// their first reply writes no event).
 #define TW_CT_ESTABLISHED 0
 #define TW_CT_SYN_SENT 1 // the originator's SYN passed; only its SYN-ACK (or RST) is a reply
+#define TW_CT_UNREPLIED 1 // not TCP: no reply passed yet
 #define TW_CT_CLOSING 2 // a FIN passed
 #define TW_CT_CLOSED 3 // a RST passed: stragglers pass until the short timeout
 
@@ -88,7 +94,7 @@ struct tw_ct_key {
 struct tw_ct_value {
 	__u64 last_seen_ns; // bpf_ktime_get_coarse_ns, refreshed at most once a second
 	__u32 rule;
-	__u8 state; // TW_CT_* (TCP; 0 for the others)
+	__u8 state; // TW_CT_*
 	__u8 origin; // TW_CT_ORIGIN_* bits
 	__u16 pad2;
 };
@@ -100,9 +106,10 @@ struct tw_config {
 	__u32 flags;
 };
 
-// One verdict, to the tw_events ring buffer (decisions of new flows, never packets of
-// known connections). 64 bytes; a record takes 72 with the ring's header. Earlier
-// versions had zero padding where tcp_flags and the ICMP type and code are now.
+// One verdict, to the tw_events ring buffer: decisions of new flows, and the first reply
+// of each allowed connection (TW_REASON_REPLY), never other packets of known
+// connections. 64 bytes; a record takes 72 with the ring's header. Earlier versions had
+// zero padding where tcp_flags and the ICMP type and code are now, and no replies.
 struct tw_flow_event {
 	__u64 time_ns; // bpf_ktime_get_ns
 	__u32 endpoint;
@@ -112,8 +119,8 @@ struct tw_flow_event {
 	__u8 verdict;
 	__u8 protocol;
 	__u8 family;
-	__u8 reason;
-	__u8 tcp_flags; // TCP: the packet's flags byte (a new connection's SYN); 0 otherwise
+	__u8 reason; // TW_REASON_*
+	__u8 tcp_flags; // TCP: the packet's flags byte (a new connection's SYN, a reply's SYN-ACK); 0 otherwise
 	__be16 sport;
 	__be16 dport;
 	__u8 icmp_type; // ICMP and ICMPv6: the type and code; 0 otherwise

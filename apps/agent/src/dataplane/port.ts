@@ -127,6 +127,14 @@ export interface DataplaneFlowEvent {
   readonly tcpFlags?: number;
   /** ICMP or ICMPv6 type and code. */
   readonly icmp?: { readonly type: number; readonly code: number };
+  /**
+   * The packet is a reply of a connection the dataplane tracks (it goes the other way:
+   * `source` is the connection's responder). eBPF reports each connection's first reply
+   * at each endpoint, allowed because the connection was (`rule`: what allowed it);
+   * absent or false otherwise (nftables: a conntrack NEW event or a logged drop, never
+   * a reply).
+   */
+  readonly isReply?: boolean;
 }
 
 /** Where a flow reader delivers. Called on the event loop; must not block. */

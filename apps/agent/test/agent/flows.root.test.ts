@@ -229,6 +229,29 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent flows o
     expect(uuids(dropped)).toEqual(uuids(everything.filter((f) => f.verdict === 'DROPPED')));
     expect(uuids(toServer)).toEqual(uuids(everything.filter((f) => f.destination.namespace === 'shop' && f.destination.podName === 'p0')));
     expect(uuids(to9090)).toEqual(uuids(everything.filter((f) => port(f) === 9090)));
+    // Replies: eBPF reports each connection's first reply at each end (the SYN-ACK), in the
+    // connection's direction and allowed by its rule; nftables none (its allow events are
+    // conntrack NEW events, its drops logged packets: neither is a reply).
+    const replies = flowsOf(await collect(client, { number: 8192, whitelist: [{ reply: [true] }] }));
+    const requests = flowsOf(await collect(client, { number: 8192, whitelist: [{ reply: [false] }] }));
+    const all2 = flowsOf(await collect(client, { number: 8192 }));
+    expect(uuids(replies)).toEqual(uuids(all2.filter((f) => f.isReply)));
+    expect(uuids(requests)).toEqual(uuids(all2.filter((f) => !f.isReply)));
+    if (driver === 'ebpf') {
+      const serverReply = replies.find((f) => f.source.podName === 'p0' && f.destination.podName === 'p1' && f.l4 !== undefined && 'TCP' in f.l4 && f.l4.TCP.sourcePort === 8080 && f.trafficDirection === 'INGRESS');
+      expect(serverReply, JSON.stringify(replies)).toMatchObject({
+        verdict: 'FORWARDED',
+        isReply: true,
+        IP: { source: ips[0], destination: ips[1] },
+        l4: { TCP: { flags: { SYN: true, ACK: true } } },
+        ingressAllowedBy: [{ name: 'server-from-client', namespace: 'shop' }],
+        decidedBy: { reason: 'rule', direction: 'ingress', action: 'allow', attribution: 'kernel', policy: { name: 'server-from-client' } },
+      });
+      // Drops are never replies, and only replies come from the server's port.
+      expect(replies.filter((f) => f.verdict !== 'FORWARDED')).toEqual([]);
+    } else {
+      expect(replies).toEqual([]);
+    }
     // Into the server, 9090 is only ever dropped (the client's own egress may be recorded as allowed).
     const into9090 = to9090.filter((f) => f.trafficDirection === 'INGRESS');
     expect(into9090.length).toBeGreaterThan(0);

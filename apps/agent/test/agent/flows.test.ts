@@ -223,6 +223,30 @@ describe('FlowObserver', () => {
     expect(unselected).toMatchObject({ verdict: 'FORWARDED', decidedBy: { reason: 'not-selected', attribution: 'kernel', message: 'no policy selects x/a for ingress; the traffic is allowed by default' } });
   });
 
+  it('shows the eBPF kernel\'s reply as a reply of its connection: the packet\'s addresses, the connection\'s direction and the rule that allowed it', () => {
+    const hit = view.evaluate({ source: { ip: A }, destination: { ip: C }, protocol: 6, destinationPort: 80, direction: 'ingress' }).ingress!.decidedBy!;
+    const rule = kernelRule(3, hit, 'ingress');
+    observer().events([
+      event({ endpoint: 'x/c', direction: 'ingress', verdict: 'allow', source: A, destination: C, destinationPort: 80, rule }),
+      // x/c's SYN-ACK leaves it: its egress, a reply of the ingress connection the rule allowed.
+      event({ endpoint: 'x/c', direction: 'egress', verdict: 'allow', source: C, destination: A, sourcePort: 80, destinationPort: 40000, tcpFlags: 0x12, rule, isReply: true }),
+    ]);
+    const [request, reply] = sink.flows;
+    expect(request).toMatchObject({ isReply: false, trafficDirection: 'INGRESS' });
+    expect(reply).toMatchObject({
+      verdict: 'FORWARDED',
+      isReply: true,
+      trafficDirection: 'INGRESS',
+      IP: { source: C, destination: A },
+      l4: { TCP: { sourcePort: 80, destinationPort: 40000, flags: { SYN: true, ACK: true } } },
+      source: { podName: 'c' },
+      destination: { podName: 'a' },
+      ingressAllowedBy: [{ name: 'c-from-web', kind: 'CiliumNetworkPolicy' }],
+      egressAllowedBy: [],
+      decidedBy: request!.decidedBy,
+    });
+  });
+
   it('attributes a drop whose packet address is none of its endpoint\'s (IPv6 neighbour discovery into an isolated pod) to the endpoint\'s rules, and says so', () => {
     const errors: unknown[] = [];
     const o = new FlowObserver({ sink, nodeName: 'node-a', policy: view, budgetPerSecond: 1000, onError: (e) => errors.push(e), now: () => clock });

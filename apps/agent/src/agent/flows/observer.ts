@@ -250,13 +250,17 @@ export class FlowObserver implements DataplaneFlowHandler {
   }
 
   #flow(event: DataplaneFlowEvent): Flow {
+    // The packet's way decides which address is the pod's; the connection's (a reply's is
+    // the other way) is the flow's traffic direction and what decided it, as in Hubble.
     const egress = event.direction === 'egress';
+    const isReply = event.isReply === true;
+    const direction = isReply ? (egress ? 'ingress' : 'egress') : event.direction;
     const local = event.endpoint === undefined ? undefined : this.#local(event.endpoint);
     const localIp = egress ? event.source : event.destination;
     const remoteIp = egress ? event.destination : event.source;
     const localEndpoint = local?.endpoint ?? this.#endpointOf(localIp, undefined);
     const remoteEndpoint = this.#endpointOf(remoteIp, event.remoteIdentity);
-    const decision = this.#decide(event, local, localIp, remoteIp);
+    const decision = this.#decide(event, direction, local, localIp, remoteIp);
     const allowed = event.verdict === 'allow';
     if (allowed) this.#forwarded += 1;
     else {
@@ -278,8 +282,8 @@ export class FlowObserver implements DataplaneFlowHandler {
       destination: egress ? remoteEndpoint : localEndpoint,
       Type: 'L3_L4',
       nodeName: this.#nodeName,
-      isReply: false,
-      trafficDirection: egress ? TRAFFIC_DIRECTION.EGRESS : TRAFFIC_DIRECTION.INGRESS,
+      isReply,
+      trafficDirection: direction === 'egress' ? TRAFFIC_DIRECTION.EGRESS : TRAFFIC_DIRECTION.INGRESS,
       egressAllowedBy: decision.egressAllowedBy,
       ingressAllowedBy: decision.ingressAllowedBy,
       egressDeniedBy: decision.egressDeniedBy,
@@ -334,13 +338,14 @@ export class FlowObserver implements DataplaneFlowHandler {
     return endpoint;
   }
 
-  #decide(event: DataplaneFlowEvent, local: LocalSide | undefined, localIp: string, remoteIp: string): Decision {
+  // `direction`: the connection's (a reply's kernel rule is the one that allowed its connection).
+  #decide(event: DataplaneFlowEvent, direction: 'ingress' | 'egress', local: LocalSide | undefined, localIp: string, remoteIp: string): Decision {
     const who = local?.info.key ?? event.endpoint ?? localIp;
     if (event.reason === 'no-entry' || event.dropKind === 'no-entry') {
-      let decision = this.#noEntry.get(`${event.direction}\u0000${who}`);
+      let decision = this.#noEntry.get(`${direction}\u0000${who}`);
       if (decision === undefined) {
-        decision = noEntryDecision(event.direction, who, event.rule === undefined ? 'evaluated' : 'kernel', this.#policies);
-        this.#noEntry.set(`${event.direction}\u0000${who}`, decision);
+        decision = noEntryDecision(direction, who, event.rule === undefined ? 'evaluated' : 'kernel', this.#policies);
+        this.#noEntry.set(`${direction}\u0000${who}`, decision);
       }
       return decision;
     }
@@ -353,17 +358,18 @@ export class FlowObserver implements DataplaneFlowHandler {
         byEndpoint = new Map();
         this.#kernelDecisions.set(rule.id, byEndpoint);
       }
-      const key = `${event.verdict}\u0000${event.direction}\u0000${who}`;
+      const key = `${event.verdict}\u0000${direction}\u0000${who}`;
       let decision = byEndpoint.get(key);
       if (decision === undefined) {
         const origin = rule.kind === 'rule' && local !== undefined ? policy.ruleOrigin(local.info.key, rule.direction, rule.policy, rule.ruleIndex) : undefined;
-        const selected = rule.kind === 'default' && local !== undefined ? policy.selected(local.info.key, event.direction) : true;
-        decision = kernelDecision({ rule, direction: event.direction, who, verdict: event.verdict, selected, origin, policies: this.#policies });
+        const selected = rule.kind === 'default' && local !== undefined ? policy.selected(local.info.key, direction) : true;
+        decision = kernelDecision({ rule, direction, who, verdict: event.verdict, selected, origin, policies: this.#policies });
         byEndpoint.set(key, decision);
       }
       return decision;
     }
-    // nftables: the index decides the flow again, for the event's direction only.
+    // nftables: the index decides the flow again, for the event's direction only (its
+    // events are new connections and drops, never replies).
     let verdict: IndexDirectionVerdict | undefined;
     let why: string | undefined;
     let unplaced = false;

@@ -17,6 +17,7 @@ export const FLOW_EVENT = struct({
   verdict: u8,
   protocol: u8,
   family: u8,
+  /** `TW_REASON_*`: policy decided, no entry (fail closed), or the first reply of a connection policy allowed. */
   reason: u8,
   tcpFlags: u8,
   sourcePort: be16,
@@ -41,10 +42,11 @@ export interface FlowEventContext {
 const IPPROTO_ICMP = 1;
 const IPPROTO_TCP = 6;
 const IPPROTO_ICMPV6 = 58;
-/** `TW_VERDICT_ALLOW`, `TW_DIR_INGRESS`, `TW_REASON_POLICY` (policy.h). */
+/** `TW_VERDICT_ALLOW`, `TW_DIR_INGRESS`, `TW_REASON_POLICY`, `TW_REASON_REPLY` (policy.h). */
 const VERDICT_ALLOW = 1;
 const DIR_INGRESS = 0;
 const REASON_POLICY = 0;
+const REASON_REPLY = 2;
 /** IPv4 address texts kept before the cache starts over. */
 const ADDRESS_CACHE_SIZE = 65_536;
 
@@ -69,7 +71,10 @@ export class FlowEventDecoder {
     const rule = view.getUint32(offset + 16, true);
     const protocol = data[offset + 22] ?? 0;
     const family = data[offset + 23] ?? 0;
-    const reason = data[offset + 24] === REASON_POLICY ? 'policy' : 'no-entry';
+    // A reply passed because policy allowed its connection: the event's rule is the connection's.
+    const reasonByte = data[offset + 24];
+    const isReply = reasonByte === REASON_REPLY;
+    const reason = reasonByte === REASON_POLICY || isReply ? 'policy' : 'no-entry';
     const icmp = protocol === IPPROTO_ICMP || protocol === IPPROTO_ICMPV6;
     return {
       timeMs: timeNs / 1e6 + offsetMs,
@@ -87,6 +92,7 @@ export class FlowEventDecoder {
       destinationPort: view.getUint16(offset + 28),
       tcpFlags: protocol === IPPROTO_TCP ? data[offset + 25] : undefined,
       icmp: icmp ? { type: data[offset + 30] ?? 0, code: data[offset + 31] ?? 0 } : undefined,
+      isReply,
     };
   }
 

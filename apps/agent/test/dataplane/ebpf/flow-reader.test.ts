@@ -45,7 +45,7 @@ function open(ring: FakeRing, handler: DataplaneFlowHandler, maxBatch?: number, 
 }
 
 describe('EbpfFlowReader', () => {
-  it('decodes a record with the endpoint, the rule, the wall-clock time, TCP flags and the addresses', () => {
+  it('decodes a record with the endpoint, the rule, the wall-clock time, TCP flags, the addresses and whether it is a reply', () => {
     const ring = new FakeRing();
     const handler = new Recorder();
     const { reader, flags } = open(ring, handler);
@@ -58,15 +58,24 @@ describe('EbpfFlowReader', () => {
       timeNs: 6_000_000_000n, endpoint: 13, identity: 2, rule: 0, direction: 1, verdict: 2, protocol: 58, family: 6, reason: 1, icmpType: 128, icmpCode: 0,
       sourcePort: 9, destinationPort: 9, source: addressBytes('fd00::1'), destination: addressBytes('2001:db8:0:0:1:0:0:1'),
     });
+    // TW_REASON_REPLY: x/b's SYN-ACK back to 10.78.0.1, passed because rule 7 allowed the connection.
+    ring.event({
+      timeNs: 5_000_200_000n, endpoint: 12, identity: 300, rule: 7, direction: 1, verdict: 1, protocol: 6, family: 4, reason: 2, tcpFlags: 0x12,
+      sourcePort: 80, destinationPort: 40000, source: addressBytes('10.78.0.2'), destination: addressBytes('10.78.0.1'),
+    });
     ring.wake();
     expect(handler.all).toEqual([
       {
         timeMs: 1_700_000_005_000.125, ifindex: 12, endpoint: 'x/b', direction: 'ingress', verdict: 'allow', reason: 'policy', rule: RULE, remoteIdentity: 300,
-        protocol: 6, source: '10.78.0.1', destination: '10.78.0.2', sourcePort: 40000, destinationPort: 80, tcpFlags: 0x02,
+        protocol: 6, source: '10.78.0.1', destination: '10.78.0.2', sourcePort: 40000, destinationPort: 80, tcpFlags: 0x02, isReply: false,
       },
       {
         timeMs: 1_700_000_006_000, ifindex: 13, direction: 'egress', verdict: 'deny', reason: 'no-entry', remoteIdentity: 2,
-        protocol: 58, source: 'fd00::1', destination: '2001:db8::1:0:0:1', sourcePort: 9, destinationPort: 9, icmp: { type: 128, code: 0 },
+        protocol: 58, source: 'fd00::1', destination: '2001:db8::1:0:0:1', sourcePort: 9, destinationPort: 9, icmp: { type: 128, code: 0 }, isReply: false,
+      },
+      {
+        timeMs: 1_700_000_005_000.2, ifindex: 12, endpoint: 'x/b', direction: 'egress', verdict: 'allow', reason: 'policy', rule: RULE, remoteIdentity: 300,
+        protocol: 6, source: '10.78.0.2', destination: '10.78.0.1', sourcePort: 80, destinationPort: 40000, tcpFlags: 0x12, isReply: true,
       },
     ]);
     reader.close();

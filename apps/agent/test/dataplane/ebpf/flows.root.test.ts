@@ -68,7 +68,7 @@ describe.skipIf(reason)(`eBPF dataplane flow events as root${reason ? ` (skipped
   });
   afterAll(() => bpffs.close());
 
-  it('reports each new connection\'s verdict with the endpoint, the deciding rule, the SYN and the time, and none for packets of known connections', async () => {
+  it('reports each new connection\'s verdict with the endpoint, the deciding rule, the SYN and the time, its first reply at each end as a reply, and none for other packets of known connections', async () => {
     const lab = await DataplaneLab.create({ pods: [{ key: 'x/a', ip: '10.78.0.1' }, { key: 'x/b', ip: '10.78.0.2' }], ports: [80, 81] });
     const dataplane = await createEbpfDataplane({ netns: lab.node, pinRoot: bpffs.pinRoot() });
     const collector = new Collector();
@@ -96,8 +96,16 @@ describe.skipIf(reason)(`eBPF dataplane flow events as root${reason ? ` (skipped
       expect(toB.length).toBeGreaterThanOrEqual(2);
       // The kernel's time, on the wall clock: within a second of when the event arrived here.
       for (const [i, e] of collector.received.entries()) expect(Math.abs(e.timeMs - (collector.arrivals[i] ?? 0)), seen[i]).toBeLessThan(1000);
-      // a's egress (no policy) allowed both by default; the reply of the allowed connection is no new decision.
-      expect(collector.received.filter((e) => e.direction === 'egress' && e.source === b.ip)).toEqual([]);
+      // The allowed connection's SYN-ACK, at b's egress and a's ingress: a reply, allowed by
+      // the rule that allowed the connection there; no other packet of it is reported.
+      const a = lab.pod('x/a');
+      const fromB = collector.received.filter((e) => e.source === b.ip);
+      const [aOut] = collector.received.filter((e) => e.endpoint === 'x/a' && e.direction === 'egress' && e.destinationPort === 80);
+      expect(fromB.map((e) => [e.endpoint, e.direction, `${e.source}:${e.sourcePort} -> ${e.destination}`, e.verdict, e.reason, e.isReply, describe(e), e.tcpFlags]).sort(), seen.join('\n')).toEqual([
+        ['x/a', 'ingress', `${b.ip}:80 -> ${a.ip}`, 'allow', 'policy', true, describe(aOut!), 0x12],
+        ['x/b', 'egress', `${b.ip}:80 -> ${a.ip}`, 'allow', 'policy', true, 'NetworkPolicy x/b-from-a ingress rule 0 (tier default)', 0x12],
+      ]);
+      expect(collector.received.filter((e) => e.source !== b.ip && e.isReply)).toEqual([]);
       expect([collector.lostCount, collector.errors]).toEqual([0, []]);
     } finally {
       reader.close();
