@@ -42,6 +42,7 @@ function allowEvent(tuple: ConntrackTuple, timeMs: number, known: Known, directi
     direction,
     verdict: 'allow',
     reason: 'policy',
+    // isReply absent: a conntrack NEW event is the connection's first packet, never a reply.
     protocol: tuple.protocol,
     source: tuple.source,
     destination: tuple.destination,
@@ -122,6 +123,8 @@ export class FlowEndpoints {
       verdict: 'deny',
       reason: drop.kind === 'no-entry' ? 'no-entry' : 'policy',
       dropKind: drop.kind,
+      // isReply absent: the drop rules log packets of no known connection (established and
+      // related ones are accepted before them), never replies.
       ...headers,
     };
   }
