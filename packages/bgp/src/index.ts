@@ -151,6 +151,7 @@ export { type CompiledPrefixListEntry, type PrefixListEntry, compilePrefixList, 
 export {
   type CommunityMatch,
   type CompiledPolicy,
+  type CompiledTerm,
   type PolicyActions,
   type PolicyDefinition,
   type PolicyInput,

@@ -86,24 +86,47 @@ export interface PolicyDefinition {
   readonly default: 'accept' | 'reject';
 }
 
-interface CompiledTerm {
+/**
+ * One term of a {@link CompiledPolicy}, as {@link compilePolicy} builds it from a
+ * {@link PolicyTerm}: texts parsed into numbers, the AS path pattern into a regular
+ * expression. `undefined` conditions are not checked; empty action lists change nothing.
+ */
+export interface CompiledTerm {
+  /** The term's name, or `term N` (its position) when the definition gave none. */
   readonly name: string;
+  /** The prefix list the route's prefix must be permitted by. */
   readonly prefixList: readonly CompiledPrefixListEntry[] | undefined;
+  /** COMMUNITIES values (32-bit) of which the route must carry at least one. */
   readonly communitiesAny: readonly number[] | undefined;
+  /** COMMUNITIES values (32-bit) the route must carry all of. */
   readonly communitiesAll: readonly number[] | undefined;
+  /** LARGE_COMMUNITY values of which the route must carry at least one. */
   readonly largeAny: readonly LargeCommunity[] | undefined;
+  /** LARGE_COMMUNITY values the route must carry all of. */
   readonly largeAll: readonly LargeCommunity[] | undefined;
+  /** The AS_PATH pattern, `_` already expanded to its delimiter class. */
   readonly asPath: RegExp | undefined;
+  /** Only routes of this IP version. */
   readonly family: 4 | 6 | undefined;
+  /** LOCAL_PREF to set. */
   readonly localPref: number | undefined;
+  /** MULTI_EXIT_DISC to set. */
   readonly med: number | undefined;
+  /** The next hop to set, as text. */
   readonly nextHop: string | undefined;
+  /** The communities to replace the route's with, before additions and removals. */
   readonly communities: readonly number[] | undefined;
+  /** Communities to add. */
   readonly addCommunities: readonly number[];
+  /** Communities to remove (after adding). */
   readonly removeCommunities: readonly number[];
+  /** Large communities to add. */
   readonly addLarge: readonly LargeCommunity[];
+  /** Large communities to remove (after adding). */
   readonly removeLarge: readonly LargeCommunity[];
+  /** Whether the term has any action (so its match is worth listing in {@link PolicyOutcome.applied}). */
   readonly modifies: boolean;
+  /** What a match decides. */
   readonly then: PolicyVerdict;
 }
 
