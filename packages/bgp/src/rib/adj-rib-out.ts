@@ -16,7 +16,9 @@ import { type RouteTable } from './route-table.js';
 
 /** Announcements with identical attributes: one UPDATE can carry them all. */
 export interface AnnouncementGroup {
+  /** The attributes as sent to the peer (after export policy and the eBGP/iBGP rewrites). */
   readonly attributes: RouteAttributes;
+  /** The prefixes announced with them. */
   readonly nlri: readonly Nlri[];
   /**
    * The same prefixes as RIB keys, when the RIB made the group: encoders that read them
@@ -27,7 +29,9 @@ export interface AnnouncementGroup {
 
 /** What to send one peer after a flush. */
 export interface OutgoingDelta {
+  /** Prefixes to withdraw: advertised before, with no route for the peer now. */
   readonly withdrawn: readonly Nlri[];
+  /** Prefixes to announce (new, or with other attributes than last sent), by attributes. */
   readonly announced: readonly AnnouncementGroup[];
   /** The withdrawn prefixes as RIB keys, when the RIB made the delta (see {@link AnnouncementGroup.keys}). */
   readonly withdrawnKeys?: readonly PrefixKey[];

@@ -6,6 +6,7 @@ import { type PrefixKey, keyFamily, prefixFromKey } from './prefix-key.js';
 
 /** A route to install: the prefix and its next hops (one today; several with multipath). */
 export interface FibRoute {
+  /** The destination. */
   readonly prefix: BgpPrefix;
   /** Next hops as text; for IPv6 the global address, then the link-local one when known. */
   readonly nextHops: readonly string[];
@@ -59,12 +60,18 @@ export class KeyedPrefix implements BgpPrefix {
 
 /** One batch of changes: routes to add or replace, prefixes to remove. */
 export interface FibBatch {
+  /** Routes to install, or to replace when the prefix is installed already (its next hops changed). */
   readonly add: readonly FibRoute[];
+  /** Prefixes whose route is to be removed (the Loc-RIB has no usable path for them any more). */
   readonly remove: readonly BgpPrefix[];
 }
 
 /** Receives the Loc-RIB's best-path changes in batches. Must not call back into the RIB. */
 export interface FibSink {
+  /**
+   * Takes one batch, synchronously (during `Rib.flush`); a prefix is in at most one of
+   * its lists. The batch's arrays and routes are the sink's to keep.
+   */
   apply(batch: FibBatch): void;
 }
 
@@ -72,6 +79,7 @@ export interface FibSink {
 export class CollectingFibSink implements FibSink {
   /** The batches received, oldest first. */
   readonly batches: FibBatch[] = [];
+  /** Keeps the batch (appended to {@link CollectingFibSink.batches}). */
   apply(batch: FibBatch): void {
     this.batches.push(batch);
   }

@@ -9,6 +9,7 @@ import { PrefixMap } from './prefix-map.js';
 
 /** What the RIB needs to know about a peer whose session is up. */
 export interface RibPeerConfig {
+  /** The peer's id in the RIB (the speaker uses its address). */
   readonly id: PeerId;
   /** The peer's address (the last tie-breaker, RFC 4271 §9.1.2.2 g). */
   readonly address: string;
@@ -24,12 +25,19 @@ export interface RibPeerConfig {
   readonly routeReflectorClient?: boolean;
   /** Advertise this speaker as the next hop of eBGP-learned and local routes to this iBGP peer. */
   readonly nextHopSelf?: boolean;
+  /** Applied to every route received from the peer, after the protocol's checks; absent: accept all. */
   readonly importPolicy?: CompiledPolicy;
+  /** Applied to every route before it is advertised to the peer, before the eBGP/iBGP rewrites; absent: advertise all. */
   readonly exportPolicy?: CompiledPolicy;
   /** At most this many routes from the peer; one more ends the session with Cease / 1 (RFC 4486). */
   readonly prefixLimit?: number;
   /** The families the session carries (RFC 4760 §6); others are never put in its Adj-RIB-Out. Default both. */
-  readonly families?: { readonly ipv4: boolean; readonly ipv6: boolean };
+  readonly families?: {
+    /** IPv4 unicast. */
+    readonly ipv4: boolean;
+    /** IPv6 unicast. */
+    readonly ipv6: boolean;
+  };
   /** eBGP: the first AS of a received AS_PATH must be the peer's (RFC 4271 §6.3); default true. */
   readonly enforceFirstAs?: boolean;
 }

@@ -85,6 +85,7 @@ export class PrefixMap<V> {
     return (this.chunks[entry >> CHUNK_BITS] as (V | undefined)[])[entry & CHUNK_MASK] as V;
   }
 
+  /** The value of `key`, or undefined when it is absent. */
   get(key: PrefixKey): V | undefined {
     if (typeof key !== 'number') return this.text.get(key);
     const slots = this.slots;
@@ -96,6 +97,7 @@ export class PrefixMap<V> {
     }
   }
 
+  /** Whether `key` is in the map. */
   has(key: PrefixKey): boolean {
     if (typeof key !== 'number') return this.text.has(key);
     const slots = this.slots;
@@ -107,6 +109,7 @@ export class PrefixMap<V> {
     }
   }
 
+  /** Sets `key` to `value` (a new key goes after the others in iteration order, or into a freed entry). */
   set(key: PrefixKey, value: V): this {
     if (typeof key !== 'number') {
       this.text.set(key, value);
@@ -176,6 +179,7 @@ export class PrefixMap<V> {
     return true;
   }
 
+  /** Removes every entry and gives back the memory of the slots and entries. */
   clear(): void {
     this.seed = 0;
     this.longest = 0;
@@ -201,6 +205,7 @@ export class PrefixMap<V> {
     for (const [k, v] of this.text) fn(v, k);
   }
 
+  /** Every entry as a `[key, value]` pair (one array per entry), in the order of the file comment. */
   *entries(): IterableIterator<[PrefixKey, V]> {
     const keys = this.entryKeys;
     for (let e = 0; e < this.used; e += 1) {
@@ -210,14 +215,17 @@ export class PrefixMap<V> {
     yield* this.text.entries();
   }
 
+  /** Every key, in the order of {@link PrefixMap.entries}. */
   *keys(): IterableIterator<PrefixKey> {
     for (const [k] of this.entries()) yield k;
   }
 
+  /** Every value, in the order of {@link PrefixMap.entries}. */
   *values(): IterableIterator<V> {
     for (const [, v] of this.entries()) yield v;
   }
 
+  /** The same as {@link PrefixMap.entries}. */
   [Symbol.iterator](): IterableIterator<[PrefixKey, V]> {
     return this.entries();
   }

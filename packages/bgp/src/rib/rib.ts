@@ -27,7 +27,9 @@ export { prefixLimitNotification } from './receive.js';
 
 /** Options of a {@link Rib}. */
 export interface RibOptions {
+  /** This speaker's AS: peers with another AS are eBGP peers. */
   readonly localAs: Asn;
+  /** This speaker's BGP Identifier (loop detection with route reflection, RFC 4456 §8). */
   readonly routerId: RouterId;
   /** The CLUSTER_ID when reflecting routes (RFC 4456 §7); default the router id. */
   readonly clusterId?: string;
@@ -35,6 +37,7 @@ export interface RibOptions {
   readonly fib: FibSink;
   /** Interior cost to a next hop; undefined makes the route ineligible. Default: 0 for every next hop. */
   readonly igpCost?: (nextHop: string) => number | undefined;
+  /** Compare MED between routes from different neighbour ASes too (RFC 4271 §9.1.2.2 c); default false. */
   readonly alwaysCompareMed?: boolean;
   /** Most routes per FibSink batch (default 8192): bounds the memory a batch holds. */
   readonly fibBatchSize?: number;
@@ -58,7 +61,9 @@ export interface ReceiveResult {
 
 /** The result of {@link Rib.flush}. */
 export interface FlushResult {
+  /** Routes pushed to the FibSink as added or replaced by this call. */
   readonly fibAdded: number;
+  /** Prefixes pushed to the FibSink as removed by this call. */
   readonly fibRemoved: number;
   /** Per peer with something to send. */
   readonly updates: ReadonlyMap<PeerId, OutgoingDelta>;
@@ -78,15 +83,19 @@ export interface FlushOptions {
 
 /** One path, as the query methods show it. */
 export interface RouteView {
+  /** The destination. */
   readonly prefix: BgpPrefix;
   /** The peer it came from; undefined for a locally originated route. */
   readonly peer: PeerId | undefined;
+  /** The ADD-PATH path identifier (RFC 7911); 0 without ADD-PATH. */
   readonly pathId: number;
   /** After import policy. */
   readonly attributes: RouteAttributes;
   /** As the peer sent them. */
   readonly received: RouteAttributes;
+  /** The Loc-RIB's best path for the prefix (the one in the FIB and advertised). */
   readonly best: boolean;
+  /** Kept from a restarting peer's previous session until its End-of-RIB (RFC 4724 §4.2). */
   readonly stale: boolean;
 }
 
@@ -107,14 +116,19 @@ export type PathView = Omit<RouteView, 'prefix'>;
 export interface PrefixPaths {
   /** The prefix's key (`prefixFromKey` gives the prefix). */
   readonly key: PrefixKey;
+  /** The selected paths, best first. */
   readonly paths: readonly PathView[];
 }
 
 /** Per-peer counters, for diagnosis. */
 export interface RibPeerStats {
+  /** Routes held from the peer (its Adj-RIB-In after import policy), stale ones included. */
   readonly received: number;
+  /** Of those, kept stale for graceful restart. */
   readonly stale: number;
+  /** Routes rejected by the import checks or policy since the session came up. */
   readonly filtered: number;
+  /** Prefixes in the peer's Adj-RIB-Out (advertised and not withdrawn). */
   readonly advertised: number;
 }
 
@@ -423,7 +437,14 @@ export class Rib {
   }
 
   /** A peer's Adj-RIB-Out: what was last advertised to it. */
-  *adjRibOut(id: PeerId): Generator<{ prefix: BgpPrefix; attributes: RouteAttributes }> {
+  *adjRibOut(
+    id: PeerId,
+  ): Generator<{
+    /** The prefix advertised. */
+    prefix: BgpPrefix;
+    /** The attributes it was last advertised with. */
+    attributes: RouteAttributes;
+  }> {
     for (const [key, set] of this.requirePeer(id).adjRibOut) yield { prefix: prefixFromKey(key), attributes: set.value };
   }
 
