@@ -8,6 +8,13 @@
 // ipcache, then deletions, then links; so a packet never meets a peer class the policy
 // map does not know yet, and a new endpoint's links come after its entries. An endpoint
 // without entries is dropped by the program (fail-closed).
+//
+// An upgrade (the pins and links came from another version) never leaves an endpoint
+// unenforced: the kernel port loads maps whose pinned layout changed anew beside their
+// pins, while the old links keep running the old programs with the old maps. The first
+// full apply fills the new maps (this driver read them empty, so it writes everything),
+// then the port moves each adopted link to this load's program in one step and the new
+// maps' pins over the old ones (sys/kernel.ts, completeUpgrade).
 
 import {
   BpfMapCompiler,
@@ -26,13 +33,40 @@ import {
 } from '../port.js';
 import { EbpfFlowReader, monotonicOffsetMs } from './flow-reader.js';
 import { decodeIpKey, decodePolicyEntry, encodeIpKey, encodePolicyEntry, type IpKey, type PolicyKey, type PolicyValue } from './layout.js';
-import { type EbpfKernelPort, type TcxHook } from './sys/kernel.js';
+import { type EbpfKernelPort, type MapAdoption, type TcxHook } from './sys/kernel.js';
 
 const HOOKS: readonly TcxHook[] = ['ingress', 'egress'];
 
 interface Attached {
   readonly hostInterface: string;
   readonly ifindex: number;
+}
+
+/** A map of the object as this start found it, and what the upgrade did with its entries. */
+export interface EbpfMapUpgrade extends MapAdoption {
+  /** Entries copied from the old map (state `copied`), once the upgrade is done. */
+  readonly copied?: number;
+  /** Entries the new map had no room for. */
+  readonly dropped?: number;
+}
+
+/** What this start did with another version's maps and programs; see {@link EbpfDataplane.status}. */
+export interface EbpfUpgradeStatus {
+  /** Whether the first full apply has moved the links and pins; until then the work below is pending. */
+  readonly done: boolean;
+  /** Every pinned map of the object: reused, created, or replaced (and how its entries fared). */
+  readonly maps: readonly EbpfMapUpgrade[];
+  /** Adopted links moved to this agent's programs, as `interface.hook`. */
+  readonly programsUpdated: readonly string[];
+  /** What failed, in words: a link left on its old program, a pin not moved. */
+  readonly failures: readonly string[];
+  /** What happened, one line each, for a log. */
+  readonly notes: readonly string[];
+}
+
+/** The eBPF driver's status: the port's, and `upgrade` when this start found another version's maps or programs. */
+export interface EbpfDataplaneStatus extends DataplaneStatus {
+  readonly upgrade?: EbpfUpgradeStatus;
 }
 
 /** What the driver is built from. */
@@ -57,6 +91,11 @@ export class EbpfDataplane implements Dataplane {
   readonly #ipcache = new Map<string, number>();
   /** Pinned links: `interface.hook` → the ifindex they are attached to. */
   readonly #links = new Map<string, number | undefined>();
+  /** Pinned links: `interface.hook` → the id of the program they run. */
+  readonly #linkPrograms = new Map<string, number | undefined>();
+  /** This load's program ids. */
+  readonly #programIds: Readonly<Record<TcxHook, number>>;
+  #upgrade: EbpfUpgradeStatus | undefined;
   #adopting = true;
   /** Attached endpoints' keys by ifindex, for flow events. */
   readonly #endpoints = new Map<number, string>();
@@ -77,7 +116,17 @@ export class EbpfDataplane implements Dataplane {
       this.#programmed.set(ifindex, entries);
     }
     for (const [key, value] of parts.kernel.ipcache.entries()) this.#ipcache.set(decodeIpKey(key), value);
-    for (const link of parts.kernel.pinnedLinks()) this.#links.set(`${link.hostInterface}.${link.hook}`, link.ifindex);
+    this.#programIds = { ingress: parts.kernel.programId('ingress'), egress: parts.kernel.programId('egress') };
+    let stale = 0;
+    for (const link of parts.kernel.pinnedLinks()) {
+      this.#links.set(`${link.hostInterface}.${link.hook}`, link.ifindex);
+      this.#linkPrograms.set(`${link.hostInterface}.${link.hook}`, link.programId);
+      if (link.programId !== this.#programIds[link.hook]) stale += 1;
+    }
+    const maps = parts.kernel.maps;
+    if (stale > 0 || maps.some((m) => m.outcome === 'replaced')) {
+      this.#upgrade = { done: false, maps, programsUpdated: [], failures: [], notes: upgradeNotes(maps, [], false) };
+    }
   }
 
   /** Applies one change; see the module comment for the order of writes. */
@@ -156,9 +205,12 @@ export class EbpfDataplane implements Dataplane {
         if (this.#links.has(name) && this.#links.get(name) === attached.ifindex) continue;
         this.#kernel.attach(attached.hostInterface, attached.ifindex, hook);
         this.#links.set(name, attached.ifindex);
+        this.#linkPrograms.set(name, this.#programIds[hook]);
         operations += 1;
       }
     }
+    // The new maps are full now: the adopted links move to this load's programs, then the pins.
+    if (prune && this.#upgrade !== undefined) operations += this.#completeUpgrade();
     if (prune) {
       const claimed = new Set([...this.#attached.values()].flatMap((a) => HOOKS.map((h) => `${a.hostInterface}.${h}`)));
       for (const name of [...this.#links.keys()]) {
@@ -166,6 +218,7 @@ export class EbpfDataplane implements Dataplane {
         const dot = name.lastIndexOf('.');
         this.#kernel.detach(name.slice(0, dot), name.slice(dot + 1) as TcxHook);
         this.#links.delete(name);
+        this.#linkPrograms.delete(name);
         operations += 1;
       }
     }
@@ -189,6 +242,29 @@ export class EbpfDataplane implements Dataplane {
     return set.length + removed.length;
   }
 
+  // Moves the attached endpoints' adopted links to this load's programs and the replacing
+  // maps' pins into place; the number of links moved.
+  #completeUpgrade(): number {
+    const links: { hostInterface: string; hook: TcxHook }[] = [];
+    for (const a of this.#attached.values()) {
+      for (const hook of HOOKS) {
+        const name = `${a.hostInterface}.${hook}`;
+        if (this.#links.get(name) === a.ifindex && this.#linkPrograms.get(name) !== this.#programIds[hook]) links.push({ hostInterface: a.hostInterface, hook });
+      }
+    }
+    const result = this.#kernel.completeUpgrade(links);
+    for (const name of result.updated) {
+      const hook = name.slice(name.lastIndexOf('.') + 1) as TcxHook;
+      this.#linkPrograms.set(name, this.#programIds[hook]);
+    }
+    const maps = (this.#upgrade?.maps ?? []).map((m): EbpfMapUpgrade => {
+      const copied = result.copied[m.name];
+      return copied === undefined ? m : { ...m, copied: copied.copied, dropped: copied.dropped };
+    });
+    this.#upgrade = { done: true, maps, programsUpdated: result.updated, failures: result.failures, notes: upgradeNotes(maps, result.updated, true) };
+    return result.updated.length;
+  }
+
   // Detaches an endpoint's links and deletes its entries; the number of kernel operations.
   #forget(attached: Attached): number {
     let operations = 0;
@@ -197,6 +273,7 @@ export class EbpfDataplane implements Dataplane {
       if (!this.#links.has(name)) continue;
       this.#kernel.detach(attached.hostInterface, hook);
       this.#links.delete(name);
+      this.#linkPrograms.delete(name);
       operations += 1;
     }
     const entries = [...(this.#programmed.get(attached.ifindex)?.values() ?? [])];
@@ -244,8 +321,13 @@ export class EbpfDataplane implements Dataplane {
     return this.#compiler.describeRule(id);
   }
 
-  /** Reads the links and the policy map back from the kernel and compares them with what should be. */
-  async status(): Promise<DataplaneStatus> {
+  /**
+   * Reads the links and the policy map back from the kernel and compares them with what
+   * should be: a missing link, one running another program than this agent's, entries
+   * missing or extra are drift. `upgrade` says what this start did with another
+   * version's maps and programs (absent when it found none).
+   */
+  async status(): Promise<EbpfDataplaneStatus> {
     const drift: string[] = [];
     const kernelEntries = new Map<number, Map<string, BpfPolicyEntry>>();
     for (const [key, value] of this.#kernel.policy.entries()) {
@@ -254,14 +336,20 @@ export class EbpfDataplane implements Dataplane {
       entries.set(bpfEntryKey(entry), entry);
       kernelEntries.set(ifindex, entries);
     }
-    const links = new Map(this.#kernel.pinnedLinks().map((l) => [`${l.hostInterface}.${l.hook}`, l.ifindex]));
+    const pinned = this.#kernel.pinnedLinks();
+    const links = new Map(pinned.map((l) => [`${l.hostInterface}.${l.hook}`, l.ifindex]));
+    const programs = new Map(pinned.map((l) => [`${l.hostInterface}.${l.hook}`, l.programId]));
     const endpoints = [...this.#attached].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, a]) => {
       let programmed = true;
       for (const hook of HOOKS) {
         const ifindex = links.get(`${a.hostInterface}.${hook}`);
+        const program = programs.get(`${a.hostInterface}.${hook}`);
         if (ifindex !== a.ifindex) {
           programmed = false;
           drift.push(`${key}: no tcx ${hook} link on ${a.hostInterface} (ifindex ${a.ifindex})${ifindex === undefined ? '' : `, one on ifindex ${ifindex}`}`);
+        } else if (program !== undefined && program !== this.#programIds[hook]) {
+          programmed = false;
+          drift.push(`${key}: the tcx ${hook} link on ${a.hostInterface} runs program ${program}, not this agent's ${this.#programIds[hook]}`);
         }
       }
       const desired = this.#compiler.entries(key);
@@ -281,7 +369,7 @@ export class EbpfDataplane implements Dataplane {
     }
     const owners = new Set([...this.#attached.values()].map((a) => a.ifindex));
     for (const [ifindex, entries] of kernelEntries) if (!owners.has(ifindex)) drift.push(`${entries.size} policy entries for ifindex ${ifindex}, which no attached endpoint has`);
-    return { driver: 'ebpf', endpoints, drift };
+    return { driver: 'ebpf', endpoints, drift, ...(this.#upgrade === undefined ? {} : { upgrade: this.#upgrade }) };
   }
 
   /** Detaches every link and removes every pinned map and link, and the pin root when empty. */
@@ -293,5 +381,26 @@ export class EbpfDataplane implements Dataplane {
     this.#programmed.clear();
     this.#ipcache.clear();
     this.#links.clear();
+    this.#linkPrograms.clear();
   }
+}
+
+/** The upgrade in words, one line per replaced map and one for the links. */
+function upgradeNotes(maps: readonly EbpfMapUpgrade[], updated: readonly string[], done: boolean): string[] {
+  const notes = maps.filter((m) => m.outcome === 'replaced').map((m) => {
+    const what = `${m.name}: the pinned map did not match this agent's object (${m.differences ?? 'unknown'}) and is replaced`;
+    switch (m.state) {
+      case 'refilled':
+        return `${what}; refilled from the policy model${done ? '' : ' (pending)'}`;
+      case 'copied':
+        return `${what}; ${done ? `${m.copied ?? 0} entries copied${m.dropped ? `, ${m.dropped} had no room` : ''}` : 'its entries will be copied'}`;
+      case 'emptied':
+        return `${what} empty: its layout changed, so connections opened before the upgrade are decided by policy again packet by packet (replies that policy does not allow are dropped until the connection is reopened)`;
+      default:
+        return `${what}; its entries are not kept`;
+    }
+  });
+  if (done) notes.push(`${updated.length} tcx links moved to this agent's programs`);
+  else notes.push('pending: the first full apply fills the new maps, then moves the links to this agent\'s programs and the new maps\' pins into place');
+  return notes;
 }

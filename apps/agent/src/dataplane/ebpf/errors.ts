@@ -4,7 +4,7 @@
 export const EBPF_DATAPLANE_ERROR_CODE = {
   /** The compiled object is missing (run `npm run build:bpf` in apps/agent) or unreadable. */
   NO_OBJECT: 'no-object',
-  /** Loading the object, or reusing maps pinned by another version, failed. */
+  /** Loading the object failed (pinned maps of another version's layout are replaced, not refused: see `status().upgrade`). */
   LOAD_FAILED: 'load-failed',
   /** Attaching a program to an endpoint's interface failed. */
   ATTACH_FAILED: 'attach-failed',

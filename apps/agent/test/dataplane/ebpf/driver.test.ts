@@ -3,80 +3,12 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { type BpfMap } from '@twill/ebpf';
 import { compileNetworkPolicy, parseNetworkPolicy, PolicyIndex, type PolicyIndexDiff } from '@twill/policy-engine';
 
 import { EbpfDataplane } from '../../../src/dataplane/ebpf/driver.js';
-import { decodePolicyEntry, type IpKey, type PolicyKey, type PolicyValue } from '../../../src/dataplane/ebpf/layout.js';
-import { type EbpfKernelPort, type PinnedLink, type TcxHook } from '../../../src/dataplane/ebpf/sys/kernel.js';
 import { type DataplaneFlowEvent } from '../../../src/dataplane/port.js';
-import { addressBytes, FakeRing } from './fake-ring.js';
-
-/** A map in memory, keyed by the JSON of its key, with the calls the driver makes. */
-class FakeMap<K, V> {
-  readonly data = new Map<string, [K, V]>();
-  writes = 0;
-  *entries(): Generator<[K, V]> {
-    yield* this.data.values();
-  }
-  updateBatch(entries: readonly (readonly [K, V])[]): number {
-    for (const [k, v] of entries) this.data.set(JSON.stringify(k), [k, v]);
-    this.writes += entries.length;
-    return entries.length;
-  }
-  deleteBatch(keys: readonly K[]): number {
-    for (const k of keys) this.data.delete(JSON.stringify(k));
-    this.writes += keys.length;
-    return keys.length;
-  }
-}
-
-class FakeKernel implements EbpfKernelPort {
-  readonly policyMap = new FakeMap<PolicyKey, PolicyValue>();
-  readonly ipcacheMap = new FakeMap<IpKey, number>();
-  readonly policy = this.policyMap as unknown as BpfMap<PolicyKey, PolicyValue>;
-  readonly ipcache = this.ipcacheMap as unknown as BpfMap<IpKey, number>;
-  readonly links = new Map<string, PinnedLink>();
-  readonly log: string[] = [];
-  readonly ifindexes = new Map([['vb', 12], ['va', 11], ['vc', 13]]);
-
-  ifindex(name: string): number {
-    return this.ifindexes.get(name) ?? 99;
-  }
-  pinnedLinks(): PinnedLink[] {
-    return [...this.links.values()];
-  }
-  attach(hostInterface: string, ifindex: number, hook: TcxHook): void {
-    // The order of writes matters: entries first, then the link.
-    this.log.push(`attach ${hostInterface} ${hook} with ${this.entriesOf(ifindex)} entries`);
-    this.links.set(`${hostInterface}/${hook}`, { hostInterface, hook, ifindex });
-  }
-  detach(hostInterface: string, hook: TcxHook): void {
-    this.log.push(`detach ${hostInterface} ${hook}`);
-    this.links.delete(`${hostInterface}/${hook}`);
-  }
-  flowEvents: boolean | undefined;
-  setFlowEvents(on: boolean): void {
-    this.flowEvents = on;
-  }
-  ring: FakeRing | undefined;
-  openFlowRing(): FakeRing {
-    this.ring = new FakeRing();
-    return this.ring;
-  }
-  pins(): string[] {
-    return [];
-  }
-  removeAll(): void {
-    this.links.clear();
-    this.policyMap.data.clear();
-    this.ipcacheMap.data.clear();
-  }
-  close(): void {}
-  entriesOf(ifindex: number): number {
-    return [...this.policyMap.entries()].filter(([k, v]) => decodePolicyEntry(k, v).ifindex === ifindex).length;
-  }
-}
+import { FakeKernel } from './fake-kernel.js';
+import { addressBytes, type FakeRing } from './fake-ring.js';
 
 const POLICY = compileNetworkPolicy(parseNetworkPolicy({
   apiVersion: 'networking.k8s.io/v1',

@@ -3,10 +3,8 @@
 // denied connection stays denied throughout. Then cleanup() leaves no program, link or
 // pinned map.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import readline from 'node:readline';
+import { type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -16,55 +14,10 @@ import { createEbpfDataplane, DEFAULT_OBJECT_PATH } from '../../../src/dataplane
 import { DataplaneLab } from '../harness/index.js';
 import { mountPrivateBpffs, type PrivateBpffs } from './bpffs.js';
 import { type OwnerConfig } from './owner.js';
+import { kill, pinnedIds, startOwner, stillThere } from './owner-process.js';
 
 const reason = rootSkipReason('creates network namespaces, loads eBPF programs and mounts bpffs')
   ?? (existsSync(DEFAULT_OBJECT_PATH) ? undefined : `no ${DEFAULT_OBJECT_PATH}: run npm run build:bpf`);
-
-const OWNER = join(import.meta.dirname, 'owner.ts');
-
-/** Starts an owner process and waits for its "ready" line (with the drift it read back). */
-async function startOwner(config: OwnerConfig): Promise<{ child: ChildProcess; drift: string[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@twill/source', OWNER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const lines = readline.createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const ready = await new Promise<{ drift: string[] }>((resolve, reject) => {
-    lines.once('line', (line) => resolve(JSON.parse(line) as { drift: string[] }));
-    child.once('exit', (code) => reject(new Error(`owner exited with ${code}: ${stderr}`)));
-  });
-  return { child, drift: ready.drift };
-}
-
-async function kill(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill(signal);
-  await exited;
-}
-
-/** The kernel ids behind the pins under `pinRoot`, as bpftool shows them. */
-function pinnedIds(pinRoot: string): { links: string[]; programs: string[]; maps: string[]; linkPins: string[] } {
-  const show = (kind: 'link' | 'map', path: string) => JSON.parse(execFileSync('bpftool', ['-j', kind, 'show', 'pinned', path], { encoding: 'utf8' })) as { id: number; prog_id?: number };
-  const linkPins = ['ingress', 'egress'].flatMap((hook) => readdirSync(`${pinRoot}/links/${hook}`).map((name) => `${hook}/${name}`)).sort();
-  const links = linkPins.map((pin) => show('link', `${pinRoot}/links/${pin}`));
-  const maps = readdirSync(pinRoot).filter((n) => n !== 'links').map((name) => show('map', `${pinRoot}/${name}`));
-  return { links: links.map((l) => String(l.id)), programs: [...new Set(links.map((l) => String(l.prog_id)))], maps: maps.map((m) => String(m.id)), linkPins };
-}
-
-/** Whether bpftool still finds a kernel object (freeing is asynchronous: asked a few times). */
-async function stillThere(kind: 'link' | 'prog' | 'map', id: string): Promise<boolean> {
-  for (let i = 0; i < 20; i += 1) {
-    try {
-      execFileSync('bpftool', [kind, 'show', 'id', id], { stdio: 'pipe' });
-    } catch {
-      return false;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return true;
-}
 
 describe.skipIf(reason)(`eBPF dataplane across an agent restart as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
   let bpffs: PrivateBpffs;
@@ -81,7 +34,7 @@ describe.skipIf(reason)(`eBPF dataplane across an agent restart as root${reason 
       const config: OwnerConfig = { netns: lab.node, pinRoot, pods: lab.pods.map((p) => ({ key: p.key, ip: p.ip, hostInterface: p.hostInterface })) };
       const first = await startOwner(config);
       owners.push(first.child);
-      expect(first.drift).toEqual([]);
+      expect(first.ready.drift).toEqual([]);
       const held = await lab.hold('x/a', 'x/b', 80);
       const denied = { from: 'x/c', to: 'x/b', port: 80, protocol: 'TCP' } as const;
       expect(await held.echo()).toBe(true);
@@ -92,18 +45,22 @@ describe.skipIf(reason)(`eBPF dataplane across an agent restart as root${reason 
       const echoes: boolean[] = [];
       const attempts: boolean[] = [];
       let adopted = false;
+      let roundsAfter = 0;
       const probing = (async () => {
-        while (!adopted || echoes.length < 3) {
+        // Rounds go on while the new owner starts, and three more once it has adopted.
+        while (roundsAfter < 3) {
+          const counts = adopted;
           const [echo, attempt] = await Promise.all([held.echo(2000), lab.attempt(denied, 500)]);
           echoes.push(echo);
           attempts.push(attempt);
+          if (counts) roundsAfter += 1;
         }
       })();
       const second = await startOwner(config);
       owners.push(second.child);
       adopted = true;
       await probing;
-      expect(second.drift, 'the new owner sees the state it wrote').toEqual([]);
+      expect(second.ready.drift, 'the new owner sees the state it wrote').toEqual([]);
       expect(echoes.length).toBeGreaterThanOrEqual(3);
       expect(echoes.every(Boolean), `echoes on the held connection: ${echoes.join(' ')}`).toBe(true);
       expect(attempts.some(Boolean), `attempts of the denied connection: ${attempts.join(' ')}`).toBe(false);

@@ -1,12 +1,14 @@
 // Everything of the eBPF driver that touches the kernel or bpffs: loading the object
-// (maps pinned by name under the pin root, reused across restarts), tcx links pinned
-// under `<pinRoot>/links/<hook>/<interface>` (bpffs refuses dots in names), and removing
-// it all.
+// (maps pinned by name under the pin root, reused across restarts, replaced beside their
+// pins when another version's layout is in the way), tcx links pinned under
+// `<pinRoot>/links/<hook>/<interface>` (bpffs refuses dots in names), moving adopted
+// links to this load's programs, and removing it all.
 
 import { existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 
 import {
   attachTcx,
+  copyMapEntries,
   interfaceIndex,
   loadCollection,
   openPinnedLink,
@@ -16,6 +18,7 @@ import {
   u64,
   type BpfMap,
   type Collection,
+  type CollectionSpec,
   type Link,
 } from '@twill/ebpf';
 
@@ -36,7 +39,44 @@ export interface PinnedLink {
   readonly hook: TcxHook;
   /** The interface it is attached to; undefined when the interface went away (defunct link). */
   readonly ifindex: number | undefined;
+  /** The id of the program it runs; undefined when the link could not be read. */
+  readonly programId?: number | undefined;
 }
+
+/**
+ * What becomes of a replaced map's entries: `refilled` by the driver from the policy
+ * model (tw_policy, tw_ipcache), `copied` from the old map (same type and sizes: only
+ * the capacity or flags changed), `emptied` (a layout that changed: the entries cannot
+ * be read as the new one's), `discarded` (nothing worth keeping: the event ring, the
+ * lost counters, the config the driver writes at start).
+ */
+export type ReplacedMapState = 'refilled' | 'copied' | 'emptied' | 'discarded';
+
+/** What loading the object did with one of its pinned maps. */
+export interface MapAdoption {
+  readonly name: string;
+  /** `reused`: the pinned map, with its entries; `created`: none was pinned; `replaced`: the pinned one did not match the object. */
+  readonly outcome: 'reused' | 'created' | 'replaced';
+  /** Replaced maps: how the pinned map differed, in words. */
+  readonly differences?: string;
+  /** Replaced maps: what becomes of the entries. */
+  readonly state?: ReplacedMapState;
+}
+
+/** What {@link EbpfKernelPort.completeUpgrade} did. */
+export interface UpgradeResult {
+  /** Links now running this load's programs, as `interface.hook`. */
+  readonly updated: readonly string[];
+  /** Entries copied from old maps to their replacements, by map name (`dropped`: no room). */
+  readonly copied: Readonly<Record<string, { readonly copied: number; readonly dropped: number }>>;
+  /** What failed, in words (a link left on its old program, a pin not moved). */
+  readonly failures: readonly string[];
+}
+
+/** Replaced maps whose entries the driver writes again from the policy model. */
+const REFILLED = new Set(['tw_policy', 'tw_ipcache']);
+/** Replaced maps with nothing worth keeping; any other map's entries are copied when the layout allows. */
+const DISCARDED = new Set(['tw_events', 'tw_lost', 'tw_config']);
 
 /** The tw_events ring buffer, mapped, and the programs' count of verdicts it had no room for. */
 export interface FlowRingPort {
@@ -61,6 +101,18 @@ export interface EbpfKernelPort {
   attach(hostInterface: string, ifindex: number, hook: TcxHook): void;
   /** Detaches and unpins a link. */
   detach(hostInterface: string, hook: TcxHook): void;
+  /** What the load did with each pinned map of the object. */
+  readonly maps: readonly MapAdoption[];
+  /** The id of this load's program for a hook. */
+  programId(hook: TcxHook): number;
+  /**
+   * Ends an upgrade, in this order: copies the entries of replaced maps that keep
+   * theirs, moves each given pinned link to this load's program in one step (the old
+   * program keeps its old maps up to that moment), copies again what the old programs
+   * added meanwhile, then moves the replacing maps' pins over the old ones, which are
+   * freed once no program uses them. Failures are reported, not thrown.
+   */
+  completeUpgrade(links: readonly { readonly hostInterface: string; readonly hook: TcxHook }[]): UpgradeResult;
   /** Tells the programs (tw_config) whether to write verdicts to tw_events. */
   setFlowEvents(on: boolean): void;
   /** Maps tw_events and opens tw_lost. @throws {EbpfDataplaneError} `load-failed` when the object has neither. */
@@ -77,16 +129,22 @@ export interface EbpfKernelOptions {
   readonly objectPath: string;
   readonly pinRoot: string;
   readonly netns?: string;
+  /** The object already read (a variant, in tests); read from `objectPath` when absent. */
+  readonly spec?: CollectionSpec;
 }
 
-/** Loads the object (reusing pinned maps) and gives the port over it. */
+/**
+ * Loads the object and gives the port over it. Pinned maps that match the object are
+ * reused; those that do not (another version pinned them) are created anew beside
+ * their pins, for the driver's first full apply to fill and {@link EbpfKernelPort.completeUpgrade} to put in place.
+ */
 export function openEbpfKernel(options: EbpfKernelOptions): EbpfKernelPort {
-  if (!existsSync(options.objectPath)) {
+  if (options.spec === undefined && !existsSync(options.objectPath)) {
     throw new EbpfDataplaneError(EBPF_DATAPLANE_ERROR_CODE.NO_OBJECT, `no eBPF object at ${options.objectPath}: run \`npm run build:bpf\` in apps/agent`);
   }
   let collection: Collection;
   try {
-    collection = loadCollection(readCollectionSpec(options.objectPath), { pinPath: options.pinRoot });
+    collection = loadCollection(options.spec ?? readCollectionSpec(options.objectPath), { pinPath: options.pinRoot, onIncompatiblePin: 'replace' });
   } catch (error) {
     throw new EbpfDataplaneError(EBPF_DATAPLANE_ERROR_CODE.LOAD_FAILED, `loading ${options.objectPath} with maps pinned in ${options.pinRoot}: ${(error as Error).message}`, { cause: error });
   }
@@ -99,6 +157,7 @@ class EbpfKernel implements EbpfKernelPort {
   readonly #collection: Collection;
   readonly #options: EbpfKernelOptions;
   readonly #links: string;
+  readonly maps: readonly MapAdoption[];
 
   constructor(collection: Collection, options: EbpfKernelOptions) {
     this.#collection = collection;
@@ -106,6 +165,58 @@ class EbpfKernel implements EbpfKernelPort {
     this.#links = `${options.pinRoot}/links`;
     this.policy = collection.map('tw_policy', { key: POLICY_KEY, value: POLICY_VALUE });
     this.ipcache = collection.map('tw_ipcache', { key: IP_KEY, value: IP_VALUE });
+    const replaced = new Map(collection.replacedPins.map((r) => [r.name, r]));
+    this.maps = Object.keys(collection.pins).sort().map((name): MapAdoption => {
+      const r = replaced.get(name);
+      if (r === undefined) return { name, outcome: collection.reusedMaps.includes(name) ? 'reused' : 'created' };
+      return { name, outcome: 'replaced', differences: r.differences, state: replacedState(name, r.previous.info(), collection.maps[name]?.info()) };
+    });
+  }
+
+  programId(hook: TcxHook): number {
+    return this.#collection.program(PROGRAMS[hook]).info().id;
+  }
+
+  completeUpgrade(links: readonly { readonly hostInterface: string; readonly hook: TcxHook }[]): UpgradeResult {
+    const failures: string[] = [];
+    const copied: Record<string, { copied: number; dropped: number }> = {};
+    const copying = this.#collection.replacedPins.filter((r) => this.maps.find((m) => m.name === r.name)?.state === 'copied');
+    const copy = (mode: 'upsert' | 'create'): void => {
+      for (const r of copying) {
+        const target = this.#collection.maps[r.name];
+        if (target === undefined) continue;
+        try {
+          const result = copyMapEntries(r.previous, target, { mode });
+          const sum = copied[r.name] ?? { copied: 0, dropped: 0 };
+          copied[r.name] = { copied: sum.copied + result.copied, dropped: sum.dropped + result.dropped };
+        } catch (error) {
+          failures.push(`copying ${r.name} to its replacement: ${(error as Error).message}`);
+        }
+      }
+    };
+    copy('upsert');
+    const updated: string[] = [];
+    for (const { hostInterface, hook } of links) {
+      let link: Link | undefined;
+      try {
+        link = openPinnedLink(`${this.#links}/${hook}/${hostInterface}`);
+        link.update(this.#collection.program(PROGRAMS[hook]));
+        updated.push(`${hostInterface}.${hook}`);
+      } catch (error) {
+        failures.push(`tcx ${hook} link on ${hostInterface} keeps its old program: ${(error as Error).message}`);
+      } finally {
+        link?.close();
+      }
+    }
+    // What the old programs wrote between the first copy and their replacement; what the
+    // new ones wrote since wins.
+    copy('create');
+    try {
+      this.#collection.commitReplacedPins();
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
+    return { updated, copied, failures };
   }
 
   ifindex(hostInterface: string): number {
@@ -120,7 +231,8 @@ class EbpfKernel implements EbpfKernelPort {
         let link: Link | undefined;
         try {
           link = openPinnedLink(`${folder}/${hostInterface}`);
-          return { hostInterface, hook, ifindex: link.info().ifindex || undefined };
+          const info = link.info();
+          return { hostInterface, hook, ifindex: info.ifindex || undefined, programId: info.programId };
         } catch {
           return { hostInterface, hook, ifindex: undefined };
         } finally {
@@ -204,6 +316,7 @@ class EbpfKernel implements EbpfKernelPort {
 
   removeAll(): void {
     for (const link of this.pinnedLinks()) this.detach(link.hostInterface, link.hook);
+    // Also removes the staged pins of replacing maps not put in place.
     this.#collection.close();
     for (const hook of HOOKS) if (existsSync(`${this.#links}/${hook}`)) rmdirSync(`${this.#links}/${hook}`);
     if (existsSync(this.#links)) rmdirSync(this.#links);
@@ -215,4 +328,12 @@ class EbpfKernel implements EbpfKernelPort {
   close(): void {
     this.#collection.close();
   }
+}
+
+/** What becomes of a replaced map's entries (see {@link ReplacedMapState}). */
+function replacedState(name: string, old: { type: number; keySize: number; valueSize: number }, next: { type: number; keySize: number; valueSize: number } | undefined): ReplacedMapState {
+  if (REFILLED.has(name)) return 'refilled';
+  if (DISCARDED.has(name)) return 'discarded';
+  const sameLayout = next !== undefined && old.type === next.type && old.keySize === next.keySize && old.valueSize === next.valueSize;
+  return sameLayout ? 'copied' : 'emptied';
 }
