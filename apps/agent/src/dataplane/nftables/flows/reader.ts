@@ -2,8 +2,9 @@
 // events) and a ctnetlink socket on the new-connection group (allow events), behind a
 // small socket port so that everything but the sockets is tested without root. Events
 // are delivered in one batch per event-loop turn; what the kernel could not queue is
-// counted: NFLOG by the gaps in its sequence numbers (and at least one per ENOBUFS),
-// conntrack one per ENOBUFS (the kernel says no more than that something was lost).
+// counted, each source from one count so nothing is counted twice: NFLOG by the gaps in
+// its sequence numbers (and at least one per ENOBUFS), conntrack from the socket's drop
+// counter (exact: one event per message the kernel dropped).
 
 import { type DataplaneFlowEvent, type DataplaneFlowHandler, type DataplaneFlowReader } from '../../port.js';
 import { NFTABLES_ERROR_CODE, NftablesDataplaneError } from '../errors.js';
@@ -16,9 +17,9 @@ import { decodeNflogPacket, encodeNflogSetup, NFULNL_MSG } from './nflog.js';
 export interface NetfilterSocket {
   /** Sends one message to the kernel; a failure comes back through `error`. */
   send(message: Uint8Array): void;
+  /** Sets `SO_RCVBUF` (bytes; the kernel doubles it), forced past net.core.rmem_max when permitted; a failure comes back through `error`. */
+  setReceiveBuffer(bytes: number): void;
   close(): void;
-  /** Settles once the socket receives what it joined (a socket that is ready when made has none). */
-  readonly ready?: Promise<void>;
 }
 
 /** Where a socket delivers. */
@@ -27,9 +28,18 @@ export interface NetfilterSocketEvents {
   datagram(bytes: Uint8Array): void;
   /** A receive or send error (`code`: the errno name, `ENOBUFS` when the kernel dropped messages). */
   error(error: { readonly code?: string; readonly message?: string }): void;
+  /**
+   * The kernel dropped `count` messages (skbs) it could not queue since the last report:
+   * the growth of the socket's drop counter (SO_MEMINFO). A conntrack event is one
+   * message; an NFLOG message batches up to its queue threshold of packets.
+   */
+  dropped(count: number): void;
 }
 
-/** Opens a socket in the driver's namespace, joined to `groups`. @throws what the kernel refuses (no CAP_NET_ADMIN). */
+/**
+ * Opens a socket in the driver's namespace, joined to `groups`, receiving when it returns.
+ * @throws what the kernel refuses (no CAP_NET_ADMIN).
+ */
 export type OpenNetfilterSocket = (options: { readonly groups: readonly number[]; readonly recvBufferSize?: number }, events: NetfilterSocketEvents) => NetfilterSocket;
 
 /** Options of {@link startFlowReader}. */
@@ -38,7 +48,12 @@ export interface FlowReaderOptions {
   readonly endpoints: FlowEndpoints;
   /** The nflog group the drop rules log to; no NFLOG socket when absent (allow events only). */
   readonly dropLogGroup?: number;
-  /** `SO_RCVBUF` of both sockets, in bytes (the kernel doubles it and caps it at net.core.rmem_max); the system default when absent. */
+  /**
+   * `SO_RCVBUF` of both sockets, in bytes (the kernel doubles it; forced past
+   * net.core.rmem_max when permitted). The NFLOG socket's is set once its setup is
+   * acknowledged, so that a small one does not lose the acknowledgements. Absent: the
+   * system default for NFLOG, the socket opener's choice for conntrack.
+   */
   readonly recvBufferSize?: number;
   /** The wall clock, in milliseconds since the epoch (fractional). */
   readonly now: () => number;
@@ -62,8 +77,8 @@ const failed = (message: string, cause?: unknown): NftablesDataplaneError =>
 export interface NftablesFlowReader extends DataplaneFlowReader {
   /**
    * Settles once both readers receive: the NFLOG group is bound and configured (or
-   * refused: see `handler.error`), and the conntrack socket has joined its group.
-   * Events of packets before that may be missing.
+   * refused: see `handler.error`); the conntrack socket has joined its group when
+   * opened. Events of packets before that may be missing.
    */
   readonly ready: Promise<void>;
 }
@@ -121,9 +136,14 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
     const group = options.dropLogGroup;
     const setup = encodeNflogSetup({ group, copyRange: NFLOG_COPY_RANGE, flushTimeout: NFLOG_FLUSH_TIMEOUT, queueThreshold: NFLOG_QUEUE_THRESHOLD, seq: 1 });
     const acks = new Map(setup.map((s) => [s.seq, s]));
+    let nflog: NetfilterSocket | undefined;
     let configured: () => void = () => undefined;
     waits.push(new Promise<void>((resolve) => {
-      configured = resolve;
+      configured = () => {
+        configured = () => undefined;
+        if (options.recvBufferSize !== undefined) nflog?.setReceiveBuffer(options.recvBufferSize);
+        resolve();
+      };
     }));
     let expected: number | undefined;
     // Losses already reported for ENOBUFS that the next sequence gap will count again.
@@ -159,7 +179,7 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
       if (event !== undefined) push(event);
     };
     try {
-      const socket = options.open({ groups: [], ...recvBuffer }, {
+      const socket = options.open({ groups: [] }, {
         datagram: (bytes) => walk(bytes, 'NFLOG', onFrame),
         error: (error) => {
           if (error.code === 'ENOBUFS') {
@@ -167,8 +187,14 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
             lost(1);
           } else report(failed(`NFLOG socket: ${error.message ?? error.code ?? 'error'}`, error));
         },
+        // Not counted: the sequence gaps are exact in packets, and ENOBUFS reports a loss
+        // before any gap shows it. The drop counter counts skbs, each a batch of up to
+        // NFLOG_QUEUE_THRESHOLD packets, so it says neither how many nor, mixed with the
+        // gaps, which were counted already.
+        dropped: () => undefined,
       });
       sockets.push(socket);
+      nflog = socket;
       for (const step of setup) socket.send(step.message);
     } catch (error) {
       configured();
@@ -185,14 +211,14 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
         const time = now();
         for (const event of endpoints.allowEvents(tuple, time)) push(event);
       }),
-      error: (error) => {
-        if (error.code === 'ENOBUFS') {
-          if (!closed) handler.lost(1, 'conntrack');
-        } else report(failed(`conntrack socket: ${error.message ?? error.code ?? 'error'}`, error));
+      // The socket's drop counter is the one count of lost events (NETLINK_NO_ENOBUFS: no
+      // ENOBUFS error state to count as well; sys/netfilter-socket.ts).
+      dropped: (count) => {
+        if (!closed) handler.lost(count, 'conntrack');
       },
+      error: (error) => report(failed(`conntrack socket: ${error.message ?? error.code ?? 'error'}`, error)),
     });
     sockets.push(socket);
-    if (socket.ready !== undefined) waits.push(socket.ready);
   } catch (error) {
     report(failed(`cannot open the conntrack event socket: ${(error as Error).message}`, error));
   }

@@ -1,33 +1,67 @@
-// The flow readers' NETLINK_NETFILTER sockets, in the driver's network namespace.
+// The flow readers' NETLINK_NETFILTER sockets, in the driver's network namespace, read in
+// this process: @twill/sys sockets, written and read with write(2)/read(2) and watched on
+// the event loop (watchFd). Each drain reads until EAGAIN.
 //
-// NFLOG (unicast to our port, no group to join): a plain socket from @twill/sys, written
-// and read with write(2)/read(2) and watched on the event loop. When the kernel could
-// not queue a message it sets ENOBUFS on the socket, which epoll reports as an error;
-// libuv then stops watching, so the watch is started again after the read that clears it.
+// What the kernel could not queue: it drops the message and adds one to the socket's
+// drop counter (net/netlink/af_netlink.c netlink_overrun), once per skb, unicast or
+// multicast. The counter (SO_MEMINFO, SK_MEMINFO_DROPS) is read after every drain and
+// when the watcher reports an error, and its growth goes to `events.dropped`.
 //
-// Conntrack events (multicast: the socket must join NFNLGRP_CONNTRACK_NEW, which needs
-// setsockopt, which only the `netlink` package's RawNetlinkSocket offers here) are read
-// in a child process. In netlink 0.3.0 an overrun (the same ENOBUFS error state) ends the
-// process that holds the socket: its poll error callback builds an error with a null
-// syscall name, which throws inside the addon and aborts. In a child that costs the
-// events of the overrun (reported as lost) and a restart, not the agent.
+// A socket that joins groups (conntrack events) gets NETLINK_NO_ENOBUFS: an overrun then
+// drops without putting the socket into the ENOBUFS error state, and the counter is the
+// exact count (one conntrack event per skb). The NFLOG socket (unicast, no group) keeps
+// the ENOBUFS error state, which its reader uses (flows/reader.ts): epoll reports it as an
+// error and libuv stops watching, so the watch is started again after the read that clears it.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, readSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 
-import { NETLINK, openNetlinkSocket, watchFd, type FdWatcher } from '@twill/sys';
+import { joinNetlinkGroup, NETLINK, openNetlinkSocket, setNetlinkNoEnobufs, setReceiveBuffer, socketMemInfo, watchFd, type FdWatcher } from '@twill/sys';
 
 import { type NetfilterSocket, type NetfilterSocketEvents, type OpenNetfilterSocket } from '../flows/reader.js';
 
 /** The largest datagram read: NFLOG batches up to its nlbufsiz (at most 128 KiB). */
 const READ_BUFFER = 256 * 1024;
 
-function openPlainSocket(netns: string | undefined, events: NetfilterSocketEvents): NetfilterSocket {
+/**
+ * `SO_RCVBUF` asked for a socket that joins groups when none is configured, in bytes (the
+ * kernel doubles it): 8 MiB hold some 8,000 conntrack events of about 1 KiB of skb each,
+ * a burst of new connections while the event loop is busy elsewhere. Forced past
+ * net.core.rmem_max when the agent may (CAP_NET_ADMIN), capped by it otherwise.
+ */
+export const GROUP_RECV_BUFFER = 4 * 1024 * 1024;
+
+function openSocket(netns: string | undefined, options: { readonly groups: readonly number[]; readonly recvBufferSize?: number }, events: NetfilterSocketEvents): NetfilterSocket {
+  const multicast = options.groups.length > 0;
+  const what = multicast ? 'conntrack socket' : 'NFLOG socket';
   const fd = openNetlinkSocket({ protocol: NETLINK.NETFILTER, ...(netns === undefined ? {} : { netns }) });
+  let drops: number;
+  try {
+    const size = options.recvBufferSize ?? (multicast ? GROUP_RECV_BUFFER : undefined);
+    if (size !== undefined) setReceiveBuffer(fd, size, { force: 'if-permitted' });
+    if (multicast) setNetlinkNoEnobufs(fd, true);
+    drops = socketMemInfo(fd).drops;
+    for (const group of options.groups) joinNetlinkGroup(fd, group);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
   const buffer = new Uint8Array(READ_BUFFER);
   let watcher: FdWatcher | undefined;
   let open = true;
+  const countDrops = (): void => {
+    if (!open) return;
+    let now: number;
+    try {
+      now = socketMemInfo(fd).drops;
+    } catch (error) {
+      events.error({ code: (error as NodeJS.ErrnoException).code, message: `read the ${what}'s drop counter: ${(error as Error).message}` });
+      return;
+    }
+    // An unsigned 32-bit counter: the difference wraps with it.
+    const dropped = (now - drops) >>> 0;
+    drops = now;
+    if (dropped > 0) events.dropped(dropped);
+  };
   // Reads until the socket is empty; false when reading must stop (closed, or a real error).
   const drain = (): boolean => {
     while (open) {
@@ -38,7 +72,7 @@ function openPlainSocket(netns: string | undefined, events: NetfilterSocketEvent
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return true;
         if (code === 'EINTR') continue;
-        events.error({ code, message: `read NFLOG socket: ${(error as Error).message}` });
+        events.error({ code, message: `read ${what}: ${(error as Error).message}` });
         if (code === 'ENOBUFS') continue;
         return false;
       }
@@ -50,8 +84,10 @@ function openPlainSocket(netns: string | undefined, events: NetfilterSocketEvent
   const watch = (): void => {
     watcher = watchFd(fd, { readable: true }, (error) => {
       if (!open) return;
-      // An error state (ENOBUFS) stopped the watch: the read clears it, then watch again.
-      if (drain() && error !== undefined) watch();
+      const more = drain();
+      countDrops();
+      // An error state (ENOBUFS) stopped the watch: the read cleared it, so watch again.
+      if (more && error !== undefined) watch();
     });
     watcher.unref();
   };
@@ -62,7 +98,15 @@ function openPlainSocket(netns: string | undefined, events: NetfilterSocketEvent
       try {
         writeSync(fd, message);
       } catch (error) {
-        events.error({ code: (error as NodeJS.ErrnoException).code, message: `write NFLOG socket: ${(error as Error).message}` });
+        events.error({ code: (error as NodeJS.ErrnoException).code, message: `write ${what}: ${(error as Error).message}` });
+      }
+    },
+    setReceiveBuffer(bytes) {
+      if (!open) return;
+      try {
+        setReceiveBuffer(fd, bytes, { force: 'if-permitted' });
+      } catch (error) {
+        events.error({ code: (error as NodeJS.ErrnoException).code, message: `set the ${what}'s receive buffer: ${(error as Error).message}` });
       }
     },
     close() {
@@ -74,109 +118,17 @@ function openPlainSocket(netns: string | undefined, events: NetfilterSocketEvent
   };
 }
 
-// The child: joins the groups, and writes each datagram to stdout as a 4-byte
-// little-endian length and the bytes; 0xffffffff then an errno for a reported error,
-// 0xfffffffe once subscribed. It ends when its stdin closes (the agent went away).
-const CHILD = `
-const [netlinkPath, groupsJson, rcvbuf] = process.argv.slice(1);
-const { RawNetlinkSocket } = require(netlinkPath);
-const socket = new RawNetlinkSocket(12, Number(rcvbuf) > 0 ? { recvBufferSize: Number(rcvbuf) } : undefined);
-for (const group of JSON.parse(groupsJson)) socket.addMembership(group);
-const frame = (head, body) => { const h = Buffer.alloc(head.length * 4); head.forEach((v, i) => h.writeUInt32LE(v >>> 0, i * 4)); process.stdout.write(body === undefined ? h : Buffer.concat([h, body])); };
-socket.on('message', (bytes) => frame([bytes.length], bytes));
-socket.on('error', (error) => frame([0xffffffff, error.errno ?? 0]));
-frame([0xfffffffe]);
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
-`;
-
-const ERRNO_NAMES: Readonly<Record<number, string>> = { 105: 'ENOBUFS', 90: 'EMSGSIZE', 1: 'EPERM' };
-
-function openChildSocket(netns: string | undefined, options: { readonly groups: readonly number[]; readonly recvBufferSize?: number }, events: NetfilterSocketEvents): NetfilterSocket {
-  const netlinkPath = createRequire(import.meta.url).resolve('netlink');
-  const argv = ['-e', CHILD, netlinkPath, JSON.stringify(options.groups), String(options.recvBufferSize ?? 0)];
-  let child: ChildProcess | undefined;
-  let open = true;
-  let started = 0;
-  let restart: NodeJS.Timeout | undefined;
-  let resolveReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => {
-    resolveReady = resolve;
-  });
-  const start = (): void => {
-    started = Date.now();
-    let subscribed = false;
-    let pending: Buffer = Buffer.alloc(0);
-    let stderr = '';
-    const proc = netns === undefined ? spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] }) : spawn('ip', ['netns', 'exec', netns, process.execPath, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
-    child = proc;
-    proc.stdin.on('error', () => undefined);
-    proc.stderr.on('data', (b: Buffer) => {
-      stderr = `${stderr}${b.toString()}`.slice(-2000);
-    });
-    proc.stdout.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      let at = 0;
-      while (pending.length - at >= 4) {
-        const head = pending.readUInt32LE(at);
-        if (head === 0xfffffffe) {
-          at += 4;
-          subscribed = true;
-          resolveReady();
-        } else if (head === 0xffffffff) {
-          if (pending.length - at < 8) break;
-          const errno = pending.readInt32LE(at + 4);
-          at += 8;
-          events.error({ code: ERRNO_NAMES[errno] ?? `errno ${errno}`, message: `conntrack socket: errno ${errno}` });
-        } else {
-          if (pending.length - at < 4 + head) break;
-          events.datagram(pending.subarray(at + 4, at + 4 + head));
-          at += 4 + head;
-        }
-      }
-      pending = pending.subarray(at);
-    });
-    proc.on('error', (error) => events.error({ message: `cannot run the conntrack event reader: ${error.message}` }));
-    proc.on('exit', (code, signal) => {
-      if (child === proc) child = undefined;
-      if (!open) return;
-      if (subscribed) {
-        // Most likely an overrun (see above): whatever the kernel dropped is lost, at least one event.
-        events.error({ code: 'ENOBUFS', message: `the conntrack event reader ended (${signal ?? `code ${code}`}) and is restarted` });
-      } else {
-        events.error({ message: `the conntrack event reader ended before subscribing (${signal ?? `code ${code}`}): ${stderr.trim().slice(-500)}` });
-      }
-      // Restarted at once, but not more than once a second when it keeps failing.
-      restart = setTimeout(start, Date.now() - started < 1000 ? 1000 : 0);
-      restart.unref();
-    });
-    for (const stream of [proc.stdout, proc.stderr, proc.stdin]) (stream as unknown as { unref?: () => void }).unref?.();
-    proc.unref();
-  };
-  start();
-  return {
-    ready,
-    send() {
-      // Nothing to configure: membership is all a conntrack event socket needs.
-    },
-    close() {
-      if (!open) return;
-      open = false;
-      if (restart !== undefined) clearTimeout(restart);
-      child?.stdin?.end();
-      child?.kill('SIGKILL');
-    },
-  };
-}
-
 /**
  * Opens NETLINK_NETFILTER sockets in `netns` (named as `ip netns`; the caller's namespace
- * when absent): a socket without groups in this process (NFLOG), one with groups in a
- * child process (conntrack events). Needs CAP_NET_ADMIN there (CAP_SYS_ADMIN to enter it).
- * `recvBufferSize` applies to the child's socket; this process's keeps the system default
- * (net.core.rmem_default), @twill/sys having no SO_RCVBUF.
- * @throws {SysError} when the in-process socket cannot be made (`EPERM` ...).
+ * when absent), in this process: one without groups (NFLOG), one per call with groups
+ * (conntrack events), which gets NETLINK_NO_ENOBUFS and, unless `recvBufferSize` says
+ * otherwise, a {@link GROUP_RECV_BUFFER} receive buffer. `recvBufferSize` applies to both
+ * kinds (forced past net.core.rmem_max when permitted); the NFLOG socket keeps the
+ * system default (net.core.rmem_default) without it or until `setReceiveBuffer`. Both
+ * report the kernel's drop counter's growth through `events.dropped`.
+ * Needs CAP_NET_ADMIN there (CAP_SYS_ADMIN to enter it).
+ * @throws {SysError} when a socket cannot be made or set up (`EPERM` ...).
  */
 export function netfilterSocketOpener(netns?: string): OpenNetfilterSocket {
-  return (options, events) => (options.groups.length === 0 ? openPlainSocket(netns, events) : openChildSocket(netns, options, events));
+  return (options, events) => openSocket(netns, options, events);
 }

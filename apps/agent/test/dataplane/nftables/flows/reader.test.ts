@@ -13,14 +13,14 @@ import { CT_NEW_TCP, ipv4Tcp, NFLOG_TCP_SYN, NFLOG_UDP, nflogPacket } from './fi
 
 /** Fake sockets: what the reader sent and joined, and a way to deliver datagrams and errors. */
 class FakeKernel {
-  readonly sockets: { groups: readonly number[]; recvBufferSize?: number; events: NetfilterSocketEvents; sent: Uint8Array[]; closed: boolean }[] = [];
+  readonly sockets: { groups: readonly number[]; recvBufferSize?: number; events: NetfilterSocketEvents; sent: Uint8Array[]; resized: number[]; closed: boolean }[] = [];
   refuse: 'nflog' | 'conntrack' | undefined;
   readonly open: OpenNetfilterSocket = (options, events) => {
     const kind = options.groups.length === 0 ? 'nflog' : 'conntrack';
     if (this.refuse === kind) throw Object.assign(new Error('socket: Operation not permitted'), { code: 'EPERM' });
-    const socket = { ...options, events, sent: [] as Uint8Array[], closed: false };
+    const socket = { ...options, events, sent: [] as Uint8Array[], resized: [] as number[], closed: false };
     this.sockets.push(socket);
-    return { send: (m) => socket.sent.push(m), close: () => { socket.closed = true; } };
+    return { send: (m) => socket.sent.push(m), setReceiveBuffer: (bytes) => socket.resized.push(bytes), close: () => { socket.closed = true; } };
   };
 
   get nflog(): NetfilterSocketEvents {
@@ -73,7 +73,9 @@ describe('nftables flow reader', () => {
   it('opens an NFLOG socket and configures the group, and a conntrack socket on the new-connection group', () => {
     const kernel = new FakeKernel();
     start(kernel);
-    expect(kernel.sockets.map((s) => [s.groups, s.recvBufferSize])).toEqual([[[], 4096], [[1], 4096]]);
+    // NFLOG's receive buffer is set once its setup is acknowledged (below), so a small one cannot lose the acknowledgements.
+    expect(kernel.sockets.map((s) => [s.groups, s.recvBufferSize])).toEqual([[[], undefined], [[1], 4096]]);
+    expect(kernel.sockets[0]?.resized).toEqual([]);
     const nflog = kernel.sockets[0];
     expect(nflog?.sent.map((m) => (m[4] ?? 0) | ((m[5] ?? 0) << 8))).toEqual([0x401, 0x401, 0x401, 0x401, 0x401, 0x401]);
     // Without a drop log group: conntrack only.
@@ -146,7 +148,7 @@ describe('nftables flow reader', () => {
     expect(seen.lost).toEqual([]);
   });
 
-  it('counts lost NFLOG messages from sequence gaps, and at least one per ENOBUFS without counting twice', async () => {
+  it('counts lost NFLOG messages from sequence gaps, and at least one per ENOBUFS without counting twice; conntrack ones from the drop counter', async () => {
     const kernel = new FakeKernel();
     const seen = start(kernel);
     const drop = (seq: number) => nflogPacket({ seq, prefix: `twill:deny:ingress:${hashB}`, outdev: 3, payload: ipv4Tcp([10, 1, 1, 3], [10, 1, 1, 2], 1, 80) });
@@ -160,11 +162,15 @@ describe('nftables flow reader', () => {
     kernel.nflog.datagram(drop(22)); // 21 lost, already counted by the ENOBUFS (one too many, the kernel said twice)
     kernel.nflog.datagram(drop(0xffffffff));
     kernel.nflog.datagram(drop(0)); // wraps: no gap
-    kernel.conntrack.error({ code: 'ENOBUFS' });
+    // NFLOG's drop counter counts batches: the gaps above counted their packets already.
+    kernel.nflog.dropped(2);
+    kernel.conntrack.dropped(37);
+    kernel.conntrack.datagram(CT_NEW_TCP);
+    kernel.conntrack.dropped(1);
     await turn();
-    expect(seen.lost).toEqual([[3, 'nflog'], [1, 'nflog'], [3, 'nflog'], [1, 'nflog'], [1, 'nflog'], [1, 'conntrack']]);
+    expect(seen.lost).toEqual([[3, 'nflog'], [1, 'nflog'], [3, 'nflog'], [1, 'nflog'], [1, 'nflog'], [37, 'conntrack'], [1, 'conntrack']]);
     expect(seen.lost.filter(([, s]) => s === 'nflog').reduce((n, [c]) => n + c, 0)).toBe(3 + 4 + 2);
-    expect(seen.batches.flat()).toHaveLength(7);
+    expect(seen.batches.flat()).toHaveLength(7 + 2);
     expect(seen.errors).toEqual([]);
   });
 
@@ -177,8 +183,11 @@ describe('nftables flow reader', () => {
     kernel.nflog.datagram(answer(5, 16));
     kernel.nflog.datagram(answer(6, 0));
     expect(seen.errors).toEqual(['NFLOG bind group 9: EBUSY (another socket of this network namespace is bound to the group)']);
-    // Every required step answered: ready (the fake conntrack socket has nothing to wait for).
+    // Every required step answered: ready (the conntrack socket receives once opened), and the receive buffer set.
     await expect(reader?.ready).resolves.toBeUndefined();
+    expect(kernel.sockets[0]?.resized).toEqual([4096]);
+    kernel.nflog.datagram(answer(6, 0));
+    expect(kernel.sockets[0]?.resized).toEqual([4096]);
 
     const refused = new FakeKernel();
     refused.refuse = 'nflog';
