@@ -12,7 +12,7 @@ DEBIAN_PACKAGES=(
   iproute2 nftables iptables
   clang llvm libbpf-dev bpftool
   iperf3 bird2 frr gobgpd
-  containernetworking-plugins
+  containernetworking-plugins chromium
   golang-go golang-github-appc-cni-dev
 )
 

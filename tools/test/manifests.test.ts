@@ -22,9 +22,10 @@ const read = (dir: string): Manifest =>
   JSON.parse(readFileSync(join(workspaceRoot, dir, 'package.json'), 'utf8')) as Manifest;
 
 describe('the workspace', () => {
-  // ARCHITECTURE.md's eight, and @twill/flows: the flow record and observer API that the
-  // agent serves and the CLI reads (apps never import each other, so it is a package).
-  it('has the projects of ARCHITECTURE.md and @twill/flows', () => {
+  // ARCHITECTURE.md's eight, @twill/flows: the flow record and observer API that the
+  // agent serves and the CLI reads (apps never import each other, so it is a package),
+  // and @twill/ui: the dashboard's built assets, which the agent serves.
+  it('has the projects of ARCHITECTURE.md, @twill/flows and @twill/ui', () => {
     expect(projects.map((p) => p.dir)).toEqual([
       'packages/bgp',
       'packages/cni-core',
@@ -33,6 +34,7 @@ describe('the workspace', () => {
       'packages/ipam',
       'packages/policy-engine',
       'packages/sys',
+      'packages/ui',
       'apps/agent',
       'apps/cli',
     ]);
