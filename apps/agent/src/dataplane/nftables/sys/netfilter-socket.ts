@@ -11,9 +11,11 @@
 // drops without putting the socket into the ENOBUFS error state, and the counter is the
 // exact count (one conntrack event per skb). Not counted: an event the kernel could not
 // even allocate (ctnetlink then flags ENOBUFS on every listener, which NETLINK_NO_ENOBUFS
-// silences): memory exhaustion in atomic context, not an overrun. The NFLOG socket (unicast, no group) keeps
-// the ENOBUFS error state, which its reader uses (flows/reader.ts): epoll reports it as an
-// error and libuv stops watching, so the watch is started again after the read that clears it.
+// silences): memory exhaustion in atomic context, not an overrun.
+//
+// The NFLOG socket (unicast, no group) keeps the ENOBUFS error state, which its reader
+// uses (flows/reader.ts): epoll reports it as an error and libuv stops watching, so the
+// watch is started again after the read that clears it.
 
 import { closeSync, readSync, writeSync } from 'node:fs';
 
