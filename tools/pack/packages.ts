@@ -1,14 +1,10 @@
 // The packages this repository publishes, and what their tarballs must and must not hold.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 import { workspaceRoot } from '../boundaries.js';
-
-/** Packages under packages/ that are not published yet, and why. */
-export const NOT_PUBLISHED_YET: Readonly<Record<string, string>> = {
-  '@twill/flows': 'new this session; its README and API are not settled',
-};
 
 /**
  * The export condition that points the workspace at TypeScript sources. It stays in the
@@ -27,6 +23,7 @@ export interface Manifest {
   readonly name: string;
   readonly version: string;
   readonly private?: boolean;
+  readonly license?: string;
   readonly files?: readonly string[];
   readonly exports?: Readonly<Record<string, unknown>>;
   readonly bin?: Readonly<Record<string, string>>;
@@ -35,22 +32,31 @@ export interface Manifest {
   readonly scripts?: Readonly<Record<string, string>>;
 }
 
-/** A publishable package: its folder (absolute) and manifest. */
-export interface PublishedPackage {
+/** A package of the workspace that is packed: its folder (absolute) and manifest. */
+export interface WorkspacePackage {
   readonly dir: string;
   readonly manifest: Manifest;
 }
 
-/** Every package under packages/ that is published, in folder order. */
-export function publishedPackages(): PublishedPackage[] {
+function readPackage(dir: string): WorkspacePackage {
+  return { dir, manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest };
+}
+
+/** Every package under packages/ that is published (not private), in folder order. */
+export function publishedPackages(): WorkspacePackage[] {
   const root = join(workspaceRoot, 'packages');
   return readdirSync(root)
     .filter((name) => existsSync(join(root, name, 'package.json')))
-    .map((name) => {
-      const dir = join(root, name);
-      return { dir, manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest };
-    })
-    .filter((p) => !p.manifest.private && !(p.manifest.name in NOT_PUBLISHED_YET));
+    .map((name) => readPackage(join(root, name)))
+    .filter((p) => !p.manifest.private);
+}
+
+/**
+ * The apps a user installs globally for their commands: the CLI (`twill`) and the agent
+ * (`twill-agent`, `twill-cni`). Private (not on the registry yet), but packed like the packages.
+ */
+export function globalApps(): WorkspacePackage[] {
+  return ['cli', 'agent'].map((name) => readPackage(join(workspaceRoot, 'apps', name)));
 }
 
 /** Every file an `exports` map points at under the default conditions, one per subpath and condition. */
@@ -76,11 +82,11 @@ export interface Packed {
 }
 
 /** `npm pack` one package into `destination`. */
-export function pack(pkg: PublishedPackage, destination: string): Packed {
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', destination], {
+export async function pack(pkg: WorkspacePackage, destination: string): Promise<Packed> {
+  const { stdout: out } = await promisify(execFile)('npm', ['pack', '--json', '--pack-destination', destination], {
     cwd: pkg.dir,
     encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
   });
   const [result] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
   if (!result) throw new Error(`npm pack in ${pkg.dir} printed no result`);
@@ -89,10 +95,12 @@ export function pack(pkg: PublishedPackage, destination: string): Packed {
 
 /**
  * What is wrong with a tarball's contents: files that must not ship (tests, sources,
- * maps, build info, a local native build) and compiled files without a source (left in
- * dist/ by a source that was deleted or moved). Empty when it is right.
+ * maps, build info, a local native build), files that must (package.json, README,
+ * LICENSE, a published package's CHANGELOG, export and bin targets), and compiled
+ * files without a source (left in dist/ by a source that was deleted or moved). Empty
+ * when it is right.
  */
-export function tarballProblems(pkg: PublishedPackage, files: readonly string[]): string[] {
+export function tarballProblems(pkg: WorkspacePackage, files: readonly string[]): string[] {
   const problems: string[] = [];
   const has = new Set(files);
   for (const f of files) {
@@ -100,14 +108,16 @@ export function tarballProblems(pkg: PublishedPackage, files: readonly string[])
     else if (f.startsWith('src/')) problems.push(`${f}: a TypeScript source`);
     else if (f.endsWith('.map')) problems.push(`${f}: a source map`);
     else if (f.endsWith('.tsbuildinfo')) problems.push(`${f}: TypeScript build info`);
-    else if (f.startsWith('build/')) problems.push(`${f}: a local native build (the package builds on install)`);
+    // BPF objects are bytecode for the kernel's verifier, not this machine's CPU: they ship.
+    else if (f.startsWith('build/') && !f.startsWith('build/bpf/')) problems.push(`${f}: a local native build (the package builds on install)`);
     else if (f.startsWith('node_modules/')) problems.push(`${f}: node_modules`);
     const compiled = /^dist\/(.*)\.(js|d\.ts)$/.exec(f);
     if (compiled && !existsSync(join(pkg.dir, 'src', `${compiled[1]}.ts`))) {
       problems.push(`${f}: no src/${compiled[1]}.ts (a stale build: run \`npm run build\` in ${pkg.dir})`);
     }
   }
-  for (const required of ['package.json', 'README.md', 'CHANGELOG.md']) {
+  // Changesets writes the CHANGELOG of a published package; npm always packs a LICENSE file.
+  for (const required of ['package.json', 'README.md', 'LICENSE', ...(pkg.manifest.private ? [] : ['CHANGELOG.md'])]) {
     if (!has.has(required)) problems.push(`${required}: missing`);
   }
   for (const { subpath, condition, target } of exportTargets(pkg.manifest)) {

@@ -1,16 +1,22 @@
-// The packages as a user gets them: packed with `npm pack`, installed from the tarballs into
-// a project outside this repository (third-party dependencies from the registry, through
-// the local npm cache), and each README's example compiled with the user's TypeScript and
-// run there. One install for all tarballs.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The packages and commands as a user gets them. Every package under packages/ and the two
+// apps with commands (apps/cli, apps/agent) are packed once with `npm pack`, and the
+// tarballs installed once, as `npm install -g --prefix <tmp>` installs them: every @twill/*
+// package from its tarball (the @twill scope's registry has nothing), third-party
+// dependencies from the registry through the local npm cache. That one install serves
+// twice: its bin/ holds `twill`, `twill-agent` and `twill-cni`, run as a user runs them;
+// and its lib/ is the project, outside this repository, where each package README's
+// example is compiled with the user's TypeScript and run (lib/node_modules is that
+// project's node_modules, each package's own dependencies nested under it).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { workspaceRoot } from '../boundaries.js';
-import { exportTargets, pack, publishedPackages, tarballProblems, type Packed, type PublishedPackage } from '../pack/packages.js';
+import { installedCopies, run, runInstallScripts, runOk, startEmptyRegistry, workspaceVersion, type RunResult } from '../pack/install.js';
+import { exportTargets, globalApps, pack, publishedPackages, tarballProblems, type Packed, type WorkspacePackage } from '../pack/packages.js';
 import { readmeExample } from '../pack/readme-example.js';
 
 // Run from `npm test`, this process inherits the outer npm's settings as npm_config_*
@@ -20,19 +26,10 @@ for (const key of Object.keys(process.env)) if (/^npm_config_/i.test(key)) delet
 
 const isRoot = process.getuid?.() === 0;
 const packages = publishedPackages();
-const short = (pkg: PublishedPackage): string => pkg.manifest.name.replace('@twill/', '');
-
-function workspaceVersion(name: string): string {
-  return (JSON.parse(readFileSync(join(workspaceRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-}
-
-function run(command: string, args: readonly string[], cwd: string): string {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: 600_000 });
-  if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(' ')} in ${cwd} exited ${result.status ?? result.signal}:\n${result.stdout}\n${result.stderr}`);
-  }
-  return result.stdout;
-}
+const apps = globalApps();
+const [cli, agent] = apps as [WorkspacePackage, WorkspacePackage];
+const short = (pkg: WorkspacePackage): string => pkg.manifest.name.replace('@twill/', '');
+const license = readFileSync(join(workspaceRoot, 'LICENSE'), 'utf8');
 
 describe('README examples', () => {
   it('finds the one example and its output, and says what is wrong otherwise', () => {
@@ -45,100 +42,130 @@ describe('README examples', () => {
   });
 });
 
-describe('publishable packages', () => {
+describe('packed once, installed once', () => {
   const dir = mkdtempSync(join(tmpdir(), 'twill-pack-'));
   const tarballs = join(dir, 'tarballs');
-  const consumer = join(dir, 'consumer');
+  const prefix = join(dir, 'global');
+  const consumer = join(prefix, 'lib');
   const packed = new Map<string, Packed>();
-  let compiled: { status: number | null; output: string } | undefined;
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const published = new Map<string, RunResult>();
+  afterAll(() => rm(dir, { recursive: true, force: true }), 120_000);
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    // Packing does not build: `npm test` runs this after nx built every project.
+    const unbuilt = [...packages, ...apps].filter((pkg) => !existsSync(join(pkg.dir, 'dist', 'index.js')));
+    if (unbuilt.length > 0) throw new Error(`not built (no dist/index.js): ${unbuilt.map((p) => p.manifest.name).join(', ')}; run npx nx run-many -t build`);
     mkdirSync(tarballs);
-    for (const pkg of packages) packed.set(pkg.manifest.name, pack(pkg, tarballs));
-  }, 300_000);
+    // All at once: each is mostly npm starting. The dry runs publish the tarballs themselves.
+    await Promise.all(
+      [...packages, ...apps].map(async (pkg) => {
+        const result = await pack(pkg, tarballs);
+        packed.set(pkg.manifest.name, result);
+        if (!pkg.manifest.private) published.set(pkg.manifest.name, await run('npm', ['publish', '--dry-run', result.tarball], { cwd: dir }));
+      }),
+    );
+  }, 600_000);
 
-  it('publishes the packages under packages/, each public', () => {
-    expect(packages.map((p) => p.manifest.name).sort()).toEqual([
-      '@twill/bgp',
-      '@twill/cni-core',
-      '@twill/ebpf',
-      '@twill/ipam',
-      '@twill/policy-engine',
-      '@twill/sys',
-    ]);
-    for (const pkg of packages) expect(pkg.manifest.publishConfig?.access, pkg.manifest.name).toBe('public');
-  });
+  describe('the tarballs', () => {
+    it('publishes the packages under packages/, each public', () => {
+      expect(packages.map((p) => p.manifest.name).sort()).toEqual([
+        '@twill/bgp',
+        '@twill/cni-core',
+        '@twill/ebpf',
+        '@twill/flows',
+        '@twill/ipam',
+        '@twill/policy-engine',
+        '@twill/sys',
+      ]);
+      for (const pkg of packages) expect(pkg.manifest.publishConfig?.access, pkg.manifest.name).toBe('public');
+    });
 
-  it('depends on its sibling packages at their exact current versions (the changesets group is fixed)', () => {
-    const versions = new Map(packages.map((p) => [p.manifest.name, p.manifest.version]));
-    for (const pkg of packages) {
-      for (const [dep, range] of Object.entries(pkg.manifest.dependencies ?? {})) {
-        if (dep.startsWith('@twill/')) expect(range, `${pkg.manifest.name} -> ${dep}`).toBe(versions.get(dep));
+    it('depends on its sibling packages at their exact current versions (the changesets group is fixed)', () => {
+      const versions = new Map(packages.map((p) => [p.manifest.name, p.manifest.version]));
+      for (const pkg of packages) {
+        for (const [dep, range] of Object.entries(pkg.manifest.dependencies ?? {})) {
+          if (dep.startsWith('@twill/')) expect(range, `${pkg.manifest.name} -> ${dep}`).toBe(versions.get(dep));
+        }
       }
+      const config = JSON.parse(readFileSync(join(workspaceRoot, '.changeset', 'config.json'), 'utf8')) as { fixed: string[][] };
+      expect(config.fixed).toEqual([['@twill/*']]);
+    });
+
+    it("is licensed Apache-2.0 by every manifest and every package folder's LICENSE, the root's", () => {
+      expect(license).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004\s/);
+      for (const pkg of [...packages, ...apps]) {
+        expect(pkg.manifest.license, pkg.manifest.name).toBe('Apache-2.0');
+        expect(readFileSync(join(pkg.dir, 'LICENSE'), 'utf8') === license, `${relative(workspaceRoot, pkg.dir)}/LICENSE is the root's`).toBe(true);
+      }
+    });
+
+    for (const pkg of [...packages, ...apps]) {
+      it(`${pkg.manifest.name}: holds the build, README, LICENSE${pkg.manifest.private ? '' : ', CHANGELOG'} and every export and bin target, and no tests, sources or maps`, () => {
+        const files = packed.get(pkg.manifest.name)!.files;
+        expect(tarballProblems(pkg, files)).toEqual([]);
+        expect(files).toContain('dist/index.d.ts');
+        if (pkg.manifest.name === '@twill/sys') {
+          expect(files).toContain('binding.gyp');
+          expect(files.filter((f) => f.startsWith('native/')).length).toBeGreaterThan(0);
+          expect(pkg.manifest.scripts?.install).toBe('node-gyp rebuild');
+        }
+      });
     }
-    const config = JSON.parse(readFileSync(join(workspaceRoot, '.changeset', 'config.json'), 'utf8')) as { fixed: string[][] };
-    expect(config.fixed).toEqual([['@twill/*']]);
+
+    it("@twill/agent: holds the eBPF policy program its ebpf dataplane loads (build/bpf, next to dist/)", () => {
+      expect(packed.get(agent.manifest.name)!.files).toContain('build/bpf/policy.bpf.o');
+    });
+
+    for (const pkg of packages) {
+      it(`${pkg.manifest.name}: npm publish --dry-run of the tarball warns of nothing but the missing login, public`, () => {
+        const result = published.get(pkg.manifest.name)!;
+        expect(result.status, result.stderr).toBe(0);
+        const warnings = result.stderr
+          .split('\n')
+          .filter((line) => /^npm (warn|error)/i.test(line))
+          .filter((line) => !/requires you to be logged in/.test(line));
+        expect(warnings).toEqual([]);
+        expect(result.stderr).toContain(`${pkg.manifest.name}@${pkg.manifest.version}`);
+        expect(result.stderr).toContain('with tag latest and public access (dry-run)');
+      });
+    }
   });
 
-  for (const pkg of packages) {
-    it(`${pkg.manifest.name}: the tarball holds the build, README, CHANGELOG and every export target, and no tests, sources or maps`, () => {
-      const files = packed.get(pkg.manifest.name)!.files;
-      expect(tarballProblems(pkg, files)).toEqual([]);
-      expect(files).toContain('dist/index.d.ts');
-      if (pkg.manifest.name === '@twill/sys') {
-        expect(files).toContain('binding.gyp');
-        expect(files.filter((f) => f.startsWith('native/')).length).toBeGreaterThan(0);
-        expect(pkg.manifest.scripts?.install).toBe('node-gyp rebuild');
+  describe('installed globally from the tarballs, all in one install', () => {
+    const registry: string[] = [];
+    const examples = new Map<string, RunResult>();
+    let compiled: RunResult | undefined;
+
+    beforeAll(async () => {
+      const empty = await startEmptyRegistry();
+      try {
+        // Install scripts run afterwards (runInstallScripts), as a user's install runs them.
+        await runOk(
+          'npm',
+          [
+            'install',
+            '--global',
+            '--prefix',
+            prefix,
+            `--@twill:registry=${empty.url}`,
+            '--prefer-offline',
+            '--ignore-scripts',
+            '--no-audit',
+            '--no-fund',
+            '--loglevel=error',
+            ...[...packed.values()].map((p) => p.tarball),
+            `typescript@${workspaceVersion('typescript')}`,
+            `@types/node@${workspaceVersion('@types/node')}`,
+          ],
+          dir,
+        );
+      } finally {
+        registry.push(...empty.requests);
+        await empty.close();
       }
-    });
+      await runInstallScripts(prefix);
 
-    it(`${pkg.manifest.name}: npm publish --dry-run warns of nothing but the missing login`, () => {
-      const result = spawnSync('npm', ['publish', '--dry-run'], { cwd: pkg.dir, encoding: 'utf8' });
-      expect(result.status, result.stderr).toBe(0);
-      const warnings = result.stderr
-        .split('\n')
-        .filter((line) => /^npm (warn|error)/i.test(line))
-        .filter((line) => !/requires you to be logged in/.test(line));
-      expect(warnings).toEqual([]);
-      expect(result.stderr).toContain(`${pkg.manifest.name}@${pkg.manifest.version}`);
-    });
-  }
-
-  describe('installed from the tarballs into a project outside the workspace', () => {
-    beforeAll(() => {
-      mkdirSync(consumer);
       writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'twill-consumer', private: true, type: 'module' }));
-      // Install scripts run below, one by one: @twill/sys's own (node-gyp from the tarball's
-      // sources) as a user's install runs it. better-sqlite3 (a dependency of @twill/ipam)
-      // would compile SQLite for minutes when its prebuilt download fails offline; its
-      // binary from this workspace's install is the same file when the versions match.
-      run(
-        'npm',
-        [
-          'install',
-          '--prefer-offline',
-          '--ignore-scripts',
-          '--no-audit',
-          '--no-fund',
-          '--loglevel=error',
-          ...packages.map((p) => packed.get(p.manifest.name)!.tarball),
-          `typescript@${workspaceVersion('typescript')}`,
-          `@types/node@${workspaceVersion('@types/node')}`,
-        ],
-        consumer,
-      );
-      run('npm', ['rebuild', '--loglevel=error', '@twill/sys', 'netlink'], consumer);
-      const sqlite = join(consumer, 'node_modules', 'better-sqlite3');
-      const sqliteVersion = (JSON.parse(readFileSync(join(sqlite, 'package.json'), 'utf8')) as { version: string }).version;
-      if (sqliteVersion === workspaceVersion('better-sqlite3')) {
-        mkdirSync(join(sqlite, 'build', 'Release'), { recursive: true });
-        const binary = join('build', 'Release', 'better_sqlite3.node');
-        copyFileSync(join(workspaceRoot, 'node_modules', 'better-sqlite3', binary), join(sqlite, binary));
-      } else {
-        run('npm', ['rebuild', '--loglevel=error', 'better-sqlite3'], consumer);
-      }
-
       mkdirSync(join(consumer, 'examples'));
       for (const pkg of packages) {
         const example = readmeExample(readFileSync(join(pkg.dir, 'README.md'), 'utf8'), relative(workspaceRoot, join(pkg.dir, 'README.md')));
@@ -159,14 +186,26 @@ describe('publishable packages', () => {
           include: ['examples'],
         }),
       );
-      // Emits even with type errors, so a typing mistake does not hide what running prints.
-      const tsc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: consumer, encoding: 'utf8' });
-      compiled = { status: tsc.status, output: tsc.stdout + tsc.stderr };
-    }, 900_000);
+      // The installed compiler by its path (npx would look for it on the registry). It emits
+      // even with type errors, so a typing mistake does not hide what running prints.
+      compiled = await run(join(prefix, 'bin', 'tsc'), ['-p', 'tsconfig.json'], { cwd: consumer });
+      // All at once: they are independent, and mostly wait.
+      await Promise.all(
+        packages
+          .filter((pkg) => isRoot || !readmeExample(readFileSync(join(pkg.dir, 'README.md'), 'utf8'), pkg.dir).root)
+          .map(async (pkg) => examples.set(pkg.manifest.name, await run('node', [join('out', `${short(pkg)}.js`)], { cwd: consumer }))),
+      );
+    }, 1_200_000);
 
-    it('is a project outside the workspace', () => {
+    it('is outside the workspace, and took every @twill/* package from its tarball: one copy each, none from a registry', () => {
       expect(relative(workspaceRoot, consumer).startsWith('..')).toBe(true);
       expect(existsSync(join(consumer, 'node_modules', '@twill', 'sys', 'src'))).toBe(false);
+      for (const pkg of [...packages, ...apps]) {
+        const copies = installedCopies(join(consumer, 'node_modules'), pkg.manifest.name);
+        expect(copies, pkg.manifest.name).toEqual([join(consumer, 'node_modules', pkg.manifest.name)]);
+      }
+      // npm asked the empty registry about the @twill/* dependencies, and nothing else.
+      expect(registry.filter((path) => !path.startsWith('/@twill/'))).toEqual([]);
     });
 
     it('@twill/sys built its addon and forwarder from the tarball on install', () => {
@@ -175,12 +214,18 @@ describe('publishable packages', () => {
       expect(existsSync(join(release, 'twill-forward'))).toBe(true);
     });
 
-    it('resolves every export to dist/ under the default conditions (the @twill/source condition is inert)', () => {
+    it("every package's LICENSE is the Apache License 2.0 of the repository", () => {
+      for (const pkg of [...packages, ...apps]) {
+        expect(readFileSync(join(consumer, 'node_modules', pkg.manifest.name, 'LICENSE'), 'utf8') === license, pkg.manifest.name).toBe(true);
+      }
+    });
+
+    it('resolves every export to dist/ under the default conditions (the @twill/source condition is inert)', async () => {
       const specifiers = packages.flatMap((pkg) =>
         [...new Set(exportTargets(pkg.manifest).map((t) => t.subpath))].map((subpath) => `${pkg.manifest.name}${subpath.slice(1)}`),
       );
       const script = `for (const s of ${JSON.stringify(specifiers)}) console.log(s, import.meta.resolve(s));`;
-      const lines = execFileSync('node', ['--input-type=module', '-e', script], { cwd: consumer, encoding: 'utf8' }).trim().split('\n');
+      const lines = (await runOk('node', ['--input-type=module', '-e', script], consumer)).trim().split('\n');
       for (const line of lines) {
         const [specifier, url] = line.split(' ');
         const path = new URL(url!).pathname;
@@ -191,7 +236,7 @@ describe('publishable packages', () => {
     });
 
     it("typechecks every README example with the user's TypeScript against the tarballs' declarations", () => {
-      expect(compiled?.output).toBe('');
+      expect(compiled?.stdout).toBe('');
       expect(compiled?.status).toBe(0);
     });
 
@@ -199,11 +244,55 @@ describe('publishable packages', () => {
       const example = readmeExample(readFileSync(join(pkg.dir, 'README.md'), 'utf8'), `${short(pkg)}/README.md`);
       const skip = example.root && !isRoot ? ' (skipped: the example needs root)' : '';
       it.skipIf(skip !== '')(`${pkg.manifest.name}: the README example prints what the README says${skip}`, () => {
-        const result = spawnSync('node', [join('out', `${short(pkg)}.js`)], { cwd: consumer, encoding: 'utf8', timeout: 60_000 });
-        expect(result.stderr).toBe('');
-        expect(result.stdout).toBe(example.output);
-        expect(result.status).toBe(0);
+        const result = examples.get(pkg.manifest.name);
+        expect(result?.stderr).toBe('');
+        expect(result?.stdout).toBe(example.output);
+        expect(result?.status).toBe(0);
       });
     }
+
+    /** Runs one of the installed commands from a folder outside the workspace. */
+    const command = (name: string, args: readonly string[]): Promise<RunResult> => run(join(prefix, 'bin', name), args, { cwd: dir });
+
+    it("puts twill, twill-agent and twill-cni on the prefix's bin/, each the installed package's", () => {
+      const bins = { twill: cli, 'twill-agent': agent, 'twill-cni': agent };
+      for (const [name, pkg] of Object.entries(bins)) {
+        const target = realpathSync(join(prefix, 'bin', name));
+        expect(relative(join(consumer, 'node_modules', pkg.manifest.name), target), name).toBe(pkg.manifest.bin![name]!.replace(/^\.\//, ''));
+      }
+    });
+
+    it('twill --version prints the CLI package version', async () => {
+      expect(await command('twill', ['--version'])).toEqual({ status: 0, stdout: `${cli.manifest.version}\n`, stderr: '' });
+    });
+
+    it('twill --help lists its commands', async () => {
+      const help = await command('twill', ['--help']);
+      expect(help.stderr).toBe('');
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: twill <command> \[options\]\n/);
+      for (const name of ['status', 'get', 'describe', 'apply', 'delete', 'policy', 'ipam', 'bgp', 'observe', 'cni', 'lab', 'completion']) {
+        expect(help.stdout, name).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+      }
+    });
+
+    it('twill-agent --version prints the agent package version', async () => {
+      expect(await command('twill-agent', ['--version'])).toEqual({ status: 0, stdout: `${agent.manifest.version}\n`, stderr: '' });
+    });
+
+    it('twill-agent --help lists its commands', async () => {
+      const help = await command('twill-agent', ['--help']);
+      expect(help.stderr).toBe('');
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: twill-agent \[options\] \[command\]\n/);
+      for (const name of ['run', 'install-cni', 'manifests']) expect(help.stdout, name).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    });
+
+    it('twill-cni answers CNI VERSION with the spec versions it supports', async () => {
+      const result = await run(join(prefix, 'bin', 'twill-cni'), [], { cwd: dir, env: { ...process.env, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.1.0"}' });
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({ cniVersion: '1.1.0', supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+    });
   });
 });
