@@ -1,7 +1,7 @@
-// Transparent TCP listeners (IP_TRANSPARENT) as a tproxy-fed proxy uses them: a proxy
-// namespace routes a client namespace's traffic; an nftables `tproxy` rule there hands a
-// connection to 192.0.2.10:8080 (an address nobody has) to the listener, and the accepted
-// socket's local address is that original destination.
+// Transparent TCP listeners (IP_TRANSPARENT, IPV6_TRANSPARENT) as a tproxy-fed proxy uses
+// them: a proxy namespace routes a client namespace's traffic; an nftables `tproxy` rule
+// there hands a connection to 192.0.2.10:8080 or [2001:db8::10]:8080 (addresses nobody
+// has) to the listener, and the accepted socket's local address is that original destination.
 import { execFileSync } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { type AddressInfo, type Server, Socket, createServer } from 'node:net';
@@ -23,41 +23,48 @@ describe.skipIf(reason)(`transparent listeners as root${reason ? ` (skipped: ${r
     scratch.cleanup();
   });
 
-  it('accepts a connection tproxy diverted, with the original destination as its local address', async () => {
+  const FAMILIES = [
+    { name: 'IPv4', nft: 'ip', ipFlag: '-4', proxy: '10.9.0.1/24', client: '10.9.0.2/24', via: '10.9.0.1', any: '0.0.0.0', anyRoute: '0.0.0.0/0', target: '192.0.2.10', clientAddress: '10.9.0.2', domain: AF.INET },
+    { name: 'IPv6', nft: 'ip6', ipFlag: '-6', proxy: 'fd00:9::1/64', client: 'fd00:9::2/64', via: 'fd00:9::1', any: '::', anyRoute: '::/0', target: '2001:db8::10', clientAddress: 'fd00:9::2', domain: AF.INET6 },
+  ] as const;
+
+  it.each(FAMILIES)('accepts a connection tproxy diverted, with the original destination as its local address ($name)', async (f) => {
     const proxy = scratch.netns();
     const client = scratch.netns();
     const link = scratch.veth(proxy, client);
-    scratch.ip(proxy, 'address', 'add', '10.9.0.1/24', 'dev', link.a);
-    scratch.ip(client, 'address', 'add', '10.9.0.2/24', 'dev', link.b);
-    scratch.ip(client, 'route', 'add', 'default', 'via', '10.9.0.1');
+    // nodad: the addresses are usable at once.
+    scratch.ip(proxy, 'address', 'add', f.proxy, 'dev', link.a, ...(f.nft === 'ip6' ? ['nodad'] : []));
+    scratch.ip(client, 'address', 'add', f.client, 'dev', link.b, ...(f.nft === 'ip6' ? ['nodad'] : []));
+    scratch.ip(client, f.ipFlag, 'route', 'add', 'default', 'via', f.via);
     // Marked packets are delivered locally whatever their destination (the usual tproxy policy route).
-    scratch.ip(proxy, 'rule', 'add', 'fwmark', '0x5', 'lookup', '105');
-    scratch.ip(proxy, 'route', 'add', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', '105');
+    scratch.ip(proxy, f.ipFlag, 'rule', 'add', 'fwmark', '0x5', 'lookup', '105');
+    scratch.ip(proxy, f.ipFlag, 'route', 'add', 'local', f.anyRoute, 'dev', 'lo', 'table', '105');
 
-    const fd = openTransparentListener({ address: '0.0.0.0', port: 0, netns: proxy.handle });
+    const fd = openTransparentListener({ address: f.any, port: 0, netns: proxy.handle });
     expect(socketTransparent(fd)).toBe(true);
+    const server = createServer();
+    servers.push(server);
     const accepted = new Promise<{ localAddress?: string; localPort?: number; remoteAddress?: string }>((resolve) => {
-      const server = createServer((c) => {
+      server.on('connection', (c) => {
         sockets.push(c);
         resolve({ localAddress: c.localAddress, localPort: c.localPort, remoteAddress: c.remoteAddress });
         c.end('proxied');
       });
-      servers.push(server);
-      server.listen({ fd });
     });
-    await new Promise((resolve) => servers[0]?.once('listening', resolve));
-    const port = (servers[0]?.address() as AddressInfo).port;
+    server.listen({ fd });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as AddressInfo).port;
 
     const table = testName();
-    const ruleset = `table ip ${table} {
+    const ruleset = `table ${f.nft} ${table} {
       chain divert {
         type filter hook prerouting priority mangle; policy accept;
-        ip daddr 192.0.2.10 tcp dport 8080 tproxy to :${port} meta mark set 0x5 accept
+        ${f.nft} daddr ${f.target} tcp dport 8080 tproxy to :${port} meta mark set 0x5 accept
       }
     }`;
     execFileSync('ip', ['netns', 'exec', proxy.name, 'nft', '-f', '-'], { input: ruleset, stdio: ['pipe', 'ignore', 'pipe'] });
 
-    const conn = new Socket({ fd: openSocket({ domain: AF.INET, type: SOCK.STREAM, netns: client.handle }), readable: true, writable: true });
+    const conn = new Socket({ fd: openSocket({ domain: f.domain, type: SOCK.STREAM, netns: client.handle }), readable: true, writable: true });
     sockets.push(conn);
     const reply = new Promise<string>((resolve, reject) => {
       let data = '';
@@ -65,8 +72,8 @@ describe.skipIf(reason)(`transparent listeners as root${reason ? ` (skipped: ${r
       conn.once('end', () => resolve(data));
       conn.once('error', reject);
     });
-    conn.connect(8080, '192.0.2.10');
-    expect(await accepted).toEqual({ localAddress: '192.0.2.10', localPort: 8080, remoteAddress: '10.9.0.2' });
+    conn.connect(8080, f.target);
+    expect(await accepted).toEqual({ localAddress: f.target, localPort: 8080, remoteAddress: f.clientAddress });
     expect(await reply).toBe('proxied');
   });
 
