@@ -1,0 +1,139 @@
+// The L7 proxy's contracts: what it asks about each connection and request, what it
+// reports per request, and its limits. The socket code (sys/) is written against these;
+// the agent's wiring gives it the real policy source and flow sink.
+
+import { type AgentLogger } from '../ports.js';
+
+/** An address and port as a socket reports them (`10.0.1.2`, `::1`). */
+export interface L7Endpoint {
+  /** The IP address, IPv4 dotted or IPv6 text (no brackets, no `::ffff:` prefix). */
+  readonly address: string;
+  /** The TCP port. */
+  readonly port: number;
+}
+
+/** The request facts a rule matcher reads; the shape of @twill/policy-engine's `HttpRequestFacts`. */
+export interface L7RequestFacts {
+  /** `GET`. */
+  readonly method: string;
+  /** The origin-form target, query included: `/api/v1/users?limit=1` (HTTP/2 `:path`). */
+  readonly path: string;
+  /** The authority the request names (absolute-form target, `:authority` or `Host`), as sent. */
+  readonly host?: string;
+  /** Headers, names in lower case; repeated ones as arrays. */
+  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+}
+
+/** A matcher's answer; @twill/policy-engine's `HttpDecision` has this shape. */
+export type L7RequestDecision =
+  | { readonly allowed: true; readonly by: readonly { readonly label: string }[] }
+  | { readonly allowed: false; readonly why: string };
+
+/** Decides requests of one connection: @twill/policy-engine's `compileHttpMatcher(...)` result fits. */
+export interface L7RequestMatcher {
+  /** Decide one request; must not throw (patterns were compiled when the policy loaded). */
+  match(request: L7RequestFacts): L7RequestDecision;
+}
+
+/** What the policy says about a new connection before any byte of HTTP is read. */
+export type L7ConnectionDecision =
+  /** L3/L4 policy denies the flow: the proxy closes the connection at once. */
+  | { readonly allowed: false; readonly why: string }
+  /** Allowed; `http` decides each request, or `'any'` when no L7 rule restricts this flow. */
+  | { readonly allowed: true; readonly http: L7RequestMatcher | 'any' };
+
+/** The policy port: asked once per accepted connection. */
+export interface L7PolicySource {
+  /**
+   * The decision for a connection from `client` to `destination` (the original
+   * destination, before the redirect) on TCP port `port`. May be async; a rejection
+   * closes the connection (fail closed).
+   */
+  decide(client: L7Endpoint, destination: L7Endpoint, port: number): L7ConnectionDecision | Promise<L7ConnectionDecision>;
+}
+
+/** What happened to a request, for flow records. */
+export const L7_VERDICT = {
+  /** Allowed by policy and proxied to the destination. */
+  FORWARDED: 'forwarded',
+  /** Denied by an L7 rule: answered 403 (HTTP) or PERMISSION_DENIED (gRPC). */
+  DENIED: 'denied',
+  /** Malformed or over a limit: answered 4xx or closed, never forwarded. */
+  INVALID: 'invalid',
+  /** Allowed, but the destination failed: answered 502/503 (gRPC UNAVAILABLE) or reset. */
+  UPSTREAM_ERROR: 'upstream-error',
+} as const;
+
+/** One of {@link L7_VERDICT}. */
+export type L7Verdict = (typeof L7_VERDICT)[keyof typeof L7_VERDICT];
+
+/** One request through the proxy: the fields of Hubble's `l7.http` plus the verdict. */
+export interface L7FlowRecord {
+  /** When the request's headers were read, milliseconds since the epoch. */
+  readonly time: number;
+  /** The client (the redirected connection's source). */
+  readonly client: L7Endpoint;
+  /** The original destination. */
+  readonly destination: L7Endpoint;
+  /** `HTTP/1.1`, `HTTP/1.0` or `HTTP/2`. */
+  readonly protocol: string;
+  /** The method; `''` when the request was too malformed to have one. */
+  readonly method: string;
+  /** The request target in origin form; `''` when unknown. */
+  readonly path: string;
+  /** The authority the request named, when it named one. */
+  readonly host?: string;
+  /** The status sent to the client; 0 when the connection closed without one. */
+  readonly status: number;
+  /** For gRPC calls: the `grpc-status` sent to the client, when one was. */
+  readonly grpcStatus?: number;
+  /** Nanoseconds from the request's headers to the end of the response (or the close). */
+  readonly latencyNs: number;
+  /** What the proxy did. */
+  readonly verdict: L7Verdict;
+  /** The rules that allowed it (`CiliumNetworkPolicy default/l7-api-policy spec.ingress[0].toPorts[0] http[0]`); empty when no L7 rule applies. */
+  readonly rules: readonly string[];
+  /** Why it was denied or failed, in words. */
+  readonly why?: string;
+}
+
+/** Where flow records go (the agent's flow observer). Must not throw. */
+export type L7FlowSink = (record: L7FlowRecord) => void;
+
+/** The proxy's limits; all times in milliseconds. */
+export interface L7ProxyLimits {
+  /** Most bytes of an HTTP/1.1 request line plus headers (Node's maxHeaderSize); more: 431. Also HTTP/2's max header list size. */
+  readonly maxHeaderBytes: number;
+  /** Time to receive a request's complete headers (slowloris); over it: 408 and close. */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request, body included; 0: none (long uploads). Over it: 408 and close. */
+  readonly requestTimeoutMs: number;
+  /** How long an idle keep-alive connection (HTTP/1.1) or session (HTTP/2) stays open. */
+  readonly idleTimeoutMs: number;
+  /** Connections served at once; a new one beyond it gets 503 (HTTP/1.1) or GOAWAY (HTTP/2) and is closed. */
+  readonly maxConnections: number;
+  /** Streams at once per HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly maxConcurrentStreams: number;
+  /** Sockets at once to one destination (HTTP/1.1 keep-alive pool); further requests wait for one. */
+  readonly maxUpstreamSocketsPerDestination: number;
+  /** Destinations whose upstream pools and sessions are kept; the least recently used is closed beyond it. */
+  readonly maxUpstreamDestinations: number;
+  /** Time to connect to the destination; over it: 503 (gRPC UNAVAILABLE). */
+  readonly upstreamConnectTimeoutMs: number;
+}
+
+/** The defaults: Node's own header limit and timeouts, Envoy-like pool sizes. */
+export const L7_DEFAULT_LIMITS: L7ProxyLimits = Object.freeze({
+  maxHeaderBytes: 16 * 1024,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 0,
+  idleTimeoutMs: 60_000,
+  maxConnections: 4096,
+  maxConcurrentStreams: 128,
+  maxUpstreamSocketsPerDestination: 256,
+  maxUpstreamDestinations: 1024,
+  upstreamConnectTimeoutMs: 5_000,
+});
+
+/** The logger the proxy reports its own failures to (the agent's pino logger fits). */
+export type L7Logger = Pick<AgentLogger, 'debug' | 'warn'>;

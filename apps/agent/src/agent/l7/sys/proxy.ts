@@ -1,0 +1,186 @@
+// The L7 proxy: accepts redirected connections, asks the policy about each (L3/L4 first),
+// tells HTTP/1.1 from HTTP/2 by the client preface, and hands the connection to Node's
+// HTTP/1.1 or HTTP/2 server, which never listen themselves.
+import { type Server as HttpServer } from 'node:http';
+import { type Http2Server } from 'node:http2';
+import net from 'node:net';
+
+import { closingResponse, plainAddress, sniffProtocol } from '../http-semantics.js';
+import { L7_DEFAULT_LIMITS, type L7Endpoint, type L7FlowSink, type L7Logger, type L7PolicySource, type L7ProxyLimits } from '../ports.js';
+import { type ProxyShared, setContext } from './context.js';
+import { createHttp1Server } from './http1.js';
+import { createHttp2Server } from './http2.js';
+import { UpstreamPools, type UpstreamSocketHook } from './upstream.js';
+
+/** How {@link L7Proxy} is built. */
+export interface L7ProxyOptions {
+  /** Asked once per connection, before any byte is read. */
+  readonly policy: L7PolicySource;
+  /** Receives one record per request (and per refused malformed request). */
+  readonly onFlow?: L7FlowSink;
+  /** Where the proxy reports its own failures. */
+  readonly logger?: L7Logger;
+  /** Overrides of {@link L7_DEFAULT_LIMITS}. */
+  readonly limits?: Partial<L7ProxyLimits>;
+  /**
+   * The original destination of an accepted connection. Default: the socket's local
+   * address and port, which is the original destination under an nftables `tproxy`
+   * redirect to a listener with IP_TRANSPARENT. Tests give a fixed upstream.
+   */
+  readonly originalDestination?: (socket: net.Socket) => L7Endpoint;
+  /** Called with each socket opened to a destination (to mark proxy traffic once @twill/sys can set SO_MARK). */
+  readonly onUpstreamSocket?: UpstreamSocketHook;
+  /** A monotonic clock in nanoseconds (default `process.hrtime.bigint`). */
+  readonly now?: () => bigint;
+}
+
+/** Counters, for status and tests. */
+export interface L7ProxyStats {
+  /** Connections being served now. */
+  readonly connections: number;
+  /** Connections closed because L3/L4 policy denied them (or the policy source failed). */
+  readonly deniedConnections: number;
+  /** Connections refused because {@link L7ProxyLimits.maxConnections} were open. */
+  readonly refusedConnections: number;
+}
+
+/** What {@link L7Proxy.listen} listens on: a port (tests), or an inherited listening socket. */
+export type L7ListenTarget = { readonly port: number; readonly host?: string } | { readonly fd: number };
+
+function destinationOf(socket: net.Socket): L7Endpoint {
+  return { address: plainAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 };
+}
+
+/** A transparent HTTP/1.1 and HTTP/2 proxy enforcing L7 rules. */
+export class L7Proxy {
+  private readonly shared: ProxyShared;
+  private readonly http1: HttpServer;
+  private readonly http2: Http2Server;
+  private readonly sockets = new Set<net.Socket>();
+  private server?: net.Server;
+  private denied = 0;
+  private refused = 0;
+
+  constructor(private readonly options: L7ProxyOptions) {
+    const limits = { ...L7_DEFAULT_LIMITS, ...options.limits };
+    this.shared = {
+      limits,
+      pools: new UpstreamPools(limits, options.onUpstreamSocket),
+      onFlow: options.onFlow ?? (() => undefined),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      now: options.now ?? process.hrtime.bigint,
+    };
+    this.http1 = createHttp1Server(this.shared);
+    this.http2 = createHttp2Server(this.shared);
+    // Node starts the headers/request timeout checks when a server starts listening; these two
+    // never listen (the proxy owns the listener), so they are started here.
+    this.http1.emit('listening');
+  }
+
+  /** Counters. */
+  get stats(): L7ProxyStats {
+    return { connections: this.sockets.size, deniedConnections: this.denied, refusedConnections: this.refused };
+  }
+
+  /**
+   * Listens and serves every accepted connection.
+   * @returns the address listened on.
+   * @throws the listen error (port in use, bad fd).
+   */
+  async listen(target: L7ListenTarget): Promise<L7Endpoint> {
+    const server = net.createServer({ noDelay: true }, (socket) => this.serve(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const done = (): void => { server.off('error', reject); resolve(); };
+      if ('fd' in target) server.listen({ fd: target.fd }, done);
+      else server.listen(target.port, target.host ?? '127.0.0.1', done);
+    });
+    server.on('error', (error) => this.shared.logger?.warn({ err: error }, 'l7 proxy: listener error'));
+    const address = server.address() as net.AddressInfo;
+    return { address: plainAddress(address.address), port: address.port };
+  }
+
+  /** Serves one accepted connection (from this proxy's listener or one the caller accepted). */
+  serve(socket: net.Socket): void {
+    socket.on('error', () => socket.destroy());
+    if (this.sockets.size >= this.shared.limits.maxConnections) {
+      this.refused += 1;
+      this.refuse(socket);
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    void this.admit(socket);
+  }
+
+  private async admit(socket: net.Socket): Promise<void> {
+    const client: L7Endpoint = { address: plainAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
+    let destination: L7Endpoint;
+    try {
+      destination = (this.options.originalDestination ?? destinationOf)(socket);
+      const decision = await this.options.policy.decide(client, destination, destination.port);
+      if (!decision.allowed) {
+        this.denied += 1;
+        this.shared.logger?.debug({ client, destination, why: decision.why }, 'l7 proxy: connection denied by L3/L4 policy');
+        socket.resetAndDestroy();
+        return;
+      }
+      if (socket.destroyed) return;
+      setContext(socket, { client, destination, http: decision.http });
+    } catch (error) {
+      // The policy source failed: fail closed.
+      this.denied += 1;
+      this.shared.logger?.warn({ err: error, client }, 'l7 proxy: policy source failed; connection closed');
+      socket.resetAndDestroy();
+      return;
+    }
+    this.sniff(socket, (protocol) => (protocol === 'h2' ? this.http2 : this.http1).emit('connection', socket));
+  }
+
+  // Reads until the first bytes tell the protocol, then gives them back to the socket.
+  private sniff(socket: net.Socket, then: (protocol: 'h2' | 'http1') => void): void {
+    let seen: Buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => socket.destroy(), this.shared.limits.headersTimeoutMs);
+    const onData = (chunk: Buffer): void => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const protocol = sniffProtocol(seen);
+      if (protocol === 'more') return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.pause();
+      socket.unshift(seen);
+      then(protocol);
+      // Node's servers start reading on their own only for a fresh socket; this one was read already.
+      process.nextTick(() => socket.resume());
+    };
+    const onEnd = (): void => { clearTimeout(timer); socket.destroy(); };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  // Over the connection limit: an HTTP/1 client gets 503 with Connection: close; anything else is closed.
+  private refuse(socket: net.Socket): void {
+    socket.setTimeout(1000, () => socket.destroy());
+    socket.once('data', (chunk: Buffer) => {
+      if (sniffProtocol(chunk) === 'http1') socket.end(closingResponse(503, 'Service Unavailable', 'too many connections to the L7 proxy\n'));
+      else socket.destroy();
+    });
+  }
+
+  /** Stops listening, closes every connection and upstream session. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    const closed = server === undefined ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await closed;
+    this.shared.pools.close();
+    // Stops the timeout checks started in the constructor (the servers have no listener to close).
+    this.http1.close();
+    this.http2.close();
+  }
+}
