@@ -76,3 +76,104 @@ describe('the seed l7-api-policy over HTTP/1.1', () => {
     ].join('\n') + '\n');
   });
 });
+
+describe('HTTP/1.1 framing through the proxy', () => {
+  it('streams a chunked upload and forwards chunked response trailers', async () => {
+    const upload = await raw(port, [
+      'POST /api/v1/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n',
+      '5\r\nhello\r\n', '6\r\n world\r\n', '0\r\n\r\n',
+    ], { gapMs: 20 });
+    // The seed rule allows only GET: the upload is denied, its body read and dropped.
+    expect(upload.text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+    expect(upload.closed).toBe(false);
+
+    const { proxy: anyProxy, port: anyPort } = await startProxy({ upstreamPort: upstream.port, matcher: 'any' });
+    try {
+      const ok = await raw(anyPort, [
+        'POST /api/v1/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n',
+        '5\r\nhello\r\n', '6\r\n world\r\n', '0\r\n\r\n',
+      ], { gapMs: 20 });
+      expect(ok.text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nreceived 11 bytes\n$/);
+      const trailers = await raw(anyPort, 'GET /api/v1/trailers HTTP/1.1\r\nHost: a\r\n\r\n');
+      expect(trailers.text).toMatch(/Transfer-Encoding: chunked\r\n/i);
+      expect(trailers.text).toMatch(/\r\n0\r\nx-checksum: abc123\r\n\r\n$/i);
+    } finally {
+      await anyProxy.close();
+    }
+  });
+
+  it('refuses pipelining: answers the first request with Connection: close, never forwards the second, and closes', async () => {
+    const exchange = await raw(port, 'GET /api/v1/a HTTP/1.1\r\nHost: a\r\n\r\nGET /api/v1/b HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(exchange.closed).toBe(true);
+    expect(exchange.text.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(exchange.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(exchange.text).toMatch(/\r\nConnection: close\r\n/i);
+    expect(upstream.requests.map((r) => r.url)).toEqual(['/api/v1/a']);
+    expect(flows.map((f) => [f.path, f.verdict])).toEqual(expect.arrayContaining([['/api/v1/b', 'invalid'], ['/api/v1/a', 'forwarded']]));
+  });
+
+  it('ignores Upgrade (RFC 9110 §7.8): the destination answers the request itself, without the Upgrade field', async () => {
+    const exchange = await raw(port, 'GET /api/v1/ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    expect(exchange.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(upstream.requests[0]?.headers.upgrade).toBeUndefined();
+    expect(upstream.requests[0]?.headers.connection).not.toMatch(/upgrade/i);
+  });
+
+  it('decides before 100 Continue: a denied upload never gets to send its body', async () => {
+    const denied = await raw(port, 'PUT /api/v1/users HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+    expect(denied.text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
+    expect(denied.text).not.toContain('100 Continue');
+  });
+
+  it('answers 503 when the destination refuses connections, and keeps serving', async () => {
+    const { proxy: deadProxy, port: deadPort, flows: deadFlows } = await startProxy({ upstreamPort: 1, matcher: 'any' });
+    try {
+      const first = await raw(deadPort, 'GET /api/v1/users HTTP/1.1\r\nHost: a\r\n\r\n');
+      expect(first.text).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n[\s\S]*upstream 127\.0\.0\.1:1 refused the connection\n$/);
+      expect(deadFlows[0]).toMatchObject({ status: 503, verdict: 'upstream-error' });
+    } finally {
+      await deadProxy.close();
+    }
+  });
+});
+
+describe('connection-level policy', () => {
+  it('closes a connection L3/L4 policy denies before reading a byte, and one whose policy source fails', async () => {
+    const { proxy: denyProxy, port: denyPort } = await startProxy({ upstreamPort: upstream.port, decide: () => ({ allowed: false, why: 'no rule allows TCP/8080 from default/other' }) });
+    const { proxy: brokenProxy, port: brokenPort } = await startProxy({ upstreamPort: upstream.port, decide: () => Promise.reject(new Error('datastore down')) });
+    try {
+      for (const p of [denyPort, brokenPort]) {
+        const exchange = await raw(p, 'GET /api/v1/users HTTP/1.1\r\nHost: a\r\n\r\n');
+        expect(exchange).toEqual({ text: '', closed: true });
+      }
+      expect(denyProxy.stats.deniedConnections).toBe(1);
+      expect(brokenProxy.stats.deniedConnections).toBe(1);
+      expect(upstream.requests).toEqual([]);
+    } finally {
+      await denyProxy.close();
+      await brokenProxy.close();
+    }
+  });
+
+  it('refuses connections beyond maxConnections with 503 and serves again when they close', async () => {
+    const { proxy: small, port: smallPort } = await startProxy({ upstreamPort: upstream.port, limits: { maxConnections: 2 } });
+    const net = await import('node:net');
+    const held = await Promise.all([0, 1].map(() => new Promise<import('node:net').Socket>((resolve) => {
+      const s = net.connect(smallPort, '127.0.0.1', () => resolve(s));
+    })));
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      const refused = await raw(smallPort, 'GET /api/v1/users HTTP/1.1\r\nHost: a\r\n\r\n');
+      expect(refused.text).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n[\s\S]*Connection: close[\s\S]*too many connections/);
+      expect(refused.closed).toBe(true);
+      expect(small.stats.refusedConnections).toBe(1);
+      held.forEach((s) => s.destroy());
+      await new Promise((r) => setTimeout(r, 50));
+      const served = await raw(smallPort, 'GET /api/v1/users HTTP/1.1\r\nHost: a\r\n\r\n');
+      expect(served.text).toMatch(/^HTTP\/1\.1 200 OK/);
+    } finally {
+      held.forEach((s) => s.destroy());
+      await small.close();
+    }
+  });
+});
