@@ -1,0 +1,76 @@
+// The flows view's filters, with `twill observe`'s meaning: each filled field narrows
+// (AND); `--from-pod`/`--to-pod` are Hubble's `namespace/` or `namespace/pod-prefix` (a
+// bare name is in `default`); `--port` is either side's port; `--protocol` and
+// `--verdict` ignore case. Pure.
+import { type UiFlow, type UiPeer } from './types.js';
+
+/** The verdicts the filter offers (Hubble's names). */
+export const FLOW_VERDICTS = ['FORWARDED', 'DROPPED', 'ERROR', 'AUDIT', 'REDIRECTED'] as const;
+
+/** The protocols the filter offers (`twill observe --protocol`). */
+export const FLOW_PROTOCOLS = ['tcp', 'udp', 'sctp', 'icmp', 'icmpv4', 'icmpv6'] as const;
+
+/** What the user typed or chose; `''` is "any". */
+export interface FlowFilterInput {
+  readonly verdict: string;
+  readonly fromPod: string;
+  readonly toPod: string;
+  readonly port: string;
+  readonly protocol: string;
+}
+
+/** No filter. */
+export const NO_FILTER: FlowFilterInput = Object.freeze({ verdict: '', fromPod: '', toPod: '', port: '', protocol: '' });
+
+/** A compiled filter, or the problem with one field. */
+export type CompiledFlowFilter =
+  | { readonly ok: true; readonly matches: (flow: UiFlow) => boolean }
+  | { readonly ok: false; readonly field: keyof FlowFilterInput; readonly message: string };
+
+function podMatcher(value: string): (peer: UiPeer) => boolean {
+  const text = value.trim();
+  const slash = text.indexOf('/');
+  const namespace = slash < 0 ? 'default' : text.slice(0, slash);
+  const prefix = slash < 0 ? text : text.slice(slash + 1);
+  return (peer) => peer.namespace === namespace && peer.pod !== undefined && peer.pod.startsWith(prefix);
+}
+
+function protocolMatches(wanted: string, protocol: string): boolean {
+  const p = protocol.toLowerCase();
+  if (wanted === 'icmp') return p === 'icmpv4' || p === 'icmpv6' || p === 'icmp';
+  return p === wanted;
+}
+
+/** Compiles the filter; a port that is not 0 to 65535 or a pod without a name is a problem naming its field. */
+export function compileFlowFilter(input: FlowFilterInput): CompiledFlowFilter {
+  const tests: ((flow: UiFlow) => boolean)[] = [];
+  const verdict = input.verdict.trim().toUpperCase();
+  if (verdict !== '') {
+    if (!(FLOW_VERDICTS as readonly string[]).includes(verdict)) return { ok: false, field: 'verdict', message: `verdict must be one of ${FLOW_VERDICTS.join(', ')}` };
+    tests.push((f) => f.verdict === verdict);
+  }
+  for (const [field, side] of [['fromPod', 'from'], ['toPod', 'to']] as const) {
+    const value = input[field].trim();
+    if (value === '') continue;
+    if (value.endsWith('/') && value.length === 1) return { ok: false, field, message: 'a pod is NAMESPACE/ or NAMESPACE/POD-PREFIX' };
+    const match = podMatcher(value);
+    tests.push((f) => match(f[side]));
+  }
+  const port = input.port.trim();
+  if (port !== '') {
+    const n = Number(port);
+    if (!/^\d+$/u.test(port) || n > 65535) return { ok: false, field: 'port', message: 'port must be a number from 0 to 65535' };
+    tests.push((f) => f.sourcePort === n || f.destinationPort === n);
+  }
+  const protocol = input.protocol.trim().toLowerCase();
+  if (protocol !== '') {
+    if (!(FLOW_PROTOCOLS as readonly string[]).includes(protocol)) return { ok: false, field: 'protocol', message: `protocol must be one of ${FLOW_PROTOCOLS.join(', ')}` };
+    tests.push((f) => protocolMatches(protocol, f.protocol));
+  }
+  return { ok: true, matches: (flow) => tests.every((t) => t(flow)) };
+}
+
+/** Whether a flow was denied (what the map draws red). */
+export function isDenied(verdict: string): boolean {
+  return verdict === 'DROPPED' || verdict === 'ERROR';
+}
