@@ -62,6 +62,11 @@ export interface NftablesDriverOptions {
    * CONFIG_NF_FLOW_TABLE); absent or false: no flowtable, and one the kernel holds goes.
    */
   readonly flowtable?: boolean;
+  /**
+   * Which of the named interfaces exist where the driver enforces (with `flowtable`: a
+   * delta the kernel refused is tried again without deleting devices that are gone).
+   */
+  readonly existingInterfaces?: (names: readonly string[]) => Promise<ReadonlySet<string>>;
   /** Why a flowtable that was asked for is off (the kernel has none), for status(). */
   readonly flowtableUnavailable?: string;
   /** What the kernel held when the driver started (adopted, enforced until the first apply). */
@@ -198,20 +203,38 @@ export class NftablesDataplane implements Dataplane {
         await this.#options.nft.apply(script);
       } catch (error) {
         if (this.#model === undefined) throw error;
-        // A delta holds only what changed since our last apply; the kernel refuses it when
-        // the table was changed behind the driver's back (an element deleted by hand). Make
-        // the table exact from what it holds now, as after a restart; if that fails too,
-        // the error stands and the next apply starts from a full sync again.
-        this.#model = undefined;
-        this.#baseline = readKernelTable(await this.#options.nft.listTable(NFT_FAMILY, NFT_TABLE));
-        applied = renderFullSync(next, this.#baseline);
-        await this.#options.nft.apply(applied);
+        const retry = await this.#withoutVanishedDevices(this.#model, next);
+        if (retry === undefined || !(await this.#options.nft.apply(retry).then(() => true, () => false))) {
+          // A delta holds only what changed since our last apply; the kernel refuses it when
+          // the table was changed behind the driver's back (an element deleted by hand). Make
+          // the table exact from what it holds now, as after a restart; if that fails too,
+          // the error stands and the next apply starts from a full sync again.
+          this.#model = undefined;
+          this.#baseline = readKernelTable(await this.#options.nft.listTable(NFT_FAMILY, NFT_TABLE));
+          applied = renderFullSync(next, this.#baseline);
+          await this.#options.nft.apply(applied);
+        } else {
+          applied = retry;
+        }
       }
     }
     this.#model = next;
     if (this.#flowReader !== undefined && (change.attach?.length ?? 0) > 0) this.#resolveFlowIfindexes(this.#flowReader.handler);
     const operations = applied === '' ? 0 : applied.split('\n').length - 1;
     return { endpoints, operations, durationMs: this.#options.now() - started };
+  }
+
+  // A kernel before 6.16 drops a deleted interface from the flowtable itself, and then refuses
+  // to delete it again: a detach after the pod's veth is gone (the usual order) would fail.
+  // The delta again, without the devices that no longer exist; undefined when none vanished.
+  async #withoutVanishedDevices(previous: NftTableModel, next: NftTableModel): Promise<string | undefined> {
+    const { existingInterfaces } = this.#options;
+    if (previous.flowtable === undefined || next.flowtable === undefined || existingInterfaces === undefined) return undefined;
+    const leaving = [...previous.flowtable].filter((d) => !next.flowtable?.has(d));
+    if (leaving.length === 0) return undefined;
+    const existing = await existingInterfaces(leaving).catch(() => undefined);
+    if (existing === undefined || leaving.every((d) => existing.has(d))) return undefined;
+    return renderDelta({ ...previous, flowtable: new Set([...previous.flowtable].filter((d) => next.flowtable?.has(d) === true || existing.has(d))) }, next);
   }
 
   /** The programmed endpoints, drift against the kernel's table, and whether the flowtable fast path is in force. */

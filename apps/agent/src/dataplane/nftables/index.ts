@@ -16,7 +16,7 @@ export { NftablesDataplane, compareWithKernel, type NftablesDataplaneStatus, typ
 export { FlowEndpoints } from './flows/endpoints.js';
 export { startFlowReader, type FlowReaderOptions, type NftablesFlowReader, type NetfilterSocket, type NetfilterSocketEvents, type OpenNetfilterSocket } from './flows/reader.js';
 export { NFTABLES_ERROR_CODE, NftablesDataplaneError, type NftablesErrorCode } from './errors.js';
-export { readKernelTable, type KernelTable } from './read-back.js';
+export { EMPTY_KERNEL_TABLE, readKernelTable, type KernelTable } from './read-back.js';
 export { createNftPort, type NftPort } from './sys/nft.js';
 
 // A flowtable in a table that check mode never commits: refused (ENOENT) by a kernel without CONFIG_NF_FLOW_TABLE.
@@ -80,6 +80,7 @@ export async function createNftablesDataplane(options: NftablesDataplaneOptions 
     nft,
     adopted,
     ...(options.flowtable === true ? flowtableUnavailable === undefined ? { flowtable: true } : { flowtableUnavailable } : {}),
+    existingInterfaces: async (names) => new Set((await resolveIfindexes(netns, names)).keys()),
     logGroup: options.logGroup ?? 1,
     ...(dropLogGroup === undefined ? {} : { dropLogGroup }),
     flows: {
