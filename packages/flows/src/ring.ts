@@ -6,6 +6,10 @@
 // of their own, so push() costs the same however many streams follow, and a slow reader
 // costs no memory: when the ring overwrites flows it has not read yet, it skips to the
 // oldest flow still there and is told how many it missed (a LostEvent from `ring`).
+//
+// What is pushed is a Flow, or a LazyFlow: a compact record the ring makes into a Flow
+// only when a reader reads it (or a filter looks at it), so an ingest at 100k events/s
+// does not pay for records nobody reads.
 import { FlowsArgumentError } from './errors.js';
 import { compileFlowFilters } from './filters/compile.js';
 import type { Flow, FlowTime, GetFlowsRequest, GetFlowsResponse, ServerStatus } from './model.js';
@@ -17,6 +21,25 @@ type LostGroup = Map<string, { count: number; time: FlowTime }>;
 interface Cursor {
   seq: number;
   delivered: Map<string, number> | undefined;
+}
+
+/**
+ * A flow built only when read: push one instead of a {@link Flow} when building every
+ * record costs more than keeping a compact one (an agent ingesting 100k events/s that
+ * few read). The ring calls `flow()` for each response it makes of the item and for each
+ * filter that looks at it, so an implementation builds once and keeps the result, and
+ * returns the same flow every time; it must not throw.
+ */
+export interface LazyFlow {
+  /** The flow's `time`, without building it (for `since` and `until`). */
+  time(): FlowTime;
+  /** The flow, built on the first call. */
+  flow(): Flow;
+}
+
+/** Whether a pushed item is a {@link LazyFlow} (a Flow has no `flow` method). */
+export function isLazyFlow(item: Flow | LazyFlow): item is LazyFlow {
+  return typeof (item as Partial<LazyFlow>).flow === 'function';
 }
 
 /** Options of a {@link FlowRing}. */
@@ -49,7 +72,7 @@ export class FlowRing {
   private readonly now: () => FlowTime;
   private readonly version: string;
   private readonly started: FlowTime;
-  private readonly flows: (Flow | undefined)[];
+  private readonly flows: (Flow | LazyFlow | undefined)[];
   private readonly lostBefore: (LostGroup | undefined)[];
   /** Sequence number of the next flow: flows pushed since start. */
   private head = 0;
@@ -70,7 +93,7 @@ export class FlowRing {
     this.now = options.now ?? systemNow;
     this.version = options.version ?? '';
     this.started = this.now();
-    this.flows = new Array<Flow | undefined>(capacity);
+    this.flows = new Array<Flow | LazyFlow | undefined>(capacity);
     this.lostBefore = new Array<LostGroup | undefined>(capacity);
   }
 
@@ -89,8 +112,8 @@ export class FlowRing {
     return this.lostTotal;
   }
 
-  /** Records a flow, overwriting the oldest when full. O(1); wakes the followers. */
-  push(flow: Flow): void {
+  /** Records a flow (or a {@link LazyFlow}, built when read), overwriting the oldest when full. O(1); wakes the followers. */
+  push(flow: Flow | LazyFlow): void {
     const i = this.head % this.capacity;
     this.flows[i] = flow;
     this.lostBefore[i] = this.openLost;
@@ -181,6 +204,18 @@ export class FlowRing {
     });
   }
 
+  /** The flow at `seq` (in the ring), built if it is lazy. */
+  private flowAt(seq: number): Flow {
+    const item = this.flows[seq % this.capacity] as Flow | LazyFlow;
+    return isLazyFlow(item) ? item.flow() : item;
+  }
+
+  /** The time of the flow at `seq` (in the ring), without building it. */
+  private timeAt(seq: number): FlowTime {
+    const item = this.flows[seq % this.capacity] as Flow | LazyFlow;
+    return isLazyFlow(item) ? item.time() : item.time;
+  }
+
   private oldest(): number {
     return Math.max(0, this.head - this.capacity);
   }
@@ -194,9 +229,9 @@ export class FlowRing {
     if (number === 0) return request.follow === true && request.since === undefined ? this.head : this.oldest();
     if (request.first === true) return this.oldest();
     let found = 0;
+    const timed = request.since !== undefined || request.until !== undefined;
     for (let seq = this.head - 1; seq >= this.oldest(); seq--) {
-      const flow = this.flows[seq % this.capacity] as Flow;
-      if (this.inTime(flow.time, request) && matches(flow) && ++found === number) return seq;
+      if ((!timed || this.inTime(this.timeAt(seq), request)) && matches(this.flowAt(seq)) && ++found === number) return seq;
     }
     return this.oldest();
   }
@@ -205,8 +240,11 @@ export class FlowRing {
     return { lostEvents: { source, numEventsLost: count }, nodeName: this.nodeName, time };
   }
 
-  /** The responses at the cursor (notices, then a flow), advancing it; [] when it has read everything. */
-  private read(cursor: Cursor): GetFlowsResponse[] {
+  /**
+   * The responses at the cursor (notices, then a flow), advancing it; [] when it has read
+   * everything. A flow whose time `keep` refuses is passed over without being built.
+   */
+  private read(cursor: Cursor, keep?: (time: FlowTime) => boolean): GetFlowsResponse[] {
     const out: GetFlowsResponse[] = [];
     const oldest = this.oldest();
     if (cursor.seq < oldest) {
@@ -223,8 +261,10 @@ export class FlowRing {
       }
     }
     if (cursor.seq < this.head) {
-      const flow = this.flows[cursor.seq % this.capacity] as Flow;
-      out.push({ flow, nodeName: flow.nodeName !== '' ? flow.nodeName : this.nodeName, time: flow.time });
+      if (keep === undefined || keep(this.timeAt(cursor.seq))) {
+        const flow = this.flowAt(cursor.seq);
+        out.push({ flow, nodeName: flow.nodeName !== '' ? flow.nodeName : this.nodeName, time: flow.time });
+      }
       cursor.seq++;
       cursor.delivered = undefined;
     } else if (group !== undefined) {
@@ -244,9 +284,10 @@ export class FlowRing {
   ): AsyncGenerator<GetFlowsResponse> {
     const limit = request.first === true && number > 0 ? number : Infinity;
     let sent = 0;
+    const keep = request.since === undefined && request.until === undefined ? undefined : (time: FlowTime): boolean => this.inTime(time, request);
     // The past: up to the newest flow at the time of the request.
     while (cursor.seq < end && sent < limit && !signal.aborted) {
-      for (const r of this.read(cursor)) {
+      for (const r of this.read(cursor, keep)) {
         if ('flow' in r) {
           if (!this.inTime(r.flow.time, request) || !matches(r.flow)) continue;
           sent++;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { type Flow, FlowFilterError, FlowRing, FlowsArgumentError, type FlowTime, type GetFlowsRequest, type GetFlowsResponse } from '../src/index.js';
+import { type Flow, FlowFilterError, FlowRing, FlowsArgumentError, type FlowTime, type GetFlowsRequest, type GetFlowsResponse, isLazyFlow, type LazyFlow } from '../src/index.js';
 import { makeFlow } from './fixtures.js';
 
 /** A clock that moves only when told. */
@@ -236,6 +236,32 @@ describe('FlowRing follow', () => {
       expect(await pending).toEqual({ done: true, value: undefined });
     }
     expect(ring.waiting).toBe(0);
+  });
+
+  it('builds a lazy flow only when a reader or a filter needs it, and serves, filters and times it like a flow', async () => {
+    const built: number[] = [];
+    const lazy = (n: number): LazyFlow => {
+      let flow: Flow | undefined;
+      return {
+        time: () => ({ seconds: n, nanos: 0 }),
+        flow: () => {
+          if (flow === undefined) built.push(n);
+          return (flow ??= flowN(n));
+        },
+      };
+    };
+    const ring = ringWith(4, []);
+    for (const n of [1, 2, 3]) ring.push(lazy(n));
+    ring.push(flowN(4));
+    ring.push(lazy(5)); // overwrites 1, never read
+    expect(built).toEqual([]);
+    // since: times are read without building the flows before it.
+    expect(await all(ring, { since: { seconds: 4, nanos: 0 } })).toEqual(['f4', 'f5']);
+    expect(built).toEqual([5]);
+    expect(await all(ring, { number: 1, whitelist: [{ verdict: ['DROPPED'] }] })).toEqual(['f5']);
+    expect(await all(ring, {})).toEqual(['f2', 'f3', 'f4', 'f5']);
+    expect(built).toEqual([5, 2, 3]);
+    expect([isLazyFlow(lazy(1)), isLazyFlow(flowN(1))]).toEqual([true, false]);
   });
 
   it('wakes several followers with one push', async () => {

@@ -3,7 +3,7 @@
 // kinds: nftables' (no rule: the agent evaluates) and eBPF's (the kernel's rule). What a
 // user sees: the flows' verdicts, endpoints and deciding rules, the budget's lost events,
 // and the Prometheus text.
-import { type Flow } from '@twill/flows';
+import { type Flow, isLazyFlow, type LazyFlow } from '@twill/flows';
 import { MemoryStore } from '@twill/ipam';
 import { type RuleHit } from '@twill/policy-engine';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -20,15 +20,16 @@ import { StoreEndpointRegistry } from '../../src/plugin/endpoints.js';
 import { type EndpointRecord } from '../../src/plugin/ports.js';
 
 class ArraySink implements FlowSink {
-  readonly items: ({ flow: Flow } | { lost: string; count: number })[] = [];
-  push(flow: Flow): void {
+  readonly items: ({ flow: Flow | LazyFlow } | { lost: string; count: number })[] = [];
+  push(flow: Flow | LazyFlow): void {
     this.items.push({ flow });
   }
   lost(source: string, count: number): void {
     this.items.push({ lost: source, count });
   }
+  /** The flows, built as a reader of the ring would. */
   get flows(): Flow[] {
-    return this.items.flatMap((item) => ('flow' in item ? [item.flow] : []));
+    return this.items.flatMap((item) => ('flow' in item ? [isLazyFlow(item.flow) ? item.flow.flow() : item.flow] : []));
   }
 }
 
@@ -346,15 +347,19 @@ describe('FlowObserver', () => {
     expect(sink.flows[4]!.ingressDeniedBy[0]!.revision).toBe(kubernetes.revision);
   });
 
-  it('follows policy changes: a new generation of the index is read again', async () => {
+  it('follows policy changes: a new generation of the index is read again; a flow first read after the change shows what held when it was observed', async () => {
     const o = observer();
     o.events([event({ endpoint: 'x/b', direction: 'ingress', verdict: 'deny', dropKind: 'isolated', source: C, destination: B })]);
-    expect(sink.flows[0]!.decidedBy!.reason).toBe('isolated');
     await datastore.delete('networkpolicies.networking.k8s.io', 'only-web', 'x');
+    await datastore.delete('pods', 'c', 'x');
     const before = view.generation;
     await expect.poll(() => view.generation).not.toBe(before);
     o.events([event({ endpoint: 'x/b', direction: 'ingress', verdict: 'allow', source: C, destination: B })]);
-    expect(sink.flows[1]!.decidedBy).toMatchObject({ reason: 'not-selected', message: 'no policy selects x/b for ingress; the traffic is allowed by default' });
+    const [old, now] = sink.flows;
+    // Built now (lazily), from what the observer resolved at ingest: the policy and pod x/c still there.
+    expect(old).toMatchObject({ source: { podName: 'c' }, decidedBy: { reason: 'isolated', isolatedBy: [{ name: 'only-web' }] } });
+    expect(sink.flows[0]).toBe(old);
+    expect(now!.decidedBy).toMatchObject({ reason: 'not-selected', message: 'no policy selects x/b for ingress; the traffic is allowed by default' });
   });
 
   it('samples above the budget, counting the rest as lost (observer) in the stream and the metric, with N from the rate seen', async () => {

@@ -1,20 +1,24 @@
 // The flow observer: the dataplane's verdict events in, flow records (Hubble's fields,
 // @twill/flows) out into the ring the observer API serves, counted for Prometheus. Pure
-// apart from the injected clock. Budget: at most `budgetPerSecond` events a second become
+// apart from the injected clock. At ingest it resolves what a flow shows (endpoints, the
+// decision, which the counters need) and pushes a compact ObservedFlow; the record
+// itself is built when a reader reads it. Budget: at most `budgetPerSecond` events a second become
 // flows; above it events are sampled (one in N, N from the rate seen) and the rest are
 // counted as lost (`observer`), so a flood costs the agent a bounded share of its CPU.
 // Enrichment is cached for the policy view's generation: endpoints by key and address,
 // decisions by the index's verdict object or the kernel's rule id.
-import { TRAFFIC_DIRECTION, VERDICT, type Flow, type FlowEndpoint, type Layer4, type Verdict } from '@twill/flows';
+import { type Flow, type FlowEndpoint, type LazyFlow, VERDICT, type Verdict } from '@twill/flows';
 import { FlowError, type Flow as PolicyFlow, type IndexDirectionVerdict, type NumericIdentity, RESERVED_IDENTITY, reservedIdentityName } from '@twill/policy-engine';
 
 import { type DataplaneFlowEvent, type DataplaneFlowHandler } from '../../dataplane/port.js';
 import { type Decision, evaluatedDecision, FlowPolicies, kernelDecision, noEntryDecision, unattributed, unknownDropDecision } from './attribution.js';
+import { ObservedFlow, type ObservedFlowContext } from './observed-flow.js';
 import { type FlowEndpointInfo, type FlowPolicyView } from './policy-view.js';
 
 /** Where flows go: the ring (`FlowRing` of @twill/flows). */
 export interface FlowSink {
-  push(flow: Flow): void;
+  /** A flow, pushed as a LazyFlow (an ObservedFlow): its record is built when first read. */
+  push(flow: Flow | LazyFlow): void;
   /** Events not turned into flows, recorded in order with the flows. */
   lost(source: string, count: number): void;
 }
@@ -69,18 +73,8 @@ interface LocalSide {
   readonly interfaceName: string;
 }
 
-const TCP = 6;
-const UDP = 17;
-const SCTP = 132;
 const ICMP = 1;
 const ICMPV6 = 58;
-const FLAG_NAMES = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'] as const;
-
-// One tcpFlags object and Summary per flags byte.
-const TCP_FLAGS = Array.from({ length: 256 }, (_, byte) => {
-  const set = FLAG_NAMES.filter((_, bit) => (byte & (1 << bit)) !== 0);
-  return { flags: Object.freeze(Object.fromEntries(set.map((name) => [name, true]))), summary: set.length === 0 ? 'TCP' : `TCP Flags: ${set.join(', ')}` };
-});
 
 function hex(value: number, digits: number): string {
   return Math.floor(value).toString(16).padStart(digits, '0').slice(-digits);
@@ -100,7 +94,7 @@ function endpointLabels(info: FlowEndpointInfo): readonly string[] {
  */
 export class FlowObserver implements DataplaneFlowHandler {
   readonly #sink: FlowSink;
-  readonly #nodeName: string;
+  readonly #context: ObservedFlowContext;
   readonly #policy: FlowPolicyView | undefined;
   readonly #budget: number;
   readonly #metrics: FlowMetrics | undefined;
@@ -108,7 +102,6 @@ export class FlowObserver implements DataplaneFlowHandler {
   readonly #now: () => number;
   readonly #onError: (error: unknown) => void;
   readonly #policies: FlowPolicies;
-  readonly #uuidPrefix: string;
   #serial = 0;
 
   // Budget: the current one-second window, what arrived and was kept in it, and N.
@@ -126,7 +119,8 @@ export class FlowObserver implements DataplaneFlowHandler {
   #generation = -1;
   readonly #locals = new Map<string, LocalSide | null>();
   readonly #byAddress = new Map<string, FlowEndpoint>();
-  readonly #kernelDecisions = new Map<number, Map<string, Decision>>();
+  // By rule id and who: by verdict and direction (KERNEL_SLOT).
+  readonly #kernelDecisions = new Map<number, Map<string, Decision[]>>();
   readonly #noEntry = new Map<string, Decision>();
   // Per index verdict object (shared between flows that end the same way): agreeing and not.
   #evaluated = new WeakMap<IndexDirectionVerdict, Decision[]>();
@@ -147,7 +141,6 @@ export class FlowObserver implements DataplaneFlowHandler {
   constructor(options: FlowObserverOptions) {
     if (!Number.isInteger(options.budgetPerSecond) || options.budgetPerSecond < 1) throw new RangeError(`budgetPerSecond must be a positive integer (got ${options.budgetPerSecond})`);
     this.#sink = options.sink;
-    this.#nodeName = options.nodeName;
     this.#policy = options.policy;
     const view = options.policy;
     this.#policies = new FlowPolicies(view === undefined ? undefined : (ref) => view.policySource(ref));
@@ -159,7 +152,7 @@ export class FlowObserver implements DataplaneFlowHandler {
     const random = options.random ?? Math.random;
     const r = (digits: number): string => hex(random() * 16 ** digits, digits);
     // A version 4 UUID's shape: the agent's random prefix, then a 48-bit counter.
-    this.#uuidPrefix = `${r(8)}-${r(4)}-4${r(3)}-${'89ab'[Math.floor(random() * 4)] ?? '8'}${r(3)}-`;
+    this.#context = { nodeName: options.nodeName, uuidPrefix: `${r(8)}-${r(4)}-4${r(3)}-${'89ab'[Math.floor(random() * 4)] ?? '8'}${r(3)}-` };
     this.#windowStart = this.#now();
   }
 
@@ -178,7 +171,7 @@ export class FlowObserver implements DataplaneFlowHandler {
         continue;
       }
       this.#kept += 1;
-      this.#sink.push(this.#flow(batch[i]!));
+      this.#sink.push(this.#observe(batch[i]!));
     }
     this.#flows += count - skipped;
     if (skipped > 0) this.#recordLost(skipped, OBSERVER_LOST_SOURCE);
@@ -249,49 +242,24 @@ export class FlowObserver implements DataplaneFlowHandler {
     this.#drops.clear();
   }
 
-  #flow(event: DataplaneFlowEvent): Flow {
+  #observe(event: DataplaneFlowEvent): ObservedFlow {
     // The packet's way decides which address is the pod's; the connection's (a reply's is
-    // the other way) is the flow's traffic direction and what decided it, as in Hubble.
+    // the other way) is what decided it.
     const egress = event.direction === 'egress';
-    const isReply = event.isReply === true;
-    const direction = isReply ? (egress ? 'ingress' : 'egress') : event.direction;
+    const direction = event.isReply === true ? (egress ? 'ingress' : 'egress') : event.direction;
     const local = event.endpoint === undefined ? undefined : this.#local(event.endpoint);
     const localIp = egress ? event.source : event.destination;
     const remoteIp = egress ? event.destination : event.source;
     const localEndpoint = local?.endpoint ?? this.#endpointOf(localIp, undefined);
     const remoteEndpoint = this.#endpointOf(remoteIp, event.remoteIdentity);
     const decision = this.#decide(event, direction, local, localIp, remoteIp);
-    const allowed = event.verdict === 'allow';
-    if (allowed) this.#forwarded += 1;
+    if (event.verdict === 'allow') this.#forwarded += 1;
     else {
       this.#dropped += 1;
       this.#drops.set(decision, (this.#drops.get(decision) ?? 0) + 1);
     }
-    const seconds = Math.floor(event.timeMs / 1000);
-    const { l4, summary } = layer4(event);
     this.#serial += 1;
-    return {
-      // The event's time has microseconds (a double holds no finer at this magnitude).
-      time: { seconds, nanos: Math.min(999_999, Math.round((event.timeMs - seconds * 1000) * 1000)) * 1000 },
-      uuid: this.#uuidPrefix + this.#serial.toString(16).padStart(12, '0'),
-      verdict: allowed ? VERDICT.FORWARDED : VERDICT.DROPPED,
-      dropReasonDesc: allowed ? undefined : decision.dropReason,
-      IP: { source: event.source, destination: event.destination, ipVersion: event.source.includes(':') ? 'IPv6' : 'IPv4' },
-      l4,
-      source: egress ? localEndpoint : remoteEndpoint,
-      destination: egress ? remoteEndpoint : localEndpoint,
-      Type: 'L3_L4',
-      nodeName: this.#nodeName,
-      isReply,
-      trafficDirection: direction === 'egress' ? TRAFFIC_DIRECTION.EGRESS : TRAFFIC_DIRECTION.INGRESS,
-      egressAllowedBy: decision.egressAllowedBy,
-      ingressAllowedBy: decision.ingressAllowedBy,
-      egressDeniedBy: decision.egressDeniedBy,
-      ingressDeniedBy: decision.ingressDeniedBy,
-      interface: local === undefined && event.ifindex === 0 ? undefined : { index: event.ifindex, name: local?.interfaceName ?? '' },
-      Summary: summary,
-      decidedBy: decision.decidedBy,
-    };
+    return new ObservedFlow(this.#context, event, this.#serial, localEndpoint, remoteEndpoint, local?.interfaceName, decision);
   }
 
   #local(key: string): LocalSide | undefined {
@@ -358,13 +326,19 @@ export class FlowObserver implements DataplaneFlowHandler {
         byEndpoint = new Map();
         this.#kernelDecisions.set(rule.id, byEndpoint);
       }
-      const key = `${event.verdict}\u0000${direction}\u0000${who}`;
-      let decision = byEndpoint.get(key);
+      // Slots, not a key string: building one per event was a tenth of the ingest's CPU.
+      let slots = byEndpoint.get(who);
+      if (slots === undefined) {
+        slots = [];
+        byEndpoint.set(who, slots);
+      }
+      const slot = (event.verdict === 'allow' ? 0 : 2) + (direction === 'egress' ? 1 : 0);
+      let decision = slots[slot];
       if (decision === undefined) {
         const origin = rule.kind === 'rule' && local !== undefined ? policy.ruleOrigin(local.info.key, rule.direction, rule.policy, rule.ruleIndex) : undefined;
         const selected = rule.kind === 'default' && local !== undefined ? policy.selected(local.info.key, direction) : true;
         decision = kernelDecision({ rule, direction, who, verdict: event.verdict, selected, origin, policies: this.#policies });
-        byEndpoint.set(key, decision);
+        slots[slot] = decision;
       }
       return decision;
     }
@@ -462,30 +436,5 @@ export class FlowObserver implements DataplaneFlowHandler {
       this.#unknown.set(key, decision);
     }
     return decision;
-  }
-}
-
-function layer4(event: DataplaneFlowEvent): { readonly l4: Layer4 | undefined; readonly summary: string } {
-  switch (event.protocol) {
-    case TCP: {
-      const flags = event.tcpFlags === undefined ? undefined : TCP_FLAGS[event.tcpFlags & 0xff];
-      return {
-        l4: { TCP: { sourcePort: event.sourcePort, destinationPort: event.destinationPort, ...(flags === undefined ? {} : { flags: flags.flags }) } },
-        summary: flags?.summary ?? 'TCP',
-      };
-    }
-    case UDP:
-      return { l4: { UDP: { sourcePort: event.sourcePort, destinationPort: event.destinationPort } }, summary: 'UDP' };
-    case SCTP:
-      return { l4: { SCTP: { sourcePort: event.sourcePort, destinationPort: event.destinationPort } }, summary: 'SCTP' };
-    case ICMP:
-    case ICMPV6: {
-      const type = event.icmp?.type ?? 0;
-      const code = event.icmp?.code ?? 0;
-      const name = event.protocol === ICMP ? 'ICMPv4' : 'ICMPv6';
-      return { l4: event.protocol === ICMP ? { ICMPv4: { type, code } } : { ICMPv6: { type, code } }, summary: `${name} type ${type} code ${code}` };
-    }
-    default:
-      return { l4: undefined, summary: `IP protocol ${event.protocol}` };
   }
 }
