@@ -167,7 +167,9 @@ export function grpcTrailersOnly(status: number, message: string): Record<string
 
 /** How an upstream failure is answered: 503 when the destination could not be reached, 502 when it failed after. */
 export function upstreamFailure(error: unknown, destination: L7Endpoint): { status: 502 | 503; grpcStatus: number; why: string } {
-  const code = (error as { code?: unknown } | null)?.code;
+  // A pending HTTP/2 stream fails with ERR_HTTP2_STREAM_CANCEL caused by the session's connect error.
+  const cause = (error as { code?: unknown; cause?: unknown } | null)?.code === 'ERR_HTTP2_STREAM_CANCEL' ? (error as { cause?: unknown }).cause : undefined;
+  const code = ((cause ?? error) as { code?: unknown } | null)?.code;
   const where = formatEndpoint(destination);
   const reach: Readonly<Record<string, string>> = {
     ECONNREFUSED: `${where} refused the connection`,

@@ -3,6 +3,7 @@
 // the connection stays usable, bodies stream, and every request yields a flow record.
 import { execFile } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { promisify } from 'node:util';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -157,8 +158,7 @@ describe('connection-level policy', () => {
 
   it('refuses connections beyond maxConnections with 503 and serves again when they close', async () => {
     const { proxy: small, port: smallPort } = await startProxy({ upstreamPort: upstream.port, limits: { maxConnections: 2 } });
-    const net = await import('node:net');
-    const held = await Promise.all([0, 1].map(() => new Promise<import('node:net').Socket>((resolve) => {
+    const held = await Promise.all([0, 1].map(() => new Promise<net.Socket>((resolve) => {
       const s = net.connect(smallPort, '127.0.0.1', () => resolve(s));
     })));
     try {
