@@ -10,6 +10,9 @@ import type { CollectionSpec, MapSpec, ProgramSpec } from '../elf/spec.js';
 import { BpfError, CollectionError } from '../errors.js';
 import type { MapFd } from '../fd.js';
 import { type Btf, loadBtf } from '../btf/btf.js';
+import { readLoadedBtf } from '../btf/loaded.js';
+import { btfLayout } from '../elf/btf-layout.js';
+import { type Btf as DecodedBtf, decodeBtf } from '../elf/btf-types.js';
 import { mapCreate, mapUpdate } from '../internal/sys/syscall.js';
 import { MapHandle } from '../map/handle.js';
 import { BpfMap, checkLayouts, unsupportedOr } from '../map/map.js';
@@ -57,6 +60,12 @@ export interface ReplacedPin {
   readonly stagedPath: string;
   /** How the pinned map differs from the spec, in words: `max entries 1048576 (the spec says 4194304)`. */
   readonly differences: string;
+  /**
+   * What differs: `type`, `key size`, `value size`, `max entries`, `flags`, and, when
+   * both have BTF and the sizes match, `key layout` or `value layout` (members,
+   * offsets, types). Only `max entries` and `flags` leave the entries' bytes meaning the same.
+   */
+  readonly fields: readonly string[];
   /** The pinned map, open until the commit or {@link Collection.close}. */
   readonly previous: MapHandle;
 }
@@ -195,20 +204,74 @@ function kernelName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
 }
 
-/** How a pinned map differs from its spec, in words; undefined when it matches. */
-function pinDifferences(spec: MapSpec, handle: MapHandle): string | undefined {
+/** The BTF of a spec and of loaded maps, decoded once per load, for comparing layouts. */
+interface LayoutSources {
+  readonly spec: DecodedBtf | undefined;
+  loaded(id: number): DecodedBtf | undefined;
+}
+
+function layoutSources(raw: Uint8Array | undefined): LayoutSources {
+  const cache = new Map<number, DecodedBtf | undefined>();
+  let spec: DecodedBtf | undefined;
+  try {
+    spec = raw ? decodeBtf(raw) : undefined;
+  } catch {
+    spec = undefined;
+  }
+  return {
+    spec,
+    loaded(id) {
+      if (!cache.has(id)) {
+        try {
+          cache.set(id, readLoadedBtf(id));
+        } catch {
+          // Unreadable BTF (no CAP_SYS_ADMIN, a kind this reader lacks): the sizes decide alone.
+          cache.set(id, undefined);
+        }
+      }
+      return cache.get(id);
+    },
+  };
+}
+
+/** How a pinned map differs from its spec, in words and by field; undefined when it matches. */
+function pinDifferences(spec: MapSpec, handle: MapHandle, sources: LayoutSources): { text: string; fields: string[] } | undefined {
   const info = handle.info();
-  const differences = (
-    [
-      ['type', mapTypeName(spec.type), mapTypeName(info.type)],
-      ['key size', spec.keySize, info.keySize],
-      ['value size', spec.valueSize, info.valueSize],
-      ['max entries', spec.maxEntries, info.maxEntries],
-      ['flags', spec.flags, info.flags],
-    ] as const
-  ).filter(([, want, have]) => want !== have);
+  const fields: [string, string | number, string | number][] = [
+    ['type', mapTypeName(spec.type), mapTypeName(info.type)],
+    ['key size', spec.keySize, info.keySize],
+    ['value size', spec.valueSize, info.valueSize],
+    ['max entries', spec.maxEntries, info.maxEntries],
+    ['flags', spec.flags, info.flags],
+  ];
+  const differences = fields.filter(([, want, have]) => want !== have);
+  // Same sizes may still be other members at other offsets: compare the BTF when both have it.
+  const loaded = spec.btf && info.btfId ? sources.loaded(info.btfId) : undefined;
+  if (sources.spec && spec.btf && loaded && !differences.some(([field]) => field === 'key size' || field === 'value size')) {
+    const pairs = [
+      ['key layout', spec.btf.keyTypeId, info.btfKeyTypeId],
+      ['value layout', spec.btf.valueTypeId, info.btfValueTypeId],
+    ] as const;
+    for (const [field, wantId, haveId] of pairs) {
+      if (!wantId || !haveId) continue;
+      const want = safeLayout(sources.spec, wantId);
+      const have = safeLayout(loaded, haveId);
+      if (want !== undefined && have !== undefined && want !== have) differences.push([field, want, have]);
+    }
+  }
   if (differences.length === 0) return undefined;
-  return differences.map(([field, want, have]) => `${field} ${String(have)} (the spec says ${String(want)})`).join(', ');
+  return {
+    text: differences.map(([field, want, have]) => `${field} ${String(have)} (the spec says ${String(want)})`).join(', '),
+    fields: differences.map(([field]) => field),
+  };
+}
+
+function safeLayout(btf: DecodedBtf, id: number): string | undefined {
+  try {
+    return btfLayout(btf, id);
+  } catch {
+    return undefined;
+  }
 }
 
 function createSpecMap(spec: MapSpec, btf: Btf | undefined): MapHandle {
@@ -316,6 +379,7 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
   const newPins: string[] = [];
   let createdFolder = false;
   let btf: Btf | undefined;
+  const sources = layoutSources(effective.btf);
   try {
     btf = tryLoadBtf(effective.btf);
     for (const map of Object.values(effective.maps)) {
@@ -328,7 +392,7 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
       const path = `${options.pinPath}/${map.name}`;
       pins[map.name] = path;
       const existing = openPinned(path);
-      const differences = existing && pinDifferences(map, existing);
+      const differences = existing && pinDifferences(map, existing, sources);
       if (existing && differences === undefined) {
         maps[map.name] = existing;
         reused.push(map.name);
@@ -337,12 +401,12 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
       if (existing && differences !== undefined) {
         if (options.onIncompatiblePin !== 'replace') {
           existing.close();
-          throw new CollectionError(`map ${map.name} pinned at ${path} does not match: ${differences}. Remove the pin to recreate it, or load with onIncompatiblePin: 'replace'.`);
+          throw new CollectionError(`map ${map.name} pinned at ${path} does not match: ${differences.text}. Remove the pin to recreate it, or load with onIncompatiblePin: 'replace'.`);
         }
         const staged = stagedPinPath(path);
         // A staged pin left by a load that never committed: its map is no one's to keep.
         folder.unpin(staged);
-        replaced.push({ name: map.name, path, stagedPath: staged, differences, previous: existing });
+        replaced.push({ name: map.name, path, stagedPath: staged, differences: differences.text, fields: differences.fields, previous: existing });
         const handle = createSpecMap(map, btf);
         maps[map.name] = handle;
         handle.pin(staged);

@@ -77,8 +77,8 @@ describe.skipIf(reason)(`replacing pinned maps of another version as root${reaso
 
     const next = load(withCounts(counter(), 128), { pinPath: dir, onIncompatiblePin: 'replace' });
     expect(next.reusedMaps).toEqual([]);
-    expect(next.replacedPins.map((r) => ({ name: r.name, path: r.path, stagedPath: r.stagedPath, differences: r.differences }))).toEqual([
-      { name: 'counts', path: `${dir}/counts`, stagedPath: `${dir}/counts__next`, differences: 'max entries 64 (the spec says 128)' },
+    expect(next.replacedPins.map((r) => ({ name: r.name, path: r.path, stagedPath: r.stagedPath, differences: r.differences, fields: r.fields }))).toEqual([
+      { name: 'counts', path: `${dir}/counts`, stagedPath: `${dir}/counts__next`, differences: 'max entries 64 (the spec says 128)', fields: ['max entries'] },
     ]);
     expect(readdirSync(dir).sort()).toEqual(['counts', 'counts__next']);
     expect(pinnedCount(`${dir}/counts`), 'the old pin still holds the old map').toEqual({ maxEntries: 64, ipv4: 5n });
@@ -132,6 +132,18 @@ describe.skipIf(reason)(`replacing pinned maps of another version as root${reaso
     }
     next.close();
     crashed.close();
+  });
+
+  it('compares the BTF layout when the sizes match: swapped fields are a replacement, the same object is reused', () => {
+    const dir = newDir();
+    const fixture = (name: string): CollectionSpec => readCollectionSpec(fileURLToPath(new URL(`../fixtures/${name}.o`, import.meta.url)));
+    load(fixture('layout'), { pinPath: dir }).close();
+    expect(load(fixture('layout'), { pinPath: dir }).reusedMaps, 'the kernel\'s copy of the BTF reads as the spec\'s').toEqual(['layout']);
+
+    const message = 'value layout struct value{bytes@0:i4,packets@32:i4}8 (the spec says struct value{packets@0:i4,bytes@32:i4}8)';
+    expect(() => load(fixture('layout-swapped'), { pinPath: dir })).toThrow(`map layout pinned at ${dir}/layout does not match: ${message}.`);
+    const swapped = load(fixture('layout-swapped'), { pinPath: dir, onIncompatiblePin: 'replace' });
+    expect(swapped.replacedPins.map((r) => [r.fields, r.differences])).toEqual([[['value layout'], message]]);
   });
 
   it('copyMapEntries refuses maps of other sizes or of a type without plain values', () => {

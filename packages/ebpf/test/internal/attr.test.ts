@@ -214,7 +214,11 @@ describe('info decoders', () => {
     v.setUint32(20, 1, true);
     info.set(new TextEncoder().encode('routes'), 24);
     v.setUint32(64, 9, true);
-    expect(decodeMapInfo(info)).toEqual({ type: 11, id: 42, keySize: 8, valueSize: 4, maxEntries: 100, flags: 1, name: 'routes', btfId: 9 });
+    v.setUint32(68, 3, true); // btf_key_type_id
+    v.setUint32(72, 5, true); // btf_value_type_id
+    expect(decodeMapInfo(info)).toEqual({ type: 11, id: 42, keySize: 8, valueSize: 4, maxEntries: 100, flags: 1, name: 'routes', btfId: 9, btfKeyTypeId: 3, btfValueTypeId: 5 });
+    // A kernel before 4.18 writes 40 bytes: no BTF.
+    expect(decodeMapInfo(info.subarray(0, 40))).toMatchObject({ btfId: 0, btfKeyTypeId: 0, btfValueTypeId: 0 });
   });
 
   it('decodes struct bpf_prog_info with the tag as bpftool prints it', () => {

@@ -86,6 +86,31 @@ export function encodeLinkUpdate(a: LinkUpdateAttr, addressOf: AddressOf): Encod
 /** `BPF_F_REPLACE` of `BPF_LINK_UPDATE` (and of tcx placement). */
 const BPF_F_REPLACE = 1 << 2;
 
+/**
+ * `BPF_*_GET_FD_BY_ID` (4.13; BTF 4.18):
+ * ```
+ * 0 id  4 next_id  8 open_flags   = 12 bytes (padded to 16)
+ * ```
+ */
+export function encodeGetFdById(a: { id: number }, addressOf: AddressOf): EncodedAttr {
+  return new AttrWriter(16, addressOf).u32(0, a.id).done();
+}
+
+/**
+ * `BPF_OBJ_GET_INFO_BY_FD` of a BTF object, with `struct bpf_btf_info` (4.18):
+ * ```
+ * attr: 0 bpf_fd  4 info_len  8 info (ptr)
+ * info: 0 btf (ptr)  8 btf_size  12 id   = 16 bytes
+ * ```
+ * With `raw` empty the kernel only writes `btf_size`; with room for it, the raw BTF.
+ */
+export function encodeBtfInfo(a: { btfFd: number; raw: Uint8Array }, addressOf: AddressOf): EncodedAttr & { info: DataView } {
+  const info = new AttrWriter(16, addressOf).pointer(0, a.raw).u32(8, a.raw.byteLength).done();
+  const bytes = new Uint8Array(info.attr.buffer);
+  const outer = new AttrWriter(16, addressOf).u32(0, a.btfFd).u32(4, bytes.byteLength).pointer(8, bytes).done();
+  return { attr: outer.attr, keep: [...outer.keep, ...info.keep], info: info.attr };
+}
+
 /** `BPF_LINK_DETACH` (5.9): `0 link_fd` = 4 bytes (padded to 8). */
 export function encodeLinkDetach(a: { linkFd: number }, addressOf: AddressOf): EncodedAttr {
   return new AttrWriter(8, addressOf).u32(0, a.linkFd).done();

@@ -14,6 +14,7 @@ export const BpfCommand = {
   PROG_TEST_RUN: 10, // 4.12
   OBJ_GET_INFO_BY_FD: 15, // 4.13
   BTF_LOAD: 18, // 4.18
+  BTF_GET_FD_BY_ID: 19, // 4.18
   MAP_FREEZE: 22, // 5.2
   MAP_LOOKUP_BATCH: 24, // 5.6
   MAP_LOOKUP_AND_DELETE_BATCH: 25, // 5.6

@@ -18,6 +18,10 @@ export interface MapInfo {
   readonly name: string;
   /** The BTF object's id, 0 without BTF (4.18). */
   readonly btfId: number;
+  /** The key's type id in that BTF, 0 without. */
+  readonly btfKeyTypeId: number;
+  /** The value's type id in that BTF, 0 without. */
+  readonly btfValueTypeId: number;
 }
 
 /** `sizeof(struct bpf_map_info)` as of 5.16 (up to `map_extra`). */
@@ -42,6 +46,8 @@ export function decodeMapInfo(info: Uint8Array): MapInfo {
     flags: v.getUint32(20, true),
     name: readChars(info, 24, 16),
     btfId: info.byteLength >= 68 ? v.getUint32(64, true) : 0,
+    btfKeyTypeId: info.byteLength >= 72 ? v.getUint32(68, true) : 0,
+    btfValueTypeId: info.byteLength >= 76 ? v.getUint32(72, true) : 0,
   };
 }
 

@@ -11,7 +11,7 @@ import type { BtfFd, LinkFd, MapFd, ProgramFd } from '../../fd.js';
 import type { EncodedAttr } from './attr.js';
 import { type MapBatchAttr, type MapCreateAttr, batchCount, encodeMapBatch, encodeMapCreate, writeMapElem } from './attr-map.js';
 import { elemScratch } from './elem-scratch.js';
-import { type LinkCreateAttr, type LinkUpdateAttr, encodeLinkCreate, encodeLinkDetach, encodeLinkUpdate, encodeMapFreeze, encodeObj, encodeObjInfo } from './attr-obj.js';
+import { type LinkCreateAttr, type LinkUpdateAttr, encodeBtfInfo, encodeGetFdById, encodeLinkCreate, encodeLinkDetach, encodeLinkUpdate, encodeMapFreeze, encodeObj, encodeObjInfo } from './attr-obj.js';
 import {
   type BtfLoadAttr,
   type ProgLoadAttr,
@@ -217,6 +217,20 @@ export function linkUpdate(a: LinkUpdateAttr): void {
 /** `BPF_LINK_DETACH` (5.9). @throws {BpfError} */
 export function linkDetach(linkFd: LinkFd): void {
   call(BpfCommand.LINK_DETACH, encodeLinkDetach({ linkFd }, addressOf));
+}
+
+/** `BPF_BTF_GET_FD_BY_ID` (4.18): a new fd on a loaded BTF object. @throws {BpfError} `ENOENT` for an unknown id. */
+export function btfGetFdById(id: number): BtfFd {
+  return call(BpfCommand.BTF_GET_FD_BY_ID, encodeGetFdById({ id }, addressOf), `btf ${id}`) as BtfFd;
+}
+
+/** The raw bytes of a loaded BTF object (`BPF_OBJ_GET_INFO_BY_FD`, twice: size, then bytes; 4.18). @throws {BpfError} */
+export function btfRaw(btfFd: BtfFd): Uint8Array {
+  const sized = encodeBtfInfo({ btfFd, raw: new Uint8Array(0) }, addressOf);
+  call(BpfCommand.OBJ_GET_INFO_BY_FD, sized);
+  const raw = new Uint8Array(sized.info.getUint32(8, true));
+  if (raw.byteLength > 0) call(BpfCommand.OBJ_GET_INFO_BY_FD, encodeBtfInfo({ btfFd, raw }, addressOf));
+  return raw;
 }
 
 /** `BPF_BTF_LOAD` (4.18); on failure the error carries the BTF log. @throws {BpfError} */
