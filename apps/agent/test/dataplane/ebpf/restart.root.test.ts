@@ -61,6 +61,8 @@ describe.skipIf(reason)(`eBPF dataplane across an agent restart as root${reason 
       adopted = true;
       await probing;
       expect(second.ready.drift, 'the new owner sees the state it wrote').toEqual([]);
+      expect(second.ready.upgrade?.maps.map((m) => `${m.name} ${m.outcome}`), 'the same object: every pinned map reused').toEqual(['tw_config', 'tw_ct', 'tw_events', 'tw_ipcache', 'tw_lost', 'tw_policy'].map((n) => `${n} reused`));
+      expect(second.ready.upgrade?.programsUpdated, 'the links run the new owner\'s programs').toHaveLength(6);
       expect(echoes.length).toBeGreaterThanOrEqual(3);
       expect(echoes.every(Boolean), `echoes on the held connection: ${echoes.join(' ')}`).toBe(true);
       expect(attempts.some(Boolean), `attempts of the denied connection: ${attempts.join(' ')}`).toBe(false);

@@ -45,9 +45,9 @@ export interface PinnedLink {
 
 /**
  * What becomes of a replaced map's entries: `refilled` by the driver from the policy
- * model (tw_policy, tw_ipcache), `copied` from the old map (same type and sizes: only
- * the capacity or flags changed), `emptied` (a layout that changed: the entries cannot
- * be read as the new one's), `discarded` (nothing worth keeping: the event ring, the
+ * model (tw_policy, tw_ipcache), `copied` from the old map (only the capacity or flags
+ * changed), `emptied` (the type, a size or the BTF layout of the key or value changed:
+ * the entries cannot be read as the new one's), `discarded` (nothing worth keeping: the event ring, the
  * lost counters, the config the driver writes at start).
  */
 export type ReplacedMapState = 'refilled' | 'copied' | 'emptied' | 'discarded';
@@ -169,7 +169,7 @@ class EbpfKernel implements EbpfKernelPort {
     this.maps = Object.keys(collection.pins).sort().map((name): MapAdoption => {
       const r = replaced.get(name);
       if (r === undefined) return { name, outcome: collection.reusedMaps.includes(name) ? 'reused' : 'created' };
-      return { name, outcome: 'replaced', differences: r.differences, state: replacedState(name, r.previous.info(), collection.maps[name]?.info()) };
+      return { name, outcome: 'replaced', differences: r.differences, state: replacedState(name, r.fields) };
     });
   }
 
@@ -330,10 +330,12 @@ class EbpfKernel implements EbpfKernelPort {
   }
 }
 
-/** What becomes of a replaced map's entries (see {@link ReplacedMapState}). */
-function replacedState(name: string, old: { type: number; keySize: number; valueSize: number }, next: { type: number; keySize: number; valueSize: number } | undefined): ReplacedMapState {
+/** Differences that leave the entries' bytes meaning the same: a copy keeps them. */
+const COPYABLE_DIFFERENCES = new Set(['max entries', 'flags']);
+
+/** What becomes of a replaced map's entries (see {@link ReplacedMapState}), from the fields that differ. */
+function replacedState(name: string, fields: readonly string[]): ReplacedMapState {
   if (REFILLED.has(name)) return 'refilled';
   if (DISCARDED.has(name)) return 'discarded';
-  const sameLayout = next !== undefined && old.type === next.type && old.keySize === next.keySize && old.valueSize === next.valueSize;
-  return sameLayout ? 'copied' : 'emptied';
+  return fields.every((f) => COPYABLE_DIFFERENCES.has(f)) ? 'copied' : 'emptied';
 }
