@@ -185,7 +185,12 @@ export function upstreamFailure(error: unknown, destination: L7Endpoint): { stat
 }
 
 /** The answer to a request Node's parser refused (its `clientError`), by the parser's error code. */
-export function clientErrorAnswer(code: unknown): { status: number; why: string } {
+export function clientErrorAnswer(code: unknown, rawPacket?: unknown): { status: number; why: string } {
+  // A well-formed token the parser does not know is an unrecognized method: 501 (RFC 9110 §9.1).
+  if (code === 'HPE_INVALID_METHOD' && rawPacket instanceof Uint8Array) {
+    const method = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) /.exec(Buffer.from(rawPacket).toString('latin1', 0, 64));
+    if (method !== null) return { status: 501, why: `method ${method[1]} is not implemented` };
+  }
   if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, why: 'request header fields too large' };
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADER_TIMEOUT') return { status: 408, why: 'request not received in time' };
   if (code === 'HPE_INVALID_METHOD') return { status: 400, why: 'invalid method' };

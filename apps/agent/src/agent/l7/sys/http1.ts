@@ -14,7 +14,7 @@
 import http from 'node:http';
 import { type Socket } from 'node:net';
 
-import { checkHttp1Request, clientErrorAnswer, closingResponse, deniedText, endToEndHeaders, http1RequestFacts, upstreamFailure } from '../http-semantics.js';
+import { checkHttp1Request, clientErrorAnswer, closingResponse, deniedText, endToEndHeaders, formatEndpoint, http1RequestFacts, upstreamFailure } from '../http-semantics.js';
 import { L7_VERDICT, type L7RequestFacts, type L7Verdict } from '../ports.js';
 import { type ConnectionContext, decideRequest, emitFlow, getContext, type ProxyShared } from './context.js';
 
@@ -58,9 +58,15 @@ export function createHttp1Server(shared: ProxyShared): http.Server {
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     const context = getContext(socket);
-    const answer = clientErrorAnswer(error.code);
-    // A reset or a close mid-request leaves nothing to answer.
-    if (socket.writable && error.code !== 'ECONNRESET' && !(socket as { _httpMessage?: unknown })._httpMessage) {
+    const answer = clientErrorAnswer(error.code, (error as { rawPacket?: unknown }).rawPacket);
+    // A request whose body turned out malformed (a bad chunk) after it was forwarded: its
+    // response is the one to answer with, if none has started.
+    const pending = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+    if (pending && !pending.headersSent && !pending.writableEnded && socket.writable) {
+      stateOf(socket).closing = true;
+      pending.writeHead(answer.status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      pending.end(`${answer.why}\n`, () => socket.destroy());
+    } else if (!pending && socket.writable && error.code !== 'ECONNRESET') {
       socket.end(closingResponse(answer.status, http.STATUS_CODES[answer.status] ?? 'Bad Request', `${answer.why}\n`));
     } else socket.destroy();
     if (context !== undefined && error.code !== 'ECONNRESET') {
@@ -156,7 +162,8 @@ function forward(
   const headers = endToEndHeaders(req.headers);
   delete headers.expect; // answered here: the client was told to continue
   // An absolute-form target keeps its authority as Host (RFC 9112 §3.2.2); it still goes to the original destination.
-  if (facts.host !== undefined) headers.host = facts.host;
+  // An HTTP/1.0 request may lack Host; the upstream request is HTTP/1.1, which must carry one (RFC 9112 §3.2).
+  headers.host = facts.host ?? formatEndpoint(context.destination);
   const upstream = http.request({
     host: context.destination.address,
     port: context.destination.port,
@@ -167,6 +174,8 @@ function forward(
     setHost: false,
   });
   upstream.on('response', (upstreamRes: http.IncomingMessage) => {
+    // The request turned out malformed mid-body and was answered 400 already (see clientError).
+    if (res.headersSent || res.writableEnded) { upstreamRes.resume(); return; }
     const out = endToEndHeaders(upstreamRes.headers);
     if (state.closing) out.connection = 'close';
     res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, out);
