@@ -89,6 +89,7 @@ export interface NftablesFlowtableStatus {
 
 /** The nftables driver's status: the port's, and the flowtable's. */
 export interface NftablesDataplaneStatus extends DataplaneStatus {
+  /** Whether established flows between attached endpoints are offloaded, and why not. */
   readonly flowtable: NftablesFlowtableStatus;
 }
 

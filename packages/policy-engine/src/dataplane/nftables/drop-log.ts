@@ -21,7 +21,9 @@ export type DropKind = (typeof DROP_KIND)[keyof typeof DROP_KIND];
 
 /** What a drop rule's log prefix says. */
 export interface DropLogPrefix {
+  /** What kind of drop rule logged the packet. */
   readonly kind: DropKind;
+  /** The endpoint's direction the packet took: `ingress` into the pod, `egress` out of it. */
   readonly direction: 'ingress' | 'egress';
   /** {@link endpointHash} of the endpoint key whose chain dropped the packet. */
   readonly endpointHash: string;

@@ -31,9 +31,15 @@ export interface NftSetChanges {
 export interface EndpointNft {
   /** Regular chains, by name: their rules in order, as nft rule text. */
   readonly chains: ReadonlyMap<string, readonly string[]>;
+  /** Named sets, by name. */
   readonly sets: ReadonlyMap<string, NftSet>;
   /** The entry chains the verdict maps jump to. */
-  readonly entry: { readonly ingress: string; readonly egress: string };
+  readonly entry: {
+    /** The chain of traffic into the pod (leaving through its host-side interface). */
+    readonly ingress: string;
+    /** The chain of traffic out of the pod (entering from its host-side interface). */
+    readonly egress: string;
+  };
   /** Identities whose addresses the rules were built from (recompile when they move). */
   readonly identities: ReadonlySet<number>;
   /** Whether the rules look at the cluster sets (`world` peers). */
@@ -45,7 +51,9 @@ export interface EndpointNft {
  * chains and sets, the verdict map elements, and the cluster address sets.
  */
 export interface NftTableModel {
+  /** Regular chains of every attached endpoint, by name: their rules in order, as nft rule text. */
   readonly chains: ReadonlyMap<string, readonly string[]>;
+  /** Named sets of every attached endpoint and the cluster sets, by name. */
   readonly sets: ReadonlyMap<string, NftSet>;
   /** Host-side interface → the chain its ingress traffic (leaving through it) jumps to. */
   readonly ingress: ReadonlyMap<string, string>;

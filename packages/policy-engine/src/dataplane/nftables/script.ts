@@ -25,8 +25,15 @@ const ELEMENTS_PER_LINE = 500;
 
 /** What the kernel holds, as read back (`nft -j list table`): names and set shapes. */
 export interface NftKernelState {
+  /** Chain names, base chains included. */
   readonly chains: ReadonlySet<string>;
-  readonly sets: ReadonlyMap<string, { readonly type: string; readonly interval: boolean }>;
+  /** Named sets (not maps) by name: their shape. */
+  readonly sets: ReadonlyMap<string, {
+    /** The nft type, concatenations joined with ` . `. */
+    readonly type: string;
+    /** Whether the set has `flags interval`. */
+    readonly interval: boolean;
+  }>;
   /** Flowtables by name: the devices each holds. Absent: none. */
   readonly flowtables?: ReadonlyMap<string, ReadonlySet<string>>;
 }

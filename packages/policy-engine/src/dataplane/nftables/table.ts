@@ -8,7 +8,9 @@ import { addressRange, formatRange, unionRanges } from './ranges.js';
 
 /** One attached endpoint's part of the table: its chains and sets, and its host-side interface. */
 export interface AttachedEndpointNft {
+  /** The host-side interface of its veth (the verdict maps' key). */
   readonly hostInterface: string;
+  /** Its compiled chains and sets. */
   readonly nft: EndpointNft;
 }
 
