@@ -204,7 +204,8 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
       );
       rx.twillCpu.push(Number(inTrace.cpuMs));
       const after = await twill.ask({ cmd: 'memory' });
-      mem.heap.push((Number(after.heapUsed) - Number(before.heapUsed)) / n);
+      // The JS heap and the typed arrays beside it (the RIB's hash slots live there, not in heapUsed).
+      mem.heap.push((Number(after.heapUsed) + Number(after.arrayBuffers) - Number(before.heapUsed) - Number(before.arrayBuffers)) / n);
       mem.rss.push((Number(after.rss) - Number(before.rss)) / n);
       await twill.ask({ cmd: 'mark' });
       let outTrace: Record<string, number | boolean> = {};
@@ -335,10 +336,11 @@ after \`birdc disable\`, until 0. Median (min–max) ms; ratio = median twill / 
 |---|---|---|---|---|---|
 ${receive.join('\n')}
 
-Memory per route held: twill's \`heapUsed\` (after two full GCs) and RSS before and after receiving N, against
+Memory per route held: twill's \`heapUsed\` plus \`arrayBuffers\` (typed arrays, where the RIB's hash slots are; after two
+full GCs) and RSS before and after receiving N, against
 BIRD's \`show memory\` (routing tables + route attributes, effective) on the receiver; bytes per route, medians.
 
-| N | twill heap B/route | twill RSS B/route | BIRD B/route | heap ratio | RSS ratio |
+| N | twill heap+buffers B/route | twill RSS B/route | BIRD B/route | heap+buffers ratio | RSS ratio |
 |---|---|---|---|---|---|
 ${memory.join('\n')}
 

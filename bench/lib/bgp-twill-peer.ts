@@ -6,7 +6,8 @@
 //   { cmd: 'established' }               -> { established: true } once the session is up
 //   { cmd: 'mark' }                      -> { marked: true }; CPU time and the trace start here
 //   { cmd: 'fib', routes: N }            -> { reached: N, cpuMs, ...trace } when the FibSink holds N routes
-//   { cmd: 'memory' }                    -> { heapUsed, rss } after a full GC
+//   { cmd: 'memory' }                    -> { heapUsed, arrayBuffers, rss } after a full GC (typed arrays,
+//                                           the RIB's hash slots among them, are outside heapUsed)
 //   { cmd: 'cpu' }                       -> { cpuMs, ...trace } since the last `mark` or `originate`
 //   { cmd: 'originate', count: N }       -> { originated: N } (N /24s from 11.0.0.0)
 //   { cmd: 'withdraw', count: N }        -> { withdrawn: N }
@@ -134,7 +135,7 @@ process.on('message', (message: Command) => {
     case 'memory':
       gc?.();
       gc?.();
-      return reply({ heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss });
+      return reply({ heapUsed: process.memoryUsage().heapUsed, arrayBuffers: process.memoryUsage().arrayBuffers, rss: process.memoryUsage().rss });
     case 'originate':
       mark();
       for (let i = 0; i < message.count; i += 1) speaker.originate(prefix(i));
