@@ -148,8 +148,10 @@ export function renderFullSync(next: NftTableModel, kernel: NftKernelState): str
   for (const chain of existing) if (!next.chains.has(chain)) lines.push(`delete chain ${T} ${chain}`);
   for (const [ifname, chain] of next.ingress) lines.push(mapElement('add', NFT_BASE.INGRESS_MAP, ifname, chain));
   for (const [ifname, chain] of next.egress) lines.push(mapElement('add', NFT_BASE.EGRESS_MAP, ifname, chain));
-  // Turned off: the forward chain no longer names it (flushed above), so it can go.
-  if (held !== undefined && next.flowtable === undefined) lines.push(`delete flowtable ${FLOWTABLE}`);
+  // Turned off, or not ours: no rule names it any more (the chains were flushed above), so it can go.
+  for (const name of [...kernel.flowtables?.keys() ?? []].sort()) {
+    if (name !== NFT_BASE.FLOWTABLE || next.flowtable === undefined) lines.push(`delete flowtable ${T} ${name}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

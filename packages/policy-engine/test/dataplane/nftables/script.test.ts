@@ -134,11 +134,13 @@ describe('flowtable', () => {
     expect(renderFullSync(modelOf(index, ['prod/db']), none)).not.toMatch(/flowtable|flow add/);
   });
 
-  it('removes, on a full sync, the devices the kernel holds that are no longer attached, or the flowtable when it is off', () => {
+  it('removes, on a full sync, the devices the kernel holds that are no longer attached, a flowtable not ours, or ours when it is off', () => {
     const kernel = { ...none, flowtables: new Map([['ft_endpoints', new Set(['tw0', 'tw7'])]]) };
     const on = lines(renderFullSync(withFlowtable(['prod/db']), kernel));
     expect(on).toContain('delete flowtable inet twill ft_endpoints { devices = { "tw7" }; }');
     expect(on.filter((l) => l.startsWith('delete flowtable'))).toHaveLength(1);
+    const foreign = { ...kernel, flowtables: new Map([...kernel.flowtables, ['ft_other', new Set<string>()]]) };
+    expect(lines(renderFullSync(withFlowtable(['prod/db']), foreign)).at(-1)).toBe('delete flowtable inet twill ft_other');
     const off = lines(renderFullSync(modelOf(index, ['prod/db']), kernel));
     expect(off.at(-1)).toBe('delete flowtable inet twill ft_endpoints');
     expect(off.indexOf('flush chain inet twill hook_forward')).toBeLessThan(off.length - 1);
