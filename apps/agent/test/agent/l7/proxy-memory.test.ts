@@ -3,7 +3,7 @@
 // buffers hold (the proxy applies backpressure instead of buffering); and the heap plus
 // array buffers, sampled after a forced GC during the upload, stay far below 50 MB.
 import http from 'node:http';
-import net from 'node:net';
+import { type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -41,7 +41,7 @@ it('streams a 50 MB chunked upload with backpressure and bounded memory', async 
     });
   });
   await new Promise<void>((resolve) => upstream?.listen(0, '127.0.0.1', resolve));
-  const started = await startProxy({ upstreamPort: (upstream.address() as net.AddressInfo).port, matcher: 'any' });
+  const started = await startProxy({ upstreamPort: (upstream.address() as AddressInfo).port, matcher: 'any' });
   proxy = started.proxy;
 
   const baseline = used();
@@ -85,6 +85,5 @@ it('streams a 50 MB chunked upload with backpressure and bounded memory', async 
   // Client, proxy and destination share this process: their in-flight chunks are all counted
   // (5-13 MB measured); buffering the upload would add the whole 50 MB.
   expect(peak).toBeLessThan(24 * 1024 * 1024);
-  // eslint-disable-next-line no-console -- the measurement, for the report
   console.info(`l7 proxy memory: client stalled after ${(stalledAt / 2 ** 20).toFixed(1)} MB of ${TOTAL / 2 ** 20} MB; heap+arrayBuffers growth: ${(stalledMemory / 2 ** 20).toFixed(1)} MB stalled, ${(peak / 2 ** 20).toFixed(1)} MB peak`);
 }, 120_000);
