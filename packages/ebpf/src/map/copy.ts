@@ -11,8 +11,14 @@ const COPYABLE = new Set<number>([MapType.Hash, MapType.Array, MapType.PerCpuHas
 
 /** Options of {@link copyMapEntries}. */
 export interface CopyMapEntriesOptions {
-  /** `upsert` (default) overwrites what `to` holds for a key; `create` keeps it. */
-  mode?: 'upsert' | 'create';
+  /**
+   * `upsert` (default) overwrites what `to` holds for a key; `create` keeps it; `merge`
+   * (with `since`) writes a key when `to` lacks it, or when `from` changed it since that
+   * copy while `to` still holds what that copy wrote (whoever wrote last wins).
+   */
+  mode?: 'upsert' | 'create' | 'merge';
+  /** `merge`: the result of an earlier copy between the same maps. */
+  since?: CopyMapEntriesResult;
 }
 
 /** What {@link copyMapEntries} did. */
@@ -21,8 +27,18 @@ export interface CopyMapEntriesResult {
   readonly copied: number;
   /** Entries `to` had no room for (`E2BIG`: a full hash map, an array index past its end). */
   readonly dropped: number;
-  /** Entries `to` held already (`create` mode). */
+  /** Entries `to` held already and kept (`create` and `merge` modes). */
   readonly kept: number;
+  /** What this copy wrote, by key (hex): what a later `merge` compares against. */
+  readonly written: ReadonlyMap<string, Uint8Array>;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i]);
 }
 
 /**
@@ -32,9 +48,13 @@ export interface CopyMapEntriesResult {
  * copy does not know what the bytes mean. Entries added to `from` while it runs may be
  * missed, entries deleted may still be copied; the walk stops after twice `from`'s
  * capacity of steps, so a map changing under it cannot keep it going for ever.
+ * Two passes around a switch of programs from `from` to `to` (an upgrade): an `upsert`
+ * copy before, a `merge` copy with `since` the first one after, which brings what the
+ * old programs changed in between without undoing what the new ones wrote since.
  * Needs Linux 4.12 (get-next-key from the start).
  * @throws {LayoutError} for maps of different types or sizes, or of a type whose
  *   values are not plain bytes (ring buffers, program arrays, maps of maps).
+ * @throws {RangeError} for `merge` without `since`.
  * @throws {BpfError}
  */
 export function copyMapEntries(from: MapHandle, to: MapHandle, options: CopyMapEntriesOptions = {}): CopyMapEntriesResult {
@@ -53,27 +73,38 @@ export function copyMapEntries(from: MapHandle, to: MapHandle, options: CopyMapE
   }
   // Per-CPU values cross bpf(2) as one 8-byte-aligned slot per possible CPU.
   const valueBytes = isPerCpu(source.type) ? Math.ceil(source.valueSize / 8) * 8 * possibleCpuCount() : source.valueSize;
-  const flags = options.mode === 'create' ? UpdateFlag.NOEXIST : UpdateFlag.ANY;
+  const mode = options.mode ?? 'upsert';
+  if (mode === 'merge' && options.since === undefined) throw new RangeError('a merge copy needs `since`, the result of the copy before');
   let key: Uint8Array | undefined;
   let next = new Uint8Array(source.keySize);
-  const value = new Uint8Array(valueBytes);
   let copied = 0;
   let dropped = 0;
   let kept = 0;
+  const written = new Map<string, Uint8Array>();
+  const current = new Uint8Array(valueBytes);
   for (let steps = 0; steps < 2 * source.maxEntries && mapGetNextKey(from.fd, key, next); steps += 1) {
+    const value = new Uint8Array(valueBytes);
     if (mapLookup(from.fd, next, value)) {
+      let flags: bigint = mode === 'upsert' ? UpdateFlag.ANY : UpdateFlag.NOEXIST;
+      if (mode === 'merge') {
+        const before = options.since?.written.get(hex(next));
+        // `to` still holds what the first copy wrote, and `from` moved on: the old programs wrote last.
+        if (before !== undefined && !same(before, value) && mapLookup(to.fd, next, current) && same(current, before)) flags = UpdateFlag.EXIST;
+      }
       try {
         mapUpdate(to.fd, next, value, flags);
         copied += 1;
+        written.set(hex(next), value);
       } catch (error) {
         if (!(error instanceof BpfError)) throw error;
         if (error.errno === 'EEXIST') kept += 1;
         else if (error.errno === 'E2BIG') dropped += 1;
+        else if (error.errno === 'ENOENT') kept += 1; // gone from `to` since the check: the new programs' call
         else throw error;
       }
     }
     key = next;
     next = new Uint8Array(source.keySize);
   }
-  return { copied, dropped, kept };
+  return { copied, dropped, kept, written };
 }

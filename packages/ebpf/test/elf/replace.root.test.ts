@@ -84,11 +84,11 @@ describe.skipIf(reason)(`replacing pinned maps of another version as root${reaso
     expect(pinnedCount(`${dir}/counts`), 'the old pin still holds the old map').toEqual({ maxEntries: 64, ipv4: 5n });
 
     const replaced = next.replacedPins[0]!;
-    expect(copyMapEntries(replaced.previous, next.maps.counts!)).toEqual({ copied: 1, dropped: 0, kept: 0 });
+    expect(copyMapEntries(replaced.previous, next.maps.counts!)).toMatchObject({ copied: 1, dropped: 0, kept: 0 });
     // The old program still counts into the old map; a second copy in `create` mode keeps what the new map holds.
     old.program('count_egress').testRun({ data: ipv4Frame() });
     next.program('count_egress').testRun({ data: ipv4Frame(), repeat: 2 });
-    expect(copyMapEntries(replaced.previous, next.maps.counts!, { mode: 'create' })).toEqual({ copied: 0, dropped: 0, kept: 1 });
+    expect(copyMapEntries(replaced.previous, next.maps.counts!, { mode: 'create' })).toMatchObject({ copied: 0, dropped: 0, kept: 1 });
     expect(pinnedCount(`${dir}/counts__next`)).toEqual({ maxEntries: 128, ipv4: 7n });
 
     next.commitReplacedPins();
@@ -146,6 +146,27 @@ describe.skipIf(reason)(`replacing pinned maps of another version as root${reaso
     expect(swapped.replacedPins.map((r) => [r.fields, r.differences])).toEqual([[['value layout'], message]]);
   });
 
+  it('a merge copy brings what the old side changed since the first copy, and keeps what the new side wrote since', () => {
+    const from = createMap({ type: MapType.Hash, key: u32, value: u64, maxEntries: 8 });
+    const to = createMap({ type: MapType.Hash, key: u32, value: u64, maxEntries: 8 });
+    try {
+      for (const k of [1, 2, 3]) from.update(k, 10n);
+      const first = copyMapEntries(from, to);
+      // Between the copies: the old programs move 1 and 2 on and add 4; the new ones move 2 and 3 on.
+      from.update(1, 11n);
+      from.update(2, 12n);
+      from.update(4, 14n);
+      to.update(2, 22n);
+      to.update(3, 23n);
+      expect(copyMapEntries(from, to, { mode: 'merge', since: first })).toMatchObject({ copied: 2, dropped: 0, kept: 2 });
+      expect([1, 2, 3, 4].map((k) => to.lookup(k))).toEqual([11n, 22n, 23n, 14n]);
+      expect(() => copyMapEntries(from, to, { mode: 'merge' })).toThrow('a merge copy needs `since`, the result of the copy before');
+    } finally {
+      from.close();
+      to.close();
+    }
+  });
+
   it('copyMapEntries refuses maps of other sizes or of a type without plain values', () => {
     const a = createMap({ type: MapType.Hash, key: u32, value: u64, maxEntries: 4 });
     const b = createMap({ type: MapType.Hash, key: u32, value: u32, maxEntries: 4 });
@@ -163,7 +184,7 @@ describe.skipIf(reason)(`replacing pinned maps of another version as root${reaso
     const to = createMap({ type: MapType.Hash, key: u32, value: u64, maxEntries: 3 });
     try {
       for (let k = 0; k < 5; k += 1) from.update(k, BigInt(k));
-      expect(copyMapEntries(from, to)).toEqual({ copied: 3, dropped: 2, kept: 0 });
+      expect(copyMapEntries(from, to)).toMatchObject({ copied: 3, dropped: 2, kept: 0 });
     } finally {
       from.close();
       to.close();

@@ -10,6 +10,7 @@ import {
   attachTcx,
   copyMapEntries,
   interfaceIndex,
+  type CopyMapEntriesResult,
   loadCollection,
   openPinnedLink,
   openPinnedPerCpuMap,
@@ -108,8 +109,8 @@ export interface EbpfKernelPort {
   /**
    * Ends an upgrade, in this order: copies the entries of replaced maps that keep
    * theirs, moves each given pinned link to this load's program in one step (the old
-   * program keeps its old maps up to that moment), copies again what the old programs
-   * added meanwhile, then moves the replacing maps' pins over the old ones, which are
+   * program keeps its old maps up to that moment), merges what the old programs changed
+   * meanwhile (unless the new ones wrote that entry since), then moves the replacing maps' pins over the old ones, which are
    * freed once no program uses them. Failures are reported, not thrown.
    */
   completeUpgrade(links: readonly { readonly hostInterface: string; readonly hook: TcxHook }[]): UpgradeResult;
@@ -181,12 +182,15 @@ class EbpfKernel implements EbpfKernelPort {
     const failures: string[] = [];
     const copied: Record<string, { copied: number; dropped: number }> = {};
     const copying = this.#collection.replacedPins.filter((r) => this.maps.find((m) => m.name === r.name)?.state === 'copied');
-    const copy = (mode: 'upsert' | 'create'): void => {
+    const firstCopies = new Map<string, CopyMapEntriesResult>();
+    const copy = (pass: 'before' | 'after'): void => {
       for (const r of copying) {
         const target = this.#collection.maps[r.name];
-        if (target === undefined) continue;
+        const since = firstCopies.get(r.name);
+        if (target === undefined || (pass === 'after' && since === undefined)) continue;
         try {
-          const result = copyMapEntries(r.previous, target, { mode });
+          const result = copyMapEntries(r.previous, target, pass === 'before' ? {} : { mode: 'merge', since });
+          if (pass === 'before') firstCopies.set(r.name, result);
           const sum = copied[r.name] ?? { copied: 0, dropped: 0 };
           copied[r.name] = { copied: sum.copied + result.copied, dropped: sum.dropped + result.dropped };
         } catch (error) {
@@ -194,7 +198,7 @@ class EbpfKernel implements EbpfKernelPort {
         }
       }
     };
-    copy('upsert');
+    copy('before');
     const updated: string[] = [];
     for (const { hostInterface, hook } of links) {
       let link: Link | undefined;
@@ -208,9 +212,9 @@ class EbpfKernel implements EbpfKernelPort {
         link?.close();
       }
     }
-    // What the old programs wrote between the first copy and their replacement; what the
-    // new ones wrote since wins.
-    copy('create');
+    // What the old programs wrote between the first copy and their replacement (a
+    // connection that completed its handshake meanwhile); what the new ones wrote since wins.
+    copy('after');
     try {
       this.#collection.commitReplacedPins();
     } catch (error) {
