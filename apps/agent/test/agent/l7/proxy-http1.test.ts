@@ -177,3 +177,17 @@ describe('connection-level policy', () => {
     }
   });
 });
+
+describe('idle keep-alive', () => {
+  it('closes an idle keep-alive connection after idleTimeoutMs, after answering on it', async () => {
+    const { proxy: quick, port: quickPort } = await startProxy({ upstreamPort: upstream.port, limits: { idleTimeoutMs: 300 } });
+    try {
+      // raw() waits up to 2 s for more data: the close comes first.
+      const exchange = await raw(quickPort, 'GET /api/v1/users HTTP/1.1\r\nHost: a\r\n\r\n', { idleMs: 2000 });
+      expect(exchange.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(exchange.closed).toBe(true);
+    } finally {
+      await quick.close();
+    }
+  });
+});
