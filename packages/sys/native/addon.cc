@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <cerrno>
+#include <cmath>
 
 namespace twill {
 
@@ -28,7 +29,8 @@ bool ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t*
     return false;
   }
   double v = info[i].As<Napi::Number>().DoubleValue();
-  if (v != static_cast<double>(static_cast<int32_t>(v))) {
+  // Range and integrality first: casting NaN or a double outside int32_t is undefined behaviour.
+  if (!(v >= -2147483648.0 && v <= 2147483647.0) || v != std::trunc(v)) {
     ThrowArg(info.Env(), std::string(name) + " must be a 32-bit integer");
     return false;
   }
@@ -42,7 +44,8 @@ bool ArgUint(const Napi::CallbackInfo& info, size_t i, const char* name, uint32_
     return false;
   }
   double v = info[i].As<Napi::Number>().DoubleValue();
-  if (v < 0 || v != static_cast<double>(static_cast<uint32_t>(v))) {
+  // As ArgInt: NaN fails both comparisons, and nothing outside 0..2^32-1 reaches the cast.
+  if (!(v >= 0.0 && v <= 4294967295.0) || v != std::trunc(v)) {
     ThrowArg(info.Env(), std::string(name) + " must be an unsigned 32-bit integer");
     return false;
   }

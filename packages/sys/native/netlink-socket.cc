@@ -90,6 +90,14 @@ static Napi::Value SetReceiveBuffer(const Napi::CallbackInfo& info) {
   if (!ArgInt(info, 0, "fd", &fd) || !ArgInt(info, 1, "bytes", &bytes) || !ArgInt(info, 2, "mode", &mode)) {
     return env.Undefined();
   }
+  if (bytes < 0) {
+    ThrowArg(env, "bytes must not be negative");
+    return env.Undefined();
+  }
+  if (mode < 0 || mode > 2) {
+    ThrowArg(env, "mode must be 0 (SO_RCVBUF), 1 (SO_RCVBUFFORCE) or 2 (forced if permitted)");
+    return env.Undefined();
+  }
   int value = bytes;
   int rc = -1;
   const char* what = "setsockopt SO_RCVBUF";

@@ -1,6 +1,7 @@
 #include "common.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -283,6 +284,42 @@ static Napi::Value GetTransparent(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, value != 0);
 }
 
+// attachSocketFilter(fd, program): SO_ATTACH_FILTER (socket(7), Documentation/networking/
+// filter.rst) with a classic BPF program given as struct sock_filter records (8 bytes
+// each, host byte order: u16 code, u8 jt, u8 jf, u32 k), which the caller built and
+// checked. The kernel copies and checks the program again (EINVAL for one it refuses,
+// ENOMEM past net.core.optmem_max) and replaces any filter the socket had.
+static Napi::Value AttachSocketFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  uint8_t* data;
+  size_t length;
+  if (!ArgInt(info, 0, "fd", &fd) || !ArgBytes(info, 1, "program", &data, &length)) return env.Undefined();
+  if (length == 0 || length % sizeof(struct sock_filter) != 0 || length / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+    ThrowArg(env, "program must be 1.." + std::to_string(BPF_MAXINSNS) + " sock_filter records of 8 bytes");
+    return env.Undefined();
+  }
+  struct sock_fprog prog;
+  prog.len = static_cast<unsigned short>(length / sizeof(struct sock_filter));
+  prog.filter = reinterpret_cast<struct sock_filter*>(data);
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
+    ThrowErrno(env, errno, "setsockopt SO_ATTACH_FILTER");
+  }
+  return env.Undefined();
+}
+
+// detachSocketFilter(fd): SO_DETACH_FILTER; the kernel says ENOENT when there is none.
+static Napi::Value DetachSocketFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
+  int unused = 0;
+  if (setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof unused) != 0) {
+    ThrowErrno(env, errno, "setsockopt SO_DETACH_FILTER");
+  }
+  return env.Undefined();
+}
+
 void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("socketIn", Napi::Function::New(env, SocketIn, "socketIn"));
   exports.Set("setTcpMd5", Napi::Function::New(env, SetTcpMd5, "setTcpMd5"));
@@ -291,6 +328,8 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("getTtl", Napi::Function::New(env, GetTtl, "getTtl"));
   exports.Set("transparentListener", Napi::Function::New(env, TransparentListener, "transparentListener"));
   exports.Set("getTransparent", Napi::Function::New(env, GetTransparent, "getTransparent"));
+  exports.Set("attachSocketFilter", Napi::Function::New(env, AttachSocketFilter, "attachSocketFilter"));
+  exports.Set("detachSocketFilter", Napi::Function::New(env, DetachSocketFilter, "detachSocketFilter"));
 }
 
 }  // namespace twill

@@ -7,6 +7,7 @@
  *   minimum TTL (RFC 5082 GTSM);
  * - netlink multicast groups, `NETLINK_NO_ENOBUFS`, receive buffer sizes and the
  *   socket's drop counter (`SO_MEMINFO`), for event readers that count what they lost;
+ * - classic BPF socket filters (`SO_ATTACH_FILTER`), so a socket queues only what it reads;
  * - transparent (`IP_TRANSPARENT`) TCP listeners for a tproxy-fed proxy;
  * - `mmap` for BPF ring buffers, and {@link watchFd} to wake when one has records.
  *
@@ -45,6 +46,7 @@ export {
 } from './socket.js';
 export { joinNetlinkGroup, leaveNetlinkGroup, setNetlinkNoEnobufs } from './netlink-socket.js';
 export { type ReceiveBufferOptions, setReceiveBuffer, type SocketMemInfo, socketMemInfo } from './socket-buffer.js';
+export { type SocketFilterInstruction, SOCKET_FILTER_MAX_INSTRUCTIONS, attachSocketFilter, detachSocketFilter } from './socket-filter.js';
 export { type TransparentListenerOptions, openTransparentListener, socketTransparent } from './transparent.js';
 export { type MmapOptions, mmap, munmap } from './mmap.js';
 export { type WatchFdEvents, type FdReadiness, type FdWatchCallback, FdWatcher, watchFd } from './poll.js';

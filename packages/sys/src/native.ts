@@ -16,6 +16,9 @@ export interface NativeBinding {
   getTtl(fd: number): [number, number, number, number, number];
   transparentListener(nsFd: number, address: string, port: number): number;
   getTransparent(fd: number): boolean;
+  /** `program`: struct sock_filter records, 8 bytes each in host byte order. */
+  attachSocketFilter(fd: number, program: Uint8Array): void;
+  detachSocketFilter(fd: number): void;
   setNetlinkMembership(fd: number, group: number, join: boolean): void;
   setNetlinkNoEnobufs(fd: number, on: boolean): void;
   /** `mode`: 0 SO_RCVBUF, 1 SO_RCVBUFFORCE, 2 force falling back to SO_RCVBUF on EPERM. Returns SO_RCVBUF read back. */

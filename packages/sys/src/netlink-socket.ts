@@ -23,8 +23,11 @@ export function joinNetlinkGroup(fd: number, group: number): void {
 
 /**
  * Leaves multicast group `group` of a netlink socket (`NETLINK_DROP_MEMBERSHIP`).
- * Leaving a group the socket is not in does nothing.
- * @throws {SysError} as {@link joinNetlinkGroup}.
+ * Leaving a group the socket is not in does nothing. Unlike {@link joinNetlinkGroup} it
+ * neither binds nor checks the socket first.
+ * @throws {SysError} `EINVAL` for a bad fd or group (before any call), or from the kernel
+ *   for a group the protocol does not have; `ENOPROTOOPT` for a socket that is not a
+ *   netlink socket; `ENOTSOCK`, `EBADF`.
  */
 export function leaveNetlinkGroup(fd: number, group: number): void {
   checkFd('leaveNetlinkGroup', fd);

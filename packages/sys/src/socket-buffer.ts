@@ -61,22 +61,25 @@ export interface SocketMemInfo {
   readonly backlog: number;
   /**
    * Packets or messages the kernel dropped instead of queuing (`SK_MEMINFO_DROPS`, the
-   * socket's `sk_drops`): a count, not bytes, unsigned 32-bit, wrapping (take deltas
-   * with `(now - before) >>> 0`). For a netlink socket the kernel adds one for each
+   * socket's `sk_drops`; Linux 4.14): a count, not bytes, unsigned 32-bit, wrapping (take
+   * deltas with `(now - before) >>> 0`). For a netlink socket the kernel adds one for each
    * message (skb) it could not queue, unicast or multicast, with or without
-   * `NETLINK_NO_ENOBUFS` (`netlink_overrun`); a message may batch several records (NFLOG does).
+   * `NETLINK_NO_ENOBUFS` (`netlink_overrun`); a message may batch several records (NFLOG
+   * does). A message a socket filter discards is not counted (see `attachSocketFilter`).
+   * `undefined` when the kernel does not report it (4.12 and 4.13 fill 8 entries).
    */
-  readonly drops: number;
+  readonly drops: number | undefined;
 }
 
+/** `SK_MEMINFO_DROPS`: the ninth entry, the last before Linux 4.14 added it is `SK_MEMINFO_BACKLOG`. */
+const SK_MEMINFO_DROPS = 8;
+
 /**
- * Reads a socket's memory accounting and drop counter (`SO_MEMINFO`, Linux 4.12).
- * @throws {SysError} `EINVAL` for a bad fd (before any call); `ENOTSOCK`, `EBADF` from the kernel.
+ * The `SO_MEMINFO` entries as the kernel filled them (`getsockopt` says how many), named.
+ * An entry the kernel did not fill is 0, but `drops`, which is `undefined` then.
  */
-export function socketMemInfo(fd: number): SocketMemInfo {
-  checkFd('socketMemInfo', fd);
-  const m = callNative(() => native.getMemInfo(fd));
-  const at = (i: number): number => m[i] ?? 0;
+export function decodeMemInfo(entries: readonly number[]): SocketMemInfo {
+  const at = (i: number): number => entries[i] ?? 0;
   return {
     rmemAlloc: at(0),
     rcvbuf: at(1),
@@ -86,6 +89,16 @@ export function socketMemInfo(fd: number): SocketMemInfo {
     wmemQueued: at(5),
     optmem: at(6),
     backlog: at(7),
-    drops: at(8),
+    drops: entries.length > SK_MEMINFO_DROPS ? entries[SK_MEMINFO_DROPS] : undefined,
   };
+}
+
+/**
+ * Reads a socket's memory accounting and drop counter (`SO_MEMINFO`, Linux 4.12; the drop
+ * counter since 4.14).
+ * @throws {SysError} `EINVAL` for a bad fd (before any call); `ENOTSOCK`, `EBADF` from the kernel.
+ */
+export function socketMemInfo(fd: number): SocketMemInfo {
+  checkFd('socketMemInfo', fd);
+  return decodeMemInfo(callNative(() => native.getMemInfo(fd)));
 }

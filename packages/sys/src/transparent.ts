@@ -27,12 +27,15 @@ export interface TransparentListenerOptions {
  * The descriptor is close-on-exec and the caller's (closed by the server, or `fs.closeSync`).
  * Needs CAP_NET_ADMIN or CAP_NET_RAW (and CAP_SYS_ADMIN to enter `netns`).
  *
- * @throws {SysError} `EINVAL` for a bad address or port (before any call); `EPERM`
+ * @throws {SysError} `EINVAL` for a bad address (a scoped IPv6 address too) or port (before any call); `EPERM`
  *   without the capability; `EADDRINUSE`, `EADDRNOTAVAIL` from `bind`.
  */
 export function openTransparentListener(options: TransparentListenerOptions): number {
   const { address, port, netns } = options;
   if (isIP(address) === 0) throw SysError.invalid('openTransparentListener', `address ${JSON.stringify(address)} is not an IP address`);
+  // Node's isIP takes a zone (`fe80::1%lo`), inet_pton does not; a tproxy listener binds a
+  // wildcard or a routed address, so a link-local scope has no use here.
+  if (address.includes('%')) throw SysError.invalid('openTransparentListener', `address ${JSON.stringify(address)}: scoped IPv6 addresses (with a zone) are not supported`);
   checkInteger('openTransparentListener', 'port', port, 0, 65535);
   if (netns === undefined) return callNative(() => native.transparentListener(-1, address, port));
   return withNetnsFd(netns, (nsFd) => callNative(() => native.transparentListener(nsFd, address, port)));
