@@ -119,7 +119,7 @@ export class FlowObserver implements DataplaneFlowHandler {
   #generation = -1;
   readonly #locals = new Map<string, LocalSide | null>();
   readonly #byAddress = new Map<string, FlowEndpoint>();
-  // By rule id and who: by verdict and direction (KERNEL_SLOT).
+  // By rule id and who: a slot per verdict and direction (allow 0, deny 2; +1 for egress).
   readonly #kernelDecisions = new Map<number, Map<string, Decision[]>>();
   readonly #noEntry = new Map<string, Decision>();
   // Per index verdict object (shared between flows that end the same way): agreeing and not.
