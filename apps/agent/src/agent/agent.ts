@@ -22,6 +22,7 @@ import { DatastorePodDirectory } from './pod-directory.js';
 import { type AgentController, type AgentLogger, type AgentMetrics, type ResourceDatastore } from './ports.js';
 import { type ApiServer } from './sys/api-server.js';
 import { type HealthServer } from './sys/http.js';
+import { type UiSource } from './ui/router.js';
 
 /** The resource datastore the agent opens, and closes last. */
 export interface AgentDatastore extends ResourceDatastore {
@@ -71,6 +72,24 @@ export interface AgentFlowsServeOptions {
   readonly listen?: ListenAddress;
 }
 
+/** What the agent serves the dashboard with (listenUi of ui/sys/ui-server.ts, the built files from @twill/ui). */
+export interface AgentUiServeOptions {
+  readonly listen: ListenAddress;
+  /** Any Host header answered (a non-loopback address allowed by `ui.listenInsecure`). */
+  readonly anyHost: boolean;
+  readonly maxClients: number;
+  readonly source: Omit<UiSource, 'files'>;
+  readonly logger: AgentLogger;
+}
+
+/** A served dashboard. */
+export interface AgentUiServer {
+  readonly address: ListenAddress;
+  /** Live flow streams open now. */
+  readonly clients: number;
+  close(): Promise<void>;
+}
+
 /** How the agent serves the plugin: serveTwill's options plus the CNI metrics hook. */
 export type AgentServeOptions = ServeTwillOptions & {
   /** Observes each CNI request (see instrumentPluginHandlers). */
@@ -99,6 +118,8 @@ export interface AgentPorts {
    * with `dataplane: none`, which gives no verdicts).
    */
   serveFlows?(options: AgentFlowsServeOptions): Promise<ObserverServer>;
+  /** Serves the web dashboard (issue 15) when `ui.enabled`; absent: not served. */
+  listenUi?(options: AgentUiServeOptions): Promise<AgentUiServer>;
 }
 
 /** The `/v1/status` document. */
@@ -124,6 +145,29 @@ export interface AgentStatus {
    * lost (every source) and the ring's capacity; `enabled: false` with why (`--no-flows`, no dataplane).
    */
   readonly flows: AgentFlowsStatus;
+  /** The web dashboard: its URL and whether it serves; `enabled: false` with why (`--no-ui`). */
+  readonly ui: AgentUiStatus;
+}
+
+/** The dashboard's part of `/v1/status` (what `twill ui` opens). */
+export type AgentUiStatus =
+  | { readonly enabled: false; readonly reason: string }
+  | {
+      readonly enabled: true;
+      /** `http://127.0.0.1:9098/`: what a browser on this host opens. */
+      readonly url: string;
+      readonly listen: ListenAddress;
+      readonly listening: boolean;
+      /** Why it is not served (the port in use, the files not built); the agent runs on without it. */
+      readonly serveError?: string;
+      /** Browsers following live flows now. */
+      readonly clients: number;
+    };
+
+/** The dashboard's URL for a listening address (an unspecified address is reached on loopback). */
+export function uiUrlOf(address: ListenAddress): string {
+  const host = address.host === '0.0.0.0' ? '127.0.0.1' : address.host === '::' ? '::1' : address.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}/`;
 }
 
 /** The flow observer's part of `/v1/status`. */
@@ -206,6 +250,8 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
   const started: AgentController[] = [];
   let server: PluginServer | undefined;
   let api: ApiServer | undefined;
+  let ui: AgentUiServer | undefined;
+  let uiServeFailure: string | undefined;
   let stopping: Promise<void> | undefined;
   // The flow observer: served when enabled, the ports can serve it and a dataplane gives verdicts.
   const flowsOff = !config.flows.enabled
@@ -286,6 +332,21 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       endpoints: await endpoints(),
       controllers: built?.status?.() ?? {},
       flows: flowsStatus(),
+      ui: uiStatus(),
+    };
+  };
+
+  const uiStatus = (): AgentUiStatus => {
+    if (!config.ui.enabled) return { enabled: false, reason: 'ui.enabled is false (--no-ui)' };
+    if (ports.listenUi === undefined) return { enabled: false, reason: 'not served by these agent ports' };
+    const listen = ui?.address ?? config.ui.listen;
+    return {
+      enabled: true,
+      url: uiUrlOf(listen),
+      listen,
+      listening: ui !== undefined && stopping === undefined,
+      ...(uiServeFailure === undefined ? {} : { serveError: uiServeFailure }),
+      clients: ui?.clients ?? 0,
     };
   };
 
@@ -318,6 +379,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
         }
       };
       // No new API or CNI call; those in progress are answered before anything they use stops.
+      if (ui !== undefined) await step('the dashboard', () => ui!.close());
       if (api !== undefined) await step('the API socket', () => api!.close());
       if (server !== undefined) await step('the CNI socket', () => server!.close());
       // Flow streams end before their source stops; the reader stops before the controllers the observer reads.
@@ -419,6 +481,22 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
     }
     api = await ports.listenApi(config.api.socket, apiSource(datastore, built));
     logger.info({ socket: config.api.socket }, 'serving the API');
+    if (config.ui.enabled && ports.listenUi !== undefined) {
+      // The dashboard is observability too: one that cannot be served is logged and said in /v1/status `ui`.
+      try {
+        ui = await ports.listenUi({
+          listen: config.ui.listen,
+          anyHost: config.ui.listenInsecure,
+          maxClients: config.ui.maxClients,
+          source: { api: apiSource(datastore, built), node: config.nodeName, flows: ring ?? { unavailable: `flows are off on this node: ${flowsOff ?? ''}` } },
+          logger,
+        });
+        logger.info({ url: uiUrlOf(ui.address) }, 'serving the dashboard');
+      } catch (error) {
+        uiServeFailure = `serving the dashboard on ${config.ui.listen.host}:${config.ui.listen.port} failed: ${errorText(error)}`;
+        logger.error({ err: error }, 'ui: serving the dashboard failed; the agent runs without it');
+      }
+    }
     server = await ports.serve({
       socketPath: config.agentSocket,
       logger,

@@ -76,6 +76,10 @@ export const AGENT_DEFAULTS = {
   flowsBudgetPerSecond: 200_000,
   /** The nflog group of the nftables driver's drop logs (Log rules log to 1). */
   flowsDropLogGroup: 2,
+  /** The dashboard (issue 15), on loopback only; next to the health server's 9099. */
+  uiListen: '127.0.0.1:9098',
+  /** Live flow streams the dashboard serves at once. */
+  uiMaxClients: 16,
 } as const satisfies {
   datastore: AgentDatastoreType;
   dataplane: AgentDataplane;
@@ -128,6 +132,21 @@ export interface AgentFlowsConfig {
   readonly dropLogGroup: number;
 }
 
+/** The web dashboard (issue 15): read-only, served on TCP. */
+export interface AgentUiConfig {
+  /** Whether the agent serves it (default true). */
+  readonly enabled: boolean;
+  /**
+   * Where (default 127.0.0.1:9098). No authentication: every pod, policy and flow to
+   * whoever connects, so a non-loopback address is refused unless `listenInsecure` is true.
+   */
+  readonly listen: ListenAddress;
+  /** Whether a non-loopback `listen` was allowed (then any Host header is answered). */
+  readonly listenInsecure: boolean;
+  /** Live flow streams at once (1 to 1024, default 16); more are answered 503. */
+  readonly maxClients: number;
+}
+
 /** A validated agent configuration. */
 export interface AgentConfig {
   /** This node's name (DNS-1123 subdomain): the Node resource's, the pools' affinity, endpoint records'. */
@@ -153,6 +172,7 @@ export interface AgentConfig {
   readonly logLevel: TwillLogLevel;
   readonly cni: AgentCniConfig;
   readonly flows: AgentFlowsConfig;
+  readonly ui: AgentUiConfig;
 }
 
 /** The command-line flags that override the file (each one a string as typed). */
@@ -178,6 +198,11 @@ export interface AgentFlags {
   readonly flowsListenInsecure?: string;
   /** `--no-flows`: any value turns the observer off. */
   readonly noFlows?: string;
+  readonly uiListen?: string;
+  /** `--ui-listen-insecure`: any value allows a non-loopback `ui.listen`. */
+  readonly uiListenInsecure?: string;
+  /** `--no-ui`: any value turns the dashboard off. */
+  readonly noUi?: string;
 }
 
 /** The flag each {@link AgentFlags} key is typed as, for messages. */
@@ -201,6 +226,9 @@ export const AGENT_FLAG_NAMES = {
   flowsListen: '--flows-listen',
   flowsListenInsecure: '--flows-listen-insecure',
   noFlows: '--no-flows',
+  uiListen: '--ui-listen',
+  uiListenInsecure: '--ui-listen-insecure',
+  noUi: '--no-ui',
 } as const satisfies Record<keyof AgentFlags, string>;
 
 /** A configuration problem: where (the file or the flag), which field, and why. */
@@ -398,7 +426,7 @@ function located(source: string, error: unknown): unknown {
   return error;
 }
 
-const TOP_KEYS = ['nodeName', 'dataDir', 'datastore', 'agentSocket', 'network', 'dataplane', 'nodeAddresses', 'routing', 'bgp', 'http', 'api', 'logLevel', 'cni', 'flows'];
+const TOP_KEYS = ['nodeName', 'dataDir', 'datastore', 'agentSocket', 'network', 'dataplane', 'nodeAddresses', 'routing', 'bgp', 'http', 'api', 'logLevel', 'cni', 'flows', 'ui'];
 
 /**
  * Parses the configuration file's text (YAML 1.2; JSON is YAML too). An empty file is
@@ -506,6 +534,7 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   if (settings['api'] !== undefined) inFile(() => mapping(settings['api'], ['api'], ['socket']));
   if (settings['cni'] !== undefined) inFile(() => mapping(settings['cni'], ['cni'], ['binDir', 'confDir', 'conflistName', 'mtu', 'pools']));
   if (settings['flows'] !== undefined) inFile(() => mapping(settings['flows'], ['flows'], ['enabled', 'socket', 'listen', 'listenInsecure', 'capacity', 'budgetPerSecond', 'dropLogGroup']));
+  if (settings['ui'] !== undefined) inFile(() => mapping(settings['ui'], ['ui'], ['enabled', 'listen', 'listenInsecure', 'maxClients']));
 
   const network = pick(file, flag('network'), ['network'], networkName, () => AGENT_DEFAULTS.network);
   const datastore = resolveDatastore(options, file, flags, inFile);
@@ -544,6 +573,7 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
       pools: pick(file, undefined, ['cni', 'pools'], (v, p) => pools(v, network, p), () => AGENT_DEFAULTS.pools),
     },
     flows: resolveFlows(file, flags),
+    ui: resolveUi(file, flags),
   };
   // One socket, one server: the second to bind would find the first "in use".
   if (config.api.socket === config.agentSocket) {
@@ -554,6 +584,11 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   if (config.flows.enabled && taken !== undefined) {
     const source = flags.flowsSocket !== undefined ? AGENT_FLAG_NAMES.flowsSocket : (file?.path ?? 'the defaults');
     throw new AgentConfigError(source, flags.flowsSocket === undefined ? 'flows.socket' : '', `must not be ${taken} ${JSON.stringify(config.flows.socket)}: give the flow observer its own path`);
+  }
+  // One port, one server: the dashboard beside the health server, not on it.
+  if (config.ui.enabled && config.ui.listen.port !== 0 && config.ui.listen.port === config.http.listen.port && config.ui.listen.host === config.http.listen.host) {
+    const source = flags.uiListen !== undefined ? AGENT_FLAG_NAMES.uiListen : (file?.path ?? 'the defaults');
+    throw new AgentConfigError(source, flags.uiListen === undefined ? 'ui.listen' : '', `must not be the health server's address ${config.http.listen.host}:${config.http.listen.port} (http.listen): give the dashboard its own port (default ${AGENT_DEFAULTS.uiListen})`);
   }
   // BGP needs a router id and a next hop; direct routes need the address other nodes route to.
   if (options.checkRouting !== false && routing !== 'none' && ipv4 === undefined && (routing === 'bgp' || ipv6 === undefined)) {
@@ -588,6 +623,28 @@ function resolveFlows(file: { path: string; settings: Settings } | undefined, fl
     capacity: pick(file, undefined, ['flows', 'capacity'], (v, p) => integer(v, p, 16, 1_048_576), () => AGENT_DEFAULTS.flowsCapacity),
     budgetPerSecond: pick(file, undefined, ['flows', 'budgetPerSecond'], (v, p) => integer(v, p, 1_000, 10_000_000), () => AGENT_DEFAULTS.flowsBudgetPerSecond),
     dropLogGroup: pick(file, undefined, ['flows', 'dropLogGroup'], dropLogGroup, () => AGENT_DEFAULTS.flowsDropLogGroup),
+  };
+}
+
+// `ui: {enabled, listen, listenInsecure, maxClients}`, `--no-ui`, `--ui-listen`, `--ui-listen-insecure`.
+function resolveUi(file: { path: string; settings: Settings } | undefined, flags: AgentFlags): AgentUiConfig {
+  const enabled = flags.noUi !== undefined ? false : pick(file, undefined, ['ui', 'enabled'], boolean, () => true);
+  const listen = pick(file, { key: 'uiListen', value: flags.uiListen }, ['ui', 'listen'], listenAddress, () => listenAddress(AGENT_DEFAULTS.uiListen, []));
+  const insecure = flags.uiListenInsecure !== undefined ? true : pick(file, undefined, ['ui', 'listenInsecure'], boolean, () => false);
+  // The dashboard has no authentication: off loopback it shows every pod, policy and flow to anyone who connects.
+  if (enabled && !insecure && !isLoopback(listen.host)) {
+    const source = flags.uiListen !== undefined ? AGENT_FLAG_NAMES.uiListen : file!.path;
+    throw new AgentConfigError(
+      source,
+      flags.uiListen === undefined ? 'ui.listen' : '',
+      `${JSON.stringify(listen.host)} is not a loopback address: the dashboard shows every pod, policy and flow without authentication; use 127.0.0.1 or [::1], or set ui.listenInsecure: true (--ui-listen-insecure) to serve it there anyway`,
+    );
+  }
+  return {
+    enabled,
+    listen,
+    listenInsecure: insecure,
+    maxClients: pick(file, undefined, ['ui', 'maxClients'], (v, p) => integer(v, p, 1, 1024), () => AGENT_DEFAULTS.uiMaxClients),
   };
 }
 

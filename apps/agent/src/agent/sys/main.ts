@@ -3,6 +3,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { hostname, networkInterfaces } from 'node:os';
 
+import { uiAssetsDir } from '@twill/ui';
 import { Command, CommanderError, Option } from 'commander';
 import { pino } from 'pino';
 
@@ -35,6 +36,7 @@ import { listenApi } from './api-server.js';
 import { createBgpTransport } from './bgp-transport.js';
 import { serveFlows } from './flows-server.js';
 import { listenHealth } from './http.js';
+import { listenUi } from '../ui/sys/ui-server.js';
 import { installCni } from './install-cni.js';
 import { openKernelRouteTable } from './kernel-routes.js';
 import { TWILL_LOG_LEVELS } from '../../plugin/config.js';
@@ -100,6 +102,7 @@ export function nodeAgentPorts(): AgentPorts {
     listenHealth,
     listenApi,
     serveFlows,
+    listenUi: ({ listen, anyHost, maxClients, source, logger }) => listenUi({ listen, anyHost, maxClients, source, logger, assetsDir: uiAssetsDir() }),
   };
 }
 
@@ -210,18 +213,25 @@ const processIo: AgentProcessIo = {
     }),
 };
 
-interface RunFlags extends Omit<AgentFlags, 'flowsListenInsecure'> {
+interface RunFlags extends Omit<AgentFlags, 'flowsListenInsecure' | 'uiListenInsecure'> {
   readonly config?: string;
   /** Commander's `--no-flows`: false when given. */
   readonly flows?: boolean;
   /** Commander's `--flows-listen-insecure`: true when given. */
   readonly flowsListenInsecure?: boolean;
+  /** Commander's `--no-ui`: false when given. */
+  readonly ui?: boolean;
+  /** Commander's `--ui-listen-insecure`: true when given. */
+  readonly uiListenInsecure?: boolean;
 }
 
 function agentFlags(options: RunFlags): AgentFlags {
-  const keys = ['nodeName', 'dataDir', 'datastore', 'kubeconfig', 'agentSocket', 'apiSocket', 'network', 'dataplane', 'routing', 'httpListen', 'logLevel', 'nodeIpv4', 'nodeIpv6', 'binDir', 'confDir', 'flowsSocket', 'flowsListen'] as const;
+  const keys = ['nodeName', 'dataDir', 'datastore', 'kubeconfig', 'agentSocket', 'apiSocket', 'network', 'dataplane', 'routing', 'httpListen', 'logLevel', 'nodeIpv4', 'nodeIpv6', 'binDir', 'confDir', 'flowsSocket', 'flowsListen', 'uiListen'] as const;
   const flags = Object.fromEntries(keys.filter((key) => options[key] !== undefined).map((key) => [key, options[key]])) as AgentFlags;
-  return { ...flags, ...(options.flows === false ? { noFlows: 'true' } : {}), ...(options.flowsListenInsecure === true ? { flowsListenInsecure: 'true' } : {}) };
+  return { ...flags, ...(options.flows === false ? { noFlows: 'true' } : {}), ...(options.flowsListenInsecure === true ? { flowsListenInsecure: 'true' } : {}),
+    ...(options.ui === false ? { noUi: 'true' } : {}),
+    ...(options.uiListenInsecure === true ? { uiListenInsecure: 'true' } : {}),
+  };
 }
 
 /**
@@ -284,6 +294,9 @@ export function agentProgram(io: AgentProcessIo = processIo, onExit: (code: numb
     .option('--flows-listen <address>', 'also serve the flow observer on TCP, HOST:PORT (no authentication: a non-loopback address needs --flows-listen-insecure)')
     .option('--flows-listen-insecure', 'allow a non-loopback --flows-listen (every pod\'s flows to whoever connects)')
     .option('--no-flows', 'do not read the dataplane\'s verdicts nor serve flows')
+    .option('--ui-listen <address>', `the web dashboard, HOST:PORT (default ${AGENT_DEFAULTS.uiListen}; no authentication: a non-loopback address needs --ui-listen-insecure)`)
+    .option('--ui-listen-insecure', 'allow a non-loopback --ui-listen (every pod, policy and flow to whoever connects)')
+    .option('--no-ui', 'do not serve the web dashboard')
     .action(async (options: RunFlags) => {
       const config = await loadAgentConfig({ ...(options.config === undefined ? {} : { configFile: options.config }), flags: agentFlags(options) });
       onExit(await runAgent(config, io));
