@@ -7,8 +7,8 @@ import { type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { type L7FlowRecord, type L7Proxy } from '../../../src/agent/l7/index.js';
-import { GRPC_MATCHER, startProxy } from './harness.js';
+import { HTTP2_PREFACE, type L7FlowRecord, type L7Proxy } from '../../../src/agent/l7/index.js';
+import { GRPC_MATCHER, raw, startProxy } from './harness.js';
 
 const bytes = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
 const unary = (name: string) => ({
@@ -145,3 +145,37 @@ describe('plain HTTP/2 through the proxy', () => {
     }
   });
 });
+
+describe('HTTP/2 framing', () => {
+  it('recognizes a preface split across packets, and closes a session that sends garbage after it, serving others', async () => {
+    const settings = '\0\0\0\x04\0\0\0\0\0'; // an empty SETTINGS frame (RFC 9113 §6.5)
+    const split = await raw(port, [HTTP2_PREFACE.slice(0, 10), HTTP2_PREFACE.slice(10) + settings], { gapMs: 50 });
+    // The server's first frame is its SETTINGS (type 0x4 in the fourth byte).
+    expect(split.text.charCodeAt(3)).toBe(0x04);
+
+    // Node answers a connection error with GOAWAY but leaves the TCP connection open (RFC 9113
+    // §5.4.1 says close it): the proxy's idle timeout closes it.
+    const { proxy: quick, port: quickPort } = await startProxy({ upstreamPort: grpcPort, matcher: GRPC_MATCHER, limits: { idleTimeoutMs: 300 } });
+    try {
+      const garbage = await raw(quickPort, `${HTTP2_PREFACE}${settings}this is not a frame at all, not even close`, { idleMs: 2000 });
+      expect(garbage.closed).toBe(true);
+      expect(frames(garbage.text)).toContainEqual({ type: 0x07, error: 0x06 }); // GOAWAY, FRAME_SIZE_ERROR
+    } finally {
+      await quick.close();
+    }
+    expect((await call(client, 'SayHello', 'still')).reply).toBe('hello still');
+  });
+});
+
+// The frames of a server's byte stream: type, and the error code of GOAWAY frames (RFC 9113 §4.1, §6.8).
+function frames(text: string): { type: number; error?: number }[] {
+  const b = Buffer.from(text, 'latin1');
+  const out: { type: number; error?: number }[] = [];
+  for (let at = 0; at + 9 <= b.length;) {
+    const length = b.readUIntBE(at, 3);
+    const type = b[at + 3] as number;
+    out.push(type === 0x07 ? { type, error: b.readUInt32BE(at + 13) } : { type });
+    at += 9 + length;
+  }
+  return out;
+}
