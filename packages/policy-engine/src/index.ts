@@ -287,6 +287,7 @@ export {
   type IdentityAddresses,
   type NftKernelState,
   type NftSet,
+  type NftSetChanges,
   type NftTableModel,
 } from './dataplane/nftables/index.js';
 

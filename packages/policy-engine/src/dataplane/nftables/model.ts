@@ -22,8 +22,11 @@ export interface NftSet {
 
 /** A set's elements added and removed since `base`. */
 export interface NftSetChanges {
+  /** The earlier version of the set these changes apply to (weak: it may have been collected). */
   readonly base: WeakRef<NftSet>;
+  /** Elements in this set that `base` lacks, as nft writes them. */
   readonly added: readonly string[];
+  /** Elements of `base` this set no longer has. */
   readonly removed: readonly string[];
 }
 
