@@ -75,6 +75,12 @@ export class BgpSpeaker {
   private flushTimer: CancelTimer | undefined;
   /** The flush timer is set for now (a large change), not for `flushDelayMs`. */
   private flushSoon = false;
+  /**
+   * The last flush took a large change (a table arriving read by read): what comes next
+   * is mostly its tail, flushed at once too rather than `flushDelayMs` later (a table's
+   * last read is as urgent as the others, and usually smaller than {@link EAGER_FLUSH}).
+   */
+  private inBurst = false;
   private started = false;
 
   constructor(private readonly options: BgpSpeakerOptions) {
@@ -498,7 +504,7 @@ export class BgpSpeaker {
   }
 
   private scheduleFlush(): void {
-    const soon = this.rib.pendingChanges >= EAGER_FLUSH;
+    const soon = this.inBurst || this.rib.pendingChanges >= EAGER_FLUSH;
     if (this.flushTimer && (this.flushSoon || !soon)) return;
     this.flushTimer?.();
     this.flushSoon = soon;
@@ -514,6 +520,7 @@ export class BgpSpeaker {
    * the first UPDATEs of a full table while the rest is prepared; `all` does it at once.
    */
   private flush(all = false): void {
+    this.inBurst = this.rib.pendingChanges >= EAGER_FLUSH;
     const { updates, more } = this.rib.flush(all ? {} : { maxChanges: FLUSH_SLICE });
     for (const peer of this.peerMap.values()) {
       if (peer.fsm.state !== SESSION_STATE.ESTABLISHED || !peer.connection) continue;

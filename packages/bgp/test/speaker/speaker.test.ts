@@ -56,19 +56,24 @@ describe('BgpSpeaker', () => {
     expect(b.peers()[0]?.receivedPrefixes).toBe(1);
   });
 
-  it('sends a change of thousands of routes at once, and a small one after the flush delay', async () => {
+  it('sends a change of thousands of routes at once, its tail at once, and a small one after the flush delay', async () => {
     const { clock, a, fibB } = await pair();
     // 5,000 /24s from 11.0.0.0: more than the speaker waits to gather.
     for (let i = 0; i < 5000; i += 1) a.originate(`11.${i >> 8}.${i & 0xff}.0/24`);
     await clock.advance(1);
     expect(installed(fibB.batches).size).toBe(5000);
+    // Right after a large change, a small one is its tail (a table's last read): no delay.
     a.originate('10.244.1.0/26');
     await clock.advance(1);
-    expect(installed(fibB.batches).has('10.244.1.0/26')).toBe(false);
+    expect(installed(fibB.batches).get('10.244.1.0/26')).toBe('10.0.0.1');
+    // After that small flush, a small change waits for the delay again.
+    a.originate('10.244.2.0/26');
+    await clock.advance(1);
+    expect(installed(fibB.batches).has('10.244.2.0/26')).toBe(false);
     // A's delay, then B's.
     await clock.advance(40);
-    expect(installed(fibB.batches).get('10.244.1.0/26')).toBe('10.0.0.1');
-    expect(installed(fibB.batches).size).toBe(5001);
+    expect(installed(fibB.batches).get('10.244.2.0/26')).toBe('10.0.0.1');
+    expect(installed(fibB.batches).size).toBe(5002);
   });
 
   it('sends the initial table to a peer that comes up later, split into messages that fit 4096 octets', async () => {
