@@ -8,12 +8,14 @@
 // and `:authority` with a full match), so there is no search loop and laziness or
 // leftmost-first preference cannot change the answer.
 
+import { dfaCapable, dfaMatcher } from './re2-dfa.js';
 import { type Re2CharClass, type Re2Node } from './re2-parse.js';
 
 /** The most instructions one pattern may compile to; bounds the work per input character. */
 export const RE2_MAX_PROGRAM = 2000;
 
-type Instruction =
+/** One instruction of a compiled program (internal to the l7 matcher). */
+export type Instruction =
   | { op: 'char'; test: (cp: number) => boolean; next: number }
   | { op: 'split'; a: number; b: number }
   | { op: 'jump'; next: number }
@@ -265,5 +267,6 @@ export function compileRe2(node: Re2Node): Re2Program {
     const anyNewline = short.anyNewline === true;
     return { size, prefix, fullMatch: (input) => input.startsWith(prefix) && (anyNewline || !input.includes('\n', prefix.length)) };
   }
-  return { size, fullMatch: run };
+  // The lazy DFA when the program allows it (the usual case), else the NFA simulation.
+  return { size, fullMatch: dfaCapable(code) ? dfaMatcher(code) : run };
 }
