@@ -17,7 +17,7 @@ export interface RunResult {
 }
 
 /** Runs `command` to its end (10 minutes at most), with `input` on its stdin. */
-export function run(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string }): Promise<RunResult> {
+export function run(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string | undefined }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, timeout: 600_000 });
     let stdout = '';

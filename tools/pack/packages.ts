@@ -52,6 +52,32 @@ export function publishedPackages(): WorkspacePackage[] {
 }
 
 /**
+ * `roots` and every workspace package they depend on, transitively, each once: what a
+ * user's install of the roots needs besides the registry (@twill/ui, private, is one).
+ */
+export function withWorkspaceDependencies(roots: readonly WorkspacePackage[]): WorkspacePackage[] {
+  const all = new Map(
+    ['packages', 'apps'].flatMap((folder) =>
+      readdirSync(join(workspaceRoot, folder))
+        .filter((name) => existsSync(join(workspaceRoot, folder, name, 'package.json')))
+        .map((name) => readPackage(join(workspaceRoot, folder, name)))
+        .map((pkg) => [pkg.manifest.name, pkg] as const),
+    ),
+  );
+  const found = new Map<string, WorkspacePackage>();
+  const visit = (pkg: WorkspacePackage): void => {
+    if (found.has(pkg.manifest.name)) return;
+    found.set(pkg.manifest.name, pkg);
+    for (const dep of Object.keys(pkg.manifest.dependencies ?? {})) {
+      const sibling = all.get(dep);
+      if (sibling) visit(sibling);
+    }
+  };
+  roots.forEach(visit);
+  return [...found.values()];
+}
+
+/**
  * The apps a user installs globally for their commands: the CLI (`twill`) and the agent
  * (`twill-agent`, `twill-cni`). Private (not on the registry yet), but packed like the packages.
  */
@@ -111,8 +137,10 @@ export function tarballProblems(pkg: WorkspacePackage, files: readonly string[])
     // BPF objects are bytecode for the kernel's verifier, not this machine's CPU: they ship.
     else if (f.startsWith('build/') && !f.startsWith('build/bpf/')) problems.push(`${f}: a local native build (the package builds on install)`);
     else if (f.startsWith('node_modules/')) problems.push(`${f}: node_modules`);
+    // tsc's output comes in pairs (x.js, x.d.ts); a bundler's (Vite's dist/app) has no declarations.
     const compiled = /^dist\/(.*)\.(js|d\.ts)$/.exec(f);
-    if (compiled && !existsSync(join(pkg.dir, 'src', `${compiled[1]}.ts`))) {
+    const fromTsc = compiled !== null && has.has(`dist/${compiled[1]}.d.ts`);
+    if (compiled && fromTsc && !['ts', 'tsx'].some((ext) => existsSync(join(pkg.dir, 'src', `${compiled[1]}.${ext}`)))) {
       problems.push(`${f}: no src/${compiled[1]}.ts (a stale build: run \`npm run build\` in ${pkg.dir})`);
     }
   }

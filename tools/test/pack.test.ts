@@ -1,12 +1,13 @@
-// The packages and commands as a user gets them. Every package under packages/ and the two
-// apps with commands (apps/cli, apps/agent) are packed once with `npm pack`, and the
-// tarballs installed once, as `npm install -g --prefix <tmp>` installs them: every @twill/*
-// package from its tarball (the @twill scope's registry has nothing), third-party
-// dependencies from the registry through the local npm cache. That one install serves
-// twice: its bin/ holds `twill`, `twill-agent` and `twill-cni`, run as a user runs them;
-// and its lib/ is the project, outside this repository, where each package README's
-// example is compiled with the user's TypeScript and run (lib/node_modules is that
-// project's node_modules, each package's own dependencies nested under it).
+// The packages and commands as a user gets them. Every package under packages/, the two
+// apps with commands (apps/cli, apps/agent) and the private packages they depend on
+// (@twill/ui) are packed once with `npm pack`, and the tarballs installed once, as
+// `npm install -g --prefix <tmp>` installs them: every @twill/* package from its tarball
+// (the @twill scope's registry has nothing), third-party dependencies from the registry
+// through the local npm cache. That one install serves twice: its bin/ holds `twill`,
+// `twill-agent` and `twill-cni`, run as a user runs them; and its lib/ is the project,
+// outside this repository, where each package README's example is compiled with the
+// user's TypeScript and run (lib/node_modules is that project's node_modules, each
+// package's own dependencies nested under it).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { workspaceRoot } from '../boundaries.js';
 import { installedCopies, run, runInstallScripts, runOk, startEmptyRegistry, workspaceVersion, type RunResult } from '../pack/install.js';
-import { exportTargets, globalApps, pack, publishedPackages, tarballProblems, type Packed, type WorkspacePackage } from '../pack/packages.js';
+import {
+  exportTargets,
+  globalApps,
+  pack,
+  publishedPackages,
+  tarballProblems,
+  withWorkspaceDependencies,
+  type Packed,
+  type WorkspacePackage,
+} from '../pack/packages.js';
 import { readmeExample } from '../pack/readme-example.js';
 
 // Run from `npm test`, this process inherits the outer npm's settings as npm_config_*
@@ -28,6 +38,8 @@ const isRoot = process.getuid?.() === 0;
 const packages = publishedPackages();
 const apps = globalApps();
 const [cli, agent] = apps as [WorkspacePackage, WorkspacePackage];
+// Everything packed: the packages, the apps, and private packages the apps depend on (@twill/ui).
+const everything = withWorkspaceDependencies([...packages, ...apps]);
 const short = (pkg: WorkspacePackage): string => pkg.manifest.name.replace('@twill/', '');
 const license = readFileSync(join(workspaceRoot, 'LICENSE'), 'utf8');
 
@@ -53,12 +65,12 @@ describe('packed once, installed once', () => {
 
   beforeAll(async () => {
     // Packing does not build: `npm test` runs this after nx built every project.
-    const unbuilt = [...packages, ...apps].filter((pkg) => !existsSync(join(pkg.dir, 'dist', 'index.js')));
+    const unbuilt = everything.filter((pkg) => !existsSync(join(pkg.dir, 'dist', 'index.js')));
     if (unbuilt.length > 0) throw new Error(`not built (no dist/index.js): ${unbuilt.map((p) => p.manifest.name).join(', ')}; run npx nx run-many -t build`);
     mkdirSync(tarballs);
     // All at once: each is mostly npm starting. The dry runs publish the tarballs themselves.
     await Promise.all(
-      [...packages, ...apps].map(async (pkg) => {
+      everything.map(async (pkg) => {
         const result = await pack(pkg, tarballs);
         packed.set(pkg.manifest.name, result);
         if (!pkg.manifest.private) published.set(pkg.manifest.name, await run('npm', ['publish', '--dry-run', result.tarball], { cwd: dir }));
@@ -93,13 +105,13 @@ describe('packed once, installed once', () => {
 
     it("is licensed Apache-2.0 by every manifest and every package folder's LICENSE, the root's", () => {
       expect(license).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004\s/);
-      for (const pkg of [...packages, ...apps]) {
+      for (const pkg of everything) {
         expect(pkg.manifest.license, pkg.manifest.name).toBe('Apache-2.0');
         expect(readFileSync(join(pkg.dir, 'LICENSE'), 'utf8') === license, `${relative(workspaceRoot, pkg.dir)}/LICENSE is the root's`).toBe(true);
       }
     });
 
-    for (const pkg of [...packages, ...apps]) {
+    for (const pkg of everything) {
       it(`${pkg.manifest.name}: holds the build, README, LICENSE${pkg.manifest.private ? '' : ', CHANGELOG'} and every export and bin target, and no tests, sources or maps`, () => {
         const files = packed.get(pkg.manifest.name)!.files;
         expect(tarballProblems(pkg, files)).toEqual([]);
@@ -134,6 +146,7 @@ describe('packed once, installed once', () => {
   describe('installed globally from the tarballs, all in one install', () => {
     const registry: string[] = [];
     const examples = new Map<string, RunResult>();
+    const commands = new Map<string, RunResult>();
     let compiled: RunResult | undefined;
 
     beforeAll(async () => {
@@ -163,8 +176,6 @@ describe('packed once, installed once', () => {
         registry.push(...empty.requests);
         await empty.close();
       }
-      await runInstallScripts(prefix);
-
       writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'twill-consumer', private: true, type: 'module' }));
       mkdirSync(join(consumer, 'examples'));
       for (const pkg of packages) {
@@ -187,20 +198,31 @@ describe('packed once, installed once', () => {
         }),
       );
       // The installed compiler by its path (npx would look for it on the registry). It emits
-      // even with type errors, so a typing mistake does not hide what running prints.
-      compiled = await run(join(prefix, 'bin', 'tsc'), ['-p', 'tsconfig.json'], { cwd: consumer });
-      // All at once: they are independent, and mostly wait.
-      await Promise.all(
-        packages
+      // even with type errors, so a typing mistake does not hide what running prints. It
+      // needs no native build: it compiles while the install scripts run.
+      [compiled] = await Promise.all([run(join(prefix, 'bin', 'tsc'), ['-p', 'tsconfig.json'], { cwd: consumer }), runInstallScripts(prefix)]);
+      // The examples and the commands, all at once: they are independent, and mostly wait.
+      // The commands run from a folder outside the workspace, as a user's shell does.
+      const command = async (line: string, options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<void> => {
+        const [bin, ...args] = line.split(' ');
+        commands.set(line, await run(join(prefix, 'bin', bin!), args, { cwd: dir, env: { ...process.env, ...options.env }, input: options.input }));
+      };
+      await Promise.all([
+        ...packages
           .filter((pkg) => isRoot || !readmeExample(readFileSync(join(pkg.dir, 'README.md'), 'utf8'), pkg.dir).root)
           .map(async (pkg) => examples.set(pkg.manifest.name, await run('node', [join('out', `${short(pkg)}.js`)], { cwd: consumer }))),
-      );
+        command('twill --version'),
+        command('twill --help'),
+        command('twill-agent --version'),
+        command('twill-agent --help'),
+        command('twill-cni', { env: { CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.1.0"}' }),
+      ]);
     }, 1_200_000);
 
     it('is outside the workspace, and took every @twill/* package from its tarball: one copy each, none from a registry', () => {
       expect(relative(workspaceRoot, consumer).startsWith('..')).toBe(true);
       expect(existsSync(join(consumer, 'node_modules', '@twill', 'sys', 'src'))).toBe(false);
-      for (const pkg of [...packages, ...apps]) {
+      for (const pkg of everything) {
         const copies = installedCopies(join(consumer, 'node_modules'), pkg.manifest.name);
         expect(copies, pkg.manifest.name).toEqual([join(consumer, 'node_modules', pkg.manifest.name)]);
       }
@@ -215,7 +237,7 @@ describe('packed once, installed once', () => {
     });
 
     it("every package's LICENSE is the Apache License 2.0 of the repository", () => {
-      for (const pkg of [...packages, ...apps]) {
+      for (const pkg of everything) {
         expect(readFileSync(join(consumer, 'node_modules', pkg.manifest.name, 'LICENSE'), 'utf8') === license, pkg.manifest.name).toBe(true);
       }
     });
@@ -251,9 +273,6 @@ describe('packed once, installed once', () => {
       });
     }
 
-    /** Runs one of the installed commands from a folder outside the workspace. */
-    const command = (name: string, args: readonly string[]): Promise<RunResult> => run(join(prefix, 'bin', name), args, { cwd: dir });
-
     it("puts twill, twill-agent and twill-cni on the prefix's bin/, each the installed package's", () => {
       const bins = { twill: cli, 'twill-agent': agent, 'twill-cni': agent };
       for (const [name, pkg] of Object.entries(bins)) {
@@ -262,12 +281,12 @@ describe('packed once, installed once', () => {
       }
     });
 
-    it('twill --version prints the CLI package version', async () => {
-      expect(await command('twill', ['--version'])).toEqual({ status: 0, stdout: `${cli.manifest.version}\n`, stderr: '' });
+    it('twill --version prints the CLI package version', () => {
+      expect(commands.get('twill --version')).toEqual({ status: 0, stdout: `${cli.manifest.version}\n`, stderr: '' });
     });
 
-    it('twill --help lists its commands', async () => {
-      const help = await command('twill', ['--help']);
+    it('twill --help lists its commands', () => {
+      const help = commands.get('twill --help')!;
       expect(help.stderr).toBe('');
       expect(help.status).toBe(0);
       expect(help.stdout).toMatch(/^Usage: twill <command> \[options\]\n/);
@@ -276,20 +295,20 @@ describe('packed once, installed once', () => {
       }
     });
 
-    it('twill-agent --version prints the agent package version', async () => {
-      expect(await command('twill-agent', ['--version'])).toEqual({ status: 0, stdout: `${agent.manifest.version}\n`, stderr: '' });
+    it('twill-agent --version prints the agent package version', () => {
+      expect(commands.get('twill-agent --version')).toEqual({ status: 0, stdout: `${agent.manifest.version}\n`, stderr: '' });
     });
 
-    it('twill-agent --help lists its commands', async () => {
-      const help = await command('twill-agent', ['--help']);
+    it('twill-agent --help lists its commands', () => {
+      const help = commands.get('twill-agent --help')!;
       expect(help.stderr).toBe('');
       expect(help.status).toBe(0);
       expect(help.stdout).toMatch(/^Usage: twill-agent \[options\] \[command\]\n/);
       for (const name of ['run', 'install-cni', 'manifests']) expect(help.stdout, name).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     });
 
-    it('twill-cni answers CNI VERSION with the spec versions it supports', async () => {
-      const result = await run(join(prefix, 'bin', 'twill-cni'), [], { cwd: dir, env: { ...process.env, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.1.0"}' });
+    it('twill-cni answers CNI VERSION with the spec versions it supports', () => {
+      const result = commands.get('twill-cni')!;
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       expect(JSON.parse(result.stdout)).toEqual({ cniVersion: '1.1.0', supportedVersions: ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
