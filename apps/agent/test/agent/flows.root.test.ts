@@ -232,11 +232,13 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent flows o
     // Replies: eBPF reports each connection's first reply at each end (the SYN-ACK), in the
     // connection's direction and allowed by its rule; nftables none (its allow events are
     // conntrack NEW events, its drops logged packets: neither is a reply).
-    const replies = flowsOf(await collect(client, { number: 8192, whitelist: [{ reply: [true] }] }));
-    const requests = flowsOf(await collect(client, { number: 8192, whitelist: [{ reply: [false] }] }));
-    const all2 = flowsOf(await collect(client, { number: 8192 }));
-    expect(uuids(replies)).toEqual(uuids(all2.filter((f) => f.isReply)));
-    expect(uuids(requests)).toEqual(uuids(all2.filter((f) => !f.isReply)));
+    // Compared over the flows of one snapshot taken first (flows may still come in meanwhile: a retransmitted SYN).
+    const snapshot = flowsOf(await collect(client, { number: 8192 }));
+    const inSnapshot = new Set(uuids(snapshot));
+    const replies = flowsOf(await collect(client, { number: 8192, whitelist: [{ reply: [true] }] })).filter((f) => inSnapshot.has(f.uuid));
+    const requests = flowsOf(await collect(client, { number: 8192, whitelist: [{ reply: [false] }] })).filter((f) => inSnapshot.has(f.uuid));
+    expect(uuids(replies)).toEqual(uuids(snapshot.filter((f) => f.isReply)));
+    expect(uuids(requests)).toEqual(uuids(snapshot.filter((f) => !f.isReply)));
     if (driver === 'ebpf') {
       const serverReply = replies.find((f) => f.source.podName === 'p0' && f.destination.podName === 'p1' && f.l4 !== undefined && 'TCP' in f.l4 && f.l4.TCP.sourcePort === 8080 && f.trafficDirection === 'INGRESS');
       expect(serverReply, JSON.stringify(replies)).toMatchObject({
