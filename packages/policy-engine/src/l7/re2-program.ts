@@ -3,6 +3,8 @@
 // O(input length × program size), memory O(program size), whatever the pattern. This
 // is how RE2 itself stays linear; a JavaScript RegExp backtracks and can take
 // exponential time on patterns like `(a+)+$`, so policy patterns never reach one.
+// Most patterns run on a lazily built DFA over the same program instead (re2-dfa.ts):
+// the same answers, one table lookup per character once warm.
 //
 // The match is always of the WHOLE value (Cilium has Envoy match `:path`, `:method`
 // and `:authority` with a full match), so there is no search loop and laziness or

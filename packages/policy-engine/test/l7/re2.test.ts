@@ -148,6 +148,16 @@ const pattern: fc.Arbitrary<string> = fc.letrec<{ node: string }>((tie) => ({
 })).node;
 const input = fc.string({ unit: fc.constantFrom('a', 'b', '1', '.', '\n'), maxLength: 10 });
 
+describe('RE2 lazy DFA', () => {
+  it('stays correct past its state cache bound (a pattern whose DFA has 2^13 states)', () => {
+    const program = compileRe2(parseRe2('[ab]*a[ab]{12}'));
+    const js = /^(?:[ab]*a[ab]{12})$/;
+    fc.assert(fc.property(fc.string({ unit: fc.constantFrom('a', 'b'), minLength: 13, maxLength: 60 }), (s) => {
+      expect(program.fullMatch(s)).toBe(js.test(s));
+    }), { numRuns: 3000 });
+  });
+});
+
 describe('RE2 properties', () => {
   // Patterns with `\b` run on the NFA, the others on the lazy DFA: both are checked.
   it('agrees with an anchored JavaScript RegExp on the common subset', () => {
