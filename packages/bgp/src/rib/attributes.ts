@@ -51,7 +51,7 @@ function attributesKey(v: RouteAttributes): string {
 
 /**
  * One interned attribute set, with what the decision process needs precomputed
- * (RFC 4271 §9.1.2.2). Never build one directly: use {@link AttributeTable.intern}.
+ * (RFC 4271 §9.1.2.2). Never build one directly: the RIB interns them (one instance per distinct set of attributes).
  */
 export class AttributeSet {
   /** Routes and Adj-RIB-Out entries that use this set; at 0 it leaves the table. */
