@@ -89,9 +89,12 @@ describe('CniRuntime: a failing plugin', () => {
   });
 
   it('kills a plugin that runs past the timeout, with everything it started, and says so', async () => {
+    // The timeout must outlast the script's way to its `sleep` (a dozen forks, which
+    // take seconds on a loaded machine): killed before it, there is no child to check.
+    // 5 s against a 60 s sleep keeps this about the kill, not about start-up speed.
     fake.on('x', 'ADD', { sleepSeconds: 60 });
-    const error = await addError({ timeoutMs: 300 });
-    expect(error).toMatchObject({ code: 5, failure: 'timeout', msg: 'plugin type="x" failed (add): killed after 300 ms' });
+    const error = await addError({ timeoutMs: 5_000 });
+    expect(error).toMatchObject({ code: 5, failure: 'timeout', msg: 'plugin type="x" failed (add): killed after 5000 ms' });
     const [call] = fake.calls();
     expect(call?.childPid).toBeDefined();
     // The plugin and the `sleep` it started are gone, not left running for a minute.
