@@ -24,7 +24,9 @@ export async function getJson<T>(path: string): Promise<T> {
     body = undefined;
   }
   if (!response.ok) {
-    const message = typeof body === 'object' && body !== null && 'message' in body ? String((body as { message: unknown }).message) : `${response.status} ${response.statusText}`;
+    // API.md's error body: {"error": {"code", "message"}}.
+    const error = (body as { error?: { message?: unknown } } | undefined)?.error;
+    const message = typeof error?.message === 'string' ? error.message : `${response.status} ${response.statusText}`;
     throw new UiApiError(response.status, message);
   }
   return body as T;

@@ -17,7 +17,7 @@ function PodSelect(props: { label: string; value: string; onChange: (value: stri
   return (
     <label>
       {props.label}
-      <select value={props.value} onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}>
+      <select aria-label={props.label} value={props.value} onChange={(e) => props.onChange((e.currentTarget as HTMLSelectElement).value)}>
         <option value="">choose a pod</option>
         {props.pods.map((p) => (
           <option key={p} value={p}>
