@@ -63,13 +63,19 @@ function expectAgreement(s: Scenario, index: PolicyIndex, flows: readonly ValueO
   }
 }
 
+// Each property runs a few hundred random clusters: 13-15 s per test on a 2-core
+// machine at load average 45, half the 30 s default deadline, which a busier CI machine
+// can pass with nothing wrong. The runs stay as they are (they are the coverage); the
+// deadline is 120 s.
+const PROPERTY_TIMEOUT_MS = 120_000;
+
 describe('PolicyIndex.evaluate versus evaluate(flow, snapshot)', () => {
   it('agrees on random clusters and flows', () => {
     fc.assert(fc.property(scenario, fc.array(flowArbitrary, { minLength: 1, maxLength: 25 }), (s, flows) => {
       const identities = new IdentityAllocator();
       expectAgreement(s, buildIndex(s, identities), flows, identities);
     }), { numRuns: 400 });
-  });
+  }, PROPERTY_TIMEOUT_MS);
 
   it('still agrees after random changes, and the diffs rebuild the same rules', () => {
     const change = fc.oneof(
@@ -137,5 +143,5 @@ describe('PolicyIndex.evaluate versus evaluate(flow, snapshot)', () => {
       expect(new Map([...replica].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, e]) => [k, rulesOf(e)])))
         .toEqual(new Map(fresh.allEffectiveRules().map((e) => [e.key, rulesOf(e)])));
     }), { numRuns: 300 });
-  });
+  }, PROPERTY_TIMEOUT_MS);
 });
