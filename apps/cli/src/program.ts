@@ -15,9 +15,10 @@ import { registerObserveCommands } from './observe/commands.js';
 import { styleFor } from './output.js';
 import { registerPolicyCommands } from './policy/commands.js';
 import { registerResourceCommands } from './resources/commands.js';
+import { registerUiCommands } from './ui/commands.js';
 
 /** The command groups, in the order `twill --help` lists them (`completion` comes last). */
-const COMMAND_GROUPS: readonly RegisterCommands[] = [registerResourceCommands, registerPolicyCommands, registerObserveCommands, registerIpamCommands, registerBgpCommands, registerCniCommands, registerLabCommands];
+const COMMAND_GROUPS: readonly RegisterCommands[] = [registerResourceCommands, registerPolicyCommands, registerObserveCommands, registerIpamCommands, registerBgpCommands, registerCniCommands, registerLabCommands, registerUiCommands];
 
 /** The long flag of an option's flags text (`-o, --output <format>` → `--output`). */
 function longFlag(flags: string): string {

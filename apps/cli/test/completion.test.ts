@@ -31,7 +31,7 @@ describe('twill completion bash', () => {
   };
 
   it('completes commands at each level', () => {
-    expect(complete('twill ')).toEqual(['apply', 'bgp', 'cni', 'completion', 'delete', 'describe', 'get', 'ipam', 'lab', 'observe', 'policy', 'status']);
+    expect(complete('twill ')).toEqual(['apply', 'bgp', 'cni', 'completion', 'delete', 'describe', 'get', 'ipam', 'lab', 'observe', 'policy', 'status', 'ui']);
     expect(complete('twill pol')).toEqual(['policy']);
     expect(complete('twill policy ')).toEqual(['explain', 'lint', 'simulate']);
     expect(complete('twill cni ')).toEqual(['add', 'check', 'del', 'gc', 'status']);

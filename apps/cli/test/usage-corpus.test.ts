@@ -21,8 +21,8 @@ const KINDS = 'ippools, ipamblocks, endpoints, networkpolicies (netpol; Calico: 
 const APPLY_KINDS = 'Namespace, Pod, NetworkPolicy, GlobalNetworkPolicy, NetworkSet, GlobalNetworkSet, Tier, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, Node, BGPPeer, BGPConfiguration, IPPool';
 
 const CORPUS: readonly [args: readonly string[], line: string][] = [
-  [[], 'twill: a command is required: status, get, describe, apply, delete, policy, observe, ipam, bgp, cni, lab, completion (see twill --help)'],
-  [['polcy'], 'twill: polcy: unknown command: expected status, get, describe, apply, delete, policy, observe, ipam, bgp, cni, lab or completion (see twill --help)'],
+  [[], 'twill: a command is required: status, get, describe, apply, delete, policy, observe, ipam, bgp, cni, lab, ui, completion (see twill --help)'],
+  [['polcy'], 'twill: polcy: unknown command: expected status, get, describe, apply, delete, policy, observe, ipam, bgp, cni, lab, ui or completion (see twill --help)'],
   [['policy'], 'twill: policy: a command is required: simulate, lint, explain (see twill policy --help)'],
   [['policy', 'simulat'], 'twill: policy: simulat: unknown command: expected simulate, lint, explain (see twill policy --help)'],
   [['cni'], 'twill: cni: a command is required: add, check, del, gc, status (see twill cni --help)'],

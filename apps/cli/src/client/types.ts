@@ -151,6 +151,8 @@ export interface AgentStatus {
   readonly endpoints: readonly EndpointRecord[];
   /** The flow observer (agents from before flows have none). */
   readonly flows?: FlowsStatusView;
+  /** The web dashboard (agents from before issue 15 have none). */
+  readonly ui?: UiStatusView;
   /** Each controller's status by name: `policy`, `routes`, and `bgp` when routing is BGP. */
   readonly controllers: {
     readonly policy?: PolicyControllerView;
@@ -181,6 +183,21 @@ export type FlowsStatusView =
       readonly seen: number;
       readonly lost: number;
       readonly capacity: number;
+    };
+
+/** The web dashboard's part of `/v1/status`: off with why, or its URL and whether it serves. */
+export type UiStatusView =
+  | { readonly enabled: false; readonly reason: string }
+  | {
+      readonly enabled: true;
+      /** What a browser on the agent's host opens (`http://127.0.0.1:9098/`). */
+      readonly url: string;
+      readonly listen: { readonly host: string; readonly port: number };
+      readonly listening: boolean;
+      /** Why it is not served; the agent runs on without it. */
+      readonly serveError?: string;
+      /** Browsers following live flows now. */
+      readonly clients: number;
     };
 
 /** A count that may exceed 2^53 (IPv6 pools): a number, or its decimal digits. */
