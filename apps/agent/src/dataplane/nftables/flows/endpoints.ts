@@ -56,6 +56,7 @@ function allowEvent(tuple: ConntrackTuple, timeMs: number, known: Known, directi
 /** The attached endpoints, by key, hash, ifindex and address. */
 export class FlowEndpoints {
   readonly #byKey = new Map<string, Known>();
+  readonly #listeners = new Set<() => void>();
   #byHash: Map<string, Known | null> | undefined;
   #byIfindex: Map<number, Known> | undefined;
   #byAddress: Map<string, Known> | undefined;
@@ -69,15 +70,33 @@ export class FlowEndpoints {
   }
 
   detach(key: string): void {
-    if (this.#byKey.delete(key)) this.#changed();
+    const known = this.#byKey.get(key);
+    if (known === undefined) return;
+    this.#byKey.delete(key);
+    this.#changed();
+    if (known.addresses.length > 0) this.#addressesChanged();
   }
 
   /** The addresses of an attached endpoint (its effective rules' `addresses`); ignored for others. */
   setAddresses(key: string, addresses: readonly string[]): void {
     const known = this.#byKey.get(key);
     if (known === undefined) return;
-    known.addresses = addresses.map(normalizeAddress);
+    const normalized = addresses.map(normalizeAddress);
+    if (normalized.length === known.addresses.length && normalized.every((a, i) => a === known.addresses[i])) return;
+    known.addresses = normalized;
     this.#byAddress = undefined;
+    this.#addressesChanged();
+  }
+
+  /** Every attached endpoint's addresses (single addresses only: what {@link allowEvents} can match), each once. */
+  addresses(): string[] {
+    return [...this.#addresses().keys()].filter((a) => !a.includes('/'));
+  }
+
+  /** Calls `listener` after the set of addresses changed (an endpoint's addresses set, or one with addresses detached). Returns the unsubscribe. */
+  onAddressesChanged(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Sets the ifindex of the endpoint attached on `hostInterface`. */
@@ -129,6 +148,15 @@ export class FlowEndpoints {
     };
   }
 
+  /**
+   * A new connection's allow event in one direction: egress of a local source, or ingress
+   * of a local destination; `undefined` when that side is not local.
+   */
+  allowEvent(tuple: ConntrackTuple, timeMs: number, direction: 'ingress' | 'egress'): DataplaneFlowEvent | undefined {
+    const known = this.#addresses().get(direction === 'egress' ? tuple.source : tuple.destination);
+    return known === undefined ? undefined : allowEvent(tuple, timeMs, known, direction);
+  }
+
   /** A new connection's allow events: egress of a local source, ingress of a local destination (none when neither is local). */
   allowEvents(tuple: ConntrackTuple, timeMs: number): DataplaneFlowEvent[] {
     const addresses = this.#addresses();
@@ -139,6 +167,10 @@ export class FlowEndpoints {
     if (from !== undefined) events.push(allowEvent(tuple, timeMs, from, 'egress'));
     if (to !== undefined) events.push(allowEvent(tuple, timeMs, to, 'ingress'));
     return events;
+  }
+
+  #addressesChanged(): void {
+    for (const listener of [...this.#listeners]) listener();
   }
 
   #changed(): void {

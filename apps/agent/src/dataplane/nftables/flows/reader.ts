@@ -1,14 +1,30 @@
 // The nftables driver's flow reader: an NFLOG socket bound to the drop log group (deny
-// events) and a ctnetlink socket on the new-connection group (allow events), behind a
+// events) and two ctnetlink sockets on the new-connection group (allow events), behind a
 // small socket port so that everything but the sockets is tested without root. Events
 // are delivered in one batch per event-loop turn; what the kernel could not queue is
 // counted, each source from one count so nothing is counted twice: NFLOG by the gaps in
-// its sequence numbers (and at least one per ENOBUFS), conntrack from the socket's drop
-// counter (exact: one event per message the kernel dropped).
+// its sequence numbers (and at least one per ENOBUFS), conntrack from the sockets' drop
+// counters, exactly in events.
+//
+// Why two conntrack sockets: a NEW message is 0, 1 or 2 allow events (egress of a local
+// source, ingress of a local destination), and the drop counter counts messages, about
+// every connection of the namespace (the host's, the agent's own). Each socket has a
+// socket filter (flows/conntrack-filter.ts) that keeps only messages whose original source
+// (the egress socket) or destination (the ingress socket) is an attached endpoint's
+// address; a discarded message is neither queued nor counted. So each message a socket
+// queues or drops is exactly one event, and its drop counter counts lost events. A
+// connection between two local endpoints is a message on each. The filters follow the
+// endpoints' addresses (FlowEndpoints.onAddressesChanged); a message the kernel filtered
+// with the old set before the new one is attached is neither delivered nor counted.
+// Events of the two sockets are in kernel order per direction; their times are when they
+// were read, so a batch is in time order.
 
 import { type DataplaneFlowEvent, type DataplaneFlowHandler, type DataplaneFlowReader } from '../../port.js';
 import { NFTABLES_ERROR_CODE, NftablesDataplaneError } from '../errors.js';
+import { endianness } from 'node:os';
+
 import { CT_NEW_MESSAGE, decodeConntrackNew, NFNLGRP_CONNTRACK_NEW } from './conntrack.js';
+import { compileConntrackFilter, type FilterInstruction } from './conntrack-filter.js';
 import { type FlowEndpoints } from './endpoints.js';
 import { decodeErrorFrame, decodeFrames, NLM, type NetlinkFrame } from './netlink.js';
 import { decodeNflogPacket, encodeNflogSetup, NFULNL_MSG } from './nflog.js';
@@ -19,14 +35,39 @@ export interface NetfilterSocket {
   send(message: Uint8Array): void;
   /** Sets `SO_RCVBUF` (bytes; the kernel doubles it), forced past net.core.rmem_max when permitted; a failure comes back through `error`. */
   setReceiveBuffer(bytes: number): void;
+  /**
+   * The receive buffer last set: the bytes asked for and the size in effect as the kernel
+   * reads it back (doubled; capped at twice net.core.rmem_max when forcing is not
+   * permitted). `undefined` while the system default applies.
+   */
+  readonly receiveBuffer: { readonly requested: number; readonly effective: number } | undefined;
+  /** Replaces the socket filter (classic BPF); a failure comes back through `error`. */
+  setFilter(program: readonly FilterInstruction[]): void;
+  /** Closes the socket, reporting through `dropped` what the kernel dropped since the last read. */
   close(): void;
+}
+
+/** What a socket is opened with. */
+export interface NetfilterSocketOptions {
+  /** Multicast groups to join (none: the NFLOG socket). */
+  readonly groups: readonly number[];
+  /** `SO_RCVBUF` in bytes (forced past net.core.rmem_max when permitted). */
+  readonly recvBufferSize?: number;
+  /** A socket filter attached before the groups are joined. */
+  readonly filter?: readonly FilterInstruction[];
+  /** What errors call the socket (`conntrack socket (egress)`). */
+  readonly name?: string;
 }
 
 /** Where a socket delivers. */
 export interface NetfilterSocketEvents {
   /** One datagram (one or more netlink messages). */
   datagram(bytes: Uint8Array): void;
-  /** A receive or send error (`code`: the errno name, `ENOBUFS` when the kernel dropped messages). */
+  /**
+   * A receive or send error (`code`: the errno name, `ENOBUFS` when the kernel dropped
+   * messages and the socket has no drop counter or keeps the error state). After any
+   * other read error the socket stops reading, and says so.
+   */
   error(error: { readonly code?: string; readonly message?: string }): void;
   /**
    * The kernel dropped `count` messages (skbs) it could not queue since the last report:
@@ -40,7 +81,7 @@ export interface NetfilterSocketEvents {
  * Opens a socket in the driver's namespace, joined to `groups`, receiving when it returns.
  * @throws what the kernel refuses (no CAP_NET_ADMIN).
  */
-export type OpenNetfilterSocket = (options: { readonly groups: readonly number[]; readonly recvBufferSize?: number }, events: NetfilterSocketEvents) => NetfilterSocket;
+export type OpenNetfilterSocket = (options: NetfilterSocketOptions, events: NetfilterSocketEvents) => NetfilterSocket;
 
 /** Options of {@link startFlowReader}. */
 export interface FlowReaderOptions {
@@ -83,12 +124,23 @@ export interface NftablesFlowReader extends DataplaneFlowReader {
   readonly ready: Promise<void>;
 }
 
+/** The reader {@link startFlowReader} gives: an {@link NftablesFlowReader} that also says its sockets' buffers. */
+export interface NftablesFlowReaderWithBuffers extends NftablesFlowReader {
+  /**
+   * The receive buffers in effect, in bytes as the kernel reads them back (`nflog`,
+   * `conntrack-egress`, `conntrack-ingress`); a socket on the system default is absent.
+   */
+  receiveBuffers(): Readonly<Record<string, number>>;
+}
+
 /**
  * Opens the readers. Each failure (a socket that cannot be opened, a group another
- * socket holds, a message that does not parse) goes to `handler.error`; the rest keeps
- * reading.
+ * socket holds, a message that does not parse, a receive buffer smaller than asked for,
+ * endpoint addresses too many for a socket filter) goes to `handler.error`; the rest
+ * keeps reading. Lost events go to `handler.lost`: `nflog` in packets logged, `conntrack`
+ * in allow events (exactly; at least one per ENOBUFS on a kernel without the drop counter).
  */
-export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFlowHandler): NftablesFlowReader {
+export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFlowHandler): NftablesFlowReaderWithBuffers {
   const { endpoints, now } = options;
   let pending: DataplaneFlowEvent[] = [];
   let scheduled: NodeJS.Immediate | undefined;
@@ -129,6 +181,13 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
   };
   const recvBuffer = options.recvBufferSize === undefined ? {} : { recvBufferSize: options.recvBufferSize };
   const sockets: NetfilterSocket[] = [];
+  const named = new Map<string, NetfilterSocket>();
+  // Without CAP_NET_ADMIN the size asked for is capped at net.core.rmem_max: say so, once a socket.
+  const checkBuffer = (what: string, socket: NetfilterSocket): void => {
+    const size = socket.receiveBuffer;
+    if (size === undefined || size.effective >= 2 * size.requested) return;
+    report(failed(`${what}: receive buffer of ${size.effective} bytes, not the ${2 * size.requested} asked for (${size.requested}, doubled): net.core.rmem_max caps it without CAP_NET_ADMIN, and a burst beyond it is lost`));
+  };
   const waits: Promise<void>[] = [];
 
   // NFLOG: the setup's acknowledgements, then packets.
@@ -141,7 +200,10 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
     waits.push(new Promise<void>((resolve) => {
       configured = () => {
         configured = () => undefined;
-        if (options.recvBufferSize !== undefined) nflog?.setReceiveBuffer(options.recvBufferSize);
+        if (options.recvBufferSize !== undefined && nflog !== undefined) {
+          nflog.setReceiveBuffer(options.recvBufferSize);
+          checkBuffer('NFLOG socket', nflog);
+        }
         resolve();
       };
     }));
@@ -194,6 +256,7 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
         dropped: () => undefined,
       });
       sockets.push(socket);
+      named.set('nflog', socket);
       nflog = socket;
       for (const step of setup) socket.send(step.message);
     } catch (error) {
@@ -202,35 +265,77 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
     }
   }
 
-  // Conntrack: confirmed new connections.
-  try {
-    const socket = options.open({ groups: [NFNLGRP_CONNTRACK_NEW], ...recvBuffer }, {
-      datagram: (bytes) => walk(bytes, 'conntrack', (frame) => {
-        if (frame.type !== CT_NEW_MESSAGE) return;
-        const tuple = decodeConntrackNew(frame);
-        const time = now();
-        for (const event of endpoints.allowEvents(tuple, time)) push(event);
-      }),
-      // The socket's drop counter is the one count of lost events (NETLINK_NO_ENOBUFS: no
-      // ENOBUFS error state to count as well; sys/netfilter-socket.ts).
-      dropped: (count) => {
-        if (!closed) handler.lost(count, 'conntrack');
-      },
-      error: (error) => report(failed(`conntrack socket: ${error.message ?? error.code ?? 'error'}`, error)),
-    });
-    sockets.push(socket);
-  } catch (error) {
-    report(failed(`cannot open the conntrack event socket: ${(error as Error).message}`, error));
+  // Conntrack: confirmed new connections, one socket per direction (see the header).
+  const directions = ['egress', 'ingress'] as const;
+  const conntrack: { readonly direction: (typeof directions)[number]; readonly socket: NetfilterSocket }[] = [];
+  const filterOf = (direction: (typeof directions)[number]): readonly FilterInstruction[] =>
+    compileConntrackFilter({ match: direction === 'egress' ? 'source' : 'destination', addresses: endpoints.addresses(), littleEndian: endianness() === 'LE' });
+  for (const direction of directions) {
+    const what = `conntrack socket (${direction})`;
+    let filter: readonly FilterInstruction[];
+    try {
+      filter = filterOf(direction);
+    } catch (error) {
+      report(error);
+      continue;
+    }
+    try {
+      const socket = options.open({ groups: [NFNLGRP_CONNTRACK_NEW], filter, name: what, ...recvBuffer }, {
+        datagram: (bytes) => walk(bytes, 'conntrack', (frame) => {
+          if (frame.type !== CT_NEW_MESSAGE) return;
+          const event = endpoints.allowEvent(decodeConntrackNew(frame), now(), direction);
+          if (event !== undefined) push(event);
+        }),
+        // The socket's drop counter is the one count of lost events: its filter keeps only
+        // messages that are one event each (NETLINK_NO_ENOBUFS: no ENOBUFS error state to
+        // count as well; sys/netfilter-socket.ts).
+        dropped: (count) => {
+          if (!closed) handler.lost(count, 'conntrack');
+        },
+        // ENOBUFS: a socket without a drop counter (before Linux 4.14) lost at least one event.
+        error: (error) => {
+          if (error.code === 'ENOBUFS') {
+            if (!closed) handler.lost(1, 'conntrack');
+          } else report(failed(`${what}: ${error.message ?? error.code ?? 'error'}`, error));
+        },
+      });
+      sockets.push(socket);
+      named.set(`conntrack-${direction}`, socket);
+      conntrack.push({ direction, socket });
+      checkBuffer(what, socket);
+    } catch (error) {
+      report(failed(`cannot open the ${what}: ${(error as Error).message}`, error));
+    }
   }
+  const unsubscribe = endpoints.onAddressesChanged(() => {
+    for (const { direction, socket } of conntrack) {
+      try {
+        socket.setFilter(filterOf(direction));
+      } catch (error) {
+        // Too many addresses for one program: the old filter stays.
+        report(error);
+      }
+    }
+  });
 
   return {
     ready: Promise.all(waits).then(() => undefined),
+    receiveBuffers() {
+      const sizes: Record<string, number> = {};
+      for (const [name, socket] of named) {
+        const size = socket.receiveBuffer;
+        if (size !== undefined) sizes[name] = size.effective;
+      }
+      return sizes;
+    },
     close() {
       if (closed) return;
+      unsubscribe();
       if (scheduled !== undefined) clearImmediate(scheduled);
+      // Closing reads the drop counters one last time: lost counts before the last batch.
+      for (const socket of sockets.splice(0)) socket.close();
       flush();
       closed = true;
-      for (const socket of sockets.splice(0)) socket.close();
     },
   };
 }

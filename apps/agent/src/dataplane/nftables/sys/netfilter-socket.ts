@@ -4,14 +4,17 @@
 //
 // What the kernel could not queue: it drops the message and adds one to the socket's
 // drop counter (net/netlink/af_netlink.c netlink_overrun), once per skb, unicast or
-// multicast. The counter (SO_MEMINFO, SK_MEMINFO_DROPS) is read after every drain and
-// when the watcher reports an error, and its growth goes to `events.dropped`.
+// multicast. The counter (SO_MEMINFO, SK_MEMINFO_DROPS) is read after every drain, when
+// the watcher reports an error and when the socket is closed, and its growth goes to
+// `events.dropped`. A message the socket filter discards is neither queued nor counted.
 //
-// A socket that joins groups (conntrack events) gets NETLINK_NO_ENOBUFS: an overrun then
-// drops without putting the socket into the ENOBUFS error state, and the counter is the
-// exact count (one conntrack event per skb). Not counted: an event the kernel could not
-// even allocate (ctnetlink then flags ENOBUFS on every listener, which NETLINK_NO_ENOBUFS
-// silences): memory exhaustion in atomic context, not an overrun.
+// A socket that joins groups (conntrack events) gets NETLINK_NO_ENOBUFS when the kernel
+// reports the counter (Linux 4.14): an overrun then drops without putting the socket into
+// the ENOBUFS error state, and the counter is the exact count (one conntrack event per
+// skb). Without the counter it keeps the ENOBUFS error state, its one signal of a loss.
+// Not counted: an event the kernel could not even allocate (ctnetlink then flags ENOBUFS
+// on every listener, which NETLINK_NO_ENOBUFS silences): memory exhaustion in atomic
+// context, not an overrun.
 //
 // The NFLOG socket (unicast, no group) keeps the ENOBUFS error state, which its reader
 // uses (flows/reader.ts): epoll reports it as an error and libuv stops watching, so the
@@ -19,31 +22,41 @@
 
 import { closeSync, readSync, writeSync } from 'node:fs';
 
-import { joinNetlinkGroup, NETLINK, openNetlinkSocket, setNetlinkNoEnobufs, setReceiveBuffer, socketMemInfo, watchFd, type FdWatcher } from '@twill/sys';
+import { attachSocketFilter, joinNetlinkGroup, NETLINK, openNetlinkSocket, setNetlinkNoEnobufs, setReceiveBuffer, socketMemInfo, watchFd, type FdWatcher } from '@twill/sys';
 
-import { type NetfilterSocket, type NetfilterSocketEvents, type OpenNetfilterSocket } from '../flows/reader.js';
+import { type FilterInstruction } from '../flows/conntrack-filter.js';
+import { type NetfilterSocket, type NetfilterSocketEvents, type NetfilterSocketOptions, type OpenNetfilterSocket } from '../flows/reader.js';
 
 /** The largest datagram read: NFLOG batches up to its nlbufsiz (at most 128 KiB). */
 const READ_BUFFER = 256 * 1024;
 
 /**
  * `SO_RCVBUF` asked for a socket that joins groups when none is configured, in bytes (the
- * kernel doubles it): 8 MiB hold some 8,000 conntrack events of about 1 KiB of skb each,
- * a burst of new connections while the event loop is busy elsewhere. Forced past
- * net.core.rmem_max when the agent may (CAP_NET_ADMIN), capped by it otherwise.
+ * kernel doubles it): 8 MiB hold some 6,000 conntrack events (an event's skb is about
+ * 1.3 KiB of buffer, measured: 204 fit in 256 KiB), a burst of new connections while the
+ * event loop is busy elsewhere. Forced past net.core.rmem_max when the agent may
+ * (CAP_NET_ADMIN), capped by it otherwise (the effective size is reported: see
+ * {@link NetfilterSocket.receiveBuffer}).
  */
 export const GROUP_RECV_BUFFER = 4 * 1024 * 1024;
 
-function openSocket(netns: string | undefined, options: { readonly groups: readonly number[]; readonly recvBufferSize?: number }, events: NetfilterSocketEvents): NetfilterSocket {
+function openSocket(netns: string | undefined, options: NetfilterSocketOptions, events: NetfilterSocketEvents): NetfilterSocket {
   const multicast = options.groups.length > 0;
-  const what = multicast ? 'conntrack socket' : 'NFLOG socket';
+  const what = options.name ?? (multicast ? 'conntrack socket' : 'NFLOG socket');
   const fd = openNetlinkSocket({ protocol: NETLINK.NETFILTER, ...(netns === undefined ? {} : { netns }) });
-  let drops: number;
+  let drops: number | undefined;
+  let receiveBuffer: { readonly requested: number; readonly effective: number } | undefined;
+  const resize = (bytes: number): void => {
+    receiveBuffer = { requested: bytes, effective: setReceiveBuffer(fd, bytes, { force: 'if-permitted' }) };
+  };
   try {
     const size = options.recvBufferSize ?? (multicast ? GROUP_RECV_BUFFER : undefined);
-    if (size !== undefined) setReceiveBuffer(fd, size, { force: 'if-permitted' });
-    if (multicast) setNetlinkNoEnobufs(fd, true);
+    if (size !== undefined) resize(size);
     drops = socketMemInfo(fd).drops;
+    // Without a drop counter (before Linux 4.14) ENOBUFS is the only sign of a loss: keep it.
+    if (multicast && drops !== undefined) setNetlinkNoEnobufs(fd, true);
+    // Before joining: nothing the filter would discard is queued meanwhile.
+    if (options.filter !== undefined) attachSocketFilter(fd, options.filter);
     for (const group of options.groups) joinNetlinkGroup(fd, group);
   } catch (error) {
     closeSync(fd);
@@ -53,14 +66,15 @@ function openSocket(netns: string | undefined, options: { readonly groups: reado
   let watcher: FdWatcher | undefined;
   let open = true;
   const countDrops = (): void => {
-    if (!open) return;
-    let now: number;
+    if (!open || drops === undefined) return;
+    let now: number | undefined;
     try {
       now = socketMemInfo(fd).drops;
     } catch (error) {
       events.error({ code: (error as NodeJS.ErrnoException).code, message: `read the ${what}'s drop counter: ${(error as Error).message}` });
       return;
     }
+    if (now === undefined) return;
     // An unsigned 32-bit counter: the difference wraps with it.
     const dropped = (now - drops) >>> 0;
     drops = now;
@@ -76,8 +90,11 @@ function openSocket(netns: string | undefined, options: { readonly groups: reado
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return true;
         if (code === 'EINTR') continue;
-        events.error({ code, message: `read ${what}: ${(error as Error).message}` });
-        if (code === 'ENOBUFS') continue;
+        if (code === 'ENOBUFS') {
+          events.error({ code, message: `read ${what}: ${(error as Error).message}` });
+          continue;
+        }
+        events.error({ code, message: `read ${what}: ${(error as Error).message}; reading stops (what the kernel drops from now on is not counted)` });
         return false;
       }
       // A copy: the handler may keep it past the next read.
@@ -85,18 +102,26 @@ function openSocket(netns: string | undefined, options: { readonly groups: reado
     }
     return false;
   };
+  const stopWatching = (): void => {
+    watcher?.close();
+    watcher = undefined;
+  };
   const watch = (): void => {
     watcher = watchFd(fd, { readable: true }, (error) => {
       if (!open) return;
       const more = drain();
       countDrops();
+      if (!more) stopWatching();
       // An error state (ENOBUFS) stopped the watch: the read cleared it, so watch again.
-      if (more && error !== undefined) watch();
+      else if (error !== undefined) watch();
     });
     watcher.unref();
   };
   watch();
   return {
+    get receiveBuffer() {
+      return receiveBuffer;
+    },
     send(message) {
       if (!open) return;
       try {
@@ -108,15 +133,25 @@ function openSocket(netns: string | undefined, options: { readonly groups: reado
     setReceiveBuffer(bytes) {
       if (!open) return;
       try {
-        setReceiveBuffer(fd, bytes, { force: 'if-permitted' });
+        resize(bytes);
       } catch (error) {
         events.error({ code: (error as NodeJS.ErrnoException).code, message: `set the ${what}'s receive buffer: ${(error as Error).message}` });
       }
     },
+    setFilter(program: readonly FilterInstruction[]) {
+      if (!open) return;
+      try {
+        attachSocketFilter(fd, program);
+      } catch (error) {
+        events.error({ code: (error as NodeJS.ErrnoException).code, message: `set the ${what}'s filter: ${(error as Error).message}` });
+      }
+    },
     close() {
       if (!open) return;
+      // What the kernel dropped since the last drain is reported too.
+      countDrops();
       open = false;
-      watcher?.close();
+      stopWatching();
       closeSync(fd);
     },
   };
@@ -125,12 +160,13 @@ function openSocket(netns: string | undefined, options: { readonly groups: reado
 /**
  * Opens NETLINK_NETFILTER sockets in `netns` (named as `ip netns`; the caller's namespace
  * when absent), in this process: one without groups (NFLOG), one per call with groups
- * (conntrack events), which gets NETLINK_NO_ENOBUFS and, unless `recvBufferSize` says
- * otherwise, a {@link GROUP_RECV_BUFFER} receive buffer. `recvBufferSize` applies to both
- * kinds (forced past net.core.rmem_max when permitted); the NFLOG socket keeps the
- * system default (net.core.rmem_default) without it or until `setReceiveBuffer`. Both
- * report the kernel's drop counter's growth through `events.dropped`.
- * Needs CAP_NET_ADMIN there (CAP_SYS_ADMIN to enter it).
+ * (conntrack events), which gets NETLINK_NO_ENOBUFS (when the kernel has the drop
+ * counter, Linux 4.14) and, unless `recvBufferSize` says otherwise, a
+ * {@link GROUP_RECV_BUFFER} receive buffer. `recvBufferSize` applies to both kinds (forced
+ * past net.core.rmem_max when permitted); the NFLOG socket keeps the system default
+ * (net.core.rmem_default) without it or until `setReceiveBuffer`. A `filter` is attached
+ * before the groups are joined. Both report the kernel's drop counter's growth through
+ * `events.dropped`. Needs CAP_NET_ADMIN there (CAP_SYS_ADMIN to enter it).
  * @throws {SysError} when a socket cannot be made or set up (`EPERM` ...).
  */
 export function netfilterSocketOpener(netns?: string): OpenNetfilterSocket {

@@ -6,21 +6,38 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { compileNetworkPolicy, endpointHash, parseNetworkPolicy, PolicyIndex, type Endpoint } from '@twill/policy-engine';
 
+import { type FilterInstruction } from '../../../../src/dataplane/nftables/flows/conntrack-filter.js';
 import { encodeAttribute, encodeNfMessage } from '../../../../src/dataplane/nftables/flows/netlink.js';
-import { FlowEndpoints, NftablesDataplane, readKernelTable, startFlowReader, type NetfilterSocketEvents, type NftablesFlowReader, type NftPort, type OpenNetfilterSocket } from '../../../../src/dataplane/nftables/index.js';
+import { FlowEndpoints, NftablesDataplane, readKernelTable, startFlowReader, type NetfilterSocketEvents, type NftPort, type OpenNetfilterSocket } from '../../../../src/dataplane/nftables/index.js';
 import { type DataplaneFlowEvent } from '../../../../src/dataplane/port.js';
+import { runFilter } from './cbpf.js';
 import { CT_NEW_TCP, ipv4Tcp, NFLOG_TCP_SYN, NFLOG_UDP, nflogPacket } from './fixtures.js';
 
 /** Fake sockets: what the reader sent and joined, and a way to deliver datagrams and errors. */
 class FakeKernel {
-  readonly sockets: { groups: readonly number[]; recvBufferSize?: number; events: NetfilterSocketEvents; sent: Uint8Array[]; resized: number[]; closed: boolean }[] = [];
+  readonly sockets: { groups: readonly number[]; recvBufferSize?: number; filter?: readonly FilterInstruction[]; name?: string; events: NetfilterSocketEvents; sent: Uint8Array[]; resized: number[]; filters: (readonly FilterInstruction[])[]; closed: boolean }[] = [];
+  /** What the fake kernel reads back as the receive buffer: twice what was asked, at most `cap`. */
+  cap = Number.POSITIVE_INFINITY;
   refuse: 'nflog' | 'conntrack' | undefined;
   readonly open: OpenNetfilterSocket = (options, events) => {
     const kind = options.groups.length === 0 ? 'nflog' : 'conntrack';
     if (this.refuse === kind) throw Object.assign(new Error('socket: Operation not permitted'), { code: 'EPERM' });
-    const socket = { ...options, events, sent: [] as Uint8Array[], resized: [] as number[], closed: false };
+    const socket = { ...options, events, sent: [] as Uint8Array[], resized: [] as number[], filters: [] as (readonly FilterInstruction[])[], closed: false };
     this.sockets.push(socket);
-    return { send: (m) => socket.sent.push(m), setReceiveBuffer: (bytes) => socket.resized.push(bytes), close: () => { socket.closed = true; } };
+    let size = options.recvBufferSize;
+    const cap = (): number => this.cap;
+    return {
+      send: (m) => socket.sent.push(m),
+      setReceiveBuffer: (bytes) => {
+        socket.resized.push(bytes);
+        size = bytes;
+      },
+      get receiveBuffer() {
+        return size === undefined ? undefined : { requested: size, effective: Math.min(2 * size, cap()) };
+      },
+      setFilter: (program) => socket.filters.push(program),
+      close: () => { socket.closed = true; },
+    };
   };
 
   get nflog(): NetfilterSocketEvents {
@@ -29,10 +46,23 @@ class FakeKernel {
     return s.events;
   }
 
-  get conntrack(): NetfilterSocketEvents {
-    const s = this.sockets.find((x) => x.groups.length > 0);
-    if (s === undefined) throw new Error('no conntrack socket');
+  /** The conntrack socket of one direction, delivered to as is (its filter bypassed). */
+  conntrackSocket(direction: 'egress' | 'ingress'): NetfilterSocketEvents {
+    const s = this.sockets.find((x) => x.groups.length > 0 && x.name === `conntrack socket (${direction})`);
+    if (s === undefined) throw new Error(`no conntrack socket (${direction})`);
     return s.events;
+  }
+
+  /** The conntrack sockets as the kernel delivers: each message to each socket whose (last) filter keeps it. */
+  get conntrack(): { datagram(bytes: Uint8Array): void } {
+    return {
+      datagram: (bytes) => {
+        for (const s of this.sockets.filter((x) => x.groups.length > 0 && !x.closed)) {
+          const filter = s.filters.at(-1) ?? s.filter;
+          if (filter === undefined || runFilter(filter, bytes) !== 0) s.events.datagram(bytes);
+        }
+      },
+    };
   }
 }
 
@@ -54,7 +84,7 @@ function lab(): FlowEndpoints {
   return endpoints;
 }
 
-let reader: NftablesFlowReader | undefined;
+let reader: ReturnType<typeof startFlowReader> | undefined;
 afterEach(() => reader?.close());
 
 function start(kernel: FakeKernel, endpoints = lab(), dropLogGroup: number | null = 9): Seen {
@@ -70,18 +100,19 @@ function start(kernel: FakeKernel, endpoints = lab(), dropLogGroup: number | nul
 const hashB = endpointHash('x/b');
 
 describe('nftables flow reader', () => {
-  it('opens an NFLOG socket and configures the group, and a conntrack socket on the new-connection group', () => {
+  it('opens an NFLOG socket and configures the group, and a conntrack socket per direction on the new-connection group', () => {
     const kernel = new FakeKernel();
     start(kernel);
     // NFLOG's receive buffer is set once its setup is acknowledged (below), so a small one cannot lose the acknowledgements.
-    expect(kernel.sockets.map((s) => [s.groups, s.recvBufferSize])).toEqual([[[], undefined], [[1], 4096]]);
+    expect(kernel.sockets.map((s) => [s.groups, s.recvBufferSize, s.name])).toEqual([[[], undefined, undefined], [[1], 4096, 'conntrack socket (egress)'], [[1], 4096, 'conntrack socket (ingress)']]);
+    expect(kernel.sockets.slice(1).every((s) => s.filter !== undefined)).toBe(true);
     expect(kernel.sockets[0]?.resized).toEqual([]);
     const nflog = kernel.sockets[0];
     expect(nflog?.sent.map((m) => (m[4] ?? 0) | ((m[5] ?? 0) << 8))).toEqual([0x401, 0x401, 0x401, 0x401, 0x401, 0x401]);
     // Without a drop log group: conntrack only.
     const other = new FakeKernel();
     start(other, lab(), null);
-    expect(other.sockets.map((s) => s.groups)).toEqual([[1]]);
+    expect(other.sockets.map((s) => s.groups)).toEqual([[1], [1]]);
   });
 
   it('turns logged drops into deny events of the endpoint the prefix names, one batch per loop turn', async () => {
@@ -164,11 +195,13 @@ describe('nftables flow reader', () => {
     kernel.nflog.datagram(drop(0)); // wraps: no gap
     // NFLOG's drop counter counts batches: the gaps above counted their packets already.
     kernel.nflog.dropped(2);
-    kernel.conntrack.dropped(37);
+    // Each conntrack socket's drops are events of its direction; ENOBUFS (no drop counter) is at least one.
+    kernel.conntrackSocket('egress').dropped(37);
     kernel.conntrack.datagram(CT_NEW_TCP);
-    kernel.conntrack.dropped(1);
+    kernel.conntrackSocket('ingress').dropped(1);
+    kernel.conntrackSocket('ingress').error({ code: 'ENOBUFS', message: 'read conntrack socket (ingress): ENOBUFS' });
     await turn();
-    expect(seen.lost).toEqual([[3, 'nflog'], [1, 'nflog'], [3, 'nflog'], [1, 'nflog'], [1, 'nflog'], [37, 'conntrack'], [1, 'conntrack']]);
+    expect(seen.lost).toEqual([[3, 'nflog'], [1, 'nflog'], [3, 'nflog'], [1, 'nflog'], [1, 'nflog'], [37, 'conntrack'], [1, 'conntrack'], [1, 'conntrack']]);
     expect(seen.lost.filter(([, s]) => s === 'nflog').reduce((n, [c]) => n + c, 0)).toBe(3 + 4 + 2);
     expect(seen.batches.flat()).toHaveLength(7 + 2);
     expect(seen.errors).toEqual([]);
@@ -205,6 +238,8 @@ describe('nftables flow reader', () => {
     const seen = start(kernel);
     const attr = (type: number, bytes: number[]) => encodeAttribute(type, new Uint8Array(bytes));
     const nfmsg = (type: number, attributes: Uint8Array[]) => encodeNfMessage({ type, flags: 0, seq: 0, family: 2, resourceId: 9, attributes });
+    const conntrackEgress = kernel.conntrackSocket('egress');
+    const sockets = { nflog: kernel.nflog, conntrack: conntrackEgress };
     const corpus: [string, Uint8Array, 'nflog' | 'conntrack'][] = [
       ['a header cut short', NFLOG_UDP.subarray(0, 12), 'nflog'],
       ['a length beyond the datagram', NFLOG_UDP.subarray(0, 150), 'nflog'],
@@ -226,12 +261,13 @@ describe('nftables flow reader', () => {
     ];
     for (const [name, bytes, socket] of corpus) {
       const before = seen.errors.length;
-      expect(() => kernel[socket].datagram(bytes), name).not.toThrow();
+      // As the socket delivers it: the filter would have discarded most of these.
+      expect(() => sockets[socket].datagram(bytes), name).not.toThrow();
       expect(seen.errors.length, name).toBe(before + 1);
     }
     // Truncations of a good message at every length: never a throw, an error for each cut.
     for (let cut = 1; cut < NFLOG_TCP_SYN.length; cut += 1) expect(() => kernel.nflog.datagram(NFLOG_TCP_SYN.subarray(0, cut))).not.toThrow();
-    for (let cut = 1; cut < CT_NEW_TCP.length; cut += 1) expect(() => kernel.conntrack.datagram(CT_NEW_TCP.subarray(0, cut))).not.toThrow();
+    for (let cut = 1; cut < CT_NEW_TCP.length; cut += 1) expect(() => conntrackEgress.datagram(CT_NEW_TCP.subarray(0, cut))).not.toThrow();
     const errors = seen.errors.length;
     kernel.nflog.datagram(NFLOG_TCP_SYN);
     kernel.conntrack.datagram(CT_NEW_TCP);
@@ -257,6 +293,48 @@ describe('nftables flow reader', () => {
     expect(kernel.sockets.every((s) => s.closed)).toBe(true);
     await turn();
     expect(seen.batches).toHaveLength(2);
+  });
+});
+
+describe('nftables flow reader, conntrack sockets', () => {
+  it('filters each socket to the endpoints\' addresses and follows them: a connection of no endpoint is never an event', async () => {
+    const kernel = new FakeKernel();
+    const endpoints = lab();
+    const seen = start(kernel, endpoints, null);
+    kernel.conntrack.datagram(CT_NEW_TCP);
+    await turn();
+    // One message per socket whose filter kept it: x/a's egress, x/b's ingress.
+    expect(seen.batches.flat().map((e) => [e.endpoint, e.direction])).toEqual([['x/a', 'egress'], ['x/b', 'ingress']]);
+    // x/a leaves: both filters are replaced; its egress is no longer kept.
+    endpoints.detach('x/a');
+    expect(kernel.sockets.map((s) => s.filters.length)).toEqual([1, 1]);
+    kernel.conntrack.datagram(CT_NEW_TCP);
+    await turn();
+    expect(seen.batches.flat().slice(2).map((e) => [e.endpoint, e.direction])).toEqual([['x/b', 'ingress']]);
+    // Setting the same addresses again replaces nothing.
+    endpoints.setAddresses('x/b', ['10.1.1.2', 'fd00::2']);
+    expect(kernel.sockets.map((s) => s.filters.length)).toEqual([1, 1]);
+    endpoints.setAddresses('x/b', []);
+    kernel.conntrack.datagram(CT_NEW_TCP);
+    await turn();
+    expect(seen.batches.flat()).toHaveLength(3);
+    reader?.close();
+    // Closed: no more filter changes.
+    endpoints.attach('x/c', 'twc');
+    endpoints.setAddresses('x/c', ['10.1.1.3']);
+    expect(kernel.sockets.map((s) => s.filters.length)).toEqual([2, 2]);
+    expect(seen.errors).toEqual([]);
+  });
+
+  it('says when a receive buffer is smaller than asked for, and gives the sizes in effect', () => {
+    const kernel = new FakeKernel();
+    kernel.cap = 6000;
+    const seen = start(kernel, lab(), null);
+    expect(seen.errors).toEqual([
+      'conntrack socket (egress): receive buffer of 6000 bytes, not the 8192 asked for (4096, doubled): net.core.rmem_max caps it without CAP_NET_ADMIN, and a burst beyond it is lost',
+      'conntrack socket (ingress): receive buffer of 6000 bytes, not the 8192 asked for (4096, doubled): net.core.rmem_max caps it without CAP_NET_ADMIN, and a burst beyond it is lost',
+    ]);
+    expect(reader?.receiveBuffers()).toEqual({ 'conntrack-egress': 6000, 'conntrack-ingress': 6000 });
   });
 });
 
