@@ -332,3 +332,17 @@ export {
   type EndpointRecordInput,
   type RecordEndpoint,
 } from './documents/index.js';
+
+// L7: HTTP rule matching for the agent's proxy (RE2 patterns, linear time).
+export {
+  compileHttpMatcher,
+  compileHttpPattern,
+  l7RuleSetsOf,
+  RE2_MAX_PROGRAM,
+  type HttpDecision,
+  type HttpMatcher,
+  type HttpRequestFacts,
+  type HttpRuleHit,
+  type L7RuleSet,
+  type Re2Program,
+} from './l7/index.js';
