@@ -7,6 +7,7 @@
 // bound it first. A socket filter decides what is queued, and what it discards is no drop.
 import { execFileSync } from 'node:child_process';
 import { closeSync, readFileSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -160,9 +161,8 @@ describe.skipIf(reason)(`netlink groups, receive buffers and drops as root${reas
     expect(readAll(fd)).toEqual([]);
     expect(socketMemInfo(fd)).toMatchObject({ rmemAlloc: 0, drops: 0 });
     // ldh [4] (the message type: the load is big-endian, the field host order), keep RTM_NEWADDR only.
-    const type = Buffer.alloc(2);
-    type.writeUInt16LE(RTM_NEWADDR);
-    attachSocketFilter(fd, [{ code: 0x28, jt: 0, jf: 0, k: 4 }, { code: 0x15, jt: 0, jf: 1, k: type.readUInt16BE() }, ret(0xffffffff), ret(0)]);
+    const type = endianness() === 'LE' ? ((RTM_NEWADDR & 0xff) << 8) | (RTM_NEWADDR >> 8) : RTM_NEWADDR;
+    attachSocketFilter(fd, [{ code: 0x28, jt: 0, jf: 0, k: 4 }, { code: 0x15, jt: 0, jf: 1, k: type }, ret(0xffffffff), ret(0)]);
     addAddresses(ns, 2, 300);
     scratch.ip(ns, 'address', 'del', '10.77.1.44/32', 'dev', 'lo');
     expect(readAll(fd)).toEqual([RTM_NEWADDR, RTM_NEWADDR]);
