@@ -160,3 +160,27 @@ export { type KernelRouteTableOptions, type KernelRouteTable, openKernelRouteTab
 export { type BgpTransportOptions, createBgpTransport } from './sys/bgp-transport.js';
 export { type NodeKernelReaderOptions, nodeKernelReader } from './sys/node-check-kernel.js';
 export { nodeAgentPorts, type LoadAgentConfigOptions, loadAgentConfig, type AgentProcessIo, runAgent, agentProgram, agentMain } from './sys/main.js';
+
+// The L7 proxy (issue 14): HTTP/1.1 and HTTP/2 (gRPC) with per-request policy.
+export {
+  L7Proxy,
+  type L7ProxyOptions,
+  type L7ProxyStats,
+  type L7ListenTarget,
+  type L7PolicySource,
+  type L7ConnectionDecision,
+  type L7RequestMatcher,
+  type L7RequestDecision,
+  type L7RequestFacts,
+  type L7Endpoint,
+  type L7FlowRecord,
+  type L7FlowSink,
+  L7_VERDICT,
+  type L7Verdict,
+  type L7ProxyLimits,
+  L7_DEFAULT_LIMITS,
+  type L7Logger,
+  GRPC_STATUS,
+  HTTP2_PREFACE,
+  type UpstreamSocketHook,
+} from './l7/index.js';
