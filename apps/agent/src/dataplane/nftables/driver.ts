@@ -41,7 +41,9 @@ export interface NftablesFlowPorts {
   readonly resolveIfindexes: (names: readonly string[]) => Promise<ReadonlyMap<string, number>>;
   /** The wall clock, in milliseconds since the epoch (fractional). */
   readonly now: () => number;
-  /** `SO_RCVBUF` of the readers' sockets, in bytes; the system default when absent. */
+  /**
+   * `SO_RCVBUF` of the flow readers' sockets, in bytes (the kernel doubles it; forced past net.core.rmem_max when the agent has CAP_NET_ADMIN, capped by it otherwise); when absent, each conntrack socket gets 4 MiB and the NFLOG socket the system default (net.core.rmem_default).
+   */
   readonly recvBufferSize?: number;
   /** net.netfilter.nf_conntrack_events where the driver enforces (`undefined`: conntrack not loaded). */
   readonly conntrackEventsSetting?: () => string | undefined;

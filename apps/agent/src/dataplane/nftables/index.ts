@@ -45,7 +45,9 @@ export interface NftablesDataplaneOptions {
    * out of the reader's way; one socket per namespace can bind a group.
    */
   readonly dropLogGroup?: number;
-  /** `SO_RCVBUF` of the flow readers' sockets, in bytes (capped by net.core.rmem_max); the system default when absent. */
+  /**
+   * `SO_RCVBUF` of the flow readers' sockets, in bytes (the kernel doubles it; forced past net.core.rmem_max when the agent has CAP_NET_ADMIN, capped by it otherwise); when absent, each conntrack socket gets 4 MiB and the NFLOG socket the system default (net.core.rmem_default).
+   */
   readonly flowRecvBufferSize?: number;
   /**
    * The flowtable fast path: established TCP and UDP flows between two attached endpoints
