@@ -139,11 +139,17 @@ export interface DataplaneFlowEvent {
 
 /** Where a flow reader delivers. Called on the event loop; must not block. */
 export interface DataplaneFlowHandler {
-  /** Events in kernel order, in batches (one per wake-up, at most a few thousand). */
+  /**
+   * Events in batches (one per wake-up, at most a few thousand), in kernel order per
+   * source: the nftables driver reads conntrack events on one socket per direction, so
+   * its allow events are in order within a direction only.
+   */
   events(batch: readonly DataplaneFlowEvent[]): void;
   /**
    * Events the kernel could not deliver (a full ring buffer or socket queue), counted
-   * where the kernel counts them; `source` says where (`ebpf-ringbuf`, `nflog`, `conntrack`).
+   * where the kernel counts them, in events; `source` says where (`ebpf-ringbuf`, `nflog`,
+   * `conntrack`: exact, from the sockets' drop counters behind a filter that keeps only
+   * the endpoints' connections).
    */
   lost(count: number, source: string): void;
   /** A read failed; reading goes on where it can. */
