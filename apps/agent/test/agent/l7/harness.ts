@@ -1,35 +1,119 @@
 // Shared by the L7 proxy tests: a real upstream HTTP/1.1 server on 127.0.0.1, the proxy
 // told that upstream is every connection's original destination (what a tproxy redirect
-// gives it in the agent), raw TCP clients, and a rule matcher for the seed policy.
+// gives it in the agent), raw TCP clients, and a policy source that decides from policy
+// YAML through @twill/policy-engine, as the agent does.
 import http from 'node:http';
 import net from 'node:net';
 
-import { L7Proxy, type L7FlowRecord, type L7ProxyLimits, type L7RequestFacts, type L7RequestMatcher, type L7ConnectionDecision } from '../../../src/agent/l7/index.js';
+import { compileCiliumPolicy, compileHttpMatcher, createSnapshot, evaluate, l7RuleSetsOf, parseCiliumPolicy, type Endpoint, type Policy } from '@twill/policy-engine';
+import { parseAllDocuments } from 'yaml';
+
+import { L7Proxy, type L7FlowRecord, type L7PolicySource, type L7ProxyLimits } from '../../../src/agent/l7/index.js';
+
+/** The seed tutorial's l7-api-policy, as a user writes it: `GET /api/v1/.*` from frontend to api on 8080. */
+export const SEED_POLICY = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: l7-api-policy
+  namespace: default
+spec:
+  endpointSelector:
+    matchLabels:
+      app: api
+  ingress:
+  - fromEndpoints:
+    - matchLabels:
+        app: frontend
+    toPorts:
+    - ports:
+      - port: "8080"
+        protocol: TCP
+      rules:
+        http:
+        - method: "GET"
+          path: "/api/v1/.*"
+`;
+
+/** gRPC's Greeter/SayHello (a POST), and any method on `/api/v1/` paths, from frontend to api on 8080. */
+export const GRPC_POLICY = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: grpc
+  namespace: default
+spec:
+  endpointSelector:
+    matchLabels:
+      app: api
+  ingress:
+  - fromEndpoints:
+    - matchLabels:
+        app: frontend
+    toPorts:
+    - ports:
+      - port: "8080"
+        protocol: TCP
+      rules:
+        http:
+        - method: "POST"
+          path: '/test\\.Greeter/SayHello'
+        - path: "/api/v1/.*"
+`;
+
+/** Plain L3/L4: frontend may reach api on 8080, with no L7 rule. */
+export const L4_POLICY = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: l4-only
+  namespace: default
+spec:
+  endpointSelector:
+    matchLabels:
+      app: api
+  ingress:
+  - fromEndpoints:
+    - matchLabels:
+        app: frontend
+    toPorts:
+    - ports:
+      - port: "8080"
+        protocol: TCP
+`;
+
+const pod = (name: string, app: string, ip: string): Endpoint => ({ kind: 'workload', namespace: 'default', name, labels: { app }, ips: [ip], node: 'n1' });
+
+// The tests' pods. Every test connection is loopback to loopback, so the source below
+// names the two sides instead of looking their addresses up, as the agent does.
+const ENDPOINTS: readonly Endpoint[] = [pod('frontend', 'frontend', '10.0.1.1'), pod('api', 'api', '10.0.1.2'), pod('other', 'other', '10.0.1.3')];
 
 /**
- * The seed's l7-api-policy (`GET /api/v1/.*`) as a matcher. @twill/policy-engine's
- * compileHttpMatcher builds exactly this (its own tests cover the rule semantics); it is
- * not exported from the package index yet, and the agent may only import the package by
- * name, so the proxy tests use this stand-in of the same port.
+ * An L7PolicySource deciding as the agent does: the policies of `yaml` through
+ * @twill/policy-engine (parse, compile, `evaluate` the flow from `client` to `default/api`
+ * on TCP 8080 — the upstream's ephemeral port stands for the api pod's 8080), then
+ * `compileHttpMatcher(l7RuleSetsOf(verdict))`; an L3/L4 denial closes the connection, an
+ * allow without L7 rules is `'any'`.
+ * @param client the client pod's name in `default`: `frontend` (allowed by the test policies) or `other`.
  */
-export const SEED_MATCHER: L7RequestMatcher = {
-  match(request: L7RequestFacts) {
-    const pathOnly = request.path;
-    if (request.method === 'GET' && pathOnly.startsWith('/api/v1/')) {
-      return { allowed: true, by: [{ label: 'CiliumNetworkPolicy default/l7-api-policy spec.ingress[0].toPorts[0] http[0]' }] };
-    }
-    return { allowed: false, why: `no HTTP rule of CiliumNetworkPolicy default/l7-api-policy (ingress) allows ${request.method} ${request.path}` };
-  },
-};
-
-/** A matcher allowing every request with any method on `/api/v1/` paths, and gRPC's Greeter/SayHello only. */
-export const GRPC_MATCHER: L7RequestMatcher = {
-  match(request: L7RequestFacts) {
-    if (request.method === 'POST' && request.path === '/test.Greeter/SayHello') return { allowed: true, by: [{ label: 'p http[0]' }] };
-    if (request.path.startsWith('/api/v1/')) return { allowed: true, by: [{ label: 'p http[1]' }] };
-    return { allowed: false, why: `no HTTP rule of CiliumNetworkPolicy default/grpc allows ${request.method} ${request.path}` };
-  },
-};
+export function policySource(yaml: string, client = 'frontend'): L7PolicySource {
+  const policies: Policy[] = [];
+  for (const document of parseAllDocuments(yaml)) policies.push(...compileCiliumPolicy(parseCiliumPolicy(document.toJS())));
+  const snapshot = createSnapshot({ endpoints: ENDPOINTS, policies });
+  return {
+    decide() {
+      const verdict = evaluate({
+        source: { endpoint: { namespace: 'default', name: client } },
+        destination: { endpoint: { namespace: 'default', name: 'api' } },
+        protocol: 'TCP',
+        destinationPort: 8080,
+      }, snapshot);
+      if (!verdict.allowed) {
+        const denied = [verdict.egress, verdict.ingress].find((v) => v !== undefined && !v.allowed);
+        return { allowed: false, why: denied?.message ?? 'denied' };
+      }
+      const matcher = compileHttpMatcher(l7RuleSetsOf(verdict));
+      return { allowed: true, http: matcher.restricts ? matcher : 'any' };
+    },
+  };
+}
 
 /** An upstream that echoes what it got; `/api/v1/upload` counts the body's bytes; `/api/v1/trailers` sends trailers. */
 export async function startUpstream(): Promise<{ port: number; server: http.Server; requests: { method: string; url: string; headers: http.IncomingHttpHeaders }[]; close(): Promise<void> }> {
@@ -63,16 +147,15 @@ export async function startUpstream(): Promise<{ port: number; server: http.Serv
   };
 }
 
-/** A proxy on 127.0.0.1 whose connections all have `upstreamPort` as original destination. */
+/** A proxy on 127.0.0.1 whose connections all have `upstreamPort` as original destination; policy: the seed's by default. */
 export async function startProxy(options: {
   upstreamPort: number;
-  matcher?: L7RequestMatcher | 'any';
-  decide?: () => L7ConnectionDecision | Promise<L7ConnectionDecision>;
+  policy?: L7PolicySource;
   limits?: Partial<L7ProxyLimits>;
 }): Promise<{ proxy: L7Proxy; port: number; flows: L7FlowRecord[] }> {
   const flows: L7FlowRecord[] = [];
   const proxy = new L7Proxy({
-    policy: { decide: options.decide ?? (() => ({ allowed: true, http: options.matcher ?? SEED_MATCHER })) },
+    policy: options.policy ?? policySource(SEED_POLICY),
     onFlow: (record) => flows.push(record),
     originalDestination: () => ({ address: '127.0.0.1', port: options.upstreamPort }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),

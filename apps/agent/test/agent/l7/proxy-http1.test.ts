@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { type L7Proxy, type L7FlowRecord } from '../../../src/agent/l7/index.js';
-import { get, raw, startProxy, startUpstream } from './harness.js';
+import { get, L4_POLICY, policySource, raw, SEED_POLICY, startProxy, startUpstream } from './harness.js';
 
 const run = promisify(execFile);
 
@@ -88,7 +88,7 @@ describe('HTTP/1.1 framing through the proxy', () => {
     expect(upload.text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);
     expect(upload.closed).toBe(false);
 
-    const { proxy: anyProxy, port: anyPort } = await startProxy({ upstreamPort: upstream.port, matcher: 'any' });
+    const { proxy: anyProxy, port: anyPort } = await startProxy({ upstreamPort: upstream.port, policy: policySource(L4_POLICY) });
     try {
       const ok = await raw(anyPort, [
         'POST /api/v1/upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n',
@@ -127,7 +127,7 @@ describe('HTTP/1.1 framing through the proxy', () => {
   });
 
   it('answers 503 when the destination refuses connections, and keeps serving', async () => {
-    const { proxy: deadProxy, port: deadPort, flows: deadFlows } = await startProxy({ upstreamPort: 1, matcher: 'any' });
+    const { proxy: deadProxy, port: deadPort, flows: deadFlows } = await startProxy({ upstreamPort: 1, policy: policySource(L4_POLICY) });
     try {
       const first = await raw(deadPort, 'GET /api/v1/users HTTP/1.1\r\nHost: a\r\n\r\n');
       expect(first.text).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n[\s\S]*upstream 127\.0\.0\.1:1 refused the connection\n$/);
@@ -140,8 +140,9 @@ describe('HTTP/1.1 framing through the proxy', () => {
 
 describe('connection-level policy', () => {
   it('closes a connection L3/L4 policy denies before reading a byte, and one whose policy source fails', async () => {
-    const { proxy: denyProxy, port: denyPort } = await startProxy({ upstreamPort: upstream.port, decide: () => ({ allowed: false, why: 'no rule allows TCP/8080 from default/other' }) });
-    const { proxy: brokenProxy, port: brokenPort } = await startProxy({ upstreamPort: upstream.port, decide: () => Promise.reject(new Error('datastore down')) });
+    const { proxy: denyProxy, port: denyPort } = await startProxy({ upstreamPort: upstream.port, policy: policySource(SEED_POLICY, 'other') });
+    // A hand-written source: no policy makes the real one fail, and the agent's can (datastore down).
+    const { proxy: brokenProxy, port: brokenPort } = await startProxy({ upstreamPort: upstream.port, policy: { decide: () => Promise.reject(new Error('datastore down')) } });
     try {
       for (const p of [denyPort, brokenPort]) {
         const exchange = await raw(p, 'GET /api/v1/users HTTP/1.1\r\nHost: a\r\n\r\n');

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { HTTP2_PREFACE, type L7FlowRecord, type L7Proxy } from '../../../src/agent/l7/index.js';
-import { GRPC_MATCHER, raw, startProxy } from './harness.js';
+import { GRPC_POLICY, policySource, raw, startProxy } from './harness.js';
 
 const bytes = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
 const unary = (name: string) => ({
@@ -49,7 +49,7 @@ beforeEach(async () => {
     SayGoodbye: (_callObj: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.from('goodbye')),
   });
   grpcPort = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e === null ? resolve(p) : reject(e))));
-  ({ proxy, port, flows } = await startProxy({ upstreamPort: grpcPort, matcher: GRPC_MATCHER }));
+  ({ proxy, port, flows } = await startProxy({ upstreamPort: grpcPort, policy: policySource(GRPC_POLICY) }));
   client = new GreeterClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 });
 
@@ -68,7 +68,7 @@ describe('gRPC through the proxy', () => {
 
     const bye = await call(client, 'SayGoodbye', 'frontend');
     expect(bye.error?.code).toBe(grpc.status.PERMISSION_DENIED);
-    expect(bye.error?.details).toBe('denied by policy: no HTTP rule of CiliumNetworkPolicy default/grpc allows POST /test.Greeter/SayGoodbye');
+    expect(bye.error?.details).toBe('denied by policy: no HTTP rule of CiliumNetworkPolicy default/grpc (ingress) allows POST /test.Greeter/SayGoodbye');
 
     // The same client connection goes on working after a denial.
     expect((await call(client, 'SayHello', 'again')).reply).toBe('hello again');
@@ -81,7 +81,7 @@ describe('gRPC through the proxy', () => {
 
   it('answers UNAVAILABLE when the destination is down', async () => {
     server.forceShutdown();
-    const { proxy: p, port: deadPort } = await startProxy({ upstreamPort: grpcPort, matcher: GRPC_MATCHER });
+    const { proxy: p, port: deadPort } = await startProxy({ upstreamPort: grpcPort, policy: policySource(GRPC_POLICY) });
     const c = new GreeterClient(`127.0.0.1:${deadPort}`, grpc.credentials.createInsecure());
     try {
       const result = await call(c, 'SayHello', 'x');
@@ -155,7 +155,7 @@ describe('HTTP/2 framing', () => {
 
     // Node answers a connection error with GOAWAY but leaves the TCP connection open (RFC 9113
     // §5.4.1 says close it): the proxy's idle timeout closes it.
-    const { proxy: quick, port: quickPort } = await startProxy({ upstreamPort: grpcPort, matcher: GRPC_MATCHER, limits: { idleTimeoutMs: 300 } });
+    const { proxy: quick, port: quickPort } = await startProxy({ upstreamPort: grpcPort, policy: policySource(GRPC_POLICY), limits: { idleTimeoutMs: 300 } });
     try {
       const garbage = await raw(quickPort, `${HTTP2_PREFACE}${settings}this is not a frame at all, not even close`, { idleMs: 2000 });
       expect(garbage.closed).toBe(true);

@@ -11,7 +11,7 @@ import vm from 'node:vm';
 import { afterEach, expect, it } from 'vitest';
 
 import { type L7Proxy } from '../../../src/agent/l7/index.js';
-import { startProxy } from './harness.js';
+import { L4_POLICY, policySource, startProxy } from './harness.js';
 
 const TOTAL = 50 * 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -41,7 +41,7 @@ it('streams a 50 MB chunked upload with backpressure and bounded memory', async 
     });
   });
   await new Promise<void>((resolve) => upstream?.listen(0, '127.0.0.1', resolve));
-  const started = await startProxy({ upstreamPort: (upstream.address() as AddressInfo).port, matcher: 'any' });
+  const started = await startProxy({ upstreamPort: (upstream.address() as AddressInfo).port, policy: policySource(L4_POLICY) });
   proxy = started.proxy;
 
   const baseline = used();
