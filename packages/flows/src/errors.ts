@@ -30,6 +30,7 @@ export abstract class FlowsError extends Error {
  * schema cannot carry (a port above 65535). `path` names the field (`flow.l4.TCP.sourcePort`).
  */
 export class FlowCodecError extends FlowsError {
+  /** Always `'FlowCodecError'`, the class name, as stack traces and logs show it (test `code` or `instanceof`). */
   override readonly name = 'FlowCodecError';
   readonly code = FLOWS_ERROR_CODE.CODEC;
   /** The field at fault, as a path from the message (`flow.source.ID`); the message name when the bytes as a whole are bad. */
@@ -42,6 +43,7 @@ export class FlowCodecError extends FlowsError {
 
 /** A bad value in a flow filter; `field` is its path in the request (`whitelist[0].sourceIp[1]`). */
 export class FlowFilterError extends FlowsError {
+  /** Always `'FlowFilterError'`, the class name, as stack traces and logs show it (test `code` or `instanceof`). */
   override readonly name = 'FlowFilterError';
   readonly code = FLOWS_ERROR_CODE.FILTER;
   /** The filter field at fault, e.g. `whitelist[0].sourcePort[1]`. */
@@ -54,12 +56,14 @@ export class FlowFilterError extends FlowsError {
 
 /** A bad argument to a constructor or method of this package (not a filter, not bytes). */
 export class FlowsArgumentError extends FlowsError {
+  /** Always `'FlowsArgumentError'`, the class name, as stack traces and logs show it (test `code` or `instanceof`). */
   override readonly name = 'FlowsArgumentError';
   readonly code = FLOWS_ERROR_CODE.INVALID_ARGUMENT;
 }
 
 /** A gRPC call to an observer failed; `grpcCode` is the gRPC status code and `details` the server's words. */
 export class ObserverCallError extends FlowsError {
+  /** Always `'ObserverCallError'`, the class name, as stack traces and logs show it (test `code` or `instanceof`). */
   override readonly name = 'ObserverCallError';
   readonly code = FLOWS_ERROR_CODE.OBSERVER_CALL;
   /** The gRPC status code (3 INVALID_ARGUMENT, 14 UNAVAILABLE, ...). */
@@ -75,6 +79,7 @@ export class ObserverCallError extends FlowsError {
 
 /** The observer server could not start: the socket is in use by a live server, or binding failed. */
 export class ObserverServeError extends FlowsError {
+  /** Always `'ObserverServeError'`, the class name, as stack traces and logs show it (test `code` or `instanceof`). */
   override readonly name = 'ObserverServeError';
   readonly code = FLOWS_ERROR_CODE.OBSERVER_SERVE;
 }

@@ -25,11 +25,17 @@ export interface ObserverService {
 
 /** Options of {@link serveObserver}: at least one of `socket` and `listen`. */
 export interface ServeObserverOptions {
+  /** What is served: GetFlows and ServerStatus are answered from it (a {@link FlowRing} is one). */
   readonly service: ObserverService;
   /** A unix socket path (made mode 0660; a stale socket file is replaced, a live one refused). */
   readonly socket?: string;
   /** A TCP address; port 0 picks a free port (see {@link ObserverServer.address}). */
-  readonly listen?: { readonly host: string; readonly port: number };
+  readonly listen?: {
+    /** The address to bind: an IPv4 or IPv6 address (without brackets: `::1`) or a host name; `0.0.0.0` or `::` for every address. */
+    readonly host: string;
+    /** The TCP port, 0 to 65535; 0 picks a free one. */
+    readonly port: number;
+  };
   /** The most GetFlows streams open at once (default {@link DEFAULT_MAX_STREAMS}); one more is answered RESOURCE_EXHAUSTED. */
   readonly maxStreams?: number;
 }
@@ -44,7 +50,12 @@ export interface ObserverServer {
   /** The unix socket path, when serving on one. */
   readonly socket?: string;
   /** The TCP address, with the port actually bound, when serving on TCP. */
-  readonly address?: { readonly host: string; readonly port: number };
+  readonly address?: {
+    /** The host as given in {@link ServeObserverOptions.listen}. */
+    readonly host: string;
+    /** The port bound: the one the system picked when `listen.port` was 0. */
+    readonly port: number;
+  };
   /** Ends open streams (UNAVAILABLE, "observer shutting down"), stops the server and removes the socket file. Idempotent. */
   close(): Promise<void>;
 }
