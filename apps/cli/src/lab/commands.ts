@@ -10,6 +10,7 @@ import { renderJson, renderTable } from '../output.js';
 import { DEMO_NAMESPACES, demoLabPods, runDemonstration } from './demo/index.js';
 import { LAB_ERROR_CODE, LabError } from './errors.js';
 import { LAB_DATAPLANES, LAB_TORS, type Lab, type LabStatus } from './ports.js';
+import { LAB_ADDRESSING } from './plan.js';
 import { progressWriter } from './progress.js';
 import { labSpecFromOptions, type LabUpOptions } from './spec.js';
 import { labDown } from './sys/down.js';
@@ -42,7 +43,9 @@ function summary(ctx: CommandContext, lab: Lab): string {
     style,
   );
   const tor = lab.tor === undefined ? 'BGP: full mesh between the nodes\n' : `BGP: every node peers with the ToR ${lab.tor.address} (BIRD, AS ${lab.tor.asNumber}, route reflector; birdc -s ${lab.tor.controlSocket} show route)\n`;
-  return `${nodes}\n${lab.pods.length === 0 ? '' : `${pods}\n`}${tor}`;
+  // Each agent serves its dashboard on its node namespace's loopback: a browser reaches it from inside that namespace.
+  const ui = lab.nodes.map((n) => `Dashboard of ${n.name}: http://${LAB_ADDRESSING.uiListen}/ in namespace ${n.netns} (twill ui --lab lists them)\n`).join('');
+  return `${nodes}\n${lab.pods.length === 0 ? '' : `${pods}\n`}${tor}${ui}`;
 }
 
 function statusText(ctx: CommandContext, status: LabStatus): string {

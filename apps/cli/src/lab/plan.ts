@@ -30,6 +30,8 @@ export const LAB_ADDRESSING = {
   network: 'twill-lab',
   /** Each agent's health server, on its node namespace's loopback. */
   httpListen: '127.0.0.1:9099',
+  /** Each agent's web dashboard (the agent's default), on its node namespace's loopback. */
+  uiListen: '127.0.0.1:9098',
 } as const;
 
 /** One node's plan. */

@@ -23,6 +23,9 @@ export const VIEWS = [
 
 type ViewId = (typeof VIEWS)[number]['id'];
 
+/** The live views are drawn again at most this often (ms): a person reads no faster, the page stays responsive. */
+const RENDER_MS = 250;
+
 /** How many flows the page keeps (older ones are forgotten). */
 const FLOW_CAPACITY = 5000;
 
@@ -38,18 +41,20 @@ export function App() {
   const [endpoints, setEndpoints] = useState<readonly UiEndpoint[]>([]);
   const [endpointError, setEndpointError] = useState<string | undefined>(undefined);
   const store = useRef(new FlowStore(FLOW_CAPACITY)).current;
-  // Re-rendered at most once per frame, however fast flows come.
+  // Re-rendered at most every RENDER_MS, in an animation frame, however fast flows come.
   const [version, setVersion] = useState(0);
-  const frame = useRef<number | undefined>(undefined);
+  const frame = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const tabs = useRef<(HTMLButtonElement | null)[]>([]);
 
   useEffect(() => {
     const schedule = (): void => {
       if (frame.current !== undefined) return;
-      frame.current = requestAnimationFrame(() => {
-        frame.current = undefined;
-        setVersion(store.version);
-      });
+      frame.current = setTimeout(() => {
+        requestAnimationFrame(() => {
+          frame.current = undefined;
+          setVersion(store.version);
+        });
+      }, RENDER_MS);
     };
     const close = followFlows({
       flows: (flows) => {
@@ -67,11 +72,15 @@ export function App() {
 
   useEffect(() => {
     let stopped = false;
+    // The map is laid out again only when the endpoints changed.
+    let last = '';
     const load = (): void => {
       getJson<{ items: UiEndpoint[] }>('api/ui/endpoints')
         .then((answer) => {
           if (stopped) return;
-          setEndpoints(answer.items);
+          const text = JSON.stringify(answer.items);
+          if (text !== last) setEndpoints(answer.items);
+          last = text;
           setEndpointError(undefined);
         })
         .catch((error: unknown) => !stopped && setEndpointError(error instanceof Error ? error.message : String(error)));

@@ -7,7 +7,7 @@ import { type FlowStore } from '../model/flow-store.js';
 import { type UiFlow } from '../model/types.js';
 
 /** Rows the table shows at most. */
-const ROWS = 200;
+const ROWS = 100;
 
 interface Props {
   readonly store: FlowStore;
@@ -75,7 +75,7 @@ export function FlowsView({ store, version }: Props) {
           {compiled.message}
         </p>
       )}
-      <table aria-label="Flows, newest first">
+      <table class="fixed" aria-label="Flows, newest first">
         <thead>
           <tr>
             <th scope="col">Time</th>

@@ -8,6 +8,9 @@ import { edgeVerdict, type FlowStore } from '../model/flow-store.js';
 import { layoutMap, LAYOUT, type MapLayout } from '../model/layout.js';
 import { type UiEndpoint } from '../model/types.js';
 
+/** Edges drawn at most: those with denied flows first, then the most recent. */
+export const MAX_DRAWN_EDGES = 600;
+
 interface Props {
   readonly endpoints: readonly UiEndpoint[];
   readonly store: FlowStore;
@@ -52,7 +55,11 @@ export function MapView({ endpoints, store, version }: Props) {
   const layout = useMemo(() => layoutMap(endpoints), [endpoints]);
   const [deniedOnly, setDeniedOnly] = useState(false);
   const edges = useMemo(() => store.edges(), [store, version]);
-  const shown = deniedOnly ? edges.filter((e) => e.denied > 0) : edges;
+  const shown = useMemo(() => {
+    const candidates = deniedOnly ? edges.filter((e) => e.denied > 0) : edges;
+    if (candidates.length <= MAX_DRAWN_EDGES) return candidates;
+    return [...candidates].sort((a, b) => Number(b.denied > 0) - Number(a.denied > 0) || b.lastMs - a.lastMs).slice(0, MAX_DRAWN_EDGES);
+  }, [edges, deniedOnly]);
   const denied = edges.filter((e) => e.denied > 0).length;
   return (
     <section aria-label="Service map">
@@ -66,7 +73,7 @@ export function MapView({ endpoints, store, version }: Props) {
           <span class="deny">— denied</span>
         </span>
         <span role="status">
-          {endpoints.length} pods, {edges.length} edges ({denied} with denied flows)
+          {endpoints.length} pods, {edges.length} edges ({denied} with denied flows){shown.length < (deniedOnly ? denied : edges.length) ? `; drawing ${shown.length}: denied first, then the newest` : ''}
         </span>
       </div>
       <div class="map">

@@ -7,7 +7,7 @@ export function endpoint(namespace: string, pod: string, app = pod.replace(/-[^-
 
 let next = 0;
 
-export function flow(overrides: Partial<UiFlow> & { from?: Partial<UiFlow['from']>; to?: Partial<UiFlow['to']> } = {}): UiFlow {
+export function flow(overrides: Omit<Partial<UiFlow>, 'from' | 'to'> & { from?: Partial<UiFlow['from']>; to?: Partial<UiFlow['to']> } = {}): UiFlow {
   next += 1;
   const { from, to, ...rest } = overrides;
   return {
