@@ -2,9 +2,10 @@
 // of cilium `pkg/policy/api/rule_validation.go` (at most 40 ports or ICMP fields, L7
 // rules only over TCP except DNS, one L7 parser per port rule).
 
-import { POLICY_ERROR_CODE } from '../errors.js';
+import { FieldError, POLICY_ERROR_CODE } from '../errors.js';
 import { describe, type DocumentReader, join } from '../internal/document.js';
 import { portNameProblem } from '../kubernetes/names.js';
+import { compileHttpPattern } from '../l7/http-match.js';
 import { CILIUM_PROTOCOLS, type CiliumHttpRule, type CiliumIcmpField, type CiliumL7Rules, type CiliumPortProtocol, type CiliumPortRule, type CiliumProtocol } from './types.js';
 
 /** Cilium's limit on ports per port rule and on ICMP fields per ICMP rule (`maxPorts`, `maxICMPFields`). */
@@ -59,13 +60,15 @@ function readPortProtocol(reader: DocumentReader, value: unknown, path: string):
   };
 }
 
-function validRegex(reader: DocumentReader, text: string, path: string): void {
+// Cilium hands method, path and host to Envoy as RE2 patterns; the agent's matcher compiles
+// them with the same parser, so a pattern it would refuse (bad syntax, lookaround,
+// backreferences, too large) fails here, at parse time, naming the field.
+function validPattern(reader: DocumentReader, text: string, path: string): void {
   try {
-    // ECMAScript syntax is close to the RE2 syntax Envoy uses; a pattern neither accepts is a mistake.
-    new RegExp(`^(?:${text})$`, 'u');
-  } catch {
-    // The engine's own message varies between Node versions; the pattern is what the user needs.
-    reader.fail(POLICY_ERROR_CODE.INVALID_VALUE, path, `invalid regular expression ${JSON.stringify(text)}`);
+    compileHttpPattern(text, path);
+  } catch (error) {
+    if (!(error instanceof FieldError)) throw error;
+    reader.errors.push(error);
   }
 }
 
@@ -77,7 +80,7 @@ function readHttpRule(reader: DocumentReader, value: unknown, path: string): Cil
   const text = (key: string): string | undefined => {
     const field = reader.field(object, key);
     const result = field === undefined ? undefined : reader.string(field, join(path, key));
-    if (result !== undefined && result !== '') validRegex(reader, result, join(path, key));
+    if (result !== undefined && result !== '') validPattern(reader, result, join(path, key));
     return result === '' ? undefined : result;
   };
   const method = text('method');

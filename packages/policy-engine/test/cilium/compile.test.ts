@@ -128,6 +128,13 @@ describe('Cilium ports and L7', () => {
     expect(ciliumHttpPattern('GET|HEAD').test('GETX')).toBe(false);
   });
 
+  it('compiles a pattern as RE2: a catastrophic-backtracking pattern answers, lookaround is refused with the field', () => {
+    // A backtracking engine takes 2^n steps on (a+)+b against a run of a's; RE2 is linear.
+    expect(ciliumHttpPattern('(a+)+b').test(`${'a'.repeat(100_000)}c`)).toBe(false);
+    expect(() => ciliumHttpPattern('/api/(?!admin).*', 'spec.ingress[0].toPorts[0].rules.http[0].path'))
+      .toThrow(expect.objectContaining({ name: 'FieldError', code: 'invalid-value', path: 'spec.ingress[0].toPorts[0].rules.http[0].path' }));
+  });
+
   it('keeps Kafka, DNS and l7proto rules as opaque L7 data', () => {
     const { policies } = compileYaml(cnp(`  endpointSelector: {}
   egress:
