@@ -27,7 +27,7 @@ const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTim
  * The delay before retry number `retry` (1 for the first retry), in milliseconds:
  * uniform in [0, min(maxDelayMs, baseDelayMs * 2^(retry-1))].
  */
-export function backoffDelay(retry: number, policy: RetryPolicy = {}): number {
+export function backoffDelay(retry: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs' | 'random'> = {}): number {
   const base = policy.baseDelayMs ?? 2;
   const cap = Math.min(policy.maxDelayMs ?? 100, base * 2 ** Math.max(0, retry - 1));
   return (policy.random ?? Math.random)() * cap;
@@ -70,6 +70,44 @@ async function retryLoop<T>(
     if (outcome.done) return outcome.value;
     lastCause = outcome.cause;
     if (n < maxAttempts) await sleep(backoffDelay(n, policy));
+  }
+  throw new StoreContendedError(maxAttempts, operation, { cause: lastCause });
+}
+
+/**
+ * A {@link RetryPolicy} for work that must finish synchronously (opening a SQLite
+ * database in a synchronous factory): the wait between attempts blocks the thread, as
+ * SQLite's own busy wait already does.
+ */
+export interface BlockingRetryPolicy extends Omit<RetryPolicy, 'sleep'> {
+  /** Blocks the thread for `ms` milliseconds (default: `Atomics.wait`). */
+  readonly sleep?: (ms: number) => void;
+}
+
+const blockingSleep = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
+/**
+ * As {@link retryOnConflict}, but synchronous: runs `attempt` until it is done, blocking
+ * for a jittered backoff ({@link backoffDelay}) after each conflict. Errors thrown by
+ * `attempt` end the loop at once.
+ * @param operation - what is being done, for the error message (`open /var/lib/twill.db`).
+ * @throws StoreContendedError (CNI code 11) after `maxAttempts` conflicts (default 20).
+ */
+export function retryOnConflictBlocking<T>(
+  operation: string,
+  attempt: (attemptNumber: number) => AttemptOutcome<T>,
+  policy: BlockingRetryPolicy = {},
+): T {
+  const maxAttempts = policy.maxAttempts ?? 20;
+  const sleep = policy.sleep ?? blockingSleep;
+  let lastCause: unknown;
+  for (let n = 1; n <= maxAttempts; n++) {
+    const outcome = attempt(n);
+    if (outcome.done) return outcome.value;
+    lastCause = outcome.cause;
+    if (n < maxAttempts) sleep(backoffDelay(n, policy));
   }
   throw new StoreContendedError(maxAttempts, operation, { cause: lastCause });
 }

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 
 import { StoreContendedError, StoreFailureError } from '../../errors.js';
 import { conditionHolds } from '../memory-store.js';
+import { type AttemptOutcome, type BlockingRetryPolicy, retryOnConflictBlocking } from '../retry.js';
 import {
   checkStoreKey,
   checkStorePrefix,
@@ -24,7 +25,18 @@ export interface SqliteStoreOptions {
   readonly path: string;
   /** How long a commit waits for another process's write lock, in milliseconds (default 5000). */
   readonly busyTimeoutMs?: number;
+  /**
+   * How setting up the database is retried when another process holds the write lock
+   * past the busy timeout (many processes racing to set up a fresh file). Backoff as for
+   * commits (jittered, 2 ms doubling to at most 100 ms); at most 6 attempts by default, so
+   * with the default busy timeout `open` gives up after about 30 s.
+   */
+  readonly openRetry?: BlockingRetryPolicy;
 }
+
+// Each attempt may wait a whole busy timeout: 6 x 5 s keeps `open` plus the allocation's
+// own retries within the CNI runtime's patience, while outlasting any set-up burst.
+const OPEN_ATTEMPTS = 6;
 
 interface Row {
   readonly key: string;
@@ -90,18 +102,43 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Opens (and creates when needed) the database at `options.path`, in WAL mode.
+   * Opens (and creates when needed) the database at `options.path`, in WAL mode. Setting
+   * up a fresh database takes the write lock; while another process holds it past the
+   * busy timeout, the set-up is tried again ({@link SqliteStoreOptions.openRetry}),
+   * blocking the thread between attempts.
    * @throws StoreFailureError when the file cannot be opened or set up; StoreContendedError (code
-   *   11) when another process holds the write lock past the busy timeout while setting it up.
+   *   11) when another process held the write lock through every attempt.
    */
   static open(options: SqliteStoreOptions): SqliteStore {
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    const started = performance.now();
+    try {
+      return retryOnConflictBlocking(`open ${options.path}`, () => SqliteStore.#openOnce(options.path, busyTimeoutMs), {
+        maxAttempts: OPEN_ATTEMPTS,
+        ...options.openRetry,
+      });
+    } catch (error) {
+      if (!(error instanceof StoreContendedError)) throw error;
+      // Contention, not failure: the caller may try again (CNI code 11), unlike a file that
+      // cannot be opened (code 5).
+      const waitedMs = Math.round(performance.now() - started);
+      throw new StoreContendedError(error.attempts, error.operation, {
+        cause: error.cause,
+        details: `another process held the database's write lock while it was being set up, through ${error.attempts} ${error.attempts === 1 ? 'attempt' : 'attempts'} over ${waitedMs} ms (busy timeout ${busyTimeoutMs} ms each); try again later`,
+      });
+    }
+  }
+
+  // One try at opening and setting up the database. A write lock held past the busy
+  // timeout (SQLITE_BUSY) is a conflict to retry; anything else fails at once.
+  static #openOnce(path: string, busyTimeoutMs: number): AttemptOutcome<SqliteStore> {
     let db: Database.Database | undefined;
     try {
-      db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+      db = new Database(path, { timeout: busyTimeoutMs });
       // WAL: readers never block the writer; NORMAL sync is durable across process
       // crashes (only a power loss may lose the last commits), the usual WAL pairing.
-      // Switching to WAL takes the write lock: only the process that creates the file
-      // does it, so many processes opening a set-up database at once never queue here.
+      // Switching to WAL takes the write lock: only a process that finds the file not yet
+      // in WAL does it, so many processes opening a set-up database at once never queue here.
       if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       if (!hasSchema(db)) {
@@ -111,18 +148,11 @@ export class SqliteStore implements Store {
           INSERT OR IGNORE INTO twill_kv_seq (id, seq) VALUES (0, 0);
         `);
       }
-      return new SqliteStore(db);
+      return { done: true, value: new SqliteStore(db) };
     } catch (error) {
       db?.close();
-      // Another process holding the write lock past the busy timeout is contention: the
-      // caller may try again (CNI code 11), unlike a file that cannot be opened (code 5).
-      if (isBusy(error)) {
-        throw new StoreContendedError(1, `open ${options.path}`, {
-          cause: error,
-          details: 'another process held the database\'s write lock past the busy timeout while it was being set up; try again later',
-        });
-      }
-      throw new StoreFailureError(`cannot open the SQLite store ${options.path}`, { cause: error });
+      if (isBusy(error)) return { done: false, cause: error };
+      throw new StoreFailureError(`cannot open the SQLite store ${path}`, { cause: error });
     }
   }
 
