@@ -124,6 +124,19 @@ export function compileHttpPattern(pattern: string, path: string): Re2Program {
 
 export { RE2_MAX_PROGRAM } from './re2-program.js';
 
+// RE2's metacharacters (re2/syntax: `\.+*?()|[]{}^$`); every other character is literal.
+const RE2_META = /[\\.+*?()|[\]{}^$]/gu;
+
+/**
+ * `text` as an RE2 pattern that fully matches `text` and nothing else: each RE2
+ * metacharacter escaped. For a front end whose dialect names an HTTP method exactly
+ * (Calico `http.methods`): an RFC 9110 §5.6.2 token may hold `.`, `*`, `+`, `|`, `^` or
+ * `$`, which {@link HttpRule.method} would otherwise read as pattern syntax.
+ */
+export function quoteHttpPattern(text: string): string {
+  return text.replace(RE2_META, (c) => `\\${c}`);
+}
+
 function setPath(set: L7RuleSet | undefined, index: number): string {
   const origin = set?.origin;
   if (origin === undefined) return `l7[${index}]`;

@@ -4,6 +4,7 @@ export {
   compileHttpMatcher,
   compileHttpPattern,
   l7RuleSetsOf,
+  quoteHttpPattern,
   RE2_MAX_PROGRAM,
   type HttpDecision,
   type HttpMatcher,

@@ -105,7 +105,15 @@ export interface IcmpMatch {
 
 /** An HTTP rule (Calico `http`, Cilium `rules.http`): every field present must match the request. */
 export interface HttpRule {
-  /** The request method: an exact name from Calico (`GET`), a regular expression from Cilium (RE2, kept as text). Absent: any method. */
+  /**
+   * The request method, as an RE2 pattern (kept as text) that must match the WHOLE method,
+   * case-sensitively: `compileHttpMatcher` compiles it with `compileHttpPattern` and calls
+   * `fullMatch`. Cilium's `method` is such a pattern (`GET|HEAD`). Calico names a method
+   * exactly; an ordinary name (`GET`, `PURGE`: letters, digits, `-`, `_`) is the same
+   * pattern, since it has no metacharacter, and a producer writing a name that holds one
+   * (an RFC 9110 token may hold `.`, `*`, `+`, `|`, `^`, `$`) quotes it with
+   * `quoteHttpPattern`. Absent: any method.
+   */
   readonly method?: string;
   /** Calico has exact and prefix paths; Cilium a regular expression (RE2 syntax, kept as text). */
   readonly path?: {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { FieldError, type HttpRule, type L7Rules, type PolicyRef } from '@twill/policy-engine';
 
-import { compileHttpMatcher, l7RuleSetsOf, type HttpRequestFacts } from '../../src/l7/http-match.js';
+import { compileHttpMatcher, compileHttpPattern, l7RuleSetsOf, quoteHttpPattern, type HttpRequestFacts } from '../../src/l7/http-match.js';
 import { clusterWith, flow } from '../calico/cluster.js';
 
 const req = (method: string, path: string, extra: Partial<HttpRequestFacts> = {}): HttpRequestFacts => ({ method, path, headers: {}, ...extra });
@@ -198,6 +198,29 @@ describe('properties', () => {
       expect(matcher.match(req('GET', `/${extra}/${name}`)).allowed).toBe(false);
       expect(matcher.match(req('GET', `/${name}${extra}`)).allowed).toBe(false);
       expect(matcher.match(req('GET', `/${name}?${extra}`)).allowed).toBe(false);
+    }));
+  });
+});
+
+describe('quoteHttpPattern', () => {
+  it('leaves an ordinary method name as it is: the same pattern', () => {
+    expect(quoteHttpPattern('GET')).toBe('GET');
+    expect(quoteHttpPattern('M-SEARCH')).toBe('M-SEARCH');
+  });
+
+  it('makes a method token with metacharacters match only itself', () => {
+    expect(quoteHttpPattern('GET|POST')).toBe('GET\\|POST');
+    const quoted = compileHttpPattern(quoteHttpPattern('A.B*'), 'method');
+    expect(quoted.fullMatch('A.B*')).toBe(true);
+    expect(quoted.fullMatch('AXBBB')).toBe(false);
+  });
+
+  it('gives, for any RFC 9110 token, a pattern matching exactly that token', () => {
+    const tchar = fc.constantFrom(...'!#$%&\'*+-.^_`|~09AZaz'.split(''));
+    fc.assert(fc.property(fc.string({ unit: tchar, minLength: 1, maxLength: 12 }), fc.string({ unit: tchar, minLength: 1, maxLength: 12 }), (token, other) => {
+      const program = compileHttpPattern(quoteHttpPattern(token), 'method');
+      expect(program.fullMatch(token)).toBe(true);
+      expect(program.fullMatch(other)).toBe(other === token);
     }));
   });
 });
