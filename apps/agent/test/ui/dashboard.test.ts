@@ -131,7 +131,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     // And an allowed one, decided by a rule.
     const allowed = await page.evaluate(async () => (await fetch('api/ui/explain?from=shop/api-0&to=db/postgres-0&port=5432&protocol=TCP')).json());
     expect(allowed).toEqual(cliAllowed);
-    expect(cliAllowed).toMatchObject({ verdict: 'allow', decidedBy: { reason: 'rule', rule: 'spec.ingress[0]' } });
+    expect(cliAllowed).toMatchObject({ verdict: 'allow', decidedBy: { reason: 'rule', rule: 'spec.ingress[0] (from[0], ports[0])' } });
 
     await page.getByLabel('Pod', { exact: true }).selectOption('db/postgres-0');
     await page.getByRole('table', { name: 'Ingress rules of tier default' }).waitFor({ timeout: 10_000 });

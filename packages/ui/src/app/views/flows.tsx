@@ -87,8 +87,9 @@ export function FlowsView({ store, version }: Props) {
           </tr>
         </thead>
         <tbody>
-          {rows.map((f) => (
-            <tr key={f.id} data-flow={f.id}>
+          {/* Keyed by position: new flows change the rows' text in place instead of moving every row. */}
+          {rows.map((f, i) => (
+            <tr key={i} data-flow={f.id}>
               <td>{new Date(f.timeMs).toISOString().slice(11, 23)}</td>
               <td>{`${f.from.label}${port(f.sourcePort)}`}</td>
               <td>{`${f.to.label}${port(f.destinationPort)}`}</td>
