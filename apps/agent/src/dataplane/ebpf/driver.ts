@@ -33,7 +33,7 @@ import {
 } from '../port.js';
 import { EbpfFlowReader, monotonicOffsetMs } from './flow-reader.js';
 import { decodeIpKey, decodePolicyEntry, encodeIpKey, encodePolicyEntry, type IpKey, type PolicyKey, type PolicyValue } from './layout.js';
-import { type EbpfKernelPort, type MapAdoption, type TcxHook } from './sys/kernel.js';
+import { type EbpfKernelPort, type MapAdoption, type TcxHook, type UpgradeLink } from './sys/kernel.js';
 
 const HOOKS: readonly TcxHook[] = ['ingress', 'egress'];
 
@@ -52,7 +52,11 @@ export interface EbpfMapUpgrade extends MapAdoption {
 
 /** What this start did with another version's maps and programs; see {@link EbpfDataplane.status}. */
 export interface EbpfUpgradeStatus {
-  /** Whether the first full apply has moved the links and pins; until then the work below is pending. */
+  /**
+   * Whether the links and the new maps' pins are in place. The first full apply does it;
+   * a link the kernel would neither move nor replace holds the pins back until a later
+   * apply has attached it anew.
+   */
   readonly done: boolean;
   /** Every pinned map of the object: reused, created, or replaced (and how its entries fared). */
   readonly maps: readonly EbpfMapUpgrade[];
@@ -93,6 +97,8 @@ export class EbpfDataplane implements Dataplane {
   readonly #links = new Map<string, number | undefined>();
   /** Pinned links: `interface.hook` → the id of the program they run. */
   readonly #linkPrograms = new Map<string, number | undefined>();
+  /** Links (`interface.hook`) an upgrade left on an old program, for the next apply to attach anew. */
+  readonly #relink = new Set<string>();
   /** This load's program ids. */
   readonly #programIds: Readonly<Record<TcxHook, number>>;
   #upgrade: EbpfUpgradeStatus | undefined;
@@ -199,18 +205,22 @@ export class EbpfDataplane implements Dataplane {
     if (deletes.length > 0) this.#kernel.policy.deleteBatch(deletes);
     operations += deletes.length;
 
-    for (const attached of fresh) {
+    // Links an upgrade could neither move nor replace are attached anew with the others.
+    const relink = [...this.#attached.values()].filter((a) => !fresh.includes(a) && HOOKS.some((h) => this.#relink.has(`${a.hostInterface}.${h}`)));
+    for (const attached of [...fresh, ...relink]) {
       for (const hook of HOOKS) {
         const name = `${attached.hostInterface}.${hook}`;
         if (this.#links.has(name) && this.#links.get(name) === attached.ifindex) continue;
         this.#kernel.attach(attached.hostInterface, attached.ifindex, hook);
         this.#links.set(name, attached.ifindex);
         this.#linkPrograms.set(name, this.#programIds[hook]);
+        this.#relink.delete(name);
         operations += 1;
       }
     }
-    // The new maps are full now: the adopted links move to this load's programs, then the pins.
-    if (prune && this.#upgrade !== undefined) operations += this.#completeUpgrade();
+    // The new maps are full now: the adopted links move to this load's programs, then the
+    // pins; a later apply that re-attached what was stuck puts the pins in place.
+    if ((prune && this.#upgrade !== undefined) || (relink.length > 0 && this.#upgrade?.done === false)) operations += this.#completeUpgrade();
     if (prune) {
       const claimed = new Set([...this.#attached.values()].flatMap((a) => HOOKS.map((h) => `${a.hostInterface}.${h}`)));
       for (const name of [...this.#links.keys()]) {
@@ -245,11 +255,11 @@ export class EbpfDataplane implements Dataplane {
   // Moves the attached endpoints' adopted links to this load's programs and the replacing
   // maps' pins into place; the number of links moved.
   #completeUpgrade(): number {
-    const links: { hostInterface: string; hook: TcxHook }[] = [];
+    const links: UpgradeLink[] = [];
     for (const a of this.#attached.values()) {
       for (const hook of HOOKS) {
         const name = `${a.hostInterface}.${hook}`;
-        if (this.#links.get(name) === a.ifindex && this.#linkPrograms.get(name) !== this.#programIds[hook]) links.push({ hostInterface: a.hostInterface, hook });
+        if (this.#links.get(name) === a.ifindex && this.#linkPrograms.get(name) !== this.#programIds[hook]) links.push({ hostInterface: a.hostInterface, hook, ifindex: a.ifindex });
       }
     }
     const result = this.#kernel.completeUpgrade(links);
@@ -257,11 +267,23 @@ export class EbpfDataplane implements Dataplane {
       const hook = name.slice(name.lastIndexOf('.') + 1) as TcxHook;
       this.#linkPrograms.set(name, this.#programIds[hook]);
     }
-    const maps = (this.#upgrade?.maps ?? []).map((m): EbpfMapUpgrade => {
+    // A link still on the old program enforces the old maps, which this agent no longer
+    // writes: the next apply attaches it anew (and then puts the new maps' pins in place).
+    for (const name of result.stuck) {
+      this.#links.delete(name);
+      this.#linkPrograms.delete(name);
+      this.#relink.add(name);
+    }
+    const previous = this.#upgrade;
+    const maps = (previous?.maps ?? []).map((m): EbpfMapUpgrade => {
       const copied = result.copied[m.name];
-      return copied === undefined ? m : { ...m, copied: copied.copied, dropped: copied.dropped };
+      return copied === undefined ? m : { ...m, copied: (m.copied ?? 0) + copied.copied, dropped: (m.dropped ?? 0) + copied.dropped };
     });
-    this.#upgrade = { done: true, maps, programsUpdated: result.updated, failures: result.failures, notes: upgradeNotes(maps, result.updated, true) };
+    const programsUpdated = [...(previous?.programsUpdated ?? []), ...result.updated];
+    const failures = [...(previous?.failures ?? []), ...result.failures];
+    const notes = upgradeNotes(maps, programsUpdated, result.committed);
+    for (const name of result.replaced) notes.push(`${name}: the link could not be moved to this agent's program and was replaced by a new link`);
+    this.#upgrade = { done: result.committed, maps, programsUpdated, failures, notes };
     return result.updated.length;
   }
 
@@ -382,6 +404,7 @@ export class EbpfDataplane implements Dataplane {
     this.#ipcache.clear();
     this.#links.clear();
     this.#linkPrograms.clear();
+    this.#relink.clear();
   }
 }
 
@@ -401,6 +424,7 @@ function upgradeNotes(maps: readonly EbpfMapUpgrade[], updated: readonly string[
     }
   });
   if (done) notes.push(`${updated.length} tcx links moved to this agent's programs`);
+  else if (updated.length > 0) notes.push(`pending: ${updated.length} tcx links moved to this agent's programs; the new maps' pins wait until the next apply has attached the links left on the old programs anew`);
   else notes.push('pending: the first full apply fills the new maps, then moves the links to this agent\'s programs and the new maps\' pins into place');
   return notes;
 }

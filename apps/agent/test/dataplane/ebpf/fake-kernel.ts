@@ -4,7 +4,7 @@
 import { type BpfMap } from '@twill/ebpf';
 
 import { decodePolicyEntry, type IpKey, type PolicyKey, type PolicyValue } from '../../../src/dataplane/ebpf/layout.js';
-import { type EbpfKernelPort, type MapAdoption, type PinnedLink, type TcxHook, type UpgradeResult } from '../../../src/dataplane/ebpf/sys/kernel.js';
+import { type EbpfKernelPort, type MapAdoption, type PinnedLink, type TcxHook, type UpgradeLink, type UpgradeResult } from '../../../src/dataplane/ebpf/sys/kernel.js';
 import { FakeRing } from './fake-ring.js';
 
 /** A map in memory, keyed by the JSON of its key, with the calls the driver makes. */
@@ -53,23 +53,33 @@ export class FakeKernel implements EbpfKernelPort {
   programId(hook: TcxHook): number {
     return this.generation * 10 + (hook === 'ingress' ? 1 : 2);
   }
-  /** Links completeUpgrade must leave on their old program, as `interface.hook`. */
+  /** Links the kernel refuses to move (BPF_LINK_UPDATE), as `interface.hook`: completeUpgrade replaces them. */
   readonly stuck = new Set<string>();
-  completeUpgrade(links: readonly { hostInterface: string; hook: TcxHook }[]): UpgradeResult {
+  /** Links that can be neither moved nor replaced, as `interface.hook`. */
+  readonly unmovable = new Set<string>();
+  /** Whether completeUpgrade has put the new maps' pins in place. */
+  committed = false;
+  completeUpgrade(links: readonly UpgradeLink[]): UpgradeResult {
     this.log.push(`upgrade ${links.map((l) => `${l.hostInterface}.${l.hook}`).join(' ')} with ${this.policyMap.data.size} entries`);
     const updated: string[] = [];
+    const replaced: string[] = [];
+    const stuck: string[] = [];
     const failures: string[] = [];
-    for (const { hostInterface, hook } of links) {
+    for (const { hostInterface, hook, ifindex } of links) {
+      const name = `${hostInterface}.${hook}`;
       const link = this.links.get(`${hostInterface}/${hook}`);
-      if (link === undefined || this.stuck.has(`${hostInterface}.${hook}`)) {
+      if (link === undefined || this.unmovable.has(name)) {
+        stuck.push(name);
         failures.push(`tcx ${hook} link on ${hostInterface} keeps its old program: stuck`);
         continue;
       }
-      this.links.set(`${hostInterface}/${hook}`, { ...link, programId: this.programId(hook) });
-      updated.push(`${hostInterface}.${hook}`);
+      this.links.set(`${hostInterface}/${hook}`, { ...link, ifindex, programId: this.programId(hook) });
+      updated.push(name);
+      if (this.stuck.has(name)) replaced.push(name);
     }
     const copied = Object.fromEntries(this.maps.filter((m) => m.state === 'copied').map((m) => [m.name, { copied: 3, dropped: 0 }]));
-    return { updated, copied, failures };
+    this.committed = stuck.length === 0;
+    return { updated, replaced, stuck, committed: this.committed, copied, failures };
   }
   detach(hostInterface: string, hook: TcxHook): void {
     this.log.push(`detach ${hostInterface} ${hook}`);

@@ -41,6 +41,23 @@ async function upgradedKernel(): Promise<{ kernel: FakeKernel; index: PolicyInde
   return { kernel, index, entries };
 }
 
+/** Applies a policy that selects x/c and checks that its entries are in the map that x/c's links' program reads. */
+async function changeReachesC(dataplane: EbpfDataplane, kernel: FakeKernel, index: PolicyIndex): Promise<void> {
+  const before = kernel.entriesOf(13);
+  const policy = compileNetworkPolicy(parseNetworkPolicy({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'c-from-a', namespace: 'x' },
+    spec: { podSelector: { matchLabels: { pod: 'c' } }, ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'a' } } }], ports: [{ protocol: 'TCP', port: 443 }] }] },
+  }));
+  await dataplane.apply({ policy: index.apply([{ kind: 'upsert-policy', policy }]) });
+  expect(kernel.entriesOf(13)).not.toBe(before);
+  expect([kernel.links.get('vc/ingress')?.programId, kernel.links.get('vc/egress')?.programId], 'x/c runs this agent\'s programs').toEqual([21, 22]);
+  const status = await dataplane.status();
+  expect(status.drift).toEqual([]);
+  expect(status.endpoints.find((e) => e.key === 'x/c')?.programmed).toBe(true);
+}
+
 describe('EbpfDataplane upgrade', () => {
   it('refills the replaced maps, then moves the adopted links to its programs; status says what it did', async () => {
     const { kernel, index, entries } = await upgradedKernel();
@@ -88,15 +105,38 @@ describe('EbpfDataplane upgrade', () => {
     expect([...kernel.links.values()].map((l) => `${l.hostInterface}.${l.hook} ${l.programId}`)).toEqual(['vb.ingress 21', 'vb.egress 22', 'va.ingress 21', 'va.egress 22']);
   });
 
-  it('a link that cannot be moved stays drift, with the failure in status', async () => {
+  it('a link the kernel will not move is replaced by a new link with the new program, so a later policy change reaches its endpoint', async () => {
     const { kernel, index } = await upgradedKernel();
     kernel.stuck.add('vc.egress');
     const dataplane = new EbpfDataplane({ kernel, now: () => 0 });
     await dataplane.apply({ policy: full(index), attach: ATTACH });
+    expect(kernel.links.get('vc/egress')?.programId).toBe(22);
+    expect(kernel.committed).toBe(true);
     const status = await dataplane.status();
-    expect(status.upgrade?.failures).toEqual(['tcx egress link on vc keeps its old program: stuck']);
-    expect(status.drift).toEqual(['x/c: the tcx egress link on vc runs program 12, not this agent\'s 22']);
-    expect(status.endpoints.find((e) => e.key === 'x/c')?.programmed).toBe(false);
+    expect(status.drift).toEqual([]);
+    expect(status.upgrade?.failures).toEqual([]);
+    expect(status.upgrade?.notes).toContain('vc.egress: the link could not be moved to this agent\'s program and was replaced by a new link');
+
+    await changeReachesC(dataplane, kernel, index);
+  });
+
+  it('a link that can be neither moved nor replaced is attached anew by the next apply, which then puts the new maps in place', async () => {
+    const { kernel, index } = await upgradedKernel();
+    kernel.unmovable.add('vc.egress');
+    const dataplane = new EbpfDataplane({ kernel, now: () => 0 });
+    await dataplane.apply({ policy: full(index), attach: ATTACH });
+    expect(kernel.committed, 'the old maps stay pinned while an old program uses them').toBe(false);
+    const stuck = await dataplane.status();
+    expect(stuck.upgrade?.done).toBe(false);
+    expect(stuck.upgrade?.failures).toEqual(['tcx egress link on vc keeps its old program: stuck']);
+    expect(stuck.drift).toEqual(['x/c: the tcx egress link on vc runs program 12, not this agent\'s 22']);
+
+    // A policy change: the stuck link is attached anew with the new program, which reads the new maps.
+    kernel.log.length = 0;
+    await changeReachesC(dataplane, kernel, index);
+    expect(kernel.log.slice(0, 2)).toEqual([expect.stringMatching(/^attach vc egress with \d+ entries$/), expect.stringMatching(/^upgrade {2}with \d+ entries$/)]);
+    expect(kernel.committed).toBe(true);
+    expect((await dataplane.status()).upgrade?.done).toBe(true);
   });
 
   it('a restart of the same programs with every map reused reports no upgrade', async () => {

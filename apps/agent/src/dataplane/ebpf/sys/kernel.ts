@@ -4,7 +4,7 @@
 // `<pinRoot>/links/<hook>/<interface>` (bpffs refuses dots in names), moving adopted
 // links to this load's programs, and removing it all.
 
-import { existsSync, mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
 
 import {
   attachTcx,
@@ -66,12 +66,29 @@ export interface MapAdoption {
 
 /** What {@link EbpfKernelPort.completeUpgrade} did. */
 export interface UpgradeResult {
-  /** Links now running this load's programs, as `interface.hook`. */
+  /** Links now running this load's programs, as `interface.hook` (moved in place, or replaced). */
   readonly updated: readonly string[];
+  /** Of `updated`, the links that could not be moved and were replaced by a new link (attached, then the old one detached). */
+  readonly replaced: readonly string[];
+  /**
+   * Links still running the old program (neither moved nor replaced). While any is,
+   * the replaced maps stay staged (`committed` false): call again once they are re-attached.
+   */
+  readonly stuck: readonly string[];
+  /** Whether the replacing maps' pins were moved over the old ones. */
+  readonly committed: boolean;
   /** Entries copied from old maps to their replacements, by map name (`dropped`: no room). */
   readonly copied: Readonly<Record<string, { readonly copied: number; readonly dropped: number }>>;
   /** What failed, in words (a link left on its old program, a pin not moved). */
   readonly failures: readonly string[];
+}
+
+/** A pinned link for {@link EbpfKernelPort.completeUpgrade} to move. */
+export interface UpgradeLink {
+  readonly hostInterface: string;
+  readonly hook: TcxHook;
+  /** The interface the link is attached to, for a replacement link. */
+  readonly ifindex: number;
 }
 
 /** Replaced maps whose entries the driver writes again from the policy model. */
@@ -108,12 +125,16 @@ export interface EbpfKernelPort {
   programId(hook: TcxHook): number;
   /**
    * Ends an upgrade, in this order: copies the entries of replaced maps that keep
-   * theirs, moves each given pinned link to this load's program in one step (the old
-   * program keeps its old maps up to that moment), merges what the old programs changed
-   * meanwhile (unless the new ones wrote that entry since), then moves the replacing maps' pins over the old ones, which are
-   * freed once no program uses them. Failures are reported, not thrown.
+   * theirs (once, on the first call), moves each given pinned link to this load's
+   * program in one step (the old program keeps its old maps up to that moment) or, when
+   * the kernel refuses the move, attaches a new link with this load's program and then
+   * detaches the old one, merges what the old programs changed meanwhile (unless the new
+   * ones wrote that entry since), then, unless a link is left on an old program, moves
+   * the replacing maps' pins over the old ones, which are freed once no program uses
+   * them. Failures are reported, not thrown; call again (with the links re-attached) to
+   * commit what a stuck link held back.
    */
-  completeUpgrade(links: readonly { readonly hostInterface: string; readonly hook: TcxHook }[]): UpgradeResult;
+  completeUpgrade(links: readonly UpgradeLink[]): UpgradeResult;
   /** Tells the programs (tw_config) whether to write verdicts to tw_events. */
   setFlowEvents(on: boolean): void;
   /** Maps tw_events and opens tw_lost. @throws {EbpfDataplaneError} `load-failed` when the object has neither. */
@@ -159,6 +180,9 @@ class EbpfKernel implements EbpfKernelPort {
   readonly #options: EbpfKernelOptions;
   readonly #links: string;
   readonly maps: readonly MapAdoption[];
+  /** What the first copy of each copied map wrote, for the merge after the links move. */
+  readonly #firstCopies = new Map<string, CopyMapEntriesResult>();
+  #copiedOnce = false;
 
   constructor(collection: Collection, options: EbpfKernelOptions) {
     this.#collection = collection;
@@ -178,19 +202,18 @@ class EbpfKernel implements EbpfKernelPort {
     return this.#collection.program(PROGRAMS[hook]).info().id;
   }
 
-  completeUpgrade(links: readonly { readonly hostInterface: string; readonly hook: TcxHook }[]): UpgradeResult {
+  completeUpgrade(links: readonly UpgradeLink[]): UpgradeResult {
     const failures: string[] = [];
     const copied: Record<string, { copied: number; dropped: number }> = {};
     const copying = this.#collection.replacedPins.filter((r) => this.maps.find((m) => m.name === r.name)?.state === 'copied');
-    const firstCopies = new Map<string, CopyMapEntriesResult>();
     const copy = (pass: 'before' | 'after'): void => {
       for (const r of copying) {
         const target = this.#collection.maps[r.name];
-        const since = firstCopies.get(r.name);
+        const since = this.#firstCopies.get(r.name);
         if (target === undefined || (pass === 'after' && since === undefined)) continue;
         try {
           const result = copyMapEntries(r.previous, target, pass === 'before' ? {} : { mode: 'merge', since });
-          if (pass === 'before') firstCopies.set(r.name, result);
+          if (pass === 'before') this.#firstCopies.set(r.name, result);
           const sum = copied[r.name] ?? { copied: 0, dropped: 0 };
           copied[r.name] = { copied: sum.copied + result.copied, dropped: sum.dropped + result.dropped };
         } catch (error) {
@@ -198,29 +221,82 @@ class EbpfKernel implements EbpfKernelPort {
         }
       }
     };
-    copy('before');
+    // A second call (after stuck links were re-attached) only merges and commits.
+    if (!this.#copiedOnce) copy('before');
+    this.#copiedOnce = true;
     const updated: string[] = [];
-    for (const { hostInterface, hook } of links) {
-      let link: Link | undefined;
+    const replaced: string[] = [];
+    const stuck: string[] = [];
+    for (const { hostInterface, hook, ifindex } of links) {
+      const name = `${hostInterface}.${hook}`;
       try {
-        link = openPinnedLink(`${this.#links}/${hook}/${hostInterface}`);
-        link.update(this.#collection.program(PROGRAMS[hook]));
-        updated.push(`${hostInterface}.${hook}`);
+        this.#moveLink(hostInterface, hook);
+        updated.push(name);
       } catch (error) {
-        failures.push(`tcx ${hook} link on ${hostInterface} keeps its old program: ${(error as Error).message}`);
-      } finally {
-        link?.close();
+        // A link left on the old program would enforce the old maps' policy forever.
+        try {
+          this.#replaceLink(hostInterface, hook, ifindex);
+          updated.push(name);
+          replaced.push(name);
+        } catch (again) {
+          stuck.push(name);
+          failures.push(`tcx ${hook} link on ${hostInterface} keeps its old program: ${(error as Error).message}; a new link could not be attached either: ${(again as Error).message}`);
+        }
       }
     }
     // What the old programs wrote between the first copy and their replacement (a
     // connection that completed its handshake meanwhile); what the new ones wrote since wins.
     copy('after');
+    if (stuck.length > 0) {
+      failures.push(`the replacing maps stay staged while ${stuck.join(', ')} run${stuck.length === 1 ? 's' : ''} the old program`);
+      return { updated, replaced, stuck, committed: false, copied, failures };
+    }
+    let committed = true;
     try {
       this.#collection.commitReplacedPins();
     } catch (error) {
+      committed = false;
       failures.push((error as Error).message);
     }
-    return { updated, copied, failures };
+    return { updated, replaced, stuck, committed, copied, failures };
+  }
+
+  // BPF_LINK_UPDATE: the pinned link runs this load's program from the next packet on.
+  #moveLink(hostInterface: string, hook: TcxHook): void {
+    const link = openPinnedLink(`${this.#links}/${hook}/${hostInterface}`);
+    try {
+      link.update(this.#collection.program(PROGRAMS[hook]));
+    } finally {
+      link.close();
+    }
+  }
+
+  // A new link with this load's program (pinned beside the old one, then renamed over
+  // it), and only then the old one detached: the interface is never without a program.
+  #replaceLink(hostInterface: string, hook: TcxHook, ifindex: number): void {
+    const path = `${this.#links}/${hook}/${hostInterface}`;
+    const staged = `${path}__next`;
+    const link = attachTcx({ program: this.#collection.program(PROGRAMS[hook]), interface: ifindex, direction: hook, ...(this.#options.netns === undefined ? {} : { netns: this.#options.netns }) });
+    try {
+      if (existsSync(staged)) unlinkSync(staged);
+      link.pin(staged);
+      try {
+        const old = openPinnedLink(path);
+        try {
+          old.detach();
+        } finally {
+          old.close();
+        }
+      } catch {
+        // A defunct link (its interface is gone) has nothing left to detach.
+      }
+      renameSync(staged, path);
+    } catch (error) {
+      if (existsSync(staged)) unlinkSync(staged);
+      throw error;
+    } finally {
+      link.close();
+    }
   }
 
   ifindex(hostInterface: string): number {
