@@ -14,6 +14,6 @@ export {
   checkStorePrefix,
 } from './store.js';
 export { MemoryStore } from './memory-store.js';
-export { type RetryPolicy, type AttemptOutcome, backoffDelay, retryOnConflict } from './retry.js';
+export { type BlockingRetryPolicy, type RetryPolicy, type AttemptOutcome, backoffDelay, retryOnConflict, retryOnConflictBlocking } from './retry.js';
 export { type SqliteStoreOptions, SqliteStore } from './sys/sqlite-store.js';
 export { type FileStoreOptions, type FileLockMode, FileStore } from './sys/file-store.js';
