@@ -338,6 +338,7 @@ export {
   compileHttpMatcher,
   compileHttpPattern,
   l7RuleSetsOf,
+  quoteHttpPattern,
   RE2_MAX_PROGRAM,
   type HttpDecision,
   type HttpMatcher,

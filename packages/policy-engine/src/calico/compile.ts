@@ -29,6 +29,7 @@ import {
   type Tier,
 } from '../model/policy.js';
 import { allOf, type Selector } from '../model/selector.js';
+import { quoteHttpPattern } from '../l7/http-match.js';
 import { compileCalicoSelector } from './compile-selector.js';
 import {
   type CalicoAction,
@@ -95,7 +96,8 @@ function httpRules(http: CalicoHttpMatch): L7Rules {
   const methods = http.methods.length === 0 ? [undefined] : http.methods;
   const paths = http.paths.length === 0 ? [undefined] : http.paths;
   const rules: HttpRule[] = methods.flatMap((method) => paths.map((path): HttpRule => ({
-    ...(method === undefined ? {} : { method }),
+    // Calico names a method exactly; the model's method is a whole-value pattern.
+    ...(method === undefined ? {} : { method: quoteHttpPattern(method) }),
     ...(path === undefined ? {} : { path: { kind: path.kind, value: path.path } }),
   })));
   return { kind: 'http', rules };
