@@ -115,7 +115,7 @@ export type {
 export { decodeCollectionSpec } from './elf/decode.js';
 export { type ConstantValue, rewriteConstants } from './elf/constants.js';
 export { readCollectionSpec } from './elf/sys/read-object.js';
-export { Collection, type LoadCollectionOptions, type ReplacedPin, loadCollection, stagedPinPath } from './collection/collection.js';
+export { Collection, type LoadCollectionOptions, type ReplacedPin, loadCollection, pinPathForStaging } from './collection/collection.js';
 export type { PinFolder } from './collection/sys/bpffs.js';
 
 export { Link, type Attachment, openPinnedLink, unpinLink } from './link/link.js';

@@ -66,10 +66,17 @@ export interface ReplacedPin {
   readonly fields: readonly string[];
   /** The pinned map, open until the commit or {@link Collection.close}. */
   readonly previous: MapHandle;
+  /**
+   * Whether a map already pinned at `stagedPath` matched the spec and was adopted instead
+   * of created: a load that died before its commit staged it, and may have moved programs
+   * to it, so its entries are the current ones (copying `previous` over them would roll
+   * them back).
+   */
+  readonly stagedReused: boolean;
 }
 
 /** Where a replacing map is pinned until {@link Collection.commitReplacedPins}. */
-export function stagedPinPath(path: string): string {
+export function pinPathForStaging(path: string): string {
   return `${path}__next`;
 }
 
@@ -164,12 +171,13 @@ export class Collection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    // A staged pin is removed only while it still holds this load's map: another load
+    // may have replaced or adopted it since.
+    const ours = this.replacedPins.filter((r) => !this.#committed.has(r.name) && holdsMap(r.stagedPath, this.maps[r.name]));
     for (const program of Object.values(this.programs)) program.close();
     for (const map of Object.values(this.maps)) map.close();
-    for (const replaced of this.replacedPins) {
-      replaced.previous.close();
-      if (!this.#committed.has(replaced.name)) this.#folder.unpin(replaced.stagedPath);
-    }
+    for (const replaced of this.replacedPins) replaced.previous.close();
+    for (const replaced of ours) this.#folder.unpin(replaced.stagedPath);
     this.#btf?.close();
   }
 
@@ -320,7 +328,13 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
       const path = `${options.pinPath}/${map.name}`;
       pins[map.name] = path;
       const existing = openPinned(path);
-      const differences = existing && pinDifferences(map, existing, sources);
+      let differences: ReturnType<typeof pinDifferences> | undefined;
+      try {
+        differences = existing && pinDifferences(map, existing, sources);
+      } catch (error) {
+        existing?.close();
+        throw error;
+      }
       if (existing && differences === undefined) {
         maps[map.name] = existing;
         reused.push(map.name);
@@ -331,10 +345,17 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
           existing.close();
           throw new CollectionError(`map ${map.name} pinned at ${path} does not match: ${differences.text}. Remove the pin to recreate it, or load with onIncompatiblePin: 'replace'.`);
         }
-        const staged = stagedPinPath(path);
-        // A staged pin left by a load that never committed: its map is no one's to keep.
+        const staged = pinPathForStaging(path);
+        // A staged pin left by a load that never committed: when it matches, programs may
+        // run with it already (that load moved its links, then died), so it is the current map.
+        const leftover = adoptStaged(map, staged, sources);
+        if (leftover !== undefined) {
+          replaced.push({ name: map.name, path, stagedPath: staged, differences: differences.text, fields: differences.fields, previous: existing, stagedReused: true });
+          maps[map.name] = leftover;
+          continue;
+        }
         folder.unpin(staged);
-        replaced.push({ name: map.name, path, stagedPath: staged, differences: differences.text, fields: differences.fields, previous: existing });
+        replaced.push({ name: map.name, path, stagedPath: staged, differences: differences.text, fields: differences.fields, previous: existing, stagedReused: false });
         const handle = createSpecMap(map, btf);
         maps[map.name] = handle;
         handle.pin(staged);
@@ -359,6 +380,35 @@ export function loadCollection(spec: CollectionSpec, options: LoadCollectionOpti
     throw error;
   }
   return new Collection({ programs, maps, pins, reused, replaced, btf, folder });
+}
+
+// Whether the map pinned at a path is this one (by map id); false when none is, or unreadable.
+function holdsMap(path: string, map: MapHandle | undefined): boolean {
+  if (map === undefined) return false;
+  try {
+    const pinned = openPinned(path);
+    if (pinned === undefined) return false;
+    try {
+      return pinned.info().id === map.info().id;
+    } finally {
+      pinned.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+// The map pinned at a staging path when it matches its spec; a mismatching one is left for the caller to unpin.
+function adoptStaged(map: MapSpec, staged: string, sources: Parameters<typeof pinDifferences>[2]): MapHandle | undefined {
+  const handle = openPinned(staged);
+  if (handle === undefined) return undefined;
+  try {
+    if (pinDifferences(map, handle, sources) === undefined) return handle;
+  } catch {
+    // Unreadable: treated as not matching, so it is replaced.
+  }
+  handle.close();
+  return undefined;
 }
 
 function openPinned(path: string): MapHandle | undefined {

@@ -112,7 +112,7 @@ describe.skipIf(reason)(`replacing pinned maps of another version as root${reaso
     expect(pinnedCount(`${dir}/counts`).maxEntries).toBe(64);
   });
 
-  it('a staged pin left by a load that never committed is replaced by a fresh map', () => {
+  it('a staged pin left by a load that never committed is adopted when it matches (its entries are the live ones), replaced when it does not', () => {
     const dir = newDir();
     load(counter(), { pinPath: dir }).close();
     const crashed = load(withCounts(counter(), 128), { pinPath: dir, onIncompatiblePin: 'replace' });
@@ -122,15 +122,20 @@ describe.skipIf(reason)(`replacing pinned maps of another version as root${reaso
     const leftoverId = leftover.info().id;
     leftover.close();
 
-    const next = load(withCounts(counter(), 128), { pinPath: dir, onIncompatiblePin: 'replace' });
-    const staged = openPinnedMap(`${dir}/counts__next`, { key: u32, value: u64 });
-    try {
-      expect(staged.info().id).not.toBe(leftoverId);
-      expect(staged.lookup(IPV4_KEY)).toBeUndefined();
-    } finally {
-      staged.close();
-    }
-    next.close();
+    const same = load(withCounts(counter(), 128), { pinPath: dir, onIncompatiblePin: 'replace' });
+    expect(same.replacedPins.map((r) => r.stagedReused)).toEqual([true]);
+    expect(same.maps.counts!.info().id, 'the staged map is adopted').toBe(leftoverId);
+    expect(pinnedCount(`${dir}/counts__next`)).toEqual({ maxEntries: 128, ipv4: 1n });
+    same.close();
+    expect(readdirSync(dir), 'closing without a commit removes the staged pin it adopted').toEqual(['counts']);
+
+    const again = load(withCounts(counter(), 128), { pinPath: dir, onIncompatiblePin: 'replace' });
+    const other = load(withCounts(counter(), 256), { pinPath: dir, onIncompatiblePin: 'replace' });
+    expect(other.replacedPins.map((r) => r.stagedReused)).toEqual([false]);
+    expect(pinnedCount(`${dir}/counts__next`)).toEqual({ maxEntries: 256, ipv4: undefined });
+    again.close();
+    expect(readdirSync(dir).sort(), 'a load closing leaves a staged pin that another load made since').toEqual(['counts', 'counts__next']);
+    other.close();
     crashed.close();
   });
 

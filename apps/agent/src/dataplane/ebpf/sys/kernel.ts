@@ -205,7 +205,8 @@ class EbpfKernel implements EbpfKernelPort {
   completeUpgrade(links: readonly UpgradeLink[]): UpgradeResult {
     const failures: string[] = [];
     const copied: Record<string, { copied: number; dropped: number }> = {};
-    const copying = this.#collection.replacedPins.filter((r) => this.maps.find((m) => m.name === r.name)?.state === 'copied');
+    // An adopted staged map (a load died before its commit) holds the current entries already.
+    const copying = this.#collection.replacedPins.filter((r) => !r.stagedReused && this.maps.find((m) => m.name === r.name)?.state === 'copied');
     const copy = (pass: 'before' | 'after'): void => {
       for (const r of copying) {
         const target = this.#collection.maps[r.name];
