@@ -118,7 +118,9 @@ describe.skipIf(reason)(`route controller on a scratch node as root${reason ? ` 
     const changes = events
       .trim()
       .split('\n')
-      .filter((l) => !l.includes('203.0.113.0/24'));
+      .filter((l) => !l.includes('203.0.113.0/24'))
+      // The kernel's own routes (an IPv6 link-local address whose duplicate detection ends late, on a loaded machine) are not the controller's.
+      .filter((l) => !l.includes(' proto kernel '));
     // The route to b's block was right and was left alone: only the stale one went and the new one came.
     expect(changes).toEqual(['Deleted blackhole 192.168.0.0/26 proto 116 ', 'blackhole 192.168.0.128/26 proto 116 ']);
   });
