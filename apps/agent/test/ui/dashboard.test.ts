@@ -20,7 +20,7 @@ import { type FixtureAgent, type FixturePod, startFixtureAgent, verdictEvent } f
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-results/ui');
-const CLI = resolve(import.meta.dirname, '../../../cli/bin/twill.js');
+const CLI_MAIN = "const { main } = await import('@twill/cli'); process.exitCode = await main(process.argv.slice(1));";
 
 const client: FixturePod = { namespace: 'shop', name: 'frontend-0', labels: { app: 'frontend' }, ip: '10.0.0.5' };
 const server: FixturePod = { namespace: 'db', name: 'postgres-0', labels: { app: 'postgres' }, ip: '10.0.0.6' };
@@ -169,11 +169,12 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
   });
 });
 
-/** `twill policy explain -o json` against the fixture agent's API socket. */
+/** `twill policy explain -o json` (the CLI from its sources) against the fixture agent's API socket. */
 async function explainWithCli(fixture: FixtureAgent, from: string, to: string, port: number): Promise<{ verdict: string; explanation: string; decidedBy: { direction: string } }> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['--conditions=@twill/source', '--import', 'tsx', CLI, 'policy', 'explain', '--agent-socket', fixture.config.api.socket, '--from', from, '--to', to, '--port', String(port), '-o', 'json'],
+    // From the CLI's sources (its bin runs dist/, which may be older than them).
+    ['--conditions=@twill/source', '--import', 'tsx', '--input-type=module', '-e', CLI_MAIN, 'policy', 'explain', '--agent-socket', fixture.config.api.socket, '--from', from, '--to', to, '--port', String(port), '-o', 'json'],
     { cwd: resolve(import.meta.dirname, '../../../cli'), env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1' } },
   );
   return JSON.parse(stdout) as { verdict: string; explanation: string; decidedBy: { direction: string } };
