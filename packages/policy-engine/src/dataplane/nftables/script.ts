@@ -62,6 +62,9 @@ const FLOWTABLE = `${T} ${NFT_BASE.FLOWTABLE}`;
  */
 const OFFLOAD_RULE = `iifname @${NFT_BASE.EGRESS_MAP} oifname @${NFT_BASE.INGRESS_MAP} ct state established flow add @${NFT_BASE.FLOWTABLE}`;
 
+/** ICMPv6 router and neighbour discovery (RFC 4861 types 133-137), accepted before any endpoint's verdict. */
+const NEIGHBOUR_DISCOVERY = 'icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } accept';
+
 /** A base chain's fixed rules. */
 function hookRules(chain: string, rules: readonly string[], offload: boolean): string[] {
   return [
@@ -69,6 +72,9 @@ function hookRules(chain: string, rules: readonly string[], offload: boolean): s
     // Replies of allowed connections first; then the endpoints' verdicts.
     `add rule ${T} ${chain} ct state established,related accept`,
     `add rule ${T} ${chain} ct state invalid counter drop`,
+    // IPv6 neighbour discovery between a pod and its node is never policy's to decide
+    // (an isolated pod would lose IPv6 altogether); the eBPF programs pass it too.
+    `add rule ${T} ${chain} ${NEIGHBOUR_DISCOVERY}`,
     ...rules.map((rule) => `add rule ${T} ${chain} ${rule}`),
   ];
 }

@@ -164,6 +164,7 @@ describe('flowtable', () => {
       'add rule inet twill hook_forward iifname @ep_egress oifname @ep_ingress ct state established flow add @ft_endpoints',
       'add rule inet twill hook_forward ct state established,related accept',
       'add rule inet twill hook_forward ct state invalid counter drop',
+      'add rule inet twill hook_forward icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } accept',
       'add rule inet twill hook_forward iifname vmap @ep_egress',
       'add rule inet twill hook_forward oifname vmap @ep_ingress',
     ]);
