@@ -245,6 +245,7 @@ describe('startAgent', () => {
       endpoints: [{ network: 'pods', containerId: 'c1', ifName: 'eth0', hostInterface: 'tw0123456789a', addresses: ['10.244.0.5/32'], since: 1, node: 'node-a' }],
       controllers: { policy: { policies: 2 } },
       flows: { enabled: false, reason: 'not served by these agent ports' },
+      ui: { enabled: false, reason: 'not served by these agent ports' },
     });
   });
 

@@ -55,6 +55,7 @@ describe('resolveAgentConfig: what a config file gets', () => {
         pools: [{ cidr: '192.168.0.0/16', blockSize: 26 }],
       },
       flows: { enabled: true, socket: '/run/twill/observer.sock', capacity: 4096, budgetPerSecond: 200000, dropLogGroup: 2 },
+      ui: { enabled: true, listen: { host: '127.0.0.1', port: 9098 }, listenInsecure: false, maxClients: 16 },
     });
   });
 
@@ -98,6 +99,7 @@ flows: {enabled: false, socket: /run/twill/flows.sock, listen: "127.0.0.1:4245",
       logLevel: 'debug',
       cni: { binDir: '/host/opt/cni/bin', confDir: '/host/etc/cni/net.d', conflistName: '05-pods.conflist', mtu: 1450, pools: [{ cidr: '10.244.0.0/16', blockSize: 24 }] },
       flows: { enabled: false, socket: '/run/twill/flows.sock', listen: { host: '127.0.0.1', port: 4245 }, capacity: 100000, budgetPerSecond: 50000, dropLogGroup: 7 },
+      ui: { enabled: true, listen: { host: '127.0.0.1', port: 9098 }, listenInsecure: false, maxClients: 16 },
     });
     const json = JSON.stringify(parseAgentConfigText(FILE, yaml));
     expect(resolve(json, {}, 'ignored')).toEqual(config);
@@ -153,6 +155,13 @@ flows: {enabled: false, socket: /run/twill/flows.sock, listen: "127.0.0.1:4245",
     expect(resolve(`${BASE}flows: {listen: "[::ffff:127.0.0.1]:4245"}\n`).flows.listen).toEqual({ host: '::ffff:7f00:1', port: 4245 });
     expect(resolve(`${BASE}flows: {listen: "0.0.0.0:4245", listenInsecure: true}\n`).flows.listen).toEqual({ host: '0.0.0.0', port: 4245 });
     expect(resolve(BASE, { flowsListen: '[fd00::1]:4245', flowsListenInsecure: 'true' }).flows.listen).toEqual({ host: 'fd00::1', port: 4245 });
+  });
+
+  it('serves the dashboard on 127.0.0.1:9098 unless --no-ui; --ui-listen beats the file, off loopback only when asked to', () => {
+    expect(resolve(`${BASE}ui: {listen: "127.0.0.1:9200", maxClients: 4}\n`).ui).toEqual({ enabled: true, listen: { host: '127.0.0.1', port: 9200 }, listenInsecure: false, maxClients: 4 });
+    expect(resolve(`${BASE}ui: {listen: "127.0.0.1:9200"}\n`, { uiListen: '[::1]:9300' }).ui.listen).toEqual({ host: '::1', port: 9300 });
+    expect(resolve(`${BASE}ui: {enabled: true}\n`, { noUi: 'true' }).ui.enabled).toBe(false);
+    expect(resolve(BASE, { uiListen: '192.0.2.7:9098', uiListenInsecure: 'true' }).ui.listen).toEqual({ host: '192.0.2.7', port: 9098 });
   });
 
   it('takes the host name, lower-cased, as the node name by default, and works without a file', () => {
@@ -229,7 +238,7 @@ const BAD: readonly [string, string, AgentFlags?][] = [
   [`${BASE}cni: {pools: [{cidr: 10.0.0.0/33}]}`, `${FILE}: cni.pools[0].cidr: invalid CIDR "10.0.0.0/33"`],
   [`${BASE}cni: {pools: [{cidr: 10.0.0.0/16}, {cidr: 10.0.1.0/24}]}`, `${FILE}: cni.pools[1].cidr: 10.0.1.0/24 overlaps pools[0] "10.0.0.0-16" (10.0.0.0/16)`],
   [`${BASE}cni: {ipam: {}}`, `${FILE}: cni.ipam: unknown key (known: binDir, confDir, conflistName, mtu, pools)`],
-  [`${BASE}dataplan: ebpf`, `${FILE}: dataplan: unknown key (known: nodeName, dataDir, datastore, agentSocket, network, dataplane, nodeAddresses, routing, bgp, http, api, logLevel, cni, flows)`],
+  [`${BASE}dataplan: ebpf`, `${FILE}: dataplan: unknown key (known: nodeName, dataDir, datastore, agentSocket, network, dataplane, nodeAddresses, routing, bgp, http, api, logLevel, cni, flows, ui)`],
   [`${BASE}flows: {enabled: "no"}`, `${FILE}: flows.enabled: must be true or false (got string "no")`],
   [`${BASE}flows: {socket: observer.sock}`, `${FILE}: flows.socket: must be an absolute path (got "observer.sock")`],
   [`${BASE}flows: {listen: 4245}`, `${FILE}: flows.listen: must be a string (got number 4245)`],
@@ -242,6 +251,9 @@ const BAD: readonly [string, string, AgentFlags?][] = [
   [`${BASE}flows: {listen: "0.0.0.0:4245"}`, `${FILE}: flows.listen: "0.0.0.0" is not a loopback address: the observer serves every pod's flows without authentication; use 127.0.0.1 or [::1], or set flows.listenInsecure: true (--flows-listen-insecure) to serve it there anyway`],
   [`${BASE}flows: {listen: "[fd00::1]:4245", listenInsecure: false}`, `${FILE}: flows.listen: "fd00::1" is not a loopback address: the observer serves every pod's flows without authentication; use 127.0.0.1 or [::1], or set flows.listenInsecure: true (--flows-listen-insecure) to serve it there anyway`],
   [`${BASE}flows: {listenInsecure: yes}`, `${FILE}: flows.listenInsecure: must be true or false (got string "yes")`],
+  [`${BASE}ui: {listen: "0.0.0.0:9098"}`, `${FILE}: ui.listen: "0.0.0.0" is not a loopback address: the dashboard shows every pod, policy and flow without authentication; use 127.0.0.1 or [::1], or set ui.listenInsecure: true (--ui-listen-insecure) to serve it there anyway`],
+  [`${BASE}ui: {maxClients: 0}`, `${FILE}: ui.maxClients: must be an integer from 1 to 1024 (got number 0)`],
+  [`${BASE}http: {listen: "127.0.0.1:9098"}`, `${FILE}: ui.listen: must not be the health server's address 127.0.0.1:9098 (http.listen): give the dashboard its own port (default 127.0.0.1:9098)`],
   [BASE, `--flows-listen: "192.0.2.7" is not a loopback address: the observer serves every pod's flows without authentication; use 127.0.0.1 or [::1], or set flows.listenInsecure: true (--flows-listen-insecure) to serve it there anyway`, { flowsListen: '192.0.2.7:4245' }],
   [`${BASE}api: {socket: /run/o.sock}\nflows: {socket: /run/o.sock}`, `${FILE}: flows.socket: must not be the API socket "/run/o.sock": give the flow observer its own path`],
   [BASE, '--flows-socket: must not be the agent socket "/run/twill/agent.sock": give the flow observer its own path', { flowsSocket: '/run/twill/agent.sock' }],
