@@ -1,7 +1,6 @@
 /** BPF links (5.7): a program attached to a hook, held by a file descriptor or a pin. */
-import type { LinkFd } from '../fd.js';
+import type { LinkFd, ProgramFd } from '../fd.js';
 import { BpfObject } from '../internal/bpf-object.js';
-import type { ProgramFd } from '../fd.js';
 import { linkDetach, linkUpdate, objGet } from '../internal/sys/syscall.js';
 import { LINK_INFO_SIZE, type LinkInfo, decodeLinkInfo } from './link-info.js';
 import { removePin } from './sys/kernel.js';

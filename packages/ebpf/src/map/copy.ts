@@ -27,12 +27,19 @@ export interface CopyMapEntriesOptions {
 export interface CopyMapEntriesResult {
   /** Entries written to `to` (a batch update re-writes the rest of a batch after a full map's refusal). */
   readonly copied: number;
-  /** Entries `to` had no room for (`E2BIG`: a full hash map, an array index past its end). */
+  /**
+   * Entries `to` had no room for: `E2BIG` (a full hash map, an array index past its end),
+   * `ENOSPC` (a full LPM trie), or, for an LRU target, written but evicted (counted by
+   * reading `to` back, since an LRU map makes room instead of refusing).
+   */
   readonly dropped: number;
   /** Entries `to` held already and kept (`create` and `merge` modes). */
   readonly kept: number;
   /** What this copy wrote, by key (its bytes as a latin1 string): what a later `merge` compares against. */
-  readonly written: { get(key: string): Uint8Array | undefined };
+  readonly written: {
+    /** The value bytes this copy wrote for a key given as its bytes in a latin1 string; undefined when it wrote none. */
+    get(key: string): Uint8Array | undefined;
+  };
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {
@@ -73,6 +80,10 @@ export function copyMapEntries(from: MapHandle, to: MapHandle, options: CopyMapE
   const valueBytes = isPerCpu(source.type) ? Math.ceil(source.valueSize / 8) * 8 * possibleCpuCount() : source.valueSize;
   const mode = options.mode ?? 'upsert';
   if (mode === 'merge' && options.since === undefined) throw new RangeError('a merge copy needs `since`, the result of the copy before');
+  // An array holds every index from its creation: `create` would keep them all and copy nothing.
+  if (mode === 'create' && (source.type === MapType.Array || source.type === MapType.PerCpuArray)) {
+    throw new RangeError(`a create copy into a map of type ${mapTypeName(source.type)} would copy nothing (an array holds every index): use upsert or merge`);
+  }
   const shape = { keySize: source.keySize, valueSize: valueBytes, type: source.type };
   // Whole maps in a few batch calls (5.6), the bytes never leaving the batch buffers: a
   // conntrack table of 256 Ki entries one syscall per entry takes seconds of the event loop.
@@ -92,7 +103,18 @@ export function copyMapEntries(from: MapHandle, to: MapHandle, options: CopyMapE
       return write;
     });
   }
-  const { copied, dropped } = writeAll(to.fd, shape, writes);
+  let { copied, dropped } = writeAll(to.fd, shape, writes);
+  if (target.type === MapType.LruHash || target.type === MapType.LruPerCpuHash) {
+    // An LRU map evicts to make room (even before it is full: per-CPU free lists) and never
+    // refuses: what stayed is what `to` holds with the bytes written.
+    const held = new Map(readAll(to.fd, shape, Number.MAX_SAFE_INTEGER).map((e) => [keyString(e.key), e.value]));
+    const stayed = writes.filter((e) => {
+      const value = held.get(keyString(e.key));
+      return value !== undefined && same(value, e.value);
+    }).length;
+    dropped += copied - stayed;
+    copied = stayed;
+  }
   // Indexed only when a merge asks: an upsert copy that is never merged pays nothing.
   let index: Map<string, Uint8Array> | undefined;
   const written = { get: (key: string) => (index ??= new Map(writes.map((e) => [keyString(e.key), e.value]))).get(key) };
@@ -174,7 +196,7 @@ function writeAll(fd: MapFd, shape: RawShape, entries: readonly RawEntry[]): { c
         copied += mapBatch(BpfCommand.MAP_UPDATE_BATCH, { mapFd: fd, keys, values, count: chunk.length, elemFlags: UpdateFlag.ANY }).count;
         continue;
       } catch (error) {
-        if (!(error instanceof BpfError && error.errno === 'E2BIG')) throw error;
+        if (!(error instanceof BpfError && (error.errno === 'E2BIG' || error.errno === 'ENOSPC'))) throw error;
       }
     }
     for (const { key, value } of chunk) {
@@ -182,7 +204,7 @@ function writeAll(fd: MapFd, shape: RawShape, entries: readonly RawEntry[]): { c
         mapUpdate(fd, key, value, UpdateFlag.ANY);
         copied += 1;
       } catch (error) {
-        if (!(error instanceof BpfError && error.errno === 'E2BIG')) throw error;
+        if (!(error instanceof BpfError && (error.errno === 'E2BIG' || error.errno === 'ENOSPC'))) throw error;
         dropped += 1;
       }
     }

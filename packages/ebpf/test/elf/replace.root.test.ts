@@ -18,6 +18,7 @@ import {
   loadCollection,
   openPinnedMap,
   readCollectionSpec,
+  struct,
   u32,
   u64,
 } from '../../src/index.js';
@@ -193,6 +194,41 @@ describe.skipIf(reason)(`replacing pinned maps of another version as root${reaso
     } finally {
       from.close();
       to.close();
+    }
+  });
+
+  it('copyMapEntries counts what a smaller LRU map evicted and what a full LPM trie refused; refuses create into an array', () => {
+    const from = createMap({ type: MapType.LruHash, key: u32, value: u64, maxEntries: 1024 });
+    const to = createMap({ type: MapType.LruHash, key: u32, value: u64, maxEntries: 16 });
+    try {
+      for (let k = 0; k < 500; k += 1) from.update(k, BigInt(k));
+      const result = copyMapEntries(from, to);
+      expect(result.copied + result.dropped).toBe(500);
+      expect(result.copied).toBeLessThanOrEqual(16);
+      expect(result.dropped).toBeGreaterThanOrEqual(484);
+    } finally {
+      from.close();
+      to.close();
+    }
+    const trieKey = struct({ prefixlen: u32, addr: u32 });
+    const big = createMap({ type: MapType.LpmTrie, key: trieKey, value: u64, maxEntries: 8, flags: 1 });
+    const small = createMap({ type: MapType.LpmTrie, key: trieKey, value: u64, maxEntries: 3, flags: 1 });
+    try {
+      for (let k = 0; k < 5; k += 1) big.update({ prefixlen: 32, addr: k }, BigInt(k));
+      expect(copyMapEntries(big, small)).toMatchObject({ copied: 3, dropped: 2, kept: 0 });
+    } finally {
+      big.close();
+      small.close();
+    }
+    const a = createMap({ type: MapType.Array, key: u32, value: u64, maxEntries: 4 });
+    const b = createMap({ type: MapType.Array, key: u32, value: u64, maxEntries: 4 });
+    try {
+      expect(() => copyMapEntries(a, b, { mode: 'create' })).toThrow('a create copy into a map of type Array would copy nothing');
+      a.update(1, 7n);
+      expect(copyMapEntries(a, b)).toMatchObject({ copied: 4, dropped: 0 });
+    } finally {
+      a.close();
+      b.close();
     }
   });
 });
