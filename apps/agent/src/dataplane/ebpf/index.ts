@@ -33,13 +33,16 @@ export interface EbpfDataplaneOptions {
 /**
  * The eBPF dataplane (the port's `Dataplane`). Loads the object, reusing the maps pinned under `pinRoot` (a
  * previous process's state keeps enforcing: its links stay attached), and adopts the
- * pinned links. The first `apply` with attachments must carry the full state
+ * pinned links. Pinned maps of another size or layout (another version's) are created
+ * anew beside their pins while the old programs keep them; the first full apply fills the
+ * new maps, moves the links to this load's programs and the new pins into place (see
+ * `status().upgrade`). The first `apply` with attachments must carry the full state
  * (`PolicyIndex.allEffectiveRules()` as `changed`, `ipIdentities()` in the ipcache, every
  * attached endpoint); it removes whatever no attached endpoint claims.
  * Needs root (CAP_BPF and CAP_NET_ADMIN), Linux 6.6 for tcx links, bpffs mounted at or
  * above `pinRoot`.
  * @throws {EbpfDataplaneError} `no-object` when the object is not built, `load-failed`
- *   when the kernel refuses it or pinned maps of another layout are in the way.
+ *   when the kernel refuses it (a program the verifier rejects, a map type it lacks).
  */
 export async function createEbpfDataplane(options: EbpfDataplaneOptions = {}): Promise<EbpfDataplane> {
   const kernel = openEbpfKernel({
