@@ -16,6 +16,7 @@ import { styleFor } from './output.js';
 import { registerPolicyCommands } from './policy/commands.js';
 import { registerResourceCommands } from './resources/commands.js';
 import { registerUiCommands } from './ui/commands.js';
+import { CLI_VERSION } from './sys/version.js';
 
 /** The command groups, in the order `twill --help` lists them (`completion` comes last). */
 const COMMAND_GROUPS: readonly RegisterCommands[] = [registerResourceCommands, registerPolicyCommands, registerObserveCommands, registerIpamCommands, registerBgpCommands, registerCniCommands, registerLabCommands, registerUiCommands];
@@ -63,6 +64,7 @@ export function buildProgram(io: CliIo, state: RunState = { exitCode: 0 }): Comm
   const program = new Command('twill')
     .description('twill, the command line for Twill: the agent\'s status and resources, IPAM, BGP, policy explain, simulate and lint, the flows it saw, a CNI tool, the lab, shell completion.')
     .usage('<command> [options]')
+    .version(CLI_VERSION, '-V, --version', "twill's version")
     .option('--debug', 'on an error, print its stack and causes too')
     .allowExcessArguments(true)
     .showSuggestionAfterError(true)

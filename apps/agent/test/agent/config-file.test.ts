@@ -96,6 +96,12 @@ describe('twill-agent command line', () => {
     expect(out).toContain('install-cni [options]');
   });
 
+  it('--version prints the package version, exit code 0', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(await agentMain(['--version'], io)).toBe(0);
+    expect(out).toBe(`${version}\n`);
+  });
+
   it('install-cni writes the binaries and the conflist where the flags say, and prints what it wrote', async () => {
     const file = join(dir, 'agent.yaml');
     await writeFile(file, 'nodeName: node-a\nnetwork: pods\ncni: {binDir: /nonexistent/bin, mtu: 1450}\n');

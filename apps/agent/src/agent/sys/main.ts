@@ -40,6 +40,7 @@ import { listenUi } from '../ui/sys/ui-server.js';
 import { installCni } from './install-cni.js';
 import { openKernelRouteTable } from './kernel-routes.js';
 import { TWILL_LOG_LEVELS } from '../../plugin/config.js';
+import { AGENT_VERSION } from './version.js';
 
 /**
  * The real parts, in this process's network namespace: the SQLite datastore in
@@ -268,6 +269,7 @@ function standaloneLauncher(): string {
 export function agentProgram(io: AgentProcessIo = processIo, onExit: (code: number) => void = () => undefined): Command {
   const program = new Command('twill-agent')
     .description("Twill's node agent: serves the twill CNI plugin, programs policy and routes, speaks BGP.")
+    .version(AGENT_VERSION, '-V, --version', "twill-agent's version")
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride()
     .showHelpAfterError();
