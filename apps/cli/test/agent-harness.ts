@@ -77,6 +77,8 @@ export async function startTestAgent(options: TestAgentOptions = {}): Promise<Te
     http: { listen: '127.0.0.1:0' },
     // Its own flow observer socket: the default (/run/twill/observer.sock) is one per machine.
     flows: { socket: join(dir, 'observer.sock') },
+    // Its own dashboard port: the default (127.0.0.1:9098) is one per machine.
+    ui: { listen: '127.0.0.1:0' },
     logLevel: 'warn',
     ...options.config,
   };
