@@ -66,12 +66,12 @@ export default tseslint.config(
   },
   // Sources and tests reach other packages by name only (config files may share root helpers).
   {
-    files: ['packages/*/src/**/*.ts', 'packages/*/test/**/*.ts', 'apps/*/src/**/*.ts', 'apps/*/test/**/*.ts'],
+    files: ['packages/*/src/**/*.{ts,tsx}', 'packages/*/test/**/*.{ts,tsx}', 'apps/*/src/**/*.{ts,tsx}', 'apps/*/test/**/*.{ts,tsx}'],
     rules: { 'twill/no-cross-project-relative-import': 'error' },
   },
   // Libraries log through an injected logger (STYLE.md rule 11).
   {
-    files: ['packages/*/src/**/*.ts'],
+    files: ['packages/*/src/**/*.{ts,tsx}'],
     rules: { 'no-console': 'error' },
   },
   // Per project: dependency direction, no deep imports, and I/O only in sys/ folders.
@@ -80,7 +80,7 @@ export default tseslint.config(
     const folderPaths = folder.flatMap((c) => c.modules.map((name) => ({ name, message: c.message })));
     const configs = [
       {
-        files: [`${project.dir}/src/**/*.ts`],
+        files: [`${project.dir}/src/**/*.{ts,tsx}`],
         ignores: [`${project.dir}/src/**/sys/**`, ...folder.flatMap((c) => c.onlyIn.map((g) => `${project.dir}/${g}`))],
         rules: {
           'no-restricted-imports': restrictions(project, [
@@ -97,7 +97,7 @@ export default tseslint.config(
     });
     // The native package is the one sys/ folder at package scale.
     if (project.name === '@twill/sys') {
-      configs.push({ files: [`${project.dir}/src/**/*.ts`], rules: { 'no-restricted-imports': restrictions(project) } });
+      configs.push({ files: [`${project.dir}/src/**/*.{ts,tsx}`], rules: { 'no-restricted-imports': restrictions(project) } });
     }
     // Tests may do I/O and use @twill/sys (a devDependency), but respect the dependency direction.
     configs.push({
