@@ -132,7 +132,9 @@ export interface EbpfKernelPort {
    * ones wrote that entry since), then, unless a link is left on an old program, moves
    * the replacing maps' pins over the old ones, which are freed once no program uses
    * them. Failures are reported, not thrown; call again (with the links re-attached) to
-   * commit what a stuck link held back.
+   * commit what a stuck link held back. Known window: between a link's move and the
+   * merge (one merge after all links), a reply of a connection the old program opened
+   * after the first copy finds no tw_ct entry and is decided by policy.
    */
   completeUpgrade(links: readonly UpgradeLink[]): UpgradeResult;
   /** Tells the programs (tw_config) whether to write verdicts to tw_events. */
