@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 /**
- * The Vitest settings every workspace project shares. Workspace packages resolve to
+ * The Vitest settings every workspace project shares (`maxWorkers`: test files run at
+ * once, for a project whose tests mostly wait). Workspace packages resolve to
  * their TypeScript sources through the `@twill/source` export condition, so tests
  * need no build first.
  */
-export function twillVitestConfig(projectRoot: string): ReturnType<typeof defineConfig> {
+export function twillVitestConfig(projectRoot: string, options: { readonly maxWorkers?: number } = {}): ReturnType<typeof defineConfig> {
   return defineConfig({
     root: projectRoot,
     resolve: { conditions: ['@twill/source'] },
@@ -22,6 +23,8 @@ export function twillVitestConfig(projectRoot: string): ReturnType<typeof define
       passWithNoTests: true,
       testTimeout: 30_000,
       hookTimeout: 30_000,
+      // Vitest's default on two cores is one file at a time.
+      ...(options.maxWorkers === undefined ? {} : { maxWorkers: options.maxWorkers }),
     },
   });
 }

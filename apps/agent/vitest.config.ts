@@ -1,5 +1,3 @@
-import { mergeConfig } from 'vitest/config';
-
 import { twillVitestConfig } from '../../vitest.shared.js';
 
 // Two test files at a time: most of the agent's tests wait on the kernel, child processes
@@ -7,4 +5,4 @@ import { twillVitestConfig } from '../../vitest.shared.js';
 // cores). Every root test makes its own namespaces, links, tables and pins.
 // Vitest loads its configuration through a default export.
 // eslint-disable-next-line no-restricted-syntax
-export default mergeConfig(twillVitestConfig(import.meta.dirname), { test: { maxWorkers: 2 } });
+export default twillVitestConfig(import.meta.dirname, { maxWorkers: 2 });
