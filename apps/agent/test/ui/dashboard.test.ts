@@ -167,6 +167,16 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     const status = await page.evaluate(async () => (await fetch('api/v1/ipam/release', { method: 'POST', body: '{"ip":"10.0.0.5"}' })).status);
     expect(status).toBe(405);
   });
+
+  it('passes through only the API paths the page reads: stored resources (a BGPPeer may hold a password) stay on the API socket', async () => {
+    const answer = await page.evaluate(async () => {
+      const response = await fetch('api/v1/resources/bgppeers.projectcalico.org');
+      return { status: response.status, text: await response.text() };
+    });
+    expect(answer.status).toBe(404);
+    expect(answer.text).toContain('/v1/resources/bgppeers.projectcalico.org is not served by the dashboard');
+    expect(await page.evaluate(async () => (await fetch('api/v1/ipam?blocks=true')).status)).toBe(200);
+  });
 });
 
 /** `twill policy explain -o json` (the CLI from its sources) against the fixture agent's API socket. */

@@ -30,6 +30,8 @@ export function listenHealth(listen: ListenAddress, source: HealthSource): Promi
     server.once('error', reject);
     server.listen({ host: listen.host, port: listen.port }, () => {
       server.off('error', reject);
+      // An accept failing later (the fd limit) must not take the agent down: the next probe retries.
+      server.on('error', () => undefined);
       const bound = server.address() as AddressInfo;
       resolve({
         address: { host: listen.host, port: bound.port },

@@ -180,6 +180,9 @@ export function refuseUiRequest(request: UiRequest, hosts: readonly string[] | u
   return undefined;
 }
 
+/** The agent API paths the dashboard passes through (GET): status, BGP peers, IPAM usage and why an IP is held. */
+export const UI_API_PATHS: ReadonlySet<string> = new Set(['/v1/status', '/v1/bgp/peers', '/v1/ipam', '/v1/ipam/why']);
+
 /**
  * Answers one dashboard request (after {@link refuseUiRequest}): a file, the agent's API
  * under `/api/v1/` (GET), or a dashboard route; never throws (errors are API.md's body).
@@ -187,7 +190,14 @@ export function refuseUiRequest(request: UiRequest, hosts: readonly string[] | u
 export async function answerUiRequest(request: UiRequest, source: UiSource): Promise<UiAnswer> {
   const path = request.url.split('?')[0] ?? '/';
   try {
-    if (path.startsWith('/api/v1/')) return await answerApiRequest({ method: 'GET', url: request.url.slice('/api'.length), body: '' }, source.api);
+    if (path.startsWith('/api/v1/')) {
+      // Only what the page reads: the API socket is root's alone, this port any local user's,
+      // and stored resources may hold secrets (a BGPPeer's password).
+      if (!UI_API_PATHS.has(path.slice('/api'.length))) {
+        throw new ApiError('NotFound', `${path.slice('/api'.length)} is not served by the dashboard (it serves ${[...UI_API_PATHS].join(', ')}; the rest of the API is on the agent's API socket, through the twill CLI)`);
+      }
+      return await answerApiRequest({ method: 'GET', url: request.url.slice('/api'.length), body: '' }, source.api);
+    }
     const route = UI_ROUTES[path];
     if (route !== undefined) {
       const url = new URL(request.url, 'http://twill-ui');

@@ -217,6 +217,9 @@ export async function listenUi(options: ListenUiOptions): Promise<UiServer> {
     server.once('error', reject);
     server.listen(options.listen.port, options.listen.host, () => {
       server.off('error', reject);
+      // From now on an error (an accept failing at the fd limit) is the dashboard's, not
+      // the agent's: reported, never thrown into the process.
+      server.on('error', (error) => options.logger?.warn({ err: error }, 'ui: the dashboard server failed to accept a connection'));
       resolve();
     });
   });
