@@ -31,6 +31,9 @@ export function formatEndpoint(endpoint: L7Endpoint): string {
 // RFC 9110 §7.6.1: hop-by-hop fields, never forwarded; plus those the Connection field names.
 // Proxy-Connection and Keep-Alive are pre-standard but still sent (RFC 9112 Appendix C.2.2).
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'http2-settings']);
+// Fields a Connection header may not take away: the message's framing and its target
+// (dropping Content-Length would send the body upstream unframed, as the next request).
+const NEVER_NOMINATED = new Set(['content-length', 'host']);
 
 /**
  * The headers to send upstream for a request or to the client for a response: the
@@ -51,7 +54,7 @@ export function endToEndHeaders(headers: Readonly<Record<string, string | string
       if (String(value).toLowerCase().split(',').some((t) => t.trim() === 'trailers')) out.te = 'trailers';
       continue;
     }
-    if (HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || (named.has(lower) && !NEVER_NOMINATED.has(lower))) continue;
     out[lower] = typeof value === 'number' ? String(value) : value;
   }
   return out;

@@ -103,6 +103,23 @@ describe('HTTP/1.1 framing through the proxy', () => {
     }
   });
 
+  it('never lets a request body reach the destination as another request (chunked bodies on any method, Connection: content-length)', async () => {
+    const { proxy: anyProxy, port: anyPort } = await startProxy({ upstreamPort: upstream.port, policy: policySource(L4_POLICY) });
+    const smuggled = 'DELETE /admin HTTP/1.1\r\nHost: x\r\n\r\n';
+    const chunk = `${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`;
+    try {
+      for (const method of ['GET', 'DELETE', 'OPTIONS']) {
+        await raw(anyPort, `${method} /api/v1/users HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n${chunk}`);
+      }
+      await raw(anyPort, `POST /api/v1/users HTTP/1.1\r\nHost: a\r\nContent-Length: ${smuggled.length}\r\nConnection: content-length, close\r\n\r\n${smuggled}`);
+      // Upstream connections are pooled: a smuggled request would show up as one more, to /admin.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(upstream.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /api/v1/users', 'DELETE /api/v1/users', 'OPTIONS /api/v1/users', 'POST /api/v1/users']);
+    } finally {
+      await anyProxy.close();
+    }
+  });
+
   it('refuses pipelining: answers the first request with Connection: close, never forwards the second, and closes', async () => {
     const exchange = await raw(port, 'GET /api/v1/a HTTP/1.1\r\nHost: a\r\n\r\nGET /api/v1/b HTTP/1.1\r\nHost: a\r\n\r\n');
     expect(exchange.closed).toBe(true);

@@ -164,6 +164,10 @@ function forward(
   // An absolute-form target keeps its authority as Host (RFC 9112 §3.2.2); it still goes to the original destination.
   // An HTTP/1.0 request may lack Host; the upstream request is HTTP/1.1, which must carry one (RFC 9112 §3.2).
   headers.host = facts.host ?? formatEndpoint(context.destination);
+  // A chunked body is re-framed chunked whatever the method: Node frames GET, HEAD, DELETE,
+  // OPTIONS and TRACE bodies only when told, and an unframed body would reach the
+  // destination as another request that no rule was asked about.
+  if (req.headers['transfer-encoding'] !== undefined) headers['transfer-encoding'] = 'chunked';
   const upstream = http.request({
     host: context.destination.address,
     port: context.destination.port,
