@@ -221,7 +221,10 @@ export function compileCiliumPolicy(policy: CiliumPolicy): Policy[] {
  *   pattern with `compileHttpPattern(pattern, field).fullMatch(value)`; kept for callers
  *   of the former `RegExp` (only `.test` remains).
  */
-export function ciliumHttpPattern(pattern: string, field = 'pattern'): { test(value: string): boolean } {
+export function ciliumHttpPattern(pattern: string, field = 'pattern'): {
+  /** Whether the pattern matches all of `value`. */
+  test(value: string): boolean;
+} {
   const program = compileHttpPattern(pattern, field);
   return { test: (value) => program.fullMatch(value) };
 }
