@@ -41,8 +41,12 @@ export interface NetfilterSocket {
    * permitted). `undefined` while the system default applies.
    */
   readonly receiveBuffer: { readonly requested: number; readonly effective: number } | undefined;
-  /** Replaces the socket filter (classic BPF); a failure comes back through `error`. */
-  setFilter(program: readonly FilterInstruction[]): void;
+  /**
+   * Replaces the socket filter (classic BPF), or removes it (`undefined`: every message is
+   * read). A filter the kernel refuses (too large for net.core.optmem_max) is removed rather
+   * than left stale, and the failure comes back through `error`.
+   */
+  setFilter(program: readonly FilterInstruction[] | undefined): void;
   /** Closes the socket, reporting through `dropped` what the kernel dropped since the last read. */
   close(): void;
 }
@@ -272,15 +276,16 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
     compileConntrackFilter({ match: direction === 'egress' ? 'source' : 'destination', addresses: endpoints.addresses(), littleEndian: endianness() === 'LE' });
   for (const direction of directions) {
     const what = `conntrack socket (${direction})`;
-    let filter: readonly FilterInstruction[];
+    // Too many addresses for one program: no filter (every message read, and lost counts then
+    // include the node's other connections) rather than no socket.
+    let filter: readonly FilterInstruction[] | undefined;
     try {
       filter = filterOf(direction);
     } catch (error) {
       report(error);
-      continue;
     }
     try {
-      const socket = options.open({ groups: [NFNLGRP_CONNTRACK_NEW], filter, name: what, ...recvBuffer }, {
+      const socket = options.open({ groups: [NFNLGRP_CONNTRACK_NEW], ...(filter === undefined ? {} : { filter }), name: what, ...recvBuffer }, {
         datagram: (bytes) => walk(bytes, 'conntrack', (frame) => {
           if (frame.type !== CT_NEW_MESSAGE) return;
           const event = endpoints.allowEvent(decodeConntrackNew(frame), now(), direction);
@@ -312,7 +317,9 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
       try {
         socket.setFilter(filterOf(direction));
       } catch (error) {
-        // Too many addresses for one program: the old filter stays.
+        // Too many addresses for one program: no filter rather than a stale one, which would
+        // discard new endpoints' events uncounted.
+        socket.setFilter(undefined);
         report(error);
       }
     }

@@ -22,7 +22,7 @@
 
 import { closeSync, readSync, writeSync } from 'node:fs';
 
-import { attachSocketFilter, joinNetlinkGroup, NETLINK, openNetlinkSocket, setNetlinkNoEnobufs, setReceiveBuffer, socketMemInfo, watchFd, type FdWatcher } from '@twill/sys';
+import { attachSocketFilter, detachSocketFilter, joinNetlinkGroup, NETLINK, openNetlinkSocket, setNetlinkNoEnobufs, setReceiveBuffer, socketMemInfo, watchFd, type FdWatcher } from '@twill/sys';
 
 import { type FilterInstruction } from '../flows/conntrack-filter.js';
 import { type NetfilterSocket, type NetfilterSocketEvents, type NetfilterSocketOptions, type OpenNetfilterSocket } from '../flows/reader.js';
@@ -138,12 +138,29 @@ function openSocket(netns: string | undefined, options: NetfilterSocketOptions, 
         events.error({ code: (error as NodeJS.ErrnoException).code, message: `set the ${what}'s receive buffer: ${(error as Error).message}` });
       }
     },
-    setFilter(program: readonly FilterInstruction[]) {
+    setFilter(program: readonly FilterInstruction[] | undefined) {
+      // Whether a filter was there to remove (ENOENT: none was).
+      const removeFilter = (): boolean => {
+        try {
+          detachSocketFilter(fd);
+          return true;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+          throw error;
+        }
+      };
       if (!open) return;
       try {
-        attachSocketFilter(fd, program);
+        if (program !== undefined) attachSocketFilter(fd, program);
+        else if (!removeFilter()) return;
       } catch (error) {
-        events.error({ code: (error as NodeJS.ErrnoException).code, message: `set the ${what}'s filter: ${(error as Error).message}` });
+        // A stale filter would discard new endpoints' events without a count: none instead.
+        try {
+          removeFilter();
+        } catch {
+          // Reported below with what failed first.
+        }
+        events.error({ code: (error as NodeJS.ErrnoException).code, message: `set the ${what}'s filter: ${(error as Error).message}; reading every message instead` });
       }
     },
     close() {

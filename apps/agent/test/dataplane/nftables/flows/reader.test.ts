@@ -15,14 +15,14 @@ import { CT_NEW_TCP, ipv4Tcp, NFLOG_TCP_SYN, NFLOG_UDP, nflogPacket } from './fi
 
 /** Fake sockets: what the reader sent and joined, and a way to deliver datagrams and errors. */
 class FakeKernel {
-  readonly sockets: { groups: readonly number[]; recvBufferSize?: number; filter?: readonly FilterInstruction[]; name?: string; events: NetfilterSocketEvents; sent: Uint8Array[]; resized: number[]; filters: (readonly FilterInstruction[])[]; closed: boolean }[] = [];
+  readonly sockets: { groups: readonly number[]; recvBufferSize?: number; filter?: readonly FilterInstruction[]; name?: string; events: NetfilterSocketEvents; sent: Uint8Array[]; resized: number[]; filters: (readonly FilterInstruction[] | undefined)[]; closed: boolean }[] = [];
   /** What the fake kernel reads back as the receive buffer: twice what was asked, at most `cap`. */
   cap = Number.POSITIVE_INFINITY;
   refuse: 'nflog' | 'conntrack' | undefined;
   readonly open: OpenNetfilterSocket = (options, events) => {
     const kind = options.groups.length === 0 ? 'nflog' : 'conntrack';
     if (this.refuse === kind) throw Object.assign(new Error('socket: Operation not permitted'), { code: 'EPERM' });
-    const socket = { ...options, events, sent: [] as Uint8Array[], resized: [] as number[], filters: [] as (readonly FilterInstruction[])[], closed: false };
+    const socket = { ...options, events, sent: [] as Uint8Array[], resized: [] as number[], filters: [] as (readonly FilterInstruction[] | undefined)[], closed: false };
     this.sockets.push(socket);
     let size = options.recvBufferSize;
     const cap = (): number => this.cap;
@@ -58,7 +58,8 @@ class FakeKernel {
     return {
       datagram: (bytes) => {
         for (const s of this.sockets.filter((x) => x.groups.length > 0 && !x.closed)) {
-          const filter = s.filters.at(-1) ?? s.filter;
+          // The last filter set (undefined: removed), else the one it was opened with.
+          const filter = s.filters.length > 0 ? s.filters.at(-1) : s.filter;
           if (filter === undefined || runFilter(filter, bytes) !== 0) s.events.datagram(bytes);
         }
       },
@@ -324,6 +325,23 @@ describe('nftables flow reader, conntrack sockets', () => {
     endpoints.setAddresses('x/c', ['10.1.1.3']);
     expect(kernel.sockets.map((s) => s.filters.length)).toEqual([2, 2]);
     expect(seen.errors).toEqual([]);
+  });
+
+  it('removes a filter it cannot replace (too many addresses for one program) rather than keep a stale one, and says so', async () => {
+    const kernel = new FakeKernel();
+    const endpoints = lab();
+    const seen = start(kernel, endpoints, null);
+    // x/a leaves (its egress no longer kept), then x/b gets more addresses than one program holds.
+    endpoints.detach('x/a');
+    const many = Array.from({ length: 2000 }, (_, i) => `10.2.${Math.floor(i / 250)}.${(i % 250) + 1}`);
+    endpoints.setAddresses('x/b', ['10.1.1.2', ...many]);
+    expect(kernel.sockets.filter((s) => s.groups.length > 0).map((s) => [s.filters.length > 0, s.filters.at(-1)])).toEqual([[true, undefined], [true, undefined]]);
+    expect(seen.errors.length).toBeGreaterThan(0);
+    // Unfiltered, the socket reads every message again: x/b's ingress event is not lost.
+    kernel.conntrack.datagram(CT_NEW_TCP);
+    await turn();
+    expect(seen.batches.flat().map((e) => [e.endpoint, e.direction])).toEqual([['x/b', 'ingress']]);
+    reader?.close();
   });
 
   it('says when a receive buffer is smaller than asked for, and gives the sizes in effect', () => {
