@@ -13,6 +13,27 @@
 
 namespace twill {
 
+// socket(2) inside the network namespace `ns` (-1: the caller's own), close-on-exec;
+// -1 with the JavaScript exception set on failure. The thread is always moved back.
+static int OpenSocketIn(Napi::Env env, int32_t ns, int domain, int type, int protocol) {
+  int saved = -1;
+  if (ns >= 0) {
+    saved = SaveThreadNetns(env);
+    if (saved < 0) return -1;
+    if (setns(ns, CLONE_NEWNET) != 0) {
+      int err = errno;
+      close(saved);
+      ThrowErrno(env, err, "setns");
+      return -1;
+    }
+  }
+  int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
+  int err = errno;
+  if (saved >= 0) RestoreThreadNetns(saved);
+  if (fd < 0) ThrowErrno(env, err, "socket");
+  return fd;
+}
+
 // socketIn(nsFd, domain, type, protocol): socket(2) created inside the network
 // namespace `nsFd` (-1: the caller's own). A socket belongs for life to the namespace
 // it was created in, so this is how a netlink or TCP socket reaches into a pod or a
@@ -24,24 +45,8 @@ static Napi::Value SocketIn(const Napi::CallbackInfo& info) {
       !ArgInt(info, 2, "type", &type) || !ArgInt(info, 3, "protocol", &protocol)) {
     return env.Undefined();
   }
-  int saved = -1;
-  if (ns >= 0) {
-    saved = SaveThreadNetns(env);
-    if (saved < 0) return env.Undefined();
-    if (setns(ns, CLONE_NEWNET) != 0) {
-      int err = errno;
-      close(saved);
-      ThrowErrno(env, err, "setns");
-      return env.Undefined();
-    }
-  }
-  int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
-  int err = errno;
-  if (saved >= 0) RestoreThreadNetns(saved);
-  if (fd < 0) {
-    ThrowErrno(env, err, "socket");
-    return env.Undefined();
-  }
+  int fd = OpenSocketIn(env, ns, domain, type, protocol);
+  if (fd < 0) return env.Undefined();
   return Napi::Number::New(env, fd);
 }
 
@@ -235,24 +240,8 @@ static Napi::Value TransparentListener(const Napi::CallbackInfo& info) {
     ThrowArg(env, "address is not an IPv4 or IPv6 address: " + address);
     return env.Undefined();
   }
-  int saved = -1;
-  if (ns >= 0) {
-    saved = SaveThreadNetns(env);
-    if (saved < 0) return env.Undefined();
-    if (setns(ns, CLONE_NEWNET) != 0) {
-      int err = errno;
-      close(saved);
-      ThrowErrno(env, err, "setns");
-      return env.Undefined();
-    }
-  }
-  int fd = socket(domain, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int err = errno;
-  if (saved >= 0) RestoreThreadNetns(saved);
-  if (fd < 0) {
-    ThrowErrno(env, err, "socket");
-    return env.Undefined();
-  }
+  int fd = OpenSocketIn(env, ns, domain, SOCK_STREAM, 0);
+  if (fd < 0) return env.Undefined();
   bool ok = SetInt(env, fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR") &&
             (domain == AF_INET ? SetInt(env, fd, IPPROTO_IP, IP_TRANSPARENT, 1, "IP_TRANSPARENT")
                                : SetInt(env, fd, IPPROTO_IPV6, IPV6_TRANSPARENT, 1, "IPV6_TRANSPARENT"));
