@@ -92,6 +92,18 @@ int SaveThreadNetns(Napi::Env env) {
   return fd;
 }
 
+int EnterThreadNetns(Napi::Env env, int ns) {
+  int saved = SaveThreadNetns(env);
+  if (saved < 0) return -1;
+  if (setns(ns, CLONE_NEWNET) != 0) {
+    int err = errno;
+    close(saved);
+    ThrowErrno(env, err, "setns");
+    return -1;
+  }
+  return saved;
+}
+
 void RestoreThreadNetns(int saved) {
   if (setns(saved, CLONE_NEWNET) != 0) {
     napi_fatal_error("@twill/sys", NAPI_AUTO_LENGTH,

@@ -27,6 +27,9 @@ bool ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* name, uint8_
 // The calling thread's network namespace, saved so it can be restored.
 // Returns -1 and throws on failure.
 int SaveThreadNetns(Napi::Env env);
+// Moves the calling thread into the network namespace `ns` and gives the one it left,
+// for RestoreThreadNetns. Returns -1 and throws on failure (the thread has not moved).
+int EnterThreadNetns(Napi::Env env, int ns);
 // Moves the calling thread back to `saved` and closes it. A failure here would leave
 // the JavaScript thread in a foreign namespace, so it is reported as a fatal error.
 void RestoreThreadNetns(int saved);

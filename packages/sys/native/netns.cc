@@ -119,14 +119,8 @@ static Napi::Value RunInNetns(const Napi::CallbackInfo& info) {
     ThrowArg(env, "fn must be a function");
     return env.Undefined();
   }
-  int saved = SaveThreadNetns(env);
+  int saved = EnterThreadNetns(env, ns);
   if (saved < 0) return env.Undefined();
-  if (setns(ns, CLONE_NEWNET) != 0) {
-    int err = errno;
-    close(saved);
-    ThrowErrno(env, err, "setns");
-    return env.Undefined();
-  }
   napi_value result = nullptr;
   napi_status status = napi_call_function(env, env.Undefined(), info[1], 0, nullptr, &result);
   RestoreThreadNetns(saved);

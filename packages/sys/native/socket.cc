@@ -4,7 +4,6 @@
 #include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,14 +17,8 @@ namespace twill {
 static int OpenSocketIn(Napi::Env env, int32_t ns, int domain, int type, int protocol) {
   int saved = -1;
   if (ns >= 0) {
-    saved = SaveThreadNetns(env);
+    saved = EnterThreadNetns(env, ns);
     if (saved < 0) return -1;
-    if (setns(ns, CLONE_NEWNET) != 0) {
-      int err = errno;
-      close(saved);
-      ThrowErrno(env, err, "setns");
-      return -1;
-    }
   }
   int fd = socket(domain, type | SOCK_CLOEXEC, protocol);
   int err = errno;
