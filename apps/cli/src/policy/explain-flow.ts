@@ -174,21 +174,24 @@ export async function runExplainFlow(ctx: CommandContext, options: ExplainFlowOp
   if (options.lab !== undefined && options.agentSocket !== undefined) throw new UsageError(ctx.command, '--agent-socket', "cannot be used with --lab (the flow's node names its agent)");
   const targets = await observerTargets(ctx, options, defaultLabDir);
   const request = { number: 1, first: true, whitelist: [{ uuid: [id.toLowerCase(), ...(id === id.toLowerCase() ? [] : [id])] }] };
-  // A lab: every node's observer (a flow's UUID is unique, so at most one holds it).
-  let flow: Flow | undefined;
-  let holder: ObserverTarget | undefined;
-  for (const target of targets) {
-    const responses = await readAll(ctx, target, request);
-    flow = responses.flatMap((r) => ('flow' in r ? [r.flow] : [])).find((f) => f.uuid.toLowerCase() === id.toLowerCase());
+  // A lab: every node's observer, read at once (a flow's UUID is unique, so at most one holds it).
+  // Walked in the lab's order, as one by one: a node that failed before the holder is the error.
+  const answers = await Promise.allSettled(targets.map((target) => readAll(ctx, target, request)));
+  let found: { readonly target: ObserverTarget; readonly flow: Flow } | undefined;
+  for (const [i, target] of targets.entries()) {
+    const answer = answers[i];
+    if (answer?.status === 'rejected') throw answer.reason;
+    const flow = (answer?.value ?? []).flatMap((r) => ('flow' in r ? [r.flow] : [])).find((f) => f.uuid.toLowerCase() === id.toLowerCase());
     if (flow !== undefined) {
-      holder = target;
+      found = { target, flow };
       break;
     }
   }
-  if (flow === undefined || holder === undefined) {
+  if (found === undefined) {
     const where = targets.length === 1 ? targets[0]?.target ?? '' : `any of the lab's ${targets.length} nodes (${targets.map((t) => t.node ?? t.target).join(', ')})`;
     throw new FailedError(ctx.command, '--flow', `no flow ${id} at ${where} (the observer keeps the newest flows only; it may be gone from its ring)`);
   }
+  const { flow, target: holder } = found;
 
   let sources: FlowSourceJson[] = [];
   let failure: CliError | undefined;
