@@ -9,6 +9,7 @@ import { DEFAULT_OBSERVER_SOCKET, type Flow, type GetFlowsRequest, type GetFlows
 import { type CommandContext } from '../context.js';
 import { CliError, EXIT, FailedError, UsageError } from '../errors.js';
 import { LabError } from '../lab/errors.js';
+import { type LabNode } from '../lab/ports.js';
 import { decodeLabState } from '../lab/state.js';
 import { LAB_STATE_FILE, observerSocketOf } from '../lab/plan.js';
 import { observerFailure } from './errors.js';
@@ -56,24 +57,32 @@ export function serverTarget(ctx: Pick<CommandContext, 'io' | 'command'>, server
 }
 
 /**
- * The observers `observe` reads: the lab's nodes with `--lab`, else {@link serverTarget}.
+ * The nodes of the lab that `--lab [DIR]` names (true: the default folder), from its `lab.json`.
+ * @throws {FailedError} when no lab is up in the folder, or its state cannot be read.
+ */
+export async function labNodes(ctx: CommandContext, lab: string | true, defaultLabDir: () => string): Promise<readonly LabNode[]> {
+  const dir = posix.resolve(ctx.io.cwd, lab === true ? defaultLabDir() : lab);
+  const file = posix.join(dir, LAB_STATE_FILE);
+  if ((await ctx.io.files.kind(file)) !== 'file') throw new FailedError(ctx.command, '--lab', `no lab is up in ${dir} (twill lab up starts one)`);
+  let state;
+  try {
+    state = decodeLabState(file, await ctx.io.files.readText(file)).lab;
+  } catch (error) {
+    if (!(error instanceof LabError)) throw error;
+    throw new FailedError(ctx.command, '--lab', error.message, { cause: error });
+  }
+  if (state === undefined) throw new FailedError(ctx.command, '--lab', `the lab in ${dir} did not finish coming up (twill lab down, then up)`);
+  return state.nodes;
+}
+
+/**
+ * The observers `observe` reads: the lab's nodes with `--lab` ({@link labNodes}), else {@link serverTarget}.
  * @throws {UsageError} for `--server` with `--lab`; {@link FailedError} when no lab is up in the folder.
  */
 export async function observerTargets(ctx: CommandContext, options: Pick<ObserveOptions, 'server' | 'lab'>, defaultLabDir: () => string): Promise<ObserverTarget[]> {
   if (options.server !== undefined && options.lab !== undefined) throw new UsageError(ctx.command, '--server', 'cannot be used with --lab (the lab names its nodes\' observers)');
   if (options.lab === undefined) return [serverTarget(ctx, options.server)];
-  const dir = posix.resolve(ctx.io.cwd, options.lab === true ? defaultLabDir() : options.lab);
-  const file = posix.join(dir, LAB_STATE_FILE);
-  if ((await ctx.io.files.kind(file)) !== 'file') throw new FailedError(ctx.command, '--lab', `no lab is up in ${dir} (twill lab up starts one)`);
-  let lab;
-  try {
-    lab = decodeLabState(file, await ctx.io.files.readText(file)).lab;
-  } catch (error) {
-    if (!(error instanceof LabError)) throw error;
-    throw new FailedError(ctx.command, '--lab', error.message, { cause: error });
-  }
-  if (lab === undefined) throw new FailedError(ctx.command, '--lab', `the lab in ${dir} did not finish coming up (twill lab down, then up)`);
-  return lab.nodes.map((node) => ({ target: `unix://${observerSocketOf(node)}`, node: node.name, apiSocket: node.apiSocket }));
+  return (await labNodes(ctx, options.lab, defaultLabDir)).map((node) => ({ target: `unix://${observerSocketOf(node)}`, node: node.name, apiSocket: node.apiSocket }));
 }
 
 const timeOf = (response: GetFlowsResponse): number => msOf('flow' in response ? response.flow.time : response.time);

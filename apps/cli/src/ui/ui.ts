@@ -3,8 +3,8 @@
 // said, never an error). With `--lab`, every node's dashboard, read from each node's agent.
 import { agentClientFor, type AgentSocketOptions, type UiStatusView } from '../client/index.js';
 import { type CommandContext } from '../context.js';
-import { EXIT, FailedError, UsageError } from '../errors.js';
-import { observerTargets } from '../observe/observe.js';
+import { CliError, EXIT, FailedError, UsageError } from '../errors.js';
+import { labNodes } from '../observe/observe.js';
 
 /** Opens a URL in a browser; says whether it did and with what, or why not. Never throws. */
 export type BrowserOpener = (url: string, env: Readonly<Record<string, string | undefined>>) => { readonly opened: true; readonly with: string } | { readonly opened: false; readonly why: string };
@@ -29,15 +29,21 @@ export function uiUrlOrReason(ui: UiStatusView | undefined): { url: string } | {
 export async function runUi(ctx: CommandContext, options: UiOptions, opener: BrowserOpener, defaultLabDir: () => string): Promise<number> {
   if (options.lab !== undefined && options.agentSocket !== undefined) throw new UsageError(ctx.command, '--agent-socket', 'cannot be used with --lab (the lab names its nodes\' agents)');
   if (options.lab !== undefined) {
-    const nodes = await observerTargets(ctx, { lab: options.lab }, defaultLabDir);
+    const nodes = await labNodes(ctx, options.lab, defaultLabDir);
     let failed = 0;
     for (const node of nodes) {
-      const status = await agentClientFor(ctx, { agentSocket: node.apiSocket }).status();
-      const found = uiUrlOrReason(status.ui);
-      if ('url' in found) ctx.io.stdout.write(`${node.node}: ${found.url} (on the node's network namespace loopback: sudo ip netns exec <node netns> ...)\n`);
+      let found;
+      try {
+        found = uiUrlOrReason((await agentClientFor(ctx, { agentSocket: node.apiSocket }).status()).ui);
+      } catch (error) {
+        // One node's agent down is that node's line, not the end of the listing.
+        if (!(error instanceof CliError)) throw error;
+        found = { reason: error.message };
+      }
+      if ('url' in found) ctx.io.stdout.write(`${node.name}: ${found.url} (on the node's network namespace loopback: sudo ip netns exec ${node.netns} ...)\n`);
       else {
         failed += 1;
-        ctx.io.stdout.write(`${node.node}: ${found.reason}\n`);
+        ctx.io.stdout.write(`${node.name}: ${found.reason}\n`);
       }
     }
     return failed === nodes.length && nodes.length > 0 ? EXIT.FAILED : EXIT.OK;
