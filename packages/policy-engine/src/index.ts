@@ -347,3 +347,31 @@ export {
   type L7RuleSet,
   type Re2Program,
 } from './l7/index.js';
+
+// Explaining a verdict: probe JSON naming what decided and where it is stored, and the snapshot of a datastore's listed objects.
+export {
+  buildLiveSnapshot,
+  compilePolicyObjects,
+  decidedByJson,
+  decidingDirection,
+  evaluateProbe,
+  objectText,
+  policyJson,
+  snapshotErrorPlace,
+  type CompiledObjects,
+  type DecidedByJson,
+  type ListedObject,
+  type LiveObjects,
+  type LiveSnapshot,
+  type LiveSnapshotConflict,
+  type LiveSnapshotResult,
+  type PolicyJson,
+  type PolicyLocator,
+  type ProbeJson,
+  type ProbePod,
+  type ProbeProtocol,
+  type ProbeRequest,
+  type SnapshotErrorPlace,
+  type StoredObjectLike,
+  type StoredObjectMetadata,
+} from './explain/index.js';
