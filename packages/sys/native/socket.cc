@@ -27,6 +27,33 @@ static int OpenSocketIn(Napi::Env env, int32_t ns, int domain, int type, int pro
   return fd;
 }
 
+// `address` (IPv6 when it has a ':', else IPv4) and `port` as a zeroed sockaddr in `sa`,
+// its length in `len`; gives AF_INET or AF_INET6, or -1 after throwing a TypeError.
+static int ParseSockaddr(Napi::Env env, const std::string& address, uint16_t port,
+                         struct sockaddr_storage* sa, socklen_t* len) {
+  memset(sa, 0, sizeof *sa);
+  int ok;
+  int domain;
+  if (address.find(':') == std::string::npos) {
+    auto* sin = reinterpret_cast<struct sockaddr_in*>(sa);
+    sin->sin_family = domain = AF_INET;
+    sin->sin_port = htons(port);
+    *len = sizeof *sin;
+    ok = inet_pton(AF_INET, address.c_str(), &sin->sin_addr);
+  } else {
+    auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(sa);
+    sin6->sin6_family = domain = AF_INET6;
+    sin6->sin6_port = htons(port);
+    *len = sizeof *sin6;
+    ok = inet_pton(AF_INET6, address.c_str(), &sin6->sin6_addr);
+  }
+  if (ok != 1) {
+    ThrowArg(env, "address is not an IPv4 or IPv6 address: " + address);
+    return -1;
+  }
+  return domain;
+}
+
 // socketIn(nsFd, domain, type, protocol): socket(2) created inside the network
 // namespace `nsFd` (-1: the caller's own). A socket belongs for life to the namespace
 // it was created in, so this is how a netlink or TCP socket reaches into a pod or a
@@ -64,24 +91,10 @@ static Napi::Value SetTcpMd5(const Napi::CallbackInfo& info) {
   }
   struct tcp_md5sig sig;
   memset(&sig, 0, sizeof sig);
-  uint32_t full;
-  if (address.find(':') == std::string::npos) {
-    auto* sin = reinterpret_cast<struct sockaddr_in*>(&sig.tcpm_addr);
-    sin->sin_family = AF_INET;
-    if (inet_pton(AF_INET, address.c_str(), &sin->sin_addr) != 1) {
-      ThrowArg(env, "address is not an IPv4 or IPv6 address: " + address);
-      return env.Undefined();
-    }
-    full = 32;
-  } else {
-    auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&sig.tcpm_addr);
-    sin6->sin6_family = AF_INET6;
-    if (inet_pton(AF_INET6, address.c_str(), &sin6->sin6_addr) != 1) {
-      ThrowArg(env, "address is not an IPv4 or IPv6 address: " + address);
-      return env.Undefined();
-    }
-    full = 128;
-  }
+  socklen_t salen;
+  int domain = ParseSockaddr(env, address, 0, &sig.tcpm_addr, &salen);
+  if (domain < 0) return env.Undefined();
+  uint32_t full = domain == AF_INET ? 32 : 128;
   if (prefix > full) {
     ThrowArg(env, "prefixLength is longer than the address");
     return env.Undefined();
@@ -213,26 +226,9 @@ static Napi::Value TransparentListener(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   struct sockaddr_storage sa;
-  memset(&sa, 0, sizeof sa);
   socklen_t salen;
-  int domain;
-  if (address.find(':') == std::string::npos) {
-    auto* sin = reinterpret_cast<struct sockaddr_in*>(&sa);
-    sin->sin_family = domain = AF_INET;
-    sin->sin_port = htons(static_cast<uint16_t>(port));
-    salen = sizeof *sin;
-    if (inet_pton(AF_INET, address.c_str(), &sin->sin_addr) != 1) domain = -1;
-  } else {
-    auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&sa);
-    sin6->sin6_family = domain = AF_INET6;
-    sin6->sin6_port = htons(static_cast<uint16_t>(port));
-    salen = sizeof *sin6;
-    if (inet_pton(AF_INET6, address.c_str(), &sin6->sin6_addr) != 1) domain = -1;
-  }
-  if (domain < 0) {
-    ThrowArg(env, "address is not an IPv4 or IPv6 address: " + address);
-    return env.Undefined();
-  }
+  int domain = ParseSockaddr(env, address, static_cast<uint16_t>(port), &sa, &salen);
+  if (domain < 0) return env.Undefined();
   int fd = OpenSocketIn(env, ns, domain, SOCK_STREAM, 0);
   if (fd < 0) return env.Undefined();
   bool ok = SetInt(env, fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR") &&
