@@ -183,7 +183,7 @@ export function uplinkBatch(address: string): string {
 
 /**
  * A node's twill-agent configuration (agent README): its name and address, the shared
- * datastore, its own sockets (CNI, API, flow observer), the lab's dataplane, BGP routing, one pool.
+ * datastore, its own sockets (CNI, API, flow observer), health and dashboard addresses, the lab's dataplane, BGP routing, one pool.
  */
 export function agentConfigText(plan: LabPlan, node: NodePlan): string {
   return stringify({
@@ -196,6 +196,7 @@ export function agentConfigText(plan: LabPlan, node: NodePlan): string {
     nodeAddresses: { ipv4: `${node.address}/${LAB_ADDRESSING.fabricLength}` },
     routing: 'bgp',
     http: { listen: LAB_ADDRESSING.httpListen },
+    ui: { listen: LAB_ADDRESSING.uiListen },
     flows: { socket: node.observerSocket },
     logLevel: 'info',
     cni: { binDir: plan.binDir, confDir: node.confDir, mtu: 1500, pools: [{ ...LAB_ADDRESSING.pool }] },

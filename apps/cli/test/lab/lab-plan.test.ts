@@ -61,6 +61,8 @@ describe('planLab', () => {
         'routing: bgp',
         'http:',
         '  listen: 127.0.0.1:9099',
+        'ui:',
+        '  listen: 127.0.0.1:9098',
         'flows:',
         '  socket: /tmp/lab/nodes/node-2/observer.sock',
         'logLevel: info',
