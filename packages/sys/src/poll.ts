@@ -1,3 +1,4 @@
+import { checkFd } from './arguments.js';
 import { SysError, callNative } from './errors.js';
 import { native } from './native.js';
 
@@ -97,7 +98,7 @@ export class FdWatcher {
  *   one, `EPERM` for one epoll cannot watch (a regular file); `EINVAL` when no event is asked for.
  */
 export function watchFd(fd: number, events: WatchFdEvents, callback: FdWatchCallback): FdWatcher {
-  if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw SysError.invalid('watchFd', `fd ${fd} is not a file descriptor`);
+  checkFd('watchFd', fd);
   const mask = (events.readable ? UV_READABLE : 0) | (events.writable ? UV_WRITABLE : 0) | (events.disconnect ? UV_DISCONNECT : 0);
   if (mask === 0) throw SysError.invalid('watchFd', 'no event to watch for: ask for readable, writable or disconnect');
   const onReady = (status: number, ready: number, code: string | undefined): void => {
