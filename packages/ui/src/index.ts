@@ -18,7 +18,7 @@ export function uiAssetsDir(): string {
 }
 
 /** The content types of the files the build makes, by extension. */
-export const UI_CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
+const UI_CONTENT_TYPES: Readonly<Record<string, string>> = Object.freeze({
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
