@@ -2,34 +2,31 @@
 // live flows over Server-Sent Events. Errors carry the agent's message.
 import { type UiFlow } from './model/types.js';
 
-/** An answer that was not 2xx, with the agent's message when it sent one. */
-export class UiApiError extends Error {
-  override readonly name = 'UiApiError';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** GETs a JSON document from the agent (`path` relative to the page, like `api/ui/endpoints`). */
-export async function getJson<T>(path: string): Promise<T> {
+/**
+ * GETs a document from the agent (`path` relative to the page, like `api/ui/endpoints`), as text.
+ * @throws {Error} for an answer that was not 2xx, with the agent's message when it sent one.
+ */
+export async function getText(path: string): Promise<string> {
   const response = await fetch(path, { headers: { accept: 'application/json' } });
   const text = await response.text();
-  let body: unknown;
-  try {
-    body = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
   if (!response.ok) {
     // API.md's error body: {"error": {"code", "message"}}.
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
     const error = (body as { error?: { message?: unknown } } | undefined)?.error;
-    const message = typeof error?.message === 'string' ? error.message : `${response.status} ${response.statusText}`;
-    throw new UiApiError(response.status, message);
+    throw new Error(typeof error?.message === 'string' ? error.message : `${response.status} ${response.statusText}`);
   }
-  return body as T;
+  return text;
+}
+
+/** GETs a JSON document from the agent ({@link getText}, parsed; an empty body is undefined). */
+export async function getJson<T>(path: string): Promise<T> {
+  const text = await getText(path);
+  return (text === '' ? undefined : JSON.parse(text)) as T;
 }
 
 /** What the live stream calls. */

@@ -3,7 +3,7 @@
 // live connection's state, and the flows every view shares (one stream, one bounded store).
 import { useEffect, useRef, useState } from 'preact/hooks';
 
-import { followFlows, getJson } from './api.js';
+import { followFlows, getText } from './api.js';
 import { FlowStore } from './model/flow-store.js';
 import { type UiEndpoint } from './model/types.js';
 import { BgpView } from './views/bgp.js';
@@ -75,11 +75,11 @@ export function App() {
     // The map is laid out again only when the endpoints changed.
     let last = '';
     const load = (): void => {
-      getJson<{ items: UiEndpoint[] }>('api/ui/endpoints')
-        .then((answer) => {
+      getText('api/ui/endpoints')
+        .then((text) => {
           if (stopped) return;
-          const text = JSON.stringify(answer.items);
-          if (text !== last) setEndpoints(answer.items);
+          // The same answer as last time is not parsed again.
+          if (text !== last) setEndpoints((JSON.parse(text) as { items: UiEndpoint[] }).items);
           last = text;
           setEndpointError(undefined);
         })
