@@ -52,7 +52,8 @@ export function compileFlowFilter(input: FlowFilterInput): CompiledFlowFilter {
   for (const [field, side] of [['fromPod', 'from'], ['toPod', 'to']] as const) {
     const value = input[field].trim();
     if (value === '') continue;
-    if (value.endsWith('/') && value.length === 1) return { ok: false, field, message: 'a pod is NAMESPACE/ or NAMESPACE/POD-PREFIX' };
+    // `/` or `/web` names no namespace: it would match nothing, silently.
+    if (value.startsWith('/')) return { ok: false, field, message: 'a pod is NAMESPACE/ or NAMESPACE/POD-PREFIX' };
     const match = podMatcher(value);
     tests.push((f) => match(f[side]));
   }

@@ -48,4 +48,10 @@ describe('compileFlowFilter (twill observe semantics)', () => {
     expect(compileFlowFilter({ ...NO_FILTER, protocol: 'gre' })).toMatchObject({ ok: false, field: 'protocol' });
     expect(compileFlowFilter({ ...NO_FILTER, verdict: 'LOST' })).toMatchObject({ ok: false, field: 'verdict' });
   });
+
+  it('refuses a pod without a namespace (/ or /web), which would match nothing', () => {
+    const message = 'a pod is NAMESPACE/ or NAMESPACE/POD-PREFIX';
+    expect(compileFlowFilter({ ...NO_FILTER, fromPod: '/' })).toEqual({ ok: false, field: 'fromPod', message });
+    expect(compileFlowFilter({ ...NO_FILTER, toPod: ' /web' })).toEqual({ ok: false, field: 'toPod', message });
+  });
 });
