@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createMap, MapType, u32, u64 } from '@twill/ebpf';
+import { createMap, MapType, pinPathForStaging, u32, u64 } from '@twill/ebpf';
 import { rootSkipReason } from '@twill/sys/testing';
 
 import { createEbpfDataplane, DEFAULT_OBJECT_PATH } from '../../../src/dataplane/ebpf/index.js';
@@ -130,13 +130,13 @@ describe.skipIf(reason)(`eBPF dataplane upgrade over an older version's pins, as
       expect(pending?.done).toBe(false);
       const ct = pending?.maps.find((m) => m.name === 'tw_ct');
       expect(ct).toMatchObject({ outcome: 'replaced', state: 'emptied', differences: expect.stringMatching(/value size 8 \(the spec says \d+\)/) });
-      expect(readdirSync(pinRoot)).toContain('tw_ct__next');
+      expect(readdirSync(pinRoot)).toContain(pinPathForStaging('tw_ct'));
 
       await dataplane.apply({ policy: { changed: [], removed: [], ipcache: { set: [], removed: [] } }, attach: lab.attachments() });
       const done = (await dataplane.status()).upgrade;
       expect(done?.done).toBe(true);
       expect(done?.notes.find((n) => n.startsWith('tw_ct:'))).toMatch(/is replaced empty: its layout changed, so connections opened before the upgrade are decided by policy again/);
-      expect(readdirSync(pinRoot)).not.toContain('tw_ct__next');
+      expect(readdirSync(pinRoot)).not.toContain(pinPathForStaging('tw_ct'));
       expect(pinnedIds(pinRoot).pinnedMaps.find((m) => m.name === 'tw_ct')?.maxEntries).toBe(1 << 18);
     } finally {
       await dataplane.cleanup();

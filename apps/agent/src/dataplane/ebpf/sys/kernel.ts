@@ -14,6 +14,7 @@ import {
   loadCollection,
   openPinnedLink,
   openPinnedPerCpuMap,
+  pinPathForStaging,
   readCollectionSpec,
   u32,
   u64,
@@ -278,7 +279,7 @@ class EbpfKernel implements EbpfKernelPort {
   // it), and only then the old one detached: the interface is never without a program.
   #replaceLink(hostInterface: string, hook: TcxHook, ifindex: number): void {
     const path = `${this.#links}/${hook}/${hostInterface}`;
-    const staged = `${path}__next`;
+    const staged = pinPathForStaging(path);
     const link = attachTcx({ program: this.#collection.program(PROGRAMS[hook]), interface: ifindex, direction: hook, ...(this.#options.netns === undefined ? {} : { netns: this.#options.netns }) });
     try {
       if (existsSync(staged)) unlinkSync(staged);
