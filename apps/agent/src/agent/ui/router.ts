@@ -55,7 +55,7 @@ export interface UiRequest {
 }
 
 /** How many recent flows `/api/ui/flows` gives at most. */
-export const MAX_UI_FLOWS = 5000;
+const MAX_UI_FLOWS = 5000;
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
@@ -181,7 +181,7 @@ export function refuseUiRequest(request: UiRequest, hosts: readonly string[] | u
 }
 
 /** The agent API paths the dashboard passes through (GET): status, BGP peers, IPAM usage and why an IP is held. */
-export const UI_API_PATHS: ReadonlySet<string> = new Set(['/v1/status', '/v1/bgp/peers', '/v1/ipam', '/v1/ipam/why']);
+const UI_API_PATHS: ReadonlySet<string> = new Set(['/v1/status', '/v1/bgp/peers', '/v1/ipam', '/v1/ipam/why']);
 
 /**
  * Answers one dashboard request (after {@link refuseUiRequest}): a file, the agent's API

@@ -7,27 +7,25 @@
 // it has not drained within `slowClientMs`. No buffer grows with the flow rate.
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { type AddressInfo, type Socket } from 'node:net';
+import { type AddressInfo } from 'node:net';
 import { join, relative, sep } from 'node:path';
 
 import { type FlowTime, type GetFlowsRequest } from '@twill/flows';
 import { uiContentType } from '@twill/ui';
 
-import { type ListenAddress } from '../../config.js';
+import { AGENT_DEFAULTS, type ListenAddress } from '../../config.js';
 import { type AgentLogger } from '../../ports.js';
 import { uiFlowOf, type UiFlow } from '../flow-view.js';
 import { allowedHosts, answerUiRequest, refuseUiRequest, type UiAnswer, UI_EVENTS_PATH, type UiFile, type UiSource } from '../router.js';
 
-/** Live flow streams served at once, by default. */
-export const DEFAULT_UI_MAX_CLIENTS = 16;
-/** Flows per SSE event at most. */
-export const MAX_BATCH = 256;
-/** How often gathered flows are sent, in milliseconds. */
-export const FLUSH_MS = 100;
-/** How long a client may leave the socket full before it is dropped, by default (ms). */
-export const DEFAULT_SLOW_CLIENT_MS = 5_000;
-/** Recent flows a new stream starts with. */
-export const INITIAL_FLOWS = 500;
+// Flows per SSE event at most.
+const MAX_BATCH = 256;
+// How often gathered flows are sent, in milliseconds.
+const FLUSH_MS = 100;
+// How long a client may leave the socket full before it is dropped, by default (ms).
+const DEFAULT_SLOW_CLIENT_MS = 5_000;
+// Recent flows a new stream starts with.
+const INITIAL_FLOWS = 500;
 
 /** Options of {@link listenUi}. */
 export interface ListenUiOptions {
@@ -38,6 +36,7 @@ export interface ListenUiOptions {
   readonly source: Omit<UiSource, 'files'>;
   /** Whether any Host header is taken (a non-loopback address allowed by `ui.listenInsecure`); default: only the listening address and localhost. */
   readonly anyHost?: boolean;
+  /** Live flow streams served at once; default `AGENT_DEFAULTS.uiMaxClients` (the `ui.maxClients` default). */
   readonly maxClients?: number;
   readonly slowClientMs?: number;
   readonly logger?: AgentLogger;
@@ -88,7 +87,7 @@ const flowTimeOf = (ms: number): FlowTime => ({ seconds: Math.floor(ms / 1000), 
 export async function listenUi(options: ListenUiOptions): Promise<UiServer> {
   const files = await readFiles(options.assetsDir);
   const source: UiSource = { ...options.source, files };
-  const maxClients = options.maxClients ?? DEFAULT_UI_MAX_CLIENTS;
+  const maxClients = options.maxClients ?? AGENT_DEFAULTS.uiMaxClients;
   const slowClientMs = options.slowClientMs ?? DEFAULT_SLOW_CLIENT_MS;
   // Each live stream's stop.
   const streams = new Set<() => void>();
@@ -207,11 +206,6 @@ export async function listenUi(options: ListenUiOptions): Promise<UiServer> {
   server.keepAliveTimeout = 5_000;
   // Browsers open about six connections per origin; a few pages' worth, not unbounded.
   server.maxConnections = maxClients + 64;
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -237,8 +231,7 @@ export async function listenUi(options: ListenUiOptions): Promise<UiServer> {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const stop of [...streams]) stop();
-        server.closeIdleConnections();
-        for (const socket of sockets) socket.destroy();
+        server.closeAllConnections();
         await stopped;
       })();
       return closing;
