@@ -103,7 +103,7 @@ export function nodeAgentPorts(): AgentPorts {
     listenHealth,
     listenApi,
     serveFlows,
-    listenUi: ({ listen, anyHost, maxClients, source, logger }) => listenUi({ listen, anyHost, maxClients, source, logger, assetsDir: uiAssetsDir() }),
+    listenUi: (options) => listenUi({ ...options, assetsDir: uiAssetsDir() }),
   };
 }
 
