@@ -601,21 +601,28 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   return config;
 }
 
+// `<section>.listenInsecure` (`--<section>-listen-insecure`); without it, a `listen` address
+// off loopback is refused: what `exposes` would be served to anyone who connects.
+function listenInsecure(file: { path: string; settings: Settings } | undefined, flags: AgentFlags, section: 'flows' | 'ui', listen: ListenAddress | undefined, exposes: string): boolean {
+  const insecure = flags[`${section}ListenInsecure`] !== undefined ? true : pick(file, undefined, [section, 'listenInsecure'], boolean, () => false);
+  if (listen !== undefined && !insecure && !isLoopback(listen.host)) {
+    const flag = flags[`${section}Listen`];
+    throw new AgentConfigError(
+      flag !== undefined ? AGENT_FLAG_NAMES[`${section}Listen`] : file!.path,
+      flag === undefined ? `${section}.listen` : '',
+      `${JSON.stringify(listen.host)} is not a loopback address: ${exposes} without authentication; use 127.0.0.1 or [::1], or set ${section}.listenInsecure: true (--${section}-listen-insecure) to serve it there anyway`,
+    );
+  }
+  return insecure;
+}
+
 // `flows: {enabled, socket, listen, listenInsecure, capacity, budgetPerSecond}`, `--no-flows`, `--flows-socket`,
 // `--flows-listen`, `--flows-listen-insecure`.
 function resolveFlows(file: { path: string; settings: Settings } | undefined, flags: AgentFlags): AgentFlowsConfig {
   const enabled = flags.noFlows !== undefined ? false : pick(file, undefined, ['flows', 'enabled'], boolean, () => true);
   const listen = pick(file, { key: 'flowsListen', value: flags.flowsListen }, ['flows', 'listen'], listenAddress, () => undefined);
-  const insecure = flags.flowsListenInsecure !== undefined ? true : pick(file, undefined, ['flows', 'listenInsecure'], boolean, () => false);
   // The observer has no authentication: off loopback it serves every pod's flows to anyone who connects.
-  if (listen !== undefined && !insecure && !isLoopback(listen.host)) {
-    const source = flags.flowsListen !== undefined ? AGENT_FLAG_NAMES.flowsListen : file!.path;
-    throw new AgentConfigError(
-      source,
-      flags.flowsListen === undefined ? 'flows.listen' : '',
-      `${JSON.stringify(listen.host)} is not a loopback address: the observer serves every pod's flows without authentication; use 127.0.0.1 or [::1], or set flows.listenInsecure: true (--flows-listen-insecure) to serve it there anyway`,
-    );
-  }
+  listenInsecure(file, flags, 'flows', listen, "the observer serves every pod's flows");
   return {
     enabled,
     socket: pick(file, { key: 'flowsSocket', value: flags.flowsSocket }, ['flows', 'socket'], absolutePath, () => AGENT_DEFAULTS.flowsSocket),
@@ -630,16 +637,8 @@ function resolveFlows(file: { path: string; settings: Settings } | undefined, fl
 function resolveUi(file: { path: string; settings: Settings } | undefined, flags: AgentFlags): AgentUiConfig {
   const enabled = flags.noUi !== undefined ? false : pick(file, undefined, ['ui', 'enabled'], boolean, () => true);
   const listen = pick(file, { key: 'uiListen', value: flags.uiListen }, ['ui', 'listen'], listenAddress, () => listenAddress(AGENT_DEFAULTS.uiListen, []));
-  const insecure = flags.uiListenInsecure !== undefined ? true : pick(file, undefined, ['ui', 'listenInsecure'], boolean, () => false);
   // The dashboard has no authentication: off loopback it shows every pod, policy and flow to anyone who connects.
-  if (enabled && !insecure && !isLoopback(listen.host)) {
-    const source = flags.uiListen !== undefined ? AGENT_FLAG_NAMES.uiListen : file!.path;
-    throw new AgentConfigError(
-      source,
-      flags.uiListen === undefined ? 'ui.listen' : '',
-      `${JSON.stringify(listen.host)} is not a loopback address: the dashboard shows every pod, policy and flow without authentication; use 127.0.0.1 or [::1], or set ui.listenInsecure: true (--ui-listen-insecure) to serve it there anyway`,
-    );
-  }
+  const insecure = listenInsecure(file, flags, 'ui', enabled ? listen : undefined, 'the dashboard shows every pod, policy and flow');
   return {
     enabled,
     listen,
