@@ -2,7 +2,9 @@
 // which requests RFC 9110/9112 make us refuse before policy, which headers are
 // hop-by-hop, and what a denial or an upstream failure looks like on the wire.
 
-import { type L7Endpoint, type L7RequestFacts } from './ports.js';
+import { type HttpRequestFacts } from '@twill/policy-engine';
+
+import { type L7Endpoint } from './ports.js';
 
 /** The HTTP/2 client connection preface (RFC 9113 §3.4), sent first by h2c prior-knowledge clients such as gRPC. */
 export const HTTP2_PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
@@ -120,7 +122,7 @@ export function checkHttp1Request(head: Http1RequestHead): HttpProblem | undefin
  * (RFC 9112 §3.2.2). The request still goes to the original destination, never to
  * the authority it names.
  */
-export function http1RequestFacts(method: string, url: string, headers: L7RequestFacts['headers']): L7RequestFacts {
+export function http1RequestFacts(method: string, url: string, headers: HttpRequestFacts['headers']): HttpRequestFacts {
   const absolute = /^http:\/\/([^/?#]+)([^#]*)/i.exec(url);
   if (absolute !== null) {
     const rest = absolute[2] as string;
@@ -131,7 +133,7 @@ export function http1RequestFacts(method: string, url: string, headers: L7Reques
 }
 
 /** What an HTTP/2 request's pseudo-headers and headers give a rule matcher. */
-export function http2RequestFacts(headers: Readonly<Record<string, string | string[] | undefined>>): L7RequestFacts {
+export function http2RequestFacts(headers: Readonly<Record<string, string | string[] | undefined>>): HttpRequestFacts {
   const authority = headers[':authority'] ?? headers.host;
   return {
     method: String(headers[':method'] ?? ''),

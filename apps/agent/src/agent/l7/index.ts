@@ -1,9 +1,6 @@
 // The L7 proxy (issue 14): HTTP/1.1 and HTTP/2 (gRPC) requests checked against L7 rules.
 export {
   type L7Endpoint,
-  type L7RequestFacts,
-  type L7RequestDecision,
-  type L7RequestMatcher,
   type L7ConnectionDecision,
   type L7PolicySource,
   L7_VERDICT,

@@ -2,6 +2,8 @@
 // reports per request, and its limits. The socket code (sys/) is written against these;
 // the agent's wiring gives it the real policy source and flow sink.
 
+import { type HttpMatcher } from '@twill/policy-engine';
+
 import { type AgentLogger } from '../ports.js';
 
 /** An address and port as a socket reports them (`10.0.1.2`, `::1`). */
@@ -12,44 +14,24 @@ export interface L7Endpoint {
   readonly port: number;
 }
 
-/** The request facts a rule matcher reads; the shape of @twill/policy-engine's `HttpRequestFacts`. */
-export interface L7RequestFacts {
-  /** `GET`. */
-  readonly method: string;
-  /** The origin-form target, query included: `/api/v1/users?limit=1` (HTTP/2 `:path`). */
-  readonly path: string;
-  /** The authority the request names (absolute-form target, `:authority` or `Host`), as sent. */
-  readonly host?: string;
-  /** Headers, names in lower case; repeated ones as arrays. */
-  readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
-}
-
-/** A matcher's answer; @twill/policy-engine's `HttpDecision` has this shape. */
-export type L7RequestDecision =
-  | { readonly allowed: true; readonly by: readonly { readonly label: string }[] }
-  | { readonly allowed: false; readonly why: string };
-
-/** Decides requests of one connection: @twill/policy-engine's `compileHttpMatcher(...)` result fits. */
-export interface L7RequestMatcher {
-  /** Decide one request; must not throw (patterns were compiled when the policy loaded). */
-  match(request: L7RequestFacts): L7RequestDecision;
-}
-
 /** What the policy says about a new connection before any byte of HTTP is read. */
 export type L7ConnectionDecision =
   /** L3/L4 policy denies the flow: the proxy closes the connection at once. */
   | { readonly allowed: false; readonly why: string }
-  /** Allowed; `http` decides each request, or `'any'` when no L7 rule restricts this flow. */
-  | { readonly allowed: true; readonly http: L7RequestMatcher | 'any' };
+  /**
+   * Allowed; `http` decides each request (@twill/policy-engine's `compileHttpMatcher(...)`;
+   * its `match` must not throw), or `'any'` when no L7 rule restricts this flow.
+   */
+  | { readonly allowed: true; readonly http: Pick<HttpMatcher, 'match'> | 'any' };
 
 /** The policy port: asked once per accepted connection. */
 export interface L7PolicySource {
   /**
    * The decision for a connection from `client` to `destination` (the original
-   * destination, before the redirect) on TCP port `port`. May be async; a rejection
-   * closes the connection (fail closed).
+   * destination, before the redirect; its port is the TCP port policy is asked about).
+   * May be async; a rejection closes the connection (fail closed).
    */
-  decide(client: L7Endpoint, destination: L7Endpoint, port: number): L7ConnectionDecision | Promise<L7ConnectionDecision>;
+  decide(client: L7Endpoint, destination: L7Endpoint): L7ConnectionDecision | Promise<L7ConnectionDecision>;
 }
 
 /** What happened to a request, for flow records. */

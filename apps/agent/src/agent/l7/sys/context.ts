@@ -1,14 +1,16 @@
 // What the proxy knows about one accepted connection, shared by the HTTP/1.1 and HTTP/2 sides.
 import { type Socket } from 'node:net';
 
-import { type L7Endpoint, type L7FlowRecord, type L7FlowSink, type L7Logger, type L7ProxyLimits, type L7RequestDecision, type L7RequestFacts, type L7RequestMatcher } from '../ports.js';
+import { type HttpDecision, type HttpMatcher, type HttpRequestFacts } from '@twill/policy-engine';
+
+import { type L7Endpoint, type L7FlowRecord, type L7FlowSink, type L7Logger, type L7ProxyLimits, type L7Verdict } from '../ports.js';
 import { type UpstreamPools } from './upstream.js';
 
 /** One accepted connection, after the policy allowed it. */
 export interface ConnectionContext {
   readonly client: L7Endpoint;
   readonly destination: L7Endpoint;
-  readonly http: L7RequestMatcher | 'any';
+  readonly http: Pick<HttpMatcher, 'match'> | 'any';
 }
 
 /** What the protocol handlers share with the proxy. */
@@ -34,12 +36,12 @@ export function getContext(socket: unknown): ConnectionContext | undefined {
 }
 
 /** The matcher's decision, or allow when no L7 rule restricts the connection. A throwing matcher denies (fail closed). */
-export function decideRequest(context: ConnectionContext, facts: L7RequestFacts): L7RequestDecision {
+export function decideRequest(context: ConnectionContext, facts: HttpRequestFacts): HttpDecision {
   if (context.http === 'any') return { allowed: true, by: [] };
   try {
     return context.http.match(facts);
   } catch (error) {
-    return { allowed: false, why: `the rule matcher failed: ${error instanceof Error ? error.message : String(error)}` };
+    return { allowed: false, policies: [], why: `the rule matcher failed: ${error instanceof Error ? error.message : String(error)}` };
   }
 }
 
@@ -50,4 +52,40 @@ export function emitFlow(shared: ProxyShared, record: L7FlowRecord): void {
   } catch (error) {
     shared.logger?.warn({ err: error }, 'l7 proxy: the flow sink threw');
   }
+}
+
+/** One request's outcome, for {@link recordRequest}. */
+export interface RequestRecord {
+  readonly context: ConnectionContext;
+  /** `HTTP/1.1`, `HTTP/1.0` or `HTTP/2`. */
+  readonly protocol: string;
+  readonly facts: HttpRequestFacts;
+  /** `shared.now()` when the request's headers were read. */
+  readonly start: bigint;
+  readonly status: number;
+  readonly verdict: L7Verdict;
+  readonly rules: readonly string[];
+  readonly grpcStatus?: number | undefined;
+  readonly why?: string | undefined;
+}
+
+/** Sends a request's flow record: its time is when its headers were read, its latency from then to now (the clock read once). */
+export function recordRequest(shared: ProxyShared, request: RequestRecord): void {
+  const { context, facts, grpcStatus, why } = request;
+  const latencyNs = Number(shared.now() - request.start);
+  emitFlow(shared, {
+    time: Date.now() - Math.round(latencyNs / 1e6),
+    client: context.client,
+    destination: context.destination,
+    protocol: request.protocol,
+    method: facts.method,
+    path: facts.path,
+    ...(facts.host === undefined ? {} : { host: facts.host }),
+    status: request.status,
+    ...(grpcStatus === undefined ? {} : { grpcStatus }),
+    latencyNs,
+    verdict: request.verdict,
+    rules: request.rules,
+    ...(why === undefined ? {} : { why }),
+  });
 }

@@ -15,8 +15,10 @@ import http from 'node:http';
 import { type Socket } from 'node:net';
 
 import { checkHttp1Request, clientErrorAnswer, closingResponse, deniedText, endToEndHeaders, formatEndpoint, http1RequestFacts, upstreamFailure } from '../http-semantics.js';
-import { L7_VERDICT, type L7RequestFacts, type L7Verdict } from '../ports.js';
-import { type ConnectionContext, decideRequest, emitFlow, getContext, type ProxyShared } from './context.js';
+import { type HttpRequestFacts } from '@twill/policy-engine';
+
+import { L7_VERDICT, type L7Verdict } from '../ports.js';
+import { type ConnectionContext, decideRequest, emitFlow, getContext, type ProxyShared, recordRequest } from './context.js';
 
 interface SocketState {
   /** Requests read and not yet answered in full. */
@@ -54,7 +56,12 @@ export function createHttp1Server(shared: ProxyShared): http.Server {
   server.on('connect', (req: http.IncomingMessage, socket: Socket) => {
     const context = getContext(socket);
     socket.end(closingResponse(405, 'Method Not Allowed', 'CONNECT tunnels are not allowed through the L7 proxy\n'));
-    if (context !== undefined) record(shared, context, req, { method: 'CONNECT', path: req.url ?? '', headers: req.headers }, 405, L7_VERDICT.INVALID, [], shared.now(), 'CONNECT refused');
+    if (context !== undefined) {
+      recordRequest(shared, {
+        context, protocol: `HTTP/${req.httpVersion}`, facts: { method: 'CONNECT', path: req.url ?? '', headers: req.headers }, start: shared.now(),
+        status: 405, verdict: L7_VERDICT.INVALID, rules: [], why: 'CONNECT refused',
+      });
+    }
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
     const context = getContext(socket);
@@ -79,26 +86,6 @@ export function createHttp1Server(shared: ProxyShared): http.Server {
   return server;
 }
 
-function record(
-  shared: ProxyShared, context: ConnectionContext, req: http.IncomingMessage, facts: L7RequestFacts,
-  status: number, verdict: L7Verdict, rules: readonly string[], start: bigint, why?: string,
-): void {
-  emitFlow(shared, {
-    time: Date.now() - Number((shared.now() - start) / 1_000_000n),
-    client: context.client,
-    destination: context.destination,
-    protocol: `HTTP/${req.httpVersion}`,
-    method: facts.method,
-    path: facts.path,
-    ...(facts.host === undefined ? {} : { host: facts.host }),
-    status,
-    latencyNs: Number(shared.now() - start),
-    verdict,
-    rules,
-    ...(why === undefined ? {} : { why }),
-  });
-}
-
 function answer(res: http.ServerResponse, status: number, text: string, close: boolean): void {
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
@@ -115,12 +102,16 @@ function handleRequest(shared: ProxyShared, req: http.IncomingMessage, res: http
   if (context === undefined) { socket.destroy(); return; }
   const state = stateOf(socket);
   const facts = http1RequestFacts(req.method ?? '', req.url ?? '', req.headers);
+  const protocol = `HTTP/${req.httpVersion}`;
 
   if (state.inFlight > 0) {
     // Pipelined: never forwarded; the connection closes after the earlier answers.
     state.closing = true;
     req.resume();
-    record(shared, context, req, facts, 0, L7_VERDICT.INVALID, [], start, 'pipelined request refused: the connection closes after the earlier response (RFC 9112 §9.3.2)');
+    recordRequest(shared, {
+      context, protocol, facts, start, status: 0, verdict: L7_VERDICT.INVALID, rules: [],
+      why: 'pipelined request refused: the connection closes after the earlier response (RFC 9112 §9.3.2)',
+    });
     return;
   }
   state.inFlight += 1;
@@ -129,7 +120,7 @@ function handleRequest(shared: ProxyShared, req: http.IncomingMessage, res: http
     if (done) return;
     done = true;
     state.inFlight -= 1;
-    record(shared, context, req, facts, status, verdict, rules, start, why);
+    recordRequest(shared, { context, protocol, facts, start, status, verdict, rules, why });
     if (state.closing && state.inFlight === 0) socket.end();
   };
 
@@ -156,7 +147,7 @@ function handleRequest(shared: ProxyShared, req: http.IncomingMessage, res: http
 }
 
 function forward(
-  shared: ProxyShared, context: ConnectionContext, req: http.IncomingMessage, res: http.ServerResponse, facts: L7RequestFacts,
+  shared: ProxyShared, context: ConnectionContext, req: http.IncomingMessage, res: http.ServerResponse, facts: HttpRequestFacts,
   state: SocketState, settle: (status: number, verdict: L7Verdict, why?: string) => void,
 ): void {
   const headers = endToEndHeaders(req.headers);

@@ -5,8 +5,8 @@
 import http2 from 'node:http2';
 
 import { deniedText, endToEndHeaders, GRPC_STATUS, grpcTrailersOnly, http2RequestFacts, isGrpc, upstreamFailure } from '../http-semantics.js';
-import { L7_VERDICT, type L7RequestFacts, type L7Verdict } from '../ports.js';
-import { type ConnectionContext, decideRequest, emitFlow, getContext, type ProxyShared } from './context.js';
+import { L7_VERDICT, type L7Verdict } from '../ports.js';
+import { type ConnectionContext, decideRequest, getContext, type ProxyShared, recordRequest } from './context.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
@@ -37,7 +37,7 @@ function handleStream(shared: ProxyShared, context: ConnectionContext, stream: h
   const settle = (status: number, verdict: L7Verdict, rules: readonly string[], grpcStatus?: number, why?: string): void => {
     if (done) return;
     done = true;
-    record(shared, context, facts, start, { status, verdict, rules, ...(grpcStatus === undefined ? {} : { grpcStatus }), ...(why === undefined ? {} : { why }) });
+    recordRequest(shared, { context, protocol: 'HTTP/2', facts, start, status, verdict, rules, grpcStatus, why });
   };
   stream.on('error', () => { /* reported by 'close' below */ });
 
@@ -127,22 +127,4 @@ function forward(
     settle(status, L7_VERDICT.FORWARDED, grpcStatus, stream.rstCode === 0 ? undefined : `client reset the stream (code ${stream.rstCode})`);
   });
   if (!stream.readableEnded) stream.pipe(upstream);
-}
-
-function record(
-  shared: ProxyShared, context: ConnectionContext, facts: L7RequestFacts, start: bigint,
-  outcome: { status: number; verdict: L7Verdict; rules: readonly string[]; grpcStatus?: number; why?: string },
-): void {
-  const latencyNs = Number(shared.now() - start);
-  emitFlow(shared, {
-    time: Date.now() - Math.round(latencyNs / 1e6),
-    client: context.client,
-    destination: context.destination,
-    protocol: 'HTTP/2',
-    method: facts.method,
-    path: facts.path,
-    ...(facts.host === undefined ? {} : { host: facts.host }),
-    latencyNs,
-    ...outcome,
-  });
 }

@@ -119,7 +119,7 @@ export class L7Proxy {
     let destination: L7Endpoint;
     try {
       destination = (this.options.originalDestination ?? destinationOf)(socket);
-      const decision = await this.options.policy.decide(client, destination, destination.port);
+      const decision = await this.options.policy.decide(client, destination);
       if (!decision.allowed) {
         this.denied += 1;
         this.shared.logger?.debug({ client, destination, why: decision.why }, 'l7 proxy: connection denied by L3/L4 policy');
