@@ -13,16 +13,10 @@
 // CTA_IP_V4_SRC ... (include/uapi/linux/netfilter/nfnetlink_conntrack.h); an address's
 // payload starts 4 bytes into its attribute, in network byte order, as `ld [x + k]` loads.
 
+import type { SocketFilterInstruction } from '@twill/sys';
+
 import { NftablesDataplaneError, NFTABLES_ERROR_CODE } from '../errors.js';
 import { CT_NEW_MESSAGE } from './conntrack.js';
-
-/** One classic BPF instruction (`struct sock_filter`), as @twill/sys's attachSocketFilter takes it. */
-export interface FilterInstruction {
-  readonly code: number;
-  readonly jt: number;
-  readonly jf: number;
-  readonly k: number;
-}
 
 /** Which address of the original tuple must be a listed one. */
 export type ConntrackFilterMatch = 'source' | 'destination';
@@ -38,7 +32,10 @@ export interface ConntrackFilterOptions {
   readonly littleEndian: boolean;
 }
 
-/** `BPF_MAXINSNS`. */
+/**
+ * `BPF_MAXINSNS`, as @twill/sys's SOCKET_FILTER_MAX_INSTRUCTIONS: a copy because importing
+ * a value from @twill/sys loads its native addon, and this module is pure.
+ */
 export const MAX_FILTER_INSTRUCTIONS = 4096;
 
 // Opcodes (include/uapi/linux/filter.h, bpf_common.h).
@@ -66,7 +63,7 @@ const CTA_TUPLE_ORIG = 1;
 const CTA_TUPLE_IP = 1;
 const CTA_IP = { source: { v4: 1, v6: 3 }, destination: { v4: 2, v6: 4 } } as const;
 
-const insn = (code: number, k = 0, jt = 0, jf = 0): FilterInstruction => ({ code, jt, jf, k });
+const insn = (code: number, k = 0, jt = 0, jf = 0): SocketFilterInstruction => ({ code, jt, jf, k });
 
 interface Prefix {
   readonly v6: boolean;
@@ -111,8 +108,8 @@ function parsePrefix(text: string, what: string, single: boolean): Prefix {
 }
 
 /** Instructions that return ACCEPT when A's address (loaded word by word from X + 4) is inside `prefix`, and fall through otherwise. */
-function matchPrefix(prefix: Prefix): FilterInstruction[] {
-  const steps: FilterInstruction[][] = [];
+function matchPrefix(prefix: Prefix): SocketFilterInstruction[] {
+  const steps: SocketFilterInstruction[][] = [];
   for (let i = 0; i < prefix.words.length; i += 1) {
     const bits = Math.min(32, Math.max(0, prefix.length - 32 * i));
     if (bits === 0) break;
@@ -121,7 +118,7 @@ function matchPrefix(prefix: Prefix): FilterInstruction[] {
     steps.push([insn(LD_W_IND, 4 + 4 * i), ...(bits === 32 ? [] : [insn(AND_K, mask)]), insn(JEQ_K, word)]);
   }
   const length = steps.reduce((n, s) => n + s.length, 0) + 1;
-  const out: FilterInstruction[] = [];
+  const out: SocketFilterInstruction[] = [];
   for (const step of steps) {
     for (const i of step) {
       // A mismatch skips to the end of this prefix's instructions (past its return).
@@ -140,14 +137,14 @@ function matchPrefix(prefix: Prefix): FilterInstruction[] {
  * @throws {NftablesDataplaneError} `flow-read-failed` naming an entry that is not an
  *   address (or prefix), or when the program would pass {@link MAX_FILTER_INSTRUCTIONS}.
  */
-export function compileConntrackFilter(options: ConntrackFilterOptions): FilterInstruction[] {
+export function compileConntrackFilter(options: ConntrackFilterOptions): SocketFilterInstruction[] {
   const entries = [
     ...[...new Set(options.addresses)].map((a) => parsePrefix(a, 'address', true)),
     ...[...new Set(options.prefixes ?? [])].map((p) => parsePrefix(p, 'prefix', false)),
   ];
   // ldh loads big-endian; nlmsg_type is host order.
   const type = options.littleEndian ? ((CT_NEW_MESSAGE & 0xff) << 8) | (CT_NEW_MESSAGE >>> 8) : CT_NEW_MESSAGE;
-  const program: FilterInstruction[] = [
+  const program: SocketFilterInstruction[] = [
     insn(LD_H_ABS, 4),
     insn(JEQ_K, type, 1, 0),
     insn(RET_K, REJECT),

@@ -19,12 +19,14 @@
 // Events of the two sockets are in kernel order per direction; their times are when they
 // were read, so a batch is in time order.
 
+import type { SocketFilterInstruction } from '@twill/sys';
+
 import { type DataplaneFlowEvent, type DataplaneFlowHandler, type DataplaneFlowReader } from '../../port.js';
 import { NFTABLES_ERROR_CODE, NftablesDataplaneError } from '../errors.js';
 import { endianness } from 'node:os';
 
 import { CT_NEW_MESSAGE, decodeConntrackNew, NFNLGRP_CONNTRACK_NEW } from './conntrack.js';
-import { compileConntrackFilter, type FilterInstruction } from './conntrack-filter.js';
+import { compileConntrackFilter } from './conntrack-filter.js';
 import { type FlowEndpoints } from './endpoints.js';
 import { decodeErrorFrame, decodeFrames, NLM, type NetlinkFrame } from './netlink.js';
 import { decodeNflogPacket, encodeNflogSetup, NFULNL_MSG } from './nflog.js';
@@ -46,7 +48,7 @@ export interface NetfilterSocket {
    * read). A filter the kernel refuses (too large for net.core.optmem_max) is removed rather
    * than left stale, and the failure comes back through `error`.
    */
-  setFilter(program: readonly FilterInstruction[] | undefined): void;
+  setFilter(program: readonly SocketFilterInstruction[] | undefined): void;
   /** Closes the socket, reporting through `dropped` what the kernel dropped since the last read. */
   close(): void;
 }
@@ -58,7 +60,7 @@ export interface NetfilterSocketOptions {
   /** `SO_RCVBUF` in bytes (forced past net.core.rmem_max when permitted). */
   readonly recvBufferSize?: number;
   /** A socket filter attached before the groups are joined. */
-  readonly filter?: readonly FilterInstruction[];
+  readonly filter?: readonly SocketFilterInstruction[];
   /** What errors call the socket (`conntrack socket (egress)`). */
   readonly name?: string;
 }
@@ -272,13 +274,13 @@ export function startFlowReader(options: FlowReaderOptions, handler: DataplaneFl
   // Conntrack: confirmed new connections, one socket per direction (see the header).
   const directions = ['egress', 'ingress'] as const;
   const conntrack: { readonly direction: (typeof directions)[number]; readonly socket: NetfilterSocket }[] = [];
-  const filterOf = (direction: (typeof directions)[number]): readonly FilterInstruction[] =>
+  const filterOf = (direction: (typeof directions)[number]): readonly SocketFilterInstruction[] =>
     compileConntrackFilter({ match: direction === 'egress' ? 'source' : 'destination', addresses: endpoints.addresses(), littleEndian: endianness() === 'LE' });
   for (const direction of directions) {
     const what = `conntrack socket (${direction})`;
     // Too many addresses for one program: no filter (every message read, and lost counts then
     // include the node's other connections) rather than no socket.
-    let filter: readonly FilterInstruction[] | undefined;
+    let filter: readonly SocketFilterInstruction[] | undefined;
     try {
       filter = filterOf(direction);
     } catch (error) {

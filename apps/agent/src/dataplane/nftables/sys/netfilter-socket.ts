@@ -22,9 +22,8 @@
 
 import { closeSync, readSync, writeSync } from 'node:fs';
 
-import { attachSocketFilter, detachSocketFilter, joinNetlinkGroup, NETLINK, openNetlinkSocket, setNetlinkNoEnobufs, setReceiveBuffer, socketMemInfo, watchFd, type FdWatcher } from '@twill/sys';
+import { attachSocketFilter, detachSocketFilter, joinNetlinkGroup, NETLINK, openNetlinkSocket, setNetlinkNoEnobufs, setReceiveBuffer, socketMemInfo, watchFd, type FdWatcher, type SocketFilterInstruction } from '@twill/sys';
 
-import { type FilterInstruction } from '../flows/conntrack-filter.js';
 import { type NetfilterSocket, type NetfilterSocketEvents, type NetfilterSocketOptions, type OpenNetfilterSocket } from '../flows/reader.js';
 
 /** The largest datagram read: NFLOG batches up to its nlbufsiz (at most 128 KiB). */
@@ -138,7 +137,7 @@ function openSocket(netns: string | undefined, options: NetfilterSocketOptions, 
         events.error({ code: (error as NodeJS.ErrnoException).code, message: `set the ${what}'s receive buffer: ${(error as Error).message}` });
       }
     },
-    setFilter(program: readonly FilterInstruction[] | undefined) {
+    setFilter(program: readonly SocketFilterInstruction[] | undefined) {
       // Whether a filter was there to remove (ENOENT: none was).
       const removeFilter = (): boolean => {
         try {

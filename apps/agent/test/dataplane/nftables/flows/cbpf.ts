@@ -4,7 +4,7 @@
 // at A; 0 when absent). Tests run the compiled filter on encoded messages with it, and the
 // root test checks the same programs against the kernel.
 
-import { type FilterInstruction } from '../../../../src/dataplane/nftables/flows/conntrack-filter.js';
+import type { SocketFilterInstruction } from '@twill/sys';
 
 const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -22,13 +22,13 @@ function findAttribute(bytes: Uint8Array, start: number, end: number, type: numb
 }
 
 /** Runs `program` on a message: what it returns (0: discarded). Throws on an instruction it does not know. */
-export function runFilter(program: readonly FilterInstruction[], bytes: Uint8Array): number {
+export function runFilter(program: readonly SocketFilterInstruction[], bytes: Uint8Array): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const memory = new Array<number>(16).fill(0);
   let a = 0;
   let x = 0;
   for (let pc = 0; pc < program.length; pc += 1) {
-    const { code, jt, jf, k } = program[pc] as FilterInstruction;
+    const { code, jt, jf, k } = program[pc] as SocketFilterInstruction;
     switch (code) {
       case 0x00: a = k; break;
       case 0x01: x = k; break;

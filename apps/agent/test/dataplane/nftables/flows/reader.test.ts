@@ -5,8 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { compileNetworkPolicy, endpointHash, parseNetworkPolicy, PolicyIndex, type Endpoint } from '@twill/policy-engine';
+import type { SocketFilterInstruction } from '@twill/sys';
 
-import { type FilterInstruction } from '../../../../src/dataplane/nftables/flows/conntrack-filter.js';
 import { encodeAttribute, encodeNfMessage } from '../../../../src/dataplane/nftables/flows/netlink.js';
 import { FlowEndpoints, NftablesDataplane, readKernelTable, startFlowReader, type NetfilterSocketEvents, type NftPort, type OpenNetfilterSocket } from '../../../../src/dataplane/nftables/index.js';
 import { type DataplaneFlowEvent } from '../../../../src/dataplane/port.js';
@@ -15,14 +15,14 @@ import { CT_NEW_TCP, ipv4Tcp, NFLOG_TCP_SYN, NFLOG_UDP, nflogPacket } from './fi
 
 /** Fake sockets: what the reader sent and joined, and a way to deliver datagrams and errors. */
 class FakeKernel {
-  readonly sockets: { groups: readonly number[]; recvBufferSize?: number; filter?: readonly FilterInstruction[]; name?: string; events: NetfilterSocketEvents; sent: Uint8Array[]; resized: number[]; filters: (readonly FilterInstruction[] | undefined)[]; closed: boolean }[] = [];
+  readonly sockets: { groups: readonly number[]; recvBufferSize?: number; filter?: readonly SocketFilterInstruction[]; name?: string; events: NetfilterSocketEvents; sent: Uint8Array[]; resized: number[]; filters: (readonly SocketFilterInstruction[] | undefined)[]; closed: boolean }[] = [];
   /** What the fake kernel reads back as the receive buffer: twice what was asked, at most `cap`. */
   cap = Number.POSITIVE_INFINITY;
   refuse: 'nflog' | 'conntrack' | undefined;
   readonly open: OpenNetfilterSocket = (options, events) => {
     const kind = options.groups.length === 0 ? 'nflog' : 'conntrack';
     if (this.refuse === kind) throw Object.assign(new Error('socket: Operation not permitted'), { code: 'EPERM' });
-    const socket = { ...options, events, sent: [] as Uint8Array[], resized: [] as number[], filters: [] as (readonly FilterInstruction[] | undefined)[], closed: false };
+    const socket = { ...options, events, sent: [] as Uint8Array[], resized: [] as number[], filters: [] as (readonly SocketFilterInstruction[] | undefined)[], closed: false };
     this.sockets.push(socket);
     let size = options.recvBufferSize;
     const cap = (): number => this.cap;
