@@ -54,7 +54,12 @@ export interface CompiledObjects<S> {
   /** The origin of each policy (by its ref object, and by `formatPolicyRef`). */
   readonly sources: Map<PolicyRef | string, S>;
   /** The objects the engine refused, with its error. */
-  readonly refused: { readonly origin: S; readonly error: PolicyEngineError }[];
+  readonly refused: {
+    /** The object as it was given. */
+    readonly origin: S;
+    /** Why the engine refused it. */
+    readonly error: PolicyEngineError;
+  }[];
 }
 
 /**
