@@ -3,13 +3,14 @@
 // its file and line, with the engine's field path and reason.
 
 import {
-  compileResourceDocument,
+  compilePolicyObjects,
   createSnapshot,
   endpointFromPod,
   formatPolicyRef,
   namespaceFromResource,
   PolicyEngineError,
   PolicyValidationError,
+  snapshotErrorPlace,
   type Endpoint,
   type Namespace,
   type NetworkSet,
@@ -66,61 +67,10 @@ export interface CompiledPolicies {
   readonly problems: DocumentProblem[];
 }
 
-/** Policies, tiers and network sets compiled from objects of any origin `S`, and the origin of each policy. */
-export interface CompiledObjects<S> {
-  readonly policies: Policy[];
-  readonly tiers: Tier[];
-  readonly networkSets: NetworkSet[];
-  /** The origin of each policy (by its ref object, and by `formatPolicyRef`). */
-  readonly sources: Map<PolicyRef | string, S>;
-  /** The objects the engine refused, with its error. */
-  readonly refused: { readonly origin: S; readonly error: PolicyEngineError }[];
-}
-
-/**
- * Compiles resource objects (policies of the three dialects, tiers, network sets) of any
- * origin: the documents of files (simulate, lint) or the objects of a datastore
- * (explain). Objects the engine refuses are collected; other errors are rethrown.
- */
-export function compilePolicyObjects<S>(items: readonly S[], valueOf: (item: S) => unknown): CompiledObjects<S> {
-  const out: CompiledObjects<S> = { policies: [], tiers: [], networkSets: [], sources: new Map(), refused: [] };
-  for (const item of items) {
-    try {
-      const compiled = compileResourceDocument(valueOf(item));
-      for (const policy of compiled.policies) {
-        out.sources.set(policy.ref, item);
-        out.sources.set(formatPolicyRef(policy.ref), item);
-      }
-      out.policies.push(...compiled.policies);
-      out.tiers.push(...compiled.tiers);
-      out.networkSets.push(...compiled.networkSets);
-    } catch (error) {
-      if (!(error instanceof PolicyEngineError)) throw error;
-      out.refused.push({ origin: item, error });
-    }
-  }
-  return out;
-}
-
 /** Compiles every document, collecting the ones that fail instead of stopping. */
 export function compilePolicyDocuments(docs: readonly SourceDocument[]): CompiledPolicies {
   const { refused, ...compiled } = compilePolicyObjects(docs, (doc) => doc.value);
   return { ...compiled, problems: refused.map(({ origin, error }) => documentProblem(origin, error)) };
-}
-
-/** Which object of a snapshot's input an error of `createSnapshot` is about, and its field there. */
-export interface SnapshotErrorPlace {
-  readonly collection: 'endpoints' | 'policies';
-  readonly index: number;
-  /** The field of the endpoint or policy (`ips[1]`), `''` for the whole. */
-  readonly field: string;
-}
-
-/** The place a `createSnapshot` error names (its path is `endpoints[3].ips[0]`, `policies[2]`). */
-export function snapshotErrorPlace(error: PolicyEngineError): SnapshotErrorPlace | undefined {
-  const match = /^(endpoints|policies)\[(\d+)\]\.?(.*)$/.exec(error.path);
-  if (match === null) return undefined;
-  return { collection: match[1] as 'endpoints' | 'policies', index: Number(match[2]), field: match[3] ?? '' };
 }
 
 /** The document a policy came from. */

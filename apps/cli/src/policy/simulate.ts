@@ -2,13 +2,15 @@
 // under a set of policies, offline (no agent, no root). JSON output is documented in
 // the README ("policy simulate: JSON") and stable.
 
+import { evaluateProbe, type PolicyLocator, type ProbeJson } from '@twill/policy-engine';
+
 import { type CommandContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { formatPod, type PodRef, type ProbeProtocol } from '../options.js';
 import { type OutputFormat } from '../output.js';
 import { expandPaths, locate, readDocuments } from './documents.js';
 import { buildSnapshot, compilePolicyDocuments, policySource, readClusterObjects, type CompiledPolicies } from './compile.js';
-import { runProbe, writeProbes, type PolicyLocator, type ProbeJson } from './probe.js';
+import { writeProbes } from './probe.js';
 
 /** The options of `policy simulate`, as parsed. */
 export interface SimulateOptions {
@@ -77,7 +79,7 @@ export async function runSimulate(ctx: CommandContext, options: SimulateOptions)
     for (const [flag, pod] of [['--from', options.from], ['--to', options.to]] as const) {
       if (pod !== undefined && !known.has(formatPod(pod))) throw new UsageError(ctx.command, flag, `no pod ${formatPod(pod)} in ${options.cluster}`);
     }
-    const result = runProbe(snapshot, locator, { from: options.from as PodRef, to: options.to as PodRef, port: options.port as number, protocol: options.protocol ?? 'TCP' });
+    const result = evaluateProbe(snapshot, locator, { from: options.from as PodRef, to: options.to as PodRef, port: options.port as number, protocol: options.protocol ?? 'TCP' });
     writeProbes(ctx, options.output, [result], false);
     return 0;
   }
@@ -88,7 +90,7 @@ export async function runSimulate(ctx: CommandContext, options: SimulateOptions)
   const probes: ProbeJson[] = [];
   for (const protocol of protocols) {
     for (const port of ports) {
-      for (const from of pods) for (const to of pods) if (formatPod(from) !== formatPod(to)) probes.push(runProbe(snapshot, locator, { from, to, port, protocol }));
+      for (const from of pods) for (const to of pods) if (formatPod(from) !== formatPod(to)) probes.push(evaluateProbe(snapshot, locator, { from, to, port, protocol }));
     }
   }
   writeProbes(ctx, options.output, probes, true, pods.map(formatPod));
