@@ -187,7 +187,6 @@ export {
   CILIUM_NAMESPACE_LABELS_PREFIX,
   CILIUM_PROTOCOLS,
   CILIUM_SERVICE_ACCOUNT_LABEL,
-  ciliumHttpPattern,
   ciliumSelectorToSelector,
   compileCiliumPolicy,
   parseCiliumPolicy,

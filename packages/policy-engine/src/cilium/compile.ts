@@ -16,7 +16,6 @@
 // Each Cilium rule (`spec`, each of `specs`) gives one allow policy in the default tier
 // at order 1000 and, when it has deny rules, one policy in the deny-precedence tier.
 
-import { compileHttpPattern } from '../l7/http-match.js';
 import { PROTOCOL } from '../model/endpoint.js';
 import {
   DEFAULT_TIER,
@@ -206,25 +205,4 @@ export function compileCiliumPolicy(policy: CiliumPolicy): Policy[] {
   return policy.rules
     .flatMap(({ path, rule }) => compilePolicyRule(ref, rule, path, namespace))
     .map((compiled, part) => (part === 0 ? compiled : { ...compiled, part }));
-}
-
-/**
- * A Cilium HTTP `path`, `method` or `host` pattern, anchored as Cilium anchors it: Envoy
- * matches the pattern against the whole value, so `/api/v1/.*` admits `/api/v1/users` but
- * not `/x/api/v1/`. Compiled by {@link compileHttpPattern} (RE2 syntax, linear-time
- * matching), so hostile policy text can neither hang `test` nor use syntax RE2 refuses.
- * @param field the field the pattern came from, for the error.
- * @returns an object whose `test(value)` says whether the pattern matches all of `value`.
- * @throws {FieldError} `invalid-value` naming `field` when RE2 refuses the pattern;
- *   `unsupported` when it is too large.
- * @deprecated Match whole rules with `compileHttpMatcher(l7RuleSetsOf(verdict))`, or one
- *   pattern with `compileHttpPattern(pattern, field).fullMatch(value)`; kept for callers
- *   of the former `RegExp` (only `.test` remains).
- */
-export function ciliumHttpPattern(pattern: string, field = 'pattern'): {
-  /** Whether the pattern matches all of `value`. */
-  test(value: string): boolean;
-} {
-  const program = compileHttpPattern(pattern, field);
-  return { test: (value) => program.fullMatch(value) };
 }

@@ -4,7 +4,7 @@
  * their compilation to the IR.
  * @packageDocumentation
  */
-export { ciliumHttpPattern, compileCiliumPolicy } from './compile.js';
+export { compileCiliumPolicy } from './compile.js';
 export { parseCiliumPolicy, validateCiliumPolicy, type ParseCiliumPolicyOptions } from './parse.js';
 export { CILIUM_MAX_PORTS } from './parse-ports.js';
 export {

@@ -6,14 +6,15 @@
 import { parseAllDocuments } from 'yaml';
 
 import {
-  ciliumHttpPattern,
+  compileHttpMatcher,
   compileResourceDocument,
   createSnapshot,
   endpointFromPod,
   evaluate,
   formatPolicyRef,
+  l7RuleSetsOf,
   namespaceFromResource,
-  type HttpRule,
+  type HttpMatcher,
   type Policy,
   type Snapshot,
   type Tier,
@@ -48,7 +49,8 @@ export function yamlDocuments(text: string): unknown[] {
 
 /** HTTP rules that apply to a probe, with the policies that carry them. */
 export interface HttpRulesOfProbe {
-  readonly rules: readonly HttpRule[];
+  /** The rules of both enforcement points, compiled once: each point must allow. */
+  readonly rules: HttpMatcher;
   /** `CiliumNetworkPolicy default/l7-api-policy`. */
   readonly policies: readonly string[];
 }
@@ -56,35 +58,22 @@ export interface HttpRulesOfProbe {
 /**
  * The HTTP rules either enforcement point attaches to TCP traffic from `from` to `to`
  * on `port` (whether or not L3/L4 allows it), or undefined when none does.
+ * @throws {FieldError} when a rule's pattern does not compile (naming its field).
  */
 export function httpRulesOf(snapshot: Snapshot, from: { namespace: string; name: string }, to: { namespace: string; name: string }, port: number): HttpRulesOfProbe | undefined {
   const verdict = evaluate({ source: { endpoint: from }, destination: { endpoint: to }, protocol: 'TCP', destinationPort: port }, snapshot);
-  const rules: HttpRule[] = [];
+  // The verdict's own `l7` lists only the rules of a flow both points allow; the probe
+  // also shows what a rule would decide when the other point refuses the flow.
+  const l7 = (['egress', 'ingress'] as const).flatMap((direction) => (verdict[direction]?.l7 ?? []).map((rules) => ({ direction, rules })));
+  if (!l7.some((entry) => entry.rules.kind === 'http')) return undefined;
   const policies = new Set<string>();
   for (const direction of [verdict.egress, verdict.ingress]) {
-    if (direction === undefined) continue;
-    for (const l7 of direction.l7) if (l7.kind === 'http') rules.push(...l7.rules);
-    if (direction.l7.length > 0 && direction.decidedBy !== undefined) policies.add(formatPolicyRef(direction.decidedBy.policy));
+    if (direction !== undefined && direction.l7.length > 0 && direction.decidedBy !== undefined) policies.add(formatPolicyRef(direction.decidedBy.policy));
   }
-  return rules.length === 0 ? undefined : { rules, policies: [...policies] };
+  return { rules: compileHttpMatcher(l7RuleSetsOf({ ...verdict, l7 })), policies: [...policies] };
 }
 
-/**
- * Whether an HTTP request passes `rules` (any rule whose every present field matches;
- * method, path and host as Cilium matches them: anchored regular expressions).
- * Calico's exact and prefix paths are matched as such.
- */
-export function httpRequestAllowed(rules: readonly HttpRule[], request: { method: string; path: string }): boolean {
-  return rules.some((rule) => {
-    if (rule.method !== undefined && !ciliumHttpPattern(rule.method).test(request.method)) return false;
-    if (rule.path !== undefined) {
-      const { kind, value } = rule.path;
-      if (kind === 'exact' && request.path !== value) return false;
-      if (kind === 'prefix' && !request.path.startsWith(value)) return false;
-      if (kind === 'regex' && !ciliumHttpPattern(value).test(request.path)) return false;
-    }
-    // The probes send no host or headers a rule could require.
-    return rule.host === undefined && (rule.headers ?? []).length === 0;
-  });
+/** Whether an HTTP request without host or headers (what the probes send) passes `rules`. */
+export function httpRequestAllowed(rules: HttpMatcher, request: { method: string; path: string }): boolean {
+  return rules.match({ ...request, headers: {} }).allowed;
 }
-
