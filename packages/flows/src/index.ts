@@ -27,7 +27,7 @@ export {
   decodeServerStatusRequest,
 } from './codec/observer.js';
 export { compileFlowFilters, MAX_FILTERS, MAX_FIELD_VALUES, MAX_NODE_PATTERN_LENGTH } from './filters/compile.js';
-export { FlowRing, type FlowRingOptions, type LazyFlow, isLazyFlow, compareFlowTime } from './ring.js';
+export { FlowRing, type FlowRingOptions, type LazyFlow, isLazyFlow, compareFlowTime, flowTimeOf } from './ring.js';
 export {
   serveObserver,
   type ServeObserverOptions,

@@ -59,10 +59,13 @@ export function compareFlowTime(a: FlowTime, b: FlowTime): number {
   return a.seconds !== b.seconds ? a.seconds - b.seconds : a.nanos - b.nanos;
 }
 
-function systemNow(): FlowTime {
-  const ms = Date.now();
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
+/** A protobuf Timestamp of `ms` milliseconds since the epoch (a fraction of a millisecond kept, to the nanosecond). */
+export function flowTimeOf(ms: number): FlowTime {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
 }
+
+const systemNow = (): FlowTime => flowTimeOf(Date.now());
 
 /** A bounded ring of recent flows and lost-event notices; the observer server's source. */
 export class FlowRing {
@@ -289,7 +292,8 @@ export class FlowRing {
     while (cursor.seq < end && sent < limit && !signal.aborted) {
       for (const r of this.read(cursor, keep)) {
         if ('flow' in r) {
-          if (!this.inTime(r.flow.time, request) || !matches(r.flow)) continue;
+          // read() passed over the flows out of [since, until) already.
+          if (!matches(r.flow)) continue;
           sent++;
         } else if (!this.inTime(r.time, request)) continue;
         yield r;

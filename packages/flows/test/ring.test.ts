@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { type Flow, FlowFilterError, FlowRing, FlowsArgumentError, type FlowTime, type GetFlowsRequest, type GetFlowsResponse, isLazyFlow, type LazyFlow } from '../src/index.js';
+import { type Flow, FlowFilterError, FlowRing, FlowsArgumentError, type FlowTime, flowTimeOf, type GetFlowsRequest, type GetFlowsResponse, isLazyFlow, type LazyFlow } from '../src/index.js';
 import { makeFlow } from './fixtures.js';
 
 /** A clock that moves only when told. */
@@ -270,5 +270,13 @@ describe('FlowRing follow', () => {
     const b = collect(ring.getFlows({ follow: true }, new AbortController().signal), 1);
     ring.push(flowN(1));
     expect([(await a).map(short), (await b).map(short)]).toEqual([['f1'], ['f1']]);
+  });
+});
+
+describe('flowTimeOf', () => {
+  it('makes a protobuf Timestamp of milliseconds since the epoch, a fraction of a millisecond kept', () => {
+    expect(flowTimeOf(1_764_324_000_125)).toEqual({ seconds: 1_764_324_000, nanos: 125_000_000 });
+    expect(flowTimeOf(1_500.25)).toEqual({ seconds: 1, nanos: 500_250_000 });
+    expect(flowTimeOf(0)).toEqual({ seconds: 0, nanos: 0 });
   });
 });

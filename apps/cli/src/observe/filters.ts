@@ -3,7 +3,7 @@
 // either side (`--pod`, `--port`, `--label`) makes two whitelist filters, one with it as
 // the source and one as the destination, each carrying every other flag. Pure.
 
-import { compileFlowFilters, FlowFilterError, type FlowFilter, type FlowTime, type GetFlowsRequest, type Verdict } from '@twill/flows';
+import { compileFlowFilters, FlowFilterError, type FlowFilter, type FlowTime, flowTimeOf, type GetFlowsRequest, type Verdict } from '@twill/flows';
 import { parseCidr, parseIpAddress } from '@twill/policy-engine';
 
 import { UsageError } from '../errors.js';
@@ -41,11 +41,8 @@ export interface ObserveRequestOptions extends ObserveFilterOptions {
   readonly since?: number;
 }
 
-/** A protobuf Timestamp of `ms` milliseconds since the epoch. */
-export function flowTimeOf(ms: number): FlowTime {
-  const seconds = Math.floor(ms / 1000);
-  return { seconds, nanos: Math.round((ms - seconds * 1000) * 1e6) };
-}
+// lab/demo/flows.ts and the tests import it from here.
+export { flowTimeOf };
 
 /** Milliseconds since the epoch of a protobuf Timestamp. */
 export const msOf = (time: FlowTime): number => time.seconds * 1000 + time.nanos / 1e6;

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type AddressInfo } from 'node:net';
 import { join, relative, sep } from 'node:path';
 
-import { type FlowTime, type GetFlowsRequest } from '@twill/flows';
+import { flowTimeOf, type GetFlowsRequest } from '@twill/flows';
 import { uiContentType } from '@twill/ui';
 
 import { AGENT_DEFAULTS, type ListenAddress } from '../../config.js';
@@ -76,8 +76,6 @@ function send(response: ServerResponse, answer: UiAnswer, head: boolean): void {
   response.writeHead(answer.status, { 'content-type': answer.contentType, ...answer.headers });
   response.end(head ? undefined : answer.body);
 }
-
-const flowTimeOf = (ms: number): FlowTime => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
 
 /**
  * Serves the dashboard on `listen`.
