@@ -88,7 +88,7 @@ export class FlowEndpoints {
     this.#addressesChanged();
   }
 
-  /** Every attached endpoint's addresses (single addresses only: what {@link allowEvents} can match), each once. */
+  /** Every attached endpoint's addresses (single addresses only: what {@link allowEvent} can match), each once. */
   addresses(): string[] {
     return [...this.#addresses().keys()].filter((a) => !a.includes('/'));
   }
@@ -155,18 +155,6 @@ export class FlowEndpoints {
   allowEvent(tuple: ConntrackTuple, timeMs: number, direction: 'ingress' | 'egress'): DataplaneFlowEvent | undefined {
     const known = this.#addresses().get(direction === 'egress' ? tuple.source : tuple.destination);
     return known === undefined ? undefined : allowEvent(tuple, timeMs, known, direction);
-  }
-
-  /** A new connection's allow events: egress of a local source, ingress of a local destination (none when neither is local). */
-  allowEvents(tuple: ConntrackTuple, timeMs: number): DataplaneFlowEvent[] {
-    const addresses = this.#addresses();
-    const from = addresses.get(tuple.source);
-    const to = addresses.get(tuple.destination);
-    if (from === undefined && to === undefined) return [];
-    const events: DataplaneFlowEvent[] = [];
-    if (from !== undefined) events.push(allowEvent(tuple, timeMs, from, 'egress'));
-    if (to !== undefined) events.push(allowEvent(tuple, timeMs, to, 'ingress'));
-    return events;
   }
 
   #addressesChanged(): void {
