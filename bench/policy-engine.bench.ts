@@ -27,7 +27,7 @@ import {
   type PolicyIndexChange,
 } from '@twill/policy-engine';
 
-import { median } from './lib/compare.js';
+import { median, percentile } from './lib/compare.js';
 import { writeSection } from './lib/report.js';
 
 const NAMESPACES = 50;
@@ -247,11 +247,6 @@ function load(allPods: Endpoint[], compiled: CompiledCalicoDocuments, allPolicie
     ...allPolicies.map((policy) => ({ kind: 'upsert-policy' as const, policy })),
   ];
 }
-
-const percentile = (values: readonly number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
-};
 
 function time(fn: () => unknown): number {
   const start = performance.now();

@@ -8,16 +8,19 @@
 // deltas) and long tasks (PerformanceObserver 'longtask', > 50 ms). Figures: median,
 // p95 and p99 frame time, frames over 50 ms, long tasks and their total, per view.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { chromium, type Page } from 'playwright-core';
 
 import { type FixturePod, startFixtureAgent, verdictEvent } from '../apps/agent/test/ui/fixture-agent.js';
+import { MAX_DRAWN_EDGES, RENDER_MS, ROWS } from '../packages/ui/src/app/limits.js';
+import { median, percentile } from './lib/compare.js';
 import { writeSection } from './lib/report.js';
 
 const PODS = 1000;
 const NAMESPACES = 20;
+const APPS = 50;
 const FLOWS_PER_MINUTE = 10_000;
 const TICK_MS = 100;
 /** Seconds each view is measured. */
@@ -37,13 +40,11 @@ interface FrameFigures {
 
 const load = (): string => loadavg().map((l) => l.toFixed(1)).join(', ');
 
-const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
-
 /** Runs the benchmark and writes its section. */
 export async function run(command: string): Promise<void> {
   const pods: FixturePod[] = Array.from({ length: PODS }, (_, i) => {
     const namespace = `ns-${String(i % NAMESPACES).padStart(2, '0')}`;
-    const app = `app-${(i * 7) % 50}`;
+    const app = `app-${(i * 7) % APPS}`;
     return { namespace, name: `${app}-${i}`, labels: { app }, ip: `10.${Math.floor(i / 250)}.${i % 250}.${10 + (i % 7)}` };
   });
   // Namespace ns-00 takes nothing from ns-01: the denied flows.
@@ -114,7 +115,7 @@ export async function run(command: string): Promise<void> {
         view,
         figures: {
           frames: frames.length,
-          median: percentile(sorted, 50),
+          median: median(sorted),
           p95: percentile(sorted, 95),
           p99: percentile(sorted, 99),
           max: sorted.at(-1) ?? 0,
@@ -137,17 +138,17 @@ export async function run(command: string): Promise<void> {
   const rows = results.map(({ view, figures: f }) => `| ${view} | ${f.frames} | ${ms(f.median)} | ${ms(f.p95)} | ${ms(f.p99)} | ${ms(f.max)} | ${f.over50} | ${f.longTasks} (${Math.round(f.longTaskMs)} ms) | ${f.flowsReceived} (${Math.round((f.flowsReceived / SECONDS) * 60)}/min) |`);
   writeSection({
     id: 'ui',
-    title: 'Dashboard: frame times with 1,000 endpoints and 10,000 flows per minute',
+    title: `Dashboard: frame times with ${PODS.toLocaleString('en')} endpoints and ${FLOWS_PER_MINUTE.toLocaleString('en')} flows per minute`,
     command,
     body: `
 A twill-agent in the bench's process (the dashboard test's fixture: memory datastore, the real policy controller, flow
-observer, flow ring and dashboard server) with ${PODS} pods in ${NAMESPACES} namespaces (50 apps); verdicts of random pod pairs,
+observer, flow ring and dashboard server) with ${PODS} pods in ${NAMESPACES} namespaces (${APPS} apps); verdicts of random pod pairs,
 one in ten denied by a NetworkPolicy, reported through the observer at ${FLOWS_PER_MINUTE.toLocaleString('en')} a minute (every ${TICK_MS} ms;
 ${sent} in all), streamed to the page over Server-Sent Events. Debian's chromium, headless (playwright-core), 1600×1000; the
 page records each frame's time (requestAnimationFrame deltas) and long tasks (PerformanceObserver \`longtask\`, over 50 ms)
-for ${SECONDS} s per view: the service map (1,000 pods, an edge per observed pair, red or green, at most 600 drawn) and the flows
-table (newest 100 rows, following live); the page draws at most every 250 ms. Frame times in milliseconds; 16.7 is 60 frames a
-second. The machine's load average over the run: ${load()} (2 CPUs shared with other work): the figures include that contention.
+for ${SECONDS} s per view: the service map (${PODS.toLocaleString('en')} pods, an edge per observed pair, red or green, at most ${MAX_DRAWN_EDGES} drawn) and the flows
+table (newest ${ROWS} rows, following live); the page draws at most every ${RENDER_MS} ms. Frame times in milliseconds; 16.7 is 60 frames a
+second. The machine's load average at the end of the run: ${load()} (${availableParallelism()} CPUs shared with other work): the figures include that contention.
 
 | view | frames | median | p95 | p99 | max | frames over 50 ms | long tasks (total) | flows received |
 |---|---|---|---|---|---|---|---|---|

@@ -43,6 +43,12 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The p-th percentile (0-100) of a list of numbers, by nearest rank (one of the values); NaN for no values. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
 /** Summarises timings in milliseconds. */
 export function stats(name: string, ms: readonly number[]): Stats {
   return { name, runs: ms.length, min: Math.min(...ms), median: median(ms), max: Math.max(...ms) };

@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { followFlows, getText } from './api.js';
+import { RENDER_MS } from './limits.js';
 import { FlowStore } from './model/flow-store.js';
 import { type UiEndpoint } from './model/types.js';
 import { BgpView } from './views/bgp.js';
@@ -22,9 +23,6 @@ export const VIEWS = [
 ] as const;
 
 type ViewId = (typeof VIEWS)[number]['id'];
-
-/** The live views are drawn again at most this often (ms): a person reads no faster, the page stays responsive. */
-const RENDER_MS = 250;
 
 /** How many flows the page keeps (older ones are forgotten). */
 const FLOW_CAPACITY = 5000;

@@ -2,12 +2,10 @@
 // following live (or paused: the table stays while flows keep coming in).
 import { useMemo, useState } from 'preact/hooks';
 
+import { ROWS } from '../limits.js';
 import { compileFlowFilter, FLOW_PROTOCOLS, FLOW_VERDICTS, NO_FILTER, type FlowFilterInput } from '../model/filters.js';
 import { type FlowStore } from '../model/flow-store.js';
 import { type UiFlow } from '../model/types.js';
-
-/** Rows the table shows at most. */
-const ROWS = 100;
 
 interface Props {
   readonly store: FlowStore;

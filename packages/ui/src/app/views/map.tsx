@@ -5,11 +5,9 @@ import { Component } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 
 import { edgeVerdict, type FlowStore } from '../model/flow-store.js';
+import { MAX_DRAWN_EDGES } from '../limits.js';
 import { layoutMap, LAYOUT, type MapLayout } from '../model/layout.js';
 import { type UiEndpoint } from '../model/types.js';
-
-/** Edges drawn at most: those with denied flows first, then the most recent. */
-export const MAX_DRAWN_EDGES = 600;
 
 interface Props {
   readonly endpoints: readonly UiEndpoint[];
