@@ -1,10 +1,9 @@
 // The packages this repository publishes, and what their tarballs must and must not hold.
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { workspaceRoot } from '../boundaries.js';
+import { runOk } from './install.js';
 
 /**
  * The export condition that points the workspace at TypeScript sources. It stays in the
@@ -109,11 +108,7 @@ export interface Packed {
 
 /** `npm pack` one package into `destination`. */
 export async function pack(pkg: WorkspacePackage, destination: string): Promise<Packed> {
-  const { stdout: out } = await promisify(execFile)('npm', ['pack', '--json', '--pack-destination', destination], {
-    cwd: pkg.dir,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const out = await runOk('npm', ['pack', '--json', '--pack-destination', destination], pkg.dir);
   const [result] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
   if (!result) throw new Error(`npm pack in ${pkg.dir} printed no result`);
   return { tarball: join(destination, result.filename), files: result.files.map((f) => f.path).sort() };
@@ -141,7 +136,7 @@ export function tarballProblems(pkg: WorkspacePackage, files: readonly string[])
     const compiled = /^dist\/(.*)\.(js|d\.ts)$/.exec(f);
     const fromTsc = compiled !== null && has.has(`dist/${compiled[1]}.d.ts`);
     if (compiled && fromTsc && !['ts', 'tsx'].some((ext) => existsSync(join(pkg.dir, 'src', `${compiled[1]}.${ext}`)))) {
-      problems.push(`${f}: no src/${compiled[1]}.ts (a stale build: run \`npm run build\` in ${pkg.dir})`);
+      problems.push(`${f}: no src/${compiled[1]}.ts(x) (a stale build: run \`npm run build\` in ${pkg.dir})`);
     }
   }
   // Changesets writes the CHANGELOG of a published package; npm always packs a LICENSE file.
