@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 DEBIAN_PACKAGES=(
   iproute2 nftables iptables
   clang llvm libbpf-dev bpftool
-  iperf3 bird2 frr gobgpd
+  iperf3 bird2 frr gobgpd wrk nginx-light
   containernetworking-plugins chromium
   golang-go golang-github-appc-cni-dev
 )
@@ -27,12 +27,25 @@ if [ "$(id -u)" -eq 0 ] && command -v dpkg-query >/dev/null 2>&1; then
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    # Daemons (bird, frr) must not start as services: tests start their own.
-    apt-get install -y -qq "${missing[@]}" >/tmp/twill-setup-apt.log 2>&1 || {
+    # Daemons (bird, frr, nginx) must not start as services: tests and benchmarks start
+    # their own inside network namespaces, and nginx must not take the host's port 80.
+    # invoke-rc.d and deb-systemd-invoke ask /usr/sbin/policy-rc.d first (invoke-rc.d(8)); exit 101 denies every
+    # start. Docker images ship one; on a host without it, one stands for this install only.
+    policy_rc=/usr/sbin/policy-rc.d
+    own_policy_rc=0
+    if [ ! -e "$policy_rc" ]; then
+      printf '#!/bin/sh\n# twill setup: no service starts while it installs packages\nexit 101\n' >"$policy_rc"
+      chmod 755 "$policy_rc"
+      own_policy_rc=1
+    fi
+    status=0
+    apt-get install -y -qq "${missing[@]}" >/tmp/twill-setup-apt.log 2>&1 || status=$?
+    if [ "$own_policy_rc" -eq 1 ]; then rm -f "$policy_rc"; fi
+    if [ "$status" -ne 0 ]; then
       echo "setup: apt-get install failed; see /tmp/twill-setup-apt.log" >&2
       tail -20 /tmp/twill-setup-apt.log >&2
       exit 1
-    }
+    fi
   fi
 fi
 
