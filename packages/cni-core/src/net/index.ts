@@ -1,7 +1,7 @@
 /**
  * `@twill/cni-core/net`: Linux plumbing for CNI plugin authors, in the pod's network
  * namespace, without `ip` subprocesses: named network namespaces, veth pairs, links,
- * addresses, routes (with on-link gateways) and network sysctls, over rtnetlink (the
+ * addresses, routes (with on-link gateways), policy routing rules and network sysctls, over rtnetlink (the
  * `netlink` package) and `@twill/sys`.
  *
  * ```ts
@@ -27,12 +27,14 @@ export {
   type RouteOptions,
   type ListAddressOptions,
   type ListRouteOptions,
+  type ListRuleOptions,
   type ForwardingOptions,
 } from './netlink.js';
 export { type CreateVethOptions, type VethPair, type MoveLinkOptions } from './cross-netns.js';
 export { type IfIndex, ifIndex, type LinkRef, type Link, type LinkChanges, OPER_STATE, type OperState } from './link.js';
 export { type AddAddressOptions, type InterfaceAddress } from './address.js';
 export { type Route, type RouteSpec, ROUTE_TABLE, RTPROT_BOOT } from './route.js';
+export { type Rule, type RuleSpec, RULE_ACTION, type RuleActionName } from './rule.js';
 export { SCOPE, type ScopeName, ROUTE_TYPE, type RouteTypeName } from './scope.js';
 export { type IpFamily } from './ip.js';
 // The IFLA_LINKINFO codec, for authors who build their own rtnetlink messages.

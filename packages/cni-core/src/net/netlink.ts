@@ -19,6 +19,7 @@ import {
 } from './link.js';
 import { type Route, type RouteSpec, addRoute, deleteRoute, describeRoute, listRoutes } from './route.js';
 import { RtConnection } from './rtnl.js';
+import { type Rule, type RuleSpec, addRule, deleteRule, describeRule, listRules } from './rule.js';
 import { interfaceSysctlKey, readSysctl, writeSysctl } from './sysctl.js';
 
 /** Options for {@link Netlink.open}. */
@@ -51,6 +52,12 @@ export interface ListRouteOptions {
   link?: LinkRef;
 }
 
+/** Options for {@link Netlink.listRules}. */
+export interface ListRuleOptions {
+  /** The family whose rules to list: 4 (`ip -4 rule`) or 6 (`ip -6 rule`). */
+  family: IpFamily;
+}
+
 /** Options for {@link Netlink.setForwarding}. */
 export interface ForwardingOptions {
   /** 4 (`net.ipv4`) or 6 (`net.ipv6`). */
@@ -62,7 +69,8 @@ export interface ForwardingOptions {
 }
 
 /**
- * rtnetlink and sysctls in one network namespace: links, veth pairs, addresses, routes.
+ * rtnetlink and sysctls in one network namespace: links, veth pairs, addresses, routes,
+ * policy routing rules.
  * Open with {@link Netlink.open}; close with {@link Netlink.close} (or `using`).
  *
  * Needs Linux and CAP_NET_ADMIN in the namespace for changes (reads work unprivileged),
@@ -227,6 +235,29 @@ export class Netlink {
       },
       operation,
     );
+  }
+
+  /**
+   * Adds a policy routing rule (`ip rule add fwmark MARK/MASK lookup TABLE pref PRIORITY`):
+   * packets whose firewall mark matches are routed by `table`.
+   * @throws {NetError} `EEXIST` when the same rule exists, `EINVAL` for bad input (named
+   *   before anything is sent), `EAFNOSUPPORT` without IPv6.
+   */
+  async addRule(rule: RuleSpec): Promise<void> {
+    await addRule(this.#conn, rule, `addRule ${describeRule(rule)}`);
+  }
+
+  /**
+   * Deletes the rule with this mark, mask, table and priority (`ip rule del`).
+   * @throws {NetError} `ENOENT` when there is none, `EINVAL` for bad input.
+   */
+  async deleteRule(rule: RuleSpec): Promise<void> {
+    await deleteRule(this.#conn, rule, `deleteRule ${describeRule(rule)}`);
+  }
+
+  /** The policy routing rules of one family, lowest preference first (`ip rule show`). */
+  async listRules(options: ListRuleOptions): Promise<Rule[]> {
+    return listRules(this.#conn, options.family, `listRules ipv${options.family}`);
   }
 
   /**

@@ -40,10 +40,13 @@ export const RTM = {
   NEWROUTE: rt.MessageType.NEWROUTE as number,
   DELROUTE: rt.MessageType.DELROUTE as number,
   GETROUTE: rt.MessageType.GETROUTE as number,
+  NEWRULE: rt.MessageType.NEWRULE as number,
+  DELRULE: rt.MessageType.DELRULE as number,
+  GETRULE: rt.MessageType.GETRULE as number,
 } as const;
 
 /** A message to send, as the netlink package's formatters take it. */
-export type RtRequest = rt.LinkMessage | rt.AddressMessage | rt.RouteMessage;
+export type RtRequest = rt.LinkMessage | rt.AddressMessage | rt.RouteMessage | rt.RuleMessage;
 
 /**
  * An rtnetlink socket opened inside one namespace. Internal: the public handle is
@@ -129,6 +132,9 @@ function formatMessage(message: RtRequest, out: AttrStream): void {
       return;
     case 'route':
       rt.formatRouteMessage(message, out);
+      return;
+    case 'rule':
+      rt.formatRuleMessage(message, out);
       return;
   }
 }
