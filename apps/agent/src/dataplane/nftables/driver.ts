@@ -15,6 +15,7 @@ import {
   renderFullSync,
   type EndpointNft,
   type EndpointPolicy,
+  type L7Mark,
   type NftTableModel,
   type NumericIdentity,
 } from '@twill/policy-engine';
@@ -71,6 +72,13 @@ export interface NftablesDriverOptions {
   readonly existingInterfaces?: (names: readonly string[]) => Promise<ReadonlySet<string>>;
   /** Why a flowtable that was asked for is off (the kernel has none), for status(). */
   readonly flowtableUnavailable?: string;
+  /**
+   * The mark of traffic that went through the agent's L7 proxy: an Allow with L7 rules then
+   * allows only the proxy's traffic (compileEndpointNft's `l7Mark`), so with the proxy or
+   * its redirect missing such traffic is denied, not let through at L4. Absent: L7 rules
+   * allow at L3/L4.
+   */
+  readonly l7Mark?: L7Mark;
   /** What the kernel held when the driver started (adopted, enforced until the first apply). */
   readonly adopted: KernelTable;
   /** A monotonic clock in milliseconds (for `durationMs`). */
@@ -177,7 +185,7 @@ export class NftablesDataplane implements Dataplane {
     }
     const identities = this.#identities;
     let endpoints = 0;
-    const { dropLogGroup } = this.#options;
+    const { dropLogGroup, l7Mark } = this.#options;
     for (const key of dirty) {
       if (!this.#attached.has(key)) continue;
       const rules = this.#rules.get(key);
@@ -188,7 +196,13 @@ export class NftablesDataplane implements Dataplane {
       const previous = this.#compiled.get(key);
       this.#compiled.set(key, rules === undefined
         ? failClosedEndpointNft(key, dropLogGroup === undefined ? {} : { dropLogGroup })
-        : compileEndpointNft(rules, { identities, logGroup: this.#options.logGroup, ...(dropLogGroup === undefined ? {} : { dropLogGroup }), ...(previous === undefined ? {} : { previous }) }));
+        : compileEndpointNft(rules, {
+          identities,
+          logGroup: this.#options.logGroup,
+          ...(dropLogGroup === undefined ? {} : { dropLogGroup }),
+          ...(l7Mark === undefined ? {} : { l7Mark }),
+          ...(previous === undefined ? {} : { previous }),
+        }));
       endpoints += 1;
     }
     const next = buildTableModel(

@@ -3,7 +3,7 @@
 
 import { performance } from 'node:perf_hooks';
 
-import { NFT_FAMILY, NFT_TABLE } from '@twill/policy-engine';
+import { type L7Mark, NFT_FAMILY, NFT_TABLE } from '@twill/policy-engine';
 
 import { NftablesDataplane } from './driver.js';
 import { readKernelTable } from './read-back.js';
@@ -60,6 +60,13 @@ export interface NftablesDataplaneOptions {
    * `status().flowtable.reason` says why). Off when absent.
    */
   readonly flowtable?: boolean;
+  /**
+   * The mark of traffic through the agent's L7 proxy: an Allow with L7 rules allows only
+   * packets carrying it (the redirect marks the client's packets, the proxy its own
+   * connections), so L7-protected traffic that misses the proxy is denied. Absent: L7
+   * rules allow at L3/L4.
+   */
+  readonly l7Mark?: L7Mark;
   /** Another way to run `nft` (tests); the `nft` program when absent. */
   readonly nft?: NftPort;
 }
@@ -76,7 +83,7 @@ export interface NftablesDataplaneOptions {
 export async function createNftablesDataplane(options: NftablesDataplaneOptions = {}): Promise<NftablesDataplane> {
   const nft = options.nft ?? createNftPort(options.netns === undefined ? {} : { netns: options.netns });
   const adopted = readKernelTable(await nft.listTable(NFT_FAMILY, NFT_TABLE));
-  const { netns, dropLogGroup, flowRecvBufferSize } = options;
+  const { netns, dropLogGroup, flowRecvBufferSize, l7Mark } = options;
   const flowtableUnavailable = options.flowtable === true ? await flowtableRefusal(nft) : undefined;
   return new NftablesDataplane({
     nft,
@@ -85,6 +92,7 @@ export async function createNftablesDataplane(options: NftablesDataplaneOptions 
     existingInterfaces: async (names) => new Set((await resolveIfindexes(netns, names)).keys()),
     logGroup: options.logGroup ?? 1,
     ...(dropLogGroup === undefined ? {} : { dropLogGroup }),
+    ...(l7Mark === undefined ? {} : { l7Mark }),
     flows: {
       open: netfilterSocketOpener(netns),
       resolveIfindexes: (names) => resolveIfindexes(netns, names),

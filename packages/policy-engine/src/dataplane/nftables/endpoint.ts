@@ -19,6 +19,7 @@ import { directionChain, ruleSet, tierChain } from './names.js';
 import { type EndpointNft, type NftSet } from './model.js';
 import { type IdentityAddresses } from './peers.js';
 import { checkLogGroup, dropStatement } from './drop-log.js';
+import { NftablesNameError } from './errors.js';
 
 /** Options of {@link compileEndpointNft}. */
 export interface CompileEndpointOptions {
@@ -38,6 +39,23 @@ export interface CompileEndpointOptions {
    * a second use compiles from nothing.
    */
   readonly previous?: EndpointNft;
+  /**
+   * The firewall mark of traffic that went through the L7 proxy (the mark a `tproxy`
+   * redirect sets on the client's packets, and the proxy's own upstream sockets carry):
+   * an Allow with L7 rules then allows only packets carrying it (`meta mark & mask ==
+   * value`), so a connection that did not pass the proxy is not allowed by that rule (it
+   * goes on to the next rule and, at the end, the tier's default). Absent: an Allow with
+   * L7 rules allows at L3/L4 and the L7 rules are not enforced.
+   */
+  readonly l7Mark?: L7Mark;
+}
+
+/** A firewall mark and the bits of it that are compared. */
+export interface L7Mark {
+  /** The mark's value, within `mask`. */
+  readonly value: number;
+  /** The bits compared, a non-zero 32-bit mask. */
+  readonly mask: number;
 }
 
 const DIRECTIONS = ['ingress', 'egress'] as const;
@@ -72,17 +90,39 @@ interface Verdicts {
   readonly deny: string;
   /** A tier's default deny. */
   readonly isolated: string;
+  /** An Allow with L7 rules: `return` only for proxied packets; undefined: a plain `return`. */
+  readonly proxied?: string;
+}
+
+const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+
+/**
+ * The match of packets carrying `mark` (what the L7 proxy's traffic carries).
+ * @throws {NftablesNameError} (`l7Mark.mask`, `l7Mark.value`) for a mask that is not a non-zero 32-bit integer or a value with bits outside it.
+ */
+export function l7MarkMatch(mark: L7Mark): string {
+  const { value, mask } = mark;
+  const u32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+  if (!u32(mask) || mask === 0) throw new NftablesNameError('l7Mark.mask', `${mask} is not a non-zero 32-bit integer`);
+  if (!u32(value) || (value & ~mask) >>> 0 !== 0) throw new NftablesNameError('l7Mark.value', `${value} is not a 32-bit integer within the mask ${hex(mask)}`);
+  return `meta mark & ${hex(mask)} == ${hex(value)}`;
 }
 
 function verdictsOf(key: string, direction: Direction, options: CompileEndpointOptions): Verdicts {
   const group = options.dropLogGroup === undefined ? undefined : checkLogGroup(options.dropLogGroup, 'dropLogGroup');
-  return { logGroup: options.logGroup, deny: dropStatement(group, 'deny', direction, key), isolated: dropStatement(group, 'isolated', direction, key) };
+  return {
+    logGroup: options.logGroup,
+    deny: dropStatement(group, 'deny', direction, key),
+    isolated: dropStatement(group, 'isolated', direction, key),
+    ...(options.l7Mark === undefined ? {} : { proxied: `${l7MarkMatch(options.l7Mark)} return` }),
+  };
 }
 
 function verdictOf(rule: EffectiveRule, next: string | undefined, verdicts: Verdicts): string {
   switch (rule.action) {
     case 'allow':
-      return 'return';
+      // The verdict is part of a run's identity: proxied allows never merge with plain ones.
+      return rule.l7 !== undefined && verdicts.proxied !== undefined ? verdicts.proxied : 'return';
     case 'deny':
       return verdicts.deny;
     case 'pass':
@@ -300,8 +340,9 @@ function compileDirection(out: Builder, key: string, direction: Direction, rules
 /**
  * The chains and sets that enforce one endpoint's effective rules, both directions.
  * Pure: the same rules and identity addresses give the same output on every host.
- * L7 rules are not enforced here (an Allow with L7 rules allows at L3/L4).
- * @throws {NftablesNameError} for a `dropLogGroup` outside 0-65535.
+ * L7 rules are not matched here: with `l7Mark`, an Allow with L7 rules allows only the
+ * proxy's traffic (the proxy matches them); without it, it allows at L3/L4.
+ * @throws {NftablesNameError} for a `dropLogGroup` outside 0-65535 or a bad `l7Mark`.
  */
 export function compileEndpointNft(policy: EndpointPolicy, options: CompileEndpointOptions): EndpointNft {
   const out: Builder = { chains: new Map(), sets: new Map(), identities: new Set(), usesWorld: false, runs: new Map() };

@@ -1,6 +1,6 @@
 // The nftables dataplane's pure half: effective rules → chains, sets and nft scripts.
 export { checkLogGroup, DROP_KIND, dropLogPrefix, dropStatement, parseDropLogPrefix, type DropKind, type DropLogPrefix } from './drop-log.js';
-export { compileEndpointNft, failClosedEndpointNft, type CompileEndpointOptions } from './endpoint.js';
+export { compileEndpointNft, failClosedEndpointNft, l7MarkMatch, type CompileEndpointOptions, type L7Mark } from './endpoint.js';
 export { NftablesNameError } from './errors.js';
 export { EMPTY_TABLE_MODEL, type EndpointNft, type NftSet, type NftSetChanges, type NftTableModel } from './model.js';
 export { directionChain, endpointHash, endpointStem, NFT_BASE, NFT_FAMILY, NFT_TABLE, quoteInterface, tierChain } from './names.js';

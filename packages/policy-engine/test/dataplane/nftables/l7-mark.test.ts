@@ -1,0 +1,73 @@
+// An Allow with L7 rules and the proxy's mark: with `l7Mark` it allows only packets that
+// went through the L7 proxy (they carry the mark), so a connection around the proxy is
+// not let through by it; without `l7Mark` the generator allows it at L3/L4, as before.
+
+import { describe, expect, it } from 'vitest';
+
+import { compileEndpointNft, endpointStem, identityAddresses, l7MarkMatch, NftablesNameError, type L7Mark } from '@twill/policy-engine';
+
+import { indexWith } from './cluster.js';
+
+/** db takes HTTP GETs from web on 8080 (L7) and anything from tool on 9000 (L4 only). */
+const POLICY = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: db-http, namespace: prod }
+spec:
+  endpointSelector: { matchLabels: { app: db } }
+  ingress:
+  - fromEndpoints: [{ matchLabels: { app: web } }]
+    toPorts:
+    - ports: [{ port: "8080", protocol: TCP }]
+      rules:
+        http: [{ method: GET, path: "/api/v1/.*" }]
+  - fromEndpoints: [{ matchLabels: { app: tool, k8s:io.kubernetes.pod.namespace: dev } }]
+    toPorts:
+    - ports: [{ port: "9000", protocol: TCP }]
+`;
+
+const MARK: L7Mark = { value: 0x200, mask: 0xf00 };
+
+function dbIngressRules(l7Mark?: L7Mark): string[] {
+  const index = indexWith(POLICY);
+  const identities = identityAddresses(new Map(index.ipIdentities().map((e) => [e.prefix, e.identity])), []);
+  const policy = index.allEffectiveRules().find((e) => e.key === 'prod/db');
+  if (policy === undefined) throw new Error('no prod/db');
+  const nft = compileEndpointNft(policy, { identities, logGroup: 7, ...(l7Mark === undefined ? {} : { l7Mark }) });
+  // Each set lookup written out with the set's elements, so a rule shows its ports.
+  const expand = (rule: string): string => rule.replace(/@(\S+)/, (_, name: string) => `{ ${(nft.sets.get(name)?.elements ?? []).join(', ')} }`);
+  return [...nft.chains.entries()].filter(([name]) => name.startsWith(`${endpointStem('prod/db')}_in_t`)).flatMap(([, rules]) => rules.map(expand));
+}
+
+describe('an Allow with L7 rules under the L7 proxy mark', () => {
+  it('allows only marked packets for the L7 rule; the L4-only rule allows as before; the tier still ends in a drop', () => {
+    const rules = dbIngressRules(MARK);
+    const proxied = rules.filter((r) => r.endsWith('meta mark & 0x00000f00 == 0x00000200 return'));
+    const plain = rules.filter((r) => r.endsWith(' return') && !r.includes('meta mark'));
+    expect(proxied).toHaveLength(1);
+    expect(proxied[0]).toMatch(/^ip saddr \. meta l4proto \. th dport \{ 10\.0\.0\.[12] \. 6 \. 8080, 10\.0\.0\.[12] \. 6 \. 8080 \} /);
+    expect(plain).toEqual(['ip saddr . meta l4proto . th dport { 10.0.1.1 . 6 . 9000 } return']);
+    expect(rules.at(-1)).toBe('counter drop');
+  });
+
+  it('allows at L3/L4 without the mark option: the L7 rule merges with the L4 one into one lookup', () => {
+    const rules = dbIngressRules();
+    expect(rules.some((r) => r.includes('meta mark'))).toBe(false);
+    const allows = rules.filter((r) => r.endsWith(' return'));
+    expect(allows).toHaveLength(1);
+    expect(allows[0]).toMatch(/8080/);
+    expect(allows[0]).toMatch(/9000/);
+  });
+
+  it('refuses a mask that is not a non-zero 32-bit integer and a value outside its mask, naming the field', () => {
+    expect(l7MarkMatch({ value: 0x80000000, mask: 0x80000000 })).toBe('meta mark & 0x80000000 == 0x80000000');
+    for (const [mark, path] of [
+      [{ value: 0, mask: 0 }, 'l7Mark.mask'],
+      [{ value: 0, mask: 2 ** 32 }, 'l7Mark.mask'],
+      [{ value: 1, mask: 1.5 }, 'l7Mark.mask'],
+      [{ value: 0x300, mask: 0x200 }, 'l7Mark.value'],
+      [{ value: -1, mask: 0xff }, 'l7Mark.value'],
+    ] as const) {
+      expect(() => dbIngressRules(mark), JSON.stringify(mark)).toThrow(expect.objectContaining({ name: NftablesNameError.name, path }));
+    }
+  });
+});
