@@ -262,6 +262,70 @@ static Napi::Value GetTransparent(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, value != 0);
 }
 
+// transparentSocket(nsFd, address, hasMark, mark): a TCP socket for a transparent proxy's
+// upstream connection, made inside the network namespace `nsFd` (-1: the caller's), whose
+// packets leave with `address` as their source although the namespace need not have it:
+// IP_TRANSPARENT (IPV6_TRANSPARENT for an IPv6 address; CAP_NET_ADMIN or CAP_NET_RAW),
+// IP_BIND_ADDRESS_NO_PORT (Linux 4.2: bind(2) takes the address only, connect(2) picks the
+// port knowing the whole 4-tuple, so one source address serves many destinations),
+// SO_MARK when `hasMark` (CAP_NET_ADMIN), then bound to address port 0. Not connected:
+// the caller's (libuv's uv_tcp_connect). Close-on-exec; closed on failure.
+static Napi::Value TransparentSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t ns;
+  std::string address;
+  uint32_t mark;
+  if (!ArgInt(info, 0, "nsFd", &ns) || !ArgString(info, 1, "address", &address) || !ArgUint(info, 3, "mark", &mark)) {
+    return env.Undefined();
+  }
+  bool hasMark = info[2].ToBoolean().Value();
+  struct sockaddr_storage sa;
+  socklen_t salen;
+  int domain = ParseSockaddr(env, address, 0, &sa, &salen);
+  if (domain < 0) return env.Undefined();
+  int fd = OpenSocketIn(env, ns, domain, SOCK_STREAM, 0);
+  if (fd < 0) return env.Undefined();
+  bool ok = (domain == AF_INET ? SetInt(env, fd, IPPROTO_IP, IP_TRANSPARENT, 1, "IP_TRANSPARENT")
+                               : SetInt(env, fd, IPPROTO_IPV6, IPV6_TRANSPARENT, 1, "IPV6_TRANSPARENT")) &&
+            // An IPPROTO_IP option, for IPv6 sockets too (net/ipv6/af_inet6.c honours it).
+            SetInt(env, fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1, "IP_BIND_ADDRESS_NO_PORT") &&
+            (!hasMark || SetInt(env, fd, SOL_SOCKET, SO_MARK, static_cast<int>(mark), "SO_MARK"));
+  if (ok && bind(fd, reinterpret_cast<struct sockaddr*>(&sa), salen) != 0) {
+    ThrowErrno(env, errno, "bind " + address);
+    ok = false;
+  }
+  if (!ok) {
+    close(fd);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// setMark(fd, mark): SO_MARK, the mark (fwmark) of every packet the socket sends, which
+// policy routing (`ip rule fwmark`) and nftables (`meta mark`) see. Needs CAP_NET_ADMIN.
+static Napi::Value SetMark(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  uint32_t mark;
+  if (!ArgInt(info, 0, "fd", &fd) || !ArgUint(info, 1, "mark", &mark)) return env.Undefined();
+  SetInt(env, fd, SOL_SOCKET, SO_MARK, static_cast<int>(mark), "SO_MARK");
+  return env.Undefined();
+}
+
+// getMark(fd): SO_MARK read back (Linux 4.12 for getsockopt), as an unsigned 32-bit number.
+static Napi::Value GetMark(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!ArgInt(info, 0, "fd", &fd)) return env.Undefined();
+  uint32_t value = 0;
+  socklen_t len = sizeof value;
+  if (getsockopt(fd, SOL_SOCKET, SO_MARK, &value, &len) != 0) {
+    ThrowErrno(env, errno, "getsockopt SO_MARK");
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, value);
+}
+
 // attachSocketFilter(fd, program): SO_ATTACH_FILTER (socket(7), Documentation/networking/
 // filter.rst) with a classic BPF program given as struct sock_filter records (8 bytes
 // each, host byte order: u16 code, u8 jt, u8 jf, u32 k), which the caller built and
@@ -306,6 +370,9 @@ void InitSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("getTtl", Napi::Function::New(env, GetTtl, "getTtl"));
   exports.Set("transparentListener", Napi::Function::New(env, TransparentListener, "transparentListener"));
   exports.Set("getTransparent", Napi::Function::New(env, GetTransparent, "getTransparent"));
+  exports.Set("transparentSocket", Napi::Function::New(env, TransparentSocket, "transparentSocket"));
+  exports.Set("setMark", Napi::Function::New(env, SetMark, "setMark"));
+  exports.Set("getMark", Napi::Function::New(env, GetMark, "getMark"));
   exports.Set("attachSocketFilter", Napi::Function::New(env, AttachSocketFilter, "attachSocketFilter"));
   exports.Set("detachSocketFilter", Napi::Function::New(env, DetachSocketFilter, "detachSocketFilter"));
 }

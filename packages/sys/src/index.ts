@@ -8,7 +8,8 @@
  * - netlink multicast groups, `NETLINK_NO_ENOBUFS`, receive buffer sizes and the
  *   socket's drop counter (`SO_MEMINFO`), for event readers that count what they lost;
  * - classic BPF socket filters (`SO_ATTACH_FILTER`), so a socket queues only what it reads;
- * - transparent (`IP_TRANSPARENT`) TCP listeners for a tproxy-fed proxy;
+ * - transparent (`IP_TRANSPARENT`) TCP listeners for a tproxy-fed proxy, transparent
+ *   upstream sockets that connect from the client's address, and firewall marks (`SO_MARK`);
  * - `mmap` for BPF ring buffers, and {@link watchFd} to wake when one has records.
  *
  * Every failure is a {@link SysError} with the errno name and the call. Linux only;
@@ -47,6 +48,13 @@ export {
 export { joinNetlinkGroup, leaveNetlinkGroup, setNetlinkNoEnobufs } from './netlink-socket.js';
 export { type ReceiveBufferOptions, setReceiveBuffer, type SocketMemInfo, socketMemInfo } from './socket-buffer.js';
 export { type SocketFilterInstruction, SOCKET_FILTER_MAX_INSTRUCTIONS, attachSocketFilter, detachSocketFilter } from './socket-filter.js';
-export { type TransparentListenerOptions, openTransparentListener, socketTransparent } from './transparent.js';
+export {
+  type TransparentListenerOptions,
+  openTransparentListener,
+  socketTransparent,
+  type TransparentSocketOptions,
+  openTransparentSocket,
+} from './transparent.js';
+export { MAX_SOCKET_MARK, setSocketMark, socketMark } from './socket-mark.js';
 export { type MmapOptions, mmap, munmap } from './mmap.js';
 export { type WatchFdEvents, type FdReadiness, type FdWatchCallback, FdWatcher, watchFd } from './poll.js';

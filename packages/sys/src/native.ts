@@ -16,6 +16,10 @@ export interface NativeBinding {
   getTtl(fd: number): [number, number, number, number, number];
   transparentListener(nsFd: number, address: string, port: number): number;
   getTransparent(fd: number): boolean;
+  /** `mark` applies only when `hasMark`. */
+  transparentSocket(nsFd: number, address: string, hasMark: boolean, mark: number): number;
+  setMark(fd: number, mark: number): void;
+  getMark(fd: number): number;
   /** `program`: struct sock_filter records, 8 bytes each in host byte order. */
   attachSocketFilter(fd: number, program: Uint8Array): void;
   detachSocketFilter(fd: number): void;
