@@ -1,0 +1,403 @@
+// The L7 proxy's throughput and tail latency (issue 14 "Measured"): requests per second and
+// p99 at 64 keep-alive connections, (1) direct, (2) through the Twill proxy with the seed
+// tutorial's L7 rules, (3) through a plain nginx reverse proxy (the peer), side by side in
+// one run. Goal: (2) keeps at least 50% of (1) and at least 0.8x of (3).
+// Three network namespaces in a line (bench/lib/routed-line.ts): client ── node ── server.
+//   server: nginx (Debian's nginx-light, one worker) answering every request with a small
+//           fixed body from memory, the same upstream for every case;
+//   client: wrk (Debian's) with --latency, 64 connections, one thread (see THREADS);
+//   node:   what is measured:
+//     direct     nothing: the node only routes; wrk → server:8080;
+//     twill      wrk → server:8080, redirected by an nftables tproxy rule (a private table,
+//                loaded for this case's runs only) to the agent's L7Proxy in a child process
+//                (bench/l7-proxy-child.ts), which decides with the seed's l7-api-policy
+//                (GET /api/v1/.* from frontend to api on 8080) and forwards over its
+//                keep-alive pool;
+//     nginx-1    wrk → nginx in the node (proxy_pass to the server with an upstream keepalive
+//                pool), one worker: Node runs the proxy on one event loop, so one worker is
+//                the like-for-like peer;
+//     nginx-auto the same with `worker_processes auto` (one per CPU).
+// Interleaved rounds (direct twill nginx-1 nginx-auto, direct ...), medians. Each round checks
+// that the proxy enforces: a POST through it gets 403, and every request wrk counted was
+// forwarded by the proxy. Needs root, wrk, nginx, nft.
+//   L7_BENCH_ROUNDS (default 5), L7_BENCH_SECONDS (default 10): rounds and the length of a run;
+//   L7_BENCH_QUICK=1: one round of 2 s, written to a scratch file, not BENCHMARKS.md;
+//   L7_BENCH_PROFILE=DIR: the proxy child runs with --cpu-prof into DIR; its top self-time
+//     functions are printed (and the run goes to the scratch file: profiling slows it).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+import type { L7ChildArgs, L7ChildReply } from './l7-proxy-child.js';
+import { median } from './lib/compare.js';
+import { processCpuMs } from './lib/cpu.js';
+import { topSelfTimeOfFile } from './lib/cpuprofile.js';
+import { type Nginx, startNginx } from './lib/nginx.js';
+import { writeSection } from './lib/report.js';
+import { createRoutedLine, type RoutedLine } from './lib/routed-line.js';
+import { runWrk, type WrkResult } from './lib/wrk.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const CHILD = join(import.meta.dirname, 'l7-proxy-child.ts');
+const QUICK = process.env.L7_BENCH_QUICK === '1';
+const PROFILE_DIR = process.env.L7_BENCH_PROFILE;
+const ROUNDS = Number(process.env.L7_BENCH_ROUNDS ?? (QUICK ? 1 : 5));
+const SECONDS = Number(process.env.L7_BENCH_SECONDS ?? (QUICK ? 2 : 10));
+const WARMUP_SECONDS = QUICK ? 1 : 3;
+const CONNECTIONS = 64;
+// One wrk thread: on 2 CPUs the client, the upstream and the proxy already share the
+// machine, and one wrk thread (C, epoll) drives 64 connections well past what either proxy
+// serves; a second thread would take CPU from the middle that is measured. No taskset: any
+// fixed placement on 2 CPUs favours one case (direct has two busy processes, the proxied
+// cases three), so the scheduler places all of them the same way in every case.
+const THREADS = Number(process.env.L7_BENCH_WRK_THREADS ?? 1);
+
+const PATH = '/api/v1/users';
+const BODY = '{"users":["alice","bob"]}';
+const UPSTREAM_PORT = 8080;
+const TPROXY_PORT = 15001;
+const NGINX_PORTS = { one: 8081, auto: 8082 } as const;
+/** The tproxy mark and the routing table that delivers marked packets locally. */
+const MARK = 0x1;
+const TABLE = 100;
+const NFT_TABLE = 'twb_l7';
+
+/** The seed tutorial's l7-api-policy (apps/agent/test/agent/l7/harness.ts has the same). */
+const SEED_POLICY = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: l7-api-policy
+  namespace: default
+spec:
+  endpointSelector:
+    matchLabels:
+      app: api
+  ingress:
+  - fromEndpoints:
+    - matchLabels:
+        app: frontend
+    toPorts:
+    - ports:
+      - port: "8080"
+        protocol: TCP
+      rules:
+        http:
+        - method: "GET"
+          path: "/api/v1/.*"
+`;
+
+type Case = 'direct' | 'twill' | 'nginx-1' | 'nginx-auto';
+const CASES: readonly Case[] = ['direct', 'twill', 'nginx-1', 'nginx-auto'];
+const CASE_NAMES: Record<Case, string> = {
+  'direct': '(1) direct',
+  'twill': '(2) twill L7Proxy, seed rules',
+  'nginx-1': '(3) nginx, 1 worker',
+  'nginx-auto': `(3') nginx, auto workers (${cpus().length})`,
+};
+
+/** One wrk run of a case, and what the middle spent on it. */
+interface CaseRun extends WrkResult {
+  /** CPU of the middle's processes (the proxy child, the nginx workers) over the run, ms; 0 for direct. */
+  readonly middleCpuMs: number;
+  /** 1-minute load average when the run started. */
+  readonly load: number;
+}
+
+/** The proxy child and its one-reply-per-command channel. */
+class ProxyChild {
+  private readonly replies: ((reply: L7ChildReply) => void)[] = [];
+  private constructor(readonly child: ChildProcess) {
+    child.on('message', (reply: L7ChildReply) => this.replies.shift()?.(reply));
+  }
+
+  static async start(args: L7ChildArgs): Promise<ProxyChild> {
+    const flags = ['--import', 'tsx', '--conditions=@twill/source'];
+    if (PROFILE_DIR !== undefined) flags.push('--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR)}`);
+    // `ip netns exec` execs node in place: the pid is node's, and the IPC descriptor passes through.
+    const child = spawn('ip', ['netns', 'exec', args.netns, process.execPath, ...flags, CHILD, JSON.stringify(args)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const proxy = new ProxyChild(child);
+    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the proxy child exited (${code}) before it was ready`))));
+    const first = await Promise.race([proxy.next(), exited]);
+    if ('error' in first) throw new Error(`the proxy child failed: ${first.error}`);
+    return proxy;
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  next(): Promise<L7ChildReply> {
+    return new Promise((resolve) => this.replies.push(resolve));
+  }
+
+  async counts(): Promise<{ forwarded: number; denied: number; other: number; deniedConnections: number }> {
+    const reply = this.next();
+    this.child.send({ cmd: 'counts' });
+    const counts = await reply;
+    if (!('forwarded' in counts)) throw new Error(`the proxy child answered ${JSON.stringify(counts)} to counts`);
+    return counts;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.send({ cmd: 'stop' });
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+/** The nftables table that sends the client's connections to server:8080 to the proxy. */
+function tproxyRules(line: RoutedLine): string {
+  return `table inet ${NFT_TABLE} {
+  chain prerouting {
+    type filter hook prerouting priority mangle; policy accept;
+    meta l4proto tcp socket transparent 1 meta mark set ${MARK} accept
+    ip daddr ${line.serverIp} tcp dport ${UPSTREAM_PORT} tproxy ip to :${TPROXY_PORT} meta mark set ${MARK} accept
+  }
+}
+`;
+}
+
+/** `curl` from the client: the status, and the body. */
+function curl(line: RoutedLine, method: string, url: string): { status: number; body: string } {
+  const out = line.exec(line.client, 'curl', ['-s', '-X', method, '--max-time', '5', '-w', '\n%{http_code}', url]);
+  const at = out.lastIndexOf('\n');
+  return { status: Number(out.slice(at + 1)), body: out.slice(0, at) };
+}
+
+const cpuOf = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
+
+class L7Bench {
+  private tproxyLoaded = false;
+
+  constructor(
+    readonly line: RoutedLine,
+    readonly proxy: ProxyChild,
+    readonly nginx: { one: Nginx; auto: Nginx },
+  ) {}
+
+  url(c: Case): string {
+    if (c === 'nginx-1') return `http://${this.line.nodeClientSideIp}:${NGINX_PORTS.one}${PATH}`;
+    if (c === 'nginx-auto') return `http://${this.line.nodeClientSideIp}:${NGINX_PORTS.auto}${PATH}`;
+    return `http://${this.line.serverIp}:${UPSTREAM_PORT}${PATH}`;
+  }
+
+  middlePids(c: Case): number[] {
+    if (c === 'twill') return [this.proxy.pid];
+    if (c === 'nginx-1') return this.nginx.one.workerPids();
+    if (c === 'nginx-auto') return this.nginx.auto.workerPids();
+    return [];
+  }
+
+  setTproxy(on: boolean): void {
+    if (on === this.tproxyLoaded) return;
+    if (on) this.line.exec(this.line.node, 'nft', ['-f', '-'], tproxyRules(this.line));
+    else this.line.exec(this.line.node, 'nft', ['delete', 'table', 'inet', NFT_TABLE]);
+    this.tproxyLoaded = on;
+  }
+
+  /** A GET answered by the upstream's body, and for twill a POST refused with 403. */
+  async check(c: Case): Promise<void> {
+    this.setTproxy(c === 'twill');
+    const before = c === 'twill' ? await this.proxy.counts() : undefined;
+    const get = curl(this.line, 'GET', this.url(c));
+    if (get.status !== 200 || get.body.trim() !== BODY) throw new Error(`${CASE_NAMES[c]}: GET ${this.url(c)} answered ${get.status} ${JSON.stringify(get.body.slice(0, 200))}, not 200 with the upstream's body`);
+    if (before !== undefined) {
+      const post = curl(this.line, 'POST', this.url(c));
+      const after = await this.proxy.counts();
+      if (post.status !== 403) throw new Error(`${CASE_NAMES[c]}: POST ${this.url(c)} answered ${post.status}, not 403: the proxy is not enforcing the seed's GET-only rule`);
+      if (after.forwarded - before.forwarded !== 1 || after.denied - before.denied !== 1) {
+        throw new Error(`${CASE_NAMES[c]}: the proxy recorded ${after.forwarded - before.forwarded} forwarded and ${after.denied - before.denied} denied requests for one GET and one POST: the traffic did not go through it`);
+      }
+    }
+  }
+
+  /** One wrk run of a case; for twill, also checks that the proxy forwarded every request wrk counted. */
+  async run(c: Case, seconds: number): Promise<CaseRun> {
+    this.setTproxy(c === 'twill');
+    const pids = this.middlePids(c);
+    const load = loadavg()[0] ?? 0;
+    const before = c === 'twill' ? await this.proxy.counts() : undefined;
+    const cpu0 = cpuOf(pids);
+    const result = await runWrk({ url: this.url(c), connections: CONNECTIONS, threads: THREADS, seconds, netns: this.line.client });
+    const middleCpuMs = cpuOf(pids) - cpu0;
+    if (before !== undefined) {
+      const after = await this.proxy.counts();
+      const forwarded = after.forwarded - before.forwarded;
+      if (forwarded < result.requests) throw new Error(`${CASE_NAMES[c]}: wrk counted ${result.requests} requests but the proxy forwarded ${forwarded}: traffic bypassed it`);
+      if (after.denied !== before.denied || after.other !== before.other) throw new Error(`${CASE_NAMES[c]}: the proxy refused ${after.denied - before.denied + after.other - before.other} of wrk's GETs`);
+    }
+    return { ...result, middleCpuMs, load };
+  }
+}
+
+const f0 = (v: number): string => v.toFixed(0);
+const f2 = (v: number): string => v.toFixed(2);
+const range = (values: readonly number[], fmt: (v: number) => string): string => `${fmt(Math.min(...values))}–${fmt(Math.max(...values))}`;
+
+function resultTable(runs: Record<Case, CaseRun[]>): string {
+  const lines = [
+    '| case | requests/s (median) | requests/s (min–max) | p99 ms (median) | p99 ms (min–max) | p50 ms (median) | middle CPU µs/request (median) | socket errors | non-2xx | 1-min load at start (median) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const c of CASES) {
+    const r = runs[c];
+    const rps = r.map((x) => x.requestsPerSecond);
+    const p99 = r.map((x) => x.p99Ms);
+    const cpu = c === 'direct' ? '–' : f0(median(r.map((x) => (x.middleCpuMs * 1000) / Math.max(1, x.requests))));
+    lines.push(`| ${CASE_NAMES[c]} | ${f0(median(rps))} | ${range(rps, f0)} | ${f2(median(p99))} | ${range(p99, f2)} | ${f2(median(r.map((x) => x.p50Ms)))} | ${cpu} | ${r.reduce((s, x) => s + x.errors, 0)} | ${r.reduce((s, x) => s + x.non2xx, 0)} | ${f2(median(r.map((x) => x.load)))} |`);
+  }
+  return lines.join('\n');
+}
+
+function ratioTable(runs: Record<Case, CaseRun[]>): string {
+  const rps = (c: Case): number => median(runs[c].map((x) => x.requestsPerSecond));
+  const p99 = (c: Case): number => median(runs[c].map((x) => x.p99Ms));
+  const row = (name: string, other: Case, goal: number | undefined): string => {
+    const ratio = rps('twill') / rps(other);
+    const verdict = goal === undefined ? '–' : `${ratio >= goal ? 'met' : 'not met'} (goal ≥ ${goal})`;
+    return `| ${name} | ${f2(ratio)} | ${f2(p99('twill') / p99(other))} | ${verdict} |`;
+  };
+  return [
+    '| ratio (medians) | requests/s | p99 | goal |',
+    '|---|---|---|---|',
+    row('twill / direct', 'direct', 0.5),
+    row('twill / nginx 1 worker', 'nginx-1', 0.8),
+    row('twill / nginx auto workers', 'nginx-auto', undefined),
+  ].join('\n');
+}
+
+/** The newest .cpuprofile in the profile directory, summarised. */
+function profileSummary(): string {
+  if (PROFILE_DIR === undefined) return '';
+  const files = readdirSync(PROFILE_DIR).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const newest = files.at(-1);
+  if (newest === undefined) return `(no .cpuprofile in ${PROFILE_DIR})`;
+  const top = topSelfTimeOfFile(join(PROFILE_DIR, newest), 25);
+  return [`Proxy child profile ${join(PROFILE_DIR, newest)}, top self time (idle left out):`, ...top.map((t) => `  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.selfMs.toFixed(0).padStart(6)} ms  ${t.where}`)].join('\n');
+}
+
+export async function run(command: string): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('l7 needs root (it creates network namespaces)');
+  for (const program of ['wrk', 'nginx', 'nft', 'curl']) {
+    if (execFileSync('sh', ['-c', `command -v ${program} || true`], { encoding: 'utf8' }).trim() === '') throw new Error(`l7 needs ${program} (scripts/setup.sh installs it)`);
+  }
+  if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`L7_BENCH_ROUNDS=${process.env.L7_BENCH_ROUNDS}: expected a whole number of rounds, at least 1`);
+  if (!Number.isInteger(SECONDS) || SECONDS < 1) throw new Error(`L7_BENCH_SECONDS=${process.env.L7_BENCH_SECONDS}: expected whole seconds, at least 1`);
+  const started = Date.now();
+  const loadBefore = loadavg();
+  const dir = mkdtempSync(join(tmpdir(), 'twb-l7-'));
+  const line = createRoutedLine({ prefix: 'twb-l7-', octet: 77 });
+  const stopped: (() => Promise<void>)[] = [];
+  // Ctrl-C or a kill: the namespaces still go (their processes are ended by pid first).
+  const pids: number[] = [];
+  const onSignal = (signal: NodeJS.Signals): void => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+    line.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    line.exec(line.node, 'ip', ['rule', 'add', 'fwmark', String(MARK), 'lookup', String(TABLE)]);
+    line.exec(line.node, 'ip', ['route', 'add', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', String(TABLE)]);
+    const upstream = await startNginx({
+      netns: line.server, dir: join(dir, 'upstream'), workers: 1,
+      http: `  server {\n    listen ${line.serverIp}:${UPSTREAM_PORT};\n    location / {\n      default_type application/json;\n      return 200 '${BODY}\\n';\n    }\n  }`,
+    });
+    stopped.push(upstream.stop);
+    pids.push(upstream.pid);
+    const proxyHttp = (port: number): string => `  upstream api {\n    server ${line.serverIp}:${UPSTREAM_PORT};\n    keepalive 64;\n    keepalive_requests 1000000;\n  }\n  server {\n    listen ${line.nodeClientSideIp}:${port};\n    location / {\n      proxy_pass http://api;\n      proxy_http_version 1.1;\n      proxy_set_header Connection "";\n    }\n  }`;
+    const one = await startNginx({ netns: line.node, dir: join(dir, 'nginx-1'), workers: 1, http: proxyHttp(NGINX_PORTS.one) });
+    stopped.push(one.stop);
+    pids.push(one.pid);
+    const auto = await startNginx({ netns: line.node, dir: join(dir, 'nginx-auto'), workers: 'auto', http: proxyHttp(NGINX_PORTS.auto) });
+    stopped.push(auto.stop);
+    pids.push(auto.pid);
+    const proxy = await ProxyChild.start({
+      netns: line.node, port: TPROXY_PORT, policy: SEED_POLICY,
+      pods: [{ app: 'frontend', ip: line.clientIp }, { app: 'api', ip: line.serverIp }],
+    });
+    stopped.push(() => proxy.stop());
+    pids.push(proxy.pid);
+    const bench = new L7Bench(line, proxy, { one, auto });
+
+    for (const c of CASES) {
+      await bench.check(c);
+      await bench.run(c, WARMUP_SECONDS);
+    }
+    const runs = { 'direct': [], 'twill': [], 'nginx-1': [], 'nginx-auto': [] } as Record<Case, CaseRun[]>;
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const c of CASES) {
+        if (c === 'twill') await bench.check(c);
+        const result = await bench.run(c, SECONDS);
+        runs[c].push(result);
+        process.stdout.write(`  round ${round + 1}/${ROUNDS} ${CASE_NAMES[c]}: ${f0(result.requestsPerSecond)} req/s, p99 ${f2(result.p99Ms)} ms, errors ${result.errors}, non-2xx ${result.non2xx}, load ${f2(result.load)}\n`);
+      }
+    }
+    bench.setTproxy(false);
+    const table = resultTable(runs);
+    const ratios = ratioTable(runs);
+    process.stdout.write(`${table}\n\n${ratios}\n`);
+    const errors = CASES.reduce((sum, c) => sum + runs[c].reduce((s, x) => s + x.errors + x.non2xx, 0), 0);
+    // The profile is written when the child exits.
+    await proxy.stop();
+    const profile = profileSummary();
+    if (profile !== '') process.stdout.write(`${profile}\n`);
+    const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+    const env = ['L7_BENCH_ROUNDS', 'L7_BENCH_SECONDS', 'L7_BENCH_WRK_THREADS'].filter((name) => process.env[name] !== undefined).map((name) => `${name}=${process.env[name]} `).join('');
+    writeSection({
+      ...(QUICK || PROFILE_DIR !== undefined ? { file: join(tmpdir(), 'twill-l7-bench.md') } : {}),
+      id: 'l7',
+      title: 'L7 proxy: requests/s and p99 against direct and nginx',
+      command: `${env}${command}`,
+      body: `
+Three network namespaces in a line, client ── node ── server (veths, the node routing between two /24s). The upstream in the
+server namespace is Debian's nginx-light with one worker answering \`GET ${PATH}\` with a ${BODY.length + 1}-byte body from memory
+(\`return 200\`), the same for every case. The client is Debian's wrk: \`wrk --latency -t ${THREADS} -c ${CONNECTIONS} -d ${SECONDS}s\`, keep-alive
+connections. One wrk thread: on ${cpus().length} CPUs the client, the upstream and the proxy share the machine, and one thread drives 64
+connections well past what either proxy serves, so a second would only take CPU from the middle that is measured; nothing is pinned
+with taskset, since any fixed placement on 2 CPUs favours one case (direct has two busy processes, the proxied cases three).
+
+- (1) direct: the node only routes.
+- (2) twill: the client still addresses server:${UPSTREAM_PORT}; in the node, a private nftables table (prerouting, priority mangle:
+  \`socket transparent 1\` → mark; \`ip daddr server tcp dport ${UPSTREAM_PORT} tproxy ip to :${TPROXY_PORT}\` + mark) and a policy route
+  (\`fwmark ${MARK} lookup ${TABLE}\`, \`local 0.0.0.0/0 dev lo table ${TABLE}\`) deliver the connections to the agent's \`L7Proxy\` on an
+  \`openTransparentListener\` socket, in its own Node process (bench/l7-proxy-child.ts, \`ip netns exec\`). It decides each connection
+  by its addresses with the seed tutorial's l7-api-policy (CiliumNetworkPolicy: \`GET /api/v1/.*\` from app=frontend to app=api on
+  ${UPSTREAM_PORT}) through @twill/policy-engine, checks every request against the rule and forwards over its keep-alive pool; its flow
+  records are only counted. The table is loaded for this case's runs only.
+- (3) nginx-light in the node as a plain reverse proxy (\`proxy_pass\` to an upstream block with \`keepalive 64\`, HTTP/1.1),
+  addressed directly by the client: with 1 worker, the like-for-like peer (Node runs the proxy on one event loop), and with
+  \`worker_processes auto\` (${cpus().length} here).
+
+Every round checks that the proxy enforces (a POST through it answered 403, a GET 200 with the upstream's body, and its own count of
+forwarded requests at least wrk's). ${ROUNDS} interleaved rounds (1 2 3 3' 1 2 3 3' ...) after a ${WARMUP_SECONDS} s warm-up run of each; figures are medians, ratios
+are of the medians. Middle CPU: the proxy's process or the nginx workers' CPU time over a run (/proc) per request.
+${errors === 0 ? 'wrk reported no socket errors and no non-2xx responses in any run.' : `**wrk reported ${errors} socket errors or non-2xx responses (see the table): these figures are suspect.**`}
+
+${table}
+
+${ratios}
+
+Whole run: ${minutes} min; 1-minute load average ${f2(loadBefore[0] ?? 0)} at the start and ${f2(loadavg()[0] ?? 0)} at the end (a shared machine:
+compare the ratios, not the absolute figures).
+`,
+    });
+  } finally {
+    for (const stop of stopped.reverse()) await stop().catch(() => undefined);
+    line.close();
+    rmSync(dir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
