@@ -22,7 +22,7 @@ import { DatastorePodDirectory } from './pod-directory.js';
 import { type AgentController, type AgentLogger, type AgentMetrics, type ResourceDatastore } from './ports.js';
 import { type ApiServer } from './sys/api-server.js';
 import { type HealthServer } from './sys/http.js';
-import { type UiSource } from './ui/router.js';
+import { type UiSource, withUiToken } from './ui/router.js';
 
 /** The resource datastore the agent opens, and closes last. */
 export interface AgentDatastore extends ResourceDatastore {
@@ -77,6 +77,8 @@ export interface AgentUiServeOptions {
   readonly listen: ListenAddress;
   /** Any Host header answered (a non-loopback address allowed by `ui.listenInsecure`). */
   readonly anyHost: boolean;
+  /** Whether the API and live flows need a per-start token (`ui.token`, default true). */
+  readonly token: boolean;
   readonly maxClients: number;
   readonly source: Omit<UiSource, 'files'>;
   readonly logger: AgentLogger;
@@ -87,6 +89,8 @@ export interface AgentUiServer {
   readonly address: ListenAddress;
   /** Live flow streams open now. */
   readonly clients: number;
+  /** The token the page's URL carries (`ui.token`); undefined: none. */
+  readonly token?: string | undefined;
   close(): Promise<void>;
 }
 
@@ -154,7 +158,7 @@ export type AgentUiStatus =
   | { readonly enabled: false; readonly reason: string }
   | {
       readonly enabled: true;
-      /** `http://127.0.0.1:9098/`: what a browser on this host opens. */
+      /** `http://127.0.0.1:9098/#token=...` (no token with `ui.token: false`): what a browser on this host opens. */
       readonly url: string;
       readonly listen: ListenAddress;
       readonly listening: boolean;
@@ -342,7 +346,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
     const listen = ui?.address ?? config.ui.listen;
     return {
       enabled: true,
-      url: uiUrlOf(listen),
+      url: withUiToken(uiUrlOf(listen), ui?.token),
       listen,
       listening: ui !== undefined && stopping === undefined,
       ...(uiServeFailure === undefined ? {} : { serveError: uiServeFailure }),
@@ -487,6 +491,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
         ui = await ports.listenUi({
           listen: config.ui.listen,
           anyHost: config.ui.listenInsecure,
+          token: config.ui.token !== false,
           maxClients: config.ui.maxClients,
           source: { api: apiSource(datastore, built), node: config.nodeName, flows: ring ?? { unavailable: `flows are off on this node: ${flowsOff ?? ''}` } },
           logger,

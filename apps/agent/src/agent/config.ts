@@ -137,14 +137,20 @@ export interface AgentUiConfig {
   /** Whether the agent serves it (default true). */
   readonly enabled: boolean;
   /**
-   * Where (default 127.0.0.1:9098). No authentication: every pod, policy and flow to
-   * whoever connects, so a non-loopback address is refused unless `listenInsecure` is true.
+   * Where (default 127.0.0.1:9098). Every pod, policy and flow to whoever connects with
+   * the token (or to anyone with `token: false`), so a non-loopback address is refused
+   * unless `listenInsecure` is true.
    */
   readonly listen: ListenAddress;
   /** Whether a non-loopback `listen` was allowed (then any Host header is answered). */
   readonly listenInsecure: boolean;
   /** Live flow streams at once (1 to 1024, default 16); more are answered 503. */
   readonly maxClients: number;
+  /**
+   * `false` (`ui.token: false`): the API and live flows answer without the per-start token
+   * the URL of `twill ui` carries, to any local user, as before the token. Absent: a token.
+   */
+  readonly token?: false;
 }
 
 /** A validated agent configuration. */
@@ -534,7 +540,7 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   if (settings['api'] !== undefined) inFile(() => mapping(settings['api'], ['api'], ['socket']));
   if (settings['cni'] !== undefined) inFile(() => mapping(settings['cni'], ['cni'], ['binDir', 'confDir', 'conflistName', 'mtu', 'pools']));
   if (settings['flows'] !== undefined) inFile(() => mapping(settings['flows'], ['flows'], ['enabled', 'socket', 'listen', 'listenInsecure', 'capacity', 'budgetPerSecond', 'dropLogGroup']));
-  if (settings['ui'] !== undefined) inFile(() => mapping(settings['ui'], ['ui'], ['enabled', 'listen', 'listenInsecure', 'maxClients']));
+  if (settings['ui'] !== undefined) inFile(() => mapping(settings['ui'], ['ui'], ['enabled', 'listen', 'listenInsecure', 'maxClients', 'token']));
 
   const network = pick(file, flag('network'), ['network'], networkName, () => AGENT_DEFAULTS.network);
   const datastore = resolveDatastore(options, file, flags, inFile);
@@ -633,7 +639,7 @@ function resolveFlows(file: { path: string; settings: Settings } | undefined, fl
   };
 }
 
-// `ui: {enabled, listen, listenInsecure, maxClients}`, `--no-ui`, `--ui-listen`, `--ui-listen-insecure`.
+// `ui: {enabled, listen, listenInsecure, maxClients, token}`, `--no-ui`, `--ui-listen`, `--ui-listen-insecure`.
 function resolveUi(file: { path: string; settings: Settings } | undefined, flags: AgentFlags): AgentUiConfig {
   const enabled = flags.noUi !== undefined ? false : pick(file, undefined, ['ui', 'enabled'], boolean, () => true);
   const listen = pick(file, { key: 'uiListen', value: flags.uiListen }, ['ui', 'listen'], listenAddress, () => listenAddress(AGENT_DEFAULTS.uiListen, []));
@@ -644,6 +650,8 @@ function resolveUi(file: { path: string; settings: Settings } | undefined, flags
     listen,
     listenInsecure: insecure,
     maxClients: pick(file, undefined, ['ui', 'maxClients'], (v, p) => integer(v, p, 1, 1024), () => AGENT_DEFAULTS.uiMaxClients),
+    // Only `false` is kept: the default (a token) reads as the field's absence.
+    ...(pick(file, undefined, ['ui', 'token'], boolean, () => true) ? {} : { token: false as const }),
   };
 }
 

@@ -3,7 +3,8 @@
 // The dashboard end to end in a real browser: Debian's chromium driven by
 // playwright-core (no browser download), against an agent with fixture data whose
 // dataplane reports verdicts through the real observer, ring and stream. What a user
-// sees: the map shows the pods; a denied probe turns its edge red within 2 s; the
+// sees: the page opens from the URL with the token, which the API and stream need;
+// the map shows the pods; a denied probe turns its edge red within 2 s; the
 // policy view answers as `twill policy explain` does; the views are reachable by
 // keyboard; every control has an accessible name. Screenshots go to test-results/ui/.
 import { execFile } from 'node:child_process';
@@ -60,7 +61,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     });
     page = browser.pages()[0] ?? (await browser.newPage());
     // Nothing may come from elsewhere than the agent.
-    await page.route('**/*', (route) => (route.request().url().startsWith(fixture.url) ? route.continue() : route.abort()));
+    await page.route('**/*', (route) => (route.request().url().startsWith(`${fixture.origin}/`) ? route.continue() : route.abort()));
     await page.goto(fixture.url);
   }, 60_000);
 
@@ -68,6 +69,26 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await browser?.close();
     await fixture?.stop();
     if (profile !== undefined) await rm(profile, { recursive: true, force: true });
+  });
+
+  it("opens from the URL twill ui prints, whose token leaves the address bar; the API refuses a request without it", async () => {
+    expect(fixture.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]{43}$/u);
+    await expect.poll(() => page.url()).toBe(`${fixture.origin}/`);
+    const bare = await page.evaluate(async () => {
+      const response = await fetch('api/ui/endpoints');
+      return { status: response.status, body: await response.text() };
+    });
+    expect(bare.status).toBe(401);
+    expect(JSON.parse(bare.body).error.message).toContain('open the dashboard at the address `twill ui` prints');
+    // The stream too, unless its URL has the token; with it, it streams.
+    const events = await Promise.all(['', fixture.token].map(async (token) => (await fetch(`${fixture.origin}/api/ui/events${token === '' ? '' : `?token=${token}`}`, { signal: AbortSignal.timeout(5000) }).then(async (r) => {
+      const status = r.status;
+      await r.body?.cancel();
+      return status;
+    }))));
+    expect(events).toEqual([401, 200]);
+    // The tab keeps the token: a reload still reads the API (the map's pods, next).
+    await page.reload();
   });
 
   it('shows the pods on the service map, grouped by namespace and app', async () => {
@@ -126,10 +147,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     expect(await verdict.textContent()).toContain(`Decided by: ${cli.decidedBy.direction}: isolated by NetworkPolicy db/postgres-from-api`);
     expect(await verdict.textContent()).toContain(`Why: ${cli.explanation}`);
     // The document the page read is the CLI's JSON, field for field.
-    const answer = await page.evaluate(async () => (await fetch('api/ui/explain?from=shop/frontend-0&to=db/postgres-0&port=5432&protocol=TCP')).json());
+    const answer = await page.evaluate(async (token) => (await fetch('api/ui/explain?from=shop/frontend-0&to=db/postgres-0&port=5432&protocol=TCP', { headers: { authorization: `Bearer ${token}` } })).json(), fixture.token);
     expect(answer).toEqual(cli);
     // And an allowed one, decided by a rule.
-    const allowed = await page.evaluate(async () => (await fetch('api/ui/explain?from=shop/api-0&to=db/postgres-0&port=5432&protocol=TCP')).json());
+    const allowed = await page.evaluate(async (token) => (await fetch('api/ui/explain?from=shop/api-0&to=db/postgres-0&port=5432&protocol=TCP', { headers: { authorization: `Bearer ${token}` } })).json(), fixture.token);
     expect(allowed).toEqual(cliAllowed);
     expect(cliAllowed).toMatchObject({ verdict: 'allow', decidedBy: { reason: 'rule', rule: 'spec.ingress[0] (from[0], ports[0])' } });
 
@@ -164,18 +185,18 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
   });
 
   it('is read-only: a write through the dashboard is refused', async () => {
-    const status = await page.evaluate(async () => (await fetch('api/v1/ipam/release', { method: 'POST', body: '{"ip":"10.0.0.5"}' })).status);
+    const status = await page.evaluate(async (token) => (await fetch('api/v1/ipam/release', { method: 'POST', body: '{"ip":"10.0.0.5"}', headers: { authorization: `Bearer ${token}` } })).status, fixture.token);
     expect(status).toBe(405);
   });
 
   it('passes through only the API paths the page reads: stored resources (a BGPPeer may hold a password) stay on the API socket', async () => {
-    const answer = await page.evaluate(async () => {
-      const response = await fetch('api/v1/resources/bgppeers.projectcalico.org');
+    const answer = await page.evaluate(async (token) => {
+      const response = await fetch('api/v1/resources/bgppeers.projectcalico.org', { headers: { authorization: `Bearer ${token}` } });
       return { status: response.status, text: await response.text() };
-    });
+    }, fixture.token);
     expect(answer.status).toBe(404);
     expect(answer.text).toContain('/v1/resources/bgppeers.projectcalico.org is not served by the dashboard');
-    expect(await page.evaluate(async () => (await fetch('api/v1/ipam?blocks=true')).status)).toBe(200);
+    expect(await page.evaluate(async (token) => (await fetch('api/v1/ipam?blocks=true', { headers: { authorization: `Bearer ${token}` } })).status, fixture.token)).toBe(200);
   });
 });
 

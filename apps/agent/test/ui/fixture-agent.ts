@@ -39,8 +39,12 @@ export interface FixtureAgent {
   readonly dir: string;
   readonly config: AgentConfig;
   readonly agent: RunningAgent;
-  /** The dashboard's URL. */
+  /** The dashboard's URL, as `twill ui` prints it (with the token in its fragment). */
   readonly url: string;
+  /** Where the dashboard is (`http://127.0.0.1:PORT`). */
+  readonly origin: string;
+  /** The token of this start, from the URL. */
+  readonly token: string;
   /** Reports verdicts as the dataplane would. */
   events(batch: readonly DataplaneFlowEvent[]): void;
   stop(): Promise<void>;
@@ -112,11 +116,19 @@ export async function startFixtureAgent(options: { pods: readonly FixturePod[]; 
     await agent.stop();
     throw new Error(`the dashboard is not served: ${JSON.stringify(status.ui)}`);
   }
+  const url = new URL(status.ui.url);
+  const token = /^#token=(.+)$/u.exec(url.hash)?.[1];
+  if (token === undefined) {
+    await agent.stop();
+    throw new Error(`the dashboard's URL carries no token: ${status.ui.url}`);
+  }
   return {
     dir,
     config,
     agent,
     url: status.ui.url,
+    origin: url.origin,
+    token: decodeURIComponent(token),
     events: (batch) => handler!.events(batch),
     stop: async () => {
       await agent.stop().catch(() => undefined);

@@ -5,23 +5,59 @@ import { describe, expect, it } from 'vitest';
 import { type Flow } from '@twill/flows';
 
 import { uiFlowOf } from '../../src/agent/ui/flow-view.js';
-import { allowedHosts, appOf, refuseUiRequest } from '../../src/agent/ui/router.js';
+import { appOf, hostAllowed, refuseUiRequest, type UiGuard, withUiToken } from '../../src/agent/ui/router.js';
 
 describe('the dashboard routes', () => {
-  const hosts = allowedHosts({ host: '127.0.0.1', port: 9098 });
+  const TOKEN = 'aGVsbG8td29ybGQtdG9rZW4tZm9yLXRlc3Rz';
+  const guard: UiGuard = { listenHost: '127.0.0.1', token: TOKEN };
+  const get = (url: string, more: { host?: string; authorization?: string } = {}) => refuseUiRequest({ method: 'GET', url, host: more.host ?? '127.0.0.1:9098', authorization: more.authorization }, guard);
 
-  it('answers only the listening address and localhost (no DNS rebinding)', () => {
-    expect(hosts).toEqual(['127.0.0.1:9098', 'localhost:9098', '[::1]:9098']);
-    expect(refuseUiRequest({ method: 'GET', url: '/', host: 'localhost:9098' }, hosts)).toBeUndefined();
-    const refused = refuseUiRequest({ method: 'GET', url: '/', host: 'evil.example:9098' }, hosts);
+  it("answers only this host's loopback names, on any port (a forward's), never another name (DNS rebinding)", () => {
+    for (const host of ['127.0.0.1:9098', 'localhost:9098', '[::1]:9098', 'LOCALHOST:41234', '127.0.0.1:1', '127.0.0.1']) expect(hostAllowed(host, '127.0.0.1'), host).toBe(true);
+    for (const host of ['evil.example:9098', 'evil.example', '127.0.0.1.nip.io:9098', '127.0.0.1:0', '127.0.0.1:65536', '127.0.0.1:80:80', '', 'localhost:x']) expect(hostAllowed(host, '127.0.0.1'), host).toBe(false);
+    expect(hostAllowed(undefined, '127.0.0.1')).toBe(false);
+    // Another loopback address the agent listens on is its own name too.
+    expect(hostAllowed('127.0.0.2:9098', '127.0.0.2')).toBe(true);
+    expect(hostAllowed('127.0.0.2:9098', '127.0.0.1')).toBe(false);
+    expect(hostAllowed('[::1]:9', '::1')).toBe(true);
+    const refused = get('/', { host: 'evil.example:9098' });
     expect(refused?.status).toBe(403);
-    expect(JSON.parse(refused!.body).error.message).toBe('the dashboard answers only requests for 127.0.0.1:9098, localhost:9098, [::1]:9098 (Host was "evil.example:9098")');
+    expect(JSON.parse(refused!.body).error.message).toBe('the dashboard answers only requests for localhost, 127.0.0.1, [::1] (any port) (Host was "evil.example:9098")');
+    // ui.listenInsecure: any Host.
+    expect(refuseUiRequest({ method: 'GET', url: '/', host: 'node-a.example:9098' }, { listenHost: undefined, token: undefined })).toBeUndefined();
   });
 
   it('is read-only: every method but GET and HEAD is refused with Allow', () => {
-    const refused = refuseUiRequest({ method: 'POST', url: '/api/v1/ipam/release', host: '127.0.0.1:9098' }, hosts);
+    const refused = refuseUiRequest({ method: 'POST', url: '/api/v1/ipam/release', host: '127.0.0.1:9098', authorization: `Bearer ${TOKEN}` }, guard);
     expect(refused).toMatchObject({ status: 405, headers: { allow: 'GET, HEAD' } });
     expect(JSON.parse(refused!.body).error.message).toContain('the dashboard is read-only');
+  });
+
+  it("refuses the API and the live flows without this start's token (401 saying where the URL is); the page's files need none", () => {
+    for (const url of ['/api/ui/endpoints', '/api/v1/status', '/api/ui/events', '/api/nothing']) {
+      const refused = get(url);
+      expect(refused, url).toMatchObject({ status: 401, headers: { 'www-authenticate': 'Bearer realm="twill-ui"' } });
+      expect(JSON.parse(refused!.body).error).toEqual({ code: 'Unauthorized', message: 'no token: open the dashboard at the address `twill ui` prints (it carries this agent start\'s token)' });
+    }
+    for (const wrong of [`Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, 'Bearer x', `Basic ${TOKEN}`]) {
+      const refused = get('/api/ui/endpoints', { authorization: wrong });
+      expect(refused?.status, wrong).toBe(401);
+    }
+    expect(JSON.parse(get('/api/ui/endpoints', { authorization: 'Bearer nope' })!.body).error.message).toMatch(/^a wrong token: /u);
+    expect(get('/api/ui/endpoints', { authorization: `Bearer ${TOKEN}` })).toBeUndefined();
+    expect(get('/api/v1/status', { authorization: `bearer  ${TOKEN}` })).toBeUndefined();
+    // EventSource sets no header: the stream takes the token in its query, nothing else does.
+    expect(get(`/api/ui/events?token=${TOKEN}`)).toBeUndefined();
+    expect(get(`/api/ui/events?token=${TOKEN}x`)?.status).toBe(401);
+    expect(get(`/api/ui/endpoints?token=${TOKEN}`)?.status).toBe(401);
+    for (const url of ['/', '/index.html', '/assets/index-x.js', '/favicon.ico']) expect(get(url), url).toBeUndefined();
+    // ui.token: false: the API answers anyone, as before.
+    expect(refuseUiRequest({ method: 'GET', url: '/api/ui/endpoints', host: 'localhost:9098' }, { listenHost: '127.0.0.1', token: undefined })).toBeUndefined();
+  });
+
+  it('puts the token in the URL fragment, which a browser never sends', () => {
+    expect(withUiToken('http://127.0.0.1:9098/', 'a-b_c')).toBe('http://127.0.0.1:9098/#token=a-b_c');
+    expect(withUiToken('http://[::1]:9098/', undefined)).toBe('http://[::1]:9098/');
   });
 
   it('groups a pod by its app label, else by its name without the last suffix', () => {

@@ -1,7 +1,10 @@
-// The page's entry: mounts the dashboard.
+// The page's entry: takes the agent's token from the URL, then mounts the dashboard.
 import { render } from 'preact';
 
+import { adoptToken } from './api.js';
 import { App } from './app.js';
+
+adoptToken();
 
 const root = document.getElementById('app');
 if (root !== null) render(<App />, root);

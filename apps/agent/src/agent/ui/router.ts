@@ -3,8 +3,10 @@
 // dashboard is read-only: every write answers 405), and the dashboard's own answers under
 // `/api/ui/` (endpoints with their pods' labels and apps, recent flows, a pod's policies,
 // a probe's verdict). `/api/ui/events` (live flows) is the server's: see sys/ui-server.ts.
-// A Host header that is not the address the server listens on is refused (DNS
-// rebinding: a web page elsewhere must not read this one through a name of its own).
+// A Host header that does not name this host's loopback is refused (DNS rebinding: a web
+// page elsewhere must not read this one through a name of its own). The API and the live
+// flows need the token of this start (the URL `twill ui` prints carries it): the port is
+// any local user's, the token only root's (from /v1/status on the API socket).
 import { type Flow, type GetFlowsRequest, type GetFlowsResponse } from '@twill/flows';
 
 import { type EndpointRecord } from '../../plugin/ports.js';
@@ -52,26 +54,70 @@ export interface UiRequest {
   readonly url: string;
   /** The Host header (absent: refused). */
   readonly host: string | undefined;
+  /** The Authorization header (`Bearer <token>`), when sent. */
+  readonly authorization?: string | undefined;
 }
+
+/** What {@link refuseUiRequest} lets through. */
+export interface UiGuard {
+  /**
+   * The host the server listens on, whose loopback names a Host header must use
+   * (`localhost`, `127.0.0.1`, `[::1]` or this address, on any port); undefined: any
+   * Host (a non-loopback address allowed by `ui.listenInsecure`).
+   */
+  readonly listenHost: string | undefined;
+  /** The token `/api/` requests must carry; undefined: none asked (`ui.token: false`). */
+  readonly token: string | undefined;
+}
+
+/** The path of the live flow stream (Server-Sent Events), which the server answers itself. */
+export const UI_EVENTS_PATH = '/api/ui/events';
 
 /** How many recent flows `/api/ui/flows` gives at most. */
 const MAX_UI_FLOWS = 5000;
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
-// Host headers naming the listening address, or localhost, on its port.
-function hostAllowed(host: string | undefined, allowed: readonly string[]): boolean {
-  return host !== undefined && allowed.includes(host.toLowerCase());
-}
+const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
- * The Host header values a loopback server at `host:port` accepts: the address itself,
- * `localhost`, and (for 127.0.0.1 and ::1) the other loopback spelling.
+ * Whether a Host header names this host's loopback: `localhost`, `127.0.0.1`, `[::1]` or
+ * `listenHost` itself, with any port or none. Any port, because a browser names the port
+ * it connected to, which is another one through a forward (`twill ui --lab`, `ssh -L`);
+ * still safe against DNS rebinding, which needs a name the attacker controls: a page
+ * whose origin is a loopback literal or `localhost` is this host's own.
  */
-export function allowedHosts(listen: { readonly host: string; readonly port: number }): string[] {
-  const port = listen.port;
-  const literal = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-  return [...new Set([`${literal}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])];
+export function hostAllowed(host: string | undefined, listenHost: string): boolean {
+  if (host === undefined) return false;
+  const match = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/u.exec(host.toLowerCase());
+  if (match === null) return false;
+  if (match[2] !== undefined && (Number(match[2]) < 1 || Number(match[2]) > 65535)) return false;
+  const name = match[1]!;
+  const literal = listenHost.includes(':') ? `[${listenHost.toLowerCase()}]` : listenHost.toLowerCase();
+  return LOOPBACK_NAMES.has(name) || name === literal;
+}
+
+/** The page's URL with the token (`http://127.0.0.1:9098/#token=...`), or `url` itself when there is none. */
+export function withUiToken(url: string, token: string | undefined): string {
+  // In the fragment: a browser never sends it, not to the agent, not in a Referer.
+  return token === undefined ? url : `${url}#token=${encodeURIComponent(token)}`;
+}
+
+// Equal strings, compared in a time that does not depend on where they differ.
+function sameToken(given: string, token: string): boolean {
+  let differ = given.length ^ token.length;
+  // Past the end charCodeAt is NaN, which `^` takes as 0 (the lengths already differ then).
+  for (let i = 0; i < token.length; i += 1) differ |= given.charCodeAt(i) ^ token.charCodeAt(i);
+  return differ === 0;
+}
+
+// The token a request carries: `Authorization: Bearer <token>` (fetch), or `?token=` on the
+// live flows (EventSource cannot set a header).
+function tokenOf(request: UiRequest, path: string): string | undefined {
+  const bearer = /^Bearer\s+(\S+)$/iu.exec(request.authorization ?? '');
+  if (bearer !== null) return bearer[1];
+  if (path === UI_EVENTS_PATH) return new URL(request.url, 'http://twill-ui').searchParams.get('token') ?? undefined;
+  return undefined;
 }
 
 /** The app of a pod: its `app` or `app.kubernetes.io/name` label, else its name without the last `-suffix`. */
@@ -163,19 +209,28 @@ const UI_ROUTES: Readonly<Record<string, { readonly query: readonly string[]; an
   },
 };
 
-/** The path of the live flow stream (Server-Sent Events), which the server answers itself. */
-export const UI_EVENTS_PATH = '/api/ui/events';
-
 /**
- * Whether a request may be answered: its Host is one of `hosts` (when given), and it is
- * a GET or HEAD. Returns the refusal, or undefined.
+ * Whether a request may be answered: its Host names this host's loopback ({@link hostAllowed},
+ * unless `guard.listenHost` is undefined), it is a GET or HEAD, and an `/api/` request
+ * carries `guard.token` (when there is one; the page's files need none). Returns the
+ * refusal (403, 405 or 401), or undefined.
  */
-export function refuseUiRequest(request: UiRequest, hosts: readonly string[] | undefined): ApiAnswer | undefined {
-  if (hosts !== undefined && !hostAllowed(request.host, hosts)) {
-    return errorAnswer(new ApiError('Forbidden', `the dashboard answers only requests for ${hosts.join(', ')} (Host was ${JSON.stringify(request.host ?? '')})`));
+export function refuseUiRequest(request: UiRequest, guard: UiGuard): ApiAnswer | undefined {
+  if (guard.listenHost !== undefined && !hostAllowed(request.host, guard.listenHost)) {
+    const names = [...new Set([...LOOPBACK_NAMES, guard.listenHost.includes(':') ? `[${guard.listenHost}]` : guard.listenHost])];
+    return errorAnswer(new ApiError('Forbidden', `the dashboard answers only requests for ${names.join(', ')} (any port) (Host was ${JSON.stringify(request.host ?? '')})`));
   }
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     return errorAnswer(new ApiError('MethodNotAllowed', `${request.method} is not allowed: the dashboard is read-only (GET only; writes go through the twill CLI and the API socket)`), { allow: 'GET, HEAD' });
+  }
+  const path = request.url.split('?')[0] ?? '/';
+  if (guard.token !== undefined && path.startsWith('/api/')) {
+    const given = tokenOf(request, path);
+    if (given === undefined || !sameToken(given, guard.token)) {
+      // RFC 7235 §3.1: a 401 names its scheme. The body in API.md's error shape, which the page shows.
+      const message = `${given === undefined ? 'no token' : 'a wrong token'}: open the dashboard at the address \`twill ui\` prints (it carries this agent start's token)`;
+      return jsonAnswer(401, { error: { code: 'Unauthorized', message } }, { 'www-authenticate': 'Bearer realm="twill-ui"', ...NO_STORE });
+    }
   }
   return undefined;
 }
@@ -208,7 +263,7 @@ export async function answerUiRequest(request: UiRequest, source: UiSource): Pro
     if (file === undefined) throw new ApiError('NotFound', `no such file ${JSON.stringify(path)} in the dashboard`);
     // Built assets carry a content hash in their names: cached for good; the page itself never.
     const cache = path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
-    return { status: 200, contentType: file.contentType, body: file.body, headers: { 'cache-control': cache, 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'" } };
+    return { status: 200, contentType: file.contentType, body: file.body, headers: { 'cache-control': cache, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'" } };
   } catch (error) {
     return errorAnswer(toApiError(error, `GET ${path}`));
   }

@@ -4,7 +4,9 @@
 // `maxClients` streams (more are answered 503); each stream sends batches of at most
 // MAX_BATCH flows; a client that does not read stops being fed (the ring keeps the
 // flows, and says how many it missed as `lost` once it reads again) and is dropped when
-// it has not drained within `slowClientMs`. No buffer grows with the flow rate.
+// it has not drained within `slowClientMs`. No buffer grows with the flow rate. A token
+// made at start (unless `token: false`) guards the API and the stream (see router.ts).
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
@@ -16,7 +18,7 @@ import { uiContentType } from '@twill/ui';
 import { AGENT_DEFAULTS, type ListenAddress } from '../../config.js';
 import { type AgentLogger } from '../../ports.js';
 import { uiFlowOf, type UiFlow } from '../flow-view.js';
-import { allowedHosts, answerUiRequest, refuseUiRequest, type UiAnswer, UI_EVENTS_PATH, type UiFile, type UiSource } from '../router.js';
+import { answerUiRequest, refuseUiRequest, type UiAnswer, UI_EVENTS_PATH, type UiFile, type UiGuard, type UiSource } from '../router.js';
 
 // Flows per SSE event at most.
 const MAX_BATCH = 256;
@@ -34,8 +36,10 @@ export interface ListenUiOptions {
   readonly assetsDir: string;
   /** What the routes answer from (its `files` are read from `assetsDir`). */
   readonly source: Omit<UiSource, 'files'>;
-  /** Whether any Host header is taken (a non-loopback address allowed by `ui.listenInsecure`); default: only the listening address and localhost. */
+  /** Whether any Host header is taken (a non-loopback address allowed by `ui.listenInsecure`); default: only the loopback names (router.ts hostAllowed). */
   readonly anyHost?: boolean;
+  /** Whether the API and the live flows need this start's random token (`ui.token`); default true. */
+  readonly token?: boolean;
   /** Live flow streams served at once; default `AGENT_DEFAULTS.uiMaxClients` (the `ui.maxClients` default). */
   readonly maxClients?: number;
   readonly slowClientMs?: number;
@@ -48,6 +52,11 @@ export interface UiServer {
   readonly address: ListenAddress;
   /** Live flow streams open now. */
   readonly clients: number;
+  /**
+   * The token `/api/` requests must carry (32 random bytes, base64url, new at each start);
+   * undefined with `token: false`. The page's URL carries it (router.ts withUiToken).
+   */
+  readonly token: string | undefined;
   /** Stops accepting, ends the live streams and closes every connection. Idempotent. */
   close(): Promise<void>;
 }
@@ -89,8 +98,10 @@ export async function listenUi(options: ListenUiOptions): Promise<UiServer> {
   const slowClientMs = options.slowClientMs ?? DEFAULT_SLOW_CLIENT_MS;
   // Each live stream's stop.
   const streams = new Set<() => void>();
-  // Set once the port is known; nothing is answered before.
-  let hosts: string[] | undefined = [];
+  const guard: UiGuard = {
+    listenHost: options.anyHost === true ? undefined : options.listen.host,
+    token: options.token === false ? undefined : randomBytes(32).toString('base64url'),
+  };
 
   const stream = (request: IncomingMessage, response: ServerResponse): void => {
     const flows = source.flows;
@@ -188,7 +199,7 @@ export async function listenUi(options: ListenUiOptions): Promise<UiServer> {
 
   const server: Server = createServer((request, response) => {
     const url = request.url ?? '/';
-    const refusal = refuseUiRequest({ method: request.method ?? 'GET', url, host: request.headers.host }, hosts);
+    const refusal = refuseUiRequest({ method: request.method ?? 'GET', url, host: request.headers.host, authorization: request.headers.authorization }, guard);
     if (refusal !== undefined) {
       send(response, refusal, false);
       return;
@@ -217,7 +228,6 @@ export async function listenUi(options: ListenUiOptions): Promise<UiServer> {
   });
   const bound = server.address() as AddressInfo;
   const address: ListenAddress = { host: options.listen.host, port: bound.port };
-  hosts = options.anyHost === true ? undefined : allowedHosts(address);
 
   let closing: Promise<void> | undefined;
   return {
@@ -225,6 +235,7 @@ export async function listenUi(options: ListenUiOptions): Promise<UiServer> {
     get clients() {
       return streams.size;
     },
+    token: guard.token,
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
