@@ -45,6 +45,52 @@ export const TRAFFIC_DIRECTION = {
 /** One of {@link TRAFFIC_DIRECTION}. */
 export type TrafficDirection = (typeof TRAFFIC_DIRECTION)[keyof typeof TRAFFIC_DIRECTION];
 
+/** What an L7 record is (Hubble's `L7FlowType`). */
+export const L7_FLOW_TYPE = {
+  /** Not known (proto3's zero value). */
+  UNKNOWN_L7_TYPE: 'UNKNOWN_L7_TYPE',
+  /** A request, with no response (Twill: the connection closed before a status was sent). */
+  REQUEST: 'REQUEST',
+  /** A response: Twill's proxy reports each request once it was answered, with the status and the latency. */
+  RESPONSE: 'RESPONSE',
+  /** A sample (Hubble's; Twill does not report these). */
+  SAMPLE: 'SAMPLE',
+} as const;
+/** One of {@link L7_FLOW_TYPE}. */
+export type L7FlowType = (typeof L7_FLOW_TYPE)[keyof typeof L7_FLOW_TYPE];
+
+/** An HTTP header of an L7 record (Hubble's `HTTPHeader`). */
+export interface HttpHeader {
+  /** The header's name. */
+  readonly key: string;
+  /** Its value. */
+  readonly value: string;
+}
+
+/** An HTTP request and its answer, as the proxy saw them (Hubble's `HTTP`). */
+export interface FlowHttp {
+  /** The status sent to the client (`200`, `403`); 0 when none was sent. */
+  readonly code: number;
+  /** The method (`GET`); `''` when the request was too malformed to have one. */
+  readonly method: string;
+  /** `http://host/path?query` when the request named its host, else the request target alone (`/path?query`); `''` when unknown. */
+  readonly url: string;
+  /** `HTTP/1.1`, `HTTP/1.0` or `HTTP/2`. */
+  readonly protocol: string;
+  /** Headers recorded with the request (Twill's proxy records none: empty). */
+  readonly headers: readonly HttpHeader[];
+}
+
+/** The L7 part of a flow (Hubble's `Layer7`), set on flows of `Type` `L7`. */
+export interface Layer7 {
+  /** Whether the record is of a request or of its response. */
+  readonly type: L7FlowType;
+  /** Nanoseconds from the request's headers to the end of the response (or the close); an integer. */
+  readonly latencyNs: number;
+  /** The HTTP fields; absent for another L7 protocol (a Hubble server's DNS or Kafka record). */
+  readonly http?: FlowHttp;
+}
+
 /** A protobuf Timestamp: seconds and nanoseconds since the epoch. */
 export interface FlowTime {
   /** Whole seconds since the Unix epoch (1970-01-01T00:00:00Z); an integer. */
@@ -194,10 +240,11 @@ export interface DecidingRule {
   /** The isolating policies, when `reason` is `isolated`. */
   readonly isolatedBy?: readonly FlowPolicy[];
   /**
-   * How the rule was found: `kernel` (the dataplane reported the rule, eBPF) or
-   * `evaluated` (the agent evaluated the flow against its policy snapshot, nftables).
+   * How the rule was found: `kernel` (the dataplane reported the rule, eBPF),
+   * `evaluated` (the agent evaluated the flow against its policy snapshot, nftables) or
+   * `proxy` (the L7 proxy matched the request against the HTTP rules: an L7 flow).
    */
-  readonly attribution: 'kernel' | 'evaluated';
+  readonly attribution: 'kernel' | 'evaluated' | 'proxy';
   /** One sentence, as `twill policy explain` words it. */
   readonly message: string;
 }
@@ -222,6 +269,8 @@ export interface Flow {
   readonly destination: FlowEndpoint;
   /** `L3_L4` for packet verdicts, `L7` for proxy records (issue 14). */
   readonly Type: 'L3_L4' | 'L7';
+  /** What the L7 proxy saw of the request: set on flows of `Type` `L7`. */
+  readonly l7?: Layer7;
   /** The node whose agent observed the flow. */
   readonly nodeName: string;
   /** Whether the packet is a reply of an established connection. */
@@ -289,8 +338,23 @@ export interface FlowFilter {
   readonly sourcePort?: readonly string[];
   /** Destination ports as decimal strings; a flow without ports (ICMP) matches none. */
   readonly destinationPort?: readonly string[];
-  /** `tcp`, `udp`, `sctp`, `icmp`, `icmpv4`, `icmpv6` (case-insensitive). */
+  /** `tcp`, `udp`, `sctp`, `icmp`, `icmpv4`, `icmpv6`, or `http` (L7 flows with HTTP fields); case-insensitive. */
   readonly protocol?: readonly string[];
+  /**
+   * HTTP status codes: `404` (exactly), or a prefix ending in `+` (`4+`: 400 to 499,
+   * `40+`: 400 to 409), as Hubble's `http_status_code`. A flow without a status (not
+   * L7, or no status sent) matches none.
+   */
+  readonly httpStatusCode?: readonly string[];
+  /** HTTP methods, compared case-insensitively (`GET`); a flow without a method matches none. */
+  readonly httpMethod?: readonly string[];
+  /**
+   * Regular expressions (an RE2 subset: see `compileFlowFilters`) searched in the path of
+   * the flow's URL, percent-decoded and without its query (`^/api/v1/`, `users`).
+   */
+  readonly httpPath?: readonly string[];
+  /** Regular expressions, as `httpPath`, searched in the whole URL (`http://api.prod:8080/api/v1/users?limit=1`). */
+  readonly httpUrl?: readonly string[];
   /** Traffic directions (`INGRESS`, `EGRESS`). */
   readonly trafficDirection?: readonly TrafficDirection[];
   /**

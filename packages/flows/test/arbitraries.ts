@@ -11,7 +11,9 @@ import {
   type FlowTime,
   type GetFlowsRequest,
   type GetFlowsResponse,
+  L7_FLOW_TYPE,
   type Layer4,
+  type Layer7,
   type ServerStatus,
   TRAFFIC_DIRECTION,
   VERDICT,
@@ -68,13 +70,28 @@ const decidingRule: fc.Arbitrary<DecidingRule> = fc.record(
     action: fc.constantFrom('allow', 'deny'),
     // Empty and absent read back the same (a repeated field); the model's users write absent.
     isolatedBy: fc.array(policy, { minLength: 1, maxLength: 2 }),
-    attribution: fc.constantFrom('kernel', 'evaluated'),
+    attribution: fc.constantFrom('kernel', 'evaluated', 'proxy'),
     message: text,
   },
   { requiredKeys: ['reason', 'direction', 'attribution', 'message'], noNullPrototype: true },
 );
 
 const policies = fc.array(policy, { maxLength: 2 });
+
+const layer7: fc.Arbitrary<Layer7> = fc.record(
+  {
+    type: fc.constantFrom(...Object.values(L7_FLOW_TYPE)),
+    latencyNs: safe,
+    http: fc.record({
+      code: u32,
+      method: text,
+      url: text,
+      protocol: text,
+      headers: fc.array(fc.record({ key: text, value: text }), { maxLength: 2 }),
+    }),
+  },
+  { requiredKeys: ['type', 'latencyNs'], noNullPrototype: true },
+);
 
 export const flow: fc.Arbitrary<Flow> = fc.record(
   {
@@ -91,6 +108,7 @@ export const flow: fc.Arbitrary<Flow> = fc.record(
     source: endpoint,
     destination: endpoint,
     Type: fc.constantFrom('L3_L4' as const, 'L7' as const),
+    l7: layer7,
     nodeName: text,
     isReply: fc.boolean(),
     trafficDirection: fc.constantFrom(...Object.values(TRAFFIC_DIRECTION)),
@@ -127,6 +145,10 @@ export const flowFilter: fc.Arbitrary<FlowFilter> = fc.record(
     sourcePort: nonEmpty(text),
     destinationPort: nonEmpty(text),
     protocol: nonEmpty(text),
+    httpStatusCode: nonEmpty(text),
+    httpMethod: nonEmpty(text),
+    httpPath: nonEmpty(text),
+    httpUrl: nonEmpty(text),
     trafficDirection: nonEmpty(fc.constantFrom(...Object.values(TRAFFIC_DIRECTION))),
     nodeName: nonEmpty(text),
     reply: nonEmpty(fc.boolean()),

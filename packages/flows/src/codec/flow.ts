@@ -12,7 +12,9 @@ import type {
   FlowEndpoint,
   FlowIp,
   FlowPolicy,
+  L7FlowType,
   Layer4,
+  Layer7,
   PortPair,
   TcpFlags,
 } from '../model.js';
@@ -40,6 +42,7 @@ interface Enums {
   readonly direction: protobuf.Enum;
   readonly ipVersion: protobuf.Enum;
   readonly flowType: protobuf.Enum;
+  readonly l7Type: protobuf.Enum;
 }
 
 let enums: Enums | undefined;
@@ -52,6 +55,7 @@ function flowEnums(): Enums {
     direction: root.lookupEnum('flow.TrafficDirection'),
     ipVersion: root.lookupEnum('flow.IPVersion'),
     flowType: root.lookupEnum('flow.FlowType'),
+    l7Type: root.lookupEnum('flow.L7FlowType'),
   };
   return enums;
 }
@@ -63,7 +67,8 @@ const ICMP_MAX = 255;
 const DECIDING_REASONS: ReadonlySet<string> = new Set(['rule', 'isolated', 'not-selected', 'passed', 'no-entry']);
 const DIRECTIONS: ReadonlySet<string> = new Set(['ingress', 'egress']);
 const ACTIONS: ReadonlySet<string> = new Set(['allow', 'deny']);
-const ATTRIBUTIONS: ReadonlySet<string> = new Set(['kernel', 'evaluated']);
+const ATTRIBUTIONS: ReadonlySet<string> = new Set(['kernel', 'evaluated', 'proxy']);
+const LATENCY_MAX = Number.MAX_SAFE_INTEGER;
 
 function object(value: unknown, path: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -105,6 +110,7 @@ export function flowToMessage(flow: Flow, path = 'flow'): Message {
   m.ingressDeniedBy = policiesToMessage(f.ingressDeniedBy, `${path}.ingressDeniedBy`);
   if (f.dropReasonDesc !== undefined) m.dropReasonDesc = enumNumber(e.dropReason, f.dropReasonDesc, `${path}.dropReasonDesc`);
   if (f.l4 !== undefined) m.l4 = layer4ToMessage(f.l4, `${path}.l4`);
+  if (f.l7 !== undefined) m.l7 = layer7ToMessage(f.l7, `${path}.l7`);
   if (f.interface !== undefined) {
     const i = object(f.interface, `${path}.interface`);
     const iface: Message = {};
@@ -174,6 +180,33 @@ function layer4ToMessage(value: unknown, path: string): Message {
     default:
       throw new FlowCodecError(`${path}.${key}`, 'is not one of TCP, UDP, SCTP, ICMPv4, ICMPv6');
   }
+}
+
+// Hubble's Layer7: type 1, latency_ns 2, the oneof record's http 101.
+function layer7ToMessage(value: unknown, path: string): Message {
+  const l7 = object(value, path);
+  const m: Message = {};
+  put(m, 'type', enumNumber(flowEnums().l7Type, l7.type, `${path}.type`));
+  put(m, 'latencyNs', checkUnsigned(l7.latencyNs, `${path}.latencyNs`, LATENCY_MAX, 'a count of nanoseconds'));
+  if (l7.http !== undefined) {
+    const http = object(l7.http, `${path}.http`);
+    const h: Message = {};
+    put(h, 'code', checkUnsigned(http.code, `${path}.http.code`, U32_MAX));
+    put(h, 'method', checkString(http.method, `${path}.http.method`));
+    put(h, 'url', checkString(http.url, `${path}.http.url`));
+    put(h, 'protocol', checkString(http.protocol, `${path}.http.protocol`));
+    if (!Array.isArray(http.headers)) throw new FlowCodecError(`${path}.http.headers`, `${describe(http.headers)} is not an array`);
+    h.headers = http.headers.map((header: unknown, i) => {
+      const at = `${path}.http.headers[${i}]`;
+      const o = object(header, at);
+      const out: Message = {};
+      put(out, 'key', checkString(o.key, `${at}.key`));
+      put(out, 'value', checkString(o.value, `${at}.value`));
+      return out;
+    });
+    m.http = h;
+  }
+  return m;
 }
 
 function endpointToMessage(value: unknown, path: string): Message {
@@ -264,6 +297,8 @@ export function flowFromMessage(m: Message, path = 'flow'): Flow {
   }
   const l4 = sub(m.l4);
   if (l4 !== undefined) flow.l4 = layer4FromMessage(l4, `${path}.l4`);
+  const l7 = sub(m.l7);
+  if (l7 !== undefined) flow.l7 = layer7FromMessage(l7, `${path}.l7`);
   const iface = sub(m.interface);
   if (iface !== undefined) flow.interface = { index: iface.index as number, name: iface.name as string };
   const decided = sub(m.decidedBy);
@@ -301,6 +336,15 @@ function layer4FromMessage(m: Message, path: string): Layer4 {
   const icmp6 = sub(m.ICMPv6);
   if (icmp6 !== undefined) return { ICMPv6: icmpFromMessage(icmp6) };
   throw new FlowCodecError(path, 'holds none of TCP, UDP, SCTP, ICMPv4, ICMPv6');
+}
+
+function layer7FromMessage(m: Message, path: string): Layer7 {
+  const type = enumName(flowEnums().l7Type, m.type, `${path}.type`) as L7FlowType;
+  const latencyNs = longToNumber(m.latencyNs, `${path}.latencyNs`);
+  const http = sub(m.http);
+  if (http === undefined) return { type, latencyNs };
+  const headers = (http.headers as Message[]).map((h) => ({ key: h.key as string, value: h.value as string }));
+  return { type, latencyNs, http: { code: http.code as number, method: http.method as string, url: http.url as string, protocol: http.protocol as string, headers } };
 }
 
 function endpointFromMessage(m: Message | undefined): FlowEndpoint {

@@ -14,6 +14,7 @@ import {
   VERDICT,
 } from '../model.js';
 import { type IpBytes, parseCidr, parseIp, prefixContains, sameIp } from './ip.js';
+import { compileSearch, RegexSyntaxError } from './regex.js';
 import { compileLabelSelector } from './selector.js';
 
 type Predicate = (flow: Flow) => boolean;
@@ -151,14 +152,103 @@ const PROTOCOLS: Readonly<Record<string, readonly string[]>> = {
 
 const protocolField: FieldCompiler = (values, path) => {
   const layers = new Set<string>();
+  let http = false;
   values.forEach((v, i) => {
+    // `http` is Hubble's L7 protocol: flows carrying HTTP fields.
+    if (typeof v === 'string' && v.toLowerCase() === 'http') {
+      http = true;
+      return;
+    }
     const names = typeof v === 'string' && Object.hasOwn(PROTOCOLS, v.toLowerCase()) ? PROTOCOLS[v.toLowerCase()] : undefined;
     if (names === undefined) {
-      throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not a protocol (one of ${Object.keys(PROTOCOLS).join(', ')})`);
+      throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not a protocol (one of ${[...Object.keys(PROTOCOLS), 'http'].join(', ')})`);
     }
     for (const n of names) layers.add(n);
   });
-  return (flow) => flow.l4 !== undefined && Object.keys(flow.l4).some((k) => layers.has(k));
+  return (flow) => (http && flow.l7?.http !== undefined) || (flow.l4 !== undefined && Object.keys(flow.l4).some((k) => layers.has(k)));
+};
+
+// ---- HTTP (L7) ---------------------------------------------------------------------------
+
+// Hubble's forms: a full code (`404`), or a prefix of one or two digits and `+` (`4+`, `40+`).
+const STATUS_FULL = /^[1-5][0-9]{2}$/;
+const STATUS_PREFIX = /^[1-5][0-9]?\+$/;
+
+const httpStatusField: FieldCompiler = (values, path) => {
+  const full = new Set<string>();
+  const prefixes: string[] = [];
+  values.forEach((v, i) => {
+    if (typeof v === 'string' && STATUS_FULL.test(v)) full.add(v);
+    else if (typeof v === 'string' && STATUS_PREFIX.test(v)) prefixes.push(v.slice(0, -1));
+    else throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not an HTTP status code filter (a code from 100 to 599, \`404\`, or a prefix and \`+\`: \`4+\`, \`40+\`)`);
+  });
+  return (flow) => {
+    const code = flow.l7?.http?.code ?? 0;
+    // No status sent: not an answered request, as in Hubble.
+    if (code === 0) return false;
+    const text = String(code).padStart(3, '0');
+    return full.has(text) || prefixes.some((p) => text.startsWith(p));
+  };
+};
+
+const httpMethodField: FieldCompiler = (values, path) => {
+  const methods = new Set(strings(values, path, 'an HTTP method').map((m) => m.toUpperCase()));
+  return (flow) => {
+    const method = flow.l7?.http?.method;
+    return method !== undefined && method !== '' && methods.has(method.toUpperCase());
+  };
+};
+
+function regexes(values: readonly unknown[], path: string): ((text: string) => boolean)[] {
+  return strings(values, path, 'a regular expression').map((v, i) => {
+    try {
+      return compileSearch(v);
+    } catch (error) {
+      if (error instanceof RegexSyntaxError) throw new FlowFilterError(`${path}[${i}]`, `${quote(v)} is not a regular expression Twill accepts: ${error.message}`);
+      throw error;
+    }
+  });
+}
+
+/**
+ * The path of a flow's URL as Hubble's filter reads it (Go's `url.ParseRequestURI(...).Path`):
+ * without scheme, authority, query and fragment, percent-decoded; undefined when the URL
+ * cannot be parsed (a bad percent escape), which no path filter matches.
+ */
+export function urlPath(url: string): string | undefined {
+  let rest = url;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(rest);
+  if (scheme !== null) {
+    const slash = rest.indexOf('/', scheme[0].length);
+    rest = slash < 0 ? '' : rest.slice(slash);
+  } else if (!rest.startsWith('/') && rest !== '*') return undefined;
+  const end = rest.search(/[?#]/);
+  if (end >= 0) rest = rest.slice(0, end);
+  if (/%(?![0-9A-Fa-f]{2})/.test(rest)) return undefined;
+  try {
+    return decodeURIComponent(rest);
+  } catch {
+    // Escapes of bytes that are not UTF-8: matched as written.
+    return rest;
+  }
+}
+
+const httpPathField: FieldCompiler = (values, path) => {
+  const tests = regexes(values, path);
+  return (flow) => {
+    const url = flow.l7?.http?.url;
+    if (url === undefined || url === '') return false;
+    const p = urlPath(url);
+    return p !== undefined && tests.some((t) => t(p));
+  };
+};
+
+const httpUrlField: FieldCompiler = (values, path) => {
+  const tests = regexes(values, path);
+  return (flow) => {
+    const url = flow.l7?.http?.url;
+    return url !== undefined && url !== '' && tests.some((t) => t(url));
+  };
 };
 
 // ---- node, reply, uuid, policy --------------------------------------------------------------
@@ -258,6 +348,10 @@ const FIELDS: Readonly<Record<keyof FlowFilter, FieldCompiler>> = {
   sourcePort: portField('sourcePort'),
   destinationPort: portField('destinationPort'),
   protocol: protocolField,
+  httpStatusCode: httpStatusField,
+  httpMethod: httpMethodField,
+  httpPath: httpPathField,
+  httpUrl: httpUrlField,
   trafficDirection: oneOf('trafficDirection', TRAFFIC_DIRECTION, 'a traffic direction'),
   nodeName: nodeNameField,
   reply: replyField,
@@ -301,7 +395,12 @@ function compileList(list: unknown, path: string): Predicate[] {
  * Ports are decimal strings; pods `namespace/`, `namespace/pod-prefix` or `pod-prefix`
  * (any namespace); labels are selectors (`k8s:app=web`, `app in (a,b)`, `!app`); node names
  * may hold `*`; `policy` matches any policy the flow names (allowed by, denied by, or the
- * deciding one) as `kind/namespace/name`, `namespace/name` or `name`.
+ * deciding one) as `kind/namespace/name`, `namespace/name` or `name`. HTTP filters read
+ * a flow's `l7.http`: `httpStatusCode` `404` or `4+`, `httpMethod` case-insensitive,
+ * `httpPath` and `httpUrl` regular expressions searched (not anchored: use `^` and `$`) in
+ * the URL's decoded path or the whole URL. The regular expressions are RE2's syntax less
+ * flags, named groups, lookaround, back references, word boundaries and `\p` classes
+ * (refused by name), and run in time linear in the text, whoever sent them.
  * @throws FlowFilterError naming the field of a bad value (`whitelist[0].sourcePort[1]: "http" is not a port`).
  */
 export function compileFlowFilters(request: Pick<GetFlowsRequest, 'whitelist' | 'blacklist'>): (flow: Flow) => boolean {

@@ -66,7 +66,58 @@ const GOLDEN = hex(`
   92 02 02 7531             -- 34 uuid "u1": tag 34<<3|2 = 274 = 92 02
 `.replace(/--.*$/gm, ''));
 
+const goldenL7: Flow = {
+  time: { seconds: 0, nanos: 0 },
+  uuid: '',
+  verdict: 'FORWARDED',
+  IP: { source: '10.0.0.1', destination: '10.0.0.2', ipVersion: 'IPv4' },
+  source: { ID: 0, identity: 0, labels: [] },
+  destination: { ID: 0, identity: 0, labels: [] },
+  Type: 'L7',
+  l7: { type: 'RESPONSE', latencyNs: 1_200_000, http: { code: 200, method: 'GET', url: '/a', protocol: 'HTTP/1.1', headers: [{ key: 'k', value: 'v' }] } },
+  nodeName: '',
+  isReply: false,
+  trafficDirection: 'INGRESS',
+  egressAllowedBy: [],
+  ingressAllowedBy: [],
+  egressDeniedBy: [],
+  ingressDeniedBy: [],
+  Summary: '',
+};
+
+// Hubble's Layer7 (Flow field 15): type 1, latency_ns 2, the oneof record's http 101 with
+// HTTP {code 1, method 2, url 3, protocol 4, headers 5 {key 1, value 2}}.
+const GOLDEN_L7 = hex(`
+  0a 00                     -- 1 time: an empty Timestamp (the epoch)
+  10 01                     -- 2 verdict FORWARDED (1)
+  2a 16 0a08 31302e302e302e31 1208 31302e302e302e32 1801 -- 5 IP 10.0.0.1 -> 10.0.0.2, IPv4
+  42 00  4a 00              -- 8 source, 9 destination: empty endpoints
+  50 02                     -- 10 Type L7 (2)
+  7a 27                     -- 15 l7 (tag 15<<3|2 = 122), 39 bytes:
+    08 02                   --   1 type RESPONSE (2)
+    10 80 9f 49             --   2 latency_ns 1200000 (7-bit groups 0x00 0x1f 0x49, low first)
+    aa 06 1e                --   101 http (tag 101<<3|2 = 810 = aa 06), 30 bytes:
+      08 c8 01              --     1 code 200
+      12 03 474554          --     2 method "GET"
+      1a 02 2f61            --     3 url "/a"
+      22 08 485454502f312e31 --    4 protocol "HTTP/1.1"
+      2a 06 0a016b 120176   --     5 headers [{key "k", value "v"}]
+  b0 01 01                  -- 22 traffic_direction INGRESS
+  d2 01 00                  -- 26 is_reply: an empty BoolValue (false), present
+`.replace(/--.*$/gm, ''));
+
 describe('flow codec', () => {
+  it("encodes an L7 flow with Hubble's Layer7 field numbers, to the bytes worked out by hand, and back", () => {
+    expect(toHex(encodeFlow(goldenL7))).toBe(toHex(GOLDEN_L7));
+    expect(decodeFlow(GOLDEN_L7)).toStrictEqual(goldenL7);
+  });
+
+  it("reads a Hubble L7 record of a protocol Twill does not model (DNS, 100) as l7 without http", () => {
+    // 15 l7 {type REQUEST, dns (100, tag 802 = a2 06) {query "x"}}; IP {IPv4}; Type L7.
+    const f = decodeFlow(hex('2a021801 5002 7a08 0801 a20603 0a0178'));
+    expect(f.l7).toStrictEqual({ type: 'REQUEST', latencyNs: 0 });
+  });
+
   it('encodes the golden flow to the bytes worked out by hand', () => {
     expect(toHex(encodeFlow(golden))).toBe(toHex(GOLDEN));
   });
@@ -109,6 +160,8 @@ describe('flow codec', () => {
     ['a UDP port above 65535', '2a021801 5001 3206 1204 08808004', 'flow.l4.UDP.sourcePort: 65536 is not a port'],
     ['a truncated string (length 8, 2 bytes)', '0a083031', 'flow: malformed Flow: index out of range'],
     ['a deciding rule with an unknown reason', '2a021801 5001 c23e03 0a0178', 'flow.decidedBy.reason: "x" is not one of'],
+    ['an L7 record type Twill does not know (9)', '2a021801 5002 7a02 0809', 'flow.l7.type: 9 is not a L7FlowType value Twill knows'],
+    ['a truncated HTTP record', '2a021801 5002 7a05 aa0604 0801', 'flow: malformed Flow: index out of range'],
   ])('refuses %s', (_what, bytes, message) => {
     expect(() => decodeFlow(hex(bytes))).toThrow(FlowCodecError);
     expect(() => decodeFlow(hex(bytes))).toThrow(message);
@@ -120,6 +173,10 @@ describe('flow codec', () => {
     ['two transports at once', { ...golden, l4: { UDP: { sourcePort: 1, destinationPort: 2 }, SCTP: { sourcePort: 1, destinationPort: 2 } } }, 'flow.l4: must hold exactly one'],
     ['a negative identity', { ...golden, source: { ...golden.source, identity: -1 } }, 'flow.source.identity: -1 is not an unsigned integer'],
     ['nanos out of range', { ...golden, time: { seconds: 1, nanos: 1e9 } }, 'flow.time.nanos: 1000000000 is not a count of nanoseconds'],
+    ['a negative latency', { ...goldenL7, l7: { type: 'RESPONSE', latencyNs: -1 } }, 'flow.l7.latencyNs: -1 is not a count of nanoseconds'],
+    ['an L7 type that is not one', { ...goldenL7, l7: { type: 'REPLY', latencyNs: 0 } }, 'flow.l7.type: "REPLY" is not one of UNKNOWN_L7_TYPE, REQUEST, RESPONSE, SAMPLE'],
+    ['a status code that is not a number', { ...goldenL7, l7: { type: 'RESPONSE', latencyNs: 0, http: { code: '200', method: 'GET', url: '/', protocol: 'HTTP/1.1', headers: [] } } }, 'flow.l7.http.code: "200" is not an unsigned integer'],
+    ['headers that are not a list', { ...goldenL7, l7: { type: 'RESPONSE', latencyNs: 0, http: { code: 200, method: 'GET', url: '/', protocol: 'HTTP/1.1', headers: {} } } }, 'flow.l7.http.headers: an object is not an array'],
     ['an unknown TCP flag', { ...golden, l4: { TCP: { sourcePort: 1, destinationPort: 2, flags: { NS: true } } } }, 'flow.l4.TCP.flags.NS: is not a TCP flag'],
   ])('refuses to encode %s', (_what, bad, message) => {
     expect(() => encodeFlow(bad as Flow)).toThrow(FlowCodecError);
@@ -150,6 +207,14 @@ describe('observer messages', () => {
     // number 1 (varint 5), follow 3 (1), whitelist 6 {verdict 5: DROPPED}, since 7 {seconds 1}.
     const bytes = encodeGetFlowsRequest({ number: 5, follow: true, whitelist: [{ verdict: ['DROPPED'] }], since: { seconds: 1, nanos: 0 } });
     expect(toHex(bytes)).toBe('0805' + '1801' + '3203' + '2a0102' + '3a020801');
+  });
+
+  it("writes the HTTP filters with Hubble's field numbers and reads them back", () => {
+    const request = { whitelist: [{ httpStatusCode: ['4+'], httpMethod: ['GET'], httpPath: ['/a'], httpUrl: ['b'] }] };
+    const bytes = encodeGetFlowsRequest(request);
+    // whitelist 6 {http_status_code 9 "4+", http_method 21 (aa 01) "GET", http_path 22 (b2 01) "/a", http_url 31 (fa 01) "b"}
+    expect(toHex(bytes)).toBe('3213' + '4a02' + '342b' + 'aa0103' + '474554' + 'b20102' + '2f61' + 'fa0101' + '62');
+    expect(decodeGetFlowsRequest(bytes)).toStrictEqual(request);
   });
 
   it('keeps number 0 apart from no number', () => {

@@ -22,6 +22,18 @@ describe('the embedded schema', () => {
     expect(Observer.methods.ServerStatus?.responseStream).toBeFalsy();
   });
 
+  it("gives the L7 fields Hubble's numbers (cilium api/v1/flow/flow.proto)", () => {
+    const { root, Flow, FlowFilter } = flowsSchema();
+    expect(Flow.fields.l7?.id).toBe(15);
+    const layer7 = root.lookupType('flow.Layer7');
+    expect([layer7.fields.type?.id, layer7.fields.latencyNs?.id, layer7.fields.http?.id]).toEqual([1, 2, 101]);
+    const http = root.lookupType('flow.HTTP');
+    expect(['code', 'method', 'url', 'protocol', 'headers'].map((f) => http.fields[f]?.id)).toEqual([1, 2, 3, 4, 5]);
+    expect(root.lookupEnum('flow.L7FlowType').values).toEqual({ UNKNOWN_L7_TYPE: 0, REQUEST: 1, RESPONSE: 2, SAMPLE: 3 });
+    expect(root.lookupEnum('flow.FlowType').values).toEqual({ UNKNOWN_TYPE: 0, L3_L4: 1, L7: 2 });
+    expect(['httpStatusCode', 'httpMethod', 'httpPath', 'httpUrl'].map((f) => FlowFilter.fields[f]?.id)).toEqual([9, 21, 22, 31]);
+  });
+
   it('gives Twill-only fields numbers from 1000 up', () => {
     const { Flow, FlowFilter, LostEvent } = flowsSchema();
     expect(Flow.fields.decidedBy?.id).toBe(1000);

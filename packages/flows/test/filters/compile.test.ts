@@ -131,7 +131,17 @@ describe('bad filters', () => {
     [{ whitelist: [{ verdict: ['DENIED'] }] }, 'whitelist[0].verdict[0]: "DENIED" is not a verdict (one of VERDICT_UNKNOWN, FORWARDED'],
     [{ whitelist: [{ dropReasonDesc: ['POLICY'] }] }, 'whitelist[0].dropReasonDesc[0]: "POLICY" is not a drop reason'],
     [{ whitelist: [{ trafficDirection: ['ingress'] }] }, 'whitelist[0].trafficDirection[0]: "ingress" is not a traffic direction'],
-    [{ whitelist: [{ protocol: ['http'] }] }, 'whitelist[0].protocol[0]: "http" is not a protocol (one of tcp, udp, sctp, icmp, icmpv4, icmpv6)'],
+    [{ whitelist: [{ protocol: ['https'] }] }, 'whitelist[0].protocol[0]: "https" is not a protocol (one of tcp, udp, sctp, icmp, icmpv4, icmpv6, http)'],
+    [{ whitelist: [{ httpStatusCode: ['4xx'] }] }, 'whitelist[0].httpStatusCode[0]: "4xx" is not an HTTP status code filter (a code from 100 to 599, `404`, or a prefix and `+`: `4+`, `40+`)'],
+    [{ whitelist: [{ httpStatusCode: ['404', '600'] }] }, 'whitelist[0].httpStatusCode[1]: "600" is not an HTTP status code filter'],
+    [{ whitelist: [{ httpStatusCode: ['404+'] }] }, 'whitelist[0].httpStatusCode[0]: "404+" is not an HTTP status code filter'],
+    [{ whitelist: [{ httpStatusCode: ['x404y'] }] }, 'whitelist[0].httpStatusCode[0]: "x404y" is not an HTTP status code filter'],
+    [{ whitelist: [{ httpStatusCode: [404] }] }, 'whitelist[0].httpStatusCode[0]: 404 is not an HTTP status code filter'],
+    [{ whitelist: [{ httpMethod: [''] }] }, 'whitelist[0].httpMethod[0]: "" is not an HTTP method'],
+    [{ whitelist: [{ httpPath: ['/api/(v1'] }] }, 'whitelist[0].httpPath[0]: "/api/(v1" is not a regular expression Twill accepts: missing \')\' at offset 5'],
+    [{ whitelist: [{ httpPath: ['(?=x)'] }] }, 'whitelist[0].httpPath[0]: "(?=x)" is not a regular expression Twill accepts: flags, named groups and lookaround are not supported'],
+    [{ blacklist: [{ httpUrl: ['(a)\\1'] }] }, 'blacklist[0].httpUrl[0]: "(a)\\\\1" is not a regular expression Twill accepts: \\1 is not supported'],
+    [{ whitelist: [{ httpPath: ['a**'] }] }, 'whitelist[0].httpPath[0]: "a**" is not a regular expression Twill accepts: a repetition of a repetition is refused (as RE2 does) at offset 0'],
     [{ whitelist: [{ nodeName: ['cluster/node-a'] }] }, 'whitelist[0].nodeName[0]: "cluster/node-a" is not a node name pattern (cluster names are not supported)'],
     [{ whitelist: [{ nodeName: ['node a'] }] }, 'whitelist[0].nodeName[0]: "node a" is not a node name pattern'],
     [{ whitelist: [{ reply: ['yes'] }] }, 'whitelist[0].reply[0]: "yes" is not true or false'],
@@ -181,5 +191,59 @@ describe('node name patterns', () => {
     expect(() => compileFlowFilters({ whitelist: [{ nodeName: ['*'.repeat(254)] }] })).toThrow(
       'whitelist[0].nodeName[0]: a node name pattern of 254 characters is longer than 253',
     );
+  });
+});
+
+describe('HTTP filters', () => {
+  const http = (code: number, method: string, url: string): Flow =>
+    makeFlow({ uuid: `${method} ${url} ${code}`, Type: 'L7', l7: { type: code === 0 ? 'REQUEST' : 'RESPONSE', latencyNs: 1_200_000, http: { code, method, url, protocol: 'HTTP/1.1', headers: [] } } });
+  const L7: readonly Flow[] = [
+    http(200, 'GET', 'http://api.prod:8080/api/v1/users?limit=1'),
+    http(403, 'POST', '/api/v1/users'),
+    http(404, 'get', 'http://api.prod/healthz'),
+    http(0, 'DELETE', '/api/v2/x%20y'),
+    http(502, 'GET', '/bad%zzpath'),
+    makeFlow({ uuid: 'l3' }),
+  ];
+  const uuids = (filter: FlowFilter): string[] => {
+    const test = compileFlowFilters({ whitelist: [filter] });
+    return L7.filter((f) => test(f)).map((f) => f.uuid);
+  };
+
+  it("matches status codes as Hubble does: exact, a prefix with `+`, none without a status", () => {
+    expect(uuids({ httpStatusCode: ['404'] })).toEqual(['get http://api.prod/healthz 404']);
+    expect(uuids({ httpStatusCode: ['4+'] })).toEqual(['POST /api/v1/users 403', 'get http://api.prod/healthz 404']);
+    expect(uuids({ httpStatusCode: ['40+', '5+'] })).toEqual(['POST /api/v1/users 403', 'get http://api.prod/healthz 404', 'GET /bad%zzpath 502']);
+    expect(uuids({ httpStatusCode: ['2+'] })).toEqual(['GET http://api.prod:8080/api/v1/users?limit=1 200']);
+    expect(uuids({ httpStatusCode: ['1+'] })).toEqual([]);
+  });
+
+  it('matches methods case-insensitively', () => {
+    expect(uuids({ httpMethod: ['GET'] })).toEqual(['GET http://api.prod:8080/api/v1/users?limit=1 200', 'get http://api.prod/healthz 404', 'GET /bad%zzpath 502']);
+    expect(uuids({ httpMethod: ['post', 'delete'] })).toEqual(['POST /api/v1/users 403', 'DELETE /api/v2/x%20y 0']);
+  });
+
+  it("searches the URL's decoded path without its query, absolute or not; a bad escape matches nothing", () => {
+    expect(uuids({ httpPath: ['/api/.*'] })).toEqual(['GET http://api.prod:8080/api/v1/users?limit=1 200', 'POST /api/v1/users 403', 'DELETE /api/v2/x%20y 0']);
+    expect(uuids({ httpPath: ['^/api/v1/users$'] })).toEqual(['GET http://api.prod:8080/api/v1/users?limit=1 200', 'POST /api/v1/users 403']);
+    expect(uuids({ httpPath: ['users'] })).toHaveLength(2);
+    expect(uuids({ httpPath: ['limit'] })).toEqual([]);
+    expect(uuids({ httpPath: ['x y$'] })).toEqual(['DELETE /api/v2/x%20y 0']);
+    expect(uuids({ httpPath: ['bad'] })).toEqual([]);
+    expect(uuids({ httpPath: ['^/healthz$|^/readyz$'] })).toEqual(['get http://api.prod/healthz 404']);
+  });
+
+  it('searches the whole URL with httpUrl', () => {
+    expect(uuids({ httpUrl: ['^http://api\\.prod:8080/'] })).toEqual(['GET http://api.prod:8080/api/v1/users?limit=1 200']);
+    expect(uuids({ httpUrl: ['limit=[0-9]+'] })).toEqual(['GET http://api.prod:8080/api/v1/users?limit=1 200']);
+    expect(uuids({ httpUrl: ['%20'] })).toEqual(['DELETE /api/v2/x%20y 0']);
+  });
+
+  it('ANDs HTTP fields with the others, and `protocol: http` selects flows with HTTP fields', () => {
+    expect(uuids({ httpMethod: ['GET'], httpPath: ['^/api/'], httpStatusCode: ['2+'] })).toEqual(['GET http://api.prod:8080/api/v1/users?limit=1 200']);
+    expect(uuids({ httpMethod: ['POST'], httpStatusCode: ['2+'] })).toEqual([]);
+    expect(uuids({ protocol: ['http'] })).toHaveLength(5);
+    expect(uuids({ protocol: ['HTTP', 'tcp'] })).toHaveLength(6);
+    expect(uuids({ protocol: ['udp'] })).toEqual([]);
   });
 });

@@ -186,14 +186,15 @@ describe('serveObserver with its own client', () => {
     const s = await serve();
     const raw = new grpc.Client(`unix:${s.socket}`, grpc.credentials.createInsecure());
     clients.push(raw);
-    // whitelist (6) [ {http_status_code (9): "404"} ], as a Hubble client would send it.
-    const request = Buffer.from('3205' + '4a03' + Buffer.from('404').toString('hex'), 'hex');
+    // whitelist (6) [ {http_header (32): {key (1): "a"}} ], as a Hubble client would send it:
+    // tag 32<<3|2 = 258 = 82 02.
+    const request = Buffer.from('3206' + '8202' + '03' + '0a0161', 'hex');
     const call = raw.makeServerStreamRequest('/observer.Observer/GetFlows', (b: Buffer) => b, (b: Buffer) => b, request);
     const error = await new Promise<grpc.ServiceError>((resolve) => {
       call.on('data', () => undefined);
       call.on('error', resolve);
     });
-    expect(error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'whitelist[0].httpStatusCode: is not a filter Twill serves' });
+    expect(error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'whitelist[0].httpHeader: is not a filter Twill serves' });
   });
 
   it('answers a GetFlows over maxStreams with RESOURCE_EXHAUSTED naming the limit', async () => {
