@@ -9,6 +9,8 @@ import { PolicyIndex } from '@twill/policy-engine';
 import { type Dataplane, type DataplaneChange } from '../../dataplane/port.js';
 import { type EndpointRecord } from '../../plugin/ports.js';
 import { type FlowPolicyView } from '../flows/policy-view.js';
+import { type L7PolicyView } from '../l7/policy-source.js';
+import { type L7AttachedEndpoint, l7RedirectTargets, type L7RedirectTargets, sameL7Targets } from '../l7/redirect-targets.js';
 import { type AgentController, type AgentLogger, type AgentMetrics, type EntryEvent, type ResourceDatastore, type ResourceEvent, type ResourceWatch } from '../ports.js';
 import { PendingChange } from './policy-change.js';
 import { POLICY_RESOURCE_KINDS, PolicyState, type PolicyEndpointStatus } from './policy-state.js';
@@ -30,6 +32,14 @@ export interface PolicyControllerOptions {
   readonly retryMs?: number;
   /** A monotonic clock in milliseconds (default `performance.now`), for the programming latency. */
   readonly now?: () => number;
+  /**
+   * Told the traffic this node's L7 proxy must see (see `l7RedirectTargets`) each time it
+   * changes, just before the dataplane apply that programs the change (the first apply
+   * after start included, even when there are none: what a previous run left is
+   * replaced), so a new L7 rule's redirect goes in ahead of its L4 allow. Called
+   * synchronously; must not throw (a throw is logged).
+   */
+  readonly onL7Targets?: (targets: L7RedirectTargets) => void;
 }
 
 /** What {@link PolicyController.status} reports. */
@@ -90,6 +100,9 @@ export class PolicyController implements AgentController {
   #lastError: string | undefined;
   /** Failed applies since the last success: the retry backs off with them. */
   #failures = 0;
+  /** The L7 targets last given to `onL7Targets` (none yet: the first are given even when empty), and the index generation they were computed at. */
+  #l7Targets: L7RedirectTargets | undefined;
+  #l7Generation = -1;
 
   constructor(options: PolicyControllerOptions) {
     this.#options = options;
@@ -252,6 +265,38 @@ export class PolicyController implements AgentController {
     };
   }
 
+  /**
+   * What the L7 proxy's policy source reads (see L7PolicyView and IndexL7PolicySource):
+   * the index's evaluation and effective rules, endpoints by address, as they are now.
+   */
+  l7View(): L7PolicyView {
+    const state = this.#state;
+    const index = this.#index;
+    return {
+      get generation() {
+        return state.generation;
+      },
+      evaluate: (flow) => index.evaluate(flow),
+      effectiveRules: (ref) => index.effectiveRules(ref),
+      endpointKeyByAddress: (address) => state.flowEndpointByAddress(address)?.key,
+    };
+  }
+
+  /**
+   * The traffic this node's L7 proxy must see now: from the effective rules of the
+   * endpoints attached to this node (`l7RedirectTargets`). Costs a walk over the index's
+   * endpoints; `onL7Targets` tells of changes without polling.
+   */
+  l7Targets(): L7RedirectTargets {
+    const attached: L7AttachedEndpoint[] = [];
+    for (const { key, attached: here } of this.#state.endpoints()) {
+      const info = here ? this.#state.flowEndpoint(key) : undefined;
+      const rules = info?.hostInterface === undefined ? undefined : this.#index.effectiveRules(info.ref);
+      if (info?.hostInterface !== undefined && rules !== undefined) attached.push({ hostInterface: info.hostInterface, rules });
+    }
+    return l7RedirectTargets(attached);
+  }
+
   /** What the controller holds and whether the dataplane is in step with it. */
   status(): PolicyControllerStatus {
     return {
@@ -312,9 +357,25 @@ export class PolicyController implements AgentController {
     return this.#applying;
   }
 
+  // Gives `onL7Targets` the targets when the index moved since and they differ.
+  #publishL7Targets(): void {
+    const listener = this.#options.onL7Targets;
+    if (listener === undefined || this.#state.generation === this.#l7Generation) return;
+    this.#l7Generation = this.#state.generation;
+    const targets = this.l7Targets();
+    if (this.#l7Targets !== undefined && sameL7Targets(targets, this.#l7Targets)) return;
+    this.#l7Targets = targets;
+    try {
+      listener(targets);
+    } catch (error) {
+      this.#logger.error({ error: error instanceof Error ? error.message : String(error) }, 'policy: the L7 targets listener failed');
+    }
+  }
+
   // Applies until nothing is pending; false when an apply failed.
   async #loop(): Promise<boolean> {
     const dataplane = this.#options.dataplane;
+    this.#publishL7Targets();
     if (dataplane === undefined) {
       this.#pending.take();
       this.#pendingSince = undefined;
@@ -330,6 +391,7 @@ export class PolicyController implements AgentController {
       const since = this.#pendingSince ?? this.#now();
       const change = this.#pending.take();
       this.#pendingSince = undefined;
+      this.#publishL7Targets();
       try {
         const report = await dataplane.apply(change);
         this.#full = false;

@@ -1,6 +1,8 @@
 // Which TCP traffic goes to the L7 proxy: the contract between the policy side (what the
 // endpoints' effective rules ask for) and the redirect (the nftables tproxy rules that
-// carry it out). Pure data.
+// carry it out). Pure data, and the pure functions that derive it from effective rules.
+
+import { type EffectiveRule, type EndpointPolicy, PROTOCOL, type ResolvedPort } from '@twill/policy-engine';
 
 /** A TCP port range, both ends included (`first === last` for one port). */
 export interface L7PortRange {
@@ -36,3 +38,107 @@ export interface L7RedirectTargets {
 
 /** No traffic redirected. */
 export const NO_L7_TARGETS: L7RedirectTargets = Object.freeze({ ingress: [], egress: [] });
+
+/** An endpoint attached to this node, with its effective rules: what the targets are derived from. */
+export interface L7AttachedEndpoint {
+  /** Its host-side interface on this node. */
+  readonly hostInterface: string;
+  /** Its effective rules in the policy index (`PolicyIndex.effectiveRules`). */
+  readonly rules: EndpointPolicy;
+}
+
+const ALL_PORTS: L7PortRange = Object.freeze({ first: 1, last: 65535 });
+
+/**
+ * Whether traffic a rule allows must go through the proxy: an Allow carrying HTTP rules,
+ * or the rules of a parser the proxy cannot run (Kafka, `l7proto`), which it refuses
+ * (fail closed: left to the kernel they would be a plain L4 allow). DNS rules are not
+ * redirected: their traffic is mostly UDP, which the proxy cannot take, so refusing
+ * only DNS over TCP would break resolution without enforcing anything.
+ */
+function needsProxy(rule: EffectiveRule): boolean {
+  if (rule.action !== 'allow' || rule.l7 === undefined) return false;
+  if (rule.l7.kind === 'opaque' && rule.l7.parser === 'dns') return false;
+  // The proxy takes TCP only; a rule for any protocol covers TCP too.
+  return (rule.protocol === undefined || rule.protocol === PROTOCOL.TCP) && rule.notProtocol !== PROTOCOL.TCP;
+}
+
+// The TCP ranges of a rule's port list (absent: every port). A named port's range holds
+// only for its own protocol.
+function tcpRanges(ports: readonly ResolvedPort[] | undefined): L7PortRange[] {
+  if (ports === undefined) return [ALL_PORTS];
+  return ports
+    .filter((p) => p.protocol === undefined || p.protocol === PROTOCOL.TCP)
+    .map((p) => ({ first: Math.max(1, p.first), last: Math.min(65535, p.last) }))
+    .filter((p) => p.first <= p.last);
+}
+
+/**
+ * Port ranges sorted and merged: overlapping and adjacent ranges become one
+ * (`80-81` and `82` give `80-82`).
+ */
+export function mergePortRanges(ranges: Iterable<L7PortRange>): L7PortRange[] {
+  const sorted = [...ranges].sort((a, b) => a.first - b.first || a.last - b.last);
+  const merged: L7PortRange[] = [];
+  for (const range of sorted) {
+    const last = merged[merged.length - 1];
+    if (last !== undefined && range.first <= last.last + 1) {
+      if (range.last > last.last) merged[merged.length - 1] = { first: last.first, last: range.last };
+    } else {
+      merged.push({ first: range.first, last: range.last });
+    }
+  }
+  return merged;
+}
+
+/**
+ * The traffic this node's L7 proxy must see, from the effective rules of the endpoints
+ * attached to this node:
+ * - ingress: each endpoint address × the endpoint ports of its ingress Allow rules that
+ *   carry L7 rules (an Allow with no port list covers every port);
+ * - egress: the endpoint's host-side interface × the destination ports of its egress
+ *   Allow rules that carry L7 rules.
+ *
+ * Only TCP counts; ranges are merged; targets are sorted (addresses, interfaces) so that
+ * equal rules give equal targets (see {@link sameL7Targets}). The ranges are a superset
+ * of what needs the proxy (a rule's `notPorts`, peers and tier order are not looked at):
+ * the proxy asks the policy about every connection and passes the ones no L7 rule
+ * restricts. See `needsProxy` above for which L7 rules count (HTTP, and Kafka-like rules
+ * the proxy refuses; not DNS).
+ */
+export function l7RedirectTargets(endpoints: Iterable<L7AttachedEndpoint>): L7RedirectTargets {
+  const ingress = new Map<string, L7PortRange[]>();
+  const egress = new Map<string, L7PortRange[]>();
+  const add = (into: Map<string, L7PortRange[]>, key: string, ranges: readonly L7PortRange[]): void => {
+    const known = into.get(key);
+    if (known === undefined) into.set(key, [...ranges]);
+    else known.push(...ranges);
+  };
+  for (const { hostInterface, rules } of endpoints) {
+    const ingressRanges: L7PortRange[] = [];
+    for (const tier of rules.ingress.tiers) for (const rule of tier.rules) if (needsProxy(rule)) ingressRanges.push(...tcpRanges(rule.local.ports));
+    if (ingressRanges.length > 0) {
+      for (const address of rules.addresses) add(ingress, address, ingressRanges);
+    }
+    const egressRanges: L7PortRange[] = [];
+    for (const tier of rules.egress.tiers) for (const rule of tier.rules) if (needsProxy(rule)) egressRanges.push(...tcpRanges(rule.remote.ports));
+    if (egressRanges.length > 0) add(egress, hostInterface, egressRanges);
+  }
+  const byKey = <T>(map: Map<string, L7PortRange[]>, make: (key: string, ports: L7PortRange[]) => T): T[] =>
+    [...map.keys()].sort().map((key) => make(key, mergePortRanges(map.get(key) ?? [])));
+  return {
+    ingress: byKey(ingress, (address, ports) => ({ address, ports })),
+    egress: byKey(egress, (hostInterface, ports) => ({ hostInterface, ports })),
+  };
+}
+
+const sameRanges = (a: readonly L7PortRange[], b: readonly L7PortRange[]): boolean =>
+  a.length === b.length && a.every((r, i) => r.first === b[i]?.first && r.last === b[i]?.last);
+
+/** Whether two sets of targets (as {@link l7RedirectTargets} gives them: sorted, merged) are the same. */
+export function sameL7Targets(a: L7RedirectTargets, b: L7RedirectTargets): boolean {
+  return a.ingress.length === b.ingress.length
+    && a.egress.length === b.egress.length
+    && a.ingress.every((t, i) => t.address === b.ingress[i]?.address && sameRanges(t.ports, b.ingress[i]?.ports ?? []))
+    && a.egress.every((t, i) => t.hostInterface === b.egress[i]?.hostInterface && sameRanges(t.ports, b.egress[i]?.ports ?? []));
+}
