@@ -240,11 +240,11 @@ export interface DecidingRule {
   /** The isolating policies, when `reason` is `isolated`. */
   readonly isolatedBy?: readonly FlowPolicy[];
   /**
-   * How the rule was found: `kernel` (the dataplane reported the rule, eBPF),
-   * `evaluated` (the agent evaluated the flow against its policy snapshot, nftables) or
-   * `proxy` (the L7 proxy matched the request against the HTTP rules: an L7 flow).
+   * How the rule was found: `kernel` (the dataplane reported the rule, eBPF) or
+   * `evaluated` (the agent evaluated the flow against its policy snapshot: nftables, and
+   * L7 flows, whose requests the agent's proxy matched against the snapshot's HTTP rules).
    */
-  readonly attribution: 'kernel' | 'evaluated' | 'proxy';
+  readonly attribution: 'kernel' | 'evaluated';
   /** One sentence, as `twill policy explain` words it. */
   readonly message: string;
 }

@@ -70,7 +70,7 @@ const decidingRule: fc.Arbitrary<DecidingRule> = fc.record(
     action: fc.constantFrom('allow', 'deny'),
     // Empty and absent read back the same (a repeated field); the model's users write absent.
     isolatedBy: fc.array(policy, { minLength: 1, maxLength: 2 }),
-    attribution: fc.constantFrom('kernel', 'evaluated', 'proxy'),
+    attribution: fc.constantFrom('kernel', 'evaluated'),
     message: text,
   },
   { requiredKeys: ['reason', 'direction', 'attribution', 'message'], noNullPrototype: true },

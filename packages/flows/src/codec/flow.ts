@@ -67,7 +67,7 @@ const ICMP_MAX = 255;
 const DECIDING_REASONS: ReadonlySet<string> = new Set(['rule', 'isolated', 'not-selected', 'passed', 'no-entry']);
 const DIRECTIONS: ReadonlySet<string> = new Set(['ingress', 'egress']);
 const ACTIONS: ReadonlySet<string> = new Set(['allow', 'deny']);
-const ATTRIBUTIONS: ReadonlySet<string> = new Set(['kernel', 'evaluated', 'proxy']);
+const ATTRIBUTIONS: ReadonlySet<string> = new Set(['kernel', 'evaluated']);
 const LATENCY_MAX = Number.MAX_SAFE_INTEGER;
 
 function object(value: unknown, path: string): Record<string, unknown> {
