@@ -179,5 +179,6 @@ export {
   type L7Logger,
   GRPC_STATUS,
   HTTP2_PREFACE,
-  type UpstreamSocketHook,
+  type L7UpstreamOptions,
+  L7_DEFAULT_UPSTREAM,
 } from './l7/index.js';

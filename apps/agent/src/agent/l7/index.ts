@@ -10,7 +10,8 @@ export {
   type L7ProxyLimits,
   L7_DEFAULT_LIMITS,
   type L7Logger,
+  type L7UpstreamOptions,
+  L7_DEFAULT_UPSTREAM,
 } from './ports.js';
 export { GRPC_STATUS, HTTP2_PREFACE } from './http-semantics.js';
 export { type L7ListenTarget, L7Proxy, type L7ProxyOptions, type L7ProxyStats } from './sys/proxy.js';
-export { type UpstreamSocketHook } from './sys/upstream.js';

@@ -3,6 +3,7 @@
 // the agent's wiring gives it the real policy source and flow sink.
 
 import { type HttpMatcher } from '@twill/policy-engine';
+import { type NetnsRef } from '@twill/sys';
 
 import { type AgentLogger } from '../ports.js';
 
@@ -98,7 +99,11 @@ export interface L7ProxyLimits {
   readonly maxConcurrentStreams: number;
   /** Sockets at once to one destination (HTTP/1.1 keep-alive pool); further requests wait for one. */
   readonly maxUpstreamSocketsPerDestination: number;
-  /** Destinations whose upstream pools and sessions are kept; the least recently used is closed beyond it. */
+  /**
+   * Destinations whose upstream pools and sessions are kept; the least recently used is closed beyond it.
+   * With {@link L7UpstreamOptions.source} `'client'` a pool belongs to one client address and one
+   * destination, so this bounds those pairs.
+   */
   readonly maxUpstreamDestinations: number;
   /** Time to connect to the destination; over it: 503 (gRPC UNAVAILABLE). */
   readonly upstreamConnectTimeoutMs: number;
@@ -116,6 +121,49 @@ export const L7_DEFAULT_LIMITS: L7ProxyLimits = Object.freeze({
   maxUpstreamDestinations: 1024,
   upstreamConnectTimeoutMs: 5_000,
 });
+
+/**
+ * How the proxy connects to original destinations.
+ *
+ * The redirect and these sockets share two marks, which must have no bit in common: the
+ * delivery mark D that the tproxy rule and the reply rule set (`tproxy to :port meta mark set D`,
+ * `meta l4proto tcp socket transparent 1 meta mark set D`, with `ip rule add fwmark D/D lookup T`
+ * and `ip route add local 0.0.0.0/0 dev lo table T`), and {@link L7UpstreamOptions.mark}, which the redirect
+ * leaves alone (`meta mark & mark == mark accept` before its tproxy rules) so the
+ * proxy's own connections are never redirected back into it. A socket's mark also selects
+ * the route of what it sends: a `mark` with a bit of D would send the proxy's SYNs to `lo`.
+ */
+export interface L7UpstreamOptions {
+  /**
+   * `'node'` (the default): upstream connections come from the node's own address, as any
+   * local socket. `'client'`: each comes from the client's address (IP_TRANSPARENT, as
+   * Cilium's proxy does), so the destination's policy sees the real client; pools and
+   * HTTP/2 sessions are then per client address and destination, never shared between
+   * clients. Needs CAP_NET_ADMIN and the reply rule and route above.
+   */
+  readonly source: 'client' | 'node';
+  /** The firewall mark (SO_MARK, 0..0xffffffff) of every upstream socket, of either source (default: none). Needs CAP_NET_ADMIN. */
+  readonly mark?: number;
+  /** The network namespace upstream sockets are made in (default: the proxy process's own); the listener's, in practice. */
+  readonly netns?: NetnsRef;
+}
+
+/** The default {@link L7UpstreamOptions}: from the node's address, unmarked. */
+export const L7_DEFAULT_UPSTREAM: L7UpstreamOptions = Object.freeze({ source: 'node' });
+
+/**
+ * Checks {@link L7UpstreamOptions} given from outside the type system (configuration).
+ * @throws {TypeError} naming the field and the value refused.
+ */
+export function checkUpstreamOptions(upstream: L7UpstreamOptions): void {
+  if (upstream.source !== 'client' && upstream.source !== 'node') {
+    throw new TypeError(`L7Proxy upstream.source ${JSON.stringify(upstream.source)} is not 'client' or 'node'`);
+  }
+  const { mark } = upstream;
+  if (mark !== undefined && (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff)) {
+    throw new TypeError(`L7Proxy upstream.mark ${String(mark)} is not an integer within 0..0xffffffff`);
+  }
+}
 
 /** The logger the proxy reports its own failures to (the agent's pino logger fits). */
 export type L7Logger = Pick<AgentLogger, 'debug' | 'warn'>;

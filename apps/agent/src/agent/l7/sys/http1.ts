@@ -165,7 +165,7 @@ function forward(
     method: req.method,
     path: facts.path,
     headers,
-    agent: shared.pools.agent(context.destination),
+    agent: shared.pools.agent(context.client, context.destination),
     setHost: false,
   });
   upstream.on('response', (upstreamRes: http.IncomingMessage) => {

@@ -81,7 +81,7 @@ function forward(
   let session: http2.ClientHttp2Session;
   let upstream: http2.ClientHttp2Stream;
   try {
-    session = shared.pools.session(context.destination);
+    session = shared.pools.session(context.client, context.destination);
     upstream = session.request({
       ...endToEndHeaders(headers),
       ':method': headers[':method'],

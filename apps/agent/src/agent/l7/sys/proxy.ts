@@ -6,11 +6,11 @@ import { type Http2Server } from 'node:http2';
 import net from 'node:net';
 
 import { closingResponse, plainAddress, sniffProtocol } from '../http-semantics.js';
-import { L7_DEFAULT_LIMITS, type L7Endpoint, type L7FlowSink, type L7Logger, type L7PolicySource, type L7ProxyLimits } from '../ports.js';
+import { checkUpstreamOptions, L7_DEFAULT_LIMITS, L7_DEFAULT_UPSTREAM, type L7Endpoint, type L7FlowSink, type L7Logger, type L7PolicySource, type L7ProxyLimits, type L7UpstreamOptions } from '../ports.js';
 import { type ProxyShared, setContext } from './context.js';
 import { createHttp1Server } from './http1.js';
 import { createHttp2Server } from './http2.js';
-import { UpstreamPools, type UpstreamSocketHook } from './upstream.js';
+import { UpstreamPools } from './upstream.js';
 
 /** How {@link L7Proxy} is built. */
 export interface L7ProxyOptions {
@@ -28,8 +28,8 @@ export interface L7ProxyOptions {
    * redirect to a listener with IP_TRANSPARENT. Tests give a fixed upstream.
    */
   readonly originalDestination?: (socket: net.Socket) => L7Endpoint;
-  /** Called with each socket opened to a destination (to mark proxy traffic once @twill/sys can set SO_MARK). */
-  readonly onUpstreamSocket?: UpstreamSocketHook;
+  /** Where upstream connections come from and their mark (default {@link L7_DEFAULT_UPSTREAM}: the node's address, unmarked). */
+  readonly upstream?: L7UpstreamOptions;
   /** A monotonic clock in nanoseconds (default `process.hrtime.bigint`). */
   readonly now?: () => bigint;
 }
@@ -61,11 +61,14 @@ export class L7Proxy {
   private denied = 0;
   private refused = 0;
 
+  /** @throws {TypeError} for bad {@link L7ProxyOptions.upstream} options, naming the field. */
   constructor(private readonly options: L7ProxyOptions) {
     const limits = { ...L7_DEFAULT_LIMITS, ...options.limits };
+    const upstream = options.upstream ?? L7_DEFAULT_UPSTREAM;
+    checkUpstreamOptions(upstream);
     this.shared = {
       limits,
-      pools: new UpstreamPools(limits, options.onUpstreamSocket),
+      pools: new UpstreamPools(limits, upstream),
       onFlow: options.onFlow ?? (() => undefined),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       now: options.now ?? process.hrtime.bigint,

@@ -1,23 +1,57 @@
 // Connections from the proxy to original destinations: one keep-alive HTTP/1.1 pool and
-// at most one HTTP/2 session per destination, both bounded, least recently used closed
-// first when there are too many destinations.
+// at most one HTTP/2 session per destination (per client address and destination when
+// upstream connections come from the client's address), both bounded, least recently
+// used closed first when there are too many.
+import { closeSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 
-import { formatEndpoint } from '../http-semantics.js';
-import { type L7Endpoint, type L7ProxyLimits } from '../ports.js';
+import { AF, openSocket, openTransparentSocket, SOCK, setSocketMark } from '@twill/sys';
 
-/** Called with every socket the proxy opens to a destination (to set SO_MARK once @twill/sys has it). */
-export type UpstreamSocketHook = (socket: net.Socket) => void;
+import { formatEndpoint } from '../http-semantics.js';
+import { L7_DEFAULT_UPSTREAM, type L7Endpoint, type L7ProxyLimits, type L7UpstreamOptions } from '../ports.js';
 
 function connectTimeoutError(destination: L7Endpoint): Error {
   return Object.assign(new Error(`connect to ${formatEndpoint(destination)} timed out`), { code: 'TWILL_CONNECT_TIMEOUT' });
 }
 
-function connect(destination: L7Endpoint, limits: L7ProxyLimits, hook: UpstreamSocketHook | undefined): net.Socket {
-  const socket = net.connect({ host: destination.address, port: destination.port, noDelay: true });
-  hook?.(socket);
+// The descriptor for an upstream socket when the proxy makes its own (a source, a mark or
+// a namespace); undefined for a plain `net.connect`. Throws SysError.
+function openUpstreamFd(client: L7Endpoint, destination: L7Endpoint, upstream: L7UpstreamOptions): number | undefined {
+  const { source, mark, netns } = upstream;
+  const where = netns === undefined ? {} : { netns };
+  if (source === 'client') return openTransparentSocket({ source: client.address, ...where, ...(mark === undefined ? {} : { mark }) });
+  if (mark === undefined && netns === undefined) return undefined;
+  const domain = net.isIPv6(destination.address) ? AF.INET6 : AF.INET;
+  const fd = openSocket({ domain, type: SOCK.STREAM, ...where });
+  try {
+    if (mark !== undefined) setSocketMark(fd, mark);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
+}
+
+function connect(client: L7Endpoint, destination: L7Endpoint, limits: L7ProxyLimits, upstream: L7UpstreamOptions): net.Socket {
+  let socket: net.Socket;
+  try {
+    const fd = openUpstreamFd(client, destination, upstream);
+    if (fd === undefined) socket = net.connect({ host: destination.address, port: destination.port, noDelay: true });
+    else {
+      // Node keeps the descriptor: connect() is libuv's uv_tcp_connect on it, so the bound
+      // source address and the mark hold (see @twill/sys openTransparentSocket).
+      socket = new net.Socket({ fd });
+      socket.setNoDelay(true);
+      socket.connect(destination.port, destination.address);
+    }
+  } catch (error) {
+    // No socket could be made (EPERM without CAP_NET_ADMIN, ...): the request fails like a refused connect.
+    const failed = new net.Socket();
+    process.nextTick(() => failed.destroy(error as Error));
+    return failed;
+  }
   const timer = setTimeout(() => socket.destroy(connectTimeoutError(destination)), limits.upstreamConnectTimeoutMs);
   timer.unref();
   socket.once('connect', () => clearTimeout(timer));
@@ -30,38 +64,46 @@ export class UpstreamPools {
   private readonly agents = new Map<string, http.Agent>();
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
 
-  constructor(private readonly limits: L7ProxyLimits, private readonly hook?: UpstreamSocketHook) {}
+  constructor(private readonly limits: L7ProxyLimits, private readonly upstream: L7UpstreamOptions = L7_DEFAULT_UPSTREAM) {}
 
-  /** The keep-alive agent for `destination` (at most `maxUpstreamSocketsPerDestination` sockets). */
-  agent(destination: L7Endpoint): http.Agent {
-    const key = formatEndpoint(destination);
+  // One pool per destination, or per client address and destination when connections come from the client.
+  private keyOf(client: L7Endpoint, destination: L7Endpoint): string {
+    const where = formatEndpoint(destination);
+    return this.upstream.source === 'client' ? `${client.address} ${where}` : where;
+  }
+
+  /** The keep-alive agent for `client`'s requests to `destination` (at most `maxUpstreamSocketsPerDestination` sockets). */
+  agent(client: L7Endpoint, destination: L7Endpoint): http.Agent {
+    const key = this.keyOf(client, destination);
     let agent = this.agents.get(key);
     if (agent !== undefined) {
       this.agents.delete(key);
       this.agents.set(key, agent);
       return agent;
     }
-    const limits = this.limits;
-    const hook = this.hook;
+    const { limits, upstream } = this;
     agent = new http.Agent({ keepAlive: true, maxSockets: limits.maxUpstreamSocketsPerDestination, maxFreeSockets: limits.maxUpstreamSocketsPerDestination, scheduling: 'lifo' });
-    // Every pooled socket goes through `connect`, so the connect timeout and the socket hook apply.
-    (agent as unknown as { createConnection: () => net.Socket }).createConnection = () => connect(destination, limits, hook);
+    // Every pooled socket goes through `connect`, so the connect timeout, the source and the mark apply.
+    // Only the client's address matters (the source); its port is not the pool's.
+    const from: L7Endpoint = { address: client.address, port: 0 };
+    (agent as unknown as { createConnection: () => net.Socket }).createConnection = () => connect(from, destination, limits, upstream);
     this.agents.set(key, agent);
     this.evict(this.agents, (old) => old.destroy());
     return agent;
   }
 
-  /** The HTTP/2 (h2c, prior knowledge) session to `destination`, opened when there is none usable. */
-  session(destination: L7Endpoint): http2.ClientHttp2Session {
-    const key = formatEndpoint(destination);
+  /** The HTTP/2 (h2c, prior knowledge) session for `client`'s streams to `destination`, opened when there is none usable. */
+  session(client: L7Endpoint, destination: L7Endpoint): http2.ClientHttp2Session {
+    const key = this.keyOf(client, destination);
     const existing = this.sessions.get(key);
     if (existing !== undefined && !existing.closed && !existing.destroyed) {
       this.sessions.delete(key);
       this.sessions.set(key, existing);
       return existing;
     }
-    const session = http2.connect(`http://${key}`, {
-      createConnection: () => connect(destination, this.limits, this.hook),
+    const from: L7Endpoint = { address: client.address, port: 0 };
+    const session = http2.connect(`http://${formatEndpoint(destination)}`, {
+      createConnection: () => connect(from, destination, this.limits, this.upstream),
       settings: { enablePush: false },
     });
     const forget = (): void => {

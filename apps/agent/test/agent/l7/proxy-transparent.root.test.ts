@@ -1,0 +1,175 @@
+// The L7 proxy behind a real tproxy redirect, connecting upstream as the client (issue 14).
+// Three namespaces: a client pod, a node routing between the pods, a server pod. In the
+// node, an nftables table this test creates sends client→server:8080 to the proxy's
+// transparent listener, gives replies to the proxy's transparent upstream sockets the
+// delivery mark, and a policy route delivers that mark locally:
+//
+//   table ip <test> {
+//     chain divert {                                    # prerouting, priority mangle
+//       meta mark & 0x800 == 0x800 accept               # the proxy's own traffic: never redirected
+//       meta l4proto tcp socket transparent 1 meta mark set 0x200 accept
+//       ip daddr <server> tcp dport 8080 tproxy to :<proxy port> meta mark set 0x200 accept
+//     }
+//     chain marked { ... hook output ...; meta mark & 0x800 == 0x800 counter }
+//   }
+//   ip rule add fwmark 0x200/0x200 lookup 200
+//   ip route add local 0.0.0.0/0 dev lo table 200
+//
+// The proxy runs in this process with its listener and upstream sockets made in the node
+// namespace; the server is a Node HTTP server in this process on a socket made in the
+// server namespace; the client is curl run in the client namespace.
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+
+import { openTransparentListener } from '@twill/sys';
+import { NetworkScratch, rootSkipReason, type ScratchNetns, testName } from '@twill/sys/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { type L7Endpoint, type L7FlowRecord, L7Proxy, type L7UpstreamOptions } from '../../../src/agent/l7/index.js';
+import { policySource, SEED_POLICY } from './harness.js';
+
+const run = promisify(execFile);
+const reason = rootSkipReason('creates network namespaces, veths, nftables tproxy rules and policy routes');
+
+const CLIENT = '10.77.1.2';
+const NODE_TO_CLIENT = '10.77.1.1';
+const SERVER = '10.77.2.2';
+const NODE_TO_SERVER = '10.77.2.1';
+/** The delivery mark (tproxy and replies to transparent sockets) and the proxy's upstream mark: no bit in common. */
+const DELIVER = 0x200;
+const UPSTREAM_MARK = 0x800;
+
+interface Seen {
+  readonly url: string;
+  readonly remoteAddress: string | undefined;
+}
+
+describe.skipIf(reason)(`L7 proxy upstream as the client, behind tproxy, as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  const scratch = new NetworkScratch();
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    try {
+      for (const close of closers.splice(0).reverse()) await close();
+    } finally {
+      scratch.cleanup();
+    }
+  });
+
+  async function nft(ns: ScratchNetns, ruleset: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile('ip', ['netns', 'exec', ns.name, 'nft', '-f', '-'], (error) => (error ? reject(error) : resolve()));
+      child.stdin?.end(ruleset);
+    });
+  }
+
+  /** The packets counted by the `marked` chain's counter: what the node sent carrying the upstream mark. */
+  async function markedPackets(ns: ScratchNetns, table: string): Promise<number> {
+    const { stdout } = await run('ip', ['netns', 'exec', ns.name, 'nft', '-j', 'list', 'chain', 'ip', table, 'marked']);
+    const items = (JSON.parse(stdout) as { nftables: { rule?: { expr: { counter?: { packets: number } }[] } }[] }).nftables;
+    let packets = 0;
+    for (const item of items) for (const expr of item.rule?.expr ?? []) packets += expr.counter?.packets ?? 0;
+    return packets;
+  }
+
+  /** client pod — node — server pod, routed through the node, with the node's redirect to `proxyPort`. */
+  async function topology(): Promise<{ client: ScratchNetns; node: ScratchNetns; server: ScratchNetns; table: string; divert(proxyPort: number): Promise<void> }> {
+    const client = scratch.netns();
+    const node = scratch.netns();
+    const server = scratch.netns();
+    const toClient = scratch.veth(node, client);
+    const toServer = scratch.veth(node, server);
+    scratch.ip(node, 'address', 'add', `${NODE_TO_CLIENT}/24`, 'dev', toClient.a);
+    scratch.ip(node, 'address', 'add', `${NODE_TO_SERVER}/24`, 'dev', toServer.a);
+    scratch.ip(client, 'address', 'add', `${CLIENT}/24`, 'dev', toClient.b);
+    scratch.ip(server, 'address', 'add', `${SERVER}/24`, 'dev', toServer.b);
+    scratch.ip(client, 'route', 'add', 'default', 'via', NODE_TO_CLIENT);
+    scratch.ip(server, 'route', 'add', 'default', 'via', NODE_TO_SERVER);
+    scratch.exec(node, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+    scratch.ip(node, 'rule', 'add', 'fwmark', `${DELIVER}/${DELIVER}`, 'lookup', '200');
+    scratch.ip(node, 'route', 'add', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', '200');
+    const table = testName();
+    const divert = (proxyPort: number): Promise<void> => nft(node, `table ip ${table} {
+      chain divert {
+        type filter hook prerouting priority mangle; policy accept;
+        meta mark & ${UPSTREAM_MARK} == ${UPSTREAM_MARK} accept
+        meta l4proto tcp socket transparent 1 meta mark set ${DELIVER} accept
+        ip daddr ${SERVER} tcp dport 8080 tproxy to :${proxyPort} meta mark set ${DELIVER} accept
+      }
+      chain marked {
+        type filter hook output priority mangle; policy accept;
+        meta mark & ${UPSTREAM_MARK} == ${UPSTREAM_MARK} counter
+      }
+    }`);
+    return { client, node, server, table, divert };
+  }
+
+  /** An HTTP server on SERVER:8080 in `ns` that records each request's path and peer address. */
+  async function startServer(ns: ScratchNetns): Promise<Seen[]> {
+    const seen: Seen[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push({ url: req.url ?? '', remoteAddress: req.socket.remoteAddress });
+      res.end(`server saw ${req.method} ${req.url} from ${req.socket.remoteAddress}\n`);
+    });
+    server.listen({ fd: openTransparentListener({ address: SERVER, port: 8080, netns: ns.handle }) });
+    await new Promise((resolve) => server.once('listening', resolve));
+    expect((server.address() as AddressInfo).port).toBe(8080);
+    closers.push(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+    return seen;
+  }
+
+  /** The proxy in the node namespace: its transparent listener, and upstream sockets made there per `upstream`. */
+  async function startProxy(node: ScratchNetns, upstream: Omit<L7UpstreamOptions, 'netns'>): Promise<{ port: number; asked: { client: L7Endpoint; destination: L7Endpoint }[]; flows: L7FlowRecord[] }> {
+    const seed = policySource(SEED_POLICY, 'frontend');
+    const asked: { client: L7Endpoint; destination: L7Endpoint }[] = [];
+    const flows: L7FlowRecord[] = [];
+    const proxy = new L7Proxy({
+      // The client pod is frontend, the server pod api (the seed's GET /api/v1/.* from frontend to api on 8080).
+      policy: { decide: (client, destination) => { asked.push({ client, destination }); return seed.decide(client, destination); } },
+      onFlow: (record) => flows.push(record),
+      upstream: { ...upstream, netns: node.handle },
+    });
+    closers.push(() => proxy.close());
+    const { port } = await proxy.listen({ fd: openTransparentListener({ address: '0.0.0.0', port: 0, netns: node.handle }) });
+    return { port, asked, flows };
+  }
+
+  async function curl(client: ScratchNetns, path: string): Promise<{ status: number; body: string }> {
+    const { stdout } = await run('ip', ['netns', 'exec', client.name, 'curl', '-sS', '--max-time', '10', '-w', '\n%{http_code}', `http://${SERVER}:8080${path}`]);
+    const cut = stdout.lastIndexOf('\n');
+    return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
+  }
+
+  it('connects upstream from the client pod\'s address, marked, and answers a denied request 403 without reaching the server', async () => {
+    const { client, node, server, table, divert } = await topology();
+    const seen = await startServer(server);
+    const proxy = await startProxy(node, { source: 'client', mark: UPSTREAM_MARK });
+    await divert(proxy.port);
+
+    const allowed = await curl(client, '/api/v1/users');
+    expect(allowed).toEqual({ status: 200, body: `server saw GET /api/v1/users from ${CLIENT}\n` });
+    // The proxy got the connection through the redirect: the client pod's address, the original destination.
+    expect(proxy.asked[0]).toMatchObject({ client: { address: CLIENT }, destination: { address: SERVER, port: 8080 } });
+    // The server saw the client pod, not the node.
+    expect(seen).toEqual([{ url: '/api/v1/users', remoteAddress: CLIENT }]);
+    expect(await markedPackets(node, table)).toBeGreaterThan(0);
+
+    const denied = await curl(client, '/admin');
+    expect(denied.status).toBe(403);
+    expect(seen.map((s) => s.url)).toEqual(['/api/v1/users']);
+    expect(proxy.flows.map((f) => [f.path, f.status, f.verdict])).toEqual([['/api/v1/users', 200, 'forwarded'], ['/admin', 403, 'denied']]);
+  });
+
+  it('connects upstream from the node\'s own address with source \'node\', made in the node\'s namespace', async () => {
+    const { client, node, server, table, divert } = await topology();
+    const seen = await startServer(server);
+    const proxy = await startProxy(node, { source: 'node' });
+    await divert(proxy.port);
+
+    expect(await curl(client, '/api/v1/items')).toEqual({ status: 200, body: `server saw GET /api/v1/items from ${NODE_TO_SERVER}\n` });
+    expect(seen).toEqual([{ url: '/api/v1/items', remoteAddress: NODE_TO_SERVER }]);
+    // No mark asked for: nothing the node sent carried the upstream mark.
+    expect(await markedPackets(node, table)).toBe(0);
+  });
+});
