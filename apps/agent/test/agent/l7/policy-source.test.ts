@@ -97,6 +97,40 @@ spec:
           path: /healthz
 `;
 
+/** A Cilium deny rule (deny takes precedence) and an egress policy isolating frontend. */
+const DENY_AND_EGRESS = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: no-other
+  namespace: default
+spec:
+  endpointSelector:
+    matchLabels:
+      app: api
+  ingressDeny:
+  - fromEndpoints:
+    - matchLabels:
+        app: other
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: frontend-egress
+  namespace: default
+spec:
+  endpointSelector:
+    matchLabels:
+      app: frontend
+  egress:
+  - toEndpoints:
+    - matchLabels:
+        app: api
+    toPorts:
+    - ports:
+      - port: "8080"
+        protocol: TCP
+`;
+
 const HOST_ADDRESS = '192.168.50.10';
 
 const request = (method: string, path: string): HttpRequestFacts => ({ method, path, host: 'api.default:8080', headers: {} });
@@ -153,6 +187,19 @@ describe('IndexL7PolicySource over the seed l7-api-policy', () => {
     });
   });
 
+  it('names a deny rule, and an egress isolation, that refuse a connection', async () => {
+    const { source } = await sourceOver(`${SEED_L7_POLICY}\n---\n${DENY_AND_EGRESS}`);
+    expect(source.decide(at('other'), at('api', 8080))).toEqual({
+      allowed: false,
+      why: 'default/other (10.0.1.3) to default/api (10.0.1.2) port 8080: CiliumNetworkPolicy default/no-other rule spec.ingressDeny[0] in tier twill:deny-precedence denies ingress traffic to default/api',
+    });
+    expect(source.decide(at('frontend'), at('other', 80))).toEqual({
+      allowed: false,
+      why: 'default/frontend (10.0.1.1) to default/other (10.0.1.3) port 80: default/frontend is isolated for egress by CiliumNetworkPolicy default/frontend-egress; no rule allowed the traffic',
+    });
+    expect(matcherOf(source.decide(at('frontend'), at('api', 8080))).match(request('GET', '/api/v1/users')).allowed).toBe(true);
+  });
+
   it('refuses a pod labelled app=frontend of another namespace, the world and this node', async () => {
     const { source } = await sourceOver(SEED_L7_POLICY);
     const shop = source.decide(at('shopFrontend'), at('api', 8080));
@@ -162,6 +209,9 @@ describe('IndexL7PolicySource over the seed l7-api-policy', () => {
     expect(!world.allowed && world.why).toMatch(/^203\.0\.113\.7 \(reserved:world\) to default\/api/);
     const host = source.decide({ address: HOST_ADDRESS, port: 5555 }, at('api', 8080));
     expect(!host.allowed && host.why).toMatch(/^192\.168\.50\.10 \(reserved:host\) to default\/api/);
+    // Addresses are read in canonical form (RFC 5952), as the index holds them.
+    const v6 = source.decide({ address: '2001:DB8:0:0::7', port: 5555 }, at('api', 8080));
+    expect(!v6.allowed && v6.why).toMatch(/^2001:db8::7 \(reserved:world\) to default\/api/);
   });
 
   it('follows L3/L4 for frontend -> api:9090, which no L7 rule covers: denied, then allowed as any', async () => {
