@@ -20,6 +20,7 @@
 // server namespace; the client is curl run in the client namespace.
 import { execFile } from 'node:child_process';
 import http from 'node:http';
+import http2 from 'node:http2';
 import { type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 
@@ -34,6 +35,8 @@ const run = promisify(execFile);
 const reason = rootSkipReason('creates network namespaces, veths, nftables tproxy rules and policy routes');
 
 const CLIENT = '10.77.1.2';
+/** A second client address on the client pod (another pod, as far as the proxy can tell). */
+const OTHER_CLIENT = '10.77.1.3';
 const NODE_TO_CLIENT = '10.77.1.1';
 const SERVER = '10.77.2.2';
 const NODE_TO_SERVER = '10.77.2.1';
@@ -83,6 +86,7 @@ describe.skipIf(reason)(`L7 proxy upstream as the client, behind tproxy, as root
     scratch.ip(node, 'address', 'add', `${NODE_TO_CLIENT}/24`, 'dev', toClient.a);
     scratch.ip(node, 'address', 'add', `${NODE_TO_SERVER}/24`, 'dev', toServer.a);
     scratch.ip(client, 'address', 'add', `${CLIENT}/24`, 'dev', toClient.b);
+    scratch.ip(client, 'address', 'add', `${OTHER_CLIENT}/24`, 'dev', toClient.b);
     scratch.ip(server, 'address', 'add', `${SERVER}/24`, 'dev', toServer.b);
     scratch.ip(client, 'route', 'add', 'default', 'via', NODE_TO_CLIENT);
     scratch.ip(server, 'route', 'add', 'default', 'via', NODE_TO_SERVER);
@@ -119,6 +123,22 @@ describe.skipIf(reason)(`L7 proxy upstream as the client, behind tproxy, as root
     return seen;
   }
 
+  /** An h2c (prior knowledge) server on SERVER:8080 in `ns` that records each stream's path and its connection's peer address. */
+  async function startHttp2Server(ns: ScratchNetns): Promise<Seen[]> {
+    const seen: Seen[] = [];
+    const server = http2.createServer();
+    server.on('stream', (stream, headers) => {
+      const remoteAddress = stream.session?.socket.remoteAddress;
+      seen.push({ url: String(headers[':path']), remoteAddress });
+      stream.respond({ ':status': 200 });
+      stream.end(`h2 server saw ${String(headers[':path'])} from ${remoteAddress}\n`);
+    });
+    server.listen({ fd: openTransparentListener({ address: SERVER, port: 8080, netns: ns.handle }) });
+    await new Promise((resolve) => server.once('listening', resolve));
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return seen;
+  }
+
   /** The proxy in the node namespace: its transparent listener, and upstream sockets made there per `upstream`. */
   async function startProxy(node: ScratchNetns, upstream: Omit<L7UpstreamOptions, 'netns'>): Promise<{ port: number; asked: { client: L7Endpoint; destination: L7Endpoint }[]; flows: L7FlowRecord[] }> {
     const seed = policySource(SEED_POLICY, 'frontend');
@@ -135,8 +155,9 @@ describe.skipIf(reason)(`L7 proxy upstream as the client, behind tproxy, as root
     return { port, asked, flows };
   }
 
-  async function curl(client: ScratchNetns, path: string): Promise<{ status: number; body: string }> {
-    const { stdout } = await run('ip', ['netns', 'exec', client.name, 'curl', '-sS', '--max-time', '10', '-w', '\n%{http_code}', `http://${SERVER}:8080${path}`]);
+  async function curl(client: ScratchNetns, path: string, from = CLIENT, h2 = false): Promise<{ status: number; body: string }> {
+    const options = ['-sS', '--max-time', '10', '--interface', from, '-w', '\n%{http_code}', ...(h2 ? ['--http2-prior-knowledge'] : [])];
+    const { stdout } = await run('ip', ['netns', 'exec', client.name, 'curl', ...options, `http://${SERVER}:8080${path}`]);
     const cut = stdout.lastIndexOf('\n');
     return { status: Number(stdout.slice(cut + 1)), body: stdout.slice(0, cut) };
   }
@@ -159,6 +180,12 @@ describe.skipIf(reason)(`L7 proxy upstream as the client, behind tproxy, as root
     expect(denied.status).toBe(403);
     expect(seen.map((s) => s.url)).toEqual(['/api/v1/users']);
     expect(proxy.flows.map((f) => [f.path, f.status, f.verdict])).toEqual([['/api/v1/users', 200, 'forwarded'], ['/admin', 403, 'denied']]);
+
+    // Another client right after: the first client's idle keep-alive connection is not its to use.
+    expect(await curl(client, '/api/v1/orders', OTHER_CLIENT)).toEqual({ status: 200, body: `server saw GET /api/v1/orders from ${OTHER_CLIENT}\n` });
+    // And the first client's next request may reuse its own.
+    expect((await curl(client, '/api/v1/users/2')).body).toBe(`server saw GET /api/v1/users/2 from ${CLIENT}\n`);
+    expect(seen.map((s) => s.remoteAddress)).toEqual([CLIENT, OTHER_CLIENT, CLIENT]);
   });
 
   it('connects upstream from the node\'s own address with source \'node\', made in the node\'s namespace', async () => {
@@ -171,5 +198,18 @@ describe.skipIf(reason)(`L7 proxy upstream as the client, behind tproxy, as root
     expect(seen).toEqual([{ url: '/api/v1/items', remoteAddress: NODE_TO_SERVER }]);
     // No mark asked for: nothing the node sent carried the upstream mark.
     expect(await markedPackets(node, table)).toBe(0);
+  });
+
+  it('opens an HTTP/2 session per client address, each from that address', async () => {
+    const { client, node, server, divert } = await topology();
+    const seen = await startHttp2Server(server);
+    const proxy = await startProxy(node, { source: 'client', mark: UPSTREAM_MARK });
+    await divert(proxy.port);
+
+    expect(await curl(client, '/api/v1/a', CLIENT, true)).toEqual({ status: 200, body: `h2 server saw /api/v1/a from ${CLIENT}\n` });
+    expect(await curl(client, '/api/v1/b', OTHER_CLIENT, true)).toEqual({ status: 200, body: `h2 server saw /api/v1/b from ${OTHER_CLIENT}\n` });
+    expect((await curl(client, '/admin', OTHER_CLIENT, true)).status).toBe(403);
+    expect(seen).toEqual([{ url: '/api/v1/a', remoteAddress: CLIENT }, { url: '/api/v1/b', remoteAddress: OTHER_CLIENT }]);
+    expect(proxy.flows.map((f) => [f.protocol, f.client.address, f.status])).toEqual([['HTTP/2', CLIENT, 200], ['HTTP/2', OTHER_CLIENT, 200], ['HTTP/2', OTHER_CLIENT, 403]]);
   });
 });

@@ -3,9 +3,11 @@
 // from the client's, so no connection is shared between two clients).
 import { describe, expect, it } from 'vitest';
 
-import { L7_DEFAULT_LIMITS, L7Proxy, type L7UpstreamOptions } from '../../../src/agent/l7/index.js';
+import http from 'node:http';
+
+import { L7_DEFAULT_LIMITS, type L7FlowRecord, L7Proxy, type L7UpstreamOptions } from '../../../src/agent/l7/index.js';
 import { UpstreamPools } from '../../../src/agent/l7/sys/upstream.js';
-import { policySource, SEED_POLICY } from './harness.js';
+import { get, policySource, SEED_POLICY, startUpstream } from './harness.js';
 
 const api = { address: '10.0.1.2', port: 8080 };
 const frontend = { address: '10.0.1.1', port: 40001 };
@@ -48,6 +50,35 @@ describe('upstream pools', () => {
       expect(pools.agent(other, api)).not.toBe(fromOther);
     } finally {
       pools.close();
+    }
+  });
+});
+
+describe('an upstream socket that cannot be made', () => {
+  it('answers 502 naming the failure, never reaching the destination, and keeps serving', async () => {
+    const upstream = await startUpstream();
+    const flows: L7FlowRecord[] = [];
+    // The namespace does not exist: opening it fails (ENOENT) before any privileged call.
+    const proxy = new L7Proxy({
+      policy: policySource(SEED_POLICY),
+      onFlow: (record) => flows.push(record),
+      originalDestination: () => ({ address: '127.0.0.1', port: upstream.port }),
+      upstream: { source: 'client', mark: 0x800, netns: `/run/netns/twt-missing-${process.pid}` },
+    });
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const { port } = await proxy.listen({ port: 0 });
+      const first = await get(port, '/api/v1/users', agent);
+      expect(first.status).toBe(502);
+      expect(first.body).toMatch(new RegExp(`upstream 127\\.0\\.0\\.1:${upstream.port} failed: ENOENT`));
+      // The proxy is still there for the next request.
+      expect((await get(port, '/api/v1/users', agent)).status).toBe(502);
+      expect(upstream.requests).toEqual([]);
+      expect(flows.map((f) => [f.status, f.verdict])).toEqual([[502, 'upstream-error'], [502, 'upstream-error']]);
+    } finally {
+      agent.destroy();
+      await proxy.close();
+      await upstream.close();
     }
   });
 });
