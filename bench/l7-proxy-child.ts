@@ -1,20 +1,23 @@
 // The Twill side of the L7 benchmark (bench/l7.bench.ts), run as a child process inside
 // the node namespace (`ip netns exec`) so that the harness's own work does not share the
 // proxy's event loop: the agent's L7Proxy on a transparent listener (what an nftables
-// `tproxy` rule delivers to), deciding with the seed tutorial's l7-api-policy through
-// @twill/policy-engine by the connection's real addresses. Commands come over the IPC
-// channel; each gets one reply.
+// `tproxy` rule delivers to), deciding with the agent's own policy source
+// (IndexL7PolicySource over a PolicyController's index, fed the pods and the policy YAML
+// through a memory datastore as the agent's datastore feeds it). Commands come over the
+// IPC channel; each gets one reply.
 //   (start)              -> { ready: true, port } once listening
 //   { cmd: 'counts' }    -> { forwarded, denied, other, deniedConnections } since the start
 //   { cmd: 'stop' }      -> closes the proxy and exits
-// argv[2]: JSON { netns, port, client: { app, ip }[] , server: { app, ip } }.
-import { compileCiliumPolicy, compileHttpMatcher, createSnapshot, evaluate, l7RuleSetsOf, parseCiliumPolicy, type Endpoint, type Policy } from '@twill/policy-engine';
+// argv[2]: JSON L7ChildArgs.
+import { MemoryStore } from '@twill/ipam';
 import { openTransparentListener } from '@twill/sys';
 import { parseAllDocuments } from 'yaml';
 
-import { L7_VERDICT, L7Proxy, type L7Endpoint, type L7PolicySource } from '../apps/agent/src/agent/l7/index.js';
+import { type AgentResource, PolicyController, resourceDatastoreOver, StoreEndpointRegistry } from '../apps/agent/src/index.js';
+import { L7_VERDICT, L7Proxy } from '../apps/agent/src/agent/l7/index.js';
+import { IndexL7PolicySource } from '../apps/agent/src/agent/l7/policy-source.js';
 
-/** A pod of the benchmark: its `app` label and address. */
+/** A pod of the benchmark, in namespace `default`: its name (also its `app` label) and address. */
 export interface L7BenchPod {
   readonly app: string;
   readonly ip: string;
@@ -26,9 +29,9 @@ export interface L7ChildArgs {
   readonly netns: string;
   /** The port the tproxy rule redirects to. */
   readonly port: number;
-  /** The policy's YAML (CiliumNetworkPolicy documents). */
+  /** The policy's YAML (CiliumNetworkPolicy documents, as a user applies them). */
   readonly policy: string;
-  /** The pods, all in namespace `default`. */
+  /** The pods, all in namespace `default` on this node. */
   readonly pods: readonly L7BenchPod[];
 }
 
@@ -38,22 +41,31 @@ export type L7ChildReply =
   | { readonly forwarded: number; readonly denied: number; readonly other: number; readonly deniedConnections: number }
   | { readonly error: string };
 
-/**
- * The decision as the agent makes it: the flow between the two addresses (pods of the
- * snapshot, found by address) on the destination's TCP port through `evaluate`, then the
- * L7 rules of the verdict as one matcher.
- */
-function policySource(yaml: string, pods: readonly L7BenchPod[]): L7PolicySource {
-  const policies: Policy[] = [];
-  for (const document of parseAllDocuments(yaml)) policies.push(...compileCiliumPolicy(parseCiliumPolicy(document.toJS())));
-  const endpoints: Endpoint[] = pods.map((pod) => ({ kind: 'workload', namespace: 'default', name: pod.app, labels: { app: pod.app }, ips: [pod.ip], node: 'bench' }));
-  const snapshot = createSnapshot({ endpoints, policies });
+const NODE = 'bench-node';
+const NETWORK = 'k8s-pod-network';
+
+/** A PolicyController (no dataplane: the index alone) holding the pods, their endpoints and the policy. */
+async function startPolicy(args: L7ChildArgs): Promise<{ controller: PolicyController; stop(): Promise<void> }> {
+  const store = new MemoryStore();
+  // Nothing changes after the start: a slow poll keeps the datastore's timer off the proxy's loop.
+  const datastore = resourceDatastoreOver(store, { pollMs: 5_000 });
+  const registry = new StoreEndpointRegistry(store);
+  await datastore.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
+  for (const pod of args.pods) {
+    await datastore.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.app, namespace: 'default', labels: { app: pod.app } }, spec: { containers: [{ name: 'c', image: 'img' }] } });
+    await registry.register({ network: NETWORK, containerId: pod.app, ifName: 'eth0', hostInterface: `tw${pod.app}`, addresses: [`${pod.ip}/32`], netns: `/run/netns/${pod.app}`, namespace: 'default', pod: pod.app, since: Date.now(), node: NODE });
+  }
+  for (const document of parseAllDocuments(args.policy)) await datastore.apply(document.toJS() as AgentResource);
+  const controller = new PolicyController({ datastore, dataplane: undefined, nodeName: NODE, network: NETWORK });
+  await controller.start();
+  await controller.settled();
+  const problems = controller.status().problems;
+  if (problems.length > 0) throw new Error(`the policy controller has problems: ${JSON.stringify(problems)}`);
   return {
-    decide(client: L7Endpoint, destination: L7Endpoint) {
-      const verdict = evaluate({ source: { ip: client.address }, destination: { ip: destination.address }, protocol: 'TCP', destinationPort: destination.port }, snapshot);
-      if (!verdict.allowed) return { allowed: false, why: [verdict.egress, verdict.ingress].find((v) => v !== undefined && !v.allowed)?.message ?? 'denied' };
-      const matcher = compileHttpMatcher(l7RuleSetsOf(verdict));
-      return { allowed: true, http: matcher.restricts ? matcher : 'any' };
+    controller,
+    stop: async () => {
+      await controller.stop();
+      await datastore.close();
     },
   };
 }
@@ -63,8 +75,9 @@ const send = (reply: L7ChildReply): void => void process.send?.(reply);
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as L7ChildArgs;
   const counts = { forwarded: 0, denied: 0, other: 0 };
+  const policy = await startPolicy(args);
   const proxy = new L7Proxy({
-    policy: policySource(args.policy, args.pods),
+    policy: new IndexL7PolicySource({ view: policy.controller.l7View() }),
     // A count per verdict stands for the agent's flow observer (not measured here).
     onFlow: (record) => {
       if (record.verdict === L7_VERDICT.FORWARDED) counts.forwarded += 1;
@@ -76,7 +89,7 @@ async function main(): Promise<void> {
   const { port } = await proxy.listen({ fd });
   process.on('message', (message: { cmd: string }) => {
     if (message.cmd === 'counts') send({ ...counts, deniedConnections: proxy.stats.deniedConnections });
-    else if (message.cmd === 'stop') void proxy.close().then(() => process.exit(0));
+    else if (message.cmd === 'stop') void proxy.close().then(() => policy.stop()).then(() => process.exit(0));
   });
   send({ ready: true, port });
 }

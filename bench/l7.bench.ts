@@ -10,7 +10,8 @@
 //     direct     nothing: the node only routes; wrk → server:8080;
 //     twill      wrk → server:8080, redirected by an nftables tproxy rule (a private table,
 //                loaded for this case's runs only) to the agent's L7Proxy in a child process
-//                (bench/l7-proxy-child.ts), which decides with the seed's l7-api-policy
+//                (bench/l7-proxy-child.ts), which decides with the agent's IndexL7PolicySource
+//                over a PolicyController holding the seed's l7-api-policy
 //                (GET /api/v1/.* from frontend to api on 8080) and forwards over its
 //                keep-alive pool;
 //     nginx-1    wrk → nginx in the node (proxy_pass to the server with an upstream keepalive
@@ -25,13 +26,13 @@
 //   L7_BENCH_PROFILE=DIR: the proxy child runs with --cpu-prof into DIR; its top self-time
 //     functions are printed (and the run goes to the scratch file: profiling slows it).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import type { L7ChildArgs, L7ChildReply } from './l7-proxy-child.js';
 import { median } from './lib/compare.js';
-import { processCpuMs } from './lib/cpu.js';
+import { processCpuSplitMs } from './lib/cpu.js';
 import { topSelfTimeOfFile } from './lib/cpuprofile.js';
 import { type Nginx, startNginx } from './lib/nginx.js';
 import { writeSection } from './lib/report.js';
@@ -58,34 +59,15 @@ const BODY = '{"users":["alice","bob"]}';
 const UPSTREAM_PORT = 8080;
 const TPROXY_PORT = 15001;
 const NGINX_PORTS = { one: 8081, auto: 8082 } as const;
+/** The upstream's stub_status, on its loopback (read from inside the server namespace). */
+const STATUS_PORT = 8090;
 /** The tproxy mark and the routing table that delivers marked packets locally. */
 const MARK = 0x1;
 const TABLE = 100;
 const NFT_TABLE = 'twb_l7';
 
-/** The seed tutorial's l7-api-policy (apps/agent/test/agent/l7/harness.ts has the same). */
-const SEED_POLICY = `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: l7-api-policy
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: api
-  ingress:
-  - fromEndpoints:
-    - matchLabels:
-        app: frontend
-    toPorts:
-    - ports:
-      - port: "8080"
-        protocol: TCP
-      rules:
-        http:
-        - method: "GET"
-          path: "/api/v1/.*"
-`;
+/** The seed tutorial's l7-api-policy, from the fixture the agent's Kubernetes tests apply. */
+const SEED_POLICY = readFileSync(join(ROOT, 'apps', 'agent', 'test', 'kubernetes', 'fixtures', 'seed', 'l7-api-policy.yaml'), 'utf8');
 
 type Case = 'direct' | 'twill' | 'nginx-1' | 'nginx-auto';
 const CASES: readonly Case[] = ['direct', 'twill', 'nginx-1', 'nginx-auto'];
@@ -98,10 +80,13 @@ const CASE_NAMES: Record<Case, string> = {
 
 /** One wrk run of a case, and what the middle spent on it. */
 interface CaseRun extends WrkResult {
-  /** CPU of the middle's processes (the proxy child, the nginx workers) over the run, ms; 0 for direct. */
-  readonly middleCpuMs: number;
+  /** CPU of the middle's processes (the proxy child, the nginx workers) over the run, user and system, ms; 0 for direct. */
+  readonly middleUserMs: number;
+  readonly middleSystemMs: number;
   /** 1-minute load average when the run started. */
   readonly load: number;
+  /** Connections the upstream accepted during the run. */
+  readonly upstreamConnections: number;
 }
 
 /** The proxy child and its one-reply-per-command channel. */
@@ -167,7 +152,17 @@ function curl(line: RoutedLine, method: string, url: string): { status: number; 
   return { status: Number(out.slice(at + 1)), body: out.slice(0, at) };
 }
 
-const cpuOf = (pids: readonly number[]): number => pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
+/** Connections the upstream nginx has accepted so far (stub_status: "server accepts handled requests" then the counts). */
+function upstreamAccepts(line: RoutedLine): number {
+  const text = line.exec(line.server, 'curl', ['-s', '--max-time', '5', `http://127.0.0.1:${STATUS_PORT}/`]);
+  const m = /accepts handled requests\s+(\d+)/.exec(text);
+  if (m === null) throw new Error(`the upstream's stub_status answered ${JSON.stringify(text)}`);
+  return Number(m[1]);
+}
+
+function cpuOf(pids: readonly number[]): { user: number; system: number } {
+  return pids.map(processCpuSplitMs).reduce((sum, cpu) => ({ user: sum.user + cpu.user, system: sum.system + cpu.system }), { user: 0, system: 0 });
+}
 
 class L7Bench {
   private tproxyLoaded = false;
@@ -220,16 +215,19 @@ class L7Bench {
     const pids = this.middlePids(c);
     const load = loadavg()[0] ?? 0;
     const before = c === 'twill' ? await this.proxy.counts() : undefined;
+    const accepts0 = upstreamAccepts(this.line);
     const cpu0 = cpuOf(pids);
     const result = await runWrk({ url: this.url(c), connections: CONNECTIONS, threads: THREADS, seconds, netns: this.line.client });
-    const middleCpuMs = cpuOf(pids) - cpu0;
+    const cpu1 = cpuOf(pids);
+    // The status request itself is one accept.
+    const upstreamConnections = upstreamAccepts(this.line) - accepts0 - 1;
     if (before !== undefined) {
       const after = await this.proxy.counts();
       const forwarded = after.forwarded - before.forwarded;
       if (forwarded < result.requests) throw new Error(`${CASE_NAMES[c]}: wrk counted ${result.requests} requests but the proxy forwarded ${forwarded}: traffic bypassed it`);
       if (after.denied !== before.denied || after.other !== before.other) throw new Error(`${CASE_NAMES[c]}: the proxy refused ${after.denied - before.denied + after.other - before.other} of wrk's GETs`);
     }
-    return { ...result, middleCpuMs, load };
+    return { ...result, middleUserMs: cpu1.user - cpu0.user, middleSystemMs: cpu1.system - cpu0.system, load, upstreamConnections };
   }
 }
 
@@ -239,15 +237,16 @@ const range = (values: readonly number[], fmt: (v: number) => string): string =>
 
 function resultTable(runs: Record<Case, CaseRun[]>): string {
   const lines = [
-    '| case | requests/s (median) | requests/s (min–max) | p99 ms (median) | p99 ms (min–max) | p50 ms (median) | middle CPU µs/request (median) | socket errors | non-2xx | 1-min load at start (median) |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| case | requests/s (median) | requests/s (min–max) | p99 ms (median) | p99 ms (min–max) | p50 ms (median) | middle CPU µs/request, user + system (median) | upstream connections per run (max) | socket errors | non-2xx | 1-min load at start (median) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const c of CASES) {
     const r = runs[c];
     const rps = r.map((x) => x.requestsPerSecond);
     const p99 = r.map((x) => x.p99Ms);
-    const cpu = c === 'direct' ? '–' : f0(median(r.map((x) => (x.middleCpuMs * 1000) / Math.max(1, x.requests))));
-    lines.push(`| ${CASE_NAMES[c]} | ${f0(median(rps))} | ${range(rps, f0)} | ${f2(median(p99))} | ${range(p99, f2)} | ${f2(median(r.map((x) => x.p50Ms)))} | ${cpu} | ${r.reduce((s, x) => s + x.errors, 0)} | ${r.reduce((s, x) => s + x.non2xx, 0)} | ${f2(median(r.map((x) => x.load)))} |`);
+    const perRequest = (ms: (x: CaseRun) => number): string => f0(median(r.map((x) => (ms(x) * 1000) / Math.max(1, x.requests))));
+    const cpu = c === 'direct' ? '–' : `${perRequest((x) => x.middleUserMs + x.middleSystemMs)} (${perRequest((x) => x.middleUserMs)} + ${perRequest((x) => x.middleSystemMs)})`;
+    lines.push(`| ${CASE_NAMES[c]} | ${f0(median(rps))} | ${range(rps, f0)} | ${f2(median(p99))} | ${range(p99, f2)} | ${f2(median(r.map((x) => x.p50Ms)))} | ${cpu} | ${Math.max(...r.map((x) => x.upstreamConnections))} | ${r.reduce((s, x) => s + x.errors, 0)} | ${r.reduce((s, x) => s + x.non2xx, 0)} | ${f2(median(r.map((x) => x.load)))} |`);
   }
   return lines.join('\n');
 }
@@ -269,14 +268,13 @@ function ratioTable(runs: Record<Case, CaseRun[]>): string {
   ].join('\n');
 }
 
-/** The newest .cpuprofile in the profile directory, summarised. */
-function profileSummary(): string {
+/** The proxy child's main-thread profile (`CPU.<date>.<time>.<pid>.0.<n>.cpuprofile`; thread 1 is tsx's loader), summarised. */
+function profileSummary(pid: number): string {
   if (PROFILE_DIR === undefined) return '';
-  const files = readdirSync(PROFILE_DIR).filter((f) => f.endsWith('.cpuprofile')).sort();
-  const newest = files.at(-1);
-  if (newest === undefined) return `(no .cpuprofile in ${PROFILE_DIR})`;
-  const top = topSelfTimeOfFile(join(PROFILE_DIR, newest), 25);
-  return [`Proxy child profile ${join(PROFILE_DIR, newest)}, top self time (idle left out):`, ...top.map((t) => `  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.selfMs.toFixed(0).padStart(6)} ms  ${t.where}`)].join('\n');
+  const file = readdirSync(PROFILE_DIR).filter((f) => f.includes(`.${pid}.0.`) && f.endsWith('.cpuprofile')).sort().at(-1);
+  if (file === undefined) return `(no main-thread .cpuprofile of pid ${pid} in ${PROFILE_DIR})`;
+  const top = topSelfTimeOfFile(join(PROFILE_DIR, file), 25);
+  return [`Proxy child profile ${join(PROFILE_DIR, file)}, top self time (idle left out):`, ...top.map((t) => `  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.selfMs.toFixed(0).padStart(6)} ms  ${t.where}`)].join('\n');
 }
 
 export async function run(command: string): Promise<void> {
@@ -312,7 +310,7 @@ export async function run(command: string): Promise<void> {
     line.exec(line.node, 'ip', ['route', 'add', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', String(TABLE)]);
     const upstream = await startNginx({
       netns: line.server, dir: join(dir, 'upstream'), workers: 1,
-      http: `  server {\n    listen ${line.serverIp}:${UPSTREAM_PORT};\n    location / {\n      default_type application/json;\n      return 200 '${BODY}\\n';\n    }\n  }`,
+      http: `  server {\n    listen ${line.serverIp}:${UPSTREAM_PORT};\n    location / {\n      default_type application/json;\n      return 200 '${BODY}\\n';\n    }\n  }\n  server {\n    listen 127.0.0.1:${STATUS_PORT};\n    location / {\n      stub_status;\n    }\n  }`,
     });
     stopped.push(upstream.stop);
     pids.push(upstream.pid);
@@ -341,7 +339,7 @@ export async function run(command: string): Promise<void> {
         if (c === 'twill') await bench.check(c);
         const result = await bench.run(c, SECONDS);
         runs[c].push(result);
-        process.stdout.write(`  round ${round + 1}/${ROUNDS} ${CASE_NAMES[c]}: ${f0(result.requestsPerSecond)} req/s, p99 ${f2(result.p99Ms)} ms, errors ${result.errors}, non-2xx ${result.non2xx}, load ${f2(result.load)}\n`);
+        process.stdout.write(`  round ${round + 1}/${ROUNDS} ${CASE_NAMES[c]}: ${f0(result.requestsPerSecond)} req/s, p99 ${f2(result.p99Ms)} ms, errors ${result.errors}, non-2xx ${result.non2xx}, upstream connections ${result.upstreamConnections}, load ${f2(result.load)}\n`);
       }
     }
     bench.setTproxy(false);
@@ -351,7 +349,7 @@ export async function run(command: string): Promise<void> {
     const errors = CASES.reduce((sum, c) => sum + runs[c].reduce((s, x) => s + x.errors + x.non2xx, 0), 0);
     // The profile is written when the child exits.
     await proxy.stop();
-    const profile = profileSummary();
+    const profile = profileSummary(proxy.pid);
     if (profile !== '') process.stdout.write(`${profile}\n`);
     const minutes = ((Date.now() - started) / 60_000).toFixed(1);
     const env = ['L7_BENCH_ROUNDS', 'L7_BENCH_SECONDS', 'L7_BENCH_WRK_THREADS'].filter((name) => process.env[name] !== undefined).map((name) => `${name}=${process.env[name]} `).join('');
@@ -373,16 +371,18 @@ with taskset, since any fixed placement on 2 CPUs favours one case (direct has t
   \`socket transparent 1\` → mark; \`ip daddr server tcp dport ${UPSTREAM_PORT} tproxy ip to :${TPROXY_PORT}\` + mark) and a policy route
   (\`fwmark ${MARK} lookup ${TABLE}\`, \`local 0.0.0.0/0 dev lo table ${TABLE}\`) deliver the connections to the agent's \`L7Proxy\` on an
   \`openTransparentListener\` socket, in its own Node process (bench/l7-proxy-child.ts, \`ip netns exec\`). It decides each connection
-  by its addresses with the seed tutorial's l7-api-policy (CiliumNetworkPolicy: \`GET /api/v1/.*\` from app=frontend to app=api on
-  ${UPSTREAM_PORT}) through @twill/policy-engine, checks every request against the rule and forwards over its keep-alive pool; its flow
-  records are only counted. The table is loaded for this case's runs only.
+  by its addresses with the agent's own policy source (\`IndexL7PolicySource\` over a \`PolicyController\` fed the two pods and the seed
+  tutorial's l7-api-policy, CiliumNetworkPolicy: \`GET /api/v1/.*\` from app=frontend to app=api on ${UPSTREAM_PORT}), checks every request
+  against the rule and forwards over its keep-alive pool; its flow records are only counted. The table is loaded for this case's runs only.
 - (3) nginx-light in the node as a plain reverse proxy (\`proxy_pass\` to an upstream block with \`keepalive 64\`, HTTP/1.1),
   addressed directly by the client: with 1 worker, the like-for-like peer (Node runs the proxy on one event loop), and with
   \`worker_processes auto\` (${cpus().length} here).
 
 Every round checks that the proxy enforces (a POST through it answered 403, a GET 200 with the upstream's body, and its own count of
 forwarded requests at least wrk's). ${ROUNDS} interleaved rounds (1 2 3 3' 1 2 3 3' ...) after a ${WARMUP_SECONDS} s warm-up run of each; figures are medians, ratios
-are of the medians. Middle CPU: the proxy's process or the nginx workers' CPU time over a run (/proc) per request.
+are of the medians. Middle CPU: the proxy's process or the nginx workers' CPU time over a run (/proc/PID/stat, 10 ms ticks) per
+request, total (user + system); system time includes the softirq work of the packets they send, which the kernel charges to the sender. Upstream
+connections: how many the upstream accepted during a run (its \`stub_status\`); a keep-alive pool opens at most 64.
 ${errors === 0 ? 'wrk reported no socket errors and no non-2xx responses in any run.' : `**wrk reported ${errors} socket errors or non-2xx responses (see the table): these figures are suspect.**`}
 
 ${table}

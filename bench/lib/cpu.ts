@@ -64,3 +64,20 @@ export function parseMachineCpu(text: string): MachineCpu {
 export function machineCpuSince(before: MachineCpu, after: MachineCpu = machineCpu()): MachineCpu {
   return Object.fromEntries(MACHINE_FIELDS.map((name) => [name, after[name] - before[name]])) as unknown as MachineCpu;
 }
+
+/** A process's CPU time so far split by mode, in milliseconds. */
+export interface ProcessCpuSplit {
+  /** User mode (utime): the process's own code. */
+  readonly user: number;
+  /** Kernel mode (stime): its system calls, and softirq work the kernel charges to it (the network path of what it sends). */
+  readonly system: number;
+}
+
+/**
+ * {@link processCpuMs} split into user and system time.
+ * @throws {Error} as `processCpuMs`.
+ */
+export function processCpuSplitMs(pid: number | 'self'): ProcessCpuSplit {
+  const fields = statFields(pid);
+  return { user: Number(fields[11]) * TICK_MS, system: Number(fields[12]) * TICK_MS };
+}
