@@ -1,5 +1,5 @@
-// The flow observer: the dataplane's verdict events in, flow records (Hubble's fields,
-// @twill/flows) out into the ring the observer API serves, counted for Prometheus. Pure
+// The flow observer: the dataplane's verdict events (and the L7 proxy's request records,
+// `recordL7`) in, flow records (Hubble's fields, @twill/flows) out into the ring the observer API serves, counted for Prometheus. Pure
 // apart from the injected clock. At ingest it resolves what a flow shows (endpoints, the
 // decision, which the counters need) and pushes a compact ObservedFlow; the record
 // itself is built when a reader reads it. Budget: at most `budgetPerSecond` events a second become
@@ -7,11 +7,13 @@
 // counted as lost (`observer`), so a flood costs the agent a bounded share of its CPU.
 // Enrichment is cached for the policy view's generation: endpoints by key and address,
 // decisions by the index's verdict object or the kernel's rule id.
-import { type Flow, type FlowEndpoint, type LazyFlow, VERDICT, type Verdict } from '@twill/flows';
+import { type Flow, type FlowEndpoint, type LazyFlow, TRAFFIC_DIRECTION, type TrafficDirection, VERDICT, type Verdict } from '@twill/flows';
 import { FlowError, type Flow as PolicyFlow, type IndexDirectionVerdict, type NumericIdentity, RESERVED_IDENTITY, reservedIdentityName } from '@twill/policy-engine';
 
 import { type DataplaneFlowEvent, type DataplaneFlowHandler } from '../../dataplane/port.js';
+import { type L7FlowRecord, type L7FlowSink, type L7Verdict } from '../l7/ports.js';
 import { type Decision, evaluatedDecision, FlowPolicies, kernelDecision, noEntryDecision, unattributed, unknownDropDecision } from './attribution.js';
+import { buildL7Flow, l7Decision } from './l7-flow.js';
 import { ObservedFlow, type ObservedFlowContext } from './observed-flow.js';
 import { type FlowEndpointInfo, type FlowPolicyView } from './policy-view.js';
 
@@ -31,6 +33,13 @@ export interface FlowMetrics {
   addPolicyDrops(reason: string, policy: string, count: number): void;
   /** `twill_flow_events_lost_total{source}`. */
   addLostEvents(source: string, count: number): void;
+  /**
+   * `twill_l7_requests_total{verdict}`: requests through the L7 proxy by its verdict
+   * (`forwarded`, `denied`, `invalid`, `upstream-error`), every one of them, also those
+   * the budget sampled out of the flows. Optional: metrics without it count L7 flows in
+   * the other counters only.
+   */
+  addL7Requests?(verdict: L7Verdict, count: number): void;
 }
 
 /** The `source` of events the observer itself did not turn into flows (over budget). */
@@ -58,7 +67,7 @@ export interface FlowObserverOptions {
 
 /** What the observer has done since it was made. */
 export interface FlowObserverStats {
-  /** Events the dataplane delivered. */
+  /** Events the dataplane delivered, and L7 records the proxy reported. */
   readonly events: number;
   /** Flows made from them. */
   readonly flows: number;
@@ -186,6 +195,61 @@ export class FlowObserver implements DataplaneFlowHandler {
 
   error(error: unknown): void {
     this.#onError(error);
+  }
+
+  /**
+   * One request through the L7 proxy in, a flow of type L7 out (see `l7-flow.ts` for the
+   * verdicts): its client and destination resolved as verdict flows' addresses are, its
+   * traffic direction INGRESS when the destination is an endpoint on this node, else
+   * EGRESS when the client is one, else unknown; counted in `twill_flows_total`,
+   * `twill_policy_drops_total` (denied requests) and `twill_l7_requests_total`; under the
+   * same budget as the dataplane's events (sampled out: lost at `observer`). Never throws
+   * (a failure goes to `onError`), so it can be the proxy's {@link L7FlowSink}.
+   */
+  recordL7(record: L7FlowRecord): void {
+    try {
+      this.#metrics?.addL7Requests?.(record.verdict, 1);
+      this.#events += 1;
+      this.#window(1);
+      if (this.#kept >= this.#budget || (this.#every > 1 && this.#phase++ % this.#every !== 0)) {
+        this.#recordLost(1, OBSERVER_LOST_SOURCE);
+        return;
+      }
+      this.#kept += 1;
+      const policy = this.#policy;
+      if (policy !== undefined && policy.generation !== this.#generation) this.#reset(policy.generation);
+      const direction = this.#l7Direction(record.client.address, record.destination.address);
+      const decision = l7Decision(record, direction, this.#policies);
+      this.#serial += 1;
+      const flow = buildL7Flow(record, {
+        uuid: this.#context.uuidPrefix + this.#serial.toString(16).padStart(12, '0'),
+        nodeName: this.#context.nodeName,
+        client: this.#endpointOf(record.client.address, undefined),
+        destination: this.#endpointOf(record.destination.address, undefined),
+        direction,
+        decision,
+      });
+      this.#sink.push(flow);
+      this.#flows += 1;
+      this.#metrics?.addFlows(decision.verdict, 1);
+      if (decision.verdict === VERDICT.DROPPED) this.#metrics?.addPolicyDrops(flow.dropReasonDesc ?? '', decision.policyLabel, 1);
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+
+  /** {@link recordL7} as the L7 proxy's flow sink (`new L7Proxy({ onFlow: observer.l7Sink() })`). */
+  l7Sink(): L7FlowSink {
+    return (record) => this.recordL7(record);
+  }
+
+  // INGRESS at the destination when it is an endpoint on this node; EGRESS when only the client is.
+  #l7Direction(client: string, destination: string): TrafficDirection {
+    const policy = this.#policy;
+    if (policy === undefined) return TRAFFIC_DIRECTION.TRAFFIC_DIRECTION_UNKNOWN;
+    if (policy.endpointByAddress(destination)?.hostInterface !== undefined) return TRAFFIC_DIRECTION.INGRESS;
+    if (policy.endpointByAddress(client)?.hostInterface !== undefined) return TRAFFIC_DIRECTION.EGRESS;
+    return TRAFFIC_DIRECTION.TRAFFIC_DIRECTION_UNKNOWN;
   }
 
   /** What the observer has done so far. */
