@@ -79,7 +79,7 @@ export interface TransparentSocketOptions {
  * `uv_tcp_connect` on that socket; no second socket is made, so the bound source holds):
  *
  * ```ts
- * const socket = new net.Socket({ fd: openTransparentSocket({ source: client, mark: 0x800 }) });
+ * const socket = new net.Socket({ fd: openTransparentSocket({ source: client, mark: 0xa00 }) });
  * socket.connect(port, host); // host: an IP of the same family; a name would be looked up
  * socket.once('connect', ...); // socket.localAddress === client
  * ```
@@ -89,9 +89,10 @@ export interface TransparentSocketOptions {
  * Replies come back addressed to `source`, which is not local: the namespace needs what
  * a tproxy setup has for that, a rule giving packets of a transparent socket a mark
  * (nftables `meta l4proto tcp socket transparent 1 meta mark set M` in prerouting) and a
- * policy route delivering that mark locally (`ip rule add fwmark M lookup T`,
- * `ip route add local 0.0.0.0/0 dev lo table T`). `mark` must then differ from M: a
- * socket's mark also selects its own route, and M's route is the local one.
+ * policy route delivering that mark locally (`ip rule add fwmark M/MASK lookup T`,
+ * `ip route add local 0.0.0.0/0 dev lo table T`). `mark` must not match that rule
+ * (`mark & MASK !== M`; with Cilium's M 0x200 and MASK 0xf00, 0xa00 is fine): a socket's
+ * mark also selects its own route, and that rule's route is the local one.
  *
  * Needs CAP_NET_ADMIN (CAP_NET_RAW suffices without `mark`) and CAP_SYS_ADMIN to enter
  * `netns`; `IP_BIND_ADDRESS_NO_PORT` Linux 4.2.

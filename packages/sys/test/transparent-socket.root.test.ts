@@ -3,8 +3,8 @@
 // server's; its socket bound to the client's address connects to a server in a second
 // namespace, which sees the client's address as the peer. Replies to that address come back
 // to the proxy through the tproxy reply recipe, all inside the test's namespaces:
-//   nft: prerouting (mangle)  meta l4proto tcp socket transparent 1 meta mark set 0x200
-//   ip rule add fwmark 0x200/0x200 lookup 200
+//   nft: prerouting (mangle)  meta l4proto tcp socket transparent 1 meta mark set meta mark and 0xfffff0ff or 0x200
+//   ip rule add fwmark 0x200/0xf00 lookup 200
 //   ip route add local 0.0.0.0/0 dev lo table 200
 import { execFileSync } from 'node:child_process';
 import { closeSync } from 'node:fs';
@@ -18,11 +18,13 @@ import { NetworkScratch, rootSkipReason, testName } from '../src/testing/index.j
 const reason = rootSkipReason('creates network namespaces with nftables rules and policy routes');
 
 /**
- * The mark that delivers replies locally (the tproxy side), and the upstream sockets' own mark. They share no
- * bit: a socket's mark selects its route too, and a SYN carrying 0x200 would be routed to `lo` by table 200.
+ * The marks, Cilium's convention: the bits 0xf00 hold a value; 0x200 delivers replies locally (the tproxy
+ * side), 0xa00 is the upstream sockets' own. They must differ there: a socket's mark selects its route too,
+ * and a SYN whose mark matched the rule below would be routed to `lo` by table 200.
  */
 const DELIVER = '0x200';
-const UPSTREAM_MARK = 0x800;
+const MASK = '0xf00';
+const UPSTREAM_MARK = 0xa00;
 
 describe.skipIf(reason)(`transparent upstream sockets as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
   const scratch = new NetworkScratch();
@@ -48,12 +50,12 @@ describe.skipIf(reason)(`transparent upstream sockets as root${reason ? ` (skipp
     scratch.ip(serverNs, 'address', 'add', f.server, 'dev', link.b, ...nodad);
     // The server answers the client's network through the proxy's namespace, as a pod answers through its node.
     scratch.ip(serverNs, f.ipFlag, 'route', 'add', f.clientNet, 'via', f.via);
-    scratch.ip(proxy, f.ipFlag, 'rule', 'add', 'fwmark', `${DELIVER}/${DELIVER}`, 'lookup', '200');
+    scratch.ip(proxy, f.ipFlag, 'rule', 'add', 'fwmark', `${DELIVER}/${MASK}`, 'lookup', '200');
     scratch.ip(proxy, f.ipFlag, 'route', 'add', 'local', f.anyRoute, 'dev', 'lo', 'table', '200');
     const ruleset = `table inet ${testName()} {
       chain replies {
         type filter hook prerouting priority mangle; policy accept;
-        meta l4proto tcp socket transparent 1 meta mark set ${DELIVER} accept
+        meta l4proto tcp socket transparent 1 meta mark set meta mark and 0xfffff0ff or ${DELIVER} accept
       }
     }`;
     execFileSync('ip', ['netns', 'exec', proxy.name, 'nft', '-f', '-'], { input: ruleset, stdio: ['pipe', 'ignore', 'pipe'] });

@@ -125,13 +125,16 @@ export const L7_DEFAULT_LIMITS: L7ProxyLimits = Object.freeze({
 /**
  * How the proxy connects to original destinations.
  *
- * The redirect and these sockets share two marks, which must have no bit in common: the
- * delivery mark D that the tproxy rule and the reply rule set (`tproxy to :port meta mark set D`,
- * `meta l4proto tcp socket transparent 1 meta mark set D`, with `ip rule add fwmark D/D lookup T`
- * and `ip route add local 0.0.0.0/0 dev lo table T`), and {@link L7UpstreamOptions.mark}, which the redirect
- * leaves alone (`meta mark & mark == mark accept` before its tproxy rules) so the
- * proxy's own connections are never redirected back into it. A socket's mark also selects
- * the route of what it sends: a `mark` with a bit of D would send the proxy's SYNs to `lo`.
+ * The redirect and these sockets share a mark field (Cilium's convention: the bits 0xf00 of
+ * the mark hold one value). The redirect sets the delivery value (0x200) on what it hands
+ * the proxy and on replies to the proxy's transparent sockets (`meta l4proto tcp socket
+ * transparent 1 meta mark set meta mark and 0xfffff0ff or 0x200`), and a policy route
+ * delivers it locally (`ip rule add fwmark 0x200/0xf00 lookup T`, `ip route add local
+ * 0.0.0.0/0 dev lo table T`). {@link L7UpstreamOptions.mark} must be another value in that
+ * field (0xa00, Cilium's proxy mark): a socket's mark also selects the route of what it
+ * sends, and the delivery value's route is `lo`. The redirect leaves the proxy's own
+ * traffic alone by that value (`meta mark and 0xf00 == 0xa00 accept` before its tproxy
+ * rules), so it is never redirected back into the proxy.
  */
 export interface L7UpstreamOptions {
   /**

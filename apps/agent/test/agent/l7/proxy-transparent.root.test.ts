@@ -6,13 +6,13 @@
 //
 //   table ip <test> {
 //     chain divert {                                    # prerouting, priority mangle
-//       meta mark & 0x800 == 0x800 accept               # the proxy's own traffic: never redirected
-//       meta l4proto tcp socket transparent 1 meta mark set 0x200 accept
-//       ip daddr <server> tcp dport 8080 tproxy to :<proxy port> meta mark set 0x200 accept
+//       meta mark and 0xf00 == 0xa00 accept             # the proxy's own traffic: never redirected
+//       meta l4proto tcp socket transparent 1 meta mark set meta mark and 0xfffff0ff or 0x200 accept
+//       ip daddr <server> tcp dport 8080 meta mark set meta mark and 0xfffff0ff or 0x200 tproxy to :<proxy port> accept
 //     }
-//     chain marked { ... hook output ...; meta mark & 0x800 == 0x800 counter }
+//     chain marked { ... hook output ...; meta mark and 0xf00 == 0xa00 counter }
 //   }
-//   ip rule add fwmark 0x200/0x200 lookup 200
+//   ip rule add fwmark 0x200/0xf00 lookup 200
 //   ip route add local 0.0.0.0/0 dev lo table 200
 //
 // The proxy runs in this process with its listener and upstream sockets made in the node
@@ -40,9 +40,15 @@ const OTHER_CLIENT = '10.77.1.3';
 const NODE_TO_CLIENT = '10.77.1.1';
 const SERVER = '10.77.2.2';
 const NODE_TO_SERVER = '10.77.2.1';
-/** The delivery mark (tproxy and replies to transparent sockets) and the proxy's upstream mark: no bit in common. */
+/**
+ * The marks, as the agent's redirect has them (Cilium's convention: the bits MASK hold one value): DELIVER for
+ * tproxied packets and replies to transparent sockets, routed locally; UPSTREAM_MARK on the proxy's own sockets,
+ * another value, or their SYNs would be routed locally too.
+ */
 const DELIVER = 0x200;
-const UPSTREAM_MARK = 0x800;
+const MASK = 0xf00;
+const UPSTREAM_MARK = 0xa00;
+const SET_DELIVER = `meta mark set meta mark and ${~MASK >>> 0} or ${DELIVER}`;
 
 interface Seen {
   readonly url: string;
@@ -91,19 +97,19 @@ describe.skipIf(reason)(`L7 proxy upstream as the client, behind tproxy, as root
     scratch.ip(client, 'route', 'add', 'default', 'via', NODE_TO_CLIENT);
     scratch.ip(server, 'route', 'add', 'default', 'via', NODE_TO_SERVER);
     scratch.exec(node, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
-    scratch.ip(node, 'rule', 'add', 'fwmark', `${DELIVER}/${DELIVER}`, 'lookup', '200');
+    scratch.ip(node, 'rule', 'add', 'fwmark', `${DELIVER}/${MASK}`, 'lookup', '200');
     scratch.ip(node, 'route', 'add', 'local', '0.0.0.0/0', 'dev', 'lo', 'table', '200');
     const table = testName();
     const divert = (proxyPort: number): Promise<void> => nft(node, `table ip ${table} {
       chain divert {
         type filter hook prerouting priority mangle; policy accept;
-        meta mark & ${UPSTREAM_MARK} == ${UPSTREAM_MARK} accept
-        meta l4proto tcp socket transparent 1 meta mark set ${DELIVER} accept
-        ip daddr ${SERVER} tcp dport 8080 tproxy to :${proxyPort} meta mark set ${DELIVER} accept
+        meta mark and ${MASK} == ${UPSTREAM_MARK} accept
+        meta l4proto tcp socket transparent 1 ${SET_DELIVER} accept
+        ip daddr ${SERVER} tcp dport 8080 ${SET_DELIVER} tproxy to :${proxyPort} accept
       }
       chain marked {
         type filter hook output priority mangle; policy accept;
-        meta mark & ${UPSTREAM_MARK} == ${UPSTREAM_MARK} counter
+        meta mark and ${MASK} == ${UPSTREAM_MARK} counter
       }
     }`);
     return { client, node, server, table, divert };

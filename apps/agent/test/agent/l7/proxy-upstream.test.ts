@@ -63,7 +63,7 @@ describe('an upstream socket that cannot be made', () => {
       policy: policySource(SEED_POLICY),
       onFlow: (record) => flows.push(record),
       originalDestination: () => ({ address: '127.0.0.1', port: upstream.port }),
-      upstream: { source: 'client', mark: 0x800, netns: `/run/netns/twt-missing-${process.pid}` },
+      upstream: { source: 'client', mark: 0xa00, netns: `/run/netns/twt-missing-${process.pid}` },
     });
     const agent = new http.Agent({ keepAlive: true });
     try {
