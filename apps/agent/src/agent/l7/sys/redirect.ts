@@ -1,0 +1,228 @@
+// The L7 redirect in the kernel (issue 14): the nftables table of ../redirect.ts, plus the
+// policy routing that delivers its marked packets to the local stack (where the proxy's
+// transparent sockets take them): `ip rule add fwmark MARK/MASK lookup TABLE pref P` and
+// `ip route add local default dev lo table TABLE`, for IPv4 and IPv6.
+import { NetError, type Netlink, withNetlink } from '@twill/cni-core/net';
+
+import { createNftPort, type NftPort } from '../../../dataplane/nftables/sys/nft.js';
+import {
+  L7_REDIRECT_DEFAULTS,
+  L7RedirectError,
+  type L7RedirectSets,
+  compileL7RedirectSets,
+  countL7RedirectSets,
+  renderL7RedirectDelta,
+  renderL7RedirectRemoval,
+  renderL7RedirectSets,
+  resolveL7RedirectOptions,
+} from '../redirect.js';
+import { type L7RedirectTargets, NO_L7_TARGETS } from '../redirect-targets.js';
+
+/** Options of {@link L7Redirect}; every one has a default ({@link L7_REDIRECT_DEFAULTS}). */
+export interface L7RedirectKernelOptions {
+  /** The network namespace, by name under /run/netns; default the agent's own. */
+  readonly netns?: string;
+  /** The `inet` nftables table; default `twill_l7`. */
+  readonly table?: string;
+  /** The port of the proxy's transparent listener on the node; default 15001. */
+  readonly proxyPort?: number;
+  /** The mark of redirected packets, within `mask`; default 0x200. */
+  readonly mark?: number;
+  /** The mark bits the redirect owns; default 0xf00. */
+  readonly mask?: number;
+  /** The routing table holding the `local` default routes, 1 to 2^32-1 (not 253-255); default 2004. */
+  readonly routeTable?: number;
+  /** The preference of the `fwmark` rules, 1 to 32765 (before main's 32766); default 9. */
+  readonly rulePriority?: number;
+  /** How nft is run; default {@link createNftPort} in `netns`. Closed by {@link L7Redirect.close} only when made here. */
+  readonly nft?: NftPort;
+}
+
+/** What {@link L7Redirect.status} reports. */
+export interface L7RedirectStatus {
+  /** Whether the table, both `fwmark` rules and both `local` routes are in the kernel now (read back). */
+  readonly installed: boolean;
+  /** What is missing from the kernel, in words (empty when `installed`, or before `start`). */
+  readonly missing: readonly string[];
+  /** How many set elements (address or interface, with one port range) the redirect holds. */
+  readonly targets: { readonly ingress4: number; readonly ingress6: number; readonly egress: number };
+  /** The last failure of `start` or `update`, in words; cleared by the next success. */
+  readonly lastError?: string;
+}
+
+const FAMILIES = [4, 6] as const;
+
+/**
+ * Sends the TCP connections of {@link L7RedirectTargets} to the proxy's transparent
+ * listener, keeping their original destination; leaves all other traffic alone.
+ *
+ * `start()` installs the routing then the table (a crashed agent's leftovers with the same
+ * names are adopted or replaced); `update()` changes only set elements, in one nft
+ * transaction, so connections already with the proxy stay there; `close()` removes all of
+ * it and may be called again. Fails closed: while the proxy does not listen, a new
+ * connection to a target is reset by the node, never delivered past the proxy.
+ *
+ * Needs root (CAP_NET_ADMIN), `nft` (nftables 1.0), and a kernel with nft_tproxy,
+ * nft_socket, concatenated interval sets (Linux 5.6) and nft `reject` at prerouting
+ * (verified on 6.18).
+ */
+export class L7Redirect {
+  readonly #netns: string | undefined;
+  readonly #render: Required<Pick<L7RedirectKernelOptions, 'table' | 'proxyPort' | 'mark' | 'mask'>>;
+  readonly #routeTable: number;
+  readonly #rulePriority: number;
+  readonly #nft: NftPort;
+  readonly #ownsNft: boolean;
+  #sets: L7RedirectSets = compileL7RedirectSets(NO_L7_TARGETS);
+  #started = false;
+  #lastError: string | undefined;
+
+  /** @throws {L7RedirectError} `bad-option` naming the option. */
+  constructor(options: L7RedirectKernelOptions = {}) {
+    this.#render = resolveL7RedirectOptions(options);
+    this.#routeTable = options.routeTable ?? L7_REDIRECT_DEFAULTS.routeTable;
+    this.#rulePriority = options.rulePriority ?? L7_REDIRECT_DEFAULTS.rulePriority;
+    if (!Number.isInteger(this.#routeTable) || this.#routeTable < 1 || this.#routeTable > 0xffffffff || (this.#routeTable >= 253 && this.#routeTable <= 255)) {
+      throw new L7RedirectError('bad-option', `L7 redirect option routeTable ${this.#routeTable}: want 1 to 2^32-1, not default/main/local (253-255)`);
+    }
+    if (!Number.isInteger(this.#rulePriority) || this.#rulePriority < 1 || this.#rulePriority > 32765) {
+      throw new L7RedirectError('bad-option', `L7 redirect option rulePriority ${this.#rulePriority}: want 1 to 32765 (before the main table's rule)`);
+    }
+    this.#netns = options.netns;
+    this.#ownsNft = options.nft === undefined;
+    // One `nft -f -` per change, no long-lived `nft -i`: targets change rarely, and close()
+    // leaves no process behind.
+    this.#nft = options.nft ?? createNftPort({ ...(this.#netns === undefined ? {} : { netns: this.#netns }), session: false });
+  }
+
+  /**
+   * Installs the routing, then the table with the targets given so far (none at first).
+   * Leftovers with the same names are adopted (rules, routes) or replaced (the table).
+   * @throws {L7RedirectError} `apply-failed` with the netlink or nft error as `cause`.
+   */
+  async start(): Promise<void> {
+    await this.#step('start', async () => {
+      await withNetlink(this.#netns, async (nl) => {
+        for (const family of FAMILIES) {
+          await nl.replaceRoute(this.#localRoute(family));
+          const rule = this.#rule(family);
+          const present = (await nl.listRules({ family })).some((r) => r.priority === rule.priority && r.table === rule.table && r.fwmark === rule.fwmark && r.fwmask === rule.fwmask);
+          if (!present) await nl.addRule(rule);
+        }
+      });
+      await this.#nft.apply(renderL7RedirectSets(this.#sets, this.#render));
+      this.#started = true;
+    });
+  }
+
+  /**
+   * Redirects `targets` from now on. Before `start`, only remembers them. After, applies the
+   * difference to the sets in one transaction; if the kernel's sets no longer match (an
+   * operator changed them), replaces the table instead, which keeps held connections too.
+   * @throws {L7RedirectError} `bad-target` (nothing changed), `apply-failed`.
+   */
+  async update(targets: L7RedirectTargets): Promise<void> {
+    const next = compileL7RedirectSets(targets);
+    if (!this.#started) {
+      this.#sets = next;
+      return;
+    }
+    await this.#step('update', async () => {
+      const delta = renderL7RedirectDelta(this.#sets, next, this.#render);
+      if (delta !== '') {
+        try {
+          await this.#nft.apply(delta);
+        } catch {
+          await this.#nft.apply(renderL7RedirectSets(next, this.#render));
+        }
+      }
+      this.#sets = next;
+    });
+  }
+
+  /** What is installed now (read back from the kernel), the targets' counts, and the last failure. */
+  async status(): Promise<L7RedirectStatus> {
+    const missing: string[] = [];
+    if (this.#started) {
+      if ((await this.#nft.listTable('inet', this.#render.table)) === undefined) missing.push(`nft table inet ${this.#render.table}`);
+      await withNetlink(this.#netns, async (nl) => {
+        for (const family of FAMILIES) {
+          const rule = this.#rule(family);
+          if (!(await nl.listRules({ family })).some((r) => r.priority === rule.priority && r.table === rule.table && r.fwmark === rule.fwmark && r.fwmask === rule.fwmask)) {
+            missing.push(`ipv${family} rule fwmark ${hex(rule.fwmark)}/${hex(rule.fwmask)} lookup ${rule.table} pref ${rule.priority}`);
+          }
+          if (!(await nl.listRoutes({ family, table: this.#routeTable })).some((r) => r.type === 'local' && r.dst === (family === 4 ? '0.0.0.0/0' : '::/0'))) {
+            missing.push(`ipv${family} route local default dev lo table ${this.#routeTable}`);
+          }
+        }
+      });
+    }
+    return {
+      installed: this.#started && missing.length === 0,
+      missing,
+      targets: countL7RedirectSets(this.#sets),
+      ...(this.#lastError === undefined ? {} : { lastError: this.#lastError }),
+    };
+  }
+
+  /**
+   * Removes the table, then the rules and routes (those of this redirect's numbers), whether
+   * or not `start` ran or finished; calling it again does nothing more.
+   * @throws {L7RedirectError} `apply-failed` when something that exists cannot be removed.
+   */
+  async close(): Promise<void> {
+    try {
+      await this.#nft.apply(renderL7RedirectRemoval(this.#render));
+      await withNetlink(this.#netns, async (nl) => {
+        for (const family of FAMILIES) {
+          await ignoring(['ENOENT'], () => nl.deleteRule(this.#rule(family)));
+          // ESRCH for IPv4, ENOENT for IPv6 when the route is not there.
+          await ignoring(['ESRCH', 'ENOENT'], () => nl.deleteRoute(this.#localRoute(family)));
+        }
+      });
+    } catch (error) {
+      throw new L7RedirectError('apply-failed', `L7 redirect close: ${message(error)}`, { cause: error });
+    } finally {
+      this.#started = false;
+      if (this.#ownsNft) this.#nft.close?.();
+    }
+  }
+
+  #rule(family: 4 | 6): Parameters<Netlink['addRule']>[0] & { fwmask: number } {
+    return { family, fwmark: this.#render.mark, fwmask: this.#render.mask, table: this.#routeTable, priority: this.#rulePriority };
+  }
+
+  #localRoute(family: 4 | 6): Parameters<Netlink['addRoute']>[0] {
+    return { type: 'local', dst: 'default', family, link: 'lo', table: this.#routeTable };
+  }
+
+  async #step(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+      this.#lastError = undefined;
+    } catch (error) {
+      if (error instanceof L7RedirectError) {
+        this.#lastError = error.message;
+        throw error;
+      }
+      this.#lastError = `L7 redirect ${what}: ${message(error)}`;
+      throw new L7RedirectError('apply-failed', this.#lastError, { cause: error });
+    }
+  }
+}
+
+async function ignoring(codes: readonly string[], fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    if (!(error instanceof NetError && codes.includes(error.code))) throw error;
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16)}`;
+}
