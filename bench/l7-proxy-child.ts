@@ -4,11 +4,17 @@
 // `tproxy` rule delivers to), deciding with the agent's own policy source
 // (IndexL7PolicySource over a PolicyController's index, fed the pods and the policy YAML
 // through a memory datastore as the agent's datastore feeds it). Commands come over the
-// IPC channel; each gets one reply.
+// IPC channel; each gets one reply. With `mode: 'node'` it is instead the baseline: Node's
+// own HTTP server and client forwarding every request to the original destination (keep-alive
+// pool, bodies piped), with no policy, no header rules and no flow records: what any proxy
+// written on node:http pays, so the L7Proxy's own cost is the difference.
 //   (start)              -> { ready: true, port } once listening
 //   { cmd: 'counts' }    -> { forwarded, denied, other, deniedConnections } since the start
 //   { cmd: 'stop' }      -> closes the proxy and exits
 // argv[2]: JSON L7ChildArgs.
+import http from 'node:http';
+import net from 'node:net';
+
 import { MemoryStore } from '@twill/ipam';
 import { openTransparentListener } from '@twill/sys';
 import { parseAllDocuments } from 'yaml';
@@ -25,6 +31,8 @@ export interface L7BenchPod {
 
 /** What the child is started with (argv[2], JSON). */
 export interface L7ChildArgs {
+  /** `twill`: the agent's L7Proxy and policy source; `node`: the bare node:http baseline. */
+  readonly mode: 'twill' | 'node';
   /** The node namespace's name (the listener is opened there; the child runs in it). */
   readonly netns: string;
   /** The port the tproxy rule redirects to. */
@@ -72,8 +80,41 @@ async function startPolicy(args: L7ChildArgs): Promise<{ controller: PolicyContr
 
 const send = (reply: L7ChildReply): void => void process.send?.(reply);
 
+/** The baseline: node:http server and client, each request to the connection's original destination. */
+async function nodeBaseline(args: L7ChildArgs): Promise<void> {
+  const counts = { forwarded: 0, denied: 0, other: 0 };
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, scheduling: 'lifo' });
+  const server = http.createServer((req, res) => {
+    const socket = req.socket;
+    const upstream = http.request({ host: socket.localAddress, port: socket.localPort, method: req.method, path: req.url, headers: req.headers, agent });
+    upstream.on('response', (upstreamRes) => {
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+      upstreamRes.pipe(res);
+      upstreamRes.on('end', () => void (counts.forwarded += 1));
+    });
+    upstream.on('error', () => {
+      counts.other += 1;
+      res.destroy();
+    });
+    req.pipe(upstream);
+  });
+  const listener = net.createServer({ noDelay: true }, (socket) => server.emit('connection', socket));
+  const fd = openTransparentListener({ address: '0.0.0.0', port: args.port, netns: args.netns });
+  await new Promise<void>((resolve) => listener.listen({ fd }, resolve));
+  process.on('message', (message: { cmd: string }) => {
+    if (message.cmd === 'counts') send({ ...counts, deniedConnections: 0 });
+    else if (message.cmd === 'stop') {
+      agent.destroy();
+      server.closeAllConnections();
+      listener.close(() => process.exit(0));
+    }
+  });
+  send({ ready: true, port: args.port });
+}
+
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as L7ChildArgs;
+  if (args.mode === 'node') return nodeBaseline(args);
   const counts = { forwarded: 0, denied: 0, other: 0 };
   const policy = await startPolicy(args);
   const proxy = new L7Proxy({

@@ -14,11 +14,13 @@
 //                over a PolicyController holding the seed's l7-api-policy
 //                (GET /api/v1/.* from frontend to api on 8080) and forwards over its
 //                keep-alive pool;
+//     node       the baseline: the same redirect to a second child that is a bare node:http
+//                proxy (no policy): what Node's HTTP server and client cost on their own;
 //     nginx-1    wrk → nginx in the node (proxy_pass to the server with an upstream keepalive
 //                pool), one worker: Node runs the proxy on one event loop, so one worker is
 //                the like-for-like peer;
 //     nginx-auto the same with `worker_processes auto` (one per CPU).
-// Interleaved rounds (direct twill nginx-1 nginx-auto, direct ...), medians. Each round checks
+// Interleaved rounds (direct twill node nginx-1 nginx-auto, direct ...), medians. Each round checks
 // that the proxy enforces: a POST through it gets 403, and every request wrk counted was
 // forwarded by the proxy. Needs root, wrk, nginx, nft.
 //   L7_BENCH_ROUNDS (default 5), L7_BENCH_SECONDS (default 10): rounds and the length of a run;
@@ -57,7 +59,8 @@ const THREADS = Number(process.env.L7_BENCH_WRK_THREADS ?? 1);
 const PATH = '/api/v1/users';
 const BODY = '{"users":["alice","bob"]}';
 const UPSTREAM_PORT = 8080;
-const TPROXY_PORT = 15001;
+/** The tproxy targets: the L7Proxy child's listener, and the node:http baseline's. */
+const TPROXY_PORTS = { twill: 15001, node: 15002 } as const;
 const NGINX_PORTS = { one: 8081, auto: 8082 } as const;
 /** The upstream's stub_status, on its loopback (read from inside the server namespace). */
 const STATUS_PORT = 8090;
@@ -69,11 +72,15 @@ const NFT_TABLE = 'twb_l7';
 /** The seed tutorial's l7-api-policy, from the fixture the agent's Kubernetes tests apply. */
 const SEED_POLICY = readFileSync(join(ROOT, 'apps', 'agent', 'test', 'kubernetes', 'fixtures', 'seed', 'l7-api-policy.yaml'), 'utf8');
 
-type Case = 'direct' | 'twill' | 'nginx-1' | 'nginx-auto';
-const CASES: readonly Case[] = ['direct', 'twill', 'nginx-1', 'nginx-auto'];
+type Case = 'direct' | 'twill' | 'node' | 'nginx-1' | 'nginx-auto';
+const CASES: readonly Case[] = ['direct', 'twill', 'node', 'nginx-1', 'nginx-auto'];
+/** The cases served by a child behind the tproxy rule. */
+type ChildCase = 'twill' | 'node';
+const isChildCase = (c: Case): c is ChildCase => c === 'twill' || c === 'node';
 const CASE_NAMES: Record<Case, string> = {
   'direct': '(1) direct',
   'twill': '(2) twill L7Proxy, seed rules',
+  'node': '(2b) bare node:http proxy, no policy',
   'nginx-1': '(3) nginx, 1 worker',
   'nginx-auto': `(3') nginx, auto workers (${cpus().length})`,
 };
@@ -133,13 +140,13 @@ class ProxyChild {
   }
 }
 
-/** The nftables table that sends the client's connections to server:8080 to the proxy. */
-function tproxyRules(line: RoutedLine): string {
+/** The nftables table that sends the client's connections to server:8080 to the listener on `port`. */
+function tproxyRules(line: RoutedLine, port: number): string {
   return `table inet ${NFT_TABLE} {
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
     meta l4proto tcp socket transparent 1 meta mark set ${MARK} accept
-    ip daddr ${line.serverIp} tcp dport ${UPSTREAM_PORT} tproxy ip to :${TPROXY_PORT} meta mark set ${MARK} accept
+    ip daddr ${line.serverIp} tcp dport ${UPSTREAM_PORT} tproxy ip to :${port} meta mark set ${MARK} accept
   }
 }
 `;
@@ -165,11 +172,12 @@ function cpuOf(pids: readonly number[]): { user: number; system: number } {
 }
 
 class L7Bench {
-  private tproxyLoaded = false;
+  /** The port the tproxy table now redirects to; undefined: no table. */
+  private tproxyPort: number | undefined;
 
   constructor(
     readonly line: RoutedLine,
-    readonly proxy: ProxyChild,
+    readonly children: Record<ChildCase, ProxyChild>,
     readonly nginx: { one: Nginx; auto: Nginx },
   ) {}
 
@@ -180,28 +188,35 @@ class L7Bench {
   }
 
   middlePids(c: Case): number[] {
-    if (c === 'twill') return [this.proxy.pid];
+    if (isChildCase(c)) return [this.children[c].pid];
     if (c === 'nginx-1') return this.nginx.one.workerPids();
     if (c === 'nginx-auto') return this.nginx.auto.workerPids();
     return [];
   }
 
-  setTproxy(on: boolean): void {
-    if (on === this.tproxyLoaded) return;
-    if (on) this.line.exec(this.line.node, 'nft', ['-f', '-'], tproxyRules(this.line));
-    else this.line.exec(this.line.node, 'nft', ['delete', 'table', 'inet', NFT_TABLE]);
-    this.tproxyLoaded = on;
+  /** Loads the tproxy table for a child's case, or removes it for any other. */
+  setTproxy(c: Case | undefined): void {
+    const port = c !== undefined && isChildCase(c) ? TPROXY_PORTS[c] : undefined;
+    if (port === this.tproxyPort) return;
+    if (this.tproxyPort !== undefined) this.line.exec(this.line.node, 'nft', ['delete', 'table', 'inet', NFT_TABLE]);
+    this.tproxyPort = undefined;
+    if (port !== undefined) this.line.exec(this.line.node, 'nft', ['-f', '-'], tproxyRules(this.line, port));
+    this.tproxyPort = port;
   }
 
   /** A GET answered by the upstream's body, and for twill a POST refused with 403. */
   async check(c: Case): Promise<void> {
-    this.setTproxy(c === 'twill');
-    const before = c === 'twill' ? await this.proxy.counts() : undefined;
+    this.setTproxy(c);
+    const child = isChildCase(c) ? this.children[c] : undefined;
+    const before = await child?.counts();
     const get = curl(this.line, 'GET', this.url(c));
     if (get.status !== 200 || get.body.trim() !== BODY) throw new Error(`${CASE_NAMES[c]}: GET ${this.url(c)} answered ${get.status} ${JSON.stringify(get.body.slice(0, 200))}, not 200 with the upstream's body`);
-    if (before !== undefined) {
+    if (c === 'node' && child !== undefined && before !== undefined && (await child.counts()).forwarded - before.forwarded !== 1) {
+      throw new Error(`${CASE_NAMES[c]}: the baseline proxy did not forward the GET: the traffic did not go through it`);
+    }
+    if (c === 'twill' && child !== undefined && before !== undefined) {
       const post = curl(this.line, 'POST', this.url(c));
-      const after = await this.proxy.counts();
+      const after = await child.counts();
       if (post.status !== 403) throw new Error(`${CASE_NAMES[c]}: POST ${this.url(c)} answered ${post.status}, not 403: the proxy is not enforcing the seed's GET-only rule`);
       if (after.forwarded - before.forwarded !== 1 || after.denied - before.denied !== 1) {
         throw new Error(`${CASE_NAMES[c]}: the proxy recorded ${after.forwarded - before.forwarded} forwarded and ${after.denied - before.denied} denied requests for one GET and one POST: the traffic did not go through it`);
@@ -209,20 +224,21 @@ class L7Bench {
     }
   }
 
-  /** One wrk run of a case; for twill, also checks that the proxy forwarded every request wrk counted. */
+  /** One wrk run of a case; behind the tproxy rule, also checks that the child forwarded every request wrk counted. */
   async run(c: Case, seconds: number): Promise<CaseRun> {
-    this.setTproxy(c === 'twill');
+    this.setTproxy(c);
     const pids = this.middlePids(c);
     const load = loadavg()[0] ?? 0;
-    const before = c === 'twill' ? await this.proxy.counts() : undefined;
+    const child = isChildCase(c) ? this.children[c] : undefined;
+    const before = await child?.counts();
     const accepts0 = upstreamAccepts(this.line);
     const cpu0 = cpuOf(pids);
     const result = await runWrk({ url: this.url(c), connections: CONNECTIONS, threads: THREADS, seconds, netns: this.line.client });
     const cpu1 = cpuOf(pids);
     // The status request itself is one accept.
     const upstreamConnections = upstreamAccepts(this.line) - accepts0 - 1;
-    if (before !== undefined) {
-      const after = await this.proxy.counts();
+    if (child !== undefined && before !== undefined) {
+      const after = await child.counts();
       const forwarded = after.forwarded - before.forwarded;
       if (forwarded < result.requests) throw new Error(`${CASE_NAMES[c]}: wrk counted ${result.requests} requests but the proxy forwarded ${forwarded}: traffic bypassed it`);
       if (after.denied !== before.denied || after.other !== before.other) throw new Error(`${CASE_NAMES[c]}: the proxy refused ${after.denied - before.denied + after.other - before.other} of wrk's GETs`);
@@ -265,6 +281,7 @@ function ratioTable(runs: Record<Case, CaseRun[]>): string {
     row('twill / direct', 'direct', 0.5),
     row('twill / nginx 1 worker', 'nginx-1', 0.8),
     row('twill / nginx auto workers', 'nginx-auto', undefined),
+    row('twill / bare node:http proxy', 'node', undefined),
   ].join('\n');
 }
 
@@ -321,19 +338,23 @@ export async function run(command: string): Promise<void> {
     const auto = await startNginx({ netns: line.node, dir: join(dir, 'nginx-auto'), workers: 'auto', http: proxyHttp(NGINX_PORTS.auto) });
     stopped.push(auto.stop);
     pids.push(auto.pid);
-    const proxy = await ProxyChild.start({
-      netns: line.node, port: TPROXY_PORT, policy: SEED_POLICY,
+    const childArgs = (mode: ChildCase): L7ChildArgs => ({
+      mode, netns: line.node, port: TPROXY_PORTS[mode], policy: SEED_POLICY,
       pods: [{ app: 'frontend', ip: line.clientIp }, { app: 'api', ip: line.serverIp }],
     });
+    const proxy = await ProxyChild.start(childArgs('twill'));
     stopped.push(() => proxy.stop());
     pids.push(proxy.pid);
-    const bench = new L7Bench(line, proxy, { one, auto });
+    const baseline = await ProxyChild.start(childArgs('node'));
+    stopped.push(() => baseline.stop());
+    pids.push(baseline.pid);
+    const bench = new L7Bench(line, { twill: proxy, node: baseline }, { one, auto });
 
     for (const c of CASES) {
       await bench.check(c);
       await bench.run(c, WARMUP_SECONDS);
     }
-    const runs = { 'direct': [], 'twill': [], 'nginx-1': [], 'nginx-auto': [] } as Record<Case, CaseRun[]>;
+    const runs = { 'direct': [], 'twill': [], 'node': [], 'nginx-1': [], 'nginx-auto': [] } as Record<Case, CaseRun[]>;
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const c of CASES) {
         if (c === 'twill') await bench.check(c);
@@ -342,7 +363,7 @@ export async function run(command: string): Promise<void> {
         process.stdout.write(`  round ${round + 1}/${ROUNDS} ${CASE_NAMES[c]}: ${f0(result.requestsPerSecond)} req/s, p99 ${f2(result.p99Ms)} ms, errors ${result.errors}, non-2xx ${result.non2xx}, upstream connections ${result.upstreamConnections}, load ${f2(result.load)}\n`);
       }
     }
-    bench.setTproxy(false);
+    bench.setTproxy(undefined);
     const table = resultTable(runs);
     const ratios = ratioTable(runs);
     process.stdout.write(`${table}\n\n${ratios}\n`);
@@ -368,18 +389,21 @@ with taskset, since any fixed placement on 2 CPUs favours one case (direct has t
 
 - (1) direct: the node only routes.
 - (2) twill: the client still addresses server:${UPSTREAM_PORT}; in the node, a private nftables table (prerouting, priority mangle:
-  \`socket transparent 1\` → mark; \`ip daddr server tcp dport ${UPSTREAM_PORT} tproxy ip to :${TPROXY_PORT}\` + mark) and a policy route
+  \`socket transparent 1\` → mark; \`ip daddr server tcp dport ${UPSTREAM_PORT} tproxy ip to :${TPROXY_PORTS.twill}\` + mark) and a policy route
   (\`fwmark ${MARK} lookup ${TABLE}\`, \`local 0.0.0.0/0 dev lo table ${TABLE}\`) deliver the connections to the agent's \`L7Proxy\` on an
   \`openTransparentListener\` socket, in its own Node process (bench/l7-proxy-child.ts, \`ip netns exec\`). It decides each connection
   by its addresses with the agent's own policy source (\`IndexL7PolicySource\` over a \`PolicyController\` fed the two pods and the seed
   tutorial's l7-api-policy, CiliumNetworkPolicy: \`GET /api/v1/.*\` from app=frontend to app=api on ${UPSTREAM_PORT}), checks every request
   against the rule and forwards over its keep-alive pool; its flow records are only counted. The table is loaded for this case's runs only.
+- (2b) the baseline: the same redirect (to port ${TPROXY_PORTS.node}) to a second child that is a bare node:http proxy: Node's HTTP
+  server and client, a keep-alive agent to the original destination, bodies piped, no policy, no header rules, no flow records.
+  What any proxy on node:http pays; the L7Proxy's own cost is the difference between (2) and (2b).
 - (3) nginx-light in the node as a plain reverse proxy (\`proxy_pass\` to an upstream block with \`keepalive 64\`, HTTP/1.1),
   addressed directly by the client: with 1 worker, the like-for-like peer (Node runs the proxy on one event loop), and with
   \`worker_processes auto\` (${cpus().length} here).
 
 Every round checks that the proxy enforces (a POST through it answered 403, a GET 200 with the upstream's body, and its own count of
-forwarded requests at least wrk's). ${ROUNDS} interleaved rounds (1 2 3 3' 1 2 3 3' ...) after a ${WARMUP_SECONDS} s warm-up run of each; figures are medians, ratios
+forwarded requests at least wrk's; the baseline's count too). ${ROUNDS} interleaved rounds (1 2 2b 3 3' 1 2 2b 3 3' ...) after a ${WARMUP_SECONDS} s warm-up run of each; figures are medians, ratios
 are of the medians. Middle CPU: the proxy's process or the nginx workers' CPU time over a run (/proc/PID/stat, 10 ms ticks) per
 request, total (user + system); system time includes the softirq work of the packets they send, which the kernel charges to the sender. Upstream
 connections: how many the upstream accepted during a run (its \`stub_status\`); a keep-alive pool opens at most 64.
