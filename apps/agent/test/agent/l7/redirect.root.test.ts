@@ -181,6 +181,32 @@ describe.skipIf(reason)(`L7 redirect as root${reason ? ` (skipped: ${reason})` :
     await redirect.close(); // again: nothing left to do, no error
   });
 
+  it.each([4, 6] as const)('delivers pod B\'s replies to a transparent upstream socket bound to the client\'s address (IPv%i)', async (family) => {
+    const { node, podB } = lab();
+    await serve(podB, family === 4 ? '0.0.0.0' : '::', 8080, 'podB');
+    const redirect = start(node);
+    await redirect.start();
+    await redirect.update(ingress(B[family], 8080));
+    // What the proxy does for the connection it accepted: connect to the original destination
+    // from the client's address. Without rule 1 the replies, addressed to pod A, would be forwarded to pod A.
+    const upstream = new Socket({ fd: openTransparentListener({ address: A[family], port: 0, netns: node.handle }), readable: true, writable: true });
+    sockets.push(upstream);
+    const reply = await new Promise<Outcome>((resolve) => {
+      const timer = setTimeout(() => resolve({ error: 'TIMEOUT' }), 3000);
+      upstream.once('data', (data) => {
+        clearTimeout(timer);
+        resolve({ reply: data.toString().trim() });
+      });
+      upstream.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        resolve({ error: error.code ?? error.message });
+      });
+      upstream.connect(8080, B[family], () => upstream.write('hello\n'));
+    });
+    // Pod B saw the client's address, and answered through the node to the proxy's socket.
+    expect(reply).toEqual({ reply: `podB ${B[family]} 8080 ${A[family]}` });
+  });
+
   it('installs the table, the fwmark rules and the local routes with the documented defaults', async () => {
     const { node } = lab();
     const redirect = new L7Redirect({ netns: node.name });
