@@ -40,22 +40,22 @@ export interface CompileEndpointOptions {
    */
   readonly previous?: EndpointNft;
   /**
-   * The firewall mark of traffic that went through the L7 proxy (the mark a `tproxy`
-   * redirect sets on the client's packets, and the proxy's own upstream sockets carry):
-   * an Allow with L7 rules then allows only packets carrying it (`meta mark & mask ==
-   * value`), so a connection that did not pass the proxy is not allowed by that rule (it
-   * goes on to the next rule and, at the end, the tier's default). Absent: an Allow with
-   * L7 rules allows at L3/L4 and the L7 rules are not enforced.
+   * The firewall marks of traffic that went through the L7 proxy (the mark a `tproxy`
+   * redirect sets on the client's packets, and the one the proxy's own upstream sockets
+   * carry): an Allow with L7 rules then allows only packets carrying one of them
+   * (`meta mark & mask == { ... }`), so a connection that did not pass the proxy is not
+   * allowed by that rule (it goes on to the next rule and, at the end, the tier's
+   * default). Absent: an Allow with L7 rules allows at L3/L4 and its L7 rules are not enforced.
    */
   readonly l7Mark?: L7Mark;
 }
 
-/** A firewall mark and the bits of it that are compared. */
+/** Firewall marks: the bits compared and the values that match. */
 export interface L7Mark {
-  /** The mark's value, within `mask`. */
-  readonly value: number;
   /** The bits compared, a non-zero 32-bit mask. */
   readonly mask: number;
+  /** The values that match, each within `mask`; at least one. */
+  readonly values: readonly number[];
 }
 
 const DIRECTIONS = ['ingress', 'egress'] as const;
@@ -97,15 +97,20 @@ interface Verdicts {
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 
 /**
- * The match of packets carrying `mark` (what the L7 proxy's traffic carries).
- * @throws {NftablesNameError} (`l7Mark.mask`, `l7Mark.value`) for a mask that is not a non-zero 32-bit integer or a value with bits outside it.
+ * The match of packets carrying one of `mark`'s values (what the L7 proxy's traffic carries).
+ * @throws {NftablesNameError} (`l7Mark.mask`, `l7Mark.values[i]`) for a mask that is not a
+ *   non-zero 32-bit integer, no values, or a value with bits outside the mask.
  */
 export function l7MarkMatch(mark: L7Mark): string {
-  const { value, mask } = mark;
+  const { values, mask } = mark;
   const u32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
   if (!u32(mask) || mask === 0) throw new NftablesNameError('l7Mark.mask', `${mask} is not a non-zero 32-bit integer`);
-  if (!u32(value) || (value & ~mask) >>> 0 !== 0) throw new NftablesNameError('l7Mark.value', `${value} is not a 32-bit integer within the mask ${hex(mask)}`);
-  return `meta mark & ${hex(mask)} == ${hex(value)}`;
+  if (values.length === 0) throw new NftablesNameError('l7Mark.values', 'is empty: give the marks of the proxy\'s traffic');
+  values.forEach((value, i) => {
+    if (!u32(value) || (value & ~mask) >>> 0 !== 0) throw new NftablesNameError(`l7Mark.values[${i}]`, `${value} is not a 32-bit integer within the mask ${hex(mask)}`);
+  });
+  const distinct = [...new Set(values)].sort((a, b) => a - b).map(hex);
+  return `meta mark & ${hex(mask)} == ${distinct.length === 1 ? distinct[0]! : `{ ${distinct.join(', ')} }`}`;
 }
 
 function verdictsOf(key: string, direction: Direction, options: CompileEndpointOptions): Verdicts {

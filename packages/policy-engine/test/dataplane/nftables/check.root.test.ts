@@ -69,7 +69,7 @@ describe.skipIf(reason)(`nftables scripts in the kernel as root${reason ? ` (ski
 
   it('applies an Allow with L7 rules that allows only the L7 proxy\'s marked packets', () => {
     const ns = scratch.netns();
-    const rule = `ip saddr @ep_c_in_s0 ${l7MarkMatch({ value: 0x200, mask: 0xf00 })} return`;
+    const rule = `ip saddr @ep_c_in_s0 ${l7MarkMatch({ mask: 0xf00, values: [0x200, 0xa00] })} return`;
     const model = {
       chains: new Map([['ep_c_in', [rule, 'counter drop']]]),
       sets: new Map([['ep_c_in_s0', { type: 'ipv4_addr', interval: false, elements: ['10.0.0.1'] }]]),
@@ -77,7 +77,7 @@ describe.skipIf(reason)(`nftables scripts in the kernel as root${reason ? ` (ski
       egress: new Map<string, string>(),
     };
     nft(ns.name, renderFullSync(model, { chains: new Set(), sets: new Map() }));
-    expect(execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'chain', 'inet', 'twill', 'ep_c_in'], { encoding: 'utf8' })).toContain('ip saddr @ep_c_in_s0 meta mark & 0x00000f00 == 0x00000200 return');
+    expect(execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'chain', 'inet', 'twill', 'ep_c_in'], { encoding: 'utf8' })).toContain('ip saddr @ep_c_in_s0 meta mark & 0x00000f00 == { 0x00000200, 0x00000a00 } return');
   });
 
   it('has nft parse the flowtable, its device changes and the offload rule (the kernel refuses only those where it has no flowtables)', () => {

@@ -25,7 +25,8 @@ spec:
     - ports: [{ port: "9000", protocol: TCP }]
 `;
 
-const MARK: L7Mark = { value: 0x200, mask: 0xf00 };
+// The redirect's mark on the client's packets and the proxy's on its own connections (Cilium's values).
+const MARK: L7Mark = { mask: 0xf00, values: [0xa00, 0x200] };
 
 function dbIngressRules(l7Mark?: L7Mark): string[] {
   const index = indexWith(POLICY);
@@ -41,7 +42,7 @@ function dbIngressRules(l7Mark?: L7Mark): string[] {
 describe('an Allow with L7 rules under the L7 proxy mark', () => {
   it('allows only marked packets for the L7 rule; the L4-only rule allows as before; the tier still ends in a drop', () => {
     const rules = dbIngressRules(MARK);
-    const proxied = rules.filter((r) => r.endsWith('meta mark & 0x00000f00 == 0x00000200 return'));
+    const proxied = rules.filter((r) => r.endsWith('meta mark & 0x00000f00 == { 0x00000200, 0x00000a00 } return'));
     const plain = rules.filter((r) => r.endsWith(' return') && !r.includes('meta mark'));
     expect(proxied).toHaveLength(1);
     expect(proxied[0]).toMatch(/^ip saddr \. meta l4proto \. th dport \{ 10\.0\.0\.[12] \. 6 \. 8080, 10\.0\.0\.[12] \. 6 \. 8080 \} /);
@@ -59,13 +60,14 @@ describe('an Allow with L7 rules under the L7 proxy mark', () => {
   });
 
   it('refuses a mask that is not a non-zero 32-bit integer and a value outside its mask, naming the field', () => {
-    expect(l7MarkMatch({ value: 0x80000000, mask: 0x80000000 })).toBe('meta mark & 0x80000000 == 0x80000000');
+    expect(l7MarkMatch({ mask: 0x80000000, values: [0x80000000, 0x80000000] })).toBe('meta mark & 0x80000000 == 0x80000000');
     for (const [mark, path] of [
-      [{ value: 0, mask: 0 }, 'l7Mark.mask'],
-      [{ value: 0, mask: 2 ** 32 }, 'l7Mark.mask'],
-      [{ value: 1, mask: 1.5 }, 'l7Mark.mask'],
-      [{ value: 0x300, mask: 0x200 }, 'l7Mark.value'],
-      [{ value: -1, mask: 0xff }, 'l7Mark.value'],
+      [{ mask: 0, values: [0] }, 'l7Mark.mask'],
+      [{ mask: 2 ** 32, values: [0] }, 'l7Mark.mask'],
+      [{ mask: 1.5, values: [1] }, 'l7Mark.mask'],
+      [{ mask: 0xf00, values: [] }, 'l7Mark.values'],
+      [{ mask: 0x200, values: [0x200, 0x300] }, 'l7Mark.values[1]'],
+      [{ mask: 0xff, values: [-1] }, 'l7Mark.values[0]'],
     ] as const) {
       expect(() => dbIngressRules(mark), JSON.stringify(mark)).toThrow(expect.objectContaining({ name: NftablesNameError.name, path }));
     }
