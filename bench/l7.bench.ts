@@ -25,8 +25,10 @@
 // forwarded by the proxy. Needs root, wrk, nginx, nft.
 //   L7_BENCH_ROUNDS (default 5), L7_BENCH_SECONDS (default 10): rounds and the length of a run;
 //   L7_BENCH_QUICK=1: one round of 2 s, written to a scratch file, not BENCHMARKS.md;
-//   L7_BENCH_PROFILE=DIR: the proxy child runs with --cpu-prof into DIR; its top self-time
-//     functions are printed (and the run goes to the scratch file: profiling slows it).
+//   L7_BENCH_WRK_THREADS (default 1): wrk's threads (see THREADS);
+//   L7_BENCH_PROFILE=DIR: both proxy children run with --cpu-prof into DIR; the L7Proxy's top
+//     self-time functions are printed (and the run goes to the scratch file: profiling slows it).
+// The scratch file is $TMPDIR/twill-l7-bench.md.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -373,7 +375,7 @@ export async function run(command: string): Promise<void> {
     const profile = profileSummary(proxy.pid);
     if (profile !== '') process.stdout.write(`${profile}\n`);
     const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-    const env = ['L7_BENCH_ROUNDS', 'L7_BENCH_SECONDS', 'L7_BENCH_WRK_THREADS'].filter((name) => process.env[name] !== undefined).map((name) => `${name}=${process.env[name]} `).join('');
+    const env = ['L7_BENCH_QUICK', 'L7_BENCH_ROUNDS', 'L7_BENCH_SECONDS', 'L7_BENCH_WRK_THREADS', 'L7_BENCH_PROFILE'].filter((name) => process.env[name] !== undefined).map((name) => `${name}=${process.env[name]} `).join('');
     writeSection({
       ...(QUICK || PROFILE_DIR !== undefined ? { file: join(tmpdir(), 'twill-l7-bench.md') } : {}),
       id: 'l7',
@@ -403,7 +405,7 @@ with taskset, since any fixed placement on 2 CPUs favours one case (direct has t
   \`worker_processes auto\` (${cpus().length} here).
 
 Every round checks that the proxy enforces (a POST through it answered 403, a GET 200 with the upstream's body, and its own count of
-forwarded requests at least wrk's; the baseline's count too). ${ROUNDS} interleaved rounds (1 2 2b 3 3' 1 2 2b 3 3' ...) after a ${WARMUP_SECONDS} s warm-up run of each; figures are medians, ratios
+forwarded requests at least wrk's; the baseline's count too). ${ROUNDS} interleaved ${ROUNDS === 1 ? 'round' : 'rounds'} (1 2 2b 3 3' 1 2 2b 3 3' ...) after a ${WARMUP_SECONDS} s warm-up run of each; figures are medians, ratios
 are of the medians. Middle CPU: the proxy's process or the nginx workers' CPU time over a run (/proc/PID/stat, 10 ms ticks) per
 request, total (user + system); system time includes the softirq work of the packets they send, which the kernel charges to the sender. Upstream
 connections: how many the upstream accepted during a run (its \`stub_status\`); a keep-alive pool opens at most 64.
