@@ -112,7 +112,7 @@ const CORPUS: readonly [args: readonly string[], line: string][] = [
   [['observe', '--port', '0'], 'twill: observe: --port: must be 1-65535 (got 0)'],
   [['observe', '--port', 'http'], 'twill: observe: --port: must be a port number 1-65535 (got "http")'],
   [['observe', '--from-ip', '10.0.0.300'], 'twill: observe: --from-ip: must be an IP address or a CIDR such as 10.0.0.0/24 (got "10.0.0.300")'],
-  [['observe', '--protocol', 'gre'], 'twill: observe: --protocol: must be one of tcp, udp, sctp, icmp, icmpv4, icmpv6 (got "gre")'],
+  [['observe', '--protocol', 'gre'], 'twill: observe: --protocol: must be one of tcp, udp, sctp, icmp, icmpv4, icmpv6, http (got "gre")'],
   [['observe', '--last', '0'], 'twill: observe: --last: must be a whole number of at least 1 (got "0")'],
   [['observe', '--first', '5', '--last', '5'], 'twill: observe: --first: cannot be used with --last (the oldest flows or the newest, not both)'],
   [['observe', '--first', '5', '-f'], 'twill: observe: --first: cannot be used with --follow (following shows the newest; use --since to start earlier)'],

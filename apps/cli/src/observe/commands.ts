@@ -15,7 +15,7 @@ export function registerObserveCommands(program: Command, kit: CommandKit): void
   const many = p.append;
   const observe = program
     .command('observe')
-    .description('the flows the agent saw: each policy verdict with its endpoints and the deciding policy (Hubble\'s GetFlows); follow them live with -f')
+    .description('the flows the agent saw: each policy verdict, and each HTTP request through its L7 proxy, with its endpoints and the deciding policy (Hubble\'s GetFlows); follow them live with -f')
     .option('--server <target>', `the observer: unix:///PATH or HOST:PORT (default: $${FLOWS_SERVER_ENV}, else unix:///run/twill/observer.sock)`)
     .addOption(new Option('--lab [dir]', 'every node of the lab (twill lab up), merged by time; DIR when the lab is not in the default folder'))
     .option('-f, --follow', 'keep printing new flows until Ctrl-C')
@@ -33,11 +33,16 @@ export function registerObserveCommands(program: Command, kit: CommandKit): void
     .option('--label <selector>', 'flows from or to endpoints with these labels: k8s:app=web, app in (a,b) (repeatable)', many(p.nonEmpty('--label', 'a label selector')))
     .option('--policy <ref>', 'flows this policy decided: Kind/namespace/name (Kind//name when cluster-wide), namespace/name or name (repeatable)', many(p.nonEmpty('--policy', 'a policy such as NetworkPolicy/shop/api or default-deny')))
     .option('--node <name>', 'flows seen on this node (repeatable)', many(p.nonEmpty('--node', 'a node name')))
+    .option('--http-status <code>', 'L7 flows answered with this HTTP status: 404, or a prefix and +: 4+, 40+ (repeatable)', many(p.nonEmpty('--http-status', 'a status such as 404 or 4+')))
+    .option('--http-method <method>', 'L7 flows with this HTTP method: GET, POST, any case (repeatable)', many(p.nonEmpty('--http-method', 'an HTTP method such as GET')))
+    .option('--http-path <regex>', "L7 flows whose URL path matches this regular expression, anywhere unless anchored: '^/api/v1/' (repeatable)", many(p.nonEmpty('--http-path', 'a regular expression')))
+    .option('--http-url <regex>', "L7 flows whose whole URL matches this regular expression: '^http://api\\.shop:8080/' (repeatable)", many(p.nonEmpty('--http-url', 'a regular expression')))
     .addOption(withChoices(new Option('-o, --output <format>', 'compact (one line a flow), table, or json (one Flow object a line)').argParser(parsersFor('observe').choice('--output', OBSERVE_OUTPUTS)).default('compact'), [...OBSERVE_OUTPUTS]));
   examples(observe, [
     'sudo twill observe',
     'sudo twill observe -f --verdict DROPPED',
     'sudo twill observe --pod shop/api --port 8080 --since 5m -o table',
+    "sudo twill observe --http-method GET --http-path '/api/.*' --http-status 403",
     'sudo twill observe --lab --from-pod production/frontend --last 50',
     'sudo twill observe --server 127.0.0.1:4245 -o json | jq .decidedBy',
   ]);

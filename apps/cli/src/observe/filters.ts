@@ -11,8 +11,8 @@ import { UsageError } from '../errors.js';
 /** The verdicts `--verdict` takes (Hubble's names; case does not matter). */
 export const OBSERVE_VERDICTS = ['FORWARDED', 'DROPPED', 'ERROR', 'AUDIT', 'REDIRECTED'] as const;
 
-/** The protocols `--protocol` takes (Hubble's names; case does not matter). */
-export const OBSERVE_PROTOCOLS = ['tcp', 'udp', 'sctp', 'icmp', 'icmpv4', 'icmpv6'] as const;
+/** The protocols `--protocol` takes (Hubble's names; case does not matter): `http` is the L7 flows of the agent's HTTP proxy. */
+export const OBSERVE_PROTOCOLS = ['tcp', 'udp', 'sctp', 'icmp', 'icmpv4', 'icmpv6', 'http'] as const;
 
 /** How many past flows `twill observe` shows when neither `--last`, `--first`, `--since` nor `--follow` says. */
 export const DEFAULT_LAST = 20;
@@ -30,6 +30,14 @@ export interface ObserveFilterOptions {
   readonly label?: readonly string[];
   readonly policy?: readonly string[];
   readonly node?: readonly string[];
+  /** `--http-status`: `404`, or a prefix and `+` (`4+`). */
+  readonly httpStatus?: readonly string[];
+  /** `--http-method`: `GET` (any case). */
+  readonly httpMethod?: readonly string[];
+  /** `--http-path`: regular expressions searched in the URL's path. */
+  readonly httpPath?: readonly string[];
+  /** `--http-url`: regular expressions searched in the whole URL. */
+  readonly httpUrl?: readonly string[];
 }
 
 /** The flags that choose which flows and how many. */
@@ -75,6 +83,10 @@ export function observeRequest(command: string, options: ObserveRequestOptions):
   put('protocol', options.protocol);
   put('policy', options.policy);
   put('nodeName', options.node);
+  put('httpStatusCode', options.httpStatus);
+  put('httpMethod', options.httpMethod);
+  put('httpPath', options.httpPath);
+  put('httpUrl', options.httpUrl);
 
   // Either-side flags: one filter for the source side, one for the destination side.
   const ports = options.port?.map(String);
@@ -122,6 +134,10 @@ function flagOf(field: string, options: ObserveFilterOptions): string {
     protocol: '--protocol',
     policy: '--policy',
     nodeName: '--node',
+    httpStatusCode: '--http-status',
+    httpMethod: '--http-method',
+    httpPath: '--http-path',
+    httpUrl: '--http-url',
   };
   return flags[field] ?? field;
 }

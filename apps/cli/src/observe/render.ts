@@ -34,8 +34,34 @@ export const sourceText = (flow: Flow): string => endpointText(flow.source, flow
 /** The destination side: `production/api-server:8080`. */
 export const destinationText = (flow: Flow): string => endpointText(flow.destination, flow.IP.destination, ports(flow).destination);
 
-/** `TCP SYN,ACK`, `UDP`, `ICMPv4 8/0` (type/code). */
+/** A latency in nanoseconds as people read it: `850 µs`, `1.2 ms`, `3.4 s`. */
+export function latencyText(ns: number): string {
+  if (ns < 1_000_000) return `${Math.round(ns / 1000)} µs`;
+  if (ns < 1_000_000_000) return `${(ns / 1e6).toFixed(ns < 10_000_000 ? 1 : 0)} ms`;
+  return `${(ns / 1e9).toFixed(1)} s`;
+}
+
+/** A URL without its scheme and host (the destination column names the host): `/api/v1/users?limit=1`. */
+function requestTarget(url: string): string {
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/.exec(url);
+  const rest = m === null ? url : url.slice(m[0].length);
+  return rest === '' ? '/' : rest;
+}
+
+/** An L7 flow's request and answer: `GET /api/v1/users -> 200 (1.2 ms)`; `HTTP` for an L7 flow of another protocol. */
+export function l7Text(flow: Flow): string | undefined {
+  const l7 = flow.l7;
+  if (l7 === undefined) return undefined;
+  const http = l7.http;
+  if (http === undefined) return 'L7';
+  const request = `${http.method === '' ? '?' : http.method} ${http.url === '' ? '?' : requestTarget(http.url)}`;
+  return `${request} -> ${http.code === 0 ? 'no status' : http.code} (${latencyText(l7.latencyNs)})`;
+}
+
+/** `TCP SYN,ACK`, `UDP`, `ICMPv4 8/0` (type/code); an L7 flow's HTTP request and status (`GET /api/v1/users -> 200 (1.2 ms)`). */
 export function protocolText(flow: Flow): string {
+  const l7 = l7Text(flow);
+  if (l7 !== undefined) return l7;
   const l4 = flow.l4;
   if (l4 === undefined) return flow.IP.ipVersion;
   if ('TCP' in l4) {
@@ -58,8 +84,16 @@ export function verdictText(flow: Flow, style?: Style): string {
 /** `GlobalNetworkPolicy default-deny`, `NetworkPolicy shop/api`. */
 export const policyText = (policy: FlowPolicy): string => `${policy.kind} ${policy.namespace === undefined || policy.namespace === '' ? '' : `${policy.namespace}/`}${policy.name}`;
 
-/** What decided, in a few words: `ingress: NetworkPolicy shop/api spec.ingress[0]` (as `policy explain`'s DECIDED BY says it). */
-export function decisionText(decided: DecidingRule): string {
+/**
+ * What decided, in a few words: `ingress: NetworkPolicy shop/api spec.ingress[0]` (as
+ * `policy explain`'s DECIDED BY says it). For an L7 flow (`l7`), the isolation is the HTTP
+ * rules': `ingress: no HTTP rule of CiliumNetworkPolicy shop/api allows it`.
+ */
+export function decisionText(decided: DecidingRule, l7 = false): string {
+  if (l7 && decided.reason === 'isolated') {
+    const policies = (decided.isolatedBy ?? []).map(policyText).join(', ');
+    return `${decided.direction}: no HTTP rule${policies === '' ? '' : ` of ${policies}`} allows it`;
+  }
   switch (decided.reason) {
     case 'rule':
       return `${decided.direction}: ${decided.policy === undefined ? 'a rule' : policyText(decided.policy)}${decided.rulePath === undefined ? '' : ` ${decided.rulePath}`}`;
@@ -76,7 +110,7 @@ export function decisionText(decided: DecidingRule): string {
 
 /** The deciding policy of a flow: `decidedBy`, else Hubble's allowed/denied-by lists, else `reply` for a reply, else `-`. */
 export function flowDecisionText(flow: Flow): string {
-  if (flow.decidedBy !== undefined) return decisionText(flow.decidedBy);
+  if (flow.decidedBy !== undefined) return decisionText(flow.decidedBy, flow.Type === 'L7');
   const lists: [string, readonly FlowPolicy[]][] = [['egress denied by', flow.egressDeniedBy], ['ingress denied by', flow.ingressDeniedBy], ['egress allowed by', flow.egressAllowedBy], ['ingress allowed by', flow.ingressAllowedBy]];
   const found = lists.find(([, list]) => list.length > 0);
   if (found !== undefined) return `${found[0]} ${found[1].map(policyText).join(', ')}`;

@@ -38,6 +38,21 @@ describe('observeRequest', () => {
     ]);
   });
 
+  it("--http-* flags become Hubble's HTTP filter fields, ANDed with the others", () => {
+    expect(request({ httpMethod: ['GET'], httpPath: ['/api/.*'], httpStatus: ['403', '5+'], httpUrl: ['^http://a/'], verdict: ['DROPPED'] }).whitelist).toEqual([
+      { verdict: ['DROPPED'], httpStatusCode: ['403', '5+'], httpMethod: ['GET'], httpPath: ['/api/.*'], httpUrl: ['^http://a/'] },
+    ]);
+    expect(request({ httpMethod: ['GET'], port: [8080] }).whitelist).toEqual([
+      { httpMethod: ['GET'], sourcePort: ['8080'] },
+      { httpMethod: ['GET'], destinationPort: ['8080'] },
+    ]);
+  });
+
+  it('refuses a bad HTTP status or regular expression, naming the flag', () => {
+    expect(() => request({ httpStatus: ['40x'] })).toThrow(new UsageError('observe', '--http-status', '"40x" is not an HTTP status code filter (a code from 100 to 599, `404`, or a prefix and `+`: `4+`, `40+`)'));
+    expect(() => request({ httpPath: ['a('] })).toThrow(new UsageError('observe', '--http-path', '"a(" is not a regular expression Twill accepts: missing \')\' at offset 1'));
+  });
+
   it('refuses flags that contradict each other, naming both', () => {
     expect(() => request({ pod: ['x/a'], toPod: ['y/b'] })).toThrow(new UsageError('observe', '--pod', 'cannot be used with --to-pod (--pod already means either side)'));
     expect(() => request({ first: 1, follow: true })).toThrow(UsageError);

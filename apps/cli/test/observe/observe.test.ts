@@ -12,7 +12,7 @@ import { FlowRing, serveObserver, type Flow, type ObserverServer } from '@twill/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { twill, type TwillOptions } from '../helpers.js';
-import { FLOWS, T0 } from './fixtures.js';
+import { FLOWS, L7_FLOWS, T0 } from './fixtures.js';
 
 let dir: string;
 let server: ObserverServer;
@@ -221,5 +221,82 @@ describe('twill observe: failures', () => {
     const missing = join(dir, 'nothing-here.sock');
     const run = await twill(['observe', '--server', `unix://${missing}`]);
     expect(run).toEqual({ code: 1, stdout: '', stderr: `twill: observe: no observer at unix://${missing} (is twill-agent running with flows enabled? --server or $TWILL_FLOWS_SERVER names another)\n` });
+  });
+});
+
+describe('twill observe: L7 flows', () => {
+  let l7Server: ObserverServer;
+  let l7Socket: string;
+
+  beforeAll(async () => {
+    l7Socket = join(dir, 'observer-l7.sock');
+    const ring = new FlowRing({ capacity: 64, nodeName: 'node-2' });
+    for (const flow of [...FLOWS, ...L7_FLOWS]) ring.push(flow);
+    l7Server = await serveObserver({ service: ring, socket: l7Socket });
+  });
+
+  afterAll(async () => {
+    await l7Server?.close();
+  });
+
+  const l7 = (args: readonly string[]) => twill(['observe', '--server', `unix://${l7Socket}`, ...args]);
+  const uuids = (stdout: string): string[] => stdout.trim().split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as Flow).uuid.slice(-2));
+
+  it('compact: the request, its status and latency; a denial says 403 and the policy whose HTTP rules refused it', async () => {
+    const run = await l7(['--protocol', 'http']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe([
+      '2026-11-28T10:00:10.000Z node-2 production/frontend:43600 -> production/api-server:8080 GET /api/v1/users?limit=1 -> 200 (1.2 ms) FORWARDED ingress: CiliumNetworkPolicy production/l7-api spec.ingress[0].toPorts[0].rules.http[0]',
+      '2026-11-28T10:00:11.000Z node-2 production/frontend:43601 -> production/api-server:8080 DELETE /api/v1/users/7 -> 403 (250 µs) DROPPED (POLICY_DENIED) ingress: no HTTP rule of CiliumNetworkPolicy production/l7-api allows it',
+      '2026-11-28T10:00:12.000Z node-2 production/frontend:43602 -> production/api-server:8080 ? ? -> 400 (90 µs) ERROR -',
+      '2026-11-28T10:00:13.000Z node-2 production/frontend:43603 -> 203.0.113.80:80 POST /upload -> 502 (12.5 s) FORWARDED -',
+      '',
+    ].join('\n'));
+  });
+
+  it('table: the same in the PROTOCOL column', async () => {
+    const run = await l7(['--protocol', 'http', '--http-status', '4+', '-o', 'table']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe([
+      'TIME                      NODE    SOURCE                     DESTINATION                 PROTOCOL                                VERDICT                  DECIDED BY',
+      '2026-11-28T10:00:11.000Z  node-2  production/frontend:43601  production/api-server:8080  DELETE /api/v1/users/7 -> 403 (250 µs)  DROPPED (POLICY_DENIED)  ingress: no HTTP rule of CiliumNetworkPolicy production/l7-api allows it',
+      '2026-11-28T10:00:12.000Z  node-2  production/frontend:43602  production/api-server:8080  ? ? -> 400 (90 µs)                      ERROR                    -',
+      '',
+    ].join('\n'));
+  });
+
+  it('json: the flow with its l7 record', async () => {
+    const run = await l7(['--protocol', 'http', '-o', 'json']);
+    expect(run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Flow)).toEqual(L7_FLOWS);
+  });
+
+  const cases: [string, readonly string[], string[]][] = [
+    ['--http-method GET --http-path /api/.* --http-status 403: none (the denied one is a DELETE)', ['--http-method', 'GET', '--http-path', '/api/.*', '--http-status', '403'], []],
+    ['--http-method delete --http-status 403', ['--http-method', 'delete', '--http-status', '403'], ['a2']],
+    ['--http-status 2+ and 5+', ['--http-status', '2+', '--http-status', '5+'], ['a1', 'a4']],
+    ['--http-path anchored', ['--http-path', '^/api/v1/users$'], ['a1']],
+    ['--http-path unanchored, over L3/L4 flows too', ['--http-path', 'users'], ['a1', 'a2']],
+    ['--http-url', ['--http-url', '^http://api-server\\.production:8080/'], ['a1', 'a2']],
+    ['--http-method with --pod: either side', ['--http-method', 'POST', '--pod', 'production/frontend'], ['a4']],
+  ];
+  for (const [name, args, expected] of cases) {
+    it(name, async () => {
+      const run = await l7([...args, '-o', 'json']);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(uuids(run.stdout)).toEqual(expected);
+    });
+  }
+
+  it.each([
+    [['--http-status', '4xx'], 'twill: observe: --http-status: "4xx" is not an HTTP status code filter (a code from 100 to 599, `404`, or a prefix and `+`: `4+`, `40+`)'],
+    [['--http-path', '/api/(v1'], 'twill: observe: --http-path: "/api/(v1" is not a regular expression Twill accepts: missing \')\' at offset 5'],
+    [['--http-url', '(?i)x'], 'twill: observe: --http-url: "(?i)x" is not a regular expression Twill accepts: flags, named groups and lookaround are not supported (only `(...)` and `(?:...)`) at offset 0'],
+  ])('refuses %j before asking the observer, naming the flag', async (args, message) => {
+    const run = await l7(args);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim()).toBe(message);
   });
 });
