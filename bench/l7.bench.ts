@@ -296,6 +296,7 @@ function profileSummary(pid: number): string {
   return [`Proxy child profile ${join(PROFILE_DIR, file)}, top self time (idle left out):`, ...top.map((t) => `  ${(t.share * 100).toFixed(1).padStart(5)}%  ${t.selfMs.toFixed(0).padStart(6)} ms  ${t.where}`)].join('\n');
 }
 
+/** Runs the benchmark and writes its section (BENCHMARKS.md, or the scratch file for quick and profiled runs). */
 export async function run(command: string): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('l7 needs root (it creates network namespaces)');
   for (const program of ['wrk', 'nginx', 'nft', 'curl']) {
