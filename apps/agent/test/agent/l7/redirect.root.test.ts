@@ -290,6 +290,21 @@ describe.skipIf(reason)(`L7 redirect as root${reason ? ` (skipped: ${reason})` :
     expect(routes(node, 4, 2004)).toEqual([]);
   });
 
+  it('repairs sets an operator changed: when the delta does not apply, the table is replaced', async () => {
+    const { node, podA, podB } = lab();
+    await serve(podB, '0.0.0.0', 8080, 'podB');
+    await serve(podB, '0.0.0.0', 9090, 'podB');
+    await serve(node, '0.0.0.0', PROXY_PORT, 'proxy');
+    const redirect = start(node);
+    await redirect.start();
+    await redirect.update(ingress(B[4], 8080));
+    scratch.exec(node, 'nft', ['delete', 'element', 'inet', 'twill_l7', 'l7_in4', `{ ${B[4]} . 8080 }`]);
+    await redirect.update(ingress(B[4], 9090));
+    expect(await redirect.status()).toEqual({ installed: true, missing: [], targets: { ingress4: 1, ingress6: 0, egress: 0 } });
+    expect((await attempt(podA, 4, B[4], 9090)).reply).toBe(`proxy ${B[4]} 9090 ${A[4]}`);
+    expect((await attempt(podA, 4, B[4], 8080)).reply).toBe(`podB ${B[4]} 8080 ${A[4]}`);
+  });
+
   it('reports a bad target without changing the kernel', async () => {
     const { node, podA, podB } = lab();
     await serve(podB, '0.0.0.0', 8080, 'podB');

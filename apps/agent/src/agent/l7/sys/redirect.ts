@@ -2,7 +2,7 @@
 // policy routing that delivers its marked packets to the local stack (where the proxy's
 // transparent sockets take them): `ip rule add fwmark MARK/MASK lookup TABLE pref P` and
 // `ip route add local default dev lo table TABLE`, for IPv4 and IPv6.
-import { NetError, type Netlink, withNetlink } from '@twill/cni-core/net';
+import { NetError, type RouteOptions, type RuleSpec, withNetlink } from '@twill/cni-core/net';
 
 import { createNftPort, type NftPort } from '../../../dataplane/nftables/sys/nft.js';
 import {
@@ -46,7 +46,7 @@ export interface L7RedirectStatus {
   readonly missing: readonly string[];
   /** How many set elements (address or interface, with one port range) the redirect holds. */
   readonly targets: { readonly ingress4: number; readonly ingress6: number; readonly egress: number };
-  /** The last failure of `start` or `update`, in words; cleared by the next success. */
+  /** The last failure of `start` or `update` to change the kernel, in words; cleared by the next success. */
   readonly lastError?: string;
 }
 
@@ -76,6 +76,8 @@ export class L7Redirect {
   #sets: L7RedirectSets = compileL7RedirectSets(NO_L7_TARGETS);
   #started = false;
   #lastError: string | undefined;
+  // start, update and close run one at a time, in call order: each reads the model the previous one left.
+  #queue: Promise<unknown> = Promise.resolve();
 
   /** @throws {L7RedirectError} `bad-option` naming the option. */
   constructor(options: L7RedirectKernelOptions = {}) {
@@ -100,7 +102,11 @@ export class L7Redirect {
    * Leftovers with the same names are adopted (rules, routes) or replaced (the table).
    * @throws {L7RedirectError} `apply-failed` with the netlink or nft error as `cause`.
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return this.#serial(() => this.#start());
+  }
+
+  async #start(): Promise<void> {
     await this.#step('start', async () => {
       await withNetlink(this.#netns, async (nl) => {
         for (const family of FAMILIES) {
@@ -121,8 +127,18 @@ export class L7Redirect {
    * operator changed them), replaces the table instead, which keeps held connections too.
    * @throws {L7RedirectError} `bad-target` (nothing changed), `apply-failed`.
    */
-  async update(targets: L7RedirectTargets): Promise<void> {
-    const next = compileL7RedirectSets(targets);
+  update(targets: L7RedirectTargets): Promise<void> {
+    let next: L7RedirectSets;
+    try {
+      // Bad targets are refused at once, before waiting for anything.
+      next = compileL7RedirectSets(targets);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.#serial(() => this.#update(next));
+  }
+
+  async #update(next: L7RedirectSets): Promise<void> {
     if (!this.#started) {
       this.#sets = next;
       return;
@@ -170,7 +186,11 @@ export class L7Redirect {
    * or not `start` ran or finished; calling it again does nothing more.
    * @throws {L7RedirectError} `apply-failed` when something that exists cannot be removed.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return this.#serial(() => this.#close());
+  }
+
+  async #close(): Promise<void> {
     try {
       await this.#nft.apply(renderL7RedirectRemoval(this.#render));
       await withNetlink(this.#netns, async (nl) => {
@@ -188,12 +208,18 @@ export class L7Redirect {
     }
   }
 
-  #rule(family: 4 | 6): Parameters<Netlink['addRule']>[0] & { fwmask: number } {
+  #rule(family: 4 | 6): RuleSpec & { fwmask: number } {
     return { family, fwmark: this.#render.mark, fwmask: this.#render.mask, table: this.#routeTable, priority: this.#rulePriority };
   }
 
-  #localRoute(family: 4 | 6): Parameters<Netlink['addRoute']>[0] {
+  #localRoute(family: 4 | 6): RouteOptions {
     return { type: 'local', dst: 'default', family, link: 'lo', table: this.#routeTable };
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
   }
 
   async #step(what: string, fn: () => Promise<void>): Promise<void> {
