@@ -22,7 +22,7 @@ import { DatastorePodDirectory } from './pod-directory.js';
 import { type AgentController, type AgentLogger, type AgentMetrics, type ResourceDatastore } from './ports.js';
 import { type ApiServer } from './sys/api-server.js';
 import { type HealthServer } from './sys/http.js';
-import { type UiSource, withUiToken } from './ui/router.js';
+import { type UiSource, withoutUiToken, withUiToken } from './ui/router.js';
 
 /** The resource datastore the agent opens, and closes last. */
 export interface AgentDatastore extends ResourceDatastore {
@@ -419,7 +419,11 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
   const source: HealthSource = {
     readiness,
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.exposition() }),
-    status,
+    // The health port is any local user's: the dashboard's token stays on the API socket (root's).
+    status: async () => {
+      const document = await status();
+      return document.ui.enabled ? { ...document, ui: { ...document.ui, url: withoutUiToken(document.ui.url) } } : document;
+    },
   };
 
   const health = await ports.listenHealth(config.http.listen, source);

@@ -103,6 +103,12 @@ export function withUiToken(url: string, token: string | undefined): string {
   return token === undefined ? url : `${url}#token=${encodeURIComponent(token)}`;
 }
 
+/** `url` without the token {@link withUiToken} put in it: what a document any local user reads may show. */
+export function withoutUiToken(url: string): string {
+  const at = url.indexOf('#token=');
+  return at < 0 ? url : url.slice(0, at);
+}
+
 // Equal strings, compared in a time that does not depend on where they differ.
 function sameToken(given: string, token: string): boolean {
   let differ = given.length ^ token.length;
