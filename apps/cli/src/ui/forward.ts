@@ -17,6 +17,7 @@ export interface ForwardTarget {
   readonly netns: string;
   /** An IP address in it. */
   readonly host: string;
+  /** The TCP port there. */
   readonly port: number;
 }
 
