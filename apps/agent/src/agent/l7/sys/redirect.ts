@@ -2,7 +2,7 @@
 // policy routing that delivers its marked packets to the local stack (where the proxy's
 // transparent sockets take them): `ip rule add fwmark MARK/MASK lookup TABLE pref P` and
 // `ip route add local default dev lo table TABLE`, for IPv4 and IPv6.
-import { NetError, type RouteOptions, type RuleSpec, withNetlink } from '@twill/cni-core/net';
+import { NetError, type RouteOptions, type Rule, type RuleSpec, withNetlink } from '@twill/cni-core/net';
 
 import { createNftPort, type NftPort } from '../../../dataplane/nftables/sys/nft.js';
 import {
@@ -112,8 +112,7 @@ export class L7Redirect {
         for (const family of FAMILIES) {
           await nl.replaceRoute(this.#localRoute(family));
           const rule = this.#rule(family);
-          const present = (await nl.listRules({ family })).some((r) => r.priority === rule.priority && r.table === rule.table && r.fwmark === rule.fwmark && r.fwmask === rule.fwmask);
-          if (!present) await nl.addRule(rule);
+          if (!hasRule(await nl.listRules({ family }), rule)) await nl.addRule(rule);
         }
       });
       await this.#nft.apply(renderL7RedirectSets(this.#sets, this.#render));
@@ -164,7 +163,7 @@ export class L7Redirect {
       await withNetlink(this.#netns, async (nl) => {
         for (const family of FAMILIES) {
           const rule = this.#rule(family);
-          if (!(await nl.listRules({ family })).some((r) => r.priority === rule.priority && r.table === rule.table && r.fwmark === rule.fwmark && r.fwmask === rule.fwmask)) {
+          if (!hasRule(await nl.listRules({ family }), rule)) {
             missing.push(`ipv${family} rule fwmark ${hex(rule.fwmark)}/${hex(rule.fwmask)} lookup ${rule.table} pref ${rule.priority}`);
           }
           if (!(await nl.listRoutes({ family, table: this.#routeTable })).some((r) => r.type === 'local' && r.dst === (family === 4 ? '0.0.0.0/0' : '::/0'))) {
@@ -235,6 +234,11 @@ export class L7Redirect {
       throw new L7RedirectError('apply-failed', this.#lastError, { cause: error });
     }
   }
+}
+
+/** Whether `rules` hold `rule` (same preference, table, mark and mask): one to adopt rather than add again. */
+function hasRule(rules: readonly Rule[], rule: RuleSpec & { fwmask: number }): boolean {
+  return rules.some((r) => r.priority === rule.priority && r.table === rule.table && r.fwmark === rule.fwmark && r.fwmask === rule.fwmask);
 }
 
 async function ignoring(codes: readonly string[], fn: () => Promise<void>): Promise<void> {
