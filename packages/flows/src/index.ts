@@ -38,3 +38,4 @@ export {
   MAX_REQUEST_BYTES,
 } from './sys/server.js';
 export { connectObserver, type ConnectObserverOptions, type ObserverClient, DEFAULT_FLOWS_TIMEOUT_MS } from './sys/client.js';
+export { formatLatency } from './format.js';

@@ -1,7 +1,7 @@
 // Flows as `twill observe` prints them: one line each (compact), aligned rows (table),
 // or one JSON object a line (the Flow exactly as @twill/flows models it). Pure.
 
-import { type DecidingRule, type Flow, type FlowEndpoint, type FlowPolicy, type LostEvent } from '@twill/flows';
+import { type DecidingRule, type Flow, type FlowEndpoint, type FlowPolicy, formatLatency, type LostEvent } from '@twill/flows';
 
 import { renderTable, type Column, type Style } from '../output.js';
 
@@ -34,13 +34,6 @@ export const sourceText = (flow: Flow): string => endpointText(flow.source, flow
 /** The destination side: `production/api-server:8080`. */
 export const destinationText = (flow: Flow): string => endpointText(flow.destination, flow.IP.destination, ports(flow).destination);
 
-/** A latency in nanoseconds as people read it: `850 µs`, `1.2 ms`, `3.4 s`. */
-export function latencyText(ns: number): string {
-  if (ns < 1_000_000) return `${Math.round(ns / 1000)} µs`;
-  if (ns < 1_000_000_000) return `${(ns / 1e6).toFixed(ns < 10_000_000 ? 1 : 0)} ms`;
-  return `${(ns / 1e9).toFixed(1)} s`;
-}
-
 /** A URL without its scheme and host (the destination column names the host): `/api/v1/users?limit=1`. */
 function requestTarget(url: string): string {
   const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/.exec(url);
@@ -55,7 +48,7 @@ export function l7Text(flow: Flow): string | undefined {
   const http = l7.http;
   if (http === undefined) return 'L7';
   const request = `${http.method === '' ? '?' : http.method} ${http.url === '' ? '?' : requestTarget(http.url)}`;
-  return `${request} -> ${http.code === 0 ? 'no status' : http.code} (${latencyText(l7.latencyNs)})`;
+  return `${request} -> ${http.code === 0 ? 'no status' : http.code} (${formatLatency(l7.latencyNs)})`;
 }
 
 /** `TCP SYN,ACK`, `UDP`, `ICMPv4 8/0` (type/code); an L7 flow's HTTP request and status (`GET /api/v1/users -> 200 (1.2 ms)`). */

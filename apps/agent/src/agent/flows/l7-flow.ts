@@ -6,7 +6,7 @@
 // invalid (malformed or over a limit, answered 4xx, never forwarded) is ERROR, Cilium's
 // verdict for a request its proxy could not parse; upstream-error is FORWARDED (policy let
 // it through: the 502/503 code and the Summary say the destination failed). Pure.
-import { DROP_REASON, type DecidingRule, type Flow, type FlowEndpoint, type FlowPolicy, type FlowTime, L7_FLOW_TYPE, TRAFFIC_DIRECTION, type TrafficDirection, VERDICT, type Verdict } from '@twill/flows';
+import { DROP_REASON, type DecidingRule, type Flow, type FlowEndpoint, formatLatency, type FlowPolicy, type FlowTime, L7_FLOW_TYPE, TRAFFIC_DIRECTION, type TrafficDirection, VERDICT, type Verdict } from '@twill/flows';
 import { type Dialect, type PolicyRef } from '@twill/policy-engine';
 
 import { L7_VERDICT, type L7FlowRecord } from '../l7/ports.js';
@@ -140,13 +140,6 @@ export function l7Decision(record: L7FlowRecord, direction: TrafficDirection, po
 export function l7Url(record: L7FlowRecord): string {
   // The proxy serves cleartext HTTP (the tproxy redirect): the scheme is http.
   return record.host === undefined || record.host === '' ? record.path : `http://${record.host}${record.path}`;
-}
-
-/** A latency in nanoseconds as people read it: `850 µs`, `1.2 ms`, `3.4 s`. */
-export function formatLatency(ns: number): string {
-  if (ns < 1_000_000) return `${Math.round(ns / 1000)} µs`;
-  if (ns < 1_000_000_000) return `${(ns / 1e6).toFixed(ns < 10_000_000 ? 1 : 0)} ms`;
-  return `${(ns / 1e9).toFixed(1)} s`;
 }
 
 function flowTime(ms: number): FlowTime {
