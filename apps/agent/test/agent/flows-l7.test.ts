@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PolicyController } from '../../src/agent/controllers/policy.js';
 import { resourceDatastoreOver, type ClosableResourceDatastore } from '../../src/agent/datastore/index.js';
 import { FlowObserver, type FlowMetrics, type FlowSink } from '../../src/agent/flows/observer.js';
+import { parseDenyReason, parseRuleLabel } from '../../src/agent/flows/l7-flow.js';
 import { type FlowPolicyView } from '../../src/agent/flows/policy-view.js';
 import { type L7FlowRecord, type L7Verdict } from '../../src/agent/l7/ports.js';
 import { PrometheusAgentMetrics } from '../../src/agent/metrics.js';
@@ -280,5 +281,32 @@ describe('FlowObserver.recordL7', () => {
       source: { ID: 0, labels: ['reserved:world'] },
       decidedBy: { policy: { name: 'l7-api', revision: 0 }, direction: 'ingress' },
     });
+  });
+});
+
+describe('reading the HTTP matcher’s words', () => {
+  const cilium = { dialect: 'cilium' as const, kind: 'CiliumNetworkPolicy', namespace: 'x', name: 'api' };
+  const clusterwide = { dialect: 'cilium' as const, kind: 'CiliumClusterwideNetworkPolicy', name: 'all-get' };
+  const calico = { dialect: 'calico' as const, kind: 'GlobalNetworkPolicy', name: 'gets' };
+
+  it('names every policy whose HTTP rules refused a request, namespaced or cluster-wide, with the enforcement point', () => {
+    const matcher = compileHttpMatcher([
+      { rules: { kind: 'http', rules: [{ method: 'GET' }] }, direction: 'egress', policy: cilium, origin: { path: 'spec.egress[0]', detail: 'toPorts[0]' } },
+      { rules: { kind: 'http', rules: [{ method: 'HEAD' }] }, direction: 'egress', policy: clusterwide, origin: { path: 'spec.egress[2]' } },
+    ]);
+    const denied = matcher.match({ method: 'POST', path: '/', headers: {} });
+    expect(denied.allowed).toBe(false);
+    const why = denied.allowed ? '' : denied.why;
+    expect(parseDenyReason(why)).toEqual({ policies: [cilium, clusterwide], direction: 'egress' });
+    expect(parseDenyReason('closed before the headers ended')).toEqual({ policies: [] });
+  });
+
+  it("reads a rule label whose origin has a part with spaces, and Calico's kinds", () => {
+    const matcher = compileHttpMatcher([{ rules: { kind: 'http', rules: [{ method: 'GET' }, { method: 'PUT' }] }, direction: 'ingress', policy: calico, origin: { path: 'spec.ingress[3]', detail: 'from[1], ports[0]' } }]);
+    const allowed = matcher.match({ method: 'PUT', path: '/', headers: {} });
+    const label = allowed.allowed ? (allowed.by[0]?.label ?? '') : '';
+    expect(parseRuleLabel(label)).toEqual({ policy: calico, path: 'spec.ingress[3].from[1], ports[0].rules.http[1]', direction: 'ingress' });
+    expect(parseRuleLabel('SomeOtherKind x/y spec.ingress[0] http[0]')).toEqual({ path: 'SomeOtherKind x/y spec.ingress[0].rules.http[0]' });
+    expect(parseRuleLabel('not a label')).toBeUndefined();
   });
 });
