@@ -1,5 +1,5 @@
 // The composition root of twill-agent: the resource datastore, the dataplane, the
-// controllers, the flow observer, the API socket, the served `twill` plugin and the health server, started
+// controllers, the L7 proxy and its redirect, the flow observer, the API socket, the served `twill` plugin and the health server, started
 // in that order and stopped the other way. Every part comes through AgentPorts (the real ones by default,
 // fakes in tests).
 import { type PluginServer } from '@twill/cni-core';
@@ -15,6 +15,10 @@ import { type ServeTwillOptions } from '../plugin/sys/serve.js';
 import { type ApiBgpSource, type ApiSource } from './api/source.js';
 import { type AgentConfig, type ListenAddress } from './config.js';
 import { FlowObserver } from './flows/observer.js';
+import { IndexL7PolicySource, type L7PolicyView } from './l7/policy-source.js';
+import { type L7FlowSink, type L7PolicySource } from './l7/ports.js';
+import { type L7RedirectTargets, NO_L7_TARGETS } from './l7/redirect-targets.js';
+import { type L7Service, type L7ServiceStatus } from './l7/sys/service.js';
 import { type FlowPolicyView } from './flows/policy-view.js';
 import { type HealthSource, type ReadinessPart, readinessReport } from './health.js';
 import { PrometheusAgentMetrics } from './metrics.js';
@@ -37,6 +41,11 @@ export interface AgentContext {
   readonly dataplane: Dataplane | undefined;
   readonly metrics: AgentMetrics;
   readonly logger: AgentLogger;
+  /**
+   * Told the traffic L7 rules decide on this node (the policy controller's `onL7Targets`):
+   * at start and on every change, before the apply that programs it.
+   */
+  readonly onL7Targets?: (targets: L7RedirectTargets) => void;
 }
 
 /** What the served plugin calls for each endpoint (the policy controller's `enforce`/`forget`). */
@@ -63,6 +72,16 @@ export interface AgentControllers {
   release?(): Promise<void> | void;
   /** What flows are enriched from (the policy controller's `flowView()`); absent: flows carry addresses only. */
   readonly flows?: FlowPolicyView;
+  /** What the L7 proxy asks about each connection (the policy controller's `l7View()`); absent: no L7 proxy. */
+  readonly l7?: L7PolicyView;
+}
+
+/** What the agent starts its L7 proxy and redirect with (startL7Service of l7/sys/service.ts). */
+export interface AgentL7StartOptions {
+  readonly config: AgentConfig['l7'];
+  readonly policy: L7PolicySource;
+  readonly onFlow: L7FlowSink;
+  readonly logger: AgentLogger;
 }
 
 /** What the agent serves the flow observer with: the ring, on the configured socket and TCP address. */
@@ -124,6 +143,8 @@ export interface AgentPorts {
   serveFlows?(options: AgentFlowsServeOptions): Promise<ObserverServer>;
   /** Serves the web dashboard (issue 15) when `ui.enabled`; absent: not served. */
   listenUi?(options: AgentUiServeOptions): Promise<AgentUiServer>;
+  /** Starts the L7 proxy and its tproxy redirect (issue 14) when `l7.enabled`; absent: L7 rules allow at L3/L4. */
+  startL7?(options: AgentL7StartOptions): Promise<L7Service>;
 }
 
 /** The `/v1/status` document. */
@@ -151,7 +172,26 @@ export interface AgentStatus {
   readonly flows: AgentFlowsStatus;
   /** The web dashboard: its URL and whether it serves; `enabled: false` with why (`--no-ui`). */
   readonly ui: AgentUiStatus;
+  /** The L7 proxy and its redirect; `enabled: false` with why (`--no-l7`, no dataplane). */
+  readonly l7: AgentL7Status;
 }
+
+/** The L7 proxy's part of `/v1/status`. */
+export type AgentL7Status =
+  | { readonly enabled: false; readonly reason: string }
+  | ({
+      readonly enabled: true;
+      /** Whether the proxy listens and its redirect is installed. */
+      readonly running: boolean;
+      /** Why it does not run (a port in use, no nft_tproxy); L7-protected traffic is then denied (nftables) or admitted at L4 (eBPF, see `failClosed`). */
+      readonly error?: string;
+      /**
+       * Whether traffic L7 rules decide is denied when it misses the proxy (the nftables
+       * dataplane's Allow rules with L7 rules admit only the proxy's marked traffic); false
+       * with the eBPF dataplane, which has no such check yet.
+       */
+      readonly failClosed: boolean;
+    } & Partial<L7ServiceStatus>);
 
 /** The dashboard's part of `/v1/status` (what `twill ui` opens). */
 export type AgentUiStatus =
@@ -257,6 +297,18 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
   let ui: AgentUiServer | undefined;
   let uiServeFailure: string | undefined;
   let stopping: Promise<void> | undefined;
+  // L7: run when enabled, with a dataplane, by ports that can; the targets arrive from the policy controller.
+  const l7Off = !config.l7.enabled
+    ? 'l7.enabled is false (--no-l7)'
+    : config.dataplane === 'none'
+      ? 'dataplane "none" enforces no policy'
+      : ports.startL7 === undefined
+        ? 'not run by these agent ports'
+        : undefined;
+  let l7: L7Service | undefined;
+  let l7Failure: string | undefined;
+  let l7Started = false;
+  let l7Targets: L7RedirectTargets = NO_L7_TARGETS;
   // The flow observer: served when enabled, the ports can serve it and a dataplane gives verdicts.
   const flowsOff = !config.flows.enabled
     ? 'flows.enabled is false (--no-flows)'
@@ -285,6 +337,10 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       ...(started.includes(controller) ? {} : { detail: 'not started' }),
     })),
     ...(flowsOn ? [flowsReadiness()] : []),
+    // Ready once tried, running or not: a failed proxy leaves its traffic denied, other pods served.
+    ...(l7Off === undefined
+      ? [{ name: 'l7', ready: l7Started && stopping === undefined, ...(!l7Started ? { detail: 'the L7 proxy is not started yet' } : l7Failure === undefined ? {} : { detail: `degraded: ${l7Failure}` }) }]
+      : []),
     { name: 'api', ready: api !== undefined && stopping === undefined, ...(api === undefined ? { detail: `${config.api.socket} is not served` } : {}) },
     { name: 'cni-socket', ready: server !== undefined && stopping === undefined, ...(server === undefined ? { detail: `${config.agentSocket} is not served` } : {}) },
   ];
@@ -337,7 +393,20 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       controllers: built?.status?.() ?? {},
       flows: flowsStatus(),
       ui: uiStatus(),
+      l7: await l7Status(),
     };
+  };
+
+  const l7Status = async (): Promise<AgentL7Status> => {
+    if (l7Off !== undefined) return { enabled: false, reason: l7Off };
+    const failClosed = config.dataplane === 'nftables';
+    if (l7 === undefined) return { enabled: true, running: false, failClosed, ...(l7Failure === undefined ? {} : { error: l7Failure }) };
+    try {
+      const running = await l7.status();
+      return { enabled: true, running: running.redirect.installed && stopping === undefined, failClosed, ...running };
+    } catch (error) {
+      return { enabled: true, running: false, failClosed, error: `reading the L7 proxy's status failed: ${errorText(error)}` };
+    }
   };
 
   const uiStatus = (): AgentUiStatus => {
@@ -386,6 +455,8 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       if (ui !== undefined) await step('the dashboard', () => ui!.close());
       if (api !== undefined) await step('the API socket', () => api!.close());
       if (server !== undefined) await step('the CNI socket', () => server!.close());
+      // The proxy's connections end; its redirect stays in the kernel (enforcement stays: L7-protected connections are refused until the next start).
+      if (l7 !== undefined) await step('the L7 proxy', () => l7!.close({ keepRedirect: true }));
       // Flow streams end before their source stops; the reader stops before the controllers the observer reads.
       if (flowServer !== undefined) await step('the flow observer', () => flowServer!.close());
       if (flowReader !== undefined) await step('the flow reader', async () => flowReader!.close());
@@ -433,7 +504,37 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
     logger.info({ type: config.datastore.type, location: datastoreLocation() }, 'datastore open');
     dataplane = await ports.openDataplane(config, logger);
     logger.info({ dataplane: dataplane?.driver ?? 'none' }, 'dataplane open');
-    built = ports.controllers({ config, datastore, dataplane, metrics, logger });
+    built = ports.controllers({
+      config,
+      datastore,
+      dataplane,
+      metrics,
+      logger,
+      onL7Targets: (targets) => {
+        l7Targets = targets;
+        l7?.update(targets);
+      },
+    });
+    if (l7Off === undefined && built.l7 !== undefined && ports.startL7 !== undefined) {
+      // Before the controllers start: the redirect is in place before their first apply
+      // admits the proxy's traffic; until the index is loaded, every connection is refused.
+      try {
+        l7 = await ports.startL7({
+          config: config.l7,
+          policy: new IndexL7PolicySource({ view: built.l7, hostAddresses: nodeAddressesOf(config), logger }),
+          onFlow: (record) => observer?.recordL7(record),
+          logger,
+        });
+        l7.update(l7Targets);
+        logger.info({ port: config.l7.proxyPort }, 'L7 proxy listening, redirect installed');
+      } catch (error) {
+        l7Failure = `starting the L7 proxy failed: ${errorText(error)}`;
+        logger.error({ err: error }, `l7: starting the proxy failed; traffic that L7 rules decide is ${config.dataplane === 'nftables' ? 'denied' : 'admitted at L3/L4 (the eBPF dataplane cannot deny it)'}`);
+      }
+    } else if (l7Off === undefined) {
+      l7Failure = 'the controllers give no L7 policy view';
+    }
+    l7Started = true;
     for (const controller of built.controllers) {
       await controller.start();
       started.push(controller);

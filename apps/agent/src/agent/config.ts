@@ -9,6 +9,7 @@ import ipaddr from 'ipaddr.js';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 
 import { LOG_RULES_GROUP } from '../dataplane/port.js';
+import { L7_REDIRECT_DEFAULTS } from './l7/redirect.js';
 import { TWILL_DATAPLANES, TWILL_DATASTORES, TWILL_DEFAULTS, TWILL_LOG_LEVELS, type TwillDatastoreType, type TwillLogLevel } from '../plugin/config.js';
 
 /** The dataplanes the agent may run: the plugin's, or `none` (no policy enforcement). */
@@ -80,6 +81,12 @@ export const AGENT_DEFAULTS = {
   uiListen: '127.0.0.1:9098',
   /** Live flow streams the dashboard serves at once. */
   uiMaxClients: 16,
+  /**
+   * The L7 proxy's mark on its own upstream connections: Cilium's proxy value in the mark
+   * field the redirect owns (L7_REDIRECT_DEFAULTS.mask), other than the redirect's delivery
+   * value (a socket's mark also routes what it sends, and that value's route is `lo`).
+   */
+  l7UpstreamMark: 0xa00,
 } as const satisfies {
   datastore: AgentDatastoreType;
   dataplane: AgentDataplane;
@@ -153,6 +160,29 @@ export interface AgentUiConfig {
   readonly token?: false;
 }
 
+/**
+ * L7 policy (issue 14): connections that HTTP rules decide are redirected (nftables
+ * `tproxy`, table `inet twill_l7`) to the agent's transparent proxy, which checks each
+ * request and connects on from the client's own address. Marks are values of the field
+ * `mask` (Cilium's convention: 0xf00).
+ */
+export interface AgentL7Config {
+  /** Whether the agent runs the proxy and the redirect (default true; `--no-l7`). Off: L7 rules allow at L3/L4. */
+  readonly enabled: boolean;
+  /** The proxy's transparent listener's port on the node (default 15001); not reachable except through the redirect. */
+  readonly proxyPort: number;
+  /** The mark of redirected packets, which the policy route delivers locally (default 0x200, within `mask`). */
+  readonly mark: number;
+  /** The mark of the proxy's own upstream connections (default 0xa00, within `mask`, not `mark`). */
+  readonly upstreamMark: number;
+  /** The mark bits the redirect and proxy own (default 0xf00); other bits are kept for other programs. */
+  readonly mask: number;
+  /** The routing table of the redirect's `local` default routes (default 2004; not 253-255). */
+  readonly routeTable: number;
+  /** The preference of the `fwmark` rules that point at `routeTable` (default 9; 1 to 32765). */
+  readonly rulePriority: number;
+}
+
 /** A validated agent configuration. */
 export interface AgentConfig {
   /** This node's name (DNS-1123 subdomain): the Node resource's, the pools' affinity, endpoint records'. */
@@ -179,6 +209,7 @@ export interface AgentConfig {
   readonly cni: AgentCniConfig;
   readonly flows: AgentFlowsConfig;
   readonly ui: AgentUiConfig;
+  readonly l7: AgentL7Config;
 }
 
 /** The command-line flags that override the file (each one a string as typed). */
@@ -209,6 +240,8 @@ export interface AgentFlags {
   readonly uiListenInsecure?: string;
   /** `--no-ui`: any value turns the dashboard off. */
   readonly noUi?: string;
+  /** `--no-l7`: any value turns the L7 proxy and its redirect off. */
+  readonly noL7?: string;
 }
 
 /** The flag each {@link AgentFlags} key is typed as, for messages. */
@@ -235,6 +268,7 @@ export const AGENT_FLAG_NAMES = {
   uiListen: '--ui-listen',
   uiListenInsecure: '--ui-listen-insecure',
   noUi: '--no-ui',
+  noL7: '--no-l7',
 } as const satisfies Record<keyof AgentFlags, string>;
 
 /** A configuration problem: where (the file or the flag), which field, and why. */
@@ -432,7 +466,7 @@ function located(source: string, error: unknown): unknown {
   return error;
 }
 
-const TOP_KEYS = ['nodeName', 'dataDir', 'datastore', 'agentSocket', 'network', 'dataplane', 'nodeAddresses', 'routing', 'bgp', 'http', 'api', 'logLevel', 'cni', 'flows', 'ui'];
+const TOP_KEYS = ['nodeName', 'dataDir', 'datastore', 'agentSocket', 'network', 'dataplane', 'nodeAddresses', 'routing', 'bgp', 'http', 'api', 'logLevel', 'cni', 'flows', 'ui', 'l7'];
 
 /**
  * Parses the configuration file's text (YAML 1.2; JSON is YAML too). An empty file is
@@ -541,6 +575,7 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
   if (settings['cni'] !== undefined) inFile(() => mapping(settings['cni'], ['cni'], ['binDir', 'confDir', 'conflistName', 'mtu', 'pools']));
   if (settings['flows'] !== undefined) inFile(() => mapping(settings['flows'], ['flows'], ['enabled', 'socket', 'listen', 'listenInsecure', 'capacity', 'budgetPerSecond', 'dropLogGroup']));
   if (settings['ui'] !== undefined) inFile(() => mapping(settings['ui'], ['ui'], ['enabled', 'listen', 'listenInsecure', 'maxClients', 'token']));
+  if (settings['l7'] !== undefined) inFile(() => mapping(settings['l7'], ['l7'], ['enabled', 'proxyPort', 'mark', 'upstreamMark', 'mask', 'routeTable', 'rulePriority']));
 
   const network = pick(file, flag('network'), ['network'], networkName, () => AGENT_DEFAULTS.network);
   const datastore = resolveDatastore(options, file, flags, inFile);
@@ -580,6 +615,7 @@ export function resolveAgentConfig(options: ResolveAgentConfigOptions): AgentCon
     },
     flows: resolveFlows(file, flags),
     ui: resolveUi(file, flags),
+    l7: resolveL7(file, flags),
   };
   // One socket, one server: the second to bind would find the first "in use".
   if (config.api.socket === config.agentSocket) {
@@ -652,6 +688,39 @@ function resolveUi(file: { path: string; settings: Settings } | undefined, flags
     maxClients: pick(file, undefined, ['ui', 'maxClients'], (v, p) => integer(v, p, 1, 1024), () => AGENT_DEFAULTS.uiMaxClients),
     // Only `false` is kept: the default (a token) reads as the field's absence.
     ...(pick(file, undefined, ['ui', 'token'], boolean, () => true) ? {} : { token: false as const }),
+  };
+}
+
+// `l7: {enabled, proxyPort, mark, upstreamMark, mask, routeTable, rulePriority}`, `--no-l7`.
+function resolveL7(file: { path: string; settings: Settings } | undefined, flags: AgentFlags): AgentL7Config {
+  const enabled = flags.noL7 !== undefined ? false : pick(file, undefined, ['l7', 'enabled'], boolean, () => true);
+  const u32 = (v: unknown, p: FieldPath): number => integer(v, p, 1, 0xffffffff);
+  const mask = pick(file, undefined, ['l7', 'mask'], u32, () => L7_REDIRECT_DEFAULTS.mask);
+  // A value with bits outside the mask would be set but never compared.
+  const within = (v: unknown, p: FieldPath): number => {
+    const value = u32(v, p);
+    if ((value & ~mask) >>> 0 !== 0) throw new FieldProblem(p, `0x${value.toString(16)} has bits outside l7.mask 0x${mask.toString(16)}`);
+    return value;
+  };
+  const mark = pick(file, undefined, ['l7', 'mark'], within, () => L7_REDIRECT_DEFAULTS.mark);
+  const upstreamMark = pick(file, undefined, ['l7', 'upstreamMark'], (v, p) => {
+    const value = within(v, p);
+    // The proxy's sockets would route their own packets by the delivery mark's route: to `lo`.
+    if (value === mark) throw new FieldProblem(p, `must differ from l7.mark 0x${mark.toString(16)} (that mark's route delivers locally)`);
+    return value;
+  }, () => AGENT_DEFAULTS.l7UpstreamMark);
+  return {
+    enabled,
+    proxyPort: pick(file, undefined, ['l7', 'proxyPort'], (v, p) => integer(v, p, 1, 65535), () => L7_REDIRECT_DEFAULTS.proxyPort),
+    mark,
+    upstreamMark,
+    mask,
+    routeTable: pick(file, undefined, ['l7', 'routeTable'], (v, p) => {
+      const table = u32(v, p);
+      if (table >= 253 && table <= 255) throw new FieldProblem(p, `${table} is a reserved table (253 default, 254 main, 255 local)`);
+      return table;
+    }, () => L7_REDIRECT_DEFAULTS.routeTable),
+    rulePriority: pick(file, undefined, ['l7', 'rulePriority'], (v, p) => integer(v, p, 1, 32765), () => L7_REDIRECT_DEFAULTS.rulePriority),
   };
 }
 

@@ -26,6 +26,7 @@ export {
   type ListenAddress,
   type AgentCniConfig,
   type AgentFlowsConfig,
+  type AgentL7Config,
   type AgentConfig,
   type AgentFlags,
   AGENT_FLAG_NAMES,
@@ -47,6 +48,8 @@ export {
   type AgentServeOptions,
   type AgentPorts,
   type AgentStatus,
+  type AgentL7Status,
+  type AgentL7StartOptions,
   type RunningAgent,
   startAgent,
 } from './agent.js';
@@ -161,7 +164,8 @@ export { type BgpTransportOptions, createBgpTransport } from './sys/bgp-transpor
 export { type NodeKernelReaderOptions, nodeKernelReader } from './sys/node-check-kernel.js';
 export { nodeAgentPorts, type LoadAgentConfigOptions, loadAgentConfig, type AgentProcessIo, runAgent, agentProgram, agentMain } from './sys/main.js';
 
-// The L7 proxy (issue 14): HTTP/1.1 and HTTP/2 (gRPC) with per-request policy.
+// L7 policy (issue 14): the proxy (HTTP/1.1 and HTTP/2, gRPC, per-request policy), its
+// policy source over the policy index, and the tproxy redirect.
 export {
   L7Proxy,
   type L7ProxyOptions,
@@ -181,4 +185,22 @@ export {
   HTTP2_PREFACE,
   type L7UpstreamOptions,
   L7_DEFAULT_UPSTREAM,
+  IndexL7PolicySource,
+  type IndexL7PolicySourceOptions,
+  type L7PolicyView,
+  type L7RedirectTargets,
+  type L7IngressTarget,
+  type L7EgressTarget,
+  type L7PortRange,
+  NO_L7_TARGETS,
+  l7RedirectTargets,
+  L7_REDIRECT_DEFAULTS,
+  L7RedirectError,
+  L7Redirect,
+  type L7RedirectKernelOptions,
+  type L7RedirectStatus,
+  startL7Service,
+  type L7Service,
+  type L7ServiceOptions,
+  type L7ServiceStatus,
 } from './l7/index.js';

@@ -16,6 +16,7 @@ export const AGENT_METRIC_NAMES = {
   flows: 'twill_flows_total',
   policyDrops: 'twill_policy_drops_total',
   flowEventsLost: 'twill_flow_events_lost_total',
+  l7Requests: 'twill_l7_requests_total',
 } as const;
 
 /**
@@ -48,6 +49,7 @@ export class PrometheusAgentMetrics implements AgentMetrics, FlowMetrics {
   readonly #flows: Counter<'verdict'>;
   readonly #drops: Counter<'reason' | 'policy'>;
   readonly #lost: Counter<'source'>;
+  readonly #l7: Counter<'verdict'>;
 
   constructor(options: PrometheusAgentMetricsOptions = {}) {
     const registers = [this.registry];
@@ -82,6 +84,12 @@ export class PrometheusAgentMetrics implements AgentMetrics, FlowMetrics {
       name: AGENT_METRIC_NAMES.flowEventsLost,
       help: 'Verdict events not turned into flows, by where they were lost (ebpf-ringbuf, nflog, conntrack: the kernel; observer: over the flow budget).',
       labelNames: ['source'],
+      registers,
+    });
+    this.#l7 = new Counter({
+      name: AGENT_METRIC_NAMES.l7Requests,
+      help: 'Requests through the L7 proxy, by what it did (forwarded, denied: an L7 rule refused it, invalid: malformed or over a limit, upstream-error), sampled flows or not.',
+      labelNames: ['verdict'],
       registers,
     });
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -124,6 +132,10 @@ export class PrometheusAgentMetrics implements AgentMetrics, FlowMetrics {
 
   addLostEvents(source: string, count: number): void {
     this.#lost.inc({ source }, count);
+  }
+
+  addL7Requests(verdict: string, count: number): void {
+    this.#l7.inc({ verdict }, count);
   }
 
   /** The text exposition format (Prometheus 0.0.4) of every series. */

@@ -25,10 +25,25 @@ export function isDataplaneDriver(name: string): name is DataplaneDriverName {
 /**
  * The options of the agent's dataplane: with flows on, the nftables driver also logs
  * every drop to `flows.dropLogGroup` (what its `readFlows` reads deny events from); the
- * eBPF driver always writes its events.
+ * eBPF driver always writes its events. With the L7 proxy on, the nftables driver's
+ * Allow rules with L7 rules admit only the proxy's traffic (the redirect's and the
+ * proxy's marks), so L7-protected traffic that misses the proxy is denied; the eBPF
+ * driver has no such check yet (there, such an Allow admits at L3/L4 when the redirect
+ * is missing).
  */
-export function agentDataplaneOptions(driver: DataplaneDriverName, flows: { readonly enabled: boolean; readonly dropLogGroup: number }): DataplaneOptions {
-  if (driver === 'nftables') return { driver, logGroup: LOG_RULES_GROUP, ...(flows.enabled ? { dropLogGroup: flows.dropLogGroup } : {}) };
+export function agentDataplaneOptions(
+  driver: DataplaneDriverName,
+  flows: { readonly enabled: boolean; readonly dropLogGroup: number },
+  l7?: { readonly enabled: boolean; readonly mark: number; readonly upstreamMark: number; readonly mask: number },
+): DataplaneOptions {
+  if (driver === 'nftables') {
+    return {
+      driver,
+      logGroup: LOG_RULES_GROUP,
+      ...(flows.enabled ? { dropLogGroup: flows.dropLogGroup } : {}),
+      ...(l7?.enabled === true ? { l7Mark: { mask: l7.mask, values: [l7.mark, l7.upstreamMark] } } : {}),
+    };
+  }
   return { driver };
 }
 

@@ -246,6 +246,7 @@ describe('startAgent', () => {
       controllers: { policy: { policies: 2 } },
       flows: { enabled: false, reason: 'not served by these agent ports' },
       ui: { enabled: false, reason: 'not served by these agent ports' },
+      l7: { enabled: false, reason: 'not run by these agent ports' },
     });
   });
 

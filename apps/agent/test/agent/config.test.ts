@@ -56,6 +56,7 @@ describe('resolveAgentConfig: what a config file gets', () => {
       },
       flows: { enabled: true, socket: '/run/twill/observer.sock', capacity: 4096, budgetPerSecond: 200000, dropLogGroup: 2 },
       ui: { enabled: true, listen: { host: '127.0.0.1', port: 9098 }, listenInsecure: false, maxClients: 16 },
+      l7: { enabled: true, proxyPort: 15001, mark: 0x200, upstreamMark: 0xa00, mask: 0xf00, routeTable: 2004, rulePriority: 9 },
     });
   });
 
@@ -82,6 +83,7 @@ cni:
   pools:
     - {cidr: 10.244.0.0/16, blockSize: 24}
 flows: {enabled: false, socket: /run/twill/flows.sock, listen: "127.0.0.1:4245", capacity: 100000, budgetPerSecond: 50000, dropLogGroup: 7}
+l7: {proxyPort: 15100, mark: 0x100, upstreamMark: 0x300, mask: 0x300, routeTable: 3000, rulePriority: 100}
 `;
     const config = resolve(yaml, {}, 'ignored');
     expect(config).toEqual({
@@ -100,6 +102,7 @@ flows: {enabled: false, socket: /run/twill/flows.sock, listen: "127.0.0.1:4245",
       cni: { binDir: '/host/opt/cni/bin', confDir: '/host/etc/cni/net.d', conflistName: '05-pods.conflist', mtu: 1450, pools: [{ cidr: '10.244.0.0/16', blockSize: 24 }] },
       flows: { enabled: false, socket: '/run/twill/flows.sock', listen: { host: '127.0.0.1', port: 4245 }, capacity: 100000, budgetPerSecond: 50000, dropLogGroup: 7 },
       ui: { enabled: true, listen: { host: '127.0.0.1', port: 9098 }, listenInsecure: false, maxClients: 16 },
+      l7: { enabled: true, proxyPort: 15100, mark: 0x100, upstreamMark: 0x300, mask: 0x300, routeTable: 3000, rulePriority: 100 },
     });
     const json = JSON.stringify(parseAgentConfigText(FILE, yaml));
     expect(resolve(json, {}, 'ignored')).toEqual(config);
@@ -148,6 +151,15 @@ flows: {enabled: false, socket: /run/twill/flows.sock, listen: "127.0.0.1:4245",
     expect(agentDataplaneOptions('nftables', resolve(BASE).flows)).toEqual({ driver: 'nftables', logGroup: 1, dropLogGroup: 2 });
     expect(agentDataplaneOptions('nftables', resolve(`${BASE}flows: {dropLogGroup: 9}\n`, { noFlows: 'true' }).flows)).toEqual({ driver: 'nftables', logGroup: 1 });
     expect(agentDataplaneOptions('ebpf', config.flows)).toEqual({ driver: 'ebpf' });
+  });
+
+  it('runs the L7 proxy unless --no-l7 or l7.enabled: false, and gives the nftables driver its marks (the eBPF driver has no such check)', () => {
+    expect(resolve(`${BASE}l7: {enabled: true}\n`, { noL7: 'true' }).l7.enabled).toBe(false);
+    expect(resolve(`${BASE}l7: {enabled: false}\n`).l7.enabled).toBe(false);
+    const config = resolve(`${BASE}dataplane: nftables\n`);
+    expect(agentDataplaneOptions('nftables', config.flows, config.l7)).toEqual({ driver: 'nftables', logGroup: 1, dropLogGroup: 2, l7Mark: { mask: 0xf00, values: [0x200, 0xa00] } });
+    expect(agentDataplaneOptions('nftables', config.flows, resolve(BASE, { noL7: 'true' }).l7)).toEqual({ driver: 'nftables', logGroup: 1, dropLogGroup: 2 });
+    expect(agentDataplaneOptions('ebpf', config.flows, config.l7)).toEqual({ driver: 'ebpf' });
   });
 
   it('serves flows off loopback only when asked to (flows.listenInsecure or --flows-listen-insecure)', () => {
@@ -238,7 +250,7 @@ const BAD: readonly [string, string, AgentFlags?][] = [
   [`${BASE}cni: {pools: [{cidr: 10.0.0.0/33}]}`, `${FILE}: cni.pools[0].cidr: invalid CIDR "10.0.0.0/33"`],
   [`${BASE}cni: {pools: [{cidr: 10.0.0.0/16}, {cidr: 10.0.1.0/24}]}`, `${FILE}: cni.pools[1].cidr: 10.0.1.0/24 overlaps pools[0] "10.0.0.0-16" (10.0.0.0/16)`],
   [`${BASE}cni: {ipam: {}}`, `${FILE}: cni.ipam: unknown key (known: binDir, confDir, conflistName, mtu, pools)`],
-  [`${BASE}dataplan: ebpf`, `${FILE}: dataplan: unknown key (known: nodeName, dataDir, datastore, agentSocket, network, dataplane, nodeAddresses, routing, bgp, http, api, logLevel, cni, flows, ui)`],
+  [`${BASE}dataplan: ebpf`, `${FILE}: dataplan: unknown key (known: nodeName, dataDir, datastore, agentSocket, network, dataplane, nodeAddresses, routing, bgp, http, api, logLevel, cni, flows, ui, l7)`],
   [`${BASE}flows: {enabled: "no"}`, `${FILE}: flows.enabled: must be true or false (got string "no")`],
   [`${BASE}flows: {socket: observer.sock}`, `${FILE}: flows.socket: must be an absolute path (got "observer.sock")`],
   [`${BASE}flows: {listen: 4245}`, `${FILE}: flows.listen: must be a string (got number 4245)`],
@@ -253,6 +265,13 @@ const BAD: readonly [string, string, AgentFlags?][] = [
   [`${BASE}flows: {listenInsecure: yes}`, `${FILE}: flows.listenInsecure: must be true or false (got string "yes")`],
   [`${BASE}ui: {listen: "0.0.0.0:9098"}`, `${FILE}: ui.listen: "0.0.0.0" is not a loopback address: the dashboard shows every pod, policy and flow without authentication; use 127.0.0.1 or [::1], or set ui.listenInsecure: true (--ui-listen-insecure) to serve it there anyway`],
   [`${BASE}ui: {maxClients: 0}`, `${FILE}: ui.maxClients: must be an integer from 1 to 1024 (got number 0)`],
+  [`${BASE}l7: {proxy: 1}`, `${FILE}: l7.proxy: unknown key (known: enabled, proxyPort, mark, upstreamMark, mask, routeTable, rulePriority)`],
+  [`${BASE}l7: {proxyPort: 0}`, `${FILE}: l7.proxyPort: must be an integer from 1 to 65535 (got number 0)`],
+  [`${BASE}l7: {mark: 0x1000}`, `${FILE}: l7.mark: 0x1000 has bits outside l7.mask 0xf00`],
+  [`${BASE}l7: {mask: 0}`, `${FILE}: l7.mask: must be an integer from 1 to 4294967295 (got number 0)`],
+  [`${BASE}l7: {upstreamMark: 0x200}`, `${FILE}: l7.upstreamMark: must differ from l7.mark 0x200 (that mark's route delivers locally)`],
+  [`${BASE}l7: {routeTable: 254}`, `${FILE}: l7.routeTable: 254 is a reserved table (253 default, 254 main, 255 local)`],
+  [`${BASE}l7: {rulePriority: 32766}`, `${FILE}: l7.rulePriority: must be an integer from 1 to 32765 (got number 32766)`],
   [`${BASE}http: {listen: "127.0.0.1:9098"}`, `${FILE}: ui.listen: must not be the health server's address 127.0.0.1:9098 (http.listen): give the dashboard its own port (default 127.0.0.1:9098)`],
   [BASE, `--flows-listen: "192.0.2.7" is not a loopback address: the observer serves every pod's flows without authentication; use 127.0.0.1 or [::1], or set flows.listenInsecure: true (--flows-listen-insecure) to serve it there anyway`, { flowsListen: '192.0.2.7:4245' }],
   [`${BASE}api: {socket: /run/o.sock}\nflows: {socket: /run/o.sock}`, `${FILE}: flows.socket: must not be the API socket "/run/o.sock": give the flow observer its own path`],

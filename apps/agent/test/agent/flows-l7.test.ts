@@ -10,10 +10,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { PolicyController } from '../../src/agent/controllers/policy.js';
 import { resourceDatastoreOver, type ClosableResourceDatastore } from '../../src/agent/datastore/index.js';
-import { FlowObserver, type FlowMetrics, type FlowSink } from '../../src/agent/flows/observer.js';
+import { FlowObserver, type FlowSink } from '../../src/agent/flows/observer.js';
 import { parseDenyReason, parseRuleLabel } from '../../src/agent/flows/l7-flow.js';
 import { type FlowPolicyView } from '../../src/agent/flows/policy-view.js';
-import { type L7FlowRecord, type L7Verdict } from '../../src/agent/l7/ports.js';
+import { type L7FlowRecord } from '../../src/agent/l7/ports.js';
 import { PrometheusAgentMetrics } from '../../src/agent/metrics.js';
 import { type AgentResource } from '../../src/agent/ports.js';
 import { StoreEndpointRegistry } from '../../src/plugin/endpoints.js';
@@ -92,22 +92,9 @@ function request(method: string, path: string, overrides: Partial<L7FlowRecord> 
   };
 }
 
-/** The agent's Prometheus metrics, plus twill_l7_requests_total as a plain count. */
-class Metrics implements FlowMetrics {
+/** The agent's Prometheus metrics. */
+class Metrics {
   readonly prometheus = new PrometheusAgentMetrics({ processMetrics: false });
-  readonly l7 = new Map<L7Verdict, number>();
-  addFlows(verdict: Parameters<FlowMetrics['addFlows']>[0], count: number): void {
-    this.prometheus.addFlows(verdict, count);
-  }
-  addPolicyDrops(reason: string, policy: string, count: number): void {
-    this.prometheus.addPolicyDrops(reason, policy, count);
-  }
-  addLostEvents(source: string, count: number): void {
-    this.prometheus.addLostEvents(source, count);
-  }
-  addL7Requests(verdict: L7Verdict, count: number): void {
-    this.l7.set(verdict, (this.l7.get(verdict) ?? 0) + count);
-  }
 }
 
 describe('FlowObserver.recordL7', () => {
@@ -119,7 +106,7 @@ describe('FlowObserver.recordL7', () => {
   let clock: number;
 
   const observer = (budgetPerSecond = 1000, onError?: (e: unknown) => void): FlowObserver =>
-    new FlowObserver({ sink, nodeName: 'node-a', policy: view, budgetPerSecond, metrics, now: () => clock, random: () => 0.5, ...(onError === undefined ? {} : { onError }) });
+    new FlowObserver({ sink, nodeName: 'node-a', policy: view, budgetPerSecond, metrics: metrics.prometheus, now: () => clock, random: () => 0.5, ...(onError === undefined ? {} : { onError }) });
 
   beforeEach(async () => {
     const store = new MemoryStore();
@@ -250,8 +237,8 @@ describe('FlowObserver.recordL7', () => {
     o.recordL7({ ...request('GET', '/'), verdict: 'invalid', status: 400, rules: [] });
     expect(sink.flows.map((f) => f.l7?.http?.url)).toEqual(['http://b.x:8080/api/v1/0', 'http://b.x:8080/api/v1/1']);
     expect(sink.items.filter((i) => 'lost' in i)).toEqual([{ lost: 'observer', count: 1 }, { lost: 'observer', count: 1 }, { lost: 'observer', count: 1 }]);
-    expect(Object.fromEntries(metrics.l7)).toEqual({ forwarded: 3, denied: 1, invalid: 1 });
     const text = await metrics.prometheus.exposition();
+    for (const [verdict, count] of [['forwarded', 3], ['denied', 1], ['invalid', 1]] as const) expect(text).toContain(`twill_l7_requests_total{verdict="${verdict}"} ${count}\n`);
     expect(text).toContain('twill_flows_total{verdict="FORWARDED"} 2\n');
     expect(text).toContain('twill_flow_events_lost_total{source="observer"} 3\n');
     expect(o.stats()).toEqual({ events: 5, flows: 2, lost: 3 });

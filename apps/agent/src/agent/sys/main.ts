@@ -37,6 +37,7 @@ import { createBgpTransport } from './bgp-transport.js';
 import { serveFlows } from './flows-server.js';
 import { listenHealth } from './http.js';
 import { listenUi } from '../ui/sys/ui-server.js';
+import { startL7Service } from '../l7/sys/service.js';
 import { installCni } from './install-cni.js';
 import { openKernelRouteTable } from './kernel-routes.js';
 import { TWILL_LOG_LEVELS } from '../../plugin/config.js';
@@ -60,8 +61,8 @@ export function nodeAgentPorts(): AgentPorts {
       await mkdir(config.dataDir, { recursive: true, mode: 0o755 });
       return openResourceDatastore({ path: databasePath(config), logger });
     },
-    openDataplane: async (config) => (config.dataplane === 'none' ? undefined : createDataplane(agentDataplaneOptions(config.dataplane, config.flows))),
-    controllers: ({ config, datastore, dataplane, metrics, logger }) => {
+    openDataplane: async (config) => (config.dataplane === 'none' ? undefined : createDataplane(agentDataplaneOptions(config.dataplane, config.flows, config.l7))),
+    controllers: ({ config, datastore, dataplane, metrics, logger, onL7Targets }) => {
       const table = openKernelRouteTable();
       const nodes = new NodeController({
         datastore,
@@ -70,7 +71,7 @@ export function nodeAgentPorts(): AgentPorts {
         ...(config.bgp.asNumber === undefined ? {} : { asNumber: config.bgp.asNumber }),
         logger,
       });
-      const policy = new PolicyController({ datastore, dataplane, nodeName: config.nodeName, network: config.network, metrics, logger });
+      const policy = new PolicyController({ datastore, dataplane, nodeName: config.nodeName, network: config.network, metrics, logger, ...(onL7Targets === undefined ? {} : { onL7Targets }) });
       const routes = new RouteController({ datastore, nodeName: config.nodeName, routing: config.routing, table, logger });
       const bgp =
         config.routing === 'bgp'
@@ -97,6 +98,7 @@ export function nodeAgentPorts(): AgentPorts {
         ...(bgp === undefined ? {} : { bgp }),
         release: () => table.close(),
         flows: policy.flowView(),
+        l7: policy.l7View(),
       };
     },
     serve: ({ metrics, ...options }) => serveTwill({ ...options, wrapHandlers: (handlers) => instrumentPluginHandlers(handlers, metrics) }),
@@ -104,6 +106,7 @@ export function nodeAgentPorts(): AgentPorts {
     listenApi,
     serveFlows,
     listenUi: (options) => listenUi({ ...options, assetsDir: uiAssetsDir() }),
+    startL7: ({ config, ...options }) => startL7Service({ ...options, config }),
   };
 }
 

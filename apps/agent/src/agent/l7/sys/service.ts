@@ -1,0 +1,158 @@
+// The agent's L7 enforcement, put together: the proxy's transparent listener on the node
+// (one dual-stack socket on `::`: tproxy finds it for IPv4 too; `0.0.0.0` on a node
+// without IPv6), the proxy (upstream connections from the client's own address,
+// marked), and the tproxy redirect of the traffic L7 rules decide. The agent feeds it the
+// policy controller's redirect targets; everything else it owns and closes.
+import { closeSync } from 'node:fs';
+import net from 'node:net';
+
+import { openTransparentListener } from '@twill/sys';
+
+import { type AgentL7Config } from '../../config.js';
+import { type L7FlowSink, type L7Logger, type L7PolicySource } from '../ports.js';
+import { type L7RedirectTargets, NO_L7_TARGETS } from '../redirect-targets.js';
+import { L7Proxy, type L7ProxyStats } from './proxy.js';
+import { L7Redirect, type L7RedirectStatus } from './redirect.js';
+
+/** What {@link startL7Service} needs. */
+export interface L7ServiceOptions {
+  /** Ports, marks and the route table (the agent's `l7` configuration). */
+  readonly config: Omit<AgentL7Config, 'enabled'>;
+  /** Asked about every redirected connection. */
+  readonly policy: L7PolicySource;
+  /** Receives a record per request. */
+  readonly onFlow?: L7FlowSink;
+  readonly logger: L7Logger;
+  /** The named network namespace (under /run/netns) of the redirect's nft table and routes; default the agent's own. */
+  readonly netns?: string;
+}
+
+/** The running L7 enforcement. */
+export interface L7Service {
+  /**
+   * Redirects exactly `targets` from now on (the latest call wins; calls are applied in
+   * order). A failure is logged and kept for {@link status}, never thrown: the targets'
+   * traffic then stays denied by the dataplane (it carries no proxy mark).
+   */
+  update(targets: L7RedirectTargets): void;
+  /** Settles once every update given so far was applied (or failed). */
+  settled(): Promise<void>;
+  /** The listeners, the proxy's counters and the redirect as the kernel holds it. */
+  status(): Promise<L7ServiceStatus>;
+  /**
+   * Closes the listener and the proxy's connections. The redirect (table, rules, routes)
+   * is removed first, unless `keepRedirect`: the agent keeps it across a restart, as it
+   * keeps all enforcement (connections to its targets are reset meanwhile, never let past).
+   */
+  close(options?: { readonly keepRedirect?: boolean }): Promise<void>;
+}
+
+/** What {@link L7Service.status} reports. */
+export interface L7ServiceStatus {
+  /** The proxy's port and the address it listens on (`::`, or `0.0.0.0` without IPv6). */
+  readonly listening: { readonly port: number; readonly address: string };
+  readonly proxy: L7ProxyStats;
+  readonly redirect: L7RedirectStatus;
+}
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** The transparent listening server on `port`, serving with `proxy`: dual-stack `::`, or `0.0.0.0` where IPv6 is off. */
+async function listenTransparent(proxy: L7Proxy, port: number, logger: L7Logger): Promise<net.Server> {
+  let fd: number;
+  let address = '::';
+  try {
+    fd = openTransparentListener({ address, port });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw error;
+    address = '0.0.0.0';
+    fd = openTransparentListener({ address, port });
+  }
+  const server = net.createServer({ noDelay: true }, (socket) => proxy.serve(socket));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ fd }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  server.on('error', (error) => logger.warn({ err: error, address, port }, 'l7: listener error'));
+  return server;
+}
+
+const closeServer = (server: net.Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+
+/**
+ * Starts L7 enforcement: listeners first (so the redirect never sends to a port nobody
+ * holds), then the redirect's routing and table with no targets; {@link L7Service.update}
+ * adds them. Needs root (CAP_NET_ADMIN) and a kernel with nft_tproxy and nft_socket.
+ * @throws when a listener cannot be bound or the redirect cannot be installed (all that
+ *   was made is removed again).
+ */
+export async function startL7Service(options: L7ServiceOptions): Promise<L7Service> {
+  const { config, logger } = options;
+  const proxy = new L7Proxy({
+    policy: options.policy,
+    ...(options.onFlow === undefined ? {} : { onFlow: options.onFlow }),
+    logger,
+    upstream: { source: 'client', mark: config.upstreamMark },
+  });
+  let server: net.Server | undefined;
+  const redirect = new L7Redirect({
+    ...(options.netns === undefined ? {} : { netns: options.netns }),
+    proxyPort: config.proxyPort,
+    mark: config.mark,
+    mask: config.mask,
+    routeTable: config.routeTable,
+    rulePriority: config.rulePriority,
+  });
+  try {
+    server = await listenTransparent(proxy, config.proxyPort, logger);
+    await redirect.start();
+  } catch (error) {
+    await redirect.close().catch(() => undefined);
+    if (server !== undefined) await closeServer(server);
+    await proxy.close();
+    throw error;
+  }
+  const listener = server;
+  let queue: Promise<void> = Promise.resolve();
+  let latest: L7RedirectTargets = NO_L7_TARGETS;
+  let closed = false;
+  return {
+    update(targets) {
+      latest = targets;
+      queue = queue.then(async () => {
+        // Only the newest targets matter once this step runs.
+        if (closed || targets !== latest) return;
+        try {
+          await redirect.update(targets);
+        } catch (error) {
+          logger.warn({ err: error }, `l7: the redirect was not updated (its traffic stays denied): ${errorText(error)}`);
+        }
+      });
+    },
+    settled: () => queue,
+    async status() {
+      return {
+        listening: { port: config.proxyPort, address: (listener.address() as net.AddressInfo | null)?.address ?? '' },
+        proxy: proxy.stats,
+        redirect: await redirect.status(),
+      };
+    },
+    async close(how) {
+      closed = true;
+      await queue;
+      // The redirect first: new connections to its targets are then denied by the dataplane, not reset by a closed port.
+      if (how?.keepRedirect !== true) await redirect.close();
+      await closeServer(listener);
+      await proxy.close();
+    },
+  };
+}
