@@ -28,8 +28,8 @@ describe('upstream pools', () => {
   it('shares one pool per destination between clients when connections come from the node', () => {
     const pools = new UpstreamPools(L7_DEFAULT_LIMITS, { source: 'node' });
     try {
-      expect(pools.agent(frontend, api)).toBe(pools.agent(other, api));
-      expect(pools.agent(frontend, api)).not.toBe(pools.agent(frontend, { ...api, port: 9090 }));
+      expect(pools.http1(frontend, api)).toBe(pools.http1(other, api));
+      expect(pools.http1(frontend, api)).not.toBe(pools.http1(frontend, { ...api, port: 9090 }));
     } finally {
       pools.close();
     }
@@ -38,16 +38,16 @@ describe('upstream pools', () => {
   it('keeps a pool per client address and destination when connections come from the client, the least recently used closed first', () => {
     const pools = new UpstreamPools({ ...L7_DEFAULT_LIMITS, maxUpstreamDestinations: 2 }, { source: 'client' });
     try {
-      const fromFrontend = pools.agent(frontend, api);
+      const fromFrontend = pools.http1(frontend, api);
       // Another connection of the same client (another source port) uses the same pool.
-      expect(pools.agent({ ...frontend, port: 40003 }, api)).toBe(fromFrontend);
-      const fromOther = pools.agent(other, api);
+      expect(pools.http1({ ...frontend, port: 40003 }, api)).toBe(fromFrontend);
+      const fromOther = pools.http1(other, api);
       expect(fromOther).not.toBe(fromFrontend);
       // frontend's pool was used last before this third pair: other's is the least recently used and goes.
-      pools.agent(frontend, api);
-      pools.agent({ address: '10.0.1.4', port: 1 }, api);
-      expect(pools.agent(frontend, api)).toBe(fromFrontend);
-      expect(pools.agent(other, api)).not.toBe(fromOther);
+      pools.http1(frontend, api);
+      pools.http1({ address: '10.0.1.4', port: 1 }, api);
+      expect(pools.http1(frontend, api)).toBe(fromFrontend);
+      expect(pools.http1(other, api)).not.toBe(fromOther);
     } finally {
       pools.close();
     }

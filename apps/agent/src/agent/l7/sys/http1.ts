@@ -1,5 +1,8 @@
-// HTTP/1.1 through the proxy, on Node's own server and client: keep-alive both ways,
-// bodies (chunked or not) piped with backpressure, never buffered whole.
+// HTTP/1.1 (and 1.0) through the proxy, on raw sockets: request heads parsed here
+// (./http1-head.ts), decided by the matcher, written to a pooled upstream connection with
+// the hop-by-hop fields removed, and bodies passed on as they arrive, delimited by their
+// framing (Content-Length, or the chunked coding followed by ./http1-chunked.ts): never
+// buffered whole, with backpressure both ways. Keep-alive on both sides.
 //
 // Pipelining (RFC 9112 §9.3.2) is refused cleanly: a request that arrives while an
 // earlier one on the connection is unanswered is not forwarded; the earlier one is
@@ -11,204 +14,617 @@
 // answers the request normally; a server MAY ignore Upgrade (RFC 9110 §7.8). WebSocket
 // and h2c upgrades are therefore never established through the proxy (L7 rules could not
 // see inside them). CONNECT is answered 405 and closed.
-import http from 'node:http';
+//
+// One `Http1Connection` per client connection; its handlers are made once, and a request
+// allocates only its head's strings, the facts the matcher reads and its flow record.
+import { STATUS_CODES } from 'node:http';
 import { type Socket } from 'node:net';
 
-import { checkHttp1Request, clientErrorAnswer, closingResponse, deniedText, endToEndHeaders, formatEndpoint, http1RequestFacts, upstreamFailure } from '../http-semantics.js';
 import { type HttpRequestFacts } from '@twill/policy-engine';
 
+import { closingResponse, deniedText, formatEndpoint, type HttpProblem, upstreamFailure } from '../http-semantics.js';
 import { L7_VERDICT, type L7Verdict } from '../ports.js';
-import { type ConnectionContext, decideRequest, emitFlow, getContext, type ProxyShared, recordRequest } from './context.js';
+import { type ConnectionContext, decideRequest, type ProxyShared, recordRequest } from './context.js';
+import { ChunkedDecoder } from './http1-chunked.js';
+import { BODY, type BodyFraming, findHeadEnd, hasBareLf, Http1Head, parseRequestHead, parseResponseHead } from './http1-head.js';
+import { type Http1Pool, type UpstreamOwner, type UpstreamSocket } from './http1-pool.js';
 
-interface SocketState {
-  /** Requests read and not yet answered in full. */
-  inFlight: number;
-  /** A pipelined request was seen: close once the answered ones are done. */
-  closing: boolean;
+// RFC 9110 §7.6.1: hop-by-hop fields, never forwarded; plus those the Connection field
+// names. Proxy-Connection and Keep-Alive are pre-standard but still sent (RFC 9112 C.2.2).
+// Expect is answered here; Host and the framing fields are written by the proxy itself.
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'http2-settings', 'expect', 'host']);
+const NOT_RETURNED = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'http2-settings']);
+// Fields a Connection header may not take away: the message's framing and its target
+// (dropping Content-Length would send the body upstream unframed, as the next request).
+const NEVER_NOMINATED = new Set(['content-length', 'host']);
+
+/** Most bytes of a response head from a destination. */
+const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+
+const REQUEST = { HEAD: 0, BODY: 1 } as const;
+const RESPONSE = { NONE: 0, HEAD: 1, BODY: 2, DONE: 3 } as const;
+
+function isNominated(head: Http1Head, lower: string): boolean {
+  return head.nominated.length > 0 && head.nominated.includes(lower) && !NEVER_NOMINATED.has(lower);
 }
 
-const states = new WeakMap<Socket, SocketState>();
+/** One client connection speaking HTTP/1.x. */
+export class Http1Connection implements UpstreamOwner {
+  // Request side.
+  private pending: Buffer | undefined;
+  private phase: number = REQUEST.HEAD;
+  private readonly head = new Http1Head();
+  private bodyFraming: BodyFraming = BODY.NONE;
+  private bodyLeft = 0;
+  private readonly requestChunks: ChunkedDecoder;
+  /** false: the body of a denied request is read and dropped. */
+  private forwarding = false;
+  private requestDone = true;
+  /** A request is being answered (forwarded, response not complete). */
+  private inFlight = false;
+  /** Close once the current answer is complete. */
+  private closing = false;
+  private paused = false;
+  // The request being answered.
+  private facts: HttpRequestFacts | undefined;
+  private protocol = 'HTTP/1.1';
+  private start = 0n;
+  private rules: readonly string[] = [];
+  private retryHead = '';
+  private retried = false;
+  private sent100 = false;
+  // Upstream.
+  private pool: Http1Pool | undefined;
+  private upstream: UpstreamSocket | undefined;
+  private readonly toUpstream: (Buffer | string)[] = [];
+  private wroteUpstream = false;
+  // Response side.
+  private responsePhase: number = RESPONSE.NONE;
+  private responsePending: Buffer | undefined;
+  private readonly responseHead = new Http1Head();
+  private responseFraming: BodyFraming = BODY.NONE;
+  private responseLeft = 0;
+  private readonly responseChunks: ChunkedDecoder;
+  private dechunk = false;
+  private upstreamReusable = false;
+  private status = 0;
+  private headSent = false;
+  private readonly toClient: (Buffer | string)[] = [];
+  // Timers, milliseconds since the epoch (0: not running); checked by `checkTimers`.
+  private headSince: number;
+  private requestSince = 0;
+  private idleSince = 0;
 
-function stateOf(socket: Socket): SocketState {
-  let state = states.get(socket);
-  if (state === undefined) {
-    state = { inFlight: 0, closing: false };
-    states.set(socket, state);
+  constructor(private readonly shared: ProxyShared, private readonly context: ConnectionContext, private readonly socket: Socket) {
+    this.requestChunks = new ChunkedDecoder(shared.limits.maxHeaderBytes);
+    this.responseChunks = new ChunkedDecoder(MAX_RESPONSE_HEAD_BYTES);
+    this.headSince = Date.now();
+    socket.on('data', this.onData);
+    socket.on('drain', this.onDrain);
+    socket.on('close', this.onClose);
+    socket.on('end', this.onEnd);
   }
-  return state;
-}
 
-/** The Node HTTP/1.1 server the proxy hands HTTP/1 connections to (it never listens itself). */
-export function createHttp1Server(shared: ProxyShared): http.Server {
-  const { limits } = shared;
-  const server = http.createServer({
-    maxHeaderSize: limits.maxHeaderBytes,
-    headersTimeout: limits.headersTimeoutMs,
-    requestTimeout: limits.requestTimeoutMs,
-    keepAliveTimeout: limits.idleTimeoutMs,
-    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
-    requireHostHeader: true,
-  });
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => handleRequest(shared, req, res, false));
-  // With this listener Node does not send `100 Continue` itself: policy decides first, so a
-  // denied upload is refused before the client sends its body.
-  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => handleRequest(shared, req, res, true));
-  server.on('connect', (req: http.IncomingMessage, socket: Socket) => {
-    const context = getContext(socket);
-    socket.end(closingResponse(405, 'Method Not Allowed', 'CONNECT tunnels are not allowed through the L7 proxy\n'));
-    if (context !== undefined) {
-      recordRequest(shared, {
-        context, protocol: `HTTP/${req.httpVersion}`, facts: { method: 'CONNECT', path: req.url ?? '', headers: req.headers }, start: shared.now(),
-        status: 405, verdict: L7_VERDICT.INVALID, rules: [], why: 'CONNECT refused',
-      });
-    }
-  });
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
-    const context = getContext(socket);
-    const answer = clientErrorAnswer(error.code, (error as { rawPacket?: unknown }).rawPacket);
-    // A request whose body turned out malformed (a bad chunk) after it was forwarded: its
-    // response is the one to answer with, if none has started.
-    const pending = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
-    if (pending && !pending.headersSent && !pending.writableEnded && socket.writable) {
-      stateOf(socket).closing = true;
-      pending.writeHead(answer.status, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-      pending.end(`${answer.why}\n`, () => socket.destroy());
-    } else if (!pending && socket.writable && error.code !== 'ECONNRESET') {
-      socket.end(closingResponse(answer.status, http.STATUS_CODES[answer.status] ?? 'Bad Request', `${answer.why}\n`));
-    } else socket.destroy();
-    if (context !== undefined && error.code !== 'ECONNRESET') {
-      emitFlow(shared, {
-        time: Date.now(), client: context.client, destination: context.destination, protocol: 'HTTP/1.1',
-        method: '', path: '', status: answer.status, latencyNs: 0, verdict: L7_VERDICT.INVALID, rules: [], why: answer.why,
-      });
-    }
-  });
-  return server;
-}
-
-function answer(res: http.ServerResponse, status: number, text: string, close: boolean): void {
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    ...(close ? { connection: 'close' } : {}),
-  });
-  res.end(text);
-}
-
-function handleRequest(shared: ProxyShared, req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): void {
-  const start = shared.now();
-  const socket = req.socket;
-  const context = getContext(socket);
-  if (context === undefined) { socket.destroy(); return; }
-  const state = stateOf(socket);
-  const facts = http1RequestFacts(req.method ?? '', req.url ?? '', req.headers);
-  const protocol = `HTTP/${req.httpVersion}`;
-
-  if (state.inFlight > 0) {
-    // Pipelined: never forwarded; the connection closes after the earlier answers.
-    state.closing = true;
-    req.resume();
-    recordRequest(shared, {
-      context, protocol, facts, start, status: 0, verdict: L7_VERDICT.INVALID, rules: [],
-      why: 'pipelined request refused: the connection closes after the earlier response (RFC 9112 §9.3.2)',
-    });
-    return;
+  /** Serves `first`, the bytes read while the protocol was sniffed, and then the socket. */
+  begin(first: Buffer): void {
+    this.onData(first);
   }
-  state.inFlight += 1;
-  let done = false;
-  const settle = (status: number, verdict: L7Verdict, rules: readonly string[], why?: string): void => {
-    if (done) return;
-    done = true;
-    state.inFlight -= 1;
-    recordRequest(shared, { context, protocol, facts, start, status, verdict, rules, why });
-    if (state.closing && state.inFlight === 0) socket.end();
+
+  // ---- the client's bytes ------------------------------------------------------------
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.closing && !this.inFlight && this.requestDone) return;
+    let bytes = chunk;
+    if (this.pending !== undefined) {
+      bytes = Buffer.concat([this.pending, chunk]);
+      this.pending = undefined;
+    }
+    let at = 0;
+    const end = bytes.length;
+    while (at < end && !this.socket.destroyed) {
+      if (this.phase === REQUEST.BODY) {
+        at = this.readBody(bytes, at, end);
+        if (at < 0) return;
+        continue;
+      }
+      if (this.closing) break; // after a refused pipelined request, or a close already decided
+      if (this.inFlight) {
+        this.refusePipelined(bytes, at);
+        break;
+      }
+      // RFC 9112 §2.2: empty lines before a request line are ignored.
+      while (at + 1 < end && bytes[at] === 0x0d && bytes[at + 1] === 0x0a) at += 2;
+      if (at >= end) break;
+      if (this.headSince === 0) {
+        this.headSince = Date.now();
+        this.idleSince = 0;
+      }
+      const headEnd = findHeadEnd(bytes, at);
+      if (headEnd < 0) {
+        if (end - at > this.shared.limits.maxHeaderBytes) { this.refuse({ status: 431, why: 'request header fields too large', close: true }, false); return; }
+        if (hasBareLf(bytes, at, end)) { this.refuse({ status: 400, why: 'bare LF line ending in the request head (RFC 9112 §2.2)', close: true }, false); return; }
+        this.pending = bytes.subarray(at);
+        break;
+      }
+      if (headEnd - at > this.shared.limits.maxHeaderBytes) { this.refuse({ status: 431, why: 'request header fields too large', close: true }, false); return; }
+      const problem = parseRequestHead(bytes, at, headEnd, this.head);
+      if (problem !== undefined) { this.refuse(problem, true); return; }
+      at = headEnd;
+      this.beginRequest();
+    }
+    this.flushUpstream();
   };
 
-  const problem = checkHttp1Request({
-    method: req.method ?? '', url: req.url ?? '', httpVersionMajor: req.httpVersionMajor, httpVersionMinor: req.httpVersionMinor, rawHeaders: req.rawHeaders,
-  });
-  if (problem !== undefined) {
-    if (problem.close) state.closing = true;
-    answer(res, problem.status, `${problem.why}\n`, problem.close);
-    settle(problem.status, L7_VERDICT.INVALID, [], problem.why);
-    return;
+  private readBody(bytes: Buffer, at: number, end: number): number {
+    let to: number;
+    if (this.bodyFraming === BODY.LENGTH) {
+      to = at + Math.min(this.bodyLeft, end - at);
+      this.bodyLeft -= to - at;
+      if (this.forwarding && to > at) this.toUpstream.push(bytes.subarray(at, to));
+      if (this.bodyLeft === 0) this.requestComplete();
+      return to;
+    }
+    to = this.requestChunks.feed(bytes, at, end);
+    if (to < 0) {
+      this.badBody(this.requestChunks.error);
+      return -1;
+    }
+    if (this.forwarding && to > at) this.toUpstream.push(bytes.subarray(at, to));
+    if (this.requestChunks.done) this.requestComplete();
+    return to;
   }
 
-  const decision = decideRequest(context, facts);
-  if (!decision.allowed) {
-    // The unread body, if any, is read and dropped by Node so the connection stays usable.
-    answer(res, 403, deniedText(decision.why), false);
-    settle(403, L7_VERDICT.DENIED, [], decision.why);
-    return;
+  private requestComplete(): void {
+    this.phase = REQUEST.HEAD;
+    this.requestDone = true;
+    this.requestSince = 0;
+    if (!this.inFlight) this.idle();
   }
-  const rules = decision.by.map((hit) => hit.label);
-  if (expectContinue) res.writeContinue();
-  forward(shared, context, req, res, facts, state, (status, verdict, why) => settle(status, verdict, rules, why));
+
+  // ---- one request -------------------------------------------------------------------
+
+  private beginRequest(): void {
+    const head = this.head;
+    const { context, shared } = this;
+    this.headSince = 0;
+    this.start = shared.now();
+    this.protocol = head.minor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
+    const facts = requestFacts(head);
+    this.facts = facts;
+    // An HTTP/1.0 client is answered and closed (RFC 9112 §9.3: no persistence by default).
+    if (head.close || head.minor === 0) this.closing = true;
+    this.bodyFraming = head.framing;
+    this.bodyLeft = head.length;
+    this.requestDone = head.framing === BODY.NONE || (head.framing === BODY.LENGTH && head.length === 0);
+    if (head.framing === BODY.CHUNKED) this.requestChunks.reset();
+    if (!this.requestDone) {
+      this.phase = REQUEST.BODY;
+      if (shared.limits.requestTimeoutMs > 0) this.requestSince = Date.now();
+    }
+
+    const decision = decideRequest(context, facts);
+    if (!decision.allowed) {
+      // The body, if any, is read and dropped so the connection stays usable; a client that
+      // waits for 100 Continue sends none, so its framing is unknown: close after the 403.
+      if (head.expectContinue && !this.requestDone) this.closing = true;
+      this.forwarding = false;
+      const text = deniedText(decision.why);
+      this.socket.write(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${this.closing ? 'Connection: close\r\n' : ''}\r\n${text}`, 'latin1');
+      this.record(403, L7_VERDICT.DENIED, [], decision.why);
+      if (this.closing) this.socket.end();
+      else if (this.requestDone) this.idle();
+      return;
+    }
+    this.rules = decision.by.length === 0 ? [] : decision.by.map((hit) => hit.label);
+    this.forwarding = true;
+    this.inFlight = true;
+    this.retried = false;
+    this.sent100 = false;
+    this.headSent = false;
+    this.status = 0;
+    this.wroteUpstream = false;
+    this.responsePhase = RESPONSE.HEAD;
+    this.responsePending = undefined;
+    if (head.expectContinue && head.minor >= 1 && !this.requestDone) {
+      this.sent100 = true;
+      this.socket.write(CONTINUE, 'latin1');
+    }
+    const upstreamHead = this.upstreamHead(facts);
+    // A request without a body may be sent again on a new connection when a reused one turns out closed.
+    this.retryHead = this.requestDone ? upstreamHead : '';
+    this.toUpstream.push(upstreamHead);
+    this.acquire();
+  }
+
+  // RFC 9112 §3.2: the request line in origin form; Host first, as the matcher saw it.
+  private upstreamHead(facts: HttpRequestFacts): string {
+    const head = this.head;
+    // An HTTP/1.0 request may lack Host; the upstream request is HTTP/1.1, which must carry one.
+    let out = `${head.method} ${facts.path} HTTP/1.1\r\nHost: ${facts.host ?? formatEndpoint(this.context.destination)}\r\n`;
+    for (let i = 0; i < head.count; i += 1) {
+      const lower = head.lowers[i] as string;
+      if (NOT_FORWARDED.has(lower) || isNominated(head, lower)) continue;
+      out += `${head.names[i] as string}: ${head.values[i] as string}\r\n`;
+    }
+    // TE: trailers is kept (RFC 9110 §10.1.4); a chunked body is passed on chunked whatever the method.
+    if (head.teTrailers) out += 'TE: trailers\r\n';
+    if (head.framing === BODY.CHUNKED) out += 'Transfer-Encoding: chunked\r\n';
+    return `${out}\r\n`;
+  }
+
+  private acquire(): void {
+    if (this.pool === undefined || this.pool.isClosed) this.pool = this.shared.pools.http1(this.context.client, this.context.destination);
+    const upstream = this.pool.acquire(this);
+    if (upstream === undefined) this.pause(); // waits for a socket: read nothing more meanwhile
+    else this.upstream = upstream;
+  }
+
+  /** A waiting request gets its socket. */
+  onUpstream(upstream: UpstreamSocket): void {
+    if (!this.inFlight || this.socket.destroyed) {
+      this.pool?.release(upstream, !upstream.socket.destroyed);
+      return;
+    }
+    this.upstream = upstream;
+    this.flushUpstream();
+    this.resume();
+  }
+
+  private flushUpstream(): void {
+    const upstream = this.upstream;
+    const queue = this.toUpstream;
+    if (upstream === undefined || queue.length === 0) return;
+    const socket = upstream.socket;
+    let more = true;
+    if (queue.length === 1) more = write(socket, queue[0] as Buffer | string);
+    else {
+      socket.cork();
+      for (const item of queue) more = write(socket, item);
+      socket.uncork();
+    }
+    queue.length = 0;
+    this.wroteUpstream = true;
+    if (!more) this.pause();
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  /** @internal */
+  onUpstreamDrain(): void {
+    this.resume();
+  }
+
+  // ---- the destination's bytes -------------------------------------------------------
+
+  /** @internal */
+  onUpstreamData(chunk: Buffer): void {
+    let bytes = chunk;
+    if (this.responsePending !== undefined) {
+      bytes = Buffer.concat([this.responsePending, chunk]);
+      this.responsePending = undefined;
+    }
+    let at = 0;
+    const end = bytes.length;
+    while (at < end) {
+      if (this.responsePhase === RESPONSE.HEAD) {
+        const headEnd = findHeadEnd(bytes, at);
+        if (headEnd < 0) {
+          if (end - at > MAX_RESPONSE_HEAD_BYTES) { this.upstreamBroken('response head too large'); return; }
+          this.responsePending = bytes.subarray(at);
+          break;
+        }
+        const problem = parseResponseHead(bytes, at, headEnd, this.responseHead, this.head.method);
+        if (problem !== undefined) { this.upstreamBroken(`malformed response: ${problem.why}`); return; }
+        at = headEnd;
+        this.beginResponse();
+        if (this.socket.destroyed || this.upstream === undefined) return;
+      } else if (this.responsePhase === RESPONSE.BODY) {
+        at = this.readResponseBody(bytes, at, end);
+        if (at < 0) return;
+      } else {
+        // Bytes after the response: the connection cannot be reused.
+        this.upstreamReusable = false;
+        break;
+      }
+    }
+    this.flushClient();
+    if (this.responsePhase === RESPONSE.DONE) this.responseComplete();
+  }
+
+  private beginResponse(): void {
+    const head = this.responseHead;
+    const status = head.status;
+    if (status < 200) {
+      // 101 cannot happen (Upgrade is never forwarded); 1xx go to HTTP/1.1 clients (RFC 9110 §15.2).
+      if (status === 101) { this.upstreamBroken('101 Switching Protocols to a request without Upgrade'); return; }
+      if (this.head.minor >= 1 && !(status === 100 && this.sent100)) this.toClient.push(this.clientHead(head, false));
+      return;
+    }
+    this.status = status;
+    this.upstreamReusable = !head.close && head.framing !== BODY.UNTIL_CLOSE;
+    this.responseFraming = head.framing;
+    this.responseLeft = head.length;
+    // An HTTP/1.0 client cannot read chunked: it gets the data, delimited by the close.
+    this.dechunk = head.framing === BODY.CHUNKED && this.head.minor === 0;
+    if (head.framing === BODY.CHUNKED) this.responseChunks.reset();
+    if (head.framing === BODY.UNTIL_CLOSE || this.dechunk) this.closing = true;
+    // The request body is still coming and the answer is starting: close after it (RFC 9112 §9.6).
+    if (!this.requestDone && head.framing === BODY.NONE) this.closing = true;
+    this.toClient.push(this.clientHead(head, true));
+    this.headSent = true;
+    this.responsePhase = head.framing === BODY.NONE || (head.framing === BODY.LENGTH && head.length === 0) ? RESPONSE.DONE : RESPONSE.BODY;
+  }
+
+  private clientHead(head: Http1Head, final: boolean): string {
+    let out = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
+    for (let i = 0; i < head.count; i += 1) {
+      const lower = head.lowers[i] as string;
+      if (NOT_RETURNED.has(lower) || isNominated(head, lower)) continue;
+      out += `${head.names[i] as string}: ${head.values[i] as string}\r\n`;
+    }
+    if (final) {
+      if (head.framing === BODY.CHUNKED && !this.dechunk) out += 'Transfer-Encoding: chunked\r\n';
+      if (this.closing) out += 'Connection: close\r\n';
+    }
+    return `${out}\r\n`;
+  }
+
+  private readonly onDechunked = (bytes: Buffer, start: number, end: number): void => {
+    this.toClient.push(bytes.subarray(start, end));
+  };
+
+  private readResponseBody(bytes: Buffer, at: number, end: number): number {
+    if (this.responseFraming === BODY.LENGTH) {
+      const to = at + Math.min(this.responseLeft, end - at);
+      this.responseLeft -= to - at;
+      if (to > at) this.toClient.push(at === 0 && to === end ? bytes : bytes.subarray(at, to));
+      if (this.responseLeft === 0) this.responsePhase = RESPONSE.DONE;
+      return to;
+    }
+    if (this.responseFraming === BODY.CHUNKED) {
+      const to = this.responseChunks.feed(bytes, at, end, this.dechunk ? this.onDechunked : undefined);
+      if (to < 0) { this.upstreamBroken(`malformed chunked response: ${this.responseChunks.error}`); return -1; }
+      if (!this.dechunk && to > at) this.toClient.push(at === 0 && to === end ? bytes : bytes.subarray(at, to));
+      if (this.responseChunks.done) this.responsePhase = RESPONSE.DONE;
+      return to;
+    }
+    // Until the close.
+    this.toClient.push(at === 0 ? bytes : bytes.subarray(at, end));
+    return end;
+  }
+
+  private flushClient(): void {
+    const queue = this.toClient;
+    if (queue.length === 0) return;
+    const socket = this.socket;
+    let more = true;
+    if (queue.length === 1) more = write(socket, queue[0] as Buffer | string);
+    else {
+      socket.cork();
+      for (const item of queue) more = write(socket, item);
+      socket.uncork();
+    }
+    queue.length = 0;
+    if (!more && this.responsePhase !== RESPONSE.DONE) this.upstream?.socket.pause();
+  }
+
+  private readonly onDrain = (): void => {
+    this.upstream?.socket.resume();
+  };
+
+  private responseComplete(): void {
+    this.responsePhase = RESPONSE.NONE;
+    this.inFlight = false;
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    if (upstream !== undefined) {
+      upstream.socket.resume();
+      // The rest of the request body would reach the destination as another request: not reusable then.
+      this.pool?.release(upstream, this.upstreamReusable && this.requestDone && this.toUpstream.length === 0);
+    }
+    this.record(this.status, L7_VERDICT.FORWARDED, this.rules);
+    if (!this.requestDone) {
+      // The destination answered before the request body was all sent: the rest is read and dropped.
+      this.closing = true;
+      this.forwarding = false;
+      this.toUpstream.length = 0;
+    }
+    if (this.closing) this.socket.end();
+    else this.idle();
+  }
+
+  /** @internal */
+  onUpstreamEnd(): void {
+    if (this.responsePhase === RESPONSE.BODY && this.responseFraming === BODY.UNTIL_CLOSE) {
+      this.responsePhase = RESPONSE.DONE;
+      this.upstreamReusable = false;
+      this.responseComplete();
+    }
+  }
+
+  /** @internal */
+  onUpstreamClose(error: Error | undefined): void {
+    if (!this.inFlight) return;
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    if (upstream === undefined) return;
+    // A kept-alive connection the destination closed meanwhile (RFC 9112 §9.3.1): a request without a body is sent again, once.
+    if (this.responsePhase === RESPONSE.HEAD && this.responsePending === undefined && upstream.reused && !this.retried && this.retryHead !== '' && this.pool !== undefined && !this.socket.destroyed) {
+      this.retried = true;
+      this.upstream = this.pool.fresh(this);
+      this.toUpstream.length = 0;
+      this.toUpstream.push(this.retryHead);
+      this.flushUpstream();
+      return;
+    }
+    this.upstreamBroken(error ?? new Error('closed the connection before the response ended'));
+  }
+
+  // The destination failed: a 502/503 when nothing of the response was sent, else the client connection is cut.
+  private upstreamBroken(cause: Error | string): void {
+    const error = typeof cause === 'string' ? new Error(cause) : cause;
+    const failure = upstreamFailure(error, this.context.destination);
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    upstream?.socket.destroy();
+    this.inFlight = false;
+    this.responsePhase = RESPONSE.NONE;
+    this.toClient.length = 0;
+    this.closing = true;
+    if (!this.headSent && !this.socket.destroyed) {
+      this.socket.end(closingResponse(failure.status, STATUS_CODES[failure.status] ?? 'Bad Gateway', `${failure.why}\n`), 'latin1');
+      this.record(failure.status, L7_VERDICT.UPSTREAM_ERROR, this.rules, failure.why);
+    } else {
+      this.socket.destroy();
+      this.record(this.headSent ? this.status : 0, L7_VERDICT.UPSTREAM_ERROR, this.rules, failure.why);
+    }
+  }
+
+  // ---- refusals, timers, close ---------------------------------------------------------
+
+  // A malformed or over-limit request head: answered and closed, never forwarded.
+  // `parsed`: the head holds this request's method and target (they are then recorded).
+  private refuse(problem: HttpProblem, parsed: boolean): void {
+    this.pending = undefined;
+    this.closing = true;
+    const facts = parsed && this.head.method !== '' ? requestFacts(this.head) : undefined;
+    if (parsed) this.protocol = this.head.minor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
+    if (!this.inFlight) this.socket.end(closingResponse(problem.status, STATUS_CODES[problem.status] ?? 'Bad Request', `${problem.why}\n`), 'latin1');
+    this.start = this.shared.now();
+    this.recordInvalid(problem.status, problem.why, facts);
+  }
+
+  // A request that arrived before the answer to the one in flight: recorded, not forwarded.
+  private refusePipelined(bytes: Buffer, at: number): void {
+    this.closing = true;
+    this.pause();
+    const headEnd = findHeadEnd(bytes, at);
+    let facts: HttpRequestFacts | undefined;
+    if (headEnd > 0 && headEnd - at <= this.shared.limits.maxHeaderBytes) {
+      const head = new Http1Head();
+      if (parseRequestHead(bytes, at, headEnd, head) === undefined) facts = requestFacts(head);
+    }
+    this.recordInvalid(0, 'pipelined request refused: the connection closes after the earlier response (RFC 9112 §9.3.2)', facts);
+  }
+
+  // A chunked request body turned out malformed.
+  private badBody(why: string): void {
+    this.closing = true;
+    const text = `${why}\n`;
+    if (this.forwarding && this.inFlight) {
+      const upstream = this.upstream;
+      this.upstream = undefined;
+      this.inFlight = false;
+      this.responsePhase = RESPONSE.NONE;
+      this.toUpstream.length = 0;
+      // Nothing of it was written: the upstream connection is as clean as before.
+      if (upstream !== undefined) this.pool?.release(upstream, !this.wroteUpstream);
+      else this.pool?.cancel(this);
+      if (this.headSent) this.socket.destroy();
+      else this.socket.end(closingResponse(400, 'Bad Request', text), 'latin1');
+      this.record(this.headSent ? this.status : 400, L7_VERDICT.INVALID, [], why);
+    } else {
+      // A denied request's dropped body: its 403 is sent already.
+      this.socket.destroy();
+    }
+  }
+
+  private idle(): void {
+    this.idleSince = Date.now();
+    this.resume();
+  }
+
+  /** Applies the header, request and idle timeouts; called periodically with the time. */
+  checkTimers(now: number): void {
+    const { limits } = this.shared;
+    if (this.socket.destroyed) return;
+    if (this.headSince !== 0 && now - this.headSince > limits.headersTimeoutMs && !this.inFlight && this.phase === REQUEST.HEAD) {
+      this.headSince = 0;
+      this.refuse({ status: 408, why: 'request not received in time', close: true }, false);
+      return;
+    }
+    if (this.requestSince !== 0 && limits.requestTimeoutMs > 0 && now - this.requestSince > limits.requestTimeoutMs) {
+      this.requestSince = 0;
+      if (this.inFlight && this.headSent) this.socket.destroy();
+      else {
+        this.upstream?.socket.destroy();
+        this.upstream = undefined;
+        this.inFlight = false;
+        this.refuse({ status: 408, why: 'request not received in time', close: true }, true);
+      }
+      return;
+    }
+    if (this.idleSince !== 0 && !this.inFlight && this.headSince === 0 && now - this.idleSince > limits.idleTimeoutMs) this.socket.end();
+  }
+
+  private readonly onEnd = (): void => {
+    // The client finished sending: answer what is in flight, then close.
+    this.closing = true;
+    if (!this.inFlight) this.socket.end();
+  };
+
+  private readonly onClose = (): void => {
+    if (this.inFlight) {
+      this.inFlight = false;
+      const upstream = this.upstream;
+      this.upstream = undefined;
+      if (upstream !== undefined) this.pool?.release(upstream, false);
+      else this.pool?.cancel(this);
+      this.record(this.headSent ? this.status : 0, L7_VERDICT.FORWARDED, this.rules, 'the client closed the connection before the response ended');
+    }
+  };
+
+  private record(status: number, verdict: L7Verdict, rules: readonly string[], why?: string): void {
+    const facts = this.facts;
+    if (facts === undefined) return;
+    recordRequest(this.shared, { context: this.context, protocol: this.protocol, facts, start: this.start, status, verdict, rules, why });
+  }
+
+  private recordInvalid(status: number, why: string, facts: HttpRequestFacts | undefined): void {
+    recordRequest(this.shared, {
+      context: this.context, protocol: this.protocol, facts: facts ?? { method: '', path: '', headers: {} }, start: this.shared.now(),
+      status, verdict: L7_VERDICT.INVALID, rules: [], why,
+    });
+  }
 }
 
-function forward(
-  shared: ProxyShared, context: ConnectionContext, req: http.IncomingMessage, res: http.ServerResponse, facts: HttpRequestFacts,
-  state: SocketState, settle: (status: number, verdict: L7Verdict, why?: string) => void,
-): void {
-  const headers = endToEndHeaders(req.headers);
-  delete headers.expect; // answered here: the client was told to continue
-  // An absolute-form target keeps its authority as Host (RFC 9112 §3.2.2); it still goes to the original destination.
-  // An HTTP/1.0 request may lack Host; the upstream request is HTTP/1.1, which must carry one (RFC 9112 §3.2).
-  headers.host = facts.host ?? formatEndpoint(context.destination);
-  // A chunked body is re-framed chunked whatever the method: Node frames GET, HEAD, DELETE,
-  // OPTIONS and TRACE bodies only when told, and an unframed body would reach the
-  // destination as another request that no rule was asked about.
-  if (req.headers['transfer-encoding'] !== undefined) headers['transfer-encoding'] = 'chunked';
-  const upstream = http.request({
-    host: context.destination.address,
-    port: context.destination.port,
-    method: req.method,
-    path: facts.path,
-    headers,
-    agent: shared.pools.agent(context.client, context.destination),
-    setHost: false,
-  });
-  upstream.on('response', (upstreamRes: http.IncomingMessage) => {
-    // The request turned out malformed mid-body and was answered 400 already (see clientError).
-    if (res.headersSent || res.writableEnded) { upstreamRes.resume(); return; }
-    const out = endToEndHeaders(upstreamRes.headers);
-    if (state.closing) out.connection = 'close';
-    res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.statusMessage, out);
-    upstreamRes.pipe(res, { end: false });
-    upstreamRes.on('end', () => {
-      if (upstreamRes.rawTrailers.length > 0 && !res.hasHeader('content-length')) {
-        const trailers: [string, string][] = [];
-        for (let i = 0; i + 1 < upstreamRes.rawTrailers.length; i += 2) trailers.push([upstreamRes.rawTrailers[i] as string, upstreamRes.rawTrailers[i + 1] as string]);
-        res.addTrailers(trailers);
-      }
-      res.end();
-      settle(res.statusCode, L7_VERDICT.FORWARDED);
-    });
-    upstreamRes.on('error', (error) => {
-      res.destroy(error);
-      settle(res.statusCode, L7_VERDICT.UPSTREAM_ERROR, upstreamFailure(error, context.destination).why);
-    });
-  });
-  upstream.on('error', (error) => {
-    const failure = upstreamFailure(error, context.destination);
-    if (!res.headersSent && !res.destroyed) {
-      // The request body may be half sent: close after answering, the framing is unknown.
-      state.closing = true;
-      answer(res, failure.status, `${failure.why}\n`, true);
-      settle(failure.status, L7_VERDICT.UPSTREAM_ERROR, failure.why);
-    } else {
-      res.destroy();
-      settle(res.headersSent ? res.statusCode : 0, L7_VERDICT.UPSTREAM_ERROR, failure.why);
+function write(socket: Socket, item: Buffer | string): boolean {
+  return typeof item === 'string' ? socket.write(item, 'latin1') : socket.write(item);
+}
+
+/**
+ * What a rule matcher sees of a request: an absolute-form target (`GET http://api:8080/x`)
+ * reduced to its origin form, its authority replacing Host (RFC 9112 §3.2.2). The request
+ * still goes to the original destination, never to the authority it names.
+ */
+function requestFacts(head: Http1Head): HttpRequestFacts {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i < head.count; i += 1) {
+    const lower = head.lowers[i] as string;
+    const value = head.values[i] as string;
+    const seen = headers[lower];
+    if (seen === undefined) headers[lower] = value;
+    else if (typeof seen === 'string') headers[lower] = [seen, value];
+    else seen.push(value);
+  }
+  const target = head.target;
+  if (target.charCodeAt(0) !== 0x2f && target !== '*') {
+    const absolute = /^http:\/\/([^/?#]+)([^#]*)/i.exec(target);
+    if (absolute !== null) {
+      const rest = absolute[2] as string;
+      return { method: head.method, path: rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest, host: absolute[1] as string, headers };
     }
-    req.resume();
-  });
-  // The client went away before its answer was complete: stop the upstream request too.
-  res.on('close', () => {
-    if (!res.writableFinished) {
-      upstream.destroy();
-      settle(res.headersSent ? res.statusCode : 0, L7_VERDICT.FORWARDED, 'the client closed the connection before the response ended');
-    }
-  });
-  req.on('error', () => upstream.destroy());
-  req.pipe(upstream);
+  }
+  return { method: head.method, path: target, ...(head.host === undefined ? {} : { host: head.host }), headers };
 }

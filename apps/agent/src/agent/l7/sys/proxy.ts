@@ -1,14 +1,13 @@
 // The L7 proxy: accepts redirected connections, asks the policy about each (L3/L4 first),
-// tells HTTP/1.1 from HTTP/2 by the client preface, and hands the connection to Node's
-// HTTP/1.1 or HTTP/2 server, which never listen themselves.
-import { type Server as HttpServer } from 'node:http';
+// tells HTTP/1.1 from HTTP/2 by the client preface, and serves HTTP/1.x itself
+// (./http1.ts) or hands the connection to Node's HTTP/2 server, which never listens itself.
 import { type Http2Server } from 'node:http2';
 import net from 'node:net';
 
 import { closingResponse, plainAddress, sniffProtocol } from '../http-semantics.js';
 import { checkUpstreamOptions, L7_DEFAULT_LIMITS, L7_DEFAULT_UPSTREAM, type L7Endpoint, type L7FlowSink, type L7Logger, type L7PolicySource, type L7ProxyLimits, type L7UpstreamOptions } from '../ports.js';
-import { type ProxyShared, setContext } from './context.js';
-import { createHttp1Server } from './http1.js';
+import { type ConnectionContext, type ProxyShared, setContext } from './context.js';
+import { Http1Connection } from './http1.js';
 import { createHttp2Server } from './http2.js';
 import { UpstreamPools } from './upstream.js';
 
@@ -54,9 +53,10 @@ function destinationOf(socket: net.Socket): L7Endpoint {
 /** A transparent HTTP/1.1 and HTTP/2 proxy enforcing L7 rules. */
 export class L7Proxy {
   private readonly shared: ProxyShared;
-  private readonly http1: HttpServer;
   private readonly http2: Http2Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly http1 = new Set<Http1Connection>();
+  private readonly timers: NodeJS.Timeout;
   private server?: net.Server;
   private denied = 0;
   private refused = 0;
@@ -73,11 +73,15 @@ export class L7Proxy {
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       now: options.now ?? process.hrtime.bigint,
     };
-    this.http1 = createHttp1Server(this.shared);
     this.http2 = createHttp2Server(this.shared);
-    // Node starts the headers/request timeout checks when a server starts listening; these two
-    // never listen (the proxy owns the listener), so they are started here.
-    this.http1.emit('listening');
+    // One periodic check of every HTTP/1 connection's header, request and idle timeouts
+    // (as Node's own server does), instead of a timer per request.
+    const shortest = Math.min(limits.headersTimeoutMs, limits.idleTimeoutMs, limits.requestTimeoutMs > 0 ? limits.requestTimeoutMs : Infinity);
+    this.timers = setInterval(() => {
+      const now = Date.now();
+      for (const connection of this.http1) connection.checkTimers(now);
+    }, Math.max(25, Math.min(1000, Math.floor(shortest / 4))));
+    this.timers.unref();
   }
 
   /** Counters. */
@@ -119,9 +123,9 @@ export class L7Proxy {
 
   private async admit(socket: net.Socket): Promise<void> {
     const client: L7Endpoint = { address: plainAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
-    let destination: L7Endpoint;
+    let context: ConnectionContext;
     try {
-      destination = (this.options.originalDestination ?? destinationOf)(socket);
+      const destination = (this.options.originalDestination ?? destinationOf)(socket);
       const decision = await this.options.policy.decide(client, destination);
       if (!decision.allowed) {
         this.denied += 1;
@@ -130,7 +134,8 @@ export class L7Proxy {
         return;
       }
       if (socket.destroyed) return;
-      setContext(socket, { client, destination, http: decision.http });
+      context = { client, destination, http: decision.http };
+      setContext(socket, context);
     } catch (error) {
       // The policy source failed: fail closed.
       this.denied += 1;
@@ -138,11 +143,24 @@ export class L7Proxy {
       socket.resetAndDestroy();
       return;
     }
-    this.sniff(socket, (protocol) => (protocol === 'h2' ? this.http2 : this.http1).emit('connection', socket));
+    this.sniff(socket, (protocol, seen) => {
+      if (protocol === 'h2') {
+        socket.pause();
+        socket.unshift(seen);
+        this.http2.emit('connection', socket);
+        // Node's server starts reading on its own only for a fresh socket; this one was read already.
+        process.nextTick(() => socket.resume());
+        return;
+      }
+      const connection = new Http1Connection(this.shared, context, socket);
+      this.http1.add(connection);
+      socket.once('close', () => this.http1.delete(connection));
+      connection.begin(seen);
+    });
   }
 
-  // Reads until the first bytes tell the protocol, then gives them back to the socket.
-  private sniff(socket: net.Socket, then: (protocol: 'h2' | 'http1') => void): void {
+  // Reads until the first bytes tell the protocol, then hands them over.
+  private sniff(socket: net.Socket, then: (protocol: 'h2' | 'http1', seen: Buffer) => void): void {
     let seen: Buffer = Buffer.alloc(0);
     const timer = setTimeout(() => socket.destroy(), this.shared.limits.headersTimeoutMs);
     const onData = (chunk: Buffer): void => {
@@ -152,11 +170,7 @@ export class L7Proxy {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', onEnd);
-      socket.pause();
-      socket.unshift(seen);
-      then(protocol);
-      // Node's servers start reading on their own only for a fresh socket; this one was read already.
-      process.nextTick(() => socket.resume());
+      then(protocol, seen);
     };
     const onEnd = (): void => { clearTimeout(timer); socket.destroy(); };
     socket.on('data', onData);
@@ -182,8 +196,9 @@ export class L7Proxy {
     this.sockets.clear();
     await closed;
     this.shared.pools.close();
-    // Stops the timeout checks started in the constructor (the servers have no listener to close).
-    this.http1.close();
+    clearInterval(this.timers);
+    this.http1.clear();
+    // The HTTP/2 server has no listener to close; this ends its own checks.
     this.http2.close();
   }
 }

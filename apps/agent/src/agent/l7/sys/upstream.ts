@@ -3,13 +3,13 @@
 // upstream connections come from the client's address), both bounded, least recently
 // used closed first when there are too many.
 import { closeSync } from 'node:fs';
-import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 
 import { AF, openSocket, openTransparentSocket, SOCK, setSocketMark } from '@twill/sys';
 
 import { formatEndpoint } from '../http-semantics.js';
+import { Http1Pool } from './http1-pool.js';
 import { L7_DEFAULT_UPSTREAM, type L7Endpoint, type L7ProxyLimits, type L7UpstreamOptions } from '../ports.js';
 
 function connectTimeoutError(destination: L7Endpoint): Error {
@@ -34,7 +34,12 @@ function openUpstreamFd(client: L7Endpoint, destination: L7Endpoint, upstream: L
   return fd;
 }
 
-function connect(client: L7Endpoint, destination: L7Endpoint, limits: L7ProxyLimits, upstream: L7UpstreamOptions): net.Socket {
+/**
+ * A TCP connection to `destination`, from the source and with the mark `upstream` asks for,
+ * destroyed with a TWILL_CONNECT_TIMEOUT error when not connected in time. A socket that
+ * cannot be made is returned destroyed (on the next tick) with the error.
+ */
+export function connectUpstream(client: L7Endpoint, destination: L7Endpoint, limits: L7ProxyLimits, upstream: L7UpstreamOptions): net.Socket {
   let socket: net.Socket;
   try {
     const fd = openUpstreamFd(client, destination, upstream);
@@ -61,7 +66,7 @@ function connect(client: L7Endpoint, destination: L7Endpoint, limits: L7ProxyLim
 
 /** The proxy's upstream connections. */
 export class UpstreamPools {
-  private readonly agents = new Map<string, http.Agent>();
+  private readonly pools = new Map<string, Http1Pool>();
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
 
   constructor(private readonly limits: L7ProxyLimits, private readonly upstream: L7UpstreamOptions = L7_DEFAULT_UPSTREAM) {}
@@ -72,24 +77,22 @@ export class UpstreamPools {
     return this.upstream.source === 'client' ? `${client.address} ${where}` : where;
   }
 
-  /** The keep-alive agent for `client`'s requests to `destination` (at most `maxUpstreamSocketsPerDestination` sockets). */
-  agent(client: L7Endpoint, destination: L7Endpoint): http.Agent {
+  /** The HTTP/1.1 keep-alive pool for `client`'s requests to `destination` (at most `maxUpstreamSocketsPerDestination` sockets). */
+  http1(client: L7Endpoint, destination: L7Endpoint): Http1Pool {
     const key = this.keyOf(client, destination);
-    let agent = this.agents.get(key);
-    if (agent !== undefined) {
-      this.agents.delete(key);
-      this.agents.set(key, agent);
-      return agent;
+    let pool = this.pools.get(key);
+    if (pool !== undefined) {
+      this.pools.delete(key);
+      this.pools.set(key, pool);
+      return pool;
     }
-    const { limits, upstream } = this;
-    agent = new http.Agent({ keepAlive: true, maxSockets: limits.maxUpstreamSocketsPerDestination, maxFreeSockets: limits.maxUpstreamSocketsPerDestination, scheduling: 'lifo' });
-    // Every pooled socket goes through `connect`, so the connect timeout, the source and the mark apply.
     // Only the client's address matters (the source); its port is not the pool's.
     const from: L7Endpoint = { address: client.address, port: 0 };
-    (agent as unknown as { createConnection: () => net.Socket }).createConnection = () => connect(from, destination, limits, upstream);
-    this.agents.set(key, agent);
-    this.evict(this.agents, (old) => old.destroy());
-    return agent;
+    const { limits, upstream } = this;
+    pool = new Http1Pool(limits.maxUpstreamSocketsPerDestination, () => connectUpstream(from, destination, limits, upstream));
+    this.pools.set(key, pool);
+    this.evict(this.pools, (old) => old.close());
+    return pool;
   }
 
   /** The HTTP/2 (h2c, prior knowledge) session for `client`'s streams to `destination`, opened when there is none usable. */
@@ -103,7 +106,7 @@ export class UpstreamPools {
     }
     const from: L7Endpoint = { address: client.address, port: 0 };
     const session = http2.connect(`http://${formatEndpoint(destination)}`, {
-      createConnection: () => connect(from, destination, this.limits, this.upstream),
+      createConnection: () => connectUpstream(from, destination, this.limits, this.upstream),
       settings: { enablePush: false },
     });
     const forget = (): void => {
@@ -130,9 +133,9 @@ export class UpstreamPools {
 
   /** Closes every pool and session. */
   close(): void {
-    for (const agent of this.agents.values()) agent.destroy();
+    for (const pool of this.pools.values()) pool.close();
     for (const session of this.sessions.values()) session.destroy();
-    this.agents.clear();
+    this.pools.clear();
     this.sessions.clear();
   }
 }
