@@ -1,0 +1,257 @@
+// L7 policy end to end, as root, for both dataplanes: the real `twill-agent` (from the
+// sources) in a scratch node namespace, pods added through the installed conflist, the
+// seed tutorial's l7-api-policy and a gRPC policy from the datastore, then real clients
+// inside the pods' namespaces: curl from `frontend` (GET /api/v1/users allowed; POST and
+// GET /admin answered 403 by the agent's proxy), curl from `other` (nothing on 8080 at
+// all), a @grpc/grpc-js client with one allowed and one denied method; the API pod's
+// server sees the frontend's own address; the flows carry method, path and status; with
+// the proxy down the traffic is refused, and (nftables) also with its redirect gone.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { loadNetworkConfigListFromDir } from '@twill/cni-core';
+import { connectObserver, type Flow, type ObserverClient } from '@twill/flows';
+import { rootSkipReason, type ScratchNetns } from '@twill/sys/testing';
+import { parse } from 'yaml';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { openResourceDatastore } from '../../src/agent/datastore/index.js';
+import { type AgentResource } from '../../src/agent/ports.js';
+import { NodeLab, podIp } from '../plugin/node-lab.js';
+
+const reason = rootSkipReason();
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'twill-agent.js');
+const require = createRequire(import.meta.url);
+const TSX = pathToFileURL(require.resolve('tsx')).href;
+const GRPC = require.resolve('@grpc/grpc-js');
+const AGENT_ARGS = ['--conditions=@twill/source', '--import', TSX, BIN];
+const SEED_POLICY = join(import.meta.dirname, '..', 'kubernetes', 'fixtures', 'seed', 'l7-api-policy.yaml');
+
+function run(file: string, args: readonly string[], timeout = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(file, args, { timeout }, (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
+  });
+}
+
+const pod = (name: string, app: string): AgentResource => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'default', labels: { app } },
+  spec: { containers: [{ name: 'c', image: 'img' }] },
+});
+
+/** gRPC's Greeter on 50051: SayHello from frontend, nothing else (a gRPC call is a POST to /package.Service/Method). */
+const GRPC_POLICY: AgentResource = {
+  apiVersion: 'cilium.io/v2',
+  kind: 'CiliumNetworkPolicy',
+  metadata: { name: 'greeter', namespace: 'default' },
+  spec: {
+    endpointSelector: { matchLabels: { app: 'api' } },
+    ingress: [{ fromEndpoints: [{ matchLabels: { app: 'frontend' } }], toPorts: [{ ports: [{ port: '50051', protocol: 'TCP' }], rules: { http: [{ method: 'POST', path: '/test\\.Greeter/SayHello' }] } }] }],
+  },
+};
+
+// The API pod's servers: HTTP on 8080 answering every request with what it saw (so a 403
+// can only come from the proxy), gRPC's Greeter on 50051; each request's peer address logged.
+const SERVERS = `
+const http = require('http'); const grpc = require(process.argv[1]);
+http.createServer((req, res) => { console.log(JSON.stringify({ http: req.method + ' ' + req.url, from: req.socket.remoteAddress.replace(/^::ffff:/, '') })); res.end('api ' + req.method + ' ' + req.url); }).listen(8080, '::');
+const unary = (name) => ({ path: '/test.Greeter/' + name, requestStream: false, responseStream: false, requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b });
+const server = new grpc.Server();
+const answer = (name) => (call, callback) => { console.log(JSON.stringify({ grpc: name, from: call.getPeer() })); callback(null, Buffer.from(name + ' ' + call.request)); };
+server.addService({ SayHello: unary('SayHello'), SayGoodbye: unary('SayGoodbye') }, { SayHello: answer('SayHello'), SayGoodbye: answer('SayGoodbye') });
+server.bindAsync('[::]:50051', grpc.ServerCredentials.createInsecure(), (error) => { if (error) throw error; console.log('ready'); });
+`;
+
+// A gRPC client: calls each method named after the address once and prints what it got.
+const GRPC_CLIENT = `
+const grpc = require(process.argv[1]);
+const unary = (name) => ({ path: '/test.Greeter/' + name, requestStream: false, responseStream: false, requestSerialize: (b) => b, requestDeserialize: (b) => b, responseSerialize: (b) => b, responseDeserialize: (b) => b });
+const Client = grpc.makeGenericClientConstructor({ SayHello: unary('SayHello'), SayGoodbye: unary('SayGoodbye') }, 'Greeter');
+const client = new Client(process.argv[2], grpc.credentials.createInsecure());
+const call = (name) => new Promise((resolve) => client[name](Buffer.from('frontend'), { deadline: Date.now() + 5000 }, (error, reply) => resolve(error ? { name, code: error.code, details: error.details } : { name, reply: reply.toString() })));
+(async () => { const out = []; for (const name of process.argv.slice(3)) out.push(await call(name)); console.log(JSON.stringify(out)); client.close(); })();
+`;
+
+describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent L7 policy on a scratch node with the %s dataplane, as root${reason ? ` (skipped: ${reason})` : ''}`, (driver) => {
+  let lab: NodeLab;
+  let agent: ChildProcess | undefined;
+  let agentOutput: string;
+  let client: ObserverClient | undefined;
+  const children: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    lab = await NodeLab.create();
+    agent = undefined;
+    client = undefined;
+    agentOutput = '';
+  });
+
+  afterEach(async () => {
+    client?.close();
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+    if (agent !== undefined && agent.exitCode === null && agent.signalCode === null) {
+      const exited = new Promise((resolve) => agent!.once('exit', resolve));
+      agent.kill('SIGKILL');
+      await exited;
+    }
+    // The nft tables, the redirect's rules and routes and (eBPF) the agent's private bpffs go with the namespaces.
+    await lab.cleanup();
+  });
+
+  const health = async (path: string): Promise<{ status: number; body: string }> => {
+    const { stdout } = await run('ip', ['netns', 'exec', lab.node.name, 'curl', '-sS', '-m', '10', '-w', '\n%{http_code}', `http://127.0.0.1:9099${path}`]);
+    const at = stdout.lastIndexOf('\n');
+    return { status: Number(stdout.slice(at + 1)), body: stdout.slice(0, at) };
+  };
+
+  /** curl from inside a pod: the status (0 when no HTTP answer came) and the body or curl's error. */
+  const curl = async (from: ScratchNetns, method: string, url: string): Promise<{ status: number; body: string }> => {
+    const { stdout, stderr } = await run('ip', ['netns', 'exec', from.name, 'curl', '-sS', '-m', '5', '-X', method, '-w', '\n%{http_code}', url]);
+    const at = stdout.lastIndexOf('\n');
+    const status = Number(stdout.slice(at + 1));
+    return { status, body: status === 0 ? stderr.trim() : stdout.slice(0, at) };
+  };
+
+  it('enforces the seed l7-api-policy and a gRPC policy with real clients in the pods, the destination sees the client, and flows carry method, path and status', { timeout: 240_000 }, async () => {
+    const confDir = join(lab.dir, 'net.d');
+    const configFile = join(lab.dir, 'agent.yaml');
+    const socket = join(lab.dir, 'flows', 'observer.sock');
+    await writeFile(
+      configFile,
+      [
+        'nodeName: node-a',
+        `dataDir: ${lab.dataDir}`,
+        `agentSocket: ${lab.socketPath}`,
+        `api: {socket: ${join(lab.dir, 'api.sock')}}`,
+        'network: twill-test',
+        `dataplane: ${driver}`,
+        'routing: none',
+        'http: {listen: "127.0.0.1:9099"}',
+        'ui: {enabled: false}',
+        'logLevel: info',
+        `flows: {socket: ${socket}}`,
+        'cni:',
+        `  binDir: ${join(lab.dir, 'bin')}`,
+        `  confDir: ${confDir}`,
+        '  pools: [{cidr: 10.244.0.0/20, blockSize: 26}]',
+        '',
+      ].join('\n'),
+    );
+    expect((await run(process.execPath, [...AGENT_ARGS, 'install-cni', '--config', configFile])).code).toBe(0);
+
+    await mkdir(lab.dataDir, { recursive: true });
+    const datastore = await openResourceDatastore({ path: join(lab.dataDir, 'twill.db') });
+    try {
+      const seed = parse(await readFile(SEED_POLICY, 'utf8')) as AgentResource;
+      for (const resource of [pod('frontend', 'frontend'), pod('api', 'api'), pod('other', 'other'), seed, GRPC_POLICY]) await datastore.apply(resource);
+    } finally {
+      await datastore.close();
+    }
+
+    const argv = [process.execPath, ...AGENT_ARGS, 'run', '--config', configFile];
+    const inNetns = driver === 'ebpf' ? ['sh', '-c', 'mount -t bpf bpf /sys/fs/bpf && exec "$@"', 'twill-agent', ...argv] : argv;
+    const child = spawn('ip', ['netns', 'exec', lab.node.name, ...inNetns], { stdio: ['ignore', 'pipe', 'pipe'] });
+    agent = child;
+    child.stdout.on('data', (chunk: Buffer) => (agentOutput = (agentOutput + chunk.toString()).slice(-20_000)));
+    child.stderr.on('data', (chunk: Buffer) => (agentOutput = (agentOutput + chunk.toString()).slice(-20_000)));
+    await vi.waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`twill-agent exited with ${child.exitCode}:\n${agentOutput}`);
+        expect((await health('/readyz')).status).toBe(200);
+      },
+      { timeout: 90_000, interval: 250 },
+    );
+    const l7Status = (JSON.parse((await health('/v1/status')).body) as { l7: Record<string, unknown> }).l7;
+    expect(l7Status, agentOutput).toMatchObject({ enabled: true, running: true, failClosed: driver === 'nftables', listening: { port: 15001 }, redirect: { installed: true, missing: [] } });
+
+    const list = await loadNetworkConfigListFromDir('twill-test', confDir);
+    const runtime = lab.runtime();
+    const names = ['frontend', 'api', 'other'];
+    const pods = names.map(() => lab.scratch.netns());
+    const results = await Promise.all(pods.map((netns, i) => runtime.add(list, { containerId: `l7-${i}`, netns: netns.path, ifName: 'eth0', args: [['K8S_POD_NAMESPACE', 'default'], ['K8S_POD_NAME', names[i]!]] })));
+    const [frontendIp, apiIp] = results.map((result) => podIp(result));
+    const [frontend, api, other] = pods as [ScratchNetns, ScratchNetns, ScratchNetns];
+
+    const servers = spawn('ip', ['netns', 'exec', api.name, process.execPath, '-e', SERVERS, GRPC], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(servers);
+    let seen = '';
+    servers.stdout.on('data', (chunk: Buffer) => (seen += chunk.toString()));
+    servers.stderr.on('data', (chunk: Buffer) => (seen += chunk.toString()));
+    await vi.waitFor(() => expect(seen).toContain('ready'), { timeout: 10_000, interval: 100 });
+    const served = (): { http?: string; grpc?: string; from: string }[] => seen.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { http?: string; grpc?: string; from: string });
+
+    // The redirect follows the policy: the API pod's 8080 and 50051 go to the proxy.
+    await vi.waitFor(async () => {
+      const status = (JSON.parse((await health('/v1/status')).body) as { l7: { redirect: { targets: { ingress4: number } } } }).l7;
+      expect(status.redirect.targets.ingress4).toBe(2);
+    }, { timeout: 20_000, interval: 250 });
+
+    // The seed tutorial: GET /api/v1/... from frontend is served; POST and /admin get the proxy's 403.
+    const api8080 = `http://${apiIp}:8080`;
+    let allowed = { status: 0, body: '' };
+    await vi.waitFor(async () => {
+      allowed = await curl(frontend, 'GET', `${api8080}/api/v1/users`);
+      expect(allowed.status).toBe(200);
+    }, { timeout: 20_000, interval: 250 });
+    expect(allowed.body).toBe('api GET /api/v1/users');
+    const post = await curl(frontend, 'POST', `${api8080}/api/v1/users`);
+    expect(post.status).toBe(403);
+    const admin = await curl(frontend, 'GET', `${api8080}/admin`);
+    expect(admin.status).toBe(403);
+    // From another pod, nothing on 8080 at all: no HTTP answer.
+    const fromOther = await curl(other, 'GET', `${api8080}/api/v1/users`);
+    expect(fromOther.status).toBe(0);
+    // The API pod saw only the allowed request, from the frontend's own address (not the node's).
+    expect(served().filter((s) => s.http !== undefined)).toEqual([{ http: 'GET /api/v1/users', from: frontendIp }]);
+
+    // gRPC: SayHello allowed, SayGoodbye PERMISSION_DENIED (7) by the proxy.
+    const grpc = await run('ip', ['netns', 'exec', frontend.name, process.execPath, '-e', GRPC_CLIENT, GRPC, `${apiIp}:50051`, 'SayHello', 'SayGoodbye']);
+    expect(JSON.parse(grpc.stdout.trim() || '[]'), grpc.stderr).toEqual([
+      { name: 'SayHello', reply: 'SayHello frontend' },
+      { name: 'SayGoodbye', code: 7, details: expect.stringMatching(/.+/u) },
+    ]);
+    expect(served().filter((s) => s.grpc !== undefined).map((s) => s.grpc)).toEqual(['SayHello']);
+
+    // Flows: each request with its method, path and status; the denied ones dropped by policy.
+    client = connectObserver(`unix://${socket}`, { timeoutMs: 10_000 });
+    const l7Flows = async (): Promise<Flow[]> => {
+      const flows: Flow[] = [];
+      for await (const response of client!.getFlows({ number: 4096 })) if ('flow' in response && response.flow.l7 !== undefined) flows.push(response.flow);
+      return flows;
+    };
+    let flows: Flow[] = [];
+    await vi.waitFor(async () => {
+      flows = await l7Flows();
+      expect(flows.length).toBeGreaterThanOrEqual(5);
+    }, { timeout: 10_000, interval: 250 });
+    const byRequest = (method: string, path: string): Flow | undefined => flows.find((f) => f.l7?.http?.method === method && (f.l7.http.url.endsWith(path)));
+    expect(byRequest('GET', '/api/v1/users')).toMatchObject({ verdict: 'FORWARDED', l7: { http: { code: 200 } }, source: { podName: 'frontend' }, destination: { podName: 'api' } });
+    expect(byRequest('POST', '/api/v1/users')).toMatchObject({ verdict: 'DROPPED', l7: { http: { code: 403 } }, source: { podName: 'frontend' } });
+    expect(byRequest('GET', '/admin')).toMatchObject({ verdict: 'DROPPED', l7: { http: { code: 403 } } });
+    expect(byRequest('POST', '/test.Greeter/SayHello')).toMatchObject({ verdict: 'FORWARDED', l7: { http: { code: 200 } } });
+    expect(byRequest('POST', '/test.Greeter/SayGoodbye')).toMatchObject({ verdict: 'DROPPED' });
+    expect(byRequest('GET', '/api/v1/users')!.l7!.latencyNs).toBeGreaterThan(0);
+    client.close();
+    client = undefined;
+
+    // The proxy down (the agent stopped: its redirect stays, as all enforcement does): the
+    // request is refused, never let past the proxy.
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    expect((await curl(frontend, 'GET', `${api8080}/api/v1/users`)).status).toBe(0);
+    expect(served().filter((s) => s.http !== undefined)).toHaveLength(1);
+    if (driver === 'nftables') {
+      // The redirect gone too: the nftables rules admit L7-protected traffic only with the
+      // proxy's marks, so it is still denied. (Not checked for eBPF: its programs left with
+      // the agent's private bpffs here, and it has no such check yet: status says failClosed false.)
+      expect((await run('ip', ['netns', 'exec', lab.node.name, 'nft', 'delete', 'table', 'inet', 'twill_l7'])).code).toBe(0);
+      expect((await curl(frontend, 'GET', `${api8080}/api/v1/users`)).status).toBe(0);
+      expect(served().filter((s) => s.http !== undefined)).toHaveLength(1);
+    }
+  });
+});
