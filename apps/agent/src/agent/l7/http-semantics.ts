@@ -1,6 +1,6 @@
 // The proxy's HTTP decisions that need no socket: which protocol a connection speaks,
-// which requests RFC 9110/9112 make us refuse before policy, which headers are
-// hop-by-hop, and what a denial or an upstream failure looks like on the wire.
+// which headers are hop-by-hop (HTTP/2), and what a denial or an upstream failure looks
+// like on the wire. HTTP/1.x heads are read by sys/http1-head.ts.
 
 import { type HttpRequestFacts } from '@twill/policy-engine';
 
@@ -62,74 +62,14 @@ export function endToEndHeaders(headers: Readonly<Record<string, string | string
   return out;
 }
 
-/** A request the proxy must refuse before asking the policy, with the RFC's status. */
+/** A request the proxy must refuse before asking the policy (or a response it cannot pass on), with the RFC's status. */
 export interface HttpProblem {
-  /** 400, 405, 501 or 505. */
+  /** 400, 405, 408, 431, 501 or 505 for a request; 502 for a response. */
   readonly status: number;
   /** Short text for the body and the flow record. */
   readonly why: string;
   /** Whether the connection must close after the answer (RFC 9112 §6.3, §9.6). */
   readonly close: boolean;
-}
-
-/** What {@link checkHttp1Request} reads of a parsed HTTP/1.x request. */
-export interface Http1RequestHead {
-  readonly method: string;
-  readonly url: string;
-  readonly httpVersionMajor: number;
-  readonly httpVersionMinor: number;
-  /** Name, value, name, value... as received. */
-  readonly rawHeaders: readonly string[];
-}
-
-/**
- * The problems RFC 9112 makes a server answer itself, beyond those Node's parser already
- * refuses (bad request line, bad header names, obs-fold, bare CR, conflicting or
- * duplicated Content-Length, Content-Length with Transfer-Encoding: all 400 and close).
- */
-export function checkHttp1Request(head: Http1RequestHead): HttpProblem | undefined {
-  if (head.httpVersionMajor !== 1) {
-    return { status: 505, why: `HTTP/${head.httpVersionMajor}.${head.httpVersionMinor} is not supported`, close: true };
-  }
-  const values = (name: string): string[] => {
-    const out: string[] = [];
-    for (let i = 0; i + 1 < head.rawHeaders.length; i += 2) if ((head.rawHeaders[i] as string).toLowerCase() === name) out.push(head.rawHeaders[i + 1] as string);
-    return out;
-  };
-  // RFC 9112 §3.2: 400 for more than one Host line, or none in HTTP/1.1 (Node checks the latter).
-  const hosts = values('host');
-  if (hosts.length > 1) return { status: 400, why: 'more than one Host header', close: true };
-  if (head.httpVersionMinor >= 1 && hosts.length === 0) return { status: 400, why: 'HTTP/1.1 request without Host', close: true };
-  const codings = values('transfer-encoding').join(',').split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '');
-  if (codings.length > 0) {
-    // RFC 9112 §6.3 (4): chunked not last: the length cannot be known: 400 and close.
-    if (codings[codings.length - 1] !== 'chunked') return { status: 400, why: 'Transfer-Encoding without chunked last', close: true };
-    // RFC 9112 §6.1: a coding we do not understand: 501.
-    if (codings.length > 1) return { status: 501, why: `Transfer-Encoding ${codings.join(', ')} is not implemented`, close: true };
-    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing: close after answering.
-    if (head.httpVersionMinor === 0) return { status: 400, why: 'Transfer-Encoding in an HTTP/1.0 request', close: true };
-  }
-  if (head.method === 'CONNECT') return { status: 405, why: 'CONNECT tunnels are not allowed through the L7 proxy', close: true };
-  if (!head.url.startsWith('/') && head.url !== '*' && !/^http:\/\/[^/?#]+/i.test(head.url)) {
-    return { status: 400, why: 'request target is neither origin-form nor http absolute-form', close: true };
-  }
-  return undefined;
-}
-
-/**
- * What a rule matcher sees of an HTTP/1.x request: an absolute-form target
- * (`GET http://api:8080/x`) reduced to its origin form, its authority replacing Host
- * (RFC 9112 §3.2.2). The request still goes to the original destination, never to
- * the authority it names.
- */
-export function http1RequestFacts(method: string, url: string, headers: HttpRequestFacts['headers']): HttpRequestFacts {
-  const absolute = /^http:\/\/([^/?#]+)([^#]*)/i.exec(url);
-  if (absolute !== null) {
-    const rest = absolute[2] as string;
-    return { method, path: rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest, host: absolute[1] as string, headers };
-  }
-  const host = headers.host;
-  return { method, path: url, ...(typeof host === 'string' ? { host } : {}), headers };
 }
 
 /** What an HTTP/2 request's pseudo-headers and headers give a rule matcher. */
@@ -187,24 +127,6 @@ export function upstreamFailure(error: unknown, destination: L7Endpoint): { stat
   if (unreachable !== undefined) return { status: 503, grpcStatus: GRPC_STATUS.UNAVAILABLE, why: `upstream ${unreachable}` };
   const detail = typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
   return { status: 502, grpcStatus: GRPC_STATUS.UNAVAILABLE, why: `upstream ${where} failed: ${detail}` };
-}
-
-/** The answer to a request Node's parser refused (its `clientError`), by the parser's error code. */
-export function clientErrorAnswer(code: unknown, rawPacket?: unknown): { status: number; why: string } {
-  // A well-formed token the parser does not know is an unrecognized method: 501 (RFC 9110 §9.1).
-  if (code === 'HPE_INVALID_METHOD' && rawPacket instanceof Uint8Array) {
-    const method = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) /.exec(Buffer.from(rawPacket).toString('latin1', 0, 64));
-    if (method !== null) return { status: 501, why: `method ${method[1]} is not implemented` };
-  }
-  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, why: 'request header fields too large' };
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_HEADER_TIMEOUT') return { status: 408, why: 'request not received in time' };
-  if (code === 'HPE_INVALID_METHOD') return { status: 400, why: 'invalid method' };
-  if (code === 'HPE_INVALID_VERSION') return { status: 400, why: 'invalid HTTP version or line ending' };
-  if (code === 'HPE_INVALID_HEADER_TOKEN') return { status: 400, why: 'invalid header field (name, value or line folding)' };
-  if (code === 'HPE_UNEXPECTED_CONTENT_LENGTH' || code === 'HPE_INVALID_CONTENT_LENGTH') return { status: 400, why: 'invalid or conflicting Content-Length' };
-  if (code === 'HPE_INVALID_TRANSFER_ENCODING') return { status: 400, why: 'invalid Transfer-Encoding (or with Content-Length)' };
-  if (code === 'HPE_INVALID_CHUNK_SIZE') return { status: 400, why: 'invalid chunk size' };
-  return { status: 400, why: `malformed request (${typeof code === 'string' ? code : 'unknown error'})` };
 }
 
 /** A complete HTTP/1.1 response that closes the connection, for answers written to a raw socket. */

@@ -107,6 +107,7 @@ export class ChunkedDecoder {
             this.size = this.size * 16 + d;
           } else if (b === CR) state = S.SIZE_LF;
           else if (b === SEMI || b === SP || b === HTAB) state = S.EXT;
+          else if (b === LF) return this.fail('chunk size line not ended by CRLF');
           else return this.fail('invalid chunk size (RFC 9112 §7.1: 1*HEXDIG)');
           at += 1;
           break;
@@ -114,6 +115,7 @@ export class ChunkedDecoder {
         case S.EXT:
           // chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ): passed on, not interpreted.
           if (b === CR) state = S.SIZE_LF;
+          else if (b === LF) return this.fail('chunk size line not ended by CRLF');
           else if (TEXT[b] !== 1) return this.fail('invalid byte in a chunk extension');
           else if (++this.lineBytes > MAX_EXTENSION_BYTES) return this.fail('chunk extensions too long');
           at += 1;
@@ -156,6 +158,7 @@ export class ChunkedDecoder {
           break;
         case S.TRAILER_VALUE:
           if (b === CR) state = S.TRAILER_LF;
+          else if (b === LF) return this.fail('trailer line not ended by CRLF');
           else if (TEXT[b] !== 1) return this.fail('invalid byte in a trailer field value');
           if (++this.trailerBytes > this.maxTrailerBytes) return this.fail('trailer section too large');
           at += 1;
