@@ -58,8 +58,10 @@ const policyText = (ref: PolicyRef): string => `${ref.dialect}\u0000${ref.kind}\
  * Follows a `PolicyIndex`'s diffs (feed it every one, starting from an empty index or
  * from `allEffectiveRules()` and `ipIdentities()`) and compiles them to the eBPF maps'
  * entries. Rule ids and peer class numbers stay the same for the same rule or class.
+ * With `l7Proxy`, an Allow rule that carries L7 rules gives the `proxy` verdict.
  */
 export class BpfMapCompiler {
+  readonly #l7Proxy: boolean;
   readonly #classes = new PeerClasses();
   /** The peer classes of the current entries, by number. */
   #afterClasses = new Map<number, PeerClass>();
@@ -68,11 +70,28 @@ export class BpfMapCompiler {
   readonly #ruleIdsOf = new WeakMap<EffectiveRule, { ingress?: number; egress?: number }>();
   readonly #rules = new Map<number, BpfRuleRef>([[BPF_DEFAULT_RULE, { id: BPF_DEFAULT_RULE, kind: 'default' }]]);
 
+  /**
+   * @param options.l7Proxy Whether L7 rules are enforced by a proxy whose traffic the tc
+   *   program recognises by its firewall mark: an Allow rule that carries L7 rules then
+   *   gives its entries the `proxy` verdict instead of `allow`, so a connection that went
+   *   around the proxy (its redirect missing) is dropped, as a policy drop of that rule,
+   *   rather than allowed at L3/L4. Default `false`: such an Allow is a plain allow (its
+   *   L7 rules are not enforced here). Like nftables' `l7Mark`, for both directions; the
+   *   tc program decides where it can see the mark (see apps/agent/bpf/policy.bpf.c).
+   */
+  constructor(options: {
+    /** Whether an Allow rule with L7 rules gives the `proxy` verdict (see the constructor). */
+    readonly l7Proxy?: boolean;
+  } = {}) {
+    this.#l7Proxy = options.l7Proxy === true;
+  }
+
   // A tier's default deny has one id per endpoint, direction and tier, whatever policies
   // isolate it (its description follows them): a policy that starts or stops isolating
   // the endpoint changes no entry of the peers its rules do not name.
   #ids(endpoint: string): RuleIds {
     return {
+      l7Proxy: this.#l7Proxy,
       // Per rule object and direction: the index hands the same objects back for unchanged policies.
       rule: (direction, tier, rule: EffectiveRule) => {
         const known = this.#ruleIdsOf.get(rule);

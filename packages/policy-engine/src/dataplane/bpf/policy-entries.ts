@@ -23,7 +23,7 @@ import { BPF_ANY_IDENTITY, BPF_DEFAULT_RULE, diffBpfEntries, type BpfEntryDiff, 
 
 /** What decides a point of the (protocol, port) space: a verdict and the rule id. */
 interface Decision {
-  readonly verdict: 'allow' | 'deny';
+  readonly verdict: BpfPolicyEntry['verdict'];
   readonly rule: number;
 }
 
@@ -38,6 +38,15 @@ const OTHER = -1;
 export interface RuleIds {
   rule(direction: 'ingress' | 'egress', tier: string, rule: EffectiveRule): number;
   isolated(direction: 'ingress' | 'egress', tier: string, isolatedBy: EffectiveDirection['tiers'][number]['isolatedBy']): number;
+  /** Whether an Allow with L7 rules gets the `proxy` verdict (the compiler's `l7Proxy`). */
+  readonly l7Proxy: boolean;
+}
+
+/** A rule's decision: Allow (`proxy` for one with L7 rules under `l7Proxy`) and Deny decide; Pass and Log do not. */
+function ruleVerdict(rule: EffectiveRule, l7Proxy: boolean): Decision['verdict'] | undefined {
+  if (rule.action === 'deny') return 'deny';
+  if (rule.action !== 'allow') return undefined;
+  return l7Proxy && rule.l7 !== undefined ? 'proxy' : 'allow';
 }
 
 interface Prepared {
@@ -104,7 +113,8 @@ export class PreparedDirection {
     const prepare = (at: number): Prepared => {
       const rule = list[at] as EffectiveRule;
       const tier = tierOf[at] as number;
-      const decision = rule.action === 'allow' || rule.action === 'deny' ? { verdict: rule.action, rule: ids.rule(direction, tierNames[tier] as string, rule) } : undefined;
+      const verdict = ruleVerdict(rule, ids.l7Proxy);
+      const decision = verdict === undefined ? undefined : { verdict, rule: ids.rule(direction, tierNames[tier] as string, rule) };
       const facts = factsOf(rule);
       return { rule, tier, decision, wildcard: facts.wildcard, facts };
     };

@@ -7,8 +7,16 @@ import { type PolicyRef } from '../../model/policy.js';
 /** The policy map's identity for "any identity that has no entries of its own". */
 export const BPF_ANY_IDENTITY = 0;
 
-/** The verdict numbers the tc program reads. */
-export const BPF_VERDICT = { allow: 1, deny: 2 } as const;
+/**
+ * The verdict numbers the tc program reads. `proxy`: an Allow with L7 rules under the
+ * compiler's `l7Proxy` option, allowed only for packets whose firewall mark
+ * says they went through the L7 proxy (the tc program compares it with the mask and
+ * values the agent configures); any other packet is dropped as a policy drop of the
+ * same rule.
+ */
+export const BPF_VERDICT = { allow: 1, deny: 2, proxy: 3 } as const;
+
+
 
 /** The rule id of a flow no rule decided and that was allowed (no policy, or passed on). */
 export const BPF_DEFAULT_RULE = 0;
@@ -32,8 +40,8 @@ export interface BpfPolicyEntry {
   readonly port: number;
   /** 0 (any port) to 16 (this port). Always 0 without a protocol. */
   readonly portBits: number;
-  /** What the tc program does with a matching packet. */
-  readonly verdict: 'allow' | 'deny';
+  /** What the tc program does with a matching packet: allow, deny, or allow only the L7 proxy's traffic (see {@link BPF_VERDICT}). */
+  readonly verdict: 'allow' | 'deny' | 'proxy';
   /** What decided, as a {@link BpfRuleRef} id. */
   readonly rule: number;
 }
