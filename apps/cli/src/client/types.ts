@@ -153,6 +153,8 @@ export interface AgentStatus {
   readonly flows?: FlowsStatusView;
   /** The web dashboard (agents from before issue 15 have none). */
   readonly ui?: UiStatusView;
+  /** The L7 proxy and its tproxy redirect (agents from before issue 14 have none). */
+  readonly l7?: L7StatusView;
   /** Each controller's status by name: `policy`, `routes`, and `bgp` when routing is BGP. */
   readonly controllers: {
     readonly policy?: PolicyControllerView;
@@ -183,6 +185,51 @@ export type FlowsStatusView =
       readonly seen: number;
       readonly lost: number;
       readonly capacity: number;
+    };
+
+/** The L7 proxy's connection counters in `/v1/status`. */
+export interface L7ProxyCountersView {
+  /** Connections being served now. */
+  readonly connections: number;
+  /** Connections closed because L3/L4 policy denied them. */
+  readonly deniedConnections: number;
+  /** Connections refused because the proxy's connection limit was reached. */
+  readonly refusedConnections: number;
+}
+
+/** The tproxy redirect that sends L7-ruled connections to the proxy, as `/v1/status` reports it. */
+export interface L7RedirectView {
+  /** Whether its nftables table, `fwmark` rules and `local` routes are all in the kernel. */
+  readonly installed: boolean;
+  /** What is missing from the kernel, in words (empty when installed). */
+  readonly missing: readonly string[];
+  /** How many set elements (address or interface, with a port range) it redirects. */
+  readonly targets: { readonly ingress4: number; readonly ingress6: number; readonly egress: number };
+  /** Its last failure to change the kernel, in words. */
+  readonly lastError?: string;
+}
+
+/**
+ * The L7 proxy's part of `/v1/status`: off with why (`--no-l7`), or whether it runs (it
+ * listens and its redirect is installed), why not, and whether traffic an HTTP rule
+ * decides is then denied (`failClosed`, the nftables dataplane) or admitted at L4 (eBPF).
+ */
+export type L7StatusView =
+  | { readonly enabled: false; readonly reason: string }
+  | {
+      readonly enabled: true;
+      /** Whether the proxy listens and its redirect is installed. */
+      readonly running: boolean;
+      /** Why it does not run (a port in use, no nft_tproxy). */
+      readonly error?: string;
+      /** Whether traffic an HTTP rule decides is denied while it misses the proxy. */
+      readonly failClosed: boolean;
+      /** The proxy's port and address (absent when it did not start). */
+      readonly listening?: { readonly port: number; readonly address: string };
+      /** Its connection counters (absent when it did not start). */
+      readonly proxy?: L7ProxyCountersView;
+      /** Its redirect (absent when it did not start). */
+      readonly redirect?: L7RedirectView;
     };
 
 /** The web dashboard's part of `/v1/status`: off with why, or its URL and whether it serves. */

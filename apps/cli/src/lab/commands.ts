@@ -9,10 +9,11 @@ import { FailedError, UsageError } from '../errors.js';
 import { renderJson, renderTable } from '../output.js';
 import { DEMO_NAMESPACES, demoLabPods, runDemonstration } from './demo/index.js';
 import { LAB_ERROR_CODE, LabError } from './errors.js';
-import { LAB_DATAPLANES, LAB_TORS, type Lab, type LabStatus } from './ports.js';
+import { LAB_DATAPLANES, LAB_TORS, type Lab } from './ports.js';
 import { LAB_ADDRESSING } from './plan.js';
 import { progressWriter } from './progress.js';
 import { labSpecFromOptions, type LabUpOptions } from './spec.js';
+import { labStatusText } from './status-text.js';
 import { labDown } from './sys/down.js';
 import { labExec } from './sys/exec.js';
 import { defaultLabDir, labHostFacts } from './sys/host-facts.js';
@@ -44,35 +45,8 @@ function summary(ctx: CommandContext, lab: Lab): string {
   );
   const tor = lab.tor === undefined ? 'BGP: full mesh between the nodes\n' : `BGP: every node peers with the ToR ${lab.tor.address} (BIRD, AS ${lab.tor.asNumber}, route reflector; birdc -s ${lab.tor.controlSocket} show route)\n`;
   // Each agent serves its dashboard on its node namespace's loopback: a browser reaches it from inside that namespace.
-  const ui = lab.nodes.map((n) => `Dashboard of ${n.name}: http://${LAB_ADDRESSING.uiListen}/ in namespace ${n.netns} (twill ui --lab lists them)\n`).join('');
+  const ui = lab.nodes.map((n) => `Dashboard of ${n.name}: http://${LAB_ADDRESSING.uiListen}/ in namespace ${n.netns} (twill ui --lab forwards it to this host)\n`).join('');
   return `${nodes}\n${lab.pods.length === 0 ? '' : `${pods}\n`}${tor}${ui}`;
-}
-
-function statusText(ctx: CommandContext, status: LabStatus): string {
-  const { style } = ctx;
-  const state = (s: string): string => (s === 'Established' ? style.good(s) : style.warn(s));
-  const nodes = renderTable(
-    [{ header: 'NODE' }, { header: 'ADDRESS' }, { header: 'BLOCK' }, { header: 'AGENT' }, { header: 'BGP SESSIONS' }],
-    status.nodes.map((n) => [
-      n.node.name,
-      n.node.address,
-      n.node.block ?? '-',
-      n.agentAlive ? style.good(`running (${n.node.agentPid})`) : style.bad('not running'),
-      n.bgpSessions.length === 0 ? (n.problem === undefined ? '-' : style.bad('unknown')) : n.bgpSessions.map((s) => `${s.peer} ${state(s.state)}`).join(', '),
-    ]),
-    style,
-  );
-  const problems = status.nodes.filter((n) => n.problem !== undefined).map((n) => `${n.node.name}: ${n.problem ?? ''}\n`).join('');
-  const tor =
-    status.tor === undefined
-      ? 'ToR: none (full mesh)\n'
-      : `ToR ${status.lab.tor?.address ?? ''}: ${status.tor.alive ? style.good('bird running') : style.bad('bird not running')}${status.tor.sessions.map((s) => `, ${s.peer} ${state(s.state)}`).join('')}\n`;
-  const pods = renderTable(
-    [{ header: 'POD' }, { header: 'NODE' }, { header: 'ADDRESS' }, { header: 'LABELS' }],
-    status.lab.pods.map((p) => [`${p.namespace}/${p.name}`, p.node, p.address, Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(',')]),
-    style,
-  );
-  return `lab ${status.lab.id} in ${status.lab.dir}, up since ${status.lab.upAt} (${status.lab.spec.dataplane})\n\n${nodes}${problems}${tor}\n${pods}`;
 }
 
 /** Registers `twill lab`. */
@@ -83,7 +57,7 @@ export function registerLabCommands(program: Command, kit: CommandKit): void {
 
   const up = lab
     .command('up')
-    .description('bring a lab up: a fabric bridge, one namespace per node running twill-agent, pods added through CNI ADD, BGP routes between the nodes; refuses (exit 1) when the folder already holds a lab: twill lab down first')
+    .description('bring a lab up: a fabric bridge, one namespace per node running twill-agent (with its L7 proxy), pods added through CNI ADD, BGP routes between the nodes; then, unless --no-demo, the seed tutorial\'s policies step by step: who reaches whom beside twill policy simulate, HTTP requests beside what the L7 rule decides (the agents\' proxies answer 403 to a request it refuses), and the flows the agents recorded; refuses (exit 1) when the folder already holds a lab: twill lab down first')
     .option('--nodes <n>', 'number of nodes, 1-16 (default 3)')
     .option('--pods-per-node <n>', 'pods on each node, 0-32 (default 3)')
     .addOption(withChoices(new Option('--dataplane <driver>', 'the agents\' policy dataplane (default nftables)'), [...LAB_DATAPLANES]))
@@ -123,7 +97,7 @@ export function registerLabCommands(program: Command, kit: CommandKit): void {
 
   const status = lab
     .command('status')
-    .description('the lab\'s nodes, whether each agent runs, its BGP sessions, and the pods with their addresses')
+    .description('the lab\'s nodes, whether each agent and its L7 proxy run (and why not), its BGP sessions, and the pods with their addresses')
     .addOption(dirOption())
     .addOption(withChoices(new Option('-o, --output <format>', 'table or json').default('table'), ['table', 'json']));
   examples(status, ['sudo twill lab status', 'sudo twill lab status -o json | jq .lab.pods']);
@@ -134,7 +108,7 @@ export function registerLabCommands(program: Command, kit: CommandKit): void {
     try {
       const result = await labStatus(dir);
       if (result === undefined) throw new FailedError(ctx.command, '', `no lab is up in ${dir} (twill lab up starts one)`);
-      ctx.io.stdout.write(opts.output === 'json' ? renderJson(result) : statusText(ctx, result));
+      ctx.io.stdout.write(opts.output === 'json' ? renderJson(result) : labStatusText(result, ctx.style));
       const healthy = result.nodes.every((n) => n.agentAlive) && (result.tor === undefined || result.tor.alive);
       kit.state.exitCode = healthy ? 0 : 1;
     } catch (error) {

@@ -14,6 +14,8 @@
 // - `labDown`: `stopServersOf(demoFiles(dir).servers)` stops the pod servers by PID and
 //   start time (they also die with "any process still in a lab namespace").
 
+import { type L7StatusView } from '../client/index.js';
+
 /** The policy dataplanes an agent of the lab may run. */
 export const LAB_DATAPLANES = ['nftables', 'ebpf'] as const;
 /** One of {@link LAB_DATAPLANES}. */
@@ -191,6 +193,8 @@ export interface LabNodeStatus {
   readonly bgpSessions: readonly { readonly peer: string; readonly state: string }[];
   /** What kept the status from being read (`agent not answering on <socket>`). */
   readonly problem?: string;
+  /** The agent's L7 proxy, from its `/v1/status` (absent when the agent does not answer, or is older than issue 14). */
+  readonly l7?: L7StatusView;
 }
 
 /** `labStatus`'s answer. */

@@ -1,12 +1,13 @@
 // A step's flow summary from the observers' answers: replies are not counted twice, a
-// drop the agent recorded no rule for says so, lost events and unreadable nodes are said.
+// drop the agent recorded no rule for says so, lost events and unreadable nodes are said;
+// the L7 proxies' requests (flows of type L7) are counted apart, by request and answer.
 
 import { type Flow, type GetFlowsResponse } from '@twill/flows';
 import { describe, expect, it } from 'vitest';
 
 import { stepFlowsText, summarizeStepFlows } from '../../src/lab/demo/flows.js';
 import { styleFor } from '../../src/output.js';
-import { FLOWS } from '../observe/fixtures.js';
+import { FLOWS, L7_FLOWS } from '../observe/fixtures.js';
 
 const plain = styleFor({ stdout: { write: () => undefined, isTTY: false }, env: {} });
 const answer = (flow: Flow): GetFlowsResponse => ({ flow, nodeName: flow.nodeName, time: flow.time });
@@ -30,5 +31,32 @@ describe('summarizeStepFlows', () => {
       'Flows of node-2: no observer at unix:///x.sock',
       '',
     ].join('\n'));
+  });
+
+  it('counts the L7 proxies\' requests apart from the pairs: by pair, method, path, status and verdict, denied ones with what denied them', () => {
+    const [allowed, denied] = L7_FLOWS as [Flow, Flow, ...Flow[]];
+    const again = (flow: Flow, n: number): Flow => ({ ...flow, uuid: `${flow.uuid.slice(0, -2)}${String(n).padStart(2, '0')}` });
+    const summary = summarizeStepFlows([{ node: 'node-2', responses: [...FLOWS, ...L7_FLOWS, again(allowed, 50), again(allowed, 51), again(denied, 52)].map(answer) }]);
+    // The L3/L4 counts are those of FLOWS alone.
+    const l3l4 = summarizeStepFlows([{ node: 'node-2', responses: FLOWS.map(answer) }]);
+    expect(summary).toMatchObject({ forwarded: 2, dropped: 3, pairs: l3l4.pairs, drops: l3l4.drops });
+    expect(summary.requests).toEqual([
+      { from: 'production/frontend', to: '203.0.113.80:80', method: 'POST', path: '/upload', code: 502, verdict: 'forwarded', decision: '-', requests: 1 },
+      { from: 'production/frontend', to: 'production/api-server:8080', method: '?', path: '?', code: 400, verdict: 'error', decision: '-', requests: 1 },
+      { from: 'production/frontend', to: 'production/api-server:8080', method: 'GET', path: '/api/v1/users?limit=1', code: 200, verdict: 'forwarded', decision: 'ingress: CiliumNetworkPolicy production/l7-api spec.ingress[0].toPorts[0].rules.http[0]', requests: 3 },
+      { from: 'production/frontend', to: 'production/api-server:8080', method: 'DELETE', path: '/api/v1/users/7', code: 403, verdict: 'denied', decision: 'ingress: no HTTP rule of CiliumNetworkPolicy production/l7-api allows it', requests: 2 },
+    ]);
+    const text = stepFlowsText(summary, plain);
+    expect(text).toContain([
+      '  7 HTTP requests through the agents\' L7 proxies, 2 denied',
+      '  HTTP REQUEST                                                                 STATUS  REQUESTS  VERDICT    DECIDED BY',
+      '  production/frontend -> 203.0.113.80:80 POST /upload                             502         1  forwarded  -',
+      '  production/frontend -> production/api-server:8080 ? ?                           400         1  error      -',
+      '  production/frontend -> production/api-server:8080 GET /api/v1/users?limit=1     200         3  forwarded  ingress: CiliumNetworkPolicy production/l7-api spec.ingress[0].toPorts[0].rules.http[0]',
+      '  production/frontend -> production/api-server:8080 DELETE /api/v1/users/7        403         2  DENIED     ingress: no HTTP rule of CiliumNetworkPolicy production/l7-api allows it',
+      '',
+    ].join('\n'));
+    // Without L7 flows, no such lines.
+    expect(stepFlowsText(l3l4, plain)).not.toContain('HTTP request');
   });
 });

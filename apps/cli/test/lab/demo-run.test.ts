@@ -1,8 +1,10 @@
 // runDemonstration from start to end on a stand-in machine: the "dataplane" of this
 // test enforces, one probe round after each apply, exactly the documents the
-// demonstration applied (evaluated by the policy engine), so the output is what a lab
-// whose agents enforce the policies shows; one variant drops a pair the policies allow,
-// and the demonstration must say so loudly instead of settling. The clock is fake.
+// demonstration applied (evaluated by the policy engine), its "L7 proxy" answering 403 to
+// an HTTP request no HTTP rule admits, so the output is what a lab whose agents enforce
+// the policies shows; one variant drops a pair the policies allow, another lets every
+// HTTP request through to the server, and the demonstration must say so loudly instead
+// of settling. The clock is fake.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -15,7 +17,7 @@ import { nodeIo, type CliIo } from '@twill/cli';
 
 import { type Lab, type LabPod } from '../../src/lab/ports.js';
 import { runDemonstration } from '../../src/lab/demo/demo.js';
-import { engineSnapshot } from '../../src/lab/demo/l7.js';
+import { engineSnapshot, httpRequestAllowed, httpRulesOf } from '../../src/lab/demo/l7.js';
 import { DEMO_NAMESPACES } from '../../src/lab/demo/roles.js';
 import { labSnapshotYaml } from '../../src/lab/demo/snapshot.js';
 import { DEMO_POLICIES_DIR } from '../../src/lab/demo/sys/system.js';
@@ -43,8 +45,12 @@ function labOf(pods: LabPod[]): Lab {
 /** What the stand-in's dataplane decided for one probe (the agents' flows are made of these). */
 type ProbeVerdict = (from: LabPod, to: LabPod, port: number, verdict: ReturnType<typeof evaluate>) => void;
 
-/** A machine whose dataplane enforces what was applied one probe round late, and drops `broken` always. */
-function standIn(pods: LabPod[], broken?: { from: string; to: string }, onVerdict?: ProbeVerdict) {
+/**
+ * A machine whose dataplane enforces what was applied one probe round late, and drops
+ * `broken` always; its L7 proxy answers 403 to a request the HTTP rules refuse, unless
+ * `l7` is false (every request reaches the server: a dataplane without L7 enforcement).
+ */
+function standIn(pods: LabPod[], broken?: { from: string; to: string }, onVerdict?: ProbeVerdict, { l7 = true }: { l7?: boolean } = {}) {
   let clock = 0;
   let enforced: unknown[] = [];
   let pending: unknown[] | undefined;
@@ -66,7 +72,12 @@ function standIn(pods: LabPod[], broken?: { from: string; to: string }, onVerdic
         const verdict = evaluate({ source: { endpoint: from }, destination: { endpoint: to }, protocol: 'TCP', destinationPort: p.port }, snapshot);
         if (p.http === undefined) onVerdict?.(from, to, p.port, verdict);
         if (dropped || !verdict.allowed) return { connected: false, error: 'timeout' };
-        return p.http === undefined ? { connected: true } : { connected: true, status: 200, body: '{}' };
+        if (p.http === undefined) return { connected: true };
+        const rules = httpRulesOf(snapshot, from, to, p.port);
+        if (l7 && rules !== undefined && !httpRequestAllowed(rules.rules, { method: 'GET', path: p.http.path })) {
+          return { connected: true, status: 403, body: `denied by policy: no HTTP rule of ${rules.policies.join(', ')} (ingress) allows GET ${p.http.path}\n` };
+        }
+        return { connected: true, status: 200, body: '{}' };
       });
     },
     async writeText(path, text) {
@@ -129,13 +140,49 @@ describe('runDemonstration', () => {
     expect(text.match(/twill policy simulate agrees on every one/g)).toHaveLength(5);
     expect(text).not.toContain('DISAGREE');
     expect(text).toContain(`simulate it: twill policy simulate --cluster ${lab.dir}/demo/cluster.yaml --policies ${DEMO_POLICIES_DIR}01-allow-api-access.yaml --matrix\n`);
-    // Step 3: the L7 rule's pair is still denied at L3/L4 (web's egress).
-    expect(text).toContain('  default/web -> default/api:8080 GET /api/v1/products: no answer (timeout); CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule admits it\n');
-    // Step 4: it connects, and the path the rule refuses reaches the server: said, not hidden.
+    // Step 3: the L7 rule's pair is still denied at L3/L4 (web's egress): no answer is what the rules call for.
+    expect(text).toContain([
+      'HTTP probes where an L7 rule applies (the agents\' L7 proxies enforce it: 403 for a request no rule admits):',
+      '  default/web -> default/api:8080 GET /api/v1/products: no answer (timeout); L3/L4 denies the connection first (egress: isolated by GlobalNetworkPolicy default-deny); CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule would admit it',
+      '  default/web -> default/api:8080 GET /admin/users: no answer (timeout); L3/L4 denies the connection first (egress: isolated by GlobalNetworkPolicy default-deny); CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule would refuse it',
+      '2 HTTP probes: every answer is what the rules decide',
+      '',
+    ].join('\n'));
+    // Step 4: it connects; the path the rule admits gets the server's 200, the other the proxy's 403.
+    expect(text).toContain([
+      '  default/web -> default/api:8080 GET /api/v1/products: HTTP 200; CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule admits it',
+      '  default/web -> default/api:8080 GET /admin/users: HTTP 403 "denied by policy: no HTTP rule of CiliumNetworkPolicy default/l7-api-policy (ingress) allows GET /admin/users"; CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule refuses it',
+      '2 HTTP probes: every answer is what the rules decide',
+      '',
+    ].join('\n'));
+    expect(report.steps.map((s) => s.http.map((p) => `${p.path} ${p.status ?? p.error ?? ''} ${p.expected} ${p.agrees}`))).toEqual([
+      [], [], [],
+      ['/api/v1/products timeout no-answer true', '/admin/users timeout no-answer true'],
+      ['/api/v1/products 200 success true', '/admin/users 403 forbidden true'],
+    ]);
     // Then how to go on, with the lab's own addresses.
     expect(text).toContain('Explore\n  twill lab exec production/frontend -- curl -s -m 2 http://10.244.0.11:8080/api/v1/products\n');
+    expect(text).toContain('  twill lab exec default/web -- curl -s -m 2 http://10.244.0.14:8080/admin/users   # l7-api-policy\'s HTTP rule refuses it: the agent\'s L7 proxy answers 403\n');
     expect(text.endsWith('Tear down\n  twill lab down\n')).toBe(true);
-    expect(text).toContain('  default/web -> default/api:8080 GET /admin/users: HTTP 200; CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule refuses it (an L7 proxy would answer 403; Twill enforces L3/L4 only, L7 is issue 14)\n');
+  });
+
+  it('flags each HTTP answer that differs from the rules as a DISAGREEMENT, and counts them, when the dataplane does not enforce L7', async () => {
+    const pods = demoLabModel(1, 5);
+    const lab = labOf(pods);
+    const { system, apply } = standIn(pods, undefined, undefined, { l7: false });
+    const { io, out } = captureIo();
+    const report = await runDemonstration(lab, io, { system, apply, settleTimeoutMs: 1000 });
+    const text = out();
+    // The matrices agree (L3/L4 is enforced); only step 4's refused request disagrees, after probing again for the settle time.
+    expect(text.match(/twill policy simulate agrees on every one/g)).toHaveLength(5);
+    expect(text).toContain([
+      '  default/web -> default/api:8080 GET /api/v1/products: HTTP 200; CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule admits it',
+      '  default/web -> default/api:8080 GET /admin/users: HTTP 200; CiliumNetworkPolicy default/l7-api-policy\'s HTTP rule refuses it; DISAGREEMENT: the rules call for 403 from the agent\'s L7 proxy',
+      '2 HTTP probes: 1 DISAGREE with the rules',
+      '',
+    ].join('\n'));
+    expect(text.match(/DISAGREEMENT/g)).toHaveLength(1);
+    expect(report.steps[4]?.http.filter((p) => !p.agrees).map((p) => p.path)).toEqual(['/admin/users']);
   });
 
   it('says loudly when the dataplane never agrees with simulate, and goes on', async () => {

@@ -140,7 +140,7 @@ describe.skipIf(reason)(`twill lab as root${reason ? ` (skipped: ${reason})` : '
 
     const status = await twill(['lab', 'status', '--dir', dir], { realFiles: true });
     expect(status.code).toBe(0);
-    for (const node of lab.nodes) expect(status.stdout).toMatch(new RegExp(`^${node.name}\\s+${node.address}\\s+${node.block}\\s+running \\(${node.agentPid}\\)\\s+172\\.31\\.250\\.1 Established$`, 'm'));
+    for (const node of lab.nodes) expect(status.stdout).toMatch(new RegExp(`^${node.name}\\s+${node.address}\\s+${node.block}\\s+running \\(${node.agentPid}\\)\\s+running \\(:\\d+\\)\\s+172\\.31\\.250\\.1 Established$`, 'm'));
     expect(status.stdout).toContain('ToR 172.31.250.1: bird running, 172.31.250.11 Established, 172.31.250.12 Established, 172.31.250.13 Established\n');
 
     const pod = lab.pods[4]!;
@@ -168,7 +168,7 @@ describe.skipIf(reason)(`twill lab as root${reason ? ` (skipped: ${reason})` : '
     await vi.waitFor(() => expect(processesMentioning(victim.configFile)).toEqual([]), { timeout: 10_000 });
     const status = await twill(['lab', 'status', '--dir', dir], { realFiles: true });
     expect(status.code).toBe(1);
-    expect(status.stdout).toMatch(/^node-2\s+172\.31\.250\.12\s+\S+\s+not running\s+unknown$/m);
+    expect(status.stdout).toMatch(/^node-2\s+172\.31\.250\.12\s+\S+\s+not running\s+-\s+unknown$/m);
     expect(status.stdout).toContain(`node-2: twill-agent (PID ${victim.agentPid}) is not running; see ${victim.logFile}\n`);
 
     await downAndCompare(lab.id);

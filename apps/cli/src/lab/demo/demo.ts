@@ -1,8 +1,10 @@
 // The lab's demonstration, run by `twill lab up` once the lab is up: servers in the pods
 // playing the seed tutorial's roles, then the tutorial's policies applied one at a time,
 // and after each step the connectivity matrix the pods see beside what
-// `twill policy simulate` predicts for the same snapshot and policies, and the flows
-// every node's agent recorded during the step (forwarded and dropped, and what dropped them).
+// `twill policy simulate` predicts for the same snapshot and policies, HTTP probes where
+// an L7 rule applies (what each got beside what the rule decides: the agents' L7 proxies
+// enforce it), and the flows every node's agent recorded during the step (forwarded and
+// dropped, what dropped them, and the HTTP requests the proxies saw).
 
 import { posix } from 'node:path';
 
@@ -13,7 +15,7 @@ import { describeDecision, type ProbeJson } from '../../policy/probe.js';
 import { runSimulate } from '../../policy/simulate.js';
 import { type Lab, type LabNode, type LabPod } from '../ports.js';
 import { readStepFlows, stepFlowsText, type StepFlowSummary } from './flows.js';
-import { engineSnapshot, httpRequestAllowed, httpRulesOf, yamlDocuments } from './l7.js';
+import { engineSnapshot, expectedHttpAnswer, httpAnswerAgrees, httpRequestAllowed, httpRulesOf, renderHttpProbes, yamlDocuments, type HttpProbeReport } from './l7.js';
 import { renderMatrix, disagreements, type ConnectivityMatrix, type MatrixCell, type MatrixTarget, type Verdict } from './matrix.js';
 import { DEMO_NAMESPACES, roleOf, ROLE_SERVICES } from './roles.js';
 import { labSnapshotYaml } from './snapshot.js';
@@ -84,6 +86,8 @@ export interface DemoStepReport {
   readonly matrix: ConnectivityMatrix;
   /** Milliseconds from the apply until the probes agreed with simulate; undefined when they never did. */
   readonly agreedAfterMs: number | undefined;
+  /** The HTTP probes where an L7 rule applies: what each got and what the rules decide (empty when no rule applies). */
+  readonly http: readonly HttpProbeReport[];
   /** The flows the nodes' agents recorded during the step (absent for a lab without nodes). */
   readonly flows?: StepFlowSummary;
 }
@@ -202,8 +206,12 @@ export function buildMatrix(pods: readonly LabPod[], observed: readonly Observed
 /** The paths an HTTP probe asks for: one the tutorial's L7 rule admits, one it does not. */
 export const HTTP_PROBE_PATHS = ['/api/v1/products', '/admin/users'] as const;
 
-// HTTP GETs between the pairs an L7 rule applies to, and what that rule would decide.
-async function l7Lines(pods: readonly LabPod[], servers: readonly ServerRecord[], clusterYaml: string, documents: readonly unknown[], system: DemoSystem, timeoutMs: number, style: Style): Promise<string[]> {
+/**
+ * HTTP GETs of {@link HTTP_PROBE_PATHS} between the pairs an L7 rule applies to, each
+ * with what it got and what the rules decide: simulate's L3/L4 verdict for the pair
+ * (`predicted`), then the HTTP rule's.
+ */
+async function probeHttp(pods: readonly LabPod[], servers: readonly ServerRecord[], clusterYaml: string, documents: readonly unknown[], predicted: ReadonlyMap<string, PredictedProbe>, system: DemoSystem, timeoutMs: number): Promise<HttpProbeReport[]> {
   const snapshot = engineSnapshot(clusterYaml, documents);
   const roles = rolePods(pods);
   const pairs = roles.flatMap(({ pod: from }) => roles.flatMap(({ pod: to, role, port }) => {
@@ -211,19 +219,23 @@ async function l7Lines(pods: readonly LabPod[], servers: readonly ServerRecord[]
     const rules = httpRulesOf(snapshot, from, to, port);
     return rules === undefined ? [] : [{ from, to, port, rules }];
   }));
-  const lines: string[] = [];
-  for (const { from, to, port, rules } of pairs) {
+  const perPair = await Promise.all(pairs.map(async ({ from, to, port, rules }) => {
     const results = await system.probe(serverOf(servers, from), HTTP_PROBE_PATHS.map((path) => ({ address: to.address, port, http: { path } })), timeoutMs);
-    HTTP_PROBE_PATHS.forEach((path, i) => {
+    const l4 = predicted.get(probeKey(podName(from), podName(to), port));
+    const connectionAllowed = (l4?.verdict ?? 'allow') === 'allow';
+    return HTTP_PROBE_PATHS.map((path, i): HttpProbeReport => {
       const result = results[i];
-      const l7Allows = httpRequestAllowed(rules.rules, { method: 'GET', path });
-      const got = result?.status !== undefined ? `HTTP ${result.status}` : `no answer (${result?.error ?? 'no result'})`;
-      const rule = `${rules.policies.join(', ')}'s HTTP rule ${l7Allows ? 'admits' : 'refuses'} it`;
-      const note = result?.status !== undefined && !l7Allows ? style.warn(' (an L7 proxy would answer 403; Twill enforces L3/L4 only, L7 is issue 14)') : '';
-      lines.push(`  ${podName(from)} -> ${podName(to)}:${port} GET ${path}: ${got}; ${rule}${note}`);
+      const ruleAdmits = httpRequestAllowed(rules.rules, { method: 'GET', path });
+      const expected = expectedHttpAnswer(connectionAllowed, ruleAdmits);
+      return {
+        from: podName(from), to: podName(to), port, method: 'GET', path, policies: rules.policies, ruleAdmits,
+        connectionAllowed, connectionDecidedBy: l4?.decidedBy ?? 'simulate gave no verdict for this pair',
+        ...(result?.status === undefined ? { error: result?.error ?? 'no result' } : { status: result.status, ...(result.body === undefined ? {} : { body: result.body }) }),
+        expected, agrees: httpAnswerAgrees(expected, result?.status),
+      };
     });
-  }
-  return lines;
+  }));
+  return perPair.flat();
 }
 
 /**
@@ -247,7 +259,7 @@ async function settle(pods: readonly LabPod[], servers: readonly ServerRecord[],
  * observers a little after the probes end.
  */
 async function quietFlows(read: () => Promise<StepFlowSummary>, system: DemoSystem): Promise<StepFlowSummary> {
-  const total = (s: StepFlowSummary): number => s.forwarded + s.dropped + s.lost + s.pairs.length;
+  const total = (s: StepFlowSummary): number => s.forwarded + s.dropped + s.lost + s.pairs.length + s.requests.reduce((n, r) => n + r.requests, 0);
   let last = await read();
   for (let i = 0; i < 10; i += 1) {
     await system.sleep(200);
@@ -317,12 +329,18 @@ export async function runDemonstration(lab: Lab, io: CliIo, options: DemoOptions
       ? style.bold(style.bad(`the probes still disagree with simulate ${step === undefined ? `after ${waited} of probing` : `${waited} after the apply`}`))
       : `the probes agree with simulate${step === undefined ? '' : ` (${(agreedAfterMs / 1000).toFixed(1)} s after the apply)`}`}\n\n`);
     write(renderMatrix(matrix, style));
-    const http = await l7Lines(lab.pods, servers, clusterYaml, documents, system, probeTimeoutMs, style);
-    if (http.length > 0) write(`\nHTTP probes where an L7 rule applies:\n${http.join('\n')}\n`);
+    // The proxies' redirect may follow the L3/L4 rules by a moment: probe again while the
+    // answers differ from the rules, within the step's settle time.
+    let http = await probeHttp(lab.pods, servers, clusterYaml, documents, predicted, system, probeTimeoutMs);
+    while (http.some((probe) => !probe.agrees) && system.now() - started < settleTimeoutMs) {
+      await system.sleep(250);
+      http = await probeHttp(lab.pods, servers, clusterYaml, documents, predicted, system, probeTimeoutMs);
+    }
+    if (http.length > 0) write(`\n${renderHttpProbes(http, style)}`);
     if (applied.length > 0) write(`${style.dim(`simulate it: twill policy simulate --cluster ${files.snapshot} --policies ${applied.join(' ')} --matrix`)}\n`);
     const flows = lab.nodes.length === 0 ? undefined : await quietFlows(() => readFlows(lab.nodes, startedAt), system);
     if (flows !== undefined) write(`\n${stepFlowsText(flows, style)}`);
-    reports.push({ step, matrix, agreedAfterMs, ...(flows === undefined ? {} : { flows }) });
+    reports.push({ step, matrix, agreedAfterMs, http, ...(flows === undefined ? {} : { flows }) });
   }
   write(`\n${exploreText(lab, {
     policiesDir: system.policiesDir,
@@ -349,13 +367,14 @@ export function exploreText(lab: Lab, where: { policiesDir: string; snapshotFile
     lines.push(`${twill} lab exec${dirFlag} production/frontend -- curl -s -m 2 http://${apiServer.address}:8080/api/v1/products`);
   }
   if (web !== undefined && api !== undefined) {
-    lines.push(`${twill} lab exec${dirFlag} default/web -- curl -s -m 2 http://${api.address}:8080/admin/users   # l7-api-policy's HTTP rule refuses it; L3/L4 lets it through (L7 is issue 14)`);
+    lines.push(`${twill} lab exec${dirFlag} default/web -- curl -s -m 2 http://${api.address}:8080/admin/users   # l7-api-policy's HTTP rule refuses it: the agent's L7 proxy answers 403`);
   }
   if (frontend !== undefined && apiServer !== undefined) {
     lines.push(`${twill} policy explain${agent} --from production/frontend --to production/api-server --port 8080`);
   }
   lines.push(
     `${twill} observe --lab${where.labDirOption === undefined ? '' : ` ${where.labDirOption}`} --verdict DROPPED --last 10   # the flows the agents recorded; -f follows them`,
+    `${twill} observe --lab${where.labDirOption === undefined ? '' : ` ${where.labDirOption}`} --protocol http --last 10   # the HTTP requests the agents' L7 proxies saw, with their status`,
     `${twill} policy simulate --cluster ${where.snapshotFile} --policies ${where.policiesDir} --matrix`,
     `${twill} bgp routes${agent}`,
     `${twill} lab status${dirFlag}`,

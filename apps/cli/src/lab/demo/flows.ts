@@ -1,7 +1,9 @@
 // The flows of one step of the demonstration: what every node's agent recorded since the
 // step began (its observer's GetFlows, `since` the step's start), counted per pair of
-// endpoints, forwarded and dropped, with the policies that decided the drops. The
-// counting and the text are pure; `readStepFlows` reads the observers through the CLI's port.
+// endpoints, forwarded and dropped, with the policies that decided the drops; and the
+// HTTP requests the agents' L7 proxies recorded (flows of type L7), counted per pair,
+// request and answer. The counting and the text are pure; `readStepFlows` reads the
+// observers through the CLI's port.
 
 import { type Flow, type GetFlowsResponse } from '@twill/flows';
 
@@ -25,6 +27,26 @@ export interface FlowPairCount {
   readonly droppedBy: readonly string[];
 }
 
+/** HTTP requests an L7 proxy recorded alike: same pair, method, path, status and verdict. */
+export interface L7RequestCount {
+  /** `default/web` (the source's port left out). */
+  readonly from: string;
+  /** `default/api:8080`. */
+  readonly to: string;
+  /** `GET`; `?` when the request had none. */
+  readonly method: string;
+  /** The request target without scheme and host: `/api/v1/products`; `?` when unknown. */
+  readonly path: string;
+  /** The status the proxy sent (`200`, `403`); 0 when none was sent. */
+  readonly code: number;
+  /** `forwarded`, `denied` (an HTTP rule refused it: DROPPED), or `error` (the proxy could not parse it). */
+  readonly verdict: 'forwarded' | 'denied' | 'error';
+  /** What decided (`ingress: no HTTP rule of CiliumNetworkPolicy default/l7-api-policy allows it`); `-` when nothing was recorded. */
+  readonly decision: string;
+  /** How many requests. */
+  readonly requests: number;
+}
+
 /** A step's flows from every node. */
 export interface StepFlowSummary {
   /** The nodes whose observer answered. */
@@ -33,15 +55,50 @@ export interface StepFlowSummary {
   readonly dropped: number;
   /** Flow events the observers said they lost (sampled, or the kernel's buffer was full). */
   readonly lost: number;
-  /** Pairs in `from`, `to` order. */
+  /** Pairs in `from`, `to` order (L3/L4 flows only: the L7 proxies' requests are in `requests`). */
   readonly pairs: readonly FlowPairCount[];
   /** What dropped flows, most flows first: each decision with its pairs and flows. */
   readonly drops: readonly { readonly decision: string; readonly pairs: number; readonly flows: number }[];
+  /** The HTTP requests the L7 proxies recorded (flows of type L7), in `from`, `to`, path, method, status order. */
+  readonly requests: readonly L7RequestCount[];
   /** Observers that could not be read, one line each. */
   readonly problems: readonly string[];
 }
 
 const withoutPort = (text: string): string => text.replace(/:[0-9]+$/, '');
+
+// An L7 flow's URL without its scheme and host (the pair names the host).
+function pathOf(url: string): string {
+  if (url === '') return '?';
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/.exec(url);
+  const rest = m === null ? url : url.slice(m[0].length);
+  return rest === '' ? '/' : rest;
+}
+
+function l7VerdictOf(flow: Flow): L7RequestCount['verdict'] {
+  if (flow.verdict === 'DROPPED') return 'denied';
+  return flow.verdict === 'FORWARDED' ? 'forwarded' : 'error';
+}
+
+// The L7 flows counted alike (see L7RequestCount).
+function countRequests(flows: readonly Flow[]): L7RequestCount[] {
+  const counts = new Map<string, L7RequestCount>();
+  for (const flow of flows) {
+    const http = flow.l7?.http;
+    const request = {
+      from: withoutPort(sourceText(flow)),
+      to: destinationText(flow),
+      method: http === undefined || http.method === '' ? '?' : http.method,
+      path: http === undefined ? '?' : pathOf(http.url),
+      code: http?.code ?? 0,
+      verdict: l7VerdictOf(flow),
+      decision: flowDecisionText(flow),
+    };
+    const key = JSON.stringify(request);
+    counts.set(key, { ...request, requests: (counts.get(key)?.requests ?? 0) + 1 });
+  }
+  return [...counts.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to) || a.path.localeCompare(b.path) || a.method.localeCompare(b.method) || a.code - b.code);
+}
 
 /** Counts flows per pair; replies (the other half of a connection) are not counted again. */
 export function summarizeStepFlows(answers: readonly { node: string; responses?: readonly GetFlowsResponse[]; problem?: string }[]): StepFlowSummary {
@@ -49,9 +106,11 @@ export function summarizeStepFlows(answers: readonly { node: string; responses?:
   const drops = new Map<string, { pairs: Set<string>; flows: number }>();
   let lost = 0;
   const flows: Flow[] = [];
+  const l7: Flow[] = [];
   for (const answer of answers) {
     for (const response of answer.responses ?? []) {
       if ('lostEvents' in response) lost += response.lostEvents.numEventsLost;
+      else if (response.flow.Type === 'L7') l7.push(response.flow);
       else if (!response.flow.isReply) flows.push(response.flow);
     }
   }
@@ -82,6 +141,7 @@ export function summarizeStepFlows(answers: readonly { node: string; responses?:
     lost,
     pairs: list,
     drops: [...drops].map(([decision, d]) => ({ decision, pairs: d.pairs.size, flows: d.flows })).sort((a, b) => b.flows - a.flows || a.decision.localeCompare(b.decision)),
+    requests: countRequests(l7),
     problems: answers.flatMap((a) => (a.problem === undefined ? [] : [`${a.node}: ${a.problem}`])),
   };
 }
@@ -118,9 +178,32 @@ export function stepFlowsText(summary: StepFlowSummary, style: Style): string {
       );
     }
     if (table !== '') lines.push(...table.trimEnd().split('\n').map((l) => `  ${l}`));
+    lines.push(...requestsLines(summary.requests, style));
   }
   for (const problem of summary.problems) lines.push(style.warn(`Flows of ${problem}`));
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** At most this many kinds of HTTP request get a row each; the rest are counted in one line. */
+export const REQUEST_ROWS = 12;
+
+// The L7 proxies' requests: the totals, then a row per kind (pair, request, answer, what decided).
+function requestsLines(requests: readonly L7RequestCount[], style: Style): string[] {
+  if (requests.length === 0) return [];
+  const total = requests.reduce((n, r) => n + r.requests, 0);
+  const denied = requests.filter((r) => r.verdict === 'denied').reduce((n, r) => n + r.requests, 0);
+  const verdict = (r: L7RequestCount): string => (r.verdict === 'forwarded' ? style.good('forwarded') : r.verdict === 'denied' ? style.bad('DENIED') : style.warn('error'));
+  const table = renderTable(
+    [{ header: 'HTTP REQUEST' }, { header: 'STATUS', align: 'right' }, { header: 'REQUESTS', align: 'right' }, { header: 'VERDICT' }, { header: 'DECIDED BY' }],
+    requests.slice(0, REQUEST_ROWS).map((r) => [`${r.from} -> ${r.to} ${r.method} ${r.path}`, r.code === 0 ? 'none' : String(r.code), String(r.requests), verdict(r), r.decision]),
+    style,
+  );
+  const more = requests.slice(REQUEST_ROWS);
+  return [
+    `  ${plural(total, 'HTTP request')} through the agents' L7 proxies, ${denied} denied`,
+    ...table.trimEnd().split('\n').map((l) => `  ${l}`),
+    ...(more.length === 0 ? [] : [`  and ${plural(more.reduce((n, r) => n + r.requests, 0), 'request')} of ${more.length} more kinds (twill observe --lab --protocol http lists them)`]),
+  ];
 }
 
 /**

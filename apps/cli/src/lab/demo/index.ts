@@ -9,5 +9,6 @@ export { DEMO_NAMESPACES, DEMO_ROLE, demoLabPods, ROLE_LABEL, ROLE_SERVICES, rol
 export { DEMO_STEPS, type DemoStep } from './steps.js';
 export { labSnapshotYaml } from './snapshot.js';
 export { renderMatrix, type ConnectivityMatrix } from './matrix.js';
+export { renderHttpProbes, type HttpExpectation, type HttpProbeReport } from './l7.js';
 export { DEMO_POLICIES_DIR, demoDown, nodeDemoSystem, stopServersOf } from './sys/system.js';
 export type { DemoSystem, ServerRecord } from './system-port.js';

@@ -41,7 +41,7 @@ export const DEMO_STEPS: readonly DemoStep[] = [
     fromTutorial: true,
     says: [
       'api pods accept TCP 8080 from app: frontend pods of namespace default, and of HTTP only GET /api/v1/.*.',
-      'Twill\'s dataplanes enforce the L3/L4 part (TCP 8080 from those pods); the HTTP rule is not enforced yet (L7 is issue 14).',
+      'Each agent enforces both parts: the L3/L4 part (TCP 8080 from those pods) in its dataplane, the HTTP rule in its L7 proxy (403 for any other request).',
       'web -> api is still denied: default-deny isolates web for egress.',
     ],
   },

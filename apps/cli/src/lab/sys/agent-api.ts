@@ -1,7 +1,8 @@
 // The calls the lab makes on an agent's API (apps/agent/API.md), through the CLI's agent
-// client: writing resources, reading BGP sessions, and whether the API answers yet.
+// client: writing resources, reading BGP sessions and the L7 proxy's state, and whether
+// the API answers yet.
 
-import { type AgentClient, createAgentClient } from '../../client/index.js';
+import { type AgentClient, createAgentClient, type L7StatusView } from '../../client/index.js';
 import { unixHttpTransport } from '../../client/sys/unix-http.js';
 import { LAB_ERROR_CODE, LabError } from '../errors.js';
 import { type LabResource } from '../plan.js';
@@ -32,6 +33,11 @@ export interface AgentBgpSession {
 export async function bgpSessions(socketPath: string, timeoutMs = 3_000): Promise<AgentBgpSession[]> {
   const status = await clientOf(socketPath, timeoutMs).bgpPeers();
   return status.peers.map((p) => ({ peer: p.address, state: p.state }));
+}
+
+/** `GET /v1/status`'s `l7` part: the agent's L7 proxy; undefined from an agent older than issue 14. @throws the client's error when the agent does not answer. */
+export async function l7Status(socketPath: string, timeoutMs = 3_000): Promise<L7StatusView | undefined> {
+  return (await clientOf(socketPath, timeoutMs).status()).l7;
 }
 
 /** Whether the agent's API answers `GET /v1/status`. */

@@ -1,11 +1,11 @@
 // `twill lab status`: the lab as recorded, and what runs now: each agent's process, its
-// BGP sessions (from its API), the ToR's sessions (from birdc).
+// BGP sessions and its L7 proxy (from its API), the ToR's sessions (from birdc).
 
 import { LAB_ERROR_CODE, LabError } from '../errors.js';
 import { type Lab, type LabNodeStatus, type LabStatus } from '../ports.js';
 import { parseBirdProtocols } from '../plan.js';
 import { type LabState } from '../state.js';
-import { bgpSessions } from './agent-api.js';
+import { bgpSessions, l7Status } from './agent-api.js';
 import { processAlive, runCommand } from './host.js';
 import { readLabState } from './state-file.js';
 
@@ -29,7 +29,8 @@ export async function labStatus(dir: string): Promise<LabStatus | undefined> {
       const agentAlive = record !== undefined && (await processAlive(record));
       if (!agentAlive) return { node, agentAlive, bgpSessions: [], problem: `twill-agent (PID ${node.agentPid}) is not running; see ${node.logFile}` };
       try {
-        return { node, agentAlive, bgpSessions: await bgpSessions(node.apiSocket) };
+        const [sessions, l7] = await Promise.all([bgpSessions(node.apiSocket), l7Status(node.apiSocket)]);
+        return { node, agentAlive, bgpSessions: sessions, ...(l7 === undefined ? {} : { l7 }) };
       } catch (error) {
         return { node, agentAlive, bgpSessions: [], problem: `agent not answering on ${node.apiSocket}: ${error instanceof Error ? error.message : String(error)}` };
       }
