@@ -4,6 +4,9 @@ import { describe, expect, it } from 'vitest';
 
 import { type Flow } from '@twill/flows';
 
+import { FlowPolicies } from '../../src/agent/flows/attribution.js';
+import { buildL7Flow, l7Decision } from '../../src/agent/flows/l7-flow.js';
+import { type L7FlowRecord } from '../../src/agent/l7/ports.js';
 import { uiFlowOf } from '../../src/agent/ui/flow-view.js';
 import { appOf, hostAllowed, refuseUiRequest, type UiGuard, withUiToken } from '../../src/agent/ui/router.js';
 
@@ -103,5 +106,36 @@ describe('the dashboard routes', () => {
       node: 'node-a',
       summary: 'TCP Flags: SYN',
     });
+  });
+
+  it("carries an L7 flow's request (method, URL, status, latency) and names the policy that denied it", () => {
+    const record: L7FlowRecord = {
+      time: 1_700_000_000_250,
+      client: { address: '10.244.0.2', port: 41000 },
+      destination: { address: '10.244.0.3', port: 8080 },
+      protocol: 'HTTP/1.1',
+      method: 'POST',
+      path: '/api/v1/users',
+      host: '10.244.0.3:8080',
+      status: 403,
+      latencyNs: 1_234_567,
+      verdict: 'denied',
+      rules: [],
+      why: 'no HTTP rule of CiliumNetworkPolicy default/l7-api-policy (ingress) allows POST /api/v1/users',
+    } as L7FlowRecord;
+    const endpoint = (podName: string) => ({ ID: 1, identity: 300, namespace: 'default', podName, labels: [`k8s:app=${podName}`] });
+    const flow = buildL7Flow(record, { uuid: 'l7-1', nodeName: 'node-a', client: endpoint('frontend') as never, destination: endpoint('api') as never, direction: 'INGRESS', decision: l7Decision(record, 'INGRESS', new FlowPolicies()) });
+    const ui = uiFlowOf(flow);
+    expect(ui).toMatchObject({
+      verdict: 'DROPPED',
+      protocol: 'TCP',
+      from: { label: 'default/frontend' },
+      to: { label: 'default/api' },
+      destinationPort: 8080,
+      decidedBy: 'ingress: isolated by CiliumNetworkPolicy default/l7-api-policy',
+      l7: { type: 'RESPONSE', latencyNs: 1_234_567, http: { code: 403, method: 'POST', url: 'http://10.244.0.3:8080/api/v1/users', protocol: 'HTTP/1.1' } },
+    });
+    // An L3/L4 flow has none.
+    expect('l7' in uiFlowOf({ ...flow, l7: undefined, Type: 'L3_L4' } as unknown as Flow)).toBe(false);
   });
 });

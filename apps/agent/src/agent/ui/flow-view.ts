@@ -1,7 +1,7 @@
 // A flow record as the dashboard reads it (packages/ui `UiFlow`): the sides as pods or
 // what the address is, ports, protocol, and what decided in the words of `twill policy
 // explain`'s DECIDED BY column. Pure.
-import { type DecidingRule, type Flow, type FlowEndpoint, type FlowPolicy } from '@twill/flows';
+import { type DecidingRule, type Flow, type FlowEndpoint, type FlowPolicy, type Layer7 } from '@twill/flows';
 
 /** One side of a flow, for the dashboard. */
 export interface UiFlowPeer {
@@ -10,6 +10,27 @@ export interface UiFlowPeer {
   readonly ip: string;
   /** `x/web`, or the reserved label (`reserved:world`), or the address. */
   readonly label: string;
+}
+
+/** An HTTP request's fields (Hubble's `l7.http`, without the headers). */
+export interface UiFlowHttp {
+  /** The response's status; 0 when none was sent. */
+  readonly code: number;
+  readonly method: string;
+  /** `http://host/path?query` when the request named its host, else the request target as sent. */
+  readonly url: string;
+  /** `HTTP/1.1`. */
+  readonly protocol: string;
+}
+
+/** What an L7 flow (a request through the agent's proxy) adds. */
+export interface UiFlowL7 {
+  /** `REQUEST` (no response came) or `RESPONSE`. */
+  readonly type: string;
+  /** Nanoseconds from the request's headers to the end of the response. */
+  readonly latencyNs: number;
+  /** Absent for another L7 protocol. */
+  readonly http?: UiFlowHttp;
 }
 
 /** One flow, for the dashboard. */
@@ -27,6 +48,8 @@ export interface UiFlow {
   readonly decidedBy?: string;
   readonly node: string;
   readonly summary: string;
+  /** The request, for an L7 flow; absent for an L3/L4 one. */
+  readonly l7?: UiFlowL7;
 }
 
 function peer(endpoint: FlowEndpoint, ip: string): UiFlowPeer {
@@ -55,6 +78,16 @@ export function describeDecidingRule(rule: DecidingRule): string {
   }
 }
 
+function uiL7Of(l7: Layer7): UiFlowL7 {
+  const http = l7.http;
+  return {
+    type: l7.type,
+    latencyNs: l7.latencyNs,
+    // The headers stay out: the proxy records none, and a page has no use for them.
+    ...(http === undefined ? {} : { http: { code: http.code, method: http.method, url: http.url, protocol: http.protocol } }),
+  };
+}
+
 /** The dashboard's view of a flow record. */
 export function uiFlowOf(flow: Flow): UiFlow {
   const l4 = flow.l4;
@@ -80,5 +113,6 @@ export function uiFlowOf(flow: Flow): UiFlow {
     ...(flow.decidedBy === undefined ? {} : { decidedBy: describeDecidingRule(flow.decidedBy) }),
     node: flow.nodeName,
     summary: flow.Summary,
+    ...(flow.l7 === undefined ? {} : { l7: uiL7Of(flow.l7) }),
   };
 }

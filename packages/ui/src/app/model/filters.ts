@@ -1,14 +1,18 @@
 // The flows view's filters, with `twill observe`'s meaning: each filled field narrows
 // (AND); `--from-pod`/`--to-pod` are Hubble's `namespace/` or `namespace/pod-prefix` (a
 // bare name is in `default`); `--port` is either side's port; `--protocol` and
-// `--verdict` ignore case. Pure.
+// `--verdict` ignore case (`http`: the L7 flows); the HTTP fields are in ./http.ts. Pure.
+import { compileHttpMethod, compileHttpPath, compileHttpStatus, type HttpFilter } from './http.js';
 import { type UiFlow, type UiPeer } from './types.js';
 
 /** The verdicts the filter offers (Hubble's names). */
 export const FLOW_VERDICTS = ['FORWARDED', 'DROPPED', 'ERROR', 'AUDIT', 'REDIRECTED'] as const;
 
 /** The protocols the filter offers (`twill observe --protocol`). */
-export const FLOW_PROTOCOLS = ['tcp', 'udp', 'sctp', 'icmp', 'icmpv4', 'icmpv6'] as const;
+export const FLOW_PROTOCOLS = ['tcp', 'udp', 'sctp', 'icmp', 'icmpv4', 'icmpv6', 'http'] as const;
+
+/** The methods the HTTP method filter offers (any other can be typed with `twill observe`). */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE'] as const;
 
 /** What the user typed or chose; `''` is "any". */
 export interface FlowFilterInput {
@@ -17,10 +21,16 @@ export interface FlowFilterInput {
   readonly toPod: string;
   readonly port: string;
   readonly protocol: string;
+  /** `--http-method`: `GET` (any case). */
+  readonly httpMethod: string;
+  /** `--http-path`: a regular expression searched in the URL's path. */
+  readonly httpPath: string;
+  /** `--http-status`: `404`, or a prefix and `+` (`4+`, `40+`). */
+  readonly httpStatus: string;
 }
 
 /** No filter. */
-export const NO_FILTER: FlowFilterInput = Object.freeze({ verdict: '', fromPod: '', toPod: '', port: '', protocol: '' });
+export const NO_FILTER: FlowFilterInput = Object.freeze({ verdict: '', fromPod: '', toPod: '', port: '', protocol: '', httpMethod: '', httpPath: '', httpStatus: '' });
 
 /** A compiled filter, or the problem with one field. */
 export type CompiledFlowFilter =
@@ -41,7 +51,13 @@ function protocolMatches(wanted: string, protocol: string): boolean {
   return p === wanted;
 }
 
-/** Compiles the filter; a port that is not 0 to 65535 or a pod without a name is a problem naming its field. */
+const HTTP_FIELDS: readonly [keyof FlowFilterInput, (text: string) => HttpFilter][] = [
+  ['httpMethod', compileHttpMethod],
+  ['httpPath', compileHttpPath],
+  ['httpStatus', compileHttpStatus],
+];
+
+/** Compiles the filter; a port that is not 0 to 65535, a pod without a name, a bad HTTP status or path is a problem naming its field. */
 export function compileFlowFilter(input: FlowFilterInput): CompiledFlowFilter {
   const tests: ((flow: UiFlow) => boolean)[] = [];
   const verdict = input.verdict.trim().toUpperCase();
@@ -66,7 +82,14 @@ export function compileFlowFilter(input: FlowFilterInput): CompiledFlowFilter {
   const protocol = input.protocol.trim().toLowerCase();
   if (protocol !== '') {
     if (!(FLOW_PROTOCOLS as readonly string[]).includes(protocol)) return { ok: false, field: 'protocol', message: `protocol must be one of ${FLOW_PROTOCOLS.join(', ')}` };
-    tests.push((f) => protocolMatches(protocol, f.protocol));
+    // `http` is Hubble's L7 protocol: the flows carrying HTTP fields (which `tcp` matches too, as in Hubble).
+    tests.push(protocol === 'http' ? (f) => f.l7?.http !== undefined : (f) => protocolMatches(protocol, f.protocol));
+  }
+  for (const [field, compile] of HTTP_FIELDS) {
+    if (input[field].trim() === '') continue;
+    const compiled = compile(input[field]);
+    if (!compiled.ok) return { ok: false, field, message: compiled.message };
+    tests.push(compiled.matches);
   }
   return { ok: true, matches: (flow) => tests.every((t) => t(flow)) };
 }

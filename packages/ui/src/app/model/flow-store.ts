@@ -72,6 +72,21 @@ export class FlowStore {
     this.version += 1;
   }
 
+  /** How many flows were ever added: the next flow's sequence number (the first is 0). */
+  get added(): number {
+    return this.#head;
+  }
+
+  /** The sequence number of the oldest kept flow (`added - size`). */
+  get oldest(): number {
+    return this.#head - this.#size;
+  }
+
+  /** The flow of sequence number `seq` while it is kept; undefined once forgotten or not yet added. */
+  at(seq: number): UiFlow | undefined {
+    return seq >= this.oldest && seq < this.#head ? this.#flows[seq % this.capacity] : undefined;
+  }
+
   /** The newest flows first, those `keep` accepts, at most `limit`. */
   newest(limit: number, keep: (flow: UiFlow) => boolean = () => true): UiFlow[] {
     const out: UiFlow[] = [];

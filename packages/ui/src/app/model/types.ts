@@ -25,6 +25,26 @@ export interface UiPeer {
   readonly label: string;
 }
 
+/** An HTTP request's fields (Hubble's `l7.http` without the headers). */
+export interface UiHttp {
+  /** The response's status; 0 when none was sent. */
+  readonly code: number;
+  readonly method: string;
+  /** `http://host/path?query` when the request named its host, else the request target. */
+  readonly url: string;
+  /** `HTTP/1.1`. */
+  readonly protocol: string;
+}
+
+/** What an L7 flow (a request through the agent's proxy) carries. */
+export interface UiL7 {
+  /** `REQUEST` (no response came) or `RESPONSE`. */
+  readonly type: string;
+  /** Nanoseconds from the request's headers to the end of the response. */
+  readonly latencyNs: number;
+  readonly http?: UiHttp;
+}
+
 /** One flow (an SSE `flows` event carries a list of them). */
 export interface UiFlow {
   readonly id: string;
@@ -44,6 +64,8 @@ export interface UiFlow {
   readonly decidedBy?: string;
   readonly node: string;
   readonly summary: string;
+  /** The request, for an L7 flow. */
+  readonly l7?: UiL7;
 }
 
 /** A policy as the policy view shows it. */

@@ -1,66 +1,103 @@
 // The flows view: `twill observe`'s filters over the flows the page keeps, newest first,
-// following live (or paused: the table stays while flows keep coming in).
-import { useMemo, useState } from 'preact/hooks';
+// following live (or paused: the table stays while flows keep coming in). L7 flows show
+// their request: `GET /api/v1/users → 200 (1.2 ms)`.
+import { Component } from 'preact';
+import { useMemo, useRef, useState } from 'preact/hooks';
 
 import { ROWS } from '../limits.js';
-import { compileFlowFilter, FLOW_PROTOCOLS, FLOW_VERDICTS, NO_FILTER, type FlowFilterInput } from '../model/filters.js';
+import { compileFlowFilter, FLOW_PROTOCOLS, FLOW_VERDICTS, HTTP_METHODS, isDenied, NO_FILTER, type FlowFilterInput } from '../model/filters.js';
 import { type FlowStore } from '../model/flow-store.js';
+import { describeRequest } from '../model/http.js';
+import { LiveRows } from '../model/live-rows.js';
 import { type UiFlow } from '../model/types.js';
 
 interface Props {
   readonly store: FlowStore;
+  /** The store's version: a new one draws the rows the new flows make. */
   readonly version: number;
 }
 
 const port = (p: number | undefined): string => (p === undefined ? '' : `:${p}`);
 
+// One row, built once per flow: a flow never changes, so a row is never diffed again
+// (a draw while following live adds the new rows at the top and drops the oldest).
+class FlowRow extends Component<{ flow: UiFlow }> {
+  override shouldComponentUpdate(next: { flow: UiFlow }): boolean {
+    return next.flow !== this.props.flow;
+  }
+
+  override render() {
+    const f = this.props.flow;
+    const request = describeRequest(f);
+    return (
+      <tr data-flow={f.id}>
+        <td>{new Date(f.timeMs).toISOString().slice(11, 23)}</td>
+        <td>{`${f.from.label}${port(f.sourcePort)}`}</td>
+        <td>{`${f.to.label}${port(f.destinationPort)}`}</td>
+        <td>{f.l7?.http?.protocol ?? f.protocol}</td>
+        <td>
+          {request === undefined ? null : (
+            <>
+              {`${request.request} → `}
+              <span class={isDenied(f.verdict) ? `verdict-${f.verdict}` : undefined}>{request.outcome}</span>
+            </>
+          )}
+        </td>
+        <td class={`verdict-${f.verdict} wrap`}>
+          {f.verdict}
+          {f.reply ? ' (reply)' : ''}
+          {f.dropReason === undefined ? '' : ` ${f.dropReason}`}
+        </td>
+        <td class="wrap">{f.decidedBy ?? ''}</td>
+      </tr>
+    );
+  }
+}
+
 /** The flows view. */
-export function FlowsView({ store, version }: Props) {
+export function FlowsView({ store }: Props) {
   const [filter, setFilter] = useState<FlowFilterInput>(NO_FILTER);
-  const [paused, setPaused] = useState<UiFlow[] | undefined>(undefined);
+  const [paused, setPaused] = useState<readonly UiFlow[] | undefined>(undefined);
   const compiled = useMemo(() => compileFlowFilter(filter), [filter]);
-  const rows = useMemo(() => paused ?? (compiled.ok ? store.newest(ROWS, compiled.matches) : []), [compiled, store, version, paused]);
+  // A new filter starts a new scan; after that each draw reads only the flows added since.
+  const live = useMemo(() => (compiled.ok ? new LiveRows(ROWS, compiled.matches) : undefined), [compiled]);
+  const latest = useRef<readonly UiFlow[]>([]);
+  if (paused === undefined) latest.current = live?.update(store) ?? [];
+  const rows = paused ?? latest.current;
   const set = (field: keyof FlowFilterInput) => (event: Event) => {
     setPaused(undefined);
     setFilter({ ...filter, [field]: (event.currentTarget as HTMLInputElement | HTMLSelectElement).value });
   };
+  const text = (field: keyof FlowFilterInput, label: string, more: { placeholder?: string; size?: number; inputMode?: 'numeric' } = {}) => (
+    <label>
+      {label}
+      <input type="text" value={filter[field]} onInput={set(field)} {...more} />
+    </label>
+  );
+  const choice = (field: keyof FlowFilterInput, label: string, options: readonly string[]) => (
+    <label>
+      {label}
+      <select value={filter[field]} onChange={set(field)}>
+        <option value="">any</option>
+        {options.map((v) => (
+          <option key={v} value={v}>
+            {v}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
   return (
     <section aria-label="Flows">
       <form class="toolbar" role="search" aria-label="Flow filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Verdict
-          <select value={filter.verdict} onChange={set('verdict')}>
-            <option value="">any</option>
-            {FLOW_VERDICTS.map((v) => (
-              <option key={v} value={v}>
-                {v}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          From pod
-          <input type="text" placeholder="namespace/pod" value={filter.fromPod} onInput={set('fromPod')} />
-        </label>
-        <label>
-          To pod
-          <input type="text" placeholder="namespace/pod" value={filter.toPod} onInput={set('toPod')} />
-        </label>
-        <label>
-          Port
-          <input type="text" inputMode="numeric" size={6} value={filter.port} onInput={set('port')} />
-        </label>
-        <label>
-          Protocol
-          <select value={filter.protocol} onChange={set('protocol')}>
-            <option value="">any</option>
-            {FLOW_PROTOCOLS.map((p) => (
-              <option key={p} value={p}>
-                {p}
-              </option>
-            ))}
-          </select>
-        </label>
+        {choice('verdict', 'Verdict', FLOW_VERDICTS)}
+        {text('fromPod', 'From pod', { placeholder: 'namespace/pod' })}
+        {text('toPod', 'To pod', { placeholder: 'namespace/pod' })}
+        {text('port', 'Port', { inputMode: 'numeric', size: 6 })}
+        {choice('protocol', 'Protocol', FLOW_PROTOCOLS)}
+        {choice('httpMethod', 'HTTP method', HTTP_METHODS)}
+        {text('httpPath', 'HTTP path', { placeholder: 'regex: ^/api/', size: 14 })}
+        {text('httpStatus', 'HTTP status', { placeholder: '404, 4+, 40+', size: 8 })}
         <button type="button" aria-pressed={paused !== undefined} onClick={() => setPaused(paused === undefined ? rows : undefined)}>
           {paused === undefined ? 'Pause' : 'Follow live'}
         </button>
@@ -73,32 +110,22 @@ export function FlowsView({ store, version }: Props) {
           {compiled.message}
         </p>
       )}
-      <table class="fixed" aria-label="Flows, newest first">
+      <table class="flows" aria-label="Flows, newest first">
         <thead>
           <tr>
             <th scope="col">Time</th>
             <th scope="col">From</th>
             <th scope="col">To</th>
             <th scope="col">Protocol</th>
+            <th scope="col">Request</th>
             <th scope="col">Verdict</th>
             <th scope="col">Decided by</th>
           </tr>
         </thead>
         <tbody>
-          {/* Keyed by position: new flows change the rows' text in place instead of moving every row. */}
-          {rows.map((f, i) => (
-            <tr key={i} data-flow={f.id}>
-              <td>{new Date(f.timeMs).toISOString().slice(11, 23)}</td>
-              <td>{`${f.from.label}${port(f.sourcePort)}`}</td>
-              <td>{`${f.to.label}${port(f.destinationPort)}`}</td>
-              <td>{f.protocol}</td>
-              <td class={`verdict-${f.verdict}`}>
-                {f.verdict}
-                {f.reply ? ' (reply)' : ''}
-                {f.dropReason === undefined ? '' : ` ${f.dropReason}`}
-              </td>
-              <td class="wrap">{f.decidedBy ?? ''}</td>
-            </tr>
+          {/* Keyed by flow: a draw inserts the new rows and removes the forgotten ones; the others stay as they are. */}
+          {rows.map((f) => (
+            <FlowRow key={f.id} flow={f} />
           ))}
         </tbody>
       </table>

@@ -21,6 +21,17 @@ describe('FlowStore', () => {
     expect(store.edges().map((e) => [e.key, e.forwarded, e.denied, edgeVerdict(e)])).toEqual([['x/a-1->y/b-1', 2, 0, 'allowed']]);
   });
 
+  it("counts an L7 request the proxy denied as a denied flow of its edge; a 403 the server itself sent is not", () => {
+    const l7 = (verdict: string, code: number) => flow({ verdict, destinationPort: 8080, l7: { type: 'RESPONSE', latencyNs: 1000, http: { code, method: 'POST', url: '/api/v1/users', protocol: 'HTTP/1.1' } } });
+    const store = new FlowStore(10);
+    // The connection itself reached the proxy (forwarded), then the request was refused.
+    store.add([flow({ destinationPort: 8080 }), l7('DROPPED', 403)]);
+    expect(store.edges().map((e) => [e.key, e.forwarded, e.denied, edgeVerdict(e)])).toEqual([['x/a-1->y/b-1', 1, 1, 'denied']]);
+    const served = new FlowStore(10);
+    served.add([l7('FORWARDED', 403)]);
+    expect(served.edges().map((e) => edgeVerdict(e))).toEqual(['allowed']);
+  });
+
   it('draws replies on the connection\'s edge and addresses of no pod on the external node', () => {
     const store = new FlowStore(10);
     store.add([flow({ reply: true }), flow({ from: { namespace: undefined, pod: undefined, ip: '203.0.113.7', label: 'reserved:world' } })]);
