@@ -14,7 +14,8 @@
 // starts a connection in tw_ct, whose TCP state follows SYN, FIN and RST. Decisions, and
 // each connection's first reply at each endpoint (with the rule that allowed the
 // connection), go to tw_events when the agent asked for them (tw_config); other packets
-// of known connections write none.
+// of known connections write none. An Allow with L7 rules (TW_VERDICT_PROXY) admits a new
+// connection into the pod only when it comes from the L7 proxy (its mark, tw_l7).
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -83,6 +84,14 @@ struct {
 	__uint(max_entries, 1);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tw_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct tw_l7);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tw_l7 SEC(".maps");
 
 // Verdicts for the agent (struct tw_flow_event). 72 bytes a record: 4 MiB hold 58,254, over half a second of a
 // 100k/s burst while the agent's event loop is busy elsewhere (a collection, an apply).
@@ -441,6 +450,25 @@ static __always_inline void ct_start(__u32 endpoint, __u8 direction, const struc
 	bpf_map_update_elem(&tw_ct, &key, &value, BPF_ANY);
 }
 
+// Whether the packet carries one of the L7 proxy's marks (tw_l7): the redirect's, set on
+// a client's packets before tproxy, or the one the proxy's upstream sockets carry.
+static __always_inline int proxied(const struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct tw_l7 *l7 = bpf_map_lookup_elem(&tw_l7, &zero);
+	__u32 mark;
+
+	if (!l7)
+		return 0;
+	mark = skb->mark & l7->mask;
+#pragma unroll
+	for (int i = 0; i < TW_L7_MAX_MARKS; i++) {
+		if (i < l7->count && mark == l7->values[i])
+			return 1;
+	}
+	return 0;
+}
+
 // IPv6 neighbour discovery and router messages (RFC 4861) always pass: without them
 // no IPv6 traffic flows at all, whatever policy says.
 static __always_inline int is_neighbour_discovery(const struct packet *p)
@@ -503,9 +531,23 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 direction)
 		flow_event(endpoint, direction, &p, identity, 0, TW_VERDICT_DENY, TW_REASON_NO_ENTRY);
 		return TCX_DROP;
 	}
-	flow_event(endpoint, direction, &p, identity, value->rule, value->verdict, TW_REASON_POLICY);
-	if (value->verdict != TW_VERDICT_ALLOW)
-		return TCX_DROP;
+	// An Allow with L7 rules admits only the proxy's traffic into the pod: the upstream
+	// connections it opens carry its mark here (tcx egress, after the node's netfilter),
+	// while a client's packets that went around a missing redirect carry none. Out of the
+	// pod (tcx ingress) the packet has not met the redirect yet (it sets its mark at
+	// prerouting, after this hook, and the veth cleared any mark the pod set), so there it
+	// is a plain allow; the redirect hands it to the proxy.
+	if (value->verdict == TW_VERDICT_PROXY) {
+		if (direction == TW_DIR_INGRESS && !proxied(skb)) {
+			flow_event(endpoint, direction, &p, identity, value->rule, TW_VERDICT_DENY, TW_REASON_NOT_PROXIED);
+			return TCX_DROP;
+		}
+		flow_event(endpoint, direction, &p, identity, value->rule, TW_VERDICT_ALLOW, TW_REASON_POLICY);
+	} else {
+		flow_event(endpoint, direction, &p, identity, value->rule, value->verdict, TW_REASON_POLICY);
+		if (value->verdict != TW_VERDICT_ALLOW)
+			return TCX_DROP;
+	}
 	// Only a connection's first packet opens it: for TCP a SYN without ACK. Any other
 	// allowed packet passes on its own, and a reply to it is decided by policy too.
 	if (p.protocol != IPPROTO_TCP || (p.tcp_flags & (TW_TCP_SYN | TW_TCP_ACK)) == TW_TCP_SYN)

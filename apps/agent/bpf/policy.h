@@ -14,6 +14,10 @@
 // Verdicts in tw_policy values and flow events.
 #define TW_VERDICT_ALLOW 1
 #define TW_VERDICT_DENY 2
+// tw_policy values only: an Allow with L7 rules, allowed only for packets carrying one of
+// the L7 proxy's marks (tw_l7); flow events say TW_VERDICT_ALLOW, or TW_VERDICT_DENY
+// with TW_REASON_NOT_PROXIED.
+#define TW_VERDICT_PROXY 3
 
 // Flow event reasons: a policy map entry decided, no entry existed (fail closed), or the
 // connection tracker passed the first reply of a connection policy allowed at this
@@ -22,6 +26,9 @@
 #define TW_REASON_POLICY 0
 #define TW_REASON_NO_ENTRY 1
 #define TW_REASON_REPLY 2
+// A TW_VERDICT_PROXY entry decided and the packet carried none of tw_l7's marks: it went
+// around the L7 proxy (the redirect is missing). The event's rule is the entry's.
+#define TW_REASON_NOT_PROXIED 3
 
 // The identity of addresses no ipcache entry covers, and the "any identity" key.
 #define TW_IDENTITY_WORLD 2
@@ -104,6 +111,18 @@ struct tw_ct_value {
 
 struct tw_config {
 	__u32 flags;
+};
+
+// tw_l7: one entry (key 0), the L7 proxy's firewall marks, which the agent writes at
+// every start (so a new mark takes effect without a reload). A packet is the proxy's
+// when (skb->mark & mask) equals one of the first `count` values; count 0 matches none
+// (TW_VERDICT_PROXY entries then drop everything, fail-closed).
+#define TW_L7_MAX_MARKS 4
+
+struct tw_l7 {
+	__u32 mask;
+	__u32 count; // values used, at most TW_L7_MAX_MARKS
+	__u32 values[TW_L7_MAX_MARKS];
 };
 
 // One verdict, to the tw_events ring buffer: decisions of new flows, and the first reply

@@ -399,7 +399,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
 
   const l7Status = async (): Promise<AgentL7Status> => {
     if (l7Off !== undefined) return { enabled: false, reason: l7Off };
-    const failClosed = config.dataplane === 'nftables';
+    const failClosed = config.dataplane === 'nftables' || config.dataplane === 'ebpf';
     if (l7 === undefined) return { enabled: true, running: false, failClosed, ...(l7Failure === undefined ? {} : { error: l7Failure }) };
     try {
       const running = await l7.status();

@@ -25,11 +25,11 @@ export function isDataplaneDriver(name: string): name is DataplaneDriverName {
 /**
  * The options of the agent's dataplane: with flows on, the nftables driver also logs
  * every drop to `flows.dropLogGroup` (what its `readFlows` reads deny events from); the
- * eBPF driver always writes its events. With the L7 proxy on, the nftables driver's
- * Allow rules with L7 rules admit only the proxy's traffic (the redirect's and the
- * proxy's marks), so L7-protected traffic that misses the proxy is denied; the eBPF
- * driver has no such check yet (there, such an Allow admits at L3/L4 when the redirect
- * is missing).
+ * eBPF driver always writes its events. With the L7 proxy on, both drivers get the
+ * proxy's marks (the redirect's and the proxy's upstream sockets'): an Allow with L7
+ * rules admits only traffic carrying one, so L7-protected traffic that misses the proxy
+ * is denied. The nftables driver checks at every hook; the eBPF programs check on the
+ * way into the pod (out of the pod their hook runs before the redirect marks anything).
  */
 export function agentDataplaneOptions(
   driver: DataplaneDriverName,
@@ -44,7 +44,7 @@ export function agentDataplaneOptions(
       ...(l7?.enabled === true ? { l7Mark: { mask: l7.mask, values: [l7.mark, l7.upstreamMark] } } : {}),
     };
   }
-  return { driver };
+  return { driver, ...(l7?.enabled === true ? { l7Mark: { mask: l7.mask, values: [l7.mark, l7.upstreamMark] } } : {}) };
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   bpfEntryKey,
   diffBpfEntries,
   type BpfPolicyEntry,
+  type L7Mark,
 } from '@twill/policy-engine';
 
 import {
@@ -32,7 +33,7 @@ import {
   type DataplaneStatus,
 } from '../port.js';
 import { EbpfFlowReader, monotonicOffsetMs } from './flow-reader.js';
-import { decodeIpKey, decodePolicyEntry, encodeIpKey, encodePolicyEntry, type IpKey, type PolicyKey, type PolicyValue } from './layout.js';
+import { decodeIpKey, decodePolicyEntry, encodeIpKey, encodeL7Value, encodePolicyEntry, type IpKey, type PolicyKey, type PolicyValue } from './layout.js';
 import { type EbpfKernelPort, type MapAdoption, type TcxHook, type UpgradeLink } from './sys/kernel.js';
 
 const HOOKS: readonly TcxHook[] = ['ingress', 'egress'];
@@ -80,6 +81,12 @@ export interface EbpfDataplaneParts {
   readonly now: () => number;
   /** Wall-clock ms minus CLOCK_MONOTONIC ms, for flow event times (default: from Date.now and process.hrtime). */
   readonly monotonicOffsetMs?: () => number;
+  /**
+   * The firewall marks of the L7 proxy's traffic (see `createEbpfDataplane`): an Allow
+   * with L7 rules then admits into the pod only packets carrying one of them. Absent:
+   * such an Allow is a plain allow.
+   */
+  readonly l7Mark?: L7Mark;
 }
 
 /** The eBPF {@link Dataplane}; make it with `createEbpfDataplane`. */
@@ -87,7 +94,7 @@ export class EbpfDataplane implements Dataplane {
   readonly driver = 'ebpf' as const;
   readonly #kernel: EbpfKernelPort;
   readonly #now: () => number;
-  readonly #compiler = new BpfMapCompiler();
+  readonly #compiler: BpfMapCompiler;
   readonly #attached = new Map<string, Attached>();
   /** The policy map's entries per endpoint ifindex, by entry key: read at start, kept in step. */
   readonly #programmed = new Map<number, Map<string, BpfPolicyEntry>>();
@@ -108,13 +115,19 @@ export class EbpfDataplane implements Dataplane {
   readonly #monotonicOffsetMs: () => number;
   #reader: EbpfFlowReader | undefined;
 
+  /** @throws {RangeError} for a bad `l7Mark` (naming the field), before any kernel write. */
   constructor(parts: EbpfDataplaneParts) {
+    const l7 = encodeL7Value(parts.l7Mark);
+    this.#compiler = new BpfMapCompiler({ l7Proxy: parts.l7Mark !== undefined });
     this.#kernel = parts.kernel;
     this.#now = parts.now;
     this.#monotonicOffsetMs = parts.monotonicOffsetMs ?? monotonicOffsetMs;
     // The programs write verdicts only while a reader is open; the pinned flag outlives a
     // process that died with one open.
     parts.kernel.setFlowEvents(false);
+    // Written at every start, into the pinned map the running programs read: a changed
+    // mark takes effect without a reload, and none is left from a run that had one.
+    parts.kernel.setL7Marks(l7);
     for (const [key, value] of parts.kernel.policy.entries()) {
       const { ifindex, entry } = decodePolicyEntry(key, value);
       const entries = this.#programmed.get(ifindex) ?? new Map<string, BpfPolicyEntry>();

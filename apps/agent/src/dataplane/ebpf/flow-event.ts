@@ -17,7 +17,7 @@ export const FLOW_EVENT = struct({
   verdict: u8,
   protocol: u8,
   family: u8,
-  /** `TW_REASON_*`: policy decided, no entry (fail closed), or the first reply of a connection policy allowed. */
+  /** `TW_REASON_*`: policy decided, no entry (fail closed), the first reply of a connection policy allowed, or not proxied. */
   reason: u8,
   tcpFlags: u8,
   sourcePort: be16,
@@ -30,6 +30,19 @@ export const FLOW_EVENT = struct({
 
 /** `sizeof(struct tw_flow_event)`. */
 export const FLOW_EVENT_SIZE = 64;
+
+/**
+ * A tw_events record decoded: the port's event, and what only the eBPF program says.
+ * An L7-protected connection that went around the L7 proxy is a policy drop (`reason`
+ * `policy`, `verdict` `deny`) whose `rule` is the Allow with L7 rules that would have
+ * admitted it through the proxy, with `dropCause` `not-proxied`. Hubble has no drop
+ * reason for it: the closest is AUTH_REQUIRED (189: a rule allows only when a condition
+ * on the connection holds, here "it came through the proxy", and it did not).
+ */
+export interface EbpfFlowEvent extends DataplaneFlowEvent {
+  /** `not-proxied` (`TW_REASON_NOT_PROXIED`): the entry admits only the L7 proxy's traffic and the packet carried none of its marks. */
+  readonly dropCause?: 'not-proxied';
+}
 
 /** What a record alone does not say. */
 export interface FlowEventContext {
@@ -47,6 +60,8 @@ const VERDICT_ALLOW = 1;
 const DIR_INGRESS = 0;
 const REASON_POLICY = 0;
 const REASON_REPLY = 2;
+/** `TW_REASON_NOT_PROXIED` (policy.h): a policy drop of a `proxy` entry. */
+const REASON_NOT_PROXIED = 3;
 /** IPv4 address texts kept before the cache starts over. */
 const ADDRESS_CACHE_SIZE = 65_536;
 
@@ -64,7 +79,7 @@ export class FlowEventDecoder {
    * kernel time (`bpf_ktime_get_ns`, CLOCK_MONOTONIC) moved to the wall clock by
    * `offsetMs` (wall-clock ms minus monotonic ms). The caller checks the length.
    */
-  decode(data: Uint8Array, view: DataView, offset: number, offsetMs: number): DataplaneFlowEvent {
+  decode(data: Uint8Array, view: DataView, offset: number, offsetMs: number): EbpfFlowEvent {
     // u64 as two u32 halves: a double keeps nanoseconds exact for 104 days of uptime, and microseconds far beyond.
     const timeNs = view.getUint32(offset + 4, true) * 4294967296 + view.getUint32(offset, true);
     const ifindex = view.getUint32(offset + 8, true);
@@ -74,9 +89,10 @@ export class FlowEventDecoder {
     // A reply passed because policy allowed its connection: the event's rule is the connection's.
     const reasonByte = data[offset + 24];
     const isReply = reasonByte === REASON_REPLY;
-    const reason = reasonByte === REASON_POLICY || isReply ? 'policy' : 'no-entry';
+    const notProxied = reasonByte === REASON_NOT_PROXIED;
+    const reason = reasonByte === REASON_POLICY || isReply || notProxied ? 'policy' : 'no-entry';
     const icmp = protocol === IPPROTO_ICMP || protocol === IPPROTO_ICMPV6;
-    return {
+    const event: EbpfFlowEvent = {
       timeMs: timeNs / 1e6 + offsetMs,
       ifindex,
       endpoint: this.#context.endpoints.get(ifindex),
@@ -94,6 +110,8 @@ export class FlowEventDecoder {
       icmp: icmp ? { type: data[offset + 30] ?? 0, code: data[offset + 31] ?? 0 } : undefined,
       isReply,
     };
+    // Rare: only these events take the other shape.
+    return notProxied ? { ...event, dropCause: 'not-proxied' } : event;
   }
 
   #ipv4Text(address: number): string {

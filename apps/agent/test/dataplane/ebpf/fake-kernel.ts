@@ -3,7 +3,7 @@
 
 import { type BpfMap } from '@twill/ebpf';
 
-import { decodePolicyEntry, type IpKey, type PolicyKey, type PolicyValue } from '../../../src/dataplane/ebpf/layout.js';
+import { decodePolicyEntry, type IpKey, type L7Value, type PolicyKey, type PolicyValue } from '../../../src/dataplane/ebpf/layout.js';
 import { type EbpfKernelPort, type MapAdoption, type PinnedLink, type TcxHook, type UpgradeLink, type UpgradeResult } from '../../../src/dataplane/ebpf/sys/kernel.js';
 import { FakeRing } from './fake-ring.js';
 
@@ -85,6 +85,12 @@ export class FakeKernel implements EbpfKernelPort {
     this.log.push(`detach ${hostInterface} ${hook}`);
     this.links.delete(`${hostInterface}/${hook}`);
   }
+  /** The last tw_l7 value written. */
+  l7Marks: L7Value | undefined;
+  setL7Marks(value: L7Value): void {
+    this.l7Marks = value;
+  }
+
   flowEvents: boolean | undefined;
   setFlowEvents(on: boolean): void {
     this.flowEvents = on;

@@ -61,7 +61,7 @@ describe.skipIf(reason)(`eBPF dataplane across an agent restart as root${reason 
       adopted = true;
       await probing;
       expect(second.ready.drift, 'the new owner sees the state it wrote').toEqual([]);
-      expect(second.ready.upgrade?.maps.map((m) => `${m.name} ${m.outcome}`), 'the same object: every pinned map reused').toEqual(['tw_config', 'tw_ct', 'tw_events', 'tw_ipcache', 'tw_lost', 'tw_policy'].map((n) => `${n} reused`));
+      expect(second.ready.upgrade?.maps.map((m) => `${m.name} ${m.outcome}`), 'the same object: every pinned map reused').toEqual(['tw_config', 'tw_ct', 'tw_events', 'tw_ipcache', 'tw_l7', 'tw_lost', 'tw_policy'].map((n) => `${n} reused`));
       expect(second.ready.upgrade?.programsUpdated, 'the links run the new owner\'s programs').toHaveLength(6);
       expect(echoes.length).toBeGreaterThanOrEqual(3);
       expect(echoes.every(Boolean), `echoes on the held connection: ${echoes.join(' ')}`).toBe(true);
@@ -74,7 +74,7 @@ describe.skipIf(reason)(`eBPF dataplane across an agent restart as root${reason 
       // cleanup() from yet another instance removes programs, links and pins.
       const before = pinnedIds(pinRoot);
       expect(before.linkPins).toEqual(lab.pods.flatMap((p) => [`egress/${p.hostInterface}`, `ingress/${p.hostInterface}`]).sort());
-      expect(before.maps).toHaveLength(6); // tw_ipcache, tw_policy, tw_ct, tw_config, tw_events, tw_lost
+      expect(before.maps).toHaveLength(7); // tw_ipcache, tw_policy, tw_ct, tw_config, tw_l7, tw_events, tw_lost
       const dataplane = await createEbpfDataplane({ netns: lab.node, pinRoot });
       await dataplane.cleanup();
       expect(bpffs.leftovers()).toEqual([]);

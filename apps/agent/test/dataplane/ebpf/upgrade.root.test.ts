@@ -84,7 +84,7 @@ describe.skipIf(reason)(`eBPF dataplane upgrade over an older version's pins, as
       expect(upgrade?.programsUpdated).toHaveLength(6);
       const outcome = Object.fromEntries((upgrade?.maps ?? []).map((m) => [m.name, `${m.outcome}${m.state === undefined ? '' : ` ${m.state}`}`]));
       expect(outcome).toEqual({
-        tw_config: 'reused', tw_ipcache: 'reused', tw_lost: 'reused',
+        tw_config: 'reused', tw_ipcache: 'reused', tw_l7: 'reused', tw_lost: 'reused',
         tw_ct: 'replaced copied', tw_events: 'replaced discarded', tw_policy: 'replaced refilled',
       });
       expect(upgrade?.maps.find((m) => m.name === 'tw_ct')?.copied, 'the held connection\'s entry at least').toBeGreaterThanOrEqual(1);

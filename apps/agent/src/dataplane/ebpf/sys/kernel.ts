@@ -26,7 +26,7 @@ import {
 
 import { EBPF_DATAPLANE_ERROR_CODE, EbpfDataplaneError } from '../errors.js';
 import { mapFlowRing, watchFlowRing, type FlowRingMemory } from './flow-ring.js';
-import { CONFIG_FLOW_EVENTS, CONFIG_VALUE, IP_KEY, IP_VALUE, POLICY_KEY, POLICY_VALUE, type IpKey, type PolicyKey, type PolicyValue } from '../layout.js';
+import { CONFIG_FLOW_EVENTS, CONFIG_VALUE, L7_VALUE, type L7Value, IP_KEY, IP_VALUE, POLICY_KEY, POLICY_VALUE, type IpKey, type PolicyKey, type PolicyValue } from '../layout.js';
 
 /** The tcx hooks: packets from the pod (its egress) and to the pod (its ingress). */
 export type TcxHook = 'ingress' | 'egress';
@@ -95,7 +95,7 @@ export interface UpgradeLink {
 /** Replaced maps whose entries the driver writes again from the policy model. */
 const REFILLED = new Set(['tw_policy', 'tw_ipcache']);
 /** Replaced maps with nothing worth keeping; any other map's entries are copied when the layout allows. */
-const DISCARDED = new Set(['tw_events', 'tw_lost', 'tw_config']);
+const DISCARDED = new Set(['tw_events', 'tw_lost', 'tw_config', 'tw_l7']);
 
 /** The tw_events ring buffer, mapped, and the programs' count of verdicts it had no room for. */
 export interface FlowRingPort {
@@ -140,6 +140,8 @@ export interface EbpfKernelPort {
   completeUpgrade(links: readonly UpgradeLink[]): UpgradeResult;
   /** Tells the programs (tw_config) whether to write verdicts to tw_events. */
   setFlowEvents(on: boolean): void;
+  /** Writes the L7 proxy's marks (tw_l7) that `proxy` policy entries admit; running programs use them from the next packet. */
+  setL7Marks(value: L7Value): void;
   /** Maps tw_events and opens tw_lost. @throws {EbpfDataplaneError} `load-failed` when the object has neither. */
   openFlowRing(): FlowRingPort;
   /** Names left under the pin root (maps, `links/...`). */
@@ -362,6 +364,16 @@ class EbpfKernel implements EbpfKernelPort {
   setFlowEvents(on: boolean): void {
     const config = this.#collection.map('tw_config', { key: u32, value: CONFIG_VALUE });
     config.update(0, { flags: on ? CONFIG_FLOW_EVENTS : 0 });
+  }
+
+  setL7Marks(value: L7Value): void {
+    if (this.#collection.maps.tw_l7 === undefined) {
+      // An object older than tw_l7 has no `proxy` verdict either: nothing to configure.
+      if (value.count === 0) return;
+      throw new EbpfDataplaneError(EBPF_DATAPLANE_ERROR_CODE.LOAD_FAILED, `the object ${this.#options.objectPath} has no tw_l7 map for the L7 proxy's marks: run \`npm run build:bpf\` in apps/agent`);
+    }
+    const l7 = this.#collection.map('tw_l7', { key: u32, value: L7_VALUE });
+    l7.update(0, value);
   }
 
   openFlowRing(): FlowRingPort {
