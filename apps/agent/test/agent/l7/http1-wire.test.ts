@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { ChunkedDecoder } from '../../../src/agent/l7/sys/http1-chunked.js';
-import { BODY, findHeadEnd, hasBareLf, Http1Head, parseRequestHead, parseResponseHead } from '../../../src/agent/l7/sys/http1-head.js';
+import { BODY, FIELD, findHeadEnd, hasBareLf, Http1Head, parseRequestHead, parseResponseHead } from '../../../src/agent/l7/sys/http1-head.js';
 
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -28,10 +28,23 @@ describe('request heads', () => {
     expect(problem).toBeUndefined();
     expect({ method: head.method, target: head.target, minor: head.minor, host: head.host, framing: head.framing, length: head.length, close: head.close })
       .toEqual({ method: 'POST', target: '/api/v1/users?x=1', minor: 1, host: 'api:8080', framing: BODY.LENGTH, length: 12, close: false });
-    expect(head.names.slice(0, head.count)).toEqual(['Host', 'X-Trace', 'Content-Length', 'Connection']);
-    expect(head.lowers.slice(0, head.count)).toEqual(['host', 'x-trace', 'content-length', 'connection']);
-    expect(head.values.slice(0, head.count)).toEqual(['api:8080', 'a b', '12', 'keep-alive, X-Trace']);
+    const fields = Array.from({ length: head.count }, (_, i) => [head.name(i), head.lower(i), head.value(i), head.kind(i)]);
+    expect(fields).toEqual([
+      ['Host', 'host', 'api:8080', FIELD.HOST],
+      ['X-Trace', 'x-trace', 'a b', FIELD.NOMINATED],
+      ['Content-Length', 'content-length', '12', FIELD.CONTENT_LENGTH],
+      ['Connection', 'connection', 'keep-alive, X-Trace', FIELD.CONNECTION],
+    ]);
     expect(head.nominated).toEqual(['x-trace']);
+    expect(head.record()).toEqual({ host: 'api:8080', 'x-trace': 'a b', 'content-length': '12', connection: 'keep-alive, X-Trace' });
+    expect(head.plainLine).toBe(true);
+  });
+
+  it('classifies hop-by-hop fields by name in any case, and keeps repeated fields as arrays', () => {
+    const { head } = request('GET / HTTP/1.1\r\nhost: a\r\nKEEP-ALIVE: 1\r\nUpgrade: ws\r\nProxy-Connection: x\r\nHTTP2-Settings: y\r\nte: trailers\r\nExpect: 100-continue\r\nX-A: 1\r\nx-a: 2\r\n\r\n');
+    expect(Array.from({ length: head.count }, (_, i) => head.kind(i))).toEqual([FIELD.HOST, FIELD.HOP, FIELD.HOP, FIELD.HOP, FIELD.HOP, FIELD.TE, FIELD.EXPECT, FIELD.PLAIN, FIELD.PLAIN]);
+    expect(head.record()['x-a']).toEqual(['1', '2']);
+    expect(request('GET  / HTTP/1.1\r\nHost: a\r\n\r\n').head.plainLine).toBe(false);
   });
 
   it('reuses one head: a second parse leaves nothing of the first', () => {
@@ -110,7 +123,7 @@ describe('response heads', () => {
   ])('%j after %s → %i %j framing %i', (text, method, status, reason, framing) => {
     const { head, problem } = response(text, method);
     expect(problem).toBeUndefined();
-    expect([head.status, head.reason, head.framing]).toEqual([status, reason, framing]);
+    expect([head.status, head.bytes.toString('latin1', head.start + 13, head.lineEnd), head.framing]).toEqual([status, reason, framing]);
   });
 
   it('keeps the connection unless the destination closes it', () => {

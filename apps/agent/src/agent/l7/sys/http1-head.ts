@@ -54,7 +54,43 @@ export type BodyFraming = (typeof BODY)[keyof typeof BODY];
 /** Most digits of a Content-Length: 15 keeps it below 2^53. */
 const MAX_LENGTH_DIGITS = 15;
 
-/** A parsed head, reused message after message (its arrays are overwritten, never shared). */
+/**
+ * What a field is to the proxy, by its name (RFC 9110 §7.6.1 hop-by-hop fields, and the
+ * ones it reads or rewrites itself).
+ */
+export const FIELD = {
+  /** Anything else: passed on as it is. */
+  PLAIN: 0,
+  /** Keep-Alive, Proxy-Connection, Upgrade, HTTP2-Settings: hop-by-hop. */
+  HOP: 1,
+  /** Connection: hop-by-hop, read for close / keep-alive and the fields it nominates. */
+  CONNECTION: 2,
+  /** Transfer-Encoding: hop-by-hop, read for the framing (written again when chunked). */
+  TRANSFER_ENCODING: 3,
+  /** TE: hop-by-hop (`TE: trailers` written again). */
+  TE: 4,
+  /** Expect (requests: answered by the proxy). */
+  EXPECT: 5,
+  /** Host. */
+  HOST: 6,
+  /** Content-Length. */
+  CONTENT_LENGTH: 7,
+  /** Nominated by the Connection field: hop-by-hop. */
+  NOMINATED: 8,
+} as const;
+
+/** One of {@link FIELD}. */
+export type FieldKind = (typeof FIELD)[keyof typeof FIELD];
+
+// Per field in `Http1Head.offsets`: line start, colon, value start, value end, line end (its CR).
+const STRIDE = 5;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A parsed head, reused message after message. Field names and values stay bytes in
+ * {@link bytes} (no string per field) until {@link name}, {@link lower} or {@link value}
+ * asks; they are valid until the next parse.
+ */
 export class Http1Head {
   /** The request's method (requests only). */
   method = '';
@@ -62,17 +98,19 @@ export class Http1Head {
   target = '';
   /** The status code (responses only). */
   status = 0;
-  /** The reason phrase (responses only). */
-  reason = '';
   /** 0 for HTTP/1.0, 1 (or more) for HTTP/1.1. */
   minor = 1;
-  /** Field names as sent. */
-  readonly names: string[] = [];
-  /** Field names in lower case. */
-  readonly lowers: string[] = [];
-  /** Field values, without surrounding whitespace. */
-  readonly values: string[] = [];
-  /** Fields in use in the arrays above. */
+  /** Whether the request line is `method SP target SP HTTP/1.1` with single spaces (it can be passed on as it is). */
+  plainLine = false;
+  /** The bytes of the head, as given to the parse (not copied). */
+  bytes: Buffer = EMPTY;
+  /** Where the head starts in {@link bytes}. */
+  start = 0;
+  /** Where the request or status line ends in {@link bytes} (its CR). */
+  lineEnd = 0;
+  /** Just past the head's empty line in {@link bytes}. */
+  end = 0;
+  /** Fields in the head. */
   count = 0;
   /** How the body is delimited. */
   framing: BodyFraming = BODY.NONE;
@@ -88,13 +126,20 @@ export class Http1Head {
   teTrailers = false;
   /** Other field names the Connection field nominates (hop-by-hop), lower case; usually empty. */
   readonly nominated: string[] = [];
+  private offsets = new Int32Array(64 * STRIDE);
+  private kinds = new Uint8Array(64);
 
-  private reset(): void {
+  /** @internal Clears the head before a parse of `bytes[start, end)`. */
+  begin(bytes: Buffer, start: number, end: number): void {
     this.method = '';
     this.target = '';
     this.status = 0;
-    this.reason = '';
     this.minor = 1;
+    this.plainLine = false;
+    this.bytes = bytes;
+    this.start = start;
+    this.lineEnd = start;
+    this.end = end;
     this.count = 0;
     this.framing = BODY.NONE;
     this.length = 0;
@@ -105,9 +150,95 @@ export class Http1Head {
     this.nominated.length = 0;
   }
 
-  /** @internal Clears the head before a parse. */
-  begin(): void {
-    this.reset();
+  /** @internal Records a field; returns its index. */
+  add(lineStart: number, colon: number, valueStart: number, valueEnd: number, lineEnd: number, kind: FieldKind): number {
+    const n = this.count;
+    if ((n + 1) * STRIDE > this.offsets.length) {
+      const offsets = new Int32Array(this.offsets.length * 2);
+      offsets.set(this.offsets);
+      this.offsets = offsets;
+      const kinds = new Uint8Array(this.kinds.length * 2);
+      kinds.set(this.kinds);
+      this.kinds = kinds;
+    }
+    const at = n * STRIDE;
+    this.offsets[at] = lineStart;
+    this.offsets[at + 1] = colon;
+    this.offsets[at + 2] = valueStart;
+    this.offsets[at + 3] = valueEnd;
+    this.offsets[at + 4] = lineEnd;
+    this.kinds[n] = kind;
+    this.count = n + 1;
+    return n;
+  }
+
+  /** What field `i` is to the proxy. */
+  kind(i: number): FieldKind {
+    return this.kinds[i] as FieldKind;
+  }
+
+  /** @internal */
+  setKind(i: number, kind: FieldKind): void {
+    this.kinds[i] = kind;
+  }
+
+  /** Field `i`'s name as sent. */
+  name(i: number): string {
+    return this.bytes.toString('latin1', this.offsets[i * STRIDE] as number, this.offsets[i * STRIDE + 1] as number);
+  }
+
+  /** Field `i`'s name in lower case. */
+  lower(i: number): string {
+    return this.name(i).toLowerCase();
+  }
+
+  /** Field `i`'s value, without surrounding whitespace. */
+  value(i: number): string {
+    return this.bytes.toString('latin1', this.offsets[i * STRIDE + 2] as number, this.offsets[i * STRIDE + 3] as number);
+  }
+
+  /** Where field `i`'s line starts in {@link bytes}. */
+  lineStartOf(i: number): number {
+    return this.offsets[i * STRIDE] as number;
+  }
+
+  /** Just past field `i`'s line (its CRLF) in {@link bytes}. */
+  lineStopOf(i: number): number {
+    return (this.offsets[i * STRIDE + 4] as number) + 2;
+  }
+
+  /** The fields as Node gives them: lower-case names, repeated ones as arrays. */
+  record(): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    for (let i = 0; i < this.count; i += 1) {
+      const lower = this.lower(i);
+      const value = this.value(i);
+      const seen = out[lower];
+      if (seen === undefined) out[lower] = value;
+      else if (typeof seen === 'string') out[lower] = [seen, value];
+      else seen.push(value);
+    }
+    return out;
+  }
+}
+
+// Whether bytes[at, at + lower.length) spell `lower` in any case (names are tokens already).
+function named(bytes: Buffer, at: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i += 1) if (((bytes[at + i] as number) | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+function kindOf(bytes: Buffer, at: number, length: number): FieldKind {
+  switch (length) {
+    case 2: return named(bytes, at, 'te') ? FIELD.TE : FIELD.PLAIN;
+    case 4: return named(bytes, at, 'host') ? FIELD.HOST : FIELD.PLAIN;
+    case 6: return named(bytes, at, 'expect') ? FIELD.EXPECT : FIELD.PLAIN;
+    case 7: return named(bytes, at, 'upgrade') ? FIELD.HOP : FIELD.PLAIN;
+    case 10: return named(bytes, at, 'connection') ? FIELD.CONNECTION : named(bytes, at, 'keep-alive') ? FIELD.HOP : FIELD.PLAIN;
+    case 14: return named(bytes, at, 'content-length') ? FIELD.CONTENT_LENGTH : named(bytes, at, 'http2-settings') ? FIELD.HOP : FIELD.PLAIN;
+    case 16: return named(bytes, at, 'proxy-connection') ? FIELD.HOP : FIELD.PLAIN;
+    case 17: return named(bytes, at, 'transfer-encoding') ? FIELD.TRANSFER_ENCODING : FIELD.PLAIN;
+    default: return FIELD.PLAIN;
   }
 }
 
@@ -149,7 +280,7 @@ function lineEnd(bytes: Buffer, at: number, end: number): number {
  * @returns undefined, or the problem to answer (400, 501, 505; 405 for CONNECT), which closes the connection.
  */
 export function parseRequestHead(bytes: Buffer, start: number, end: number, head: Http1Head): HttpProblem | undefined {
-  head.begin();
+  head.begin(bytes, start, end);
   const eol = lineEnd(bytes, start, end);
   if (eol < 0) return problem(400, 'invalid request line: bare LF line ending (RFC 9112 §2.2)');
   // RFC 9112 §3: method SP request-target SP HTTP-version.
@@ -157,6 +288,7 @@ export function parseRequestHead(bytes: Buffer, start: number, end: number, head
   while (at < eol && TCHAR[bytes[at] as number] === 1) at += 1;
   if (at === start || bytes[at] !== SP) return problem(400, 'invalid method in the request line (RFC 9110 §9.1: a token)');
   head.method = bytes.toString('latin1', start, at);
+  const methodEnd = at;
   while (bytes[at] === SP) at += 1;
   const targetStart = at;
   while (at < eol && bytes[at] !== SP) {
@@ -167,11 +299,14 @@ export function parseRequestHead(bytes: Buffer, start: number, end: number, head
   head.target = bytes.toString('latin1', targetStart, at);
   // RFC 9112 Appendix C.1: no version is an HTTP/0.9 simple request.
   if (at === eol) return problem(505, 'HTTP/0.9 is not supported (request line without a version)');
+  const targetEnd = at;
   while (bytes[at] === SP) at += 1;
   const version = parseVersion(bytes, at, eol);
-  if (version === undefined) return problem(400, 'invalid HTTP version in the request line (RFC 9112 §2.3: HTTP/d.d)');
-  if (version.major !== 1) return problem(505, `HTTP/${version.major}.${version.minor} is not supported`);
-  head.minor = version.minor;
+  if (version < 0) return problem(400, 'invalid HTTP version in the request line (RFC 9112 §2.3: HTTP/d.d)');
+  if (version >> 4 !== 1) return problem(505, `HTTP/${version >> 4}.${version & 15} is not supported`);
+  head.minor = version & 15;
+  head.lineEnd = eol;
+  head.plainLine = methodEnd + 1 === targetStart && targetEnd + 1 === at && head.minor === 1;
   if (!KNOWN_METHODS.has(head.method)) return problem(501, `method ${head.method} is not implemented`);
 
   const fieldProblem = parseFields(bytes, eol + 2, end, head, 'request');
@@ -185,13 +320,14 @@ export function parseRequestHead(bytes: Buffer, start: number, end: number, head
  * @returns undefined, or what is wrong with it (the status is 502 for the client).
  */
 export function parseResponseHead(bytes: Buffer, start: number, end: number, head: Http1Head, requestMethod: string): HttpProblem | undefined {
-  head.begin();
+  head.begin(bytes, start, end);
   const eol = lineEnd(bytes, start, end);
   if (eol < 0) return problem(502, 'invalid status line: bare LF line ending');
   // RFC 9112 §4: HTTP-version SP 3DIGIT SP [reason-phrase].
   const version = parseVersion(bytes, start, start + 8);
-  if (version === undefined || version.major !== 1 || bytes[start + 8] !== SP) return problem(502, 'invalid status line (RFC 9112 §4)');
-  head.minor = version.minor;
+  if (version < 0 || version >> 4 !== 1 || bytes[start + 8] !== SP) return problem(502, 'invalid status line (RFC 9112 §4)');
+  head.minor = version & 15;
+  head.lineEnd = eol;
   let status = 0;
   for (let i = start + 9; i < start + 12; i += 1) {
     const d = (bytes[i] as number) - 0x30;
@@ -203,7 +339,6 @@ export function parseResponseHead(bytes: Buffer, start: number, end: number, hea
   if (start + 12 < eol) {
     if (bytes[start + 12] !== SP) return problem(502, 'invalid status line (RFC 9112 §4)');
     for (let i = start + 13; i < eol; i += 1) if (VALUE_BYTE[bytes[i] as number] !== 1) return problem(502, 'invalid byte in the reason phrase');
-    head.reason = bytes.toString('latin1', start + 13, eol);
   }
   const fieldProblem = parseFields(bytes, eol + 2, end, head, 'response');
   if (fieldProblem !== undefined) return fieldProblem;
@@ -213,13 +348,13 @@ export function parseResponseHead(bytes: Buffer, start: number, end: number, hea
   return undefined;
 }
 
-function parseVersion(bytes: Buffer, at: number, eol: number): { major: number; minor: number } | undefined {
-  // "HTTP/" DIGIT "." DIGIT
-  if (eol - at !== 8 || bytes[at] !== 0x48 || bytes[at + 1] !== 0x54 || bytes[at + 2] !== 0x54 || bytes[at + 3] !== 0x50 || bytes[at + 4] !== 0x2f || bytes[at + 6] !== 0x2e) return undefined;
+// "HTTP/" DIGIT "." DIGIT: major << 4 | minor, or -1.
+function parseVersion(bytes: Buffer, at: number, eol: number): number {
+  if (eol - at !== 8 || bytes[at] !== 0x48 || bytes[at + 1] !== 0x54 || bytes[at + 2] !== 0x54 || bytes[at + 3] !== 0x50 || bytes[at + 4] !== 0x2f || bytes[at + 6] !== 0x2e) return -1;
   const major = (bytes[at + 5] as number) - 0x30;
   const minor = (bytes[at + 7] as number) - 0x30;
-  if (major < 0 || major > 9 || minor < 0 || minor > 9) return undefined;
-  return { major, minor };
+  if (major < 0 || major > 9 || minor < 0 || minor > 9) return -1;
+  return (major << 4) | minor;
 }
 
 // The header fields from `at` to `end` (which is just past the empty line), with the
@@ -250,46 +385,56 @@ function parseFields(bytes: Buffer, at: number, end: number, head: Http1Head, ki
     for (let i = from; i < to; i += 1) {
       if (VALUE_BYTE[bytes[i] as number] !== 1) return problem(status, `invalid byte 0x${(bytes[i] as number).toString(16).padStart(2, '0')} in the value of header line ${line} (RFC 9110 §5.5)`);
     }
-    const name = bytes.toString('latin1', at, colon);
-    const lower = name.toLowerCase();
-    const value = bytes.toString('latin1', from, to);
-    const n = head.count;
-    head.names[n] = name;
-    head.lowers[n] = lower;
-    head.values[n] = value;
-    head.count = n + 1;
+    const kind = kindOf(bytes, at, colon - at);
+    head.add(at, colon, from, to, eol, kind);
     at = eol + 2;
-    switch (lower) {
-      case 'content-length': {
+    if (kind === FIELD.PLAIN || kind === FIELD.HOP) continue;
+    switch (kind) {
+      case FIELD.CONTENT_LENGTH: {
         // RFC 9112 §6.3 (5): one value, digits only; a list or a second field is refused.
         if (lengthSeen) return problem(status, 'more than one Content-Length');
         lengthSeen = true;
-        if (value.length === 0 || value.length > MAX_LENGTH_DIGITS || !/^[0-9]+$/.test(value)) return problem(status, `invalid Content-Length ${JSON.stringify(value)}`);
-        head.length = Number(value);
+        let length = 0;
+        let ok = to > from && to - from <= MAX_LENGTH_DIGITS;
+        for (let i = from; ok && i < to; i += 1) {
+          const d = (bytes[i] as number) - 0x30;
+          if (d < 0 || d > 9) ok = false;
+          else length = length * 10 + d;
+        }
+        if (!ok) return problem(status, `invalid Content-Length ${JSON.stringify(bytes.toString('latin1', from, to))}`);
+        head.length = length;
         break;
       }
-      case 'transfer-encoding':
+      case FIELD.TRANSFER_ENCODING: {
+        const value = bytes.toString('latin1', from, to);
         codings = codings === '' ? value : `${codings},${value}`;
         break;
-      case 'host':
+      }
+      case FIELD.HOST:
         hosts += 1;
-        head.host = value;
+        head.host = bytes.toString('latin1', from, to);
         break;
-      case 'connection':
-        for (const token of value.split(',')) {
+      case FIELD.CONNECTION:
+        for (const token of bytes.toString('latin1', from, to).split(',')) {
           const t = token.trim().toLowerCase();
           if (t === 'close') connectionClose = true;
           else if (t === 'keep-alive') keepAlive = true;
           else if (t !== '') head.nominated.push(t);
         }
         break;
-      case 'expect':
-        if (value.toLowerCase() === '100-continue') head.expectContinue = true;
+      case FIELD.EXPECT:
+        if (bytes.toString('latin1', from, to).toLowerCase() === '100-continue') head.expectContinue = true;
         break;
-      case 'te':
-        if (value.toLowerCase().split(',').some((t) => t.trim().split(';')[0] === 'trailers')) head.teTrailers = true;
+      case FIELD.TE:
+        if (bytes.toString('latin1', from, to).toLowerCase().split(',').some((t) => t.trim().split(';')[0] === 'trailers')) head.teTrailers = true;
         break;
       default:
+    }
+  }
+  // RFC 9110 §7.6.1: the fields Connection names are hop-by-hop too (never the framing or the target).
+  if (head.nominated.length > 0) {
+    for (let i = 0; i < head.count; i += 1) {
+      if (head.kind(i) === FIELD.PLAIN && head.nominated.includes(head.lower(i))) head.setKind(i, FIELD.NOMINATED);
     }
   }
   head.close = connectionClose || (head.minor === 0 && !keepAlive);

@@ -26,27 +26,90 @@ import { closingResponse, deniedText, formatEndpoint, type HttpProblem, upstream
 import { L7_VERDICT, type L7Verdict } from '../ports.js';
 import { type ConnectionContext, decideRequest, type ProxyShared, recordRequest } from './context.js';
 import { ChunkedDecoder } from './http1-chunked.js';
-import { BODY, type BodyFraming, findHeadEnd, hasBareLf, Http1Head, parseRequestHead, parseResponseHead } from './http1-head.js';
+import { BODY, type BodyFraming, FIELD, findHeadEnd, hasBareLf, Http1Head, parseRequestHead, parseResponseHead } from './http1-head.js';
 import { type Http1Pool, type UpstreamOwner, type UpstreamSocket } from './http1-pool.js';
-
-// RFC 9110 §7.6.1: hop-by-hop fields, never forwarded; plus those the Connection field
-// names. Proxy-Connection and Keep-Alive are pre-standard but still sent (RFC 9112 C.2.2).
-// Expect is answered here; Host and the framing fields are written by the proxy itself.
-const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'http2-settings', 'expect', 'host']);
-const NOT_RETURNED = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'http2-settings']);
-// Fields a Connection header may not take away: the message's framing and its target
-// (dropping Content-Length would send the body upstream unframed, as the next request).
-const NEVER_NOMINATED = new Set(['content-length', 'host']);
 
 /** Most bytes of a response head from a destination. */
 const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
-const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+/** Up to this many bytes queued for one write are copied into one buffer (one write(2)); more go out corked (writev). */
+const COALESCE_BYTES = 16 * 1024;
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
+const HTTP11 = Buffer.from('HTTP/1.1', 'latin1');
+const CHUNKED_FIELD = Buffer.from('Transfer-Encoding: chunked\r\n', 'latin1');
+const TE_TRAILERS_FIELD = Buffer.from('TE: trailers\r\n', 'latin1');
+const CLOSE_FIELD = Buffer.from('Connection: close\r\n', 'latin1');
 
 const REQUEST = { HEAD: 0, BODY: 1 } as const;
 const RESPONSE = { NONE: 0, HEAD: 1, BODY: 2, DONE: 3 } as const;
 
-function isNominated(head: Http1Head, lower: string): boolean {
-  return head.nominated.length > 0 && head.nominated.includes(lower) && !NEVER_NOMINATED.has(lower);
+/** Bytes waiting for one socket: consecutive ranges of one buffer are joined, so a head passed on unchanged stays one slice. */
+class Outbox {
+  readonly items: Buffer[] = [];
+  bytes = 0;
+
+  /** Queues `buffer[start, end)`. */
+  range(buffer: Buffer, start: number, end: number): void {
+    if (end <= start) return;
+    const items = this.items;
+    const last = items[items.length - 1];
+    if (last !== undefined && last.buffer === buffer.buffer && last.byteOffset + last.length === buffer.byteOffset + start) {
+      // Adjacent in memory: one slice over both (they may be two small buffers of Node's pool).
+      items[items.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + end - start);
+    } else items.push(start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end));
+    this.bytes += end - start;
+  }
+
+  /** Queues a whole buffer. */
+  add(buffer: Buffer): void {
+    this.range(buffer, 0, buffer.length);
+  }
+
+  clear(): void {
+    this.items.length = 0;
+    this.bytes = 0;
+  }
+
+  /** Writes what is queued as one buffer when small, and returns `socket.write`'s answer. */
+  flush(socket: Socket): boolean {
+    const items = this.items;
+    let more = true;
+    if (items.length === 1) more = socket.write(items[0] as Buffer);
+    else if (this.bytes <= COALESCE_BYTES) more = socket.write(Buffer.concat(items, this.bytes));
+    else {
+      socket.cork();
+      for (const item of items) more = socket.write(item);
+      socket.uncork();
+    }
+    this.clear();
+    return more;
+  }
+}
+
+/**
+ * What a rule matcher sees of a request. Its headers are made into an object only if the
+ * matcher asks (a header rule), while the head they come from is current: the connection
+ * calls {@link settle} once the matcher has decided.
+ */
+class Http1Facts implements HttpRequestFacts {
+  readonly host?: string;
+  private head: Http1Head | undefined;
+  private fields: Record<string, string | string[]> | undefined;
+
+  constructor(readonly method: string, readonly path: string, host: string | undefined, head: Http1Head) {
+    if (host !== undefined) this.host = host;
+    this.head = head;
+  }
+
+  get headers(): Record<string, string | string[]> {
+    this.fields ??= this.head === undefined ? {} : this.head.record();
+    return this.fields;
+  }
+
+  /** The head is about to be reused: headers not read by now are not kept. */
+  settle(): void {
+    this.head = undefined;
+  }
 }
 
 /** One client connection speaking HTTP/1.x. */
@@ -67,17 +130,18 @@ export class Http1Connection implements UpstreamOwner {
   private closing = false;
   private paused = false;
   // The request being answered.
-  private facts: HttpRequestFacts | undefined;
+  private facts: Http1Facts | undefined;
+  private lastBy: readonly { readonly label: string }[] = [];
   private protocol = 'HTTP/1.1';
   private start = 0n;
   private rules: readonly string[] = [];
-  private retryHead = '';
+  private retryHead: Buffer | undefined;
   private retried = false;
   private sent100 = false;
   // Upstream.
   private pool: Http1Pool | undefined;
   private upstream: UpstreamSocket | undefined;
-  private readonly toUpstream: (Buffer | string)[] = [];
+  private readonly toUpstream = new Outbox();
   private wroteUpstream = false;
   // Response side.
   private responsePhase: number = RESPONSE.NONE;
@@ -90,7 +154,7 @@ export class Http1Connection implements UpstreamOwner {
   private upstreamReusable = false;
   private status = 0;
   private headSent = false;
-  private readonly toClient: (Buffer | string)[] = [];
+  private readonly toClient = new Outbox();
   // Timers, milliseconds since the epoch (0: not running); checked by `checkTimers`.
   private headSince: number;
   private requestSince = 0;
@@ -161,7 +225,7 @@ export class Http1Connection implements UpstreamOwner {
     if (this.bodyFraming === BODY.LENGTH) {
       to = at + Math.min(this.bodyLeft, end - at);
       this.bodyLeft -= to - at;
-      if (this.forwarding && to > at) this.toUpstream.push(bytes.subarray(at, to));
+      if (this.forwarding) this.toUpstream.range(bytes, at, to);
       if (this.bodyLeft === 0) this.requestComplete();
       return to;
     }
@@ -170,7 +234,7 @@ export class Http1Connection implements UpstreamOwner {
       this.badBody(this.requestChunks.error);
       return -1;
     }
-    if (this.forwarding && to > at) this.toUpstream.push(bytes.subarray(at, to));
+    if (this.forwarding) this.toUpstream.range(bytes, at, to);
     if (this.requestChunks.done) this.requestComplete();
     return to;
   }
@@ -204,6 +268,7 @@ export class Http1Connection implements UpstreamOwner {
     }
 
     const decision = decideRequest(context, facts);
+    facts.settle();
     if (!decision.allowed) {
       // The body, if any, is read and dropped so the connection stays usable; a client that
       // waits for 100 Continue sends none, so its framing is unknown: close after the 403.
@@ -216,7 +281,11 @@ export class Http1Connection implements UpstreamOwner {
       else if (this.requestDone) this.idle();
       return;
     }
-    this.rules = decision.by.length === 0 ? [] : decision.by.map((hit) => hit.label);
+    // The same rules allow request after request on a connection: their labels are kept.
+    if (!sameRules(decision.by, this.lastBy)) {
+      this.lastBy = decision.by;
+      this.rules = decision.by.map((hit) => hit.label);
+    }
     this.forwarding = true;
     this.inFlight = true;
     this.retried = false;
@@ -228,29 +297,35 @@ export class Http1Connection implements UpstreamOwner {
     this.responsePending = undefined;
     if (head.expectContinue && head.minor >= 1 && !this.requestDone) {
       this.sent100 = true;
-      this.socket.write(CONTINUE, 'latin1');
+      this.socket.write(CONTINUE);
     }
-    const upstreamHead = this.upstreamHead(facts);
+    this.upstreamHead(facts);
     // A request without a body may be sent again on a new connection when a reused one turns out closed.
-    this.retryHead = this.requestDone ? upstreamHead : '';
-    this.toUpstream.push(upstreamHead);
+    this.retryHead = this.requestDone ? Buffer.concat(this.toUpstream.items, this.toUpstream.bytes) : undefined;
     this.acquire();
   }
 
-  // RFC 9112 §3.2: the request line in origin form; Host first, as the matcher saw it.
-  private upstreamHead(facts: HttpRequestFacts): string {
+  // Queues the request head for the destination: the request line in origin form, HTTP/1.1
+  // (RFC 9112 §3.2); Host as the matcher saw it; the fields as sent, less the hop-by-hop
+  // ones (RFC 9110 §7.6.1) and Expect (answered here); TE: trailers kept (RFC 9110
+  // §10.1.4); a chunked body passed on chunked whatever the method. Unchanged lines are
+  // slices of the bytes received, so a plain request goes on as the very bytes it came in.
+  private upstreamHead(facts: HttpRequestFacts): void {
     const head = this.head;
+    const bytes = head.bytes;
+    const out = this.toUpstream;
+    const absolute = facts.path !== head.target;
+    if (head.plainLine && !absolute) out.range(bytes, head.start, head.lineEnd + 2);
+    else out.add(Buffer.from(`${head.method} ${facts.path} HTTP/1.1\r\n`, 'latin1'));
     // An HTTP/1.0 request may lack Host; the upstream request is HTTP/1.1, which must carry one.
-    let out = `${head.method} ${facts.path} HTTP/1.1\r\nHost: ${facts.host ?? formatEndpoint(this.context.destination)}\r\n`;
+    if (absolute || head.host === undefined) out.add(Buffer.from(`Host: ${facts.host ?? formatEndpoint(this.context.destination)}\r\n`, 'latin1'));
     for (let i = 0; i < head.count; i += 1) {
-      const lower = head.lowers[i] as string;
-      if (NOT_FORWARDED.has(lower) || isNominated(head, lower)) continue;
-      out += `${head.names[i] as string}: ${head.values[i] as string}\r\n`;
+      const kind = head.kind(i);
+      if (kind === FIELD.PLAIN || kind === FIELD.CONTENT_LENGTH || (kind === FIELD.HOST && !absolute)) out.range(bytes, head.lineStartOf(i), head.lineStopOf(i));
     }
-    // TE: trailers is kept (RFC 9110 §10.1.4); a chunked body is passed on chunked whatever the method.
-    if (head.teTrailers) out += 'TE: trailers\r\n';
-    if (head.framing === BODY.CHUNKED) out += 'Transfer-Encoding: chunked\r\n';
-    return `${out}\r\n`;
+    if (head.teTrailers) out.add(TE_TRAILERS_FIELD);
+    if (head.framing === BODY.CHUNKED) out.add(CHUNKED_FIELD);
+    out.range(bytes, head.end - 2, head.end);
   }
 
   private acquire(): void {
@@ -273,17 +348,8 @@ export class Http1Connection implements UpstreamOwner {
 
   private flushUpstream(): void {
     const upstream = this.upstream;
-    const queue = this.toUpstream;
-    if (upstream === undefined || queue.length === 0) return;
-    const socket = upstream.socket;
-    let more = true;
-    if (queue.length === 1) more = write(socket, queue[0] as Buffer | string);
-    else {
-      socket.cork();
-      for (const item of queue) more = write(socket, item);
-      socket.uncork();
-    }
-    queue.length = 0;
+    if (upstream === undefined || this.toUpstream.items.length === 0) return;
+    const more = this.toUpstream.flush(upstream.socket);
     this.wroteUpstream = true;
     if (!more) this.pause();
   }
@@ -348,7 +414,7 @@ export class Http1Connection implements UpstreamOwner {
     if (status < 200) {
       // 101 cannot happen (Upgrade is never forwarded); 1xx go to HTTP/1.1 clients (RFC 9110 §15.2).
       if (status === 101) { this.upstreamBroken('101 Switching Protocols to a request without Upgrade'); return; }
-      if (this.head.minor >= 1 && !(status === 100 && this.sent100)) this.toClient.push(this.clientHead(head, false));
+      if (this.head.minor >= 1 && !(status === 100 && this.sent100)) this.clientHead(head, false);
       return;
     }
     this.status = status;
@@ -361,61 +427,59 @@ export class Http1Connection implements UpstreamOwner {
     if (head.framing === BODY.UNTIL_CLOSE || this.dechunk) this.closing = true;
     // The request body is still coming and the answer is starting: close after it (RFC 9112 §9.6).
     if (!this.requestDone && head.framing === BODY.NONE) this.closing = true;
-    this.toClient.push(this.clientHead(head, true));
+    this.clientHead(head, true);
     this.headSent = true;
     this.responsePhase = head.framing === BODY.NONE || (head.framing === BODY.LENGTH && head.length === 0) ? RESPONSE.DONE : RESPONSE.BODY;
   }
 
-  private clientHead(head: Http1Head, final: boolean): string {
-    let out = `HTTP/1.1 ${head.status} ${head.reason}\r\n`;
+  // Queues the response head for the client: HTTP/1.1, the destination's fields less the
+  // hop-by-hop ones; the framing and Connection: close written by the proxy.
+  private clientHead(head: Http1Head, final: boolean): void {
+    const bytes = head.bytes;
+    const out = this.toClient;
+    if (head.minor === 1) out.range(bytes, head.start, head.lineEnd + 2);
+    else {
+      out.add(HTTP11);
+      out.range(bytes, head.start + 8, head.lineEnd + 2);
+    }
     for (let i = 0; i < head.count; i += 1) {
-      const lower = head.lowers[i] as string;
-      if (NOT_RETURNED.has(lower) || isNominated(head, lower)) continue;
-      out += `${head.names[i] as string}: ${head.values[i] as string}\r\n`;
+      const kind = head.kind(i);
+      if (kind === FIELD.PLAIN || kind === FIELD.CONTENT_LENGTH || kind === FIELD.HOST || kind === FIELD.EXPECT) out.range(bytes, head.lineStartOf(i), head.lineStopOf(i));
     }
     if (final) {
-      if (head.framing === BODY.CHUNKED && !this.dechunk) out += 'Transfer-Encoding: chunked\r\n';
-      if (this.closing) out += 'Connection: close\r\n';
+      if (head.framing === BODY.CHUNKED && !this.dechunk) out.add(CHUNKED_FIELD);
+      if (this.closing) out.add(CLOSE_FIELD);
     }
-    return `${out}\r\n`;
+    out.add(CRLF);
   }
 
   private readonly onDechunked = (bytes: Buffer, start: number, end: number): void => {
-    this.toClient.push(bytes.subarray(start, end));
+    this.toClient.range(bytes, start, end);
   };
 
   private readResponseBody(bytes: Buffer, at: number, end: number): number {
     if (this.responseFraming === BODY.LENGTH) {
       const to = at + Math.min(this.responseLeft, end - at);
       this.responseLeft -= to - at;
-      if (to > at) this.toClient.push(at === 0 && to === end ? bytes : bytes.subarray(at, to));
+      this.toClient.range(bytes, at, to);
       if (this.responseLeft === 0) this.responsePhase = RESPONSE.DONE;
       return to;
     }
     if (this.responseFraming === BODY.CHUNKED) {
       const to = this.responseChunks.feed(bytes, at, end, this.dechunk ? this.onDechunked : undefined);
       if (to < 0) { this.upstreamBroken(`malformed chunked response: ${this.responseChunks.error}`); return -1; }
-      if (!this.dechunk && to > at) this.toClient.push(at === 0 && to === end ? bytes : bytes.subarray(at, to));
+      if (!this.dechunk) this.toClient.range(bytes, at, to);
       if (this.responseChunks.done) this.responsePhase = RESPONSE.DONE;
       return to;
     }
     // Until the close.
-    this.toClient.push(at === 0 ? bytes : bytes.subarray(at, end));
+    this.toClient.range(bytes, at, end);
     return end;
   }
 
   private flushClient(): void {
-    const queue = this.toClient;
-    if (queue.length === 0) return;
-    const socket = this.socket;
-    let more = true;
-    if (queue.length === 1) more = write(socket, queue[0] as Buffer | string);
-    else {
-      socket.cork();
-      for (const item of queue) more = write(socket, item);
-      socket.uncork();
-    }
-    queue.length = 0;
+    if (this.toClient.items.length === 0) return;
+    const more = this.toClient.flush(this.socket);
     if (!more && this.responsePhase !== RESPONSE.DONE) this.upstream?.socket.pause();
   }
 
@@ -431,14 +495,14 @@ export class Http1Connection implements UpstreamOwner {
     if (upstream !== undefined) {
       upstream.socket.resume();
       // The rest of the request body would reach the destination as another request: not reusable then.
-      this.pool?.release(upstream, this.upstreamReusable && this.requestDone && this.toUpstream.length === 0);
+      this.pool?.release(upstream, this.upstreamReusable && this.requestDone && this.toUpstream.items.length === 0);
     }
     this.record(this.status, L7_VERDICT.FORWARDED, this.rules);
     if (!this.requestDone) {
       // The destination answered before the request body was all sent: the rest is read and dropped.
       this.closing = true;
       this.forwarding = false;
-      this.toUpstream.length = 0;
+      this.toUpstream.clear();
     }
     if (this.closing) this.socket.end();
     else this.idle();
@@ -460,11 +524,11 @@ export class Http1Connection implements UpstreamOwner {
     this.upstream = undefined;
     if (upstream === undefined) return;
     // A kept-alive connection the destination closed meanwhile (RFC 9112 §9.3.1): a request without a body is sent again, once.
-    if (this.responsePhase === RESPONSE.HEAD && this.responsePending === undefined && upstream.reused && !this.retried && this.retryHead !== '' && this.pool !== undefined && !this.socket.destroyed) {
+    if (this.responsePhase === RESPONSE.HEAD && this.responsePending === undefined && upstream.reused && !this.retried && this.retryHead !== undefined && this.pool !== undefined && !this.socket.destroyed) {
       this.retried = true;
       this.upstream = this.pool.fresh(this);
-      this.toUpstream.length = 0;
-      this.toUpstream.push(this.retryHead);
+      this.toUpstream.clear();
+      this.toUpstream.add(this.retryHead);
       this.flushUpstream();
       return;
     }
@@ -480,7 +544,7 @@ export class Http1Connection implements UpstreamOwner {
     upstream?.socket.destroy();
     this.inFlight = false;
     this.responsePhase = RESPONSE.NONE;
-    this.toClient.length = 0;
+    this.toClient.clear();
     this.closing = true;
     if (!this.headSent && !this.socket.destroyed) {
       this.socket.end(closingResponse(failure.status, STATUS_CODES[failure.status] ?? 'Bad Gateway', `${failure.why}\n`), 'latin1');
@@ -527,7 +591,7 @@ export class Http1Connection implements UpstreamOwner {
       this.upstream = undefined;
       this.inFlight = false;
       this.responsePhase = RESPONSE.NONE;
-      this.toUpstream.length = 0;
+      this.toUpstream.clear();
       // Nothing of it was written: the upstream connection is as clean as before.
       if (upstream !== undefined) this.pool?.release(upstream, !this.wroteUpstream);
       else this.pool?.cancel(this);
@@ -599,8 +663,11 @@ export class Http1Connection implements UpstreamOwner {
   }
 }
 
-function write(socket: Socket, item: Buffer | string): boolean {
-  return typeof item === 'string' ? socket.write(item, 'latin1') : socket.write(item);
+function sameRules(a: readonly { readonly label: string }[], b: readonly { readonly label: string }[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i += 1) if ((a[i] as { label: string }).label !== (b[i] as { label: string }).label) return false;
+  return true;
 }
 
 /**
@@ -608,23 +675,14 @@ function write(socket: Socket, item: Buffer | string): boolean {
  * reduced to its origin form, its authority replacing Host (RFC 9112 §3.2.2). The request
  * still goes to the original destination, never to the authority it names.
  */
-function requestFacts(head: Http1Head): HttpRequestFacts {
-  const headers: Record<string, string | string[]> = {};
-  for (let i = 0; i < head.count; i += 1) {
-    const lower = head.lowers[i] as string;
-    const value = head.values[i] as string;
-    const seen = headers[lower];
-    if (seen === undefined) headers[lower] = value;
-    else if (typeof seen === 'string') headers[lower] = [seen, value];
-    else seen.push(value);
-  }
+function requestFacts(head: Http1Head): Http1Facts {
   const target = head.target;
   if (target.charCodeAt(0) !== 0x2f && target !== '*') {
     const absolute = /^http:\/\/([^/?#]+)([^#]*)/i.exec(target);
     if (absolute !== null) {
       const rest = absolute[2] as string;
-      return { method: head.method, path: rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest, host: absolute[1] as string, headers };
+      return new Http1Facts(head.method, rest === '' ? '/' : rest.startsWith('?') ? `/${rest}` : rest, absolute[1] as string, head);
     }
   }
-  return { method: head.method, path: target, ...(head.host === undefined ? {} : { host: head.host }), headers };
+  return new Http1Facts(head.method, target, head.host, head);
 }
