@@ -166,7 +166,7 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent L7 poli
       { timeout: 90_000, interval: 250 },
     );
     const l7Status = (JSON.parse((await health('/v1/status')).body) as { l7: Record<string, unknown> }).l7;
-    expect(l7Status, agentOutput).toMatchObject({ enabled: true, running: true, failClosed: driver === 'nftables', listening: { port: 15001 }, redirect: { installed: true, missing: [] } });
+    expect(l7Status, agentOutput).toMatchObject({ enabled: true, running: true, failClosed: true, listening: { port: 15001 }, redirect: { installed: true, missing: [] } });
 
     const list = await loadNetworkConfigListFromDir('twill-test', confDir);
     const runtime = lab.runtime();
@@ -238,18 +238,20 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent L7 poli
     client.close();
     client = undefined;
 
-    // The proxy down (the agent stopped: its redirect stays, as all enforcement does): the
-    // request is refused, never let past the proxy.
+    // The redirect gone while the agent (and its proxy) runs: the request goes straight to
+    // the API pod, where the Allow with L7 rules admits only the proxy's marked traffic, so
+    // it is denied and the API pod sees nothing new.
+    expect((await run('ip', ['netns', 'exec', lab.node.name, 'nft', 'delete', 'table', 'inet', 'twill_l7'])).code).toBe(0);
+    expect((await curl(frontend, 'GET', `${api8080}/api/v1/users`)).status).toBe(0);
+    expect(served().filter((s) => s.http !== undefined)).toHaveLength(1);
+
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     await exited;
-    expect((await curl(frontend, 'GET', `${api8080}/api/v1/users`)).status).toBe(0);
-    expect(served().filter((s) => s.http !== undefined)).toHaveLength(1);
     if (driver === 'nftables') {
-      // The redirect gone too: the nftables rules admit L7-protected traffic only with the
-      // proxy's marks, so it is still denied. (Not checked for eBPF: its programs left with
-      // the agent's private bpffs here, and it has no such check yet: status says failClosed false.)
-      expect((await run('ip', ['netns', 'exec', lab.node.name, 'nft', 'delete', 'table', 'inet', 'twill_l7'])).code).toBe(0);
+      // The agent stopped too: its rules stay and still deny. (The eBPF programs here live
+      // in the agent's private bpffs, which goes with its mount namespace, unlike a node's
+      // /sys/fs/bpf: nothing of theirs outlives the agent in this test.)
       expect((await curl(frontend, 'GET', `${api8080}/api/v1/users`)).status).toBe(0);
       expect(served().filter((s) => s.http !== undefined)).toHaveLength(1);
     }
