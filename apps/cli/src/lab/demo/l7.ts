@@ -112,6 +112,7 @@ export interface HttpProbeReport {
   readonly from: string;
   /** `default/api`. */
   readonly to: string;
+  /** The port the target serves (`8080`). */
   readonly port: number;
   /** Always `GET` (what the probes send). */
   readonly method: string;
@@ -131,6 +132,7 @@ export interface HttpProbeReport {
   readonly body?: string;
   /** Why there was no answer (`timeout`, `ECONNREFUSED`). */
   readonly error?: string;
+  /** What the rules call for. */
   readonly expected: HttpExpectation;
   /** Whether the answer is what `expected` says. */
   readonly agrees: boolean;
