@@ -3,9 +3,15 @@
 // script text out; sys/redirect.ts applies it and installs the policy routing.
 //
 // The table is its own (`inet twill_l7`), hooked at prerouting before routing decides, so
-// it works the same under the nftables and the eBPF dataplane drivers. Rules, in order:
+// it works the same under the nftables and the eBPF dataplane drivers, and after
+// destination NAT (`dstnat + 10`): a connection to a Service that kube-proxy's DNAT sends
+// to a protected pod is seen with the pod's address and port, as the targets name them
+// (the proxy then connects to the pod; conntrack gives the client the Service's address
+// back). Rules, in order:
 //   1. a packet of a connection the proxy already holds (the accepted socket, or one of
-//      its transparent upstream sockets receiving replies) is marked and accepted: the
+//      its transparent upstream sockets receiving replies; `socket wildcard 0`: a
+//      connected socket, never the proxy's own listener, which a packet to any address
+//      on the proxy's port would otherwise find) is marked and accepted: the
 //      mark routes it to the local stack (`ip rule fwmark MARK/MASK lookup TABLE`, with
 //      `local default dev lo` in TABLE);
 //   2. a packet already carrying the mark is left alone;
@@ -172,8 +178,8 @@ export function renderL7RedirectSets(sets: L7RedirectSets, options: L7RedirectOp
     ...set(N.IN6, 'ipv6_addr . inet_service', sets.in6),
     ...set(N.OUT, 'ifname . inet_service', sets.out),
     `  chain ${N.PREROUTING} {`,
-    '    type filter hook prerouting priority mangle; policy accept;',
-    `    meta l4proto tcp socket transparent 1 ${setMark} accept`,
+    '    type filter hook prerouting priority dstnat + 10; policy accept;',
+    `    meta l4proto tcp socket transparent 1 socket wildcard 0 ${setMark} accept`,
     `    ${marked} accept`,
     `    ip daddr . tcp dport @${N.IN4} ${setMark} tproxy ip to :${proxyPort} accept`,
     `    ip6 daddr . tcp dport @${N.IN6} ${setMark} tproxy ip6 to :${proxyPort} accept`,

@@ -207,6 +207,34 @@ describe.skipIf(reason)(`L7 redirect as root${reason ? ` (skipped: ${reason})` :
     expect(reply).toEqual({ reply: `podB ${B[family]} 8080 ${A[family]}` });
   });
 
+  it('leaves connections to the proxy\'s port elsewhere alone: the listener is never found for them (socket wildcard 0)', async () => {
+    const { node, podA, podB } = lab();
+    const proxy = await serve(node, '::', PROXY_PORT, 'proxy');
+    // Pod B runs something of its own on the proxy's port; pod B's 8080 is protected.
+    await serve(podB, '0.0.0.0', PROXY_PORT, 'podB');
+    const redirect = start(node);
+    await redirect.start();
+    await redirect.update(ingress(B[4], 8080));
+    expect((await attempt(podA, 4, B[4], PROXY_PORT)).reply).toBe(`podB ${B[4]} ${PROXY_PORT} ${A[4]}`);
+    expect(proxy.accepted()).toBe(0);
+  });
+
+  it('sees a Service\'s connection after destination NAT: the protected pod\'s address and port, as kube-proxy rewrote them', async () => {
+    const { node, podA, podB } = lab();
+    const proxy = await serve(node, '::', PROXY_PORT, 'proxy');
+    await serve(podB, '0.0.0.0', 8080, 'podB');
+    // kube-proxy's rule, in nftables terms: the Service 10.96.0.10:80 is pod B's 8080.
+    scratch.exec(node, 'nft', ['add table ip kube']);
+    scratch.exec(node, 'nft', ['add chain ip kube pre { type nat hook prerouting priority dstnat; policy accept; }']);
+    scratch.exec(node, 'nft', [`add rule ip kube pre ip daddr 10.96.0.10 tcp dport 80 dnat to ${B[4]}:8080`]);
+    const redirect = start(node);
+    await redirect.start();
+    await redirect.update(ingress(B[4], 8080));
+    // The proxy (dual-stack, so IPv4-mapped) takes it as pod B's 8080, what it connects on to, with pod A as the peer.
+    expect((await attempt(podA, 4, '10.96.0.10', 80)).reply).toBe(`proxy ::ffff:${B[4]} 8080 ::ffff:${A[4]}`);
+    expect(proxy.accepted()).toBe(1);
+  });
+
   it('installs the table, the fwmark rules and the local routes with the documented defaults', async () => {
     const { node } = lab();
     const redirect = new L7Redirect({ netns: node.name });

@@ -23,7 +23,7 @@ export interface L7ServiceOptions {
   /** Receives a record per request. */
   readonly onFlow?: L7FlowSink;
   readonly logger: L7Logger;
-  /** The named network namespace (under /run/netns) of the redirect's nft table and routes; default the agent's own. */
+  /** The named network namespace (under /run/netns) of the listener, the proxy's upstream sockets and the redirect; default the agent's own. */
   readonly netns?: string;
 }
 
@@ -58,16 +58,17 @@ export interface L7ServiceStatus {
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** The transparent listening server on `port`, serving with `proxy`: dual-stack `::`, or `0.0.0.0` where IPv6 is off. */
-async function listenTransparent(proxy: L7Proxy, port: number, logger: L7Logger): Promise<net.Server> {
+async function listenTransparent(proxy: L7Proxy, port: number, logger: L7Logger, netns: string | undefined): Promise<net.Server> {
   let fd: number;
   let address = '::';
+  const inNetns = netns === undefined ? {} : { netns };
   try {
-    fd = openTransparentListener({ address, port });
+    fd = openTransparentListener({ address, port, ...inNetns });
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw error;
     address = '0.0.0.0';
-    fd = openTransparentListener({ address, port });
+    fd = openTransparentListener({ address, port, ...inNetns });
   }
   const server = net.createServer({ noDelay: true }, (socket) => proxy.serve(socket));
   try {
@@ -86,7 +87,13 @@ async function listenTransparent(proxy: L7Proxy, port: number, logger: L7Logger)
   return server;
 }
 
-const closeServer = (server: net.Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+// A server's close() settles only once its last connection is gone: the proxy, closed
+// meanwhile, ends them (an open HTTP/2 session or gRPC stream would hold it forever).
+async function closeWith(server: net.Server, proxy: L7Proxy): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  await proxy.close();
+  await closed;
+}
 
 /**
  * Starts L7 enforcement: listeners first (so the redirect never sends to a port nobody
@@ -101,7 +108,7 @@ export async function startL7Service(options: L7ServiceOptions): Promise<L7Servi
     policy: options.policy,
     ...(options.onFlow === undefined ? {} : { onFlow: options.onFlow }),
     logger,
-    upstream: { source: 'client', mark: config.upstreamMark },
+    upstream: { source: 'client', mark: config.upstreamMark, ...(options.netns === undefined ? {} : { netns: options.netns }) },
   });
   let server: net.Server | undefined;
   const redirect = new L7Redirect({
@@ -113,12 +120,12 @@ export async function startL7Service(options: L7ServiceOptions): Promise<L7Servi
     rulePriority: config.rulePriority,
   });
   try {
-    server = await listenTransparent(proxy, config.proxyPort, logger);
+    server = await listenTransparent(proxy, config.proxyPort, logger, options.netns);
     await redirect.start();
   } catch (error) {
     await redirect.close().catch(() => undefined);
-    if (server !== undefined) await closeServer(server);
-    await proxy.close();
+    if (server === undefined) await proxy.close();
+    else await closeWith(server, proxy);
     throw error;
   }
   const listener = server;
@@ -151,8 +158,7 @@ export async function startL7Service(options: L7ServiceOptions): Promise<L7Servi
       await queue;
       // The redirect first: new connections to its targets are then denied by the dataplane, not reset by a closed port.
       if (how?.keepRedirect !== true) await redirect.close();
-      await closeServer(listener);
-      await proxy.close();
+      await closeWith(listener, proxy);
     },
   };
 }
