@@ -71,13 +71,13 @@ export class BpfMapCompiler {
   readonly #rules = new Map<number, BpfRuleRef>([[BPF_DEFAULT_RULE, { id: BPF_DEFAULT_RULE, kind: 'default' }]]);
 
   /**
-   * @param options.l7Proxy Whether L7 rules are enforced by a proxy whose traffic the tc
-   *   program recognises by its firewall mark: an Allow rule that carries L7 rules then
-   *   gives its entries the `proxy` verdict instead of `allow`, so a connection that went
-   *   around the proxy (its redirect missing) is dropped, as a policy drop of that rule,
-   *   rather than allowed at L3/L4. Default `false`: such an Allow is a plain allow (its
-   *   L7 rules are not enforced here). Like nftables' `l7Mark`, for both directions; the
-   *   tc program decides where it can see the mark (see apps/agent/bpf/policy.bpf.c).
+   * @param options - `l7Proxy`: whether L7 rules are enforced by a proxy whose traffic
+   *   the tc program recognises by its firewall mark. An Allow rule that carries L7 rules
+   *   then gives its entries the `proxy` verdict instead of `allow`, so a connection that
+   *   went around the proxy (its redirect missing) is dropped, as a policy drop of that
+   *   rule, rather than allowed at L3/L4. Default `false`: such an Allow is a plain allow
+   *   (its L7 rules are not enforced here). Like nftables' `l7Mark`, for both directions;
+   *   the tc program decides where it can see the mark (see apps/agent/bpf/policy.bpf.c).
    */
   constructor(options: {
     /** Whether an Allow rule with L7 rules gives the `proxy` verdict (see the constructor). */
