@@ -702,13 +702,21 @@ function resolveL7(file: { path: string; settings: Settings } | undefined, flags
     if ((value & ~mask) >>> 0 !== 0) throw new FieldProblem(p, `0x${value.toString(16)} has bits outside l7.mask 0x${mask.toString(16)}`);
     return value;
   };
-  const mark = pick(file, undefined, ['l7', 'mark'], within, () => L7_REDIRECT_DEFAULTS.mark);
-  const upstreamMark = pick(file, undefined, ['l7', 'upstreamMark'], (v, p) => {
-    const value = within(v, p);
-    // The proxy's sockets would route their own packets by the delivery mark's route: to `lo`.
-    if (value === mark) throw new FieldProblem(p, `must differ from l7.mark 0x${mark.toString(16)} (that mark's route delivers locally)`);
-    return value;
-  }, () => AGENT_DEFAULTS.l7UpstreamMark);
+  // A default that does not fit a custom mask is refused too (L7 would otherwise fail at
+  // runtime), naming the field to set.
+  const fitting = (key: 'mark' | 'upstreamMark', fallback: number): (() => number) => () => {
+    if ((fallback & ~mask) >>> 0 !== 0) {
+      throw new AgentConfigError(file?.path ?? 'the defaults', `l7.${key}`, `the default 0x${fallback.toString(16)} does not fit l7.mask 0x${mask.toString(16)}: set l7.${key} to a value within the mask`);
+    }
+    return fallback;
+  };
+  const mark = pick(file, undefined, ['l7', 'mark'], within, fitting('mark', L7_REDIRECT_DEFAULTS.mark));
+  const upstreamMark = pick(file, undefined, ['l7', 'upstreamMark'], within, fitting('upstreamMark', AGENT_DEFAULTS.l7UpstreamMark));
+  // The proxy's sockets would route their own packets by the delivery mark's route: to `lo`.
+  if (upstreamMark === mark) {
+    const fromFile = file?.settings['l7'] !== undefined && isRecord(file.settings['l7']) && file.settings['l7']['upstreamMark'] !== undefined;
+    throw new AgentConfigError(file?.path ?? 'the defaults', 'l7.upstreamMark', `${fromFile ? '' : `the default 0x${upstreamMark.toString(16)} `}must differ from l7.mark 0x${mark.toString(16)} (that mark's route delivers locally)`);
+  }
   return {
     enabled,
     proxyPort: pick(file, undefined, ['l7', 'proxyPort'], (v, p) => integer(v, p, 1, 65535), () => L7_REDIRECT_DEFAULTS.proxyPort),
