@@ -85,7 +85,7 @@ export type L7FlowSink = (record: L7FlowRecord) => void;
 
 /** The proxy's limits; all times in milliseconds. */
 export interface L7ProxyLimits {
-  /** Most bytes of an HTTP/1.1 request line plus headers (Node's maxHeaderSize); more: 431. Also HTTP/2's max header list size. */
+  /** Most bytes of an HTTP/1.1 request head (request line and header fields, CRLFs included); more: 431. Also HTTP/2's max header list size and the most bytes of a chunked body's trailer section. */
   readonly maxHeaderBytes: number;
   /** Time to receive a request's complete headers (slowloris); over it: 408 and close. */
   readonly headersTimeoutMs: number;
@@ -109,7 +109,7 @@ export interface L7ProxyLimits {
   readonly upstreamConnectTimeoutMs: number;
 }
 
-/** The defaults: Node's own header limit and timeouts, Envoy-like pool sizes. */
+/** The defaults: Node's own header limit and timeouts (16 KiB, 10 s, 60 s idle), Envoy-like pool sizes. */
 export const L7_DEFAULT_LIMITS: L7ProxyLimits = Object.freeze({
   maxHeaderBytes: 16 * 1024,
   headersTimeoutMs: 10_000,

@@ -301,7 +301,7 @@ export class Http1Connection implements UpstreamOwner {
     }
     this.upstreamHead(facts);
     // A request without a body may be sent again on a new connection when a reused one turns out closed.
-    this.retryHead = this.requestDone ? Buffer.concat(this.toUpstream.items, this.toUpstream.bytes) : undefined;
+    this.retryHead = !this.requestDone ? undefined : this.toUpstream.items.length === 1 ? this.toUpstream.items[0] : Buffer.concat(this.toUpstream.items, this.toUpstream.bytes);
     this.acquire();
   }
 
@@ -342,8 +342,9 @@ export class Http1Connection implements UpstreamOwner {
       return;
     }
     this.upstream = upstream;
-    this.flushUpstream();
+    // Reading resumes, unless the queued bytes fill the new socket's buffer (the flush pauses again).
     this.resume();
+    this.flushUpstream();
   }
 
   private flushUpstream(): void {
