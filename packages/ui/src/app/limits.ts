@@ -9,3 +9,9 @@ export const ROWS = 100;
 
 /** Edges the service map draws at most (denied ones first, then the most recent). */
 export const MAX_DRAWN_EDGES = 600;
+
+/** The flows table's row height (px): rows are one line, so only those in view are built (see model/window.ts). */
+export const ROW_HEIGHT_PX = 28;
+
+/** Rows built beyond each edge of the flows table's view, so a scroll shows no gap before the next draw. */
+export const OVERSCAN_ROWS = 5;

@@ -2,14 +2,15 @@
 // following live (or paused: the table stays while flows keep coming in). L7 flows show
 // their request: `GET /api/v1/users → 200 (1.2 ms)`.
 import { Component } from 'preact';
-import { useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 
-import { ROWS } from '../limits.js';
+import { OVERSCAN_ROWS, ROW_HEIGHT_PX, ROWS } from '../limits.js';
 import { compileFlowFilter, FLOW_PROTOCOLS, FLOW_VERDICTS, HTTP_METHODS, isDenied, NO_FILTER, type FlowFilterInput } from '../model/filters.js';
 import { type FlowStore } from '../model/flow-store.js';
 import { describeRequest } from '../model/http.js';
 import { LiveRows } from '../model/live-rows.js';
 import { type UiFlow } from '../model/types.js';
+import { rowWindow } from '../model/window.js';
 
 interface Props {
   readonly store: FlowStore;
@@ -17,25 +18,26 @@ interface Props {
   readonly version: number;
 }
 
+const ROW_STYLE = { height: `${ROW_HEIGHT_PX}px` };
+
 const port = (p: number | undefined): string => (p === undefined ? '' : `:${p}`);
 
-// One row, built once per flow: a flow never changes, so a row is never diffed again
-// (a draw while following live adds the new rows at the top and drops the oldest).
-class FlowRow extends Component<{ flow: UiFlow }> {
-  override shouldComponentUpdate(next: { flow: UiFlow }): boolean {
-    return next.flow !== this.props.flow;
+// One row: drawn again only when its position holds another flow (a flow never changes).
+class FlowRow extends Component<{ flow: UiFlow; index: number }> {
+  override shouldComponentUpdate(next: { flow: UiFlow; index: number }): boolean {
+    return next.flow !== this.props.flow || next.index !== this.props.index;
   }
 
   override render() {
     const f = this.props.flow;
     const request = describeRequest(f);
     return (
-      <tr data-flow={f.id}>
+      <tr data-flow={f.id} aria-rowindex={this.props.index} style={ROW_STYLE}>
         <td>{new Date(f.timeMs).toISOString().slice(11, 23)}</td>
-        <td>{`${f.from.label}${port(f.sourcePort)}`}</td>
-        <td>{`${f.to.label}${port(f.destinationPort)}`}</td>
+        <td title={f.from.label}>{`${f.from.label}${port(f.sourcePort)}`}</td>
+        <td title={f.to.label}>{`${f.to.label}${port(f.destinationPort)}`}</td>
         <td>{f.l7?.http?.protocol ?? f.protocol}</td>
-        <td>
+        <td title={request === undefined ? undefined : `${request.request} → ${request.outcome}`}>
           {request === undefined ? null : (
             <>
               {`${request.request} → `}
@@ -43,12 +45,12 @@ class FlowRow extends Component<{ flow: UiFlow }> {
             </>
           )}
         </td>
-        <td class={`verdict-${f.verdict} wrap`}>
+        <td class={`verdict-${f.verdict}`} title={f.dropReason}>
           {f.verdict}
           {f.reply ? ' (reply)' : ''}
           {f.dropReason === undefined ? '' : ` ${f.dropReason}`}
         </td>
-        <td class="wrap">{f.decidedBy ?? ''}</td>
+        <td title={f.decidedBy}>{f.decidedBy ?? ''}</td>
       </tr>
     );
   }
@@ -64,6 +66,16 @@ export function FlowsView({ store }: Props) {
   const latest = useRef<readonly UiFlow[]>([]);
   if (paused === undefined) latest.current = live?.update(store) ?? [];
   const rows = paused ?? latest.current;
+  // Only the rows in view are built (one line each; a cell's full text is its tooltip).
+  const scroller = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ top: 0, height: 800 });
+  useEffect(() => {
+    const measure = (): void => setView((v) => ({ ...v, height: scroller.current?.clientHeight ?? v.height }));
+    measure();
+    addEventListener('resize', measure);
+    return () => removeEventListener('resize', measure);
+  }, []);
+  const shown = rowWindow({ count: rows.length, rowHeight: ROW_HEIGHT_PX, scrollTop: view.top, viewHeight: view.height, overscan: OVERSCAN_ROWS });
   const set = (field: keyof FlowFilterInput) => (event: Event) => {
     setPaused(undefined);
     setFilter({ ...filter, [field]: (event.currentTarget as HTMLInputElement | HTMLSelectElement).value });
@@ -110,7 +122,8 @@ export function FlowsView({ store }: Props) {
           {compiled.message}
         </p>
       )}
-      <table class="flows" aria-label="Flows, newest first">
+      <div class="flow-rows" ref={scroller} onScroll={(e) => setView({ top: (e.currentTarget as HTMLDivElement).scrollTop, height: (e.currentTarget as HTMLDivElement).clientHeight })}>
+      <table class="flows" aria-label="Flows, newest first" aria-rowcount={rows.length + 1}>
         <thead>
           <tr>
             <th scope="col">Time</th>
@@ -122,13 +135,16 @@ export function FlowsView({ store }: Props) {
             <th scope="col">Decided by</th>
           </tr>
         </thead>
-        <tbody>
-          {/* Keyed by flow: a draw inserts the new rows and removes the forgotten ones; the others stay as they are. */}
-          {rows.map((f) => (
-            <FlowRow key={f.id} flow={f} />
+        <tbody style={{ paddingTop: `${shown.padTop}px`, paddingBottom: `${shown.padBottom}px` }}>
+          {/* Keyed by position: new flows change the rows' text in place (measured cheaper than
+              building the new rows' elements and dropping the oldest ones at every draw). */}
+          {rows.slice(shown.start, shown.end).map((f, i) => (
+            // The header is row 1.
+            <FlowRow key={i} flow={f} index={shown.start + i + 2} />
           ))}
         </tbody>
       </table>
+      </div>
       <p role="status">
         {rows.length} shown of {store.size} kept{paused === undefined ? ', following live' : ', paused'}
       </p>
