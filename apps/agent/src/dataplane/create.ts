@@ -41,7 +41,8 @@ export function agentDataplaneOptions(
       driver,
       logGroup: LOG_RULES_GROUP,
       ...(flows.enabled ? { dropLogGroup: flows.dropLogGroup } : {}),
-      ...(l7?.enabled === true ? { l7Mark: { mask: l7.mask, values: [l7.mark, l7.upstreamMark] } } : {}),
+      // The redirect's own mark also has redirected connections checked against their destination's ingress rules.
+      ...(l7?.enabled === true ? { l7Mark: { mask: l7.mask, values: [l7.mark, l7.upstreamMark], redirect: l7.mark } } : {}),
     };
   }
   return { driver, ...(l7?.enabled === true ? { l7Mark: { mask: l7.mask, values: [l7.mark, l7.upstreamMark] } } : {}) };

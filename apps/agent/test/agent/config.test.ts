@@ -157,7 +157,7 @@ l7: {proxyPort: 15100, mark: 0x100, upstreamMark: 0x300, mask: 0x300, routeTable
     expect(resolve(`${BASE}l7: {enabled: true}\n`, { noL7: 'true' }).l7.enabled).toBe(false);
     expect(resolve(`${BASE}l7: {enabled: false}\n`).l7.enabled).toBe(false);
     const config = resolve(`${BASE}dataplane: nftables\n`);
-    expect(agentDataplaneOptions('nftables', config.flows, config.l7)).toEqual({ driver: 'nftables', logGroup: 1, dropLogGroup: 2, l7Mark: { mask: 0xf00, values: [0x200, 0xa00] } });
+    expect(agentDataplaneOptions('nftables', config.flows, config.l7)).toEqual({ driver: 'nftables', logGroup: 1, dropLogGroup: 2, l7Mark: { mask: 0xf00, values: [0x200, 0xa00], redirect: 0x200 } });
     expect(agentDataplaneOptions('nftables', config.flows, resolve(BASE, { noL7: 'true' }).l7)).toEqual({ driver: 'nftables', logGroup: 1, dropLogGroup: 2 });
     expect(agentDataplaneOptions('ebpf', config.flows, config.l7)).toEqual({ driver: 'ebpf', l7Mark: { mask: 0xf00, values: [0x200, 0xa00] } });
   });

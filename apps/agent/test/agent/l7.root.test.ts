@@ -20,7 +20,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { openResourceDatastore } from '../../src/agent/datastore/index.js';
 import { type AgentResource } from '../../src/agent/ports.js';
-import { NodeLab, podIp } from '../plugin/node-lab.js';
+import { NodeLab, podIp, tcpConnect } from '../plugin/node-lab.js';
 
 const reason = rootSkipReason();
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'twill-agent.js');
@@ -205,6 +205,9 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent L7 poli
     // From another pod, nothing on 8080 at all: no HTTP answer.
     const fromOther = await curl(other, 'GET', `${api8080}/api/v1/users`);
     expect(fromOther.status).toBe(0);
+    // Not even a handshake: L3/L4 policy applies first, in the kernel, as for any denied
+    // connection (the proxy never accepts it; a reset would say something listens there).
+    expect(await tcpConnect(other, apiIp!, 8080)).toBe('timeout');
     // The API pod saw only the allowed request, from the frontend's own address (not the node's).
     expect(served().filter((s) => s.http !== undefined)).toEqual([{ http: 'GET /api/v1/users', from: frontendIp }]);
 

@@ -7,6 +7,7 @@ import {
   compileEndpointNft,
   failClosedEndpointNft,
   identityAddresses,
+  l7RedirectedMatch,
   NFT_BASE,
   NFT_FAMILY,
   NFT_TABLE,
@@ -126,10 +127,15 @@ export class NftablesDataplane implements Dataplane {
   readonly #flowEndpoints = new FlowEndpoints();
   /** The running flow reader, and where its lookup failures go. */
   #flowReader: { readonly reader: DataplaneFlowReader; readonly handler: DataplaneFlowHandler } | undefined;
+  /** What marks a connection the L7 redirect hands to the proxy (checked against its destination's ingress rules in the input hook). */
+  readonly #redirectedMatch: string | undefined;
 
+  /** @throws {NftablesNameError} for a bad `l7Mark`. */
   constructor(options: NftablesDriverOptions) {
     this.#options = options;
     this.#baseline = options.adopted;
+    const mark = options.l7Mark;
+    this.#redirectedMatch = mark?.redirect === undefined ? undefined : l7RedirectedMatch(mark.mask, mark.redirect);
   }
 
   async apply(change: DataplaneChange): Promise<ApplyReport> {
@@ -208,10 +214,10 @@ export class NftablesDataplane implements Dataplane {
     const next = buildTableModel(
       [...this.#attached.values()].flatMap((a) => {
         const nft = this.#compiled.get(a.key);
-        return nft === undefined ? [] : [{ hostInterface: a.hostInterface, nft }];
+        return nft === undefined ? [] : [{ hostInterface: a.hostInterface, nft, addresses: this.#rules.get(a.key)?.addresses ?? [] }];
       }),
       this.#clusterAddresses,
-      { flowtable: this.#options.flowtable === true },
+      { flowtable: this.#options.flowtable === true, ...(this.#redirectedMatch === undefined ? {} : { redirectedMatch: this.#redirectedMatch }) },
     );
     const script = this.#model === undefined ? renderFullSync(next, this.#baseline) : renderDelta(this.#model, next);
     let applied = script;

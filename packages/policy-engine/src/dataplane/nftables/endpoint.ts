@@ -56,6 +56,12 @@ export interface L7Mark {
   readonly mask: number;
   /** The values that match, each within `mask`; at least one. */
   readonly values: readonly number[];
+  /**
+   * The value the L7 redirect sets on the connections it hands to the local proxy (one of
+   * `values`): with it, a table built for these marks also checks those connections
+   * against their destination's ingress rules (`buildTableModel`'s `redirectedMatch`).
+   */
+  readonly redirect?: number;
 }
 
 const DIRECTIONS = ['ingress', 'egress'] as const;
@@ -111,6 +117,16 @@ export function l7MarkMatch(mark: L7Mark): string {
   });
   const distinct = [...new Set(values)].sort((a, b) => a - b).map(hex);
   return `meta mark & ${hex(mask)} == ${distinct.length === 1 ? distinct[0]! : `{ ${distinct.join(', ')} }`}`;
+}
+
+/**
+ * The match of a connection the L7 redirect hands to the local proxy: the redirect's own
+ * mark `redirect` in `mask` (not the proxy's upstream mark). {@link buildTableModel}'s
+ * `redirectedMatch`.
+ * @throws {NftablesNameError} as {@link l7MarkMatch}.
+ */
+export function l7RedirectedMatch(mask: number, redirect: number): string {
+  return l7MarkMatch({ mask, values: [redirect] });
 }
 
 function verdictsOf(key: string, direction: Direction, options: CompileEndpointOptions): Verdicts {

@@ -67,6 +67,23 @@ export interface NftTableModel {
    * interfaces); absent: the table has no flowtable and no flow is offloaded.
    */
   readonly flowtable?: ReadonlySet<string>;
+  /**
+   * Connections the L7 redirect hands to the local proxy (`match`: the redirect's mark)
+   * are checked in the input hook against their destination endpoint's ingress chain, by
+   * destination address, so what L3/L4 denies is dropped before the proxy accepts it.
+   * Absent: no such check (no L7 redirect).
+   */
+  readonly redirected?: NftRedirectedModel;
+}
+
+/** See {@link NftTableModel.redirected}. */
+export interface NftRedirectedModel {
+  /** What marks a redirected packet (`meta mark & 0x00000f00 == 0x00000200`). */
+  readonly match: string;
+  /** Attached endpoints' IPv4 addresses → their ingress chains. */
+  readonly v4: ReadonlyMap<string, string>;
+  /** Attached endpoints' IPv6 addresses → their ingress chains. */
+  readonly v6: ReadonlyMap<string, string>;
 }
 
 /** An empty model (a table holding only its base objects). */

@@ -17,6 +17,14 @@ export const NFT_BASE = {
   INGRESS_MAP: 'ep_ingress',
   /** Verdict map: host-side interface → the endpoint's egress chain (traffic entering from it). */
   EGRESS_MAP: 'ep_egress',
+  /**
+   * Verdict maps: an attached endpoint's IPv4 (IPv6) address → its ingress chain, for
+   * connections the L7 redirect hands to the local proxy: the input hook checks them
+   * against their destination's ingress rules, which they would otherwise never meet.
+   */
+  INGRESS_ADDR4_MAP: 'ep_ingress_addr4',
+  /** See {@link NFT_BASE.INGRESS_ADDR4_MAP}. */
+  INGRESS_ADDR6_MAP: 'ep_ingress_addr6',
   /** Base chain on the forward hook: pod to pod and pod to outside. */
   FORWARD: 'hook_forward',
   /** Base chain on the input hook: pod to this host (the pod's egress). */

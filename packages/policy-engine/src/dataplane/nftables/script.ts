@@ -15,7 +15,7 @@
 // `ct state invalid` check is skipped for offloaded packets (the kernel's flowtable does
 // no TCP window tracking; a FIN or RST sends the flow back to the normal path).
 
-import { type NftSet, type NftTableModel } from './model.js';
+import { type NftRedirectedModel, type NftSet, type NftTableModel } from './model.js';
 import { NFT_BASE, NFT_FAMILY, NFT_TABLE, quoteInterface } from './names.js';
 
 const T = `${NFT_FAMILY} ${NFT_TABLE}`;
@@ -53,6 +53,36 @@ function elementLines(verb: 'add' | 'delete', name: string, elements: readonly s
 function mapElement(verb: 'add' | 'delete', map: string, ifname: string, chain?: string): string {
   return `${verb} element ${T} ${map} { ${quoteInterface(ifname)}${chain === undefined ? '' : ` : jump ${chain}`} }`;
 }
+
+/** An address map's element (addresses need no quoting: the model holds only parsed addresses). */
+function addressElement(verb: 'add' | 'delete', map: string, address: string, chain?: string): string {
+  return `${verb} element ${T} ${map} { ${address}${chain === undefined ? '' : ` : jump ${chain}`} }`;
+}
+
+// A connection the L7 redirect hands to the local proxy reaches the input hook, never its
+// destination's interface: its destination's ingress rules are applied here, by address,
+// after the source's egress rules (the `iifname` map), as forwarding would have applied them.
+const INPUT_RULES = [`iifname vmap @${NFT_BASE.EGRESS_MAP}`] as const;
+function inputRules(redirected: NftRedirectedModel | undefined): string[] {
+  if (redirected === undefined) return [...INPUT_RULES];
+  return [
+    ...INPUT_RULES,
+    `${redirected.match} ip daddr vmap @${NFT_BASE.INGRESS_ADDR4_MAP}`,
+    `${redirected.match} ip6 daddr vmap @${NFT_BASE.INGRESS_ADDR6_MAP}`,
+  ];
+}
+
+/** The input base chain emptied and refilled (with or without the redirected connections' check). */
+function inputChainLines(redirected: NftRedirectedModel | undefined): string[] {
+  return [`flush chain ${T} ${NFT_BASE.INPUT}`, ...hookRules(NFT_BASE.INPUT, inputRules(redirected), false)];
+}
+
+const ADDRESS_MAPS = [[NFT_BASE.INGRESS_ADDR4_MAP, 'v4', 'ipv4_addr'], [NFT_BASE.INGRESS_ADDR6_MAP, 'v6', 'ipv6_addr']] as const;
+const NO_ADDRESSES: ReadonlyMap<string, string> = new Map();
+
+// Declared only with an L7 redirect (a table without one stays as it always was); nft's
+// `add map` leaves a map it holds as it is.
+const addressMapDeclarations = (): string[] => ADDRESS_MAPS.map(([map, , type]) => `add map ${T} ${map} { type ${type} : verdict; }`);
 
 const FLOWTABLE = `${T} ${NFT_BASE.FLOWTABLE}`;
 
@@ -97,16 +127,17 @@ function deleteFlowtableDevices(devices: readonly string[]): string[] {
 }
 
 /** The base objects: table, verdict maps, the flowtable (`devices`, when given), hook chains and their fixed rules. */
-function baseLines(devices: ReadonlySet<string> | undefined): string[] {
+function baseLines(devices: ReadonlySet<string> | undefined, redirected: NftRedirectedModel | undefined): string[] {
   const hooks = [
     [NFT_BASE.FORWARD, 'forward', FORWARD_RULES],
-    [NFT_BASE.INPUT, 'input', [`iifname vmap @${NFT_BASE.EGRESS_MAP}`]],
+    [NFT_BASE.INPUT, 'input', inputRules(redirected)],
     [NFT_BASE.OUTPUT, 'output', [`oifname vmap @${NFT_BASE.INGRESS_MAP}`]],
   ] as const;
   return [
     `add table ${T}`,
     `add map ${T} ${NFT_BASE.INGRESS_MAP} { type ifname : verdict; }`,
     `add map ${T} ${NFT_BASE.EGRESS_MAP} { type ifname : verdict; }`,
+    ...(redirected === undefined ? [] : addressMapDeclarations()),
     ...(devices === undefined ? [] : [addFlowtable(devices)]),
     ...hooks.flatMap(([chain, hook, rules]) => [
       `add chain ${T} ${chain} { type filter hook ${hook} priority filter; policy accept; }`,
@@ -131,11 +162,11 @@ const sameLines = (a: readonly string[] | undefined, b: readonly string[] | unde
  * @throws {NftablesNameError} for an interface name that is not one.
  */
 export function renderFullSync(next: NftTableModel, kernel: NftKernelState): string {
-  const lines = baseLines(next.flowtable);
+  const lines = baseLines(next.flowtable, next.redirected);
   const held = kernel.flowtables?.get(NFT_BASE.FLOWTABLE);
   // Devices the kernel's flowtable holds that no attached endpoint has any more.
   if (held !== undefined && next.flowtable !== undefined) lines.push(...deleteFlowtableDevices([...held].filter((d) => !next.flowtable?.has(d))));
-  lines.push(`flush map ${T} ${NFT_BASE.INGRESS_MAP}`, `flush map ${T} ${NFT_BASE.EGRESS_MAP}`);
+  lines.push(`flush map ${T} ${NFT_BASE.INGRESS_MAP}`, `flush map ${T} ${NFT_BASE.EGRESS_MAP}`, ...(next.redirected === undefined ? [] : ADDRESS_MAPS.map(([map]) => `flush map ${T} ${map}`)));
   const existing = [...kernel.chains].filter((c) => !BASE_CHAINS.has(c)).sort();
   for (const chain of existing) lines.push(`flush chain ${T} ${chain}`);
   for (const [name, shape] of [...kernel.sets].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -154,6 +185,7 @@ export function renderFullSync(next: NftTableModel, kernel: NftKernelState): str
   for (const chain of existing) if (!next.chains.has(chain)) lines.push(`delete chain ${T} ${chain}`);
   for (const [ifname, chain] of next.ingress) lines.push(mapElement('add', NFT_BASE.INGRESS_MAP, ifname, chain));
   for (const [ifname, chain] of next.egress) lines.push(mapElement('add', NFT_BASE.EGRESS_MAP, ifname, chain));
+  for (const [map, family] of ADDRESS_MAPS) for (const [address, chain] of next.redirected?.[family] ?? NO_ADDRESSES) lines.push(addressElement('add', map, address, chain));
   // Turned off, or not ours: no rule names it any more (the chains were flushed above), so it can go.
   for (const name of [...kernel.flowtables?.keys() ?? []].sort()) {
     if (name !== NFT_BASE.FLOWTABLE || next.flowtable === undefined) lines.push(`delete flowtable ${T} ${name}`);
@@ -173,6 +205,10 @@ export function renderDelta(previous: NftTableModel, next: NftTableModel): strin
   // 1. Map elements that go or change: nothing may jump to a chain about to go.
   for (const [map, before, after] of maps) {
     for (const [ifname, chain] of before) if (after.get(ifname) !== chain) lines.push(mapElement('delete', map, ifname));
+  }
+  for (const [map, family] of ADDRESS_MAPS) {
+    const after = next.redirected?.[family] ?? NO_ADDRESSES;
+    for (const [address, chain] of previous.redirected?.[family] ?? NO_ADDRESSES) if (after.get(address) !== chain) lines.push(addressElement('delete', map, address));
   }
   // 2. Chains that change or go are emptied first: their references to sets and chains go.
   const changed = [...next.chains].filter(([name, rules]) => previous.chains.has(name) && !sameLines(previous.chains.get(name), rules)).map(([name]) => name);
@@ -224,6 +260,14 @@ export function renderDelta(previous: NftTableModel, next: NftTableModel): strin
   for (const [map, before, after] of maps) {
     for (const [ifname, chain] of after) if (before.get(ifname) !== chain) lines.push(mapElement('add', map, ifname, chain));
   }
+  if (previous.redirected === undefined && next.redirected !== undefined) lines.push(...addressMapDeclarations());
+  for (const [map, family] of ADDRESS_MAPS) {
+    const before = previous.redirected?.[family] ?? NO_ADDRESSES;
+    for (const [address, chain] of next.redirected?.[family] ?? NO_ADDRESSES) if (before.get(address) !== chain) lines.push(addressElement('add', map, address, chain));
+  }
+  if (previous.redirected?.match !== next.redirected?.match) lines.push(...inputChainLines(next.redirected));
+  // Turned off: the input chain no longer names them (refilled above), so they can go.
+  if (previous.redirected !== undefined && next.redirected === undefined) lines.push(...ADDRESS_MAPS.map(([map]) => `delete map ${T} ${map}`));
   // 6. The flowtable's devices follow the attached endpoints; made or removed with the offload rule.
   lines.push(...flowtableDelta(previous.flowtable, next.flowtable));
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;

@@ -12,6 +12,8 @@ export interface AttachedEndpointNft {
   readonly hostInterface: string;
   /** Its compiled chains and sets. */
   readonly nft: EndpointNft;
+  /** Its addresses (without prefix length): what the redirected connections' check looks them up by. */
+  readonly addresses?: readonly string[];
 }
 
 /**
@@ -55,8 +57,11 @@ const clusterSets = new WeakMap<readonly string[], readonly [NftSet, NftSet]>();
  * @param options.flowtable - put every attached endpoint's host-side interface in the
  *   `ft_endpoints` flowtable, so established flows between two of them are offloaded
  *   (needs a kernel with CONFIG_NF_FLOW_TABLE); absent or false: no flowtable.
+ * @param options.redirectedMatch - what marks a connection the L7 redirect hands to the
+ *   local proxy (see `l7RedirectedMatch`): such connections are checked against
+ *   their destination's ingress chain (by the endpoints' `addresses`) in the input hook.
  */
-export function buildTableModel(endpoints: Iterable<AttachedEndpointNft>, clusterAddresses: readonly string[], options: { readonly flowtable?: boolean } = {}): NftTableModel {
+export function buildTableModel(endpoints: Iterable<AttachedEndpointNft>, clusterAddresses: readonly string[], options: { readonly flowtable?: boolean; readonly redirectedMatch?: string } = {}): NftTableModel {
   const chains = new Map<string, readonly string[]>();
   let cluster = clusterSets.get(clusterAddresses);
   if (cluster === undefined) {
@@ -69,11 +74,27 @@ export function buildTableModel(endpoints: Iterable<AttachedEndpointNft>, cluste
   ]);
   const ingress = new Map<string, string>();
   const egress = new Map<string, string>();
-  for (const { hostInterface, nft } of endpoints) {
+  const v4 = new Map<string, string>();
+  const v6 = new Map<string, string>();
+  for (const { hostInterface, nft, addresses } of endpoints) {
     for (const [name, rules] of nft.chains) chains.set(name, rules);
     for (const [name, set] of nft.sets) sets.set(name, set);
     ingress.set(hostInterface, nft.entry.ingress);
     egress.set(hostInterface, nft.entry.egress);
+    if (options.redirectedMatch === undefined) continue;
+    for (const address of addresses ?? []) {
+      const range = addressRange(address);
+      // Single addresses only: an endpoint's own addresses are never prefixes.
+      if (range === undefined || address.includes('/')) continue;
+      (range.family === 4 ? v4 : v6).set(address, nft.entry.ingress);
+    }
   }
-  return options.flowtable === true ? { chains, sets, ingress, egress, flowtable: new Set(ingress.keys()) } : { chains, sets, ingress, egress };
+  return {
+    chains,
+    sets,
+    ingress,
+    egress,
+    ...(options.flowtable === true ? { flowtable: new Set(ingress.keys()) } : {}),
+    ...(options.redirectedMatch === undefined ? {} : { redirected: { match: options.redirectedMatch, v4, v6 } }),
+  };
 }

@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { l7MarkMatch, renderDelta, renderFullSync } from '@twill/policy-engine';
+import { l7MarkMatch, l7RedirectedMatch, renderDelta, renderFullSync } from '@twill/policy-engine';
 import { NetworkScratch, rootSkipReason } from '@twill/sys/testing';
 
 import { indexWith, modelOf, scriptOf } from './cluster.js';
@@ -78,6 +78,25 @@ describe.skipIf(reason)(`nftables scripts in the kernel as root${reason ? ` (ski
     };
     nft(ns.name, renderFullSync(model, { chains: new Set(), sets: new Map() }));
     expect(execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'chain', 'inet', 'twill', 'ep_c_in'], { encoding: 'utf8' })).toContain('ip saddr @ep_c_in_s0 meta mark & 0x00000f00 == { 0x00000200, 0x00000a00 } return');
+  });
+
+  it('checks connections the L7 redirect hands to the proxy against their destination\'s ingress chain in the input hook, and turns that off and on by delta', () => {
+    const ns = scratch.netns();
+    const keys = ['prod/db', 'prod/web'];
+    const index = indexWith(CILIUM);
+    const plain = modelOf(index, keys);
+    const match = l7RedirectedMatch(0xf00, 0x200);
+    const withRedirect = { ...plain, redirected: { match, v4: new Map([['10.0.0.3', plain.ingress.get('tw0')!]]), v6: new Map([['fd00::3', plain.ingress.get('tw0')!]]) } };
+    nft(ns.name, renderFullSync(withRedirect, { chains: new Set(), sets: new Map() }));
+    const input = (): string => execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'chain', 'inet', 'twill', 'hook_input'], { encoding: 'utf8' });
+    expect(input()).toContain('meta mark & 0x00000f00 == 0x00000200 ip daddr vmap @ep_ingress_addr4');
+    expect(input()).toContain('meta mark & 0x00000f00 == 0x00000200 ip6 daddr vmap @ep_ingress_addr6');
+    expect(execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'map', 'inet', 'twill', 'ep_ingress_addr4'], { encoding: 'utf8' })).toContain(`10.0.0.3 : jump ${plain.ingress.get('tw0')!}`);
+    nft(ns.name, renderDelta(withRedirect, plain));
+    expect(input()).not.toContain('ep_ingress_addr4');
+    expect(execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'table', 'inet', 'twill'], { encoding: 'utf8' })).not.toContain('ep_ingress_addr');
+    nft(ns.name, renderDelta(plain, withRedirect));
+    expect(input()).toContain('ip daddr vmap @ep_ingress_addr4');
   });
 
   it('has nft parse the flowtable, its device changes and the offload rule (the kernel refuses only those where it has no flowtables)', () => {
