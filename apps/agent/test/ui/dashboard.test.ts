@@ -184,6 +184,24 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('BGP is not running on this node');
   });
 
+  it('follows the newest 100 flows, building only the rows in view; scrolling shows the oldest of them', async () => {
+    const now = Date.now();
+    fixture.events(Array.from({ length: 150 }, (_, i) => verdictEvent(other, server, 5432, 'allow', now + i)));
+    await page.getByRole('tab', { name: 'Flows' }).click();
+    const table = page.getByRole('table', { name: 'Flows, newest first' });
+    await expect.poll(() => page.locator('section[aria-label="Flows"] p[role="status"]').textContent(), { timeout: 5000 }).toMatch(/^100 shown of \d+ kept, following live$/u);
+    expect(await table.getAttribute('aria-rowcount')).toBe('101');
+    const built = table.locator('tbody tr');
+    const count = await built.count();
+    expect(count).toBeGreaterThan(5);
+    expect(count).toBeLessThan(100);
+    // The newest first.
+    expect(await built.first().getAttribute('aria-rowindex')).toBe('2');
+    await page.locator('.flow-rows').evaluate((box) => box.scrollTo({ top: box.scrollHeight }));
+    await expect.poll(() => built.last().getAttribute('aria-rowindex')).toBe('101');
+    await page.screenshot({ path: join(ARTIFACTS, 'flows-scrolled.png') });
+  });
+
   it('is read-only: a write through the dashboard is refused', async () => {
     const status = await page.evaluate(async (token) => (await fetch('api/v1/ipam/release', { method: 'POST', body: '{"ip":"10.0.0.5"}', headers: { authorization: `Bearer ${token}` } })).status, fixture.token);
     expect(status).toBe(405);
