@@ -183,12 +183,13 @@ export type AgentL7Status =
       readonly enabled: true;
       /** Whether the proxy listens and its redirect is installed. */
       readonly running: boolean;
-      /** Why it does not run (a port in use, no nft_tproxy); L7-protected traffic is then denied (nftables) or admitted at L4 (eBPF, see `failClosed`). */
+      /** Why it does not run (a port in use, no nft_tproxy); traffic L7 rules decide is then denied (see `failClosed`). */
       readonly error?: string;
       /**
-       * Whether traffic L7 rules decide is denied when it misses the proxy (the nftables
-       * dataplane's Allow rules with L7 rules admit only the proxy's marked traffic); false
-       * with the eBPF dataplane, which has no such check yet.
+       * Whether traffic L7 rules decide is denied when it misses the proxy: both dataplanes'
+       * Allow rules with L7 rules admit only the proxy's marked traffic. (With eBPF the
+       * check is made where traffic enters a pod: a pod's egress L7 rule towards another
+       * node is not checked without the redirect; the destination's own rules still are.)
        */
       readonly failClosed: boolean;
     } & Partial<L7ServiceStatus>);
@@ -529,7 +530,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
         logger.info({ port: config.l7.proxyPort }, 'L7 proxy listening, redirect installed');
       } catch (error) {
         l7Failure = `starting the L7 proxy failed: ${errorText(error)}`;
-        logger.error({ err: error }, `l7: starting the proxy failed; traffic that L7 rules decide is ${config.dataplane === 'nftables' ? 'denied' : 'admitted at L3/L4 (the eBPF dataplane cannot deny it)'}`);
+        logger.error({ err: error }, 'l7: starting the proxy failed; traffic that L7 rules decide is denied until it runs');
       }
     } else if (l7Off === undefined) {
       l7Failure = 'the controllers give no L7 policy view';
