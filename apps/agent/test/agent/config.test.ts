@@ -153,7 +153,7 @@ l7: {proxyPort: 15100, mark: 0x100, upstreamMark: 0x300, mask: 0x300, routeTable
     expect(agentDataplaneOptions('ebpf', config.flows)).toEqual({ driver: 'ebpf' });
   });
 
-  it('runs the L7 proxy unless --no-l7 or l7.enabled: false, and gives both dataplanes the proxy's marks (nftables also the redirect's own)', () => {
+  it("runs the L7 proxy unless --no-l7 or l7.enabled: false, and gives both dataplanes the proxy's marks (nftables also the redirect's own)", () => {
     expect(resolve(`${BASE}l7: {enabled: true}\n`, { noL7: 'true' }).l7.enabled).toBe(false);
     expect(resolve(`${BASE}l7: {enabled: false}\n`).l7.enabled).toBe(false);
     const config = resolve(`${BASE}dataplane: nftables\n`);
