@@ -15,7 +15,12 @@
 // each connection's first reply at each endpoint (with the rule that allowed the
 // connection), go to tw_events when the agent asked for them (tw_config); other packets
 // of known connections write none. An Allow with L7 rules (TW_VERDICT_PROXY) admits a new
-// connection into the pod only when it comes from the L7 proxy (its mark, tw_l7).
+// connection into the pod only when it comes from the L7 proxy (its mark, tw_l7). A new
+// TCP connection (SYN without ACK) that a pod's egress allows towards a pod of the same
+// node (the route's device, bpf_fib_lookup) also meets the destination's ingress policy
+// at the source's veth, before the node's netfilter, whose L7 redirect would otherwise
+// hand the proxy a SYN the destination denies: a deny drops it there, written as the
+// destination's ingress drop.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -49,6 +54,8 @@
 #define TW_CT_REFRESH_NS (1000000000ULL)
 
 #define IPPROTO_ICMPV6_ 58
+#define TW_AF_INET 2
+#define TW_AF_INET6 10
 #define IPV6_MAX_EXT_HEADERS 6
 
 struct {
@@ -469,6 +476,59 @@ static __always_inline int proxied(const struct __sk_buff *skb)
 	return 0;
 }
 
+// The pod of this node that the packet is routed to: the host-side veth of its route (a
+// pod's /32 or /128 route goes through its veth), or 0 when the route leads elsewhere or
+// the lookup fails (no forwarding, a kernel before 6.4 and BPF_FIB_LOOKUP_SKIP_NEIGH):
+// the destination's own program decides then, as always.
+static __always_inline __u32 local_destination(struct __sk_buff *skb, const struct packet *p)
+{
+	struct bpf_fib_lookup fib = {};
+
+	fib.family = p->family == 4 ? TW_AF_INET : TW_AF_INET6;
+	fib.l4_protocol = p->protocol;
+	fib.sport = p->sport;
+	fib.dport = p->dport;
+	fib.ifindex = skb->ifindex;
+	__builtin_memcpy(fib.ipv6_src, p->saddr, 16);
+	__builtin_memcpy(fib.ipv6_dst, p->daddr, 16);
+	if (bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH) != BPF_FIB_LKUP_RET_SUCCESS)
+		return 0;
+	return fib.ifindex;
+}
+
+// Whether the ingress policy of the local pod a packet leaving a pod goes to denies it:
+// the destination's own lookup (the source's identity, protocol, destination port,
+// longest prefix, then identity 0), done at the source's veth, where it writes the
+// destination's flow event (its endpoint, ingress) for a deny. `key` comes with the
+// protocol and port of the source's egress lookup: the destination port, the same key
+// fields at both ends. An L7 Allow (TW_VERDICT_PROXY) counts as an allow here: the packet
+// is on its way to the redirect, and the destination's program checks the proxy's mark on
+// what reaches the pod. No entry at all: not an endpoint (an endpoint the agent programmed
+// has entries for any identity and port), or one the agent has not programmed yet, whose
+// own program drops everything.
+static __always_inline int local_ingress_denies(struct __sk_buff *skb, const struct packet *p, struct tw_policy_key *key)
+{
+	struct tw_policy_value *value;
+	__u32 destination = local_destination(skb, p);
+	__u32 identity;
+
+	if (destination == 0)
+		return 0;
+	identity = remote_identity(p, TW_DIR_INGRESS);
+	key->endpoint = destination;
+	key->identity = identity;
+	key->direction = TW_DIR_INGRESS;
+	value = bpf_map_lookup_elem(&tw_policy, key);
+	if (!value) {
+		key->identity = TW_IDENTITY_ANY;
+		value = bpf_map_lookup_elem(&tw_policy, key);
+	}
+	if (!value || value->verdict == TW_VERDICT_ALLOW || value->verdict == TW_VERDICT_PROXY)
+		return 0;
+	flow_event(destination, TW_DIR_INGRESS, p, identity, value->rule, value->verdict, TW_REASON_POLICY);
+	return 1;
+}
+
 // IPv6 neighbour discovery and router messages (RFC 4861) always pass: without them
 // no IPv6 traffic flows at all, whatever policy says.
 static __always_inline int is_neighbour_discovery(const struct packet *p)
@@ -487,6 +547,7 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 direction)
 	__u64 now;
 	int parsed;
 	int known;
+	int syn_only;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		parsed = parse_ipv4_direct(skb, &p);
@@ -548,10 +609,17 @@ static __always_inline int enforce(struct __sk_buff *skb, __u8 direction)
 		if (value->verdict != TW_VERDICT_ALLOW)
 			return TCX_DROP;
 	}
+	rule = value->rule;
+	syn_only = p.protocol == IPPROTO_TCP && (p.tcp_flags & (TW_TCP_SYN | TW_TCP_ACK)) == TW_TCP_SYN;
+	// A new TCP connection to a pod of this node meets that pod's ingress policy here too,
+	// before the node's netfilter (the L7 redirect's tproxy at prerouting would hand a
+	// denied SYN to the proxy, and the destination's program would never see it).
+	if (direction == TW_DIR_EGRESS && syn_only && local_ingress_denies(skb, &p, &key))
+		return TCX_DROP;
 	// Only a connection's first packet opens it: for TCP a SYN without ACK. Any other
 	// allowed packet passes on its own, and a reply to it is decided by policy too.
-	if (p.protocol != IPPROTO_TCP || (p.tcp_flags & (TW_TCP_SYN | TW_TCP_ACK)) == TW_TCP_SYN)
-		ct_start(endpoint, direction, &p, value->rule, now);
+	if (p.protocol != IPPROTO_TCP || syn_only)
+		ct_start(endpoint, direction, &p, rule, now);
 	return TCX_NEXT;
 }
 
