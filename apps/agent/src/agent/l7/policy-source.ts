@@ -102,6 +102,13 @@ export class IndexL7PolicySource implements L7PolicySource {
     return this.#compilations;
   }
 
+  /**
+   * Whether the connection from `client` to `destination` (its original destination, as
+   * the redirect kept it) is allowed by the index's current policy, and with which HTTP
+   * rules: decisions are cached per rule set until the index's generation changes. Never
+   * throws: an address that is not an IP, a bad port, or any failure gives a refusal with
+   * its reason (fail closed).
+   */
   decide(client: L7Endpoint, destination: L7Endpoint): L7ConnectionDecision {
     try {
       return this.#decide(client, destination);

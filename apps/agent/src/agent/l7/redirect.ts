@@ -27,7 +27,9 @@
 // Should the policy routing go missing, nothing goes past the proxy either: a packet that
 // `tproxy` or early demux gave a socket is dropped by ip_forward() rather than forwarded,
 // and the destination never had a handshake for the proxy's connections.
-import { type L7PortRange, type L7RedirectTargets } from './redirect-targets.js';
+import { NftablesNameError, parseIpAddress, quoteInterface } from '@twill/policy-engine';
+
+import { type L7PortRange, type L7RedirectTargets, mergePortRanges } from './redirect-targets.js';
 
 /** Defaults of the redirect's options (see {@link L7RedirectOptions}). */
 export const L7_REDIRECT_DEFAULTS = Object.freeze({
@@ -55,7 +57,17 @@ export interface L7RedirectOptions {
   readonly mark?: number;
   /** The mark bits the redirect sets and compares; other bits are kept. Default {@link L7_REDIRECT_DEFAULTS}.mask. */
   readonly mask?: number;
+  /**
+   * The IP families the node (and the proxy's listener) serves: `[4, 6]` (the default) or
+   * `[4]` on a node without IPv6, where the `ip6` tproxy rules (and, in the kernel, the
+   * IPv6 rule and route) are left out. IPv6 targets are then kept in their set but never
+   * redirected: such a node carries no IPv6 traffic.
+   */
+  readonly families?: L7RedirectFamilies;
 }
+
+/** The IP families a redirect serves: both, or IPv4 only. */
+export type L7RedirectFamilies = readonly [4] | readonly [4, 6];
 
 /** The elements of the redirect's three sets, as nft writes them, sorted; no two overlap. */
 export interface L7RedirectSets {
@@ -96,7 +108,12 @@ export function resolveL7RedirectOptions(options: L7RedirectOptions = {}): Requi
     proxyPort: options.proxyPort ?? L7_REDIRECT_DEFAULTS.proxyPort,
     mark: options.mark ?? L7_REDIRECT_DEFAULTS.mark,
     mask: options.mask ?? L7_REDIRECT_DEFAULTS.mask,
+    families: options.families ?? ([4, 6] as const),
   };
+  const { families } = resolved;
+  if (!Array.isArray(families) || families[0] !== 4 || !(families.length === 1 || (families.length === 2 && families[1] === 6))) {
+    throw new L7RedirectError('bad-option', `L7 redirect option families ${JSON.stringify(families)}: want [4] or [4, 6]`);
+  }
   if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(resolved.table)) {
     throw new L7RedirectError('bad-option', `L7 redirect option table ${JSON.stringify(resolved.table)}: want a letter then letters, digits, _ or - (at most 64)`);
   }
@@ -126,16 +143,21 @@ export function compileL7RedirectSets(targets: L7RedirectTargets): L7RedirectSet
   const out = new Map<string, L7PortRange[]>();
   targets.ingress.forEach((target, i) => {
     const where = `ingress target ${i} (${JSON.stringify(target.address)})`;
-    const ip = canonicalIp(target.address);
+    // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address on the wire: in the IPv6 set it would never match.
+    const ip = typeof target.address === 'string' ? parseIpAddress(target.address) : undefined;
     if (ip === undefined) throw new L7RedirectError('bad-target', `L7 redirect ${where}: the address is not an IPv4 or IPv6 address`);
     append(ip.family === 4 ? in4 : in6, ip.text, checkRanges(target.ports, where));
   });
   targets.egress.forEach((target, i) => {
     const where = `egress target ${i} (${JSON.stringify(target.hostInterface)})`;
-    if (!isInterfaceName(target.hostInterface)) {
-      throw new L7RedirectError('bad-target', `L7 redirect ${where}: not an interface name (1-15 characters, no space, quote, backslash, / or :)`);
+    let quoted: string;
+    try {
+      quoted = quoteInterface(target.hostInterface);
+    } catch (error) {
+      if (!(error instanceof NftablesNameError)) throw error;
+      throw new L7RedirectError('bad-target', `L7 redirect ${where}: not an interface name (1-15 of A-Z a-z 0-9 _ . : @ + -)`, { cause: error });
     }
-    append(out, `"${target.hostInterface}"`, checkRanges(target.ports, where));
+    append(out, quoted, checkRanges(target.ports, where));
   });
   return { in4: elements(in4), in6: elements(in6), out: elements(out) };
 }
@@ -158,7 +180,8 @@ export function renderL7Redirect(targets: L7RedirectTargets, options: L7Redirect
 
 /** {@link renderL7Redirect} from compiled sets. @throws {L7RedirectError} `bad-option`. */
 export function renderL7RedirectSets(sets: L7RedirectSets, options: L7RedirectOptions = {}): string {
-  const { table, proxyPort, mark, mask } = resolveL7RedirectOptions(options);
+  const { table, proxyPort, mark, mask, families } = resolveL7RedirectOptions(options);
+  const ipv6 = families.length === 2;
   const T = `inet ${table}`;
   const N = L7_REDIRECT_NAMES;
   const setMark = `meta mark set meta mark and ${hex(~mask >>> 0)} or ${hex(mark)}`;
@@ -182,10 +205,10 @@ export function renderL7RedirectSets(sets: L7RedirectSets, options: L7RedirectOp
     `    meta l4proto tcp socket transparent 1 socket wildcard 0 ${setMark} accept`,
     `    ${marked} accept`,
     `    ip daddr . tcp dport @${N.IN4} ${setMark} tproxy ip to :${proxyPort} accept`,
-    `    ip6 daddr . tcp dport @${N.IN6} ${setMark} tproxy ip6 to :${proxyPort} accept`,
+    ...(ipv6 ? [`    ip6 daddr . tcp dport @${N.IN6} ${setMark} tproxy ip6 to :${proxyPort} accept`] : []),
     // tproxy in an inet table must say its family: one rule per family for the interface set.
     `    meta nfproto ipv4 iifname . tcp dport @${N.OUT} ${setMark} tproxy ip to :${proxyPort} accept`,
-    `    meta nfproto ipv6 iifname . tcp dport @${N.OUT} ${setMark} tproxy ip6 to :${proxyPort} accept`,
+    ...(ipv6 ? [`    meta nfproto ipv6 iifname . tcp dport @${N.OUT} ${setMark} tproxy ip6 to :${proxyPort} accept`] : []),
     `    meta l4proto tcp ${marked} reject with tcp reset`,
     '  }',
     '}',
@@ -225,6 +248,59 @@ export function renderL7RedirectRemoval(options: L7RedirectOptions = {}): string
   return `table inet ${table} {}\ndelete table inet ${table}\n`;
 }
 
+const SET_TYPES = Object.freeze({
+  [L7_REDIRECT_NAMES.IN4]: ['ipv4_addr', 'inet_service'],
+  [L7_REDIRECT_NAMES.IN6]: ['ipv6_addr', 'inet_service'],
+  [L7_REDIRECT_NAMES.OUT]: ['ifname', 'inet_service'],
+} as Record<string, readonly string[]>);
+
+/**
+ * The sets a redirect's table holds, from its `nft -j list table inet <table>` listing
+ * (parsed JSON, nftables 1.0 schema 1): what a previous run left, kept across a restart.
+ * `undefined` when the listing holds no redirect (no table, or no `prerouting` chain); a
+ * set that is missing or of another type reads as empty. Elements are written as
+ * {@link compileL7RedirectSets} writes them (canonical addresses, quoted interfaces), sorted.
+ */
+export function decodeL7RedirectListing(listing: unknown): L7RedirectSets | undefined {
+  const objects = isObject(listing) && Array.isArray(listing['nftables']) ? (listing['nftables'] as unknown[]) : [];
+  const found: Record<string, string[]> = { [L7_REDIRECT_NAMES.IN4]: [], [L7_REDIRECT_NAMES.IN6]: [], [L7_REDIRECT_NAMES.OUT]: [] };
+  let chain = false;
+  for (const object of objects) {
+    if (!isObject(object)) continue;
+    const c = object['chain'];
+    if (isObject(c) && c['name'] === L7_REDIRECT_NAMES.PREROUTING) chain = true;
+    const set = object['set'];
+    if (!isObject(set) || typeof set['name'] !== 'string') continue;
+    const want = SET_TYPES[set['name']];
+    const type = set['type'];
+    if (want === undefined || !Array.isArray(type) || type.length !== 2 || type[0] !== want[0] || type[1] !== want[1]) continue;
+    const into = found[set['name']] as string[];
+    for (const elem of Array.isArray(set['elem']) ? (set['elem'] as unknown[]) : []) {
+      const text = elementText(elem, want[0] === 'ifname');
+      if (text !== undefined) into.push(text);
+    }
+  }
+  if (!chain) return undefined;
+  return { in4: found[L7_REDIRECT_NAMES.IN4]!.sort(), in6: found[L7_REDIRECT_NAMES.IN6]!.sort(), out: found[L7_REDIRECT_NAMES.OUT]!.sort() };
+}
+
+// `{"concat": ["10.0.0.1", 80]}` or `{"concat": ["tw1", {"range": [90, 100]}]}`, possibly
+// wrapped as `{"elem": {"val": ...}}` (an element with a timeout or comment).
+function elementText(elem: unknown, quoted: boolean): string | undefined {
+  const inner = isObject(elem) && isObject(elem['elem']) ? elem['elem']['val'] : elem;
+  const parts = isObject(inner) && Array.isArray(inner['concat']) ? (inner['concat'] as unknown[]) : undefined;
+  if (parts === undefined || parts.length !== 2 || typeof parts[0] !== 'string') return undefined;
+  const [key, port] = parts;
+  const range = isObject(port) && Array.isArray(port['range']) ? (port['range'] as unknown[]) : undefined;
+  const ports = typeof port === 'number' ? String(port) : range !== undefined && typeof range[0] === 'number' && typeof range[1] === 'number' ? (range[0] === range[1] ? String(range[0]) : `${range[0]}-${range[1]}`) : undefined;
+  if (ports === undefined) return undefined;
+  return `${quoted ? JSON.stringify(key) : (parseIpAddress(key)?.text ?? key)} . ${ports}`;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function checkRanges(ports: readonly L7PortRange[], where: string): L7PortRange[] {
   if (!Array.isArray(ports) || ports.length === 0) throw new L7RedirectError('bad-target', `L7 redirect ${where}: no ports`);
   return ports.map((range, j) => {
@@ -246,46 +322,17 @@ function append(map: Map<string, L7PortRange[]>, key: string, ranges: L7PortRang
 function elements(map: Map<string, L7PortRange[]>): string[] {
   const out: string[] = [];
   for (const [key, ranges] of map) {
-    for (const range of mergeRanges(ranges)) out.push(`${key} . ${range.first === range.last ? range.first : `${range.first}-${range.last}`}`);
+    for (const range of mergePortRanges(ranges)) out.push(`${key} . ${range.first === range.last ? range.first : `${range.first}-${range.last}`}`);
   }
   return out.sort();
 }
 
-function mergeRanges(ranges: readonly L7PortRange[]): L7PortRange[] {
-  const sorted = [...ranges].sort((a, b) => a.first - b.first);
-  const merged: { first: number; last: number }[] = [];
-  for (const range of sorted) {
-    const last = merged.at(-1);
-    if (last !== undefined && range.first <= last.last + 1) last.last = Math.max(last.last, range.last);
-    else merged.push({ ...range });
-  }
-  return merged;
-}
-
-const IPV4_OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-const IPV4 = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
-
-/**
- * The family and canonical text of an address: dotted quad for IPv4, RFC 5952 for IPv6
- * (as the WHATWG URL host serializer writes it, which also checks the syntax);
- * `undefined` for anything else (a prefix, a zone, a name).
- */
-function canonicalIp(address: unknown): { family: 4 | 6; text: string } | undefined {
-  if (typeof address !== 'string') return undefined;
-  if (IPV4.test(address)) return { family: 4, text: address };
-  if (!address.includes(':') || !/^[0-9A-Fa-f:.]+$/.test(address)) return undefined;
-  try {
-    return { family: 6, text: new URL(`http://[${address}]/`).hostname.slice(1, -1) };
-  } catch {
-    return undefined;
-  }
-}
-
-function isInterfaceName(name: unknown): name is string {
-  // dev_valid_name() (net/core/dev.c): 1 to IFNAMSIZ-1 bytes, not . or .., no / : or space.
-  return typeof name === 'string' && /^[^\s/:"\\]+$/.test(name) && Buffer.byteLength(name) <= 15 && name !== '.' && name !== '..';
-}
-
-function hex(value: number): string {
+/** `value` as nft and ip write a mark: `0x` and lower-case hex digits. */
+export function hex(value: number): string {
   return `0x${value.toString(16)}`;
+}
+
+/** An error's message (or the thrown value as text), for logs and L7 error messages. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -46,25 +46,28 @@ describe.skipIf(reason)(`L7 redirect as root${reason ? ` (skipped: ${reason})` :
     scratch.cleanup();
   });
 
-  function lab(): Lab {
+  /** The lab; `ipv6: false` turns IPv6 off in every namespace (`disable_ipv6`) before the links are made. */
+  function lab(how: { ipv6?: boolean } = {}): Lab {
+    const ipv6 = how.ipv6 !== false;
     const node = scratch.netns();
     const podA = scratch.netns();
     const podB = scratch.netns();
+    if (!ipv6) for (const ns of [node, podA, podB]) scratch.exec(ns, 'sysctl', ['-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1', 'net.ipv6.conf.lo.disable_ipv6=1']);
     const a = scratch.veth(node, podA);
     const b = scratch.veth(node, podB);
     for (const [pod, link, self] of [[podA, a, A], [podB, b, B]] as const) {
       scratch.ip(pod, 'address', 'add', `${self[4]}/32`, 'dev', link.b);
-      scratch.ip(pod, 'address', 'add', `${self[6]}/128`, 'dev', link.b, 'nodad');
+      if (ipv6) scratch.ip(pod, 'address', 'add', `${self[6]}/128`, 'dev', link.b, 'nodad');
       scratch.ip(pod, 'route', 'add', '169.254.1.1', 'dev', link.b, 'scope', 'link');
       scratch.ip(pod, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', link.b);
-      scratch.ip(pod, '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', link.b);
+      if (ipv6) scratch.ip(pod, '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', link.b);
       // The node answers for the gateways on every pod link (the same address on each).
       scratch.ip(node, 'address', 'add', '169.254.1.1/32', 'dev', link.a);
-      scratch.ip(node, 'address', 'add', 'fe80::1/64', 'dev', link.a, 'nodad');
+      if (ipv6) scratch.ip(node, 'address', 'add', 'fe80::1/64', 'dev', link.a, 'nodad');
       scratch.ip(node, 'route', 'add', `${self[4]}/32`, 'dev', link.a);
-      scratch.ip(node, '-6', 'route', 'add', `${self[6]}/128`, 'dev', link.a);
+      if (ipv6) scratch.ip(node, '-6', 'route', 'add', `${self[6]}/128`, 'dev', link.a);
     }
-    scratch.exec(node, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
+    scratch.exec(node, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', ...(ipv6 ? ['net.ipv6.conf.all.forwarding=1'] : [])]);
     return { node, podA, podB, hostA: a.a };
   }
 
@@ -296,25 +299,82 @@ describe.skipIf(reason)(`L7 redirect as root${reason ? ` (skipped: ${reason})` :
     expect((await attempt(podA, 4, B[4], 8080)).reply).toBe(`proxy ${B[4]} 8080 ${A[4]}`);
   });
 
-  it('adopts what a crashed agent left (same names): no duplicate rules, one table, and close removes it all', async () => {
+  it('adopts what a crashed agent left (same names): no duplicate rules, one table, its targets kept until the next update, and close removes it all', async () => {
     const { node, podA, podB } = lab();
     await serve(podB, '0.0.0.0', 8080, 'podB');
     await serve(node, '0.0.0.0', PROXY_PORT, 'proxy');
     const crashed = start(node);
     await crashed.start();
     await crashed.update(ingress(B[4], 8080));
-    // The next agent starts with other targets and never saw the first one's.
+    // The next agent starts without knowing the first one's targets (it keeps its redirect on stop).
     const next = start(node);
-    await next.update(ingress(B[6], 8080));
     await next.start();
     expect(rules(node, 4).filter((r) => r.priority === 9)).toHaveLength(1);
     expect(rules(node, 6).filter((r) => r.priority === 9)).toHaveLength(1);
     expect(tables(node)).toBe('table inet twill_l7\n');
-    // The leftover target is gone: the table was replaced by the next agent's.
+    // The kept target is still redirected: no window where protected traffic goes past the proxy.
+    expect((await attempt(podA, 4, B[4], 8080)).reply).toBe(`proxy ${B[4]} 8080 ${A[4]}`);
+    expect((await next.status()).targets).toEqual({ ingress4: 1, ingress6: 0, egress: 0 });
+    // Its first update applies the change from what the kernel held: the leftover target is gone.
+    await next.update(ingress(B[6], 8080));
     expect((await attempt(podA, 4, B[4], 8080)).reply).toBe(`podB ${B[4]} 8080 ${A[4]}`);
+    expect(scratch.exec(node, 'nft', ['list', 'set', 'inet', 'twill_l7', 'l7_in6'])).toContain(`${B[6]} . 8080`);
     await next.close();
     expect(tables(node)).toBe('');
     expect(rules(node, 4).map((r) => r.priority)).toEqual([0, 32766, 32767]);
+    expect(routes(node, 4, 2004)).toEqual([]);
+  });
+
+  it('targets given before start() replace what a previous run left', async () => {
+    const { node, podA, podB } = lab();
+    await serve(podB, '0.0.0.0', 8080, 'podB');
+    await serve(podB, '0.0.0.0', 9090, 'podB');
+    await serve(node, '0.0.0.0', PROXY_PORT, 'proxy');
+    const crashed = start(node);
+    await crashed.start();
+    await crashed.update(ingress(B[4], 8080));
+    const next = start(node);
+    await next.update(ingress(B[4], 9090));
+    await next.start();
+    expect((await attempt(podA, 4, B[4], 8080)).reply).toBe(`podB ${B[4]} 8080 ${A[4]}`);
+    expect((await attempt(podA, 4, B[4], 9090)).reply).toBe(`proxy ${B[4]} 9090 ${A[4]}`);
+  });
+
+  it('never takes a look-alike fwmark rule at its preference for its own: adds its own beside an iif-scoped one, fails on a `not fwmark` one', async () => {
+    const { node, podA, podB } = lab();
+    await serve(podB, '0.0.0.0', 8080, 'podB');
+    await serve(node, '0.0.0.0', PROXY_PORT, 'proxy');
+    // Same preference, table, mark and mask, but only for locally made packets.
+    scratch.ip(node, '-4', 'rule', 'add', 'fwmark', '0x200/0xf00', 'iif', 'lo', 'lookup', '2004', 'pref', '9');
+    const redirect = start(node, { families: [4] });
+    await redirect.start();
+    await redirect.update(ingress(B[4], 8080));
+    expect(rules(node, 4).filter((r) => r.priority === 9)).toHaveLength(2);
+    expect((await attempt(podA, 4, B[4], 8080)).reply).toBe(`proxy ${B[4]} 8080 ${A[4]}`);
+
+    // An inverted one the kernel counts as the same rule (EEXIST): an error, never adopted.
+    scratch.ip(node, '-6', 'rule', 'add', 'not', 'fwmark', '0x200/0xf00', 'lookup', '2004', 'pref', '9');
+    const both = start(node);
+    await expect(both.start()).rejects.toMatchObject({ code: 'apply-failed', message: 'L7 redirect start: addRule ipv6 fwmark 0x200/0xf00 lookup 2004 pref 9: EEXIST' });
+  });
+
+  it('serves IPv4 only on a node without IPv6 (families [4]): no IPv6 rule, route or ip6 rules, and redirects IPv4', async () => {
+    const { node, podA, podB } = lab({ ipv6: false });
+    await serve(podB, '0.0.0.0', 8080, 'podB');
+    await serve(node, '0.0.0.0', PROXY_PORT, 'proxy');
+    // Both families: the IPv6 local route cannot be made here.
+    const both = start(node);
+    await expect(both.start()).rejects.toMatchObject({ code: 'apply-failed' });
+    await both.close();
+    const redirect = start(node, { families: [4] });
+    await redirect.start();
+    await redirect.update(ingress(B[4], 8080));
+    expect(await redirect.status()).toEqual({ installed: true, missing: [], targets: { ingress4: 1, ingress6: 0, egress: 0 } });
+    expect(scratch.exec(node, 'nft', ['list', 'table', 'inet', 'twill_l7'])).not.toContain('ip6');
+    expect(rules(node, 6).filter((r) => r.priority === 9)).toEqual([]);
+    expect((await attempt(podA, 4, B[4], 8080)).reply).toBe(`proxy ${B[4]} 8080 ${A[4]}`);
+    await redirect.close();
+    expect(tables(node)).toBe('');
     expect(routes(node, 4, 2004)).toEqual([]);
   });
 

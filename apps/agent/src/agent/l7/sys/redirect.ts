@@ -8,9 +8,13 @@ import { createNftPort, type NftPort } from '../../../dataplane/nftables/sys/nft
 import {
   L7_REDIRECT_DEFAULTS,
   L7RedirectError,
+  type L7RedirectFamilies,
   type L7RedirectSets,
   compileL7RedirectSets,
   countL7RedirectSets,
+  decodeL7RedirectListing,
+  errorText,
+  hex,
   renderL7RedirectDelta,
   renderL7RedirectRemoval,
   renderL7RedirectSets,
@@ -34,13 +38,15 @@ export interface L7RedirectKernelOptions {
   readonly routeTable?: number;
   /** The preference of the `fwmark` rules, 1 to 32765 (before main's 32766); default 9. */
   readonly rulePriority?: number;
+  /** `[4, 6]` (default), or `[4]` on a node without IPv6: no IPv6 rule, route or `ip6` tproxy rules. */
+  readonly families?: L7RedirectFamilies;
   /** How nft is run; default {@link createNftPort} in `netns`. Closed by {@link L7Redirect.close} only when made here. */
   readonly nft?: NftPort;
 }
 
 /** What {@link L7Redirect.status} reports. */
 export interface L7RedirectStatus {
-  /** Whether the table, both `fwmark` rules and both `local` routes are in the kernel now (read back). */
+  /** Whether the table, the `fwmark` rule and the `local` route of each family served are in the kernel now (read back). */
   readonly installed: boolean;
   /** What is missing from the kernel, in words (empty when `installed`, or before `start`). */
   readonly missing: readonly string[];
@@ -49,8 +55,6 @@ export interface L7RedirectStatus {
   /** The last failure of `start` or `update` to change the kernel, in words; cleared by the next success. */
   readonly lastError?: string;
 }
-
-const FAMILIES = [4, 6] as const;
 
 /**
  * Sends the TCP connections of {@link L7RedirectTargets} to the proxy's transparent
@@ -68,13 +72,16 @@ const FAMILIES = [4, 6] as const;
  */
 export class L7Redirect {
   readonly #netns: string | undefined;
-  readonly #render: Required<Pick<L7RedirectKernelOptions, 'table' | 'proxyPort' | 'mark' | 'mask'>>;
+  readonly #render: Required<Pick<L7RedirectKernelOptions, 'table' | 'proxyPort' | 'mark' | 'mask' | 'families'>>;
   readonly #routeTable: number;
   readonly #rulePriority: number;
   readonly #nft: NftPort;
   readonly #ownsNft: boolean;
   #sets: L7RedirectSets = compileL7RedirectSets(NO_L7_TARGETS);
   #started = false;
+  // Whether update() gave targets before the first start(): then start() installs them
+  // rather than keeping what a previous run left.
+  #given = false;
   #lastError: string | undefined;
   // start, update and close run one at a time, in call order: each reads the model the previous one left.
   #queue: Promise<unknown> = Promise.resolve();
@@ -98,8 +105,10 @@ export class L7Redirect {
   }
 
   /**
-   * Installs the routing, then the table with the targets given so far (none at first).
-   * Leftovers with the same names are adopted (rules, routes) or replaced (the table).
+   * Installs the routing, then the table with the targets given so far. Leftovers with the
+   * same names are adopted: rules and routes, and the table's targets when no `update`
+   * came before the first `start` (a previous run's redirect, kept on its stop, keeps
+   * redirecting until the next `update` changes it); the chain is written anew.
    * @throws {L7RedirectError} `apply-failed` with the netlink or nft error as `cause`.
    */
   start(): Promise<void> {
@@ -109,12 +118,18 @@ export class L7Redirect {
   async #start(): Promise<void> {
     await this.#step('start', async () => {
       await withNetlink(this.#netns, async (nl) => {
-        for (const family of FAMILIES) {
+        for (const family of this.#render.families) {
           await nl.replaceRoute(this.#localRoute(family));
           const rule = this.#rule(family);
           if (!hasRule(await nl.listRules({ family }), rule)) await nl.addRule(rule);
         }
       });
+      if (!this.#started && !this.#given) {
+        // What the kernel holds is kept: the whole table is written again with its own
+        // elements in one transaction, so there is no moment without them.
+        const kept = decodeL7RedirectListing(await this.#nft.listTable('inet', this.#render.table));
+        if (kept !== undefined) this.#sets = kept;
+      }
       await this.#nft.apply(renderL7RedirectSets(this.#sets, this.#render));
       this.#started = true;
     });
@@ -140,6 +155,7 @@ export class L7Redirect {
   async #update(next: L7RedirectSets): Promise<void> {
     if (!this.#started) {
       this.#sets = next;
+      this.#given = true;
       return;
     }
     await this.#step('update', async () => {
@@ -161,7 +177,7 @@ export class L7Redirect {
     if (this.#started) {
       if ((await this.#nft.listTable('inet', this.#render.table)) === undefined) missing.push(`nft table inet ${this.#render.table}`);
       await withNetlink(this.#netns, async (nl) => {
-        for (const family of FAMILIES) {
+        for (const family of this.#render.families) {
           const rule = this.#rule(family);
           if (!hasRule(await nl.listRules({ family }), rule)) {
             missing.push(`ipv${family} rule fwmark ${hex(rule.fwmark)}/${hex(rule.fwmask)} lookup ${rule.table} pref ${rule.priority}`);
@@ -193,14 +209,14 @@ export class L7Redirect {
     try {
       await this.#nft.apply(renderL7RedirectRemoval(this.#render));
       await withNetlink(this.#netns, async (nl) => {
-        for (const family of FAMILIES) {
+        for (const family of this.#render.families) {
           await ignoring(['ENOENT'], () => nl.deleteRule(this.#rule(family)));
           // ESRCH for IPv4, ENOENT for IPv6 when the route is not there.
           await ignoring(['ESRCH', 'ENOENT'], () => nl.deleteRoute(this.#localRoute(family)));
         }
       });
     } catch (error) {
-      throw new L7RedirectError('apply-failed', `L7 redirect close: ${message(error)}`, { cause: error });
+      throw new L7RedirectError('apply-failed', `L7 redirect close: ${errorText(error)}`, { cause: error });
     } finally {
       this.#started = false;
       if (this.#ownsNft) this.#nft.close?.();
@@ -230,15 +246,31 @@ export class L7Redirect {
         this.#lastError = error.message;
         throw error;
       }
-      this.#lastError = `L7 redirect ${what}: ${message(error)}`;
+      this.#lastError = `L7 redirect ${what}: ${errorText(error)}`;
       throw new L7RedirectError('apply-failed', this.#lastError, { cause: error });
     }
   }
 }
 
-/** Whether `rules` hold `rule` (same preference, table, mark and mask): one to adopt rather than add again. */
+/**
+ * Whether `rules` hold `rule` exactly: same preference, `lookup` of the same table, same
+ * mark and mask, not inverted, and no other selector (source, destination, interfaces).
+ * A look-alike (`not fwmark`, an `iif`-scoped one) is not the redirect's and is not adopted.
+ */
 function hasRule(rules: readonly Rule[], rule: RuleSpec & { fwmask: number }): boolean {
-  return rules.some((r) => r.priority === rule.priority && r.table === rule.table && r.fwmark === rule.fwmark && r.fwmask === rule.fwmask);
+  return rules.some(
+    (r) =>
+      r.priority === rule.priority
+      && r.action === 'lookup'
+      && r.table === rule.table
+      && r.fwmark === rule.fwmark
+      && r.fwmask === rule.fwmask
+      && !r.invert
+      && r.src === undefined
+      && r.dst === undefined
+      && r.iifname === undefined
+      && r.oifname === undefined,
+  );
 }
 
 async function ignoring(codes: readonly string[], fn: () => Promise<void>): Promise<void> {
@@ -247,12 +279,4 @@ async function ignoring(codes: readonly string[], fn: () => Promise<void>): Prom
   } catch (error) {
     if (!(error instanceof NetError && codes.includes(error.code))) throw error;
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function hex(value: number): string {
-  return `0x${value.toString(16)}`;
 }

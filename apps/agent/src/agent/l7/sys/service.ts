@@ -3,13 +3,14 @@
 // without IPv6), the proxy (upstream connections from the client's own address,
 // marked), and the tproxy redirect of the traffic L7 rules decide. The agent feeds it the
 // policy controller's redirect targets; everything else it owns and closes.
-import { closeSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import net from 'node:net';
 
 import { openTransparentListener } from '@twill/sys';
 
 import { type AgentL7Config } from '../../config.js';
 import { type L7FlowSink, type L7Logger, type L7PolicySource } from '../ports.js';
+import { type L7RedirectFamilies, errorText } from '../redirect.js';
 import { type L7RedirectTargets, NO_L7_TARGETS } from '../redirect-targets.js';
 import { L7Proxy, type L7ProxyStats } from './proxy.js';
 import { L7Redirect, type L7RedirectStatus } from './redirect.js';
@@ -22,6 +23,7 @@ export interface L7ServiceOptions {
   readonly policy: L7PolicySource;
   /** Receives a record per request. */
   readonly onFlow?: L7FlowSink;
+  /** Where the proxy, the listener and failed redirect updates log (debug and warn). */
   readonly logger: L7Logger;
   /** The named network namespace (under /run/netns) of the listener, the proxy's upstream sockets and the redirect; default the agent's own. */
   readonly netns?: string;
@@ -51,14 +53,17 @@ export interface L7Service {
 export interface L7ServiceStatus {
   /** The proxy's port and the address it listens on (`::`, or `0.0.0.0` without IPv6). */
   readonly listening: { readonly port: number; readonly address: string };
+  /** The proxy's counters: connections served now, and those denied or refused so far. */
   readonly proxy: L7ProxyStats;
+  /** The redirect as the kernel holds it now (read back), its targets' counts and its last failure. */
   readonly redirect: L7RedirectStatus;
 }
 
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
-/** The transparent listening server on `port`, serving with `proxy`: dual-stack `::`, or `0.0.0.0` where IPv6 is off. */
-async function listenTransparent(proxy: L7Proxy, port: number, logger: L7Logger, netns: string | undefined): Promise<net.Server> {
+/**
+ * The transparent listening server on `port`, serving with `proxy`: dual-stack `::`, or
+ * `0.0.0.0` where IPv6 is off; and the families it serves.
+ */
+async function listenTransparent(proxy: L7Proxy, port: number, logger: L7Logger, netns: string | undefined): Promise<{ server: net.Server; families: L7RedirectFamilies }> {
   let fd: number;
   let address = '::';
   const inNetns = netns === undefined ? {} : { netns };
@@ -70,6 +75,9 @@ async function listenTransparent(proxy: L7Proxy, port: number, logger: L7Logger,
     address = '0.0.0.0';
     fd = openTransparentListener({ address, port, ...inNetns });
   }
+  // The socket's inode tells, after a failure, whether the descriptor is still ours or was
+  // closed by Node (and its number perhaps reused since).
+  const inode = fstatSync(fd).ino;
   const server = net.createServer({ noDelay: true }, (socket) => proxy.serve(socket));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -80,11 +88,18 @@ async function listenTransparent(proxy: L7Proxy, port: number, logger: L7Logger,
       });
     });
   } catch (error) {
-    closeSync(fd);
+    // Node closes the descriptor when listen(2) fails (its handle owned it), not when it
+    // refused the descriptor before making a handle: close it only then, and throw the
+    // original error whatever happens here.
+    try {
+      if (fstatSync(fd).ino === inode) closeSync(fd);
+    } catch {
+      // EBADF: Node closed it.
+    }
     throw error;
   }
   server.on('error', (error) => logger.warn({ err: error, address, port }, 'l7: listener error'));
-  return server;
+  return { server, families: address === '::' ? [4, 6] : [4] };
 }
 
 // A server's close() settles only once its last connection is gone: the proxy, closed
@@ -97,8 +112,9 @@ async function closeWith(server: net.Server, proxy: L7Proxy): Promise<void> {
 
 /**
  * Starts L7 enforcement: listeners first (so the redirect never sends to a port nobody
- * holds), then the redirect's routing and table with no targets; {@link L7Service.update}
- * adds them. Needs root (CAP_NET_ADMIN) and a kernel with nft_tproxy and nft_socket.
+ * holds), then the redirect's routing and table, for the families the listener serves
+ * (IPv4 only where it fell back to `0.0.0.0`), keeping the targets a previous run's kept
+ * redirect holds until the first {@link L7Service.update} replaces them. Needs root (CAP_NET_ADMIN) and a kernel with nft_tproxy and nft_socket.
  * @throws when a listener cannot be bound or the redirect cannot be installed (all that
  *   was made is removed again).
  */
@@ -111,24 +127,29 @@ export async function startL7Service(options: L7ServiceOptions): Promise<L7Servi
     upstream: { source: 'client', mark: config.upstreamMark, ...(options.netns === undefined ? {} : { netns: options.netns }) },
   });
   let server: net.Server | undefined;
-  const redirect = new L7Redirect({
-    ...(options.netns === undefined ? {} : { netns: options.netns }),
-    proxyPort: config.proxyPort,
-    mark: config.mark,
-    mask: config.mask,
-    routeTable: config.routeTable,
-    rulePriority: config.rulePriority,
-  });
+  let redirect: L7Redirect | undefined;
   try {
-    server = await listenTransparent(proxy, config.proxyPort, logger, options.netns);
+    const listening = await listenTransparent(proxy, config.proxyPort, logger, options.netns);
+    server = listening.server;
+    // The redirect serves the families the listener does: no IPv6 rule or route on a node without IPv6.
+    redirect = new L7Redirect({
+      ...(options.netns === undefined ? {} : { netns: options.netns }),
+      proxyPort: config.proxyPort,
+      mark: config.mark,
+      mask: config.mask,
+      routeTable: config.routeTable,
+      rulePriority: config.rulePriority,
+      families: listening.families,
+    });
     await redirect.start();
   } catch (error) {
-    await redirect.close().catch(() => undefined);
+    await redirect?.close().catch(() => undefined);
     if (server === undefined) await proxy.close();
     else await closeWith(server, proxy);
     throw error;
   }
   const listener = server;
+  const installed = redirect;
   let queue: Promise<void> = Promise.resolve();
   let latest: L7RedirectTargets = NO_L7_TARGETS;
   let closed = false;
@@ -139,7 +160,7 @@ export async function startL7Service(options: L7ServiceOptions): Promise<L7Servi
         // Only the newest targets matter once this step runs.
         if (closed || targets !== latest) return;
         try {
-          await redirect.update(targets);
+          await installed.update(targets);
         } catch (error) {
           logger.warn({ err: error }, `l7: the redirect was not updated (its traffic stays denied): ${errorText(error)}`);
         }
@@ -150,14 +171,14 @@ export async function startL7Service(options: L7ServiceOptions): Promise<L7Servi
       return {
         listening: { port: config.proxyPort, address: (listener.address() as net.AddressInfo | null)?.address ?? '' },
         proxy: proxy.stats,
-        redirect: await redirect.status(),
+        redirect: await installed.status(),
       };
     },
     async close(how) {
       closed = true;
       await queue;
       // The redirect first: new connections to its targets are then denied by the dataplane, not reset by a closed port.
-      if (how?.keepRedirect !== true) await redirect.close();
+      if (how?.keepRedirect !== true) await installed.close();
       await closeWith(listener, proxy);
     },
   };
