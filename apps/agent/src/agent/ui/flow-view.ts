@@ -16,6 +16,7 @@ export interface UiFlowPeer {
 export interface UiFlowHttp {
   /** The response's status; 0 when none was sent. */
   readonly code: number;
+  /** The request's method as sent (`GET`); `''` when it had none. */
   readonly method: string;
   /** `http://host/path?query` when the request named its host, else the request target as sent. */
   readonly url: string;
@@ -29,7 +30,7 @@ export interface UiFlowL7 {
   readonly type: string;
   /** Nanoseconds from the request's headers to the end of the response. */
   readonly latencyNs: number;
-  /** Absent for another L7 protocol. */
+  /** The HTTP fields; absent for another L7 protocol. */
   readonly http?: UiFlowHttp;
 }
 

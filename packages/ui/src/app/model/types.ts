@@ -29,6 +29,7 @@ export interface UiPeer {
 export interface UiHttp {
   /** The response's status; 0 when none was sent. */
   readonly code: number;
+  /** The request's method as sent (`GET`); `''` when it had none. */
   readonly method: string;
   /** `http://host/path?query` when the request named its host, else the request target. */
   readonly url: string;
@@ -42,6 +43,7 @@ export interface UiL7 {
   readonly type: string;
   /** Nanoseconds from the request's headers to the end of the response. */
   readonly latencyNs: number;
+  /** The HTTP fields; absent for another L7 protocol. */
   readonly http?: UiHttp;
 }
 
