@@ -208,7 +208,8 @@ static Napi::Value GetTtl(const Napi::CallbackInfo& info) {
 
 // transparentListener(nsFd, address, port): a TCP socket for a transparent proxy, made
 // inside the network namespace `nsFd` (-1: the caller's), with SO_REUSEADDR and
-// IP_TRANSPARENT (IPV6_TRANSPARENT for an IPv6 address; Linux 2.6.37), bound to
+// IP_TRANSPARENT (IPV6_TRANSPARENT for an IPv6 address; Linux 2.6.37; and IPV6_V6ONLY 0
+// for `::`, dual-stack whatever net.ipv6.bindv6only says), bound to
 // address:port and not yet listening: listen(2) is the caller's (Node's listen({ fd })).
 // IP_TRANSPARENT needs CAP_NET_ADMIN or CAP_NET_RAW; it lets an nftables/iptables
 // `tproxy` rule hand the socket connections addressed to any address and port, which the
@@ -234,6 +235,12 @@ static Napi::Value TransparentListener(const Napi::CallbackInfo& info) {
   bool ok = SetInt(env, fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR") &&
             (domain == AF_INET ? SetInt(env, fd, IPPROTO_IP, IP_TRANSPARENT, 1, "IP_TRANSPARENT")
                                : SetInt(env, fd, IPPROTO_IPV6, IPV6_TRANSPARENT, 1, "IPV6_TRANSPARENT"));
+  // A `::` listener is dual-stack only with IPV6_V6ONLY off, whose default is the
+  // net.ipv6.bindv6only sysctl (RFC 3493 §5.3): set it, so tproxy finds it for IPv4 too.
+  if (ok && domain == AF_INET6 &&
+      IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<struct sockaddr_in6*>(&sa)->sin6_addr)) {
+    ok = SetInt(env, fd, IPPROTO_IPV6, IPV6_V6ONLY, 0, "IPV6_V6ONLY");
+  }
   if (ok && bind(fd, reinterpret_cast<struct sockaddr*>(&sa), salen) != 0) {
     ThrowErrno(env, errno, "bind " + address + " port " + std::to_string(port));
     ok = false;

@@ -19,7 +19,9 @@ export interface TransparentListenerOptions {
 /**
  * A TCP socket for a transparent proxy: made (inside `netns` when given) with
  * `SO_REUSEADDR` and `IP_TRANSPARENT` (`IPV6_TRANSPARENT` for an IPv6 address; Linux
- * 2.6.37), and bound to `address:port`, not yet listening. Hand it to Node with
+ * 2.6.37), and bound to `address:port`, not yet listening; a `::` listener is dual-stack
+ * (`IPV6_V6ONLY` 0, whatever `net.ipv6.bindv6only` says), so it takes IPv4 connections
+ * too. Hand it to Node with
  * `net.createServer(...).listen({ fd })`, which calls `listen(2)`. An nftables
  * `tproxy to :port` rule (with a policy route that delivers the marked packets locally)
  * then gives it connections addressed to other addresses and ports; each accepted

@@ -95,6 +95,28 @@ describe.skipIf(reason)(`transparent listeners as root${reason ? ` (skipped: ${r
     }
   });
 
+  it('makes a `::` listener dual-stack even where net.ipv6.bindv6only is 1: it accepts an IPv4 connection', async () => {
+    const ns = scratch.netns();
+    scratch.ip(ns, 'link', 'set', 'lo', 'up');
+    scratch.exec(ns, 'sysctl', ['-q', '-w', 'net.ipv6.bindv6only=1']);
+    const server = createServer((c) => {
+      sockets.push(c);
+      c.end(`accepted ${c.remoteAddress}`);
+    });
+    servers.push(server);
+    server.listen({ fd: openTransparentListener({ address: '::', port: 0, netns: ns.handle }) });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const client = new Socket({ fd: openSocket({ domain: AF.INET, type: SOCK.STREAM, netns: ns.handle }), readable: true, writable: true });
+    sockets.push(client);
+    const answer = await new Promise<string>((resolve) => {
+      client.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      client.once('data', (data) => resolve(data.toString()));
+      client.connect(port, '127.0.0.1');
+    });
+    expect(answer).toBe('accepted ::ffff:127.0.0.1');
+  });
+
   it('binds an address the namespace does not have, and reports a bind the kernel refuses naming it', async () => {
     const ns = scratch.netns();
     // Transparent sockets may bind foreign addresses (what a proxy connecting out as the client does).
