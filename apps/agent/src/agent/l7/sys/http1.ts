@@ -159,6 +159,7 @@ export class Http1Connection implements UpstreamOwner {
   private headSince: number;
   private requestSince = 0;
   private idleSince = 0;
+  private endedAt = 0;
 
   constructor(private readonly shared: ProxyShared, private readonly context: ConnectionContext, private readonly socket: Socket) {
     this.requestChunks = new ChunkedDecoder(shared.limits.maxHeaderBytes);
@@ -614,6 +615,13 @@ export class Http1Connection implements UpstreamOwner {
   checkTimers(now: number): void {
     const { limits } = this.shared;
     if (this.socket.destroyed) return;
+    // Ended by the proxy (an answer with Connection: close, a refusal, the idle timeout): a
+    // client that does not close its side in a second is cut, so no half-open socket stays.
+    if (this.socket.writableFinished) {
+      if (this.endedAt === 0) this.endedAt = now;
+      else if (now - this.endedAt > 1000) this.socket.destroy();
+      return;
+    }
     if (this.headSince !== 0 && now - this.headSince > limits.headersTimeoutMs && !this.inFlight && this.phase === REQUEST.HEAD) {
       this.headSince = 0;
       this.refuse({ status: 408, why: 'request not received in time', close: true }, false);
