@@ -8,7 +8,7 @@ import net from 'node:net';
 import { compileCiliumPolicy, compileHttpMatcher, createSnapshot, evaluate, l7RuleSetsOf, parseCiliumPolicy, type Endpoint, type Policy } from '@twill/policy-engine';
 import { parseAllDocuments } from 'yaml';
 
-import { L7Proxy, type L7FlowRecord, type L7PolicySource, type L7ProxyLimits } from '../../../src/agent/l7/index.js';
+import { L7Proxy, type L7Endpoint, type L7FlowRecord, type L7PolicySource, type L7ProxyLimits } from '../../../src/agent/l7/index.js';
 
 /** The seed tutorial's l7-api-policy, as a user writes it: `GET /api/v1/.*` from frontend to api on 8080. */
 export const SEED_POLICY = `apiVersion: cilium.io/v2
@@ -152,16 +152,18 @@ export async function startProxy(options: {
   upstreamPort: number;
   policy?: L7PolicySource;
   limits?: Partial<L7ProxyLimits>;
-}): Promise<{ proxy: L7Proxy; port: number; flows: L7FlowRecord[] }> {
+}): Promise<{ proxy: L7Proxy; port: number; flows: L7FlowRecord[]; denied: { client: L7Endpoint; destination: L7Endpoint; why: string }[] }> {
   const flows: L7FlowRecord[] = [];
+  const denied: { client: L7Endpoint; destination: L7Endpoint; why: string }[] = [];
   const proxy = new L7Proxy({
     policy: options.policy ?? policySource(SEED_POLICY),
     onFlow: (record) => flows.push(record),
+    onConnectionDenied: (client, destination, why) => denied.push({ client, destination, why }),
     originalDestination: () => ({ address: '127.0.0.1', port: options.upstreamPort }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   const { port } = await proxy.listen({ port: 0 });
-  return { proxy, port, flows };
+  return { proxy, port, flows, denied };
 }
 
 /** What a raw client saw: everything the server sent, and whether it closed the connection. */

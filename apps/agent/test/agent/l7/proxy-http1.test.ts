@@ -157,7 +157,7 @@ describe('HTTP/1.1 framing through the proxy', () => {
 
 describe('connection-level policy', () => {
   it('closes a connection L3/L4 policy denies before reading a byte, and one whose policy source fails', async () => {
-    const { proxy: denyProxy, port: denyPort } = await startProxy({ upstreamPort: upstream.port, policy: policySource(SEED_POLICY, 'other') });
+    const { proxy: denyProxy, port: denyPort, denied } = await startProxy({ upstreamPort: upstream.port, policy: policySource(SEED_POLICY, 'other') });
     // A hand-written source: no policy makes the real one fail, and the agent's can (datastore down).
     const { proxy: brokenProxy, port: brokenPort } = await startProxy({ upstreamPort: upstream.port, policy: { decide: () => Promise.reject(new Error('datastore down')) } });
     try {
@@ -166,6 +166,8 @@ describe('connection-level policy', () => {
         expect(exchange).toEqual({ text: '', closed: true });
       }
       expect(denyProxy.stats.deniedConnections).toBe(1);
+      // The agent is told, for its flows (the kernel handed the connection to the proxy, so no drop of its own says so).
+      expect(denied).toEqual([{ client: { address: '127.0.0.1', port: expect.any(Number) }, destination: { address: '127.0.0.1', port: upstream.port }, why: expect.stringMatching(/.+/u) }]);
       expect(brokenProxy.stats.deniedConnections).toBe(1);
       expect(upstream.requests).toEqual([]);
     } finally {

@@ -17,6 +17,12 @@ export interface L7ProxyOptions {
   readonly policy: L7PolicySource;
   /** Receives one record per request (and per refused malformed request). */
   readonly onFlow?: L7FlowSink;
+  /**
+   * Told of each connection L3/L4 policy denies (closed with a reset before a byte is
+   * read): for the agent's flows, which would otherwise never see it (the kernel handed
+   * it to the proxy). Must not throw.
+   */
+  readonly onConnectionDenied?: (client: L7Endpoint, destination: L7Endpoint, why: string) => void;
   /** Where the proxy reports its own failures. */
   readonly logger?: L7Logger;
   /** Overrides of {@link L7_DEFAULT_LIMITS}. */
@@ -131,6 +137,7 @@ export class L7Proxy {
         this.denied += 1;
         this.shared.logger?.debug({ client, destination, why: decision.why }, 'l7 proxy: connection denied by L3/L4 policy');
         socket.resetAndDestroy();
+        this.options.onConnectionDenied?.(client, destination, decision.why);
         return;
       }
       if (socket.destroyed) return;
