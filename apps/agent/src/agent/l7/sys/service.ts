@@ -12,7 +12,7 @@ import { type AgentL7Config } from '../../config.js';
 import { type L7FlowSink, type L7Logger, type L7PolicySource } from '../ports.js';
 import { type L7RedirectFamilies, errorText } from '../redirect.js';
 import { type L7RedirectTargets, NO_L7_TARGETS } from '../redirect-targets.js';
-import { L7Proxy, type L7ProxyStats } from './proxy.js';
+import { L7Proxy, type L7ProxyOptions, type L7ProxyStats } from './proxy.js';
 import { L7Redirect, type L7RedirectStatus } from './redirect.js';
 
 /** What {@link startL7Service} needs. */
@@ -23,6 +23,8 @@ export interface L7ServiceOptions {
   readonly policy: L7PolicySource;
   /** Receives a record per request. */
   readonly onFlow?: L7FlowSink;
+  /** Told of each connection L3/L4 policy denies in the proxy (see L7ProxyOptions.onConnectionDenied). */
+  readonly onConnectionDenied?: L7ProxyOptions['onConnectionDenied'];
   /** Where the proxy, the listener and failed redirect updates log (debug and warn). */
   readonly logger: L7Logger;
   /** The named network namespace (under /run/netns) of the listener, the proxy's upstream sockets and the redirect; default the agent's own. */
@@ -123,6 +125,7 @@ export async function startL7Service(options: L7ServiceOptions): Promise<L7Servi
   const proxy = new L7Proxy({
     policy: options.policy,
     ...(options.onFlow === undefined ? {} : { onFlow: options.onFlow }),
+    ...(options.onConnectionDenied === undefined ? {} : { onConnectionDenied: options.onConnectionDenied }),
     logger,
     upstream: { source: 'client', mark: config.upstreamMark, ...(options.netns === undefined ? {} : { netns: options.netns }) },
   });
