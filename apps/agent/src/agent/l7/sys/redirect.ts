@@ -1,7 +1,8 @@
 // The L7 redirect in the kernel (issue 14): the nftables table of ../redirect.ts, plus the
 // policy routing that delivers its marked packets to the local stack (where the proxy's
 // transparent sockets take them): `ip rule add fwmark MARK/MASK lookup TABLE pref P` and
-// `ip route add local default dev lo table TABLE`, for IPv4 and IPv6.
+// `ip route add local default dev lo table TABLE`, for IPv4 and IPv6 (IPv4 only on a node
+// without IPv6: `families: [4]`).
 import { NetError, type RouteOptions, type Rule, type RuleSpec, withNetlink } from '@twill/cni-core/net';
 
 import { createNftPort, type NftPort } from '../../../dataplane/nftables/sys/nft.js';
@@ -60,8 +61,8 @@ export interface L7RedirectStatus {
  * Sends the TCP connections of {@link L7RedirectTargets} to the proxy's transparent
  * listener, keeping their original destination; leaves all other traffic alone.
  *
- * `start()` installs the routing then the table (a crashed agent's leftovers with the same
- * names are adopted or replaced); `update()` changes only set elements, in one nft
+ * `start()` installs the routing then the table (a previous run's leftovers with the same
+ * names are adopted, the targets its table holds kept until the first `update()`); `update()` changes only set elements, in one nft
  * transaction, so connections already with the proxy stay there; `close()` removes all of
  * it and may be called again. Fails closed: while the proxy does not listen, a new
  * connection to a target is reset by the node, never delivered past the proxy.
