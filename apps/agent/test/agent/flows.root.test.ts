@@ -4,34 +4,21 @@
 // then a @twill/flows client on the agent's observer socket reads what a user of
 // `twill observe` would: each flow's verdict, endpoints and deciding rule, filtered
 // streams, a followed stream, and a burst beyond the budget counted as lost.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { BlockList } from 'node:net';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 import { loadNetworkConfigListFromDir } from '@twill/cni-core';
 import { connectObserver, type Flow, type GetFlowsRequest, type GetFlowsResponse, type ObserverClient } from '@twill/flows';
 import { rootSkipReason, type ScratchNetns } from '@twill/sys/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { openResourceDatastore } from '../../src/agent/datastore/index.js';
 import { type AgentResource } from '../../src/agent/ports.js';
 import { NodeLab, podIp, startTcpServer, tcpConnect } from '../plugin/node-lab.js';
+import { RealAgent } from './real-agent.js';
 
 const reason = rootSkipReason();
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'twill-agent.js');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const AGENT_ARGS = ['--conditions=@twill/source', '--import', TSX, BIN];
 // The smallest budget the configuration takes: a burst of a few thousand packets is over it.
 const BUDGET = 1000;
-
-function run(file: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { timeout: 60_000 }, (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
-  });
-}
 
 const POLICIES: AgentResource[] = [
   { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } },
@@ -74,90 +61,37 @@ const port = (flow: Flow): number | undefined => (flow.l4 !== undefined && 'TCP'
 
 describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent flows on a scratch node with the %s dataplane, as root${reason ? ` (skipped: ${reason})` : ''}`, (driver) => {
   let lab: NodeLab;
-  let agent: ChildProcess | undefined;
-  let agentOutput: string;
+  let agent: RealAgent;
   let client: ObserverClient | undefined;
   const stops: (() => void)[] = [];
 
   beforeEach(async () => {
     lab = await NodeLab.create();
-    agent = undefined;
+    // Dual-stack: each pod gets an IPv4 and an IPv6 address.
+    agent = new RealAgent(lab, { dataplane: driver, dualStack: true, flows: `capacity: 8192, budgetPerSecond: ${BUDGET}` });
     client = undefined;
-    agentOutput = '';
   });
 
   afterEach(async () => {
     client?.close();
     for (const stop of stops.splice(0)) stop();
-    if (agent !== undefined && agent.exitCode === null && agent.signalCode === null) {
-      const exited = new Promise((resolve) => agent!.once('exit', resolve));
-      agent.kill('SIGKILL');
-      await exited;
-    }
+    await agent.kill();
     // The nft table, the tc programs and (eBPF) the agent's private bpffs go with the namespaces.
     await lab.cleanup();
   });
 
-  const http = async (path: string): Promise<{ status: number; body: string }> => {
-    const { stdout } = await run('ip', ['netns', 'exec', lab.node.name, 'curl', '-sS', '-m', '10', '-w', '\n%{http_code}', `http://127.0.0.1:9099${path}`]);
-    const at = stdout.lastIndexOf('\n');
-    return { status: Number(stdout.slice(at + 1)), body: stdout.slice(0, at) };
-  };
-
   it('records allowed and denied connections with their endpoints and deciding rules, filters them, follows new ones, and counts a burst over the budget as lost', { timeout: 240_000 }, async () => {
-    const confDir = join(lab.dir, 'net.d');
-    const configFile = join(lab.dir, 'agent.yaml');
-    const socket = join(lab.dir, 'flows', 'observer.sock');
-    await writeFile(
-      configFile,
-      [
-        'nodeName: node-a',
-        `dataDir: ${lab.dataDir}`,
-        `agentSocket: ${lab.socketPath}`,
-        `api: {socket: ${join(lab.dir, 'api.sock')}}`,
-        'network: twill-test',
-        `dataplane: ${driver}`,
-        'routing: none',
-        'http: {listen: "127.0.0.1:9099"}',
-        'logLevel: info',
-        `flows: {socket: ${socket}, capacity: 8192, budgetPerSecond: ${BUDGET}}`,
-        'cni:',
-        `  binDir: ${join(lab.dir, 'bin')}`,
-        `  confDir: ${confDir}`,
-        // Dual-stack: each pod gets an IPv4 and an IPv6 address.
-        '  pools: [{cidr: 10.244.0.0/20, blockSize: 26}, {cidr: "fd00:10:244::/116", blockSize: 122}]',
-        '',
-      ].join('\n'),
-    );
-    const install = await run(process.execPath, [...AGENT_ARGS, 'install-cni', '--config', configFile]);
+    const confDir = agent.confDir;
+    const socket = agent.flowsSocket;
+    const install = await agent.installCni();
     expect(install.code).toBe(0);
 
     // Policies and pods' labels first: enforcement is in place from each pod's ADD.
-    await mkdir(lab.dataDir, { recursive: true });
-    const datastore = await openResourceDatastore({ path: join(lab.dataDir, 'twill.db') });
     // The stored objects' resourceVersions: what flows carry as their policies' revisions.
-    const revisions = new Map<string, number>();
-    try {
-      for (const resource of POLICIES) revisions.set(resource.metadata.name, Number((await datastore.apply(resource)).resource.metadata.resourceVersion));
-    } finally {
-      await datastore.close();
-    }
+    const revisions = new Map<string, number>((await agent.apply(POLICIES)).map(({ resource }) => [resource.metadata.name, Number(resource.metadata.resourceVersion)]));
 
-    // With eBPF, a bpffs of its own in the private mount namespace `ip netns exec` makes: nothing is pinned in the host's.
-    const argv = [process.execPath, ...AGENT_ARGS, 'run', '--config', configFile];
-    const inNetns = driver === 'ebpf' ? ['sh', '-c', 'mount -t bpf bpf /sys/fs/bpf && exec "$@"', 'twill-agent', ...argv] : argv;
-    const child = spawn('ip', ['netns', 'exec', lab.node.name, ...inNetns], { stdio: ['ignore', 'pipe', 'pipe'] });
-    agent = child;
-    child.stdout.on('data', (chunk: Buffer) => (agentOutput = (agentOutput + chunk.toString()).slice(-20_000)));
-    child.stderr.on('data', (chunk: Buffer) => (agentOutput = (agentOutput + chunk.toString()).slice(-20_000)));
-    await vi.waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`twill-agent exited with ${child.exitCode}:\n${agentOutput}`);
-        expect((await http('/readyz')).status).toBe(200);
-      },
-      { timeout: 90_000, interval: 250 },
-    );
-    expect(JSON.parse((await http('/readyz')).body)).toMatchObject({ parts: expect.arrayContaining([{ name: 'flows', ready: true }]) });
+    await agent.start();
+    expect(JSON.parse((await agent.http('/readyz')).body)).toMatchObject({ parts: expect.arrayContaining([{ name: 'flows', ready: true }]) });
 
     const list = await loadNetworkConfigListFromDir('twill-test', confDir);
     const runtime = lab.runtime();
@@ -317,7 +251,7 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent flows o
     await udpBurst(other, ips[0]!, 8080, 20 * BUDGET);
     await vi.waitFor(
       async () => {
-        const metrics = (await http('/metrics')).body;
+        const metrics = (await agent.http('/metrics')).body;
         const lost = Number(/^twill_flow_events_lost_total\{source="observer"\} (\d+)$/mu.exec(metrics)?.[1] ?? 0);
         expect(lost).toBeGreaterThan(0);
       },
@@ -326,12 +260,12 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent flows o
     const stream = await collect(client, { number: 8192 });
     const lostEvents = stream.flatMap((r) => ('lostEvents' in r ? [r.lostEvents] : []));
     expect(lostEvents.filter((l) => l.source === 'observer').reduce((sum, l) => sum + l.numEventsLost, 0)).toBeGreaterThan(0);
-    const metrics = (await http('/metrics')).body;
+    const metrics = (await agent.http('/metrics')).body;
     expect(metrics).toMatch(/^twill_flows_total\{verdict="FORWARDED"\} [1-9]\d*$/mu);
     expect(metrics).toMatch(/^twill_policy_drops_total\{reason="POLICY_DENY",policy="NetworkPolicy shop\/deny-9090"\} [1-9]\d*$/mu);
     expect(metrics).toMatch(/^twill_policy_drops_total\{reason="POLICY_DENIED",policy=""\} [1-9]\d*$/mu);
 
-    const status = JSON.parse((await http('/v1/status')).body) as { flows: { socket: string; listening: boolean; seen: number; lost: number; capacity: number } };
+    const status = JSON.parse((await agent.http('/v1/status')).body) as { flows: { socket: string; listening: boolean; seen: number; lost: number; capacity: number } };
     expect(status.flows).toMatchObject({ socket, listening: true, capacity: 8192 });
     expect(status.flows.seen).toBeGreaterThan(0);
     expect(status.flows.lost).toBeGreaterThan(0);

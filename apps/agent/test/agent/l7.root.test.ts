@@ -6,11 +6,10 @@
 // all), a @grpc/grpc-js client with one allowed and one denied method; the API pod's
 // server sees the frontend's own address; the flows carry method, path and status; with
 // the proxy down the traffic is refused, and (nftables) also with its redirect gone.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 import { loadNetworkConfigListFromDir } from '@twill/cni-core';
 import { connectObserver, type Flow, type ObserverClient } from '@twill/flows';
@@ -18,23 +17,13 @@ import { rootSkipReason, type ScratchNetns } from '@twill/sys/testing';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { openResourceDatastore } from '../../src/agent/datastore/index.js';
 import { type AgentResource } from '../../src/agent/ports.js';
 import { NodeLab, podIp, tcpConnect } from '../plugin/node-lab.js';
+import { RealAgent, run } from './real-agent.js';
 
 const reason = rootSkipReason();
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'twill-agent.js');
-const require = createRequire(import.meta.url);
-const TSX = pathToFileURL(require.resolve('tsx')).href;
-const GRPC = require.resolve('@grpc/grpc-js');
-const AGENT_ARGS = ['--conditions=@twill/source', '--import', TSX, BIN];
+const GRPC = createRequire(import.meta.url).resolve('@grpc/grpc-js');
 const SEED_POLICY = join(import.meta.dirname, '..', 'kubernetes', 'fixtures', 'seed', 'l7-api-policy.yaml');
-
-function run(file: string, args: readonly string[], timeout = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { timeout }, (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
-  });
-}
 
 const pod = (name: string, app: string): AgentResource => ({
   apiVersion: 'v1',
@@ -78,35 +67,23 @@ const call = (name) => new Promise((resolve) => client[name](Buffer.from('fronte
 
 describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent L7 policy on a scratch node with the %s dataplane, as root${reason ? ` (skipped: ${reason})` : ''}`, (driver) => {
   let lab: NodeLab;
-  let agent: ChildProcess | undefined;
-  let agentOutput: string;
+  let agent: RealAgent;
   let client: ObserverClient | undefined;
   const children: ChildProcess[] = [];
 
   beforeEach(async () => {
     lab = await NodeLab.create();
-    agent = undefined;
+    agent = new RealAgent(lab, { dataplane: driver, ui: '{enabled: false}' });
     client = undefined;
-    agentOutput = '';
   });
 
   afterEach(async () => {
     client?.close();
     for (const child of children.splice(0)) child.kill('SIGKILL');
-    if (agent !== undefined && agent.exitCode === null && agent.signalCode === null) {
-      const exited = new Promise((resolve) => agent!.once('exit', resolve));
-      agent.kill('SIGKILL');
-      await exited;
-    }
+    await agent.kill();
     // The nft tables, the redirect's rules and routes and (eBPF) the agent's private bpffs go with the namespaces.
     await lab.cleanup();
   });
-
-  const health = async (path: string): Promise<{ status: number; body: string }> => {
-    const { stdout } = await run('ip', ['netns', 'exec', lab.node.name, 'curl', '-sS', '-m', '10', '-w', '\n%{http_code}', `http://127.0.0.1:9099${path}`]);
-    const at = stdout.lastIndexOf('\n');
-    return { status: Number(stdout.slice(at + 1)), body: stdout.slice(0, at) };
-  };
 
   /** curl from inside a pod: the status (0 when no HTTP answer came) and the body or curl's error. */
   const curl = async (from: ScratchNetns, method: string, url: string): Promise<{ status: number; body: string }> => {
@@ -117,56 +94,14 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent L7 poli
   };
 
   it('enforces the seed l7-api-policy and a gRPC policy with real clients in the pods, the destination sees the client, and flows carry method, path and status', { timeout: 240_000 }, async () => {
-    const confDir = join(lab.dir, 'net.d');
-    const configFile = join(lab.dir, 'agent.yaml');
-    const socket = join(lab.dir, 'flows', 'observer.sock');
-    await writeFile(
-      configFile,
-      [
-        'nodeName: node-a',
-        `dataDir: ${lab.dataDir}`,
-        `agentSocket: ${lab.socketPath}`,
-        `api: {socket: ${join(lab.dir, 'api.sock')}}`,
-        'network: twill-test',
-        `dataplane: ${driver}`,
-        'routing: none',
-        'http: {listen: "127.0.0.1:9099"}',
-        'ui: {enabled: false}',
-        'logLevel: info',
-        `flows: {socket: ${socket}}`,
-        'cni:',
-        `  binDir: ${join(lab.dir, 'bin')}`,
-        `  confDir: ${confDir}`,
-        '  pools: [{cidr: 10.244.0.0/20, blockSize: 26}]',
-        '',
-      ].join('\n'),
-    );
-    expect((await run(process.execPath, [...AGENT_ARGS, 'install-cni', '--config', configFile])).code).toBe(0);
-
-    await mkdir(lab.dataDir, { recursive: true });
-    const datastore = await openResourceDatastore({ path: join(lab.dataDir, 'twill.db') });
-    try {
-      const seed = parse(await readFile(SEED_POLICY, 'utf8')) as AgentResource;
-      for (const resource of [pod('frontend', 'frontend'), pod('api', 'api'), pod('other', 'other'), seed, GRPC_POLICY]) await datastore.apply(resource);
-    } finally {
-      await datastore.close();
-    }
-
-    const argv = [process.execPath, ...AGENT_ARGS, 'run', '--config', configFile];
-    const inNetns = driver === 'ebpf' ? ['sh', '-c', 'mount -t bpf bpf /sys/fs/bpf && exec "$@"', 'twill-agent', ...argv] : argv;
-    const child = spawn('ip', ['netns', 'exec', lab.node.name, ...inNetns], { stdio: ['ignore', 'pipe', 'pipe'] });
-    agent = child;
-    child.stdout.on('data', (chunk: Buffer) => (agentOutput = (agentOutput + chunk.toString()).slice(-20_000)));
-    child.stderr.on('data', (chunk: Buffer) => (agentOutput = (agentOutput + chunk.toString()).slice(-20_000)));
-    await vi.waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`twill-agent exited with ${child.exitCode}:\n${agentOutput}`);
-        expect((await health('/readyz')).status).toBe(200);
-      },
-      { timeout: 90_000, interval: 250 },
-    );
-    const l7Status = (JSON.parse((await health('/v1/status')).body) as { l7: Record<string, unknown> }).l7;
-    expect(l7Status, agentOutput).toMatchObject({ enabled: true, running: true, failClosed: true, listening: { port: 15001 }, redirect: { installed: true, missing: [] } });
+    const confDir = agent.confDir;
+    const socket = agent.flowsSocket;
+    expect((await agent.installCni()).code).toBe(0);
+    const seed = parse(await readFile(SEED_POLICY, 'utf8')) as AgentResource;
+    await agent.apply([pod('frontend', 'frontend'), pod('api', 'api'), pod('other', 'other'), seed, GRPC_POLICY]);
+    await agent.start();
+    const l7Status = (JSON.parse((await agent.http('/v1/status')).body) as { l7: Record<string, unknown> }).l7;
+    expect(l7Status, agent.output).toMatchObject({ enabled: true, running: true, failClosed: true, listening: { port: 15001 }, redirect: { installed: true, missing: [] } });
 
     const list = await loadNetworkConfigListFromDir('twill-test', confDir);
     const runtime = lab.runtime();
@@ -186,7 +121,7 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent L7 poli
 
     // The redirect follows the policy: the API pod's 8080 and 50051 go to the proxy.
     await vi.waitFor(async () => {
-      const status = (JSON.parse((await health('/v1/status')).body) as { l7: { redirect: { targets: { ingress4: number } } } }).l7;
+      const status = (JSON.parse((await agent.http('/v1/status')).body) as { l7: { redirect: { targets: { ingress4: number } } } }).l7;
       expect(status.redirect.targets.ingress4).toBe(2);
     }, { timeout: 20_000, interval: 250 });
 
@@ -248,9 +183,8 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent L7 poli
     expect((await curl(frontend, 'GET', `${api8080}/api/v1/users`)).status).toBe(0);
     expect(served().filter((s) => s.http !== undefined)).toHaveLength(1);
 
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    agent.child.kill('SIGTERM');
+    await agent.exited;
     if (driver === 'nftables') {
       // The agent stopped too: its rules stay and still deny. (The eBPF programs here live
       // in the agent's private bpffs, which goes with its mount namespace, unlike a node's

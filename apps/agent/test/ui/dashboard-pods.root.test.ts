@@ -11,13 +11,11 @@
 // from frontend in the flows table with method, path and status; the policy view's
 // answer to "can frontend reach api on 8080" naming l7-api-policy. Screenshots go to
 // test-results/ui/.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 import { loadNetworkConfigListFromDir } from '@twill/cni-core';
 import { rootSkipReason, type ScratchNetns } from '@twill/sys/testing';
@@ -25,25 +23,15 @@ import { type BrowserContext, chromium } from 'playwright-core';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { openResourceDatastore } from '../../src/agent/datastore/index.js';
 import { type AgentResource } from '../../src/agent/ports.js';
+import { RealAgent, run } from '../agent/real-agent.js';
 import { NodeLab, podIp } from '../plugin/node-lab.js';
 import { ensureUiBuilt } from './fixture-agent.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const reason = rootSkipReason() ?? (existsSync(CHROMIUM) ? undefined : `no ${CHROMIUM}`);
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-results/ui');
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'twill-agent.js');
-const require = createRequire(import.meta.url);
-const TSX = pathToFileURL(require.resolve('tsx')).href;
-const AGENT_ARGS = ['--conditions=@twill/source', '--import', TSX, BIN];
 const SEED_POLICY = join(import.meta.dirname, '..', 'kubernetes', 'fixtures', 'seed', 'l7-api-policy.yaml');
-
-function run(file: string, args: readonly string[], timeout = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = execFile(file, args, { timeout }, (_error, stdout, stderr) => done({ code: child.exitCode, stdout, stderr }));
-  });
-}
 
 /** GET on the agent's API socket (what `twill ui` reads the dashboard's URL from). */
 function apiGet(socketPath: string, path: string): Promise<{ status: number; body: string }> {
@@ -72,26 +60,20 @@ const SERVER = `require('http').createServer((req, res) => res.end('api ' + req.
 
 describe.skipIf(reason)(`the dashboard of a real twill-agent with real pods, in chromium, as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
   let lab: NodeLab;
-  let agent: ChildProcess | undefined;
-  let agentOutput: string;
+  let agent: RealAgent;
   let browser: BrowserContext | undefined;
   const children: ChildProcess[] = [];
 
   beforeEach(async () => {
     lab = await NodeLab.create();
-    agent = undefined;
+    agent = new RealAgent(lab, { ui: '{listen: "127.0.0.1:9098"}' });
     browser = undefined;
-    agentOutput = '';
   });
 
   afterEach(async () => {
     await browser?.close().catch(() => undefined);
     for (const child of children.splice(0)) child.kill('SIGKILL');
-    if (agent !== undefined && agent.exitCode === null && agent.signalCode === null) {
-      const exited = new Promise((done) => agent!.once('exit', done));
-      agent.kill('SIGKILL');
-      await exited;
-    }
+    await agent.kill();
     await lab.cleanup();
   });
 
@@ -105,57 +87,20 @@ describe.skipIf(reason)(`the dashboard of a real twill-agent with real pods, in 
     // The page the agent serves, built from the sources.
     ensureUiBuilt();
     await mkdir(ARTIFACTS, { recursive: true });
-    const confDir = join(lab.dir, 'net.d');
-    const configFile = join(lab.dir, 'agent.yaml');
-    const apiSocket = join(lab.dir, 'api.sock');
-    await writeFile(
-      configFile,
-      [
-        'nodeName: node-a',
-        `dataDir: ${lab.dataDir}`,
-        `agentSocket: ${lab.socketPath}`,
-        `api: {socket: ${apiSocket}}`,
-        'network: twill-test',
-        'dataplane: nftables',
-        'routing: none',
-        'http: {listen: "127.0.0.1:9099"}',
-        'ui: {listen: "127.0.0.1:9098"}',
-        'logLevel: info',
-        `flows: {socket: ${join(lab.dir, 'flows', 'observer.sock')}}`,
-        'cni:',
-        `  binDir: ${join(lab.dir, 'bin')}`,
-        `  confDir: ${confDir}`,
-        '  pools: [{cidr: 10.244.0.0/20, blockSize: 26}]',
-        '',
-      ].join('\n'),
-    );
-    expect((await run(process.execPath, [...AGENT_ARGS, 'install-cni', '--config', configFile])).code).toBe(0);
-    await mkdir(lab.dataDir, { recursive: true });
-    const datastore = await openResourceDatastore({ path: join(lab.dataDir, 'twill.db') });
-    try {
-      const seed = parse(await readFile(SEED_POLICY, 'utf8')) as AgentResource;
-      for (const resource of [pod('frontend', 'frontend'), pod('api', 'api'), pod('other', 'other'), seed]) await datastore.apply(resource);
-    } finally {
-      await datastore.close();
-    }
+    const confDir = agent.confDir;
+    expect((await agent.installCni()).code).toBe(0);
+    const seed = parse(await readFile(SEED_POLICY, 'utf8')) as AgentResource;
+    await agent.apply([pod('frontend', 'frontend'), pod('api', 'api'), pod('other', 'other'), seed]);
 
-    const child = spawn('ip', ['netns', 'exec', lab.node.name, process.execPath, ...AGENT_ARGS, 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-    agent = child;
-    child.stdout.on('data', (chunk: Buffer) => (agentOutput = (agentOutput + chunk.toString()).slice(-20_000)));
-    child.stderr.on('data', (chunk: Buffer) => (agentOutput = (agentOutput + chunk.toString()).slice(-20_000)));
     // The dashboard's URL, with this start's token, once the agent serves it.
     let url = '';
-    await vi.waitFor(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`twill-agent exited with ${child.exitCode}:\n${agentOutput}`);
-        const status = await apiGet(apiSocket, '/v1/status');
-        expect(status.status).toBe(200);
-        const ui = (JSON.parse(status.body) as { ui: { listening?: boolean; url?: string } }).ui;
-        expect(ui.listening).toBe(true);
-        url = ui.url ?? '';
-      },
-      { timeout: 90_000, interval: 250 },
-    );
+    await agent.start(async () => {
+      const status = await apiGet(agent.apiSocket, '/v1/status');
+      expect(status.status).toBe(200);
+      const ui = (JSON.parse(status.body) as { ui: { listening?: boolean; url?: string } }).ui;
+      expect(ui.listening).toBe(true);
+      url = ui.url ?? '';
+    });
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:9098\/#token=[\w-]{43}$/u);
 
     const list = await loadNetworkConfigListFromDir('twill-test', confDir);
@@ -241,6 +186,6 @@ describe.skipIf(reason)(`the dashboard of a real twill-agent with real pods, in 
     expect(await verdict.getAttribute('data-verdict')).toBe('allow');
     expect(await verdict.textContent()).toContain('Decided by: ingress: CiliumNetworkPolicy default/l7-api-policy spec.ingress[0]');
     await page.screenshot({ path: join(ARTIFACTS, 'pods-policy.png'), fullPage: true });
-    expect(child.exitCode, agentOutput).toBeNull();
+    expect(agent.child.exitCode, agent.output).toBeNull();
   });
 });
