@@ -9,81 +9,27 @@ import { compileCiliumPolicy, compileHttpMatcher, createSnapshot, evaluate, l7Ru
 import { parseAllDocuments } from 'yaml';
 
 import { L7Proxy, type L7Endpoint, type L7FlowRecord, type L7PolicySource, type L7ProxyLimits } from '../../../src/agent/l7/index.js';
+import { ciliumAllow, PODS, SEED_L7_POLICY } from './seed-fixtures.js';
 
-/** The seed tutorial's l7-api-policy, as a user writes it: `GET /api/v1/.*` from frontend to api on 8080. */
-export const SEED_POLICY = `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: l7-api-policy
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: api
-  ingress:
-  - fromEndpoints:
-    - matchLabels:
-        app: frontend
-    toPorts:
-    - ports:
-      - port: "8080"
-        protocol: TCP
-      rules:
-        http:
-        - method: "GET"
-          path: "/api/v1/.*"
-`;
+/** The seed tutorial's l7-api-policy: `GET /api/v1/.*` from frontend to api on 8080. */
+export const SEED_POLICY = SEED_L7_POLICY;
 
 /** gRPC's Greeter/SayHello (a POST), and any method on `/api/v1/` paths, from frontend to api on 8080. */
-export const GRPC_POLICY = `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: grpc
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: api
-  ingress:
-  - fromEndpoints:
-    - matchLabels:
-        app: frontend
-    toPorts:
-    - ports:
-      - port: "8080"
-        protocol: TCP
-      rules:
-        http:
-        - method: "POST"
-          path: '/test\\.Greeter/SayHello'
-        - path: "/api/v1/.*"
-`;
+export const GRPC_POLICY = ciliumAllow({
+  name: 'grpc', app: 'api', direction: 'ingress', peer: 'frontend', port: 8080,
+  rules: { http: [{ method: 'POST', path: '/test\\.Greeter/SayHello' }, { path: '/api/v1/.*' }] },
+});
 
 /** Plain L3/L4: frontend may reach api on 8080, with no L7 rule. */
-export const L4_POLICY = `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: l4-only
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: api
-  ingress:
-  - fromEndpoints:
-    - matchLabels:
-        app: frontend
-    toPorts:
-    - ports:
-      - port: "8080"
-        protocol: TCP
-`;
+export const L4_POLICY = ciliumAllow({ name: 'l4-only', app: 'api', direction: 'ingress', peer: 'frontend', port: 8080 });
 
-const pod = (name: string, app: string, ip: string): Endpoint => ({ kind: 'workload', namespace: 'default', name, labels: { app }, ips: [ip], node: 'n1' });
-
-// The tests' pods. Every test connection is loopback to loopback, so the source below
-// names the two sides instead of looking their addresses up, as the agent does.
-const ENDPOINTS: readonly Endpoint[] = [pod('frontend', 'frontend', '10.0.1.1'), pod('api', 'api', '10.0.1.2'), pod('other', 'other', '10.0.1.3')];
+// The tests' pods (the seed's, in `default`). Every test connection is loopback to
+// loopback, so the source below names the two sides instead of looking their addresses
+// up, as the agent does.
+const ENDPOINTS: readonly Endpoint[] = (['frontend', 'api', 'other'] as const).map((name): Endpoint => {
+  const { namespace, app, ip, node } = PODS[name];
+  return { kind: 'workload', namespace, name, labels: { app }, ips: [ip], node };
+});
 
 /**
  * An L7PolicySource deciding as the agent does: the policies of `yaml` through

@@ -1,9 +1,6 @@
 // Shared by the L7 policy-source and redirect-target tests: a real PolicyController (so a
 // real PolicyIndex) over a memory datastore, fed policy YAML as a user applies it and the
-// pods of the seed tutorial: frontend, api and other in `default` on this node (node-a),
-// and a pod labelled app=frontend in namespace `shop` on node-b.
-import { readFileSync } from 'node:fs';
-
+// seed tutorial's pods (seed-fixtures.ts).
 import { MemoryStore } from '@twill/ipam';
 import { parseAllDocuments } from 'yaml';
 
@@ -12,17 +9,7 @@ import { resourceDatastoreOver, type ClosableResourceDatastore } from '../../../
 import { type L7RedirectTargets } from '../../../src/agent/l7/redirect-targets.js';
 import { type AgentResource } from '../../../src/agent/ports.js';
 import { StoreEndpointRegistry } from '../../../src/plugin/endpoints.js';
-
-/** The seed tutorial's l7-api-policy, from the fixture the Kubernetes tests apply. */
-export const SEED_L7_POLICY = readFileSync(new URL('../../kubernetes/fixtures/seed/l7-api-policy.yaml', import.meta.url), 'utf8');
-
-/** The pods: name, namespace, app label, address, node. */
-export const PODS = {
-  frontend: { namespace: 'default', app: 'frontend', ip: '10.0.1.1', node: 'node-a' },
-  api: { namespace: 'default', app: 'api', ip: '10.0.1.2', node: 'node-a' },
-  other: { namespace: 'default', app: 'other', ip: '10.0.1.3', node: 'node-a' },
-  shopFrontend: { namespace: 'shop', app: 'frontend', ip: '10.0.2.1', node: 'node-b' },
-} as const;
+import { PODS } from './seed-fixtures.js';
 
 /** The host-side interface of a pod's endpoint (`tw<name>`). */
 export const hostInterfaceOf = (name: keyof typeof PODS): string => `tw${name.toLowerCase()}`;

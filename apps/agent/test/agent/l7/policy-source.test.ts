@@ -7,26 +7,10 @@ import { type HttpMatcher, type HttpRequestFacts } from '@twill/policy-engine';
 
 import { IndexL7PolicySource, type L7PolicyView } from '../../../src/agent/l7/policy-source.js';
 import { type L7ConnectionDecision } from '../../../src/agent/l7/ports.js';
-import { PODS, SEED_L7_POLICY, startPolicy, type PolicySetup } from './policy-source-setup.js';
+import { startPolicy, type PolicySetup } from './policy-source-setup.js';
+import { appIs, ciliumAllow, ciliumPolicy, PODS, SEED_L7_POLICY } from './seed-fixtures.js';
 
-const L4_9090 = `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: metrics-port
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: api
-  ingress:
-  - fromEndpoints:
-    - matchLabels:
-        app: frontend
-    toPorts:
-    - ports:
-      - port: "9090"
-        protocol: TCP
-`;
+const L4_9090 = ciliumAllow({ name: 'metrics-port', app: 'api', direction: 'ingress', peer: 'frontend', port: 9090 });
 
 const L4_ONLY = `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -47,89 +31,17 @@ spec:
       protocol: TCP
 `;
 
-const KAFKA = `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: orders-topic
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: api
-  ingress:
-  - fromEndpoints:
-    - matchLabels:
-        app: frontend
-    toPorts:
-    - ports:
-      - port: "9092"
-        protocol: TCP
-      rules:
-        kafka:
-        - role: produce
-          topic: orders
-`;
+const KAFKA = ciliumAllow({ name: 'orders-topic', app: 'api', direction: 'ingress', peer: 'frontend', port: 9092, rules: { kafka: [{ role: 'produce', topic: 'orders' }] } });
 
 /** The seed policy widened: frontend may also GET /healthz (a second rule of the same policy). */
 const SEED_WITH_HEALTHZ = SEED_L7_POLICY.replace('path: "/api/v1/.*"', 'path: "/api/v1/.*"\n              - method: "GET"\n                path: "/healthz"');
 
 /** A second policy with HTTP rules on the same port: frontend may GET /healthz. */
-const HEALTHZ = `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: health-checks
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: api
-  ingress:
-  - fromEndpoints:
-    - matchLabels:
-        app: frontend
-    toPorts:
-    - ports:
-      - port: "8080"
-        protocol: TCP
-      rules:
-        http:
-        - method: GET
-          path: /healthz
-`;
+const HEALTHZ = ciliumAllow({ name: 'health-checks', app: 'api', direction: 'ingress', peer: 'frontend', port: 8080, rules: { http: [{ method: 'GET', path: '/healthz' }] } });
 
 /** A Cilium deny rule (deny takes precedence) and an egress policy isolating frontend. */
-const DENY_AND_EGRESS = `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: no-other
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: api
-  ingressDeny:
-  - fromEndpoints:
-    - matchLabels:
-        app: other
----
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: frontend-egress
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: frontend
-  egress:
-  - toEndpoints:
-    - matchLabels:
-        app: api
-    toPorts:
-    - ports:
-      - port: "8080"
-        protocol: TCP
-`;
+const DENY_AND_EGRESS = `${ciliumPolicy('no-other', 'api', { ingressDeny: [{ fromEndpoints: [appIs('other')] }] })}---
+${ciliumAllow({ name: 'frontend-egress', app: 'frontend', direction: 'egress', peer: 'api', port: 8080 })}`;
 
 const HOST_ADDRESS = '192.168.50.10';
 

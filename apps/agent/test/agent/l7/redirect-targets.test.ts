@@ -5,70 +5,27 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { IndexL7PolicySource } from '../../../src/agent/l7/policy-source.js';
 import { mergePortRanges, NO_L7_TARGETS, sameL7Targets, type L7RedirectTargets } from '../../../src/agent/l7/redirect-targets.js';
-import { PODS, SEED_L7_POLICY, startPolicy, type PolicySetup } from './policy-source-setup.js';
+import { startPolicy, type PolicySetup } from './policy-source-setup.js';
+import { appIs, ciliumAllow, ciliumPolicy, PODS, SEED_L7_POLICY } from './seed-fixtures.js';
 
 /** frontend may only GET /api/v1/... from api on 8080 (Cilium egress toPorts with rules.http). */
-const FRONTEND_EGRESS = `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: frontend-egress
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: frontend
-  egress:
-  - toEndpoints:
-    - matchLabels:
-        app: api
-    toPorts:
-    - ports:
-      - port: "8080"
-        protocol: TCP
-      rules:
-        http:
-        - method: GET
-          path: "/api/v1/.*"
-`;
+const frontendEgress = (namespace = 'default'): string =>
+  ciliumAllow({ name: 'frontend-egress', namespace, app: 'frontend', direction: 'egress', peer: 'api', port: 8080, rules: { http: [{ method: 'GET', path: '/api/v1/.*' }] } });
+const FRONTEND_EGRESS = frontendEgress();
 
 /** api's HTTP rules on a range and two more ports, a UDP port without L7 and a Kafka port. */
-const API_PORTS = `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: api-ports
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: api
-  ingress:
-  - fromEndpoints:
-    - matchLabels:
-        app: frontend
-    toPorts:
-    - ports:
-      - port: "8000"
-        endPort: 8079
-        protocol: TCP
-      - port: "8081"
-        protocol: TCP
-      rules:
-        http:
-        - method: GET
-  - fromEndpoints:
-    - matchLabels:
-        app: frontend
-    toPorts:
-    - ports:
-      - port: "5353"
-        protocol: UDP
-    - ports:
-      - port: "9092"
-        protocol: TCP
-      rules:
-        kafka:
-        - topic: orders
-`;
+const API_PORTS = ciliumPolicy('api-ports', 'api', {
+  ingress: [
+    {
+      fromEndpoints: [appIs('frontend')],
+      toPorts: [{ ports: [{ port: '8000', endPort: 8079, protocol: 'TCP' }, { port: '8081', protocol: 'TCP' }], rules: { http: [{ method: 'GET' }] } }],
+    },
+    {
+      fromEndpoints: [appIs('frontend')],
+      toPorts: [{ ports: [{ port: '5353', protocol: 'UDP' }] }, { ports: [{ port: '9092', protocol: 'TCP' }], rules: { kafka: [{ topic: 'orders' }] } }],
+    },
+  ],
+});
 
 /** Calico: other accepts HTTP GET on any port; DNS rules (Cilium) on frontend's egress are not redirected. */
 const OTHER_ANY_PORT_AND_DNS = `apiVersion: projectcalico.org/v3
@@ -84,27 +41,10 @@ spec:
     http:
       methods: ["GET"]
 ---
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata:
-  name: frontend-dns
-  namespace: default
-spec:
-  endpointSelector:
-    matchLabels:
-      app: frontend
-  egress:
-  - toPorts:
-    - ports:
-      - port: "53"
-        protocol: ANY
-      rules:
-        dns:
-        - matchPattern: "*"
-`;
+${ciliumPolicy('frontend-dns', 'frontend', { egress: [{ toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }], rules: { dns: [{ matchPattern: '*' }] } }] }] })}`;
 
 /** The seed policy for app=frontend pods of namespace shop, whose only pod runs on node-b. */
-const SHOP_EGRESS = FRONTEND_EGRESS.replace('namespace: default', 'namespace: shop');
+const SHOP_EGRESS = frontendEgress('shop');
 
 const SEED_TARGETS: L7RedirectTargets = { ingress: [{ address: PODS.api.ip, ports: [{ first: 8080, last: 8080 }] }], egress: [] };
 
