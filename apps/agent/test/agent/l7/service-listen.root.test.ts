@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { L7_REDIRECT_DEFAULTS } from '../../../src/agent/l7/redirect.js';
 import { type L7Service, startL7Service } from '../../../src/agent/l7/sys/service.js';
+import { serviceOptions } from './service-options.js';
 
 // What the service's openTransparentListener gives, when a test says so.
 const opener = vi.hoisted(() => ({ next: undefined as ((options: TransparentListenerOptions) => number) | undefined }));
@@ -22,17 +23,6 @@ vi.mock('@twill/sys', async (importOriginal) => {
 const sys = await vi.importActual<typeof Sys>('@twill/sys');
 
 const reason = rootSkipReason('creates network namespaces and transparent sockets');
-
-const CONFIG = {
-  proxyPort: 15001,
-  mark: L7_REDIRECT_DEFAULTS.mark,
-  upstreamMark: 0xa00,
-  mask: L7_REDIRECT_DEFAULTS.mask,
-  routeTable: L7_REDIRECT_DEFAULTS.routeTable,
-  rulePriority: L7_REDIRECT_DEFAULTS.rulePriority,
-};
-const quiet = { debug: () => undefined, warn: () => undefined };
-const allowAll = { decide: () => ({ allowed: true as const, http: 'any' as const }) };
 
 describe.skipIf(reason)(`the L7 service's listener as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
   const scratch = new NetworkScratch();
@@ -57,7 +47,7 @@ describe.skipIf(reason)(`the L7 service's listener as root${reason ? ` (skipped:
       holder.listen({ fd: first });
       return given;
     };
-    await expect(startL7Service({ config: CONFIG, policy: allowAll, logger: quiet, netns: node.name })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(startL7Service(serviceOptions(node.name))).rejects.toMatchObject({ code: 'EADDRINUSE' });
     expect(given).toBeGreaterThan(2);
   });
 
@@ -70,7 +60,7 @@ describe.skipIf(reason)(`the L7 service's listener as root${reason ? ` (skipped:
       if (options.address === '::') throw Object.assign(new Error('socket: EAFNOSUPPORT'), { code: 'EAFNOSUPPORT' });
       return sys.openTransparentListener(options);
     };
-    const service = await startL7Service({ config: CONFIG, policy: allowAll, logger: quiet, netns: node.name });
+    const service = await startL7Service(serviceOptions(node.name));
     services.push(service);
     const status = await service.status();
     expect(status.listening).toEqual({ port: 15001, address: '0.0.0.0' });
@@ -87,7 +77,7 @@ describe.skipIf(reason)(`the L7 service's listener as root${reason ? ` (skipped:
       given = sys.openSocket({ domain: sys.AF.INET, type: sys.SOCK.DGRAM, netns: node.handle });
       return given;
     };
-    const error = await startL7Service({ config: CONFIG, policy: allowAll, logger: quiet, netns: node.name }).then(() => undefined, (e: unknown) => e);
+    const error = await startL7Service(serviceOptions(node.name)).then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(() => fstatSync(given)).toThrow(expect.objectContaining({ code: 'EBADF' }));
   });

@@ -10,18 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { L7_REDIRECT_DEFAULTS } from '../../../src/agent/l7/redirect.js';
 import { type L7Service, startL7Service } from '../../../src/agent/l7/sys/service.js';
+import { serviceOptions } from './service-options.js';
 
 const reason = rootSkipReason('creates network namespaces, nft tables, ip rules and transparent sockets');
-
-const CONFIG = {
-  proxyPort: 15001,
-  mark: L7_REDIRECT_DEFAULTS.mark,
-  upstreamMark: 0xa00,
-  mask: L7_REDIRECT_DEFAULTS.mask,
-  routeTable: L7_REDIRECT_DEFAULTS.routeTable,
-  rulePriority: L7_REDIRECT_DEFAULTS.rulePriority,
-};
-const quiet = { debug: () => undefined, warn: () => undefined };
 
 describe.skipIf(reason)(`the L7 service as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
   const scratch = new NetworkScratch();
@@ -34,7 +25,7 @@ describe.skipIf(reason)(`the L7 service as root${reason ? ` (skipped: ${reason})
   it('listens on the proxy port with its redirect installed, and closes while a client still holds a connection', async () => {
     const node = scratch.netns();
     scratch.ip(node, 'link', 'set', 'lo', 'up');
-    const service = await startL7Service({ config: CONFIG, policy: { decide: () => ({ allowed: true, http: 'any' }) }, logger: quiet, netns: node.name });
+    const service = await startL7Service(serviceOptions(node.name));
     services.push(service);
     const status = await service.status();
     expect(status.listening).toEqual({ port: 15001, address: '::' });
