@@ -8,12 +8,13 @@
 //   ip route add local 0.0.0.0/0 dev lo table 200
 import { execFileSync } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { type AddressInfo, type Server, Socket, createServer } from 'node:net';
+import { type AddressInfo, Socket, createServer } from 'node:net';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { AF, openSocket, openTransparentListener, openTransparentSocket, SOCK, setSocketMark, socketMark, socketTransparent } from '../src/index.js';
-import { NetworkScratch, rootSkipReason, testName } from '../src/testing/index.js';
+import { rootSkipReason, testName } from '../src/testing/index.js';
+import { deliverMarkedLocally, proxyAndPeer, useTransparentLab } from './transparent-lab.js';
 
 const reason = rootSkipReason('creates network namespaces with nftables rules and policy routes');
 
@@ -27,31 +28,18 @@ const MASK = '0xf00';
 const UPSTREAM_MARK = 0xa00;
 
 describe.skipIf(reason)(`transparent upstream sockets as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
-  const scratch = new NetworkScratch();
-  const servers: Server[] = [];
-  const sockets: Socket[] = [];
-  afterEach(async () => {
-    for (const s of sockets.splice(0)) s.destroy();
-    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
-    scratch.cleanup();
-  });
+  const { scratch, servers, sockets } = useTransparentLab();
 
   const FAMILIES = [
-    { name: 'IPv4', nft: 'ip', ipFlag: '-4', proxy: '10.9.1.1/24', server: '10.9.1.2/24', serverAddress: '10.9.1.2', clientNet: '10.9.2.0/24', client: '10.9.2.7', via: '10.9.1.1', anyRoute: '0.0.0.0/0', any: '0.0.0.0' },
-    { name: 'IPv6', nft: 'ip6', ipFlag: '-6', proxy: 'fd00:9:1::1/64', server: 'fd00:9:1::2/64', serverAddress: 'fd00:9:1::2', clientNet: 'fd00:9:2::/64', client: 'fd00:9:2::7', via: 'fd00:9:1::1', anyRoute: '::/0', any: '::' },
+    { name: 'IPv4', nft: 'ip', ipFlag: '-4', proxy: '10.9.1.1/24', server: '10.9.1.2/24', serverAddress: '10.9.1.2', clientNet: '10.9.2.0/24', client: '10.9.2.7', via: '10.9.1.1', any: '0.0.0.0' },
+    { name: 'IPv6', nft: 'ip6', ipFlag: '-6', proxy: 'fd00:9:1::1/64', server: 'fd00:9:1::2/64', serverAddress: 'fd00:9:1::2', clientNet: 'fd00:9:2::/64', client: 'fd00:9:2::7', via: 'fd00:9:1::1', any: '::' },
   ] as const;
 
   it.each(FAMILIES)('connects from an address the namespace does not own, and the server sees that address ($name)', async (f) => {
-    const proxy = scratch.netns();
-    const serverNs = scratch.netns();
-    const link = scratch.veth(proxy, serverNs);
-    const nodad = f.nft === 'ip6' ? ['nodad'] : [];
-    scratch.ip(proxy, 'address', 'add', f.proxy, 'dev', link.a, ...nodad);
-    scratch.ip(serverNs, 'address', 'add', f.server, 'dev', link.b, ...nodad);
+    const { proxy, peer: serverNs } = proxyAndPeer(scratch, f.proxy, f.server);
     // The server answers the client's network through the proxy's namespace, as a pod answers through its node.
     scratch.ip(serverNs, f.ipFlag, 'route', 'add', f.clientNet, 'via', f.via);
-    scratch.ip(proxy, f.ipFlag, 'rule', 'add', 'fwmark', `${DELIVER}/${MASK}`, 'lookup', '200');
-    scratch.ip(proxy, f.ipFlag, 'route', 'add', 'local', f.anyRoute, 'dev', 'lo', 'table', '200');
+    deliverMarkedLocally(scratch, proxy, f.ipFlag, `${DELIVER}/${MASK}`, '200');
     const ruleset = `table inet ${testName()} {
       chain replies {
         type filter hook prerouting priority mangle; policy accept;

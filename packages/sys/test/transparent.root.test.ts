@@ -4,41 +4,29 @@
 // has) to the listener, and the accepted socket's local address is that original destination.
 import { execFileSync } from 'node:child_process';
 import { closeSync } from 'node:fs';
-import { type AddressInfo, type Server, Socket, createServer } from 'node:net';
+import { type AddressInfo, Socket, createServer } from 'node:net';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { AF, openSocket, openTransparentListener, SOCK, socketTransparent, SysError } from '../src/index.js';
-import { NetworkScratch, rootSkipReason, testName } from '../src/testing/index.js';
+import { rootSkipReason, testName } from '../src/testing/index.js';
+import { deliverMarkedLocally, proxyAndPeer, useTransparentLab } from './transparent-lab.js';
 
 const reason = rootSkipReason('creates network namespaces with nftables tproxy rules');
 
 describe.skipIf(reason)(`transparent listeners as root${reason ? ` (skipped: ${reason})` : ''}`, () => {
-  const scratch = new NetworkScratch();
-  const servers: Server[] = [];
-  const sockets: Socket[] = [];
-  afterEach(async () => {
-    for (const s of sockets.splice(0)) s.destroy();
-    await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
-    scratch.cleanup();
-  });
+  const { scratch, servers, sockets } = useTransparentLab();
 
   const FAMILIES = [
-    { name: 'IPv4', nft: 'ip', ipFlag: '-4', proxy: '10.9.0.1/24', client: '10.9.0.2/24', via: '10.9.0.1', any: '0.0.0.0', anyRoute: '0.0.0.0/0', target: '192.0.2.10', clientAddress: '10.9.0.2', domain: AF.INET },
-    { name: 'IPv6', nft: 'ip6', ipFlag: '-6', proxy: 'fd00:9::1/64', client: 'fd00:9::2/64', via: 'fd00:9::1', any: '::', anyRoute: '::/0', target: '2001:db8::10', clientAddress: 'fd00:9::2', domain: AF.INET6 },
+    { name: 'IPv4', nft: 'ip', ipFlag: '-4', proxy: '10.9.0.1/24', client: '10.9.0.2/24', via: '10.9.0.1', any: '0.0.0.0', target: '192.0.2.10', clientAddress: '10.9.0.2', domain: AF.INET },
+    { name: 'IPv6', nft: 'ip6', ipFlag: '-6', proxy: 'fd00:9::1/64', client: 'fd00:9::2/64', via: 'fd00:9::1', any: '::', target: '2001:db8::10', clientAddress: 'fd00:9::2', domain: AF.INET6 },
   ] as const;
 
   it.each(FAMILIES)('accepts a connection tproxy diverted, with the original destination as its local address ($name)', async (f) => {
-    const proxy = scratch.netns();
-    const client = scratch.netns();
-    const link = scratch.veth(proxy, client);
-    // nodad: the addresses are usable at once.
-    scratch.ip(proxy, 'address', 'add', f.proxy, 'dev', link.a, ...(f.nft === 'ip6' ? ['nodad'] : []));
-    scratch.ip(client, 'address', 'add', f.client, 'dev', link.b, ...(f.nft === 'ip6' ? ['nodad'] : []));
+    const { proxy, peer: client } = proxyAndPeer(scratch, f.proxy, f.client);
     scratch.ip(client, f.ipFlag, 'route', 'add', 'default', 'via', f.via);
     // Marked packets are delivered locally whatever their destination (the usual tproxy policy route).
-    scratch.ip(proxy, f.ipFlag, 'rule', 'add', 'fwmark', '0x5', 'lookup', '105');
-    scratch.ip(proxy, f.ipFlag, 'route', 'add', 'local', f.anyRoute, 'dev', 'lo', 'table', '105');
+    deliverMarkedLocally(scratch, proxy, f.ipFlag, '0x5', '105');
 
     const fd = openTransparentListener({ address: f.any, port: 0, netns: proxy.handle });
     expect(socketTransparent(fd)).toBe(true);
