@@ -7,28 +7,11 @@ import { describe, expect, it } from 'vitest';
 
 import { BpfMapCompiler, lookupBpfVerdict, PolicyIndex, PROTOCOL, type BpfPacket } from '@twill/policy-engine';
 
+import { DB_HTTP_POLICY_DENYING_TOOL } from '../l7-policies.js';
 import { changesOf, PODS } from '../nftables/cluster.js';
 
 /** db takes HTTP GETs from web on 8080 (L7) and anything from tool on 9000 (L4 only); tool is refused 8080 outright. */
-const POLICY = `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata: { name: db-http, namespace: prod }
-spec:
-  endpointSelector: { matchLabels: { app: db } }
-  ingress:
-  - fromEndpoints: [{ matchLabels: { app: web } }]
-    toPorts:
-    - ports: [{ port: "8080", protocol: TCP }]
-      rules:
-        http: [{ method: GET, path: "/api/v1/.*" }]
-  - fromEndpoints: [{ matchLabels: { app: tool, k8s:io.kubernetes.pod.namespace: dev } }]
-    toPorts:
-    - ports: [{ port: "9000", protocol: TCP }]
-  ingressDeny:
-  - fromEndpoints: [{ matchLabels: { app: tool, k8s:io.kubernetes.pod.namespace: dev } }]
-    toPorts:
-    - ports: [{ port: "8080", protocol: TCP }]
-`;
+const POLICY = DB_HTTP_POLICY_DENYING_TOOL;
 
 /** web takes GETs from anyone on 80 (egress of nobody restricted). */
 const WEB_POLICY = `apiVersion: cilium.io/v2

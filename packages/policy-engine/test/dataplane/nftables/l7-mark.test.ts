@@ -6,24 +6,11 @@ import { describe, expect, it } from 'vitest';
 
 import { compileEndpointNft, endpointStem, identityAddresses, l7MarkMatch, NftablesNameError, type L7Mark } from '@twill/policy-engine';
 
+import { DB_HTTP_POLICY } from '../l7-policies.js';
 import { indexWith } from './cluster.js';
 
 /** db takes HTTP GETs from web on 8080 (L7) and anything from tool on 9000 (L4 only). */
-const POLICY = `apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata: { name: db-http, namespace: prod }
-spec:
-  endpointSelector: { matchLabels: { app: db } }
-  ingress:
-  - fromEndpoints: [{ matchLabels: { app: web } }]
-    toPorts:
-    - ports: [{ port: "8080", protocol: TCP }]
-      rules:
-        http: [{ method: GET, path: "/api/v1/.*" }]
-  - fromEndpoints: [{ matchLabels: { app: tool, k8s:io.kubernetes.pod.namespace: dev } }]
-    toPorts:
-    - ports: [{ port: "9000", protocol: TCP }]
-`;
+const POLICY = DB_HTTP_POLICY;
 
 // The redirect's mark on the client's packets and the proxy's on its own connections (Cilium's values).
 const MARK: L7Mark = { mask: 0xf00, values: [0xa00, 0x200] };
