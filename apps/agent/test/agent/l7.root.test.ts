@@ -7,30 +7,19 @@
 // server sees the frontend's own address; the flows carry method, path and status; with
 // the proxy down the traffic is refused, and (nftables) also with its redirect gone.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 
 import { loadNetworkConfigListFromDir } from '@twill/cni-core';
 import { connectObserver, type Flow, type ObserverClient } from '@twill/flows';
 import { rootSkipReason, type ScratchNetns } from '@twill/sys/testing';
-import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { type AgentResource } from '../../src/agent/ports.js';
 import { NodeLab, podIp, tcpConnect } from '../plugin/node-lab.js';
-import { RealAgent, run } from './real-agent.js';
+import { RealAgent, run, seedResources } from './real-agent.js';
 
 const reason = rootSkipReason();
 const GRPC = createRequire(import.meta.url).resolve('@grpc/grpc-js');
-const SEED_POLICY = join(import.meta.dirname, '..', 'kubernetes', 'fixtures', 'seed', 'l7-api-policy.yaml');
-
-const pod = (name: string, app: string): AgentResource => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name, namespace: 'default', labels: { app } },
-  spec: { containers: [{ name: 'c', image: 'img' }] },
-});
 
 /** gRPC's Greeter on 50051: SayHello from frontend, nothing else (a gRPC call is a POST to /package.Service/Method). */
 const GRPC_POLICY: AgentResource = {
@@ -97,8 +86,7 @@ describe.skipIf(reason).each(['nftables', 'ebpf'] as const)(`twill-agent L7 poli
     const confDir = agent.confDir;
     const socket = agent.flowsSocket;
     expect((await agent.installCni()).code).toBe(0);
-    const seed = parse(await readFile(SEED_POLICY, 'utf8')) as AgentResource;
-    await agent.apply([pod('frontend', 'frontend'), pod('api', 'api'), pod('other', 'other'), seed, GRPC_POLICY]);
+    await agent.apply([...(await seedResources()), GRPC_POLICY]);
     await agent.start();
     const l7Status = (JSON.parse((await agent.http('/v1/status')).body) as { l7: Record<string, unknown> }).l7;
     expect(l7Status, agent.output).toMatchObject({ enabled: true, running: true, failClosed: true, listening: { port: 15001 }, redirect: { installed: true, missing: [] } });

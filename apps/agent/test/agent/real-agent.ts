@@ -5,12 +5,13 @@
 // pinned in the host's), the wait until it is ready, GETs on its HTTP server in the node's
 // loopback, and the SIGKILL of a run still going (by its PID) in afterEach.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { expect, vi } from 'vitest';
+import { parse } from 'yaml';
 
 import { openResourceDatastore } from '../../src/agent/datastore/index.js';
 import { type AgentResource, type ApplyOutcome } from '../../src/agent/ports.js';
@@ -24,6 +25,21 @@ export const AGENT_ARGS: readonly string[] = ['--conditions=@twill/source', '--i
 const HTTP_LISTEN = '127.0.0.1:9099';
 /** How much of the agent's output is kept (its end). */
 const OUTPUT_KEPT = 20_000;
+
+/**
+ * The seed tutorial's resources: pods frontend, api and other of `default` (labelled app=
+ * their name) and its l7-api-policy (the fixture the Kubernetes tests apply).
+ */
+export async function seedResources(): Promise<AgentResource[]> {
+  const pod = (name: string): AgentResource => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', labels: { app: name } },
+    spec: { containers: [{ name: 'c', image: 'img' }] },
+  });
+  const policy = parse(await readFile(join(import.meta.dirname, '..', 'kubernetes', 'fixtures', 'seed', 'l7-api-policy.yaml'), 'utf8')) as AgentResource;
+  return [pod('frontend'), pod('api'), pod('other'), policy];
+}
 
 /** What a command run to its end printed, and its exit code (null when killed, e.g. by the timeout). */
 export interface RunResult {

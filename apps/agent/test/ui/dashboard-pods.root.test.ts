@@ -13,25 +13,22 @@
 // test-results/ui/.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 
 import { loadNetworkConfigListFromDir } from '@twill/cni-core';
 import { rootSkipReason, type ScratchNetns } from '@twill/sys/testing';
 import { type BrowserContext, chromium } from 'playwright-core';
-import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { type AgentResource } from '../../src/agent/ports.js';
-import { RealAgent, run } from '../agent/real-agent.js';
+import { RealAgent, run, seedResources } from '../agent/real-agent.js';
 import { NodeLab, podIp } from '../plugin/node-lab.js';
 import { ensureUiBuilt } from './fixture-agent.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const reason = rootSkipReason() ?? (existsSync(CHROMIUM) ? undefined : `no ${CHROMIUM}`);
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-results/ui');
-const SEED_POLICY = join(import.meta.dirname, '..', 'kubernetes', 'fixtures', 'seed', 'l7-api-policy.yaml');
 
 /** GET on the agent's API socket (what `twill ui` reads the dashboard's URL from). */
 function apiGet(socketPath: string, path: string): Promise<{ status: number; body: string }> {
@@ -47,13 +44,6 @@ function apiGet(socketPath: string, path: string): Promise<{ status: number; bod
     req.end();
   });
 }
-
-const pod = (name: string, app: string): AgentResource => ({
-  apiVersion: 'v1',
-  kind: 'Pod',
-  metadata: { name, namespace: 'default', labels: { app } },
-  spec: { containers: [{ name: 'c', image: 'img' }] },
-});
 
 // The API pod's server on 8080: answers every request (so a 403 can only come from the proxy).
 const SERVER = `require('http').createServer((req, res) => res.end('api ' + req.method + ' ' + req.url)).listen(8080, '::', () => console.log('ready'));`;
@@ -89,8 +79,7 @@ describe.skipIf(reason)(`the dashboard of a real twill-agent with real pods, in 
     await mkdir(ARTIFACTS, { recursive: true });
     const confDir = agent.confDir;
     expect((await agent.installCni()).code).toBe(0);
-    const seed = parse(await readFile(SEED_POLICY, 'utf8')) as AgentResource;
-    await agent.apply([pod('frontend', 'frontend'), pod('api', 'api'), pod('other', 'other'), seed]);
+    await agent.apply(await seedResources());
 
     // The dashboard's URL, with this start's token, once the agent serves it.
     let url = '';
