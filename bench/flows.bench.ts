@@ -23,22 +23,20 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { FlowRing } from '@twill/flows';
-import { MemoryStore } from '@twill/ipam';
 
 import {
   type AgentResource,
   type DataplaneFlowEvent,
   type DataplaneFlowHandler,
   FlowObserver,
-  PolicyController,
+  type PolicyController,
   PrometheusAgentMetrics,
-  resourceDatastoreOver,
-  StoreEndpointRegistry,
 } from '../apps/agent/src/index.js';
 import { createEbpfDataplane, DEFAULT_OBJECT_PATH, type EbpfDataplane } from '../apps/agent/src/dataplane/ebpf/index.js';
 import { DataplaneLab } from '../apps/agent/test/dataplane/harness/lab.js';
 import { compileSender, type CompiledSender } from './flows-sender.js';
 import { median } from './lib/compare.js';
+import { type BenchPolicyController, startBenchPolicyController } from './lib/policy-controller.js';
 import { writeSection } from './lib/report.js';
 
 const CLIENT = { key: 'bench/client', ip: '10.9.2.1' };
@@ -153,28 +151,19 @@ class AgentIngest implements Ingest {
 }
 
 /** Starts a PolicyController over a memory datastore that attaches the lab's pods to `dataplane` with the bench's policy. */
-async function startController(lab: DataplaneLab, dataplane: EbpfDataplane): Promise<{ controller: PolicyController; stop(): Promise<void> }> {
-  const store = new MemoryStore();
-  const datastore = resourceDatastoreOver(store, { pollMs: 50 });
+function startController(lab: DataplaneLab, dataplane: EbpfDataplane): Promise<BenchPolicyController> {
   const pod = (name: string, role: string): AgentResource => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'bench', labels: { role } }, spec: { containers: [{ name: 'c', image: 'img' }] } });
-  for (const resource of [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } }, pod('client', 'client'), pod('server', 'server'), SERVER_POLICY]) await datastore.apply(resource);
-  const registry = new StoreEndpointRegistry(store);
-  for (const [name, spec] of [['client', CLIENT], ['server', SERVER]] as const) {
-    const labPod = lab.pod(spec.key);
-    await registry.register({ network: NETWORK, containerId: name, ifName: 'eth0', hostInterface: labPod.hostInterface, addresses: [`${spec.ip}/32`], netns: `/run/netns/${labPod.netns}`, namespace: 'bench', pod: name, since: Date.now(), node: NODE });
-  }
-  const controller = new PolicyController({ datastore, dataplane, nodeName: NODE, network: NETWORK });
-  await controller.start();
-  await controller.settled();
-  const problems = controller.status().problems;
-  if (problems.length > 0) throw new Error(`the policy controller has problems: ${JSON.stringify(problems)}`);
-  return {
-    controller,
-    stop: async () => {
-      await controller.stop();
-      await datastore.close();
-    },
-  };
+  return startBenchPolicyController({
+    resources: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } }, pod('client', 'client'), pod('server', 'server'), SERVER_POLICY],
+    endpoints: ([['client', CLIENT], ['server', SERVER]] as const).map(([name, spec]) => {
+      const labPod = lab.pod(spec.key);
+      return { pod: name, namespace: 'bench', ip: spec.ip, hostInterface: labPod.hostInterface, netns: labPod.netns };
+    }),
+    node: NODE,
+    network: NETWORK,
+    pollMs: 50,
+    dataplane,
+  });
 }
 
 function inNetns(netns: string, file: string, args: string[]): string {

@@ -15,13 +15,13 @@
 import http from 'node:http';
 import net from 'node:net';
 
-import { MemoryStore } from '@twill/ipam';
 import { openTransparentListener } from '@twill/sys';
 import { parseAllDocuments } from 'yaml';
 
-import { type AgentResource, PolicyController, resourceDatastoreOver, StoreEndpointRegistry } from '../apps/agent/src/index.js';
+import { type AgentResource } from '../apps/agent/src/index.js';
 import { L7_VERDICT, L7Proxy } from '../apps/agent/src/agent/l7/index.js';
 import { IndexL7PolicySource } from '../apps/agent/src/agent/l7/policy-source.js';
+import { type BenchPolicyController, startBenchPolicyController } from './lib/policy-controller.js';
 
 /** A pod of the benchmark, in namespace `default`: its name (also its `app` label) and address. */
 export interface L7BenchPod {
@@ -53,29 +53,20 @@ const NODE = 'bench-node';
 const NETWORK = 'k8s-pod-network';
 
 /** A PolicyController (no dataplane: the index alone) holding the pods, their endpoints and the policy. */
-async function startPolicy(args: L7ChildArgs): Promise<{ controller: PolicyController; stop(): Promise<void> }> {
-  const store = new MemoryStore();
-  // Nothing changes after the start: a slow poll keeps the datastore's timer off the proxy's loop.
-  const datastore = resourceDatastoreOver(store, { pollMs: 5_000 });
-  const registry = new StoreEndpointRegistry(store);
-  await datastore.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } });
-  for (const pod of args.pods) {
-    await datastore.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.app, namespace: 'default', labels: { app: pod.app } }, spec: { containers: [{ name: 'c', image: 'img' }] } });
-    await registry.register({ network: NETWORK, containerId: pod.app, ifName: 'eth0', hostInterface: `tw${pod.app}`, addresses: [`${pod.ip}/32`], netns: `/run/netns/${pod.app}`, namespace: 'default', pod: pod.app, since: Date.now(), node: NODE });
-  }
-  for (const document of parseAllDocuments(args.policy)) await datastore.apply(document.toJS() as AgentResource);
-  const controller = new PolicyController({ datastore, dataplane: undefined, nodeName: NODE, network: NETWORK });
-  await controller.start();
-  await controller.settled();
-  const problems = controller.status().problems;
-  if (problems.length > 0) throw new Error(`the policy controller has problems: ${JSON.stringify(problems)}`);
-  return {
-    controller,
-    stop: async () => {
-      await controller.stop();
-      await datastore.close();
-    },
-  };
+function startPolicy(args: L7ChildArgs): Promise<BenchPolicyController> {
+  const pod = (app: string): AgentResource => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: app, namespace: 'default', labels: { app } }, spec: { containers: [{ name: 'c', image: 'img' }] } });
+  return startBenchPolicyController({
+    resources: [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } },
+      ...args.pods.map((p) => pod(p.app)),
+      ...parseAllDocuments(args.policy).map((document) => document.toJS() as AgentResource),
+    ],
+    endpoints: args.pods.map((p) => ({ pod: p.app, namespace: 'default', ip: p.ip, hostInterface: `tw${p.app}`, netns: p.app })),
+    node: NODE,
+    network: NETWORK,
+    // Nothing changes after the start: a slow poll keeps the datastore's timer off the proxy's loop.
+    pollMs: 5_000,
+  });
 }
 
 const send = (reply: L7ChildReply): void => void process.send?.(reply);
