@@ -41,6 +41,30 @@ const TE_TRAILERS_FIELD = Buffer.from('TE: trailers\r\n', 'latin1');
 const CLOSE_FIELD = Buffer.from('Connection: close\r\n', 'latin1');
 
 const REQUEST = { HEAD: 0, BODY: 1 } as const;
+
+// Writes wait for the end of the event loop's turn: every connection with bytes queued
+// while the turn's I/O events were handled writes them then, together (one write(2) per
+// socket and side). A proxy that writes as it reads wakes the destination for each request
+// and is preempted by it, once per request on a busy machine; writing after the reads lets
+// the woken processes find several requests waiting.
+const queued: Http1Connection[] = [];
+let flushScheduled = false;
+
+function queueFlush(connection: Http1Connection): void {
+  queued.push(connection);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushQueued);
+  }
+}
+
+function flushQueued(): void {
+  flushScheduled = false;
+  // Connections queued while these write (a write's own events come later) wait for the next turn.
+  const count = queued.length;
+  for (let i = 0; i < count; i += 1) (queued[i] as Http1Connection).flushNow();
+  queued.splice(0, count);
+}
 const RESPONSE = { NONE: 0, HEAD: 1, BODY: 2, DONE: 3 } as const;
 
 /** Bytes waiting for one socket: consecutive ranges of one buffer are joined, so a head passed on unchanged stays one slice. */
@@ -155,6 +179,8 @@ export class Http1Connection implements UpstreamOwner {
   private status = 0;
   private headSent = false;
   private readonly toClient = new Outbox();
+  /** In the queue of connections to write at the end of this turn. */
+  private flushQueued = false;
   // Timers, milliseconds since the epoch (0: not running); checked by `checkTimers`.
   private headSince: number;
   private requestSince = 0;
@@ -218,7 +244,7 @@ export class Http1Connection implements UpstreamOwner {
       at = headEnd;
       this.beginRequest();
     }
-    this.flushUpstream();
+    this.scheduleFlush();
   };
 
   private readBody(bytes: Buffer, at: number, end: number): number {
@@ -276,10 +302,13 @@ export class Http1Connection implements UpstreamOwner {
       if (head.expectContinue && !this.requestDone) this.closing = true;
       this.forwarding = false;
       const text = deniedText(decision.why);
-      this.socket.write(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${this.closing ? 'Connection: close\r\n' : ''}\r\n${text}`, 'latin1');
+      this.toClient.add(Buffer.from(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${this.closing ? 'Connection: close\r\n' : ''}\r\n${text}`, 'latin1'));
       this.record(403, L7_VERDICT.DENIED, [], decision.why);
-      if (this.closing) this.socket.end();
-      else if (this.requestDone) this.idle();
+      if (this.closing) this.endClient();
+      else {
+        this.scheduleFlush();
+        if (this.requestDone) this.idle();
+      }
       return;
     }
     // The same rules allow request after request on a connection: their labels are kept.
@@ -298,7 +327,7 @@ export class Http1Connection implements UpstreamOwner {
     this.responsePending = undefined;
     if (head.expectContinue && head.minor >= 1 && !this.requestDone) {
       this.sent100 = true;
-      this.socket.write(CONTINUE);
+      this.toClient.add(CONTINUE);
     }
     this.upstreamHead(facts);
     // A request without a body may be sent again on a new connection when a reused one turns out closed.
@@ -345,15 +374,39 @@ export class Http1Connection implements UpstreamOwner {
     this.upstream = upstream;
     // Reading resumes, unless the queued bytes fill the new socket's buffer (the flush pauses again).
     this.resume();
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued || (this.toUpstream.items.length === 0 && this.toClient.items.length === 0)) return;
+    this.flushQueued = true;
+    queueFlush(this);
+  }
+
+  /** @internal Writes what is queued for either side (the end of the event loop's turn, or before the client side is ended). */
+  flushNow(): void {
+    this.flushQueued = false;
     this.flushUpstream();
+    this.flushClient();
   }
 
   private flushUpstream(): void {
     const upstream = this.upstream;
     if (upstream === undefined || this.toUpstream.items.length === 0) return;
+    if (upstream.socket.destroyed) {
+      this.toUpstream.clear();
+      return;
+    }
     const more = this.toUpstream.flush(upstream.socket);
     this.wroteUpstream = true;
     if (!more) this.pause();
+  }
+
+  /** Ends the client side after what is queued for it, and `last`. */
+  private endClient(last?: string): void {
+    this.flushClient();
+    if (last === undefined) this.socket.end();
+    else this.socket.end(last, 'latin1');
   }
 
   private pause(): void {
@@ -406,8 +459,8 @@ export class Http1Connection implements UpstreamOwner {
         break;
       }
     }
-    this.flushClient();
     if (this.responsePhase === RESPONSE.DONE) this.responseComplete();
+    else this.scheduleFlush();
   }
 
   private beginResponse(): void {
@@ -481,8 +534,13 @@ export class Http1Connection implements UpstreamOwner {
 
   private flushClient(): void {
     if (this.toClient.items.length === 0) return;
+    if (this.socket.destroyed) {
+      this.toClient.clear();
+      return;
+    }
     const more = this.toClient.flush(this.socket);
-    if (!more && this.responsePhase !== RESPONSE.DONE) this.upstream?.socket.pause();
+    // The destination waits while the client is slow to read the rest of a response.
+    if (!more && this.responsePhase === RESPONSE.BODY) this.upstream?.socket.pause();
   }
 
   private readonly onDrain = (): void => {
@@ -506,8 +564,11 @@ export class Http1Connection implements UpstreamOwner {
       this.forwarding = false;
       this.toUpstream.clear();
     }
-    if (this.closing) this.socket.end();
-    else this.idle();
+    if (this.closing) this.endClient();
+    else {
+      this.scheduleFlush();
+      this.idle();
+    }
   }
 
   /** @internal */
@@ -531,7 +592,7 @@ export class Http1Connection implements UpstreamOwner {
       this.upstream = this.pool.fresh(this);
       this.toUpstream.clear();
       this.toUpstream.add(this.retryHead);
-      this.flushUpstream();
+      this.scheduleFlush();
       return;
     }
     this.upstreamBroken(error ?? new Error('closed the connection before the response ended'));
@@ -549,7 +610,7 @@ export class Http1Connection implements UpstreamOwner {
     this.toClient.clear();
     this.closing = true;
     if (!this.headSent && !this.socket.destroyed) {
-      this.socket.end(closingResponse(failure.status, STATUS_CODES[failure.status] ?? 'Bad Gateway', `${failure.why}\n`), 'latin1');
+      this.endClient(closingResponse(failure.status, STATUS_CODES[failure.status] ?? 'Bad Gateway', `${failure.why}\n`));
       this.record(failure.status, L7_VERDICT.UPSTREAM_ERROR, this.rules, failure.why);
     } else {
       this.socket.destroy();
@@ -566,7 +627,7 @@ export class Http1Connection implements UpstreamOwner {
     this.closing = true;
     const facts = parsed && this.head.method !== '' ? requestFacts(this.head) : undefined;
     if (parsed) this.protocol = this.head.minor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
-    if (!this.inFlight) this.socket.end(closingResponse(problem.status, STATUS_CODES[problem.status] ?? 'Bad Request', `${problem.why}\n`), 'latin1');
+    if (!this.inFlight) this.endClient(closingResponse(problem.status, STATUS_CODES[problem.status] ?? 'Bad Request', `${problem.why}\n`));
     this.start = this.shared.now();
     this.recordInvalid(problem.status, problem.why, facts);
   }
@@ -598,7 +659,7 @@ export class Http1Connection implements UpstreamOwner {
       if (upstream !== undefined) this.pool?.release(upstream, !this.wroteUpstream);
       else this.pool?.cancel(this);
       if (this.headSent) this.socket.destroy();
-      else this.socket.end(closingResponse(400, 'Bad Request', text), 'latin1');
+      else this.endClient(closingResponse(400, 'Bad Request', text));
       this.record(this.headSent ? this.status : 400, L7_VERDICT.INVALID, [], why);
     } else {
       // A denied request's dropped body: its 403 is sent already.
@@ -638,13 +699,13 @@ export class Http1Connection implements UpstreamOwner {
       }
       return;
     }
-    if (this.idleSince !== 0 && !this.inFlight && this.headSince === 0 && now - this.idleSince > limits.idleTimeoutMs) this.socket.end();
+    if (this.idleSince !== 0 && !this.inFlight && this.headSince === 0 && now - this.idleSince > limits.idleTimeoutMs) this.endClient();
   }
 
   private readonly onEnd = (): void => {
     // The client finished sending: answer what is in flight, then close.
     this.closing = true;
-    if (!this.inFlight) this.socket.end();
+    if (!this.inFlight) this.endClient();
   };
 
   private readonly onClose = (): void => {
