@@ -8,7 +8,6 @@ import { type PeerId } from '../ids.js';
 import { type CompiledPolicy, evaluatePolicy } from '../policy/policy.js';
 
 import { type AttributeSet, type RouteAttributes } from './attributes.js';
-import { type Path } from './path.js';
 import { type PeerEntry } from './peer.js';
 import { type PrefixKey, keyFamily, prefixFromKey } from './prefix-key.js';
 import { type SpeakerIdentity, exportRewrite, mayAdvertise } from './propagation.js';
@@ -118,9 +117,9 @@ export class ExportRun {
     private readonly policed: (policy: CompiledPolicy, set: AttributeSet, applied: readonly number[]) => AttributeSet,
   ) {}
 
-  /** Makes `peer`'s Adj-RIB-Out entry for `key` follow `best` (undefined: no route). */
-  exportTo(peer: PeerEntry, key: PrefixKey, best: Path | undefined): void {
-    const out = best === undefined ? undefined : this.exportSet(peer, key, best);
+  /** Makes `peer`'s Adj-RIB-Out entry for `key` follow the best path, from `source` with `attrs` (undefined: no route). */
+  exportTo(peer: PeerEntry, key: PrefixKey, source: PeerEntry | undefined, attrs: AttributeSet | undefined): void {
+    const out = source === undefined || attrs === undefined ? undefined : this.exportSet(peer, key, source, attrs);
     // Nothing to send and nothing sent before (the route's own source, mostly): no lookup.
     if (out === undefined && peer.adjRibOut.size === 0) return;
     const previous = peer.adjRibOut.get(key);
@@ -150,35 +149,35 @@ export class ExportRun {
     return updates;
   }
 
-  private exportSet(peer: PeerEntry, key: PrefixKey, best: Path): AttributeSet | undefined {
+  private exportSet(peer: PeerEntry, key: PrefixKey, source: PeerEntry, attrs: AttributeSet): AttributeSet | undefined {
     const family = keyFamily(key);
     // RFC 4760 §6: a family the session does not carry stays out of its Adj-RIB-Out.
     const families = peer.config.families;
     if (families && !(family === 4 ? families.ipv4 : families.ipv6)) return undefined;
-    if (!mayAdvertise(best, peer)) return undefined;
+    if (!mayAdvertise(source, attrs, peer)) return undefined;
     const policy = peer.config.exportPolicy;
     if (policy === undefined) {
       const last = this.last;
-      if (last !== undefined && last.attrs === best.attrs && last.source === best.peer && last.target === peer && last.family === family) return last.out;
+      if (last !== undefined && last.attrs === attrs && last.source === source && last.target === peer && last.family === family) return last.out;
       // Attribute set ids are small integers; 2^13 peers and 2 families fit below them.
-      const cacheKey = (best.attrs.id * 8192 + best.peer.index) * 2 + (family === 6 ? 1 : 0);
+      const cacheKey = (attrs.id * 8192 + source.index) * 2 + (family === 6 ? 1 : 0);
       let cache = this.plain.get(peer);
       if (cache === undefined) this.plain.set(peer, (cache = new Map()));
       let out = cache.get(cacheKey);
       if (out === undefined) {
-        out = this.table.attributes.intern(exportRewrite(best, best.attrs.value, best.attrs.value, peer, this.me, family));
+        out = this.table.attributes.intern(exportRewrite(source, attrs.value, attrs.value, peer, this.me, family));
         cache.set(cacheKey, out);
       }
-      this.last = { target: peer, source: best.peer, attrs: best.attrs, family, out };
+      this.last = { target: peer, source: source, attrs: attrs, family, out };
       return out;
     }
-    const outcome = evaluatePolicy(policy, { prefix: key, attributes: best.attrs });
+    const outcome = evaluatePolicy(policy, { prefix: key, attributes: attrs });
     if (!outcome.accept) return undefined;
-    const policed = outcome.applied.length > 0 ? this.policed(policy, best.attrs, outcome.applied) : best.attrs;
-    const cacheKey = `x${peer.index}:${best.peer.index}:${best.attrs.id}:${policed.id}:${family}`;
+    const policed = outcome.applied.length > 0 ? this.policed(policy, attrs, outcome.applied) : attrs;
+    const cacheKey = `x${peer.index}:${source.index}:${attrs.id}:${policed.id}:${family}`;
     let out = this.policedCache.get(cacheKey);
     if (out === undefined) {
-      out = this.table.attributes.intern(exportRewrite(best, best.attrs.value, policed.value, peer, this.me, family));
+      out = this.table.attributes.intern(exportRewrite(source, attrs.value, policed.value, peer, this.me, family));
       this.policedCache.set(cacheKey, out);
     }
     return out;

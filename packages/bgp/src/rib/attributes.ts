@@ -65,6 +65,12 @@ export class AttributeSet {
   readonly neighborAs: number | undefined;
   /** ORIGINATOR_ID as a number, 0 when absent (RFC 4456 §9). */
   readonly originatorId: number;
+  /**
+   * Where its table keeps it (a small number, reused once the set has left the table):
+   * the RIB's route table refers to a set by this number, not by a pointer. -1 once
+   * given back.
+   */
+  slot = -1;
   private pathText: string | undefined;
   private hops: readonly string[] | undefined;
 
@@ -96,15 +102,31 @@ export class AttributeSet {
   }
 }
 
-/** The table of interned attribute sets. */
+/**
+ * The table of interned attribute sets. Each set has a slot, by which the route table
+ * refers to it ({@link AttributeTable.at}). A set that leaves the table (no more
+ * references) gives its slot back only at the next {@link AttributeTable.collect}, at
+ * the end of the receipt or flush that released it: until then a cache of that
+ * operation may still hand it out again, and a slot must never name two sets while
+ * either is in use.
+ */
 export class AttributeTable {
   private readonly byKey = new Map<string, AttributeSet>();
   private readonly fresh: AttributeSet[] = [];
+  /** Sets whose references fell to 0 since the last collect: their slots go back then. */
+  private readonly left: AttributeSet[] = [];
+  private readonly bySlot: (AttributeSet | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
   private nextId = 1;
 
   /** Distinct attribute sets held. */
   get size(): number {
     return this.byKey.size;
+  }
+
+  /** The set in `slot` (a slot of a set still referenced). */
+  at(slot: number): AttributeSet {
+    return this.bySlot[slot] as AttributeSet;
   }
 
   /**
@@ -117,6 +139,8 @@ export class AttributeTable {
     if (found) return found;
     const set = new AttributeSet(this.nextId, Object.freeze({ ...value }), key);
     this.nextId += 1;
+    set.slot = this.freeSlots.pop() ?? this.bySlot.length;
+    this.bySlot[set.slot] = set;
     this.byKey.set(key, set);
     this.fresh.push(set);
     return set;
@@ -127,15 +151,30 @@ export class AttributeTable {
     set.refs += 1;
   }
 
-  /** Drops a reference; the set leaves the table at zero. */
+  /** Drops a reference; the set leaves the table at zero (its slot at the next collect). */
   release(set: AttributeSet): void {
     set.refs -= 1;
-    if (set.refs <= 0 && this.byKey.get(set.key) === set) this.byKey.delete(set.key);
+    if (set.refs > 0) return;
+    if (this.byKey.get(set.key) === set) this.byKey.delete(set.key);
+    this.left.push(set);
   }
 
-  /** Removes sets interned since the last call that nothing references. */
+  /** Removes sets interned since the last call that nothing references, and gives back the slots of the sets that left. */
   collect(): void {
-    for (const set of this.fresh) if (set.refs <= 0 && this.byKey.get(set.key) === set) this.byKey.delete(set.key);
+    for (const set of this.fresh) {
+      if (set.refs > 0) continue;
+      if (this.byKey.get(set.key) === set) this.byKey.delete(set.key);
+      this.freeSlot(set);
+    }
     this.fresh.length = 0;
+    for (const set of this.left) if (set.refs <= 0) this.freeSlot(set);
+    this.left.length = 0;
+  }
+
+  private freeSlot(set: AttributeSet): void {
+    if (set.slot < 0) return;
+    this.bySlot[set.slot] = undefined;
+    this.freeSlots.push(set.slot);
+    set.slot = -1;
   }
 }

@@ -49,6 +49,26 @@ const CHUNK_MASK = CHUNK - 1;
 /** Seeds of mixed hashes: a different one per map that needs one. */
 let seeds = 0;
 
+/** A seed for a map that switches to the mixed hash: a new one at every call. */
+export function nextSeed(): number {
+  seeds += 1;
+  return Math.imul(seeds, 0x9e3779b9) | 1;
+}
+
+/**
+ * The slot where an IPv4 key's probe sequence starts in a table of 2^`bits` slots, from
+ * the key's low 32 bits and its bit 32 (`high`): a Fibonacci hash of the low bits, xor
+ * a constant for the 33rd; with a `seed` (not 0), the product's low bits mixed into
+ * the top ones by a second multiplication, and the seed.
+ */
+export function homeSlot(low32: number, high: number, bits: number, seed: number): number {
+  const low = high === 0 ? low32 : low32 ^ 0x5bd1e995;
+  const h = Math.imul(low, 0x9e3779b1);
+  if (seed === 0) return h >>> (32 - bits);
+  const m = h ^ seed;
+  return Math.imul(m ^ (m >>> 15), 0x2c1b3c6d) >>> (32 - bits);
+}
+
 /** The map; see the file comment. */
 export class PrefixMap<V> {
   private bits = MIN_BITS;
@@ -88,12 +108,7 @@ export class PrefixMap<V> {
    * its bit 32: a hash of the low bits, xor a constant for the 33rd.
    */
   private home(low32: number, high: number): number {
-    const low = high === 0 ? low32 : low32 ^ 0x5bd1e995;
-    const h = Math.imul(low, 0x9e3779b1);
-    if (this.seed === 0) return h >>> (32 - this.bits);
-    // The product's low bits, mixed into the top ones by a second multiplication, and the seed.
-    const m = h ^ this.seed;
-    return Math.imul(m ^ (m >>> 15), 0x2c1b3c6d) >>> (32 - this.bits);
+    return homeSlot(low32, high, this.bits, this.seed);
   }
 
   private valueOf(entry: number): V {
@@ -151,8 +166,7 @@ export class PrefixMap<V> {
         // At most 5/8 full: probe runs stay short.
         if (this.count * 8 > (mask + 1) * 5) this.resize(this.bits + 1);
         else if (this.seed === 0 && probe > LONG_PROBE) {
-          seeds += 1;
-          this.seed = Math.imul(seeds, 0x9e3779b9) | 1;
+          this.seed = nextSeed();
           this.resize(this.bits);
         }
         return this;

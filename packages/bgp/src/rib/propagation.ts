@@ -11,7 +11,6 @@ import { type AsPathSegment } from '../codec/attributes/as-path.js';
 import { type AttributeSet, type RouteAttributes } from './attributes.js';
 import { DEFAULT_LOCAL_PREF } from './decision.js';
 import { type PeerEntry } from './peer.js';
-import { type Path } from './path.js';
 
 /** What the propagation rules need to know about this speaker. */
 export interface SpeakerIdentity {
@@ -51,22 +50,21 @@ export function normalizeReceived(value: RouteAttributes, peer: PeerEntry): Rout
 }
 
 /**
- * Whether the best path may be advertised to `target` at all, before its export policy:
+ * Whether the best path (from `source`, with `attrs`) may be advertised to `target` at all, before its export policy:
  * not back to its source; NO_ADVERTISE never, NO_EXPORT(_SUBCONFED) not to eBGP
  * (RFC 1997); an iBGP-learned route to an iBGP peer only when reflecting: from a client
  * to everyone, from a non-client to clients (RFC 4456 §6); never to its originator.
  */
-export function mayAdvertise(path: Path, target: PeerEntry): boolean {
-  const source = path.peer;
+export function mayAdvertise(source: PeerEntry, attrs: AttributeSet, target: PeerEntry): boolean {
   if (source === target) return false;
-  const communities = path.attrs.value.communities;
+  const communities = attrs.value.communities;
   if (communities && communities.length > 0) {
     if (communities.includes(WELL_KNOWN_COMMUNITY.NO_ADVERTISE)) return false;
     if (target.ebgp && (communities.includes(WELL_KNOWN_COMMUNITY.NO_EXPORT) || communities.includes(WELL_KNOWN_COMMUNITY.NO_EXPORT_SUBCONFED))) return false;
   }
   if (!target.ebgp && !source.ebgp && !source.local) {
     if (!(source.config.routeReflectorClient ?? false) && !(target.config.routeReflectorClient ?? false)) return false;
-    const originator = path.attrs.originatorId || source.routerIdNumber;
+    const originator = attrs.originatorId || source.routerIdNumber;
     if (originator === target.routerIdNumber) return false;
   }
   return true;
@@ -83,7 +81,7 @@ function prepend(path: readonly AsPathSegment[] | undefined, asn: Asn): AsPathSe
 }
 
 /**
- * The attributes sent to `target` for a best path whose Loc-RIB attributes are `stored`
+ * The attributes sent to `target` for a best path from `source` whose Loc-RIB attributes are `stored`
  * and whose export policy produced `policed`. A next hop or MED the policy set is kept.
  * - eBGP: our AS prepended; NEXT_HOP ours; no LOCAL_PREF, ORIGINATOR_ID, CLUSTER_LIST;
  *   MED only when set here (RFC 4271 §5.1.4: a neighbour AS's MED is not passed on).
@@ -91,8 +89,7 @@ function prepend(path: readonly AsPathSegment[] | undefined, asn: Asn): AsPathSe
  *   for eBGP-learned ones; reflected routes get ORIGINATOR_ID and our CLUSTER_ID in
  *   front of CLUSTER_LIST (RFC 4456 §8), next hop unchanged (RFC 4456 §10).
  */
-export function exportRewrite(path: Path, stored: RouteAttributes, policed: RouteAttributes, target: PeerEntry, me: SpeakerIdentity, family: 4 | 6): RouteAttributes {
-  const source = path.peer;
+export function exportRewrite(source: PeerEntry, stored: RouteAttributes, policed: RouteAttributes, target: PeerEntry, me: SpeakerIdentity, family: 4 | 6): RouteAttributes {
   const own = family === 6 ? (target.config.localAddress6 ?? target.config.localAddress) : target.config.localAddress;
   const nextHopSetByPolicy = policed.nextHop !== stored.nextHop;
   const out: { -readonly [K in keyof RouteAttributes]: RouteAttributes[K] } = { ...policed };

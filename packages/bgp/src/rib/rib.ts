@@ -14,7 +14,7 @@ import { type AttributeSet, type RouteAttributes, ipv4ToNumber } from './attribu
 import { type DecisionOptions } from './decision.js';
 import { type FibRoute, type FibSink, KeyedFibRoute, KeyedPrefix } from './fib.js';
 import { type OutgoingDelta, ExportRun } from './adj-rib-out.js';
-import { PATH_FLAG, type Path } from './path.js';
+import { NO_PATH, PATH_FLAG } from './path.js';
 import { PeerEntry, type RibPeerConfig } from './peer.js';
 import { type PrefixKey, prefixFromKey, prefixKey } from './prefix-key.js';
 import { type SpeakerIdentity } from './propagation.js';
@@ -169,6 +169,7 @@ export class Rib {
     this.fibBatchSize = options.fibBatchSize ?? 8192;
     this.local = new PeerEntry(0, { id: LOCAL_ID, address: '0.0.0.0', asn: options.localAs, routerId: options.routerId, localAddress: '0.0.0.0' }, options.localAs, true);
     this.local.up = false;
+    this.table.addPeer(this.local);
   }
 
   /** Prefixes in the Loc-RIB (with at least one path). */
@@ -198,6 +199,7 @@ export class Rib {
       entry = new PeerEntry(this.freeIndex(), config, this.me.localAs);
       this.peers.set(config.id, entry);
       this.peerList.push(entry);
+      this.table.addPeer(entry);
     }
     entry.up = true;
     entry.fullExport = true;
@@ -215,15 +217,8 @@ export class Rib {
     peer.up = false;
     peer.adjRibOut.forEach((set) => this.table.attributes.release(set));
     peer.adjRibOut.clear();
-    if (options.gracefulRestart) {
-      this.table.removeWhere(peer, undefined, (path) => {
-        if ((path.flags & PATH_FLAG.STALE) === 0) peer.stale += 1;
-        path.flags |= PATH_FLAG.STALE;
-        return false;
-      });
-    } else {
-      this.table.removeWhere(peer, undefined, () => true);
-    }
+    if (options.gracefulRestart) this.table.markStale(peer);
+    else this.table.removePaths(peer, undefined, false);
   }
 
   /**
@@ -255,7 +250,7 @@ export class Rib {
    */
   sweepStale(id: PeerId, family?: 4 | 6): number {
     const peer = this.requirePeer(id);
-    return this.table.removeWhere(peer, family, (path) => (path.flags & PATH_FLAG.STALE) !== 0);
+    return this.table.removePaths(peer, family, true);
   }
 
   /** Announces a locally originated route (e.g. this node's pod address block). */
@@ -344,17 +339,22 @@ export class Rib {
     const end = Math.min(changes.count, start + (options.maxChanges ?? Infinity));
     this.pending = end < changes.count ? changes : undefined;
     this.pendingAt = end;
+    const table = this.table;
     for (let i = start; i < end; i += 1) {
       const key = changes.key(i);
-      const before = changes.before(i);
-      const best = this.table.settle(key, changes.path(i));
-      const now = best && !best.peer.local ? best.attrs : null;
+      const before = table.beforeOf(changes, i);
+      const best = table.settle(key, changes.path(i));
+      const source = best === NO_PATH ? undefined : table.peerOf(best);
+      const attrs = best === NO_PATH ? undefined : table.attrsOf(best);
+      const now = attrs !== undefined && !(source as PeerEntry).local ? attrs : null;
       if (now !== before && !(now && before && sameNextHops(now.value, before.value))) {
         if (now) add.push(new KeyedFibRoute(key, now.nextHops));
         else remove.push(new KeyedPrefix(key));
         if (add.length + remove.length >= this.fibBatchSize) push();
       }
-      for (const peer of incremental) run.exportTo(peer, key, best);
+      // The list's reference to the FIB's former attributes, compared now.
+      if (before) table.attributes.release(before);
+      for (const peer of incremental) run.exportTo(peer, key, source, attrs);
     }
     push();
     const more = this.pending !== undefined;
@@ -362,13 +362,16 @@ export class Rib {
     for (const peer of this.peerList) {
       if (more || !peer.up || !peer.fullExport) continue;
       peer.fullExport = false;
-      this.table.forEachHead((head, key) => run.exportTo(peer, key, (head.flags & PATH_FLAG.BEST) !== 0 ? head : undefined));
+      this.table.forEachHead((head, key) => {
+        if ((this.table.flagsOf(head) & PATH_FLAG.BEST) !== 0) run.exportTo(peer, key, this.table.peerOf(head), this.table.attrsOf(head));
+        else run.exportTo(peer, key, undefined, undefined);
+      });
       // What was advertised before and is no longer in the table (collected first: exportTo changes the Adj-RIB-Out).
       const gone: PrefixKey[] = [];
       peer.adjRibOut.forEach((_set, key) => {
-        if (this.table.head(key) === undefined) gone.push(key);
+        if (this.table.head(key) === NO_PATH) gone.push(key);
       });
-      for (const key of gone) run.exportTo(peer, key, undefined);
+      for (const key of gone) run.exportTo(peer, key, undefined, undefined);
     }
     this.policyResults.clear();
     this.table.attributes.collect();
@@ -379,14 +382,14 @@ export class Rib {
   best(prefix: BgpPrefix): RouteView | undefined {
     const key = prefixKey(prefix);
     const path = this.table.best(key);
-    return path && this.view(key, path);
+    return path === NO_PATH ? undefined : this.view(key, path);
   }
 
   /** Every path for a prefix, best first. */
   paths(prefix: BgpPrefix): RouteView[] {
     const key = prefixKey(prefix);
     const out: RouteView[] = [];
-    for (let p = this.table.head(key); p; p = p.next) out.push(this.view(key, p));
+    for (let p = this.table.head(key); p !== NO_PATH; p = this.table.nextOf(p)) out.push(this.view(key, p));
     return out;
   }
 
@@ -401,25 +404,20 @@ export class Rib {
   queryPaths(query: RouteQuery): PrefixPaths[] {
     const out: PrefixPaths[] = [];
     const source = query.source;
-    const visit = (head: Path, key: PrefixKey): void => {
+    const table = this.table;
+    const visit = (head: number, key: PrefixKey): void => {
       let paths: PathView[] | undefined;
-      for (let p: Path | undefined = head; p; p = p.next) {
-        if (source !== undefined && (source === null ? !p.peer.local : p.peer.local || p.peer.config.id !== source)) continue;
-        (paths ??= []).push({
-          peer: p.peer.local ? undefined : p.peer.config.id,
-          pathId: p.pathId,
-          attributes: p.attrs.value,
-          received: p.received.value,
-          best: (p.flags & PATH_FLAG.BEST) !== 0,
-          stale: (p.flags & PATH_FLAG.STALE) !== 0,
-        });
+      for (let p = head; p !== NO_PATH; p = table.nextOf(p)) {
+        const peer = table.peerOf(p);
+        if (source !== undefined && (source === null ? !peer.local : peer.local || peer.config.id !== source)) continue;
+        (paths ??= []).push(this.pathView(p));
       }
       if (paths) out.push({ key, paths });
     };
     if (query.keys) {
       for (const key of query.keys) {
         const head = this.table.head(key);
-        if (head) visit(head, key);
+        if (head !== NO_PATH) visit(head, key);
       }
     } else {
       const keep = query.keyFilter;
@@ -433,7 +431,8 @@ export class Rib {
   /** A peer's Adj-RIB-In: the routes held from it. */
   *adjRibIn(id: PeerId): Generator<RouteView> {
     const peer = this.requirePeer(id);
-    for (const [key, head] of this.table.entries()) for (let p: Path | undefined = head; p; p = p.next) if (p.peer === peer) yield this.view(key, p);
+    const table = this.table;
+    for (const [key, head] of table.entries()) for (let p = head; p !== NO_PATH; p = table.nextOf(p)) if (table.peerOf(p) === peer) yield this.view(key, p);
   }
 
   /** A peer's Adj-RIB-Out: what was last advertised to it. */
@@ -468,15 +467,21 @@ export class Rib {
     return peer;
   }
 
-  private view(key: PrefixKey, p: Path): RouteView {
+  private view(key: PrefixKey, p: number): RouteView {
+    return { prefix: prefixFromKey(key), ...this.pathView(p) };
+  }
+
+  private pathView(p: number): PathView {
+    const t = this.table;
+    const peer = t.peerOf(p);
+    const flags = t.flagsOf(p);
     return {
-      prefix: prefixFromKey(key),
-      peer: p.peer.local ? undefined : p.peer.config.id,
-      pathId: p.pathId,
-      attributes: p.attrs.value,
-      received: p.received.value,
-      best: (p.flags & PATH_FLAG.BEST) !== 0,
-      stale: (p.flags & PATH_FLAG.STALE) !== 0,
+      peer: peer.local ? undefined : peer.config.id,
+      pathId: t.pathIdOf(p),
+      attributes: t.attrsOf(p).value,
+      received: t.receivedOf(p).value,
+      best: (flags & PATH_FLAG.BEST) !== 0,
+      stale: (flags & PATH_FLAG.STALE) !== 0,
     };
   }
 }

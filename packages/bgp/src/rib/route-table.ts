@@ -1,25 +1,25 @@
 // The per-prefix path lists (RFC 4271 §3.2): for every prefix a singly linked list of
 // paths whose head is the best, which is at once every peer's Adj-RIB-In and the
-// Loc-RIB. Every change records the prefix's FIB state before its first change since
-// the last flush, so that a flush pushes only what really changed. Whether a prefix is
-// already recorded is a flag on the head of its list (moved along when the head
-// changes), so that a route costs one Path and one Map entry, and no lookup beyond
+// Loc-RIB. Paths are indices into a struct of typed arrays (path.ts): receiving a route
+// allocates no object. Every change records the prefix's FIB state before its first
+// change since the last flush, so that a flush pushes only what really changed. Whether
+// a prefix is already recorded is a flag on the head of its list (moved along when the
+// head changes), so that a route costs one path and one map entry, and no lookup beyond
 // those of the list itself. A prefix whose last path leaves keeps that path in the
 // table, marked GONE, until the flush settles it: a route that comes back meanwhile
-// finds the prefix already recorded. The change lists are reused from flush to flush
-// (on a loaded machine, growing a new array of 100k entries costs more than filling it),
-// and grow by chunks.
+// finds the prefix already recorded.
+//
+// A change list names paths by index, so a removed path's index is reused only once no
+// change list can still name it: it is retired, and freed when the list taken after
+// its removal has been settled (see `retire`). Likewise the list keeps a reference to
+// the attribute set the FIB had (the `before`), so that its slot names that set until
+// the flush compares it.
 import { type AttributeSet, AttributeTable } from './attributes.js';
 import { type DecisionOptions, selectBest } from './decision.js';
-import { PATH_FLAG, type Path, newPath } from './path.js';
+import { NO_PATH, PATH_FLAG, type PathReader, PathPool } from './path.js';
 import { type PeerEntry } from './peer.js';
 import { type PrefixKey, keyFamily } from './prefix-key.js';
-import { PrefixMap } from './prefix-map.js';
-
-/** What the FIB holds for a prefix whose list starts at `head`: the best path's attributes, or null. */
-function fibState(head: Path | undefined): AttributeSet | null {
-  return head !== undefined && (head.flags & PATH_FLAG.BEST) !== 0 && !head.peer.local ? head.attrs : null;
-}
+import { PrefixIntMap } from './prefix-int-map.js';
 
 /** The prefixes changed since the last flush, each with its FIB state before the first change. */
 export interface Changes {
@@ -28,87 +28,122 @@ export interface Changes {
   /** The changed prefix of entry `i`. */
   key(i: number): PrefixKey;
   /** One path of the prefix of entry `i` (its head when the change was recorded); see {@link RouteTable.settle}. */
-  path(i: number): Path;
-  /** The attributes the FIB had for the prefix of entry `i` (null: no route). */
-  before(i: number): AttributeSet | null;
+  path(i: number): number;
+  /** The slot of the attribute set the FIB had for the prefix of entry `i` (-1: no route); the list holds a reference to it. */
+  before(i: number): number;
 }
 
-/** Entries per chunk of a change list: 64 KiB arrays, ordinary young-generation objects. */
+/** Entries per chunk of a change list: 16 octets each (key, path, before). */
 const CHUNK_BITS = 13;
 const CHUNK = 1 << CHUNK_BITS;
 const CHUNK_MASK = CHUNK - 1;
-/** Chunks a settled list keeps for reuse (131,072 entries); the rest are dropped, bounding what it holds. */
-const REUSED_CHUNKS = 16;
+/** Chunks a settled list keeps for reuse (16,384 entries, 256 KiB); the rest are dropped, bounding what it holds. */
+const REUSED_CHUNKS = 2;
 
 /**
- * A change list that is filled, taken, settled and then reused. Its entries live in
- * fixed chunks, so that a list of a million changes (a full table originated) grows by
- * adding chunks rather than by copying three arrays of a million entries again and
- * again, each a large object the collector must account for.
+ * A change list that is filled, taken, settled and then reused, in typed-array chunks:
+ * a list of a million changes (a full table originated) grows by adding chunks, not by
+ * copying. IPv4 keys are numbers of at least 1, so a 0 in `keys` stands for an IPv6
+ * key, kept in the chunk's `texts`.
  */
 class ChangeList implements Changes {
   count = 0;
-  private readonly keys: PrefixKey[][] = [];
-  private readonly paths: (Path | undefined)[][] = [];
-  private readonly befores: (AttributeSet | null)[][] = [];
+  private readonly keys: Float64Array[] = [];
+  private readonly texts: (string[] | undefined)[] = [];
+  private readonly paths: Int32Array[] = [];
+  private readonly befores: Int32Array[] = [];
 
-  add(key: PrefixKey, path: Path, before: AttributeSet | null): void {
+  add(key: PrefixKey, path: number, before: number): void {
     const i = this.count;
     const c = i >> CHUNK_BITS;
     if (c === this.keys.length) {
-      this.keys.push(new Array<PrefixKey>(CHUNK).fill(0));
-      this.paths.push(new Array<Path | undefined>(CHUNK).fill(undefined));
-      this.befores.push(new Array<AttributeSet | null>(CHUNK).fill(null));
+      this.keys.push(new Float64Array(CHUNK));
+      this.texts.push(undefined);
+      this.paths.push(new Int32Array(CHUNK));
+      this.befores.push(new Int32Array(CHUNK));
     }
     const o = i & CHUNK_MASK;
-    (this.keys[c] as PrefixKey[])[o] = key;
-    (this.paths[c] as (Path | undefined)[])[o] = path;
-    (this.befores[c] as (AttributeSet | null)[])[o] = before;
+    if (typeof key === 'number') (this.keys[c] as Float64Array)[o] = key;
+    else {
+      (this.keys[c] as Float64Array)[o] = 0;
+      (this.texts[c] ??= [])[o] = key;
+    }
+    (this.paths[c] as Int32Array)[o] = path;
+    (this.befores[c] as Int32Array)[o] = before;
     this.count = i + 1;
   }
 
   key(i: number): PrefixKey {
-    return (this.keys[i >> CHUNK_BITS] as PrefixKey[])[i & CHUNK_MASK] as PrefixKey;
+    const k = (this.keys[i >> CHUNK_BITS] as Float64Array)[i & CHUNK_MASK] as number;
+    return k !== 0 ? k : ((this.texts[i >> CHUNK_BITS] as string[])[i & CHUNK_MASK] as string);
   }
 
-  path(i: number): Path {
-    return (this.paths[i >> CHUNK_BITS] as (Path | undefined)[])[i & CHUNK_MASK] as Path;
+  path(i: number): number {
+    return (this.paths[i >> CHUNK_BITS] as Int32Array)[i & CHUNK_MASK] as number;
   }
 
-  before(i: number): AttributeSet | null {
-    return (this.befores[i >> CHUNK_BITS] as (AttributeSet | null)[])[i & CHUNK_MASK] ?? null;
+  before(i: number): number {
+    return (this.befores[i >> CHUNK_BITS] as Int32Array)[i & CHUNK_MASK] as number;
   }
 
-  /** Forgets the entries (no path or attribute set stays referenced) and all but {@link REUSED_CHUNKS} chunks. */
+  /** Forgets the entries and all but {@link REUSED_CHUNKS} chunks. */
   clear(): void {
     const kept = Math.min(this.keys.length, REUSED_CHUNKS);
-    const used = Math.min(this.count, kept * CHUNK);
-    for (let c = 0; c * CHUNK < used; c += 1) {
-      const n = Math.min(CHUNK, used - c * CHUNK);
-      (this.keys[c] as PrefixKey[]).fill(0, 0, n);
-      (this.paths[c] as (Path | undefined)[]).fill(undefined, 0, n);
-      (this.befores[c] as (AttributeSet | null)[]).fill(null, 0, n);
-    }
     this.keys.length = kept;
     this.paths.length = kept;
     this.befores.length = kept;
+    this.texts.length = kept;
+    this.texts.fill(undefined);
     this.count = 0;
   }
 }
 
+/** A stack of path indices that grows by doubling. */
+class IndexStack {
+  length = 0;
+  private items = new Int32Array(64);
+
+  push(value: number): void {
+    if (this.length === this.items.length) {
+      const grown = new Int32Array(this.items.length * 2);
+      grown.set(this.items);
+      this.items = grown;
+    }
+    this.items[this.length] = value;
+    this.length += 1;
+  }
+
+  at(i: number): number {
+    return this.items[i] as number;
+  }
+
+  /** Empties the stack; gives its memory back when it had grown large. */
+  clear(): void {
+    this.length = 0;
+    if (this.items.length > 65_536) this.items = new Int32Array(64);
+  }
+}
+
 /** The paths of every prefix, the decision process over them, and the changes since the last flush. */
-export class RouteTable {
+export class RouteTable implements PathReader {
   readonly attributes = new AttributeTable();
+  private readonly pool = new PathPool();
+  /** Peers by index (PeerEntry.index). */
+  private readonly peers: PeerEntry[] = [];
   /**
    * Per prefix, the head of its path list (the best path when it has the BEST flag), or
    * its last path marked GONE until the next flush settles the prefix.
    */
-  private readonly heads = new PrefixMap<Path>();
+  private readonly heads = new PrefixIntMap();
   /** Heads marked GONE. */
   private gone = 0;
   private changes = new ChangeList();
   /** A settled list, ready for reuse. */
   private spare: ChangeList | undefined;
+  /** Paths removed since the last takeChanges: a list taken later may not name them, the current one may. */
+  private retired = new IndexStack();
+  /** Paths removed before the taken list was taken: freed once it is settled. */
+  private retiredTaken = new IndexStack();
 
   constructor(private readonly decision: DecisionOptions) {}
 
@@ -122,41 +157,72 @@ export class RouteTable {
     return this.changes.count;
   }
 
-  /** The first path of a prefix's list (the best when it has the BEST flag). */
-  head(key: PrefixKey): Path | undefined {
-    const head = this.heads.get(key);
-    return head !== undefined && (head.flags & PATH_FLAG.GONE) === 0 ? head : undefined;
+  /** Makes a peer known by its index (replacing a removed peer's entry of the same index). */
+  addPeer(peer: PeerEntry): void {
+    this.peers[peer.index] = peer;
   }
 
-  /** The best path for a prefix, or undefined. */
-  best(key: PrefixKey): Path | undefined {
+  peerOf(p: number): PeerEntry {
+    return this.peers[this.pool.peers[p] as number] as PeerEntry;
+  }
+
+  attrsOf(p: number): AttributeSet {
+    return this.attributes.at(this.pool.attrs[p] as number);
+  }
+
+  receivedOf(p: number): AttributeSet {
+    return this.attributes.at(this.pool.received[p] as number);
+  }
+
+  pathIdOf(p: number): number {
+    return this.pool.pathIds[p] as number;
+  }
+
+  flagsOf(p: number): number {
+    return this.pool.flagsOf(p);
+  }
+
+  nextOf(p: number): number {
+    return this.pool.nexts[p] as number;
+  }
+
+  /** The first path of a prefix's list (the best when it has the BEST flag), or NO_PATH. */
+  head(key: PrefixKey): number {
     const head = this.heads.get(key);
-    return head !== undefined && (head.flags & PATH_FLAG.BEST) !== 0 ? head : undefined;
+    return head !== NO_PATH && (this.pool.flagsOf(head) & PATH_FLAG.GONE) === 0 ? head : NO_PATH;
+  }
+
+  /** The best path for a prefix, or NO_PATH. */
+  best(key: PrefixKey): number {
+    const head = this.heads.get(key);
+    return head !== NO_PATH && (this.pool.flagsOf(head) & (PATH_FLAG.BEST | PATH_FLAG.GONE)) === PATH_FLAG.BEST ? head : NO_PATH;
   }
 
   /** Every prefix with its list's head (in no particular order). */
-  *entries(): IterableIterator<[PrefixKey, Path]> {
-    for (const entry of this.heads.entries()) if ((entry[1].flags & PATH_FLAG.GONE) === 0) yield entry;
+  *entries(): IterableIterator<[PrefixKey, number]> {
+    for (const entry of this.heads.entries()) if ((this.pool.flagsOf(entry[1]) & PATH_FLAG.GONE) === 0) yield entry;
   }
 
   /** Calls `fn` for every prefix with its list's head; the table must not change meanwhile. */
-  forEachHead(fn: (head: Path, key: PrefixKey) => void): void {
+  forEachHead(fn: (head: number, key: PrefixKey) => void): void {
     if (this.gone === 0) return this.heads.forEach(fn);
     this.heads.forEach((head, key) => {
-      if ((head.flags & PATH_FLAG.GONE) === 0) fn(head, key);
+      if ((this.pool.flagsOf(head) & PATH_FLAG.GONE) === 0) fn(head, key);
     });
   }
 
   /**
-   * The prefixes changed since the last call. The caller passes each path to
-   * {@link RouteTable.settle} (at once or in slices between changes), settles one list
-   * completely before taking the next, and then gives it back with
-   * {@link RouteTable.releaseChanges}.
+   * The prefixes changed since the last call. The caller passes each entry to
+   * {@link RouteTable.settle} and {@link RouteTable.beforeOf} (at once or in slices
+   * between changes), settles one list completely before taking the next, and then
+   * gives it back with {@link RouteTable.releaseChanges}.
    */
   takeChanges(): Changes {
     const taken = this.changes;
     this.changes = this.spare ?? new ChangeList();
     this.spare = undefined;
+    for (let i = 0; i < this.retired.length; i += 1) this.retiredTaken.push(this.retired.at(i));
+    this.retired.clear();
     return taken;
   }
 
@@ -165,62 +231,86 @@ export class RouteTable {
     if (!(changes instanceof ChangeList) || changes === this.changes) return;
     changes.clear();
     this.spare = changes;
+    for (let i = 0; i < this.retiredTaken.length; i += 1) this.pool.free(this.retiredTaken.at(i));
+    this.retiredTaken.clear();
+    // With no change recorded since, no list can name the paths retired meanwhile either.
+    if (this.changes.count === 0) {
+      for (let i = 0; i < this.retired.length; i += 1) this.pool.free(this.retired.at(i));
+      this.retired.clear();
+    }
   }
 
   /**
-   * The best path now of the prefix of a changed path, or undefined; ends the change.
+   * The attribute set the FIB had for the prefix of entry `i` of a taken list, or null;
+   * the list's reference to it is handed to the caller, who releases it once compared.
+   */
+  beforeOf(changes: Changes, i: number): AttributeSet | null {
+    const slot = changes.before(i);
+    return slot < 0 ? null : this.attributes.at(slot);
+  }
+
+  /**
+   * The best path now of the prefix of a changed path, or NO_PATH; ends the change.
    * The recorded path is usually still the head (it carries the CHANGED mark); only
    * when the head changed is the prefix looked up. A prefix left without paths leaves
    * the table here: a route added later is a new change.
    */
-  settle(key: PrefixKey, path: Path): Path | undefined {
-    const head = (path.flags & PATH_FLAG.CHANGED) !== 0 ? path : this.heads.get(key);
-    if (head === undefined) return undefined;
-    if ((head.flags & PATH_FLAG.GONE) !== 0) {
+  settle(key: PrefixKey, path: number): number {
+    const pool = this.pool;
+    const head = (pool.flagsOf(path) & PATH_FLAG.CHANGED) !== 0 ? path : this.heads.get(key);
+    if (head === NO_PATH) return NO_PATH;
+    if ((pool.flagsOf(head) & PATH_FLAG.GONE) !== 0) {
       this.heads.delete(key);
       this.gone -= 1;
-      return undefined;
+      this.retired.push(head);
+      return NO_PATH;
     }
-    head.flags &= ~PATH_FLAG.CHANGED;
-    return (head.flags & PATH_FLAG.BEST) !== 0 ? head : undefined;
+    pool.unmark(head, PATH_FLAG.CHANGED);
+    return (pool.flagsOf(head) & PATH_FLAG.BEST) !== 0 ? head : NO_PATH;
   }
 
   /** Adds or replaces the path of `peer` (and `pathId`); true when something changed. */
   upsert(peer: PeerEntry, key: PrefixKey, pathId: number, attrs: AttributeSet, received: AttributeSet): boolean {
+    const pool = this.pool;
     const head = this.heads.get(key);
-    if (head === undefined || (head.flags & PATH_FLAG.GONE) !== 0) {
+    if (head === NO_PATH || (pool.flagsOf(head) & PATH_FLAG.GONE) !== 0) {
       // A prefix without paths (most routes of an initial table): nothing to search or compare.
       attrs.refs += 1;
       received.refs += 1;
       peer.count += 1;
-      let flags = PATH_FLAG.CHANGED;
+      let flags: number = PATH_FLAG.CHANGED;
       if (peer.local || this.decision.igpCost(attrs.value.nextHop) !== undefined) flags |= PATH_FLAG.BEST;
-      const path = newPath(peer, pathId, attrs, received, undefined, flags);
+      const path = pool.add(peer.index, pathId, attrs.slot, received.slot, NO_PATH, flags);
       this.heads.set(key, path);
       // A prefix emptied since the last flush is recorded already (by its GONE path).
-      if (head === undefined) this.record(key, path, null);
-      else this.gone -= 1;
+      if (head === NO_PATH) this.changes.add(key, path, -1);
+      else {
+        this.gone -= 1;
+        this.retired.push(head);
+      }
       return true;
     }
-    let found: Path | undefined;
-    for (let p: Path | undefined = head; p; p = p.next) {
-      if (p.peer === peer && p.pathId === pathId) {
+    let found = NO_PATH;
+    for (let p = head; p !== NO_PATH; p = pool.nexts[p] as number) {
+      if (pool.peers[p] === peer.index && pool.pathIds[p] === pathId) {
         found = p;
         break;
       }
     }
-    if (found) {
-      const wasStale = (found.flags & PATH_FLAG.STALE) !== 0;
-      if (found.attrs === attrs && found.received === received && !wasStale) return false;
+    if (found !== NO_PATH) {
+      const wasStale = (pool.flagsOf(found) & PATH_FLAG.STALE) !== 0;
+      const oldAttrs = pool.attrs[found] as number;
+      const oldReceived = pool.received[found] as number;
+      if (oldAttrs === attrs.slot && oldReceived === received.slot && !wasStale) return false;
       this.touch(key, head);
       attrs.refs += 1;
       received.refs += 1;
-      this.attributes.release(found.attrs);
-      this.attributes.release(found.received);
-      found.attrs = attrs;
-      found.received = received;
+      this.attributes.release(this.attributes.at(oldAttrs));
+      this.attributes.release(this.attributes.at(oldReceived));
+      pool.attrs[found] = attrs.slot;
+      pool.received[found] = received.slot;
       if (wasStale) {
-        found.flags &= ~PATH_FLAG.STALE;
+        pool.unmark(found, PATH_FLAG.STALE);
         peer.stale -= 1;
       }
     } else {
@@ -228,7 +318,8 @@ export class RouteTable {
       attrs.refs += 1;
       received.refs += 1;
       peer.count += 1;
-      head.next = newPath(peer, pathId, attrs, received, head.next, 0);
+      const path = pool.add(peer.index, pathId, attrs.slot, received.slot, pool.nexts[head] as number, 0);
+      pool.nexts[head] = path;
     }
     this.decide(key, head);
     return true;
@@ -236,93 +327,117 @@ export class RouteTable {
 
   /** Removes the path of `peer` (and `pathId`); true when there was one. */
   remove(peer: PeerEntry, key: PrefixKey, pathId: number): boolean {
+    const pool = this.pool;
     const head = this.head(key);
-    let prev: Path | undefined;
-    for (let p = head; p; prev = p, p = p.next) {
-      if (p.peer !== peer || p.pathId !== pathId) continue;
-      this.unlink(key, head as Path, p, prev);
+    let prev = NO_PATH;
+    for (let p = head; p !== NO_PATH; prev = p, p = pool.nexts[p] as number) {
+      if (pool.peers[p] !== peer.index || pool.pathIds[p] !== pathId) continue;
+      this.unlink(key, head, p, prev);
       return true;
     }
     return false;
   }
 
-  /** Visits a peer's paths (optionally of one family); removes those for which `fn` returns true. */
-  removeWhere(peer: PeerEntry, family: 4 | 6 | undefined, fn: (path: Path) => boolean): number {
+  /** Marks every path of `peer` stale (graceful restart, RFC 4724 §4.2). */
+  markStale(peer: PeerEntry): void {
+    if (peer.count === 0) return;
+    const pool = this.pool;
+    this.forEachHead((head) => {
+      for (let p = head; p !== NO_PATH; p = pool.nexts[p] as number) {
+        if (pool.peers[p] !== peer.index || (pool.flagsOf(p) & PATH_FLAG.STALE) !== 0) continue;
+        pool.mark(p, PATH_FLAG.STALE);
+        peer.stale += 1;
+      }
+    });
+  }
+
+  /** Removes a peer's paths (optionally of one family, optionally only the stale ones); how many. */
+  removePaths(peer: PeerEntry, family: 4 | 6 | undefined, onlyStale: boolean): number {
     // `count` is every path of the peer, stale ones too: none, no table walk (a peer removed
     // after its session went down would otherwise walk a full table to find nothing).
-    if (peer.count === 0) return 0;
-    const doomed: Path[] = [];
+    if (peer.count === 0 || (onlyStale && peer.stale === 0)) return 0;
+    const pool = this.pool;
+    const doomed = new IndexStack();
     const doomedKeys: PrefixKey[] = [];
     this.forEachHead((head, key) => {
       if (family !== undefined && keyFamily(key) !== family) return;
-      for (let p: Path | undefined = head; p; p = p.next) {
-        if (p.peer === peer && fn(p)) {
+      for (let p = head; p !== NO_PATH; p = pool.nexts[p] as number) {
+        if (pool.peers[p] === peer.index && (!onlyStale || (pool.flagsOf(p) & PATH_FLAG.STALE) !== 0)) {
           doomed.push(p);
           doomedKeys.push(key);
         }
       }
     });
     for (let i = 0; i < doomed.length; i += 1) {
-      const path = doomed[i] as Path;
+      const path = doomed.at(i);
       const key = doomedKeys[i] as PrefixKey;
       const head = this.head(key);
-      let prev: Path | undefined;
-      for (let p = head; p; prev = p, p = p.next) {
+      let prev = NO_PATH;
+      for (let p = head; p !== NO_PATH; prev = p, p = pool.nexts[p] as number) {
         if (p !== path) continue;
-        this.unlink(key, head as Path, p, prev);
+        this.unlink(key, head, p, prev);
         break;
       }
     }
     return doomed.length;
   }
 
-  private record(key: PrefixKey, path: Path, before: AttributeSet | null): void {
-    this.changes.add(key, path, before);
-  }
-
   /** Records the FIB state of a prefix before its first change in this batch. */
-  private touch(key: PrefixKey, head: Path): void {
-    if ((head.flags & PATH_FLAG.CHANGED) !== 0) return;
-    head.flags |= PATH_FLAG.CHANGED;
-    this.record(key, head, fibState(head));
+  private touch(key: PrefixKey, head: number): void {
+    const pool = this.pool;
+    if ((pool.flagsOf(head) & PATH_FLAG.CHANGED) !== 0) return;
+    pool.mark(head, PATH_FLAG.CHANGED);
+    // What the FIB holds: the best path's attributes, none for a local route.
+    let before = -1;
+    if ((pool.flagsOf(head) & PATH_FLAG.BEST) !== 0 && !this.peerOf(head).local) {
+      before = pool.attrs[head] as number;
+      this.attributes.retain(this.attributes.at(before));
+    }
+    this.changes.add(key, head, before);
   }
 
-  private unlink(key: PrefixKey, head: Path, p: Path, prev: Path | undefined): void {
+  private unlink(key: PrefixKey, head: number, p: number, prev: number): void {
+    const pool = this.pool;
     this.touch(key, head);
     let first = head;
-    if (prev) prev.next = p.next;
-    else if (p.next) {
-      first = p.next;
-      first.flags |= PATH_FLAG.CHANGED;
+    if (prev !== NO_PATH) pool.nexts[prev] = pool.nexts[p] as number;
+    else if (pool.nexts[p] !== NO_PATH) {
+      first = pool.nexts[p] as number;
+      pool.mark(first, PATH_FLAG.CHANGED);
       this.heads.set(key, first);
     } else {
       // The last path: it stays as the prefix's GONE marker until the flush settles the prefix.
-      p.flags |= PATH_FLAG.GONE;
+      pool.mark(p, PATH_FLAG.GONE);
       this.gone += 1;
     }
-    // Out of the list, it no longer marks the prefix as changed (settle looks the prefix up).
-    p.flags &= ~PATH_FLAG.CHANGED;
-    p.peer.count -= 1;
-    if ((p.flags & PATH_FLAG.STALE) !== 0) p.peer.stale -= 1;
-    this.attributes.release(p.attrs);
-    this.attributes.release(p.received);
-    if (first !== p) this.decide(key, first);
+    // Out of the list, it no longer marks the prefix as changed (settle looks the prefix up), nor is it the best.
+    pool.unmark(p, (PATH_FLAG.CHANGED | PATH_FLAG.BEST));
+    const peer = this.peerOf(p);
+    peer.count -= 1;
+    if ((pool.flagsOf(p) & PATH_FLAG.STALE) !== 0) peer.stale -= 1;
+    this.attributes.release(this.attrsOf(p));
+    this.attributes.release(this.receivedOf(p));
+    if (first !== p) {
+      this.retired.push(p);
+      this.decide(key, first);
+    }
   }
 
   /** Runs the decision process for a prefix and moves the best path to the head (with the CHANGED flag). */
-  private decide(key: PrefixKey, head: Path): void {
-    const best = selectBest(head, this.decision);
-    head.flags &= ~PATH_FLAG.BEST;
-    if (!best) return;
+  private decide(key: PrefixKey, head: number): void {
+    const pool = this.pool;
+    const best = selectBest(this, head, this.decision);
+    pool.unmark(head, PATH_FLAG.BEST);
+    if (best === NO_PATH) return;
     if (best !== head) {
       let prev = head;
-      while (prev.next !== best && prev.next) prev = prev.next;
-      prev.next = best.next;
-      best.next = head;
-      best.flags |= head.flags & PATH_FLAG.CHANGED;
-      head.flags &= ~PATH_FLAG.CHANGED;
+      while (pool.nexts[prev] !== best && pool.nexts[prev] !== NO_PATH) prev = pool.nexts[prev] as number;
+      pool.nexts[prev] = pool.nexts[best] as number;
+      pool.nexts[best] = head;
+      pool.mark(best, pool.flagsOf(head) & PATH_FLAG.CHANGED);
+      pool.unmark(head, PATH_FLAG.CHANGED);
       this.heads.set(key, best);
     }
-    best.flags |= PATH_FLAG.BEST;
+    pool.mark(best, PATH_FLAG.BEST);
   }
 }

@@ -1,0 +1,180 @@
+// A map from RIB prefix keys (prefix-key.ts) to small integers (0 to 2^30 - 1), for the
+// route table's heads: per prefix, the index of the first path of its list. An IPv4 key
+// and its value live in one hash slot of two 32-bit words, nothing else: the key's low
+// 32 bits, and a word holding a TAKEN bit, the key's 33rd bit (IPv4 keys are below 2^33)
+// and the value. A million prefixes are one Int32Array of 16 MiB, against PrefixMap's
+// slots plus its per-entry keys and value chunks (~1.8 times as much), and a lookup
+// reads one slot, not a slot and then its entry. IPv6 keys, strings, go to an ordinary
+// Map beside it.
+//
+// Iteration follows the slots (the keys' hash order), IPv4 keys first, then IPv6 keys
+// in insertion order. The map must not change while it is iterated.
+//
+// Hashing, growth (to at most 5/8 full), shrinking and the switch to a seeded hash when
+// an insertion probes too far are PrefixMap's (prefix-map.ts): a table filled in the
+// slot order of another map of the same hash, as a full export fills an Adj-RIB-Out
+// from this one, is the case that switch is for.
+import { type PrefixKey } from './prefix-key.js';
+import { homeSlot, nextSeed } from './prefix-map.js';
+
+/** In a slot's second word: the slot holds a key (a free slot's second word is 0). */
+const TAKEN = 0x8000_0000 | 0;
+/** In a slot's second word: the key's bit 32 (an IPv4 /32's key). */
+const HIGH = 0x4000_0000;
+/** A slot's second word: these bits tell the key's bit 32 of a taken slot. */
+const TAG = TAKEN | HIGH;
+/** A slot's second word: the value. */
+const VALUE = HIGH - 1;
+const MIN_BITS = 4;
+const TWO_32 = 0x1_0000_0000;
+/** Slots an insertion may probe before the map switches to its seeded hash. */
+const LONG_PROBE = 64;
+
+/** The map; see the file comment. Values must be integers from 0 to 2^30 - 1. */
+export class PrefixIntMap {
+  private bits = MIN_BITS;
+  private mask = (1 << MIN_BITS) - 1;
+  /** Slot i: the key's low 32 bits at 2i; at 2i + 1, 0 when free, else TAKEN, HIGH and the value. */
+  private slots = new Int32Array(2 << MIN_BITS);
+  private count = 0;
+  /** 0: Fibonacci hashing; otherwise the seed of the mixed hash. */
+  private seed = 0;
+  private longest = 0;
+  private readonly text = new Map<string, number>();
+
+  /** Entries held. */
+  get size(): number {
+    return this.count + this.text.size;
+  }
+
+  /** The most slots an insertion walked past its key's home slot (for diagnosis and tests). */
+  get longestProbe(): number {
+    return this.longest;
+  }
+
+  /** The value of `key`, or -1 when it is absent. */
+  get(key: PrefixKey): number {
+    if (typeof key !== 'number') return this.text.get(key) ?? -1;
+    const slots = this.slots;
+    const mask = this.mask;
+    const low = key | 0;
+    const high = key < TWO_32 ? 0 : 1;
+    const tag = high === 0 ? TAKEN : TAG;
+    for (let i = homeSlot(low, high, this.bits, this.seed); ; i = (i + 1) & mask) {
+      const w = slots[2 * i + 1] as number;
+      if (w === 0) return -1;
+      if (slots[2 * i] === low && (w & TAG) === tag) return w & VALUE;
+    }
+  }
+
+  /** Sets `key` to `value`. */
+  set(key: PrefixKey, value: number): void {
+    if (typeof key !== 'number') {
+      this.text.set(key, value);
+      return;
+    }
+    const slots = this.slots;
+    const mask = this.mask;
+    const low = key | 0;
+    const high = key < TWO_32 ? 0 : 1;
+    const tag = high === 0 ? TAKEN : TAG;
+    const home = homeSlot(low, high, this.bits, this.seed);
+    for (let i = home; ; i = (i + 1) & mask) {
+      const w = slots[2 * i + 1] as number;
+      if (w === 0) {
+        slots[2 * i] = low;
+        slots[2 * i + 1] = tag | value;
+        this.count += 1;
+        const probe = (i - home) & mask;
+        if (probe > this.longest) this.longest = probe;
+        if (this.count * 8 > (mask + 1) * 5) this.resize(this.bits + 1);
+        else if (this.seed === 0 && probe > LONG_PROBE) {
+          this.seed = nextSeed();
+          this.resize(this.bits);
+        }
+        return;
+      }
+      if (slots[2 * i] === low && (w & TAG) === tag) {
+        slots[2 * i + 1] = tag | value;
+        return;
+      }
+    }
+  }
+
+  /** Removes a key; true when it was there. */
+  delete(key: PrefixKey): boolean {
+    if (typeof key !== 'number') return this.text.delete(key);
+    const slots = this.slots;
+    const mask = this.mask;
+    const low = key | 0;
+    const high = key < TWO_32 ? 0 : 1;
+    const tag = high === 0 ? TAKEN : TAG;
+    let i = homeSlot(low, high, this.bits, this.seed);
+    for (; ; i = (i + 1) & mask) {
+      const w = slots[2 * i + 1] as number;
+      if (w === 0) return false;
+      if (slots[2 * i] === low && (w & TAG) === tag) break;
+    }
+    // Backward-shift deletion, as PrefixMap does.
+    let hole = i;
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const w = slots[2 * j + 1] as number;
+      if (w === 0) break;
+      const h = homeSlot(slots[2 * j] as number, (w >>> 30) & 1, this.bits, this.seed);
+      const between = hole <= j ? hole < h && h <= j : hole < h || h <= j;
+      if (between) continue;
+      slots[2 * hole] = slots[2 * j] as number;
+      slots[2 * hole + 1] = w;
+      hole = j;
+    }
+    slots[2 * hole] = 0;
+    slots[2 * hole + 1] = 0;
+    this.count -= 1;
+    if (this.bits > MIN_BITS && this.count * 64 < mask + 1) this.resize(Math.max(MIN_BITS, 32 - Math.clz32(this.count * 4)));
+    return true;
+  }
+
+  /** Calls `fn` for every entry, in the order of the file comment. */
+  forEach(fn: (value: number, key: PrefixKey) => void): void {
+    const slots = this.slots;
+    for (let s = 0; s < slots.length; s += 2) {
+      const w = slots[s + 1] as number;
+      if (w !== 0) fn(w & VALUE, keyOf(slots[s] as number, w));
+    }
+    for (const [k, v] of this.text) fn(v, k);
+  }
+
+  /** Every entry as a `[key, value]` pair (one array per entry), in the order of the file comment. */
+  *entries(): IterableIterator<[PrefixKey, number]> {
+    const slots = this.slots;
+    for (let s = 0; s < slots.length; s += 2) {
+      const w = slots[s + 1] as number;
+      if (w !== 0) yield [keyOf(slots[s] as number, w), w & VALUE];
+    }
+    yield* this.text.entries();
+  }
+
+  /** Rebuilds the slots with `bits` bits, taking the old ones in slot order (see PrefixMap's resize). */
+  private resize(bits: number): void {
+    const old = this.slots;
+    this.bits = bits;
+    this.mask = (1 << bits) - 1;
+    const slots = new Int32Array(2 << bits);
+    const mask = this.mask;
+    for (let s = 0; s < old.length; s += 2) {
+      const w = old[s + 1] as number;
+      if (w === 0) continue;
+      const low = old[s] as number;
+      let i = homeSlot(low, (w >>> 30) & 1, bits, this.seed);
+      while (slots[2 * i + 1] !== 0) i = (i + 1) & mask;
+      slots[2 * i] = low;
+      slots[2 * i + 1] = w;
+    }
+    this.slots = slots;
+  }
+}
+
+/** The IPv4 key of a taken slot: its low 32 bits, and bit 32 from the tag. */
+function keyOf(low: number, w: number): number {
+  return (w & HIGH) !== 0 ? TWO_32 + (low >>> 0) : low >>> 0;
+}

@@ -1,0 +1,72 @@
+// PrefixIntMap (the route table's heads) against a plain Map: random sequences of sets,
+// deletes and lookups over a small key space (so that probe runs collide, wrap around the
+// end of the table, and the table grows and shrinks), IPv4 number keys, /32s among them
+// (keys above 2^32), and IPv6 string keys mixed.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+import { type PrefixKey, ipv4Key } from '@twill/bgp';
+
+import { PrefixIntMap } from '../../src/rib/prefix-int-map.js';
+
+type Op = { op: 'set'; key: PrefixKey; value: number } | { op: 'delete'; key: PrefixKey } | { op: 'get'; key: PrefixKey };
+
+const key: fc.Arbitrary<PrefixKey> = fc.oneof(
+  fc.integer({ min: 0, max: 300 }).map((n) => ipv4Key(0x0b000000 + n * 256, 24)),
+  fc.constant(ipv4Key(0, 0)),
+  fc.integer({ min: 0, max: 40 }).map((n) => ipv4Key(0xc0000200 + n, 32)),
+  fc.constant(ipv4Key(0xffffffff, 32)),
+  fc.integer({ min: 0, max: 20 }).map((n) => `64/2001${n.toString(16).padStart(4, '0')}00000000`),
+);
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant('set' as const), key, value: fc.integer({ min: 0, max: 2 ** 30 - 1 }) }),
+  fc.record({ op: fc.constant('delete' as const), key }),
+  fc.record({ op: fc.constant('get' as const), key }),
+);
+
+function sorted(entries: Iterable<[PrefixKey, number]>): [string, number][] {
+  return Array.from(entries, ([k, v]): [string, number] => [String(k), v]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+describe('PrefixIntMap', () => {
+  it('behaves like a Map for any sequence of sets, deletes and lookups', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 2000 }), (ops) => {
+        const map = new PrefixIntMap();
+        const model = new Map<PrefixKey, number>();
+        for (const o of ops) {
+          if (o.op === 'set') {
+            map.set(o.key, o.value);
+            model.set(o.key, o.value);
+          } else if (o.op === 'delete') {
+            expect(map.delete(o.key)).toBe(model.delete(o.key));
+          } else {
+            expect(map.get(o.key)).toBe(model.get(o.key) ?? -1);
+          }
+          expect(map.size).toBe(model.size);
+        }
+        expect(sorted(map.entries())).toEqual(sorted(model.entries()));
+        const visited: [PrefixKey, number][] = [];
+        map.forEach((v, k) => visited.push([k, v]));
+        expect(sorted(visited)).toEqual(sorted(model.entries()));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps its probe runs short when filled in the slot order of a map of the same hash', () => {
+    const n = 40_000;
+    const first = new PrefixIntMap();
+    for (let i = 0; i < n; i += 1) first.set(ipv4Key(0x0b000000 + i * 256, 24), i);
+    const copy = new PrefixIntMap();
+    first.forEach((value, k) => copy.set(k, value));
+    expect(copy.size).toBe(n);
+    expect(copy.longestProbe).toBeLessThan(100);
+    const wrong: number[] = [];
+    for (let i = 0; i < n; i += 1) if (copy.get(ipv4Key(0x0b000000 + i * 256, 24)) !== i) wrong.push(i);
+    for (let i = 0; i < n; i += 1) if (!copy.delete(ipv4Key(0x0b000000 + i * 256, 24))) wrong.push(i);
+    expect(wrong).toEqual([]);
+    expect(copy.size).toBe(0);
+    expect([...copy.entries()]).toEqual([]);
+  });
+});
