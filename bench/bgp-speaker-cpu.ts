@@ -21,7 +21,8 @@ const { BgpSpeaker, MESSAGE_TYPE, asn, encodeMessage, makePrefix, routerId, syst
 
 const N = Number(process.argv[2] ?? 100_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
-const READ = 65_536;
+// BGP_READ: octets per read (default 64 KiB); e.g. 4096 for reads of one BIRD UPDATE each, as over TCP.
+const READ = Number(process.env.BGP_READ ?? 65_536);
 
 /** The n-th /24 from 11.0.0.0. */
 function prefixBytes(n: number): [number, number, number] {

@@ -272,6 +272,8 @@ export class RouteTable implements PathReader {
   /** Adds or replaces the path of `peer` (and `pathId`); true when something changed. */
   upsert(peer: PeerEntry, key: PrefixKey, pathId: number, attrs: AttributeSet, received: AttributeSet): boolean {
     const pool = this.pool;
+    // As the path identifiers are held (RFC 7911 §3: 4 octets), so that they compare equal.
+    pathId >>>= 0;
     const head = this.heads.get(key);
     if (head === NO_PATH || (pool.flagsOf(head) & PATH_FLAG.GONE) !== 0) {
       // A prefix without paths (most routes of an initial table): nothing to search or compare.
@@ -328,6 +330,7 @@ export class RouteTable implements PathReader {
   /** Removes the path of `peer` (and `pathId`); true when there was one. */
   remove(peer: PeerEntry, key: PrefixKey, pathId: number): boolean {
     const pool = this.pool;
+    pathId >>>= 0;
     const head = this.head(key);
     let prev = NO_PATH;
     for (let p = head; p !== NO_PATH; prev = p, p = pool.nexts[p] as number) {

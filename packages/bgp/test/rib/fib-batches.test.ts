@@ -2,7 +2,7 @@
 // only the difference between the FIB state before the first change and after the
 // last one, whatever order the paths came and went in.
 import fc from 'fast-check';
-import { type FibBatch, type Rib, prefixToText } from '@twill/bgp';
+import { type FibBatch, type Rib, parsePrefix, prefixToText } from '@twill/bgp';
 import { describe, expect, it } from 'vitest';
 
 import { announce, makeRib, path, peer, withdraw } from './helpers.js';
@@ -61,6 +61,38 @@ describe('Rib.flush FIB batches', () => {
     rib.flush();
     expect(summary(fib.batches)).toEqual(['+10.1.0.0/24 via 192.0.2.2', '-10.1.0.0/24']);
     expect(rib.size).toBe(0);
+  });
+
+  it('pushes the last next hop of a route whose attributes changed twice between flushes', () => {
+    const { rib, fib } = twoPeers();
+    rib.receive(a.id, announce(['10.1.0.0/24'], { nextHop: '192.0.2.1', asPath: path(65001) }));
+    rib.flush();
+    // Each UPDATE brings new attributes; the first ones are no longer used by any route.
+    rib.receive(a.id, announce(['10.1.0.0/24'], { nextHop: '192.0.2.11', asPath: path(65001) }));
+    rib.receive(a.id, announce(['10.1.0.0/24'], { nextHop: '192.0.2.12', asPath: path(65001) }));
+    rib.flush();
+    expect(summary(fib.batches)).toEqual(['+10.1.0.0/24 via 192.0.2.1', '+10.1.0.0/24 via 192.0.2.12']);
+  });
+
+  it('keeps each prefix its own route when a withdrawn path is followed by new routes before the flush', () => {
+    const { rib, fib } = twoPeers();
+    rib.receive(a.id, announce(['10.1.0.0/24'], { nextHop: '192.0.2.1', asPath: path(65001) }));
+    rib.receive(b.id, announce(['10.1.0.0/24'], { nextHop: '192.0.2.2', asPath: path(65002, 65009) }));
+    rib.flush();
+    rib.receive(a.id, withdraw(['10.1.0.0/24']));
+    rib.receive(a.id, announce(['10.2.0.0/24', '10.3.0.0/24'], { nextHop: '192.0.2.1', asPath: path(65001) }));
+    rib.flush();
+    expect(summary(fib.batches)).toEqual(['+10.1.0.0/24 via 192.0.2.1', '+10.1.0.0/24 via 192.0.2.2', '+10.2.0.0/24 via 192.0.2.1', '+10.3.0.0/24 via 192.0.2.1']);
+    expect(rib.best(parsePrefix('10.1.0.0/24'))?.attributes.nextHop).toBe('192.0.2.2');
+  });
+
+  it('shows no best path for a prefix withdrawn and not yet flushed', () => {
+    const { rib } = twoPeers();
+    rib.receive(a.id, announce(['10.1.0.0/24'], { nextHop: '192.0.2.1', asPath: path(65001) }));
+    rib.flush();
+    rib.receive(a.id, withdraw(['10.1.0.0/24']));
+    expect(rib.best(parsePrefix('10.1.0.0/24'))).toBeUndefined();
+    expect(rib.paths(parsePrefix('10.1.0.0/24'))).toEqual([]);
   });
 
   it('splits a large change into batches of fibBatchSize routes', () => {
@@ -125,6 +157,51 @@ describe('Rib.flush FIB batches', () => {
           expect(replay(sliced.fib.batches)).toEqual(replay(whole.fib.batches));
           const advertised = (rib: Rib): string[] => [...rib.adjRibOut(out.id)].map((r) => `${prefixToText(r.prefix)} ${(r.attributes.asPath ?? []).flatMap((x) => x.asns).join(' ')}`).sort();
           expect(advertised(sliced.rib)).toEqual(advertised(whole.rib));
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('after every flush holds what the Loc-RIB holds, as attribute sets and paths come and go (property)', () => {
+      // Next hops vary too, so that attribute sets leave the table and new ones take their place between flushes.
+      type Step = { kind: 'announce' | 'withdraw'; from: 0 | 1; prefixes: number[]; hop: number; hops: number } | { kind: 'flush'; slice: number };
+      const step: fc.Arbitrary<Step> = fc.oneof(
+        fc.record({
+          kind: fc.constantFrom('announce' as const, 'withdraw' as const),
+          from: fc.constantFrom(0 as const, 1 as const),
+          prefixes: fc.uniqueArray(fc.integer({ min: 0, max: 11 }), { minLength: 1, maxLength: 6 }),
+          hop: fc.integer({ min: 0, max: 3 }),
+          hops: fc.integer({ min: 1, max: 3 }),
+        }),
+        fc.record({ kind: fc.constant('flush' as const), slice: fc.integer({ min: 0, max: 4 }) }),
+      );
+      fc.assert(
+        fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
+          const { rib, fib } = makeRib();
+          for (const p of [a, b, out]) rib.peerUp(p);
+          const check = (): void => {
+            const held = new Map<string, string>();
+            for (const text of prefixes) {
+              const best = rib.best(parsePrefix(text));
+              if (best?.peer !== undefined) held.set(text, best.attributes.nextHop);
+            }
+            expect(replay(fib.batches)).toEqual(held);
+          };
+          for (const s of steps) {
+            if (s.kind === 'flush') {
+              // 0: all at once; otherwise slices, each flushed to the end before the check.
+              if (s.slice === 0) rib.flush();
+              else while (rib.flush({ maxChanges: s.slice }).more);
+              check();
+              continue;
+            }
+            const from = s.from === 0 ? a : b;
+            const list = s.prefixes.map((i) => prefixes[i] as string);
+            const asns = Array.from({ length: s.hops }, (_, i) => (s.from === 0 ? 65001 : 65002) + i * 10);
+            rib.receive(from.id, s.kind === 'announce' ? announce(list, { nextHop: `${from.address.slice(0, -1)}${s.hop + 1}${s.from + 1}`, asPath: path(...asns) }) : withdraw(list));
+          }
+          rib.flush();
+          check();
         }),
         { numRuns: 300 },
       );
