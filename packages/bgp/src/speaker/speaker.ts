@@ -46,6 +46,15 @@ const FLUSH_SLICE = 32_768;
  */
 const EAGER_FLUSH = 4096;
 
+/**
+ * Changed prefixes that keep a burst going once a large change started it: a table
+ * arriving at the pace of its sender comes a read or two at a time, each with hundreds
+ * of prefixes (an UPDATE of 4096 octets carries ~1000 /24s), and each read is flushed at
+ * once while the reads keep coming; a smaller change (a table's last read) is flushed
+ * at once too, and ends the burst.
+ */
+const BURST_READ = 256;
+
 const DEFAULT_CAPABILITIES: readonly Capability[] = [
   { kind: 'multiprotocol', afi: AFI.IPV4, safi: SAFI.UNICAST },
   { kind: 'multiprotocol', afi: AFI.IPV6, safi: SAFI.UNICAST },
@@ -76,9 +85,10 @@ export class BgpSpeaker {
   /** The flush timer is set for now (a large change), not for `flushDelayMs`. */
   private flushSoon = false;
   /**
-   * The last flush took a large change (a table arriving read by read): what comes next
-   * is mostly its tail, flushed at once too rather than `flushDelayMs` later (a table's
-   * last read is as urgent as the others, and usually smaller than {@link EAGER_FLUSH}).
+   * The last flush took a large change (a table arriving read by read), or a read of one
+   * that started so ({@link BURST_READ}): what comes next is more of it or its tail,
+   * flushed at once too rather than `flushDelayMs` later (a table's reads are as urgent
+   * at its end as at its start, and each is usually smaller than {@link EAGER_FLUSH}).
    */
   private inBurst = false;
   private started = false;
@@ -520,7 +530,8 @@ export class BgpSpeaker {
    * the first UPDATEs of a full table while the rest is prepared; `all` does it at once.
    */
   private flush(all = false): void {
-    this.inBurst = this.rib.pendingChanges >= EAGER_FLUSH;
+    const pending = this.rib.pendingChanges;
+    this.inBurst = pending >= EAGER_FLUSH || (this.inBurst && pending >= BURST_READ);
     const { updates, more } = this.rib.flush(all ? {} : { maxChanges: FLUSH_SLICE });
     for (const peer of this.peerMap.values()) {
       if (peer.fsm.state !== SESSION_STATE.ESTABLISHED || !peer.connection) continue;

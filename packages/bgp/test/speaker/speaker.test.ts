@@ -76,6 +76,29 @@ describe('BgpSpeaker', () => {
     expect(installed(fibB.batches).size).toBe(5002);
   });
 
+  it('keeps flushing at once while a large change goes on in smaller parts, its last part too', async () => {
+    const { clock, a, fibB } = await pair();
+    for (let i = 0; i < 5000; i += 1) a.originate(`11.${i >> 8}.${i & 0xff}.0/24`);
+    await clock.advance(1);
+    expect(installed(fibB.batches).size).toBe(5000);
+    // A table arriving at its sender's pace: parts of hundreds of routes, each passed on at once, by A and by B.
+    for (let part = 1; part <= 3; part += 1) {
+      for (let i = 0; i < 300; i += 1) a.originate(`12.${part}.${i >> 8}.${i & 0xff}/32`);
+      await clock.advance(1);
+      expect(installed(fibB.batches).size).toBe(5000 + part * 300);
+    }
+    // Its last part, small: at once too.
+    a.originate('10.244.1.0/26');
+    await clock.advance(1);
+    expect(installed(fibB.batches).has('10.244.1.0/26')).toBe(true);
+    // After that, a small change waits for the delay again.
+    a.originate('10.244.2.0/26');
+    await clock.advance(1);
+    expect(installed(fibB.batches).has('10.244.2.0/26')).toBe(false);
+    await clock.advance(40);
+    expect(installed(fibB.batches).has('10.244.2.0/26')).toBe(true);
+  });
+
   it('sends the initial table to a peer that comes up later, split into messages that fit 4096 octets', async () => {
     const clock = new ManualClock();
     const net = new MemoryNetwork();
