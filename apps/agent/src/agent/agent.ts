@@ -147,6 +147,11 @@ export interface AgentPorts {
   listenUi?(options: AgentUiServeOptions): Promise<AgentUiServer>;
   /** Starts the L7 proxy and its tproxy redirect (issue 14) when `l7.enabled`; absent: L7 rules allow at L3/L4. */
   startL7?(options: AgentL7StartOptions): Promise<L7Service>;
+  /**
+   * Removes the redirect an earlier run with L7 kept (removeL7Redirect of l7/sys/service.ts),
+   * when this run has no L7 proxy: the redirect would send connections to a closed port.
+   */
+  removeL7Redirect?(config: AgentConfig['l7']): Promise<void>;
 }
 
 /** The `/v1/status` document. */
@@ -563,6 +568,13 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       }
     } else if (l7Off === undefined) {
       l7Failure = 'the controllers give no L7 policy view';
+    } else if (ports.removeL7Redirect !== undefined) {
+      // L7 rules allow at L3/L4 in this run: an earlier run's redirect would reset their connections.
+      try {
+        await ports.removeL7Redirect(config.l7);
+      } catch (error) {
+        logger.warn({ err: error }, `l7: an earlier run's redirect could not be removed; connections it redirects are reset: ${errorText(error)}`);
+      }
     }
     l7Started = true;
     for (const controller of built.controllers) {

@@ -250,6 +250,25 @@ describe('startAgent', () => {
     });
   });
 
+  it('without L7 (--no-l7), removes the redirect an earlier run kept before its controllers start, and starts even when that fails', async () => {
+    for (const controller of controllers) controller.isReady = true;
+    const noL7 = resolveAgentConfig({ hostname: 'node-a', flags: { routing: 'none', dataDir: join(dir, 'data'), agentSocket: join(dir, 'run', 'agent.sock'), apiSocket: join(dir, 'run', 'api.sock'), httpListen: '127.0.0.1:0', network: 'pods', noL7: 'true' } });
+    const removed: unknown[] = [];
+    const agent = await startAgent(noL7, ports({
+      removeL7Redirect: async (l7) => {
+        removed.push(l7);
+        events.push('l7 redirect removed');
+        throw new Error('nft: Operation not permitted');
+      },
+      startL7: () => Promise.reject(new Error('startL7 must not run without L7')),
+    }));
+    agents.push(agent);
+    expect(removed).toEqual([noL7.l7]);
+    expect(events.indexOf('l7 redirect removed')).toBeLessThan(events.indexOf('start nodes'));
+    const status = JSON.parse((await get(health!, '/v1/status')).text) as { ready: boolean; l7: unknown };
+    expect(status).toMatchObject({ ready: true, l7: { enabled: false, reason: 'l7.enabled is false (--no-l7)' } });
+  });
+
   it('on the Kubernetes datastore, serves the plugin on its own store, refuses ADD for a Pod it does not have, and says where the datastore is', async () => {
     for (const controller of controllers) controller.isReady = true;
     const kubernetes = { ...config, datastore: { type: 'kubernetes', namespace: 'twill-system' } } as const;

@@ -37,7 +37,7 @@ import { createBgpTransport } from './bgp-transport.js';
 import { serveFlows } from './flows-server.js';
 import { listenHealth } from './http.js';
 import { listenUi } from '../ui/sys/ui-server.js';
-import { startL7Service } from '../l7/sys/service.js';
+import { removeL7Redirect, startL7Service } from '../l7/sys/service.js';
 import { installCni } from './install-cni.js';
 import { openKernelRouteTable } from './kernel-routes.js';
 import { TWILL_LOG_LEVELS } from '../../plugin/config.js';
@@ -107,6 +107,7 @@ export function nodeAgentPorts(): AgentPorts {
     serveFlows,
     listenUi: (options) => listenUi({ ...options, assetsDir: uiAssetsDir() }),
     startL7: ({ config, ...options }) => startL7Service({ ...options, config }),
+    removeL7Redirect: (config) => removeL7Redirect(config),
   };
 }
 

@@ -1,7 +1,7 @@
 // The agent's L7 enforcement as one service, as root, in a scratch node namespace: it
 // listens and installs its redirect, closes with a client connection still open (the
 // listener alone would wait for that connection forever), and keeps or removes the
-// redirect as asked.
+// redirect as asked; a run without L7 removes the redirect an earlier run kept.
 import { Socket } from 'node:net';
 
 import { AF, SOCK, openSocket } from '@twill/sys';
@@ -9,7 +9,7 @@ import { NetworkScratch, rootSkipReason } from '@twill/sys/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { L7_REDIRECT_DEFAULTS } from '../../../src/agent/l7/redirect.js';
-import { type L7Service, startL7Service } from '../../../src/agent/l7/sys/service.js';
+import { type L7Service, removeL7Redirect, startL7Service } from '../../../src/agent/l7/sys/service.js';
 import { serviceOptions } from './service-options.js';
 
 const reason = rootSkipReason('creates network namespaces, nft tables, ip rules and transparent sockets');
@@ -48,5 +48,25 @@ describe.skipIf(reason)(`the L7 service as root${reason ? ` (skipped: ${reason})
     // The redirect stays when asked to: the table and the rule are still in the kernel.
     expect(scratch.exec(node, 'nft', ['list', 'tables'])).toContain(`inet ${L7_REDIRECT_DEFAULTS.table}`);
     expect(scratch.ip(node, '-4', 'rule', 'show')).toContain(`lookup ${L7_REDIRECT_DEFAULTS.routeTable}`);
+  }, 8000);
+
+  it('removes the redirect an earlier run kept (an agent started without L7), and removing it again changes nothing', async () => {
+    const node = scratch.netns();
+    scratch.ip(node, 'link', 'set', 'lo', 'up');
+    const options = serviceOptions(node.name);
+    const service = await startL7Service(options);
+    await service.close({ keepRedirect: true });
+    expect(scratch.exec(node, 'nft', ['list', 'tables'])).toContain(`inet ${L7_REDIRECT_DEFAULTS.table}`);
+
+    // The table, and the rules and routes of both families, go.
+    await removeL7Redirect(options.config, node.name);
+    expect(scratch.exec(node, 'nft', ['list', 'tables'])).not.toContain(L7_REDIRECT_DEFAULTS.table);
+    for (const family of ['-4', '-6']) {
+      expect(scratch.ip(node, family, 'rule', 'show')).not.toContain(`lookup ${L7_REDIRECT_DEFAULTS.routeTable}`);
+      expect(scratch.ip(node, family, 'route', 'show', 'table', 'all')).not.toContain(`table ${L7_REDIRECT_DEFAULTS.routeTable}`);
+    }
+    const ruleset = scratch.exec(node, 'nft', ['list', 'ruleset']);
+    await removeL7Redirect(options.config, node.name);
+    expect(scratch.exec(node, 'nft', ['list', 'ruleset'])).toBe(ruleset);
   }, 8000);
 });

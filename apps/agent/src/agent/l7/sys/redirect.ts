@@ -208,7 +208,8 @@ export class L7Redirect {
 
   async #close(): Promise<void> {
     try {
-      await this.#nft.apply(renderL7RedirectRemoval(this.#render));
+      // Only a table that is there is removed: closing a redirect that never ran changes no ruleset.
+      if ((await this.#nft.listTable('inet', this.#render.table)) !== undefined) await this.#nft.apply(renderL7RedirectRemoval(this.#render));
       await withNetlink(this.#netns, async (nl) => {
         for (const family of this.#render.families) {
           await ignoring(['ENOENT'], () => nl.deleteRule(this.#rule(family)));

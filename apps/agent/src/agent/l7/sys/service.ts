@@ -104,6 +104,35 @@ async function listenTransparent(proxy: L7Proxy, port: number, logger: L7Logger,
   return { server, families: address === '::' ? [4, 6] : [4] };
 }
 
+function redirectOf(config: L7ServiceOptions['config'], netns: string | undefined, families: L7RedirectFamilies): L7Redirect {
+  return new L7Redirect({
+    ...(netns === undefined ? {} : { netns }),
+    proxyPort: config.proxyPort,
+    mark: config.mark,
+    mask: config.mask,
+    routeTable: config.routeTable,
+    rulePriority: config.rulePriority,
+    families,
+  });
+}
+
+/**
+ * Removes the redirect an earlier run kept (its table, `fwmark` rules and `local` routes,
+ * by the names and numbers in `config`), for an agent that runs without L7: left in place,
+ * it would send connections to a port nobody listens on, and the node would reset them.
+ * Removing what is not there does nothing. Needs root (CAP_NET_ADMIN).
+ * @throws {L7RedirectError} `apply-failed` when something that exists cannot be removed.
+ */
+export async function removeL7Redirect(config: L7ServiceOptions['config'], netns?: string): Promise<void> {
+  try {
+    await redirectOf(config, netns, [4, 6]).close();
+  } catch (error) {
+    // A kernel without IPv6 (ipv6.disable=1): only the IPv4 rule and route can exist.
+    if ((error as { cause?: { code?: unknown } }).cause?.code !== 'EAFNOSUPPORT') throw error;
+    await redirectOf(config, netns, [4]).close();
+  }
+}
+
 // A server's close() settles only once its last connection is gone: the proxy, closed
 // meanwhile, ends them (an open HTTP/2 session or gRPC stream would hold it forever).
 async function closeWith(server: net.Server, proxy: L7Proxy): Promise<void> {
@@ -135,15 +164,7 @@ export async function startL7Service(options: L7ServiceOptions): Promise<L7Servi
     const listening = await listenTransparent(proxy, config.proxyPort, logger, options.netns);
     server = listening.server;
     // The redirect serves the families the listener does: no IPv6 rule or route on a node without IPv6.
-    redirect = new L7Redirect({
-      ...(options.netns === undefined ? {} : { netns: options.netns }),
-      proxyPort: config.proxyPort,
-      mark: config.mark,
-      mask: config.mask,
-      routeTable: config.routeTable,
-      rulePriority: config.rulePriority,
-      families: listening.families,
-    });
+    redirect = redirectOf(config, options.netns, listening.families);
     await redirect.start();
   } catch (error) {
     await redirect?.close().catch(() => undefined);
