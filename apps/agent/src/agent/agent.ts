@@ -43,9 +43,10 @@ export interface AgentContext {
   readonly logger: AgentLogger;
   /**
    * Told the traffic L7 rules decide on this node (the policy controller's `onL7Targets`):
-   * at start and on every change, before the apply that programs it.
+   * at start and on every change, growing before the apply that programs it and shrinking
+   * after; the apply waits for the returned promise (the redirect installed).
    */
-  readonly onL7Targets?: (targets: L7RedirectTargets) => void;
+  readonly onL7Targets?: (targets: L7RedirectTargets) => void | Promise<void>;
 }
 
 /** What the served plugin calls for each endpoint (the policy controller's `enforce`/`forget`). */
@@ -544,7 +545,10 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       logger,
       onL7Targets: (targets) => {
         l7Targets = targets;
-        l7?.update(targets);
+        if (l7 === undefined) return undefined;
+        l7.update(targets);
+        // The policy controller's apply waits for the redirect (the service logs a failure, never throws).
+        return l7.settled();
       },
     });
     if (l7Off === undefined && built.l7 !== undefined && ports.startL7 !== undefined) {

@@ -10,7 +10,7 @@ import { type Dataplane, type DataplaneChange } from '../../dataplane/port.js';
 import { type EndpointRecord } from '../../plugin/ports.js';
 import { type FlowPolicyView } from '../flows/policy-view.js';
 import { type L7PolicyView } from '../l7/policy-source.js';
-import { type L7AttachedEndpoint, l7RedirectTargets, type L7RedirectTargets, sameL7Targets } from '../l7/redirect-targets.js';
+import { type L7AttachedEndpoint, l7RedirectTargets, type L7RedirectTargets, sameL7Targets, unionL7Targets } from '../l7/redirect-targets.js';
 import { type AgentController, type AgentLogger, type AgentMetrics, type EntryEvent, type ResourceDatastore, type ResourceEvent, type ResourceWatch } from '../ports.js';
 import { PendingChange } from './policy-change.js';
 import { POLICY_RESOURCE_KINDS, PolicyState, type PolicyEndpointStatus } from './policy-state.js';
@@ -34,13 +34,20 @@ export interface PolicyControllerOptions {
   readonly now?: () => number;
   /**
    * Told the traffic this node's L7 proxy must see (see `l7RedirectTargets`) each time it
-   * changes, just before the dataplane apply that programs the change (the first apply
-   * after start included, even when there are none: what a previous run left is
-   * replaced), so a new L7 rule's redirect goes in ahead of its L4 allow. Called
-   * synchronously; must not throw (a throw is logged).
+   * changes. Targets grow before the dataplane apply that programs the change and shrink
+   * after it: before the apply the listener gets the old and new targets together (the
+   * first apply after start gets the new ones alone, even when there are none: what a
+   * previous run left is replaced), after it the new ones. So a new L7 rule's traffic goes
+   * to the proxy before the dataplane admits only the proxy's marks for it, and a removed
+   * rule's traffic stays with the proxy (which lets it through) until the dataplane lets it
+   * through unmarked. A returned promise is awaited (at most {@link L7_TARGETS_WAIT_MS})
+   * before the apply goes on; must not throw or reject (a failure is logged).
    */
-  readonly onL7Targets?: (targets: L7RedirectTargets) => void;
+  readonly onL7Targets?: (targets: L7RedirectTargets) => void | Promise<void>;
 }
+
+/** How long an apply waits for `onL7Targets` to install a redirect before it goes on regardless. */
+export const L7_TARGETS_WAIT_MS = 5_000;
 
 /** What {@link PolicyController.status} reports. */
 export interface PolicyControllerStatus {
@@ -100,8 +107,10 @@ export class PolicyController implements AgentController {
   #lastError: string | undefined;
   /** Failed applies since the last success: the retry backs off with them. */
   #failures = 0;
-  /** The L7 targets last given to `onL7Targets` (none yet: the first are given even when empty), and the index generation they were computed at. */
-  #l7Targets: L7RedirectTargets | undefined;
+  /** The L7 targets last given to `onL7Targets` (none yet: the first are given even when empty). */
+  #l7Given: L7RedirectTargets | undefined;
+  /** The index's targets, computed at generation `#l7Generation`: given once the apply that needs no more than them is done. */
+  #l7Wanted: L7RedirectTargets | undefined;
   #l7Generation = -1;
 
   constructor(options: PolicyControllerOptions) {
@@ -357,26 +366,52 @@ export class PolicyController implements AgentController {
     return this.#applying;
   }
 
-  // Gives `onL7Targets` the targets when the index moved since and they differ.
-  #publishL7Targets(): void {
-    const listener = this.#options.onL7Targets;
-    if (listener === undefined || this.#state.generation === this.#l7Generation) return;
+  // Before an apply: when the index moved, gives `onL7Targets` what it holds plus the new
+  // targets (nothing when the change only removes targets).
+  async #growL7Targets(): Promise<void> {
+    if (this.#options.onL7Targets === undefined || this.#state.generation === this.#l7Generation) return;
     this.#l7Generation = this.#state.generation;
-    const targets = this.l7Targets();
-    if (this.#l7Targets !== undefined && sameL7Targets(targets, this.#l7Targets)) return;
-    this.#l7Targets = targets;
+    const wanted = this.l7Targets();
+    this.#l7Wanted = wanted;
+    const given = this.#l7Given;
+    const grown = given === undefined ? wanted : unionL7Targets(given, wanted);
+    if (given !== undefined && sameL7Targets(grown, given)) return;
+    await this.#giveL7Targets(grown);
+  }
+
+  // After an apply: gives `onL7Targets` the index's targets when it holds more.
+  async #shrinkL7Targets(): Promise<void> {
+    const wanted = this.#l7Wanted;
+    if (wanted === undefined || this.#l7Given === undefined || sameL7Targets(wanted, this.#l7Given)) return;
+    await this.#giveL7Targets(wanted);
+  }
+
+  async #giveL7Targets(targets: L7RedirectTargets): Promise<void> {
+    const listener = this.#options.onL7Targets;
+    if (listener === undefined) return;
+    this.#l7Given = targets;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      listener(targets);
+      const done = listener(targets);
+      if (done !== undefined) {
+        const late = new Promise<'late'>((resolve) => {
+          timer = setTimeout(() => resolve('late'), L7_TARGETS_WAIT_MS);
+        });
+        if ((await Promise.race([done, late])) === 'late') this.#logger.error({ waitedMs: L7_TARGETS_WAIT_MS }, 'policy: the L7 redirect was not updated in time; applying without it');
+      }
     } catch (error) {
       this.#logger.error({ error: error instanceof Error ? error.message : String(error) }, 'policy: the L7 targets listener failed');
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   // Applies until nothing is pending; false when an apply failed.
   async #loop(): Promise<boolean> {
     const dataplane = this.#options.dataplane;
-    this.#publishL7Targets();
+    await this.#growL7Targets();
     if (dataplane === undefined) {
+      await this.#shrinkL7Targets();
       this.#pending.take();
       this.#pendingSince = undefined;
       this.#full = false;
@@ -391,9 +426,10 @@ export class PolicyController implements AgentController {
       const since = this.#pendingSince ?? this.#now();
       const change = this.#pending.take();
       this.#pendingSince = undefined;
-      this.#publishL7Targets();
+      await this.#growL7Targets();
       try {
         const report = await dataplane.apply(change);
+        await this.#shrinkL7Targets();
         this.#full = false;
         this.#failures = 0;
         this.#programmed = sequence;

@@ -132,6 +132,28 @@ export function l7RedirectTargets(endpoints: Iterable<L7AttachedEndpoint>): L7Re
   };
 }
 
+/**
+ * Everything `a` or `b` redirects, sorted and merged as {@link l7RedirectTargets} gives
+ * targets: what the redirect holds while a policy change is programmed (new targets go in
+ * before the dataplane needs them, old ones go after it stops needing them).
+ */
+export function unionL7Targets(a: L7RedirectTargets, b: L7RedirectTargets): L7RedirectTargets {
+  const merge = <T>(items: readonly T[], keyOf: (item: T) => string, portsOf: (item: T) => readonly L7PortRange[], make: (key: string, ports: L7PortRange[]) => T): T[] => {
+    const byKey = new Map<string, L7PortRange[]>();
+    for (const item of items) {
+      const key = keyOf(item);
+      const known = byKey.get(key);
+      if (known === undefined) byKey.set(key, [...portsOf(item)]);
+      else known.push(...portsOf(item));
+    }
+    return [...byKey.keys()].sort().map((key) => make(key, mergePortRanges(byKey.get(key) ?? [])));
+  };
+  return {
+    ingress: merge([...a.ingress, ...b.ingress], (t) => t.address, (t) => t.ports, (address, ports) => ({ address, ports })),
+    egress: merge([...a.egress, ...b.egress], (t) => t.hostInterface, (t) => t.ports, (hostInterface, ports) => ({ hostInterface, ports })),
+  };
+}
+
 const sameRanges = (a: readonly L7PortRange[], b: readonly L7PortRange[]): boolean =>
   a.length === b.length && a.every((r, i) => r.first === b[i]?.first && r.last === b[i]?.last);
 

@@ -437,6 +437,53 @@ describe('PolicyController', () => {
     expect(await policy.check(stranger)).toEqual(['policy: endpoint x/z is not in the policy index', 'policy: endpoint x/z is not attached to the nftables dataplane']);
   });
 
+  it('grows the L7 redirect before the apply that needs it and shrinks it after, each apply waiting for the redirect', async () => {
+    const { datastore, registry, dataplane } = setup();
+    const l7Policy = (port: string): AgentResource => ({
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumNetworkPolicy',
+      metadata: { name: 'b-http', namespace: 'x' },
+      spec: { endpointSelector: { matchLabels: { app: 'b' } }, ingress: [{ toPorts: [{ ports: [{ port, protocol: 'TCP' }], rules: { http: [{ method: 'GET' }] } }] }] },
+    });
+    await datastore.apply(pod('b', { app: 'b' }));
+    await registry.register(record('cb', 'b', '10.0.0.2'));
+    await datastore.apply(l7Policy('8080'));
+    const events: string[] = [];
+    const apply = dataplane.apply.bind(dataplane);
+    dataplane.apply = (change) => {
+      events.push('apply');
+      return apply(change);
+    };
+    const policy = new PolicyController({
+      datastore, dataplane, nodeName: 'node-a', network: 'k8s-pod-network', retryMs: 10,
+      onL7Targets: async (targets) => {
+        const ports = targets.ingress.flatMap((t) => t.ports.map((p) => `${t.address}:${p.first}`)).join(' ') || 'nothing';
+        events.push(`redirect ${ports}`);
+        // Installing it takes a while: the apply waits.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        events.push('installed');
+      },
+    });
+    open.controllers.push(policy);
+    await policy.start();
+    expect(events).toEqual(['redirect 10.0.0.2:8080', 'installed', 'apply']);
+
+    // The rule moves to 9090: both ports while the dataplane changes, then 9090 alone.
+    events.length = 0;
+    await datastore.apply(l7Policy('9090'));
+    await until('the change', () => events.length >= 5);
+    await policy.settled();
+    expect(events).toEqual(['redirect 10.0.0.2:8080 10.0.0.2:9090', 'installed', 'apply', 'redirect 10.0.0.2:9090', 'installed']);
+
+    // The rule goes: the redirect keeps it until the dataplane no longer needs the proxy's mark.
+    events.length = 0;
+    await datastore.delete('ciliumnetworkpolicies.cilium.io', 'b-http', 'x');
+    await until('the delete', () => events.length >= 3);
+    await policy.settled();
+    expect(events).toEqual(['apply', 'redirect nothing', 'installed']);
+    expect(dataplane.breaches).toEqual([]);
+  });
+
   it('tries a failed apply again by itself, and is ready once it succeeds', async () => {
     const { registry, dataplane, controller } = setup();
     await registry.register(record('ca', 'a', '10.0.0.1'));

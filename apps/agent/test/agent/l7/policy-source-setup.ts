@@ -56,7 +56,9 @@ export async function startPolicy(yaml: string): Promise<PolicySetup> {
   }
   for (const resource of resources(yaml)) await datastore.apply(resource);
   const told: L7RedirectTargets[] = [];
-  const controller = new PolicyController({ datastore, dataplane: undefined, nodeName: 'node-a', network: 'k8s-pod-network', onL7Targets: (targets) => told.push(targets) });
+  const controller = new PolicyController({ datastore, dataplane: undefined, nodeName: 'node-a', network: 'k8s-pod-network', onL7Targets: (targets) => {
+    told.push(targets);
+  } });
   await controller.start();
   const settle = async (what: string, before: number): Promise<void> => {
     // A watch delivery makes a new generation; then the controller's apply loop has run.

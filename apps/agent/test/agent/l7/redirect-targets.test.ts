@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { IndexL7PolicySource } from '../../../src/agent/l7/policy-source.js';
-import { mergePortRanges, NO_L7_TARGETS, sameL7Targets, type L7RedirectTargets } from '../../../src/agent/l7/redirect-targets.js';
+import { mergePortRanges, NO_L7_TARGETS, sameL7Targets, unionL7Targets, type L7RedirectTargets } from '../../../src/agent/l7/redirect-targets.js';
 import { startPolicy, type PolicySetup } from './policy-source-setup.js';
 import { appIs, ciliumAllow, ciliumPolicy, PODS, SEED_L7_POLICY } from './seed-fixtures.js';
 
@@ -121,6 +121,22 @@ describe('mergePortRanges', () => {
     expect(mergePortRanges([{ first: 9000, last: 9000 }, { first: 80, last: 81 }, { first: 82, last: 82 }, { first: 8080, last: 8090 }, { first: 8085, last: 8086 }, { first: 8091, last: 8100 }, { first: 443, last: 443 }]))
       .toEqual([{ first: 80, last: 82 }, { first: 443, last: 443 }, { first: 8080, last: 8100 }, { first: 9000, last: 9000 }]);
     expect(mergePortRanges([])).toEqual([]);
+  });
+});
+
+describe('unionL7Targets', () => {
+  it('holds every address and interface of either, their ports merged, sorted as l7RedirectTargets sorts', () => {
+    const a: L7RedirectTargets = { ingress: [{ address: '10.0.0.2', ports: [{ first: 8080, last: 8080 }] }], egress: [{ hostInterface: 'twb', ports: [{ first: 80, last: 80 }] }] };
+    const b: L7RedirectTargets = {
+      ingress: [{ address: '10.0.0.1', ports: [{ first: 443, last: 443 }] }, { address: '10.0.0.2', ports: [{ first: 8081, last: 9000 }] }],
+      egress: [{ hostInterface: 'twa', ports: [{ first: 53, last: 53 }] }],
+    };
+    expect(unionL7Targets(a, b)).toEqual({
+      ingress: [{ address: '10.0.0.1', ports: [{ first: 443, last: 443 }] }, { address: '10.0.0.2', ports: [{ first: 8080, last: 9000 }] }],
+      egress: [{ hostInterface: 'twa', ports: [{ first: 53, last: 53 }] }, { hostInterface: 'twb', ports: [{ first: 80, last: 80 }] }],
+    });
+    expect(sameL7Targets(unionL7Targets(a, NO_L7_TARGETS), a)).toBe(true);
+    expect(unionL7Targets(NO_L7_TARGETS, NO_L7_TARGETS)).toEqual(NO_L7_TARGETS);
   });
 });
 
