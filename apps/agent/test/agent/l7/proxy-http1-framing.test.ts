@@ -140,6 +140,18 @@ describe('responses', () => {
     expect(upstream.heads[0]).toBe(`GET /api/v1/old HTTP/1.1\r\nHost: 127.0.0.1:${upstream.port}\r\n\r\n`);
   });
 
+  it('keeps an HTTP/1.0 client that asks for keep-alive while answers carry their length, telling it so, and closes after a chunked one', async () => {
+    upstream.answer = (socket, head) => {
+      if (head.startsWith('GET /api/v1/chunked')) socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n');
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    };
+    const ask = (path: string): string => `GET ${path} HTTP/1.0\r\nConnection: keep-alive\r\n\r\n`;
+    const exchange = await raw(port, [ask('/api/v1/a'), ask('/api/v1/b'), ask('/api/v1/chunked')], { gapMs: 100 });
+    const kept = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok';
+    expect(exchange).toEqual({ text: `${kept}${kept}HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nab`, closed: true });
+    expect(flows.map((f) => `${f.protocol} ${f.path} ${f.status}`)).toEqual(['HTTP/1.0 /api/v1/a 200', 'HTTP/1.0 /api/v1/b 200', 'HTTP/1.0 /api/v1/chunked 200']);
+  });
+
   it('asks the destination in origin form, the absolute-form authority as Host, hop-by-hop fields removed (RFC 9112 §3.2.2, RFC 9110 §7.6.1)', async () => {
     upstream.answer = (socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nKeep-Alive: timeout=5\r\nConnection: keep-alive, X-Internal\r\nX-Internal: 1\r\nX-Public: 2\r\n\r\n');
     const exchange = await raw(port, 'GET http://api:8080?q=1 HTTP/1.1\r\nHost: other\r\nConnection: X-Hop, keep-alive\r\nX-Hop: 1\r\nProxy-Connection: x\r\nTE: trailers, deflate\r\nX-End: 2\r\n\r\n');

@@ -137,6 +137,13 @@ describe('HTTP/1.1 framing through the proxy', () => {
     expect(upstream.requests[0]?.headers.connection ?? '').not.toMatch(/upgrade/i);
   });
 
+  it('keeps an HTTP/1.0 keep-alive client after a 403, telling it so, and serves its next request', async () => {
+    const exchange = await raw(port, ['POST /api/v1/users HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi', 'GET /api/v1/users HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'], { gapMs: 100 });
+    expect(exchange.text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n(?:[^\r]+\r\n)*Connection: keep-alive\r\n\r\n[^]*HTTP\/1\.1 200 OK\r\n(?:[^\r]+\r\n)*Connection: keep-alive\r\n/);
+    expect(exchange.closed).toBe(false);
+    expect(upstream.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /api/v1/users']);
+  });
+
   it('decides before 100 Continue: a denied upload never gets to send its body', async () => {
     const denied = await raw(port, 'PUT /api/v1/users HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
     expect(denied.text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n/);

@@ -39,6 +39,7 @@ const HTTP11 = Buffer.from('HTTP/1.1', 'latin1');
 const CHUNKED_FIELD = Buffer.from('Transfer-Encoding: chunked\r\n', 'latin1');
 const TE_TRAILERS_FIELD = Buffer.from('TE: trailers\r\n', 'latin1');
 const CLOSE_FIELD = Buffer.from('Connection: close\r\n', 'latin1');
+const KEEP_ALIVE_FIELD = Buffer.from('Connection: keep-alive\r\n', 'latin1');
 
 const REQUEST = { HEAD: 0, BODY: 1 } as const;
 
@@ -283,8 +284,9 @@ export class Http1Connection implements UpstreamOwner {
     this.protocol = head.minor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
     const facts = requestFacts(head);
     this.facts = facts;
-    // An HTTP/1.0 client is answered and closed (RFC 9112 §9.3: no persistence by default).
-    if (head.close || head.minor === 0) this.closing = true;
+    // Connection: close, or HTTP/1.0 without Connection: keep-alive (RFC 9112 §9.3; an
+    // HTTP/1.0 client that asks for keep-alive is kept while answers carry their length).
+    if (head.close) this.closing = true;
     this.bodyFraming = head.framing;
     this.bodyLeft = head.length;
     this.requestDone = head.framing === BODY.NONE || (head.framing === BODY.LENGTH && head.length === 0);
@@ -302,7 +304,7 @@ export class Http1Connection implements UpstreamOwner {
       if (head.expectContinue && !this.requestDone) this.closing = true;
       this.forwarding = false;
       const text = deniedText(decision.why);
-      this.toClient.add(Buffer.from(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${this.closing ? 'Connection: close\r\n' : ''}\r\n${text}`, 'latin1'));
+      this.toClient.add(Buffer.from(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${this.closing ? 'Connection: close\r\n' : head.minor === 0 ? 'Connection: keep-alive\r\n' : ''}\r\n${text}`, 'latin1'));
       this.record(403, L7_VERDICT.DENIED, [], decision.why);
       if (this.closing) this.endClient();
       else {
@@ -504,6 +506,8 @@ export class Http1Connection implements UpstreamOwner {
     if (final) {
       if (head.framing === BODY.CHUNKED && !this.dechunk) out.add(CHUNKED_FIELD);
       if (this.closing) out.add(CLOSE_FIELD);
+      // An HTTP/1.0 client closes unless told the connection persists (RFC 9112 §9.3).
+      else if (this.head.minor === 0) out.add(KEEP_ALIVE_FIELD);
     }
     out.add(CRLF);
   }
