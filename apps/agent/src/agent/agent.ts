@@ -7,7 +7,7 @@ import { FlowRing, type ObserverServer, type ObserverService } from '@twill/flow
 import { parsePoolIpamConfig, PoolAllocator } from '@twill/ipam';
 import { pino } from 'pino';
 
-import { type Dataplane, type DataplaneFlowEvent, type DataplaneFlowHandler, type DataplaneFlowReader, type DataplaneStatus } from '../dataplane/port.js';
+import { type Dataplane, type DataplaneFlowHandler, type DataplaneFlowReader, type DataplaneStatus } from '../dataplane/port.js';
 import { databasePath } from '../plugin/config.js';
 import { StoreEndpointRegistry } from '../plugin/endpoints.js';
 import { type EndpointRecord } from '../plugin/ports.js';
@@ -16,6 +16,7 @@ import { type ApiBgpSource, type ApiSource } from './api/source.js';
 import { type AgentConfig, type ListenAddress } from './config.js';
 import { FlowObserver } from './flows/observer.js';
 import { IndexL7PolicySource, type L7PolicyView } from './l7/policy-source.js';
+import { proxyDeniedEvent } from './l7/denied-flow.js';
 import { type L7Endpoint, type L7FlowSink, type L7PolicySource } from './l7/ports.js';
 import { type L7RedirectTargets, NO_L7_TARGETS } from './l7/redirect-targets.js';
 import { type L7Service, type L7ServiceStatus } from './l7/sys/service.js';
@@ -216,30 +217,6 @@ export type AgentUiStatus =
       /** Browsers following live flows now. */
       readonly clients: number;
     };
-
-/**
- * A connection the L7 proxy closed because L3/L4 policy denies it, as the drop the kernel
- * would have reported (ingress at a destination on this node, else egress at the client):
- * TCP, a SYN, evaluated against the policy like an nftables drop.
- */
-function proxyDeniedEvent(view: FlowPolicyView, client: L7Endpoint, destination: L7Endpoint): DataplaneFlowEvent {
-  const target = view.endpointByAddress(destination.address);
-  const at = target?.hostInterface !== undefined ? { endpoint: target.key, direction: 'ingress' as const } : { endpoint: view.endpointByAddress(client.address)?.key, direction: 'egress' as const };
-  return {
-    timeMs: Date.now(),
-    ifindex: 0,
-    ...(at.endpoint === undefined ? {} : { endpoint: at.endpoint }),
-    direction: at.direction,
-    verdict: 'deny',
-    reason: 'policy',
-    protocol: 6,
-    source: client.address,
-    destination: destination.address,
-    sourcePort: client.port,
-    destinationPort: destination.port,
-    tcpFlags: 0x02,
-  };
-}
 
 /** The dashboard's URL for a listening address (an unspecified address is reached on loopback). */
 export function uiUrlOf(address: ListenAddress): string {
@@ -560,7 +537,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
           policy: new IndexL7PolicySource({ view: built.l7, hostAddresses: nodeAddressesOf(config), logger }),
           onFlow: (record) => observer?.recordL7(record),
           onConnectionDenied: (client, destination) => {
-            if (observer !== undefined && built?.flows !== undefined) observer.events([proxyDeniedEvent(built.flows, client, destination)]);
+            if (observer !== undefined && built?.flows !== undefined) observer.events([proxyDeniedEvent(built.flows, client, destination, Date.now())]);
           },
           logger,
         });
