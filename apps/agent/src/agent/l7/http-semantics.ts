@@ -1,6 +1,6 @@
 // The proxy's HTTP decisions that need no socket: which protocol a connection speaks,
 // which headers are hop-by-hop (HTTP/2), and what a denial or an upstream failure looks
-// like on the wire. HTTP/1.x heads are read by sys/http1-head.ts.
+// like on the wire. HTTP/1.x heads are read by http1-head.ts.
 
 import { type HttpRequestFacts } from '@twill/policy-engine';
 

@@ -3,8 +3,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { ChunkedDecoder } from '../../../src/agent/l7/sys/http1-chunked.js';
-import { BODY, FIELD, findHeadEnd, hasBareLf, Http1Head, parseRequestHead, parseResponseHead } from '../../../src/agent/l7/sys/http1-head.js';
+import { ChunkedDecoder } from '../../../src/agent/l7/http1-chunked.js';
+import { BODY, FIELD, findHeadEnd, hasBareLf, Http1Head, parseRequestHead, parseResponseHead } from '../../../src/agent/l7/http1-head.js';
 
 const latin1 = (s: string): Buffer => Buffer.from(s, 'latin1');
 

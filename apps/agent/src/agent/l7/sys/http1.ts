@@ -1,5 +1,5 @@
 // HTTP/1.1 (and 1.0) through the proxy, on raw sockets: request heads parsed here
-// (./http1-head.ts), decided by the matcher, written to a pooled upstream connection with
+// (../http1-head.ts), decided by the matcher, written to a pooled upstream connection with
 // the hop-by-hop fields removed, and bodies passed on as they arrive, delimited by their
 // framing (Content-Length, or the chunked coding followed by ./http1-chunked.ts): never
 // buffered whole, with backpressure both ways. Keep-alive on both sides.
@@ -25,8 +25,8 @@ import { type HttpRequestFacts } from '@twill/policy-engine';
 import { closingResponse, deniedText, formatEndpoint, type HttpProblem, upstreamFailure } from '../http-semantics.js';
 import { L7_VERDICT, type L7Verdict } from '../ports.js';
 import { type ConnectionContext, decideRequest, type ProxyShared, recordRequest } from './context.js';
-import { ChunkedDecoder } from './http1-chunked.js';
-import { BODY, type BodyFraming, FIELD, findHeadEnd, hasBareLf, Http1Head, parseRequestHead, parseResponseHead } from './http1-head.js';
+import { ChunkedDecoder } from '../http1-chunked.js';
+import { BODY, type BodyFraming, FIELD, findHeadEnd, hasBareLf, Http1Head, parseRequestHead, parseResponseHead } from '../http1-head.js';
 import { type Http1Pool, type UpstreamOwner, type UpstreamSocket } from './http1-pool.js';
 
 /** Most bytes of a response head from a destination. */

@@ -8,7 +8,7 @@
 //
 // Pure code; it sits under sys/ beside the socket code that is its only user.
 
-import { type HttpProblem } from '../http-semantics.js';
+import { type HttpProblem } from './http-semantics.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
