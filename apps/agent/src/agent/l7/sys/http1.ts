@@ -1,7 +1,7 @@
 // HTTP/1.1 (and 1.0) through the proxy, on raw sockets: request heads parsed here
 // (../http1-head.ts), decided by the matcher, written to a pooled upstream connection with
 // the hop-by-hop fields removed, and bodies passed on as they arrive, delimited by their
-// framing (Content-Length, or the chunked coding followed by ./http1-chunked.ts): never
+// framing (Content-Length, or the chunked coding followed by ../http1-chunked.ts): never
 // buffered whole, with backpressure both ways. Keep-alive on both sides.
 //
 // Pipelining (RFC 9112 §9.3.2) is refused cleanly: a request that arrives while an
