@@ -21,7 +21,8 @@ export const PATH_FLAG = {
   /**
    * A prefix's last path, removed: it stays in the table, in place of the head, until
    * the flush settles the prefix, so that the prefix is recorded as changed once even if
-   * a route to it comes back meanwhile. Never seen outside the route table.
+   * a route to it comes back meanwhile; settled, it stays as a tombstone until the table
+   * sweeps it. Never seen outside the route table.
    */
   GONE: 8,
 } as const;

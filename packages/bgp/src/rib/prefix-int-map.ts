@@ -134,6 +134,30 @@ export class PrefixIntMap {
     return true;
   }
 
+  /**
+   * Removes every entry whose value `drop` accepts, in one pass over the slots, and
+   * rebuilds the table for the entries left (a pass that writes forward, where deleting
+   * them one by one would be a random access each).
+   */
+  sweep(drop: (value: number) => boolean): void {
+    const slots = this.slots;
+    let kept = 0;
+    for (let s = 0; s < slots.length; s += 2) {
+      const w = slots[s + 1] as number;
+      if (w === 0) continue;
+      if (drop(w & VALUE)) {
+        slots[s] = 0;
+        slots[s + 1] = 0;
+      } else kept += 1;
+    }
+    for (const [k, v] of this.text) if (drop(v)) this.text.delete(k);
+    this.count = kept;
+    // The smallest table at most 5/8 full, as growth keeps it.
+    let bits = MIN_BITS;
+    while (kept * 8 > (1 << bits) * 5) bits += 1;
+    this.resize(Math.min(bits, this.bits));
+  }
+
   /** Calls `fn` for every entry, in the order of the file comment. */
   forEach(fn: (value: number, key: PrefixKey) => void): void {
     const slots = this.slots;

@@ -6,8 +6,11 @@
 // a prefix is already recorded is a flag on the head of its list (moved along when the
 // head changes), so that a route costs one path and one map entry, and no lookup beyond
 // those of the list itself. A prefix whose last path leaves keeps that path in the
-// table, marked GONE, until the flush settles it: a route that comes back meanwhile
-// finds the prefix already recorded.
+// table, marked GONE, and still CHANGED until the flush settles it: a route that comes
+// back meanwhile finds the prefix already recorded. Settled, the GONE path stays as a
+// tombstone, so that neither the flush nor the withdrawal pays a second random access
+// to the hash table per route; tombstones are swept in one pass over the table once
+// they are half of it (`sweep`).
 //
 // A change list names paths by index, so a removed path's index is reused only once no
 // change list can still name it: it is retired, and freed when the list taken after
@@ -132,10 +135,11 @@ export class RouteTable implements PathReader {
   private readonly peers: PeerEntry[] = [];
   /**
    * Per prefix, the head of its path list (the best path when it has the BEST flag), or
-   * its last path marked GONE until the next flush settles the prefix.
+   * its last path marked GONE: CHANGED until the next flush settles the prefix, then a
+   * tombstone until swept.
    */
   private readonly heads = new PrefixIntMap();
-  /** Heads marked GONE. */
+  /** Heads marked GONE: pending (CHANGED) and settled (tombstones). */
   private gone = 0;
   private changes = new ChangeList();
   /** A settled list, ready for reuse. */
@@ -233,11 +237,23 @@ export class RouteTable implements PathReader {
     this.spare = changes;
     for (let i = 0; i < this.retiredTaken.length; i += 1) this.pool.free(this.retiredTaken.at(i));
     this.retiredTaken.clear();
+    if (this.gone * 2 > this.heads.size) this.sweep();
     // With no change recorded since, no list can name the paths retired meanwhile either.
     if (this.changes.count === 0) {
       for (let i = 0; i < this.retired.length; i += 1) this.pool.free(this.retired.at(i));
       this.retired.clear();
     }
+  }
+
+  /** Removes the settled GONE heads (tombstones) from the table, in one pass. */
+  private sweep(): void {
+    const pool = this.pool;
+    this.heads.sweep((head) => {
+      if ((pool.flagsOf(head) & (PATH_FLAG.GONE | PATH_FLAG.CHANGED)) !== PATH_FLAG.GONE) return false;
+      this.gone -= 1;
+      this.retired.push(head);
+      return true;
+    });
   }
 
   /**
@@ -253,19 +269,16 @@ export class RouteTable implements PathReader {
    * The best path now of the prefix of a changed path, or NO_PATH; ends the change.
    * The recorded path is usually still the head (it carries the CHANGED mark); only
    * when the head changed is the prefix looked up. A prefix left without paths leaves
-   * the table here: a route added later is a new change.
+   * the Loc-RIB here (its GONE path stays as a tombstone until swept): a route added
+   * later is a new change.
    */
   settle(key: PrefixKey, path: number): number {
     const pool = this.pool;
     const head = (pool.flagsOf(path) & PATH_FLAG.CHANGED) !== 0 ? path : this.heads.get(key);
     if (head === NO_PATH) return NO_PATH;
-    if ((pool.flagsOf(head) & PATH_FLAG.GONE) !== 0) {
-      this.heads.delete(key);
-      this.gone -= 1;
-      this.retired.push(head);
-      return NO_PATH;
-    }
     pool.unmark(head, PATH_FLAG.CHANGED);
+    // A GONE head is now a tombstone: the prefix has left the Loc-RIB.
+    if ((pool.flagsOf(head) & PATH_FLAG.GONE) !== 0) return NO_PATH;
     return (pool.flagsOf(head) & PATH_FLAG.BEST) !== 0 ? head : NO_PATH;
   }
 
@@ -284,9 +297,11 @@ export class RouteTable implements PathReader {
       if (peer.local || this.decision.igpCost(attrs.value.nextHop) !== undefined) flags |= PATH_FLAG.BEST;
       const path = pool.add(peer.index, pathId, attrs.slot, received.slot, NO_PATH, flags);
       this.heads.set(key, path);
-      // A prefix emptied since the last flush is recorded already (by its GONE path).
-      if (head === NO_PATH) this.changes.add(key, path, -1);
-      else {
+      // A prefix emptied since the last flush is recorded already (by its GONE path, still
+      // CHANGED); a new one, or one whose GONE path is a settled tombstone, is not.
+      if (head === NO_PATH || (pool.flagsOf(head) & PATH_FLAG.CHANGED) === 0) this.changes.add(key, path, -1);
+      if (head !== NO_PATH) {
+        pool.unmark(head, PATH_FLAG.CHANGED);
         this.gone -= 1;
         this.retired.push(head);
       }
@@ -409,12 +424,13 @@ export class RouteTable implements PathReader {
       pool.mark(first, PATH_FLAG.CHANGED);
       this.heads.set(key, first);
     } else {
-      // The last path: it stays as the prefix's GONE marker until the flush settles the prefix.
+      // The last path: it stays as the prefix's GONE marker (CHANGED, as the head) until the flush settles the prefix.
       pool.mark(p, PATH_FLAG.GONE);
       this.gone += 1;
     }
-    // Out of the list, it no longer marks the prefix as changed (settle looks the prefix up), nor is it the best.
-    pool.unmark(p, (PATH_FLAG.CHANGED | PATH_FLAG.BEST));
+    // Out of the list (or GONE), it is not the best; out of the list, it no longer marks
+    // the prefix as changed (settle looks the prefix up).
+    pool.unmark(p, first === p ? PATH_FLAG.BEST : PATH_FLAG.CHANGED | PATH_FLAG.BEST);
     const peer = this.peerOf(p);
     peer.count -= 1;
     if ((pool.flagsOf(p) & PATH_FLAG.STALE) !== 0) peer.stale -= 1;

@@ -9,7 +9,7 @@ import { type PrefixKey, ipv4Key } from '@twill/bgp';
 
 import { PrefixIntMap } from '../../src/rib/prefix-int-map.js';
 
-type Op = { op: 'set'; key: PrefixKey; value: number } | { op: 'delete'; key: PrefixKey } | { op: 'get'; key: PrefixKey };
+type Op = { op: 'set'; key: PrefixKey; value: number } | { op: 'delete'; key: PrefixKey } | { op: 'get'; key: PrefixKey } | { op: 'sweep'; modulus: number };
 
 const key: fc.Arbitrary<PrefixKey> = fc.oneof(
   fc.integer({ min: 0, max: 300 }).map((n) => ipv4Key(0x0b000000 + n * 256, 24)),
@@ -22,6 +22,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('set' as const), key, value: fc.integer({ min: 0, max: 2 ** 30 - 1 }) }),
   fc.record({ op: fc.constant('delete' as const), key }),
   fc.record({ op: fc.constant('get' as const), key }),
+  // Drops the entries whose value is a multiple of `modulus`.
+  fc.record({ op: fc.constant('sweep' as const), modulus: fc.integer({ min: 1, max: 4 }) }),
 );
 
 function sorted(entries: Iterable<[PrefixKey, number]>): [string, number][] {
@@ -29,7 +31,7 @@ function sorted(entries: Iterable<[PrefixKey, number]>): [string, number][] {
 }
 
 describe('PrefixIntMap', () => {
-  it('behaves like a Map for any sequence of sets, deletes and lookups', () => {
+  it('behaves like a Map for any sequence of sets, deletes, sweeps and lookups', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 2000 }), (ops) => {
         const map = new PrefixIntMap();
@@ -40,6 +42,9 @@ describe('PrefixIntMap', () => {
             model.set(o.key, o.value);
           } else if (o.op === 'delete') {
             expect(map.delete(o.key)).toBe(model.delete(o.key));
+          } else if (o.op === 'sweep') {
+            map.sweep((v) => v % o.modulus === 0);
+            for (const [k, v] of [...model]) if (v % o.modulus === 0) model.delete(k);
           } else {
             expect(map.get(o.key)).toBe(model.get(o.key) ?? -1);
           }
