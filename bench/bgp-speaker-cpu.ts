@@ -8,6 +8,9 @@
 // harness counts the NLRI written to the peer.
 //
 //   npx tsx --conditions=@twill/source bench/bgp-speaker-cpu.ts [N] [rounds]
+//   (BGP_SRC, BGP_PHASES, BGP_READ, BGP_PACE_MS: see below. A BGP_SRC copy must be inside the
+//   repository, e.g. under tmp/ (ignored by git): outside it, tsx finds neither the
+//   package's "type": "module" nor its tsconfig and transpiles it differently and slower.)
 //
 // Prints, per round, CPU ms and wall ms of receive (first byte until the FibSink holds
 // N), withdraw (until 0) and send (originate until N NLRI written).
@@ -23,6 +26,10 @@ const N = Number(process.argv[2] ?? 100_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
 // BGP_READ: octets per read (default 64 KiB); e.g. 4096 for reads of one BIRD UPDATE each, as over TCP.
 const READ = Number(process.env.BGP_READ ?? 65_536);
+// BGP_PACE_MS: a read every so many ms (default: one per macrotask, as fast as taken), as a
+// sender that paces the table; the lines then show the tail, from the last read until the
+// FibSink holds it all (what a flush delay adds to the end of a transfer).
+const PACE_MS = Number(process.env.BGP_PACE_MS ?? 0);
 
 /** The n-th /24 from 11.0.0.0. */
 function prefixBytes(n: number): [number, number, number] {
@@ -164,19 +171,20 @@ const transport: SpeakerTransport = {
 const speaker = new BgpSpeaker({ localAs: asn(65002), routerId: routerId('10.99.1.2'), fib, clock: systemClock, transport });
 speaker.addPeer({ address: '10.99.1.1', asn: asn(65001), holdTime: 240, idleHold: { initial: 1, max: 1 } });
 
-async function deliver(bytes: Uint8Array, until: number): Promise<{ cpu: number; wall: number }> {
+async function deliver(bytes: Uint8Array, until: number): Promise<{ cpu: number; wall: number; tail: number }> {
   const done = new Promise<void>((resolve) => (waitFor = { count: until, resolve }));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let o = 0; o < bytes.length; o += READ) {
     // A fresh Buffer per read, as a socket gives.
     const chunk = bytes.slice(o, o + READ);
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => (PACE_MS > 0 ? setTimeout(resolve, PACE_MS) : setImmediate(resolve)));
     events?.onData(chunk);
   }
+  const last = performance.now();
   await done;
   const cpu = process.cpuUsage(cpu0);
-  return { cpu: (cpu.user + cpu.system) / 1000, wall: performance.now() - t0 };
+  return { cpu: (cpu.user + cpu.system) / 1000, wall: performance.now() - t0, tail: performance.now() - last };
 }
 
 async function send(n: number): Promise<{ cpu: number; wall: number }> {
@@ -209,11 +217,11 @@ await up;
 await new Promise((resolve) => setTimeout(resolve, 50));
 const announce = table(N, true);
 const withdraw = table(N, false);
-const fmt = (r: { cpu: number; wall: number }): string => `${r.cpu.toFixed(0)} cpu ${r.wall.toFixed(0)} wall`;
+const fmt = (r: { cpu: number; wall: number; tail?: number }): string => `${r.cpu.toFixed(0)} cpu ${r.wall.toFixed(0)} wall${PACE_MS > 0 && r.tail !== undefined ? ` ${r.tail.toFixed(1)} tail` : ''}`;
 const results: { rx: number[]; wd: number[]; tx: number[] } = { rx: [], wd: [], tx: [] };
 // BGP_PHASES=send (or receive): only those, e.g. for a profile of one.
 const phases = process.env.BGP_PHASES ?? 'receive,send';
-const none = { cpu: 0, wall: 0 };
+const none = { cpu: 0, wall: 0, tail: 0 };
 for (let round = 0; round < ROUNDS; round += 1) {
   const rx = phases.includes('receive') ? await deliver(announce, N) : none;
   const wd = phases.includes('receive') ? await deliver(withdraw, 0) : none;

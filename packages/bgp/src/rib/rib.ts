@@ -19,7 +19,8 @@ import { PeerEntry, type RibPeerConfig } from './peer.js';
 import { type PrefixKey, prefixFromKey, prefixKey } from './prefix-key.js';
 import { type SpeakerIdentity } from './propagation.js';
 import { type ReceiveTally, announceAll, policyCache, withdrawAll } from './receive.js';
-import { type Changes, RouteTable } from './route-table.js';
+import { type Changes } from './change-list.js';
+import { RouteTable } from './route-table.js';
 
 // Part of the RIB's API (the speaker and src/index.ts take them from here).
 export { type AnnouncementGroup, type OutgoingDelta } from './adj-rib-out.js';
