@@ -61,7 +61,7 @@ const MAX_LENGTH_DIGITS = 15;
 export const FIELD = {
   /** Anything else: passed on as it is. */
   PLAIN: 0,
-  /** Keep-Alive, Proxy-Connection, Upgrade, HTTP2-Settings: hop-by-hop. */
+  /** Keep-Alive, Proxy-Connection, HTTP2-Settings: hop-by-hop. */
   HOP: 1,
   /** Connection: hop-by-hop, read for close / keep-alive and the fields it nominates. */
   CONNECTION: 2,
@@ -77,6 +77,8 @@ export const FIELD = {
   CONTENT_LENGTH: 7,
   /** Nominated by the Connection field: hop-by-hop. */
   NOMINATED: 8,
+  /** Upgrade: hop-by-hop, read for the protocols asked for (written again when the proxy lets an upgrade through). */
+  UPGRADE: 9,
 } as const;
 
 /** One of {@link FIELD}. */
@@ -124,6 +126,11 @@ export class Http1Head {
   expectContinue = false;
   /** TE names `trailers`. */
   teTrailers = false;
+  /**
+   * The Upgrade field's value (`websocket`, `h2c`, ...) when Connection names `upgrade`
+   * too (RFC 9110 §7.8: one without the other is not an upgrade); empty otherwise.
+   */
+  upgrade = '';
   /** Other field names the Connection field nominates (hop-by-hop), lower case; usually empty. */
   readonly nominated: string[] = [];
   private offsets = new Int32Array(64 * STRIDE);
@@ -147,6 +154,7 @@ export class Http1Head {
     this.close = false;
     this.expectContinue = false;
     this.teTrailers = false;
+    this.upgrade = '';
     this.nominated.length = 0;
   }
 
@@ -233,7 +241,7 @@ function kindOf(bytes: Buffer, at: number, length: number): FieldKind {
     case 2: return named(bytes, at, 'te') ? FIELD.TE : FIELD.PLAIN;
     case 4: return named(bytes, at, 'host') ? FIELD.HOST : FIELD.PLAIN;
     case 6: return named(bytes, at, 'expect') ? FIELD.EXPECT : FIELD.PLAIN;
-    case 7: return named(bytes, at, 'upgrade') ? FIELD.HOP : FIELD.PLAIN;
+    case 7: return named(bytes, at, 'upgrade') ? FIELD.UPGRADE : FIELD.PLAIN;
     case 10: return named(bytes, at, 'connection') ? FIELD.CONNECTION : named(bytes, at, 'keep-alive') ? FIELD.HOP : FIELD.PLAIN;
     case 14: return named(bytes, at, 'content-length') ? FIELD.CONTENT_LENGTH : named(bytes, at, 'http2-settings') ? FIELD.HOP : FIELD.PLAIN;
     case 16: return named(bytes, at, 'proxy-connection') ? FIELD.HOP : FIELD.PLAIN;
@@ -368,6 +376,8 @@ function parseFields(bytes: Buffer, at: number, end: number, head: Http1Head, ki
   let lengthSeen = false;
   let keepAlive = false;
   let connectionClose = false;
+  let connectionUpgrade = false;
+  let upgrade = '';
   while (at < last) {
     line += 1;
     const eol = lineEnd(bytes, at, end);
@@ -419,8 +429,12 @@ function parseFields(bytes: Buffer, at: number, end: number, head: Http1Head, ki
           const t = token.trim().toLowerCase();
           if (t === 'close') connectionClose = true;
           else if (t === 'keep-alive') keepAlive = true;
+          else if (t === 'upgrade') connectionUpgrade = true;
           else if (t !== '') head.nominated.push(t);
         }
+        break;
+      case FIELD.UPGRADE:
+        upgrade = upgrade === '' ? bytes.toString('latin1', from, to) : `${upgrade}, ${bytes.toString('latin1', from, to)}`;
         break;
       case FIELD.EXPECT:
         if (bytes.toString('latin1', from, to).toLowerCase() === '100-continue') head.expectContinue = true;
@@ -438,6 +452,7 @@ function parseFields(bytes: Buffer, at: number, end: number, head: Http1Head, ki
     }
   }
   head.close = connectionClose || (head.minor === 0 && !keepAlive);
+  if (connectionUpgrade) head.upgrade = upgrade;
   if (lengthSeen) head.framing = BODY.LENGTH;
   if (codings !== '') {
     // RFC 9112 §6.1: Content-Length with Transfer-Encoding may be smuggling: refused.

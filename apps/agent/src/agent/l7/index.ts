@@ -15,7 +15,7 @@ export {
   L7_DEFAULT_UPSTREAM,
 } from './ports.js';
 export { GRPC_STATUS, HTTP2_PREFACE } from './http-semantics.js';
-export { type L7ListenTarget, L7Proxy, type L7ProxyOptions, type L7ProxyStats } from './sys/proxy.js';
+export { L7_DEFAULT_UPGRADES, type L7ListenTarget, L7Proxy, type L7ProxyOptions, type L7ProxyStats } from './sys/proxy.js';
 export { IndexL7PolicySource, type IndexL7PolicySourceOptions, type L7PolicyView } from './policy-source.js';
 export {
   type L7AttachedEndpoint,

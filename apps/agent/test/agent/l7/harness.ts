@@ -98,6 +98,7 @@ export async function startProxy(options: {
   upstreamPort: number;
   policy?: L7PolicySource;
   limits?: Partial<L7ProxyLimits>;
+  upgrades?: readonly string[];
 }): Promise<{ proxy: L7Proxy; port: number; flows: L7FlowRecord[]; denied: { client: L7Endpoint; destination: L7Endpoint; why: string }[] }> {
   const flows: L7FlowRecord[] = [];
   const denied: { client: L7Endpoint; destination: L7Endpoint; why: string }[] = [];
@@ -107,6 +108,7 @@ export async function startProxy(options: {
     onConnectionDenied: (client, destination, why) => denied.push({ client, destination, why }),
     originalDestination: () => ({ address: '127.0.0.1', port: options.upstreamPort }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.upgrades === undefined ? {} : { upgrades: options.upgrades }),
   });
   const { port } = await proxy.listen({ port: 0 });
   return { proxy, port, flows, denied };

@@ -42,9 +42,18 @@ describe('request heads', () => {
 
   it('classifies hop-by-hop fields by name in any case, and keeps repeated fields as arrays', () => {
     const { head } = request('GET / HTTP/1.1\r\nhost: a\r\nKEEP-ALIVE: 1\r\nUpgrade: ws\r\nProxy-Connection: x\r\nHTTP2-Settings: y\r\nte: trailers\r\nExpect: 100-continue\r\nX-A: 1\r\nx-a: 2\r\n\r\n');
-    expect(Array.from({ length: head.count }, (_, i) => head.kind(i))).toEqual([FIELD.HOST, FIELD.HOP, FIELD.HOP, FIELD.HOP, FIELD.HOP, FIELD.TE, FIELD.EXPECT, FIELD.PLAIN, FIELD.PLAIN]);
+    expect(Array.from({ length: head.count }, (_, i) => head.kind(i))).toEqual([FIELD.HOST, FIELD.HOP, FIELD.UPGRADE, FIELD.HOP, FIELD.HOP, FIELD.TE, FIELD.EXPECT, FIELD.PLAIN, FIELD.PLAIN]);
     expect(head.record()['x-a']).toEqual(['1', '2']);
+    // Upgrade without Connection: upgrade is no upgrade (RFC 9110 §7.8).
+    expect(head.upgrade).toBe('');
     expect(request('GET  / HTTP/1.1\r\nHost: a\r\n\r\n').head.plainLine).toBe(false);
+  });
+
+  it('reads an upgrade only when Connection names it: the Upgrade fields\' protocols, joined', () => {
+    expect(request('GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n').head.upgrade).toBe('websocket');
+    expect(request('GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: h2c\r\nUpgrade: foo/2\r\n\r\n').head.upgrade).toBe('h2c, foo/2');
+    expect(request('GET /ws HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n').head.upgrade).toBe('');
+    expect(response('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n').head.upgrade).toBe('websocket');
   });
 
   it('reuses one head: a second parse leaves nothing of the first', () => {

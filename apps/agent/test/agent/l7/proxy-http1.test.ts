@@ -130,13 +130,6 @@ describe('HTTP/1.1 framing through the proxy', () => {
     expect(flows.map((f) => [f.path, f.verdict])).toEqual(expect.arrayContaining([['/api/v1/b', 'invalid'], ['/api/v1/a', 'forwarded']]));
   });
 
-  it('ignores Upgrade (RFC 9110 §7.8): the destination answers the request itself, without the Upgrade field', async () => {
-    const exchange = await raw(port, 'GET /api/v1/ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
-    expect(exchange.text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    expect(upstream.requests[0]?.headers.upgrade).toBeUndefined();
-    expect(upstream.requests[0]?.headers.connection ?? '').not.toMatch(/upgrade/i);
-  });
-
   it('keeps an HTTP/1.0 keep-alive client after a 403, telling it so, and serves its next request', async () => {
     const exchange = await raw(port, ['POST /api/v1/users HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi', 'GET /api/v1/users HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'], { gapMs: 100 });
     expect(exchange.text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n(?:[^\r]+\r\n)*Connection: keep-alive\r\n\r\n[^]*HTTP\/1\.1 200 OK\r\n(?:[^\r]+\r\n)*Connection: keep-alive\r\n/);

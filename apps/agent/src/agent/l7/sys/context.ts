@@ -20,6 +20,8 @@ export interface ProxyShared {
   readonly onFlow: L7FlowSink;
   readonly logger?: L7Logger;
   readonly now: () => bigint;
+  /** The protocols (lower case, no version) an allowed HTTP/1.1 request may upgrade to. */
+  readonly upgrades: ReadonlySet<string>;
 }
 
 // A symbol on the socket, not a WeakMap: HTTP/2 sessions expose their socket through a Proxy.

@@ -10,10 +10,12 @@
 // is then closed. The client retries the unanswered requests on a new connection, as
 // RFC 9112 §9.3.2 requires of a pipelining client.
 //
-// Upgrade: the Upgrade field is hop-by-hop and never forwarded, so the destination
-// answers the request normally; a server MAY ignore Upgrade (RFC 9110 §7.8). WebSocket
-// and h2c upgrades are therefore never established through the proxy (L7 rules could not
-// see inside them). CONNECT is answered 405 and closed.
+// Upgrade (RFC 9110 §7.8): a request the rules allow may switch to a protocol the proxy
+// lets through (WebSocket by default, never h2c): its Upgrade field goes on, and on the
+// destination's 101 the connection becomes a tunnel whose bytes pass both ways
+// uninspected, as Cilium's proxy passes WebSocket. Any other upgrade is refused by leaving
+// the hop-by-hop Upgrade field out: the destination answers the request itself (a server
+// MAY ignore Upgrade). CONNECT is answered 405 and closed.
 //
 // One `Http1Connection` per client connection; its handlers are made once, and a request
 // allocates only its head's strings, the facts the matcher reads and its flow record.
@@ -163,6 +165,10 @@ export class Http1Connection implements UpstreamOwner {
   private retryHead: Buffer | undefined;
   private retried = false;
   private sent100 = false;
+  /** The request in flight asks for an upgrade the proxy lets through: its Upgrade field went on. */
+  private upgrading = false;
+  /** After the destination's 101: bytes pass both ways, uninspected, until either side ends. */
+  private tunnel = false;
   // Upstream.
   private pool: Http1Pool | undefined;
   private upstream: UpstreamSocket | undefined;
@@ -207,6 +213,11 @@ export class Http1Connection implements UpstreamOwner {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.closing && !this.inFlight && this.requestDone) return;
+    if (this.tunnel) {
+      this.toUpstream.add(chunk);
+      this.scheduleFlush();
+      return;
+    }
     let bytes = chunk;
     if (this.pending !== undefined) {
       bytes = Buffer.concat([this.pending, chunk]);
@@ -221,6 +232,10 @@ export class Http1Connection implements UpstreamOwner {
         continue;
       }
       if (this.closing) break; // after a refused pipelined request, or a close already decided
+      if (this.inFlight && this.upgrading) {
+        this.holdEarly(bytes, at);
+        break;
+      }
       if (this.inFlight) {
         this.refusePipelined(bytes, at);
         break;
@@ -326,6 +341,7 @@ export class Http1Connection implements UpstreamOwner {
     this.status = 0;
     this.wroteUpstream = false;
     this.responsePhase = RESPONSE.HEAD;
+    this.upgrading = head.upgrade !== '' && head.minor >= 1 && this.requestDone && shared.upgrades.has(protocolName(head.upgrade));
     this.responsePending = undefined;
     if (head.expectContinue && head.minor >= 1 && !this.requestDone) {
       this.sent100 = true;
@@ -357,6 +373,7 @@ export class Http1Connection implements UpstreamOwner {
     }
     if (head.teTrailers) out.add(TE_TRAILERS_FIELD);
     if (head.framing === BODY.CHUNKED) out.add(CHUNKED_FIELD);
+    if (this.upgrading) out.add(upgradeFields(head.upgrade));
     out.range(bytes, head.end - 2, head.end);
   }
 
@@ -432,6 +449,11 @@ export class Http1Connection implements UpstreamOwner {
 
   /** @internal */
   onUpstreamData(chunk: Buffer): void {
+    if (this.tunnel) {
+      this.toClient.add(chunk);
+      this.scheduleFlush();
+      return;
+    }
     let bytes = chunk;
     if (this.responsePending !== undefined) {
       bytes = Buffer.concat([this.responsePending, chunk]);
@@ -452,6 +474,11 @@ export class Http1Connection implements UpstreamOwner {
         at = headEnd;
         this.beginResponse();
         if (this.socket.destroyed || this.upstream === undefined) return;
+        if (this.tunnel) {
+          // What follows the 101 is the new protocol's.
+          this.toClient.range(bytes, at, end);
+          break;
+        }
       } else if (this.responsePhase === RESPONSE.BODY) {
         at = this.readResponseBody(bytes, at, end);
         if (at < 0) return;
@@ -468,13 +495,26 @@ export class Http1Connection implements UpstreamOwner {
   private beginResponse(): void {
     const head = this.responseHead;
     const status = head.status;
+    if (status === 101) {
+      if (!this.upgrading) { this.upstreamBroken('101 Switching Protocols to a request without Upgrade'); return; }
+      if (head.upgrade === '') { this.upstreamBroken('101 Switching Protocols without Upgrade and Connection: upgrade (RFC 9110 §15.2.2)'); return; }
+      this.beginTunnel(head);
+      return;
+    }
     if (status < 200) {
-      // 101 cannot happen (Upgrade is never forwarded); 1xx go to HTTP/1.1 clients (RFC 9110 §15.2).
-      if (status === 101) { this.upstreamBroken('101 Switching Protocols to a request without Upgrade'); return; }
+      // 1xx go to HTTP/1.1 clients (RFC 9110 §15.2).
       if (this.head.minor >= 1 && !(status === 100 && this.sent100)) this.clientHead(head, false);
       return;
     }
     this.status = status;
+    if (this.upgrading) {
+      // The destination answers the request itself: no upgrade. Bytes the client sent meanwhile were for the new protocol: close after this answer.
+      this.upgrading = false;
+      if (this.pending !== undefined) {
+        this.pending = undefined;
+        this.closing = true;
+      }
+    }
     this.upstreamReusable = !head.close && head.framing !== BODY.UNTIL_CLOSE;
     this.responseFraming = head.framing;
     this.responseLeft = head.length;
@@ -491,7 +531,7 @@ export class Http1Connection implements UpstreamOwner {
 
   // Queues the response head for the client: HTTP/1.1, the destination's fields less the
   // hop-by-hop ones; the framing and Connection: close written by the proxy.
-  private clientHead(head: Http1Head, final: boolean): void {
+  private clientHead(head: Http1Head, final: boolean, extra?: Buffer): void {
     const bytes = head.bytes;
     const out = this.toClient;
     if (head.minor === 1) out.range(bytes, head.start, head.lineEnd + 2);
@@ -509,7 +549,39 @@ export class Http1Connection implements UpstreamOwner {
       // An HTTP/1.0 client closes unless told the connection persists (RFC 9112 §9.3).
       else if (this.head.minor === 0) out.add(KEEP_ALIVE_FIELD);
     }
+    if (extra !== undefined) out.add(extra);
     out.add(CRLF);
+  }
+
+  // The destination switched protocols: the 101 goes to the client with the upgrade fields,
+  // the request is recorded, and from now on bytes pass both ways as they come.
+  private beginTunnel(head: Http1Head): void {
+    this.upgrading = false;
+    this.tunnel = true;
+    this.status = 101;
+    this.headSent = true;
+    this.responsePhase = RESPONSE.NONE;
+    this.requestSince = 0;
+    this.headSince = 0;
+    this.idleSince = 0;
+    this.clientHead(head, false, upgradeFields(head.upgrade));
+    this.record(101, L7_VERDICT.FORWARDED, this.rules);
+    if (this.pending !== undefined) {
+      this.toUpstream.add(this.pending);
+      this.pending = undefined;
+    }
+    this.resume();
+  }
+
+  // Bytes after an upgrade request, before its answer: the new protocol's if the destination
+  // switches (held, at most a header's worth), else the connection closes after the answer.
+  private holdEarly(bytes: Buffer, at: number): void {
+    if (bytes.length - at > this.shared.limits.maxHeaderBytes) {
+      this.socket.destroy();
+      return;
+    }
+    this.pending = bytes.subarray(at);
+    this.pause();
   }
 
   private readonly onDechunked = (bytes: Buffer, start: number, end: number): void => {
@@ -544,7 +616,7 @@ export class Http1Connection implements UpstreamOwner {
     }
     const more = this.toClient.flush(this.socket);
     // The destination waits while the client is slow to read the rest of a response.
-    if (!more && this.responsePhase === RESPONSE.BODY) this.upstream?.socket.pause();
+    if (!more && (this.responsePhase === RESPONSE.BODY || this.tunnel)) this.upstream?.socket.pause();
   }
 
   private readonly onDrain = (): void => {
@@ -577,6 +649,10 @@ export class Http1Connection implements UpstreamOwner {
 
   /** @internal */
   onUpstreamEnd(): void {
+    if (this.tunnel) {
+      this.endClient();
+      return;
+    }
     if (this.responsePhase === RESPONSE.BODY && this.responseFraming === BODY.UNTIL_CLOSE) {
       this.responsePhase = RESPONSE.DONE;
       this.upstreamReusable = false;
@@ -586,6 +662,12 @@ export class Http1Connection implements UpstreamOwner {
 
   /** @internal */
   onUpstreamClose(error: Error | undefined): void {
+    if (this.tunnel) {
+      this.upstream = undefined;
+      if (error !== undefined) this.socket.destroy();
+      else if (!this.socket.destroyed) this.endClient();
+      return;
+    }
     if (!this.inFlight) return;
     const upstream = this.upstream;
     this.upstream = undefined;
@@ -679,7 +761,8 @@ export class Http1Connection implements UpstreamOwner {
   /** Applies the header, request and idle timeouts; called periodically with the time. */
   checkTimers(now: number): void {
     const { limits } = this.shared;
-    if (this.socket.destroyed) return;
+    // A tunnel lives as long as both sides keep it (WebSocket keeps itself alive with pings).
+    if (this.socket.destroyed || this.tunnel) return;
     // Ended by the proxy (an answer with Connection: close, a refusal, the idle timeout): a
     // client that does not close its side in a second is cut, so no half-open socket stays.
     if (this.socket.writableFinished) {
@@ -707,12 +790,24 @@ export class Http1Connection implements UpstreamOwner {
   }
 
   private readonly onEnd = (): void => {
+    if (this.tunnel) {
+      // The client finished sending into the tunnel: so does the proxy, after what is queued.
+      this.flushUpstream();
+      this.upstream?.socket.end();
+      return;
+    }
     // The client finished sending: answer what is in flight, then close.
     this.closing = true;
     if (!this.inFlight) this.endClient();
   };
 
   private readonly onClose = (): void => {
+    if (this.tunnel) {
+      // Its request was recorded at the 101; the destination's side goes too (never back to the pool).
+      this.upstream?.socket.destroy();
+      this.upstream = undefined;
+      return;
+    }
     if (this.inFlight) {
       this.inFlight = false;
       const upstream = this.upstream;
@@ -735,6 +830,17 @@ export class Http1Connection implements UpstreamOwner {
       status, verdict: L7_VERDICT.INVALID, rules: [], why,
     });
   }
+}
+
+/** The first protocol an Upgrade field names, lower case, without its version (`websocket`, `h2c`). */
+function protocolName(upgrade: string): string {
+  const first = upgrade.split(',', 1)[0] ?? '';
+  return (first.split('/', 1)[0] ?? '').trim().toLowerCase();
+}
+
+/** The fields of an upgrade that goes on: Connection names it, Upgrade says to what. */
+function upgradeFields(upgrade: string): Buffer {
+  return Buffer.from(`Connection: Upgrade\r\nUpgrade: ${upgrade}\r\n`, 'latin1');
 }
 
 function sameRules(a: readonly { readonly label: string }[], b: readonly { readonly label: string }[]): boolean {

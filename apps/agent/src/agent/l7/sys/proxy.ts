@@ -37,7 +37,19 @@ export interface L7ProxyOptions {
   readonly upstream?: L7UpstreamOptions;
   /** A monotonic clock in nanoseconds (default `process.hrtime.bigint`). */
   readonly now?: () => bigint;
+  /**
+   * The protocols an HTTP/1.1 request the rules allow may switch to (its `Upgrade` field's
+   * first protocol name, case-insensitive), default {@link L7_DEFAULT_UPGRADES}: the
+   * destination's `101` is passed on and the connection becomes a tunnel (its bytes are
+   * not inspected further). Any other upgrade is refused by leaving the `Upgrade` field out:
+   * the destination answers the request itself (RFC 9110 §7.8). `h2c` is never let through
+   * (HTTP/2 is served with prior knowledge, where every stream is checked).
+   */
+  readonly upgrades?: readonly string[];
 }
+
+/** WebSocket (RFC 6455), as Cilium's proxy lets it through HTTP rules. */
+export const L7_DEFAULT_UPGRADES: readonly string[] = Object.freeze(['websocket']);
 
 /** Counters, for status and tests. */
 export interface L7ProxyStats {
@@ -78,6 +90,7 @@ export class L7Proxy {
       onFlow: options.onFlow ?? (() => undefined),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       now: options.now ?? process.hrtime.bigint,
+      upgrades: new Set((options.upgrades ?? L7_DEFAULT_UPGRADES).map((name) => name.toLowerCase()).filter((name) => name !== 'h2c')),
     };
     this.http2 = createHttp2Server(this.shared);
     // One periodic check of every HTTP/1 connection's header, request and idle timeouts
