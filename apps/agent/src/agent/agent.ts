@@ -554,7 +554,7 @@ export async function startAgent(config: AgentConfig, ports: AgentPorts): Promis
       try {
         await ports.removeL7Redirect(config.l7);
       } catch (error) {
-        logger.warn({ err: error }, `l7: an earlier run's redirect could not be removed; connections it redirects are reset: ${errorText(error)}`);
+        logger.warn({ err: error }, `l7: could not check for an earlier run's redirect or remove it (if one is there, the connections it redirects are reset): ${errorText(error)}`);
       }
     }
     l7Started = true;

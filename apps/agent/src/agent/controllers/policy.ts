@@ -429,7 +429,6 @@ export class PolicyController implements AgentController {
       await this.#growL7Targets();
       try {
         const report = await dataplane.apply(change);
-        await this.#shrinkL7Targets();
         this.#full = false;
         this.#failures = 0;
         this.#programmed = sequence;
@@ -439,6 +438,8 @@ export class PolicyController implements AgentController {
         this.#options.metrics?.setEndpoints(this.#state.attachedCount);
         this.#logger.debug({ ...report, changed: change.policy.changed.length, attach: change.attach?.length ?? 0, detach: change.detach?.length ?? 0 }, 'policy: applied');
         this.#settle(sequence);
+        // After those waiting on the apply are told: the redirect's removals are not theirs to wait for.
+        await this.#shrinkL7Targets();
       } catch (error) {
         // Put back beneath what came since: the retry programs both.
         this.#pending.restore(change);

@@ -95,6 +95,33 @@ afterEach(() => {
   upstream.heads.length = 0;
 });
 
+/** Blocks this thread (the proxy's too: it runs in this process) for `ms`, so what the kernel delivers meanwhile reaches the proxy in one turn. */
+function block(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+describe('request bodies', () => {
+  it('drops the rest of a body the destination answered early: the next request reaches it alone (no smuggling)', async () => {
+    const smuggled = 'GET /admin/secret HTTP/1.1\r\nHost: a\r\n\r\n';
+    const c = await client(port);
+    upstream.answer = (socket, head) => {
+      if (head.startsWith('GET /api/v1/early ')) {
+        // The body's rest and the early answer reach the proxy in the same turn of its event loop, the body first.
+        c.write(smuggled);
+        socket.write('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+        block(50);
+      } else if (!head.startsWith('GET /admin/')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    };
+    c.write(`GET /api/v1/early HTTP/1.1\r\nHost: a\r\nContent-Length: ${smuggled.length}\r\n\r\n`);
+    expect(await c.until((t) => t.includes('\r\n\r\n'))).toMatch(/^HTTP\/1\.1 401 /);
+    c.write('GET /api/v1/next HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(await c.until((t) => t.endsWith('ok'))).toBe('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    c.destroy();
+    expect(upstream.heads.map((h) => h.split('\r\n', 1)[0])).toEqual(['GET /api/v1/early HTTP/1.1', 'GET /api/v1/next HTTP/1.1']);
+    expect(flows.map((f) => `${f.path} ${f.status}`)).toEqual(['/api/v1/early 401', '/api/v1/next 200']);
+  });
+});
+
 describe('responses', () => {
   it('passes a response without a length until the destination closes, then closes the client', async () => {
     upstream.answer = (socket) => {

@@ -130,6 +130,18 @@ describe('HTTP/1.1 framing through the proxy', () => {
     expect(flows.map((f) => [f.path, f.verdict])).toEqual(expect.arrayContaining([['/api/v1/b', 'invalid'], ['/api/v1/a', 'forwarded']]));
   });
 
+  it('answers a client that half-closes right after its request, then closes', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => { text += chunk.toString('latin1'); });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.end('GET /api/v1/users HTTP/1.1\r\nHost: a\r\n\r\n');
+    await closed;
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\nConnection: close\r\n/);
+    expect(flows).toMatchObject([{ path: '/api/v1/users', status: 200, verdict: 'forwarded' }]);
+    expect(flows[0]?.why).toBeUndefined();
+  });
+
   it('keeps an HTTP/1.0 keep-alive client after a 403, telling it so, and serves its next request', async () => {
     const exchange = await raw(port, ['POST /api/v1/users HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nhi', 'GET /api/v1/users HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'], { gapMs: 100 });
     expect(exchange.text).toMatch(/^HTTP\/1\.1 403 Forbidden\r\n(?:[^\r]+\r\n)*Connection: keep-alive\r\n\r\n[^]*HTTP\/1\.1 200 OK\r\n(?:[^\r]+\r\n)*Connection: keep-alive\r\n/);

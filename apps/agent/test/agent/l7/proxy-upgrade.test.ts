@@ -1,16 +1,17 @@
 // Upgrades through the L7 proxy (RFC 9110 §7.8), with a real WebSocket client and server
 // (ws): a WebSocket the rules allow becomes a tunnel (messages both ways, large ones
-// streamed, the close passed on, one flow record with the 101); one they deny gets 403 and
-// never reaches the destination; a protocol the proxy does not let through (h2c, or any
-// when told so) is left out, and the destination answers the request itself.
+// streamed, the close passed on, one flow record with the 101, no pool slot held); one they
+// deny gets 403 and never reaches the destination; a protocol the proxy does not let
+// through (h2c, or any when told so) is left out, and the destination answers the request
+// itself; a 101 to a protocol not asked for is refused; a half-close is passed on.
 import type http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 
 import { type L7FlowRecord, type L7Proxy } from '../../../src/agent/l7/index.js';
-import { raw, startProxy, startUpstream } from './harness.js';
+import { L4_POLICY, policySource, raw, startProxy, startUpstream } from './harness.js';
 
 interface EchoServer {
   readonly port: number;
@@ -134,5 +135,89 @@ describe('upgrades the proxy does not let through', () => {
     expect(upstream.requests.map((r) => r.url)).toEqual(['/api/v1/a', '/api/v1/b']);
     expect(upstream.requests[0]?.headers.upgrade).toBeUndefined();
     expect(upstream.requests[0]?.headers['http2-settings']).toBeUndefined();
+  });
+});
+
+/** A destination that answers an upgrade request with `answer`, then records the tunnel's bytes; on the client's FIN it answers `pong` and ends. */
+async function rawTunnelServer(answer: string): Promise<{ port: number; heads: string[]; received: () => string; close(): Promise<void> }> {
+  const heads: string[] = [];
+  let received = '';
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let text = '';
+    let tunnel = false;
+    socket.on('data', (chunk: Buffer) => {
+      if (tunnel) {
+        received += chunk.toString('latin1');
+        return;
+      }
+      text += chunk.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      heads.push(text.slice(0, end + 4));
+      received += text.slice(end + 4);
+      tunnel = true;
+      socket.write(answer);
+    });
+    socket.on('end', () => socket.end('pong'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    heads,
+    received: () => received,
+    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+  };
+}
+
+const SWITCH = 'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n';
+
+describe('tunnels', () => {
+  it('passes the client\'s half-close on: the destination, answering after the FIN, is still heard', async () => {
+    const server = await rawTunnelServer(SWITCH);
+    closeAll.push(() => server.close());
+    const { proxy, port } = await startProxy({ upstreamPort: server.port, policy: policySource(L4_POLICY) });
+    closeAll.push(() => proxy.close());
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      if (text.startsWith('HTTP/1.1 101') && text.includes('\r\n\r\n') && !socket.writableEnded) socket.end('ping');
+    });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write('GET /api/v1/ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    await closed;
+    expect(text).toBe('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\npong');
+    expect(server.received()).toBe('ping');
+  });
+
+  it('refuses a 101 to a protocol the request did not ask for (only the allowed ones go on): 502', async () => {
+    const server = await rawTunnelServer('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: foo\r\n\r\n');
+    closeAll.push(() => server.close());
+    const { proxy, port, flows } = await startProxy({ upstreamPort: server.port, policy: policySource(L4_POLICY) });
+    closeAll.push(() => proxy.close());
+    const exchange = await raw(port, 'GET /api/v1/ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket, foo\r\n\r\n');
+    expect(server.heads[0]).toContain('\r\nUpgrade: websocket\r\n');
+    expect(exchange.text).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n[^]*did not ask for/);
+    expect(exchange.closed).toBe(true);
+    expect(flows).toMatchObject([{ status: 502, verdict: 'upstream-error' }]);
+  });
+
+  it('holds no slot of the destination\'s pool: with one socket allowed, a plain request is answered while a WebSocket is open', async () => {
+    const server = await echoServer();
+    closeAll.push(() => server.close());
+    const { proxy, port } = await startProxy({ upstreamPort: server.port, limits: { maxUpstreamSocketsPerDestination: 1 } });
+    closeAll.push(() => proxy.close());
+    const opened = await connect(port, '/api/v1/stream');
+    if (!('socket' in opened)) throw new Error(`the handshake got ${opened.status}`);
+    // The ws server answers a plain GET with 426 Upgrade Required: an answer, not a wait.
+    const exchange = await raw(port, 'GET /api/v1/plain HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(exchange.text).toMatch(/^HTTP\/1\.1 426 /);
+    const echoed = nextMessage(opened.socket);
+    opened.socket.send('still here');
+    expect((await echoed).data.toString()).toBe('still here');
+    opened.socket.close();
   });
 });

@@ -24,6 +24,8 @@ export class UpstreamSocket {
   owner: UpstreamOwner | undefined;
   /** Whether it carried a request before (a reused socket may have been closed by the destination meanwhile). */
   reused = false;
+  /** Taken out of the pool for good ({@link Http1Pool.detach}): no longer counted, never idle again. */
+  detached = false;
   private error: Error | undefined;
 
   constructor(readonly socket: net.Socket, private readonly pool: Http1Pool) {
@@ -117,8 +119,22 @@ export class Http1Pool {
     this.idle.push(upstream);
   }
 
+  /**
+   * Takes a socket in use out of the pool for good (an upgraded connection, now a tunnel):
+   * it no longer counts toward `max`, so a waiting request may open another, and its close
+   * is not the pool's. Its events still go to its owner.
+   */
+  detach(upstream: UpstreamSocket): void {
+    if (upstream.detached) return;
+    upstream.detached = true;
+    this.open -= 1;
+    const next = this.shut ? undefined : this.waiting.shift();
+    if (next !== undefined) process.nextTick(handOver, next, this.fresh(next));
+  }
+
   /** @internal A socket of this pool closed. */
   closed(upstream: UpstreamSocket): void {
+    if (upstream.detached) return;
     this.open -= 1;
     const at = this.idle.indexOf(upstream);
     if (at >= 0) this.idle.splice(at, 1);

@@ -165,8 +165,9 @@ export class Http1Connection implements UpstreamOwner {
   private retryHead: Buffer | undefined;
   private retried = false;
   private sent100 = false;
-  /** The request in flight asks for an upgrade the proxy lets through: its Upgrade field went on. */
+  /** The request in flight asks for an upgrade the proxy lets through: its Upgrade field went on, naming only those protocols. */
   private upgrading = false;
+  private upgradeTo = '';
   /** After the destination's 101: bytes pass both ways, uninspected, until either side ends. */
   private tunnel = false;
   // Upstream.
@@ -198,6 +199,8 @@ export class Http1Connection implements UpstreamOwner {
     this.requestChunks = new ChunkedDecoder(shared.limits.maxHeaderBytes);
     this.responseChunks = new ChunkedDecoder(MAX_RESPONSE_HEAD_BYTES);
     this.headSince = Date.now();
+    // The proxy ends its side itself, after its answer: a client that half-closes still gets it (and a tunnel's half-close is passed on).
+    socket.allowHalfOpen = true;
     socket.on('data', this.onData);
     socket.on('drain', this.onDrain);
     socket.on('close', this.onClose);
@@ -341,7 +344,8 @@ export class Http1Connection implements UpstreamOwner {
     this.status = 0;
     this.wroteUpstream = false;
     this.responsePhase = RESPONSE.HEAD;
-    this.upgrading = head.upgrade !== '' && head.minor >= 1 && this.requestDone && shared.upgrades.has(protocolName(head.upgrade));
+    this.upgradeTo = head.upgrade !== '' && head.minor >= 1 && this.requestDone ? allowedUpgrades(head.upgrade, shared.upgrades) : '';
+    this.upgrading = this.upgradeTo !== '';
     this.responsePending = undefined;
     if (head.expectContinue && head.minor >= 1 && !this.requestDone) {
       this.sent100 = true;
@@ -373,7 +377,7 @@ export class Http1Connection implements UpstreamOwner {
     }
     if (head.teTrailers) out.add(TE_TRAILERS_FIELD);
     if (head.framing === BODY.CHUNKED) out.add(CHUNKED_FIELD);
-    if (this.upgrading) out.add(upgradeFields(head.upgrade));
+    if (this.upgrading) out.add(upgradeFields(this.upgradeTo));
     out.range(bytes, head.end - 2, head.end);
   }
 
@@ -402,7 +406,7 @@ export class Http1Connection implements UpstreamOwner {
     queueFlush(this);
   }
 
-  /** @internal Writes what is queued for either side (the end of the event loop's turn, or before the client side is ended). */
+  /** @internal Writes what is queued for either side, at the end of the event loop's turn. */
   flushNow(): void {
     this.flushQueued = false;
     this.flushUpstream();
@@ -498,6 +502,12 @@ export class Http1Connection implements UpstreamOwner {
     if (status === 101) {
       if (!this.upgrading) { this.upstreamBroken('101 Switching Protocols to a request without Upgrade'); return; }
       if (head.upgrade === '') { this.upstreamBroken('101 Switching Protocols without Upgrade and Connection: upgrade (RFC 9110 §15.2.2)'); return; }
+      // RFC 9110 §7.8: the server switches to one of the protocols asked for; only those the proxy let through were.
+      const to = protocolName(head.upgrade);
+      if (!allowedUpgrades(this.upgradeTo, this.shared.upgrades).split(', ').some((asked) => protocolName(asked) === to)) {
+        this.upstreamBroken(`101 Switching Protocols to ${JSON.stringify(head.upgrade)}, which the request did not ask for`);
+        return;
+      }
       this.beginTunnel(head);
       return;
     }
@@ -557,6 +567,11 @@ export class Http1Connection implements UpstreamOwner {
   // the request is recorded, and from now on bytes pass both ways as they come.
   private beginTunnel(head: Http1Head): void {
     this.upgrading = false;
+    // Each side's end is passed on to the other, which may go on sending (TCP half-close).
+    if (this.upstream !== undefined) {
+      this.upstream.socket.allowHalfOpen = true;
+      this.pool?.detach(this.upstream);
+    }
     this.tunnel = true;
     this.status = 101;
     this.headSent = true;
@@ -633,12 +648,13 @@ export class Http1Connection implements UpstreamOwner {
       // The rest of the request body would reach the destination as another request: not reusable then.
       this.pool?.release(upstream, this.upstreamReusable && this.requestDone && this.toUpstream.items.length === 0);
     }
+    // What is still queued of the body is this request's: it goes nowhere now (never in front of the next request).
+    this.toUpstream.clear();
     this.record(this.status, L7_VERDICT.FORWARDED, this.rules);
     if (!this.requestDone) {
       // The destination answered before the request body was all sent: the rest is read and dropped.
       this.closing = true;
       this.forwarding = false;
-      this.toUpstream.clear();
     }
     if (this.closing) this.endClient();
     else {
@@ -761,8 +777,16 @@ export class Http1Connection implements UpstreamOwner {
   /** Applies the header, request and idle timeouts; called periodically with the time. */
   checkTimers(now: number): void {
     const { limits } = this.shared;
-    // A tunnel lives as long as both sides keep it (WebSocket keeps itself alive with pings).
-    if (this.socket.destroyed || this.tunnel) return;
+    if (this.socket.destroyed) return;
+    if (this.tunnel) {
+      // A tunnel lives as long as both sides keep it (WebSocket keeps itself alive with
+      // pings); once the proxy ended the client's side, the client has the idle timeout to end its own.
+      if (this.socket.writableFinished) {
+        if (this.endedAt === 0) this.endedAt = now;
+        else if (now - this.endedAt > limits.idleTimeoutMs) this.socket.destroy();
+      }
+      return;
+    }
     // Ended by the proxy (an answer with Connection: close, a refusal, the idle timeout): a
     // client that does not close its side in a second is cut, so no half-open socket stays.
     if (this.socket.writableFinished) {
@@ -786,7 +810,11 @@ export class Http1Connection implements UpstreamOwner {
       }
       return;
     }
-    if (this.idleSince !== 0 && !this.inFlight && this.headSince === 0 && now - this.idleSince > limits.idleTimeoutMs) this.endClient();
+    if (this.idleSince !== 0 && !this.inFlight && this.headSince === 0 && now - this.idleSince > limits.idleTimeoutMs) {
+      // A request that arrives after the proxy's FIN could not be answered: none is taken.
+      this.closing = true;
+      this.endClient();
+    }
   }
 
   private readonly onEnd = (): void => {
@@ -836,6 +864,11 @@ export class Http1Connection implements UpstreamOwner {
 function protocolName(upgrade: string): string {
   const first = upgrade.split(',', 1)[0] ?? '';
   return (first.split('/', 1)[0] ?? '').trim().toLowerCase();
+}
+
+/** The protocols of an Upgrade field the proxy lets through (`websocket`, or `websocket/13`), in order, joined; empty when none. */
+function allowedUpgrades(upgrade: string, allowed: ReadonlySet<string>): string {
+  return upgrade.split(',').map((p) => p.trim()).filter((p) => p !== '' && allowed.has(protocolName(p))).join(', ');
 }
 
 /** The fields of an upgrade that goes on: Connection names it, Upgrade says to what. */
