@@ -8,7 +8,8 @@
 // harness counts the NLRI written to the peer.
 //
 //   npx tsx --conditions=@twill/source bench/bgp-speaker-cpu.ts [N] [rounds]
-//   (BGP_SRC, BGP_PHASES, BGP_READ, BGP_PACE_MS: see below. A BGP_SRC copy must be inside the
+//   (BGP_SRC, BGP_PHASES, BGP_READ, BGP_PACE_MS, BGP_GC: see below; BGP_GC needs
+//   `node --expose-gc --import tsx --conditions=@twill/source bench/bgp-speaker-cpu.ts`. A BGP_SRC copy must be inside the
 //   repository, e.g. under tmp/ (ignored by git): outside it, tsx finds neither the
 //   package's "type": "module" nor its tsconfig and transpiles it differently and slower.)
 //
@@ -222,7 +223,11 @@ const results: { rx: number[]; wd: number[]; tx: number[] } = { rx: [], wd: [], 
 // BGP_PHASES=send (or receive): only those, e.g. for a profile of one.
 const phases = process.env.BGP_PHASES ?? 'receive,send';
 const none = { cpu: 0, wall: 0, tail: 0 };
+// BGP_GC=k: k full GCs before each round (node --expose-gc), as the end-to-end bench's
+// memory readings do between its runs.
+const fullGcs = Number(process.env.BGP_GC ?? 0);
 for (let round = 0; round < ROUNDS; round += 1) {
+  for (let i = 0; i < fullGcs; i += 1) (globalThis as { gc?: () => void }).gc?.();
   const rx = phases.includes('receive') ? await deliver(announce, N) : none;
   const wd = phases.includes('receive') ? await deliver(withdraw, 0) : none;
   const tx = phases.includes('send') ? await send(N) : none;

@@ -7,6 +7,8 @@ import { type Nlri } from '../codec/prefix.js';
 import { type PeerId } from '../ids.js';
 import { type CompiledPolicy, evaluatePolicy } from '../policy/policy.js';
 
+import { keepShape } from '../internal/keep-shape.js';
+
 import { type AttributeSet, type RouteAttributes } from './attributes.js';
 import { type PeerEntry } from './peer.js';
 import { type PrefixKey, keyFamily, prefixFromKey } from './prefix-key.js';
@@ -183,3 +185,8 @@ export class ExportRun {
     return out;
   }
 }
+
+// A flush's export run and its deltas live through that flush (keep-shape.ts); the
+// run's fields hold nothing here (the flush gives it a table, an identity and a cache).
+keepShape(new ExportRun(null as unknown as RouteTable, null as unknown as SpeakerIdentity, () => null as unknown as AttributeSet)).result();
+keepShape(new PeerDelta()).toOutgoing();

@@ -4,6 +4,7 @@
 import { type PathAttributes } from '../codec/attributes/path-attributes.js';
 import { AS_PATH_SEGMENT } from '../codec/constants.js';
 import { asPathLength } from '../codec/attributes/as-path.js';
+import { keepShape } from '../internal/keep-shape.js';
 
 /**
  * The attributes of one route: the UPDATE's path attributes without the MP_REACH /
@@ -101,6 +102,9 @@ export class AttributeSet {
     return this.pathText;
   }
 }
+
+// Withdrawing a table releases all of its attribute sets (keep-shape.ts); `nextHops` fills the last field.
+void keepShape(new AttributeSet(0, Object.freeze({ nextHop: '0.0.0.0' }), '')).nextHops;
 
 /**
  * The table of interned attribute sets. Each set has a slot, by which the route table

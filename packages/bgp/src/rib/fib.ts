@@ -2,7 +2,9 @@
 // agent's implementation writes kernel routes over netlink; tests collect batches.
 import { type BgpPrefix, type IpFamily } from '../codec/prefix.js';
 
-import { type PrefixKey, keyFamily, prefixFromKey } from './prefix-key.js';
+import { keepShape } from '../internal/keep-shape.js';
+
+import { type PrefixKey, ipv4Key, keyFamily, prefixFromKey } from './prefix-key.js';
 
 /** A route to install: the prefix and its next hops (one today; several with multipath). */
 export interface FibRoute {
@@ -57,6 +59,10 @@ export class KeyedPrefix implements BgpPrefix {
     return (this.built ??= prefixFromKey(this.key));
   }
 }
+
+// Every FIB route and removal of a batch may be gone before the next table (keep-shape.ts).
+keepShape(new KeyedFibRoute(ipv4Key(0, 24), Object.freeze(['0.0.0.0'])));
+keepShape(new KeyedPrefix(ipv4Key(0, 24)));
 
 /** One batch of changes: routes to add or replace, prefixes to remove. */
 export interface FibBatch {

@@ -4,6 +4,7 @@
 // interned once per UPDATE; IPv4 NLRI fields may arrive packed and are walked without
 // building objects.
 import { BgpNotification } from '../errors.js';
+import { keepShape } from '../internal/keep-shape.js';
 import { AFI, SAFI } from '../codec/constants.js';
 import { CEASE, NOTIFICATION_CODE } from '../codec/notification-codes.js';
 import { type PathAttributes } from '../codec/attributes/path-attributes.js';
@@ -63,6 +64,9 @@ class NlriWalk {
     return true;
   }
 }
+
+// A walk (and its cursor) lives through one call (keep-shape.ts).
+keepShape(new NlriWalk({ family: 4, addPath: false, bytes: new Uint8Array(0) }));
 
 /** Withdraws every route of `list` from `peer`; adds to `tally.withdrawn`. */
 export function withdrawAll(table: RouteTable, peer: PeerEntry, list: readonly Nlri[] | PackedNlri, tally: ReceiveTally): void {
