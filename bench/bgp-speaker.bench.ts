@@ -12,6 +12,7 @@
 // static protocol is disabled and the withdrawal of all N is timed the same way.
 // Send: twill originates N /24s and advertises them to R; timed until R shows N
 // imported from twill, against S -> R as above (BIRD to BIRD).
+// Twill's memory is read in untimed rounds before the timed ones (why: in measure()).
 // Twill and BIRD runs alternate; S is polled with `birdc show status` every 20 ms
 // during every run (BIRD 2.0.12 as a source otherwise holds back its last export batch
 // for ~3 s, /work/shared/MEASURED.md). Needs root, bird2.
@@ -118,6 +119,8 @@ class TwillPeer {
   static async start(args: object, profileDir?: string): Promise<TwillPeer> {
     const flags = ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx', '--conditions=@twill/source'];
     if (profileDir) flags.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+    // BGP_BENCH_NODE_FLAGS: more Node/V8 flags for the child only (e.g. --trace-gc, --trace-deopt), split at spaces.
+    flags.push(...(process.env.BGP_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''));
     const child = spawn(process.execPath, [...flags, PEER_SCRIPT, JSON.stringify(args)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const peer = new TwillPeer(child);
     await peer.next();
@@ -191,8 +194,29 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
     await twill.ask({ cmd: 'established' });
     await until('S-R session', () => source.established('to_bird'));
     const pollR = async (count: number): Promise<void> => until(`R to hold ${count}`, async () => (await receiver.imported('from_src')) === count);
+    // Twill's memory per route is read in rounds of its own, before the timed runs, not
+    // around them: a reading forces two full GCs (so that only live objects count), and
+    // a full GC while the table is empty (after the withdrawal, before the next receive)
+    // throws away optimized code that V8 built on objects that are gone then (deopt
+    // reason "weak objects", see packages/bgp/src/internal/keep-shape.ts). Readings
+    // right before each timed receive cost twill ~25 ms CPU of 100k's ~40 to re-optimize,
+    // something no running agent does before a table arrives and BIRD, compiled ahead of
+    // time, never pays. The rounds are the same as before (GCs, receive N, GCs, withdraw
+    // N, so RSS and heap move as they did), and they warm the JIT as a first timed run did.
     for (let i = 0; i < runs; i += 1) {
       const before = await twill.ask({ cmd: 'memory' });
+      await source.cli('enable', 's_twill');
+      await twill.ask({ cmd: 'fib', routes: n });
+      const after = await twill.ask({ cmd: 'memory' });
+      // The JS heap and the typed arrays beside it (the RIB's hash slots live there, not in heapUsed).
+      mem.heap.push((Number(after.heapUsed) + Number(after.arrayBuffers) - Number(before.heapUsed) - Number(before.arrayBuffers)) / n);
+      mem.rss.push((Number(after.rss) - Number(before.rss)) / n);
+      await source.cli('disable', 's_twill');
+      await twill.ask({ cmd: 'fib', routes: 0 });
+    }
+    trace('memory B/route, heap+buffers', Object.fromEntries(mem.heap.map((b, i) => [i, Math.round(b)])));
+    trace('memory B/route, RSS', Object.fromEntries(mem.rss.map((b, i) => [i, Math.round(b)])));
+    for (let i = 0; i < runs; i += 1) {
       let inTrace: Record<string, number | boolean> = {};
       await twill.ask({ cmd: 'mark' });
       rx.twill.push(
@@ -203,10 +227,6 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
         ),
       );
       rx.twillCpu.push(Number(inTrace.cpuMs));
-      const after = await twill.ask({ cmd: 'memory' });
-      // The JS heap and the typed arrays beside it (the RIB's hash slots live there, not in heapUsed).
-      mem.heap.push((Number(after.heapUsed) + Number(after.arrayBuffers) - Number(before.heapUsed) - Number(before.arrayBuffers)) / n);
-      mem.rss.push((Number(after.rss) - Number(before.rss)) / n);
       await twill.ask({ cmd: 'mark' });
       let outTrace: Record<string, number | boolean> = {};
       rx.twillOut.push(await timed(source, () => source.cli('disable', 's_twill'), async () => (outTrace = await twill.ask({ cmd: 'fib', routes: 0 }))));
@@ -337,7 +357,8 @@ after \`birdc disable\`, until 0. Median (min–max) ms; ratio = median twill / 
 ${receive.join('\n')}
 
 Memory per route held: twill's \`heapUsed\` plus \`arrayBuffers\` (typed arrays, where the RIB's hash slots are; after two
-full GCs) and RSS before and after receiving N, against
+full GCs) and RSS before and after receiving N, in untimed rounds before the timed runs (forced GCs before a timed
+receive would cost twill its optimized code, see the bench's source), against
 BIRD's \`show memory\` (routing tables + route attributes, effective) on the receiver; bytes per route, medians.
 
 | N | twill heap+buffers B/route | twill RSS B/route | BIRD B/route | heap+buffers ratio | RSS ratio |
