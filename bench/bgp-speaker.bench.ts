@@ -235,7 +235,23 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
       trace(`withdraw ${n}: twill ${fmt(rx.twillOut.at(-1) ?? 0)} ms`, outTrace);
 
       const birdBefore = await receiver.memory();
-      rx.bird.push(await timed(source, () => source.cli('enable', 's_bird'), () => pollR(n)));
+      // For the trace: when R's counter first showed routes and how many polls it took (the
+      // counterpart of twill's firstReadMs, to tell S's delay before sending from R's work).
+      const birdTrace = { firstRoutesMs: -1, polls: 0 };
+      const birdStart = process.hrtime.bigint();
+      const birdMs = await timed(
+        source,
+        () => source.cli('enable', 's_bird'),
+        () =>
+          until(`R to hold ${n}`, async () => {
+            const count = await receiver.imported('from_src');
+            birdTrace.polls += 1;
+            if (count > 0 && birdTrace.firstRoutesMs < 0) birdTrace.firstRoutesMs = Math.round(Number(process.hrtime.bigint() - birdStart) / 1e6);
+            return count === n;
+          }),
+      );
+      rx.bird.push(birdMs);
+      trace(`receive ${n}: BIRD ${fmt(birdMs)} ms`, birdTrace);
       mem.bird.push(((await receiver.memory()) - birdBefore) / n);
       rx.birdOut.push(await timed(source, () => source.cli('disable', 's_bird'), () => pollR(0)));
     }
