@@ -165,6 +165,27 @@ describe('FlowObserver.recordL7', () => {
     expect(decodeFlow(encodeFlow(flow as Flow))).toStrictEqual(structuredClone(flow));
   });
 
+  it('names each request in the deciding rule\'s message, and the policy\'s new revision once it changes', async () => {
+    const o = observer();
+    o.recordL7(request('GET', '/api/v1/a'));
+    o.recordL7(request('GET', '/api/v1/b'));
+    const [first, second] = sink.flows;
+    expect(first?.decidedBy?.message).toMatch(/ allows GET \/api\/v1\/a \(ingress\)$/);
+    expect(second?.decidedBy?.message).toMatch(/ allows GET \/api\/v1\/b \(ingress\)$/);
+    const before = first?.ingressAllowedBy[0]?.revision;
+    expect(second?.ingressAllowedBy[0]?.revision).toBe(before);
+
+    // The policy changes (same rules, new revision): the flows after it name the new one.
+    const generation = view.generation;
+    await datastore.apply({ ...L7_POLICY, metadata: { ...L7_POLICY.metadata, labels: { changed: 'yes' } } } as AgentResource);
+    for (let i = 0; i < 400 && view.generation === generation; i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    o.recordL7(request('GET', '/api/v1/c'));
+    const third = sink.flows[2];
+    expect(third?.ingressAllowedBy[0]?.revision).toBeDefined();
+    expect(third?.ingressAllowedBy[0]?.revision).not.toBe(before);
+    expect(third?.decidedBy?.message).toMatch(/ allows GET \/api\/v1\/c \(ingress\)$/);
+  });
+
   it("turns a denied request into a DROPPED flow (POLICY_DENIED) with its 403, naming the policy whose HTTP rules refused it and the proxy's reason", async () => {
     observer().recordL7(request('POST', '/api/v1/users'));
     const [flow] = sink.flows;

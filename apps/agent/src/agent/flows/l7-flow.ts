@@ -92,8 +92,10 @@ function requestText(record: L7FlowRecord): string {
 /**
  * What decided an L7 request, for its flow and the counters.
  * @param direction the flow's traffic direction: the enforcement point when the record does not say
+ * @param cache where the rules' part of forwarded requests' decisions is kept (by labels
+ *   and direction), to be cleared with `policies`: without it each request parses its labels again
  */
-export function l7Decision(record: L7FlowRecord, direction: TrafficDirection, policies: FlowPolicies): L7Decision {
+export function l7Decision(record: L7FlowRecord, direction: TrafficDirection, policies: FlowPolicies, cache?: Map<string, L7ForwardedRules>): L7Decision {
   const fallback: 'ingress' | 'egress' = direction === TRAFFIC_DIRECTION.EGRESS ? 'egress' : 'ingress';
   switch (record.verdict) {
     case L7_VERDICT.DENIED: {
@@ -115,25 +117,54 @@ export function l7Decision(record: L7FlowRecord, direction: TrafficDirection, po
       return { verdict: VERDICT.ERROR, decidedBy: undefined, allowedBy: NONE, deniedBy: NONE, policyLabel: '' };
     default: {
       // forwarded, upstream-error: allowed by the rules the record names (none: no L7 rule applies).
-      const verdict = VERDICT.FORWARDED;
-      const labels = record.rules.map(parseRuleLabel).filter((l): l is RuleLabel => l !== undefined);
-      const first = labels[0];
-      if (first === undefined) return { verdict, decidedBy: undefined, allowedBy: NONE, deniedBy: NONE, policyLabel: '' };
-      const policy = first.policy === undefined ? undefined : policies.of(first.policy);
-      const ruleDirection = first.direction ?? fallback;
-      const decidedBy: DecidingRule = Object.freeze({
-        reason: 'rule',
-        direction: ruleDirection,
-        ...(policy === undefined ? {} : { policy }),
-        rulePath: first.path,
-        action: 'allow',
-        attribution: 'evaluated',
-        message: `${first.policy === undefined ? 'an HTTP rule' : `${policyLabel(first.policy)} HTTP rule`} ${first.path} allows ${requestText(record)} (${ruleDirection})`,
-      });
-      const allowedBy = Object.freeze(labels.flatMap((l) => (l.policy === undefined ? [] : [policies.of(l.policy)])).filter((p, i, all) => all.indexOf(p) === i));
-      return { verdict, decidedBy, allowedBy, deniedBy: NONE, policyLabel: first.policy === undefined ? '' : policyLabel(first.policy) };
+      const key = `${fallback} ${record.rules.join('\n')}`;
+      let rules = cache?.get(key);
+      if (rules === undefined) {
+        rules = forwardedRules(record.rules, fallback, policies);
+        if (cache !== undefined) {
+          if (cache.size >= L7_DECISION_CACHE_MAX) cache.clear();
+          cache.set(key, rules);
+        }
+      }
+      if (rules.decidedBy === undefined) return { verdict: VERDICT.FORWARDED, decidedBy: undefined, allowedBy: NONE, deniedBy: NONE, policyLabel: '' };
+      // The rule's part is the same for every request it allows; the message names this one.
+      const decidedBy: DecidingRule = Object.freeze({ ...rules.decidedBy, message: `${rules.decidedBy.message} allows ${requestText(record)} (${rules.decidedBy.direction})` });
+      return { verdict: VERDICT.FORWARDED, decidedBy, allowedBy: rules.allowedBy, deniedBy: NONE, policyLabel: rules.policyLabel };
     }
   }
+}
+
+/** Most sets of rule labels whose decision {@link l7Decision} keeps; beyond it the cache starts again. */
+const L7_DECISION_CACHE_MAX = 1024;
+
+/**
+ * What a forwarded request's rule labels decide, the same for every request they allow:
+ * the deciding rule (its message the rule's part alone), the allowing policies and the
+ * policy label. Kept by the caller per labels and direction until the policies change.
+ */
+export interface L7ForwardedRules {
+  readonly decidedBy: DecidingRule | undefined;
+  readonly allowedBy: readonly FlowPolicy[];
+  readonly policyLabel: string;
+}
+
+function forwardedRules(labels: readonly string[], fallback: 'ingress' | 'egress', policies: FlowPolicies): L7ForwardedRules {
+  const parsed = labels.map(parseRuleLabel).filter((l): l is RuleLabel => l !== undefined);
+  const first = parsed[0];
+  if (first === undefined) return { decidedBy: undefined, allowedBy: NONE, policyLabel: '' };
+  const policy = first.policy === undefined ? undefined : policies.of(first.policy);
+  const direction = first.direction ?? fallback;
+  const decidedBy: DecidingRule = Object.freeze({
+    reason: 'rule',
+    direction,
+    ...(policy === undefined ? {} : { policy }),
+    rulePath: first.path,
+    action: 'allow',
+    attribution: 'evaluated',
+    message: `${first.policy === undefined ? 'an HTTP rule' : `${policyLabel(first.policy)} HTTP rule`} ${first.path}`,
+  });
+  const allowedBy = Object.freeze(parsed.flatMap((l) => (l.policy === undefined ? [] : [policies.of(l.policy)])).filter((p, i, all) => all.indexOf(p) === i));
+  return Object.freeze({ decidedBy, allowedBy, policyLabel: first.policy === undefined ? '' : policyLabel(first.policy) });
 }
 
 /** The record's URL as Hubble's `l7.http.url`: `http://host/path` when the request named its host, else the path alone. */

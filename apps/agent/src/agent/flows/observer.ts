@@ -13,7 +13,7 @@ import { FlowError, type Flow as PolicyFlow, type IndexDirectionVerdict, type Nu
 import { type DataplaneFlowEvent, type DataplaneFlowHandler } from '../../dataplane/port.js';
 import { type L7FlowRecord, type L7FlowSink, type L7Verdict } from '../l7/ports.js';
 import { type Decision, evaluatedDecision, FlowPolicies, kernelDecision, noEntryDecision, unattributed, unknownDropDecision } from './attribution.js';
-import { buildL7Flow, l7Decision } from './l7-flow.js';
+import { buildL7Flow, l7Decision, type L7ForwardedRules } from './l7-flow.js';
 import { ObservedFlow, type ObservedFlowContext } from './observed-flow.js';
 import { type FlowEndpointInfo, type FlowPolicyView } from './policy-view.js';
 
@@ -111,6 +111,8 @@ export class FlowObserver implements DataplaneFlowHandler {
   readonly #now: () => number;
   readonly #onError: (error: unknown) => void;
   readonly #policies: FlowPolicies;
+  /** The rules' part of forwarded L7 requests' decisions, per labels and direction, for this generation. */
+  readonly #l7Rules = new Map<string, L7ForwardedRules>();
   #serial = 0;
 
   // Budget: the current one-second window, what arrived and was kept in it, and N.
@@ -219,7 +221,7 @@ export class FlowObserver implements DataplaneFlowHandler {
       const policy = this.#policy;
       if (policy !== undefined && policy.generation !== this.#generation) this.#reset(policy.generation);
       const direction = this.#l7Direction(record.client.address, record.destination.address);
-      const decision = l7Decision(record, direction, this.#policies);
+      const decision = l7Decision(record, direction, this.#policies, this.#l7Rules);
       this.#serial += 1;
       const flow = buildL7Flow(record, {
         uuid: this.#context.uuidPrefix + this.#serial.toString(16).padStart(12, '0'),
@@ -290,6 +292,7 @@ export class FlowObserver implements DataplaneFlowHandler {
     this.#unknown.clear();
     // Policies' revisions change with their objects: each is read again.
     this.#policies.clear();
+    this.#l7Rules.clear();
     // Endpoints that left the index give their ids up (pod churn must not grow this map).
     for (const key of this.#ids.keys()) if (this.#policy?.endpoint(key) === undefined) this.#ids.delete(key);
   }
