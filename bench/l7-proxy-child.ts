@@ -3,7 +3,9 @@
 // proxy's event loop: the agent's L7Proxy on a transparent listener (what an nftables
 // `tproxy` rule delivers to), deciding with the agent's own policy source
 // (IndexL7PolicySource over a PolicyController's index, fed the pods and the policy YAML
-// through a memory datastore as the agent's datastore feeds it). Commands come over the
+// through a memory datastore as the agent's datastore feeds it), each request's record
+// going to the agent's FlowObserver (Hubble flows into its ring, Prometheus counters) as
+// in the agent. Commands come over the
 // IPC channel; each gets one reply. With `mode: 'node'` it is instead the baseline: Node's
 // own HTTP server and client forwarding every request to the original destination (keep-alive
 // pool, bodies piped), with no policy, no header rules and no flow records: what any proxy
@@ -18,7 +20,10 @@ import net from 'node:net';
 import { openTransparentListener } from '@twill/sys';
 import { parseAllDocuments } from 'yaml';
 
-import { type AgentResource } from '../apps/agent/src/index.js';
+import { FlowRing } from '@twill/flows';
+
+import { type AgentResource, FlowObserver } from '../apps/agent/src/index.js';
+import { PrometheusAgentMetrics } from '../apps/agent/src/agent/metrics.js';
 import { L7_VERDICT, L7Proxy } from '../apps/agent/src/agent/l7/index.js';
 import { IndexL7PolicySource } from '../apps/agent/src/agent/l7/policy-source.js';
 import { type BenchPolicyController, startBenchPolicyController } from './lib/policy-controller.js';
@@ -108,10 +113,12 @@ async function main(): Promise<void> {
   if (args.mode === 'node') return nodeBaseline(args);
   const counts = { forwarded: 0, denied: 0, other: 0 };
   const policy = await startPolicy(args);
+  // What the agent gives its proxy's records to, with the agent's defaults (a ring of 4096 flows, 200,000 a second).
+  const observer = new FlowObserver({ sink: new FlowRing({ capacity: 4096, nodeName: NODE }), nodeName: NODE, policy: policy.controller.flowView(), budgetPerSecond: 200_000, metrics: new PrometheusAgentMetrics() });
   const proxy = new L7Proxy({
     policy: new IndexL7PolicySource({ view: policy.controller.l7View() }),
-    // A count per verdict stands for the agent's flow observer (not measured here).
     onFlow: (record) => {
+      observer.recordL7(record);
       if (record.verdict === L7_VERDICT.FORWARDED) counts.forwarded += 1;
       else if (record.verdict === L7_VERDICT.DENIED) counts.denied += 1;
       else counts.other += 1;

@@ -397,7 +397,8 @@ with taskset, since any fixed placement on 2 CPUs favours one case (direct has t
   \`openTransparentListener\` socket, in its own Node process (bench/l7-proxy-child.ts, \`ip netns exec\`). It decides each connection
   by its addresses with the agent's own policy source (\`IndexL7PolicySource\` over a \`PolicyController\` fed the two pods and the seed
   tutorial's l7-api-policy, CiliumNetworkPolicy: \`GET /api/v1/.*\` from app=frontend to app=api on ${UPSTREAM_PORT}), checks every request
-  against the rule and forwards over its keep-alive pool; its flow records are only counted. The table is loaded for this case's runs only.
+  against the rule and forwards over its keep-alive pool; each request's record goes to the agent's FlowObserver (a Hubble flow into a
+  4096-flow ring, the Prometheus counters), as in the agent. The table is loaded for this case's runs only.
 - (2b) the baseline: the same redirect (to port ${TPROXY_PORTS.node}) to a second child that is a bare node:http proxy: Node's HTTP
   server and client, a keep-alive agent to the original destination, bodies piped, no policy, no header rules, no flow records.
   What any proxy on node:http pays; the L7Proxy's own cost is the difference between (2) and (2b).

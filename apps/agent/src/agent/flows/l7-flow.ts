@@ -6,11 +6,12 @@
 // invalid (malformed or over a limit, answered 4xx, never forwarded) is ERROR, Cilium's
 // verdict for a request its proxy could not parse; upstream-error is FORWARDED (policy let
 // it through: the 502/503 code and the Summary say the destination failed). Pure.
-import { DROP_REASON, type DecidingRule, type Flow, type FlowEndpoint, formatLatency, type FlowPolicy, type FlowTime, L7_FLOW_TYPE, TRAFFIC_DIRECTION, type TrafficDirection, VERDICT, type Verdict } from '@twill/flows';
+import { DROP_REASON, type DecidingRule, type Flow, type FlowEndpoint, formatLatency, type FlowPolicy, type FlowTime, L7_FLOW_TYPE, type LazyFlow, TRAFFIC_DIRECTION, type TrafficDirection, VERDICT, type Verdict } from '@twill/flows';
 import { type Dialect, type PolicyRef } from '@twill/policy-engine';
 
 import { L7_VERDICT, type L7FlowRecord } from '../l7/ports.js';
 import { type FlowPolicies, policyLabel } from './attribution.js';
+import { type ObservedFlowContext } from './observed-flow.js';
 
 /** What an L7 flow's verdict and counters take from its record. */
 export interface L7Decision {
@@ -221,4 +222,46 @@ export function buildL7Flow(record: L7FlowRecord, parts: L7FlowParts): Flow {
     Summary: `${record.protocol} ${status} ${formatLatency(record.latencyNs)} (${record.method} ${url})${why}`,
     ...(decision.decidedBy === undefined ? {} : { decidedBy: decision.decidedBy }),
   };
+}
+
+/**
+ * One L7 request's flow, built on the first {@link flow} call and kept (most flows are
+ * never read: building each one as it came cost as much as the rest of the observer).
+ * Made by `FlowObserver`; constructor arguments are positional because one is made per request.
+ */
+export class ObservedL7Flow implements LazyFlow {
+  #flow: Flow | undefined;
+
+  /**
+   * @param context what the observer's flows share
+   * @param record the proxy's record
+   * @param serial the observer's count of flows, this one's (the uuid's last group)
+   */
+  constructor(
+    readonly context: ObservedFlowContext,
+    readonly record: L7FlowRecord,
+    readonly serial: number,
+    readonly client: FlowEndpoint,
+    readonly destination: FlowEndpoint,
+    readonly direction: TrafficDirection,
+    readonly decision: L7Decision,
+  ) {}
+
+  /** The request's time (when its headers were read). */
+  time(): FlowTime {
+    return flowTime(this.record.time);
+  }
+
+  /** The Hubble-style record, built on the first call. */
+  flow(): Flow {
+    this.#flow ??= buildL7Flow(this.record, {
+      uuid: this.context.uuidPrefix + this.serial.toString(16).padStart(12, '0'),
+      nodeName: this.context.nodeName,
+      client: this.client,
+      destination: this.destination,
+      direction: this.direction,
+      decision: this.decision,
+    });
+    return this.#flow;
+  }
 }

@@ -7,13 +7,13 @@
 // counted as lost (`observer`), so a flood costs the agent a bounded share of its CPU.
 // Enrichment is cached for the policy view's generation: endpoints by key and address,
 // decisions by the index's verdict object or the kernel's rule id.
-import { type Flow, type FlowEndpoint, type LazyFlow, TRAFFIC_DIRECTION, type TrafficDirection, VERDICT, type Verdict } from '@twill/flows';
+import { DROP_REASON, type Flow, type FlowEndpoint, type LazyFlow, TRAFFIC_DIRECTION, type TrafficDirection, VERDICT, type Verdict } from '@twill/flows';
 import { FlowError, type Flow as PolicyFlow, type IndexDirectionVerdict, type NumericIdentity, RESERVED_IDENTITY, reservedIdentityName } from '@twill/policy-engine';
 
 import { type DataplaneFlowEvent, type DataplaneFlowHandler } from '../../dataplane/port.js';
 import { type L7FlowRecord, type L7FlowSink, type L7Verdict } from '../l7/ports.js';
 import { type Decision, evaluatedDecision, FlowPolicies, kernelDecision, noEntryDecision, unattributed, unknownDropDecision } from './attribution.js';
-import { buildL7Flow, l7Decision, type L7ForwardedRules } from './l7-flow.js';
+import { l7Decision, type L7ForwardedRules, ObservedL7Flow } from './l7-flow.js';
 import { ObservedFlow, type ObservedFlowContext } from './observed-flow.js';
 import { type FlowEndpointInfo, type FlowPolicyView } from './policy-view.js';
 
@@ -223,18 +223,13 @@ export class FlowObserver implements DataplaneFlowHandler {
       const direction = this.#l7Direction(record.client.address, record.destination.address);
       const decision = l7Decision(record, direction, this.#policies, this.#l7Rules);
       this.#serial += 1;
-      const flow = buildL7Flow(record, {
-        uuid: this.#context.uuidPrefix + this.#serial.toString(16).padStart(12, '0'),
-        nodeName: this.#context.nodeName,
-        client: this.#endpointOf(record.client.address, undefined),
-        destination: this.#endpointOf(record.destination.address, undefined),
-        direction,
-        decision,
-      });
-      this.#sink.push(flow);
+      const client = this.#endpointOf(record.client.address, undefined);
+      const destination = this.#endpointOf(record.destination.address, undefined);
+      this.#sink.push(new ObservedL7Flow(this.#context, record, this.#serial, client, destination, direction, decision));
       this.#flows += 1;
       this.#metrics?.addFlows(decision.verdict, 1);
-      if (decision.verdict === VERDICT.DROPPED) this.#metrics?.addPolicyDrops(flow.dropReasonDesc ?? '', decision.policyLabel, 1);
+      // A denied request's flow says POLICY_DENIED (buildL7Flow).
+      if (decision.verdict === VERDICT.DROPPED) this.#metrics?.addPolicyDrops(DROP_REASON.POLICY_DENIED, decision.policyLabel, 1);
     } catch (error) {
       this.#onError(error);
     }
