@@ -169,6 +169,10 @@ describe('packed once, installed once', () => {
             ...[...packed.values()].map((p) => p.tarball),
             `typescript@${workspaceVersion('typescript')}`,
             `@types/node@${workspaceVersion('@types/node')}`,
+            // @twill/sys's README example lists a namespace's links with netlink, which the README
+            // tells the reader to install: a global install keeps each package's own dependencies
+            // to itself, so the example finds netlink only as a package of its own.
+            `netlink@${workspaceVersion('netlink')}`,
           ],
           dir,
         );
