@@ -4,7 +4,7 @@
 // namespace dropping the frontend's connections to 5432. The matrix must show exactly
 // that, and, beside an all-allow prediction, flag the one pair loudly.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +108,26 @@ describe.skipIf(reason)(`demonstration pods on the real kernel${reason ? ` (skip
     }
     expect(existsSync(demoFiles(dir).dir)).toBe(false);
     expect(await demoDown(demoFiles(dir).dir)).toEqual([]);
+  });
+
+  it('counts a connection reset right after its handshake as not connected (an L7 proxy refusing it), one that stays up as connected', async () => {
+    const lab = pods();
+    const [, apiServer] = lab as [LabPod, LabPod, LabPod];
+    const dir = mkdtempSync(join(tmpdir(), 'twt-demo-'));
+    dirs.push(dir);
+    const system = nodeDemoSystem();
+    const [fromFrontend] = await startDemoServers(lab, dir, system);
+    // In the api-server's namespace: one server that resets every connection it accepts, one that keeps them.
+    const child = spawn('ip', ['netns', 'exec', apiServer.netns, process.execPath, '-e',
+      "const net = require('node:net'); net.createServer((s) => s.resetAndDestroy()).listen(9001); net.createServer(() => undefined).listen(9002, () => console.log('up'));"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => child.stdout.once('data', resolve));
+      const [reset, kept] = await system.probe(fromFrontend as ServerRecord, [{ address: apiServer.address, port: 9001 }, { address: apiServer.address, port: 9002 }], 2000);
+      expect(reset).toEqual({ connected: false, error: 'ECONNRESET' });
+      expect(kept).toEqual({ connected: true });
+    } finally {
+      child.kill();
+    }
   });
 
   it('answers the API over HTTP and the database with its greeting', async () => {

@@ -10,7 +10,7 @@
 //   {"timeoutMs":N,"probes":[{"address":"10.244.0.5","port":8080,"http":{"path":"/api/v1/products"}}]}
 // and gets one line back, the results in the order of the probes:
 //   {"results":[{"connected":bool,"error"?:"timeout"|"ECONNREFUSED"|...,"status"?:200,"body"?:"..."}]}
-// Every probe runs at once from inside the pod (a TCP connect, or one HTTP GET), each
+// Every probe runs at once from inside the pod (a TCP connect that stays up 150 ms, or one HTTP GET), each
 // bounded by timeoutMs: a whole row of the matrix takes one timeout at most.
 // When both listen it prints one JSON line on stdout ({"listening":PORT,...}) and then
 // never writes to stdout again: whoever started it may close the pipe and go.
@@ -66,6 +66,9 @@ const server = role === 'database'
   : http.createServer(role === 'frontend' ? frontend : api);
 
 // The prober.
+/** How long a connection must stay up after its handshake to count as connected (ms). */
+const RESET_GRACE_MS = 150;
+
 function connect(address, port, timeoutMs) {
   return new Promise((resolve) => {
     const socket = net.connect({ host: address, port });
@@ -74,8 +77,14 @@ function connect(address, port, timeoutMs) {
       socket.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => done({ connected: false, error: 'timeout' }), timeoutMs);
-    socket.once('connect', () => done({ connected: true }));
+    let timer = setTimeout(() => done({ connected: false, error: 'timeout' }), timeoutMs);
+    // Connected is not yet reached: an L7 proxy that accepted the connection for its
+    // policy check resets one policy denies right after the handshake (with eBPF, a client
+    // on another node). A connection still up a moment later reached the pod's server.
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => done({ connected: true }), RESET_GRACE_MS);
+    });
     socket.once('error', (error) => done({ connected: false, error: error.code ?? error.message }));
   });
 }
