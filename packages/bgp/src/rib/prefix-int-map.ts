@@ -3,19 +3,26 @@
 // and its value live in one hash slot of two 32-bit words, nothing else: the key's low
 // 32 bits, and a word holding a TAKEN bit, the key's 33rd bit (IPv4 keys are below 2^33)
 // and the value. A million prefixes are one Int32Array of 16 MiB, against PrefixMap's
-// slots plus its per-entry keys and value chunks (~1.8 times as much), and a lookup
-// reads one slot, not a slot and then its entry. IPv6 keys, strings, go to an ordinary
-// Map beside it.
+// slots plus its per-entry keys and value chunks (~1.8 times as much; PrefixMap keeps its
+// entries' indices in one of these), and a lookup reads one slot, not a slot and then its
+// entry. IPv6 keys, strings, go to an ordinary Map beside it.
 //
 // Iteration follows the slots (the keys' hash order), IPv4 keys first, then IPv6 keys
 // in insertion order. The map must not change while it is iterated.
 //
-// Hashing, growth (to at most 5/8 full), shrinking and the switch to a seeded hash when
-// an insertion probes too far are PrefixMap's (prefix-map.ts): a table filled in the
-// slot order of another map of the same hash, as a full export fills an Adj-RIB-Out
-// from this one, is the case that switch is for.
+// Growth keeps the table at most 5/8 full; it shrinks only when nearly empty (1/64 full),
+// and then at once to a quarter full, so a table emptied and filled again is not rebuilt
+// at every halving.
+//
+// The home slot is a Fibonacci hash of the key (its top bits after one multiplication),
+// which spreads runs of consecutive prefixes evenly. It has one bad case: keys inserted
+// sorted by their home slot in a larger table (in another map's slot order) pile into one
+// run that every insertion walks to its end: quadratic. A map whose insertion probes that
+// far switches to a mixed hash with a seed of its own (uncorrelated with any other map's
+// order) and puts its keys back in place. (A resize is not that case: its table has its
+// final size before the first key goes in.)
+
 import { type PrefixKey } from './prefix-key.js';
-import { homeSlot, nextSeed } from './prefix-map.js';
 
 /** In a slot's second word: the slot holds a key (a free slot's second word is 0). */
 const TAKEN = 0x8000_0000 | 0;
@@ -29,6 +36,29 @@ const MIN_BITS = 4;
 const TWO_32 = 0x1_0000_0000;
 /** Slots an insertion may probe before the map switches to its seeded hash. */
 const LONG_PROBE = 64;
+
+/** Seeds of mixed hashes: a different one per map that needs one. */
+let seeds = 0;
+
+/** A seed for a map that switches to the mixed hash: a new one at every call. */
+function nextSeed(): number {
+  seeds += 1;
+  return Math.imul(seeds, 0x9e3779b9) | 1;
+}
+
+/**
+ * The slot where an IPv4 key's probe sequence starts in a table of 2^`bits` slots, from
+ * the key's low 32 bits and its bit 32 (`high`): a Fibonacci hash of the low bits, xor
+ * a constant for the 33rd; with a `seed` (not 0), the product's low bits mixed into
+ * the top ones by a second multiplication, and the seed.
+ */
+function homeSlot(low32: number, high: number, bits: number, seed: number): number {
+  const low = high === 0 ? low32 : low32 ^ 0x5bd1e995;
+  const h = Math.imul(low, 0x9e3779b1);
+  if (seed === 0) return h >>> (32 - bits);
+  const m = h ^ seed;
+  return Math.imul(m ^ (m >>> 15), 0x2c1b3c6d) >>> (32 - bits);
+}
 
 /** The map; see the file comment. Values must be integers from 0 to 2^30 - 1. */
 export class PrefixIntMap {
@@ -115,7 +145,8 @@ export class PrefixIntMap {
       if (w === 0) return false;
       if (slots[2 * i] === low && (w & TAG) === tag) break;
     }
-    // Backward-shift deletion, as PrefixMap does.
+    // Backward-shift deletion: later entries of the run move into the hole when their
+    // home slot does not lie (cyclically) between the hole and themselves.
     let hole = i;
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
       const w = slots[2 * j + 1] as number;
@@ -178,7 +209,11 @@ export class PrefixIntMap {
     yield* this.text.entries();
   }
 
-  /** Rebuilds the slots with `bits` bits, taking the old ones in slot order (see PrefixMap's resize). */
+  /**
+   * Rebuilds the slots with `bits` bits, taking the old ones in slot order: under the
+   * same hash their homes come in increasing order into a table already of its final
+   * size, so the writes go forward through memory.
+   */
   private resize(bits: number): void {
     const old = this.slots;
     this.bits = bits;
