@@ -452,6 +452,8 @@ export class PolicyController implements AgentController {
         return false;
       }
     }
+    // The index moved with nothing for the dataplane (the loop did not run): the grown targets shrink now.
+    await this.#shrinkL7Targets();
     return true;
   }
 
