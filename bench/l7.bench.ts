@@ -1,7 +1,9 @@
 // The L7 proxy's throughput and tail latency (issue 14 "Measured"): requests per second and
 // p99 at 64 keep-alive connections, (1) direct, (2) through the Twill proxy with the seed
 // tutorial's L7 rules, (3) through a plain nginx reverse proxy (the peer), side by side in
-// one run. Goal: (2) keeps at least 50% of (1) and at least 0.8x of (3).
+// one run, with two Node baselines: (2b) a bare node:http proxy and (2c) a bare node:net
+// relay, the floor any Node proxy pays. Goal: (2) keeps at least 50% of (1) and at least
+// 0.8x of (3).
 // Three network namespaces in a line (bench/lib/routed-line.ts): client ── node ── server.
 //   server: nginx (Debian's nginx-light, one worker) answering every request with a small
 //           fixed body from memory, the same upstream for every case;
@@ -16,17 +18,26 @@
 //                keep-alive pool;
 //     node       the baseline: the same redirect to a second child that is a bare node:http
 //                proxy (no policy): what Node's HTTP server and client cost on their own;
+//     relay      the floor: the same redirect to a third child (bench/l7-relay-child.ts), a
+//                TCP relay with no HTTP at all: one upstream connection per client connection
+//                to its original destination, every chunk read from one net.Socket written to
+//                the other. Any Node proxy reads and writes each byte through net.Socket, so
+//                none can spend less CPU per request than this; if the floor itself is near
+//                the budget the goals leave, parsing and policy cannot fit above it;
 //     nginx-1    wrk → nginx in the node (proxy_pass to the server with an upstream keepalive
 //                pool), one worker: Node runs the proxy on one event loop, so one worker is
 //                the like-for-like peer;
 //     nginx-auto the same with `worker_processes auto` (one per CPU).
-// Interleaved rounds (direct twill node nginx-1 nginx-auto, direct ...), medians. Each round checks
-// that the proxy enforces: a POST through it gets 403, and every request wrk counted was
-// forwarded by the proxy. Needs root, wrk, nginx, nft.
+// Interleaved rounds (direct twill node relay nginx-1 nginx-auto, direct ...), medians. Each round
+// checks that the proxy enforces: a POST through it gets 403, and every request wrk counted was
+// forwarded by the proxy. The relay counts no requests: its runs check instead that wrk got no
+// non-2xx response, that the relay accepted wrk's 64 connections, and that it wrote to them at
+// least wrk's request count times the size of one response (measured through it by a GET
+// before the rounds). Needs root, wrk, nginx, nft.
 //   L7_BENCH_ROUNDS (default 5), L7_BENCH_SECONDS (default 10): rounds and the length of a run;
 //   L7_BENCH_QUICK=1: one round of 2 s, written to a scratch file, not BENCHMARKS.md;
 //   L7_BENCH_WRK_THREADS (default 1): wrk's threads (see THREADS);
-//   L7_BENCH_PROFILE=DIR: both proxy children run with --cpu-prof into DIR; the L7Proxy's top
+//   L7_BENCH_PROFILE=DIR: the proxy and relay children run with --cpu-prof into DIR; the L7Proxy's top
 //     self-time functions are printed (and the run goes to the scratch file: profiling slows it).
 // The scratch file is $TMPDIR/twill-l7-bench.md.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -35,6 +46,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import type { L7ChildArgs, L7ChildReply } from './l7-proxy-child.js';
+import type { L7RelayArgs, L7RelayCounts, L7RelayReply } from './l7-relay-child.js';
 import { median } from './lib/compare.js';
 import { processCpuSplitMs } from './lib/cpu.js';
 import { topSelfTimeOfFile } from './lib/cpuprofile.js';
@@ -45,6 +57,7 @@ import { runWrk, type WrkResult } from './lib/wrk.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CHILD = join(import.meta.dirname, 'l7-proxy-child.ts');
+const RELAY_CHILD = join(import.meta.dirname, 'l7-relay-child.ts');
 const QUICK = process.env.L7_BENCH_QUICK === '1';
 const PROFILE_DIR = process.env.L7_BENCH_PROFILE;
 const ROUNDS = Number(process.env.L7_BENCH_ROUNDS ?? (QUICK ? 1 : 5));
@@ -61,8 +74,8 @@ const THREADS = Number(process.env.L7_BENCH_WRK_THREADS ?? 1);
 const PATH = '/api/v1/users';
 const BODY = '{"users":["alice","bob"]}';
 const UPSTREAM_PORT = 8080;
-/** The tproxy targets: the L7Proxy child's listener, and the node:http baseline's. */
-const TPROXY_PORTS = { twill: 15001, node: 15002 } as const;
+/** The tproxy targets: the L7Proxy child's listener, the node:http baseline's, and the node:net relay's. */
+const TPROXY_PORTS = { twill: 15001, node: 15002, relay: 15003 } as const;
 const NGINX_PORTS = { one: 8081, auto: 8082 } as const;
 /** The upstream's stub_status, on its loopback (read from inside the server namespace). */
 const STATUS_PORT = 8090;
@@ -74,15 +87,16 @@ const NFT_TABLE = 'twb_l7';
 /** The seed tutorial's l7-api-policy, from the fixture the agent's Kubernetes tests apply. */
 const SEED_POLICY = readFileSync(join(ROOT, 'apps', 'agent', 'test', 'kubernetes', 'fixtures', 'seed', 'l7-api-policy.yaml'), 'utf8');
 
-type Case = 'direct' | 'twill' | 'node' | 'nginx-1' | 'nginx-auto';
-const CASES: readonly Case[] = ['direct', 'twill', 'node', 'nginx-1', 'nginx-auto'];
+type Case = 'direct' | 'twill' | 'node' | 'relay' | 'nginx-1' | 'nginx-auto';
+const CASES: readonly Case[] = ['direct', 'twill', 'node', 'relay', 'nginx-1', 'nginx-auto'];
 /** The cases served by a child behind the tproxy rule. */
-type ChildCase = 'twill' | 'node';
-const isChildCase = (c: Case): c is ChildCase => c === 'twill' || c === 'node';
+type ChildCase = 'twill' | 'node' | 'relay';
+const isChildCase = (c: Case): c is ChildCase => c === 'twill' || c === 'node' || c === 'relay';
 const CASE_NAMES: Record<Case, string> = {
   'direct': '(1) direct',
   'twill': '(2) twill L7Proxy, seed rules',
   'node': '(2b) bare node:http proxy, no policy',
+  'relay': '(2c) bare node:net relay, no HTTP',
   'nginx-1': '(3) nginx, 1 worker',
   'nginx-auto': `(3') nginx, auto workers (${cpus().length})`,
 };
@@ -98,18 +112,20 @@ interface CaseRun extends WrkResult {
   readonly upstreamConnections: number;
 }
 
-/** The proxy child and its one-reply-per-command channel. */
+type ChildReply = L7ChildReply | L7RelayReply;
+
+/** A proxy child (bench/l7-proxy-child.ts, or the relay's bench/l7-relay-child.ts) and its one-reply-per-command channel. */
 class ProxyChild {
-  private readonly replies: ((reply: L7ChildReply) => void)[] = [];
+  private readonly replies: ((reply: ChildReply) => void)[] = [];
   private constructor(readonly child: ChildProcess) {
-    child.on('message', (reply: L7ChildReply) => this.replies.shift()?.(reply));
+    child.on('message', (reply: ChildReply) => this.replies.shift()?.(reply));
   }
 
-  static async start(args: L7ChildArgs): Promise<ProxyChild> {
+  static async start(script: string, args: L7ChildArgs | L7RelayArgs): Promise<ProxyChild> {
     const flags = ['--import', 'tsx', '--conditions=@twill/source'];
     if (PROFILE_DIR !== undefined) flags.push('--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR)}`);
     // `ip netns exec` execs node in place: the pid is node's, and the IPC descriptor passes through.
-    const child = spawn('ip', ['netns', 'exec', args.netns, process.execPath, ...flags, CHILD, JSON.stringify(args)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = spawn('ip', ['netns', 'exec', args.netns, process.execPath, ...flags, script, JSON.stringify(args)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const proxy = new ProxyChild(child);
     const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the proxy child exited (${code}) before it was ready`))));
     const first = await Promise.race([proxy.next(), exited]);
@@ -121,15 +137,27 @@ class ProxyChild {
     return this.child.pid ?? 0;
   }
 
-  next(): Promise<L7ChildReply> {
+  next(): Promise<ChildReply> {
     return new Promise((resolve) => this.replies.push(resolve));
   }
 
-  async counts(): Promise<{ forwarded: number; denied: number; other: number; deniedConnections: number }> {
+  private async ask(): Promise<ChildReply> {
     const reply = this.next();
     this.child.send({ cmd: 'counts' });
-    const counts = await reply;
+    return reply;
+  }
+
+  /** The requests a proxy (twill, node) recorded. */
+  async counts(): Promise<{ forwarded: number; denied: number; other: number; deniedConnections: number }> {
+    const counts = await this.ask();
     if (!('forwarded' in counts)) throw new Error(`the proxy child answered ${JSON.stringify(counts)} to counts`);
+    return counts;
+  }
+
+  /** The connections and bytes the relay moved. */
+  async relayCounts(): Promise<L7RelayCounts> {
+    const counts = await this.ask();
+    if (!('clientBytesWritten' in counts)) throw new Error(`the relay child answered ${JSON.stringify(counts)} to counts`);
     return counts;
   }
 
@@ -176,6 +204,8 @@ function cpuOf(pids: readonly number[]): { user: number; system: number } {
 class L7Bench {
   /** The port the tproxy table now redirects to; undefined: no table. */
   private tproxyPort: number | undefined;
+  /** Bytes of one upstream response as the relay wrote it to the client, from the relay's check (0 before it). */
+  private relayResponseBytes = 0;
 
   constructor(
     readonly line: RoutedLine,
@@ -206,13 +236,25 @@ class L7Bench {
     this.tproxyPort = port;
   }
 
-  /** A GET answered by the upstream's body, and for twill a POST refused with 403. */
+  /**
+   * A GET answered by the upstream's body, and for twill a POST refused with 403. The relay,
+   * which counts no requests, must have accepted the GET's connection and written the response
+   * to it: its size is what each of wrk's requests must account for in the relay's runs.
+   */
   async check(c: Case): Promise<void> {
     this.setTproxy(c);
     const child = isChildCase(c) ? this.children[c] : undefined;
-    const before = await child?.counts();
+    const before = c === 'relay' ? undefined : await child?.counts();
+    const relayBefore = c === 'relay' ? await child?.relayCounts() : undefined;
     const get = curl(this.line, 'GET', this.url(c));
     if (get.status !== 200 || get.body.trim() !== BODY) throw new Error(`${CASE_NAMES[c]}: GET ${this.url(c)} answered ${get.status} ${JSON.stringify(get.body.slice(0, 200))}, not 200 with the upstream's body`);
+    if (child !== undefined && relayBefore !== undefined) {
+      const after = await child.relayCounts();
+      const connections = after.connections - relayBefore.connections;
+      const written = after.clientBytesWritten - relayBefore.clientBytesWritten;
+      if (connections !== 1 || written <= BODY.length) throw new Error(`${CASE_NAMES[c]}: the relay accepted ${connections} connections and wrote ${written} bytes to the client for one GET: the traffic did not go through it`);
+      this.relayResponseBytes = written;
+    }
     if (c === 'node' && child !== undefined && before !== undefined && (await child.counts()).forwarded - before.forwarded !== 1) {
       throw new Error(`${CASE_NAMES[c]}: the baseline proxy did not forward the GET: the traffic did not go through it`);
     }
@@ -226,13 +268,19 @@ class L7Bench {
     }
   }
 
-  /** One wrk run of a case; behind the tproxy rule, also checks that the child forwarded every request wrk counted. */
+  /**
+   * One wrk run of a case; behind the tproxy rule, also checks that the child forwarded every
+   * request wrk counted. The relay cannot count requests: there every response wrk counted must
+   * be 2xx, the relay must have accepted wrk's connections, and it must have written at least
+   * wrk's count times the checked response's size to them.
+   */
   async run(c: Case, seconds: number): Promise<CaseRun> {
     this.setTproxy(c);
     const pids = this.middlePids(c);
     const load = loadavg()[0] ?? 0;
     const child = isChildCase(c) ? this.children[c] : undefined;
-    const before = await child?.counts();
+    const before = c === 'relay' ? undefined : await child?.counts();
+    const relayBefore = c === 'relay' ? await child?.relayCounts() : undefined;
     const accepts0 = upstreamAccepts(this.line);
     const cpu0 = cpuOf(pids);
     const result = await runWrk({ url: this.url(c), connections: CONNECTIONS, threads: THREADS, seconds, netns: this.line.client });
@@ -244,6 +292,14 @@ class L7Bench {
       const forwarded = after.forwarded - before.forwarded;
       if (forwarded < result.requests) throw new Error(`${CASE_NAMES[c]}: wrk counted ${result.requests} requests but the proxy forwarded ${forwarded}: traffic bypassed it`);
       if (after.denied !== before.denied || after.other !== before.other) throw new Error(`${CASE_NAMES[c]}: the proxy refused ${after.denied - before.denied + after.other - before.other} of wrk's GETs`);
+    }
+    if (child !== undefined && relayBefore !== undefined) {
+      const after = await child.relayCounts();
+      const connections = after.connections - relayBefore.connections;
+      const written = after.clientBytesWritten - relayBefore.clientBytesWritten;
+      if (result.non2xx > 0) throw new Error(`${CASE_NAMES[c]}: ${result.non2xx} of wrk's ${result.requests} responses were not 2xx or 3xx`);
+      if (connections < CONNECTIONS) throw new Error(`${CASE_NAMES[c]}: wrk opened ${CONNECTIONS} connections but the relay accepted ${connections}: traffic bypassed it`);
+      if (written < result.requests * this.relayResponseBytes) throw new Error(`${CASE_NAMES[c]}: wrk counted ${result.requests} responses of ${this.relayResponseBytes} bytes but the relay wrote ${written} bytes to the client: traffic bypassed it`);
     }
     return { ...result, middleUserMs: cpu1.user - cpu0.user, middleSystemMs: cpu1.system - cpu0.system, load, upstreamConnections };
   }
@@ -272,18 +328,23 @@ function resultTable(runs: Record<Case, CaseRun[]>): string {
 function ratioTable(runs: Record<Case, CaseRun[]>): string {
   const rps = (c: Case): number => median(runs[c].map((x) => x.requestsPerSecond));
   const p99 = (c: Case): number => median(runs[c].map((x) => x.p99Ms));
-  const row = (name: string, other: Case, goal: number | undefined): string => {
-    const ratio = rps('twill') / rps(other);
-    const verdict = goal === undefined ? '–' : `${ratio >= goal ? 'met' : 'not met'} (goal ≥ ${goal})`;
-    return `| ${name} | ${f2(ratio)} | ${f2(p99('twill') / p99(other))} | ${verdict} |`;
+  // The floor's rows hold the relay to twill's goals: a Node proxy can only meet a goal its floor meets.
+  const row = (name: string, of: Case, to: Case, goal: number | undefined): string => {
+    const ratio = rps(of) / rps(to);
+    const met = of === 'relay' ? ['the floor is within twill\'s goal', 'the floor misses twill\'s goal'] : ['met', 'not met'];
+    const verdict = goal === undefined ? '–' : `${ratio >= goal ? met[0] : met[1]} (goal ≥ ${goal})`;
+    return `| ${name} | ${f2(ratio)} | ${f2(p99(of) / p99(to))} | ${verdict} |`;
   };
   return [
     '| ratio (medians) | requests/s | p99 | goal |',
     '|---|---|---|---|',
-    row('twill / direct', 'direct', 0.5),
-    row('twill / nginx 1 worker', 'nginx-1', 0.8),
-    row('twill / nginx auto workers', 'nginx-auto', undefined),
-    row('twill / bare node:http proxy', 'node', undefined),
+    row('twill / direct', 'twill', 'direct', 0.5),
+    row('twill / nginx 1 worker', 'twill', 'nginx-1', 0.8),
+    row('twill / nginx auto workers', 'twill', 'nginx-auto', undefined),
+    row('twill / bare node:http proxy', 'twill', 'node', undefined),
+    row('twill / node:net relay', 'twill', 'relay', undefined),
+    row('node:net relay / direct (the floor)', 'relay', 'direct', 0.5),
+    row('node:net relay / nginx 1 worker (the floor)', 'relay', 'nginx-1', 0.8),
   ].join('\n');
 }
 
@@ -341,23 +402,26 @@ export async function run(command: string): Promise<void> {
     const auto = await startNginx({ netns: line.node, dir: join(dir, 'nginx-auto'), workers: 'auto', http: proxyHttp(NGINX_PORTS.auto) });
     stopped.push(auto.stop);
     pids.push(auto.pid);
-    const childArgs = (mode: ChildCase): L7ChildArgs => ({
+    const childArgs = (mode: 'twill' | 'node'): L7ChildArgs => ({
       mode, netns: line.node, port: TPROXY_PORTS[mode], policy: SEED_POLICY,
       pods: [{ app: 'frontend', ip: line.clientIp }, { app: 'api', ip: line.serverIp }],
     });
-    const proxy = await ProxyChild.start(childArgs('twill'));
+    const proxy = await ProxyChild.start(CHILD, childArgs('twill'));
     stopped.push(() => proxy.stop());
     pids.push(proxy.pid);
-    const baseline = await ProxyChild.start(childArgs('node'));
+    const baseline = await ProxyChild.start(CHILD, childArgs('node'));
     stopped.push(() => baseline.stop());
     pids.push(baseline.pid);
-    const bench = new L7Bench(line, { twill: proxy, node: baseline }, { one, auto });
+    const relay = await ProxyChild.start(RELAY_CHILD, { netns: line.node, port: TPROXY_PORTS.relay });
+    stopped.push(() => relay.stop());
+    pids.push(relay.pid);
+    const bench = new L7Bench(line, { twill: proxy, node: baseline, relay }, { one, auto });
 
     for (const c of CASES) {
       await bench.check(c);
       await bench.run(c, WARMUP_SECONDS);
     }
-    const runs = { 'direct': [], 'twill': [], 'node': [], 'nginx-1': [], 'nginx-auto': [] } as Record<Case, CaseRun[]>;
+    const runs = { 'direct': [], 'twill': [], 'node': [], 'relay': [], 'nginx-1': [], 'nginx-auto': [] } as Record<Case, CaseRun[]>;
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const c of CASES) {
         if (c === 'twill') await bench.check(c);
@@ -402,15 +466,28 @@ with taskset, since any fixed placement on 2 CPUs favours one case (direct has t
 - (2b) the baseline: the same redirect (to port ${TPROXY_PORTS.node}) to a second child that is a bare node:http proxy: Node's HTTP
   server and client, a keep-alive agent to the original destination, bodies piped, no policy, no header rules, no flow records.
   What any proxy on node:http pays; the L7Proxy's own cost is the difference between (2) and (2b).
+- (2c) the floor: the same redirect (to port ${TPROXY_PORTS.relay}) to a third child (bench/l7-relay-child.ts) that is no HTTP proxy at
+  all but a TCP relay: for each connection it accepts, one \`net.connect\` to the original destination, and every chunk read from
+  one \`net.Socket\` written to the other (a 'data' handler calling \`write\`, paused while the other side is full; chosen over
+  \`pipe()\`, which cost as much or more CPU per request in two quick runs). No parsing, no policy, no records, no pool (with one
+  request in flight per connection, a 1:1 relay makes the same reads and writes per request as a pooled proxy). Every Node proxy
+  reads and writes each byte through \`net.Socket\`, so none can use less CPU per request than this, nor serve more requests a
+  second on the same machine: the rows "node:net relay / …" below hold this floor to twill's goals (a Node proxy on \`net\`
+  sockets can meet only a goal its floor meets, and only with its HTTP and policy work fitting in the margin), and its middle CPU
+  beside nginx's shows what Node's sockets alone cost per request.
 - (3) nginx-light in the node as a plain reverse proxy (\`proxy_pass\` to an upstream block with \`keepalive 64\`, HTTP/1.1),
   addressed directly by the client: with 1 worker, the like-for-like peer (Node runs the proxy on one event loop), and with
   \`worker_processes auto\` (${cpus().length} here).
 
 Every round checks that the proxy enforces (a POST through it answered 403, a GET 200 with the upstream's body, and its own count of
-forwarded requests at least wrk's; the baseline's count too). ${ROUNDS} interleaved ${ROUNDS === 1 ? 'round' : 'rounds'} (1 2 2b 3 3' 1 2 2b 3 3' ...) after a ${WARMUP_SECONDS} s warm-up run of each; figures are medians, ratios
-are of the medians. Middle CPU: the proxy's process or the nginx workers' CPU time over a run (/proc/PID/stat, 10 ms ticks) per
-request, total (user + system); system time includes the softirq work of the packets they send, which the kernel charges to the sender. Upstream
-connections: how many the upstream accepted during a run (its \`stub_status\`); a keep-alive pool opens at most 64.
+forwarded requests at least wrk's; the baseline's count too). The relay cannot count requests, so its check is weaker: before
+the rounds a GET through it must be answered 200 with the upstream's body on one connection the relay accepted, which gives the
+size of one response; in each of its runs wrk must see no non-2xx response, the relay must have accepted wrk's ${CONNECTIONS} connections,
+and it must have written to them at least wrk's request count times that size. ${ROUNDS} interleaved ${ROUNDS === 1 ? 'round' : 'rounds'} (1 2 2b 2c 3 3' 1 2 2b 2c 3 3' ...)
+after a ${WARMUP_SECONDS} s warm-up run of each; figures are medians, ratios are of the medians.
+Middle CPU: the proxy's process or the nginx workers' CPU time over a run (/proc/PID/stat, 10 ms ticks) per request, total (user + system); system time includes the softirq work of the packets they send, which the kernel charges to the sender. Upstream
+connections: how many the upstream accepted during a run (its \`stub_status\`); a keep-alive pool opens at most 64, the relay one per
+connection wrk opens, so as many as direct.
 ${errors === 0 ? 'wrk reported no socket errors and no non-2xx responses in any run.' : `**wrk reported ${errors} socket errors or non-2xx responses (see the table): these figures are suspect.**`}
 
 ${table}
