@@ -19,3 +19,26 @@ export function keepShape<T>(sample: T): T {
   kept.push(sample);
   return sample;
 }
+
+/**
+ * The last few objects given to {@link RecentShapes.keep}, kept alive: for objects whose
+ * hidden class follows from their keys (attribute objects: spreads of what an UPDATE
+ * carried, and the attribute sets built on them), where no one sample stands for all.
+ * The last of them to go when a table is withdrawn have the shapes the next table most
+ * likely brings; keeping them costs a store per object, where finding each new shape
+ * would cost a list of its keys.
+ */
+export class RecentShapes {
+  private readonly ring: unknown[];
+  private next = 0;
+
+  constructor(size: number) {
+    this.ring = new Array<unknown>(size).fill(undefined);
+  }
+
+  /** Keeps `sample` until `size` later samples have replaced it. */
+  keep(sample: object): void {
+    this.ring[this.next] = sample;
+    this.next = this.next + 1 === this.ring.length ? 0 : this.next + 1;
+  }
+}

@@ -4,7 +4,7 @@
 import { type PathAttributes } from '../codec/attributes/path-attributes.js';
 import { AS_PATH_SEGMENT } from '../codec/constants.js';
 import { asPathLength } from '../codec/attributes/as-path.js';
-import { keepShape } from '../internal/keep-shape.js';
+import { RecentShapes, keepShape } from '../internal/keep-shape.js';
 
 /**
  * The attributes of one route: the UPDATE's path attributes without the MP_REACH /
@@ -73,7 +73,13 @@ export class AttributeSet {
    */
   slot = -1;
   private pathText: string | undefined;
-  private hops: readonly string[] | undefined;
+  /**
+   * The next hops as a FIB route lists them: the global one, then the link-local one
+   * when known. Kept on the set, not read from `value` per route: code that reads the
+   * set's own fields depends on one hidden class, the set's, and not on those of the
+   * attribute objects, which come and go with the tables (keep-shape.ts).
+   */
+  readonly nextHops: readonly string[];
 
   constructor(
     /** A small number unique in its table, for cache keys. */
@@ -87,13 +93,12 @@ export class AttributeSet {
     const first = value.asPath?.[0];
     this.neighborAs = first?.type === AS_PATH_SEGMENT.AS_SEQUENCE ? first.asns[0] : undefined;
     this.originatorId = value.originatorId === undefined ? 0 : ipv4ToNumber(value.originatorId);
+    this.nextHops = Object.freeze(value.linkLocalNextHop === undefined ? [value.nextHop] : [value.nextHop, value.linkLocalNextHop]);
   }
 
-  /** The next hops as a FIB route lists them: the global one, then the link-local one when known (computed once). */
-  get nextHops(): readonly string[] {
-    const v = this.value;
-    this.hops ??= Object.freeze(v.linkLocalNextHop === undefined ? [v.nextHop] : [v.nextHop, v.linkLocalNextHop]);
-    return this.hops;
+  /** The global next hop (`value.nextHop`). */
+  get nextHop(): string {
+    return this.nextHops[0] as string;
   }
 
   /** The AS_PATH as text (computed once), for AS path regular expressions. */
@@ -103,8 +108,12 @@ export class AttributeSet {
   }
 }
 
-// Withdrawing a table releases all of its attribute sets (keep-shape.ts); `nextHops` fills the last field.
-void keepShape(new AttributeSet(0, Object.freeze({ nextHop: '0.0.0.0' }), '')).nextHops;
+// Withdrawing a table releases all of its attribute sets (keep-shape.ts).
+keepShape(new AttributeSet(0, Object.freeze({ nextHop: '0.0.0.0' }), ''));
+
+// The last sets to leave the table, with their frozen values: a withdrawn table takes
+// every set with it, and with them the hidden classes of their values (keep-shape.ts).
+const recentlyLeft = new RecentShapes(64);
 
 /**
  * The table of interned attribute sets. Each set has a slot, by which the route table
@@ -177,6 +186,7 @@ export class AttributeTable {
 
   private freeSlot(set: AttributeSet): void {
     if (set.slot < 0) return;
+    recentlyLeft.keep(set);
     this.bySlot[set.slot] = undefined;
     this.freeSlots.push(set.slot);
     set.slot = -1;

@@ -52,12 +52,12 @@ function keep(list: Candidate[], score: (c: Candidate) => number, lowest: boolea
  */
 export function selectBest(paths: PathReader, head: number, options: DecisionOptions): number {
   if (head === NO_PATH) return NO_PATH;
-  if (paths.nextOf(head) === NO_PATH) return options.igpCost(paths.attrsOf(head).value.nextHop) === undefined && !paths.peerOf(head).local ? NO_PATH : head;
+  if (paths.nextOf(head) === NO_PATH) return options.igpCost(paths.attrsOf(head).nextHop) === undefined && !paths.peerOf(head).local ? NO_PATH : head;
   let list: Candidate[] = [];
   for (let p = head; p !== NO_PATH; p = paths.nextOf(p)) {
     const peer = paths.peerOf(p);
     const attrs = paths.attrsOf(p);
-    const cost = peer.local ? 0 : options.igpCost(attrs.value.nextHop);
+    const cost = peer.local ? 0 : options.igpCost(attrs.nextHop);
     if (cost !== undefined) list.push({ path: p, peer, attrs, pathId: paths.pathIdOf(p), cost });
   }
   if (list.length <= 1) return list[0]?.path ?? NO_PATH;

@@ -4,7 +4,7 @@
 // interned once per UPDATE; IPv4 NLRI fields may arrive packed and are walked without
 // building objects.
 import { BgpNotification } from '../errors.js';
-import { keepShape } from '../internal/keep-shape.js';
+import { RecentShapes, keepShape } from '../internal/keep-shape.js';
 import { AFI, SAFI } from '../codec/constants.js';
 import { CEASE, NOTIFICATION_CODE } from '../codec/notification-codes.js';
 import { type PathAttributes } from '../codec/attributes/path-attributes.js';
@@ -68,6 +68,9 @@ class NlriWalk {
 // A walk (and its cursor) lives through one call (keep-shape.ts).
 keepShape(new NlriWalk({ family: 4, addPath: false, bytes: new Uint8Array(0) }));
 
+// The attribute objects of the last UPDATEs, kept past a withdrawn table (keep-shape.ts).
+const recentAttributes = new RecentShapes(16);
+
 /** Withdraws every route of `list` from `peer`; adds to `tally.withdrawn`. */
 export function withdrawAll(table: RouteTable, peer: PeerEntry, list: readonly Nlri[] | PackedNlri, tally: ReceiveTally): void {
   const walk = new NlriWalk(list);
@@ -100,6 +103,8 @@ export function announceAll(
   const [nextHop, linkLocal] = nextHops;
   const base: RouteAttributes = linkLocal === undefined ? { ...rest, nextHop } : { ...rest, nextHop, linkLocalNextHop: linkLocal };
   const received = table.attributes.intern(base);
+  recentAttributes.keep(rest);
+  recentAttributes.keep(base);
   const problem = importProblem(received, peer, me);
   if (problem !== undefined) {
     tally.problem = problem;

@@ -192,7 +192,7 @@ export class RouteTable implements PathReader {
       received.refs += 1;
       peer.count += 1;
       let flags: number = PATH_FLAG.CHANGED;
-      if (peer.local || this.decision.igpCost(attrs.value.nextHop) !== undefined) flags |= PATH_FLAG.BEST;
+      if (peer.local || this.decision.igpCost(attrs.nextHop) !== undefined) flags |= PATH_FLAG.BEST;
       const path = pool.add(peer.index, pathId, attrs.slot, received.slot, NO_PATH, flags);
       this.heads.set(key, path);
       // A prefix emptied since the last flush is recorded already (by its GONE path, still
