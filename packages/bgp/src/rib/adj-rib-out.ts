@@ -124,7 +124,8 @@ export class ExportRun {
     const out = source === undefined || attrs === undefined ? undefined : this.exportSet(peer, key, source, attrs);
     // Nothing to send and nothing sent before (the route's own source, mostly): no lookup.
     if (out === undefined && peer.adjRibOut.size === 0) return;
-    const previous = peer.adjRibOut.get(key);
+    // One lookup: the entry is set (or removed) as it is read; unchanged, it is as it was.
+    const previous = out === undefined ? peer.adjRibOut.take(key) : peer.adjRibOut.swap(key, out);
     if (out === previous) return;
     let delta = peer === this.lastPeer ? this.lastDelta : this.deltas.get(peer);
     if (delta === undefined) this.deltas.set(peer, (delta = new PeerDelta()));
@@ -132,12 +133,8 @@ export class ExportRun {
     this.lastDelta = delta;
     if (out) {
       out.refs += 1;
-      peer.adjRibOut.set(key, out);
       delta.announce(out, key);
-    } else {
-      peer.adjRibOut.delete(key);
-      delta.withdrawn.push(key);
-    }
+    } else delta.withdrawn.push(key);
     if (previous) this.table.attributes.release(previous);
   }
 

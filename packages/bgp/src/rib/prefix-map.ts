@@ -79,17 +79,57 @@ export class PrefixMap<V> {
     return this;
   }
 
+  /**
+   * Sets `key` to `value` and returns what it had (undefined: absent), with one lookup
+   * where `get` then `set` take two (three for a new key): once per route exported.
+   */
+  swap(key: PrefixKey, value: V): V | undefined {
+    if (typeof key !== 'number') {
+      const previous = this.text.get(key);
+      this.text.set(key, value);
+      return previous;
+    }
+    const entry = this.index.get(key);
+    if (entry < 0) {
+      this.index.set(key, this.newEntry(key, value));
+      return undefined;
+    }
+    const chunk = this.chunks[entry >> CHUNK_BITS] as (V | undefined)[];
+    const previous = chunk[entry & CHUNK_MASK];
+    chunk[entry & CHUNK_MASK] = value;
+    return previous;
+  }
+
+  /** Removes a key and returns its value (undefined: it was absent), as `get` then `delete` would. */
+  take(key: PrefixKey): V | undefined {
+    if (typeof key !== 'number') {
+      const previous = this.text.get(key);
+      this.text.delete(key);
+      return previous;
+    }
+    const entry = this.index.get(key);
+    if (entry < 0) return undefined;
+    const previous = this.valueOf(entry);
+    this.remove(key, entry);
+    return previous;
+  }
+
   /** Removes a key; true when it was there. */
   delete(key: PrefixKey): boolean {
     if (typeof key !== 'number') return this.text.delete(key);
     const entry = this.index.get(key);
     if (entry < 0) return false;
+    this.remove(key, entry);
+    return true;
+  }
+
+  /** Removes an IPv4 key known to be in `entry`. */
+  private remove(key: number, entry: number): void {
     this.index.delete(key);
     this.freeEntry(entry);
     // Few of the entries ever used left (a table mostly withdrawn): packed, so their
     // arrays shrink with the slots. Amortised: a pack follows at least 3/4 of `used` deletions.
     if (this.used > 1 << MIN_BITS && this.index.size * 4 < this.used) this.pack();
-    return true;
   }
 
   /** Removes every entry and gives back the memory of the slots and entries. */

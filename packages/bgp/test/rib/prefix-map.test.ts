@@ -6,7 +6,12 @@ import { describe, expect, it } from 'vitest';
 
 import { type PrefixKey, PrefixMap, ipv4Key } from '@twill/bgp';
 
-type Op = { op: 'set'; key: PrefixKey; value: number } | { op: 'delete'; key: PrefixKey } | { op: 'get'; key: PrefixKey };
+type Op =
+  | { op: 'set'; key: PrefixKey; value: number }
+  | { op: 'swap'; key: PrefixKey; value: number }
+  | { op: 'delete'; key: PrefixKey }
+  | { op: 'take'; key: PrefixKey }
+  | { op: 'get'; key: PrefixKey };
 
 const key: fc.Arbitrary<PrefixKey> = fc.oneof(
   // /24s in a few hundred addresses, the default route, /32s (keys above 2^32).
@@ -17,7 +22,9 @@ const key: fc.Arbitrary<PrefixKey> = fc.oneof(
 );
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('set' as const), key, value: fc.integer() }),
+  fc.record({ op: fc.constant('swap' as const), key, value: fc.integer() }),
   fc.record({ op: fc.constant('delete' as const), key }),
+  fc.record({ op: fc.constant('take' as const), key }),
   fc.record({ op: fc.constant('get' as const), key }),
 );
 
@@ -26,7 +33,7 @@ function sorted(entries: Iterable<[PrefixKey, number]>): [string, number][] {
 }
 
 describe('PrefixMap', () => {
-  it('behaves like a Map for any sequence of sets, deletes and lookups', () => {
+  it('behaves like a Map for any sequence of sets, swaps, deletes, takes and lookups', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 2000 }), (ops) => {
         const map = new PrefixMap<number>();
@@ -35,8 +42,15 @@ describe('PrefixMap', () => {
           if (o.op === 'set') {
             map.set(o.key, o.value);
             model.set(o.key, o.value);
+          } else if (o.op === 'swap') {
+            // The value it had, and the new one set.
+            expect(map.swap(o.key, o.value)).toBe(model.get(o.key));
+            model.set(o.key, o.value);
           } else if (o.op === 'delete') {
             expect(map.delete(o.key)).toBe(model.delete(o.key));
+          } else if (o.op === 'take') {
+            expect(map.take(o.key)).toBe(model.get(o.key));
+            model.delete(o.key);
           } else {
             expect(map.get(o.key)).toBe(model.get(o.key));
             expect(map.has(o.key)).toBe(model.has(o.key));
