@@ -37,6 +37,7 @@
 //   L7_BENCH_ROUNDS (default 5), L7_BENCH_SECONDS (default 10): rounds and the length of a run;
 //   L7_BENCH_QUICK=1: one round of 2 s, written to a scratch file, not BENCHMARKS.md;
 //   L7_BENCH_WRK_THREADS (default 1): wrk's threads (see THREADS);
+//   L7_BENCH_CASES=twill,relay: only those cases; their medians are printed, nothing is written;
 //   L7_BENCH_PROFILE=DIR: the proxy and relay children run with --cpu-prof into DIR; the L7Proxy's top
 //     self-time functions are printed (and the run goes to the scratch file: profiling slows it).
 // The scratch file is $TMPDIR/twill-l7-bench.md.
@@ -89,6 +90,12 @@ const SEED_POLICY = readFileSync(join(ROOT, 'apps', 'agent', 'test', 'kubernetes
 
 type Case = 'direct' | 'twill' | 'node' | 'relay' | 'nginx-1' | 'nginx-auto';
 const CASES: readonly Case[] = ['direct', 'twill', 'node', 'relay', 'nginx-1', 'nginx-auto'];
+// L7_BENCH_CASES=twill,relay: only those cases, their rounds printed, nothing written (for profiling one case).
+const ONLY = process.env.L7_BENCH_CASES?.split(',').map((c) => {
+  if (!(CASES as readonly string[]).includes(c)) throw new Error(`L7_BENCH_CASES: no case ${JSON.stringify(c)} (cases: ${CASES.join(', ')})`);
+  return c as Case;
+});
+const RUN_CASES: readonly Case[] = ONLY ?? CASES;
 /** The cases served by a child behind the tproxy rule. */
 type ChildCase = 'twill' | 'node' | 'relay';
 const isChildCase = (c: Case): c is ChildCase => c === 'twill' || c === 'node' || c === 'relay';
@@ -417,13 +424,13 @@ export async function run(command: string): Promise<void> {
     pids.push(relay.pid);
     const bench = new L7Bench(line, { twill: proxy, node: baseline, relay }, { one, auto });
 
-    for (const c of CASES) {
+    for (const c of RUN_CASES) {
       await bench.check(c);
       await bench.run(c, WARMUP_SECONDS);
     }
     const runs = { 'direct': [], 'twill': [], 'node': [], 'relay': [], 'nginx-1': [], 'nginx-auto': [] } as Record<Case, CaseRun[]>;
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const c of CASES) {
+      for (const c of RUN_CASES) {
         if (c === 'twill') await bench.check(c);
         const result = await bench.run(c, SECONDS);
         runs[c].push(result);
@@ -431,6 +438,17 @@ export async function run(command: string): Promise<void> {
       }
     }
     bench.setTproxy(undefined);
+    if (ONLY !== undefined) {
+      for (const c of ONLY) {
+        const r = runs[c];
+        const cpu = median(r.map((x) => ((x.middleUserMs + x.middleSystemMs) * 1000) / Math.max(1, x.requests)));
+        process.stdout.write(`${CASE_NAMES[c]}: ${f0(median(r.map((x) => x.requestsPerSecond)))} req/s (median), middle CPU ${f0(cpu)} µs/request\n`);
+      }
+      await proxy.stop();
+      const profile = profileSummary(proxy.pid);
+      if (profile !== '') process.stdout.write(`${profile}\n`);
+      return;
+    }
     const table = resultTable(runs);
     const ratios = ratioTable(runs);
     process.stdout.write(`${table}\n\n${ratios}\n`);

@@ -37,6 +37,31 @@ export interface PrometheusAgentMetricsOptions {
   readonly processMetrics?: boolean;
 }
 
+/**
+ * Increments of a counter with one label, added up in a plain map and given to the
+ * counter when it is read (a scrape, `collect`): prom-client's `inc` with labels hashes
+ * them at every call, and these come once per flow and per request through the L7 proxy
+ * (~0.5 µs each, a few percent of the proxy's time).
+ */
+class PendingIncrements {
+  readonly #counts = new Map<string, number>();
+
+  constructor(
+    private readonly counter: Counter<string>,
+    private readonly label: string,
+  ) {}
+
+  add(value: string, count: number): void {
+    this.#counts.set(value, (this.#counts.get(value) ?? 0) + count);
+  }
+
+  /** Gives the counter what was added since the last call. */
+  drain(): void {
+    for (const [value, count] of this.#counts) this.counter.inc({ [this.label]: value }, count);
+    this.#counts.clear();
+  }
+}
+
 /** {@link AgentMetrics} and the flow observer's {@link FlowMetrics} as Prometheus series, exposed by `/metrics`. */
 export class PrometheusAgentMetrics implements AgentMetrics, FlowMetrics {
   /** The registry every series of this agent lives in. */
@@ -46,10 +71,11 @@ export class PrometheusAgentMetrics implements AgentMetrics, FlowMetrics {
   readonly #policy: Histogram;
   readonly #bgp: Gauge<'peer' | 'state'>;
   readonly #peerStates = new Map<string, string>();
-  readonly #flows: Counter<'verdict'>;
   readonly #drops: Counter<'reason' | 'policy'>;
   readonly #lost: Counter<'source'>;
-  readonly #l7: Counter<'verdict'>;
+  // Counted once per flow and per proxied request: added up here, handed to their counters when those are read.
+  readonly #pendingFlows: PendingIncrements;
+  readonly #pendingL7: PendingIncrements;
 
   constructor(options: PrometheusAgentMetricsOptions = {}) {
     const registers = [this.registry];
@@ -73,7 +99,16 @@ export class PrometheusAgentMetrics implements AgentMetrics, FlowMetrics {
       labelNames: ['peer', 'state'],
       registers,
     });
-    this.#flows = new Counter({ name: AGENT_METRIC_NAMES.flows, help: 'Flows the observer recorded from the dataplane\'s verdicts, by verdict (FORWARDED, DROPPED).', labelNames: ['verdict'], registers });
+    this.#pendingFlows = new PendingIncrements(
+      new Counter({
+        name: AGENT_METRIC_NAMES.flows,
+        help: 'Flows the observer recorded from the dataplane\'s verdicts, by verdict (FORWARDED, DROPPED).',
+        labelNames: ['verdict'],
+        registers,
+        collect: () => this.#pendingFlows.drain(),
+      }),
+      'verdict',
+    );
     this.#drops = new Counter({
       name: AGENT_METRIC_NAMES.policyDrops,
       help: 'Packets dropped by policy, by reason (POLICY_DENY: a Deny rule; POLICY_DENIED: isolation or fail-closed) and deciding policy ("Kind namespace/name", "" when no rule decided).',
@@ -86,12 +121,16 @@ export class PrometheusAgentMetrics implements AgentMetrics, FlowMetrics {
       labelNames: ['source'],
       registers,
     });
-    this.#l7 = new Counter({
-      name: AGENT_METRIC_NAMES.l7Requests,
-      help: 'Requests through the L7 proxy, by what it did (forwarded, denied: an L7 rule refused it, invalid: malformed or over a limit, upstream-error), sampled flows or not.',
-      labelNames: ['verdict'],
-      registers,
-    });
+    this.#pendingL7 = new PendingIncrements(
+      new Counter({
+        name: AGENT_METRIC_NAMES.l7Requests,
+        help: 'Requests through the L7 proxy, by what it did (forwarded, denied: an L7 rule refused it, invalid: malformed or over a limit, upstream-error), sampled flows or not.',
+        labelNames: ['verdict'],
+        registers,
+        collect: () => this.#pendingL7.drain(),
+      }),
+      'verdict',
+    );
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -123,7 +162,7 @@ export class PrometheusAgentMetrics implements AgentMetrics, FlowMetrics {
   }
 
   addFlows(verdict: string, count: number): void {
-    this.#flows.inc({ verdict }, count);
+    this.#pendingFlows.add(verdict, count);
   }
 
   addPolicyDrops(reason: string, policy: string, count: number): void {
@@ -135,7 +174,7 @@ export class PrometheusAgentMetrics implements AgentMetrics, FlowMetrics {
   }
 
   addL7Requests(verdict: string, count: number): void {
-    this.#l7.inc({ verdict }, count);
+    this.#pendingL7.add(verdict, count);
   }
 
   /** The text exposition format (Prometheus 0.0.4) of every series. */

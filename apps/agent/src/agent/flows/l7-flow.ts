@@ -94,9 +94,10 @@ function requestText(record: L7FlowRecord): string {
  * What decided an L7 request, for its flow and the counters.
  * @param direction the flow's traffic direction: the enforcement point when the record does not say
  * @param cache where the rules' part of forwarded requests' decisions is kept (by labels
- *   and direction), to be cleared with `policies`: without it each request parses its labels again
+ *   and direction), to be cleared with `policies`: without it each request parses its labels again.
+ *   A forwarded request's `decidedBy` is built when first read.
  */
-export function l7Decision(record: L7FlowRecord, direction: TrafficDirection, policies: FlowPolicies, cache?: Map<string, L7ForwardedRules>): L7Decision {
+export function l7Decision(record: L7FlowRecord, direction: TrafficDirection, policies: FlowPolicies, cache?: L7DecisionCache): L7Decision {
   const fallback: 'ingress' | 'egress' = direction === TRAFFIC_DIRECTION.EGRESS ? 'egress' : 'ingress';
   switch (record.verdict) {
     case L7_VERDICT.DENIED: {
@@ -118,20 +119,75 @@ export function l7Decision(record: L7FlowRecord, direction: TrafficDirection, po
       return { verdict: VERDICT.ERROR, decidedBy: undefined, allowedBy: NONE, deniedBy: NONE, policyLabel: '' };
     default: {
       // forwarded, upstream-error: allowed by the rules the record names (none: no L7 rule applies).
-      const key = `${fallback} ${record.rules.join('\n')}`;
-      let rules = cache?.get(key);
-      if (rules === undefined) {
-        rules = forwardedRules(record.rules, fallback, policies);
-        if (cache !== undefined) {
-          if (cache.size >= L7_DECISION_CACHE_MAX) cache.clear();
-          cache.set(key, rules);
-        }
-      }
+      const rules = cache === undefined ? forwardedRules(record.rules, fallback, policies) : cache.rules(record.rules, fallback, policies);
       if (rules.decidedBy === undefined) return { verdict: VERDICT.FORWARDED, decidedBy: undefined, allowedBy: NONE, deniedBy: NONE, policyLabel: '' };
-      // The rule's part is the same for every request it allows; the message names this one.
-      const decidedBy: DecidingRule = Object.freeze({ ...rules.decidedBy, message: `${rules.decidedBy.message} allows ${requestText(record)} (${rules.decidedBy.direction})` });
-      return { verdict: VERDICT.FORWARDED, decidedBy, allowedBy: rules.allowedBy, deniedBy: NONE, policyLabel: rules.policyLabel };
+      return new ForwardedDecision(rules, record);
     }
+  }
+}
+
+/**
+ * A forwarded request's decision: the rule's part is the same for every request it
+ * allows, and the message naming this request is built when the flow is read (most
+ * records are counted and kept in the ring, never read).
+ */
+class ForwardedDecision implements L7Decision {
+  readonly verdict = VERDICT.FORWARDED;
+  readonly deniedBy = NONE;
+  readonly allowedBy: readonly FlowPolicy[];
+  readonly policyLabel: string;
+  private built: DecidingRule | undefined;
+
+  constructor(
+    private readonly rules: L7ForwardedRules,
+    private readonly record: L7FlowRecord,
+  ) {
+    this.allowedBy = rules.allowedBy;
+    this.policyLabel = rules.policyLabel;
+  }
+
+  get decidedBy(): DecidingRule | undefined {
+    const rule = this.rules.decidedBy;
+    if (rule === undefined) return undefined;
+    this.built ??= Object.freeze({ ...rule, message: `${rule.message} allows ${requestText(this.record)} (${rule.direction})` });
+    return this.built;
+  }
+}
+
+/**
+ * Where {@link l7Decision} keeps the rules' part of forwarded requests' decisions, by
+ * labels and direction, until the policies change ({@link L7DecisionCache.clear}). A
+ * connection's requests carry the same labels array (the proxy keeps it while the rules
+ * that allow them stay the same), so the last one is checked first, by identity, before
+ * any key is made.
+ */
+export class L7DecisionCache {
+  private readonly byKey = new Map<string, L7ForwardedRules>();
+  private lastLabels: readonly string[] | undefined;
+  private lastDirection = '';
+  private last: L7ForwardedRules | undefined;
+
+  /** The rules' part for `labels` enforced at `direction`. */
+  rules(labels: readonly string[], direction: 'ingress' | 'egress', policies: FlowPolicies): L7ForwardedRules {
+    if (labels === this.lastLabels && direction === this.lastDirection && this.last !== undefined) return this.last;
+    const key = `${direction} ${labels.join('\n')}`;
+    let rules = this.byKey.get(key);
+    if (rules === undefined) {
+      rules = forwardedRules(labels, direction, policies);
+      if (this.byKey.size >= L7_DECISION_CACHE_MAX) this.byKey.clear();
+      this.byKey.set(key, rules);
+    }
+    this.lastLabels = labels;
+    this.lastDirection = direction;
+    this.last = rules;
+    return rules;
+  }
+
+  /** Forgets every decision (the policies changed). */
+  clear(): void {
+    this.byKey.clear();
+    this.lastLabels = undefined;
+    this.last = undefined;
   }
 }
 

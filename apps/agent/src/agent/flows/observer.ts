@@ -13,7 +13,7 @@ import { FlowError, type Flow as PolicyFlow, type IndexDirectionVerdict, type Nu
 import { type DataplaneFlowEvent, type DataplaneFlowHandler } from '../../dataplane/port.js';
 import { type L7FlowRecord, type L7FlowSink, type L7Verdict } from '../l7/ports.js';
 import { type Decision, evaluatedDecision, FlowPolicies, kernelDecision, noEntryDecision, unattributed, unknownDropDecision } from './attribution.js';
-import { l7Decision, type L7ForwardedRules, ObservedL7Flow } from './l7-flow.js';
+import { l7Decision, L7DecisionCache, ObservedL7Flow } from './l7-flow.js';
 import { ObservedFlow, type ObservedFlowContext } from './observed-flow.js';
 import { type FlowEndpointInfo, type FlowPolicyView } from './policy-view.js';
 
@@ -112,7 +112,7 @@ export class FlowObserver implements DataplaneFlowHandler {
   readonly #onError: (error: unknown) => void;
   readonly #policies: FlowPolicies;
   /** The rules' part of forwarded L7 requests' decisions, per labels and direction, for this generation. */
-  readonly #l7Rules = new Map<string, L7ForwardedRules>();
+  readonly #l7Rules = new L7DecisionCache();
   #serial = 0;
 
   // Budget: the current one-second window, what arrived and was kept in it, and N.

@@ -70,21 +70,42 @@ function flushQueued(): void {
 }
 const RESPONSE = { NONE: 0, HEAD: 1, BODY: 2, DONE: 3 } as const;
 
-/** Bytes waiting for one socket: consecutive ranges of one buffer are joined, so a head passed on unchanged stays one slice. */
+/**
+ * Bytes waiting for one socket. Consecutive ranges of one piece of memory are joined (a
+ * head passed on unchanged is one range however many lines it was queued as), and a
+ * range becomes a Buffer only when the next one does not continue it or at the flush:
+ * queuing a request head line by line allocates nothing.
+ */
 class Outbox {
-  readonly items: Buffer[] = [];
+  private readonly items: Buffer[] = [];
+  /** The range being extended, as its memory and offsets there; `openWhole`: the buffer it is exactly, if any. */
+  private openMemory: ArrayBufferLike | undefined;
+  private openFrom = 0;
+  private openTo = 0;
+  private openWhole: Buffer | undefined;
   bytes = 0;
+
+  /** Nothing queued. */
+  get empty(): boolean {
+    return this.openMemory === undefined && this.items.length === 0;
+  }
 
   /** Queues `buffer[start, end)`. */
   range(buffer: Buffer, start: number, end: number): void {
     if (end <= start) return;
-    const items = this.items;
-    const last = items[items.length - 1];
-    if (last !== undefined && last.buffer === buffer.buffer && last.byteOffset + last.length === buffer.byteOffset + start) {
-      // Adjacent in memory: one slice over both (they may be two small buffers of Node's pool).
-      items[items.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + end - start);
-    } else items.push(start === 0 && end === buffer.length ? buffer : buffer.subarray(start, end));
     this.bytes += end - start;
+    const from = buffer.byteOffset + start;
+    // Adjacent in memory to the open range (the next line of the same head, or two small buffers of Node's pool): one range.
+    if (this.openMemory === buffer.buffer && this.openTo === from) {
+      this.openTo = from + end - start;
+      this.openWhole = undefined;
+      return;
+    }
+    this.close();
+    this.openMemory = buffer.buffer;
+    this.openFrom = from;
+    this.openTo = from + end - start;
+    this.openWhole = start === 0 && end === buffer.length ? buffer : undefined;
   }
 
   /** Queues a whole buffer. */
@@ -93,12 +114,21 @@ class Outbox {
   }
 
   clear(): void {
-    this.items.length = 0;
+    if (this.items.length > 0) this.items.length = 0;
+    this.openMemory = undefined;
+    this.openWhole = undefined;
     this.bytes = 0;
+  }
+
+  /** What is queued, as one buffer (still queued). */
+  joined(): Buffer {
+    this.close();
+    return this.items.length === 1 ? (this.items[0] as Buffer) : Buffer.concat(this.items, this.bytes);
   }
 
   /** Writes what is queued as one buffer when small, and returns `socket.write`'s answer. */
   flush(socket: Socket): boolean {
+    this.close();
     const items = this.items;
     let more = true;
     if (items.length === 1) more = socket.write(items[0] as Buffer);
@@ -110,6 +140,15 @@ class Outbox {
     }
     this.clear();
     return more;
+  }
+
+  /** Makes the open range an item. */
+  private close(): void {
+    const memory = this.openMemory;
+    if (memory === undefined) return;
+    this.items.push(this.openWhole ?? Buffer.from(memory, this.openFrom, this.openTo - this.openFrom));
+    this.openMemory = undefined;
+    this.openWhole = undefined;
   }
 }
 
@@ -353,7 +392,7 @@ export class Http1Connection implements UpstreamOwner {
     }
     this.upstreamHead(facts);
     // A request without a body may be sent again on a new connection when a reused one turns out closed.
-    this.retryHead = !this.requestDone ? undefined : this.toUpstream.items.length === 1 ? this.toUpstream.items[0] : Buffer.concat(this.toUpstream.items, this.toUpstream.bytes);
+    this.retryHead = !this.requestDone ? undefined : this.toUpstream.joined();
     this.acquire();
   }
 
@@ -401,7 +440,7 @@ export class Http1Connection implements UpstreamOwner {
   }
 
   private scheduleFlush(): void {
-    if (this.flushQueued || (this.toUpstream.items.length === 0 && this.toClient.items.length === 0)) return;
+    if (this.flushQueued || (this.toUpstream.empty && this.toClient.empty)) return;
     this.flushQueued = true;
     queueFlush(this);
   }
@@ -415,7 +454,7 @@ export class Http1Connection implements UpstreamOwner {
 
   private flushUpstream(): void {
     const upstream = this.upstream;
-    if (upstream === undefined || this.toUpstream.items.length === 0) return;
+    if (upstream === undefined || this.toUpstream.empty) return;
     if (upstream.socket.destroyed) {
       this.toUpstream.clear();
       return;
@@ -624,7 +663,7 @@ export class Http1Connection implements UpstreamOwner {
   }
 
   private flushClient(): void {
-    if (this.toClient.items.length === 0) return;
+    if (this.toClient.empty) return;
     if (this.socket.destroyed) {
       this.toClient.clear();
       return;
@@ -646,7 +685,7 @@ export class Http1Connection implements UpstreamOwner {
     if (upstream !== undefined) {
       upstream.socket.resume();
       // The rest of the request body would reach the destination as another request: not reusable then.
-      this.pool?.release(upstream, this.upstreamReusable && this.requestDone && this.toUpstream.items.length === 0);
+      this.pool?.release(upstream, this.upstreamReusable && this.requestDone && this.toUpstream.empty);
     }
     // What is still queued of the body is this request's: it goes nowhere now (never in front of the next request).
     this.toUpstream.clear();
