@@ -47,6 +47,25 @@ export function decideRequest(context: ConnectionContext, facts: HttpRequestFact
   }
 }
 
+const NO_LABELS: readonly string[] = Object.freeze([]);
+/** Per rule hit (the matcher's, one object per compiled rule), the labels of a decision it alone allowed. */
+const singleLabels = new WeakMap<object, readonly string[]>();
+
+/**
+ * The labels of the rules that allowed a request (a flow record's `rules`). A decision by
+ * one rule (most) gets the same frozen array for every request it allows, on every
+ * connection, so that a flow sink can keep what it derives from them by the array's
+ * identity (the observer's L7DecisionCache).
+ */
+export function ruleLabels(by: readonly { readonly label: string }[]): readonly string[] {
+  if (by.length === 0) return NO_LABELS;
+  if (by.length > 1) return by.map((hit) => hit.label);
+  const hit = by[0] as { readonly label: string };
+  let labels = singleLabels.get(hit);
+  if (labels === undefined) singleLabels.set(hit, (labels = Object.freeze([hit.label])));
+  return labels;
+}
+
 /** Sends a flow record, never letting the sink's failure reach the connection. */
 export function emitFlow(shared: ProxyShared, record: L7FlowRecord): void {
   try {

@@ -26,7 +26,7 @@ import { type HttpRequestFacts } from '@twill/policy-engine';
 
 import { closingResponse, deniedText, formatEndpoint, type HttpProblem, upstreamFailure } from '../http-semantics.js';
 import { L7_VERDICT, type L7Verdict } from '../ports.js';
-import { type ConnectionContext, decideRequest, type ProxyShared, recordRequest } from './context.js';
+import { type ConnectionContext, decideRequest, type ProxyShared, recordRequest, ruleLabels } from './context.js';
 import { ChunkedDecoder } from '../http1-chunked.js';
 import { BODY, type BodyFraming, FIELD, findHeadEnd, hasBareLf, Http1Head, parseRequestHead, parseResponseHead } from '../http1-head.js';
 import { type Http1Pool, type UpstreamOwner, type UpstreamSocket } from './http1-pool.js';
@@ -373,7 +373,7 @@ export class Http1Connection implements UpstreamOwner {
     // The same rules allow request after request on a connection: their labels are kept.
     if (!sameRules(decision.by, this.lastBy)) {
       this.lastBy = decision.by;
-      this.rules = decision.by.map((hit) => hit.label);
+      this.rules = ruleLabels(decision.by);
     }
     this.forwarding = true;
     this.inFlight = true;

@@ -6,7 +6,7 @@ import http2 from 'node:http2';
 
 import { deniedText, endToEndHeaders, GRPC_STATUS, grpcTrailersOnly, http2RequestFacts, isGrpc, upstreamFailure } from '../http-semantics.js';
 import { L7_VERDICT, type L7Verdict } from '../ports.js';
-import { type ConnectionContext, decideRequest, getContext, type ProxyShared, recordRequest } from './context.js';
+import { type ConnectionContext, decideRequest, getContext, type ProxyShared, recordRequest, ruleLabels } from './context.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR } = http2.constants;
 
@@ -54,7 +54,7 @@ function handleStream(shared: ProxyShared, context: ConnectionContext, stream: h
     }
     return;
   }
-  const rules = decision.by.map((hit) => hit.label);
+  const rules = ruleLabels(decision.by);
   forward(shared, context, stream, headers, grpc, (status, verdict, grpcStatus, why) => settle(status, verdict, rules, grpcStatus, why));
 }
 
