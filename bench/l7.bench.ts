@@ -37,6 +37,7 @@
 //   L7_BENCH_ROUNDS (default 5), L7_BENCH_SECONDS (default 10): rounds and the length of a run;
 //   L7_BENCH_QUICK=1: one round of 2 s, written to a scratch file, not BENCHMARKS.md;
 //   L7_BENCH_WRK_THREADS (default 1): wrk's threads (see THREADS);
+//   L7_BENCH_NODE_FLAGS='--trace-gc': more Node flags for the children;
 //   L7_BENCH_CASES=twill,relay: only those cases; their medians are printed, nothing is written;
 //   L7_BENCH_PROFILE=DIR: the proxy and relay children run with --cpu-prof into DIR; the L7Proxy's top
 //     self-time functions are printed (and the run goes to the scratch file: profiling slows it).
@@ -131,6 +132,8 @@ class ProxyChild {
   static async start(script: string, args: L7ChildArgs | L7RelayArgs): Promise<ProxyChild> {
     const flags = ['--import', 'tsx', '--conditions=@twill/source'];
     if (PROFILE_DIR !== undefined) flags.push('--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR)}`);
+    // L7_BENCH_NODE_FLAGS: more Node/V8 flags for the children (e.g. --trace-gc), split at spaces.
+    flags.push(...(process.env.L7_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== ''));
     // `ip netns exec` execs node in place: the pid is node's, and the IPC descriptor passes through.
     const child = spawn('ip', ['netns', 'exec', args.netns, process.execPath, ...flags, script, JSON.stringify(args)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const proxy = new ProxyChild(child);
@@ -441,8 +444,9 @@ export async function run(command: string): Promise<void> {
     if (ONLY !== undefined) {
       for (const c of ONLY) {
         const r = runs[c];
-        const cpu = median(r.map((x) => ((x.middleUserMs + x.middleSystemMs) * 1000) / Math.max(1, x.requests)));
-        process.stdout.write(`${CASE_NAMES[c]}: ${f0(median(r.map((x) => x.requestsPerSecond)))} req/s (median), middle CPU ${f0(cpu)} µs/request\n`);
+        const perRequest = (ms: (x: CaseRun) => number): number => median(r.map((x) => (ms(x) * 1000) / Math.max(1, x.requests)));
+        const cpu = `${f0(perRequest((x) => x.middleUserMs + x.middleSystemMs))} (${f0(perRequest((x) => x.middleUserMs))} + ${f0(perRequest((x) => x.middleSystemMs))})`;
+        process.stdout.write(`${CASE_NAMES[c]}: ${f0(median(r.map((x) => x.requestsPerSecond)))} req/s (median), middle CPU ${cpu} µs/request, user + system\n`);
       }
       await proxy.stop();
       const profile = profileSummary(proxy.pid);
