@@ -2,6 +2,7 @@
 // one shared, frozen object, so a million routes with a few thousand distinct sets
 // cost a pointer each for their attributes (BIRD does the same with its rta cache).
 import { type PathAttributes } from '../codec/attributes/path-attributes.js';
+import { WELL_KNOWN_COMMUNITY } from '../codec/attributes/communities.js';
 import { AS_PATH_SEGMENT } from '../codec/constants.js';
 import { asPathLength } from '../codec/attributes/as-path.js';
 import { RecentShapes, keepShape } from '../internal/keep-shape.js';
@@ -80,6 +81,13 @@ export class AttributeSet {
    * attribute objects, which come and go with the tables (keep-shape.ts).
    */
   readonly nextHops: readonly string[];
+  /**
+   * The well-known communities that limit where the route goes (RFC 1997): NO_ADVERTISE
+   * (not to any peer) and NO_EXPORT or NO_EXPORT_SUBCONFED (not to eBGP peers); read per
+   * route exported, so kept on the set like `nextHops`.
+   */
+  readonly noAdvertise: boolean;
+  readonly noExport: boolean;
 
   constructor(
     /** A small number unique in its table, for cache keys. */
@@ -94,6 +102,9 @@ export class AttributeSet {
     this.neighborAs = first?.type === AS_PATH_SEGMENT.AS_SEQUENCE ? first.asns[0] : undefined;
     this.originatorId = value.originatorId === undefined ? 0 : ipv4ToNumber(value.originatorId);
     this.nextHops = Object.freeze(value.linkLocalNextHop === undefined ? [value.nextHop] : [value.nextHop, value.linkLocalNextHop]);
+    const communities = value.communities ?? [];
+    this.noAdvertise = communities.includes(WELL_KNOWN_COMMUNITY.NO_ADVERTISE);
+    this.noExport = communities.includes(WELL_KNOWN_COMMUNITY.NO_EXPORT) || communities.includes(WELL_KNOWN_COMMUNITY.NO_EXPORT_SUBCONFED);
   }
 
   /** The global next hop (`value.nextHop`). */

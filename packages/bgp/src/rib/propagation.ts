@@ -5,7 +5,6 @@
 // §5.1: AS_PATH prepend, NEXT_HOP, LOCAL_PREF, MED).
 import { type Asn } from '../codec/asn.js';
 import { AS_PATH_SEGMENT } from '../codec/constants.js';
-import { WELL_KNOWN_COMMUNITY } from '../codec/attributes/communities.js';
 import { type AsPathSegment } from '../codec/attributes/as-path.js';
 
 import { type AttributeSet, type RouteAttributes } from './attributes.js';
@@ -57,11 +56,7 @@ export function normalizeReceived(value: RouteAttributes, peer: PeerEntry): Rout
  */
 export function mayAdvertise(source: PeerEntry, attrs: AttributeSet, target: PeerEntry): boolean {
   if (source === target) return false;
-  const communities = attrs.value.communities;
-  if (communities && communities.length > 0) {
-    if (communities.includes(WELL_KNOWN_COMMUNITY.NO_ADVERTISE)) return false;
-    if (target.ebgp && (communities.includes(WELL_KNOWN_COMMUNITY.NO_EXPORT) || communities.includes(WELL_KNOWN_COMMUNITY.NO_EXPORT_SUBCONFED))) return false;
-  }
+  if (attrs.noAdvertise || (target.ebgp && attrs.noExport)) return false;
   if (!target.ebgp && !source.ebgp && !source.local) {
     if (!(source.config.routeReflectorClient ?? false) && !(target.config.routeReflectorClient ?? false)) return false;
     const originator = attrs.originatorId || source.routerIdNumber;
