@@ -283,6 +283,17 @@ function lineEnd(bytes: Buffer, at: number, end: number): number {
 }
 
 /**
+ * The method token as a string: GET and POST are constants, so that most requests' method
+ * (kept in their flow record, in the observer's ring) is not one more string to allocate.
+ */
+function methodName(bytes: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (n === 3 && bytes[start] === 0x47 && bytes[start + 1] === 0x45 && bytes[start + 2] === 0x54) return 'GET';
+  if (n === 4 && bytes[start] === 0x50 && bytes[start + 1] === 0x4f && bytes[start + 2] === 0x53 && bytes[start + 3] === 0x54) return 'POST';
+  return bytes.toString('latin1', start, end);
+}
+
+/**
  * Reads the request head in `bytes[start, end)` (`end` just past CRLF CRLF, see
  * {@link findHeadEnd}) into `head`.
  * @returns undefined, or the problem to answer (400, 501, 505; 405 for CONNECT), which closes the connection.
@@ -295,7 +306,7 @@ export function parseRequestHead(bytes: Buffer, start: number, end: number, head
   let at = start;
   while (at < eol && TCHAR[bytes[at] as number] === 1) at += 1;
   if (at === start || bytes[at] !== SP) return problem(400, 'invalid method in the request line (RFC 9110 §9.1: a token)');
-  head.method = bytes.toString('latin1', start, at);
+  head.method = methodName(bytes, start, at);
   const methodEnd = at;
   while (bytes[at] === SP) at += 1;
   const targetStart = at;
