@@ -462,9 +462,10 @@ export async function run(command: string): Promise<void> {
     const profile = profileSummary(proxy.pid);
     if (profile !== '') process.stdout.write(`${profile}\n`);
     const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-    const env = ['L7_BENCH_QUICK', 'L7_BENCH_ROUNDS', 'L7_BENCH_SECONDS', 'L7_BENCH_WRK_THREADS', 'L7_BENCH_PROFILE'].filter((name) => process.env[name] !== undefined).map((name) => `${name}=${process.env[name]} `).join('');
+    const env = ['L7_BENCH_QUICK', 'L7_BENCH_ROUNDS', 'L7_BENCH_SECONDS', 'L7_BENCH_WRK_THREADS', 'L7_BENCH_PROFILE', 'L7_BENCH_NODE_FLAGS'].filter((name) => process.env[name] !== undefined).map((name) => `${name}=${process.env[name]} `).join('');
     writeSection({
-      ...(QUICK || PROFILE_DIR !== undefined ? { file: join(tmpdir(), 'twill-l7-bench.md') } : {}),
+      // Quick, profiled or traced runs go to a scratch file: their figures are not the proxy's.
+      ...(QUICK || PROFILE_DIR !== undefined || (process.env.L7_BENCH_NODE_FLAGS ?? '') !== '' ? { file: join(tmpdir(), 'twill-l7-bench.md') } : {}),
       id: 'l7',
       title: 'L7 proxy: requests/s and p99 against direct and nginx',
       command: `${env}${command}`,

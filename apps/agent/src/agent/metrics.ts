@@ -51,14 +51,17 @@ class PendingIncrements {
     private readonly label: string,
   ) {}
 
+  /** @throws {TypeError} for a count a counter cannot take (negative, not a number), as `inc` would, at the call and not at a later scrape. */
   add(value: string, count: number): void {
+    if (!(count >= 0) || !Number.isFinite(count)) throw new TypeError(`a counter cannot be increased by ${count}`);
     this.#counts.set(value, (this.#counts.get(value) ?? 0) + count);
   }
 
   /** Gives the counter what was added since the last call. */
   drain(): void {
-    for (const [value, count] of this.#counts) this.counter.inc({ [this.label]: value }, count);
+    const counts = [...this.#counts];
     this.#counts.clear();
+    for (const [value, count] of counts) this.counter.inc({ [this.label]: value }, count);
   }
 }
 

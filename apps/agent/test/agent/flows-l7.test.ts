@@ -167,8 +167,10 @@ describe('FlowObserver.recordL7', () => {
 
   it('names each request in the deciding rule\'s message, and the policy\'s new revision once it changes', async () => {
     const o = observer();
-    o.recordL7(request('GET', '/api/v1/a'));
-    o.recordL7(request('GET', '/api/v1/b'));
+    // One labels array for every request, as the proxy gives all the requests one rule allows (the observer keeps its decision by it).
+    const rules = request('GET', '/api/v1/a').rules;
+    o.recordL7(request('GET', '/api/v1/a', { rules }));
+    o.recordL7(request('GET', '/api/v1/b', { rules }));
     const [first, second] = sink.flows;
     expect(first?.decidedBy?.message).toMatch(/ allows GET \/api\/v1\/a \(ingress\)$/);
     expect(second?.decidedBy?.message).toMatch(/ allows GET \/api\/v1\/b \(ingress\)$/);
@@ -179,7 +181,7 @@ describe('FlowObserver.recordL7', () => {
     const generation = view.generation;
     await datastore.apply({ ...L7_POLICY, metadata: { ...L7_POLICY.metadata, labels: { changed: 'yes' } } } as AgentResource);
     for (let i = 0; i < 400 && view.generation === generation; i += 1) await new Promise((resolve) => setTimeout(resolve, 5));
-    o.recordL7(request('GET', '/api/v1/c'));
+    o.recordL7(request('GET', '/api/v1/c', { rules }));
     const third = sink.flows[2];
     expect(third?.ingressAllowedBy[0]?.revision).toBeDefined();
     expect(third?.ingressAllowedBy[0]?.revision).not.toBe(before);

@@ -35,6 +35,27 @@ function value(samples: readonly Sample[], name: string, labels: Record<string, 
 }
 
 describe('PrometheusAgentMetrics', () => {
+  it('adds up flows and L7 requests between scrapes, each scrape showing the totals so far; a count a counter cannot take throws at the call and spoils no scrape', async () => {
+    const metrics = new PrometheusAgentMetrics({ processMetrics: false });
+    metrics.addFlows('FORWARDED', 2);
+    metrics.addFlows('DROPPED', 1);
+    metrics.addFlows('FORWARDED', 3);
+    metrics.addL7Requests('forwarded', 4);
+    let { samples } = parseExposition(await metrics.exposition());
+    expect(value(samples, 'twill_flows_total', { verdict: 'FORWARDED' })).toBe(5);
+    expect(value(samples, 'twill_flows_total', { verdict: 'DROPPED' })).toBe(1);
+    expect(value(samples, 'twill_l7_requests_total', { verdict: 'forwarded' })).toBe(4);
+
+    expect(() => metrics.addFlows('FORWARDED', -1)).toThrow(TypeError);
+    expect(() => metrics.addL7Requests('denied', Number.NaN)).toThrow(TypeError);
+    metrics.addL7Requests('forwarded', 1);
+    ({ samples } = parseExposition(await metrics.exposition()));
+    // Counted once, not again at the second scrape.
+    expect(value(samples, 'twill_flows_total', { verdict: 'FORWARDED' })).toBe(5);
+    expect(value(samples, 'twill_l7_requests_total', { verdict: 'forwarded' })).toBe(5);
+    expect(value(samples, 'twill_l7_requests_total', { verdict: 'denied' })).toBeUndefined();
+  });
+
   it('exposes endpoints, CNI latency, policy programming latency and BGP peer states as a scraper reads them', async () => {
     const metrics = new PrometheusAgentMetrics();
     metrics.setEndpoints(3);

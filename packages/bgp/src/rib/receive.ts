@@ -68,8 +68,8 @@ class NlriWalk {
 // A walk (and its cursor) lives through one call (keep-shape.ts).
 keepShape(new NlriWalk({ family: 4, addPath: false, bytes: new Uint8Array(0) }));
 
-// The attribute objects of the last UPDATEs, kept past a withdrawn table (keep-shape.ts).
-const recentAttributes = new RecentShapes(16);
+// The attribute objects of the last 16 UPDATEs (two each), kept past a withdrawn table (keep-shape.ts).
+const recentAttributes = new RecentShapes(32);
 
 /** Withdraws every route of `list` from `peer`; adds to `tally.withdrawn`. */
 export function withdrawAll(table: RouteTable, peer: PeerEntry, list: readonly Nlri[] | PackedNlri, tally: ReceiveTally): void {
