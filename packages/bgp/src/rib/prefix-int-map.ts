@@ -10,7 +10,8 @@
 // Iteration follows the slots (the keys' hash order), IPv4 keys first, then IPv6 keys
 // in insertion order. The map must not change while it is iterated.
 //
-// Growth keeps the table at most 5/8 full; it shrinks only when nearly empty (1/64 full),
+// Growth keeps the table at most 5/8 full (four times over while small, see
+// QUADRUPLE_BELOW_BITS); it shrinks only when nearly empty (1/64 full),
 // and then at once to a quarter full, so a table emptied and filled again is not rebuilt
 // at every halving.
 //
@@ -33,6 +34,13 @@ const TAG = TAKEN | HIGH;
 /** A slot's second word: the value. */
 const VALUE = HIGH - 1;
 const MIN_BITS = 4;
+/**
+ * Below this many bits (2^18 slots, 2 MiB) a full table grows four times over, not two:
+ * a table filled from empty (a peer's first table, or one after a session flap) moves
+ * a third as many entries on its way to 100k, for at most 1.5 MiB more than doubling
+ * would hold; from there on it doubles, so a million entries take what they did.
+ */
+const QUADRUPLE_BELOW_BITS = 18;
 const TWO_32 = 0x1_0000_0000;
 /** Slots an insertion may probe before the map switches to its seeded hash. */
 const LONG_PROBE = 64;
@@ -117,7 +125,7 @@ export class PrefixIntMap {
         this.count += 1;
         const probe = (i - home) & mask;
         if (probe > this.longest) this.longest = probe;
-        if (this.count * 8 > (mask + 1) * 5) this.resize(this.bits + 1);
+        if (this.count * 8 > (mask + 1) * 5) this.resize(this.bits + (this.bits < QUADRUPLE_BELOW_BITS ? 2 : 1));
         else if (this.seed === 0 && probe > LONG_PROBE) {
           this.seed = nextSeed();
           this.resize(this.bits);
