@@ -53,12 +53,21 @@ export async function processStartTime(pid: number): Promise<string | undefined>
   }
 }
 
-/** Whether the recorded process still runs (same PID and start time, not a zombie). */
+/** PF_EXITING in a task's flags (include/linux/sched.h): it is on its way out (killed, or returned from main). */
+const PF_EXITING = 0x4;
+
+/**
+ * Whether the recorded process still runs: same PID and start time, and neither a zombie
+ * (or dead) nor exiting. An exiting process (just sent SIGKILL, say) has already given
+ * up its memory and command line but is not a zombie yet: it does not run any more.
+ */
 export async function processAlive(record: LabProcessRecord): Promise<boolean> {
   try {
     const stat = await readFile(`/proc/${record.pid}/stat`, 'utf8');
+    // From field 3 (state) on; field 9 is the flags, field 22 the start time.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[22 - 3] === record.startTime && fields[0] !== 'Z';
+    const state = fields[0];
+    return fields[22 - 3] === record.startTime && state !== 'Z' && state !== 'X' && (Number(fields[9 - 3]) & PF_EXITING) === 0;
   } catch {
     return false;
   }
