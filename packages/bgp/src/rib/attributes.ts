@@ -82,11 +82,11 @@ export class AttributeSet {
    */
   readonly nextHops: readonly string[];
   /**
-   * The well-known communities that limit where the route goes (RFC 1997): NO_ADVERTISE
-   * (not to any peer) and NO_EXPORT or NO_EXPORT_SUBCONFED (not to eBGP peers); read per
-   * route exported, so kept on the set like `nextHops`.
+   * The set carries NO_ADVERTISE (RFC 1997): the route goes to no peer. Read per route
+   * exported, so kept on the set like `nextHops`.
    */
   readonly noAdvertise: boolean;
+  /** The set carries NO_EXPORT or NO_EXPORT_SUBCONFED (RFC 1997): the route goes to no eBGP peer. */
   readonly noExport: boolean;
 
   constructor(
