@@ -4,8 +4,8 @@
 // opens one plain `net.connect` to the connection's original destination (the accepted
 // socket's local address and port; the node namespace routes to it, as the node:http
 // baseline and the L7Proxy in that child connect) and moves bytes both ways through
-// net.Socket: no HTTP parsing, no policy, no records. Every Node proxy that reads and writes
-// each byte through net.Socket pays at least this, so it is a floor, not a proxy.
+// net.Socket: no HTTP parsing, no policy, no records. A proxy that moves its bytes the same
+// way pays this and its own work on top: a floor, not a proxy.
 // It cannot count requests, only connections and bytes (summed from each socket's
 // bytesRead / bytesWritten when asked, so that the relay itself does no counting per chunk).
 // Commands come over the IPC channel; each gets one reply.

@@ -2,7 +2,7 @@
 // p99 at 64 keep-alive connections, (1) direct, (2) through the Twill proxy with the seed
 // tutorial's L7 rules, (3) through a plain nginx reverse proxy (the peer), side by side in
 // one run, with two Node baselines: (2b) a bare node:http proxy and (2c) a bare node:net
-// relay, the floor any Node proxy pays. Goal: (2) keeps at least 50% of (1) and at least
+// relay, the floor of a Node proxy that moves bytes as it does. Goal: (2) keeps at least 50% of (1) and at least
 // 0.8x of (3).
 // Three network namespaces in a line (bench/lib/routed-line.ts): client ── node ── server.
 //   server: nginx (Debian's nginx-light, one worker) answering every request with a small
@@ -21,9 +21,11 @@
 //     relay      the floor: the same redirect to a third child (bench/l7-relay-child.ts), a
 //                TCP relay with no HTTP at all: one upstream connection per client connection
 //                to its original destination, every chunk read from one net.Socket written to
-//                the other. Any Node proxy reads and writes each byte through net.Socket, so
-//                none can spend less CPU per request than this; if the floor itself is near
-//                the budget the goals leave, parsing and policy cannot fit above it;
+//                the other. A proxy that moves its bytes the same way (net.Socket 'data'
+//                events and write) pays this and its parsing and policy on top; if the floor
+//                itself is near the budget the goals leave, those cannot fit above it. (Ways
+//                of moving bytes it does not try, such as Node's `onread` buffers, might
+//                cost somewhat less);
 //     nginx-1    wrk → nginx in the node (proxy_pass to the server with an upstream keepalive
 //                pool), one worker: Node runs the proxy on one event loop, so one worker is
 //                the like-for-like peer;
@@ -493,11 +495,11 @@ with taskset, since any fixed placement on 2 CPUs favours one case (direct has t
   all but a TCP relay: for each connection it accepts, one \`net.connect\` to the original destination, and every chunk read from
   one \`net.Socket\` written to the other (a 'data' handler calling \`write\`, paused while the other side is full; chosen over
   \`pipe()\`, which cost as much or more CPU per request in two quick runs). No parsing, no policy, no records, no pool (with one
-  request in flight per connection, a 1:1 relay makes the same reads and writes per request as a pooled proxy). Every Node proxy
-  reads and writes each byte through \`net.Socket\`, so none can use less CPU per request than this, nor serve more requests a
-  second on the same machine: the rows "node:net relay / …" below hold this floor to twill's goals (a Node proxy on \`net\`
-  sockets can meet only a goal its floor meets, and only with its HTTP and policy work fitting in the margin), and its middle CPU
-  beside nginx's shows what Node's sockets alone cost per request.
+  request in flight per connection, a 1:1 relay makes the same reads and writes per request as a pooled proxy). A proxy that
+  moves its bytes the same way (\`net.Socket\` 'data' events and \`write\`) pays this and its parsing and policy on top: the rows
+  "node:net relay / …" below hold this floor to twill's goals (such a proxy can meet only a goal its floor meets, and only with
+  its HTTP and policy work fitting in the margin; ways of moving bytes the relay does not try, such as Node's \`onread\` buffers,
+  might cost somewhat less), and its middle CPU beside nginx's shows what Node's sockets alone cost per request.
 - (3) nginx-light in the node as a plain reverse proxy (\`proxy_pass\` to an upstream block with \`keepalive 64\`, HTTP/1.1),
   addressed directly by the client: with 1 worker, the like-for-like peer (Node runs the proxy on one event loop), and with
   \`worker_processes auto\` (${cpus().length} here).
