@@ -50,7 +50,7 @@ function heap(): number {
 
 function once(n: number): Run {
   let fibRoutes = 0;
-  const fib = { apply: (b: FibBatch) => void (fibRoutes += b.add.length) };
+  const fib = { apply: (b: FibBatch) => void (fibRoutes += b.addCount) };
   const before = heap();
   const rib = new Rib({ localAs: asn(65000), routerId: routerId('10.0.0.1'), fib });
   const id = peerId('192.0.2.1');

@@ -115,7 +115,7 @@ let installed = 0;
 let waitFor: { count: number; resolve: () => void } | undefined;
 const fib = {
   apply(batch: FibBatch): void {
-    installed += batch.add.length - batch.remove.length;
+    installed += batch.addCount - batch.removeCount;
     if (waitFor && installed === waitFor.count) waitFor.resolve();
   },
 };

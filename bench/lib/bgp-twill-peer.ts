@@ -54,16 +54,19 @@ let cpuAtWait = process.cpuUsage();
  * last time the socket drained after a write that filled its buffer, the event loop's
  * utilisation (1: never idle), all in ms since the mark.
  */
-const trace = { at: 0, elu: performance.eventLoopUtilization(), reads: 0, bytes: 0, firstRead: -1, lastRead: -1, batches: 0, lastBatch: -1, lastDrain: -1 };
+const trace = { at: 0, elu: performance.eventLoopUtilization(), reads: 0, bytes: 0, firstRead: -1, firstReadCpu: -1, lastRead: -1, batches: 0, lastBatch: -1, lastDrain: -1 };
 function mark(): void {
   cpuAtWait = process.cpuUsage();
-  Object.assign(trace, { at: performance.now(), elu: performance.eventLoopUtilization(), reads: 0, bytes: 0, firstRead: -1, lastRead: -1, batches: 0, lastBatch: -1, lastDrain: -1 });
+  Object.assign(trace, { at: performance.now(), elu: performance.eventLoopUtilization(), reads: 0, bytes: 0, firstRead: -1, firstReadCpu: -1, lastRead: -1, batches: 0, lastBatch: -1, lastDrain: -1 });
 }
 function usage(): Record<string, number> {
   const cpu = process.cpuUsage(cpuAtWait);
   const round = (ms: number): number => Math.round(ms);
   return {
     cpuMs: (cpu.user + cpu.system) / 1000,
+    sysMs: cpu.system / 1000,
+    // CPU from the first read on (the work on the routes, without the wait before them).
+    cpuFromReadMs: trace.firstReadCpu < 0 ? -1 : (cpu.user + cpu.system) / 1000 - trace.firstReadCpu,
     elu: Math.round(performance.eventLoopUtilization(trace.elu).utilization * 100) / 100,
     reads: trace.reads,
     kbytes: round(trace.bytes / 1024),
@@ -78,7 +81,7 @@ function usage(): Record<string, number> {
 
 const fib = {
   apply(batch: FibBatch): void {
-    installed += batch.add.length - batch.remove.length;
+    installed += batch.addCount - batch.removeCount;
     trace.batches += 1;
     trace.lastBatch = performance.now() - trace.at;
     if (installed === waitingFor) {
@@ -91,7 +94,11 @@ const fib = {
 function traced(socket: net.Socket): net.Socket {
   socket.on('data', (chunk: Buffer) => {
     const t = performance.now() - trace.at;
-    if (trace.reads === 0) trace.firstRead = t;
+    if (trace.reads === 0) {
+      trace.firstRead = t;
+      const cpu = process.cpuUsage(cpuAtWait);
+      trace.firstReadCpu = (cpu.user + cpu.system) / 1000;
+    }
     trace.lastRead = t;
     trace.reads += 1;
     trace.bytes += chunk.length;

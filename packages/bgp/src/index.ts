@@ -129,7 +129,7 @@ export { describeHoldTimerExpiry, describeReceivedNotification } from './fsm/des
 export { type PrefixKey, ipv4Key, keyFamily, prefixFromKey, prefixKey } from './rib/prefix-key.js';
 export { PrefixMap } from './rib/prefix-map.js';
 export { type AttributeSet, type RouteAttributes, asPathToText } from './rib/attributes.js';
-export { type FibBatch, type FibRoute, type FibSink, CollectingFibSink } from './rib/fib.js';
+export { type FibBatch, type FibRoute, type FibSink, CollectingFibSink, fibBatch } from './rib/fib.js';
 export { type RibPeerConfig } from './rib/peer.js';
 export { type DecisionOptions, DEFAULT_LOCAL_PREF } from './rib/decision.js';
 export {

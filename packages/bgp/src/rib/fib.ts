@@ -4,7 +4,7 @@ import { type BgpPrefix, type IpFamily } from '../codec/prefix.js';
 
 import { keepShape } from '../internal/keep-shape.js';
 
-import { type PrefixKey, ipv4Key, keyFamily, prefixFromKey } from './prefix-key.js';
+import { type PrefixKey, ipv4Key, keyFamily, prefixFromKey, prefixKey } from './prefix-key.js';
 
 /** A route to install: the prefix and its next hops (one today; several with multipath). */
 export interface FibRoute {
@@ -64,19 +64,158 @@ export class KeyedPrefix implements BgpPrefix {
 keepShape(new KeyedFibRoute(ipv4Key(0, 24), Object.freeze(['0.0.0.0'])));
 keepShape(new KeyedPrefix(ipv4Key(0, 24)));
 
-/** One batch of changes: routes to add or replace, prefixes to remove. */
+/**
+ * One batch of changes: routes to add or replace, prefixes to remove. A sink reads it
+ * either as objects (`add`, `remove`: built when first read, then kept) or, building
+ * nothing, as RIB keys (`forEachAdd`, `forEachRemove`; `prefixFromKey` gives a prefix).
+ */
 export interface FibBatch {
   /** Routes to install, or to replace when the prefix is installed already (its next hops changed). */
   readonly add: readonly FibRoute[];
   /** Prefixes whose route is to be removed (the Loc-RIB has no usable path for them any more). */
   readonly remove: readonly BgpPrefix[];
+  /** How many routes `add` holds, without building them. */
+  readonly addCount: number;
+  /** How many prefixes `remove` holds, without building them. */
+  readonly removeCount: number;
+  /** Calls `fn` for each route of `add`, in order, with its prefix as a RIB key; builds no route object. */
+  forEachAdd(fn: (key: PrefixKey, nextHops: readonly string[]) => void): void;
+  /** Calls `fn` for each prefix of `remove`, in order, as a RIB key; builds no prefix object. */
+  forEachRemove(fn: (key: PrefixKey) => void): void;
+}
+
+/**
+ * The RIB's {@link FibBatch}: per route its key, and its next hops once per run of
+ * routes that share them (a table from one peer is one run), so that pushing a full
+ * table allocates nothing per route unless a sink asks for the objects.
+ */
+export class KeyedFibBatch implements FibBatch {
+  /** The keys of the routes to add, then (from the end down) of the prefixes to remove; IPv6 keys are 0 here and in `texts`. */
+  private keys = new Float64Array(64);
+  /** IPv6 keys (strings) by their index in `keys`. */
+  private texts: string[] | undefined;
+  private adds = 0;
+  private removes = 0;
+  /** Where each run of routes with the same next hops starts among the adds. */
+  private readonly runStarts: number[] = [];
+  /** The next hops of each run. */
+  private readonly runHops: (readonly string[])[] = [];
+  private builtAdd: FibRoute[] | undefined;
+  private builtRemove: BgpPrefix[] | undefined;
+
+  /** Routes and prefixes in the batch. */
+  get size(): number {
+    return this.adds + this.removes;
+  }
+
+  get addCount(): number {
+    return this.adds;
+  }
+
+  get removeCount(): number {
+    return this.removes;
+  }
+
+  /** Appends a route to add (before the batch is handed to a sink). */
+  pushAdd(key: PrefixKey, nextHops: readonly string[]): void {
+    const runs = this.runHops.length;
+    if (runs === 0 || this.runHops[runs - 1] !== nextHops) {
+      this.runStarts.push(this.adds);
+      this.runHops.push(nextHops);
+    }
+    if (this.adds + this.removes === this.keys.length) this.grow();
+    this.put(this.adds, key);
+    this.adds += 1;
+  }
+
+  /** Appends a prefix to remove (before the batch is handed to a sink). */
+  pushRemove(key: PrefixKey): void {
+    if (this.adds + this.removes === this.keys.length) this.grow();
+    this.removes += 1;
+    this.put(this.keys.length - this.removes, key);
+  }
+
+  forEachAdd(fn: (key: PrefixKey, nextHops: readonly string[]) => void): void {
+    const runs = this.runStarts.length;
+    for (let run = 0; run < runs; run += 1) {
+      const hops = this.runHops[run] as readonly string[];
+      const end = run + 1 < runs ? (this.runStarts[run + 1] as number) : this.adds;
+      for (let i = this.runStarts[run] as number; i < end; i += 1) fn(this.keyAt(i), hops);
+    }
+  }
+
+  forEachRemove(fn: (key: PrefixKey) => void): void {
+    for (let r = 1; r <= this.removes; r += 1) fn(this.keyAt(this.keys.length - r));
+  }
+
+  get add(): readonly FibRoute[] {
+    if (this.builtAdd === undefined) {
+      const built: FibRoute[] = [];
+      this.forEachAdd((key, nextHops) => built.push(new KeyedFibRoute(key, nextHops)));
+      this.builtAdd = built;
+    }
+    return this.builtAdd;
+  }
+
+  get remove(): readonly BgpPrefix[] {
+    if (this.builtRemove === undefined) {
+      const built: BgpPrefix[] = [];
+      this.forEachRemove((key) => built.push(new KeyedPrefix(key)));
+      this.builtRemove = built;
+    }
+    return this.builtRemove;
+  }
+
+  private put(i: number, key: PrefixKey): void {
+    if (typeof key === 'number') this.keys[i] = key;
+    else {
+      this.keys[i] = 0;
+      (this.texts ??= [])[i] = key;
+    }
+  }
+
+  private keyAt(i: number): PrefixKey {
+    const key = this.keys[i] as number;
+    return key !== 0 ? key : ((this.texts as string[])[i] as string);
+  }
+
+  /** Doubles the keys: the adds stay at the start, the removals move to the new end. */
+  private grow(): void {
+    const old = this.keys;
+    const keys = new Float64Array(old.length * 2);
+    keys.set(old.subarray(0, this.adds));
+    keys.set(old.subarray(old.length - this.removes), keys.length - this.removes);
+    if (this.texts) {
+      const texts: string[] = [];
+      for (let i = 0; i < this.adds; i += 1) if (old[i] === 0) texts[i] = this.texts[i] as string;
+      for (let r = 1; r <= this.removes; r += 1) if (old[old.length - r] === 0) texts[keys.length - r] = this.texts[old.length - r] as string;
+      this.texts = texts;
+    }
+    this.keys = keys;
+  }
+}
+
+/** A {@link FibBatch} of route and prefix objects, for sinks fed by something other than a RIB (and their tests). */
+export function fibBatch(add: readonly FibRoute[], remove: readonly BgpPrefix[] = []): FibBatch {
+  return {
+    add,
+    remove,
+    addCount: add.length,
+    removeCount: remove.length,
+    forEachAdd(fn) {
+      for (const route of add) fn(route instanceof KeyedFibRoute ? route.key : prefixKey(route.prefix), route.nextHops);
+    },
+    forEachRemove(fn) {
+      for (const prefix of remove) fn(prefix instanceof KeyedPrefix ? prefix.key : prefixKey(prefix));
+    },
+  };
 }
 
 /** Receives the Loc-RIB's best-path changes in batches. Must not call back into the RIB. */
 export interface FibSink {
   /**
    * Takes one batch, synchronously (during `Rib.flush`); a prefix is in at most one of
-   * its lists. The batch's arrays and routes are the sink's to keep.
+   * its lists. The batch, its arrays and routes are the sink's to keep.
    */
   apply(batch: FibBatch): void;
 }
@@ -90,3 +229,6 @@ export class CollectingFibSink implements FibSink {
     this.batches.push(batch);
   }
 }
+
+// A batch may be gone before the next table too (keep-shape.ts).
+keepShape(new KeyedFibBatch());

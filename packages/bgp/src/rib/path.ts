@@ -55,9 +55,20 @@ export interface PathReader {
 const INITIAL = 1024;
 
 /**
+ * Below this many paths a full pool grows four times over, not by half: a table filled
+ * from empty (a peer's first table, or one after a session flap) copies its paths
+ * three times on its way to 100k rather than eleven; from there on it grows by half,
+ * so a million paths take about what they did.
+ */
+const QUADRUPLE_BELOW = 65_536;
+
+/**
  * The storage of paths. Indices of removed paths are reused ({@link PathPool.free});
- * the arrays grow by half when full (a copy of each, ~19 octets a path), and shrink
- * back only when no path is left.
+ * the arrays grow when full (a copy of each, ~19 octets a path). When the last path
+ * is freed (a full table withdrawn, or its peer gone) the arrays stay, as standby
+ * memory, for the table that usually follows (the same peer's, after a session flap):
+ * it fills them again without growing them from nothing, in fresh pages the kernel
+ * must fault in and zero. {@link PathPool.releaseStandby} gives them back.
  */
 export class PathPool {
   /** Per path, its peer's index. */
@@ -78,7 +89,17 @@ export class PathPool {
   private live = 0;
   private freeHead = NO_PATH;
 
-  /** A new path; its index. */
+  /** Paths the arrays have room for. */
+  get capacity(): number {
+    return this.peers.length;
+  }
+
+  /** The index the next {@link PathPool.add} returns. */
+  get nextIndex(): number {
+    return this.freeHead !== NO_PATH ? this.freeHead : this.used;
+  }
+
+  /** A new path; its index ({@link PathPool.nextIndex}). */
   add(peer: number, pathId: number, attrs: number, received: number, next: number, flags: number): number {
     let p = this.freeHead;
     if (p !== NO_PATH) this.freeHead = this.nexts[p] as number;
@@ -115,17 +136,21 @@ export class PathPool {
   /** Gives a path's index back for reuse. */
   free(p: number): void {
     this.live -= 1;
-    if (this.live === 0 && this.peers.length > INITIAL) {
-      // Every path gone (a full table withdrawn): give the arrays back.
-      this.reset();
+    this.flags[p] = 0;
+    if (this.live === 0) {
+      // Every path gone: the next table fills the arrays from the start, in index order
+      // (the free list, in the order the paths were removed, would scatter it).
+      this.used = 0;
+      this.freeHead = NO_PATH;
       return;
     }
-    this.flags[p] = 0;
     this.nexts[p] = this.freeHead;
     this.freeHead = p;
   }
 
-  private reset(): void {
+  /** With no path left, gives the arrays back (see the class comment); true when it did. */
+  releaseStandby(): boolean {
+    if (this.live > 0 || this.peers.length === INITIAL) return false;
     this.peers = new Uint16Array(INITIAL);
     this.pathIds = new Uint32Array(INITIAL);
     this.attrs = new Int32Array(INITIAL);
@@ -134,10 +159,12 @@ export class PathPool {
     this.flags = new Uint8Array(INITIAL);
     this.used = 0;
     this.freeHead = NO_PATH;
+    return true;
   }
 
   private grow(): void {
-    const size = this.peers.length + (this.peers.length >> 1);
+    const length = this.peers.length;
+    const size = length < QUADRUPLE_BELOW ? length * 4 : length + (length >> 1);
     const grown = <T extends Uint16Array | Uint32Array | Int32Array | Uint8Array>(old: T, make: new (n: number) => T): T => {
       const a = new make(size);
       a.set(old);

@@ -11,9 +11,12 @@
 // in insertion order. The map must not change while it is iterated.
 //
 // Growth keeps the table at most 5/8 full (four times over while small, see
-// QUADRUPLE_BELOW_BITS); it shrinks only when nearly empty (1/64 full),
-// and then at once to a quarter full, so a table emptied and filled again is not rebuilt
-// at every halving.
+// QUADRUPLE_BELOW_BITS). Deleting keys one by one shrinks it only when nearly empty
+// (1/64 full), and then at once to a quarter full, so a table emptied and filled again
+// is not rebuilt at every halving. A sweep (the route table's tombstones) never shrinks
+// it: the slots stay as standby memory for the next table (usually the same peer's,
+// after a session flap), which then fills them without growing from nothing in fresh
+// pages, until `releaseStandby` gives them back.
 //
 // The home slot is a Fibonacci hash of the key (its top bits after one multiplication),
 // which spreads runs of consecutive prefixes evenly. It has one bad case: keys inserted
@@ -85,6 +88,11 @@ export class PrefixIntMap {
     return this.count + this.text.size;
   }
 
+  /** Hash slots (for IPv4 keys), free or taken. */
+  get capacity(): number {
+    return this.mask + 1;
+  }
+
   /** The most slots an insertion walked past its key's home slot (for diagnosis and tests). */
   get longestProbe(): number {
     return this.longest;
@@ -107,9 +115,23 @@ export class PrefixIntMap {
 
   /** Sets `key` to `value`. */
   set(key: PrefixKey, value: number): void {
+    this.put(key, value, true);
+  }
+
+  /**
+   * The value of `key`; when it is absent, adds it with `value` and returns -1: one
+   * probe where a lookup and then a `set` take two (a table's new prefixes).
+   */
+  getOrAdd(key: PrefixKey, value: number): number {
+    return this.put(key, value, false);
+  }
+
+  /** Adds `key` with `value`, or finds it and (with `replace`) sets it; its value before, or -1. */
+  private put(key: PrefixKey, value: number, replace: boolean): number {
     if (typeof key !== 'number') {
-      this.text.set(key, value);
-      return;
+      const before = this.text.get(key);
+      if (before === undefined || replace) this.text.set(key, value);
+      return before ?? -1;
     }
     const slots = this.slots;
     const mask = this.mask;
@@ -130,11 +152,11 @@ export class PrefixIntMap {
           this.seed = nextSeed();
           this.resize(this.bits);
         }
-        return;
+        return -1;
       }
       if (slots[2 * i] === low && (w & TAG) === tag) {
-        slots[2 * i + 1] = tag | value;
-        return;
+        if (replace) slots[2 * i + 1] = tag | value;
+        return w & VALUE;
       }
     }
   }
@@ -191,10 +213,22 @@ export class PrefixIntMap {
     }
     for (const [k, v] of this.text) if (drop(v)) this.text.delete(k);
     this.count = kept;
-    // The smallest table at most 5/8 full, as growth keeps it.
+    // The table keeps its size (standby, see the file comment): emptied, it is cleared
+    // in place (its slots are all free already); otherwise rebuilt so that no probe
+    // sequence runs through a slot freed here.
+    if (kept > 0) this.resize(this.bits);
+  }
+
+  /**
+   * Shrinks the slots to the smallest table at most 5/8 full, as growth keeps it (the
+   * size a {@link PrefixIntMap.sweep} kept); true when they shrank.
+   */
+  releaseStandby(): boolean {
     let bits = MIN_BITS;
-    while (kept * 8 > (1 << bits) * 5) bits += 1;
-    this.resize(Math.min(bits, this.bits));
+    while (this.count * 8 > (1 << bits) * 5) bits += 1;
+    if (bits >= this.bits) return false;
+    this.resize(bits);
+    return true;
   }
 
   /** Calls `fn` for every entry, in the order of the file comment. */

@@ -12,7 +12,7 @@ import { type PeerId, type RouterId } from '../ids.js';
 
 import { type AttributeSet, type RouteAttributes, ipv4ToNumber } from './attributes.js';
 import { type DecisionOptions } from './decision.js';
-import { type FibRoute, type FibSink, KeyedFibRoute, KeyedPrefix } from './fib.js';
+import { type FibSink, KeyedFibBatch } from './fib.js';
 import { type OutgoingDelta, ExportRun } from './adj-rib-out.js';
 import { NO_PATH, PATH_FLAG } from './path.js';
 import { PeerEntry, type RibPeerConfig } from './peer.js';
@@ -189,6 +189,17 @@ export class Rib {
   }
 
   /**
+   * Gives back the memory kept after a table shrank, for the next large one (a full
+   * table withdrawn keeps its path arrays and hash slots, so that the same peer's
+   * table after a session flap fills them without growing them again); true when
+   * something was released. The speaker calls it once its RIB has been quiet for a
+   * while (`BgpSpeakerOptions.standbyReleaseMs`).
+   */
+  releaseStandby(): boolean {
+    return this.table.releaseStandby();
+  }
+
+  /**
    * A peer's session reached Established: its routes may arrive and the next flush
    * sends it the whole Loc-RIB. Routes kept stale from its previous session stay until
    * it sends them again or they are swept.
@@ -319,17 +330,15 @@ export class Rib {
    * Loc-RIB.
    */
   flush(options: FlushOptions = {}): FlushResult {
-    let add: FibRoute[] = [];
-    let remove: BgpPrefix[] = [];
+    let batch = new KeyedFibBatch();
     let fibAdded = 0;
     let fibRemoved = 0;
     const push = (): void => {
-      if (add.length === 0 && remove.length === 0) return;
-      this.fib.apply({ add, remove });
-      fibAdded += add.length;
-      fibRemoved += remove.length;
-      add = [];
-      remove = [];
+      if (batch.size === 0) return;
+      this.fib.apply(batch);
+      fibAdded += batch.addCount;
+      fibRemoved += batch.removeCount;
+      batch = new KeyedFibBatch();
     };
     const run = new ExportRun(this.table, this.me, this.policed);
     const incremental = this.peerList.filter((p) => p.up && !p.fullExport);
@@ -349,9 +358,9 @@ export class Rib {
       const attrs = best === NO_PATH ? undefined : table.attrsOf(best);
       const now = attrs !== undefined && !(source as PeerEntry).local ? attrs : null;
       if (now !== before && !(now && before && sameNextHops(now.value, before.value))) {
-        if (now) add.push(new KeyedFibRoute(key, now.nextHops));
-        else remove.push(new KeyedPrefix(key));
-        if (add.length + remove.length >= this.fibBatchSize) push();
+        if (now) batch.pushAdd(key, now.nextHops);
+        else batch.pushRemove(key);
+        if (batch.size >= this.fibBatchSize) push();
       }
       // The list's reference to the FIB's former attributes, compared now.
       if (before) table.attributes.release(before);

@@ -143,6 +143,20 @@ export class RouteTable implements PathReader {
     }
   }
 
+  /**
+   * Gives back the memory a larger table left for the next one (standby: the path
+   * arrays once no path is left, the hash slots beyond what the prefixes held need, the
+   * change lists' extra chunks); true when something was released. The table works as
+   * before; the next large table grows them again.
+   */
+  releaseStandby(): boolean {
+    let released = this.pool.releaseStandby();
+    if (this.heads.releaseStandby()) released = true;
+    if (this.changes.releaseStandby()) released = true;
+    if (this.spare?.releaseStandby()) released = true;
+    return released;
+  }
+
   /** Removes the settled GONE heads (tombstones) from the table, in one pass. */
   private sweep(): void {
     const pool = this.pool;
@@ -185,16 +199,18 @@ export class RouteTable implements PathReader {
     const pool = this.pool;
     // As the path identifiers are held (RFC 7911 §3: 4 octets), so that they compare equal.
     pathId >>>= 0;
-    const head = this.heads.get(key);
+    // A new prefix (most routes of an initial table) goes in with the path it gets next,
+    // found and added in one probe.
+    const head = this.heads.getOrAdd(key, pool.nextIndex);
     if (head === NO_PATH || (pool.flagsOf(head) & PATH_FLAG.GONE) !== 0) {
-      // A prefix without paths (most routes of an initial table): nothing to search or compare.
+      // A prefix without paths: nothing to search or compare.
       attrs.refs += 1;
       received.refs += 1;
       peer.count += 1;
       let flags: number = PATH_FLAG.CHANGED;
       if (peer.local || this.decision.igpCost(attrs.nextHop) !== undefined) flags |= PATH_FLAG.BEST;
       const path = pool.add(peer.index, pathId, attrs.slot, received.slot, NO_PATH, flags);
-      this.heads.set(key, path);
+      if (head !== NO_PATH) this.heads.set(key, path);
       // A prefix emptied since the last flush is recorded already (by its GONE path, still
       // CHANGED); a new one, or one whose GONE path is a settled tombstone, is not.
       if (head === NO_PATH || (pool.flagsOf(head) & PATH_FLAG.CHANGED) === 0) this.changes.add(key, path, -1);

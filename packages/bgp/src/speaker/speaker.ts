@@ -55,6 +55,9 @@ const EAGER_FLUSH = 4096;
  */
 const BURST_READ = 256;
 
+/** Default of `BgpSpeakerOptions.standbyReleaseMs`. */
+const DEFAULT_STANDBY_RELEASE_MS = 60_000;
+
 const DEFAULT_CAPABILITIES: readonly Capability[] = [
   { kind: 'multiprotocol', afi: AFI.IPV4, safi: SAFI.UNICAST },
   { kind: 'multiprotocol', afi: AFI.IPV6, safi: SAFI.UNICAST },
@@ -92,6 +95,10 @@ export class BgpSpeaker {
    */
   private inBurst = false;
   private started = false;
+  /** Releases the RIB's standby memory once no flush came for `standbyReleaseMs`. */
+  private standbyTimer: CancelTimer | undefined;
+  /** When the last flush ran (the clock's time). */
+  private lastFlushAt = 0;
 
   constructor(private readonly options: BgpSpeakerOptions) {
     this.rib = new Rib({ localAs: options.localAs, routerId: options.routerId, ...(options.clusterId === undefined ? {} : { clusterId: options.clusterId }), fib: options.fib });
@@ -125,8 +132,7 @@ export class BgpSpeaker {
   /** Stops every session (Cease / Administrative Shutdown with `communication`) and closes the transport. */
   async stop(communication?: string): Promise<void> {
     for (const peer of this.peerMap.values()) this.feed(peer, communication === undefined ? { type: 'ManualStop' } : { type: 'ManualStop', communication });
-    this.flushTimer?.();
-    this.flushTimer = undefined;
+    this.cancelTimers();
     this.started = false;
     for (const peer of this.peerMap.values()) peer.cancelAll();
     await this.options.transport.close();
@@ -147,8 +153,7 @@ export class BgpSpeaker {
       if (peer.fsm.state === SESSION_STATE.ESTABLISHED) this.restart.localRestart(peer);
       peer.fsm = createFsm(peer.fsm.config);
     }
-    this.flushTimer?.();
-    this.flushTimer = undefined;
+    this.cancelTimers();
     this.started = false;
     await this.options.transport.close();
   }
@@ -513,6 +518,24 @@ export class BgpSpeaker {
     this.scheduleFlush();
   }
 
+  /** Releases the RIB's standby memory `ms` from now, or later if a flush came meanwhile (one timer, not one per flush). */
+  private armStandbyRelease(ms: number): void {
+    this.standbyTimer = this.options.clock.setTimer(ms, () => {
+      this.standbyTimer = undefined;
+      const quietFor = this.options.standbyReleaseMs ?? DEFAULT_STANDBY_RELEASE_MS;
+      const quiet = this.options.clock.now() - this.lastFlushAt;
+      if (quiet >= quietFor) this.rib.releaseStandby();
+      else this.armStandbyRelease(quietFor - quiet);
+    });
+  }
+
+  private cancelTimers(): void {
+    this.flushTimer?.();
+    this.flushTimer = undefined;
+    this.standbyTimer?.();
+    this.standbyTimer = undefined;
+  }
+
   private scheduleFlush(): void {
     const soon = this.inBurst || this.rib.pendingChanges >= EAGER_FLUSH;
     if (this.flushTimer && (this.flushSoon || !soon)) return;
@@ -530,6 +553,8 @@ export class BgpSpeaker {
    * the first UPDATEs of a full table while the rest is prepared; `all` does it at once.
    */
   private flush(all = false): void {
+    this.lastFlushAt = this.options.clock.now();
+    if (!this.standbyTimer) this.armStandbyRelease(this.options.standbyReleaseMs ?? DEFAULT_STANDBY_RELEASE_MS);
     const pending = this.rib.pendingChanges;
     this.inBurst = pending >= EAGER_FLUSH || (this.inBurst && pending >= BURST_READ);
     const { updates, more } = this.rib.flush(all ? {} : { maxChanges: FLUSH_SLICE });

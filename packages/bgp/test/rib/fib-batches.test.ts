@@ -2,13 +2,26 @@
 // only the difference between the FIB state before the first change and after the
 // last one, whatever order the paths came and went in.
 import fc from 'fast-check';
-import { type FibBatch, type Rib, parsePrefix, prefixToText } from '@twill/bgp';
+import { type FibBatch, type Rib, fibBatch, parsePrefix, prefixFromKey, prefixToText } from '@twill/bgp';
 import { describe, expect, it } from 'vitest';
 
 import { announce, makeRib, path, peer, withdraw } from './helpers.js';
 
 function summary(batches: readonly FibBatch[]): string[] {
   return batches.flatMap((b) => [...b.remove.map((p) => `-${prefixToText(p)}`), ...b.add.map((r) => `+${prefixToText(r.prefix)} via ${r.nextHops.join(',')}`)]);
+}
+
+/** A batch read as RIB keys (forEachRemove, forEachAdd, the counts), in words. */
+function keyed(batch: FibBatch): string[] {
+  const out: string[] = [`${batch.removeCount} removed, ${batch.addCount} added`];
+  batch.forEachRemove((key) => out.push(`-${prefixToText(prefixFromKey(key))}`));
+  batch.forEachAdd((key, nextHops) => out.push(`+${prefixToText(prefixFromKey(key))} via ${nextHops.join(',')}`));
+  return out;
+}
+
+/** The same batch read as objects (remove, add). */
+function objects(batch: FibBatch): string[] {
+  return [`${batch.remove.length} removed, ${batch.add.length} added`, ...summary([batch])];
 }
 
 describe('Rib.flush FIB batches', () => {
@@ -95,12 +108,42 @@ describe('Rib.flush FIB batches', () => {
     expect(rib.paths(parsePrefix('10.1.0.0/24'))).toEqual([]);
   });
 
+  it('gives the same batch read as keys as read as objects, next hops changing from route to route', () => {
+    const { rib, fib } = twoPeers();
+    rib.receive(a.id, announce(['10.1.0.0/24', '10.2.0.0/24', '10.5.0.0/24'], { nextHop: '192.0.2.1', asPath: path(65001) }));
+    rib.receive(b.id, announce(['10.3.0.0/24', '10.4.0.0/24'], { nextHop: '192.0.2.2', asPath: path(65002) }));
+    rib.receive(a.id, announce(['2001:db8:1::/48'], { nextHop: '192.0.2.1', asPath: path(65001) }));
+    rib.flush();
+    rib.receive(a.id, withdraw(['10.1.0.0/24', '10.5.0.0/24']));
+    rib.receive(b.id, withdraw(['10.4.0.0/24']));
+    rib.receive(a.id, announce(['10.6.0.0/24'], { nextHop: '192.0.2.1', asPath: path(65001) }));
+    rib.flush();
+    const [first, second] = fib.batches as [FibBatch, FibBatch];
+    expect(keyed(first)).toEqual(['0 removed, 6 added', ...summary([first])]);
+    expect(keyed(first).slice(1).sort()).toEqual(
+      ['+10.1.0.0/24 via 192.0.2.1', '+10.2.0.0/24 via 192.0.2.1', '+10.5.0.0/24 via 192.0.2.1', '+10.3.0.0/24 via 192.0.2.2', '+10.4.0.0/24 via 192.0.2.2', '+2001:db8:1::/48 via 192.0.2.1'].sort(),
+    );
+    expect(keyed(second).slice(1).sort()).toEqual(['-10.1.0.0/24', '-10.5.0.0/24', '-10.4.0.0/24', '+10.6.0.0/24 via 192.0.2.1'].sort());
+    expect(keyed(second)).toEqual(objects(second));
+    // Read again: the same objects, kept.
+    expect(second.add[0]).toBe(second.add[0]);
+    expect(second.remove).toBe(second.remove);
+  });
+
+  it('builds a batch from route objects for other producers (fibBatch), readable both ways', () => {
+    const batch = fibBatch([{ prefix: parsePrefix('10.9.0.0/24'), nextHops: ['192.0.2.7'] }, { prefix: parsePrefix('fd00:9::/64'), nextHops: ['fd00::7', 'fe80::7'] }], [parsePrefix('10.8.0.0/16')]);
+    expect(keyed(batch)).toEqual(['1 removed, 2 added', '-10.8.0.0/16', '+10.9.0.0/24 via 192.0.2.7', '+fd00:9::/64 via fd00::7,fe80::7']);
+    expect(keyed(batch)).toEqual(objects(batch));
+    expect(keyed(fibBatch([]))).toEqual(['0 removed, 0 added']);
+  });
+
   it('splits a large change into batches of fibBatchSize routes', () => {
     const { rib, fib } = makeRib({});
     rib.peerUp(a);
     const prefixes = Array.from({ length: 20_000 }, (_, i) => `10.${i >> 8}.${i & 0xff}.0/24`);
     rib.receive(a.id, announce(prefixes, { nextHop: '192.0.2.1', asPath: path(65001) }));
     expect(rib.flush().fibAdded).toBe(20_000);
+    expect(fib.batches.map((x) => x.addCount)).toEqual([8192, 8192, 3616]);
     expect(fib.batches.map((x) => x.add.length)).toEqual([8192, 8192, 3616]);
   });
 
@@ -124,6 +167,7 @@ describe('Rib.flush FIB batches', () => {
     function replay(batches: readonly FibBatch[]): Map<string, string> {
       const table = new Map<string, string>();
       for (const batch of batches) {
+        expect(keyed(batch)).toEqual(objects(batch));
         for (const p of batch.remove) {
           expect(table.delete(prefixToText(p)), `removal of ${prefixToText(p)}, not installed`).toBe(true);
         }

@@ -9,7 +9,7 @@ import { type PrefixKey, ipv4Key } from '@twill/bgp';
 
 import { PrefixIntMap } from '../../src/rib/prefix-int-map.js';
 
-type Op = { op: 'set'; key: PrefixKey; value: number } | { op: 'delete'; key: PrefixKey } | { op: 'get'; key: PrefixKey } | { op: 'sweep'; modulus: number };
+type Op = { op: 'set'; key: PrefixKey; value: number } | { op: 'getOrAdd'; key: PrefixKey; value: number } | { op: 'delete'; key: PrefixKey } | { op: 'get'; key: PrefixKey } | { op: 'sweep'; modulus: number } | { op: 'release' };
 
 const key: fc.Arbitrary<PrefixKey> = fc.oneof(
   fc.integer({ min: 0, max: 300 }).map((n) => ipv4Key(0x0b000000 + n * 256, 24)),
@@ -20,10 +20,12 @@ const key: fc.Arbitrary<PrefixKey> = fc.oneof(
 );
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('set' as const), key, value: fc.integer({ min: 0, max: 2 ** 30 - 1 }) }),
+  fc.record({ op: fc.constant('getOrAdd' as const), key, value: fc.integer({ min: 0, max: 2 ** 30 - 1 }) }),
   fc.record({ op: fc.constant('delete' as const), key }),
   fc.record({ op: fc.constant('get' as const), key }),
   // Drops the entries whose value is a multiple of `modulus`.
   fc.record({ op: fc.constant('sweep' as const), modulus: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({ op: fc.constant('release' as const) }),
 );
 
 function sorted(entries: Iterable<[PrefixKey, number]>): [string, number][] {
@@ -31,7 +33,7 @@ function sorted(entries: Iterable<[PrefixKey, number]>): [string, number][] {
 }
 
 describe('PrefixIntMap', () => {
-  it('behaves like a Map for any sequence of sets, deletes, sweeps and lookups', () => {
+  it('behaves like a Map for any sequence of sets, additions, deletes, sweeps, releases and lookups', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 2000 }), (ops) => {
         const map = new PrefixIntMap();
@@ -40,11 +42,17 @@ describe('PrefixIntMap', () => {
           if (o.op === 'set') {
             map.set(o.key, o.value);
             model.set(o.key, o.value);
+          } else if (o.op === 'getOrAdd') {
+            // The value held, unchanged; or -1, and the key now holds the value given.
+            expect(map.getOrAdd(o.key, o.value)).toBe(model.get(o.key) ?? -1);
+            if (!model.has(o.key)) model.set(o.key, o.value);
           } else if (o.op === 'delete') {
             expect(map.delete(o.key)).toBe(model.delete(o.key));
           } else if (o.op === 'sweep') {
             map.sweep((v) => v % o.modulus === 0);
             for (const [k, v] of [...model]) if (v % o.modulus === 0) model.delete(k);
+          } else if (o.op === 'release') {
+            map.releaseStandby();
           } else {
             expect(map.get(o.key)).toBe(model.get(o.key) ?? -1);
           }
@@ -73,5 +81,29 @@ describe('PrefixIntMap', () => {
     expect(wrong).toEqual([]);
     expect(copy.size).toBe(0);
     expect([...copy.entries()]).toEqual([]);
+  });
+
+  it('keeps its slots through a sweep that empties it, until releaseStandby', () => {
+    const map = new PrefixIntMap();
+    for (let i = 0; i < 10_000; i += 1) map.set(ipv4Key(0x0b000000 + i * 256, 24), i);
+    const full = map.capacity;
+    expect(full).toBeGreaterThanOrEqual(16_384);
+    map.sweep((v) => v < 5_000);
+    expect(map.size).toBe(5_000);
+    expect(map.capacity).toBe(full);
+    map.sweep(() => true);
+    expect(map.size).toBe(0);
+    expect(map.capacity).toBe(full);
+    // Filled again without growing; every key found.
+    for (let i = 0; i < 10_000; i += 1) map.set(ipv4Key(0x0b000000 + i * 256, 24), i + 1);
+    expect(map.capacity).toBe(full);
+    expect(map.get(ipv4Key(0x0b000000 + 9_999 * 256, 24))).toBe(10_000);
+    expect(map.releaseStandby()).toBe(false);
+    map.sweep(() => true);
+    expect(map.releaseStandby()).toBe(true);
+    expect(map.capacity).toBe(16);
+    expect(map.get(ipv4Key(0x0b000000, 24))).toBe(-1);
+    map.set(ipv4Key(0x0b000000, 24), 7);
+    expect(map.get(ipv4Key(0x0b000000, 24))).toBe(7);
   });
 });

@@ -4,7 +4,7 @@
 // bounded number of netlink requests in flight. After a restart the routes already in
 // the kernel with that protocol are adopted: they stay untouched while the speaker
 // relearns them, and what it has not relearned when `sweep()` is called is removed.
-import { type FibBatch, type FibSink, prefixToText } from '@twill/bgp';
+import { type FibBatch, type FibSink, prefixFromKey, prefixToText } from '@twill/bgp';
 
 import { type AgentLogger } from '../ports.js';
 
@@ -79,21 +79,21 @@ export class KernelFibSink implements FibSink {
 
   /** Queues a batch from the RIB (synchronous, as the port requires). */
   apply(batch: FibBatch): void {
-    for (const prefix of batch.remove) {
-      const dst = prefixToText(prefix);
+    batch.forEachRemove((key) => {
+      const dst = prefixToText(prefixFromKey(key));
       this.adopted.delete(dst);
       this.intended.delete(dst);
       this.pending.set(dst, null);
-    }
-    for (const route of batch.add) {
-      const dst = prefixToText(route.prefix);
-      const gateway = route.nextHops[0];
+    });
+    batch.forEachAdd((key, nextHops) => {
+      const dst = prefixToText(prefixFromKey(key));
+      const gateway = nextHops[0];
       this.adopted.delete(dst);
       const next: KernelRoute | null = gateway === undefined ? null : { dst, type: 'unicast', gateway };
       if (next) this.intended.set(dst, next);
       else this.intended.delete(dst);
       this.pending.set(dst, next);
-    }
+    });
     this.schedule();
   }
 

@@ -1,4 +1,4 @@
-import { parsePrefix } from '@twill/bgp';
+import { fibBatch, parsePrefix } from '@twill/bgp';
 import { describe, expect, it } from 'vitest';
 
 import { KernelFibSink } from '../../../src/agent/controllers/route-fib.js';
@@ -12,9 +12,9 @@ describe('KernelFibSink', () => {
   it('writes best routes via their next hop with protocol bgp, the last change of a prefix winning', async () => {
     const table = new MemoryRouteTable();
     const sink = new KernelFibSink({ table });
-    sink.apply({ add: [route('10.1.0.0/26', '10.0.0.2'), route('10.2.0.0/26', '10.0.0.2')], remove: [] });
-    sink.apply({ add: [route('10.1.0.0/26', '10.0.0.3')], remove: [parsePrefix('10.2.0.0/26')] });
-    sink.apply({ add: [route('fd10::/122', 'fd00::2')], remove: [] });
+    sink.apply(fibBatch([route('10.1.0.0/26', '10.0.0.2'), route('10.2.0.0/26', '10.0.0.2')]));
+    sink.apply(fibBatch([route('10.1.0.0/26', '10.0.0.3')], [parsePrefix('10.2.0.0/26')]));
+    sink.apply(fibBatch([route('fd10::/122', 'fd00::2')]));
     await sink.flushed();
     expect(table.show()).toEqual(['10.1.0.0/26 unicast via 10.0.0.3 proto 186', 'fd10::/122 unicast via fd00::2 proto 186']);
     // The first batch may be written before the second arrives; a prefix added and removed
@@ -31,7 +31,7 @@ describe('KernelFibSink', () => {
     const sink = new KernelFibSink({ table });
     expect(await sink.adopt()).toBe(2);
     expect(sink.adoptedCount()).toBe(2);
-    sink.apply({ add: [route('10.1.0.0/26', '10.0.0.2')], remove: [] });
+    sink.apply(fibBatch([route('10.1.0.0/26', '10.0.0.2')]));
     await sink.flushed();
     expect(table.writes).toEqual([]);
     expect(sink.adoptedCount()).toBe(1);
@@ -42,9 +42,9 @@ describe('KernelFibSink', () => {
   it('re-adopts everything for a replaced speaker', async () => {
     const table = new MemoryRouteTable();
     const sink = new KernelFibSink({ table });
-    sink.apply({ add: [route('10.1.0.0/26', '10.0.0.2'), route('10.2.0.0/26', '10.0.0.2')], remove: [] });
+    sink.apply(fibBatch([route('10.1.0.0/26', '10.0.0.2'), route('10.2.0.0/26', '10.0.0.2')]));
     sink.readoptAll();
-    sink.apply({ add: [route('10.2.0.0/26', '10.0.0.2')], remove: [] });
+    sink.apply(fibBatch([route('10.2.0.0/26', '10.0.0.2')]));
     await sink.sweep();
     expect(table.show()).toEqual(['10.2.0.0/26 unicast via 10.0.0.2 proto 186']);
   });
@@ -53,11 +53,11 @@ describe('KernelFibSink', () => {
     const table = new MemoryRouteTable();
     table.unreachable.add('10.1.0.0/26');
     const sink = new KernelFibSink({ table });
-    sink.apply({ add: [route('10.1.0.0/26', '192.0.2.1')], remove: [] });
+    sink.apply(fibBatch([route('10.1.0.0/26', '192.0.2.1')]));
     await sink.flushed();
     expect(sink.problems()).toEqual([{ dst: '10.1.0.0/26', error: 'replaceRoute 10.1.0.0/26 via 192.0.2.1: ENETUNREACH' }]);
     table.unreachable.clear();
-    sink.apply({ add: [route('10.1.0.0/26', '192.0.2.1')], remove: [] });
+    sink.apply(fibBatch([route('10.1.0.0/26', '192.0.2.1')]));
     await sink.flushed();
     expect(sink.problems()).toEqual([]);
     expect(table.show()).toEqual(['10.1.0.0/26 unicast via 192.0.2.1 proto 186']);

@@ -1,0 +1,113 @@
+// Standby memory: a table withdrawn whole leaves its path arrays and hash slots for the
+// next one (the same peer's, after a session flap), until `releaseStandby` (the speaker
+// calls it after `standbyReleaseMs` without a flush). The RIB must hold and push exactly
+// the same routes whether it fills fresh storage, standby storage, or storage released.
+import { describe, expect, it, vi } from 'vitest';
+
+import { BgpSpeaker, CollectingFibSink, asn, parsePrefix, routerId } from '@twill/bgp';
+
+import { PathPool } from '../../src/rib/path.js';
+import { ManualClock, MemoryNetwork } from '../speaker/helpers.js';
+
+import { announce, id, makeRib, peer, withdraw } from './helpers.js';
+
+/** `n` /24s from 11.0.0.0. */
+function prefixes(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${11 + (i >>> 16)}.${(i >>> 8) & 0xff}.${i & 0xff}.0/24`);
+}
+
+/** The routes in the FIB after every batch so far: prefix → next hop. */
+function installed(fib: CollectingFibSink): Map<string, string> {
+  const held = new Map<string, string>();
+  for (const batch of fib.batches) {
+    for (const p of batch.remove) held.delete(`${p.bytes.join('.')}/${p.length}`);
+    for (const r of batch.add) held.set(`${r.prefix.bytes.join('.')}/${r.prefix.length}`, r.nextHops[0] ?? '');
+  }
+  return held;
+}
+
+describe('PathPool standby', () => {
+  it('keeps its arrays when the last path is freed, fills them again from index 0, and gives them back on release', () => {
+    const pool = new PathPool();
+    const n = 70_000;
+    for (let i = 0; i < n; i += 1) expect(pool.add(1, 0, 2, 3, -1, 0)).toBe(i);
+    const capacity = pool.capacity;
+    expect(capacity).toBeGreaterThanOrEqual(n);
+    // Freed in a scattered order: the next table still gets indices in order, not the free list's.
+    for (let i = 0; i < n; i += 1) pool.free((i * 7919) % n);
+    expect(pool.capacity).toBe(capacity);
+    expect([pool.add(4, 5, 6, 7, -1, 2), pool.add(4, 5, 6, 7, 0, 2)]).toEqual([0, 1]);
+    expect([pool.peers[1], pool.pathIds[1], pool.attrs[1], pool.received[1], pool.nexts[1], pool.flagsOf(1)]).toEqual([4, 5, 6, 7, 0, 2]);
+    // Not while a path lives.
+    expect(pool.releaseStandby()).toBe(false);
+    pool.free(0);
+    pool.free(1);
+    expect(pool.releaseStandby()).toBe(true);
+    expect(pool.capacity).toBe(1024);
+    expect(pool.releaseStandby()).toBe(false);
+    expect(pool.add(1, 0, 2, 3, -1, 0)).toBe(0);
+  });
+});
+
+describe('Rib standby', () => {
+  it('holds the same table through a full withdrawal, a refill into standby storage, and a release', () => {
+    const { rib, fib } = makeRib();
+    rib.peerUp(peer('192.0.2.1', 65001));
+    const table = prefixes(70_000);
+    const fill = (nextHop: string): void => {
+      for (let i = 0; i < table.length; i += 1000) rib.receive(id('192.0.2.1'), announce(table.slice(i, i + 1000), { nextHop, asPath: [{ type: 2, asns: [asn(65001)] }] }));
+      rib.flush();
+    };
+    const empty = (): void => {
+      for (let i = 0; i < table.length; i += 1000) rib.receive(id('192.0.2.1'), withdraw(table.slice(i, i + 1000)));
+      rib.flush();
+    };
+    fill('192.0.2.1');
+    expect(rib.size).toBe(table.length);
+    empty();
+    expect(rib.size).toBe(0);
+    expect(installed(fib).size).toBe(0);
+    // Into the standby storage, with another next hop: every route pushed, none twice.
+    const before = fib.batches.length;
+    fill('192.0.2.9');
+    expect(fib.batches.slice(before).reduce((n, b) => n + b.add.length, 0)).toBe(table.length);
+    expect(installed(fib)).toEqual(new Map(table.map((p) => [p, '192.0.2.9'])));
+    expect(rib.best(parsePrefix(table[777] as string))?.attributes.nextHop).toBe('192.0.2.9');
+    // Nothing to release while the table is full; then emptied, released, and filled once more.
+    empty();
+    expect(rib.releaseStandby()).toBe(true);
+    expect(rib.releaseStandby()).toBe(false);
+    fill('192.0.2.1');
+    expect(installed(fib)).toEqual(new Map(table.map((p) => [p, '192.0.2.1'])));
+    expect(rib.size).toBe(table.length);
+  });
+});
+
+describe('BgpSpeaker standby release', () => {
+  it('releases the RIB standby memory once no flush came for standbyReleaseMs', async () => {
+    const clock = new ManualClock();
+    const net = new MemoryNetwork();
+    const options = { fib: new CollectingFibSink(), clock, standbyReleaseMs: 5_000 };
+    const a = new BgpSpeaker({ localAs: asn(65001), routerId: routerId('10.0.0.1'), transport: net.transport('10.0.0.1'), ...options });
+    const b = new BgpSpeaker({ localAs: asn(65002), routerId: routerId('10.0.0.2'), transport: net.transport('10.0.0.2'), ...options, fib: new CollectingFibSink() });
+    a.addPeer({ address: '10.0.0.2', asn: asn(65002), idleHold: { initial: 1, max: 2 } });
+    b.addPeer({ address: '10.0.0.1', asn: asn(65001), passive: true, idleHold: { initial: 1, max: 2 } });
+    const release = vi.spyOn(b.rib, 'releaseStandby');
+    await b.start();
+    await a.start();
+    await clock.advance(100);
+    a.originate('10.244.1.0/26');
+    await clock.advance(100);
+    expect(b.routes().map((r) => r.prefix)).toEqual(['10.244.1.0/26']);
+    await clock.advance(4_000);
+    // Another change 4.2 s after the first flush: the release waits 5 s from this one.
+    a.originate('10.244.2.0/26');
+    await clock.advance(2_000);
+    expect(release).not.toHaveBeenCalled();
+    await clock.advance(3_500);
+    expect(release).toHaveBeenCalledTimes(1);
+    expect(b.routes().map((r) => r.prefix)).toEqual(['10.244.1.0/26', '10.244.2.0/26']);
+    await a.stop();
+    await b.stop();
+  });
+});
