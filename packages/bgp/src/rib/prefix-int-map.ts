@@ -196,27 +196,53 @@ export class PrefixIntMap {
   }
 
   /**
-   * Removes every entry whose value `drop` accepts, in one pass over the slots, and
-   * rebuilds the table for the entries left (a pass that writes forward, where deleting
-   * them one by one would be a random access each).
+   * Removes every entry whose value `drop` accepts, in one pass over the slots, then
+   * moves the entries left back toward their home slots in a second, in place (where
+   * deleting them one by one would be a random access each, and a rebuild a new array).
    */
   sweep(drop: (value: number) => boolean): void {
     const slots = this.slots;
     let kept = 0;
+    let freed = 0;
     for (let s = 0; s < slots.length; s += 2) {
       const w = slots[s + 1] as number;
       if (w === 0) continue;
       if (drop(w & VALUE)) {
         slots[s] = 0;
         slots[s + 1] = 0;
+        freed += 1;
       } else kept += 1;
     }
     for (const [k, v] of this.text) if (drop(v)) this.text.delete(k);
     this.count = kept;
-    // The table keeps its size (standby, see the file comment): emptied, it is cleared
-    // in place (its slots are all free already); otherwise rebuilt so that no probe
-    // sequence runs through a slot freed here.
-    if (kept > 0) this.resize(this.bits);
+    // The table keeps its size (standby, see the file comment).
+    if (freed > 0 && kept > 0) this.closeGaps();
+  }
+
+  /**
+   * After slots were freed in bulk: moves each entry to the first free slot of its probe
+   * sequence, if that lies before it, so that no lookup stops at a freed slot short of
+   * its key. The walk starts after a free slot and goes once around the table, so that
+   * the entries behind each one are in place when it is looked at.
+   */
+  private closeGaps(): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    let start = 0;
+    while (slots[2 * start + 1] !== 0) start += 1;
+    for (let n = 1; n <= mask; n += 1) {
+      const j = (start + n) & mask;
+      const w = slots[2 * j + 1] as number;
+      if (w === 0) continue;
+      const low = slots[2 * j] as number;
+      let i = homeSlot(low, (w >>> 30) & 1, this.bits, this.seed);
+      while (i !== j && slots[2 * i + 1] !== 0) i = (i + 1) & mask;
+      if (i === j) continue;
+      slots[2 * i] = low;
+      slots[2 * i + 1] = w;
+      slots[2 * j] = 0;
+      slots[2 * j + 1] = 0;
+    }
   }
 
   /**

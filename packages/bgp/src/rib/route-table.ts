@@ -9,8 +9,10 @@
 // table, marked GONE, and still CHANGED until the flush settles it: a route that comes
 // back meanwhile finds the prefix already recorded. Settled, the GONE path stays as a
 // tombstone, so that neither the flush nor the withdrawal pays a second random access
-// to the hash table per route; tombstones are swept in one pass over the table once
-// they are half of it (`sweep`).
+// to the hash table per route. Tombstones are swept in one pass over the table (`sweep`)
+// once every prefix is gone, or once they are half of a table that fills its slots
+// close to where it would grow; until then they only take slots that the table, kept
+// at its size as standby memory, has anyway. `releaseStandby` sweeps them too.
 //
 // A change list names paths by index, so a removed path's index is reused only once no
 // change list can still name it: it is retired, and freed when the list taken after
@@ -135,7 +137,7 @@ export class RouteTable implements PathReader {
     this.spare = changes;
     for (let i = 0; i < this.retiredTaken.length; i += 1) this.pool.free(this.retiredTaken.at(i));
     this.retiredTaken.clear();
-    if (this.gone * 2 > this.heads.size) this.sweep();
+    if (this.sweepDue()) this.sweep();
     // With no change recorded since, no list can name the paths retired meanwhile either.
     if (this.changes.count === 0) {
       for (let i = 0; i < this.retired.length; i += 1) this.pool.free(this.retired.at(i));
@@ -150,11 +152,28 @@ export class RouteTable implements PathReader {
    * before; the next large table grows them again.
    */
   releaseStandby(): boolean {
+    if (this.gone > 0) {
+      this.sweep();
+      if (this.changes.count === 0) {
+        for (let i = 0; i < this.retired.length; i += 1) this.pool.free(this.retired.at(i));
+        this.retired.clear();
+      }
+    }
     let released = this.pool.releaseStandby();
     if (this.heads.releaseStandby()) released = true;
     if (this.changes.releaseStandby()) released = true;
     if (this.spare?.releaseStandby()) released = true;
     return released;
+  }
+
+  /**
+   * Whether to sweep the tombstones now (see the file comment): every prefix is gone
+   * (the pass only clears), or they are half the table and the table fills 15/32 of its
+   * slots, three quarters of the 5/8 at which it would grow.
+   */
+  private sweepDue(): boolean {
+    const size = this.heads.size;
+    return this.gone > 0 && (this.gone === size || (this.gone * 2 > size && size * 32 > this.heads.capacity * 15));
   }
 
   /** Removes the settled GONE heads (tombstones) from the table, in one pass. */
