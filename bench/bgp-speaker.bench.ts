@@ -204,9 +204,16 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
     // something no running agent does before a table arrives and BIRD, compiled ahead of
     // time, never pays. The rounds are the same as before (GCs, receive N, GCs, withdraw
     // N, so RSS and heap move as they did), and they warm the JIT as a first timed run did.
-    // Measured from the speaker before its first table, not before each round: a table
-    // withdrawn whole leaves its arrays as standby memory for the next one (the RIB gives
-    // it back after a quiet minute), which a reading before each round would leave out.
+    // One unmeasured round first (the process's own warm-up: optimized code, the young
+    // generation's growth, socket buffers), then its standby memory is given back, as
+    // after a quiet minute, and the reading before comes then, once: a table withdrawn
+    // whole leaves its arrays as standby memory for the next one, which a reading before
+    // each round would leave out.
+    await source.cli('enable', 's_twill');
+    await twill.ask({ cmd: 'fib', routes: n });
+    await source.cli('disable', 's_twill');
+    await twill.ask({ cmd: 'fib', routes: 0 });
+    await twill.ask({ cmd: 'release' });
     const before = await twill.ask({ cmd: 'memory' });
     for (let i = 0; i < runs; i += 1) {
       await source.cli('enable', 's_twill');
@@ -390,8 +397,8 @@ after \`birdc disable\`, until 0. Median (min–max) ms; ratio = median twill / 
 ${receive.join('\n')}
 
 Memory per route held: twill's \`heapUsed\` plus \`arrayBuffers\` (typed arrays, where the RIB's hash slots are; after two
-full GCs) and RSS with N routes held, minus the same before the speaker's first table (so the standby memory a
-withdrawn table leaves for the next counts), in untimed rounds before the timed runs (forced GCs before a timed
+full GCs) and RSS with N routes held, minus the same after one unmeasured round and \`Rib.releaseStandby()\` (so the
+standby memory a withdrawn table leaves for the next counts), in untimed rounds before the timed runs (forced GCs before a timed
 receive would cost twill its optimized code, see the bench's source), against
 BIRD's \`show memory\` (routing tables + route attributes, effective) on the receiver; bytes per route, medians.
 

@@ -8,6 +8,7 @@
 //   { cmd: 'fib', routes: N }            -> { reached: N, cpuMs, ...trace } when the FibSink holds N routes
 //   { cmd: 'memory' }                    -> { heapUsed, arrayBuffers, rss } after a full GC (typed arrays,
 //                                           the RIB's hash slots among them, are outside heapUsed)
+//   { cmd: 'release' }                   -> { released } after `Rib.releaseStandby()` (as after a quiet minute)
 //   { cmd: 'cpu' }                       -> { cpuMs, ...trace } since the last `mark` or `originate`
 //   { cmd: 'originate', count: N }       -> { originated: N } (N /24s from 11.0.0.0)
 //   { cmd: 'withdraw', count: N }        -> { withdrawn: N }
@@ -30,6 +31,7 @@ type Command =
   | { cmd: 'established' }
   | { cmd: 'fib'; routes: number }
   | { cmd: 'memory' }
+  | { cmd: 'release' }
   | { cmd: 'cpu' }
   | { cmd: 'mark' }
   | { cmd: 'originate'; count: number }
@@ -139,6 +141,8 @@ process.on('message', (message: Command) => {
       return;
     case 'cpu':
       return reply(usage());
+    case 'release':
+      return reply({ released: speaker.rib.releaseStandby() });
     case 'memory':
       gc?.();
       gc?.();

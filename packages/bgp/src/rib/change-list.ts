@@ -19,10 +19,10 @@ const CHUNK_BITS = 13;
 const CHUNK = 1 << CHUNK_BITS;
 const CHUNK_MASK = CHUNK - 1;
 /**
- * Chunks a settled list keeps for reuse (65,536 entries, 1 MiB: a few reads of a table
- * arriving, flushed together); the rest are dropped, bounding what it holds.
+ * Chunks a settled list keeps for reuse (16,384 entries, 256 KiB: a read or two of a
+ * table arriving, flushed together); the rest are dropped, bounding what it holds.
  */
-const REUSED_CHUNKS = 8;
+const REUSED_CHUNKS = 2;
 /** Chunks it keeps once its standby memory is released ({@link ChangeList.releaseStandby}). */
 const KEPT_CHUNKS = 1;
 
