@@ -204,9 +204,14 @@ export class PrefixIntMap {
     const slots = this.slots;
     let kept = 0;
     let freed = 0;
+    /** A slot that was free before this sweep: no probe sequence runs through it. */
+    let empty = -1;
     for (let s = 0; s < slots.length; s += 2) {
       const w = slots[s + 1] as number;
-      if (w === 0) continue;
+      if (w === 0) {
+        if (empty < 0) empty = s >> 1;
+        continue;
+      }
       if (drop(w & VALUE)) {
         slots[s] = 0;
         slots[s + 1] = 0;
@@ -216,20 +221,23 @@ export class PrefixIntMap {
     for (const [k, v] of this.text) if (drop(v)) this.text.delete(k);
     this.count = kept;
     // The table keeps its size (standby, see the file comment).
-    if (freed > 0 && kept > 0) this.closeGaps();
+    // Growth keeps a table at most 5/8 full, so a slot was free before the sweep.
+    if (freed > 0 && kept > 0) this.closeGaps(empty);
   }
 
   /**
    * After slots were freed in bulk: moves each entry to the first free slot of its probe
    * sequence, if that lies before it, so that no lookup stops at a freed slot short of
-   * its key. The walk starts after a free slot and goes once around the table, so that
-   * the entries behind each one are in place when it is looked at.
+   * its key. The walk starts after `start`, a slot that was free before the slots were
+   * freed (so no run of entries crosses it, and no entry moves into it), and goes once
+   * around the table: each run is walked from its first slot, and the entries before
+   * each one in its run are in place when it is looked at. (A slot freed by the sweep
+   * would not do: an entry of a run crossing it could move into it, and a later one
+   * leave a hole before it at the end of the walk.)
    */
-  private closeGaps(): void {
+  private closeGaps(start: number): void {
     const slots = this.slots;
     const mask = this.mask;
-    let start = 0;
-    while (slots[2 * start + 1] !== 0) start += 1;
     for (let n = 1; n <= mask; n += 1) {
       const j = (start + n) & mask;
       const w = slots[2 * j + 1] as number;

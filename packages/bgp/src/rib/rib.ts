@@ -189,10 +189,11 @@ export class Rib {
   }
 
   /**
-   * Gives back the memory kept after a table shrank, for the next large one (a full
-   * table withdrawn keeps its path arrays and hash slots, so that the same peer's
-   * table after a session flap fills them without growing them again); true when
-   * something was released. The speaker calls it once its RIB has been quiet for a
+   * Gives back the memory kept after a table shrank, for the next large one (a table
+   * withdrawn keeps its hash slots, and once no path is left its path arrays, so that
+   * the same peer's table after a session flap fills them without growing them again);
+   * true when something was released. Nothing is released while a sliced flush
+   * (`maxChanges`) has slices left. The speaker calls it once it has not flushed for a
    * while (`BgpSpeakerOptions.standbyReleaseMs`).
    */
   releaseStandby(): boolean {

@@ -11,8 +11,9 @@
 // tombstone, so that neither the flush nor the withdrawal pays a second random access
 // to the hash table per route. Tombstones are swept in one pass over the table (`sweep`)
 // once every prefix is gone, or once they are half of a table that fills its slots
-// close to where it would grow; until then they only take slots that the table, kept
-// at its size as standby memory, has anyway. `releaseStandby` sweeps them too.
+// close to where it would grow; until then they take slots of the table, which keeps
+// its size as standby memory (they count toward its growth, as they did before). A
+// quiet speaker's `releaseStandby` sweeps them too.
 //
 // A change list names paths by index, so a removed path's index is reused only once no
 // change list can still name it: it is retired, and freed when the list taken after
@@ -39,6 +40,8 @@ export class RouteTable implements PathReader {
    * tombstone until swept.
    */
   private readonly heads = new PrefixIntMap();
+  /** A list from {@link RouteTable.takeChanges} is out, not yet given back settled. */
+  private taken = false;
   /** Heads marked GONE: pending (CHANGED) and settled (tombstones). */
   private gone = 0;
   private changes = new ChangeList();
@@ -123,6 +126,7 @@ export class RouteTable implements PathReader {
    */
   takeChanges(): Changes {
     const taken = this.changes;
+    this.taken = true;
     this.changes = this.spare ?? new ChangeList();
     this.spare = undefined;
     for (let i = 0; i < this.retired.length; i += 1) this.retiredTaken.push(this.retired.at(i));
@@ -133,6 +137,7 @@ export class RouteTable implements PathReader {
   /** A list from {@link RouteTable.takeChanges}, settled: its first chunks are reused for a later list. */
   releaseChanges(changes: Changes): void {
     if (!(changes instanceof ChangeList) || changes === this.changes) return;
+    this.taken = false;
     changes.clear();
     this.spare = changes;
     for (let i = 0; i < this.retiredTaken.length; i += 1) this.pool.free(this.retiredTaken.at(i));
@@ -152,6 +157,9 @@ export class RouteTable implements PathReader {
    * before; the next large table grows them again.
    */
   releaseStandby(): boolean {
+    // A taken list not yet settled may name the paths that sweeping retires (and their
+    // indices must not be reused before it is): nothing now; the next call, after it.
+    if (this.taken) return false;
     if (this.gone > 0) {
       this.sweep();
       if (this.changes.count === 0) {
@@ -218,6 +226,8 @@ export class RouteTable implements PathReader {
     const pool = this.pool;
     // As the path identifiers are held (RFC 7911 §3: 4 octets), so that they compare equal.
     pathId >>>= 0;
+    // Asked first: nothing has changed yet if the caller's cost function throws.
+    const eligible = peer.local || this.decision.igpCost(attrs.nextHop) !== undefined;
     // A new prefix (most routes of an initial table) goes in with the path it gets next,
     // found and added in one probe.
     const head = this.heads.getOrAdd(key, pool.nextIndex);
@@ -226,8 +236,7 @@ export class RouteTable implements PathReader {
       attrs.refs += 1;
       received.refs += 1;
       peer.count += 1;
-      let flags: number = PATH_FLAG.CHANGED;
-      if (peer.local || this.decision.igpCost(attrs.nextHop) !== undefined) flags |= PATH_FLAG.BEST;
+      const flags = eligible ? PATH_FLAG.CHANGED | PATH_FLAG.BEST : PATH_FLAG.CHANGED;
       const path = pool.add(peer.index, pathId, attrs.slot, received.slot, NO_PATH, flags);
       if (head !== NO_PATH) this.heads.set(key, path);
       // A prefix emptied since the last flush is recorded already (by its GONE path, still

@@ -554,7 +554,7 @@ export class BgpSpeaker {
    */
   private flush(all = false): void {
     this.lastFlushAt = this.options.clock.now();
-    if (!this.standbyTimer) this.armStandbyRelease(this.options.standbyReleaseMs ?? DEFAULT_STANDBY_RELEASE_MS);
+    if (!this.standbyTimer && this.started) this.armStandbyRelease(this.options.standbyReleaseMs ?? DEFAULT_STANDBY_RELEASE_MS);
     const pending = this.rib.pendingChanges;
     this.inBurst = pending >= EAGER_FLUSH || (this.inBurst && pending >= BURST_READ);
     const { updates, more } = this.rib.flush(all ? {} : { maxChanges: FLUSH_SLICE });

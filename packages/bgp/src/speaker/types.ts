@@ -106,10 +106,11 @@ export interface BgpSpeakerOptions {
   /** Milliseconds to gather RIB changes before sending them (default 20); a change of 4096 prefixes or more goes at once. */
   readonly flushDelayMs?: number;
   /**
-   * Milliseconds without a RIB change after which the RIB gives back the memory a
-   * larger table left for the next one (`Rib.releaseStandby`; default 60,000). Until
-   * then a table withdrawn whole (a session down) keeps its path arrays and hash
-   * slots, and the same peer's table after the flap fills them without growing them.
+   * Milliseconds without a flush (no RIB change pushed out) after which the RIB gives
+   * back the memory a larger table left for the next one (`Rib.releaseStandby`; default
+   * 60,000). Until then a table withdrawn (whole, as when a session goes down, or in
+   * part) keeps its hash slots, and once no path is left its path arrays, and the same
+   * peer's table after the flap fills them without growing them.
    */
   readonly standbyReleaseMs?: number;
   /** Capabilities sent to every peer (default: multiprotocol IPv4 and IPv6 unicast, route refresh; 4-octet AS is always added). */

@@ -106,4 +106,44 @@ describe('PrefixIntMap', () => {
     map.set(ipv4Key(0x0b000000, 24), 7);
     expect(map.get(ipv4Key(0x0b000000, 24))).toBe(7);
   });
+
+  it('finds every key left after a sweep, when a run of entries crossed the slots the sweep freed', () => {
+    // 16 slots: homes 15, 15, 0, 0 and one more in the run; the sweep frees the first
+    // and the fourth, and the entries behind them move back around the end of the table.
+    const map = new PrefixIntMap();
+    const entries: [number, number][] = [
+      [799862, 1],
+      [836483, 3],
+      [33380, 7],
+      [352581, 1],
+      [836488, 9],
+    ];
+    for (const [k, v] of entries) map.set(k, v);
+    map.sweep((v) => v === 1);
+    expect(entries.filter(([, v]) => v !== 1).map(([k]) => map.get(k))).toEqual([3, 7, 9]);
+    expect(map.size).toBe(3);
+  });
+
+  it('finds every key left after sweeps of large random tables (seeded)', () => {
+    let state = 12345;
+    const random = (): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 32;
+    };
+    const lost: string[] = [];
+    for (let round = 0; round < 40; round += 1) {
+      const map = new PrefixIntMap();
+      const model = new Map<number, number>();
+      for (let i = 0; i < 10_000; i += 1) {
+        const key = ipv4Key(Math.floor(random() * 2 ** 24) * 256, 24);
+        const value = Math.floor(random() * 1000);
+        map.set(key, value);
+        model.set(key, value);
+      }
+      map.sweep((v) => v < 600);
+      for (const [k, v] of model) if (v >= 600 && map.get(k) !== v) lost.push(`round ${round}: ${k}`);
+      expect(map.size).toBe([...model.values()].filter((v) => v >= 600).length);
+    }
+    expect(lost).toEqual([]);
+  });
 });

@@ -83,6 +83,35 @@ describe('Rib standby', () => {
   });
 });
 
+describe('Rib.releaseStandby during a sliced flush', () => {
+  it('releases nothing while a sliced flush has slices left, and the FIB stays right', () => {
+    const { rib, fib } = makeRib();
+    const a = peer('192.0.2.1', 65001);
+    const b = peer('192.0.2.2', 65002);
+    rib.peerUp(a);
+    rib.peerUp(b);
+    const fromA = { nextHop: '192.0.2.1', asPath: [{ type: 2 as const, asns: [asn(65001)] }] };
+    rib.receive(a.id, announce(['10.1.0.0/24', '10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24', '10.5.0.0/24'], fromA));
+    rib.flush();
+    rib.receive(a.id, withdraw(['10.5.0.0/24']));
+    rib.flush();
+    rib.receive(a.id, announce(['10.6.0.0/24', '10.9.0.0/24'], fromA));
+    rib.receive(b.id, announce(['10.9.0.0/24'], { nextHop: '192.0.2.2', asPath: [{ type: 2, asns: [asn(65002), asn(65009)] }] }));
+    expect(rib.flush({ maxChanges: 1 }).more).toBe(true);
+    rib.receive(a.id, withdraw(['10.9.0.0/24']));
+    expect(rib.releaseStandby()).toBe(false);
+    rib.receive(a.id, announce(['10.7.0.0/24', '10.8.0.0/24'], { ...fromA, nextHop: '198.51.100.7' }));
+    while (rib.flush({ maxChanges: 1 }).more || rib.pendingChanges > 0);
+    const held = installed(fib);
+    expect(held.get('10.9.0.0/24')).toBe('192.0.2.2');
+    expect(held.get('10.7.0.0/24')).toBe('198.51.100.7');
+    expect(held.get('10.6.0.0/24')).toBe('192.0.2.1');
+    rib.receive(b.id, withdraw(['10.9.0.0/24']));
+    expect(rib.flush().fibRemoved).toBe(1);
+    expect(installed(fib).has('10.9.0.0/24')).toBe(false);
+  });
+});
+
 describe('BgpSpeaker standby release', () => {
   it('releases the RIB standby memory once no flush came for standbyReleaseMs', async () => {
     const clock = new ManualClock();
