@@ -365,7 +365,12 @@ export class Rib {
       }
       // The list's reference to the FIB's former attributes, compared now.
       if (before) table.attributes.release(before);
-      for (const peer of incremental) run.exportTo(peer, key, source, attrs);
+      for (const peer of incremental) {
+        // The route's own source gets nothing back (mayAdvertise); with nothing sent to
+        // it either (its Adj-RIB-Out empty: a peer whose table is arriving), no call.
+        if (peer === source && peer.adjRibOut.size === 0) continue;
+        run.exportTo(peer, key, source, attrs);
+      }
     }
     push();
     const more = this.pending !== undefined;
