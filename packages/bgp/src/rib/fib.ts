@@ -91,7 +91,7 @@ export interface FibBatch {
  */
 export class KeyedFibBatch implements FibBatch {
   /** The keys of the routes to add, then (from the end down) of the prefixes to remove; IPv6 keys are 0 here and in `texts`. */
-  private keys = new Float64Array(64);
+  private keys: Float64Array;
   /** IPv6 keys (strings) by their index in `keys`. */
   private texts: string[] | undefined;
   private adds = 0;
@@ -102,6 +102,11 @@ export class KeyedFibBatch implements FibBatch {
   private readonly runHops: (readonly string[])[] = [];
   private builtAdd: FibRoute[] | undefined;
   private builtRemove: BgpPrefix[] | undefined;
+
+  /** A batch with room for `capacity` routes and prefixes before it grows. */
+  constructor(capacity = 64) {
+    this.keys = new Float64Array(Math.max(capacity, 16));
+  }
 
   /** Routes and prefixes in the batch. */
   get size(): number {

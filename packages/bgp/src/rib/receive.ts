@@ -120,6 +120,8 @@ export function announceAll(
   const stored = normalized === received.value ? received : table.attributes.intern(normalized);
   const policy = peer.config.importPolicy;
   const limit = peer.config.prefixLimit ?? Infinity;
+  // The same for every route with the stored attributes (the interior cost of its next hop).
+  const storedEligible = table.eligible(peer, stored);
   const walk = new NlriWalk(list);
   while (walk.next()) {
     let set = stored;
@@ -133,7 +135,7 @@ export function announceAll(
       }
       if (outcome.applied.length > 0) set = ctx.policed(policy, stored, outcome.applied);
     }
-    if (table.upsert(peer, walk.key, walk.pathId, set, received)) tally.accepted += 1;
+    if (table.upsert(peer, walk.key, walk.pathId, set, received, set === stored ? storedEligible : table.eligible(peer, set))) tally.accepted += 1;
     if (peer.count > limit) {
       peer.limitReached = true;
       tally.limitExceeded = prefixLimitNotification(walk.family, limit, peer.config.id);

@@ -331,16 +331,6 @@ export class Rib {
    * Loc-RIB.
    */
   flush(options: FlushOptions = {}): FlushResult {
-    let batch = new KeyedFibBatch();
-    let fibAdded = 0;
-    let fibRemoved = 0;
-    const push = (): void => {
-      if (batch.size === 0) return;
-      this.fib.apply(batch);
-      fibAdded += batch.addCount;
-      fibRemoved += batch.removeCount;
-      batch = new KeyedFibBatch();
-    };
     const run = new ExportRun(this.table, this.me, this.policed);
     const incremental = this.peerList.filter((p) => p.up && !p.fullExport);
     // A sliced flush goes on with the changes it took; new ones wait for the next (a
@@ -348,6 +338,20 @@ export class Rib {
     const changes = this.pending ?? this.table.takeChanges();
     const start = this.pending ? this.pendingAt : 0;
     const end = Math.min(changes.count, start + (options.maxChanges ?? Infinity));
+    // Batches sized for the changes at hand (at most one route per change), not grown to it.
+    let left = end - start;
+    const nextBatch = (): KeyedFibBatch => new KeyedFibBatch(Math.min(left, this.fibBatchSize));
+    let batch = nextBatch();
+    let fibAdded = 0;
+    let fibRemoved = 0;
+    const push = (): void => {
+      if (batch.size === 0) return;
+      this.fib.apply(batch);
+      fibAdded += batch.addCount;
+      fibRemoved += batch.removeCount;
+      left -= batch.size;
+      batch = nextBatch();
+    };
     this.pending = end < changes.count ? changes : undefined;
     this.pendingAt = end;
     const table = this.table;
@@ -366,9 +370,10 @@ export class Rib {
       // The list's reference to the FIB's former attributes, compared now.
       if (before) table.attributes.release(before);
       for (const peer of incremental) {
-        // The route's own source gets nothing back (mayAdvertise); with nothing sent to
-        // it either (its Adj-RIB-Out empty: a peer whose table is arriving), no call.
-        if (peer === source && peer.adjRibOut.size === 0) continue;
+        // Nothing to withdraw from a peer that was sent nothing (its Adj-RIB-Out empty: a
+        // peer whose table is arriving or leaving), nor to send a route's own source
+        // (mayAdvertise): no call.
+        if ((source === undefined || peer === source) && peer.adjRibOut.size === 0) continue;
         run.exportTo(peer, key, source, attrs);
       }
     }

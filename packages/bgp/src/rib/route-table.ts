@@ -221,13 +221,24 @@ export class RouteTable implements PathReader {
     return (pool.flagsOf(head) & PATH_FLAG.BEST) !== 0 ? head : NO_PATH;
   }
 
-  /** Adds or replaces the path of `peer` (and `pathId`); true when something changed. */
-  upsert(peer: PeerEntry, key: PrefixKey, pathId: number, attrs: AttributeSet, received: AttributeSet): boolean {
+  /**
+   * Whether a path from `peer` with `attrs` may be best: a local route, or a next hop
+   * the interior cost function reaches. The same for every route of an UPDATE.
+   */
+  eligible(peer: PeerEntry, attrs: AttributeSet): boolean {
+    return peer.local || this.decision.igpCost(attrs.nextHop) !== undefined;
+  }
+
+  /**
+   * Adds or replaces the path of `peer` (and `pathId`); true when something changed.
+   * `eligible` is {@link RouteTable.eligible} of the path, asked before anything
+   * changes (a cost function that throws leaves the table as it was), and once per
+   * UPDATE by a caller that passes it.
+   */
+  upsert(peer: PeerEntry, key: PrefixKey, pathId: number, attrs: AttributeSet, received: AttributeSet, eligible = this.eligible(peer, attrs)): boolean {
     const pool = this.pool;
     // As the path identifiers are held (RFC 7911 §3: 4 octets), so that they compare equal.
     pathId >>>= 0;
-    // Asked first: nothing has changed yet if the caller's cost function throws.
-    const eligible = peer.local || this.decision.igpCost(attrs.nextHop) !== undefined;
     // A new prefix (most routes of an initial table) goes in with the path it gets next,
     // found and added in one probe.
     const head = this.heads.getOrAdd(key, pool.nextIndex);
