@@ -429,11 +429,11 @@ export class BgpSpeaker {
       peer.messagesReceived += 1;
       this.handleMessage(peer, bytes);
     }
-    // A large change (a table arriving) is flushed as each read is taken in, while its
-    // changes are still in the processor's caches. Left to the flush timer, it would wait
-    // for the event loop's next turn, and libuv hands a socket's reads over up to 32 at
-    // a time first: a table arriving faster than it is taken in (a million routes) then
-    // piled up hundreds of thousands of changes, flushed cold at its end.
+    // A large change (a table arriving) is flushed as each read is taken in, so that its
+    // routes reach the FIB and the peers as they come. Left to the flush timer, it would
+    // wait for the event loop's next turn, and libuv hands a socket's reads over up to 32
+    // at a time first: a table arriving faster than it is taken in (a million routes)
+    // then piled up hundreds of thousands of changes, pushed in a burst at its end.
     if (this.rib.pendingChanges >= EAGER_FLUSH && this.started) {
       this.flushTimer?.();
       this.flushTimer = undefined;
