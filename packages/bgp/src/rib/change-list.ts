@@ -18,13 +18,8 @@ export interface Changes {
 const CHUNK_BITS = 13;
 const CHUNK = 1 << CHUNK_BITS;
 const CHUNK_MASK = CHUNK - 1;
-/**
- * Chunks a settled list keeps for reuse (16,384 entries, 256 KiB: a read or two of a
- * table arriving, flushed together); the rest are dropped, bounding what it holds.
- */
+/** Chunks a settled list keeps for reuse (16,384 entries, 256 KiB); the rest are dropped, bounding what it holds. */
 const REUSED_CHUNKS = 2;
-/** Chunks it keeps once its standby memory is released ({@link ChangeList.releaseStandby}). */
-const KEPT_CHUNKS = 1;
 
 /**
  * A change list that is filled, taken, settled and then reused, in typed-array chunks:
@@ -74,24 +69,13 @@ export class ChangeList implements Changes {
 
   /** Forgets the entries and all but {@link REUSED_CHUNKS} chunks. */
   clear(): void {
-    this.drop(REUSED_CHUNKS);
-    this.count = 0;
-  }
-
-  /** An empty list keeps only {@link KEPT_CHUNKS} chunks; true when it dropped some. */
-  releaseStandby(): boolean {
-    if (this.count > 0 || this.keys.length <= KEPT_CHUNKS) return false;
-    this.drop(KEPT_CHUNKS);
-    return true;
-  }
-
-  private drop(chunks: number): void {
-    const kept = Math.min(this.keys.length, chunks);
+    const kept = Math.min(this.keys.length, REUSED_CHUNKS);
     this.keys.length = kept;
     this.paths.length = kept;
     this.befores.length = kept;
     this.texts.length = kept;
     this.texts.fill(undefined);
+    this.count = 0;
   }
 }
 

@@ -90,27 +90,26 @@ export interface FibBatch {
  * table allocates nothing per route unless a sink asks for the objects.
  */
 export class KeyedFibBatch implements FibBatch {
-  /** The keys of the routes to add, then (from the end down) of the prefixes to remove; IPv6 keys are 0 here and in `texts`. */
-  private keys: Float64Array;
-  /** IPv6 keys (strings) by their index in `keys`. */
-  private texts: string[] | undefined;
+  /** The keys of the routes to add; an IPv6 key (a string) is 0 here and kept in `addTexts`. */
+  private addKeys: Float64Array;
+  private addTexts: string[] | undefined;
   private adds = 0;
-  private removes = 0;
   /** Where each run of routes with the same next hops starts among the adds. */
   private readonly runStarts: number[] = [];
   /** The next hops of each run. */
   private readonly runHops: (readonly string[])[] = [];
+  private readonly removeKeys: PrefixKey[] = [];
   private builtAdd: FibRoute[] | undefined;
   private builtRemove: BgpPrefix[] | undefined;
 
-  /** A batch with room for `capacity` routes and prefixes before it grows. */
+  /** A batch with room for `capacity` routes to add before it grows (the RIB sizes it for the changes at hand). */
   constructor(capacity = 64) {
-    this.keys = new Float64Array(Math.max(capacity, 16));
+    this.addKeys = new Float64Array(Math.max(capacity, 16));
   }
 
   /** Routes and prefixes in the batch. */
   get size(): number {
-    return this.adds + this.removes;
+    return this.adds + this.removeKeys.length;
   }
 
   get addCount(): number {
@@ -118,7 +117,7 @@ export class KeyedFibBatch implements FibBatch {
   }
 
   get removeCount(): number {
-    return this.removes;
+    return this.removeKeys.length;
   }
 
   /** Appends a route to add (before the batch is handed to a sink). */
@@ -128,29 +127,39 @@ export class KeyedFibBatch implements FibBatch {
       this.runStarts.push(this.adds);
       this.runHops.push(nextHops);
     }
-    if (this.adds + this.removes === this.keys.length) this.grow();
-    this.put(this.adds, key);
+    if (this.adds === this.addKeys.length) {
+      const grown = new Float64Array(this.adds * 2);
+      grown.set(this.addKeys);
+      this.addKeys = grown;
+    }
+    if (typeof key === 'number') this.addKeys[this.adds] = key;
+    else {
+      this.addKeys[this.adds] = 0;
+      (this.addTexts ??= [])[this.adds] = key;
+    }
     this.adds += 1;
   }
 
   /** Appends a prefix to remove (before the batch is handed to a sink). */
   pushRemove(key: PrefixKey): void {
-    if (this.adds + this.removes === this.keys.length) this.grow();
-    this.removes += 1;
-    this.put(this.keys.length - this.removes, key);
+    this.removeKeys.push(key);
   }
 
   forEachAdd(fn: (key: PrefixKey, nextHops: readonly string[]) => void): void {
+    const keys = this.addKeys;
     const runs = this.runStarts.length;
     for (let run = 0; run < runs; run += 1) {
       const hops = this.runHops[run] as readonly string[];
       const end = run + 1 < runs ? (this.runStarts[run + 1] as number) : this.adds;
-      for (let i = this.runStarts[run] as number; i < end; i += 1) fn(this.keyAt(i), hops);
+      for (let i = this.runStarts[run] as number; i < end; i += 1) {
+        const key = keys[i] as number;
+        fn(key !== 0 ? key : ((this.addTexts as string[])[i] as string), hops);
+      }
     }
   }
 
   forEachRemove(fn: (key: PrefixKey) => void): void {
-    for (let r = 1; r <= this.removes; r += 1) fn(this.keyAt(this.keys.length - r));
+    for (const key of this.removeKeys) fn(key);
   }
 
   get add(): readonly FibRoute[] {
@@ -163,40 +172,7 @@ export class KeyedFibBatch implements FibBatch {
   }
 
   get remove(): readonly BgpPrefix[] {
-    if (this.builtRemove === undefined) {
-      const built: BgpPrefix[] = [];
-      this.forEachRemove((key) => built.push(new KeyedPrefix(key)));
-      this.builtRemove = built;
-    }
-    return this.builtRemove;
-  }
-
-  private put(i: number, key: PrefixKey): void {
-    if (typeof key === 'number') this.keys[i] = key;
-    else {
-      this.keys[i] = 0;
-      (this.texts ??= [])[i] = key;
-    }
-  }
-
-  private keyAt(i: number): PrefixKey {
-    const key = this.keys[i] as number;
-    return key !== 0 ? key : ((this.texts as string[])[i] as string);
-  }
-
-  /** Doubles the keys: the adds stay at the start, the removals move to the new end. */
-  private grow(): void {
-    const old = this.keys;
-    const keys = new Float64Array(old.length * 2);
-    keys.set(old.subarray(0, this.adds));
-    keys.set(old.subarray(old.length - this.removes), keys.length - this.removes);
-    if (this.texts) {
-      const texts: string[] = [];
-      for (let i = 0; i < this.adds; i += 1) if (old[i] === 0) texts[i] = this.texts[i] as string;
-      for (let r = 1; r <= this.removes; r += 1) if (old[old.length - r] === 0) texts[keys.length - r] = this.texts[old.length - r] as string;
-      this.texts = texts;
-    }
-    this.keys = keys;
+    return (this.builtRemove ??= this.removeKeys.map((key) => new KeyedPrefix(key)));
   }
 }
 

@@ -338,10 +338,9 @@ export class Rib {
     const changes = this.pending ?? this.table.takeChanges();
     const start = this.pending ? this.pendingAt : 0;
     const end = Math.min(changes.count, start + (options.maxChanges ?? Infinity));
-    // Batches sized for the changes at hand (at most one route per change), not grown to it.
+    // Batches with room for the changes at hand (at most one route each), not grown to it.
     let left = end - start;
-    const nextBatch = (): KeyedFibBatch => new KeyedFibBatch(Math.min(left, this.fibBatchSize));
-    let batch = nextBatch();
+    let batch = new KeyedFibBatch(Math.min(left, this.fibBatchSize));
     let fibAdded = 0;
     let fibRemoved = 0;
     const push = (): void => {
@@ -350,7 +349,7 @@ export class Rib {
       fibAdded += batch.addCount;
       fibRemoved += batch.removeCount;
       left -= batch.size;
-      batch = nextBatch();
+      batch = new KeyedFibBatch(Math.min(left, this.fibBatchSize));
     };
     this.pending = end < changes.count ? changes : undefined;
     this.pendingAt = end;

@@ -143,18 +143,21 @@ export class RouteTable implements PathReader {
     for (let i = 0; i < this.retiredTaken.length; i += 1) this.pool.free(this.retiredTaken.at(i));
     this.retiredTaken.clear();
     if (this.sweepDue()) this.sweep();
-    // With no change recorded since, no list can name the paths retired meanwhile either.
-    if (this.changes.count === 0) {
-      for (let i = 0; i < this.retired.length; i += 1) this.pool.free(this.retired.at(i));
-      this.retired.clear();
-    }
+    this.freeRetiredIfUnnamed();
+  }
+
+  /** With no list taken and no change recorded since, no list can name the paths retired meanwhile: they are freed. */
+  private freeRetiredIfUnnamed(): void {
+    if (this.changes.count > 0) return;
+    for (let i = 0; i < this.retired.length; i += 1) this.pool.free(this.retired.at(i));
+    this.retired.clear();
   }
 
   /**
    * Gives back the memory a larger table left for the next one (standby: the path
-   * arrays once no path is left, the hash slots beyond what the prefixes held need, the
-   * change lists' extra chunks); true when something was released. The table works as
-   * before; the next large table grows them again.
+   * arrays once no path is left, the hash slots beyond what the prefixes held need);
+   * true when something was released. The table works as before; the next large table
+   * grows them again.
    */
   releaseStandby(): boolean {
     // A taken list not yet settled may name the paths that sweeping retires (and their
@@ -162,16 +165,10 @@ export class RouteTable implements PathReader {
     if (this.taken) return false;
     if (this.gone > 0) {
       this.sweep();
-      if (this.changes.count === 0) {
-        for (let i = 0; i < this.retired.length; i += 1) this.pool.free(this.retired.at(i));
-        this.retired.clear();
-      }
+      this.freeRetiredIfUnnamed();
     }
-    let released = this.pool.releaseStandby();
-    if (this.heads.releaseStandby()) released = true;
-    if (this.changes.releaseStandby()) released = true;
-    if (this.spare?.releaseStandby()) released = true;
-    return released;
+    const pool = this.pool.releaseStandby();
+    return this.heads.releaseStandby() || pool;
   }
 
   /**

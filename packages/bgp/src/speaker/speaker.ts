@@ -99,8 +99,11 @@ export class BgpSpeaker {
   private standbyTimer: CancelTimer | undefined;
   /** When the last flush ran (the clock's time). */
   private lastFlushAt = 0;
+  /** `BgpSpeakerOptions.standbyReleaseMs` or its default. */
+  private readonly standbyReleaseMs: number;
 
   constructor(private readonly options: BgpSpeakerOptions) {
+    this.standbyReleaseMs = options.standbyReleaseMs ?? DEFAULT_STANDBY_RELEASE_MS;
     this.rib = new Rib({ localAs: options.localAs, routerId: options.routerId, ...(options.clusterId === undefined ? {} : { clusterId: options.clusterId }), fib: options.fib });
     const base = options.capabilities ?? DEFAULT_CAPABILITIES;
     const gr = options.gracefulRestart;
@@ -222,9 +225,7 @@ export class BgpSpeaker {
     if (peer.inRib) {
       this.rib.removePeer(peer.id);
       // Now rather than after the flush delay: the caller may reuse the address at once.
-      this.flushTimer?.();
-      this.flushTimer = undefined;
-      this.flush(true);
+      this.flushNow(true);
     }
     await Promise.resolve();
   }
@@ -434,11 +435,7 @@ export class BgpSpeaker {
     // wait for the event loop's next turn, and libuv hands a socket's reads over up to 32
     // at a time first: a table arriving faster than it is taken in (a million routes)
     // then piled up hundreds of thousands of changes, pushed in a burst at its end.
-    if (this.rib.pendingChanges >= EAGER_FLUSH && this.started) {
-      this.flushTimer?.();
-      this.flushTimer = undefined;
-      this.flush();
-    }
+    if (this.rib.pendingChanges >= EAGER_FLUSH && this.started) this.flushNow();
   }
 
   private handleMessage(peer: PeerRuntime, bytes: Uint8Array): void {
@@ -532,11 +529,17 @@ export class BgpSpeaker {
   private armStandbyRelease(ms: number): void {
     this.standbyTimer = this.options.clock.setTimer(ms, () => {
       this.standbyTimer = undefined;
-      const quietFor = this.options.standbyReleaseMs ?? DEFAULT_STANDBY_RELEASE_MS;
       const quiet = this.options.clock.now() - this.lastFlushAt;
-      if (quiet >= quietFor) this.rib.releaseStandby();
-      else this.armStandbyRelease(quietFor - quiet);
+      if (quiet >= this.standbyReleaseMs) this.rib.releaseStandby();
+      else this.armStandbyRelease(this.standbyReleaseMs - quiet);
     });
+  }
+
+  /** Flushes at once, the flush timer cancelled. */
+  private flushNow(all = false): void {
+    this.flushTimer?.();
+    this.flushTimer = undefined;
+    this.flush(all);
   }
 
   private cancelTimers(): void {
@@ -564,7 +567,7 @@ export class BgpSpeaker {
    */
   private flush(all = false): void {
     this.lastFlushAt = this.options.clock.now();
-    if (!this.standbyTimer && this.started) this.armStandbyRelease(this.options.standbyReleaseMs ?? DEFAULT_STANDBY_RELEASE_MS);
+    if (!this.standbyTimer && this.started) this.armStandbyRelease(this.standbyReleaseMs);
     const pending = this.rib.pendingChanges;
     this.inBurst = pending >= EAGER_FLUSH || (this.inBurst && pending >= BURST_READ);
     const { updates, more } = this.rib.flush(all ? {} : { maxChanges: FLUSH_SLICE });
