@@ -38,7 +38,7 @@
 // (A resize is not that case: its table has its final size before the first key goes
 // in.)
 
-import { type PrefixKey } from "./prefix-key.js";
+import { type PrefixKey } from './prefix-key.js';
 
 /** In a slot's second word: the slot holds a key (a free slot's second word is 0). */
 const TAKEN = 0x8000_0000 | 0;
@@ -85,20 +85,9 @@ function nextSeed(): number {
  * blocks: a Fibonacci hash of the whole key with its low bits mixed into the top ones
  * by a second multiplication, and the seed.
  */
-function homeSlot(
-  low32: number,
-  high: number,
-  bits: number,
-  seed: number
-): number {
+function homeSlot(low32: number, high: number, bits: number, seed: number): number {
   const low = high === 0 ? low32 : low32 ^ 0x5bd1e995;
-  if (seed === 0)
-    return (
-      ((Math.imul(low >>> BLOCK_BITS, 0x9e3779b1) >>>
-        (32 - bits + BLOCK_BITS)) <<
-        BLOCK_BITS) |
-      (low & BLOCK_MASK)
-    );
+  if (seed === 0) return ((Math.imul(low >>> BLOCK_BITS, 0x9e3779b1) >>> (32 - bits + BLOCK_BITS)) << BLOCK_BITS) | (low & BLOCK_MASK);
   const m = Math.imul(low, 0x9e3779b1) ^ seed;
   return Math.imul(m ^ (m >>> 15), 0x2c1b3c6d) >>> (32 - bits);
 }
@@ -132,17 +121,13 @@ export class PrefixIntMap {
 
   /** The value of `key`, or -1 when it is absent. */
   get(key: PrefixKey): number {
-    if (typeof key !== "number") return this.text.get(key) ?? -1;
+    if (typeof key !== 'number') return this.text.get(key) ?? -1;
     const slots = this.slots;
     const mask = this.mask;
     const low = key | 0;
     const high = key < TWO_32 ? 0 : 1;
     const tag = high === 0 ? TAKEN : TAG;
-    for (
-      let i = homeSlot(low, high, this.bits, this.seed);
-      ;
-      i = (i + 1) & mask
-    ) {
+    for (let i = homeSlot(low, high, this.bits, this.seed); ; i = (i + 1) & mask) {
       const w = slots[2 * i + 1] as number;
       if (w === 0) return -1;
       if (slots[2 * i] === low && (w & TAG) === tag) return w & VALUE;
@@ -164,7 +149,7 @@ export class PrefixIntMap {
 
   /** Adds `key` with `value`, or finds it and (with `replace`) sets it; its value before, or -1. */
   private put(key: PrefixKey, value: number, replace: boolean): number {
-    if (typeof key !== "number") {
+    if (typeof key !== 'number') {
       const before = this.text.get(key);
       if (before === undefined || replace) this.text.set(key, value);
       return before ?? -1;
@@ -183,8 +168,7 @@ export class PrefixIntMap {
         this.count += 1;
         const probe = (i - home) & mask;
         if (probe > this.longest) this.longest = probe;
-        if (this.count * 8 > (mask + 1) * 5)
-          this.resize(this.bits + (this.bits < QUADRUPLE_BELOW_BITS ? 2 : 1));
+        if (this.count * 8 > (mask + 1) * 5) this.resize(this.bits + (this.bits < QUADRUPLE_BELOW_BITS ? 2 : 1));
         else if (this.seed === 0 && probe > LONG_PROBE) {
           this.seed = nextSeed();
           this.resize(this.bits);
@@ -200,7 +184,7 @@ export class PrefixIntMap {
 
   /** Removes a key; true when it was there. */
   delete(key: PrefixKey): boolean {
-    if (typeof key !== "number") return this.text.delete(key);
+    if (typeof key !== 'number') return this.text.delete(key);
     const slots = this.slots;
     const mask = this.mask;
     const low = key | 0;
@@ -218,12 +202,7 @@ export class PrefixIntMap {
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
       const w = slots[2 * j + 1] as number;
       if (w === 0) break;
-      const h = homeSlot(
-        slots[2 * j] as number,
-        (w >>> 30) & 1,
-        this.bits,
-        this.seed
-      );
+      const h = homeSlot(slots[2 * j] as number, (w >>> 30) & 1, this.bits, this.seed);
       const between = hole <= j ? hole < h && h <= j : hole < h || h <= j;
       if (between) continue;
       slots[2 * hole] = slots[2 * j] as number;
@@ -233,8 +212,7 @@ export class PrefixIntMap {
     slots[2 * hole] = 0;
     slots[2 * hole + 1] = 0;
     this.count -= 1;
-    if (this.bits > MIN_BITS && this.count * 64 < mask + 1)
-      this.resize(Math.max(MIN_BITS, 32 - Math.clz32(this.count * 4)));
+    if (this.bits > MIN_BITS && this.count * 64 < mask + 1) this.resize(Math.max(MIN_BITS, 32 - Math.clz32(this.count * 4)));
     return true;
   }
 
