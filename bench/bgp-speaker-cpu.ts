@@ -8,7 +8,7 @@
 // harness counts the NLRI written to the peer.
 //
 //   npx tsx --conditions=@twill/source bench/bgp-speaker-cpu.ts [N] [rounds]
-//   (BGP_SRC, BGP_PHASES, BGP_READ, BGP_PACE_MS, BGP_GC: see below; BGP_GC needs
+//   (BGP_SRC, BGP_PHASES, BGP_READ, BGP_PACE_MS, BGP_GC, BGP_WITHDRAW_ORDER: see below; BGP_GC needs
 //   `node --expose-gc --import tsx --conditions=@twill/source bench/bgp-speaker-cpu.ts`. A BGP_SRC copy must be inside the
 //   repository, e.g. under tmp/ (ignored by git): outside it, tsx finds neither the
 //   package's "type": "module" nor its tsconfig and transpiles it differently and slower.)
@@ -37,8 +37,23 @@ function prefixBytes(n: number): [number, number, number] {
   return [11 + (n >>> 16), (n >>> 8) & 0xff, n & 0xff];
 }
 
-/** UPDATEs as BIRD packs them: as many /24s as fit in 4096 octets, announced or withdrawn. */
+/**
+ * The order of the withdrawals: BIRD announces a static table in prefix order but
+ * withdraws it in the order of its own hash table, which looks random against it (seen
+ * in bench/bgp-speaker.bench.ts: consecutive withdrawals 10,171 prefixes apart).
+ * BGP_WITHDRAW_ORDER=scattered withdraws like that (the i-th withdrawal: prefix i times
+ * 10,171 modulo N, a permutation when N shares no factor with 10,171 = 7 x 1453); the
+ * default withdraws in prefix order.
+ */
+const SCATTERED = process.env.BGP_WITHDRAW_ORDER === 'scattered';
+const STRIDE = 10_171;
+
+/**
+ * UPDATEs as BIRD packs them: as many /24s as fit in 4096 octets, announced (in prefix
+ * order) or withdrawn (in prefix order, or scattered: above).
+ */
 function table(n: number, announce: boolean): Uint8Array {
+  if (SCATTERED && (n % 7 === 0 || n % 1453 === 0)) throw new Error(`BGP_WITHDRAW_ORDER=scattered needs an N not divisible by 7 or 1453, not ${n}`);
   // ORIGIN IGP, AS_PATH (AS_SEQUENCE 65001, 4-octet), NEXT_HOP 10.99.1.1.
   const attrs = Uint8Array.of(0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xe9, 0x40, 3, 4, 10, 99, 1, 1);
   const messages: Uint8Array[] = [];
@@ -65,7 +80,7 @@ function table(n: number, announce: boolean): Uint8Array {
       m[o++] = field & 0xff;
     }
     for (let i = 0; i < count; i += 1) {
-      const [a, b, c] = prefixBytes(first + i);
+      const [a, b, c] = prefixBytes(!announce && SCATTERED ? ((first + i) * STRIDE) % n : first + i);
       m[o++] = 24;
       m[o++] = a;
       m[o++] = b;

@@ -1,9 +1,13 @@
-// The Loc-RIB's paths, as a struct of arrays: a path is an index into typed arrays
-// (its peer's index, ADD-PATH id, attribute set slots, next path, flags), ~19 octets a
-// route and no JavaScript object. A million routes are six flat arrays instead of a
-// million objects of ~72 octets that the collector would have to trace, move and, at
-// every receipt, allocate. Attribute sets are referred to by their slot
-// (attributes.ts), peers by their index (peer.ts).
+// The Loc-RIB's paths, as records in one typed array: a path is an index, and its four
+// 32-bit words hold its next path, its attribute set slots (after import policy and as
+// received) and its peer's index with its flags; 16 octets a route and no JavaScript
+// object. A million routes are one flat array instead of a million objects of ~72
+// octets that the collector would have to trace, move and, at every receipt, allocate.
+// One record per path, not one array per field: a path read out of order (a table is
+// withdrawn in the order of the sender's own hash table, which looks random) is one
+// cache line, where six arrays were six misses. ADD-PATH identifiers (RFC 7911) have an
+// array of their own, made when a path with one arrives. Attribute sets are referred to
+// by their slot (attributes.ts), peers by their index (peer.ts).
 import { type AttributeSet } from './attributes.js';
 import { type PeerEntry } from './peer.js';
 
@@ -62,36 +66,41 @@ const INITIAL = 1024;
  */
 const QUADRUPLE_BELOW = 65_536;
 
+/** A path's record: 2^2 words. */
+const SHIFT = 2;
+/** Word of a record: the next path of the list, or NO_PATH; for a free path, the next free one. */
+const NEXT = 0;
+/** Word of a record: the slot of the attribute set after import policy. */
+const ATTRS = 1;
+/** Word of a record: the slot of the attribute set as received. */
+const RECEIVED = 2;
+/** Word of a record: the peer's index (low 16 bits) and the PATH_FLAG bits (from bit 16). */
+const META = 3;
+const PEER_MASK = 0xffff;
+const FLAGS_SHIFT = 16;
+
 /**
  * The storage of paths. Indices of removed paths are reused ({@link PathPool.free});
- * the arrays grow when full (a copy of each, ~19 octets a path). When the last path
- * is freed (a full table withdrawn, or its peer gone) the arrays stay, as standby
- * memory, for the table that usually follows (the same peer's, after a session flap):
- * it fills them again without growing them from nothing, in fresh pages the kernel
- * must fault in and zero. {@link PathPool.releaseStandby} gives them back.
+ * the records grow when full (one copy). When the last path is freed (a full table
+ * withdrawn, or its peer gone) the records stay, as standby memory, for the table that
+ * usually follows (the same peer's, after a session flap): it fills them again without
+ * growing them from nothing, in fresh pages the kernel must fault in and zero.
+ * {@link PathPool.releaseStandby} gives them back.
  */
 export class PathPool {
-  /** Per path, its peer's index. */
-  peers = new Uint16Array(INITIAL);
-  /** Per path, its ADD-PATH path identifier. */
-  pathIds = new Uint32Array(INITIAL);
-  /** Per path, the slot of its attribute set after import policy. */
-  attrs = new Int32Array(INITIAL);
-  /** Per path, the slot of its attribute set as received. */
-  received = new Int32Array(INITIAL);
-  /** Per path, the next path of its list, or NO_PATH; for a free path, the next free one. */
-  nexts = new Int32Array(INITIAL);
-  /** Per path, its PATH_FLAG bits. */
-  flags = new Uint8Array(INITIAL);
+  /** The records, four words per path (see the file comment). */
+  private records = new Int32Array(INITIAL << SHIFT);
+  /** Per path, its ADD-PATH identifier; none until a path with one (not 0) is added. */
+  private ids: Uint32Array | undefined;
   /** Indices ever used: 0..used-1. */
   private used = 0;
   /** Paths added and not freed. */
   private live = 0;
   private freeHead = NO_PATH;
 
-  /** Paths the arrays have room for. */
+  /** Paths the records have room for. */
   get capacity(): number {
-    return this.peers.length;
+    return this.records.length >> SHIFT;
   }
 
   /** The index the next {@link PathPool.add} returns. */
@@ -99,82 +108,116 @@ export class PathPool {
     return this.freeHead !== NO_PATH ? this.freeHead : this.used;
   }
 
-  /** A new path; its index ({@link PathPool.nextIndex}). */
+  /** A new path (`peer` below 2^16, `flags` PATH_FLAG bits); its index ({@link PathPool.nextIndex}). */
   add(peer: number, pathId: number, attrs: number, received: number, next: number, flags: number): number {
     let p = this.freeHead;
-    if (p !== NO_PATH) this.freeHead = this.nexts[p] as number;
+    if (p !== NO_PATH) this.freeHead = this.records[(p << SHIFT) + NEXT] as number;
     else {
       p = this.used;
-      if (p === this.peers.length) this.grow();
+      if (p === this.capacity) this.grow();
       this.used = p + 1;
     }
     this.live += 1;
-    this.peers[p] = peer;
-    this.pathIds[p] = pathId;
-    this.attrs[p] = attrs;
-    this.received[p] = received;
-    this.nexts[p] = next;
-    this.flags[p] = flags;
+    const r = p << SHIFT;
+    const records = this.records;
+    records[r + NEXT] = next;
+    records[r + ATTRS] = attrs;
+    records[r + RECEIVED] = received;
+    records[r + META] = peer | (flags << FLAGS_SHIFT);
+    if (this.ids !== undefined) this.ids[p] = pathId;
+    else if (pathId !== 0) {
+      this.ids = new Uint32Array(this.capacity);
+      this.ids[p] = pathId;
+    }
     return p;
+  }
+
+  /** The index of the peer of path `p`. */
+  peerOf(p: number): number {
+    return (this.records[(p << SHIFT) + META] as number) & PEER_MASK;
+  }
+
+  /** The ADD-PATH identifier of path `p` (0 without one). */
+  pathIdOf(p: number): number {
+    return this.ids === undefined ? 0 : (this.ids[p] as number);
+  }
+
+  /** The slot of the attribute set of path `p` after import policy. */
+  attrsOf(p: number): number {
+    return this.records[(p << SHIFT) + ATTRS] as number;
+  }
+
+  /** The slot of the attribute set of path `p` as received. */
+  receivedOf(p: number): number {
+    return this.records[(p << SHIFT) + RECEIVED] as number;
+  }
+
+  /** Sets both attribute set slots of path `p`. */
+  setAttrs(p: number, attrs: number, received: number): void {
+    this.records[(p << SHIFT) + ATTRS] = attrs;
+    this.records[(p << SHIFT) + RECEIVED] = received;
+  }
+
+  /** The path after `p` in its list, or NO_PATH. */
+  nextOf(p: number): number {
+    return this.records[(p << SHIFT) + NEXT] as number;
+  }
+
+  /** Sets the path after `p` in its list. */
+  setNext(p: number, next: number): void {
+    this.records[(p << SHIFT) + NEXT] = next;
   }
 
   /** The PATH_FLAG bits of path `p`. */
   flagsOf(p: number): number {
-    return this.flags[p] as number;
+    return (this.records[(p << SHIFT) + META] as number) >>> FLAGS_SHIFT;
   }
 
   /** Sets `bits` in the flags of path `p`. */
   mark(p: number, bits: number): void {
-    this.flags[p] = (this.flags[p] as number) | bits;
+    this.records[(p << SHIFT) + META] = (this.records[(p << SHIFT) + META] as number) | (bits << FLAGS_SHIFT);
   }
 
   /** Clears `bits` in the flags of path `p`. */
   unmark(p: number, bits: number): void {
-    this.flags[p] = (this.flags[p] as number) & ~bits;
+    this.records[(p << SHIFT) + META] = (this.records[(p << SHIFT) + META] as number) & ~(bits << FLAGS_SHIFT);
   }
 
   /** Gives a path's index back for reuse. */
   free(p: number): void {
     this.live -= 1;
-    this.flags[p] = 0;
+    this.records[(p << SHIFT) + META] = 0;
     if (this.live === 0) {
-      // Every path gone: the next table fills the arrays from the start, in index order
+      // Every path gone: the next table fills the records from the start, in index order
       // (the free list, in the order the paths were removed, would scatter it).
       this.used = 0;
       this.freeHead = NO_PATH;
       return;
     }
-    this.nexts[p] = this.freeHead;
+    this.records[(p << SHIFT) + NEXT] = this.freeHead;
     this.freeHead = p;
   }
 
-  /** With no path left, gives the arrays back (see the class comment); true when it did. */
+  /** With no path left, gives the records back (see the class comment); true when it did. */
   releaseStandby(): boolean {
-    if (this.live > 0 || this.peers.length === INITIAL) return false;
-    this.peers = new Uint16Array(INITIAL);
-    this.pathIds = new Uint32Array(INITIAL);
-    this.attrs = new Int32Array(INITIAL);
-    this.received = new Int32Array(INITIAL);
-    this.nexts = new Int32Array(INITIAL);
-    this.flags = new Uint8Array(INITIAL);
+    if (this.live > 0 || (this.capacity === INITIAL && this.ids === undefined)) return false;
+    this.records = new Int32Array(INITIAL << SHIFT);
+    this.ids = undefined;
     this.used = 0;
     this.freeHead = NO_PATH;
     return true;
   }
 
   private grow(): void {
-    const length = this.peers.length;
+    const length = this.capacity;
     const size = length < QUADRUPLE_BELOW ? length * 4 : length + (length >> 1);
-    const grown = <T extends Uint16Array | Uint32Array | Int32Array | Uint8Array>(old: T, make: new (n: number) => T): T => {
-      const a = new make(size);
-      a.set(old);
-      return a;
-    };
-    this.peers = grown(this.peers, Uint16Array);
-    this.pathIds = grown(this.pathIds, Uint32Array);
-    this.attrs = grown(this.attrs, Int32Array);
-    this.received = grown(this.received, Int32Array);
-    this.nexts = grown(this.nexts, Int32Array);
-    this.flags = grown(this.flags, Uint8Array);
+    const records = new Int32Array(size << SHIFT);
+    records.set(this.records);
+    this.records = records;
+    if (this.ids !== undefined) {
+      const ids = new Uint32Array(size);
+      ids.set(this.ids);
+      this.ids = ids;
+    }
   }
 }

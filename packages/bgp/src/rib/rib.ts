@@ -190,7 +190,7 @@ export class Rib {
 
   /**
    * Gives back the memory kept after a table shrank, for the next large one (a table
-   * withdrawn keeps its hash slots, and once no path is left its path arrays, so that
+   * withdrawn keeps its hash slots, and once no path is left its path records, so that
    * the same peer's table after a session flap fills them without growing them again);
    * true when something was released. Nothing is released while a sliced flush
    * (`maxChanges`) has slices left. The speaker calls it once it has not flushed for a

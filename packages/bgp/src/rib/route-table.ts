@@ -1,6 +1,6 @@
 // The per-prefix path lists (RFC 4271 §3.2): for every prefix a singly linked list of
 // paths whose head is the best, which is at once every peer's Adj-RIB-In and the
-// Loc-RIB. Paths are indices into a struct of typed arrays (path.ts): receiving a route
+// Loc-RIB. Paths are indices of records in a typed array (path.ts): receiving a route
 // allocates no object. Every change records the prefix's FIB state before its first
 // change since the last flush, so that a flush pushes only what really changed. Whether
 // a prefix is already recorded is a flag on the head of its list (moved along when the
@@ -70,19 +70,19 @@ export class RouteTable implements PathReader {
   }
 
   peerOf(p: number): PeerEntry {
-    return this.peers[this.pool.peers[p] as number] as PeerEntry;
+    return this.peers[this.pool.peerOf(p)] as PeerEntry;
   }
 
   attrsOf(p: number): AttributeSet {
-    return this.attributes.at(this.pool.attrs[p] as number);
+    return this.attributes.at(this.pool.attrsOf(p));
   }
 
   receivedOf(p: number): AttributeSet {
-    return this.attributes.at(this.pool.received[p] as number);
+    return this.attributes.at(this.pool.receivedOf(p));
   }
 
   pathIdOf(p: number): number {
-    return this.pool.pathIds[p] as number;
+    return this.pool.pathIdOf(p);
   }
 
   flagsOf(p: number): number {
@@ -90,7 +90,7 @@ export class RouteTable implements PathReader {
   }
 
   nextOf(p: number): number {
-    return this.pool.nexts[p] as number;
+    return this.pool.nextOf(p);
   }
 
   /** The first path of a prefix's list (the best when it has the BEST flag), or NO_PATH. */
@@ -155,7 +155,7 @@ export class RouteTable implements PathReader {
 
   /**
    * Gives back the memory a larger table left for the next one (standby: the path
-   * arrays once no path is left, the hash slots beyond what the prefixes held need);
+   * records once no path is left, the hash slots beyond what the prefixes held need);
    * true when something was released. The table works as before; the next large table
    * grows them again.
    */
@@ -258,24 +258,23 @@ export class RouteTable implements PathReader {
       return true;
     }
     let found = NO_PATH;
-    for (let p = head; p !== NO_PATH; p = pool.nexts[p] as number) {
-      if (pool.peers[p] === peer.index && pool.pathIds[p] === pathId) {
+    for (let p = head; p !== NO_PATH; p = pool.nextOf(p)) {
+      if (pool.peerOf(p) === peer.index && pool.pathIdOf(p) === pathId) {
         found = p;
         break;
       }
     }
     if (found !== NO_PATH) {
       const wasStale = (pool.flagsOf(found) & PATH_FLAG.STALE) !== 0;
-      const oldAttrs = pool.attrs[found] as number;
-      const oldReceived = pool.received[found] as number;
+      const oldAttrs = pool.attrsOf(found);
+      const oldReceived = pool.receivedOf(found);
       if (oldAttrs === attrs.slot && oldReceived === received.slot && !wasStale) return false;
       this.touch(key, head);
       attrs.refs += 1;
       received.refs += 1;
       this.attributes.release(this.attributes.at(oldAttrs));
       this.attributes.release(this.attributes.at(oldReceived));
-      pool.attrs[found] = attrs.slot;
-      pool.received[found] = received.slot;
+      pool.setAttrs(found, attrs.slot, received.slot);
       if (wasStale) {
         pool.unmark(found, PATH_FLAG.STALE);
         peer.stale -= 1;
@@ -285,8 +284,8 @@ export class RouteTable implements PathReader {
       attrs.refs += 1;
       received.refs += 1;
       peer.count += 1;
-      const path = pool.add(peer.index, pathId, attrs.slot, received.slot, pool.nexts[head] as number, 0);
-      pool.nexts[head] = path;
+      const path = pool.add(peer.index, pathId, attrs.slot, received.slot, pool.nextOf(head), 0);
+      pool.setNext(head, path);
     }
     this.decide(key, head);
     return true;
@@ -298,8 +297,8 @@ export class RouteTable implements PathReader {
     pathId >>>= 0;
     const head = this.head(key);
     let prev = NO_PATH;
-    for (let p = head; p !== NO_PATH; prev = p, p = pool.nexts[p] as number) {
-      if (pool.peers[p] !== peer.index || pool.pathIds[p] !== pathId) continue;
+    for (let p = head; p !== NO_PATH; prev = p, p = pool.nextOf(p)) {
+      if (pool.peerOf(p) !== peer.index || pool.pathIdOf(p) !== pathId) continue;
       this.unlink(key, head, p, prev);
       return true;
     }
@@ -311,8 +310,8 @@ export class RouteTable implements PathReader {
     if (peer.count === 0) return;
     const pool = this.pool;
     this.forEachHead((head) => {
-      for (let p = head; p !== NO_PATH; p = pool.nexts[p] as number) {
-        if (pool.peers[p] !== peer.index || (pool.flagsOf(p) & PATH_FLAG.STALE) !== 0) continue;
+      for (let p = head; p !== NO_PATH; p = pool.nextOf(p)) {
+        if (pool.peerOf(p) !== peer.index || (pool.flagsOf(p) & PATH_FLAG.STALE) !== 0) continue;
         pool.mark(p, PATH_FLAG.STALE);
         peer.stale += 1;
       }
@@ -329,8 +328,8 @@ export class RouteTable implements PathReader {
     const doomedKeys: PrefixKey[] = [];
     this.forEachHead((head, key) => {
       if (family !== undefined && keyFamily(key) !== family) return;
-      for (let p = head; p !== NO_PATH; p = pool.nexts[p] as number) {
-        if (pool.peers[p] === peer.index && (!onlyStale || (pool.flagsOf(p) & PATH_FLAG.STALE) !== 0)) {
+      for (let p = head; p !== NO_PATH; p = pool.nextOf(p)) {
+        if (pool.peerOf(p) === peer.index && (!onlyStale || (pool.flagsOf(p) & PATH_FLAG.STALE) !== 0)) {
           doomed.push(p);
           doomedKeys.push(key);
         }
@@ -341,7 +340,7 @@ export class RouteTable implements PathReader {
       const key = doomedKeys[i] as PrefixKey;
       const head = this.head(key);
       let prev = NO_PATH;
-      for (let p = head; p !== NO_PATH; prev = p, p = pool.nexts[p] as number) {
+      for (let p = head; p !== NO_PATH; prev = p, p = pool.nextOf(p)) {
         if (p !== path) continue;
         this.unlink(key, head, p, prev);
         break;
@@ -358,7 +357,7 @@ export class RouteTable implements PathReader {
     // What the FIB holds: the best path's attributes, none for a local route.
     let before = -1;
     if ((pool.flagsOf(head) & PATH_FLAG.BEST) !== 0 && !this.peerOf(head).local) {
-      before = pool.attrs[head] as number;
+      before = pool.attrsOf(head);
       this.attributes.retain(this.attributes.at(before));
     }
     this.changes.add(key, head, before);
@@ -368,9 +367,9 @@ export class RouteTable implements PathReader {
     const pool = this.pool;
     this.touch(key, head);
     let first = head;
-    if (prev !== NO_PATH) pool.nexts[prev] = pool.nexts[p] as number;
-    else if (pool.nexts[p] !== NO_PATH) {
-      first = pool.nexts[p] as number;
+    if (prev !== NO_PATH) pool.setNext(prev, pool.nextOf(p));
+    else if (pool.nextOf(p) !== NO_PATH) {
+      first = pool.nextOf(p);
       pool.mark(first, PATH_FLAG.CHANGED);
       this.heads.set(key, first);
     } else {
@@ -400,9 +399,9 @@ export class RouteTable implements PathReader {
     if (best === NO_PATH) return;
     if (best !== head) {
       let prev = head;
-      while (pool.nexts[prev] !== best && pool.nexts[prev] !== NO_PATH) prev = pool.nexts[prev] as number;
-      pool.nexts[prev] = pool.nexts[best] as number;
-      pool.nexts[best] = head;
+      while (pool.nextOf(prev) !== best && pool.nextOf(prev) !== NO_PATH) prev = pool.nextOf(prev);
+      pool.setNext(prev, pool.nextOf(best));
+      pool.setNext(best, head);
       pool.mark(best, pool.flagsOf(head) & PATH_FLAG.CHANGED);
       pool.unmark(head, PATH_FLAG.CHANGED);
       this.heads.set(key, best);

@@ -109,7 +109,7 @@ export interface BgpSpeakerOptions {
    * Milliseconds without a flush (no RIB change pushed out) after which the RIB gives
    * back the memory a larger table left for the next one (`Rib.releaseStandby`; default
    * 60,000). Until then a table withdrawn (whole, as when a session goes down, or in
-   * part) keeps its hash slots, and once no path is left its path arrays, and the same
+   * part) keeps its hash slots, and once no path is left its path records, and the same
    * peer's table after the flap fills them without growing them.
    */
   readonly standbyReleaseMs?: number;

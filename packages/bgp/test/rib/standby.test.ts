@@ -37,7 +37,7 @@ describe('PathPool standby', () => {
     for (let i = 0; i < n; i += 1) pool.free((i * 7919) % n);
     expect(pool.capacity).toBe(capacity);
     expect([pool.add(4, 5, 6, 7, -1, 2), pool.add(4, 5, 6, 7, 0, 2)]).toEqual([0, 1]);
-    expect([pool.peers[1], pool.pathIds[1], pool.attrs[1], pool.received[1], pool.nexts[1], pool.flagsOf(1)]).toEqual([4, 5, 6, 7, 0, 2]);
+    expect([pool.peerOf(1), pool.pathIdOf(1), pool.attrsOf(1), pool.receivedOf(1), pool.nextOf(1), pool.flagsOf(1)]).toEqual([4, 5, 6, 7, 0, 2]);
     // Not while a path lives.
     expect(pool.releaseStandby()).toBe(false);
     pool.free(0);
