@@ -98,6 +98,11 @@ export class PathPool {
   private live = 0;
   private freeHead = NO_PATH;
 
+  /** Paths added and not freed. */
+  get size(): number {
+    return this.live;
+  }
+
   /** Paths the records have room for. */
   get capacity(): number {
     return this.records.length >> SHIFT;
@@ -196,6 +201,13 @@ export class PathPool {
     }
     this.records[(p << SHIFT) + NEXT] = this.freeHead;
     this.freeHead = p;
+  }
+
+  /** Frees every path at once; the records stay (standby, as when the last path is freed). */
+  clear(): void {
+    this.live = 0;
+    this.used = 0;
+    this.freeHead = NO_PATH;
   }
 
   /** With no path left, gives the records back (see the class comment); true when it did. */

@@ -114,6 +114,11 @@ export class PrefixIntMap {
     return this.mask + 1;
   }
 
+  /** One more IPv4 key would make the slots grow. */
+  get full(): boolean {
+    return (this.count + 1) * 8 > (this.mask + 1) * 5;
+  }
+
   /** The most slots an insertion walked past its key's home slot (for diagnosis and tests). */
   get longestProbe(): number {
     return this.longest;
@@ -272,6 +277,13 @@ export class PrefixIntMap {
       slots[2 * j] = 0;
       slots[2 * j + 1] = 0;
     }
+  }
+
+  /** Removes every entry; the slots stay (standby, as after a sweep). */
+  clear(): void {
+    this.slots.fill(0);
+    this.count = 0;
+    this.text.clear();
   }
 
   /**

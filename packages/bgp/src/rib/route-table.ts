@@ -10,10 +10,12 @@
 // back meanwhile finds the prefix already recorded. Settled, the GONE path stays as a
 // tombstone, so that neither the flush nor the withdrawal pays a second random access
 // to the hash table per route. Tombstones are swept in one pass over the table (`sweep`)
-// once every prefix is gone, or once they are half of a table that fills its slots
-// close to where it would grow; until then they take slots of the table, which keeps
-// its size as standby memory (they count toward its growth, as they did before). A
-// quiet speaker's `releaseStandby` sweeps them too.
+// once every prefix is gone (then the table is emptied whole, no tombstone looked at),
+// or when a new prefix would make the table grow while a quarter of it is tombstones;
+// until then they take slots of the table, which keeps its size as standby memory. A
+// quiet speaker's `releaseStandby` sweeps them too. (Sweeping a partly withdrawn table
+// reads each tombstone's path, a cache miss each when the table was withdrawn in the
+// sender's hash order: it waits until the slots are needed.)
 //
 // A change list names paths by index, so a removed path's index is reused only once no
 // change list can still name it: it is retired, and freed when the list taken after
@@ -44,6 +46,8 @@ export class RouteTable implements PathReader {
   private taken = false;
   /** Heads marked GONE: pending (CHANGED) and settled (tombstones). */
   private gone = 0;
+  /** Heads marked GONE and settled: the tombstones among `gone`. */
+  private tombstones = 0;
   private changes = new ChangeList();
   /** A settled list, ready for reuse. */
   private spare: ChangeList | undefined;
@@ -171,22 +175,29 @@ export class RouteTable implements PathReader {
     return this.heads.releaseStandby() || pool;
   }
 
-  /**
-   * Whether to sweep the tombstones now (see the file comment): every prefix is gone
-   * (the pass only clears), or they are half the table and the table fills 15/32 of its
-   * slots, three quarters of the 5/8 at which it would grow.
-   */
+  /** Whether to sweep the tombstones once a list is settled (see the file comment): every prefix is gone. */
   private sweepDue(): boolean {
-    const size = this.heads.size;
-    return this.gone > 0 && (this.gone === size || (this.gone * 2 > size && size * 32 > this.heads.capacity * 15));
+    return this.tombstones > 0 && this.gone === this.heads.size;
   }
 
   /** Removes the settled GONE heads (tombstones) from the table, in one pass. */
   private sweep(): void {
     const pool = this.pool;
+    // Every prefix a settled tombstone (so no change list names one to be settled) and
+    // no other path held (none retired and not yet freed): the slots and the paths are
+    // emptied whole, with no look at each tombstone's path, which for a table withdrawn
+    // in the sender's hash order is a cache miss each.
+    if (this.tombstones === this.heads.size && pool.size === this.tombstones) {
+      this.heads.clear();
+      pool.clear();
+      this.gone = 0;
+      this.tombstones = 0;
+      return;
+    }
     this.heads.sweep((head) => {
       if ((pool.flagsOf(head) & (PATH_FLAG.GONE | PATH_FLAG.CHANGED)) !== PATH_FLAG.GONE) return false;
       this.gone -= 1;
+      this.tombstones -= 1;
       this.retired.push(head);
       return true;
     });
@@ -212,10 +223,14 @@ export class RouteTable implements PathReader {
     const pool = this.pool;
     const head = (pool.flagsOf(path) & PATH_FLAG.CHANGED) !== 0 ? path : this.heads.get(key);
     if (head === NO_PATH) return NO_PATH;
+    const flags = pool.flagsOf(head);
     pool.unmark(head, PATH_FLAG.CHANGED);
     // A GONE head is now a tombstone: the prefix has left the Loc-RIB.
-    if ((pool.flagsOf(head) & PATH_FLAG.GONE) !== 0) return NO_PATH;
-    return (pool.flagsOf(head) & PATH_FLAG.BEST) !== 0 ? head : NO_PATH;
+    if ((flags & PATH_FLAG.GONE) !== 0) {
+      if ((flags & PATH_FLAG.CHANGED) !== 0) this.tombstones += 1;
+      return NO_PATH;
+    }
+    return (flags & PATH_FLAG.BEST) !== 0 ? head : NO_PATH;
   }
 
   /**
@@ -236,6 +251,9 @@ export class RouteTable implements PathReader {
     const pool = this.pool;
     // As the path identifiers are held (RFC 7911 §3: 4 octets), so that they compare equal.
     pathId >>>= 0;
+    // A new prefix that would make the slots grow while a quarter of the table is
+    // tombstones sweeps them instead (see the file comment).
+    if (this.tombstones * 4 > this.heads.size && this.heads.full) this.sweep();
     // A new prefix (most routes of an initial table) goes in with the path it gets next,
     // found and added in one probe.
     const head = this.heads.getOrAdd(key, pool.nextIndex);
@@ -251,6 +269,7 @@ export class RouteTable implements PathReader {
       // CHANGED); a new one, or one whose GONE path is a settled tombstone, is not.
       if (head === NO_PATH || (pool.flagsOf(head) & PATH_FLAG.CHANGED) === 0) this.changes.add(key, path, -1);
       if (head !== NO_PATH) {
+        if ((pool.flagsOf(head) & PATH_FLAG.CHANGED) === 0) this.tombstones -= 1;
         pool.unmark(head, PATH_FLAG.CHANGED);
         this.gone -= 1;
         this.retired.push(head);

@@ -9,7 +9,7 @@ import { type PrefixKey, ipv4Key } from '@twill/bgp';
 
 import { PrefixIntMap } from '../../src/rib/prefix-int-map.js';
 
-type Op = { op: 'set'; key: PrefixKey; value: number } | { op: 'getOrAdd'; key: PrefixKey; value: number } | { op: 'delete'; key: PrefixKey } | { op: 'get'; key: PrefixKey } | { op: 'sweep'; modulus: number } | { op: 'release' };
+type Op = { op: 'set'; key: PrefixKey; value: number } | { op: 'getOrAdd'; key: PrefixKey; value: number } | { op: 'delete'; key: PrefixKey } | { op: 'get'; key: PrefixKey } | { op: 'sweep'; modulus: number } | { op: 'release' } | { op: 'clear' };
 
 const key: fc.Arbitrary<PrefixKey> = fc.oneof(
   fc.integer({ min: 0, max: 300 }).map((n) => ipv4Key(0x0b000000 + n * 256, 24)),
@@ -26,6 +26,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   // Drops the entries whose value is a multiple of `modulus`.
   fc.record({ op: fc.constant('sweep' as const), modulus: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ op: fc.constant('release' as const) }),
+  fc.record({ op: fc.constant('clear' as const) }),
 );
 
 function sorted(entries: Iterable<[PrefixKey, number]>): [string, number][] {
@@ -33,7 +34,7 @@ function sorted(entries: Iterable<[PrefixKey, number]>): [string, number][] {
 }
 
 describe('PrefixIntMap', () => {
-  it('behaves like a Map for any sequence of sets, additions, deletes, sweeps, releases and lookups', () => {
+  it('behaves like a Map for any sequence of sets, additions, deletes, sweeps, releases, clears and lookups', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 2000 }), (ops) => {
         const map = new PrefixIntMap();
@@ -53,6 +54,9 @@ describe('PrefixIntMap', () => {
             for (const [k, v] of [...model]) if (v % o.modulus === 0) model.delete(k);
           } else if (o.op === 'release') {
             map.releaseStandby();
+          } else if (o.op === 'clear') {
+            map.clear();
+            model.clear();
           } else {
             expect(map.get(o.key)).toBe(model.get(o.key) ?? -1);
           }

@@ -83,6 +83,43 @@ describe('Rib standby', () => {
   });
 });
 
+describe('Rib tombstones', () => {
+  // The route table's hash slots, read for the test (the table is private to the RIB).
+  const slots = (rib: unknown): number => (rib as { table: { heads: { capacity: number } } }).table.heads.capacity;
+
+  it('sweeps the tombstones of a partly withdrawn table before new prefixes would make its slots grow', () => {
+    const { rib, fib } = makeRib();
+    rib.peerUp(peer('192.0.2.1', 65001));
+    const fromA = { nextHop: '192.0.2.1', asPath: [{ type: 2 as const, asns: [asn(65001)] }] };
+    const all = prefixes(60_000);
+    const send = (list: string[], make: (chunk: string[]) => ReturnType<typeof withdraw>): void => {
+      for (let i = 0; i < list.length; i += 1000) rib.receive(id('192.0.2.1'), make(list.slice(i, i + 1000)));
+      rib.flush();
+    };
+    // 40,000 in 65,536 slots (5/8 is 40,960), then 30,000 of them withdrawn: tombstones.
+    send(all.slice(0, 40_000), (chunk) => announce(chunk, fromA));
+    const full = slots(rib);
+    expect(full).toBe(65_536);
+    send(all.slice(0, 30_000), (chunk) => withdraw(chunk));
+    expect(slots(rib)).toBe(full);
+    // 20,000 new ones: 60,000 heads with the tombstones, far past 5/8; 30,000 without.
+    send(all.slice(40_000), (chunk) => announce(chunk, fromA));
+    expect(slots(rib)).toBe(full);
+    expect(rib.size).toBe(30_000);
+    const expected = new Map(all.slice(30_000).map((p) => [p, '192.0.2.1']));
+    expect(installed(fib)).toEqual(expected);
+    // Every prefix answers as the FIB says, the withdrawn ones with nothing.
+    const wrong = all.filter((p, i) => (rib.best(parsePrefix(p))?.attributes.nextHop ?? 'none') !== (i < 30_000 ? 'none' : '192.0.2.1'));
+    expect(wrong).toEqual([]);
+    // And withdrawn again whole, then refilled: the same slots, every route back.
+    send(all.slice(30_000), (chunk) => withdraw(chunk));
+    expect(rib.size).toBe(0);
+    send(all, (chunk) => announce(chunk, fromA));
+    expect(rib.size).toBe(60_000);
+    expect(installed(fib)).toEqual(new Map(all.map((p) => [p, '192.0.2.1'])));
+  });
+});
+
 describe('Rib.releaseStandby during a sliced flush', () => {
   it('releases nothing while a sliced flush has slices left, and the FIB stays right', () => {
     const { rib, fib } = makeRib();
