@@ -333,6 +333,9 @@ export class Rib {
   flush(options: FlushOptions = {}): FlushResult {
     const run = new ExportRun(this.table, this.me, this.policed);
     const incremental = this.peerList.filter((p) => p.up && !p.fullExport);
+    // Per incremental peer, its Adj-RIB-Out is empty: read once, and again after each
+    // export to it (only an export changes it here), not once per route and peer.
+    const nothingSent = incremental.map((p) => p.adjRibOut.size === 0);
     // A sliced flush goes on with the changes it took; new ones wait for the next (a
     // prefix changed again meanwhile still carries its mark and is settled once, here).
     const changes = this.pending ?? this.table.takeChanges();
@@ -368,12 +371,14 @@ export class Rib {
       }
       // The list's reference to the FIB's former attributes, compared now.
       if (before) table.attributes.release(before);
-      for (const peer of incremental) {
+      for (let j = 0; j < incremental.length; j += 1) {
+        const peer = incremental[j] as PeerEntry;
         // Nothing to withdraw from a peer that was sent nothing (its Adj-RIB-Out empty: a
         // peer whose table is arriving or leaving), nor to send a route's own source
         // (mayAdvertise): no call.
-        if ((source === undefined || peer === source) && peer.adjRibOut.size === 0) continue;
+        if ((source === undefined || peer === source) && nothingSent[j] === true) continue;
         run.exportTo(peer, key, source, attrs);
+        nothingSent[j] = peer.adjRibOut.size === 0;
       }
     }
     push();
