@@ -34,6 +34,9 @@ export const PATH_FLAG = {
 /** No path: the end of a list. */
 export const NO_PATH = -1;
 
+/** Peer indices a path can name besides the local pseudo-peer's 0: 16 bits of its record. */
+export const MAX_PEERS = 0xffff;
+
 /**
  * Read access to paths by index: the route table's. A prefix's paths form a singly
  * linked list whose head is the best path. Together, a peer's paths are its
@@ -76,7 +79,7 @@ const ATTRS = 1;
 const RECEIVED = 2;
 /** Word of a record: the peer's index (low 16 bits) and the PATH_FLAG bits (from bit 16). */
 const META = 3;
-const PEER_MASK = 0xffff;
+const PEER_MASK = MAX_PEERS;
 const FLAGS_SHIFT = 16;
 
 /**

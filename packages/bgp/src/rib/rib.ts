@@ -14,7 +14,7 @@ import { type AttributeSet, type RouteAttributes, ipv4ToNumber } from './attribu
 import { type DecisionOptions } from './decision.js';
 import { type FibSink, KeyedFibBatch } from './fib.js';
 import { type OutgoingDelta, ExportRun } from './adj-rib-out.js';
-import { NO_PATH, PATH_FLAG } from './path.js';
+import { MAX_PEERS, NO_PATH, PATH_FLAG } from './path.js';
 import { PeerEntry, type RibPeerConfig } from './peer.js';
 import { type PrefixKey, prefixFromKey, prefixKey } from './prefix-key.js';
 import { type SpeakerIdentity } from './propagation.js';
@@ -144,6 +144,10 @@ export class Rib {
   private readonly table: RouteTable;
   private readonly peers = new Map<PeerId, PeerEntry>();
   private readonly peerList: PeerEntry[] = [];
+  /** Indices of removed peers, for reuse by new ones. */
+  private readonly freeIndices: number[] = [];
+  /** The lowest peer index never used (0 is the local pseudo-peer's). */
+  private nextPeerIndex = 1;
   private readonly local: PeerEntry;
   private readonly me: SpeakerIdentity;
   private readonly fib: FibSink;
@@ -203,7 +207,8 @@ export class Rib {
   /**
    * A peer's session reached Established: its routes may arrive and the next flush
    * sends it the whole Loc-RIB. Routes kept stale from its previous session stay until
-   * it sends them again or they are swept.
+   * it sends them again or they are swept. A RIB holds at most 65,535 peers at once
+   * (BgpInvalidArgument past that; removed peers' places are reused).
    */
   peerUp(config: RibPeerConfig): void {
     let entry = this.peers.get(config.id);
@@ -248,6 +253,7 @@ export class Rib {
     this.peerDown(id);
     this.peers.delete(id);
     this.peerList.splice(this.peerList.indexOf(peer), 1);
+    this.freeIndices.push(peer.index);
     return removed;
   }
 
@@ -479,11 +485,14 @@ export class Rib {
   }
 
   /** The smallest peer index (1, 2, ...) not in use: indices stay below the 2^13 the export caches assume. */
+  /** An index for a new peer: a removed peer's, or the next never used. */
   private freeIndex(): number {
-    const used = new Set(this.peerList.map((p) => p.index));
-    let index = 1;
-    while (used.has(index)) index += 1;
-    return index;
+    const reused = this.freeIndices.pop();
+    if (reused !== undefined) return reused;
+    // A path keeps its peer's index in 16 bits (path.ts); 0 is the local pseudo-peer's.
+    if (this.nextPeerIndex > MAX_PEERS) throw new BgpInvalidArgument(`the RIB holds at most ${MAX_PEERS} peers; remove one (removePeer) before adding another`);
+    this.nextPeerIndex += 1;
+    return this.nextPeerIndex - 1;
   }
 
   private requirePeer(id: PeerId): PeerEntry {

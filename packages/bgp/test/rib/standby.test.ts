@@ -120,6 +120,55 @@ describe('Rib tombstones', () => {
   });
 });
 
+describe('Rib.adjRibIn while routes change', () => {
+  it('yields each route once when a route to a prefix held changes during the iteration, tombstones or not', () => {
+    const { rib } = makeRib();
+    rib.peerUp(peer('192.0.2.1', 65001));
+    const fromA = (nextHop: string): { nextHop: string; asPath: [{ type: 2; asns: ReturnType<typeof asn>[] }] } => ({ nextHop, asPath: [{ type: 2, asns: [asn(65001)] }] });
+    // 40 prefixes in 64 slots, one more would make them grow; 11 withdrawn: tombstones.
+    const list = Array.from({ length: 40 }, (_, i) => `10.${(i * 37) & 255}.${i}.0/24`);
+    rib.receive(id('192.0.2.1'), announce(list, fromA('192.0.2.1')));
+    rib.flush();
+    rib.receive(id('192.0.2.1'), withdraw(list.slice(0, 11)));
+    rib.flush();
+    const seen: string[] = [];
+    for (const route of rib.adjRibIn(id('192.0.2.1'))) {
+      if (seen.length === 0) rib.receive(id('192.0.2.1'), announce([list[20] as string], fromA('192.0.2.99')));
+      seen.push(`${route.prefix.bytes.join('.')}/${route.prefix.length}`);
+    }
+    expect(seen.length).toBe(29);
+    expect(new Set(seen).size).toBe(29);
+  });
+});
+
+describe('Rib peers', () => {
+  it('holds 65,535 peers, refuses one more by name, and takes one in the place of a removed peer', () => {
+    const { rib } = makeRib();
+    const name = (i: number): string => `10.${i >>> 16}.${(i >>> 8) & 255}.${i & 255}`;
+    for (let i = 1; i <= 65_535; i += 1) rib.peerUp(peer(name(i), 65001));
+    expect(() => rib.peerUp(peer('172.16.0.1', 65001))).toThrow(/at most 65535 peers/);
+    rib.removePeer(id(name(7)));
+    rib.peerUp(peer('172.16.0.1', 65001));
+    expect(() => rib.peerUp(peer('172.16.0.2', 65001))).toThrow(/at most 65535 peers/);
+  });
+
+  it('gives a peer added after a removal routes of its own, not the removed peer\'s or another\'s', () => {
+    const { rib } = makeRib();
+    for (const name of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) rib.peerUp(peer(name, 65001));
+    const from = (name: string): Parameters<typeof announce>[1] => ({ nextHop: name, asPath: [{ type: 2, asns: [asn(65001)] }] });
+    rib.receive(id('192.0.2.2'), announce(['10.2.0.0/24'], from('192.0.2.2')));
+    rib.receive(id('192.0.2.3'), announce(['10.3.0.0/24'], from('192.0.2.3')));
+    rib.flush();
+    rib.removePeer(id('192.0.2.2'));
+    rib.peerUp(peer('192.0.2.4', 65001));
+    rib.receive(id('192.0.2.4'), announce(['10.4.0.0/24'], from('192.0.2.4')));
+    rib.flush();
+    const routes = (name: string): string[] => [...rib.adjRibIn(id(name))].map((r) => `${r.prefix.bytes.join('.')}/${r.prefix.length}`);
+    expect([routes('192.0.2.3'), routes('192.0.2.4')]).toEqual([['10.3.0.0/24'], ['10.4.0.0/24']]);
+    expect(rib.best(parsePrefix('10.2.0.0/24'))).toBeUndefined();
+  });
+});
+
 describe('Rib.releaseStandby during a sliced flush', () => {
   it('releases nothing while a sliced flush has slices left, and the FIB stays right', () => {
     const { rib, fib } = makeRib();
