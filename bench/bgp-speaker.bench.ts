@@ -7,28 +7,28 @@
 //
 // Receive: S holds N /24s in two static protocols, each in its own table exported to one
 // peer only (`s_twill` -> T, `s_bird` -> R), both disabled. A run enables one of them
-// (`birdc enable`) and times until the receiver holds all N: twill's FibSink has counted
-// N routes (the child reports it), or R's protocol counter shows N imported. Then the
+// (the CLI's `enable`, over BIRD's control socket) and times until the receiver holds all
+// N: twill's FibSink has counted N routes (the child reports it), or R's protocol counter
+// shows N imported (read every millisecond, ~0.1 ms a read: BirdControl). Then the
 // static protocol is disabled and the withdrawal of all N is timed the same way.
 // Send: twill originates N /24s and advertises them to R; timed until R shows N
 // imported from twill, against S -> R as above (BIRD to BIRD).
 // Twill's memory is read in untimed rounds before the timed ones (why: in measure()); the
 // send has one untimed round of each side first.
-// Twill and BIRD runs alternate; S is polled with `birdc show status` every 20 ms
+// Twill and BIRD runs alternate; S is asked `show status` every 20 ms
 // during every run (BIRD 2.0.12 as a source otherwise holds back its last export batch
 // for ~3 s, /work/shared/MEASURED.md). Needs root, bird2.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
+import net from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 import { NetworkScratch, type ScratchNetns } from '@twill/sys/testing';
 
 import { median } from './lib/compare.js';
 import { writeSection } from './lib/report.js';
 
-const run$ = promisify(execFile);
 const PEER_SCRIPT = join(import.meta.dirname, 'lib', 'bgp-twill-peer.ts');
 
 /** `route 11.0.0.0/24 blackhole;` ... for the first n /24s from 11.0.0.0. */
@@ -76,13 +76,96 @@ protocol bgp from_twill {
 }
 `;
 
+/**
+ * One connection to a BIRD control socket, as birdc talks to it: a command is a line,
+ * and its reply is lines that start with a four-digit code and '-' (more follow) or
+ * with a space (continued), up to the line of a code and a space, the last (8xxx and
+ * 9xxx: errors). A command takes ~0.1 ms this way, against ~5 ms of CPU to spawn birdc
+ * for each, which the bench did until 2026-11-29 while it polled BIRD's counters: the
+ * polls then took a CPU from the BIRDs during BIRD's runs (not during twill's, which
+ * wait on the child's message), and BIRD's time was read up to one spawn late.
+ */
+class BirdControl {
+  private socket: net.Socket | undefined;
+  private text = '';
+  private reply: string[] = [];
+  private pending: { resolve: (text: string) => void; reject: (e: Error) => void } | undefined;
+  /** Commands go one at a time, in order. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly path: string) {}
+
+  /** The reply to `command`, its lines joined. */
+  command(command: string): Promise<string> {
+    const run = this.queue.then(() => this.send(command));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+
+  private async send(command: string): Promise<string> {
+    if (this.socket === undefined) {
+      const socket = net.connect(this.path);
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => this.take(chunk));
+      socket.on('error', (e) => this.fail(e));
+      socket.on('close', () => this.fail(new Error(`BIRD control socket ${this.path} closed`)));
+      this.socket = socket;
+      // The greeting ("0001 BIRD 2.0.12 ready.") is a reply of its own.
+      await this.await();
+    }
+    const reply = this.await();
+    this.socket.write(`${command}\n`);
+    return reply;
+  }
+
+  private await(): Promise<string> {
+    return new Promise((resolve, reject) => (this.pending = { resolve, reject }));
+  }
+
+  private take(chunk: string): void {
+    this.text += chunk;
+    let end: number;
+    while ((end = this.text.indexOf('\n')) >= 0) {
+      const line = this.text.slice(0, end);
+      this.text = this.text.slice(end + 1);
+      this.reply.push(line);
+      if (!/^\d{4} /.test(line)) continue;
+      const text = this.reply.join('\n');
+      this.reply = [];
+      const pending = this.pending;
+      this.pending = undefined;
+      if (line.startsWith('8') || line.startsWith('9')) pending?.reject(new Error(`BIRD (${this.path}): ${text}`));
+      else pending?.resolve(text);
+    }
+  }
+
+  private fail(e: Error): void {
+    this.socket = undefined;
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.reject(e);
+  }
+}
+
 class Bird {
+  private readonly control: BirdControl;
   constructor(
     readonly socket: string,
     readonly pidFile: string,
-  ) {}
+  ) {
+    this.control = new BirdControl(socket);
+  }
+  /** A CLI command (as birdc's arguments) and its reply. */
   async cli(...args: string[]): Promise<string> {
-    return (await run$('birdc', ['-s', this.socket, ...args], { maxBuffer: 1 << 20 })).stdout;
+    return this.control.command(args.join(' '));
+  }
+  close(): void {
+    this.control.close();
   }
   /** Routes imported by a protocol (`show protocols all`, a counter, not a table walk). */
   async imported(protocol: string): Promise<number> {
@@ -144,10 +227,12 @@ class TwillPeer {
   }
 }
 
+/** Polls `check` every millisecond (a BIRD counter read costs ~0.1 ms) until it holds. */
 async function until(what: string, check: () => Promise<boolean>, ms = 120_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
 
@@ -368,6 +453,7 @@ export async function run(command: string): Promise<void> {
       process.stdout.write(`${[...result.receive, result.memory, ...result.send].join('\n')}\n`);
     } finally {
       for (const bird of birds) {
+        bird.close();
         try {
           process.kill(bird.pid(), 'SIGTERM');
         } catch {
@@ -387,10 +473,11 @@ export async function run(command: string): Promise<void> {
     command: `${env.join('')}${command}`,
     body: `Load average at the end of the run: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (2 CPUs shared with other jobs).
 
-Receive: a BIRD 2.0.12 source sends N IPv4 /24s (one static protocol enabled with \`birdc enable\`) over eBGP to twill's
+Receive: a BIRD 2.0.12 source sends N IPv4 /24s (one static protocol enabled with the CLI's \`enable\`) over eBGP to twill's
 \`BgpSpeaker\` (a child process) or to a second BIRD; time from the enable until twill's FibSink has counted all N
-(pushed in batches by \`Rib.flush\`) or BIRD's \`show protocols all\` counter shows N imported. Withdraw: the same
-after \`birdc disable\`, until 0. Median (min–max) ms; ratio = median twill / median BIRD.
+(pushed in batches by \`Rib.flush\`) or BIRD's \`show protocols all\` counter shows N imported (read every millisecond over
+its control socket, ~0.1 ms a read). Withdraw: the same after \`disable\`, until 0. Median (min–max) ms; ratio = median
+twill / median BIRD.
 
 | N | runs | twill ms | twill CPU ms | BIRD ms | ratio |
 |---|---|---|---|---|---|
