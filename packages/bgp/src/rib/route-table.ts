@@ -255,7 +255,7 @@ export class RouteTable implements PathReader {
     // tombstones sweeps them instead (see the file comment). Only a new one: a sweep
     // moves entries between slots, which a route to a prefix held must not do (a
     // caller may be iterating the table, as `Rib.adjRibIn` does lazily).
-    if (this.tombstones * 4 > this.heads.size && this.heads.full && this.heads.get(key) === NO_PATH) this.sweep();
+    if (this.tombstones !== 0 && this.tombstones * 4 > this.heads.size && this.heads.full && this.heads.get(key) === NO_PATH) this.sweep();
     // A new prefix (most routes of an initial table) goes in with the path it gets next,
     // found and added in one probe.
     const head = this.heads.getOrAdd(key, pool.nextIndex);
