@@ -15,7 +15,9 @@
 // imported from twill, against S -> R as above (BIRD to BIRD).
 // Twill's memory is read in untimed rounds before the timed ones (why: in measure()); the
 // send has one untimed round of each side first.
-// Twill and BIRD runs alternate; S is asked `show status` every 20 ms
+// Every timed run starts once S, R and the twill child have used no CPU for 100 ms
+// (quiet()), so that no side's background work from the run before runs into it.
+// Twill and BIRD runs alternate; S is asked `show status` every 2 ms
 // during every run (BIRD 2.0.12 as a source otherwise holds back its last export batch
 // for ~3 s, /work/shared/MEASURED.md). Needs root, bird2.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -236,13 +238,45 @@ async function until(what: string, check: () => Promise<boolean>, ms = 120_000):
   }
 }
 
-/** Times `work` from its start until `done` resolves, waking S every 20 ms meanwhile. */
-async function timed(source: Bird, start: () => Promise<unknown>, done: () => Promise<unknown>): Promise<number> {
+/** CPU time (user + system, in clock ticks) process `pid` has used (/proc/PID/stat fields 14 and 15). */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * Waits until the processes have used no CPU for 100 ms (at most 10 s), so that a timed
+ * run starts from quiet: a BIRD prunes its table in the background after a withdrawal
+ * counted done (~100 ms of CPU for a million routes), and that work ran into the next
+ * run, the other side's, on 2 CPUs.
+ */
+async function quiet(pids: readonly number[]): Promise<void> {
+  const end = Date.now() + 10_000;
+  let last = pids.map(cpuTicks);
+  while (Date.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = pids.map(cpuTicks);
+    if (now.every((t, i) => t === last[i])) return;
+    last = now;
+  }
+}
+
+/**
+ * Times `work` from its start until `done` resolves, waking S every 2 ms meanwhile (a
+ * command on its control socket, ~0.1 ms, wakes its event loop: woken every 20 ms, S
+ * began to send up to 20 ms late, by chance), once the `pids` (S, R and the twill
+ * child) are quiet and `prepare` has run.
+ */
+async function timed(pids: readonly number[], source: Bird, start: () => Promise<unknown>, done: () => Promise<unknown>, prepare?: () => Promise<unknown>): Promise<number> {
+  await quiet(pids);
+  // After the wait: what the traces count from (the twill child's mark, BIRD's start).
+  await prepare?.();
   let waking = true;
   const wake = (async () => {
     while (waking) {
       await source.cli('show', 'status');
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 2));
     }
   })();
   const t0 = process.hrtime.bigint();
@@ -274,6 +308,7 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
   const { source, receiver } = topo;
   // Receive: twill's child peers with S only, so it re-advertises nothing.
   const twill = await TwillPeer.start({ netns: topo.twillNs.name, localAs: 65002, routerId: '10.99.1.2', peerAddress: '10.99.1.1', peerAs: 65001 }, profileDir);
+  const pids = [source.pid(), receiver.pid(), twill.child.pid ?? 0];
   const rx = { twill: [] as number[], twillCpu: [] as number[], bird: [] as number[], twillOut: [] as number[], twillOutCpu: [] as number[], birdOut: [] as number[] };
   const mem = { heap: [] as number[], rss: [] as number[], bird: [] as number[] };
   try {
@@ -314,18 +349,19 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
     trace('memory B/route, RSS', Object.fromEntries(mem.rss.map((b, i) => [i, Math.round(b)])));
     for (let i = 0; i < runs; i += 1) {
       let inTrace: Record<string, number | boolean> = {};
-      await twill.ask({ cmd: 'mark' });
+      const mark = (): Promise<unknown> => twill.ask({ cmd: 'mark' });
       rx.twill.push(
         await timed(
+          pids,
           source,
           () => source.cli('enable', 's_twill'),
           async () => (inTrace = await twill.ask({ cmd: 'fib', routes: n })),
+          mark,
         ),
       );
       rx.twillCpu.push(Number(inTrace.cpuMs));
-      await twill.ask({ cmd: 'mark' });
       let outTrace: Record<string, number | boolean> = {};
-      rx.twillOut.push(await timed(source, () => source.cli('disable', 's_twill'), async () => (outTrace = await twill.ask({ cmd: 'fib', routes: 0 }))));
+      rx.twillOut.push(await timed(pids, source, () => source.cli('disable', 's_twill'), async () => (outTrace = await twill.ask({ cmd: 'fib', routes: 0 })), mark));
       rx.twillOutCpu.push(Number(outTrace.cpuMs));
       trace(`receive ${n}: twill ${fmt(rx.twill.at(-1) ?? 0)} ms`, inTrace);
       trace(`withdraw ${n}: twill ${fmt(rx.twillOut.at(-1) ?? 0)} ms`, outTrace);
@@ -334,8 +370,9 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
       // For the trace: when R's counter first showed routes and how many polls it took (the
       // counterpart of twill's firstReadMs, to tell S's delay before sending from R's work).
       const birdTrace = { firstRoutesMs: -1, polls: 0 };
-      const birdStart = process.hrtime.bigint();
+      let birdStart = 0n;
       const birdMs = await timed(
+        pids,
         source,
         () => source.cli('enable', 's_bird'),
         () =>
@@ -345,17 +382,19 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
             if (count > 0 && birdTrace.firstRoutesMs < 0) birdTrace.firstRoutesMs = Math.round(Number(process.hrtime.bigint() - birdStart) / 1e6);
             return count === n;
           }),
+        async () => (birdStart = process.hrtime.bigint()),
       );
       rx.bird.push(birdMs);
       trace(`receive ${n}: BIRD ${fmt(birdMs)} ms`, birdTrace);
       mem.bird.push(((await receiver.memory()) - birdBefore) / n);
-      rx.birdOut.push(await timed(source, () => source.cli('disable', 's_bird'), () => pollR(0)));
+      rx.birdOut.push(await timed(pids, source, () => source.cli('disable', 's_bird'), () => pollR(0)));
     }
   } finally {
     await twill.stop();
   }
   // Send: a fresh child peers with R only and originates N /24s.
   const sender = await TwillPeer.start({ netns: topo.twillNs.name, localAs: 65002, routerId: '10.99.3.1', peerAddress: '10.99.3.2', peerAs: 65003 }, profileDir);
+  const sendPids = [source.pid(), receiver.pid(), sender.child.pid ?? 0];
   const tx = { twill: [] as number[], twillCpu: [] as number[], bird: [] as number[] };
   try {
     await sender.ask({ cmd: 'established' });
@@ -375,13 +414,13 @@ async function measure(n: number, topo: Topology, runs: number, profileDir: stri
     await source.cli('disable', 's_bird');
     await pollR('from_src', 0);
     for (let i = 0; i < runs; i += 1) {
-      tx.twill.push(await timed(source, () => sender.ask({ cmd: 'originate', count: n }), () => pollR('from_twill', n)));
+      tx.twill.push(await timed(sendPids, source, () => sender.ask({ cmd: 'originate', count: n }), () => pollR('from_twill', n)));
       const sent = await sender.ask({ cmd: 'cpu' });
       tx.twillCpu.push(Number(sent.cpuMs));
       trace(`advertise ${n}: twill ${fmt(tx.twill.at(-1) ?? 0)} ms`, sent);
       await sender.ask({ cmd: 'withdraw', count: n });
       await pollR('from_twill', 0);
-      tx.bird.push(await timed(source, () => source.cli('enable', 's_bird'), () => pollR('from_src', n)));
+      tx.bird.push(await timed(sendPids, source, () => source.cli('enable', 's_bird'), () => pollR('from_src', n)));
       await source.cli('disable', 's_bird');
       await pollR('from_src', 0);
     }
@@ -476,8 +515,9 @@ export async function run(command: string): Promise<void> {
 Receive: a BIRD 2.0.12 source sends N IPv4 /24s (one static protocol enabled with the CLI's \`enable\`) over eBGP to twill's
 \`BgpSpeaker\` (a child process) or to a second BIRD; time from the enable until twill's FibSink has counted all N
 (pushed in batches by \`Rib.flush\`) or BIRD's \`show protocols all\` counter shows N imported (read every millisecond over
-its control socket, ~0.1 ms a read). Withdraw: the same after \`disable\`, until 0. Median (min–max) ms; ratio = median
-twill / median BIRD.
+its control socket, ~0.1 ms a read). Withdraw: the same after \`disable\`, until 0. Every timed run starts once both BIRDs
+and the twill child have used no CPU for 100 ms (a BIRD prunes its table in the background after a withdrawal).
+Median (min–max) ms; ratio = median twill / median BIRD.
 
 | N | runs | twill ms | twill CPU ms | BIRD ms | ratio |
 |---|---|---|---|---|---|
