@@ -124,6 +124,23 @@ export class PrefixIntMap {
     return this.longest;
   }
 
+  /**
+   * Reads the home slots of `count` IPv4 keys of `keys` and nothing more: independent
+   * loads, whose cache misses the CPU overlaps, ahead of the lookups that follow (see
+   * RouteTable.warm). Returns a number made of what it read, so that the reads stay.
+   */
+  touch(keys: Float64Array, count: number): number {
+    const slots = this.slots;
+    const bits = this.bits;
+    const seed = this.seed;
+    let sum = 0;
+    for (let i = 0; i < count; i += 1) {
+      const key = keys[i] as number;
+      sum += slots[2 * homeSlot(key | 0, key < TWO_32 ? 0 : 1, bits, seed) + 1] as number;
+    }
+    return sum;
+  }
+
   /** The value of `key`, or -1 when it is absent. */
   get(key: PrefixKey): number {
     if (typeof key !== 'number') return this.text.get(key) ?? -1;

@@ -73,8 +73,25 @@ const recentAttributes = new RecentShapes(32);
 
 /** Withdraws every route of `list` from `peer`; adds to `tally.withdrawn`. */
 export function withdrawAll(table: RouteTable, peer: PeerEntry, list: readonly Nlri[] | PackedNlri, tally: ReceiveTally): void {
+  if ('bytes' in list && !list.addPath && list.bytes.length > 0) return withdrawPacked(table, peer, list, tally);
   const walk = new NlriWalk(list);
   while (walk.next()) if (table.remove(peer, walk.key, walk.pathId)) tally.withdrawn += 1;
+}
+
+/** Withdrawals looked up together: about as many misses as a CPU has in flight. */
+const WARM_GROUP = 16;
+const warmKeys = new Float64Array(WARM_GROUP);
+
+/** {@link withdrawAll} of a packed field without path identifiers, in groups warmed first (RouteTable.warm). */
+function withdrawPacked(table: RouteTable, peer: PeerEntry, list: PackedNlri, tally: ReceiveTally): void {
+  const walk = new NlriWalk(list);
+  for (;;) {
+    let count = 0;
+    while (count < WARM_GROUP && walk.next()) warmKeys[count++] = walk.key as number;
+    table.warm(warmKeys, count);
+    for (let i = 0; i < count; i += 1) if (table.remove(peer, warmKeys[i] as number, 0)) tally.withdrawn += 1;
+    if (count < WARM_GROUP) return;
+  }
 }
 
 /** What {@link announceAll} needs besides the table. */

@@ -36,4 +36,19 @@ describe('Rib.receive with packed NLRI', () => {
     expect(held('packed', updates(7), ADD_PATH)).toEqual(held('decoded', updates(7), ADD_PATH));
     expect(held('packed', updates(7), ADD_PATH)).toContain('10.1.0.0/24#8 via 192.0.2.9');
   });
+
+  it('withdraws every prefix of packed fields of any length (taken in groups of 16), and only those', () => {
+    const state = { ...INITIAL_NEGOTIATED_STATE, fourOctetAs: true };
+    const prefixes = Array.from({ length: 70 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    const from = { nextHop: '192.0.2.1', asPath: path(65001) };
+    for (const count of [1, 15, 16, 17, 32, 33, 69]) {
+      // Withdrawn in a scattered order, with one prefix never announced among them.
+      const gone = Array.from({ length: count }, (_, i) => prefixes[(i * 29) % 70] as string);
+      const updates = [announce(prefixes, from), withdraw([...gone, '172.16.0.0/24'])];
+      const kept = prefixes.filter((p) => !gone.includes(p));
+      const expected = kept.map((p) => `${p}#0 via 192.0.2.1`).sort();
+      expect(held('packed', updates, state)).toEqual(expected);
+      expect(held('decoded', updates, state)).toEqual(expected);
+    }
+  });
 });
