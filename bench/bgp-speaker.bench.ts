@@ -148,6 +148,9 @@ class BirdControl {
 
   private fail(e: Error): void {
     this.socket = undefined;
+    // A reply cut off by the close is dropped whole: the next connection starts clean.
+    this.text = '';
+    this.reply = [];
     const pending = this.pending;
     this.pending = undefined;
     pending?.reject(e);
@@ -246,10 +249,11 @@ function cpuTicks(pid: number): number {
 }
 
 /**
- * Waits until the processes have used no CPU for 100 ms (at most 10 s), so that a timed
- * run starts from quiet: a BIRD prunes its table in the background after a withdrawal
- * counted done (~100 ms of CPU for a million routes), and that work ran into the next
- * run, the other side's, on 2 CPUs.
+ * Waits until the processes' CPU time has not moved for 100 ms (at most 10 s), so that a
+ * timed run starts from quiet: a BIRD prunes its table in the background after a
+ * withdrawal counted done (~100 ms of CPU for a million routes), and that work ran into
+ * the next run, the other side's, on 2 CPUs. The counts are in clock ticks (10 ms here):
+ * work of a few ms in the window may pass unseen; a busy process does not.
  */
 async function quiet(pids: readonly number[]): Promise<void> {
   const end = Date.now() + 10_000;
@@ -260,6 +264,7 @@ async function quiet(pids: readonly number[]): Promise<void> {
     if (now.every((t, i) => t === last[i])) return;
     last = now;
   }
+  process.stdout.write(`  (processes ${pids.join(', ')} not quiet after 10 s; timing anyway)\n`);
 }
 
 /**
@@ -272,6 +277,9 @@ async function timed(pids: readonly number[], source: Bird, start: () => Promise
   await quiet(pids);
   // After the wait: what the traces count from (the twill child's mark, BIRD's start).
   await prepare?.();
+  const t0 = process.hrtime.bigint();
+  // The start's command goes to S before the first wake-up (one connection, in order).
+  const started = start();
   let waking = true;
   const wake = (async () => {
     while (waking) {
@@ -279,11 +287,16 @@ async function timed(pids: readonly number[], source: Bird, start: () => Promise
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
   })();
-  const t0 = process.hrtime.bigint();
-  await start();
-  await done();
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  waking = false;
+  // A failed wake-up is thrown by the `await wake` below, after the run stops it.
+  wake.catch(() => undefined);
+  let ms: number;
+  try {
+    await started;
+    await done();
+    ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  } finally {
+    waking = false;
+  }
   await wake;
   return ms;
 }

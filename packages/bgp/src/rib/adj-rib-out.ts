@@ -158,8 +158,8 @@ export class ExportRun {
     if (policy === undefined) {
       const last = this.last;
       if (last !== undefined && last.attrs === attrs && last.source === source && last.target === peer && last.family === family) return last.out;
-      // Attribute set ids are small integers; 2^13 peers and 2 families fit below them.
-      const cacheKey = (attrs.id * 8192 + source.index) * 2 + (family === 6 ? 1 : 0);
+      // Attribute set ids count up from 1; a peer index has 16 bits (MAX_PEERS), a family one.
+      const cacheKey = (attrs.id * 0x10000 + source.index) * 2 + (family === 6 ? 1 : 0);
       let cache = this.plain.get(peer);
       if (cache === undefined) this.plain.set(peer, (cache = new Map()));
       let out = cache.get(cacheKey);

@@ -484,8 +484,7 @@ export class Rib {
     return { received: p.count, stale: p.stale, filtered: p.filtered, advertised: p.adjRibOut.size };
   }
 
-  /** The smallest peer index (1, 2, ...) not in use: indices stay below the 2^13 the export caches assume. */
-  /** An index for a new peer: a removed peer's, or the next never used. */
+  /** An index for a new peer (1 to MAX_PEERS): a removed peer's, or the next never used. */
   private freeIndex(): number {
     const reused = this.freeIndices.pop();
     if (reused !== undefined) return reused;

@@ -152,6 +152,24 @@ describe('Rib peers', () => {
     expect(() => rib.peerUp(peer('172.16.0.2', 65001))).toThrow(/at most 65535 peers/);
   });
 
+  it('exports the same UPDATE contents when a peer\'s index is past 8191 (after 8192 peers came and went)', () => {
+    const advertised = (churn: number): string[] => {
+      const { rib } = makeRib();
+      const name = (i: number): string => `10.${i >>> 16}.${(i >>> 8) & 255}.${i & 255}`;
+      for (let i = 1; i <= churn; i += 1) rib.peerUp(peer(name(i), 65001));
+      for (let i = 1; i <= churn; i += 1) rib.removePeer(id(name(i)));
+      rib.peerUp(peer('192.0.2.9', 64999));
+      rib.peerUp(peer('192.0.2.1', 64998));
+      rib.flush();
+      // A route from S and a local one with a MED, exported to T in one flush.
+      rib.receive(id('192.0.2.9'), announce(['10.200.0.0/24'], { nextHop: '192.0.2.9', asPath: [{ type: 2, asns: [asn(64999)] }] }));
+      rib.originate(parsePrefix('10.100.0.0/24'), { med: 7 });
+      rib.flush();
+      return [...rib.adjRibOut(id('192.0.2.1'))].map((r) => `${r.prefix.bytes.join('.')}/${r.prefix.length} ${JSON.stringify(r.attributes.asPath)} med ${String(r.attributes.med)}`).sort();
+    };
+    expect(advertised(8192)).toEqual(advertised(0));
+  });
+
   it('gives a peer added after a removal routes of its own, not the removed peer\'s or another\'s', () => {
     const { rib } = makeRib();
     for (const name of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) rib.peerUp(peer(name, 65001));
