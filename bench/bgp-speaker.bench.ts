@@ -15,8 +15,8 @@
 // imported from twill, against S -> R as above (BIRD to BIRD).
 // Twill's memory is read in untimed rounds before the timed ones (why: in measure()); the
 // send has one untimed round of each side first.
-// Every timed run starts once S, R and the twill child have used no CPU for 100 ms
-// (quiet()), so that no side's background work from the run before runs into it.
+// Every timed run starts once no CPU time of S, R or the twill child has been counted
+// for 100 ms (quiet()), so that work left from the run before does not run into it.
 // Twill and BIRD runs alternate; S is asked `show status` every 2 ms
 // during every run (BIRD 2.0.12 as a source otherwise holds back its last export batch
 // for ~3 s, /work/shared/MEASURED.md). Needs root, bird2.
@@ -82,10 +82,11 @@ protocol bgp from_twill {
  * One connection to a BIRD control socket, as birdc talks to it: a command is a line,
  * and its reply is lines that start with a four-digit code and '-' (more follow) or
  * with a space (continued), up to the line of a code and a space, the last (8xxx and
- * 9xxx: errors). A command takes ~0.1 ms this way, against ~5 ms of CPU to spawn birdc
- * for each, which the bench did until 2026-11-29 while it polled BIRD's counters: the
- * polls then took a CPU from the BIRDs during BIRD's runs (not during twill's, which
- * wait on the child's message), and BIRD's time was read up to one spawn late.
+ * 9xxx: errors). A command takes ~0.1 ms this way. Until 2026-11-29 the bench spawned
+ * birdc for each (~2 ms, ~1.8 ms of CPU between Node's spawn and birdc, measured on a
+ * quiet machine) and polled BIRD's counters back to back: the polls kept about a CPU
+ * busy during BIRD's runs (not during twill's, which wait on the child's message), and
+ * BIRD's time was read up to one spawn late.
  */
 class BirdControl {
   private socket: net.Socket | undefined;
@@ -250,10 +251,11 @@ function cpuTicks(pid: number): number {
 
 /**
  * Waits until the processes' CPU time has not moved for 100 ms (at most 10 s), so that a
- * timed run starts from quiet: a BIRD prunes its table in the background after a
- * withdrawal counted done (~100 ms of CPU for a million routes), and that work ran into
- * the next run, the other side's, on 2 CPUs. The counts are in clock ticks (10 ms here):
- * work of a few ms in the window may pass unseen; a busy process does not.
+ * timed run starts from quiet. A withdrawal counted done leaves work behind: after
+ * twill's FibSink counted a 1M withdrawal, S went on to use 40-50 ms of CPU in the next
+ * second (measured); without this wait, in one run of 11, twill's receives found S
+ * ~150 ms slower to start sending than BIRD's did. The counts are in clock ticks (10 ms
+ * here): work of a few ms in the window may pass unseen; a busy process does not.
  */
 async function quiet(pids: readonly number[]): Promise<void> {
   const end = Date.now() + 10_000;
@@ -529,7 +531,7 @@ Receive: a BIRD 2.0.12 source sends N IPv4 /24s (one static protocol enabled wit
 \`BgpSpeaker\` (a child process) or to a second BIRD; time from the enable until twill's FibSink has counted all N
 (pushed in batches by \`Rib.flush\`) or BIRD's \`show protocols all\` counter shows N imported (read every millisecond over
 its control socket, ~0.1 ms a read). Withdraw: the same after \`disable\`, until 0. Every timed run starts once both BIRDs
-and the twill child have used no CPU for 100 ms (a BIRD prunes its table in the background after a withdrawal).
+and the twill child have had no CPU time counted for 100 ms (a source BIRD goes on working after a withdrawal counted done).
 Median (min–max) ms; ratio = median twill / median BIRD.
 
 | N | runs | twill ms | twill CPU ms | BIRD ms | ratio |

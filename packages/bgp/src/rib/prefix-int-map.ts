@@ -64,7 +64,7 @@ const BLOCK_MASK = (1 << BLOCK_BITS) - 1;
  * Slots an insertion may probe before the map switches to its seeded hash. At 5/8 full
  * the longest run of a million keys reaches 60-90 slots on its own (random keys) and a
  * few hundred with blocks of adjacent prefixes (measured), which must not cost a map its
- * blocks; a pile-up passes this within ~1000 keys, ~0.5 ms of sequential probing.
+ * blocks; a pile-up passes this within ~1000 insertions (half a million slot reads).
  */
 const LONG_PROBE = 1024;
 
